@@ -1,0 +1,153 @@
+// Package config owns pagereply's YAML configuration: its types, defaults,
+// ${VAR} expansion and validation with errors that name the offending key.
+package config
+
+import (
+	"regexp"
+	"text/template"
+	"time"
+)
+
+// Config is the whole pagereply.yaml.
+type Config struct {
+	Redis   Redis   `yaml:"redis"`
+	Graph   Graph   `yaml:"graph"`
+	Pages   []Page  `yaml:"pages"`
+	Worker  Worker  `yaml:"worker"`
+	Webhook Webhook `yaml:"webhook"`
+	API     API     `yaml:"api"`
+	Log     Log     `yaml:"log"`
+}
+
+// Redis says how to reach Redis: exactly one of URL, Sentinel or Cluster.
+type Redis struct {
+	URL      string    `yaml:"url"`
+	Sentinel *Sentinel `yaml:"sentinel"`
+	Cluster  *Cluster  `yaml:"cluster"`
+	// TLS turns on TLS for Sentinel and Cluster (a URL says it with rediss://).
+	TLS bool `yaml:"tls"`
+}
+
+// Sentinel is a Redis Sentinel set-up.
+type Sentinel struct {
+	Master           string   `yaml:"master"`
+	Addrs            []string `yaml:"addrs"`
+	Password         string   `yaml:"password"`
+	SentinelPassword string   `yaml:"sentinel_password"`
+	DB               int      `yaml:"db"`
+}
+
+// Cluster is a Redis Cluster (database 0 only).
+type Cluster struct {
+	Addrs    []string `yaml:"addrs"`
+	Password string   `yaml:"password"`
+}
+
+// Graph configures the Graph API client.
+type Graph struct {
+	// BaseURL defaults to https://graph.facebook.com.
+	BaseURL string `yaml:"base_url"`
+	// Version defaults to v25.0.
+	Version string `yaml:"version"`
+	// AppSecret, when set, adds appsecret_proof to every call.
+	AppSecret string `yaml:"app_secret"`
+	// Timeout is per call; defaults to 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Rate is a number of events per period, written "10/s", "600/m" or "36000/h".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// PerSecond returns the rate as events per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return float64(r.N) / r.Per.Seconds()
+}
+
+// Reply kinds for Page.ReplyTo.
+const (
+	ReplyComments      = "comments"
+	ReplyPosts         = "posts"
+	ReplyConversations = "conversations"
+)
+
+// Page is one Facebook Page pagereply answers for.
+type Page struct {
+	ID          string `yaml:"id"`
+	AccessToken string `yaml:"access_token"`
+	// Schedule is a robfig/cron spec; defaults to "@every 1m".
+	Schedule string `yaml:"schedule"`
+	// Rate is sends per period for this Page across all workers; defaults to 10/s.
+	Rate Rate `yaml:"rate"`
+	// Burst is sends allowed at once above the rate; defaults to 1.
+	Burst int `yaml:"burst"`
+	// ReplyTo defaults to [comments].
+	ReplyTo []string `yaml:"reply_to"`
+	// MaxAge is the reply window for comments and posts; defaults to and is at most 168h.
+	MaxAge time.Duration `yaml:"max_age"`
+	// ScanPosts is how far back the poll looks at posts; defaults to 720h.
+	ScanPosts   time.Duration `yaml:"scan_posts"`
+	Rules       []Rule        `yaml:"rules"`
+	DefaultText string        `yaml:"default_text"`
+
+	defaultTmpl *template.Template
+}
+
+// Rule is one "match → text" rule; the first matching rule wins.
+type Rule struct {
+	Match string `yaml:"match"`
+	Text  string `yaml:"text"`
+
+	re   *regexp.Regexp
+	tmpl *template.Template
+}
+
+// TemplateData is what reply templates see.
+type TemplateData struct {
+	FirstName string
+	Name      string
+	UserID    string
+	Message   string
+	PageID    string
+	PostID    string
+	CommentID string
+}
+
+// Worker configures the worker role.
+type Worker struct {
+	// Concurrency defaults to 20.
+	Concurrency int `yaml:"concurrency"`
+	// MaxRetry defaults to 10.
+	MaxRetry int `yaml:"max_retry"`
+}
+
+// Webhook configures Meta's webhook on the api role.
+type Webhook struct {
+	// VerifyToken enables GET/POST /webhook when set.
+	VerifyToken string `yaml:"verify_token"`
+}
+
+// API configures the api role.
+type API struct {
+	// Addr defaults to 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// Tokens are the bearer tokens accepted by /v1 and /monitor.
+	Tokens []string `yaml:"tokens"`
+	// Monitor mounts the asynq web monitor at /monitor/; defaults to true.
+	Monitor *bool `yaml:"monitor"`
+	// MonitorReadOnly hides the monitor's write actions; defaults to true.
+	MonitorReadOnly *bool `yaml:"monitor_read_only"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	// Level is debug, info, warn or error; defaults to info.
+	Level string `yaml:"level"`
+	// Format is json or text; defaults to json.
+	Format string `yaml:"format"`
+}
