@@ -1,0 +1,65 @@
+// Package metrics owns pagereply's Prometheus collectors: one set, registered
+// once per process, shared by the worker, scheduler and api roles.
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagereply/pagereply/graph"
+)
+
+// Metrics holds every pagereply_ collector. Labels never carry a secret: Page ids,
+// classes, reasons, endpoints and codes only.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	RepliesSent       *prometheus.CounterVec   // page, source
+	RepliesFailed     *prometheus.CounterVec   // page, class
+	DuplicatesSkipped *prometheus.CounterVec   // page, where (ledger, taskid, graph)
+	GraphCalls        *prometheus.CounterVec   // endpoint, code
+	GraphDuration     *prometheus.HistogramVec // endpoint
+	PagePauses        *prometheus.CounterVec   // page, reason
+	RateLimited       *prometheus.CounterVec   // page
+	PollDuration      *prometheus.HistogramVec // page
+	CommentsSeen      *prometheus.CounterVec   // page
+	PollSkipped       *prometheus.CounterVec   // page, reason
+	Enqueued          *prometheus.CounterVec   // page, source, outcome
+	SendLatency       *prometheus.HistogramVec // page: enqueue to send
+}
+
+// New returns collectors registered on a new registry.
+func New() *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.Registry.MustRegister(c) }
+	m.RepliesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_sent_total", Help: "Private replies sent, by Page and source."}, []string{"page", "source"})
+	m.RepliesFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_failed_total", Help: "Reply attempts that failed, by Page and Graph error class."}, []string{"page", "class"})
+	m.DuplicatesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_duplicates_skipped_total", Help: "Replies not sent because the target already had one, by where it was caught."}, []string{"page", "where"})
+	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and error code (0: success)."}, []string{"endpoint", "code"})
+	m.GraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_graph_call_seconds", Help: "Graph API call duration.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"endpoint"})
+	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken)."}, []string{"page", "reason"})
+	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_rate_limited_total", Help: "Reply tasks put back because the Page's rate was used up."}, []string{"page"})
+	m.PollDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_poll_seconds", Help: "Duration of one Page poll.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"page"})
+	m.CommentsSeen = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_comments_seen_total", Help: "Comments and visitor posts examined by polls and the webhook."}, []string{"page"})
+	m.PollSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_skipped_total", Help: "Items not replied to, by reason."}, []string{"page", "reason"})
+	m.Enqueued = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_enqueued_total", Help: "Enqueue calls by source and outcome (enqueued, queued, sent)."}, []string{"page", "source", "outcome"})
+	m.SendLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_enqueue_to_send_seconds", Help: "Time from enqueue to a sent reply.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}, []string{"page"})
+	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency} {
+		f(c)
+	}
+	return m
+}
+
+// ObserveGraph records one Graph call; use it as graph.Config.Observer (or from one).
+func (m *Metrics) ObserveGraph(ci graph.CallInfo) {
+	if m == nil {
+		return
+	}
+	code := strconv.Itoa(ci.Code)
+	if ci.HTTPStatus == 0 && ci.Code == 0 {
+		code = "network"
+	}
+	m.GraphCalls.WithLabelValues(ci.Endpoint, code).Inc()
+	m.GraphDuration.WithLabelValues(ci.Endpoint).Observe(ci.Duration.Seconds())
+}
