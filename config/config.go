@@ -1,0 +1,335 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults and limits of the configuration.
+const (
+	DefaultRedisURL     = "redis://127.0.0.1:6379/0"
+	DefaultGraphBaseURL = "https://graph.facebook.com"
+	DefaultGraphVersion = "v25.0"
+	DefaultGraphTimeout = 10 * time.Second
+	DefaultSchedule     = "@every 1m"
+	DefaultBurst        = 1
+	DefaultMaxAge       = MaxReplyWindow
+	DefaultScanPosts    = 720 * time.Hour
+	DefaultConcurrency  = 20
+	DefaultMaxRetry     = 10
+	DefaultAPIAddr      = "127.0.0.1:8080"
+
+	// MaxReplyWindow is how long after a comment or post Meta accepts a
+	// private reply; Page.MaxAge may only shorten it.
+	MaxReplyWindow = 168 * time.Hour
+)
+
+// DefaultRate is a Page's rate when none is given: 10 sends per second.
+var DefaultRate = Rate{N: 10, Per: time.Second}
+
+// FieldError is one problem with the configuration, at one key. Every error
+// Load, Parse and Validate return is made of FieldErrors, so a caller can
+// recognise a configuration problem with errors.As. Msg never holds a secret
+// nor a value that came from the environment.
+type FieldError struct {
+	// Path is the key, like "pages[1].schedule"; empty for a problem with the
+	// whole file, such as a YAML syntax error.
+	Path string
+	// Line is the line in the file, or 0 when unknown (as after Validate).
+	Line int
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	s := e.Msg
+	if e.Path != "" {
+		s = e.Path + ": " + s
+	}
+	if e.Line > 0 {
+		s += " (line " + strconv.Itoa(e.Line) + ")"
+	}
+	return s
+}
+
+// errorList is several FieldErrors, reported together so a user can fix
+// every problem in one go.
+type errorList []*FieldError
+
+func (l errorList) Error() string {
+	if len(l) == 1 {
+		return l[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems:", len(l))
+	for _, e := range l {
+		b.WriteString("\n  ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (l errorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// asError returns nil for no problems, the FieldError itself for one, and an
+// error that unwraps to all of them for several.
+func asError(l []*FieldError) error {
+	switch len(l) {
+	case 0:
+		return nil
+	case 1:
+		return l[0]
+	}
+	return errorList(l)
+}
+
+// Load reads the YAML file at path and returns it parsed, with ${VAR}
+// expanded from the process environment, defaults applied and validated (see
+// Parse). A file that cannot be read gives the os error, wrapped.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses a YAML configuration. Every ${VAR} in a value is replaced by
+// the variable's value as given by lookupEnv (os.LookupEnv if nil), and "$$"
+// stands for a lone "$"; an unset variable is an error. Keys that are absent
+// or null get their defaults, unknown keys are errors, and the result is
+// validated. All problems are reported at once, each as a *FieldError naming
+// the key.
+func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	c := defaultConfig()
+	d := newDecoder(lookupEnv)
+
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	switch err := dec.Decode(&root); {
+	case errors.Is(err, io.EOF):
+		// An empty file: defaults only, and validation says what is missing.
+	case err != nil:
+		return nil, &FieldError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	default:
+		var more yaml.Node
+		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+			return nil, &FieldError{Msg: "the file must hold one YAML document"}
+		}
+		if len(root.Content) > 0 {
+			d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
+		}
+	}
+
+	if _, given := d.lines["redis.url"]; !given && c.Redis.Sentinel == nil && c.Redis.Cluster == nil {
+		c.Redis.URL = DefaultRedisURL
+	}
+	c.Graph.BaseURL = strings.TrimRight(c.Graph.BaseURL, "/")
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Format = strings.ToLower(c.Log.Format)
+
+	errs := d.errs
+	for _, e := range c.validate() {
+		// A key that could not be decoded has said so already.
+		if !d.failed[e.Path] {
+			e.Line = d.line(e.Path)
+			errs = append(errs, e)
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b *FieldError) int { return a.Line - b.Line })
+	if err := asError(errs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func defaultConfig() *Config {
+	yes, alsoYes := true, true
+	return &Config{
+		Graph: Graph{
+			BaseURL: DefaultGraphBaseURL,
+			Version: DefaultGraphVersion,
+			Timeout: DefaultGraphTimeout,
+		},
+		Worker: Worker{Concurrency: DefaultConcurrency, MaxRetry: DefaultMaxRetry},
+		API:    API{Addr: DefaultAPIAddr, Monitor: &yes, MonitorReadOnly: &alsoYes},
+		Log:    Log{Level: "info", Format: "json"},
+	}
+}
+
+func defaultPage() Page {
+	return Page{
+		Schedule:  DefaultSchedule,
+		Rate:      DefaultRate,
+		Burst:     DefaultBurst,
+		MaxAge:    DefaultMaxAge,
+		ScanPosts: DefaultScanPosts,
+	}
+}
+
+// Page returns the Page with the given id.
+func (c *Config) Page(id string) (*Page, bool) {
+	for i := range c.Pages {
+		if c.Pages[i].ID == id {
+			return &c.Pages[i], true
+		}
+	}
+	return nil, false
+}
+
+// Replies reports whether the Page replies to kind (ReplyComments,
+// ReplyPosts or ReplyConversations). An unset ReplyTo means [comments].
+func (p *Page) Replies(kind string) bool {
+	if p.ReplyTo == nil {
+		return kind == ReplyComments
+	}
+	return slices.Contains(p.ReplyTo, kind)
+}
+
+// Secrets returns every secret value set in the configuration: Page access
+// tokens, the app secret, Redis passwords, API tokens and the webhook verify
+// token. Logs, errors and payloads must contain none of them.
+func (c *Config) Secrets() []string {
+	var s []string
+	add := func(v string) {
+		if v != "" && !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	for _, p := range c.Pages {
+		add(p.AccessToken)
+	}
+	add(c.Graph.AppSecret)
+	if c.Redis.URL != "" {
+		u, err := url.Parse(c.Redis.URL)
+		switch {
+		case err != nil:
+			add(c.Redis.URL) // cannot tell where the password is
+		case u.User != nil:
+			pw, _ := u.User.Password()
+			add(pw)
+		}
+	}
+	if s := c.Redis.Sentinel; s != nil {
+		add(s.Password)
+		add(s.SentinelPassword)
+	}
+	if cl := c.Redis.Cluster; cl != nil {
+		add(cl.Password)
+	}
+	for _, t := range c.API.Tokens {
+		add(t)
+	}
+	add(c.Webhook.VerifyToken)
+	return s
+}
+
+// Describe returns a description of r safe for logs: the URL without its
+// password or query, or the Sentinel or Cluster addresses.
+func (r Redis) Describe() string {
+	switch {
+	case r.Sentinel != nil:
+		return r.Sentinel.String() + tlsSuffix(r.TLS)
+	case r.Cluster != nil:
+		return r.Cluster.String() + tlsSuffix(r.TLS)
+	case r.URL == "":
+		return "redis (no url)"
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return "redis (invalid url)"
+	}
+	if u.User != nil {
+		if name := u.User.Username(); name != "" {
+			u.User = url.User(name)
+		} else {
+			u.User = nil
+		}
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
+	return u.String()
+}
+
+func tlsSuffix(on bool) string {
+	if on {
+		return " (tls)"
+	}
+	return ""
+}
+
+// String is Describe.
+func (r Redis) String() string { return r.Describe() }
+
+// String describes the Sentinel set-up without its passwords.
+func (s Sentinel) String() string {
+	return fmt.Sprintf("sentinel master %s at %s db %d", s.Master, strings.Join(s.Addrs, ","), s.DB)
+}
+
+// String describes the Cluster without its password.
+func (c Cluster) String() string {
+	return "cluster at " + strings.Join(c.Addrs, ",")
+}
+
+// String describes the Graph settings without the app secret.
+func (g Graph) String() string {
+	return fmt.Sprintf("graph %s/%s timeout %s app secret %s", g.BaseURL, g.Version, g.Timeout, setOrNot(g.AppSecret != ""))
+}
+
+// String describes the Page without its access token.
+func (p Page) String() string {
+	return fmt.Sprintf("page %s (%s, %s, reply to %s)", p.ID, p.Schedule, p.Rate, strings.Join(p.ReplyTo, ","))
+}
+
+// String says whether the webhook is on, without the verify token.
+func (w Webhook) String() string {
+	return "webhook verify token " + setOrNot(w.VerifyToken != "")
+}
+
+// String describes the API settings without the tokens.
+func (a API) String() string {
+	return fmt.Sprintf("api %s (%d tokens)", a.Addr, len(a.Tokens))
+}
+
+func setOrNot(set bool) string {
+	if set {
+		return "set"
+	}
+	return "unset"
+}
+
+// SlogLevel returns the level as a slog.Level; unknown levels are Info.
+func (l Log) SlogLevel() slog.Level {
+	switch strings.ToLower(l.Level) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,348 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxDecodeNodes bounds the work of decoding one file, whatever its aliases
+// multiply.
+const maxDecodeNodes = 100_000
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	rateType     = reflect.TypeFor[Rate]()
+	pageType     = reflect.TypeFor[Page]()
+)
+
+// decoder decodes a yaml.Node into the config types by their yaml tags. It
+// is ours rather than yaml's so that every error names the key path, an
+// unknown key is an error with its line, ${VAR} is expanded in each value,
+// and no value from the environment ever shows up in an error message.
+type decoder struct {
+	lookupEnv func(string) (string, bool)
+	errs      []*FieldError
+	failed    map[string]bool // paths with a decoding error
+	lines     map[string]int  // line of each path given a non-null value
+	budget    int
+}
+
+func newDecoder(lookupEnv func(string) (string, bool)) *decoder {
+	return &decoder{
+		lookupEnv: lookupEnv,
+		failed:    map[string]bool{},
+		lines:     map[string]int{},
+		budget:    maxDecodeNodes,
+	}
+}
+
+func (d *decoder) errorf(path string, n *yaml.Node, format string, args ...any) {
+	e := &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line = n.Line
+	}
+	d.errs = append(d.errs, e)
+	d.failed[path] = true
+}
+
+// line returns the line of path, or of its closest ancestor in the file.
+func (d *decoder) line(path string) int {
+	for path != "" {
+		if l, ok := d.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// decode sets v from n. A null leaves v as it is, so defaults set beforehand
+// stay.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	for n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			d.errorf(path, n, "unknown alias")
+			return
+		}
+		n = n.Alias
+	}
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.errorf(path, n, "the document is too large (too many aliases?)")
+		}
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return
+	}
+	d.lines[path] = n.Line
+
+	t := v.Type()
+	if t.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		v, t = v.Elem(), t.Elem()
+	}
+	switch {
+	case t == rateType || t == durationType:
+		d.scalar(n, v, path)
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(path, n, "want a mapping, got %s", kindName(n))
+			return
+		}
+		d.mapping(n, v, path, map[string]int{}, false)
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(path, n, "want a list, got %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			e := s.Index(i)
+			if t.Elem() == pageType {
+				e.Set(reflect.ValueOf(defaultPage()))
+			}
+			d.decode(c, e, path+"["+strconv.Itoa(i)+"]")
+		}
+		v.Set(s)
+	default:
+		d.scalar(n, v, path)
+	}
+}
+
+// mapping decodes the keys of n into the struct v. Explicit keys come first,
+// then "<<" merges, whose keys only fill what is still missing.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[string]int, merged bool) {
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(path, k, "keys must be strings, got %s", kindName(k))
+			continue
+		}
+		if k.Value == "<<" && k.ShortTag() == "!!merge" {
+			merges = append(merges, val)
+			continue
+		}
+		p := k.Value
+		if path != "" {
+			p = path + "." + k.Value
+		}
+		if line, dup := seen[k.Value]; dup {
+			if !merged {
+				d.errorf(p, k, "duplicate key (first at line %d)", line)
+			}
+			continue
+		}
+		seen[k.Value] = k.Line
+		f, ok := fieldByKey(v.Type(), k.Value)
+		if !ok {
+			d.errorf(p, k, "unknown key (known keys: %s)", strings.Join(keysOf(v.Type()), ", "))
+			continue
+		}
+		d.decode(val, v.FieldByIndex(f.Index), p)
+	}
+	for _, m := range merges {
+		for m.Kind == yaml.AliasNode && m.Alias != nil {
+			m = m.Alias
+		}
+		switch m.Kind {
+		case yaml.MappingNode:
+			d.mapping(m, v, path, seen, true)
+		case yaml.SequenceNode:
+			for _, e := range m.Content {
+				for e.Kind == yaml.AliasNode && e.Alias != nil {
+					e = e.Alias
+				}
+				if e.Kind != yaml.MappingNode {
+					d.errorf(path, e, "<< merges mappings, got %s", kindName(e))
+					continue
+				}
+				d.mapping(e, v, path, seen, true)
+			}
+		default:
+			d.errorf(path, m, "<< merges mappings, got %s", kindName(m))
+		}
+	}
+}
+
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for _, f := range reflect.VisibleFields(t) {
+		if f.IsExported() && yamlKey(f) == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func keysOf(t reflect.Type) []string {
+	var keys []string
+	for _, f := range reflect.VisibleFields(t) {
+		if k := yamlKey(f); f.IsExported() && k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func yamlKey(f reflect.StructField) string {
+	k, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if k == "-" {
+		return ""
+	}
+	return k
+}
+
+// scalar decodes a scalar value, after ${VAR} expansion, into a string,
+// bool, int, time.Duration or Rate.
+func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
+	t := v.Type()
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(path, n, "want %s, got %s", typeName(t), kindName(n))
+		return
+	}
+	s, err := expand(n.Value, d.lookupEnv)
+	if err != nil {
+		d.errorf(path, n, "%s", err)
+		return
+	}
+	// A value from the environment may be a secret: never repeat it.
+	shown := "the value from the environment"
+	if s == n.Value {
+		shown = strconv.Quote(s)
+	}
+	if s == "" && t.Kind() != reflect.String {
+		return // ${VAR} set to "": same as no value
+	}
+	switch {
+	case t == rateType:
+		r, err := ParseRate(s)
+		if err != nil {
+			d.errorf(path, n, "%s is not a rate: %v", shown, err)
+			return
+		}
+		v.Set(reflect.ValueOf(r))
+	case t == durationType:
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			d.errorf(path, n, "%s is not a duration (like 90s, 10m or 168h)", shown)
+			return
+		}
+		v.SetInt(int64(dur))
+	case t.Kind() == reflect.String:
+		v.SetString(s)
+	case t.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			d.errorf(path, n, "%s is not true or false", shown)
+			return
+		}
+		v.SetBool(b)
+	case t.Kind() == reflect.Int:
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v.OverflowInt(i) {
+			d.errorf(path, n, "%s is not an integer", shown)
+			return
+		}
+		v.SetInt(i)
+	default:
+		d.errorf(path, n, "cannot decode into %s", t) // a type this decoder does not know
+	}
+}
+
+func typeName(t reflect.Type) string {
+	switch {
+	case t == rateType:
+		return "a rate"
+	case t == durationType:
+		return "a duration"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.Int:
+		return "an integer"
+	}
+	return "a string"
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+// expand replaces each ${VAR} in s by the variable's value and each "$$" by
+// "$"; any other "$" stays as it is, so a regexp's "price$" needs no
+// escaping. Errors name the variable, never a value.
+func expand(s string, lookupEnv func(string) (string, bool)) (string, error) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		switch {
+		case strings.HasPrefix(s, "$$"):
+			b.WriteByte('$')
+			s = s[2:]
+		case strings.HasPrefix(s, "${"):
+			end := strings.IndexByte(s, '}')
+			if end < 0 {
+				return "", errors.New("unterminated ${ (write $$ for a literal $)")
+			}
+			name := s[2:end]
+			if !validVarName(name) {
+				return "", fmt.Errorf("invalid variable name %q in ${...}", name)
+			}
+			val, ok := lookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set", name)
+			}
+			b.WriteString(val)
+			s = s[end+1:]
+		default:
+			b.WriteByte('$')
+			s = s[1:]
+		}
+	}
+}
+
+func validVarName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ParseRate parses a rate written N/unit: "10/s", "600/m", "36000/h", or with
+// a Go duration as the period, "5/500ms" or "10/2s". N and the period must be
+// positive.
+func ParseRate(s string) (Rate, error) {
+	num, per, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return Rate{}, errors.New("want N/s, N/m or N/h, like 10/s")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil {
+		return Rate{}, errors.New("the count before / is not an integer")
+	}
+	if n <= 0 {
+		return Rate{}, errors.New("the count must be positive")
+	}
+	var d time.Duration
+	switch per = strings.TrimSpace(per); per {
+	case "s":
+		d = time.Second
+	case "m":
+		d = time.Minute
+	case "h":
+		d = time.Hour
+	default:
+		d, err = time.ParseDuration(per)
+		if err != nil {
+			return Rate{}, errors.New("the period after / must be s, m, h or a duration like 2s")
+		}
+		if d <= 0 {
+			return Rate{}, errors.New("the period must be positive")
+		}
+	}
+	return Rate{N: n, Per: d}, nil
+}
+
+// String writes the rate the way ParseRate reads it, like "10/s".
+func (r Rate) String() string {
+	n := strconv.Itoa(r.N)
+	switch r.Per {
+	case time.Second:
+		return n + "/s"
+	case time.Minute:
+		return n + "/m"
+	case time.Hour:
+		return n + "/h"
+	}
+	return n + "/" + r.Per.String()
+}
+
+// UnmarshalYAML reads a rate with ParseRate.
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a rate like 10/s", n.Line)
+	}
+	v, err := ParseRate(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: rate %q: %w", n.Line, n.Value, err)
+	}
+	*r = v
+	return nil
+}
+
+// MarshalYAML writes the rate as String does.
+func (r Rate) MarshalYAML() (any, error) { return r.String(), nil }

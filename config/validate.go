@@ -1,0 +1,301 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// scheduleParser reads cron specs as cron.New does by default.
+var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a Page schedule as the scheduler runs it: five cron
+// fields ("*/5 * * * *") or a descriptor ("@hourly", "@every 1m").
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	if d, ok := strings.CutPrefix(spec, "@every "); ok {
+		// cron quietly turns a zero or negative interval into 1s.
+		if every, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && every <= 0 {
+			return nil, fmt.Errorf("@every needs a positive duration")
+		}
+	}
+	return scheduleParser.Parse(spec)
+}
+
+var (
+	pageIDPattern  = regexp.MustCompile(`^[0-9]+$`)
+	versionPattern = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
+)
+
+// problems collects FieldErrors.
+type problems []*FieldError
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks c and compiles its rules and templates for Page.Render.
+// Parse calls it; call it on a Config built in code. It reports every
+// problem at once, each as a *FieldError; defaults are not applied, so a
+// zero Timeout, Rate or Concurrency is an error here.
+func (c *Config) Validate() error {
+	return asError(c.validate())
+}
+
+func (c *Config) validate() []*FieldError {
+	var p problems
+	c.Redis.validate(&p)
+	c.Graph.validate(&p)
+
+	if len(c.Pages) == 0 {
+		p.add("pages", "at least one page is required")
+	}
+	first := map[string]int{}
+	for i := range c.Pages {
+		path := "pages[" + strconv.Itoa(i) + "]"
+		pg := &c.Pages[i]
+		pg.validate(&p, path)
+		if pg.ID == "" {
+			continue
+		}
+		if j, dup := first[pg.ID]; dup {
+			p.add(path+".id", "page %s is already pages[%d]", pg.ID, j)
+		} else {
+			first[pg.ID] = i
+		}
+	}
+
+	if c.Worker.Concurrency < 1 {
+		p.add("worker.concurrency", "must be at least 1")
+	}
+	if c.Worker.MaxRetry < 0 {
+		p.add("worker.max_retry", "must not be negative")
+	}
+	if c.Webhook.VerifyToken != "" && c.Graph.AppSecret == "" {
+		p.add("webhook.verify_token", "the webhook needs graph.app_secret to verify Meta's signatures")
+	}
+	if err := checkHostPort(c.API.Addr, true); err != nil {
+		p.add("api.addr", "%v", err)
+	}
+	for i, t := range c.API.Tokens {
+		if strings.TrimSpace(t) == "" {
+			p.add("api.tokens["+strconv.Itoa(i)+"]", "empty token")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "want debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		p.add("log.format", "want json or text")
+	}
+	return p
+}
+
+func (r *Redis) validate(p *problems) {
+	var set []string
+	if r.URL != "" {
+		set = append(set, "url")
+	}
+	if r.Sentinel != nil {
+		set = append(set, "sentinel")
+	}
+	if r.Cluster != nil {
+		set = append(set, "cluster")
+	}
+	switch len(set) {
+	case 0:
+		p.add("redis", "set one of url, sentinel or cluster")
+	case 1:
+	default:
+		p.add("redis", "set exactly one of url, sentinel or cluster, not %s", strings.Join(set, " and "))
+	}
+
+	if r.URL != "" {
+		// Messages never repeat the URL: it may hold a password.
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil:
+			p.add("redis.url", "not a valid URL")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			p.add("redis.url", "scheme must be redis:// or rediss://")
+		case u.Host == "":
+			p.add("redis.url", "no host")
+		default:
+			if err := checkHostPort(u.Host, false); u.Port() != "" && err != nil {
+				p.add("redis.url", "%v", err)
+			}
+			if db := strings.Trim(u.Path, "/"); db != "" {
+				if n, err := strconv.Atoi(db); err != nil || n < 0 {
+					p.add("redis.url", "the path must be a database number, like /0")
+				}
+			}
+		}
+		if r.TLS {
+			p.add("redis.tls", "is for sentinel and cluster; with url, write rediss:// for TLS")
+		}
+	}
+	if s := r.Sentinel; s != nil {
+		if s.Master == "" {
+			p.add("redis.sentinel.master", "required")
+		}
+		checkAddrs(p, "redis.sentinel.addrs", s.Addrs)
+		if s.DB < 0 {
+			p.add("redis.sentinel.db", "must not be negative")
+		}
+	}
+	if c := r.Cluster; c != nil {
+		checkAddrs(p, "redis.cluster.addrs", c.Addrs)
+	}
+}
+
+func checkAddrs(p *problems, path string, addrs []string) {
+	if len(addrs) == 0 {
+		p.add(path, "at least one host:port is required")
+	}
+	for i, a := range addrs {
+		if err := checkHostPort(a, false); err != nil {
+			p.add(path+"["+strconv.Itoa(i)+"]", "%v", err)
+		}
+	}
+}
+
+// checkHostPort checks a host:port address; an empty host (all interfaces)
+// is allowed only for a listening address.
+func checkHostPort(addr string, listen bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if host == "" && !listen {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (n == 0 && !listen) {
+		return fmt.Errorf("%q has no valid port", addr)
+	}
+	return nil
+}
+
+func (g *Graph) validate(p *problems) {
+	u, err := url.Parse(g.BaseURL)
+	switch {
+	case err != nil:
+		p.add("graph.base_url", "not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.add("graph.base_url", "want an http:// or https:// URL")
+	case u.Host == "":
+		p.add("graph.base_url", "no host")
+	case u.User != nil:
+		p.add("graph.base_url", "must not hold a user or password")
+	case u.RawQuery != "" || u.Fragment != "":
+		p.add("graph.base_url", "must not have a query or fragment")
+	}
+	if !versionPattern.MatchString(g.Version) {
+		p.add("graph.version", "%q is not a version like %s", g.Version, DefaultGraphVersion)
+	}
+	if g.Timeout <= 0 {
+		p.add("graph.timeout", "must be positive")
+	}
+}
+
+func (pg *Page) validate(p *problems, path string) {
+	switch {
+	case pg.ID == "":
+		p.add(path+".id", "required")
+	case !pageIDPattern.MatchString(pg.ID):
+		p.add(path+".id", "%q is not a numeric Page id", pg.ID)
+	}
+	if pg.AccessToken == "" {
+		p.add(path+".access_token", "required")
+	}
+	if _, err := ParseSchedule(pg.Schedule); err != nil {
+		p.add(path+".schedule", "%v", err)
+	}
+	if pg.Rate.N <= 0 || pg.Rate.Per <= 0 {
+		p.add(path+".rate", "must be positive, like 10/s")
+	}
+	if pg.Burst < 0 {
+		p.add(path+".burst", "must not be negative")
+	}
+
+	if pg.ReplyTo != nil && len(pg.ReplyTo) == 0 {
+		p.add(path+".reply_to", "list at least one of comments, posts, conversations")
+	}
+	for i, kind := range pg.ReplyTo {
+		kp := path + ".reply_to[" + strconv.Itoa(i) + "]"
+		switch kind {
+		case ReplyComments, ReplyPosts, ReplyConversations:
+		default:
+			p.add(kp, "%q is not one of comments, posts, conversations", kind)
+			continue
+		}
+		for j := range i {
+			if pg.ReplyTo[j] == kind {
+				p.add(kp, "%s is listed twice", kind)
+				break
+			}
+		}
+	}
+	if pg.MaxAge <= 0 || pg.MaxAge > MaxReplyWindow {
+		p.add(path+".max_age", "must be more than 0 and at most %s (Meta's reply window)", fmtHours(MaxReplyWindow))
+	}
+	if pg.ScanPosts <= 0 {
+		p.add(path+".scan_posts", "must be positive")
+	}
+
+	sample := sampleData(pg.ID)
+	for i := range pg.Rules {
+		r := &pg.Rules[i]
+		rp := path + ".rules[" + strconv.Itoa(i) + "]"
+		r.re, r.tmpl = nil, nil
+		if r.Match == "" {
+			p.add(rp+".match", "required (default_text is the catch-all)")
+		} else if re, err := regexp.Compile(r.Match); err != nil {
+			p.add(rp+".match", "%v", err)
+		} else {
+			r.re = re
+		}
+		if r.Text == "" {
+			p.add(rp+".text", "required")
+		} else if t, err := checkTemplate("text", r.Text, sample); err != nil {
+			p.add(rp+".text", "%v", err)
+		} else {
+			r.tmpl = t
+		}
+	}
+	pg.defaultTmpl = nil
+	if pg.DefaultText != "" {
+		if t, err := checkTemplate("default_text", pg.DefaultText, sample); err != nil {
+			p.add(path+".default_text", "%v", err)
+		} else {
+			pg.defaultTmpl = t
+		}
+	}
+}
+
+// checkTemplate parses a reply template and renders it on sample data, so
+// a misspelt field or a text that comes out empty fails at start-up rather
+// than at the first reply.
+func checkTemplate(name, text string, sample TemplateData) (*template.Template, error) {
+	t, err := parseTemplate(name, text)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := execute(t, name, text, sample); err != nil {
+		return nil, fmt.Errorf("on sample data: %w", err)
+	}
+	return t, nil
+}
+
+func fmtHours(d time.Duration) string {
+	return strconv.Itoa(int(d.Hours())) + "h"
+}
