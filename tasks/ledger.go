@@ -1,0 +1,436 @@
+package tasks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultLedgerTTL is how long the ledger remembers a target: longer than the
+// 7-day reply window, so a target is never answered twice while it can be.
+const DefaultLedgerTTL = 8 * 24 * time.Hour
+
+// DefaultPrefix is the prefix of every key pagereply writes besides asynq's own.
+const DefaultPrefix = "pagereply:"
+
+// Ledger is the lasting record of reply targets in Redis: claimed, sent (with
+// the Graph message id) or failed for good. Every key of a Page carries the Page
+// id as a hash tag ({page}), so each script touches a single Redis Cluster slot.
+//
+// Entry values: "c|<token>|<lease-until-ms>" claimed by a worker that may be
+// sending now; "u|<ms>" an attempt whose outcome is unknown; "s|<ms>|<message-id>"
+// sent; "f|<ms>|<reason>" failed for good.
+type Ledger struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// LedgerOptions configures a Ledger.
+type LedgerOptions struct {
+	// Prefix of the keys; if empty, DefaultPrefix.
+	Prefix string
+	// TTL of an entry; if zero, DefaultLedgerTTL.
+	TTL time.Duration
+}
+
+// NewLedger returns a ledger on rdb.
+func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultLedgerTTL
+	}
+	return &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL}
+}
+
+// Client returns the Redis client the ledger uses.
+func (l *Ledger) Client() redis.UniversalClient { return l.rdb }
+
+func (l *Ledger) pageKey(page, name string) string {
+	return l.prefix + "{" + page + "}:" + name
+}
+
+func (l *Ledger) entryKey(page string, t Target) string {
+	return l.prefix + "{" + page + "}:t:" + t.String()
+}
+
+// Status is a ledger entry's state.
+type Status int
+
+// Ledger states.
+const (
+	StatusNone    Status = iota // never seen, or released
+	StatusClaimed               // a worker holds it, maybe sending now
+	StatusUnknown               // an attempt's outcome was lost
+	StatusSent                  // the reply exists
+	StatusFailed                // Graph said it can never be sent
+)
+
+// String returns the state's name.
+func (s Status) String() string {
+	return [...]string{"none", "claimed", "unknown", "sent", "failed"}[s]
+}
+
+// Entry is one ledger entry.
+type Entry struct {
+	Status Status
+	At     time.Time
+	// MessageID is Graph's message id for a sent reply ("" when Graph only said
+	// it was already replied to).
+	MessageID string
+	// Reason is why a target failed for good.
+	Reason string
+}
+
+// Done reports whether the target needs no more replies.
+func (e Entry) Done() bool { return e.Status == StatusSent || e.Status == StatusFailed }
+
+func parseEntry(v string) Entry {
+	if v == "" {
+		return Entry{}
+	}
+	parts := strings.SplitN(v, "|", 3)
+	ms := func(i int) time.Time {
+		if len(parts) <= i {
+			return time.Time{}
+		}
+		n, _ := strconv.ParseInt(parts[i], 10, 64)
+		return time.UnixMilli(n)
+	}
+	rest := func(i int) string {
+		if len(parts) <= i {
+			return ""
+		}
+		return parts[i]
+	}
+	switch parts[0] {
+	case "c":
+		return Entry{Status: StatusClaimed, At: ms(2)}
+	case "u":
+		return Entry{Status: StatusUnknown, At: ms(1)}
+	case "s":
+		return Entry{Status: StatusSent, At: ms(1), MessageID: rest(2)}
+	case "f":
+		return Entry{Status: StatusFailed, At: ms(1), Reason: rest(2)}
+	}
+	return Entry{Status: StatusUnknown}
+}
+
+// Get returns the entry of one target.
+func (l *Ledger) Get(ctx context.Context, page string, t Target) (Entry, error) {
+	v, err := l.rdb.Get(ctx, l.entryKey(page, t)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Entry{}, nil
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger get %s: %w", t, err)
+	}
+	return parseEntry(v), nil
+}
+
+// GetMany returns the entries of targets of one Page in one round trip.
+func (l *Ledger) GetMany(ctx context.Context, page string, ts []Target) ([]Entry, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ts))
+	for i, t := range ts {
+		keys[i] = l.entryKey(page, t)
+	}
+	vals, err := l.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("ledger get %d targets of page %s: %w", len(ts), page, err)
+	}
+	out := make([]Entry, len(ts))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = parseEntry(s)
+		}
+	}
+	return out, nil
+}
+
+// Limit is a Page's send rate for Reserve, as GCRA parameters.
+type Limit struct {
+	// Interval between sends at the steady rate (1/rate); zero means no limit.
+	Interval time.Duration
+	// Burst is how many sends may go at once above the rate.
+	Burst int
+	// MaxWait is the longest a reservation may book ahead: a send due later is
+	// refused (ReserveLimited) instead, so its task goes back to the queue.
+	MaxWait time.Duration
+}
+
+// ReserveOutcome is what Reserve decided.
+type ReserveOutcome int
+
+// Reserve outcomes.
+const (
+	// ReserveGo: the target is claimed and a send slot booked; send after Wait.
+	ReserveGo ReserveOutcome = iota
+	// ReserveDone: the ledger already has the target sent or failed (see Entry).
+	ReserveDone
+	// ReservePaused: the Page is paused for Wait (see Reason).
+	ReservePaused
+	// ReserveLimited: the Page's rate is used up; try again after Wait (spread
+	// so that put-back tasks return about one send interval apart).
+	ReserveLimited
+	// ReserveBusy: another worker holds the target; try again after Wait.
+	ReserveBusy
+)
+
+// Reservation is Reserve's answer.
+type Reservation struct {
+	Outcome ReserveOutcome
+	Wait    time.Duration
+	// Doubtful is set with ReserveGo when an earlier attempt may have sent the
+	// reply: check Graph (private_reply_conversation) before sending.
+	Doubtful bool
+	Entry    Entry  // with ReserveDone
+	Reason   string // with ReservePaused
+}
+
+// reserveScript checks the ledger, the Page's pause and its rate, then claims the
+// target and books a send slot, in one round trip.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] the Page's pause key, KEYS[3] the
+// Page's GCRA state (theoretical arrival time, µs), KEYS[4] the Page's
+// put-back schedule (µs): tasks refused for the rate are given return times
+// one interval apart after it, so a backlog comes back at the Page's rate
+// instead of all at once.
+// ARGV[1] claim token, ARGV[2] claim lease (ms, counted from the booked slot),
+// ARGV[3] ledger TTL (ms), ARGV[4] emission interval (µs, 0: no limit),
+// ARGV[5] burst tolerance (µs), ARGV[6] longest wait that may be booked (µs).
+//
+// Returns {0, wait µs, doubtful} go; {1, entry} done; {2, pttl ms, reason}
+// paused; {3, wait µs} limited; {4, ms} busy.
+var reserveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nowms = math.floor(now / 1000)
+local v = redis.call('GET', KEYS[1])
+local doubtful = 0
+if v then
+  local st = string.sub(v, 1, 1)
+  if st == 's' or st == 'f' then return {1, v} end
+  if st == 'c' then
+    local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
+    if tok and tok ~= ARGV[1] and tonumber(lease) > nowms then
+      return {4, tonumber(lease) - nowms}
+    end
+  end
+  doubtful = 1
+end
+local pttl = redis.call('PTTL', KEYS[2])
+if pttl > 0 then
+  return {2, pttl, redis.call('GET', KEYS[2]) or ''}
+end
+local wait = 0
+local interval = tonumber(ARGV[4])
+if interval > 0 then
+  local tat = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if tat < now then tat = now end
+  wait = tat - tonumber(ARGV[5]) - now
+  if wait > tonumber(ARGV[6]) then
+    local back = tonumber(redis.call('GET', KEYS[4]) or '0')
+    if back < now + wait then back = now + wait end
+    back = back + interval
+    redis.call('SET', KEYS[4], string.format('%.0f', back), 'PX', math.floor((back - now) / 1000) + 1000)
+    return {3, back - now - interval}
+  end
+  if wait < 0 then wait = 0 end
+  local ntat = tat + interval
+  redis.call('SET', KEYS[3], string.format('%.0f', ntat), 'PX', math.floor((ntat - now) / 1000) + 1000)
+end
+local lease = nowms + math.floor(wait / 1000) + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], 'c|' .. ARGV[1] .. '|' .. string.format('%.0f', lease), 'PX', ARGV[3])
+return {0, wait, doubtful}
+`)
+
+// NewToken returns a random claim token.
+func NewToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Reserve decides whether a worker may send to t now: it returns ReserveDone
+// when the ledger has the target, ReservePaused while the Page is paused,
+// ReserveBusy while another worker's claim lease runs, ReserveLimited when the
+// Page's next free send slot is more than lim.MaxWait away, and otherwise claims
+// the target under token for lease (counted from the booked slot) and returns
+// ReserveGo with the time to wait for the slot.
+func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token string, lease time.Duration, lim Limit) (Reservation, error) {
+	keys := []string{l.entryKey(page, t), l.pageKey(page, "pause"), l.pageKey(page, "rate"), l.pageKey(page, "back")}
+	var tau time.Duration
+	if lim.Interval > 0 {
+		tau = time.Duration(lim.Burst) * lim.Interval
+	}
+	res, err := reserveScript.Run(ctx, l.rdb, keys, token, lease.Milliseconds(), l.ttl.Milliseconds(),
+		lim.Interval.Microseconds(), tau.Microseconds(), lim.MaxWait.Microseconds()).Slice()
+	if err != nil {
+		return Reservation{}, fmt.Errorf("reserve %s of page %s: %w", t, page, err)
+	}
+	if len(res) < 2 {
+		return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, res)
+	}
+	code, _ := res[0].(int64)
+	n, _ := res[1].(int64)
+	switch code {
+	case 0:
+		d, _ := res[2].(int64)
+		return Reservation{Outcome: ReserveGo, Wait: time.Duration(n) * time.Microsecond, Doubtful: d == 1}, nil
+	case 1:
+		s, _ := res[1].(string)
+		return Reservation{Outcome: ReserveDone, Entry: parseEntry(s)}, nil
+	case 2:
+		reason := ""
+		if len(res) > 2 {
+			reason, _ = res[2].(string)
+		}
+		return Reservation{Outcome: ReservePaused, Wait: time.Duration(n) * time.Millisecond, Reason: reason}, nil
+	case 3:
+		return Reservation{Outcome: ReserveLimited, Wait: time.Duration(n) * time.Microsecond}, nil
+	case 4:
+		return Reservation{Outcome: ReserveBusy, Wait: time.Duration(n) * time.Millisecond}, nil
+	}
+	return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, res)
+}
+
+// markScript writes a ledger entry's final or unknown state and counts it.
+// A sent entry is never overwritten by anything but sent, and is counted once.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] the Page's stats hash.
+// ARGV[1] new value, ARGV[2] TTL (ms), ARGV[3] stats field ("" for none).
+var markScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+local old = v and string.sub(v, 1, 1) or ''
+local new = string.sub(ARGV[1], 1, 1)
+if old == 's' then return 0 end
+if old == 'f' and new ~= 's' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+return 1
+`)
+
+func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field string) error {
+	keys := []string{l.entryKey(page, t), l.pageKey(page, "stats")}
+	if err := markScript.Run(ctx, l.rdb, keys, value, l.ttl.Milliseconds(), field).Err(); err != nil {
+		return fmt.Errorf("ledger mark %s of page %s: %w", t, page, err)
+	}
+	return nil
+}
+
+func nowMS() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
+
+// MarkSent records that t's reply exists, with Graph's message id ("" when
+// unknown) and counts it in the Page's "sent" statistic.
+func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID string) error {
+	return l.mark(ctx, page, t, "s|"+nowMS()+"|"+messageID, "sent")
+}
+
+// MarkFailed records that t can never be replied to, with the reason.
+func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason string) error {
+	return l.mark(ctx, page, t, "f|"+nowMS()+"|"+reason, "failed")
+}
+
+// MarkUnknown records that an attempt's outcome was lost: the next attempt
+// checks Graph before it sends.
+func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target) error {
+	return l.mark(ctx, page, t, "u|"+nowMS(), "")
+}
+
+// releaseScript drops a claim that is still the caller's.
+//
+// KEYS[1] the target's ledger entry. ARGV[1] the claim token.
+var releaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.find(v, 'c|' .. ARGV[1] .. '|', 1, true) == 1 then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Release drops the caller's claim on t after an attempt that certainly sent
+// nothing, so the next attempt needs no Graph check.
+func (l *Ledger) Release(ctx context.Context, page string, t Target, token string) error {
+	if err := releaseScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, token).Err(); err != nil {
+		return fmt.Errorf("ledger release %s of page %s: %w", t, page, err)
+	}
+	return nil
+}
+
+// pauseScript pauses a Page unless it is already paused for longer.
+//
+// KEYS[1] the Page's pause key. ARGV[1] reason, ARGV[2] duration (ms).
+var pauseScript = redis.NewScript(`
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// Pause stops sends for page for d (unless it is paused for longer already),
+// with a reason shown by status and the monitor. It reports whether the pause
+// was set or lengthened.
+func (l *Ledger) Pause(ctx context.Context, page string, d time.Duration, reason string) (bool, error) {
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	n, err := pauseScript.Run(ctx, l.rdb, []string{l.pageKey(page, "pause")}, reason, d.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("pause page %s: %w", page, err)
+	}
+	return n == 1, nil
+}
+
+// Resume lifts a Page's pause.
+func (l *Ledger) Resume(ctx context.Context, page string) error {
+	if err := l.rdb.Del(ctx, l.pageKey(page, "pause")).Err(); err != nil {
+		return fmt.Errorf("resume page %s: %w", page, err)
+	}
+	return nil
+}
+
+// Paused returns how much longer page is paused and why; zero when it is not.
+func (l *Ledger) Paused(ctx context.Context, page string) (time.Duration, string, error) {
+	key := l.pageKey(page, "pause")
+	pipe := l.rdb.Pipeline()
+	ttl := pipe.PTTL(ctx, key)
+	reason := pipe.Get(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, "", fmt.Errorf("page %s pause: %w", page, err)
+	}
+	d := ttl.Val()
+	if d <= 0 {
+		return 0, "", nil
+	}
+	return d, reason.Val(), nil
+}
+
+// Stats returns a Page's counters ("sent", "failed").
+func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, error) {
+	m, err := l.rdb.HGetAll(ctx, l.pageKey(page, "stats")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("page %s stats: %w", page, err)
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		out[k] = n
+	}
+	return out, nil
+}
+
+// PageKey returns the key name of a per-Page record (hash-tagged by Page) under
+// the ledger's prefix, for other per-Page state such as the poll's cursors.
+func (l *Ledger) PageKey(page, name string) string { return l.pageKey(page, name) }

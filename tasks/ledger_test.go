@@ -1,0 +1,226 @@
+package tasks
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/internal/redistest"
+)
+
+func newLedger(t *testing.T) *Ledger {
+	t.Helper()
+	db := redistest.New(t)
+	return NewLedger(db.Client, LedgerOptions{})
+}
+
+func TestReserveClaimMarkFlow(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	tg := Target{Kind: KindComment, ID: "1_2"}
+	const page = "100"
+
+	r, err := l.Reserve(ctx, page, tg, "tok1", time.Minute, Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != ReserveGo || r.Doubtful || r.Wait != 0 {
+		t.Fatalf("first reserve = %+v, want go, not doubtful, no wait", r)
+	}
+	// A second worker while the first holds the lease: busy.
+	r2, err := l.Reserve(ctx, page, tg, "tok2", time.Minute, Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Outcome != ReserveBusy || r2.Wait <= 50*time.Second {
+		t.Fatalf("second reserve = %+v, want busy for about the lease", r2)
+	}
+	if err := l.MarkSent(ctx, page, tg, "m_1"); err != nil {
+		t.Fatal(err)
+	}
+	r3, err := l.Reserve(ctx, page, tg, "tok3", time.Minute, Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Outcome != ReserveDone || r3.Entry.Status != StatusSent || r3.Entry.MessageID != "m_1" {
+		t.Fatalf("reserve after sent = %+v, want done with message id", r3)
+	}
+	// Marks never downgrade a sent entry, and it is counted once.
+	if err := l.MarkFailed(ctx, page, tg, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkSent(ctx, page, tg, "m_2"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := l.Get(ctx, page, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != StatusSent || e.MessageID != "m_1" {
+		t.Fatalf("entry = %+v, want the first sent", e)
+	}
+	st, err := l.Stats(ctx, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st["sent"] != 1 {
+		t.Fatalf("stats = %v, want sent 1", st)
+	}
+	ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val()
+	if ttl < DefaultLedgerTTL-time.Minute {
+		t.Fatalf("ledger TTL %s, want about %s (longer than the reply window)", ttl, DefaultLedgerTTL)
+	}
+}
+
+func TestReserveDoubtful(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tests := []struct {
+		name    string
+		prepare func(tg Target)
+		want    bool
+	}{
+		{"fresh", func(Target) {}, false},
+		{"released", func(tg Target) {
+			mustGo(t, l, page, tg, "a", time.Minute)
+			if err := l.Release(ctx, page, tg, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"unknown outcome", func(tg Target) {
+			mustGo(t, l, page, tg, "a", time.Minute)
+			if err := l.MarkUnknown(ctx, page, tg); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"expired lease of a dead worker", func(tg Target) {
+			mustGo(t, l, page, tg, "a", time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
+		}, true},
+		{"release by another token is ignored", func(tg Target) {
+			mustGo(t, l, page, tg, "a", time.Millisecond)
+			if err := l.Release(ctx, page, tg, "b"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := Target{Kind: KindComment, ID: "d" + string(rune('a'+i))}
+			tc.prepare(tg)
+			r, err := l.Reserve(ctx, page, tg, "z", time.Minute, Limit{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != ReserveGo || r.Doubtful != tc.want {
+				t.Fatalf("reserve = %+v, want go with doubtful=%v", r, tc.want)
+			}
+		})
+	}
+}
+
+func mustGo(t *testing.T, l *Ledger, page string, tg Target, tok string, lease time.Duration) {
+	t.Helper()
+	r, err := l.Reserve(context.Background(), page, tg, tok, lease, Limit{})
+	if err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve %s = %+v, %v; want go", tg, r, err)
+	}
+}
+
+func TestReserveRate(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "200"
+	// 10/s, burst 2, book up to 250ms ahead.
+	lim := Limit{Interval: 100 * time.Millisecond, Burst: 2, MaxWait: 250 * time.Millisecond}
+	var waits []time.Duration
+	var limited []time.Duration
+	for i := 0; i < 8; i++ {
+		r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "r" + string(rune('a'+i))}, "t", time.Minute, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.Outcome {
+		case ReserveGo:
+			waits = append(waits, r.Wait)
+		case ReserveLimited:
+			limited = append(limited, r.Wait)
+		default:
+			t.Fatalf("reserve %d = %+v", i, r)
+		}
+	}
+	// burst+1 at once, then slots 100ms apart up to 250ms ahead: 0,0,0,~100,~200.
+	if len(waits) != 5 {
+		t.Fatalf("booked %d slots (%v), want 5", len(waits), waits)
+	}
+	for i, w := range waits {
+		want := time.Duration(max(0, i-2)) * 100 * time.Millisecond
+		if w < want-5*time.Millisecond || w > want+5*time.Millisecond {
+			t.Errorf("slot %d wait %s, want about %s", i, w, want)
+		}
+	}
+	// Refused ones come back one interval apart, after the first free slot.
+	for i := 1; i < len(limited); i++ {
+		if d := limited[i] - limited[i-1]; d < 95*time.Millisecond || d > 105*time.Millisecond {
+			t.Errorf("put-back %d is %s after the previous, want about 100ms (%v)", i, d, limited)
+		}
+	}
+	if len(limited) != 3 || limited[0] < 250*time.Millisecond {
+		t.Errorf("put-back delays %v, want 3 starting past the booking horizon", limited)
+	}
+}
+
+func TestPause(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "300"
+	if set, err := l.Pause(ctx, page, 2*time.Second, "throttled: code 80006"); err != nil || !set {
+		t.Fatalf("pause = %v, %v", set, err)
+	}
+	// A shorter pause does not cut a longer one.
+	if set, err := l.Pause(ctx, page, time.Second, "other"); err != nil || set {
+		t.Fatalf("shorter pause = %v, %v; want not set", set, err)
+	}
+	r, err := l.Reserve(ctx, page, Target{Kind: KindPost, ID: "300_1"}, "t", time.Minute, Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != ReservePaused || r.Reason != "throttled: code 80006" || r.Wait < time.Second {
+		t.Fatalf("reserve on paused page = %+v", r)
+	}
+	// Nothing was claimed while paused.
+	if e, _ := l.Get(ctx, page, Target{Kind: KindPost, ID: "300_1"}); e.Status != StatusNone {
+		t.Fatalf("entry while paused = %+v, want none", e)
+	}
+	d, reason, err := l.Paused(ctx, page)
+	if err != nil || d <= 0 || reason == "" {
+		t.Fatalf("paused = %s %q %v", d, reason, err)
+	}
+	if err := l.Resume(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := l.Paused(ctx, page); d != 0 {
+		t.Fatalf("paused after resume = %s", d)
+	}
+}
+
+func TestGetMany(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	ts := []Target{{KindComment, "a"}, {KindComment, "b"}, {KindPost, "c"}}
+	if err := l.MarkSent(ctx, "1", ts[0], "m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkFailed(ctx, "1", ts[2], "(#10903) too old"); err != nil {
+		t.Fatal(err)
+	}
+	es, err := l.GetMany(ctx, "1", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Status != StatusSent || es[1].Status != StatusNone || es[2].Status != StatusFailed || es[2].Reason != "(#10903) too old" {
+		t.Fatalf("entries = %+v", es)
+	}
+}

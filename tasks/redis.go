@@ -1,0 +1,54 @@
+package tasks
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+)
+
+// RedisConnOpt turns the redis section of the config into asynq's connection
+// option: a URL (redis:// or rediss://), a Sentinel set-up or a Cluster.
+func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
+	var tlsCfg *tls.Config
+	if c.TLS {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch {
+	case c.Sentinel != nil:
+		s := c.Sentinel
+		return asynq.RedisFailoverClientOpt{
+			MasterName: s.Master, SentinelAddrs: s.Addrs, SentinelPassword: s.SentinelPassword,
+			Password: s.Password, DB: s.DB, TLSConfig: tlsCfg,
+		}, nil
+	case c.Cluster != nil:
+		return asynq.RedisClusterClientOpt{Addrs: c.Cluster.Addrs, Password: c.Cluster.Password, TLSConfig: tlsCfg}, nil
+	case c.URL != "":
+		u, err := url.Parse(c.URL)
+		if err != nil {
+			return nil, errors.New("redis.url: not a valid URL") // the URL may hold a password: never echo it
+		}
+		if u.Scheme != "redis" && u.Scheme != "rediss" {
+			return nil, fmt.Errorf("redis.url: scheme %q: want redis:// or rediss://", u.Scheme)
+		}
+		opt, err := redis.ParseURL(c.URL)
+		if err != nil {
+			return nil, errors.New("redis.url: cannot parse (check host, port and database)")
+		}
+		return asynq.RedisClientOpt{
+			Network: opt.Network, Addr: opt.Addr, Username: opt.Username, Password: opt.Password,
+			DB: opt.DB, TLSConfig: opt.TLSConfig, PoolSize: 64,
+		}, nil
+	}
+	return nil, errors.New("redis: one of url, sentinel or cluster is required")
+}
+
+// NewRedisClient returns a go-redis client for the same Redis as opt.
+func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
+	return opt.MakeRedisClient().(redis.UniversalClient)
+}

@@ -1,0 +1,177 @@
+// Package tasks owns pagereply's task types and payloads, reply targets and
+// their TaskIDs, the reply ledger in Redis, and the one enqueue call that every
+// producer (poll, webhook, API) goes through.
+package tasks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Task types.
+const (
+	// TypeReply sends one private reply.
+	TypeReply = "pagereply:reply"
+	// TypePoll polls one Page's feed and enqueues reply tasks.
+	TypePoll = "pagereply:poll"
+)
+
+// Queues. Polls get their own queue so a long reply backlog never delays them.
+const (
+	QueueReplies = "replies"
+	QueuePolls   = "polls"
+)
+
+// Kind is what a reply answers.
+type Kind string
+
+// Target kinds.
+const (
+	KindComment Kind = "comment" // a comment on a post: private reply
+	KindPost    Kind = "post"    // a visitor's post on the Page: private reply
+	KindMessage Kind = "message" // a person's message in a conversation: Send API reply
+)
+
+// Target identifies a reply: one target, one reply, ever. Its string form
+// (comment:<id>, post:<id>, message:<id>) is the reply task's TaskID and the
+// ledger's key.
+type Target struct {
+	Kind Kind
+	ID   string
+}
+
+// String returns "kind:id".
+func (t Target) String() string { return string(t.Kind) + ":" + t.ID }
+
+// ErrBadTarget is returned for a target that is not kind:id with a known kind.
+var ErrBadTarget = errors.New("tasks: bad target")
+
+// ParseTarget parses "kind:id".
+func ParseTarget(s string) (Target, error) {
+	k, id, ok := strings.Cut(s, ":")
+	if !ok || id == "" || !validID(id) {
+		return Target{}, fmt.Errorf("%w %q", ErrBadTarget, s)
+	}
+	switch Kind(k) {
+	case KindComment, KindPost, KindMessage:
+		return Target{Kind: Kind(k), ID: id}, nil
+	}
+	return Target{}, fmt.Errorf("%w %q: unknown kind", ErrBadTarget, s)
+}
+
+// validID accepts Graph ids: letters, digits, '_', '-', '.', ':', '=' and '+' (message ids
+// are base64-like), at most 256 bytes.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 256 {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r == '_' || r == '-' || r == '.' || r == ':' || r == '=' || r == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (t Target) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (t *Target) UnmarshalText(b []byte) error {
+	v, err := ParseTarget(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// Source says which producer made a reply task.
+type Source string
+
+// Sources.
+const (
+	SourcePoll    Source = "poll"
+	SourceWebhook Source = "webhook"
+	SourceAPI     Source = "api"
+)
+
+// Reply is the payload of a reply task. It never carries a token: the worker
+// looks the token up by PageID.
+type Reply struct {
+	PageID string `json:"page_id"`
+	Target Target `json:"target"`
+	// PSID is the person to message, for KindMessage targets.
+	PSID string `json:"psid,omitempty"`
+	// ConversationID is the conversation of a KindMessage target.
+	ConversationID string `json:"conversation_id,omitempty"`
+	Text           string `json:"text"`
+	Source         Source `json:"source"`
+	// EnqueuedAt is when the first producer enqueued it, in Unix milliseconds.
+	EnqueuedAt int64 `json:"enqueued_at"`
+}
+
+// MaxTextLen is Messenger's limit on a reply's text, in characters.
+const MaxTextLen = 2000
+
+// Validate checks a reply before it is enqueued or sent.
+func (r *Reply) Validate() error {
+	switch {
+	case r.PageID == "" || !isDigits(r.PageID):
+		return errors.New("page_id: must be a numeric Page id")
+	case r.Target.ID == "" || !validID(r.Target.ID):
+		return errors.New("target: missing or malformed id")
+	case r.Target.Kind == KindMessage && r.PSID == "":
+		return errors.New("psid: required for a conversation reply")
+	case strings.TrimSpace(r.Text) == "":
+		return errors.New("text: must not be empty")
+	case len([]rune(r.Text)) > MaxTextLen:
+		return fmt.Errorf("text: longer than %d characters", MaxTextLen)
+	}
+	switch r.Target.Kind {
+	case KindComment, KindPost, KindMessage:
+	default:
+		return errors.New("target: unknown kind")
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// DecodeReply decodes and validates a reply task payload.
+func DecodeReply(b []byte) (Reply, error) {
+	var r Reply
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Reply{}, fmt.Errorf("decode reply payload: %w", err)
+	}
+	if err := r.Validate(); err != nil {
+		return Reply{}, fmt.Errorf("decode reply payload: %w", err)
+	}
+	return r, nil
+}
+
+// Poll is the payload of a poll task.
+type Poll struct {
+	PageID string `json:"page_id"`
+	// Slot is the scheduled time of the poll, Unix seconds; 0 for a poll on demand.
+	Slot int64 `json:"slot"`
+}
+
+// PollTaskID is the TaskID of the poll of page in the slot starting at slot, so
+// any number of schedulers enqueue it once.
+func PollTaskID(page string, slot time.Time) string {
+	return fmt.Sprintf("poll:%s:%d", page, slot.Unix())
+}

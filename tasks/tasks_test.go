@@ -1,0 +1,112 @@
+package tasks
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/internal/redistest"
+)
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"comment", "comment:123_456", true},
+		{"post", "post:100_2", true},
+		{"message", "message:m_AbC-9+/=", false}, // '/' is not an id character
+		{"message ok", "message:m_AbC-9+=", true},
+		{"no kind", "123", false},
+		{"unknown kind", "photo:1", false},
+		{"empty id", "comment:", false},
+		{"space", "comment:1 2", false},
+		{"too long", "comment:" + strings.Repeat("1", 300), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tg, err := ParseTarget(tc.in)
+			if (err == nil) != tc.ok {
+				t.Fatalf("ParseTarget(%q) = %v, %v; want ok=%v", tc.in, tg, err, tc.ok)
+			}
+			if tc.ok && tg.String() != tc.in {
+				t.Fatalf("round trip %q -> %q", tc.in, tg.String())
+			}
+		})
+	}
+}
+
+func TestDecodeReplyRejectsBadPayloads(t *testing.T) {
+	tests := []struct{ name, in string }{
+		{"not json", "{"},
+		{"no page", `{"target":"comment:1","text":"hi"}`},
+		{"page not numeric", `{"page_id":"abc","target":"comment:1","text":"hi"}`},
+		{"bad target", `{"page_id":"1","target":"nope","text":"hi"}`},
+		{"empty text", `{"page_id":"1","target":"comment:1","text":"  "}`},
+		{"too long", `{"page_id":"1","target":"comment:1","text":"` + strings.Repeat("x", 2001) + `"}`},
+		{"message without psid", `{"page_id":"1","target":"message:m1","text":"hi"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := DecodeReply([]byte(tc.in)); err == nil {
+				t.Fatalf("DecodeReply(%s) succeeded", tc.name)
+			}
+		})
+	}
+	r, err := DecodeReply([]byte(`{"page_id":"1","target":"comment:1_2","text":"hi","source":"api"}`))
+	if err != nil || r.Target != (Target{KindComment, "1_2"}) {
+		t.Fatalf("good payload: %+v, %v", r, err)
+	}
+}
+
+func TestEnqueueDedup(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	client := asynq.NewClient(asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB})
+	t.Cleanup(func() { _ = client.Close() })
+	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3}
+	r := Reply{PageID: "7", Target: Target{KindComment, "7_1"}, Text: "hello", Source: SourceAPI}
+
+	o, info, err := e.Enqueue(ctx, r)
+	if err != nil || o != Enqueued || info == nil || info.ID != "comment:7_1" || info.Queue != QueueReplies {
+		t.Fatalf("first enqueue = %v %+v %v", o, info, err)
+	}
+	if info.MaxRetry != 4 {
+		t.Fatalf("asynq max retry %d, want max_retry+1", info.MaxRetry)
+	}
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != AlreadyQueued {
+		t.Fatalf("second enqueue = %v %v, want queued", o, err)
+	}
+	if err := e.Ledger.MarkSent(ctx, "7", r.Target, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != AlreadySent {
+		t.Fatalf("enqueue after sent = %v %v, want sent", o, err)
+	}
+	// The payload carries no token and says where it came from.
+	ti, err := asynq.NewInspector(asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}).GetTaskInfo(QueueReplies, "comment:7_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeReply(ti.Payload)
+	if err != nil || got.Source != SourceAPI || got.EnqueuedAt == 0 {
+		t.Fatalf("payload %s: %+v %v", ti.Payload, got, err)
+	}
+
+	outs, err := e.EnqueueMany(ctx, "7", []Reply{
+		r,
+		{PageID: "7", Target: Target{KindComment, "7_2"}, Text: "a", Source: SourcePoll},
+		{PageID: "7", Target: Target{KindComment, "7_2"}, Text: "b", Source: SourcePoll},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Outcome{AlreadySent, Enqueued, AlreadyQueued}
+	for i := range want {
+		if outs[i] != want[i] {
+			t.Fatalf("EnqueueMany outcomes %v, want %v", outs, want)
+		}
+	}
+}
