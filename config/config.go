@@ -156,6 +156,7 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	for _, e := range c.validate() {
 		// A key that could not be decoded has said so already.
 		if !d.failed[e.Path] {
+			d.hideEnv(e)
 			e.Line = d.line(e.Path)
 			errs = append(errs, e)
 		}

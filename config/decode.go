@@ -30,6 +30,7 @@ type decoder struct {
 	errs      []*FieldError
 	failed    map[string]bool // paths with a decoding error
 	lines     map[string]int  // line of each path given a non-null value
+	env       map[string][]envVar
 	budget    int
 }
 
@@ -38,6 +39,7 @@ func newDecoder(lookupEnv func(string) (string, bool)) *decoder {
 		lookupEnv: lookupEnv,
 		failed:    map[string]bool{},
 		lines:     map[string]int{},
+		env:       map[string][]envVar{},
 		budget:    maxDecodeNodes,
 	}
 }
@@ -64,6 +66,35 @@ func (d *decoder) line(path string) int {
 		path = path[:i]
 	}
 	return 0
+}
+
+// hideEnv keeps the values of environment variables out of e, which
+// validation wrote without knowing where the value came from: each value
+// shows as its ${VAR}, and a message that still holds a piece of one (as a
+// parser's error might) gives way to a plain one.
+func (d *decoder) hideEnv(e *FieldError) {
+	vars := d.env[e.Path]
+	for _, v := range vars {
+		if v.value == "" {
+			continue
+		}
+		e.Msg = strings.ReplaceAll(e.Msg, v.value, "${"+v.name+"}")
+		if q := strconv.Quote(v.value); q[1:len(q)-1] != v.value {
+			e.Msg = strings.ReplaceAll(e.Msg, q[1:len(q)-1], "${"+v.name+"}")
+		}
+	}
+	rest := e.Msg
+	for _, v := range vars {
+		rest = strings.ReplaceAll(rest, "${"+v.name+"}", "")
+	}
+	for _, v := range vars {
+		for i := 0; i+4 <= len(v.value); i++ {
+			if strings.Contains(rest, v.value[i:i+4]) {
+				e.Msg = "invalid value (details hidden: it comes from the environment)"
+				return
+			}
+		}
+	}
 }
 
 // decode sets v from n. A null leaves v as it is, so defaults set beforehand
@@ -213,15 +244,16 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		d.errorf(path, n, "want %s, got %s", typeName(t), kindName(n))
 		return
 	}
-	s, err := expand(n.Value, d.lookupEnv)
+	s, vars, err := expand(n.Value, d.lookupEnv)
 	if err != nil {
 		d.errorf(path, n, "%s", err)
 		return
 	}
 	// A value from the environment may be a secret: never repeat it.
-	shown := "the value from the environment"
-	if s == n.Value {
-		shown = strconv.Quote(s)
+	shown := strconv.Quote(s)
+	if len(vars) > 0 {
+		d.env[path] = vars
+		shown = "the value of " + n.Value
 	}
 	if s == "" && t.Kind() != reflect.String {
 		return // ${VAR} set to "": same as no value
@@ -290,19 +322,24 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
+// envVar is one ${VAR} substituted into a value.
+type envVar struct{ name, value string }
+
 // expand replaces each ${VAR} in s by the variable's value and each "$$" by
 // "$"; any other "$" stays as it is, so a regexp's "price$" needs no
-// escaping. Errors name the variable, never a value.
-func expand(s string, lookupEnv func(string) (string, bool)) (string, error) {
+// escaping. It returns the variables it substituted. Errors name the
+// variable, never a value.
+func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, error) {
 	if !strings.Contains(s, "$") {
-		return s, nil
+		return s, nil, nil
 	}
 	var b strings.Builder
+	var vars []envVar
 	for {
 		i := strings.IndexByte(s, '$')
 		if i < 0 {
 			b.WriteString(s)
-			return b.String(), nil
+			return b.String(), vars, nil
 		}
 		b.WriteString(s[:i])
 		s = s[i:]
@@ -313,17 +350,18 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, error) {
 		case strings.HasPrefix(s, "${"):
 			end := strings.IndexByte(s, '}')
 			if end < 0 {
-				return "", errors.New("unterminated ${ (write $$ for a literal $)")
+				return "", nil, errors.New("unterminated ${ (write $$ for a literal $)")
 			}
 			name := s[2:end]
 			if !validVarName(name) {
-				return "", fmt.Errorf("invalid variable name %q in ${...}", name)
+				return "", nil, fmt.Errorf("invalid variable name %q in ${...}", name)
 			}
 			val, ok := lookupEnv(name)
 			if !ok {
-				return "", fmt.Errorf("environment variable %s is not set", name)
+				return "", nil, fmt.Errorf("environment variable %s is not set", name)
 			}
 			b.WriteString(val)
+			vars = append(vars, envVar{name, val})
 			s = s[end+1:]
 		default:
 			b.WriteByte('$')

@@ -1,0 +1,796 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns a lookupEnv over m.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// minimal is the smallest valid configuration.
+const minimal = `
+pages:
+  - id: "123"
+    access_token: tok
+`
+
+// withPage returns a config with one Page that has extra (YAML lines at the
+// Page's indentation) and then top (top-level YAML).
+func withPage(extra, top string) string {
+	var b strings.Builder
+	b.WriteString("pages:\n  - id: \"123\"\n    access_token: tok\n")
+	for l := range strings.SplitSeq(strings.Trim(extra, "\n"), "\n") {
+		if l != "" {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	b.WriteString(top)
+	return b.String()
+}
+
+func mustParse(t *testing.T, yaml string, vars map[string]string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(yaml), env(vars))
+	if err != nil {
+		t.Fatalf("Parse: %v\n%s", err, yaml)
+	}
+	return c
+}
+
+// fieldErrors returns every FieldError in err.
+func fieldErrors(t *testing.T, err error) []*FieldError {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var out []*FieldError
+	var walk func(error)
+	walk = func(e error) {
+		var fe *FieldError
+		if errors.As(e, &fe) && e == error(fe) {
+			out = append(out, fe)
+			return
+		}
+		if u, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if e := errors.Unwrap(e); e != nil {
+			walk(e)
+			return
+		}
+		t.Errorf("error %q (%T) is not made of FieldErrors", e, e)
+	}
+	walk(err)
+	return out
+}
+
+func TestDefaults(t *testing.T) {
+	c := mustParse(t, minimal, nil)
+	yes := true
+	want := &Config{
+		Redis: Redis{URL: "redis://127.0.0.1:6379/0"},
+		Graph: Graph{BaseURL: "https://graph.facebook.com", Version: "v25.0", Timeout: 10 * time.Second},
+		Pages: []Page{{
+			ID:          "123",
+			AccessToken: "tok",
+			Schedule:    "@every 1m",
+			Rate:        Rate{N: 10, Per: time.Second},
+			Burst:       1,
+			MaxAge:      168 * time.Hour,
+			ScanPosts:   720 * time.Hour,
+		}},
+		Worker: Worker{Concurrency: 20, MaxRetry: 10},
+		API:    API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
+		Log:    Log{Level: "info", Format: "json"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults:\n got %#v\nwant %#v", c, want)
+	}
+	p := &c.Pages[0]
+	if !p.Replies(ReplyComments) || p.Replies(ReplyPosts) || p.Replies(ReplyConversations) {
+		t.Errorf("default reply_to is not [comments]: %v", p.ReplyTo)
+	}
+}
+
+func TestParseValid(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		env   map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{
+			name: "everything set",
+			yaml: withPage(`
+schedule: "*/5 * * * *"
+rate: 600/m
+burst: 5
+reply_to: [posts, conversations, comments]
+max_age: 24h
+scan_posts: 48h
+rules:
+  - {match: "(?i)price", text: "Price for {{.FirstName}}"}
+default_text: ""
+`, `
+redis: {url: "rediss://user:pw@redis.example:6380/2"}
+graph: {base_url: "http://127.0.0.1:8089/", version: v19.0, app_secret: s, timeout: 3s}
+worker: {concurrency: 4, max_retry: 0}
+webhook: {verify_token: v}
+api: {addr: ":9090", tokens: [a, b], monitor: false, monitor_read_only: false}
+log: {level: DEBUG, format: text}
+`),
+			check: func(t *testing.T, c *Config) {
+				p := c.Pages[0]
+				if p.Schedule != "*/5 * * * *" || p.Rate != (Rate{600, time.Minute}) || p.Burst != 5 ||
+					p.MaxAge != 24*time.Hour || p.ScanPosts != 48*time.Hour || len(p.Rules) != 1 || p.DefaultText != "" {
+					t.Errorf("page: %+v", p)
+				}
+				if !p.Replies(ReplyPosts) || !p.Replies(ReplyConversations) || !p.Replies(ReplyComments) {
+					t.Errorf("reply_to: %v", p.ReplyTo)
+				}
+				if c.Redis.URL != "rediss://user:pw@redis.example:6380/2" {
+					t.Errorf("redis.url: %q", c.Redis.URL)
+				}
+				if c.Graph.BaseURL != "http://127.0.0.1:8089" {
+					t.Errorf("graph.base_url keeps its trailing slash: %q", c.Graph.BaseURL)
+				}
+				if c.Graph.Version != "v19.0" || c.Graph.Timeout != 3*time.Second {
+					t.Errorf("graph: %v", c.Graph)
+				}
+				if c.Worker != (Worker{Concurrency: 4, MaxRetry: 0}) {
+					t.Errorf("worker: explicit max_retry 0 must stay 0: %+v", c.Worker)
+				}
+				if *c.API.Monitor || *c.API.MonitorReadOnly || c.API.Addr != ":9090" || len(c.API.Tokens) != 2 {
+					t.Errorf("api: %+v", c.API)
+				}
+				if c.Log != (Log{Level: "debug", Format: "text"}) {
+					t.Errorf("log: %+v", c.Log)
+				}
+			},
+		},
+		{
+			name: "burst 0 stays 0",
+			yaml: withPage("burst: 0", ""),
+			check: func(t *testing.T, c *Config) {
+				if c.Pages[0].Burst != 0 {
+					t.Errorf("burst %d", c.Pages[0].Burst)
+				}
+			},
+		},
+		{
+			name: "null values keep defaults",
+			yaml: withPage("schedule:\nrate: ~\nreply_to: null", "worker:\n  max_retry:\napi:\n  monitor: ~\n"),
+			check: func(t *testing.T, c *Config) {
+				if p := c.Pages[0]; p.Schedule != DefaultSchedule || p.Rate != DefaultRate || p.ReplyTo != nil {
+					t.Errorf("page: %+v", p)
+				}
+				if c.Worker.MaxRetry != DefaultMaxRetry || !*c.API.Monitor {
+					t.Errorf("worker %+v api %+v", c.Worker, c.API)
+				}
+			},
+		},
+		{
+			name: "unquoted numeric page id",
+			yaml: "pages:\n  - id: 1983306698425200\n    access_token: tok\n",
+			check: func(t *testing.T, c *Config) {
+				if _, ok := c.Page("1983306698425200"); !ok {
+					t.Errorf("page id %q", c.Pages[0].ID)
+				}
+			},
+		},
+		{
+			name: "sentinel",
+			yaml: minimal + "redis:\n  sentinel: {master: m, addrs: [\"h1:26379\", \"h2:26379\"], password: p, db: 3}\n  tls: true\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Redis.URL != "" || c.Redis.Sentinel == nil || c.Redis.Sentinel.DB != 3 || !c.Redis.TLS {
+					t.Errorf("redis: %#v", c.Redis)
+				}
+			},
+		},
+		{
+			name: "cluster",
+			yaml: minimal + "redis:\n  cluster: {addrs: [\"h1:7000\"]}\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Redis.URL != "" || c.Redis.Cluster == nil {
+					t.Errorf("redis: %#v", c.Redis)
+				}
+			},
+		},
+		{
+			name: "merge keys",
+			yaml: `
+pages:
+  - &first
+    id: "1"
+    access_token: tok
+    rate: 5/s
+    rules: &rules
+      - {match: x, text: "hi {{.Name}}"}
+  - <<: *first
+    id: "2"
+    rules: *rules
+`,
+			check: func(t *testing.T, c *Config) {
+				if len(c.Pages) != 2 || c.Pages[1].ID != "2" || c.Pages[1].AccessToken != "tok" ||
+					c.Pages[1].Rate != (Rate{5, time.Second}) || len(c.Pages[1].Rules) != 1 {
+					t.Errorf("pages: %+v", c.Pages)
+				}
+			},
+		},
+		{
+			name: "expansion",
+			yaml: withPage(`default_text: "Hi $${{.FirstName}}, price$ ${GREETING}"`, `
+redis: {url: "redis://:${REDIS_PW}@${REDIS_HOST}:6379/0"}
+worker: {concurrency: "${CONC}", max_retry: "${RETRY}"}
+api: {monitor: "${MON}", tokens: ["${T1}", "x${T2}y"]}
+`),
+			env: map[string]string{"GREETING": "welcome", "REDIS_PW": "pw", "REDIS_HOST": "h", "CONC": "7", "RETRY": "", "MON": "false", "T1": "one", "T2": "two"},
+			check: func(t *testing.T, c *Config) {
+				if got := c.Pages[0].DefaultText; got != "Hi ${{.FirstName}}, price$ welcome" {
+					t.Errorf("default_text %q", got)
+				}
+				if c.Redis.URL != "redis://:pw@h:6379/0" {
+					t.Errorf("redis.url %q", c.Redis.URL)
+				}
+				if c.Worker.Concurrency != 7 || c.Worker.MaxRetry != DefaultMaxRetry {
+					t.Errorf("worker %+v (an empty variable keeps the default)", c.Worker)
+				}
+				if *c.API.Monitor || !reflect.DeepEqual(c.API.Tokens, []string{"one", "xtwoy"}) {
+					t.Errorf("api %+v", c.API)
+				}
+			},
+		},
+		{
+			name: "empty variable for a string",
+			yaml: withPage("default_text: \"${EMPTY}\"", ""),
+			env:  map[string]string{"EMPTY": ""},
+			check: func(t *testing.T, c *Config) {
+				if c.Pages[0].DefaultText != "" {
+					t.Errorf("default_text %q", c.Pages[0].DefaultText)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, mustParse(t, tt.yaml, tt.env))
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		env      map[string]string
+		wantPath string
+		wantMsg  string // substring
+		wantLine int    // 0: not checked
+	}{
+		// file
+		{name: "syntax", yaml: "pages: [", wantPath: "", wantMsg: "did not find expected"},
+		{name: "not a mapping", yaml: "- a\n- b\n", wantPath: "", wantMsg: "want a mapping"},
+		{name: "two documents", yaml: minimal + "---\n" + minimal, wantPath: "", wantMsg: "one YAML document"},
+		{name: "empty file", yaml: "", wantPath: "pages", wantMsg: "at least one page"},
+		{name: "unknown top key", yaml: minimal + "extra: 1\n", wantPath: "extra", wantMsg: "unknown key", wantLine: 5},
+		{name: "unknown page key", yaml: withPage("acess_token: x", ""), wantPath: "pages[0].acess_token", wantMsg: "unknown key (known keys: id, access_token", wantLine: 4},
+		{name: "unknown nested key", yaml: minimal + "redis:\n  sentinel:\n    master: m\n    addrs: [\"h:1\"]\n    passwd: x\n", wantPath: "redis.sentinel.passwd", wantMsg: "unknown key", wantLine: 9},
+		{name: "unknown rule key", yaml: withPage("rules:\n  - {match: a, text: b, txt: c}", ""), wantPath: "pages[0].rules[0].txt", wantMsg: "unknown key"},
+		{name: "duplicate key", yaml: minimal + "log: {level: info, level: debug}\n", wantPath: "log.level", wantMsg: "duplicate key"},
+		{name: "wrong kind", yaml: minimal + "worker: [1]\n", wantPath: "worker", wantMsg: "want a mapping, got a list"},
+		{name: "list wanted", yaml: minimal + "api: {tokens: abc}\n", wantPath: "api.tokens", wantMsg: "want a list"},
+		{name: "scalar wanted", yaml: minimal + "log: {level: [a]}\n", wantPath: "log.level", wantMsg: "want a string, got a list"},
+		{name: "bad int", yaml: minimal + "worker: {concurrency: lots}\n", wantPath: "worker.concurrency", wantMsg: `"lots" is not an integer`},
+		{name: "bad bool", yaml: minimal + "api: {monitor: maybe}\n", wantPath: "api.monitor", wantMsg: "not true or false"},
+		{name: "bad duration", yaml: minimal + "graph: {timeout: 10}\n", wantPath: "graph.timeout", wantMsg: "not a duration"},
+
+		// expansion
+		{name: "unset variable", yaml: withPage("", "graph: {app_secret: \"${FB_APP_SECRET}\"}\n"), wantPath: "graph.app_secret", wantMsg: "environment variable FB_APP_SECRET is not set", wantLine: 4},
+		{name: "unset variable in list", yaml: minimal + "api: {tokens: [a, \"${TOKEN}\"]}\n", wantPath: "api.tokens[1]", wantMsg: "TOKEN is not set"},
+		{name: "unterminated", yaml: withPage(`default_text: "hi ${NAME"`, ""), wantPath: "pages[0].default_text", wantMsg: "unterminated"},
+		{name: "bad variable name", yaml: withPage(`default_text: "hi ${1X}"`, ""), wantPath: "pages[0].default_text", wantMsg: "invalid variable name"},
+		{name: "empty variable name", yaml: withPage(`default_text: "hi ${}"`, ""), wantPath: "pages[0].default_text", wantMsg: "invalid variable name"},
+		{name: "token unset", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", wantPath: "pages[0].access_token", wantMsg: "environment variable PAGE_TOKEN is not set"},
+		{name: "token set empty", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": ""}, wantPath: "pages[0].access_token", wantMsg: "required"},
+
+		// redis
+		{name: "url and sentinel", yaml: minimal + "redis: {url: \"redis://h:1\", sentinel: {master: m, addrs: [\"h:1\"]}}\n", wantPath: "redis", wantMsg: "exactly one of url, sentinel or cluster, not url and sentinel"},
+		{name: "sentinel and cluster", yaml: minimal + "redis: {cluster: {addrs: [\"h:1\"]}, sentinel: {master: m, addrs: [\"h:1\"]}}\n", wantPath: "redis", wantMsg: "not sentinel and cluster"},
+		{name: "url given empty", yaml: minimal + "redis: {url: \"\"}\n", wantPath: "redis", wantMsg: "set one of url, sentinel or cluster"},
+		{name: "url scheme", yaml: minimal + "redis: {url: \"http://h:6379\"}\n", wantPath: "redis.url", wantMsg: "scheme must be redis:// or rediss://"},
+		{name: "url no host", yaml: minimal + "redis: {url: \"redis:///0\"}\n", wantPath: "redis.url", wantMsg: "no host"},
+		{name: "url bad db", yaml: minimal + "redis: {url: \"redis://h:6379/x\"}\n", wantPath: "redis.url", wantMsg: "database number"},
+		{name: "url bad port", yaml: minimal + "redis: {url: \"redis://h:99999/0\"}\n", wantPath: "redis.url", wantMsg: "no valid port"},
+		{name: "url with tls", yaml: minimal + "redis: {url: \"redis://h:6379\", tls: true}\n", wantPath: "redis.tls", wantMsg: "rediss://"},
+		{name: "sentinel no master", yaml: minimal + "redis: {sentinel: {addrs: [\"h:1\"]}}\n", wantPath: "redis.sentinel.master", wantMsg: "required"},
+		{name: "sentinel no addrs", yaml: minimal + "redis: {sentinel: {master: m}}\n", wantPath: "redis.sentinel.addrs", wantMsg: "at least one"},
+		{name: "sentinel bad addr", yaml: minimal + "redis: {sentinel: {master: m, addrs: [h]}}\n", wantPath: "redis.sentinel.addrs[0]", wantMsg: "not host:port"},
+		{name: "sentinel negative db", yaml: minimal + "redis: {sentinel: {master: m, addrs: [\"h:1\"], db: -1}}\n", wantPath: "redis.sentinel.db", wantMsg: "negative"},
+		{name: "cluster no addrs", yaml: minimal + "redis: {cluster: {addrs: []}}\n", wantPath: "redis.cluster.addrs", wantMsg: "at least one"},
+		{name: "cluster addr without host", yaml: minimal + "redis: {cluster: {addrs: [\":7000\"]}}\n", wantPath: "redis.cluster.addrs[0]", wantMsg: "no host"},
+
+		// graph
+		{name: "version", yaml: minimal + "graph: {version: \"25.0\"}\n", wantPath: "graph.version", wantMsg: "not a version like v25.0"},
+		{name: "base_url scheme", yaml: minimal + "graph: {base_url: \"ftp://x\"}\n", wantPath: "graph.base_url", wantMsg: "http:// or https://"},
+		{name: "base_url relative", yaml: minimal + "graph: {base_url: \"graph.facebook.com\"}\n", wantPath: "graph.base_url", wantMsg: "http:// or https://"},
+		{name: "base_url query", yaml: minimal + "graph: {base_url: \"https://x/?a=b\"}\n", wantPath: "graph.base_url", wantMsg: "query"},
+		{name: "base_url user", yaml: minimal + "graph: {base_url: \"https://u:p@x\"}\n", wantPath: "graph.base_url", wantMsg: "user or password"},
+		{name: "timeout zero", yaml: minimal + "graph: {timeout: 0s}\n", wantPath: "graph.timeout", wantMsg: "positive"},
+		{name: "timeout negative", yaml: minimal + "graph: {timeout: -1s}\n", wantPath: "graph.timeout", wantMsg: "positive"},
+
+		// pages
+		{name: "no pages", yaml: "pages: []\n", wantPath: "pages", wantMsg: "at least one page"},
+		{name: "id missing", yaml: "pages:\n  - access_token: t\n", wantPath: "pages[0].id", wantMsg: "required"},
+		{name: "id not numeric", yaml: "pages:\n  - {id: \"my-page\", access_token: t}\n", wantPath: "pages[0].id", wantMsg: "not a numeric Page id"},
+		{name: "id duplicate", yaml: minimal + "  - {id: \"123\", access_token: t}\n", wantPath: "pages[1].id", wantMsg: "already pages[0]", wantLine: 5},
+		{name: "token missing", yaml: "pages:\n  - id: \"1\"\n", wantPath: "pages[0].access_token", wantMsg: "required", wantLine: 2},
+		{name: "schedule", yaml: withPage("schedule: \"every minute\"", ""), wantPath: "pages[0].schedule", wantMsg: "expected exactly 5 fields"},
+		{name: "schedule six fields", yaml: withPage("schedule: \"0 * * * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "expected exactly 5 fields"},
+		{name: "schedule every zero", yaml: withPage("schedule: \"@every 0s\"", ""), wantPath: "pages[0].schedule", wantMsg: "positive"},
+		{name: "schedule every bad", yaml: withPage("schedule: \"@every soon\"", ""), wantPath: "pages[0].schedule", wantMsg: "failed to parse duration"},
+		{name: "rate zero", yaml: withPage("rate: 0/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
+		{name: "rate negative", yaml: withPage("rate: -3/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
+		{name: "rate unit", yaml: withPage("rate: 10/d", ""), wantPath: "pages[0].rate", wantMsg: "s, m, h"},
+		{name: "rate bare number", yaml: withPage("rate: 10", ""), wantPath: "pages[0].rate", wantMsg: "want N/s"},
+		{name: "burst negative", yaml: withPage("burst: -1", ""), wantPath: "pages[0].burst", wantMsg: "negative"},
+		{name: "reply_to empty", yaml: withPage("reply_to: []", ""), wantPath: "pages[0].reply_to", wantMsg: "at least one"},
+		{name: "reply_to unknown", yaml: withPage("reply_to: [comments, messages]", ""), wantPath: "pages[0].reply_to[1]", wantMsg: `"messages" is not one of`},
+		{name: "reply_to twice", yaml: withPage("reply_to: [posts, comments, posts]", ""), wantPath: "pages[0].reply_to[2]", wantMsg: "listed twice"},
+		{name: "max_age too long", yaml: withPage("max_age: 169h", ""), wantPath: "pages[0].max_age", wantMsg: "at most 168h"},
+		{name: "max_age zero", yaml: withPage("max_age: 0s", ""), wantPath: "pages[0].max_age", wantMsg: "more than 0"},
+		{name: "scan_posts zero", yaml: withPage("scan_posts: 0h", ""), wantPath: "pages[0].scan_posts", wantMsg: "positive"},
+		{name: "rule match missing", yaml: withPage("rules:\n  - text: hi", ""), wantPath: "pages[0].rules[0].match", wantMsg: "required"},
+		{name: "rule match invalid", yaml: withPage("rules:\n  - {match: \"(a\", text: hi}", ""), wantPath: "pages[0].rules[0].match", wantMsg: "missing closing )"},
+		{name: "rule text missing", yaml: withPage("rules:\n  - {match: a}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "required"},
+		{name: "rule text invalid", yaml: withPage("rules:\n  - {match: a, text: \"{{.FirstName\"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "unclosed action"},
+		{name: "rule text misspelt field", yaml: withPage("rules:\n  - {match: a, text: \"Hi {{.Nmae}}\"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "can't evaluate field Nmae"},
+		{name: "rule text unknown function", yaml: withPage("rules:\n  - {match: a, text: \"{{upper .Name}}\"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: `function "upper" not defined`},
+		{name: "rule text renders empty", yaml: withPage("rules:\n  - {match: a, text: \"{{if false}}x{{end}}  \"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "empty"},
+		{name: "second rule", yaml: withPage("rules:\n  - {match: a, text: ok}\n  - {match: b, text: \"{{.Nope}}\"}", ""), wantPath: "pages[0].rules[1].text", wantMsg: "Nope"},
+		{name: "default_text invalid", yaml: withPage("default_text: \"{{end}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "unexpected {{end}}"},
+		{name: "default_text misspelt", yaml: withPage("default_text: \"Hi {{.firstName}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "can't evaluate field firstName"},
+		{name: "default_text blank", yaml: withPage("default_text: \"  \"", ""), wantPath: "pages[0].default_text", wantMsg: "empty"},
+		{name: "default_text too long", yaml: withPage("default_text: \""+strings.Repeat("é", 2001)+"\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
+		{name: "default_text runaway", yaml: withPage("default_text: \"{{range 100000000}}xxxxxxxx{{end}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
+		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "expected exactly 5 fields"},
+
+		// worker, webhook, api, log
+		{name: "concurrency zero", yaml: minimal + "worker: {concurrency: 0}\n", wantPath: "worker.concurrency", wantMsg: "at least 1"},
+		{name: "max_retry negative", yaml: minimal + "worker: {max_retry: -1}\n", wantPath: "worker.max_retry", wantMsg: "negative"},
+		{name: "webhook without app secret", yaml: minimal + "webhook: {verify_token: v}\n", wantPath: "webhook.verify_token", wantMsg: "graph.app_secret"},
+		{name: "api addr", yaml: minimal + "api: {addr: localhost}\n", wantPath: "api.addr", wantMsg: "not host:port"},
+		{name: "api addr port", yaml: minimal + "api: {addr: \"localhost:http\"}\n", wantPath: "api.addr", wantMsg: "no valid port"},
+		{name: "api empty token", yaml: minimal + "api: {tokens: [a, \" \"]}\n", wantPath: "api.tokens[1]", wantMsg: "empty token"},
+		{name: "api token from empty variable", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": ""}, wantPath: "api.tokens[0]", wantMsg: "empty token"},
+		{name: "log level", yaml: minimal + "log: {level: verbose}\n", wantPath: "log.level", wantMsg: "debug, info, warn or error"},
+		{name: "log format", yaml: minimal + "log: {format: xml}\n", wantPath: "log.format", wantMsg: "json or text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml), env(tt.env))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want %s: %s\n%s", tt.wantPath, tt.wantMsg, tt.yaml)
+			}
+			if c != nil {
+				t.Errorf("Parse returned a config with its error")
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FieldError", err)
+			}
+			for _, fe := range fieldErrors(t, err) {
+				if fe.Path == tt.wantPath && strings.Contains(fe.Msg, tt.wantMsg) {
+					if tt.wantLine != 0 && fe.Line != tt.wantLine {
+						t.Errorf("line %d, want %d: %v", fe.Line, tt.wantLine, fe)
+					}
+					if !strings.HasPrefix(fe.Error(), tt.wantPath) {
+						t.Errorf("message %q does not start with the path", fe.Error())
+					}
+					return
+				}
+			}
+			t.Errorf("no error at %q containing %q in:\n%v", tt.wantPath, tt.wantMsg, err)
+		})
+	}
+}
+
+func TestParseReportsEveryProblem(t *testing.T) {
+	yaml := `
+redis: {url: "ftp://x"}
+graph: {version: "1", timeout: 0s}
+pages:
+  - id: a
+    access_token: t
+    schedule: x
+  - id: "2"
+    acess_token: t
+worker: {concurrency: 0}
+log: {level: loud}
+`
+	_, err := Parse([]byte(yaml), env(nil))
+	want := []string{
+		"redis.url", "graph.version", "graph.timeout", "pages[0].id", "pages[0].schedule",
+		"pages[1].access_token", "pages[1].acess_token", "worker.concurrency", "log.level",
+	}
+	var got []string
+	prevLine := 0
+	for _, fe := range fieldErrors(t, err) {
+		got = append(got, fe.Path)
+		if fe.Line < prevLine {
+			t.Errorf("errors not in file order: %v after line %d", fe, prevLine)
+		}
+		prevLine = fe.Line
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("paths:\n got %q\nwant %q\nerror:\n%v", got, want, err)
+	}
+	if !strings.HasPrefix(err.Error(), fmt.Sprintf("%d problems:\n  redis.url: ", len(want))) {
+		t.Errorf("message:\n%v", err)
+	}
+}
+
+func TestDecodeErrorNotRepeated(t *testing.T) {
+	_, err := Parse([]byte("pages:\n  - id: \"1\"\n    access_token: ${NOPE}\n"), env(nil))
+	fes := fieldErrors(t, err)
+	if len(fes) != 1 || !strings.Contains(fes[0].Msg, "NOPE is not set") {
+		t.Errorf("want only the unset variable, got:\n%v", err)
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	// 200 Pages aliasing 1,000 rules each: 200,000 rules to decode from a
+	// small file. Decoding must stop, not grind.
+	yaml := "pages:\n  - id: \"1\"\n    access_token: t\n    rules: &r [" + strings.Repeat("{match: a, text: b},", 1000) + "]\n"
+	for i := 1; i < 200; i++ {
+		yaml += fmt.Sprintf("  - {id: \"%d\", access_token: t, rules: *r}\n", i+1)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Parse([]byte(yaml), env(nil)); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "too large") {
+			t.Errorf("want a too large error, got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Parse did not stop")
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := env(map[string]string{"A": "alpha", "B_2": "", "DOLLAR": "$x${A}"})
+	tests := []struct {
+		name, in, want, wantErr string
+	}{
+		{name: "plain", in: "no vars", want: "no vars"},
+		{name: "one", in: "${A}", want: "alpha"},
+		{name: "inside", in: "x${A}y${A}", want: "xalphayalpha"},
+		{name: "empty value", in: "[${B_2}]", want: "[]"},
+		{name: "escape", in: "$${A}", want: "${A}"},
+		{name: "double escape", in: "$$$$", want: "$$"},
+		{name: "lone dollar", in: "price$ and $A", want: "price$ and $A"},
+		{name: "trailing dollar", in: "x$", want: "x$"},
+		{name: "no recursion", in: "${DOLLAR}", want: "$x${A}"},
+		{name: "unset", in: "${NOPE}", wantErr: "environment variable NOPE is not set"},
+		{name: "unterminated", in: "${A", wantErr: "unterminated"},
+		{name: "bad name", in: "${A-B}", wantErr: "invalid variable name"},
+		{name: "digit first", in: "${9}", wantErr: "invalid variable name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := expand(tt.in, vars)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("expand(%q) error %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("expand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// secretVars are distinctive secret values; none may appear in an error.
+var secretVars = map[string]string{
+	"PAGE_TOKEN":      "EAAG-page-token-SECRET-1",
+	"PAGE_TOKEN_2":    "EAAG-page-token-SECRET-2",
+	"FB_APP_SECRET":   "app-secret-SECRET-3",
+	"FB_VERIFY_TOKEN": "verify-token-SECRET-4",
+	"API_TOKEN":       "api-token-SECRET-5",
+	"REDIS_PASSWORD":  "redis-password-SECRET-6",
+	"SENTINEL_PW":     "snt-pw-SECRET-7-xyz",
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+	}{
+		{name: "secret in an int", yaml: minimal + "worker: {concurrency: \"${PAGE_TOKEN}\"}\n"},
+		{name: "secret in a bool", yaml: minimal + "api: {monitor: \"${API_TOKEN}\"}\n"},
+		{name: "secret in a duration", yaml: minimal + "graph: {timeout: \"${FB_APP_SECRET}\"}\n"},
+		{name: "secret in a rate", yaml: withPage("rate: \"${PAGE_TOKEN}\"", "")},
+		{name: "secret in a redis url", yaml: minimal + "redis: {url: \"redis://:${REDIS_PASSWORD}@h:bad/x\"}\n"},
+		{name: "secret as a redis url", yaml: minimal + "redis: {url: \"${REDIS_PASSWORD}\"}\n"},
+		{name: "secret in the scheme", yaml: minimal + "redis: {url: \"${REDIS_PASSWORD}://h\"}\n"},
+		{name: "redis url unparsable", yaml: minimal + "redis: {url: \"redis://:${REDIS_PASSWORD}@h:6379/%zz\"}\n"},
+		{name: "secret in base_url", yaml: minimal + "graph: {base_url: \"https://${FB_APP_SECRET}:x@h/%zz\"}\n"},
+		{name: "secret as a page id", yaml: "pages:\n  - {id: \"${PAGE_TOKEN}\", access_token: \"${PAGE_TOKEN_2}\"}\n"},
+		{name: "secret as a level", yaml: minimal + "log: {level: \"${API_TOKEN}\"}\n"},
+		{name: "secret as a kind", yaml: withPage("reply_to: [\"${PAGE_TOKEN}\"]", "")},
+		{name: "secret as an addr", yaml: minimal + "api: {addr: \"${API_TOKEN}\"}\n"},
+		{name: "secret as a sentinel addr", yaml: minimal + "redis: {sentinel: {master: m, addrs: [\"${SENTINEL_PW}\"]}}\n"},
+		{name: "secret as a schedule", yaml: withPage("schedule: \"${PAGE_TOKEN}\"", "")},
+		{name: "secret as a version", yaml: minimal + "graph: {version: \"${FB_APP_SECRET}\"}\n"},
+		{name: "secret as a template", yaml: withPage("default_text: \"{{${PAGE_TOKEN}}}\"", "")},
+		{name: "secret as a regexp", yaml: withPage("rules: [{match: \"(${PAGE_TOKEN}\", text: x}]", "")},
+		{
+			name: "every secret set, many problems",
+			yaml: `
+redis:
+  url: "redis://:${REDIS_PASSWORD}@h:6379/0"
+  sentinel: {master: m, addrs: [], password: "${REDIS_PASSWORD}", sentinel_password: "${SENTINEL_PW}"}
+graph: {app_secret: "${FB_APP_SECRET}", version: x}
+pages:
+  - {id: "1", access_token: "${PAGE_TOKEN}", schedule: x}
+  - {id: "1", access_token: "${PAGE_TOKEN_2}", rate: 0/s}
+webhook: {verify_token: "${FB_VERIFY_TOKEN}"}
+api: {tokens: ["${API_TOKEN}", ""], addr: x}
+`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), env(secretVars))
+			if err == nil {
+				t.Fatalf("Parse succeeded:\n%s", tt.yaml)
+			}
+			for _, s := range secretVars {
+				// Pieces too: yaml and url errors like to quote a prefix.
+				for _, piece := range []string{s, s[:8], s[len(s)-8:]} {
+					if strings.Contains(err.Error(), piece) {
+						t.Errorf("error contains secret piece %q:\n%v", piece, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	yaml := `
+redis:
+  sentinel: {master: m, addrs: ["h:1"], password: "${REDIS_PASSWORD}", sentinel_password: "${SENTINEL_PW}"}
+graph: {app_secret: "${FB_APP_SECRET}"}
+pages:
+  - {id: "1", access_token: "${PAGE_TOKEN}"}
+  - {id: "2", access_token: "${PAGE_TOKEN_2}"}
+  - {id: "3", access_token: "${PAGE_TOKEN}"}
+webhook: {verify_token: "${FB_VERIFY_TOKEN}"}
+api: {tokens: ["${API_TOKEN}"]}
+`
+	c := mustParse(t, yaml, secretVars)
+	got := c.Secrets()
+	if len(got) != len(secretVars) {
+		t.Errorf("Secrets() = %q, want %d distinct values", got, len(secretVars))
+	}
+	for k, s := range secretVars {
+		if !contains(got, s) {
+			t.Errorf("Secrets() misses %s", k)
+		}
+	}
+
+	c = mustParse(t, minimal+"redis: {url: \"redis://user:${REDIS_PASSWORD}@h:6379/0\"}\n", secretVars)
+	if got := c.Secrets(); !contains(got, secretVars["REDIS_PASSWORD"]) || !contains(got, "tok") {
+		t.Errorf("Secrets() = %q, want the URL's password and the token", got)
+	}
+	c = mustParse(t, minimal+"redis: {cluster: {addrs: [\"h:1\"], password: \"${REDIS_PASSWORD}\"}}\n", secretVars)
+	if got := c.Secrets(); !contains(got, secretVars["REDIS_PASSWORD"]) {
+		t.Errorf("Secrets() = %q, want the cluster password", got)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStringsHideSecrets(t *testing.T) {
+	yaml := `
+redis: {url: "rediss://user:${REDIS_PASSWORD}@h:6379/0?password=${SENTINEL_PW}"}
+graph: {app_secret: "${FB_APP_SECRET}"}
+pages:
+  - {id: "1", access_token: "${PAGE_TOKEN}"}
+webhook: {verify_token: "${FB_VERIFY_TOKEN}"}
+api: {tokens: ["${API_TOKEN}"]}
+`
+	c := mustParse(t, yaml, secretVars)
+	c.Redis.Sentinel = &Sentinel{Master: "m", Addrs: []string{"h:1"}, Password: secretVars["REDIS_PASSWORD"], SentinelPassword: secretVars["SENTINEL_PW"]}
+	c.Redis.Cluster = &Cluster{Addrs: []string{"h:2"}, Password: secretVars["REDIS_PASSWORD"]}
+	out := fmt.Sprintf("%v|%+v|%s|%v|%v|%s|%s", c, *c, c.Redis.Describe(), c.Pages, c.Pages[0], c.Redis.Sentinel, c.Redis.Cluster)
+	for k, s := range secretVars {
+		if strings.Contains(out, s) {
+			t.Errorf("%s shows in %s", k, out)
+		}
+	}
+	if !strings.Contains(out, "page 1") || !strings.Contains(out, "sentinel master m at h:1") {
+		t.Errorf("descriptions lost their content: %s", out)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		name string
+		r    Redis
+		want string
+	}{
+		{name: "url", r: Redis{URL: "redis://127.0.0.1:6379/0"}, want: "redis://127.0.0.1:6379/0"},
+		{name: "password", r: Redis{URL: "rediss://:hunter2@h:6380/1"}, want: "rediss://h:6380/1"},
+		{name: "user and password", r: Redis{URL: "redis://bob:hunter2@h:6379"}, want: "redis://bob@h:6379"},
+		{name: "query dropped", r: Redis{URL: "redis://h:6379/0?dial_timeout=3s"}, want: "redis://h:6379/0"},
+		{name: "invalid", r: Redis{URL: "redis://:hunter2@h:6379/%zz"}, want: "redis (invalid url)"},
+		{name: "sentinel", r: Redis{Sentinel: &Sentinel{Master: "m", Addrs: []string{"a:1", "b:2"}, Password: "hunter2", DB: 2}, TLS: true}, want: "sentinel master m at a:1,b:2 db 2 (tls)"},
+		{name: "cluster", r: Redis{Cluster: &Cluster{Addrs: []string{"a:1"}, Password: "hunter2"}}, want: "cluster at a:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.r.Describe(); got != tt.want {
+				t.Errorf("Describe() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPageAndReplies(t *testing.T) {
+	c := mustParse(t, minimal+"  - {id: \"456\", access_token: t2, reply_to: [posts, conversations]}\n", nil)
+	p, ok := c.Page("456")
+	if !ok || p.AccessToken != "t2" {
+		t.Fatalf("Page(456) = %v, %v", p, ok)
+	}
+	if p != &c.Pages[1] {
+		t.Errorf("Page does not point into the config")
+	}
+	if _, ok := c.Page("789"); ok {
+		t.Errorf("Page(789) found")
+	}
+	tests := []struct {
+		name string
+		kind string
+		want bool
+	}{
+		{name: "comments", kind: ReplyComments, want: false},
+		{name: "posts", kind: ReplyPosts, want: true},
+		{name: "conversations", kind: ReplyConversations, want: true},
+		{name: "unknown", kind: "likes", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.Replies(tt.kind); got != tt.want {
+				t.Errorf("Replies(%q) = %v", tt.kind, got)
+			}
+		})
+	}
+}
+
+func TestValidateBuiltInCode(t *testing.T) {
+	c := defaultConfig()
+	c.Redis.URL = DefaultRedisURL
+	c.Pages = []Page{defaultPage()}
+	c.Pages[0].ID, c.Pages[0].AccessToken = "1", "t"
+	c.Pages[0].Rules = []Rule{{Match: "a", Text: "{{.Name}}"}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if c.Pages[0].Rules[0].re == nil || c.Pages[0].Rules[0].tmpl == nil {
+		t.Errorf("Validate did not compile the rule")
+	}
+	c.Pages[0].Rate = Rate{}
+	c.Worker.Concurrency = 0
+	err := c.Validate()
+	var fe *FieldError
+	if !errors.As(err, &fe) || len(fieldErrors(t, err)) != 2 {
+		t.Errorf("Validate = %v, want 2 FieldErrors", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Run("missing file", func(t *testing.T) {
+		_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Load = %v, want ErrNotExist", err)
+		}
+	})
+	t.Run("names the file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(path, []byte(withPage("schedule: x", "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Path != "pages[0].schedule" || !strings.HasPrefix(err.Error(), "config "+path+": pages[0].schedule: ") {
+			t.Errorf("Load = %v", err)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("PAGEREPLY_TEST_TOKEN", "from-env")
+		path := filepath.Join(t.TempDir(), "ok.yaml")
+		if err := os.WriteFile(path, []byte("pages: [{id: \"1\", access_token: \"${PAGEREPLY_TEST_TOKEN}\"}]"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if err != nil || c.Pages[0].AccessToken != "from-env" {
+			t.Errorf("Load = %v, %v", c, err)
+		}
+	})
+}
+
+func TestExampleFile(t *testing.T) {
+	for k, v := range map[string]string{
+		"FB_APP_SECRET":       "app-secret",
+		"PAGE_TOKEN":          "page-token",
+		"FB_VERIFY_TOKEN":     "verify-token",
+		"PAGEREPLY_API_TOKEN": "api-token",
+	} {
+		t.Setenv(k, v)
+	}
+	c, err := Load("../pagereply.example.yaml")
+	if err != nil {
+		t.Fatalf("Load example: %v", err)
+	}
+	p, ok := c.Page("1983306698425200")
+	if !ok {
+		t.Fatal("example Page missing")
+	}
+	if p.AccessToken != "page-token" || c.Graph.AppSecret != "app-secret" || c.Webhook.VerifyToken != "verify-token" || c.API.Tokens[0] != "api-token" {
+		t.Errorf("secrets not expanded: %v", c.Secrets())
+	}
+	text, ok, err := p.Render(TemplateData{Name: "Ann Lee", Message: "What does it cost?"})
+	if err != nil || !ok || text != "Hi Ann, prices are on our site." {
+		t.Errorf("Render = %q, %v, %v", text, ok, err)
+	}
+}
+
+func TestEnvValuesHiddenFromValidation(t *testing.T) {
+	vars := map[string]string{"V": "alphaSECRET betaSECRET"}
+	tests := []struct {
+		name    string
+		yaml    string
+		wantMsg string
+	}{
+		{name: "replaced by its name", yaml: minimal + "api: {addr: \"${V}\"}\n", wantMsg: `"${V}" is not host:port`},
+		{name: "name inside a parser's message", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "found 2: [${V}]"},
+		{name: "a piece hides the message", yaml: withPage("default_text: \"{{${V}}}\"", ""), wantMsg: "details hidden"},
+		{name: "decoding names the variable", yaml: minimal + "worker: {max_retry: \"${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), env(vars))
+			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %v, want %q", err, tt.wantMsg)
+			}
+			if err != nil && (strings.Contains(err.Error(), "alpha") || strings.Contains(err.Error(), "SECRET")) {
+				t.Errorf("error shows the value: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that no input makes Parse panic, that it returns either a
+// config or an error made of FieldErrors, and that no error shows the value
+// of an environment variable.
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile("../pagereply.example.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(example))
+	f.Add(minimal)
+	f.Add(withPage("rules: [{match: \"(?i)a\", text: \"{{.FirstName}}\"}]\nrate: 5/m", "redis: {cluster: {addrs: [\"h:1\"]}}\n"))
+	f.Add("pages:\n  - &p {id: \"1\", access_token: \"${S}\"}\n  - <<: *p\n    id: \"2\"\n")
+	f.Add("redis: {url: \"redis://:${S}@h:1/0\"}\ngraph: {version: \"${S}\"}\n")
+	f.Add("a: &a [*a]\n")
+	f.Add("pages: [{<<: [{id: 1}, {access_token: x}]}]")
+	const secret = "zq7-fuzz-secret"
+	lookup := func(k string) (string, bool) {
+		if k == "S" {
+			return secret, true
+		}
+		return "", false
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		c, err := Parse([]byte(data), lookup)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("Parse = %v, %v", c, err)
+		}
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a FieldError", err)
+			}
+			if strings.Contains(err.Error(), secret) && !strings.Contains(data, secret) {
+				t.Fatalf("error shows the secret: %v", err)
+			}
+			return
+		}
+		for i := range c.Pages {
+			c.Pages[i].Render(TemplateData{Name: "A B", Message: "price"})
+		}
+		_ = c.Redis.Describe()
+	})
+}

@@ -1,0 +1,167 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// renderPage returns the first Page of a config with the given Page lines.
+func renderPage(t *testing.T, lines string) *Page {
+	t.Helper()
+	return &mustParse(t, withPage(lines, ""), nil).Pages[0]
+}
+
+func TestRender(t *testing.T) {
+	rules := `
+rules:
+  - {match: "(?i)price|cost", text: "Hi {{.FirstName}}, prices are on our site."}
+  - {match: "(?i)cost|open", text: "We are open 9 to 5."}
+  - {match: "^empty", text: "{{if ne .Message \"empty\"}}x{{end}}"}
+`
+	withDefault := rules + "default_text: \"  Thanks {{.FirstName}} from {{.PageID}}!  \"\n"
+	tests := []struct {
+		name    string
+		page    string
+		data    TemplateData
+		want    string
+		wantOK  bool
+		wantErr error
+	}{
+		{name: "first rule", page: withDefault, data: TemplateData{Name: "Ann Lee", Message: "what PRICE?"}, want: "Hi Ann, prices are on our site.", wantOK: true},
+		{name: "first of two matches wins", page: withDefault, data: TemplateData{FirstName: "Bo", Message: "the cost"}, want: "Hi Bo, prices are on our site.", wantOK: true},
+		{name: "second rule", page: withDefault, data: TemplateData{Message: "are you open?"}, want: "We are open 9 to 5.", wantOK: true},
+		{name: "default trimmed, page id filled", page: withDefault, data: TemplateData{Name: "Cy", Message: "nice"}, want: "Thanks Cy from 123!", wantOK: true},
+		{name: "given FirstName kept", page: withDefault, data: TemplateData{FirstName: "Dee", Name: "Deborah X", Message: "x"}, want: "Thanks Dee from 123!", wantOK: true},
+		{name: "no match, no default", page: rules, data: TemplateData{Message: "nice"}, wantOK: false},
+		{name: "no rules, no default", page: "", data: TemplateData{Message: "price"}, wantOK: false},
+		{name: "renders empty", page: rules, data: TemplateData{Message: "empty"}, wantOK: true, wantErr: ErrTextEmpty},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := renderPage(t, tt.page)
+			got, ok, err := p.Render(tt.data)
+			if !errors.Is(err, tt.wantErr) || ok != tt.wantOK || got != tt.want {
+				t.Errorf("Render = %q, %v, %v; want %q, %v, %v", got, ok, err, tt.want, tt.wantOK, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRenderTooLong(t *testing.T) {
+	p := renderPage(t, "default_text: \"{{.Message}}\"")
+	tests := []struct {
+		name    string
+		message string
+		wantErr error
+	}{
+		{name: "2000 runes", message: strings.Repeat("é", 2000)},
+		{name: "2000 runes and blanks", message: "  " + strings.Repeat("é", 2000) + "\n"},
+		{name: "2001 runes", message: strings.Repeat("é", 2001), wantErr: ErrTextTooLong},
+		{name: "huge", message: strings.Repeat("x", 1<<20), wantErr: ErrTextTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok, err := p.Render(TemplateData{Message: tt.message})
+			if !ok || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Render: ok %v, err %v; want %v", ok, err, tt.wantErr)
+			}
+			if err == nil && got != strings.TrimSpace(tt.message) {
+				t.Errorf("text not the trimmed message")
+			}
+			if err != nil && !strings.Contains(err.Error(), "page 123 default_text") {
+				t.Errorf("error %q does not say where", err)
+			}
+		})
+	}
+}
+
+func TestRenderUnvalidatedPage(t *testing.T) {
+	p := &Page{ID: "9", Rules: []Rule{{Match: "a", Text: "rule {{.FirstName}}"}}, DefaultText: "default"}
+	tests := []struct {
+		name    string
+		page    *Page
+		message string
+		want    string
+		wantErr string
+	}{
+		{name: "rule", page: p, message: "a", want: "rule Ann"},
+		{name: "default", page: p, message: "b", want: "default"},
+		{name: "bad regexp", page: &Page{Rules: []Rule{{Match: "(", Text: "x"}}}, wantErr: "rules[0].match"},
+		{name: "bad template", page: &Page{Rules: []Rule{{Match: "", Text: "{{.Nope}}"}}}, wantErr: "rules[0].text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := tt.page.Render(TemplateData{Name: "Ann B", Message: tt.message})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Render error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("Render = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderConcurrent(t *testing.T) {
+	p := renderPage(t, "rules: [{match: a, text: \"A {{.Name}}\"}]\ndefault_text: \"D {{.Name}}\"")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 100 {
+				msg := []string{"a", "b"}[i%2]
+				if _, _, err := p.Render(TemplateData{Name: "N", Message: msg}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestFirstName(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{name: "two words", in: "Ann Lee", want: "Ann"},
+		{name: "one word", in: "Cher", want: "Cher"},
+		{name: "blanks", in: "  \tJosé  María ", want: "José"},
+		{name: "empty", in: "", want: ""},
+		{name: "only blanks", in: " \n ", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FirstName(tt.in); got != tt.want {
+				t.Errorf("FirstName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		wantErr error
+	}{
+		{name: "trimmed", in: "  hi \n", want: "hi"},
+		{name: "empty", in: "", wantErr: ErrTextEmpty},
+		{name: "blank", in: " \t\n", wantErr: ErrTextEmpty},
+		{name: "max", in: strings.Repeat("ü", MaxTextRunes), want: strings.Repeat("ü", MaxTextRunes)},
+		{name: "over", in: strings.Repeat("a", MaxTextRunes+1), wantErr: ErrTextTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CheckText(tt.in)
+			if !errors.Is(err, tt.wantErr) || got != tt.want {
+				t.Errorf("CheckText = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
