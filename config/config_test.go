@@ -366,7 +366,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "default_text misspelt", yaml: withPage("default_text: \"Hi {{.firstName}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "can't evaluate field firstName"},
 		{name: "default_text blank", yaml: withPage("default_text: \"  \"", ""), wantPath: "pages[0].default_text", wantMsg: "empty"},
 		{name: "default_text too long", yaml: withPage("default_text: \""+strings.Repeat("é", 2001)+"\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
-		{name: "default_text runaway", yaml: withPage("default_text: \"{{range 100000000}}xxxxxxxx{{end}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
+		{name: "default_text runaway", yaml: withPage("default_text: \"{{printf \\\"%999999d\\\" 1}}{{printf \\\"%999999d\\\" 1}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
+		{name: "range", yaml: withPage("default_text: \"{{range 1000000000000}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
+		{name: "range in if", yaml: withPage("default_text: \"{{if .Name}}{{else}}{{with .Name}}{{range 5}}{{end}}{{end}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
+		{name: "define", yaml: withPage("default_text: \"{{define \\\"a\\\"}}x{{end}}y\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{define}} is not allowed"},
+		{name: "template", yaml: withPage("rules: [{match: a, text: \"{{template \\\"b\\\"}}x\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "{{template}} is not allowed"},
 		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "expected exactly 5 fields"},
 
 		// worker, webhook, api, log

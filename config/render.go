@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"unicode/utf8"
 )
 
@@ -88,7 +89,45 @@ func (p *Page) Render(d TemplateData) (text string, ok bool, err error) {
 // only; on TemplateData an unknown field fails when the template runs, which
 // validation does on sample data.
 func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Parse(text)
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Templates()) > 1 {
+		return nil, errors.New("{{define}} is not allowed in a reply text")
+	}
+	if t.Tree != nil {
+		if err := checkActions(t.Tree.Root); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// checkActions rejects {{range}} and {{template}}: TemplateData holds
+// nothing to range over, and both can run for hours without writing a byte
+// ({{range 1000000000000}}), which no output limit stops.
+func checkActions(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkActions(c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return errors.Join(checkActions(n.List), checkActions(n.ElseList))
+	case *parse.WithNode:
+		return errors.Join(checkActions(n.List), checkActions(n.ElseList))
+	case *parse.RangeNode:
+		return errors.New("{{range}} is not allowed in a reply text")
+	case *parse.TemplateNode:
+		return errors.New("{{template}} is not allowed in a reply text")
+	}
+	return nil
 }
 
 // execute runs t (or parses text when t is nil) on d and checks the result.

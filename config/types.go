@@ -20,7 +20,9 @@ type Config struct {
 }
 
 // Redis says how to reach Redis: exactly one of URL, Sentinel or Cluster.
+// When the file gives none of them, URL is DefaultRedisURL.
 type Redis struct {
+	// URL is redis://[[user]:password@]host:port[/db], or rediss:// for TLS.
 	URL      string    `yaml:"url"`
 	Sentinel *Sentinel `yaml:"sentinel"`
 	Cluster  *Cluster  `yaml:"cluster"`
@@ -84,30 +86,42 @@ type Page struct {
 	Schedule string `yaml:"schedule"`
 	// Rate is sends per period for this Page across all workers; defaults to 10/s.
 	Rate Rate `yaml:"rate"`
-	// Burst is sends allowed at once above the rate; defaults to 1.
+	// Burst is sends allowed at once above the rate; defaults to 1. An
+	// explicit 0 allows none: sends are spaced evenly at the rate (in
+	// redis_rate terms a Burst of 1; redis_rate's Burst 0 allows nothing).
 	Burst int `yaml:"burst"`
-	// ReplyTo defaults to [comments].
+	// ReplyTo lists the kinds replied to (ReplyComments, ReplyPosts,
+	// ReplyConversations); defaults to [comments]. An explicit empty list is
+	// an error.
 	ReplyTo []string `yaml:"reply_to"`
 	// MaxAge is the reply window for comments and posts; defaults to and is at most 168h.
 	MaxAge time.Duration `yaml:"max_age"`
 	// ScanPosts is how far back the poll looks at posts; defaults to 720h.
-	ScanPosts   time.Duration `yaml:"scan_posts"`
-	Rules       []Rule        `yaml:"rules"`
-	DefaultText string        `yaml:"default_text"`
+	ScanPosts time.Duration `yaml:"scan_posts"`
+	// Rules are tried in order; the first that matches the message gives the
+	// text.
+	Rules []Rule `yaml:"rules"`
+	// DefaultText is the template used when no rule matches; if empty, the
+	// Page replies only on a rule match.
+	DefaultText string `yaml:"default_text"`
 
 	defaultTmpl *template.Template
 }
 
 // Rule is one "match → text" rule; the first matching rule wins.
 type Rule struct {
+	// Match is a Go regexp looked for in the message; required.
 	Match string `yaml:"match"`
-	Text  string `yaml:"text"`
+	// Text is a text/template over TemplateData; required. {{range}},
+	// {{template}} and {{define}} are not allowed.
+	Text string `yaml:"text"`
 
 	re   *regexp.Regexp
 	tmpl *template.Template
 }
 
-// TemplateData is what reply templates see.
+// TemplateData is what reply templates see. Page.Render fills an empty
+// FirstName from Name and an empty PageID from the Page.
 type TemplateData struct {
 	FirstName string
 	Name      string
@@ -122,7 +136,7 @@ type TemplateData struct {
 type Worker struct {
 	// Concurrency defaults to 20.
 	Concurrency int `yaml:"concurrency"`
-	// MaxRetry defaults to 10.
+	// MaxRetry defaults to 10; an explicit 0 means no retries.
 	MaxRetry int `yaml:"max_retry"`
 }
 

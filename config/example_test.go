@@ -1,0 +1,60 @@
+package config_test
+
+import (
+	"fmt"
+
+	"github.com/pagereply/pagereply/config"
+)
+
+func ExampleParse() {
+	yaml := `
+pages:
+  - id: "1983306698425200"
+    access_token: ${PAGE_TOKEN}
+    rate: 600/m
+    rules:
+      - match: "(?i)price"
+        text: "Hi {{.FirstName}}, prices are on our site."
+`
+	env := map[string]string{"PAGE_TOKEN": "EAAG..."}
+	c, err := config.Parse([]byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := c.Page("1983306698425200")
+	fmt.Println(p.Rate, p.Schedule, p.Replies(config.ReplyComments), c.Redis.Describe())
+	// Output: 600/m @every 1m true redis://127.0.0.1:6379/0
+}
+
+func ExampleParse_errors() {
+	yaml := `
+pages:
+  - id: "1"
+    access_token: ${PAGE_TOKEN}
+    schedule: "every minute"
+    default_text: "Hi {{.Nmae}}"
+`
+	_, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
+	fmt.Println(err)
+	// Output:
+	// 3 problems:
+	//   pages[0].access_token: environment variable PAGE_TOKEN is not set (line 4)
+	//   pages[0].schedule: expected exactly 5 fields, found 2: [every minute] (line 5)
+	//   pages[0].default_text: on sample data: template: default_text:1:5: executing "default_text" at <.Nmae>: can't evaluate field Nmae in type config.TemplateData (line 6)
+}
+
+func ExamplePage_Render() {
+	p := &config.Page{
+		ID:          "1",
+		Rules:       []config.Rule{{Match: "(?i)price", Text: "Hi {{.FirstName}}, prices are on our site."}},
+		DefaultText: "Thanks, {{.FirstName}}!",
+	}
+	for _, msg := range []string{"What's the price?", "Love it"} {
+		text, ok, err := p.Render(config.TemplateData{Name: "Ann Lee", Message: msg})
+		fmt.Println(text, ok, err)
+	}
+	// Output:
+	// Hi Ann, prices are on our site. true <nil>
+	// Thanks, Ann! true <nil>
+}
