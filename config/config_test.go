@@ -291,6 +291,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "unknown page key", yaml: withPage("acess_token: x", ""), wantPath: "pages[0].acess_token", wantMsg: "unknown key (known keys: id, access_token", wantLine: 4},
 		{name: "unknown nested key", yaml: minimal + "redis:\n  sentinel:\n    master: m\n    addrs: [\"h:1\"]\n    passwd: x\n", wantPath: "redis.sentinel.passwd", wantMsg: "unknown key", wantLine: 9},
 		{name: "unknown rule key", yaml: withPage("rules:\n  - {match: a, text: b, txt: c}", ""), wantPath: "pages[0].rules[0].txt", wantMsg: "unknown key"},
+		{name: "merge of a scalar", yaml: "pages:\n  - {<<: x, id: \"1\", access_token: t}\n", wantPath: "pages[0]", wantMsg: "<< merges mappings"},
+		{name: "merge of a list of scalars", yaml: "pages:\n  - {<<: [x], id: \"1\", access_token: t}\n", wantPath: "pages[0]", wantMsg: "<< merges mappings"},
+		{name: "mapping key", yaml: minimal + "log: {[a]: b}\n", wantPath: "log", wantMsg: "keys must be strings"},
+		{name: "rate as a list", yaml: withPage("rate: [1]", ""), wantPath: "pages[0].rate", wantMsg: "want a rate, got a list"},
+		{name: "int as a mapping", yaml: minimal + "worker: {concurrency: {a: 1}}\n", wantPath: "worker.concurrency", wantMsg: "want an integer, got a mapping"},
 		{name: "duplicate key", yaml: minimal + "log: {level: info, level: debug}\n", wantPath: "log.level", wantMsg: "duplicate key"},
 		{name: "wrong kind", yaml: minimal + "worker: [1]\n", wantPath: "worker", wantMsg: "want a mapping, got a list"},
 		{name: "list wanted", yaml: minimal + "api: {tokens: abc}\n", wantPath: "api.tokens", wantMsg: "want a list"},
@@ -794,6 +799,27 @@ func TestEnvValuesHiddenFromValidation(t *testing.T) {
 			}
 			if err != nil && (strings.Contains(err.Error(), "alpha") || strings.Contains(err.Error(), "SECRET")) {
 				t.Errorf("error shows the value: %v", err)
+			}
+		})
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	tests := []struct {
+		name  string
+		level string
+		want  string
+	}{
+		{name: "debug", level: "debug", want: "DEBUG"},
+		{name: "info", level: "info", want: "INFO"},
+		{name: "warn", level: "WARN", want: "WARN"},
+		{name: "error", level: "error", want: "ERROR"},
+		{name: "unset", level: "", want: "INFO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Log{Level: tt.level}).SlogLevel().String(); got != tt.want {
+				t.Errorf("SlogLevel() = %s, want %s", got, tt.want)
 			}
 		})
 	}
