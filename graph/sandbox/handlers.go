@@ -1,0 +1,506 @@
+package sandbox
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody is the largest request body read.
+const maxBody = 1 << 20
+
+// BUC usage types of X-Business-Use-Case-Usage.
+const (
+	usagePages     = "pages"
+	usageMessenger = "messenger"
+)
+
+// call is one request being served.
+type call struct {
+	s       *Sandbox
+	w       http.ResponseWriter
+	r       *http.Request
+	q       url.Values // query, form body or JSON body
+	segs    []string   // path after the version
+	vprefix string     // "/v25.0", or "" when the path had no version
+	base    string     // scheme://host of the request, for paging links
+	token   string
+	now     time.Time
+}
+
+var versionRE = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
+
+// ServeHTTP answers one Graph API request.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, w: w, r: r}
+	c.segs = strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(c.segs) > 0 && versionRE.MatchString(c.segs[0]) {
+		c.vprefix, c.segs = "/"+c.segs[0], c.segs[1:]
+	}
+	endpoint := endpointOf(r.Method, c.segs)
+	s.rec.call(endpoint, r.URL.Query().Has("access_token"))
+	if s.fl.delay(r.Context()) != nil {
+		return
+	}
+	if s.fl.fail() {
+		s.rec.add(&s.rec.failures)
+		setUsage(w.Header(), "", "", 1, 0)
+		s.writeError(w, errTransient())
+		return
+	}
+	if e := c.parseParams(); e != nil {
+		s.writeError(w, e)
+		return
+	}
+	c.now = s.now()
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	c.base = scheme + r.Host
+	switch endpoint {
+	case EndpointFeed:
+		c.read(c.feed)
+	case EndpointComments:
+		c.read(c.comments)
+	case EndpointObject:
+		c.read(c.object)
+	case EndpointConversations:
+		c.read(c.conversations)
+	case EndpointThread:
+		c.read(c.thread)
+	case EndpointMessages:
+		c.send()
+	default:
+		method := "get"
+		if r.Method != http.MethodGet {
+			method = "post"
+		}
+		s.writeError(w, errUnsupported(method))
+	}
+}
+
+func endpointOf(method string, segs []string) string {
+	switch {
+	case method == http.MethodGet && len(segs) == 1 && segs[0] != "":
+		return EndpointObject
+	case len(segs) != 2:
+		return EndpointUnknown
+	case method == http.MethodGet && segs[1] == "feed":
+		return EndpointFeed
+	case method == http.MethodGet && segs[1] == "comments":
+		return EndpointComments
+	case method == http.MethodGet && segs[1] == "conversations":
+		return EndpointConversations
+	case method == http.MethodGet && segs[1] == "messages":
+		return EndpointThread
+	case method == http.MethodPost && segs[1] == "messages":
+		return EndpointMessages
+	}
+	return EndpointUnknown
+}
+
+// parseParams gathers the parameters from the query and, for a POST, the body
+// (form, multipart or JSON; in JSON, objects are kept as their JSON text, as
+// recipient and message are JSON strings in a form body). Body values come first.
+func (c *call) parseParams() *apiError {
+	c.q = c.r.URL.Query()
+	if c.r.Method == http.MethodPost {
+		body := url.Values{}
+		mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, maxBody)
+		switch mt {
+		case "application/json":
+			var m map[string]json.RawMessage
+			b, err := io.ReadAll(c.r.Body)
+			if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+				err = json.Unmarshal(b, &m)
+			}
+			if err != nil {
+				return errParam("Invalid JSON body")
+			}
+			for k, raw := range m {
+				var str string
+				if json.Unmarshal(raw, &str) == nil {
+					body.Set(k, str)
+				} else {
+					body.Set(k, string(raw))
+				}
+			}
+		case "multipart/form-data":
+			if err := c.r.ParseMultipartForm(maxBody); err != nil {
+				return errParam("Invalid multipart body")
+			}
+			body = c.r.PostForm
+		default:
+			if err := c.r.ParseForm(); err != nil {
+				return errParam("Invalid form body")
+			}
+			body = c.r.PostForm
+		}
+		for k, vs := range body {
+			c.q[k] = append(append([]string(nil), vs...), c.q[k]...)
+		}
+	}
+	if h := c.r.Header.Get("Authorization"); h != "" {
+		if kind, tok, ok := strings.Cut(h, " "); ok && (strings.EqualFold(kind, "Bearer") || strings.EqualFold(kind, "OAuth")) {
+			c.token = strings.TrimSpace(tok)
+		}
+	} else {
+		c.token = c.q.Get("access_token")
+	}
+	return nil
+}
+
+// read serves a GET under the read lock.
+func (c *call) read(h func(st *store) (pageID string, body []byte, e *apiError)) {
+	c.s.mu.RLock()
+	pageID, body, e := h(&c.s.st)
+	c.s.mu.RUnlock()
+	c.finish(pageID, usagePages, body, e)
+}
+
+// finish writes an answer with the usage headers.
+func (c *call) finish(pageID, typ string, body []byte, e *apiError) {
+	h := c.w.Header()
+	if e != nil {
+		if e.code == CodeThrottled {
+			c.s.rec.throttle(pageID)
+			setUsage(h, pageID, typ, 100, e.regain)
+		} else {
+			setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+		}
+		c.s.writeError(c.w, e)
+		return
+	}
+	setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+	h.Set("Content-Type", "application/json; charset=UTF-8")
+	c.w.Write(body)
+}
+
+// tokenPage checks the access token and appsecret_proof and returns the Page the
+// token belongs to.
+func (c *call) tokenPage(st *store) (int32, *apiError) {
+	if c.token == "" {
+		return 0, errNoToken()
+	}
+	pg, ok := st.tokens[c.token]
+	if !ok {
+		return 0, errBadToken()
+	}
+	if st.pages[pg].broken {
+		return 0, errExpiredToken()
+	}
+	if c.s.appSecret != "" {
+		m := hmac.New(sha256.New, []byte(c.s.appSecret))
+		m.Write([]byte(c.token))
+		want := hex.EncodeToString(m.Sum(nil))
+		if !hmac.Equal([]byte(strings.ToLower(c.q.Get("appsecret_proof"))), []byte(want)) {
+			return 0, errProof()
+		}
+	}
+	return pg, nil
+}
+
+// resolve checks the token, finds the object of the path's first segment (one of
+// the kinds wanted), checks that the token is its Page's and that the Page is
+// not blocked by Throttle.
+func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32, pageID string, e *apiError) {
+	tp, e := c.tokenPage(st)
+	if e != nil {
+		return 0, 0, "", e
+	}
+	kind, i = st.lookup(c.segs[0])
+	ok := false
+	for _, k := range want {
+		ok = ok || k == kind
+	}
+	if !ok {
+		return 0, 0, "", errNoObject(method, c.segs[0])
+	}
+	owner := st.pageOf(kind, i)
+	pageID = st.pages[owner].id
+	if owner != tp {
+		return 0, 0, pageID, errWrongPage()
+	}
+	if d := c.s.thr.forcedBlock(pageID, c.now); d > 0 {
+		return 0, 0, pageID, errThrottled(d)
+	}
+	return kind, i, pageID, nil
+}
+
+// fields parses and checks the fields parameter for a node type.
+func (c *call) fields(node string, defaults ...string) ([]field, *apiError) {
+	fs, err := parseFields(c.q.Get("fields"))
+	if err != nil {
+		return nil, errParam("Syntax error in fields: %v", err)
+	}
+	fs = withDefaults(fs, defaults...)
+	if e := checkFields(fs, node); e != nil {
+		return nil, e
+	}
+	return fs, nil
+}
+
+func (c *call) feed(st *store) (string, []byte, *apiError) {
+	_, pg, pageID, e := c.resolve(st, "get", objPage)
+	if e != nil {
+		return pageID, nil, e
+	}
+	fs, e := c.fields(nodePost, "id", "created_time", "message")
+	if e != nil {
+		return pageID, nil, e
+	}
+	list, e := sinceUntil(st.pages[pg].posts, st.postCreated, c.q)
+	if e != nil {
+		return pageID, nil, e
+	}
+	pr, e := parsePageReq(c.q, true, len(st.posts))
+	if e != nil {
+		return pageID, nil, e
+	}
+	res := pageOf(list, st.postCreated, pr)
+	var j enc
+	j.open()
+	j.key("data")
+	j.openArray()
+	for _, pi := range res.items {
+		c.writePost(&j, st, pi, fs)
+	}
+	j.closeArray()
+	writePaging(&j, res, c.selfLink)
+	j.close()
+	return pageID, j.b, nil
+}
+
+// selfLink links to another page of the listing that was asked for.
+func (c *call) selfLink(key, cursor string) string {
+	return pageLink(c.base, c.r.URL.Path, c.q, key, cursor)
+}
+
+// commentList returns the comments of a post (every one with filter=stream, the
+// top-level ones otherwise, as Graph's default filter is toplevel) or the
+// replies of a comment.
+func commentList(st *store, kind int, i int32, filter string) ([]int32, *apiError) {
+	switch filter {
+	case "", "toplevel", "stream":
+	default:
+		return nil, errParam("param filter must be one of {toplevel, stream}")
+	}
+	if kind == objComment {
+		return st.replies[i], nil
+	}
+	if filter == "stream" {
+		return st.posts[i].all, nil
+	}
+	return st.posts[i].top, nil
+}
+
+// reverseOrder reads an order parameter: chronological (the default) or
+// reverse_chronological.
+func reverseOrder(order string) (bool, *apiError) {
+	switch order {
+	case "", "chronological", "ranked":
+		return false, nil
+	case "reverse_chronological":
+		return true, nil
+	}
+	return false, errParam("param order must be one of {chronological, reverse_chronological, ranked}")
+}
+
+func (c *call) comments(st *store) (string, []byte, *apiError) {
+	kind, i, pageID, e := c.resolve(st, "get", objPost, objComment)
+	if e != nil {
+		return pageID, nil, e
+	}
+	fs, e := c.fields(nodeComment, "id", "created_time", "from", "message")
+	if e != nil {
+		return pageID, nil, e
+	}
+	all, e := commentList(st, kind, i, c.q.Get("filter"))
+	if e != nil {
+		return pageID, nil, e
+	}
+	reverse, e := reverseOrder(c.q.Get("order"))
+	if e != nil {
+		return pageID, nil, e
+	}
+	list, e := sinceUntil(all, st.commentCreated, c.q)
+	if e != nil {
+		return pageID, nil, e
+	}
+	pr, e := parsePageReq(c.q, reverse, len(st.comments))
+	if e != nil {
+		return pageID, nil, e
+	}
+	res := pageOf(list, st.commentCreated, pr)
+	var j enc
+	j.open()
+	j.key("data")
+	j.openArray()
+	for _, ci := range res.items {
+		c.writeComment(&j, st, ci, fs)
+	}
+	j.closeArray()
+	writePaging(&j, res, c.selfLink)
+	if v := c.q.Get("summary"); v == "true" || v == "1" {
+		writeSummary(&j, len(all), reverse)
+	}
+	j.close()
+	return pageID, j.b, nil
+}
+
+func writeSummary(j *enc, total int, reverse bool) {
+	order := "chronological"
+	if reverse {
+		order = "reverse_chronological"
+	}
+	j.key("summary")
+	j.open()
+	j.kstr("order", order)
+	j.key("total_count")
+	j.int(int64(total))
+	j.key("can_comment")
+	j.bool(true)
+	j.close()
+}
+
+func (c *call) object(st *store) (string, []byte, *apiError) {
+	kind, i, pageID, e := c.resolve(st, "get", objPage, objPost, objComment, objConv)
+	if e != nil {
+		return pageID, nil, e
+	}
+	var j enc
+	switch kind {
+	case objPage:
+		fs, e := c.fields(nodePage, "id", "name")
+		if e != nil {
+			return pageID, nil, e
+		}
+		j.open()
+		for _, f := range fs {
+			switch f.name {
+			case "id":
+				j.kstr("id", pageID)
+			case "name":
+				j.kstr("name", st.pages[i].name)
+			}
+		}
+		j.close()
+	case objPost:
+		fs, e := c.fields(nodePost, "id", "created_time", "message")
+		if e != nil {
+			return pageID, nil, e
+		}
+		c.writePost(&j, st, i, fs)
+	case objComment:
+		fs, e := c.fields(nodeComment, "id", "created_time", "from", "message")
+		if e != nil {
+			return pageID, nil, e
+		}
+		c.writeComment(&j, st, i, fs)
+	case objConv:
+		fs, e := c.fields(nodeConversation, "id", "link", "updated_time")
+		if e != nil {
+			return pageID, nil, e
+		}
+		c.writeConversation(&j, st, i, fs)
+	}
+	return pageID, j.b, nil
+}
+
+func (c *call) conversations(st *store) (string, []byte, *apiError) {
+	_, pg, pageID, e := c.resolve(st, "get", objPage)
+	if e != nil {
+		return pageID, nil, e
+	}
+	fs, e := c.fields(nodeConversation, "id", "link", "updated_time")
+	if e != nil {
+		return pageID, nil, e
+	}
+	list := st.pages[pg].convs
+	if uid := c.q.Get("user_id"); uid != "" {
+		list = nil
+		if u, ok := st.userIdx[uid]; ok {
+			if ci, ok := st.convIdx[[2]int32{pg, u}]; ok {
+				list = []int32{ci}
+			}
+		}
+	}
+	// Updated times move, so the order is made per request; a Page has far
+	// fewer conversations than comments.
+	sorted := append([]int32(nil), list...)
+	sort.Slice(sorted, func(a, b int) bool {
+		ua, ub := st.convUpdated(sorted[a]), st.convUpdated(sorted[b])
+		return ua < ub || ua == ub && sorted[a] < sorted[b]
+	})
+	pr, e := parsePageReq(c.q, true, len(st.convs))
+	if e != nil {
+		return pageID, nil, e
+	}
+	res := pageOf(sorted, st.convUpdated, pr)
+	var j enc
+	j.open()
+	j.key("data")
+	j.openArray()
+	for _, ci := range res.items {
+		c.writeConversation(&j, st, ci, fs)
+	}
+	j.closeArray()
+	writePaging(&j, res, c.selfLink)
+	j.close()
+	return pageID, j.b, nil
+}
+
+// thread lists a conversation's messages, newest first.
+func (c *call) thread(st *store) (string, []byte, *apiError) {
+	_, ci, pageID, e := c.resolve(st, "get", objConv)
+	if e != nil {
+		return pageID, nil, e
+	}
+	fs, e := c.fields(nodeMessage, "id", "created_time")
+	if e != nil {
+		return pageID, nil, e
+	}
+	n := len(st.convs[ci].msgs)
+	pr, e := parsePageReq(c.q, true, n)
+	if e != nil {
+		return pageID, nil, e
+	}
+	res := pageOf(positions(n), position, pr)
+	var j enc
+	j.open()
+	j.key("data")
+	j.openArray()
+	for _, p := range res.items {
+		c.writeMessage(&j, st, ci, p, fs)
+	}
+	j.closeArray()
+	writePaging(&j, res, c.selfLink)
+	j.close()
+	return pageID, j.b, nil
+}
+
+// positions returns 0..n-1, the listing of a conversation's messages.
+func positions(n int) []int32 {
+	p := make([]int32, n)
+	for i := range p {
+		p[i] = int32(i)
+	}
+	return p
+}
+
+func position(i int32) int64 { return int64(i) }
+
+// itoa is strconv.Itoa, short for paging links.
+func itoa(n int) string { return strconv.Itoa(n) }

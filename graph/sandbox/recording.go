@@ -1,0 +1,222 @@
+package sandbox
+
+import (
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Send is one successful send, as the sandbox recorded it.
+type Send struct {
+	PageID string
+	// Kind is KindComment, KindPost or KindConversation.
+	Kind string
+	// Target is the comment or post id of a private reply, the person's PSID for
+	// a conversation reply.
+	Target         string
+	RecipientID    string
+	ConversationID string
+	Text           string
+	MessageID      string
+	Time           time.Time
+	// Dropped is true when the answer was lost on purpose (Faults.DropRate).
+	Dropped bool
+}
+
+// Endpoint names of Calls.
+const (
+	EndpointFeed          = "feed"
+	EndpointComments      = "comments"
+	EndpointObject        = "object"
+	EndpointMessages      = "messages"
+	EndpointConversations = "conversations"
+	EndpointThread        = "thread" // GET /{conversation-id}/messages
+	EndpointUnknown       = "unknown"
+)
+
+// recorder keeps what happened, for tests.
+type recorder struct {
+	mu             sync.Mutex
+	sends          []Send
+	perTarget      map[string]int
+	alreadyReplied int
+	calls          map[string]int
+	callLog        map[string][]time.Time // per Page, POST /messages arrivals
+	tokensInURL    int
+	failures       int // injected 500s
+	throttled      map[string]int
+}
+
+func (rc *recorder) init() {
+	rc.perTarget = map[string]int{}
+	rc.calls = map[string]int{}
+	rc.callLog = map[string][]time.Time{}
+	rc.throttled = map[string]int{}
+}
+
+func (rc *recorder) call(endpoint string, tokenInURL bool) {
+	rc.mu.Lock()
+	rc.calls[endpoint]++
+	if tokenInURL {
+		rc.tokensInURL++
+	}
+	rc.mu.Unlock()
+}
+
+func (rc *recorder) logSend(pageID string, at time.Time) {
+	rc.mu.Lock()
+	rc.callLog[pageID] = append(rc.callLog[pageID], at)
+	rc.mu.Unlock()
+}
+
+func (rc *recorder) send(sd Send) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.sends = append(rc.sends, sd)
+	rc.perTarget[sd.Kind+":"+sd.Target]++
+	return len(rc.sends) - 1
+}
+
+func (rc *recorder) markDropped(i int) {
+	rc.mu.Lock()
+	rc.sends[i].Dropped = true
+	rc.mu.Unlock()
+}
+
+func (rc *recorder) add(n *int) {
+	rc.mu.Lock()
+	*n++
+	rc.mu.Unlock()
+}
+
+func (rc *recorder) throttle(pageID string) {
+	rc.mu.Lock()
+	rc.throttled[pageID]++
+	rc.mu.Unlock()
+}
+
+// Sends returns every successful send, in the order they happened.
+func (s *Sandbox) Sends() []Send {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]Send(nil), s.rec.sends...)
+}
+
+// SendCount returns how many successful sends went to a target: a comment id, a
+// post id, or a PSID for conversation replies.
+func (s *Sandbox) SendCount(target string) int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return s.rec.perTarget[KindComment+":"+target] + s.rec.perTarget[KindPost+":"+target] + s.rec.perTarget[KindConversation+":"+target]
+}
+
+// Duplicates returns the number of comments and posts that got more than one
+// private reply. Code 10900 makes this impossible through the API, so anything
+// but 0 is a sandbox bug; what a client tried twice shows in AlreadyRepliedCount.
+// Conversation replies are not counted: a person may get several.
+func (s *Sandbox) Duplicates() int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	n := 0
+	for k, c := range s.rec.perTarget {
+		if c > 1 && !strings.HasPrefix(k, KindConversation+":") {
+			n++
+		}
+	}
+	return n
+}
+
+// AlreadyRepliedCount returns how many sends were refused with code 10900.
+func (s *Sandbox) AlreadyRepliedCount() int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return s.rec.alreadyReplied
+}
+
+// Calls returns the number of requests per endpoint (EndpointFeed, ...), failed
+// ones included.
+func (s *Sandbox) Calls() map[string]int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return maps.Clone(s.rec.calls)
+}
+
+// CallLog returns the arrival times of every POST /{page-id}/messages for a
+// Page, refused ones included, in order.
+func (s *Sandbox) CallLog(pageID string) []time.Time {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]time.Time(nil), s.rec.callLog[pageID]...)
+}
+
+// MaxCallsIn returns the largest number of POST /messages calls for a Page that
+// fell inside any window of length d: with a rate of r per second and a burst
+// of b, MaxCallsIn(page, time.Second) must not exceed r+b.
+func (s *Sandbox) MaxCallsIn(pageID string, d time.Duration) int {
+	log := s.CallLog(pageID)
+	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
+	best, lo := 0, 0
+	for hi := range log {
+		for log[hi].Sub(log[lo]) >= d {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+// TokensInURL returns how many requests carried access_token in their URL.
+// Graph accepts it, but pagereply must never send one there.
+func (s *Sandbox) TokensInURL() int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return s.rec.tokensInURL
+}
+
+// InjectedFailures returns how many requests got an injected transient error.
+func (s *Sandbox) InjectedFailures() int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return s.rec.failures
+}
+
+// DroppedAnswers returns how many sends were recorded but had their answer lost.
+func (s *Sandbox) DroppedAnswers() int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	n := 0
+	for _, sd := range s.rec.sends {
+		if sd.Dropped {
+			n++
+		}
+	}
+	return n
+}
+
+// ThrottledCount returns how many calls for a Page were refused with code 80006;
+// for "", across all Pages.
+func (s *Sandbox) ThrottledCount(pageID string) int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	if pageID != "" {
+		return s.rec.throttled[pageID]
+	}
+	n := 0
+	for _, c := range s.rec.throttled {
+		n += c
+	}
+	return n
+}
+
+// ResetStats forgets the recorded calls, call logs and counters, but not the
+// sends nor which targets were replied to.
+func (s *Sandbox) ResetStats() {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	s.rec.alreadyReplied, s.rec.tokensInURL, s.rec.failures = 0, 0, 0
+	s.rec.calls = map[string]int{}
+	s.rec.callLog = map[string][]time.Time{}
+	s.rec.throttled = map[string]int{}
+}

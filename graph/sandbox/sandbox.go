@@ -1,0 +1,181 @@
+// Package sandbox owns an in-process simulator of the Facebook Graph API calls that
+// pagereply makes (SPEC.md, "The Graph API calls"): Pages seeded deterministically
+// with posts, comments and conversations; the feed, comments, object, conversations
+// and messages endpoints with Meta's JSON shapes, cursor paging and error codes;
+// per-Page send throttling with Meta's usage headers; faults injected at run time;
+// and a record of every send, so tests can check that each comment got exactly one
+// private reply. It is a plain http.Handler: the demo, the integration tests and the
+// benchmarks talk to it over real loopback HTTP.
+//
+// It shares no code with the graph client, so a bug in one cannot hide in the other.
+package sandbox
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// TimeLayout is the layout Graph uses for created_time and updated_time.
+const TimeLayout = "2006-01-02T15:04:05-0700"
+
+// ReplyWindow is how long after a comment or visitor post a private reply is
+// accepted (code 10903 after it).
+const ReplyWindow = 7 * 24 * time.Hour
+
+// MessagingWindow is how long after a person's last message the Page may answer
+// in the conversation (code 10, subcode 2018278 after it).
+const MessagingWindow = 24 * time.Hour
+
+// MaxTextLen is the longest message text Graph accepts, in characters.
+const MaxTextLen = 2000
+
+// Send kinds, as in Send.Kind.
+const (
+	KindComment      = "comment"
+	KindPost         = "post"
+	KindConversation = "conversation"
+)
+
+// Options configures New. Seeding is deterministic: the same Options (and the
+// same clock reading) give the same Pages, tokens, posts, comments and
+// conversations.
+type Options struct {
+	// Pages is the number of Pages to seed. If zero, 1.
+	Pages int
+	// Posts is the number of posts seeded on each Page. If zero, none.
+	Posts int
+	// Comments is the number of comments seeded on each post, replies included.
+	// If zero, none.
+	Comments int
+	// Conversations is the number of Messenger conversations seeded on each Page.
+	// If zero, none.
+	Conversations int
+	// VisitorPosts makes about one seeded post in five a visitor's post on the Page
+	// (from a person, can be replied to privately). If false, every seeded post is
+	// the Page's own.
+	VisitorPosts bool
+	// Seed drives every random choice: seeding, fault rolls, ids.
+	Seed int64
+	// Now is the clock used for seeding, reply windows and throttling. If nil,
+	// time.Now.
+	Now func() time.Time
+	// SendRate is the number of sends (POST /messages) per second that each Page
+	// may make, counted over a sliding one-second window (for a rate below 1, one
+	// send per 1/SendRate seconds). If zero, unlimited.
+	SendRate float64
+	// ThrottleBlock is how long a Page that went past SendRate is refused sends
+	// with code 80006. If zero, one minute.
+	ThrottleBlock time.Duration
+	// AppSecret, when set, makes every call require a correct appsecret_proof.
+	AppSecret string
+	// Faults are the faults injected from the start; see SetFaults.
+	Faults Faults
+}
+
+// User is a person or Page as Graph names it in from and participants.
+type User struct {
+	ID   string
+	Name string
+}
+
+// Page is a seeded Page with its access token.
+type Page struct {
+	ID    string
+	Name  string
+	Token string
+}
+
+// Post is a post on a Page's feed, with every field the sandbox knows.
+type Post struct {
+	ID                string
+	PageID            string
+	From              User
+	Message           string
+	CreatedTime       time.Time
+	UpdatedTime       time.Time
+	CanReplyPrivately bool
+	// FromPage is true when the Page itself wrote the post.
+	FromPage bool
+}
+
+// Comment is a comment on a post, top-level or a reply (ParentID set), with every
+// field the sandbox knows.
+type Comment struct {
+	ID                string
+	PostID            string
+	PageID            string
+	ParentID          string
+	From              User
+	Message           string
+	CreatedTime       time.Time
+	CanReplyPrivately bool
+	// FromPage is true when the Page itself wrote the comment.
+	FromPage bool
+}
+
+// Conversation is a Page's Messenger thread with one person, messages oldest first.
+type Conversation struct {
+	ID       string
+	PageID   string
+	With     User
+	Messages []Message
+}
+
+// Message is one message of a conversation.
+type Message struct {
+	ID          string
+	From        User
+	Text        string
+	CreatedTime time.Time
+	// FromPage is true when the Page sent the message.
+	FromPage bool
+}
+
+// Sandbox is a simulated Graph API. It is an http.Handler; all its methods are
+// safe for concurrent use.
+type Sandbox struct {
+	now       func() time.Time
+	appSecret string
+	seed      uint64
+	ids       atomic.Uint64 // message ids and fbtrace ids
+
+	mu sync.RWMutex // guards st
+	st store
+
+	rec recorder
+	fl  faults
+	thr throttle
+}
+
+// New returns a Sandbox seeded from opts.
+func New(opts Options) *Sandbox {
+	s := &Sandbox{
+		now:       opts.Now,
+		appSecret: opts.AppSecret,
+		seed:      uint64(opts.Seed),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.st.init()
+	s.rec.init()
+	s.fl.init(opts.Seed, opts.Faults)
+	block := opts.ThrottleBlock
+	if block <= 0 {
+		block = time.Minute
+	}
+	s.thr.init(opts.SendRate, block)
+	s.seedStore(opts)
+	return s
+}
+
+// Handler returns the sandbox as an http.Handler.
+func (s *Sandbox) Handler() http.Handler { return s }
+
+// rng returns a deterministic generator for the given purpose.
+func seededRand(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}

@@ -1,0 +1,555 @@
+package sandbox
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ids are numbers offset by these bases, so an id maps back to its slice index
+// without a map: a Page of 100,000 comments costs a few megabytes.
+const (
+	postBase    int64 = 122_100_000_000_000_000 // post "<pageid>_<postBase+i>"
+	commentBase int64 = 1_000_000_000_000_000   // comment "<postnum>_<commentBase+i>"
+	convBase    int64 = 10_000_000_000_000_000  // conversation "t_<convBase+i>"
+)
+
+// byPage is the from value of an item written by the Page itself.
+const byPage int32 = -1
+
+type user struct {
+	id, name string
+	blocked  bool
+}
+
+type page struct {
+	id, name, token string
+	broken          bool
+	posts           []int32 // ascending by (created, index)
+	convs           []int32
+}
+
+type post struct {
+	page     int32
+	from     int32 // user index or byPage
+	msg      string
+	created  int64 // Unix seconds
+	updated  int64
+	canReply bool
+	conv     int32   // private reply's conversation, -1 if none
+	all      []int32 // every comment, ascending by (created, index)
+	top      []int32 // top-level comments, same order
+}
+
+type comment struct {
+	created  int64
+	post     int32
+	parent   int32 // comment index, -1 for a top-level comment
+	from     int32
+	conv     int32 // private reply's conversation, -1 if none
+	canReply bool
+	msg      string
+}
+
+type message struct {
+	id       string
+	fromPage bool
+	text     string
+	created  int64
+}
+
+type conv struct {
+	page, user int32
+	msgs       []message // oldest first
+}
+
+// store holds every object. The caller holds Sandbox.mu.
+type store struct {
+	pages    []page
+	pageIdx  map[string]int32
+	tokens   map[string]int32
+	users    []user
+	userIdx  map[string]int32
+	posts    []post
+	comments []comment
+	replies  map[int32][]int32 // comment → its replies, ascending
+	convs    []conv
+	convIdx  map[[2]int32]int32 // (page, user) → conversation
+}
+
+func (st *store) init() {
+	st.pageIdx = map[string]int32{}
+	st.tokens = map[string]int32{}
+	st.userIdx = map[string]int32{}
+	st.replies = map[int32][]int32{}
+	st.convIdx = map[[2]int32]int32{}
+}
+
+func (st *store) addPage(id, name, token string) int32 {
+	i := int32(len(st.pages))
+	st.pages = append(st.pages, page{id: id, name: name, token: token})
+	st.pageIdx[id] = i
+	st.tokens[token] = i
+	return i
+}
+
+// userFor returns the index of u, adding it when new; byPage for the zero User
+// or the Page itself.
+func (st *store) userFor(pg int32, u User) int32 {
+	if u.ID == "" || u.ID == st.pages[pg].id {
+		return byPage
+	}
+	if i, ok := st.userIdx[u.ID]; ok {
+		if u.Name != "" && st.users[i].name == "" {
+			st.users[i].name = u.Name
+		}
+		return i
+	}
+	return st.addUser(u.ID, u.Name)
+}
+
+func (st *store) addUser(id, name string) int32 {
+	i := int32(len(st.users))
+	st.users = append(st.users, user{id: id, name: name})
+	st.userIdx[id] = i
+	return i
+}
+
+func (st *store) addPost(pg, from int32, msg string, created int64, canReply bool) int32 {
+	i := int32(len(st.posts))
+	st.posts = append(st.posts, post{page: pg, from: from, msg: msg, created: created, updated: created, canReply: canReply, conv: -1})
+	p := &st.pages[pg]
+	p.posts = insertSorted(p.posts, i, st.postCreated)
+	return i
+}
+
+func (st *store) addComment(pi, parent, from int32, msg string, created int64, canReply bool) int32 {
+	i := int32(len(st.comments))
+	st.comments = append(st.comments, comment{created: created, post: pi, parent: parent, from: from, conv: -1, canReply: canReply, msg: msg})
+	p := &st.posts[pi]
+	p.all = insertSorted(p.all, i, st.commentCreated)
+	if parent < 0 {
+		p.top = insertSorted(p.top, i, st.commentCreated)
+	} else {
+		st.replies[parent] = insertSorted(st.replies[parent], i, st.commentCreated)
+	}
+	if created > p.updated {
+		p.updated = created
+	}
+	return i
+}
+
+// convFor returns the conversation of Page pg with user u, creating it.
+func (st *store) convFor(pg, u int32) int32 {
+	if i, ok := st.convIdx[[2]int32{pg, u}]; ok {
+		return i
+	}
+	i := int32(len(st.convs))
+	st.convs = append(st.convs, conv{page: pg, user: u})
+	st.convIdx[[2]int32{pg, u}] = i
+	st.pages[pg].convs = append(st.pages[pg].convs, i)
+	return i
+}
+
+func (st *store) addMessage(ci int32, m message) {
+	c := &st.convs[ci]
+	at := len(c.msgs)
+	for at > 0 && c.msgs[at-1].created > m.created {
+		at--
+	}
+	c.msgs = append(c.msgs, message{})
+	copy(c.msgs[at+1:], c.msgs[at:])
+	c.msgs[at] = m
+}
+
+func (st *store) postCreated(i int32) int64    { return st.posts[i].created }
+func (st *store) commentCreated(i int32) int64 { return st.comments[i].created }
+
+// convUpdated is a conversation's updated_time: its last message's.
+func (st *store) convUpdated(i int32) int64 {
+	m := st.convs[i].msgs
+	if len(m) == 0 {
+		return 0
+	}
+	return m[len(m)-1].created
+}
+
+// lastFromPerson is the time of the person's last message, 0 if none.
+func (st *store) lastFromPerson(i int32) int64 {
+	m := st.convs[i].msgs
+	for j := len(m) - 1; j >= 0; j-- {
+		if !m[j].fromPage {
+			return m[j].created
+		}
+	}
+	return 0
+}
+
+// insertSorted inserts i into list, kept ascending by (key, index). New items
+// usually go last, so this is an append.
+func insertSorted(list []int32, i int32, key func(int32) int64) []int32 {
+	k := key(i)
+	n := len(list)
+	if n == 0 || key(list[n-1]) < k || key(list[n-1]) == k && list[n-1] < i {
+		return append(list, i)
+	}
+	at := sort.Search(n, func(j int) bool {
+		kj := key(list[j])
+		return kj > k || kj == k && list[j] > i
+	})
+	list = append(list, 0)
+	copy(list[at+1:], list[at:])
+	list[at] = i
+	return list
+}
+
+// Ids.
+
+func (st *store) postID(i int32) string {
+	return st.pages[st.posts[i].page].id + "_" + strconv.FormatInt(postBase+int64(i), 10)
+}
+
+func (st *store) commentID(i int32) string {
+	return strconv.FormatInt(postBase+int64(st.comments[i].post), 10) + "_" + strconv.FormatInt(commentBase+int64(i), 10)
+}
+
+func convID(i int32) string { return "t_" + strconv.FormatInt(convBase+int64(i), 10) }
+
+// object kinds for lookup.
+const (
+	objNone = iota
+	objPage
+	objPost
+	objComment
+	objConv
+)
+
+// lookup resolves an id to its kind and index.
+func (st *store) lookup(id string) (kind int, i int32) {
+	if pg, ok := st.pageIdx[id]; ok {
+		return objPage, pg
+	}
+	if rest, ok := strings.CutPrefix(id, "t_"); ok {
+		n, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || n < convBase || n-convBase >= int64(len(st.convs)) {
+			return objNone, 0
+		}
+		return objConv, int32(n - convBase)
+	}
+	left, right, ok := strings.Cut(id, "_")
+	if !ok {
+		return objNone, 0
+	}
+	n, err := strconv.ParseInt(right, 10, 64)
+	if err != nil {
+		return objNone, 0
+	}
+	if pg, ok := st.pageIdx[left]; ok {
+		if n < postBase || n-postBase >= int64(len(st.posts)) || st.posts[n-postBase].page != pg {
+			return objNone, 0
+		}
+		return objPost, int32(n - postBase)
+	}
+	pn, err := strconv.ParseInt(left, 10, 64)
+	if err != nil || n < commentBase || n-commentBase >= int64(len(st.comments)) {
+		return objNone, 0
+	}
+	ci := int32(n - commentBase)
+	if int64(st.comments[ci].post)+postBase != pn {
+		return objNone, 0
+	}
+	return objComment, ci
+}
+
+// pageOf returns the Page that owns an object.
+func (st *store) pageOf(kind int, i int32) int32 {
+	switch kind {
+	case objPage:
+		return i
+	case objPost:
+		return st.posts[i].page
+	case objComment:
+		return st.posts[st.comments[i].post].page
+	case objConv:
+		return st.convs[i].page
+	}
+	return -1
+}
+
+// Public views.
+
+func (st *store) userOf(pg, u int32) User {
+	if u == byPage {
+		return User{ID: st.pages[pg].id, Name: st.pages[pg].name}
+	}
+	return User{ID: st.users[u].id, Name: st.users[u].name}
+}
+
+func (st *store) postView(i int32) Post {
+	p := &st.posts[i]
+	return Post{
+		ID:                st.postID(i),
+		PageID:            st.pages[p.page].id,
+		From:              st.userOf(p.page, p.from),
+		Message:           p.msg,
+		CreatedTime:       unix(p.created),
+		UpdatedTime:       unix(p.updated),
+		CanReplyPrivately: p.canReply,
+		FromPage:          p.from == byPage,
+	}
+}
+
+func (st *store) commentView(i int32) Comment {
+	c := &st.comments[i]
+	pg := st.posts[c.post].page
+	v := Comment{
+		ID:                st.commentID(i),
+		PostID:            st.postID(c.post),
+		PageID:            st.pages[pg].id,
+		From:              st.userOf(pg, c.from),
+		Message:           c.msg,
+		CreatedTime:       unix(c.created),
+		CanReplyPrivately: c.canReply,
+		FromPage:          c.from == byPage,
+	}
+	if c.parent >= 0 {
+		v.ParentID = st.commentID(c.parent)
+	}
+	return v
+}
+
+func (st *store) convView(i int32) Conversation {
+	c := &st.convs[i]
+	v := Conversation{ID: convID(i), PageID: st.pages[c.page].id, With: st.userOf(c.page, c.user)}
+	for _, m := range c.msgs {
+		from := st.userOf(c.page, c.user)
+		if m.fromPage {
+			from = st.userOf(c.page, byPage)
+		}
+		v.Messages = append(v.Messages, Message{ID: m.id, From: from, Text: m.text, CreatedTime: unix(m.created), FromPage: m.fromPage})
+	}
+	return v
+}
+
+func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// Accessors.
+
+// Pages returns the Pages in the order they were seeded.
+func (s *Sandbox) Pages() []Page {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Page, len(s.st.pages))
+	for i, p := range s.st.pages {
+		out[i] = Page{ID: p.id, Name: p.name, Token: p.token}
+	}
+	return out
+}
+
+// Posts returns the posts of a Page, newest first (the feed's order); nil for an
+// unknown Page.
+func (s *Sandbox) Posts(pageID string) []Post {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return nil
+	}
+	list := s.st.pages[pg].posts
+	out := make([]Post, 0, len(list))
+	for j := len(list) - 1; j >= 0; j-- {
+		out = append(out, s.st.postView(list[j]))
+	}
+	return out
+}
+
+// Post returns one post by id.
+func (s *Sandbox) Post(id string) (Post, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	kind, i := s.st.lookup(id)
+	if kind != objPost {
+		return Post{}, false
+	}
+	return s.st.postView(i), true
+}
+
+// Comments returns every comment of a post, replies included, oldest first; nil
+// for an unknown post.
+func (s *Sandbox) Comments(postID string) []Comment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	kind, i := s.st.lookup(postID)
+	if kind != objPost {
+		return nil
+	}
+	out := make([]Comment, 0, len(s.st.posts[i].all))
+	for _, ci := range s.st.posts[i].all {
+		out = append(out, s.st.commentView(ci))
+	}
+	return out
+}
+
+// Comment returns one comment by id.
+func (s *Sandbox) Comment(id string) (Comment, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	kind, i := s.st.lookup(id)
+	if kind != objComment {
+		return Comment{}, false
+	}
+	return s.st.commentView(i), true
+}
+
+// AllComments returns every comment on every post of a Page, post by post
+// (newest post first), each post's comments oldest first.
+func (s *Sandbox) AllComments(pageID string) []Comment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return nil
+	}
+	var out []Comment
+	list := s.st.pages[pg].posts
+	for j := len(list) - 1; j >= 0; j-- {
+		for _, ci := range s.st.posts[list[j]].all {
+			out = append(out, s.st.commentView(ci))
+		}
+	}
+	return out
+}
+
+// Conversations returns a Page's conversations in the order they were created.
+func (s *Sandbox) Conversations(pageID string) []Conversation {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return nil
+	}
+	out := make([]Conversation, 0, len(s.st.pages[pg].convs))
+	for _, ci := range s.st.pages[pg].convs {
+		out = append(out, s.st.convView(ci))
+	}
+	return out
+}
+
+// Mutators.
+
+// AddPage adds a Page with a fresh token and returns it.
+func (s *Sandbox) AddPage(name string) Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := seededRand(int64(s.seed), 1000+uint64(len(s.st.pages)))
+	id := s.st.newPageID(r)
+	tok := newToken(r)
+	s.st.addPage(id, name, tok)
+	return Page{ID: id, Name: name, Token: tok}
+}
+
+// AddPost adds a post to a Page's feed and returns its id, or "" for an unknown
+// Page. A zero from (or the Page's own id) makes it the Page's own post, which
+// cannot be replied to privately; a visitor's post can.
+func (s *Sandbox) AddPost(pageID string, from User, msg string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return ""
+	}
+	u := s.st.userFor(pg, from)
+	return s.st.postID(s.st.addPost(pg, u, msg, at.Unix(), u != byPage))
+}
+
+// AddComment adds a top-level comment to a post, moves the post's updated_time
+// and returns the comment's id, or "" for an unknown post. A zero from (or the
+// Page's own id) makes it the Page's own comment. It can be replied to privately
+// unless SetCanReplyPrivately says otherwise.
+func (s *Sandbox) AddComment(postID string, from User, msg string, at time.Time) string {
+	return s.addComment(postID, objPost, from, msg, at)
+}
+
+// AddReply adds a reply to a comment (a reply to a reply goes to the top-level
+// comment, as on Facebook) and returns its id, or "" for an unknown comment.
+func (s *Sandbox) AddReply(commentID string, from User, msg string, at time.Time) string {
+	return s.addComment(commentID, objComment, from, msg, at)
+}
+
+func (s *Sandbox) addComment(id string, want int, from User, msg string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, i := s.st.lookup(id)
+	if kind != want {
+		return ""
+	}
+	pi, parent := i, int32(-1)
+	if kind == objComment {
+		parent = i
+		if p := s.st.comments[i].parent; p >= 0 {
+			parent = p
+		}
+		pi = s.st.comments[i].post
+	}
+	pg := s.st.posts[pi].page
+	ci := s.st.addComment(pi, parent, s.st.userFor(pg, from), msg, at.Unix(), true)
+	return s.st.commentID(ci)
+}
+
+// AddMessage adds a message from a person to their conversation with a Page
+// (creating it) and returns the conversation's and the message's ids; "" for an
+// unknown Page or a zero person.
+func (s *Sandbox) AddMessage(pageID string, from User, text string, at time.Time) (conversationID, messageID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return "", ""
+	}
+	u := s.st.userFor(pg, from)
+	if u == byPage {
+		return "", ""
+	}
+	ci := s.st.convFor(pg, u)
+	id := s.newMessageID()
+	s.st.addMessage(ci, message{id: id, text: text, created: at.Unix()})
+	return convID(ci), id
+}
+
+// SetCanReplyPrivately sets can_reply_privately of a post or comment; false for
+// an unknown id.
+func (s *Sandbox) SetCanReplyPrivately(id string, v bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind, i := s.st.lookup(id); kind {
+	case objPost:
+		s.st.posts[i].canReply = v
+	case objComment:
+		s.st.comments[i].canReply = v
+	default:
+		return false
+	}
+	return true
+}
+
+// SetBlocked makes a person unreachable: sends to them get code 551.
+func (s *Sandbox) SetBlocked(userID string, blocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.st.userIdx[userID]
+	if !ok {
+		i = s.st.addUser(userID, "")
+	}
+	s.st.users[i].blocked = blocked
+}
+
+// BreakToken makes every call with a Page's token fail with code 190 (session
+// expired) while broken is true.
+func (s *Sandbox) BreakToken(pageID string, broken bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pg, ok := s.st.pageIdx[pageID]; ok {
+		s.st.pages[pg].broken = broken
+	}
+}

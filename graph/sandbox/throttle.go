@@ -1,0 +1,117 @@
+package sandbox
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// throttle enforces each Page's send rate and the blocks that follow.
+type throttle struct {
+	mu     sync.Mutex
+	rate   float64
+	block  time.Duration
+	sends  map[string][]time.Time // per Page, sends inside the current window
+	until  map[string]time.Time   // per Page, end of a block on sends
+	forced map[string]time.Time   // per Page, end of a block on every call (Throttle)
+}
+
+func (t *throttle) init(rate float64, block time.Duration) {
+	t.rate, t.block = rate, block
+	t.sends = map[string][]time.Time{}
+	t.until = map[string]time.Time{}
+	t.forced = map[string]time.Time{}
+}
+
+// SetSendRate changes the per-Page send rate (sends per second; 0 unlimited).
+func (s *Sandbox) SetSendRate(perSecond float64) {
+	s.thr.mu.Lock()
+	s.thr.rate = perSecond
+	s.thr.mu.Unlock()
+}
+
+// Throttle blocks a Page for d: every call for it is answered with code 80006
+// and a usage header giving the time to regain access.
+func (s *Sandbox) Throttle(pageID string, d time.Duration) {
+	s.thr.mu.Lock()
+	s.thr.forced[pageID] = s.now().Add(d)
+	s.thr.mu.Unlock()
+}
+
+// forcedBlock returns how long the Page stays blocked by Throttle, 0 if not.
+func (t *throttle) forcedBlock(pageID string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u, ok := t.forced[pageID]; ok && now.Before(u) {
+		return u.Sub(now)
+	}
+	return 0
+}
+
+// allowSend counts one send for the Page and returns 0 when it is within the
+// rate, else how long the Page stays blocked. Going past the rate starts a block;
+// sends refused during a block do not count toward the window.
+func (t *throttle) allowSend(pageID string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u, ok := t.until[pageID]; ok && now.Before(u) {
+		return u.Sub(now)
+	}
+	if t.rate <= 0 {
+		return 0
+	}
+	window, max := time.Second, int(math.Floor(t.rate))
+	if t.rate < 1 {
+		window, max = time.Duration(float64(time.Second)/t.rate), 1
+	}
+	ts := t.sends[pageID]
+	drop := 0
+	for drop < len(ts) && now.Sub(ts[drop]) >= window {
+		drop++
+	}
+	ts = append(ts[:0], ts[drop:]...)
+	if len(ts) >= max {
+		t.sends[pageID] = ts[:0]
+		t.until[pageID] = now.Add(t.block)
+		return t.block
+	}
+	t.sends[pageID] = append(ts, now)
+	return 0
+}
+
+// usage reports how much of the send rate the Page used in the last window, as a
+// percentage kept low: only a refusal says 100.
+func (t *throttle) usage(pageID string, now time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.rate <= 0 {
+		return 1
+	}
+	n := 0
+	for _, at := range t.sends[pageID] {
+		if now.Sub(at) < time.Second {
+			n++
+		}
+	}
+	return min(50, 1+int(float64(n)*100/math.Max(t.rate, 1)/2))
+}
+
+// setUsage writes Meta's usage headers: X-App-Usage, and X-Business-Use-Case-Usage
+// for the Page when known. regain > 0 reports a block, rounded up to minutes as
+// Meta does.
+func setUsage(h http.Header, pageID, typ string, percent int, regain time.Duration) {
+	p := strconv.Itoa(percent)
+	h.Set("X-App-Usage", `{"call_count":`+p+`,"total_cputime":`+p+`,"total_time":`+p+`}`)
+	if pageID == "" {
+		return
+	}
+	minutes := 0
+	if regain > 0 {
+		minutes = int(math.Ceil(regain.Minutes()))
+	}
+	h.Set("X-Business-Use-Case-Usage", `{"`+pageID+`":[{"type":"`+typ+`","call_count":`+p+
+		`,"total_cputime":`+strconv.Itoa(max(1, percent/4))+`,"total_time":`+strconv.Itoa(max(1, percent/3))+
+		`,"estimated_time_to_regain_access":`+strconv.Itoa(minutes)+`}]}`)
+}
