@@ -129,9 +129,13 @@ func (f field) intMod(name string, def int) (int, error) {
 	return n, nil
 }
 
-// withDefaults returns fs, or the defaults when fs is empty.
+// withDefaults returns fs, or the defaults when fs is empty. Graph answers an
+// object's id whatever fields were asked for, so id is added when missing.
 func withDefaults(fs []field, defaults ...string) []field {
 	if len(fs) > 0 {
+		if !has(fs, "id") {
+			fs = append(fs[:len(fs):len(fs)], field{name: "id"})
+		}
 		return fs
 	}
 	out := make([]field, len(defaults))
@@ -149,4 +153,15 @@ func has(fs []field, name string) bool {
 		}
 	}
 	return false
+}
+
+// withIDs adds id to every non-empty subfield list once per request, so that
+// writing each item does not.
+func withIDs(fs []field) []field {
+	for i := range fs {
+		if len(fs[i].sub) > 0 {
+			fs[i].sub = withIDs(withDefaults(fs[i].sub))
+		}
+	}
+	return fs
 }

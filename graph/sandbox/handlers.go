@@ -245,7 +245,7 @@ func (c *call) fields(node string, defaults ...string) ([]field, *apiError) {
 	if err != nil {
 		return nil, errParam("Syntax error in fields: %v", err)
 	}
-	fs = withDefaults(fs, defaults...)
+	fs = withIDs(withDefaults(fs, defaults...))
 	if e := checkFields(fs, node); e != nil {
 		return nil, e
 	}

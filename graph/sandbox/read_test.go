@@ -354,7 +354,7 @@ func TestObject(t *testing.T) {
 		{"page", "/v25.0/" + p.ID, map[string]any{"id": p.ID, "name": p.Name}},
 		{"post", "/v25.0/" + post.ID + "?fields=id,message", map[string]any{"id": post.ID, "message": post.Message}},
 		{"comment", "/v25.0/" + c.ID + "?fields=id,message", map[string]any{"id": c.ID, "message": c.Message}},
-		{"no private reply yet", "/v25.0/" + c.ID + "?fields=private_reply_conversation", map[string]any{}},
+		{"no private reply yet", "/v25.0/" + c.ID + "?fields=private_reply_conversation", map[string]any{"id": c.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := e.get(tc.path, p.Token)
