@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+)
+
+func init() {
+	register("sandbox", "run the Graph API sandbox on its own", runSandbox)
+}
+
+// sandboxShutdownTimeout bounds how long in-flight requests may take to finish
+// after Ctrl-C.
+const sandboxShutdownTimeout = 5 * time.Second
+
+func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "sandbox", "sandbox [flags]",
+		"pagereply sandbox --addr 127.0.0.1:8089 --pages 2 --rate 10")
+	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on (port 0 picks a free one)")
+	pages := fs.Int("pages", 3, "number of Pages to seed")
+	posts := fs.Int("posts", 20, "posts per Page")
+	comments := fs.Int("comments", 30, "comments per post, replies included")
+	convs := fs.Int("conversations", 5, "Messenger conversations per Page")
+	visitorPosts := fs.Bool("visitor-posts", true, "seed some visitors' posts on the Pages")
+	seed := fs.Int64("seed", 1, "seed of every random choice: same seed, same Pages and tokens")
+	rate := fs.Float64("rate", 0, "sends per second allowed per Page before code 80006 (0: unlimited)")
+	block := fs.Duration("block", time.Minute, "how long a Page past --rate is refused")
+	fail := fs.Float64("fail", 0, "share of requests (0 to 1) answered with a transient 500")
+	drop := fs.Float64("drop", 0, "share of sends (0 to 1) whose answer is dropped after the send")
+	latency := fs.Duration("latency", 0, "latency added to every request")
+	jitter := fs.Duration("jitter", 0, "largest random latency added on top of --latency")
+	secret := fs.String("app-secret", "", "require appsecret_proof made with this app secret")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if err := checkSandboxFlags(fs); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
+		return exitUsage
+	}
+
+	sb := sandbox.New(sandbox.Options{
+		Pages:         *pages,
+		Posts:         *posts,
+		Comments:      *comments,
+		Conversations: *convs,
+		VisitorPosts:  *visitorPosts,
+		Seed:          *seed,
+		SendRate:      *rate,
+		ThrottleBlock: *block,
+		AppSecret:     *secret,
+		Faults:        sandbox.Faults{FailRate: *fail, DropRate: *drop, Latency: *latency, Jitter: *jitter},
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: --addr: %v\n", err)
+		return exitError
+	}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	// Scripts read these lines: keep their form exact.
+	for _, p := range sb.Pages() {
+		fmt.Fprintf(env.stdout, "page %s token %s\n", p.ID, p.Token)
+	}
+	fmt.Fprintf(env.stderr, "sandbox listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-served:
+		fmt.Fprintf(env.stderr, "pagereply sandbox: serving: %v\n", err)
+		return exitError
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), sandboxShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: shutting down: %v\n", err)
+		return exitError
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: serving: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(env.stderr, "sandbox stopped after %d sends\n", len(sb.Sends()))
+	return exitOK
+}
+
+// checkSandboxFlags rejects values that make no sense, naming the flag.
+func checkSandboxFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		switch v := g.Get().(type) {
+		case int:
+			if v < 0 || f.Name == "pages" && v == 0 {
+				err = fmt.Errorf("--%s: %d is out of range", f.Name, v)
+			}
+		case int64:
+		case float64:
+			if v < 0 || (f.Name == "fail" || f.Name == "drop") && v > 1 {
+				err = fmt.Errorf("--%s: %v is out of range", f.Name, v)
+			}
+		case time.Duration:
+			if v < 0 || f.Name == "block" && v == 0 {
+				err = fmt.Errorf("--%s: %v is out of range", f.Name, v)
+			}
+		}
+	})
+	return err
+}

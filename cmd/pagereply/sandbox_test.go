@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sandboxBuffer is a bytes.Buffer safe for the command's goroutine and the test.
+type sandboxBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *sandboxBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *sandboxBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls buf until re matches, and returns the submatches.
+func waitFor(t *testing.T, buf *sandboxBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(buf.String()); m != nil {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %v in %q", re, buf.String())
+	return nil
+}
+
+func TestSandboxCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr sandboxBuffer
+	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- runSandbox(ctx, env, []string{"--addr", "127.0.0.1:0", "--pages", "2", "--posts", "3", "--comments", "4", "--seed", "5"})
+	}()
+	addr := waitFor(t, &stderr, regexp.MustCompile(`sandbox listening on (http://127\.0\.0\.1:[0-9]+)\n`))[1]
+
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stdout %q: want one line per Page", stdout.String())
+	}
+	pageLine := regexp.MustCompile(`^page ([0-9]+) token (EAAB[A-Za-z0-9]+)$`)
+	for _, l := range lines {
+		m := pageLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("page line %q", l)
+		}
+		req, _ := http.NewRequest(http.MethodGet, addr+"/v25.0/"+m[1]+"/feed?fields=id,comments{id}", nil)
+		req.Header.Set("Authorization", "Bearer "+m[2])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var feed struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&feed)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || len(feed.Data) != 3 {
+			t.Fatalf("feed of %s: %d, %v, %+v", m[1], resp.StatusCode, err, feed)
+		}
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit %d; stderr %q", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop on cancel")
+	}
+}
+
+func TestSandboxCommandSameSeedSameTokens(t *testing.T) {
+	run := func() string {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr sandboxBuffer
+		env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		done := make(chan int, 1)
+		go func() { done <- runSandbox(ctx, env, []string{"--addr", "127.0.0.1:0", "--seed", "9"}) }()
+		waitFor(t, &stderr, regexp.MustCompile(`listening`))
+		cancel()
+		<-done
+		return stdout.String()
+	}
+	if a, b := run(), run(); a != b || strings.Count(a, "\n") != 3 {
+		t.Fatalf("two runs with one seed printed %q and %q", a, b)
+	}
+}
+
+func TestSandboxCommandBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--nope"}, "nope"},
+		{"fail above 1", []string{"--fail", "1.5"}, "--fail"},
+		{"negative drop", []string{"--drop", "-0.1"}, "--drop"},
+		{"negative rate", []string{"--rate", "-1"}, "--rate"},
+		{"zero pages", []string{"--pages", "0"}, "--pages"},
+		{"negative comments", []string{"--comments", "-3"}, "--comments"},
+		{"bad latency", []string{"--latency", "soon"}, "latency"},
+		{"extra argument", []string{"now"}, "now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr sandboxBuffer
+			env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+			if code := runSandbox(context.Background(), env, tc.args); code != exitUsage {
+				t.Fatalf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr %q does not name %q", stderr.String(), tc.want)
+			}
+			if stdout.String() != "" {
+				t.Fatalf("stdout %q", stdout.String())
+			}
+		})
+	}
+}
+
+func TestSandboxCommandHelp(t *testing.T) {
+	var stdout, stderr sandboxBuffer
+	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := runSandbox(context.Background(), env, []string{"-h"}); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), "--addr") && !strings.Contains(stderr.String(), "-addr") {
+		t.Fatalf("help %q", stderr.String())
+	}
+}
