@@ -270,7 +270,7 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	res := pageOf(list, st.postCreated, pr)
-	var j enc
+	j := enc{b: make([]byte, 0, 512+320*len(res.items))}
 	j.open()
 	j.key("data")
 	j.openArray()
@@ -344,7 +344,7 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	res := pageOf(list, st.commentCreated, pr)
-	var j enc
+	j := enc{b: make([]byte, 0, 512+320*len(res.items))}
 	j.open()
 	j.key("data")
 	j.openArray()

@@ -261,7 +261,7 @@ func (s *Sandbox) newMessageID() string {
 	n := s.ids.Add(1)
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], mix(s.seed^n))
-	binary.BigEndian.PutUint64(b[8:], n)
+	binary.BigEndian.PutUint64(b[8:], mix(n^0x6d5f))
 	return "m_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
