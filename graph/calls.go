@@ -1,0 +1,181 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// Comment reads one comment. CallInfo.PageID is set only through WithPageID.
+func (c *Client) Comment(ctx context.Context, token, commentID string) (Comment, error) {
+	var v Comment
+	err := c.getObject(ctx, token, pageFor(ctx, ""), commentID, commentFields, &v)
+	return v, err
+}
+
+// Post reads one post, with the fields of Feed.
+func (c *Client) Post(ctx context.Context, token, postID string) (Post, error) {
+	var v Post
+	err := c.getObject(ctx, token, pageFor(ctx, pageOfPost(postID)), postID, postFields, &v)
+	return v, err
+}
+
+// PrivateReplyConversation returns the id of the conversation a private reply
+// to the comment or post targetID started, or "" when none was sent. It is how
+// a send whose outcome is unknown gets settled before sending again.
+// CallInfo.PageID is set only through WithPageID.
+func (c *Client) PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error) {
+	var v struct {
+		PRC json.RawMessage `json:"private_reply_conversation"`
+	}
+	if err := c.getObject(ctx, token, pageFor(ctx, ""), targetID, "private_reply_conversation", &v); err != nil {
+		return "", err
+	}
+	return decodeConversationRef(v.PRC)
+}
+
+// decodeConversationRef reads private_reply_conversation: absent or null when
+// no reply was sent, else {"id":"t_..."} (or, leniently, the id as a string).
+func decodeConversationRef(b json.RawMessage) (string, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return "", nil
+	}
+	var ref struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &ref); err == nil {
+		if ref.ID == "" {
+			return "", errors.New("private_reply_conversation without an id")
+		}
+		return ref.ID, nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", errors.New("private_reply_conversation is neither an object nor a string")
+	}
+	return s, nil
+}
+
+// getObject reads GET /{version}/{id}?fields=... into v.
+func (c *Client) getObject(ctx context.Context, token, pageID, id, fields string, v any) error {
+	if id == "" {
+		return c.invalid(EndpointObject, "empty id")
+	}
+	u := ""
+	if c.base != nil {
+		u = c.objectURL(id, "", url.Values{"fields": {fields}})
+	}
+	resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: EndpointObject, pageID: pageID, url: u, token: token})
+	if err != nil {
+		return err
+	}
+	if err := decodeObject(resp.body, v); err != nil {
+		return c.malformed(EndpointObject, resp, err, token, false)
+	}
+	return nil
+}
+
+// decodeObject decodes a JSON object answer into v (a pointer to a struct).
+func decodeObject(body []byte, v any) error {
+	if len(body) == 0 || body[0] != '{' {
+		if err := json.Unmarshal(body, new(json.RawMessage)); err != nil {
+			return err
+		}
+		return errors.New("answer is not a JSON object")
+	}
+	return json.Unmarshal(body, v)
+}
+
+// SendPrivateReply sends text as a private reply to the comment or visitor
+// post named by to (exactly one of CommentID and PostID), through
+// POST /{page-id}/messages. Code 10900 (ErrAlreadyReplied) means the reply
+// already exists. When the answer is lost, the error's Unknown is true.
+func (c *Client) SendPrivateReply(ctx context.Context, token, pageID string, to Recipient, text string) (SendResult, error) {
+	var rcpt map[string]string
+	switch {
+	case to.PSID != "" || (to.CommentID != "") == (to.PostID != ""):
+		return SendResult{}, c.invalid(EndpointMessages, "a private reply needs exactly one of comment id and post id")
+	case to.CommentID != "":
+		rcpt = map[string]string{"comment_id": to.CommentID}
+	default:
+		rcpt = map[string]string{"post_id": to.PostID}
+	}
+	return c.sendMessage(ctx, token, pageID, rcpt, "", text)
+}
+
+// SendMessage sends text to the person psid in the Page's conversation with
+// them (messaging_type RESPONSE, so only within 24 hours of their last
+// message). When the answer is lost, the error's Unknown is true.
+func (c *Client) SendMessage(ctx context.Context, token, pageID, psid, text string) (SendResult, error) {
+	if psid == "" {
+		return SendResult{}, c.invalid(EndpointMessages, "empty recipient id")
+	}
+	return c.sendMessage(ctx, token, pageID, map[string]string{"id": psid}, "RESPONSE", text)
+}
+
+func (c *Client) sendMessage(ctx context.Context, token, pageID string, rcpt map[string]string, messagingType, text string) (SendResult, error) {
+	if pageID == "" {
+		return SendResult{}, c.invalid(EndpointMessages, "empty page id")
+	}
+	if text == "" {
+		return SendResult{}, c.invalid(EndpointMessages, "empty message text")
+	}
+	rb, _ := json.Marshal(rcpt)
+	mb, _ := json.Marshal(struct {
+		Text string `json:"text"`
+	}{text})
+	form := url.Values{"recipient": {string(rb)}, "message": {string(mb)}}
+	if messagingType != "" {
+		form.Set("messaging_type", messagingType)
+	}
+	u := ""
+	if c.base != nil {
+		u = c.objectURL(pageID, "messages", nil)
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointMessages, pageID: pageFor(ctx, pageID), url: u, form: form, token: token})
+	if err != nil {
+		return SendResult{}, err
+	}
+	res, err := decodeSendResult(resp.body)
+	if err != nil {
+		// Graph answered 2xx, so it may well have sent the message.
+		return SendResult{}, c.malformed(EndpointMessages, resp, err, token, true)
+	}
+	return res, nil
+}
+
+// decodeSendResult decodes the answer to a send, which must name the message.
+func decodeSendResult(body []byte) (SendResult, error) {
+	var r SendResult
+	if err := decodeObject(body, &r); err != nil {
+		return SendResult{}, err
+	}
+	if r.MessageID == "" {
+		return SendResult{}, errors.New("answer has no message_id")
+	}
+	return r, nil
+}
+
+// invalid is the error for a call that cannot be made as asked.
+func (c *Client) invalid(endpoint, msg string) *Error {
+	return &Error{Endpoint: endpoint, Message: msg, Class: ClassPermanent}
+}
+
+// malformed is the error for a 2xx answer that could not be decoded. It is
+// transient (proxies and cut connections produce those), and on a send its
+// outcome is unknown.
+func (c *Client) malformed(endpoint string, resp *response, err error, token string, send bool) *Error {
+	e := &Error{
+		HTTPStatus: resp.status,
+		Message:    "malformed answer",
+		Err:        err,
+		Class:      ClassTransient,
+		Usage:      resp.usage,
+		Endpoint:   endpoint,
+		Unknown:    send,
+	}
+	c.redact(e, token)
+	return e
+}

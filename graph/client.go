@@ -1,0 +1,394 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultTimeout is the per-request timeout used when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// maxBody is the most of a response body a Client reads; a longer body is an
+// error.
+const maxBody = 10 << 20
+
+// Endpoint names, as in CallInfo.Endpoint and Error.Endpoint.
+const (
+	EndpointFeed          = "feed"
+	EndpointComments      = "comments"
+	EndpointObject        = "object"
+	EndpointConversations = "conversations"
+	EndpointMessages      = "messages"
+)
+
+// Config configures New.
+type Config struct {
+	// BaseURL is the Graph API's scheme and host (and optional path prefix).
+	// If empty, DefaultBaseURL.
+	BaseURL string
+	// Version is the Graph API version, e.g. "v25.0". If empty, DefaultVersion.
+	Version string
+	// AppSecret, when set, makes every call carry appsecret_proof, the hex
+	// HMAC-SHA256 of the access token keyed by the app secret.
+	AppSecret string
+	// Timeout bounds each HTTP request, body included (a paging iterator gets
+	// it per page). If zero, DefaultTimeout.
+	Timeout time.Duration
+	// HTTPClient sends the requests. If nil, a client shared by every Client,
+	// with a Transport tuned to keep connections to Graph open.
+	HTTPClient *http.Client
+	// Observer, if set, is called after every HTTP request, successful or not,
+	// for metrics and throttle detection. It must be safe for concurrent use.
+	Observer func(CallInfo)
+}
+
+// Client calls the Graph API. It is safe for concurrent use.
+//
+// The access token never goes into a URL: GETs carry it in an Authorization:
+// Bearer header, POSTs in the form body. appsecret_proof (not a secret on its
+// own) goes in the query string of GETs and the body of POSTs.
+//
+// CallInfo.PageID is the Page's id for Feed, Conversations and the sends. For
+// Comments and Post it is the prefix of a "<page>_<post>" id; for the other
+// calls, and to override, set it with WithPageID.
+type Client struct {
+	base     *url.URL
+	version  string
+	secret   []byte
+	timeout  time.Duration
+	hc       *http.Client
+	observer func(CallInfo)
+}
+
+var defaultHTTPClient = &http.Client{
+	Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          200,
+		MaxIdleConnsPerHost:   100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	},
+	// Graph does not redirect API calls; following one could carry the
+	// Authorization header to another host.
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// New returns a Client for cfg. If cfg.BaseURL is not an absolute http or
+// https URL, every call fails with a permanent error saying so.
+func New(cfg Config) *Client {
+	c := &Client{
+		version:  cfg.Version,
+		timeout:  cfg.Timeout,
+		hc:       cfg.HTTPClient,
+		observer: cfg.Observer,
+	}
+	if cfg.AppSecret != "" {
+		c.secret = []byte(cfg.AppSecret)
+	}
+	if c.version == "" {
+		c.version = DefaultVersion
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.hc == nil {
+		c.hc = defaultHTTPClient
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(strings.TrimRight(base, "/")); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		u.RawQuery, u.Fragment, u.User = "", "", nil
+		c.base = u
+	}
+	return c
+}
+
+type pageIDKey struct{}
+
+// WithPageID returns a context that makes the calls made with it report pageID
+// in CallInfo.PageID, for calls that cannot tell the Page from their
+// arguments (Comment, PrivateReplyConversation) or to override.
+func WithPageID(ctx context.Context, pageID string) context.Context {
+	return context.WithValue(ctx, pageIDKey{}, pageID)
+}
+
+// pageFor returns the Page id for CallInfo: the context's, else known.
+func pageFor(ctx context.Context, known string) string {
+	if id, ok := ctx.Value(pageIDKey{}).(string); ok && id != "" {
+		return id
+	}
+	return known
+}
+
+// pageOfPost returns the Page id of a "<page>_<post>" id, or "".
+func pageOfPost(postID string) string {
+	if i := strings.IndexByte(postID, '_'); i > 0 {
+		return postID[:i]
+	}
+	return ""
+}
+
+// AppSecretProof returns appsecret_proof for token: the hex HMAC-SHA256 of the
+// token keyed by the app secret.
+func AppSecretProof(appSecret, token string) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write([]byte(token))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (c *Client) proof(token string) string {
+	if c.secret == nil {
+		return ""
+	}
+	return AppSecretProof(string(c.secret), token)
+}
+
+// objectURL returns the URL of /{version}/{id}[/{edge}] with query q.
+func (c *Client) objectURL(id, edge string, q url.Values) string {
+	u := *c.base
+	u.Path = c.base.Path + "/" + c.version + "/" + id
+	u.RawPath = c.base.EscapedPath() + "/" + url.PathEscape(c.version) + "/" + url.PathEscape(id)
+	if edge != "" {
+		u.Path += "/" + edge
+		u.RawPath += "/" + edge
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// request is one HTTP call to Graph.
+type request struct {
+	method   string
+	endpoint string
+	pageID   string
+	url      string     // no credentials; appsecret_proof is added for GETs
+	form     url.Values // POST body without credentials
+	token    string
+}
+
+// response is a successful (2xx) answer.
+type response struct {
+	status int
+	body   []byte
+	usage  Usage
+}
+
+// do sends r and returns the 2xx answer, or a *Error. It reports the call to
+// the Observer.
+func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	start := time.Now()
+	resp, err := c.send(ctx, r)
+	info := CallInfo{Endpoint: r.endpoint, PageID: r.pageID, Duration: time.Since(start)}
+	var ge *Error
+	switch {
+	case errors.As(err, &ge):
+		info.HTTPStatus, info.Code, info.Usage = ge.HTTPStatus, ge.Code, ge.Usage
+	case resp != nil:
+		info.HTTPStatus, info.Usage = resp.status, resp.usage
+	}
+	if c.observer != nil {
+		c.observer(info)
+	}
+	return resp, err
+}
+
+func (c *Client) send(ctx context.Context, r request) (*response, error) {
+	post := r.method == http.MethodPost
+	fail := func(e *Error) error {
+		e.Endpoint = r.endpoint
+		c.redact(e, r.token)
+		return e
+	}
+	if c.base == nil {
+		return nil, fail(&Error{Message: "invalid base URL in the configuration", Class: ClassPermanent})
+	}
+	if r.token == "" {
+		return nil, fail(&Error{Message: "no access token", Class: ClassPageBroken})
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var (
+		req *http.Request
+		err error
+	)
+	proof := c.proof(r.token)
+	if post {
+		form := url.Values{}
+		for k, v := range r.form {
+			form[k] = v
+		}
+		form.Set("access_token", r.token)
+		if proof != "" {
+			form.Set("appsecret_proof", proof)
+		}
+		req, err = http.NewRequestWithContext(ctx, r.method, r.url, strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	} else {
+		u := r.url
+		if proof != "" {
+			u = setQuery(u, "appsecret_proof", proof)
+		}
+		req, err = http.NewRequestWithContext(ctx, r.method, u, nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+r.token)
+		}
+	}
+	if err != nil {
+		return nil, fail(&Error{Message: "build request", Err: stripURL(err), Class: ClassPermanent})
+	}
+	req.Header.Set("Accept", "application/json")
+
+	// wrote is set once the request's headers have gone out: from then on a
+	// POST may have reached Graph.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}))
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fail(&Error{
+			Message: transportMessage(ctx, err),
+			Err:     stripURL(err),
+			Class:   ClassTransient,
+			Unknown: post && wrote.Load(),
+		})
+	}
+	defer resp.Body.Close()
+
+	usage := ParseUsage(resp.Header)
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch {
+	case rerr != nil:
+		return nil, fail(&Error{
+			HTTPStatus: resp.StatusCode,
+			Message:    "read response: " + transportMessage(ctx, rerr),
+			Err:        stripURL(rerr),
+			Class:      ClassTransient,
+			Usage:      usage,
+			Unknown:    post && (ok || resp.StatusCode >= 500),
+		})
+	case len(body) > maxBody:
+		return nil, fail(&Error{
+			HTTPStatus: resp.StatusCode,
+			Message:    fmt.Sprintf("response body larger than %d bytes", maxBody),
+			Class:      ClassTransient,
+			Usage:      usage,
+			Unknown:    post && (ok || resp.StatusCode >= 500),
+		})
+	}
+
+	if ok && !hasErrorKey(body) {
+		return &response{status: resp.StatusCode, body: body, usage: usage}, nil
+	}
+
+	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	e.Usage = usage
+	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
+	if usage.Throttled() && (e.Class == ClassTransient || e.Class == ClassPermanent) {
+		// Meta lengthens a block that is ignored: stop before it starts.
+		e.Class = ClassThrottled
+	}
+	// A 5xx on a send may come after Graph acted.
+	e.Unknown = post && resp.StatusCode >= 500
+	return nil, fail(e)
+}
+
+// hasErrorKey reports whether a 2xx body is nevertheless Graph's error shape.
+func hasErrorKey(body []byte) bool {
+	if !bytes.Contains(body, []byte(`"error"`)) {
+		return false
+	}
+	var w wireError
+	return json.Unmarshal(body, &w) == nil && w.Error != nil
+}
+
+// transportMessage describes a failed exchange without any URL.
+func transportMessage(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return "connection failed"
+}
+
+// stripURL removes the URL that net/http puts into its errors: it carries no
+// token, but appsecret_proof and ids have no place in an error string.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redact removes the token and the app secret from everything e says, in case
+// an answer echoes them (Graph's "Malformed access token ..." does).
+func (c *Client) redact(e *Error, token string) {
+	secrets := []string{token}
+	if c.secret != nil {
+		secrets = append(secrets, string(c.secret))
+	}
+	for _, s := range secrets {
+		if len(s) < 4 {
+			continue
+		}
+		for _, f := range []*string{&e.Message, &e.UserTitle, &e.UserMessage, &e.Type, &e.FBTraceID} {
+			*f = strings.ReplaceAll(*f, s, "[redacted]")
+		}
+		if e.Err != nil && strings.Contains(e.Err.Error(), s) {
+			e.Err = redactedError{msg: strings.ReplaceAll(e.Err.Error(), s, "[redacted]"), err: e.Err}
+		}
+	}
+}
+
+// redactedError replaces an error's text but keeps its chain for errors.Is.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// setQuery sets key=value in the query of URL u.
+func setQuery(u, key, value string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := p.Query()
+	q.Set(key, value)
+	p.RawQuery = q.Encode()
+	return p.String()
+}

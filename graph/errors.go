@@ -1,0 +1,309 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors, one per Class. A *Error matches the sentinel of its class
+// with errors.Is, so errors.Is(err, graph.ErrAlreadyReplied) works on any error
+// returned by a Client.
+var (
+	ErrThrottled      = errors.New("graph: throttled")
+	ErrTransient      = errors.New("graph: transient error")
+	ErrAlreadyReplied = errors.New("graph: already replied")
+	ErrPermanent      = errors.New("graph: permanent error")
+	ErrPageBroken     = errors.New("graph: page broken")
+)
+
+// Error is a failed Graph call: an error answer from Graph, an answer that could
+// not be understood, or a transport failure. Every error a Client returns is a
+// *Error. It never holds an access token or the app secret.
+type Error struct {
+	HTTPStatus  int    // 0 when no answer arrived
+	Code        int    // Graph's error.code
+	Subcode     int    // Graph's error.error_subcode
+	Type        string // Graph's error.type, e.g. OAuthException
+	Message     string // Graph's error.message, or what went wrong
+	UserTitle   string // Graph's error.error_user_title
+	UserMessage string // Graph's error.error_user_msg
+	IsTransient bool   // Graph's error.is_transient
+	FBTraceID   string // Graph's error.fbtrace_id
+
+	// Class says how to treat the error (SPEC.md, "Graph errors").
+	Class Class
+	// Usage is what the answer's usage headers said.
+	Usage Usage
+	// RetryAfter is how long to wait before calling again for the Page: the
+	// largest estimated_time_to_regain_access of the usage headers, or the
+	// Retry-After header. 0 when neither was sent.
+	RetryAfter time.Duration
+
+	// Endpoint is the call that failed: feed, comments, object, conversations
+	// or messages.
+	Endpoint string
+	// Unknown is true when a send may have reached Graph and its answer was lost
+	// (a timeout or connection failure after the request was written, a 5xx, or
+	// a 2xx that could not be read): Graph may have acted, so check
+	// private_reply_conversation before sending again. Only sends (POST) set it.
+	Unknown bool
+	// Err is the underlying transport or decoding error, if any.
+	Err error
+}
+
+// Error returns a one-line description, e.g.
+// "graph: messages: (#10900) Activity already replied to [code 10900, class already_replied, fbtrace Abc]".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("graph: ")
+	if e.Endpoint != "" {
+		b.WriteString(e.Endpoint)
+		b.WriteString(": ")
+	}
+	msg := e.Message
+	if msg == "" && e.Err != nil {
+		msg = e.Err.Error()
+	} else if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if msg == "" {
+		msg = "error"
+	}
+	b.WriteString(msg)
+	b.WriteString(" [")
+	if e.Code != 0 {
+		b.WriteString("code ")
+		b.WriteString(strconv.Itoa(e.Code))
+		if e.Subcode != 0 {
+			b.WriteString("/")
+			b.WriteString(strconv.Itoa(e.Subcode))
+		}
+		b.WriteString(", ")
+	}
+	if e.HTTPStatus != 0 {
+		b.WriteString("http ")
+		b.WriteString(strconv.Itoa(e.HTTPStatus))
+		b.WriteString(", ")
+	}
+	b.WriteString("class ")
+	b.WriteString(e.Class.String())
+	if e.RetryAfter > 0 {
+		b.WriteString(", retry after ")
+		b.WriteString(e.RetryAfter.String())
+	}
+	if e.Unknown {
+		b.WriteString(", outcome unknown")
+	}
+	if e.FBTraceID != "" {
+		b.WriteString(", fbtrace ")
+		b.WriteString(e.FBTraceID)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// Unwrap returns the underlying transport or decoding error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is the sentinel error of e's class.
+func (e *Error) Is(target error) bool {
+	return target != nil && target == sentinel(e.Class)
+}
+
+func sentinel(c Class) error {
+	switch c {
+	case ClassThrottled:
+		return ErrThrottled
+	case ClassTransient:
+		return ErrTransient
+	case ClassAlreadyReplied:
+		return ErrAlreadyReplied
+	case ClassPermanent:
+		return ErrPermanent
+	case ClassPageBroken:
+		return ErrPageBroken
+	}
+	return nil
+}
+
+// Subcodes that change a code's class.
+const (
+	// subcodeOutsideWindow (code 10) is a message sent more than 24 hours after
+	// the person's last message: that one message cannot be sent, but the Page
+	// is fine, so it is permanent rather than page broken.
+	subcodeOutsideWindow = 2018278
+)
+
+// Classify returns the class of a Graph error answer from its code, subcode,
+// HTTP status and is_transient flag (SPEC.md, "Graph errors"). Codes decide
+// first: 10900 is already replied; 4, 17, 32, 613 and 80001–80014 are
+// throttled; 190, 102, 10, 200–299 and 368 are page broken (except code 10
+// with subcode 2018278, outside the messaging window, which is permanent).
+// Then is_transient, codes 1 and 2 and HTTP 5xx are transient; HTTP 429 with
+// no known code is throttled; everything else is permanent. Classify does not
+// see usage headers: a Client also classes as throttled an otherwise transient
+// or permanent answer whose usage headers say so.
+func Classify(code, subcode, httpStatus int, transient bool) Class {
+	switch {
+	case code == 10900:
+		return ClassAlreadyReplied
+	case code == 4, code == 17, code == 32, code == 613, code >= 80001 && code <= 80014:
+		return ClassThrottled
+	case code == 10 && subcode == subcodeOutsideWindow:
+		return ClassPermanent
+	case code == 190, code == 102, code == 10, code >= 200 && code <= 299, code == 368:
+		return ClassPageBroken
+	case transient, code == 1, code == 2, httpStatus >= 500:
+		return ClassTransient
+	case code == 0 && httpStatus == 429:
+		return ClassThrottled
+	}
+	return ClassPermanent
+}
+
+// ClassOf returns the class of any error: ClassNone for nil; the Class of a
+// *Error in err's chain; the class of a sentinel (ErrThrottled, ...) in the
+// chain; ClassTransient for context.DeadlineExceeded, context.Canceled (the
+// call was cut short, not refused) and net.Error; ClassPermanent for anything
+// else.
+func ClassOf(err error) Class {
+	if err == nil {
+		return ClassNone
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.Class
+	}
+	for _, c := range []Class{ClassAlreadyReplied, ClassThrottled, ClassPageBroken, ClassTransient, ClassPermanent} {
+		if errors.Is(err, sentinel(c)) {
+			return c
+		}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) {
+		return ClassTransient
+	}
+	return ClassPermanent
+}
+
+// wireError is Graph's {"error":{...}} body.
+type wireError struct {
+	Error *struct {
+		Message     string   `json:"message"`
+		Type        string   `json:"type"`
+		Code        flexInt  `json:"code"`
+		Subcode     flexInt  `json:"error_subcode"`
+		UserTitle   string   `json:"error_user_title"`
+		UserMessage string   `json:"error_user_msg"`
+		IsTransient flexBool `json:"is_transient"`
+		FBTraceID   string   `json:"fbtrace_id"`
+	} `json:"error"`
+}
+
+// decodeError builds the *Error for an answer with the given HTTP status and
+// body: Graph's {"error":{...}} when the body holds one, else a description
+// of the unexpected answer classed by status. It never returns nil and never
+// panics; Usage, RetryAfter, Endpoint and Unknown are left to the caller.
+func decodeError(status int, contentType string, body []byte) *Error {
+	var w wireError
+	if err := json.Unmarshal(body, &w); err == nil && w.Error != nil {
+		ge := w.Error
+		e := &Error{
+			HTTPStatus:  status,
+			Code:        int(ge.Code),
+			Subcode:     int(ge.Subcode),
+			Type:        clip(ge.Type),
+			Message:     clip(ge.Message),
+			UserTitle:   clip(ge.UserTitle),
+			UserMessage: clip(ge.UserMessage),
+			IsTransient: bool(ge.IsTransient),
+			FBTraceID:   clip(ge.FBTraceID),
+		}
+		if e.Message == "" {
+			e.Message = "error without a message"
+		}
+		e.Class = Classify(e.Code, e.Subcode, status, e.IsTransient)
+		return e
+	}
+	kind := "a non-JSON"
+	if json.Valid(body) {
+		kind = "an unexpected JSON"
+	} else if len(body) == 0 {
+		kind = "an empty"
+	}
+	mt := ""
+	if contentType != "" {
+		if t, _, err := mime.ParseMediaType(contentType); err == nil {
+			mt = ", " + clip(t)
+		}
+	}
+	e := &Error{
+		HTTPStatus: status,
+		Message:    fmt.Sprintf("HTTP %d with %s body (%d bytes%s)", status, kind, len(body), mt),
+		Class:      Classify(0, 0, status, false),
+	}
+	if status < 400 {
+		// An answer that says neither success nor a Graph error: most likely a
+		// proxy or a cut connection, worth another try.
+		e.Class = ClassTransient
+	}
+	return e
+}
+
+// clip keeps strings taken from an answer to a sane length for logs.
+func clip(s string) string {
+	const max = 1000
+	if len(s) > max {
+		i := max
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return s[:i] + "…"
+	}
+	return s
+}
+
+// flexInt decodes a JSON number or a numeric string; anything else is 0.
+type flexInt int
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	f, ok := parseNumber(b)
+	if !ok || f < -1e15 || f > 1e15 {
+		*n = 0
+		return nil
+	}
+	*n = flexInt(f)
+	return nil
+}
+
+// flexBool decodes true, false or "true"/"false"; anything else is false.
+type flexBool bool
+
+func (v *flexBool) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	*v = s == "true" || s == "1"
+	return nil
+}
+
+// parseNumber reads a JSON number or a string holding one.
+func parseNumber(b []byte) (float64, bool) {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f != f { // NaN
+		return 0, false
+	}
+	return f, true
+}

@@ -1,0 +1,153 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+)
+
+// Field lists of the calls (SPEC.md, "The Graph API calls").
+const (
+	postFields         = "id,created_time,updated_time,can_reply_privately,from,message"
+	commentFields      = "id,created_time,can_reply_privately,from,message,parent"
+	conversationFields = "id,updated_time,participants,messages{message,from,created_time}"
+	pageLimit          = "100"
+)
+
+// Feed walks a Page's feed, newest first, one page of up to 100 posts at a
+// time, following paging.next to the end; break to stop early. On an error it
+// yields it once, with a zero Post, and stops.
+func (c *Client) Feed(ctx context.Context, token, pageID string) iter.Seq2[Post, error] {
+	q := url.Values{"fields": {postFields}, "limit": {pageLimit}}
+	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointFeed, pageID, "feed", q, same[Post])
+}
+
+// Comments walks every comment of a post, replies included, newest first
+// (filter=stream, order=reverse_chronological), one page of up to 100 at a
+// time; break to stop early. On an error it yields it once, with a zero
+// Comment, and stops.
+func (c *Client) Comments(ctx context.Context, token, postID string) iter.Seq2[Comment, error] {
+	q := url.Values{
+		"filter": {"stream"},
+		"order":  {"reverse_chronological"},
+		"fields": {commentFields},
+		"limit":  {pageLimit},
+	}
+	return listing(c, ctx, token, pageFor(ctx, pageOfPost(postID)), EndpointComments, postID, "comments", q, same[Comment])
+}
+
+// Conversations walks a Page's Messenger conversations, most recently updated
+// first, each with its participants and its first page of messages; break to
+// stop early. On an error it yields it once, with a zero Conversation, and
+// stops.
+func (c *Client) Conversations(ctx context.Context, token, pageID string) iter.Seq2[Conversation, error] {
+	q := url.Values{"fields": {conversationFields}}
+	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointConversations, pageID, "conversations", q, wireConversation.conversation)
+}
+
+// wireConversation is a conversation as Graph sends it: participants and
+// messages wrapped in {"data":[...]}.
+type wireConversation struct {
+	ID           string                   `json:"id"`
+	UpdatedTime  Time                     `json:"updated_time"`
+	Participants struct{ Data []User }    `json:"participants"`
+	Messages     struct{ Data []Message } `json:"messages"`
+}
+
+func (w wireConversation) conversation() Conversation {
+	return Conversation{ID: w.ID, UpdatedTime: w.UpdatedTime, Participants: w.Participants.Data, Messages: w.Messages.Data}
+}
+
+func same[T any](v T) T { return v }
+
+// wirePage is one page of a Graph listing.
+type wirePage[W any] struct {
+	Data   *[]W `json:"data"`
+	Paging struct {
+		Cursors struct {
+			After string `json:"after"`
+		} `json:"cursors"`
+		Next string `json:"next"`
+	} `json:"paging"`
+}
+
+// decodePage decodes one page of a listing: its items, the paging.next URL
+// ("" on the last page) and the after cursor.
+func decodePage[W any](body []byte) (items []W, next, after string, err error) {
+	var p wirePage[W]
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, "", "", err
+	}
+	if p.Data == nil {
+		return nil, "", "", errors.New(`no "data" list`)
+	}
+	return *p.Data, p.Paging.Next, p.Paging.Cursors.After, nil
+}
+
+// listing returns an iterator over the edge of id, converting each decoded W.
+// Only one page is held at a time: a page is fetched when the previous one has
+// been yielded.
+func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, id, edge string, q url.Values, conv func(W) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if id == "" {
+			yield(zero, c.invalid(endpoint, "empty id"))
+			return
+		}
+		u := ""
+		if c.base != nil {
+			u = c.objectURL(id, edge, q)
+		}
+		for {
+			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token})
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			items, next, after, err := decodePage[W](resp.body)
+			if err != nil {
+				yield(zero, c.malformed(endpoint, resp, err, token, false))
+				return
+			}
+			resp = nil
+			for _, it := range items {
+				if !yield(conv(it), nil) {
+					return
+				}
+			}
+			if next == "" || len(items) == 0 {
+				return
+			}
+			nu, ok := c.nextURL(next, u, after)
+			if !ok || nu == u {
+				yield(zero, c.invalid(endpoint, "paging.next does not lead to a new page"))
+				return
+			}
+			u = nu
+		}
+	}
+}
+
+// nextURL turns Graph's paging.next into the URL to fetch: credentials Graph
+// echoes back are dropped (the token travels in the header, appsecret_proof is
+// added again), and scheme and host are the configured ones, so a link can
+// never carry the token elsewhere. When next does not parse, the after cursor
+// on the current URL is used instead.
+func (c *Client) nextURL(next, cur, after string) (string, bool) {
+	u, err := url.Parse(next)
+	if err != nil || u.Path == "" {
+		if after == "" {
+			return "", false
+		}
+		return setQuery(cur, "after", after), true
+	}
+	q := u.Query()
+	q.Del("access_token")
+	q.Del("appsecret_proof")
+	u.Scheme, u.Host, u.User, u.Fragment = c.base.Scheme, c.base.Host, nil, ""
+	u.RawQuery = q.Encode()
+	return u.String(), true
+}

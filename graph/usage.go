@@ -1,0 +1,119 @@
+package graph
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxRegain caps a time to regain access read from headers, so that a corrupt
+// header cannot pause a Page for years.
+const maxRegain = 24 * time.Hour
+
+// usageFigures is the shape of X-App-Usage, X-Page-Usage and each entry of
+// X-Business-Use-Case-Usage. Numbers may come as numbers or strings.
+type usageFigures struct {
+	CallCount    flexFloat `json:"call_count"`
+	TotalCPUTime flexFloat `json:"total_cputime"`
+	TotalTime    flexFloat `json:"total_time"`
+	Regain       flexFloat `json:"estimated_time_to_regain_access"`
+}
+
+// ParseUsage reads Graph's throttling headers: X-App-Usage and X-Page-Usage
+// ({"call_count":N,"total_cputime":N,"total_time":N}, X-Page-Usage optionally
+// with estimated_time_to_regain_access in minutes) and
+// X-Business-Use-Case-Usage ({"<id>":[{"type":"pages","call_count":N,...,
+// "estimated_time_to_regain_access":MINUTES}]}). MaxPercent is the highest
+// figure of all, clamped to 0..1000; RegainAccess the longest time to regain
+// access, at most 24 hours. Malformed headers are ignored.
+func ParseUsage(h http.Header) Usage {
+	var u Usage
+	add := func(f usageFigures) {
+		for _, v := range []flexFloat{f.CallCount, f.TotalCPUTime, f.TotalTime} {
+			if p := clampPercent(float64(v)); p > u.MaxPercent {
+				u.MaxPercent = p
+			}
+		}
+		if d := regain(float64(f.Regain)); d > u.RegainAccess {
+			u.RegainAccess = d
+		}
+	}
+	for _, name := range []string{"X-App-Usage", "X-Page-Usage"} {
+		for _, v := range h.Values(name) {
+			var f usageFigures
+			if json.Unmarshal([]byte(v), &f) == nil {
+				add(f)
+			}
+		}
+	}
+	for _, v := range h.Values("X-Business-Use-Case-Usage") {
+		var m map[string][]usageFigures
+		if json.Unmarshal([]byte(v), &m) != nil {
+			continue
+		}
+		for _, list := range m {
+			for _, f := range list {
+				add(f)
+			}
+		}
+	}
+	return u
+}
+
+func clampPercent(f float64) int {
+	switch {
+	case math.IsNaN(f) || f <= 0:
+		return 0
+	case f >= 1000:
+		return 1000
+	}
+	return int(math.Ceil(f))
+}
+
+// regain converts estimated_time_to_regain_access (minutes) to a duration.
+func regain(minutes float64) time.Duration {
+	if math.IsNaN(minutes) || minutes <= 0 {
+		return 0
+	}
+	if minutes >= maxRegain.Minutes() {
+		return maxRegain
+	}
+	return time.Duration(minutes * float64(time.Minute))
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date. It returns 0
+// when the header is absent, malformed or in the past, and at most a day.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n >= int64(maxRegain/time.Second) {
+			return maxRegain
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRegain)
+}
+
+// flexFloat decodes a JSON number or a numeric string; anything else is 0.
+type flexFloat float64
+
+func (n *flexFloat) UnmarshalJSON(b []byte) error {
+	f, ok := parseNumber(b)
+	if !ok {
+		f = 0
+	}
+	*n = flexFloat(f)
+	return nil
+}
