@@ -1,0 +1,300 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		code, sub, http int
+		transient       bool
+		want            Class
+	}{
+		{name: "already replied", code: 10900, http: 400, want: ClassAlreadyReplied},
+		{name: "already replied flagged transient", code: 10900, http: 500, transient: true, want: ClassAlreadyReplied},
+		{name: "app limit", code: 4, http: 403, transient: true, want: ClassThrottled},
+		{name: "user limit", code: 17, http: 400, want: ClassThrottled},
+		{name: "page limit", code: 32, http: 400, want: ClassThrottled},
+		{name: "rate limit", code: 613, http: 400, want: ClassThrottled},
+		{name: "80001", code: 80001, http: 400, want: ClassThrottled},
+		{name: "80014", code: 80014, http: 400, want: ClassThrottled},
+		{name: "80015 is not throttling", code: 80015, http: 400, want: ClassPermanent},
+		{name: "token", code: 190, sub: 463, http: 400, want: ClassPageBroken},
+		{name: "session", code: 102, http: 400, want: ClassPageBroken},
+		{name: "permission", code: 10, http: 403, want: ClassPageBroken},
+		{name: "outside window", code: 10, sub: 2018278, http: 400, want: ClassPermanent},
+		{name: "200", code: 200, http: 403, want: ClassPageBroken},
+		{name: "299", code: 299, http: 403, want: ClassPageBroken},
+		{name: "policy", code: 368, http: 400, want: ClassPageBroken},
+		{name: "unknown error", code: 1, http: 500, want: ClassTransient},
+		{name: "service", code: 2, http: 503, want: ClassTransient},
+		{name: "transient flag", code: 100, http: 400, transient: true, want: ClassTransient},
+		{name: "bare 5xx", http: 502, want: ClassTransient},
+		{name: "bare 429", http: 429, want: ClassThrottled},
+		{name: "not replyable", code: 10902, http: 400, want: ClassPermanent},
+		{name: "too old", code: 10903, http: 400, want: ClassPermanent},
+		{name: "10904", code: 10904, http: 400, want: ClassPermanent},
+		{name: "bad id", code: 100, sub: 33, http: 400, want: ClassPermanent},
+		{name: "unavailable", code: 551, http: 400, want: ClassPermanent},
+		{name: "other 4xx", http: 404, want: ClassPermanent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Classify(tc.code, tc.sub, tc.http, tc.transient); got != tc.want {
+				t.Errorf("Classify(%d, %d, %d, %v) = %v, want %v", tc.code, tc.sub, tc.http, tc.transient, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want Class
+	}{
+		{name: "nil", err: nil, want: ClassNone},
+		{name: "graph error", err: &Error{Class: ClassAlreadyReplied}, want: ClassAlreadyReplied},
+		{name: "wrapped graph error", err: fmt.Errorf("reply: %w", &Error{Class: ClassPageBroken}), want: ClassPageBroken},
+		{name: "sentinel", err: fmt.Errorf("x: %w", ErrThrottled), want: ClassThrottled},
+		{name: "deadline", err: fmt.Errorf("x: %w", context.DeadlineExceeded), want: ClassTransient},
+		{name: "canceled", err: context.Canceled, want: ClassTransient},
+		{name: "net error", err: &net.OpError{Op: "dial", Err: errors.New("refused")}, want: ClassTransient},
+		{name: "other", err: errors.New("boom"), want: ClassPermanent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ClassOf(tc.err); got != tc.want {
+				t.Errorf("ClassOf = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   Usage
+	}{
+		{name: "none", want: Usage{}},
+		{name: "app usage", header: map[string]string{"X-App-Usage": `{"call_count":28,"total_time":25,"total_cputime":7}`}, want: Usage{MaxPercent: 28}},
+		{name: "page usage with regain", header: map[string]string{"X-Page-Usage": `{"call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":5}`},
+			want: Usage{MaxPercent: 100, RegainAccess: 5 * time.Minute}},
+		{name: "business use case, highest wins", header: map[string]string{
+			"X-App-Usage": `{"call_count":10,"total_time":20,"total_cputime":5}`,
+			"X-Business-Use-Case-Usage": `{"1983306698425200":[{"type":"pages","call_count":45,"total_cputime":96,"total_time":12,"estimated_time_to_regain_access":0}],` +
+				`"1111":[{"type":"messenger","call_count":3,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":30}]}`,
+		}, want: Usage{MaxPercent: 96, RegainAccess: 30 * time.Minute}},
+		{name: "strings and fractions", header: map[string]string{"X-App-Usage": `{"call_count":"12","total_time":40.2,"total_cputime":null}`}, want: Usage{MaxPercent: 41}},
+		{name: "malformed ignored", header: map[string]string{"X-App-Usage": `{"call_count":`, "X-Page-Usage": `[1,2]`, "X-Business-Use-Case-Usage": `{"1":{"call_count":99}}`}, want: Usage{}},
+		{name: "absurd values clamped", header: map[string]string{"X-Page-Usage": `{"call_count":1e300,"estimated_time_to_regain_access":1e300}`}, want: Usage{MaxPercent: 1000, RegainAccess: 24 * time.Hour}},
+		{name: "negative ignored", header: map[string]string{"X-Page-Usage": `{"call_count":-5,"estimated_time_to_regain_access":-1}`}, want: Usage{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tc.header {
+				h.Set(k, v)
+			}
+			if got := ParseUsage(h); got != tc.want {
+				t.Errorf("ParseUsage = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2025, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, value string
+		want        time.Duration
+	}{
+		{name: "absent", want: 0},
+		{name: "seconds", value: "90", want: 90 * time.Second},
+		{name: "date", value: now.Add(time.Hour).Format(http.TimeFormat), want: time.Hour},
+		{name: "past date", value: now.Add(-time.Hour).Format(http.TimeFormat), want: 0},
+		{name: "huge", value: "99999999999999", want: 24 * time.Hour},
+		{name: "garbage", value: "soon", want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.value != "" {
+				h.Set("Retry-After", tc.value)
+			}
+			if got := retryAfter(h, now); got != tc.want {
+				t.Errorf("retryAfter(%q) = %v, want %v", tc.value, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTimeJSON(t *testing.T) {
+	want := time.Date(2025, 11, 24, 9, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    time.Time
+		wantErr bool
+	}{
+		{name: "graph layout", in: `"2025-11-24T09:30:00+0000"`, want: want},
+		{name: "graph layout with offset", in: `"2025-11-24T10:30:00+0100"`, want: want},
+		{name: "rfc3339", in: `"2025-11-24T09:30:00Z"`, want: want},
+		{name: "rfc3339 nano", in: `"2025-11-24T11:30:00.000+02:00"`, want: want},
+		{name: "unix seconds", in: `1763976600`, want: want},
+		{name: "null", in: `null`},
+		{name: "empty", in: `""`},
+		{name: "garbage string", in: `"yesterday"`, wantErr: true},
+		{name: "bool", in: `true`, wantErr: true},
+		{name: "huge number", in: `1e300`, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Time
+			err := json.Unmarshal([]byte(tc.in), &got)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
+			}
+			if !got.Equal(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	b, err := json.Marshal(Post{ID: "1", CreatedTime: Time{want}})
+	if err != nil || !strings.Contains(string(b), `"created_time":"2025-11-24T09:30:00+0000"`) {
+		t.Errorf("marshal: %s, %v", b, err)
+	}
+}
+
+// seedDir adds every file under testdata/dir to the fuzz corpus.
+func seedDir(f *testing.F, dir string, add func(b []byte)) {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(b)
+	}
+}
+
+func FuzzDecodeError(f *testing.F) {
+	seedDir(f, "errors", func(b []byte) { f.Add(400, b) })
+	f.Add(500, []byte("<html>"))
+	f.Add(200, []byte(`{"error":{"code":"4","is_transient":"true","error_subcode":1e99}}`))
+	f.Add(400, []byte(`{"error":null}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		e := decodeError(status, "application/json", body)
+		if e == nil {
+			t.Fatal("nil error")
+		}
+		if e.Class == ClassNone || e.Class > ClassPageBroken {
+			t.Errorf("class %v", e.Class)
+		}
+		if e.Message == "" {
+			t.Error("empty message")
+		}
+		if len(e.Message) > 1100 || len(e.UserMessage) > 1100 {
+			t.Error("message not clipped")
+		}
+		_ = e.Error()
+	})
+}
+
+func FuzzDecodePage(f *testing.F) {
+	seedDir(f, "pages", func(b []byte) { f.Add(b) })
+	f.Add([]byte(`{"data":[{"id":"1","created_time":1763976600,"from":null,"parent":{"id":2}}]}`))
+	f.Add([]byte(`{"data":[{"participants":{"data":[{}]},"messages":{"data":null}}],"paging":{"next":"::"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		decodePage[Post](body)
+		decodePage[Comment](body)
+		if items, _, _, err := decodePage[wireConversation](body); err == nil {
+			for _, w := range items {
+				w.conversation()
+			}
+		}
+		var c Comment
+		decodeObject(body, &c)
+		if r, err := decodeSendResult(body); err == nil && r.MessageID == "" {
+			t.Error("send result without message id accepted")
+		}
+		var v struct {
+			PRC json.RawMessage `json:"private_reply_conversation"`
+		}
+		if json.Unmarshal(body, &v) == nil {
+			decodeConversationRef(v.PRC)
+		}
+	})
+}
+
+func FuzzNextURL(f *testing.F) {
+	f.Add("https://graph.facebook.com/v25.0/1/feed?access_token=T&after=x", "x")
+	f.Add("::", "")
+	f.Add("//evil.example/p?appsecret_proof=1", "c")
+	c := New(Config{BaseURL: "http://127.0.0.1:8089"})
+	f.Fuzz(func(t *testing.T, next, after string) {
+		u, ok := c.nextURL(next, "http://127.0.0.1:8089/v25.0/1/feed?limit=100", after)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(u, "http://127.0.0.1:8089/") {
+			t.Errorf("next %q leads to %q", next, u)
+		}
+		if strings.Contains(u, "access_token") {
+			t.Errorf("next %q keeps a token: %q", next, u)
+		}
+	})
+}
+
+func FuzzParseUsage(f *testing.F) {
+	f.Add(`{"call_count":28,"total_time":25,"total_cputime":7}`, `{"1":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":15}]}`)
+	f.Add(`{"call_count":"1e400"}`, `{"1":[null]}`)
+	f.Fuzz(func(t *testing.T, app, buc string) {
+		h := http.Header{}
+		h.Set("X-App-Usage", app)
+		h.Set("X-Page-Usage", app)
+		h.Set("X-Business-Use-Case-Usage", buc)
+		h.Set("Retry-After", app)
+		u := ParseUsage(h)
+		if u.MaxPercent < 0 || u.MaxPercent > 1000 || u.RegainAccess < 0 || u.RegainAccess > 24*time.Hour {
+			t.Errorf("usage out of range: %+v", u)
+		}
+		if d := retryAfter(h, time.Now()); d < 0 || d > 24*time.Hour {
+			t.Errorf("retry after %v", d)
+		}
+	})
+}
+
+func FuzzTime(f *testing.F) {
+	for _, s := range []string{`"2025-11-24T09:30:00+0000"`, `"2025-11-24T09:30:00Z"`, `1763976600`, `null`, `""`, `-62135596800`, `"9999-12-31T23:59:59-2359"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v Time
+		if err := v.UnmarshalJSON(b); err != nil {
+			return
+		}
+		out, err := v.MarshalJSON()
+		if err != nil {
+			t.Fatalf("%s decoded to %v but does not encode: %v", b, v.Time, err)
+		}
+		var back Time
+		if err := back.UnmarshalJSON(out); err != nil {
+			t.Fatalf("%s re-decoding %s: %v", b, out, err)
+		}
+		if !back.Equal(v.Truncate(time.Second)) {
+			t.Errorf("%s: round trip %v -> %s -> %v", b, v.Time, out, back.Time)
+		}
+	})
+}
