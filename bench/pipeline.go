@@ -1,0 +1,214 @@
+// Package bench owns pagereply's end-to-end benchmarks: whole runs against a
+// real Redis and the Graph sandbox whose figures the `pagereply bench` command
+// prints as tables. Micro-benchmarks live beside their code as BenchmarkX.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// PipelineOptions configures RunPipeline.
+type PipelineOptions struct {
+	// Redis is an empty database; RunPipeline flushes it before each run and after.
+	Redis asynq.RedisConnOpt
+	// N is the number of tasks per run; if zero, 20,000.
+	N int
+	// Concurrency of the asynq server; if zero, 50.
+	Concurrency int
+	// HTTP sends Graph calls over loopback HTTP instead of calling the
+	// in-process sandbox's handler directly.
+	HTTP bool
+	// Progress, if set, gets a line per finished run.
+	Progress io.Writer
+}
+
+// PipelineResult holds one pipeline comparison.
+type PipelineResult struct {
+	N           int
+	Concurrency int
+	BarePerSec  float64
+	PipePerSec  float64
+	Ratio       float64
+}
+
+// RunPipeline measures the drain rate of N no-op tasks through bare asynq, then
+// of N reply tasks through pagereply's full reply path (ledger reserve, send to
+// the sandbox with no limit and no latency, ledger mark), on the same Redis with
+// the same server settings.
+func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error) {
+	if o.N <= 0 {
+		o.N = 20000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 50
+	}
+	rdb := tasks.NewRedisClient(o.Redis)
+	defer rdb.Close()
+	if n, err := rdb.DBSize(ctx).Result(); err != nil {
+		return PipelineResult{}, fmt.Errorf("bench: redis: %w", err)
+	} else if n > 0 {
+		return PipelineResult{}, fmt.Errorf("bench: the Redis database holds %d keys; give an empty one (--redis redis://host:6379/15)", n)
+	}
+	defer rdb.FlushDB(context.Background())
+
+	bare, err := runBare(ctx, o, rdb)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "bare asynq: %d tasks, %.0f/s\n", o.N, bare)
+	}
+	pipe, err := runReplies(ctx, o, rdb)
+	if err != nil {
+		return PipelineResult{}, err
+	}
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "pipeline:   %d replies, %.0f/s\n", o.N, pipe)
+	}
+	return PipelineResult{N: o.N, Concurrency: o.Concurrency, BarePerSec: bare, PipePerSec: pipe, Ratio: pipe / bare}, nil
+}
+
+// serverConfig is the asynq configuration both runs share.
+func serverConfig(o PipelineOptions) asynq.Config {
+	return asynq.Config{
+		Concurrency:       o.Concurrency,
+		Queues:            map[string]int{tasks.QueuePolls: 3, tasks.QueueReplies: 6},
+		TaskCheckInterval: 20 * time.Millisecond,
+		LogLevel:          asynq.ErrorLevel,
+		Logger:            worker.NewAsynqLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}
+}
+
+func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, error) {
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		return 0, fmt.Errorf("bench: flush: %w", err)
+	}
+	client := asynq.NewClient(o.Redis)
+	defer client.Close()
+	for i := 0; i < o.N; i++ {
+		// The same options as a reply task: a TaskID and a retention.
+		_, err := client.EnqueueContext(ctx, asynq.NewTask("bench:noop", []byte(`{"page_id":"1","target":"comment:`+strconv.Itoa(i)+`","text":"x"}`)),
+			asynq.TaskID("comment:"+strconv.Itoa(i)), asynq.Queue(tasks.QueueReplies), asynq.Retention(tasks.DefaultRetention))
+		if err != nil {
+			return 0, fmt.Errorf("bench: enqueue: %w", err)
+		}
+	}
+	done := make(chan struct{}, o.N)
+	srv := asynq.NewServer(o.Redis, serverConfig(o))
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("bench:noop", func(context.Context, *asynq.Task) error { done <- struct{}{}; return nil })
+	start := time.Now()
+	if err := srv.Start(mux); err != nil {
+		return 0, fmt.Errorf("bench: start: %w", err)
+	}
+	defer srv.Shutdown()
+	return drain(ctx, done, o.N, start)
+}
+
+func drain(ctx context.Context, done <-chan struct{}, n int, start time.Time) (float64, error) {
+	timeout := time.NewTimer(10 * time.Minute)
+	defer timeout.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-timeout.C:
+			return 0, fmt.Errorf("bench: only %d of %d tasks done after 10 minutes", i, n)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// countingHandler reports each finished reply task.
+type countingHandler struct {
+	next asynq.Handler
+	done chan<- struct{}
+}
+
+func (h countingHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	err := h.next.ProcessTask(ctx, t)
+	if err == nil {
+		h.done <- struct{}{}
+	}
+	return err
+}
+
+func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, error) {
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		return 0, fmt.Errorf("bench: flush: %w", err)
+	}
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Comments: 0, Seed: 1})
+	page := sb.Pages()[0]
+	postID := sb.Posts(page.ID)[0].ID
+	targets := make([]string, o.N)
+	now := time.Now()
+	for i := range targets {
+		targets[i] = sb.AddComment(postID, sandbox.User{ID: strconv.Itoa(1000000 + i), Name: "Bench Person"}, "hello", now)
+	}
+
+	gc := graph.Config{BaseURL: "http://sandbox.invalid"}
+	if o.HTTP {
+		srv := httptest.NewServer(sb)
+		defer srv.Close()
+		gc.BaseURL = srv.URL
+	} else {
+		gc.HTTPClient = &http.Client{Transport: handlerTransport{sb}}
+	}
+	gclient := graph.New(gc)
+
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	client := asynq.NewClient(o.Redis)
+	defer client.Close()
+	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 10}
+	for _, id := range targets {
+		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
+		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
+			return 0, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
+		}
+	}
+	pg := config.Page{ID: page.ID, AccessToken: page.Token, Rate: config.Rate{}, Burst: 1}
+	w := worker.New(worker.Params{Redis: o.Redis, Ledger: ledger, Graph: gclient, Pages: []config.Page{pg},
+		Concurrency: o.Concurrency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	done := make(chan struct{}, o.N)
+	srv := asynq.NewServer(o.Redis, serverConfig(o))
+	start := time.Now()
+	if err := srv.Start(countingHandler{next: w.Handler(), done: done}); err != nil {
+		return 0, fmt.Errorf("bench: start: %w", err)
+	}
+	defer srv.Shutdown()
+	rate, err := drain(ctx, done, o.N, start)
+	if err != nil {
+		return 0, err
+	}
+	if got := len(sb.Sends()); got != o.N {
+		return 0, fmt.Errorf("bench: sandbox recorded %d sends for %d replies", got, o.N)
+	}
+	return rate, nil
+}
+
+// handlerTransport serves requests with an in-process handler, skipping the
+// network: the sandbox with no latency, as the issue's "in-process" asks.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}

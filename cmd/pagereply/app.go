@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// app is what every role shares, built from one config: Redis, the ledger, the
+// enqueuer, the Graph client, metrics and the logger. Close releases it.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	redis   asynq.RedisConnOpt
+	rdb     redis.UniversalClient
+	ledger  *tasks.Ledger
+	client  *asynq.Client
+	enq     *tasks.Enqueuer
+	graph   *graph.Client
+	metrics *metrics.Metrics
+}
+
+// configPath returns -c, else PAGEREPLY_CONFIG.
+func configPath(env *cmdEnv, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return env.getenv("PAGEREPLY_CONFIG")
+}
+
+// loadConfig loads the config and says which exit code a failure deserves:
+// 2 for a missing or invalid file (the user must fix it), 1 otherwise.
+func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
+	if path == "" {
+		fmt.Fprintln(env.stderr, "pagereply: no configuration: give -c FILE or set PAGEREPLY_CONFIG")
+		return nil, exitUsage
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		var fe *config.FieldError
+		fmt.Fprintf(env.stderr, "pagereply: config %s: %v\n", path, err)
+		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, exitUsage
+		}
+		return nil, exitError
+	}
+	return cfg, exitOK
+}
+
+// newLogger returns the slog logger the config asks for, writing to w.
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newApp wires the shared parts. Graph calls are counted in metrics and pause a
+// Page whose usage headers say it is near its limit.
+func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
+	opt, err := tasks.RedisConnOpt(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
+	a.rdb = tasks.NewRedisClient(opt)
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{})
+	a.client = asynq.NewClient(opt)
+	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
+	a.graph = graph.New(graph.Config{
+		BaseURL: cfg.Graph.BaseURL, Version: cfg.Graph.Version, AppSecret: cfg.Graph.AppSecret,
+		Timeout: cfg.Graph.Timeout, Observer: worker.GraphObserver(a.ledger, a.metrics, log),
+	})
+	return a, nil
+}
+
+// Close releases the Redis connections.
+func (a *app) Close() {
+	_ = a.client.Close()
+	_ = a.rdb.Close()
+}

@@ -1,0 +1,222 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// childEnv names the variable that turns the test binary into a worker process
+// for the kill and rate tests: real processes, killed for real.
+const childEnv = "PAGEREPLY_TEST_WORKER_CHILD"
+
+// childSpec is what a worker child process runs.
+type childSpec struct {
+	RedisAddr   string        `json:"redis_addr"`
+	RedisDB     int           `json:"redis_db"`
+	GraphURL    string        `json:"graph_url"`
+	Pages       []config.Page `json:"pages"`
+	Concurrency int           `json:"concurrency"`
+}
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(runChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(spec string) int {
+	var s childSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	opt := asynq.RedisClientOpt{Addr: s.RedisAddr, DB: s.RedisDB}
+	rdb := tasks.NewRedisClient(opt)
+	defer rdb.Close()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := worker.New(testParams(opt, tasks.NewLedger(rdb, tasks.LedgerOptions{}), graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 2 * time.Second}), s.Pages, s.Concurrency, log))
+	if err := w.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	<-ctx.Done()
+	w.Shutdown(context.Background())
+	return 0
+}
+
+func testParams(opt asynq.RedisConnOpt, l *tasks.Ledger, g worker.Graph, pages []config.Page, conc int, log *slog.Logger) worker.Params {
+	return worker.Params{
+		Redis: opt, Ledger: l, Graph: g, Pages: pages, Concurrency: conc, MaxRetry: 25,
+		GraphTimeout: 2 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+		ShutdownTimeout: 3 * time.Second, Logger: log,
+	}
+}
+
+// harness is a real Redis database, the Graph sandbox over loopback HTTP, and
+// the enqueue side of pagereply.
+type harness struct {
+	db     *redistest.DB
+	sb     *sandbox.Sandbox
+	srv    *httptest.Server
+	opt    asynq.RedisClientOpt
+	ledger *tasks.Ledger
+	enq    *tasks.Enqueuer
+	pages  []config.Page
+}
+
+func newHarness(t *testing.T, opts sandbox.Options) *harness {
+	t.Helper()
+	db := redistest.New(t)
+	sb := sandbox.New(opts)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	h := &harness{db: db, sb: sb, srv: srv, opt: opt, ledger: ledger,
+		enq: &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 25}}
+	for _, p := range sb.Pages() {
+		h.pages = append(h.pages, config.Page{ID: p.ID, AccessToken: p.Token, Rate: config.Rate{N: 100000, Per: time.Second}, Burst: 1})
+	}
+	return h
+}
+
+// addComments puts n fresh, replyable visitor comments on a new post of page
+// and returns their reply tasks.
+func (h *harness) addComments(page string, n int, text string) []tasks.Reply {
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "A post", time.Now().Add(-time.Hour))
+	out := make([]tasks.Reply, n)
+	for i := range out {
+		id := h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(5000000 + i), Name: "Visitor " + strconv.Itoa(i)}, "hello", time.Now().Add(-time.Minute))
+		out[i] = tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: text, Source: tasks.SourcePoll}
+	}
+	return out
+}
+
+func (h *harness) startWorker(t *testing.T, conc int) *worker.Worker {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, conc, log))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	return w
+}
+
+// startChild runs a worker in a separate process (this test binary in child mode).
+func (h *harness) startChild(t *testing.T, pages []config.Page, conc int) *exec.Cmd {
+	t.Helper()
+	spec, err := json.Marshal(childSpec{RedisAddr: h.db.Addr, RedisDB: h.db.DB, GraphURL: h.srv.URL, Pages: pages, Concurrency: conc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("worker child did not start: %q %v", buf, err)
+	}
+	return cmd
+}
+
+// waitSent waits until the ledger has every reply sent.
+func (h *harness) waitSent(t *testing.T, rs []tasks.Reply, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	byPage := map[string][]tasks.Target{}
+	for _, r := range rs {
+		byPage[r.PageID] = append(byPage[r.PageID], r.Target)
+	}
+	for {
+		left := 0
+		for page, ts := range byPage {
+			es, err := h.ledger.GetMany(ctx, page, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rest []tasks.Target
+			for i, e := range es {
+				if e.Status != tasks.StatusSent {
+					rest = append(rest, ts[i])
+				}
+			}
+			byPage[page] = rest
+			left += len(rest)
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d replies not sent after %s (queues: %s)", left, len(rs), timeout, h.queueSummary())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (h *harness) queueSummary() string {
+	info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("pending %d active %d scheduled %d retry %d archived %d completed %d",
+		info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived, info.Completed)
+}
+
+// checkExactlyOnce asserts the sandbox recorded exactly one send per reply.
+func (h *harness) checkExactlyOnce(t *testing.T, rs []tasks.Reply) {
+	t.Helper()
+	for _, r := range rs {
+		if n := h.sb.SendCount(r.Target.ID); n != 1 {
+			t.Errorf("target %s got %d sends, want exactly 1", r.Target, n)
+		}
+	}
+	if d := h.sb.Duplicates(); d != 0 {
+		t.Errorf("sandbox counted %d duplicate deliveries", d)
+	}
+	if got := len(h.sb.Sends()); got != len(rs) {
+		t.Errorf("sandbox recorded %d sends for %d replies", got, len(rs))
+	}
+}

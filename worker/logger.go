@@ -1,0 +1,33 @@
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+)
+
+// AsynqLogger adapts a *slog.Logger to asynq.Logger (asynq has no slog adapter).
+type AsynqLogger struct{ l *slog.Logger }
+
+// NewAsynqLogger returns an asynq.Logger writing to l with component=asynq.
+func NewAsynqLogger(l *slog.Logger) *AsynqLogger {
+	return &AsynqLogger{l: l.With(slog.String("component", "asynq"))}
+}
+
+// Debug logs at debug level.
+func (a *AsynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+
+// Info logs at info level.
+func (a *AsynqLogger) Info(args ...any) { a.l.Info(fmt.Sprint(args...)) }
+
+// Warn logs at warn level.
+func (a *AsynqLogger) Warn(args ...any) { a.l.Warn(fmt.Sprint(args...)) }
+
+// Error logs at error level.
+func (a *AsynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+
+// Fatal logs at error level and exits with status 1, as asynq expects.
+func (a *AsynqLogger) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...))
+	os.Exit(1)
+}

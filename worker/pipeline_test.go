@@ -1,0 +1,171 @@
+package worker_test
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// TestExactlyOnceUnderFaults: 5,000 replies for 5 Pages, each enqueued three
+// times from three goroutines, sent by two workers while the sandbox fails 10%
+// of calls and loses 5% of answers after recording the send.
+func TestExactlyOnceUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	h := newHarness(t, sandbox.Options{Pages: 5, Seed: 7})
+	var all []tasks.Reply
+	for _, p := range h.pages {
+		all = append(all, h.addComments(p.ID, 1000, "Thanks for your comment!")...)
+	}
+	h.sb.SetFaults(sandbox.Faults{FailRate: 0.10, DropRate: 0.05})
+
+	h.startWorker(t, 20)
+	h.startWorker(t, 20)
+
+	ctx := context.Background()
+	var mu sync.Mutex
+	outcomes := map[tasks.Outcome]int{}
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range all {
+				o, _, err := h.enq.Enqueue(ctx, r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				outcomes[o]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if outcomes[tasks.Enqueued] != len(all) {
+		t.Fatalf("enqueue outcomes %v: want exactly %d enqueued", outcomes, len(all))
+	}
+	h.waitSent(t, all, 4*time.Minute)
+	h.checkExactlyOnce(t, all)
+	if h.sb.InjectedFailures() == 0 || h.sb.DroppedAnswers() == 0 {
+		t.Fatalf("faults not exercised: %d failures, %d dropped answers", h.sb.InjectedFailures(), h.sb.DroppedAnswers())
+	}
+	info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Archived != 0 {
+		t.Fatalf("%d reply tasks archived", info.Archived)
+	}
+	t.Logf("sends %d, injected failures %d, dropped answers %d, refused as already replied %d",
+		len(h.sb.Sends()), h.sb.InjectedFailures(), h.sb.DroppedAnswers(), h.sb.AlreadyRepliedCount())
+}
+
+// TestKilledWorker: a worker process is killed with SIGKILL mid-run and a new
+// one started; every reply is still sent exactly once. asynq recovers the
+// killed worker's active tasks when their lease expires (about a minute).
+func TestKilledWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 11})
+	all := h.addComments(h.pages[0].ID, 1500, "Hello there")
+	h.sb.SetFaults(sandbox.Faults{Latency: 10 * time.Millisecond, Jitter: 20 * time.Millisecond})
+	for _, r := range all {
+		if _, _, err := h.enq.Enqueue(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := h.startChild(t, h.pages, 20)
+	deadline := time.Now().Add(time.Minute)
+	for len(h.sb.Sends()) < 300 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d sends in a minute", len(h.sb.Sends()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	killedAt := len(h.sb.Sends())
+	h.startChild(t, h.pages, 20)
+	h.waitSent(t, all, 3*time.Minute)
+	h.checkExactlyOnce(t, all)
+	if killedAt >= len(all) {
+		t.Fatalf("worker killed after all %d sends: the test proves nothing", killedAt)
+	}
+	t.Logf("killed after %d of %d sends", killedAt, len(all))
+}
+
+// TestRateAcrossProcesses: one Page at 50/s served by three worker processes
+// never goes past 50+burst sends in any one-second window and reaches at least
+// 95% of the rate; a second Page, throttled by Graph for 5s meanwhile, makes at
+// most 3 calls in that window and loses no reply.
+func TestRateAcrossProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 13})
+	fast, slow := h.pages[0].ID, h.pages[1].ID
+	pages := []config.Page{
+		{ID: fast, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 50, Per: time.Second}, Burst: 1},
+		{ID: slow, AccessToken: h.pages[1].AccessToken, Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1},
+	}
+	fastReplies := h.addComments(fast, 1300, "fast")
+	slowReplies := h.addComments(slow, 60, "slow")
+	ctx := context.Background()
+	for _, r := range append(append([]tasks.Reply{}, fastReplies...), slowReplies...) {
+		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	throttleStart := time.Now()
+	h.sb.Throttle(slow, 5*time.Second)
+	for i := 0; i < 3; i++ {
+		h.startChild(t, pages, 10)
+	}
+	time.Sleep(21 * time.Second)
+
+	log := h.sb.CallLog(fast)
+	if len(log) == 0 {
+		t.Fatal("no sends for the fast Page")
+	}
+	begin := log[0]
+	n := 0
+	for _, at := range log {
+		if at.Sub(begin) < 20*time.Second {
+			n++
+		}
+	}
+	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+1 {
+		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 1", max)
+	}
+	if achieved := float64(n) / 20; achieved < 0.95*50 {
+		t.Errorf("fast Page: %.1f sends/s over 20s, want at least 47.5", achieved)
+	}
+	inWindow := 0
+	for _, at := range h.sb.CallLog(slow) {
+		if at.Sub(throttleStart) < 5*time.Second {
+			inWindow++
+		}
+	}
+	if inWindow > 3 {
+		t.Errorf("throttled Page made %d calls in its 5s block, want at most 3", inWindow)
+	}
+	t.Logf("fast: %d sends in 20s (%.1f/s), max %d in 1s; throttled page: %d calls in block",
+		n, float64(n)/20, h.sb.MaxCallsIn(fast, time.Second), inWindow)
+	h.waitSent(t, slowReplies, 3*time.Minute)
+	h.waitSent(t, fastReplies, 2*time.Minute)
+	h.checkExactlyOnce(t, append(fastReplies, slowReplies...))
+}

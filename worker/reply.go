@@ -1,0 +1,233 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// Pause lengths when Graph gives none.
+const (
+	defaultThrottlePause = time.Minute
+	brokenPagePause      = 5 * time.Minute
+)
+
+// handleReply sends one private reply: it reserves the target (ledger check,
+// Page pause, rate and claim in one Redis round trip), waits for its send slot,
+// settles a doubtful earlier attempt with Graph, sends, and records the outcome.
+func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
+	r, err := tasks.DecodeReply(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	ps, ok := w.pages[r.PageID]
+	if !ok {
+		return fmt.Errorf("page %s is not configured on this worker: %w", r.PageID, asynq.SkipRetry)
+	}
+	log := w.log.With(slog.String("page_id", r.PageID), slog.String("target", r.Target.String()))
+
+	token := tasks.NewToken()
+	lease := 2*w.p.GraphTimeout + 5*time.Second
+	res, err := w.p.Ledger.Reserve(ctx, r.PageID, r.Target, token, lease, ps.limit)
+	if err != nil {
+		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+	}
+	switch res.Outcome {
+	case tasks.ReserveDone:
+		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "ledger").Inc()
+		log.Debug("target already settled", slog.String("state", res.Entry.Status.String()))
+		return nil
+	case tasks.ReservePaused:
+		return &delayError{d: res.Wait + spread(res.Wait), reason: "page paused: " + res.Reason}
+	case tasks.ReserveLimited:
+		w.m.RateLimited.WithLabelValues(r.PageID).Inc()
+		return &delayError{d: res.Wait, reason: "page rate used up"}
+	case tasks.ReserveBusy:
+		return &delayError{d: res.Wait, reason: "target claimed by another worker"}
+	}
+
+	if res.Wait > 0 {
+		timer := time.NewTimer(res.Wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			w.release(r, token, log)
+			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
+		case <-timer.C:
+		}
+		// A send booked ahead must not go out if Graph throttled the Page
+		// meanwhile: Meta lengthens a block that is ignored.
+		if d, reason, err := w.p.Ledger.Paused(ctx, r.PageID); err != nil || d > 0 {
+			w.release(r, token, log)
+			if err != nil {
+				return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+			}
+			return &delayError{d: d + spread(d), reason: "page paused: " + reason}
+		}
+	}
+
+	if res.Doubtful {
+		done, err := w.settleDoubt(ctx, ps, &r)
+		if err != nil {
+			return w.graphError(ctx, &r, token, err, log)
+		}
+		if done {
+			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+			log.Info("earlier attempt had sent the reply")
+			return nil
+		}
+	}
+
+	var sent graph.SendResult
+	if r.Target.Kind == tasks.KindMessage {
+		sent, err = w.p.Graph.SendMessage(ctx, ps.cfg.AccessToken, r.PageID, r.PSID, r.Text)
+	} else {
+		sent, err = w.p.Graph.SendPrivateReply(ctx, ps.cfg.AccessToken, r.PageID, recipient(r.Target), r.Text)
+	}
+	if err != nil {
+		return w.graphError(ctx, &r, token, err, log)
+	}
+	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
+		// The reply exists; the claim stays, so a rerun asks Graph before sending.
+		return w.failure(ctx, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
+	}
+	w.m.RepliesSent.WithLabelValues(r.PageID, string(r.Source)).Inc()
+	if r.EnqueuedAt > 0 {
+		w.m.SendLatency.WithLabelValues(r.PageID).Observe(time.Since(time.UnixMilli(r.EnqueuedAt)).Seconds())
+	}
+	log.Debug("reply sent", slog.String("message_id", sent.MessageID))
+	return nil
+}
+
+func recipient(t tasks.Target) graph.Recipient {
+	if t.Kind == tasks.KindPost {
+		return graph.Recipient{PostID: t.ID}
+	}
+	return graph.Recipient{CommentID: t.ID}
+}
+
+// settleDoubt asks Graph whether an earlier attempt, whose answer was lost,
+// sent the reply; if so it records it as sent.
+func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply) (bool, error) {
+	if r.Target.Kind == tasks.KindMessage {
+		// Conversations have no private_reply_conversation; a second message
+		// in the same 24-hour window is the lesser harm than none, and a rerun
+		// only happens after a lost answer.
+		return false, nil
+	}
+	conv, err := w.p.Graph.PrivateReplyConversation(ctx, ps.cfg.AccessToken, r.Target.ID)
+	if err != nil {
+		return false, err
+	}
+	if conv == "" {
+		return false, nil
+	}
+	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); err != nil {
+		return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
+	}
+	return true, nil
+}
+
+// graphError turns a Graph error into the task's outcome, by class.
+func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, log *slog.Logger) error {
+	var gerr *graph.Error
+	errors.As(err, &gerr)
+	class := graph.ClassOf(err)
+	w.m.RepliesFailed.WithLabelValues(r.PageID, class.String()).Inc()
+	switch class {
+	case graph.ClassAlreadyReplied:
+		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
+			return w.failure(ctx, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
+		}
+		log.Info("graph says already replied; recorded as sent")
+		return nil
+	case graph.ClassThrottled:
+		d := defaultThrottlePause
+		if gerr != nil && gerr.RetryAfter > 0 {
+			d = gerr.RetryAfter
+		}
+		w.pause(r.PageID, d, "throttled: "+err.Error(), "throttled", log)
+		w.release(*r, token, log)
+		return &delayError{d: d + spread(d), reason: "page throttled by Graph"}
+	case graph.ClassPageBroken:
+		w.pause(r.PageID, brokenPagePause, "page_broken: "+err.Error(), "page_broken", log)
+		w.release(*r, token, log)
+		return &delayError{d: brokenPagePause + spread(brokenPagePause), reason: "page broken: " + err.Error()}
+	case graph.ClassPermanent:
+		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
+			return w.failure(ctx, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
+		}
+		log.Warn("reply cannot be sent", slog.String("error", err.Error()))
+		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+	}
+	// Transient: when the answer was lost Graph may have acted, so the next
+	// attempt must check before sending.
+	if gerr != nil && gerr.Unknown || gerr == nil {
+		if merr := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); merr != nil {
+			log.Warn("record unknown outcome", slog.String("error", merr.Error()))
+		}
+	} else {
+		w.release(*r, token, log)
+	}
+	return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+}
+
+// failure returns err as a failure that uses a retry, or archives the task when
+// its retries are used up (asynq's own limit sits one above, see
+// tasks.ReplyTaskOptions).
+func (w *Worker) failure(ctx context.Context, err error) error {
+	if n, ok := asynq.GetRetryCount(ctx); ok && n >= w.p.MaxRetry {
+		return fmt.Errorf("%w (after %d retries): %w", err, n, asynq.SkipRetry)
+	}
+	return err
+}
+
+func (w *Worker) release(r tasks.Reply, token string, log *slog.Logger) {
+	// Release even when the task's context is done: the claim would otherwise
+	// block the next attempt until its lease ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.p.Ledger.Release(ctx, r.PageID, r.Target, token); err != nil {
+		log.Warn("release claim", slog.String("error", err.Error()))
+	}
+}
+
+func (w *Worker) pause(page string, d time.Duration, reason, kind string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	set, err := w.p.Ledger.Pause(ctx, page, d, reason)
+	if err != nil {
+		log.Error("pause page", slog.String("error", err.Error()))
+		return
+	}
+	if set {
+		w.m.PagePauses.WithLabelValues(page, kind).Inc()
+		lvl := slog.LevelWarn
+		if kind == "page_broken" {
+			lvl = slog.LevelError
+		}
+		log.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))
+	}
+}
+
+// spread returns a random extra delay of up to a tenth of d (at most 5s), so
+// tasks put back together do not all come back at once.
+func spread(d time.Duration) time.Duration {
+	m := d / 10
+	if m > 5*time.Second {
+		m = 5 * time.Second
+	}
+	if m <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(m)))
+}

@@ -1,0 +1,220 @@
+// Package worker owns the asynq handlers of pagereply — the reply handler (ledger
+// check, per-Page limiter, send, ledger mark) and the poll handler — with the
+// retry policy that maps Graph's error classes to asynq outcomes.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// Graph is the part of the Graph API client the worker uses; *graph.Client
+// implements it.
+type Graph interface {
+	SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error)
+	SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error)
+	PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error)
+}
+
+// Params configures a Worker.
+type Params struct {
+	// Redis is asynq's connection.
+	Redis asynq.RedisConnOpt
+	// Ledger is the reply ledger (on the same Redis).
+	Ledger *tasks.Ledger
+	// Enqueuer is used by the poll handler to enqueue replies.
+	Enqueuer *tasks.Enqueuer
+	// Graph sends replies.
+	Graph Graph
+	// Pages are the configured Pages; a task for another Page is archived.
+	Pages []config.Page
+	// Concurrency is the number of tasks handled at once; if zero, 20.
+	Concurrency int
+	// MaxRetry is the number of failed attempts a reply may use; if zero, 10.
+	MaxRetry int
+	// GraphTimeout is the Graph client's per-call timeout, used to size claim
+	// leases; if zero, 10s.
+	GraphTimeout time.Duration
+	// MaxWait is the longest a handler waits for its Page's next send slot while
+	// holding a worker slot; a later slot sends the task back to the queue. If
+	// zero, 250ms.
+	MaxWait time.Duration
+	// BackoffBase and BackoffMax shape the exponential backoff of transient
+	// failures; if zero, 1s and 10m.
+	BackoffBase, BackoffMax time.Duration
+	// TaskCheckInterval is asynq's pick-up interval when queues are empty; if
+	// zero, 20ms (asynq's 1s default caps a lightly loaded server's rate).
+	TaskCheckInterval time.Duration
+	// DelayedTaskCheckInterval is how often retried and scheduled tasks are moved
+	// back to their queue; if zero, 100ms, so a rate-limited task returns close to
+	// its send slot.
+	DelayedTaskCheckInterval time.Duration
+	// ShutdownTimeout is how long Shutdown waits for in-flight tasks before it
+	// puts them back on the queue; if zero, 10s.
+	ShutdownTimeout time.Duration
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Metrics; if nil, a private set.
+	Metrics *metrics.Metrics
+	// Poll handles poll tasks; if nil, poll tasks are archived with an error.
+	Poll asynq.Handler
+}
+
+// Worker runs the asynq server with pagereply's handlers.
+type Worker struct {
+	p      Params
+	pages  map[string]*pageState
+	log    *slog.Logger
+	m      *metrics.Metrics
+	server *asynq.Server
+}
+
+type pageState struct {
+	cfg   *config.Page
+	limit tasks.Limit
+}
+
+// New returns a Worker; Start runs it.
+func New(p Params) *Worker {
+	if p.Concurrency <= 0 {
+		p.Concurrency = 20
+	}
+	if p.MaxRetry <= 0 {
+		p.MaxRetry = 10
+	}
+	if p.GraphTimeout <= 0 {
+		p.GraphTimeout = 10 * time.Second
+	}
+	if p.MaxWait <= 0 {
+		p.MaxWait = 250 * time.Millisecond
+	}
+	if p.BackoffBase <= 0 {
+		p.BackoffBase = time.Second
+	}
+	if p.BackoffMax <= 0 {
+		p.BackoffMax = 10 * time.Minute
+	}
+	if p.TaskCheckInterval <= 0 {
+		p.TaskCheckInterval = 20 * time.Millisecond
+	}
+	if p.DelayedTaskCheckInterval <= 0 {
+		p.DelayedTaskCheckInterval = 100 * time.Millisecond
+	}
+	if p.ShutdownTimeout <= 0 {
+		p.ShutdownTimeout = 10 * time.Second
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.New()
+	}
+	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics}
+	for i := range p.Pages {
+		pg := &p.Pages[i]
+		w.pages[pg.ID] = &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait)}
+	}
+	return w
+}
+
+// LimitOf returns the GCRA parameters of a Page's configured rate and burst.
+func LimitOf(p *config.Page, maxWait time.Duration) tasks.Limit {
+	ps := p.Rate.PerSecond()
+	if ps <= 0 {
+		return tasks.Limit{}
+	}
+	return tasks.Limit{Interval: time.Duration(float64(time.Second) / ps), Burst: p.Burst, MaxWait: maxWait}
+}
+
+// Handler returns the task mux, for tests and for servers built elsewhere.
+func (w *Worker) Handler() asynq.Handler {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypeReply, w.handleReply)
+	if w.p.Poll != nil {
+		mux.Handle(tasks.TypePoll, w.p.Poll)
+	}
+	return mux
+}
+
+// Start starts processing tasks in the background.
+func (w *Worker) Start() error {
+	w.server = asynq.NewServer(w.p.Redis, asynq.Config{
+		Concurrency:              w.p.Concurrency,
+		Queues:                   map[string]int{tasks.QueuePolls: 3, tasks.QueueReplies: 6},
+		IsFailure:                IsFailure,
+		RetryDelayFunc:           w.retryDelay,
+		TaskCheckInterval:        w.p.TaskCheckInterval,
+		DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
+		ShutdownTimeout:          w.p.ShutdownTimeout,
+		Logger:                   NewAsynqLogger(w.log),
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			if IsFailure(err) {
+				w.log.Warn("task failed", slog.String("type", t.Type()), slog.String("error", err.Error()))
+			}
+		}),
+	})
+	if err := w.server.Start(w.Handler()); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops taking tasks and waits up to Params.ShutdownTimeout for
+// in-flight ones; those still running then go back to the queue. ctx is not
+// used to cut the wait shorter: asynq owns it.
+func (w *Worker) Shutdown(ctx context.Context) {
+	if w.server != nil {
+		w.server.Shutdown()
+	}
+}
+
+// delayError puts a task back on the queue after d without using up a retry:
+// a paused, rate-limited or busy Page is not a failure.
+type delayError struct {
+	d      time.Duration
+	reason string
+}
+
+func (e *delayError) Error() string {
+	return fmt.Sprintf("put back for %s: %s", e.d.Round(time.Millisecond), e.reason)
+}
+
+// IsFailure reports whether err uses up one of a task's retries: everything but
+// a delay (pause, rate limit, busy target).
+func IsFailure(err error) bool {
+	var d *delayError
+	return !errors.As(err, &d)
+}
+
+func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var d *delayError
+	if errors.As(err, &d) {
+		return d.d
+	}
+	return Backoff(n, w.p.BackoffBase, w.p.BackoffMax)
+}
+
+// Backoff is exponential backoff with jitter: about base·2ⁿ, capped at max, each
+// delay drawn from [½, 1½) of it so retries of many tasks spread out.
+func Backoff(n int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d)+1))
+}
