@@ -173,7 +173,8 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	}
 	gclient := graph.New(gc)
 
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true})
+	defer ledger.Close()
 	client := asynq.NewClient(o.Redis)
 	defer client.Close()
 	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 10}

@@ -31,6 +31,7 @@ type Ledger struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	batch  *batcher // nil unless LedgerOptions.Batch
 }
 
 // LedgerOptions configures a Ledger.
@@ -39,6 +40,10 @@ type LedgerOptions struct {
 	Prefix string
 	// TTL of an entry; if zero, DefaultLedgerTTL.
 	TTL time.Duration
+	// Batch sends the reserve and mark scripts of concurrent callers together in
+	// pipelines (one round trip for many replies). Workers want it; Close the
+	// ledger to stop its goroutines.
+	Batch bool
 }
 
 // NewLedger returns a ledger on rdb.
@@ -49,7 +54,27 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultLedgerTTL
 	}
-	return &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL}
+	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL}
+	if opts.Batch {
+		l.batch = newBatcher(rdb)
+	}
+	return l
+}
+
+// Close stops the batching goroutines after they sent what was queued. It does
+// not close the Redis client.
+func (l *Ledger) Close() {
+	if l.batch != nil {
+		l.batch.close()
+	}
+}
+
+// eval runs a script, batched when the ledger batches.
+func (l *Ledger) eval(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+	if l.batch != nil {
+		return l.batch.run(ctx, s, keys, args...)
+	}
+	return s.Run(ctx, l.rdb, keys, args...).Result()
 }
 
 // Client returns the Redis client the ledger uses.
@@ -275,11 +300,12 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 	if lim.Interval > 0 {
 		tau = time.Duration(lim.Burst) * lim.Interval
 	}
-	res, err := reserveScript.Run(ctx, l.rdb, keys, token, lease.Milliseconds(), l.ttl.Milliseconds(),
-		lim.Interval.Microseconds(), tau.Microseconds(), lim.MaxWait.Microseconds()).Slice()
+	val, err := l.eval(ctx, reserveScript, keys, token, lease.Milliseconds(), l.ttl.Milliseconds(),
+		lim.Interval.Microseconds(), tau.Microseconds(), lim.MaxWait.Microseconds())
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reserve %s of page %s: %w", t, page, err)
 	}
+	res, _ := val.([]any)
 	if len(res) < 2 {
 		return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, res)
 	}
@@ -324,7 +350,7 @@ return 1
 
 func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field string) error {
 	keys := []string{l.entryKey(page, t), l.pageKey(page, "stats")}
-	if err := markScript.Run(ctx, l.rdb, keys, value, l.ttl.Milliseconds(), field).Err(); err != nil {
+	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field); err != nil {
 		return fmt.Errorf("ledger mark %s of page %s: %w", t, page, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -222,5 +223,56 @@ func TestGetMany(t *testing.T) {
 	}
 	if es[0].Status != StatusSent || es[1].Status != StatusNone || es[2].Status != StatusFailed || es[2].Reason != "(#10903) too old" {
 		t.Fatalf("entries = %+v", es)
+	}
+}
+
+// TestBatchedReserve: many concurrent reservations through the batcher each get
+// their own answer, and exactly one claim per target wins.
+func TestBatchedReserve(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{Batch: true})
+	t.Cleanup(l.Close)
+	const targets, racers = 200, 3
+	type result struct {
+		tg  Target
+		out ReserveOutcome
+	}
+	results := make(chan result, targets*racers)
+	for r := 0; r < racers; r++ {
+		for i := 0; i < targets; i++ {
+			go func() {
+				tg := Target{Kind: KindComment, ID: "b" + strconv.Itoa(i)}
+				res, err := l.Reserve(ctx, "9", tg, NewToken(), time.Minute, Limit{})
+				if err != nil {
+					t.Error(err)
+				}
+				results <- result{tg, res.Outcome}
+			}()
+		}
+	}
+	won := map[Target]int{}
+	for i := 0; i < targets*racers; i++ {
+		r := <-results
+		if r.out == ReserveGo {
+			won[r.tg]++
+		} else if r.out != ReserveBusy {
+			t.Fatalf("outcome %v for %s", r.out, r.tg)
+		}
+	}
+	if len(won) != targets {
+		t.Fatalf("%d targets claimed, want %d", len(won), targets)
+	}
+	for tg, n := range won {
+		if n != 1 {
+			t.Fatalf("%s claimed %d times", tg, n)
+		}
+		if err := l.MarkSent(ctx, "9", tg, "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := l.Stats(ctx, "9")
+	if err != nil || st["sent"] != targets {
+		t.Fatalf("stats %v %v", st, err)
 	}
 }

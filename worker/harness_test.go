@@ -57,7 +57,7 @@ func runChild(spec string) int {
 	rdb := tasks.NewRedisClient(opt)
 	defer rdb.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	w := worker.New(testParams(opt, tasks.NewLedger(rdb, tasks.LedgerOptions{}), graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 2 * time.Second}), s.Pages, s.Concurrency, log))
+	w := worker.New(testParams(opt, tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true}), graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 2 * time.Second}), s.Pages, s.Concurrency, log))
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
@@ -97,7 +97,8 @@ func newHarness(t *testing.T, opts sandbox.Options) *harness {
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
 	client := asynq.NewClient(opt)
 	t.Cleanup(func() { _ = client.Close() })
-	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
 	h := &harness{db: db, sb: sb, srv: srv, opt: opt, ledger: ledger,
 		enq: &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 25}}
 	for _, p := range sb.Pages() {

@@ -76,7 +76,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	}
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
 	a.rdb = tasks.NewRedisClient(opt)
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{})
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
 	a.graph = graph.New(graph.Config{
@@ -88,6 +88,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 
 // Close releases the Redis connections.
 func (a *app) Close() {
+	a.ledger.Close()
 	_ = a.client.Close()
 	_ = a.rdb.Close()
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -51,8 +53,22 @@ func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
 	conc := fs.Int("concurrency", 50, "asynq server concurrency")
 	runs := fs.Int("runs", 3, "runs of each kind; the table shows medians")
 	useHTTP := fs.Bool("http", false, "send Graph calls over loopback HTTP instead of in-process")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply bench pipeline: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(env.stderr, "pagereply bench pipeline: --cpuprofile: %v\n", err)
+			return exitError
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *n <= 0 || *conc <= 0 || *runs <= 0 {
 		fmt.Fprintln(env.stderr, "pagereply bench pipeline: -n, --concurrency and --runs must be positive")
