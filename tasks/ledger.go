@@ -263,7 +263,12 @@ local wait = 0
 local interval = tonumber(ARGV[4])
 if interval > 0 then
   local tat = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if tat < now then tat = now end
+  if tat < now then
+    -- Send capacity went unused: the put-back schedule runs ahead of the
+    -- rate (tasks put back more than once push it on), so restart it.
+    tat = now
+    redis.call('DEL', KEYS[4])
+  end
   wait = tat - tonumber(ARGV[5]) - now
   if wait > tonumber(ARGV[6]) then
     local back = tonumber(redis.call('GET', KEYS[4]) or '0')
@@ -460,3 +465,66 @@ func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, erro
 // PageKey returns the key name of a per-Page record (hash-tagged by Page) under
 // the ledger's prefix, for other per-Page state such as the poll's cursors.
 func (l *Ledger) PageKey(page, name string) string { return l.pageKey(page, name) }
+
+// admitScript is the last gate before a send: it refuses while the Page is
+// paused and keeps a log of the Page's sends of the last window, admitting a
+// send only while the log holds fewer than the limit. The GCRA booking in
+// reserveScript paces sends; this makes the ceiling hold even when sends leave
+// late and bunch up (a worker woken late, a slow machine).
+//
+// KEYS[1] the Page's pause key, KEYS[2] the Page's send log (sorted set).
+// ARGV[1] the limit, ARGV[2] the window (µs), ARGV[3] a unique member.
+//
+// Returns {0} admitted, {1, pttl ms, reason} paused, {2, wait µs} full.
+var admitScript = redis.NewScript(`
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now - window))
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {2, tonumber(oldest[2]) + window - now + 1}
+end
+redis.call('ZADD', KEYS[2], string.format('%.0f', now), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
+return {0}
+`)
+
+// Admission is Admit's answer: Paused > 0 while the Page is paused (Reason
+// says why), Wait > 0 while its send log is full, both zero when admitted.
+type Admission struct {
+	Paused time.Duration
+	Reason string
+	Wait   time.Duration
+}
+
+// Admit records a send of page now unless the Page is paused or already made
+// limit sends in the last window.
+func (l *Ledger) Admit(ctx context.Context, page string, limit int, window time.Duration, member string) (Admission, error) {
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "sends")}
+	val, err := l.eval(ctx, admitScript, keys, limit, window.Microseconds(), member)
+	if err != nil {
+		return Admission{}, fmt.Errorf("admit send of page %s: %w", page, err)
+	}
+	res, _ := val.([]any)
+	if len(res) == 0 {
+		return Admission{}, fmt.Errorf("admit send of page %s: unexpected reply %v", page, val)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 0:
+		return Admission{}, nil
+	case 1:
+		n, _ := res[1].(int64)
+		reason := ""
+		if len(res) > 2 {
+			reason, _ = res[2].(string)
+		}
+		return Admission{Paused: time.Duration(n) * time.Millisecond, Reason: reason}, nil
+	case 2:
+		n, _ := res[1].(int64)
+		return Admission{Wait: time.Duration(n) * time.Microsecond}, nil
+	}
+	return Admission{}, fmt.Errorf("admit send of page %s: unexpected reply %v", page, val)
+}

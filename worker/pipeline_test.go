@@ -125,15 +125,22 @@ func TestRateAcrossProcesses(t *testing.T) {
 	fastReplies := h.addComments(fast, 1300, "fast")
 	slowReplies := h.addComments(slow, 60, "slow")
 	ctx := context.Background()
-	for _, r := range append(append([]tasks.Reply{}, fastReplies...), slowReplies...) {
+	// The slow Page's replies sit behind most of the fast Page's backlog: a
+	// busy Page must not hold back the others.
+	for i, r := range fastReplies {
 		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
 			t.Fatal(err)
+		}
+		if i%20 == 19 && i/20 < len(slowReplies) {
+			if _, _, err := h.enq.Enqueue(ctx, slowReplies[i/20]); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	throttleStart := time.Now()
 	h.sb.Throttle(slow, 5*time.Second)
 	for i := 0; i < 3; i++ {
-		h.startChild(t, pages, 10)
+		h.startChild(t, pages, 20)
 	}
 	time.Sleep(21 * time.Second)
 
@@ -162,6 +169,9 @@ func TestRateAcrossProcesses(t *testing.T) {
 	}
 	if inWindow > 3 {
 		t.Errorf("throttled Page made %d calls in its 5s block, want at most 3", inWindow)
+	}
+	if h.sb.ThrottledCount(slow) == 0 {
+		t.Errorf("the throttled Page was never tried during its block: the test proves nothing")
 	}
 	t.Logf("fast: %d sends in 20s (%.1f/s), max %d in 1s; throttled page: %d calls in block",
 		n, float64(n)/20, h.sb.MaxCallsIn(fast, time.Second), inWindow)

@@ -36,7 +36,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 
 	token := tasks.NewToken()
 	lease := 2*w.p.GraphTimeout + 5*time.Second
-	res, err := w.p.Ledger.Reserve(ctx, r.PageID, r.Target, token, lease, ps.limit)
+	lim := ps.limit
+	if w.waiting(r.PageID, 0) >= w.maxWaiting {
+		// This Page already holds its share of this worker's slots waiting for
+		// send slots: take a slot only if one is free now, else go back to the
+		// queue, so other Pages' replies keep flowing.
+		lim.MaxWait = 0
+	}
+	res, err := w.p.Ledger.Reserve(ctx, r.PageID, r.Target, token, lease, lim)
 	if err != nil {
 		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
@@ -55,25 +62,18 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 
 	if res.Wait > 0 {
+		w.waiting(r.PageID, 1)
 		timer := time.NewTimer(res.Wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
+			w.waiting(r.PageID, -1)
 			w.release(r, token, log)
 			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
 		case <-timer.C:
 		}
-		// A send booked ahead must not go out if Graph throttled the Page
-		// meanwhile: Meta lengthens a block that is ignored.
-		if d, reason, err := w.p.Ledger.Paused(ctx, r.PageID); err != nil || d > 0 {
-			w.release(r, token, log)
-			if err != nil {
-				return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
-			}
-			return &delayError{d: d + spread(d), reason: "page paused: " + reason}
-		}
+		w.waiting(r.PageID, -1)
 	}
-
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
 		if err != nil {
@@ -83,6 +83,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 			log.Info("earlier attempt had sent the reply")
 			return nil
+		}
+	}
+
+	if ps.limit.Interval > 0 {
+		if err := w.admit(ctx, ps, &r, token, log); err != nil {
+			return err
 		}
 	}
 
@@ -230,4 +236,42 @@ func spread(d time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(m)))
+}
+
+// waiting adds delta to the number of this worker's slots that page holds while
+// waiting for a send slot, and returns the new number.
+func (w *Worker) waiting(page string, delta int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.wait[page] += delta
+	return w.wait[page]
+}
+
+// admit is the last gate before a send on a rate-limited Page: it waits while
+// the Page's send log of the last second is full (sends that left late bunch
+// up), and puts the task back if the Page was paused meanwhile — Meta
+// lengthens a block that is ignored.
+func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, log *slog.Logger) error {
+	for {
+		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.window, time.Second, token)
+		if err != nil {
+			w.release(*r, token, log)
+			return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+		}
+		if a.Paused > 0 {
+			w.release(*r, token, log)
+			return &delayError{d: a.Paused + spread(a.Paused), reason: "page paused: " + a.Reason}
+		}
+		if a.Wait <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(a.Wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			w.release(*r, token, log)
+			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
+		case <-timer.C:
+		}
+	}
 }

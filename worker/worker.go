@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -47,8 +48,13 @@ type Params struct {
 	// leases; if zero, 10s.
 	GraphTimeout time.Duration
 	// MaxWait is the longest a handler waits for its Page's next send slot while
-	// holding a worker slot; a later slot sends the task back to the queue. If
-	// zero, 250ms.
+	// holding a worker slot; a later slot sends the task back to the queue,
+	// timed to return about when its slot comes. asynq keeps retry times in whole
+	// seconds, so a task put back returns up to a second early: MaxWait must
+	// exceed a second or returning tasks never find a slot. If zero, 1.5s. At most
+	// rate × MaxWait + burst tasks of a Page wait at once, across all workers, and
+	// in one worker all but a tenth of Concurrency (at least one slot stays free
+	// for other Pages).
 	MaxWait time.Duration
 	// BackoffBase and BackoffMax shape the exponential backoff of transient
 	// failures; if zero, 1s and 10m.
@@ -73,16 +79,24 @@ type Params struct {
 
 // Worker runs the asynq server with pagereply's handlers.
 type Worker struct {
-	p      Params
-	pages  map[string]*pageState
-	log    *slog.Logger
-	m      *metrics.Metrics
-	server *asynq.Server
+	p Params
+
+	mu         sync.Mutex
+	wait       map[string]int // per Page: slots waiting for a send slot
+	maxWaiting int            // per Page, at most this many
+	pages      map[string]*pageState
+	log        *slog.Logger
+	m          *metrics.Metrics
+	server     *asynq.Server
 }
 
 type pageState struct {
 	cfg   *config.Page
 	limit tasks.Limit
+	// window is the most sends admitted in any one second: one under the
+	// configured rate, so that sends reaching Graph bunched up by network
+	// jitter still stay within rate + burst there.
+	window int
 }
 
 // New returns a Worker; Start runs it.
@@ -97,7 +111,7 @@ func New(p Params) *Worker {
 		p.GraphTimeout = 10 * time.Second
 	}
 	if p.MaxWait <= 0 {
-		p.MaxWait = 250 * time.Millisecond
+		p.MaxWait = 1500 * time.Millisecond
 	}
 	if p.BackoffBase <= 0 {
 		p.BackoffBase = time.Second
@@ -120,10 +134,11 @@ func New(p Params) *Worker {
 	if p.Metrics == nil {
 		p.Metrics = metrics.New()
 	}
-	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics}
+	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
+		wait: map[string]int{}, maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10))}
 	for i := range p.Pages {
 		pg := &p.Pages[i]
-		w.pages[pg.ID] = &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait)}
+		w.pages[pg.ID] = &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait), window: max(1, int(pg.Rate.PerSecond())-1)}
 	}
 	return w
 }
@@ -134,7 +149,10 @@ func LimitOf(p *config.Page, maxWait time.Duration) tasks.Limit {
 	if ps <= 0 {
 		return tasks.Limit{}
 	}
-	return tasks.Limit{Interval: time.Duration(float64(time.Second) / ps), Burst: p.Burst, MaxWait: maxWait}
+	// Pace 1% under the configured rate: a send leaves a moment after its slot
+	// (timer and scheduling jitter), and the configured rate is a ceiling that
+	// Meta enforces, not a target.
+	return tasks.Limit{Interval: time.Duration(1.01 * float64(time.Second) / ps), Burst: p.Burst, MaxWait: maxWait}
 }
 
 // Handler returns the task mux, for tests and for servers built elsewhere.
