@@ -1,0 +1,210 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SessionCookie is the name of the monitor's session cookie, set by POST /login.
+// It holds an expiry and an HMAC of it keyed by the API token, never the token.
+const SessionCookie = "pagereply_session"
+
+// SessionTTL is how long a monitor session cookie is valid.
+const SessionTTL = 12 * time.Hour
+
+// authenticator checks API tokens in constant time. With no tokens (the
+// --insecure mode) it lets everything through.
+type authenticator struct {
+	tokens  []string
+	digests [][sha256.Size]byte
+	now     func() time.Time
+}
+
+func newAuthenticator(tokens []string, now func() time.Time) *authenticator {
+	a := &authenticator{now: now}
+	for _, t := range tokens {
+		if t == "" {
+			continue
+		}
+		a.tokens = append(a.tokens, t)
+		a.digests = append(a.digests, sha256.Sum256([]byte(t)))
+	}
+	return a
+}
+
+func (a *authenticator) open() bool { return len(a.tokens) == 0 }
+
+// valid reports whether tok is one of the tokens. It compares digests, so the
+// time taken does not depend on where tok differs nor on its length, and it
+// compares against every token.
+func (a *authenticator) valid(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(tok))
+	ok := 0
+	for i := range a.digests {
+		ok |= subtle.ConstantTimeCompare(d[:], a.digests[i][:])
+	}
+	return ok == 1
+}
+
+// bearerToken returns the token of an "Authorization: Bearer T" header.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const p = "bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(p):]), true
+}
+
+// bearer guards /v1: a valid bearer token or 401.
+func (a *authenticator) bearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.open() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, ok := bearerToken(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pagereply"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <api token>", "")
+			return
+		}
+		if !a.valid(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pagereply", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid bearer token", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// browser guards the monitor: a bearer token, basic auth with a token as the
+// password (any user name), or a session cookie from /login. Otherwise 401 with
+// a basic-auth challenge and, for when the browser's dialog is cancelled, a
+// link to the login form.
+func (a *authenticator) browser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.open() || a.fromRequest(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="pagereply monitor", charset="UTF-8"`)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = pageTmpl.Execute(w, pageData{Title: "Sign in required", Login: true})
+	})
+}
+
+func (a *authenticator) fromRequest(r *http.Request) bool {
+	if tok, ok := bearerToken(r); ok {
+		return a.valid(tok)
+	}
+	if _, pw, ok := r.BasicAuth(); ok {
+		return a.valid(pw)
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return a.validSession(c.Value)
+	}
+	return false
+}
+
+// session returns a cookie value for tok valid until exp: "exp.hex(HMAC-SHA256(tok, label|exp))".
+func session(tok string, exp int64) string {
+	e := strconv.FormatInt(exp, 10)
+	m := hmac.New(sha256.New, []byte(tok))
+	m.Write([]byte("pagereply monitor session|" + e))
+	return e + "." + hex.EncodeToString(m.Sum(nil))
+}
+
+func (a *authenticator) validSession(v string) bool {
+	e, _, ok := strings.Cut(v, ".")
+	if !ok || len(v) > 128 {
+		return false
+	}
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || a.now().Unix() >= exp {
+		return false
+	}
+	ok2 := 0
+	for _, t := range a.tokens {
+		ok2 |= subtle.ConstantTimeCompare([]byte(v), []byte(session(t, exp)))
+	}
+	return ok2 == 1
+}
+
+type pageData struct {
+	Title string
+	Error string
+	Login bool
+}
+
+var pageTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>pagereply — {{.Title}}</title>
+<style>body{font-family:sans-serif;max-width:28em;margin:4em auto}input{font-size:1em;padding:.3em;width:100%;box-sizing:border-box;margin:.4em 0}</style>
+</head><body><h1>pagereply monitor</h1>
+{{if .Error}}<p style="color:#b00">{{.Error}}</p>{{end}}
+{{if .Login}}<form method="post" action="/login">
+<label>API token <input type="password" name="token" autocomplete="current-password" autofocus required></label>
+<input type="submit" value="Sign in">
+</form>
+<p><small>The session cookie holds a signature made with the token, not the token, and lasts 12 hours.</small></p>{{end}}
+</body></html>
+`))
+
+// loginForm shows the form that trades an API token for a session cookie.
+func (a *authenticator) loginForm(w http.ResponseWriter, r *http.Request) {
+	if a.open() {
+		http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = pageTmpl.Execute(w, pageData{Title: "Sign in", Login: true})
+}
+
+// login checks the token of the form and sets the session cookie: HttpOnly,
+// SameSite=Strict (so no other site can make the browser use it), Secure on TLS.
+func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
+	if a.open() {
+		http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = pageTmpl.Execute(w, pageData{Title: "Sign in", Error: "The form could not be read.", Login: true})
+		return
+	}
+	tok := r.PostForm.Get("token")
+	if !a.valid(tok) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = pageTmpl.Execute(w, pageData{Title: "Sign in", Error: "That is not an API token of this server.", Login: true})
+		return
+	}
+	exp := a.now().Add(SessionTTL).Unix()
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: session(tok, exp), Path: "/",
+		MaxAge: int(SessionTTL.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
+}
+
+// logout clears the session cookie.
+func (a *authenticator) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

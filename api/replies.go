@@ -1,0 +1,479 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// ReplyRequest is one reply asked for through POST /v1/replies: a Page, exactly
+// one target (comment_id, post_id or conversation_id) and the text to send.
+type ReplyRequest struct {
+	PageID         string `json:"page_id"`
+	CommentID      string `json:"comment_id,omitempty"`
+	PostID         string `json:"post_id,omitempty"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Text           string `json:"text"`
+}
+
+// ReplyResult is the answer for one reply: its id (the target, "comment:<id>",
+// "post:<id>" or "message:<id>", also the asynq TaskID) and state, or an error.
+// In a batch, Status is the HTTP status the reply would have had alone.
+type ReplyResult struct {
+	Status int          `json:"status,omitempty"`
+	ID     string       `json:"id,omitempty"`
+	State  string       `json:"state,omitempty"`
+	Error  *errorDetail `json:"error,omitempty"`
+}
+
+// BatchResponse is the answer to a batch: 207 Multi-Status, one result per
+// reply, in the order of the request.
+type BatchResponse struct {
+	Results []ReplyResult `json:"results"`
+}
+
+// inputError is a request fault: 400 (or 413) naming the field at fault.
+type inputError struct {
+	status int
+	msg    string
+	field  string
+}
+
+func badInput(field, format string, args ...any) *inputError {
+	return &inputError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), field: field}
+}
+
+// decodeReplies reads a POST /v1/replies body: one ReplyRequest, or
+// {"replies":[...]} with 1 to MaxBatch of them. A batch item that cannot be
+// decoded gets its own error in itemErrs; the others go on.
+func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, nil, false, badInput("", "empty body: send a JSON object")
+	}
+	if body[0] != '{' {
+		return nil, nil, false, badInput("", "the body must be a JSON object")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, nil, false, jsonError(err, "")
+	}
+	raw, isBatch := top["replies"]
+	if !isBatch {
+		var r ReplyRequest
+		if e := decodeOne(body, &r, ""); e != nil {
+			return nil, nil, false, e
+		}
+		return []ReplyRequest{r}, []*inputError{nil}, false, nil
+	}
+	for k := range top {
+		if k != "replies" {
+			return nil, nil, true, badInput(clipField(k), "unknown field %q next to replies", clipField(k))
+		}
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		return nil, nil, true, badInput("replies", "replies must be an array of reply objects")
+	}
+	if len(items) == 0 {
+		return nil, nil, true, badInput("replies", "replies is empty")
+	}
+	if len(items) > MaxBatch {
+		return nil, nil, true, badInput("replies", "replies holds %d items; at most %d per request", len(items), MaxBatch)
+	}
+	reqs = make([]ReplyRequest, len(items))
+	itemErrs = make([]*inputError, len(items))
+	for i, it := range items {
+		itemErrs[i] = decodeOne(it, &reqs[i], fmt.Sprintf("replies[%d].", i))
+	}
+	return reqs, itemErrs, true, nil
+}
+
+// decodeOne decodes one reply object strictly: unknown fields and wrong types
+// are errors naming the field.
+func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return badInput(strings.TrimSuffix(prefix, "."), "a reply must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(r); err != nil {
+		return jsonError(err, prefix)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badInput(strings.TrimSuffix(prefix, "."), "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a message naming the field.
+func jsonError(err error, prefix string) *inputError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		f := te.Field
+		if f == "" {
+			return badInput(strings.TrimSuffix(prefix, "."), "expected a JSON object, got %s", te.Value)
+		}
+		return badInput(prefix+f, "%s must be a string, not %s", prefix+f, te.Value)
+	case errors.As(err, &se):
+		return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON at byte %d: %v", se.Offset, se)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		f = clipField(f)
+		return badInput(prefix+f, "unknown field %q (fields: page_id, comment_id, post_id, conversation_id, text)", f)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return badInput(strings.TrimSuffix(prefix, "."), "truncated JSON")
+	}
+	return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON: %v", err)
+}
+
+// clipField keeps a client's field name short in answers and logs.
+func clipField(f string) string {
+	if len(f) > 64 {
+		return f[:64] + "..."
+	}
+	return f
+}
+
+// checked is a reply request that passed validation, before any Redis or Graph
+// call.
+type checked struct {
+	page   *config.Page
+	kind   tasks.Kind
+	id     string
+	field  string
+	text   string
+	target tasks.Target
+}
+
+// check validates r against the configured Pages; it makes no call.
+func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
+	var c checked
+	switch {
+	case r.PageID == "":
+		return c, badInput(prefix+"page_id", "page_id is required")
+	case !digits(r.PageID):
+		return c, badInput(prefix+"page_id", "page_id must be a numeric Page id")
+	}
+	pg, ok := s.pages[r.PageID]
+	if !ok {
+		return c, badInput(prefix+"page_id", "page_id %s is not a Page of this server's configuration", r.PageID)
+	}
+	c.page = pg
+	n := 0
+	for _, t := range []struct {
+		v     string
+		kind  tasks.Kind
+		field string
+	}{{r.CommentID, tasks.KindComment, "comment_id"}, {r.PostID, tasks.KindPost, "post_id"}, {r.ConversationID, "", "conversation_id"}} {
+		if t.v == "" {
+			continue
+		}
+		n++
+		if n > 1 {
+			return c, badInput(prefix+t.field, "give only one of comment_id, post_id and conversation_id")
+		}
+		c.kind, c.id, c.field = t.kind, t.v, prefix+t.field
+	}
+	if n == 0 {
+		return c, badInput(prefix+"comment_id", "one of comment_id, post_id or conversation_id is required")
+	}
+	kind := c.kind
+	if kind == "" {
+		kind = tasks.KindMessage // validated as an id like any other
+	}
+	t, err := tasks.ParseTarget(string(kind) + ":" + c.id)
+	if err != nil {
+		return c, badInput(c.field, "%s is not a valid Graph id", strings.TrimPrefix(c.field, prefix))
+	}
+	c.target = t
+	text, err := config.CheckText(r.Text)
+	switch {
+	case errors.Is(err, config.ErrTextEmpty):
+		return c, badInput(prefix+"text", "text is required and must not be blank")
+	case err != nil:
+		return c, badInput(prefix+"text", "text is longer than %d characters", config.MaxTextRunes)
+	}
+	c.text = text
+	return c, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 32
+}
+
+// postReplies answers POST /v1/replies.
+func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.p.MaxBody))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes; send at most %d replies per request", s.p.MaxBody, MaxBatch), "")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "cannot read the body", "")
+		return
+	}
+	reqs, itemErrs, batch, e := decodeReplies(body)
+	if e != nil {
+		writeError(w, e.status, e.msg, e.field)
+		return
+	}
+	results := make([]ReplyResult, len(reqs))
+	for i := range reqs {
+		prefix := ""
+		if batch {
+			prefix = fmt.Sprintf("replies[%d].", i)
+		}
+		if itemErrs[i] != nil {
+			results[i] = ReplyResult{Status: itemErrs[i].status, Error: &errorDetail{Message: itemErrs[i].msg, Field: itemErrs[i].field}}
+			continue
+		}
+		results[i] = s.enqueueOne(r.Context(), &reqs[i], prefix)
+	}
+	if batch {
+		writeJSON(w, http.StatusMultiStatus, BatchResponse{Results: results})
+		return
+	}
+	res := results[0]
+	status := res.Status
+	res.Status = 0
+	writeJSON(w, status, res)
+}
+
+// enqueueOne validates and enqueues one reply and says how it went.
+func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix string) ReplyResult {
+	c, e := s.check(req, prefix)
+	if e != nil {
+		return ReplyResult{Status: e.status, Error: &errorDetail{Message: e.msg, Field: e.field}}
+	}
+	reply := tasks.Reply{PageID: c.page.ID, Target: c.target, Text: c.text, Source: tasks.SourceAPI}
+	if c.kind == "" {
+		if res, ok := s.resolveConversation(ctx, c, &reply); !ok {
+			return res
+		}
+	}
+	out, info, err := s.p.Enqueuer.Enqueue(ctx, reply)
+	if err != nil {
+		s.log.Error("api: enqueue", slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
+			slog.String("error", err.Error()))
+		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: "cannot queue the reply now (Redis unavailable); try again"}}
+	}
+	s.p.Metrics.Enqueued.WithLabelValues(reply.PageID, string(tasks.SourceAPI), string(out)).Inc()
+	id := reply.Target.String()
+	field := c.field
+	switch out {
+	case tasks.Enqueued:
+		return ReplyResult{Status: http.StatusAccepted, ID: id, State: info.State.String()}
+	case tasks.AlreadySent:
+		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "ledger").Inc()
+		return ReplyResult{Status: http.StatusConflict, ID: id, State: "sent",
+			Error: &errorDetail{Message: id + " already has a reply: it was sent", Field: field}}
+	case tasks.AlreadyFailed:
+		return ReplyResult{Status: http.StatusConflict, ID: id, State: "archived",
+			Error: &errorDetail{Message: id + " cannot get a reply: Graph refused it for good", Field: field}}
+	default: // AlreadyQueued
+		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "taskid").Inc()
+		state := "pending"
+		if ti, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id); err == nil {
+			state = stateOf(ti.State)
+		}
+		return ReplyResult{Status: http.StatusConflict, ID: id, State: state,
+			Error: &errorDetail{Message: id + " already has a reply queued", Field: field}}
+	}
+}
+
+// resolveConversation reads the conversation and points reply at the person's
+// latest message, to be sent to the person's PSID. ok is false when res is the
+// answer instead.
+func (s *Server) resolveConversation(ctx context.Context, c checked, reply *tasks.Reply) (res ReplyResult, ok bool) {
+	fail := func(status int, msg string) (ReplyResult, bool) {
+		return ReplyResult{Status: status, Error: &errorDetail{Message: msg, Field: c.field}}, false
+	}
+	if s.p.Graph == nil {
+		return fail(http.StatusBadRequest, "conversation replies are not available on this server")
+	}
+	gctx, cancel := context.WithTimeout(graph.WithPageID(ctx, c.page.ID), 15*time.Second)
+	defer cancel()
+	conv, err := s.p.Graph.Conversation(gctx, c.page.AccessToken, c.id)
+	if err != nil {
+		s.log.Warn("api: read conversation", slog.String("page_id", c.page.ID), slog.String("conversation_id", c.id),
+			slog.String("error", err.Error()))
+		switch graph.ClassOf(err) {
+		case graph.ClassPermanent:
+			return fail(http.StatusBadRequest, "Graph cannot read this conversation for the Page (unknown id, or not the Page's)")
+		case graph.ClassPageBroken:
+			return fail(http.StatusBadGateway, "the Page's access token or permissions do not let it read conversations")
+		}
+		return fail(http.StatusBadGateway, "Graph did not answer the conversation read; try again")
+	}
+	for _, p := range conv.Participants {
+		if p.ID != "" && p.ID != c.page.ID {
+			reply.PSID = p.ID
+			break
+		}
+	}
+	if reply.PSID == "" {
+		return fail(http.StatusBadRequest, "the conversation has no participant besides the Page")
+	}
+	var last *graph.Message
+	for i := range conv.Messages { // newest first
+		m := &conv.Messages[i]
+		if m.From != nil && m.From.ID != c.page.ID {
+			last = m
+			break
+		}
+	}
+	if last == nil || last.ID == "" {
+		return fail(http.StatusBadRequest, "the conversation has no recent message from the person to answer")
+	}
+	if !last.CreatedTime.IsZero() && s.p.Now().Sub(last.CreatedTime.Time) > 24*time.Hour {
+		return fail(http.StatusBadRequest, "the person's last message is older than 24 hours: Messenger allows no reply")
+	}
+	t, err := tasks.ParseTarget(string(tasks.KindMessage) + ":" + last.ID)
+	if err != nil {
+		return fail(http.StatusBadGateway, "Graph gave a malformed message id")
+	}
+	reply.Target = t
+	reply.ConversationID = conv.ID
+	return ReplyResult{}, true
+}
+
+// stateOf maps asynq's task states to the API's.
+func stateOf(s asynq.TaskState) string {
+	switch s {
+	case asynq.TaskStateCompleted:
+		return "sent"
+	case asynq.TaskStateAggregating:
+		return "pending"
+	}
+	return s.String()
+}
+
+// ReplyStatus is the answer of GET /v1/replies/{id}.
+type ReplyStatus struct {
+	ID     string `json:"id"`
+	PageID string `json:"page_id,omitempty"`
+	// State is pending, scheduled, active, retry, sent or archived.
+	State string `json:"state"`
+	// Attempts is the number of send attempts begun.
+	Attempts int `json:"attempts"`
+	// LastError is the error of the last failed attempt, or why Graph refused
+	// the reply for good.
+	LastError string `json:"last_error,omitempty"`
+	// MessageID is Graph's message id once sent ("" when Graph only said the
+	// target was already answered).
+	MessageID string `json:"message_id,omitempty"`
+	// SentAt is when the ledger recorded the reply as sent.
+	SentAt *time.Time `json:"sent_at,omitempty"`
+	// NextAttemptAt is when a scheduled or retrying reply is tried next.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// getReply answers GET /v1/replies/{id}; ?page_id= narrows the ledger lookup
+// when the task itself is gone (an hour after it finished).
+func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	t, err := tasks.ParseTarget(id)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "id must be a reply id such as comment:<id>, post:<id> or message:<id>", "id")
+		return
+	}
+	id = t.String()
+	ctx := r.Context()
+	var page string
+	info, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id)
+	switch {
+	case err == nil:
+		if rp, derr := tasks.DecodeReply(info.Payload); derr == nil {
+			page = rp.PageID
+		}
+	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+		info = nil
+	default:
+		s.log.Error("api: task info", slog.String("id", id), slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
+		return
+	}
+	if q := r.URL.Query().Get("page_id"); q != "" && page == "" {
+		if _, ok := s.pages[q]; !ok {
+			writeError(w, http.StatusBadRequest, "page_id "+clipField(q)+" is not a Page of this server's configuration", "page_id")
+			return
+		}
+		page = q
+	}
+	var entry tasks.Entry
+	candidates := []string{page}
+	if page == "" {
+		candidates = candidates[:0]
+		for i := range s.p.Pages {
+			candidates = append(candidates, s.p.Pages[i].ID)
+		}
+	}
+	for _, pg := range candidates {
+		e, err := s.p.Ledger.Get(ctx, pg, t)
+		if err != nil {
+			s.log.Error("api: ledger", slog.String("id", id), slog.String("error", err.Error()))
+			writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
+			return
+		}
+		if e.Status != tasks.StatusNone {
+			entry, page = e, pg
+			break
+		}
+	}
+	if info == nil && entry.Status == tasks.StatusNone {
+		writeError(w, http.StatusNotFound, "no reply "+id+" (unknown, or its record expired)", "id")
+		return
+	}
+	st := ReplyStatus{ID: id, PageID: page}
+	if info != nil {
+		st.State = stateOf(info.State)
+		st.Attempts = info.Retried
+		switch info.State {
+		case asynq.TaskStateActive, asynq.TaskStateCompleted, asynq.TaskStateArchived:
+			st.Attempts++
+		}
+		st.LastError = info.LastErr
+		if !info.NextProcessAt.IsZero() && (info.State == asynq.TaskStateScheduled || info.State == asynq.TaskStateRetry) {
+			at := info.NextProcessAt.UTC()
+			st.NextAttemptAt = &at
+		}
+	}
+	switch entry.Status {
+	case tasks.StatusSent:
+		st.State, st.MessageID = "sent", entry.MessageID
+		at := entry.At.UTC()
+		st.SentAt = &at
+		st.Attempts = max(st.Attempts, 1)
+	case tasks.StatusFailed:
+		st.State, st.LastError = "archived", entry.Reason
+		st.Attempts = max(st.Attempts, 1)
+	case tasks.StatusClaimed, tasks.StatusUnknown:
+		if info == nil {
+			st.State = "active"
+		}
+	}
+	writeJSON(w, http.StatusOK, st)
+}

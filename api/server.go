@@ -1,0 +1,315 @@
+// Package api owns pagereply's HTTP API (role api): enqueueing replies and
+// reading their state under /v1, Meta's webhook mount, health and readiness,
+// Prometheus metrics, the asynq web monitor behind the API's tokens, and the
+// authentication that guards them.
+//
+// Routes:
+//
+//	POST /v1/replies        enqueue one reply or a batch (bearer token)
+//	GET  /v1/replies/{id}   a reply's state (bearer token)
+//	GET  /healthz           liveness: 200 while the process serves
+//	GET  /readyz            readiness: 200 when Redis answers a PING, else 503
+//	GET  /metrics           Prometheus metrics (pagereply_ and asynq_ queue gauges)
+//	GET|POST /webhook       Meta's webhook, when Params.Webhook is set (signature auth)
+//	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie)
+//	GET|POST /login         a form that trades an API token for a monitor session cookie
+//
+// Every error answer has one shape: {"error":{"message":"...","field":"..."}},
+// field present when one field of the request is at fault.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// DefaultMaxBody is the largest request body /v1 accepts when Params.MaxBody is
+// zero: room for a batch of MaxBatch replies of full length.
+const DefaultMaxBody = 4 << 20
+
+// MaxBatch is the most replies one POST /v1/replies may hold.
+const MaxBatch = 500
+
+// ErrNoToken is returned by Start when no API token is configured and
+// Params.Insecure is false.
+var ErrNoToken = errors.New("api: no API token configured (set api.tokens, or run with --insecure)")
+
+// ConversationReader reads a Messenger conversation; *graph.Client implements it.
+type ConversationReader interface {
+	Conversation(ctx context.Context, token, conversationID string) (graph.Conversation, error)
+}
+
+// Params configures a Server.
+type Params struct {
+	// Addr is the address to listen on; if empty, 127.0.0.1:8080.
+	Addr string
+	// Tokens are the bearer tokens accepted by /v1 and /monitor/.
+	Tokens []string
+	// Insecure lets the API start with no Tokens: /v1 and /monitor/ are then
+	// open to anyone who can reach Addr.
+	Insecure bool
+	// Enqueuer queues replies (required).
+	Enqueuer *tasks.Enqueuer
+	// Ledger answers whether a target was sent (required).
+	Ledger *tasks.Ledger
+	// Inspector reads task states and queue sizes (required).
+	Inspector *asynq.Inspector
+	// Redis is pinged by /readyz; if nil, the ledger's client.
+	Redis redis.UniversalClient
+	// Pages are the configured Pages: a reply for another Page is refused with
+	// 400, and conversation replies read the conversation with the Page's token.
+	Pages []config.Page
+	// Graph reads conversations for conversation replies; if nil, they are
+	// refused with 400.
+	Graph ConversationReader
+	// Webhook is mounted at /webhook when not nil (it does its own
+	// authentication by signature).
+	Webhook http.Handler
+	// Monitor mounts asynqmon at /monitor/.
+	Monitor bool
+	// MonitorReadOnly hides the monitor's write actions.
+	MonitorReadOnly bool
+	// RedisConnOpt is asynqmon's connection (it opens its own pool); required
+	// with Monitor.
+	RedisConnOpt asynq.RedisConnOpt
+	// Metrics are served at /metrics with asynq's queue gauges; if nil, a
+	// private set.
+	Metrics *metrics.Metrics
+	// MaxBody is the largest request body in bytes; if zero, DefaultMaxBody.
+	MaxBody int64
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; if nil, time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP API. Start or ListenAndServe runs it; Shutdown stops it.
+type Server struct {
+	p       Params
+	log     *slog.Logger
+	pages   map[string]*config.Page
+	auth    *authenticator
+	monitor *asynqmon.HTTPHandler
+	handler http.Handler
+	srv     *http.Server
+
+	mu     sync.Mutex
+	ln     net.Listener
+	served chan error
+}
+
+// New returns a Server for p. It opens no connection until Start.
+func New(p Params) *Server {
+	if p.Addr == "" {
+		p.Addr = "127.0.0.1:8080"
+	}
+	if p.MaxBody <= 0 {
+		p.MaxBody = DefaultMaxBody
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.New()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Redis == nil && p.Ledger != nil {
+		p.Redis = p.Ledger.Client()
+	}
+	s := &Server{p: p, log: p.Logger.With(slog.String("component", "api")), pages: map[string]*config.Page{}}
+	for i := range p.Pages {
+		s.pages[p.Pages[i].ID] = &p.Pages[i]
+	}
+	s.auth = newAuthenticator(p.Tokens, p.Now)
+	return s
+}
+
+// Handler returns the API's routes with logging, for tests and for servers
+// built elsewhere. It mounts the monitor (opening its Redis pool) on first use.
+func (s *Server) Handler() http.Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handler == nil {
+		s.handler = s.routes()
+	}
+	return s.handler
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	v1 := s.auth.bearer
+	mux.Handle("POST /v1/replies", v1(http.HandlerFunc(s.postReplies)))
+	mux.Handle("GET /v1/replies/{id}", v1(http.HandlerFunc(s.getReply)))
+	mux.Handle("/v1/", v1(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
+	})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	queues := prometheus.NewRegistry()
+	if s.p.Inspector != nil {
+		queues.MustRegister(newQueueCollector(s.p.Inspector, s.log))
+	}
+	gather := prometheus.Gatherers{s.p.Metrics.Registry, queues}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
+
+	if s.p.Webhook != nil {
+		mux.Handle("/webhook", s.p.Webhook)
+	}
+	if s.p.Monitor && s.p.RedisConnOpt != nil {
+		s.monitor = asynqmon.New(asynqmon.Options{
+			RootPath:     "/monitor",
+			RedisConnOpt: s.p.RedisConnOpt,
+			ReadOnly:     s.p.MonitorReadOnly,
+		})
+		mux.Handle("/monitor/", s.auth.browser(s.monitor))
+		mux.Handle("GET /monitor", http.RedirectHandler("/monitor/", http.StatusMovedPermanently))
+		mux.HandleFunc("GET /login", s.auth.loginForm)
+		mux.HandleFunc("POST /login", s.auth.login)
+		mux.HandleFunc("POST /logout", s.auth.logout)
+	}
+	hasMonitor := s.monitor != nil
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && hasMonitor {
+			http.Redirect(w, r, "/monitor/", http.StatusFound)
+			return
+		}
+		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
+	})
+	return s.logRequests(recoverPanics(s.log, mux))
+}
+
+// readyz answers 200 when Redis answers a PING within 2 seconds.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.p.Redis == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.p.Redis.Ping(ctx).Err(); err != nil {
+		s.log.Warn("readyz: redis does not answer", slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, "redis does not answer", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Start listens on Params.Addr and serves in the background. It refuses to
+// start without a token unless Params.Insecure.
+func (s *Server) Start() error {
+	if len(s.p.Tokens) == 0 && !s.p.Insecure {
+		return ErrNoToken
+	}
+	if s.p.Enqueuer == nil || s.p.Ledger == nil || s.p.Inspector == nil {
+		return errors.New("api: Enqueuer, Ledger and Inspector are required")
+	}
+	ln, err := net.Listen("tcp", s.p.Addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", s.p.Addr, err)
+	}
+	h := s.Handler()
+	s.mu.Lock()
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slogErrorLog{s.log}.logger(),
+	}
+	s.served = make(chan error, 1)
+	srv, served := s.srv, s.served
+	s.mu.Unlock()
+	if len(s.p.Tokens) == 0 {
+		s.log.Warn("api: no token configured: /v1 and /monitor/ are open (--insecure)")
+	}
+	s.log.Info("api listening", slog.String("addr", ln.Addr().String()), slog.Bool("monitor", s.monitor != nil),
+		slog.Bool("webhook", s.p.Webhook != nil))
+	go func() { served <- srv.Serve(ln) }()
+	return nil
+}
+
+// Addr returns the address the server listens on, once started ("" before).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Done returns a channel that receives the serving error (nil after Shutdown)
+// when the server stops; nil before Start.
+func (s *Server) Done() <-chan error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served
+}
+
+// ListenAndServe starts the server and serves until ctx is done, then shuts it
+// down, waiting up to 10 seconds for requests in flight.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	select {
+	case err := <-s.Done():
+		s.closeMonitor()
+		return fmt.Errorf("api: serving: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Shutdown stops accepting connections, waits until the requests in flight
+// are answered or ctx is done, and closes the monitor's Redis pool.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		if err = srv.Shutdown(ctx); err != nil {
+			err = fmt.Errorf("api: shutdown: %w", err)
+		}
+	}
+	s.closeMonitor()
+	return err
+}
+
+func (s *Server) closeMonitor() {
+	s.mu.Lock()
+	m := s.monitor
+	s.monitor = nil
+	s.mu.Unlock()
+	if m != nil {
+		if err := m.Close(); err != nil {
+			s.log.Warn("api: closing the monitor", slog.String("error", err.Error()))
+		}
+	}
+}

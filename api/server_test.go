@@ -1,0 +1,340 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+const testToken = "api-token-0123456789"
+
+type env struct {
+	srv    *api.Server
+	url    string
+	sb     *sandbox.Sandbox
+	page   sandbox.Page
+	ledger *tasks.Ledger
+	logs   *bytes.Buffer
+}
+
+// newEnv runs an API on a real Redis and a sandbox, with one configured Page.
+func newEnv(t *testing.T, mutate func(*api.Params)) *env {
+	t.Helper()
+	db := redistest.New(t)
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7})
+	gs := httptest.NewServer(sb)
+	t.Cleanup(gs.Close)
+	pg := sb.Pages()[0]
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	rdb := tasks.NewRedisClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	var logs bytes.Buffer
+	p := api.Params{
+		Addr:            "127.0.0.1:0",
+		Tokens:          []string{testToken},
+		Enqueuer:        &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3},
+		Ledger:          ledger,
+		Inspector:       insp,
+		Pages:           []config.Page{{ID: pg.ID, AccessToken: pg.Token}},
+		Graph:           graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second}),
+		Monitor:         true,
+		MonitorReadOnly: true,
+		RedisConnOpt:    opt,
+		MaxBody:         64 << 10,
+		Logger:          slog.New(slog.NewJSONHandler(&syncWriter{b: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if mutate != nil {
+		mutate(&p)
+	}
+	s := api.New(p)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return &env{srv: s, url: "http://" + s.Addr(), sb: sb, page: pg, ledger: ledger, logs: &logs}
+}
+
+type syncWriter struct{ b *bytes.Buffer }
+
+func (w *syncWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
+
+func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func errField(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	f, _ := e["field"].(string)
+	return f
+}
+
+func TestReplies(t *testing.T) {
+	e := newEnv(t, nil)
+	comments := e.sb.AllComments(e.page.ID)
+	c0, c1 := comments[0].ID, comments[1].ID
+	body := func(f string, args ...any) string { return fmt.Sprintf(f, args...) }
+
+	cases := []struct {
+		name   string
+		token  string
+		body   string
+		status int
+		field  string
+	}{
+		{"no token", "", body(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c0), 401, ""},
+		{"wrong token", "nope", body(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c0), 401, ""},
+		{"accepted", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c0), 202, ""},
+		{"queued twice", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi again"}`, e.page.ID, c0), 409, "comment_id"},
+		{"unknown page", testToken, body(`{"page_id":"123","comment_id":%q,"text":"hi"}`, c1), 400, "page_id"},
+		{"no target", testToken, body(`{"page_id":%q,"text":"hi"}`, e.page.ID), 400, "comment_id"},
+		{"two targets", testToken, body(`{"page_id":%q,"comment_id":%q,"post_id":"1_2","text":"hi"}`, e.page.ID, c1), 400, "post_id"},
+		{"blank text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"  "}`, e.page.ID, c1), 400, "text"},
+		{"long text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":%q}`, e.page.ID, c1, strings.Repeat("é", 2001)), 400, "text"},
+		{"bad id", testToken, body(`{"page_id":%q,"comment_id":"a/b","text":"hi"}`, e.page.ID), 400, "comment_id"},
+		{"unknown field", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi","x":1}`, e.page.ID, c1), 400, "x"},
+		{"wrong type", testToken, body(`{"page_id":1,"comment_id":%q,"text":"hi"}`, c1), 400, "page_id"},
+		{"malformed", testToken, `{"page_id":`, 400, ""},
+		{"not an object", testToken, `[1,2]`, 400, ""},
+		{"empty", testToken, ``, 400, ""},
+		{"oversized", testToken, `{"text":"` + strings.Repeat("a", 70<<10) + `"}`, 413, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, m := e.do(t, "POST", "/v1/replies", tc.token, tc.body)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, m)
+			}
+			if _, ok := m["error"]; status >= 400 && !ok {
+				t.Fatalf("no error object: %v", m)
+			}
+			if tc.field != "" && errField(m) != tc.field {
+				t.Fatalf("field %q, want %q: %v", errField(m), tc.field, m)
+			}
+		})
+	}
+
+	t.Run("get", func(t *testing.T) {
+		status, m := e.do(t, "GET", "/v1/replies/comment:"+c0, testToken, "")
+		if status != 200 || m["state"] != "pending" || m["page_id"] != e.page.ID {
+			t.Fatalf("%d %v", status, m)
+		}
+		if status, _ := e.do(t, "GET", "/v1/replies/comment:"+c0, "", ""); status != 401 {
+			t.Fatalf("no token: %d", status)
+		}
+		if status, _ := e.do(t, "GET", "/v1/replies/comment:404_404", testToken, ""); status != 404 {
+			t.Fatalf("unknown: %d", status)
+		}
+		if status, _ := e.do(t, "GET", "/v1/replies/nonsense", testToken, ""); status != 400 {
+			t.Fatalf("bad id: %d", status)
+		}
+		// Sent: the ledger answers after the task is gone too.
+		if err := e.ledger.MarkSent(context.Background(), e.page.ID, tasks.Target{Kind: tasks.KindComment, ID: c1}, "m_abc"); err != nil {
+			t.Fatal(err)
+		}
+		status, m = e.do(t, "GET", "/v1/replies/comment:"+c1, testToken, "")
+		if status != 200 || m["state"] != "sent" || m["message_id"] != "m_abc" {
+			t.Fatalf("%d %v", status, m)
+		}
+		status, m = e.do(t, "POST", "/v1/replies", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c1))
+		if status != 409 || m["state"] != "sent" {
+			t.Fatalf("sent twice: %d %v", status, m)
+		}
+	})
+
+	t.Run("batch", func(t *testing.T) {
+		b := body(`{"replies":[{"page_id":%q,"comment_id":%q,"text":"a"},{"page_id":%q,"comment_id":%q,"text":"b"},{"page_id":"9","post_id":"1_1","text":"c"},{"nope":true},7]}`,
+			e.page.ID, comments[2].ID, e.page.ID, c0)
+		status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+		if status != 207 {
+			t.Fatalf("%d %v", status, m)
+		}
+		res := m["results"].([]any)
+		want := []float64{202, 409, 400, 400, 400}
+		for i, w := range want {
+			r := res[i].(map[string]any)
+			if r["status"] != w {
+				t.Errorf("item %d: %v, want %v", i, r, w)
+			}
+		}
+		if f := errField(res[2].(map[string]any)); f != "replies[2].page_id" {
+			t.Errorf("item 2 field %q", f)
+		}
+		many := `{"replies":[` + strings.TrimSuffix(strings.Repeat(`{},`, api.MaxBatch+1), ",") + `]}`
+		if status, m := e.do(t, "POST", "/v1/replies", testToken, many); status != 400 || errField(m) != "replies" {
+			t.Fatalf("too many: %d %v", status, m)
+		}
+	})
+
+	t.Run("conversation", func(t *testing.T) {
+		var open, old string
+		for _, c := range e.sb.Conversations(e.page.ID) {
+			var last *sandbox.Message
+			for i := len(c.Messages) - 1; i >= 0; i-- {
+				if !c.Messages[i].FromPage {
+					last = &c.Messages[i]
+					break
+				}
+			}
+			switch {
+			case last == nil:
+			case time.Since(last.CreatedTime) < 23*time.Hour && open == "":
+				open = c.ID
+			case time.Since(last.CreatedTime) > 25*time.Hour && old == "":
+				old = c.ID
+			}
+		}
+		if open == "" {
+			t.Skip("no open conversation seeded")
+		}
+		b := body(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, e.page.ID, open)
+		status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+		if status != 202 || !strings.HasPrefix(m["id"].(string), "message:") {
+			t.Fatalf("%d %v", status, m)
+		}
+		if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status != 409 {
+			t.Fatalf("second: %d %v", status, m)
+		}
+		if old != "" {
+			b := body(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, e.page.ID, old)
+			if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status != 400 || errField(m) != "conversation_id" {
+				t.Fatalf("old: %d %v", status, m)
+			}
+		}
+		b = body(`{"page_id":%q,"conversation_id":"t_999999","text":"hello"}`, e.page.ID)
+		if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status != 400 || errField(m) != "conversation_id" {
+			t.Fatalf("unknown: %d %v", status, m)
+		}
+	})
+
+	if strings.Contains(e.logs.String(), testToken) || strings.Contains(e.logs.String(), e.page.Token) {
+		t.Fatal("a token reached the log")
+	}
+}
+
+func TestHealthMetricsMonitor(t *testing.T) {
+	e := newEnv(t, nil)
+	get := func(path string, set func(*http.Request)) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.url+path, nil)
+		if set != nil {
+			set(req)
+		}
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if r := get(p, nil); r.StatusCode != 200 {
+			t.Errorf("%s: %d", p, r.StatusCode)
+		}
+	}
+	e.do(t, "POST", "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"post_id":"%s_1","text":"x"}`, e.page.ID, e.page.ID))
+	r := get("/metrics", nil)
+	b, _ := io.ReadAll(r.Body)
+	if r.StatusCode != 200 || !strings.Contains(string(b), `asynq_queue_size{queue="replies",state="pending"} 1`) ||
+		!strings.Contains(string(b), "pagereply_enqueued_total") {
+		t.Fatalf("metrics %d:\n%s", r.StatusCode, b)
+	}
+	if r := get("/monitor/", nil); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("monitor without auth: %d", r.StatusCode)
+	}
+	if r := get("/monitor/", func(q *http.Request) { q.SetBasicAuth("x", "wrong") }); r.StatusCode != 401 {
+		t.Fatalf("monitor wrong basic: %d", r.StatusCode)
+	}
+	if r := get("/monitor/", func(q *http.Request) { q.SetBasicAuth("x", testToken) }); r.StatusCode != 200 {
+		t.Fatalf("monitor basic: %d", r.StatusCode)
+	}
+	if r := get("/monitor/api/queues", func(q *http.Request) { q.Header.Set("Authorization", "Bearer "+testToken) }); r.StatusCode != 200 {
+		t.Fatalf("monitor api bearer: %d", r.StatusCode)
+	}
+	// Login: the cookie holds no token and opens the monitor.
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(e.url+"/login", map[string][]string{"token": {"wrong"}})
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("bad login: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	resp, err = c.PostForm(e.url+"/login", map[string][]string{"token": {testToken}})
+	if err != nil || resp.StatusCode != 303 {
+		t.Fatalf("login: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	ck := resp.Cookies()
+	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || strings.Contains(ck[0].Value, testToken) {
+		t.Fatalf("cookie %+v", ck)
+	}
+	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(ck[0]) }); r.StatusCode != 200 {
+		t.Fatalf("monitor with cookie: %d", r.StatusCode)
+	}
+	forged := &http.Cookie{Name: api.SessionCookie, Value: "99999999999.00"}
+	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(forged) }); r.StatusCode != 401 {
+		t.Fatalf("monitor with forged cookie: %d", r.StatusCode)
+	}
+	if r := get("/nope", nil); r.StatusCode != 404 {
+		t.Fatalf("404: %d", r.StatusCode)
+	}
+}
+
+func TestNoTokenRefusesToStart(t *testing.T) {
+	s := api.New(api.Params{Addr: "127.0.0.1:0"})
+	if err := s.Start(); err != api.ErrNoToken {
+		t.Fatalf("Start: %v, want ErrNoToken", err)
+	}
+}
+
+func TestReadyzRedisDown(t *testing.T) {
+	e := newEnv(t, func(p *api.Params) {
+		p.Redis = tasks.NewRedisClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
+	})
+	status, m := e.do(t, "GET", "/readyz", "", "")
+	if status != 503 {
+		t.Fatalf("readyz: %d %v", status, m)
+	}
+}
