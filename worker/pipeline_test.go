@@ -119,7 +119,10 @@ func TestRateAcrossProcesses(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 13})
 	fast, slow := h.pages[0].ID, h.pages[1].ID
 	pages := []config.Page{
-		{ID: fast, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 50, Per: time.Second}, Burst: 1},
+		// Burst 5: pagereply admits at most rate-1 sends per second of Redis
+		// time; the burst is what Graph may see on top when sends arrive bunched
+		// (network and scheduling jitter, a loaded 2-core CI machine).
+		{ID: fast, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 50, Per: time.Second}, Burst: 5},
 		{ID: slow, AccessToken: h.pages[1].AccessToken, Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1},
 	}
 	fastReplies := h.addComments(fast, 1300, "fast")
@@ -155,8 +158,8 @@ func TestRateAcrossProcesses(t *testing.T) {
 			n++
 		}
 	}
-	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+1 {
-		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 1", max)
+	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+5 {
+		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 5", max)
 	}
 	if achieved := float64(n) / 20; achieved < 0.95*50 {
 		t.Errorf("fast Page: %.1f sends/s over 20s, want at least 47.5", achieved)
