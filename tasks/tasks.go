@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Task types.
@@ -131,7 +132,7 @@ func (r *Reply) Validate() error {
 		return errors.New("psid: required for a conversation reply")
 	case strings.TrimSpace(r.Text) == "":
 		return errors.New("text: must not be empty")
-	case len([]rune(r.Text)) > MaxTextLen:
+	case utf8.RuneCountInString(r.Text) > MaxTextLen:
 		return fmt.Errorf("text: longer than %d characters", MaxTextLen)
 	}
 	switch r.Target.Kind {
