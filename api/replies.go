@@ -304,60 +304,87 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 	}
 }
 
-// resolveConversation reads the conversation and points reply at the person's
-// latest message, to be sent to the person's PSID. ok is false when res is the
-// answer instead.
-func (s *Server) resolveConversation(ctx context.Context, c checked, reply *tasks.Reply) (res ReplyResult, ok bool) {
-	fail := func(status int, msg string) (ReplyResult, bool) {
-		return ReplyResult{Status: status, Error: &errorDetail{Message: msg, Field: c.field}}, false
-	}
-	if s.p.Graph == nil {
-		return fail(http.StatusBadRequest, "conversation replies are not available on this server")
-	}
-	gctx, cancel := context.WithTimeout(graph.WithPageID(ctx, c.page.ID), 15*time.Second)
+// ConversationError says why a conversation reply cannot be made. BadInput
+// errors are the caller's (unknown conversation, window closed); the others are
+// Graph's.
+type ConversationError struct {
+	BadInput bool
+	Msg      string
+}
+
+func (e *ConversationError) Error() string { return e.Msg }
+
+// ConversationReply points reply at the person's latest message in the Page's
+// conversation conversationID, to be sent to the person's PSID (the participant
+// who is not the Page). Its error is a *ConversationError: the person has no
+// message to answer, or the last one is older than the 24-hour messaging window
+// at now, or Graph cannot read the conversation.
+func ConversationReply(ctx context.Context, g ConversationReader, page *config.Page, conversationID string, now time.Time, reply *tasks.Reply) error {
+	bad := func(msg string) error { return &ConversationError{BadInput: true, Msg: msg} }
+	gctx, cancel := context.WithTimeout(graph.WithPageID(ctx, page.ID), 15*time.Second)
 	defer cancel()
-	conv, err := s.p.Graph.Conversation(gctx, c.page.AccessToken, c.id)
+	conv, err := g.Conversation(gctx, page.AccessToken, conversationID)
 	if err != nil {
-		s.log.Warn("api: read conversation", slog.String("page_id", c.page.ID), slog.String("conversation_id", c.id),
-			slog.String("error", err.Error()))
 		switch graph.ClassOf(err) {
 		case graph.ClassPermanent:
-			return fail(http.StatusBadRequest, "Graph cannot read this conversation for the Page (unknown id, or not the Page's)")
+			return bad("Graph cannot read this conversation for the Page (unknown id, or not the Page's)")
 		case graph.ClassPageBroken:
-			return fail(http.StatusBadGateway, "the Page's access token or permissions do not let it read conversations")
+			return &ConversationError{Msg: "the Page's access token or permissions do not let it read conversations"}
 		}
-		return fail(http.StatusBadGateway, "Graph did not answer the conversation read; try again")
+		return &ConversationError{Msg: "Graph did not answer the conversation read; try again"}
 	}
+	reply.PSID = ""
 	for _, p := range conv.Participants {
-		if p.ID != "" && p.ID != c.page.ID {
+		if p.ID != "" && p.ID != page.ID {
 			reply.PSID = p.ID
 			break
 		}
 	}
 	if reply.PSID == "" {
-		return fail(http.StatusBadRequest, "the conversation has no participant besides the Page")
+		return bad("the conversation has no participant besides the Page")
 	}
 	var last *graph.Message
 	for i := range conv.Messages { // newest first
 		m := &conv.Messages[i]
-		if m.From != nil && m.From.ID != c.page.ID {
+		if m.From != nil && m.From.ID != page.ID {
 			last = m
 			break
 		}
 	}
 	if last == nil || last.ID == "" {
-		return fail(http.StatusBadRequest, "the conversation has no recent message from the person to answer")
+		return bad("the conversation has no recent message from the person to answer")
 	}
-	if !last.CreatedTime.IsZero() && s.p.Now().Sub(last.CreatedTime.Time) > 24*time.Hour {
-		return fail(http.StatusBadRequest, "the person's last message is older than 24 hours: Messenger allows no reply")
+	if !last.CreatedTime.IsZero() && now.Sub(last.CreatedTime.Time) > 24*time.Hour {
+		return bad("the person's last message is older than 24 hours: Messenger allows no reply")
 	}
 	t, err := tasks.ParseTarget(string(tasks.KindMessage) + ":" + last.ID)
 	if err != nil {
-		return fail(http.StatusBadGateway, "Graph gave a malformed message id")
+		return &ConversationError{Msg: "Graph gave a malformed message id"}
 	}
 	reply.Target = t
 	reply.ConversationID = conv.ID
-	return ReplyResult{}, true
+	return nil
+}
+
+// resolveConversation is ConversationReply for the API; ok is false when res
+// is the answer instead.
+func (s *Server) resolveConversation(ctx context.Context, c checked, reply *tasks.Reply) (res ReplyResult, ok bool) {
+	if s.p.Graph == nil {
+		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: "conversation replies are not available on this server", Field: c.field}}, false
+	}
+	err := ConversationReply(ctx, s.p.Graph, c.page, c.id, s.p.Now(), reply)
+	if err == nil {
+		return ReplyResult{}, true
+	}
+	status := http.StatusBadGateway
+	var ce *ConversationError
+	if errors.As(err, &ce) && ce.BadInput {
+		status = http.StatusBadRequest
+	} else {
+		s.log.Warn("api: read conversation", slog.String("page_id", c.page.ID), slog.String("conversation_id", c.id),
+			slog.String("error", err.Error()))
+	}
+	return ReplyResult{Status: status, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 }
 
 // stateOf maps asynq's task states to the API's.

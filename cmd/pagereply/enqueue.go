@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+func init() {
+	register("enqueue", "enqueue one reply (to a comment, a visitor post or a conversation)", runEnqueue)
+}
+
+// runEnqueue queues one reply through the same deduplicating enqueue as the
+// poll and the API. Exit 0 when queued; 1 when the target already has a reply
+// queued, sent, or refused for good (nothing is done, the message says which);
+// 2 on bad flags or configuration.
+func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "enqueue", "enqueue -c FILE --page ID (--comment ID | --post ID | --conversation ID) --text TEXT\n\n"+
+		"Exit status: 0 queued; 1 the target already has a reply queued or sent (nothing done), or an error; 2 bad usage.",
+		`pagereply enqueue -c pagereply.yaml --page 1983306698425200 --comment 1983306698425200_123_456 --text "Hi! Prices are on our site."`)
+	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	page := fs.String("page", "", "id of a configured Page (required)")
+	comment := fs.String("comment", "", "comment id to reply to privately")
+	post := fs.String("post", "", "visitor post id to reply to privately")
+	conv := fs.String("conversation", "", "conversation id (t_...): answers the person's latest message")
+	text := fs.String("text", "", "the reply's text, at most 2000 characters (required)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(env.stderr, "pagereply enqueue: "+format+"\n", a...)
+		return exitUsage
+	}
+	n := 0
+	for _, v := range []string{*comment, *post, *conv} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case *page == "":
+		return usage("--page is required")
+	case n == 0:
+		return usage("give one of --comment, --post or --conversation")
+	case n > 1:
+		return usage("give only one of --comment, --post and --conversation")
+	}
+	body, err := config.CheckText(*text)
+	if err != nil {
+		return usage("--text: %v", err)
+	}
+	cfg, code := loadConfig(env, configPath(env, *cfgPath))
+	if cfg == nil {
+		return code
+	}
+	pg, ok := cfg.Page(*page)
+	if !ok {
+		return usage("--page %s is not in the configuration's pages", *page)
+	}
+	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer a.Close()
+
+	reply := tasks.Reply{PageID: pg.ID, Text: body, Source: tasks.SourceAPI}
+	var kind tasks.Kind
+	var id, flagName string
+	switch {
+	case *comment != "":
+		kind, id, flagName = tasks.KindComment, *comment, "--comment"
+	case *post != "":
+		kind, id, flagName = tasks.KindPost, *post, "--post"
+	default:
+		kind, id, flagName = tasks.KindMessage, *conv, "--conversation"
+	}
+	t, err := tasks.ParseTarget(string(kind) + ":" + id)
+	if err != nil {
+		return usage("%s: %q is not a valid Graph id", flagName, id)
+	}
+	reply.Target = t
+	if *conv != "" {
+		if err := api.ConversationReply(ctx, a.graph, pg, *conv, time.Now(), &reply); err != nil {
+			var ce *api.ConversationError
+			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
+			if errors.As(err, &ce) && ce.BadInput {
+				return exitUsage
+			}
+			return exitError
+		}
+	}
+	out, info, err := a.enq.Enqueue(ctx, reply)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (is Redis at %s up?)\n", err, cfg.Redis.Describe())
+		return exitError
+	}
+	target := reply.Target.String()
+	switch out {
+	case tasks.Enqueued:
+		fmt.Fprintf(env.stdout, "queued %s (%s) for page %s\n", target, info.State, pg.ID)
+		return exitOK
+	case tasks.AlreadyQueued:
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply queued; nothing done\n", target)
+	case tasks.AlreadySent:
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply (sent); nothing done\n", target)
+	case tasks.AlreadyFailed:
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %s cannot get a reply: Graph refused it for good; nothing done\n", target)
+	}
+	return exitError
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// Role names for --roles.
+const (
+	roleScheduler = "scheduler"
+	roleWorker    = "worker"
+	roleAPI       = "api"
+)
+
+// roleSet is the roles one process runs.
+type roleSet struct{ scheduler, worker, api bool }
+
+func allRoles() roleSet { return roleSet{scheduler: true, worker: true, api: true} }
+
+func (r roleSet) String() string {
+	var s []string
+	if r.scheduler {
+		s = append(s, roleScheduler)
+	}
+	if r.worker {
+		s = append(s, roleWorker)
+	}
+	if r.api {
+		s = append(s, roleAPI)
+	}
+	return strings.Join(s, ",")
+}
+
+// parseRoles parses "scheduler,worker,api" (any non-empty mix).
+func parseRoles(s string) (roleSet, error) {
+	var r roleSet
+	for _, name := range strings.Split(s, ",") {
+		switch strings.TrimSpace(name) {
+		case roleScheduler:
+			r.scheduler = true
+		case roleWorker:
+			r.worker = true
+		case roleAPI:
+			r.api = true
+		case "":
+		default:
+			return r, fmt.Errorf("--roles: unknown role %q (roles: scheduler, worker, api)", strings.TrimSpace(name))
+		}
+	}
+	if !r.scheduler && !r.worker && !r.api {
+		return r, errors.New("--roles: name at least one of scheduler, worker, api")
+	}
+	return r, nil
+}
+
+// roleOptions are what the commands add to the config.
+type roleOptions struct {
+	// insecure lets the api role start without api.tokens.
+	insecure bool
+	// apiAddr overrides api.addr when set.
+	apiAddr string
+	// workerShutdown overrides the worker's wait for in-flight tasks.
+	workerShutdown time.Duration
+}
+
+// running is the roles of one process, started.
+type running struct {
+	a        *app
+	log      *slog.Logger
+	worker   *worker.Worker
+	api      *api.Server
+	inspect  *asynq.Inspector
+	stopSchd func(context.Context)
+}
+
+// checkRoles reports a configuration that cannot run roles, before anything
+// starts, as a usage error naming the key or flag to fix.
+func checkRoles(a *app, roles roleSet, opts roleOptions) error {
+	if roles.api && len(a.cfg.API.Tokens) == 0 && !opts.insecure {
+		return errors.New("api.tokens is empty: the API refuses to start without a bearer token; add one (e.g. \"${PAGEREPLY_API_TOKEN}\") or pass --insecure")
+	}
+	for _, t := range a.cfg.API.Tokens {
+		if roles.api && len(t) < 16 {
+			return errors.New("api.tokens: a token is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)")
+		}
+	}
+	return nil
+}
+
+// startRoles starts the roles: the API first (it can fail on its address),
+// then the worker, then the scheduler.
+func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*running, error) {
+	r := &running{a: a, log: a.log}
+	if roles.api {
+		r.inspect = asynq.NewInspector(a.redis)
+		addr := a.cfg.API.Addr
+		if opts.apiAddr != "" {
+			addr = opts.apiAddr
+		}
+		// TODO(issue 4): pass api.NewWebhook(api.WebhookParams{...}) when
+		// webhook.verify_token is set, once api/webhook.go lands.
+		var webhook http.Handler
+		r.api = api.New(api.Params{
+			Addr:            addr,
+			Tokens:          a.cfg.API.Tokens,
+			Insecure:        opts.insecure,
+			Enqueuer:        a.enq,
+			Ledger:          a.ledger,
+			Inspector:       r.inspect,
+			Redis:           a.rdb,
+			Pages:           a.cfg.Pages,
+			Graph:           a.graph,
+			Webhook:         webhook,
+			Monitor:         boolOr(a.cfg.API.Monitor, true),
+			MonitorReadOnly: boolOr(a.cfg.API.MonitorReadOnly, true),
+			RedisConnOpt:    a.redis,
+			Metrics:         a.metrics,
+			Logger:          a.log,
+		})
+		if err := r.api.Start(); err != nil {
+			_ = r.inspect.Close()
+			return nil, err
+		}
+	}
+	if roles.worker {
+		r.worker = worker.New(worker.Params{
+			Redis:           a.redis,
+			Ledger:          a.ledger,
+			Enqueuer:        a.enq,
+			Graph:           a.graph,
+			Pages:           a.cfg.Pages,
+			Concurrency:     a.cfg.Worker.Concurrency,
+			MaxRetry:        a.cfg.Worker.MaxRetry,
+			GraphTimeout:    a.cfg.Graph.Timeout,
+			ShutdownTimeout: opts.workerShutdown,
+			Logger:          a.log,
+			Metrics:         a.metrics,
+			// TODO(issue 4): Poll: worker.NewPollHandler(worker.PollParams{...})
+			// once worker/poll.go lands; until then poll tasks are archived.
+		})
+		if err := r.worker.Start(); err != nil {
+			r.shutdown(context.Background())
+			return nil, err
+		}
+	}
+	if roles.scheduler {
+		// TODO(issue 4): scheduler.New(scheduler.Params{...}).Start() once the
+		// scheduler package lands.
+		a.log.Warn("scheduler role: the scheduler package is not built yet; no polls are scheduled")
+	}
+	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
+		slog.String("redis", a.cfg.Redis.Describe()))
+	return r, nil
+}
+
+// apiDone returns a channel that reports the API's serving error, or nil (a
+// channel that never fires) without the api role.
+func (r *running) apiDone() <-chan error {
+	if r.api == nil {
+		return nil
+	}
+	return r.api.Done()
+}
+
+// shutdown stops the scheduler (no new polls), then the API (no new replies;
+// requests in flight are answered), then the worker: in-flight sends finish or
+// go back to the queue. Nothing is lost.
+func (r *running) shutdown(ctx context.Context) {
+	if r.stopSchd != nil {
+		r.stopSchd(ctx)
+	}
+	if r.api != nil {
+		if err := r.api.Shutdown(ctx); err != nil {
+			r.log.Warn("api shutdown", slog.String("error", err.Error()))
+		}
+	}
+	if r.inspect != nil {
+		_ = r.inspect.Close()
+	}
+	if r.worker != nil {
+		r.worker.Shutdown(ctx)
+	}
+}
+
+// runRoles runs roles until ctx is done (SIGINT or SIGTERM) or the API fails,
+// then shuts down gracefully.
+func runRoles(ctx context.Context, env *cmdEnv, name string, a *app, roles roleSet, opts roleOptions) int {
+	if err := checkRoles(a, roles, opts); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return exitUsage
+	}
+	r, err := startRoles(ctx, a, roles, opts)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		if errors.Is(err, api.ErrNoToken) {
+			return exitUsage
+		}
+		return exitError
+	}
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down", slog.String("roles", roles.String()))
+	case err := <-r.apiDone():
+		fmt.Fprintf(env.stderr, "pagereply %s: api stopped: %v\n", name, err)
+		code = exitError
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.shutdown(sctx)
+	a.log.Info("stopped", slog.String("roles", roles.String()))
+	return code
+}
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func init() {
+	register("serve", "run every role (scheduler, worker, api) in one process", runServe)
+	register("worker", "run the worker role: send replies, run polls", roleCommand(roleWorker))
+	register("scheduler", "run the scheduler role: enqueue each Page's polls on its schedule", roleCommand(roleScheduler))
+	register("api", "run the api role: HTTP API, webhook, metrics, monitor", roleCommand(roleAPI))
+}
+
+func runServe(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "serve", "serve -c FILE [--roles scheduler,worker,api] [--insecure]",
+		"pagereply serve -c pagereply.yaml --roles worker,api")
+	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	rolesFlag := fs.String("roles", "scheduler,worker,api", "roles to run in this process, comma-separated")
+	insecure := fs.Bool("insecure", false, "let the api role start without api.tokens (open to anyone who can reach it)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	roles, err := parseRoles(*rolesFlag)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply serve: %v\n", err)
+		return exitUsage
+	}
+	return serveRoles(ctx, env, "serve", configPath(env, *cfgPath), roles, roleOptions{insecure: *insecure})
+}
+
+// roleCommand returns the command that runs one role.
+func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []string) int {
+	return func(ctx context.Context, env *cmdEnv, args []string) int {
+		fs := newFlagSet(env, role, role+" -c FILE", "pagereply "+role+" -c pagereply.yaml")
+		cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+		var insecure *bool
+		if role == roleAPI {
+			insecure = fs.Bool("insecure", false, "start without api.tokens (open to anyone who can reach it)")
+		}
+		if code := parseFlags(fs, args); code >= 0 {
+			return code
+		}
+		roles, _ := parseRoles(role)
+		opts := roleOptions{}
+		if insecure != nil {
+			opts.insecure = *insecure
+		}
+		return serveRoles(ctx, env, role, configPath(env, *cfgPath), roles, opts)
+	}
+}
+
+// serveRoles loads the config, wires the app and runs the roles until a signal.
+func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleSet, opts roleOptions) int {
+	cfg, code := loadConfig(env, path)
+	if cfg == nil {
+		return code
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	a, err := newApp(cfg, log)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return exitUsage
+	}
+	defer a.Close()
+	return runRoles(ctx, env, name, a, roles, opts)
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/tasks"
+)
+
+func init() {
+	register("status", "show queues and Pages: pending, active, scheduled, retry, archived, sent, paused", runStatus)
+}
+
+func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "status", "status -c FILE", "pagereply status -c pagereply.yaml")
+	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	cfg, code := loadConfig(env, configPath(env, *cfgPath))
+	if cfg == nil {
+		return code
+	}
+	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+		return exitUsage
+	}
+	defer a.Close()
+	insp := asynq.NewInspector(a.redis)
+	defer insp.Close()
+
+	queues, err := insp.Queues()
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: list queues: %v (is Redis at %s up?)\n", err, cfg.Redis.Describe())
+		return exitError
+	}
+	known := slices.Clone(queues)
+	for _, q := range []string{tasks.QueuePolls, tasks.QueueReplies} {
+		if !slices.Contains(queues, q) {
+			queues = append(queues, q)
+		}
+	}
+	slices.Sort(queues)
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tCOMPLETED\tPROCESSED\tFAILED\tPAUSED")
+	for _, q := range queues {
+		info := &asynq.QueueInfo{Queue: q} // a queue asynq has not seen yet is empty
+		var err error
+		if slices.Contains(known, q) {
+			info, err = insp.GetQueueInfo(q)
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply status: queue %s: %v\n", q, err)
+			return exitError
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", q, info.Pending, info.Active, info.Scheduled,
+			info.Retry, info.Archived, info.Completed, info.ProcessedTotal, info.FailedTotal, yesNo(info.Paused))
+	}
+	if err := tw.Flush(); err != nil {
+		return exitError
+	}
+	fmt.Fprintln(env.stdout)
+	tw = tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PAGE\tSENT\tFAILED\tPAUSED")
+	for _, p := range cfg.Pages {
+		st, err := a.ledger.Stats(ctx, p.ID)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+			return exitError
+		}
+		d, why, err := a.ledger.Paused(ctx, p.ID)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+			return exitError
+		}
+		paused := "no"
+		if d > 0 {
+			paused = fmt.Sprintf("for %s: %s", d.Round(time.Second), why)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", p.ID, st["sent"], st["failed"], paused)
+	}
+	if err := tw.Flush(); err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
