@@ -1,0 +1,277 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// DefaultWebhookMaxBody is the largest webhook delivery accepted when
+// WebhookParams.MaxBody is zero; Meta's batches are far smaller.
+const DefaultWebhookMaxBody = 1 << 20
+
+// WebhookIntake queues the items a delivery names; *tasks.Enqueuer
+// implements it. The worker's poll handler reads each item from Graph, checks
+// it like the poll does and enqueues its reply, so the webhook answers Meta
+// without waiting on Graph.
+type WebhookIntake interface {
+	EnqueueWebhookItem(ctx context.Context, it tasks.WebhookItem) (tasks.Outcome, error)
+}
+
+// WebhookParams configures NewWebhook.
+type WebhookParams struct {
+	// VerifyToken is webhook.verify_token, the secret of the GET handshake.
+	VerifyToken string
+	// AppSecret is graph.app_secret, the key of X-Hub-Signature-256. If empty,
+	// every POST is refused: nothing could prove it came from Meta.
+	AppSecret string
+	// Intake queues the items (required).
+	Intake WebhookIntake
+	// Pages are the configured Pages; changes of other Pages are ignored.
+	Pages []config.Page
+	// MaxBody is the largest body in bytes; if zero, DefaultWebhookMaxBody.
+	MaxBody int64
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Metrics; if nil, a private set.
+	Metrics *metrics.Metrics
+	// Now is the clock; if nil, time.Now.
+	Now func() time.Time
+}
+
+// webhook is Meta's Page webhook (SPEC.md, "The webhook in detail").
+type webhook struct {
+	p     WebhookParams
+	log   *slog.Logger
+	pages map[string]*config.Page
+}
+
+// NewWebhook returns the handler of GET and POST /webhook: Meta's
+// subscription handshake, then signed feed deliveries whose new comments and
+// visitors' posts are queued as webhook items (deduplicated by item, so
+// redeliveries are harmless). It answers before any Graph call is made.
+func NewWebhook(p WebhookParams) http.Handler {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.New()
+	}
+	if p.MaxBody <= 0 {
+		p.MaxBody = DefaultWebhookMaxBody
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{}}
+	for i := range p.Pages {
+		h.pages[p.Pages[i].ID] = &p.Pages[i]
+	}
+	if p.AppSecret == "" {
+		h.log.Error("webhook has no graph.app_secret: every delivery will be refused")
+	}
+	return h
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.handshake(w, r)
+	case http.MethodPost:
+		h.deliver(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, http.StatusMethodNotAllowed, "use GET for the handshake, POST for deliveries", "")
+	}
+}
+
+// handshake answers hub.challenge when the mode is subscribe and the verify
+// token matches.
+func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	tok := q.Get("hub.verify_token")
+	if h.p.VerifyToken == "" || q.Get("hub.mode") != "subscribe" ||
+		subtle.ConstantTimeCompare([]byte(tok), []byte(h.p.VerifyToken)) != 1 {
+		h.log.Warn("webhook handshake refused", slog.String("mode", q.Get("hub.mode")))
+		writeError(w, http.StatusForbidden, "verification failed", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, q.Get("hub.challenge"))
+}
+
+// delivery is Meta's POST body.
+type delivery struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      string `json:"id"`
+		Changes []struct {
+			Field string      `json:"field"`
+			Value changeValue `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+type changeValue struct {
+	Item      string `json:"item"`
+	Verb      string `json:"verb"`
+	CommentID string `json:"comment_id"`
+	PostID    string `json:"post_id"`
+	From      struct {
+		ID string `json:"id"`
+	} `json:"from"`
+}
+
+// UnmarshalJSON reads a change value leniently: values of items pagereply
+// ignores (reactions, ...) may hold fields of other shapes, which must not
+// fail the whole delivery.
+func (v *changeValue) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	str := func(k string) string {
+		var s string
+		if json.Unmarshal(raw[k], &s) != nil {
+			return ""
+		}
+		return s
+	}
+	v.Item, v.Verb, v.CommentID, v.PostID = str("item"), str("verb"), str("comment_id"), str("post_id")
+	var from struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(raw["from"], &from) == nil {
+		var s string
+		if json.Unmarshal(from.ID, &s) == nil {
+			v.From.ID = s
+		} else if n := strings.TrimSpace(string(from.ID)); n != "" && n != "null" {
+			v.From.ID = n // a number
+		}
+	}
+	return nil
+}
+
+// deliver checks the signature, then queues each new comment or visitor's
+// post of a configured Page.
+func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.p.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the webhook's limit", "")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "cannot read the body", "")
+		return
+	}
+	if !h.signed(r.Header.Get("X-Hub-Signature-256"), body) {
+		h.log.Warn("webhook delivery refused: bad or missing X-Hub-Signature-256", slog.String("remote", r.RemoteAddr))
+		writeError(w, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256", "")
+		return
+	}
+	var d delivery
+	if err := json.Unmarshal(body, &d); err != nil {
+		writeError(w, http.StatusBadRequest, "body is not valid JSON", "")
+		return
+	}
+	if d.Object != "page" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	now := h.p.Now().UnixMilli()
+	queued, ignored := 0, 0
+	for _, e := range d.Entry {
+		page, ok := h.pages[e.ID]
+		for _, c := range e.Changes {
+			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
+			if why != "" {
+				ignored++
+				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
+				continue
+			}
+			it.ReceivedAt = now
+			o, err := h.p.Intake.EnqueueWebhookItem(r.Context(), it)
+			if err != nil {
+				// Meta redelivers what is not answered 200; the items queued
+				// so far dedup on their TaskIDs then.
+				h.log.Error("webhook: queue item", slog.String("page_id", it.PageID), slog.String("item", it.TaskID()), slog.String("error", err.Error()))
+				writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
+				return
+			}
+			h.p.Metrics.Enqueued.WithLabelValues(it.PageID, string(tasks.SourceWebhook)+"_item", string(o)).Inc()
+			queued++
+		}
+	}
+	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("ignored", ignored))
+	w.WriteHeader(http.StatusOK)
+}
+
+// itemOf returns the webhook item of a change, or why it is ignored.
+func itemOf(page *config.Page, known bool, pageID, field string, v changeValue) (tasks.WebhookItem, string) {
+	switch {
+	case !known:
+		return tasks.WebhookItem{}, "unknown page"
+	case field != "feed":
+		return tasks.WebhookItem{}, "field " + field
+	case v.Verb != "add":
+		return tasks.WebhookItem{}, "verb " + v.Verb
+	case v.From.ID == pageID:
+		return tasks.WebhookItem{}, "the page's own"
+	}
+	it := tasks.WebhookItem{PageID: pageID}
+	switch v.Item {
+	case "comment":
+		if !page.Replies(config.ReplyComments) {
+			return it, "page does not reply to comments"
+		}
+		it.Kind, it.ID, it.PostID = tasks.KindComment, v.CommentID, v.PostID
+	case "post", "status", "photo", "video":
+		// A visitor's post arrives as item post, or status/photo/video by
+		// what it holds; its id is post_id.
+		if !page.Replies(config.ReplyPosts) {
+			return it, "page does not reply to posts"
+		}
+		it.Kind, it.ID = tasks.KindPost, v.PostID
+	default:
+		return it, "item " + v.Item
+	}
+	if err := it.Validate(); err != nil {
+		return it, "malformed: " + err.Error()
+	}
+	return it, ""
+}
+
+// signed reports whether header is "sha256=" and the hex HMAC-SHA256 of body
+// keyed by the app secret, compared in constant time.
+func (h *webhook) signed(header string, body []byte) bool {
+	if h.p.AppSecret == "" {
+		return false
+	}
+	sig, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(h.p.AppSecret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}

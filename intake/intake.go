@@ -1,0 +1,339 @@
+// Package intake owns the step from a Graph item (a comment, a visitor's post,
+// a conversation) to a reply task: the eligibility rules of SPEC.md, the reply
+// text from the Page's rules, the ledger check and the enqueue. The poll handler
+// and the webhook share it, so both apply the same rules and the same dedup.
+package intake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// Reason is why an item gets no reply; the values are the reason labels of
+// metrics.PollSkipped.
+type Reason string
+
+// Skip reasons.
+const (
+	// SkipOwn: the Page wrote it (or, in a conversation, the Page wrote last).
+	SkipOwn Reason = "own"
+	// SkipCannotReply: can_reply_privately is false, or nobody to answer.
+	SkipCannotReply Reason = "cannot_reply"
+	// SkipTooOld: outside the reply window.
+	SkipTooOld Reason = "too_old"
+	// SkipNoRule: no rule matched and the Page has no default_text.
+	SkipNoRule Reason = "no_rule"
+	// SkipAlreadyReplied: the ledger has it sent or failed for good.
+	SkipAlreadyReplied Reason = "already_replied"
+	// SkipRenderError: the Page's template failed on this item.
+	SkipRenderError Reason = "render_error"
+)
+
+// MessagingWindow is how long after a person's last message a Page may answer
+// in a conversation; a Page's max_age shortens it, never lengthens it.
+const MessagingWindow = 24 * time.Hour
+
+// DefaultMaxAge is the reply window of a Page whose MaxAge is unset.
+const DefaultMaxAge = 168 * time.Hour
+
+// Item is one thing that may get a reply, in the shape the rules need.
+type Item struct {
+	Target tasks.Target
+	// PSID and ConversationID are set for KindMessage targets.
+	PSID           string
+	ConversationID string
+	// From is who wrote it; zero when Graph did not say.
+	From              graph.User
+	Message           string
+	PostID            string
+	CommentID         string
+	Created           time.Time
+	CanReplyPrivately bool
+}
+
+// CommentItem returns the item of a comment on postID ("" when unknown).
+func CommentItem(postID string, c graph.Comment) Item {
+	it := Item{
+		Target:            tasks.Target{Kind: tasks.KindComment, ID: c.ID},
+		Message:           c.Message,
+		PostID:            postID,
+		CommentID:         c.ID,
+		Created:           c.CreatedTime.Time,
+		CanReplyPrivately: c.CanReplyPrivately,
+	}
+	if c.From != nil {
+		it.From = *c.From
+	}
+	return it
+}
+
+// PostItem returns the item of a post on the Page's feed (a visitor's post
+// when its from is not the Page).
+func PostItem(p graph.Post) Item {
+	it := Item{
+		Target:            tasks.Target{Kind: tasks.KindPost, ID: p.ID},
+		Message:           p.Message,
+		PostID:            p.ID,
+		Created:           p.CreatedTime.Time,
+		CanReplyPrivately: p.CanReplyPrivately,
+	}
+	if p.From != nil {
+		it.From = *p.From
+	}
+	return it
+}
+
+// ConversationItem returns the item of a conversation of pageID: its latest
+// message, which must be the person's (else SkipOwn), with the person's PSID;
+// SkipCannotReply when it names no person or holds no message.
+func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
+	var person graph.User
+	for _, u := range c.Participants {
+		if u.ID != "" && u.ID != pageID {
+			person = u
+			break
+		}
+	}
+	var last *graph.Message
+	for i := range c.Messages {
+		if last == nil || c.Messages[i].CreatedTime.After(last.CreatedTime.Time) {
+			last = &c.Messages[i]
+		}
+	}
+	if person.ID == "" || last == nil || last.ID == "" {
+		return Item{}, SkipCannotReply
+	}
+	if last.From != nil && last.From.ID == pageID {
+		return Item{}, SkipOwn
+	}
+	if last.From != nil && last.From.Name != "" && person.Name == "" {
+		person.Name = last.From.Name
+	}
+	return Item{
+		Target:            tasks.Target{Kind: tasks.KindMessage, ID: last.ID},
+		PSID:              person.ID,
+		ConversationID:    c.ID,
+		From:              person,
+		Message:           last.Message,
+		Created:           last.CreatedTime.Time,
+		CanReplyPrivately: true,
+	}, ""
+}
+
+// Window returns the reply window of kind for page: its max_age (168h when
+// unset) for comments and posts, at most MessagingWindow for messages.
+func Window(page *config.Page, kind tasks.Kind) time.Duration {
+	w := page.MaxAge
+	if w <= 0 || w > DefaultMaxAge {
+		w = DefaultMaxAge
+	}
+	if kind == tasks.KindMessage && w > MessagingWindow {
+		w = MessagingWindow
+	}
+	return w
+}
+
+// Check applies every rule but the ledger's to it at now and returns the
+// reply text, or the reason it gets none (with the render error, if any).
+func Check(page *config.Page, it Item, now time.Time) (string, Reason, error) {
+	if it.From.ID != "" && it.From.ID == page.ID {
+		return "", SkipOwn, nil
+	}
+	if !it.CanReplyPrivately {
+		return "", SkipCannotReply, nil
+	}
+	if it.Created.IsZero() || now.Sub(it.Created) > Window(page, it.Target.Kind) {
+		return "", SkipTooOld, nil
+	}
+	text, ok, err := page.Render(config.TemplateData{
+		Name:      it.From.Name,
+		UserID:    it.From.ID,
+		Message:   it.Message,
+		PageID:    page.ID,
+		PostID:    it.PostID,
+		CommentID: it.CommentID,
+	})
+	switch {
+	case err != nil:
+		return "", SkipRenderError, err
+	case !ok:
+		return "", SkipNoRule, nil
+	}
+	return text, "", nil
+}
+
+// Would is a reply a dry run would enqueue.
+type Would struct {
+	Target   tasks.Target
+	FromID   string
+	FromName string
+	Text     string
+}
+
+// Report counts what a batch did. Replies lists the would-be replies of a dry
+// run only: a real run keeps counts, so its memory does not grow with the
+// number of items.
+type Report struct {
+	Seen     int
+	Skipped  map[Reason]int
+	Outcomes map[tasks.Outcome]int
+	Replies  []Would
+}
+
+// Enqueued returns the number of reply tasks the batch queued.
+func (r *Report) Enqueued() int { return r.Outcomes[tasks.Enqueued] }
+
+// Intake turns items into reply tasks. Its fields are set before use.
+type Intake struct {
+	// Ledger is read in dry runs (real runs read it through Enqueuer).
+	Ledger *tasks.Ledger
+	// Enqueuer queues the replies.
+	Enqueuer *tasks.Enqueuer
+	// Metrics; if nil, nothing is counted.
+	Metrics *metrics.Metrics
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of the reply windows; if nil, time.Now.
+	Now func() time.Time
+}
+
+// BatchSize is how many replies a Batch holds before it enqueues them.
+const BatchSize = 100
+
+// Batch collects the replies of one Page from one source and enqueues them
+// BatchSize at a time (one ledger read per batch). It is not safe for
+// concurrent use.
+type Batch struct {
+	in      *Intake
+	page    *config.Page
+	source  tasks.Source
+	dryRun  bool
+	now     time.Time
+	pending []tasks.Reply
+	froms   []graph.User // authors of pending, for dry-run reports
+	report  Report
+}
+
+// NewBatch starts a batch for page. With dryRun it enqueues nothing and
+// writes nothing to Redis: Flush reads the ledger and lists the replies.
+func (in *Intake) NewBatch(page *config.Page, source tasks.Source, dryRun bool) *Batch {
+	now := time.Now
+	if in.Now != nil {
+		now = in.Now
+	}
+	return &Batch{in: in, page: page, source: source, dryRun: dryRun, now: now(),
+		report: Report{Skipped: map[Reason]int{}, Outcomes: map[tasks.Outcome]int{}}}
+}
+
+// Report returns the counts so far (complete after Flush).
+func (b *Batch) Report() *Report { return &b.report }
+
+func (b *Batch) log() *slog.Logger {
+	if b.in.Logger != nil {
+		return b.in.Logger
+	}
+	return slog.Default()
+}
+
+// Skip counts an item that gets no reply for reason.
+func (b *Batch) Skip(reason Reason) {
+	b.report.Skipped[reason]++
+	if m := b.in.Metrics; m != nil {
+		m.PollSkipped.WithLabelValues(b.page.ID, string(reason)).Inc()
+	}
+}
+
+// Discard counts an item seen and skipped for reason before it became an
+// Item (a conversation ConversationItem refused).
+func (b *Batch) Discard(reason Reason) {
+	b.report.Seen++
+	if m := b.in.Metrics; m != nil {
+		m.CommentsSeen.WithLabelValues(b.page.ID).Inc()
+	}
+	b.Skip(reason)
+}
+
+// Add checks it and queues its reply for the next Flush, flushing when
+// BatchSize replies are pending. It returns the reason when it gets no reply
+// ("" when it may).
+func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
+	b.report.Seen++
+	if m := b.in.Metrics; m != nil {
+		m.CommentsSeen.WithLabelValues(b.page.ID).Inc()
+	}
+	text, reason, err := Check(b.page, it, b.now)
+	if err != nil {
+		b.log().Warn("reply text cannot be rendered", slog.String("page_id", b.page.ID),
+			slog.String("target", it.Target.String()), slog.String("error", err.Error()))
+	}
+	if reason != "" {
+		b.Skip(reason)
+		return reason, nil
+	}
+	b.pending = append(b.pending, tasks.Reply{
+		PageID: b.page.ID, Target: it.Target, PSID: it.PSID, ConversationID: it.ConversationID,
+		Text: text, Source: b.source,
+	})
+	if b.dryRun {
+		b.froms = append(b.froms, it.From)
+	}
+	if len(b.pending) >= BatchSize {
+		return "", b.Flush(ctx)
+	}
+	return "", nil
+}
+
+// Pending returns the number of replies not yet flushed.
+func (b *Batch) Pending() int { return len(b.pending) }
+
+// Flush enqueues the pending replies (in a dry run: checks them against the
+// ledger and lists them). Replies the ledger has settled count as
+// SkipAlreadyReplied. On error the pending replies are dropped: the caller
+// must not record them as handled.
+func (b *Batch) Flush(ctx context.Context) error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	defer func() { b.pending, b.froms = b.pending[:0], b.froms[:0] }()
+	if b.dryRun {
+		ts := make([]tasks.Target, len(b.pending))
+		for i := range b.pending {
+			ts[i] = b.pending[i].Target
+		}
+		entries, err := b.in.Ledger.GetMany(ctx, b.page.ID, ts)
+		if err != nil {
+			return fmt.Errorf("intake: page %s: %w", b.page.ID, err)
+		}
+		for i, r := range b.pending {
+			if entries[i].Done() {
+				b.Skip(SkipAlreadyReplied)
+				continue
+			}
+			b.report.Replies = append(b.report.Replies, Would{Target: r.Target, FromID: b.froms[i].ID, FromName: b.froms[i].Name, Text: r.Text})
+		}
+		return nil
+	}
+	outs, err := b.in.Enqueuer.EnqueueMany(ctx, b.page.ID, b.pending)
+	for _, o := range outs {
+		switch o {
+		case tasks.AlreadySent, tasks.AlreadyFailed:
+			b.Skip(SkipAlreadyReplied)
+		default:
+			b.report.Outcomes[o]++
+		}
+		if m := b.in.Metrics; m != nil {
+			m.Enqueued.WithLabelValues(b.page.ID, string(b.source), string(o)).Inc()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("intake: page %s: %w", b.page.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package scheduler owns the when of polling: for each configured Page, on its
+// cron schedule, it enqueues one poll task whose TaskID names the Page and the
+// time slot, so any number of scheduler replicas poll each slot once with no
+// leader election. It does no Graph I/O: workers run the polls.
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// MinRetention is the shortest time a poll task is kept after it ran, so a
+// replica that fires a slot late still finds the slot's TaskID taken.
+const MinRetention = time.Hour
+
+// DefaultMaxRetry is the number of retries of a failed poll; the next slot
+// polls again anyway.
+const DefaultMaxRetry = 2
+
+// Params configures a Scheduler.
+type Params struct {
+	// Redis is asynq's connection.
+	Redis asynq.RedisConnOpt
+	// Pages are polled on their Schedule (config.DefaultSchedule when empty).
+	Pages []config.Page
+	// Ledger tells broken Pages (paused with a "page_broken" reason) apart;
+	// if nil, every Page is polled on schedule.
+	Ledger *tasks.Ledger
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Metrics; if nil, a private set.
+	Metrics *metrics.Metrics
+	// PollAtStart enqueues a poll of every Page when Start is called, besides
+	// the schedule.
+	PollAtStart bool
+	// MaxRetry of a poll task; if zero, DefaultMaxRetry.
+	MaxRetry int
+	// Now is the clock of poll-at-start slots; if nil, time.Now.
+	Now func() time.Time
+}
+
+// Scheduler enqueues poll tasks on each Page's schedule.
+type Scheduler struct {
+	p      Params
+	log    *slog.Logger
+	m      *metrics.Metrics
+	client *asynq.Client
+	cron   *cron.Cron
+	pages  []*pageEntry
+
+	mu      sync.Mutex
+	started bool
+}
+
+type pageEntry struct {
+	page      *config.Page
+	schedule  cron.Schedule
+	retention time.Duration
+	id        cron.EntryID
+}
+
+// New returns a Scheduler for p, or an error naming the Page whose schedule
+// does not parse.
+func New(p Params) (*Scheduler, error) {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.New()
+	}
+	if p.MaxRetry <= 0 {
+		p.MaxRetry = DefaultMaxRetry
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	s := &Scheduler{p: p, log: p.Logger.With(slog.String("component", "scheduler")), m: p.Metrics}
+	cl := &cronLogger{l: s.log}
+	s.cron = cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl)))
+	for i := range p.Pages {
+		pg := &p.Pages[i]
+		spec := pg.Schedule
+		if spec == "" {
+			spec = config.DefaultSchedule
+		}
+		sched, err := config.ParseSchedule(spec)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: pages[%d].schedule: %w", i, err)
+		}
+		sched = aligned(sched)
+		e := &pageEntry{page: pg, schedule: sched, retention: retentionOf(sched, p.Now())}
+		e.id = s.cron.Schedule(sched, cron.FuncJob(func() { s.fire(e) }))
+		s.pages = append(s.pages, e)
+	}
+	return s, nil
+}
+
+// alignedEvery is an "@every D" schedule whose times are multiples of D
+// since the Unix epoch, so every replica fires at the same instants (cron's
+// own counts from when each process started) and names the same slot.
+type alignedEvery struct{ d time.Duration }
+
+func (a alignedEvery) Next(t time.Time) time.Time { return t.Truncate(a.d).Add(a.d) }
+
+func aligned(s cron.Schedule) cron.Schedule {
+	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		return alignedEvery{d: c.Delay}
+	}
+	return s
+}
+
+// retentionOf returns how long a poll task of the schedule is kept: twice the
+// slot interval, at least MinRetention.
+func retentionOf(s cron.Schedule, now time.Time) time.Duration {
+	a := s.Next(now)
+	b := s.Next(a)
+	return max(2*b.Sub(a), MinRetention)
+}
+
+// Start enqueues the polls at start (with Params.PollAtStart) and starts the
+// schedule.
+func (s *Scheduler) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("scheduler: already started")
+	}
+	s.client = asynq.NewClient(s.p.Redis)
+	s.started = true
+	if s.p.PollAtStart {
+		slot := s.p.Now().Truncate(time.Second)
+		for _, e := range s.pages {
+			s.enqueue(e, slot)
+		}
+	}
+	s.cron.Start()
+	s.log.Info("scheduler started", slog.Int("pages", len(s.pages)))
+	return nil
+}
+
+// Shutdown stops the schedule and waits until the jobs that are enqueueing
+// now are done, or ctx ends; then it closes its Redis connection.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil
+	}
+	s.started = false
+	done := s.cron.Stop()
+	var err error
+	select {
+	case <-done.Done():
+	case <-ctx.Done():
+		err = fmt.Errorf("scheduler: shutdown: %w", ctx.Err())
+	}
+	if cerr := s.client.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("scheduler: close: %w", cerr)
+	}
+	return err
+}
+
+// fire runs on a Page's schedule.
+func (s *Scheduler) fire(e *pageEntry) {
+	// The entry's Prev is the time this run was scheduled for; cron sets it
+	// before it answers Entry, so it names the slot even if the job started late.
+	slot := s.cron.Entry(e.id).Prev
+	if slot.IsZero() {
+		slot = s.p.Now()
+	}
+	s.enqueue(e, slot.Truncate(time.Second))
+}
+
+// enqueue queues the poll of a Page's slot, unless the Page is broken.
+func (s *Scheduler) enqueue(e *pageEntry, slot time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log := s.log.With(slog.String("page_id", e.page.ID), slog.Int64("slot", slot.Unix()))
+	if s.p.Ledger != nil {
+		d, reason, err := s.p.Ledger.Paused(ctx, e.page.ID)
+		if err != nil {
+			log.Warn("read page pause", slog.String("error", err.Error()))
+		} else if d > 0 && strings.HasPrefix(reason, "page_broken") {
+			// Throttled Pages are polled anyway: the poll sees the pause and
+			// returns at once, and the slot's task shows that it was due.
+			s.m.PollSkipped.WithLabelValues(e.page.ID, "page_broken").Inc()
+			log.Warn("poll skipped: page broken", slog.String("reason", reason), slog.Duration("paused_for", d))
+			return
+		}
+	}
+	payload, err := json.Marshal(tasks.Poll{PageID: e.page.ID, Slot: slot.Unix()})
+	if err != nil {
+		log.Error("encode poll task", slog.String("error", err.Error()))
+		return
+	}
+	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(tasks.TypePoll, payload),
+		asynq.TaskID(tasks.PollTaskID(e.page.ID, slot)), asynq.Queue(tasks.QueuePolls),
+		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention))
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		// Another replica (or an earlier run of this one) took the slot.
+		log.Debug("poll already enqueued")
+	case err != nil:
+		log.Error("enqueue poll", slog.String("error", err.Error()))
+	default:
+		log.Debug("poll enqueued")
+	}
+}
+
+// cronLogger adapts a *slog.Logger to cron.Logger.
+type cronLogger struct{ l *slog.Logger }
+
+// Info logs cron's routine messages at debug level: one per job start.
+func (c *cronLogger) Info(msg string, kv ...any) {
+	c.l.Debug("cron: "+msg, cronAttrs(kv)...)
+}
+
+// Error logs at error level (a recovered panic among them).
+func (c *cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(cronAttrs(kv), slog.String("error", fmt.Sprint(err)))...)
+}
+
+func cronAttrs(kv []any) []any {
+	out := make([]any, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, slog.Any(fmt.Sprint(kv[i]), kv[i+1]))
+	}
+	return out
+}

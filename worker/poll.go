@@ -1,0 +1,681 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// PollGraph is the part of the Graph API client the poll handler uses;
+// *graph.Client implements it.
+type PollGraph interface {
+	Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
+	Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error]
+	Conversations(ctx context.Context, token, pageID string) iter.Seq2[graph.Conversation, error]
+	Comment(ctx context.Context, token, commentID string) (graph.Comment, error)
+	Post(ctx context.Context, token, postID string) (graph.Post, error)
+}
+
+// PollParams configures a Poller.
+type PollParams struct {
+	// Graph reads feeds, comments, conversations and single items.
+	Graph PollGraph
+	// Ledger holds the Page pauses, the read limiter and the poll state.
+	Ledger *tasks.Ledger
+	// Enqueuer queues the replies.
+	Enqueuer *tasks.Enqueuer
+	// Pages are the configured Pages; a poll of another Page fails.
+	Pages []config.Page
+	// Metrics; if nil, a private set.
+	Metrics *metrics.Metrics
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of reply windows and scan limits; if nil, time.Now.
+	Now func() time.Time
+	// Overlap is how far before a post's newest comment already seen the next
+	// poll reads again, for comments Graph shows late or in the same second;
+	// if zero, 2m.
+	Overlap time.Duration
+}
+
+// DefaultScanPosts is how far back a poll looks at posts when a Page's
+// ScanPosts is unset.
+const DefaultScanPosts = 720 * time.Hour
+
+// Graph's page sizes: Feed and Comments ask for 100 items a page,
+// Conversations get Graph's default of 25. The read limiter takes one read
+// per page.
+const (
+	listPage = 100
+	convPage = 25
+)
+
+// conversationReadInterval paces conversation listings: Meta allows about 2
+// calls a second per Page there.
+const conversationReadInterval = 500 * time.Millisecond
+
+// unchangedAfter is how long after a post's updated_time the poll must have
+// read it for an unchanged updated_time to prove there is nothing new: Graph
+// times are whole seconds, so a comment could arrive in the second the post
+// was read, and the clocks may differ a little.
+const unchangedAfter = 2 * time.Second
+
+// Poller polls Pages: it walks a Page's feed and the comments of each post
+// updated since the last poll, its visitor posts and conversations where the
+// Page's reply_to says so, and enqueues a reply for each eligible item. It
+// remembers per post the updated_time and the newest comment seen, so an
+// unchanged post costs no comment call. It is an asynq.Handler for
+// tasks.TypePoll and tasks.TypeWebhookItem.
+type Poller struct {
+	p     PollParams
+	in    *intake.Intake
+	pages map[string]*config.Page
+	log   *slog.Logger
+	m     *metrics.Metrics
+}
+
+// NewPoller returns a Poller.
+func NewPoller(p PollParams) *Poller {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Metrics == nil {
+		p.Metrics = metrics.New()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Overlap <= 0 {
+		p.Overlap = 2 * time.Minute
+	}
+	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics}
+	for i := range p.Pages {
+		pl.pages[p.Pages[i].ID] = &p.Pages[i]
+	}
+	pl.in = &intake.Intake{Ledger: p.Ledger, Enqueuer: p.Enqueuer, Metrics: p.Metrics, Logger: p.Logger, Now: p.Now}
+	return pl
+}
+
+// NewPollHandler returns the handler of poll tasks (tasks.TypePoll) and of
+// the webhook's item tasks (tasks.TypeWebhookItem, routed to it by asynq's
+// prefix match), for worker.Params.Poll.
+func NewPollHandler(p PollParams) asynq.Handler { return NewPoller(p) }
+
+// Intake returns the intake the poller enqueues through, for the webhook.
+func (pl *Poller) Intake() *intake.Intake { return pl.in }
+
+// ErrUnknownPage is returned for a Page that is not configured.
+var ErrUnknownPage = errors.New("worker: page is not configured")
+
+// PollReport is what one poll did.
+type PollReport struct {
+	PageID   string
+	DryRun   bool
+	Started  time.Time
+	Duration time.Duration
+	// Posts is the number of feed posts inside scan_posts, CommentReads the
+	// posts whose comments were read, Unchanged the posts skipped because
+	// nothing changed since the last poll.
+	Posts, CommentReads, Unchanged int
+	// Conversations is the number of conversations looked at.
+	Conversations int
+	// Paused says why the poll did not run or stopped early: the Page is
+	// paused, or Graph throttled it or refused its token during the poll.
+	Paused string
+	intake.Report
+}
+
+// Poll polls pageID now. With dryRun it enqueues nothing and writes nothing
+// to Redis: it ignores the remembered state, walks everything inside the
+// reply windows, and lists the replies it would enqueue (Report.Replies).
+// A paused Page is not polled (Paused says why; no error). When Graph
+// throttles or refuses the token during the poll, the Page is paused (not in
+// a dry run), the poll stops, and the error is returned.
+func (pl *Poller) Poll(ctx context.Context, pageID string, dryRun bool) (PollReport, error) {
+	page, ok := pl.pages[pageID]
+	if !ok {
+		return PollReport{PageID: pageID}, fmt.Errorf("poll page %s: %w", pageID, ErrUnknownPage)
+	}
+	ctx = graph.WithPageID(ctx, pageID)
+	r := &pollRun{pl: pl, page: page, dry: dryRun, log: pl.log.With(slog.String("page_id", pageID)),
+		state: map[string]postState{}, seen: map[string]struct{}{}}
+	r.now = pl.p.Now()
+	r.rep = PollReport{PageID: pageID, DryRun: dryRun, Started: r.now}
+	defer func() {
+		r.rep.Duration = time.Since(r.rep.Started)
+		if !dryRun {
+			pl.m.PollDuration.WithLabelValues(pageID).Observe(r.rep.Duration.Seconds())
+		}
+	}()
+	d, reason, err := pl.p.Ledger.Paused(ctx, pageID)
+	if err != nil {
+		return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
+	}
+	if d > 0 {
+		r.rep.Paused = reason
+		r.log.Info("poll skipped: page paused", slog.String("reason", reason), slog.Duration("for", d))
+		return r.rep, nil
+	}
+	r.batch = pl.in.NewBatch(page, tasks.SourcePoll, dryRun)
+	err = r.run(ctx)
+	r.rep.Report = *r.batch.Report()
+	if err == nil {
+		return r.rep, nil
+	}
+	var pe *tasks.PausedError
+	if errors.As(err, &pe) {
+		r.rep.Paused = pe.Reason
+		r.log.Info("poll stopped: page paused", slog.String("reason", pe.Reason), slog.Duration("for", pe.For))
+		return r.rep, nil
+	}
+	switch class := graph.ClassOf(err); class {
+	case graph.ClassThrottled, graph.ClassPageBroken:
+		r.rep.Paused = class.String() + ": " + err.Error()
+		if !dryRun {
+			pl.pauseFor(page.ID, err, r.log)
+		}
+	}
+	return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
+}
+
+// pauseFor pauses a Page after a throttled or page-broken Graph error, as the
+// reply handler does.
+func (pl *Poller) pauseFor(page string, err error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kind, d := "throttled", defaultThrottlePause
+	if graph.ClassOf(err) == graph.ClassPageBroken {
+		kind, d = "page_broken", brokenPagePause
+	} else if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
+		d = ge.RetryAfter
+	}
+	set, perr := pl.p.Ledger.Pause(ctx, page, d, kind+": "+err.Error())
+	if perr != nil {
+		log.Error("pause page", slog.String("error", perr.Error()))
+		return
+	}
+	if set {
+		pl.m.PagePauses.WithLabelValues(page, kind).Inc()
+		lvl := slog.LevelWarn
+		if kind == "page_broken" {
+			lvl = slog.LevelError
+		}
+		log.Log(ctx, lvl, "page paused", slog.String("reason", kind+": "+err.Error()), slog.Duration("for", d))
+	}
+}
+
+// postState is what a poll remembers of a post: its updated_time, the newest
+// comment time seen, and when it was read (Unix seconds).
+type postState struct {
+	updated, newest, polled int64
+}
+
+func (s postState) String() string {
+	return strconv.FormatInt(s.updated, 10) + ":" + strconv.FormatInt(s.newest, 10) + ":" + strconv.FormatInt(s.polled, 10)
+}
+
+func parsePostState(v string) (postState, bool) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 3 {
+		return postState{}, false
+	}
+	var n [3]int64
+	for i, p := range parts {
+		x, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return postState{}, false
+		}
+		n[i] = x
+	}
+	return postState{updated: n[0], newest: n[1], polled: n[2]}, true
+}
+
+// pollRun is one poll of one Page.
+type pollRun struct {
+	pl    *Poller
+	page  *config.Page
+	dry   bool
+	now   time.Time
+	log   *slog.Logger
+	batch *intake.Batch
+	rep   PollReport
+
+	state   map[string]postState // remembered, by post id
+	seen    map[string]struct{}  // posts inside scan_posts this time
+	dirty   []stateUpdate        // to write once their replies are enqueued
+	nextDry time.Time            // dry runs pace reads locally
+}
+
+type stateUpdate struct {
+	post string
+	st   postState
+}
+
+func (r *pollRun) postsKey() string { return r.pl.p.Ledger.PageKey(r.page.ID, "posts") }
+func (r *pollRun) convsKey() string { return r.pl.p.Ledger.PageKey(r.page.ID, "conversations") }
+
+func (r *pollRun) rdb() redis.UniversalClient { return r.pl.p.Ledger.Client() }
+
+func (r *pollRun) run(ctx context.Context) error {
+	if !r.dry {
+		m, err := r.rdb().HGetAll(ctx, r.postsKey()).Result()
+		if err != nil {
+			return fmt.Errorf("read poll state: %w", err)
+		}
+		for k, v := range m {
+			if st, ok := parsePostState(v); ok {
+				r.state[k] = st
+			}
+		}
+	}
+	if r.page.Replies(config.ReplyComments) || r.page.Replies(config.ReplyPosts) {
+		if err := r.walkFeed(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if !r.dry {
+		if err := r.prune(ctx); err != nil {
+			return err
+		}
+	}
+	if r.page.Replies(config.ReplyConversations) {
+		if err := r.walkConversations(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *pollRun) limit() tasks.Limit { return LimitOf(r.page, 0) }
+
+// read waits for the Page's next read slot. A dry run paces itself in
+// process (it writes nothing to Redis) and only checks the pause.
+func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
+	var wait time.Duration
+	if r.dry {
+		d, reason, err := r.pl.p.Ledger.Paused(ctx, r.page.ID)
+		if err != nil {
+			return err
+		}
+		if d > 0 {
+			return &tasks.PausedError{Page: r.page.ID, For: d, Reason: reason}
+		}
+		now := time.Now()
+		if r.nextDry.After(now) {
+			wait = r.nextDry.Sub(now)
+		} else {
+			r.nextDry = now
+		}
+		r.nextDry = r.nextDry.Add(lim.Interval)
+	} else {
+		var err error
+		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
+			return err
+		}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a read slot: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *pollRun) walkFeed(ctx context.Context) error {
+	scan := r.page.ScanPosts
+	if scan <= 0 {
+		scan = DefaultScanPosts
+	}
+	scanFrom := r.now.Add(-scan)
+	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+	comments, posts := r.page.Replies(config.ReplyComments), r.page.Replies(config.ReplyPosts)
+	lim := r.limit()
+	if err := r.read(ctx, "reads", lim); err != nil {
+		return err
+	}
+	n := 0
+	for post, err := range r.pl.p.Graph.Feed(ctx, r.page.AccessToken, r.page.ID) {
+		if err != nil {
+			return err
+		}
+		n++
+		if post.CreatedTime.Before(scanFrom) {
+			break
+		}
+		r.rep.Posts++
+		r.seen[post.ID] = struct{}{}
+		st, known := r.state[post.ID]
+		if posts && post.From != nil && post.From.ID != r.page.ID && !known {
+			if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
+				return err
+			}
+		}
+		updated := post.UpdatedTime.Unix()
+		switch {
+		case known && st.updated == updated && st.polled >= updated+int64(unchangedAfter/time.Second):
+			r.rep.Unchanged++
+		case !comments || post.UpdatedTime.Before(commentsFrom):
+			// No comment of it is inside the reply window.
+			r.rep.Unchanged++
+			r.mark(post.ID, postState{updated: updated, newest: st.newest, polled: time.Now().Unix()})
+		default:
+			if err := r.walkComments(ctx, post, st, known, commentsFrom); err != nil {
+				return err
+			}
+		}
+		if len(r.dirty) >= intake.BatchSize {
+			if err := r.save(ctx); err != nil {
+				return err
+			}
+		}
+		if n%listPage == 0 {
+			if err := r.read(ctx, "reads", lim); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postState, known bool, from time.Time) error {
+	stop := from
+	if known && st.newest > 0 {
+		if s := time.Unix(st.newest, 0).Add(-r.pl.p.Overlap); s.After(stop) {
+			stop = s
+		}
+	}
+	polled := time.Now().Unix()
+	lim := r.limit()
+	if err := r.read(ctx, "reads", lim); err != nil {
+		return err
+	}
+	r.rep.CommentReads++
+	newest, k := st.newest, 0
+	for c, err := range r.pl.p.Graph.Comments(ctx, r.page.AccessToken, post.ID) {
+		if err != nil {
+			return err
+		}
+		k++
+		// Newest first: everything from here on is older.
+		if !c.CreatedTime.After(stop) {
+			break
+		}
+		newest = max(newest, c.CreatedTime.Unix())
+		if _, err := r.batch.Add(ctx, intake.CommentItem(post.ID, c)); err != nil {
+			return err
+		}
+		if k%listPage == 0 {
+			if err := r.read(ctx, "reads", lim); err != nil {
+				return err
+			}
+		}
+	}
+	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
+	return nil
+}
+
+// mark queues a post's new state; save writes it once the replies found so
+// far are enqueued, so a poll that fails half-way reads the post again.
+func (r *pollRun) mark(post string, st postState) {
+	if !r.dry {
+		r.dirty = append(r.dirty, stateUpdate{post: post, st: st})
+	}
+}
+
+// stateTTL keeps a Page's poll state past the posts it describes.
+func (r *pollRun) stateTTL() time.Duration {
+	scan := r.page.ScanPosts
+	if scan <= 0 {
+		scan = DefaultScanPosts
+	}
+	return scan + 24*time.Hour
+}
+
+// save enqueues the pending replies, then writes the queued post states.
+func (r *pollRun) save(ctx context.Context) error {
+	if err := r.batch.Flush(ctx); err != nil {
+		return err
+	}
+	if r.dry || len(r.dirty) == 0 {
+		return nil
+	}
+	vals := make([]any, 0, 2*len(r.dirty))
+	for _, u := range r.dirty {
+		vals = append(vals, u.post, u.st.String())
+	}
+	pipe := r.rdb().TxPipeline()
+	pipe.HSet(ctx, r.postsKey(), vals...)
+	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("save poll state: %w", err)
+	}
+	r.dirty = r.dirty[:0]
+	return nil
+}
+
+// prune forgets posts that were remembered but are no longer inside
+// scan_posts (or were deleted). Only a complete feed walk may prune.
+func (r *pollRun) prune(ctx context.Context) error {
+	var old []string
+	for id := range r.state {
+		if _, ok := r.seen[id]; !ok {
+			old = append(old, id)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	if err := r.rdb().HDel(ctx, r.postsKey(), old...).Err(); err != nil {
+		return fmt.Errorf("prune poll state: %w", err)
+	}
+	return nil
+}
+
+// walkConversations looks at the conversations updated since the last poll
+// (less an overlap) and inside the messaging window, most recent first.
+func (r *pollRun) walkConversations(ctx context.Context) error {
+	stop := r.now.Add(-intake.Window(r.page, tasks.KindMessage))
+	var stored int64
+	if !r.dry {
+		v, err := r.rdb().Get(ctx, r.convsKey()).Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("read poll state: %w", err)
+		}
+		stored = v
+		if s := time.Unix(stored, 0).Add(-r.pl.p.Overlap); stored > 0 && s.After(stop) {
+			stop = s
+		}
+	}
+	lim := r.limit()
+	if lim.Interval < conversationReadInterval {
+		lim.Interval, lim.Burst = conversationReadInterval, 1
+	}
+	if err := r.read(ctx, "reads:conversations", lim); err != nil {
+		return err
+	}
+	newest, k := stored, 0
+	for c, err := range r.pl.p.Graph.Conversations(ctx, r.page.AccessToken, r.page.ID) {
+		if err != nil {
+			return err
+		}
+		k++
+		if !c.UpdatedTime.After(stop) {
+			break
+		}
+		r.rep.Conversations++
+		newest = max(newest, c.UpdatedTime.Unix())
+		it, reason := intake.ConversationItem(r.page.ID, c)
+		if reason != "" {
+			r.batch.Discard(reason)
+		} else if _, err := r.batch.Add(ctx, it); err != nil {
+			return err
+		}
+		if k%convPage == 0 {
+			if err := r.read(ctx, "reads:conversations", lim); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.batch.Flush(ctx); err != nil {
+		return err
+	}
+	if r.dry || newest <= stored {
+		return nil
+	}
+	if err := r.rdb().Set(ctx, r.convsKey(), newest, r.stateTTL()).Err(); err != nil {
+		return fmt.Errorf("save poll state: %w", err)
+	}
+	return nil
+}
+
+// ProcessTask handles a poll task (tasks.TypePoll) or a webhook item
+// (tasks.TypeWebhookItem).
+func (pl *Poller) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	switch t.Type() {
+	case tasks.TypePoll:
+		return pl.handlePoll(ctx, t)
+	case tasks.TypeWebhookItem:
+		return pl.handleItem(ctx, t)
+	}
+	return fmt.Errorf("poll handler: unknown task type %q: %w", t.Type(), asynq.SkipRetry)
+}
+
+func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
+	var p tasks.Poll
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("decode poll payload: %w: %w", err, asynq.SkipRetry)
+	}
+	if _, ok := pl.pages[p.PageID]; !ok {
+		return fmt.Errorf("poll page %s: %w: %w", p.PageID, ErrUnknownPage, asynq.SkipRetry)
+	}
+	rep, err := pl.Poll(ctx, p.PageID, false)
+	if rep.Paused == "" || err != nil {
+		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
+			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads),
+			slog.Int("seen", rep.Seen), slog.Int("enqueued", rep.Enqueued()))
+	}
+	if err == nil {
+		return nil
+	}
+	switch graph.ClassOf(err) {
+	case graph.ClassThrottled, graph.ClassPageBroken:
+		// The Page is paused; the next slot polls again.
+		return nil
+	case graph.ClassPermanent:
+		pl.log.Error("poll failed", slog.String("page_id", p.PageID), slog.String("error", err.Error()))
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// handleItem reads one item a webhook delivery named and enqueues its reply
+// if it is eligible.
+func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
+	it, err := tasks.DecodeWebhookItem(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	page, ok := pl.pages[it.PageID]
+	if !ok {
+		return fmt.Errorf("webhook item of page %s: %w: %w", it.PageID, ErrUnknownPage, asynq.SkipRetry)
+	}
+	if it.Kind == tasks.KindPost && !page.Replies(config.ReplyPosts) || it.Kind == tasks.KindComment && !page.Replies(config.ReplyComments) {
+		return nil
+	}
+	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
+	ctx = graph.WithPageID(ctx, it.PageID)
+	wait, err := pl.p.Ledger.TakeRead(ctx, it.PageID, LimitOf(page, 0))
+	if err != nil {
+		var pe *tasks.PausedError
+		if errors.As(err, &pe) {
+			return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
+		}
+		return err
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
+		case <-timer.C:
+		}
+	}
+	var item intake.Item
+	if it.Kind == tasks.KindComment {
+		c, err := pl.p.Graph.Comment(ctx, page.AccessToken, it.ID)
+		if err != nil {
+			return pl.itemError(page.ID, err, log)
+		}
+		postID := it.PostID
+		if postID == "" {
+			// Comment ids are "<post>_<comment>", post ids "<page>_<post>".
+			if p, _, ok := strings.Cut(it.ID, "_"); ok {
+				postID = page.ID + "_" + p
+			}
+		}
+		item = intake.CommentItem(postID, c)
+	} else {
+		p, err := pl.p.Graph.Post(ctx, page.AccessToken, it.ID)
+		if err != nil {
+			return pl.itemError(page.ID, err, log)
+		}
+		if p.From == nil {
+			// Without from, nothing proves it is a visitor's post.
+			p.From = &graph.User{ID: page.ID}
+		}
+		item = intake.PostItem(p)
+	}
+	b := pl.in.NewBatch(page, tasks.SourceWebhook, false)
+	reason, err := b.Add(ctx, item)
+	if err == nil {
+		err = b.Flush(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	log.Debug("webhook item handled", slog.String("skipped", string(reason)), slog.Int("enqueued", b.Report().Enqueued()))
+	return nil
+}
+
+// itemError turns a Graph error of a webhook item's read into the task's
+// outcome: a throttled or broken Page is paused and the item waits for it; a
+// permanent error (the item was deleted) drops it.
+func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
+	switch graph.ClassOf(err) {
+	case graph.ClassThrottled, graph.ClassPageBroken:
+		pl.pauseFor(page, err, log)
+		d := defaultThrottlePause
+		if graph.ClassOf(err) == graph.ClassPageBroken {
+			d = brokenPagePause
+		}
+		return &delayError{d: d + spread(d), reason: "page paused: " + graph.ClassOf(err).String()}
+	case graph.ClassPermanent:
+		log.Info("webhook item cannot be read", slog.String("error", err.Error()))
+		return fmt.Errorf("webhook item: %w: %w", err, asynq.SkipRetry)
+	}
+	return fmt.Errorf("webhook item: %w", err)
+}
