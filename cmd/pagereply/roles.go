@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/scheduler"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -145,8 +146,10 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			ShutdownTimeout: opts.workerShutdown,
 			Logger:          a.log,
 			Metrics:         a.metrics,
-			// TODO(issue 4): Poll: worker.NewPollHandler(worker.PollParams{...})
-			// once worker/poll.go lands; until then poll tasks are archived.
+			Poll: worker.NewPollHandler(worker.PollParams{
+				Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: a.cfg.Pages,
+				Metrics: a.metrics, Logger: a.log,
+			}),
 		})
 		if err := r.worker.Start(); err != nil {
 			r.shutdown(context.Background())
@@ -154,9 +157,22 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		}
 	}
 	if roles.scheduler {
-		// TODO(issue 4): scheduler.New(scheduler.Params{...}).Start() once the
-		// scheduler package lands.
-		a.log.Warn("scheduler role: the scheduler package is not built yet; no polls are scheduled")
+		sc, err := scheduler.New(scheduler.Params{
+			Redis: a.redis, Pages: a.cfg.Pages, Ledger: a.ledger, Logger: a.log, Metrics: a.metrics,
+			PollAtStart: true,
+		})
+		if err == nil {
+			err = sc.Start()
+		}
+		if err != nil {
+			r.shutdown(context.Background())
+			return nil, err
+		}
+		r.stopSchd = func(ctx context.Context) {
+			if err := sc.Shutdown(ctx); err != nil {
+				r.log.Warn("scheduler shutdown", slog.String("error", err.Error()))
+			}
+		}
 	}
 	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
 		slog.String("redis", a.cfg.Redis.Describe()))
