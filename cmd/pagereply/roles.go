@@ -108,9 +108,13 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		if opts.apiAddr != "" {
 			addr = opts.apiAddr
 		}
-		// TODO(issue 4): pass api.NewWebhook(api.WebhookParams{...}) when
-		// webhook.verify_token is set, once api/webhook.go lands.
-		var webhook http.Handler
+		var webhook http.Handler // /webhook exists only with webhook.verify_token
+		if a.cfg.Webhook.VerifyToken != "" {
+			webhook = api.NewWebhook(api.WebhookParams{
+				VerifyToken: a.cfg.Webhook.VerifyToken, AppSecret: a.cfg.Graph.AppSecret, Intake: a.enq,
+				Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
+			})
+		}
 		r.api = api.New(api.Params{
 			Addr:            addr,
 			Tokens:          a.cfg.API.Tokens,
