@@ -1,0 +1,99 @@
+package intake
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+func testPage(defaultText string) *config.Page {
+	return &config.Page{
+		ID:          "100",
+		MaxAge:      48 * time.Hour,
+		Rules:       []config.Rule{{Match: "(?i)price", Text: "Hi {{.FirstName}}, prices are online."}},
+		DefaultText: defaultText,
+	}
+}
+
+func TestCheck(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	person := graph.User{ID: "7", Name: "Ana Lopez"}
+	item := func(f func(*Item)) Item {
+		it := Item{Target: tasks.Target{Kind: tasks.KindComment, ID: "1_2"}, From: person, Message: "what price?",
+			Created: now.Add(-time.Hour), CanReplyPrivately: true}
+		if f != nil {
+			f(&it)
+		}
+		return it
+	}
+	tests := []struct {
+		name        string
+		page        *config.Page
+		it          Item
+		wantText    string
+		wantReason  Reason
+		wantErrText bool
+	}{
+		{name: "rule match", page: testPage(""), it: item(nil), wantText: "Hi Ana, prices are online."},
+		{name: "default text", page: testPage("Thanks {{.FirstName}}!"), it: item(func(it *Item) { it.Message = "hello" }), wantText: "Thanks Ana!"},
+		{name: "no rule, no default", page: testPage(""), it: item(func(it *Item) { it.Message = "hello" }), wantReason: SkipNoRule},
+		{name: "own", page: testPage("x"), it: item(func(it *Item) { it.From = graph.User{ID: "100"} }), wantReason: SkipOwn},
+		{name: "cannot reply", page: testPage("x"), it: item(func(it *Item) { it.CanReplyPrivately = false }), wantReason: SkipCannotReply},
+		{name: "too old for max_age", page: testPage("x"), it: item(func(it *Item) { it.Created = now.Add(-49 * time.Hour) }), wantReason: SkipTooOld},
+		{name: "inside max_age", page: testPage("x"), it: item(func(it *Item) { it.Created = now.Add(-47 * time.Hour); it.Message = "" }), wantText: "x"},
+		{name: "message past 24h", page: testPage("x"), it: item(func(it *Item) {
+			it.Target.Kind = tasks.KindMessage
+			it.Created = now.Add(-25 * time.Hour)
+		}), wantReason: SkipTooOld},
+		{name: "no time", page: testPage("x"), it: item(func(it *Item) { it.Created = time.Time{} }), wantReason: SkipTooOld},
+		{name: "render error", page: &config.Page{ID: "100", DefaultText: "{{.Nope}}"}, it: item(nil), wantReason: SkipRenderError, wantErrText: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, reason, err := Check(tt.page, tt.it, now)
+			if text != tt.wantText || reason != tt.wantReason || (err != nil) != tt.wantErrText {
+				t.Fatalf("Check = %q, %q, %v; want %q, %q, error %v", text, reason, err, tt.wantText, tt.wantReason, tt.wantErrText)
+			}
+		})
+	}
+}
+
+func TestConversationItem(t *testing.T) {
+	at := func(h int) graph.Time { return graph.Time{Time: time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC)} }
+	page, person := graph.User{ID: "100", Name: "Shop"}, graph.User{ID: "7", Name: "Ana"}
+	tests := []struct {
+		name       string
+		conv       graph.Conversation
+		wantTarget string
+		wantReason Reason
+	}{
+		{name: "person wrote last", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
+			Messages: []graph.Message{{ID: "m_2", From: &person, CreatedTime: at(10)}, {ID: "m_1", From: &page, CreatedTime: at(9)}}},
+			wantTarget: "message:m_2"},
+		{name: "order does not matter", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{person, page},
+			Messages: []graph.Message{{ID: "m_1", From: &person, CreatedTime: at(9)}, {ID: "m_3", From: &person, CreatedTime: at(11)}}},
+			wantTarget: "message:m_3"},
+		{name: "page wrote last", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
+			Messages: []graph.Message{{ID: "m_2", From: &page, CreatedTime: at(10)}, {ID: "m_1", From: &person, CreatedTime: at(9)}}},
+			wantReason: SkipOwn},
+		{name: "no person", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page},
+			Messages: []graph.Message{{ID: "m_1", From: &person, CreatedTime: at(9)}}}, wantReason: SkipCannotReply},
+		{name: "no message", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person}}, wantReason: SkipCannotReply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it, reason := ConversationItem("100", tt.conv)
+			if reason != tt.wantReason {
+				t.Fatalf("reason %q, want %q", reason, tt.wantReason)
+			}
+			if reason == "" {
+				if it.Target.String() != tt.wantTarget || it.PSID != "7" || it.ConversationID != "t_1" {
+					t.Fatalf("item %+v, want target %s, psid 7, conversation t_1", it, tt.wantTarget)
+				}
+			}
+		})
+	}
+}

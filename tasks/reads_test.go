@@ -1,0 +1,42 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestTakeRead(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	lim := Limit{Interval: 100 * time.Millisecond, Burst: 1}
+	var waits []time.Duration
+	for range 4 {
+		w, err := l.TakeRead(ctx, page, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, w)
+	}
+	// Burst 1: two go at once, then one per interval.
+	if waits[0] != 0 || waits[1] != 0 || waits[2] < 80*time.Millisecond || waits[3] < 180*time.Millisecond {
+		t.Fatalf("waits %v: want 0, 0, ~100ms, ~200ms", waits)
+	}
+	// Reads do not touch the sends' schedule.
+	if n, _ := l.rdb.Exists(ctx, l.pageKey(page, "rate")).Result(); n != 0 {
+		t.Fatal("TakeRead wrote the send rate key")
+	}
+	if _, err := l.Pause(ctx, page, time.Minute, "throttled: test"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.TakeRead(ctx, page, lim)
+	var pe *PausedError
+	if !errors.Is(err, ErrPaused) || !errors.As(err, &pe) || pe.Reason != "throttled: test" || pe.For < 50*time.Second {
+		t.Fatalf("TakeRead on a paused page = %v, want PausedError", err)
+	}
+	if w, err := l.TakeRead(ctx, "200", Limit{}); err != nil || w != 0 {
+		t.Fatalf("unlimited TakeRead = %v, %v", w, err)
+	}
+}

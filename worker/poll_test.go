@@ -1,0 +1,456 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/scheduler"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// Reply rules of the poll tests. Page 0 has no default text, so comments no
+// rule matches are skipped (no_rule).
+const (
+	priceMatch  = "(?i)price|cost"
+	priceText   = "Hi {{.FirstName}}, prices are on our site."
+	defaultText = "Thanks for your comment, {{.FirstName}}!"
+)
+
+var priceRe = regexp.MustCompile(priceMatch)
+
+// expectedText renders the rules independently of config.Page.Render.
+func expectedText(page int, name, msg string) (string, bool) {
+	first := ""
+	if f := strings.Fields(name); len(f) > 0 {
+		first = f[0]
+	}
+	if priceRe.MatchString(msg) {
+		return "Hi " + first + ", prices are on our site.", true
+	}
+	if page == 0 {
+		return "", false
+	}
+	return "Thanks for your comment, " + first + "!", true
+}
+
+func pollPages(h *harness) []config.Page {
+	var out []config.Page
+	for i, p := range h.sb.Pages() {
+		pg := config.Page{
+			ID: p.ID, AccessToken: p.Token, Schedule: "@every 1s",
+			Rate: config.Rate{N: 100000, Per: time.Second}, Burst: 1,
+			ReplyTo: []string{config.ReplyComments, config.ReplyPosts},
+			MaxAge:  168 * time.Hour, ScanPosts: 720 * time.Hour,
+			Rules: []config.Rule{{Match: priceMatch, Text: priceText}},
+		}
+		if i > 0 {
+			pg.DefaultText = defaultText
+		}
+		out = append(out, pg)
+	}
+	return out
+}
+
+type expectation struct {
+	page   string
+	target string
+	text   string
+}
+
+// expected lists every item of the sandbox that must get a reply.
+func expected(h *harness, pages []config.Page, now time.Time) (want []expectation, ineligible []string) {
+	for i, pg := range pages {
+		for _, c := range h.sb.AllComments(pg.ID) {
+			text, ok := expectedText(i, c.From.Name, c.Message)
+			if !c.FromPage && c.CanReplyPrivately && now.Sub(c.CreatedTime) < 7*24*time.Hour && ok {
+				want = append(want, expectation{pg.ID, c.ID, text})
+			} else {
+				ineligible = append(ineligible, c.ID)
+			}
+		}
+		for _, p := range h.sb.Posts(pg.ID) {
+			text, ok := expectedText(i, p.From.Name, p.Message)
+			if !p.FromPage && p.CanReplyPrivately && now.Sub(p.CreatedTime) < 7*24*time.Hour && ok {
+				want = append(want, expectation{pg.ID, p.ID, text})
+			} else if !p.FromPage {
+				ineligible = append(ineligible, p.ID)
+			}
+		}
+	}
+	return want, ineligible
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// countingPoll counts the poll tasks handled, by TaskID.
+type countingPoll struct {
+	next asynq.Handler
+	mu   sync.Mutex
+	runs map[string]int
+}
+
+func (c *countingPoll) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	if t.Type() == tasks.TypePoll {
+		id, _ := asynq.GetTaskID(ctx)
+		c.mu.Lock()
+		c.runs[id]++
+		c.mu.Unlock()
+	}
+	return c.next.ProcessTask(ctx, t)
+}
+
+func (h *harness) pollParams(pages []config.Page) worker.PollParams {
+	return worker.PollParams{
+		Graph:  graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 5 * time.Second}),
+		Ledger: h.ledger, Enqueuer: h.enq, Pages: pages, Logger: testLogger(),
+	}
+}
+
+func (h *harness) startPollingWorker(t *testing.T, pages []config.Page, poll asynq.Handler) {
+	t.Helper()
+	p := testParams(h.opt, h.ledger, graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), pages, 20, testLogger())
+	p.Poll = poll
+	w := worker.New(p)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+}
+
+func (h *harness) startScheduler(t *testing.T, pages []config.Page) {
+	t.Helper()
+	s, err := scheduler.New(scheduler.Params{Redis: h.opt, Pages: pages, Ledger: h.ledger, Logger: testLogger(), PollAtStart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// waitReplies waits until every expected target has a send.
+func waitReplies(t *testing.T, h *harness, want []expectation, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		missing := 0
+		for _, e := range want {
+			if h.sb.SendCount(e.target) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d eligible items got no reply after %s (queues: %s)", missing, len(want), timeout, h.queueSummary())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPollPipeline: 3 Pages × 20 posts × 30 comments with visitor posts, two
+// schedulers polling every second and a worker: every eligible comment and
+// visitor post gets exactly one reply with the right text, no other item gets
+// one, each poll slot runs once, and comments added meanwhile are answered
+// within two poll periods.
+func TestPollPipeline(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 3, Posts: 20, Comments: 30, VisitorPosts: true, Seed: 1})
+	pages := pollPages(h)
+	want, ineligible := expected(h, pages, time.Now())
+	if len(want) < 1000 || len(ineligible) < 200 {
+		t.Fatalf("sandbox mix: %d eligible, %d ineligible: the test proves little", len(want), len(ineligible))
+	}
+
+	counter := &countingPoll{next: worker.NewPollHandler(h.pollParams(pages)), runs: map[string]int{}}
+	h.startPollingWorker(t, pages, counter)
+	start := time.Now()
+	h.startScheduler(t, pages)
+	h.startScheduler(t, pages)
+
+	waitReplies(t, h, want, 30*time.Second)
+	t.Logf("%d eligible items answered in %s", len(want), time.Since(start).Round(time.Millisecond))
+
+	// Comments added while it runs.
+	type added struct {
+		id, text string
+		at       time.Time
+	}
+	var fresh []added
+	for i, pg := range pages {
+		posts := h.sb.Posts(pg.ID)
+		for j := range 3 {
+			at := time.Now()
+			name := fmt.Sprintf("Late%d Visitor", j)
+			id := h.sb.AddComment(posts[(j*7)%len(posts)].ID, sandbox.User{ID: fmt.Sprintf("77700000000%d%d", i, j), Name: name}, "price please", at)
+			text, _ := expectedText(i, name, "price please")
+			fresh = append(fresh, added{id, text, at})
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, f := range fresh {
+		for h.sb.SendCount(f.id) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var worst time.Duration
+	for _, f := range fresh {
+		var sent *sandbox.Send
+		for _, s := range h.sb.Sends() {
+			if s.Target == f.id {
+				sent = &s
+				break
+			}
+		}
+		if sent == nil {
+			t.Fatalf("comment %s added while running got no reply", f.id)
+		}
+		if d := sent.Time.Sub(f.at); d > worst {
+			worst = d
+		}
+		if sent.Text != f.text {
+			t.Errorf("comment %s: text %q, want %q", f.id, sent.Text, f.text)
+		}
+	}
+	t.Logf("comments added while running: slowest answered after %s", worst.Round(time.Millisecond))
+	if worst > 2*time.Second+500*time.Millisecond {
+		t.Errorf("a comment added while running waited %s for its reply, want within two poll periods (2s)", worst)
+	}
+
+	// A few more poll periods: nothing new must be sent.
+	time.Sleep(2500 * time.Millisecond)
+	sends := h.sb.Sends()
+	byTarget := map[string]sandbox.Send{}
+	for _, s := range sends {
+		byTarget[s.Target] = s
+	}
+	for _, e := range want {
+		if n := h.sb.SendCount(e.target); n != 1 {
+			t.Errorf("target %s got %d sends, want 1", e.target, n)
+		}
+		if s := byTarget[e.target]; s.Text != e.text {
+			t.Errorf("target %s: text %q, want %q", e.target, s.Text, e.text)
+		}
+	}
+	for _, id := range ineligible {
+		if n := h.sb.SendCount(id); n != 0 {
+			t.Errorf("ineligible item %s got %d sends", id, n)
+		}
+	}
+	if got, wantN := len(sends), len(want)+len(fresh); got != wantN {
+		t.Errorf("sandbox recorded %d sends, want %d", got, wantN)
+	}
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	for id, n := range counter.runs {
+		if n != 1 {
+			t.Errorf("poll %s ran %d times with two schedulers, want once", id, n)
+		}
+	}
+	if len(counter.runs) < 3*3 {
+		t.Errorf("only %d polls ran", len(counter.runs))
+	}
+	t.Logf("%d poll slots ran once each; graph calls %v", len(counter.runs), h.sb.Calls())
+}
+
+// TestPollDryRun: a dry run lists what would get a reply and writes nothing.
+func TestPollDryRun(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 2, Posts: 10, Comments: 20, VisitorPosts: true, Seed: 3})
+	pages := pollPages(h)
+	want, _ := expected(h, pages, time.Now())
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	got := map[string]string{}
+	skipped := 0
+	for _, pg := range pages {
+		rep, err := pl.Poll(ctx, pg.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Replies {
+			got[r.Target.ID] = r.Text
+			if r.FromName == "" || r.FromID == "" {
+				t.Errorf("dry-run reply %s has no author", r.Target)
+			}
+		}
+		for _, n := range rep.Skipped {
+			skipped += n
+		}
+		if rep.Skipped[intake.SkipOwn] == 0 || rep.Skipped[intake.SkipTooOld] == 0 || rep.Skipped[intake.SkipCannotReply] == 0 {
+			t.Errorf("page %s skip counts %v: want own, too_old and cannot_reply", pg.ID, rep.Skipped)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("dry run lists %d replies, want %d", len(got), len(want))
+	}
+	for _, e := range want {
+		if got[e.target] != e.text {
+			t.Errorf("dry run: %s text %q, want %q", e.target, got[e.target], e.text)
+		}
+	}
+	if n := h.db.Client.DBSize(ctx).Val(); n != 0 {
+		keys := h.db.Client.Keys(ctx, "*").Val()
+		t.Fatalf("dry run wrote %d keys to Redis: %v", n, keys)
+	}
+	if len(h.sb.Sends()) != 0 {
+		t.Fatal("dry run sent replies")
+	}
+	t.Logf("dry run: %d would-be replies, %d skipped", len(got), skipped)
+}
+
+// TestPollIncremental: after a first poll, a second poll with new comments on
+// a few posts reads the comments of those posts only, not of every post.
+func TestPollIncremental(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 300, Seed: 5})
+	pages := pollPages(h)
+	page := pages[0].ID
+	// Comments on every post, seeded a while ago.
+	posts := h.sb.Posts(page)
+	for i, p := range posts {
+		for j := range 5 {
+			h.sb.AddComment(p.ID, sandbox.User{ID: fmt.Sprintf("8800%04d%d", i, j), Name: "Old Friend"}, "cost?", time.Now().Add(-time.Duration(i+j+1)*time.Minute))
+		}
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	first, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstCalls := h.sb.Calls()
+	if first.CommentReads < 250 || first.Enqueued() < 1000 {
+		t.Fatalf("first poll %+v: want most posts read and their comments enqueued", first)
+	}
+	const touched = 7
+	for i := range touched {
+		for j := range 100 / touched {
+			h.sb.AddComment(posts[i*40].ID, sandbox.User{ID: fmt.Sprintf("9900%02d%03d", i, j), Name: "New Friend"}, "price?", time.Now())
+		}
+	}
+	second, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := h.sb.Calls()
+	commentCalls := calls[sandbox.EndpointComments] - firstCalls[sandbox.EndpointComments]
+	if commentCalls != touched || second.CommentReads != touched {
+		t.Errorf("second poll made %d comment calls (%d reads) for %d touched posts of %d", commentCalls, second.CommentReads, touched, len(posts))
+	}
+	if second.Enqueued() != touched*(100/touched) {
+		t.Errorf("second poll enqueued %d, want %d", second.Enqueued(), touched*(100/touched))
+	}
+	// The touched posts changed within the second they were read, so the next
+	// poll reads them once more (a comment could share that second); after
+	// that, a poll with nothing new reads no comments at all.
+	time.Sleep(2100 * time.Millisecond)
+	for i, wantMax := range []int{touched, 0} {
+		before := h.sb.Calls()[sandbox.EndpointComments]
+		rep, err := pl.Poll(ctx, page, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := h.sb.Calls()[sandbox.EndpointComments] - before; n > wantMax || rep.Enqueued() != 0 {
+			t.Errorf("idle poll %d made %d comment calls (want at most %d) and enqueued %d", i+1, n, wantMax, rep.Enqueued())
+		}
+	}
+	t.Logf("first poll: %d comment calls; second: %d for %d touched posts; feed calls per poll: %d",
+		firstCalls[sandbox.EndpointComments], commentCalls, touched, firstCalls[sandbox.EndpointFeed])
+}
+
+// TestPollBrokenToken: a token refused during a poll pauses the Page; the next
+// poll skips it while paused.
+func TestPollBrokenToken(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 5, Comments: 5, Seed: 9})
+	pages := pollPages(h)
+	page := pages[0].ID
+	h.sb.BreakToken(page, true)
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	rep, err := pl.Poll(ctx, page, false)
+	if graph.ClassOf(err) != graph.ClassPageBroken || !strings.HasPrefix(rep.Paused, "page_broken") {
+		t.Fatalf("poll with a broken token: %v, paused %q", err, rep.Paused)
+	}
+	d, reason, err := h.ledger.Paused(ctx, page)
+	if err != nil || d <= 0 || !strings.HasPrefix(reason, "page_broken") {
+		t.Fatalf("page not paused as broken: %s %q %v", d, reason, err)
+	}
+	if strings.Contains(reason, pages[0].AccessToken) {
+		t.Fatal("pause reason holds the token")
+	}
+	before := h.sb.Calls()[sandbox.EndpointFeed]
+	rep, err = pl.Poll(ctx, page, false)
+	if err != nil || rep.Paused == "" || h.sb.Calls()[sandbox.EndpointFeed] != before {
+		t.Fatalf("poll of a paused Page: %v, paused %q, feed calls %d→%d", err, rep.Paused, before, h.sb.Calls()[sandbox.EndpointFeed])
+	}
+}
+
+// TestPollConversations: conversations where the person wrote last inside 24
+// hours get one reply to their latest message.
+func TestPollConversations(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 40, Seed: 21})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyConversations}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	want := map[string]string{} // psid → latest message id
+	for _, c := range h.sb.Conversations(page) {
+		last := c.Messages[len(c.Messages)-1]
+		if !last.FromPage && now.Sub(last.CreatedTime) < 24*time.Hour {
+			if _, ok := expectedText(1, c.With.Name, last.Text); ok {
+				want[c.With.ID] = last.ID
+			}
+		}
+	}
+	if len(want) < 5 {
+		t.Fatalf("only %d eligible conversations", len(want))
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	h.startPollingWorker(t, pages, nil)
+	rep, err := pl.Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued() != len(want) {
+		t.Fatalf("enqueued %d conversation replies, want %d (report %+v)", rep.Enqueued(), len(want), rep.Report)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.sb.Sends()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, s := range h.sb.Sends() {
+		if _, ok := want[s.Target]; !ok || s.Kind != sandbox.KindConversation {
+			t.Errorf("%s reply to %s, who is not eligible", s.Kind, s.Target)
+		}
+	}
+	if len(h.sb.Sends()) != len(want) {
+		t.Fatalf("%d sends, want %d", len(h.sb.Sends()), len(want))
+	}
+}
