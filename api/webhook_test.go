@@ -1,0 +1,273 @@
+package api_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+const (
+	whAppSecret   = "test-app-secret-0123456789"
+	whVerifyToken = "test-verify-token-abcdef"
+)
+
+// webhookEnv is a real Redis, the sandbox over loopback, the webhook behind
+// httptest, and (when started) a worker with the poll handler.
+type webhookEnv struct {
+	db    *redistest.DB
+	opt   asynq.RedisClientOpt
+	sb    *sandbox.Sandbox
+	gsrv  *httptest.Server
+	srv   *httptest.Server
+	pages []config.Page
+	led   *tasks.Ledger
+	enq   *tasks.Enqueuer
+	logs  *strings.Builder
+}
+
+func newWebhookEnv(t *testing.T) *webhookEnv {
+	t.Helper()
+	e := &webhookEnv{db: redistest.New(t), sb: sandbox.New(sandbox.Options{Pages: 2, Seed: 4}), logs: &strings.Builder{}}
+	e.opt = asynq.RedisClientOpt{Addr: e.db.Addr, DB: e.db.DB}
+	e.gsrv = httptest.NewServer(e.sb)
+	t.Cleanup(e.gsrv.Close)
+	client := asynq.NewClient(e.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	e.led = tasks.NewLedger(e.db.Client, tasks.LedgerOptions{})
+	e.enq = &tasks.Enqueuer{Client: client, Ledger: e.led, MaxRetry: 3}
+	for _, p := range e.sb.Pages() {
+		e.pages = append(e.pages, config.Page{ID: p.ID, AccessToken: p.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1,
+			ReplyTo: []string{config.ReplyComments, config.ReplyPosts}, MaxAge: 168 * time.Hour, DefaultText: "Thanks, {{.FirstName}}!"})
+	}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{
+		VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq, Pages: e.pages, Logger: log,
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type lockedWriter struct{ w *strings.Builder }
+
+func (l *lockedWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+
+func (e *webhookEnv) startWorker(t *testing.T) {
+	t.Helper()
+	g := graph.New(graph.Config{BaseURL: e.gsrv.URL, Timeout: 2 * time.Second})
+	ledger := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := worker.New(worker.Params{
+		Redis: e.opt, Ledger: ledger, Enqueuer: e.enq, Graph: g, Pages: e.pages, Concurrency: 5, Logger: log,
+		ShutdownTimeout: 2 * time.Second,
+		Poll: worker.NewPollHandler(worker.PollParams{Graph: g, Ledger: ledger, Enqueuer: e.enq, Pages: e.pages, Logger: log}),
+	})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+}
+
+func sign(secret, body string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (e *webhookEnv) post(t *testing.T, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/webhook", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// queued returns the number of tasks in the polls queue, any state.
+func (e *webhookEnv) queued(t *testing.T) int {
+	t.Helper()
+	info, err := asynq.NewInspector(e.opt).GetQueueInfo(tasks.QueuePolls)
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "not found") || strings.Contains(err.Error(), "does not exist") {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return info.Size + info.Completed
+}
+
+func commentChange(page, post, comment, from, verb string) string {
+	return fmt.Sprintf(`{"field":"feed","value":{"item":"comment","verb":%q,"comment_id":%q,"post_id":%q,"parent_id":%q,`+
+		`"from":{"id":%q,"name":"Ana Lopez"},"message":"hello","created_time":%d}}`, verb, comment, post, post, from, time.Now().Unix())
+}
+
+func TestWebhookHandshake(t *testing.T) {
+	e := newWebhookEnv(t)
+	tests := []struct {
+		name, mode, token string
+		want              int
+	}{
+		{"subscribe with the token", "subscribe", whVerifyToken, http.StatusOK},
+		{"wrong token", "subscribe", "nope", http.StatusForbidden},
+		{"empty token", "subscribe", "", http.StatusForbidden},
+		{"wrong mode", "unsubscribe", whVerifyToken, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := url.Values{"hub.mode": {tt.mode}, "hub.verify_token": {tt.token}, "hub.challenge": {"1158201444"}}
+			resp, err := http.Get(e.srv.URL + "/webhook?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == http.StatusOK {
+				if string(b) != "1158201444" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+					t.Fatalf("body %q type %q: want exactly the challenge as text/plain", b, resp.Header.Get("Content-Type"))
+				}
+			}
+		})
+	}
+	if strings.Contains(e.logs.String(), whVerifyToken) {
+		t.Fatal("the verify token reached the log")
+	}
+}
+
+func TestWebhookRefusals(t *testing.T) {
+	e := newWebhookEnv(t)
+	page := e.pages[0].ID
+	post := e.sb.AddPost(page, sandbox.User{}, "A post", time.Now().Add(-time.Hour))
+	c := e.sb.AddComment(post, sandbox.User{ID: "100000000000077", Name: "Ana Lopez"}, "hello", time.Now())
+	body := `{"object":"page","entry":[{"id":"` + page + `","time":1,"changes":[` + commentChange(page, post, c, "100000000000077", "add") + `]}]}`
+	tests := []struct {
+		name   string
+		body   string
+		header map[string]string
+		want   int
+	}{
+		{"no signature", body, nil, http.StatusUnauthorized},
+		{"wrong secret", body, map[string]string{"X-Hub-Signature-256": sign("other", body)}, http.StatusUnauthorized},
+		{"signature of another body", body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body+" ")}, http.StatusUnauthorized},
+		{"not hex", body, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, http.StatusUnauthorized},
+		{"sha1 header only", body, map[string]string{"X-Hub-Signature": "sha1=0123"}, http.StatusUnauthorized},
+		{"signed invalid JSON", `{"object":`, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, `{"object":`)}, http.StatusBadRequest},
+		{"too large", strings.Repeat(" ", 2<<20), nil, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, b := e.post(t, tt.body, tt.header); code != tt.want {
+				t.Fatalf("status %d (%s), want %d", code, b, tt.want)
+			}
+			if n := e.queued(t); n != 0 {
+				t.Fatalf("%d tasks queued after a refused delivery", n)
+			}
+		})
+	}
+	if strings.Contains(e.logs.String(), whAppSecret) {
+		t.Fatal("the app secret reached the log")
+	}
+}
+
+func TestWebhookIgnored(t *testing.T) {
+	e := newWebhookEnv(t)
+	page := e.pages[0].ID
+	tests := []struct{ name, body string }{
+		{"not a page", `{"object":"user","entry":[]}`},
+		{"unknown page", `{"object":"page","entry":[{"id":"999","changes":[` + commentChange("999", "999_1", "1_2", "5", "add") + `]}]}`},
+		{"edited", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", "5", "edited") + `]}]}`},
+		{"own comment", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", page, "add") + `]}]}`},
+		{"reaction", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","from":{"id":5}}}]}]}`},
+		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, b := e.post(t, tt.body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, tt.body)}); code != http.StatusOK {
+				t.Fatalf("status %d (%s), want 200", code, b)
+			}
+			if n := e.queued(t); n != 0 {
+				t.Fatalf("%d tasks queued for an ignored change", n)
+			}
+		})
+	}
+}
+
+// TestWebhookDelivery: a signed delivery of two comments (one the Page's own)
+// and a visitor's post, sent twice, gets one reply per eligible item within
+// a second, with the worker reading each item from Graph.
+func TestWebhookDelivery(t *testing.T) {
+	e := newWebhookEnv(t)
+	e.startWorker(t)
+	page := e.pages[0].ID
+	post := e.sb.AddPost(page, sandbox.User{}, "A post", time.Now().Add(-time.Hour))
+	visitor := sandbox.User{ID: "100000000000088", Name: "Ben Smith"}
+	c1 := e.sb.AddComment(post, sandbox.User{ID: "100000000000077", Name: "Ana Lopez"}, "hello", time.Now())
+	c2 := e.sb.AddComment(post, sandbox.User{ID: "100000000000099", Name: "Cleo Ray"}, "no thanks", time.Now())
+	e.sb.SetCanReplyPrivately(c2, false) // only Graph knows: the payload never says
+	vpost := e.sb.AddPost(page, visitor, "Do you ship?", time.Now())
+	body := `{"object":"page","entry":[{"id":"` + page + `","time":1,"changes":[` +
+		commentChange(page, post, c1, "100000000000077", "add") + `,` +
+		commentChange(page, post, c2, "100000000000099", "add") + `,` +
+		`{"field":"feed","value":{"item":"post","verb":"add","post_id":"` + vpost + `","from":{"id":"` + visitor.ID + `"},"message":"Do you ship?","created_time":1}}` +
+		`]}]}`
+	start := time.Now()
+	for range 2 {
+		if code, b := e.post(t, body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body)}); code != http.StatusOK {
+			t.Fatalf("status %d (%s), want 200", code, b)
+		}
+	}
+	answered := time.Since(start)
+	deadline := time.Now().Add(5 * time.Second)
+	for (e.sb.SendCount(c1) == 0 || e.sb.SendCount(vpost) == 0) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if e.sb.SendCount(c1) != 1 || e.sb.SendCount(vpost) != 1 {
+		t.Fatalf("sends: comment %d, visitor post %d; want 1 each", e.sb.SendCount(c1), e.sb.SendCount(vpost))
+	}
+	if took > time.Second {
+		t.Errorf("replies took %s after delivery, want within a second", took)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(e.sb.Sends()); n != 2 || e.sb.SendCount(c2) != 0 {
+		t.Fatalf("%d sends (comment that cannot be replied to: %d), want 2", n, e.sb.SendCount(c2))
+	}
+	for _, s := range e.sb.Sends() {
+		if s.Target == c1 && s.Text != "Thanks, Ana!" || s.Target == vpost && s.Text != "Thanks, Ben!" {
+			t.Errorf("send to %s: text %q", s.Target, s.Text)
+		}
+	}
+	t.Logf("two deliveries answered in %s; replies sent %s after the first", answered.Round(time.Millisecond), took.Round(time.Millisecond))
+}
