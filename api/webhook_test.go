@@ -80,7 +80,7 @@ func (e *webhookEnv) startWorker(t *testing.T) {
 	w := worker.New(worker.Params{
 		Redis: e.opt, Ledger: ledger, Enqueuer: e.enq, Graph: g, Pages: e.pages, Concurrency: 5, Logger: log,
 		ShutdownTimeout: 2 * time.Second,
-		Poll: worker.NewPollHandler(worker.PollParams{Graph: g, Ledger: ledger, Enqueuer: e.enq, Pages: e.pages, Logger: log}),
+		Poll:            worker.NewPollHandler(worker.PollParams{Graph: g, Ledger: ledger, Enqueuer: e.enq, Pages: e.pages, Logger: log}),
 	})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
