@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,12 +43,12 @@ type webhookEnv struct {
 	pages []config.Page
 	led   *tasks.Ledger
 	enq   *tasks.Enqueuer
-	logs  *strings.Builder
+	logs  *lockedWriter
 }
 
 func newWebhookEnv(t *testing.T) *webhookEnv {
 	t.Helper()
-	e := &webhookEnv{db: redistest.New(t), sb: sandbox.New(sandbox.Options{Pages: 2, Seed: 4}), logs: &strings.Builder{}}
+	e := &webhookEnv{db: redistest.New(t), sb: sandbox.New(sandbox.Options{Pages: 2, Seed: 4}), logs: &lockedWriter{w: &strings.Builder{}}}
 	e.opt = asynq.RedisClientOpt{Addr: e.db.Addr, DB: e.db.DB}
 	e.gsrv = httptest.NewServer(e.sb)
 	t.Cleanup(e.gsrv.Close)
@@ -59,7 +60,7 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 		e.pages = append(e.pages, config.Page{ID: p.ID, AccessToken: p.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1,
 			ReplyTo: []string{config.ReplyComments, config.ReplyPosts}, MaxAge: 168 * time.Hour, DefaultText: "Thanks, {{.FirstName}}!"})
 	}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{
 		VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq, Pages: e.pages, Logger: log,
 	}))
@@ -67,9 +68,22 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	return e
 }
 
-type lockedWriter struct{ w *strings.Builder }
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
 
-func (l *lockedWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
 
 func (e *webhookEnv) startWorker(t *testing.T) {
 	t.Helper()

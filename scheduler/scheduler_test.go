@@ -1,0 +1,113 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+func TestAlignedEvery(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		from time.Time
+		want time.Time
+	}{
+		{"seconds", "@every 1s", time.Unix(100, 300e6), time.Unix(101, 0)},
+		{"minute from mid-minute", "@every 1m", time.Unix(125, 0), time.Unix(180, 0)},
+		{"on the boundary", "@every 1m", time.Unix(120, 0), time.Unix(180, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := config.ParseSchedule(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aligned(s).Next(tt.from); !got.Equal(tt.want) {
+				t.Fatalf("Next(%v) = %v, want %v", tt.from.Unix(), got.Unix(), tt.want.Unix())
+			}
+		})
+	}
+	s, _ := config.ParseSchedule("*/5 * * * *")
+	if r := retentionOf(aligned(s), time.Now()); r != MinRetention {
+		t.Fatalf("retention of a 5-minute schedule = %s, want %s", r, MinRetention)
+	}
+	s, _ = config.ParseSchedule("@every 2h")
+	if r := retentionOf(aligned(s), time.Now()); r != 4*time.Hour {
+		t.Fatalf("retention of @every 2h = %s, want 4h", r)
+	}
+}
+
+// TestReplicas: two schedulers side by side enqueue one poll per Page and
+// slot; a broken Page gets none.
+func TestReplicas(t *testing.T) {
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	pages := []config.Page{{ID: "111", Schedule: "@every 1s"}, {ID: "222", Schedule: "@every 1s"}}
+	ctx := context.Background()
+	if _, err := ledger.Pause(ctx, "222", time.Minute, "page_broken: token expired"); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := time.Now()
+	var ss []*Scheduler
+	for range 2 {
+		s, err := New(Params{Redis: opt, Pages: pages, Ledger: ledger, Logger: log, PollAtStart: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	time.Sleep(3200 * time.Millisecond)
+	for _, s := range ss {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s.Shutdown(sctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	elapsed := time.Since(start)
+	ins := asynq.NewInspector(opt)
+	defer ins.Close()
+	infos, err := ins.ListPendingTasks(tasks.QueuePolls, asynq.PageSize(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := map[int64]bool{}
+	for _, ti := range infos {
+		var p tasks.Poll
+		if err := json.Unmarshal(ti.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.PageID != "111" {
+			t.Errorf("poll of broken page %s enqueued", p.PageID)
+		}
+		if want := tasks.PollTaskID(p.PageID, time.Unix(p.Slot, 0)); ti.ID != want {
+			t.Errorf("task id %s, want %s", ti.ID, want)
+		}
+		if ti.Retention < MinRetention || ti.MaxRetry != DefaultMaxRetry {
+			t.Errorf("task %s: retention %s, max retry %d", ti.ID, ti.Retention, ti.MaxRetry)
+		}
+		slots[p.Slot] = true
+	}
+	// One per second elapsed, plus the poll at start.
+	if max := int(elapsed/time.Second) + 2; len(infos) > max || len(infos) < 3 {
+		t.Fatalf("%d poll tasks in %s from two schedulers, want at most %d (one per slot)", len(infos), elapsed, max)
+	}
+	if len(slots) != len(infos) {
+		t.Fatalf("%d tasks for %d slots", len(infos), len(slots))
+	}
+}
