@@ -147,6 +147,15 @@ type PollReport struct {
 // throttles or refuses the token during the poll, the Page is paused (not in
 // a dry run), the poll stops, and the error is returned.
 func (pl *Poller) Poll(ctx context.Context, pageID string, dryRun bool) (PollReport, error) {
+	rep, err := pl.poll(ctx, pageID, dryRun)
+	rep.Duration = time.Since(rep.Started)
+	if !dryRun && !rep.Started.IsZero() {
+		pl.m.PollDuration.WithLabelValues(pageID).Observe(rep.Duration.Seconds())
+	}
+	return rep, err
+}
+
+func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollReport, error) {
 	page, ok := pl.pages[pageID]
 	if !ok {
 		return PollReport{PageID: pageID}, fmt.Errorf("poll page %s: %w", pageID, ErrUnknownPage)
@@ -155,13 +164,7 @@ func (pl *Poller) Poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	r := &pollRun{pl: pl, page: page, dry: dryRun, log: pl.log.With(slog.String("page_id", pageID)),
 		state: map[string]postState{}, seen: map[string]struct{}{}}
 	r.now = pl.p.Now()
-	r.rep = PollReport{PageID: pageID, DryRun: dryRun, Started: r.now}
-	defer func() {
-		r.rep.Duration = time.Since(r.rep.Started)
-		if !dryRun {
-			pl.m.PollDuration.WithLabelValues(pageID).Observe(r.rep.Duration.Seconds())
-		}
-	}()
+	r.rep = PollReport{PageID: pageID, DryRun: dryRun, Started: time.Now()}
 	d, reason, err := pl.p.Ledger.Paused(ctx, pageID)
 	if err != nil {
 		return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)

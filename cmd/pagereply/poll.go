@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/worker"
+)
+
+func init() {
+	register("poll", "poll one Page now (--dry-run: list what would get a reply, write nothing)", runPoll)
+}
+
+// runPoll polls one Page now, in this process, with the worker's poll
+// handler. Without --dry-run it enqueues the replies (a worker sends them);
+// with it, it prints the would-be replies and the skip counts and writes
+// nothing to Redis.
+func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "poll", "poll -c FILE --page ID [--dry-run]",
+		"pagereply poll -c pagereply.yaml --page 1983306698425200 --dry-run")
+	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	page := fs.String("page", "", "id of a configured Page (required)")
+	dry := fs.Bool("dry-run", false, "print what would get a reply now, enqueue nothing, write nothing to Redis")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *page == "" {
+		fmt.Fprintln(env.stderr, "pagereply poll: --page is required")
+		return exitUsage
+	}
+	cfg, code := loadConfig(env, configPath(env, *cfgPath))
+	if cfg == nil {
+		return code
+	}
+	if _, ok := cfg.Page(*page); !ok {
+		fmt.Fprintf(env.stderr, "pagereply poll: --page %s is not in the configuration's pages\n", *page)
+		return exitUsage
+	}
+	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		return exitUsage
+	}
+	defer a.Close()
+	pl := worker.NewPoller(worker.PollParams{
+		Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: cfg.Pages, Metrics: a.metrics, Logger: a.log,
+	})
+	rep, err := pl.Poll(ctx, *page, *dry)
+	if *dry {
+		printDryRun(env.stdout, &rep)
+	} else {
+		fmt.Fprintf(env.stdout, "page %s: %d posts (%d read for comments, %d unchanged), %d items seen, %d replies enqueued, %d already queued, in %s\n",
+			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
+		printSkipped(env.stdout, rep.Skipped)
+	}
+	if rep.Paused != "" {
+		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
+	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// printDryRun writes the would-be replies as a table, then the skip counts.
+func printDryRun(w io.Writer, rep *worker.PollReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tFROM\tTEXT")
+	for _, r := range rep.Replies {
+		from := r.FromName
+		if r.FromID != "" {
+			from = strings.TrimSpace(from + " (" + r.FromID + ")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Target, oneLine(from), oneLine(r.Text))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d would get a reply (dry run: nothing enqueued, nothing written)\n", len(rep.Replies))
+	printSkipped(w, rep.Skipped)
+}
+
+func printSkipped(w io.Writer, skipped map[intake.Reason]int) {
+	reasons := make([]string, 0, len(skipped))
+	total := 0
+	for r, n := range skipped {
+		reasons = append(reasons, string(r))
+		total += n
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(w, "skipped: %d\n", total)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  %-16s %d\n", r, skipped[intake.Reason(r)])
+	}
+}
+
+// oneLine keeps a table row on one line, and long texts short.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:79]) + "…"
+	}
+	return s
+}
