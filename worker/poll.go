@@ -199,27 +199,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 // pauseFor pauses a Page after a throttled or page-broken Graph error, as the
 // reply handler does.
 func (pl *Poller) pauseFor(page string, err error, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kind, d := "throttled", defaultThrottlePause
-	if graph.ClassOf(err) == graph.ClassPageBroken {
-		kind, d = "page_broken", brokenPagePause
-	} else if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
-		d = ge.RetryAfter
-	}
-	set, perr := pl.p.Ledger.Pause(ctx, page, d, kind+": "+err.Error())
-	if perr != nil {
-		log.Error("pause page", slog.String("error", perr.Error()))
-		return
-	}
-	if set {
-		pl.m.PagePauses.WithLabelValues(page, kind).Inc()
-		lvl := slog.LevelWarn
-		if kind == "page_broken" {
-			lvl = slog.LevelError
-		}
-		log.Log(ctx, lvl, "page paused", slog.String("reason", kind+": "+err.Error()), slog.Duration("for", d))
-	}
+	pauseForError(pl.p.Ledger, pl.m, page, err, log)
 }
 
 // postState is what a poll remembers of a post: its updated_time, the newest

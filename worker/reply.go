@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -156,18 +157,10 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		}
 		log.Info("graph says already replied; recorded as sent")
 		return nil
-	case graph.ClassThrottled:
-		d := defaultThrottlePause
-		if gerr != nil && gerr.RetryAfter > 0 {
-			d = gerr.RetryAfter
-		}
-		w.pause(r.PageID, d, "throttled: "+err.Error(), "throttled", log)
+	case graph.ClassThrottled, graph.ClassPageBroken:
+		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log)
 		w.release(*r, token, log)
-		return &delayError{d: d + spread(d), reason: "page throttled by Graph"}
-	case graph.ClassPageBroken:
-		w.pause(r.PageID, brokenPagePause, "page_broken: "+err.Error(), "page_broken", log)
-		w.release(*r, token, log)
-		return &delayError{d: brokenPagePause + spread(brokenPagePause), reason: "page broken: " + err.Error()}
+		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
 	case graph.ClassPermanent:
 		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
 			return w.failure(ctx, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
@@ -207,22 +200,33 @@ func (w *Worker) release(r tasks.Reply, token string, log *slog.Logger) {
 	}
 }
 
-func (w *Worker) pause(page string, d time.Duration, reason, kind string, log *slog.Logger) {
+// pauseForError pauses a Page after a throttled or page-broken Graph error —
+// for the time Graph gives to regain access, else a default — counts and logs
+// it, and returns the pause. The reply handler and the poll both use it.
+func pauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
+	kind, d := "throttled", defaultThrottlePause
+	if graph.ClassOf(err) == graph.ClassPageBroken {
+		kind, d = "page_broken", brokenPagePause
+	} else if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
+		d = ge.RetryAfter
+	}
+	reason := kind + ": " + err.Error()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	set, err := w.p.Ledger.Pause(ctx, page, d, reason)
-	if err != nil {
-		log.Error("pause page", slog.String("error", err.Error()))
-		return
+	set, perr := l.Pause(ctx, page, d, reason)
+	if perr != nil {
+		log.Error("pause page", slog.String("error", perr.Error()))
+		return d
 	}
 	if set {
-		w.m.PagePauses.WithLabelValues(page, kind).Inc()
+		m.PagePauses.WithLabelValues(page, kind).Inc()
 		lvl := slog.LevelWarn
 		if kind == "page_broken" {
 			lvl = slog.LevelError
 		}
 		log.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))
 	}
+	return d
 }
 
 // spread returns a random extra delay of up to a tenth of d (at most 5s), so
