@@ -47,6 +47,10 @@ type PollParams struct {
 	Logger *slog.Logger
 	// Now is the clock of reply windows and scan limits; if nil, time.Now.
 	Now func() time.Time
+	// Progress, if set, is called after each post of the feed with the report
+	// so far (of the poll that runs; the call must not keep it), so a person
+	// waiting on a first poll of a big Page sees it move.
+	Progress func(PollReport)
 	// Overlap is how far before a post's newest comment already seen the next
 	// poll reads again, for comments Graph shows late or in the same second;
 	// if zero, 2m.
@@ -368,6 +372,9 @@ func (r *pollRun) walkFeed(ctx context.Context) error {
 			if err := r.walkComments(ctx, post, st, known, commentsFrom); err != nil {
 				return err
 			}
+		}
+		if r.pl.p.Progress != nil {
+			r.pl.p.Progress(r.rep)
 		}
 		if len(r.dirty) >= intake.BatchSize {
 			if err := r.save(ctx); err != nil {

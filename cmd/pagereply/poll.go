@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/worker"
@@ -47,8 +48,17 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
+	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{
 		Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: cfg.Pages, Metrics: a.metrics, Logger: a.log,
+		Progress: func(rep worker.PollReport) {
+			if time.Since(last) < time.Second {
+				return
+			}
+			last = time.Now()
+			fmt.Fprintf(env.stderr, "  %s  %d posts walked, %d read for comments (reads paced at the Page's rate)\n",
+				time.Since(rep.Started).Round(time.Second), rep.Posts, rep.CommentReads)
+		},
 	})
 	rep, err := pl.Poll(ctx, *page, *dry)
 	if *dry {
