@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -145,15 +144,8 @@ type e2e struct {
 
 func newE2E(t *testing.T, opts sandbox.Options, rate string) *e2e {
 	t.Helper()
-	db := redistest.New(t)
-	opts.AppSecret = e2eAppSecret
-	sb := sandbox.New(opts)
-	gs := httptest.NewServer(sb)
-	t.Cleanup(gs.Close)
-	e := &e2e{sb: sb, graph: gs.URL, db: db, api: freeAddr(t)}
-	var pages strings.Builder
-	for _, p := range sb.Pages() {
-		fmt.Fprintf(&pages, `  - id: "%s"
+	return newE2EPages(t, opts, func(_ int, p sandbox.Page) string {
+		return fmt.Sprintf(`  - id: "%s"
     access_token: "%s"
     schedule: "@every 1m"
     rate: %s
@@ -164,38 +156,7 @@ func newE2E(t *testing.T, opts sandbox.Options, rate string) *e2e {
         text: "Hi {{.FirstName}}, prices are on our site."
     default_text: "Thanks, {{.FirstName}}!"
 `, p.ID, p.Token, rate)
-		e.secrets = append(e.secrets, p.Token)
-	}
-	e.secrets = append(e.secrets, e2eAPIToken, e2eAppSecret, e2eVerifyToken)
-	yaml := fmt.Sprintf(`redis:
-  url: %s
-graph:
-  base_url: %s
-  app_secret: %s
-  timeout: 3s
-pages:
-%sworker:
-  concurrency: 10
-  max_retry: 3
-webhook:
-  verify_token: %s
-api:
-  addr: %s
-  tokens: ["%s"]
-log:
-  level: debug
-  format: json
-`, db.URL(), gs.URL, e2eAppSecret, pages.String(), e2eVerifyToken, e.api, e2eAPIToken)
-	e.cfgPath = filepath.Join(t.TempDir(), "pagereply.yaml")
-	if err := os.WriteFile(e.cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cfg = cfg
-	return e
+	})
 }
 
 // eligible is the number of seeded items the poll must answer.
