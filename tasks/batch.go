@@ -21,6 +21,12 @@ type batcher struct {
 	once sync.Once
 	stop chan struct{}
 	done sync.WaitGroup
+
+	// mu orders queueing against close: run queues under the read lock, and
+	// close sets closed under the write lock before it stops the loops, so no
+	// call is queued after the loops' last drain.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type batchOp struct {
@@ -54,9 +60,17 @@ func (b *batcher) start() {
 	})
 }
 
-// close stops the loops after they have sent every queued call.
+// close stops the loops after they have sent every queued call. Calls made
+// after close run one by one.
 func (b *batcher) close() {
 	b.start()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	b.mu.Unlock()
 	close(b.stop)
 	b.done.Wait()
 }
@@ -65,11 +79,16 @@ func (b *batcher) close() {
 func (b *batcher) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
 	b.start()
 	op := &batchOp{script: s, keys: keys, args: args, res: make(chan batchResult, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return s.Run(ctx, b.rdb, keys, args...).Result()
+	}
 	select {
 	case b.ops <- op:
-	case <-b.stop:
-		return s.Run(ctx, b.rdb, keys, args...).Result()
+		b.mu.RUnlock()
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return nil, ctx.Err()
 	}
 	select {

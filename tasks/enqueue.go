@@ -76,11 +76,7 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 	}
 	if r.EnqueuedAt == 0 {
-		now := time.Now
-		if e.Now != nil {
-			now = e.Now
-		}
-		r.EnqueuedAt = now().UnixMilli()
+		r.EnqueuedAt = e.now().UnixMilli()
 	}
 	payload, err := json.Marshal(r)
 	if err != nil {
@@ -123,4 +119,11 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+func (e *Enqueuer) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
 }

@@ -276,3 +276,18 @@ func TestBatchedReserve(t *testing.T) {
 		t.Fatalf("stats %v %v", st, err)
 	}
 }
+
+// TestBatchedLedgerAfterClose: calls made after Close still run (one by one)
+// instead of waiting forever on stopped loops.
+func TestBatchedLedgerAfterClose(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{Batch: true})
+	l.Close()
+	l.Close() // twice is harmless
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := l.Reserve(ctx, "1", Target{Kind: KindComment, ID: "after"}, "t", time.Minute, Limit{})
+	if err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve after close = %+v, %v", r, err)
+	}
+}

@@ -78,11 +78,7 @@ func (e *Enqueuer) EnqueueWebhookItem(ctx context.Context, it WebhookItem) (Outc
 		return "", fmt.Errorf("enqueue webhook item: %w", err)
 	}
 	if it.ReceivedAt == 0 {
-		now := time.Now
-		if e.Now != nil {
-			now = e.Now
-		}
-		it.ReceivedAt = now().UnixMilli()
+		it.ReceivedAt = e.now().UnixMilli()
 	}
 	payload, err := json.Marshal(it)
 	if err != nil {

@@ -148,7 +148,11 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 	var gerr *graph.Error
 	errors.As(err, &gerr)
 	class := graph.ClassOf(err)
-	w.m.RepliesFailed.WithLabelValues(r.PageID, class.String()).Inc()
+	if class != graph.ClassAlreadyReplied && class != graph.ClassThrottled {
+		// Already replied is a success and throttling a pause (counted in
+		// pagereply_page_pauses_total): SPEC counts neither as a failure.
+		w.m.RepliesFailed.WithLabelValues(r.PageID, class.String()).Inc()
+	}
 	switch class {
 	case graph.ClassAlreadyReplied:
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
