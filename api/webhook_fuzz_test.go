@@ -1,0 +1,106 @@
+package api_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// recordingIntake keeps what the webhook queued; the fuzz target is about the
+// decoder and its checks, not about Redis.
+type recordingIntake struct {
+	mu    sync.Mutex
+	items []tasks.WebhookItem
+}
+
+func (r *recordingIntake) EnqueueWebhookItem(_ context.Context, it tasks.WebhookItem) (tasks.Outcome, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = append(r.items, it)
+	return tasks.Enqueued, nil
+}
+
+// FuzzWebhook sends arbitrary signed bodies through POST /webhook: never a
+// panic or a 5xx; a 200 for valid JSON and a 400 otherwise; every queued item
+// passes Validate and belongs to a configured Page; an unsigned copy of the
+// same body is refused with 401 and queues nothing.
+func FuzzWebhook(f *testing.F) {
+	const page = "100"
+	in := &recordingIntake{}
+	h := api.NewWebhook(api.WebhookParams{
+		VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: in,
+		Pages:   []config.Page{{ID: page, AccessToken: "secret-page-token", ReplyTo: []string{config.ReplyComments, config.ReplyPosts}, MaxAge: 168 * time.Hour}},
+		MaxBody: 16 << 10,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	for _, seed := range []string{
+		`{"object":"page","entry":[{"id":"100","time":1700000000,"changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"100_1_2","post_id":"100_1","parent_id":"100_1","from":{"id":"7","name":"Ann"},"message":"hi","created_time":1700000000}}]}]}`,
+		`{"object":"page","entry":[{"id":"100","changes":[{"field":"feed","value":{"item":"post","verb":"add","post_id":"100_9","from":{"id":"8"}}}]}]}`,
+		`{"object":"page","entry":[{"id":"100","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"100_1_3","from":{"id":"100"}}}]}]}`,
+		`{"object":"page","entry":[{"id":"999","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"1_2"}}]}]}`,
+		`{"object":"page","entry":[{"id":"100","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":7,"created_time":"x"}}]}]}`,
+		`{"object":"user","entry":[]}`, `{"entry":null}`, `{"entry":[null,{},[]]}`, `[]`, `{`, ``, `null`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		in.mu.Lock()
+		in.items = in.items[:0]
+		in.mu.Unlock()
+
+		// Unsigned: refused, nothing queued.
+		req := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized && rec.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("unsigned body answered %d, want 401", rec.Code)
+		}
+
+		mac := hmac.New(sha256.New, []byte(whAppSecret))
+		mac.Write([]byte(body))
+		req = httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code >= 500:
+			t.Fatalf("signed body answered %d: %s", rec.Code, rec.Body)
+		case len(body) > 16<<10:
+			if rec.Code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("oversized body answered %d, want 413", rec.Code)
+			}
+		case !json.Valid([]byte(body)) && rec.Code != http.StatusBadRequest:
+			t.Fatalf("invalid JSON answered %d, want 400", rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), whAppSecret) || strings.Contains(rec.Body.String(), "secret-page-token") {
+			t.Fatalf("answer leaks a secret: %s", rec.Body)
+		}
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if rec.Code != http.StatusOK && len(in.items) > 0 {
+			t.Fatalf("answered %d but queued %d items", rec.Code, len(in.items))
+		}
+		for _, it := range in.items {
+			if err := it.Validate(); err != nil {
+				t.Fatalf("queued an invalid item %+v: %v", it, err)
+			}
+			if it.PageID != page {
+				t.Fatalf("queued an item of unconfigured Page %q", it.PageID)
+			}
+		}
+	})
+}
