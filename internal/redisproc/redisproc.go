@@ -1,0 +1,299 @@
+// Package redisproc runs real redis-server processes for tests: a single server
+// (optionally with an append-only file, to restart it with its data), a Redis
+// Cluster and a Sentinel set-up, each on free loopback ports in a temporary
+// directory, all killed and removed when the test ends.
+//
+// Without redis-server (and redis-cli, for a Cluster) on PATH the test is
+// skipped, unless CI is set: then it fails, as in internal/redistest.
+package redisproc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// StartTimeout bounds how long a server may take to answer PING after it is
+// started or restarted (loading a large AOF included).
+const StartTimeout = 30 * time.Second
+
+// Options configures a server started by Start.
+type Options struct {
+	// AOF turns on the append-only file with appendfsync always, so every write
+	// acknowledged to a client survives Kill and comes back on Restart.
+	// If false, the server keeps nothing on disk.
+	AOF bool
+	// Args are extra redis-server arguments ("--maxmemory", "10mb", ...), given
+	// after the defaults, so they override them.
+	Args []string
+}
+
+// Server is one redis-server process on a loopback port. Its port and data
+// directory stay the same across Restart.
+type Server struct {
+	t    testing.TB
+	bin  string
+	port int
+	dir  string
+	args []string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	clients []*redis.Client
+}
+
+// lookPath finds a binary the tests need, or skips t (fails it under CI).
+func lookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("redisproc: %s not found on PATH (install the redis-server package): %v", name, err)
+	}
+	t.Skipf("redisproc: %s not found on PATH (install the redis-server package to run this test): %v", name, err)
+	return ""
+}
+
+// Start starts a redis-server on a free loopback port, waits until it answers
+// PING, and kills it in t's cleanup. It skips t when redis-server is missing
+// (fails it under CI).
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	bin := lookPath(t, "redis-server")
+	dir := t.TempDir()
+	s := &Server{t: t, bin: bin, dir: dir}
+	s.args = []string{
+		"--bind", "127.0.0.1",
+		"--protected-mode", "no",
+		"--daemonize", "no",
+		"--dir", dir,
+		"--logfile", "redis.log",
+		"--save", "",
+		"--maxmemory-policy", "noeviction",
+	}
+	if opt.AOF {
+		s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		s.args = append(s.args, "--appendonly", "no")
+	}
+	s.args = append(s.args, opt.Args...)
+	t.Cleanup(s.cleanup)
+
+	// A free port can be taken between the probe and redis-server's bind: try a few.
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if s.port, err = FreePort(); err != nil {
+			t.Fatalf("redisproc: %v", err)
+		}
+		if err = s.start(); err == nil {
+			return s
+		}
+	}
+	t.Fatalf("redisproc: start redis-server: %v", err)
+	return nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Addr returns the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// Port returns the server's port.
+func (s *Server) Port() int { return s.port }
+
+// Dir returns the server's data directory (its log is redis.log there).
+func (s *Server) Dir() string { return s.dir }
+
+// URL returns the server as a redis:// URL for database db.
+func (s *Server) URL(db int) string { return fmt.Sprintf("redis://%s/%d", s.Addr(), db) }
+
+// Client returns a new client of the server, closed in t's cleanup. It keeps
+// working across Restart (go-redis reconnects).
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+	s.mu.Lock()
+	s.clients = append(s.clients, c)
+	s.mu.Unlock()
+	return c
+}
+
+// Running reports whether the process is up.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runningLocked()
+}
+
+func (s *Server) runningLocked() bool {
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill kills the server with SIGKILL and waits until the process is gone: no
+// shutdown, no final save. A no-op when it is not running.
+func (s *Server) Kill() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.killLocked()
+}
+
+func (s *Server) killLocked() {
+	if !s.runningLocked() {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Stop shuts the server down cleanly (SIGTERM: it finishes its AOF or
+// snapshot) and waits until the process is gone. A no-op when it is not running.
+func (s *Server) Stop() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.runningLocked() {
+		return
+	}
+	_ = s.cmd.Process.Signal(termSignal)
+	select {
+	case <-s.exited:
+	case <-time.After(StartTimeout):
+		s.t.Errorf("redisproc: %s did not stop within %s after SIGTERM; killing it", s.Addr(), StartTimeout)
+		s.killLocked()
+	}
+}
+
+// Restart starts the server again on the same port with the same directory
+// (so an AOF brings its data back), stopping it first with SIGTERM if it is
+// running, and waits until it answers PING. Use Kill first for a crash.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	var err error
+	// The port may linger briefly after a kill: retry binding for a moment.
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	s.t.Fatalf("redisproc: restart redis-server on %s: %v", s.Addr(), err)
+}
+
+// start runs the process and waits until it answers PING (not LOADING).
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	args := append([]string{"--port", strconv.Itoa(s.port)}, s.args...)
+	cmd := exec.Command(s.bin, args...)
+	cmd.Dir = s.dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("run %s: %w", s.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+
+	if err := waitPing(s.Addr(), exited); err != nil {
+		s.killLocked()
+		return fmt.Errorf("%w\n%s%s", err, out.String(), s.logTail())
+	}
+	return nil
+}
+
+// waitPing waits until addr answers PING with PONG, or the process exits.
+func waitPing(addr string, exited <-chan struct{}) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	deadline := time.Now().Add(StartTimeout)
+	var err error
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server on %s exited while starting", addr)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("redis-server on %s did not answer PING within %s: %w", addr, StartTimeout, err)
+}
+
+// logTail returns the last lines of the server's log, for error messages.
+func (s *Server) logTail() string {
+	return tail(filepath.Join(s.dir, "redis.log"), 20)
+}
+
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "--- " + path + " ---\n" + strings.Join(lines, "\n") + "\n"
+}
+
+func (s *Server) cleanup() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.clients {
+		_ = c.Close()
+	}
+	s.clients = nil
+	s.killLocked()
+	if s.t.Failed() {
+		if l := s.logTail(); l != "" {
+			s.t.Logf("redisproc: %s", l)
+		}
+	}
+}
