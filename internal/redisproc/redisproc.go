@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -48,6 +49,11 @@ type Server struct {
 	port int
 	dir  string
 	args []string
+	// conf, when set, is the config file given first (Sentinel needs one it
+	// can rewrite).
+	conf string
+	// bus reserves port+10000 too (a Cluster node's bus port) when picking a port.
+	bus bool
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -74,9 +80,32 @@ func lookPath(t testing.TB, name string) string {
 // (fails it under CI).
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
+	return startServer(t, opt, "", false)
+}
+
+// startServer starts a data node, or a Sentinel when conf is set.
+func startServer(t testing.TB, opt Options, conf string, bus bool) *Server {
+	t.Helper()
 	bin := lookPath(t, "redis-server")
 	dir := t.TempDir()
-	s := &Server{t: t, bin: bin, dir: dir}
+	s := &Server{t: t, bin: bin, dir: dir, bus: bus}
+	if conf != "" {
+		s.conf = filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+			t.Fatalf("redisproc: write %s: %v", s.conf, err)
+		}
+		s.args = append([]string{
+			"--sentinel",
+			"--bind", "127.0.0.1",
+			"--protected-mode", "no",
+			"--daemonize", "no",
+			"--dir", dir,
+			"--logfile", "redis.log",
+		}, opt.Args...)
+		t.Cleanup(s.cleanup)
+		s.startOnFreePort()
+		return s
+	}
 	s.args = []string{
 		"--bind", "127.0.0.1",
 		"--protected-mode", "no",
@@ -93,19 +122,45 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	s.args = append(s.args, opt.Args...)
 	t.Cleanup(s.cleanup)
+	s.startOnFreePort()
+	return s
+}
 
-	// A free port can be taken between the probe and redis-server's bind: try a few.
+// startOnFreePort picks a port and starts the server there. A free port can be
+// taken between the probe and redis-server's bind, so it tries a few.
+func (s *Server) startOnFreePort() {
+	s.t.Helper()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if s.port, err = FreePort(); err != nil {
-			t.Fatalf("redisproc: %v", err)
+		if s.port, err = freePort(s.bus); err != nil {
+			s.t.Fatalf("redisproc: %v", err)
 		}
 		if err = s.start(); err == nil {
-			return s
+			return
 		}
 	}
-	t.Fatalf("redisproc: start redis-server: %v", err)
-	return nil
+	s.t.Fatalf("redisproc: start redis-server: %v", err)
+}
+
+// freePort returns a free port; with bus, one whose port+10000 (a Cluster
+// node's bus port) is free and valid too.
+func freePort(bus bool) (int, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		p, err := FreePort()
+		if err != nil || !bus {
+			return p, err
+		}
+		if p+10000 > 65535 {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return p, nil
+	}
+	return 0, errors.New("find a free port pair (port, port+10000) on 127.0.0.1")
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
@@ -215,7 +270,11 @@ func (s *Server) Restart() {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	args := append([]string{"--port", strconv.Itoa(s.port)}, s.args...)
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(append(args, "--port", strconv.Itoa(s.port)), s.args...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	var out bytes.Buffer

@@ -2,8 +2,12 @@ package redisproc_test
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/internal/redisproc"
 )
@@ -52,5 +56,102 @@ func TestStartWithoutAOFForgets(t *testing.T) {
 	s.Restart()
 	if n, err := c.Exists(ctx, "k").Result(); err != nil || n != 0 {
 		t.Fatalf("exists after restart without AOF = %d, %v; want 0", n, err)
+	}
+}
+
+func TestCluster(t *testing.T) {
+	c := redisproc.StartCluster(t, 3)
+	if len(c.Addrs()) != 3 {
+		t.Fatalf("addrs %v", c.Addrs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := c.Client()
+	// Keys on every master: each node holds some of them.
+	for i := 0; i < 100; i++ {
+		if err := cl.Set(ctx, "k"+strconv.Itoa(i), i, 0).Err(); err != nil {
+			t.Fatalf("set: %v", err)
+		}
+	}
+	var mu sync.Mutex
+	per := map[string]int64{}
+	err := cl.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		n, err := m.DBSize(ctx).Result()
+		mu.Lock()
+		per[m.Options().Addr] = n
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("dbsize: %v", err)
+	}
+	var total int64
+	for addr, n := range per {
+		if n == 0 {
+			t.Errorf("master %s holds no key", addr)
+		}
+		total += n
+	}
+	if len(per) != 3 || total != 100 {
+		t.Fatalf("keys per master %v, want 3 masters and 100 keys", per)
+	}
+	// A script over keys of one hash tag runs; over two slots it is refused.
+	if err := cl.Eval(ctx, "return redis.call('MSET', KEYS[1], 1, KEYS[2], 2)", []string{"{a}:1", "{a}:2"}).Err(); err != nil {
+		t.Fatalf("same-slot script: %v", err)
+	}
+	if err := cl.Eval(ctx, "return redis.call('MSET', KEYS[1], 1, KEYS[2], 2)", []string{"a1", "b2"}).Err(); err == nil {
+		t.Fatal("cross-slot script ran: not a cluster?")
+	}
+}
+
+func TestSentinelFailover(t *testing.T) {
+	s := redisproc.StartSentinel(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := s.Client()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("set: %v", err)
+	}
+	if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 = %d, %v; want the replica to acknowledge", n, err)
+	}
+	first := s.Master()
+	replica := s.Replica()
+	old, promoted := s.KillMaster()
+	if old != first || promoted != replica || s.Master() != promoted {
+		t.Fatalf("failover: killed %s, promoted %s; want %s, %s", old.Addr(), promoted.Addr(), first.Addr(), replica.Addr())
+	}
+	// The failover client follows the sentinel to the new master.
+	eventually(t, 30*time.Second, func() bool {
+		got, err := c.Get(ctx, "k").Result()
+		return err == nil && got == "v" && c.Set(ctx, "k2", "v2", 0).Err() == nil
+	})
+	if got := promoted.Client().Get(ctx, "k2").Val(); got != "v2" {
+		t.Fatalf("write after failover went elsewhere: new master has k2=%q", got)
+	}
+}
+
+func TestSentinelThree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three sentinels: a few seconds")
+	}
+	s := redisproc.StartSentinelWith(t, redisproc.SentinelOptions{Sentinels: 3, MasterName: "other"})
+	if len(s.SentinelAddrs()) != 3 || s.MasterName() != "other" {
+		t.Fatalf("sentinels %v, name %s", s.SentinelAddrs(), s.MasterName())
+	}
+	_, promoted := s.KillMaster()
+	if promoted == nil || !promoted.Running() {
+		t.Fatal("no running master after failover")
+	}
+}
+
+func eventually(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
