@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -45,6 +47,15 @@ type PipelineResult struct {
 	BarePerSec  float64
 	PipePerSec  float64
 	Ratio       float64
+	// CPU spent per task while the queue drained, in this process and in
+	// Redis: on a small machine both share the cores, so their sum bounds the
+	// rate.
+	BareCPU, PipeCPU CPUCost
+}
+
+// CPUCost is CPU time per task, split between this process and Redis.
+type CPUCost struct {
+	Go, Redis time.Duration
 }
 
 // RunPipeline measures the drain rate of N no-op tasks through bare asynq, then
@@ -67,21 +78,22 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 	}
 	defer rdb.FlushDB(context.Background())
 
-	bare, err := runBare(ctx, o, rdb)
+	bare, bareCPU, err := runBare(ctx, o, rdb)
 	if err != nil {
 		return PipelineResult{}, err
 	}
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "bare asynq: %d tasks, %.0f/s\n", o.N, bare)
 	}
-	pipe, err := runReplies(ctx, o, rdb)
+	pipe, pipeCPU, err := runReplies(ctx, o, rdb)
 	if err != nil {
 		return PipelineResult{}, err
 	}
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "pipeline:   %d replies, %.0f/s\n", o.N, pipe)
 	}
-	return PipelineResult{N: o.N, Concurrency: o.Concurrency, BarePerSec: bare, PipePerSec: pipe, Ratio: pipe / bare}, nil
+	return PipelineResult{N: o.N, Concurrency: o.Concurrency, BarePerSec: bare, PipePerSec: pipe, Ratio: pipe / bare,
+		BareCPU: bareCPU, PipeCPU: pipeCPU}, nil
 }
 
 // serverConfig is the asynq configuration both runs share.
@@ -95,9 +107,9 @@ func serverConfig(o PipelineOptions) asynq.Config {
 	}
 }
 
-func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, error) {
+func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, error) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return 0, fmt.Errorf("bench: flush: %w", err)
+		return 0, CPUCost{}, fmt.Errorf("bench: flush: %w", err)
 	}
 	client := asynq.NewClient(o.Redis)
 	defer client.Close()
@@ -106,19 +118,21 @@ func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) 
 		_, err := client.EnqueueContext(ctx, asynq.NewTask("bench:noop", []byte(`{"page_id":"1","target":"comment:`+strconv.Itoa(i)+`","text":"x"}`)),
 			asynq.TaskID("comment:"+strconv.Itoa(i)), asynq.Queue(tasks.QueueReplies), asynq.Retention(tasks.DefaultRetention))
 		if err != nil {
-			return 0, fmt.Errorf("bench: enqueue: %w", err)
+			return 0, CPUCost{}, fmt.Errorf("bench: enqueue: %w", err)
 		}
 	}
 	done := make(chan struct{}, o.N)
 	srv := asynq.NewServer(o.Redis, serverConfig(o))
 	mux := asynq.NewServeMux()
 	mux.HandleFunc("bench:noop", func(context.Context, *asynq.Task) error { done <- struct{}{}; return nil })
+	cpu := startCPU(ctx, rdb)
 	start := time.Now()
 	if err := srv.Start(mux); err != nil {
-		return 0, fmt.Errorf("bench: start: %w", err)
+		return 0, CPUCost{}, fmt.Errorf("bench: start: %w", err)
 	}
 	defer srv.Shutdown()
-	return drain(ctx, done, o.N, start)
+	rate, err := drain(ctx, done, o.N, start)
+	return rate, cpu.per(ctx, o.N), err
 }
 
 func drain(ctx context.Context, done <-chan struct{}, n int, start time.Time) (float64, error) {
@@ -150,9 +164,9 @@ func (h countingHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, error) {
+func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, error) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return 0, fmt.Errorf("bench: flush: %w", err)
+		return 0, CPUCost{}, fmt.Errorf("bench: flush: %w", err)
 	}
 	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Comments: 0, Seed: 1})
 	page := sb.Pages()[0]
@@ -181,7 +195,7 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	for _, id := range targets {
 		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
 		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
-			return 0, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
+			return 0, CPUCost{}, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
 		}
 	}
 	pg := config.Page{ID: page.ID, AccessToken: page.Token, Rate: config.Rate{}, Burst: 1}
@@ -189,19 +203,64 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 		Concurrency: o.Concurrency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	done := make(chan struct{}, o.N)
 	srv := asynq.NewServer(o.Redis, serverConfig(o))
+	cpu := startCPU(ctx, rdb)
 	start := time.Now()
 	if err := srv.Start(countingHandler{next: w.Handler(), done: done}); err != nil {
-		return 0, fmt.Errorf("bench: start: %w", err)
+		return 0, CPUCost{}, fmt.Errorf("bench: start: %w", err)
 	}
 	defer srv.Shutdown()
 	rate, err := drain(ctx, done, o.N, start)
 	if err != nil {
-		return 0, err
+		return 0, CPUCost{}, err
 	}
+	cost := cpu.per(ctx, o.N)
 	if got := len(sb.Sends()); got != o.N {
-		return 0, fmt.Errorf("bench: sandbox recorded %d sends for %d replies", got, o.N)
+		return 0, CPUCost{}, fmt.Errorf("bench: sandbox recorded %d sends for %d replies", got, o.N)
 	}
-	return rate, nil
+	return rate, cost, nil
+}
+
+// cpuMark is a reading of this process's and Redis's CPU time.
+type cpuMark struct {
+	rdb       redis.UniversalClient
+	goS, rdbS float64
+}
+
+func startCPU(ctx context.Context, rdb redis.UniversalClient) cpuMark {
+	return cpuMark{rdb: rdb, goS: processCPU(), rdbS: redisCPU(ctx, rdb)}
+}
+
+// per returns the CPU spent since the mark, per task.
+func (m cpuMark) per(ctx context.Context, n int) CPUCost {
+	each := func(s float64) time.Duration { return time.Duration(s / float64(n) * float64(time.Second)) }
+	return CPUCost{Go: each(processCPU() - m.goS), Redis: each(redisCPU(ctx, m.rdb) - m.rdbS)}
+}
+
+// processCPU is this process's user+system CPU time in seconds.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// redisCPU is the Redis server's user+system CPU time in seconds (INFO cpu);
+// zero when it cannot be read (a Cluster: the figure then shows 0).
+func redisCPU(ctx context.Context, rdb redis.UniversalClient) float64 {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return total
 }
 
 // handlerTransport serves requests with an in-process handler, skipping the

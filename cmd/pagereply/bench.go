@@ -86,7 +86,8 @@ func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
 			fmt.Fprintf(env.stderr, "pagereply bench pipeline: %v\n", err)
 			return exitError
 		}
-		fmt.Fprintf(env.stderr, "run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f\n", i+1, res.BarePerSec, res.PipePerSec, res.Ratio)
+		fmt.Fprintf(env.stderr, "run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v\n",
+			i+1, res.BarePerSec, res.PipePerSec, res.Ratio, res.BareCPU.Go, res.BareCPU.Redis, res.PipeCPU.Go, res.PipeCPU.Redis)
 		bare, pipe, ratio = append(bare, res.BarePerSec), append(pipe, res.PipePerSec), append(ratio, res.Ratio)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
