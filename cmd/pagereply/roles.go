@@ -72,6 +72,8 @@ type roleOptions struct {
 	apiAddr string
 	// workerShutdown overrides the worker's wait for in-flight tasks.
 	workerShutdown time.Duration
+	// healthAddr, when set, serves /healthz, /readyz and /metrics there.
+	healthAddr string
 }
 
 // running is the roles of one process, started.
@@ -82,6 +84,7 @@ type running struct {
 	api      *api.Server
 	inspect  *asynq.Inspector
 	stopSchd func(context.Context)
+	health   *healthServer
 }
 
 // checkRoles reports a configuration that cannot run roles, before anything
@@ -178,6 +181,15 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			}
 		}
 	}
+	if opts.healthAddr != "" {
+		// Last, so that ready means every role is running.
+		r.health = newHealthServer(opts.healthAddr, a.rdb, a.metrics.Registry, a.log)
+		if err := r.health.Start(); err != nil {
+			r.health = nil
+			r.shutdown(context.Background())
+			return nil, err
+		}
+	}
 	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
 		slog.String("redis", a.cfg.Redis.Describe()))
 	return r, nil
@@ -196,6 +208,9 @@ func (r *running) apiDone() <-chan error {
 // requests in flight are answered), then the worker: in-flight sends finish or
 // go back to the queue. Nothing is lost.
 func (r *running) shutdown(ctx context.Context) {
+	if r.health != nil {
+		r.health.Stopping()
+	}
 	if r.stopSchd != nil {
 		r.stopSchd(ctx)
 	}
@@ -209,6 +224,12 @@ func (r *running) shutdown(ctx context.Context) {
 	}
 	if r.worker != nil {
 		r.worker.Shutdown(ctx)
+	}
+	if r.health != nil {
+		// Last, so that liveness holds while the roles drain.
+		if err := r.health.Shutdown(ctx); err != nil {
+			r.log.Warn("health shutdown", slog.String("error", err.Error()))
+		}
 	}
 }
 
@@ -235,7 +256,7 @@ func runRoles(ctx context.Context, env *cmdEnv, name string, a *app, roles roleS
 		fmt.Fprintf(env.stderr, "pagereply %s: api stopped: %v\n", name, err)
 		code = exitError
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	r.shutdown(sctx)
 	a.log.Info("stopped", slog.String("roles", roles.String()))

@@ -13,11 +13,13 @@ func init() {
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "serve", "serve -c FILE [--roles scheduler,worker,api] [--insecure]",
+	fs := newFlagSet(env, "serve", "serve -c FILE [--roles scheduler,worker,api] [--insecure] [--health-addr ADDR]",
 		"pagereply serve -c pagereply.yaml --roles worker,api")
+	addStopNote(env, fs)
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	rolesFlag := fs.String("roles", "scheduler,worker,api", "roles to run in this process, comma-separated")
 	insecure := fs.Bool("insecure", false, "let the api role start without api.tokens (open to anyone who can reach it)")
+	healthAddr := healthAddrFlag(fs)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -26,23 +28,26 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply serve: %v\n", err)
 		return exitUsage
 	}
-	return serveRoles(ctx, env, "serve", configPath(env, *cfgPath), roles, roleOptions{insecure: *insecure})
+	return serveRoles(ctx, env, "serve", configPath(env, *cfgPath), roles,
+		roleOptions{insecure: *insecure, healthAddr: *healthAddr, workerShutdown: workerDrain})
 }
 
 // roleCommand returns the command that runs one role.
 func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []string) int {
 	return func(ctx context.Context, env *cmdEnv, args []string) int {
-		fs := newFlagSet(env, role, role+" -c FILE", "pagereply "+role+" -c pagereply.yaml")
+		fs := newFlagSet(env, role, role+" -c FILE [--health-addr ADDR]", "pagereply "+role+" -c pagereply.yaml")
+		addStopNote(env, fs)
 		cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 		var insecure *bool
 		if role == roleAPI {
 			insecure = fs.Bool("insecure", false, "start without api.tokens (open to anyone who can reach it)")
 		}
+		healthAddr := healthAddrFlag(fs)
 		if code := parseFlags(fs, args); code >= 0 {
 			return code
 		}
 		roles, _ := parseRoles(role)
-		opts := roleOptions{}
+		opts := roleOptions{healthAddr: *healthAddr, workerShutdown: workerDrain}
 		if insecure != nil {
 			opts.insecure = *insecure
 		}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+)
+
+// Graceful shutdown budget of the role commands: the scheduler and the API get
+// shutdownTimeout together, then the worker waits up to workerDrain for the
+// sends in flight (asynq puts those still running back on the queue). A
+// supervisor must allow stopBudget between SIGTERM and SIGKILL; deploy/ does.
+const (
+	shutdownTimeout = 30 * time.Second
+	workerDrain     = 10 * time.Second
+	stopBudget      = shutdownTimeout + workerDrain
+)
+
+// healthAddrFlag adds --health-addr to a role command's flags.
+func healthAddrFlag(fs *flag.FlagSet) *string {
+	return fs.String("health-addr", "",
+		"also serve GET /healthz, /readyz (Redis PING) and /metrics on this address, e.g. :9090, for probes and Prometheus (off when empty; the api role has them on api.addr too)")
+}
+
+// addStopNote appends the shutdown contract to a role command's -h.
+func addStopNote(env *cmdEnv, fs *flag.FlagSet) {
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(env.stderr, "\nSIGINT or SIGTERM stops it gracefully: no new work, sends in flight finish or go back\n"+
+			"to the queue. It stops within %s: allow at least that before a SIGKILL.\n", stopBudget)
+	}
+}
+
+// healthServer serves liveness, readiness and the process's own metrics on
+// --health-addr, so that roles without the HTTP API (worker, scheduler) can be
+// probed and scraped: the api role's /metrics carries only its own process's
+// counters and the queue gauges, not the sends counted in worker processes.
+type healthServer struct {
+	log      *slog.Logger
+	rdb      redis.UniversalClient
+	srv      *http.Server
+	ln       net.Listener
+	stopping atomic.Bool
+}
+
+// newHealthServer returns a server for the given Redis client (pinged by
+// /readyz) and metrics registry (served at /metrics with the Go runtime and
+// process collectors); Start runs it.
+func newHealthServer(addr string, rdb redis.UniversalClient, reg *prometheus.Registry, logger *slog.Logger) *healthServer {
+	h := &healthServer{log: logger.With(slog.String("component", "health")), rdb: rdb}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeHealthJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", h.readyz)
+	// The process's Go runtime and resource gauges come along: they are what
+	// sizes a worker (memory, CPU, goroutines) when no api role runs beside it.
+	runtime := prometheus.NewRegistry()
+	runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, runtime}, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeHealthError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
+	})
+	h.srv = &http.Server{
+		Addr:              addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          log.New(healthErrorLog{h.log}, "", 0),
+	}
+	return h
+}
+
+// Start listens and serves in the background.
+func (h *healthServer) Start() error {
+	ln, err := net.Listen("tcp", h.srv.Addr)
+	if err != nil {
+		return fmt.Errorf("--health-addr: listen on %s: %w", h.srv.Addr, err)
+	}
+	h.ln = ln
+	h.log.Info("health listening", slog.String("addr", ln.Addr().String()))
+	go func() {
+		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Error("health server stopped", slog.String("error", err.Error()))
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address it listens on, once started.
+func (h *healthServer) Addr() string {
+	if h.ln == nil {
+		return ""
+	}
+	return h.ln.Addr().String()
+}
+
+// Stopping makes /readyz answer 503 from now on, while /healthz still answers
+// 200: the process is shutting down, alive but taking no new work.
+func (h *healthServer) Stopping() { h.stopping.Store(true) }
+
+// Shutdown stops the server, waiting for the requests in flight until ctx is done.
+func (h *healthServer) Shutdown(ctx context.Context) error {
+	h.Stopping()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("health: shutdown: %w", err)
+	}
+	return nil
+}
+
+// readyz answers 200 when Redis answers a PING within 2 seconds and the
+// process is not shutting down, else 503.
+func (h *healthServer) readyz(w http.ResponseWriter, r *http.Request) {
+	if h.stopping.Load() {
+		writeHealthError(w, http.StatusServiceUnavailable, "shutting down")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.rdb.Ping(ctx).Err(); err != nil {
+		h.log.Warn("readyz: redis does not answer", slog.String("error", err.Error()))
+		writeHealthError(w, http.StatusServiceUnavailable, "redis does not answer")
+		return
+	}
+	writeHealthJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// writeHealthJSON and writeHealthError answer in the API's shapes:
+// {"status":"ok"} and {"error":{"message":"..."}}.
+func writeHealthJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeHealthError(w http.ResponseWriter, status int, msg string) {
+	writeHealthJSON(w, status, map[string]map[string]string{"error": {"message": msg}})
+}
+
+// healthErrorLog sends net/http's server errors to slog.
+type healthErrorLog struct{ l *slog.Logger }
+
+func (e healthErrorLog) Write(p []byte) (int, error) {
+	e.l.Warn(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

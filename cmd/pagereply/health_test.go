@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func startHealth(t *testing.T, rdb redis.UniversalClient, m *metrics.Metrics) *healthServer {
+	t.Helper()
+	h := newHealthServer("127.0.0.1:0", rdb, m.Registry, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	return h
+}
+
+func TestHealthServer(t *testing.T) {
+	db := redistest.New(t)
+	m := metrics.New()
+	m.RepliesSent.WithLabelValues("42", "poll").Inc()
+	h := startHealth(t, db.Client, m)
+	base := "http://" + h.Addr()
+
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+	hDown := startHealth(t, down, metrics.New())
+
+	cases := []struct {
+		name, url string
+		status    int
+		want      string
+	}{
+		{"healthz", base + "/healthz", 200, `"ok"`},
+		{"readyz with redis", base + "/readyz", 200, `"ok"`},
+		{"metrics of this process", base + "/metrics", 200, `pagereply_replies_sent_total{page="42",source="poll"} 1`},
+		{"unknown route", base + "/nope", 404, "no such route"},
+		{"readyz without redis", "http://" + hDown.Addr() + "/readyz", 503, "redis does not answer"},
+		{"healthz without redis", "http://" + hDown.Addr() + "/healthz", 200, `"ok"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := get(t, tc.url)
+			if code != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("GET %s: %d %q; want %d with %q", tc.url, code, body, tc.status, tc.want)
+			}
+		})
+	}
+
+	t.Run("stopping", func(t *testing.T) {
+		h.Stopping()
+		if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(body, "shutting down") {
+			t.Fatalf("readyz while stopping: %d %q", code, body)
+		}
+		if code, _ := get(t, base+"/healthz"); code != 200 {
+			t.Fatalf("healthz while stopping: %d", code)
+		}
+	})
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.WriteHeader(200)
+		case "/moved":
+			http.Redirect(w, r, "/ok", http.StatusFound)
+		default:
+			w.WriteHeader(503)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"2xx", []string{"--url", srv.URL + "/ok"}, exitOK, "200"},
+		{"503", []string{"--url", srv.URL + "/readyz"}, exitError, "503"},
+		{"redirect is not followed", []string{"--url", srv.URL + "/moved"}, exitError, "302"},
+		{"nothing listening", []string{"--url", closedURL + "/healthz"}, exitError, "refused"},
+		{"not http", []string{"--url", "ftp://127.0.0.1/x"}, exitUsage, "--url"},
+		{"no host", []string{"--url", "http:///healthz"}, exitUsage, "--url"},
+		{"bad timeout", []string{"--timeout", "0s"}, exitUsage, "--timeout"},
+		{"unknown flag", []string{"--bogus"}, exitUsage, "bogus"},
+		{"password not shown", []string{"--url", "http://user:s3cret-pw@" + strings.TrimPrefix(srv.URL, "http://") + "/down"}, exitError, "503"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			env := &cmdEnv{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+			code := runMain(context.Background(), env, append([]string{"healthcheck"}, tc.args...))
+			all := out.String() + errOut.String()
+			if code != tc.code || !strings.Contains(all, tc.want) {
+				t.Fatalf("exit %d, output %q; want %d and %q", code, all, tc.code, tc.want)
+			}
+			if strings.Contains(all, "s3cret-pw") {
+				t.Fatalf("the URL's password was printed: %q", all)
+			}
+		})
+	}
+}
+
+// TestHealthAddr runs the worker and scheduler roles as processes with
+// --health-addr, probes them with the healthcheck command, and stops them
+// with SIGTERM.
+func TestHealthAddr(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 2, Seed: 5}, "10/s")
+	for _, role := range []string{"worker", "scheduler", "api"} {
+		t.Run(role, func(t *testing.T) {
+			addr := freeAddr(t)
+			p := start(t, role, "-c", e.cfgPath, "--health-addr", addr)
+			eventually(t, 15*time.Second, role+" readyz", func() bool {
+				select {
+				case <-p.done:
+					t.Fatalf("%s exited %d:\n%s", role, p.code, p.stderr)
+				default:
+				}
+				_, _, code := run(t, "healthcheck", "--url", "http://"+addr+"/readyz")
+				return code == 0
+			})
+			if code, body := get(t, "http://"+addr+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+				t.Fatalf("metrics: %d %q", code, body)
+			}
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.wait(t, stopBudget+5*time.Second); code != 0 {
+				t.Fatalf("%s exited %d after SIGTERM:\n%s", role, code, p.stderr)
+			}
+			checkNoSecrets(t, e.secrets, map[string]string{role + " stderr": p.stderr.String()})
+		})
+	}
+
+	t.Run("bad address", func(t *testing.T) {
+		_, errOut, code := run(t, "worker", "-c", e.cfgPath, "--health-addr", e.api+"x")
+		if code == 0 || !strings.Contains(errOut, "--health-addr") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+
+	t.Run("help", func(t *testing.T) {
+		for _, c := range []string{"serve", "worker", "scheduler", "api"} {
+			_, errOut, code := run(t, c, "-h")
+			if code != 0 || !strings.Contains(errOut, "-health-addr") || !strings.Contains(errOut, "stops within "+stopBudget.String()) {
+				t.Fatalf("%s -h: exit %d:\n%s", c, code, errOut)
+			}
+		}
+	})
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// defaultHealthURL is the api role's liveness route on the default port.
+const defaultHealthURL = "http://127.0.0.1:8080/healthz"
+
+func init() {
+	register("healthcheck", "probe a health route and exit 0 when it answers 2xx (for images without a shell)", runHealthcheck)
+}
+
+// runHealthcheck GETs a URL once and exits 0 on a 2xx answer, 1 otherwise: the
+// contract of Docker's HEALTHCHECK (where 2 is reserved), for distroless images
+// that have no curl or wget.
+func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "healthcheck", "healthcheck [--url URL] [--timeout 3s]",
+		"pagereply healthcheck --url http://127.0.0.1:9090/readyz")
+	rawURL := fs.String("url", defaultHealthURL, "the http(s) URL to GET: /healthz or /readyz of api.addr or of --health-addr")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	u, err := url.Parse(*rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fmt.Fprintln(env.stderr, "pagereply healthcheck: --url must be an http:// or https:// URL with a host")
+		return exitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintln(env.stderr, "pagereply healthcheck: --timeout must be positive")
+		return exitUsage
+	}
+	// Never print a password a URL may hold.
+	shown := u.Redacted()
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %v\n", shown, err)
+		return exitUsage
+	}
+	client := &http.Client{
+		// A probe talks to its own process: no proxy from the environment, and a
+		// redirect is an answer (not 2xx), not something to follow.
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %v\n", shown, unwrapURLError(err))
+		return exitError
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %s\n", shown, resp.Status)
+		return exitError
+	}
+	fmt.Fprintf(env.stdout, "ok: GET %s: %s\n", shown, resp.Status)
+	return exitOK
+}
+
+// unwrapURLError drops *url.Error's "Get \"URL\":" prefix, which would repeat
+// the URL with any password it holds.
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
