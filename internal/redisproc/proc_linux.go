@@ -7,9 +7,6 @@ import (
 	"syscall"
 )
 
-// termSignal asks redis-server to shut down cleanly.
-var termSignal = syscall.SIGTERM
-
 // setProcAttr kills the server when the test binary dies, so a crashed or
 // interrupted test leaves no redis-server behind.
 func setProcAttr(cmd *exec.Cmd) {

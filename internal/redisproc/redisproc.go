@@ -231,6 +231,31 @@ func (s *Server) killLocked() {
 	<-s.exited
 }
 
+// Pause freezes the server with SIGSTOP: it holds its connections but answers
+// nothing (a replica paused this way falls behind its master) until Resume.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal(stopSignal, "SIGSTOP")
+}
+
+// Resume thaws a server frozen by Pause (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal(contSignal, "SIGCONT")
+}
+
+func (s *Server) signal(sig os.Signal, name string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.runningLocked() {
+		s.t.Fatalf("redisproc: %s to %s: not running", name, s.Addr())
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redisproc: %s to %s: %v", name, s.Addr(), err)
+	}
+}
+
 // Stop shuts the server down cleanly (SIGTERM: it finishes its AOF or
 // snapshot) and waits until the process is gone. A no-op when it is not running.
 func (s *Server) Stop() {
@@ -240,6 +265,7 @@ func (s *Server) Stop() {
 	if !s.runningLocked() {
 		return
 	}
+	_ = s.cmd.Process.Signal(contSignal) // a paused server cannot act on SIGTERM
 	_ = s.cmd.Process.Signal(termSignal)
 	select {
 	case <-s.exited:

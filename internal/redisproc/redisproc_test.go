@@ -155,3 +155,26 @@ func eventually(t *testing.T, d time.Duration, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestPauseResume(t *testing.T) {
+	s := redisproc.Start(t, redisproc.Options{})
+	c := s.Client()
+	s.Pause()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := c.Ping(ctx).Err()
+	cancel()
+	if err == nil {
+		t.Fatal("a paused server answered PING")
+	}
+	s.Resume()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING after Resume: %v", err)
+	}
+	s.Pause()
+	s.Stop() // stops a paused server too
+	if s.Running() {
+		t.Fatal("running after Stop")
+	}
+}
