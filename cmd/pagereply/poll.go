@@ -90,7 +90,7 @@ func printDryRun(w io.Writer, rep *worker.PollReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Target, oneLine(from), oneLine(r.Text))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d would get a reply (dry run: nothing enqueued, nothing written)\n", len(rep.Replies))
+	fmt.Fprintf(w, "\n%d items seen; %d would get a reply (dry run: nothing enqueued, nothing written)\n", rep.Seen, len(rep.Replies))
 	printSkipped(w, rep.Skipped)
 }
 

@@ -1,0 +1,13 @@
+// Package chaos holds tests that run the pagereply binary as many real
+// processes against one Redis and the Graph sandbox, kill and restart them
+// while they work, and check pagereply's guarantees from the sandbox's record:
+// exactly one reply per eligible comment, none missed, no Page over its rate.
+//
+// TestManyProcesses (issue 6) runs with every `go test ./...`. The chaos
+// suite (issue 7) needs the chaos build tag:
+//
+//	go test -tags chaos -run TestChaos -v ./chaos/              # short form, for CI
+//	go test -tags chaos -run TestChaos -v ./chaos/ -chaos.long  # 10,000 comments
+//
+// It has no code outside its tests.
+package chaos
