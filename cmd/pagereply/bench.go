@@ -2,26 +2,27 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/pprof"
 	"sort"
 	"strings"
-	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/bench"
-	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/tasks"
 )
 
 // benchModes are the `pagereply bench` modes; each file adding one registers it
-// in init (bench_poll.go adds "poll").
+// in init (bench_poll.go adds "poll", bench_latency.go "latency", and so on).
 var benchModes = map[string]func(ctx context.Context, env *cmdEnv, args []string) int{
 	"pipeline": runBenchPipeline,
 }
 
 func init() {
-	register("bench", "measure pagereply against its limits (modes: pipeline, poll)", runBench)
+	register("bench", "measure pagereply against its limits (modes: pipeline, latency, rate, poll, redis, pages, all)", runBench)
 }
 
 func runBench(ctx context.Context, env *cmdEnv, args []string) int {
@@ -31,7 +32,7 @@ func runBench(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	sort.Strings(modes)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(env.stderr, "Usage: pagereply bench <mode> [flags]\n\nModes: %s\n\nExample:\n  pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000\n", strings.Join(modes, ", "))
+		fmt.Fprintf(env.stderr, "Usage: pagereply bench <mode> [flags]\n\nModes: %s\n\nEvery mode takes --redis URL (an empty database; --flush empties it), --runs N (tables show medians)\nand --json FILE (merged into FILE; go run ./bench/perfplot draws it). pagereply bench <mode> -h for the rest.\n\nExample:\n  pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000 --concurrency 10,50,200\n", strings.Join(modes, ", "))
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -45,20 +46,34 @@ func runBench(ctx context.Context, env *cmdEnv, args []string) int {
 	return run(ctx, env, args[1:])
 }
 
+// pipelineArgs are the flags of `bench pipeline`.
+type pipelineArgs struct {
+	n          int
+	conc       string
+	useHTTP    bool
+	cpuProfile string
+}
+
+func (a *pipelineArgs) register(fs *flag.FlagSet) {
+	fs.IntVar(&a.n, "n", 20000, "tasks per run")
+	fs.StringVar(&a.conc, "concurrency", "50", "asynq server concurrency, or a list (10,50,200): one table row per value, each the median of --runs runs; "+
+		"the closing bare_asynq_per_s, pipeline_per_s and ratio lines are those of 50 when listed, else of the last value")
+	fs.BoolVar(&a.useHTTP, "http", false, "send Graph calls over loopback HTTP instead of in-process")
+}
+
 func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "bench pipeline", "bench pipeline [--redis URL] [-n N] [--concurrency C] [--runs R] [--http]",
-		"pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000")
-	redisURL := fs.String("redis", "redis://127.0.0.1:6379/15", "an empty Redis database (flushed after each run)")
-	n := fs.Int("n", 20000, "tasks per run")
-	conc := fs.Int("concurrency", 50, "asynq server concurrency")
-	runs := fs.Int("runs", 3, "runs of each kind; the table shows medians")
-	useHTTP := fs.Bool("http", false, "send Graph calls over loopback HTTP instead of in-process")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
+	fs := newFlagSet(env, "bench pipeline", "bench pipeline [--redis URL] [-n N] [--concurrency C[,C...]] [--runs R] [--http] [--flush] [--json FILE]",
+		"pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000 --concurrency 10,50,200")
+	var c benchCommon
+	c.register(fs)
+	var a pipelineArgs
+	a.register(fs)
+	fs.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if a.cpuProfile != "" {
+		f, err := os.Create(a.cpuProfile)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "pagereply bench pipeline: --cpuprofile: %v\n", err)
 			return exitUsage
@@ -70,49 +85,64 @@ func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if *n <= 0 || *conc <= 0 || *runs <= 0 {
-		fmt.Fprintln(env.stderr, "pagereply bench pipeline: -n, --concurrency and --runs must be positive")
-		return exitUsage
-	}
-	opt, err := tasks.RedisConnOpt(config.Redis{URL: *redisURL})
+	r, err := a.runner()
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply bench pipeline: --redis: %v\n", err)
+		fmt.Fprintf(env.stderr, "pagereply bench pipeline: %v\n", err)
 		return exitUsage
 	}
-	var bare, pipe, ratio []float64
-	for i := 0; i < *runs; i++ {
-		res, err := bench.RunPipeline(ctx, bench.PipelineOptions{Redis: opt, N: *n, Concurrency: *conc, HTTP: *useHTTP})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "pagereply bench pipeline: %v\n", err)
-			return exitError
-		}
-		fmt.Fprintf(env.stderr, "run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v\n",
-			i+1, res.BarePerSec, res.PipePerSec, res.Ratio, res.BareCPU.Go, res.BareCPU.Redis, res.PipeCPU.Go, res.PipeCPU.Redis)
-		bare, pipe, ratio = append(bare, res.BarePerSec), append(pipe, res.PipePerSec), append(ratio, res.Ratio)
-	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\ttasks\tconcurrency\tbare asynq/s\tpipeline/s\tratio\n")
-	for i := range bare {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\n", i+1, *n, *conc, bare[i], pipe[i], ratio[i])
-	}
-	fmt.Fprintf(tw, "median\t%d\t%d\t%.0f\t%.0f\t%.2f\n", *n, *conc, median(bare), median(pipe), median(ratio))
-	tw.Flush()
-	fmt.Fprintf(env.stdout, "bare_asynq_per_s: %.0f\n", median(bare))
-	fmt.Fprintf(env.stdout, "pipeline_per_s: %.0f\n", median(pipe))
-	fmt.Fprintf(env.stdout, "ratio: %.2f\n", median(ratio))
-	return exitOK
+	return c.runMode(ctx, env, "pipeline", r)
 }
 
-// median of xs (ratios are the median of per-run ratios, each measured on the
-// same Redis back to back).
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
+// runner checks the flags and returns the measurement.
+func (a pipelineArgs) runner() (benchRunner, error) {
+	concs, err := parseInts("concurrency", a.conc)
+	if err != nil {
+		return nil, err
 	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	if a.n <= 0 {
+		return nil, fmt.Errorf("-n must be positive")
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return func(ctx context.Context, env *cmdEnv, c *benchCommon, opt asynq.RedisConnOpt, res *bench.Results) ([]benchFigure, error) {
+		var rows []bench.PipelineRow
+		for _, conc := range concs {
+			var runs []bench.PipelineResult
+			for i := 0; i < c.runs; i++ {
+				r, err := bench.RunPipeline(ctx, bench.PipelineOptions{Redis: opt, N: a.n, Concurrency: conc, HTTP: a.useHTTP})
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(env.stderr, "concurrency %d run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v\n",
+					conc, i+1, r.BarePerSec, r.PipePerSec, r.Ratio, r.BareCPU.Go, r.BareCPU.Redis, r.PipeCPU.Go, r.PipeCPU.Redis)
+				runs = append(runs, r)
+			}
+			rows = append(rows, bench.PipelineRowOf(runs))
+		}
+		res.Pipeline = rows
+		tw := newTable(env)
+		fmt.Fprintf(tw, "concurrency\ttasks\truns\tbare asynq/s\tpipeline/s\tratio\tspread (pipeline)\tpipeline CPU/task (go + redis)\n")
+		head := rows[len(rows)-1]
+		for _, row := range rows {
+			var pipe, cpuGo, cpuRedis []float64
+			for _, r := range row.Runs {
+				pipe = append(pipe, r.PipePerSec)
+				cpuGo, cpuRedis = append(cpuGo, float64(r.PipeCPU.Go)), append(cpuRedis, float64(r.PipeCPU.Redis))
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t±%.0f%%\t%v + %v\n", row.Concurrency, row.N, len(row.Runs), row.BarePerSec, row.PipePerSec, row.Ratio,
+				50*bench.Spread(pipe), time.Duration(bench.Median(cpuGo)).Round(time.Microsecond/10), time.Duration(bench.Median(cpuRedis)).Round(time.Microsecond/10))
+			if row.Concurrency == 50 {
+				head = row
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(env.stdout, "bare_asynq_per_s: %.0f\n", head.BarePerSec)
+		fmt.Fprintf(env.stdout, "pipeline_per_s: %.0f\n", head.PipePerSec)
+		fmt.Fprintf(env.stdout, "ratio: %.2f\n", head.Ratio)
+		var figs []benchFigure
+		for _, row := range rows {
+			figs = append(figs,
+				benchFigure{"pipeline", fmt.Sprintf("bare asynq drain, concurrency %d", row.Concurrency), fmt.Sprintf("%.0f/s", row.BarePerSec)},
+				benchFigure{"pipeline", fmt.Sprintf("full reply path, concurrency %d", row.Concurrency), fmt.Sprintf("%.0f/s (ratio %.2f)", row.PipePerSec, row.Ratio)})
+		}
+		return figs, nil
+	}, nil
 }
