@@ -61,6 +61,16 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	case tasks.ReserveBusy:
 		return &delayError{d: res.Wait, reason: "target claimed by another worker"}
 	}
+	if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
+		// Not sending now: a failover could forget this claim, and a rerun
+		// would then send again without asking Graph.
+		w.release(r, token, log)
+		if errors.Is(err, tasks.ErrNotReplicated) {
+			log.Warn("claim not on a replica yet; reply put back", slog.String("error", err.Error()))
+			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim not on a replica yet"}
+		}
+		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+	}
 
 	if res.Wait > 0 {
 		w.waiting(r.PageID, 1)

@@ -75,6 +75,16 @@ type Params struct {
 	Metrics *metrics.Metrics
 	// Poll handles poll tasks; if nil, poll tasks are archived with an error.
 	Poll asynq.Handler
+	// ClaimReplicas is how many Redis replicas (at most those connected) must
+	// hold a reply's claim before it is sent (tasks.ReplicaGuard), so that a
+	// failover cannot forget a claim whose reply went out;
+	// tasks.ReplicasToWait gives it for a config. If zero, sends do not wait
+	// (a single Redis, a Cluster).
+	ClaimReplicas int
+	// ClaimReplicaTimeout bounds that wait; a claim not acknowledged in time is
+	// released and its task put back without using a retry. If zero,
+	// tasks.DefaultReplicaTimeout.
+	ClaimReplicaTimeout time.Duration
 }
 
 // Worker runs the asynq server with pagereply's handlers.
@@ -88,6 +98,7 @@ type Worker struct {
 	log        *slog.Logger
 	m          *metrics.Metrics
 	server     *asynq.Server
+	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 }
 
 type pageState struct {
@@ -136,6 +147,7 @@ func New(p Params) *Worker {
 	}
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
 		wait: map[string]int{}, maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10))}
+	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
 		w.pages[pg.ID] = &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait), window: max(1, int(pg.Rate.PerSecond())-1)}

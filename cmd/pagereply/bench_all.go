@@ -38,13 +38,9 @@ func runBenchAll(ctx context.Context, env *cmdEnv, args []string) int {
 		rd  redisArgs
 		pg  pagesArgs
 	)
-	defaults := flag.NewFlagSet("defaults", flag.ContinueOnError)
-	pl.register(defaults)
-	lat.register(defaults)
-	rt.register(defaults)
-	po.register(defaults)
-	rd.register(defaults)
-	pg.register(defaults)
+	for _, reg := range []func(*flag.FlagSet){pl.register, lat.register, rt.register, po.register, rd.register, pg.register} {
+		reg(flag.NewFlagSet("defaults", flag.ContinueOnError))
+	}
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}

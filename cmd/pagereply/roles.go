@@ -13,6 +13,7 @@ import (
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/scheduler"
+	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -157,6 +158,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 				Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: a.cfg.Pages,
 				Metrics: a.metrics, Logger: a.log,
 			}),
+			ClaimReplicas: tasks.ReplicasToWait(a.cfg.Redis),
 		})
 		if err := r.worker.Start(); err != nil {
 			r.shutdown(context.Background())
