@@ -183,6 +183,9 @@ func (c *cliInfo) checkArgs(args []string) error {
 			return fmt.Errorf("pagereply %s: unexpected argument %q", cmd, a)
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "h" || name == "help" {
+			continue
+		}
 		takesValue, ok := flags[name]
 		if !ok {
 			return fmt.Errorf("pagereply %s: unknown flag %q (pagereply %s -h lists %s)", cmd, a, cmd, strings.Join(sortedKeys(flags), ", "))
