@@ -182,7 +182,7 @@ func (c *cliInfo) checkArgs(args []string) error {
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			return fmt.Errorf("pagereply %s: unexpected argument %q", cmd, a)
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if name == "h" || name == "help" {
 			continue
 		}
@@ -195,9 +195,7 @@ func (c *cliInfo) checkArgs(args []string) error {
 				return fmt.Errorf("pagereply %s: flag %s needs a value", cmd, a)
 			}
 			i++
-			value = args[i]
 		}
-		_ = value
 	}
 	_, stderr, code := runBin(10*time.Second, nil, append(slices.Clone(args), "-h")...)
 	if code != 0 {
@@ -411,9 +409,6 @@ func (u unit) check(c *cliInfo) error {
 type liveEnv struct {
 	redisURL string
 	graphURL string
-	// scrapes collects the /metrics bodies seen, for the README check.
-	mu      sync.Mutex
-	scrapes []string
 }
 
 func newLiveEnv(t *testing.T) *liveEnv {
@@ -594,9 +589,9 @@ func (s *started) scrape(port int) (string, error) {
 }
 
 // runLive starts u, waits until every probe answers 2xx, runs its health
-// checks, scrapes its metrics, then stops it with SIGTERM and expects a clean
-// exit within its grace period. Secrets of its environment must appear in
-// none of its output.
+// checks, scrapes /metrics on every port it listens on, then stops it with
+// SIGTERM and expects a clean exit within its grace period. The secrets of
+// its configuration must appear in none of its output.
 func (le *liveEnv) runLive(t *testing.T, u unit) {
 	t.Helper()
 	s, err := le.start(t, u)
@@ -646,14 +641,9 @@ func (le *liveEnv) runLive(t *testing.T, u unit) {
 		}
 	}
 	for port := range s.addrs {
-		body, err := s.scrape(port)
-		if err != nil {
+		if _, err := s.scrape(port); err != nil {
 			t.Errorf("%s: port %d: %v", u.where, port, err)
-			continue
 		}
-		le.mu.Lock()
-		le.scrapes = append(le.scrapes, body)
-		le.mu.Unlock()
 	}
 
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -700,28 +690,6 @@ func checkUnits(t *testing.T, units []unit) {
 			})
 		}
 	})
-	liveScrapes.add(le.scrapes...)
-}
-
-// liveScrapes gathers the /metrics bodies of every live run, for the README's
-// metric names.
-var liveScrapes scrapeSet
-
-type scrapeSet struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (s *scrapeSet) add(b ...string) {
-	s.mu.Lock()
-	s.bodies = append(s.bodies, b...)
-	s.mu.Unlock()
-}
-
-func (s *scrapeSet) all() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.bodies)
 }
 
 // lockedBuffer is a strings.Builder safe for a process's writes and the test's reads.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,22 @@ const (
 func healthAddrFlag(fs *flag.FlagSet) *string {
 	return fs.String("health-addr", "",
 		"also serve GET /healthz, /readyz (Redis PING) and /metrics on this address, e.g. :9090, for probes and Prometheus (off when empty; the api role has them on api.addr too)")
+}
+
+// checkHealthAddr reports a --health-addr that is not host:port (an empty
+// host listens on every interface).
+func checkHealthAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--health-addr %q: want host:port, e.g. :9090 or 127.0.0.1:9090", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--health-addr %q: the port must be a number from 0 to 65535", addr)
+	}
+	return nil
 }
 
 // addStopNote appends the shutdown contract to a role command's -h.

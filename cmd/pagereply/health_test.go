@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,9 +164,29 @@ func TestHealthAddr(t *testing.T) {
 	}
 
 	t.Run("bad address", func(t *testing.T) {
-		_, errOut, code := run(t, "worker", "-c", e.cfgPath, "--health-addr", e.api+"x")
-		if code == 0 || !strings.Contains(errOut, "--health-addr") {
-			t.Fatalf("exit %d, stderr %q", code, errOut)
+		for _, c := range []struct {
+			cmd, addr string
+			code      int
+		}{
+			{"worker", "9090", exitUsage},
+			{"scheduler", "127.0.0.1:http", exitUsage},
+			{"serve", ":70000", exitUsage},
+			{"worker", "taken", exitError}, // replaced by an address in use
+		} {
+			args := []string{c.cmd, "-c", e.cfgPath, "--health-addr", c.addr}
+			if c.code == exitError {
+				// Taken: a listener of this test holds it.
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				args[len(args)-1] = ln.Addr().String()
+			}
+			_, errOut, code := run(t, args...)
+			if code != c.code || !strings.Contains(errOut, "--health-addr") {
+				t.Fatalf("%v: exit %d, stderr %q; want %d naming --health-addr", args, code, errOut, c.code)
+			}
 		}
 	})
 

@@ -24,6 +24,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	roles, err := parseRoles(*rolesFlag)
+	if err == nil {
+		err = checkHealthAddr(*healthAddr)
+	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply serve: %v\n", err)
 		return exitUsage
@@ -45,6 +48,10 @@ func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []stri
 		healthAddr := healthAddrFlag(fs)
 		if code := parseFlags(fs, args); code >= 0 {
 			return code
+		}
+		if err := checkHealthAddr(*healthAddr); err != nil {
+			fmt.Fprintf(env.stderr, "pagereply %s: %v\n", role, err)
+			return exitUsage
 		}
 		roles, _ := parseRoles(role)
 		opts := roleOptions{healthAddr: *healthAddr, workerShutdown: workerDrain}
