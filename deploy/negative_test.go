@@ -20,8 +20,8 @@ func TestChecksCanFail(t *testing.T) {
 			good = u
 		}
 	}
-	if good.args == nil {
-		t.Fatal("no worker Deployment")
+	if good.args == nil || len(good.probes) == 0 {
+		t.Fatal("no worker Deployment with probes")
 	}
 	if err := good.check(c); err != nil {
 		t.Fatalf("the unmodified unit fails: %v", err)
