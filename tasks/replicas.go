@@ -41,6 +41,11 @@ var ErrNotReplicated = errors.New("tasks: claim not acknowledged by the replicas
 // ReplicaGuardOptions.Timeout is zero.
 const DefaultReplicaTimeout = time.Second
 
+// MaxReplicaTimeout is the longest ReplicaGuardOptions.Timeout: WAIT runs in a
+// pipeline, which go-redis reads with the client's read timeout (3s by
+// default), not a blocking command's longer one.
+const MaxReplicaTimeout = 2 * time.Second
+
 // replicaCheckEvery is how long Ack trusts its count of connected replicas.
 const replicaCheckEvery = 500 * time.Millisecond
 
@@ -60,7 +65,8 @@ type ReplicaGuardOptions struct {
 	// Replicas is how many replicas must hold a claim (fewer when fewer are
 	// connected).
 	Replicas int
-	// Timeout is the longest wait for them; if zero, DefaultReplicaTimeout.
+	// Timeout is the longest wait for them; if zero, DefaultReplicaTimeout; at
+	// most MaxReplicaTimeout.
 	Timeout time.Duration
 }
 
@@ -85,6 +91,7 @@ func NewReplicaGuard(l *Ledger, opt ReplicaGuardOptions) *ReplicaGuard {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultReplicaTimeout
 	}
+	opt.Timeout = min(opt.Timeout, MaxReplicaTimeout)
 	return &ReplicaGuard{l: l, opt: opt}
 }
 

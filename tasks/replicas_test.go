@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestReplicaGuard(t *testing.T) {
 	for _, b := range []bool{false, true} {
 		l := NewLedger(mc, LedgerOptions{Prefix: "pr" + strconv.FormatBool(b) + ":", Batch: b})
 		t.Cleanup(l.Close)
-		g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
+		g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
 		const page = "100"
 		tg := Target{Kind: KindComment, ID: "1_" + strconv.FormatBool(b)}
 		claim(t, l, page, tg, "tok1")
@@ -54,11 +55,12 @@ func TestReplicaGuard(t *testing.T) {
 	}
 
 	l := NewLedger(mc, LedgerOptions{})
-	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
+	quick := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
 	tg := Target{Kind: KindComment, ID: "2_1"}
 	claim(t, l, "100", tg, "tok2")
 	replica.Pause()
-	err := g.Ack(ctx, "100", tg, "tok2")
+	err := quick.Ack(ctx, "100", tg, "tok2")
 	replica.Resume()
 	if !errors.Is(err, ErrNotReplicated) {
 		t.Fatalf("ack with a frozen replica = %v, want ErrNotReplicated", err)
@@ -92,13 +94,15 @@ func TestReplicaGuard(t *testing.T) {
 	}
 }
 
-// waitRole waits until the master counts n connected replicas.
+// waitRole waits until the master counts n connected replicas, all of them
+// online (past the initial sync).
 func waitRole(t *testing.T, c *redis.Client, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := connectedReplicas(context.Background(), c)
-		if err == nil && got == n {
+		info := c.Info(context.Background(), "replication").Val()
+		if err == nil && got == n && strings.Count(info, "state=online") == n {
 			return
 		}
 		if time.Now().After(deadline) {
