@@ -183,7 +183,9 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 		defer srv.Close()
 		gc.BaseURL = srv.URL
 	} else {
-		gc.HTTPClient = &http.Client{Transport: handlerTransport{sb}}
+		tr := newServerTransport(sb, 16)
+		defer tr.close()
+		gc.HTTPClient = &http.Client{Transport: tr}
 	}
 	gclient := graph.New(gc)
 
@@ -263,12 +265,53 @@ func redisCPU(ctx context.Context, rdb redis.UniversalClient) float64 {
 	return total
 }
 
-// handlerTransport serves requests with an in-process handler, skipping the
-// network: the sandbox with no latency, as the "in-process" asks.
+// handlerTransport serves requests with an in-process handler on the
+// caller's goroutine, skipping the network.
 type handlerTransport struct{ h http.Handler }
 
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
+}
+
+// serverTransport serves requests with an in-process handler, skipping the
+// network: the sandbox with no latency, as the "in-process" asks. As
+// over HTTP, the handler runs on server goroutines, not on the caller's: the
+// caller's goroutine (asynq's, one per task) would otherwise grow its stack
+// to the sandbox's depth on every task, a cost a real Graph call never has.
+type serverTransport struct {
+	reqs chan transportCall
+}
+
+type transportCall struct {
+	r   *http.Request
+	out chan *http.Response
+}
+
+// newServerTransport starts n server goroutines running h; stop them with close.
+func newServerTransport(h http.Handler, n int) serverTransport {
+	t := serverTransport{reqs: make(chan transportCall)}
+	for i := 0; i < n; i++ {
+		go func() {
+			for c := range t.reqs {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, c.r)
+				c.out <- rec.Result()
+			}
+		}()
+	}
+	return t
+}
+
+func (t serverTransport) close() { close(t.reqs) }
+
+func (t serverTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c := transportCall{r: r, out: make(chan *http.Response, 1)}
+	select {
+	case t.reqs <- c:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	return <-c.out, nil
 }

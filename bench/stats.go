@@ -80,16 +80,3 @@ func MedianLatency(ls []Latency) Latency {
 		Mean: field(func(l Latency) float64 { return l.Mean }),
 	}
 }
-
-// Spread is (max-min)/median of xs: how much the runs disagree, the noise
-// figure reported next to each median.
-func Spread(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m := Median(xs)
-	if m == 0 {
-		return 0
-	}
-	return (slices.Max(xs) - slices.Min(xs)) / m
-}

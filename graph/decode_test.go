@@ -260,6 +260,8 @@ func FuzzNextURL(f *testing.F) {
 func FuzzParseUsage(f *testing.F) {
 	f.Add(`{"call_count":28,"total_time":25,"total_cputime":7}`, `{"1":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":15}]}`)
 	f.Add(`{"call_count":"1e400"}`, `{"1":[null]}`)
+	f.Add(`{"CALL_COUNT":5,"call_count":" 7 ","x":{"a":1}}`, `{"1":[{"type":"pages","total_time":"9\u0030"}],"1":[{"call_count":3}]}`)
+	f.Add(` { "total_cputime" : 99.5 , "estimated_time_to_regain_access" : 2 } `, `{"a":[],"b":[{}],"c":[{"call_count":-1e2}]}`)
 	f.Fuzz(func(t *testing.T, app, buc string) {
 		h := http.Header{}
 		h.Set("X-App-Usage", app)
@@ -267,6 +269,9 @@ func FuzzParseUsage(f *testing.F) {
 		h.Set("X-Business-Use-Case-Usage", buc)
 		h.Set("Retry-After", app)
 		u := ParseUsage(h)
+		if ref := parseUsageJSON(h); u != ref {
+			t.Errorf("scanner %+v, encoding/json %+v", u, ref)
+		}
 		if u.MaxPercent < 0 || u.MaxPercent > 1000 || u.RegainAccess < 0 || u.RegainAccess > 24*time.Hour {
 			t.Errorf("usage out of range: %+v", u)
 		}

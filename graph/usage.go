@@ -29,38 +29,71 @@ type usageFigures struct {
 // "estimated_time_to_regain_access":MINUTES}]}). MaxPercent is the highest
 // figure of all, clamped to 0..1000; RegainAccess the longest time to regain
 // access, at most 24 hours. Malformed headers are ignored.
+//
+// Graph sends these headers with every answer, so they are read by a small
+// scanner (usagescan.go) that handles their usual flat shape without
+// allocating, and by encoding/json otherwise; a fuzz test holds both to the
+// same result.
 func ParseUsage(h http.Header) Usage {
 	var u Usage
-	add := func(f usageFigures) {
-		for _, v := range []flexFloat{f.CallCount, f.TotalCPUTime, f.TotalTime} {
-			if p := clampPercent(float64(v)); p > u.MaxPercent {
-				u.MaxPercent = p
-			}
-		}
-		if d := regain(float64(f.Regain)); d > u.RegainAccess {
-			u.RegainAccess = d
-		}
-	}
 	for _, name := range []string{"X-App-Usage", "X-Page-Usage"} {
 		for _, v := range h.Values(name) {
-			var f usageFigures
-			if json.Unmarshal([]byte(v), &f) == nil {
-				add(f)
+			if !scanFigures(v, &u) {
+				addFiguresJSON(v, &u)
 			}
 		}
 	}
 	for _, v := range h.Values("X-Business-Use-Case-Usage") {
-		var m map[string][]usageFigures
-		if json.Unmarshal([]byte(v), &m) != nil {
-			continue
-		}
-		for _, list := range m {
-			for _, f := range list {
-				add(f)
-			}
+		if !scanBUC(v, &u) {
+			addBUCJSON(v, &u)
 		}
 	}
 	return u
+}
+
+// parseUsageJSON is ParseUsage by encoding/json alone: the reference the
+// scanner is fuzzed against.
+func parseUsageJSON(h http.Header) Usage {
+	var u Usage
+	for _, name := range []string{"X-App-Usage", "X-Page-Usage"} {
+		for _, v := range h.Values(name) {
+			addFiguresJSON(v, &u)
+		}
+	}
+	for _, v := range h.Values("X-Business-Use-Case-Usage") {
+		addBUCJSON(v, &u)
+	}
+	return u
+}
+
+func (u *Usage) add(f usageFigures) {
+	for _, v := range []flexFloat{f.CallCount, f.TotalCPUTime, f.TotalTime} {
+		if p := clampPercent(float64(v)); p > u.MaxPercent {
+			u.MaxPercent = p
+		}
+	}
+	if d := regain(float64(f.Regain)); d > u.RegainAccess {
+		u.RegainAccess = d
+	}
+}
+
+func addFiguresJSON(v string, u *Usage) {
+	var f usageFigures
+	if json.Unmarshal([]byte(v), &f) == nil {
+		u.add(f)
+	}
+}
+
+func addBUCJSON(v string, u *Usage) {
+	var m map[string][]usageFigures
+	if json.Unmarshal([]byte(v), &m) != nil {
+		return
+	}
+	for _, list := range m {
+		for _, f := range list {
+			u.add(f)
+		}
+	}
 }
 
 func clampPercent(f float64) int {

@@ -11,29 +11,40 @@ import (
 )
 
 // batcher sends the ledger's script calls of many concurrent reply handlers
-// together: while one pipeline is on the wire, the calls that arrive meanwhile
-// queue up and go out in the next. A reply then costs far less than the two
-// round trips (reserve, mark) it would cost alone, which is most of the
-// pipeline's overhead over bare asynq (see `pagereply bench pipeline`).
+// together. The first call of a batch waits up to batchLinger for others; the
+// batch then goes out as one pipeline, in which calls that can be merged (the
+// reservations of one Page, see reserveScript) become a single script call.
+// A reply then costs a fraction of a round trip and of a script call instead
+// of a whole one, which is most of the pipeline's overhead over bare asynq
+// (see `pagereply bench pipeline`). The linger costs a reply at most a
+// millisecond, against a Graph call's hundred or more.
 type batcher struct {
 	rdb  redis.UniversalClient
 	ops  chan *batchOp
 	once sync.Once
 	stop chan struct{}
 	done sync.WaitGroup
+	// inflight bounds the pipelines on the wire at once.
+	inflight chan struct{}
 
 	// mu orders queueing against close: run queues under the read lock, and
-	// close sets closed under the write lock before it stops the loops, so no
-	// call is queued after the loops' last drain.
+	// close sets closed under the write lock before it stops the loop, so no
+	// call is queued after the loop's last drain.
 	mu     sync.RWMutex
 	closed bool
 }
 
+// batchOp is one script call. Calls with the same script and a non-empty
+// merge key share their first sharedKeys keys and sharedArgs arguments, and
+// the script takes any number of the rest (a fixed number each) and returns
+// one reply per call: such calls are merged into one.
 type batchOp struct {
-	script *redis.Script
-	keys   []string
-	args   []any
-	res    chan batchResult
+	script                 *redis.Script
+	keys                   []string
+	args                   []any
+	merge                  string
+	sharedKeys, sharedArgs int
+	res                    chan batchResult
 }
 
 type batchResult struct {
@@ -41,27 +52,31 @@ type batchResult struct {
 	err error
 }
 
-// maxBatch bounds one pipeline.
-const maxBatch = 256
-
-// batchLoops is how many pipelines may be on the wire at once.
-const batchLoops = 2
+const (
+	// maxBatch bounds one pipeline.
+	maxBatch = 256
+	// maxMerged bounds the calls merged into one script call.
+	maxMerged = 64
+	// batchLinger is how long a batch's first call waits for others.
+	batchLinger = time.Millisecond
+	// maxInflight is how many pipelines may be on the wire at once.
+	maxInflight = 4
+)
 
 func newBatcher(rdb redis.UniversalClient) *batcher {
-	return &batcher{rdb: rdb, ops: make(chan *batchOp, maxBatch*batchLoops), stop: make(chan struct{})}
+	return &batcher{rdb: rdb, ops: make(chan *batchOp, maxBatch*2), stop: make(chan struct{}),
+		inflight: make(chan struct{}, maxInflight)}
 }
 
 func (b *batcher) start() {
 	b.once.Do(func() {
-		for i := 0; i < batchLoops; i++ {
-			b.done.Add(1)
-			go b.loop()
-		}
+		b.done.Add(1)
+		go b.loop()
 	})
 }
 
-// close stops the loops after they have sent every queued call. Calls made
-// after close run one by one.
+// close stops the loop after every queued call was sent. Calls made after
+// close run one by one.
 func (b *batcher) close() {
 	b.start()
 	b.mu.Lock()
@@ -76,13 +91,13 @@ func (b *batcher) close() {
 }
 
 // run queues one script call and waits for its reply or for ctx.
-func (b *batcher) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
 	b.start()
-	op := &batchOp{script: s, keys: keys, args: args, res: make(chan batchResult, 1)}
+	op.res = make(chan batchResult, 1)
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
-		return s.Run(ctx, b.rdb, keys, args...).Result()
+		return op.script.Run(ctx, b.rdb, op.keys, op.args...).Result()
 	}
 	select {
 	case b.ops <- op:
@@ -101,51 +116,123 @@ func (b *batcher) run(ctx context.Context, s *redis.Script, keys []string, args 
 
 func (b *batcher) loop() {
 	defer b.done.Done()
-	batch := make([]*batchOp, 0, maxBatch)
+	var sent sync.WaitGroup
+	defer sent.Wait()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		var op *batchOp
 		select {
 		case op = <-b.ops:
 		case <-b.stop:
+			var rest []*batchOp
 			for {
 				select {
 				case op = <-b.ops:
-					b.exec([]*batchOp{op})
+					rest = append(rest, op)
+					continue
 				default:
-					return
 				}
+				break
 			}
+			if len(rest) > 0 {
+				b.exec(rest)
+			}
+			return
 		}
-		batch = append(batch[:0], op)
+		batch := make([]*batchOp, 1, maxBatch)
+		batch[0] = op
+		linger.Reset(batchLinger)
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case op = <-b.ops:
 				batch = append(batch, op)
-			default:
+			case <-linger.C:
+				break fill
+			case <-b.stop:
 				break fill
 			}
 		}
-		b.exec(batch)
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
+			}
+		}
+		b.inflight <- struct{}{}
+		sent.Add(1)
+		go func() {
+			defer func() { <-b.inflight; sent.Done() }()
+			b.exec(batch)
+		}()
 	}
+}
+
+// call is one script call of a pipeline: one op, or several merged.
+type call struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+	ops    []*batchOp
+	merged bool
+	cmd    *redis.Cmd
+}
+
+// plan groups a batch into calls, merging what can be merged.
+func plan(batch []*batchOp) []*call {
+	var calls []*call
+	open := map[string]*call{}
+	for _, op := range batch {
+		if op.merge == "" {
+			calls = append(calls, &call{script: op.script, keys: op.keys, args: op.args, ops: []*batchOp{op}})
+			continue
+		}
+		c := open[op.merge]
+		if c == nil || c.script != op.script || len(c.ops) >= maxMerged {
+			c = &call{script: op.script, merged: true,
+				keys: append([]string(nil), op.keys[:op.sharedKeys]...),
+				args: append([]any(nil), op.args[:op.sharedArgs]...)}
+			open[op.merge] = c
+			calls = append(calls, c)
+		}
+		c.keys = append(c.keys, op.keys[op.sharedKeys:]...)
+		c.args = append(c.args, op.args[op.sharedArgs:]...)
+		c.ops = append(c.ops, op)
+	}
+	return calls
 }
 
 func (b *batcher) exec(batch []*batchOp) {
 	// The callers' contexts only bound their own wait; the pipeline has its own.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	calls := plan(batch)
 	pipe := b.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(batch))
-	for i, op := range batch {
-		cmds[i] = op.script.EvalSha(ctx, pipe, op.keys, op.args...)
+	for _, c := range calls {
+		c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 	}
 	_, _ = pipe.Exec(ctx) // errors are read per command
-	for i, op := range batch {
-		val, err := cmds[i].Result()
+	for _, c := range calls {
+		val, err := c.cmd.Result()
 		if err != nil && isNoScript(err) {
-			val, err = op.script.Run(ctx, b.rdb, op.keys, op.args...).Result()
+			val, err = c.script.Run(ctx, b.rdb, c.keys, c.args...).Result()
 		}
-		op.res <- batchResult{val: val, err: err}
+		if !c.merged {
+			c.ops[0].res <- batchResult{val: val, err: err}
+			continue
+		}
+		each, _ := val.([]any)
+		for i, op := range c.ops {
+			switch {
+			case err != nil:
+				op.res <- batchResult{err: err}
+			case i < len(each):
+				op.res <- batchResult{val: []any{each[i]}}
+			default:
+				op.res <- batchResult{err: errors.New("merged script call: short reply")}
+			}
+		}
 	}
 }
 

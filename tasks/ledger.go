@@ -71,10 +71,16 @@ func (l *Ledger) Close() {
 
 // eval runs a script, batched when the ledger batches.
 func (l *Ledger) eval(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+	return l.evalOp(ctx, &batchOp{script: s, keys: keys, args: args})
+}
+
+// evalOp runs one script call, batched (and merged, see batchOp) when the
+// ledger batches.
+func (l *Ledger) evalOp(ctx context.Context, op *batchOp) (any, error) {
 	if l.batch != nil {
-		return l.batch.run(ctx, s, keys, args...)
+		return l.batch.run(ctx, op)
 	}
-	return s.Run(ctx, l.rdb, keys, args...).Result()
+	return op.script.Run(ctx, l.rdb, op.keys, op.args...).Result()
 }
 
 // Client returns the Redis client the ledger uses.
@@ -224,66 +230,89 @@ type Reservation struct {
 	Reason   string // with ReservePaused
 }
 
-// reserveScript checks the ledger, the Page's pause and its rate, then claims the
-// target and books a send slot, in one round trip.
+// reserveScript checks the ledger, the Page's pause and its rate, then claims
+// targets and books send slots, for one or many targets of one Page in one
+// call: concurrent handlers' reservations are merged by the ledger's batcher
+// (batch.go), so a busy worker pays one script call for many replies.
 //
-// KEYS[1] the target's ledger entry, KEYS[2] the Page's pause key, KEYS[3] the
-// Page's GCRA state (theoretical arrival time, µs), KEYS[4] the Page's
-// put-back schedule (µs): tasks refused for the rate are given return times
-// one interval apart after it, so a backlog comes back at the Page's rate
-// instead of all at once.
-// ARGV[1] claim token, ARGV[2] claim lease (ms, counted from the booked slot),
-// ARGV[3] ledger TTL (ms), ARGV[4] emission interval (µs, 0: no limit),
-// ARGV[5] burst tolerance (µs), ARGV[6] longest wait that may be booked (µs).
+// KEYS[1] the Page's pause key, KEYS[2] the Page's GCRA state (theoretical
+// arrival time, µs), KEYS[3] the Page's put-back schedule (µs): tasks refused
+// for the rate are given return times one interval apart after it, so a
+// backlog comes back at the Page's rate instead of all at once; KEYS[4..] the
+// targets' ledger entries.
+// ARGV[1] ledger TTL (ms), ARGV[2] emission interval (µs, 0: no limit),
+// ARGV[3] burst tolerance (µs); then three per target: claim token, claim
+// lease (ms, counted from the booked slot), longest wait that may be booked (µs).
 //
-// Returns {0, wait µs, doubtful} go; {1, entry} done; {2, pttl ms, reason}
-// paused; {3, wait µs} limited; {4, ms} busy.
+// Returns one reply per target, in order: {0, wait µs, doubtful} go; {1, entry}
+// done; {2, pttl ms, reason} paused; {3, wait µs} limited; {4, ms} busy.
 var reserveScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nowms = math.floor(now / 1000)
-local v = redis.call('GET', KEYS[1])
-local doubtful = 0
-if v then
-  local st = string.sub(v, 1, 1)
-  if st == 's' or st == 'f' then return {1, v} end
-  if st == 'c' then
-    local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
-    if tok and tok ~= ARGV[1] and tonumber(lease) > nowms then
-      return {4, tonumber(lease) - nowms}
-    end
-  end
-  doubtful = 1
-end
-local pttl = redis.call('PTTL', KEYS[2])
-if pttl > 0 then
-  return {2, pttl, redis.call('GET', KEYS[2]) or ''}
-end
-local wait = 0
-local interval = tonumber(ARGV[4])
+local pttl = redis.call('PTTL', KEYS[1])
+local reason = nil
+if pttl > 0 then reason = redis.call('GET', KEYS[1]) or '' end
+local interval = tonumber(ARGV[2])
+local tau = tonumber(ARGV[3])
+local tat, back = nil, nil
 if interval > 0 then
-  local tat = tonumber(redis.call('GET', KEYS[3]) or '0')
+  tat = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tat < now then
     -- Send capacity went unused: the put-back schedule runs ahead of the
     -- rate (tasks put back more than once push it on), so restart it.
     tat = now
-    redis.call('DEL', KEYS[4])
+    back = 0
+    redis.call('DEL', KEYS[3])
   end
-  wait = tat - tonumber(ARGV[5]) - now
-  if wait > tonumber(ARGV[6]) then
-    local back = tonumber(redis.call('GET', KEYS[4]) or '0')
-    if back < now + wait then back = now + wait end
-    back = back + interval
-    redis.call('SET', KEYS[4], string.format('%.0f', back), 'PX', math.floor((back - now) / 1000) + 1000)
-    return {3, back - now - interval}
-  end
-  if wait < 0 then wait = 0 end
-  local ntat = tat + interval
-  redis.call('SET', KEYS[3], string.format('%.0f', ntat), 'PX', math.floor((ntat - now) / 1000) + 1000)
 end
-local lease = nowms + math.floor(wait / 1000) + tonumber(ARGV[2])
-redis.call('SET', KEYS[1], 'c|' .. ARGV[1] .. '|' .. string.format('%.0f', lease), 'PX', ARGV[3])
-return {0, wait, doubtful}
+local tat0, back0 = tat, back
+local out = {}
+for i = 4, #KEYS do
+  local a = 4 + (i - 4) * 3
+  local token, leasems, maxwait = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local r = nil
+  local v = redis.call('GET', KEYS[i])
+  local doubtful = 0
+  if v then
+    local st = string.sub(v, 1, 1)
+    if st == 's' or st == 'f' then r = {1, v} end
+    if not r and st == 'c' then
+      local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
+      if tok and tok ~= token and tonumber(lease) > nowms then
+        r = {4, tonumber(lease) - nowms}
+      end
+    end
+    doubtful = 1
+  end
+  if not r and pttl > 0 then r = {2, pttl, reason} end
+  local wait = 0
+  if not r and interval > 0 then
+    wait = tat - tau - now
+    if wait > maxwait then
+      if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
+      if back < now + wait then back = now + wait end
+      back = back + interval
+      r = {3, back - now - interval}
+    else
+      if wait < 0 then wait = 0 end
+      tat = tat + interval
+    end
+  end
+  if not r then
+    local lease = nowms + math.floor(wait / 1000) + leasems
+    redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1])
+    r = {0, wait, doubtful}
+  end
+  out[#out + 1] = r
+end
+if tat ~= tat0 then
+  redis.call('SET', KEYS[2], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+end
+if back ~= nil and back ~= back0 and back > now then
+  redis.call('SET', KEYS[3], string.format('%.0f', back), 'PX', math.floor((back - now) / 1000) + 1000)
+end
+return out
 `)
 
 // NewToken returns a random claim token.
@@ -300,19 +329,29 @@ func NewToken() string {
 // the target under token for lease (counted from the booked slot) and returns
 // ReserveGo with the time to wait for the slot.
 func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token string, lease time.Duration, lim Limit) (Reservation, error) {
-	keys := []string{l.entryKey(page, t), l.pageKey(page, "pause"), l.pageKey(page, "rate"), l.pageKey(page, "back")}
 	var tau time.Duration
 	if lim.Interval > 0 {
 		tau = time.Duration(lim.Burst) * lim.Interval
 	}
-	val, err := l.eval(ctx, reserveScript, keys, token, lease.Milliseconds(), l.ttl.Milliseconds(),
-		lim.Interval.Microseconds(), tau.Microseconds(), lim.MaxWait.Microseconds())
+	op := &batchOp{
+		script: reserveScript,
+		keys:   []string{l.pageKey(page, "pause"), l.pageKey(page, "rate"), l.pageKey(page, "back"), l.entryKey(page, t)},
+		args: []any{l.ttl.Milliseconds(), lim.Interval.Microseconds(), tau.Microseconds(),
+			token, lease.Milliseconds(), lim.MaxWait.Microseconds()},
+		sharedKeys: 3, sharedArgs: 3,
+		merge: page + "|" + strconv.FormatInt(lim.Interval.Microseconds(), 10) + "|" + strconv.FormatInt(tau.Microseconds(), 10),
+	}
+	val, err := l.evalOp(ctx, op)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reserve %s of page %s: %w", t, page, err)
 	}
-	res, _ := val.([]any)
+	all, _ := val.([]any)
+	var res []any
+	if len(all) == 1 {
+		res, _ = all[0].([]any)
+	}
 	if len(res) < 2 {
-		return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, res)
+		return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, val)
 	}
 	code, _ := res[0].(int64)
 	n, _ := res[1].(int64)
@@ -364,9 +403,20 @@ func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field s
 func nowMS() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
 
 // MarkSent records that t's reply exists, with Graph's message id ("" when
-// unknown) and counts it in the Page's "sent" statistic.
+// unknown) and counts it in the Page's "sent" statistic. On a batching ledger
+// the marks of one Page's concurrent replies go out as one script call.
 func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID string) error {
-	return l.mark(ctx, page, t, "s|"+nowMS()+"|"+messageID, "sent")
+	op := &batchOp{
+		script:     markManyScript,
+		keys:       []string{l.pageKey(page, "stats"), l.entryKey(page, t)},
+		args:       []any{l.ttl.Milliseconds(), "s|" + nowMS() + "|" + messageID},
+		sharedKeys: 1, sharedArgs: 1,
+		merge: "mark|" + page,
+	}
+	if _, err := l.evalOp(ctx, op); err != nil {
+		return fmt.Errorf("ledger mark %s of page %s sent: %w", t, page, err)
+	}
+	return nil
 }
 
 // MarkFailed records that t can never be replied to, with the reason.
@@ -504,7 +554,9 @@ type Admission struct {
 // limit sends in the last window.
 func (l *Ledger) Admit(ctx context.Context, page string, limit int, window time.Duration, member string) (Admission, error) {
 	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "sends")}
-	val, err := l.eval(ctx, admitScript, keys, limit, window.Microseconds(), member)
+	// Not batched: the batcher's linger would put up to a millisecond between
+	// the admission's timestamp and the send it admits.
+	val, err := admitScript.Run(ctx, l.rdb, keys, limit, window.Microseconds(), member).Result()
 	if err != nil {
 		return Admission{}, fmt.Errorf("admit send of page %s: %w", page, err)
 	}

@@ -48,7 +48,32 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 	return nil, errors.New("redis: one of url, sentinel or cluster is required")
 }
 
-// NewRedisClient returns a go-redis client for the same Redis as opt.
+// NewRedisClient returns a go-redis client for the same Redis as opt, for
+// pagereply's own keys (the ledger, the limiter, poll state). It speaks RESP2:
+// pagereply subscribes to nothing, and go-redis checks every RESP3 connection
+// for push notifications before each command, which costs a reply's worth of
+// CPU on a busy worker.
 func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
+	switch o := opt.(type) {
+	case asynq.RedisClientOpt:
+		return redis.NewClient(&redis.Options{
+			Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB,
+			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: 2,
+		})
+	case asynq.RedisFailoverClientOpt:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: o.MasterName, SentinelAddrs: o.SentinelAddrs, SentinelUsername: o.SentinelUsername,
+			SentinelPassword: o.SentinelPassword, Username: o.Username, Password: o.Password, DB: o.DB,
+			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: 2,
+		})
+	case asynq.RedisClusterClientOpt:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: o.Addrs, MaxRedirects: o.MaxRedirects, Username: o.Username, Password: o.Password,
+			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+			TLSConfig: o.TLSConfig, Protocol: 2,
+		})
+	}
 	return opt.MakeRedisClient().(redis.UniversalClient)
 }

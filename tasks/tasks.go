@@ -154,9 +154,12 @@ func isDigits(s string) bool {
 
 // DecodeReply decodes and validates a reply task payload.
 func DecodeReply(b []byte) (Reply, error) {
-	var r Reply
-	if err := json.Unmarshal(b, &r); err != nil {
-		return Reply{}, fmt.Errorf("decode reply payload: %w", err)
+	r, ok := scanReply(b)
+	if !ok {
+		r = Reply{}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return Reply{}, fmt.Errorf("decode reply payload: %w", err)
+		}
 	}
 	if err := r.Validate(); err != nil {
 		return Reply{}, fmt.Errorf("decode reply payload: %w", err)

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -109,4 +110,39 @@ func TestEnqueueDedup(t *testing.T) {
 			t.Fatalf("EnqueueMany outcomes %v, want %v", outs, want)
 		}
 	}
+}
+
+// The payload scanner agrees with encoding/json on everything it accepts, and
+// accepts what json.Marshal writes for ordinary replies.
+func FuzzScanReply(f *testing.F) {
+	for _, r := range []Reply{
+		{PageID: "100", Target: Target{Kind: KindComment, ID: "1_2"}, Text: "Thanks, Ann! 🎉 Ça va", Source: SourcePoll, EnqueuedAt: 1764000000000},
+		{PageID: "100", Target: Target{Kind: KindMessage, ID: "m_1"}, PSID: "77", ConversationID: "t_9", Text: "Hi", Source: SourceAPI},
+	} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		if got, ok := scanReply(b); !ok || got != r {
+			f.Fatalf("scanReply(%s) = %+v, %v; want %+v", b, got, ok, r)
+		}
+	}
+	for _, s := range []string{`{}`, `{"text":"a\nb"}`, `{"enqueued_at":1.5}`, `{"enqueued_at":01}`, `{"Text":"x"}`,
+		`{"target":"bad"}`, `{"text":null}`, `{"text":"x","text":"y"}`, ` {"page_id" : "1" } `, `{"enqueued_at":-0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := scanReply(b)
+		if !ok {
+			return
+		}
+		var want Reply
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("scanReply accepted %q, which encoding/json refuses: %v", b, err)
+		}
+		if got != want {
+			t.Fatalf("scanReply(%q) = %+v, encoding/json %+v", b, got, want)
+		}
+	})
 }

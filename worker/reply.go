@@ -33,7 +33,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return fmt.Errorf("page %s is not configured on this worker: %w", r.PageID, asynq.SkipRetry)
 	}
-	log := w.log.With(slog.String("page_id", r.PageID), slog.String("target", r.Target.String()))
+	log := &taskLog{base: w.log, r: &r}
 
 	token := tasks.NewToken()
 	lease := 2*w.p.GraphTimeout + 5*time.Second
@@ -51,7 +51,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	switch res.Outcome {
 	case tasks.ReserveDone:
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "ledger").Inc()
-		log.Debug("target already settled", slog.String("state", res.Entry.Status.String()))
+		log.L().Debug("target already settled", slog.String("state", res.Entry.Status.String()))
 		return nil
 	case tasks.ReservePaused:
 		return &delayError{d: res.Wait + spread(res.Wait), reason: "page paused: " + res.Reason}
@@ -66,7 +66,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// would then send again without asking Graph.
 		w.release(r, token, log)
 		if errors.Is(err, tasks.ErrNotReplicated) {
-			log.Warn("claim not on a replica yet; reply put back", slog.String("error", err.Error()))
+			log.L().Warn("claim not on a replica yet; reply put back", slog.String("error", err.Error()))
 			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim not on a replica yet"}
 		}
 		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
@@ -92,7 +92,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		if done {
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
-			log.Info("earlier attempt had sent the reply")
+			log.L().Info("earlier attempt had sent the reply")
 			return nil
 		}
 	}
@@ -120,7 +120,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if r.EnqueuedAt > 0 {
 		w.m.SendLatency.WithLabelValues(r.PageID).Observe(time.Since(time.UnixMilli(r.EnqueuedAt)).Seconds())
 	}
-	log.Debug("reply sent", slog.String("message_id", sent.MessageID))
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
+	}
 	return nil
 }
 
@@ -154,7 +156,7 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 }
 
 // graphError turns a Graph error into the task's outcome, by class.
-func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, log *slog.Logger) error {
+func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, log *taskLog) error {
 	var gerr *graph.Error
 	errors.As(err, &gerr)
 	class := graph.ClassOf(err)
@@ -169,24 +171,24 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
 			return w.failure(ctx, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
 		}
-		log.Info("graph says already replied; recorded as sent")
+		log.L().Info("graph says already replied; recorded as sent")
 		return nil
 	case graph.ClassThrottled, graph.ClassPageBroken:
-		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log)
+		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 		w.release(*r, token, log)
 		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
 	case graph.ClassPermanent:
 		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
 			return w.failure(ctx, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
 		}
-		log.Warn("reply cannot be sent", slog.String("error", err.Error()))
+		log.L().Warn("reply cannot be sent", slog.String("error", err.Error()))
 		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 	}
 	// Transient: when the answer was lost Graph may have acted, so the next
 	// attempt must check before sending.
 	if gerr != nil && gerr.Unknown || gerr == nil {
 		if merr := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); merr != nil {
-			log.Warn("record unknown outcome", slog.String("error", merr.Error()))
+			log.L().Warn("record unknown outcome", slog.String("error", merr.Error()))
 		}
 	} else {
 		w.release(*r, token, log)
@@ -204,13 +206,13 @@ func (w *Worker) failure(ctx context.Context, err error) error {
 	return err
 }
 
-func (w *Worker) release(r tasks.Reply, token string, log *slog.Logger) {
+func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	// Release even when the task's context is done: the claim would otherwise
 	// block the next attempt until its lease ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.Release(ctx, r.PageID, r.Target, token); err != nil {
-		log.Warn("release claim", slog.String("error", err.Error()))
+		log.L().Warn("release claim", slog.String("error", err.Error()))
 	}
 }
 
@@ -269,7 +271,7 @@ func (w *Worker) waiting(page string, delta int) int {
 // the Page's send log of the last second is full (sends that left late bunch
 // up), and puts the task back if the Page was paused meanwhile — Meta
 // lengthens a block that is ignored.
-func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, log *slog.Logger) error {
+func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, log *taskLog) error {
 	for {
 		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.window, time.Second, token)
 		if err != nil {
@@ -292,4 +294,21 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 		case <-timer.C:
 		}
 	}
+}
+
+// taskLog is a reply task's logger, with the Page and target as attributes,
+// made only when something is logged: most tasks log nothing, and a logger
+// with attributes costs a reply about what its ledger check does.
+type taskLog struct {
+	base *slog.Logger
+	r    *tasks.Reply
+	l    *slog.Logger
+}
+
+// L returns the logger.
+func (t *taskLog) L() *slog.Logger {
+	if t.l == nil {
+		t.l = t.base.With(slog.String("page_id", t.r.PageID), slog.String("target", t.r.Target.String()))
+	}
+	return t.l
 }

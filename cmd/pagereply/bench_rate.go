@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -93,7 +94,7 @@ func (a rateArgs) runner() (benchRunner, error) {
 		fmt.Fprintf(env.stdout, "per-Page rate across `pagereply worker` processes (worker.concurrency %d, sandbox over loopback HTTP), %s measured after a 1s warm-up; medians of %d runs, worst window the worst of all runs\n",
 			a.concurrency, a.duration, len(runs))
 		tw := newTable(env)
-		fmt.Fprintln(tw, "rate/s\tburst\tworkers\tachieved/s\tachieved/configured\tspread\tworst 1-s window\tallowed (rate+burst)")
+		fmt.Fprintln(tw, "rate/s\tburst\tworkers\tachieved/s\tachieved/configured\tlowest–highest run\tworst 1-s window\tallowed (rate+burst)")
 		var figs []benchFigure
 		worstOver := 0
 		for i, p := range m {
@@ -101,7 +102,7 @@ func (a rateArgs) runner() (benchRunner, error) {
 			for _, r := range runs {
 				acc = append(acc, r[i].Accuracy)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.3f\t±%.1f%%\t%d\t%d\n", p.Rate, p.Burst, p.Workers, p.Achieved, p.Accuracy, 50*bench.Spread(acc), p.WorstWindow, p.Allowed)
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.3f\t%.3f–%.3f\t%d\t%d\n", p.Rate, p.Burst, p.Workers, p.Achieved, p.Accuracy, slices.Min(acc), slices.Max(acc), p.WorstWindow, p.Allowed)
 			figs = append(figs, benchFigure{"rate", fmt.Sprintf("%d/s, %d worker process(es): achieved/configured, worst 1-s window", p.Rate, p.Workers),
 				fmt.Sprintf("%.3f, %d (allowed %d)", p.Accuracy, p.WorstWindow, p.Allowed)})
 			worstOver = max(worstOver, p.WorstWindow-p.Allowed)

@@ -117,7 +117,10 @@ func (c *call) parseParams() *apiError {
 	c.q = c.r.URL.Query()
 	if c.r.Method == http.MethodPost {
 		body := url.Values{}
-		mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+		mt := c.r.Header.Get("Content-Type")
+		if mt != "application/x-www-form-urlencoded" { // what clients send; skip the parse
+			mt, _, _ = mime.ParseMediaType(mt)
+		}
 		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, maxBody)
 		switch mt {
 		case "application/json":

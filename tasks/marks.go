@@ -1,0 +1,29 @@
+package tasks
+
+import "github.com/redis/go-redis/v9"
+
+// markManyScript records sent replies of one Page, never rewriting an entry
+// that is already sent, and counts the ones it wrote in the Page's "sent"
+// statistic. The ledger's batcher merges the MarkSent calls of concurrent
+// handlers for one Page into one call of it (see batch.go).
+//
+// KEYS[1] the Page's stats hash, KEYS[2..n] ledger entries.
+// ARGV[1] TTL (ms), ARGV[2..n] the sent value of KEYS[2..n].
+//
+// Returns one reply per entry: 1 written, 0 already sent.
+var markManyScript = redis.NewScript(`
+local n = 0
+local out = {}
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v or string.sub(v, 1, 1) ~= 's' then
+    redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[1])
+    n = n + 1
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if n > 0 then redis.call('HINCRBY', KEYS[1], 'sent', n) end
+return out
+`)
