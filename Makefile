@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: test demo build fuzz bench
+.PHONY: test demo build fuzz chaos chaos-long bench
 
 test:
 	$(GO) test -race -count=1 -timeout 12m ./...
@@ -12,6 +12,14 @@ demo:
 build:
 	CGO_ENABLED=0 $(GO) build -o pagereply ./cmd/pagereply
 
-# Short fuzz runs of every decoder (each target a bounded time).
+# Short fuzz runs of every decoder (each target a bounded time; CI runs this).
 fuzz:
-	./scripts/fuzz.sh 20s
+	./scripts/fuzz.sh 8s
+
+# The chaos suite (issue 7): processes SIGKILLed, Redis restarted, Graph
+# faults. The short form runs in CI; chaos-long is the full 10,000 comments.
+chaos:
+	$(GO) test -tags chaos -count=1 -timeout 10m -v -run Chaos ./chaos/
+
+chaos-long:
+	$(GO) test -tags chaos -count=1 -timeout 60m -v -run Chaos ./chaos/ -chaos.long
