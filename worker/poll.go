@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -86,11 +87,12 @@ const unchangedAfter = 2 * time.Second
 // unchanged post costs no comment call. It is an asynq.Handler for
 // tasks.TypePoll and tasks.TypeWebhookItem.
 type Poller struct {
-	p     PollParams
-	in    *intake.Intake
-	pages map[string]*config.Page
-	log   *slog.Logger
-	m     *metrics.Metrics
+	p         PollParams
+	in        *intake.Intake
+	pages     map[string]*config.Page
+	schedules map[string]cron.Schedule // by Page id, to tell stale poll slots
+	log       *slog.Logger
+	m         *metrics.Metrics
 }
 
 // NewPoller returns a Poller.
@@ -107,9 +109,18 @@ func NewPoller(p PollParams) *Poller {
 	if p.Overlap <= 0 {
 		p.Overlap = 2 * time.Minute
 	}
-	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics}
+	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics,
+		schedules: make(map[string]cron.Schedule, len(p.Pages))}
 	for i := range p.Pages {
-		pl.pages[p.Pages[i].ID] = &p.Pages[i]
+		pg := &p.Pages[i]
+		pl.pages[pg.ID] = pg
+		spec := pg.Schedule
+		if spec == "" {
+			spec = config.DefaultSchedule
+		}
+		if sched, err := config.ParseSchedule(spec); err == nil {
+			pl.schedules[pg.ID] = sched
+		}
 	}
 	pl.in = &intake.Intake{Ledger: p.Ledger, Enqueuer: p.Enqueuer, Metrics: p.Metrics, Logger: p.Logger, Now: p.Now}
 	return pl
@@ -331,7 +342,74 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	}
 }
 
+// readRetries is how many times a poll reads a listing again after a
+// transient Graph error before it fails: a poll reads the feed and the
+// comments of every changed post, so with Graph failing one call in ten a
+// poll of a Page with 20 posts would fail nine times in ten and start over.
+const readRetries = 3
+
+// Backoff of a listing read again after a transient error.
+const (
+	readRetryBase = 200 * time.Millisecond
+	readRetryMax  = 2 * time.Second
+)
+
+// retryRead reports whether a listing read that failed with err (its
+// attempt-th try, from 0) is tried again, after waiting a backoff: only for a
+// transient Graph error, readRetries times.
+func (r *pollRun) retryRead(ctx context.Context, attempt int, err error) bool {
+	if attempt >= readRetries || graph.ClassOf(err) != graph.ClassTransient {
+		return false
+	}
+	d := Backoff(attempt, readRetryBase, readRetryMax)
+	r.log.Debug("poll read failed; reading again", slog.Int("attempt", attempt+1), slog.Duration("after", d),
+		slog.String("error", err.Error()))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// readError is a failed read of a Graph listing, which retryRead may try
+// again, as opposed to a failure to enqueue or save, which ends the poll.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// readAgain returns whether err is a failed listing read to try again (after
+// waiting), and the error to return otherwise.
+func (r *pollRun) readAgain(ctx context.Context, attempt int, err error) (bool, error) {
+	var re *readError
+	if !errors.As(err, &re) {
+		return false, err
+	}
+	if r.retryRead(ctx, attempt, re.err) {
+		return true, nil
+	}
+	return false, re.err
+}
+
 func (r *pollRun) walkFeed(ctx context.Context) error {
+	// Posts handled by an earlier try of this poll: a feed read again after a
+	// transient error skips them.
+	done := map[string]struct{}{}
+	for attempt := 0; ; attempt++ {
+		err := r.walkFeedOnce(ctx, done)
+		if err == nil {
+			return nil
+		}
+		if again, err := r.readAgain(ctx, attempt, err); !again {
+			return err
+		}
+	}
+}
+
+func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) error {
 	scan := r.page.ScanPosts
 	if scan <= 0 {
 		scan = DefaultScanPosts
@@ -346,45 +424,57 @@ func (r *pollRun) walkFeed(ctx context.Context) error {
 	n := 0
 	for post, err := range r.pl.p.Graph.Feed(ctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
-			return err
+			return &readError{err}
 		}
 		n++
 		if post.CreatedTime.Before(scanFrom) {
 			break
 		}
-		r.rep.Posts++
-		r.seen[post.ID] = struct{}{}
-		st, known := r.state[post.ID]
-		if posts && post.From != nil && post.From.ID != r.page.ID && !known {
-			if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
+		if _, ok := done[post.ID]; !ok {
+			if err := r.handlePost(ctx, post, comments, posts, commentsFrom); err != nil {
 				return err
 			}
-		}
-		updated := post.UpdatedTime.Unix()
-		switch {
-		case known && st.updated == updated && st.polled >= updated+int64(unchangedAfter/time.Second):
-			r.rep.Unchanged++
-		case !comments || post.UpdatedTime.Before(commentsFrom):
-			// No comment of it is inside the reply window.
-			r.rep.Unchanged++
-			r.mark(post.ID, postState{updated: updated, newest: st.newest, polled: time.Now().Unix()})
-		default:
-			if err := r.walkComments(ctx, post, st, known, commentsFrom); err != nil {
-				return err
-			}
-		}
-		if r.pl.p.Progress != nil {
-			r.pl.p.Progress(r.rep)
-		}
-		if len(r.dirty) >= intake.BatchSize {
-			if err := r.save(ctx); err != nil {
-				return err
-			}
+			done[post.ID] = struct{}{}
 		}
 		if n%listPage == 0 {
 			if err := r.read(ctx, "reads", lim); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// handlePost looks at one post of the feed: the post itself when it is a
+// visitor's, and its comments unless nothing changed since the last poll.
+func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, posts bool, commentsFrom time.Time) error {
+	r.rep.Posts++
+	r.seen[post.ID] = struct{}{}
+	st, known := r.state[post.ID]
+	if posts && post.From != nil && post.From.ID != r.page.ID && !known {
+		if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
+			return err
+		}
+	}
+	updated := post.UpdatedTime.Unix()
+	switch {
+	case known && st.updated == updated && st.polled >= updated+int64(unchangedAfter/time.Second):
+		r.rep.Unchanged++
+	case !comments || post.UpdatedTime.Before(commentsFrom):
+		// No comment of it is inside the reply window.
+		r.rep.Unchanged++
+		r.mark(post.ID, postState{updated: updated, newest: st.newest, polled: time.Now().Unix()})
+	default:
+		if err := r.walkComments(ctx, post, st, known, commentsFrom); err != nil {
+			return err
+		}
+	}
+	if r.pl.p.Progress != nil {
+		r.pl.p.Progress(r.rep)
+	}
+	if len(r.dirty) >= intake.BatchSize {
+		if err := r.save(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -398,24 +488,47 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		}
 	}
 	polled := time.Now().Unix()
+	r.rep.CommentReads++
+	newest := st.newest
+	// Comments added by an earlier try: a listing read again after a
+	// transient error skips them.
+	added := map[string]struct{}{}
+	for attempt := 0; ; attempt++ {
+		err := r.walkCommentsOnce(ctx, post, stop, &newest, added)
+		if err == nil {
+			break
+		}
+		// A transient error fails the post's read, not the poll, as long as
+		// reading it again helps; the post is not marked read until then.
+		if again, err := r.readAgain(ctx, attempt, err); !again {
+			return err
+		}
+	}
+	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
+	return nil
+}
+
+func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop time.Time, newest *int64, added map[string]struct{}) error {
 	lim := r.limit()
 	if err := r.read(ctx, "reads", lim); err != nil {
 		return err
 	}
-	r.rep.CommentReads++
-	newest, k := st.newest, 0
+	k := 0
 	for c, err := range r.pl.p.Graph.Comments(ctx, r.page.AccessToken, post.ID) {
 		if err != nil {
-			return err
+			return &readError{err}
 		}
 		k++
 		// Newest first: everything from here on is older.
 		if !c.CreatedTime.After(stop) {
 			break
 		}
-		newest = max(newest, c.CreatedTime.Unix())
-		if _, err := r.batch.Add(ctx, intake.CommentItem(post.ID, c)); err != nil {
-			return err
+		*newest = max(*newest, c.CreatedTime.Unix())
+		if _, ok := added[c.ID]; !ok {
+			if _, err := r.batch.Add(ctx, intake.CommentItem(post.ID, c)); err != nil {
+				return err
+			}
+			added[c.ID] = struct{}{}
 		}
 		if k%listPage == 0 {
 			if err := r.read(ctx, "reads", lim); err != nil {
@@ -423,7 +536,6 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 			}
 		}
 	}
-	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
 	return nil
 }
 
@@ -561,6 +673,14 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if _, ok := pl.pages[p.PageID]; !ok {
 		return fmt.Errorf("poll page %s: %w: %w", p.PageID, ErrUnknownPage, asynq.SkipRetry)
 	}
+	if n, _ := asynq.GetRetryCount(ctx); n > 0 && pl.superseded(p, time.Now()) {
+		// A poll that failed or whose worker died comes back late, after
+		// later slots of the Page were due: they read everything since the
+		// last poll, so this one has nothing to add.
+		pl.log.Info("poll skipped: a later slot was due", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
+			slog.Int("retry", n))
+		return nil
+	}
 	rep, err := pl.Poll(ctx, p.PageID, false)
 	if rep.Paused == "" || err != nil {
 		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
@@ -570,15 +690,35 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	if err == nil {
 		return nil
 	}
-	switch graph.ClassOf(err) {
-	case graph.ClassThrottled, graph.ClassPageBroken:
-		// The Page is paused; the next slot polls again.
+	if ge := (*graph.Error)(nil); errors.As(err, &ge) {
+		switch ge.Class {
+		case graph.ClassThrottled, graph.ClassPageBroken:
+			// The Page is paused; the next slot polls again.
+			return nil
+		case graph.ClassPermanent:
+			pl.log.Error("poll failed", slog.String("page_id", p.PageID), slog.String("error", err.Error()))
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+	}
+	// Transient Graph errors and Redis trouble: retried, and when the retries
+	// are used up the slot is given up, not archived: the next slot polls
+	// again, and an archive of polls would hide the replies that failed.
+	n, _ := asynq.GetRetryCount(ctx)
+	if m, ok := asynq.GetMaxRetry(ctx); ok && n >= m {
+		pl.log.Warn("poll failed; the next slot polls again", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
+			slog.Int("retries", n), slog.String("error", err.Error()))
 		return nil
-	case graph.ClassPermanent:
-		pl.log.Error("poll failed", slog.String("page_id", p.PageID), slog.String("error", err.Error()))
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return err
+}
+
+// superseded reports whether a later slot of the poll's Page was due by now.
+func (pl *Poller) superseded(p tasks.Poll, now time.Time) bool {
+	sched, ok := pl.schedules[p.PageID]
+	if !ok || p.Slot <= 0 {
+		return false
+	}
+	return !sched.Next(time.Unix(p.Slot, 0)).After(now)
 }
 
 // handleItem reads one item a webhook delivery named and enqueues its reply

@@ -268,12 +268,13 @@ func (w *Worker) waiting(page string, delta int) int {
 }
 
 // admit is the last gate before a send on a rate-limited Page: it waits while
-// the Page's send log of the last second is full (sends that left late bunch
-// up), and puts the task back if the Page was paused meanwhile — Meta
-// lengthens a block that is ignored.
+// the Page's send log is full (see admitOf: sends that left late bunch up,
+// and arrive at Graph closer together than they left), and puts the task
+// back if the Page was paused meanwhile — Meta lengthens a block that is
+// ignored.
 func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, log *taskLog) error {
 	for {
-		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.window, time.Second, token)
+		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.admitMax, ps.admitWindow, token)
 		if err != nil {
 			w.release(*r, token, log)
 			return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))

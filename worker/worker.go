@@ -104,10 +104,36 @@ type Worker struct {
 type pageState struct {
 	cfg   *config.Page
 	limit tasks.Limit
-	// window is the most sends admitted in any one second: one under the
-	// configured rate, so that sends reaching Graph bunched up by network
-	// jitter still stay within rate + burst there.
-	window int
+	// admitMax sends are admitted in any admitWindow (see admitOf).
+	admitMax    int
+	admitWindow time.Duration
+}
+
+// Bounds of the jitter allowance of admitOf.
+const (
+	minAdmitSlack = 50 * time.Millisecond
+	maxAdmitSlack = time.Second
+)
+
+// admitOf returns the last gate's limit for a Page: at most rate + burst
+// sends in any window of one second plus a slack. Graph counts sends when
+// they arrive; they arrive later than they were admitted by a time that
+// varies (scheduling, connections, network), and sends admitted up to the
+// slack more than a second apart can arrive within one second. Counting
+// over a second plus the slack keeps any one second at Graph within rate +
+// burst while that variation stays under the slack, however the sends bunch
+// up (a one-second window admitted a full second's sends at its start and a
+// full one at its end, 2 × rate within a second and a few milliseconds at
+// Graph). The slack is what the burst leaves over the paced rate,
+// (burst - 1) / rate, at least 50ms, so the gate does not slow the paced
+// flow: a Page on a network that varies more needs a larger burst.
+func admitOf(p *config.Page) (int, time.Duration) {
+	ps := p.Rate.PerSecond()
+	slack := minAdmitSlack
+	if ps > 0 {
+		slack = min(max(time.Duration(float64(p.Burst-1)/ps*float64(time.Second)), minAdmitSlack), maxAdmitSlack)
+	}
+	return max(1, int(ps)+p.Burst), time.Second + slack
 }
 
 // New returns a Worker; Start runs it.
@@ -150,7 +176,9 @@ func New(p Params) *Worker {
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
-		w.pages[pg.ID] = &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait), window: max(1, int(pg.Rate.PerSecond())-1)}
+		ps := &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait)}
+		ps.admitMax, ps.admitWindow = admitOf(pg)
+		w.pages[pg.ID] = ps
 	}
 	return w
 }

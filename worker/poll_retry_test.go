@@ -1,0 +1,167 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// flakyGraph fails listing reads with a transient Graph error: every every-th
+// listing fails after yielding after items (0: before any).
+type flakyGraph struct {
+	worker.PollGraph
+	every, after int
+
+	mu            sync.Mutex
+	reads, failed int
+}
+
+func (f *flakyGraph) fails() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.reads%f.every == 0 {
+		f.failed++
+		return true
+	}
+	return false
+}
+
+var errFlaky = &graph.Error{HTTPStatus: 500, Code: 2, IsTransient: true, Message: "flaky", Class: graph.ClassTransient}
+
+func flaky[T any](fail bool, after int, seq iter.Seq2[T, error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		n := 0
+		for v, err := range seq {
+			if fail && n == after {
+				var zero T
+				yield(zero, errFlaky)
+				return
+			}
+			n++
+			if !yield(v, err) {
+				return
+			}
+		}
+		if fail && n <= after {
+			var zero T
+			yield(zero, errFlaky)
+		}
+	}
+}
+
+func (f *flakyGraph) Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
+	return flaky(f.fails(), f.after, f.PollGraph.Feed(ctx, token, pageID))
+}
+
+func (f *flakyGraph) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
+	return flaky(f.fails(), f.after, f.PollGraph.Comments(ctx, token, postID))
+}
+
+// TestPollReadRetry: a poll reads a listing again after a transient Graph
+// error instead of failing, and a listing that failed half-way counts and
+// enqueues each of its items once.
+func TestPollReadRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		every, after int
+	}{
+		{"before the first item", 3, 0},
+		{"half-way", 2, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Posts: 12, Comments: 20, VisitorPosts: true, Seed: 31})
+			pages := pollPages(h)
+			page := pages[0].ID
+			ctx := context.Background()
+			dry, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := h.pollParams(pages)
+			fg := &flakyGraph{PollGraph: p.Graph, every: tc.every, after: tc.after}
+			p.Graph = fg
+			rep, err := worker.NewPoller(p).Poll(ctx, page, false)
+			if err != nil {
+				t.Fatalf("poll with a listing failing now and then: %v", err)
+			}
+			if fg.failed == 0 {
+				t.Fatal("no read failed: the test proves nothing")
+			}
+			if rep.Seen != dry.Seen || rep.Enqueued() != len(dry.Replies) || rep.CommentReads != dry.CommentReads {
+				t.Fatalf("poll seen %d, enqueued %d, read %d posts; a clean dry run: %d, %d, %d",
+					rep.Seen, rep.Enqueued(), rep.CommentReads, dry.Seen, len(dry.Replies), dry.CommentReads)
+			}
+			t.Logf("%d listing reads, %d failed; %d items seen, %d enqueued", fg.reads, fg.failed, rep.Seen, rep.Enqueued())
+		})
+	}
+}
+
+// TestPollTaskNotArchived: a poll task whose Graph reads keep failing is
+// retried, then given up (completed, not archived: the next slot polls); a
+// retried poll whose later slot was due by then skips the poll.
+func TestPollTaskNotArchived(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 2, Seed: 33})
+	pages := pollPages(h)
+	pages[0].Schedule = "@every 1h"
+	page := pages[0].ID
+	h.sb.SetFaults(sandbox.Faults{FailRate: 1})
+	h.startPollingWorker(t, pages, worker.NewPollHandler(h.pollParams(pages)))
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+
+	for _, tc := range []struct {
+		name     string
+		slot     time.Time
+		maxRetry int
+		// attempts that read the feed, each 1 + 3 times
+		attempts, retried int
+	}{
+		{"no retry", time.Now(), 0, 1, 0},
+		{"retried then given up", time.Now().Add(time.Second), 1, 2, 1},
+		{"stale slot", time.Now().Add(-2 * time.Hour), 5, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.sb.Calls()[sandbox.EndpointFeed]
+			slot := tc.slot.Truncate(time.Second)
+			b, _ := json.Marshal(tasks.Poll{PageID: page, Slot: slot.Unix()})
+			id := tasks.PollTaskID(page, slot)
+			if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
+				asynq.MaxRetry(tc.maxRetry), asynq.Retention(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				ti, err := insp.GetTaskInfo(tasks.QueuePolls, id)
+				if err == nil && ti.State == asynq.TaskStateCompleted {
+					if ti.Retried != tc.retried {
+						t.Errorf("completed after %d retries, want %d", ti.Retried, tc.retried)
+					}
+					break
+				}
+				if err == nil && ti.State == asynq.TaskStateArchived {
+					t.Fatalf("poll task archived: %s", ti.LastErr)
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("poll task not completed after 30s: %+v %v", ti, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := h.sb.Calls()[sandbox.EndpointFeed] - before; n != 4*tc.attempts {
+				t.Errorf("%d feed reads, want %d (%d attempts, each read tried 4 times)", n, 4*tc.attempts, tc.attempts)
+			}
+		})
+	}
+}
