@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,6 +192,27 @@ func (r *rig) postReply(page, comment, text string) (int, error) {
 		return resp.StatusCode, fmt.Errorf("POST /v1/replies for %s: %d %s", comment, resp.StatusCode, b)
 	}
 	return resp.StatusCode, nil
+}
+
+// postReplyRetry is postReply, tried again for a while on a connection error
+// or a 5xx (Redis may be restarting).
+func (r *rig) postReplyRetry(page, comment, text string) error {
+	var err error
+	for range 20 {
+		var code int
+		if code, err = r.postReply(page, comment, text); err == nil || code != 0 && code < 500 {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return err
+}
+
+// isPerm reports whether a target's author blocks the Page.
+func (r *rig) isPerm(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.perm[id] != ""
 }
 
 // postBatch asks the api role for several replies in one request and returns
@@ -398,9 +420,40 @@ func (r *rig) checkSends(t *testing.T, items []item) {
 	}
 	for _, pg := range r.pages {
 		if m := r.sb.MaxCallsIn(pg.ID, time.Second); m > r.o.rate+r.o.burst {
-			t.Errorf("Page %s: %d sends in one second, its rate is %d/s with burst %d", pg.ID, m, r.o.rate, r.o.burst)
+			t.Errorf("Page %s: %d sends in one second, its rate is %d/s with burst %d; the busiest second:\n%s",
+				pg.ID, m, r.o.rate, r.o.burst, r.busiestSecond(pg.ID))
 		}
 	}
+}
+
+// busiestSecond lists the send calls of the Page's busiest one-second
+// window, with the sends the sandbox recorded then, for a failure message.
+func (r *rig) busiestSecond(page string) string {
+	log := r.sb.CallLog(page)
+	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
+	best, from, lo := 0, 0, 0
+	for hi := range log {
+		for log[hi].Sub(log[lo]) >= time.Second {
+			lo++
+		}
+		if hi-lo+1 > best {
+			best, from = hi-lo+1, lo
+		}
+	}
+	if best == 0 {
+		return ""
+	}
+	var b strings.Builder
+	sent := map[time.Time][]string{}
+	for _, s := range r.sb.Sends() {
+		if s.PageID == page {
+			sent[s.Time] = append(sent[s.Time], s.Target)
+		}
+	}
+	for _, at := range log[from : from+best] {
+		fmt.Fprintf(&b, "  %s +%s sent %v\n", at.Format("15:04:05.000000"), at.Sub(log[from]).Round(time.Millisecond), sent[at])
+	}
+	return b.String()
 }
 
 // maxCallsIn returns the largest one-second count of sends over all Pages.
@@ -541,6 +594,12 @@ func (r *rig) reconcile(t *testing.T, items []item, edge int) {
 	}
 	if n := st.archived[tasks.QueuePolls]; n != 0 {
 		t.Errorf("%d poll tasks archived: a poll must retry transient errors, not give up", n)
+		insp := asynq.NewInspector(r.o.asynq)
+		list, _ := insp.ListArchivedTasks(tasks.QueuePolls, asynq.PageSize(20))
+		_ = insp.Close()
+		for _, ti := range list {
+			t.Logf("archived poll %s after %d retries: %s", ti.ID, ti.Retried, ti.LastErr)
+		}
 	}
 
 	type row struct {

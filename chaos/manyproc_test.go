@@ -30,7 +30,7 @@ func TestManyProcesses(t *testing.T) {
 	r := newRig(t, rigOptions{
 		sandbox:  sandbox.Options{Pages: 3, Posts: 12, Comments: 25, VisitorPosts: true, Seed: 61},
 		redisURL: db.URL(), asynq: asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB},
-		every: 2 * time.Second, rate: 20, burst: 2, noDefault: func(i int) bool { return i == 0 },
+		every: 2 * time.Second, rate: 20, burst: 4, noDefault: func(i int) bool { return i == 0 },
 		concurrency: 10, maxRetry: 10, graphTimeout: 3 * time.Second,
 	})
 	seeded, _ := r.expect(time.Now())
@@ -132,6 +132,6 @@ func TestManyProcesses(t *testing.T) {
 	r.checkSends(t, items)
 	r.reconcile(t, items, edge)
 	r.checkNoSecrets(t)
-	t.Logf("sends %d, max sends of a Page in one second %d (rate 20/s + burst 2), refused as already replied %d",
-		len(r.sb.Sends()), r.maxCallsIn(), r.sb.AlreadyRepliedCount())
+	t.Logf("sends %d, max sends of a Page in one second %d (rate %d/s + burst %d), refused as already replied %d",
+		len(r.sb.Sends()), r.maxCallsIn(), r.o.rate, r.o.burst, r.sb.AlreadyRepliedCount())
 }
