@@ -24,7 +24,7 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 		s := c.Sentinel
 		return asynq.RedisFailoverClientOpt{
 			MasterName: s.Master, SentinelAddrs: s.Addrs, SentinelPassword: s.SentinelPassword,
-			Password: s.Password, DB: s.DB, TLSConfig: tlsCfg,
+			Password: s.Password, DB: s.DB, TLSConfig: tlsCfg, PoolSize: 64,
 		}, nil
 	case c.Cluster != nil:
 		return asynq.RedisClusterClientOpt{Addrs: c.Cluster.Addrs, Password: c.Cluster.Password, TLSConfig: tlsCfg}, nil
@@ -72,7 +72,7 @@ func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.Addrs, MaxRedirects: o.MaxRedirects, Username: o.Username, Password: o.Password,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			TLSConfig: o.TLSConfig, Protocol: 2,
+			TLSConfig: o.TLSConfig, Protocol: 2, PoolSize: 64,
 		})
 	}
 	return opt.MakeRedisClient().(redis.UniversalClient)
