@@ -63,10 +63,8 @@ func Draw(r *bench.Results, path string) error {
 	img := vgimg.NewWith(vgimg.UseWH(13*vg.Inch, 5*vg.Inch), vgimg.UseDPI(110))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 2, PadTop: vg.Inch / 8, PadBottom: vg.Inch / 8, PadLeft: vg.Inch / 8, PadRight: vg.Inch / 4}
-	plots := [][]*plot.Plot{{left, right}}
-	canvases := plot.Align(plots, tiles, dc)
-	left.Draw(canvases[0][0])
-	right.Draw(canvases[0][1])
+	left.Draw(tiles.At(dc, 0, 0))
+	right.Draw(tiles.At(dc, 1, 0))
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -146,7 +144,6 @@ func throughputPlot(rows []bench.PipelineRow, note string) (*plot.Plot, error) {
 		return nil, err
 	}
 	p.Legend.Top, p.Legend.Left = false, true
-	p.Legend.YOffs = vg.Inch / 4
 	p.Add(plotter.NewGrid())
 	p.Y.Max *= 1.15
 	p.X.Min /= 1.3
@@ -160,7 +157,12 @@ func latencyPlot(s *bench.Section[bench.LatencyResult], note string) (*plot.Plot
 	p.Title.Text = "Enqueue-to-send latency against offered load\n" + note
 	p.X.Label.Text = "offered replies per second (open loop, log scale)"
 	p.Y.Label.Text = "latency, ms (log scale)"
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, ticksAt(pts, func(q bench.LatencyPoint) float64 { return q.Offered })
+	// Each load's tick says what the system achieved there.
+	var ticks plot.ConstantTicks
+	for _, q := range pts {
+		ticks = append(ticks, plot.Tick{Value: q.Offered, Label: fmt.Sprintf("%.0f\n(sent %.0f/s)", q.Offered, q.Throughput)})
+	}
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, ticks
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, ticks125{}
 	pick := []struct {
 		name  string
@@ -189,24 +191,9 @@ func latencyPlot(s *bench.Section[bench.LatencyResult], note string) (*plot.Plot
 			return nil, err
 		}
 	}
-	// Say what the system achieved at each load, under the p99 point.
-	var lbl plotter.XYLabels
-	for _, q := range pts {
-		lbl.XYs = append(lbl.XYs, plotter.XY{X: q.Offered, Y: max(q.Latency.P50, 0.1)})
-		lbl.Labels = append(lbl.Labels, "sent "+strconv.FormatFloat(q.Throughput, 'f', 0, 64)+"/s")
-	}
-	labels, err := plotter.NewLabels(lbl)
-	if err != nil {
-		return nil, err
-	}
-	for i := range labels.TextStyle {
-		labels.TextStyle[i].YAlign = draw.YTop
-		labels.TextStyle[i].XAlign = draw.XCenter
-		labels.Offset = vg.Point{Y: -vg.Points(8)}
-	}
-	p.Add(labels)
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Inch/2, -vg.Inch/2
 	p.Y.Min /= 2
 	p.Y.Max *= 2
 	p.X.Min /= 1.5
