@@ -87,10 +87,15 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
-		if err != nil {
+		switch {
+		case err != nil && done:
+			// Graph has the reply but recording it failed (Redis trouble): a
+			// failure to retry, never a Graph error. The claim stays, so the
+			// next attempt asks Graph again.
+			return w.failure(ctx, err)
+		case err != nil:
 			return w.graphError(ctx, &r, token, err, log)
-		}
-		if done {
+		case done:
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 			log.L().Info("earlier attempt had sent the reply")
 			return nil
@@ -158,8 +163,13 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 // graphError turns a Graph error into the task's outcome, by class.
 func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, log *taskLog) error {
 	var gerr *graph.Error
-	errors.As(err, &gerr)
-	class := graph.ClassOf(err)
+	class := graph.ClassTransient
+	if errors.As(err, &gerr) {
+		// Only Graph's own answer classes an error; anything else (which the
+		// Graph client does not return) is retried with its outcome unknown,
+		// never archived as permanent.
+		class = gerr.Class
+	}
 	if class != graph.ClassAlreadyReplied && class != graph.ClassThrottled {
 		// Already replied is a success and throttling a pause (counted in
 		// pagereply_page_pauses_total): SPEC counts neither as a failure.

@@ -1,0 +1,121 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// failSentMark fails the next ledger write of a sent entry while armed, as
+// Redis does while it loads its data after a restart.
+type failSentMark struct{ armed atomic.Bool }
+
+func (f *failSentMark) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failSentMark) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.HasPrefix(s, "s|") && f.armed.CompareAndSwap(true, false) {
+				err := errors.New("LOADING Redis is loading the dataset in memory")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failSentMark) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// doubtGraph says an earlier attempt's reply exists, and arms the hook the
+// first time it is asked.
+type doubtGraph struct {
+	worker.Graph
+	hook  *failSentMark
+	asked atomic.Int32
+	sends atomic.Int32
+}
+
+func (g *doubtGraph) PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error) {
+	if g.asked.Add(1) == 1 {
+		g.hook.armed.Store(true)
+	}
+	return "t_1000", nil
+}
+
+func (g *doubtGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.sends.Add(1)
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestSettledDoubtRedisError: an attempt finds that an earlier one sent the
+// reply, but Redis refuses to record it (loading after a restart). That is a
+// failure to retry, not a permanent Graph error: the task is not archived,
+// and a later attempt records the reply as sent, without sending another.
+func TestSettledDoubtRedisError(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 41})
+	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
+	ctx := context.Background()
+	// An earlier attempt's answer was lost.
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	hook := &failSentMark{}
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	g := &doubtGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), hook: hook}
+	w := worker.New(testParams(h.opt, ledger, g, h.pages, 2, testLogger()))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	var retried bool
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && ti.State == asynq.TaskStateArchived {
+			t.Fatalf("reply archived: %s", ti.LastErr)
+		}
+		if err == nil && ti.LastErr != "" {
+			retried = retried || strings.Contains(ti.LastErr, "LOADING")
+		}
+		e, gerr := h.ledger.Get(ctx, r.PageID, r.Target)
+		if gerr == nil && e.Status == tasks.StatusSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply not recorded as sent after 40s: task %+v %v, ledger %+v %v", ti, err, e, gerr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !retried {
+		t.Error("the Redis error was never seen: the test proves nothing")
+	}
+	if n := g.sends.Load(); n != 0 {
+		t.Errorf("%d sends for a reply Graph already had", n)
+	}
+	if n := g.asked.Load(); n != 2 {
+		t.Errorf("Graph asked %d times whether the reply exists, want 2", n)
+	}
+}
