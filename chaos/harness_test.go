@@ -483,21 +483,24 @@ var (
 // item inside the reply windows and counts, from pagereply's own rules and
 // ledger, what would get a reply and what is skipped by reason (the ledger's
 // sent and failed targets count as already_replied).
-func (r *rig) pollDryRun(t *testing.T, page string) dryRun {
-	t.Helper()
+func (r *rig) pollDryRun(page string) (dryRun, error) {
 	var res proctest.Result
+	var runErr error
 	err := proctest.WaitFor(2*time.Minute, "a dry-run poll of Page "+page+" that is not paused", func() bool {
-		res = proctest.Run(t, r.bin, time.Minute, "poll", "-c", r.cfgPath, "--page", page, "--dry-run")
-		return res.Code == 0 && !strings.Contains(res.Stderr, "paused")
+		res, runErr = proctest.Exec(r.bin, time.Minute, "poll", "-c", r.cfgPath, "--page", page, "--dry-run")
+		return runErr != nil || res.Code == 0 && !strings.Contains(res.Stderr, "paused")
 	})
+	if runErr != nil {
+		return dryRun{}, runErr
+	}
 	if err != nil {
-		t.Fatalf("%v: exit %d\n%s\n%s", err, res.Code, res.Stdout, proctest.Tail(res.Stderr, 20))
+		return dryRun{}, fmt.Errorf("%w: exit %d\n%s\n%s", err, res.Code, res.Stdout, proctest.Tail(res.Stderr, 20))
 	}
 	d := dryRun{reasons: map[string]int{}}
 	m := dryHeadRe.FindStringSubmatch(res.Stdout)
 	mt := dryTotalRe.FindStringSubmatch(res.Stdout)
 	if m == nil || mt == nil {
-		t.Fatalf("dry run of Page %s: no counts in\n%s", page, res.Stdout)
+		return d, fmt.Errorf("dry run of Page %s: no counts in\n%s", page, res.Stdout)
 	}
 	d.seen, _ = strconv.Atoi(m[1])
 	d.would, _ = strconv.Atoi(m[2])
@@ -506,7 +509,7 @@ func (r *rig) pollDryRun(t *testing.T, page string) dryRun {
 		n, _ := strconv.Atoi(m[2])
 		d.reasons[m[1]] = n
 	}
-	return d
+	return d, nil
 }
 
 // status is what `pagereply status` printed.
@@ -625,9 +628,9 @@ func (r *rig) reconcile(t *testing.T, items []item, edge int) {
 	var rows []row
 	var total row
 	total.page = "all"
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	dry := make([]dryRun, len(r.pages))
+	errs := make([]error, len(r.pages))
 	sem := make(chan struct{}, 4)
 	for i, pg := range r.pages {
 		wg.Add(1)
@@ -635,15 +638,14 @@ func (r *rig) reconcile(t *testing.T, items []item, edge int) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			d := r.pollDryRun(t, pg.ID)
-			mu.Lock()
-			dry[i] = d
-			mu.Unlock()
+			dry[i], errs[i] = r.pollDryRun(pg.ID)
 		}()
 	}
 	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, pg := range r.pages {
 		d := dry[i]

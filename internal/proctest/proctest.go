@@ -408,12 +408,22 @@ type Result struct {
 // fails) with PAGEREPLY_CONFIG cleared, and returns its outputs and exit code.
 func Run(t testing.TB, bin string, d time.Duration, args ...string) Result {
 	t.Helper()
+	res, err := Exec(bin, d, args...)
+	if err != nil {
+		t.Fatalf("proctest: %v", err)
+	}
+	return res
+}
+
+// Exec is Run without a testing.TB, for goroutines: it returns an error when
+// the process cannot start or outlives d (then it is killed).
+func Exec(bin string, d time.Duration, args ...string) (Result, error) {
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PAGEREPLY_CONFIG=")
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("proctest: run %s: %v", strings.Join(args, " "), err)
+		return Result{}, fmt.Errorf("run %s: %w", strings.Join(args, " "), err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -421,15 +431,15 @@ func Run(t testing.TB, bin string, d time.Duration, args ...string) Result {
 	case err := <-done:
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
-			t.Fatalf("proctest: run %s: %v", strings.Join(args, " "), err)
+			return Result{}, fmt.Errorf("run %s: %w", strings.Join(args, " "), err)
 		}
 	case <-time.After(d):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("proctest: %s still running after %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), d,
+		return Result{}, fmt.Errorf("%s still running after %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), d,
 			Tail(out.String(), tailLines), Tail(errOut.String(), tailLines))
 	}
-	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: cmd.ProcessState.ExitCode()}
+	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: cmd.ProcessState.ExitCode()}, nil
 }
 
 // WaitFor calls cond every 50ms until it returns true or d has passed; it
