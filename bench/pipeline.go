@@ -189,7 +189,7 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	}
 	gclient := graph.New(gc)
 
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true})
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true, Linger: tasks.BatchLinger(o.Concurrency)})
 	defer ledger.Close()
 	client := asynq.NewClient(o.Redis)
 	defer client.Close()

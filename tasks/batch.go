@@ -11,13 +11,12 @@ import (
 )
 
 // batcher sends the ledger's script calls of many concurrent reply handlers
-// together. The first call of a batch waits up to batchLinger for others; the
-// batch then goes out as one pipeline, in which calls that can be merged (the
-// reservations of one Page, see reserveScript) become a single script call.
-// A reply then costs a fraction of a round trip and of a script call instead
-// of a whole one, which is most of the pipeline's overhead over bare asynq
-// (see `pagereply bench pipeline`). The linger costs a reply at most a
-// millisecond, against a Graph call's hundred or more.
+// together: calls that arrive while a pipeline is on the wire (or, with a
+// linger, within it of a batch's first call) go out as one pipeline, in which
+// calls that can be merged (the reservations, or the sent marks, of one Page)
+// become a single script call. A reply then costs a fraction of a round trip
+// and of a script call instead of two whole ones, which is most of the
+// pipeline's overhead over bare asynq (see `pagereply bench pipeline`).
 type batcher struct {
 	rdb  redis.UniversalClient
 	ops  chan *batchOp
@@ -26,6 +25,8 @@ type batcher struct {
 	done sync.WaitGroup
 	// inflight bounds the pipelines on the wire at once.
 	inflight chan struct{}
+	// linger is how long a batch's first call waits for others (0: none).
+	linger time.Duration
 
 	// mu orders queueing against close: run queues under the read lock, and
 	// close sets closed under the write lock before it stops the loop, so no
@@ -57,15 +58,18 @@ const (
 	maxBatch = 256
 	// maxMerged bounds the calls merged into one script call.
 	maxMerged = 64
-	// batchLinger is how long a batch's first call waits for others.
-	batchLinger = time.Millisecond
-	// maxInflight is how many pipelines may be on the wire at once.
-	maxInflight = 4
 )
 
-func newBatcher(rdb redis.UniversalClient) *batcher {
+// newBatcher returns a batcher. Without a linger one pipeline is on the wire
+// at a time and calls queue up behind it; with one, up to four, each
+// gathering calls for up to linger.
+func newBatcher(rdb redis.UniversalClient, linger time.Duration) *batcher {
+	inflight := 1
+	if linger > 0 {
+		inflight = 4
+	}
 	return &batcher{rdb: rdb, ops: make(chan *batchOp, maxBatch*2), stop: make(chan struct{}),
-		inflight: make(chan struct{}, maxInflight)}
+		inflight: make(chan struct{}, inflight), linger: linger}
 }
 
 func (b *batcher) start() {
@@ -140,27 +144,41 @@ func (b *batcher) loop() {
 			}
 			return
 		}
+		// Wait for a free pipeline slot first: calls queue up meanwhile and
+		// go out together, so batches grow with the load and add no wait
+		// when there is none.
+		b.inflight <- struct{}{}
 		batch := make([]*batchOp, 1, maxBatch)
 		batch[0] = op
-		linger.Reset(batchLinger)
+		if b.linger > 0 {
+			linger.Reset(b.linger)
+		}
 	fill:
 		for len(batch) < maxBatch {
+			if b.linger > 0 {
+				select {
+				case op = <-b.ops:
+					batch = append(batch, op)
+				case <-linger.C:
+					break fill
+				case <-b.stop:
+					break fill
+				}
+				continue
+			}
 			select {
 			case op = <-b.ops:
 				batch = append(batch, op)
-			case <-linger.C:
-				break fill
-			case <-b.stop:
+			default:
 				break fill
 			}
 		}
-		if !linger.Stop() {
+		if b.linger > 0 && !linger.Stop() {
 			select {
 			case <-linger.C:
 			default:
 			}
 		}
-		b.inflight <- struct{}{}
 		sent.Add(1)
 		go func() {
 			defer func() { <-b.inflight; sent.Done() }()

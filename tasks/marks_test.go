@@ -17,9 +17,15 @@ import (
 // Concurrent MarkSent calls are merged a Page at a time, never downgrade or
 // recount a sent entry, and replace the claim they follow.
 func TestMarkSentMerged(t *testing.T) {
+	for _, linger := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprint("linger ", linger), func(t *testing.T) { testMarkSentMerged(t, linger) })
+	}
+}
+
+func testMarkSentMerged(t *testing.T, linger time.Duration) {
 	ctx := context.Background()
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true})
+	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: linger})
 	defer l.Close()
 	pages := []string{"100", "200", "300"}
 	// One target per Page is already sent: a second mark must neither change

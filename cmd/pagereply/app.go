@@ -76,7 +76,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	}
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
 	a.rdb = tasks.NewRedisClient(opt)
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true})
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: tasks.BatchLinger(cfg.Worker.Concurrency)})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
 	a.graph = graph.New(graph.Config{
