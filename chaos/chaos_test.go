@@ -115,6 +115,14 @@ func TestChaos(t *testing.T) {
 	var workerKills atomic.Int64
 	stopKiller := make(chan struct{})
 	var killerDone sync.WaitGroup
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() { close(stopKiller) })
+		killerDone.Wait()
+	}
+	// Before the processes' own cleanups (which run later): a killer still
+	// running then would start them again.
+	t.Cleanup(stop)
 	killerDone.Add(1)
 	go func() {
 		defer killerDone.Done()
@@ -194,11 +202,13 @@ func TestChaos(t *testing.T) {
 			round++
 		}
 		if redisRestartAt.IsZero() && el >= redisAt {
-			r.chaosMu.Lock()
-			rs.Kill()
-			time.Sleep(time.Second)
-			rs.Restart()
-			r.chaosMu.Unlock()
+			func() {
+				r.chaosMu.Lock() // no process is killed or started meanwhile
+				defer r.chaosMu.Unlock()
+				rs.Kill()
+				time.Sleep(time.Second)
+				rs.Restart()
+			}()
 			redisRestartAt = time.Now()
 			t.Logf("%5.1fs: Redis killed (SIGKILL) and restarted from its append-only file", el.Seconds())
 			if err := r.waitReady(30 * time.Second); err != nil {
@@ -213,8 +223,7 @@ func TestChaos(t *testing.T) {
 			t.Logf("%5.1fs: scheduler-1 killed (SIGKILL) and restarted", el.Seconds())
 		}
 	}
-	close(stopKiller)
-	killerDone.Wait()
+	stop()
 	r.sb.SetFaults(sandbox.Faults{})
 	chaosEnd := time.Now()
 	t.Logf("chaos over after %s: %d sends so far; %d worker kills, %d throttles, %d latency spikes, %d comments added, %d API replies",
