@@ -94,7 +94,16 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// next attempt asks Graph again.
 			return w.failure(ctx, err)
 		case err != nil:
-			return w.graphError(ctx, &r, token, err, log)
+			rerr := w.graphError(ctx, &r, token, err, log)
+			if graph.ClassOf(err) != graph.ClassPermanent {
+				// The check failed (and graphError released the claim): the
+				// doubt must stay, so the next attempt checks again before it
+				// sends.
+				if merr := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); merr != nil {
+					log.L().Warn("record unknown outcome", slog.String("error", merr.Error()))
+				}
+			}
+			return rerr
 		case done:
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 			log.L().Info("earlier attempt had sent the reply")

@@ -119,3 +119,43 @@ func TestSettledDoubtRedisError(t *testing.T) {
 		t.Errorf("Graph asked %d times whether the reply exists, want 2", n)
 	}
 }
+
+// flakyCheckGraph fails the first check for an earlier attempt's reply with
+// a transient error; later checks find none.
+type flakyCheckGraph struct {
+	worker.Graph
+	asked atomic.Int32
+}
+
+func (g *flakyCheckGraph) PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error) {
+	if g.asked.Add(1) == 1 {
+		return "", &graph.Error{HTTPStatus: 500, Code: 2, IsTransient: true, Message: "flaky", Class: graph.ClassTransient}
+	}
+	return "", nil
+}
+
+// TestDoubtSurvivesFailedCheck: when the check for an earlier attempt's
+// reply fails, the next attempt checks again before it sends, instead of
+// sending blind and counting on Graph's 10900.
+func TestDoubtSurvivesFailedCheck(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 43})
+	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
+	ctx := context.Background()
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	g := &flakyCheckGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, 2, testLogger()))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := g.asked.Load(); n != 2 {
+		t.Errorf("Graph asked %d times whether an earlier attempt sent the reply, want 2 (the failed check, then again)", n)
+	}
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
