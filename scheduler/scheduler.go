@@ -26,9 +26,11 @@ import (
 // replica that fires a slot late still finds the slot's TaskID taken.
 const MinRetention = time.Hour
 
-// DefaultMaxRetry is the number of retries of a failed poll; the next slot
-// polls again anyway.
-const DefaultMaxRetry = 2
+// DefaultMaxRetry is the number of retries of a failed poll. A worker killed
+// while it runs a poll costs the poll a retry (asynq counts a lease that ran
+// out as a failure), so a few kills in a row must not archive the slot; the
+// poll handler itself gives a slot up, completed, when later slots cover it.
+const DefaultMaxRetry = 5
 
 // Params configures a Scheduler.
 type Params struct {

@@ -1,10 +1,13 @@
 package tasks
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"strings"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -76,4 +79,17 @@ func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
 		})
 	}
 	return opt.MakeRedisClient().(redis.UniversalClient)
+}
+
+// SetRedisLogger sends go-redis's own log lines (pool and reconnection
+// notices, written with the standard logger otherwise) to log, as warnings,
+// so a process's logs stay one format while Redis is away.
+func SetRedisLogger(log *slog.Logger) {
+	redis.SetLogger(redisLogger{log: log.With(slog.String("component", "go-redis"))})
+}
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

@@ -74,6 +74,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	tasks.SetRedisLogger(log)
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
 	a.rdb = tasks.NewRedisClient(opt)
 	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: tasks.BatchLinger(cfg.Worker.Concurrency)})
