@@ -216,6 +216,12 @@ type Limit struct {
 	// MaxWait is the longest a reservation may book ahead: a send due later is
 	// refused (ReserveLimited) instead, so its task goes back to the queue.
 	MaxWait time.Duration
+	// NoWait books only a slot free now: the caller has no handler to spare
+	// for waiting. A target whose slot would be within MaxWait is refused
+	// with the time to that slot, keeping its place near the head of the
+	// Page's line; only one beyond MaxWait is given a place at the end of
+	// the put-back schedule.
+	NoWait bool
 }
 
 // ReserveOutcome is what Reserve decided.
@@ -258,8 +264,10 @@ type Reservation struct {
 // backlog comes back at the Page's rate instead of all at once; KEYS[4..] the
 // targets' ledger entries.
 // ARGV[1] ledger TTL (ms), ARGV[2] emission interval (µs, 0: no limit),
-// ARGV[3] burst tolerance (µs); then three per target: claim token, claim
-// lease (ms, counted from the booked slot), longest wait that may be booked (µs).
+// ARGV[3] burst tolerance (µs); then four per target: claim token, claim
+// lease (ms, counted from the booked slot), longest wait that may be booked
+// (µs), and 1 to book only a slot free now (refusing a later one within the
+// longest wait with the time to it, outside the put-back schedule).
 //
 // Returns one reply per target, in order: {0, wait µs, doubtful} go; {1, entry}
 // done; {2, pttl ms, reason} paused; {3, wait µs} limited; {4, ms} busy.
@@ -286,8 +294,8 @@ end
 local tat0, back0 = tat, back
 local out = {}
 for i = 4, #KEYS do
-  local a = 4 + (i - 4) * 3
-  local token, leasems, maxwait = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local a = 4 + (i - 4) * 4
+  local token, leasems, maxwait, nowait = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
   local r = nil
   local v = redis.call('GET', KEYS[i])
   local doubtful = 0
@@ -306,7 +314,9 @@ for i = 4, #KEYS do
   local wait = 0
   if not r and interval > 0 then
     wait = tat - tau - now
-    if wait > maxwait then
+    if nowait and wait > 0 and wait <= maxwait then
+      r = {3, wait}
+    elseif wait > maxwait then
       if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
       if back < now + wait then back = now + wait end
       back = back + interval
@@ -350,11 +360,15 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 	if lim.Interval > 0 {
 		tau = time.Duration(lim.Burst) * lim.Interval
 	}
+	nowait := "0"
+	if lim.NoWait {
+		nowait = "1"
+	}
 	op := &batchOp{
 		script: reserveScript,
 		keys:   []string{l.pageKey(page, "pause"), l.pageKey(page, "rate"), l.pageKey(page, "back"), l.entryKey(page, t)},
 		args: []any{l.ttl.Milliseconds(), lim.Interval.Microseconds(), tau.Microseconds(),
-			token, lease.Milliseconds(), lim.MaxWait.Microseconds()},
+			token, lease.Milliseconds(), lim.MaxWait.Microseconds(), nowait},
 		sharedKeys: 3, sharedArgs: 3,
 		merge: page + "|" + strconv.FormatInt(lim.Interval.Microseconds(), 10) + "|" + strconv.FormatInt(tau.Microseconds(), 10),
 	}

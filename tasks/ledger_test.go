@@ -291,3 +291,44 @@ func TestBatchedLedgerAfterClose(t *testing.T) {
 		t.Fatalf("reserve after close = %+v, %v", r, err)
 	}
 }
+
+// NoWait books only a slot free now; a later slot within MaxWait is refused
+// with the time to it and leaves the put-back schedule alone, so the refused
+// reply keeps its place near the head of the Page's line.
+func TestReserveNoWait(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "300"
+	lim := Limit{Interval: 100 * time.Millisecond, Burst: 1, MaxWait: 250 * time.Millisecond}
+	tg := func(i int) Target { return Target{Kind: KindComment, ID: "n" + strconv.Itoa(i)} }
+	for i := 0; i < 2; i++ { // burst + 1 at once
+		if r, err := l.Reserve(ctx, page, tg(i), "t", time.Minute, Limit{Interval: lim.Interval, Burst: 1, MaxWait: lim.MaxWait, NoWait: true}); err != nil || r.Outcome != ReserveGo || r.Wait != 0 {
+			t.Fatalf("reserve %d = %+v, %v; want go now", i, r, err)
+		}
+	}
+	nw := lim
+	nw.NoWait = true
+	r, err := l.Reserve(ctx, page, tg(2), "t", time.Minute, nw)
+	if err != nil || r.Outcome != ReserveLimited || r.Wait <= 0 || r.Wait > lim.Interval {
+		t.Fatalf("no-wait reserve with the next slot ~100ms away = %+v, %v; want limited until that slot", r, err)
+	}
+	// The put-back schedule was not touched: a waiting reservation books the
+	// slot the refused one was told about.
+	r2, err := l.Reserve(ctx, page, tg(3), "t", time.Minute, lim)
+	if err != nil || r2.Outcome != ReserveGo || r2.Wait <= 0 || r2.Wait > lim.Interval {
+		t.Fatalf("waiting reserve = %+v, %v; want go after about one interval", r2, err)
+	}
+	if n, _ := l.Client().Exists(ctx, l.pageKey(page, "back")).Result(); n != 0 {
+		t.Fatalf("no-wait refusal wrote the put-back schedule")
+	}
+	// Beyond MaxWait a no-wait refusal joins the put-back schedule as before.
+	for i := 4; i < 8; i++ {
+		if _, err := l.Reserve(ctx, page, tg(i), "t", time.Minute, lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r3, err := l.Reserve(ctx, page, tg(9), "t", time.Minute, nw)
+	if err != nil || r3.Outcome != ReserveLimited || r3.Wait <= lim.MaxWait {
+		t.Fatalf("no-wait reserve beyond MaxWait = %+v, %v; want limited past MaxWait", r3, err)
+	}
+}

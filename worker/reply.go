@@ -41,8 +41,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if w.waiting(r.PageID, 0) >= w.maxWaiting {
 		// This Page already holds its share of this worker's slots waiting for
 		// send slots: take a slot only if one is free now, else go back to the
-		// queue, so other Pages' replies keep flowing.
-		lim.MaxWait = 0
+		// queue until the Page's next slot, so other Pages' replies keep
+		// flowing. (Sent to the end of the Page's put-back schedule instead,
+		// the replies that come due together on asynq's whole-second clock
+		// and find the waiting slots full would go to the back of the line
+		// each time, and a Page served by one worker would get half its rate.)
+		lim.NoWait = true
 	}
 	res, err := w.p.Ledger.Reserve(ctx, r.PageID, r.Target, token, lease, lim)
 	if err != nil {
