@@ -22,28 +22,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 )
 
-// binPath is the pagereply binary, built once by TestMain.
-var binPath string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pagereply-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "pagereply")
-	out, err := exec.Command("go", "build", "-o", binPath, "github.com/pagereply/pagereply/cmd/pagereply").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain removes the binary proctest built for the tests.
+func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
 // buffer is a bytes.Buffer safe for a process's output goroutine and the test.
 type buffer struct {
@@ -76,7 +59,7 @@ type proc struct {
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, stdout: &buffer{}, stderr: &buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = exec.Command(proctest.Binary(t, proctest.BuildOptions{}), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "PAGEREPLY_CONFIG=")
 	if err := p.cmd.Start(); err != nil {
