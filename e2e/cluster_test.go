@@ -13,6 +13,7 @@ import (
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestClusterEndToEnd runs the whole pipeline on a 3-master Redis Cluster:
@@ -119,7 +120,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	per := map[string][2]int{} // master: pagereply keys, asynq keys
 	var dump strings.Builder
 	err := cluster.Client().ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		all, n, err := dumpKeys(ctx, m)
+		all, n, err := redistest.Dump(ctx, m)
 		if err != nil {
 			return err
 		}

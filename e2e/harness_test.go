@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/proctest"
@@ -389,33 +386,4 @@ func checkNoSecrets(t *testing.T, secrets []string, texts map[string]string) {
 			}
 		}
 	}
-}
-
-// dumpKeys returns every key and value (strings, hashes, lists, sets and
-// sorted sets) of one Redis node, for the secrets check.
-func dumpKeys(ctx context.Context, c *redis.Client) (string, int, error) {
-	var all strings.Builder
-	n := 0
-	iter := c.Scan(ctx, 0, "*", 500).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		n++
-		all.WriteString(k + "\n")
-		switch c.Type(ctx, k).Val() {
-		case "string":
-			all.WriteString(c.Get(ctx, k).Val())
-		case "hash":
-			for f, v := range c.HGetAll(ctx, k).Val() {
-				all.WriteString(f + "=" + v + "\n")
-			}
-		case "list":
-			all.WriteString(strings.Join(c.LRange(ctx, k, 0, -1).Val(), "\n"))
-		case "set":
-			all.WriteString(strings.Join(c.SMembers(ctx, k).Val(), "\n"))
-		case "zset":
-			all.WriteString(strings.Join(c.ZRange(ctx, k, 0, -1).Val(), "\n"))
-		}
-		all.WriteString("\n")
-	}
-	return all.String(), n, iter.Err()
 }

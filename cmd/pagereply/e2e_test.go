@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -432,41 +431,14 @@ func checkNoSecrets(t *testing.T, secrets []string, texts map[string]string) {
 func checkRedisNoSecrets(t *testing.T, rdb *redis.Client, secrets []string) {
 	t.Helper()
 	ctx := context.Background()
-	var keys []string
-	iter := rdb.Scan(ctx, 0, "*", 500).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	all, n, err := redistest.Dump(ctx, rdb)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) == 0 {
+	if n == 0 {
 		t.Fatal("no keys in the test database")
 	}
-	var all bytes.Buffer
-	for _, k := range keys {
-		all.WriteString(k + "\n")
-		switch rdb.Type(ctx, k).Val() {
-		case "string":
-			all.WriteString(rdb.Get(ctx, k).Val())
-		case "hash":
-			for f, v := range rdb.HGetAll(ctx, k).Val() {
-				all.WriteString(f + "=" + v + "\n")
-			}
-		case "list":
-			all.WriteString(strings.Join(rdb.LRange(ctx, k, 0, -1).Val(), "\n"))
-		case "set":
-			all.WriteString(strings.Join(rdb.SMembers(ctx, k).Val(), "\n"))
-		case "zset":
-			all.WriteString(strings.Join(rdb.ZRange(ctx, k, 0, -1).Val(), "\n"))
-		case "stream":
-			for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
-				fmt.Fprint(&all, m.Values)
-			}
-		}
-		all.WriteString("\n")
-	}
-	checkNoSecrets(t, secrets, map[string]string{fmt.Sprintf("Redis (%d keys)", len(keys)): all.String()})
+	checkNoSecrets(t, secrets, map[string]string{fmt.Sprintf("Redis (%d keys)", n): all})
 }
 
 // TestSIGTERMLosesNothing stops a worker mid-run with SIGTERM and starts
