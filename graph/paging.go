@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Field lists of the calls (SPEC.md, "The Graph API calls").
@@ -145,8 +146,12 @@ func (c *Client) nextURL(next, cur, after string) (string, bool) {
 		return setQuery(cur, "after", after), true
 	}
 	q := u.Query()
-	q.Del("access_token")
-	q.Del("appsecret_proof")
+	for k := range q {
+		// Graph's next links carry the token; any spelling of it goes.
+		if strings.EqualFold(k, "access_token") || strings.EqualFold(k, "appsecret_proof") {
+			q.Del(k)
+		}
+	}
 	u.Scheme, u.Host, u.User, u.Fragment = c.base.Scheme, c.base.Host, nil, ""
 	u.RawQuery = q.Encode()
 	return u.String(), true
