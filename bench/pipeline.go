@@ -4,12 +4,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,14 +80,22 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 	}
 	defer rdb.FlushDB(context.Background())
 
-	bare, bareCPU, err := runBare(ctx, o, rdb)
+	// Profile labels split a --cpuprofile by phase (pprof -tagfocus
+	// phase=pipeline): goroutines started in a phase, asynq's and the
+	// ledger's included, inherit its label.
+	var (
+		bare, pipe       float64
+		bareCPU, pipeCPU CPUCost
+		err              error
+	)
+	pprof.Do(ctx, pprof.Labels("phase", "bare"), func(ctx context.Context) { bare, bareCPU, err = runBare(ctx, o, rdb) })
 	if err != nil {
 		return PipelineResult{}, err
 	}
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "bare asynq: %d tasks, %.0f/s\n", o.N, bare)
 	}
-	pipe, pipeCPU, err := runReplies(ctx, o, rdb)
+	pprof.Do(ctx, pprof.Labels("phase", "pipeline"), func(ctx context.Context) { pipe, pipeCPU, err = runReplies(ctx, o, rdb) })
 	if err != nil {
 		return PipelineResult{}, err
 	}
@@ -113,6 +123,8 @@ func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) 
 	}
 	client := asynq.NewClient(o.Redis)
 	defer client.Close()
+	enqCtx := pprof.WithLabels(ctx, pprof.Labels("phase", "enqueue"))
+	pprof.SetGoroutineLabels(enqCtx)
 	for i := 0; i < o.N; i++ {
 		// The same options as a reply task: a TaskID and a retention.
 		_, err := client.EnqueueContext(ctx, asynq.NewTask("bench:noop", []byte(`{"page_id":"1","target":"comment:`+strconv.Itoa(i)+`","text":"x"}`)),
@@ -121,6 +133,7 @@ func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) 
 			return 0, CPUCost{}, fmt.Errorf("bench: enqueue: %w", err)
 		}
 	}
+	pprof.SetGoroutineLabels(ctx)
 	done := make(chan struct{}, o.N)
 	srv := asynq.NewServer(o.Redis, serverConfig(o))
 	mux := asynq.NewServeMux()
@@ -194,12 +207,14 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	client := asynq.NewClient(o.Redis)
 	defer client.Close()
 	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 10}
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("phase", "enqueue")))
 	for _, id := range targets {
 		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
 		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
 			return 0, CPUCost{}, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
 		}
 	}
+	pprof.SetGoroutineLabels(ctx)
 	pg := config.Page{ID: page.ID, AccessToken: page.Token, Rate: config.Rate{}, Burst: 1}
 	w := worker.New(worker.Params{Redis: o.Redis, Ledger: ledger, Graph: gclient, Pages: []config.Page{pg},
 		Concurrency: o.Concurrency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -270,9 +285,7 @@ func redisCPU(ctx context.Context, rdb redis.UniversalClient) float64 {
 type handlerTransport struct{ h http.Handler }
 
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
+	return serve(t.h, r)
 }
 
 // serverTransport serves requests with an in-process handler, skipping the
@@ -286,7 +299,12 @@ type serverTransport struct {
 
 type transportCall struct {
 	r   *http.Request
-	out chan *http.Response
+	out chan transportResult
+}
+
+type transportResult struct {
+	resp *http.Response
+	err  error
 }
 
 // newServerTransport starts n server goroutines running h; stop them with close.
@@ -295,9 +313,8 @@ func newServerTransport(h http.Handler, n int) serverTransport {
 	for i := 0; i < n; i++ {
 		go func() {
 			for c := range t.reqs {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, c.r)
-				c.out <- rec.Result()
+				resp, err := serve(h, c.r)
+				c.out <- transportResult{resp, err}
 			}
 		}()
 	}
@@ -307,11 +324,62 @@ func newServerTransport(h http.Handler, n int) serverTransport {
 func (t serverTransport) close() { close(t.reqs) }
 
 func (t serverTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c := transportCall{r: r, out: make(chan *http.Response, 1)}
+	c := transportCall{r: r, out: make(chan transportResult, 1)}
 	select {
 	case t.reqs <- c:
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
-	return <-c.out, nil
+	res := <-c.out
+	return res.resp, res.err
+}
+
+// serve runs h on r and returns its answer as a client would get it. A
+// handler that aborts (the sandbox dropping an answer) is a broken
+// connection.
+func serve(h http.Handler, r *http.Request) (resp *http.Response, err error) {
+	w := &memWriter{h: make(http.Header, 4)}
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			resp, err = nil, io.ErrUnexpectedEOF
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return w.response(r), nil
+}
+
+// memWriter is an http.ResponseWriter that keeps the answer in memory. Unlike
+// httptest.ResponseRecorder it hands its header map to the response instead
+// of copying it: the bench measures pagereply, not the recorder.
+type memWriter struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (w *memWriter) Header() http.Header { return w.h }
+
+func (w *memWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *memWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+func (w *memWriter) response(r *http.Request) *http.Response {
+	w.WriteHeader(http.StatusOK)
+	status := "200 OK"
+	if w.status != http.StatusOK {
+		status = strconv.Itoa(w.status) + " " + http.StatusText(w.status)
+	}
+	return &http.Response{Status: status, StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.h, Body: io.NopCloser(bytes.NewReader(w.body)), ContentLength: int64(len(w.body)), Request: r}
 }

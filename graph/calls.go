@@ -93,16 +93,14 @@ func decodeObject(body []byte, v any) error {
 // POST /{page-id}/messages. Code 10900 (ErrAlreadyReplied) means the reply
 // already exists. When the answer is lost, the error's Unknown is true.
 func (c *Client) SendPrivateReply(ctx context.Context, token, pageID string, to Recipient, text string) (SendResult, error) {
-	var rcpt map[string]string
 	switch {
 	case to.PSID != "" || (to.CommentID != "") == (to.PostID != ""):
 		return SendResult{}, c.invalid(EndpointMessages, "a private reply needs exactly one of comment id and post id")
 	case to.CommentID != "":
-		rcpt = map[string]string{"comment_id": to.CommentID}
+		return c.sendMessage(ctx, token, pageID, recipientComment, to.CommentID, "", text)
 	default:
-		rcpt = map[string]string{"post_id": to.PostID}
+		return c.sendMessage(ctx, token, pageID, recipientPost, to.PostID, "", text)
 	}
-	return c.sendMessage(ctx, token, pageID, rcpt, "", text)
 }
 
 // SendMessage sends text to the person psid in the Page's conversation with
@@ -112,29 +110,51 @@ func (c *Client) SendMessage(ctx context.Context, token, pageID, psid, text stri
 	if psid == "" {
 		return SendResult{}, c.invalid(EndpointMessages, "empty recipient id")
 	}
-	return c.sendMessage(ctx, token, pageID, map[string]string{"id": psid}, "RESPONSE", text)
+	return c.sendMessage(ctx, token, pageID, recipientID, psid, "RESPONSE", text)
 }
 
-func (c *Client) sendMessage(ctx context.Context, token, pageID string, rcpt map[string]string, messagingType, text string) (SendResult, error) {
+// The key of the recipient object of a send.
+const (
+	recipientComment = "comment_id"
+	recipientPost    = "post_id"
+	recipientID      = "id"
+)
+
+// sendBody is the form body of a send without credentials:
+// recipient={"<key>":"<id>"}&message={"text":"<text>"}[&messaging_type=...].
+func sendBody(rcptKey, rcptID, messagingType, text string) []byte {
+	var js [256]byte
+	j := append(js[:0], '{')
+	j = appendJSONString(j, rcptKey)
+	j = append(j, ':')
+	j = appendJSONString(j, rcptID)
+	j = append(j, '}')
+	// Room for the escaped values and the credentials send appends.
+	b := make([]byte, 0, 3*len(j)+3*len(text)+200)
+	b = appendFormField(b, "recipient", string(j))
+	j = append(j[:0], `{"text":`...)
+	j = appendJSONString(j, text)
+	j = append(j, '}')
+	b = appendFormField(b, "message", string(j))
+	if messagingType != "" {
+		b = appendFormField(b, "messaging_type", messagingType)
+	}
+	return b
+}
+
+func (c *Client) sendMessage(ctx context.Context, token, pageID, rcptKey, rcptID, messagingType, text string) (SendResult, error) {
 	if pageID == "" {
 		return SendResult{}, c.invalid(EndpointMessages, "empty page id")
 	}
 	if text == "" {
 		return SendResult{}, c.invalid(EndpointMessages, "empty message text")
 	}
-	rb, _ := json.Marshal(rcpt)
-	mb, _ := json.Marshal(struct {
-		Text string `json:"text"`
-	}{text})
-	form := url.Values{"recipient": {string(rb)}, "message": {string(mb)}}
-	if messagingType != "" {
-		form.Set("messaging_type", messagingType)
-	}
 	u := ""
 	if c.base != nil {
 		u = c.objectURL(pageID, "messages", nil)
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointMessages, pageID: pageFor(ctx, pageID), url: u, form: form, token: token})
+	resp, err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointMessages, pageID: pageFor(ctx, pageID), url: u,
+		body: sendBody(rcptKey, rcptID, messagingType, text), token: token})
 	if err != nil {
 		return SendResult{}, err
 	}

@@ -67,6 +67,7 @@ type Config struct {
 // calls, and to override, set it with WithPageID.
 type Client struct {
 	base     *url.URL
+	baseURL  string // base.String()
 	version  string
 	secret   []byte
 	timeout  time.Duration
@@ -118,6 +119,7 @@ func New(cfg Config) *Client {
 	if u, err := url.Parse(strings.TrimRight(base, "/")); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 		u.RawQuery, u.Fragment, u.User = "", "", nil
 		c.base = u
+		c.baseURL = u.String()
 	}
 	return c
 }
@@ -164,15 +166,14 @@ func (c *Client) proof(token string) string {
 
 // objectURL returns the URL of /{version}/{id}[/{edge}] with query q.
 func (c *Client) objectURL(id, edge string, q url.Values) string {
-	u := *c.base
-	u.Path = c.base.Path + "/" + c.version + "/" + id
-	u.RawPath = c.base.EscapedPath() + "/" + url.PathEscape(c.version) + "/" + url.PathEscape(id)
+	u := c.baseURL + "/" + url.PathEscape(c.version) + "/" + url.PathEscape(id)
 	if edge != "" {
-		u.Path += "/" + edge
-		u.RawPath += "/" + edge
+		u += "/" + edge
 	}
-	u.RawQuery = q.Encode()
-	return u.String()
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
 }
 
 // request is one HTTP call to Graph.
@@ -180,8 +181,8 @@ type request struct {
 	method   string
 	endpoint string
 	pageID   string
-	url      string     // no credentials; appsecret_proof is added for GETs
-	form     url.Values // POST body without credentials
+	url      string // no credentials; appsecret_proof is added for GETs
+	body     []byte // POST form body without credentials (send appends them)
 	token    string
 }
 
@@ -227,6 +228,12 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	// wrote is set once the request's headers have gone out: from then on a
+	// POST may have reached Graph.
+	var wrote atomic.Bool
+	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	})
 
 	var (
 		req *http.Request
@@ -234,24 +241,20 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	)
 	proof := c.proof(r.token)
 	if post {
-		form := url.Values{}
-		for k, v := range r.form {
-			form[k] = v
-		}
-		form.Set("access_token", r.token)
+		body := appendFormField(r.body, "access_token", r.token)
 		if proof != "" {
-			form.Set("appsecret_proof", proof)
+			body = appendFormField(body, "appsecret_proof", proof)
 		}
-		req, err = http.NewRequestWithContext(ctx, r.method, r.url, strings.NewReader(form.Encode()))
+		req, err = http.NewRequestWithContext(tctx, r.method, r.url, bytes.NewReader(body))
 		if err == nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header["Content-Type"] = formContentType
 		}
 	} else {
 		u := r.url
 		if proof != "" {
 			u = setQuery(u, "appsecret_proof", proof)
 		}
-		req, err = http.NewRequestWithContext(ctx, r.method, u, nil)
+		req, err = http.NewRequestWithContext(tctx, r.method, u, nil)
 		if err == nil {
 			req.Header.Set("Authorization", "Bearer "+r.token)
 		}
@@ -259,14 +262,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	if err != nil {
 		return nil, fail(&Error{Message: "build request", Err: stripURL(err), Class: ClassPermanent})
 	}
-	req.Header.Set("Accept", "application/json")
-
-	// wrote is set once the request's headers have gone out: from then on a
-	// POST may have reached Graph.
-	var wrote atomic.Bool
-	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote.Store(true) },
-	}))
+	req.Header["Accept"] = acceptJSON
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -280,7 +276,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	defer resp.Body.Close()
 
 	usage := ParseUsage(resp.Header)
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, rerr := readBody(resp)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	switch {
 	case rerr != nil:
@@ -316,6 +312,29 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	// A 5xx on a send may come after Graph acted.
 	e.Unknown = post && resp.StatusCode >= 500
 	return nil, fail(e)
+}
+
+// Header values every call sets; net/http never modifies a request's headers.
+var (
+	formContentType = []string{"application/x-www-form-urlencoded"}
+	acceptJSON      = []string{"application/json"}
+)
+
+// readBody reads up to maxBody+1 bytes of an answer: into a buffer of the
+// announced length when there is one (a send's answer is a hundred bytes,
+// which io.ReadAll would read into 512), else as it comes.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxBody {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 }
 
 // hasErrorKey reports whether a 2xx body is nevertheless Graph's error shape.

@@ -148,7 +148,7 @@ func (b *batcher) loop() {
 		// go out together, so batches grow with the load and add no wait
 		// when there is none.
 		b.inflight <- struct{}{}
-		batch := make([]*batchOp, 1, maxBatch)
+		batch := make([]*batchOp, 1, 16) // grows with the load, up to maxBatch
 		batch[0] = op
 		if b.linger > 0 {
 			linger.Reset(b.linger)
@@ -194,24 +194,32 @@ type call struct {
 	args   []any
 	ops    []*batchOp
 	merged bool
+	merge  string // the ops' merge key, when merged
 	cmd    *redis.Cmd
 }
 
 // plan groups a batch into calls, merging what can be merged.
 func plan(batch []*batchOp) []*call {
-	var calls []*call
-	open := map[string]*call{}
+	calls := make([]*call, 0, 4)
 	for _, op := range batch {
 		if op.merge == "" {
 			calls = append(calls, &call{script: op.script, keys: op.keys, args: op.args, ops: []*batchOp{op}})
 			continue
 		}
-		c := open[op.merge]
+		// The open call of this merge key: the last one made for it (a
+		// batch holds few keys, usually one Page's reserves and marks).
+		var c *call
+		for i := len(calls) - 1; i >= 0; i-- {
+			if calls[i].merge == op.merge {
+				c = calls[i]
+				break
+			}
+		}
 		if c == nil || c.script != op.script || len(c.ops) >= maxMerged {
-			c = &call{script: op.script, merged: true,
-				keys: append([]string(nil), op.keys[:op.sharedKeys]...),
-				args: append([]any(nil), op.args[:op.sharedArgs]...)}
-			open[op.merge] = c
+			c = &call{script: op.script, merged: true, merge: op.merge,
+				keys: append(make([]string, 0, op.sharedKeys+len(batch)*(len(op.keys)-op.sharedKeys)), op.keys[:op.sharedKeys]...),
+				args: append(make([]any, 0, op.sharedArgs+len(batch)*(len(op.args)-op.sharedArgs)), op.args[:op.sharedArgs]...),
+				ops:  make([]*batchOp, 0, len(batch))}
 			calls = append(calls, c)
 		}
 		c.keys = append(c.keys, op.keys[op.sharedKeys:]...)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,7 +33,24 @@ type Ledger struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	ttlArg any      // ttl in ms, boxed once for the scripts' arguments
 	batch  *batcher // nil unless LedgerOptions.Batch
+
+	// pages caches the key names every reply of a Page uses.
+	pagesMu sync.RWMutex
+	pages   map[string]*pageKeys
+}
+
+// pageKeys are the names of a Page's keys that every reply uses, and the
+// merge key of its last reservation's limit.
+type pageKeys struct {
+	pause, rate, back, stats, mark string
+	merge                          atomic.Pointer[mergeKey]
+}
+
+type mergeKey struct {
+	interval, tau int64
+	key           string
 }
 
 // LedgerOptions configures a Ledger.
@@ -71,7 +90,7 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultLedgerTTL
 	}
-	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL}
+	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(), pages: map[string]*pageKeys{}}
 	if opts.Batch {
 		l.batch = newBatcher(rdb, opts.Linger)
 	}
@@ -105,6 +124,41 @@ func (l *Ledger) Client() redis.UniversalClient { return l.rdb }
 
 func (l *Ledger) pageKey(page, name string) string {
 	return l.prefix + "{" + page + "}:" + name
+}
+
+// keys returns the cached key names of page.
+func (l *Ledger) keys(page string) *pageKeys {
+	l.pagesMu.RLock()
+	k := l.pages[page]
+	l.pagesMu.RUnlock()
+	if k != nil {
+		return k
+	}
+	k = &pageKeys{pause: l.pageKey(page, "pause"), rate: l.pageKey(page, "rate"), back: l.pageKey(page, "back"),
+		stats: l.pageKey(page, "stats"), mark: "mark|" + page}
+	l.pagesMu.Lock()
+	if old := l.pages[page]; old != nil {
+		k = old
+	} else if len(l.pages) < maxCachedPages {
+		l.pages[page] = k
+	}
+	l.pagesMu.Unlock()
+	return k
+}
+
+// maxCachedPages bounds the key cache (a worker serves its configured Pages).
+const maxCachedPages = 10000
+
+// mergeKey is the batcher's merge key of page's reservations under a limit:
+// calls merge only when they share the Page and the limit.
+func (k *pageKeys) mergeKey(page string, interval, tau int64) string {
+	if m := k.merge.Load(); m != nil && m.interval == interval && m.tau == tau {
+		return m.key
+	}
+	m := &mergeKey{interval: interval, tau: tau,
+		key: page + "|" + strconv.FormatInt(interval, 10) + "|" + strconv.FormatInt(tau, 10)}
+	k.merge.Store(m)
+	return m.key
 }
 
 func (l *Ledger) entryKey(page string, t Target) string {
@@ -364,13 +418,14 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 	if lim.NoWait {
 		nowait = "1"
 	}
+	pk := l.keys(page)
 	op := &batchOp{
 		script: reserveScript,
-		keys:   []string{l.pageKey(page, "pause"), l.pageKey(page, "rate"), l.pageKey(page, "back"), l.entryKey(page, t)},
-		args: []any{l.ttl.Milliseconds(), lim.Interval.Microseconds(), tau.Microseconds(),
+		keys:   []string{pk.pause, pk.rate, pk.back, l.entryKey(page, t)},
+		args: []any{l.ttlArg, lim.Interval.Microseconds(), tau.Microseconds(),
 			token, lease.Milliseconds(), lim.MaxWait.Microseconds(), nowait},
 		sharedKeys: 3, sharedArgs: 3,
-		merge: page + "|" + strconv.FormatInt(lim.Interval.Microseconds(), 10) + "|" + strconv.FormatInt(tau.Microseconds(), 10),
+		merge: pk.mergeKey(page, lim.Interval.Microseconds(), tau.Microseconds()),
 	}
 	val, err := l.evalOp(ctx, op)
 	if err != nil {
@@ -437,12 +492,13 @@ func nowMS() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
 // unknown) and counts it in the Page's "sent" statistic. On a batching ledger
 // the marks of one Page's concurrent replies go out as one script call.
 func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID string) error {
+	pk := l.keys(page)
 	op := &batchOp{
 		script:     markManyScript,
-		keys:       []string{l.pageKey(page, "stats"), l.entryKey(page, t)},
-		args:       []any{l.ttl.Milliseconds(), "s|" + nowMS() + "|" + messageID},
+		keys:       []string{pk.stats, l.entryKey(page, t)},
+		args:       []any{l.ttlArg, "s|" + nowMS() + "|" + messageID},
 		sharedKeys: 1, sharedArgs: 1,
-		merge: "mark|" + page,
+		merge: pk.mark,
 	}
 	if _, err := l.evalOp(ctx, op); err != nil {
 		return fmt.Errorf("ledger mark %s of page %s sent: %w", t, page, err)

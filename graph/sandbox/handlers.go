@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,17 +37,37 @@ type call struct {
 	now     time.Time
 }
 
-var versionRE = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
+// isVersion reports whether a path segment is an API version: v25, v25.0.
+func isVersion(seg string) bool {
+	if len(seg) < 2 || seg[0] != 'v' {
+		return false
+	}
+	major, minor, dot := strings.Cut(seg[1:], ".")
+	return allDigits(major) && (!dot || allDigits(minor))
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // ServeHTTP answers one Graph API request.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{s: s, w: w, r: r}
 	c.segs = strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(c.segs) > 0 && versionRE.MatchString(c.segs[0]) {
+	if len(c.segs) > 0 && isVersion(c.segs[0]) {
 		c.vprefix, c.segs = "/"+c.segs[0], c.segs[1:]
 	}
 	endpoint := endpointOf(r.Method, c.segs)
-	s.rec.call(endpoint, r.URL.Query().Has("access_token"))
+	c.q = r.URL.Query()
+	s.rec.call(endpoint, c.q.Has("access_token"))
 	if s.fl.delay(r.Context()) != nil {
 		return
 	}
@@ -114,7 +133,6 @@ func endpointOf(method string, segs []string) string {
 // (form, multipart or JSON; in JSON, objects are kept as their JSON text, as
 // recipient and message are JSON strings in a form body). Body values come first.
 func (c *call) parseParams() *apiError {
-	c.q = c.r.URL.Query()
 	if c.r.Method == http.MethodPost {
 		body := url.Values{}
 		mt := c.r.Header.Get("Content-Type")
@@ -125,7 +143,7 @@ func (c *call) parseParams() *apiError {
 		switch mt {
 		case "application/json":
 			var m map[string]json.RawMessage
-			b, err := io.ReadAll(c.r.Body)
+			b, err := readAll(c.r)
 			if err == nil && len(strings.TrimSpace(string(b))) > 0 {
 				err = json.Unmarshal(b, &m)
 			}
@@ -146,12 +164,21 @@ func (c *call) parseParams() *apiError {
 			}
 			body = c.r.PostForm
 		default:
-			if err := c.r.ParseForm(); err != nil {
+			// What r.ParseForm does for a POST body, without merging it
+			// into r.Form with the query a second time.
+			b, err := readAll(c.r)
+			if err == nil {
+				body, err = url.ParseQuery(string(b))
+			}
+			if err != nil {
 				return errParam("Invalid form body")
 			}
-			body = c.r.PostForm
 		}
 		for k, vs := range body {
+			if len(c.q[k]) == 0 {
+				c.q[k] = vs
+				continue
+			}
 			c.q[k] = append(append([]string(nil), vs...), c.q[k]...)
 		}
 	}
@@ -165,6 +192,19 @@ func (c *call) parseParams() *apiError {
 	return nil
 }
 
+// readAll reads a request's body, into a buffer of its announced length when
+// there is one.
+func readAll(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= maxBody {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
 // read serves a GET under the read lock.
 func (c *call) read(h func(st *store) (pageID string, body []byte, e *apiError)) {
 	c.s.mu.RLock()
@@ -172,6 +212,10 @@ func (c *call) read(h func(st *store) (pageID string, body []byte, e *apiError))
 	c.s.mu.RUnlock()
 	c.finish(pageID, usagePages, body, e)
 }
+
+// jsonContentType is every JSON answer's Content-Type (header values are
+// shared between answers; nothing modifies them in place).
+var jsonContentType = []string{"application/json; charset=UTF-8"}
 
 // finish writes an answer with the usage headers.
 func (c *call) finish(pageID, typ string, body []byte, e *apiError) {
@@ -187,7 +231,7 @@ func (c *call) finish(pageID, typ string, body []byte, e *apiError) {
 		return
 	}
 	setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
-	h.Set("Content-Type", "application/json; charset=UTF-8")
+	h["Content-Type"] = jsonContentType
 	c.w.Write(body)
 }
 

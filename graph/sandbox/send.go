@@ -79,7 +79,9 @@ func parseRecipient(v string) (recipient, *apiError) {
 	if strings.TrimSpace(v) == "" {
 		return r, errParam("param recipient must be non-empty.")
 	}
-	if err := json.Unmarshal([]byte(v), &r); err != nil {
+	if id, ok := plainMember(v, `{"comment_id":"`); ok {
+		r.CommentID = id
+	} else if err := json.Unmarshal([]byte(v), &r); err != nil {
 		return r, errParam("param recipient must be a JSON object")
 	}
 	n := 0
@@ -94,6 +96,23 @@ func parseRecipient(v string) (recipient, *apiError) {
 	return r, nil
 }
 
+// plainMember reads v when it is exactly prefix + a string + `"}` and the
+// string needs no unescaping (no quote, backslash or control character, valid
+// UTF-8): what encoding/json would decode it to, without its reflection. Any
+// other shape is left to encoding/json (FuzzPlainMember holds them equal).
+func plainMember(v, prefix string) (string, bool) {
+	if len(v) < len(prefix)+2 || v[:len(prefix)] != prefix || v[len(v)-2:] != `"}` {
+		return "", false
+	}
+	s := v[len(prefix) : len(v)-2]
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return s, utf8.ValidString(s)
+}
+
 func parseText(v string) (string, *apiError) {
 	if strings.TrimSpace(v) == "" {
 		return "", errParam("param message must be non-empty.")
@@ -101,7 +120,9 @@ func parseText(v string) (string, *apiError) {
 	var m struct {
 		Text *string `json:"text"`
 	}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
+	if t, ok := plainMember(v, `{"text":"`); ok {
+		m.Text = &t
+	} else if err := json.Unmarshal([]byte(v), &m); err != nil {
 		return "", errParam("param message must be a JSON object")
 	}
 	if m.Text == nil || *m.Text == "" {

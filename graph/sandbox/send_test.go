@@ -482,3 +482,24 @@ func TestConcurrentSends(t *testing.T) {
 		t.Fatalf("already replied %d, dropped %d", e.sb.AlreadyRepliedCount(), e.sb.DroppedAnswers())
 	}
 }
+
+// FuzzPlainMember holds the send path's shortcut to encoding/json: whatever
+// it reads, json.Unmarshal reads the same.
+func FuzzPlainMember(f *testing.F) {
+	for _, s := range []string{`{"comment_id":"1_2"}`, `{"text":"Thanks!"}`, `{"text":"a\"b"}`, `{"text":""}`,
+		`{"text":"héllo"}`, "{\"text\":\"\xff\"}", `{"text":"x"}}`, `{"text":"a\u0041"}`, `{"comment_id":"1"} `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, key := range []string{"comment_id", "text"} {
+			got, ok := plainMember(v, `{"`+key+`":"`)
+			if !ok {
+				continue
+			}
+			var m map[string]*string
+			if err := json.Unmarshal([]byte(v), &m); err != nil || len(m) != 1 || m[key] == nil || *m[key] != got {
+				t.Fatalf("plainMember(%q) = %q; encoding/json: %v, %v", v, got, m, err)
+			}
+		}
+	})
+}

@@ -102,16 +102,52 @@ func (t *throttle) usage(pageID string, now time.Time) int {
 // for the Page when known. regain > 0 reports a block, rounded up to minutes as
 // Meta does.
 func setUsage(h http.Header, pageID, typ string, percent int, regain time.Duration) {
-	p := strconv.Itoa(percent)
-	h.Set("X-App-Usage", `{"call_count":`+p+`,"total_cputime":`+p+`,"total_time":`+p+`}`)
-	if pageID == "" {
-		return
-	}
 	minutes := 0
 	if regain > 0 {
 		minutes = int(math.Ceil(regain.Minutes()))
 	}
-	h.Set("X-Business-Use-Case-Usage", `{"`+pageID+`":[{"type":"`+typ+`","call_count":`+p+
-		`,"total_cputime":`+strconv.Itoa(max(1, percent/4))+`,"total_time":`+strconv.Itoa(max(1, percent/3))+
-		`,"estimated_time_to_regain_access":`+strconv.Itoa(minutes)+`}]}`)
+	k := usageKey{pageID: pageID, typ: typ, percent: percent, minutes: minutes}
+	usageMu.RLock()
+	u := usageHeaders[k]
+	usageMu.RUnlock()
+	if u == nil {
+		u = usageValues(k)
+		usageMu.Lock()
+		if len(usageHeaders) < maxUsageCached {
+			usageHeaders[k] = u
+		}
+		usageMu.Unlock()
+	}
+	h["X-App-Usage"] = u[0]
+	if pageID != "" {
+		h["X-Business-Use-Case-Usage"] = u[1]
+	}
+}
+
+// usageKey names one set of usage header values. There are few (a Page's
+// figures are 0 to 100 percent), so they are built once and shared between
+// answers; nothing modifies header values in place.
+type usageKey struct {
+	pageID, typ      string
+	percent, minutes int
+}
+
+var (
+	usageMu      sync.RWMutex
+	usageHeaders = map[usageKey]*[2][]string{}
+)
+
+// maxUsageCached bounds the cache (a test with thousands of Pages fills it).
+const maxUsageCached = 4096
+
+func usageValues(k usageKey) *[2][]string {
+	p := strconv.Itoa(k.percent)
+	var u [2][]string
+	u[0] = []string{`{"call_count":` + p + `,"total_cputime":` + p + `,"total_time":` + p + `}`}
+	if k.pageID != "" {
+		u[1] = []string{`{"` + k.pageID + `":[{"type":"` + k.typ + `","call_count":` + p +
+			`,"total_cputime":` + strconv.Itoa(max(1, k.percent/4)) + `,"total_time":` + strconv.Itoa(max(1, k.percent/3)) +
+			`,"estimated_time_to_regain_access":` + strconv.Itoa(k.minutes) + `}]}`}
+	}
+	return &u
 }
