@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -55,9 +56,12 @@ type PipelineResult struct {
 	BareCPU, PipeCPU CPUCost
 }
 
-// CPUCost is CPU time per task, split between this process and Redis.
+// CPUCost is CPU time per task, split between this process and Redis, and
+// the bytes this process allocated per task (the garbage its collector then
+// spends CPU on).
 type CPUCost struct {
 	Go, Redis time.Duration
+	Alloc     uint64
 }
 
 // RunPipeline measures the drain rate of N no-op tasks through bare asynq, then
@@ -241,16 +245,27 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 type cpuMark struct {
 	rdb       redis.UniversalClient
 	goS, rdbS float64
+	alloc     uint64
 }
 
 func startCPU(ctx context.Context, rdb redis.UniversalClient) cpuMark {
-	return cpuMark{rdb: rdb, goS: processCPU(), rdbS: redisCPU(ctx, rdb)}
+	return cpuMark{rdb: rdb, goS: processCPU(), rdbS: redisCPU(ctx, rdb), alloc: allocBytes()}
 }
 
 // per returns the CPU spent since the mark, per task.
 func (m cpuMark) per(ctx context.Context, n int) CPUCost {
 	each := func(s float64) time.Duration { return time.Duration(s / float64(n) * float64(time.Second)) }
-	return CPUCost{Go: each(processCPU() - m.goS), Redis: each(redisCPU(ctx, m.rdb) - m.rdbS)}
+	return CPUCost{Go: each(processCPU() - m.goS), Redis: each(redisCPU(ctx, m.rdb) - m.rdbS), Alloc: (allocBytes() - m.alloc) / uint64(n)}
+}
+
+// allocBytes is the bytes this process allocated on the heap so far.
+func allocBytes() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // processCPU is this process's user+system CPU time in seconds.

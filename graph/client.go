@@ -49,7 +49,8 @@ type Config struct {
 	// it per page). If zero, DefaultTimeout.
 	Timeout time.Duration
 	// HTTPClient sends the requests. If nil, a client shared by every Client,
-	// with a Transport tuned to keep connections to Graph open.
+	// with a Transport tuned to keep connections to Graph open. Redirects are
+	// never followed, whatever its CheckRedirect says.
 	HTTPClient *http.Client
 	// Observer, if set, is called after every HTTP request, successful or not,
 	// for metrics and throttle detection. It must be safe for concurrent use.
@@ -111,6 +112,10 @@ func New(cfg Config) *Client {
 	}
 	if c.hc == nil {
 		c.hc = defaultHTTPClient
+	} else {
+		hc := *c.hc
+		hc.CheckRedirect = defaultHTTPClient.CheckRedirect
+		c.hc = &hc
 	}
 	base := cfg.BaseURL
 	if base == "" {
@@ -264,7 +269,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	}
 	req.Header["Accept"] = acceptJSON
 
-	resp, err := c.hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return nil, fail(&Error{
 			Message: transportMessage(ctx, err),
@@ -312,6 +317,23 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	// A 5xx on a send may come after Graph acted.
 	e.Unknown = post && resp.StatusCode >= 500
 	return nil, fail(e)
+}
+
+// roundTrip sends req, never following a redirect (Graph does not redirect
+// API calls, and following one could carry the token to another host): a 3xx
+// comes back as it is. With a client that has no cookie jar and no timeout of
+// its own (the default one, and any that only picks a transport) it goes to
+// the transport directly, saving the copies of the request's headers and URL
+// http.Client makes for redirects.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	if c.hc.Jar != nil || c.hc.Timeout != 0 {
+		return c.hc.Do(req)
+	}
+	rt := c.hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip(req)
 }
 
 // Header values every call sets; net/http never modifies a request's headers.

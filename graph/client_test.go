@@ -882,3 +882,36 @@ func TestNoSecretsInErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestNeverFollowsRedirects: a 3xx is an answer, not a hop, with the default
+// client and with a given one that would follow it (a redirect could carry
+// the token to another host), and with one that goes through http.Client
+// (a timeout of its own).
+func TestNeverFollowsRedirects(t *testing.T) {
+	var hops sync.Map
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hops.Store(r.URL.Path, true)
+		w.Write([]byte(`{"recipient_id":"1","message_id":"m_1"}`))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	for name, hc := range map[string]*http.Client{
+		"default":      nil,
+		"given":        {},
+		"with timeout": {Timeout: 5 * time.Second},
+	} {
+		c := New(Config{BaseURL: srv.URL, HTTPClient: hc})
+		_, err := c.SendPrivateReply(context.Background(), testToken, "1", Recipient{CommentID: "1_2"}, "hi")
+		var ge *Error
+		if !errors.As(err, &ge) || ge.HTTPStatus != http.StatusTemporaryRedirect {
+			t.Errorf("%s client: err = %v, want the 307 as an error", name, err)
+		}
+		if hc != nil && hc.CheckRedirect != nil {
+			t.Errorf("%s client: the caller's client was changed", name)
+		}
+	}
+	hops.Range(func(k, _ any) bool { t.Errorf("a redirect was followed to %v", k); return true })
+}

@@ -17,22 +17,23 @@ import (
 // become a single script call. A reply then costs a fraction of a round trip
 // and of a script call instead of two whole ones, which is most of the
 // pipeline's overhead over bare asynq (see `pagereply bench pipeline`).
+//
+// There is no batching goroutine to hand calls to: a caller that finds a
+// pipeline slot free sends the queue itself, so a lone call costs no
+// goroutine switch. Calls that queued meanwhile are sent, when it is done, by
+// a goroutine that keeps the slot while calls keep coming.
 type batcher struct {
-	rdb  redis.UniversalClient
-	ops  chan *batchOp
-	once sync.Once
-	stop chan struct{}
-	done sync.WaitGroup
-	// inflight bounds the pipelines on the wire at once.
-	inflight chan struct{}
+	rdb redis.UniversalClient
 	// linger is how long a batch's first call waits for others (0: none).
 	linger time.Duration
+	// maxInflight bounds the pipelines on the wire at once.
+	maxInflight int
 
-	// mu orders queueing against close: run queues under the read lock, and
-	// close sets closed under the write lock before it stops the loop, so no
-	// call is queued after the loop's last drain.
-	mu     sync.RWMutex
-	closed bool
+	mu       sync.Mutex
+	queue    []*batchOp
+	inflight int  // pipeline slots taken, each by one sender
+	closed   bool // set by close: calls run one by one
+	senders  sync.WaitGroup
 }
 
 // batchOp is one script call. Calls with the same script and a non-empty
@@ -68,47 +69,40 @@ func newBatcher(rdb redis.UniversalClient, linger time.Duration) *batcher {
 	if linger > 0 {
 		inflight = 4
 	}
-	return &batcher{rdb: rdb, ops: make(chan *batchOp, maxBatch*2), stop: make(chan struct{}),
-		inflight: make(chan struct{}, inflight), linger: linger}
+	return &batcher{rdb: rdb, linger: linger, maxInflight: inflight}
 }
 
-func (b *batcher) start() {
-	b.once.Do(func() {
-		b.done.Add(1)
-		go b.loop()
-	})
-}
-
-// close stops the loop after every queued call was sent. Calls made after
-// close run one by one.
+// close waits for the queued calls to be sent. Calls made after close run
+// one by one.
 func (b *batcher) close() {
-	b.start()
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.senders.Wait()
+}
+
+// run queues one script call and waits for its reply or for ctx. A call
+// whose caller gave up is still sent.
+func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
+	op.res = make(chan batchResult, 1)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return
-	}
-	b.closed = true
-	b.mu.Unlock()
-	close(b.stop)
-	b.done.Wait()
-}
-
-// run queues one script call and waits for its reply or for ctx.
-func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
-	b.start()
-	op.res = make(chan batchResult, 1)
-	b.mu.RLock()
-	if b.closed {
-		b.mu.RUnlock()
 		return op.script.Run(ctx, b.rdb, op.keys, op.args...).Result()
 	}
-	select {
-	case b.ops <- op:
-		b.mu.RUnlock()
-	case <-ctx.Done():
-		b.mu.RUnlock()
-		return nil, ctx.Err()
+	b.queue = append(b.queue, op)
+	lead := b.inflight < b.maxInflight
+	if lead {
+		b.inflight++
+		b.senders.Add(1)
+	}
+	b.mu.Unlock()
+	if lead {
+		if b.sendBatch() {
+			// Calls queued while the pipeline was out: a goroutine keeps
+			// the slot and sends them, so this caller returns now.
+			go b.sendAll()
+		}
 	}
 	select {
 	case r := <-op.res:
@@ -118,73 +112,38 @@ func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
 	}
 }
 
-func (b *batcher) loop() {
-	defer b.done.Done()
-	var sent sync.WaitGroup
-	defer sent.Wait()
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	for {
-		var op *batchOp
-		select {
-		case op = <-b.ops:
-		case <-b.stop:
-			var rest []*batchOp
-			for {
-				select {
-				case op = <-b.ops:
-					rest = append(rest, op)
-					continue
-				default:
-				}
-				break
-			}
-			if len(rest) > 0 {
-				b.exec(rest)
-			}
-			return
-		}
-		// Wait for a free pipeline slot first: calls queue up meanwhile and
-		// go out together, so batches grow with the load and add no wait
-		// when there is none.
-		b.inflight <- struct{}{}
-		batch := make([]*batchOp, 1, 16) // grows with the load, up to maxBatch
-		batch[0] = op
-		if b.linger > 0 {
-			linger.Reset(b.linger)
-		}
-	fill:
-		for len(batch) < maxBatch {
-			if b.linger > 0 {
-				select {
-				case op = <-b.ops:
-					batch = append(batch, op)
-				case <-linger.C:
-					break fill
-				case <-b.stop:
-					break fill
-				}
-				continue
-			}
-			select {
-			case op = <-b.ops:
-				batch = append(batch, op)
-			default:
-				break fill
-			}
-		}
-		if b.linger > 0 && !linger.Stop() {
-			select {
-			case <-linger.C:
-			default:
-			}
-		}
-		sent.Add(1)
-		go func() {
-			defer func() { <-b.inflight; sent.Done() }()
-			b.exec(batch)
-		}()
+// sendAll sends batches while calls keep queueing, then frees its slot.
+func (b *batcher) sendAll() {
+	for b.sendBatch() {
 	}
+}
+
+// sendBatch sends one batch from the queue (after the linger, if any) and
+// reports whether the caller keeps the pipeline slot because more calls
+// queued; if not, the slot is freed.
+func (b *batcher) sendBatch() (more bool) {
+	if b.linger > 0 {
+		time.Sleep(b.linger)
+	}
+	b.mu.Lock()
+	n := min(len(b.queue), maxBatch)
+	batch := make([]*batchOp, n)
+	copy(batch, b.queue)
+	rest := copy(b.queue, b.queue[n:])
+	clear(b.queue[rest:])
+	b.queue = b.queue[:rest]
+	b.mu.Unlock()
+	if n > 0 {
+		b.exec(batch)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) > 0 {
+		return true
+	}
+	b.inflight--
+	b.senders.Done()
+	return false
 }
 
 // call is one script call of a pipeline: one op, or several merged.

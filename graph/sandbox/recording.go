@@ -39,7 +39,7 @@ const (
 // recorder keeps what happened, for tests.
 type recorder struct {
 	mu             sync.Mutex
-	sends          []Send
+	sends          sendLog
 	perTarget      map[string]int
 	alreadyReplied int
 	calls          map[string]int
@@ -74,14 +74,42 @@ func (rc *recorder) logSend(pageID string, at time.Time) {
 func (rc *recorder) send(sd Send) int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.sends = append(rc.sends, sd)
 	rc.perTarget[sd.Kind+":"+sd.Target]++
-	return len(rc.sends) - 1
+	return rc.sends.add(sd)
+}
+
+// sendLog holds the sends in fixed-size chunks: a log of 100,000 sends is
+// never copied to grow.
+type sendLog struct {
+	chunks [][]Send
+	n      int
+}
+
+const sendChunk = 1024
+
+func (l *sendLog) add(sd Send) int {
+	if l.n%sendChunk == 0 {
+		l.chunks = append(l.chunks, make([]Send, 0, sendChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, sd)
+	l.n++
+	return l.n - 1
+}
+
+func (l *sendLog) at(i int) *Send { return &l.chunks[i/sendChunk][i%sendChunk] }
+
+func (l *sendLog) all() []Send {
+	out := make([]Send, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	return out
 }
 
 func (rc *recorder) markDropped(i int) {
 	rc.mu.Lock()
-	rc.sends[i].Dropped = true
+	rc.sends.at(i).Dropped = true
 	rc.mu.Unlock()
 }
 
@@ -101,7 +129,7 @@ func (rc *recorder) throttle(pageID string) {
 func (s *Sandbox) Sends() []Send {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
-	return append([]Send(nil), s.rec.sends...)
+	return s.rec.sends.all()
 }
 
 // SendCount returns how many successful sends went to a target: a comment id, a
@@ -187,9 +215,11 @@ func (s *Sandbox) DroppedAnswers() int {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	n := 0
-	for _, sd := range s.rec.sends {
-		if sd.Dropped {
-			n++
+	for _, c := range s.rec.sends.chunks {
+		for _, sd := range c {
+			if sd.Dropped {
+				n++
+			}
 		}
 	}
 	return n
