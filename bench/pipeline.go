@@ -54,6 +54,8 @@ type PipelineResult struct {
 	// Redis: on a small machine both share the cores, so their sum bounds the
 	// rate.
 	BareCPU, PipeCPU CPUCost
+	// Ledger counts the pipeline's ledger round trips and script calls.
+	Ledger tasks.BatchStats
 }
 
 // CPUCost is CPU time per task, split between this process and Redis, and
@@ -90,6 +92,7 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 	var (
 		bare, pipe       float64
 		bareCPU, pipeCPU CPUCost
+		stats            tasks.BatchStats
 		err              error
 	)
 	pprof.Do(ctx, pprof.Labels("phase", "bare"), func(ctx context.Context) { bare, bareCPU, err = runBare(ctx, o, rdb) })
@@ -99,7 +102,7 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "bare asynq: %d tasks, %.0f/s\n", o.N, bare)
 	}
-	pprof.Do(ctx, pprof.Labels("phase", "pipeline"), func(ctx context.Context) { pipe, pipeCPU, err = runReplies(ctx, o, rdb) })
+	pprof.Do(ctx, pprof.Labels("phase", "pipeline"), func(ctx context.Context) { pipe, pipeCPU, stats, err = runReplies(ctx, o, rdb) })
 	if err != nil {
 		return PipelineResult{}, err
 	}
@@ -107,7 +110,7 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 		fmt.Fprintf(o.Progress, "pipeline:   %d replies, %.0f/s\n", o.N, pipe)
 	}
 	return PipelineResult{N: o.N, Concurrency: o.Concurrency, BarePerSec: bare, PipePerSec: pipe, Ratio: pipe / bare,
-		BareCPU: bareCPU, PipeCPU: pipeCPU}, nil
+		BareCPU: bareCPU, PipeCPU: pipeCPU, Ledger: stats}, nil
 }
 
 // serverConfig is the asynq configuration both runs share.
@@ -181,9 +184,9 @@ func (h countingHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, error) {
+func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, tasks.BatchStats, error) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return 0, CPUCost{}, fmt.Errorf("bench: flush: %w", err)
+		return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: flush: %w", err)
 	}
 	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Comments: 0, Seed: 1})
 	page := sb.Pages()[0]
@@ -215,7 +218,7 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	for _, id := range targets {
 		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
 		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
-			return 0, CPUCost{}, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
+			return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
 		}
 	}
 	pprof.SetGoroutineLabels(ctx)
@@ -227,18 +230,19 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	cpu := startCPU(ctx, rdb)
 	start := time.Now()
 	if err := srv.Start(countingHandler{next: w.Handler(), done: done}); err != nil {
-		return 0, CPUCost{}, fmt.Errorf("bench: start: %w", err)
+		return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: start: %w", err)
 	}
 	defer srv.Shutdown()
 	rate, err := drain(ctx, done, o.N, start)
 	if err != nil {
-		return 0, CPUCost{}, err
+		return 0, CPUCost{}, tasks.BatchStats{}, err
 	}
 	cost := cpu.per(ctx, o.N)
+	stats := ledger.BatchStats()
 	if got := len(sb.Sends()); got != o.N {
-		return 0, CPUCost{}, fmt.Errorf("bench: sandbox recorded %d sends for %d replies", got, o.N)
+		return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: sandbox recorded %d sends for %d replies", got, o.N)
 	}
-	return rate, cost, nil
+	return rate, cost, stats, nil
 }
 
 // cpuMark is a reading of this process's and Redis's CPU time.

@@ -74,6 +74,35 @@ type Client struct {
 	timeout  time.Duration
 	hc       *http.Client
 	observer func(CallInfo)
+	// lastUsage is the last answer's usage headers and what they say:
+	// consecutive answers mostly carry the same ones.
+	lastUsage atomic.Pointer[usageMemo]
+}
+
+type usageMemo struct {
+	app, page, buc string
+	u              Usage
+}
+
+// usage is ParseUsage, remembering the last headers read.
+func (c *Client) usage(h http.Header) Usage {
+	app, page, buc := h["X-App-Usage"], h["X-Page-Usage"], h["X-Business-Use-Case-Usage"]
+	if len(app) > 1 || len(page) > 1 || len(buc) > 1 {
+		return ParseUsage(h)
+	}
+	first := func(v []string) string {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
+	a, p, b := first(app), first(page), first(buc)
+	if last := c.lastUsage.Load(); last != nil && last.app == a && last.page == p && last.buc == b {
+		return last.u
+	}
+	u := ParseUsage(h)
+	c.lastUsage.Store(&usageMemo{app: a, page: p, buc: b, u: u})
+	return u
 }
 
 var defaultHTTPClient = &http.Client{
@@ -280,7 +309,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	}
 	defer resp.Body.Close()
 
-	usage := ParseUsage(resp.Header)
+	usage := c.usage(resp.Header)
 	body, rerr := readBody(resp)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	switch {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -914,4 +915,36 @@ func TestNeverFollowsRedirects(t *testing.T) {
 		}
 	}
 	hops.Range(func(k, _ any) bool { t.Errorf("a redirect was followed to %v", k); return true })
+}
+
+// TestUsageFollowsEachAnswer: the client remembers the last usage headers it
+// read, and must still report each answer's own, whether it repeats the last
+// one, changes, or has none.
+func TestUsageFollowsEachAnswer(t *testing.T) {
+	answers := []string{
+		`{"call_count":10,"total_cputime":1,"total_time":1}`,
+		`{"call_count":10,"total_cputime":1,"total_time":1}`,
+		`{"call_count":97,"total_cputime":1,"total_time":1}`,
+		`{"call_count":10,"total_cputime":1,"total_time":1}`,
+		"",
+	}
+	var i int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := answers[i]; v != "" {
+			w.Header().Set("X-App-Usage", v)
+		}
+		i++
+		w.Write([]byte(`{"recipient_id":"1","message_id":"m_1"}`))
+	}))
+	defer srv.Close()
+	var got []int
+	c := New(Config{BaseURL: srv.URL, Observer: func(ci CallInfo) { got = append(got, ci.Usage.MaxPercent) }})
+	for range answers {
+		if _, err := c.SendPrivateReply(context.Background(), testToken, "1", Recipient{CommentID: "1_2"}, "hi"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int{10, 10, 97, 10, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("usage per answer = %v, want %v", got, want)
+	}
 }

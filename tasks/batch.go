@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,10 @@ type batcher struct {
 	linger time.Duration
 	// maxInflight bounds the pipelines on the wire at once.
 	maxInflight int
+
+	// Counts of what was sent: pipelines, script calls in them, and the
+	// callers' calls those carried (BatchStats).
+	pipelines, scripts, ops atomic.Int64
 
 	mu       sync.Mutex
 	queue    []*batchOp
@@ -193,6 +198,9 @@ func (b *batcher) exec(batch []*batchOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	calls := plan(batch)
+	b.pipelines.Add(1)
+	b.scripts.Add(int64(len(calls)))
+	b.ops.Add(int64(len(batch)))
 	pipe := b.rdb.Pipeline()
 	for _, c := range calls {
 		c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)

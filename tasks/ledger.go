@@ -97,6 +97,20 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 	return l
 }
 
+// BatchStats counts what a batching ledger sent: pipelines (round trips),
+// script calls in them, and the calls of its callers they carried.
+type BatchStats struct {
+	Pipelines, Scripts, Calls int64
+}
+
+// BatchStats returns the counts so far; zero when the ledger does not batch.
+func (l *Ledger) BatchStats() BatchStats {
+	if l.batch == nil {
+		return BatchStats{}
+	}
+	return BatchStats{Pipelines: l.batch.pipelines.Load(), Scripts: l.batch.scripts.Load(), Calls: l.batch.ops.Load()}
+}
+
 // Close stops the batching goroutines after they sent what was queued. It does
 // not close the Redis client.
 func (l *Ledger) Close() {

@@ -112,8 +112,9 @@ func (a pipelineArgs) runner() (benchRunner, error) {
 				if err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(env.stderr, "concurrency %d run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v; allocated per task: bare %d B, pipeline %d B\n",
-					conc, i+1, r.BarePerSec, r.PipePerSec, r.Ratio, r.BareCPU.Go, r.BareCPU.Redis, r.PipeCPU.Go, r.PipeCPU.Redis, r.BareCPU.Alloc, r.PipeCPU.Alloc)
+				fmt.Fprintf(env.stderr, "concurrency %d run %d: bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v; allocated per task: bare %d B, pipeline %d B; ledger per reply: %.2f round trips, %.2f script calls\n",
+					conc, i+1, r.BarePerSec, r.PipePerSec, r.Ratio, r.BareCPU.Go, r.BareCPU.Redis, r.PipeCPU.Go, r.PipeCPU.Redis, r.BareCPU.Alloc, r.PipeCPU.Alloc,
+					float64(r.Ledger.Pipelines)/float64(r.N), float64(r.Ledger.Scripts)/float64(r.N))
 				runs = append(runs, r)
 			}
 			rows = append(rows, bench.PipelineRowOf(runs))
