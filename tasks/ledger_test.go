@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,5 +331,65 @@ func TestReserveNoWait(t *testing.T) {
 	r3, err := l.Reserve(ctx, page, tg(9), "t", time.Minute, nw)
 	if err != nil || r3.Outcome != ReserveLimited || r3.Wait <= lim.MaxWait {
 		t.Fatalf("no-wait reserve beyond MaxWait = %+v, %v; want limited past MaxWait", r3, err)
+	}
+}
+
+// TestBatcherCallersGivingUp: callers that stop waiting (their context ends
+// while their call is queued or on the wire) neither lose their call nor
+// stall the batcher: every call is still sent, later callers get answers, and
+// Close returns once the queue is empty. With and without a linger (one
+// pipeline in flight, or four).
+func TestBatcherCallersGivingUp(t *testing.T) {
+	for _, linger := range []time.Duration{0, time.Millisecond} {
+		t.Run(linger.String(), func(t *testing.T) {
+			db := redistest.New(t)
+			l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: linger})
+			const n = 300
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx := context.Background()
+					if i%2 == 0 { // half give up at once or soon
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(i%3)*50*time.Microsecond)
+						defer cancel()
+					}
+					tg := Target{Kind: KindComment, ID: "g" + strconv.Itoa(i)}
+					if _, err := l.Reserve(ctx, "7", tg, "tok", time.Minute, Limit{}); err != nil && i%2 == 1 {
+						t.Errorf("reserve %s: %v", tg, err)
+					}
+				}()
+			}
+			wg.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			last := Target{Kind: KindComment, ID: "last"}
+			if r, err := l.Reserve(ctx, "7", last, "tok", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+				t.Fatalf("reserve after the others = %+v, %v", r, err)
+			}
+			closed := make(chan struct{})
+			go func() { l.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return: a queued call was left without a sender")
+			}
+			// Every call went out, those of callers who gave up too.
+			ts := make([]Target, n)
+			for i := range ts {
+				ts[i] = Target{Kind: KindComment, ID: "g" + strconv.Itoa(i)}
+			}
+			es, err := l.GetMany(context.Background(), "7", ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range es {
+				if e.Status != StatusClaimed {
+					t.Errorf("%s: %v, want claimed", ts[i], e.Status)
+				}
+			}
+		})
 	}
 }
