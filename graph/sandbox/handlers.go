@@ -136,8 +136,11 @@ func (c *call) parseParams() *apiError {
 	if c.r.Method == http.MethodPost {
 		body := url.Values{}
 		mt := c.r.Header.Get("Content-Type")
-		if mt != "application/x-www-form-urlencoded" { // what clients send; skip the parse
-			mt, _, _ = mime.ParseMediaType(mt)
+		if mt != "application/x-www-form-urlencoded" && mt != "" { // what clients send; skip the parse
+			var err error
+			if mt, _, err = mime.ParseMediaType(mt); err != nil {
+				return errParam("Invalid form body") // as r.ParseForm says
+			}
 		}
 		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, maxBody)
 		switch mt {
@@ -163,9 +166,10 @@ func (c *call) parseParams() *apiError {
 				return errParam("Invalid multipart body")
 			}
 			body = c.r.PostForm
-		default:
+		case "application/x-www-form-urlencoded":
 			// What r.ParseForm does for a POST body, without merging it
-			// into r.Form with the query a second time.
+			// into r.Form with the query a second time. (Other types
+			// carry no parameters, as with ParseForm.)
 			b, err := readAll(c.r)
 			if err == nil {
 				body, err = url.ParseQuery(string(b))

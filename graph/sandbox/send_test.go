@@ -503,3 +503,33 @@ func FuzzPlainMember(f *testing.F) {
 		}
 	})
 }
+
+// TestSendBodyTypes: a send's parameters come from a form body (with or
+// without a charset) or a JSON one; a body of another type carries none, and
+// a Content-Type that does not parse is refused, as net/http's ParseForm does.
+func TestSendBodyTypes(t *testing.T) {
+	f := newFixture(t, Options{})
+	form := sendForm(map[string]string{"comment_id": f.fresh}, "hi").Encode()
+	post := func(ct, body string) answer {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/v25.0/"+f.p.ID+"/messages", strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		req.Header.Set("Authorization", "Bearer "+f.p.Token)
+		return f.roundTrip(req)
+	}
+	for _, ct := range []string{"text/plain", ""} {
+		if a := post(ct, form); a.status != http.StatusBadRequest || !strings.Contains(a.raw, "recipient must be non-empty") {
+			t.Errorf("Content-Type %q: %d %s, want the recipient missing", ct, a.status, a.raw)
+		}
+	}
+	if a := post("application/x-www-form-urlencoded; charset=", form); a.status != http.StatusBadRequest || !strings.Contains(a.raw, "Invalid form body") {
+		t.Errorf("unparsable Content-Type: %d %s", a.status, a.raw)
+	}
+	if f.sb.SendCount(f.fresh) != 0 {
+		t.Fatalf("a refused body sent a reply")
+	}
+	if a := post("application/x-www-form-urlencoded; charset=UTF-8", form); a.status != http.StatusOK {
+		t.Errorf("form with a charset: %d %s", a.status, a.raw)
+	}
+}
