@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -928,12 +929,11 @@ func TestUsageFollowsEachAnswer(t *testing.T) {
 		`{"call_count":10,"total_cputime":1,"total_time":1}`,
 		"",
 	}
-	var i int
+	var next atomic.Int32 // the calls are sequential; the server's goroutines differ
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := answers[i]; v != "" {
+		if v := answers[next.Add(1)-1]; v != "" {
 			w.Header().Set("X-App-Usage", v)
 		}
-		i++
 		w.Write([]byte(`{"recipient_id":"1","message_id":"m_1"}`))
 	}))
 	defer srv.Close()

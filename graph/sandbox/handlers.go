@@ -73,7 +73,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.fl.fail() {
 		s.rec.add(&s.rec.failures)
-		setUsage(w.Header(), "", "", 1, 0)
+		s.thr.setUsage(w.Header(), "", "", 1, 0)
 		s.writeError(w, errTransient())
 		return
 	}
@@ -227,14 +227,14 @@ func (c *call) finish(pageID, typ string, body []byte, e *apiError) {
 	if e != nil {
 		if e.code == CodeThrottled {
 			c.s.rec.throttle(pageID)
-			setUsage(h, pageID, typ, 100, e.regain)
+			c.s.thr.setUsage(h, pageID, typ, 100, e.regain)
 		} else {
-			setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+			c.s.thr.setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
 		}
 		c.s.writeError(c.w, e)
 		return
 	}
-	setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+	c.s.thr.setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
 	h["Content-Type"] = jsonContentType
 	c.w.Write(body)
 }

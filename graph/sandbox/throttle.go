@@ -16,6 +16,10 @@ type throttle struct {
 	sends  map[string][]time.Time // per Page, sends inside the current window
 	until  map[string]time.Time   // per Page, end of a block on sends
 	forced map[string]time.Time   // per Page, end of a block on every call (Throttle)
+
+	// headers holds the usage header values already written (setUsage).
+	headersMu sync.RWMutex
+	headers   map[usageKey]*[2][]string
 }
 
 func (t *throttle) init(rate float64, block time.Duration) {
@@ -23,6 +27,7 @@ func (t *throttle) init(rate float64, block time.Duration) {
 	t.sends = map[string][]time.Time{}
 	t.until = map[string]time.Time{}
 	t.forced = map[string]time.Time{}
+	t.headers = map[usageKey]*[2][]string{}
 }
 
 // SetSendRate changes the per-Page send rate (sends per second; 0 unlimited).
@@ -101,22 +106,22 @@ func (t *throttle) usage(pageID string, now time.Time) int {
 // setUsage writes Meta's usage headers: X-App-Usage, and X-Business-Use-Case-Usage
 // for the Page when known. regain > 0 reports a block, rounded up to minutes as
 // Meta does.
-func setUsage(h http.Header, pageID, typ string, percent int, regain time.Duration) {
+func (t *throttle) setUsage(h http.Header, pageID, typ string, percent int, regain time.Duration) {
 	minutes := 0
 	if regain > 0 {
 		minutes = int(math.Ceil(regain.Minutes()))
 	}
 	k := usageKey{pageID: pageID, typ: typ, percent: percent, minutes: minutes}
-	usageMu.RLock()
-	u := usageHeaders[k]
-	usageMu.RUnlock()
+	t.headersMu.RLock()
+	u := t.headers[k]
+	t.headersMu.RUnlock()
 	if u == nil {
 		u = usageValues(k)
-		usageMu.Lock()
-		if len(usageHeaders) < maxUsageCached {
-			usageHeaders[k] = u
+		t.headersMu.Lock()
+		if len(t.headers) < maxUsageCached {
+			t.headers[k] = u
 		}
-		usageMu.Unlock()
+		t.headersMu.Unlock()
 	}
 	h["X-App-Usage"] = u[0]
 	if pageID != "" {
@@ -132,12 +137,7 @@ type usageKey struct {
 	percent, minutes int
 }
 
-var (
-	usageMu      sync.RWMutex
-	usageHeaders = map[usageKey]*[2][]string{}
-)
-
-// maxUsageCached bounds the cache (a test with thousands of Pages fills it).
+// maxUsageCached bounds a sandbox's cache of them (thousands of Pages would fill it).
 const maxUsageCached = 4096
 
 func usageValues(k usageKey) *[2][]string {
