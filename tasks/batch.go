@@ -34,11 +34,21 @@ type batcher struct {
 	// callers' calls those carried (BatchStats).
 	pipelines, scripts, ops atomic.Int64
 
+	// flushAt ends a linger early: a batch goes as soon as this many calls
+	// wait (0: never early).
+	flushAt int
+	// full wakes a lingering sender whose batch reached flushAt.
+	full chan struct{}
+
 	mu       sync.Mutex
 	queue    []*batchOp
-	inflight int  // pipeline slots taken, each by one sender
-	closed   bool // set by close: calls run one by one
-	senders  sync.WaitGroup
+	inflight int // pipeline slots taken, each by one sender
+	// gathering is set while a sender holds the queue open (lingering, or
+	// about to take it): calls queue for it instead of starting another
+	// batch, so one linger gathers every call that arrives during it.
+	gathering bool
+	closed    bool // set by close: calls run one by one
+	senders   sync.WaitGroup
 }
 
 // batchOp is one script call. Calls with the same script and a non-empty
@@ -67,22 +77,27 @@ const (
 )
 
 // newBatcher returns a batcher. Without a linger one pipeline is on the wire
-// at a time and calls queue up behind it; with one, up to four, each
-// gathering calls for up to linger.
-func newBatcher(rdb redis.UniversalClient, linger time.Duration) *batcher {
+// at a time and calls queue up behind it. With one, a single batch gathers
+// calls at a time, for up to linger or until flushAt calls wait (0: no
+// early flush), while up to three earlier batches are on the wire.
+func newBatcher(rdb redis.UniversalClient, linger time.Duration, flushAt int) *batcher {
 	inflight := 1
 	if linger > 0 {
 		inflight = 4
 	}
-	return &batcher{rdb: rdb, linger: linger, maxInflight: inflight}
+	return &batcher{rdb: rdb, linger: linger, maxInflight: inflight, flushAt: flushAt, full: make(chan struct{}, 1)}
 }
 
-// close waits for the queued calls to be sent. Calls made after close run
-// one by one.
+// close waits for the queued calls to be sent, without lingering. Calls made
+// after close run one by one.
 func (b *batcher) close() {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
+	select { // end a linger now
+	case b.full <- struct{}{}:
+	default:
+	}
 	b.senders.Wait()
 }
 
@@ -96,10 +111,16 @@ func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
 		return op.script.Run(ctx, b.rdb, op.keys, op.args...).Result()
 	}
 	b.queue = append(b.queue, op)
-	lead := b.inflight < b.maxInflight
+	lead := !b.gathering && b.inflight < b.maxInflight
 	if lead {
+		b.gathering = true
 		b.inflight++
 		b.senders.Add(1)
+	} else if b.gathering && b.flushAt > 0 && len(b.queue) >= b.flushAt {
+		select { // wake the lingering sender
+		case b.full <- struct{}{}:
+		default:
+		}
 	}
 	b.mu.Unlock()
 	if lead {
@@ -124,13 +145,28 @@ func (b *batcher) sendAll() {
 }
 
 // sendBatch sends one batch from the queue (after the linger, if any) and
-// reports whether the caller keeps the pipeline slot because more calls
-// queued; if not, the slot is freed.
+// reports whether the caller keeps the pipeline slot, to gather and send the
+// calls that queued meanwhile; if not, the slot is freed.
 func (b *batcher) sendBatch() (more bool) {
 	if b.linger > 0 {
-		time.Sleep(b.linger)
+		b.mu.Lock()
+		wait := !b.closed && (b.flushAt <= 0 || len(b.queue) < b.flushAt)
+		b.mu.Unlock()
+		if wait {
+			t := time.NewTimer(b.linger)
+			select {
+			case <-t.C:
+			case <-b.full:
+				t.Stop()
+			}
+		}
 	}
 	b.mu.Lock()
+	select { // a wake-up meant for this batch, or one that came too late
+	case <-b.full:
+	default:
+	}
+	b.gathering = false
 	n := min(len(b.queue), maxBatch)
 	batch := make([]*batchOp, n)
 	copy(batch, b.queue)
@@ -143,7 +179,8 @@ func (b *batcher) sendBatch() (more bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.queue) > 0 {
+	if len(b.queue) > 0 && !b.gathering {
+		b.gathering = true
 		return true
 	}
 	b.inflight--

@@ -393,3 +393,75 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 		})
 	}
 }
+
+// TestBatcherLinger: with a linger, one batch gathers at a time, so the calls
+// that arrive during it go out together as one pipeline (and, one Page's
+// reservations, one script call); and a batch that reaches FlushAt calls goes
+// at once instead of waiting out the linger.
+func TestBatcherLinger(t *testing.T) {
+	reserveAll := func(t *testing.T, l *Ledger, n int, prefix string) {
+		t.Helper()
+		// Far shorter than the linger of the early-flush case: a batch that
+		// waited it out fails the calls.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				tg := Target{Kind: KindComment, ID: prefix + strconv.Itoa(i)}
+				if r, err := l.Reserve(ctx, "8", tg, "tok", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+					t.Errorf("reserve %s = %+v, %v", tg, r, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	t.Run("one batch gathers", func(t *testing.T) {
+		db := redistest.New(t)
+		// Long enough for every caller to queue on a loaded machine.
+		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: 2 * time.Second})
+		defer l.Close()
+		reserveAll(t, l, 20, "g")
+		if st := l.BatchStats(); st.Pipelines != 1 || st.Scripts != 1 || st.Calls != 20 {
+			t.Fatalf("batch stats %+v, want 20 calls in one pipeline and one script call", st)
+		}
+	})
+	t.Run("flush at", func(t *testing.T) {
+		db := redistest.New(t)
+		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour, FlushAt: 5})
+		reserveAll(t, l, 5, "f")
+		if st := l.BatchStats(); st.Calls != 5 {
+			t.Fatalf("batch stats %+v, want 5 calls sent", st)
+		}
+		// A lone call afterwards would wait out the hour; Close ends the
+		// linger and sends it.
+		res := make(chan error, 1)
+		go func() {
+			_, err := l.Reserve(context.Background(), "8", Target{Kind: KindComment, ID: "lone"}, "tok", time.Minute, Limit{})
+			res <- err
+		}()
+		for queued := 0; queued == 0; { // until the lone call lingers
+			time.Sleep(time.Millisecond)
+			l.batch.mu.Lock()
+			queued = len(l.batch.queue)
+			l.batch.mu.Unlock()
+		}
+		l.Close()
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatalf("lone call: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Close did not end the linger")
+		}
+		if st := l.BatchStats(); st.Calls != 6 {
+			t.Fatalf("batch stats %+v, want 6 calls sent", st)
+		}
+	})
+}

@@ -77,7 +77,8 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	tasks.SetRedisLogger(log)
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
 	a.rdb = tasks.NewRedisClient(opt)
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: tasks.BatchLinger(cfg.Worker.Concurrency)})
+	linger, flushAt := tasks.BatchOptions(cfg.Worker.Concurrency)
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
 	a.graph = graph.New(graph.Config{
