@@ -272,6 +272,7 @@ func TestChaos(t *testing.T) {
 
 	// Retries and late polls must add nothing.
 	time.Sleep(3 * time.Second)
+	r.waitLedgerSettled(t, 2*time.Minute)
 	r.stopAll(t)
 	r.checkSends(t, items)
 	r.reconcile(t, items, edge)

@@ -802,3 +802,34 @@ func (r *rig) waitSends(n int, d time.Duration) error {
 	}
 	return err
 }
+
+// waitLedgerSettled waits, for up to d, until every Page's ledger counts as
+// sent what the sandbox received. A reply whose worker was killed between the
+// send and the ledger's mark, or whose answer was lost, is recorded only when
+// its task comes back (asynq's lease recovery, or the retry) and Graph
+// confirms it: the sandbox can have every reply before the ledger does. The
+// workers must still run; reconcile then checks the counts.
+func (r *rig) waitLedgerSettled(t *testing.T, d time.Duration) {
+	t.Helper()
+	behind := ""
+	err := proctest.WaitFor(d, "the ledger to record every send", func() bool {
+		if err := r.alive(); err != nil {
+			t.Fatal(err)
+		}
+		sb := map[string]int{}
+		for _, s := range r.sb.Sends() {
+			sb[s.PageID]++
+		}
+		st := r.status(t)
+		behind = ""
+		for _, pg := range r.pages {
+			if st.sent[pg.ID] < sb[pg.ID] {
+				behind += fmt.Sprintf(" page %s: %d of %d;", pg.ID, st.sent[pg.ID], sb[pg.ID])
+			}
+		}
+		return behind == ""
+	})
+	if err != nil {
+		t.Logf("%v: still behind:%s", err, behind)
+	}
+}
