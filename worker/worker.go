@@ -93,6 +93,7 @@ type Worker struct {
 
 	mu         sync.Mutex
 	wait       map[string]int // per Page: slots waiting for a send slot
+	runners    *runners       // reply handlers run on these (runners.go)
 	maxWaiting int            // per Page, at most this many
 	pages      map[string]*pageState
 	log        *slog.Logger
@@ -172,7 +173,7 @@ func New(p Params) *Worker {
 		p.Metrics = metrics.New()
 	}
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
-		wait: map[string]int{}, maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10))}
+		wait: map[string]int{}, runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10))}
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
@@ -198,7 +199,9 @@ func LimitOf(p *config.Page, maxWait time.Duration) tasks.Limit {
 // Handler returns the task mux, for tests and for servers built elsewhere.
 func (w *Worker) Handler() asynq.Handler {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(tasks.TypeReply, w.handleReply)
+	mux.HandleFunc(tasks.TypeReply, func(ctx context.Context, t *asynq.Task) error {
+		return w.runners.do(ctx, t, w.handleReply)
+	})
 	if w.p.Poll != nil {
 		mux.Handle(tasks.TypePoll, w.p.Poll)
 	}
