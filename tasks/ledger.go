@@ -79,9 +79,9 @@ type LedgerOptions struct {
 // concurrency handler slots: a 4 ms linger, ended early once half the slots
 // wait. Measured with `pagereply bench pipeline` (docs/PERFORMANCE.md): at
 // 10, 50 and 200 slots it cuts the ledger's round trips per reply from about
-// 1.3 / 0.65 / 0.65 to 0.4 / 0.1 / 0.1, and the reply path's CPU (Go and
-// Redis) by a fifth, without lowering throughput; the few milliseconds are
-// nothing beside a Graph call.
+// 1.3 / 0.65 / 0.65 to 0.4 / 0.1 / 0.1, and the reply path's CPU per reply
+// (Go and Redis) by roughly 10–25 %, without lowering throughput; the few
+// milliseconds are nothing beside a Graph call.
 func BatchOptions(concurrency int) (linger time.Duration, flushAt int) {
 	return 4 * time.Millisecond, max(2, concurrency/2)
 }

@@ -423,10 +423,26 @@ func TestBatcherLinger(t *testing.T) {
 	}
 	t.Run("one batch gathers", func(t *testing.T) {
 		db := redistest.New(t)
-		// Long enough for every caller to queue on a loaded machine.
-		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: 2 * time.Second})
-		defer l.Close()
-		reserveAll(t, l, 20, "g")
+		// A linger no caller outlasts: Close ends it once all have queued.
+		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour})
+		done := make(chan struct{})
+		go func() { reserveAll(t, l, 20, "g"); close(done) }()
+		for queued := 0; queued < 20; { // until every call waits
+			time.Sleep(time.Millisecond)
+			l.batch.mu.Lock()
+			queued = len(l.batch.queue)
+			l.batch.mu.Unlock()
+		}
+		// Calls that arrived while a batch gathered joined it: one sender
+		// holds a slot (before, each of the first four started a batch).
+		l.batch.mu.Lock()
+		senders, gathering := l.batch.inflight, l.batch.gathering
+		l.batch.mu.Unlock()
+		if senders != 1 || !gathering {
+			t.Fatalf("20 calls queued with %d senders (gathering %v), want 1 gathering", senders, gathering)
+		}
+		l.Close()
+		<-done
 		if st := l.BatchStats(); st.Pipelines != 1 || st.Scripts != 1 || st.Calls != 20 {
 			t.Fatalf("batch stats %+v, want 20 calls in one pipeline and one script call", st)
 		}

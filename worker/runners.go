@@ -13,9 +13,10 @@ import (
 // runners runs reply handlers on goroutines that outlive a task. asynq starts
 // a fresh goroutine for every task, with the runtime's small starting stack;
 // a reply's work (the ledger's batcher, the Graph client) runs deeper, so
-// each task paid two or three stack copies as its goroutine grew, measured at
-// about a tenth of the reply path's CPU in `pagereply bench pipeline`'s
-// profile. A runner keeps its grown stack from task to task: asynq's
+// each task paid two or three stack copies as its goroutine grew (stack
+// growth was 11 % of the reply phase's CPU in `pagereply bench pipeline`'s
+// profile, 8 % of bare asynq's). A runner keeps its grown stack from task to
+// task: asynq's
 // goroutine hands the task over and waits for its result. A runner that finds
 // no task within idle exits, so a quiet worker keeps none.
 type runners struct {
