@@ -54,13 +54,15 @@ type batcher struct {
 // batchOp is one script call. Calls with the same script and a non-empty
 // merge key share their first sharedKeys keys and sharedArgs arguments, and
 // the script takes any number of the rest (a fixed number each) and returns
-// one reply per call: such calls are merged into one.
+// a flat array of stride values per call (1 when stride is 0): such calls are
+// merged into one, and each caller gets its stride values as a []any.
 type batchOp struct {
 	script                 *redis.Script
 	keys                   []string
 	args                   []any
 	merge                  string
 	sharedKeys, sharedArgs int
+	stride                 int
 	res                    chan batchResult
 }
 
@@ -253,12 +255,13 @@ func (b *batcher) exec(batch []*batchOp) {
 			continue
 		}
 		each, _ := val.([]any)
+		stride := max(1, c.ops[0].stride)
 		for i, op := range c.ops {
 			switch {
 			case err != nil:
 				op.res <- batchResult{err: err}
-			case i < len(each):
-				op.res <- batchResult{val: []any{each[i]}}
+			case (i+1)*stride <= len(each):
+				op.res <- batchResult{val: each[i*stride : (i+1)*stride : (i+1)*stride]}
 			default:
 				op.res <- batchResult{err: errors.New("merged script call: short reply")}
 			}

@@ -45,12 +45,15 @@ type Ledger struct {
 // merge key of its last reservation's limit.
 type pageKeys struct {
 	pause, rate, back, stats, mark string
-	merge                          atomic.Pointer[mergeKey]
+	reserve                        atomic.Pointer[reserveShared]
 }
 
-type mergeKey struct {
-	interval, tau int64
-	key           string
+// reserveShared is what a Page's reservations under one limit share.
+type reserveShared struct {
+	interval, tau, lease, maxWait int64
+	keys                          []string
+	args                          []any
+	merge                         string
 }
 
 // LedgerOptions configures a Ledger.
@@ -167,16 +170,20 @@ func (l *Ledger) keys(page string) *pageKeys {
 // maxCachedPages bounds the key cache (a worker serves its configured Pages).
 const maxCachedPages = 10000
 
-// mergeKey is the batcher's merge key of page's reservations under a limit:
-// calls merge only when they share the Page and the limit.
-func (k *pageKeys) mergeKey(page string, interval, tau int64) string {
-	if m := k.merge.Load(); m != nil && m.interval == interval && m.tau == tau {
-		return m.key
+// reserveShared returns the keys and arguments that page's reservations
+// under one limit and lease share, boxed once, with the batcher's merge key
+// for them: calls merge only when they share all of these.
+func (k *pageKeys) reserveShared(l *Ledger, interval, tau, lease, maxWait int64) *reserveShared {
+	if m := k.reserve.Load(); m != nil && m.interval == interval && m.tau == tau && m.lease == lease && m.maxWait == maxWait {
+		return m
 	}
-	m := &mergeKey{interval: interval, tau: tau,
-		key: page + "|" + strconv.FormatInt(interval, 10) + "|" + strconv.FormatInt(tau, 10)}
-	k.merge.Store(m)
-	return m.key
+	m := &reserveShared{interval: interval, tau: tau, lease: lease, maxWait: maxWait,
+		keys: []string{k.pause, k.rate, k.back},
+		args: []any{l.ttlArg, interval, tau, lease, maxWait},
+		merge: k.pause + "|" + strconv.FormatInt(interval, 10) + "|" + strconv.FormatInt(tau, 10) +
+			"|" + strconv.FormatInt(lease, 10) + "|" + strconv.FormatInt(maxWait, 10)}
+	k.reserve.Store(m)
+	return m
 }
 
 func (l *Ledger) entryKey(page string, t Target) string {
@@ -336,13 +343,16 @@ type Reservation struct {
 // backlog comes back at the Page's rate instead of all at once; KEYS[4..] the
 // targets' ledger entries.
 // ARGV[1] ledger TTL (ms), ARGV[2] emission interval (µs, 0: no limit),
-// ARGV[3] burst tolerance (µs); then four per target: claim token, claim
-// lease (ms, counted from the booked slot), longest wait that may be booked
-// (µs), and 1 to book only a slot free now (refusing a later one within the
-// longest wait with the time to it, outside the put-back schedule).
+// ARGV[3] burst tolerance (µs), ARGV[4] claim lease (ms, counted from the
+// booked slot), ARGV[5] longest wait that may be booked (µs); then one per
+// target: its claim token, prefixed with "!" to book only a slot free now
+// (refusing a later one within the longest wait with the time to it, outside
+// the put-back schedule).
 //
-// Returns one reply per target, in order: {0, wait µs, doubtful} go; {1, entry}
-// done; {2, pttl ms, reason} paused; {3, wait µs} limited; {4, ms} busy.
+// Returns three values per target, in order (a flat array: no table per
+// target to build in Lua and to decode in Go): 0, wait µs, doubtful (0/1):
+// go; 1, 0, entry: done; 2, pttl ms, reason: paused; 3, wait µs, 0:
+// limited; 4, ms, 0: busy.
 var reserveScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -352,6 +362,8 @@ local reason = nil
 if pttl > 0 then reason = redis.call('GET', KEYS[1]) or '' end
 local interval = tonumber(ARGV[2])
 local tau = tonumber(ARGV[3])
+local leasems = tonumber(ARGV[4])
+local maxwait = tonumber(ARGV[5])
 local tat, back = nil, nil
 if interval > 0 then
   tat = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -365,45 +377,51 @@ if interval > 0 then
 end
 local tat0, back0 = tat, back
 local out = {}
+local o = 0
 for i = 4, #KEYS do
-  local a = 4 + (i - 4) * 4
-  local token, leasems, maxwait, nowait = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
-  local r = nil
+  local token = ARGV[i + 2]
+  local nowait = string.byte(token, 1) == 33
+  if nowait then token = string.sub(token, 2) end
+  local code, n, x = nil, 0, 0
   local v = redis.call('GET', KEYS[i])
   local doubtful = 0
   if v then
-    local st = string.sub(v, 1, 1)
-    if st == 's' or st == 'f' then r = {1, v} end
-    if not r and st == 'c' then
+    local st = string.byte(v, 1)
+    if st == 115 or st == 102 then -- s, f
+      code, x = 1, v
+    elseif st == 99 then -- c
       local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
       if tok and tok ~= token and tonumber(lease) > nowms then
-        r = {4, tonumber(lease) - nowms}
+        code, n = 4, tonumber(lease) - nowms
       end
     end
     doubtful = 1
   end
-  if not r and pttl > 0 then r = {2, pttl, reason} end
+  if not code and pttl > 0 then code, n, x = 2, pttl, reason end
   local wait = 0
-  if not r and interval > 0 then
+  if not code and interval > 0 then
     wait = tat - tau - now
     if nowait and wait > 0 and wait <= maxwait then
-      r = {3, wait}
+      code, n = 3, wait
     elseif wait > maxwait then
       if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
       if back < now + wait then back = now + wait end
       back = back + interval
-      r = {3, back - now - interval}
+      code, n = 3, back - now - interval
     else
       if wait < 0 then wait = 0 end
       tat = tat + interval
     end
   end
-  if not r then
+  if not code then
     local lease = nowms + math.floor(wait / 1000) + leasems
     redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1])
-    r = {0, wait, doubtful}
+    code, n, x = 0, wait, doubtful
   end
-  out[#out + 1] = r
+  out[o + 1] = code
+  out[o + 2] = n
+  out[o + 3] = x
+  o = o + 3
 end
 if tat ~= tat0 then
   redis.call('SET', KEYS[2], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
@@ -432,29 +450,24 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 	if lim.Interval > 0 {
 		tau = time.Duration(lim.Burst) * lim.Interval
 	}
-	nowait := "0"
 	if lim.NoWait {
-		nowait = "1"
+		token = "!" + token
 	}
-	pk := l.keys(page)
+	sh := l.keys(page).reserveShared(l, lim.Interval.Microseconds(), tau.Microseconds(), lease.Milliseconds(), lim.MaxWait.Microseconds())
 	op := &batchOp{
-		script: reserveScript,
-		keys:   []string{pk.pause, pk.rate, pk.back, l.entryKey(page, t)},
-		args: []any{l.ttlArg, lim.Interval.Microseconds(), tau.Microseconds(),
-			token, lease.Milliseconds(), lim.MaxWait.Microseconds(), nowait},
-		sharedKeys: 3, sharedArgs: 3,
-		merge: pk.mergeKey(page, lim.Interval.Microseconds(), tau.Microseconds()),
+		script:     reserveScript,
+		keys:       append(sh.keys[:len(sh.keys):len(sh.keys)], l.entryKey(page, t)),
+		args:       append(sh.args[:len(sh.args):len(sh.args)], token),
+		sharedKeys: len(sh.keys), sharedArgs: len(sh.args),
+		merge:      sh.merge,
+		stride:     3,
 	}
 	val, err := l.evalOp(ctx, op)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reserve %s of page %s: %w", t, page, err)
 	}
-	all, _ := val.([]any)
-	var res []any
-	if len(all) == 1 {
-		res, _ = all[0].([]any)
-	}
-	if len(res) < 2 {
+	res, _ := val.([]any)
+	if len(res) != 3 {
 		return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, val)
 	}
 	code, _ := res[0].(int64)
@@ -464,13 +477,10 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 		d, _ := res[2].(int64)
 		return Reservation{Outcome: ReserveGo, Wait: time.Duration(n) * time.Microsecond, Doubtful: d == 1}, nil
 	case 1:
-		s, _ := res[1].(string)
+		s, _ := res[2].(string)
 		return Reservation{Outcome: ReserveDone, Entry: parseEntry(s)}, nil
 	case 2:
-		reason := ""
-		if len(res) > 2 {
-			reason, _ = res[2].(string)
-		}
+		reason, _ := res[2].(string)
 		return Reservation{Outcome: ReservePaused, Wait: time.Duration(n) * time.Millisecond, Reason: reason}, nil
 	case 3:
 		return Reservation{Outcome: ReserveLimited, Wait: time.Duration(n) * time.Microsecond}, nil
