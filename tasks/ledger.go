@@ -459,8 +459,8 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 		keys:       append(sh.keys[:len(sh.keys):len(sh.keys)], l.entryKey(page, t)),
 		args:       append(sh.args[:len(sh.args):len(sh.args)], token),
 		sharedKeys: len(sh.keys), sharedArgs: len(sh.args),
-		merge:      sh.merge,
-		stride:     3,
+		merge:  sh.merge,
+		stride: 3,
 	}
 	val, err := l.evalOp(ctx, op)
 	if err != nil {
