@@ -47,6 +47,9 @@ type PipelineOptions struct {
 	// difference), so `pagereply bench pipeline` alternates the order from
 	// run to run.
 	PipelineFirst bool
+	// DequeueLatency times asynq's dequeue round trips in both phases
+	// (PipelineResult.BareDequeue, PipeDequeue).
+	DequeueLatency bool
 }
 
 // PipelineResult holds one pipeline comparison.
@@ -62,6 +65,9 @@ type PipelineResult struct {
 	BareCPU, PipeCPU CPUCost
 	// Ledger counts the pipeline's ledger round trips and script calls.
 	Ledger tasks.BatchStats
+	// BareDequeue and PipeDequeue are asynq's dequeue round trips in each
+	// phase, with PipelineOptions.DequeueLatency (else nil).
+	BareDequeue, PipeDequeue *DequeueLatency
 }
 
 // CPUCost is CPU time per task, split between this process and Redis, and
@@ -104,16 +110,20 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 		bareCPU, pipeCPU CPUCost
 		stats            tasks.BatchStats
 		err              error
+		bareDQ, pipeDQ   *dequeueWatch
 	)
+	if o.DequeueLatency {
+		bareDQ, pipeDQ = &dequeueWatch{}, &dequeueWatch{}
+	}
 	runBarePhase := func() error {
-		pprof.Do(ctx, pprof.Labels("phase", "bare"), func(ctx context.Context) { bare, bareCPU, err = runBare(ctx, o, rdb) })
+		pprof.Do(ctx, pprof.Labels("phase", "bare"), func(ctx context.Context) { bare, bareCPU, err = runBare(ctx, o, rdb, bareDQ) })
 		if err == nil && o.Progress != nil {
 			fmt.Fprintf(o.Progress, "bare asynq: %d tasks, %.0f/s\n", o.N, bare)
 		}
 		return err
 	}
 	runPipePhase := func() error {
-		pprof.Do(ctx, pprof.Labels("phase", "pipeline"), func(ctx context.Context) { pipe, pipeCPU, stats, err = runReplies(ctx, o, rdb) })
+		pprof.Do(ctx, pprof.Labels("phase", "pipeline"), func(ctx context.Context) { pipe, pipeCPU, stats, err = runReplies(ctx, o, rdb, pipeDQ) })
 		if err == nil && o.Progress != nil {
 			fmt.Fprintf(o.Progress, "pipeline:   %d replies, %.0f/s\n", o.N, pipe)
 		}
@@ -129,7 +139,7 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 		}
 	}
 	return PipelineResult{N: o.N, Concurrency: o.Concurrency, BarePerSec: bare, PipePerSec: pipe, Ratio: pipe / bare,
-		BareCPU: bareCPU, PipeCPU: pipeCPU, Ledger: stats}, nil
+		BareCPU: bareCPU, PipeCPU: pipeCPU, Ledger: stats, BareDequeue: bareDQ.result(), PipeDequeue: pipeDQ.result()}, nil
 }
 
 // serverConfig is the asynq configuration both runs share.
@@ -143,7 +153,7 @@ func serverConfig(o PipelineOptions) asynq.Config {
 	}
 }
 
-func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, error) {
+func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient, dq *dequeueWatch) (float64, CPUCost, error) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return 0, CPUCost{}, fmt.Errorf("bench: flush: %w", err)
 	}
@@ -161,7 +171,11 @@ func runBare(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) 
 	}
 	pprof.SetGoroutineLabels(ctx)
 	done := make(chan struct{}, o.N)
-	srv := asynq.NewServer(o.Redis, serverConfig(o))
+	srv, closeSrv, err := newServer(o, serverConfig(o), dq)
+	if err != nil {
+		return 0, CPUCost{}, err
+	}
+	defer closeSrv()
 	mux := asynq.NewServeMux()
 	mux.HandleFunc("bench:noop", func(context.Context, *asynq.Task) error { done <- struct{}{}; return nil })
 	cpu := startCPU(ctx, rdb)
@@ -203,7 +217,7 @@ func (h countingHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient) (float64, CPUCost, tasks.BatchStats, error) {
+func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClient, dq *dequeueWatch) (float64, CPUCost, tasks.BatchStats, error) {
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: flush: %w", err)
 	}
@@ -246,7 +260,14 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	w := worker.New(worker.Params{Redis: o.Redis, Ledger: ledger, Graph: gclient, Pages: []config.Page{pg},
 		Concurrency: o.Concurrency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	done := make(chan struct{}, o.N)
-	srv := asynq.NewServer(o.Redis, serverConfig(o))
+	if dq != nil {
+		dq.ledgerBusy = func() bool { return ledger.PipelinesOnWire() > 0 }
+	}
+	srv, closeSrv, err := newServer(o, serverConfig(o), dq)
+	if err != nil {
+		return 0, CPUCost{}, tasks.BatchStats{}, err
+	}
+	defer closeSrv()
 	cpu := startCPU(ctx, rdb)
 	start := time.Now()
 	if err := srv.Start(countingHandler{next: w.Handler(), done: done}); err != nil {

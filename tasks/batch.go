@@ -33,6 +33,8 @@ type batcher struct {
 	// Counts of what was sent: pipelines, script calls in them, and the
 	// callers' calls those carried (BatchStats).
 	pipelines, scripts, ops atomic.Int64
+	// onWire counts pipelines sent and not yet answered to their callers.
+	onWire atomic.Int64
 
 	// flushAt ends a linger early: a batch goes as soon as this many calls
 	// wait (0: never early).
@@ -240,6 +242,8 @@ func (b *batcher) exec(batch []*batchOp) {
 	b.pipelines.Add(1)
 	b.scripts.Add(int64(len(calls)))
 	b.ops.Add(int64(len(batch)))
+	b.onWire.Add(1)
+	defer b.onWire.Add(-1)
 	pipe := b.rdb.Pipeline()
 	for _, c := range calls {
 		c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)

@@ -118,6 +118,17 @@ func (l *Ledger) BatchStats() BatchStats {
 	return BatchStats{Pipelines: l.batch.pipelines.Load(), Scripts: l.batch.scripts.Load(), Calls: l.batch.ops.Load()}
 }
 
+// PipelinesOnWire is how many of a batching ledger's pipelines are out now:
+// sent, and not yet answered to all their callers. `pagereply bench pipeline
+// --dequeue-latency` uses it to tell which of asynq's dequeues ran alongside
+// one.
+func (l *Ledger) PipelinesOnWire() int64 {
+	if l.batch == nil {
+		return 0
+	}
+	return l.batch.onWire.Load()
+}
+
 // Close stops the batching goroutines after they sent what was queued. It does
 // not close the Redis client.
 func (l *Ledger) Close() {

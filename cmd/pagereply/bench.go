@@ -53,6 +53,7 @@ type pipelineArgs struct {
 	conc       string
 	useHTTP    bool
 	cpuProfile string
+	dequeue    bool
 }
 
 func (a *pipelineArgs) register(fs *flag.FlagSet) {
@@ -60,10 +61,12 @@ func (a *pipelineArgs) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.conc, "concurrency", "50", "asynq server concurrency, or a list (10,50,200): one table row per value, each the median of --runs runs; "+
 		"the closing bare_asynq_per_s, pipeline_per_s and ratio lines are those of 50 when listed, else of the last value")
 	fs.BoolVar(&a.useHTTP, "http", false, "send Graph calls over loopback HTTP instead of in-process")
+	fs.BoolVar(&a.dequeue, "dequeue-latency", false, "time asynq's dequeue round trips in both phases (its single dequeue loop bounds the drain rate) "+
+		"and print them after each run, with those of the reply path that ran while a ledger pipeline was out")
 }
 
 func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "bench pipeline", "bench pipeline [--redis URL] [-n N] [--concurrency C[,C...]] [--runs R] [--http] [--flush] [--json FILE]",
+	fs := newFlagSet(env, "bench pipeline", "bench pipeline [--redis URL] [-n N] [--concurrency C[,C...]] [--runs R] [--http] [--dequeue-latency] [--flush] [--json FILE]",
 		"pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000 --concurrency 10,50,200")
 	var c benchCommon
 	c.register(fs)
@@ -111,7 +114,7 @@ func (a pipelineArgs) runner() (benchRunner, error) {
 				// Every other run measures the reply path first: the phase
 				// that runs second is a little slower.
 				first := i%2 == 1
-				r, err := bench.RunPipeline(ctx, bench.PipelineOptions{Redis: opt, N: a.n, Concurrency: conc, HTTP: a.useHTTP, PipelineFirst: first})
+				r, err := bench.RunPipeline(ctx, bench.PipelineOptions{Redis: opt, N: a.n, Concurrency: conc, HTTP: a.useHTTP, PipelineFirst: first, DequeueLatency: a.dequeue})
 				if err != nil {
 					return nil, err
 				}
@@ -122,6 +125,11 @@ func (a pipelineArgs) runner() (benchRunner, error) {
 				fmt.Fprintf(env.stderr, "concurrency %d run %d (%s): bare %.0f/s, pipeline %.0f/s, ratio %.2f; CPU per task: bare go %v + redis %v, pipeline go %v + redis %v; allocated per task: bare %d B, pipeline %d B; ledger per reply: %.2f round trips, %.2f script calls; CPU stolen by the hypervisor: bare %.0f%%, pipeline %.0f%%\n",
 					conc, i+1, order, r.BarePerSec, r.PipePerSec, r.Ratio, r.BareCPU.Go, r.BareCPU.Redis, r.PipeCPU.Go, r.PipeCPU.Redis, r.BareCPU.Alloc, r.PipeCPU.Alloc,
 					float64(r.Ledger.Pipelines)/float64(r.N), float64(r.Ledger.Scripts)/float64(r.N), 100*r.BareCPU.Steal, 100*r.PipeCPU.Steal)
+				if r.BareDequeue != nil && r.PipeDequeue != nil {
+					along := r.PipeDequeue.WithLedger
+					fmt.Fprintf(env.stderr, "  dequeue round trips: bare %s; pipeline %s; pipeline, the %.0f%% begun while a ledger pipeline was out: %s\n",
+						r.BareDequeue.All.Micros(), r.PipeDequeue.All.Micros(), 100*float64(along.N)/float64(max(1, r.PipeDequeue.All.N)), along.Micros())
+				}
 				runs = append(runs, r)
 			}
 			rows = append(rows, bench.PipelineRowOf(runs))
