@@ -168,6 +168,9 @@ func (c *Client) sendMessage(ctx context.Context, token, pageID, rcptKey, rcptID
 
 // decodeSendResult decodes the answer to a send, which must name the message.
 func decodeSendResult(body []byte) (SendResult, error) {
+	if r, ok := scanSendResult(body); ok {
+		return r, nil
+	}
 	var r SendResult
 	if err := decodeObject(body, &r); err != nil {
 		return SendResult{}, err
@@ -176,6 +179,67 @@ func decodeSendResult(body []byte) (SendResult, error) {
 		return SendResult{}, errors.New("answer has no message_id")
 	}
 	return r, nil
+}
+
+// scanSendResult reads the answer to a send in the exact shape Graph gives
+// it, {"recipient_id":"…","message_id":"…"} (either order, no whitespace,
+// printable ASCII strings without escapes, a non-empty message id), without
+// encoding/json's reflection. Anything else is not ok, and goes to
+// encoding/json (FuzzScanSendResult holds the two equal).
+func scanSendResult(b []byte) (SendResult, bool) {
+	var r SendResult
+	var seenR, seenM bool
+	if len(b) < 2 || b[0] != '{' {
+		return r, false
+	}
+	i := 1
+	for {
+		key, n, ok := scanPlainString(b[i:])
+		if !ok || i+n >= len(b) || b[i+n] != ':' {
+			return r, false
+		}
+		i += n + 1
+		val, n, ok := scanPlainString(b[i:])
+		if !ok {
+			return r, false
+		}
+		i += n
+		switch {
+		case string(key) == "recipient_id" && !seenR:
+			r.RecipientID, seenR = string(val), true
+		case string(key) == "message_id" && !seenM:
+			r.MessageID, seenM = string(val), true
+		default:
+			return r, false
+		}
+		if i >= len(b) {
+			return r, false
+		}
+		if b[i] == '}' {
+			return r, i == len(b)-1 && r.MessageID != ""
+		}
+		if b[i] != ',' {
+			return r, false
+		}
+		i++
+	}
+}
+
+// scanPlainString reads a JSON string of printable ASCII without escapes at
+// the start of b and returns its contents and the bytes it took.
+func scanPlainString(b []byte) ([]byte, int, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return nil, 0, false
+	}
+	for j := 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[1:j], j + 1, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
 }
 
 // invalid is the error for a call that cannot be made as asked.
