@@ -394,40 +394,58 @@ for i = 4, #KEYS do
   local nowait = string.byte(token, 1) == 33
   if nowait then token = string.sub(token, 2) end
   local code, n, x = nil, 0, 0
-  local v = redis.call('GET', KEYS[i])
-  local doubtful = 0
-  if v then
-    local st = string.byte(v, 1)
-    if st == 115 or st == 102 then -- s, f
-      code, x = 1, v
-    elseif st == 99 then -- c
-      local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
-      if tok and tok ~= token and tonumber(lease) > nowms then
-        code, n = 4, tonumber(lease) - nowms
-      end
-    end
-    doubtful = 1
-  end
-  if not code and pttl > 0 then code, n, x = 2, pttl, reason end
-  local wait = 0
-  if not code and interval > 0 then
-    wait = tat - tau - now
-    if nowait and wait > 0 and wait <= maxwait then
-      code, n = 3, wait
-    elseif wait > maxwait then
-      if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
-      if back < now + wait then back = now + wait end
-      back = back + interval
-      code, n = 3, back - now - interval
-    else
+  -- The common case first: the Page is not paused and has a send slot
+  -- free, and the ledger does not have the target: SET NX claims it in one
+  -- call (a call from Lua costs several times the command itself). Else the
+  -- full check below, which reads the entry first.
+  if pttl <= 0 then
+    local wait = 0
+    if interval > 0 then wait = tat - tau - now end
+    if interval <= 0 or not (wait > maxwait or (nowait and wait > 0)) then
       if wait < 0 then wait = 0 end
-      tat = tat + interval
+      local lease = nowms + math.floor(wait / 1000) + leasems
+      if redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1], 'NX') then
+        code, n, x = 0, wait, 0
+        if interval > 0 then tat = tat + interval end
+      end
     end
   end
   if not code then
-    local lease = nowms + math.floor(wait / 1000) + leasems
-    redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1])
-    code, n, x = 0, wait, doubtful
+    local v = redis.call('GET', KEYS[i])
+    local doubtful = 0
+    if v then
+      local st = string.byte(v, 1)
+      if st == 115 or st == 102 then -- s, f
+        code, x = 1, v
+      elseif st == 99 then -- c
+        local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
+        if tok and tok ~= token and tonumber(lease) > nowms then
+          code, n = 4, tonumber(lease) - nowms
+        end
+      end
+      doubtful = 1
+    end
+    if not code and pttl > 0 then code, n, x = 2, pttl, reason end
+    local wait = 0
+    if not code and interval > 0 then
+      wait = tat - tau - now
+      if nowait and wait > 0 and wait <= maxwait then
+        code, n = 3, wait
+      elseif wait > maxwait then
+        if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
+        if back < now + wait then back = now + wait end
+        back = back + interval
+        code, n = 3, back - now - interval
+      else
+        if wait < 0 then wait = 0 end
+        tat = tat + interval
+      end
+    end
+    if not code then
+      local lease = nowms + math.floor(wait / 1000) + leasems
+      redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1])
+      code, n, x = 0, wait, doubtful
+    end
   end
   out[o + 1] = code
   out[o + 2] = n
