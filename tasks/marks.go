@@ -2,10 +2,12 @@ package tasks
 
 import "github.com/redis/go-redis/v9"
 
-// markManyScript records sent replies of one Page, never rewriting an entry
-// that is already sent, and counts the ones it wrote in the Page's "sent"
-// statistic. The ledger's batcher merges the MarkSent calls of concurrent
-// handlers for one Page into one call of it (see batch.go).
+// markManyScript records sent replies of one Page, never changing the value
+// of an entry that is already sent (SET ... GET, then the old value put back;
+// such an entry's TTL then counts anew from this mark, which only keeps it
+// longer), and counts the ones it wrote in the Page's "sent" statistic. The
+// ledger's batcher merges the MarkSent calls of concurrent handlers for one
+// Page into one call of it (see batch.go).
 //
 // KEYS[1] the Page's stats hash, KEYS[2..n] ledger entries.
 // ARGV[1] TTL (ms), ARGV[2..n] the sent value of KEYS[2..n].
@@ -15,12 +17,15 @@ var markManyScript = redis.NewScript(`
 local n = 0
 local out = {}
 for i = 2, #KEYS do
-  local v = redis.call('GET', KEYS[i])
+  -- One call writes the entry and reads what it held (a call from Lua costs
+  -- several times the command itself); an entry that was already sent gets
+  -- its value back, keeping its message id and time.
+  local v = redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[1], 'GET')
   if not v or string.sub(v, 1, 1) ~= 's' then
-    redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[1])
     n = n + 1
     out[#out + 1] = 1
   else
+    redis.call('SET', KEYS[i], v, 'KEEPTTL')
     out[#out + 1] = 0
   end
 end
