@@ -356,9 +356,9 @@ type Reservation struct {
 // ARGV[1] ledger TTL (ms), ARGV[2] emission interval (µs, 0: no limit),
 // ARGV[3] burst tolerance (µs), ARGV[4] claim lease (ms, counted from the
 // booked slot), ARGV[5] longest wait that may be booked (µs); then one per
-// target: its claim token, prefixed with "!" to book only a slot free now
+// target: its claim token after a flag, "!" to book only a slot free now
 // (refusing a later one within the longest wait with the time to it, outside
-// the put-back schedule).
+// the put-back schedule), "=" otherwise.
 //
 // Returns three values per target, in order (a flat array: no table per
 // target to build in Lua and to decode in Go): 0, wait µs, doubtful (0/1):
@@ -392,7 +392,7 @@ local o = 0
 for i = 4, #KEYS do
   local token = ARGV[i + 2]
   local nowait = string.byte(token, 1) == 33
-  if nowait then token = string.sub(token, 2) end
+  token = string.sub(token, 2)
   local code, n, x = nil, 0, 0
   -- The common case first: the Page is not paused and has a send slot
   -- free, and the ledger does not have the target: SET NX claims it in one
@@ -479,8 +479,11 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 	if lim.Interval > 0 {
 		tau = time.Duration(lim.Burst) * lim.Interval
 	}
+	// The token goes with a flag in front: "!" books only a slot free now.
 	if lim.NoWait {
 		token = "!" + token
+	} else {
+		token = "=" + token
 	}
 	sh := l.keys(page).reserveShared(l, lim.Interval.Microseconds(), tau.Microseconds(), lease.Milliseconds(), lim.MaxWait.Microseconds())
 	op := &batchOp{

@@ -334,6 +334,36 @@ func TestReserveNoWait(t *testing.T) {
 	}
 }
 
+// TestReserveKeepsToken: the script gets each token after a no-wait flag;
+// the claim holds the token as given, whatever its first character, so the
+// same token renews and releases it and another one finds it busy.
+func TestReserveKeepsToken(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "310"
+	for i, tok := range []string{"!x", "=y", "z"} {
+		for _, noWait := range []bool{false, true} {
+			tg := Target{Kind: KindComment, ID: "k" + strconv.Itoa(i) + strconv.FormatBool(noWait)}
+			lim := Limit{NoWait: noWait}
+			if r, err := l.Reserve(ctx, page, tg, tok, time.Minute, lim); err != nil || r.Outcome != ReserveGo {
+				t.Fatalf("reserve %s with %q: %+v %v", tg, tok, r, err)
+			}
+			if r, err := l.Reserve(ctx, page, tg, "other", time.Minute, lim); err != nil || r.Outcome != ReserveBusy {
+				t.Fatalf("reserve %s claimed by %q with another token: %+v %v; want busy", tg, tok, r, err)
+			}
+			if r, err := l.Reserve(ctx, page, tg, tok, time.Minute, lim); err != nil || r.Outcome != ReserveGo || !r.Doubtful {
+				t.Fatalf("reserve %s again with %q: %+v %v; want go, doubtful", tg, tok, r, err)
+			}
+			if err := l.Release(ctx, page, tg, tok); err != nil {
+				t.Fatal(err)
+			}
+			if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusNone {
+				t.Fatalf("%s after release with %q: %+v %v", tg, tok, e, err)
+			}
+		}
+	}
+}
+
 // TestBatcherCallersGivingUp: callers that stop waiting (their context ends
 // while their call is queued or on the wire) neither lose their call nor
 // stall the batcher: every call is still sent, later callers get answers, and
