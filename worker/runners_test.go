@@ -32,14 +32,17 @@ func TestRunners(t *testing.T) {
 		t.Fatalf("do = %v, want the handler's error", err)
 	}
 
-	// Sequential calls reuse the runner.
+	// Sequential calls reuse the runner. Not always the same one: a caller
+	// woken with its result can call again before the runner is back at its
+	// receive (CI saw 2 for 21 under -race), and then starts another, which
+	// idles out. Without reuse there would be 21.
 	for i := 0; i < 20; i++ {
 		if err := r.do(ctx, asynq.NewTask("x", nil), func(context.Context, *asynq.Task) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := r.started.Load(); n != 1 {
-		t.Fatalf("%d runners started for 21 calls one after another, want 1", n)
+	if n := r.started.Load(); n > 10 {
+		t.Fatalf("%d runners started for 21 calls one after another; want them reused (at most 10)", n)
 	}
 
 	// Concurrent calls run side by side: each waits until all have started.
