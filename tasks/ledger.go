@@ -389,28 +389,28 @@ end
 local tat0, back0 = tat, back
 local out = {}
 local o = 0
+-- A claim on a target, for a send after wait µs.
+local function claim(token, wait)
+  return 'c|' .. token .. '|' .. string.format('%.0f', nowms + math.floor(wait / 1000) + leasems)
+end
 for i = 4, #KEYS do
   local token = ARGV[i + 2]
   local nowait = string.byte(token, 1) == 33
   token = string.sub(token, 2)
   local code, n, x = nil, 0, 0
-  -- The common case first: the Page is not paused and has a send slot
-  -- free, and the ledger does not have the target: SET NX claims it in one
-  -- call (a call from Lua costs several times the command itself). Else the
-  -- full check below, which reads the entry first.
-  if pttl <= 0 then
-    local wait = 0
-    if interval > 0 then wait = tat - tau - now end
-    if interval <= 0 or not (wait > maxwait or (nowait and wait > 0)) then
-      if wait < 0 then wait = 0 end
-      local lease = nowms + math.floor(wait / 1000) + leasems
-      if redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1], 'NX') then
-        code, n, x = 0, wait, 0
-        if interval > 0 then tat = tat + interval end
-      end
-    end
+  -- What the Page's pause and rate say; the entry decides first.
+  local wait = 0
+  local free = pttl <= 0
+  if free and interval > 0 then
+    wait = tat - tau - now
+    free = not (wait > maxwait or (nowait and wait > 0))
   end
-  if not code then
+  -- The common case, a target the ledger does not have on a Page with a
+  -- slot free, costs one SET NX (a call from Lua costs several times the
+  -- command itself); otherwise the entry is read.
+  if free and redis.call('SET', KEYS[i], claim(token, math.max(wait, 0)), 'PX', ARGV[1], 'NX') then
+    code, n, x = 0, math.max(wait, 0), 0
+  else
     local v = redis.call('GET', KEYS[i])
     local doubtful = 0
     if v then
@@ -425,28 +425,25 @@ for i = 4, #KEYS do
       end
       doubtful = 1
     end
-    if not code and pttl > 0 then code, n, x = 2, pttl, reason end
-    local wait = 0
-    if not code and interval > 0 then
-      wait = tat - tau - now
-      if nowait and wait > 0 and wait <= maxwait then
+    if not code and pttl > 0 then
+      code, n, x = 2, pttl, reason
+    elseif not code and not free then
+      if wait <= maxwait then
+        -- No-wait, and the slot is within the longest wait: its time, outside
+        -- the put-back schedule.
         code, n = 3, wait
-      elseif wait > maxwait then
+      else
         if back == nil then back = tonumber(redis.call('GET', KEYS[3]) or '0') end
         if back < now + wait then back = now + wait end
         back = back + interval
         code, n = 3, back - now - interval
-      else
-        if wait < 0 then wait = 0 end
-        tat = tat + interval
       end
-    end
-    if not code then
-      local lease = nowms + math.floor(wait / 1000) + leasems
-      redis.call('SET', KEYS[i], 'c|' .. token .. '|' .. string.format('%.0f', lease), 'PX', ARGV[1])
-      code, n, x = 0, wait, doubtful
+    elseif not code then
+      redis.call('SET', KEYS[i], claim(token, math.max(wait, 0)), 'PX', ARGV[1])
+      code, n, x = 0, math.max(wait, 0), doubtful
     end
   end
+  if code == 0 and interval > 0 then tat = tat + interval end
   out[o + 1] = code
   out[o + 2] = n
   out[o + 3] = x
