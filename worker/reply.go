@@ -97,6 +97,15 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// failure to retry, never a Graph error. The claim stays, so the
 			// next attempt asks Graph again.
 			return w.failure(ctx, err)
+		case errors.Is(err, errUnsettled):
+			// Never two replies: the claim stays as a failure with the
+			// reason, and the task is archived for an operator to see.
+			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
+			if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
+				return w.failure(ctx, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
+			}
+			log.L().Warn("reply not sent again", slog.String("reason", err.Error()))
+			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 		case err != nil:
 			rerr := w.graphError(ctx, &r, token, err, log)
 			if graph.ClassOf(err) != graph.ClassPermanent {
@@ -155,10 +164,7 @@ func recipient(t tasks.Target) graph.Recipient {
 // sent the reply; if so it records it as sent.
 func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply) (bool, error) {
 	if r.Target.Kind == tasks.KindMessage {
-		// Conversations have no private_reply_conversation; a second message
-		// in the same 24-hour window is the lesser harm than none, and a rerun
-		// only happens after a lost answer.
-		return false, nil
+		return w.settleMessageDoubt(ctx, ps, r)
 	}
 	conv, err := w.p.Graph.PrivateReplyConversation(ctx, ps.cfg.AccessToken, r.Target.ID)
 	if err != nil {
@@ -171,6 +177,41 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 		return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 	}
 	return true, nil
+}
+
+// errUnsettled is a conversation reply whose earlier attempt may have reached
+// the person, where the conversation cannot tell: it is not sent again.
+var errUnsettled = errors.New("an earlier attempt may have sent this reply and the conversation cannot tell: not sent again")
+
+// settleMessageDoubt does for a conversation reply what
+// private_reply_conversation does for a comment: Messenger has no such field,
+// but the conversation itself tells. Its messages come newest first, so a
+// message from the Page with the reply's text, above the person's message
+// that the reply answers (the target), is the earlier attempt; reaching the
+// target first means no attempt got through. When the newest messages hold
+// neither (more than a page written since, or a task without its
+// conversation), the outcome cannot be read, and the reply is not sent again:
+// errUnsettled, which the caller archives.
+func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks.Reply) (bool, error) {
+	if r.ConversationID == "" {
+		return false, errUnsettled
+	}
+	conv, err := w.p.Graph.Conversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range conv.Messages {
+		if m.ID == r.Target.ID {
+			return false, nil
+		}
+		if m.From != nil && m.From.ID == r.PageID && m.Message == r.Text {
+			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
+				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
+			}
+			return true, nil
+		}
+	}
+	return false, errUnsettled
 }
 
 // graphError turns a Graph error into the task's outcome, by class.

@@ -26,6 +26,9 @@ type Graph interface {
 	SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error)
 	SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error)
 	PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error)
+	// Conversation reads a conversation with its newest messages: what
+	// settles a doubtful conversation reply.
+	Conversation(ctx context.Context, token, conversationID string) (graph.Conversation, error)
 }
 
 // Params configures a Worker.

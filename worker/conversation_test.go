@@ -1,0 +1,138 @@
+package worker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// conversationReplies returns a reply task for every conversation of page
+// whose last message is the person's, inside Messenger's 24-hour window.
+func (h *harness) conversationReplies(page, text string) []tasks.Reply {
+	var out []tasks.Reply
+	for _, c := range h.sb.Conversations(page) {
+		last := c.Messages[len(c.Messages)-1]
+		if last.FromPage || time.Since(last.CreatedTime) > 23*time.Hour {
+			continue
+		}
+		out = append(out, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: last.ID},
+			PSID: c.With.ID, ConversationID: c.ID, Text: text, Source: tasks.SourceAPI})
+	}
+	return out
+}
+
+// TestConversationDoubt: conversation replies whose answers Graph drops after
+// it delivered them. Messenger has no private_reply_conversation; the retry
+// reads the conversation, finds the Page's message with the reply's text
+// above the person's, and records the reply as sent instead of sending it
+// again. Every person gets exactly one message.
+func TestConversationDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
+	page := h.pages[0].ID
+	rs := h.conversationReplies(page, "Thanks for your message!")
+	if len(rs) < 10 {
+		t.Fatalf("only %d conversations to answer", len(rs))
+	}
+	h.sb.SetFaults(sandbox.Faults{DropRate: 0.5})
+	h.startWorker(t, 10)
+	ctx := context.Background()
+	for _, r := range rs {
+		if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+			t.Fatalf("enqueue %s: %v %v", r.Target, o, err)
+		}
+	}
+	h.waitSent(t, rs, time.Minute)
+	if h.sb.DroppedAnswers() == 0 {
+		t.Fatal("no answer was dropped: the doubt was not exercised")
+	}
+	for _, r := range rs {
+		if n := h.sb.SendCount(r.PSID); n != 1 {
+			t.Errorf("%s (conversation %s) got %d messages, want 1", r.PSID, r.ConversationID, n)
+		}
+	}
+	t.Logf("%d conversation replies, %d answers dropped", len(rs), h.sb.DroppedAnswers())
+}
+
+// TestConversationDoubtUnsettled: when an earlier attempt's answer was lost and
+// the person wrote more than a page of messages since, the conversation cannot
+// tell whether the reply got through. It is not sent again: the task is
+// archived with the reason and the ledger records it as failed.
+func TestConversationDoubtUnsettled(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
+	page := h.pages[0].ID
+	r := h.conversationReplies(page, "Thanks for your message!")[0]
+	ctx := context.Background()
+	// The earlier attempt: a claim whose answer was lost.
+	res, err := h.ledger.Reserve(ctx, page, r.Target, "t1", time.Minute, tasks.Limit{})
+	if err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, page, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	// More than a page of the person's messages since.
+	for i := 0; i < 40; i++ {
+		h.sb.AddMessage(page, sandbox.User{ID: r.PSID}, "one more thing", time.Now())
+	}
+	h.startWorker(t, 2)
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Archived == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task not archived (queues: %s)", h.queueSummary())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := h.sb.SendCount(r.PSID); n != 0 {
+		t.Errorf("%d messages sent although an earlier attempt may have got through", n)
+	}
+	es, err := h.ledger.GetMany(ctx, page, []tasks.Target{r.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Status != tasks.StatusFailed {
+		t.Errorf("ledger entry %+v, want failed", es[0])
+	}
+}
+
+// TestConversationDoubtNothingSent: an earlier attempt's answer was lost but
+// the conversation shows no message from the Page above the person's: the
+// reply is sent, once.
+func TestConversationDoubtNothingSent(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
+	page := h.pages[0].ID
+	r := h.conversationReplies(page, "Thanks for your message!")[0]
+	ctx := context.Background()
+	res, err := h.ledger.Reserve(ctx, page, r.Target, "t1", time.Minute, tasks.Limit{})
+	if err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, page, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(t, 2)
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointObject]; n == 0 {
+		t.Errorf("the conversation was not read before sending (calls %v)", h.sb.Calls())
+	}
+}
