@@ -171,6 +171,11 @@ func (s *Server) routes() http.Handler {
 	if s.p.Inspector != nil {
 		queues.MustRegister(newQueueCollector(s.p.Inspector, s.log))
 	}
+	pages := make([]string, 0, len(s.p.Pages))
+	for _, p := range s.p.Pages {
+		pages = append(pages, p.ID)
+	}
+	queues.MustRegister(&pauseCollector{ledger: s.p.Ledger, pages: pages, log: s.log})
 	gather := prometheus.Gatherers{s.p.Metrics.Registry, queues}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
 

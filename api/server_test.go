@@ -338,3 +338,53 @@ func TestReadyzRedisDown(t *testing.T) {
 		t.Fatalf("readyz: %d %v", status, m)
 	}
 }
+
+// TestPauseMetrics: a Page paused in the ledger shows in /metrics as paused,
+// with its kind and the time left, and as not paused once resumed.
+func TestPauseMetrics(t *testing.T) {
+	e := newEnv(t, nil)
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(e.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := scrape(); !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="",page=%q} 0`, e.page.ID)) ||
+		!strings.Contains(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} 0`, e.page.ID)) {
+		t.Fatalf("unpaused Page not shown as such:\n%s", grepLines(m, "pagereply_page_pa"))
+	}
+	ctx := context.Background()
+	if _, err := e.ledger.Pause(ctx, e.page.ID, time.Hour, "page_broken: (#190) Error validating access token"); err != nil {
+		t.Fatal(err)
+	}
+	m := scrape()
+	if !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="page_broken",page=%q} 1`, e.page.ID)) {
+		t.Fatalf("paused Page not shown:\n%s", grepLines(m, "pagereply_page_pa"))
+	}
+	var left float64
+	if _, err := fmt.Sscanf(grepLines(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q}`, e.page.ID)),
+		fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} %%g`, e.page.ID), &left); err != nil || left < 3500 || left > 3600 {
+		t.Fatalf("time left %v (%v):\n%s", left, err, grepLines(m, "pagereply_page_pa"))
+	}
+	if err := e.ledger.Resume(ctx, e.page.ID); err != nil {
+		t.Fatal(err)
+	}
+	if m := scrape(); !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="",page=%q} 0`, e.page.ID)) {
+		t.Fatalf("resumed Page still paused:\n%s", grepLines(m, "pagereply_page_pa"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

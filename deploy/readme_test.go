@@ -25,6 +25,7 @@ func TestREADME(t *testing.T) {
 		for file, re := range map[string]*regexp.Regexp{
 			"../metrics/metrics.go": regexp.MustCompile(`Name:\s*"([a-z_]+)"`),
 			"../api/queues.go":      regexp.MustCompile(`NewDesc\(\s*"([a-z_]+)"`),
+			"../api/pauses.go":      regexp.MustCompile(`NewDesc\(\s*"([a-z_]+)"`),
 		} {
 			src, err := os.ReadFile(file)
 			if err != nil {

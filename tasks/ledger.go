@@ -642,6 +642,37 @@ func (l *Ledger) Paused(ctx context.Context, page string) (time.Duration, string
 	return d, reason.Val(), nil
 }
 
+// PauseState is one Page's pause: Left is how much longer it lasts (zero when
+// the Page is not paused), Reason why.
+type PauseState struct {
+	Page   string
+	Left   time.Duration
+	Reason string
+}
+
+// PausedAll is Paused for many Pages in one pipeline, in their order.
+func (l *Ledger) PausedAll(ctx context.Context, pages []string) ([]PauseState, error) {
+	pipe := l.rdb.Pipeline()
+	ttls := make([]*redis.DurationCmd, len(pages))
+	reasons := make([]*redis.StringCmd, len(pages))
+	for i, page := range pages {
+		key := l.pageKey(page, "pause")
+		ttls[i] = pipe.PTTL(ctx, key)
+		reasons[i] = pipe.Get(ctx, key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("pages' pauses: %w", err)
+	}
+	out := make([]PauseState, len(pages))
+	for i, page := range pages {
+		out[i].Page = page
+		if d := ttls[i].Val(); d > 0 {
+			out[i].Left, out[i].Reason = d, reasons[i].Val()
+		}
+	}
+	return out, nil
+}
+
 // Stats returns a Page's counters ("sent", "failed").
 func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, error) {
 	m, err := l.rdb.HGetAll(ctx, l.pageKey(page, "stats")).Result()
