@@ -28,7 +28,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end on a Redis Cluster: about 15s")
 	}
-	cluster := redisproc.StartCluster(t, 3)
+	cluster := redisproc.StartClusterWithReplicas(t, 3, 1) // claims wait for a replica of their shard
 	redisYAML := fmt.Sprintf("  cluster:\n    addrs: [%s]\n", strings.Join(cluster.Addrs(), ", "))
 	e := newEnv(t, sandbox.Options{Pages: 3, Posts: 10, Comments: 12, VisitorPosts: true, Seed: 21}, redisYAML, "200/s", 10)
 	want, none := expect(e.sb, time.Now())

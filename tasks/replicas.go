@@ -30,6 +30,10 @@ import (
 // until the old master returns as a replica) has nothing to wait for and no
 // replica to fail over to with fresher data: sends go on, unguarded, rather
 // than stop until a replica returns.
+//
+// A Redis Cluster fails over the same way, per shard: there the guard follows
+// the claim's key to its master (the ClusterClient's slot map) and waits on
+// that master's replicas.
 
 // ErrNotReplicated is returned (wrapped) by ReplicaGuard.Ack when a connected
 // replica did not acknowledge the claim in time, or the claim is gone (a
@@ -50,11 +54,10 @@ const MaxReplicaTimeout = 2 * time.Second
 const replicaCheckEvery = 500 * time.Millisecond
 
 // ReplicasToWait returns how many replicas must acknowledge a claim before a
-// send for the redis section c: 1 for a Sentinel set-up (a failover promotes
-// a replica), 0 otherwise. On a Cluster WAIT would have to follow each key to
-// its node; Cluster replicas are not covered.
+// send for the redis section c: 1 for a Sentinel set-up or a Cluster (a
+// failover promotes a replica), 0 for a single server.
 func ReplicasToWait(c config.Redis) int {
-	if c.Sentinel != nil {
+	if c.Sentinel != nil || c.Cluster != nil {
 		return 1
 	}
 	return 0
@@ -70,14 +73,20 @@ type ReplicaGuardOptions struct {
 	Timeout time.Duration
 }
 
-// ReplicaGuard makes sure a claim is on the master's replicas before its reply
-// is sent. Use it on a single master with replicas (Sentinel), not on a
-// Cluster. It is safe for concurrent use.
+// ReplicaGuard makes sure a claim is on its master's replicas before its reply
+// is sent: the one master of a Sentinel set-up, or on a Cluster the master of
+// the claim's slot. It is safe for concurrent use.
 type ReplicaGuard struct {
 	l   *Ledger
 	opt ReplicaGuardOptions
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// masters holds each master's count of connected replicas, by address
+	// ("" for the ledger's own client when it is not a Cluster).
+	masters map[string]*replicaCount
+}
+
+type replicaCount struct {
 	connected int
 	checked   time.Time
 }
@@ -92,7 +101,7 @@ func NewReplicaGuard(l *Ledger, opt ReplicaGuardOptions) *ReplicaGuard {
 		opt.Timeout = DefaultReplicaTimeout
 	}
 	opt.Timeout = min(opt.Timeout, MaxReplicaTimeout)
-	return &ReplicaGuard{l: l, opt: opt}
+	return &ReplicaGuard{l: l, opt: opt, masters: map[string]*replicaCount{}}
 }
 
 // touchClaimScript rewrites the TTL of a claim that is still the caller's: a
@@ -122,20 +131,24 @@ func (g *ReplicaGuard) Ack(ctx context.Context, page string, t Target, token str
 	if g == nil {
 		return nil
 	}
-	n, err := g.replicas(ctx)
+	keys := []string{g.l.entryKey(page, t)}
+	master, addr, err := g.master(ctx, keys[0])
+	if err != nil {
+		return fmt.Errorf("ack claim on %s of page %s: %w", t, page, err)
+	}
+	n, err := g.replicas(ctx, master, addr)
 	if err != nil {
 		return fmt.Errorf("ack claim on %s of page %s: %w", t, page, err)
 	}
 	if n == 0 {
 		return nil
 	}
-	keys := []string{g.l.entryKey(page, t)}
 	ttl := g.l.ttl.Milliseconds()
-	cmd, wait := g.touchAndWait(ctx, n, func(p redis.Pipeliner) *redis.Cmd {
+	cmd, wait := g.touchAndWait(ctx, master, n, func(p redis.Pipeliner) *redis.Cmd {
 		return touchClaimScript.EvalSha(ctx, p, keys, token, ttl)
 	})
 	if isNoScript(cmd.Err()) { // a master that never ran it, as after a failover
-		cmd, wait = g.touchAndWait(ctx, n, func(p redis.Pipeliner) *redis.Cmd {
+		cmd, wait = g.touchAndWait(ctx, master, n, func(p redis.Pipeliner) *redis.Cmd {
 			return touchClaimScript.Eval(ctx, p, keys, token, ttl)
 		})
 	}
@@ -151,17 +164,34 @@ func (g *ReplicaGuard) Ack(ctx context.Context, page string, t Target, token str
 		return fmt.Errorf("ack claim on %s of page %s: wait for %d replicas: %w", t, page, n, err)
 	}
 	if acked < int64(n) {
-		g.forget() // a replica may have gone: count them again next time
+		g.forget(addr) // a replica may have gone: count them again next time
 		return fmt.Errorf("ack claim on %s of page %s: %w (%d of %d replicas within %s)",
 			t, page, ErrNotReplicated, acked, n, g.opt.Timeout)
 	}
 	return nil
 }
 
-// touchAndWait sends the touch and WAIT in one pipeline, so both go over one
-// connection: WAIT counts the replicas that have that connection's writes.
-func (g *ReplicaGuard) touchAndWait(ctx context.Context, n int, touch func(redis.Pipeliner) *redis.Cmd) (*redis.Cmd, *redis.IntCmd) {
-	pipe := g.l.rdb.Pipeline()
+// master returns the client to run a key's touch and WAIT on, and the
+// address its replica count is kept under: on a Cluster the node client of
+// the key's master (WAIT has no key to route by, so both commands go to that
+// node directly), otherwise the ledger's own client and "".
+func (g *ReplicaGuard) master(ctx context.Context, key string) (redis.UniversalClient, string, error) {
+	cc, ok := g.l.rdb.(*redis.ClusterClient)
+	if !ok {
+		return g.l.rdb, "", nil
+	}
+	node, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("find the master of %s: %w", key, err)
+	}
+	return node, node.Options().Addr, nil
+}
+
+// touchAndWait sends the touch and WAIT in one pipeline on master, so both go
+// over one connection: WAIT counts the replicas that have that connection's
+// writes.
+func (g *ReplicaGuard) touchAndWait(ctx context.Context, master redis.UniversalClient, n int, touch func(redis.Pipeliner) *redis.Cmd) (*redis.Cmd, *redis.IntCmd) {
+	pipe := master.Pipeline()
 	cmd := touch(pipe)
 	wait := redis.NewIntCmd(ctx, "wait", n, g.opt.Timeout.Milliseconds())
 	_ = pipe.Process(ctx, wait)
@@ -169,24 +199,32 @@ func (g *ReplicaGuard) touchAndWait(ctx context.Context, n int, touch func(redis
 	return cmd, wait
 }
 
-// replicas returns how many replicas to wait for: Replicas, or fewer when
-// fewer are connected (ROLE, at most every replicaCheckEvery).
-func (g *ReplicaGuard) replicas(ctx context.Context) (int, error) {
+// replicas returns how many replicas of master (kept under addr) to wait for:
+// Replicas, or fewer when fewer are connected (ROLE, at most every
+// replicaCheckEvery per master).
+func (g *ReplicaGuard) replicas(ctx context.Context, master redis.UniversalClient, addr string) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if time.Since(g.checked) > replicaCheckEvery {
-		n, err := connectedReplicas(ctx, g.l.rdb)
+	c := g.masters[addr]
+	if c == nil {
+		c = &replicaCount{}
+		g.masters[addr] = c
+	}
+	if time.Since(c.checked) > replicaCheckEvery {
+		n, err := connectedReplicas(ctx, master)
 		if err != nil {
 			return 0, err
 		}
-		g.connected, g.checked = n, time.Now()
+		c.connected, c.checked = n, time.Now()
 	}
-	return min(g.opt.Replicas, g.connected), nil
+	return min(g.opt.Replicas, c.connected), nil
 }
 
-func (g *ReplicaGuard) forget() {
+func (g *ReplicaGuard) forget(addr string) {
 	g.mu.Lock()
-	g.checked = time.Time{}
+	if c := g.masters[addr]; c != nil {
+		c.checked = time.Time{}
+	}
 	g.mu.Unlock()
 }
 

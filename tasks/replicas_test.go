@@ -112,6 +112,89 @@ func waitRole(t *testing.T, c *redis.Client, n int) {
 	}
 }
 
+// TestReplicaGuardCluster runs the guard on a Cluster of three masters with a
+// replica each: it follows a claim's key to its master and waits on that
+// master's replica, which then holds the claim; with that replica frozen the
+// claim is refused, and claims on other masters still pass.
+func TestReplicaGuardCluster(t *testing.T) {
+	cl := redisproc.StartClusterWithReplicas(t, 3, 1)
+	cc := cl.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := NewLedger(cc, LedgerOptions{Batch: true})
+	t.Cleanup(l.Close)
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
+	quick := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
+
+	// Pages whose keys live on different masters.
+	byMaster := map[string]string{} // master address → page
+	for i := 0; len(byMaster) < 3 && i < 1000; i++ {
+		page := strconv.Itoa(100 + i)
+		m, err := cc.MasterForKey(ctx, l.entryKey(page, Target{Kind: KindComment, ID: "x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := byMaster[m.Options().Addr]; !ok {
+			byMaster[m.Options().Addr] = page
+		}
+	}
+	if len(byMaster) != 3 {
+		t.Fatalf("Pages found on %d masters, want 3", len(byMaster))
+	}
+	for addr, page := range byMaster {
+		tg := Target{Kind: KindComment, ID: page + "_1"}
+		claim(t, l, page, tg, "tok1")
+		if err := g.Ack(ctx, page, tg, "tok1"); err != nil {
+			t.Fatalf("master %s: ack with a healthy replica: %v", addr, err)
+		}
+		rep := cl.ReplicaOf(addr)
+		if rep == nil {
+			t.Fatalf("no replica of %s", addr)
+		}
+		rc := rep.Client()
+		// A replica answers reads of its slots after READONLY, on the same connection.
+		var got *redis.StringCmd
+		if _, err := rc.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Do(ctx, "readonly")
+			got = p.Get(ctx, l.entryKey(page, tg))
+			return nil
+		}); err != nil {
+			t.Fatalf("replica of %s: %v", addr, err)
+		}
+		if v := got.Val(); !strings.HasPrefix(v, "c|tok1|") {
+			t.Fatalf("replica of %s holds %q, want the claim", addr, v)
+		}
+	}
+
+	// One master's replica frozen: claims there are refused, the others pass.
+	var frozen, other string
+	for addr := range byMaster {
+		if frozen == "" {
+			frozen = addr
+		} else {
+			other = addr
+		}
+	}
+	rep := cl.ReplicaOf(frozen)
+	tgF := Target{Kind: KindComment, ID: byMaster[frozen] + "_2"}
+	tgO := Target{Kind: KindComment, ID: byMaster[other] + "_2"}
+	claim(t, l, byMaster[frozen], tgF, "tok2")
+	claim(t, l, byMaster[other], tgO, "tok2")
+	rep.Pause()
+	errF := quick.Ack(ctx, byMaster[frozen], tgF, "tok2")
+	errO := quick.Ack(ctx, byMaster[other], tgO, "tok2")
+	rep.Resume()
+	if !errors.Is(errF, ErrNotReplicated) {
+		t.Fatalf("ack with the key's replica frozen = %v, want ErrNotReplicated", errF)
+	}
+	if errO != nil {
+		t.Fatalf("ack on another master while one replica is frozen = %v, want nil", errO)
+	}
+	if err := g.Ack(ctx, byMaster[frozen], tgF, "tok2"); err != nil {
+		t.Fatalf("ack once the replica is back: %v", err)
+	}
+}
+
 func TestReplicasToWait(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -120,7 +203,7 @@ func TestReplicasToWait(t *testing.T) {
 	}{
 		{"url", config.Redis{URL: "redis://127.0.0.1:6379/0"}, 0},
 		{"sentinel", config.Redis{Sentinel: &config.Sentinel{Master: "m", Addrs: []string{"127.0.0.1:26379"}}}, 1},
-		{"cluster", config.Redis{Cluster: &config.Cluster{Addrs: []string{"127.0.0.1:7000"}}}, 0},
+		{"cluster", config.Redis{Cluster: &config.Cluster{Addrs: []string{"127.0.0.1:7000"}}}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := ReplicasToWait(tc.c); got != tc.want {

@@ -82,7 +82,7 @@ type Params struct {
 	// hold a reply's claim before it is sent (tasks.ReplicaGuard), so that a
 	// failover cannot forget a claim whose reply went out;
 	// tasks.ReplicasToWait gives it for a config. If zero, sends do not wait
-	// (a single Redis, a Cluster).
+	// (a single Redis).
 	ClaimReplicas int
 	// ClaimReplicaTimeout bounds that wait; a claim not acknowledged in time is
 	// released and its task put back without using a retry. If zero,

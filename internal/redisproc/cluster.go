@@ -13,11 +13,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Cluster is a Redis Cluster of masters only (no replicas), every slot
-// assigned, on loopback.
+// Cluster is a Redis Cluster on loopback, every slot assigned: masters only
+// (StartCluster) or each with replicas (StartClusterWithReplicas).
 type Cluster struct {
-	t     testing.TB
-	nodes []*Server
+	t        testing.TB
+	nodes    []*Server
+	replicas int
 }
 
 // StartCluster starts masters redis-server processes with cluster mode on,
@@ -27,13 +28,21 @@ type Cluster struct {
 // data on disk.
 func StartCluster(t testing.TB, masters int) *Cluster {
 	t.Helper()
+	return StartClusterWithReplicas(t, masters, 0)
+}
+
+// StartClusterWithReplicas is StartCluster with replicas replicas for each
+// master (masters × (1 + replicas) nodes), and waits until every master has
+// them connected and in sync.
+func StartClusterWithReplicas(t testing.TB, masters, replicas int) *Cluster {
+	t.Helper()
 	if masters < 3 {
 		t.Fatalf("redisproc: a Redis Cluster needs at least 3 masters, not %d", masters)
 	}
 	cli := lookPath(t, "redis-cli")
 	lookPath(t, "redis-server")
-	c := &Cluster{t: t}
-	for i := 0; i < masters; i++ {
+	c := &Cluster{t: t, replicas: replicas}
+	for i := 0; i < masters*(1+replicas); i++ {
 		c.nodes = append(c.nodes, startServer(t, Options{Args: []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
@@ -41,7 +50,7 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 		}}, "", true))
 	}
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	cmd := exec.Command(cli, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -78,8 +87,43 @@ func (c *Cluster) waitReady() {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		if c.replicas > 0 {
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				info, _ = cl.Info(ctx, "replication").Result()
+				cancel()
+				if strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") ||
+					strings.Contains(info, "role:master") && strings.Count(info, "state=online") == c.replicas {
+					break
+				}
+				if time.Now().After(deadline) {
+					_ = cl.Close()
+					c.t.Fatalf("redisproc: cluster node %s: replication not ready within %s:\n%s", n.Addr(), StartTimeout, info)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
 		_ = cl.Close()
 	}
+}
+
+// ReplicaOf returns a node replicating the master at addr, or nil.
+func (c *Cluster) ReplicaOf(addr string) *Server {
+	c.t.Helper()
+	for _, n := range c.nodes {
+		cl := redis.NewClient(&redis.Options{Addr: n.Addr()})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		role, err := cl.Do(ctx, "role").Slice()
+		cancel()
+		_ = cl.Close()
+		if err != nil || len(role) < 3 || role[0] != "slave" {
+			continue
+		}
+		if host, _ := role[1].(string); host+":"+fmt.Sprint(role[2]) == addr {
+			return n
+		}
+	}
+	return nil
 }
 
 func hasAll(info string, want []string) bool {
