@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -204,7 +205,8 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		if m.ID == r.Target.ID {
 			return false, nil
 		}
-		if m.From != nil && m.From.ID == r.PageID && m.Message == r.Text {
+		// Compared without surrounding white space, which Messenger may trim.
+		if m.From != nil && m.From.ID == r.PageID && strings.TrimSpace(m.Message) == strings.TrimSpace(r.Text) {
 			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}
