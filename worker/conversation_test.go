@@ -26,6 +26,20 @@ func (h *harness) conversationReplies(page, text string) []tasks.Reply {
 	return out
 }
 
+// lostAnswer leaves r as an earlier attempt whose answer was lost does: a
+// claim marked with an unknown outcome.
+func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
+	if err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestConversationDoubt: conversation replies whose answers Graph drops after
 // it delivered them. Messenger has no private_reply_conversation; the retry
 // reads the conversation, finds the Page's message with the reply's text
@@ -67,14 +81,7 @@ func TestConversationDoubtUnsettled(t *testing.T) {
 	page := h.pages[0].ID
 	r := h.conversationReplies(page, "Thanks for your message!")[0]
 	ctx := context.Background()
-	// The earlier attempt: a claim whose answer was lost.
-	res, err := h.ledger.Reserve(ctx, page, r.Target, "t1", time.Minute, tasks.Limit{})
-	if err != nil || res.Outcome != tasks.ReserveGo {
-		t.Fatalf("reserve: %+v %v", res, err)
-	}
-	if err := h.ledger.MarkUnknown(ctx, page, r.Target); err != nil {
-		t.Fatal(err)
-	}
+	h.lostAnswer(t, r)
 	// More than a page of the person's messages since.
 	for i := 0; i < 40; i++ {
 		h.sb.AddMessage(page, sandbox.User{ID: r.PSID}, "one more thing", time.Now())
@@ -117,13 +124,7 @@ func TestConversationDoubtNothingSent(t *testing.T) {
 	page := h.pages[0].ID
 	r := h.conversationReplies(page, "Thanks for your message!")[0]
 	ctx := context.Background()
-	res, err := h.ledger.Reserve(ctx, page, r.Target, "t1", time.Minute, tasks.Limit{})
-	if err != nil || res.Outcome != tasks.ReserveGo {
-		t.Fatalf("reserve: %+v %v", res, err)
-	}
-	if err := h.ledger.MarkUnknown(ctx, page, r.Target); err != nil {
-		t.Fatal(err)
-	}
+	h.lostAnswer(t, r)
 	h.startWorker(t, 2)
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)

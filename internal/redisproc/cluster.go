@@ -87,36 +87,36 @@ func (c *Cluster) waitReady() {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		_ = cl.Close()
 		if c.replicas > 0 {
-			for {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				info, _ = cl.Info(ctx, "replication").Result()
-				cancel()
-				if strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") ||
-					strings.Contains(info, "role:master") && strings.Count(info, "state=online") == c.replicas {
-					break
-				}
-				if time.Now().After(deadline) {
-					_ = cl.Close()
-					c.t.Fatalf("redisproc: cluster node %s: replication not ready within %s:\n%s", n.Addr(), StartTimeout, info)
-				}
-				time.Sleep(50 * time.Millisecond)
+			// A replica past its initial sync; a master with all of them.
+			if role := roleOf(n); len(role) > 0 && role[0] == "slave" {
+				waitInfo(c.t, n, "replication", "master_link_status:up")
+			} else {
+				waitInfo(c.t, n, "replication", "connected_slaves:"+strconv.Itoa(c.replicas))
 			}
 		}
-		_ = cl.Close()
 	}
+}
+
+// roleOf is s's answer to ROLE, or nil.
+func roleOf(s *Server) []any {
+	cl := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	role, err := cl.Do(ctx, "role").Slice()
+	if err != nil {
+		return nil
+	}
+	return role
 }
 
 // ReplicaOf returns a node replicating the master at addr, or nil.
 func (c *Cluster) ReplicaOf(addr string) *Server {
-	c.t.Helper()
 	for _, n := range c.nodes {
-		cl := redis.NewClient(&redis.Options{Addr: n.Addr()})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		role, err := cl.Do(ctx, "role").Slice()
-		cancel()
-		_ = cl.Close()
-		if err != nil || len(role) < 3 || role[0] != "slave" {
+		role := roleOf(n)
+		if len(role) < 3 || role[0] != "slave" {
 			continue
 		}
 		if host, _ := role[1].(string); host+":"+fmt.Sprint(role[2]) == addr {
