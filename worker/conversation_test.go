@@ -26,7 +26,7 @@ func (h *harness) conversationReplies(page, text string) []tasks.Reply {
 	return out
 }
 
-// lostAnswer leaves r as an earlier attempt whose answer was lost does: a
+// lostAnswer leaves r's ledger entry as an attempt whose answer was lost leaves it: a
 // claim marked with an unknown outcome.
 func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
 	t.Helper()
