@@ -47,6 +47,7 @@ func StartClusterWithReplicas(t testing.TB, masters, replicas int) *Cluster {
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "2000",
+			"--repl-diskless-sync-delay", "0", // a replica's first sync starts at once
 		}}, "", true))
 	}
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
@@ -89,13 +90,31 @@ func (c *Cluster) waitReady() {
 		}
 		_ = cl.Close()
 		if c.replicas > 0 {
-			// A replica past its initial sync; a master with all of them.
 			if role := roleOf(n); len(role) > 0 && role[0] == "slave" {
 				waitInfo(c.t, n, "replication", "master_link_status:up")
 			} else {
-				waitInfo(c.t, n, "replication", "connected_slaves:"+strconv.Itoa(c.replicas))
+				c.waitOnline(n, deadline)
 			}
 		}
+	}
+}
+
+// waitOnline waits until master's ROLE lists every replica it should have:
+// ROLE lists a replica only once it is online (past its initial sync and
+// first acknowledgement), and that is the count WAIT users go by.
+func (c *Cluster) waitOnline(master *Server, deadline time.Time) {
+	c.t.Helper()
+	for {
+		role := roleOf(master)
+		if len(role) > 2 {
+			if rs, _ := role[2].([]any); len(rs) == c.replicas {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("redisproc: cluster master %s: ROLE %v, want %d replicas online within %s", master.Addr(), role, c.replicas, StartTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
