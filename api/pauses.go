@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,20 +50,9 @@ func (c *pauseCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range ps {
 		paused, kind := 0.0, ""
 		if p.Left > 0 {
-			paused, kind = 1, pauseKind(p.Reason)
+			paused, kind = 1, tasks.PauseKind(p.Reason)
 		}
 		ch <- prometheus.MustNewConstMetric(descPagePaused, prometheus.GaugeValue, paused, p.Page, kind)
 		ch <- prometheus.MustNewConstMetric(descPagePauseLeft, prometheus.GaugeValue, p.Left.Seconds(), p.Page)
 	}
-}
-
-// pauseKind is the kind a pause's reason begins with ("throttled: ...",
-// "page_broken: ..."), or "other".
-func pauseKind(reason string) string {
-	kind, _, _ := strings.Cut(reason, ":")
-	switch kind {
-	case "throttled", "page_broken":
-		return kind
-	}
-	return "other"
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -195,10 +194,10 @@ func (s *Scheduler) enqueue(e *pageEntry, slot time.Time) {
 		d, reason, err := s.p.Ledger.Paused(ctx, e.page.ID)
 		if err != nil {
 			log.Warn("read page pause", slog.String("error", err.Error()))
-		} else if d > 0 && strings.HasPrefix(reason, "page_broken") {
+		} else if d > 0 && tasks.PauseKind(reason) == tasks.PausePageBroken {
 			// Throttled Pages are polled anyway: the poll sees the pause and
 			// returns at once, and the slot's task shows that it was due.
-			s.m.PollSkipped.WithLabelValues(e.page.ID, "page_broken").Inc()
+			s.m.PollSkipped.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
 			log.Warn("poll skipped: page broken", slog.String("reason", reason), slog.Duration("paused_for", d))
 			return
 		}

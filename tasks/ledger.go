@@ -626,20 +626,29 @@ func (l *Ledger) Resume(ctx context.Context, page string) error {
 	return nil
 }
 
+// Pause reasons begin with the kind of pause, then ": " and what happened.
+const (
+	PauseThrottled  = "throttled"   // Graph throttled the Page, or its usage neared the limit
+	PausePageBroken = "page_broken" // the Page's token or permissions broke
+)
+
+// PauseKind returns the kind a pause reason begins with: PauseThrottled,
+// PausePageBroken, or "other".
+func PauseKind(reason string) string {
+	switch kind, _, _ := strings.Cut(reason, ":"); kind {
+	case PauseThrottled, PausePageBroken:
+		return kind
+	}
+	return "other"
+}
+
 // Paused returns how much longer page is paused and why; zero when it is not.
 func (l *Ledger) Paused(ctx context.Context, page string) (time.Duration, string, error) {
-	key := l.pageKey(page, "pause")
-	pipe := l.rdb.Pipeline()
-	ttl := pipe.PTTL(ctx, key)
-	reason := pipe.Get(ctx, key)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, "", fmt.Errorf("page %s pause: %w", page, err)
+	ps, err := l.PausedAll(ctx, []string{page})
+	if err != nil {
+		return 0, "", fmt.Errorf("page %s: %w", page, err)
 	}
-	d := ttl.Val()
-	if d <= 0 {
-		return 0, "", nil
-	}
-	return d, reason.Val(), nil
+	return ps[0].Left, ps[0].Reason, nil
 }
 
 // PauseState is one Page's pause: Left is how much longer it lasts (zero when
@@ -660,11 +669,15 @@ func (l *Ledger) PausedAll(ctx context.Context, pages []string) ([]PauseState, e
 		ttls[i] = pipe.PTTL(ctx, key)
 		reasons[i] = pipe.Get(ctx, key)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("pages' pauses: %w", err)
-	}
+	_, _ = pipe.Exec(ctx) // errors are read per command: a GET's redis.Nil must not hide another's
 	out := make([]PauseState, len(pages))
 	for i, page := range pages {
+		if err := ttls[i].Err(); err != nil {
+			return nil, fmt.Errorf("pause of page %s: %w", page, err)
+		}
+		if err := reasons[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("pause of page %s: %w", page, err)
+		}
 		out[i].Page = page
 		if d := ttls[i].Val(); d > 0 {
 			out[i].Left, out[i].Reason = d, reasons[i].Val()

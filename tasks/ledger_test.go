@@ -511,3 +511,16 @@ func TestBatcherLinger(t *testing.T) {
 		}
 	})
 }
+
+func TestPauseKind(t *testing.T) {
+	for reason, want := range map[string]string{
+		PauseThrottled + ": usage headers near the limit": PauseThrottled,
+		PausePageBroken + ": (#190) token expired":        PausePageBroken,
+		"page_brokenish: x":                               "other",
+		"":                                                "other",
+	} {
+		if got := PauseKind(reason); got != want {
+			t.Errorf("PauseKind(%q) = %q, want %q", reason, got, want)
+		}
+	}
+}

@@ -26,13 +26,13 @@ func GraphObserver(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger) func(g
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		set, err := l.Pause(ctx, ci.PageID, d, "throttled: usage headers near the limit")
+		set, err := l.Pause(ctx, ci.PageID, d, tasks.PauseThrottled+": usage headers near the limit")
 		if err != nil {
 			log.Error("pause page", slog.String("page_id", ci.PageID), slog.String("error", err.Error()))
 			return
 		}
 		if set {
-			m.PagePauses.WithLabelValues(ci.PageID, "throttled").Inc()
+			m.PagePauses.WithLabelValues(ci.PageID, tasks.PauseThrottled).Inc()
 			log.Warn("page paused: Graph usage near the limit", slog.String("page_id", ci.PageID),
 				slog.Int("usage_percent", ci.Usage.MaxPercent), slog.Duration("for", d))
 		}

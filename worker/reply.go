@@ -286,9 +286,9 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 // for the time Graph gives to regain access, else a default — counts and logs
 // it, and returns the pause. The reply handler and the poll both use it.
 func pauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
-	kind, d := "throttled", defaultThrottlePause
+	kind, d := tasks.PauseThrottled, defaultThrottlePause
 	if graph.ClassOf(err) == graph.ClassPageBroken {
-		kind, d = "page_broken", brokenPagePause
+		kind, d = tasks.PausePageBroken, brokenPagePause
 	} else if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
 		d = ge.RetryAfter
 	}
@@ -303,7 +303,7 @@ func pauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 	if set {
 		m.PagePauses.WithLabelValues(page, kind).Inc()
 		lvl := slog.LevelWarn
-		if kind == "page_broken" {
+		if kind == tasks.PausePageBroken {
 			lvl = slog.LevelError
 		}
 		log.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))

@@ -1,0 +1,68 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/internal/redistest"
+)
+
+// failPTTL fails, in pipelines, the PTTL of every key holding mark, as a
+// Cluster node that is down fails the commands of its slots.
+type failPTTL struct{ mark string }
+
+func (f failPTTL) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (f failPTTL) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (f failPTTL) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		_ = next(ctx, cmds)
+		var first error
+		for _, c := range cmds {
+			if a := c.Args(); len(a) == 2 && a[0] == "pttl" && strings.Contains(a[1].(string), f.mark) {
+				c.SetErr(errors.New("connection refused"))
+			}
+			if first == nil && c.Err() != nil {
+				first = c.Err()
+			}
+		}
+		return first
+	}
+}
+
+// TestPausedAll reads several Pages' pauses in one pipeline, and reports a
+// Page it could not read as an error, never as unpaused: a GET's redis.Nil
+// (a Page not paused) coming first must not hide another command's failure.
+func TestPausedAll(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	if _, err := l.Pause(ctx, "200", time.Hour, PausePageBroken+": (#190) token expired"); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := l.PausedAll(ctx, []string{"100", "200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].Page != "100" || ps[0].Left != 0 || ps[0].Reason != "" {
+		t.Errorf("page 100: %+v, want not paused", ps[0])
+	}
+	if ps[1].Page != "200" || ps[1].Left < 59*time.Minute || PauseKind(ps[1].Reason) != PausePageBroken {
+		t.Errorf("page 200: %+v, want broken for an hour", ps[1])
+	}
+	if d, why, err := l.Paused(ctx, "200"); err != nil || d < 59*time.Minute || why != ps[1].Reason {
+		t.Errorf("Paused(200) = %v %q %v", d, why, err)
+	}
+
+	c := redis.NewClient(&redis.Options{Addr: db.Addr, DB: db.DB})
+	t.Cleanup(func() { _ = c.Close() })
+	c.AddHook(failPTTL{mark: "200"})
+	broken := NewLedger(c, LedgerOptions{})
+	if ps, err := broken.PausedAll(ctx, []string{"100", "200"}); err == nil {
+		t.Fatalf("a failed read came back as %+v, want an error", ps)
+	}
+}
