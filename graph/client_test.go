@@ -577,7 +577,10 @@ func TestErrorClasses(t *testing.T) {
 			wantClass: ClassThrottled, wantCode: 100, wantSub: 33, wantSent: ErrThrottled},
 		{name: "368 policy block", status: 400, fixture: "368.json", post: true, wantClass: ClassPageBroken, wantCode: 368, wantSub: 1390008, wantSent: ErrPageBroken},
 		{name: "10 outside window", status: 400, fixture: "10_window.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018278, wantSent: ErrPermanent},
+		{name: "10 outside window, 2018065", status: 400, fixture: "10_window_2018065.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018065, wantSent: ErrPermanent},
+		{name: "10 person not receiving", status: 400, fixture: "10_not_receiving.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018108, wantSent: ErrPermanent},
 		{name: "200 permission", status: 403, fixture: "200.json", post: true, wantClass: ClassPageBroken, wantCode: 200, wantSent: ErrPageBroken},
+		{name: "200 person unavailable", status: 400, fixture: "200_unavailable.json", post: true, wantClass: ClassPermanent, wantCode: 200, wantSub: 1545041, wantSent: ErrPermanent},
 		{name: "551 unavailable", status: 400, fixture: "551.json", post: true, wantClass: ClassPermanent, wantCode: 551, wantSub: 1545041, wantSent: ErrPermanent},
 		{name: "404 without body", status: 404, fixture: "", wantClass: ClassPermanent, wantSent: ErrPermanent},
 	} {

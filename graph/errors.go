@@ -134,19 +134,30 @@ func sentinel(c Class) error {
 	return nil
 }
 
-// Subcodes that change a code's class.
-const (
-	// subcodeOutsideWindow (code 10) is a message sent more than 24 hours after
-	// the person's last message: that one message cannot be sent, but the Page
-	// is fine, so it is permanent rather than page broken.
-	subcodeOutsideWindow = 2018278
-)
+// perMessage holds the answers that come under a Page-level code (10, or
+// 200–299) but concern one message or one person, not the Page: that one
+// reply cannot be sent and the Page is fine, so they are permanent rather
+// than page broken. Classed as page broken, one such reply would pause its
+// Page, come back when the pause ends, fail the same way and pause it
+// again, for as long as the task lives.
+var perMessage = map[[2]int]bool{
+	// Code 10, sent outside the allowed window (more than 24 hours after the
+	// person's last message), under the subcodes Meta answers it with.
+	{10, 2018278}: true,
+	{10, 2018065}: true,
+	{10, 2534022}: true,
+	// Code 10: this person isn't receiving messages from the Page right now.
+	{10, 2018108}: true,
+	// Code 200: this person isn't available right now (551's subcode).
+	{200, 1545041}: true,
+}
 
 // Classify returns the class of a Graph error answer from its code, subcode,
 // HTTP status and is_transient flag (SPEC.md, "Graph errors"). Codes decide
 // first: 10900 is already replied; 4, 17, 32, 613 and 80001–80014 are
-// throttled; 190, 102, 10, 200–299 and 368 are page broken (except code 10
-// with subcode 2018278, outside the messaging window, which is permanent).
+// throttled; 190, 102, 10, 200–299 and 368 are page broken, except the
+// answers about one message or one person under codes 10 and 200 (outside the
+// messaging window, a person not reachable: perMessage), which are permanent.
 // Then is_transient, codes 1 and 2 and HTTP 5xx are transient; HTTP 429 with
 // no known code is throttled; everything else is permanent. Classify does not
 // see usage headers: a Client also classes as throttled an otherwise transient
@@ -157,7 +168,7 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 		return ClassAlreadyReplied
 	case code == 4, code == 17, code == 32, code == 613, code >= 80001 && code <= 80014:
 		return ClassThrottled
-	case code == 10 && subcode == subcodeOutsideWindow:
+	case perMessage[[2]int{code, subcode}]:
 		return ClassPermanent
 	case code == 190, code == 102, code == 10, code >= 200 && code <= 299, code == 368:
 		return ClassPageBroken

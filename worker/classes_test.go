@@ -1,0 +1,98 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// personGraph answers a send to one comment as Meta does for a person who
+// cannot be reached (code 200, subcode 1545041), through the real client from
+// a real HTTP answer; every other call goes to the sandbox.
+type personGraph struct {
+	worker.Graph
+	unreachable string
+	meta        worker.Graph
+	refused     atomic.Int32
+}
+
+func (g *personGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	if to.CommentID == g.unreachable {
+		g.refused.Add(1)
+		return g.meta.SendPrivateReply(ctx, token, pageID, to, text)
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestPersonErrorKeepsPageRunning: Meta answers some sends about one person
+// or one message under a Page-level code (10, 200). Such a reply is archived
+// with the reason, and its Page goes on: were it classed as page broken, the
+// Page would pause, the reply would come back after the pause and pause it
+// again, and the Page's other replies would wait for as long as it lived.
+func TestPersonErrorKeepsPageRunning(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 43})
+	page := h.pages[0].ID
+	rs := h.addComments(page, 2, "Thanks")
+	blocked, other := rs[0], rs[1]
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":{"message":"(#200) Message Not Sent: This person isn't available right now.","type":"OAuthException","code":200,"error_subcode":1545041,"fbtrace_id":"AbC"}}`))
+	}))
+	t.Cleanup(meta.Close)
+	g := &personGraph{
+		Graph:       graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
+		meta:        graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
+		unreachable: blocked.Target.ID,
+	}
+	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, 2, testLogger()))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	ctx := context.Background()
+	if _, _, err := h.enq.Enqueue(ctx, blocked); err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, blocked.Target.String())
+		if err == nil && ti.State == asynq.TaskStateArchived {
+			if !strings.Contains(ti.LastErr, "1545041") {
+				t.Errorf("archived with %q, want the reason with Graph's subcode", ti.LastErr)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply to an unreachable person not archived after 20s: %+v %v", ti, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d, reason, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
+		t.Fatalf("Page paused for %s (%q, %v) by one person's error", d, reason, err)
+	}
+	if e, err := h.ledger.Get(ctx, page, blocked.Target); err != nil || e.Status != tasks.StatusFailed {
+		t.Fatalf("ledger entry %+v %v, want failed", e, err)
+	}
+	// The Page's next reply goes out now, not after a page-broken pause.
+	if _, _, err := h.enq.Enqueue(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{other}, 10*time.Second)
+	if n := g.refused.Load(); n != 1 {
+		t.Errorf("%d sends to the unreachable person, want 1", n)
+	}
+}
