@@ -343,8 +343,9 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 		// Meta lengthens a block that is ignored: stop before it starts.
 		e.Class = ClassThrottled
 	}
-	// A 5xx on a send may come after Graph acted.
-	e.Unknown = post && resp.StatusCode >= 500
+	// A 5xx on a send may come after Graph acted, and so may a temporary send
+	// failure, whatever its status.
+	e.Unknown = post && (resp.StatusCode >= 500 || e.Code == CodeTemporarySendFailure)
 	return nil, fail(e)
 }
 

@@ -570,6 +570,8 @@ func TestErrorClasses(t *testing.T) {
 		{name: "613 with Retry-After", status: 400, fixture: "613.json", header: map[string]string{"Retry-After": "120"}, wantClass: ClassThrottled, wantCode: 613, wantSent: ErrThrottled, wantRetry: 2 * time.Minute},
 		{name: "1 transient", status: 500, fixture: "1.json", wantClass: ClassTransient, wantCode: 1, wantSub: 99, wantSent: ErrTransient},
 		{name: "2 transient on send", status: 500, fixture: "2.json", post: true, wantClass: ClassTransient, wantCode: 2, wantSent: ErrTransient, wantUnknown: true},
+		{name: "1200 temporary send failure", status: 400, fixture: "1200.json", post: true, wantClass: ClassTransient, wantCode: 1200, wantSent: ErrTransient, wantUnknown: true},
+		{name: "1200 on a read", status: 400, fixture: "1200.json", wantClass: ClassTransient, wantCode: 1200, wantSent: ErrTransient},
 		{name: "500 HTML", status: 500, fixture: "500.html", contentType: "text/html; charset=utf-8", wantClass: ClassTransient, wantSent: ErrTransient, wantInMsg: "HTTP 500 with a non-JSON body"},
 		{name: "502 HTML on send", status: 502, fixture: "500.html", contentType: "text/html", post: true, wantClass: ClassTransient, wantSent: ErrTransient, wantUnknown: true},
 		{name: "100 bad id", status: 400, fixture: "100.json", wantClass: ClassPermanent, wantCode: 100, wantSub: 33, wantSent: ErrPermanent},

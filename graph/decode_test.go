@@ -47,6 +47,7 @@ func TestClassify(t *testing.T) {
 		{name: "policy", code: 368, http: 400, want: ClassPageBroken},
 		{name: "unknown error", code: 1, http: 500, want: ClassTransient},
 		{name: "service", code: 2, http: 503, want: ClassTransient},
+		{name: "temporary send failure", code: 1200, http: 400, want: ClassTransient},
 		{name: "transient flag", code: 100, http: 400, transient: true, want: ClassTransient},
 		{name: "bare 5xx", http: 502, want: ClassTransient},
 		{name: "bare 429", http: 429, want: ClassThrottled},

@@ -134,6 +134,11 @@ func sentinel(c Class) error {
 	return nil
 }
 
+// CodeTemporarySendFailure is the Send API's "Temporary send message failure.
+// Please try again later.": transient, and on a send an outcome to check
+// before sending again, like a 5xx.
+const CodeTemporarySendFailure = 1200
+
 // perMessage holds the answers that come under a Page-level code (10, or
 // 200–299) but concern one message or one person, not the Page: that one
 // reply cannot be sent and the Page is fine, so they are permanent rather
@@ -158,7 +163,7 @@ var perMessage = map[[2]int]bool{
 // throttled; 190, 102, 10, 200–299 and 368 are page broken, except the
 // answers about one message or one person under codes 10 and 200 (outside the
 // messaging window, a person not reachable: perMessage), which are permanent.
-// Then is_transient, codes 1 and 2 and HTTP 5xx are transient; HTTP 429 with
+// Then is_transient, codes 1, 2 and 1200 and HTTP 5xx are transient; HTTP 429 with
 // no known code is throttled; everything else is permanent. Classify does not
 // see usage headers: a Client also classes as throttled an otherwise transient
 // or permanent answer whose usage headers say so.
@@ -172,7 +177,7 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 		return ClassPermanent
 	case code == 190, code == 102, code == 10, code >= 200 && code <= 299, code == 368:
 		return ClassPageBroken
-	case transient, code == 1, code == 2, httpStatus >= 500:
+	case transient, code == 1, code == 2, code == CodeTemporarySendFailure, httpStatus >= 500:
 		return ClassTransient
 	case code == 0 && httpStatus == 429:
 		return ClassThrottled
