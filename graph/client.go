@@ -345,7 +345,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	}
 	// A 5xx on a send may come after Graph acted, and so may a temporary send
 	// failure, whatever its status.
-	e.Unknown = post && (resp.StatusCode >= 500 || e.Code == CodeTemporarySendFailure)
+	e.Unknown = post && (resp.StatusCode >= 500 || e.Code == codeTemporarySendFailure)
 	return nil, fail(e)
 }
 

@@ -134,10 +134,10 @@ func sentinel(c Class) error {
 	return nil
 }
 
-// CodeTemporarySendFailure is the Send API's "Temporary send message failure.
+// codeTemporarySendFailure is the Send API's "Temporary send message failure.
 // Please try again later.": transient, and on a send an outcome to check
 // before sending again, like a 5xx.
-const CodeTemporarySendFailure = 1200
+const codeTemporarySendFailure = 1200
 
 // perMessage holds the answers that come under a Page-level code (10, or
 // 200–299) but concern one message or one person, not the Page: that one
@@ -177,7 +177,7 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 		return ClassPermanent
 	case code == 190, code == 102, code == 10, code >= 200 && code <= 299, code == 368:
 		return ClassPageBroken
-	case transient, code == 1, code == 2, code == CodeTemporarySendFailure, httpStatus >= 500:
+	case transient, code == 1, code == 2, code == codeTemporarySendFailure, httpStatus >= 500:
 		return ClassTransient
 	case code == 0 && httpStatus == 429:
 		return ClassThrottled
