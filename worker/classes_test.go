@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -65,21 +63,8 @@ func TestPersonErrorKeepsPageRunning(t *testing.T) {
 	if _, _, err := h.enq.Enqueue(ctx, blocked); err != nil {
 		t.Fatal(err)
 	}
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ti, err := insp.GetTaskInfo(tasks.QueueReplies, blocked.Target.String())
-		if err == nil && ti.State == asynq.TaskStateArchived {
-			if !strings.Contains(ti.LastErr, "1545041") {
-				t.Errorf("archived with %q, want the reason with Graph's subcode", ti.LastErr)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply to an unreachable person not archived after 20s: %+v %v", ti, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if ti := h.waitArchived(t, blocked, 20*time.Second); !strings.Contains(ti.LastErr, "1545041") {
+		t.Errorf("archived with %q, want the reason with Graph's subcode", ti.LastErr)
 	}
 	if d, reason, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
 		t.Fatalf("Page paused for %s (%q, %v) by one person's error", d, reason, err)

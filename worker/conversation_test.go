@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -90,20 +88,7 @@ func TestConversationDoubtUnsettled(t *testing.T) {
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Archived == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task not archived (queues: %s)", h.queueSummary())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	h.waitArchived(t, r, 30*time.Second)
 	if n := h.sb.SendCount(r.PSID); n != 0 {
 		t.Errorf("%d messages sent although an earlier attempt may have got through", n)
 	}

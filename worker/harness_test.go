@@ -197,6 +197,24 @@ func (h *harness) waitSent(t *testing.T, rs []tasks.Reply, timeout time.Duration
 	}
 }
 
+// waitArchived waits until r's task is archived and returns it.
+func (h *harness) waitArchived(t *testing.T, r tasks.Reply, timeout time.Duration) *asynq.TaskInfo {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && ti.State == asynq.TaskStateArchived {
+			return ti
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply %s not archived after %s: %+v %v (queues: %s)", r.Target, timeout, ti, err, h.queueSummary())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (h *harness) queueSummary() string {
 	info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
 	if err != nil {
