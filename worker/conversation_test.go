@@ -24,10 +24,13 @@ func (h *harness) conversationReplies(page, text string) []tasks.Reply {
 	return out
 }
 
-// lostAnswer leaves r's ledger entry as an attempt whose answer was lost leaves it: a
-// claim marked with an unknown outcome.
-func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
+// lostAnswerReply returns a harness with a conversation reply whose earlier
+// attempt's answer was lost: its ledger entry is a claim marked with an
+// unknown outcome.
+func lostAnswerReply(t *testing.T) (*harness, tasks.Reply) {
 	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
+	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 	ctx := context.Background()
 	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
 	if err != nil || res.Outcome != tasks.ReserveGo {
@@ -36,6 +39,7 @@ func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
 	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
 		t.Fatal(err)
 	}
+	return h, r
 }
 
 // TestConversationDoubt: conversation replies whose answers Graph drops after
@@ -75,11 +79,8 @@ func TestConversationDoubt(t *testing.T) {
 // tell whether the reply got through. It is not sent again: the task is
 // archived with the reason and the ledger records it as failed.
 func TestConversationDoubtUnsettled(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
-	page := h.pages[0].ID
-	r := h.conversationReplies(page, "Thanks for your message!")[0]
-	ctx := context.Background()
-	h.lostAnswer(t, r)
+	h, r := lostAnswerReply(t)
+	page, ctx := r.PageID, context.Background()
 	// More than a page of the person's messages since.
 	for i := 0; i < 40; i++ {
 		h.sb.AddMessage(page, sandbox.User{ID: r.PSID}, "one more thing", time.Now())
@@ -105,11 +106,8 @@ func TestConversationDoubtUnsettled(t *testing.T) {
 // the conversation shows no message from the Page above the person's: the
 // reply is sent, once.
 func TestConversationDoubtNothingSent(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
-	page := h.pages[0].ID
-	r := h.conversationReplies(page, "Thanks for your message!")[0]
+	h, r := lostAnswerReply(t)
 	ctx := context.Background()
-	h.lostAnswer(t, r)
 	h.startWorker(t, 2)
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
