@@ -52,14 +52,14 @@ func TestClusterEndToEnd(t *testing.T) {
 	eventually(t, 40*time.Second, fmt.Sprintf("replies to all %d eligible items", len(want)), func() bool {
 		alive()
 		return e.missing(want) == 0
-	})
+	}, func() { e.explain(t, cluster.Client(), want) })
 	t.Logf("%d eligible items answered after %s", len(want), time.Since(began).Round(time.Millisecond))
 
 	fresh := e.addComments(1, 3)
 	eventually(t, 30*time.Second, fmt.Sprintf("replies to %d comments added while running", len(fresh)), func() bool {
 		alive()
 		return e.missing(fresh) == 0
-	})
+	}, func() { e.explain(t, cluster.Client(), fresh) })
 	want = append(want, fresh...)
 
 	// The monitor, through the api role, reads asynq's queues on the cluster.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/proctest"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // TestMain removes the binary proctest built for the tests.
@@ -114,11 +119,16 @@ func (p *proc) stop(t *testing.T, d time.Duration) {
 	}
 }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+// eventually waits up to d for cond; on a time-out it runs each of explain
+// (which logs what held things up) and fails t.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool, explain ...func()) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, f := range explain {
+				f()
+			}
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -385,5 +395,48 @@ func checkNoSecrets(t *testing.T, secrets []string, texts map[string]string) {
 				t.Errorf("%s holds a secret (%.6s...)", name, sec)
 			}
 		}
+	}
+}
+
+// explain logs, for up to 15 of want's targets that have no send yet, where
+// the pipeline holds them: the task's state in asynq (next run, retries, last
+// error) and the ledger's entry. A timed-out wait calls it before failing, so
+// a red run says which step held the replies.
+func (e *env) explain(t *testing.T, rdb redis.UniversalClient, want []target) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err != nil {
+		t.Logf("explain: queue %s: %v", tasks.QueueReplies, err)
+	} else {
+		t.Logf("explain: queue %s: pending %d, active %d, scheduled %d, retry %d, archived %d, completed %d",
+			tasks.QueueReplies, qi.Pending, qi.Active, qi.Scheduled, qi.Retry, qi.Archived, qi.Completed)
+	}
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	defer ledger.Close()
+	shown := 0
+	for _, w := range want {
+		if e.sb.SendCount(w.id) > 0 {
+			continue
+		}
+		if shown++; shown > 15 {
+			t.Logf("explain: … and more")
+			return
+		}
+		line := fmt.Sprintf("explain: %s of page %s:", w.id, w.page)
+		for _, kind := range []tasks.Kind{tasks.KindComment, tasks.KindPost} {
+			tg := tasks.Target{Kind: kind, ID: w.id}
+			if ti, err := insp.GetTaskInfo(tasks.QueueReplies, tg.String()); err == nil {
+				line += fmt.Sprintf(" task %s %s, next %s, retried %d/%d, last error %q;",
+					ti.ID, ti.State, ti.NextProcessAt.Format(time.StampMilli), ti.Retried, ti.MaxRetry, ti.LastErr)
+			}
+			if en, err := ledger.Get(ctx, w.page, tg); err != nil {
+				line += fmt.Sprintf(" ledger %s: %v;", tg, err)
+			} else if en.Status != tasks.StatusNone {
+				line += fmt.Sprintf(" ledger %s %s at %s %s;", tg, en.Status, en.At.Format(time.StampMilli), en.Reason)
+			}
+		}
+		t.Log(line)
 	}
 }

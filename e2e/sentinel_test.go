@@ -78,14 +78,14 @@ func TestSentinelFailoverEndToEnd(t *testing.T) {
 	eventually(t, 50*time.Second, fmt.Sprintf("replies to all %d eligible items after the failover", len(want)), func() bool {
 		alive()
 		return e.missing(want) == 0
-	})
+	}, func() { e.explain(t, s.Client(), want) })
 	t.Logf("%d eligible items answered %s after the start", len(want), time.Since(began).Round(time.Millisecond))
 
 	fresh := e.addComments(1, 2)
 	eventually(t, 30*time.Second, fmt.Sprintf("replies to %d comments added after the failover", len(fresh)), func() bool {
 		alive()
 		return e.missing(fresh) == 0
-	})
+	}, func() { e.explain(t, s.Client(), fresh) })
 	want = append(want, fresh...)
 
 	// The monitor, through the api role, reads the new master.
