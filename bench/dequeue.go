@@ -9,6 +9,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // DequeueLatency is what a dequeueWatch saw: the round trips of asynq's
@@ -75,15 +77,13 @@ func (l Latency) Micros() string {
 }
 
 // newServer returns an asynq server on o.Redis and a function to call after
-// its Shutdown; with a watch, its Redis client carries the watch's hook.
+// its Shutdown. Both phases use the worker's own server client
+// (tasks.NewServerRedisClient), so the ratio compares handlers, not clients;
+// with a watch, the client carries the watch's hook.
 func newServer(o PipelineOptions, cfg asynq.Config, w *dequeueWatch) (*asynq.Server, func(), error) {
-	if w == nil {
-		return asynq.NewServer(o.Redis, cfg), func() {}, nil
+	c := tasks.NewServerRedisClient(o.Redis)
+	if w != nil {
+		c.AddHook(w)
 	}
-	c, ok := o.Redis.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, nil, fmt.Errorf("bench: asynq made no go-redis client")
-	}
-	c.AddHook(w)
 	return asynq.NewServerFromRedisClient(c, cfg), func() { c.Close() }, nil
 }

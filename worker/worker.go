@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -102,7 +103,8 @@ type Worker struct {
 	log        *slog.Logger
 	m          *metrics.Metrics
 	server     *asynq.Server
-	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
+	serverRDB  redis.UniversalClient // the server's own client (tasks.NewServerRedisClient)
+	replicas   *tasks.ReplicaGuard   // nil unless Params.ClaimReplicas
 }
 
 type pageState struct {
@@ -213,7 +215,10 @@ func (w *Worker) Handler() asynq.Handler {
 
 // Start starts processing tasks in the background.
 func (w *Worker) Start() error {
-	w.server = asynq.NewServer(w.p.Redis, asynq.Config{
+	// The server's client retries while Redis is away, so a task's outcome
+	// written during a failover is not lost (see tasks.NewServerRedisClient).
+	w.serverRDB = tasks.NewServerRedisClient(w.p.Redis)
+	w.server = asynq.NewServerFromRedisClient(w.serverRDB, asynq.Config{
 		Concurrency:              w.p.Concurrency,
 		Queues:                   map[string]int{tasks.QueuePolls: 3, tasks.QueueReplies: 6},
 		IsFailure:                IsFailure,
@@ -230,6 +235,8 @@ func (w *Worker) Start() error {
 		}),
 	})
 	if err := w.server.Start(w.Handler()); err != nil {
+		_ = w.serverRDB.Close()
+		w.server = nil
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil
@@ -241,6 +248,7 @@ func (w *Worker) Start() error {
 func (w *Worker) Shutdown(ctx context.Context) {
 	if w.server != nil {
 		w.server.Shutdown()
+		_ = w.serverRDB.Close()
 	}
 }
 
