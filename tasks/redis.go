@@ -58,7 +58,7 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 // for push notifications before each command, which costs a reply's worth of
 // CPU on a busy worker.
 func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
-	return newRedisClient(opt, retries{})
+	return newRedisClient(opt, 2, retries{})
 }
 
 // Server retries: see NewServerRedisClient. go-redis waits between tries
@@ -77,7 +77,8 @@ const (
 // server: NewRedisClient's, but retrying a command that found Redis away
 // (a refused dial, a cut connection, READONLY or LOADING from a node being
 // promoted) for about 20 s instead of go-redis's default of about 2 s (a ping
-// to a closed port failed after 19–20 s, against 1.7 s).
+// to a closed port failed after 19–20 s, against 1.7 s). It speaks asynq's
+// usual protocol (RESP3): the server is asynq's, only its retries change.
 //
 // asynq v0.26 writes a task's outcome (done, retry, archive) once; when that
 // write fails, the retries it queues in its syncer reuse the write's context,
@@ -89,7 +90,7 @@ const (
 // lease), and asynq's dequeue, heartbeat and forwarder calls wait the same way
 // while Redis is away, which costs nothing: they could do no work then.
 func NewServerRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
-	return newRedisClient(opt, retries{max: ServerMaxRetries, min: ServerMinRetryBackoff, maxBackoff: ServerMaxRetryBackoff})
+	return newRedisClient(opt, 0, retries{max: ServerMaxRetries, min: ServerMinRetryBackoff, maxBackoff: ServerMaxRetryBackoff})
 }
 
 // retries are go-redis's retry options; zero values keep its defaults.
@@ -98,13 +99,15 @@ type retries struct {
 	min, maxBackoff time.Duration
 }
 
-func newRedisClient(opt asynq.RedisConnOpt, r retries) redis.UniversalClient {
+// newRedisClient makes the client of opt speaking protocol (0: go-redis's
+// default, RESP3, as asynq's own clients do).
+func newRedisClient(opt asynq.RedisConnOpt, protocol int, r retries) redis.UniversalClient {
 	switch o := opt.(type) {
 	case asynq.RedisClientOpt:
 		return redis.NewClient(&redis.Options{
 			Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: 2,
+			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: protocol,
 			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	case asynq.RedisFailoverClientOpt:
@@ -112,14 +115,14 @@ func newRedisClient(opt asynq.RedisConnOpt, r retries) redis.UniversalClient {
 			MasterName: o.MasterName, SentinelAddrs: o.SentinelAddrs, SentinelUsername: o.SentinelUsername,
 			SentinelPassword: o.SentinelPassword, Username: o.Username, Password: o.Password, DB: o.DB,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: 2,
+			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: protocol,
 			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	case asynq.RedisClusterClientOpt:
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.Addrs, MaxRedirects: o.MaxRedirects, Username: o.Username, Password: o.Password,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			TLSConfig: o.TLSConfig, Protocol: 2, PoolSize: 64,
+			TLSConfig: o.TLSConfig, Protocol: protocol, PoolSize: 64,
 			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	}
