@@ -3,8 +3,11 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,15 +92,16 @@ func TestServerClientOutlastsOutage(t *testing.T) {
 		t.Skip("Redis outages of 5s")
 	}
 	const outage, wait = 5 * time.Second, 3 * time.Second
+	server := func(o asynq.RedisConnOpt) redis.UniversalClient { return NewServerRedisClient(o) }
 	t.Run("done", func(t *testing.T) {
 		t.Parallel()
-		if got := outageAfterTask(t, NewServerRedisClient, nil, outage, wait); got != "gone" {
+		if got := outageAfterTask(t, server, nil, outage, wait); got != "gone" {
 			t.Errorf("a task done during the outage is %s %s after it, want it gone", got, wait)
 		}
 	})
 	t.Run("retry", func(t *testing.T) {
 		t.Parallel()
-		if got := outageAfterTask(t, NewServerRedisClient, errors.New("graph said try later"), outage, wait); got != "retry" {
+		if got := outageAfterTask(t, server, errors.New("graph said try later"), outage, wait); got != "retry" {
 			t.Errorf("a task failed during the outage is %s %s after it, want retry", got, wait)
 		}
 	})
@@ -108,4 +112,92 @@ func TestServerClientOutlastsOutage(t *testing.T) {
 				"reconsider tasks.NewServerRedisClient's retries", got, wait)
 		}
 	})
+}
+
+// TestServerClientStopRetrying: with Redis away, a server client's command
+// waits for it; StopRetrying ends that wait after the current try, and later
+// commands fail as fast as with go-redis's defaults.
+func TestServerClientStopRetrying(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits on a refused port")
+	}
+	db := redistest.New(t)
+	cut := redistest.NewCut(t, db.Addr)
+	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cut.Down()
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	got := make(chan result, 1)
+	go func() {
+		start := time.Now()
+		err := c.Set(ctx, "k", "w", 0).Err()
+		got <- result{err, time.Since(start)}
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("a command with Redis away ended after %s (%v), want it still trying", r.took, r.err)
+	case <-time.After(4 * time.Second): // past go-redis's own retries (about 2s)
+	}
+	stopped := time.Now()
+	c.StopRetrying()
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(ServerRetryFor):
+		t.Fatalf("the command still waits %s after StopRetrying", ServerRetryFor)
+	}
+	if r.err == nil {
+		t.Fatal("a command succeeded with Redis away")
+	}
+	t.Logf("the waiting command gave up %s after StopRetrying (%v)", time.Since(stopped).Round(time.Millisecond), r.err)
+	start := time.Now()
+	if err := c.Get(ctx, "k").Err(); err == nil {
+		t.Fatal("a command succeeded with Redis away")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a command after StopRetrying took %s to fail, want go-redis's own retries only (about 2s)", d)
+	}
+	cut.Up()
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Errorf("after Redis came back: %q, %v; want the value set before the outage", v, err)
+	}
+}
+
+// TestRedisAway: which errors a server client waits out. Redis's error
+// replies come from a real Redis (a script answering them), parsed by go-redis.
+func TestRedisAway(t *testing.T) {
+	db := redistest.New(t)
+	reply := func(msg string) error {
+		return db.Client.Eval(context.Background(), "return redis.error_reply(ARGV[1])", nil, msg).Err()
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{fmt.Errorf("wrapped: %w", io.EOF), true},
+		{errors.New("read: connection reset by peer"), true},
+		{redis.Nil, false},
+		{redis.ErrClosed, false},
+		{reply("READONLY You can't write against a read only replica."), true},
+		{reply("LOADING Redis is loading the dataset in memory"), true},
+		{reply("MASTERDOWN Link with MASTER is down"), true},
+		{reply("CLUSTERDOWN The cluster is down"), true},
+		{reply("NOSCRIPT No matching script"), false},
+		{reply("ERR NOT FOUND"), false},
+	} {
+		if tc.err == nil {
+			t.Fatal("the script answered no error")
+		}
+		if got := redisAway(tc.err); got != tc.want {
+			t.Errorf("redisAway(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
 }

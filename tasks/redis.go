@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -58,57 +57,18 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 // for push notifications before each command, which costs a reply's worth of
 // CPU on a busy worker.
 func NewRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
-	return newRedisClient(opt, 2, retries{})
-}
-
-// Server retries: see NewServerRedisClient. go-redis waits between tries
-// from ServerMinRetryBackoff, doubling, to at most ServerMaxRetryBackoff (each
-// try of a refused dial also makes its own five dial attempts, 100 ms apart),
-// so ServerMaxRetries tries span about 20 s: longer than a Redis restart or a
-// Sentinel or Cluster failover set up to notice a dead master within seconds,
-// shorter than asynq's 30 s task lease.
-const (
-	ServerMaxRetries      = 16
-	ServerMinRetryBackoff = 50 * time.Millisecond
-	ServerMaxRetryBackoff = time.Second
-)
-
-// NewServerRedisClient returns the go-redis client for a worker's asynq
-// server: NewRedisClient's, but retrying a command that found Redis away
-// (a refused dial, a cut connection, READONLY or LOADING from a node being
-// promoted) for about 20 s instead of go-redis's default of about 2 s (a ping
-// to a closed port failed after 19–20 s, against 1.7 s). It speaks asynq's
-// usual protocol (RESP3): the server is asynq's, only its retries change.
-//
-// asynq v0.26 writes a task's outcome (done, retry, archive) once; when that
-// write fails, the retries it queues in its syncer reuse the write's context,
-// which is already canceled, so they all fail and the task stays "active"
-// until asynq's recoverer finds its lease expired: 30 s after the lease ends,
-// on a one-minute tick, up to two minutes late. A reply that finished during a
-// failover was then held that long. With these retries the first write
-// outlasts the failover. The write's context still bounds it (the task's
-// lease), and asynq's dequeue, heartbeat and forwarder calls wait the same way
-// while Redis is away, which costs nothing: they could do no work then.
-func NewServerRedisClient(opt asynq.RedisConnOpt) redis.UniversalClient {
-	return newRedisClient(opt, 0, retries{max: ServerMaxRetries, min: ServerMinRetryBackoff, maxBackoff: ServerMaxRetryBackoff})
-}
-
-// retries are go-redis's retry options; zero values keep its defaults.
-type retries struct {
-	max             int
-	min, maxBackoff time.Duration
+	return newRedisClient(opt, 2)
 }
 
 // newRedisClient makes the client of opt speaking protocol (0: go-redis's
 // default, RESP3, as asynq's own clients do).
-func newRedisClient(opt asynq.RedisConnOpt, protocol int, r retries) redis.UniversalClient {
+func newRedisClient(opt asynq.RedisConnOpt, protocol int) redis.UniversalClient {
 	switch o := opt.(type) {
 	case asynq.RedisClientOpt:
 		return redis.NewClient(&redis.Options{
 			Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: protocol,
-			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	case asynq.RedisFailoverClientOpt:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
@@ -116,14 +76,12 @@ func newRedisClient(opt asynq.RedisConnOpt, protocol int, r retries) redis.Unive
 			SentinelPassword: o.SentinelPassword, Username: o.Username, Password: o.Password, DB: o.DB,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 			PoolSize: o.PoolSize, TLSConfig: o.TLSConfig, Protocol: protocol,
-			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	case asynq.RedisClusterClientOpt:
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.Addrs, MaxRedirects: o.MaxRedirects, Username: o.Username, Password: o.Password,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 			TLSConfig: o.TLSConfig, Protocol: protocol, PoolSize: 64,
-			MaxRetries: r.max, MinRetryBackoff: r.min, MaxRetryBackoff: r.maxBackoff,
 		})
 	}
 	return opt.MakeRedisClient().(redis.UniversalClient)

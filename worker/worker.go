@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -103,8 +102,8 @@ type Worker struct {
 	log        *slog.Logger
 	m          *metrics.Metrics
 	server     *asynq.Server
-	serverRDB  redis.UniversalClient // the server's own client (tasks.NewServerRedisClient)
-	replicas   *tasks.ReplicaGuard   // nil unless Params.ClaimReplicas
+	serverRDB  *tasks.ServerClient // the server's own client
+	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 }
 
 type pageState struct {
@@ -243,10 +242,13 @@ func (w *Worker) Start() error {
 }
 
 // Shutdown stops taking tasks and waits up to Params.ShutdownTimeout for
-// in-flight ones; those still running then go back to the queue. ctx is not
-// used to cut the wait shorter: asynq owns it.
+// in-flight ones; those still running then go back to the queue. The server's
+// client stops waiting for an absent Redis first, so asynq's last writes fail
+// fast then, as they did with go-redis's defaults (asynq's recoverer puts back
+// what they could not). ctx is not used to cut the wait shorter: asynq owns it.
 func (w *Worker) Shutdown(ctx context.Context) {
 	if w.server != nil {
+		w.serverRDB.StopRetrying()
 		w.server.Shutdown()
 		_ = w.serverRDB.Close()
 	}

@@ -1,0 +1,119 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// How long, and how often, a server client tries a command again while Redis
+// is away (see NewServerRedisClient): the waits double from
+// ServerRetryMinWait to ServerRetryMaxWait, for ServerRetryFor after the
+// first failure. Each try itself takes up to about 2 s while dials are refused
+// (go-redis's own three retries).
+const (
+	ServerRetryFor     = 20 * time.Second
+	ServerRetryMinWait = 50 * time.Millisecond
+	ServerRetryMaxWait = time.Second
+)
+
+// ServerClient is the Redis client of a worker's asynq server.
+type ServerClient struct {
+	redis.UniversalClient
+	retry *awayRetry
+}
+
+// NewServerRedisClient returns the go-redis client for a worker's asynq
+// server. It speaks asynq's usual protocol (RESP3) and differs from asynq's
+// own client in one way: a command that found Redis away (a refused dial, a
+// cut connection, READONLY or LOADING from a node being promoted) is tried
+// again for ServerRetryFor, against about 2 s with go-redis's defaults.
+//
+// asynq v0.26 writes a task's outcome (done, retry, archive) once; when that
+// write fails, the retries it queues in its syncer reuse the write's context,
+// which is already canceled, so they all fail and the task stays "active"
+// until asynq's recoverer finds its lease expired: 30 s after the lease ends,
+// on a one-minute tick, up to two minutes late. A reply that finished during a
+// failover was then held that long. With these retries the first write
+// outlasts a restart or a failover that notices a dead master within seconds;
+// the write's own context (the task's lease) still bounds it. asynq's
+// dequeue, heartbeat and forwarder calls wait the same way while Redis is
+// away, which costs nothing: they could do no work then. Call StopRetrying
+// when the server shuts down, so its last writes do not hold the process.
+func NewServerRedisClient(opt asynq.RedisConnOpt) *ServerClient {
+	c := newRedisClient(opt, 0)
+	r := &awayRetry{stop: make(chan struct{})}
+	c.AddHook(r)
+	return &ServerClient{UniversalClient: c, retry: r}
+}
+
+// StopRetrying ends the client's waits for Redis: a command in one gives up
+// with its error after its current try, and later commands fail as soon as
+// Redis does not answer, as with go-redis's defaults.
+func (c *ServerClient) StopRetrying() { c.retry.once.Do(func() { close(c.retry.stop) }) }
+
+// awayRetry is the go-redis hook behind ServerClient.
+type awayRetry struct {
+	stop chan struct{}
+	once sync.Once
+}
+
+func (*awayRetry) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (*awayRetry) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err == nil || ctx.Err() != nil || !redisAway(err) {
+			return err
+		}
+		until := time.Now().Add(ServerRetryFor)
+		wait := ServerRetryMinWait
+		for time.Now().Before(until) {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-h.stop:
+				t.Stop()
+				return err
+			case <-t.C:
+			}
+			cmd.SetErr(nil)
+			if err = next(ctx, cmd); err == nil || ctx.Err() != nil || !redisAway(err) {
+				return err
+			}
+			wait = min(2*wait, ServerRetryMaxWait)
+		}
+		return err
+	}
+}
+
+// redisAway reports whether err says Redis could not be reached or cannot
+// take writes for now, rather than answering the command: a connection error
+// (a dial that timed out included), or a node that is loading, read-only or
+// without its master. The caller checks its own context first.
+func redisAway(err error) bool {
+	if errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) {
+		return false
+	}
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return true // no answer from Redis: a dial, read or write failed
+	}
+	for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN "} {
+		if strings.HasPrefix(re.Error(), p) {
+			return true
+		}
+	}
+	return false
+}
