@@ -65,6 +65,9 @@ type awayRetry struct {
 
 func (*awayRetry) DialHook(next redis.DialHook) redis.DialHook { return next }
 
+// ProcessPipelineHook leaves pipelines to go-redis's own retries: asynq writes
+// a task's outcome with one script call; its pipelines (the server's own
+// record, refreshed on each heartbeat) are worth no wait.
 func (*awayRetry) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }

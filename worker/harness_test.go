@@ -121,12 +121,19 @@ func (h *harness) addComments(page string, n int, text string) []tasks.Reply {
 
 func (h *harness) startWorker(t *testing.T, conc int) *worker.Worker {
 	t.Helper()
+	return h.startWorkerOn(t, h.opt, conc)
+}
+
+// startWorkerOn starts a worker whose asynq server reaches Redis through opt
+// (the ledger keeps the harness's own connection).
+func (h *harness) startWorkerOn(t *testing.T, opt asynq.RedisConnOpt, conc int) *worker.Worker {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, conc, log))
+	w := worker.New(testParams(opt, h.ledger, g, h.pages, conc, log))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestShutdownWithRedisAway: a worker whose Redis went away still stops
@@ -26,12 +22,7 @@ func TestShutdownWithRedisAway(t *testing.T) {
 	}
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
 	cut := redistest.NewCut(t, h.db.Addr)
-	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	p := testParams(asynq.RedisClientOpt{Addr: cut.Addr(), DB: h.db.DB}, h.ledger, g, h.pages, 4, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w := worker.New(p)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w := h.startWorkerOn(t, asynq.RedisClientOpt{Addr: cut.Addr(), DB: h.db.DB}, 4)
 	time.Sleep(time.Second) // the server is dequeuing, heart-beating
 	cut.Down()
 	time.Sleep(3 * time.Second) // its calls are now waiting for Redis
