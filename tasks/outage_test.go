@@ -170,7 +170,8 @@ func TestServerClientStopRetrying(t *testing.T) {
 	}
 }
 
-// TestRedisAway: which errors a server client waits out. Redis's error
+// TestRedisAway: which errors a server client waits out, and a reply waits
+// out without using a retry. Redis's error
 // replies come from a real Redis (a script answering them), parsed by go-redis.
 func TestRedisAway(t *testing.T) {
 	db := redistest.New(t)
@@ -183,7 +184,10 @@ func TestRedisAway(t *testing.T) {
 	}{
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
 		{fmt.Errorf("wrapped: %w", io.EOF), true},
-		{errors.New("read: connection reset by peer"), true},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
+		{fmt.Errorf("ledger reserve: %w", redis.ErrPoolTimeout), true},
+		{errors.New("graph: no answer"), false},
+		{context.DeadlineExceeded, false},
 		{redis.Nil, false},
 		{redis.ErrClosed, false},
 		{reply("READONLY You can't write against a read only replica."), true},
@@ -196,8 +200,8 @@ func TestRedisAway(t *testing.T) {
 		if tc.err == nil {
 			t.Fatal("the script answered no error")
 		}
-		if got := redisAway(tc.err); got != tc.want {
-			t.Errorf("redisAway(%v) = %v, want %v", tc.err, got, tc.want)
+		if got := RedisAway(tc.err); got != tc.want {
+			t.Errorf("RedisAway(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

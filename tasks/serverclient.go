@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +77,7 @@ func (*awayRetry) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if err == nil || ctx.Err() != nil || !redisAway(err) {
+		if err == nil || ctx.Err() != nil || !RedisAway(err) {
 			return err
 		}
 		until := time.Now().Add(ServerRetryFor)
@@ -92,7 +94,7 @@ func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			case <-t.C:
 			}
 			cmd.SetErr(nil)
-			if err = next(ctx, cmd); err == nil || ctx.Err() != nil || !redisAway(err) {
+			if err = next(ctx, cmd); err == nil || ctx.Err() != nil || !RedisAway(err) {
 				return err
 			}
 			wait = min(2*wait, ServerRetryMaxWait)
@@ -101,22 +103,28 @@ func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// redisAway reports whether err says Redis could not be reached or cannot
-// take writes for now, rather than answering the command: a connection error
-// (a dial that timed out included), or a node that is loading, read-only or
-// without its master. The caller checks its own context first.
-func redisAway(err error) bool {
-	if errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) {
+// RedisAway reports whether err, from a Redis call, says Redis could not be
+// reached or cannot take writes for now, rather than answering the command:
+// a network error (a refused or timed-out dial, a cut connection, a read or
+// write that timed out), no free connection in the pool, or a node that is
+// loading, read-only or without its master (a failover under way). A context
+// that ended, a closed client, a nil reply and any other answer from Redis
+// are not.
+func RedisAway(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var re redis.Error
-	if !errors.As(err, &re) {
-		return true // no answer from Redis: a dial, read or write failed
-	}
-	for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN "} {
-		if strings.HasPrefix(re.Error(), p) {
-			return true
+	if errors.As(err, &re) {
+		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN "} {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, redis.ErrPoolTimeout)
 }

@@ -125,15 +125,20 @@ func (h *harness) startWorker(t *testing.T, conc int) *worker.Worker {
 }
 
 // startWorkerOn starts a worker whose asynq server reaches Redis through opt
-// (the ledger keeps the harness's own connection).
-func (h *harness) startWorkerOn(t *testing.T, opt asynq.RedisConnOpt, conc int) *worker.Worker {
+// (the ledger keeps the harness's own connection), its Params changed by
+// tweaks.
+func (h *harness) startWorkerOn(t *testing.T, opt asynq.RedisConnOpt, conc int, tweaks ...func(*worker.Params)) *worker.Worker {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	w := worker.New(testParams(opt, h.ledger, g, h.pages, conc, log))
+	p := testParams(opt, h.ledger, g, h.pages, conc, log)
+	for _, tw := range tweaks {
+		tw(&p)
+	}
+	w := worker.New(p)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

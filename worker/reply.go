@@ -51,7 +51,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	res, err := w.p.Ledger.Reserve(ctx, r.PageID, r.Target, token, lease, lim)
 	if err != nil {
-		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
 	switch res.Outcome {
 	case tasks.ReserveDone:
@@ -74,7 +74,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Warn("claim not on a replica yet; reply put back", slog.String("error", err.Error()))
 			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim not on a replica yet"}
 		}
-		return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
 
 	if res.Wait > 0 {
@@ -97,13 +97,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// Graph has the reply but recording it failed (Redis trouble): a
 			// failure to retry, never a Graph error. The claim stays, so the
 			// next attempt asks Graph again.
-			return w.failure(ctx, err)
+			return w.redisFailure(ctx, err, err)
 		case errors.Is(err, errUnsettled):
 			// Never two replies: the claim stays as a failure with the
 			// reason, and the task is archived for an operator to see.
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
 			if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-				return w.failure(ctx, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
+				return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
 			}
 			log.L().Warn("reply not sent again", slog.String("reason", err.Error()))
 			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
@@ -142,7 +142,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
-		return w.failure(ctx, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
+		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 	}
 	w.m.RepliesSent.WithLabelValues(r.PageID, string(r.Source)).Inc()
 	if r.EnqueuedAt > 0 {
@@ -235,7 +235,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 	case graph.ClassAlreadyReplied:
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
-			return w.failure(ctx, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
+			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
 		}
 		log.L().Info("graph says already replied; recorded as sent")
 		return nil
@@ -245,7 +245,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
 	case graph.ClassPermanent:
 		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-			return w.failure(ctx, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
+			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
 		}
 		log.L().Warn("reply cannot be sent", slog.String("error", err.Error()))
 		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
@@ -270,6 +270,25 @@ func (w *Worker) failure(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (after %d retries): %w", err, n, asynq.SkipRetry)
 	}
 	return err
+}
+
+// redisAwaySteps is how far up the backoff (Params.BackoffBase doubled that
+// many times) a reply waits when pagereply's own Redis is away: about 4 s
+// with the default base.
+const redisAwaySteps = 2
+
+// redisFailure is failure for err, whose cause is an error of one of the
+// handler's own Redis calls (the ledger, the limiter, the replica wait). When
+// that Redis could not be reached (tasks.RedisAway) the reply is not failing:
+// it goes back on the queue after a backoff without using a retry, so an
+// outage, or a Cluster shard failing over, never archives a reply that was
+// not sent, whatever worker.max_retry says. asynq's own writes wait out the
+// outage in the meantime (tasks.NewServerRedisClient).
+func (w *Worker) redisFailure(ctx context.Context, cause, err error) error {
+	if tasks.RedisAway(cause) {
+		return &delayError{d: Backoff(redisAwaySteps, w.p.BackoffBase, w.p.BackoffMax), reason: "redis unavailable: " + err.Error()}
+	}
+	return w.failure(ctx, err)
 }
 
 func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
@@ -343,7 +362,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.admitMax, ps.admitWindow, token)
 		if err != nil {
 			w.release(*r, token, log)
-			return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		}
 		if a.Paused > 0 {
 			w.release(*r, token, log)

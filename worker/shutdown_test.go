@@ -9,6 +9,8 @@ import (
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // TestShutdownWithRedisAway: a worker whose Redis went away still stops
@@ -35,5 +37,44 @@ func TestShutdownWithRedisAway(t *testing.T) {
 	// (cmd/pagereply: workerDrain, 10s) is the bound.
 	if budget := 10 * time.Second; took > budget {
 		t.Errorf("shutdown with Redis away took %s, more than the worker's %s of the stop budget", took, budget)
+	}
+}
+
+// TestRedisAwayUsesNoRetry: while the ledger's Redis cannot be reached, replies
+// go back on the queue without using a retry, so an outage longer than
+// worker.max_retry's backoffs (here 1 retry) archives none; when Redis is
+// back each gets its one reply. Before, each failed reservation used a retry
+// (and with max_retry 1 the second archived a reply never sent).
+func TestRedisAwayUsesNoRetry(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 11})
+	cut := redistest.NewCut(t, h.db.Addr)
+	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: h.db.DB}), tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	rs := h.addComments(h.pages[0].ID, 5, "Thanks")
+	ctx := context.Background()
+	for _, r := range rs {
+		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut.Down()
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Ledger, p.MaxRetry = ledger, 1 })
+	time.Sleep(8 * time.Second) // reservations fail (each in about 2s): each reply is tried several times
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err != nil || qi.Archived > 0 {
+		t.Fatalf("while Redis was away: %v; queues: %s", err, h.queueSummary())
+	}
+	cut.Up()
+	h.waitSent(t, rs, 20*time.Second)
+	h.checkExactlyOnce(t, rs)
+	for _, r := range rs {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.Retried != 0 {
+			t.Errorf("%s used %d retries on a Redis outage", r.Target, ti.Retried)
+		}
 	}
 }
