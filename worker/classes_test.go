@@ -54,11 +54,7 @@ func TestPersonErrorKeepsPageRunning(t *testing.T) {
 		meta:        graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
 		unreachable: blocked.Target.ID,
 	}
-	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, 2, testLogger()))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
 	ctx := context.Background()
 	if _, _, err := h.enq.Enqueue(ctx, blocked); err != nil {
 		t.Fatal(err)

@@ -124,17 +124,13 @@ func (h *harness) startWorker(t *testing.T, conc int) *worker.Worker {
 	return h.startWorkerOn(t, h.opt, conc)
 }
 
-// startWorkerOn starts a worker whose asynq server reaches Redis through opt
-// (the ledger keeps the harness's own connection), its Params changed by
-// tweaks.
+// startWorkerOn starts a worker whose asynq server reaches Redis through opt,
+// with the harness's ledger and the sandbox as Graph unless tweaks change its
+// Params; t's cleanup shuts it down.
 func (h *harness) startWorkerOn(t *testing.T, opt asynq.RedisConnOpt, conc int, tweaks ...func(*worker.Params)) *worker.Worker {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
 	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	p := testParams(opt, h.ledger, g, h.pages, conc, log)
+	p := testParams(opt, h.ledger, g, h.pages, conc, testLogger())
 	for _, tw := range tweaks {
 		tw(&p)
 	}

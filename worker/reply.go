@@ -94,9 +94,10 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		done, err := w.settleDoubt(ctx, ps, &r)
 		switch {
 		case err != nil && done:
-			// Graph has the reply but recording it failed (Redis trouble): a
-			// failure to retry, never a Graph error. The claim stays, so the
-			// next attempt asks Graph again.
+			// Graph has the reply but recording it failed (Redis trouble):
+			// put back, without using a retry when Redis was away, never a
+			// Graph error. The claim stays, so the next attempt asks Graph
+			// again.
 			return w.redisFailure(ctx, err, err)
 		case errors.Is(err, errUnsettled):
 			// Never two replies: the claim stays as a failure with the

@@ -79,11 +79,7 @@ func TestSettledDoubtRedisError(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
 	g := &doubtGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), hook: hook}
-	w := worker.New(testParams(h.opt, ledger, g, h.pages, 2, testLogger()))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +141,7 @@ func TestDoubtSurvivesFailedCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &flakyCheckGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
-	w := worker.New(testParams(h.opt, h.ledger, g, h.pages, 2, testLogger()))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
 	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
 		t.Fatal(err)
 	}
