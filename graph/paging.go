@@ -119,7 +119,11 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 					return
 				}
 			}
-			if next == "" || len(items) == 0 {
+			// Only a missing paging.next ends a listing: Graph filters
+			// hidden, removed and privacy-restricted items out of a page
+			// after cutting it, so a page can be short, or empty, and
+			// still have more after it.
+			if next == "" {
 				return
 			}
 			nu, ok := c.nextURL(next, u, after)
@@ -153,6 +157,12 @@ func (c *Client) nextURL(next, cur, after string) (string, bool) {
 		}
 	}
 	u.Scheme, u.Host, u.User, u.Fragment = c.base.Scheme, c.base.Host, nil, ""
+	// Graph's links start at the version (/v25.0/...); a base URL with a path
+	// prefix (a proxy in front of Graph) keeps it, unless the link has it
+	// already.
+	if prefix := strings.TrimRight(c.base.Path, "/"); prefix != "" && u.Path != prefix && !strings.HasPrefix(u.Path, prefix+"/") {
+		u.Path, u.RawPath = prefix+u.Path, ""
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), true
 }

@@ -454,3 +454,49 @@ func TestPollConversations(t *testing.T) {
 		t.Fatalf("%d sends, want %d", len(h.sb.Sends()), len(want))
 	}
 }
+
+// TestPollPastEmptyPages: Graph filters hidden and removed comments out of a
+// page after cutting it, so a page of comments can be empty and still have a
+// paging.next. The poll must read on to the end: 250 comments on one post,
+// the middle 100 hidden, give a first page of 100, an empty second page and
+// a third page of 50, and all 150 visible comments get a reply.
+func TestPollPastEmptyPages(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 31})
+	pages := pollPages(h)
+	page := pages[0].ID
+	post := h.sb.Posts(page)[0].ID
+	now := time.Now()
+	visible := map[string]bool{}
+	for i := range 250 {
+		// Oldest first; the listing is newest first, so comments 50–149
+		// fill its second page.
+		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7700%04d", i), Name: "Hidden Friend"}, "price?", now.Add(-time.Duration(250-i)*time.Second))
+		if i >= 50 && i < 150 {
+			if !h.sb.HideComment(id) {
+				t.Fatalf("hide %s", id)
+			}
+			continue
+		}
+		visible[id] = true
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	before := h.sb.Calls()[sandbox.EndpointComments]
+	rep, err := pl.Poll(context.Background(), page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, r := range rep.Replies {
+		if !visible[r.Target.ID] {
+			t.Errorf("reply to %s, which is hidden or unknown", r.Target)
+			continue
+		}
+		got++
+	}
+	if got != len(visible) {
+		t.Errorf("poll found %d of %d visible comments", got, len(visible))
+	}
+	if n := h.sb.Calls()[sandbox.EndpointComments] - before; n != 3 {
+		t.Errorf("%d comment calls, want 3 (100, none, 50)", n)
+	}
+}

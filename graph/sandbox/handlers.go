@@ -400,6 +400,9 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	j.key("data")
 	j.openArray()
 	for _, ci := range res.items {
+		if st.comments[ci].hidden {
+			continue // filtered after paging, as Graph does
+		}
 		c.writeComment(&j, st, ci, fs)
 	}
 	j.closeArray()

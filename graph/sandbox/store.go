@@ -49,6 +49,7 @@ type comment struct {
 	from     int32
 	conv     int32 // private reply's conversation, -1 if none
 	canReply bool
+	hidden   bool // filtered out of listings after paging (HideComment)
 	msg      string
 }
 
@@ -530,6 +531,23 @@ func (s *Sandbox) SetCanReplyPrivately(id string, v bool) bool {
 	default:
 		return false
 	}
+	return true
+}
+
+// HideComment makes a comment invisible to the Page's token, as Meta does with
+// a comment hidden or removed, or one whose author's privacy hides it: Graph
+// filters such comments out of a page of comments after cutting the page, so
+// a page can come back with fewer items than asked for, or none, and still
+// have a paging.next. The comment can still be read by its id. False for an
+// unknown comment id.
+func (s *Sandbox) HideComment(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, i := s.st.lookup(id)
+	if kind != objComment {
+		return false
+	}
+	s.st.comments[i].hidden = true
 	return true
 }
 
