@@ -339,13 +339,16 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	e.Usage = usage
 	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
+	// A 5xx on a send may come after Graph acted, and so may any answer that
+	// Graph calls transient (codes 1 and 2, is_transient, a temporary send
+	// failure) whatever its status: "an unknown error occurred" does not say
+	// that nothing was sent. The next attempt checks before sending again.
+	e.Unknown = post && (resp.StatusCode >= 500 || e.Class == ClassTransient || e.Code == codeTemporarySendFailure)
 	if usage.Throttled() && (e.Class == ClassTransient || e.Class == ClassPermanent) {
-		// Meta lengthens a block that is ignored: stop before it starts.
+		// Meta lengthens a block that is ignored: stop before it starts. The
+		// outcome stays unknown where it was.
 		e.Class = ClassThrottled
 	}
-	// A 5xx on a send may come after Graph acted, and so may a temporary send
-	// failure, whatever its status.
-	e.Unknown = post && (resp.StatusCode >= 500 || e.Code == codeTemporarySendFailure)
 	return nil, fail(e)
 }
 

@@ -159,8 +159,8 @@ var perMessage = map[[2]int]bool{
 
 // Classify returns the class of a Graph error answer from its code, subcode,
 // HTTP status and is_transient flag (SPEC.md, "Graph errors"). Codes decide
-// first: 10900 is already replied; 4, 17, 32, 613 and 80001–80014 are
-// throttled; 190, 102, 10, 200–299 and 368 are page broken, except the
+// first: 10900 is already replied; 4, 17, 32, 341, 613 and 80001–80014 are
+// throttled; 190, 102, 3, 10, 200–299 and 368 are page broken, except the
 // answers about one message or one person under codes 10 and 200 (outside the
 // messaging window, a person not reachable: perMessage), which are permanent.
 // Then is_transient, codes 1, 2 and 1200 and HTTP 5xx are transient; HTTP 429 with
@@ -171,11 +171,17 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	switch {
 	case code == 10900:
 		return ClassAlreadyReplied
-	case code == 4, code == 17, code == 32, code == 613, code >= 80001 && code <= 80014:
+	// 341, "Application limit reached", is missing from SPEC.md's list; Meta's
+	// error table says to wait and retry, so it is throttling, not a reason to
+	// archive the reply.
+	case code == 4, code == 17, code == 32, code == 341, code == 613, code >= 80001 && code <= 80014:
 		return ClassThrottled
 	case perMessage[[2]int{code, subcode}]:
 		return ClassPermanent
-	case code == 190, code == 102, code == 10, code >= 200 && code <= 299, code == 368:
+	// 3, "API Method" (the app lacks a capability or permission), is missing
+	// from SPEC.md's list too: it fails every call of the app, not one reply,
+	// so the Page is paused with its replies kept instead of archiving each.
+	case code == 190, code == 102, code == 3, code == 10, code >= 200 && code <= 299, code == 368:
 		return ClassPageBroken
 	case transient, code == 1, code == 2, code == codeTemporarySendFailure, httpStatus >= 500:
 		return ClassTransient
