@@ -32,7 +32,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	ps, ok := w.pages[r.PageID]
 	if !ok {
-		return fmt.Errorf("page %s is not configured on this worker: %w", r.PageID, asynq.SkipRetry)
+		// A Page just added to the config can reach the scheduler or the API
+		// before this worker restarts with it (a rolling update): the reply
+		// is retried with backoff, not archived at once, so a worker with the
+		// new config sends it. A Page removed for good uses up its retries.
+		return w.failure(ctx, fmt.Errorf("page %s is not configured on this worker", r.PageID))
 	}
 	log := &taskLog{base: w.log, r: &r}
 
@@ -69,7 +73,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
 		// Not sending now: a failover could forget this claim, and a rerun
 		// would then send again without asking Graph.
-		w.release(r, token, log)
+		w.giveBack(r, token, res.Doubtful, log)
 		if errors.Is(err, tasks.ErrNotReplicated) {
 			log.L().Warn("claim not on a replica yet; reply put back", slog.String("error", err.Error()))
 			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim not on a replica yet"}
@@ -84,7 +88,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case <-ctx.Done():
 			timer.Stop()
 			w.waiting(r.PageID, -1)
-			w.release(r, token, log)
+			w.giveBack(r, token, res.Doubtful, log)
 			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
 		case <-timer.C:
 		}
@@ -109,16 +113,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Warn("reply not sent again", slog.String("reason", err.Error()))
 			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 		case err != nil:
-			rerr := w.graphError(ctx, &r, token, err, log)
-			if graph.ClassOf(err) != graph.ClassPermanent {
-				// The check failed (and graphError released the claim): the
-				// doubt must stay, so the next attempt checks again before it
-				// sends.
-				if merr := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); merr != nil {
-					log.L().Warn("record unknown outcome", slog.String("error", merr.Error()))
-				}
-			}
-			return rerr
+			// The check failed: unless Graph answered for good, the doubt
+			// stays, so the next attempt checks again before it sends.
+			return w.graphError(ctx, &r, token, err, true, log)
 		case done:
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 			log.L().Info("earlier attempt had sent the reply")
@@ -139,7 +136,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		sent, err = w.p.Graph.SendPrivateReply(ctx, ps.cfg.AccessToken, r.PageID, recipient(r.Target), r.Text)
 	}
 	if err != nil {
-		return w.graphError(ctx, &r, token, err, log)
+		return w.graphError(ctx, &r, token, err, false, log)
 	}
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
@@ -218,7 +215,11 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 }
 
 // graphError turns a Graph error into the task's outcome, by class.
-func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, log *taskLog) error {
+//
+// doubtful says the target's entry was doubtful before this attempt (an
+// earlier attempt's outcome unknown) and err is the failed check of it: the
+// doubt is then kept whatever err says about this call.
+func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, doubtful bool, log *taskLog) error {
 	var gerr *graph.Error
 	class := graph.ClassTransient
 	if errors.As(err, &gerr) {
@@ -242,7 +243,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		return nil
 	case graph.ClassThrottled, graph.ClassPageBroken:
 		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
-		w.release(*r, token, log)
+		w.settle(*r, token, gerr, doubtful, log)
 		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
 	case graph.ClassPermanent:
 		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
@@ -251,16 +252,37 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		log.L().Warn("reply cannot be sent", slog.String("error", err.Error()))
 		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 	}
-	// Transient: when the answer was lost Graph may have acted, so the next
-	// attempt must check before sending.
-	if gerr != nil && gerr.Unknown || gerr == nil {
-		if merr := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); merr != nil {
-			log.L().Warn("record unknown outcome", slog.String("error", merr.Error()))
-		}
-	} else {
-		w.release(*r, token, log)
-	}
+	w.settle(*r, token, gerr, doubtful, log)
 	return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+}
+
+// settle leaves the ledger's entry of a reply whose Graph call failed ready
+// for the next attempt: when the answer was lost, or Graph's answer does not
+// say nothing was sent (gerr.Unknown, or no Graph answer at all), Graph may
+// have acted, so the target is marked unknown and the next attempt checks
+// before sending; so it is when the entry was doubtful already. Otherwise the
+// claim is released. A throttled or page-broken answer can be unknown too (a
+// 5xx whose usage headers say throttled).
+func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful bool, log *taskLog) {
+	w.giveBack(r, token, doubtful || gerr == nil || gerr.Unknown, log)
+}
+
+// giveBack hands a claimed target back for the next attempt. A target whose
+// outcome is in doubt is marked unknown, so the next attempt checks Graph
+// before it sends; releasing its claim would delete the entry and, with it,
+// the only record of the doubt. Any other claim is released. Like release it
+// runs even when the task's context is done; if marking fails the claim
+// stays until its lease ends, and an expired claim is doubtful too.
+func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskLog) {
+	if !doubtful {
+		w.release(r, token, log)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
+	}
 }
 
 // failure returns err as a failure that uses a retry, or archives the task when

@@ -1,0 +1,166 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// busyGraph delivers the first conversation reply through the sandbox and
+// then answers it as Meta does when it fails a call while the app's usage is
+// near its limit: HTTP 500, code 2, X-App-Usage at 97 % and a Retry-After,
+// read by the real client from a real HTTP answer. The client classes it as
+// throttled with its outcome unknown. Later calls go to the sandbox.
+type busyGraph struct {
+	worker.Graph
+	meta  worker.Graph
+	sends atomic.Int32
+}
+
+func (g *busyGraph) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	res, err := g.Graph.SendMessage(ctx, token, pageID, psid, text)
+	if g.sends.Add(1) == 1 && err == nil {
+		return g.meta.SendMessage(ctx, token, pageID, psid, text)
+	}
+	return res, err
+}
+
+// TestThrottledUnknownKeepsDoubt: a send whose answer is throttled but whose
+// outcome is unknown (a 5xx while usage is near the limit; Graph may have
+// delivered it) pauses the Page, and after the pause the reply is checked
+// before it is sent again. For a conversation reply nothing else stops a
+// second message: Messenger has no "already replied" answer. The person
+// gets exactly one message.
+func TestThrottledUnknownKeepsDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 47})
+	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-App-Usage", `{"call_count":97,"total_cputime":20,"total_time":25}`)
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"Bq7xZ"}}`))
+	}))
+	t.Cleanup(meta.Close)
+	g := &busyGraph{
+		Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
+		meta:  graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
+	}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	ctx := context.Background()
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := g.sends.Load(); n != 1 {
+		t.Errorf("%d send calls, want 1 (the delivered one; the retry must find it)", n)
+	}
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%s got %d messages, want 1", r.PSID, n)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointObject]; n == 0 {
+		t.Errorf("the conversation was not read before sending again (calls %v)", h.sb.Calls())
+	}
+}
+
+// TestReplicaLagKeepsDoubt: a conversation reply whose earlier attempt was
+// delivered but whose answer was lost (ledger entry: unknown) is reserved
+// again while the Redis replica lags, so its claim cannot be acknowledged
+// and the reply is put back unsent. The doubt must outlive that: the entry
+// stays unknown, and once the replica answers, the next attempt reads the
+// conversation and finds the earlier message instead of sending a second.
+func TestReplicaLagKeepsDoubt(t *testing.T) {
+	master := redisproc.Start(t, redisproc.Options{})
+	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx := context.Background()
+	mc := master.Client()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(mc.Info(ctx, "replication").Val(), "connected_slaves:1") ||
+		!strings.Contains(replica.Client().Info(ctx, "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("replica not in sync after 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	sb := sandbox.New(sandbox.Options{Pages: 1, Conversations: 20, Seed: 53})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	opt := asynq.RedisClientOpt{Addr: master.Addr()}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	ledger := tasks.NewLedger(mc, tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 25}
+	h := &harness{sb: sb, srv: srv, opt: opt, ledger: ledger, enq: enq}
+	for _, p := range sb.Pages() {
+		h.pages = append(h.pages, config.Page{ID: p.ID, AccessToken: p.Token, Rate: config.Rate{N: 100000, Per: time.Second}, Burst: 1})
+	}
+	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	g := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second})
+
+	// The earlier attempt: delivered, its answer lost.
+	if _, err := g.SendMessage(ctx, h.pages[0].AccessToken, r.PageID, r.PSID, r.Text); err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	replica.Pause()
+	paused := true
+	t.Cleanup(func() {
+		if paused {
+			replica.Resume()
+		}
+	})
+	p := testParams(opt, ledger, g, h.pages, 2, testLogger())
+	p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond
+	w := worker.New(p)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	if o, _, err := enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	// Wait for an attempt to have been put back: the task is scheduled.
+	inspector := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = inspector.Close() })
+	for {
+		ti, err := inspector.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("reply never put back while the replica lagged: %+v %v", ti, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	es, err := ledger.GetMany(ctx, r.PageID, []tasks.Target{r.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Status != tasks.StatusUnknown {
+		t.Errorf("after the put-back the ledger entry is %+v, want unknown: the doubt was forgotten", es[0])
+	}
+	replica.Resume()
+	paused = false
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%s got %d messages, want 1", r.PSID, n)
+	}
+}
