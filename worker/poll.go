@@ -147,6 +147,10 @@ type PollReport struct {
 	// posts whose comments were read, Unchanged the posts skipped because
 	// nothing changed since the last poll.
 	Posts, CommentReads, Unchanged int
+	// Unreadable is the number of posts whose comments Graph refused for
+	// good (a permanent error, such as code 100 for a post removed since the
+	// feed was read): skipped, not marked read, so the next poll tries again.
+	Unreadable int
 	// Conversations is the number of conversations looked at.
 	Conversations int
 	// Paused says why the poll did not run or stopped early: the Page is
@@ -191,6 +195,14 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	r.batch = pl.in.NewBatch(page, tasks.SourcePoll, dryRun)
 	err = r.run(ctx)
+	if err != nil && !dryRun {
+		// The replies found before the poll failed are enqueued all the
+		// same; the post states are not saved, so the next poll reads those
+		// posts again.
+		if ferr := r.batch.Flush(ctx); ferr != nil {
+			r.log.Warn("enqueue replies of a failed poll", slog.String("error", ferr.Error()))
+		}
+	}
 	r.rep.Report = *r.batch.Report()
 	if err == nil {
 		return r.rep, nil
@@ -500,9 +512,22 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		}
 		// A transient error fails the post's read, not the poll, as long as
 		// reading it again helps; the post is not marked read until then.
-		if again, err := r.readAgain(ctx, attempt, err); !again {
-			return err
+		again, rerr := r.readAgain(ctx, attempt, err)
+		if again {
+			continue
 		}
+		var re *readError
+		if errors.As(err, &re) && graph.ClassOf(rerr) == graph.ClassPermanent {
+			// One post whose comments Graph refuses for good must not stop
+			// the poll of the Page's other posts and conversations, slot
+			// after slot: it is skipped and not marked read, so the next
+			// poll tries it again. Throttling and a broken token still stop
+			// the poll: they are the Page's, not the post's.
+			r.rep.Unreadable++
+			r.log.Warn("comments of a post cannot be read; post skipped", slog.String("post_id", post.ID), slog.String("error", rerr.Error()))
+			return nil
+		}
+		return rerr
 	}
 	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
 	return nil
@@ -684,7 +709,7 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	rep, err := pl.Poll(ctx, p.PageID, false)
 	if rep.Paused == "" || err != nil {
 		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
-			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads),
+			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads), slog.Int("unreadable", rep.Unreadable),
 			slog.Int("seen", rep.Seen), slog.Int("enqueued", rep.Enqueued()))
 	}
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,4 +165,84 @@ func TestPollTaskNotArchived(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusingGraph answers the comments read of one post with a permanent Graph
+// error, as Meta does (code 100, subcode 33) for a post removed since the
+// feed was read.
+type refusingGraph struct {
+	worker.PollGraph
+	post  string
+	reads atomic.Int32
+}
+
+func (g *refusingGraph) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
+	if postID != g.post {
+		return g.PollGraph.Comments(ctx, token, postID)
+	}
+	g.reads.Add(1)
+	return func(yield func(graph.Comment, error) bool) {
+		yield(graph.Comment{}, &graph.Error{HTTPStatus: 400, Code: 100, Subcode: 33, Class: graph.ClassPermanent,
+			Message: "Unsupported get request. Object with ID '" + postID + "' does not exist"})
+	}
+}
+
+// TestPollSkipsUnreadablePost: a post whose comments Graph refuses for good
+// does not stop the poll: every other post's comments get their replies, and
+// the next poll tries that post again.
+func TestPollSkipsUnreadablePost(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 10, Comments: 20, Seed: 37})
+	pages := pollPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	dry, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest post with replies to send: the feed reaches it first.
+	postOf := map[string]string{}
+	for _, c := range h.sb.AllComments(page) {
+		postOf[c.ID] = c.PostID
+	}
+	perPost := map[string]int{}
+	for _, r := range dry.Replies {
+		if r.Target.Kind == tasks.KindComment {
+			perPost[postOf[r.Target.ID]]++
+		}
+	}
+	var bad string
+	for _, p := range h.sb.Posts(page) {
+		if perPost[p.ID] > 0 && (bad == "" || p.CreatedTime.After(postTime(h, page, bad))) {
+			bad = p.ID
+		}
+	}
+	if bad == "" || len(perPost) < 2 {
+		t.Fatalf("seed gives replies on %d posts: the test needs two", len(perPost))
+	}
+	p := h.pollParams(pages)
+	g := &refusingGraph{PollGraph: p.Graph, post: bad}
+	p.Graph = g
+	pl := worker.NewPoller(p)
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatalf("poll with one unreadable post: %v", err)
+	}
+	if want := len(dry.Replies) - perPost[bad]; rep.Enqueued() != want || rep.Unreadable != 1 {
+		t.Errorf("enqueued %d (want %d), unreadable %d (want 1)", rep.Enqueued(), want, rep.Unreadable)
+	}
+	if _, err := pl.Poll(ctx, page, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.reads.Load(); n != 2 {
+		t.Errorf("the unreadable post was read %d times in two polls, want 2", n)
+	}
+}
+
+func postTime(h *harness, page, id string) time.Time {
+	for _, p := range h.sb.Posts(page) {
+		if p.ID == id {
+			return p.CreatedTime
+		}
+	}
+	return time.Time{}
 }

@@ -68,6 +68,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
 	}
+	if rep.Unreadable > 0 {
+		fmt.Fprintf(env.stdout, "%d posts whose comments Graph refused were skipped; the next poll reads them again\n", rep.Unreadable)
+	}
 	if rep.Paused != "" {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
 	}
