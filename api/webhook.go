@@ -142,8 +142,12 @@ type changeValue struct {
 // fail the whole delivery.
 func (v *changeValue) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+	if json.Unmarshal(b, &raw) != nil {
+		// Not an object: a change pagereply cannot use, ignored like any
+		// other. Failing it would refuse the whole delivery, and Meta would
+		// redeliver it, refused each time, with its usable changes.
+		*v = changeValue{}
+		return nil
 	}
 	str := func(k string) string {
 		var s string

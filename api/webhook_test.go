@@ -225,6 +225,8 @@ func TestWebhookIgnored(t *testing.T) {
 		{"own comment", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", page, "add") + `]}]}`},
 		{"reaction", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","from":{"id":5}}}]}]}`},
 		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`},
+		{"value a string", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":"comment"}]}]}`},
+		{"value a list", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":[1,2]}]}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,6 +237,21 @@ func TestWebhookIgnored(t *testing.T) {
 				t.Fatalf("%d tasks queued for an ignored change", n)
 			}
 		})
+	}
+}
+
+// TestWebhookOddChangeKeepsOthers: a change whose value is not an object
+// does not refuse its delivery: the delivery's other changes are queued.
+func TestWebhookOddChangeKeepsOthers(t *testing.T) {
+	e := newWebhookEnv(t)
+	page := e.pages[0].ID
+	body := `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":"comment"},` +
+		commentChange(page, page+"_1", "1_2", "5", "add") + `]}]}`
+	if code, b := e.post(t, body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body)}); code != http.StatusOK {
+		t.Fatalf("status %d (%s), want 200", code, b)
+	}
+	if n := e.queued(t); n != 1 {
+		t.Fatalf("%d tasks queued, want 1 (the comment)", n)
 	}
 }
 
