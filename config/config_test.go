@@ -348,6 +348,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "schedule six fields", yaml: withPage("schedule: \"0 * * * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "expected exactly 5 fields"},
 		{name: "schedule every zero", yaml: withPage("schedule: \"@every 0s\"", ""), wantPath: "pages[0].schedule", wantMsg: "positive"},
 		{name: "schedule every bad", yaml: withPage("schedule: \"@every soon\"", ""), wantPath: "pages[0].schedule", wantMsg: "failed to parse duration"},
+		{name: "schedule slower than the reply window", yaml: withPage("schedule: \"@every 200h\"", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 200h apart, not less than the reply window of max_age (168h)"},
+		{name: "schedule monthly", yaml: withPage("schedule: \"@monthly\"", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of max_age"},
+		{name: "schedule slower than a short max_age", yaml: withPage("schedule: \"@every 3h\"\nmax_age: 2h30m", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 3h apart, not less than the reply window of max_age (2h30m0s)"},
+		{name: "schedule daily with conversations", yaml: withPage("schedule: \"@daily\"\nreply_to: [comments, conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "conversations (Messenger's 24h)"},
+		{name: "schedule weekdays with conversations", yaml: withPage("schedule: \"0 9 * * 1-5\"\nreply_to: [conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 72h apart"},
 		{name: "rate zero", yaml: withPage("rate: 0/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
 		{name: "rate negative", yaml: withPage("rate: -3/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
 		{name: "rate unit", yaml: withPage("rate: 10/d", ""), wantPath: "pages[0].rate", wantMsg: "s, m, h"},
@@ -822,5 +827,20 @@ func TestSlogLevel(t *testing.T) {
 				t.Errorf("SlogLevel() = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestScheduleInsideWindow: schedules that come round within the reply
+// window load, and so does a slow one when the webhook finds replies.
+func TestScheduleInsideWindow(t *testing.T) {
+	for _, yaml := range []string{
+		withPage("schedule: \"@daily\"", ""),
+		withPage("schedule: \"0 9 * * 1-5\"", ""),
+		withPage("schedule: \"@every 23h\"\nreply_to: [conversations]", ""),
+		withPage("schedule: \"@daily\"\nreply_to: [conversations]", "graph: {app_secret: s}\nwebhook: {verify_token: v}\n"),
+	} {
+		if _, err := Parse([]byte(yaml), env(nil)); err != nil {
+			t.Errorf("%s: %v", yaml, err)
+		}
 	}
 }

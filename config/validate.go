@@ -28,6 +28,44 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	return scheduleParser.Parse(spec)
 }
 
+// messagingWindow is Messenger's: a Page may answer a person within 24 hours
+// of their last message.
+const messagingWindow = 24 * time.Hour
+
+// pollGap returns the longest time between two runs of s, over its next 500
+// runs from a fixed time (years of a daily or weekly schedule).
+func pollGap(s cron.Schedule) time.Duration {
+	at := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+	var gap time.Duration
+	for range 500 {
+		next := s.Next(at)
+		if next.IsZero() {
+			break
+		}
+		gap = max(gap, next.Sub(at))
+		at = next
+	}
+	return gap
+}
+
+// validateScheduleGap reports a schedule whose polls can be further apart than
+// a reply window of the Page: a comment (or message) written just after one
+// poll would be too old for a reply at the next, and no reply would be sent.
+func (pg *Page) validateScheduleGap(p *problems, path string) {
+	sched, err := ParseSchedule(pg.Schedule)
+	if err != nil || pg.MaxAge <= 0 {
+		return // reported already
+	}
+	window, of := min(pg.MaxAge, MaxReplyWindow), "max_age"
+	if pg.Replies(ReplyConversations) && window > messagingWindow {
+		window, of = messagingWindow, "conversations (Messenger's 24h)"
+	}
+	if gap := pollGap(sched); gap >= window {
+		p.add(path+".schedule", "polls up to %s apart, not less than the reply window of %s (%s): without the webhook, what is written just after one poll is too old for a reply at the next",
+			fmtDur(gap), of, fmtDur(window))
+	}
+}
+
 var (
 	pageIDPattern  = regexp.MustCompile(`^[0-9]+$`)
 	versionPattern = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
@@ -61,6 +99,11 @@ func (c *Config) validate() []*FieldError {
 		path := "pages[" + strconv.Itoa(i) + "]"
 		pg := &c.Pages[i]
 		pg.validate(&p, path)
+		if c.Webhook.VerifyToken == "" {
+			// The poll is the only way replies are found: it must come round
+			// within the reply window.
+			pg.validateScheduleGap(&p, path)
+		}
 		if pg.ID == "" {
 			continue
 		}
@@ -294,6 +337,14 @@ func checkTemplate(name, text string, sample TemplateData) (*template.Template, 
 		return nil, fmt.Errorf("on sample data: %w", err)
 	}
 	return t, nil
+}
+
+// fmtDur writes whole hours as fmtHours does, and anything else as Go does.
+func fmtDur(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmtHours(d)
+	}
+	return d.String()
 }
 
 func fmtHours(d time.Duration) string {
