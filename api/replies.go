@@ -16,6 +16,7 @@ import (
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -354,7 +355,10 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	if last == nil || last.ID == "" {
 		return bad("the conversation has no recent message from the person to answer")
 	}
-	if !last.CreatedTime.IsZero() && now.Sub(last.CreatedTime.Time) > 24*time.Hour {
+	if w := intake.Window(page, tasks.KindMessage); !last.CreatedTime.IsZero() && now.Sub(last.CreatedTime.Time) > w {
+		if w < intake.MessagingWindow {
+			return bad("the person's last message is older than the Page's reply window (max_age " + w.String() + ")")
+		}
 		return bad("the person's last message is older than 24 hours: Messenger allows no reply")
 	}
 	t, err := tasks.ParseTarget(string(tasks.KindMessage) + ":" + last.ID)
