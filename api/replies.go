@@ -347,7 +347,10 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	var last *graph.Message
 	for i := range conv.Messages { // newest first
 		m := &conv.Messages[i]
-		if m.From != nil && m.From.ID != page.ID {
+		// A message without from counts as the person's, as the poll counts
+		// it (intake.ConversationItem): both must pick the same message, or
+		// the two paths would answer one person twice.
+		if m.From == nil || m.From.ID != page.ID {
 			last = m
 			break
 		}

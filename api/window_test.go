@@ -10,6 +10,7 @@ import (
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -44,5 +45,26 @@ func TestConversationReplyWindow(t *testing.T) {
 		case tc.wantErr != "" && (!errors.As(err, &ce) || !ce.BadInput || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("max_age %s: %v, want a bad-input error with %q", tc.maxAge, err, tc.wantErr)
 		}
+	}
+}
+
+// TestConversationReplyTargetsLikePoll: the API answers the same message the
+// poll would (intake.ConversationItem), also when the newest message has no
+// from: two targets for one person would mean two replies.
+func TestConversationReplyTargetsLikePoll(t *testing.T) {
+	now := time.Now()
+	conv := graph.Conversation{ID: "t_1", Participants: []graph.User{{ID: "100"}, {ID: "7001"}},
+		Messages: []graph.Message{
+			{ID: "m_3", Message: "and one more", CreatedTime: graph.Time{Time: now.Add(-time.Minute)}},
+			{ID: "m_2", Message: "hi?", From: &graph.User{ID: "7001"}, CreatedTime: graph.Time{Time: now.Add(-time.Hour)}},
+		}}
+	page := &config.Page{ID: "100", AccessToken: "tok", MaxAge: 168 * time.Hour}
+	var r tasks.Reply
+	if err := api.ConversationReply(context.Background(), oneConversation{conv}, page, "t_1", now, &r); err != nil {
+		t.Fatal(err)
+	}
+	it, reason := intake.ConversationItem(page.ID, conv)
+	if reason != "" || r.Target != it.Target {
+		t.Errorf("API targets %s, the poll %s (%s)", r.Target, it.Target, reason)
 	}
 }
