@@ -140,27 +140,17 @@ func Window(page *config.Page, kind tasks.Kind) time.Duration {
 	return w
 }
 
-// Eligible applies the rules Meta and SPEC set on any private reply, whatever
-// its text: never to the Page's own items, only where can_reply_privately is
-// true, only inside the Page's reply window. It returns the reason it gets
-// none, or "".
-func Eligible(page *config.Page, it Item, now time.Time) Reason {
-	switch {
-	case it.From.ID != "" && it.From.ID == page.ID:
-		return SkipOwn
-	case !it.CanReplyPrivately:
-		return SkipCannotReply
-	case it.Created.IsZero() || now.Sub(it.Created) > Window(page, it.Target.Kind):
-		return SkipTooOld
-	}
-	return ""
-}
-
 // Check applies every rule but the ledger's to it at now and returns the
 // reply text, or the reason it gets none (with the render error, if any).
 func Check(page *config.Page, it Item, now time.Time) (string, Reason, error) {
-	if reason := Eligible(page, it, now); reason != "" {
-		return "", reason, nil
+	if it.From.ID != "" && it.From.ID == page.ID {
+		return "", SkipOwn, nil
+	}
+	if !it.CanReplyPrivately {
+		return "", SkipCannotReply, nil
+	}
+	if it.Created.IsZero() || now.Sub(it.Created) > Window(page, it.Target.Kind) {
+		return "", SkipTooOld, nil
 	}
 	text, ok, err := page.Render(config.TemplateData{
 		Name:      it.From.Name,

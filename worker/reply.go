@@ -12,7 +12,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/graph"
-	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -40,11 +39,6 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		return w.failure(ctx, fmt.Errorf("page %s is not configured on this worker", r.PageID))
 	}
 	log := &taskLog{base: w.log, r: &r}
-	if r.Source == tasks.SourceAPI && r.Target.Kind != tasks.KindMessage {
-		if err := w.checkEligible(ctx, ps, &r, log); err != nil {
-			return err
-		}
-	}
 
 	token := tasks.NewToken()
 	lease := 2*w.p.GraphTimeout + 5*time.Second
@@ -156,84 +150,6 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
 	}
 	return nil
-}
-
-// checkEligible reads the comment or post a reply from the HTTP API answers
-// and applies the rules of any private reply (intake.Eligible): never to the
-// Page's own items, only where can_reply_privately is true, only inside the
-// Page's reply window (max_age). The poll and the webhook read each item
-// before they enqueue its reply; the API takes the caller's word for it, so
-// the worker reads it, at the Page's read rate. An ineligible reply is
-// recorded as failed with the reason and archived; an item Graph no longer
-// has is refused for good too (a permanent error).
-func (w *Worker) checkEligible(ctx context.Context, ps *pageState, r *tasks.Reply, log *taskLog) error {
-	ctx = graph.WithPageID(ctx, r.PageID)
-	wait, err := w.p.Ledger.TakeRead(ctx, r.PageID, ps.limit)
-	if err != nil {
-		var pe *tasks.PausedError
-		if errors.As(err, &pe) {
-			return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
-		}
-		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
-	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return w.failure(ctx, fmt.Errorf("reply %s: waiting for a read slot: %w", r.Target, ctx.Err()))
-		case <-timer.C:
-		}
-	}
-	var item intake.Item
-	if r.Target.Kind == tasks.KindComment {
-		c, err := w.p.Graph.Comment(ctx, ps.cfg.AccessToken, r.Target.ID)
-		if err != nil {
-			return w.readError(ctx, r, err, log)
-		}
-		item = intake.CommentItem("", c)
-	} else {
-		p, err := w.p.Graph.Post(ctx, ps.cfg.AccessToken, r.Target.ID)
-		if err != nil {
-			return w.readError(ctx, r, err, log)
-		}
-		if p.From == nil {
-			// Without from, nothing proves it is a visitor's post.
-			p.From = &graph.User{ID: r.PageID}
-		}
-		item = intake.PostItem(p)
-	}
-	reason := intake.Eligible(ps.cfg, item, time.Now())
-	if reason == "" {
-		return nil
-	}
-	w.m.RepliesFailed.WithLabelValues(r.PageID, "ineligible").Inc()
-	why := "not eligible for a private reply: " + string(reason)
-	if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, why); merr != nil {
-		return w.redisFailure(ctx, merr, fmt.Errorf("reply %s %s, but recording it failed: %w", r.Target, why, merr))
-	}
-	log.L().Warn("reply not sent", slog.String("reason", why))
-	return fmt.Errorf("reply %s %s: %w", r.Target, why, asynq.SkipRetry)
-}
-
-// readError turns a failed read of an API reply's item into the task's
-// outcome: a throttled or broken Page pauses and the reply waits, an item
-// Graph refuses for good is recorded as failed and archived, anything else is
-// retried. No claim is held yet.
-func (w *Worker) readError(ctx context.Context, r *tasks.Reply, err error, log *taskLog) error {
-	switch graph.ClassOf(err) {
-	case graph.ClassThrottled, graph.ClassPageBroken:
-		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
-		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
-	case graph.ClassPermanent:
-		w.m.RepliesFailed.WithLabelValues(r.PageID, graph.ClassPermanent.String()).Inc()
-		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s cannot be read, but recording it failed: %w", r.Target, merr))
-		}
-		log.L().Warn("reply's item cannot be read", slog.String("error", err.Error()))
-		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
-	}
-	return w.failure(ctx, fmt.Errorf("reply %s: read: %w", r.Target, err))
 }
 
 func recipient(t tasks.Target) graph.Recipient {

@@ -29,10 +29,6 @@ type Graph interface {
 	// Conversation reads a conversation with its newest messages: what
 	// settles a doubtful conversation reply.
 	Conversation(ctx context.Context, token, conversationID string) (graph.Conversation, error)
-	// Comment and Post read one item: a reply that came through the HTTP API
-	// is checked against the rules of any private reply before it is sent.
-	Comment(ctx context.Context, token, commentID string) (graph.Comment, error)
-	Post(ctx context.Context, token, postID string) (graph.Post, error)
 }
 
 // Params configures a Worker.
