@@ -245,9 +245,10 @@ func itemOf(page *config.Page, known bool, pageID, field string, v changeValue) 
 			return it, "page does not reply to comments"
 		}
 		it.Kind, it.ID, it.PostID = tasks.KindComment, v.CommentID, v.PostID
-	case "post", "status", "photo", "video":
-		// A visitor's post arrives as item post, or status/photo/video by
-		// what it holds; its id is post_id.
+	case "post", "status", "photo", "video", "share", "link":
+		// A visitor's post arrives as item post, or status, photo, video,
+		// share or link by what it holds; its id is post_id. The worker reads
+		// it from Graph before anything is enqueued.
 		if !page.Replies(config.ReplyPosts) {
 			return it, "page does not reply to posts"
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,6 +238,24 @@ func TestWebhookIgnored(t *testing.T) {
 				t.Fatalf("%d tasks queued for an ignored change", n)
 			}
 		})
+	}
+}
+
+// TestWebhookVisitorPostItems: a visitor's post arrives under the item of
+// what it holds (post, status, photo, video, share, link); each is queued
+// for the worker to read.
+func TestWebhookVisitorPostItems(t *testing.T) {
+	e := newWebhookEnv(t)
+	page := e.pages[0].ID
+	for i, item := range []string{"post", "status", "photo", "video", "share", "link"} {
+		body := `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"` + item +
+			`","verb":"add","post_id":"` + page + `_90` + strconv.Itoa(i) + `","from":{"id":"100000000000055"},"created_time":1}}]}]}`
+		if code, b := e.post(t, body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body)}); code != http.StatusOK {
+			t.Fatalf("%s: status %d (%s), want 200", item, code, b)
+		}
+		if n := e.queued(t); n != i+1 {
+			t.Fatalf("%s: %d tasks queued, want %d", item, n, i+1)
+		}
 	}
 }
 
