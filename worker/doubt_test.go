@@ -12,10 +12,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -97,27 +97,15 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	sb := sandbox.New(sandbox.Options{Pages: 1, Conversations: 20, Seed: 53})
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	opt := asynq.RedisClientOpt{Addr: master.Addr()}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	ledger := tasks.NewLedger(mc, tasks.LedgerOptions{Batch: true})
-	t.Cleanup(ledger.Close)
-	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 25}
-	h := &harness{sb: sb, srv: srv, opt: opt, ledger: ledger, enq: enq}
-	for _, p := range sb.Pages() {
-		h.pages = append(h.pages, config.Page{ID: p.ID, AccessToken: p.Token, Rate: config.Rate{N: 100000, Per: time.Second}, Burst: 1})
-	}
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 53}, &redistest.DB{Addr: master.Addr(), Client: mc})
 	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
-	g := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second})
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
 
 	// The earlier attempt: delivered, its answer lost.
 	if _, err := g.SendMessage(ctx, h.pages[0].AccessToken, r.PageID, r.PSID, r.Text); err != nil {
 		t.Fatal(err)
 	}
-	if err := ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
 		t.Fatal(err)
 	}
 	replica.Pause()
@@ -127,18 +115,12 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 			replica.Resume()
 		}
 	})
-	p := testParams(opt, ledger, g, h.pages, 2, testLogger())
-	p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond
-	w := worker.New(p)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
-	if o, _, err := enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
-	// Wait for an attempt to have been put back: the task is scheduled.
-	inspector := asynq.NewInspector(opt)
+	// Wait for an attempt to have been put back (the task waits as retry).
+	inspector := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = inspector.Close() })
 	for {
 		ti, err := inspector.GetTaskInfo(tasks.QueueReplies, r.Target.String())
@@ -150,7 +132,7 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	es, err := ledger.GetMany(ctx, r.PageID, []tasks.Target{r.Target})
+	es, err := h.ledger.GetMany(ctx, r.PageID, []tasks.Target{r.Target})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +142,7 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 	replica.Resume()
 	paused = false
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
-	if n := sb.SendCount(r.PSID); n != 1 {
+	if n := h.sb.SendCount(r.PSID); n != 1 {
 		t.Errorf("%s got %d messages, want 1", r.PSID, n)
 	}
 }

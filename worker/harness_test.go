@@ -90,7 +90,12 @@ type harness struct {
 
 func newHarness(t *testing.T, opts sandbox.Options) *harness {
 	t.Helper()
-	db := redistest.New(t)
+	return newHarnessOn(t, opts, redistest.New(t))
+}
+
+// newHarnessOn is newHarness on the Redis database db.
+func newHarnessOn(t *testing.T, opts sandbox.Options, db *redistest.DB) *harness {
+	t.Helper()
 	sb := sandbox.New(opts)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
