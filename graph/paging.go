@@ -88,6 +88,17 @@ func decodePage[W any](body []byte) (items []W, next, after string, err error) {
 	return *p.Data, p.Paging.Next, p.Paging.Cursors.After, nil
 }
 
+type pageGateKey struct{}
+
+// WithPageGate returns a context whose listings (Feed, Comments,
+// Conversations) call gate before they fetch each page, the first included,
+// so that a caller can pace its reads by the page fetched: a page can hold
+// fewer items than asked for, or none, and still have more after it. An error
+// from gate ends the listing with that error, as it is.
+func WithPageGate(ctx context.Context, gate func(context.Context) error) context.Context {
+	return context.WithValue(ctx, pageGateKey{}, gate)
+}
+
 // listing returns an iterator over the edge of id, converting each decoded W.
 // Only one page is held at a time: a page is fetched when the previous one has
 // been yielded.
@@ -102,7 +113,14 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 		if c.base != nil {
 			u = c.objectURL(id, edge, q)
 		}
+		gate, _ := ctx.Value(pageGateKey{}).(func(context.Context) error)
 		for {
+			if gate != nil {
+				if err := gate(ctx); err != nil {
+					yield(zero, err)
+					return
+				}
+			}
 			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token})
 			if err != nil {
 				yield(zero, err)

@@ -34,9 +34,11 @@ func (e *PausedError) Is(target error) bool { return target == ErrPaused }
 //
 // KEYS[1] the Page's pause key, KEYS[2] the read schedule's theoretical
 // arrival time (µs).
-// ARGV[1] emission interval (µs, 0: no limit), ARGV[2] burst tolerance (µs).
+// ARGV[1] emission interval (µs, 0: no limit), ARGV[2] burst tolerance (µs),
+// ARGV[3] the longest wait to book (µs; 0: any).
 //
-// Returns {0, wait µs} booked; {1, pttl ms, reason} paused.
+// Returns {0, wait µs} booked; {1, pttl ms, reason} paused; {2, wait µs} not
+// booked, the slot being further than ARGV[3].
 var readScript = redis.NewScript(`
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
@@ -48,6 +50,8 @@ local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now then tat = now end
 local wait = tat - tonumber(ARGV[2]) - now
 if wait < 0 then wait = 0 end
+local within = tonumber(ARGV[3])
+if within > 0 and wait > within then return {2, wait} end
 local ntat = tat + interval
 redis.call('SET', KEYS[2], string.format('%.0f', ntat), 'PX', math.floor((ntat - now) / 1000) + 1000)
 return {0, wait}
@@ -64,12 +68,28 @@ func (l *Ledger) TakeRead(ctx context.Context, page string, limit Limit) (wait t
 // TakeReadKey is TakeRead on a schedule of its own named name, for calls Meta
 // limits apart (conversations: about 2 per second per Page).
 func (l *Ledger) TakeReadKey(ctx context.Context, page, name string, limit Limit) (time.Duration, error) {
+	return l.takeRead(ctx, page, name, limit, 0)
+}
+
+// ErrReadLater is returned by TakeReadWithin, with the wait, when the Page's
+// next read slot is further away than the caller may wait: nothing is booked.
+var ErrReadLater = errors.New("tasks: next read slot too far")
+
+// TakeReadWithin is TakeRead for a caller that may wait at most within: a
+// later slot is not booked, and the wait to it comes back with ErrReadLater,
+// so the caller can go back to its queue without holding a worker slot or
+// using up a read slot it will not use.
+func (l *Ledger) TakeReadWithin(ctx context.Context, page string, limit Limit, within time.Duration) (time.Duration, error) {
+	return l.takeRead(ctx, page, "reads", limit, max(within, time.Microsecond))
+}
+
+func (l *Ledger) takeRead(ctx context.Context, page, name string, limit Limit, within time.Duration) (time.Duration, error) {
 	var tau time.Duration
 	if limit.Interval > 0 {
 		tau = time.Duration(limit.Burst) * limit.Interval
 	}
 	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, name)}
-	val, err := readScript.Run(ctx, l.rdb, keys, limit.Interval.Microseconds(), tau.Microseconds()).Result()
+	val, err := readScript.Run(ctx, l.rdb, keys, limit.Interval.Microseconds(), tau.Microseconds(), within.Microseconds()).Result()
 	if err != nil {
 		return 0, fmt.Errorf("take read of page %s: %w", page, err)
 	}
@@ -85,6 +105,9 @@ func (l *Ledger) TakeReadKey(ctx context.Context, page, name string, limit Limit
 			reason, _ = res[2].(string)
 		}
 		return 0, &PausedError{Page: page, For: time.Duration(n) * time.Millisecond, Reason: reason}
+	}
+	if code == 2 {
+		return time.Duration(n) * time.Microsecond, ErrReadLater
 	}
 	return time.Duration(n) * time.Microsecond, nil
 }

@@ -40,3 +40,25 @@ func TestTakeRead(t *testing.T) {
 		t.Fatalf("unlimited TakeRead = %v, %v", w, err)
 	}
 }
+
+// TestTakeReadWithin: a read slot further away than the caller may wait is
+// not booked; the wait to it comes back with ErrReadLater.
+func TestTakeReadWithin(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	lim := Limit{Interval: time.Second}
+	if w, err := l.TakeReadWithin(ctx, page, lim, 500*time.Millisecond); err != nil || w != 0 {
+		t.Fatalf("first read: %v %v, want now", w, err)
+	}
+	for range 3 {
+		w, err := l.TakeReadWithin(ctx, page, lim, 500*time.Millisecond)
+		if !errors.Is(err, ErrReadLater) || w < 800*time.Millisecond || w > time.Second {
+			t.Fatalf("read due in a second, within 500ms: %v %v, want ErrReadLater and ~1s", w, err)
+		}
+	}
+	// The refused reads booked nothing: the next slot is still a second off.
+	if w, err := l.TakeRead(ctx, page, lim); err != nil || w > time.Second {
+		t.Fatalf("read after refusals: %v %v, want within a second", w, err)
+	}
+}

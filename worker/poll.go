@@ -62,13 +62,9 @@ type PollParams struct {
 // ScanPosts is unset.
 const DefaultScanPosts = 720 * time.Hour
 
-// Graph's page sizes: Feed and Comments ask for 100 items a page,
-// Conversations get Graph's default of 25. The read limiter takes one read
-// per page.
-const (
-	listPage = 100
-	convPage = 25
-)
+// maxItemReadWait is the longest a webhook item waits for its Page's read
+// slot while holding a worker slot; a later slot puts it back on the queue.
+const maxItemReadWait = 2 * time.Second
 
 // conversationReadInterval paces conversation listings: Meta allows about 2
 // calls a second per Page there.
@@ -316,6 +312,20 @@ func (r *pollRun) run(ctx context.Context) error {
 
 func (r *pollRun) limit() tasks.Limit { return LimitOf(r.page, 0) }
 
+// paced returns ctx with a page gate (graph.WithPageGate) that takes a read
+// slot of key before each page of a listing is fetched, and where the gate's
+// last error is kept: a listing that ends with it ended on the gate (a pause,
+// the context), not on Graph. Reads are paced by the page fetched, not by the
+// item seen: Graph's pages can be short or empty and still have more after
+// them.
+func (r *pollRun) paced(ctx context.Context, key string, lim tasks.Limit) (context.Context, *error) {
+	gateErr := new(error)
+	return graph.WithPageGate(ctx, func(ctx context.Context) error {
+		*gateErr = r.read(ctx, key, lim)
+		return *gateErr
+	}), gateErr
+}
+
 // read waits for the Page's next read slot. A dry run paces itself in
 // process (it writes nothing to Redis) and only checks the pause.
 func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
@@ -350,8 +360,23 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for a read slot: %w", ctx.Err())
 	case <-t.C:
-		return nil
 	}
+	// The Page may have been paused while this read waited for its slot
+	// (Graph throttled a send, or another read): Meta lengthens a block
+	// that is ignored.
+	return checkPaused(ctx, r.pl.p.Ledger, r.page.ID)
+}
+
+// checkPaused returns a *tasks.PausedError when page is paused now.
+func checkPaused(ctx context.Context, l *tasks.Ledger, page string) error {
+	d, reason, err := l.Paused(ctx, page)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		return &tasks.PausedError{Page: page, For: d, Reason: reason}
+	}
+	return nil
 }
 
 // readRetries is how many times a poll reads a listing again after a
@@ -429,16 +454,14 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 	scanFrom := r.now.Add(-scan)
 	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
 	comments, posts := r.page.Replies(config.ReplyComments), r.page.Replies(config.ReplyPosts)
-	lim := r.limit()
-	if err := r.read(ctx, "reads", lim); err != nil {
-		return err
-	}
-	n := 0
-	for post, err := range r.pl.p.Graph.Feed(ctx, r.page.AccessToken, r.page.ID) {
+	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	for post, err := range r.pl.p.Graph.Feed(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
+			if *gateErr != nil {
+				return *gateErr
+			}
 			return &readError{err}
 		}
-		n++
 		if post.CreatedTime.Before(scanFrom) {
 			break
 		}
@@ -447,11 +470,6 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 				return err
 			}
 			done[post.ID] = struct{}{}
-		}
-		if n%listPage == 0 {
-			if err := r.read(ctx, "reads", lim); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -534,16 +552,14 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 }
 
 func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop time.Time, newest *int64, added map[string]struct{}) error {
-	lim := r.limit()
-	if err := r.read(ctx, "reads", lim); err != nil {
-		return err
-	}
-	k := 0
-	for c, err := range r.pl.p.Graph.Comments(ctx, r.page.AccessToken, post.ID) {
+	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
 		if err != nil {
+			if *gateErr != nil {
+				return *gateErr
+			}
 			return &readError{err}
 		}
-		k++
 		// Newest first: everything from here on is older.
 		if !c.CreatedTime.After(stop) {
 			break
@@ -554,11 +570,6 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop ti
 				return err
 			}
 			added[c.ID] = struct{}{}
-		}
-		if k%listPage == 0 {
-			if err := r.read(ctx, "reads", lim); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -636,19 +647,19 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 			stop = s
 		}
 	}
+	// Meta allows about 2 conversation reads a second per Page, whatever
+	// the Page's own rate and burst.
 	lim := r.limit()
-	if lim.Interval < conversationReadInterval {
-		lim.Interval, lim.Burst = conversationReadInterval, 1
-	}
-	if err := r.read(ctx, "reads:conversations", lim); err != nil {
-		return err
-	}
-	newest, k := stored, 0
-	for c, err := range r.pl.p.Graph.Conversations(ctx, r.page.AccessToken, r.page.ID) {
+	lim.Interval, lim.Burst = max(lim.Interval, conversationReadInterval), 1
+	gctx, gateErr := r.paced(ctx, "reads:conversations", lim)
+	newest := stored
+	for c, err := range r.pl.p.Graph.Conversations(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
+			if *gateErr != nil {
+				return *gateErr
+			}
 			return err
 		}
-		k++
 		if !c.UpdatedTime.After(stop) {
 			break
 		}
@@ -659,11 +670,6 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 			r.batch.Discard(reason)
 		} else if _, err := r.batch.Add(ctx, it); err != nil {
 			return err
-		}
-		if k%convPage == 0 {
-			if err := r.read(ctx, "reads:conversations", lim); err != nil {
-				return err
-			}
 		}
 	}
 	if err := r.batch.Flush(ctx); err != nil {
@@ -762,7 +768,13 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	}
 	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
 	ctx = graph.WithPageID(ctx, it.PageID)
-	wait, err := pl.p.Ledger.TakeRead(ctx, it.PageID, LimitOf(page, 0))
+	wait, err := pl.p.Ledger.TakeReadWithin(ctx, it.PageID, LimitOf(page, 0), maxItemReadWait)
+	if errors.Is(err, tasks.ErrReadLater) {
+		// The Page's reads are booked far ahead (a burst of deliveries for
+		// one Page): the item goes back until about its slot instead of
+		// holding a worker slot that other Pages' replies could use.
+		return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
+	}
 	if err != nil {
 		var pe *tasks.PausedError
 		if errors.As(err, &pe) {
@@ -777,6 +789,14 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 			timer.Stop()
 			return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
 		case <-timer.C:
+		}
+		// Paused while it waited: read nothing now.
+		if err := checkPaused(ctx, pl.p.Ledger, it.PageID); err != nil {
+			var pe *tasks.PausedError
+			if errors.As(err, &pe) {
+				return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
+			}
+			return err
 		}
 	}
 	var item intake.Item

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -245,4 +247,39 @@ func postTime(h *harness, page, id string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// TestItemReadHonoursLatePause: a webhook item that waited for its Page's
+// read slot reads nothing when the Page was paused meanwhile (Meta lengthens
+// a block that is ignored); it goes back on the queue without using a retry.
+func TestItemReadHonoursLatePause(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 73})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 0
+	page := pages[0].ID
+	r := h.addComments(page, 1, "Hi")[0]
+	ctx := context.Background()
+	// Another read took the slot now: the item's is a second away.
+	if _, err := h.ledger.TakeRead(ctx, page, worker.LimitOf(&pages[0], 0)); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: r.Target.ID, ReceivedAt: time.Now().UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	before := h.sb.Calls()
+	done := make(chan error, 1)
+	go func() { done <- pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload)) }()
+	time.Sleep(300 * time.Millisecond)
+	if _, err := h.ledger.Pause(ctx, page, time.Minute, "throttled: test"); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	if err == nil || worker.IsFailure(err) || !strings.Contains(err.Error(), "paused") {
+		t.Fatalf("item result %v: want a put-back for the pause", err)
+	}
+	if after := h.sb.Calls(); after[sandbox.EndpointObject] != before[sandbox.EndpointObject] {
+		t.Fatalf("the item read Graph after its Page was paused (calls %v → %v)", before, after)
+	}
 }

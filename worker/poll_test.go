@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -498,5 +500,48 @@ func TestPollPastEmptyPages(t *testing.T) {
 	}
 	if n := h.sb.Calls()[sandbox.EndpointComments] - before; n != 3 {
 		t.Errorf("%d comment calls, want 3 (100, none, 50)", n)
+	}
+}
+
+// TestPollPacesEveryPage: the poll takes a read slot for every page of a
+// listing it fetches, not for every 100 items: a run of empty pages (hidden
+// comments) is paced at the Page's rate like full ones.
+func TestPollPacesEveryPage(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 71})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
+	page := pages[0].ID
+	post := h.sb.Posts(page)[0].ID
+	now := time.Now()
+	for i := range 510 {
+		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7100%04d", i), Name: "Paced Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
+		if i >= 10 { // the newest 500: five empty pages before the last
+			h.sb.HideComment(id)
+		}
+	}
+	var mu sync.Mutex
+	var at []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/comments") {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+		}
+		h.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := h.pollParams(pages)
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued() != 10 || len(at) != 6 {
+		t.Fatalf("enqueued %d, %d comment calls; want 10 and 6", rep.Enqueued(), len(at))
+	}
+	// 5/s with a burst of 1 (the feed read took a slot before them): the
+	// six calls span at least four intervals.
+	if span := at[len(at)-1].Sub(at[0]); span < 4*180*time.Millisecond {
+		t.Errorf("six comment pages in %s: not paced at 5/s", span)
 	}
 }
