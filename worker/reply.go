@@ -165,7 +165,7 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	if r.Target.Kind == tasks.KindMessage {
 		return w.settleMessageDoubt(ctx, ps, r)
 	}
-	conv, err := w.p.Graph.PrivateReplyConversation(ctx, ps.cfg.AccessToken, r.Target.ID)
+	conv, err := w.p.Graph.PrivateReplyConversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.Target.ID)
 	if err != nil {
 		return false, err
 	}
@@ -236,6 +236,12 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 	switch class {
 	case graph.ClassAlreadyReplied:
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+		if gerr.Usage.Throttled() {
+			// Done, but the answer says the Page is at its limit: pause it
+			// as for any other answer that says so.
+			pauseForError(w.p.Ledger, w.m, r.PageID, &graph.Error{Class: graph.ClassThrottled, Endpoint: gerr.Endpoint, RetryAfter: gerr.RetryAfter,
+				Message: "usage near the limit on an already-replied answer", Usage: gerr.Usage}, log.L())
+		}
 		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
 			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
 		}
@@ -329,9 +335,16 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 // it, and returns the pause. The reply handler and the poll both use it.
 func pauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
 	kind, d := tasks.PauseThrottled, defaultThrottlePause
-	if graph.ClassOf(err) == graph.ClassPageBroken {
+	ge := (*graph.Error)(nil)
+	errors.As(err, &ge)
+	switch {
+	case graph.ClassOf(err) == graph.ClassPageBroken:
+		// At least brokenPagePause, longer when Graph says so.
 		kind, d = tasks.PausePageBroken, brokenPagePause
-	} else if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
+		if ge != nil {
+			d = max(d, ge.RetryAfter)
+		}
+	case ge != nil && ge.RetryAfter > 0:
 		d = ge.RetryAfter
 	}
 	reason := kind + ": " + err.Error()
