@@ -311,9 +311,12 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 type ConversationError struct {
 	BadInput bool
 	Msg      string
+	// Err is Graph's error when the read failed.
+	Err error
 }
 
 func (e *ConversationError) Error() string { return e.Msg }
+func (e *ConversationError) Unwrap() error { return e.Err }
 
 // ConversationReply points reply at the person's latest message in the Page's
 // conversation conversationID, to be sent to the person's PSID (the participant
@@ -330,9 +333,11 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 		case graph.ClassPermanent:
 			return bad("Graph cannot read this conversation for the Page (unknown id, or not the Page's)")
 		case graph.ClassPageBroken:
-			return &ConversationError{Msg: "the Page's access token or permissions do not let it read conversations"}
+			return &ConversationError{Msg: "the Page's access token or permissions do not let it read conversations", Err: err}
+		case graph.ClassThrottled:
+			return &ConversationError{Msg: "Graph is throttling the Page; try again later", Err: err}
 		}
-		return &ConversationError{Msg: "Graph did not answer the conversation read; try again"}
+		return &ConversationError{Msg: "Graph did not answer the conversation read; try again", Err: err}
 	}
 	reply.PSID = ""
 	for _, p := range conv.Participants {
@@ -379,10 +384,41 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	if s.p.Graph == nil {
 		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: "conversation replies are not available on this server", Field: c.field}}, false
 	}
-	err := ConversationReply(ctx, s.p.Graph, c.page, c.id, s.p.Now(), reply)
+	unavailable := func(msg string) (ReplyResult, bool) {
+		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: msg, Field: c.field}}, false
+	}
+	// The conversation read is a Graph call like the poll's: it honours the
+	// Page's pause and the conversation read schedule (about 2 a second per
+	// Page, shared with the poll), and waits at most a moment for it.
+	lim := tasks.Limit{Interval: conversationReadInterval, Burst: 1}
+	if ps := c.page.Rate.PerSecond(); ps > 0 {
+		lim.Interval = max(lim.Interval, time.Duration(float64(time.Second)/ps))
+	}
+	wait, err := s.p.Ledger.TakeReadWithin(ctx, c.page.ID, "reads:conversations", lim, maxConversationReadWait)
+	var pe *tasks.PausedError
+	switch {
+	case errors.As(err, &pe):
+		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+	case errors.Is(err, tasks.ErrReadLater):
+		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", wait.Round(time.Second)))
+	case err != nil:
+		s.log.Error("api: take conversation read", slog.String("page_id", c.page.ID), slog.String("error", err.Error()))
+		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return unavailable("the request ended while waiting to read the conversation")
+		case <-t.C:
+		}
+	}
+	err = ConversationReply(ctx, s.p.Graph, c.page, c.id, s.p.Now(), reply)
 	if err == nil {
 		return ReplyResult{}, true
 	}
+	s.pauseFor(c.page.ID, err)
 	status := http.StatusBadGateway
 	var ce *ConversationError
 	if errors.As(err, &ce) && ce.BadInput {
@@ -392,6 +428,41 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 			slog.String("error", err.Error()))
 	}
 	return ReplyResult{Status: status, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
+}
+
+// conversationReadInterval and maxConversationReadWait pace the API's
+// conversation reads: Meta allows about 2 a second per Page, and a request
+// waits at most a moment for its slot before it is answered 503.
+const (
+	conversationReadInterval = 500 * time.Millisecond
+	maxConversationReadWait  = 2 * time.Second
+)
+
+// pauseFor pauses a Page after a conversation read Graph throttled or refused
+// for the Page (token, permissions), as the worker does after any other call:
+// Meta lengthens a block that is ignored, and clients retrying the API would
+// otherwise keep calling.
+func (s *Server) pauseFor(page string, err error) {
+	kind, d := tasks.PauseThrottled, time.Minute
+	switch graph.ClassOf(err) {
+	case graph.ClassThrottled:
+	case graph.ClassPageBroken:
+		kind, d = tasks.PausePageBroken, 5*time.Minute
+	default:
+		return
+	}
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		d = max(d, ge.RetryAfter)
+		err = ge
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, perr := s.p.Ledger.Pause(ctx, page, d, kind+": "+err.Error()); perr != nil {
+		s.log.Error("api: pause page", slog.String("page_id", page), slog.String("error", perr.Error()))
+		return
+	}
+	s.log.Warn("page paused", slog.String("page_id", page), slog.String("reason", kind), slog.Duration("for", d))
 }
 
 // stateOf maps asynq's task states to the API's.

@@ -3,13 +3,18 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -66,5 +71,82 @@ func TestConversationReplyTargetsLikePoll(t *testing.T) {
 	it, reason := intake.ConversationItem(page.ID, conv)
 	if reason != "" || r.Target != it.Target {
 		t.Errorf("API targets %s, the poll %s (%s)", r.Target, it.Target, reason)
+	}
+}
+
+// TestConversationReadsPaced: the API's conversation reads keep to the
+// Page's conversation read schedule (about 2 a second), and a paused Page is
+// not read at all: the reply is answered 503.
+func TestConversationReadsPaced(t *testing.T) {
+	var mu sync.Mutex
+	var reads []time.Time
+	e := newEnv(t, func(p *api.Params) {
+		sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7})
+		gs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/t_") {
+				mu.Lock()
+				reads = append(reads, time.Now())
+				mu.Unlock()
+			}
+			sb.ServeHTTP(w, r)
+		}))
+		t.Cleanup(gs.Close)
+		p.Graph = graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second})
+	})
+	var items []string
+	for _, c := range e.sb.Conversations(e.page.ID) {
+		items = append(items, fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, e.page.ID, c.ID))
+	}
+	if len(items) < 5 {
+		t.Fatalf("only %d conversations seeded", len(items))
+	}
+	status, _ := e.do(t, "POST", "/v1/replies", testToken, `{"replies":[`+strings.Join(items, ",")+`]}`)
+	if status != http.StatusMultiStatus {
+		t.Fatalf("batch: %d", status)
+	}
+	mu.Lock()
+	n, span := len(reads), reads[len(reads)-1].Sub(reads[0])
+	mu.Unlock()
+	// Burst 1 at 2/s: n reads span at least (n-2) half seconds.
+	if n != len(items) || span < time.Duration(n-2)*450*time.Millisecond {
+		t.Errorf("%d conversation reads in %s for %d replies: not paced at 2/s", n, span, len(items))
+	}
+	if _, err := e.ledger.Pause(context.Background(), e.page.ID, time.Minute, "throttled: test"); err != nil {
+		t.Fatal(err)
+	}
+	status, m := e.do(t, "POST", "/v1/replies", testToken, items[0])
+	if status != http.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(m), "paused") {
+		t.Errorf("reply for a paused Page: %d %v, want 503", status, m)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reads) != n {
+		t.Errorf("the conversation of a paused Page was read")
+	}
+}
+
+// throttledReader answers every conversation read as Graph does for a Page
+// it throttles.
+type throttledReader struct{}
+
+func (throttledReader) Conversation(context.Context, string, string) (graph.Conversation, error) {
+	return graph.Conversation{}, &graph.Error{HTTPStatus: 403, Code: 4, Class: graph.ClassThrottled, Message: "(#4) Application request limit reached", RetryAfter: 3 * time.Minute}
+}
+
+// TestConversationReadThrottledPauses: a conversation read that Graph
+// throttles pauses the Page for as long as Graph says, so that clients
+// retrying the API do not keep calling a blocked Page.
+func TestConversationReadThrottledPauses(t *testing.T) {
+	e := newEnv(t, func(p *api.Params) { p.Graph = throttledReader{} })
+	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":"t_1","text":"hello"}`, e.page.ID)
+	if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status < 500 {
+		t.Fatalf("throttled read: %d %v, want a 5xx", status, m)
+	}
+	d, reason, err := e.ledger.Paused(context.Background(), e.page.ID)
+	if err != nil || d < 2*time.Minute || !strings.HasPrefix(reason, "throttled") {
+		t.Fatalf("page paused for %s (%q, %v), want about 3 minutes, throttled", d, reason, err)
+	}
+	if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status != http.StatusServiceUnavailable {
+		t.Fatalf("while paused: %d %v, want 503", status, m)
 	}
 }

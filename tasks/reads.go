@@ -75,12 +75,12 @@ func (l *Ledger) TakeReadKey(ctx context.Context, page, name string, limit Limit
 // next read slot is further away than the caller may wait: nothing is booked.
 var ErrReadLater = errors.New("tasks: next read slot too far")
 
-// TakeReadWithin is TakeRead for a caller that may wait at most within: a
+// TakeReadWithin is TakeReadKey for a caller that may wait at most within: a
 // later slot is not booked, and the wait to it comes back with ErrReadLater,
-// so the caller can go back to its queue without holding a worker slot or
-// using up a read slot it will not use.
-func (l *Ledger) TakeReadWithin(ctx context.Context, page string, limit Limit, within time.Duration) (time.Duration, error) {
-	return l.takeRead(ctx, page, "reads", limit, max(within, time.Microsecond))
+// so the caller can go back to its queue (or answer "try again") without
+// holding a worker slot or using up a read slot it will not use.
+func (l *Ledger) TakeReadWithin(ctx context.Context, page, name string, limit Limit, within time.Duration) (time.Duration, error) {
+	return l.takeRead(ctx, page, name, limit, max(within, time.Microsecond))
 }
 
 func (l *Ledger) takeRead(ctx context.Context, page, name string, limit Limit, within time.Duration) (time.Duration, error) {

@@ -48,11 +48,11 @@ func TestTakeReadWithin(t *testing.T) {
 	l := newLedger(t)
 	const page = "100"
 	lim := Limit{Interval: time.Second}
-	if w, err := l.TakeReadWithin(ctx, page, lim, 500*time.Millisecond); err != nil || w != 0 {
+	if w, err := l.TakeReadWithin(ctx, page, "reads", lim, 500*time.Millisecond); err != nil || w != 0 {
 		t.Fatalf("first read: %v %v, want now", w, err)
 	}
 	for range 3 {
-		w, err := l.TakeReadWithin(ctx, page, lim, 500*time.Millisecond)
+		w, err := l.TakeReadWithin(ctx, page, "reads", lim, 500*time.Millisecond)
 		if !errors.Is(err, ErrReadLater) || w < 800*time.Millisecond || w > time.Second {
 			t.Fatalf("read due in a second, within 500ms: %v %v, want ErrReadLater and ~1s", w, err)
 		}

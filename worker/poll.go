@@ -768,7 +768,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	}
 	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
 	ctx = graph.WithPageID(ctx, it.PageID)
-	wait, err := pl.p.Ledger.TakeReadWithin(ctx, it.PageID, LimitOf(page, 0), maxItemReadWait)
+	wait, err := pl.p.Ledger.TakeReadWithin(ctx, it.PageID, "reads", LimitOf(page, 0), maxItemReadWait)
 	if errors.Is(err, tasks.ErrReadLater) {
 		// The Page's reads are booked far ahead (a burst of deliveries for
 		// one Page): the item goes back until about its slot instead of
