@@ -45,7 +45,7 @@ type Params struct {
 	// Metrics; if nil, a private set.
 	Metrics *metrics.Metrics
 	// PollAtStart enqueues a poll of every Page when Start is called, besides
-	// the schedule.
+	// the schedule. It runs in the background: Start does not wait for Redis.
 	PollAtStart bool
 	// MaxRetry of a poll task; if zero, DefaultMaxRetry.
 	MaxRetry int
@@ -64,6 +64,13 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	started bool
+	// run bounds every enqueue; stopRun cancels it once the schedule has
+	// stopped. The polls at start run on their own goroutine (startDone),
+	// cancelled first at shutdown: they are best effort, the schedule follows.
+	run       context.Context
+	stopRun   context.CancelFunc
+	stopStart context.CancelFunc
+	startDone chan struct{}
 }
 
 type pageEntry struct {
@@ -141,12 +148,25 @@ func (s *Scheduler) Start() error {
 	}
 	s.client = asynq.NewClient(s.p.Redis)
 	s.started = true
-	if s.p.PollAtStart {
+	s.run, s.stopRun = context.WithCancel(context.Background())
+	var startCtx context.Context
+	startCtx, s.stopStart = context.WithCancel(s.run)
+	s.startDone = make(chan struct{})
+	go func() {
+		// With Redis down, each of these waits for its timeout: not in
+		// Start, so that a role's health server and signals are served.
+		defer close(s.startDone)
+		if !s.p.PollAtStart {
+			return
+		}
 		slot := s.p.Now().Truncate(time.Second)
 		for _, e := range s.pages {
-			s.enqueue(e, slot)
+			if startCtx.Err() != nil {
+				return
+			}
+			s.enqueue(startCtx, e, slot)
 		}
-	}
+	}()
 	s.cron.Start()
 	s.log.Info("scheduler started", slog.Int("pages", len(s.pages)))
 	return nil
@@ -161,12 +181,21 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
+	s.stopStart()
 	done := s.cron.Stop()
 	var err error
 	select {
 	case <-done.Done():
 	case <-ctx.Done():
 		err = fmt.Errorf("scheduler: shutdown: %w", ctx.Err())
+	}
+	s.stopRun()
+	select {
+	case <-s.startDone: // cancelled: returns once its Redis call does
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("scheduler: shutdown: %w", ctx.Err())
+		}
 	}
 	if cerr := s.client.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("scheduler: close: %w", cerr)
@@ -182,12 +211,12 @@ func (s *Scheduler) fire(e *pageEntry) {
 	if slot.IsZero() {
 		slot = s.p.Now()
 	}
-	s.enqueue(e, slot.Truncate(time.Second))
+	s.enqueue(s.run, e, slot.Truncate(time.Second))
 }
 
 // enqueue queues the poll of a Page's slot, unless the Page is broken.
-func (s *Scheduler) enqueue(e *pageEntry, slot time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time) {
+	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	log := s.log.With(slog.String("page_id", e.page.ID), slog.Int64("slot", slot.Unix()))
 	if s.p.Ledger != nil {

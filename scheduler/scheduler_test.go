@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,5 +111,50 @@ func TestReplicas(t *testing.T) {
 	}
 	if len(slots) != len(infos) {
 		t.Fatalf("%d tasks for %d slots", len(infos), len(slots))
+	}
+}
+
+// TestStartDoesNotWaitForRedis: the polls at start run in the background, so
+// a scheduler whose Redis accepts connections and never answers still starts
+// (its role's health server and signal handling come next) and stops. Each
+// of those polls would wait 10 s for Redis: five Pages, 50 s.
+func TestStartDoesNotWaitForRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // held open, never answered
+		}
+	}()
+	var pages []config.Page
+	for i := range 5 {
+		pages = append(pages, config.Page{ID: strconv.Itoa(100 + i), Schedule: "@every 1h"})
+	}
+	s, err := New(Params{Redis: asynq.RedisClientOpt{Addr: ln.Addr().String()}, Pages: pages,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PollAtStart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- s.Start() }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("Start waited for a Redis that does not answer")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 }
