@@ -188,11 +188,15 @@ func (s *Server) routes() http.Handler {
 			RedisConnOpt: s.p.RedisConnOpt,
 			ReadOnly:     s.p.MonitorReadOnly,
 		})
-		mux.Handle("/monitor/", s.auth.browser(s.monitor))
+		// The monitor's write actions (archive, delete, run) and the sign-in
+		// forms refuse requests another site makes the browser send (CSRF):
+		// basic-auth credentials, unlike the session cookie, go with them.
+		csrf := http.NewCrossOriginProtection()
+		mux.Handle("/monitor/", csrf.Handler(s.auth.browser(s.monitor)))
 		mux.Handle("GET /monitor", http.RedirectHandler("/monitor/", http.StatusMovedPermanently))
 		mux.HandleFunc("GET /login", s.auth.loginForm)
-		mux.HandleFunc("POST /login", s.auth.login)
-		mux.HandleFunc("POST /logout", s.auth.logout)
+		mux.Handle("POST /login", csrf.Handler(http.HandlerFunc(s.auth.login)))
+		mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.auth.logout)))
 	}
 	hasMonitor := s.monitor != nil
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
