@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"syscall"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -50,7 +51,7 @@ func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
 	if err != nil {
 		var fe *config.FieldError
 		fmt.Fprintf(env.stderr, "pagereply: config %s: %v\n", path, err)
-		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
 		}
 		return nil, exitError

@@ -106,3 +106,13 @@ func TestBenchRefusesData(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigNotAFile: -c naming a missing file or a directory is the user's
+// to fix: exit 2, which systemd's RestartPreventExitStatus=2 does not restart.
+func TestConfigNotAFile(t *testing.T) {
+	for _, path := range []string{t.TempDir(), filepath.Join(t.TempDir(), "missing.yaml")} {
+		if _, errOut, code := run(t, "worker", "-c", path); code != 2 || !strings.Contains(errOut, path) {
+			t.Errorf("-c %s: exit %d, stderr %q; want 2 naming the path", path, code, errOut)
+		}
+	}
+}
