@@ -18,6 +18,7 @@ import (
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // ReplyRequest is one reply asked for through POST /v1/replies: a Page, exactly
@@ -418,7 +419,13 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	if err == nil {
 		return ReplyResult{}, true
 	}
-	s.pauseFor(c.page.ID, err)
+	// A read Graph throttled or refused for the Page (token, permissions)
+	// pauses it, as any other call does: Meta lengthens a block that is
+	// ignored, and clients retrying the API would otherwise keep calling.
+	var ge *graph.Error
+	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
+		worker.PauseForError(s.p.Ledger, s.p.Metrics, c.page.ID, ge, s.log)
+	}
 	status := http.StatusBadGateway
 	var ce *ConversationError
 	if errors.As(err, &ce) && ce.BadInput {
@@ -437,33 +444,6 @@ const (
 	conversationReadInterval = 500 * time.Millisecond
 	maxConversationReadWait  = 2 * time.Second
 )
-
-// pauseFor pauses a Page after a conversation read Graph throttled or refused
-// for the Page (token, permissions), as the worker does after any other call:
-// Meta lengthens a block that is ignored, and clients retrying the API would
-// otherwise keep calling.
-func (s *Server) pauseFor(page string, err error) {
-	kind, d := tasks.PauseThrottled, time.Minute
-	switch graph.ClassOf(err) {
-	case graph.ClassThrottled:
-	case graph.ClassPageBroken:
-		kind, d = tasks.PausePageBroken, 5*time.Minute
-	default:
-		return
-	}
-	var ge *graph.Error
-	if errors.As(err, &ge) {
-		d = max(d, ge.RetryAfter)
-		err = ge
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, perr := s.p.Ledger.Pause(ctx, page, d, kind+": "+err.Error()); perr != nil {
-		s.log.Error("api: pause page", slog.String("page_id", page), slog.String("error", perr.Error()))
-		return
-	}
-	s.log.Warn("page paused", slog.String("page_id", page), slog.String("reason", kind), slog.Duration("for", d))
-}
 
 // stateOf maps asynq's task states to the API's.
 func stateOf(s asynq.TaskState) string {

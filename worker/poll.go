@@ -222,7 +222,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 // pauseFor pauses a Page after a throttled or page-broken Graph error, as the
 // reply handler does.
 func (pl *Poller) pauseFor(page string, err error, log *slog.Logger) {
-	pauseForError(pl.p.Ledger, pl.m, page, err, log)
+	PauseForError(pl.p.Ledger, pl.m, page, err, log)
 }
 
 // postState is what a poll remembers of a post: its updated_time, the newest

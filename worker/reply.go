@@ -239,7 +239,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		if gerr.Usage.Throttled() {
 			// Done, but the answer says the Page is at its limit: pause it
 			// as for any other answer that says so.
-			pauseForError(w.p.Ledger, w.m, r.PageID, &graph.Error{Class: graph.ClassThrottled, Endpoint: gerr.Endpoint, RetryAfter: gerr.RetryAfter,
+			PauseForError(w.p.Ledger, w.m, r.PageID, &graph.Error{Class: graph.ClassThrottled, Endpoint: gerr.Endpoint, RetryAfter: gerr.RetryAfter,
 				Message: "usage near the limit on an already-replied answer", Usage: gerr.Usage}, log.L())
 		}
 		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
@@ -248,7 +248,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		log.L().Info("graph says already replied; recorded as sent")
 		return nil
 	case graph.ClassThrottled, graph.ClassPageBroken:
-		d := pauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
+		d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 		w.settle(*r, token, gerr, doubtful, log)
 		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
 	case graph.ClassPermanent:
@@ -330,10 +330,11 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	}
 }
 
-// pauseForError pauses a Page after a throttled or page-broken Graph error —
+// PauseForError pauses a Page after a throttled or page-broken Graph error —
 // for the time Graph gives to regain access, else a default — counts and logs
-// it, and returns the pause. The reply handler and the poll both use it.
-func pauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
+// it, and returns the pause. The reply handler, the poll and the API's
+// conversation reads use it.
+func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
 	kind, d := tasks.PauseThrottled, defaultThrottlePause
 	ge := (*graph.Error)(nil)
 	errors.As(err, &ge)
