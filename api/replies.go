@@ -391,11 +391,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	// The conversation read is a Graph call like the poll's: it honours the
 	// Page's pause and the conversation read schedule (about 2 a second per
 	// Page, shared with the poll), and waits at most a moment for it.
-	lim := tasks.Limit{Interval: conversationReadInterval, Burst: 1}
-	if ps := c.page.Rate.PerSecond(); ps > 0 {
-		lim.Interval = max(lim.Interval, time.Duration(float64(time.Second)/ps))
-	}
-	wait, err := s.p.Ledger.TakeReadWithin(ctx, c.page.ID, "reads:conversations", lim, maxConversationReadWait)
+	wait, err := s.p.Ledger.TakeReadWithin(ctx, c.page.ID, "reads:conversations", worker.ConversationReadLimit(c.page), maxConversationReadWait)
 	var pe *tasks.PausedError
 	switch {
 	case errors.As(err, &pe):
@@ -437,13 +433,10 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	return ReplyResult{Status: status, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 }
 
-// conversationReadInterval and maxConversationReadWait pace the API's
-// conversation reads: Meta allows about 2 a second per Page, and a request
-// waits at most a moment for its slot before it is answered 503.
-const (
-	conversationReadInterval = 500 * time.Millisecond
-	maxConversationReadWait  = 2 * time.Second
-)
+// maxConversationReadWait is the longest a request waits for its Page's
+// conversation read slot (worker.ConversationReadLimit) before it is
+// answered 503.
+const maxConversationReadWait = 2 * time.Second
 
 // stateOf maps asynq's task states to the API's.
 func stateOf(s asynq.TaskState) string {

@@ -66,9 +66,18 @@ const DefaultScanPosts = 720 * time.Hour
 // slot while holding a worker slot; a later slot puts it back on the queue.
 const maxItemReadWait = 2 * time.Second
 
-// conversationReadInterval paces conversation listings: Meta allows about 2
+// conversationReadInterval paces conversation reads: Meta allows about 2
 // calls a second per Page there.
 const conversationReadInterval = 500 * time.Millisecond
+
+// ConversationReadLimit is the schedule ("reads:conversations") of a Page's
+// conversation reads, the poll's and the API's alike: the Page's read rate,
+// but never faster than Meta's about 2 a second, and no burst.
+func ConversationReadLimit(page *config.Page) tasks.Limit {
+	lim := LimitOf(page, 0)
+	lim.Interval, lim.Burst = max(lim.Interval, conversationReadInterval), 1
+	return lim
+}
 
 // unchangedAfter is how long after a post's updated_time the poll must have
 // read it for an unchanged updated_time to prove there is nothing new: Graph
@@ -331,12 +340,8 @@ func (r *pollRun) paced(ctx context.Context, key string, lim tasks.Limit) (conte
 func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	var wait time.Duration
 	if r.dry {
-		d, reason, err := r.pl.p.Ledger.Paused(ctx, r.page.ID)
-		if err != nil {
+		if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil {
 			return err
-		}
-		if d > 0 {
-			return &tasks.PausedError{Page: r.page.ID, For: d, Reason: reason}
 		}
 		now := time.Now()
 		if r.nextDry.After(now) {
@@ -365,6 +370,16 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	// (Graph throttled a send, or another read): Meta lengthens a block
 	// that is ignored.
 	return checkPaused(ctx, r.pl.p.Ledger, r.page.ID)
+}
+
+// pausedPutBack turns a *tasks.PausedError into a put-back until the pause
+// ends (no retry used); any other error is returned as it is.
+func pausedPutBack(err error) error {
+	var pe *tasks.PausedError
+	if errors.As(err, &pe) {
+		return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
+	}
+	return err
 }
 
 // checkPaused returns a *tasks.PausedError when page is paused now.
@@ -647,11 +662,7 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 			stop = s
 		}
 	}
-	// Meta allows about 2 conversation reads a second per Page, whatever
-	// the Page's own rate and burst.
-	lim := r.limit()
-	lim.Interval, lim.Burst = max(lim.Interval, conversationReadInterval), 1
-	gctx, gateErr := r.paced(ctx, "reads:conversations", lim)
+	gctx, gateErr := r.paced(ctx, "reads:conversations", ConversationReadLimit(r.page))
 	newest := stored
 	for c, err := range r.pl.p.Graph.Conversations(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
@@ -776,11 +787,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
 	}
 	if err != nil {
-		var pe *tasks.PausedError
-		if errors.As(err, &pe) {
-			return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
-		}
-		return err
+		return pausedPutBack(err)
 	}
 	if wait > 0 {
 		timer := time.NewTimer(wait)
@@ -792,11 +799,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		}
 		// Paused while it waited: read nothing now.
 		if err := checkPaused(ctx, pl.p.Ledger, it.PageID); err != nil {
-			var pe *tasks.PausedError
-			if errors.As(err, &pe) {
-				return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
-			}
-			return err
+			return pausedPutBack(err)
 		}
 	}
 	var item intake.Item
