@@ -710,11 +710,24 @@ func (l *Ledger) PageKey(page, name string) string { return l.pageKey(page, name
 // reserveScript paces sends; this makes the ceiling hold even when sends leave
 // late and bunch up (a worker woken late, a slow machine).
 //
-// KEYS[1] the Page's pause key, KEYS[2] the Page's send log (sorted set).
-// ARGV[1] the limit, ARGV[2] the window (µs), ARGV[3] a unique member.
+// It also renews the sender's claim on its target: a reply can wait here,
+// after its reservation, longer than the claim's lease allowed for, and a
+// claim whose lease ran out may have been taken over by another attempt of
+// the same task (asynq re-runs a task whose worker lost its lease). A send is
+// admitted only while the target's entry is still the caller's claim, whose
+// lease then runs from now; otherwise nothing is booked and the send must not
+// go out.
 //
-// Returns {0} admitted, {1, pttl ms, reason} paused, {2, wait µs} full.
+// KEYS[1] the Page's pause key, KEYS[2] the Page's send log (sorted set),
+// KEYS[3] the target's ledger entry. ARGV[1] the limit, ARGV[2] the window
+// (µs), ARGV[3] the claim token (also the send log's member), ARGV[4] the
+// claim's lease (ms).
+//
+// Returns {0} admitted, {1, pttl ms, reason} paused, {2, wait µs} full,
+// {3} the claim is no longer the caller's.
 var admitScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[3])
+if not v or string.find(v, 'c|' .. ARGV[3] .. '|', 1, true) ~= 1 then return {3} end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
 local t = redis.call('TIME')
@@ -727,24 +740,29 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
 end
 redis.call('ZADD', KEYS[2], string.format('%.0f', now), ARGV[3])
 redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
+redis.call('SET', KEYS[3], 'c|' .. ARGV[3] .. '|' .. string.format('%.0f', math.floor(now / 1000) + tonumber(ARGV[4])), 'KEEPTTL')
 return {0}
 `)
 
-// Admission is Admit's answer: Paused > 0 while the Page is paused (Reason
-// says why), Wait > 0 while its send log is full, both zero when admitted.
+// Admission is Admit's answer: Lost when the target's entry is no longer
+// the caller's claim (the send must not go out), Paused > 0 while the Page is
+// paused (Reason says why), Wait > 0 while its send log is full, all zero
+// when admitted.
 type Admission struct {
+	Lost   bool
 	Paused time.Duration
 	Reason string
 	Wait   time.Duration
 }
 
-// Admit records a send of page now unless the Page is paused or already made
-// limit sends in the last window.
-func (l *Ledger) Admit(ctx context.Context, page string, limit int, window time.Duration, member string) (Admission, error) {
-	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "sends")}
+// Admit records a send to t of page now, and renews the caller's claim on t
+// (token) for lease from now, unless the claim is no longer the caller's, the
+// Page is paused, or it already made limit sends in the last window.
+func (l *Ledger) Admit(ctx context.Context, page string, t Target, token string, lease time.Duration, limit int, window time.Duration) (Admission, error) {
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "sends"), l.entryKey(page, t)}
 	// Not batched: the batcher's linger would put up to a millisecond between
 	// the admission's timestamp and the send it admits.
-	val, err := admitScript.Run(ctx, l.rdb, keys, limit, window.Microseconds(), member).Result()
+	val, err := admitScript.Run(ctx, l.rdb, keys, limit, window.Microseconds(), token, lease.Milliseconds()).Result()
 	if err != nil {
 		return Admission{}, fmt.Errorf("admit send of page %s: %w", page, err)
 	}
@@ -765,6 +783,8 @@ func (l *Ledger) Admit(ctx context.Context, page string, limit int, window time.
 	case 2:
 		n, _ := res[1].(int64)
 		return Admission{Wait: time.Duration(n) * time.Microsecond}, nil
+	case 3:
+		return Admission{Lost: true}, nil
 	}
 	return Admission{}, fmt.Errorf("admit send of page %s: unexpected reply %v", page, val)
 }

@@ -524,3 +524,56 @@ func TestPauseKind(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmitRenewsClaim: admission is the last step before a send, however
+// long the reply waited after its reservation. It renews the caller's claim,
+// and refuses (booking nothing) once the entry is no longer the caller's:
+// a claim whose lease ran out may have been taken over by another attempt.
+func TestAdmitRenewsClaim(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := Target{Kind: KindMessage, ID: "m_1"}
+	if r, err := l.Reserve(ctx, page, tg, "tok1", time.Second, Limit{}); err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve = %+v %v", r, err)
+	}
+	before, err := l.Get(ctx, page, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := l.Admit(ctx, page, tg, "tok1", time.Hour, 10, time.Second)
+	if err != nil || a != (Admission{}) {
+		t.Fatalf("admit of the claim's owner = %+v %v, want admitted", a, err)
+	}
+	after, err := l.Get(ctx, page, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != StatusClaimed || after.At.Sub(before.At) < 50*time.Minute {
+		t.Fatalf("claim after admission = %+v (before %+v), want its lease renewed for an hour", after, before)
+	}
+	if ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val(); ttl < time.Hour {
+		t.Fatalf("entry's TTL after admission %s, want the ledger's, kept", ttl)
+	}
+
+	// Another attempt's claim, or a settled entry, or none: not admitted,
+	// nothing booked in the send log.
+	sends := l.pageKey(page, "sends")
+	n0 := l.rdb.ZCard(ctx, sends).Val()
+	for _, set := range []func(){
+		func() {
+			l.rdb.Set(ctx, l.entryKey(page, tg), "c|tok2|"+strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10), time.Hour)
+		},
+		func() { _ = l.MarkSent(ctx, page, tg, "mid") },
+		func() { l.rdb.Del(ctx, l.entryKey(page, tg)) },
+	} {
+		set()
+		a, err := l.Admit(ctx, page, tg, "tok1", time.Hour, 10, time.Second)
+		if err != nil || !a.Lost {
+			t.Fatalf("admit after the claim changed hands = %+v %v, want lost", a, err)
+		}
+	}
+	if n := l.rdb.ZCard(ctx, sends).Val(); n != n0 {
+		t.Fatalf("send log went from %d to %d entries for refused admissions", n0, n)
+	}
+}

@@ -124,7 +124,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 
 	if ps.limit.Interval > 0 {
-		if err := w.admit(ctx, ps, &r, token, log); err != nil {
+		if err := w.admit(ctx, ps, &r, token, lease, log); err != nil {
 			return err
 		}
 	}
@@ -393,13 +393,24 @@ func (w *Worker) waiting(page string, delta int) int {
 // the Page's send log is full (see admitOf: sends that left late bunch up,
 // and arrive at Graph closer together than they left), and puts the task
 // back if the Page was paused meanwhile — Meta lengthens a block that is
-// ignored.
-func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, log *taskLog) error {
+// ignored. Admission renews the claim for lease: however long the reply
+// waited, its send goes out under a claim that is still its own, or not at
+// all.
+func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lease time.Duration, log *taskLog) error {
 	for {
-		a, err := w.p.Ledger.Admit(ctx, r.PageID, ps.admitMax, ps.admitWindow, token)
+		a, err := w.p.Ledger.Admit(ctx, r.PageID, r.Target, token, lease, ps.admitMax, ps.admitWindow)
 		if err != nil {
 			w.release(*r, token, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+		}
+		if a.Lost {
+			// The lease ran out while this reply waited and the target's
+			// entry changed: another attempt claimed it (and may be sending
+			// now) or settled it. Not sending, and not touching the entry,
+			// which is no longer this attempt's; the rerun's reservation
+			// reads it.
+			log.L().Warn("claim lost while waiting for a send slot; reply put back")
+			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim lost while waiting for a send slot"}
 		}
 		if a.Paused > 0 {
 			w.release(*r, token, log)
