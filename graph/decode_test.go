@@ -96,15 +96,15 @@ func TestParseUsage(t *testing.T) {
 		want   Usage
 	}{
 		{name: "none", want: Usage{}},
-		{name: "app usage", header: map[string]string{"X-App-Usage": `{"call_count":28,"total_time":25,"total_cputime":7}`}, want: Usage{MaxPercent: 28}},
+		{name: "app usage", header: map[string]string{"X-App-Usage": `{"call_count":28,"total_time":25,"total_cputime":7}`}, want: Usage{MaxPercent: 28, AppPercent: 28}},
 		{name: "page usage with regain", header: map[string]string{"X-Page-Usage": `{"call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":5}`},
 			want: Usage{MaxPercent: 100, RegainAccess: 5 * time.Minute}},
 		{name: "business use case, highest wins", header: map[string]string{
 			"X-App-Usage": `{"call_count":10,"total_time":20,"total_cputime":5}`,
 			"X-Business-Use-Case-Usage": `{"1983306698425200":[{"type":"pages","call_count":45,"total_cputime":96,"total_time":12,"estimated_time_to_regain_access":0}],` +
 				`"1111":[{"type":"messenger","call_count":3,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":30}]}`,
-		}, want: Usage{MaxPercent: 96, RegainAccess: 30 * time.Minute}},
-		{name: "strings and fractions", header: map[string]string{"X-App-Usage": `{"call_count":"12","total_time":40.2,"total_cputime":null}`}, want: Usage{MaxPercent: 41}},
+		}, want: Usage{MaxPercent: 96, RegainAccess: 30 * time.Minute, AppPercent: 20}},
+		{name: "strings and fractions", header: map[string]string{"X-App-Usage": `{"call_count":"12","total_time":40.2,"total_cputime":null}`}, want: Usage{MaxPercent: 41, AppPercent: 41}},
 		{name: "malformed ignored", header: map[string]string{"X-App-Usage": `{"call_count":`, "X-Page-Usage": `[1,2]`, "X-Business-Use-Case-Usage": `{"1":{"call_count":99}}`}, want: Usage{}},
 		{name: "absurd values clamped", header: map[string]string{"X-Page-Usage": `{"call_count":1e300,"estimated_time_to_regain_access":1e300}`}, want: Usage{MaxPercent: 1000, RegainAccess: 24 * time.Hour}},
 		{name: "negative ignored", header: map[string]string{"X-Page-Usage": `{"call_count":-5,"estimated_time_to_regain_access":-1}`}, want: Usage{}},

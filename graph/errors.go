@@ -191,6 +191,18 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	return ClassPermanent
 }
 
+// AppThrottled reports whether err says the whole app is throttled, not one
+// Page: code 4 ("Application request limit reached"), code 341
+// ("Application limit reached"), or X-App-Usage at the limit. Every Page the
+// app serves must then stop calling.
+func AppThrottled(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return ge.Code == 4 || ge.Code == 341 || ge.Usage.AppThrottled()
+}
+
 // ClassOf returns the class of any error: ClassNone for nil; the Class of a
 // *Error in err's chain; the class of a sentinel (ErrThrottled, ...) in the
 // chain; ClassTransient for context.DeadlineExceeded, context.Canceled (the

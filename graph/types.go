@@ -129,11 +129,19 @@ type Usage struct {
 	// RegainAccess is the largest estimated_time_to_regain_access (minutes in the
 	// header), 0 when none was given.
 	RegainAccess time.Duration
+	// AppPercent is the highest figure of X-App-Usage alone: the app's own
+	// usage, across every Page and token it calls with.
+	AppPercent int
 }
 
 // Throttled reports whether the usage says to stop calling: a figure at or above
 // 95 percent or a time to regain access.
 func (u Usage) Throttled() bool { return u.MaxPercent >= 95 || u.RegainAccess > 0 }
+
+// AppThrottled reports whether the app's own usage (X-App-Usage) is at the
+// limit: then every Page the app serves must stop calling, not only the one
+// whose answer said so.
+func (u Usage) AppThrottled() bool { return u.AppPercent >= 95 }
 
 // CallInfo describes one finished Graph call, for metrics and throttle detection.
 // It never holds a token.

@@ -28,7 +28,8 @@ type usageFigures struct {
 // X-Business-Use-Case-Usage ({"<id>":[{"type":"pages","call_count":N,...,
 // "estimated_time_to_regain_access":MINUTES}]}). MaxPercent is the highest
 // figure of all, clamped to 0..1000; RegainAccess the longest time to regain
-// access, at most 24 hours. Malformed headers are ignored.
+// access, at most 24 hours; AppPercent the highest figure of X-App-Usage
+// alone. Malformed headers are ignored.
 //
 // Graph sends these headers with every answer, so they are read by a small
 // scanner (usagescan.go) that handles their usual flat shape without
@@ -36,11 +37,16 @@ type usageFigures struct {
 // same result.
 func ParseUsage(h http.Header) Usage {
 	var u Usage
-	for _, name := range []string{"X-App-Usage", "X-Page-Usage"} {
-		for _, v := range h.Values(name) {
-			if !scanFigures(v, &u) {
-				addFiguresJSON(v, &u)
-			}
+	for _, v := range h.Values("X-App-Usage") {
+		var a Usage
+		if !scanFigures(v, &a) {
+			addFiguresJSON(v, &a)
+		}
+		u.addApp(a)
+	}
+	for _, v := range h.Values("X-Page-Usage") {
+		if !scanFigures(v, &u) {
+			addFiguresJSON(v, &u)
 		}
 	}
 	for _, v := range h.Values("X-Business-Use-Case-Usage") {
@@ -55,10 +61,13 @@ func ParseUsage(h http.Header) Usage {
 // scanner is fuzzed against.
 func parseUsageJSON(h http.Header) Usage {
 	var u Usage
-	for _, name := range []string{"X-App-Usage", "X-Page-Usage"} {
-		for _, v := range h.Values(name) {
-			addFiguresJSON(v, &u)
-		}
+	for _, v := range h.Values("X-App-Usage") {
+		var a Usage
+		addFiguresJSON(v, &a)
+		u.addApp(a)
+	}
+	for _, v := range h.Values("X-Page-Usage") {
+		addFiguresJSON(v, &u)
 	}
 	for _, v := range h.Values("X-Business-Use-Case-Usage") {
 		addBUCJSON(v, &u)
@@ -75,6 +84,13 @@ func (u *Usage) add(f usageFigures) {
 	if d := regain(float64(f.Regain)); d > u.RegainAccess {
 		u.RegainAccess = d
 	}
+}
+
+// addApp adds the figures of one X-App-Usage header, read into a.
+func (u *Usage) addApp(a Usage) {
+	u.MaxPercent = max(u.MaxPercent, a.MaxPercent)
+	u.AppPercent = max(u.AppPercent, a.MaxPercent)
+	u.RegainAccess = max(u.RegainAccess, a.RegainAccess)
 }
 
 func addFiguresJSON(v string, u *Usage) {

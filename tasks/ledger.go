@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,8 @@ type Ledger struct {
 	ttl    time.Duration
 	ttlArg any      // ttl in ms, boxed once for the scripts' arguments
 	batch  *batcher // nil unless LedgerOptions.Batch
+	// appPages are LedgerOptions.AppPages.
+	appPages []string
 
 	// pages caches the key names every reply of a Page uses.
 	pagesMu sync.RWMutex
@@ -76,6 +79,9 @@ type LedgerOptions struct {
 	// handler slots, it keeps a worker with few slots from holding them all
 	// waiting for a batch.
 	FlushAt int
+	// AppPages are the Pages of the app this ledger serves: a throttle of
+	// the whole app (graph.AppThrottled) pauses them all (PauseApp).
+	AppPages []string
 }
 
 // BatchOptions returns the linger and early flush for a worker with
@@ -97,7 +103,8 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultLedgerTTL
 	}
-	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(), pages: map[string]*pageKeys{}}
+	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(), pages: map[string]*pageKeys{},
+		appPages: slices.Clone(opts.AppPages)}
 	if opts.Batch {
 		l.batch = newBatcher(rdb, opts.Linger, opts.FlushAt)
 	}
@@ -603,6 +610,15 @@ if pttl >= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `)
+
+// AppPages returns the Pages of the app (LedgerOptions.AppPages) with page
+// among them.
+func (l *Ledger) AppPages(page string) []string {
+	if slices.Contains(l.appPages, page) {
+		return l.appPages
+	}
+	return append(slices.Clone(l.appPages), page)
+}
 
 // Pause stops sends for page for d (unless it is paused for longer already),
 // with a reason shown by status and the monitor. It reports whether the pause

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/pagereply/pagereply/graph"
@@ -24,17 +25,13 @@ func GraphObserver(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger) func(g
 		if d <= 0 {
 			d = defaultThrottlePause
 		}
+		pages, reason := []string{ci.PageID}, tasks.PauseThrottled+": usage headers near the limit"
+		if ci.Usage.AppThrottled() {
+			// X-App-Usage is the app's, across every Page it serves.
+			pages, reason = l.AppPages(ci.PageID), tasks.PauseThrottled+": the app's usage (X-App-Usage) near the limit"
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		set, err := l.Pause(ctx, ci.PageID, d, tasks.PauseThrottled+": usage headers near the limit")
-		if err != nil {
-			log.Error("pause page", slog.String("page_id", ci.PageID), slog.String("error", err.Error()))
-			return
-		}
-		if set {
-			m.PagePauses.WithLabelValues(ci.PageID, tasks.PauseThrottled).Inc()
-			log.Warn("page paused: Graph usage near the limit", slog.String("page_id", ci.PageID),
-				slog.Int("usage_percent", ci.Usage.MaxPercent), slog.Duration("for", d))
-		}
+		pausePages(ctx, l, m, pages, tasks.PauseThrottled, d, reason+" ("+strconv.Itoa(ci.Usage.MaxPercent)+"%)", log)
 	}
 }

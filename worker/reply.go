@@ -96,6 +96,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
+		var later *readLaterError
 		switch {
 		case err != nil && done:
 			// Graph has the reply but recording it failed (Redis trouble):
@@ -103,6 +104,15 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// Graph error. The claim stays, so the next attempt asks Graph
 			// again.
 			return w.redisFailure(ctx, err, err)
+		case errors.As(err, &later):
+			// The check could not read the conversation now (its read
+			// schedule is booked ahead, or the Page was paused): back to
+			// the queue, the doubt kept, no retry used.
+			w.giveBack(r, token, true, log)
+			return later.delay
+		case errors.As(err, new(*readSlotError)):
+			w.giveBack(r, token, true, log)
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		case errors.Is(err, errUnsettled):
 			// Never two replies: the claim stays as a failure with the
 			// reason, and the task is archived for an operator to see.
@@ -178,6 +188,18 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	return true, nil
 }
 
+// readLaterError is a doubt check that could not read the conversation now:
+// the reply goes back to the queue with delay.
+type readLaterError struct{ delay *delayError }
+
+func (e *readLaterError) Error() string { return e.delay.Error() }
+
+// readSlotError is a doubt check whose read slot could not be taken: Redis.
+type readSlotError struct{ err error }
+
+func (e *readSlotError) Error() string { return "take conversation read slot: " + e.err.Error() }
+func (e *readSlotError) Unwrap() error { return e.err }
+
 // errUnsettled is a conversation reply whose earlier attempt may have reached
 // the person, where the conversation cannot tell: it is not sent again.
 var errUnsettled = errors.New("an earlier attempt may have sent this reply and the conversation cannot tell: not sent again")
@@ -194,6 +216,37 @@ var errUnsettled = errors.New("an earlier attempt may have sent this reply and t
 func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks.Reply) (bool, error) {
 	if r.ConversationID == "" {
 		return false, errUnsettled
+	}
+	// The check reads the conversation as the poll and the API do: in a slot
+	// of the Page's conversation read schedule (Meta allows about 2 calls a
+	// second there), not only in the send slot this reply holds, so a burst
+	// of doubtful replies (after a Graph outage) does not read faster than
+	// that. A slot too far ahead puts the reply back instead of holding a
+	// worker slot.
+	wait, err := w.p.Ledger.TakeReadWithin(ctx, r.PageID, "reads:conversations", ConversationReadLimit(ps.cfg), maxItemReadWait)
+	switch {
+	case errors.Is(err, tasks.ErrReadLater):
+		return false, &readLaterError{&delayError{d: wait + spread(time.Second), reason: "conversation read rate used up"}}
+	case err != nil:
+		if d, ok := pausedPutBack(err).(*delayError); ok {
+			return false, &readLaterError{d}
+		}
+		return false, &readSlotError{err}
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false, fmt.Errorf("reply %s: waiting for a conversation read slot: %w", r.Target, ctx.Err())
+		case <-timer.C:
+		}
+		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
+			if d, ok := pausedPutBack(err).(*delayError); ok {
+				return false, &readLaterError{d}
+			}
+			return false, &readSlotError{err}
+		}
 	}
 	conv, err := w.p.Graph.Conversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.ConversationID)
 	if err != nil {
@@ -349,22 +402,37 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 		d = ge.RetryAfter
 	}
 	reason := kind + ": " + err.Error()
+	pages := []string{page}
+	if kind == tasks.PauseThrottled && graph.AppThrottled(err) {
+		// The app is at its limit, not only this Page: every Page it
+		// serves stops, or the others would push it further over.
+		pages = l.AppPages(page)
+		reason = kind + ": the app is at its limit: " + err.Error()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	set, perr := l.Pause(ctx, page, d, reason)
-	if perr != nil {
-		log.Error("pause page", slog.String("error", perr.Error()))
-		return d
-	}
-	if set {
-		m.PagePauses.WithLabelValues(page, kind).Inc()
-		lvl := slog.LevelWarn
-		if kind == tasks.PausePageBroken {
-			lvl = slog.LevelError
-		}
-		log.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))
-	}
+	pausePages(ctx, l, m, pages, kind, d, reason, log)
 	return d
+}
+
+// pausePages pauses pages for d with reason, then counts and logs each pause
+// that was set or lengthened.
+func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, kind string, d time.Duration, reason string, log *slog.Logger) {
+	lvl := slog.LevelWarn
+	if kind == tasks.PausePageBroken {
+		lvl = slog.LevelError
+	}
+	for _, p := range pages {
+		set, err := l.Pause(ctx, p, d, reason)
+		if err != nil {
+			log.Error("pause page", slog.String("page_id", p), slog.String("error", err.Error()))
+			continue
+		}
+		if set {
+			m.PagePauses.WithLabelValues(p, kind).Inc()
+			log.Log(ctx, lvl, "page paused", slog.String("page_id", p), slog.String("reason", reason), slog.Duration("for", d))
+		}
+	}
 }
 
 // spread returns a random extra delay of up to a tenth of d (at most 5s), so

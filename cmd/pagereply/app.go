@@ -79,7 +79,13 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
 	a.rdb = tasks.NewRedisClient(opt)
 	linger, flushAt := tasks.BatchOptions(cfg.Worker.Concurrency)
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt})
+	// One config is one app (one app secret): a throttle of the whole app
+	// pauses every Page in it.
+	pages := make([]string, len(cfg.Pages))
+	for i, p := range cfg.Pages {
+		pages[i] = p.ID
+	}
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
 	a.graph = graph.New(graph.Config{

@@ -105,7 +105,10 @@ func (t *throttle) usage(pageID string, now time.Time) int {
 
 // setUsage writes Meta's usage headers: X-App-Usage, and X-Business-Use-Case-Usage
 // for the Page when known. regain > 0 reports a block, rounded up to minutes as
-// Meta does.
+// Meta does. The Page's figures go in X-Business-Use-Case-Usage, where Meta
+// reports a Page token's calls; X-App-Usage is the app's own usage across all
+// its Pages, which the sandbox does not limit, so it stays at 1 %: a figure
+// there at the limit would stop every Page of the app.
 func (t *throttle) setUsage(h http.Header, pageID, typ string, percent int, regain time.Duration) {
 	minutes := 0
 	if regain > 0 {
@@ -140,10 +143,13 @@ type usageKey struct {
 // maxUsageCached bounds a sandbox's cache of them (thousands of Pages would fill it).
 const maxUsageCached = 4096
 
+// appUsage is the sandbox's X-App-Usage: the app itself is never near a limit.
+var appUsage = []string{`{"call_count":1,"total_cputime":1,"total_time":1}`}
+
 func usageValues(k usageKey) *[2][]string {
 	p := strconv.Itoa(k.percent)
 	var u [2][]string
-	u[0] = []string{`{"call_count":` + p + `,"total_cputime":` + p + `,"total_time":` + p + `}`}
+	u[0] = appUsage
 	if k.pageID != "" {
 		u[1] = []string{`{"` + k.pageID + `":[{"type":"` + k.typ + `","call_count":` + p +
 			`,"total_cputime":` + strconv.Itoa(max(1, k.percent/4)) + `,"total_time":` + strconv.Itoa(max(1, k.percent/3)) +
