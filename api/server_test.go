@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,6 +337,39 @@ func TestReadyzRedisDown(t *testing.T) {
 	status, m := e.do(t, "GET", "/readyz", "", "")
 	if status != 503 {
 		t.Fatalf("readyz: %d %v", status, m)
+	}
+}
+
+// TestReadyzRedisHung: against a Redis that accepts connections and never
+// answers, /readyz answers 503 within its budget (a probe with a timeout of
+// its own gets the 503 instead of timing out), and probes that keep coming
+// share one PING instead of each holding a connection.
+func TestReadyzRedisHung(t *testing.T) {
+	hung := redistest.NewHung(t)
+	rdb := tasks.NewRedisClient(asynq.RedisClientOpt{Addr: hung.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	e := newEnv(t, func(p *api.Params) {
+		p.Redis = rdb
+		p.ReadyTimeout = 100 * time.Millisecond
+	})
+	// Far above the budget, far below go-redis's read timeout (3 s).
+	const prompt = 2 * time.Second
+	probe := func() {
+		start := time.Now()
+		status, m := e.do(t, "GET", "/readyz", "", "")
+		if took := time.Since(start); status != 503 || took > prompt {
+			t.Errorf("readyz: %d %v after %s; want 503 within %s", status, m, took, prompt)
+		}
+	}
+	probe()
+	const probes = 20
+	var wg sync.WaitGroup
+	for range probes {
+		wg.Go(probe)
+	}
+	wg.Wait()
+	if n := hung.Accepted(); n > 3 {
+		t.Errorf("%d probes opened %d connections to the hung Redis; want one PING in flight at a time", probes+1, n)
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // Graceful shutdown budget of the role commands: the scheduler and the API get
@@ -69,7 +71,7 @@ func addStopNote(env *cmdEnv, fs *flag.FlagSet) {
 // counters and the queue gauges, not the sends counted in worker processes.
 type healthServer struct {
 	log      *slog.Logger
-	rdb      redis.UniversalClient
+	ready    *tasks.Pinger
 	srv      *http.Server
 	ln       net.Listener
 	stopping atomic.Bool
@@ -79,7 +81,7 @@ type healthServer struct {
 // /readyz) and metrics registry (served at /metrics with the Go runtime and
 // process collectors); Start runs it.
 func newHealthServer(addr string, rdb redis.UniversalClient, reg *prometheus.Registry, logger *slog.Logger) *healthServer {
-	h := &healthServer{log: logger.With(slog.String("component", "health")), rdb: rdb}
+	h := &healthServer{log: logger.With(slog.String("component", "health")), ready: tasks.NewPinger(rdb, 0)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeHealthJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -142,16 +144,15 @@ func (h *healthServer) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// readyz answers 200 when Redis answers a PING within 2 seconds and the
-// process is not shutting down, else 503.
+// readyz answers 200 when Redis answers a PING within 2 seconds
+// (tasks.DefaultPingTimeout) and the process is not shutting down, else 503,
+// within those 2 seconds whatever Redis does.
 func (h *healthServer) readyz(w http.ResponseWriter, r *http.Request) {
 	if h.stopping.Load() {
 		writeHealthError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := h.rdb.Ping(ctx).Err(); err != nil {
+	if err := h.ready.Ping(r.Context()); err != nil {
 		h.log.Warn("readyz: redis does not answer", slog.String("error", err.Error()))
 		writeHealthError(w, http.StatusServiceUnavailable, "redis does not answer")
 		return

@@ -9,15 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -82,6 +85,47 @@ func TestHealthServer(t *testing.T) {
 			t.Fatalf("healthz while stopping: %d", code)
 		}
 	})
+}
+
+// TestHealthReadyzRedisHung: against a Redis that accepts connections and
+// never answers, the health server's /readyz answers 503 within its budget,
+// and probes that keep coming share one PING instead of each holding a
+// connection.
+func TestHealthReadyzRedisHung(t *testing.T) {
+	hung := redistest.NewHung(t)
+	rdb := tasks.NewRedisClient(asynq.RedisClientOpt{Addr: hung.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	h := newHealthServer("127.0.0.1:0", rdb, metrics.New().Registry, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.ready = tasks.NewPinger(rdb, 100*time.Millisecond)
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	url := "http://" + h.Addr() + "/readyz"
+	// Far above the budget, far below go-redis's read timeout (3 s).
+	const prompt = 2 * time.Second
+	probe := func() {
+		start := time.Now()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Errorf("GET %s: %v", url, err)
+			return
+		}
+		_ = resp.Body.Close()
+		if took := time.Since(start); resp.StatusCode != 503 || took > prompt {
+			t.Errorf("readyz: %d after %s; want 503 within %s", resp.StatusCode, took, prompt)
+		}
+	}
+	probe()
+	const probes = 20
+	var wg sync.WaitGroup
+	for range probes {
+		wg.Go(probe)
+	}
+	wg.Wait()
+	if n := hung.Accepted(); n > 3 {
+		t.Errorf("%d probes opened %d connections to the hung Redis; want one PING in flight at a time", probes+1, n)
+	}
 }
 
 func TestHealthcheckCommand(t *testing.T) {
