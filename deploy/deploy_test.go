@@ -255,9 +255,28 @@ type unit struct {
 	probes []probe
 	// checks are exec health checks: pagereply command lines.
 	checks [][]string
-	// grace is the time its supervisor allows between SIGTERM and SIGKILL.
+	// grace is the time its supervisor allows from the start of a stop to
+	// SIGKILL: from SIGTERM, or for Kubernetes from the start of the preStop
+	// hook, which comes first.
 	grace time.Duration
+	// preStop is the sleep of its preStop hook (Kubernetes): the pod keeps
+	// serving while the endpoint removal reaches every Service proxy and load
+	// balancer, then gets SIGTERM. It is spent out of grace.
+	preStop time.Duration
+	// services are the Services that send it requests (Kubernetes).
+	services []string
 }
+
+// endpointDrain is the least preStop sleep of a pod that Services send
+// requests to. Kubernetes removes a terminating pod from the Services'
+// endpoints and sends it SIGTERM at the same time; the removal reaches
+// kube-proxy on every node, and load balancers, seconds later, and until
+// then they keep routing new connections to the pod, which would refuse
+// them once pagereply has closed its listener.
+const endpointDrain = 5 * time.Second
+
+// sigtermToKill is the time between SIGTERM and SIGKILL.
+func (u unit) sigtermToKill() time.Duration { return u.grace - u.preStop }
 
 // probe is an HTTP GET on a port of the process.
 type probe struct {
@@ -398,8 +417,16 @@ func (u unit) check(c *cliInfo) error {
 			fail(fmt.Errorf("health check %s: runs beside the process, so it must probe loopback", raw))
 		}
 	}
-	if u.grace < c.stopBudget {
-		fail(fmt.Errorf("allows %s between SIGTERM and SIGKILL; pagereply %s may take %s to stop gracefully", u.grace, u.args[0], c.stopBudget))
+	if u.sigtermToKill() < c.stopBudget {
+		msg := fmt.Sprintf("allows %s between SIGTERM and SIGKILL", u.sigtermToKill())
+		if u.preStop > 0 {
+			msg += fmt.Sprintf(" (a grace period of %s less a preStop sleep of %s)", u.grace, u.preStop)
+		}
+		fail(fmt.Errorf("%s; pagereply %s may take %s to stop gracefully", msg, u.args[0], c.stopBudget))
+	}
+	if len(u.services) > 0 && u.preStop < endpointDrain {
+		fail(fmt.Errorf("Service %s sends it requests, but its preStop sleep is %s: on SIGTERM pagereply closes its listener while Service proxies still route to the pod for a few seconds (connection refused on every rollout); set lifecycle.preStop.sleep.seconds to %d or more, and terminationGracePeriodSeconds to cover it plus %s",
+			strings.Join(u.services, ", "), u.preStop, int(endpointDrain/time.Second), c.stopBudget))
 	}
 	return errors.Join(errs...)
 }
@@ -590,7 +617,7 @@ func (s *started) scrape(port int) (string, error) {
 
 // runLive starts u, waits until every probe answers 2xx, runs its health
 // checks, scrapes /metrics on every port it listens on, then stops it with
-// SIGTERM and expects a clean exit within its grace period. The secrets of
+// SIGTERM and expects a clean exit before its SIGKILL. The secrets of
 // its configuration must appear in none of its output.
 func (le *liveEnv) runLive(t *testing.T, u unit) {
 	t.Helper()
@@ -654,8 +681,8 @@ func (le *liveEnv) runLive(t *testing.T, u unit) {
 		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 			t.Errorf("%s: exit %d after SIGTERM\nstderr:\n%s", u.where, code, s.stderr)
 		}
-	case <-time.After(u.grace):
-		t.Errorf("%s: still running %s after SIGTERM: its supervisor would SIGKILL it", u.where, u.grace)
+	case <-time.After(u.sigtermToKill()):
+		t.Errorf("%s: still running %s after SIGTERM: its supervisor would SIGKILL it", u.where, u.sigtermToKill())
 	}
 	_, cfg, _ := u.loadConfig()
 	for _, secret := range cfg.Secrets() {

@@ -190,10 +190,30 @@ func kustomizationUnits(t *testing.T, k *kustomization) []unit {
 		for _, v := range listOf(pod["volumes"]) {
 			volumes[str(mapOf(v)["name"])] = mapOf(v)
 		}
+		var services []string
+		for _, svc := range k.all("Service") {
+			if labelsMatch(mapOf(dig(svc.doc, "spec", "selector")), mapOf(dig(d.doc, "spec", "template", "metadata", "labels"))) {
+				services = append(services, svc.name())
+			}
+		}
 		for _, cv := range listOf(pod["containers"]) {
 			c := mapOf(cv)
 			u := unit{where: fmt.Sprintf("Deployment %s container %s", d.name(), str(c["name"])),
-				env: map[string]string{}, files: map[string]string{}, grace: grace}
+				env: map[string]string{}, files: map[string]string{}, grace: grace, services: services}
+			if hook := mapOf(dig(c, "lifecycle", "preStop")); hook != nil {
+				switch {
+				case dig(hook, "sleep") != nil:
+					n, ok := dig(hook, "sleep", "seconds").(int)
+					if !ok || n < 1 {
+						t.Errorf("%s: lifecycle.preStop.sleep.seconds %v: want a whole number of seconds", u.where, dig(hook, "sleep", "seconds"))
+					}
+					u.preStop = time.Duration(n) * time.Second
+				case dig(hook, "exec") != nil:
+					t.Errorf("%s: lifecycle.preStop.exec: the image (distroless) has no shell and no sleep to run; use lifecycle.preStop.sleep (Kubernetes 1.30+)", u.where)
+				default:
+					t.Errorf("%s: lifecycle.preStop %v: not checked by this test; add it", u.where, sortedKeys(hook))
+				}
+			}
 			for k, v := range img.env {
 				u.env[k] = v
 			}

@@ -30,6 +30,7 @@ func TestChecksCanFail(t *testing.T) {
 		u.args = slices.Clone(u.args)
 		u.probes = slices.Clone(u.probes)
 		u.checks = slices.Clone(u.checks)
+		u.services = slices.Clone(u.services)
 		env, files := map[string]string{}, map[string]string{}
 		for k, v := range u.env {
 			env[k] = v
@@ -85,6 +86,12 @@ func TestChecksCanFail(t *testing.T) {
 			return u
 		}, "loopback"},
 		{"grace shorter than the stop budget", func(u unit) unit { u.grace = 5 * time.Second; return u }, "SIGKILL"},
+		{"grace not covering the preStop sleep and the stop budget", func(u unit) unit { u.preStop = u.grace - c.stopBudget + time.Second; return u }, "preStop sleep"},
+		{"Service's pods without a preStop sleep", func(u unit) unit { u.services = []string{"pagereply-api"}; return u }, "lifecycle.preStop.sleep"},
+		{"Service's pods with a short preStop sleep", func(u unit) unit {
+			u.services, u.preStop, u.grace = []string{"pagereply-api"}, time.Second, u.grace+time.Second
+			return u
+		}, "lifecycle.preStop.sleep"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
