@@ -8,7 +8,7 @@
 //	POST /v1/replies        enqueue one reply or a batch (bearer token)
 //	GET  /v1/replies/{id}   a reply's state (bearer token)
 //	GET  /healthz           liveness: 200 while the process serves
-//	GET  /readyz            readiness: 200 when Redis answers a PING, else 503
+//	GET  /readyz            readiness: 200 when Redis answers a PING, else 503 (and once stopping)
 //	GET  /metrics           Prometheus metrics (pagereply_ and asynq_ queue gauges)
 //	GET|POST /webhook       Meta's webhook, when Params.Webhook is set (signature auth)
 //	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie)
@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -113,6 +114,8 @@ type Server struct {
 	handler http.Handler
 	srv     *http.Server
 	ready   *tasks.Pinger // nil without Redis
+
+	stopping atomic.Bool
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -216,9 +219,14 @@ func (s *Server) routes() http.Handler {
 	return s.logRequests(recoverPanics(s.log, mux))
 }
 
-// readyz answers 200 when Redis answers a PING within Params.ReadyTimeout,
-// else 503, within that time whatever Redis does.
+// readyz answers 200 when Redis answers a PING within Params.ReadyTimeout
+// and the server is not stopping, else 503, within that time whatever Redis
+// does.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		writeError(w, http.StatusServiceUnavailable, "shutting down", "")
+		return
+	}
 	if s.ready == nil {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return
@@ -301,9 +309,17 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Shutdown(sctx)
 }
 
-// Shutdown stops accepting connections, waits until the requests in flight
-// are answered or ctx is done, and closes the monitor's Redis pool.
+// Stopping makes /readyz answer 503 from now on while everything else is
+// still served: the process is stopping, and probes and load balancers should
+// send it nothing new. Shutdown calls it; a process that stops other work
+// first calls it at the start of its stop.
+func (s *Server) Stopping() { s.stopping.Store(true) }
+
+// Shutdown makes /readyz answer 503, stops accepting connections, waits until
+// the requests in flight are answered or ctx is done, and closes the
+// monitor's Redis pool.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.Stopping()
 	s.mu.Lock()
 	srv := s.srv
 	s.mu.Unlock()

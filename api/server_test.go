@@ -373,6 +373,58 @@ func TestReadyzRedisHung(t *testing.T) {
 	}
 }
 
+// TestStopping: once stopping, /readyz answers 503 while replies are still
+// taken (a Service may route a few more to the pod), and Shutdown answers
+// the request in flight before it returns.
+func TestStopping(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, func(p *api.Params) {
+		p.Webhook = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(entered)
+			<-release
+			w.WriteHeader(http.StatusOK)
+		})
+	})
+	e.srv.Stopping()
+	if status, m := e.do(t, "GET", "/readyz", "", ""); status != 503 {
+		t.Fatalf("readyz while stopping: %d %v", status, m)
+	}
+	if status, m := e.do(t, "GET", "/healthz", "", ""); status != 200 {
+		t.Fatalf("healthz while stopping: %d %v", status, m)
+	}
+	c0 := e.sb.AllComments(e.page.ID)[0].ID
+	if status, m := e.do(t, "POST", "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c0)); status != 202 {
+		t.Fatalf("POST /v1/replies while stopping: %d %v", status, m)
+	}
+
+	inFlight := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(e.url + "/webhook")
+		if err != nil {
+			t.Errorf("request in flight: %v", err)
+			inFlight <- 0
+			return
+		}
+		_ = resp.Body.Close()
+		inFlight <- resp.StatusCode
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() { shut <- e.srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if code := <-inFlight; code != 200 {
+		t.Errorf("request in flight: %d; want it answered", code)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
 // TestPauseMetrics: a Page paused in the ledger shows in /metrics as paused,
 // with its kind and the time left, and as not paused once resumed.
 func TestPauseMetrics(t *testing.T) {

@@ -206,12 +206,16 @@ func (r *running) apiDone() <-chan error {
 	return r.api.Done()
 }
 
-// shutdown stops the scheduler (no new polls), then the API (no new replies;
-// requests in flight are answered), then the worker: in-flight sends finish or
-// go back to the queue. Nothing is lost.
+// shutdown turns every /readyz to 503 at once, then stops the scheduler (no
+// new polls), then the API (no new replies; requests in flight are answered),
+// then the worker: in-flight sends finish or go back to the queue. Nothing is
+// lost.
 func (r *running) shutdown(ctx context.Context) {
 	if r.health != nil {
 		r.health.Stopping()
+	}
+	if r.api != nil {
+		r.api.Stopping()
 	}
 	if r.stopSchd != nil {
 		r.stopSchd(ctx)
