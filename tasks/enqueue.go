@@ -39,6 +39,9 @@ type Enqueuer struct {
 	MaxRetry int
 	// Retention of a finished task; if zero, DefaultRetention.
 	Retention time.Duration
+	// Inspector, when set, lets an enqueue replace an archived task of its
+	// target (see Enqueue). Without it an archived task counts as queued.
+	Inspector *asynq.Inspector
 	// Now is the clock; if nil, time.Now.
 	Now func() time.Time
 }
@@ -57,6 +60,14 @@ func ReplyTaskOptions(r *Reply, maxRetry int, retention time.Duration) []asynq.O
 
 // Enqueue queues r unless its target is answered, failed for good, or queued.
 // The returned info is nil unless the outcome is Enqueued.
+//
+// A target whose task was archived without the ledger saying it failed for
+// good (its retries used up on transient errors, its Page unknown to the
+// worker) is neither queued nor sent: its reply is still owed. With an
+// Inspector, the archived task is replaced by the new one, so a later poll,
+// delivery or API call that finds the target again gets it answered instead
+// of being told it is queued. (An archived task keeps its TaskID, for asynq's
+// 90 days, so without this nothing could queue that target again.)
 func (e *Enqueuer) Enqueue(ctx context.Context, r Reply) (Outcome, *asynq.TaskInfo, error) {
 	entry, err := e.Ledger.Get(ctx, r.PageID, r.Target)
 	if err != nil {
@@ -86,9 +97,17 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 	if ret <= 0 {
 		ret = DefaultRetention
 	}
-	info, err := e.Client.EnqueueContext(ctx, asynq.NewTask(TypeReply, payload), ReplyTaskOptions(&r, e.MaxRetry, ret)...)
+	task, opts := asynq.NewTask(TypeReply, payload), ReplyTaskOptions(&r, e.MaxRetry, ret)
+	info, err := e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return AlreadyQueued, nil, nil
+		if !e.replaceArchived(r.Target) {
+			return AlreadyQueued, nil, nil
+		}
+		info, err = e.Client.EnqueueContext(ctx, task, opts...)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			// Another producer queued it in between.
+			return AlreadyQueued, nil, nil
+		}
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
@@ -119,6 +138,26 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// replaceArchived deletes t's task if it is archived, and reports whether it
+// did (or found it gone). A task in any other state, or one an operator ran
+// again meanwhile and a worker took (asynq does not delete an active task),
+// stays.
+func (e *Enqueuer) replaceArchived(t Target) bool {
+	if e.Inspector == nil {
+		return false
+	}
+	id := t.String()
+	info, err := e.Inspector.GetTaskInfo(QueueReplies, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) {
+		return true
+	}
+	if err != nil || info.State != asynq.TaskStateArchived {
+		return false
+	}
+	err = e.Inspector.DeleteTask(QueueReplies, id)
+	return err == nil || errors.Is(err, asynq.ErrTaskNotFound)
 }
 
 func (e *Enqueuer) now() time.Time {

@@ -67,7 +67,9 @@ func TestEnqueueDedup(t *testing.T) {
 	db := redistest.New(t)
 	client := asynq.NewClient(asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB})
 	t.Cleanup(func() { _ = client.Close() })
-	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3}
+	// With an Inspector: a pending task is queued, never replaced.
+	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3,
+		Inspector: asynq.NewInspectorFromRedisClient(db.Client)}
 	r := Reply{PageID: "7", Target: Target{KindComment, "7_1"}, Text: "hello", Source: SourceAPI}
 
 	o, info, err := e.Enqueue(ctx, r)

@@ -87,7 +87,8 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	}
 	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages})
 	a.client = asynq.NewClient(opt)
-	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry}
+	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry,
+		Inspector: asynq.NewInspectorFromRedisClient(a.rdb)}
 	a.graph = graph.New(graph.Config{
 		BaseURL: cfg.Graph.BaseURL, Version: cfg.Graph.Version, AppSecret: cfg.Graph.AppSecret,
 		Timeout: cfg.Graph.Timeout, Observer: worker.GraphObserver(a.ledger, a.metrics, log),

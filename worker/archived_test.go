@@ -1,0 +1,60 @@
+package worker_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// downGraph answers every send with a transient error while down.
+type downGraph struct {
+	worker.Graph
+	down atomic.Bool
+}
+
+func (g *downGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	if g.down.Load() {
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Message: "An unexpected error has occurred. Please retry your request later."}
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestArchivedReplyQueuedAgain: a reply whose retries ran out on transient
+// errors is archived, but it is still owed (no permanent Graph error said it
+// cannot be sent). When a poll, a delivery or the API finds its target again,
+// the enqueue replaces the archived task instead of answering "already
+// queued" for as long as asynq keeps it (90 days), and the reply goes out once.
+func TestArchivedReplyQueuedAgain(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 89})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	g.down.Store(true)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
+	ctx := context.Background()
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, r, 30*time.Second)
+
+	g.down.Store(false)
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue of an archived, unsent reply = %v %v, want enqueued", o, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+	// Sent now: the ledger answers any later enqueue.
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.AlreadySent {
+		t.Fatalf("enqueue after sent = %v %v", o, err)
+	}
+}
