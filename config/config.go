@@ -1,10 +1,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -13,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Defaults and limits of the configuration.
@@ -41,8 +36,9 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 
 // FieldError is one problem with the configuration, at one key. Every error
 // Load, Parse and Validate return is made of FieldErrors, so a caller can
-// recognise a configuration problem with errors.As. Msg never holds a secret
-// nor a value that came from the environment.
+// recognise a configuration problem with errors.As. Msg never holds a secret,
+// a value that came from the environment, nor text the YAML parser quotes
+// from the file (a secret may be written there).
 type FieldError struct {
 	// Path is the key, like "pages[1].schedule"; empty for a problem with the
 	// whole file, such as a YAML syntax error.
@@ -128,21 +124,14 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	c := defaultConfig()
 	d := newDecoder(lookupEnv)
 
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	switch err := dec.Decode(&root); {
-	case errors.Is(err, io.EOF):
-		// An empty file: defaults only, and validation says what is missing.
-	case err != nil:
-		return nil, &FieldError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-	default:
-		var more yaml.Node
-		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-			return nil, &FieldError{Msg: "the file must hold one YAML document"}
-		}
-		if len(root.Content) > 0 {
-			d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
-		}
+	// An empty file gives no root: defaults only, and validation says what
+	// is missing.
+	root, ferr := decodeYAML(data)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if root != nil && len(root.Content) > 0 {
+		d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
 	}
 
 	if _, given := d.lines["redis.url"]; !given && c.Redis.Sentinel == nil && c.Redis.Cluster == nil {

@@ -283,7 +283,8 @@ func TestParseErrors(t *testing.T) {
 		wantLine int    // 0: not checked
 	}{
 		// file
-		{name: "syntax", yaml: "pages: [", wantPath: "", wantMsg: "did not find expected"},
+		{name: "syntax", yaml: "pages: [", wantPath: "", wantMsg: "a value is missing", wantLine: 1},
+		{name: "syntax at the end", yaml: "log:\n  level: info\npages: [\n\n", wantPath: "", wantMsg: "a value is missing", wantLine: 3},
 		{name: "not a mapping", yaml: "- a\n- b\n", wantPath: "", wantMsg: "want a mapping"},
 		{name: "two documents", yaml: minimal + "---\n" + minimal, wantPath: "", wantMsg: "one YAML document"},
 		{name: "empty file", yaml: "", wantPath: "pages", wantMsg: "at least one page"},

@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("redis: {url: \"redis://:${S}@h:1/0\"}\ngraph: {version: \"${S}\"}\n")
 	f.Add("a: &a [*a]\n")
 	f.Add("pages: [{<<: [{id: 1}, {access_token: x}]}]")
+	f.Add("# *tok\npages:\n  - {id: \"1\", access_token: *tok}\n  - {access_token:tok}\n")
+	f.Add("a:\n  - b\n c: [d\n\te: \"f\\q\"\n")
 	const secret = "zq7-fuzz-secret"
 	lookup := func(k string) (string, bool) {
 		if k == "S" {

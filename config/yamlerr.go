@@ -1,0 +1,325 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The YAML parser's own messages may quote the file: "unknown anchor 'X'
+// referenced" repeats a token written as *X, and a later version may quote
+// more. A secret can be written in the file, so Parse never passes one on:
+// it names the line and says what is wrong in its own words, from the list
+// below of the problems go.yaml.in/yaml/v3 reports; any other message gives
+// a plain "not valid YAML".
+
+// problemSource is where in the parser a problem comes from, which decides
+// how its line is counted.
+type problemSource int
+
+const (
+	fromScanner problemSource = iota // the line is counted from 1
+	fromParser                       // the line is counted from 0 (a bug of yaml v3)
+	fromReader                       // no line: found here
+)
+
+type yamlProblem struct {
+	from problemSource
+	msg  string
+}
+
+const (
+	msgDirective = "a malformed or unsupported % directive; put a value that starts with % in quotes"
+	msgTag       = "a malformed or unknown tag (!...); put a value that starts with ! in quotes"
+	msgEscape    = `an invalid \ escape in a double-quoted value; write \\ for a backslash, or use single quotes`
+	msgEncoding  = "the file is not valid UTF-8 text"
+	msgInvalid   = "the file is not valid YAML"
+	msgAlias     = "an alias (*name) refers to an anchor (&name) the file does not define before it; put a value that starts with * in quotes"
+	msgTooDeep   = "the file nests too deeply"
+)
+
+// yamlProblems maps the problems of go.yaml.in/yaml/v3 (scannerc.go,
+// parserc.go, readerc.go), none of which quotes the file, to plain words.
+var yamlProblems = map[string]yamlProblem{
+	"found character that cannot start any token":                  {fromScanner, "a value starts with a character YAML reserves (@, ` or a tab); put the value in quotes"},
+	"could not find expected ':'":                                  {fromScanner, "a key without ':' after it, or a value not indented under its key; write key: value, with a space after the colon"},
+	"mapping values are not allowed in this context":               {fromScanner, "a ': ' where no key can start; check the indentation, or put a value that holds ': ' in quotes"},
+	"block sequence entries are not allowed in this context":       {fromScanner, "a list item (- ...) where none can be; check the indentation"},
+	"mapping keys are not allowed in this context":                 {fromScanner, "an explicit key (? ...) where none can be; check the indentation"},
+	"did not find expected alphabetic or numeric character":        {fromScanner, "an anchor (&name) or alias (*name) whose name is empty or holds characters other than letters, digits, _ and -; put a value that starts with & or * in quotes"},
+	"found unknown directive name":                                 {fromScanner, msgDirective},
+	"could not find expected directive name":                       {fromScanner, msgDirective},
+	"found unexpected non-alphabetical character":                  {fromScanner, msgDirective},
+	"did not find expected digit or '.' character":                 {fromScanner, msgDirective},
+	"found extremely long version number":                          {fromScanner, msgDirective},
+	"did not find expected version number":                         {fromScanner, msgDirective},
+	"did not find expected whitespace":                             {fromScanner, msgDirective},
+	"did not find expected comment or line break":                  {fromScanner, "unexpected text after a block scalar indicator (| or >) or in a % directive; put the value in quotes"},
+	"did not find the expected '>'":                                {fromScanner, msgTag},
+	"did not find expected whitespace or line break":               {fromScanner, msgTag},
+	"did not find expected '!'":                                    {fromScanner, msgTag},
+	"did not find expected tag URI":                                {fromScanner, msgTag},
+	"did not find URI escaped octet":                               {fromScanner, msgTag},
+	"found an incorrect leading UTF-8 octet":                       {fromScanner, msgTag},
+	"found an incorrect trailing UTF-8 octet":                      {fromScanner, msgTag},
+	"found an indentation indicator equal to 0":                    {fromScanner, "a block scalar (| or >) with an indentation indicator of 0; use 1 to 9, or none"},
+	"found a tab character where an indentation space is expected": {fromScanner, "a tab in the indentation of a block scalar (| or >); indent with spaces"},
+	"found a tab character that violates indentation":              {fromScanner, "a tab in the indentation; YAML indents with spaces"},
+	"found unexpected document indicator":                          {fromScanner, "a quoted value is not closed before a --- or ... line"},
+	"found unexpected end of stream":                               {fromScanner, "a quoted value is never closed"},
+	"found unknown escape character":                               {fromScanner, msgEscape},
+	"did not find expected hexdecimal number":                      {fromScanner, msgEscape},
+	"found invalid Unicode character escape code":                  {fromScanner, msgEscape},
+
+	"did not find expected <stream-start>":   {fromParser, "the document does not start where expected"},
+	"did not find expected <document start>": {fromParser, "the document does not start where expected"},
+	"found undefined tag handle":             {fromParser, msgTag},
+	"did not find expected node content":     {fromParser, "a value is missing or misplaced"},
+	"did not find expected '-' indicator":    {fromParser, "a line inside a list that is not an item (- ...); check the indentation"},
+	"did not find expected key":              {fromParser, "a line that is not a key at this indentation; check the indentation"},
+	"did not find expected ',' or ']'":       {fromParser, "a [ ] list is not closed, or its items are not separated by commas"},
+	"did not find expected ',' or '}'":       {fromParser, "a { } mapping is not closed, or its entries are not separated by commas"},
+	"found duplicate %YAML directive":        {fromParser, msgDirective},
+	"found incompatible YAML document":       {fromParser, msgDirective},
+	"found duplicate %TAG directive":         {fromParser, msgDirective},
+
+	"invalid leading UTF-8 octet":        {fromReader, msgEncoding},
+	"incomplete UTF-8 octet sequence":    {fromReader, msgEncoding},
+	"invalid trailing UTF-8 octet":       {fromReader, msgEncoding},
+	"invalid length of a UTF-8 sequence": {fromReader, msgEncoding},
+	"invalid Unicode character":          {fromReader, msgEncoding},
+	"incomplete UTF-16 character":        {fromReader, msgEncoding},
+	"unexpected low surrogate area":      {fromReader, msgEncoding},
+	"incomplete UTF-16 surrogate pair":   {fromReader, msgEncoding},
+	"expected low surrogate area":        {fromReader, msgEncoding},
+	"control characters are not allowed": {fromReader, "a control character (other than tab and line breaks)"},
+}
+
+// maxSearchBytes bounds the input re-parsed to find the line of a problem:
+// a few hundred times a configuration file, and a fraction of a second.
+const maxSearchBytes = 4 << 20
+
+// parseNode parses the first YAML document of data.
+func parseNode(data []byte) (*yaml.Node, *yaml.Decoder, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&root)
+	return &root, dec, err
+}
+
+// yamlError returns the FieldError for err, a parser error on data: the
+// line of the problem and what it is, quoting nothing of data.
+func yamlError(err error, data []byte) *FieldError {
+	problem, line := splitYAMLError(err)
+	if name, ok := unknownAnchor(problem); ok {
+		return &FieldError{Line: aliasLine(data, name), Msg: msgAlias}
+	}
+	p, known := yamlProblems[problem]
+	if !known {
+		if strings.HasPrefix(problem, "exceeded max depth of ") {
+			return &FieldError{Line: line, Msg: msgTooDeep}
+		}
+		// A message this code does not know may quote the file.
+		return &FieldError{Line: line, Msg: msgInvalid}
+	}
+	switch p.from {
+	case fromReader:
+		line = badCharLine(data)
+	case fromParser:
+		line++ // yaml v3 counts a parser error's line from 0, and omits line 0
+	default:
+		line = max(line, 1) // yaml v3 omits line 1
+	}
+	if p.from != fromReader {
+		// A problem at the end of the file is on the line after the last.
+		line = problemLine(data, problem, min(line, lastLine(data)))
+	}
+	return &FieldError{Line: line, Msg: p.msg}
+}
+
+// splitYAMLError returns the problem of a yaml v3 error, "yaml: [line N: ]problem",
+// and the line it names, or 0.
+func splitYAMLError(err error) (problem string, line int) {
+	problem = strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(problem, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ": "); ok {
+			if l, err := strconv.Atoi(n); err == nil && l >= 0 {
+				return after, l
+			}
+		}
+	}
+	return problem, 0
+}
+
+// unknownAnchor returns the name in "unknown anchor 'name' referenced".
+func unknownAnchor(problem string) (string, bool) {
+	name, ok := strings.CutPrefix(problem, "unknown anchor '")
+	if !ok {
+		return "", false
+	}
+	name, ok = strings.CutSuffix(name, "' referenced")
+	return name, ok && name != ""
+}
+
+// problemLine returns the line where the problem is. yaml v3 names the
+// start of the enclosing construct (a list, a mapping, a scalar) where it
+// has one, which can be many lines above the mistake: the first line from
+// there whose text up to its end already gives the same problem is the
+// line of the mistake. It returns from when none does.
+func problemLine(data []byte, problem string, from int) int {
+	ends := lineEnds(data)
+	budget := maxSearchBytes
+	for l := max(from, 1); l <= len(ends); l++ {
+		if budget -= ends[l-1]; budget < 0 {
+			break
+		}
+		_, _, err := parseNode(data[:ends[l-1]])
+		if err == nil {
+			continue
+		}
+		if p, _ := splitYAMLError(err); p == problem {
+			return l
+		}
+	}
+	return from
+}
+
+// lineEnds returns the offset just past each line of data, its line break
+// included; the last line may have none. Line breaks are counted as yaml
+// counts them: \n, \r\n and a lone \r.
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			ends = append(ends, i+1)
+		case '\n':
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] < len(data) {
+		ends = append(ends, len(data))
+	}
+	return ends
+}
+
+// lastLine returns the last line of data that holds more than spaces, or 1.
+func lastLine(data []byte) int {
+	ends := lineEnds(data)
+	for l := len(ends); l > 1; l-- {
+		if len(bytes.TrimSpace(data[ends[l-2]:ends[l-1]])) > 0 {
+			return l
+		}
+	}
+	return 1
+}
+
+// lineAt returns the line of the byte at offset.
+func lineAt(data []byte, offset int) int {
+	for i, end := range lineEnds(data) {
+		if offset < end {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// badCharLine returns the line of the first byte that is not valid UTF-8
+// or is a character YAML does not allow, or 0 (as for UTF-16 files, which
+// yaml reads too).
+func badCharLine(data []byte) int {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return 0
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 || !yamlAllowed(r) {
+			return lineAt(data, i)
+		}
+		i += size
+	}
+	return 0
+}
+
+// yamlAllowed reports whether YAML allows r in a file (readerc.go).
+func yamlAllowed(r rune) bool {
+	switch {
+	case r == 0x09, r == 0x0A, r == 0x0D, r >= 0x20 && r <= 0x7E, r == 0x85:
+	case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+	default:
+		return false
+	}
+	return true
+}
+
+// aliasLine returns the line of the first alias *name, which yaml reports
+// without a line, or 0 if it cannot tell. The text "*name" may also stand in
+// a comment or a quoted value, so the places are tested: with the "*" of
+// the places from the i-th on turned into an "x" (a plain value), the error
+// stays exactly when a place before the i-th is an alias, and the first i
+// for which it stays is one past the first alias.
+func aliasLine(data []byte, name string) int {
+	var at []int
+	for i := 0; i+1+len(name) <= len(data); i++ {
+		if data[i] != '*' || !bytes.HasPrefix(data[i+1:], []byte(name)) {
+			continue
+		}
+		if i > 0 && !bytes.ContainsRune([]byte(" \t\r\n[{,"), rune(data[i-1])) {
+			continue
+		}
+		if end := i + 1 + len(name); end < len(data) && isAnchorChar(data[end]) {
+			continue
+		}
+		at = append(at, i)
+	}
+	stays := func(from int) bool {
+		if from == len(at) {
+			return true // data itself
+		}
+		buf := bytes.Clone(data)
+		for _, i := range at[from:] {
+			buf[i] = 'x'
+		}
+		_, _, err := parseNode(buf)
+		if err == nil {
+			return false
+		}
+		p, _ := splitYAMLError(err)
+		n, ok := unknownAnchor(p)
+		return ok && n == name
+	}
+	if i := sort.Search(len(at)+1, stays); i > 0 {
+		return lineAt(data, at[i-1])
+	}
+	return 0
+}
+
+// isAnchorChar reports whether c may be part of an anchor's name in yaml v3.
+func isAnchorChar(c byte) bool {
+	return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// decodeYAML parses data, which must hold at most one YAML document.
+func decodeYAML(data []byte) (*yaml.Node, *FieldError) {
+	root, dec, err := parseNode(data)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, nil // an empty file
+	case err != nil:
+		return nil, yamlError(err, data)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, &FieldError{Msg: "the file must hold one YAML document"}
+	}
+	return root, nil
+}
