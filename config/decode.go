@@ -167,20 +167,17 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[s
 			merges = append(merges, val)
 			continue
 		}
-		p := k.Value
-		if path != "" {
-			p = path + "." + k.Value
-		}
+		f, known := fieldByKey(v.Type(), k.Value)
+		p, shown := keyPath(v.Type(), path, k.Value, known)
 		if line, dup := seen[k.Value]; dup {
 			if !merged {
-				d.errorf(p, k, "duplicate key (first at line %d)", line)
+				d.errorf(p, k, "duplicate %s (first at line %d)", shown, line)
 			}
 			continue
 		}
 		seen[k.Value] = k.Line
-		f, ok := fieldByKey(v.Type(), k.Value)
-		if !ok {
-			d.errorf(p, k, "unknown key (known keys: %s)", strings.Join(keysOf(v.Type()), ", "))
+		if !known {
+			d.errorf(p, k, "unknown %s (known keys: %s)", shown, strings.Join(keysOf(v.Type()), ", "))
 			continue
 		}
 		d.decode(val, v.FieldByIndex(f.Index), p)
@@ -207,6 +204,44 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[s
 			d.errorf(path, m, "<< merges mappings, got %s", kindName(m))
 		}
 	}
+}
+
+// maxShownKey is the length past which an unknown key is not shown: the
+// longest key is 17 characters.
+const maxShownKey = 20
+
+// keyPath returns the path of key, a key of the struct type t at path, and
+// how to call the key in a message. An unknown key that is not a plain name
+// (letters, _ and -, at most maxShownKey long: no key has a digit, and a
+// token does) may be a key run together with its value, as
+// "access_token:EAAB..." in a flow mapping, or a value written as a key: it
+// stays out of the path and the message, which point at the mapping and say
+// how to write it.
+func keyPath(t reflect.Type, path, key string, known bool) (p, shown string) {
+	if known || plainKey(key) {
+		if path != "" {
+			key = path + "." + key
+		}
+		return key, "key"
+	}
+	for _, k := range keysOf(t) {
+		if rest, ok := strings.CutPrefix(key, k); ok && rest != "" && strings.ContainsRune(":= \t", rune(rest[0])) {
+			return path, fmt.Sprintf("key (%s run together with its value, not shown); write %q, with a space after the colon", k, k+": value")
+		}
+	}
+	return path, "key (not shown: not a plain name, so it may hold a value); write key: value, with a space after the colon"
+}
+
+func plainKey(key string) bool {
+	if key == "" || len(key) > maxShownKey {
+		return false
+	}
+	for _, c := range key {
+		if c != '_' && c != '-' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
@@ -354,7 +389,9 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 			}
 			name := s[2:end]
 			if !validVarName(name) {
-				return "", nil, fmt.Errorf("invalid variable name %q in ${...}", name)
+				// Not quoted: in a secret written in the file, the text
+				// after a "${" is a piece of the secret.
+				return "", nil, errors.New("invalid variable name in ${...} (letters, digits and _, not starting with a digit; write $$ for a literal $)")
 			}
 			val, ok := lookupEnv(name)
 			if !ok {

@@ -174,8 +174,11 @@ func (r *Redis) validate(p *problems) {
 		case u.Host == "":
 			p.add("redis.url", "no host")
 		default:
+			// Not checkHostPort's message: it quotes the host, which holds a
+			// piece of the password when the password has a # or / that is
+			// not written %23 or %2F ("redis://u:123#4@h" has host "u:123").
 			if err := checkHostPort(u.Host, false); u.Port() != "" && err != nil {
-				p.add("redis.url", "%v", err)
+				p.add("redis.url", "the host has no valid port (write a #, / or ? in the password as %%23, %%2F or %%3F)")
 			}
 			if db := strings.Trim(u.Path, "/"); db != "" {
 				if n, err := strconv.Atoi(db); err != nil || n < 0 {

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDecodeErrorsQuoteNoSecret writes literal secrets that YAML reads
+// fine but pagereply rejects: no error may quote a piece of them.
+func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
+	s := literalSecret
+	tests := []struct {
+		name     string
+		yaml     string
+		wantPath string
+		wantMsg  string
+	}{
+		{name: "token run into its key", yaml: "pages:\n  - {id: \"1\", access_token:" + s + "}\n", wantPath: "pages[0]", wantMsg: `"access_token: value"`},
+		{name: "token after an equals sign", yaml: "pages:\n  - {id: \"1\", access_token=" + s + "}\n", wantPath: "pages[0]", wantMsg: `"access_token: value"`},
+		{name: "token after a space", yaml: "pages:\n  - id: \"1\"\n    access_token " + s + ": x\n", wantPath: "pages[0]", wantMsg: "not shown"},
+		{name: "key twice", yaml: "pages:\n  - {id: \"1\", access_token:" + s + ", access_token:" + s + "}\n", wantPath: "pages[0]", wantMsg: "not shown"},
+		{name: "secret as a key", yaml: "graph: {" + s + "}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "graph", wantMsg: "not shown"},
+		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "no valid port"},
+		{name: "api token with ${", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {tokens: [\"ab${" + s[:6] + "-" + s[6:] + "}cd\"]}\n", wantPath: "api.tokens[0]", wantMsg: "invalid variable name"},
+		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), env(nil))
+			if err == nil {
+				t.Fatalf("Parse succeeded:\n%s", tt.yaml)
+			}
+			for _, piece := range append(secretPieces(), "987654321") {
+				if strings.Contains(err.Error(), piece) {
+					t.Errorf("error quotes %q from the file: %v", piece, err)
+				}
+			}
+			for _, fe := range fieldErrors(t, err) {
+				if fe.Path == tt.wantPath && strings.Contains(fe.Msg, tt.wantMsg) {
+					if fe.Line == 0 {
+						t.Errorf("no line in %v", fe)
+					}
+					return
+				}
+			}
+			t.Errorf("no error at %q containing %q in:\n%v", tt.wantPath, tt.wantMsg, err)
+		})
+	}
+}
+
+// TestKnownKeysStillShown keeps the unknown-key message useful: a key that
+// looks like a key is still named.
+func TestKnownKeysStillShown(t *testing.T) {
+	_, err := Parse([]byte(withPage("acess_token: x", "")), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "pages[0].acess_token: unknown key (known keys: id, access_token") {
+		t.Errorf("error %v, want the misspelt key named", err)
+	}
+}
