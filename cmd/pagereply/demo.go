@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "demo", "demo [--once] [--redis URL] [--addr HOST:PORT]",
 		"pagereply demo --once")
 	once := fs.Bool("once", false, "exit 0 when every seeded eligible comment, post and message is handled (sent or refused), 1 if not within --timeout")
-	redisURL := fs.String("redis", "", "use this Redis (redis://host:port/db; its database is written to) instead of an embedded one")
+	redisURL := fs.String("redis", "", "use this Redis (redis://host:port/db) instead of an embedded one: an empty database, or one only the demo has used (it refuses another deployment's)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the API and monitor (port 0 picks a free one)")
 	pages := fs.Int("pages", 3, "Pages to seed in the Graph sandbox")
 	posts := fs.Int("posts", 8, "posts per Page")
@@ -160,6 +160,11 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return fail("Redis at %s does not answer: %v", cfg.Redis.Describe(), err)
 	}
+	if *redisURL != "" {
+		if code := claimDemoDatabase(ctx, env, a, cfg); code >= 0 {
+			return code
+		}
+	}
 
 	expect := demoExpect(cfg, sb, time.Now())
 	total := 0
@@ -231,6 +236,38 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 			fmt.Fprintf(out, "\nAll replies are out. The API and monitor stay up at %s until Ctrl-C.\n", apiURL)
 		}
 	}
+}
+
+// claimDemoDatabase makes sure the database given with --redis is the demo's
+// (see foreignData) and records this run's Pages in it. It returns -1 to go
+// on, or the exit code: 2 for another deployment's database, which it leaves
+// untouched.
+func claimDemoDatabase(ctx context.Context, env *cmdEnv, a *app, cfg *config.Config) int {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	insp := asynq.NewInspector(a.redis)
+	why, err := foreignData(cctx, a.rdb, insp)
+	_ = insp.Close()
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply demo: Redis at %s: %v\n", cfg.Redis.Describe(), err)
+		return exitError
+	}
+	if why != "" {
+		fmt.Fprintf(env.stderr, "pagereply demo: --redis: the database at %s is not the demo's: %s.\n"+
+			"The demo runs a worker, the scheduler and the API on it: it would take another deployment's reply tasks and write into its queues. "+
+			"Give the demo an empty database (another number after the port), or leave out --redis for an embedded Redis.\n",
+			cfg.Redis.Describe(), why)
+		return exitUsage
+	}
+	pages := make([]string, len(cfg.Pages))
+	for i, p := range cfg.Pages {
+		pages[i] = p.ID
+	}
+	if err := markDemoDatabase(cctx, a.rdb, pages); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply demo: Redis at %s: %v\n", cfg.Redis.Describe(), err)
+		return exitError
+	}
+	return -1
 }
 
 // startMiniredis starts an embedded Redis and a clock that ticks it: miniredis
