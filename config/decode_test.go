@@ -22,6 +22,7 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "secret as a key", yaml: "graph: {" + s + "}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "graph", wantMsg: "not shown"},
 		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "no valid port"},
 		{name: "api token with ${", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {tokens: [\"ab${" + s[:6] + "-" + s[6:] + "}cd\"]}\n", wantPath: "api.tokens[0]", wantMsg: "invalid variable name"},
+		{name: "token pasted as the Page id", yaml: "pages:\n  - {id: \"" + s + "\", access_token: x}\n", wantPath: "pages[0].id", wantMsg: "not a numeric Page id"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {

@@ -258,7 +258,8 @@ func (pg *Page) validate(p *problems, path string) {
 	case pg.ID == "":
 		p.add(path+".id", "required")
 	case !pageIDPattern.MatchString(pg.ID):
-		p.add(path+".id", "%q is not a numeric Page id", pg.ID)
+		// Not quoted: a token pasted into the wrong key would be.
+		p.add(path+".id", "is not a numeric Page id (the Page's digits, e.g. 104251658000000)")
 	}
 	if pg.AccessToken == "" {
 		p.add(path+".access_token", "required")
