@@ -28,6 +28,9 @@ func TestAppThrottlePausesEveryPage(t *testing.T) {
 		name   string
 		answer func(w http.ResponseWriter, page string)
 		all    bool
+		// long: the answer also says the answering Page itself is blocked
+		// for a day; the other Pages are paused as for the app alone.
+		long bool
 	}{
 		{name: "code 4", all: true, answer: func(w http.ResponseWriter, _ string) {
 			w.WriteHeader(http.StatusForbidden)
@@ -36,6 +39,11 @@ func TestAppThrottlePausesEveryPage(t *testing.T) {
 		{name: "X-App-Usage at 97 % on a sent reply", all: true, answer: func(w http.ResponseWriter, _ string) {
 			w.Header().Set("X-App-Usage", `{"call_count":97,"total_cputime":30,"total_time":41}`)
 			_, _ = w.Write([]byte(`{"recipient_id":"5000000","message_id":"m_AbC"}`))
+		}},
+		{name: "X-App-Usage at 96 % and the Page blocked for a day", all: true, long: true, answer: func(w http.ResponseWriter, page string) {
+			w.Header().Set("X-App-Usage", `{"call_count":96,"total_cputime":30,"total_time":41}`)
+			w.Header().Set("X-Business-Use-Case-Usage", `{"`+page+`":[{"type":"pages","call_count":100,"total_cputime":9,"total_time":12,"estimated_time_to_regain_access":1440}]}`)
+			_, _ = w.Write([]byte(`{"recipient_id":"5000000","message_id":"m_AbD"}`))
 		}},
 		{name: "code 32, the Page's own limit", all: false, answer: func(w http.ResponseWriter, page string) {
 			w.Header().Set("X-App-Usage", `{"call_count":3,"total_cputime":1,"total_time":2}`)
@@ -66,30 +74,43 @@ func TestAppThrottlePausesEveryPage(t *testing.T) {
 			if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				d, _, err := ledger.Paused(ctx, page)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("page never paused")
-				}
-				time.Sleep(20 * time.Millisecond)
+			want := ids[:1]
+			if tc.all {
+				want = ids
 			}
-			for _, other := range ids[1:] {
-				d, reason, err := ledger.Paused(ctx, other)
+			paused := func(p string) time.Duration {
+				d, _, err := ledger.Paused(ctx, p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tc.all && d <= 0 {
-					t.Errorf("page %s of the same app not paused", other)
+				return d
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for _, p := range want {
+				for paused(p) <= 0 {
+					if time.Now().After(deadline) {
+						t.Fatalf("page %s never paused (want %d of %d Pages paused)", p, len(want), len(ids))
+					}
+					time.Sleep(20 * time.Millisecond)
 				}
-				if !tc.all && d > 0 {
-					t.Errorf("page %s paused (%s) by another Page's own limit", other, reason)
+			}
+			if tc.long {
+				if d := paused(page); d < 23*time.Hour {
+					t.Errorf("the blocked Page paused for %s, want its day", d)
+				}
+				for _, other := range ids[1:] {
+					if d := paused(other); d > time.Minute {
+						t.Errorf("page %s paused for %s by another Page's day-long block, want the app's pause (at most a minute)", other, d)
+					}
+				}
+			}
+			if !tc.all {
+				// Whatever else the answer did would be done by now.
+				time.Sleep(200 * time.Millisecond)
+				for _, other := range ids[1:] {
+					if d := paused(other); d > 0 {
+						t.Errorf("page %s paused for %s by another Page's own limit", other, d)
+					}
 				}
 			}
 		})

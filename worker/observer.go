@@ -25,13 +25,14 @@ func GraphObserver(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger) func(g
 		if d <= 0 {
 			d = defaultThrottlePause
 		}
-		pages, reason := []string{ci.PageID}, tasks.PauseThrottled+": usage headers near the limit"
-		if ci.Usage.AppThrottled() {
-			// X-App-Usage is the app's, across every Page it serves.
-			pages, reason = l.AppPages(ci.PageID), tasks.PauseThrottled+": the app's usage (X-App-Usage) near the limit"
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		pausePages(ctx, l, m, pages, tasks.PauseThrottled, d, reason+" ("+strconv.Itoa(ci.Usage.MaxPercent)+"%)", log)
+		if ci.Usage.AppThrottled() {
+			// X-App-Usage is the app's, across every Page it serves.
+			pauseApp(ctx, l, m, ci.PageID, d, "the app's usage (X-App-Usage) near the limit ("+strconv.Itoa(ci.Usage.AppPercent)+"%)", log)
+			return
+		}
+		pausePages(ctx, l, m, []string{ci.PageID}, tasks.PauseThrottled, d,
+			tasks.PauseThrottled+": usage headers near the limit ("+strconv.Itoa(ci.Usage.MaxPercent)+"%)", log)
 	}
 }

@@ -402,17 +402,33 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 		d = ge.RetryAfter
 	}
 	reason := kind + ": " + err.Error()
-	pages := []string{page}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if kind == tasks.PauseThrottled && graph.AppThrottled(err) {
 		// The app is at its limit, not only this Page: every Page it
 		// serves stops, or the others would push it further over.
-		pages = l.AppPages(page)
-		reason = kind + ": the app is at its limit: " + err.Error()
+		pauseApp(ctx, l, m, page, d, "the app is at its limit: "+err.Error(), log)
+		return d
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pausePages(ctx, l, m, pages, kind, d, reason, log)
+	pausePages(ctx, l, m, []string{page}, kind, d, reason, log)
 	return d
+}
+
+// pauseApp pauses every Page of the app (tasks.LedgerOptions.AppPages) after
+// an answer to page said the app is at its limit: page for d, the time that
+// answer gave, and the others for the default throttle pause at most. A
+// regain time in the answer may be page's own block (its business use case
+// usage, up to a day), and the app's own limit is a rolling window: once a
+// pause ends, the next answer's X-App-Usage says whether it still holds.
+func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page string, d time.Duration, reason string, log *slog.Logger) {
+	pausePages(ctx, l, m, []string{page}, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
+	var others []string
+	for _, p := range l.AppPages(page) {
+		if p != page {
+			others = append(others, p)
+		}
+	}
+	pausePages(ctx, l, m, others, tasks.PauseThrottled, min(d, defaultThrottlePause), tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
 }
 
 // pausePages pauses pages for d with reason, then counts and logs each pause
