@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // Outcome is what an enqueue did.
@@ -100,14 +101,70 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 	task, opts := asynq.NewTask(TypeReply, payload), ReplyTaskOptions(&r, e.MaxRetry, ret)
 	info, err := e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		if !e.replaceArchived(r.Target) {
-			return AlreadyQueued, nil, nil
+		return e.replaceArchived(ctx, r, task, opts)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+	}
+	return Enqueued, info, nil
+}
+
+// replaceLockTTL bounds how long a producer that died while replacing an
+// archived task keeps others from replacing it.
+const replaceLockTTL = 10 * time.Second
+
+// unlockScript deletes a lock that is still the caller's.
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// replaceArchived handles an enqueue of r whose TaskID is taken: when the
+// task holding it is archived, it is deleted and task queued in its place;
+// otherwise r's target is queued. One producer at a time does this for a
+// target, under a lock that it takes before it reads the task's state, so
+// two producers finding the same archived task cannot each delete the other's
+// new task (asynq deletes a pending task as readily as an archived one).
+func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, task *asynq.Task, opts []asynq.Option) (Outcome, *asynq.TaskInfo, error) {
+	if e.Inspector == nil {
+		return AlreadyQueued, nil, nil
+	}
+	id := r.Target.String()
+	lock, token := e.Ledger.pageKey(r.PageID, "replace:"+id), NewToken()
+	ok, err := e.Ledger.rdb.SetNX(ctx, lock, token, replaceLockTTL).Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("enqueue %s: lock its archived task: %w", r.Target, err)
+	}
+	if !ok {
+		// Another producer is replacing it now.
+		return AlreadyQueued, nil, nil
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = unlockScript.Run(uctx, e.Ledger.rdb, []string{lock}, token).Err()
+	}()
+	ti, err := e.Inspector.GetTaskInfo(QueueReplies, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound):
+		// Gone since (a finished task's retention ran out): queue anew.
+	case err != nil:
+		return "", nil, fmt.Errorf("enqueue %s: read its queued task: %w", r.Target, err)
+	case ti.State != asynq.TaskStateArchived:
+		return AlreadyQueued, nil, nil
+	default:
+		// An operator may run it again at this moment; a worker that took
+		// it meanwhile keeps it (asynq does not delete an active task).
+		if err := e.Inspector.DeleteTask(QueueReplies, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			if ti, gerr := e.Inspector.GetTaskInfo(QueueReplies, id); gerr == nil && ti.State != asynq.TaskStateArchived {
+				return AlreadyQueued, nil, nil
+			}
+			return "", nil, fmt.Errorf("enqueue %s: delete its archived task: %w", r.Target, err)
 		}
-		info, err = e.Client.EnqueueContext(ctx, task, opts...)
-		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			// Another producer queued it in between.
-			return AlreadyQueued, nil, nil
-		}
+	}
+	info, err := e.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return AlreadyQueued, nil, nil
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
@@ -138,26 +195,6 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 		out = append(out, o)
 	}
 	return out, nil
-}
-
-// replaceArchived deletes t's task if it is archived, and reports whether it
-// did (or found it gone). A task in any other state, or one an operator ran
-// again meanwhile and a worker took (asynq does not delete an active task),
-// stays.
-func (e *Enqueuer) replaceArchived(t Target) bool {
-	if e.Inspector == nil {
-		return false
-	}
-	id := t.String()
-	info, err := e.Inspector.GetTaskInfo(QueueReplies, id)
-	if errors.Is(err, asynq.ErrTaskNotFound) {
-		return true
-	}
-	if err != nil || info.State != asynq.TaskStateArchived {
-		return false
-	}
-	err = e.Inspector.DeleteTask(QueueReplies, id)
-	return err == nil || errors.Is(err, asynq.ErrTaskNotFound)
 }
 
 func (e *Enqueuer) now() time.Time {

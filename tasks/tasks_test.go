@@ -3,7 +3,9 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hibiken/asynq"
@@ -147,4 +149,59 @@ func FuzzScanReply(f *testing.F) {
 			t.Fatalf("scanReply(%q) = %+v, encoding/json %+v", b, got, want)
 		}
 	})
+}
+
+// TestEnqueueReplacesArchivedOnce: producers that find the same archived
+// task at once replace it once: one is told enqueued, the others queued, and
+// the new task is the one queued (no producer deletes another's new task).
+func TestEnqueueReplacesArchivedOnce(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}
+	for round := range 40 {
+		r := Reply{PageID: "7", Target: Target{KindComment, "7_" + strconv.Itoa(round)}, Text: "first", Source: SourcePoll}
+		if o, _, err := e.Enqueue(ctx, r); err != nil || o != Enqueued {
+			t.Fatalf("enqueue: %v %v", o, err)
+		}
+		if err := insp.ArchiveTask(QueueReplies, r.Target.String()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		outs := make([]Outcome, 4)
+		texts := []string{"a", "b", "c", "d"}
+		for i := range outs {
+			wg.Go(func() {
+				r := r
+				r.Text = texts[i]
+				o, _, err := e.Enqueue(ctx, r)
+				if err != nil {
+					t.Error(err)
+				}
+				outs[i] = o
+			})
+		}
+		wg.Wait()
+		won := ""
+		for i, o := range outs {
+			if o == Enqueued {
+				if won != "" {
+					t.Fatalf("round %d: two producers told enqueued for one archived task: %v", round, outs)
+				}
+				won = texts[i]
+			}
+		}
+		ti, err := insp.GetTaskInfo(QueueReplies, r.Target.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := DecodeReply(ti.Payload)
+		if won == "" || ti.State != asynq.TaskStatePending || got.Text != won {
+			t.Fatalf("round %d: outcomes %v, task %s with text %q, want pending with the winner's text", round, outs, ti.State, got.Text)
+		}
+	}
 }
