@@ -720,6 +720,36 @@ func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, erro
 // the ledger's prefix, for other per-Page state such as the poll's cursors.
 func (l *Ledger) PageKey(page, name string) string { return l.pageKey(page, name) }
 
+// returnSlotScript gives back one send slot of a Page's rate schedule: the
+// theoretical arrival time moves back one interval, never before now.
+//
+// KEYS[1] the Page's GCRA state (µs). ARGV[1] the emission interval (µs).
+var returnSlotScript = redis.NewScript(`
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local back = math.max(now, tat - tonumber(ARGV[1]))
+if back >= tat then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', back), 'PX', math.floor((back - now) / 1000) + 1000)
+return 1
+`)
+
+// ReturnSendSlot gives back a send slot that a reservation of page booked
+// (lim, as reserved) and will not use: the reply went back to the queue
+// before sending. Without it, a reply put back again and again (waiting for
+// a conversation read slot) would use up the Page's send rate for nothing.
+// It is only the schedule's room that comes back, never more: sends that
+// left stay counted by the send log that Admit checks.
+func (l *Ledger) ReturnSendSlot(ctx context.Context, page string, lim Limit) error {
+	if lim.Interval <= 0 {
+		return nil
+	}
+	if err := returnSlotScript.Run(ctx, l.rdb, []string{l.keys(page).rate}, lim.Interval.Microseconds()).Err(); err != nil {
+		return fmt.Errorf("return send slot of page %s: %w", page, err)
+	}
+	return nil
+}
+
 // admitScript is the last gate before a send: it refuses while the Page is
 // paused and keeps a log of the Page's sends of the last window, admitting a
 // send only while the log holds fewer than the limit. The GCRA booking in
@@ -739,11 +769,13 @@ func (l *Ledger) PageKey(page, name string) string { return l.pageKey(page, name
 // (µs), ARGV[3] the claim token (also the send log's member), ARGV[4] the
 // claim's lease (ms).
 //
-// Returns {0} admitted, {1, pttl ms, reason} paused, {2, wait µs} full,
-// {3} the claim is no longer the caller's.
+// Returns {0, lapsed} admitted (lapsed 1 when the claim's lease had run out
+// before this renewal), {1, pttl ms, reason} paused, {2, wait µs} full, {3}
+// the claim is no longer the caller's.
 var admitScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[3])
 if not v or string.find(v, 'c|' .. ARGV[3] .. '|', 1, true) ~= 1 then return {3} end
+local lease = tonumber(string.sub(v, #ARGV[3] + 4)) or 0
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
 local t = redis.call('TIME')
@@ -756,16 +788,21 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
 end
 redis.call('ZADD', KEYS[2], string.format('%.0f', now), ARGV[3])
 redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
-redis.call('SET', KEYS[3], 'c|' .. ARGV[3] .. '|' .. string.format('%.0f', math.floor(now / 1000) + tonumber(ARGV[4])), 'KEEPTTL')
-return {0}
+local nowms = math.floor(now / 1000)
+redis.call('SET', KEYS[3], 'c|' .. ARGV[3] .. '|' .. string.format('%.0f', nowms + tonumber(ARGV[4])), 'KEEPTTL')
+if lease <= nowms then return {0, 1} end
+return {0, 0}
 `)
 
 // Admission is Admit's answer: Lost when the target's entry is no longer
 // the caller's claim (the send must not go out), Paused > 0 while the Page is
 // paused (Reason says why), Wait > 0 while its send log is full, all zero
-// when admitted.
+// when admitted. Lapsed, with an admission, says the claim's lease had run
+// out before Admit renewed it: the renewal is then the claim's only record
+// that is current, and must reach a replica before the send (ReplicaGuard).
 type Admission struct {
 	Lost   bool
+	Lapsed bool
 	Paused time.Duration
 	Reason string
 	Wait   time.Duration
@@ -788,7 +825,8 @@ func (l *Ledger) Admit(ctx context.Context, page string, t Target, token string,
 	}
 	switch code, _ := res[0].(int64); code {
 	case 0:
-		return Admission{}, nil
+		lapsed := len(res) > 1 && res[1] == int64(1)
+		return Admission{Lapsed: lapsed}, nil
 	case 1:
 		n, _ := res[1].(int64)
 		reason := ""

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -552,6 +554,14 @@ func TestAdmitRenewsClaim(t *testing.T) {
 	if after.Status != StatusClaimed || after.At.Sub(before.At) < 50*time.Minute {
 		t.Fatalf("claim after admission = %+v (before %+v), want its lease renewed for an hour", after, before)
 	}
+	// A lease that had run out is renewed too, and the admission says so.
+	l.rdb.SetArgs(ctx, l.entryKey(page, tg), "c|tok1|"+strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10), redis.SetArgs{KeepTTL: true})
+	if a, err := l.Admit(ctx, page, tg, "tok1", time.Hour, 10, time.Second); err != nil || !a.Lapsed || a.Lost {
+		t.Fatalf("admit of a lapsed claim = %+v %v, want admitted and lapsed", a, err)
+	}
+	if a, err := l.Admit(ctx, page, tg, "tok1", time.Hour, 10, time.Second); err != nil || a != (Admission{}) {
+		t.Fatalf("admit of a live claim = %+v %v, want admitted, not lapsed", a, err)
+	}
 	if ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val(); ttl < time.Hour {
 		t.Fatalf("entry's TTL after admission %s, want the ledger's, kept", ttl)
 	}
@@ -575,5 +585,43 @@ func TestAdmitRenewsClaim(t *testing.T) {
 	}
 	if n := l.rdb.ZCard(ctx, sends).Val(); n != n0 {
 		t.Fatalf("send log went from %d to %d entries for refused admissions", n0, n)
+	}
+}
+
+// TestReturnSendSlot: a send slot booked by a reservation that goes back to
+// the queue unsent is given back, so the next reservation gets it; the
+// schedule never moves back before now.
+func TestReturnSendSlot(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	lim := Limit{Interval: 10 * time.Second, Burst: 1, MaxWait: time.Hour}
+	var waits []time.Duration
+	for i := range 3 {
+		r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "1_" + strconv.Itoa(i)}, "tok", time.Minute, lim)
+		if err != nil || r.Outcome != ReserveGo {
+			t.Fatalf("reserve %d = %+v %v", i, r, err)
+		}
+		waits = append(waits, r.Wait)
+	}
+	if waits[2] < 9*time.Second {
+		t.Fatalf("waits %v, want the third ~10s ahead", waits)
+	}
+	if err := l.ReturnSendSlot(ctx, page, lim); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "1_3"}, "tok", time.Minute, lim)
+	if err != nil || r.Outcome != ReserveGo || r.Wait > waits[2] || r.Wait < waits[2]-time.Second {
+		t.Fatalf("reserve after a returned slot = %+v %v, want the returned slot (~%s), not one more interval", r, err, waits[2])
+	}
+	// Returning more than was booked gives back nothing before now.
+	for range 5 {
+		if err := l.ReturnSendSlot(ctx, page, lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tat, _ := l.rdb.Get(ctx, l.keys(page).rate).Int64()
+	if now := time.Now().UnixMicro(); tat < now-int64(time.Second/time.Microsecond) {
+		t.Fatalf("schedule moved %dµs before now", now-tat)
 	}
 }

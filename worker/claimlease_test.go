@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // TestNoSendAfterClaimLost: a reply that waits for its send slot after its
@@ -73,4 +76,76 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 	if e, _ := h.ledger.Get(ctx, page, r.Target); e.Status != tasks.StatusSent || e.MessageID != "m_other_attempt" {
 		t.Fatalf("entry %+v, want the other attempt's send kept", e)
 	}
+}
+
+// TestLapsedClaimRenewalReplicated: a reply whose claim's lease ran out while
+// it waited for admission, with no other attempt taking it over, has it
+// renewed at admission. That renewal is then the only current record of the
+// claim, so like a new claim it must reach a replica before the send: with
+// the replica frozen the reply is put back unsent, and once the replica
+// answers it is sent once.
+func TestLapsedClaimRenewalReplicated(t *testing.T) {
+	master, replica := startReplicated(t)
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 67}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
+	page := h.pages[0].ID
+	h.pages[0].Rate = config.Rate{N: 5, Per: time.Second}
+	r := h.addComments(page, 1, "Hello")[0]
+	ctx := context.Background()
+	due := float64(time.Now().Add(2 * time.Second).UnixMicro())
+	for i := range 20 {
+		h.db.Client.ZAdd(ctx, h.ledger.PageKey(page, "sends"), redis.Z{Score: due, Member: "other-" + strconv.Itoa(i)})
+	}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	entry := h.ledger.PageKey(page, "t:"+r.Target.String())
+	deadline := time.Now().Add(10 * time.Second)
+	var v string
+	for {
+		v = h.db.Client.Get(ctx, entry).Val()
+		if strings.HasPrefix(v, "c|") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply never claimed its target: %q", v)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The lease runs out while the reply waits; the replica stops answering.
+	tok := strings.Split(v, "|")[1]
+	lapsed := "c|" + tok + "|" + strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
+	if err := h.db.Client.SetArgs(ctx, entry, lapsed, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	replica.Pause()
+	paused := true
+	t.Cleanup(func() {
+		if paused {
+			replica.Resume()
+		}
+	})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
+			break
+		}
+		if h.sb.SendCount(r.Target.ID) > 0 {
+			t.Fatal("the reply was sent under a renewed claim no replica had")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply never put back: %+v %v", ti, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("the reply was sent %d times under a renewed claim no replica had", n)
+	}
+	replica.Resume()
+	paused = false
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
 }

@@ -84,20 +84,10 @@ func TestThrottledUnknownKeepsDoubt(t *testing.T) {
 // stays unknown, and once the replica answers, the next attempt reads the
 // conversation and finds the earlier message instead of sending a second.
 func TestReplicaLagKeepsDoubt(t *testing.T) {
-	master := redisproc.Start(t, redisproc.Options{})
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	master, replica := startReplicated(t)
 	ctx := context.Background()
-	mc := master.Client()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(mc.Info(ctx, "replication").Val(), "connected_slaves:1") ||
-		!strings.Contains(replica.Client().Info(ctx, "replication").Val(), "master_link_status:up") {
-		if time.Now().After(deadline) {
-			t.Fatal("replica not in sync after 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
-	h := newHarnessOn(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 53}, &redistest.DB{Addr: master.Addr(), Client: mc})
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 53}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
 	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
 
@@ -145,4 +135,21 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 	if n := h.sb.SendCount(r.PSID); n != 1 {
 		t.Errorf("%s got %d messages, want 1", r.PSID, n)
 	}
+}
+
+// startReplicated starts a Redis master and a replica of it, in sync.
+func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
+	t.Helper()
+	master = redisproc.Start(t, redisproc.Options{})
+	replica = redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(master.Client().Info(ctx, "replication").Val(), "connected_slaves:1") ||
+		!strings.Contains(replica.Client().Info(ctx, "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("replica not in sync after 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return master, replica
 }

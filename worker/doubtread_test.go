@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -18,6 +21,7 @@ import (
 // slot; then it checks and sends once.
 func TestDoubtCheckTakesConversationRead(t *testing.T) {
 	h, r := lostAnswerReply(t)
+	h.pages[0].Rate = config.Rate{N: 1, Per: time.Second}
 	ctx := context.Background()
 	lim := worker.ConversationReadLimit(&h.pages[0])
 	var booked time.Duration
@@ -36,15 +40,32 @@ func TestDoubtCheckTakesConversationRead(t *testing.T) {
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
-	// Well before the booked slots run out: nothing read, nothing sent, the
-	// doubt kept.
-	time.Sleep(booked / 2)
+	// Put back well before the booked slots run out: nothing read, nothing
+	// sent, the doubt kept.
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && (ti.State == asynq.TaskStateScheduled || ti.State == asynq.TaskStateRetry) {
+			break
+		}
+		if time.Since(start) > booked {
+			t.Fatalf("reply not put back while its read schedule was booked: %+v %v", ti, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if time.Since(start) < booked {
 		if n := h.sb.Calls()[sandbox.EndpointObject]; n != 0 {
 			t.Fatalf("the doubt check read the conversation %d times while its read schedule was booked %s ahead", n, booked)
 		}
 		if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusUnknown {
 			t.Fatalf("entry while waiting for a read slot: %+v %v, want unknown", e, err)
+		}
+		// The send slot the put-back attempt booked (1 s at 1/s) was given
+		// back: the Page's send schedule is not ahead of now.
+		tat, _ := h.db.Client.Get(ctx, h.ledger.PageKey(r.PageID, "rate")).Int64()
+		if ahead := time.Duration(tat-time.Now().UnixMicro()) * time.Microsecond; ahead > 500*time.Millisecond {
+			t.Fatalf("the Page's send schedule is %s ahead after a reply went back unsent", ahead)
 		}
 	}
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)

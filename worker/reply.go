@@ -109,6 +109,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// schedule is booked ahead, or the Page was paused): back to
 			// the queue, the doubt kept, no retry used.
 			w.giveBack(r, token, true, log)
+			w.returnSendSlot(r.PageID, lim, log)
 			return later.delay
 		case errors.As(err, new(*readSlotError)):
 			w.giveBack(r, token, true, log)
@@ -134,7 +135,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 
 	if ps.limit.Interval > 0 {
-		if err := w.admit(ctx, ps, &r, token, lease, log); err != nil {
+		if err := w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
 			return err
 		}
 	}
@@ -237,8 +238,9 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			// Stopping: back to the queue, no Graph error to count.
 			timer.Stop()
-			return false, fmt.Errorf("reply %s: waiting for a conversation read slot: %w", r.Target, ctx.Err())
+			return false, &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a conversation read slot"}}
 		case <-timer.C:
 		}
 		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
@@ -373,6 +375,16 @@ func (w *Worker) redisFailure(ctx context.Context, cause, err error) error {
 	return w.failure(ctx, err)
 }
 
+// returnSendSlot gives back the send slot a reservation of page booked with
+// lim, for a reply going back to the queue unsent.
+func (w *Worker) returnSendSlot(page string, lim tasks.Limit, log *taskLog) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.p.Ledger.ReturnSendSlot(ctx, page, lim); err != nil {
+		log.L().Warn("return send slot", slog.String("error", err.Error()))
+	}
+}
+
 func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	// Release even when the task's context is done: the claim would otherwise
 	// block the next attempt until its lease ends.
@@ -480,7 +492,7 @@ func (w *Worker) waiting(page string, delta int) int {
 // ignored. Admission renews the claim for lease: however long the reply
 // waited, its send goes out under a claim that is still its own, or not at
 // all.
-func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lease time.Duration, log *taskLog) error {
+func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lease time.Duration, doubtful bool, log *taskLog) error {
 	for {
 		a, err := w.p.Ledger.Admit(ctx, r.PageID, r.Target, token, lease, ps.admitMax, ps.admitWindow)
 		if err != nil {
@@ -501,6 +513,19 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			return &delayError{d: a.Paused + spread(a.Paused), reason: "page paused: " + a.Reason}
 		}
 		if a.Wait <= 0 {
+			if a.Lapsed {
+				// The claim had run out and was taken again by this
+				// renewal: like a new claim, it must reach a replica
+				// before the send, or a failover could bring back the
+				// lapsed one, which another attempt may take.
+				if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
+					w.giveBack(*r, token, doubtful, log)
+					if errors.Is(err, tasks.ErrNotReplicated) {
+						return &delayError{d: time.Second + spread(5*time.Second), reason: "renewed claim not on a replica yet"}
+					}
+					return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+				}
+			}
 			return nil
 		}
 		timer := time.NewTimer(a.Wait)
