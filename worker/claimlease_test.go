@@ -23,35 +23,11 @@ import (
 // out: admission checks that the claim is still the waiting reply's own.
 func TestNoSendAfterClaimLost(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 61})
-	page := h.pages[0].ID
-	h.pages[0].Rate = config.Rate{N: 5, Per: time.Second}
-	r := h.addComments(page, 1, "Hello")[0]
-	ctx := context.Background()
-
-	// The Page's send log is full for the next few seconds, so the reply
-	// waits at admission after it has claimed its target.
-	due := float64(time.Now().Add(2 * time.Second).UnixMicro())
-	for i := range 20 {
-		h.db.Client.ZAdd(ctx, h.ledger.PageKey(page, "sends"), redis.Z{Score: due, Member: "other-" + strconv.Itoa(i)})
-	}
+	r := waitingAtAdmission(t, h)
+	page := r.PageID
 	h.startWorker(t, 2)
-	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue: %v %v", o, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		e, err := h.ledger.Get(ctx, page, r.Target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Status == tasks.StatusClaimed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply never claimed its target: %+v", e)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	ctx := context.Background()
+	waitClaimed(t, h, r)
 	// Meanwhile another attempt took the target over and sent the reply.
 	if err := h.ledger.MarkSent(ctx, page, r.Target, "m_other_attempt"); err != nil {
 		t.Fatal(err)
@@ -59,7 +35,7 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 
 	insp := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		q, err := insp.GetQueueInfo(tasks.QueueReplies)
 		if err == nil && q.Pending+q.Active+q.Scheduled+q.Retry == 0 {
@@ -87,31 +63,11 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 func TestLapsedClaimRenewalReplicated(t *testing.T) {
 	master, replica := startReplicated(t)
 	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 67}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
-	page := h.pages[0].ID
-	h.pages[0].Rate = config.Rate{N: 5, Per: time.Second}
-	r := h.addComments(page, 1, "Hello")[0]
-	ctx := context.Background()
-	due := float64(time.Now().Add(2 * time.Second).UnixMicro())
-	for i := range 20 {
-		h.db.Client.ZAdd(ctx, h.ledger.PageKey(page, "sends"), redis.Z{Score: due, Member: "other-" + strconv.Itoa(i)})
-	}
+	r := waitingAtAdmission(t, h)
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
-	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue: %v %v", o, err)
-	}
-	entry := h.ledger.PageKey(page, "t:"+r.Target.String())
-	deadline := time.Now().Add(10 * time.Second)
-	var v string
-	for {
-		v = h.db.Client.Get(ctx, entry).Val()
-		if strings.HasPrefix(v, "c|") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply never claimed its target: %q", v)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	ctx := context.Background()
+	entry := h.ledger.PageKey(r.PageID, "t:"+r.Target.String())
+	v := waitClaimed(t, h, r)
 	// The lease runs out while the reply waits; the replica stops answering.
 	tok := strings.Split(v, "|")[1]
 	lapsed := "c|" + tok + "|" + strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
@@ -127,7 +83,7 @@ func TestLapsedClaimRenewalReplicated(t *testing.T) {
 	})
 	insp := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
 		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
@@ -148,4 +104,40 @@ func TestLapsedClaimRenewalReplicated(t *testing.T) {
 	paused = false
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
+
+// waitingAtAdmission enqueues a reply on the harness's first Page, set to
+// 5/s, whose send log is full for the next 2 s: the reply claims its target,
+// then waits at admission.
+func waitingAtAdmission(t *testing.T, h *harness) tasks.Reply {
+	t.Helper()
+	page := h.pages[0].ID
+	h.pages[0].Rate = config.Rate{N: 5, Per: time.Second}
+	r := h.addComments(page, 1, "Hello")[0]
+	ctx := context.Background()
+	due := float64(time.Now().Add(2 * time.Second).UnixMicro())
+	for i := range 20 {
+		h.db.Client.ZAdd(ctx, h.ledger.PageKey(page, "sends"), redis.Z{Score: due, Member: "other-" + strconv.Itoa(i)})
+	}
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	return r
+}
+
+// waitClaimed waits until r's target is claimed and returns its ledger entry.
+func waitClaimed(t *testing.T, h *harness, r tasks.Reply) string {
+	t.Helper()
+	entry := h.ledger.PageKey(r.PageID, "t:"+r.Target.String())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v := h.db.Client.Get(context.Background(), entry).Val()
+		if strings.HasPrefix(v, "c|") {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply never claimed its target: %q", v)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

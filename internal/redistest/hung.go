@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Hung is a TCP listener that accepts connections and never answers on them:
@@ -58,4 +59,30 @@ func (h *Hung) Accepted() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.conns)
+}
+
+// CheckProbes runs probe (a readiness request against a server whose Redis
+// is h) once, then 20 times at once, and fails t unless every probe answered
+// 503 within prompt and all of them together opened at most 3 connections
+// to h: a hung Redis must cost probes neither their deadline nor a
+// connection each. probe returns the HTTP status it got.
+func (h *Hung) CheckProbes(t *testing.T, prompt time.Duration, probe func() (int, error)) {
+	t.Helper()
+	one := func() {
+		start := time.Now()
+		status, err := probe()
+		if took := time.Since(start); err != nil || status != 503 || took > prompt {
+			t.Errorf("readyz: %d %v after %s; want 503 within %s", status, err, took, prompt)
+		}
+	}
+	one()
+	const probes = 20
+	var wg sync.WaitGroup
+	for range probes {
+		wg.Go(one)
+	}
+	wg.Wait()
+	if n := h.Accepted(); n > 3 {
+		t.Errorf("%d probes opened %d connections to the hung Redis; want one PING in flight at a time", probes+1, n)
+	}
 }
