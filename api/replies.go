@@ -420,7 +420,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	// ignored, and clients retrying the API would otherwise keep calling.
 	var ge *graph.Error
 	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
-		worker.PauseForError(s.p.Ledger, s.p.Metrics, c.page.ID, ge, s.log)
+		worker.PauseForError(s.p.Ledger, s.p.Metrics, c.page.ID, ge, s.log.With(slog.String("page_id", c.page.ID)))
 	}
 	status := http.StatusBadGateway
 	var ce *ConversationError

@@ -27,12 +27,13 @@ func GraphObserver(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger) func(g
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		log := log.With(slog.String("page_id", ci.PageID))
 		if ci.Usage.AppThrottled() {
 			// X-App-Usage is the app's, across every Page it serves.
 			pauseApp(ctx, l, m, ci.PageID, d, "the app's usage (X-App-Usage) near the limit ("+strconv.Itoa(ci.Usage.AppPercent)+"%)", log)
 			return
 		}
-		pausePages(ctx, l, m, []string{ci.PageID}, tasks.PauseThrottled, d,
+		pausePages(ctx, l, m, []string{ci.PageID}, ci.PageID, tasks.PauseThrottled, d,
 			tasks.PauseThrottled+": usage headers near the limit ("+strconv.Itoa(ci.Usage.MaxPercent)+"%)", log)
 	}
 }

@@ -1,12 +1,18 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -67,5 +73,44 @@ func TestPausesFollowGraph(t *testing.T) {
 				h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
 			}
 		})
+	}
+}
+
+// TestPauseLogsOnePageID: the "page paused" lines are JSON objects with one
+// page_id each (a key twice breaks log pipelines): the answering Page's from
+// the caller's logger, another Page's of the app as paused_page_id.
+func TestPauseLogsOnePageID(t *testing.T) {
+	db := redistest.New(t)
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: []string{"111", "222"}})
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil)).With(slog.String("page_id", "111"))
+	worker.PauseForError(l, metrics.New(), "111", &graph.Error{Code: 4, Class: graph.ClassThrottled, Message: "(#4) Application request limit reached"}, log)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want a line per paused Page, got:\n%s", buf.String())
+	}
+	for _, line := range lines {
+		seen := map[string]bool{}
+		dec := json.NewDecoder(strings.NewReader(line))
+		if _, err := dec.Token(); err != nil {
+			t.Fatal(err)
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[k.(string)] {
+				t.Errorf("key %q twice in %s", k, line)
+			}
+			seen[k.(string)] = true
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !strings.Contains(lines[1], `"paused_page_id":"222"`) {
+		t.Errorf("the other Page's pause does not name it: %s", lines[1])
 	}
 }

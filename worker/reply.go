@@ -398,7 +398,7 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 // PauseForError pauses a Page after a throttled or page-broken Graph error —
 // for the time Graph gives to regain access, else a default — counts and logs
 // it, and returns the pause. The reply handler, the poll and the API's
-// conversation reads use it.
+// conversation reads use it; log carries page's page_id.
 func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
 	kind, d := tasks.PauseThrottled, defaultThrottlePause
 	ge := (*graph.Error)(nil)
@@ -422,7 +422,7 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 		pauseApp(ctx, l, m, page, d, "the app is at its limit: "+err.Error(), log)
 		return d
 	}
-	pausePages(ctx, l, m, []string{page}, kind, d, reason, log)
+	pausePages(ctx, l, m, []string{page}, page, kind, d, reason, log)
 	return d
 }
 
@@ -433,19 +433,21 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 // usage, up to a day), and the app's own limit is a rolling window: once a
 // pause ends, the next answer's X-App-Usage says whether it still holds.
 func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page string, d time.Duration, reason string, log *slog.Logger) {
-	pausePages(ctx, l, m, []string{page}, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
+	pausePages(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
 	var others []string
 	for _, p := range l.AppPages(page) {
 		if p != page {
 			others = append(others, p)
 		}
 	}
-	pausePages(ctx, l, m, others, tasks.PauseThrottled, min(d, defaultThrottlePause), tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
+	pausePages(ctx, l, m, others, page, tasks.PauseThrottled, min(d, defaultThrottlePause), tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
 }
 
 // pausePages pauses pages for d with reason, then counts and logs each pause
-// that was set or lengthened.
-func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, kind string, d time.Duration, reason string, log *slog.Logger) {
+// that was set or lengthened. log is the logger of the call whose answer
+// said so, about the Page origin (it carries origin's page_id); the pauses of
+// other Pages are logged with theirs.
+func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, origin, kind string, d time.Duration, reason string, log *slog.Logger) {
 	lvl := slog.LevelWarn
 	if kind == tasks.PausePageBroken {
 		lvl = slog.LevelError
@@ -453,12 +455,16 @@ func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages 
 	for _, p := range pages {
 		set, err := l.Pause(ctx, p, d, reason)
 		if err != nil {
-			log.Error("pause page", slog.String("page_id", p), slog.String("error", err.Error()))
+			log.Error("pause page", slog.String("paused_page_id", p), slog.String("error", err.Error()))
 			continue
 		}
 		if set {
 			m.PagePauses.WithLabelValues(p, kind).Inc()
-			log.Log(ctx, lvl, "page paused", slog.String("page_id", p), slog.String("reason", reason), slog.Duration("for", d))
+			pl := log
+			if p != origin {
+				pl = log.With(slog.String("paused_page_id", p))
+			}
+			pl.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))
 		}
 	}
 }
