@@ -301,8 +301,13 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 		if ti, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id); err == nil {
 			state = stateOf(ti.State)
 		}
+		msg := id + " already has a reply queued"
+		if state == "sent" {
+			// Its task finished between the ledger's answer and asynq's.
+			msg = id + " already has a reply: it was sent"
+		}
 		return ReplyResult{Status: http.StatusConflict, ID: id, State: state,
-			Error: &errorDetail{Message: id + " already has a reply queued", Field: field}}
+			Error: &errorDetail{Message: msg, Field: field}}
 	}
 }
 

@@ -220,8 +220,10 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	switch class := graph.ClassOf(err); class {
 	case graph.ClassThrottled, graph.ClassPageBroken:
-		r.rep.Paused = class.String() + ": " + err.Error()
+		// A dry run writes nothing, a pause included: the error says what
+		// Graph answered.
 		if !dryRun {
+			r.rep.Paused = class.String() + ": " + err.Error()
 			pl.pauseFor(page.ID, err, r.log)
 		}
 	}

@@ -413,6 +413,25 @@ func TestPollBrokenToken(t *testing.T) {
 	}
 }
 
+// TestDryPollBrokenTokenPausesNothing: a dry run writes nothing, pauses
+// included, and does not report a pause it did not make: the error says what
+// Graph answered.
+func TestDryPollBrokenTokenPausesNothing(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 5, Comments: 5, Seed: 9})
+	pages := pollPages(h)
+	page := pages[0].ID
+	h.sb.BreakToken(page, true)
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	rep, err := pl.Poll(ctx, page, true)
+	if graph.ClassOf(err) != graph.ClassPageBroken || rep.Paused != "" {
+		t.Fatalf("dry poll with a broken token: %v, paused %q; want the page-broken error and no pause reported", err, rep.Paused)
+	}
+	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
+		t.Fatalf("a dry poll paused the Page: %s %v", d, err)
+	}
+}
+
 // TestPollConversations: conversations where the person wrote last inside 24
 // hours get one reply to their latest message.
 func TestPollConversations(t *testing.T) {

@@ -50,7 +50,8 @@ func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		var fe *config.FieldError
-		fmt.Fprintf(env.stderr, "pagereply: config %s: %v\n", path, err)
+		// config.Load's error names the file.
+		fmt.Fprintf(env.stderr, "pagereply: %v\n", err)
 		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
 		}

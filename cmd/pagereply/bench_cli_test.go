@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -113,6 +114,31 @@ func TestConfigNotAFile(t *testing.T) {
 	for _, path := range []string{t.TempDir(), filepath.Join(t.TempDir(), "missing.yaml")} {
 		if _, errOut, code := run(t, "worker", "-c", path); code != 2 || !strings.Contains(errOut, path) {
 			t.Errorf("-c %s: exit %d, stderr %q; want 2 naming the path", path, code, errOut)
+		}
+	}
+}
+
+// TestDemoBadAddr: a --addr that is not host:port is bad usage, named as the
+// flag (it was an error in a config the user never wrote, exit 1).
+func TestDemoBadAddr(t *testing.T) {
+	for _, addr := range []string{"nonsense", "127.0.0.1:99999", "127.0.0.1:http"} {
+		if _, errOut, code := run(t, "demo", "--once", "--addr", addr); code != 2 || !strings.Contains(errOut, "--addr") || strings.Contains(errOut, "DEMO_") {
+			t.Errorf("demo --addr %s: exit %d, stderr %q; want 2 naming --addr", addr, code, errOut)
+		}
+	}
+}
+
+// TestConfigErrorNamesFileOnce: a config error names its file once
+// ("pagereply: config F: config F: ..." before).
+func TestConfigErrorNamesFileOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(path, []byte("wroker: {}\npages: [{id: \"1\", access_token: x}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, filepath.Join(t.TempDir(), "missing.yaml")} {
+		_, errOut, code := run(t, "worker", "-c", p)
+		if code != 2 || strings.Count(errOut, p) != 1 || strings.Contains(errOut, "config: config") {
+			t.Errorf("-c %s: exit %d, stderr %q; want 2 naming the file once", p, code, errOut)
 		}
 	}
 }

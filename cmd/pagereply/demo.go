@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -88,6 +89,10 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if *pages < 1 || *pages > 50 || *posts < 0 || *comments < 0 || *convs < 0 {
 		fmt.Fprintln(env.stderr, "pagereply demo: --pages must be 1 to 50; --posts, --comments and --conversations at least 0")
+		return exitUsage
+	}
+	if host, port, err := net.SplitHostPort(*addr); err != nil || !validPort(port) || strings.ContainsAny(host, "/ ") {
+		fmt.Fprintf(env.stderr, "pagereply demo: --addr %q is not host:port: give e.g. 127.0.0.1:8080, or 127.0.0.1:0 for a free port\n", *addr)
 		return exitUsage
 	}
 	out := env.stdout
@@ -268,6 +273,13 @@ func claimDemoDatabase(ctx context.Context, env *cmdEnv, a *app, cfg *config.Con
 		return exitError
 	}
 	return -1
+}
+
+// validPort reports whether port is a port number a listener can take (0
+// picks a free one).
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // startMiniredis starts an embedded Redis and a clock that ticks it: miniredis

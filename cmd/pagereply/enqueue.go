@@ -105,7 +105,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "queued %s (%s) for page %s\n", target, info.State, pg.ID)
 		return exitOK
 	case tasks.AlreadyQueued:
-		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply queued; nothing done\n", target)
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply queued (or sent a moment ago); nothing done\n", target)
 	case tasks.AlreadySent:
 		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply (sent); nothing done\n", target)
 	case tasks.AlreadyFailed:

@@ -62,7 +62,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	})
 	rep, err := pl.Poll(ctx, *page, *dry)
 	if *dry {
-		printDryRun(env.stdout, &rep)
+		if err == nil || rep.Seen > 0 {
+			printDryRun(env.stdout, &rep)
+		}
 	} else {
 		fmt.Fprintf(env.stdout, "page %s: %d posts (%d read for comments, %d unchanged), %d items seen, %d replies enqueued, %d already queued, in %s\n",
 			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
