@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pagereply/pagereply/bench"
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -140,5 +141,19 @@ func TestConfigErrorNamesFileOnce(t *testing.T) {
 		if code != 2 || strings.Count(errOut, p) != 1 || strings.Contains(errOut, "config: config") {
 			t.Errorf("-c %s: exit %d, stderr %q; want 2 naming the file once", p, code, errOut)
 		}
+	}
+}
+
+// TestTextlessPages: a Page with neither rules nor default_text is named, so
+// serve can say its polls queue nothing.
+func TestTextlessPages(t *testing.T) {
+	got := textlessPages([]config.Page{
+		{ID: "1", DefaultText: "Thanks!"},
+		{ID: "2"},
+		{ID: "3", Rules: []config.Rule{{Match: "price", Text: "See example.com"}}},
+		{ID: "4", DefaultText: "  "},
+	})
+	if strings.Join(got, ",") != "2,4" {
+		t.Fatalf("textlessPages = %v, want 2 and 4", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/scheduler"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -166,6 +167,10 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		}
 	}
 	if roles.scheduler {
+		for _, id := range textlessPages(a.cfg.Pages) {
+			r.log.Warn("page has no rules and no default_text: its polls and webhook deliveries queue no replies (the API still can)",
+				slog.String("page_id", id))
+		}
 		sc, err := scheduler.New(scheduler.Params{
 			Redis: a.redis, Pages: a.cfg.Pages, Ledger: a.ledger, Logger: a.log, Metrics: a.metrics,
 			PollAtStart: true,
@@ -274,4 +279,17 @@ func boolOr(p *bool, def bool) bool {
 		return def
 	}
 	return *p
+}
+
+// textlessPages returns the Pages with neither rules nor a default_text: no
+// comment, post or message found by a poll or the webhook gets a reply
+// there, which a config left to its defaults does without a word.
+func textlessPages(pages []config.Page) []string {
+	var out []string
+	for _, p := range pages {
+		if len(p.Rules) == 0 && strings.TrimSpace(p.DefaultText) == "" {
+			out = append(out, p.ID)
+		}
+	}
+	return out
 }
