@@ -345,10 +345,15 @@ func TestParseErrors(t *testing.T) {
 		{name: "id not numeric", yaml: "pages:\n  - {id: \"my-page\", access_token: t}\n", wantPath: "pages[0].id", wantMsg: "not a numeric Page id"},
 		{name: "id duplicate", yaml: minimal + "  - {id: \"123\", access_token: t}\n", wantPath: "pages[1].id", wantMsg: "already pages[0]", wantLine: 5},
 		{name: "token missing", yaml: "pages:\n  - id: \"1\"\n", wantPath: "pages[0].access_token", wantMsg: "required", wantLine: 2},
-		{name: "schedule", yaml: withPage("schedule: \"every minute\"", ""), wantPath: "pages[0].schedule", wantMsg: "expected exactly 5 fields"},
-		{name: "schedule six fields", yaml: withPage("schedule: \"0 * * * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "expected exactly 5 fields"},
+		{name: "schedule", yaml: withPage("schedule: \"every minute\"", ""), wantPath: "pages[0].schedule", wantMsg: "has 2 fields, not 5"},
+		{name: "schedule six fields", yaml: withPage("schedule: \"0 * * * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "has 6 fields, not 5 (seconds are not supported)"},
+		{name: "schedule bad hour", yaml: withPage("schedule: \"0 25 * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "the hour (2nd) field is not valid: write 0-23"},
+		{name: "schedule bad day of week", yaml: withPage("schedule: \"0 9 * * mon-fry\"", ""), wantPath: "pages[0].schedule", wantMsg: "the day-of-week (5th) field"},
+		{name: "schedule unknown descriptor", yaml: withPage("schedule: \"@often\"", ""), wantPath: "pages[0].schedule", wantMsg: "not a descriptor cron knows"},
+		{name: "schedule time zone alone", yaml: withPage("schedule: \"TZ=Europe/Paris\"", ""), wantPath: "pages[0].schedule", wantMsg: "no schedule after it"},
+		{name: "schedule unknown time zone", yaml: withPage("schedule: \"TZ=Europe/Nowhere 0 9 * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "time zone (TZ=...) that is not known"},
 		{name: "schedule every zero", yaml: withPage("schedule: \"@every 0s\"", ""), wantPath: "pages[0].schedule", wantMsg: "positive"},
-		{name: "schedule every bad", yaml: withPage("schedule: \"@every soon\"", ""), wantPath: "pages[0].schedule", wantMsg: "failed to parse duration"},
+		{name: "schedule every bad", yaml: withPage("schedule: \"@every soon\"", ""), wantPath: "pages[0].schedule", wantMsg: "@every needs a Go duration"},
 		{name: "schedule slower than the reply window", yaml: withPage("schedule: \"@every 200h\"", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 200h apart, not less than the reply window of max_age (168h)"},
 		{name: "schedule monthly", yaml: withPage("schedule: \"@monthly\"", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of max_age"},
 		{name: "schedule slower than a short max_age", yaml: withPage("schedule: \"@every 3h\"\nmax_age: 2h30m", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 3h apart, not less than the reply window of max_age (2h30m0s)"},
@@ -382,7 +387,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "range in if", yaml: withPage("default_text: \"{{if .Name}}{{else}}{{with .Name}}{{range 5}}{{end}}{{end}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
 		{name: "define", yaml: withPage("default_text: \"{{define \\\"a\\\"}}x{{end}}y\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{define}} is not allowed"},
 		{name: "template", yaml: withPage("rules: [{match: a, text: \"{{template \\\"b\\\"}}x\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "{{template}} is not allowed"},
-		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "expected exactly 5 fields"},
+		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "has 1 field, not 5"},
 
 		// worker, webhook, api, log
 		{name: "concurrency zero", yaml: minimal + "worker: {concurrency: 0}\n", wantPath: "worker.concurrency", wantMsg: "at least 1"},
@@ -793,7 +798,7 @@ func TestEnvValuesHiddenFromValidation(t *testing.T) {
 		wantMsg string
 	}{
 		{name: "replaced by its name", yaml: minimal + "api: {addr: \"${V}\"}\n", wantMsg: `"${V}" is not host:port`},
-		{name: "name inside a parser's message", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "found 2: [${V}]"},
+		{name: "schedule", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "has 2 fields, not 5"},
 		{name: "a piece hides the message", yaml: withPage("default_text: \"{{${V}}}\"", ""), wantMsg: "details hidden"},
 		{name: "decoding names the variable", yaml: minimal + "worker: {max_retry: \"${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},
 	}

@@ -23,6 +23,11 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "no valid port"},
 		{name: "api token with ${", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {tokens: [\"ab${" + s[:6] + "-" + s[6:] + "}cd\"]}\n", wantPath: "api.tokens[0]", wantMsg: "invalid variable name"},
 		{name: "token pasted as the Page id", yaml: "pages:\n  - {id: \"" + s + "\", access_token: x}\n", wantPath: "pages[0].id", wantMsg: "not a numeric Page id"},
+		{name: "token pasted as the schedule", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: " + s + "}\n", wantPath: "pages[0].schedule", wantMsg: "has 1 field, not 5"},
+		{name: "token in a schedule's field", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"0 " + s + " * * *\"}\n", wantPath: "pages[0].schedule", wantMsg: "the hour (2nd) field is not valid"},
+		{name: "token as a schedule's descriptor", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"@" + s + "\"}\n", wantPath: "pages[0].schedule", wantMsg: "not a descriptor"},
+		{name: "token after @every", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"@every " + s + "\"}\n", wantPath: "pages[0].schedule", wantMsg: "@every needs a Go duration"},
+		{name: "token as a schedule's time zone", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"TZ=" + s + " 0 9 * * *\"}\n", wantPath: "pages[0].schedule", wantMsg: "time zone"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {

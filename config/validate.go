@@ -13,21 +13,6 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// scheduleParser reads cron specs as cron.New does by default.
-var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a Page schedule as the scheduler runs it: five cron
-// fields ("*/5 * * * *") or a descriptor ("@hourly", "@every 1m").
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	if d, ok := strings.CutPrefix(spec, "@every "); ok {
-		// cron quietly turns a zero or negative interval into 1s.
-		if every, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && every <= 0 {
-			return nil, fmt.Errorf("@every needs a positive duration")
-		}
-	}
-	return scheduleParser.Parse(spec)
-}
-
 // messagingWindow is Messenger's: a Page may answer a person within 24 hours
 // of their last message.
 const messagingWindow = 24 * time.Hour
