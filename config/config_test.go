@@ -301,7 +301,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "wrong kind", yaml: minimal + "worker: [1]\n", wantPath: "worker", wantMsg: "want a mapping, got a list"},
 		{name: "list wanted", yaml: minimal + "api: {tokens: abc}\n", wantPath: "api.tokens", wantMsg: "want a list"},
 		{name: "scalar wanted", yaml: minimal + "log: {level: [a]}\n", wantPath: "log.level", wantMsg: "want a string, got a list"},
-		{name: "bad int", yaml: minimal + "worker: {concurrency: lots}\n", wantPath: "worker.concurrency", wantMsg: `"lots" is not an integer`},
+		{name: "bad int", yaml: minimal + "worker: {concurrency: lots}\n", wantPath: "worker.concurrency", wantMsg: "is not an integer"},
 		{name: "bad bool", yaml: minimal + "api: {monitor: maybe}\n", wantPath: "api.monitor", wantMsg: "not true or false"},
 		{name: "bad duration", yaml: minimal + "graph: {timeout: 10}\n", wantPath: "graph.timeout", wantMsg: "not a duration"},
 
@@ -801,6 +801,7 @@ func TestEnvValuesHiddenFromValidation(t *testing.T) {
 		{name: "schedule", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "has 2 fields, not 5"},
 		{name: "a piece hides the message", yaml: withPage("default_text: \"{{${V}}}\"", ""), wantMsg: "details hidden"},
 		{name: "decoding names the variable", yaml: minimal + "worker: {max_retry: \"${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},
+		{name: "decoding shows no text around the variable", yaml: minimal + "worker: {max_retry: \"alpha-${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -284,11 +285,14 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		d.errorf(path, n, "%s", err)
 		return
 	}
-	// A value from the environment may be a secret: never repeat it.
-	shown := strconv.Quote(s)
+	// Never repeat the value: one from the environment may be a secret, and
+	// so may one written in the file, pasted into the wrong key. The key and
+	// the line say where it is; a value from the environment is named by its
+	// variables.
+	shown := "is"
 	if len(vars) > 0 {
 		d.env[path] = vars
-		shown = "the value of " + n.Value
+		shown = "the value of " + envNames(vars) + " is"
 	}
 	if s == "" && t.Kind() != reflect.String {
 		return // ${VAR} set to "": same as no value
@@ -297,14 +301,14 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	case t == rateType:
 		r, err := ParseRate(s)
 		if err != nil {
-			d.errorf(path, n, "%s is not a rate: %v", shown, err)
+			d.errorf(path, n, "%s not a rate: %v", shown, err)
 			return
 		}
 		v.Set(reflect.ValueOf(r))
 	case t == durationType:
 		dur, err := time.ParseDuration(s)
 		if err != nil {
-			d.errorf(path, n, "%s is not a duration (like 90s, 10m or 168h)", shown)
+			d.errorf(path, n, "%s not a duration (like 90s, 10m or 168h)", shown)
 			return
 		}
 		v.SetInt(int64(dur))
@@ -313,14 +317,14 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	case t.Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			d.errorf(path, n, "%s is not true or false", shown)
+			d.errorf(path, n, "%s not true or false", shown)
 			return
 		}
 		v.SetBool(b)
 	case t.Kind() == reflect.Int:
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || v.OverflowInt(i) {
-			d.errorf(path, n, "%s is not an integer", shown)
+			d.errorf(path, n, "%s not an integer", shown)
 			return
 		}
 		v.SetInt(i)
@@ -359,6 +363,20 @@ func kindName(n *yaml.Node) string {
 
 // envVar is one ${VAR} substituted into a value.
 type envVar struct{ name, value string }
+
+// envNames returns the variables of vars as ${A}, or ${A} and ${B}.
+func envNames(vars []envVar) string {
+	var names []string
+	for _, v := range vars {
+		if n := "${" + v.name + "}"; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
 
 // expand replaces each ${VAR} in s by the variable's value and each "$$" by
 // "$"; any other "$" stays as it is, so a regexp's "price$" needs no

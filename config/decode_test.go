@@ -28,6 +28,11 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token as a schedule's descriptor", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"@" + s + "\"}\n", wantPath: "pages[0].schedule", wantMsg: "not a descriptor"},
 		{name: "token after @every", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"@every " + s + "\"}\n", wantPath: "pages[0].schedule", wantMsg: "@every needs a Go duration"},
 		{name: "token as a schedule's time zone", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: \"TZ=" + s + " 0 9 * * *\"}\n", wantPath: "pages[0].schedule", wantMsg: "time zone"},
+		{name: "token pasted as the rate", yaml: "pages:\n  - {id: \"1\", access_token: x, rate: " + s + "}\n", wantPath: "pages[0].rate", wantMsg: "is not a rate: want N/s, N/m or N/h, like 10/s"},
+		{name: "token in a rate", yaml: "pages:\n  - {id: \"1\", access_token: x, rate: \"10/" + s + "\"}\n", wantPath: "pages[0].rate", wantMsg: "is not a rate: the period after /"},
+		{name: "token pasted as a duration", yaml: "pages:\n  - {id: \"1\", access_token: x, max_age: " + s + "}\n", wantPath: "pages[0].max_age", wantMsg: "is not a duration"},
+		{name: "token pasted as an integer", yaml: "pages:\n  - {id: \"1\", access_token: x}\nworker: {concurrency: " + s + "}\n", wantPath: "worker.concurrency", wantMsg: "is not an integer"},
+		{name: "token pasted as a bool", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {monitor: " + s + "}\n", wantPath: "api.monitor", wantMsg: "is not true or false"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {

@@ -66,7 +66,8 @@ func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := ParseRate(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: rate %q: %w", n.Line, n.Value, err)
+		// Not quoted: a token pasted into the wrong key would be.
+		return fmt.Errorf("line %d: not a rate: %w", n.Line, err)
 	}
 	*r = v
 	return nil

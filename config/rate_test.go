@@ -87,6 +87,16 @@ func TestRateYAML(t *testing.T) {
 	if err := yaml.Unmarshal([]byte("r: 0/m"), &v); err == nil || !strings.Contains(err.Error(), "positive") {
 		t.Errorf("Unmarshal 0/m: %v", err)
 	}
+	// A token pasted into the wrong key is not repeated.
+	if err := yaml.Unmarshal([]byte("r: "+literalSecret), &v); err == nil || !strings.Contains(err.Error(), "line 1: not a rate: want N/s") {
+		t.Errorf("Unmarshal of a token: %v", err)
+	} else {
+		for _, piece := range secretPieces() {
+			if strings.Contains(err.Error(), piece) {
+				t.Errorf("error quotes %q: %v", piece, err)
+			}
+		}
+	}
 	if err := yaml.Unmarshal([]byte("r: [1]"), &v); err == nil {
 		t.Errorf("Unmarshal of a list succeeded")
 	}
