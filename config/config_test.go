@@ -365,13 +365,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "rate bare number", yaml: withPage("rate: 10", ""), wantPath: "pages[0].rate", wantMsg: "want N/s"},
 		{name: "burst negative", yaml: withPage("burst: -1", ""), wantPath: "pages[0].burst", wantMsg: "negative"},
 		{name: "reply_to empty", yaml: withPage("reply_to: []", ""), wantPath: "pages[0].reply_to", wantMsg: "at least one"},
-		{name: "reply_to unknown", yaml: withPage("reply_to: [comments, messages]", ""), wantPath: "pages[0].reply_to[1]", wantMsg: `"messages" is not one of`},
+		{name: "reply_to unknown", yaml: withPage("reply_to: [comments, messages]", ""), wantPath: "pages[0].reply_to[1]", wantMsg: "is not one of comments, posts, conversations"},
 		{name: "reply_to twice", yaml: withPage("reply_to: [posts, comments, posts]", ""), wantPath: "pages[0].reply_to[2]", wantMsg: "listed twice"},
 		{name: "max_age too long", yaml: withPage("max_age: 169h", ""), wantPath: "pages[0].max_age", wantMsg: "at most 168h"},
 		{name: "max_age zero", yaml: withPage("max_age: 0s", ""), wantPath: "pages[0].max_age", wantMsg: "more than 0"},
 		{name: "scan_posts zero", yaml: withPage("scan_posts: 0h", ""), wantPath: "pages[0].scan_posts", wantMsg: "positive"},
 		{name: "rule match missing", yaml: withPage("rules:\n  - text: hi", ""), wantPath: "pages[0].rules[0].match", wantMsg: "required"},
-		{name: "rule match invalid", yaml: withPage("rules:\n  - {match: \"(a\", text: hi}", ""), wantPath: "pages[0].rules[0].match", wantMsg: "missing closing )"},
+		{name: "rule match invalid", yaml: withPage("rules:\n  - {match: \"(a\", text: hi}", ""), wantPath: "pages[0].rules[0].match", wantMsg: "is not a valid Go regexp: missing closing )"},
 		{name: "rule text missing", yaml: withPage("rules:\n  - {match: a}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "required"},
 		{name: "rule text invalid", yaml: withPage("rules:\n  - {match: a, text: \"{{.FirstName\"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "unclosed action"},
 		{name: "rule text misspelt field", yaml: withPage("rules:\n  - {match: a, text: \"Hi {{.Nmae}}\"}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "can't evaluate field Nmae"},
@@ -797,7 +797,7 @@ func TestEnvValuesHiddenFromValidation(t *testing.T) {
 		yaml    string
 		wantMsg string
 	}{
-		{name: "replaced by its name", yaml: minimal + "api: {addr: \"${V}\"}\n", wantMsg: `"${V}" is not host:port`},
+		{name: "api.addr", yaml: minimal + "api: {addr: \"${V}\"}\n", wantMsg: "api.addr: is not host:port"},
 		{name: "schedule", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "has 2 fields, not 5"},
 		{name: "a piece hides the message", yaml: withPage("default_text: \"{{${V}}}\"", ""), wantMsg: "details hidden"},
 		{name: "decoding names the variable", yaml: minimal + "worker: {max_retry: \"${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},

@@ -33,6 +33,13 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token pasted as a duration", yaml: "pages:\n  - {id: \"1\", access_token: x, max_age: " + s + "}\n", wantPath: "pages[0].max_age", wantMsg: "is not a duration"},
 		{name: "token pasted as an integer", yaml: "pages:\n  - {id: \"1\", access_token: x}\nworker: {concurrency: " + s + "}\n", wantPath: "worker.concurrency", wantMsg: "is not an integer"},
 		{name: "token pasted as a bool", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {monitor: " + s + "}\n", wantPath: "api.monitor", wantMsg: "is not true or false"},
+		{name: "api token pasted as api.addr", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {addr: " + s + "}\n", wantPath: "api.addr", wantMsg: "is not host:port, like 127.0.0.1:8080"},
+		{name: "token in api.addr's port", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {addr: \"h:" + s + "\"}\n", wantPath: "api.addr", wantMsg: "no valid port"},
+		{name: "password pasted as a sentinel address", yaml: "pages:\n  - {id: \"1\", access_token: x}\nredis: {sentinel: {master: m, addrs: [\":" + s + "\"]}}\n", wantPath: "redis.sentinel.addrs[0]", wantMsg: "has no host"},
+		{name: "token pasted as the Graph version", yaml: "pages:\n  - {id: \"1\", access_token: x}\ngraph: {version: " + s + "}\n", wantPath: "graph.version", wantMsg: "is not a version like v25.0"},
+		{name: "token in reply_to", yaml: "pages:\n  - {id: \"1\", access_token: x, reply_to: [" + s + "]}\n", wantPath: "pages[0].reply_to[0]", wantMsg: "is not one of comments, posts, conversations"},
+		{name: "token as two Pages' id", yaml: "pages:\n  - {id: \"" + s + "\", access_token: x}\n  - {id: \"" + s + "\", access_token: x}\n", wantPath: "pages[1].id", wantMsg: "already pages[0]"},
+		{name: "token in a rule's match", yaml: "pages:\n  - {id: \"1\", access_token: x, rules: [{match: \"" + s + "(\", text: hi}]}\n", wantPath: "pages[0].rules[0].match", wantMsg: "is not a valid Go regexp: missing closing )"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -62,7 +61,7 @@ func (p *Page) Render(d TemplateData) (text string, ok bool, err error) {
 		r := &p.Rules[i]
 		re := r.re
 		if re == nil {
-			if re, err = regexp.Compile(r.Match); err != nil {
+			if re, err = compileMatch(r.Match); err != nil {
 				return "", true, fmt.Errorf("page %s rules[%d].match: %w", p.ID, i, err)
 			}
 		}

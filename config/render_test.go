@@ -88,7 +88,7 @@ func TestRenderUnvalidatedPage(t *testing.T) {
 	}{
 		{name: "rule", page: p, message: "a", want: "rule Ann"},
 		{name: "default", page: p, message: "b", want: "default"},
-		{name: "bad regexp", page: &Page{Rules: []Rule{{Match: "(", Text: "x"}}}, wantErr: "rules[0].match"},
+		{name: "bad regexp", page: &Page{Rules: []Rule{{Match: "(" + literalSecret, Text: "x"}}}, wantErr: "rules[0].match: is not a valid Go regexp: missing closing )"},
 		{name: "bad template", page: &Page{Rules: []Rule{{Match: "", Text: "{{.Nope}}"}}}, wantErr: "rules[0].text"},
 	}
 	for _, tt := range tests {
@@ -97,6 +97,11 @@ func TestRenderUnvalidatedPage(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("Render error %v, want %q", err, tt.wantErr)
+				}
+				for _, piece := range secretPieces() {
+					if err != nil && strings.Contains(err.Error(), piece) {
+						t.Errorf("error quotes %q from the page: %v", piece, err)
+					}
 				}
 				return
 			}

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"text/template"
@@ -93,7 +95,8 @@ func (c *Config) validate() []*FieldError {
 			continue
 		}
 		if j, dup := first[pg.ID]; dup {
-			p.add(path+".id", "page %s is already pages[%d]", pg.ID, j)
+			// Not the id: an id that is not numeric may be a pasted token.
+			p.add(path+".id", "the Page is already pages[%d]; list each Page once", j)
 		} else {
 			first[pg.ID] = i
 		}
@@ -201,17 +204,18 @@ func checkAddrs(p *problems, path string, addrs []string) {
 }
 
 // checkHostPort checks a host:port address; an empty host (all interfaces)
-// is allowed only for a listening address.
+// is allowed only for a listening address. Its errors do not quote addr: a
+// token pasted into the wrong key would be.
 func checkHostPort(addr string, listen bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%q is not host:port", addr)
+		return errors.New("is not host:port, like 127.0.0.1:8080")
 	}
 	if host == "" && !listen {
-		return fmt.Errorf("%q has no host", addr)
+		return errors.New("has no host; write host:port, like redis-1:6379")
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (n == 0 && !listen) {
-		return fmt.Errorf("%q has no valid port", addr)
+		return errors.New("has no valid port; write host:port with a port number up to 65535")
 	}
 	return nil
 }
@@ -231,7 +235,7 @@ func (g *Graph) validate(p *problems) {
 		p.add("graph.base_url", "must not have a query or fragment")
 	}
 	if !versionPattern.MatchString(g.Version) {
-		p.add("graph.version", "%q is not a version like %s", g.Version, DefaultGraphVersion)
+		p.add("graph.version", "is not a version like %s", DefaultGraphVersion)
 	}
 	if g.Timeout <= 0 {
 		p.add("graph.timeout", "must be positive")
@@ -267,7 +271,7 @@ func (pg *Page) validate(p *problems, path string) {
 		switch kind {
 		case ReplyComments, ReplyPosts, ReplyConversations:
 		default:
-			p.add(kp, "%q is not one of comments, posts, conversations", kind)
+			p.add(kp, "is not one of comments, posts, conversations")
 			continue
 		}
 		for j := range i {
@@ -291,7 +295,7 @@ func (pg *Page) validate(p *problems, path string) {
 		r.re, r.tmpl = nil, nil
 		if r.Match == "" {
 			p.add(rp+".match", "required (default_text is the catch-all)")
-		} else if re, err := regexp.Compile(r.Match); err != nil {
+		} else if re, err := compileMatch(r.Match); err != nil {
 			p.add(rp+".match", "%v", err)
 		} else {
 			r.re = re
@@ -312,6 +316,20 @@ func (pg *Page) validate(p *problems, path string) {
 			pg.defaultTmpl = t
 		}
 	}
+}
+
+// compileMatch compiles a rule's match. Its error says what is wrong
+// without the piece of the expression regexp quotes.
+func compileMatch(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("is not a valid Go regexp: %s", se.Code)
+		}
+		return nil, errors.New("is not a valid Go regexp")
+	}
+	return re, nil
 }
 
 // checkTemplate parses a reply template and renders it on sample data, so
