@@ -40,6 +40,10 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token in reply_to", yaml: "pages:\n  - {id: \"1\", access_token: x, reply_to: [" + s + "]}\n", wantPath: "pages[0].reply_to[0]", wantMsg: "is not one of comments, posts, conversations"},
 		{name: "token as two Pages' id", yaml: "pages:\n  - {id: \"" + s + "\", access_token: x}\n  - {id: \"" + s + "\", access_token: x}\n", wantPath: "pages[1].id", wantMsg: "already pages[0]"},
 		{name: "token in a rule's match", yaml: "pages:\n  - {id: \"1\", access_token: x, rules: [{match: \"" + s + "(\", text: hi}]}\n", wantPath: "pages[0].rules[0].match", wantMsg: "is not a valid Go regexp: missing closing )"},
+		{name: "token as a field of a rule's text", yaml: "pages:\n  - {id: \"1\", access_token: x, rules: [{match: a, text: \"Hi {{." + s + "}}\"}]}\n", wantPath: "pages[0].rules[0].text", wantMsg: "the action at column 6 names a field reply texts do not have; the fields are"},
+		{name: "token as a function in default_text", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"Hi {{" + s + "}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "calls a function that does not exist"},
+		{name: "token in a template string", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"{{index \\\"" + s + "\\\" 99}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "the action at column 3 calls a function that fails"},
+		{name: "token as a variable in default_text", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"{{$" + s + "}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "$variable that is not defined"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {

@@ -41,7 +41,7 @@ pages:
 	// 3 problems:
 	//   pages[0].access_token: environment variable PAGE_TOKEN is not set (line 4)
 	//   pages[0].schedule: has 2 fields, not 5 (seconds are not supported); write five cron fields (minute hour day-of-month month day-of-week), like "*/5 * * * *", or @every 1m, @hourly, @daily, @weekly, @monthly (line 5)
-	//   pages[0].default_text: on sample data: template: default_text:1:5: executing "default_text" at <.Nmae>: can't evaluate field Nmae in type config.TemplateData (line 6)
+	//   pages[0].default_text: on sample data: the action at column 6 names a field reply texts do not have (did you mean .Name?); the fields are .FirstName, .Name, .UserID, .Message, .PageID, .PostID and .CommentID (line 6)
 }
 
 func ExamplePage_Render() {

@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -90,7 +93,7 @@ func (p *Page) Render(d TemplateData) (text string, ok bool, err error) {
 func parseTemplate(name, text string) (*template.Template, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, err
+		return nil, templateParseError(err)
 	}
 	if len(t.Templates()) > 1 {
 		return nil, errors.New("{{define}} is not allowed in a reply text")
@@ -142,7 +145,7 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 		if errors.Is(err, errRenderTooLong) {
 			return "", fmt.Errorf("%w (more than %d bytes)", ErrTextTooLong, maxRenderBytes)
 		}
-		return "", err
+		return "", templateExecError(err)
 	}
 	return CheckText(w.String())
 }
@@ -170,4 +173,140 @@ func sampleData(pageID string) TemplateData {
 		PostID:    pageID + "_100000000000002",
 		CommentID: "100000000000002_100000000000003",
 	}
+}
+
+// text/template's errors quote the template ("function \"X\" not defined",
+// "at <.X>: can't evaluate field X"), and a template may hold a secret pasted
+// into the wrong key, so the errors of parseTemplate and execute say what is
+// wrong in their own words, with where in the text it is.
+
+var (
+	// templateParseErr is a parse error: "template: NAME:LINE: PROBLEM".
+	templateParseErr = regexp.MustCompile(`(?s)^template: [^:]*:([0-9]+): (.*)$`)
+	// templateExecErr is the start of an execution error: "template: NAME:LINE:COL: ".
+	templateExecErr = regexp.MustCompile(`^template: [^:]*:([0-9]+):([0-9]+): `)
+	// unknownField is how an execution error on a missing field ends.
+	unknownField = regexp.MustCompile(`can't evaluate field ([A-Za-z0-9_]+) in type [A-Za-z0-9_.*]+$`)
+)
+
+// templateFuncs lists the functions a reply text may call.
+const templateFuncs = "and, call, eq, ge, gt, html, index, js, le, len, lt, ne, not, or, print, printf, println, slice, urlquery"
+
+// templateParseProblems maps the start of text/template's parse problems to
+// plain words; the first that matches wins.
+var templateParseProblems = []struct{ prefix, msg string }{
+	{"unclosed action", "an action {{ is not closed with }}"},
+	{"unexpected EOF", "the text ends before the {{end}} of an {{if}} or {{with}}"},
+	{"unexpected {{end}}", "an unexpected {{end}}: it closes no {{if}} or {{with}}"},
+	{"unexpected {{else", "an unexpected {{else}}: it is in no {{if}} or {{with}}"},
+	{`function "`, "it calls a function that does not exist; the functions are " + templateFuncs},
+	{"undefined variable", "it uses a $variable that is not defined"},
+	{"unterminated", "a quoted string inside an action is not closed"},
+	{"bad character", "an action holds a character templates do not allow"},
+	{"unrecognized character", "an action holds a character templates do not allow"},
+	{"bad number syntax", "an action holds a malformed number"},
+	{"unclosed comment", "a comment {{/* */}} is not closed"},
+	{"comment ends before closing delimiter", "a comment {{/* */}} is not closed"},
+	{"missing value for", "an action lacks a value, like {{}} or {{if}}"},
+	{"empty command", "an action lacks a value, like {{}} or {{if}}"},
+	{"unclosed left paren", "the parentheses in an action do not match"},
+	{"unexpected right paren", "the parentheses in an action do not match"},
+}
+
+// templateParseError returns err, an error of template.Parse, in plain words.
+func templateParseError(err error) error {
+	m := templateParseErr.FindStringSubmatch(err.Error())
+	if m == nil {
+		return errors.New("is not a valid template; check its {{ }} actions")
+	}
+	where := ""
+	if m[1] != "1" {
+		where = " (line " + m[1] + " of the text)"
+	}
+	for _, p := range templateParseProblems {
+		if strings.HasPrefix(m[2], p.prefix) {
+			return fmt.Errorf("is not a valid template%s: %s", where, p.msg)
+		}
+	}
+	return fmt.Errorf("is not a valid template%s; check its {{ }} actions", where)
+}
+
+// templateExecError returns err, an error of Template.Execute, in plain words.
+func templateExecError(err error) error {
+	var ee template.ExecError
+	if !errors.As(err, &ee) {
+		return errors.New("the template fails")
+	}
+	msg := ee.Err.Error()
+	at := "an action"
+	if m := templateExecErr.FindStringSubmatch(msg); m != nil {
+		// The column is counted from 0.
+		col, _ := strconv.Atoi(m[2])
+		at = "the action at column " + strconv.Itoa(col+1)
+		if m[1] != "1" {
+			at = "the action at line " + m[1] + ", column " + strconv.Itoa(col+1)
+		}
+	}
+	switch {
+	case unknownField.MatchString(msg):
+		hint := ""
+		if f := nearestField(unknownField.FindStringSubmatch(msg)[1]); f != "" {
+			hint = " (did you mean ." + f + "?)"
+		}
+		return fmt.Errorf("%s names a field reply texts do not have%s; the fields are %s", at, hint, templateFields())
+	case strings.Contains(msg, "is not a defined function"):
+		return fmt.Errorf("%s calls a function that does not exist; the functions are %s", at, templateFuncs)
+	case strings.Contains(msg, "wrong number of args"):
+		return fmt.Errorf("%s calls a function with the wrong number of arguments", at)
+	case strings.Contains(msg, "error calling "):
+		return fmt.Errorf("%s calls a function that fails; check its arguments", at)
+	case strings.Contains(msg, "can't give argument to non-function"), strings.Contains(msg, "has arguments but cannot be invoked"):
+		return fmt.Errorf("%s gives arguments to a field, which takes none", at)
+	}
+	return fmt.Errorf("%s fails; check its fields, functions and arguments", at)
+}
+
+// templateFields returns the fields of TemplateData as ".A, .B and .C".
+func templateFields() string {
+	var names []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[TemplateData]()) {
+		names = append(names, "."+f.Name)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// nearestField returns the field of TemplateData that name is a likely
+// misspelling of (another case, or at most 2 edits away), or "".
+func nearestField(name string) string {
+	best, bestDist := "", 3
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[TemplateData]()) {
+		if strings.EqualFold(f.Name, name) {
+			return f.Name
+		}
+		if d := editDistance(strings.ToLower(f.Name), strings.ToLower(name)); d < bestDist && len(name) >= 3 {
+			best, bestDist = f.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance returns the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

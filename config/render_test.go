@@ -89,7 +89,8 @@ func TestRenderUnvalidatedPage(t *testing.T) {
 		{name: "rule", page: p, message: "a", want: "rule Ann"},
 		{name: "default", page: p, message: "b", want: "default"},
 		{name: "bad regexp", page: &Page{Rules: []Rule{{Match: "(" + literalSecret, Text: "x"}}}, wantErr: "rules[0].match: is not a valid Go regexp: missing closing )"},
-		{name: "bad template", page: &Page{Rules: []Rule{{Match: "", Text: "{{.Nope}}"}}}, wantErr: "rules[0].text"},
+		{name: "bad template", page: &Page{Rules: []Rule{{Match: "", Text: "{{." + literalSecret + "}}"}}}, wantErr: "rules[0].text: the action at column 3 names a field reply texts do not have"},
+		{name: "template that does not parse", page: &Page{DefaultText: "{{" + literalSecret + "}}"}, wantErr: "default_text: is not a valid template: it calls a function that does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,5 +169,48 @@ func TestCheckText(t *testing.T) {
 				t.Errorf("CheckText = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestTemplateErrorsInPlainWords: each problem text/template reports is
+// said in plain words, none of them quoting the template (which holds a
+// secret here), and none falling back to the catch-all message, which would
+// mean text/template words it differently now.
+func TestTemplateErrorsInPlainWords(t *testing.T) {
+	s := literalSecret
+	tests := []struct{ text, want string }{
+		{"{{." + s, "an action {{ is not closed with }}"},
+		{"{{if ." + s + "}}x", "the text ends before the {{end}}"},
+		{s + "{{end}}", "an unexpected {{end}}"},
+		{s + "{{else}}", "an unexpected {{else}}"},
+		{"{{" + s + " .Name}}", "calls a function that does not exist"},
+		{"{{$" + s + "}}", "$variable that is not defined"},
+		{"{{\"" + s + "}}", "a quoted string inside an action is not closed"},
+		{"{{`" + s + "}}", "a quoted string inside an action is not closed"},
+		{"{{.Name \x01" + s + "}}", "a character templates do not allow"},
+		{"{{1" + s + "}}", "a malformed number"},
+		{"{{/* " + s + " }}", "a comment {{/* */}} is not closed"},
+		{"{{/* " + s + " */ }}", "a comment {{/* */}} is not closed"},
+		{s + "{{}}", "an action lacks a value"},
+		{"{{(." + s + "}}", "the parentheses in an action do not match"},
+		{"{{." + s + ")}}", "the parentheses in an action do not match"},
+		{"x\n{{." + s + "}}", "the action at line 2, column 3 names a field reply texts do not have; the fields are .FirstName,"},
+		{"{{.Messag}}", "names a field reply texts do not have (did you mean .Message?)"},
+		{"{{.Name." + s + "}}", "names a field reply texts do not have"},
+		{"{{len \"" + s + "\" 2}}", "calls a function with the wrong number of arguments"},
+		{"{{index \"" + s + "\" 99}}", "calls a function that fails; check its arguments"},
+		{"{{.Name \"" + s + "\"}}", "gives arguments to a field, which takes none"},
+	}
+	for _, tt := range tests {
+		_, err := checkTemplate("text", tt.text, sampleData("1"))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.text, err, tt.want)
+			continue
+		}
+		for _, piece := range secretPieces() {
+			if strings.Contains(err.Error(), piece) {
+				t.Errorf("%q: error quotes %q: %v", tt.text, piece, err)
+			}
+		}
 	}
 }
