@@ -413,6 +413,11 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 			}
 			val, ok := lookupEnv(name)
 			if !ok {
+				if !envStyleName(name) {
+					// A valid name, yet not written as environment
+					// variables are: it may be a secret put in ${ }.
+					return "", nil, errors.New("a variable in ${...} is not set (its name is not shown: it is not written in capitals, digits and _ like an environment variable's, so it may be a secret; write $$ for a literal $)")
+				}
 				return "", nil, fmt.Errorf("environment variable %s is not set", name)
 			}
 			b.WriteString(val)
@@ -423,6 +428,25 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 			s = s[1:]
 		}
 	}
+}
+
+// maxShownVarName is the length past which the name of an unset variable
+// is not shown: names of environment variables are short, tokens long.
+const maxShownVarName = 40
+
+// envStyleName reports whether name is written as environment variables
+// conventionally are, in capitals, digits and _, and is short: such a name
+// is shown in an error, any other may be a secret written in ${ }.
+func envStyleName(name string) bool {
+	if len(name) > maxShownVarName {
+		return false
+	}
+	for _, c := range name {
+		if c != '_' && !('A' <= c && c <= 'Z') && !('0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func validVarName(name string) bool {

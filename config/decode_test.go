@@ -44,6 +44,8 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token as a function in default_text", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"Hi {{" + s + "}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "calls a function that does not exist"},
 		{name: "token in a template string", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"{{index \\\"" + s + "\\\" 99}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "the action at column 3 calls a function that fails"},
 		{name: "token as a variable in default_text", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"{{$" + s + "}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "$variable that is not defined"},
+		{name: "token written in ${ }", yaml: "pages:\n  - {id: \"1\", access_token: \"${" + s + "}\"}\n", wantPath: "pages[0].access_token", wantMsg: "a variable in ${...} is not set (its name is not shown"},
+		{name: "long capitalised token in ${ }", yaml: "pages:\n  - {id: \"1\", access_token: \"${EAAB" + strings.Repeat("Q7ZX9", 8) + "}\"}\n", wantPath: "pages[0].access_token", wantMsg: "its name is not shown"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {
