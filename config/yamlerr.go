@@ -42,12 +42,21 @@ const (
 	msgInvalid   = "the file is not valid YAML"
 	msgAlias     = "an alias (*name) refers to an anchor (&name) the file does not define before it; put a value that starts with * in quotes"
 	msgTooDeep   = "the file nests too deeply"
+	msgReserved  = "a value starts with a character YAML reserves (@ or `); put the value in quotes"
+	msgTab       = "a tab in the indentation; YAML indents with spaces"
+)
+
+// Problems that need more than the table below.
+const (
+	problemCannotStart = "found character that cannot start any token"
+	problemEndInQuote  = "found unexpected end of stream"      // in a quoted scalar
+	problemDocInQuote  = "found unexpected document indicator" // in a quoted scalar
 )
 
 // yamlProblems maps the problems of go.yaml.in/yaml/v3 (scannerc.go,
 // parserc.go, readerc.go), none of which quotes the file, to plain words.
 var yamlProblems = map[string]yamlProblem{
-	"found character that cannot start any token":                  {fromScanner, "a value starts with a character YAML reserves (@, ` or a tab); put the value in quotes"},
+	problemCannotStart:                                             {fromScanner, msgReserved}, // or a tab: see yamlError
 	"could not find expected ':'":                                  {fromScanner, "a key without ':' after it, or a value not indented under its key; write key: value, with a space after the colon"},
 	"mapping values are not allowed in this context":               {fromScanner, "a ': ' where no key can start; check the indentation, or put a value that holds ': ' in quotes"},
 	"block sequence entries are not allowed in this context":       {fromScanner, "a list item (- ...) where none can be; check the indentation"},
@@ -70,9 +79,9 @@ var yamlProblems = map[string]yamlProblem{
 	"found an incorrect trailing UTF-8 octet":                      {fromScanner, msgTag},
 	"found an indentation indicator equal to 0":                    {fromScanner, "a block scalar (| or >) with an indentation indicator of 0; use 1 to 9, or none"},
 	"found a tab character where an indentation space is expected": {fromScanner, "a tab in the indentation of a block scalar (| or >); indent with spaces"},
-	"found a tab character that violates indentation":              {fromScanner, "a tab in the indentation; YAML indents with spaces"},
-	"found unexpected document indicator":                          {fromScanner, "a quoted value is not closed before a --- or ... line"},
-	"found unexpected end of stream":                               {fromScanner, "a quoted value is never closed"},
+	"found a tab character that violates indentation":              {fromScanner, msgTab},
+	problemDocInQuote:                                              {fromScanner, "a quoted value is not closed before a --- or ... line"},
+	problemEndInQuote:                                              {fromScanner, "a quoted value is never closed"},
 	"found unknown escape character":                               {fromScanner, msgEscape},
 	"did not find expected hexdecimal number":                      {fromScanner, msgEscape},
 	"found invalid Unicode character escape code":                  {fromScanner, msgEscape},
@@ -136,11 +145,49 @@ func yamlError(err error, data []byte) *FieldError {
 	default:
 		line = max(line, 1) // yaml v3 omits line 1
 	}
-	if p.from != fromReader {
-		// A problem at the end of the file is on the line after the last.
-		line = problemLine(data, problem, min(line, lastLine(data)))
+	if p.from == fromReader {
+		return &FieldError{Line: line, Msg: p.msg}
 	}
-	return &FieldError{Line: line, Msg: p.msg}
+	// A problem at the end of the file is on the line after the last.
+	line = problemLine(data, problem, min(line, lastLine(data)))
+	msg := p.msg
+	if problem == problemCannotStart && tabIndented(data, line) {
+		// yaml says the same of a tab as of an @ or a `.
+		msg = msgTab
+	}
+	return &FieldError{Line: line, Msg: msg}
+}
+
+// lineText returns line l of data (counted from 1) without its line break,
+// or nil.
+func lineText(data []byte, l int) []byte {
+	ends := lineEnds(data)
+	if l < 1 || l > len(ends) {
+		return nil
+	}
+	start := 0
+	if l > 1 {
+		start = ends[l-2]
+	}
+	return bytes.TrimRight(data[start:ends[l-1]], "\r\n")
+}
+
+// tabIndented reports whether line l of data has a tab in its indentation:
+// before its first character other than a space, or than a "-" of a list
+// item followed by a space or a tab.
+func tabIndented(data []byte, l int) bool {
+	text := lineText(data, l)
+	for i, c := range text {
+		switch {
+		case c == '\t':
+			return true
+		case c == ' ':
+		case c == '-' && (i+1 == len(text) || text[i+1] == ' ' || text[i+1] == '\t'):
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // splitYAMLError returns the problem of a yaml v3 error, "yaml: [line N: ]problem",

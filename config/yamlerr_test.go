@@ -33,6 +33,7 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 		yaml     string
 		wantLine int
 		wantMsg  string // substring
+		notMsg   string // substring that must not be in the message
 	}{
 		{name: "token read as an alias", yaml: pageWith("*" + s), wantLine: 5, wantMsg: "an alias (*name) refers to an anchor"},
 		{
@@ -45,7 +46,7 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 		{name: "anchor with a dot", yaml: pageWith("&" + s[:6] + "." + s[6:]), wantLine: 5, wantMsg: "anchor (&name) or alias (*name)"},
 		{name: "verbatim tag", yaml: pageWith("!<" + s + " x"), wantLine: 5, wantMsg: "tag"},
 		{name: "undefined tag handle", yaml: pageWith("!" + s[:6] + "!" + s[6:] + " x"), wantLine: 5, wantMsg: "tag"},
-		{name: "at sign", yaml: pageWith("@" + s), wantLine: 5, wantMsg: "a character YAML reserves"},
+		{name: "at sign", yaml: pageWith("@" + s), wantLine: 5, wantMsg: "a character YAML reserves (@ or `); put the value in quotes"},
 		{name: "backquote on line 1", yaml: "a: `" + s + "`\n", wantLine: 1, wantMsg: "a character YAML reserves"},
 		{name: "unclosed quote", yaml: "pages:\n  - id: \"1\"\n    access_token: \"" + s + "\n", wantLine: 3, wantMsg: "never closed"},
 		{name: "bad escape", yaml: pageWith("\"" + s[:6] + "\\q" + s[6:] + "\""), wantLine: 5, wantMsg: "escape"},
@@ -59,6 +60,11 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 		{name: "directive", yaml: "%" + s + " x\n---\npages: []\n", wantLine: 1, wantMsg: "directive"},
 		{name: "mis-indented key", yaml: "pages:\n  - id: \"1\"\n    access_token: x\n   " + s + ": y\n", wantLine: 4, wantMsg: "indentation"},
 		{name: "tab indentation", yaml: "graph:\n  timeout: 10s\n\t" + s + ": x\n", wantLine: 3, wantMsg: "tab"},
+		{name: "tab as the indentation", yaml: "graph:\n\ttimeout: 10s\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
+		{name: "tab after spaces", yaml: "pages:\n  - id: \"1\"\n  \taccess_token: " + s + "\n", wantLine: 3, wantMsg: "a tab in the indentation; YAML indents with spaces"},
+		{name: "tab as the first indentation", yaml: "pages:\n\t- id: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
+		{name: "tab after a list's dash", yaml: "pages:\n  -\tid: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
+		{name: "tab after a list's dash and a space", yaml: "pages:\n  - \tid: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +83,9 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 			}
 			if fe.Line != tt.wantLine || !strings.Contains(fe.Msg, tt.wantMsg) {
 				t.Errorf("error %q (line %d), want line %d and %q", fe.Msg, fe.Line, tt.wantLine, tt.wantMsg)
+			}
+			if tt.notMsg != "" && strings.Contains(fe.Msg, tt.notMsg) {
+				t.Errorf("error %q says %q", fe.Msg, tt.notMsg)
 			}
 			if !strings.Contains(err.Error(), "line ") {
 				t.Errorf("error %q does not say the line", err)
