@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -155,6 +156,14 @@ func yamlError(err error, data []byte) *FieldError {
 		// yaml says the same of a tab as of an @ or a `.
 		msg = msgTab
 	}
+	if problem != problemEndInQuote && problem != problemDocInQuote {
+		if open := openQuoteLine(data, line); open > 0 {
+			// The quoted value runs on over the line break, and what
+			// follows its next quote is read as plain text: yaml's problem
+			// is a symptom, often of a quote not closed on its line.
+			msg = fmt.Sprintf("a quote opened on line %d may not be closed, so the quoted value runs on to this line (if it is meant to: %s)", open, msg)
+		}
+	}
 	return &FieldError{Line: line, Msg: msg}
 }
 
@@ -188,6 +197,31 @@ func tabIndented(data []byte, l int) bool {
 		}
 	}
 	return false
+}
+
+// openQuoteLine returns the line where a quoted value opens that is still
+// open at the end of the line before line l, or 0 when none is. It parses
+// the file up to there once: a quoted value open at its end is the one
+// problem yaml then reports as "found unexpected end of stream".
+func openQuoteLine(data []byte, l int) int {
+	ends := lineEnds(data)
+	if l < 2 || l-1 > len(ends) {
+		return 0
+	}
+	_, _, err := parseNode(data[:ends[l-2]])
+	if err == nil {
+		return 0
+	}
+	problem, open := splitYAMLError(err)
+	if problem != problemEndInQuote {
+		return 0
+	}
+	// yaml names the line where the quoted value starts, counted from 1,
+	// except that it omits line 1 and names the end instead.
+	if open < 1 || open >= l {
+		return 1
+	}
+	return open
 }
 
 // splitYAMLError returns the problem of a yaml v3 error, "yaml: [line N: ]problem",

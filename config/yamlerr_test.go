@@ -46,7 +46,7 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 		{name: "anchor with a dot", yaml: pageWith("&" + s[:6] + "." + s[6:]), wantLine: 5, wantMsg: "anchor (&name) or alias (*name)"},
 		{name: "verbatim tag", yaml: pageWith("!<" + s + " x"), wantLine: 5, wantMsg: "tag"},
 		{name: "undefined tag handle", yaml: pageWith("!" + s[:6] + "!" + s[6:] + " x"), wantLine: 5, wantMsg: "tag"},
-		{name: "at sign", yaml: pageWith("@" + s), wantLine: 5, wantMsg: "a character YAML reserves (@ or `); put the value in quotes"},
+		{name: "at sign", yaml: pageWith("@" + s), wantLine: 5, wantMsg: "a character YAML reserves (@ or `); put the value in quotes", notMsg: "quote opened"},
 		{name: "backquote on line 1", yaml: "a: `" + s + "`\n", wantLine: 1, wantMsg: "a character YAML reserves"},
 		{name: "unclosed quote", yaml: "pages:\n  - id: \"1\"\n    access_token: \"" + s + "\n", wantLine: 3, wantMsg: "never closed"},
 		{name: "bad escape", yaml: pageWith("\"" + s[:6] + "\\q" + s[6:] + "\""), wantLine: 5, wantMsg: "escape"},
@@ -65,6 +65,13 @@ func TestParserErrorsQuoteNothing(t *testing.T) {
 		{name: "tab as the first indentation", yaml: "pages:\n\t- id: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
 		{name: "tab after a list's dash", yaml: "pages:\n  -\tid: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
 		{name: "tab after a list's dash and a space", yaml: "pages:\n  - \tid: \"1\"\n", wantLine: 2, wantMsg: "a tab in the indentation; YAML indents with spaces"},
+		{name: "quote not closed on its line", yaml: "pages:\n  - id: \"1\"\n    access_token: \"" + s + "\n    schedule: \"@every 1m\"\n", wantLine: 4, wantMsg: "a quote opened on line 3 may not be closed, so the quoted value runs on to this line (if it is meant to: a value starts with"},
+		{name: "quote not closed, lines before the problem", yaml: "pages:\n  - id: \"1\"\n    access_token: \"" + s + "\n    rate: 10/s\n    schedule: \"@every 1m\"\n", wantLine: 5, wantMsg: "a quote opened on line 3 may not be closed"},
+		{name: "single quote not closed", yaml: "pages:\n  - id: \"1\"\n    access_token: '" + s + "\n    schedule: '@every 1m'\n", wantLine: 4, wantMsg: "a quote opened on line 3 may not be closed"},
+		{name: "quote not closed, then a * value", yaml: "pages:\n  - id: \"1\"\n    access_token: \"" + s + "\n    schedule: \"*/5 * * * *\"\n", wantLine: 4, wantMsg: "a quote opened on line 3 may not be closed"},
+		{name: "quote on line 1 not closed", yaml: "a: \"" + s + "\nb: \"@x\"\n", wantLine: 2, wantMsg: "a quote opened on line 1 may not be closed"},
+		{name: "quote in a flow mapping not closed", yaml: "pages:\n  - {id: \"1\", access_token: \"" + s + "}\n  - {id: \"2\", access_token: \"x\"}\n", wantLine: 3, wantMsg: "a quote opened on line 2 may not be closed"},
+		{name: "quote closed on a later line", yaml: "pages:\n  - id: \"1\"\n    default_text: \"Hi,\n      there\"\n    schedule: @x\n", wantLine: 5, wantMsg: "a character YAML reserves", notMsg: "quote opened"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
