@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // env returns a lookupEnv over m.
@@ -787,6 +789,62 @@ func TestExampleFile(t *testing.T) {
 	text, ok, err := p.Render(TemplateData{Name: "Ann Lee", Message: "What does it cost?"})
 	if err != nil || !ok || text != "Hi Ann, prices are on our site." {
 		t.Errorf("Render = %q, %v, %v", text, ok, err)
+	}
+}
+
+// TestExampleFileDefaults holds the example file to what it says: every
+// value in it is the default, what leaving the key out gives, unless the
+// comment of its line starts with "example:".
+func TestExampleFileDefaults(t *testing.T) {
+	data, err := os.ReadFile("../pagereply.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"FB_APP_SECRET": "s", "PAGE_TOKEN": "t", "FB_VERIFY_TOKEN": "v", "PAGEREPLY_API_TOKEN": "a"}
+	example := mustParse(t, string(data), vars)
+	defaults := mustParse(t, "pages: [{id: \"1\", access_token: x}]\n", nil)
+	root, ferr := decodeYAML(data)
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	isExample := func(n *yaml.Node) bool {
+		c := strings.TrimSpace(strings.TrimPrefix(n.LineComment, "#"))
+		return strings.HasPrefix(c, "example:")
+	}
+	checked := 0
+	var walk func(n *yaml.Node, ex, def reflect.Value, path string)
+	walk = func(n *yaml.Node, ex, def reflect.Value, path string) {
+		for ex.Kind() == reflect.Pointer {
+			ex, def = ex.Elem(), def.Elem()
+		}
+		switch {
+		case n.Kind == yaml.MappingNode && ex.Kind() == reflect.Struct && ex.Type() != rateType:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if isExample(k) || isExample(v) {
+					continue
+				}
+				f, ok := fieldByKey(ex.Type(), k.Value)
+				if !ok {
+					t.Fatalf("%s.%s: not a key", path, k.Value)
+				}
+				walk(v, ex.FieldByIndex(f.Index), def.FieldByIndex(f.Index), strings.TrimPrefix(path+"."+k.Value, "."))
+			}
+		case n.Kind == yaml.SequenceNode && ex.Type().Elem() == pageType:
+			for i, c := range n.Content {
+				walk(c, ex.Index(i), def.Index(0), fmt.Sprintf("%s[%d]", path, i))
+			}
+		default:
+			checked++
+			if !reflect.DeepEqual(ex.Interface(), def.Interface()) {
+				t.Errorf("%s (line %d): the example file shows %v, but the default is %v; make it the default, or start its comment with \"example:\"",
+					path, n.Line, ex.Interface(), def.Interface())
+			}
+		}
+	}
+	walk(root.Content[0], reflect.ValueOf(example).Elem(), reflect.ValueOf(defaults).Elem(), "")
+	if checked < 15 {
+		t.Errorf("only %d values checked", checked)
 	}
 }
 
