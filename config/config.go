@@ -37,8 +37,9 @@ var DefaultRate = Rate{N: 10, Per: time.Second}
 // FieldError is one problem with the configuration, at one key. Every error
 // Load, Parse and Validate return is made of FieldErrors, so a caller can
 // recognise a configuration problem with errors.As. Msg never holds a secret,
-// a value that came from the environment, nor text the YAML parser quotes
-// from the file (a secret may be written there).
+// a value that came from the environment, nor a value read from the file (a
+// secret may be written there, in the wrong key): it names the key and the
+// line, and says what form is wanted.
 type FieldError struct {
 	// Path is the key, like "pages[1].schedule"; empty for a problem with the
 	// whole file, such as a YAML syntax error.
