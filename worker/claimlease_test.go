@@ -74,34 +74,16 @@ func TestLapsedClaimRenewalReplicated(t *testing.T) {
 	if err := h.db.Client.SetArgs(ctx, entry, lapsed, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	replica.Pause()
-	paused := true
-	t.Cleanup(func() {
-		if paused {
-			replica.Resume()
-		}
-	})
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
-			break
-		}
+	resume := freeze(t, replica)
+	h.waitPutBack(t, r, 20*time.Second, func() {
 		if h.sb.SendCount(r.Target.ID) > 0 {
 			t.Fatal("the reply was sent under a renewed claim no replica had")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply never put back: %+v %v", ti, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 	if n := h.sb.SendCount(r.Target.ID); n != 0 {
 		t.Fatalf("the reply was sent %d times under a renewed claim no replica had", n)
 	}
-	replica.Resume()
-	paused = false
+	resume()
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	h.checkExactlyOnce(t, []tasks.Reply{r})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,30 +99,13 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
 		t.Fatal(err)
 	}
-	replica.Pause()
-	paused := true
-	t.Cleanup(func() {
-		if paused {
-			replica.Resume()
-		}
-	})
+	resume := freeze(t, replica)
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
 	// Wait for an attempt to have been put back (the task waits as retry).
-	inspector := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = inspector.Close() })
-	for {
-		ti, err := inspector.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
-			break
-		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			t.Fatalf("reply never put back while the replica lagged: %+v %v", ti, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitPutBack(t, r, time.Until(deadline.Add(10*time.Second)), nil)
 	es, err := h.ledger.GetMany(ctx, r.PageID, []tasks.Target{r.Target})
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +113,7 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 	if es[0].Status != tasks.StatusUnknown {
 		t.Errorf("after the put-back the ledger entry is %+v, want unknown: the doubt was forgotten", es[0])
 	}
-	replica.Resume()
-	paused = false
+	resume()
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	if n := h.sb.SendCount(r.PSID); n != 1 {
 		t.Errorf("%s got %d messages, want 1", r.PSID, n)
@@ -152,4 +135,37 @@ func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return master, replica
+}
+
+// freeze stops replica (SIGSTOP) until the returned resume is called, or t
+// ends.
+func freeze(t *testing.T, replica *redisproc.Server) (resume func()) {
+	t.Helper()
+	replica.Pause()
+	var once sync.Once
+	resume = func() { once.Do(replica.Resume) }
+	t.Cleanup(resume)
+	return resume
+}
+
+// waitPutBack waits until r's task waits for a later attempt (retry or
+// scheduled), calling check (if not nil) on each look meanwhile.
+func (h *harness) waitPutBack(t *testing.T, r tasks.Reply, timeout time.Duration, check func()) {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
+			return
+		}
+		if check != nil {
+			check()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply %s never put back after %s: %+v %v", r.Target, timeout, ti, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
