@@ -122,7 +122,7 @@ return 0
 // replaceArchived handles an enqueue of r whose TaskID is taken: when the
 // task holding it is archived, it is deleted and task queued in its place;
 // otherwise r's target is queued. One producer at a time does this for a
-// target, under a lock that it takes before it reads the task's state, so
+// target, under a lock that it takes before it reads the task's state again, so
 // two producers finding the same archived task cannot each delete the other's
 // new task (asynq deletes a pending task as readily as an archived one).
 func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, task *asynq.Task, opts []asynq.Option) (Outcome, *asynq.TaskInfo, error) {
@@ -130,6 +130,11 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, task *asynq.Tas
 		return AlreadyQueued, nil, nil
 	}
 	id := r.Target.String()
+	// Most conflicts are a task still queued (a poll finding replies not
+	// sent yet): one read tells, without the lock's two round trips.
+	if ti, err := e.Inspector.GetTaskInfo(QueueReplies, id); err == nil && ti.State != asynq.TaskStateArchived {
+		return AlreadyQueued, nil, nil
+	}
 	lock, token := e.Ledger.pageKey(r.PageID, "replace:"+id), NewToken()
 	ok, err := e.Ledger.rdb.SetNX(ctx, lock, token, replaceLockTTL).Result()
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
@@ -146,26 +144,4 @@ func freeze(t *testing.T, replica *redisproc.Server) (resume func()) {
 	resume = func() { once.Do(replica.Resume) }
 	t.Cleanup(resume)
 	return resume
-}
-
-// waitPutBack waits until r's task waits for a later attempt (retry or
-// scheduled), calling check (if not nil) on each look meanwhile.
-func (h *harness) waitPutBack(t *testing.T, r tasks.Reply, timeout time.Duration, check func()) {
-	t.Helper()
-	insp := asynq.NewInspector(h.opt)
-	defer insp.Close()
-	deadline := time.Now().Add(timeout)
-	for {
-		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled) {
-			return
-		}
-		if check != nil {
-			check()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply %s never put back after %s: %+v %v", r.Target, timeout, ti, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -42,18 +40,7 @@ func TestDoubtCheckTakesConversationRead(t *testing.T) {
 	}
 	// Put back well before the booked slots run out: nothing read, nothing
 	// sent, the doubt kept.
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	for {
-		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err == nil && (ti.State == asynq.TaskStateScheduled || ti.State == asynq.TaskStateRetry) {
-			break
-		}
-		if time.Since(start) > booked {
-			t.Fatalf("reply not put back while its read schedule was booked: %+v %v", ti, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	h.waitPutBack(t, r, booked-time.Since(start), nil)
 	if time.Since(start) < booked {
 		if n := h.sb.Calls()[sandbox.EndpointObject]; n != 0 {
 			t.Fatalf("the doubt check read the conversation %d times while its read schedule was booked %s ahead", n, booked)

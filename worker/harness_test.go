@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -213,18 +214,35 @@ func (h *harness) waitSent(t *testing.T, rs []tasks.Reply, timeout time.Duration
 // waitArchived waits until r's task is archived and returns it.
 func (h *harness) waitArchived(t *testing.T, r tasks.Reply, timeout time.Duration) *asynq.TaskInfo {
 	t.Helper()
+	return h.waitTask(t, r, timeout, nil, asynq.TaskStateArchived)
+}
+
+// waitPutBack waits until r's task waits for a later attempt (retry or
+// scheduled), calling check (if not nil) on each look meanwhile.
+func (h *harness) waitPutBack(t *testing.T, r tasks.Reply, timeout time.Duration, check func()) {
+	t.Helper()
+	h.waitTask(t, r, timeout, check, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+}
+
+// waitTask waits until r's task is in one of states and returns it, calling
+// check (if not nil) on each look meanwhile.
+func (h *harness) waitTask(t *testing.T, r tasks.Reply, timeout time.Duration, check func(), states ...asynq.TaskState) *asynq.TaskInfo {
+	t.Helper()
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
 	deadline := time.Now().Add(timeout)
 	for {
 		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err == nil && ti.State == asynq.TaskStateArchived {
+		if err == nil && slices.Contains(states, ti.State) {
 			return ti
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply %s not archived after %s: %+v %v (queues: %s)", r.Target, timeout, ti, err, h.queueSummary())
+		if check != nil {
+			check()
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("reply %s not %v after %s: %+v %v (queues: %s)", r.Target, states, timeout, ti, err, h.queueSummary())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -387,7 +387,8 @@ func TestPollIncremental(t *testing.T) {
 }
 
 // TestPollBrokenToken: a token refused during a poll pauses the Page; the next
-// poll skips it while paused.
+// poll skips it while paused. A dry run before writes nothing, a pause
+// included, and reports none: its error says what Graph answered.
 func TestPollBrokenToken(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 5, Comments: 5, Seed: 9})
 	pages := pollPages(h)
@@ -395,7 +396,14 @@ func TestPollBrokenToken(t *testing.T) {
 	h.sb.BreakToken(page, true)
 	pl := worker.NewPoller(h.pollParams(pages))
 	ctx := context.Background()
-	rep, err := pl.Poll(ctx, page, false)
+	rep, err := pl.Poll(ctx, page, true)
+	if graph.ClassOf(err) != graph.ClassPageBroken || rep.Paused != "" {
+		t.Fatalf("dry poll with a broken token: %v, paused %q; want the page-broken error and no pause reported", err, rep.Paused)
+	}
+	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
+		t.Fatalf("a dry poll paused the Page: %s %v", d, err)
+	}
+	rep, err = pl.Poll(ctx, page, false)
 	if graph.ClassOf(err) != graph.ClassPageBroken || !strings.HasPrefix(rep.Paused, "page_broken") {
 		t.Fatalf("poll with a broken token: %v, paused %q", err, rep.Paused)
 	}
@@ -410,25 +418,6 @@ func TestPollBrokenToken(t *testing.T) {
 	rep, err = pl.Poll(ctx, page, false)
 	if err != nil || rep.Paused == "" || h.sb.Calls()[sandbox.EndpointFeed] != before {
 		t.Fatalf("poll of a paused Page: %v, paused %q, feed calls %d→%d", err, rep.Paused, before, h.sb.Calls()[sandbox.EndpointFeed])
-	}
-}
-
-// TestDryPollBrokenTokenPausesNothing: a dry run writes nothing, pauses
-// included, and does not report a pause it did not make: the error says what
-// Graph answered.
-func TestDryPollBrokenTokenPausesNothing(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 5, Comments: 5, Seed: 9})
-	pages := pollPages(h)
-	page := pages[0].ID
-	h.sb.BreakToken(page, true)
-	pl := worker.NewPoller(h.pollParams(pages))
-	ctx := context.Background()
-	rep, err := pl.Poll(ctx, page, true)
-	if graph.ClassOf(err) != graph.ClassPageBroken || rep.Paused != "" {
-		t.Fatalf("dry poll with a broken token: %v, paused %q; want the page-broken error and no pause reported", err, rep.Paused)
-	}
-	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
-		t.Fatalf("a dry poll paused the Page: %s %v", d, err)
 	}
 }
 
