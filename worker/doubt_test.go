@@ -125,7 +125,10 @@ func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
 	replica = redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(master.Client().Info(ctx, "replication").Val(), "connected_slaves:1") ||
+	// "state=online": the master counts a replica for WAIT (and lists it in
+	// ROLE, which the worker's ReplicaGuard reads) only once it streams to
+	// it, which can be a moment after the replica says its link is up.
+	for !strings.Contains(master.Client().Info(ctx, "replication").Val(), "state=online") ||
 		!strings.Contains(replica.Client().Info(ctx, "replication").Val(), "master_link_status:up") {
 		if time.Now().After(deadline) {
 			t.Fatal("replica not in sync after 20s")
