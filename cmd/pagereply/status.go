@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,10 +19,15 @@ func init() {
 }
 
 func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "status", "status -c FILE", "pagereply status -c pagereply.yaml")
+	fs := newFlagSet(env, "status", "status -c FILE [--count-limit N]", "pagereply status -c pagereply.yaml")
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	limit := fs.Int("count-limit", 100000, "reply tasks read per state to count them per Page (asynq keeps no per-Page index); 0: all")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
+	}
+	if *limit < 0 {
+		fmt.Fprintf(env.stderr, "pagereply status: --count-limit must be 0 (count all) or more\n")
+		return exitUsage
 	}
 	cfg, code := loadConfig(env, configPath(env, *cfgPath))
 	if cfg == nil {
@@ -66,8 +73,13 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitError
 	}
 	fmt.Fprintln(env.stdout)
+	counts, err := tasks.CountRepliesByPage(ctx, insp, *limit)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+		return exitError
+	}
 	tw = tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PAGE\tSENT\tFAILED\tPAUSED")
+	fmt.Fprintln(tw, "PAGE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tSENT\tFAILED\tPAUSED")
 	for _, p := range cfg.Pages {
 		st, err := a.ledger.Stats(ctx, p.ID)
 		if err != nil {
@@ -83,10 +95,27 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		if d > 0 {
 			paused = fmt.Sprintf("for %s: %s", d.Round(time.Second), why)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", p.ID, st["sent"], st["failed"], paused)
+		c := counts.Pages[p.ID]
+		delete(counts.Pages, p.ID)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", p.ID, c.Pending, c.Active, c.Scheduled, c.Retry, c.Archived, st["sent"], st["failed"], paused)
+	}
+	// Reply tasks of Pages no longer configured: their workers cannot send
+	// them (the worker archives a reply of a Page it does not know).
+	others := slices.Sorted(maps.Keys(counts.Pages))
+	for _, id := range others {
+		c := counts.Pages[id]
+		name := id + " (not configured)"
+		if id == "" {
+			name = "(no page id)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t-\t-\t-\n", name, c.Pending, c.Active, c.Scheduled, c.Retry, c.Archived)
 	}
 	if err := tw.Flush(); err != nil {
 		return exitError
+	}
+	if len(counts.Truncated) > 0 {
+		fmt.Fprintf(env.stdout, "\nthe Page rows count the first %d reply tasks of each state; %s held more (--count-limit 0 counts all)\n",
+			*limit, strings.Join(counts.Truncated, ", "))
 	}
 	return exitOK
 }
