@@ -39,18 +39,16 @@ const countPageSize = 500
 // busy queue the counts are a close reading, not a snapshot.
 func CountRepliesByPage(ctx context.Context, insp *asynq.Inspector, limit int) (ReplyCounts, error) {
 	out := ReplyCounts{Pages: map[string]PageCounts{}}
-	type state struct {
+	states := []struct {
 		name string
-		list func(opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
-		add  func(c *PageCounts)
-	}
-	q := QueueReplies
-	states := []state{
-		{"pending", func(o ...asynq.ListOption) ([]*asynq.TaskInfo, error) { return insp.ListPendingTasks(q, o...) }, func(c *PageCounts) { c.Pending++ }},
-		{"active", func(o ...asynq.ListOption) ([]*asynq.TaskInfo, error) { return insp.ListActiveTasks(q, o...) }, func(c *PageCounts) { c.Active++ }},
-		{"scheduled", func(o ...asynq.ListOption) ([]*asynq.TaskInfo, error) { return insp.ListScheduledTasks(q, o...) }, func(c *PageCounts) { c.Scheduled++ }},
-		{"retry", func(o ...asynq.ListOption) ([]*asynq.TaskInfo, error) { return insp.ListRetryTasks(q, o...) }, func(c *PageCounts) { c.Retry++ }},
-		{"archived", func(o ...asynq.ListOption) ([]*asynq.TaskInfo, error) { return insp.ListArchivedTasks(q, o...) }, func(c *PageCounts) { c.Archived++ }},
+		list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+		n    func(*PageCounts) *int
+	}{
+		{"pending", insp.ListPendingTasks, func(c *PageCounts) *int { return &c.Pending }},
+		{"active", insp.ListActiveTasks, func(c *PageCounts) *int { return &c.Active }},
+		{"scheduled", insp.ListScheduledTasks, func(c *PageCounts) *int { return &c.Scheduled }},
+		{"retry", insp.ListRetryTasks, func(c *PageCounts) *int { return &c.Retry }},
+		{"archived", insp.ListArchivedTasks, func(c *PageCounts) *int { return &c.Archived }},
 	}
 next:
 	for _, s := range states {
@@ -59,7 +57,7 @@ next:
 			if err := ctx.Err(); err != nil {
 				return out, fmt.Errorf("count %s replies: %w", s.name, err)
 			}
-			infos, err := s.list(asynq.PageSize(countPageSize), asynq.Page(page))
+			infos, err := s.list(QueueReplies, asynq.PageSize(countPageSize), asynq.Page(page))
 			if errors.Is(err, asynq.ErrQueueNotFound) {
 				return out, nil // no reply was ever queued
 			}
@@ -77,7 +75,7 @@ next:
 					id = r.PageID
 				}
 				c := out.Pages[id]
-				s.add(&c)
+				(*s.n(&c))++
 				out.Pages[id] = c
 			}
 			if len(infos) < countPageSize {
