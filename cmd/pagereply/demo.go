@@ -233,7 +233,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		if sent+failed >= total && backlog == 0 {
 			done = true
 			fmt.Fprintln(out)
-			printDemoSends(out, sb, 5)
+			printDemoSends(out, sb, sent, 5)
 			printDemoSummary(out, cfg, expect, a.ledger, ctx)
 			if *once {
 				return exitOK
@@ -428,14 +428,22 @@ func printDemoSummary(w io.Writer, cfg *config.Config, expect map[string]*demoCo
 	_ = tw.Flush()
 }
 
-// printDemoSends shows a few of the messages the sandbox received.
-func printDemoSends(w io.Writer, sb *sandbox.Sandbox, n int) {
+// printDemoSends shows a few of the messages the sandbox received, and how
+// many of the ledger's sent replies this run did not send: with --redis, a
+// database an earlier demo run used already holds the seeded items as sent
+// (the sandbox seeds the same ids), and they are not answered twice.
+func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) {
 	sends := sb.Sends()
 	sort.Slice(sends, func(i, j int) bool { return sends[i].Time.Before(sends[j].Time) })
+	if earlier := ledgerSent - len(sends); earlier > 0 {
+		fmt.Fprintf(w, "%d replies were sent by an earlier run on this database; the ledger kept them from being sent twice.\n", earlier)
+	}
 	if len(sends) == 0 {
+		fmt.Fprintln(w, "This run sent no reply.")
+		fmt.Fprintln(w)
 		return
 	}
-	fmt.Fprintf(w, "%d replies sent; the first %d:\n", len(sends), min(n, len(sends)))
+	fmt.Fprintf(w, "%d replies sent by this run; the first %d:\n", len(sends), min(n, len(sends)))
 	for _, s := range sends[:min(n, len(sends))] {
 		fmt.Fprintf(w, "  %-12s %-40s %q\n", s.Kind, s.Target, s.Text)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -90,6 +91,12 @@ func TestDemoTwiceOnOneDatabase(t *testing.T) {
 		out, errOut, code := run(t, demoSmall(db)...)
 		if code != exitOK {
 			t.Fatalf("run %d: demo exit %d\nstdout:\n%s\nstderr:\n%s", i+1, code, out, errOut)
+		}
+		// The second run answers nothing again, and says why.
+		again := regexp.MustCompile(`(?m)^\d+ replies were sent by an earlier run on this database; the ledger kept them from being sent twice\.\nThis run sent no reply\.$`)
+		if first := regexp.MustCompile(`(?m)^\d+ replies sent by this run; the first 5:$`); i == 0 && (!first.MatchString(out) || again.MatchString(out)) ||
+			i == 1 && (!again.MatchString(out) || first.MatchString(out)) {
+			t.Errorf("run %d's report:\n%s", i+1, out)
 		}
 	}
 	id := foreignReply(t, db)
