@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -104,8 +106,9 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 	return reqs, itemErrs, true, nil
 }
 
-// decodeOne decodes one reply object strictly: unknown fields and wrong types
-// are errors naming the field.
+// decodeOne decodes one reply object strictly: unknown fields, wrong types and
+// a field named twice are errors naming the field. b is part of a body that
+// decodeReplies has had through json.Unmarshal, so valid JSON.
 func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
@@ -119,7 +122,84 @@ func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badInput(strings.TrimSuffix(prefix, "."), "unexpected data after the JSON object")
 	}
-	return nil
+	// Checked last: an unknown field or a wrong type anywhere in the object
+	// stays the decoder's error, as an unknown field given twice does.
+	return fieldTwice(b, prefix)
+}
+
+// replyFields are ReplyRequest's JSON member names, by field index.
+var replyFields = func() []string {
+	t := reflect.TypeFor[ReplyRequest]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		f := t.Field(i)
+		if names[i], _, _ = strings.Cut(f.Tag.Get("json"), ","); names[i] == "" {
+			names[i] = f.Name
+		}
+	}
+	return names
+}()
+
+// replyField returns the index in replyFields of the field encoding/json
+// fills from a member called name (escapes undone), or -1: the field of that
+// exact name, else the one equal to it under Unicode case folding
+// (encoding/json's foldName is bytes.EqualFold), so "Comment_ID" and
+// "comment_id" both fill CommentID.
+func replyField(name []byte) int {
+	for i, f := range replyFields {
+		if string(name) == f {
+			return i
+		}
+	}
+	for i, f := range replyFields {
+		if bytes.EqualFold(name, []byte(f)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// fieldTwice is a 400 when the reply object b names a field more than once:
+// encoding/json keeps the last value without a word, and the reply could go to
+// a target the caller did not mean. Names compare as encoding/json matches
+// them to fields (replyField). b has decoded into a ReplyRequest, so it is an
+// object whose members all name a field, with a string or null each.
+func fieldTwice(b []byte, prefix string) *inputError {
+	var seen uint64 // by field index; ReplyRequest has far fewer than 64
+	var e *inputError
+	members(b, func(name []byte) bool {
+		k := replyField(name)
+		switch {
+		case k < 0: // not after a strict decode
+		case seen&(1<<k) == 0:
+			seen |= 1 << k
+		default:
+			e = twiceError(b, k, name, prefix)
+			return false
+		}
+		return true
+	})
+	return e
+}
+
+// twiceError names field k, given a second time as second in object b. The
+// two spellings are quoted when they are not both the field's own name (no
+// value is).
+func twiceError(b []byte, k int, second []byte, prefix string) *inputError {
+	var first []byte
+	members(b, func(name []byte) bool {
+		if replyField(name) == k {
+			first = name
+			return false
+		}
+		return true
+	})
+	f := replyFields[k]
+	if string(first) == f && string(second) == f {
+		return badInput(prefix+f, "%s is given twice", f)
+	}
+	return badInput(prefix+f, "%s is given twice (as %q and %q: names match case-insensitively)",
+		f, clipField(string(first)), clipField(string(second)))
 }
 
 // jsonError turns a decoding error into a message naming the field.
@@ -151,6 +231,115 @@ func clipField(f string) string {
 		return f[:64] + "..."
 	}
 	return f
+}
+
+// members calls f with the name of each member of the JSON object b in order,
+// as encoding/json reads it (escapes undone), until f returns false. It is one
+// pass of a scanner over the object's own members, cheaper than a
+// json.Decoder's tokens: values, nested objects too, are skipped over, never
+// read. b must be valid JSON: members scans it, it does not check it (it never
+// reads past b, whatever b holds).
+func members(b []byte, f func(name []byte) bool) {
+	i := skipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return
+	}
+	for i++; ; i++ { // b[i] is '{' or ','
+		i = skipSpace(b, i)
+		if i == len(b) || b[i] != '"' {
+			return // '}'
+		}
+		j := stringEnd(b, i)
+		if j < 0 {
+			return
+		}
+		name := b[i+1 : j-1]
+		for _, c := range name {
+			if c == '\\' || c >= utf8.RuneSelf {
+				// Escapes, or bytes encoding/json may replace: its own
+				// unquoting, as for the object's keys.
+				var s string
+				if json.Unmarshal(b[i:j], &s) != nil {
+					return
+				}
+				name = []byte(s)
+				break
+			}
+		}
+		i = skipSpace(b, j)
+		if i == len(b) || b[i] != ':' {
+			return
+		}
+		i = skipSpace(b, i+1)
+		j = valueEnd(b, i)
+		if j < 0 || !f(name) {
+			return
+		}
+		if i = skipSpace(b, j); i == len(b) || b[i] != ',' {
+			return
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string that starts at b[i],
+// or -1.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index just past the JSON value that starts at b[i], or
+// -1.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = stringEnd(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i // a number, true, false or null
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && skipSpace(b, j) == j {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 // checked is a reply request that passed validation, before any Redis or Graph

@@ -111,6 +111,12 @@ func errField(m map[string]any) string {
 	return f
 }
 
+func errMessage(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	return msg
+}
+
 func TestReplies(t *testing.T) {
 	e := newEnv(t, nil)
 	comments := e.sb.AllComments(e.page.ID)
@@ -135,6 +141,7 @@ func TestReplies(t *testing.T) {
 		{"long text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":%q}`, e.page.ID, c1, strings.Repeat("é", 2001)), 400, "text"},
 		{"bad id", testToken, body(`{"page_id":%q,"comment_id":"a/b","text":"hi"}`, e.page.ID), 400, "comment_id"},
 		{"unknown field", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi","x":1}`, e.page.ID, c1), 400, "x"},
+		{"field twice", testToken, body(`{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c1, comments[3].ID), 400, "comment_id"},
 		{"wrong type", testToken, body(`{"page_id":1,"comment_id":%q,"text":"hi"}`, c1), 400, "page_id"},
 		{"malformed", testToken, `{"page_id":`, 400, ""},
 		{"not an object", testToken, `[1,2]`, 400, ""},
@@ -252,6 +259,90 @@ func TestReplies(t *testing.T) {
 	if strings.Contains(e.logs.String(), testToken) || strings.Contains(e.logs.String(), e.page.Token) {
 		t.Fatal("a token reached the log")
 	}
+}
+
+// TestRepliesFieldTwice: an object that names a member twice is refused, not
+// read as encoding/json would read it (the last value, silently), which could
+// send a reply to a target the caller did not mean. Names compare as
+// encoding/json matches them to fields: escapes undone, case folded. A reply
+// is a 400 naming the field, and a batch item gets its own 400 in the 207. No
+// value is quoted back.
+func TestRepliesFieldTwice(t *testing.T) {
+	e := newEnv(t, nil)
+	comments := e.sb.AllComments(e.page.ID)
+	c0, c1, c2 := comments[0].ID, comments[1].ID, comments[2].ID
+	body := func(f string, args ...any) string { return fmt.Sprintf(f, args...) }
+	item := body(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c2)
+
+	cases := []struct {
+		name  string
+		body  string
+		field string
+		msg   string // the whole message
+	}{
+		{"same name", body(`{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c0, c1),
+			"comment_id", "comment_id is given twice"},
+		{"same name, null", body(`{"page_id":%q,"comment_id":%q,"text":"hi","comment_id":null}`, e.page.ID, c0),
+			"comment_id", "comment_id is given twice"},
+		{"page_id", body(`{"page_id":"1","comment_id":%q,"page_id":%q,"text":"hi"}`, c0, e.page.ID),
+			"page_id", "page_id is given twice"},
+		{"other case", body(`{"page_id":%q,"comment_id":%q,"Comment_ID":%q,"text":"hi"}`, e.page.ID, c0, c1),
+			"comment_id", `comment_id is given twice (as "comment_id" and "Comment_ID": names match case-insensitively)`},
+		{"other case only", body(`{"page_id":%q,"TEXT":"a","comment_id":%q,"Text":"b"}`, e.page.ID, c0),
+			"text", `text is given twice (as "TEXT" and "Text": names match case-insensitively)`},
+		// ſ (U+017F, long s) folds to s.
+		{"Unicode fold", body(`{"page_id":%q,"post_id":"%s_1","poſt_id":"%s_2","text":"hi"}`, e.page.ID, e.page.ID, e.page.ID),
+			"post_id", `post_id is given twice (as "post_id" and "poſt_id": names match case-insensitively)`},
+		{"escaped", body(`{"page_id":%q,"comment_id":%q,"comment\u005fid":%q,"text":"hi"}`, e.page.ID, c0, c1),
+			"comment_id", "comment_id is given twice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, m := e.do(t, "POST", "/v1/replies", testToken, tc.body)
+			msg := errMessage(m)
+			if status != 400 || errField(m) != tc.field || msg != tc.msg {
+				t.Fatalf("%d %v; want 400, field %q, message %q", status, m, tc.field, tc.msg)
+			}
+			if strings.Contains(msg, c0) || strings.Contains(msg, c1) {
+				t.Fatalf("a value in the message: %q", msg)
+			}
+		})
+	}
+
+	// An unknown field is the decoder's error still, given twice or next to
+	// a field given twice.
+	for _, b := range []string{
+		body(`{"page_id":%q,"comment_id":%q,"text":"hi","x":1,"x":2}`, e.page.ID, c0),
+		body(`{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"hi","x":1}`, e.page.ID, c0, c1),
+	} {
+		status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+		msg := errMessage(m)
+		if status != 400 || errField(m) != "x" || !strings.HasPrefix(msg, `unknown field "x"`) {
+			t.Fatalf("%s: %d %v; want the unknown field x", b, status, m)
+		}
+	}
+
+	t.Run("batch", func(t *testing.T) {
+		b := body(`{"replies":[%s,{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"b"},{"page_id":%q,"comment_id":%q,"text":"c","Text":"d"}]}`,
+			item, e.page.ID, c0, c1, e.page.ID, c1)
+		status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+		if status != 207 {
+			t.Fatalf("%d %v", status, m)
+		}
+		res := m["results"].([]any)
+		for i, want := range []struct {
+			status float64
+			field  string
+		}{{202, ""}, {400, "replies[1].comment_id"}, {400, "replies[2].text"}} {
+			r := res[i].(map[string]any)
+			if r["status"] != want.status || errField(r) != want.field {
+				t.Errorf("item %d: %v, want %v %q", i, r, want.status, want.field)
+			}
+		}
+		if msg := errMessage(res[1].(map[string]any)); msg != "comment_id is given twice" {
+			t.Errorf("item 1: message %q", msg)
+		}
+	})
 }
 
 func TestHealthMetricsMonitor(t *testing.T) {
