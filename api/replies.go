@@ -61,8 +61,9 @@ func badInput(field, format string, args ...any) *inputError {
 }
 
 // decodeReplies reads a POST /v1/replies body: one ReplyRequest, or
-// {"replies":[...]} with 1 to MaxBatch of them. A batch item that cannot be
-// decoded gets its own error in itemErrs; the others go on.
+// {"replies":[...]} with 1 to MaxBatch of them; an object may name a member
+// once only. A batch item that cannot be decoded gets its own error in
+// itemErrs; the others go on.
 func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -87,6 +88,18 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 		if k != "replies" {
 			return nil, nil, true, badInput(clipField(k), "unknown field %q next to replies", clipField(k))
 		}
+	}
+	// The map kept the last of several "replies" (and every member is one
+	// by now); the body's own members say whether there were more.
+	n := 0
+	members(body, func(name []byte) bool {
+		if string(name) == "replies" {
+			n++
+		}
+		return n < 2
+	})
+	if n > 1 {
+		return nil, nil, true, badInput("replies", "replies is given twice")
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil || items == nil {

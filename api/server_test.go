@@ -265,8 +265,8 @@ func TestReplies(t *testing.T) {
 // read as encoding/json would read it (the last value, silently), which could
 // send a reply to a target the caller did not mean. Names compare as
 // encoding/json matches them to fields: escapes undone, case folded. A reply
-// is a 400 naming the field, and a batch item gets its own 400 in the 207. No
-// value is quoted back.
+// is a 400 naming the field, a batch item gets its own 400 in the 207, and
+// "replies" twice is a 400 for the whole batch. No value is quoted back.
 func TestRepliesFieldTwice(t *testing.T) {
 	e := newEnv(t, nil)
 	comments := e.sb.AllComments(e.page.ID)
@@ -295,6 +295,8 @@ func TestRepliesFieldTwice(t *testing.T) {
 			"post_id", `post_id is given twice (as "post_id" and "poſt_id": names match case-insensitively)`},
 		{"escaped", body(`{"page_id":%q,"comment_id":%q,"comment\u005fid":%q,"text":"hi"}`, e.page.ID, c0, c1),
 			"comment_id", "comment_id is given twice"},
+		{"replies", `{"replies":[` + item + `],"replies":[` + item + `]}`, "replies", "replies is given twice"},
+		{"replies escaped", `{"replies":[` + item + `], "r\u0065plies" : [` + item + `]}`, "replies", "replies is given twice"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,8 +325,8 @@ func TestRepliesFieldTwice(t *testing.T) {
 	}
 
 	t.Run("batch", func(t *testing.T) {
-		b := body(`{"replies":[%s,{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"b"},{"page_id":%q,"comment_id":%q,"text":"c","Text":"d"}]}`,
-			item, e.page.ID, c0, c1, e.page.ID, c1)
+		b := body(`{"replies":[{"page_id":%q,"comment_id":%q,"text":"a"},{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"b"},{"page_id":%q,"comment_id":%q,"text":"c","Text":"d"}]}`,
+			e.page.ID, comments[3].ID, e.page.ID, c0, c1, e.page.ID, c1)
 		status, m := e.do(t, "POST", "/v1/replies", testToken, b)
 		if status != 207 {
 			t.Fatalf("%d %v", status, m)
