@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -92,8 +91,8 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 	// The map kept the last of several "replies" (and every member is one
 	// by now); the body's own members say whether there were more.
 	n := 0
-	members(body, func(name []byte) bool {
-		if string(name) == "replies" {
+	members(body, func(name string) bool {
+		if name == "replies" {
 			n++
 		}
 		return n < 2
@@ -158,14 +157,14 @@ var replyFields = func() []string {
 // exact name, else the one equal to it under Unicode case folding
 // (encoding/json's foldName is bytes.EqualFold), so "Comment_ID" and
 // "comment_id" both fill CommentID.
-func replyField(name []byte) int {
+func replyField(name string) int {
 	for i, f := range replyFields {
-		if string(name) == f {
+		if name == f {
 			return i
 		}
 	}
 	for i, f := range replyFields {
-		if bytes.EqualFold(name, []byte(f)) {
+		if bytes.EqualFold([]byte(name), []byte(f)) {
 			return i
 		}
 	}
@@ -180,7 +179,7 @@ func replyField(name []byte) int {
 func fieldTwice(b []byte, prefix string) *inputError {
 	var seen uint64 // by field index; ReplyRequest has far fewer than 64
 	var e *inputError
-	members(b, func(name []byte) bool {
+	members(b, func(name string) bool {
 		k := replyField(name)
 		switch {
 		case k < 0: // not after a strict decode
@@ -198,9 +197,9 @@ func fieldTwice(b []byte, prefix string) *inputError {
 // twiceError names field k, given a second time as second in object b. The
 // two spellings are quoted when they are not both the field's own name (no
 // value is).
-func twiceError(b []byte, k int, second []byte, prefix string) *inputError {
-	var first []byte
-	members(b, func(name []byte) bool {
+func twiceError(b []byte, k int, second string, prefix string) *inputError {
+	var first string
+	members(b, func(name string) bool {
 		if replyField(name) == k {
 			first = name
 			return false
@@ -208,11 +207,11 @@ func twiceError(b []byte, k int, second []byte, prefix string) *inputError {
 		return true
 	})
 	f := replyFields[k]
-	if string(first) == f && string(second) == f {
+	if first == f && second == f {
 		return badInput(prefix+f, "%s is given twice", f)
 	}
 	return badInput(prefix+f, "%s is given twice (as %q and %q: names match case-insensitively)",
-		f, clipField(string(first)), clipField(string(second)))
+		f, clipField(first), clipField(second))
 }
 
 // jsonError turns a decoding error into a message naming the field.
@@ -247,112 +246,24 @@ func clipField(f string) string {
 }
 
 // members calls f with the name of each member of the JSON object b in order,
-// as encoding/json reads it (escapes undone), until f returns false. It is one
-// pass of a scanner over the object's own members, cheaper than a
-// json.Decoder's tokens: values, nested objects too, are skipped over, never
-// read. b must be valid JSON: members scans it, it does not check it (it never
-// reads past b, whatever b holds).
-func members(b []byte, f func(name []byte) bool) {
-	i := skipSpace(b, 0)
-	if i == len(b) || b[i] != '{' {
+// as encoding/json reads it (escapes undone), until f returns false. Values,
+// nested objects too, are skipped, not decoded.
+func members(b []byte, f func(name string) bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return
 	}
-	for i++; ; i++ { // b[i] is '{' or ','
-		i = skipSpace(b, i)
-		if i == len(b) || b[i] != '"' {
-			return // '}'
-		}
-		j := stringEnd(b, i)
-		if j < 0 {
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok || !f(name) {
 			return
 		}
-		name := b[i+1 : j-1]
-		for _, c := range name {
-			if c == '\\' || c >= utf8.RuneSelf {
-				// Escapes, or bytes encoding/json may replace: its own
-				// unquoting, as for the object's keys.
-				var s string
-				if json.Unmarshal(b[i:j], &s) != nil {
-					return
-				}
-				name = []byte(s)
-				break
-			}
-		}
-		i = skipSpace(b, j)
-		if i == len(b) || b[i] != ':' {
-			return
-		}
-		i = skipSpace(b, i+1)
-		j = valueEnd(b, i)
-		if j < 0 || !f(name) {
-			return
-		}
-		if i = skipSpace(b, j); i == len(b) || b[i] != ',' {
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
 			return
 		}
 	}
-}
-
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON whitespace.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the JSON string that starts at b[i],
-// or -1.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
-
-// valueEnd returns the index just past the JSON value that starts at b[i], or
-// -1.
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				if j = stringEnd(b, j); j < 0 {
-					return -1
-				}
-				j--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i // a number, true, false or null
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && skipSpace(b, j) == j {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
 
 // checked is a reply request that passed validation, before any Redis or Graph
