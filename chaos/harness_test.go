@@ -475,8 +475,6 @@ var (
 	dryHeadRe   = regexp.MustCompile(`(?m)^(\d+) items seen; (\d+) would get a reply`)
 	dryTotalRe  = regexp.MustCompile(`(?m)^skipped: (\d+)$`)
 	dryReasonRe = regexp.MustCompile(`(?m)^  (\S+)\s+(\d+)$`)
-	statusPage  = regexp.MustCompile(`(?m)^(\d+)\s+(\d+)\s+(\d+)\s+(.+)$`)
-	statusQueue = regexp.MustCompile(`(?m)^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(yes|no)$`)
 )
 
 // pollDryRun runs the binary's full dry-run poll of a Page: it reads every
@@ -525,17 +523,58 @@ func (r *rig) status(t *testing.T) status {
 		t.Fatalf("pagereply status: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 	}
 	st := status{sent: map[string]int{}, failed: map[string]int{}, archived: map[string]int{}}
-	for _, m := range statusPage.FindAllStringSubmatch(res.Stdout, -1) {
-		st.sent[m[1]], _ = strconv.Atoi(m[2])
-		st.failed[m[1]], _ = strconv.Atoi(m[3])
+	for _, row := range statusTable(res.Stdout, "QUEUE") {
+		st.archived[row["QUEUE"]], _ = strconv.Atoi(row["ARCHIVED"])
 	}
-	for _, m := range statusQueue.FindAllStringSubmatch(res.Stdout, -1) {
-		st.archived[m[1]], _ = strconv.Atoi(m[6])
+	for _, row := range statusTable(res.Stdout, "PAGE") {
+		if _, err := strconv.ParseUint(row["PAGE"], 10, 64); err != nil {
+			continue // a Page no longer configured, or tasks without one
+		}
+		st.sent[row["PAGE"]], _ = strconv.Atoi(row["SENT"])
+		st.failed[row["PAGE"]], _ = strconv.Atoi(row["FAILED"])
 	}
 	if len(st.sent) != len(r.pages) || len(st.archived) == 0 {
 		t.Fatalf("pagereply status: cannot read its tables:\n%s", res.Stdout)
 	}
 	return st
+}
+
+// statusTable reads the table of `pagereply status` whose header starts with
+// first: one map per row, column name → cell, by the header's names, so a
+// column added to the table does not shift what the test reads. The last
+// column may hold spaces (PAUSED says for how long and why); a first cell
+// with a space in it ("<id> (not configured)") comes back as its first word.
+func statusTable(out, first string) []map[string]string {
+	lines := strings.Split(out, "\n")
+	var cols []string
+	var rows []map[string]string
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if cols == nil {
+			if len(f) > 0 && f[0] == first {
+				cols = f
+			}
+			continue
+		}
+		if len(f) == 0 {
+			break
+		}
+		row := map[string]string{}
+		if len(f) > len(cols) { // spaces in the first or the last cell
+			if strings.HasPrefix(f[1], "(") {
+				f = append(f[:1], f[len(f)-len(cols)+1:]...)
+			} else {
+				f = append(f[:len(cols)-1], strings.Join(f[len(cols)-1:], " "))
+			}
+		}
+		for i, c := range cols {
+			if i < len(f) {
+				row[c] = f[i]
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // archivedReplies lists the archived reply tasks through asynq's Inspector:
