@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,6 +39,8 @@ type Ledger struct {
 	batch  *batcher // nil unless LedgerOptions.Batch
 	// appPages are LedgerOptions.AppPages.
 	appPages []string
+	// tokenFP are the fingerprints of LedgerOptions.PageTokens.
+	tokenFP map[string]string
 
 	// pages caches the key names every reply of a Page uses.
 	pagesMu sync.RWMutex
@@ -82,6 +85,12 @@ type LedgerOptions struct {
 	// AppPages are the Pages of the app this ledger serves: a throttle of
 	// the whole app (graph.AppThrottled) pauses them all (PauseApp).
 	AppPages []string
+	// PageTokens are the access tokens of the Pages (Page id → token), as
+	// the config gives them. Only a fingerprint of each is kept: a Page
+	// paused because its token broke remembers the fingerprint of the token
+	// that broke, and LiftStaleBrokenPause lifts that pause once the config
+	// gives the Page another token.
+	PageTokens map[string]string
 }
 
 // BatchOptions returns the linger and early flush for a worker with
@@ -104,7 +113,12 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 		opts.TTL = DefaultLedgerTTL
 	}
 	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(), pages: map[string]*pageKeys{},
-		appPages: slices.Clone(opts.AppPages)}
+		appPages: slices.Clone(opts.AppPages), tokenFP: make(map[string]string, len(opts.PageTokens))}
+	for page, token := range opts.PageTokens {
+		if token != "" {
+			l.tokenFP[page] = TokenFingerprint(token)
+		}
+	}
 	if opts.Batch {
 		l.batch = newBatcher(rdb, opts.Linger, opts.FlushAt)
 	}
@@ -601,15 +615,44 @@ func (l *Ledger) Release(ctx context.Context, page string, t Target, token strin
 	return nil
 }
 
-// pauseScript pauses a Page unless it is already paused for longer.
+// pauseScript pauses a Page unless it is already paused for longer, and keeps
+// beside the pause the fingerprint of the token it was found with (page_broken
+// pauses only; another pause drops a fingerprint left from one).
 //
-// KEYS[1] the Page's pause key. ARGV[1] reason, ARGV[2] duration (ms).
+// KEYS[1] the Page's pause key, KEYS[2] its pause token key. ARGV[1] reason,
+// ARGV[2] duration (ms), ARGV[3] token fingerprint or "".
 var pauseScript = redis.NewScript(`
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl >= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+else
+  redis.call('DEL', KEYS[2])
+end
 return 1
 `)
+
+// liftScript lifts a page_broken pause that was set with another token than
+// the one given (or with no fingerprint: a pause from an older pagereply).
+//
+// KEYS[1] the Page's pause key, KEYS[2] its pause token key. ARGV[1] the
+// fingerprint of the Page's token now. Returns the reason lifted, or false.
+var liftScript = redis.NewScript(`
+local reason = redis.call('GET', KEYS[1])
+if not reason or string.sub(reason, 1, 11) ~= 'page_broken' then return false end
+if redis.call('GET', KEYS[2]) == ARGV[1] then return false end
+redis.call('DEL', KEYS[1], KEYS[2])
+return reason
+`)
+
+// TokenFingerprint returns a short digest of a Page access token: enough to
+// tell one token from another, useless for finding the token itself (64 bits
+// of SHA-256 of a token with far more entropy), so Redis never holds a token.
+func TokenFingerprint(token string) string {
+	sum := sha256.Sum256([]byte("pagereply page token\x00" + token))
+	return hex.EncodeToString(sum[:8])
+}
 
 // AppPages returns the Pages of the app (LedgerOptions.AppPages) with page
 // among them.
@@ -622,12 +665,18 @@ func (l *Ledger) AppPages(page string) []string {
 
 // Pause stops sends for page for d (unless it is paused for longer already),
 // with a reason shown by status and the monitor. It reports whether the pause
-// was set or lengthened.
+// was set or lengthened. A page_broken pause remembers the fingerprint of the
+// Page's token (LedgerOptions.PageTokens) for LiftStaleBrokenPause.
 func (l *Ledger) Pause(ctx context.Context, page string, d time.Duration, reason string) (bool, error) {
 	if d < time.Millisecond {
 		d = time.Millisecond
 	}
-	n, err := pauseScript.Run(ctx, l.rdb, []string{l.pageKey(page, "pause")}, reason, d.Milliseconds()).Int()
+	fp := ""
+	if PauseKind(reason) == PausePageBroken {
+		fp = l.tokenFP[page]
+	}
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
+	n, err := pauseScript.Run(ctx, l.rdb, keys, reason, d.Milliseconds(), fp).Int()
 	if err != nil {
 		return false, fmt.Errorf("pause page %s: %w", page, err)
 	}
@@ -636,10 +685,33 @@ func (l *Ledger) Pause(ctx context.Context, page string, d time.Duration, reason
 
 // Resume lifts a Page's pause.
 func (l *Ledger) Resume(ctx context.Context, page string) error {
-	if err := l.rdb.Del(ctx, l.pageKey(page, "pause")).Err(); err != nil {
+	if err := l.rdb.Del(ctx, l.pageKey(page, "pause"), l.pageKey(page, "pause_token")).Err(); err != nil {
 		return fmt.Errorf("resume page %s: %w", page, err)
 	}
 	return nil
+}
+
+// LiftStaleBrokenPause lifts page's page_broken pause when it was set while
+// the Page had another token than the one LedgerOptions.PageTokens gives now
+// (or by a pagereply that kept no fingerprint): the operator has put a new
+// token in the config, and the pause, which only waits for that, need not
+// run out first. A pause of the same token, a throttle, or a Page without a
+// token in PageTokens is left alone. It returns the reason of the pause it
+// lifted, or "".
+func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string, error) {
+	fp, ok := l.tokenFP[page]
+	if !ok {
+		return "", nil
+	}
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
+	reason, err := liftScript.Run(ctx, l.rdb, keys, fp).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("lift pause of page %s: %w", page, err)
+	}
+	return reason, nil
 }
 
 // Pause reasons begin with the kind of pause, then ": " and what happened.

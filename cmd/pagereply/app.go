@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"syscall"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -83,10 +85,12 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	// One config is one app (one app secret): a throttle of the whole app
 	// pauses every Page in it.
 	pages := make([]string, len(cfg.Pages))
+	tokens := make(map[string]string, len(cfg.Pages))
 	for i, p := range cfg.Pages {
 		pages[i] = p.ID
+		tokens[p.ID] = p.AccessToken
 	}
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages})
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages, PageTokens: tokens})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry,
 		Inspector: asynq.NewInspectorFromRedisClient(a.rdb)}
@@ -95,6 +99,25 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		Timeout: cfg.Graph.Timeout, Observer: worker.GraphObserver(a.ledger, a.metrics, log),
 	})
 	return a, nil
+}
+
+// liftStalePauses lifts the page_broken pauses of Pages whose token in the
+// config is not the one that broke: whoever fixed the token and started
+// pagereply again wants its replies now, not when the pause runs out. Redis
+// out of reach only costs a warning: the pause then runs out on its own.
+func (a *app) liftStalePauses(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, p := range a.cfg.Pages {
+		reason, err := a.ledger.LiftStaleBrokenPause(ctx, p.ID)
+		if err != nil {
+			a.log.Warn("cannot check the pauses of broken Pages", slog.String("error", err.Error()))
+			return
+		}
+		if reason != "" {
+			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
+		}
+	}
 }
 
 // Close releases the Redis connections.

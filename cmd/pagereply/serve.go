@@ -75,5 +75,6 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 		return exitUsage
 	}
 	defer a.Close()
+	a.liftStalePauses(ctx)
 	return runRoles(ctx, env, name, a, roles, opts)
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// TestNewTokenLiftsBrokenPause: a Page paused because its token broke stays
+// paused for a poll with the same token, and is polled at once by a
+// pagereply whose config gives it a new token, without waiting for the pause
+// to run out.
+func TestNewTokenLiftsBrokenPause(t *testing.T) {
+	ctx := context.Background()
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 5}, "10/s")
+	page := e.sb.Pages()[0]
+	const broken = "page_broken: (#190) Error validating access token: the session has been invalidated"
+	pause := func(token string) {
+		t.Helper()
+		l := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page.ID: token}})
+		if err := l.Resume(ctx, page.ID); err != nil {
+			t.Fatal(err)
+		}
+		if set, err := l.Pause(ctx, page.ID, 5*time.Minute, broken); err != nil || !set {
+			t.Fatalf("pause: %v %v", set, err)
+		}
+	}
+
+	// Paused with the token the config still has: the poll waits.
+	pause(page.Token)
+	out, errOut, code := run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
+	if !strings.Contains(errOut, "paused: "+broken) || strings.Contains(errOut, "pause lifted") {
+		t.Fatalf("poll with the token that broke: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Paused with a token the config no longer has: lifted, polled now.
+	pause("EAABtheoldtokenthatbroke")
+	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
+	if code != exitOK || strings.Contains(errOut, "paused: ") || !strings.Contains(errOut, "page_broken pause lifted") ||
+		!strings.Contains(out, "items seen") {
+		t.Fatalf("poll with a new token: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(errOut, page.Token) || strings.Contains(errOut, "EAABtheoldtoken") {
+		t.Fatalf("a token reached the log:\n%s", errOut)
+	}
+	if d, _, err := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{}).Paused(ctx, page.ID); err != nil || d != 0 {
+		t.Fatalf("still paused for %s (%v)", d, err)
+	}
+}
