@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -98,6 +99,9 @@ type Poller struct {
 	schedules map[string]cron.Schedule // by Page id, to tell stale poll slots
 	log       *slog.Logger
 	m         *metrics.Metrics
+	// beyondWarned is, by Page id, the post beyond scan_posts last warned
+	// about: a poll each minute finds the same one, one warning says it.
+	beyondWarned sync.Map
 }
 
 // NewPoller returns a Poller.
@@ -161,6 +165,13 @@ type PollReport struct {
 	// Paused says why the poll did not run or stopped early: the Page is
 	// paused, or Graph throttled it or refused its token during the poll.
 	Paused string
+	// BeyondScan is the newest post created before scan_posts when its
+	// updated_time says it has comments inside the reply window: the feed
+	// lists posts by creation, so the poll stops at the first post older
+	// than scan_posts, and comments on that post and older ones are not read
+	// (the webhook still brings them). Zero when the poll stopped at a post
+	// with nothing new, or read the whole feed.
+	BeyondScan graph.Post
 	intake.Report
 }
 
@@ -480,6 +491,10 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 			return &readError{err}
 		}
 		if post.CreatedTime.Before(scanFrom) {
+			if comments && !post.UpdatedTime.Before(commentsFrom) {
+				r.rep.BeyondScan = post
+				r.warnBeyondScan(post, scan)
+			}
 			break
 		}
 		if _, ok := done[post.ID]; !ok {
@@ -490,6 +505,20 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 		}
 	}
 	return nil
+}
+
+// warnBeyondScan says, once per post and process, that a post older than
+// scan_posts has comments the poll does not read.
+func (r *pollRun) warnBeyondScan(post graph.Post, scan time.Duration) {
+	if r.dry {
+		return // the dry run prints it
+	}
+	if prev, ok := r.pl.beyondWarned.Swap(r.page.ID, post.ID); ok && prev == post.ID {
+		return
+	}
+	r.log.Warn("a post created before scan_posts has comments inside the reply window; the poll does not read posts that old: raise scan_posts, or subscribe the webhook",
+		slog.String("post_id", post.ID), slog.Time("created_time", post.CreatedTime.Time), slog.Time("updated_time", post.UpdatedTime.Time),
+		slog.Duration("scan_posts", scan))
 }
 
 // handlePost looks at one post of the feed: the post itself when it is a
