@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,7 +63,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: --addr: %v\n", err)
 		return exitError
 	}
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /_sandbox/stats", sandboxStats(sb))
+	mux.Handle("/", sb)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -71,6 +75,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "page %s token %s\n", p.ID, p.Token)
 	}
 	fmt.Fprintf(env.stderr, "sandbox listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(env.stderr, "what it received: curl http://%s/_sandbox/stats\n", ln.Addr())
 
 	select {
 	case err := <-served:
@@ -88,7 +93,9 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: serving: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(env.stderr, "sandbox stopped after %d sends\n", len(sb.Sends()))
+	st := sandboxStatsOf(sb)
+	fmt.Fprintf(env.stderr, "sandbox stopped after %d sends; %d comments or posts got more than one private reply; %d sends refused as already replied; %d throttled\n",
+		st.Sends, st.Duplicates, st.AlreadyReplied, st.Throttled)
 	return exitOK
 }
 
@@ -120,4 +127,66 @@ func checkSandboxFlags(fs *flag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// sandboxStatsBody is what GET /_sandbox/stats answers: what the sandbox
+// received, for someone trying pagereply against it by hand. It is not a Graph
+// endpoint (Graph has nothing like it); the path keeps clear of Graph's.
+type sandboxStatsBody struct {
+	// Sends are the private replies and messages that went through.
+	Sends int `json:"sends"`
+	// Duplicates are the comments and posts that got more than one private
+	// reply: 0 unless the sandbox is wrong (Graph refuses a second one).
+	Duplicates int `json:"duplicates"`
+	// AlreadyReplied are the sends refused with code 10900: a client that
+	// tried a target twice.
+	AlreadyReplied int `json:"already_replied"`
+	// Throttled are the calls refused with code 80006 (--rate).
+	Throttled int `json:"throttled"`
+	// InjectedFailures and DroppedAnswers are the faults --fail and --drop made.
+	InjectedFailures int `json:"injected_failures"`
+	DroppedAnswers   int `json:"dropped_answers"`
+	// TokensInURL are requests that carried access_token in the URL.
+	TokensInURL int `json:"tokens_in_url"`
+	// Calls are the requests per endpoint (feed, comments, object, messages,
+	// conversations, thread, unknown), failed ones included.
+	Calls map[string]int `json:"calls"`
+	// Pages are the same by Page.
+	Pages map[string]sandboxPageStats `json:"pages"`
+}
+
+type sandboxPageStats struct {
+	Sends     int `json:"sends"`
+	Throttled int `json:"throttled"`
+	// MaxSendCallsIn1s is the most POST /messages calls (refused ones
+	// included) inside any one second: at most rate + burst of the Page's
+	// pages[].rate when pagereply keeps to it.
+	MaxSendCallsIn1s int `json:"max_send_calls_in_1s"`
+}
+
+func sandboxStatsOf(sb *sandbox.Sandbox) sandboxStatsBody {
+	st := sandboxStatsBody{
+		Duplicates: sb.Duplicates(), AlreadyReplied: sb.AlreadyRepliedCount(), Throttled: sb.ThrottledCount(""),
+		InjectedFailures: sb.InjectedFailures(), DroppedAnswers: sb.DroppedAnswers(), TokensInURL: sb.TokensInURL(),
+		Calls: sb.Calls(), Pages: map[string]sandboxPageStats{},
+	}
+	for _, p := range sb.Pages() {
+		st.Pages[p.ID] = sandboxPageStats{Throttled: sb.ThrottledCount(p.ID), MaxSendCallsIn1s: sb.MaxCallsIn(p.ID, time.Second)}
+	}
+	for _, s := range sb.Sends() {
+		st.Sends++
+		ps := st.Pages[s.PageID]
+		ps.Sends++
+		st.Pages[s.PageID] = ps
+	}
+	return st
+}
+
+func sandboxStats(sb *sandbox.Sandbox) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(sandboxStatsOf(sb))
+	})
 }

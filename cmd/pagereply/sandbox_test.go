@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ func TestSandboxCommand(t *testing.T) {
 	}()
 	addr := waitFor(t, &stderr, regexp.MustCompile(`sandbox listening on (http://127\.0\.0\.1:[0-9]+)\n`))[1]
 
+	var sendPage, sendComment, sendToken string
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("stdout %q: want one line per Page", stdout.String())
@@ -72,19 +74,68 @@ func TestSandboxCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		var feed struct {
-			Data []struct{ ID string } `json:"data"`
+			Data []struct {
+				ID       string
+				Comments struct {
+					Data []struct{ ID string } `json:"data"`
+				} `json:"comments"`
+			} `json:"data"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&feed)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != 200 || len(feed.Data) != 3 {
 			t.Fatalf("feed of %s: %d, %v, %+v", m[1], resp.StatusCode, err, feed)
 		}
+		if sendPage != "" {
+			continue
+		}
+		// A private reply to a comment of the first Page, sent twice: Graph
+		// takes the first and refuses the second (code 10900).
+		for _, p := range feed.Data {
+			if len(p.Comments.Data) > 0 {
+				sendPage, sendComment, sendToken = m[1], p.Comments.Data[0].ID, m[2]
+				break
+			}
+		}
+		if sendPage == "" {
+			t.Fatalf("no comment in the feed of %s", m[1])
+		}
+		form := url.Values{"recipient": {`{"comment_id":"` + sendComment + `"}`}, "message": {`{"text":"hi"}`}}
+		for range 2 {
+			req, _ := http.NewRequest(http.MethodPost, addr+"/v25.0/"+sendPage+"/messages", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+sendToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+
+	// What the sandbox received, as someone trying pagereply by hand reads it.
+	resp, err := http.Get(addr + "/_sandbox/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st sandboxStatsBody
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("stats: %d %q %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	if st.Sends != 1 || st.AlreadyReplied != 1 || st.Duplicates != 0 || st.Calls["feed"] != 2 || st.Calls["messages"] != 2 ||
+		st.Calls["unknown"] != 0 || len(st.Pages) != 2 || st.Pages[sendPage].Sends != 1 || st.Pages[sendPage].MaxSendCallsIn1s != 2 {
+		t.Fatalf("stats after two feeds and one reply sent twice: %+v", st)
+	}
+	if !strings.Contains(stderr.String(), "curl "+addr+"/_sandbox/stats") {
+		t.Fatalf("stderr does not say where the stats are: %q", stderr.String())
 	}
 
 	cancel()
 	select {
 	case code := <-done:
-		if code != exitOK {
+		if code != exitOK || !strings.Contains(stderr.String(), "sandbox stopped after 1 sends; 0 comments or posts got more than one private reply; 1 sends refused as already replied") {
 			t.Fatalf("exit %d; stderr %q", code, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
