@@ -45,11 +45,11 @@ func (pg *Page) validateScheduleGap(p *problems, path string) {
 	}
 	window, of := min(pg.MaxAge, MaxReplyWindow), "max_age"
 	if pg.Replies(ReplyConversations) && window > messagingWindow {
-		window, of = messagingWindow, "conversations (Messenger's 24h)"
+		window, of = messagingWindow, "Messenger's window for conversations"
 	}
 	if gap := pollGap(sched); gap >= window {
 		p.add(path+".schedule", "polls up to %s apart, not less than the reply window of %s (%s): without the webhook, what is written just after one poll is too old for a reply at the next",
-			fmtDur(gap), of, fmtDur(window))
+			fmtDur(gap), fmtDur(window), of)
 	}
 }
 
