@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -191,6 +192,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	var d delivery
 	if err := json.Unmarshal(body, &d); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			// Valid JSON of another shape: say where, by field path and
+			// JSON type only, never by the body's content.
+			writeError(w, http.StatusBadRequest, "body is not a Meta webhook delivery: "+shapeProblem(ute), ute.Field)
+			return
+		}
 		writeError(w, http.StatusBadRequest, "body is not valid JSON", "")
 		return
 	}
@@ -224,6 +232,42 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("ignored", ignored))
 	w.WriteHeader(http.StatusOK)
+}
+
+// shapeProblem describes a JSON value of the wrong type as "FIELD: want an
+// array, got object" ("want an object, got array" for the body itself). It
+// names only the field path (from the delivery type's own JSON names) and
+// JSON types: a number's literal, which UnmarshalTypeError may carry, could
+// be long.
+func shapeProblem(e *json.UnmarshalTypeError) string {
+	got, _, _ := strings.Cut(e.Value, " ")
+	msg := "want " + jsonKind(e.Type) + ", got " + got
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	return msg
+}
+
+// jsonKind names the JSON type a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another type"
 }
 
 // itemOf returns the webhook item of a change, or why it is ignored.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -187,24 +188,48 @@ func TestWebhookRefusals(t *testing.T) {
 	post := e.sb.AddPost(page, sandbox.User{}, "A post", time.Now().Add(-time.Hour))
 	c := e.sb.AddComment(post, sandbox.User{ID: "100000000000077", Name: "Ana Lopez"}, "hello", time.Now())
 	body := `{"object":"page","entry":[{"id":"` + page + `","time":1,"changes":[` + commentChange(page, post, c, "100000000000077", "add") + `]}]}`
+	signed := func(b string) map[string]string {
+		return map[string]string{"X-Hub-Signature-256": sign(whAppSecret, b)}
+	}
+	const notDelivery = "body is not a Meta webhook delivery: "
+	long := strings.Repeat("9", 400)
 	tests := []struct {
 		name   string
 		body   string
 		header map[string]string
 		want   int
+		msg    string // the error message, exactly, when not empty
 	}{
-		{"no signature", body, nil, http.StatusUnauthorized},
-		{"wrong secret", body, map[string]string{"X-Hub-Signature-256": sign("other", body)}, http.StatusUnauthorized},
-		{"signature of another body", body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body+" ")}, http.StatusUnauthorized},
-		{"not hex", body, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, http.StatusUnauthorized},
-		{"sha1 header only", body, map[string]string{"X-Hub-Signature": "sha1=0123"}, http.StatusUnauthorized},
-		{"signed invalid JSON", `{"object":`, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, `{"object":`)}, http.StatusBadRequest},
-		{"too large", strings.Repeat(" ", 2<<20), nil, http.StatusRequestEntityTooLarge},
+		{"no signature", body, nil, http.StatusUnauthorized, ""},
+		{"wrong secret", body, map[string]string{"X-Hub-Signature-256": sign("other", body)}, http.StatusUnauthorized, ""},
+		{"signature of another body", body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, body+" ")}, http.StatusUnauthorized, ""},
+		{"not hex", body, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, http.StatusUnauthorized, ""},
+		{"sha1 header only", body, map[string]string{"X-Hub-Signature": "sha1=0123"}, http.StatusUnauthorized, ""},
+		{"signed invalid JSON", `{"object":`, signed(`{"object":`), http.StatusBadRequest, "body is not valid JSON"},
+		{"signed trailing garbage", `{"object":"page"}x`, signed(`{"object":"page"}x`), http.StatusBadRequest, "body is not valid JSON"},
+		{"entry an object", `{"object":"page","entry":{}}`, signed(`{"object":"page","entry":{}}`), http.StatusBadRequest,
+			notDelivery + "entry: want an array, got object"},
+		{"changes a string", `{"object":"page","entry":[{"changes":"x"}]}`, signed(`{"object":"page","entry":[{"changes":"x"}]}`), http.StatusBadRequest,
+			notDelivery + "entry.changes: want an array, got string"},
+		{"body an array", `[1,2]`, signed(`[1,2]`), http.StatusBadRequest, notDelivery + "want an object, got array"},
+		{"object a long number", `{"object":` + long + `}`, signed(`{"object":` + long + `}`), http.StatusBadRequest,
+			notDelivery + "object: want a string, got number"},
+		{"too large", strings.Repeat(" ", 2<<20), nil, http.StatusRequestEntityTooLarge, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if code, b := e.post(t, tt.body, tt.header); code != tt.want {
+			code, b := e.post(t, tt.body, tt.header)
+			if code != tt.want {
 				t.Fatalf("status %d (%s), want %d", code, b, tt.want)
+			}
+			if tt.msg != "" {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(b), &m); err != nil {
+					t.Fatalf("answer %q is not JSON: %v", b, err)
+				}
+				if got := errMessage(m); got != tt.msg {
+					t.Fatalf("message %q, want %q", got, tt.msg)
+				}
 			}
 			if n := e.queued(t); n != 0 {
 				t.Fatalf("%d tasks queued after a refused delivery", n)
