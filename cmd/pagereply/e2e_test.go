@@ -524,7 +524,10 @@ func TestUsage(t *testing.T) {
 		{"bad role", []string{"serve", "-c", noTokens, "--roles", "web"}, 2, "--roles"},
 		{"api without tokens", []string{"api", "-c", noTokens}, 2, "api.tokens"},
 		{"enqueue without target", []string{"enqueue", "-c", noTokens, "--page", "1", "--text", "x"}, 2, "--comment"},
-		{"enqueue without text", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2"}, 2, "--text"},
+		{"enqueue without text", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2"}, 2, "pagereply enqueue: --text is required and must not be blank\n"},
+		{"enqueue blank text", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", " \t "}, 2, "pagereply enqueue: --text is required and must not be blank\n"},
+		{"enqueue text too long", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", strings.Repeat("é", 2001)}, 2,
+			"pagereply enqueue: --text: the reply text is longer than 2000 characters (2001)\n"},
 		{"missing file", []string{"status", "-c", "/nonexistent.yaml"}, 2, "nonexistent"},
 		{"demo bad pages", []string{"demo", "--pages", "0"}, 2, "--pages"},
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
@@ -51,8 +53,16 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		return usage("give only one of --comment, --post and --conversation")
 	}
 	body, err := config.CheckText(*text)
-	if err != nil {
-		return usage("--text: %v", err)
+	switch {
+	case errors.Is(err, config.ErrTextEmpty):
+		return usage("--text is required and must not be blank")
+	case errors.Is(err, config.ErrTextTooLong):
+		return usage("--text: the reply text is longer than %d characters (%d)",
+			config.MaxTextRunes, utf8.RuneCountInString(strings.TrimSpace(*text)))
+	case err != nil:
+		// CheckText has no other errors today; keep a new one's words, not
+		// its package prefix, beside the flag's name.
+		return usage("--text: %s", strings.TrimPrefix(err.Error(), "config: "))
 	}
 	cfg, code := loadConfig(env, configPath(env, *cfgPath))
 	if cfg == nil {
