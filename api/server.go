@@ -14,6 +14,10 @@
 //	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie)
 //	GET|POST /login         a form that trades an API token for a monitor session cookie
 //
+// Another method on /v1/replies or /v1/replies/{id} answers 405 with Allow
+// once the token is checked (like all of /v1), and on /webhook 405 with
+// Allow: GET, POST; a path no route has answers 404.
+//
 // Every error answer has one shape: {"error":{"message":"...","field":"..."}},
 // field present when one field of the request is at fault.
 package api
@@ -25,6 +29,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,6 +174,11 @@ func (s *Server) routes() http.Handler {
 	v1 := s.auth.bearer
 	mux.Handle("POST /v1/replies", v1(http.HandlerFunc(s.postReplies)))
 	mux.Handle("GET /v1/replies/{id}", v1(http.HandlerFunc(s.getReply)))
+	// The same paths with any other method: 405 with Allow, not the
+	// catch-all's 404. Behind the token like the rest of /v1, so a caller
+	// without one learns nothing of the routes (401 first).
+	mux.Handle("/v1/replies", v1(methodNotAllowed(http.MethodPost)))
+	mux.Handle("/v1/replies/{id}", v1(methodNotAllowed(http.MethodGet, http.MethodHead)))
 	mux.Handle("/v1/", v1(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})))
@@ -217,6 +227,16 @@ func (s *Server) routes() http.Handler {
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
 	return s.logRequests(recoverPanics(s.log, mux))
+}
+
+// methodNotAllowed answers 405 with an Allow header listing allow, for a
+// route that exists with other methods.
+func methodNotAllowed(allow ...string) http.Handler {
+	list := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", list)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.Pattern+"; use "+list, "")
+	})
 }
 
 // readyz answers 200 when Redis answers a PING within Params.ReadyTimeout

@@ -415,6 +415,83 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	}
 }
 
+// TestWrongMethod: a known path asked with another method answers 405 with
+// Allow and the API's error shape; a path no route has keeps 404. /v1 checks
+// the token first, so a caller without one gets 401 either way.
+func TestWrongMethod(t *testing.T) {
+	e := newEnv(t, func(p *api.Params) {
+		p.Webhook = api.NewWebhook(api.WebhookParams{VerifyToken: "v", AppSecret: "s", Intake: p.Enqueuer, Pages: p.Pages, Logger: p.Logger})
+	})
+	cases := []struct {
+		method, path, token string
+		status              int
+		allow               string
+	}{
+		{"GET", "/v1/replies", testToken, 405, "POST"},
+		{"PUT", "/v1/replies", testToken, 405, "POST"},
+		{"DELETE", "/v1/replies", testToken, 405, "POST"},
+		{"DELETE", "/v1/replies/comment:1_2", testToken, 405, "GET, HEAD"},
+		{"POST", "/v1/replies/comment:1_2", testToken, 405, "GET, HEAD"},
+		{"PATCH", "/v1/replies/x", testToken, 405, "GET, HEAD"},
+		{"DELETE", "/v1/replies", "", 401, ""},
+		{"DELETE", "/v1/replies/x", "nope", 401, ""},
+		{"GET", "/v1/nope", testToken, 404, ""},
+		{"DELETE", "/v1/replies/a/b", testToken, 404, ""},
+		{"GET", "/v1/replies/", testToken, 404, ""},
+		{"DELETE", "/nope", "", 404, ""},
+		{"PUT", "/webhook", "", 405, "GET, POST"},
+		{"DELETE", "/webhook", "", 405, "GET, POST"},
+	}
+	for _, tc := range cases {
+		name := tc.method + " " + tc.path
+		if tc.token != testToken {
+			name += " unauthenticated"
+		}
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, e.url+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil || errMessage(m) == "" {
+				t.Fatalf("status %d, body %q: not the API's error shape", resp.StatusCode, b)
+			}
+			if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
+				t.Fatalf("status %d Allow %q (%s), want %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"), b, tc.status, tc.allow)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			if tc.status == 405 && strings.HasPrefix(tc.path, "/v1/") && !strings.Contains(errMessage(m), tc.method+" is not allowed") {
+				t.Fatalf("message %q does not name the method", errMessage(m))
+			}
+		})
+	}
+	// HEAD is GET's: served by the route, not refused.
+	req, err := http.NewRequest("HEAD", e.url+"/v1/replies/comment:404_404", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("HEAD of an unknown reply: %d, want 404", resp.StatusCode)
+	}
+}
+
 func TestNoTokenRefusesToStart(t *testing.T) {
 	s := api.New(api.Params{Addr: "127.0.0.1:0"})
 	if err := s.Start(); err != api.ErrNoToken {
