@@ -62,11 +62,16 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		},
 	})
 	rep, err := pl.Poll(ctx, *page, *dry)
-	if *dry {
+	// A poll that read nothing (the Page was paused, or its first read
+	// failed) has no counts worth a summary: the lines below say why.
+	readNothing := rep.Posts == 0 && rep.Conversations == 0 && rep.Seen == 0 && (err != nil || rep.Paused != "")
+	switch {
+	case readNothing:
+	case *dry:
 		if err == nil || rep.Seen > 0 {
 			printDryRun(env.stdout, &rep)
 		}
-	} else {
+	default:
 		fmt.Fprintf(env.stdout, "page %s: %d posts (%d read for comments, %d unchanged), %d items seen, %d replies enqueued, %d already queued, in %s\n",
 			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
@@ -79,12 +84,15 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if rep.Unreadable > 0 {
 		fmt.Fprintf(env.stdout, "%d posts whose comments Graph refused were skipped; the next poll reads them again\n", rep.Unreadable)
 	}
-	if rep.Paused != "" {
-		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
-	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		if rep.Paused != "" {
+			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends\n", rep.PageID)
+		}
 		return exitError
+	}
+	if rep.Paused != "" {
+		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
 	}
 	return exitOK
 }
