@@ -90,12 +90,20 @@ func newRedisClient(opt asynq.RedisConnOpt, protocol int) redis.UniversalClient 
 // SetRedisLogger sends go-redis's own log lines (pool and reconnection
 // notices, written with the standard logger otherwise) to log, as warnings,
 // so a process's logs stay one format while Redis is away.
-func SetRedisLogger(log *slog.Logger) {
-	redis.SetLogger(redisLogger{log: log.With(slog.String("component", "go-redis"))})
+func SetRedisLogger(log *slog.Logger) { SetRedisLoggerAt(log, slog.LevelWarn) }
+
+// SetRedisLoggerAt is SetRedisLogger at another level: a one-shot command
+// that reports Redis out of reach in its own words logs go-redis's retries
+// at debug, not as warnings ahead of its error.
+func SetRedisLoggerAt(log *slog.Logger, level slog.Level) {
+	redis.SetLogger(redisLogger{log: log.With(slog.String("component", "go-redis")), level: level})
 }
 
-type redisLogger struct{ log *slog.Logger }
+type redisLogger struct {
+	log   *slog.Logger
+	level slog.Level
+}
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, strings.TrimSpace(fmt.Sprintf(format, v...)))
+	l.log.Log(ctx, l.level, strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

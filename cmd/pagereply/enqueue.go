@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,6 +78,8 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		return usage("%v", err)
 	}
 	defer a.Close()
+	// Redis out of reach is this command's error, said once below.
+	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
 
 	reply := tasks.Reply{PageID: pg.ID, Text: body, Source: tasks.SourceAPI}
 	var kind tasks.Kind

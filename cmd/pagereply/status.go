@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -39,6 +40,8 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
+	// Redis out of reach is this command's error, said once below.
+	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
 	insp := asynq.NewInspector(a.redis)
 	defer insp.Close()
 
