@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 )
 
 // AsynqLogger adapts a *slog.Logger to asynq.Logger (asynq has no slog adapter).
@@ -20,8 +21,18 @@ func (a *AsynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
 // Info logs at info level.
 func (a *AsynqLogger) Info(args ...any) { a.l.Info(fmt.Sprint(args...)) }
 
-// Warn logs at warn level.
-func (a *AsynqLogger) Warn(args ...any) { a.l.Warn(fmt.Sprint(args...)) }
+// Warn logs at warn level, but for asynq's "Retry exhausted for task id=…"
+// when it archives a task: the worker's error handler has logged that task as
+// archived with its error, and the words are wrong for a permanent error,
+// which was never retried. That line goes to debug.
+func (a *AsynqLogger) Warn(args ...any) {
+	msg := fmt.Sprint(args...)
+	if strings.HasPrefix(msg, "Retry exhausted for task id=") {
+		a.l.Debug(msg)
+		return
+	}
+	a.l.Warn(msg)
+}
 
 // Error logs at error level.
 func (a *AsynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }

@@ -227,11 +227,7 @@ func (w *Worker) Start() error {
 		ShutdownTimeout:          w.p.ShutdownTimeout,
 		Logger:                   NewAsynqLogger(w.log),
 		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			if IsFailure(err) {
-				w.log.Warn("task failed", slog.String("type", t.Type()), slog.String("error", err.Error()))
-			}
-		}),
+		ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
 	})
 	if err := w.server.Start(w.Handler()); err != nil {
 		_ = w.serverRDB.Close()
@@ -239,6 +235,25 @@ func (w *Worker) Start() error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil
+}
+
+// logFailure logs a task that failed: archived when its error says it cannot
+// succeed (asynq.SkipRetry: a permanent Graph error, or its retries used up),
+// else retried later. asynq's own line for an archived task ("Retry
+// exhausted", also for a task never retried) goes to debug (AsynqLogger).
+// A put-back is no failure and is not logged here.
+func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
+	if !IsFailure(err) {
+		return
+	}
+	id, _ := asynq.GetTaskID(ctx)
+	n, _ := asynq.GetRetryCount(ctx)
+	attrs := []any{slog.String("type", t.Type()), slog.String("task_id", id), slog.Int("retried", n), slog.String("error", err.Error())}
+	if errors.Is(err, asynq.SkipRetry) {
+		w.log.Warn("task archived", attrs...)
+		return
+	}
+	w.log.Warn("task failed; retried later", attrs...)
 }
 
 // Shutdown stops taking tasks and waits up to Params.ShutdownTimeout for

@@ -1,0 +1,97 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// lockedBuffer is a bytes.Buffer for a logger that goroutines share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFailureLogs: a reply that failed and will be retried is logged as
+// such; one archived is logged once as archived with its error, whether its
+// retries ran out or Graph refused it for good, and never with asynq's
+// "Retry exhausted", which is wrong for a reply never retried.
+func TestFailureLogs(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 90})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	rs := h.addComments(h.pages[0].ID, 2, "Thanks!")
+	transient, permanent := rs[0], rs[1]
+	h.sb.SetCanReplyPrivately(permanent.Target.ID, false)
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	g.down.Store(true)
+	var buf lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry, p.Logger = g, 1, log })
+
+	ctx := context.Background()
+	// The permanent one first, while Graph is up.
+	g.down.Store(false)
+	if o, _, err := h.enq.Enqueue(ctx, permanent); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, permanent, 30*time.Second)
+	g.down.Store(true)
+	if o, _, err := h.enq.Enqueue(ctx, transient); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, transient, 30*time.Second)
+
+	byTask := map[string][]string{}
+	for _, s := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var l struct {
+			Level   string `json:"level"`
+			Msg     string `json:"msg"`
+			TaskID  string `json:"task_id"`
+			Retried int    `json:"retried"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(s), &l); err != nil {
+			t.Fatalf("log line %q: %v", s, err)
+		}
+		if strings.Contains(l.Msg, "Retry exhausted") {
+			t.Errorf("asynq's %q logged at %s", l.Msg, l.Level)
+		}
+		if l.TaskID != "" {
+			byTask[l.TaskID] = append(byTask[l.TaskID], l.Msg)
+		}
+	}
+	want := map[string][]string{
+		permanent.Target.String(): {"task archived"},
+		transient.Target.String(): {"task failed; retried later", "task archived"},
+	}
+	for id, msgs := range want {
+		if strings.Join(byTask[id], "|") != strings.Join(msgs, "|") {
+			t.Errorf("task %s logged %q, want %q\n%s", id, byTask[id], msgs, buf.String())
+		}
+	}
+}
