@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -99,9 +98,6 @@ type Poller struct {
 	schedules map[string]cron.Schedule // by Page id, to tell stale poll slots
 	log       *slog.Logger
 	m         *metrics.Metrics
-	// beyondWarned is, by Page id, the post beyond scan_posts last warned
-	// about: a poll each minute finds the same one, one warning says it.
-	beyondWarned sync.Map
 }
 
 // NewPoller returns a Poller.
@@ -152,7 +148,8 @@ type PollReport struct {
 	DryRun   bool
 	Started  time.Time
 	Duration time.Duration
-	// Posts is the number of feed posts inside scan_posts, CommentReads the
+	// Posts is the number of feed posts looked at (inside scan_posts, and
+	// older ones with fresh comments: BeyondScan), CommentReads the
 	// posts whose comments were read, Unchanged the posts skipped because
 	// nothing changed since the last poll.
 	Posts, CommentReads, Unchanged int
@@ -165,13 +162,10 @@ type PollReport struct {
 	// Paused says why the poll did not run or stopped early: the Page is
 	// paused, or Graph throttled it or refused its token during the poll.
 	Paused string
-	// BeyondScan is the newest post created before scan_posts when its
-	// updated_time says it has comments inside the reply window: the feed
-	// lists posts by creation, so the poll stops at the first post older
-	// than scan_posts, and comments on that post and older ones are not read
-	// (the webhook still brings them). Zero when the poll stopped at a post
-	// with nothing new, or read the whole feed.
-	BeyondScan graph.Post
+	// BeyondScan is the number of posts created before scan_posts that the
+	// poll read because their updated_time says they have comments inside
+	// the reply window (counted in Posts too).
+	BeyondScan int
 	intake.Report
 }
 
@@ -284,7 +278,7 @@ type pollRun struct {
 	rep   PollReport
 
 	state   map[string]postState // remembered, by post id
-	seen    map[string]struct{}  // posts inside scan_posts this time
+	seen    map[string]struct{}  // posts looked at this time
 	dirty   []stateUpdate        // to write once their replies are enqueued
 	nextDry time.Time            // dry runs pace reads locally
 }
@@ -490,35 +484,28 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 			}
 			return &readError{err}
 		}
-		if post.CreatedTime.Before(scanFrom) {
-			if comments && !post.UpdatedTime.Before(commentsFrom) {
-				r.rep.BeyondScan = post
-				r.warnBeyondScan(post, scan)
-			}
+		// The feed lists posts newest first, by creation as Pages' feeds
+		// do (by last activity as some feeds do: the rule below holds for
+		// both). A post created before scan_posts is read all the same while
+		// its updated_time, which moves with every comment, says it has
+		// comments inside the reply window; the walk stops at the first one
+		// that has none.
+		beyond := post.CreatedTime.Before(scanFrom)
+		if beyond && (!comments || post.UpdatedTime.Before(commentsFrom)) {
 			break
 		}
 		if _, ok := done[post.ID]; !ok {
-			if err := r.handlePost(ctx, post, comments, posts, commentsFrom); err != nil {
+			// Only its comments: a post that old is no reply target itself.
+			if err := r.handlePost(ctx, post, comments, posts && !beyond, commentsFrom); err != nil {
 				return err
 			}
 			done[post.ID] = struct{}{}
+			if beyond {
+				r.rep.BeyondScan++
+			}
 		}
 	}
 	return nil
-}
-
-// warnBeyondScan says, once per post and process, that a post older than
-// scan_posts has comments the poll does not read.
-func (r *pollRun) warnBeyondScan(post graph.Post, scan time.Duration) {
-	if r.dry {
-		return // the dry run prints it
-	}
-	if prev, ok := r.pl.beyondWarned.Swap(r.page.ID, post.ID); ok && prev == post.ID {
-		return
-	}
-	r.log.Warn("a post created before scan_posts has comments inside the reply window; the poll does not read posts that old: raise scan_posts, or subscribe the webhook",
-		slog.String("post_id", post.ID), slog.Time("created_time", post.CreatedTime.Time), slog.Time("updated_time", post.UpdatedTime.Time),
-		slog.Duration("scan_posts", scan))
 }
 
 // handlePost looks at one post of the feed: the post itself when it is a

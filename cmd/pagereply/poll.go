@@ -76,10 +76,8 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
 	}
-	if b := rep.BeyondScan; b.ID != "" {
-		pg, _ := cfg.Page(*page)
-		fmt.Fprintf(env.stdout, "post %s was created %s, before scan_posts (%s), and has comments since %s: the poll does not read posts that old (nor their comments); raise scan_posts, or subscribe the webhook\n",
-			b.ID, b.CreatedTime.UTC().Format(time.RFC3339), strings.TrimSuffix(strings.TrimSuffix(pg.ScanPosts.String(), "0s"), "0m"), b.UpdatedTime.UTC().Format(time.RFC3339))
+	if rep.BeyondScan > 0 {
+		fmt.Fprintf(env.stdout, "%d posts created before scan_posts were read too: their comments are newer than that\n", rep.BeyondScan)
 	}
 	if rep.Unreadable > 0 {
 		fmt.Fprintf(env.stdout, "%d posts whose comments Graph refused were skipped; the next poll reads them again\n", rep.Unreadable)
