@@ -31,6 +31,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -458,7 +459,7 @@ func newLiveEnv(t *testing.T) *liveEnv {
 // started is a unit's process, running against a liveEnv.
 type started struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *proctest.Buffer
 	done           chan struct{}
 	// addrs maps a port of the manifest to the address the process really
 	// listens on.
@@ -477,7 +478,7 @@ func (le *liveEnv) start(t *testing.T, u unit) (*started, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &started{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{}), addrs: map[int]string{}}
+	s := &started{stdout: &proctest.Buffer{}, stderr: &proctest.Buffer{}, done: make(chan struct{}), addrs: map[int]string{}}
 	args := slices.Clone(u.args)
 	apiAddr := freeAddr(t)
 	for port, what := range ports {
@@ -717,24 +718,6 @@ func checkUnits(t *testing.T, units []unit) {
 			})
 		}
 	})
-}
-
-// lockedBuffer is a strings.Builder safe for a process's writes and the test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {

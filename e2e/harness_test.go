@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,29 +28,11 @@ import (
 // TestMain removes the binary proctest built for the tests.
 func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
-// buffer is a bytes.Buffer safe for a process's output goroutine and the test.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // proc is a running pagereply process.
 type proc struct {
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *buffer
+	stdout, stderr *proctest.Buffer
 	done           chan struct{}
 	code           int
 }
@@ -60,7 +40,7 @@ type proc struct {
 // start runs pagereply with args; t's cleanup kills it if it still runs.
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, stdout: &buffer{}, stderr: &buffer{}, done: make(chan struct{})}
+	p := &proc{name: name, stdout: &proctest.Buffer{}, stderr: &proctest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(proctest.Binary(t, proctest.BuildOptions{}), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "PAGEREPLY_CONFIG=")

@@ -637,10 +637,11 @@ return 1
 // the one given (or with no fingerprint: a pause from an older pagereply).
 //
 // KEYS[1] the Page's pause key, KEYS[2] its pause token key. ARGV[1] the
-// fingerprint of the Page's token now. Returns the reason lifted, or false.
+// fingerprint of the Page's token now, ARGV[2] PausePageBroken. Returns the
+// reason lifted, or false.
 var liftScript = redis.NewScript(`
 local reason = redis.call('GET', KEYS[1])
-if not reason or string.sub(reason, 1, 11) ~= 'page_broken' then return false end
+if not reason or string.sub(reason, 1, #ARGV[2]) ~= ARGV[2] then return false end
 if redis.call('GET', KEYS[2]) == ARGV[1] then return false end
 redis.call('DEL', KEYS[1], KEYS[2])
 return reason
@@ -704,7 +705,7 @@ func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string,
 		return "", nil
 	}
 	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
-	reason, err := liftScript.Run(ctx, l.rdb, keys, fp).Text()
+	reason, err := liftScript.Run(ctx, l.rdb, keys, fp, PausePageBroken).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}

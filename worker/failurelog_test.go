@@ -1,12 +1,11 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +13,10 @@ import (
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
-
-// lockedBuffer is a bytes.Buffer for a logger that goroutines share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestFailureLogs: a reply that failed and will be retried is logged as
 // such; one archived is logged once as archived with its error, whether its
@@ -49,7 +31,7 @@ func TestFailureLogs(t *testing.T) {
 	h.sb.SetCanReplyPrivately(permanent.Target.ID, false)
 	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
 	g.down.Store(true)
-	var buf lockedBuffer
+	var buf proctest.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry, p.Logger = g, 1, log })
 
@@ -82,12 +64,15 @@ func TestFailureLogs(t *testing.T) {
 			t.Errorf("asynq's %q logged at %s", l.Msg, l.Level)
 		}
 		if l.TaskID != "" {
-			byTask[l.TaskID] = append(byTask[l.TaskID], l.Msg)
+			if l.Error == "" {
+				t.Errorf("%q of %s without its error", l.Msg, l.TaskID)
+			}
+			byTask[l.TaskID] = append(byTask[l.TaskID], fmt.Sprintf("%s after %d retries", l.Msg, l.Retried))
 		}
 	}
 	want := map[string][]string{
-		permanent.Target.String(): {"task archived"},
-		transient.Target.String(): {"task failed; retried later", "task archived"},
+		permanent.Target.String(): {"task archived after 0 retries"},
+		transient.Target.String(): {"task failed; retried later after 0 retries", "task archived after 1 retries"},
 	}
 	for id, msgs := range want {
 		if strings.Join(byTask[id], "|") != strings.Join(msgs, "|") {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -52,14 +53,14 @@ func TestMain(m *testing.M) {
 // proc is a running pagereply process.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *sandboxBuffer
+	stdout, stderr *proctest.Buffer
 	done           chan struct{}
 	code           int
 }
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{stdout: &sandboxBuffer{}, stderr: &sandboxBuffer{}, done: make(chan struct{})}
+	p := &proc{stdout: &proctest.Buffer{}, stderr: &proctest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binPath, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "PAGEREPLY_CONFIG=")

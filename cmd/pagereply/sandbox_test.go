@@ -1,38 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pagereply/pagereply/internal/proctest"
 )
 
-// sandboxBuffer is a bytes.Buffer safe for the command's goroutine and the test.
-type sandboxBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *sandboxBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *sandboxBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls buf until re matches, and returns the submatches.
-func waitFor(t *testing.T, buf *sandboxBuffer, re *regexp.Regexp) []string {
+func waitFor(t *testing.T, buf *proctest.Buffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -48,7 +30,7 @@ func waitFor(t *testing.T, buf *sandboxBuffer, re *regexp.Regexp) []string {
 func TestSandboxCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr sandboxBuffer
+	var stdout, stderr proctest.Buffer
 	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {
@@ -146,7 +128,7 @@ func TestSandboxCommand(t *testing.T) {
 func TestSandboxCommandSameSeedSameTokens(t *testing.T) {
 	run := func() string {
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr sandboxBuffer
+		var stdout, stderr proctest.Buffer
 		env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 		done := make(chan int, 1)
 		go func() { done <- runSandbox(ctx, env, []string{"--addr", "127.0.0.1:0", "--seed", "9"}) }()
@@ -176,7 +158,7 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		{"extra argument", []string{"now"}, "now"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr sandboxBuffer
+			var stdout, stderr proctest.Buffer
 			env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 			if code := runSandbox(context.Background(), env, tc.args); code != exitUsage {
 				t.Fatalf("exit %d, want %d", code, exitUsage)
@@ -192,7 +174,7 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 }
 
 func TestSandboxCommandHelp(t *testing.T) {
-	var stdout, stderr sandboxBuffer
+	var stdout, stderr proctest.Buffer
 	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	if code := runSandbox(context.Background(), env, []string{"-h"}); code != exitOK {
 		t.Fatalf("exit %d", code)
