@@ -85,7 +85,7 @@ func newFleet(o fleetOptions) *fleet {
 	// their ledger reads go through a connection of their own.
 	f.enq = &tasks.Enqueuer{Client: client, Ledger: tasks.NewLedger(enqRDB, tasks.LedgerOptions{}), MaxRetry: 10}
 	gc.Observer = worker.GraphObserver(ledger, m, log)
-	f.w = worker.New(worker.Params{Redis: wrap("asynq-server", o.Redis), Ledger: ledger, Graph: graph.New(gc),
+	f.w = worker.New(worker.Params{Redis: wrap("asynq-server", o.Redis), Ledger: ledger, Graph: graph.New(gc), MaxRetry: 10,
 		Pages: f.pages, Concurrency: o.Concurrency, Logger: log, Metrics: m})
 	return f
 }

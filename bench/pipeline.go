@@ -257,7 +257,7 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	}
 	pprof.SetGoroutineLabels(ctx)
 	pg := config.Page{ID: page.ID, AccessToken: page.Token, Rate: config.Rate{}, Burst: 1}
-	w := worker.New(worker.Params{Redis: o.Redis, Ledger: ledger, Graph: gclient, Pages: []config.Page{pg},
+	w := worker.New(worker.Params{Redis: o.Redis, Ledger: ledger, Graph: gclient, MaxRetry: 10, Pages: []config.Page{pg},
 		Concurrency: o.Concurrency, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	done := make(chan struct{}, o.N)
 	if dq != nil {

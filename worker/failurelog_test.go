@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,7 @@ func TestFailureLogs(t *testing.T) {
 			Level   string `json:"level"`
 			Msg     string `json:"msg"`
 			TaskID  string `json:"task_id"`
+			PageID  string `json:"page_id"`
 			Retried int    `json:"retried"`
 			Error   string `json:"error"`
 		}
@@ -64,8 +66,8 @@ func TestFailureLogs(t *testing.T) {
 			t.Errorf("asynq's %q logged at %s", l.Msg, l.Level)
 		}
 		if l.TaskID != "" {
-			if l.Error == "" {
-				t.Errorf("%q of %s without its error", l.Msg, l.TaskID)
+			if l.Error == "" || l.PageID != h.pages[0].ID {
+				t.Errorf("%q of %s: error %q, page_id %q", l.Msg, l.TaskID, l.Error, l.PageID)
 			}
 			byTask[l.TaskID] = append(byTask[l.TaskID], fmt.Sprintf("%s after %d retries", l.Msg, l.Retried))
 		}
@@ -78,5 +80,40 @@ func TestFailureLogs(t *testing.T) {
 		if strings.Join(byTask[id], "|") != strings.Join(msgs, "|") {
 			t.Errorf("task %s logged %q, want %q\n%s", id, byTask[id], msgs, buf.String())
 		}
+	}
+}
+
+// countingGraph counts sends before passing them on.
+type countingGraph struct {
+	worker.Graph
+	sends atomic.Int32
+}
+
+func (g *countingGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.sends.Add(1)
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestMaxRetryZero: worker.max_retry 0 means no retry: one attempt, then
+// the reply is archived and logged as archived.
+func TestMaxRetryZero(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	down := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	down.down.Store(true)
+	g := &countingGraph{Graph: down}
+	var buf proctest.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.enq.MaxRetry = 0
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry, p.Logger = g, 0, log })
+	if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, r, 30*time.Second)
+	if n := g.sends.Load(); n != 1 {
+		t.Fatalf("%d attempts with max_retry 0, want 1", n)
+	}
+	if !strings.Contains(buf.String(), `"msg":"task archived"`) || strings.Contains(buf.String(), "retried later") {
+		t.Fatalf("logs:\n%s", buf.String())
 	}
 }

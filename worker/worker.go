@@ -45,7 +45,9 @@ type Params struct {
 	Pages []config.Page
 	// Concurrency is the number of tasks handled at once; if zero, 20.
 	Concurrency int
-	// MaxRetry is the number of failed attempts a reply may use; if zero, 10.
+	// MaxRetry is the number of retries a failed reply may use
+	// (worker.max_retry, whose default config gives); 0: none, the first
+	// failure archives it.
 	MaxRetry int
 	// GraphTimeout is the Graph client's per-call timeout, used to size claim
 	// leases; if zero, 10s.
@@ -146,9 +148,7 @@ func New(p Params) *Worker {
 	if p.Concurrency <= 0 {
 		p.Concurrency = 20
 	}
-	if p.MaxRetry <= 0 {
-		p.MaxRetry = 10
-	}
+	p.MaxRetry = max(p.MaxRetry, 0)
 	if p.GraphTimeout <= 0 {
 		p.GraphTimeout = 10 * time.Second
 	}
@@ -249,6 +249,11 @@ func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
 	id, _ := asynq.GetTaskID(ctx)
 	n, _ := asynq.GetRetryCount(ctx)
 	attrs := []any{slog.String("type", t.Type()), slog.String("task_id", id), slog.Int("retried", n), slog.String("error", err.Error())}
+	if t.Type() == tasks.TypeReply {
+		if r, derr := tasks.DecodeReply(t.Payload()); derr == nil {
+			attrs = append(attrs, slog.String("page_id", r.PageID))
+		}
+	}
 	if errors.Is(err, asynq.SkipRetry) {
 		w.log.Warn("task archived", attrs...)
 		return
