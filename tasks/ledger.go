@@ -715,6 +715,37 @@ func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string,
 	return reason, nil
 }
 
+// recordRateScript keeps the rate a Page is configured with and, when it
+// differs from the one kept before, drops the Page's put-back schedule, which
+// was spaced at the old rate.
+//
+// KEYS[1] the Page's configured rate key, KEYS[2] its put-back schedule.
+// ARGV[1] the rate, ARGV[2] how long to keep it (ms). Returns 1 when the
+// rate changed, else 0 (also the first time).
+var recordRateScript = redis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if old and old ~= ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`)
+
+// RecordRate keeps rate, a description of the Page's configured rate and
+// burst, and reports whether the Page had another before: its replies put
+// back for the old rate then wait on the old rate's schedule
+// (worker.WakePutBacks runs them), which it drops, so later put-backs are
+// spaced at the new rate.
+func (l *Ledger) RecordRate(ctx context.Context, page, rate string) (bool, error) {
+	keys := []string{l.pageKey(page, "rate_config"), l.keys(page).back}
+	n, err := recordRateScript.Run(ctx, l.rdb, keys, rate, l.ttlArg).Int()
+	if err != nil {
+		return false, fmt.Errorf("record rate of page %s: %w", page, err)
+	}
+	return n == 1, nil
+}
+
 // Pause reasons begin with the kind of pause, then ": " and what happened.
 const (
 	PauseThrottled  = "throttled"   // Graph throttled the Page, or its usage neared the limit

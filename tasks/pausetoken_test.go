@@ -119,3 +119,27 @@ func TestLiftStaleBrokenPause(t *testing.T) {
 		t.Fatalf("resume left %d keys", n)
 	}
 }
+
+// TestRecordRate: a Page's rate is kept; a different one says so and drops
+// the put-back schedule spaced at the old one.
+func TestRecordRate(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	const page = "100"
+	for i, c := range []struct {
+		rate    string
+		changed bool
+	}{{"1/1s burst 1", false}, {"1/1s burst 1", false}, {"50/1s burst 1", true}, {"50/1s burst 1", false}} {
+		if err := db.Client.Set(ctx, l.keys(page).back, "123", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := l.RecordRate(ctx, page, c.rate)
+		if err != nil || changed != c.changed {
+			t.Fatalf("step %d (%s): changed %v, %v; want %v", i, c.rate, changed, err, c.changed)
+		}
+		if n, _ := db.Client.Exists(ctx, l.keys(page).back).Result(); (n == 0) != c.changed {
+			t.Fatalf("step %d: put-back schedule kept %v with the rate changed %v", i, n == 1, c.changed)
+		}
+	}
+}

@@ -384,7 +384,7 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 func pausedPutBack(err error) error {
 	var pe *tasks.PausedError
 	if errors.As(err, &pe) {
-		return &delayError{d: pe.For + spread(pe.For), reason: "page paused: " + pe.Reason}
+		return &delayError{d: pe.For + spread(pe.For), reason: putBackPaused + pe.Reason}
 	}
 	return err
 }
@@ -868,7 +868,7 @@ func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
 		if graph.ClassOf(err) == graph.ClassPageBroken {
 			d = brokenPagePause
 		}
-		return &delayError{d: d + spread(d), reason: "page paused: " + graph.ClassOf(err).String()}
+		return &delayError{d: d + spread(d), reason: putBackPaused + graph.ClassOf(err).String()}
 	case graph.ClassPermanent:
 		log.Info("webhook item cannot be read", slog.String("error", err.Error()))
 		return fmt.Errorf("webhook item: %w: %w", err, asynq.SkipRetry)

@@ -63,10 +63,10 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		log.L().Debug("target already settled", slog.String("state", res.Entry.Status.String()))
 		return nil
 	case tasks.ReservePaused:
-		return &delayError{d: res.Wait + spread(res.Wait), reason: "page paused: " + res.Reason}
+		return &delayError{d: res.Wait + spread(res.Wait), reason: putBackPaused + res.Reason}
 	case tasks.ReserveLimited:
 		w.m.RateLimited.WithLabelValues(r.PageID).Inc()
-		return &delayError{d: res.Wait, reason: "page rate used up"}
+		return &delayError{d: res.Wait, reason: putBackRate}
 	case tasks.ReserveBusy:
 		return &delayError{d: res.Wait, reason: "target claimed by another worker"}
 	}
@@ -305,7 +305,7 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 	case graph.ClassThrottled, graph.ClassPageBroken:
 		d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 		w.settle(*r, token, gerr, doubtful, log)
-		return &delayError{d: d + spread(d), reason: "page paused: " + err.Error()}
+		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
 		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
 			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
@@ -516,7 +516,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 		}
 		if a.Paused > 0 {
 			w.release(*r, token, log)
-			return &delayError{d: a.Paused + spread(a.Paused), reason: "page paused: " + a.Reason}
+			return &delayError{d: a.Paused + spread(a.Paused), reason: putBackPaused + a.Reason}
 		}
 		if a.Wait <= 0 {
 			if a.Lapsed {

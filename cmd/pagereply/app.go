@@ -101,13 +101,17 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// liftStalePauses lifts the page_broken pauses of Pages whose token in the
-// config is not the one that broke: whoever fixed the token and started
-// pagereply again wants its replies now, not when the pause runs out. Redis
-// out of reach only costs a warning: the pause then runs out on its own.
-func (a *app) liftStalePauses(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// applyConfig brings what Redis holds in line with a config that may have
+// changed since the last start: it lifts the page_broken pause of a Page
+// whose token is not the one that broke (whoever fixed the token and started
+// pagereply again wants its replies now, not when the pause runs out), keeps
+// each Page's rate, and runs at once the replies put back for a lifted pause
+// or for a rate that changed (worker.WakePutBacks). Redis out of reach only
+// costs a warning: pauses then run out, and put-backs come back, on their own.
+func (a *app) applyConfig(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	wake := map[string]worker.Wake{}
 	for _, p := range a.cfg.Pages {
 		reason, err := a.ledger.LiftStaleBrokenPause(ctx, p.ID)
 		if err != nil {
@@ -117,6 +121,25 @@ func (a *app) liftStalePauses(ctx context.Context) {
 		if reason != "" {
 			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
 		}
+		changed, err := a.ledger.RecordRate(ctx, p.ID, fmt.Sprintf("%d/%s burst %d", p.Rate.N, p.Rate.Per, p.Burst))
+		if err != nil {
+			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
+			return
+		}
+		if reason != "" || changed {
+			wake[p.ID] = worker.Wake{Rate: changed, Broken: reason != ""}
+		}
+	}
+	if len(wake) == 0 {
+		return
+	}
+	woken, err := worker.WakePutBacks(ctx, asynq.NewInspectorFromRedisClient(a.rdb), wake)
+	if err != nil {
+		a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+	}
+	for page, n := range woken {
+		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n),
+			slog.Bool("rate_changed", wake[page].Rate), slog.Bool("pause_lifted", wake[page].Broken))
 	}
 }
 

@@ -48,7 +48,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
-	a.liftStalePauses(ctx)
+	a.applyConfig(ctx)
 	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{
 		Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: cfg.Pages, Metrics: a.metrics, Logger: a.log,
