@@ -83,10 +83,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		level := slog.LevelInfo
 		switch {
+		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
+			// Probes come every few seconds; a failing /readyz logs why
+			// itself, once per PING, and an ERROR per probe would bury it.
+			level = slog.LevelDebug
 		case sw.status >= 500:
 			level = slog.LevelError
-		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" ||
-			strings.HasPrefix(r.URL.Path, "/monitor/"):
+		case r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/monitor/"):
 			level = slog.LevelDebug
 		}
 		s.log.LogAttrs(r.Context(), level, "http request",

@@ -547,6 +547,10 @@ func TestStopping(t *testing.T) {
 	if status, m := e.do(t, "GET", "/readyz", "", ""); status != 503 {
 		t.Fatalf("readyz while stopping: %d %v", status, m)
 	}
+	// A failing probe is no error of the server: not logged as one.
+	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("a 503 from /readyz logged as an error:\n%s", e.logs.String())
+	}
 	if status, m := e.do(t, "GET", "/healthz", "", ""); status != 200 {
 		t.Fatalf("healthz while stopping: %d %v", status, m)
 	}
