@@ -27,6 +27,7 @@ type Metrics struct {
 	PollSkipped       *prometheus.CounterVec   // page, reason
 	Enqueued          *prometheus.CounterVec   // page, source, outcome
 	SendLatency       *prometheus.HistogramVec // page: enqueue to send
+	PollsScheduled    *prometheus.CounterVec   // page, outcome: the scheduler's slots
 }
 
 // New returns collectors registered on a new registry.
@@ -45,7 +46,8 @@ func New() *Metrics {
 	m.PollSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_skipped_total", Help: "Items not replied to, by reason."}, []string{"page", "reason"})
 	m.Enqueued = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_enqueued_total", Help: "Enqueue calls by source and outcome (enqueued, queued, sent)."}, []string{"page", "source", "outcome"})
 	m.SendLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_enqueue_to_send_seconds", Help: "Time from enqueue to a sent reply.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}, []string{"page"})
-	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency} {
+	m.PollsScheduled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_polls_scheduled_total", Help: "The scheduler's poll slots by outcome: enqueued, taken (another scheduler, or an earlier run, enqueued the slot), page_broken (not polled), error."}, []string{"page", "outcome"})
+	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency, m.PollsScheduled} {
 		f(c)
 	}
 	return m

@@ -227,12 +227,14 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time
 			// Throttled Pages are polled anyway: the poll sees the pause and
 			// returns at once, and the slot's task shows that it was due.
 			s.m.PollSkipped.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
+			s.m.PollsScheduled.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
 			log.Warn("poll skipped: page broken", slog.String("reason", reason), slog.Duration("paused_for", d))
 			return
 		}
 	}
 	payload, err := json.Marshal(tasks.Poll{PageID: e.page.ID, Slot: slot.Unix()})
 	if err != nil {
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, "error").Inc()
 		log.Error("encode poll task", slog.String("error", err.Error()))
 		return
 	}
@@ -242,10 +244,13 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		// Another replica (or an earlier run of this one) took the slot.
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, "taken").Inc()
 		log.Debug("poll already enqueued")
 	case err != nil:
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, "error").Inc()
 		log.Error("enqueue poll", slog.String("error", err.Error()))
 	default:
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, "enqueued").Inc()
 		log.Debug("poll enqueued")
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -63,8 +65,9 @@ func TestReplicas(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := time.Now()
 	var ss []*Scheduler
+	m := metrics.New()
 	for range 2 {
-		s, err := New(Params{Redis: opt, Pages: pages, Ledger: ledger, Logger: log, PollAtStart: true})
+		s, err := New(Params{Redis: opt, Pages: pages, Ledger: ledger, Logger: log, PollAtStart: true, Metrics: m})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,6 +114,20 @@ func TestReplicas(t *testing.T) {
 	}
 	if len(slots) != len(infos) {
 		t.Fatalf("%d tasks for %d slots", len(infos), len(slots))
+	}
+	// The slots' outcomes, as the scheduler's /metrics shows them: every
+	// task enqueued once, the other scheduler's try at it taken, the broken
+	// Page's slots skipped.
+	count := func(page, outcome string) float64 {
+		var d dto.Metric
+		if err := m.PollsScheduled.WithLabelValues(page, outcome).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.GetCounter().GetValue()
+	}
+	enq, taken, broken := count("111", "enqueued"), count("111", "taken"), count("222", "page_broken")
+	if int(enq) != len(infos) || taken < 1 || broken < 3 || count("222", "enqueued") != 0 {
+		t.Fatalf("polls scheduled: 111 enqueued %v (%d tasks), taken %v; 222 page_broken %v", enq, len(infos), taken, broken)
 	}
 }
 
