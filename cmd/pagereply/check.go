@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+)
+
+func init() {
+	register("check", "load the configuration and say whether it is valid, without Redis or Graph", runCheck)
+}
+
+// runCheck loads a config the way every other command does (its ${VAR}s
+// expanded from the environment) and reports what it found, touching neither
+// Redis nor Graph: for a deploy pipeline, or before a restart. Exit 0 when the
+// config is valid, 2 when it is not (the same code serve gives it).
+func runCheck(_ context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet(env, "check", "check -c FILE [--roles scheduler,worker,api] [--insecure]",
+		"pagereply check -c pagereply.yaml")
+	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
+	rolesFlag := fs.String("roles", "scheduler,worker,api", "the roles it will run: the api role also needs api.tokens")
+	insecure := fs.Bool("insecure", false, "the api role will run with --insecure (no api.tokens needed)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	roles, err := parseRoles(*rolesFlag)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply check: --roles: %v\n", err)
+		return exitUsage
+	}
+	path := configPath(env, *cfgPath)
+	cfg, code := loadConfig(env, path)
+	if cfg == nil {
+		return code
+	}
+	if err := checkRoles(&app{cfg: cfg}, roles, roleOptions{insecure: *insecure}); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply check: %s: %v\n", path, err)
+		return exitUsage
+	}
+	fmt.Fprintf(env.stdout, "%s: valid; %d Pages, Redis %s, worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",
+		path, len(cfg.Pages), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
+		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
+	for _, p := range cfg.Pages {
+		fmt.Fprintf(env.stdout, "page %s: rate %d/%s burst %d, schedule %q, replies to %s, %d rules%s\n",
+			p.ID, p.Rate.N, per(p.Rate.Per), p.Burst, p.Schedule,
+			strings.Join(replyKinds(&p), ", "), len(p.Rules), defaultText(&p))
+	}
+	for _, id := range textlessPages(cfg.Pages) {
+		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
+	}
+	return exitOK
+}
+
+// per writes a rate's period as the config does: s, m, h, else a duration.
+func per(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "s"
+	case time.Minute:
+		return "m"
+	case time.Hour:
+		return "h"
+	}
+	return d.String()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func replyKinds(p *config.Page) []string {
+	var out []string
+	for _, k := range []string{config.ReplyComments, config.ReplyPosts, config.ReplyConversations} {
+		if p.Replies(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func defaultText(p *config.Page) string {
+	if p.DefaultText == "" {
+		return ", no default_text"
+	}
+	return ", a default_text"
+}

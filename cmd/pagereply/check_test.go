@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestCheck: check loads a config without Redis or Graph (its Redis URL
+// points nowhere), says what it found and exits 0; an invalid config, or one
+// without API tokens for the api role, exits 2 naming the problem; no secret
+// reaches its output.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, yaml string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const token, secret, apiToken = "EAABsecretpagetoken", "s3cr3t-app-secret", "0123456789abcdef0123456789"
+	good := write("good.yaml", "redis:\n  url: redis://:hunter2@"+freeAddr(t)+"/3\ngraph:\n  app_secret: "+secret+"\n"+
+		"pages:\n  - id: \"123\"\n    access_token: \""+token+"\"\n    rate: 5/m\n    default_text: \"hi\"\n"+
+		"  - id: \"456\"\n    access_token: \""+token+"\"\n"+
+		"api:\n  tokens: [\""+apiToken+"\"]\n")
+	out, errOut, code := run(t, "check", "-c", good)
+	for _, want := range []string{good + ": valid; 2 Pages", "page 123: rate 5/m burst", "page 456: rate", "warning: page 456 has no rules and no default_text"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check of a valid config: no %q in\n%s", want, out)
+		}
+	}
+	if code != exitOK {
+		t.Fatalf("check of a valid config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, s := range []string{token, secret, apiToken, "hunter2"} {
+		if strings.Contains(out+errOut, s) {
+			t.Fatalf("check printed a secret (%s):\n%s%s", s, out, errOut)
+		}
+	}
+
+	bad := write("bad.yaml", "redis:\n  url: redis://127.0.0.1:6379/0\npages:\n  - id: \"abc\"\n    access_token: \"\"\n")
+	_, errOut, code = run(t, "check", "-c", bad)
+	if code != exitUsage || !regexp.MustCompile(`pages\[0\]\.(id|access_token)`).MatchString(errOut) {
+		t.Fatalf("check of an invalid config: exit %d\n%s", code, errOut)
+	}
+
+	noTokens := write("notokens.yaml", "redis:\n  url: redis://127.0.0.1:6379/0\ngraph:\n  app_secret: x\npages:\n  - id: \"123\"\n    access_token: \"t\"\n    default_text: \"hi\"\n")
+	if _, errOut, code = run(t, "check", "-c", noTokens); code != exitUsage || !strings.Contains(errOut, "api.tokens is empty") {
+		t.Fatalf("check without API tokens: exit %d\n%s", code, errOut)
+	}
+	for _, args := range [][]string{{"--roles", "scheduler,worker"}, {"--insecure"}} {
+		if out, errOut, code := run(t, append([]string{"check", "-c", noTokens}, args...)...); code != exitOK {
+			t.Fatalf("check %v without API tokens: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+}
