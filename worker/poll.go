@@ -162,6 +162,8 @@ type PollReport struct {
 	// Paused says why the poll did not run or stopped early: the Page is
 	// paused, or Graph throttled it or refused its token during the poll.
 	Paused string
+	// Busy: the poll did not run, another poll of the Page was running.
+	Busy bool
 	// BeyondScan is the number of posts created before scan_posts that the
 	// poll read because their updated_time says they have comments inside
 	// the reply window (counted in Posts too).
@@ -202,6 +204,28 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 		r.rep.Paused = reason
 		r.log.Info("poll skipped: page paused", slog.String("reason", reason), slog.Duration("for", d))
 		return r.rep, nil
+	}
+	if !dryRun {
+		// One poll of a Page at a time: a poll paced at a low rate can
+		// outlast its slot, and the next slot's poll would read everything
+		// again beside it, holding another worker slot.
+		token, ok, err := pl.p.Ledger.TryLease(ctx, pageID, pollLeaseName, pollLease)
+		if err != nil {
+			return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
+		}
+		if !ok {
+			r.rep.Busy = true
+			r.log.Info("poll skipped: another poll of the page is running")
+			return r.rep, nil
+		}
+		r.lease, r.renewed = token, time.Now()
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := pl.p.Ledger.ReleaseLease(rctx, pageID, pollLeaseName, token); err != nil {
+				r.log.Warn("release the poll's lease", slog.String("error", err.Error()))
+			}
+		}()
 	}
 	r.batch = pl.in.NewBatch(page, tasks.SourcePoll, dryRun)
 	err = r.run(ctx)
@@ -281,7 +305,16 @@ type pollRun struct {
 	seen    map[string]struct{}  // posts looked at this time
 	dirty   []stateUpdate        // to write once their replies are enqueued
 	nextDry time.Time            // dry runs pace reads locally
+	lease   string               // the token of the Page's poll lease (not in dry runs)
+	renewed time.Time            // when the lease was last taken or renewed
 }
+
+// The lease that keeps a Page to one poll at a time; a poll renews it as it
+// reads, so it runs out pollLease after a worker died in the middle of one.
+const (
+	pollLeaseName = "poll"
+	pollLease     = 2 * time.Minute
+)
 
 type stateUpdate struct {
 	post string
@@ -361,6 +394,15 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		var err error
 		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
 			return err
+		}
+		if r.lease != "" && time.Since(r.renewed) > pollLease/4 {
+			// Long enough for the wait ahead too. A lease lost meanwhile
+			// changes nothing here: the ledger keeps a second poll of the
+			// Page from sending anything twice.
+			if _, err := r.pl.p.Ledger.RenewLease(ctx, r.page.ID, pollLeaseName, r.lease, pollLease+wait); err != nil {
+				return err
+			}
+			r.renewed = time.Now()
 		}
 	}
 	if wait <= 0 {

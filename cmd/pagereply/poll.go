@@ -64,7 +64,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	rep, err := pl.Poll(ctx, *page, *dry)
 	// A poll that read nothing (the Page was paused, or its first read
 	// failed) has no counts worth a summary: the lines below say why.
-	readNothing := rep.Posts == 0 && rep.Conversations == 0 && rep.Seen == 0 && (err != nil || rep.Paused != "")
+	readNothing := rep.Posts == 0 && rep.Conversations == 0 && rep.Seen == 0 && (err != nil || rep.Paused != "" || rep.Busy)
 	switch {
 	case readNothing:
 	case *dry:
@@ -91,6 +91,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if rep.Paused != "" {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
+	}
+	if rep.Busy {
+		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's); nothing done\n", rep.PageID)
 	}
 	return exitOK
 }
