@@ -96,7 +96,11 @@ func SetRedisLogger(log *slog.Logger) { SetRedisLoggerAt(log, slog.LevelWarn) }
 // that reports Redis out of reach in its own words logs go-redis's retries
 // at debug, not as warnings ahead of its error.
 func SetRedisLoggerAt(log *slog.Logger, level slog.Level) {
-	redis.SetLogger(redisLogger{log: log.With(slog.String("component", "go-redis")), level: level})
+	redis.SetLogger(newRedisLogger(log, level))
+}
+
+func newRedisLogger(log *slog.Logger, level slog.Level) redisLogger {
+	return redisLogger{log: log.With(slog.String("component", "go-redis")), level: level}
 }
 
 type redisLogger struct {
