@@ -121,7 +121,7 @@ func (a *app) applyConfig(ctx context.Context) {
 		if reason != "" {
 			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
 		}
-		changed, err := a.ledger.RecordRate(ctx, p.ID, fmt.Sprintf("%d/%s burst %d", p.Rate.N, p.Rate.Per, p.Burst))
+		changed, err := a.ledger.RecordRate(ctx, p.ID, fmt.Sprintf("%s burst %d", p.Rate, p.Burst))
 		if err != nil {
 			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/pagereply/pagereply/config"
 )
@@ -44,27 +43,14 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		path, len(cfg.Pages), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
-		fmt.Fprintf(env.stdout, "page %s: rate %d/%s burst %d, schedule %q, replies to %s, %d rules%s\n",
-			p.ID, p.Rate.N, per(p.Rate.Per), p.Burst, p.Schedule,
+		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, schedule %q, replies to %s, %d rules%s\n",
+			p.ID, p.Rate, p.Burst, p.Schedule,
 			strings.Join(replyKinds(&p), ", "), len(p.Rules), defaultText(&p))
 	}
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
 	}
 	return exitOK
-}
-
-// per writes a rate's period as the config does: s, m, h, else a duration.
-func per(d time.Duration) string {
-	switch d {
-	case time.Second:
-		return "s"
-	case time.Minute:
-		return "m"
-	case time.Hour:
-		return "h"
-	}
-	return d.String()
 }
 
 func onOff(b bool) string {
