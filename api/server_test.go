@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -31,7 +31,7 @@ type env struct {
 	sb     *sandbox.Sandbox
 	page   sandbox.Page
 	ledger *tasks.Ledger
-	logs   *bytes.Buffer
+	logs   *proctest.Buffer
 }
 
 // newEnv runs an API on a real Redis and a sandbox, with one configured Page.
@@ -50,7 +50,7 @@ func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 	t.Cleanup(func() { _ = client.Close() })
 	insp := asynq.NewInspector(opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	var logs bytes.Buffer
+	var logs proctest.Buffer
 	p := api.Params{
 		Addr:            "127.0.0.1:0",
 		Tokens:          []string{testToken},
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 		MonitorReadOnly: true,
 		RedisConnOpt:    opt,
 		MaxBody:         64 << 10,
-		Logger:          slog.New(slog.NewJSONHandler(&syncWriter{b: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if mutate != nil {
 		mutate(&p)
@@ -80,11 +80,17 @@ func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 	return &env{srv: s, url: "http://" + s.Addr(), sb: sb, page: pg, ledger: ledger, logs: &logs}
 }
 
-type syncWriter struct{ b *bytes.Buffer }
-
-func (w *syncWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
-
 func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	resp, b := e.request(t, method, path, token, body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+// request sends a request with a JSON body and, when token is set, a bearer
+// token; it returns the answer (its body read and closed) and the body.
+func (e *env) request(t *testing.T, method, path, token, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
 	if err != nil {
@@ -100,9 +106,7 @@ func (e *env) do(t *testing.T, method, path, token, body string) (int, map[strin
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
+	return resp, b
 }
 
 func errField(m map[string]any) string {
@@ -448,19 +452,7 @@ func TestWrongMethod(t *testing.T) {
 			name += " unauthenticated"
 		}
 		t.Run(name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, e.url+tc.path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
+			resp, b := e.request(t, tc.method, tc.path, tc.token, "")
 			var m map[string]any
 			if err := json.Unmarshal(b, &m); err != nil || errMessage(m) == "" {
 				t.Fatalf("status %d, body %q: not the API's error shape", resp.StatusCode, b)

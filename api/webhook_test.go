@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -45,12 +45,12 @@ type webhookEnv struct {
 	pages []config.Page
 	led   *tasks.Ledger
 	enq   *tasks.Enqueuer
-	logs  *lockedWriter
+	logs  *proctest.Buffer
 }
 
 func newWebhookEnv(t *testing.T) *webhookEnv {
 	t.Helper()
-	e := &webhookEnv{db: redistest.New(t), sb: sandbox.New(sandbox.Options{Pages: 2, Seed: 4}), logs: &lockedWriter{w: &strings.Builder{}}}
+	e := &webhookEnv{db: redistest.New(t), sb: sandbox.New(sandbox.Options{Pages: 2, Seed: 4}), logs: &proctest.Buffer{}}
 	e.opt = asynq.RedisClientOpt{Addr: e.db.Addr, DB: e.db.DB}
 	e.gsrv = httptest.NewServer(e.sb)
 	t.Cleanup(e.gsrv.Close)
@@ -68,23 +68,6 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	}))
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
 }
 
 func (e *webhookEnv) startWorker(t *testing.T) {

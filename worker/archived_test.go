@@ -14,13 +14,16 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
-// downGraph answers every send with a transient error while down.
+// downGraph answers every send with a transient error while down, and
+// counts the sends it was asked for.
 type downGraph struct {
 	worker.Graph
-	down atomic.Bool
+	down  atomic.Bool
+	sends atomic.Int32
 }
 
 func (g *downGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.sends.Add(1)
 	if g.down.Load() {
 		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Message: "An unexpected error has occurred. Please retry your request later."}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,25 +82,13 @@ func TestFailureLogs(t *testing.T) {
 	}
 }
 
-// countingGraph counts sends before passing them on.
-type countingGraph struct {
-	worker.Graph
-	sends atomic.Int32
-}
-
-func (g *countingGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
-	g.sends.Add(1)
-	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
-}
-
 // TestMaxRetryZero: worker.max_retry 0 means no retry: one attempt, then
 // the reply is archived and logged as archived.
 func TestMaxRetryZero(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
 	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
-	down := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
-	down.down.Store(true)
-	g := &countingGraph{Graph: down}
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	g.down.Store(true)
 	var buf proctest.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h.enq.MaxRetry = 0
