@@ -142,11 +142,12 @@ func RunPipeline(ctx context.Context, o PipelineOptions) (PipelineResult, error)
 		BareCPU: bareCPU, PipeCPU: pipeCPU, Ledger: stats, BareDequeue: bareDQ.result(), PipeDequeue: pipeDQ.result()}, nil
 }
 
-// serverConfig is the asynq configuration both runs share.
+// serverConfig is the asynq configuration both runs share: a worker's replies
+// server (polls run on a server of their own).
 func serverConfig(o PipelineOptions) asynq.Config {
 	return asynq.Config{
 		Concurrency:       o.Concurrency,
-		Queues:            map[string]int{tasks.QueuePolls: 3, tasks.QueueReplies: 6},
+		Queues:            map[string]int{tasks.QueueReplies: 1},
 		TaskCheckInterval: 20 * time.Millisecond,
 		LogLevel:          asynq.ErrorLevel,
 		Logger:            worker.NewAsynqLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),

@@ -278,8 +278,8 @@ func startWorkers(command func(string) *exec.Cmd, cfgPath string, n int) (*worke
 	return p, nil
 }
 
-// waitServers waits until n asynq servers are registered in Redis: every
-// worker process is taking tasks.
+// waitServers waits until asynq servers of n processes are registered in
+// Redis: every worker process is taking tasks.
 func (p *workerProcs) waitServers(ctx context.Context, opt asynq.RedisConnOpt, n int, timeout time.Duration) error {
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
@@ -288,8 +288,18 @@ func (p *workerProcs) waitServers(ctx context.Context, opt asynq.RedisConnOpt, n
 		if err := p.exited(); err != nil {
 			return err
 		}
-		if ss, err := insp.Servers(); err == nil && len(ss) >= n {
-			return nil
+		if ss, err := insp.Servers(); err == nil {
+			// A worker process runs two servers (replies; polls): it takes
+			// replies once its replies server is up.
+			procs := map[string]bool{}
+			for _, s := range ss {
+				if s.Queues[tasks.QueueReplies] > 0 {
+					procs[s.Host+":"+strconv.Itoa(s.PID)] = true
+				}
+			}
+			if len(procs) >= n {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("bench: %d worker processes not all running after %s%s", n, timeout, p.output())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
 	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // TestClusterEndToEnd runs the whole pipeline on a 3-master Redis Cluster:
@@ -80,16 +82,30 @@ func TestClusterEndToEnd(t *testing.T) {
 	if code := e.get(t, "/monitor/api/redis_info", &info); code != 200 || !info.Cluster || len(info.QueueLocations) == 0 {
 		t.Errorf("monitor redis_info: %d, cluster %v, queue locations %v", code, info.Cluster, info.QueueLocations)
 	}
-	var servers []any
 	var srvBody struct {
-		Servers []any `json:"servers"`
+		Servers []struct {
+			PID    int            `json:"pid"`
+			Queues map[string]int `json:"queue_priorities"`
+		} `json:"servers"`
 	}
 	if code := e.get(t, "/monitor/api/servers", &srvBody); code != 200 {
 		t.Errorf("monitor servers: %d", code)
 	}
-	servers = srvBody.Servers
-	if len(servers) != 2 {
-		t.Errorf("monitor lists %d worker servers, want 2", len(servers))
+	// Each worker process runs two asynq servers: replies, and polls with
+	// webhook items.
+	queues := map[int][]string{}
+	for _, s := range srvBody.Servers {
+		for q := range s.Queues {
+			queues[s.PID] = append(queues[s.PID], q)
+		}
+	}
+	if len(queues) != 2 || len(srvBody.Servers) != 4 {
+		t.Errorf("monitor lists %d asynq servers of %d processes, want 4 of 2: %v", len(srvBody.Servers), len(queues), queues)
+	}
+	for pid, qs := range queues {
+		if slices.Sort(qs); !slices.Equal(qs, []string{tasks.QueuePolls, tasks.QueueReplies}) {
+			t.Errorf("process %d serves queues %v", pid, qs)
+		}
 	}
 
 	// A couple more poll periods: nothing new to send.

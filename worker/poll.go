@@ -814,6 +814,19 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
+// Stale reports whether t is a poll task of a scheduled slot whose Page's next
+// slot was due by now: that one reads everything since the last poll.
+func (pl *Poller) Stale(t *asynq.Task, now time.Time) bool {
+	if t.Type() != tasks.TypePoll {
+		return false
+	}
+	var p tasks.Poll
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return false
+	}
+	return pl.superseded(p, now)
+}
+
 // superseded reports whether a later slot of the poll's Page was due by now.
 func (pl *Poller) superseded(p tasks.Poll, now time.Time) bool {
 	sched, ok := pl.schedules[p.PageID]

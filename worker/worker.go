@@ -103,8 +103,9 @@ type Worker struct {
 	pages      map[string]*pageState
 	log        *slog.Logger
 	m          *metrics.Metrics
-	server     *asynq.Server
-	serverRDB  *tasks.ServerClient // the server's own client
+	servers    []*asynq.Server     // replies, then polls and webhook items
+	serverRDB  *tasks.ServerClient // the servers' own client
+	pollSlots  chan struct{}       // taken by each poll task while it runs
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 }
 
@@ -177,7 +178,8 @@ func New(p Params) *Worker {
 		p.Metrics = metrics.New()
 	}
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
-		wait: map[string]int{}, runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10))}
+		wait: map[string]int{}, runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
+		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
@@ -200,39 +202,102 @@ func LimitOf(p *config.Page, maxWait time.Duration) tasks.Limit {
 	return tasks.Limit{Interval: time.Duration(1.01 * float64(time.Second) / ps), Burst: p.Burst, MaxWait: maxWait}
 }
 
-// Handler returns the task mux, for tests and for servers built elsewhere.
+// PollSlots is how many poll tasks a worker of concurrency slots runs at
+// once: all but a tenth of its poll and webhook slots (at least one), so the
+// webhook's items find a slot while slow polls hold the others.
+func PollSlots(concurrency int) int {
+	if concurrency < 2 {
+		return 1
+	}
+	return concurrency - max(1, concurrency/10)
+}
+
+// pollBusyDelay is how long a poll task that found every poll slot taken
+// waits before it tries again.
+const pollBusyDelay = 5 * time.Second
+
+// Handler returns one mux for every task type, for servers built elsewhere
+// (the benchmarks): Start runs replies and polls on servers of their own.
 func (w *Worker) Handler() asynq.Handler {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(tasks.TypeReply, func(ctx context.Context, t *asynq.Task) error {
-		return w.runners.do(ctx, t, w.handleReply)
-	})
-	if w.p.Poll != nil {
-		mux.Handle(tasks.TypePoll, w.p.Poll)
-	}
+	w.handleReplies(mux)
+	w.handlePolls(mux)
 	return mux
 }
 
-// Start starts processing tasks in the background.
+func (w *Worker) handleReplies(mux *asynq.ServeMux) {
+	mux.HandleFunc(tasks.TypeReply, func(ctx context.Context, t *asynq.Task) error {
+		return w.runners.do(ctx, t, w.handleReply)
+	})
+}
+
+func (w *Worker) handlePolls(mux *asynq.ServeMux) {
+	if w.p.Poll == nil {
+		return
+	}
+	mux.Handle(tasks.TypeWebhookItem, w.p.Poll)
+	mux.HandleFunc(tasks.TypePoll, w.gatePoll)
+}
+
+// stalePolls is implemented by a poll handler (*Poller) that can tell a poll
+// whose Page's next slot was due by now.
+type stalePolls interface {
+	Stale(t *asynq.Task, now time.Time) bool
+}
+
+// gatePoll runs a poll task in one of the worker's poll slots. A poll can hold
+// its slot for minutes (its reads are paced at the Page's rate); when every
+// slot is taken it is put back, no retry used, or dropped if a later slot of
+// its Page is due by now (that one reads everything since the last poll).
+func (w *Worker) gatePoll(ctx context.Context, t *asynq.Task) error {
+	select {
+	case w.pollSlots <- struct{}{}:
+	default:
+		if sp, ok := w.p.Poll.(stalePolls); ok && sp.Stale(t, time.Now()) {
+			w.log.Info("poll skipped: every poll slot was taken and a later slot is due")
+			return nil
+		}
+		return &delayError{d: pollBusyDelay + spread(pollBusyDelay), reason: "every poll slot of this worker is taken"}
+	}
+	defer func() { <-w.pollSlots }()
+	return w.p.Poll.ProcessTask(ctx, t)
+}
+
+// Start starts processing tasks in the background: replies on one asynq
+// server, polls and webhook items on another with as many slots, so polls
+// (which wait for their Page's read slots and can run for minutes at a low
+// rate) never hold the slots replies need.
 func (w *Worker) Start() error {
-	// The server's client retries while Redis is away, so a task's outcome
+	// The servers' client retries while Redis is away, so a task's outcome
 	// written during a failover is not lost (see tasks.NewServerRedisClient).
 	w.serverRDB = tasks.NewServerRedisClient(w.p.Redis)
-	w.server = asynq.NewServerFromRedisClient(w.serverRDB, asynq.Config{
-		Concurrency:              w.p.Concurrency,
-		Queues:                   map[string]int{tasks.QueuePolls: 3, tasks.QueueReplies: 6},
-		IsFailure:                IsFailure,
-		RetryDelayFunc:           w.retryDelay,
-		TaskCheckInterval:        w.p.TaskCheckInterval,
-		DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
-		ShutdownTimeout:          w.p.ShutdownTimeout,
-		Logger:                   NewAsynqLogger(w.log),
-		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
-	})
-	if err := w.server.Start(w.Handler()); err != nil {
-		_ = w.serverRDB.Close()
-		w.server = nil
-		return fmt.Errorf("start worker: %w", err)
+	cfg := func(queue string) asynq.Config {
+		return asynq.Config{
+			Concurrency:              w.p.Concurrency,
+			Queues:                   map[string]int{queue: 1},
+			IsFailure:                IsFailure,
+			RetryDelayFunc:           w.retryDelay,
+			TaskCheckInterval:        w.p.TaskCheckInterval,
+			DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
+			ShutdownTimeout:          w.p.ShutdownTimeout,
+			Logger:                   NewAsynqLogger(w.log),
+			LogLevel:                 asynq.WarnLevel,
+			ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
+		}
+	}
+	replies, polls := asynq.NewServeMux(), asynq.NewServeMux()
+	w.handleReplies(replies)
+	w.handlePolls(polls)
+	for _, s := range []struct {
+		queue string
+		mux   *asynq.ServeMux
+	}{{tasks.QueueReplies, replies}, {tasks.QueuePolls, polls}} {
+		srv := asynq.NewServerFromRedisClient(w.serverRDB, cfg(s.queue))
+		if err := srv.Start(s.mux); err != nil {
+			w.Shutdown(context.Background())
+			return fmt.Errorf("start worker (%s queue): %w", s.queue, err)
+		}
+		w.servers = append(w.servers, srv)
 	}
 	return nil
 }
@@ -267,11 +332,18 @@ func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
 // fast then, as they did with go-redis's defaults (asynq's recoverer puts back
 // what they could not). ctx is not used to cut the wait shorter: asynq owns it.
 func (w *Worker) Shutdown(ctx context.Context) {
-	if w.server != nil {
-		w.serverRDB.StopRetrying()
-		w.server.Shutdown()
-		_ = w.serverRDB.Close()
+	if w.serverRDB == nil {
+		return
 	}
+	w.serverRDB.StopRetrying()
+	var wg sync.WaitGroup
+	for _, srv := range w.servers {
+		wg.Go(srv.Shutdown)
+	}
+	wg.Wait()
+	w.servers = nil
+	_ = w.serverRDB.Close()
+	w.serverRDB = nil
 }
 
 // delayError puts a task back on the queue after d without using up a retry:

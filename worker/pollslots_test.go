@@ -1,0 +1,170 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// heldFeeds holds the feed reads of some Pages until release is closed, as a
+// poll paced at a low rate waits for its read slots, and says which Pages'
+// polls are holding.
+type heldFeeds struct {
+	worker.PollGraph
+	hold    map[string]bool
+	release chan struct{}
+	mu      sync.Mutex
+	held    []string
+	entered chan string
+}
+
+func (g *heldFeeds) Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
+	if g.hold[pageID] {
+		g.mu.Lock()
+		g.held = append(g.held, pageID)
+		g.mu.Unlock()
+		g.entered <- pageID
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+		}
+	}
+	return g.PollGraph.Feed(ctx, token, pageID)
+}
+
+// TestSlowPollsHoldNoReplySlots: polls that take long (a Page at a low rate
+// waits for each read slot) never take the worker slots replies need, and
+// never all the slots webhook items need: with one worker slot, a held poll
+// leaves the replies of another Page flowing; with two, a second Page's poll
+// is put back while the first holds, and a webhook item still runs.
+func TestSlowPollsHoldNoReplySlots(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 3, Posts: 1, Comments: 1, Seed: 43})
+	pages := pollPages(h)
+	for i := range pages {
+		pages[i].Schedule = "@every 1h"
+		pages[i].DefaultText = defaultText
+	}
+	slow1, slow2, other := pages[0].ID, pages[1].ID, pages[2].ID
+	pp := h.pollParams(pages)
+	g := &heldFeeds{PollGraph: pp.Graph, hold: map[string]bool{slow1: true, slow2: true},
+		release: make(chan struct{}), entered: make(chan string, 4)}
+	pp.Graph = g
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(g.release)
+		}
+	}
+	t.Cleanup(release)
+
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	polls := 0
+	enqueuePoll := func(page string) string {
+		t.Helper()
+		b, _ := json.Marshal(tasks.Poll{PageID: page})
+		polls++
+		id := "poll:test:" + page + ":" + strconv.Itoa(polls)
+		if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
+			asynq.Retention(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ctx := context.Background()
+	enqueueReplies := func(n int) []tasks.Reply {
+		t.Helper()
+		rs := h.addComments(other, n, "Thanks!")
+		for _, r := range rs {
+			if out, _, err := h.enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
+				t.Fatalf("enqueue %s: %v %v", r.Target, out, err)
+			}
+		}
+		return rs
+	}
+	waitEntered := func(want string) {
+		t.Helper()
+		select {
+		case p := <-g.entered:
+			if p != want {
+				t.Fatalf("poll of %s entered, want %s", p, want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("the poll of %s did not start", want)
+		}
+	}
+
+	t.Run("one slot", func(t *testing.T) {
+		h.startWorkerOn(t, h.opt, 1, func(p *worker.Params) { p.Poll = worker.NewPollHandler(pp) })
+		enqueuePoll(slow1)
+		waitEntered(slow1)
+		rs := enqueueReplies(5)
+		// The poll holds its slot throughout: these are sent beside it.
+		h.waitSent(t, rs, 20*time.Second)
+		release()
+	})
+
+	g = &heldFeeds{PollGraph: g.PollGraph, hold: g.hold, release: make(chan struct{}), entered: make(chan string, 4)}
+	pp.Graph = g
+	released = false
+	t.Run("two slots", func(t *testing.T) {
+		h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Poll = worker.NewPollHandler(pp) })
+		enqueuePoll(slow1)
+		waitEntered(slow1)
+		second := enqueuePoll(slow2)
+		insp := asynq.NewInspector(h.opt)
+		t.Cleanup(func() { _ = insp.Close() })
+		h.waitTaskState(t, insp, tasks.QueuePolls, second, 15*time.Second, func(ti *asynq.TaskInfo) bool {
+			return ti.State == asynq.TaskStateRetry && strings.Contains(ti.LastErr, "poll slot")
+		})
+		// A webhook item for the other Page runs in the slot left.
+		c := h.addComments(other, 1, "")[0]
+		if out, err := h.enq.EnqueueWebhookItem(ctx, tasks.WebhookItem{PageID: other, Kind: tasks.KindComment, ID: c.Target.ID}); err != nil || out != tasks.Enqueued {
+			t.Fatalf("enqueue webhook item: %v %v", out, err)
+		}
+		h.waitSent(t, []tasks.Reply{c}, 20*time.Second)
+		select {
+		case p := <-g.entered:
+			t.Fatalf("a second poll (%s) ran while the first held the only poll slot", p)
+		default:
+		}
+		// Once the first is done, the second runs.
+		release()
+		waitEntered(slow2)
+		h.waitTaskState(t, insp, tasks.QueuePolls, second, 20*time.Second, func(ti *asynq.TaskInfo) bool {
+			return ti.State == asynq.TaskStateCompleted
+		})
+	})
+}
+
+// waitTaskState waits until the task id in queue satisfies ok.
+func (h *harness) waitTaskState(t *testing.T, insp *asynq.Inspector, queue, id string, timeout time.Duration, ok func(*asynq.TaskInfo) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ti, err := insp.GetTaskInfo(queue, id)
+		if err == nil && ok(ti) {
+			return
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("task %s: %v", id, err)
+			}
+			t.Fatalf("task %s after %v: state %v, last error %q", id, timeout, ti.State, ti.LastErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
