@@ -15,8 +15,9 @@
 //	GET|POST /login         a form that trades an API token for a monitor session cookie
 //
 // Another method on /v1/replies or /v1/replies/{id} answers 405 with Allow
-// once the token is checked (like all of /v1), and on /webhook 405 with
-// Allow: GET, POST; a path no route has answers 404.
+// once the token is checked (like all of /v1), on /webhook 405 with Allow:
+// GET, POST, and on /healthz, /readyz, /metrics, /login and /logout 405 with
+// Allow (a GET route also serves HEAD); a path no route has answers 404.
 //
 // Every error answer has one shape: {"error":{"message":"...","field":"..."}},
 // field present when one field of the request is at fault.
@@ -186,6 +187,11 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	// Here too another method answers 405, not the catch-all's 404. Go's mux
+	// serves HEAD with a GET pattern, so Allow names it.
+	getOnly := methodNotAllowed(http.MethodGet, http.MethodHead)
+	mux.Handle("/healthz", getOnly)
+	mux.Handle("/readyz", getOnly)
 
 	queues := prometheus.NewRegistry()
 	if s.p.Inspector != nil {
@@ -198,6 +204,7 @@ func (s *Server) routes() http.Handler {
 	queues.MustRegister(&pauseCollector{ledger: s.p.Ledger, pages: pages, log: s.log})
 	gather := prometheus.Gatherers{s.p.Metrics.Registry, queues}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
+	mux.Handle("/metrics", getOnly)
 
 	if s.p.Webhook != nil {
 		mux.Handle("/webhook", s.p.Webhook)
@@ -217,6 +224,10 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /login", s.auth.loginForm)
 		mux.Handle("POST /login", csrf.Handler(http.HandlerFunc(s.auth.login)))
 		mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.auth.logout)))
+		mux.Handle("/login", methodNotAllowed(http.MethodGet, http.MethodHead, http.MethodPost))
+		mux.Handle("/logout", methodNotAllowed(http.MethodPost))
+		// Another method on /monitor is left to the mux, which redirects it
+		// to /monitor/ (307): the monitor takes every method there.
 	}
 	hasMonitor := s.monitor != nil
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -421,7 +421,9 @@ func TestHealthMetricsMonitor(t *testing.T) {
 
 // TestWrongMethod: a known path asked with another method answers 405 with
 // Allow and the API's error shape; a path no route has keeps 404. /v1 checks
-// the token first, so a caller without one gets 401 either way.
+// the token first, so a caller without one gets 401 either way. A GET route
+// also serves HEAD (Go's mux does), so its Allow names both; the monitor's
+// routes exist only with the monitor.
 func TestWrongMethod(t *testing.T) {
 	e := newEnv(t, func(p *api.Params) {
 		p.Webhook = api.NewWebhook(api.WebhookParams{VerifyToken: "v", AppSecret: "s", Intake: p.Enqueuer, Pages: p.Pages, Logger: p.Logger})
@@ -445,6 +447,15 @@ func TestWrongMethod(t *testing.T) {
 		{"DELETE", "/nope", "", 404, ""},
 		{"PUT", "/webhook", "", 405, "GET, POST"},
 		{"DELETE", "/webhook", "", 405, "GET, POST"},
+		{"POST", "/healthz", "", 405, "GET, HEAD"},
+		{"PUT", "/readyz", "", 405, "GET, HEAD"},
+		{"DELETE", "/metrics", "", 405, "GET, HEAD"},
+		{"POST", "/metrics", testToken, 405, "GET, HEAD"},
+		{"PUT", "/login", "", 405, "GET, HEAD, POST"},
+		{"DELETE", "/login", "", 405, "GET, HEAD, POST"},
+		{"GET", "/logout", "", 405, "POST"},
+		{"HEAD", "/logout", "", 405, "POST"},
+		{"DELETE", "/healthz/x", "", 404, ""},
 	}
 	for _, tc := range cases {
 		name := tc.method + " " + tc.path
@@ -453,34 +464,67 @@ func TestWrongMethod(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			resp, b := e.request(t, tc.method, tc.path, tc.token, "")
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil || errMessage(m) == "" {
-				t.Fatalf("status %d, body %q: not the API's error shape", resp.StatusCode, b)
-			}
 			if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
 				t.Fatalf("status %d Allow %q (%s), want %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"), b, tc.status, tc.allow)
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("Content-Type %q", ct)
 			}
-			if tc.status == 405 && strings.HasPrefix(tc.path, "/v1/") && !strings.Contains(errMessage(m), tc.method+" is not allowed") {
+			if tc.method == "HEAD" {
+				return // no body to read
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil || errMessage(m) == "" {
+				t.Fatalf("status %d, body %q: not the API's error shape", resp.StatusCode, b)
+			}
+			if tc.status == 405 && tc.path != "/webhook" && !strings.Contains(errMessage(m), tc.method+" is not allowed") {
 				t.Fatalf("message %q does not name the method", errMessage(m))
 			}
 		})
 	}
-	// HEAD is GET's: served by the route, not refused.
-	req, err := http.NewRequest("HEAD", e.url+"/v1/replies/comment:404_404", nil)
-	if err != nil {
-		t.Fatal(err)
+	// HEAD is GET's: served by the route, not refused. /monitor redirects to
+	// /monitor/ whatever the method (POST with the mux's 307), since the
+	// monitor's routes there take every method.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+	}{
+		{"HEAD", "/v1/replies/comment:404_404", testToken, 404},
+		{"HEAD", "/healthz", "", 200},
+		{"HEAD", "/readyz", "", 200},
+		{"HEAD", "/metrics", "", 200},
+		{"HEAD", "/login", "", 200},
+		{"HEAD", "/monitor", "", 301},
+		{"GET", "/monitor", "", 301},
+		{"POST", "/monitor", "", 307},
+	} {
+		req, err := http.NewRequest(tc.method, e.url+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+		}
+		if loc := resp.Header.Get("Location"); tc.status/100 == 3 && loc != "/monitor/" {
+			t.Errorf("%s %s: Location %q, want /monitor/", tc.method, tc.path, loc)
+		}
 	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Fatalf("HEAD of an unknown reply: %d, want 404", resp.StatusCode)
+	// Without the monitor, its routes are no routes: 404 whatever the method.
+	off := newEnv(t, func(p *api.Params) { p.Monitor = false })
+	for _, tc := range [][2]string{{"GET", "/login"}, {"PUT", "/login"}, {"GET", "/logout"}, {"POST", "/logout"}, {"PUT", "/monitor"}} {
+		resp, b := off.request(t, tc[0], tc[1], "", "")
+		if resp.StatusCode != 404 || resp.Header.Get("Allow") != "" {
+			t.Errorf("without the monitor, %s %s: %d Allow %q (%s), want 404", tc[0], tc[1], resp.StatusCode, resp.Header.Get("Allow"), b)
+		}
 	}
 }
 
