@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,13 @@ import (
 // token broke sends nothing until the pause ends, and SPEC asks that a broken
 // Page be said loudly, a metric included. The counter
 // pagereply_page_pauses_total says a pause began; these say one is on now.
+//
+// pagereply_page_paused has one series per Page and kind of pause, whatever
+// the Page's state: 1 for the kind it is paused with, 0 for the others, all 0
+// when it is not paused. The set of series stays the same as pauses come and
+// go (no series appears or vanishes with a pause, none has an empty kind), so
+// max by (page) says whether a Page is paused and {kind="page_broken"} == 1
+// which one is broken.
 type pauseCollector struct {
 	ledger *tasks.Ledger
 	pages  []string
@@ -23,10 +31,25 @@ type pauseCollector struct {
 
 var (
 	descPagePaused = prometheus.NewDesc("pagereply_page_paused",
-		"1 while a Page is paused (kind: throttled, page_broken or other), else 0.", []string{"page", "kind"}, nil)
+		"Whether a Page is paused now, by kind of pause (throttled, page_broken, other): 1 for the kind it is paused with, 0 for the other kinds; all 0 when it is not paused.",
+		[]string{"page", "kind"}, nil)
 	descPagePauseLeft = prometheus.NewDesc("pagereply_page_pause_remaining_seconds",
 		"How much longer a Page stays paused; 0 when it is not.", []string{"page"}, nil)
 )
+
+// pauseKinds are the kinds tasks.PauseKind returns, each a series of
+// pagereply_page_paused; the last is the one for any other reason.
+var pauseKinds = []string{tasks.PauseThrottled, tasks.PausePageBroken, "other"}
+
+// pauseKind returns the kind of pagereply_page_paused that a pause with
+// reason sets to 1: tasks.PauseKind's, or the last of pauseKinds for one this
+// list does not know, so that a paused Page never shows all 0.
+func pauseKind(reason string) string {
+	if k := tasks.PauseKind(reason); slices.Contains(pauseKinds, k) {
+		return k
+	}
+	return pauseKinds[len(pauseKinds)-1]
+}
 
 // Describe implements prometheus.Collector.
 func (c *pauseCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -48,11 +71,17 @@ func (c *pauseCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, p := range ps {
-		paused, kind := 0.0, ""
+		kind := ""
 		if p.Left > 0 {
-			paused, kind = 1, tasks.PauseKind(p.Reason)
+			kind = pauseKind(p.Reason)
 		}
-		ch <- prometheus.MustNewConstMetric(descPagePaused, prometheus.GaugeValue, paused, p.Page, kind)
+		for _, k := range pauseKinds {
+			paused := 0.0
+			if k == kind {
+				paused = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descPagePaused, prometheus.GaugeValue, paused, p.Page, k)
+		}
 		ch <- prometheus.MustNewConstMetric(descPagePauseLeft, prometheus.GaugeValue, p.Left.Seconds(), p.Page)
 	}
 }

@@ -623,8 +623,10 @@ func TestStopping(t *testing.T) {
 	}
 }
 
-// TestPauseMetrics: a Page paused in the ledger shows in /metrics as paused,
-// with its kind and the time left, and as not paused once resumed.
+// TestPauseMetrics: /metrics shows each Page's pause as one series per kind
+// (throttled, page_broken, other), 1 for the kind it is paused with and 0 for
+// the others, all 0 when it is not paused: the same series whatever the
+// state, none with an empty kind. The time left shows beside it.
 func TestPauseMetrics(t *testing.T) {
 	e := newEnv(t, nil)
 	scrape := func() string {
@@ -637,29 +639,67 @@ func TestPauseMetrics(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	if m := scrape(); !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="",page=%q} 0`, e.page.ID)) ||
-		!strings.Contains(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} 0`, e.page.ID)) {
-		t.Fatalf("unpaused Page not shown as such:\n%s", grepLines(m, "pagereply_page_pa"))
-	}
-	ctx := context.Background()
-	if _, err := e.ledger.Pause(ctx, e.page.ID, time.Hour, "page_broken: (#190) Error validating access token"); err != nil {
-		t.Fatal(err)
+	// want checks the Page's pagereply_page_paused series: value 1 for the
+	// kind paused (none: all 0).
+	want := func(m, paused string) {
+		t.Helper()
+		got := pausedSeries(t, m, e.page.ID)
+		exp := map[string]string{"throttled": "0", "page_broken": "0", "other": "0"}
+		if paused != "" {
+			exp[paused] = "1"
+		}
+		if fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Fatalf("pagereply_page_paused by kind %v, want %v:\n%s", got, exp, grepLines(m, "pagereply_page_pa"))
+		}
 	}
 	m := scrape()
-	if !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="page_broken",page=%q} 1`, e.page.ID)) {
-		t.Fatalf("paused Page not shown:\n%s", grepLines(m, "pagereply_page_pa"))
+	want(m, "")
+	if !strings.Contains(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} 0`, e.page.ID)) {
+		t.Fatalf("unpaused Page shows time left:\n%s", grepLines(m, "pagereply_page_pa"))
 	}
-	var left float64
-	if _, err := fmt.Sscanf(grepLines(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q}`, e.page.ID)),
-		fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} %%g`, e.page.ID), &left); err != nil || left < 3500 || left > 3600 {
-		t.Fatalf("time left %v (%v):\n%s", left, err, grepLines(m, "pagereply_page_pa"))
+	ctx := context.Background()
+	for _, tc := range []struct{ reason, kind string }{
+		{"page_broken: (#190) Error validating access token", "page_broken"},
+		{"throttled: (#32) Page request limit reached", "throttled"},
+		{"maintenance: paused by hand", "other"},
+	} {
+		if _, err := e.ledger.Pause(ctx, e.page.ID, time.Hour, tc.reason); err != nil {
+			t.Fatal(err)
+		}
+		m := scrape()
+		want(m, tc.kind)
+		var left float64
+		if _, err := fmt.Sscanf(grepLines(m, fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q}`, e.page.ID)),
+			fmt.Sprintf(`pagereply_page_pause_remaining_seconds{page=%q} %%g`, e.page.ID), &left); err != nil || left < 3500 || left > 3600 {
+			t.Fatalf("time left %v (%v):\n%s", left, err, grepLines(m, "pagereply_page_pa"))
+		}
+		if err := e.ledger.Resume(ctx, e.page.ID); err != nil {
+			t.Fatal(err)
+		}
+		want(scrape(), "")
 	}
-	if err := e.ledger.Resume(ctx, e.page.ID); err != nil {
-		t.Fatal(err)
+}
+
+// pausedSeries returns page's pagereply_page_paused samples in the /metrics
+// text m, by kind; it fails t on a sample with an empty or missing kind.
+func pausedSeries(t *testing.T, m, page string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, l := range strings.Split(m, "\n") {
+		labels, value, ok := strings.Cut(strings.TrimPrefix(l, "pagereply_page_paused{"), "} ")
+		if !ok || !strings.HasPrefix(l, "pagereply_page_paused{") {
+			continue
+		}
+		if !strings.Contains(labels, fmt.Sprintf("page=%q", page)) {
+			continue
+		}
+		kind, _, ok := strings.Cut(strings.TrimPrefix(labels, `kind="`), `"`)
+		if !strings.HasPrefix(labels, `kind="`) || !ok || kind == "" {
+			t.Fatalf("pagereply_page_paused sample without a kind: %s", l)
+		}
+		got[kind] = value
 	}
-	if m := scrape(); !strings.Contains(m, fmt.Sprintf(`pagereply_page_paused{kind="",page=%q} 0`, e.page.ID)) {
-		t.Fatalf("resumed Page still paused:\n%s", grepLines(m, "pagereply_page_pa"))
-	}
+	return got
 }
 
 // grepLines returns the lines of s that contain sub.
