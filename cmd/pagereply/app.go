@@ -62,13 +62,24 @@ func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
 	return cfg, exitOK
 }
 
-// newLogger returns the slog logger the config asks for, writing to w.
+// newLogger returns the slog logger the config asks for, writing to w. Both
+// formats write a duration as Go writes it ("5m0s"), as the config reads it:
+// slog's JSON handler alone writes integer nanoseconds.
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel(), ReplaceAttr: durationString}
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationString is a slog ReplaceAttr that writes a duration as its String.
+// slog calls it for every attribute but groups, those inside groups included.
+func durationString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // newApp wires the shared parts. Graph calls are counted in metrics and pause a
