@@ -715,6 +715,29 @@ func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string,
 	return reason, nil
 }
 
+// StaleBrokenPause returns the reason of page's page_broken pause when
+// LiftStaleBrokenPause would lift it (the config gives the Page another
+// token than the one that broke), else "": it reads, and lifts nothing, for a
+// dry run.
+func (l *Ledger) StaleBrokenPause(ctx context.Context, page string) (string, error) {
+	fp, ok := l.tokenFP[page]
+	if !ok {
+		return "", nil
+	}
+	vs, err := l.rdb.MGet(ctx, l.pageKey(page, "pause"), l.pageKey(page, "pause_token")).Result()
+	if err != nil {
+		return "", fmt.Errorf("read pause of page %s: %w", page, err)
+	}
+	reason, _ := vs[0].(string)
+	if !strings.HasPrefix(reason, PausePageBroken) {
+		return "", nil
+	}
+	if was, _ := vs[1].(string); was == fp {
+		return "", nil
+	}
+	return reason, nil
+}
+
 // recordRateScript keeps the rate a Page is configured with and, when it
 // differs from the one kept before, drops the Page's put-back schedule, which
 // was spaced at the old rate.

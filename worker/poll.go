@@ -164,6 +164,10 @@ type PollReport struct {
 	Paused string
 	// Busy: the poll did not run, another poll of the Page was running.
 	Busy bool
+	// PauseLiftedAtStart is the reason of a page_broken pause that a dry
+	// run read past, because the config gives the Page another token: a
+	// start with this config lifts it (Ledger.LiftStaleBrokenPause).
+	PauseLiftedAtStart string
 	// BeyondScan is the number of posts created before scan_posts that the
 	// poll read because their updated_time says they have comments inside
 	// the reply window (counted in Posts too).
@@ -199,6 +203,17 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	d, reason, err := pl.p.Ledger.Paused(ctx, pageID)
 	if err != nil {
 		return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
+	}
+	if d > 0 && dryRun {
+		// A dry run tries a config: a new token for a broken Page is read
+		// with, as a start with this config would lift the pause.
+		stale, err := pl.p.Ledger.StaleBrokenPause(ctx, pageID)
+		if err != nil {
+			return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
+		}
+		if stale != "" {
+			d, r.rep.PauseLiftedAtStart = 0, stale
+		}
 	}
 	if d > 0 {
 		r.rep.Paused = reason
@@ -380,7 +395,7 @@ func (r *pollRun) paced(ctx context.Context, key string, lim tasks.Limit) (conte
 func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	var wait time.Duration
 	if r.dry {
-		if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil {
+		if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil && !r.liftedPause(err) {
 			return err
 		}
 		now := time.Now()
@@ -418,7 +433,17 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 	// The Page may have been paused while this read waited for its slot
 	// (Graph throttled a send, or another read): Meta lengthens a block
 	// that is ignored.
-	return checkPaused(ctx, r.pl.p.Ledger, r.page.ID)
+	if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil && !r.liftedPause(err) {
+		return err
+	}
+	return nil
+}
+
+// liftedPause reports whether err is the pause a dry run reads past
+// (PollReport.PauseLiftedAtStart).
+func (r *pollRun) liftedPause(err error) bool {
+	var pe *tasks.PausedError
+	return r.dry && r.rep.PauseLiftedAtStart != "" && errors.As(err, &pe) && pe.Reason == r.rep.PauseLiftedAtStart
 }
 
 // pausedPutBack turns a *tasks.PausedError into a put-back until the pause

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,9 +38,33 @@ func TestNewTokenLiftsBrokenPause(t *testing.T) {
 		t.Fatalf("poll with the token that broke: exit %d\n%s\n%s", code, out, errOut)
 	}
 
-	// Paused with a token the config no longer has: lifted, polled now.
+	// Paused with a token the config no longer has: a dry run reads with
+	// it and says a start lifts the pause, writing nothing (the config it
+	// tries may never run) ...
 	pause("EAABtheoldtokenthatbroke")
+	keys := func() []string {
+		t.Helper()
+		ks, err := e.db.Client.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	before := keys()
 	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
+	if code != exitOK || strings.Contains(errOut, "paused: ") || !strings.Contains(errOut, "a start with this config lifts the pause") ||
+		!strings.Contains(out, "TARGET") || !strings.Contains(out, "Thanks") {
+		t.Fatalf("dry run with a new token: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if after := keys(); !slices.Equal(before, after) {
+		t.Fatalf("the dry run wrote to Redis: keys %v, then %v", before, after)
+	}
+	if d, _, err := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{}).Paused(ctx, page.ID); err != nil || d == 0 {
+		t.Fatalf("a dry run lifted the pause (%v)", err)
+	}
+	// ... and a poll lifts it and polls now.
+	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID)
 	if code != exitOK || strings.Contains(errOut, "paused: ") || !strings.Contains(errOut, "page_broken pause lifted") ||
 		!strings.Contains(out, "items seen") {
 		t.Fatalf("poll with a new token: exit %d\n%s\n%s", code, out, errOut)

@@ -48,7 +48,10 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
-	a.applyConfig(ctx)
+	if !*dry {
+		// A dry run writes nothing: the config it tries may never run.
+		a.applyConfig(ctx)
+	}
 	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{
 		Graph: a.graph, Ledger: a.ledger, Enqueuer: a.enq, Pages: cfg.Pages, Metrics: a.metrics, Logger: a.log,
@@ -62,6 +65,10 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		},
 	})
 	rep, err := pl.Poll(ctx, *page, *dry)
+	if rep.PauseLiftedAtStart != "" {
+		fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused (%s), but the config gives it another token: read with it; a start with this config lifts the pause\n",
+			rep.PageID, rep.PauseLiftedAtStart)
+	}
 	// A poll that read nothing (the Page was paused, or its first read
 	// failed) has no counts worth a summary: the lines below say why.
 	readNothing := rep.Posts == 0 && rep.Conversations == 0 && rep.Seen == 0 && (err != nil || rep.Paused != "" || rep.Busy)
