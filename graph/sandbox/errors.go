@@ -90,6 +90,8 @@ func errExpiredToken() *apiError {
 		msg: "Error validating access token: Session has expired.", userMsg: "Your session has expired. Please log in again."}
 }
 
+// errWrongPage answers an edge of a Page (feed, conversations, messages)
+// called with another Page's token. Another Page's objects are errNoObject.
 func errWrongPage() *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeInvalidToken,
 		msg: "Invalid OAuth access token - the token does not belong to this Page"}

@@ -266,6 +266,12 @@ func (c *call) tokenPage(st *store) (int32, *apiError) {
 // resolve checks the token, finds the object of the path's first segment (one of
 // the kinds wanted), checks that the token is its Page's and that the Page is
 // not blocked by Throttle.
+//
+// An object of another Page (its post, comment or conversation, or the Page
+// node itself) is one the token cannot see: Graph answers it as an unknown id,
+// 100/33 "Unsupported get request", with nothing about its owner. Only an edge
+// of another Page (its feed, its conversations, a send in its name) says the
+// token is not that Page's: 190.
 func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32, pageID string, e *apiError) {
 	tp, e := c.tokenPage(st)
 	if e != nil {
@@ -280,10 +286,13 @@ func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32
 		return 0, 0, "", errNoObject(method, c.segs[0])
 	}
 	owner := st.pageOf(kind, i)
-	pageID = st.pages[owner].id
 	if owner != tp {
-		return 0, 0, pageID, errWrongPage()
+		if kind == objPage && len(c.segs) > 1 {
+			return 0, 0, st.pages[owner].id, errWrongPage()
+		}
+		return 0, 0, "", errNoObject(method, c.segs[0])
 	}
+	pageID = st.pages[owner].id
 	if d := c.s.thr.forcedBlock(pageID, c.now); d > 0 {
 		return 0, 0, pageID, errThrottled(d)
 	}

@@ -167,9 +167,47 @@ func TestUnknownObject(t *testing.T) {
 			t.Fatalf("%s: %s", id, a.raw)
 		}
 	}
-	a := f.get("/v25.0/"+f.foreign+"/comments", f.p.Token)
-	if code, _ := a.code(); code != 190 {
-		t.Fatalf("another Page's comment: %s", a.raw)
+}
+
+// TestOtherPagesObjects: a read of another Page's post, comment or
+// conversation, or of the other Page itself, is answered as Graph answers an
+// object the token cannot see: 100/33 "Unsupported get request", the answer
+// for an unknown id, not a token error (190 would say the reading Page's own
+// token is broken). Only the other Page's edges (feed, conversations, sends)
+// read with a token that is not the Page's say the token is wrong for it.
+func TestOtherPagesObjects(t *testing.T) {
+	f := newFixture(t, Options{})
+	otherPost := f.sb.Posts(f.other.ID)[0].ID
+	conv, _ := f.sb.AddMessage(f.other.ID, User{ID: "100009", Name: "Fay Other"}, "Hello?", f.clk.Now().Add(-time.Hour))
+	for _, path := range []string{
+		"/v25.0/" + f.foreign + "?fields=id,message",
+		"/v25.0/" + f.foreign + "?fields=private_reply_conversation",
+		"/v25.0/" + f.foreign + "/comments",
+		"/v25.0/" + otherPost + "?fields=id,from,message",
+		"/v25.0/" + otherPost + "/comments?filter=stream",
+		"/v25.0/" + conv + "?fields=id,updated_time,participants,messages{message,from,created_time}",
+		"/v25.0/" + conv + "/messages",
+		"/v25.0/" + f.other.ID + "?fields=id,participants",
+	} {
+		a := f.get(path, f.p.Token)
+		if code, sub := a.code(); code != 100 || sub != 33 || a.status != 400 || !strings.Contains(a.raw, "Unsupported get request") {
+			t.Errorf("GET %s with another Page's token: %d %s, want 400 100/33", path, a.status, a.raw)
+		}
+		if strings.Contains(a.raw, f.other.ID) && !strings.HasPrefix(strings.TrimPrefix(path, "/v25.0/"), f.other.ID) {
+			t.Errorf("GET %s: the answer names the owner Page: %s", path, a.raw)
+		}
+		if a.header.Get("X-Business-Use-Case-Usage") != "" {
+			t.Errorf("GET %s: the answer gives the owner Page's usage: %s", path, a.header.Get("X-Business-Use-Case-Usage"))
+		}
+	}
+	// The Page's own objects still read.
+	if a := f.get("/v25.0/"+f.fresh+"?fields=private_reply_conversation", f.p.Token); a.status != 200 {
+		t.Fatalf("own comment: %s", a.raw)
+	}
+	for _, path := range []string{"/v25.0/" + f.other.ID + "/feed", "/v25.0/" + f.other.ID + "/conversations"} {
+		if code, _ := f.get(path, f.p.Token).code(); code != 190 {
+			t.Errorf("GET %s with another Page's token: code %d, want 190", path, code)
+		}
 	}
 }
 

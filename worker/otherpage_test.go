@@ -1,0 +1,92 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestDoubtCheckOfAnotherPagesComment: an API reply names a comment that is
+// another Page's (the API cannot tell without a Graph call), and its first
+// send's answer was lost. The check before sending again reads the comment's
+// private_reply_conversation, which Graph answers 100/33 (no such object for
+// this token): that reply fails for good, archived, and its Page is not
+// paused. A pause would hold every other reply of the Page for a caller's
+// wrong id, and come back each time the reply is retried.
+func TestDoubtCheckOfAnotherPagesComment(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 83})
+	p1, p2 := h.pages[0].ID, h.pages[1].ID
+	r := h.addComments(p1, 1, "Hi")[0]
+	r.PageID, r.Source = p2, tasks.SourceAPI
+	ctx := context.Background()
+	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
+	if err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(t, 2)
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	ti := h.waitArchived(t, r, 20*time.Second)
+	if !strings.Contains(ti.LastErr, "code 100/33") {
+		t.Errorf("archived with %q, want Graph's 100/33", ti.LastErr)
+	}
+	if d, reason, err := h.ledger.Paused(ctx, p2); err != nil || d > 0 {
+		t.Errorf("Page paused for %s (%q, %v) by the check of another Page's comment", d, reason, err)
+	}
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusFailed {
+		t.Errorf("ledger entry %+v %v, want failed", e, err)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointObject]; n == 0 {
+		t.Errorf("the comment was not checked (calls %v)", h.sb.Calls())
+	}
+	if n := len(h.sb.Sends()); n != 0 {
+		t.Errorf("%d sends, want none", n)
+	}
+}
+
+// TestWebhookItemOfAnotherPage: a webhook item of one Page that names another
+// Page's comment or post is read with the first Page's token, and Graph
+// answers 100/33: that item is dropped (no retry), and the Page is not
+// paused.
+func TestWebhookItemOfAnotherPage(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 89})
+	pages := pollPages(h)
+	p1, p2 := pages[0].ID, pages[1].ID
+	r := h.addComments(p1, 1, "Hi")[0]
+	visitorPost := h.sb.AddPost(p1, sandbox.User{ID: "7000001", Name: "Vera Visitor"}, "Do you ship?", time.Now().Add(-time.Hour))
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	for _, it := range []tasks.WebhookItem{
+		{PageID: p2, Kind: tasks.KindComment, ID: r.Target.ID},
+		{PageID: p2, Kind: tasks.KindPost, ID: visitorPost},
+	} {
+		it.ReceivedAt = time.Now().UnixMilli()
+		payload, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload))
+		if err == nil || !worker.IsFailure(err) || !errors.Is(err, asynq.SkipRetry) || !strings.Contains(err.Error(), "100/33") {
+			t.Errorf("%s item of another Page: %v, want a failure without retry for Graph's 100/33", it.Kind, err)
+		}
+		if d, reason, err := h.ledger.Paused(ctx, p2); err != nil || d > 0 {
+			t.Fatalf("Page paused for %s (%q, %v) by a webhook item of another Page", d, reason, err)
+		}
+	}
+	if n := len(h.sb.Sends()); n != 0 {
+		t.Errorf("%d sends, want none", n)
+	}
+}
