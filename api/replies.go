@@ -319,9 +319,13 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	}
 	c.target = t
 	text, err := config.CheckText(r.Text)
+	var ce *config.ControlError
 	switch {
 	case errors.Is(err, config.ErrTextEmpty):
-		return c, badInput(prefix+"text", "text is required and must not be blank")
+		return c, badInput(prefix+"text", "text is required and must not be blank (white space and invisible characters such as U+200B do not count)")
+	case errors.As(err, &ce):
+		return c, badInput(prefix+"text", "text holds a control character (U+%04X at character %d); only tab, newline and carriage return are allowed",
+			ce.Rune, ce.At)
 	case err != nil:
 		return c, badInput(prefix+"text", "text is longer than %d characters", config.MaxTextRunes)
 	}

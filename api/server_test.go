@@ -142,6 +142,11 @@ func TestReplies(t *testing.T) {
 		{"no target", testToken, body(`{"page_id":%q,"text":"hi"}`, e.page.ID), 400, "comment_id"},
 		{"two targets", testToken, body(`{"page_id":%q,"comment_id":%q,"post_id":"1_2","text":"hi"}`, e.page.ID, c1), 400, "post_id"},
 		{"blank text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"  "}`, e.page.ID, c1), 400, "text"},
+		{"zero-width space only", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"\u200b"}`, e.page.ID, c1), 400, "text"},
+		{"invisible format characters only", testToken, body(`{"page_id":%q,"comment_id":%q,"text":" \u200b\u2060\ufeff\n"}`, e.page.ID, c1), 400, "text"},
+		{"NUL in text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi\u0000there"}`, e.page.ID, c1), 400, "text"},
+		{"escape in text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"\u001b[31mhi"}`, e.page.ID, c1), 400, "text"},
+		{"DEL in text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi\u007f"}`, e.page.ID, c1), 400, "text"},
 		{"long text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":%q}`, e.page.ID, c1, strings.Repeat("é", 2001)), 400, "text"},
 		{"bad id", testToken, body(`{"page_id":%q,"comment_id":"a/b","text":"hi"}`, e.page.ID), 400, "comment_id"},
 		{"unknown field", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi","x":1}`, e.page.ID, c1), 400, "x"},
@@ -166,6 +171,18 @@ func TestReplies(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("control character named", func(t *testing.T) {
+		status, m := e.do(t, "POST", "/v1/replies", testToken, body(`{"replies":[{"page_id":%q,"comment_id":%q,"text":"ok\u0000"}]}`, e.page.ID, c1))
+		r, _ := m["results"].([]any)
+		if status != 207 || len(r) != 1 {
+			t.Fatalf("%d %v", status, m)
+		}
+		item := r[0].(map[string]any)
+		if msg := errMessage(item); item["status"] != 400.0 || errField(item) != "replies[0].text" || !strings.Contains(msg, "control character") || !strings.Contains(msg, "U+0000") {
+			t.Fatalf("item %v, want 400 naming replies[0].text and the character", item)
+		}
+	})
 
 	t.Run("get", func(t *testing.T) {
 		status, m := e.do(t, "GET", "/v1/replies/comment:"+c0, testToken, "")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,20 +24,67 @@ const maxRenderBytes = 64 << 10
 var (
 	ErrTextEmpty   = errors.New("config: reply text is empty")
 	ErrTextTooLong = fmt.Errorf("config: reply text is longer than %d characters", MaxTextRunes)
+	ErrTextControl = errors.New("config: reply text holds a control character (only tab, newline and carriage return are allowed)")
 )
 
-// CheckText returns s without its leading and trailing white space, or
-// ErrTextEmpty or ErrTextTooLong when that is empty or longer than
-// MaxTextRunes characters. The API checks texts it is given with it too.
+// CheckText returns s without its leading and trailing white space, or an
+// error: ErrTextEmpty when nothing visible is left (only white space and
+// invisible format characters such as U+200B, unicode.Cf), ErrTextControl
+// when it holds a control character other than tab, newline and carriage
+// return (U+0000–U+001F, U+007F), ErrTextTooLong when it is longer than
+// MaxTextRunes characters. The API and the enqueue command check the texts
+// they are given with it, and Render the texts it renders.
 func CheckText(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	lead := strings.TrimLeftFunc(s, unicode.IsSpace)
+	skipped := utf8.RuneCountInString(s[:len(s)-len(lead)])
+	s = strings.TrimRightFunc(lead, unicode.IsSpace)
+	if blank(s) {
 		return "", ErrTextEmpty
 	}
-	if n := utf8.RuneCountInString(s); n > MaxTextRunes {
+	n := 0
+	for _, r := range s {
+		n++
+		if control(r) {
+			return "", &ControlError{Rune: r, At: skipped + n}
+		}
+	}
+	if n > MaxTextRunes {
 		return "", fmt.Errorf("%w (%d)", ErrTextTooLong, n)
 	}
 	return s, nil
+}
+
+// ControlError is CheckText's ErrTextControl: the character and where it is
+// in the text given (1 for the first character). It never quotes the text.
+type ControlError struct {
+	Rune rune
+	At   int
+}
+
+func (e *ControlError) Error() string {
+	return fmt.Sprintf("%v: U+%04X at character %d", ErrTextControl, e.Rune, e.At)
+}
+
+// Is makes a *ControlError match ErrTextControl.
+func (e *ControlError) Is(target error) bool { return target == ErrTextControl }
+
+// blank reports whether s shows nothing: it holds only white space
+// (unicode.IsSpace) and invisible format characters (unicode.Cf, such as
+// the zero-width space U+200B, the word joiner U+2060 and the byte order
+// mark U+FEFF).
+func blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// control reports whether r is a control character a reply text may not
+// hold: C0 controls but tab, newline and carriage return, and DEL.
+func control(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
 }
 
 // FirstName returns the first word of name, or "" for a blank name.

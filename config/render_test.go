@@ -161,6 +161,18 @@ func TestCheckText(t *testing.T) {
 		{name: "blank", in: " \t\n", wantErr: ErrTextEmpty},
 		{name: "max", in: strings.Repeat("ü", MaxTextRunes), want: strings.Repeat("ü", MaxTextRunes)},
 		{name: "over", in: strings.Repeat("a", MaxTextRunes+1), wantErr: ErrTextTooLong},
+		{name: "tab, newline and CR kept", in: "a\tb\r\nc", want: "a\tb\r\nc"},
+		{name: "NUL", in: "hi\x00there", wantErr: ErrTextControl},
+		{name: "NUL only", in: "\x00", wantErr: ErrTextControl},
+		{name: "bell", in: "hi \a", wantErr: ErrTextControl},
+		{name: "escape", in: "\x1b[31mred", wantErr: ErrTextControl},
+		{name: "unit separator", in: "a\x1fb", wantErr: ErrTextControl},
+		{name: "vertical tab inside", in: "a\vb", wantErr: ErrTextControl},
+		{name: "DEL", in: "a\x7fb", wantErr: ErrTextControl},
+		{name: "zero-width space only", in: "\u200b", wantErr: ErrTextEmpty},
+		{name: "invisible format characters and blanks", in: " \u200b\u200d\ufeff\u2060\u00a0\u3000\u200e ", wantErr: ErrTextEmpty},
+		{name: "zero-width joiner in an emoji kept", in: "thanks \U0001F469\u200d\U0001F4BB", want: "thanks \U0001F469\u200d\U0001F4BB"},
+		{name: "right-to-left mark kept", in: "\u200fשלום", want: "\u200fשלום"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +181,19 @@ func TestCheckText(t *testing.T) {
 				t.Errorf("CheckText = %q, %v; want %q, %v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestCheckTextNamesControl: a control character is named with its place
+// in the text as given (leading blanks counted), and the text is not quoted.
+func TestCheckTextNamesControl(t *testing.T) {
+	_, err := CheckText("  héllo\x07secret")
+	var ce *ControlError
+	if !errors.As(err, &ce) || ce.Rune != 7 || ce.At != 8 {
+		t.Fatalf("CheckText: %v (%+v), want U+0007 at character 8", err, ce)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "U+0007 at character 8") || strings.Contains(msg, "secret") {
+		t.Fatalf("error %q", msg)
 	}
 }
 

@@ -50,6 +50,13 @@ func TestCheck(t *testing.T) {
 		}), wantReason: SkipTooOld},
 		{name: "no time", page: testPage("x"), it: item(func(it *Item) { it.Created = time.Time{} }), wantReason: SkipTooOld},
 		{name: "render error", page: &config.Page{ID: "100", DefaultText: "{{.Nope}}"}, it: item(nil), wantReason: SkipRenderError, wantErrText: true},
+		// Rendered texts pass the API's check of texts (config.CheckText).
+		{name: "rendered control character", page: &config.Page{ID: "100", DefaultText: "You said: {{.Message}}"},
+			it: item(func(it *Item) { it.Message = "hello\x00" }), wantReason: SkipRenderError, wantErrText: true},
+		{name: "rendered invisible only", page: &config.Page{ID: "100", DefaultText: "{{.Message}}"},
+			it: item(func(it *Item) { it.Message = "\u200b\u2060" }), wantReason: SkipRenderError, wantErrText: true},
+		{name: "rendered newline and tab kept", page: &config.Page{ID: "100", DefaultText: "You said:\n\t{{.Message}}"},
+			it: item(func(it *Item) { it.Message = "hello" }), wantText: "You said:\n\thello"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
