@@ -81,6 +81,19 @@ func blank(s string) bool {
 	return true
 }
 
+// dropControls returns s without the control characters CheckText refuses.
+func dropControls(s string) string {
+	if !strings.ContainsFunc(s, control) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if control(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // control reports whether r is a control character a reply text may not
 // hold: C0 controls but tab, newline and carriage return, and DEL.
 func control(r rune) bool {
@@ -187,6 +200,12 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 		if t, err = parseTemplate(name, text); err != nil {
 			return "", err
 		}
+	}
+	// What people wrote is theirs to write: a control character in a name
+	// or a comment is dropped from the reply, not a reason to send none.
+	// (One in the template itself is the config's fault: CheckText says so.)
+	for _, f := range []*string{&d.FirstName, &d.Name, &d.UserID, &d.Message, &d.PageID, &d.PostID, &d.CommentID} {
+		*f = dropControls(*f)
 	}
 	var w limitedBuffer
 	if err := t.Execute(&w, d); err != nil {

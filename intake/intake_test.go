@@ -51,8 +51,12 @@ func TestCheck(t *testing.T) {
 		{name: "no time", page: testPage("x"), it: item(func(it *Item) { it.Created = time.Time{} }), wantReason: SkipTooOld},
 		{name: "render error", page: &config.Page{ID: "100", DefaultText: "{{.Nope}}"}, it: item(nil), wantReason: SkipRenderError, wantErrText: true},
 		// Rendered texts pass the API's check of texts (config.CheckText).
-		{name: "rendered control character", page: &config.Page{ID: "100", DefaultText: "You said: {{.Message}}"},
-			it: item(func(it *Item) { it.Message = "hello\x00" }), wantReason: SkipRenderError, wantErrText: true},
+		// A control character a person wrote is dropped, not a reason to
+		// send nothing; one in the template is the config's fault.
+		{name: "control character in a comment", page: &config.Page{ID: "100", DefaultText: "You said: {{.Message}}, {{.FirstName}}"},
+			it: item(func(it *Item) { it.Message = "hel\x00lo\x1b"; it.From.Name = "Ann\x07 Lee" }), wantText: "You said: hello, Ann"},
+		{name: "control character in the template", page: &config.Page{ID: "100", DefaultText: "Hi\x07 {{.FirstName}}"},
+			it: item(nil), wantReason: SkipRenderError, wantErrText: true},
 		{name: "rendered invisible only", page: &config.Page{ID: "100", DefaultText: "{{.Message}}"},
 			it: item(func(it *Item) { it.Message = "\u200b\u2060" }), wantReason: SkipRenderError, wantErrText: true},
 		{name: "rendered newline and tab kept", page: &config.Page{ID: "100", DefaultText: "You said:\n\t{{.Message}}"},
