@@ -99,21 +99,35 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handshake answers hub.challenge when the mode is subscribe and the verify
-// token matches.
+// handshake answers hub.challenge, exactly and as text/plain, when the
+// verify token matches and the mode is subscribe. A wrong or missing token
+// gets 403 whatever else the query holds; with the right token, a mode other
+// than subscribe (Meta sends only subscribe) or no challenge gets 400 naming
+// the parameter, rather than a 200 that Meta's subscription would fail on
+// without saying why.
 func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	tok := q.Get("hub.verify_token")
-	if h.p.VerifyToken == "" || q.Get("hub.mode") != "subscribe" ||
-		subtle.ConstantTimeCompare([]byte(tok), []byte(h.p.VerifyToken)) != 1 {
-		h.log.Warn("webhook handshake refused", slog.String("mode", q.Get("hub.mode")))
+	mode := q.Get("hub.mode")
+	if h.p.VerifyToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(h.p.VerifyToken)) != 1 {
+		h.log.Warn("webhook handshake refused: wrong hub.verify_token", slog.String("mode", clipField(mode)))
 		writeError(w, http.StatusForbidden, "verification failed", "")
+		return
+	}
+	if mode != "subscribe" {
+		h.log.Warn("webhook handshake refused: hub.mode is not subscribe", slog.String("mode", clipField(mode)))
+		writeError(w, http.StatusBadRequest, "hub.mode must be subscribe", "hub.mode")
+		return
+	}
+	challenge := q.Get("hub.challenge")
+	if challenge == "" {
+		h.log.Warn("webhook handshake refused: no hub.challenge")
+		writeError(w, http.StatusBadRequest, "hub.challenge is required", "hub.challenge")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, q.Get("hub.challenge"))
+	_, _ = io.WriteString(w, challenge)
 }
 
 // delivery is Meta's POST body.

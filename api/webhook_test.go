@@ -130,33 +130,61 @@ func commentChange(page, post, comment, from, verb string) string {
 		`"from":{"id":%q,"name":"Ana Lopez"},"message":"hello","created_time":%d}}`, verb, comment, post, post, from, time.Now().Unix())
 }
 
+// TestWebhookHandshake: the right token answers exactly the challenge as
+// text/plain; a wrong or missing token 403 whatever else the query holds;
+// with the right token, a mode other than subscribe or no challenge is a 400
+// in the API's error shape naming the parameter (an empty answer would leave
+// Meta's subscription failing without saying why).
 func TestWebhookHandshake(t *testing.T) {
 	e := newWebhookEnv(t)
+	const challenge = "1158201444"
 	tests := []struct {
-		name, mode, token string
-		want              int
+		name  string
+		query url.Values
+		want  int
+		field string // the error's field, for a 400
 	}{
-		{"subscribe with the token", "subscribe", whVerifyToken, http.StatusOK},
-		{"wrong token", "subscribe", "nope", http.StatusForbidden},
-		{"empty token", "subscribe", "", http.StatusForbidden},
-		{"wrong mode", "unsubscribe", whVerifyToken, http.StatusForbidden},
+		{"subscribe with the token", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {whVerifyToken}, "hub.challenge": {challenge}}, http.StatusOK, ""},
+		{"wrong token", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"nope"}, "hub.challenge": {challenge}}, http.StatusForbidden, ""},
+		{"empty token", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {""}, "hub.challenge": {challenge}}, http.StatusForbidden, ""},
+		{"no token", url.Values{"hub.mode": {"subscribe"}, "hub.challenge": {challenge}}, http.StatusForbidden, ""},
+		{"wrong token, wrong mode", url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {"nope"}, "hub.challenge": {challenge}}, http.StatusForbidden, ""},
+		{"wrong token, no challenge", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"nope"}}, http.StatusForbidden, ""},
+		{"no challenge", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {whVerifyToken}}, http.StatusBadRequest, "hub.challenge"},
+		{"empty challenge", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {whVerifyToken}, "hub.challenge": {""}}, http.StatusBadRequest, "hub.challenge"},
+		{"wrong mode", url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {whVerifyToken}, "hub.challenge": {challenge}}, http.StatusBadRequest, "hub.mode"},
+		{"no mode", url.Values{"hub.verify_token": {whVerifyToken}, "hub.challenge": {challenge}}, http.StatusBadRequest, "hub.mode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := url.Values{"hub.mode": {tt.mode}, "hub.verify_token": {tt.token}, "hub.challenge": {"1158201444"}}
-			resp, err := http.Get(e.srv.URL + "/webhook?" + q.Encode())
+			resp, err := http.Get(e.srv.URL + "/webhook?" + tt.query.Encode())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.want {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+				t.Fatalf("status %d (%q), want %d", resp.StatusCode, b, tt.want)
 			}
-			if tt.want == http.StatusOK {
-				if string(b) != "1158201444" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			switch tt.want {
+			case http.StatusOK:
+				if string(b) != challenge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 					t.Fatalf("body %q type %q: want exactly the challenge as text/plain", b, resp.Header.Get("Content-Type"))
 				}
+			case http.StatusBadRequest:
+				var m map[string]any
+				if err := json.Unmarshal(b, &m); err != nil || resp.Header.Get("Content-Type") != "application/json" {
+					t.Fatalf("answer %q (%s) is not the API's JSON error: %v", b, resp.Header.Get("Content-Type"), err)
+				}
+				if got := errField(m); got != tt.field {
+					t.Fatalf("error field %q (%q), want %q", got, b, tt.field)
+				}
+				if msg := errMessage(m); !strings.Contains(msg, tt.field) {
+					t.Fatalf("error message %q does not name %s", msg, tt.field)
+				}
+			}
+			if strings.Contains(string(b), whVerifyToken) {
+				t.Fatalf("the answer %q holds the verify token", b)
 			}
 		})
 	}
