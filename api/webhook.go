@@ -187,7 +187,13 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 }
 
 // deliver checks the signature, then queues each new comment or visitor's
-// post of a configured Page.
+// post of a configured Page. It answers 413 past MaxBody, 401 without a valid
+// signature, and 400 for a signed body that is not JSON or not a Meta
+// delivery: of another shape, or without object, or an object page without
+// entry (Meta always sends both, so such a body came from someone else
+// holding the app secret, and a 400 tells them). What SPEC says to ignore, a
+// delivery of another object included, is answered 200 (Meta redelivers for
+// hours what is not) and logged at debug with why.
 func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.p.MaxBody))
 	if err != nil {
@@ -204,20 +210,30 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256", "")
 		return
 	}
-	var d delivery
-	if err := json.Unmarshal(body, &d); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			// Valid JSON of another shape: say where, by field path and
-			// JSON type only, never by the body's content.
-			writeError(w, http.StatusBadRequest, "body is not a Meta webhook delivery: "+shapeProblem(ute), ute.Field)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "body is not valid JSON", "")
+	// The object first: a delivery of another object (Instagram's, of an app
+	// shared with the Page's) is ignored whatever its entries hold.
+	var head struct {
+		Object *string `json:"object"`
+	}
+	if !h.decode(w, body, &head) {
 		return
 	}
-	if d.Object != "page" {
+	if head.Object == nil || *head.Object == "" {
+		h.badBody(w, "object is required", "object")
+		return
+	}
+	if *head.Object != "page" {
+		// Answered 200: Meta redelivers for hours what is not.
+		h.log.Debug("webhook delivery ignored: not a Page delivery", slog.String("object", clipField(*head.Object)))
 		w.WriteHeader(http.StatusOK)
+		return
+	}
+	var d delivery
+	if !h.decode(w, body, &d) {
+		return
+	}
+	if d.Entry == nil { // absent or null; [] is a delivery of nothing
+		h.badBody(w, "entry is required", "entry")
 		return
 	}
 	now := h.p.Now().UnixMilli()
@@ -246,6 +262,33 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("ignored", ignored))
 	w.WriteHeader(http.StatusOK)
+}
+
+// decode reads a signed body into v, or answers 400 and reports false: for
+// a body that is not JSON, or JSON of another shape than a delivery.
+func (h *webhook) decode(w http.ResponseWriter, body []byte, v any) bool {
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return true
+	}
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		// Valid JSON of another shape: say where, by field path and JSON
+		// type only, never by the body's content.
+		h.badBody(w, shapeProblem(ute), ute.Field)
+		return false
+	}
+	h.log.Debug("webhook delivery refused: body is not valid JSON")
+	writeError(w, http.StatusBadRequest, "body is not valid JSON", "")
+	return false
+}
+
+// badBody answers 400 to a signed body that is valid JSON but no Meta
+// delivery, saying what is wrong (a field path and JSON types, never the
+// body's content), and logs it at debug.
+func (h *webhook) badBody(w http.ResponseWriter, problem, field string) {
+	h.log.Debug("webhook delivery refused: not a Meta webhook delivery", slog.String("why", problem))
+	writeError(w, http.StatusBadRequest, "body is not a Meta webhook delivery: "+problem, field)
 }
 
 // shapeProblem describes a JSON value of the wrong type as "FIELD: want an

@@ -35,7 +35,7 @@ func (r *recordingIntake) EnqueueWebhookItem(_ context.Context, it tasks.Webhook
 }
 
 // FuzzWebhook sends arbitrary signed bodies through POST /webhook: never a
-// panic or a 5xx; a 200 for valid JSON and a 400 otherwise; every queued item
+// panic or a 5xx; a 400 for a body that is not JSON; every queued item
 // passes Validate and belongs to a configured Page; an unsigned copy of the
 // same body is refused with 401 and queues nothing.
 func FuzzWebhook(f *testing.F) {

@@ -226,6 +226,15 @@ func TestWebhookRefusals(t *testing.T) {
 		{"object a long number", `{"object":` + long + `}`, signed(`{"object":` + long + `}`), http.StatusBadRequest,
 			notDelivery + "object: want a string, got number"},
 		{"too large", strings.Repeat(" ", 2<<20), nil, http.StatusRequestEntityTooLarge, ""},
+		// Meta's deliveries always hold object and entry: a signed body
+		// without them is no delivery, and its sender is told so.
+		{"empty object", `{}`, signed(`{}`), http.StatusBadRequest, notDelivery + "object is required"},
+		{"null", `null`, signed(`null`), http.StatusBadRequest, notDelivery + "object is required"},
+		{"no object", `{"entry":[]}`, signed(`{"entry":[]}`), http.StatusBadRequest, notDelivery + "object is required"},
+		{"object null", `{"object":null,"entry":[]}`, signed(`{"object":null,"entry":[]}`), http.StatusBadRequest, notDelivery + "object is required"},
+		{"object empty", `{"object":"","entry":[]}`, signed(`{"object":"","entry":[]}`), http.StatusBadRequest, notDelivery + "object is required"},
+		{"page without entry", `{"object":"page"}`, signed(`{"object":"page"}`), http.StatusBadRequest, notDelivery + "entry is required"},
+		{"page with entry null", `{"object":"page","entry":null}`, signed(`{"object":"page","entry":null}`), http.StatusBadRequest, notDelivery + "entry is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,6 +250,10 @@ func TestWebhookRefusals(t *testing.T) {
 				if got := errMessage(m); got != tt.msg {
 					t.Fatalf("message %q, want %q", got, tt.msg)
 				}
+				if field, _, _ := strings.Cut(strings.TrimPrefix(tt.msg, notDelivery), " "); strings.HasPrefix(tt.msg, notDelivery) &&
+					(field == "object" || field == "entry") && errField(m) != field {
+					t.Fatalf("field %q, want %q", errField(m), field)
+				}
 			}
 			if n := e.queued(t); n != 0 {
 				t.Fatalf("%d tasks queued after a refused delivery", n)
@@ -252,28 +265,45 @@ func TestWebhookRefusals(t *testing.T) {
 	}
 }
 
+// TestWebhookIgnored: what SPEC says to ignore is answered 200 and queues
+// nothing, and a debug line says why, without the body's content. A delivery
+// of another object (Instagram's, from an app shared with it) is ignored
+// whatever its entries hold.
 func TestWebhookIgnored(t *testing.T) {
 	e := newWebhookEnv(t)
 	page := e.pages[0].ID
-	tests := []struct{ name, body string }{
-		{"not a page", `{"object":"user","entry":[]}`},
-		{"unknown page", `{"object":"page","entry":[{"id":"999","changes":[` + commentChange("999", "999_1", "1_2", "5", "add") + `]}]}`},
-		{"edited", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", "5", "edited") + `]}]}`},
-		{"own comment", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", page, "add") + `]}]}`},
-		{"reaction", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","from":{"id":5}}}]}]}`},
-		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`},
-		{"value a string", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":"comment"}]}]}`},
-		{"value a list", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":[1,2]}]}]}`},
+	const private = "a-private-message-0xA11CE" // content that must stay out of the log
+	tests := []struct{ name, body, log string }{
+		{"not a page", `{"object":"user","entry":[]}`, `object=user`},
+		{"instagram", `{"object":"instagram","entry":[{"id":"17841400000000000","time":1,"changes":[{"field":"comments","value":{"id":"1","text":"` + private + `"}}]}]}`, `object=instagram`},
+		{"another object without entry", `{"object":"permissions"}`, `object=permissions`},
+		{"another object of another shape", `{"object":"whatsapp_business_account","entry":{"x":"` + private + `"}}`, `object=whatsapp_business_account`},
+		{"unknown page", `{"object":"page","entry":[{"id":"999","changes":[` + commentChange("999", "999_1", "1_2", "5", "add") + `]}]}`, `why="unknown page"`},
+		{"edited", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", "5", "edited") + `]}]}`, `why="verb edited"`},
+		{"own comment", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", page, "add") + `]}]}`, `why="the page's own"`},
+		{"reaction", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","from":{"id":5}}}]}]}`, `why="item reaction"`},
+		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`, `why="field mention"`},
+		{"value a string", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":"comment"}]}]}`, `msg="webhook change ignored"`},
+		{"value a list", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":[1,2]}]}]}`, `msg="webhook change ignored"`},
+		{"no entries", `{"object":"page","entry":[]}`, `queued=0 ignored=0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.logs.String())
 			if code, b := e.post(t, tt.body, map[string]string{"X-Hub-Signature-256": sign(whAppSecret, tt.body)}); code != http.StatusOK {
 				t.Fatalf("status %d (%s), want 200", code, b)
 			}
 			if n := e.queued(t); n != 0 {
 				t.Fatalf("%d tasks queued for an ignored change", n)
 			}
+			logged := e.logs.String()[before:]
+			if !strings.Contains(logged, "level=DEBUG") || !strings.Contains(logged, tt.log) {
+				t.Fatalf("no debug line with %s; the log:\n%s", tt.log, logged)
+			}
 		})
+	}
+	if strings.Contains(e.logs.String(), private) {
+		t.Fatalf("a body's content reached the log:\n%s", e.logs.String())
 	}
 }
 
