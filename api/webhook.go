@@ -53,6 +53,18 @@ type WebhookParams struct {
 	Now func() time.Time
 }
 
+// The outcomes of a delivery, the outcome label of
+// pagereply_webhook_deliveries_total: a fixed set, each exported from the
+// start at 0.
+const (
+	outcomeAccepted     = "accepted"      // 200, a change queued (or already queued)
+	outcomeIgnored      = "ignored"       // 200, nothing to queue
+	outcomeBadSignature = "bad_signature" // 401
+	outcomeBadBody      = "bad_body"      // 400
+	outcomeTooLarge     = "too_large"     // 413
+	outcomeError        = "error"         // 503, not queued
+)
+
 // webhook is Meta's Page webhook (SPEC.md, "The webhook in detail").
 type webhook struct {
 	p     WebhookParams
@@ -80,6 +92,9 @@ func NewWebhook(p WebhookParams) http.Handler {
 	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{}}
 	for i := range p.Pages {
 		h.pages[p.Pages[i].ID] = &p.Pages[i]
+	}
+	for _, o := range []string{outcomeAccepted, outcomeIgnored, outcomeBadSignature, outcomeBadBody, outcomeTooLarge, outcomeError} {
+		p.Metrics.WebhookDeliveries.WithLabelValues(o)
 	}
 	if p.AppSecret == "" {
 		h.log.Error("webhook has no graph.app_secret: every delivery will be refused")
@@ -199,13 +214,16 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
+			h.count(outcomeTooLarge)
 			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the webhook's limit", "")
 			return
 		}
+		h.count(outcomeBadBody)
 		writeError(w, http.StatusBadRequest, "cannot read the body", "")
 		return
 	}
 	if !h.signed(r.Header.Get("X-Hub-Signature-256"), body) {
+		h.count(outcomeBadSignature)
 		h.log.Warn("webhook delivery refused: bad or missing X-Hub-Signature-256", slog.String("remote", r.RemoteAddr))
 		writeError(w, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256", "")
 		return
@@ -224,6 +242,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	if *head.Object != "page" {
 		// Answered 200: Meta redelivers for hours what is not.
+		h.count(outcomeIgnored)
 		h.log.Debug("webhook delivery ignored: not a Page delivery", slog.String("object", clipField(*head.Object)))
 		w.WriteHeader(http.StatusOK)
 		return
@@ -252,6 +271,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				// Meta redelivers what is not answered 200; the items queued
 				// so far dedup on their TaskIDs then.
+				h.count(outcomeError)
 				h.log.Error("webhook: queue item", slog.String("page_id", it.PageID), slog.String("item", it.TaskID()), slog.String("error", err.Error()))
 				writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
 				return
@@ -260,8 +280,18 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			queued++
 		}
 	}
+	if queued > 0 {
+		h.count(outcomeAccepted)
+	} else {
+		h.count(outcomeIgnored)
+	}
 	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("ignored", ignored))
 	w.WriteHeader(http.StatusOK)
+}
+
+// count adds a delivery of outcome to pagereply_webhook_deliveries_total.
+func (h *webhook) count(outcome string) {
+	h.p.Metrics.WebhookDeliveries.WithLabelValues(outcome).Inc()
 }
 
 // decode reads a signed body into v, or answers 400 and reports false: for
@@ -278,6 +308,7 @@ func (h *webhook) decode(w http.ResponseWriter, body []byte, v any) bool {
 		h.badBody(w, shapeProblem(ute), ute.Field)
 		return false
 	}
+	h.count(outcomeBadBody)
 	h.log.Debug("webhook delivery refused: body is not valid JSON")
 	writeError(w, http.StatusBadRequest, "body is not valid JSON", "")
 	return false
@@ -287,6 +318,7 @@ func (h *webhook) decode(w http.ResponseWriter, body []byte, v any) bool {
 // delivery, saying what is wrong (a field path and JSON types, never the
 // body's content), and logs it at debug.
 func (h *webhook) badBody(w http.ResponseWriter, problem, field string) {
+	h.count(outcomeBadBody)
 	h.log.Debug("webhook delivery refused: not a Meta webhook delivery", slog.String("why", problem))
 	writeError(w, http.StatusBadRequest, "body is not a Meta webhook delivery: "+problem, field)
 }

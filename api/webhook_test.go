@@ -25,6 +25,7 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -386,4 +387,122 @@ func TestWebhookDelivery(t *testing.T) {
 		}
 	}
 	t.Logf("two deliveries answered in %s; replies sent %s after the first", answered.Round(time.Millisecond), took.Round(time.Millisecond))
+}
+
+// failingIntake queues through next, except the item whose id is fail: that
+// one fails as when Redis is out of reach.
+type failingIntake struct {
+	next api.WebhookIntake
+	fail string
+}
+
+func (f failingIntake) EnqueueWebhookItem(ctx context.Context, it tasks.WebhookItem) (tasks.Outcome, error) {
+	if it.ID == f.fail {
+		return "", fmt.Errorf("redis: connection refused")
+	}
+	return f.next.EnqueueWebhookItem(ctx, it)
+}
+
+// TestWebhookDeliveryMetrics: the API's /metrics counts every POST /webhook
+// by outcome, each outcome shown at 0 before any delivery: accepted (a change
+// queued), ignored (answered 200, nothing queued), bad_signature, bad_body,
+// too_large and error (not queued, 503).
+func TestWebhookDeliveryMetrics(t *testing.T) {
+	const failID = "1_999"
+	e := newEnv(t, func(p *api.Params) {
+		p.Metrics = metrics.New()
+		p.Webhook = api.NewWebhook(api.WebhookParams{
+			VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: failingIntake{p.Enqueuer, failID},
+			Pages: p.Pages, Logger: p.Logger, Metrics: p.Metrics, MaxBody: 4 << 10,
+		})
+	})
+	outcomes := []string{"accepted", "ignored", "bad_signature", "bad_body", "too_large", "error"}
+	scrape := func() map[string]string {
+		t.Helper()
+		resp, err := http.Get(e.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got := map[string]string{}
+		for _, l := range strings.Split(string(b), "\n") {
+			series, value, ok := strings.Cut(l, " ")
+			labels, found := strings.CutPrefix(series, "pagereply_webhook_deliveries_total")
+			if !ok || !found {
+				continue
+			}
+			outcome, ok := strings.CutPrefix(labels, `{outcome="`)
+			if !ok || !strings.HasSuffix(outcome, `"}`) {
+				t.Fatalf("pagereply_webhook_deliveries_total sample with labels other than outcome: %s", l)
+			}
+			got[strings.TrimSuffix(outcome, `"}`)] = value
+		}
+		if !strings.Contains(string(b), "# TYPE pagereply_webhook_deliveries_total counter") {
+			t.Fatalf("no pagereply_webhook_deliveries_total counter in /metrics:\n%s", grepLines(string(b), "webhook"))
+		}
+		return got
+	}
+	want := func(exp map[string]int) {
+		t.Helper()
+		got := scrape()
+		w := map[string]string{}
+		for _, o := range outcomes {
+			w[o] = strconv.Itoa(exp[o])
+		}
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Fatalf("pagereply_webhook_deliveries_total by outcome %v, want %v", got, w)
+		}
+	}
+	post := func(body string, signed bool, status int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/webhook", strings.NewReader(body))
+		if signed {
+			req.Header.Set("X-Hub-Signature-256", sign(whAppSecret, body))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != status {
+			t.Fatalf("POST /webhook %.60q: %d (%s), want %d", body, resp.StatusCode, b, status)
+		}
+	}
+	page := e.page.ID
+	delivery := func(changes ...string) string {
+		return `{"object":"page","entry":[{"id":"` + page + `","time":1,"changes":[` + strings.Join(changes, ",") + `]}]}`
+	}
+	comment := delivery(commentChange(page, page+"_1", page+"_1_2", "100000000000077", "add"))
+
+	want(nil) // every outcome at 0 before any delivery
+	post(comment, true, http.StatusOK)
+	post(comment, true, http.StatusOK) // a redelivery: its item deduplicated, still accepted
+	post(delivery(commentChange(page, page+"_1", "1_3", "100000000000077", "edited"), commentChange(page, page+"_1", "1_4", page, "add")), true, http.StatusOK)
+	post(`{"object":"instagram","entry":[]}`, true, http.StatusOK)
+	post(`{"object":"page","entry":[]}`, true, http.StatusOK)
+	post(comment, false, http.StatusUnauthorized)
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/webhook", strings.NewReader(comment))
+	req.Header.Set("X-Hub-Signature-256", sign("another-app-secret", comment))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	post(`{"object":`, true, http.StatusBadRequest)
+	post(`{"entry":[]}`, true, http.StatusBadRequest)
+	post(`{"object":"page","entry":{}}`, true, http.StatusBadRequest)
+	post(strings.Repeat(" ", 8<<10), true, http.StatusRequestEntityTooLarge)
+	post(delivery(commentChange(page, page+"_1", failID, "100000000000077", "add")), true, http.StatusServiceUnavailable)
+	want(map[string]int{"accepted": 2, "ignored": 3, "bad_signature": 2, "bad_body": 3, "too_large": 1, "error": 1})
+
+	// The handshake and a wrong method are no deliveries.
+	resp, err := http.Get(e.url + "/webhook?" + url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {whVerifyToken}, "hub.challenge": {"7"}}.Encode())
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	e.do(t, http.MethodPut, "/webhook", "", "{}")
+	want(map[string]int{"accepted": 2, "ignored": 3, "bad_signature": 2, "bad_body": 3, "too_large": 1, "error": 1})
 }

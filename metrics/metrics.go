@@ -28,6 +28,7 @@ type Metrics struct {
 	Enqueued          *prometheus.CounterVec   // page, source, outcome
 	SendLatency       *prometheus.HistogramVec // page: enqueue to send
 	PollsScheduled    *prometheus.CounterVec   // page, outcome: the scheduler's slots
+	WebhookDeliveries *prometheus.CounterVec   // outcome: POST /webhook, one per delivery
 }
 
 // New returns collectors registered on a new registry.
@@ -47,7 +48,8 @@ func New() *Metrics {
 	m.Enqueued = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_enqueued_total", Help: "Enqueue calls by source and outcome (enqueued, queued, sent)."}, []string{"page", "source", "outcome"})
 	m.SendLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_enqueue_to_send_seconds", Help: "Time from enqueue to a sent reply.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}, []string{"page"})
 	m.PollsScheduled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_polls_scheduled_total", Help: "The scheduler's poll slots by outcome: enqueued, taken (another scheduler, or an earlier run, enqueued the slot), page_broken (not polled), error."}, []string{"page", "outcome"})
-	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency, m.PollsScheduled} {
+	m.WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_webhook_deliveries_total", Help: "POST /webhook deliveries by outcome: accepted (a change queued), ignored (answered 200 with nothing to queue: another object, or only changes that cannot lead to a reply), bad_signature (401: missing or wrong X-Hub-Signature-256, or no graph.app_secret), bad_body (400: not read, not JSON, or not a Meta delivery), too_large (413), error (503: not queued)."}, []string{"outcome"})
+	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency, m.PollsScheduled, m.WebhookDeliveries} {
 		f(c)
 	}
 	return m
