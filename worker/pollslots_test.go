@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -166,5 +167,55 @@ func (h *harness) waitTaskState(t *testing.T, insp *asynq.Inspector, queue, id s
 			t.Fatalf("task %s after %v: state %v, last error %q", id, timeout, ti.State, ti.LastErr)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWebhookItemsHoldNoReplySlots: a flood of webhook items, each waiting
+// for its Page's read slot (reads paced at the Page's rate), does not take
+// the slots replies need: two Pages at 4/s with a backlog each send at their
+// rate throughout, with 5 worker slots. (With one pool of slots for both, the
+// Pages sent 21 and 24 in the 10 s; in a longer run one sent nothing in 20 s.)
+func TestWebhookItemsHoldNoReplySlots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 47})
+	for i := range h.pages {
+		h.pages[i].Rate, h.pages[i].Burst = config.Rate{N: 4, Per: time.Second}, 1
+	}
+	pages := pollPages(h)
+	for i := range pages {
+		pages[i].Rate, pages[i].Burst = h.pages[i].Rate, 1
+		pages[i].DefaultText = defaultText
+	}
+	a, b := h.pages[0].ID, h.pages[1].ID
+	ctx := context.Background()
+	for _, r := range append(h.addComments(a, 80, "a"), h.addComments(b, 80, "b")...) {
+		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{a, b} {
+		for _, c := range h.addComments(p, 100, "") {
+			if _, err := h.enq.EnqueueWebhookItem(ctx, tasks.WebhookItem{PageID: p, Kind: tasks.KindComment, ID: c.Target.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.startWorkerOn(t, h.opt, 5, func(p *worker.Params) { p.Poll = worker.NewPollHandler(h.pollParams(pages)) })
+	const warmUp, window = 3 * time.Second, 10 * time.Second
+	start := time.Now()
+	time.Sleep(warmUp + window)
+	for _, page := range []string{a, b} {
+		n := 0
+		for _, at := range h.sb.CallLog(page) {
+			if d := at.Sub(start); d >= warmUp && d < warmUp+window {
+				n++
+			}
+		}
+		t.Logf("page %s: %d sends in %s", page, n, window)
+		if want := 0.85 * 4 * window.Seconds(); float64(n) < want {
+			t.Errorf("page %s sent %d in %s at 4/s beside a flood of webhook items, want at least %.0f", page, n, window, want)
+		}
 	}
 }
