@@ -582,6 +582,11 @@ func TestErrorClasses(t *testing.T) {
 		{name: "500 HTML", status: 500, fixture: "500.html", contentType: "text/html; charset=utf-8", wantClass: ClassTransient, wantSent: ErrTransient, wantInMsg: "HTTP 500 with a non-JSON body"},
 		{name: "502 HTML on send", status: 502, fixture: "500.html", contentType: "text/html", post: true, wantClass: ClassTransient, wantSent: ErrTransient, wantUnknown: true},
 		{name: "100 bad id", status: 400, fixture: "100.json", wantClass: ClassPermanent, wantCode: 100, wantSub: 33, wantSent: ErrPermanent},
+		// Graph refuses the app secret's proof with a bare 100: the
+		// configuration is wrong, not the reply, so the Page pauses.
+		{name: "100 wrong appsecret_proof on a send", status: 400, fixture: "100_proof.json", post: true, wantClass: ClassPageBroken, wantCode: 100, wantSent: ErrPageBroken, wantInMsg: "Invalid appsecret_proof"},
+		{name: "100 wrong appsecret_proof on a read", status: 400, fixture: "100_proof.json", wantClass: ClassPageBroken, wantCode: 100, wantSent: ErrPageBroken},
+		{name: "100 appsecret_proof required", status: 400, fixture: "100_proof_required.json", post: true, wantClass: ClassPageBroken, wantCode: 100, wantSent: ErrPageBroken},
 		{name: "100 with usage near the limit", status: 400, fixture: "100.json", header: map[string]string{"X-App-Usage": `{"call_count":99,"total_cputime":10,"total_time":12}`},
 			wantClass: ClassThrottled, wantCode: 100, wantSub: 33, wantSent: ErrThrottled},
 		{name: "368 policy block", status: 400, fixture: "368.json", post: true, wantClass: ClassPageBroken, wantCode: 368, wantSub: 1390008, wantSent: ErrPageBroken},

@@ -166,7 +166,9 @@ var perMessage = map[[2]int]bool{
 // Then is_transient, codes 1, 2 and 1200 and HTTP 5xx are transient; HTTP 429 with
 // no known code is throttled; everything else is permanent. Classify does not
 // see usage headers: a Client also classes as throttled an otherwise transient
-// or permanent answer whose usage headers say so.
+// or permanent answer whose usage headers say so. Nor does it see the message:
+// a Client classes code 100 refusing the appsecret_proof as page broken
+// (proofRefused).
 func Classify(code, subcode, httpStatus int, transient bool) Class {
 	switch {
 	case code == 10900:
@@ -228,6 +230,19 @@ func ClassOf(err error) Class {
 	return ClassPermanent
 }
 
+// proofRefused reports whether an error answer is Graph refusing the
+// credentials' appsecret_proof: "Invalid appsecret_proof provided in the API
+// argument" (graph.app_secret is not the app's secret) or "API calls from the
+// server require an appsecret_proof argument" (the app requires one and no
+// app_secret is configured). Graph sends both as a bare code 100
+// (GraphMethodException, no subcode), the code of a bad argument, but neither
+// is about one reply: every call of the Page fails alike until the
+// configuration is fixed, so they pause the Page (page broken, its replies
+// kept) instead of archiving each reply as permanent.
+func proofRefused(code int, message string) bool {
+	return code == 100 && strings.Contains(message, "appsecret_proof")
+}
+
 // wireError is Graph's {"error":{...}} body.
 type wireError struct {
 	Error *struct {
@@ -265,6 +280,9 @@ func decodeError(status int, contentType string, body []byte) *Error {
 			e.Message = "error without a message"
 		}
 		e.Class = Classify(e.Code, e.Subcode, status, e.IsTransient)
+		if proofRefused(e.Code, ge.Message) {
+			e.Class = ClassPageBroken
+		}
 		return e
 	}
 	kind := "a non-JSON"
