@@ -104,6 +104,16 @@ func TestParseUsage(t *testing.T) {
 			"X-Business-Use-Case-Usage": `{"1983306698425200":[{"type":"pages","call_count":45,"total_cputime":96,"total_time":12,"estimated_time_to_regain_access":0}],` +
 				`"1111":[{"type":"messenger","call_count":3,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":30}]}`,
 		}, want: Usage{MaxPercent: 96, RegainAccess: 30 * time.Minute, AppPercent: 20}},
+		// Meta's sample of the header (developers.facebook.com/docs/graph-api/overview/rate-limiting)
+		// names one object twice, once per type: both lists count.
+		{name: "business use case, an id repeated", header: map[string]string{
+			"X-Business-Use-Case-Usage": `{"1983306698425200":[{"type":"messenger","call_count":100,"total_cputime":25,"total_time":25,"estimated_time_to_regain_access":19}],` +
+				`"66782684":[{"type":"ads_management","call_count":95,"total_cputime":20,"total_time":20,"estimated_time_to_regain_access":0,"ads_api_access_tier":"development_access"}],` +
+				`"1983306698425200":[{"type":"pages","call_count":12,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":0}]}`,
+		}, want: Usage{MaxPercent: 100, RegainAccess: 19 * time.Minute}},
+		{name: "business use case, an escaped id repeated", header: map[string]string{
+			"X-Business-Use-Case-Usage": `{"\u0031":[{"type":"pages","call_count":99,"estimated_time_to_regain_access":7}],"1":[{"type":"pages","call_count":1}]}`,
+		}, want: Usage{MaxPercent: 99, RegainAccess: 7 * time.Minute}},
 		{name: "strings and fractions", header: map[string]string{"X-App-Usage": `{"call_count":"12","total_time":40.2,"total_cputime":null}`}, want: Usage{MaxPercent: 41, AppPercent: 41}},
 		{name: "malformed ignored", header: map[string]string{"X-App-Usage": `{"call_count":`, "X-Page-Usage": `[1,2]`, "X-Business-Use-Case-Usage": `{"1":{"call_count":99}}`}, want: Usage{}},
 		{name: "absurd values clamped", header: map[string]string{"X-Page-Usage": `{"call_count":1e300,"estimated_time_to_regain_access":1e300}`}, want: Usage{MaxPercent: 1000, RegainAccess: 24 * time.Hour}},

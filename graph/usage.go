@@ -100,16 +100,32 @@ func addFiguresJSON(v string, u *Usage) {
 	}
 }
 
+// addBUCJSON adds X-Business-Use-Case-Usage v to u, all or nothing. Every
+// list counts, a repeated id's too: Meta's own sample of the header names one
+// object twice, once per type, and a map would keep only the last list,
+// losing a block the earlier one reports.
 func addBUCJSON(v string, u *Usage) {
-	var m map[string][]usageFigures
-	if json.Unmarshal([]byte(v), &m) != nil {
+	if !json.Valid([]byte(v)) {
 		return
 	}
-	for _, list := range m {
+	dec := json.NewDecoder(strings.NewReader(v))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return // null, or not an object
+	}
+	w := *u
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the id
+			return
+		}
+		var list []usageFigures
+		if dec.Decode(&list) != nil {
+			return
+		}
 		for _, f := range list {
-			u.add(f)
+			w.add(f)
 		}
 	}
+	*u = w
 }
 
 func clampPercent(f float64) int {

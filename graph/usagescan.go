@@ -179,24 +179,16 @@ func scanBUC(v string, u *Usage) bool {
 	}
 	sc := usageScanner{s: v}
 	w := *u // u changes only if the whole header scans
-	var keys [4]string
-	nkeys := 0
 	if !sc.eat('{') {
 		return false
 	}
 	if !sc.eat('}') {
 		for {
-			key, ok := sc.str(true)
-			if !ok || !sc.eat(':') || !sc.eat('[') || nkeys == len(keys) {
+			// Every id's list counts, a repeated id's too (addBUCJSON).
+			_, ok := sc.str(true)
+			if !ok || !sc.eat(':') || !sc.eat('[') {
 				return false
 			}
-			for _, k := range keys[:nkeys] {
-				if k == key {
-					return false // a repeated id: encoding/json keeps the last list only
-				}
-			}
-			keys[nkeys] = key
-			nkeys++
 			if !sc.eat(']') {
 				for {
 					f, ok := sc.figures()
