@@ -715,6 +715,17 @@ func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string,
 	return reason, nil
 }
 
+// RestartPutBacks drops page's put-back schedule: the next reply put back
+// for its rate returns one send interval after the Page's next free send
+// slot, not after the replies put back before (worker.WakePutBacks, for
+// put-backs spaced at an older, lower rate).
+func (l *Ledger) RestartPutBacks(ctx context.Context, page string) error {
+	if err := l.rdb.Del(ctx, l.keys(page).back).Err(); err != nil {
+		return fmt.Errorf("restart put-backs of page %s: %w", page, err)
+	}
+	return nil
+}
+
 // StaleBrokenPause returns the reason of page's page_broken pause when
 // LiftStaleBrokenPause would lift it (the config gives the Page another
 // token than the one that broke), else "": it reads, and lifts nothing, for a

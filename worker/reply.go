@@ -36,7 +36,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// before this worker restarts with it (a rolling update): the reply
 		// is retried with backoff, not archived at once, so a worker with the
 		// new config sends it. A Page removed for good uses up its retries.
-		return w.failure(ctx, fmt.Errorf("page %s is not configured on this worker", r.PageID))
+		return w.failure(ctx, fmt.Errorf("page %s "+notConfigured, r.PageID))
 	}
 	log := &taskLog{base: w.log, r: &r}
 

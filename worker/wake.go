@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -26,6 +27,21 @@ type Wake struct {
 	// Broken: the Page's page_broken pause was lifted (a new token), so the
 	// replies put back until the pause's end need not wait for it.
 	Broken bool
+	// Interval is the Page's send interval now (0: no limit). Its rate
+	// put-backs are woken too when they are spaced slower than that: a
+	// worker still on an older, lower rate put them back during a rolling
+	// restart, after the first new worker had woken those of its time.
+	Interval time.Duration
+}
+
+// spacedSlower reports whether n put-backs of which the last returns at last
+// are spaced slower than interval would space them from now, beyond
+// asynq's whole-second clock and a quarter.
+func spacedSlower(n int, last, now time.Time, interval time.Duration) bool {
+	if interval <= 0 || n == 0 {
+		return false
+	}
+	return last.Sub(now) > time.Duration(n)*interval*5/4+2*time.Second
 }
 
 // wakePageSize is the retry tasks read per Inspector call.
@@ -38,9 +54,19 @@ const wakePageSize = 500
 // backoff. It returns how many it ran, by Page. asynq keeps no index by
 // payload, so the retry state is read whole: a start-up step after a config
 // change, not a hot path.
-func WakePutBacks(ctx context.Context, insp *asynq.Inspector, wake map[string]Wake) (map[string]int, error) {
+//
+// Pages whose rate put-backs run slower than their Interval have their
+// put-back schedule restarted (ledger.RestartPutBacks) before those run, so
+// the ones the rate cannot take yet go back spaced at the rate.
+func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledger, wake map[string]Wake) (map[string]int, error) {
 	var ids []string
 	var pages []string
+	type slow struct {
+		ids  []string
+		last time.Time
+	}
+	rated := map[string]*slow{}
+	now := time.Now()
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("wake put-back replies: %w", err)
@@ -57,13 +83,38 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, wake map[string]Wa
 			if err != nil {
 				continue
 			}
-			if w := wake[r.PageID]; w.Rate && strings.HasSuffix(ti.LastErr, ": "+putBackRate) ||
-				w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken) {
+			w := wake[r.PageID]
+			rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate)
+			switch {
+			case w.Rate && rate, w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken):
 				ids, pages = append(ids, ti.ID), append(pages, r.PageID)
+			case rate && w.Interval > 0:
+				sl := rated[r.PageID]
+				if sl == nil {
+					sl = &slow{}
+					rated[r.PageID] = sl
+				}
+				sl.ids = append(sl.ids, ti.ID)
+				if ti.NextProcessAt.After(sl.last) {
+					sl.last = ti.NextProcessAt
+				}
 			}
 		}
 		if len(infos) < wakePageSize {
 			break
+		}
+	}
+	for page, sl := range rated {
+		if !spacedSlower(len(sl.ids), sl.last, now, wake[page].Interval) {
+			continue
+		}
+		if ledger != nil {
+			if err := ledger.RestartPutBacks(ctx, page); err != nil {
+				return nil, fmt.Errorf("wake put-back replies: %w", err)
+			}
+		}
+		for _, id := range sl.ids {
+			ids, pages = append(ids, id), append(pages, page)
 		}
 	}
 	out := map[string]int{}
@@ -78,6 +129,57 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, wake map[string]Wa
 			strings.Contains(err.Error(), "already in pending state"):
 		default:
 			return out, fmt.Errorf("wake put-back reply %s: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// notConfigured ends the error of a reply whose Page this worker's config
+// does not have.
+const notConfigured = "is not configured on this worker"
+
+// RunArchivedOfPages runs again the reply tasks archived because the Page
+// was not in the config of the workers that tried them (a Page removed, or
+// added by a rolling update slower than their retries) and whose Page is in
+// pages now: nothing else would send them, since the poll reads only the
+// posts that changed. Graph refuses those past the reply window, and they
+// are archived again with its reason. It returns how many it ran, by Page.
+func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
+	out := map[string]int{}
+	var ids, of []string
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return out, fmt.Errorf("run archived replies: %w", err)
+		}
+		infos, err := insp.ListArchivedTasks(tasks.QueueReplies, asynq.PageSize(wakePageSize), asynq.Page(n))
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("run archived replies: %w", err)
+		}
+		for _, ti := range infos {
+			if !strings.HasSuffix(ti.LastErr, notConfigured) {
+				continue
+			}
+			if r, err := tasks.DecodeReply(ti.Payload); err == nil && pages[r.PageID] {
+				ids, of = append(ids, ti.ID), append(of, r.PageID)
+			}
+		}
+		if len(infos) < wakePageSize {
+			break
+		}
+	}
+	for i, id := range ids {
+		err := insp.RunTask(tasks.QueueReplies, id)
+		switch {
+		case err == nil:
+			out[of[i]]++
+		case errors.Is(err, asynq.ErrTaskNotFound), strings.Contains(err.Error(), "already running"),
+			strings.Contains(err.Error(), "already in pending state"):
+			// Another process starting meanwhile ran it.
+		default:
+			return out, fmt.Errorf("run archived reply %s: %w", id, err)
 		}
 	}
 	return out, nil

@@ -132,27 +132,39 @@ func (a *app) applyConfig(ctx context.Context) {
 		if reason != "" {
 			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
 		}
-		changed, err := a.ledger.RecordRate(ctx, p.ID, fmt.Sprintf("%s burst %d", p.Rate, p.Burst))
+		changed, err := a.ledger.RecordRate(ctx, p.ID, rateRecord(&p))
 		if err != nil {
 			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
 			return
 		}
-		if reason != "" || changed {
-			wake[p.ID] = worker.Wake{Rate: changed, Broken: reason != ""}
-		}
+		// Every start looks for put-backs spaced slower than the rate: a
+		// rolling restart's workers still on an older rate put some back
+		// after the first new one had woken those of its time.
+		wake[p.ID] = worker.Wake{Rate: changed, Broken: reason != "", Interval: worker.LimitOf(&p, 0).Interval}
 	}
-	if len(wake) == 0 {
-		return
-	}
-	woken, err := worker.WakePutBacks(ctx, asynq.NewInspectorFromRedisClient(a.rdb), wake)
+	woken, err := worker.WakePutBacks(ctx, asynq.NewInspectorFromRedisClient(a.rdb), a.ledger, wake)
 	if err != nil {
 		a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+	}
+	configured := make(map[string]bool, len(a.cfg.Pages))
+	for _, p := range a.cfg.Pages {
+		configured[p.ID] = true
+	}
+	ran, err := worker.RunArchivedOfPages(ctx, asynq.NewInspectorFromRedisClient(a.rdb), configured)
+	if err != nil {
+		a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+	}
+	for page, n := range ran {
+		a.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
 	}
 	for page, n := range woken {
 		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n),
 			slog.Bool("rate_changed", wake[page].Rate), slog.Bool("pause_lifted", wake[page].Broken))
 	}
 }
+
+// rateRecord is what the ledger keeps of a Page's rate (Ledger.RecordRate).
+func rateRecord(p *config.Page) string { return fmt.Sprintf("%s burst %d", p.Rate, p.Burst) }
 
 // Close releases the Redis connections.
 func (a *app) Close() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -98,6 +99,46 @@ func TestRateRaiseWakesPutBacks(t *testing.T) {
 	stop(t, p)
 	if !strings.Contains(p.stderr.String(), "replies put back before the config changed run now") {
 		t.Fatalf("no line about the woken replies:\n%s", p.stderr)
+	}
+	if d := w.e.sb.Duplicates(); d != 0 {
+		t.Fatalf("%d duplicates", d)
+	}
+}
+
+// TestRollingRateRaise: in a rolling restart, the first worker on a raised
+// rate wakes the replies put back on the old rate's schedule, and workers
+// still on the old rate go on putting replies back at the old pace; a
+// worker that starts on the new rate after that (the rate unchanged since the
+// first) runs those now, since they are spaced slower than the rate.
+func TestRollingRateRaise(t *testing.T) {
+	const n = 40
+	w := newWakeRig(t, "1/s", n)
+	w.enqueue(t)
+	p := w.worker(t)
+	eventually(t, 20*time.Second, "a few sends at 1/s", func() bool { return w.sent() >= 3 })
+	stop(t, p)
+	// The first worker on 50/s has started (and woken what was put back
+	// until then); these were put back after it, by one still on 1/s.
+	rate, err := config.ParseRate("50/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{}).RecordRate(context.Background(), w.page.ID,
+		rateRecord(&config.Page{Rate: rate, Burst: 2})); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(w.e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.e.cfgPath, []byte(strings.Replace(string(cfg), "rate: 1/s", "rate: 50/s", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p = w.worker(t)
+	eventually(t, 12*time.Second, "every reply at the new rate", func() bool { return w.sent() == n })
+	stop(t, p)
+	if s := p.stderr.String(); strings.Contains(s, `"rate_changed":true`) || !strings.Contains(s, "replies put back before the config changed run now") {
+		t.Fatalf("stderr:\n%s", s)
 	}
 	if d := w.e.sb.Duplicates(); d != 0 {
 		t.Fatalf("%d duplicates", d)
