@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -99,15 +101,54 @@ func SetRedisLoggerAt(log *slog.Logger, level slog.Level) {
 	redis.SetLogger(newRedisLogger(log, level))
 }
 
-func newRedisLogger(log *slog.Logger, level slog.Level) redisLogger {
-	return redisLogger{log: log.With(slog.String("component", "go-redis")), level: level}
+func newRedisLogger(log *slog.Logger, level slog.Level) *redisLogger {
+	return &redisLogger{log: log.With(slog.String("component", "go-redis")), level: level, now: time.Now,
+		seen: map[string]*redisNotice{}}
 }
 
+// redisLogNotEvery is how often at most one kind of go-redis notice is
+// logged: while Redis is away every pooled connection's dial fails at once,
+// a hundred lines in a second or two that say one thing.
+const redisLogNotEvery = 5 * time.Second
+
+// redisLogger logs go-redis's notices, each kind (its format) at most once
+// per redisLogNotEvery, the next line saying how many were left out.
 type redisLogger struct {
 	log   *slog.Logger
 	level slog.Level
+	now   func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]*redisNotice
 }
 
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.Log(ctx, l.level, strings.TrimSpace(fmt.Sprintf(format, v...)))
+type redisNotice struct {
+	last    time.Time
+	skipped int
+}
+
+func (l *redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	now := l.now()
+	l.mu.Lock()
+	n := l.seen[format]
+	if n == nil {
+		if len(l.seen) > 100 {
+			clear(l.seen)
+		}
+		n = &redisNotice{}
+		l.seen[format] = n
+	} else if now.Sub(n.last) < redisLogNotEvery {
+		n.skipped++
+		l.mu.Unlock()
+		return
+	}
+	skipped := n.skipped
+	n.last, n.skipped = now, 0
+	l.mu.Unlock()
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
+	if skipped > 0 {
+		l.log.Log(ctx, l.level, msg, slog.Int("repeated", skipped))
+		return
+	}
+	l.log.Log(ctx, l.level, msg)
 }
