@@ -110,12 +110,17 @@ func TestSlowPollsHoldNoReplySlots(t *testing.T) {
 
 	t.Run("one slot", func(t *testing.T) {
 		h.startWorkerOn(t, h.opt, 1, func(p *worker.Params) { p.Poll = worker.NewPollHandler(pp) })
-		enqueuePoll(slow1)
+		id := enqueuePoll(slow1)
 		waitEntered(slow1)
 		rs := enqueueReplies(5)
 		// The poll holds its slot throughout: these are sent beside it.
 		h.waitSent(t, rs, 20*time.Second)
 		release()
+		insp := asynq.NewInspector(h.opt)
+		t.Cleanup(func() { _ = insp.Close() })
+		h.waitTaskState(t, insp, tasks.QueuePolls, id, 20*time.Second, func(ti *asynq.TaskInfo) bool {
+			return ti.State == asynq.TaskStateCompleted
+		})
 	})
 
 	g = &heldFeeds{PollGraph: g.PollGraph, hold: g.hold, release: make(chan struct{}), entered: make(chan string, 4)}
@@ -149,6 +154,55 @@ func TestSlowPollsHoldNoReplySlots(t *testing.T) {
 			return ti.State == asynq.TaskStateCompleted
 		})
 	})
+}
+
+// TestShutdownStopsPolls: a worker that stops ends its polls at once (they
+// can take minutes) instead of leaving them to asynq's shutdown timeout, so
+// the poll's lease is given back and its task put back, before Shutdown
+// returns.
+func TestShutdownStopsPolls(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 59})
+	pages := pollPages(h)
+	page := pages[0].ID
+	pp := h.pollParams(pages)
+	g := &heldFeeds{PollGraph: pp.Graph, hold: map[string]bool{page: true}, release: make(chan struct{}), entered: make(chan string, 4)}
+	t.Cleanup(func() { close(g.release) })
+	pp.Graph = g
+	w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Poll = worker.NewPollHandler(pp)
+		p.ShutdownTimeout = time.Minute // far longer than the test waits
+	})
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	b, _ := json.Marshal(tasks.Poll{PageID: page})
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID("poll:stop"), asynq.Queue(tasks.QueuePolls)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.entered:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the poll did not start")
+	}
+	done := make(chan struct{})
+	go func() {
+		w.Shutdown(context.Background())
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown waited for the poll")
+	}
+	ctx := context.Background()
+	if _, ok, err := h.ledger.TryLease(ctx, page, "poll", time.Minute); err != nil || !ok {
+		t.Fatalf("the poll's lease is still held after Shutdown (%v)", err)
+	}
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	ti, err := insp.GetTaskInfo(tasks.QueuePolls, "poll:stop")
+	if err != nil || ti.State != asynq.TaskStateRetry || !strings.Contains(ti.LastErr, "worker stopped") || ti.Retried != 0 {
+		t.Fatalf("poll task after Shutdown: %+v %v", ti, err)
+	}
 }
 
 // waitTaskState waits until the task id in queue satisfies ok.

@@ -106,6 +106,8 @@ type Worker struct {
 	servers    []*asynq.Server     // replies, then polls and webhook items
 	serverRDB  *tasks.ServerClient // the servers' own client
 	pollSlots  chan struct{}       // taken by each poll task while it runs
+	stopPolls  context.Context     // canceled when Shutdown begins
+	cancelPoll context.CancelFunc
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 }
 
@@ -180,6 +182,7 @@ func New(p Params) *Worker {
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
 		wait: map[string]int{}, runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
 		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
+	w.stopPolls, w.cancelPoll = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
@@ -260,7 +263,17 @@ func (w *Worker) gatePoll(ctx context.Context, t *asynq.Task) error {
 		return &delayError{d: pollBusyDelay + spread(pollBusyDelay), reason: "every poll slot of this worker is taken"}
 	}
 	defer func() { <-w.pollSlots }()
-	return w.p.Poll.ProcessTask(ctx, t)
+	// A poll stops when the worker does, not when asynq's shutdown timeout
+	// runs out: it can take minutes, and the process would exit under it
+	// with its lease still held, so the next slot's poll read nothing.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(w.stopPolls, cancel)()
+	err := w.p.Poll.ProcessTask(ctx, t)
+	if err != nil && w.stopPolls.Err() != nil {
+		return &delayError{d: time.Second, reason: "the worker stopped during the poll"}
+	}
+	return err
 }
 
 // Start starts processing tasks in the background: replies on one asynq
@@ -335,6 +348,7 @@ func (w *Worker) Shutdown(ctx context.Context) {
 	if w.serverRDB == nil {
 		return
 	}
+	w.cancelPoll()
 	w.serverRDB.StopRetrying()
 	var wg sync.WaitGroup
 	for _, srv := range w.servers {
