@@ -6,9 +6,12 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -175,6 +178,10 @@ type Would struct {
 	FromID   string
 	FromName string
 	Text     string
+	// Task is the state of the target's reply task when one is in asynq
+	// already (pending, retry, archived, ...): a real poll would not
+	// enqueue it again. Empty when none (or the Enqueuer has no Inspector).
+	Task string
 }
 
 // Report counts what a batch did. Replies lists the would-be replies of a dry
@@ -316,7 +323,17 @@ func (b *Batch) Flush(ctx context.Context) error {
 				b.Skip(SkipAlreadyReplied)
 				continue
 			}
-			b.report.Replies = append(b.report.Replies, Would{Target: r.Target, FromID: b.froms[i].ID, FromName: b.froms[i].Name, Text: r.Text})
+			wr := Would{Target: r.Target, FromID: b.froms[i].ID, FromName: b.froms[i].Name, Text: r.Text}
+			if e := b.in.Enqueuer; e != nil && e.Inspector != nil {
+				ti, err := e.Inspector.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+				switch {
+				case err == nil:
+					wr.Task = ti.State.String()
+				case !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound):
+					return fmt.Errorf("intake: page %s: read task %s: %w", b.page.ID, r.Target, err)
+				}
+			}
+			b.report.Replies = append(b.report.Replies, wr)
 		}
 		return nil
 	}

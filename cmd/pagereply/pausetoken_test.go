@@ -98,3 +98,32 @@ func TestPollOfBrokenPage(t *testing.T) {
 		t.Fatal("the token reached the output")
 	}
 }
+
+// TestDryRunSaysWhatIsQueued: a dry run lists every comment that has no
+// reply sent, and says which of them have a reply task already, which a
+// poll would not queue again.
+func TestDryRunSaysWhatIsQueued(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 8}, "10/s")
+	page := e.sb.Pages()[0]
+	out, errOut, code := run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
+	if code != exitOK || strings.Contains(out, "have a reply task already") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var comment string
+	for _, line := range strings.Split(out, "\n") {
+		if id, ok := strings.CutPrefix(line, "comment:"); ok {
+			comment = strings.Fields(id)[0]
+			break
+		}
+	}
+	if comment == "" {
+		t.Fatalf("no comment would get a reply:\n%s", out)
+	}
+	if out, errOut, code := run(t, "enqueue", "-c", e.cfgPath, "--page", page.ID, "--comment", comment, "--text", "Hello"); code != exitOK {
+		t.Fatalf("enqueue: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
+	if code != exitOK || !strings.Contains(out, "of these, 1 have a reply task already (pending 1)") {
+		t.Fatalf("dry run after an enqueue: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

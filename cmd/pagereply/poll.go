@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -118,6 +119,22 @@ func printDryRun(w io.Writer, rep *worker.PollReport) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d items seen; %d would get a reply (dry run: nothing enqueued, nothing written)\n", rep.Seen, len(rep.Replies))
+	tasks := map[string]int{}
+	queued := 0
+	for _, r := range rep.Replies {
+		if r.Task != "" {
+			tasks[r.Task]++
+			queued++
+		}
+	}
+	if queued > 0 {
+		states := make([]string, 0, len(tasks))
+		for st, n := range tasks {
+			states = append(states, fmt.Sprintf("%s %d", st, n))
+		}
+		slices.Sort(states)
+		fmt.Fprintf(w, "of these, %d have a reply task already (%s): a poll would not queue them again\n", queued, strings.Join(states, ", "))
+	}
 	printSkipped(w, rep.Skipped)
 }
 
