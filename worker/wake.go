@@ -67,42 +67,26 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 	}
 	rated := map[string]*slow{}
 	now := time.Now()
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("wake put-back replies: %w", err)
-		}
-		infos, err := insp.ListRetryTasks(tasks.QueueReplies, asynq.PageSize(wakePageSize), asynq.Page(n))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("wake put-back replies: %w", err)
-		}
-		for _, ti := range infos {
-			r, err := tasks.DecodeReply(ti.Payload)
-			if err != nil {
-				continue
+	err := eachReply(ctx, insp.ListRetryTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
+		w := wake[r.PageID]
+		rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate)
+		switch {
+		case w.Rate && rate, w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken):
+			ids, pages = append(ids, ti.ID), append(pages, r.PageID)
+		case rate && w.Interval > 0:
+			sl := rated[r.PageID]
+			if sl == nil {
+				sl = &slow{}
+				rated[r.PageID] = sl
 			}
-			w := wake[r.PageID]
-			rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate)
-			switch {
-			case w.Rate && rate, w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken):
-				ids, pages = append(ids, ti.ID), append(pages, r.PageID)
-			case rate && w.Interval > 0:
-				sl := rated[r.PageID]
-				if sl == nil {
-					sl = &slow{}
-					rated[r.PageID] = sl
-				}
-				sl.ids = append(sl.ids, ti.ID)
-				if ti.NextProcessAt.After(sl.last) {
-					sl.last = ti.NextProcessAt
-				}
+			sl.ids = append(sl.ids, ti.ID)
+			if ti.NextProcessAt.After(sl.last) {
+				sl.last = ti.NextProcessAt
 			}
 		}
-		if len(infos) < wakePageSize {
-			break
-		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wake put-back replies: %w", err)
 	}
 	for page, sl := range rated {
 		if !spacedSlower(len(sl.ids), sl.last, now, wake[page].Interval) {
@@ -117,19 +101,9 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 			ids, pages = append(ids, id), append(pages, page)
 		}
 	}
-	out := map[string]int{}
-	for i, id := range ids {
-		// A task that moved meanwhile (a worker took it when due) needs
-		// no waking.
-		err := insp.RunTask(tasks.QueueReplies, id)
-		switch {
-		case err == nil:
-			out[pages[i]]++
-		case errors.Is(err, asynq.ErrTaskNotFound), strings.Contains(err.Error(), "already running"),
-			strings.Contains(err.Error(), "already in pending state"):
-		default:
-			return out, fmt.Errorf("wake put-back reply %s: %w", id, err)
-		}
+	out, err := runReplies(insp, ids, pages)
+	if err != nil {
+		return out, fmt.Errorf("wake put-back replies: %w", err)
 	}
 	return out, nil
 }
@@ -145,41 +119,62 @@ const notConfigured = "is not configured on this worker"
 // posts that changed. Graph refuses those past the reply window, and they
 // are archived again with its reason. It returns how many it ran, by Page.
 func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
-	out := map[string]int{}
 	var ids, of []string
+	err := eachReply(ctx, insp.ListArchivedTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
+		if strings.HasSuffix(ti.LastErr, notConfigured) && pages[r.PageID] {
+			ids, of = append(ids, ti.ID), append(of, r.PageID)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run archived replies: %w", err)
+	}
+	ran, err := runReplies(insp, ids, of)
+	if err != nil {
+		return ran, fmt.Errorf("run archived replies: %w", err)
+	}
+	return ran, nil
+}
+
+// eachReply calls fn with every reply task that list (an Inspector's
+// ListRetryTasks or ListArchivedTasks) returns for the replies queue, page
+// by page; tasks whose payload is no reply are passed over.
+func eachReply(ctx context.Context, list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error), fn func(*asynq.TaskInfo, tasks.Reply)) error {
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
-			return out, fmt.Errorf("run archived replies: %w", err)
+			return err
 		}
-		infos, err := insp.ListArchivedTasks(tasks.QueueReplies, asynq.PageSize(wakePageSize), asynq.Page(n))
+		infos, err := list(tasks.QueueReplies, asynq.PageSize(wakePageSize), asynq.Page(n))
 		if errors.Is(err, asynq.ErrQueueNotFound) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("run archived replies: %w", err)
+			return err
 		}
 		for _, ti := range infos {
-			if !strings.HasSuffix(ti.LastErr, notConfigured) {
-				continue
-			}
-			if r, err := tasks.DecodeReply(ti.Payload); err == nil && pages[r.PageID] {
-				ids, of = append(ids, ti.ID), append(of, r.PageID)
+			if r, err := tasks.DecodeReply(ti.Payload); err == nil {
+				fn(ti, r)
 			}
 		}
 		if len(infos) < wakePageSize {
-			break
+			return nil
 		}
 	}
+}
+
+// runReplies runs the reply tasks ids (of the Pages pages, one each) now and
+// counts them by Page. A task that moved meanwhile (a worker took it when
+// due, another process starting ran it) needs no running.
+func runReplies(insp *asynq.Inspector, ids, pages []string) (map[string]int, error) {
+	out := map[string]int{}
 	for i, id := range ids {
 		err := insp.RunTask(tasks.QueueReplies, id)
 		switch {
 		case err == nil:
-			out[of[i]]++
+			out[pages[i]]++
 		case errors.Is(err, asynq.ErrTaskNotFound), strings.Contains(err.Error(), "already running"),
 			strings.Contains(err.Error(), "already in pending state"):
-			// Another process starting meanwhile ran it.
 		default:
-			return out, fmt.Errorf("run archived reply %s: %w", id, err)
+			return out, fmt.Errorf("run reply %s: %w", id, err)
 		}
 	}
 	return out, nil

@@ -62,6 +62,18 @@ func (w *wakeRig) worker(t *testing.T) *proc {
 	return p
 }
 
+// setRate changes the Page's rate in the config file from old to rate.
+func (w *wakeRig) setRate(t *testing.T, old, rate string) {
+	t.Helper()
+	cfg, err := os.ReadFile(w.e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.e.cfgPath, []byte(strings.Replace(string(cfg), "rate: "+old, "rate: "+rate, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func stop(t *testing.T, p *proc) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -85,13 +97,7 @@ func TestRateRaiseWakesPutBacks(t *testing.T) {
 	if s := w.sent(); s > n/2 {
 		t.Fatalf("%d of %d sent at 1/s already", s, n)
 	}
-	cfg, err := os.ReadFile(w.e.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(w.e.cfgPath, []byte(strings.Replace(string(cfg), "rate: 1/s", "rate: 50/s", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.setRate(t, "1/s", "50/s")
 	p = w.worker(t)
 	// At the old pace the rest would take another 20 s or more; at 50/s
 	// they take about one. The deadline sits between the two.
@@ -127,13 +133,7 @@ func TestRollingRateRaise(t *testing.T) {
 		rateRecord(&config.Page{Rate: rate, Burst: 2})); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := os.ReadFile(w.e.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(w.e.cfgPath, []byte(strings.Replace(string(cfg), "rate: 1/s", "rate: 50/s", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	w.setRate(t, "1/s", "50/s")
 	p = w.worker(t)
 	eventually(t, 12*time.Second, "every reply at the new rate", func() bool { return w.sent() == n })
 	stop(t, p)
