@@ -121,7 +121,7 @@ const notConfigured = "is not configured on this worker"
 func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
 	var ids, of []string
 	err := eachReply(ctx, insp.ListArchivedTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
-		if strings.HasSuffix(ti.LastErr, notConfigured) && pages[r.PageID] {
+		if strings.Contains(ti.LastErr, notConfigured) && pages[r.PageID] {
 			ids, of = append(ids, ti.ID), append(of, r.PageID)
 		}
 	})

@@ -119,7 +119,14 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 // each Page's rate, and runs at once the replies put back for a lifted pause
 // or for a rate that changed (worker.WakePutBacks). Redis out of reach only
 // costs a warning: pauses then run out, and put-backs come back, on their own.
-func (a *app) applyConfig(ctx context.Context) {
+//
+// A process that runs a worker (runsWorker) also reads the replies
+// queue's retry and archived tasks at every start, whatever changed: it runs
+// the rate put-backs spaced slower than their Page's rate (left by workers
+// still on an older rate in a rolling restart) and the replies archived
+// while their Page was not configured. Other processes read them only to
+// wake what their own change made stale.
+func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	wake := map[string]worker.Wake{}
@@ -137,25 +144,34 @@ func (a *app) applyConfig(ctx context.Context) {
 			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
 			return
 		}
-		// Every start looks for put-backs spaced slower than the rate: a
-		// rolling restart's workers still on an older rate put some back
-		// after the first new one had woken those of its time.
-		wake[p.ID] = worker.Wake{Rate: changed, Broken: reason != "", Interval: worker.LimitOf(&p, 0).Interval}
+		w := worker.Wake{Rate: changed, Broken: reason != ""}
+		if runsWorker {
+			w.Interval = worker.LimitOf(&p, 0).Interval
+		}
+		if w != (worker.Wake{}) {
+			wake[p.ID] = w
+		}
 	}
-	woken, err := worker.WakePutBacks(ctx, asynq.NewInspectorFromRedisClient(a.rdb), a.ledger, wake)
-	if err != nil {
-		a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+	insp := asynq.NewInspectorFromRedisClient(a.rdb)
+	var woken map[string]int
+	if len(wake) > 0 {
+		var err error
+		if woken, err = worker.WakePutBacks(ctx, insp, a.ledger, wake); err != nil {
+			a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+		}
 	}
-	configured := make(map[string]bool, len(a.cfg.Pages))
-	for _, p := range a.cfg.Pages {
-		configured[p.ID] = true
-	}
-	ran, err := worker.RunArchivedOfPages(ctx, asynq.NewInspectorFromRedisClient(a.rdb), configured)
-	if err != nil {
-		a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
-	}
-	for page, n := range ran {
-		a.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
+	if runsWorker {
+		configured := make(map[string]bool, len(a.cfg.Pages))
+		for _, p := range a.cfg.Pages {
+			configured[p.ID] = true
+		}
+		ran, err := worker.RunArchivedOfPages(ctx, insp, configured)
+		if err != nil {
+			a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+		}
+		for page, n := range ran {
+			a.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
+		}
 	}
 	for page, n := range woken {
 		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n),

@@ -51,7 +51,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	defer a.Close()
 	if !*dry {
 		// A dry run writes nothing: the config it tries may never run.
-		a.applyConfig(ctx)
+		a.applyConfig(ctx, false)
 	}
 	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{

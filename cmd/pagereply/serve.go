@@ -75,6 +75,6 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 		return exitUsage
 	}
 	defer a.Close()
-	a.applyConfig(ctx)
+	a.applyConfig(ctx, roles.worker)
 	return runRoles(ctx, env, name, a, roles, opts)
 }

@@ -86,62 +86,48 @@ func stop(t *testing.T, p *proc) {
 
 // TestRateRaiseWakesPutBacks: replies put back for a Page's rate wait on
 // that rate's schedule; when the config raises the rate, the next start runs
-// them at once and they go out at the new rate, not the old.
+// them at once and they go out at the new rate, not the old. In a rolling
+// restart ("rolling"), the first worker on the new rate has woken the
+// replies put back until then and recorded the rate, and these were put back
+// after it by a worker still on the old one: the next start finds the rate
+// unchanged, and runs them because they are spaced slower than the rate.
 func TestRateRaiseWakesPutBacks(t *testing.T) {
-	const n = 40
-	w := newWakeRig(t, "1/s", n)
-	w.enqueue(t)
-	p := w.worker(t)
-	eventually(t, 20*time.Second, "a few sends at 1/s", func() bool { return w.sent() >= 3 })
-	stop(t, p)
-	if s := w.sent(); s > n/2 {
-		t.Fatalf("%d of %d sent at 1/s already", s, n)
-	}
-	w.setRate(t, "1/s", "50/s")
-	p = w.worker(t)
-	// At the old pace the rest would take another 20 s or more; at 50/s
-	// they take about one. The deadline sits between the two.
-	eventually(t, 12*time.Second, "every reply at the new rate", func() bool { return w.sent() == n })
-	stop(t, p)
-	if !strings.Contains(p.stderr.String(), "replies put back before the config changed run now") {
-		t.Fatalf("no line about the woken replies:\n%s", p.stderr)
-	}
-	if d := w.e.sb.Duplicates(); d != 0 {
-		t.Fatalf("%d duplicates", d)
-	}
-}
-
-// TestRollingRateRaise: in a rolling restart, the first worker on a raised
-// rate wakes the replies put back on the old rate's schedule, and workers
-// still on the old rate go on putting replies back at the old pace; a
-// worker that starts on the new rate after that (the rate unchanged since the
-// first) runs those now, since they are spaced slower than the rate.
-func TestRollingRateRaise(t *testing.T) {
-	const n = 40
-	w := newWakeRig(t, "1/s", n)
-	w.enqueue(t)
-	p := w.worker(t)
-	eventually(t, 20*time.Second, "a few sends at 1/s", func() bool { return w.sent() >= 3 })
-	stop(t, p)
-	// The first worker on 50/s has started (and woken what was put back
-	// until then); these were put back after it, by one still on 1/s.
-	rate, err := config.ParseRate("50/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{}).RecordRate(context.Background(), w.page.ID,
-		rateRecord(&config.Page{Rate: rate, Burst: 2})); err != nil {
-		t.Fatal(err)
-	}
-	w.setRate(t, "1/s", "50/s")
-	p = w.worker(t)
-	eventually(t, 12*time.Second, "every reply at the new rate", func() bool { return w.sent() == n })
-	stop(t, p)
-	if s := p.stderr.String(); strings.Contains(s, `"rate_changed":true`) || !strings.Contains(s, "replies put back before the config changed run now") {
-		t.Fatalf("stderr:\n%s", s)
-	}
-	if d := w.e.sb.Duplicates(); d != 0 {
-		t.Fatalf("%d duplicates", d)
+	for _, rolling := range []bool{false, true} {
+		t.Run(map[bool]string{false: "restart", true: "rolling"}[rolling], func(t *testing.T) {
+			const n = 40
+			w := newWakeRig(t, "1/s", n)
+			w.enqueue(t)
+			p := w.worker(t)
+			eventually(t, 20*time.Second, "a few sends at 1/s", func() bool { return w.sent() >= 3 })
+			stop(t, p)
+			if s := w.sent(); s > n/2 {
+				t.Fatalf("%d of %d sent at 1/s already", s, n)
+			}
+			if rolling {
+				rate, err := config.ParseRate("50/s")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{}).RecordRate(context.Background(), w.page.ID,
+					rateRecord(&config.Page{Rate: rate, Burst: 2})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.setRate(t, "1/s", "50/s")
+			p = w.worker(t)
+			// At the old pace the rest would take another 20 s or more; at
+			// 50/s they take about one. The deadline sits between the two.
+			eventually(t, 12*time.Second, "every reply at the new rate", func() bool { return w.sent() == n })
+			stop(t, p)
+			s := p.stderr.String()
+			if !strings.Contains(s, "replies put back before the config changed run now") ||
+				strings.Contains(s, `"rate_changed":true`) != !rolling {
+				t.Fatalf("stderr:\n%s", s)
+			}
+			if d := w.e.sb.Duplicates(); d != 0 {
+				t.Fatalf("%d duplicates", d)
+			}
+		})
 	}
 }
 
@@ -171,5 +157,41 @@ func TestNewTokenWakesPausedReplies(t *testing.T) {
 	stop(t, p)
 	if !strings.Contains(p.stderr.String(), "page_broken pause lifted") || !strings.Contains(p.stderr.String(), `"pause_lifted":true`) {
 		t.Fatalf("stderr:\n%s", p.stderr)
+	}
+}
+
+// TestPageAddedBackSendsItsArchived: replies archived by workers whose config
+// lacked their Page are sent by the next worker whose config has it, at its
+// start: the poll would not find them again (it reads only changed posts).
+func TestPageAddedBackSendsItsArchived(t *testing.T) {
+	w := newWakeRig(t, "20/s", 5)
+	w.enqueue(t)
+	cfg, err := os.ReadFile(w.e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := strings.NewReplacer(`id: "`+w.page.ID+`"`, `id: "999"`, "max_retry: 3", "max_retry: 0").Replace(string(cfg))
+	path := w.e.cfgPath + ".without"
+	if err := os.WriteFile(path, []byte(without), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "worker", "-c", path)
+	insp := asynq.NewInspectorFromRedisClient(w.e.db.Client)
+	eventually(t, 20*time.Second, "the replies archived by a worker without their Page", func() bool {
+		q, err := insp.GetQueueInfo(tasks.QueueReplies)
+		return err == nil && q.Archived == len(w.replies)
+	})
+	stop(t, p)
+	if s := w.sent(); s != 0 {
+		t.Fatalf("%d sent by a worker without the Page", s)
+	}
+	p = w.worker(t)
+	eventually(t, 15*time.Second, "every reply once the Page is configured again", func() bool { return w.sent() == len(w.replies) })
+	stop(t, p)
+	if !strings.Contains(p.stderr.String(), "replies archived while the Page was not configured run again") {
+		t.Fatalf("stderr:\n%s", p.stderr)
+	}
+	if d := w.e.sb.Duplicates(); d != 0 {
+		t.Fatalf("%d duplicates", d)
 	}
 }
