@@ -784,13 +784,14 @@ func (l *Ledger) RecordRate(ctx context.Context, page, rate string) (bool, error
 const (
 	PauseThrottled  = "throttled"   // Graph throttled the Page, or its usage neared the limit
 	PausePageBroken = "page_broken" // the Page's token or permissions broke
+	PauseGraphDown  = "graph_down"  // Graph failed the Page's calls many times in a row (an outage)
 )
 
 // PauseKind returns the kind a pause reason begins with: PauseThrottled,
-// PausePageBroken, or "other".
+// PausePageBroken, PauseGraphDown, or "other".
 func PauseKind(reason string) string {
 	switch kind, _, _ := strings.Cut(reason, ":"); kind {
-	case PauseThrottled, PausePageBroken:
+	case PauseThrottled, PausePageBroken, PauseGraphDown:
 		return kind
 	}
 	return "other"

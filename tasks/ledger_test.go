@@ -518,6 +518,7 @@ func TestPauseKind(t *testing.T) {
 	for reason, want := range map[string]string{
 		PauseThrottled + ": usage headers near the limit": PauseThrottled,
 		PausePageBroken + ": (#190) token expired":        PausePageBroken,
+		PauseGraphDown + ": no answer from Graph":         PauseGraphDown,
 		"page_brokenish: x":                               "other",
 		"":                                                "other",
 	} {

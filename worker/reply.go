@@ -96,6 +96,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
+		if err == nil || done {
+			ps.outage.answered()
+		}
 		var later *readLaterError
 		switch {
 		case err != nil && done:
@@ -126,7 +129,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
-			return w.graphError(ctx, &r, token, err, true, log)
+			return w.graphError(ctx, ps, &r, token, err, true, log)
 		case done:
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 			log.L().Info("earlier attempt had sent the reply")
@@ -147,8 +150,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		sent, err = w.p.Graph.SendPrivateReply(ctx, ps.cfg.AccessToken, r.PageID, recipient(r.Target), r.Text)
 	}
 	if err != nil {
-		return w.graphError(ctx, &r, token, err, false, log)
+		return w.graphError(ctx, ps, &r, token, err, false, log)
 	}
+	ps.outage.answered()
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
@@ -274,7 +278,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 // doubtful says the target's entry was doubtful before this attempt (an
 // earlier attempt's outcome unknown) and err is the failed check of it: the
 // doubt is then kept whatever err says about this call.
-func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, err error, doubtful bool, log *taskLog) error {
+func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, token string, err error, doubtful bool, log *taskLog) error {
 	var gerr *graph.Error
 	class := graph.ClassTransient
 	if errors.As(err, &gerr) {
@@ -282,6 +286,11 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		// Graph client does not return) is retried with its outcome unknown,
 		// never archived as permanent.
 		class = gerr.Class
+	}
+	if class != graph.ClassTransient {
+		// Graph answered about this call: whatever the run of failures
+		// was, Graph is up.
+		ps.outage.answered()
 	}
 	if class != graph.ClassAlreadyReplied && class != graph.ClassThrottled {
 		// Already replied is a success and throttling a pause (counted in
@@ -314,7 +323,11 @@ func (w *Worker) graphError(ctx context.Context, r *tasks.Reply, token string, e
 		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 	}
 	w.settle(*r, token, gerr, doubtful, log)
-	return w.failure(ctx, fmt.Errorf("reply %s: %w", r.Target, err))
+	err = fmt.Errorf("reply %s: %w", r.Target, err)
+	if d, ok := w.outage(ctx, ps, r, err, log); ok {
+		return d
+	}
+	return w.failure(ctx, err)
 }
 
 // settle leaves the ledger's entry of a reply whose Graph call failed ready

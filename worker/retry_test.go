@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 func TestIsFailure(t *testing.T) {
@@ -73,5 +75,67 @@ func TestLimitOf(t *testing.T) {
 	}
 	if l := LimitOf(&config.Page{}, time.Second); l.Interval != 0 {
 		t.Fatalf("no rate: %+v, want no limit", l)
+	}
+}
+
+// TestOutageGuard: the run of transient failures that makes an outage, the
+// pauses it sets (doubling, capped), and Graph's answer ending it.
+func TestOutageGuard(t *testing.T) {
+	var g outageGuard
+	now := time.Unix(1_800_000_000, 0)
+	base := 10 * time.Second
+	for i := 1; i < outageAfter; i++ {
+		if _, _, outage := g.failed(now, base); outage {
+			t.Fatalf("failure %d of a run is an outage, want one from %d on", i, outageAfter)
+		}
+	}
+	d, set, outage := g.failed(now, base)
+	if !outage || !set || d != base {
+		t.Fatalf("failure %d: %s %v %v, want a new pause of %s", outageAfter, d, set, outage, base)
+	}
+	// Another failure during that pause (a reply already in flight): the
+	// rest of it, no new pause.
+	if d, set, outage := g.failed(now.Add(4*time.Second), base); !outage || set || d != 6*time.Second {
+		t.Fatalf("failure during the pause: %s %v %v, want the 6s left of it", d, set, outage)
+	}
+	// Each pause the run goes on after doubles, up to maxOutagePause.
+	at, want := now, base
+	for i := 0; i < 8; i++ {
+		at = at.Add(d)
+		want = min(want*2, maxOutagePause)
+		if d, set, outage = g.failed(at, base); !outage || !set || d != want {
+			t.Fatalf("pause %d: %s %v %v, want a new pause of %s", i+2, d, set, outage, want)
+		}
+	}
+	// An answer from Graph ends the run: the next failures are ordinary.
+	g.answered()
+	if _, _, outage := g.failed(at, base); outage {
+		t.Fatal("a failure right after Graph answered is an outage")
+	}
+}
+
+// TestOutageLenienceEndsWithTheReplyWindow: in an outage, a reply queued
+// longer ago than the reply window uses its retries (Graph would refuse it
+// anyway), so a reply cannot go round for ever; a younger one does not.
+func TestOutageLenienceEndsWithTheReplyWindow(t *testing.T) {
+	w := New(Params{OutagePause: time.Minute})
+	ps := &pageState{}
+	for i := 0; i < outageAfter; i++ {
+		ps.outage.failed(time.Now(), time.Minute) // the pause is set: w.outage writes none
+	}
+	log := &taskLog{base: w.log}
+	young := &tasks.Reply{PageID: "1", EnqueuedAt: time.Now().Add(-time.Hour).UnixMilli()}
+	if d, ok := w.outage(context.Background(), ps, young, errors.New("graph: 500"), log); !ok || d == nil || IsFailure(d) {
+		t.Fatalf("young reply in an outage: %v %v, want a put-back", d, ok)
+	}
+	old := &tasks.Reply{PageID: "1", EnqueuedAt: time.Now().Add(-outageLenience - time.Hour).UnixMilli()}
+	if _, ok := w.outage(context.Background(), ps, old, errors.New("graph: 500"), log); ok {
+		t.Fatal("reply older than the reply window put back without using a retry")
+	}
+	// A call cut off by the worker stopping says nothing of Graph.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok := w.outage(ctx, ps, young, context.Canceled, log); ok {
+		t.Fatal("a canceled call counted toward an outage")
 	}
 }

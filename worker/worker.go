@@ -64,6 +64,10 @@ type Params struct {
 	// BackoffBase and BackoffMax shape the exponential backoff of transient
 	// failures; if zero, 1s and 10m.
 	BackoffBase, BackoffMax time.Duration
+	// OutagePause is the first pause of a Page whose Graph calls keep failing
+	// (outage.go), doubled at each pause up to 5 minutes while they go on;
+	// if zero, 10s.
+	OutagePause time.Duration
 	// TaskCheckInterval is asynq's pick-up interval when queues are empty; if
 	// zero, 20ms (asynq's 1s default caps a lightly loaded server's rate).
 	TaskCheckInterval time.Duration
@@ -117,6 +121,8 @@ type pageState struct {
 	// admitMax sends are admitted in any admitWindow (see admitOf).
 	admitMax    int
 	admitWindow time.Duration
+	// outage counts Graph's failures of this Page's replies in a row.
+	outage outageGuard
 }
 
 // Bounds of the jitter allowance of admitOf.
@@ -163,6 +169,9 @@ func New(p Params) *Worker {
 	}
 	if p.BackoffMax <= 0 {
 		p.BackoffMax = 10 * time.Minute
+	}
+	if p.OutagePause <= 0 {
+		p.OutagePause = defaultOutagePause
 	}
 	if p.TaskCheckInterval <= 0 {
 		p.TaskCheckInterval = 20 * time.Millisecond

@@ -1,0 +1,117 @@
+package worker
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// A Graph outage (5xx answers, timeouts, connections refused, for every
+// call) would otherwise use up each reply's retries: worker.max_retry's
+// backoff (10 retries from 1 s, doubling to 10 minutes) lasts about 20
+// minutes, after which asynq archives the reply and nothing sends it again,
+// since a poll reads only the posts that changed. So a Page whose sends fail
+// outageAfter times in a row in this worker process, with no Graph answer in
+// between, is paused (tasks.PauseGraphDown) for Params.OutagePause, doubling
+// with each pause up to maxOutagePause while the failures go on. Its replies
+// go back to the queue without using a retry, and a failure during the
+// outage uses none either: when a pause ends, the first replies to run are
+// the probe, and the first answer from Graph ends the outage. Pausing also
+// keeps a Page from hammering a Graph that is failing (every failed call
+// still counts toward Meta's limits).
+//
+// The first outageAfter-1 failures of a run use retries as any transient
+// failure does, so a reply whose own call fails while others get through
+// still ends archived after worker.max_retry failures. The lenience holds
+// only while a reply is inside the reply window (outageLenience after it was
+// queued): an older one uses its retries again.
+const (
+	outageAfter    = 5
+	maxOutagePause = 5 * time.Minute
+	outageLenience = 7 * 24 * time.Hour
+	// defaultOutagePause is Params.OutagePause's default.
+	defaultOutagePause = 10 * time.Second
+)
+
+// outageGuard counts a Page's transient Graph failures in a row in this
+// process. Its zero value is ready; the success path costs one atomic load.
+type outageGuard struct {
+	failing atomic.Bool // run > 0
+
+	mu     sync.Mutex
+	run    int       // transient failures since Graph last answered
+	pauses int       // pauses set during this run
+	until  time.Time // end of the last pause set
+}
+
+// answered records an answer from Graph (a send or read that succeeded, or an
+// error that Graph itself gave about the call, not a transient one): the run
+// of failures ends.
+func (g *outageGuard) answered() {
+	if !g.failing.Load() {
+		return
+	}
+	g.mu.Lock()
+	g.run, g.pauses, g.until = 0, 0, time.Time{}
+	g.failing.Store(false)
+	g.mu.Unlock()
+}
+
+// failed records a transient failure at now. When the run has reached
+// outageAfter, it reports outage true and the pause to put the reply back
+// for: a new pause of base doubled per pause already set in this run (capped
+// at maxOutagePause), with set true when the caller should write it to Redis,
+// or the rest of the pause this guard set last.
+func (g *outageGuard) failed(now time.Time, base time.Duration) (d time.Duration, set, outage bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failing.Store(true)
+	g.run++
+	if g.run < outageAfter {
+		return 0, false, false
+	}
+	if now.Before(g.until) {
+		return g.until.Sub(now), false, true
+	}
+	d = maxOutagePause
+	if g.pauses < 16 {
+		d = min(base<<g.pauses, maxOutagePause)
+	}
+	g.pauses++
+	g.until = now.Add(d)
+	return d, true, true
+}
+
+// outage records a transient Graph failure of reply r and, when Page ps is in
+// an outage, pauses it and returns the put-back that replaces a retry. ok is
+// false when the failure is an ordinary one (it uses a retry): the run is
+// short, the reply is older than the reply window, or the worker is stopping.
+func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err error, log *taskLog) (*delayError, bool) {
+	if ctx.Err() != nil {
+		// A call cut off because the worker is stopping says nothing of Graph.
+		return nil, false
+	}
+	now := time.Now()
+	d, set, outage := ps.outage.failed(now, w.p.OutagePause)
+	if !outage {
+		return nil, false
+	}
+	reason := tasks.PauseGraphDown + ": " + outageReason(err)
+	if set {
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		pausePages(pctx, w.p.Ledger, w.m, []string{r.PageID}, r.PageID, tasks.PauseGraphDown, d, reason, log.L())
+		cancel()
+	}
+	if r.EnqueuedAt > 0 && now.Sub(time.UnixMilli(r.EnqueuedAt)) > outageLenience {
+		return nil, false
+	}
+	return &delayError{d: d + spread(d), reason: putBackPaused + reason}, true
+}
+
+func outageReason(err error) string {
+	return "no answer from Graph to " + strconv.Itoa(outageAfter) + " or more calls in a row (last: " + err.Error() + ")"
+}

@@ -1,0 +1,86 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestGraphOutageUsesNoRetries: Graph fails every send for far longer than
+// a reply's retries last (here 2 retries with a 20–100 ms backoff, so a
+// reply would be archived within a second). The replies must not be archived:
+// after a few failures in a row the Page is paused as graph_down, its
+// replies go back to the queue without using retries, and the calls during
+// the outage are a few probes, not every reply's every retry. When Graph is
+// back, every reply goes out once.
+func TestGraphOutageUsesNoRetries(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})
+	page := h.pages[0].ID
+	rs := h.addComments(page, 20, "Thanks!")
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	g.down.Store(true)
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+		p.Graph, p.MaxRetry = g, 2
+		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+		p.OutagePause = 200 * time.Millisecond
+	})
+	ctx := context.Background()
+	for _, r := range rs {
+		if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+			t.Fatalf("enqueue: %v %v", o, err)
+		}
+	}
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	pausedDown := false
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		if _, reason, err := h.ledger.Paused(ctx, page); err != nil {
+			t.Fatal(err)
+		} else if tasks.PauseKind(reason) == tasks.PauseGraphDown {
+			pausedDown = true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	info, err := insp.GetQueueInfo(tasks.QueueReplies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Archived != 0 {
+		t.Fatalf("%d of %d replies archived during a Graph outage (%s)", info.Archived, len(rs), h.queueSummary())
+	}
+	if !pausedDown {
+		t.Errorf("the Page was never paused as %s during the outage", tasks.PauseGraphDown)
+	}
+	// Without the pause, 20 replies × 3 attempts = 60 calls in the first
+	// second alone; with it, the first run of failures and a few probes per
+	// pause (200 ms, doubling).
+	calls := g.sends.Load()
+	if calls > 45 {
+		t.Errorf("%d sends tried during 5 s of outage, want a few probes", calls)
+	}
+	t.Logf("%d sends tried during the outage", calls)
+
+	g.down.Store(false)
+	h.waitSent(t, rs, 30*time.Second)
+	h.checkExactlyOnce(t, rs)
+	for _, r := range rs {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.Retried > 2 {
+			t.Errorf("reply %s used %d retries", r.Target, ti.Retried)
+		}
+	}
+	if d, reason, err := h.ledger.Paused(ctx, page); err == nil && d > 0 && !strings.HasPrefix(reason, tasks.PauseGraphDown) {
+		t.Errorf("Page paused after the outage: %s %q", d, reason)
+	}
+}
