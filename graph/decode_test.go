@@ -44,6 +44,9 @@ func TestClassify(t *testing.T) {
 		{name: "1545041 is not special under 10", code: 10, sub: 1545041, http: 403, want: ClassPageBroken},
 		{name: "200", code: 200, http: 403, want: ClassPageBroken},
 		{name: "299", code: 299, http: 403, want: ClassPageBroken},
+		{name: "user not visible", code: 210, http: 400, want: ClassPermanent},
+		{name: "user not visible with a subcode", code: 210, sub: 2018001, http: 400, want: ClassPermanent},
+		{name: "messaging permission missing", code: 230, http: 403, want: ClassPageBroken},
 		{name: "policy", code: 368, http: 400, want: ClassPageBroken},
 		{name: "unknown error", code: 1, http: 500, want: ClassTransient},
 		{name: "service", code: 2, http: 503, want: ClassTransient},
@@ -205,6 +208,31 @@ func seedDir(f *testing.F, dir string, add func(b []byte)) {
 			f.Fatal(err)
 		}
 		add(b)
+	}
+}
+
+// TestPerPersonMessages: an answer about one person under code 10 or 200
+// that comes without its subcode is told by its message: permanent, so one
+// unreachable person does not pause the Page. Other answers under those codes,
+// and the same words under other codes, keep their class.
+func TestPerPersonMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		want Class
+	}{
+		{"10 outside the window, no subcode", `{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10}}`, ClassPermanent},
+		{"200 person not available, no subcode", `{"error":{"message":"(#200) Message Not Sent: This person isn't available right now.","type":"OAuthException","code":200}}`, ClassPermanent},
+		{"10 person not receiving, no subcode", `{"error":{"message":"(#10) This person isn't receiving messages from you right now.","type":"OAuthException","code":10}}`, ClassPermanent},
+		{"10 permission", `{"error":{"message":"(#10) Application does not have permission for this action","type":"OAuthException","code":10}}`, ClassPageBroken},
+		{"200 permission", `{"error":{"message":"(#200) Requires pages_messaging permission to manage the object","type":"OAuthException","code":200}}`, ClassPageBroken},
+		{"190 keeps its class", `{"error":{"message":"Error validating access token: this person isn't available right now","type":"OAuthException","code":190}}`, ClassPageBroken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if e := decodeError(400, "application/json", []byte(tc.body)); e.Class != tc.want {
+				t.Errorf("class %v, want %v (%s)", e.Class, tc.want, e.Message)
+			}
+		})
 	}
 }
 

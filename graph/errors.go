@@ -140,7 +140,8 @@ func sentinel(c Class) error {
 const codeTemporarySendFailure = 1200
 
 // perMessage holds the answers that come under a Page-level code (10, or
-// 200–299) but concern one message or one person, not the Page: that one
+// 200–299) but concern one message or one person, not the Page (so do code
+// 210 and, lacking their subcode, the messages of perPersonMessages): that one
 // reply cannot be sent and the Page is fine, so they are permanent rather
 // than page broken. Classed as page broken, one such reply would pause its
 // Page, come back when the pause ends, fail the same way and pause it
@@ -157,6 +158,33 @@ var perMessage = map[[2]int]bool{
 	{200, 1545041}: true,
 }
 
+// codeUserNotVisible is 210, "User not visible": the person, not the Page.
+const codeUserNotVisible = 210
+
+// perPersonMessages are the texts of Meta's answers about one person or one
+// message (perMessage) that have come under code 10 or 200 without their
+// subcode: an answer with one of them is permanent, not page broken, so one
+// unreachable person does not pause the Page.
+var perPersonMessages = []string{
+	"outside of allowed window",
+	"isn't receiving messages",
+	"isn't available right now",
+}
+
+// perPersonMessage reports whether an answer under code 10 or 200 says, in
+// its message, that it is about one person or message (perPersonMessages).
+func perPersonMessage(code int, message string) bool {
+	if code != 10 && code != 200 {
+		return false
+	}
+	for _, m := range perPersonMessages {
+		if strings.Contains(message, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // Classify returns the class of a Graph error answer from its code, subcode,
 // HTTP status and is_transient flag (SPEC.md, "Graph errors"). Codes decide
 // first: 10900 is already replied; 4, 17, 32, 341, 613 and 80001–80014 are
@@ -168,7 +196,8 @@ var perMessage = map[[2]int]bool{
 // see usage headers: a Client also classes as throttled an otherwise transient
 // or permanent answer whose usage headers say so. Nor does it see the message:
 // a Client classes code 100 refusing the appsecret_proof as page broken
-// (proofRefused).
+// (proofRefused), and codes 10 and 200 whose message is about one person as
+// permanent (perPersonMessage).
 func Classify(code, subcode, httpStatus int, transient bool) Class {
 	switch {
 	case code == 10900:
@@ -178,7 +207,8 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	// archive the reply.
 	case code == 4, code == 17, code == 32, code == 341, code == 613, code >= 80001 && code <= 80014:
 		return ClassThrottled
-	case perMessage[[2]int{code, subcode}]:
+	// 210, "User not visible", is about one person, whatever its subcode.
+	case perMessage[[2]int{code, subcode}], code == codeUserNotVisible:
 		return ClassPermanent
 	// 3, "API Method" (the app lacks a capability or permission), is missing
 	// from SPEC.md's list too: it fails every call of the app, not one reply,
@@ -280,8 +310,11 @@ func decodeError(status int, contentType string, body []byte) *Error {
 			e.Message = "error without a message"
 		}
 		e.Class = Classify(e.Code, e.Subcode, status, e.IsTransient)
-		if proofRefused(e.Code, ge.Message) {
+		switch {
+		case proofRefused(e.Code, ge.Message):
 			e.Class = ClassPageBroken
+		case e.Class == ClassPageBroken && perPersonMessage(e.Code, ge.Message):
+			e.Class = ClassPermanent
 		}
 		return e
 	}
