@@ -260,6 +260,15 @@ func ClassOf(err error) Class {
 	return ClassPermanent
 }
 
+// NonexistingField reports whether err is Graph refusing a read because the
+// object's type has no such field ("(#100) Tried accessing nonexisting field
+// (name) on node type (...)"), as it answers for a field that one type of
+// object has and another lacks.
+func NonexistingField(err error, name string) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.Code == 100 && strings.Contains(ge.Message, "nonexisting field ("+name+")")
+}
+
 // proofRefused reports whether an error answer is Graph refusing the
 // credentials' appsecret_proof: "Invalid appsecret_proof provided in the API
 // argument" (graph.app_secret is not the app's secret) or "API calls from the

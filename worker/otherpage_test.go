@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -88,5 +89,50 @@ func TestWebhookItemOfAnotherPage(t *testing.T) {
 	}
 	if n := len(h.sb.Sends()); n != 0 {
 		t.Errorf("%d sends, want none", n)
+	}
+}
+
+// TestDoubtfulPostReply: a visitor post's reply whose earlier answer was
+// lost. Graph has no private_reply_conversation on posts (code 100,
+// "nonexisting field"), so the check cannot tell; the reply is sent again,
+// and Graph's one reply per post settles it: when the earlier attempt went
+// through, the second send is refused with 10900 and recorded as sent; when
+// it did not, the reply goes out now. Either way one reply, none missed.
+func TestDoubtfulPostReply(t *testing.T) {
+	for _, earlier := range []bool{true, false} {
+		t.Run(map[bool]string{true: "earlier attempt sent", false: "earlier attempt lost"}[earlier], func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 101})
+			page := h.pages[0]
+			post := h.sb.AddPost(page.ID, sandbox.User{ID: "7000002", Name: "Pat Poster"}, "Do you ship to Spain?", time.Now().Add(-time.Hour))
+			r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindPost, ID: post}, Text: "We do!", Source: tasks.SourcePoll}
+			ctx := context.Background()
+			if earlier {
+				g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+				if _, err := g.SendPrivateReply(ctx, page.AccessToken, page.ID, graph.Recipient{PostID: post}, r.Text); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
+			if err != nil || res.Outcome != tasks.ReserveGo {
+				t.Fatalf("reserve: %+v %v", res, err)
+			}
+			if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+				t.Fatal(err)
+			}
+			h.startWorker(t, 2)
+			if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+				t.Fatalf("enqueue: %v %v", o, err)
+			}
+			h.waitSent(t, []tasks.Reply{r}, 20*time.Second)
+			if n := h.sb.SendCount(post); n != 1 {
+				t.Errorf("%d replies to the post, want 1", n)
+			}
+			if n, want := h.sb.AlreadyRepliedCount(), map[bool]int{true: 1, false: 0}[earlier]; n != want {
+				t.Errorf("%d sends refused as already replied, want %d", n, want)
+			}
+			if d, reason, err := h.ledger.Paused(ctx, page.ID); err != nil || d > 0 {
+				t.Errorf("Page paused for %s (%q, %v)", d, reason, err)
+			}
+		})
 	}
 }

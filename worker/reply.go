@@ -181,6 +181,17 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 		return w.settleMessageDoubt(ctx, ps, r)
 	}
 	conv, err := w.p.Graph.PrivateReplyConversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.Target.ID)
+	if r.Target.Kind == tasks.KindPost && graph.NonexistingField(err, "private_reply_conversation") {
+		// Meta documents private_reply_conversation on comments; a post may
+		// lack it, and Graph then refuses the read with code 100. Archiving
+		// the reply for that would miss it. Graph lets a post have one
+		// private reply only: the reply is sent again, and Graph answers
+		// 10900 ("already replied", recorded as sent) when the earlier
+		// attempt went through.
+		log := &taskLog{base: w.log, r: r}
+		log.L().Info("post has no private_reply_conversation; sending again, Graph refuses a second reply")
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

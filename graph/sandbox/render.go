@@ -18,11 +18,13 @@ const (
 // schemas lists, per node type, the fields Graph knows and the node type of each
 // field's subfields ("" for a scalar). Fields the sandbox does not model are
 // accepted and left out of answers, as Graph leaves out empty fields; a field
-// Graph does not know is an error, as on Graph.
+// Graph does not know is an error, as on Graph. private_reply_conversation is
+// a comment's only: Meta documents it there, and its SDKs list it on Comment,
+// not on Post or PagePost.
 var schemas = map[string]map[string]string{
 	nodePost: {
 		"id": "", "created_time": "", "updated_time": "", "can_reply_privately": "", "message": "",
-		"from": nodeUser, "comments": nodeComment, "private_reply_conversation": nodeConversation,
+		"from": nodeUser, "comments": nodeComment,
 		"permalink_url": "", "status_type": "", "is_published": "", "is_hidden": "", "story": "",
 		"full_picture": "", "attachments": "", "shares": "", "message_tags": "", "reactions": "", "likes": "",
 	},
