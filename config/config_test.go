@@ -909,3 +909,50 @@ func TestScheduleInsideWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceholderSecrets: the deploy examples' FAKE- secrets are public, so a
+// config that still holds one is refused, each naming its key and never the
+// value: an API token left at one would let anyone send replies as the Page.
+func TestPlaceholderSecrets(t *testing.T) {
+	yaml := `
+graph:
+  app_secret: ${FB_APP_SECRET}
+pages:
+  - id: "123"
+    access_token: ${PAGE_TOKEN}
+webhook:
+  verify_token: ${FB_VERIFY_TOKEN}
+api:
+  tokens: ["${PAGEREPLY_API_TOKEN}", "a-real-token-of-our-own-0123456789"]
+`
+	fake := map[string]string{
+		"FB_APP_SECRET": "FAKE-app-secret-replace-me", "PAGE_TOKEN": "FAKE-page-access-token-replace-me",
+		"FB_VERIFY_TOKEN": "FAKE-verify-token-replace-me", "PAGEREPLY_API_TOKEN": "FAKE-api-token-0000000000000000",
+	}
+	_, err := Parse([]byte(yaml), env(fake))
+	got := map[string]bool{}
+	for _, fe := range fieldErrors(t, err) {
+		got[fe.Path] = true
+		if !strings.Contains(fe.Msg, "example's dummy value") {
+			t.Errorf("%s: %q, want it named an example's dummy value", fe.Path, fe.Msg)
+		}
+	}
+	for _, path := range []string{"graph.app_secret", "pages[0].access_token", "webhook.verify_token", "api.tokens[0]"} {
+		if !got[path] {
+			t.Errorf("no error for %s (got %v)", path, err)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("errors for %v, want the 4 placeholders only", got)
+	}
+	for _, v := range fake {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("error shows the secret's value %q: %v", v, err)
+		}
+	}
+	own := map[string]string{}
+	for k := range fake {
+		own[k] = "own-" + strings.ToLower(k) + "-0123456789abcdef"
+	}
+	mustParse(t, yaml, own)
+}

@@ -117,7 +117,12 @@ func (c *Config) validate() []*FieldError {
 	for i, t := range c.API.Tokens {
 		if strings.TrimSpace(t) == "" {
 			p.add("api.tokens["+strconv.Itoa(i)+"]", "empty token")
+		} else if Placeholder(t) {
+			p.add("api.tokens["+strconv.Itoa(i)+"]", placeholderMsg)
 		}
+	}
+	if Placeholder(c.Webhook.VerifyToken) {
+		p.add("webhook.verify_token", placeholderMsg)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -240,6 +245,26 @@ func (g *Graph) validate(p *problems) {
 	if g.Timeout <= 0 {
 		p.add("graph.timeout", "must be positive")
 	}
+	if Placeholder(g.AppSecret) {
+		p.add("graph.app_secret", placeholderMsg)
+	}
+}
+
+// placeholderMsg names the mistake of a secret left at an example's value,
+// without the value.
+// (Its words share no four letters with the examples' values, or the
+// decoder would hide it as it hides anything that may quote a value from the
+// environment.)
+const placeholderMsg = "is an example's dummy value: put in your own (deploy/README.md)"
+
+// Placeholder reports whether a secret is one of the FAKE- values that the
+// deploy examples (deploy/.env.example, the systemd env file, the
+// Kubernetes Secret) ship with. Those values are public: an API token left
+// at one lets anyone who reaches the API send replies as the Page, and a
+// verify token or app secret left at one lets anyone forge webhook
+// deliveries. So a config holding one is refused, as an empty one is.
+func Placeholder(secret string) bool {
+	return strings.HasPrefix(strings.TrimSpace(secret), "FAKE-")
 }
 
 func (pg *Page) validate(p *problems, path string) {
@@ -252,6 +277,8 @@ func (pg *Page) validate(p *problems, path string) {
 	}
 	if pg.AccessToken == "" {
 		p.add(path+".access_token", "required")
+	} else if Placeholder(pg.AccessToken) {
+		p.add(path+".access_token", placeholderMsg)
 	}
 	if _, err := ParseSchedule(pg.Schedule); err != nil {
 		p.add(path+".schedule", "%v", err)
