@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,6 +174,10 @@ type PollReport struct {
 	// poll read because their updated_time says they have comments inside
 	// the reply window (counted in Posts too).
 	BeyondScan int
+	// FullRead says why this poll read every post and conversation inside
+	// the reply windows, whatever it remembered of them (fullReadReason);
+	// empty when it read only what changed.
+	FullRead string
 	intake.Report
 }
 
@@ -348,9 +354,16 @@ func (r *pollRun) run(ctx context.Context) error {
 			return fmt.Errorf("read poll state: %w", err)
 		}
 		for k, v := range m {
+			if strings.HasPrefix(k, "_") {
+				continue
+			}
 			if st, ok := parsePostState(v); ok {
 				r.state[k] = st
 			}
+		}
+		r.rep.FullRead = r.fullReadReason(m)
+		if r.rep.FullRead != "" {
+			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
 		}
 	}
 	if r.page.Replies(config.ReplyComments) || r.page.Replies(config.ReplyPosts) {
@@ -370,6 +383,84 @@ func (r *pollRun) run(ctx context.Context) error {
 		if err := r.walkConversations(ctx); err != nil {
 			return err
 		}
+	}
+	if !r.dry {
+		return r.saveFullRead(ctx)
+	}
+	return nil
+}
+
+// A poll reads only the posts whose updated_time moved and the conversations
+// updated since the last poll: what it read before was queued then. That
+// misses, for as long as nothing changes on a post:
+//   - comments that a changed config now answers (a new rule or default_text,
+//     posts or conversations added to reply_to, a longer max_age or
+//     scan_posts): they were skipped when they were read;
+//   - replies whose task was lost after the poll saved its state (a Redis
+//     Cluster failover of the queue's shard, whose keys live on other slots
+//     than the poll's state), and replies archived after their retries ran
+//     out on transient errors, which a new enqueue replaces.
+//
+// So a poll reads everything inside the reply windows again when the Page's
+// reply settings differ from those of its last poll (their fingerprint is
+// kept beside the posts' state), and at least every fullReadEvery. The ledger
+// and the reply tasks' ids keep what was queued or sent from being queued
+// again, so a full read costs Graph reads, never a second reply.
+const (
+	stateConfigField = "_config" // fingerprint of the reply settings of the last poll
+	stateFullField   = "_full"   // when the last full read began (Unix seconds)
+)
+
+// fullReadEvery is how often a Page's poll reads everything inside its reply
+// window: a quarter of the window (so something missed is found well
+// inside it), between 10 minutes and 6 hours.
+func fullReadEvery(page *config.Page) time.Duration {
+	return min(max(intake.Window(page, tasks.KindComment)/4, 10*time.Minute), 6*time.Hour)
+}
+
+// replySettingsPrint is a fingerprint of what decides which comments, posts
+// and conversations of page get a reply: reply_to, max_age, scan_posts, the
+// rules' patterns and whether each rule and default_text has a text. A new
+// text for the same items does not change it: queued replies keep theirs.
+func replySettingsPrint(page *config.Page) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q|%d|%d|%t", page.ReplyTo, page.MaxAge, page.ScanPosts, page.DefaultText != "")
+	for _, rl := range page.Rules {
+		fmt.Fprintf(h, "|%q:%t", rl.Match, rl.Text != "")
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// fullReadReason returns why this poll reads everything (see above), from
+// the Page's stored poll state m; empty for a poll of what changed. A Page
+// polled for the first time reads everything anyway.
+func (r *pollRun) fullReadReason(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	if m[stateConfigField] != replySettingsPrint(r.page) {
+		return "the Page's reply settings changed since its last poll"
+	}
+	last, err := strconv.ParseInt(m[stateFullField], 10, 64)
+	if every := fullReadEvery(r.page); err != nil || r.now.Sub(time.Unix(last, 0)) >= every {
+		return "the last full read was " + every.String() + " or more ago"
+	}
+	return ""
+}
+
+// saveFullRead records, at the end of a poll that read its whole feed, the
+// reply settings it read with and, after a full read (or a Page's first
+// poll, which reads everything), when it began.
+func (r *pollRun) saveFullRead(ctx context.Context) error {
+	vals := []any{stateConfigField, replySettingsPrint(r.page)}
+	if r.rep.FullRead != "" || len(r.state) == 0 {
+		vals = append(vals, stateFullField, strconv.FormatInt(r.now.Unix(), 10))
+	}
+	pipe := r.rdb().TxPipeline()
+	pipe.HSet(ctx, r.postsKey(), vals...)
+	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("save poll state: %w", err)
 	}
 	return nil
 }
@@ -581,6 +672,9 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 	r.rep.Posts++
 	r.seen[post.ID] = struct{}{}
 	st, known := r.state[post.ID]
+	if r.rep.FullRead != "" {
+		st, known = postState{}, false
+	}
 	if posts && post.From != nil && post.From.ID != r.page.ID && !known {
 		if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
 			return err
@@ -743,7 +837,7 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 			return fmt.Errorf("read poll state: %w", err)
 		}
 		stored = v
-		if s := time.Unix(stored, 0).Add(-r.pl.p.Overlap); stored > 0 && s.After(stop) {
+		if s := time.Unix(stored, 0).Add(-r.pl.p.Overlap); stored > 0 && s.After(stop) && r.rep.FullRead == "" {
 			stop = s
 		}
 	}

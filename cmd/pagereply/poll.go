@@ -84,6 +84,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
 	}
+	if rep.FullRead != "" {
+		fmt.Fprintf(env.stdout, "read every post and conversation inside the reply window: %s\n", rep.FullRead)
+	}
 	if rep.BeyondScan > 0 {
 		fmt.Fprintf(env.stdout, "%d posts created before scan_posts were read too: their comments are newer than that\n", rep.BeyondScan)
 	}
@@ -133,7 +136,14 @@ func printDryRun(w io.Writer, rep *worker.PollReport) {
 			states = append(states, fmt.Sprintf("%s %d", st, n))
 		}
 		slices.Sort(states)
-		fmt.Fprintf(w, "of these, %d have a reply task already (%s): a poll would not queue them again\n", queued, strings.Join(states, ", "))
+		fmt.Fprintf(w, "of these, %d have a reply task already (%s)", queued, strings.Join(states, ", "))
+		if n := tasks["archived"]; n == queued {
+			fmt.Fprintf(w, ": archived after their retries ran out, each is queued again in its place by a poll that reads it\n")
+		} else if n > 0 {
+			fmt.Fprintf(w, ": a poll would not queue them again, but for the %d archived after their retries ran out, each queued again in its place by a poll that reads it\n", n)
+		} else {
+			fmt.Fprintf(w, ": a poll would not queue them again\n")
+		}
 	}
 	printSkipped(w, rep.Skipped)
 }
