@@ -324,6 +324,9 @@ func TestParseErrors(t *testing.T) {
 		{name: "url no host", yaml: minimal + "redis: {url: \"redis:///0\"}\n", wantPath: "redis.url", wantMsg: "no host"},
 		{name: "url bad db", yaml: minimal + "redis: {url: \"redis://h:6379/x\"}\n", wantPath: "redis.url", wantMsg: "database number"},
 		{name: "url bad port", yaml: minimal + "redis: {url: \"redis://h:99999/0\"}\n", wantPath: "redis.url", wantMsg: "no valid port"},
+		{name: "url query", yaml: minimal + "redis: {url: \"redis://h:6379/0?foo=bar\"}\n", wantPath: "redis.url", wantMsg: "takes no query parameters"},
+		{name: "url query bad value", yaml: minimal + "redis: {url: \"redis://h:6379/0?dial_timeout=abc\"}\n", wantPath: "redis.url", wantMsg: "takes no query parameters"},
+		{name: "url skip_verify without TLS", yaml: minimal + "redis: {url: \"redis://h:6379/0?skip_verify=true\"}\n", wantPath: "redis.url", wantMsg: "takes no query parameters"},
 		{name: "url with tls", yaml: minimal + "redis: {url: \"redis://h:6379\", tls: true}\n", wantPath: "redis.tls", wantMsg: "rediss://"},
 		{name: "sentinel no master", yaml: minimal + "redis: {sentinel: {addrs: [\"h:1\"]}}\n", wantPath: "redis.sentinel.master", wantMsg: "required"},
 		{name: "sentinel no addrs", yaml: minimal + "redis: {sentinel: {master: m}}\n", wantPath: "redis.sentinel.addrs", wantMsg: "at least one"},
@@ -639,7 +642,7 @@ func contains(list []string, s string) bool {
 
 func TestStringsHideSecrets(t *testing.T) {
 	yaml := `
-redis: {url: "rediss://user:${REDIS_PASSWORD}@h:6379/0?password=${SENTINEL_PW}"}
+redis: {url: "rediss://user:${REDIS_PASSWORD}@h:6379/0"}
 graph: {app_secret: "${FB_APP_SECRET}"}
 pages:
   - {id: "1", access_token: "${PAGE_TOKEN}"}

@@ -178,6 +178,16 @@ func (r *Redis) validate(p *problems) {
 					p.add("redis.url", "the path must be a database number, like /0")
 				}
 			}
+			// pagereply sets its own pools and timeouts: a query parameter
+			// would be dropped or, misspelt, refused only when a command
+			// connects, so check would pass a config every command refuses.
+			// skip_verify (TLS URLs only) is kept.
+			for name := range u.Query() {
+				if name != "skip_verify" || u.Scheme != "rediss" {
+					p.add("redis.url", "takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?")
+					break
+				}
+			}
 		}
 		if r.TLS {
 			p.add("redis.tls", "is for sentinel and cluster; with url, write rediss:// for TLS")
