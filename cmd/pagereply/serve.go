@@ -38,7 +38,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 // roleCommand returns the command that runs one role.
 func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []string) int {
 	return func(ctx context.Context, env *cmdEnv, args []string) int {
-		fs := newFlagSet(env, role, role+" -c FILE [--health-addr ADDR]", "pagereply "+role+" -c pagereply.yaml")
+		usage := role + " -c FILE [--health-addr ADDR]"
+		if role == roleAPI {
+			usage = role + " -c FILE [--insecure] [--health-addr ADDR]"
+		}
+		fs := newFlagSet(env, role, usage, "pagereply "+role+" -c pagereply.yaml")
 		addStopNote(env, fs)
 		cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 		var insecure *bool
