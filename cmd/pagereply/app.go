@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"syscall"
 	"time"
 
@@ -187,4 +188,43 @@ func (a *app) Close() {
 	a.ledger.Close()
 	_ = a.client.Close()
 	_ = a.rdb.Close()
+}
+
+// errRedisAuth is Redis refusing the config's credentials at start.
+var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH): check the user and password of redis.url (or sentinel/cluster password) and their ${VAR}s")
+
+// checkRedis looks at Redis once at start. Refused credentials are a
+// config mistake that no wait mends: errRedisAuth, and the command exits 2
+// (before, a worker logged "pagereply running" and asynq's errors for ever,
+// /readyz the only sign). A Redis that cannot be reached is not an error here:
+// pagereply starts and waits for it, as it rides out an outage. A Redis that
+// evicts keys under memory pressure is logged loudly: an evicted ledger
+// entry can mean a second reply (deploy/redis/redis.conf).
+func (a *app) checkRedis(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		if redisAuthError(err) {
+			return errRedisAuth
+		}
+		return nil
+	}
+	policy, err := a.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		// CONFIG is often renamed or refused on managed Redis.
+		a.log.Debug("cannot read Redis's maxmemory-policy", slog.String("error", err.Error()))
+		return nil
+	}
+	if p := policy["maxmemory-policy"]; p != "" && p != "noeviction" {
+		a.log.Warn("Redis may evict keys (maxmemory-policy "+p+"): an evicted ledger entry or claim can mean a second reply to one person; set maxmemory-policy noeviction (deploy/redis/redis.conf)",
+			slog.String("maxmemory_policy", p))
+	}
+	return nil
+}
+
+// redisAuthError reports whether err is Redis refusing the credentials.
+func redisAuthError(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "WRONGPASS") || strings.HasPrefix(s, "NOAUTH") || strings.HasPrefix(s, "ERR AUTH") ||
+		strings.Contains(s, "invalid username-password pair") || strings.Contains(s, "invalid password")
 }

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/internal/redisproc"
 )
 
 // TestOneShotCommandsWithRedisAway: status and enqueue with Redis out of
@@ -25,5 +32,47 @@ func TestOneShotCommandsWithRedisAway(t *testing.T) {
 		if code != exitError || len(lines) != 1 || !strings.Contains(errOut, "(is Redis at redis://") || strings.Contains(errOut, "go-redis") {
 			t.Errorf("%s with Redis away: exit %d\n%s", args[0], code, errOut)
 		}
+	}
+}
+
+// TestRedisCredentialsRefusedAtStart: a worker whose Redis password is wrong
+// exits 2 at once, saying so without the password, instead of running with
+// asynq's errors for ever. A Redis that may evict keys is warned about at
+// start.
+func TestRedisCredentialsRefusedAtStart(t *testing.T) {
+	rs := redisproc.Start(t, redisproc.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
+	// Set after start: redisproc's readiness check has no password.
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	if err := rc.ConfigSet(context.Background(), "requirepass", "right-pass-0123456789").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_ = rc.Close()
+	write := func(url string) string {
+		cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
+		yaml := "redis:\n  url: " + url + "\n" +
+			"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	_, errOut, code := run(t, "worker", "-c", write("redis://:wrong-pass-9876543210@"+rs.Addr()+"/0"))
+	if code != exitUsage || !strings.Contains(errOut, "refused the credentials") || strings.Contains(errOut, "wrong-pass") {
+		t.Errorf("worker with a wrong Redis password: exit %d\n%s", code, errOut)
+	}
+	p := start(t, "worker", "-c", write("redis://:right-pass-0123456789@"+rs.Addr()+"/0"))
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.stderr.String(), "may evict keys (maxmemory-policy allkeys-lru)") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no eviction warning at start:\n%s", p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != exitOK {
+		t.Errorf("worker stopped with exit %d", code)
+	}
+	if strings.Contains(p.stderr.String(), "right-pass") {
+		t.Error("the Redis password reached the log")
 	}
 }

@@ -79,6 +79,10 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 		return exitUsage
 	}
 	defer a.Close()
+	if err := a.checkRedis(ctx); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return exitUsage
+	}
 	a.applyConfig(ctx, roles.worker)
 	return runRoles(ctx, env, name, a, roles, opts)
 }
