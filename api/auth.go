@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -25,10 +26,20 @@ type authenticator struct {
 	tokens  []string
 	digests [][sha256.Size]byte
 	now     func() time.Time
+	// revoked holds the sessions ended by /logout until they expire,
+	// shared by every api process; nil keeps none (a logout then only
+	// clears the browser's cookie).
+	revoked sessionStore
 }
 
-func newAuthenticator(tokens []string, now func() time.Time) *authenticator {
-	a := &authenticator{now: now}
+// sessionStore keeps ended sessions (tasks.Ledger implements it).
+type sessionStore interface {
+	RevokeSession(ctx context.Context, id string, until time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
+}
+
+func newAuthenticator(tokens []string, now func() time.Time, revoked sessionStore) *authenticator {
+	a := &authenticator{now: now, revoked: revoked}
 	for _, t := range tokens {
 		if t == "" {
 			continue
@@ -114,9 +125,16 @@ func (a *authenticator) fromRequest(r *http.Request) bool {
 		return a.valid(pw)
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		return a.validSession(c.Value)
+		return a.validSession(r.Context(), c.Value)
 	}
 	return false
+}
+
+// sessionID names a session in the store of ended ones: a digest of its
+// cookie, so the store never holds a usable cookie.
+func sessionID(v string) string {
+	d := sha256.Sum256([]byte("pagereply monitor session id|" + v))
+	return hex.EncodeToString(d[:16])
 }
 
 // session returns a cookie value for tok valid until exp: "exp.hex(HMAC-SHA256(tok, label|exp))".
@@ -127,20 +145,37 @@ func session(tok string, exp int64) string {
 	return e + "." + hex.EncodeToString(m.Sum(nil))
 }
 
-func (a *authenticator) validSession(v string) bool {
+// validSession reports whether v is a session cookie signed with one of the
+// tokens, not expired and not ended by /logout. When the store of ended
+// sessions cannot be read (Redis away), the session is refused: the
+// monitor reads Redis too, and a logout must not come undone meanwhile.
+func (a *authenticator) validSession(ctx context.Context, v string) bool {
+	if _, ok := a.sessionExpiry(v); !ok {
+		return false
+	}
+	if a.revoked == nil {
+		return true
+	}
+	gone, err := a.revoked.SessionRevoked(ctx, sessionID(v))
+	return err == nil && !gone
+}
+
+// sessionExpiry returns the expiry of a session cookie signed with one of the
+// tokens and not expired.
+func (a *authenticator) sessionExpiry(v string) (int64, bool) {
 	e, _, ok := strings.Cut(v, ".")
 	if !ok || len(v) > 128 {
-		return false
+		return 0, false
 	}
 	exp, err := strconv.ParseInt(e, 10, 64)
 	if err != nil || a.now().Unix() >= exp {
-		return false
+		return 0, false
 	}
 	ok2 := 0
 	for _, t := range a.tokens {
 		ok2 |= subtle.ConstantTimeCompare([]byte(v), []byte(session(t, exp)))
 	}
-	return ok2 == 1
+	return exp, ok2 == 1
 }
 
 type pageData struct {
@@ -202,8 +237,18 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
 }
 
-// logout clears the session cookie.
+// logout ends the session: it is recorded as ended until it would have
+// expired (so a copy of the cookie no longer opens the monitor, on any api
+// process), and the browser's cookie is cleared.
 func (a *authenticator) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil && a.revoked != nil {
+		if exp, ok := a.sessionExpiry(c.Value); ok {
+			if err := a.revoked.RevokeSession(r.Context(), sessionID(c.Value), time.Unix(exp, 0)); err != nil {
+				writeError(w, http.StatusServiceUnavailable, "cannot end the session now (Redis): try again", "")
+				return
+			}
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -152,7 +152,11 @@ func New(p Params) *Server {
 	for i := range p.Pages {
 		s.pages[p.Pages[i].ID] = &p.Pages[i]
 	}
-	s.auth = newAuthenticator(p.Tokens, p.Now)
+	var revoked sessionStore
+	if p.Ledger != nil {
+		revoked = p.Ledger
+	}
+	s.auth = newAuthenticator(p.Tokens, p.Now, revoked)
 	if p.Redis != nil {
 		s.ready = tasks.NewPinger(p.Redis, p.ReadyTimeout)
 	}

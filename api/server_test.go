@@ -32,6 +32,7 @@ type env struct {
 	page   sandbox.Page
 	ledger *tasks.Ledger
 	logs   *proctest.Buffer
+	opt    asynq.RedisClientOpt
 }
 
 // newEnv runs an API on a real Redis and a sandbox, with one configured Page.
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 		defer cancel()
 		_ = s.Shutdown(ctx)
 	})
-	return &env{srv: s, url: "http://" + s.Addr(), sb: sb, page: pg, ledger: ledger, logs: &logs}
+	return &env{srv: s, url: "http://" + s.Addr(), sb: sb, page: pg, ledger: ledger, logs: &logs, opt: opt}
 }
 
 func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
@@ -431,6 +432,41 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(forged) }); r.StatusCode != 401 {
 		t.Fatalf("monitor with forged cookie: %d", r.StatusCode)
 	}
+	// Logout ends the session: a copy of the cookie no longer opens the
+	// monitor, on this api process or another one (the store is Redis).
+	lo, _ := http.NewRequest("POST", e.url+"/logout", nil)
+	lo.AddCookie(ck[0])
+	resp, err = c.Do(lo)
+	if err != nil || resp.StatusCode != 303 {
+		t.Fatalf("logout: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(ck[0]) }); r.StatusCode != 401 {
+		t.Fatalf("monitor with the cookie of a session that logged out: %d", r.StatusCode)
+	}
+	// A second api process on the same Redis.
+	client := asynq.NewClient(e.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(e.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	other := api.New(api.Params{Addr: "127.0.0.1:0", Tokens: []string{testToken}, Ledger: e.ledger, Monitor: true, MonitorReadOnly: true,
+		Enqueuer: &tasks.Enqueuer{Client: client, Ledger: e.ledger}, Inspector: insp, RedisConnOpt: e.opt,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Shutdown(context.Background()) })
+	req, _ := http.NewRequest("GET", "http://"+other.Addr()+"/monitor/", nil)
+	req.AddCookie(ck[0])
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 401 {
+		t.Fatalf("another api process let the ended session in: %v %v", err, r.StatusCode)
+	}
+	// A new login works.
+	resp, err = c.PostForm(e.url+"/login", map[string][]string{"token": {testToken}})
+	if err != nil || resp.StatusCode != 303 {
+		t.Fatalf("login again: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
 	if r := get("/nope", nil); r.StatusCode != 404 {
 		t.Fatalf("404: %d", r.StatusCode)
 	}

@@ -780,6 +780,28 @@ func (l *Ledger) RecordRate(ctx context.Context, page, rate string) (bool, error
 	return n == 1, nil
 }
 
+// RevokeSession records a monitor session (by id, a digest of its cookie) as
+// ended until it would have expired.
+func (l *Ledger) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return nil
+	}
+	if err := l.rdb.Set(ctx, l.prefix+"sessions:ended:"+id, 1, ttl+time.Second).Err(); err != nil {
+		return fmt.Errorf("end monitor session: %w", err)
+	}
+	return nil
+}
+
+// SessionRevoked reports whether RevokeSession ended the session id.
+func (l *Ledger) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	n, err := l.rdb.Exists(ctx, l.prefix+"sessions:ended:"+id).Result()
+	if err != nil {
+		return false, fmt.Errorf("read ended monitor sessions: %w", err)
+	}
+	return n == 1, nil
+}
+
 // Pause reasons begin with the kind of pause, then ": " and what happened.
 const (
 	PauseThrottled  = "throttled"   // Graph throttled the Page, or its usage neared the limit
