@@ -223,7 +223,11 @@ func (s *Server) routes() http.Handler {
 		// forms refuse requests another site makes the browser send (CSRF):
 		// basic-auth credentials, unlike the session cookie, go with them.
 		csrf := http.NewCrossOriginProtection()
-		mux.Handle("/monitor/", csrf.Handler(s.auth.browser(s.monitor)))
+		mon := http.Handler(s.monitor)
+		if s.p.MonitorReadOnly {
+			mon = readOnlyMonitor(mon)
+		}
+		mux.Handle("/monitor/", csrf.Handler(s.auth.browser(mon)))
 		mux.Handle("GET /monitor", http.RedirectHandler("/monitor/", http.StatusMovedPermanently))
 		mux.HandleFunc("GET /login", s.auth.loginForm)
 		mux.Handle("POST /login", csrf.Handler(http.HandlerFunc(s.auth.login)))
@@ -242,6 +246,24 @@ func (s *Server) routes() http.Handler {
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
 	return s.logRequests(recoverPanics(s.log, mux))
+}
+
+// readOnlyMonitor answers a write to a read-only monitor's API (archive,
+// delete, run, pause a queue) with 405 and why, where asynqmon answers some
+// with an empty 405 that says nothing.
+func readOnlyMonitor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if strings.HasPrefix(r.URL.Path, "/monitor/api/") {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, http.StatusMethodNotAllowed, "the monitor is read-only: set api.monitor_read_only: false to archive, delete or run tasks from it", "")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methodNotAllowed answers 405 with an Allow header listing allow, for a

@@ -409,6 +409,11 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	if r := get("/monitor/api/queues", func(q *http.Request) { q.Header.Set("Authorization", "Bearer "+testToken) }); r.StatusCode != 200 {
 		t.Fatalf("monitor api bearer: %d", r.StatusCode)
 	}
+	// Read-only: a write says why.
+	if resp, body := e.request(t, "POST", "/monitor/api/queues/replies/archived_tasks/run_all", testToken, ""); resp.StatusCode != 405 ||
+		!strings.Contains(string(body), "read-only") || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("write to the read-only monitor: %d %q %q", resp.StatusCode, resp.Header.Get("Allow"), body)
+	}
 	// Login: the cookie holds no token and opens the monitor.
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.PostForm(e.url+"/login", map[string][]string{"token": {"wrong"}})
