@@ -2,35 +2,45 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
 )
 
 // A Graph outage (5xx answers, timeouts, connections refused, for every
 // call) would otherwise use up each reply's retries: worker.max_retry's
 // backoff (10 retries from 1 s, doubling to 10 minutes) lasts about 20
-// minutes, after which asynq archives the reply and nothing sends it again,
-// since a poll reads only the posts that changed. So a Page whose sends fail
-// outageAfter times in a row in this worker process, with no Graph answer in
-// between, is paused (tasks.PauseGraphDown) for Params.OutagePause, doubling
-// with each pause up to maxOutagePause while the failures go on. Its replies
-// go back to the queue without using a retry, and a failure during the
-// outage uses none either: when a pause ends, the first replies to run are
-// the probe, and the first answer from Graph ends the outage. Pausing also
-// keeps a Page from hammering a Graph that is failing (every failed call
-// still counts toward Meta's limits).
+// minutes, after which asynq archives the reply and nothing sends it again
+// until a poll's full read finds it. So a Page whose sends fail outageAfter
+// times in a row in this worker process, for at least outageTargets
+// different replies, with no Graph answer in between, is paused
+// (tasks.PauseGraphDown) for Params.OutagePause, doubling with each pause up
+// to maxOutagePause while the failures go on. Its replies go back to the
+// queue without using a retry, and a failure during the outage uses none
+// either: when a pause ends, the first replies to run are the probe, and the
+// first answer from Graph ends the outage. Pausing also keeps a Page from
+// hammering a Graph that is failing (every failed call still counts toward
+// Meta's limits).
 //
-// The first outageAfter-1 failures of a run use retries as any transient
-// failure does, so a reply whose own call fails while others get through
-// still ends archived after worker.max_retry failures. The lenience holds
-// only while a reply is inside the reply window (outageLenience after it was
-// queued): an older one uses its retries again.
+// A failure counts toward an outage only when Graph gave no answer of its
+// own (a connection refused or cut, a timeout, a 5xx without Graph's error
+// body) or answered codes 1 or 2 (unknown error, service unavailable); any
+// other answer, code 1200 ("Temporary send message failure", about one
+// message) included, says Graph is up and ends the run. The failures before
+// a run makes an outage use retries as any transient failure does, and a run
+// of one or two replies failing again and again is not an outage (on a
+// quiet Page, one reply's own retries would be a run), so a reply whose own
+// call keeps failing still ends archived after worker.max_retry failures.
+// The lenience holds only while a reply is inside the reply window
+// (outageLenience after it was queued): an older one uses its retries again.
 const (
 	outageAfter    = 5
+	outageTargets  = 3
 	maxOutagePause = 5 * time.Minute
 	outageLenience = 7 * 24 * time.Hour
 	// defaultOutagePause is Params.OutagePause's default.
@@ -42,10 +52,11 @@ const (
 type outageGuard struct {
 	failing atomic.Bool // run > 0
 
-	mu     sync.Mutex
-	run    int       // transient failures since Graph last answered
-	pauses int       // pauses set during this run
-	until  time.Time // end of the last pause set
+	mu      sync.Mutex
+	run     int                 // transient failures since Graph last answered
+	targets map[string]struct{} // the replies that failed in the run, up to outageTargets
+	pauses  int                 // pauses set during this run
+	until   time.Time           // end of the last pause set
 }
 
 // answered records an answer from Graph (a send or read that succeeded, or an
@@ -57,21 +68,29 @@ func (g *outageGuard) answered() {
 	}
 	g.mu.Lock()
 	g.run, g.pauses, g.until = 0, 0, time.Time{}
+	clear(g.targets)
 	g.failing.Store(false)
 	g.mu.Unlock()
 }
 
-// failed records a transient failure at now. When the run has reached
-// outageAfter, it reports outage true and the pause to put the reply back
-// for: a new pause of base doubled per pause already set in this run (capped
-// at maxOutagePause), with set true when the caller should write it to Redis,
+// failed records a transient failure of the reply to target at now. When
+// the run has reached outageAfter failures of outageTargets replies, it
+// reports outage true and the pause to put the reply back for: a new pause
+// of base doubled per pause already set in this run (capped at
+// maxOutagePause), with set true when the caller should write it to Redis,
 // or the rest of the pause this guard set last.
-func (g *outageGuard) failed(now time.Time, base time.Duration) (d time.Duration, set, outage bool) {
+func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (d time.Duration, set, outage bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.failing.Store(true)
 	g.run++
-	if g.run < outageAfter {
+	if g.targets == nil {
+		g.targets = make(map[string]struct{}, outageTargets)
+	}
+	if len(g.targets) < outageTargets {
+		g.targets[target] = struct{}{}
+	}
+	if g.run < outageAfter || len(g.targets) < outageTargets {
 		return 0, false, false
 	}
 	if now.Before(g.until) {
@@ -95,8 +114,12 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 		// A call cut off because the worker is stopping says nothing of Graph.
 		return nil, false
 	}
+	if !noAnswer(err) {
+		ps.outage.answered()
+		return nil, false
+	}
 	now := time.Now()
-	d, set, outage := ps.outage.failed(now, w.p.OutagePause)
+	d, set, outage := ps.outage.failed(now, w.p.OutagePause, r.Target.String())
 	if !outage {
 		return nil, false
 	}
@@ -114,4 +137,15 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 
 func outageReason(err error) string {
 	return "no answer from Graph to " + strconv.Itoa(outageAfter) + " or more calls in a row (last: " + err.Error() + ")"
+}
+
+// noAnswer reports whether a transient failure is one that an unavailable
+// Graph gives: no Graph error body (a connection refused or cut, a timeout,
+// a 5xx page from a proxy), or Graph's codes 1 and 2.
+func noAnswer(err error) bool {
+	var ge *graph.Error
+	if !errors.As(err, &ge) {
+		return true
+	}
+	return ge.Code == 0 || ge.Code == 1 || ge.Code == 2
 }

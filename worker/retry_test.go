@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -84,18 +86,27 @@ func TestOutageGuard(t *testing.T) {
 	var g outageGuard
 	now := time.Unix(1_800_000_000, 0)
 	base := 10 * time.Second
+	// One or two replies failing again and again are not an outage, however
+	// long the run.
+	for i := 0; i < 3*outageAfter; i++ {
+		if _, _, outage := g.failed(now, base, []string{"a", "b"}[i%2]); outage {
+			t.Fatalf("failure %d of two replies is an outage", i+1)
+		}
+	}
+	g.answered()
+	targets := func(i int) string { return strconv.Itoa(i % outageTargets) }
 	for i := 1; i < outageAfter; i++ {
-		if _, _, outage := g.failed(now, base); outage {
+		if _, _, outage := g.failed(now, base, targets(i)); outage {
 			t.Fatalf("failure %d of a run is an outage, want one from %d on", i, outageAfter)
 		}
 	}
-	d, set, outage := g.failed(now, base)
+	d, set, outage := g.failed(now, base, targets(0))
 	if !outage || !set || d != base {
 		t.Fatalf("failure %d: %s %v %v, want a new pause of %s", outageAfter, d, set, outage, base)
 	}
 	// Another failure during that pause (a reply already in flight): the
 	// rest of it, no new pause.
-	if d, set, outage := g.failed(now.Add(4*time.Second), base); !outage || set || d != 6*time.Second {
+	if d, set, outage := g.failed(now.Add(4*time.Second), base, "a"); !outage || set || d != 6*time.Second {
 		t.Fatalf("failure during the pause: %s %v %v, want the 6s left of it", d, set, outage)
 	}
 	// Each pause the run goes on after doubles, up to maxOutagePause.
@@ -103,13 +114,13 @@ func TestOutageGuard(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		at = at.Add(d)
 		want = min(want*2, maxOutagePause)
-		if d, set, outage = g.failed(at, base); !outage || !set || d != want {
+		if d, set, outage = g.failed(at, base, "a"); !outage || !set || d != want {
 			t.Fatalf("pause %d: %s %v %v, want a new pause of %s", i+2, d, set, outage, want)
 		}
 	}
 	// An answer from Graph ends the run: the next failures are ordinary.
 	g.answered()
-	if _, _, outage := g.failed(at, base); outage {
+	if _, _, outage := g.failed(at, base, "a"); outage {
 		t.Fatal("a failure right after Graph answered is an outage")
 	}
 }
@@ -121,7 +132,7 @@ func TestOutageLenienceEndsWithTheReplyWindow(t *testing.T) {
 	w := New(Params{OutagePause: time.Minute})
 	ps := &pageState{}
 	for i := 0; i < outageAfter; i++ {
-		ps.outage.failed(time.Now(), time.Minute) // the pause is set: w.outage writes none
+		ps.outage.failed(time.Now(), time.Minute, strconv.Itoa(i)) // the pause is set: w.outage writes none
 	}
 	log := &taskLog{base: w.log}
 	young := &tasks.Reply{PageID: "1", EnqueuedAt: time.Now().Add(-time.Hour).UnixMilli()}
@@ -132,7 +143,18 @@ func TestOutageLenienceEndsWithTheReplyWindow(t *testing.T) {
 	if _, ok := w.outage(context.Background(), ps, old, errors.New("graph: 500"), log); ok {
 		t.Fatal("reply older than the reply window put back without using a retry")
 	}
-	// A call cut off by the worker stopping says nothing of Graph.
+	// An answer Graph gave about one message (1200) says Graph is up.
+	if _, ok := w.outage(context.Background(), ps, young, &graph.Error{Code: 1200, Class: graph.ClassTransient}, log); ok {
+		t.Fatal("Graph's 1200 counted toward an outage")
+	}
+	if _, ok := w.outage(context.Background(), ps, young, errors.New("graph: 500"), log); ok {
+		t.Fatal("the run went on after Graph answered")
+	}
+	// A call cut off by the worker stopping says nothing of Graph, even in
+	// an outage.
+	for i := 0; i < outageAfter; i++ {
+		ps.outage.failed(time.Now(), time.Minute, strconv.Itoa(i))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, ok := w.outage(ctx, ps, young, context.Canceled, log); ok {
