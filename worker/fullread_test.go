@@ -90,3 +90,31 @@ func TestPollFindsLostRepliesAtFullRead(t *testing.T) {
 		t.Fatalf("poll after the full read: full read %q, %d enqueued, %v", rep.FullRead, rep.Enqueued(), err)
 	}
 }
+
+// TestConversationsOnlyPageGetsFullReads: a Page that replies to
+// conversations only keeps no post state, and still gets its full read every
+// fullReadEvery (6 h here), by its own clock.
+func TestConversationsOnlyPageGetsFullReads(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 21})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyConversations}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	clock := time.Now()
+	p := h.pollParams(pages)
+	p.Now = func() time.Time { return clock }
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	for i, step := range []time.Duration{0, 5 * time.Hour, 5 * time.Hour, 5 * time.Hour} {
+		clock = clock.Add(step)
+		rep, err := pl.Poll(ctx, page, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first poll reads everything anyway; at +10 h a full read is
+		// due (6 h), and at +15 h, 5 h after it, not yet.
+		if want := i == 2; (rep.FullRead != "") != want {
+			t.Errorf("poll %d at %d h: full read %q, want one: %v", i, 5*i, rep.FullRead, want)
+		}
+	}
+}

@@ -327,7 +327,9 @@ type pollRun struct {
 	dirty   []stateUpdate        // to write once their replies are enqueued
 	nextDry time.Time            // dry runs pace reads locally
 	lease   string               // the token of the Page's poll lease (not in dry runs)
-	renewed time.Time            // when the lease was last taken or renewed
+	// fullKnown: the Page's poll state holds when its last full read began.
+	fullKnown bool
+	renewed   time.Time // when the lease was last taken or renewed
 }
 
 // The lease that keeps a Page to one poll at a time; a poll renews it as it
@@ -362,6 +364,7 @@ func (r *pollRun) run(ctx context.Context) error {
 			}
 		}
 		r.rep.FullRead = r.fullReadReason(m)
+		_, r.fullKnown = m[stateFullField]
 		if r.rep.FullRead != "" {
 			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
 		}
@@ -450,10 +453,11 @@ func (r *pollRun) fullReadReason(m map[string]string) string {
 
 // saveFullRead records, at the end of a poll that read its whole feed, the
 // reply settings it read with and, after a full read (or a Page's first
-// poll, which reads everything), when it began.
+// poll, which reads everything: no full read is on record yet), when it
+// began.
 func (r *pollRun) saveFullRead(ctx context.Context) error {
 	vals := []any{stateConfigField, replySettingsPrint(r.page)}
-	if r.rep.FullRead != "" || len(r.state) == 0 {
+	if r.rep.FullRead != "" || !r.fullKnown {
 		vals = append(vals, stateFullField, strconv.FormatInt(r.now.Unix(), 10))
 	}
 	pipe := r.rdb().TxPipeline()
