@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -14,7 +15,8 @@ import (
 )
 
 // SessionCookie is the name of the monitor's session cookie, set by POST /login.
-// It holds an expiry and an HMAC of it keyed by the API token, never the token.
+// It holds an expiry, a random nonce and an HMAC of both keyed by the API
+// token, never the token.
 const SessionCookie = "pagereply_session"
 
 // SessionTTL is how long a monitor session cookie is valid.
@@ -137,12 +139,22 @@ func sessionID(v string) string {
 	return hex.EncodeToString(d[:16])
 }
 
-// session returns a cookie value for tok valid until exp: "exp.hex(HMAC-SHA256(tok, label|exp))".
-func session(tok string, exp int64) string {
+// newSession returns a new session cookie value for tok valid until exp,
+// with a random nonce, so that two sign-ins never share a cookie (ending one
+// with /logout would end the other).
+func newSession(tok string, exp int64) string {
+	var n [12]byte
+	_, _ = rand.Read(n[:])
+	return session(tok, exp, hex.EncodeToString(n[:]))
+}
+
+// session returns the cookie value for tok, exp and nonce:
+// "exp.nonce.hex(HMAC-SHA256(tok, label|exp|nonce))".
+func session(tok string, exp int64, nonce string) string {
 	e := strconv.FormatInt(exp, 10)
 	m := hmac.New(sha256.New, []byte(tok))
-	m.Write([]byte("pagereply monitor session|" + e))
-	return e + "." + hex.EncodeToString(m.Sum(nil))
+	m.Write([]byte("pagereply monitor session|" + e + "|" + nonce))
+	return e + "." + nonce + "." + hex.EncodeToString(m.Sum(nil))
 }
 
 // validSession reports whether v is a session cookie signed with one of the
@@ -163,8 +175,12 @@ func (a *authenticator) validSession(ctx context.Context, v string) bool {
 // sessionExpiry returns the expiry of a session cookie signed with one of the
 // tokens and not expired.
 func (a *authenticator) sessionExpiry(v string) (int64, bool) {
-	e, _, ok := strings.Cut(v, ".")
-	if !ok || len(v) > 128 {
+	e, rest, ok := strings.Cut(v, ".")
+	if !ok || len(v) > 160 {
+		return 0, false
+	}
+	nonce, _, ok := strings.Cut(rest, ".")
+	if !ok {
 		return 0, false
 	}
 	exp, err := strconv.ParseInt(e, 10, 64)
@@ -173,7 +189,7 @@ func (a *authenticator) sessionExpiry(v string) (int64, bool) {
 	}
 	ok2 := 0
 	for _, t := range a.tokens {
-		ok2 |= subtle.ConstantTimeCompare([]byte(v), []byte(session(t, exp)))
+		ok2 |= subtle.ConstantTimeCompare([]byte(v), []byte(session(t, exp, nonce)))
 	}
 	return exp, ok2 == 1
 }
@@ -231,7 +247,7 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	}
 	exp := a.now().Add(SessionTTL).Unix()
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: session(tok, exp), Path: "/",
+		Name: SessionCookie, Value: newSession(tok, exp), Path: "/",
 		MaxAge: int(SessionTTL.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
@@ -241,15 +257,16 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 // expired (so a copy of the cookie no longer opens the monitor, on any api
 // process), and the browser's cookie is cleared.
 func (a *authenticator) logout(w http.ResponseWriter, r *http.Request) {
+	// The browser's cookie is cleared whatever happens next.
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	if c, err := r.Cookie(SessionCookie); err == nil && a.revoked != nil {
 		if exp, ok := a.sessionExpiry(c.Value); ok {
 			if err := a.revoked.RevokeSession(r.Context(), sessionID(c.Value), time.Unix(exp, 0)); err != nil {
-				writeError(w, http.StatusServiceUnavailable, "cannot end the session now (Redis): try again", "")
+				writeError(w, http.StatusServiceUnavailable, "signed out in this browser, but the session could not be ended for other copies of its cookie (Redis): sign out again when Redis is back", "")
 				return
 			}
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -466,12 +466,29 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 401 {
 		t.Fatalf("another api process let the ended session in: %v %v", err, r.StatusCode)
 	}
-	// A new login works.
-	resp, err = c.PostForm(e.url+"/login", map[string][]string{"token": {testToken}})
-	if err != nil || resp.StatusCode != 303 {
-		t.Fatalf("login again: %v %v", err, resp.StatusCode)
+	// A new login, even in the same second, gets a session of its own that
+	// the ended one does not touch; so does a second one beside it.
+	var again []*http.Cookie
+	for i := 0; i < 2; i++ {
+		resp, err = c.PostForm(e.url+"/login", map[string][]string{"token": {testToken}})
+		if err != nil || resp.StatusCode != 303 || len(resp.Cookies()) != 1 {
+			t.Fatalf("login again: %v %v", err, resp.StatusCode)
+		}
+		resp.Body.Close()
+		again = append(again, resp.Cookies()[0])
+	}
+	if again[0].Value == ck[0].Value || again[0].Value == again[1].Value {
+		t.Fatalf("two sign-ins share a cookie: %q %q %q", ck[0].Value, again[0].Value, again[1].Value)
+	}
+	lo, _ = http.NewRequest("POST", e.url+"/logout", nil)
+	lo.AddCookie(again[0])
+	if resp, err = c.Do(lo); err != nil || resp.StatusCode != 303 {
+		t.Fatalf("logout: %v %v", err, resp.StatusCode)
 	}
 	resp.Body.Close()
+	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(again[1]) }); r.StatusCode != 200 {
+		t.Fatalf("a sign-in beside one that logged out: %d", r.StatusCode)
+	}
 	if r := get("/nope", nil); r.StatusCode != 404 {
 		t.Fatalf("404: %d", r.StatusCode)
 	}

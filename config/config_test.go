@@ -958,4 +958,19 @@ api:
 		own[k] = "own-" + strings.ToLower(k) + "-0123456789abcdef"
 	}
 	mustParse(t, yaml, own)
+	// Redis passwords: in redis.url (as the Kubernetes example's REDIS_URL
+	// has one), and Sentinel's and Cluster's.
+	for _, tc := range []struct{ yaml, path string }{
+		{"redis: {url: \"${REDIS_URL}\"}\n", "redis.url"},
+		{"redis: {sentinel: {master: m, addrs: [\"h:1\"], password: \"${PW}\"}}\n", "redis.sentinel.password"},
+		{"redis: {sentinel: {master: m, addrs: [\"h:1\"], sentinel_password: \"${PW}\"}}\n", "redis.sentinel.sentinel_password"},
+		{"redis: {cluster: {addrs: [\"h:1\"], password: \"${PW}\"}}\n", "redis.cluster.password"},
+	} {
+		vars := map[string]string{"REDIS_URL": "redis://:FAKE-redis-password@redis:6379/0", "PW": "FAKE-redis-password"}
+		_, err := Parse([]byte(minimal+tc.yaml), env(vars))
+		fes := fieldErrors(t, err)
+		if len(fes) != 1 || fes[0].Path != tc.path || strings.Contains(err.Error(), "FAKE-redis") {
+			t.Errorf("%s: %v, want one error for %s without the value", tc.path, err, tc.path)
+		}
+	}
 }

@@ -201,9 +201,27 @@ func (r *Redis) validate(p *problems) {
 		if s.DB < 0 {
 			p.add("redis.sentinel.db", "must not be negative")
 		}
+		if Placeholder(s.Password) {
+			p.add("redis.sentinel.password", placeholderMsg)
+		}
+		if Placeholder(s.SentinelPassword) {
+			p.add("redis.sentinel.sentinel_password", placeholderMsg)
+		}
 	}
 	if c := r.Cluster; c != nil {
 		checkAddrs(p, "redis.cluster.addrs", c.Addrs)
+		if Placeholder(c.Password) {
+			p.add("redis.cluster.password", placeholderMsg)
+		}
+	}
+	if r.URL != "" {
+		// Anyone who reaches a Redis whose password is public can queue
+		// replies, which the workers send as the Page.
+		if u, err := url.Parse(r.URL); err == nil && u.User != nil {
+			if pw, _ := u.User.Password(); Placeholder(pw) {
+				p.add("redis.url", placeholderMsg)
+			}
+		}
 	}
 }
 
@@ -269,10 +287,11 @@ const placeholderMsg = "is an example's dummy value: put in your own (deploy/REA
 
 // Placeholder reports whether a secret is one of the FAKE- values that the
 // deploy examples (deploy/.env.example, the systemd env file, the
-// Kubernetes Secret) ship with. Those values are public: an API token left
-// at one lets anyone who reaches the API send replies as the Page, and a
-// verify token or app secret left at one lets anyone forge webhook
-// deliveries. So a config holding one is refused, as an empty one is.
+// Kubernetes Secret) ship with. Those values are public: an API token or a
+// Redis password left at one lets anyone who reaches the API or Redis send
+// replies as the Page, and a verify token or app secret left at one lets
+// anyone forge webhook deliveries. So a config holding one is refused, as an
+// empty one is.
 func Placeholder(secret string) bool {
 	return strings.HasPrefix(strings.TrimSpace(secret), "FAKE-")
 }
