@@ -31,14 +31,7 @@ func lostAnswerReply(t *testing.T) (*harness, tasks.Reply) {
 	t.Helper()
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
 	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
-	ctx := context.Background()
-	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
-	if err != nil || res.Outcome != tasks.ReserveGo {
-		t.Fatalf("reserve: %+v %v", res, err)
-	}
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
-		t.Fatal(err)
-	}
+	h.lostAnswer(t, r)
 	return h, r
 }
 

@@ -176,6 +176,20 @@ func (h *harness) startChild(t *testing.T, pages []config.Page, conc int) *exec.
 	return cmd
 }
 
+// lostAnswer leaves r's target as an attempt whose answer was lost leaves it:
+// claimed, then marked unknown, so the next attempt checks Graph first.
+func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
+	if err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitSent waits until the ledger has every reply sent.
 func (h *harness) waitSent(t *testing.T, rs []tasks.Reply, timeout time.Duration) {
 	t.Helper()

@@ -29,13 +29,7 @@ func TestDoubtCheckOfAnotherPagesComment(t *testing.T) {
 	r := h.addComments(p1, 1, "Hi")[0]
 	r.PageID, r.Source = p2, tasks.SourceAPI
 	ctx := context.Background()
-	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
-	if err != nil || res.Outcome != tasks.ReserveGo {
-		t.Fatalf("reserve: %+v %v", res, err)
-	}
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
-		t.Fatal(err)
-	}
+	h.lostAnswer(t, r)
 	h.startWorker(t, 2)
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
@@ -112,13 +106,7 @@ func TestDoubtfulPostReply(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
-			if err != nil || res.Outcome != tasks.ReserveGo {
-				t.Fatalf("reserve: %+v %v", res, err)
-			}
-			if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
-				t.Fatal(err)
-			}
+			h.lostAnswer(t, r)
 			h.startWorker(t, 2)
 			if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 				t.Fatalf("enqueue: %v %v", o, err)
