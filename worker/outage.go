@@ -41,7 +41,7 @@ import (
 const (
 	outageAfter    = 5
 	outageTargets  = 3
-	maxOutagePause = 5 * time.Minute
+	maxOutagePause = 2 * time.Minute // probes stay rare, and sending resumes within 2 min of Graph
 	outageLenience = 7 * 24 * time.Hour
 	// defaultOutagePause is Params.OutagePause's default.
 	defaultOutagePause = 10 * time.Second

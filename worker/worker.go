@@ -65,7 +65,7 @@ type Params struct {
 	// failures; if zero, 1s and 10m.
 	BackoffBase, BackoffMax time.Duration
 	// OutagePause is the first pause of a Page whose Graph calls keep failing
-	// (outage.go), doubled at each pause up to 5 minutes while they go on;
+	// (outage.go), doubled at each pause up to 2 minutes while they go on;
 	// if zero, 10s.
 	OutagePause time.Duration
 	// TaskCheckInterval is asynq's pick-up interval when queues are empty; if

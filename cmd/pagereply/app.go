@@ -203,11 +203,8 @@ var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH):
 func (a *app) checkRedis(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		if redisAuthError(err) {
-			return errRedisAuth
-		}
-		return nil
+	if err := a.checkRedisAuth(ctx); err != nil {
+		return err
 	}
 	policy, err := a.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
@@ -218,6 +215,19 @@ func (a *app) checkRedis(ctx context.Context) error {
 	if p := policy["maxmemory-policy"]; p != "" && p != "noeviction" {
 		a.log.Warn("Redis may evict keys (maxmemory-policy "+p+"): an evicted ledger entry or claim can mean a second reply to one person; set maxmemory-policy noeviction (deploy/redis/redis.conf)",
 			slog.String("maxmemory_policy", p))
+	}
+	return nil
+}
+
+// checkRedisAuth is errRedisAuth when Redis refuses the config's
+// credentials; nil when it answers, or cannot be reached (each command says
+// so its own way). The one-shot commands (poll, status, enqueue) check it
+// first, so that a wrong password is exit 2 before any Graph read.
+func (a *app) checkRedisAuth(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(ctx).Err(); err != nil && redisAuthError(err) {
+		return errRedisAuth
 	}
 	return nil
 }

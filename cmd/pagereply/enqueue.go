@@ -80,6 +80,9 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	defer a.Close()
 	// Redis out of reach is this command's error, said once below.
 	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
+	if err := a.checkRedisAuth(ctx); err != nil {
+		return usage("%v", err)
+	}
 
 	reply := tasks.Reply{PageID: pg.ID, Text: body, Source: tasks.SourceAPI}
 	var kind tasks.Kind

@@ -49,6 +49,10 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
+	if err := a.checkRedisAuth(ctx); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		return exitUsage
+	}
 	if !*dry {
 		// A dry run writes nothing: the config it tries may never run.
 		a.applyConfig(ctx, false)

@@ -56,9 +56,17 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 		}
 		return cfg
 	}
-	_, errOut, code := run(t, "worker", "-c", write("redis://:wrong-pass-9876543210@"+rs.Addr()+"/0"))
-	if code != exitUsage || !strings.Contains(errOut, "refused the credentials") || strings.Contains(errOut, "wrong-pass") {
-		t.Errorf("worker with a wrong Redis password: exit %d\n%s", code, errOut)
+	wrong := write("redis://:wrong-pass-9876543210@" + rs.Addr() + "/0")
+	for _, args := range [][]string{
+		{"worker", "-c", wrong},
+		{"status", "-c", wrong},
+		{"poll", "-c", wrong, "--page", "123", "--dry-run"},
+		{"enqueue", "-c", wrong, "--page", "123", "--comment", "1_2", "--text", "hi"},
+	} {
+		_, errOut, code := run(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "refused the credentials") || strings.Contains(errOut, "wrong-pass") {
+			t.Errorf("%s with a wrong Redis password: exit %d\n%s", args[0], code, errOut)
+		}
 	}
 	p := start(t, "worker", "-c", write("redis://:right-pass-0123456789@"+rs.Addr()+"/0"))
 	deadline := time.Now().Add(20 * time.Second)

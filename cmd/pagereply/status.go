@@ -42,6 +42,10 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	defer a.Close()
 	// Redis out of reach is this command's error, said once below.
 	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
+	if err := a.checkRedisAuth(ctx); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+		return exitUsage
+	}
 	insp := asynq.NewInspector(a.redis)
 	defer insp.Close()
 
