@@ -14,17 +14,24 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
-// downGraph answers every send with a transient error while down, and
-// counts the sends it was asked for.
+// downGraph answers every send with a transient error while down (only
+// the sends to comment only, when set), and counts the sends it was asked
+// for. The error is a 500 with code 2, as an outage gives, or with code 1200
+// Graph's "Temporary send message failure" about one message (HTTP 400).
 type downGraph struct {
 	worker.Graph
 	down  atomic.Bool
+	only  string
+	code  int
 	sends atomic.Int32
 }
 
 func (g *downGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
 	g.sends.Add(1)
-	if g.down.Load() {
+	if g.down.Load() && (g.only == "" || to.CommentID == g.only) {
+		if g.code == 1200 {
+			return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 1200, Class: graph.ClassTransient, Message: "Temporary send message failure. Please try again later"}
+		}
 		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Message: "An unexpected error has occurred. Please retry your request later."}
 	}
 	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)

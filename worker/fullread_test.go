@@ -96,9 +96,7 @@ func TestPollFindsLostRepliesAtFullRead(t *testing.T) {
 // fullReadEvery (6 h here), by its own clock.
 func TestConversationsOnlyPageGetsFullReads(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 21})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyConversations}
-	pages[0].DefaultText = defaultText
+	pages := conversationPages(h)
 	page := pages[0].ID
 	clock := time.Now()
 	p := h.pollParams(pages)

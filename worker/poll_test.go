@@ -68,6 +68,15 @@ func pollPages(h *harness) []config.Page {
 	return out
 }
 
+// conversationPages is pollPages with its first Page replying to
+// conversations only, with a default text.
+func conversationPages(h *harness) []config.Page {
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyConversations}
+	pages[0].DefaultText = defaultText
+	return pages
+}
+
 type expectation struct {
 	page   string
 	target string
@@ -425,9 +434,7 @@ func TestPollBrokenToken(t *testing.T) {
 // hours get one reply to their latest message.
 func TestPollConversations(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 40, Seed: 21})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyConversations}
-	pages[0].DefaultText = defaultText
+	pages := conversationPages(h)
 	page := pages[0].ID
 	now := time.Now()
 	want := map[string]string{} // psid → latest message id
