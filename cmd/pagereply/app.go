@@ -203,7 +203,7 @@ var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH):
 func (a *app) checkRedis(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := a.checkRedisAuth(ctx); err != nil {
+	if up, err := a.pingRedis(ctx); err != nil || !up {
 		return err
 	}
 	policy, err := a.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
@@ -226,10 +226,21 @@ func (a *app) checkRedis(ctx context.Context) error {
 func (a *app) checkRedisAuth(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := a.rdb.Ping(ctx).Err(); err != nil && redisAuthError(err) {
-		return errRedisAuth
+	_, err := a.pingRedis(ctx)
+	return err
+}
+
+// pingRedis reports whether Redis answers a PING; errRedisAuth when it
+// refuses the credentials, no error when it cannot be reached.
+func (a *app) pingRedis(ctx context.Context) (bool, error) {
+	err := a.rdb.Ping(ctx).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case redisAuthError(err):
+		return false, errRedisAuth
 	}
-	return nil
+	return false, nil
 }
 
 // redisAuthError reports whether err is Redis refusing the credentials.
