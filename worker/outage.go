@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -61,16 +62,29 @@ type outageGuard struct {
 
 // answered records an answer from Graph (a send or read that succeeded, or an
 // error that Graph itself gave about the call, not a transient one): the run
-// of failures ends.
-func (g *outageGuard) answered() {
+// of failures ends. ended reports whether it was an outage (this guard had
+// paused the Page), so that its end is logged once.
+func (g *outageGuard) answered() (ended bool) {
 	if !g.failing.Load() {
-		return
+		return false
 	}
 	g.mu.Lock()
+	ended = g.pauses > 0
 	g.run, g.pauses, g.until = 0, 0, time.Time{}
 	clear(g.targets)
 	g.failing.Store(false)
 	g.mu.Unlock()
+	return ended
+}
+
+// graphAnswered ends Page ps's run of failures (outageGuard.answered) and
+// logs the end of an outage this process had paused the Page for. A pause
+// set in Redis runs out on its own; the line tells the operator that Graph
+// answers again.
+func graphAnswered(ps *pageState, log *taskLog) {
+	if ps.outage.answered() {
+		log.L().Info("graph answers again: outage over", slog.String("kind", tasks.PauseGraphDown))
+	}
 }
 
 // failed records a transient failure of the reply to target at now. When
@@ -115,7 +129,7 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 		return nil, false
 	}
 	if !noAnswer(err) {
-		ps.outage.answered()
+		graphAnswered(ps, log)
 		return nil, false
 	}
 	now := time.Now()

@@ -97,7 +97,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
 		if err == nil || done {
-			ps.outage.answered()
+			graphAnswered(ps, log)
 		}
 		var later *readLaterError
 		switch {
@@ -152,7 +152,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return w.graphError(ctx, ps, &r, token, err, false, log)
 	}
-	ps.outage.answered()
+	graphAnswered(ps, log)
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
@@ -301,7 +301,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	if class != graph.ClassTransient {
 		// Graph answered about this call: whatever the run of failures
 		// was, Graph is up.
-		ps.outage.answered()
+		graphAnswered(ps, log)
 	}
 	if class != graph.ClassAlreadyReplied && class != graph.ClassThrottled {
 		// Already replied is a success and throttling a pause (counted in

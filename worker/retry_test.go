@@ -93,7 +93,9 @@ func TestOutageGuard(t *testing.T) {
 			t.Fatalf("failure %d of two replies is an outage", i+1)
 		}
 	}
-	g.answered()
+	if g.answered() {
+		t.Fatal("a run that paused nothing ended as an outage")
+	}
 	targets := func(i int) string { return strconv.Itoa(i % outageTargets) }
 	for i := 1; i < outageAfter; i++ {
 		if _, _, outage := g.failed(now, base, targets(i)); outage {
@@ -118,8 +120,13 @@ func TestOutageGuard(t *testing.T) {
 			t.Fatalf("pause %d: %s %v %v, want a new pause of %s", i+2, d, set, outage, want)
 		}
 	}
-	// An answer from Graph ends the run: the next failures are ordinary.
-	g.answered()
+	// An answer from Graph ends the run, once: the next failures are ordinary.
+	if !g.answered() {
+		t.Fatal("the answer that ended a run of pauses did not end an outage")
+	}
+	if g.answered() {
+		t.Fatal("a second answer ended the outage again")
+	}
 	if _, _, outage := g.failed(at, base, "a"); outage {
 		t.Fatal("a failure right after Graph answered is an outage")
 	}
@@ -134,8 +141,8 @@ func TestOutageLenienceEndsWithTheReplyWindow(t *testing.T) {
 	for i := 0; i < outageAfter; i++ {
 		ps.outage.failed(time.Now(), time.Minute, strconv.Itoa(i)) // the pause is set: w.outage writes none
 	}
-	log := &taskLog{base: w.log}
 	young := &tasks.Reply{PageID: "1", EnqueuedAt: time.Now().Add(-time.Hour).UnixMilli()}
+	log := &taskLog{base: w.log, r: young}
 	if d, ok := w.outage(context.Background(), ps, young, errors.New("graph: 500"), log); !ok || d == nil || IsFailure(d) {
 		t.Fatalf("young reply in an outage: %v %v, want a put-back", d, ok)
 	}

@@ -73,8 +73,22 @@ func runBenchPipeline(ctx context.Context, env *cmdEnv, args []string) int {
 	var a pipelineArgs
 	a.register(fs)
 	fs.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the runs to this file (go tool pprof -sample_index=alloc_space)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply bench pipeline: --memprofile: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintf(env.stderr, "pagereply bench pipeline: --memprofile: %v\n", err)
+			}
+			f.Close()
+		}()
 	}
 	if a.cpuProfile != "" {
 		f, err := os.Create(a.cpuProfile)
