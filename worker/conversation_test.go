@@ -2,11 +2,18 @@ package worker_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // conversationReplies returns a reply task for every conversation of page
@@ -37,8 +44,7 @@ func lostAnswerReply(t *testing.T) (*harness, tasks.Reply) {
 
 // TestConversationDoubt: conversation replies whose answers Graph drops after
 // it delivered them. Messenger has no private_reply_conversation; the retry
-// reads the conversation, finds the Page's message with the reply's text
-// above the person's, and records the reply as sent instead of sending it
+// reads the conversation, finds the Page's message above the person's, and records the reply as sent instead of sending it
 // again. Every person gets exactly one message.
 func TestConversationDoubt(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
@@ -111,5 +117,75 @@ func TestConversationDoubtNothingSent(t *testing.T) {
 	}
 	if n := h.sb.Calls()[sandbox.EndpointObject]; n == 0 {
 		t.Errorf("the conversation was not read before sending (calls %v)", h.sb.Calls())
+	}
+}
+
+// lossyConvGraph answers a conversation reply's first send with code 1200
+// (outcome unknown, nothing delivered) and delivers the second but loses its
+// answer (a timeout after the request left).
+type lossyConvGraph struct {
+	worker.Graph
+	sends atomic.Int32
+}
+
+func (g *lossyConvGraph) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	switch g.sends.Add(1) {
+	case 1:
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 1200, Class: graph.ClassTransient, Unknown: true,
+			Message: "Temporary send message failure. Please try again later"}
+	case 2:
+		if _, err := g.Graph.SendMessage(ctx, token, pageID, psid, text); err != nil {
+			return graph.SendResult{}, err
+		}
+		return graph.SendResult{}, errors.New("Post \"/messages\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+	}
+	return g.Graph.SendMessage(ctx, token, pageID, psid, text)
+}
+
+// TestArchivedConversationReplyAskedAgain: a conversation reply's last
+// attempt (max_retry 1) is delivered and its answer lost, so the task is
+// archived with its outcome unknown. The API then asks for a reply to the same
+// conversation, which resolves the same target; the Enqueuer replaces the
+// archived task, with the new text. The doubt check must find the delivered
+// message whatever its text: the person gets one message, not two.
+func TestArchivedConversationReplyAskedAgain(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"same text", "Thanks for your message!"},
+		{"other text", "Hello again, we got your message"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 47})
+			insp := asynq.NewInspector(h.opt)
+			t.Cleanup(func() { _ = insp.Close() })
+			h.enq.Inspector = insp
+			r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+			g := &lossyConvGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
+			ctx := context.Background()
+			if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+				t.Fatalf("enqueue: %v %v", o, err)
+			}
+			h.waitArchived(t, r, 30*time.Second)
+			if n := h.sb.SendCount(r.PSID); n != 1 {
+				t.Fatalf("%d messages after the first task's attempts, want 1", n)
+			}
+			// What POST /v1/replies {"page_id","conversation_id","text"} does.
+			page := h.pages[0]
+			r2 := tasks.Reply{PageID: page.ID, Text: tc.text, Source: tasks.SourceAPI}
+			if err := api.ConversationReply(ctx, g, &page, r.ConversationID, time.Now(), &r2); err != nil {
+				t.Fatal(err)
+			}
+			if r2.Target != r.Target {
+				t.Fatalf("the API resolved %s, the first reply answered %s", r2.Target, r.Target)
+			}
+			o, _, err := h.enq.Enqueue(ctx, r2)
+			if err != nil || o != tasks.Enqueued {
+				t.Fatalf("enqueue again: %v %v, want the archived task replaced", o, err)
+			}
+			h.waitSent(t, []tasks.Reply{r2}, 30*time.Second)
+			if n := h.sb.SendCount(r.PSID); n != 1 {
+				t.Errorf("%s got %d messages in answer to %s, want 1", r.PSID, n, r.Target)
+			}
+		})
 	}
 }

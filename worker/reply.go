@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -223,9 +222,13 @@ var errUnsettled = errors.New("an earlier attempt may have sent this reply and t
 // settleMessageDoubt does for a conversation reply what
 // private_reply_conversation does for a comment: Messenger has no such field,
 // but the conversation itself tells. Its messages come newest first, so a
-// message from the Page with the reply's text, above the person's message
-// that the reply answers (the target), is the earlier attempt; reaching the
-// target first means no attempt got through. When the newest messages hold
+// message from the Page above the person's message that the reply answers
+// (the target) is taken for the earlier attempt; reaching the target first
+// means no attempt got through. Any message from the Page counts, whatever
+// its text: the earlier attempt may have carried another text (an API call
+// that replaced an archived task asked for a new one) or Messenger may store
+// it otherwise than sent, and if someone at the Page answered by hand the
+// person has had the Page's answer. A second reply would be two. When the newest messages hold
 // neither (more than a page written since, or a task without its
 // conversation), the outcome cannot be read, and the reply is not sent again:
 // errUnsettled, which the caller archives.
@@ -273,8 +276,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		if m.ID == r.Target.ID {
 			return false, nil
 		}
-		// Compared without surrounding white space, which Messenger may trim.
-		if m.From != nil && m.From.ID == r.PageID && strings.TrimSpace(m.Message) == strings.TrimSpace(r.Text) {
+		if m.From != nil && m.From.ID == r.PageID {
 			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}
