@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
@@ -112,5 +114,80 @@ func TestPauseLogsOnePageID(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], `"paused_page_id":"222"`) {
 		t.Errorf("the other Page's pause does not name it: %s", lines[1])
+	}
+}
+
+// pauseWatchGraph counts the private_reply_conversation reads made while
+// the Page is paused in the ledger.
+type pauseWatchGraph struct {
+	worker.Graph
+	ledger      *tasks.Ledger
+	page        string
+	whilePaused atomic.Int32
+	checks      atomic.Int32
+}
+
+func (g *pauseWatchGraph) PrivateReplyConversation(ctx context.Context, token, id string) (string, error) {
+	g.checks.Add(1)
+	if d, _, _ := g.ledger.Paused(context.Background(), g.page); d > 0 {
+		g.whilePaused.Add(1)
+	}
+	return g.Graph.PrivateReplyConversation(ctx, token, id)
+}
+
+// TestDoubtCheckAfterPausedWait: a doubtful reply on a Page at 1 a second
+// waits for its send slot; meanwhile Graph throttles the Page. The reply's
+// check of the earlier attempt (a Graph read) must not go out during the
+// pause: the reply goes back to the queue, its doubt kept, and is checked
+// and settled once the pause is over.
+func TestDoubtCheckAfterPausedWait(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	page := h.pages[0].ID
+	rs := h.addComments(page, 3, "Thanks!")
+	r := rs[0]
+	h.lostAnswer(t, r)
+	g := &pauseWatchGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), ledger: h.ledger, page: page}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	ctx := context.Background()
+	lim := worker.LimitOf(&h.pages[0], 5*time.Second)
+	for _, o := range rs[1:] { // two other replies took the next send slots
+		if res, err := h.ledger.Reserve(ctx, page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
+			t.Fatalf("reserve: %+v %v", res, err)
+		}
+	}
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	// The reply has its claim (and its send slot, a second or two ahead).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, err := h.ledger.Get(ctx, page, r.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusClaimed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply did not claim its target (entry %v)", e.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if g.checks.Load() != 0 {
+		t.Skip("the reply was checked before its wait: nothing to test on this run")
+	}
+	if _, err := h.ledger.Pause(ctx, page, 2*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := g.whilePaused.Load(); n > 0 {
+		t.Errorf("%d private_reply_conversation reads while the Page was paused as throttled", n)
+	}
+	if n := g.checks.Load(); n == 0 {
+		t.Error("the doubtful reply was recorded without a check")
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 1 {
+		t.Errorf("%d sends to %s, want 1", n, r.Target)
 	}
 }

@@ -92,6 +92,19 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case <-timer.C:
 		}
 		w.waiting(r.PageID, -1)
+		if res.Doubtful {
+			// The check is a Graph read: a Page paused while this reply
+			// waited for its send slot is not read (admit checks again
+			// before a send).
+			if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
+				w.giveBack(r, token, true, log)
+				if d, ok := pausedPutBack(err).(*delayError); ok {
+					w.returnSendSlot(r.PageID, lim, log)
+					return d
+				}
+				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+			}
+		}
 	}
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
