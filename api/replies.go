@@ -514,15 +514,21 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	// Page's pause and the conversation read schedule (about 2 a second per
 	// Page, shared with the poll), and waits at most a moment for it.
 	wait, err := s.p.Ledger.TakeReadWithin(ctx, c.page.ID, "reads:conversations", worker.ConversationReadLimit(c.page), maxConversationReadWait)
+	paused := func(pe *tasks.PausedError) (ReplyResult, bool) {
+		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+	}
+	redisAway := func(err error) (ReplyResult, bool) {
+		s.log.Error("api: take conversation read", slog.String("page_id", c.page.ID), slog.String("error", err.Error()))
+		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+	}
 	var pe *tasks.PausedError
 	switch {
 	case errors.As(err, &pe):
-		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+		return paused(pe)
 	case errors.Is(err, tasks.ErrReadLater):
 		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", wait.Round(time.Second)))
 	case err != nil:
-		s.log.Error("api: take conversation read", slog.String("page_id", c.page.ID), slog.String("error", err.Error()))
-		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+		return redisAway(err)
 	}
 	if wait > 0 {
 		t := time.NewTimer(wait)
@@ -531,6 +537,14 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 			t.Stop()
 			return unavailable("the request ended while waiting to read the conversation")
 		case <-t.C:
+		}
+		// The Page may have been paused during the wait: no read then.
+		d, reason, err := s.p.Ledger.Paused(ctx, c.page.ID)
+		switch {
+		case err != nil:
+			return redisAway(err)
+		case d > 0:
+			return paused(&tasks.PausedError{Page: c.page.ID, For: d, Reason: reason})
 		}
 	}
 	err = ConversationReply(ctx, s.p.Graph, c.page, c.id, s.p.Now(), reply)

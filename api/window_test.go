@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // oneConversation answers every conversation read with c.
@@ -148,5 +150,48 @@ func TestConversationReadThrottledPauses(t *testing.T) {
 	}
 	if status, m := e.do(t, "POST", "/v1/replies", testToken, b); status != http.StatusServiceUnavailable {
 		t.Fatalf("while paused: %d %v, want 503", status, m)
+	}
+}
+
+// countingReader counts conversation reads and answers them with c.
+type countingReader struct {
+	c     graph.Conversation
+	reads atomic.Int32
+}
+
+func (r *countingReader) Conversation(context.Context, string, string) (graph.Conversation, error) {
+	r.reads.Add(1)
+	return r.c, nil
+}
+
+// TestConversationReadPausedDuringWait: a request that waits for the Page's
+// conversation read slot, while Graph throttles the Page, reads nothing: it
+// is answered 503 as any request for a paused Page.
+func TestConversationReadPausedDuringWait(t *testing.T) {
+	conv := graph.Conversation{ID: "t_1", Participants: []graph.User{{ID: "100"}, {ID: "7001"}},
+		Messages: []graph.Message{{ID: "m_2", Message: "hi?", From: &graph.User{ID: "7001"}, CreatedTime: graph.Time{Time: time.Now().Add(-time.Hour)}}}}
+	rd := &countingReader{c: conv}
+	e := newEnv(t, func(p *api.Params) { p.Graph = rd })
+	ctx := context.Background()
+	pg := config.Page{ID: e.page.ID, AccessToken: e.page.Token}
+	for i := 0; i < 3; i++ { // the poll took the next conversation read slots
+		if _, err := e.ledger.TakeReadKey(ctx, e.page.ID, "reads:conversations", worker.ConversationReadLimit(&pg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan int)
+	go func() {
+		status, _ := e.do(t, "POST", "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"conversation_id":"t_1","text":"hello"}`, e.page.ID))
+		done <- status
+	}()
+	time.Sleep(300 * time.Millisecond) // the request waits for its slot, about a second ahead
+	if _, err := e.ledger.Pause(ctx, e.page.ID, time.Minute, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
+		t.Fatal(err)
+	}
+	if status := <-done; status != http.StatusServiceUnavailable {
+		t.Errorf("answer %d, want 503 for a Page paused during the wait", status)
+	}
+	if n := rd.reads.Load(); n != 0 {
+		t.Errorf("the conversation of a Page paused as throttled was read (%d reads)", n)
 	}
 }
