@@ -66,6 +66,10 @@ type batchOp struct {
 	sharedKeys, sharedArgs int
 	stride                 int
 	res                    chan batchResult
+	// abandoned, when set, is called on a goroutine of its own with the
+	// result of a call whose caller gave up waiting for it (the call is
+	// still sent), to undo what the caller no longer will.
+	abandoned func(rdb redis.UniversalClient, op *batchOp, r batchResult)
 }
 
 type batchResult struct {
@@ -138,6 +142,17 @@ func (b *batcher) run(ctx context.Context, op *batchOp) (any, error) {
 	case r := <-op.res:
 		return r.val, r.err
 	case <-ctx.Done():
+		if op.abandoned != nil {
+			go func() {
+				t := time.NewTimer(time.Minute) // exec answers within its 10 s
+				defer t.Stop()
+				select {
+				case r := <-op.res:
+					op.abandoned(b.rdb, op, r)
+				case <-t.C:
+				}
+			}()
+		}
 		return nil, ctx.Err()
 	}
 }

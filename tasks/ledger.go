@@ -509,8 +509,9 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 		keys:       append(sh.keys[:len(sh.keys):len(sh.keys)], l.entryKey(page, t)),
 		args:       append(sh.args[:len(sh.args):len(sh.args)], token),
 		sharedKeys: len(sh.keys), sharedArgs: len(sh.args),
-		merge:  sh.merge,
-		stride: 3,
+		merge:     sh.merge,
+		stride:    3,
+		abandoned: releaseAbandoned,
 	}
 	val, err := l.evalOp(ctx, op)
 	if err != nil {
@@ -593,6 +594,33 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // checks Graph before it sends.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target) error {
 	return l.mark(ctx, page, t, "u|"+nowMS(), "")
+}
+
+// releaseAbandoned drops the claim a batched reservation took for a caller
+// that gave up waiting for its answer (a worker stopping). Left, the claim
+// would hold the target until its lease ends and then make the next attempt
+// doubtful: a Graph read before the send, and a conversation reply whose
+// conversation moved on by more than a page is never sent. A doubtful
+// target's claim is left to expire: it is doubtful either way. The send
+// slot it booked is not given back: it only delays the Page's next send.
+func releaseAbandoned(rdb redis.UniversalClient, op *batchOp, r batchResult) {
+	res, _ := r.val.([]any)
+	if r.err != nil || len(res) != 3 {
+		return
+	}
+	if code, _ := res[0].(int64); code != 0 {
+		return
+	}
+	if d, _ := res[2].(int64); d == 1 {
+		return
+	}
+	token, _ := op.args[len(op.args)-1].(string)
+	if len(token) < 2 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = releaseScript.Run(ctx, rdb, op.keys[len(op.keys)-1:], token[1:]).Err()
 }
 
 // releaseScript drops a claim that is still the caller's.

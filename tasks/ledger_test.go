@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -368,15 +370,17 @@ func TestReserveKeepsToken(t *testing.T) {
 
 // TestBatcherCallersGivingUp: callers that stop waiting (their context ends
 // while their call is queued or on the wire) neither lose their call nor
-// stall the batcher: every call is still sent, later callers get answers, and
-// Close returns once the queue is empty. With and without a linger (one
-// pipeline in flight, or four).
+// stall the batcher: every call is still sent (and the claim of a caller that
+// gave up released), later callers get answers, and Close returns once the
+// queue is empty. With and without a linger (one pipeline in flight, or four).
 func TestBatcherCallersGivingUp(t *testing.T) {
 	for _, linger := range []time.Duration{0, time.Millisecond} {
 		t.Run(linger.String(), func(t *testing.T) {
 			db := redistest.New(t)
 			l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: linger})
 			const n = 300
+			calls := l.BatchStats().Calls
+			gaveUp := make([]bool, n)
 			var wg sync.WaitGroup
 			for i := 0; i < n; i++ {
 				wg.Add(1)
@@ -389,9 +393,11 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 						defer cancel()
 					}
 					tg := Target{Kind: KindComment, ID: "g" + strconv.Itoa(i)}
-					if _, err := l.Reserve(ctx, "7", tg, "tok", time.Minute, Limit{}); err != nil && i%2 == 1 {
+					_, err := l.Reserve(ctx, "7", tg, "tok"+strconv.Itoa(i), time.Minute, Limit{})
+					if err != nil && i%2 == 1 {
 						t.Errorf("reserve %s: %v", tg, err)
 					}
+					gaveUp[i] = err != nil
 				}()
 			}
 			wg.Wait()
@@ -408,19 +414,34 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("Close did not return: a queued call was left without a sender")
 			}
-			// Every call went out, those of callers who gave up too.
+			// Every call went out, those of callers who gave up too, and
+			// their claims were released.
+			if sent := l.BatchStats().Calls - calls; sent != n+1 {
+				t.Errorf("%d calls sent, want %d", sent, n+1)
+			}
 			ts := make([]Target, n)
 			for i := range ts {
 				ts[i] = Target{Kind: KindComment, ID: "g" + strconv.Itoa(i)}
 			}
-			es, err := l.GetMany(context.Background(), "7", ts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, e := range es {
-				if e.Status != StatusClaimed {
-					t.Errorf("%s: %v, want claimed", ts[i], e.Status)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				es, err := l.GetMany(context.Background(), "7", ts)
+				if err != nil {
+					t.Fatal(err)
 				}
+				var wrong []string
+				for i, e := range es {
+					if want := map[bool]Status{false: StatusClaimed, true: StatusNone}[gaveUp[i]]; e.Status != want {
+						wrong = append(wrong, fmt.Sprintf("%s: %v, want %v", ts[i], e.Status, want))
+					}
+				}
+				if len(wrong) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d entries wrong: %v", len(wrong), wrong[:min(len(wrong), 5)])
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		})
 	}
@@ -624,5 +645,69 @@ func TestReturnSendSlot(t *testing.T) {
 	tat, _ := l.rdb.Get(ctx, l.keys(page).rate).Int64()
 	if now := time.Now().UnixMicro(); tat < now-int64(time.Second/time.Microsecond) {
 		t.Fatalf("schedule moved %dµs before now", now-tat)
+	}
+}
+
+// TestAbandonedReserveReleased: a batched reservation whose caller gave up
+// waiting (a worker stopping) is still sent; its claim is then released, so
+// the next attempt claims the target at once and is not doubtful. A
+// doubtful target's claim is left to expire: it stays doubtful.
+func TestAbandonedReserveReleased(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: 100 * time.Millisecond})
+	t.Cleanup(l.Close)
+	bg := context.Background()
+	fresh, doubtful := Target{Kind: KindComment, ID: "abandoned"}, Target{Kind: KindComment, ID: "doubt"}
+	if _, err := l.Reserve(bg, "1", doubtful, "t0", time.Minute, Limit{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkUnknown(bg, "1", doubtful); err != nil {
+		t.Fatal(err)
+	}
+	calls := l.BatchStats().Calls
+	// Another reservation leads the batch and lingers (its caller sends
+	// the batch itself), so the two below wait in the queue.
+	led := make(chan error, 1)
+	go func() {
+		_, err := l.Reserve(bg, "1", Target{Kind: KindComment, ID: "leader"}, NewToken(), time.Minute, Limit{})
+		led <- err
+	}()
+	for gathering := false; !gathering; {
+		l.batch.mu.Lock()
+		gathering = l.batch.gathering
+		l.batch.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	for _, tg := range []Target{fresh, doubtful} {
+		ctx, cancel := context.WithTimeout(bg, 5*time.Millisecond)
+		_, err := l.Reserve(ctx, "1", tg, NewToken(), time.Minute, Limit{})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("reserve %s with a caller that gave up: %v, want its deadline", tg, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e, err := l.Get(bg, "1", fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.BatchStats().Calls >= calls+3 && e.Status == StatusNone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the abandoned claim stayed: entry %v, %d calls sent", e.Status, l.BatchStats().Calls-calls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := <-led; err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Reserve(bg, "1", fresh, NewToken(), time.Minute, Limit{})
+	if err != nil || res.Outcome != ReserveGo || res.Doubtful {
+		t.Fatalf("next attempt after an abandoned reservation: %+v %v, want a claim, not doubtful", res, err)
+	}
+	if e, err := l.Get(bg, "1", doubtful); err != nil || e.Status != StatusClaimed {
+		t.Fatalf("doubtful target after an abandoned reservation: %v %v, want its claim left to expire", e.Status, err)
 	}
 }
