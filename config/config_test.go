@@ -974,3 +974,22 @@ api:
 		}
 	}
 }
+
+// TestEnvValueSharingWords: a value from the environment that shares a few
+// letters with the message's own words hides those words only, not the
+// message: the operator still learns what is wrong.
+func TestEnvValueSharingWords(t *testing.T) {
+	for _, tc := range []struct{ value, want, hidden string }{
+		{"verify-me-please", "the webhook needs graph.app_secret to … Meta's signatures", "verify"},
+		{"pagereply-webhook", "the … needs graph.app_secret", "webhook"},
+	} {
+		_, err := Parse([]byte(minimal+"webhook: {verify_token: \"${FB_VERIFY_TOKEN}\"}\n"), env(map[string]string{"FB_VERIFY_TOKEN": tc.value}))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Path != "webhook.verify_token" {
+			t.Fatalf("%s: %v, want a webhook.verify_token error", tc.value, err)
+		}
+		if !strings.Contains(fe.Msg, tc.want) || strings.Contains(fe.Msg, tc.hidden) {
+			t.Errorf("%s: %q, want it to read %q", tc.value, fe.Msg, tc.want)
+		}
+	}
+}

@@ -71,8 +71,11 @@ func (d *decoder) line(path string) int {
 
 // hideEnv keeps the values of environment variables out of e, which
 // validation wrote without knowing where the value came from: each value
-// shows as its ${VAR}, and a message that still holds a piece of one (as a
-// parser's error might) gives way to a plain one.
+// shows as its ${VAR}, and every word of the message (a run between spaces)
+// that still holds a piece of one, 4 characters or more (as a parser's error
+// might quote a value cut short), shows as "…". The rest of the message
+// stays: a value that shares a few letters with the message's own words
+// ("verify-me" and "verify Meta's signatures") hides those words only.
 func (d *decoder) hideEnv(e *FieldError) {
 	vars := d.env[e.Path]
 	for _, v := range vars {
@@ -84,18 +87,67 @@ func (d *decoder) hideEnv(e *FieldError) {
 			e.Msg = strings.ReplaceAll(e.Msg, q[1:len(q)-1], "${"+v.name+"}")
 		}
 	}
-	rest := e.Msg
+	msg := e.Msg
+	// The ${VAR}s just written are not pieces of a value.
+	named := make([]bool, len(msg))
 	for _, v := range vars {
-		rest = strings.ReplaceAll(rest, "${"+v.name+"}", "")
+		ph := "${" + v.name + "}"
+		for off := 0; ; {
+			j := strings.Index(msg[off:], ph)
+			if j < 0 {
+				break
+			}
+			for k := off + j; k < off+j+len(ph); k++ {
+				named[k] = true
+			}
+			off += j + len(ph)
+		}
 	}
+	var hide []bool
 	for _, v := range vars {
 		for i := 0; i+4 <= len(v.value); i++ {
-			if strings.Contains(rest, v.value[i:i+4]) {
-				e.Msg = "invalid value (details hidden: it comes from the environment)"
-				return
+			g := v.value[i : i+4]
+			for off := 0; ; {
+				j := strings.Index(msg[off:], g)
+				if j < 0 {
+					break
+				}
+				j += off
+				if !named[j] || !named[j+3] {
+					if hide == nil {
+						hide = make([]bool, len(msg))
+					}
+					for k := j; k < j+4; k++ {
+						hide[k] = true
+					}
+				}
+				off = j + 1
 			}
 		}
 	}
+	if hide == nil {
+		return
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == ' ' {
+			b.WriteByte(' ')
+			i++
+			continue
+		}
+		end, hidden := i, false
+		for end < len(msg) && msg[end] != ' ' {
+			hidden = hidden || hide[end]
+			end++
+		}
+		if hidden {
+			b.WriteString("…")
+		} else {
+			b.WriteString(msg[i:end])
+		}
+		i = end
+	}
+	e.Msg = b.String() + " (… hides what comes from the environment)"
 }
 
 // decode sets v from n. A null leaves v as it is, so defaults set beforehand
