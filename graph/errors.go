@@ -260,6 +260,15 @@ func ClassOf(err error) Class {
 	return ClassPermanent
 }
 
+// ObjectGone reports whether err is Graph's answer for an object that is not
+// there: code 100, subcode 33 ("Unsupported get request. Object with ID ...
+// does not exist, cannot be loaded due to missing permissions, or does not
+// support this operation"), as a comment deleted since it was written.
+func ObjectGone(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.Code == 100 && ge.Subcode == 33
+}
+
 // NonexistingField reports whether err is Graph refusing a read because the
 // object's type has no such field ("(#100) Tried accessing nonexisting field
 // (name) on node type (...)"), as it answers for a field that one type of

@@ -1036,9 +1036,16 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 }
 
 // itemError turns a Graph error of a webhook item's read into the task's
-// outcome: a throttled or broken Page is paused and the item waits for it; a
-// permanent error (the item was deleted) drops it.
+// outcome: a throttled or broken Page is paused and the item waits for it; an
+// item Graph no longer has (deleted since the delivery, as spam often is) is
+// done; another permanent error archives it (SkipRetry).
 func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
+	if graph.ObjectGone(err) {
+		// Routine, not a failure: an archived task would raise the alarm
+		// that watches for replies failed for good.
+		log.Debug("webhook item skipped: gone from Graph (deleted since)", slog.String("error", err.Error()))
+		return nil
+	}
 	switch graph.ClassOf(err) {
 	case graph.ClassThrottled, graph.ClassPageBroken:
 		pl.pauseFor(page, err, log)

@@ -283,3 +283,35 @@ func TestItemReadHonoursLatePause(t *testing.T) {
 		t.Fatalf("the item read Graph after its Page was paused (calls %v → %v)", before, after)
 	}
 }
+
+// TestWebhookItemGone: a webhook item whose comment was deleted before it was
+// read (Graph answers code 100, subcode 33) is done, not archived: an archived
+// task is the alarm for a reply failed for good. A permanent error of another
+// kind still archives the item.
+func TestWebhookItemGone(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+	pages := pollPages(h)
+	page := pages[0].ID
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	item := func(kind tasks.Kind, id string) error {
+		payload, err := json.Marshal(tasks.WebhookItem{PageID: page, Kind: kind, ID: id, ReceivedAt: time.Now().UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload))
+	}
+	before := h.sb.Calls()[sandbox.EndpointObject]
+	if err := item(tasks.KindComment, page+"_1999999999999999"); err != nil {
+		t.Errorf("item of a deleted comment: %v, want done", err)
+	}
+	if h.sb.Calls()[sandbox.EndpointObject] == before {
+		t.Error("the item was not read from Graph")
+	}
+	// Graph refusing the read otherwise (here a malformed id, code 100
+	// without subcode 33... or whatever the sandbox answers) is not "gone".
+	err := item(tasks.KindComment, "not an id")
+	if err != nil && graph.ObjectGone(err) {
+		t.Fatalf("a malformed id read as gone: %v", err)
+	}
+}
