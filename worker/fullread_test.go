@@ -2,12 +2,16 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
+	"iter"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -114,5 +118,84 @@ func TestConversationsOnlyPageGetsFullReads(t *testing.T) {
 		if want := i == 2; (rep.FullRead != "") != want {
 			t.Errorf("poll %d at %d h: full read %q, want one: %v", i, 5*i, rep.FullRead, want)
 		}
+	}
+}
+
+// failingConversations is the real client, except that while fail is set
+// every conversations read fails as Meta's /conversations with nested
+// messages often does: code 1 ("Please reduce the amount of data you're
+// asking for"), a transient error.
+type failingConversations struct {
+	*graph.Client
+	fail *atomic.Bool
+}
+
+func (f failingConversations) Conversations(ctx context.Context, token, pageID string) iter.Seq2[graph.Conversation, error] {
+	if !f.fail.Load() {
+		return f.Client.Conversations(ctx, token, pageID)
+	}
+	return func(yield func(graph.Conversation, error) bool) {
+		yield(graph.Conversation{}, &graph.Error{HTTPStatus: 500, Code: 1, Message: "Please reduce the amount of data you're asking for, then retry your request",
+			Class: graph.ClassTransient, Endpoint: "conversations"})
+	}
+}
+
+// TestConversationFailureKeepsFeedReadsIncremental: a Page whose conversations
+// read keeps failing still has its feed's full read recorded, so the polls
+// after it read only the posts that changed, not every post's comments again
+// (Graph calls by the hundred, every slot: a throttled Page). A full read
+// whose conversations part failed is finished by the next poll, which reads
+// every conversation inside the window.
+func TestConversationFailureKeepsFeedReadsIncremental(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 12, Seed: 77})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
+	page := pages[0].ID
+	const posts = 20
+	for i := range posts {
+		p := h.sb.AddPost(page, sandbox.User{ID: page}, "post", time.Now().Add(-time.Duration(i+2)*time.Hour))
+		h.sb.AddComment(p, sandbox.User{ID: fmt.Sprintf("77%04d", i), Name: "Ann"}, "price?", time.Now().Add(-time.Duration(i+1)*time.Hour))
+	}
+	fail := new(atomic.Bool)
+	fail.Store(true)
+	pp := h.pollParams(pages)
+	pp.Graph = failingConversations{graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 5 * time.Second}), fail}
+	pl := worker.NewPoller(pp)
+	ctx := context.Background()
+	if _, err := pl.Poll(ctx, page, false); err == nil {
+		t.Fatal("first poll: want the conversations error")
+	}
+	time.Sleep(2100 * time.Millisecond) // past unchangedAfter
+	for i := range 2 {
+		before := h.sb.Calls()[sandbox.EndpointComments]
+		rep, _ := pl.Poll(ctx, page, false)
+		if n := h.sb.Calls()[sandbox.EndpointComments] - before; n != 0 || rep.FullRead != "" {
+			t.Errorf("poll %d: nothing changed on the feed, yet %d comment reads (full read: %q)", i+2, n, rep.FullRead)
+		}
+	}
+	// The conversations work again: all of them are read, then only what
+	// changed.
+	fail.Store(false)
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := rep.Conversations
+	if all == 0 {
+		t.Fatal("no conversation inside the window: nothing to test")
+	}
+	// A settings change: a full read, whose conversations part fails.
+	pages[0].MaxAge = 100 * time.Hour
+	fail.Store(true)
+	if rep, err := worker.NewPoller(pp).Poll(ctx, page, false); err == nil || rep.FullRead == "" {
+		t.Fatalf("full read with failing conversations: %q %v, want a full read failing", rep.FullRead, err)
+	}
+	fail.Store(false)
+	rep, err = worker.NewPoller(pp).Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FullRead != "" || rep.Conversations != all {
+		t.Errorf("poll after the failed full read: full read %q, %d conversations looked at, want an incremental poll reading all %d", rep.FullRead, rep.Conversations, all)
 	}
 }

@@ -381,14 +381,19 @@ func (r *pollRun) run(ctx context.Context) error {
 		if err := r.prune(ctx); err != nil {
 			return err
 		}
+		// The feed is read: its part of a full read is done, whatever
+		// happens to the conversations' (walkConversations keeps theirs).
+		// Recorded only at the end, a conversations read that keeps
+		// failing (Meta's code 1, "reduce the amount of data") made every
+		// poll read every post's comments again.
+		if err := r.saveFullRead(ctx); err != nil {
+			return err
+		}
 	}
 	if r.page.Replies(config.ReplyConversations) {
 		if err := r.walkConversations(ctx); err != nil {
 			return err
 		}
-	}
-	if !r.dry {
-		return r.saveFullRead(ctx)
 	}
 	return nil
 }
@@ -451,8 +456,8 @@ func (r *pollRun) fullReadReason(m map[string]string) string {
 	return ""
 }
 
-// saveFullRead records, at the end of a poll that read its whole feed, the
-// reply settings it read with and, after a full read (or a Page's first
+// saveFullRead records, once a poll has read its whole feed, the reply
+// settings it read with and, after a full read (or a Page's first
 // poll, which reads everything: no full read is on record yet), when it
 // began.
 func (r *pollRun) saveFullRead(ctx context.Context) error {
@@ -835,7 +840,14 @@ func (r *pollRun) prune(ctx context.Context) error {
 func (r *pollRun) walkConversations(ctx context.Context) error {
 	stop := r.now.Add(-intake.Window(r.page, tasks.KindMessage))
 	var stored int64
-	if !r.dry {
+	if !r.dry && r.rep.FullRead != "" {
+		// A full read of the conversations: until it completes, the next
+		// poll reads the whole window too (the full read is recorded as
+		// done once the feed is read).
+		if err := r.rdb().Del(ctx, r.convsKey()).Err(); err != nil {
+			return fmt.Errorf("save poll state: %w", err)
+		}
+	} else if !r.dry {
 		v, err := r.rdb().Get(ctx, r.convsKey()).Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read poll state: %w", err)
