@@ -635,6 +635,10 @@ func (r *pollRun) walkFeed(ctx context.Context) error {
 	}
 }
 
+// quietBeyondScan is how many posts in a row created before scan_posts, with
+// no comment inside the reply window, end a walk of the feed.
+const quietBeyondScan = 25
+
 func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) error {
 	scan := r.page.ScanPosts
 	if scan <= 0 {
@@ -644,6 +648,7 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
 	comments, posts := r.page.Replies(config.ReplyComments), r.page.Replies(config.ReplyPosts)
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	quiet := 0 // quiet posts beyond scan_posts in a row
 	for post, err := range r.pl.p.Graph.Feed(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
 			if *gateErr != nil {
@@ -653,14 +658,21 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 		}
 		// The feed lists posts newest first, by creation as Pages' feeds
 		// do (by last activity as some feeds do: the rule below holds for
-		// both). A post created before scan_posts is read all the same while
+		// both). A post created before scan_posts is read all the same when
 		// its updated_time, which moves with every comment, says it has
-		// comments inside the reply window; the walk stops at the first one
-		// that has none.
+		// comments inside the reply window. The walk goes on past quiet
+		// ones and stops after quietBeyondScan of them in a row: an old
+		// post with a fresh comment listed after a quiet one (or after an
+		// old post pinned out of order) is still read, for at most one
+		// more page of the feed.
 		beyond := post.CreatedTime.Before(scanFrom)
 		if beyond && (!comments || post.UpdatedTime.Before(commentsFrom)) {
-			break
+			if quiet++; quiet >= quietBeyondScan {
+				break
+			}
+			continue
 		}
+		quiet = 0
 		if _, ok := done[post.ID]; !ok {
 			// Only its comments: a post that old is no reply target itself.
 			if err := r.handlePost(ctx, post, comments, posts && !beyond, commentsFrom); err != nil {

@@ -560,3 +560,35 @@ func TestPollPacesEveryPage(t *testing.T) {
 		t.Errorf("six comment pages in %s: not paced at 5/s", span)
 	}
 }
+
+// TestPollReadsOldPostAfterQuietOne: a post created before scan_posts with a
+// fresh comment is read although the feed lists it after an old, quiet post
+// (the walk stops only after a run of quiet ones); the walk still stops in a
+// long quiet history.
+func TestPollReadsOldPostAfterQuietOne(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 78})
+	pages := pollPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	h.sb.AddPost(page, sandbox.User{ID: page}, "new post", now.Add(-time.Hour))
+	const quietRun = 25 // worker's quietBeyondScan
+	for i := range 10 {
+		h.sb.AddPost(page, sandbox.User{ID: page}, "quiet old post", now.Add(-time.Duration(35*24+i)*time.Hour))
+	}
+	b := h.sb.AddPost(page, sandbox.User{ID: page}, "old post B", now.Add(-40*24*time.Hour))
+	h.sb.AddComment(b, sandbox.User{ID: "7801", Name: "Bob"}, "price?", now.Add(-time.Minute))
+	c := h.sb.AddPost(page, sandbox.User{ID: page}, "old post C, after a long quiet run", now.Add(-60*24*time.Hour))
+	for i := range quietRun + 1 {
+		h.sb.AddPost(page, sandbox.User{ID: page}, "older quiet post", now.Add(-time.Duration(50*24+i)*time.Hour))
+	}
+	h.sb.AddComment(c, sandbox.User{ID: "7802", Name: "Cid"}, "price?", now.Add(-time.Minute))
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B is read (beyond scan_posts, after quiet posts); C, after more quiet
+	// posts in a row than the walk goes past, is left to the webhook.
+	if rep.Enqueued() != 1 || rep.BeyondScan != 1 {
+		t.Errorf("poll: %d enqueued, %d posts beyond scan_posts read, want B's comment alone", rep.Enqueued(), rep.BeyondScan)
+	}
+}
