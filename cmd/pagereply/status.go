@@ -62,7 +62,10 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	slices.Sort(queues)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "QUEUE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tCOMPLETED\tPROCESSED\tFAILED\tPAUSED")
+	// asynq's processed and failed totals count runs of tasks, not tasks: a
+	// reply that failed twice and was then sent counts 3 and 2. Named so,
+	// they are not read as replies failed (the Page table's FAILED).
+	fmt.Fprintln(tw, "QUEUE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tCOMPLETED\tRUNS\tRUNS_FAILED\tPAUSED")
 	for _, q := range queues {
 		info := &asynq.QueueInfo{Queue: q} // a queue asynq has not seen yet is empty
 		var err error
@@ -120,6 +123,8 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	if err := tw.Flush(); err != nil {
 		return exitError
 	}
+	fmt.Fprintln(env.stdout, "\nRUNS and RUNS_FAILED count every run of a task since the queue began (a run that failed and was retried is one of each);")
+	fmt.Fprintln(env.stdout, "ARCHIVED tasks are done trying; a Page's FAILED counts its replies Graph refused for good, SENT those it has.")
 	if len(counts.Truncated) > 0 {
 		fmt.Fprintf(env.stdout, "\nthe Page rows count the first %d reply tasks of each state; %s held more (--count-limit 0 counts all)\n",
 			*limit, strings.Join(counts.Truncated, ", "))

@@ -43,7 +43,9 @@ func TestStatusPerPage(t *testing.T) {
 		t.Fatalf("status: %d\n%s\n%s", code, out, errOut)
 	}
 	for _, row := range []string{
+		`(?m)^QUEUE\s+PENDING\s+ACTIVE\s+SCHEDULED\s+RETRY\s+ARCHIVED\s+COMPLETED\s+RUNS\s+RUNS_FAILED\s+PAUSED$`,
 		`(?m)^PAGE\s+PENDING\s+ACTIVE\s+SCHEDULED\s+RETRY\s+ARCHIVED\s+SENT\s+FAILED\s+PAUSED$`,
+		`(?m)^RUNS and RUNS_FAILED count every run of a task`,
 		`(?m)^` + a + `\s+2\s+0\s+0\s+0\s+1\s+0\s+0\s+no$`,
 		`(?m)^` + b + `\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+no$`,
 		`(?m)^424242 \(not configured\)\s+1\s+0\s+0\s+0\s+0\s+-\s+-\s+-$`,
