@@ -51,6 +51,9 @@ type WebhookParams struct {
 	Metrics *metrics.Metrics
 	// Now is the clock; if nil, time.Now.
 	Now func() time.Time
+	// Deadline bounds the queueing of one delivery's items; if zero,
+	// DefaultDeliveryDeadline.
+	Deadline time.Duration
 }
 
 // The outcomes of a delivery, the outcome label of
@@ -88,6 +91,9 @@ func NewWebhook(p WebhookParams) http.Handler {
 	}
 	if p.Now == nil {
 		p.Now = time.Now
+	}
+	if p.Deadline <= 0 {
+		p.Deadline = DefaultDeliveryDeadline
 	}
 	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{}}
 	for i := range p.Pages {
@@ -154,8 +160,18 @@ type delivery struct {
 			Field string      `json:"field"`
 			Value changeValue `json:"value"`
 		} `json:"changes"`
+		// Messenger's events (field messages): not read, counted for the
+		// log. Conversations are answered by the poll.
+		Messaging []json.RawMessage `json:"messaging"`
 	} `json:"entry"`
 }
+
+// DefaultDeliveryDeadline bounds the queueing of one delivery's items: Meta
+// waits 20 s for an answer before it counts the delivery failed (and
+// redelivers), so a Redis slow enough to pass this is answered 503 sooner,
+// as one out of reach is. Items queued so far dedup on their TaskIDs when
+// Meta redelivers.
+const DefaultDeliveryDeadline = 8 * time.Second
 
 type changeValue struct {
 	Item      string `json:"item"`
@@ -256,9 +272,16 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.p.Now().UnixMilli()
-	queued, ignored := 0, 0
+	ctx, cancel := context.WithTimeout(r.Context(), h.p.Deadline)
+	defer cancel()
+	queued, again, ignored := 0, 0, 0
 	for _, e := range d.Entry {
 		page, ok := h.pages[e.ID]
+		if len(e.Messaging) > 0 {
+			ignored += len(e.Messaging)
+			h.log.Debug("webhook messaging events ignored: conversations are answered by the poll",
+				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
+		}
 		for _, c := range e.Changes {
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
 			if why != "" {
@@ -267,7 +290,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			it.ReceivedAt = now
-			o, err := h.p.Intake.EnqueueWebhookItem(r.Context(), it)
+			o, err := h.p.Intake.EnqueueWebhookItem(ctx, it)
 			if err != nil {
 				// Meta redelivers what is not answered 200; the items queued
 				// so far dedup on their TaskIDs then.
@@ -277,15 +300,19 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			h.p.Metrics.Enqueued.WithLabelValues(it.PageID, string(tasks.SourceWebhook)+"_item", string(o)).Inc()
-			queued++
+			if o == tasks.Enqueued {
+				queued++
+			} else {
+				again++ // a redelivery, or the same change twice
+			}
 		}
 	}
-	if queued > 0 {
+	if queued+again > 0 {
 		h.count(outcomeAccepted)
 	} else {
 		h.count(outcomeIgnored)
 	}
-	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("ignored", ignored))
+	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("already_queued", again), slog.Int("ignored", ignored))
 	w.WriteHeader(http.StatusOK)
 }
 

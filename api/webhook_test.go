@@ -286,7 +286,8 @@ func TestWebhookIgnored(t *testing.T) {
 		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`, `why="field mention"`},
 		{"value a string", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":"comment"}]}]}`, `msg="webhook change ignored"`},
 		{"value a list", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":[1,2]}]}]}`, `msg="webhook change ignored"`},
-		{"no entries", `{"object":"page","entry":[]}`, `queued=0 ignored=0`},
+		{"no entries", `{"object":"page","entry":[]}`, `queued=0 already_queued=0 ignored=0`},
+		{"messenger event", `{"object":"page","entry":[{"id":"` + page + `","time":1,"messaging":[{"sender":{"id":"7001"},"recipient":{"id":"` + page + `"},"timestamp":1,"message":{"mid":"m_1","text":"` + private + `"}}]}]}`, `msg="webhook messaging events ignored: conversations are answered by the poll"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -505,4 +506,46 @@ func TestWebhookDeliveryMetrics(t *testing.T) {
 	resp.Body.Close()
 	e.do(t, http.MethodPut, "/webhook", "", "{}")
 	want(map[string]int{"accepted": 2, "ignored": 3, "bad_signature": 2, "bad_body": 3, "too_large": 1, "error": 1})
+}
+
+// stuckIntake queues nothing: each call waits until its context ends, as
+// with a Redis that stopped answering.
+type stuckIntake struct{}
+
+func (stuckIntake) EnqueueWebhookItem(ctx context.Context, it tasks.WebhookItem) (tasks.Outcome, error) {
+	<-ctx.Done()
+	return "", fmt.Errorf("enqueue webhook item %s: %w", it.TaskID(), ctx.Err())
+}
+
+// TestWebhookDeliveryDeadline: a delivery whose items cannot be queued in
+// time (a Redis that does not answer) is answered 503 at the deadline, well
+// before Meta's 20 s, however many items it holds; Meta redelivers it.
+func TestWebhookDeliveryDeadline(t *testing.T) {
+	e := newWebhookEnv(t)
+	page := e.pages[0].ID
+	srv := httptest.NewServer(api.NewWebhook(api.WebhookParams{
+		VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: stuckIntake{}, Pages: e.pages,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Deadline: 300 * time.Millisecond,
+	}))
+	t.Cleanup(srv.Close)
+	var changes []string
+	for i := range 5 {
+		changes = append(changes, commentChange(page, page+"_1", fmt.Sprintf("1_%d", i+2), "5", "add"))
+	}
+	body := `{"object":"page","entry":[{"id":"` + page + `","changes":[` + strings.Join(changes, ",") + `]}]}`
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhook", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Hub-Signature-256", sign(whAppSecret, body))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // Meta's wait, shortened
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
 }
