@@ -1055,7 +1055,20 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	log.Debug("webhook item handled", slog.String("skipped", string(reason)), slog.Int("enqueued", b.Report().Enqueued()))
+	// Why it gets no reply, or what its enqueue found.
+	outcome := "skipped: " + string(reason)
+	switch o := b.Report().Outcomes; {
+	case reason != "":
+	case o[tasks.Enqueued] > 0:
+		outcome = "enqueued"
+	case o[tasks.AlreadySent] > 0:
+		outcome = "already replied"
+	case o[tasks.AlreadyQueued] > 0:
+		outcome = "already queued"
+	default:
+		outcome = "not enqueued"
+	}
+	log.Debug("webhook item handled", slog.String("outcome", outcome))
 	return nil
 }
 
