@@ -43,9 +43,9 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		path, len(cfg.Pages), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
-		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, schedule %q, replies to %s, %d rules%s\n",
+		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, schedule %q, replies to %s, %s%s\n",
 			p.ID, p.Rate, p.Burst, p.Schedule,
-			strings.Join(replyKinds(&p), ", "), len(p.Rules), defaultText(&p))
+			strings.Join(replyKinds(&p), ", "), plural(len(p.Rules), "rule", "rules"), defaultText(&p))
 	}
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
@@ -75,4 +75,12 @@ func defaultText(p *config.Page) string {
 		return ", no default_text"
 	}
 	return ", a default_text"
+}
+
+// plural is n with one or many, as n asks.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
