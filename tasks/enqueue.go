@@ -101,7 +101,7 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 	task, opts := asynq.NewTask(TypeReply, payload), ReplyTaskOptions(&r, e.MaxRetry, ret)
 	info, err := e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return e.replaceArchived(ctx, r, task, opts)
+		return e.replaceArchived(ctx, r, entry, task, opts)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
@@ -125,7 +125,13 @@ return 0
 // target, under a lock that it takes before it reads the task's state again, so
 // two producers finding the same archived task cannot each delete the other's
 // new task (asynq deletes a pending task as readily as an archived one).
-func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, task *asynq.Task, opts []asynq.Option) (Outcome, *asynq.TaskInfo, error) {
+//
+// When the ledger says an attempt of the archived task may have reached the
+// person (entry unknown or claimed), the new task keeps the archived one's
+// text: the worker's check of a conversation reply looks for the text that
+// attempt sent, and with another text it would find none and send a second
+// message.
+func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, task *asynq.Task, opts []asynq.Option) (Outcome, *asynq.TaskInfo, error) {
 	if e.Inspector == nil {
 		return AlreadyQueued, nil, nil
 	}
@@ -158,6 +164,16 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, task *asynq.Tas
 	case ti.State != asynq.TaskStateArchived:
 		return AlreadyQueued, nil, nil
 	default:
+		if entry.Status == StatusUnknown || entry.Status == StatusClaimed {
+			if old, err := DecodeReply(ti.Payload); err == nil && old.Text != "" && old.Text != r.Text {
+				r.Text = old.Text
+				payload, err := json.Marshal(r)
+				if err != nil {
+					return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+				}
+				task = asynq.NewTask(TypeReply, payload)
+			}
+		}
 		// An operator may run it again at this moment; a worker that took
 		// it meanwhile keeps it (asynq does not delete an active task).
 		if err := e.Inspector.DeleteTask(QueueReplies, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {

@@ -189,3 +189,33 @@ func TestArchivedConversationReplyAskedAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestConversationDoubtPageMessages: a doubtful conversation reply's check
+// tells its earlier attempt from the Page's other messages by its text. An
+// automatic instant reply above the person's message is not the attempt:
+// the reply is sent. The attempt's text as Messenger may keep it (white space
+// otherwise) is: the reply is recorded as sent, not sent again.
+func TestConversationDoubtPageMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name, above string
+		sends       int
+	}{
+		{"instant reply", "Thanks for contacting us! We usually reply within a day.", 1},
+		{"earlier attempt", " Thanks  for your\r\nmessage! ", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, r := lostAnswerReply(t)
+			if h.sb.AddPageMessage(r.PageID, r.PSID, tc.above, time.Now()) == "" {
+				t.Fatal("no conversation to add the Page's message to")
+			}
+			h.startWorker(t, 2)
+			if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
+				t.Fatalf("enqueue: %v %v", o, err)
+			}
+			h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+			if n := h.sb.SendCount(r.PSID); n != tc.sends {
+				t.Errorf("%d messages sent, want %d", n, tc.sends)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -235,13 +236,16 @@ var errUnsettled = errors.New("an earlier attempt may have sent this reply and t
 // settleMessageDoubt does for a conversation reply what
 // private_reply_conversation does for a comment: Messenger has no such field,
 // but the conversation itself tells. Its messages come newest first, so a
-// message from the Page above the person's message that the reply answers
-// (the target) is taken for the earlier attempt; reaching the target first
-// means no attempt got through. Any message from the Page counts, whatever
-// its text: the earlier attempt may have carried another text (an API call
-// that replaced an archived task asked for a new one) or Messenger may store
-// it otherwise than sent, and if someone at the Page answered by hand the
-// person has had the Page's answer. A second reply would be two. When the newest messages hold
+// message from the Page with the reply's text, above the person's message
+// that the reply answers (the target), is the earlier attempt; reaching the
+// target first means no attempt got through. The text tells the earlier
+// attempt from the Page's other messages, such as Messenger's automatic
+// instant reply or away message, which would otherwise pass for it and leave
+// the person unanswered. Every attempt of a target carries the same text: a
+// task keeps its payload, and one that replaces an archived task whose
+// outcome is in doubt keeps the archived one's text (tasks.Enqueuer).
+// Texts are compared with their runs of white space made one space, which
+// Messenger may not keep as sent. When the newest messages hold
 // neither (more than a page written since, or a task without its
 // conversation), the outcome cannot be read, and the reply is not sent again:
 // errUnsettled, which the caller archives.
@@ -289,7 +293,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		if m.ID == r.Target.ID {
 			return false, nil
 		}
-		if m.From != nil && m.From.ID == r.PageID {
+		if m.From != nil && m.From.ID == r.PageID && sameText(m.Message, r.Text) {
 			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}
@@ -297,6 +301,12 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		}
 	}
 	return false, errUnsettled
+}
+
+// sameText reports whether two message texts are equal but for white space:
+// its runs count as one space, and none at either end.
+func sameText(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
 // graphError turns a Graph error into the task's outcome, by class.

@@ -518,6 +518,30 @@ func (s *Sandbox) AddMessage(pageID string, from User, text string, at time.Time
 	return convID(ci), id
 }
 
+// AddPageMessage adds a message from the Page to its conversation with the
+// person to (a PSID the Page already has a conversation with), written at at,
+// as Messenger's automatic instant reply or away message, or someone at the
+// Page answering by hand, would. It returns the message id, or "" when there
+// is no such conversation. It is not a send: the send log does not count it.
+func (s *Sandbox) AddPageMessage(pageID, to, text string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return ""
+	}
+	for ci := range s.st.convs {
+		c := &s.st.convs[ci]
+		if c.page != pg || s.st.users[c.user].id != to {
+			continue
+		}
+		id := s.newMessageID()
+		s.st.addMessage(int32(ci), message{id: id, fromPage: true, text: text, created: at.Unix()})
+		return id
+	}
+	return ""
+}
+
 // SetCanReplyPrivately sets can_reply_privately of a post or comment; false for
 // an unknown id.
 func (s *Sandbox) SetCanReplyPrivately(id string, v bool) bool {
