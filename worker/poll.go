@@ -77,7 +77,10 @@ const conversationReadInterval = 500 * time.Millisecond
 // but never faster than Meta's about 2 a second, and no burst.
 func ConversationReadLimit(page *config.Page) tasks.Limit {
 	lim := LimitOf(page, 0)
-	lim.Interval, lim.Burst = max(lim.Interval, conversationReadInterval), 1
+	// Burst 0: the schedule's burst is calls above the rate (a burst of 1
+	// let 3 reads into one second), and a 1 % margin for the clocks, as
+	// the send pacing keeps.
+	lim.Interval, lim.Burst = max(lim.Interval, conversationReadInterval*101/100), 0
 	return lim
 }
 
@@ -1077,7 +1080,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 // item Graph no longer has (deleted since the delivery, as spam often is) is
 // done; another permanent error archives it (SkipRetry).
 func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
-	if graph.ObjectGone(err) {
+	if c := graph.ClassOf(err); graph.ObjectGone(err) && c != graph.ClassThrottled && c != graph.ClassPageBroken {
 		// Routine, not a failure: an archived task would raise the alarm
 		// that watches for replies failed for good.
 		log.Debug("webhook item skipped: gone from Graph (deleted since)", slog.String("error", err.Error()))

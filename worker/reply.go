@@ -194,7 +194,10 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 		return w.settleMessageDoubt(ctx, ps, r)
 	}
 	conv, err := w.p.Graph.PrivateReplyConversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.Target.ID)
-	if r.Target.Kind == tasks.KindPost && graph.NonexistingField(err, "private_reply_conversation") {
+	// Graph's usage headers may make any answer a throttle (graph.Client
+	// classes it so): that is handled as one, whatever the code says.
+	if c := graph.ClassOf(err); r.Target.Kind == tasks.KindPost && graph.NonexistingField(err, "private_reply_conversation") &&
+		c != graph.ClassThrottled && c != graph.ClassPageBroken {
 		// Meta documents private_reply_conversation on comments; a post may
 		// lack it, and Graph then refuses the read with code 100. Archiving
 		// the reply for that would miss it. Graph lets a post have one

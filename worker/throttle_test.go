@@ -1,0 +1,149 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// usageWriter replaces the sandbox's X-Business-Use-Case-Usage with v on
+// every answer, as Graph sends it when the Page is at its limit.
+type usageWriter struct {
+	http.ResponseWriter
+	v     string
+	wrote bool
+}
+
+func (u *usageWriter) WriteHeader(code int) {
+	if !u.wrote {
+		u.wrote = true
+		u.Header().Set("X-Business-Use-Case-Usage", u.v)
+	}
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u *usageWriter) Write(b []byte) (int, error) {
+	if !u.wrote {
+		u.WriteHeader(http.StatusOK)
+	}
+	return u.ResponseWriter.Write(b)
+}
+
+// atLimitServer is the sandbox behind a proxy that says, on every answer,
+// that page is at 100 % of its business use case usage and regains access in
+// 30 minutes.
+func atLimitServer(t *testing.T, h *harness, page string) *httptest.Server {
+	t.Helper()
+	buc := `{"` + page + `":[{"type":"pages","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":30}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.sb.ServeHTTP(&usageWriter{ResponseWriter: w, v: buc}, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestGoneItemHonoursRegainTime: a webhook item whose comment was deleted is
+// read while Graph says (X-Business-Use-Case-Usage at 100 %, regain in 30
+// minutes) the Page must stop. The answer's throttle comes first: the Page
+// is paused that long, and the next items read nothing.
+func TestGoneItemHonoursRegainTime(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+	pages := pollPages(h)
+	page := pages[0].ID
+	srv := atLimitServer(t, h, page)
+	p := h.pollParams(pages)
+	// As cmd/pagereply wires it: the Observer pauses on usage headers.
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second,
+		Observer: worker.GraphObserver(h.ledger, metrics.New(), testLogger())})
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	item := func(id string) error {
+		payload, err := json.Marshal(tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: id, ReceivedAt: time.Now().UnixMilli()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload))
+	}
+	before := h.sb.Calls()[sandbox.EndpointObject]
+	for i := 0; i < 3; i++ { // three deliveries of deleted comments
+		_ = item(page + "_199999999999999" + string(rune('0'+i)))
+	}
+	reads := h.sb.Calls()[sandbox.EndpointObject] - before
+	d, reason, err := h.ledger.Paused(ctx, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d < 25*time.Minute {
+		t.Errorf("Graph said the Page regains access in 30 minutes, but it is paused for %s (%q)", d, reason)
+	}
+	if reads > 1 {
+		t.Errorf("%d Graph reads for the Page after Graph said to stop for 30 minutes, want 1", reads)
+	}
+}
+
+// TestPostDoubtHonoursRegainTime: a doubtful visitor post reply's check is
+// refused (code 100, no private_reply_conversation on posts) by an answer
+// that also says the Page regains access in 30 minutes: the reply is not
+// sent again now, and the Page is paused.
+func TestPostDoubtHonoursRegainTime(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 81})
+	page := h.pages[0].ID
+	post := h.sb.AddPost(page, sandbox.User{ID: "5100001", Name: "Visitor"}, "Do you ship?", time.Now().Add(-time.Minute))
+	r := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindPost, ID: post}, Text: "We do!", Source: tasks.SourcePoll}
+	h.lostAnswer(t, r)
+	srv := atLimitServer(t, h, page)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second,
+			Observer: worker.GraphObserver(h.ledger, metrics.New(), testLogger())})
+	})
+	ctx := context.Background()
+	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	if n := h.sb.SendCount(post); n != 0 {
+		t.Errorf("%d send(s) right after Graph said the Page regains access in 30 minutes", n)
+	}
+	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d < 25*time.Minute {
+		t.Errorf("Page paused for %s (%v), want about 30 minutes", d, err)
+	}
+}
+
+// TestConversationReadsTwoPerSecond: Meta allows 2 conversation calls a
+// second per Page; the conversation read schedule never books 3 within one.
+func TestConversationReadsTwoPerSecond(t *testing.T) {
+	db := redistest.New(t)
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	page := &config.Page{ID: "1983306698425200", Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1}
+	lim := worker.ConversationReadLimit(page)
+	ctx := context.Background()
+	start := time.Now()
+	var at []time.Duration
+	for i := 0; i < 6; i++ {
+		wait, err := l.TakeReadKey(ctx, page.ID, "reads:conversations", lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at = append(at, time.Since(start)+wait)
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i] < at[j] })
+	for i := 0; i+2 < len(at); i++ {
+		if at[i+2]-at[i] < time.Second {
+			t.Fatalf("reads %d..%d booked within %s (%v): 3 conversation calls in one second", i, i+2, at[i+2]-at[i], at)
+		}
+	}
+}
