@@ -31,7 +31,7 @@ type pauseCollector struct {
 
 var (
 	descPagePaused = prometheus.NewDesc("pagereply_page_paused",
-		"Whether a Page is paused now, by kind of pause (throttled, page_broken, graph_down, other): 1 for the kind it is paused with, 0 for the other kinds; all 0 when it is not paused.",
+		"Whether a Page is paused now, by kind of pause (throttled, page_broken, graph_down, policy_block, other): 1 for the kind it is paused with, 0 for the other kinds; all 0 when it is not paused.",
 		[]string{"page", "kind"}, nil)
 	descPagePauseLeft = prometheus.NewDesc("pagereply_page_pause_remaining_seconds",
 		"How much longer a Page stays paused; 0 when it is not.", []string{"page"}, nil)
@@ -39,7 +39,7 @@ var (
 
 // pauseKinds are the kinds tasks.PauseKind returns, each a series of
 // pagereply_page_paused; the last is the one for any other reason.
-var pauseKinds = []string{tasks.PauseThrottled, tasks.PausePageBroken, tasks.PauseGraphDown, "other"}
+var pauseKinds = []string{tasks.PauseThrottled, tasks.PausePageBroken, tasks.PauseGraphDown, tasks.PausePolicyBlock, "other"}
 
 // pauseKind returns the kind of pagereply_page_paused that a pause with
 // reason sets to 1: tasks.PauseKind's, or the last of pauseKinds for one this

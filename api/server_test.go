@@ -699,7 +699,7 @@ func TestStopping(t *testing.T) {
 }
 
 // TestPauseMetrics: /metrics shows each Page's pause as one series per kind
-// (throttled, page_broken, graph_down, other), 1 for the kind it is paused with and 0 for
+// (throttled, page_broken, graph_down, policy_block, other), 1 for the kind it is paused with and 0 for
 // the others, all 0 when it is not paused: the same series whatever the
 // state, none with an empty kind. The time left shows beside it.
 func TestPauseMetrics(t *testing.T) {
@@ -719,7 +719,7 @@ func TestPauseMetrics(t *testing.T) {
 	want := func(m, paused string) {
 		t.Helper()
 		got := pausedSeries(t, m, e.page.ID)
-		exp := map[string]string{"throttled": "0", "page_broken": "0", "graph_down": "0", "other": "0"}
+		exp := map[string]string{"throttled": "0", "page_broken": "0", "graph_down": "0", "policy_block": "0", "other": "0"}
 		if paused != "" {
 			exp[paused] = "1"
 		}
@@ -737,6 +737,7 @@ func TestPauseMetrics(t *testing.T) {
 		{"page_broken: (#190) Error validating access token", "page_broken"},
 		{"throttled: (#32) Page request limit reached", "throttled"},
 		{"graph_down: no answer from Graph to 5 or more calls in a row", "graph_down"},
+		{"policy_block: (#368) The action attempted has been deemed abusive or is otherwise disallowed", "policy_block"},
 		{"maintenance: paused by hand", "other"},
 	} {
 		if _, err := e.ledger.Pause(ctx, e.page.ID, time.Hour, tc.reason); err != nil {

@@ -40,7 +40,7 @@ func New() *Metrics {
 	m.DuplicatesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_duplicates_skipped_total", Help: "Replies not sent because the target already had one, by where it was caught."}, []string{"page", "where"})
 	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and error code (0: success)."}, []string{"endpoint", "code"})
 	m.GraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_graph_call_seconds", Help: "Graph API call duration.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"endpoint"})
-	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken, graph_down)."}, []string{"page", "reason"})
+	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken, graph_down, policy_block)."}, []string{"page", "reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_rate_limited_total", Help: "Reply tasks put back because the Page's rate was used up."}, []string{"page"})
 	m.PollDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_poll_seconds", Help: "Duration of one Page poll.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"page"})
 	m.CommentsSeen = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_comments_seen_total", Help: "Comments and visitor posts examined by polls and the webhook."}, []string{"page"})

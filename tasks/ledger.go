@@ -647,18 +647,36 @@ func (l *Ledger) Release(ctx context.Context, page string, t Target, token strin
 // beside the pause the fingerprint of the token it was found with (page_broken
 // pauses only; another pause drops a fingerprint left from one).
 //
-// KEYS[1] the Page's pause key, KEYS[2] its pause token key. ARGV[1] reason,
-// ARGV[2] duration (ms), ARGV[3] token fingerprint or "".
+// An escalating pause (ARGV[4], its longest in ms, not 0) doubles while the
+// block goes on: when the Page is not paused now and a pause of its kind
+// (the suffix of KEYS[3], the last one's length in ms) was set recently
+// (within 3 times its length), this one is twice that, up to ARGV[4]. A
+// Page already paused is the same event (answers to calls in flight): no
+// doubling then.
+//
+// KEYS[1] the Page's pause key, KEYS[2] its pause token key, KEYS[3] its
+// last escalating pause of this kind. ARGV[1] reason, ARGV[2] duration (ms),
+// ARGV[3] token fingerprint or "", ARGV[4] longest escalating pause (ms) or
+// 0. Returns the pause set (ms), or 0 when the Page stays paused longer.
 var pauseScript = redis.NewScript(`
 local pttl = redis.call('PTTL', KEYS[1])
-if pttl >= tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local d = tonumber(ARGV[2])
+local cap = tonumber(ARGV[4])
+if cap > 0 and pttl <= 0 then
+  local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if last > 0 then d = math.min(math.max(d, last * 2), cap) end
+end
+if pttl >= d then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', d)
 if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', d)
 else
   redis.call('DEL', KEYS[2])
 end
-return 1
+if cap > 0 then
+  redis.call('SET', KEYS[3], string.format('%d', d), 'PX', 3 * d)
+end
+return d
 `)
 
 // liftScript lifts a page_broken pause that was set with another token than
@@ -697,19 +715,30 @@ func (l *Ledger) AppPages(page string) []string {
 // was set or lengthened. A page_broken pause remembers the fingerprint of the
 // Page's token (LedgerOptions.PageTokens) for LiftStaleBrokenPause.
 func (l *Ledger) Pause(ctx context.Context, page string, d time.Duration, reason string) (bool, error) {
+	set, err := l.PauseEscalating(ctx, page, d, 0, reason)
+	return set > 0, err
+}
+
+// PauseEscalating is Pause for a block that may go on: a pause of the same
+// kind set recently (the Page was paused, then its first calls were refused
+// again) makes this one twice as long as that one, up to longest (0: no
+// doubling, as Pause). It returns the pause set, 0 when the Page stays
+// paused longer.
+func (l *Ledger) PauseEscalating(ctx context.Context, page string, d, longest time.Duration, reason string) (time.Duration, error) {
 	if d < time.Millisecond {
 		d = time.Millisecond
 	}
 	fp := ""
-	if PauseKind(reason) == PausePageBroken {
+	kind := PauseKind(reason)
+	if kind == PausePageBroken {
 		fp = l.tokenFP[page]
 	}
-	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
-	n, err := pauseScript.Run(ctx, l.rdb, keys, reason, d.Milliseconds(), fp).Int()
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token"), l.pageKey(page, "pause_last:"+kind)}
+	n, err := pauseScript.Run(ctx, l.rdb, keys, reason, d.Milliseconds(), fp, longest.Milliseconds()).Int64()
 	if err != nil {
-		return false, fmt.Errorf("pause page %s: %w", page, err)
+		return 0, fmt.Errorf("pause page %s: %w", page, err)
 	}
-	return n == 1, nil
+	return time.Duration(n) * time.Millisecond, nil
 }
 
 // Resume lifts a Page's pause.
@@ -835,13 +864,17 @@ const (
 	PauseThrottled  = "throttled"   // Graph throttled the Page, or its usage neared the limit
 	PausePageBroken = "page_broken" // the Page's token or permissions broke
 	PauseGraphDown  = "graph_down"  // Graph failed the Page's calls many times in a row (an outage)
+	// PausePolicyBlock: Graph's code 368, the Page blocked for acting
+	// against Meta's policies (often sending too fast): hours, not a token
+	// to fix.
+	PausePolicyBlock = "policy_block"
 )
 
 // PauseKind returns the kind a pause reason begins with: PauseThrottled,
-// PausePageBroken, PauseGraphDown, or "other".
+// PausePageBroken, PauseGraphDown, PausePolicyBlock, or "other".
 func PauseKind(reason string) string {
 	switch kind, _, _ := strings.Cut(reason, ":"); kind {
-	case PauseThrottled, PausePageBroken, PauseGraphDown:
+	case PauseThrottled, PausePageBroken, PauseGraphDown, PausePolicyBlock:
 		return kind
 	}
 	return "other"

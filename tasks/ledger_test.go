@@ -711,3 +711,65 @@ func TestAbandonedReserveReleased(t *testing.T) {
 		t.Fatalf("doubtful target after an abandoned reservation: %v %v, want its claim left to expire", e.Status, err)
 	}
 }
+
+// TestPauseEscalating: a block that goes on doubles its pause: a pause of
+// the same kind set recently, the Page not paused now (its first calls after
+// the last pause were refused again), makes the next twice as long, up to
+// the longest; answers while the Page is paused (calls in flight) do not
+// double it; a block long over starts again from the first length; a plain
+// Pause never doubles.
+func TestPauseEscalating(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	ctx := context.Background()
+	const page = "1"
+	pause := func(d, longest time.Duration) time.Duration {
+		t.Helper()
+		set, err := l.PauseEscalating(ctx, page, d, longest, PauseThrottled+": (#32) Page request limit reached")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	end := func() { // the pause runs out
+		t.Helper()
+		if err := db.Client.Del(ctx, l.pageKey(page, "pause")).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := time.Minute
+	if d := pause(m, 30*m); d != m {
+		t.Fatalf("first pause %s, want %s", d, m)
+	}
+	if d := pause(m, 30*m); d != 0 {
+		t.Fatalf("a second answer during the pause set %s, want nothing", d)
+	}
+	for _, want := range []time.Duration{2 * m, 4 * m, 8 * m, 16 * m, 30 * m, 30 * m} {
+		end()
+		if d := pause(m, 30*m); d != want {
+			t.Fatalf("pause after the last ran out: %s, want %s", d, want)
+		}
+	}
+	if ttl, _ := db.Client.PTTL(ctx, l.pageKey(page, "pause")).Result(); ttl < 29*m {
+		t.Fatalf("pause key lives %s, want 30m", ttl)
+	}
+	// Long after (past 3 times the last pause) the block is over.
+	end()
+	if err := db.Client.Del(ctx, l.pageKey(page, "pause_last:"+PauseThrottled)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := pause(m, 30*m); d != m {
+		t.Fatalf("pause after the block was over: %s, want %s", d, m)
+	}
+	if ttl, _ := db.Client.PTTL(ctx, l.pageKey(page, "pause_last:"+PauseThrottled)).Result(); ttl < 2*m || ttl > 3*m {
+		t.Fatalf("the last pause is kept %s, want 3 times its length", ttl)
+	}
+	// A plain Pause does not double.
+	end()
+	if set, err := l.Pause(ctx, page, m, PauseThrottled+": (#4) with Graph's time"); err != nil || !set {
+		t.Fatalf("pause: %v %v", set, err)
+	}
+	if ttl, _ := db.Client.PTTL(ctx, l.pageKey(page, "pause")).Result(); ttl > m {
+		t.Fatalf("a plain pause of 1m lives %s", ttl)
+	}
+}

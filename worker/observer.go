@@ -30,7 +30,7 @@ func GraphObserver(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger) func(g
 		log := log.With(slog.String("page_id", ci.PageID))
 		if ci.Usage.AppThrottled() {
 			// X-App-Usage is the app's, across every Page it serves.
-			pauseApp(ctx, l, m, ci.PageID, d, "the app's usage (X-App-Usage) near the limit ("+strconv.Itoa(ci.Usage.AppPercent)+"%)", log)
+			pauseApp(ctx, l, m, ci.PageID, d, 0, "the app's usage (X-App-Usage) near the limit ("+strconv.Itoa(ci.Usage.AppPercent)+"%)", log)
 			return
 		}
 		pausePages(ctx, l, m, []string{ci.PageID}, ci.PageID, tasks.PauseThrottled, d,

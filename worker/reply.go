@@ -16,11 +16,23 @@ import (
 	"github.com/pagereply/pagereply/tasks"
 )
 
-// Pause lengths when Graph gives none.
+// Pause lengths when Graph gives none. A throttle without Graph's time, and
+// a policy block, double while the Page's first calls after the pause are
+// refused again, up to their longest: Meta counts the refused calls of a
+// blocked Page too, and a Page probing every minute for hours keeps itself
+// blocked.
 const (
 	defaultThrottlePause = time.Minute
+	longestThrottlePause = 30 * time.Minute
 	brokenPagePause      = 5 * time.Minute
+	policyBlockPause     = time.Hour
+	longestPolicyBlock   = 24 * time.Hour
 )
+
+// codePolicyBlock is Graph's 368: "Temporarily blocked for policies
+// violations" (wait and retry), with subcodes such as 1390008 (acting too
+// fast, anti-spam).
+const codePolicyBlock = 368
 
 // handleReply sends one private reply: it reserves the target (ledger check,
 // Page pause, rate and claim in one Redis round trip), waits for its send slot,
@@ -452,18 +464,25 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 // it, and returns the pause. The reply handler, the poll and the API's
 // conversation reads use it; log carries page's page_id.
 func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
-	kind, d := tasks.PauseThrottled, defaultThrottlePause
+	kind, d, longest := tasks.PauseThrottled, defaultThrottlePause, longestThrottlePause
 	ge := (*graph.Error)(nil)
 	errors.As(err, &ge)
 	switch {
+	case ge != nil && ge.Code == codePolicyBlock:
+		// A block of the Page, not of its token: hours, doubling while it
+		// goes on, and a new token does not lift it (LiftStaleBrokenPause
+		// lifts page_broken pauses only).
+		kind, d, longest = tasks.PausePolicyBlock, max(policyBlockPause, ge.RetryAfter), longestPolicyBlock
 	case graph.ClassOf(err) == graph.ClassPageBroken:
-		// At least brokenPagePause, longer when Graph says so.
-		kind, d = tasks.PausePageBroken, brokenPagePause
+		// At least brokenPagePause, longer when Graph says so; fixed by
+		// the operator, so no doubling.
+		kind, d, longest = tasks.PausePageBroken, brokenPagePause, 0
 		if ge != nil {
 			d = max(d, ge.RetryAfter)
 		}
 	case ge != nil && ge.RetryAfter > 0:
-		d = ge.RetryAfter
+		// Graph's own time: no doubling.
+		d, longest = ge.RetryAfter, 0
 	}
 	reason := kind + ": " + err.Error()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -471,28 +490,38 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 	if kind == tasks.PauseThrottled && graph.AppThrottled(err) {
 		// The app is at its limit, not only this Page: every Page it
 		// serves stops, or the others would push it further over.
-		pauseApp(ctx, l, m, page, d, "the app is at its limit: "+err.Error(), log)
-		return d
+		return pauseApp(ctx, l, m, page, d, longest, "the app is at its limit: "+err.Error(), log)
 	}
-	pausePages(ctx, l, m, []string{page}, page, kind, d, reason, log)
+	if set := pausePagesFor(ctx, l, m, []string{page}, page, kind, d, longest, reason, log); set > 0 {
+		d = set
+	}
 	return d
 }
 
 // pauseApp pauses every Page of the app (tasks.LedgerOptions.AppPages) after
-// an answer to page said the app is at its limit: page for d, the time that
-// answer gave, and the others for the default throttle pause at most. A
-// regain time in the answer may be page's own block (its business use case
-// usage, up to a day), and the app's own limit is a rolling window: once a
-// pause ends, the next answer's X-App-Usage says whether it still holds.
-func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page string, d time.Duration, reason string, log *slog.Logger) {
-	pausePages(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
-	var others []string
-	for _, p := range l.AppPages(page) {
-		if p != page {
-			others = append(others, p)
-		}
+// an answer to page said the app is at its limit: page for d (doubling up to
+// longest while the block goes on, when longest is not 0), the time that
+// answer gave, and the others for the default throttle pause at most, each
+// a little longer than the last (up to half as long again, at random), so
+// that when the pause ends the Pages do not all call Graph at once: the
+// first to call finds whether the app is still at its limit, and its answer
+// pauses the others again. A regain time in the answer may be page's own
+// block (its business use case usage, up to a day), and the app's own limit
+// is a rolling window: once a pause ends, the next answer's X-App-Usage says
+// whether it still holds. It returns page's pause.
+func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page string, d, longest time.Duration, reason string, log *slog.Logger) time.Duration {
+	if set := pausePagesFor(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, longest, tasks.PauseThrottled+": "+reason, log); set > 0 {
+		d = set
 	}
-	pausePages(ctx, l, m, others, page, tasks.PauseThrottled, min(d, defaultThrottlePause), tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
+	for _, p := range l.AppPages(page) {
+		if p == page {
+			continue
+		}
+		od := min(d, defaultThrottlePause)
+		od += time.Duration(rand.Int64N(int64(od/2) + 1))
+		pausePages(ctx, l, m, []string{p}, page, tasks.PauseThrottled, od, tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
+	}
+	return d
 }
 
 // pausePages pauses pages for d with reason, then counts and logs each pause
@@ -500,25 +529,34 @@ func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page str
 // said so, about the Page origin (it carries origin's page_id); the pauses of
 // other Pages are logged with theirs.
 func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, origin, kind string, d time.Duration, reason string, log *slog.Logger) {
+	pausePagesFor(ctx, l, m, pages, origin, kind, d, 0, reason, log)
+}
+
+// pausePagesFor is pausePages with escalating pauses (tasks.Ledger.
+// PauseEscalating) when longest is not 0. It returns the last pause set.
+func pausePagesFor(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, origin, kind string, d, longest time.Duration, reason string, log *slog.Logger) time.Duration {
 	lvl := slog.LevelWarn
-	if kind == tasks.PausePageBroken {
+	if kind == tasks.PausePageBroken || kind == tasks.PausePolicyBlock {
 		lvl = slog.LevelError
 	}
+	var last time.Duration
 	for _, p := range pages {
-		set, err := l.Pause(ctx, p, d, reason)
+		set, err := l.PauseEscalating(ctx, p, d, longest, reason)
 		if err != nil {
 			log.Error("pause page", slog.String("paused_page_id", p), slog.String("error", err.Error()))
 			continue
 		}
-		if set {
+		if set > 0 {
+			last = set
 			m.PagePauses.WithLabelValues(p, kind).Inc()
 			pl := log
 			if p != origin {
 				pl = log.With(slog.String("paused_page_id", p))
 			}
-			pl.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", d))
+			pl.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", set))
 		}
 	}
+	return last
 }
 
 // spread returns a random extra delay of up to a tenth of d (at most 5s), so

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -145,5 +146,91 @@ func TestConversationReadsTwoPerSecond(t *testing.T) {
 		if at[i+2]-at[i] < time.Second {
 			t.Fatalf("reads %d..%d booked within %s (%v): 3 conversation calls in one second", i, i+2, at[i+2]-at[i], at)
 		}
+	}
+}
+
+// TestPolicyBlockPause: code 368 (blocked for acting against Meta's
+// policies, 1390008: too fast) pauses the Page an hour as policy_block, two
+// when the first calls after it are refused again; a new token does not
+// lift it (it is not the token's fault).
+func TestPolicyBlockPause(t *testing.T) {
+	db := redistest.New(t)
+	page := "1983306698425200"
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: []string{page}, PageTokens: map[string]string{page: "token-A"}})
+	ctx := context.Background()
+	block := &graph.Error{Code: 368, Subcode: 1390008, Class: graph.ClassPageBroken, Endpoint: graph.EndpointMessages,
+		Message: "(#368) The action attempted has been deemed abusive or is otherwise disallowed"}
+	if d := worker.PauseForError(l, metrics.New(), page, block, testLogger()); d != time.Hour {
+		t.Fatalf("first pause %s, want 1h", d)
+	}
+	if _, reason, err := l.Paused(ctx, page); err != nil || tasks.PauseKind(reason) != tasks.PausePolicyBlock {
+		t.Fatalf("pause %q (%v), want a policy_block", reason, err)
+	}
+	// The hour passes (the pause runs out) and the first call is refused again.
+	if err := l.Resume(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if d := worker.PauseForError(l, metrics.New(), page, block, testLogger()); d != 2*time.Hour {
+		t.Fatalf("pause after the block went on: %s, want 2h", d)
+	}
+	// The operator puts in a new token, as for a broken Page, and restarts.
+	l2 := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: []string{page}, PageTokens: map[string]string{page: "token-B"}})
+	if reason, err := l2.LiftStaleBrokenPause(ctx, page); err != nil || reason != "" {
+		t.Fatalf("a new token lifted the policy block's pause (%q, %v)", reason, err)
+	}
+	if d, _, err := l.Paused(ctx, page); err != nil || d < time.Hour {
+		t.Fatalf("paused for %s (%v) after the new token, want the block's 2h", d, err)
+	}
+}
+
+// TestThrottleWithoutTimeDoubles: a Page throttle that gives no time pauses
+// a minute, then twice as long each time the first calls after a pause are
+// refused again; one with Graph's time keeps to it.
+func TestThrottleWithoutTimeDoubles(t *testing.T) {
+	db := redistest.New(t)
+	page := "1983306698425200"
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	ctx := context.Background()
+	limit := &graph.Error{Code: 32, Class: graph.ClassThrottled, Endpoint: graph.EndpointMessages, Message: "(#32) Page request limit reached"}
+	for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if d := worker.PauseForError(l, metrics.New(), page, limit, testLogger()); d != want {
+			t.Fatalf("pause %s, want %s", d, want)
+		}
+		if err := l.Resume(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	timed := &graph.Error{Code: 32, Class: graph.ClassThrottled, Endpoint: graph.EndpointMessages, Message: "(#32) Page request limit reached", RetryAfter: 3 * time.Minute}
+	if d := worker.PauseForError(l, metrics.New(), page, timed, testLogger()); d != 3*time.Minute {
+		t.Fatalf("pause with Graph's 3m: %s", d)
+	}
+}
+
+// TestAppThrottleSpreadsPauses: code 4 (the app at its limit) pauses every
+// Page of the app, each a little longer than the last, so that they do not
+// all call Graph again in the same instant when the pause ends.
+func TestAppThrottleSpreadsPauses(t *testing.T) {
+	db := redistest.New(t)
+	var pages []string
+	for i := range 12 {
+		pages = append(pages, fmt.Sprintf("19833066984252%02d", i))
+	}
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: pages})
+	ctx := context.Background()
+	appLimit := &graph.Error{Code: 4, Class: graph.ClassThrottled, HTTPStatus: 403, Endpoint: graph.EndpointMessages, Message: "(#4) Application request limit reached"}
+	worker.PauseForError(l, metrics.New(), pages[0], appLimit, testLogger())
+	ends := map[time.Duration]bool{}
+	for _, p := range pages[1:] {
+		d, reason, err := l.Paused(ctx, p)
+		if err != nil || tasks.PauseKind(reason) != tasks.PauseThrottled {
+			t.Fatalf("page %s: paused %s (%q, %v), want throttled", p, d, reason, err)
+		}
+		if d < 55*time.Second || d > 91*time.Second {
+			t.Errorf("page %s paused %s, want 1m to 1m30s", p, d)
+		}
+		ends[d.Round(time.Second)] = true
+	}
+	if len(ends) < 4 {
+		t.Errorf("the app's %d other Pages resume at only %d different seconds: %v", len(pages)-1, len(ends), ends)
 	}
 }
