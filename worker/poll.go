@@ -273,9 +273,11 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	switch class := graph.ClassOf(err); class {
 	case graph.ClassThrottled, graph.ClassPageBroken:
-		// A dry run writes nothing, a pause included: the error says what
-		// Graph answered.
-		if !dryRun {
+		// A dry run writes nothing but a throttle's pause: Graph's limit
+		// holds for the Page whoever called, and the workers calling on
+		// would push it further. A broken token may be the dry run's own
+		// (a new token tried before a restart): the error says so.
+		if !dryRun || class == graph.ClassThrottled {
 			r.rep.Paused = class.String() + ": " + err.Error()
 			pl.pauseFor(page.ID, err, r.log)
 		}

@@ -592,3 +592,21 @@ func TestPollReadsOldPostAfterQuietOne(t *testing.T) {
 		t.Errorf("poll: %d enqueued, %d posts beyond scan_posts read, want B's comment alone", rep.Enqueued(), rep.BeyondScan)
 	}
 }
+
+// TestDryPollThrottledPauses: a dry run writes nothing but the pause of a
+// throttle Graph answered it with: Graph's limit holds for the Page whoever
+// called, and the workers would otherwise go on calling it.
+func TestDryPollThrottledPauses(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 5, Comments: 5, Seed: 9})
+	pages := pollPages(h)
+	page := pages[0].ID
+	h.sb.Throttle(page, time.Minute)
+	ctx := context.Background()
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+	if graph.ClassOf(err) != graph.ClassThrottled || !strings.HasPrefix(rep.Paused, "throttled") {
+		t.Fatalf("dry poll of a throttled Page: %v, paused %q; want the throttle and its pause", err, rep.Paused)
+	}
+	if d, reason, err := h.ledger.Paused(ctx, page); err != nil || d <= 0 || tasks.PauseKind(reason) != tasks.PauseThrottled {
+		t.Fatalf("after the dry poll the Page is paused %s (%q, %v), want throttled", d, reason, err)
+	}
+}
