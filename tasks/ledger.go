@@ -650,9 +650,10 @@ func (l *Ledger) Release(ctx context.Context, page string, t Target, token strin
 // An escalating pause (ARGV[4], its longest in ms, not 0) doubles while the
 // block goes on: when the Page is not paused now and a pause of its kind
 // (the suffix of KEYS[3], the last one's length in ms) was set recently
-// (within 3 times its length), this one is twice that, up to ARGV[4]. A
-// Page already paused is the same event (answers to calls in flight): no
-// doubling then.
+// (within 3 times its length), this one is twice that, up to ARGV[4] (or
+// ARGV[2] when longer: Graph's own time). A Page already paused is the same
+// event (answers to calls in flight): no doubling then, and a shorter pause
+// set meanwhile does not forget the longer one.
 //
 // KEYS[1] the Page's pause key, KEYS[2] its pause token key, KEYS[3] its
 // last escalating pause of this kind. ARGV[1] reason, ARGV[2] duration (ms),
@@ -662,9 +663,10 @@ var pauseScript = redis.NewScript(`
 local pttl = redis.call('PTTL', KEYS[1])
 local d = tonumber(ARGV[2])
 local cap = tonumber(ARGV[4])
-if cap > 0 and pttl <= 0 then
-  local last = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if last > 0 then d = math.min(math.max(d, last * 2), cap) end
+local last = 0
+if cap > 0 then
+  last = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if pttl <= 0 and last > 0 then d = math.max(d, math.min(last * 2, cap)) end
 end
 if pttl >= d then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', d)
@@ -673,7 +675,7 @@ if ARGV[3] ~= '' then
 else
   redis.call('DEL', KEYS[2])
 end
-if cap > 0 then
+if cap > 0 and d >= last then
   redis.call('SET', KEYS[3], string.format('%d', d), 'PX', 3 * d)
 end
 return d
@@ -737,6 +739,37 @@ func (l *Ledger) PauseEscalating(ctx context.Context, page string, d, longest ti
 	n, err := pauseScript.Run(ctx, l.rdb, keys, reason, d.Milliseconds(), fp, longest.Milliseconds()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("pause page %s: %w", page, err)
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+// appPauseScript is the length of the app's pause (KEYS[1] keeps the last
+// one's, in ms) when an answer says the app is at its limit: ARGV[1], or
+// twice the last one up to ARGV[2] while the block goes on (the last set
+// within 3 times its length). Answers to calls in flight, within the last
+// pause's own length of it, get the same length again.
+var appPauseScript = redis.NewScript(`
+local base, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last <= 0 then
+  redis.call('SET', KEYS[1], string.format('%d', base), 'PX', 3 * base)
+  return base
+end
+if redis.call('PTTL', KEYS[1]) > 2 * last then return last end
+local d = math.max(base, math.min(last * 2, cap))
+redis.call('SET', KEYS[1], string.format('%d', d), 'PX', 3 * d)
+return d
+`)
+
+// AppPauseLength returns how long to pause the app's Pages after an answer
+// said the app is at its limit: base, doubling up to longest while the
+// block goes on (the Pages' first calls after a pause are refused again).
+// One record for the app (every Page of LedgerOptions.AppPages), whichever
+// Page's call was refused.
+func (l *Ledger) AppPauseLength(ctx context.Context, base, longest time.Duration) (time.Duration, error) {
+	n, err := appPauseScript.Run(ctx, l.rdb, []string{l.prefix + "app:pause_last"}, base.Milliseconds(), longest.Milliseconds()).Int64()
+	if err != nil {
+		return base, fmt.Errorf("app pause: %w", err)
 	}
 	return time.Duration(n) * time.Millisecond, nil
 }

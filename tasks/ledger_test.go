@@ -773,3 +773,46 @@ func TestPauseEscalating(t *testing.T) {
 		t.Fatalf("a plain pause of 1m lives %s", ttl)
 	}
 }
+
+// TestAppPauseLength: the app's pause doubles while its block goes on (the
+// first calls after a pause refused again), whichever Page's call was
+// refused; answers to calls in flight get the same length; a block long over
+// starts again from the first length.
+func TestAppPauseLength(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	ctx := context.Background()
+	key := l.prefix + "app:pause_last"
+	m := time.Minute
+	length := func() time.Duration {
+		t.Helper()
+		d, err := l.AppPauseLength(ctx, m, 30*m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := length(); d != m {
+		t.Fatalf("first app pause %s, want 1m", d)
+	}
+	if d := length(); d != m {
+		t.Fatalf("an answer in flight: %s, want the same 1m", d)
+	}
+	last := m
+	for _, want := range []time.Duration{2 * m, 4 * m, 8 * m, 16 * m, 30 * m, 30 * m} {
+		// The last pause ran out: its record was set more than its length ago.
+		if err := db.Client.PExpire(ctx, key, 2*last-time.Second).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if d := length(); d != want {
+			t.Fatalf("app pause after the last ran out: %s, want %s", d, want)
+		}
+		last = want
+	}
+	if err := db.Client.Del(ctx, key).Err(); err != nil { // long over
+		t.Fatal(err)
+	}
+	if d := length(); d != m {
+		t.Fatalf("app pause after the block was over: %s, want 1m", d)
+	}
+}

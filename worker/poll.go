@@ -273,13 +273,24 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	switch class := graph.ClassOf(err); class {
 	case graph.ClassThrottled, graph.ClassPageBroken:
-		// A dry run writes nothing but a throttle's pause: Graph's limit
-		// holds for the Page whoever called, and the workers calling on
-		// would push it further. A broken token may be the dry run's own
-		// (a new token tried before a restart): the error says so.
-		if !dryRun || class == graph.ClassThrottled {
+		// A dry run writes nothing but the pause of the Page's own
+		// throttle: Graph's limit holds for the Page whoever called, and
+		// the workers calling on would push it further. A broken token,
+		// or the limit of an app, may be the dry run's own (a new token
+		// or another app's, tried before a restart): the error says so.
+		switch {
+		case !dryRun:
 			r.rep.Paused = class.String() + ": " + err.Error()
 			pl.pauseFor(page.ID, err, r.log)
+		case class == graph.ClassThrottled && !graph.AppThrottled(err):
+			d := defaultThrottlePause
+			if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
+				d = ge.RetryAfter
+			}
+			r.rep.Paused = class.String() + ": " + err.Error()
+			pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			pausePages(pctx, pl.p.Ledger, pl.m, []string{page.ID}, page.ID, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+err.Error(), r.log)
+			cancel()
 		}
 	}
 	return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
@@ -473,6 +484,14 @@ func (r *pollRun) saveFullRead(ctx context.Context) error {
 	pipe := r.rdb().TxPipeline()
 	pipe.HSet(ctx, r.postsKey(), vals...)
 	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
+	if r.rep.FullRead != "" {
+		// The conversations' part of the full read is still to come: until
+		// it completes, every poll reads the whole messaging window, as
+		// one with no record of conversations does. Dropped in the same
+		// transaction, so no poll can find the full read done and the old
+		// record of conversations in place.
+		pipe.Del(ctx, r.convsKey())
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save poll state: %w", err)
 	}
@@ -827,6 +846,14 @@ func (r *pollRun) save(ctx context.Context) error {
 	pipe := r.rdb().TxPipeline()
 	pipe.HSet(ctx, r.postsKey(), vals...)
 	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
+	if r.rep.FullRead != "" {
+		// The conversations' part of the full read is still to come: until
+		// it completes, every poll reads the whole messaging window, as
+		// one with no record of conversations does. Dropped in the same
+		// transaction, so no poll can find the full read done and the old
+		// record of conversations in place.
+		pipe.Del(ctx, r.convsKey())
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save poll state: %w", err)
 	}
@@ -857,14 +884,7 @@ func (r *pollRun) prune(ctx context.Context) error {
 func (r *pollRun) walkConversations(ctx context.Context) error {
 	stop := r.now.Add(-intake.Window(r.page, tasks.KindMessage))
 	var stored int64
-	if !r.dry && r.rep.FullRead != "" {
-		// A full read of the conversations: until it completes, the next
-		// poll reads the whole window too (the full read is recorded as
-		// done once the feed is read).
-		if err := r.rdb().Del(ctx, r.convsKey()).Err(); err != nil {
-			return fmt.Errorf("save poll state: %w", err)
-		}
-	} else if !r.dry {
+	if !r.dry && r.rep.FullRead == "" {
 		v, err := r.rdb().Get(ctx, r.convsKey()).Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read poll state: %w", err)

@@ -499,26 +499,34 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 }
 
 // pauseApp pauses every Page of the app (tasks.LedgerOptions.AppPages) after
-// an answer to page said the app is at its limit: page for d (doubling up to
-// longest while the block goes on, when longest is not 0), the time that
-// answer gave, and the others for the default throttle pause at most, each
-// a little longer than the last (up to half as long again, at random), so
-// that when the pause ends the Pages do not all call Graph at once: the
-// first to call finds whether the app is still at its limit, and its answer
-// pauses the others again. A regain time in the answer may be page's own
-// block (its business use case usage, up to a day), and the app's own limit
-// is a rolling window: once a pause ends, the next answer's X-App-Usage says
-// whether it still holds. It returns page's pause.
+// an answer to page said the app is at its limit: page for d, the time that
+// answer gave, and the others for the default throttle pause at most. A
+// regain time in the answer may be page's own block (its business use case
+// usage, up to a day), and the app's own limit is a rolling window: once a
+// pause ends, the next answer's X-App-Usage says whether it still holds.
+// When Graph gave no time (longest is not 0), the app's pause doubles up to
+// longest while the block goes on (tasks.Ledger.AppPauseLength: one record
+// for the app, whichever Page's call is refused). Each other Page's pause is
+// a little longer than that (up to half as long again, at random), so that
+// when it ends the Pages do not all call Graph at once: the first to call
+// finds whether the app is still at its limit, and its answer pauses the
+// others again. It returns page's pause.
 func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page string, d, longest time.Duration, reason string, log *slog.Logger) time.Duration {
-	if set := pausePagesFor(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, longest, tasks.PauseThrottled+": "+reason, log); set > 0 {
-		d = set
+	others := min(d, defaultThrottlePause)
+	if longest > 0 {
+		e, err := l.AppPauseLength(ctx, others, longest)
+		if err != nil {
+			log.Error("app pause length", slog.String("error", err.Error()))
+		}
+		others = e
+		d = max(d, e)
 	}
+	pausePages(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
 	for _, p := range l.AppPages(page) {
 		if p == page {
 			continue
 		}
-		od := min(d, defaultThrottlePause)
-		od += time.Duration(rand.Int64N(int64(od/2) + 1))
+		od := others + time.Duration(rand.Int64N(int64(others/2)+1))
 		pausePages(ctx, l, m, []string{p}, page, tasks.PauseThrottled, od, tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
 	}
 	return d

@@ -234,3 +234,42 @@ func TestAppThrottleSpreadsPauses(t *testing.T) {
 		t.Errorf("the app's %d other Pages resume at only %d different seconds: %v", len(pages)-1, len(ends), ends)
 	}
 }
+
+// TestAppThrottleEscalates: while the app stays at its limit, each pause of
+// its Pages is longer than the last, whichever Page's call is refused.
+func TestAppThrottleEscalates(t *testing.T) {
+	db := redistest.New(t)
+	pages := []string{"1001", "1002", "1003"}
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: pages})
+	ctx := context.Background()
+	refused := &graph.Error{HTTPStatus: 403, Code: 4, Message: "(#4) Application request limit reached", Class: graph.ClassThrottled}
+	var appKey string
+	for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if appKey != "" { // the last pause ran out a moment ago
+			if err := db.Client.PExpire(ctx, appKey, want-time.Second).Err(); err != nil { // 2 × the last, less a second
+				t.Fatal(err)
+			}
+		}
+		for _, p := range pages {
+			if err := l.Resume(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		origin := pages[int(want/time.Minute)%len(pages)]
+		worker.PauseForError(l, metrics.New(), origin, refused, testLogger())
+		for _, p := range pages {
+			d, _, err := l.Paused(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d < want-time.Second || d > want*3/2+time.Second {
+				t.Errorf("refused on %s: page %s paused %s, want %s to half again", origin, p, d, want)
+			}
+		}
+		keys, err := db.Client.Keys(ctx, "*app:pause_last").Result()
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("app pause record: %v %v", keys, err)
+		}
+		appKey = keys[0]
+	}
+}

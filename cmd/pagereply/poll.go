@@ -15,19 +15,20 @@ import (
 )
 
 func init() {
-	register("poll", "poll one Page now (--dry-run: list what would get a reply, write nothing)", runPoll)
+	register("poll", "poll one Page now (--dry-run: list what would get a reply, write nothing but a throttle's pause)", runPoll)
 }
 
 // runPoll polls one Page now, in this process, with the worker's poll
 // handler. Without --dry-run it enqueues the replies (a worker sends them);
 // with it, it prints the would-be replies and the skip counts and writes
-// nothing to Redis.
+// nothing to Redis but the pause of a Page that Graph throttled (its own
+// limit: Graph's limit holds whoever called).
 func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "poll", "poll -c FILE --page ID [--dry-run]",
 		"pagereply poll -c pagereply.yaml --page 1983306698425200 --dry-run")
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	page := fs.String("page", "", "id of a configured Page (required)")
-	dry := fs.Bool("dry-run", false, "print what would get a reply now, enqueue nothing, write nothing to Redis")
+	dry := fs.Bool("dry-run", false, "print what would get a reply now, enqueue nothing, write nothing to Redis but the pause of a Page Graph throttles")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
