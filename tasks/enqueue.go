@@ -98,6 +98,11 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 	if ret <= 0 {
 		ret = DefaultRetention
 	}
+	if r.Target.Kind == KindMessage {
+		if err := e.Ledger.NoteText(ctx, r.PageID, r.Target, r.Text); err != nil {
+			return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+		}
+	}
 	task, opts := asynq.NewTask(TypeReply, payload), ReplyTaskOptions(&r, e.MaxRetry, ret)
 	info, err := e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {

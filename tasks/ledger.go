@@ -743,6 +743,38 @@ func (l *Ledger) PauseEscalating(ctx context.Context, page string, d, longest ti
 	return time.Duration(n) * time.Millisecond, nil
 }
 
+// TextDigest is a short digest of a reply's text (64 bits of SHA-256 of it
+// with each run of white space made one space, as Messenger may not keep it
+// as sent): enough to tell one text from another.
+func TextDigest(text string) string {
+	sum := sha256.Sum256([]byte(strings.Join(strings.Fields(text), " ")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// NoteText records the digest of the first text queued for a conversation
+// reply's target t, kept as long as its ledger entry: a doubtful reply's
+// check (a read of the conversation) looks for the Page's message with it,
+// so that a later task for t with another text (an archived one deleted,
+// then asked for again) does not take an earlier attempt for none.
+func (l *Ledger) NoteText(ctx context.Context, page string, t Target, text string) error {
+	if err := l.rdb.SetNX(ctx, l.pageKey(page, "text:"+t.ID), TextDigest(text), l.ttl).Err(); err != nil {
+		return fmt.Errorf("note text of %s: %w", t, err)
+	}
+	return nil
+}
+
+// NotedText returns the digest NoteText recorded for t, or "".
+func (l *Ledger) NotedText(ctx context.Context, page string, t Target) (string, error) {
+	v, err := l.rdb.Get(ctx, l.pageKey(page, "text:"+t.ID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read noted text of %s: %w", t, err)
+	}
+	return v, nil
+}
+
 // appPauseScript is the length of the app's pause (KEYS[1] keeps the last
 // one's, in ms) when an answer says the app is at its limit: ARGV[1], or
 // twice the last one up to ARGV[2] while the block goes on (the last set

@@ -219,3 +219,44 @@ func TestConversationDoubtPageMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletedArchivedConversationReplyAskedAgain: as
+// TestArchivedConversationReplyAskedAgain, but the archived task is deleted
+// (by an operator, or asynq's trimming of its archive) before the API asks
+// again with another text: nothing holds the first text but the ledger's
+// note of it, and the check must still find the delivered message.
+func TestDeletedArchivedConversationReplyAskedAgain(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 47})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp
+	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	g := &lossyConvGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
+	ctx := context.Background()
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, r, 30*time.Second)
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Fatalf("%d messages after the first task's attempts, want 1", n)
+	}
+	if err := insp.DeleteTask(tasks.QueueReplies, r.Target.String()); err != nil {
+		t.Fatal(err)
+	}
+	page := h.pages[0]
+	r2 := tasks.Reply{PageID: page.ID, Text: "Hello again, we got your message", Source: tasks.SourceAPI}
+	if err := api.ConversationReply(ctx, g, &page, r.ConversationID, time.Now(), &r2); err != nil {
+		t.Fatal(err)
+	}
+	if r2.Target != r.Target {
+		t.Fatalf("resolved %s, want %s", r2.Target, r.Target)
+	}
+	if o, _, err := h.enq.Enqueue(ctx, r2); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue again: %v %v", o, err)
+	}
+	h.waitSent(t, []tasks.Reply{r2}, 30*time.Second)
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%s got %d messages in answer to %s, want 1", r.PSID, n, r.Target)
+	}
+}

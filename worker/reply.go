@@ -256,11 +256,13 @@ var errUnsettled = errors.New("an earlier attempt may have sent this reply and t
 // target first means no attempt got through. The text tells the earlier
 // attempt from the Page's other messages, such as Messenger's automatic
 // instant reply or away message, which would otherwise pass for it and leave
-// the person unanswered. Every attempt of a target carries the same text: a
-// task keeps its payload, and one that replaces an archived task whose
-// outcome is in doubt keeps the archived one's text (tasks.Enqueuer).
-// Texts are compared with their runs of white space made one space, which
-// Messenger may not keep as sent. When the newest messages hold
+// the person unanswered. The texts an attempt may have carried are the
+// reply's own (a task keeps its payload, and one that replaces an archived
+// task whose outcome is in doubt keeps the archived one's text) and the
+// first text queued for the target (tasks.Ledger.NoteText: a task queued
+// anew after the archived one was deleted may carry another). Texts are
+// compared with their runs of white space made one space, which Messenger
+// may not keep as sent. When the newest messages hold
 // neither (more than a page written since, or a task without its
 // conversation), the outcome cannot be read, and the reply is not sent again:
 // errUnsettled, which the caller archives.
@@ -300,6 +302,13 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 			return false, &readSlotError{err}
 		}
 	}
+	// The first text queued for the target (tasks.Ledger.NoteText): an
+	// earlier attempt may have carried it, if a task with another text
+	// replaced one whose outcome was in doubt.
+	noted, err := w.p.Ledger.NotedText(ctx, r.PageID, r.Target)
+	if err != nil {
+		return false, &readSlotError{err}
+	}
 	conv, err := w.p.Graph.Conversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.ConversationID)
 	if err != nil {
 		return false, err
@@ -308,7 +317,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		if m.ID == r.Target.ID {
 			return false, nil
 		}
-		if m.From != nil && m.From.ID == r.PageID && sameText(m.Message, r.Text) {
+		if m.From != nil && m.From.ID == r.PageID && (sameText(m.Message, r.Text) || noted != "" && tasks.TextDigest(m.Message) == noted) {
 			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}
