@@ -47,6 +47,11 @@ type FieldError struct {
 	// Line is the line in the file, or 0 when unknown (as after Validate).
 	Line int
 	Msg  string
+
+	// format and args made Msg (validation's problems): a value from the
+	// environment can only be in args, so only they are cleaned of one.
+	format string
+	args   []any
 }
 
 func (e *FieldError) Error() string {

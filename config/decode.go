@@ -70,30 +70,63 @@ func (d *decoder) line(path string) int {
 }
 
 // hideEnv keeps the values of environment variables out of e, which
-// validation wrote without knowing where the value came from: each value
-// shows as its ${VAR}, and every word of the message (a run between spaces)
-// that still holds a piece of one, 4 characters or more (as a parser's error
-// might quote a value cut short), shows as "…". The rest of the message
-// stays: a value that shares a few letters with the message's own words
-// ("verify-me" and "verify Meta's signatures") hides those words only.
+// validation wrote without knowing where the value came from. Its message's
+// own words are public (the format), so only what was put into it (the
+// arguments: a parser's error that may quote the value, cut short or not)
+// is looked at: each value shows as its ${VAR}, and every word (a run
+// between spaces) of an argument that still holds a piece of one, 4
+// characters or more, shows as "…". The format's words are never touched: a
+// value that shares letters with them ("verify-me" and "verify Meta's
+// signatures") neither hides the message nor tells what it holds.
 func (d *decoder) hideEnv(e *FieldError) {
 	vars := d.env[e.Path]
+	if len(vars) == 0 || len(e.args) == 0 {
+		return
+	}
+	args := make([]any, len(e.args))
+	changed := false
+	for i, a := range e.args {
+		args[i] = a
+		var s string
+		switch v := a.(type) {
+		case string:
+			s = v
+		case error:
+			s = v.Error()
+		case fmt.Stringer:
+			s = v.String()
+		default:
+			continue // numbers and the like hold no piece of a value
+		}
+		if h, hidden := hideVars(s, vars); hidden {
+			args[i], changed = h, true
+		}
+	}
+	if changed {
+		e.Msg = fmt.Sprintf(e.format, args...)
+	}
+}
+
+// hideVars returns s with each of vars' values shown as its ${VAR}, and
+// each word that still holds a piece of one (4 characters or more) as "…";
+// hidden is false when s held none.
+func hideVars(s string, vars []envVar) (string, bool) {
+	orig := s
 	for _, v := range vars {
 		if v.value == "" {
 			continue
 		}
-		e.Msg = strings.ReplaceAll(e.Msg, v.value, "${"+v.name+"}")
+		s = strings.ReplaceAll(s, v.value, "${"+v.name+"}")
 		if q := strconv.Quote(v.value); q[1:len(q)-1] != v.value {
-			e.Msg = strings.ReplaceAll(e.Msg, q[1:len(q)-1], "${"+v.name+"}")
+			s = strings.ReplaceAll(s, q[1:len(q)-1], "${"+v.name+"}")
 		}
 	}
-	msg := e.Msg
 	// The ${VAR}s just written are not pieces of a value.
-	named := make([]bool, len(msg))
+	named := make([]bool, len(s))
 	for _, v := range vars {
 		ph := "${" + v.name + "}"
 		for off := 0; ; {
-			j := strings.Index(msg[off:], ph)
+			j := strings.Index(s[off:], ph)
 			if j < 0 {
 				break
 			}
@@ -108,14 +141,14 @@ func (d *decoder) hideEnv(e *FieldError) {
 		for i := 0; i+4 <= len(v.value); i++ {
 			g := v.value[i : i+4]
 			for off := 0; ; {
-				j := strings.Index(msg[off:], g)
+				j := strings.Index(s[off:], g)
 				if j < 0 {
 					break
 				}
 				j += off
 				if !named[j] || !named[j+3] {
 					if hide == nil {
-						hide = make([]bool, len(msg))
+						hide = make([]bool, len(s))
 					}
 					for k := j; k < j+4; k++ {
 						hide[k] = true
@@ -126,28 +159,28 @@ func (d *decoder) hideEnv(e *FieldError) {
 		}
 	}
 	if hide == nil {
-		return
+		return s, s != orig
 	}
 	var b strings.Builder
-	for i := 0; i < len(msg); {
-		if msg[i] == ' ' {
+	for i := 0; i < len(s); {
+		if s[i] == ' ' {
 			b.WriteByte(' ')
 			i++
 			continue
 		}
 		end, hidden := i, false
-		for end < len(msg) && msg[end] != ' ' {
+		for end < len(s) && s[end] != ' ' {
 			hidden = hidden || hide[end]
 			end++
 		}
 		if hidden {
 			b.WriteString("…")
 		} else {
-			b.WriteString(msg[i:end])
+			b.WriteString(s[i:end])
 		}
 		i = end
 	}
-	e.Msg = b.String() + " (… hides what comes from the environment)"
+	return b.String(), true
 }
 
 // decode sets v from n. A null leaves v as it is, so defaults set beforehand

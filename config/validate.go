@@ -62,7 +62,7 @@ var (
 type problems []*FieldError
 
 func (p *problems) add(path, format string, args ...any) {
-	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), format: format, args: args})
 }
 
 // Validate checks c and compiles its rules and templates for Page.Render.
