@@ -846,14 +846,6 @@ func (r *pollRun) save(ctx context.Context) error {
 	pipe := r.rdb().TxPipeline()
 	pipe.HSet(ctx, r.postsKey(), vals...)
 	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
-	if r.rep.FullRead != "" {
-		// The conversations' part of the full read is still to come: until
-		// it completes, every poll reads the whole messaging window, as
-		// one with no record of conversations does. Dropped in the same
-		// transaction, so no poll can find the full read done and the old
-		// record of conversations in place.
-		pipe.Del(ctx, r.convsKey())
-	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save poll state: %w", err)
 	}
