@@ -14,7 +14,7 @@ build:
 
 # Short fuzz runs of every decoder (each target a bounded time; CI runs this).
 fuzz:
-	./scripts/fuzz.sh 8s
+	./scripts/fuzz.sh 4s
 
 # The chaos suite (issue 7): processes SIGKILLed, Redis restarted, Graph
 # faults. The short form runs in CI; chaos-long is the full 10,000 comments.
