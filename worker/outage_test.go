@@ -28,11 +28,7 @@ func TestGraphOutageUsesNoRetries(t *testing.T) {
 	rs := h.addComments(page, 20, "Thanks!")
 	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
 	g.down.Store(true)
-	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
-		p.Graph, p.MaxRetry = g, 2
-		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-		p.OutagePause = 200 * time.Millisecond
-	})
+	h.startDownWorker(t, g, 4, 2, 200*time.Millisecond)
 	ctx := context.Background()
 	for _, r := range rs {
 		if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
@@ -91,11 +87,7 @@ func TestOneFailingReplyIsNoOutage(t *testing.T) {
 			rs := h.addComments(page, 1, "Thanks!")
 			g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: rs[0].Target.ID, code: code}
 			g.down.Store(true)
-			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
-				p.Graph, p.MaxRetry = g, 10
-				p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-				p.OutagePause = 100 * time.Millisecond
-			})
+			h.startDownWorker(t, g, 2, 10, 100*time.Millisecond)
 			ctx := context.Background()
 			if o, _, err := h.enq.Enqueue(ctx, rs[0]); err != nil || o != tasks.Enqueued {
 				t.Fatalf("enqueue: %v %v", o, err)
@@ -114,4 +106,15 @@ func TestOneFailingReplyIsNoOutage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startDownWorker starts a worker of n slots sending through g, with
+// maxRetry, a fast backoff and outage pauses of outagePause.
+func (h *harness) startDownWorker(t *testing.T, g *downGraph, n, maxRetry int, outagePause time.Duration) {
+	t.Helper()
+	h.startWorkerOn(t, h.opt, n, func(p *worker.Params) {
+		p.Graph, p.MaxRetry = g, maxRetry
+		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+		p.OutagePause = outagePause
+	})
 }

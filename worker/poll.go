@@ -283,13 +283,10 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 			r.rep.Paused = class.String() + ": " + err.Error()
 			pl.pauseFor(page.ID, err, r.log)
 		case class == graph.ClassThrottled && !graph.AppThrottled(err):
-			d := defaultThrottlePause
-			if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.RetryAfter > 0 {
-				d = ge.RetryAfter
-			}
+			kind, d, _ := pauseOf(err) // not doubled: the workers' own answers do that
 			r.rep.Paused = class.String() + ": " + err.Error()
 			pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			pausePages(pctx, pl.p.Ledger, pl.m, []string{page.ID}, page.ID, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+err.Error(), r.log)
+			pausePages(pctx, pl.p.Ledger, pl.m, []string{page.ID}, page.ID, kind, d, kind+": "+err.Error(), r.log)
 			cancel()
 		}
 	}

@@ -473,7 +473,26 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 // it, and returns the pause. The reply handler, the poll and the API's
 // conversation reads use it; log carries page's page_id.
 func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
-	kind, d, longest := tasks.PauseThrottled, defaultThrottlePause, longestThrottlePause
+	kind, d, longest := pauseOf(err)
+	reason := kind + ": " + err.Error()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if kind == tasks.PauseThrottled && graph.AppThrottled(err) {
+		// The app is at its limit, not only this Page: every Page it
+		// serves stops, or the others would push it further over.
+		return pauseApp(ctx, l, m, page, d, longest, "the app is at its limit: "+err.Error(), log)
+	}
+	if set := pausePagesFor(ctx, l, m, []string{page}, page, kind, d, longest, reason, log); set > 0 {
+		d = set
+	}
+	return d
+}
+
+// pauseOf is the pause a throttled or page-broken Graph error calls for: its
+// kind, its length, and the longest it doubles to while the block goes on
+// (0: it does not double).
+func pauseOf(err error) (kind string, d, longest time.Duration) {
+	kind, d, longest = tasks.PauseThrottled, defaultThrottlePause, longestThrottlePause
 	ge := (*graph.Error)(nil)
 	errors.As(err, &ge)
 	switch {
@@ -493,18 +512,7 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 		// Graph's own time: no doubling.
 		d, longest = ge.RetryAfter, 0
 	}
-	reason := kind + ": " + err.Error()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if kind == tasks.PauseThrottled && graph.AppThrottled(err) {
-		// The app is at its limit, not only this Page: every Page it
-		// serves stops, or the others would push it further over.
-		return pauseApp(ctx, l, m, page, d, longest, "the app is at its limit: "+err.Error(), log)
-	}
-	if set := pausePagesFor(ctx, l, m, []string{page}, page, kind, d, longest, reason, log); set > 0 {
-		d = set
-	}
-	return d
+	return kind, d, longest
 }
 
 // pauseApp pauses every Page of the app (tasks.LedgerOptions.AppPages) after
