@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -337,7 +338,7 @@ func TestComments(t *testing.T) {
 	f = newFakeGraph(t, testSecret, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if r.URL.Path != "/v25.0/"+testPage+"_101/comments" || q.Get("filter") != "stream" || q.Get("order") != "reverse_chronological" ||
-			q.Get("fields") != "id,created_time,can_reply_privately,from,message,parent" || q.Get("limit") != "100" {
+			q.Get("summary") != "true" || q.Get("fields") != "id,created_time,can_reply_privately,from,message,parent" || q.Get("limit") != "100" {
 			t.Errorf("request %s", r.URL)
 		}
 		writeJSON(w, 200, fixture(t, "pages/comments.json", f.URL))
@@ -352,8 +353,37 @@ func TestComments(t *testing.T) {
 	if len(got) != 2 || got[0].Parent == nil || got[0].Parent.ID != "101_5001" || got[1].Parent != nil || got[1].From.ID != "7001" {
 		t.Errorf("comments %+v", got)
 	}
+	// The listing's order is its summary's, on every comment of it.
+	for _, cm := range got {
+		if cm.ListOrder != OrderRanked {
+			t.Errorf("comment %s: ListOrder %q, want %q from the summary", cm.ID, cm.ListOrder, OrderRanked)
+		}
+	}
 	if calls := f.callInfos(); len(calls) != 1 || calls[0].PageID != testPage || calls[0].Endpoint != EndpointComments {
 		t.Errorf("call infos %+v", calls)
+	}
+}
+
+// TestCommentsOrderOfEachPage: each page's summary gives its comments' order;
+// a page without a summary leaves it unknown.
+func TestCommentsOrderOfEachPage(t *testing.T) {
+	var f *fakeGraph
+	f = newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("after") == "" {
+			writeJSON(w, 200, []byte(`{"data":[{"id":"1_1","created_time":"2026-12-01T10:00:00+0000"}],"paging":{"cursors":{"after":"Mg"},"next":"`+f.URL+`/v25.0/1_2/comments?after=Mg"},"summary":{"order":"reverse_chronological"}}`))
+			return
+		}
+		writeJSON(w, 200, []byte(`{"data":[{"id":"1_2","created_time":"2026-12-01T09:00:00+0000"}]}`))
+	})
+	var got []string
+	for cm, err := range f.client().Comments(context.Background(), testToken, "1_2") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, cm.ID+":"+cm.ListOrder)
+	}
+	if want := []string{"1_1:reverse_chronological", "1_2:"}; !slices.Equal(got, want) {
+		t.Errorf("comments %v, want %v", got, want)
 	}
 }
 

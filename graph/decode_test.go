@@ -266,8 +266,8 @@ func FuzzDecodePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		decodePage[Post](body)
 		decodePage[Comment](body)
-		if items, _, _, err := decodePage[wireConversation](body); err == nil {
-			for _, w := range items {
+		if pg, err := decodePage[wireConversation](body); err == nil {
+			for _, w := range pg.items {
 				w.conversation()
 			}
 		}

@@ -26,19 +26,33 @@ func (c *Client) Feed(ctx context.Context, token, pageID string) iter.Seq2[Post,
 	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointFeed, pageID, "feed", q, same[Post])
 }
 
-// Comments walks every comment of a post, replies included, newest first
-// (filter=stream, order=reverse_chronological), one page of up to 100 at a
-// time; break to stop early. On an error it yields it once, with a zero
-// Comment, and stops.
+// Comments walks every comment of a post, replies included, one page of up to
+// 100 at a time; break to stop early. On an error it yields it once, with a
+// zero Comment, and stops. It asks for them newest first (filter=stream,
+// order=reverse_chronological), but Graph lists comments that "can be ranked"
+// ranked whatever the order asked for: each comment's ListOrder says the order
+// the listing's summary gave, and only OrderReverseChronological is newest
+// first.
 func (c *Client) Comments(ctx context.Context, token, postID string) iter.Seq2[Comment, error] {
 	q := url.Values{
-		"filter": {"stream"},
-		"order":  {"reverse_chronological"},
-		"fields": {commentFields},
-		"limit":  {pageLimit},
+		"filter":  {"stream"},
+		"order":   {OrderReverseChronological},
+		"summary": {"true"},
+		"fields":  {commentFields},
+		"limit":   {pageLimit},
 	}
-	return listing(c, ctx, token, pageFor(ctx, pageOfPost(postID)), EndpointComments, postID, "comments", q, same[Comment])
+	return listing(c, ctx, token, pageFor(ctx, pageOfPost(postID)), EndpointComments, postID, "comments", q, func(cm Comment, order string) Comment {
+		cm.ListOrder = order
+		return cm
+	})
 }
+
+// The orders a comment listing's summary names.
+const (
+	OrderReverseChronological = "reverse_chronological"
+	OrderChronological        = "chronological"
+	OrderRanked               = "ranked"
+)
 
 // Conversations walks a Page's Messenger conversations, most recently updated
 // first, each with its participants and its first page of messages; break to
@@ -46,7 +60,7 @@ func (c *Client) Comments(ctx context.Context, token, postID string) iter.Seq2[C
 // stops.
 func (c *Client) Conversations(ctx context.Context, token, pageID string) iter.Seq2[Conversation, error] {
 	q := url.Values{"fields": {conversationFields}}
-	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointConversations, pageID, "conversations", q, wireConversation.conversation)
+	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointConversations, pageID, "conversations", q, func(w wireConversation, _ string) Conversation { return w.conversation() })
 }
 
 // wireConversation is a conversation as Graph sends it: participants and
@@ -62,7 +76,7 @@ func (w wireConversation) conversation() Conversation {
 	return Conversation{ID: w.ID, UpdatedTime: w.UpdatedTime, Participants: w.Participants.Data, Messages: w.Messages.Data}
 }
 
-func same[T any](v T) T { return v }
+func same[T any](v T, _ string) T { return v }
 
 // wirePage is one page of a Graph listing.
 type wirePage[W any] struct {
@@ -73,19 +87,29 @@ type wirePage[W any] struct {
 		} `json:"cursors"`
 		Next string `json:"next"`
 	} `json:"paging"`
+	Summary struct {
+		Order string `json:"order"`
+	} `json:"summary"`
 }
 
-// decodePage decodes one page of a listing: its items, the paging.next URL
-// ("" on the last page) and the after cursor.
-func decodePage[W any](body []byte) (items []W, next, after string, err error) {
+// listPage is one decoded page of a listing.
+type listPage[W any] struct {
+	items []W
+	next  string // paging.next, "" on the last page
+	after string // the after cursor
+	order string // summary.order, "" when there is no summary
+}
+
+// decodePage decodes one page of a listing.
+func decodePage[W any](body []byte) (listPage[W], error) {
 	var p wirePage[W]
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, "", "", err
+		return listPage[W]{}, err
 	}
 	if p.Data == nil {
-		return nil, "", "", errors.New(`no "data" list`)
+		return listPage[W]{}, errors.New(`no "data" list`)
 	}
-	return *p.Data, p.Paging.Next, p.Paging.Cursors.After, nil
+	return listPage[W]{items: *p.Data, next: p.Paging.Next, after: p.Paging.Cursors.After, order: p.Summary.Order}, nil
 }
 
 type pageGateKey struct{}
@@ -99,10 +123,11 @@ func WithPageGate(ctx context.Context, gate func(context.Context) error) context
 	return context.WithValue(ctx, pageGateKey{}, gate)
 }
 
-// listing returns an iterator over the edge of id, converting each decoded W.
+// listing returns an iterator over the edge of id, converting each decoded W
+// with its page's summary order.
 // Only one page is held at a time: a page is fetched when the previous one has
 // been yielded.
-func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, id, edge string, q url.Values, conv func(W) T) iter.Seq2[T, error] {
+func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, id, edge string, q url.Values, conv func(W, string) T) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		if id == "" {
@@ -126,17 +151,18 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				yield(zero, err)
 				return
 			}
-			items, next, after, err := decodePage[W](resp.body)
+			pg, err := decodePage[W](resp.body)
 			if err != nil {
 				yield(zero, c.malformed(endpoint, resp, err, token, false))
 				return
 			}
 			resp = nil
-			for _, it := range items {
-				if !yield(conv(it), nil) {
+			for _, it := range pg.items {
+				if !yield(conv(it, pg.order), nil) {
 					return
 				}
 			}
+			next, after := pg.next, pg.after
 			// Only a missing paging.next ends a listing: Graph filters
 			// hidden, removed and privacy-restricted items out of a page
 			// after cutting it, so a page can be short, or empty, and

@@ -50,6 +50,10 @@ type Comment struct {
 	From              *User  `json:"from,omitempty"`
 	Message           string `json:"message,omitempty"`
 	Parent            *Ref   `json:"parent,omitempty"`
+	// ListOrder is not Graph's: Client.Comments sets it to the order the
+	// listing came in, as its summary says (OrderReverseChronological,
+	// OrderChronological or OrderRanked; "" when the answer had no summary).
+	ListOrder string `json:"-"`
 }
 
 // Message is one message of a conversation.

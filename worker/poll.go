@@ -789,6 +789,14 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 
 func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop time.Time, newest *int64, added map[string]struct{}) error {
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	// The walk stops at the first comment at or before stop only while the
+	// listing is newest first: Graph lists the comments of a post that "can
+	// be ranked" ranked, whatever order was asked for, so an old comment can
+	// come before new ones. Such a listing, or one whose summary does not
+	// say its order, or one that turns out not to be newest first, is read
+	// to its end, its old comments skipped.
+	newestFirst := true
+	var prev graph.Time
 	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
 		if err != nil {
 			if *gateErr != nil {
@@ -796,9 +804,15 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop ti
 			}
 			return &readError{err}
 		}
-		// Newest first: everything from here on is older.
+		if c.ListOrder != graph.OrderReverseChronological || c.CreatedTime.After(prev.Time) && !prev.IsZero() {
+			newestFirst = false
+		}
+		prev = c.CreatedTime
 		if !c.CreatedTime.After(stop) {
-			break
+			if newestFirst {
+				break // everything from here on is older
+			}
+			continue
 		}
 		*newest = max(*newest, c.CreatedTime.Unix())
 		if _, ok := added[c.ID]; !ok {

@@ -610,3 +610,69 @@ func TestDryPollThrottledPauses(t *testing.T) {
 		t.Fatalf("after the dry poll the Page is paused %s (%q, %v), want throttled", d, reason, err)
 	}
 }
+
+// TestPollRankedComments: Graph lists the comments of a post that "can be
+// ranked" ranked, whatever order was asked for, and says so in the listing's
+// summary. A ranked post's old, much-answered comments come first: the walk
+// reads such a listing to its end instead of stopping at the first old
+// comment, on the first poll and on incremental ones, while a post listed
+// newest first is still read only down to what the last poll saw.
+func TestPollRankedComments(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+	pages := pollPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	ranked := h.sb.AddPost(page, sandbox.User{ID: page}, "ranked post", now.Add(-10*24*time.Hour))
+	plain := h.sb.AddPost(page, sandbox.User{ID: page}, "plain post", now.Add(-10*24*time.Hour))
+	for _, post := range []string{ranked, plain} {
+		// Old comments, outside the reply window, the first with replies,
+		// so that ranking puts them first: more than a page of them.
+		for i := range 150 {
+			id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7700%04d", i), Name: "Old Friend"}, "price?", now.Add(-time.Duration(8*24*60-i)*time.Minute))
+			if i == 0 {
+				for j := range 3 {
+					h.sb.AddReply(id, sandbox.User{ID: fmt.Sprintf("7710%04d", j), Name: "Old Reply"}, "me too", now.Add(-8*24*time.Hour+time.Duration(j+1)*time.Hour))
+				}
+			}
+		}
+	}
+	if !h.sb.RankComments(ranked) {
+		t.Fatal("RankComments: unknown post")
+	}
+	h.sb.AddComment(ranked, sandbox.User{ID: "77990001", Name: "New Friend"}, "price?", now.Add(-2*time.Minute))
+	h.sb.AddComment(plain, sandbox.User{ID: "77990002", Name: "New Friend"}, "price?", now.Add(-2*time.Minute))
+
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	first, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Enqueued() != 2 {
+		t.Fatalf("first poll enqueued %d, want the new comment of each post (2): %+v", first.Enqueued(), first)
+	}
+	// A comment of each post, newer than anything seen.
+	h.sb.AddComment(ranked, sandbox.User{ID: "77990003", Name: "Newer Friend"}, "price?", now)
+	h.sb.AddComment(plain, sandbox.User{ID: "77990004", Name: "Newer Friend"}, "price?", now)
+	before := h.sb.Calls()[sandbox.EndpointComments]
+	second, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Enqueued() != 2 {
+		t.Errorf("second poll enqueued %d, want the newer comment of each post (2): %+v", second.Enqueued(), second)
+	}
+	// The ranked post's 155 comments and replies take two pages; the plain
+	// post's walk stops on its first page.
+	if n := h.sb.Calls()[sandbox.EndpointComments] - before; n != 3 {
+		t.Errorf("second poll made %d comment calls, want 2 for the ranked post and 1 for the plain one", n)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for _, c := range h.sb.AllComments(page) {
+		_, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c.ID)
+		if want := strings.HasPrefix(c.From.ID, "7799"); want != (err == nil) {
+			t.Errorf("comment %s of %s (%s): reply task found %v, want %v", c.ID, c.From.ID, c.CreatedTime.Format(time.DateTime), err == nil, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -366,6 +368,33 @@ func commentList(st *store, kind int, i int32, filter string) ([]int32, *apiErro
 	return st.posts[i].top, nil
 }
 
+// Orders of a comment listing, as its summary names them.
+const (
+	orderChronological        = "chronological"
+	orderReverseChronological = "reverse_chronological"
+	orderRanked               = "ranked"
+)
+
+// commentOrder arranges list, the comments of a post or the replies of a
+// comment ascending by (created, index), in the order Graph lists them: a
+// ranked post's comments by rank whatever was asked for, others by time. It
+// returns the arranged list, the key it is ascending by (for pageOf), whether
+// the listing shows it reversed, and the order's name.
+func (st *store) commentOrder(kind int, i int32, list []int32, reverse bool) ([]int32, func(int32) int64, bool, string) {
+	if kind == objPost && st.posts[i].ranked {
+		// Most replies first, then oldest first; replies counted in 2^32
+		// steps keep the created time (under 2^32 s) as the tie-break.
+		key := func(ci int32) int64 { return -int64(len(st.replies[ci]))<<32 + st.comments[ci].created }
+		ranked := slices.Clone(list)
+		slices.SortStableFunc(ranked, func(a, b int32) int { return cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a, b)) })
+		return ranked, key, false, orderRanked
+	}
+	if reverse {
+		return list, st.commentCreated, true, orderReverseChronological
+	}
+	return list, st.commentCreated, false, orderChronological
+}
+
 // reverseOrder reads an order parameter: chronological (the default) or
 // reverse_chronological.
 func reverseOrder(order string) (bool, *apiError) {
@@ -399,11 +428,12 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	if e != nil {
 		return pageID, nil, e
 	}
+	list, key, reverse, order := st.commentOrder(kind, i, list, reverse)
 	pr, e := parsePageReq(c.q, reverse, len(st.comments))
 	if e != nil {
 		return pageID, nil, e
 	}
-	res := pageOf(list, st.commentCreated, pr)
+	res := pageOf(list, key, pr)
 	j := enc{b: make([]byte, 0, 512+320*len(res.items))}
 	j.open()
 	j.key("data")
@@ -417,17 +447,13 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	j.closeArray()
 	writePaging(&j, res, c.selfLink)
 	if v := c.q.Get("summary"); v == "true" || v == "1" {
-		writeSummary(&j, len(all), reverse)
+		writeSummary(&j, len(all), order)
 	}
 	j.close()
 	return pageID, j.b, nil
 }
 
-func writeSummary(j *enc, total int, reverse bool) {
-	order := "chronological"
-	if reverse {
-		order = "reverse_chronological"
-	}
+func writeSummary(j *enc, total int, order string) {
 	j.key("summary")
 	j.open()
 	j.kstr("order", order)

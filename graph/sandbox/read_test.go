@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -270,6 +271,76 @@ func TestCommentsPaging(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRankedComments: a post whose comments can be ranked lists them ranked
+// (most replies first, then oldest first) whatever order is asked for, in
+// the edge and in the nested field alike, paging through all of them, and its
+// summary says "ranked"; replies of a comment stay in time order.
+func TestRankedComments(t *testing.T) {
+	e := newEnv(t, Options{Posts: 1, Comments: 40, Seed: 6})
+	p := e.page(0)
+	post := e.sb.Posts(p.ID)[0]
+	summaryOrder := func(a answer) string {
+		s, _ := a.body["summary"].(map[string]any)
+		o, _ := s["order"].(string)
+		return o
+	}
+	q := "/v25.0/" + post.ID + "/comments?filter=stream&order=reverse_chronological&summary=true&limit=7"
+	if o := summaryOrder(e.get(q, p.Token)); o != "reverse_chronological" {
+		t.Fatalf("summary order before ranking: %q", o)
+	}
+	if e.sb.RankComments("1_2") || !e.sb.RankComments(post.ID) {
+		t.Fatal("RankComments: unknown post accepted or known one refused")
+	}
+	cs := e.sb.Comments(post.ID)
+	replies := map[string]int{}
+	for _, c := range cs {
+		if c.ParentID != "" {
+			replies[c.ParentID]++
+		}
+	}
+	want := make([]Comment, len(cs))
+	copy(want, cs)
+	slices.SortStableFunc(want, func(a, b Comment) int {
+		return cmp.Or(replies[b.ID]-replies[a.ID], a.CreatedTime.Compare(b.CreatedTime))
+	})
+	if replies[want[0].ID] == 0 || want[0].CreatedTime.Equal(cs[len(cs)-1].CreatedTime) {
+		t.Fatal("seed gives ranking nothing to do")
+	}
+	var wantIDs []string
+	for _, c := range want {
+		wantIDs = append(wantIDs, c.ID)
+	}
+	if got := ids(e.walk(q, p.Token)); !slices.Equal(got, wantIDs) {
+		t.Errorf("ranked listing:\n got %v\nwant %v", got, wantIDs)
+	}
+	if o := summaryOrder(e.get(q, p.Token)); o != "ranked" {
+		t.Errorf("summary order: %q, want ranked", o)
+	}
+	a := e.get("/v25.0/"+post.ID+"?fields=comments.filter(stream).order(reverse_chronological).limit(5).summary(true)", p.Token)
+	nested, _ := a.body["comments"].(map[string]any)
+	if nested == nil {
+		t.Fatalf("no nested comments: %s", a.raw)
+	}
+	data, _ := nested["data"].([]any)
+	var got []string
+	for _, it := range data {
+		got = append(got, it.(map[string]any)["id"].(string))
+	}
+	if !slices.Equal(got, wantIDs[:5]) || summaryOrder(answer{body: nested}) != "ranked" {
+		t.Errorf("nested field: %v (summary %v), want %v ranked", got, nested["summary"], wantIDs[:5])
+	}
+	parent := want[0].ID
+	var wantReplies []string
+	for _, c := range cs {
+		if c.ParentID == parent {
+			wantReplies = append(wantReplies, c.ID)
+		}
+	}
+	if got := ids(e.walk("/v25.0/"+parent+"/comments?order=chronological", p.Token)); !slices.Equal(got, wantReplies) {
+		t.Errorf("replies of a ranked post's comment: %v, want %v in time order", got, wantReplies)
 	}
 }
 

@@ -221,9 +221,10 @@ func (c *call) writeNestedComments(j *enc, st *store, kind int, i int32, id stri
 		list = nil
 	}
 	reverse, _ := reverseOrder(order)
+	list, key, reverse, listed := st.commentOrder(kind, i, list, reverse)
 	n, _ := f.intMod("limit", defaultLimit)
 	limit := limitOf(n)
-	res := pageOf(list, st.commentCreated, pageReq{limit: limit, reverse: reverse})
+	res := pageOf(list, key, pageReq{limit: limit, reverse: reverse})
 	summary := f.mods["summary"] == "true" || f.mods["summary"] == "1"
 	if len(res.items) == 0 && !summary {
 		return
@@ -252,7 +253,7 @@ func (c *call) writeNestedComments(j *enc, st *store, kind int, i int32, id stri
 		return pageLink(c.base, c.vprefix+"/"+id+"/comments", q, key, cursor)
 	})
 	if summary {
-		writeSummary(j, len(list), reverse)
+		writeSummary(j, len(list), listed)
 	}
 	j.close()
 }

@@ -40,6 +40,7 @@ type post struct {
 	conv     int32   // private reply's conversation, -1 if none
 	all      []int32 // every comment, ascending by (created, index)
 	top      []int32 // top-level comments, same order
+	ranked   bool    // its comments are listed ranked (RankComments)
 }
 
 type comment struct {
@@ -572,6 +573,22 @@ func (s *Sandbox) HideComment(id string) bool {
 		return false
 	}
 	s.st.comments[i].hidden = true
+	return true
+}
+
+// RankComments makes Graph list a post's comments ranked, whatever order a
+// listing asks for, as Meta does with comments that "can be ranked": the
+// comments with the most replies first, then oldest first, and the listing's
+// summary says "order": "ranked". Replies of a comment stay in time order.
+// False for an unknown post id.
+func (s *Sandbox) RankComments(postID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, i := s.st.lookup(postID)
+	if kind != objPost {
+		return false
+	}
+	s.st.posts[i].ranked = true
 	return true
 }
 
