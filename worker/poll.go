@@ -717,7 +717,9 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 	if r.rep.FullRead != "" {
 		st, known = postState{}, false
 	}
-	if posts && post.From != nil && post.From.ID != r.page.ID && !known {
+	// A post without from is a visitor's whose privacy hides them: the Page's
+	// own posts always name it. Graph's can_reply_privately still decides.
+	if posts && (post.From == nil || post.From.ID != r.page.ID) && !known {
 		if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
 			return err
 		}
@@ -1069,10 +1071,8 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return pl.itemError(page.ID, err, log)
 		}
-		if p.From == nil {
-			// Without from, nothing proves it is a visitor's post.
-			p.From = &graph.User{ID: page.ID}
-		}
+		// Without from, it is a visitor's post whose privacy hides them, as
+		// in the poll: Graph's can_reply_privately decides.
 		item = intake.PostItem(p)
 	}
 	b := pl.in.NewBatch(page, tasks.SourceWebhook, false)

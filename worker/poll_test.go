@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -673,6 +674,55 @@ func TestPollRankedComments(t *testing.T) {
 		_, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c.ID)
 		if want := strings.HasPrefix(c.From.ID, "7799"); want != (err == nil) {
 			t.Errorf("comment %s of %s (%s): reply task found %v, want %v", c.ID, c.From.ID, c.CreatedTime.Format(time.DateTime), err == nil, want)
+		}
+	}
+}
+
+// TestPollHiddenAuthors: Graph leaves from out of a post or comment whose
+// author's privacy keeps them from the app. Such a visitor's post and comment
+// are answered (Graph's can_reply_privately decides); the Page's own post,
+// which always names the Page, is not.
+func TestPollHiddenAuthors(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 80})
+	pages := pollPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	visitor := h.sb.AddPost(page, sandbox.User{ID: "7901", Name: "Vera Hidden"}, "what does it cost?", now.Add(-time.Hour))
+	own := h.sb.AddPost(page, sandbox.User{ID: page}, "our news", now.Add(-time.Hour))
+	comment := h.sb.AddComment(own, sandbox.User{ID: "7902", Name: "Carl Hidden"}, "price?", now.Add(-time.Minute))
+	for _, id := range []string{visitor, comment} {
+		if !h.sb.HideAuthor(id) {
+			t.Fatalf("HideAuthor(%s) refused", id)
+		}
+	}
+	// The same post delivered by the webhook, on a second one.
+	webhookPost := h.sb.AddPost(page, sandbox.User{ID: "7903", Name: "Wanda Hidden"}, "price please?", now.Add(-time.Minute))
+	h.sb.HideAuthor(webhookPost)
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	payload, err := json.Marshal(tasks.WebhookItem{PageID: page, Kind: tasks.KindPost, ID: webhookPost, ReceivedAt: time.Now().UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload)); err != nil {
+		t.Fatalf("webhook item: %v", err)
+	}
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for target, want := range map[string]bool{"post:" + visitor: true, "comment:" + comment: true, "post:" + webhookPost: true, "post:" + own: false} {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, target)
+		if (err == nil) != want {
+			t.Errorf("%s: reply task found %v, want %v (poll %+v)", target, err == nil, want, rep.Report)
+		}
+		if err == nil && target == "post:"+webhookPost {
+			var r tasks.Reply
+			if err := json.Unmarshal(ti.Payload, &r); err != nil || r.Source != tasks.SourceWebhook {
+				t.Errorf("%s: queued by %q (%v), want the webhook", target, r.Source, err)
+			}
 		}
 	}
 }

@@ -98,8 +98,10 @@ func (c *call) writePost(j *enc, st *store, pi int32, fs []field) {
 				j.kstr("message", p.msg)
 			}
 		case "from":
-			j.key("from")
-			writeUser(j, st, p.page, p.from, f.sub, false)
+			if !p.noFrom {
+				j.key("from")
+				writeUser(j, st, p.page, p.from, f.sub, false)
+			}
 		case "private_reply_conversation":
 			writeReplyConv(j, p.conv)
 		case "comments":
@@ -141,8 +143,10 @@ func (c *call) writeComment(j *enc, st *store, ci int32, fs []field) {
 		case "message":
 			j.kstr("message", cm.msg)
 		case "from":
-			j.key("from")
-			writeUser(j, st, pg, cm.from, f.sub, false)
+			if !cm.noFrom {
+				j.key("from")
+				writeUser(j, st, pg, cm.from, f.sub, false)
+			}
 		case "parent":
 			if cm.parent >= 0 {
 				j.key("parent")

@@ -41,6 +41,7 @@ type post struct {
 	all      []int32 // every comment, ascending by (created, index)
 	top      []int32 // top-level comments, same order
 	ranked   bool    // its comments are listed ranked (RankComments)
+	noFrom   bool    // listed without from (HideAuthor)
 }
 
 type comment struct {
@@ -51,6 +52,7 @@ type comment struct {
 	conv     int32 // private reply's conversation, -1 if none
 	canReply bool
 	hidden   bool // filtered out of listings after paging (HideComment)
+	noFrom   bool // listed without from (HideAuthor)
 	msg      string
 }
 
@@ -589,6 +591,23 @@ func (s *Sandbox) RankComments(postID string) bool {
 		return false
 	}
 	s.st.posts[i].ranked = true
+	return true
+}
+
+// HideAuthor makes Graph leave the from field out of a post or comment, as it
+// does when its author's privacy settings keep them from the app; the post or
+// comment can still be replied to privately. False for an unknown id.
+func (s *Sandbox) HideAuthor(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind, i := s.st.lookup(id); kind {
+	case objPost:
+		s.st.posts[i].noFrom = true
+	case objComment:
+		s.st.comments[i].noFrom = true
+	default:
+		return false
+	}
 	return true
 }
 
