@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -148,6 +149,12 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			}
 			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token})
 			if err != nil {
+				if smaller, ok := smallerPage(err, u); ok {
+					// The same page again, in smaller pieces; the next
+					// links Graph gives keep the smaller limit.
+					u = smaller
+					continue
+				}
 				yield(zero, err)
 				return
 			}
@@ -178,6 +185,37 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			u = nu
 		}
 	}
+}
+
+// minPageLimit is the fewest items a page of a listing is asked for when Graph
+// says pages are too heavy to build.
+const minPageLimit = 5
+
+// smallerPage reports whether err is Graph's answer to a page of a listing too
+// heavy to build (code 1, "Please reduce the amount of data you're asking for,
+// then retry your request"), which asking again for the same page gets again,
+// and returns the URL of that page with a quarter of the items (Graph's
+// default of 25 when u names no limit), down to minPageLimit.
+func smallerPage(err error, u string) (string, bool) {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Code != 1 || !strings.Contains(strings.ToLower(ge.Message), "reduce the amount of data") {
+		return "", false
+	}
+	p, perr := url.Parse(u)
+	if perr != nil {
+		return "", false
+	}
+	q := p.Query()
+	n, aerr := strconv.Atoi(q.Get("limit"))
+	if aerr != nil || n <= 0 {
+		n = 25
+	}
+	if n <= minPageLimit {
+		return "", false
+	}
+	q.Set("limit", strconv.Itoa(max(minPageLimit, n/4)))
+	p.RawQuery = q.Encode()
+	return p.String(), true
 }
 
 // nextURL turns Graph's paging.next into the URL to fetch: credentials Graph

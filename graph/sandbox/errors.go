@@ -75,6 +75,11 @@ func errTransient() *apiError {
 		msg: "An unexpected error has occurred. Please retry your request later."}
 }
 
+func errTooMuchData() *apiError {
+	return &apiError{status: http.StatusInternalServerError, typ: "OAuthException", code: CodeUnknown,
+		msg: "Please reduce the amount of data you're asking for, then retry your request"}
+}
+
 func errNoToken() *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeInvalidToken,
 		msg: "An active access token must be used to query information about the current user."}

@@ -21,6 +21,12 @@ type Faults struct {
 	Latency time.Duration
 	// Jitter is the largest random latency added on top of Latency.
 	Jitter time.Duration
+	// MaxListItems, when above 0, is the most items a page of a listing
+	// (feed, comments, conversations, messages) may ask for: a larger limit
+	// is answered as Graph answers a page too heavy to build, HTTP 500, code
+	// 1, "Please reduce the amount of data you're asking for, then retry
+	// your request".
+	MaxListItems int
 }
 
 // faults holds the current Faults and the generator their rolls come from.
@@ -55,6 +61,12 @@ func (fl *faults) roll(p func(Faults) float64) bool {
 	defer fl.mu.Unlock()
 	share := p(fl.f)
 	return share > 0 && fl.rng.Float64() < share
+}
+
+func (fl *faults) maxListItems() int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.f.MaxListItems
 }
 
 func (fl *faults) fail() bool { return fl.roll(func(f Faults) float64 { return f.FailRate }) }

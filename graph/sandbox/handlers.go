@@ -91,15 +91,15 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.base = scheme + r.Host
 	switch endpoint {
 	case EndpointFeed:
-		c.read(c.feed)
+		c.list(c.feed)
 	case EndpointComments:
-		c.read(c.comments)
+		c.list(c.comments)
 	case EndpointObject:
 		c.read(c.object)
 	case EndpointConversations:
-		c.read(c.conversations)
+		c.list(c.conversations)
 	case EndpointThread:
-		c.read(c.thread)
+		c.list(c.thread)
 	case EndpointMessages:
 		c.send()
 	default:
@@ -217,6 +217,32 @@ func (c *call) read(h func(st *store) (pageID string, body []byte, e *apiError))
 	pageID, body, e := h(&c.s.st)
 	c.s.mu.RUnlock()
 	c.finish(pageID, usagePages, body, e)
+}
+
+// list answers a listing. One asking for more items than Faults.MaxListItems
+// gets Graph's answer to a page too heavy to build, once its token and
+// object have passed.
+func (c *call) list(h func(st *store) (pageID string, body []byte, e *apiError)) {
+	most := c.s.fl.maxListItems()
+	if most <= 0 {
+		c.read(h)
+		return
+	}
+	n, err := strconv.Atoi(c.q.Get("limit"))
+	if err != nil || n <= 0 {
+		n = defaultLimit
+	}
+	if n <= most {
+		c.read(h)
+		return
+	}
+	c.read(func(st *store) (string, []byte, *apiError) {
+		pageID, _, e := h(st)
+		if e == nil {
+			e = errTooMuchData()
+		}
+		return pageID, nil, e
+	})
 }
 
 // jsonContentType is every JSON answer's Content-Type (header values are

@@ -1,0 +1,85 @@
+package graph_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+)
+
+// TestListingAsksForSmallerPages: Graph answers a page of a listing too heavy
+// to build with code 1, "Please reduce the amount of data you're asking for,
+// then retry your request", however often it is asked the same. The listing
+// asks for that page again with a quarter of the items, down to 5, and goes
+// on with the smaller pages; below 5 it gives the error up.
+func TestListingAsksForSmallerPages(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 62})
+	page := sb.Pages()[0]
+	post := sb.Posts(page.ID)[0].ID
+	for i := range 40 {
+		sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6200%04d", i), Name: "Heavy Friend"}, "hi", time.Now().Add(-time.Duration(i+1)*time.Second))
+	}
+	var mu sync.Mutex
+	var limits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		limits = append(limits, r.URL.Query().Get("limit"))
+		mu.Unlock()
+		sb.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	read := func() (int, error) {
+		n := 0
+		for _, err := range c.Comments(context.Background(), page.Token, post) {
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}
+	for _, tc := range []struct {
+		most   int
+		want   int
+		limits string // of the requests, in order
+		fails  bool
+	}{
+		{most: 0, want: 40, limits: "100"},
+		{most: 30, want: 40, limits: "100 25 25"},
+		{most: 10, want: 40, limits: "100 25 6 6 6 6 6 6 6"},
+		{most: 4, limits: "100 25 6 5", fails: true},
+	} {
+		t.Run(fmt.Sprintf("at most %d", tc.most), func(t *testing.T) {
+			sb.SetFaults(sandbox.Faults{MaxListItems: tc.most})
+			mu.Lock()
+			limits = nil
+			mu.Unlock()
+			n, err := read()
+			mu.Lock()
+			got := strings.Join(limits, " ")
+			mu.Unlock()
+			if got != tc.limits {
+				t.Errorf("limits asked for: %s, want %s", got, tc.limits)
+			}
+			var ge *graph.Error
+			if tc.fails {
+				if !errors.As(err, &ge) || ge.Code != 1 {
+					t.Errorf("read %d comments, error %v: want Graph's code 1", n, err)
+				}
+				return
+			}
+			if err != nil || n != tc.want {
+				t.Errorf("read %d comments, error %v: want %d", n, err, tc.want)
+			}
+		})
+	}
+}
