@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -136,7 +139,27 @@ func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 	}
 	// Checked last: an unknown field or a wrong type anywhere in the object
 	// stays the decoder's error, as an unknown field given twice does.
-	return fieldTwice(b, prefix)
+	if e := fieldTwice(b, prefix); e != nil {
+		return e
+	}
+	return invalidUTF8(b, prefix)
+}
+
+// invalidUTF8 names the first member (in name order) of a decoded object b
+// whose value is not valid UTF-8: encoding/json would have put U+FFFD in
+// place of the bytes, and the reply would have gone out so.
+func invalidUTF8(b []byte, prefix string) *inputError {
+	if utf8.Valid(b) {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m) // decoded once already
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !utf8.Valid(m[k]) {
+			return badInput(prefix+k, "%s is not valid UTF-8", k)
+		}
+	}
+	return badInput(strings.TrimSuffix(prefix, "."), "the object is not valid UTF-8")
 }
 
 // replyFields are ReplyRequest's JSON member names, by field index.
@@ -326,8 +349,10 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	case errors.As(err, &ce):
 		return c, badInput(prefix+"text", "text holds a control character (U+%04X at character %d); only tab, newline and carriage return are allowed",
 			ce.Rune, ce.At)
-	case err != nil:
+	case errors.Is(err, config.ErrTextTooLong):
 		return c, badInput(prefix+"text", "text is longer than %d characters", config.MaxTextRunes)
+	case err != nil:
+		return c, badInput(prefix+"text", "text: %s", strings.TrimPrefix(err.Error(), "config: "))
 	}
 	c.text = text
 	return c, nil

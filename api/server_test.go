@@ -153,6 +153,7 @@ func TestReplies(t *testing.T) {
 		{"unknown field", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"hi","x":1}`, e.page.ID, c1), 400, "x"},
 		{"field twice", testToken, body(`{"page_id":%q,"comment_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c1, comments[3].ID), 400, "comment_id"},
 		{"wrong type", testToken, body(`{"page_id":1,"comment_id":%q,"text":"hi"}`, c1), 400, "page_id"},
+		{"invalid UTF-8 in text", testToken, body(`{"page_id":%q,"comment_id":%q,"text":"bad `+"\xff\xfe"+` utf8"}`, e.page.ID, c1), 400, "text"},
 		{"malformed", testToken, `{"page_id":`, 400, ""},
 		{"not an object", testToken, `[1,2]`, 400, ""},
 		{"empty", testToken, ``, 400, ""},
@@ -182,6 +183,17 @@ func TestReplies(t *testing.T) {
 		item := r[0].(map[string]any)
 		if msg := errMessage(item); item["status"] != 400.0 || errField(item) != "replies[0].text" || !strings.Contains(msg, "control character") || !strings.Contains(msg, "U+0000") {
 			t.Fatalf("item %v, want 400 naming replies[0].text and the character", item)
+		}
+	})
+
+	t.Run("invalid UTF-8 named in a batch", func(t *testing.T) {
+		status, m := e.do(t, "POST", "/v1/replies", testToken, body(`{"replies":[{"page_id":%q,"comment_id":%q,"text":"caf`+"\xe9"+`"}]}`, e.page.ID, c1))
+		r, _ := m["results"].([]any)
+		if status != 207 || len(r) != 1 {
+			t.Fatalf("%d %v", status, m)
+		}
+		if item := r[0].(map[string]any); item["status"] != 400.0 || errField(item) != "replies[0].text" || !strings.Contains(errMessage(item), "UTF-8") {
+			t.Fatalf("item %v, want 400 naming replies[0].text", item)
 		}
 	})
 

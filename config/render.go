@@ -25,6 +25,7 @@ var (
 	ErrTextEmpty   = errors.New("config: reply text is empty")
 	ErrTextTooLong = fmt.Errorf("config: reply text is longer than %d characters", MaxTextRunes)
 	ErrTextControl = errors.New("config: reply text holds a control character (only tab, newline and carriage return are allowed)")
+	ErrTextNotUTF8 = errors.New("config: reply text is not valid UTF-8")
 )
 
 // CheckText returns s without its leading and trailing white space, or an
@@ -32,9 +33,13 @@ var (
 // invisible format characters such as U+200B, unicode.Cf), ErrTextControl
 // when it holds a control character other than tab, newline and carriage
 // return (U+0000–U+001F, U+007F), ErrTextTooLong when it is longer than
-// MaxTextRunes characters. The API and the enqueue command check the texts
-// they are given with it, and Render the texts it renders.
+// MaxTextRunes characters, ErrTextNotUTF8 when it is not valid UTF-8. The API
+// and the enqueue command check the texts they are given with it, and Render
+// the texts it renders.
 func CheckText(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", ErrTextNotUTF8
+	}
 	lead := strings.TrimLeftFunc(s, unicode.IsSpace)
 	skipped := utf8.RuneCountInString(s[:len(s)-len(lead)])
 	s = strings.TrimRightFunc(lead, unicode.IsSpace)

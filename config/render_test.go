@@ -173,6 +173,9 @@ func TestCheckText(t *testing.T) {
 		{name: "invisible format characters and blanks", in: " \u200b\u200d\ufeff\u2060\u00a0\u3000\u200e ", wantErr: ErrTextEmpty},
 		{name: "zero-width joiner in an emoji kept", in: "thanks \U0001F469\u200d\U0001F4BB", want: "thanks \U0001F469\u200d\U0001F4BB"},
 		{name: "right-to-left mark kept", in: "\u200fשלום", want: "\u200fשלום"},
+		{name: "invalid UTF-8", in: "caf\xe9", wantErr: ErrTextNotUTF8},
+		{name: "a lone continuation byte", in: "ok \x80 ok", wantErr: ErrTextNotUTF8},
+		{name: "U+FFFD itself kept", in: "a \ufffd b", want: "a \ufffd b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

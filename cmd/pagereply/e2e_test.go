@@ -530,6 +530,8 @@ func TestUsage(t *testing.T) {
 		{"enqueue invisible text", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", "\u200b"}, 2, "pagereply enqueue: --text is required and must not be blank\n"},
 		{"enqueue text with a control character", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", "hi\abye"}, 2,
 			"pagereply enqueue: --text: reply text holds a control character (only tab, newline and carriage return are allowed): U+0007 at character 3\n"},
+		{"enqueue text not UTF-8", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", "caf\xe9"}, 2,
+			"pagereply enqueue: --text: reply text is not valid UTF-8\n"},
 		{"enqueue text too long", []string{"enqueue", "-c", noTokens, "--page", "1", "--post", "1_2", "--text", strings.Repeat("é", 2001)}, 2,
 			"pagereply enqueue: --text: the reply text is longer than 2000 characters (2001)\n"},
 		{"missing file", []string{"status", "-c", "/nonexistent.yaml"}, 2, "nonexistent"},
