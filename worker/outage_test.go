@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,4 +118,35 @@ func (h *harness) startDownWorker(t *testing.T, g *downGraph, n, maxRetry int, o
 		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
 		p.OutagePause = outagePause
 	})
+}
+
+// TestQueuesListedAgainAfterDataLoss: a worker lists its queues in asynq's
+// set of queues when it starts, before anything is enqueued, and again after
+// Redis lost its data, where asynq's client adds a queue on its first enqueue
+// per process only: the monitor, status and the queue metrics (all read with
+// asynq's Inspector) would otherwise lose them until a restart.
+func TestQueuesListedAgainAfterDataLoss(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 81})
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.QueuesListedEvery = 50 * time.Millisecond })
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	listed := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			qs, err := insp.Queues()
+			if err == nil && slices.Contains(qs, tasks.QueueReplies) && slices.Contains(qs, tasks.QueuePolls) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the Inspector lists %v (%v), want replies and polls", what, qs, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	listed("at start")
+	if err := h.db.Client.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	listed("after the data loss")
 }

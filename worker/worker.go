@@ -78,6 +78,9 @@ type Params struct {
 	// ShutdownTimeout is how long Shutdown waits for in-flight tasks before it
 	// puts them back on the queue; if zero, 10s.
 	ShutdownTimeout time.Duration
+	// QueuesListedEvery is how often the worker adds its queues to asynq's
+	// set of queues again (tasks.RegisterQueues); if zero, 30s.
+	QueuesListedEvery time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 	// Metrics; if nil, a private set.
@@ -175,6 +178,9 @@ func New(p Params) *Worker {
 	}
 	if p.TaskCheckInterval <= 0 {
 		p.TaskCheckInterval = 20 * time.Millisecond
+	}
+	if p.QueuesListedEvery <= 0 {
+		p.QueuesListedEvery = 30 * time.Second
 	}
 	if p.DelayedTaskCheckInterval <= 0 {
 		p.DelayedTaskCheckInterval = 100 * time.Millisecond
@@ -321,7 +327,27 @@ func (w *Worker) Start() error {
 		}
 		w.servers = append(w.servers, srv)
 	}
+	go w.keepQueuesListed(w.stopPolls, w.serverRDB)
 	return nil
+}
+
+// keepQueuesListed lists the queues in asynq's set of queues now and every
+// Params.QueuesListedEvery until ctx is done, so that the monitor, status and the
+// queue metrics find them again soon after Redis lost its data.
+func (w *Worker) keepQueuesListed(ctx context.Context, rdb *tasks.ServerClient) {
+	t := time.NewTicker(w.p.QueuesListedEvery)
+	defer t.Stop()
+	for {
+		if err := tasks.RegisterQueues(ctx, rdb); err != nil && ctx.Err() == nil {
+			// Redis away is logged where it matters (replies, polls).
+			w.log.Debug("list queues", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // logFailure logs a task that failed: archived when its error says it cannot
