@@ -37,6 +37,9 @@ const (
 	SkipAlreadyReplied Reason = "already_replied"
 	// SkipRenderError: the Page's template failed on this item.
 	SkipRenderError Reason = "render_error"
+	// SkipGone: a webhook delivery named it, and Graph no longer has it for
+	// the Page's token (deleted since, or out of the token's reach).
+	SkipGone Reason = "gone"
 )
 
 // MessagingWindow is how long after a person's last message a Page may answer

@@ -1107,8 +1107,11 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
 	if c := graph.ClassOf(err); graph.ObjectGone(err) && c != graph.ClassThrottled && c != graph.ClassPageBroken {
 		// Routine, not a failure: an archived task would raise the alarm
-		// that watches for replies failed for good.
-		log.Debug("webhook item skipped: gone from Graph (deleted since)", slog.String("error", err.Error()))
+		// that watches for replies failed for good. Graph says the same
+		// for an object deleted since and for one the token cannot reach
+		// ("missing permissions"), which an operator must be able to see.
+		log.Info("webhook item skipped: Graph no longer has it for the Page's token (deleted since, or out of its reach)", slog.String("error", err.Error()))
+		pl.m.PollSkipped.WithLabelValues(page, string(intake.SkipGone)).Inc()
 		return nil
 	}
 	switch graph.ClassOf(err) {

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -292,7 +294,9 @@ func TestWebhookItemGone(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
 	pages := pollPages(h)
 	page := pages[0].ID
-	pl := worker.NewPoller(h.pollParams(pages))
+	params := h.pollParams(pages)
+	params.Metrics = metrics.New()
+	pl := worker.NewPoller(params)
 	ctx := context.Background()
 	item := func(kind tasks.Kind, id string) error {
 		payload, err := json.Marshal(tasks.WebhookItem{PageID: page, Kind: kind, ID: id, ReceivedAt: time.Now().UnixMilli()})
@@ -307,6 +311,10 @@ func TestWebhookItemGone(t *testing.T) {
 	}
 	if h.sb.Calls()[sandbox.EndpointObject] == before {
 		t.Error("the item was not read from Graph")
+	}
+	var gone dto.Metric
+	if err := params.Metrics.PollSkipped.WithLabelValues(page, "gone").Write(&gone); err != nil || gone.GetCounter().GetValue() != 1 {
+		t.Errorf("pagereply_skipped_total{reason=\"gone\"} = %v (%v), want 1", gone.GetCounter().GetValue(), err)
 	}
 	// Graph refusing the read otherwise (here a malformed id, code 100
 	// without subcode 33... or whatever the sandbox answers) is not "gone".
