@@ -1,11 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,7 +162,35 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	if err := asError(errs); err != nil {
 		return nil, err
 	}
+	c.secretsInFile = d.literalSecrets(c)
 	return c, nil
+}
+
+// secretPath matches the key paths of secrets.
+var secretPath = regexp.MustCompile(`^(pages\[\d+\]\.access_token|graph\.app_secret|webhook\.verify_token|api\.tokens\[\d+\]|redis\.(sentinel\.(sentinel_)?password|cluster\.password))$`)
+
+// literalSecrets returns the paths of secrets given in the file with no
+// ${VAR} in them, and redis.url when the file writes its password.
+func (d *decoder) literalSecrets(c *Config) []string {
+	var out []string
+	for path := range d.lines {
+		if _, fromEnv := d.env[path]; fromEnv {
+			continue
+		}
+		if secretPath.MatchString(path) {
+			out = append(out, path)
+			continue
+		}
+		if path == "redis.url" {
+			if u, err := url.Parse(c.Redis.URL); err == nil && u.User != nil {
+				if _, ok := u.User.Password(); ok {
+					out = append(out, path)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(d.lines[a]-d.lines[b], strings.Compare(a, b)) })
+	return out
 }
 
 func defaultConfig() *Config {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -997,5 +998,52 @@ func TestEnvValueSharingWords(t *testing.T) {
 		if got := msg(v); got != base {
 			t.Errorf("token %q: error reads %q, not %q: it tells what the token holds", v, got, base)
 		}
+	}
+}
+
+// TestSecretsInFile: the secrets written in the file itself, not taken from
+// the environment with ${VAR}, are named by their key paths in the file's
+// order; a redis.url counts only when it writes a password.
+func TestSecretsInFile(t *testing.T) {
+	env := map[string]string{"TOK": "from-env-token-1234", "API": "from-env-api-token-123456", "PW": "pw"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"all from the environment", `
+redis: {url: "redis://:${PW}@127.0.0.1:6379/0"}
+pages:
+  - {id: "1", access_token: "${TOK}"}
+api: {tokens: ["${API}"]}
+`, nil},
+		{"some in the file", `
+redis: {url: "redis://:hunter2@127.0.0.1:6379/0"}
+graph: {app_secret: "literal-app-secret"}
+pages:
+  - {id: "1", access_token: "literal-page-token"}
+  - {id: "2", access_token: "${TOK}"}
+api: {tokens: ["literal-api-token-1234567", "${API}"]}
+`, []string{"redis.url", "graph.app_secret", "pages[0].access_token", "api.tokens[0]"}},
+		{"a URL without a password", `
+redis: {url: "redis://127.0.0.1:6379/0"}
+pages:
+  - {id: "1", access_token: "${TOK}"}
+`, nil},
+		{"sentinel passwords", `
+redis: {sentinel: {master: m, addrs: ["h:26379"], password: "p1", sentinel_password: "${PW}"}}
+pages:
+  - {id: "1", access_token: "${TOK}"}
+`, []string{"redis.sentinel.password"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.SecretsInFile(); !slices.Equal(got, tc.want) {
+				t.Errorf("SecretsInFile() = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

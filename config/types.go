@@ -17,7 +17,14 @@ type Config struct {
 	Webhook Webhook `yaml:"webhook"`
 	API     API     `yaml:"api"`
 	Log     Log     `yaml:"log"`
+
+	secretsInFile []string // SecretsInFile
 }
+
+// SecretsInFile returns the key paths of the secrets (tokens, the app secret,
+// passwords) written in the file itself rather than taken from the
+// environment with ${VAR}, in the file's order.
+func (c *Config) SecretsInFile() []string { return c.secretsInFile }
 
 // Redis says how to reach Redis: exactly one of URL, Sentinel or Cluster.
 // When the file gives none of them, URL is DefaultRedisURL.

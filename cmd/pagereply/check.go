@@ -50,6 +50,9 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
 	}
+	for _, p := range cfg.SecretsInFile() {
+		fmt.Fprintf(env.stdout, "warning: %s is a secret written in the file: take it from the environment with ${VAR} (deploy/README.md, Secrets)\n", p)
+	}
 	return exitOK
 }
 

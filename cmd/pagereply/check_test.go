@@ -27,7 +27,10 @@ func TestCheck(t *testing.T) {
 		"  - id: \"456\"\n    access_token: \""+token+"\"\n"+
 		"api:\n  tokens: [\""+apiToken+"\"]\n")
 	out, errOut, code := run(t, "check", "-c", good)
-	for _, want := range []string{good + ": valid; 2 Pages", "page 123: rate 5/m burst", "page 456: rate", "warning: page 456 has no rules and no default_text"} {
+	for _, want := range []string{good + ": valid; 2 Pages", "page 123: rate 5/m burst", "page 456: rate", "warning: page 456 has no rules and no default_text",
+		// Every secret of this file is written in it.
+		"warning: redis.url is a secret written in the file", "warning: graph.app_secret is a secret", "warning: pages[0].access_token is a secret",
+		"warning: pages[1].access_token is a secret", "warning: api.tokens[0] is a secret"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check of a valid config: no %q in\n%s", want, out)
 		}
@@ -39,6 +42,12 @@ func TestCheck(t *testing.T) {
 		if strings.Contains(out+errOut, s) {
 			t.Fatalf("check printed a secret (%s):\n%s%s", s, out, errOut)
 		}
+	}
+
+	t.Setenv("CHECK_TEST_TOKEN", token)
+	fromEnv := write("env.yaml", "pages:\n  - id: \"123\"\n    access_token: ${CHECK_TEST_TOKEN}\n    default_text: \"hi\"\n")
+	if out, errOut, code := run(t, "check", "-c", fromEnv, "--insecure"); code != exitOK || strings.Contains(out, "secret written") {
+		t.Errorf("check of a config taking its token from the environment: exit %d\n%s%s", code, out, errOut)
 	}
 
 	bad := write("bad.yaml", "redis:\n  url: redis://127.0.0.1:6379/0\npages:\n  - id: \"abc\"\n    access_token: \"\"\n")
