@@ -201,12 +201,18 @@ var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH):
 // evicts keys under memory pressure is logged loudly: an evicted ledger
 // entry can mean a second reply (deploy/redis/redis.conf).
 func (a *app) checkRedis(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if up, err := a.pingRedis(ctx); err != nil || !up {
+	up, err := a.pingRedis(pctx)
+	if err != nil {
 		return err
 	}
-	policy, err := a.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if !up {
+		a.log.Warn("Redis does not answer yet: pagereply starts and waits for it", slog.String("redis", a.cfg.Redis.Describe()))
+		go a.logRedisBack(ctx)
+		return nil
+	}
+	policy, err := a.rdb.ConfigGet(pctx, "maxmemory-policy").Result()
 	if err != nil {
 		// CONFIG is often renamed or refused on managed Redis.
 		a.log.Debug("cannot read Redis's maxmemory-policy", slog.String("error", err.Error()))
@@ -217,6 +223,27 @@ func (a *app) checkRedis(ctx context.Context) error {
 			slog.String("maxmemory_policy", p))
 	}
 	return nil
+}
+
+// logRedisBack pings Redis every 2 s until it answers, and says so, or ctx
+// is done: the line that ends checkRedis's warning.
+func (a *app) logRedisBack(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := a.rdb.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			a.log.Info("Redis answers", slog.String("redis", a.cfg.Redis.Describe()))
+			return
+		}
+	}
 }
 
 // checkRedisAuth is errRedisAuth when Redis refuses the config's

@@ -84,3 +84,37 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 		t.Error("the Redis password reached the log")
 	}
 }
+
+// TestWorkerStartsBeforeRedis: a worker started while Redis does not answer
+// says that it waits for it, and says when Redis answers.
+func TestWorkerStartsBeforeRedis(t *testing.T) {
+	rs := redisproc.Start(t, redisproc.Options{})
+	rs.Kill()
+	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
+	yaml := "redis:\n  url: " + rs.URL(0) + "\n" +
+		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "worker", "-c", cfg)
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(p.stderr.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log:\n%s", want, p.stderr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitLog("Redis does not answer yet: pagereply starts and waits for it")
+	if strings.Contains(p.stderr.String(), `"msg":"Redis answers"`) {
+		t.Fatal("Redis said to answer while down")
+	}
+	rs.Restart()
+	waitLog(`"msg":"Redis answers"`)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != exitOK {
+		t.Errorf("worker stopped with exit %d", code)
+	}
+}
