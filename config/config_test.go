@@ -100,6 +100,8 @@ func TestDefaults(t *testing.T) {
 		Worker: Worker{Concurrency: 20, MaxRetry: 10},
 		API:    API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
 		Log:    Log{Level: "info", Format: "json"},
+
+		secretsInFile: []string{"pages[0].access_token"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %#v\nwant %#v", c, want)
