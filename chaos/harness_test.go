@@ -415,6 +415,11 @@ func (r *rig) checkSends(t *testing.T, items []item) {
 	if d := r.sb.Duplicates(); d != 0 {
 		t.Errorf("%d targets got more than one reply", d)
 	}
+	// Graph, and the sandbox, refuse a second reply to a comment or post
+	// (10900) rather than send it: a second attempt shows only there.
+	if n := r.sb.AlreadyRepliedCount(); n != 0 {
+		t.Errorf("%d sends were refused as already replied (10900): pagereply sent a second time", n)
+	}
 	if n := r.sb.TokensInURL(); n != 0 {
 		t.Errorf("%d Graph calls carried the token in the URL", n)
 	}

@@ -269,9 +269,15 @@ func (h *harness) queueSummary() string {
 		info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived, info.Completed)
 }
 
-// checkExactlyOnce asserts the sandbox recorded exactly one send per reply.
+// checkExactlyOnce asserts the sandbox recorded exactly one send per reply,
+// and that no send was refused as already replied (10900): like Graph, the
+// sandbox records a second send to a comment or post as that refusal, never as
+// a second send, so the refusals are where a second attempt shows.
 func (h *harness) checkExactlyOnce(t *testing.T, rs []tasks.Reply) {
 	t.Helper()
+	if n := h.sb.AlreadyRepliedCount(); n != 0 {
+		t.Errorf("%d sends were refused as already replied (10900): pagereply sent a second time", n)
+	}
 	for _, r := range rs {
 		if n := h.sb.SendCount(r.Target.ID); n != 1 {
 			t.Errorf("target %s got %d sends, want exactly 1", r.Target, n)
