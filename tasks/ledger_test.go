@@ -610,6 +610,54 @@ func TestAdmitRenewsClaim(t *testing.T) {
 	}
 }
 
+// TestAdmitGates: the last gate before a send refuses while the Page is
+// paused (however the reply got its reservation before the pause), saying for
+// how long and why, and once the Page's send log holds limit sends of the
+// last window, saying how long until the oldest leaves it; a refusal books
+// nothing, and the send goes when the pause ends or the window moves on.
+func TestAdmitGates(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	sends := l.pageKey(page, "sends")
+	claim := func(id string) Target {
+		t.Helper()
+		tg := Target{Kind: KindComment, ID: id}
+		if r, err := l.Reserve(ctx, page, tg, "tok-"+id, time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+			t.Fatalf("reserve %s = %+v %v", id, r, err)
+		}
+		return tg
+	}
+	a1, a2, a3 := claim("1_1"), claim("1_2"), claim("1_3")
+	if _, err := l.Pause(ctx, page, 300*time.Millisecond, "throttled"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := l.Admit(ctx, page, a1, "tok-1_1", time.Minute, 2, time.Second)
+	if err != nil || a.Paused <= 0 || a.Paused > 300*time.Millisecond || a.Reason != "throttled" || a.Lost {
+		t.Fatalf("admit while paused = %+v %v, want refused for the pause's time, saying why", a, err)
+	}
+	if n := l.rdb.ZCard(ctx, sends).Val(); n != 0 {
+		t.Fatalf("a refused admission booked %d sends", n)
+	}
+	time.Sleep(a.Paused + 50*time.Millisecond)
+	for _, tg := range []Target{a1, a2} {
+		if a, err := l.Admit(ctx, page, tg, "tok-"+tg.ID, time.Minute, 2, time.Second); err != nil || a != (Admission{}) {
+			t.Fatalf("admit of %s after the pause = %+v %v, want admitted", tg.ID, a, err)
+		}
+	}
+	a, err = l.Admit(ctx, page, a3, "tok-1_3", time.Minute, 2, time.Second)
+	if err != nil || a.Wait <= 0 || a.Wait > time.Second+time.Millisecond || a.Paused != 0 || a.Lost {
+		t.Fatalf("third admit within the window of 2 = %+v %v, want a wait of at most the window", a, err)
+	}
+	if n := l.rdb.ZCard(ctx, sends).Val(); n != 2 {
+		t.Fatalf("send log holds %d sends, want the 2 admitted", n)
+	}
+	time.Sleep(a.Wait + 10*time.Millisecond)
+	if a, err := l.Admit(ctx, page, a3, "tok-1_3", time.Minute, 2, time.Second); err != nil || a != (Admission{}) {
+		t.Fatalf("admit once the window moved on = %+v %v, want admitted", a, err)
+	}
+}
+
 // TestReturnSendSlot: a send slot booked by a reservation that goes back to
 // the queue unsent is given back, so the next reservation gets it; the
 // schedule never moves back before now.

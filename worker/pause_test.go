@@ -191,3 +191,77 @@ func TestDoubtCheckAfterPausedWait(t *testing.T) {
 		t.Errorf("%d sends to %s, want 1", n, r.Target)
 	}
 }
+
+// sendWatchGraph counts the private reply sends made while the Page is
+// paused in the ledger.
+type sendWatchGraph struct {
+	worker.Graph
+	ledger      *tasks.Ledger
+	page        string
+	whilePaused atomic.Int32
+}
+
+func (g *sendWatchGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	if d, _, _ := g.ledger.Paused(context.Background(), g.page); d > 0 {
+		g.whilePaused.Add(1)
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestNoSendAfterPausedSlotWait: a reply on a Page at 1 a second claims its
+// target and waits for its send slot, two seconds ahead; meanwhile Graph
+// throttles the Page. The send must not go out during the pause, however the
+// reply got its slot before it: the last gate before the send (the ledger's
+// admission) refuses it, and the reply is sent once the pause is over.
+func TestNoSendAfterPausedSlotWait(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 98})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	page := h.pages[0].ID
+	rs := h.addComments(page, 3, "Thanks!")
+	r := rs[0]
+	g := &sendWatchGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), ledger: h.ledger, page: page}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	ctx := context.Background()
+	lim := worker.LimitOf(&h.pages[0], 5*time.Second)
+	for _, o := range rs[1:] { // two other replies took the next send slots
+		if res, err := h.ledger.Reserve(ctx, page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
+			t.Fatalf("reserve: %+v %v", res, err)
+		}
+	}
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, err := h.ledger.Get(ctx, page, r.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusClaimed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply did not claim its target (entry %v)", e.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("the reply was sent before its slot, %d times", n)
+	}
+	pausedAt := time.Now()
+	if _, err := h.ledger.Pause(ctx, page, 3*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := g.whilePaused.Load(); n > 0 {
+		t.Errorf("%d sends while the Page was paused as throttled", n)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 1 {
+		t.Errorf("%d sends to %s, want 1", n, r.Target)
+	}
+	for _, s := range h.sb.Sends() {
+		if s.Target == r.Target.ID && s.Time.Before(pausedAt.Add(3*time.Second)) {
+			t.Errorf("sent at %s, %s after the pause of 3s began", s.Time.Format(time.StampMilli), s.Time.Sub(pausedAt))
+		}
+	}
+}
