@@ -726,3 +726,41 @@ func TestPollHiddenAuthors(t *testing.T) {
 		}
 	}
 }
+
+// TestPollOverlap: an incremental poll reads back a while (Overlap) before
+// the newest comment and conversation it saw, for what Graph shows late: a
+// comment, or a conversation's message, dated before the newest one seen but
+// listed only after the last poll is still answered when the post is read
+// again (here for a fresh comment beside it).
+func TestPollOverlap(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 82})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-time.Hour))
+	h.sb.AddComment(post, sandbox.User{ID: "8201", Name: "Ann First"}, "price?", now.Add(-time.Minute))
+	h.sb.AddMessage(page, sandbox.User{ID: "8211", Name: "Bob First"}, "hello", now.Add(-time.Minute))
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 2 {
+		t.Fatalf("first poll: %+v %v, want the comment and the conversation", rep.Report, err)
+	}
+	// Shown late: dated 30 s before the newest seen.
+	late := h.sb.AddComment(post, sandbox.User{ID: "8202", Name: "Cid Late"}, "price?", now.Add(-90*time.Second))
+	h.sb.AddMessage(page, sandbox.User{ID: "8212", Name: "Dee Late"}, "hello", now.Add(-90*time.Second))
+	h.sb.AddComment(post, sandbox.User{ID: "8203", Name: "Eve Fresh"}, "price?", now)
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued() != 3 {
+		t.Errorf("second poll enqueued %d, want the late and the fresh comment and the late conversation (%+v)", rep.Enqueued(), rep.Report)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	if _, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+late); err != nil {
+		t.Errorf("no reply task for the late comment: %v", err)
+	}
+}
