@@ -76,7 +76,22 @@ func TestReplicas(t *testing.T) {
 		}
 		ss = append(ss, s)
 	}
-	time.Sleep(3200 * time.Millisecond)
+	// The slots' outcomes, as the scheduler's /metrics shows them.
+	count := func(page, outcome string) float64 {
+		var d dto.Metric
+		if err := m.PollsScheduled.WithLabelValues(page, outcome).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.GetCounter().GetValue()
+	}
+	// Three slots of each Page, however slowly a loaded machine runs them.
+	deadline := time.Now().Add(30 * time.Second)
+	for count("111", "enqueued") < 3 || count("222", "page_broken") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: 111 enqueued %v, 222 page_broken %v; want 3 slots each", count("111", "enqueued"), count("222", "page_broken"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, s := range ss {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := s.Shutdown(sctx); err != nil {
@@ -115,16 +130,8 @@ func TestReplicas(t *testing.T) {
 	if len(slots) != len(infos) {
 		t.Fatalf("%d tasks for %d slots", len(infos), len(slots))
 	}
-	// The slots' outcomes, as the scheduler's /metrics shows them: every
-	// task enqueued once, the other scheduler's try at it taken, the broken
-	// Page's slots skipped.
-	count := func(page, outcome string) float64 {
-		var d dto.Metric
-		if err := m.PollsScheduled.WithLabelValues(page, outcome).Write(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d.GetCounter().GetValue()
-	}
+	// Every task enqueued once, the other scheduler's try at it taken, the
+	// broken Page's slots skipped.
 	enq, taken, broken := count("111", "enqueued"), count("111", "taken"), count("222", "page_broken")
 	if int(enq) != len(infos) || taken < 1 || broken < 3 || count("222", "enqueued") != 0 {
 		t.Fatalf("polls scheduled: 111 enqueued %v (%d tasks), taken %v; 222 page_broken %v", enq, len(infos), taken, broken)
