@@ -401,8 +401,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("serve exited %d after SIGTERM:\n%s", code, p.stderr)
 	}
-	if d := e.sb.Duplicates(); d != 0 {
-		t.Fatalf("%d duplicate sends", d)
+	if d, r := e.sb.Duplicates(), e.sb.AlreadyRepliedCount(); d != 0 || r != 0 {
+		t.Fatalf("%d duplicate sends, %d sends refused as already replied (10900)", d, r)
 	}
 	if n := e.sb.TokensInURL(); n != 0 {
 		t.Fatalf("%d Graph calls with the token in the URL", n)
@@ -466,8 +466,8 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	p2 := start(t, "worker", "-c", e.cfgPath)
 	eventually(t, 60*time.Second, fmt.Sprintf("all %d sends (had %d at the stop)", want, before), func() bool { return len(e.sb.Sends()) >= want })
 	time.Sleep(500 * time.Millisecond)
-	if n := len(e.sb.Sends()); n != want || e.sb.Duplicates() != 0 {
-		t.Fatalf("%d sends, %d duplicates; want %d, 0", n, e.sb.Duplicates(), want)
+	if n := len(e.sb.Sends()); n != want || e.sb.Duplicates() != 0 || e.sb.AlreadyRepliedCount() != 0 {
+		t.Fatalf("%d sends, %d duplicates, %d refused as already replied; want %d, 0, 0", n, e.sb.Duplicates(), e.sb.AlreadyRepliedCount(), want)
 	}
 	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

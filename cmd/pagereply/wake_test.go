@@ -191,7 +191,7 @@ func TestPageAddedBackSendsItsArchived(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "replies archived while the Page was not configured run again") {
 		t.Fatalf("stderr:\n%s", p.stderr)
 	}
-	if d := w.e.sb.Duplicates(); d != 0 {
-		t.Fatalf("%d duplicates", d)
+	if d, r := w.e.sb.Duplicates(), w.e.sb.AlreadyRepliedCount(); d != 0 || r != 0 {
+		t.Fatalf("%d duplicates, %d sends refused as already replied (10900)", d, r)
 	}
 }
