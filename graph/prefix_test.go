@@ -13,16 +13,23 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
+// commentedPost returns a sandbox of one Page with one post, which n fresh
+// comments a second apart follow.
+func commentedPost(seed int64, n int) (*sandbox.Sandbox, sandbox.Page, string) {
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: seed})
+	page := sb.Pages()[0]
+	post := sb.Posts(page.ID)[0].ID
+	for i := range n {
+		sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("%d%04d", seed, i), Name: "Paging Friend"}, "hi", time.Now().Add(-time.Duration(i+1)*time.Second))
+	}
+	return sb, page, post
+}
+
 // TestPagingKeepsBasePathPrefix: with a base URL that has a path prefix (Graph
 // behind a proxy), the pages after the first are fetched under the prefix
 // too; Graph's paging.next links start at the version.
 func TestPagingKeepsBasePathPrefix(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 61})
-	page := sb.Pages()[0]
-	post := sb.Posts(page.ID)[0].ID
-	for i := range 150 {
-		sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6100%04d", i), Name: "Prefixed Friend"}, "hi", time.Now().Add(-time.Duration(i+1)*time.Second))
-	}
+	sb, page, post := commentedPost(61, 150)
 	var outside atomic.Int32
 	mux := http.NewServeMux()
 	mux.Handle("/graph/", http.StripPrefix("/graph", sb))

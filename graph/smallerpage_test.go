@@ -21,12 +21,7 @@ import (
 // asks for that page again with a quarter of the items, down to 5, and goes
 // on with the smaller pages; below 5 it gives the error up.
 func TestListingAsksForSmallerPages(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 62})
-	page := sb.Pages()[0]
-	post := sb.Posts(page.ID)[0].ID
-	for i := range 40 {
-		sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6200%04d", i), Name: "Heavy Friend"}, "hi", time.Now().Add(-time.Duration(i+1)*time.Second))
-	}
+	sb, page, post := commentedPost(62, 40)
 	var mu sync.Mutex
 	var limits []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

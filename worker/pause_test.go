@@ -117,6 +117,45 @@ func TestPauseLogsOnePageID(t *testing.T) {
 	}
 }
 
+// replyWaitingForSlot makes the harness's first Page send 1 a second, lets two
+// other replies take its next send slots, and starts a worker whose Graph is
+// what graph makes of the sandbox's client (prepare, given the reply first,
+// may set it up too). It enqueues the reply and returns it once the reply has
+// claimed its target: its send slot is then about two seconds ahead.
+func (h *harness) replyWaitingForSlot(t *testing.T, prepare func(r tasks.Reply, sandboxGraph worker.Graph) worker.Graph) tasks.Reply {
+	t.Helper()
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	page := h.pages[0].ID
+	rs := h.addComments(page, 3, "Thanks!")
+	r := rs[0]
+	g := prepare(r, graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}))
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	ctx := context.Background()
+	lim := worker.LimitOf(&h.pages[0], 5*time.Second)
+	for _, o := range rs[1:] { // two other replies took the next send slots
+		if res, err := h.ledger.Reserve(ctx, page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
+			t.Fatalf("reserve: %+v %v", res, err)
+		}
+	}
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, err := h.ledger.Get(ctx, page, r.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusClaimed {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply did not claim its target (entry %v)", e.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // pauseWatchGraph counts the private_reply_conversation reads made while
 // the Page is paused in the ledger.
 type pauseWatchGraph struct {
@@ -142,44 +181,19 @@ func (g *pauseWatchGraph) PrivateReplyConversation(ctx context.Context, token, i
 // and settled once the pause is over.
 func TestDoubtCheckAfterPausedWait(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})
-	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
-	page := h.pages[0].ID
-	rs := h.addComments(page, 3, "Thanks!")
-	r := rs[0]
-	h.lostAnswer(t, r)
-	g := &pauseWatchGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), ledger: h.ledger, page: page}
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	g := &pauseWatchGraph{ledger: h.ledger, page: h.pages[0].ID}
+	r := h.replyWaitingForSlot(t, func(r tasks.Reply, gr worker.Graph) worker.Graph {
+		h.lostAnswer(t, r)
+		g.Graph = gr
+		return g
+	})
 	ctx := context.Background()
-	lim := worker.LimitOf(&h.pages[0], 5*time.Second)
-	for _, o := range rs[1:] { // two other replies took the next send slots
-		if res, err := h.ledger.Reserve(ctx, page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
-			t.Fatalf("reserve: %+v %v", res, err)
-		}
-	}
-	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue: %v %v", o, err)
-	}
-	// The reply has its claim (and its send slot, a second or two ahead).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		e, err := h.ledger.Get(ctx, page, r.Target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Status == tasks.StatusClaimed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reply did not claim its target (entry %v)", e.Status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	if g.checks.Load() != 0 {
 		// Its slot is two seconds ahead, and the check comes after the
 		// wait for it: a check already made is a check before the wait.
 		t.Fatal("the doubtful reply was checked before waiting for its send slot")
 	}
-	if _, err := h.ledger.Pause(ctx, page, 2*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
+	if _, err := h.ledger.Pause(ctx, g.page, 2*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
@@ -217,36 +231,13 @@ func (g *sendWatchGraph) SendPrivateReply(ctx context.Context, token, pageID str
 // admission) refuses it, and the reply is sent once the pause is over.
 func TestNoSendAfterPausedSlotWait(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 98})
-	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
 	page := h.pages[0].ID
-	rs := h.addComments(page, 3, "Thanks!")
-	r := rs[0]
-	g := &sendWatchGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), ledger: h.ledger, page: page}
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+	g := &sendWatchGraph{ledger: h.ledger, page: page}
+	r := h.replyWaitingForSlot(t, func(_ tasks.Reply, gr worker.Graph) worker.Graph {
+		g.Graph = gr
+		return g
+	})
 	ctx := context.Background()
-	lim := worker.LimitOf(&h.pages[0], 5*time.Second)
-	for _, o := range rs[1:] { // two other replies took the next send slots
-		if res, err := h.ledger.Reserve(ctx, page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
-			t.Fatalf("reserve: %+v %v", res, err)
-		}
-	}
-	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue: %v %v", o, err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		e, err := h.ledger.Get(ctx, page, r.Target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Status == tasks.StatusClaimed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reply did not claim its target (entry %v)", e.Status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	if n := h.sb.SendCount(r.Target.ID); n != 0 {
 		t.Fatalf("the reply was sent before its slot, %d times", n)
 	}

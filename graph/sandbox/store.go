@@ -548,13 +548,19 @@ func (s *Sandbox) AddPageMessage(pageID, to, text string, at time.Time) string {
 // SetCanReplyPrivately sets can_reply_privately of a post or comment; false for
 // an unknown id.
 func (s *Sandbox) SetCanReplyPrivately(id string, v bool) bool {
+	return s.setItem(id, func(p *post) { p.canReply = v }, func(c *comment) { c.canReply = v })
+}
+
+// setItem changes the post or comment id names, with onPost or onComment;
+// false for an unknown id, or one of a kind whose func is nil.
+func (s *Sandbox) setItem(id string, onPost func(*post), onComment func(*comment)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch kind, i := s.st.lookup(id); kind {
-	case objPost:
-		s.st.posts[i].canReply = v
-	case objComment:
-		s.st.comments[i].canReply = v
+	switch kind, i := s.st.lookup(id); {
+	case kind == objPost && onPost != nil:
+		onPost(&s.st.posts[i])
+	case kind == objComment && onComment != nil:
+		onComment(&s.st.comments[i])
 	default:
 		return false
 	}
@@ -568,14 +574,7 @@ func (s *Sandbox) SetCanReplyPrivately(id string, v bool) bool {
 // have a paging.next. The comment can still be read by its id. False for an
 // unknown comment id.
 func (s *Sandbox) HideComment(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kind, i := s.st.lookup(id)
-	if kind != objComment {
-		return false
-	}
-	s.st.comments[i].hidden = true
-	return true
+	return s.setItem(id, nil, func(c *comment) { c.hidden = true })
 }
 
 // RankComments makes Graph list a post's comments ranked, whatever order a
@@ -584,31 +583,14 @@ func (s *Sandbox) HideComment(id string) bool {
 // summary says "order": "ranked". Replies of a comment stay in time order.
 // False for an unknown post id.
 func (s *Sandbox) RankComments(postID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kind, i := s.st.lookup(postID)
-	if kind != objPost {
-		return false
-	}
-	s.st.posts[i].ranked = true
-	return true
+	return s.setItem(postID, func(p *post) { p.ranked = true }, nil)
 }
 
 // HideAuthor makes Graph leave the from field out of a post or comment, as it
 // does when its author's privacy settings keep them from the app; the post or
 // comment can still be replied to privately. False for an unknown id.
 func (s *Sandbox) HideAuthor(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind, i := s.st.lookup(id); kind {
-	case objPost:
-		s.st.posts[i].noFrom = true
-	case objComment:
-		s.st.comments[i].noFrom = true
-	default:
-		return false
-	}
-	return true
+	return s.setItem(id, func(p *post) { p.noFrom = true }, func(c *comment) { c.noFrom = true })
 }
 
 // SetBlocked makes a person unreachable: sends to them get code 551.
