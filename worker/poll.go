@@ -177,6 +177,11 @@ type PollReport struct {
 	// poll read because their updated_time says they have comments inside
 	// the reply window (counted in Posts too).
 	BeyondScan int
+	// ReadToEnd is the number of posts whose comments were read to the end
+	// of their listing because it was not newest first (Graph ranked it, or
+	// did not say its order): one Graph read per 100 comments, each time the
+	// post changes.
+	ReadToEnd int
 	// FullRead says why this poll read every post and conversation inside
 	// the reply windows, whatever it remembered of them (fullReadReason);
 	// empty when it read only what changed.
@@ -762,7 +767,7 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 	// transient error skips them.
 	added := map[string]struct{}{}
 	for attempt := 0; ; attempt++ {
-		err := r.walkCommentsOnce(ctx, post, stop, &newest, added)
+		err := r.walkCommentsOnce(ctx, post, stop, from, &newest, added)
 		if err == nil {
 			break
 		}
@@ -789,14 +794,20 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 	return nil
 }
 
-func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop time.Time, newest *int64, added map[string]struct{}) error {
+// walkCommentsOnce reads a post's comments and queues those newer than stop.
+// The walk stops at the first comment at or before stop only while the
+// listing is newest first: Graph lists the comments of a post that "can be
+// ranked" ranked, whatever order was asked for, so an old comment can come
+// before new ones. Such a listing, or one whose summary does not say its
+// order, or one that turns out not to be newest first, is read to its end,
+// and every comment of it inside the reply window (after from) goes to the
+// batch, not only those after stop: a ranked listing's order moves between
+// the pages of one walk (a comment gets a reply and climbs), so a comment
+// can be passed over by the walk that should have seen it, and the next walk
+// must not take it for one seen already. The batch's ledger check keeps the
+// ones queued or sent before from being queued again.
+func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, from time.Time, newest *int64, added map[string]struct{}) error {
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
-	// The walk stops at the first comment at or before stop only while the
-	// listing is newest first: Graph lists the comments of a post that "can
-	// be ranked" ranked, whatever order was asked for, so an old comment can
-	// come before new ones. Such a listing, or one whose summary does not
-	// say its order, or one that turns out not to be newest first, is read
-	// to its end, its old comments skipped.
 	newestFirst := true
 	var prev graph.Time
 	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
@@ -810,10 +821,10 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop ti
 			newestFirst = false
 		}
 		prev = c.CreatedTime
-		if !c.CreatedTime.After(stop) {
-			if newestFirst {
-				break // everything from here on is older
-			}
+		if newestFirst && !c.CreatedTime.After(stop) {
+			break // everything from here on is older
+		}
+		if !c.CreatedTime.After(from) {
 			continue
 		}
 		*newest = max(*newest, c.CreatedTime.Unix())
@@ -823,6 +834,9 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop ti
 			}
 			added[c.ID] = struct{}{}
 		}
+	}
+	if !newestFirst {
+		r.rep.ReadToEnd++
 	}
 	return nil
 }
@@ -963,7 +977,7 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	rep, err := pl.Poll(ctx, p.PageID, false)
 	if rep.Paused == "" || err != nil {
 		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
-			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads), slog.Int("unreadable", rep.Unreadable),
+			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads), slog.Int("read_to_end", rep.ReadToEnd), slog.Int("unreadable", rep.Unreadable),
 			slog.Int("seen", rep.Seen), slog.Int("enqueued", rep.Enqueued()))
 	}
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -649,8 +650,8 @@ func TestPollRankedComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Enqueued() != 2 {
-		t.Fatalf("first poll enqueued %d, want the new comment of each post (2): %+v", first.Enqueued(), first)
+	if first.Enqueued() != 2 || first.ReadToEnd != 1 {
+		t.Fatalf("first poll enqueued %d (want the new comment of each post, 2), read %d posts to the end (want the ranked one): %+v", first.Enqueued(), first.ReadToEnd, first)
 	}
 	// A comment of each post, newer than anything seen.
 	h.sb.AddComment(ranked, sandbox.User{ID: "77990003", Name: "Newer Friend"}, "price?", now)
@@ -763,4 +764,155 @@ func TestPollOverlap(t *testing.T) {
 	if _, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+late); err != nil {
 		t.Errorf("no reply task for the late comment: %v", err)
 	}
+}
+
+// listingGraph changes what the comment listings say: after yielding the
+// after-th comment of a walk it calls between once; order, when set, replaces
+// each comment's ListOrder ("-" for none, as an answer without a summary);
+// reorder, when set, rearranges a whole listing.
+type listingGraph struct {
+	worker.PollGraph
+	after   int
+	between func()
+	order   string
+	reorder func([]graph.Comment) []graph.Comment
+}
+
+func (g *listingGraph) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
+	seq := g.PollGraph.Comments(ctx, token, postID)
+	if g.reorder != nil {
+		var all []graph.Comment
+		for c, err := range seq {
+			if err != nil {
+				return func(yield func(graph.Comment, error) bool) { yield(graph.Comment{}, err) }
+			}
+			all = append(all, c)
+		}
+		seq = func(yield func(graph.Comment, error) bool) {
+			for _, c := range g.reorder(all) {
+				if !yield(c, nil) {
+					return
+				}
+			}
+		}
+	}
+	return func(yield func(graph.Comment, error) bool) {
+		n := 0
+		for c, err := range seq {
+			switch g.order {
+			case "":
+			case "-":
+				c.ListOrder = ""
+			default:
+				c.ListOrder = g.order
+			}
+			if !yield(c, err) {
+				return
+			}
+			if n++; n == g.after && g.between != nil {
+				g.between()
+				g.between = nil
+			}
+		}
+	}
+}
+
+// TestPollRankedListingMoves: a ranked listing's order moves between the
+// pages of one walk. A comment that gets replies while the walk is between
+// pages climbs ahead of the cursor and is passed over; the next poll, which
+// reads the post again for those replies, must still queue it, though it is
+// older than the newest comment the first poll saw (by more than the
+// overlap). A listing that says nothing of its order is read to its end.
+func TestPollRankedListingMoves(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		order string
+		moves bool
+	}{
+		{name: "ranked, a comment climbs mid-walk", moves: true},
+		{name: "no summary", order: "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 83})
+			pages := pollPages(h)
+			page := pages[0].ID
+			now := time.Now()
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "ranked post", now.Add(-10*24*time.Hour))
+			for i := range 150 {
+				h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("8300%04d", i), Name: "Old Friend"}, "price?", now.Add(-time.Duration(8*24*60-i)*time.Minute))
+			}
+			h.sb.RankComments(post)
+			x := h.sb.AddComment(post, sandbox.User{ID: "83990001", Name: "Xena Climber"}, "price?", now.Add(-10*time.Minute))
+			h.sb.AddComment(post, sandbox.User{ID: "83990002", Name: "Yann Newest"}, "price?", now.Add(-time.Minute))
+			g := &listingGraph{PollGraph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 5 * time.Second}), order: tc.order}
+			if tc.moves {
+				// After the first page: replies lift X to the top.
+				g.after, g.between = 100, func() {
+					for j := range 3 {
+						h.sb.AddReply(x, sandbox.User{ID: fmt.Sprintf("8398000%d", j), Name: "Ray Reply"}, "price?", time.Now())
+					}
+				}
+			}
+			params := h.pollParams(pages)
+			params.Graph = g
+			pl := worker.NewPoller(params)
+			ctx := context.Background()
+			for range 2 {
+				if _, err := pl.Poll(ctx, page, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkQueuedFresh(t, h, page, now)
+		})
+	}
+}
+
+// checkQueuedFresh asserts that exactly the comments of page from the last
+// day before now have a reply task.
+func checkQueuedFresh(t *testing.T, h *harness, page string, now time.Time) {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for _, c := range h.sb.AllComments(page) {
+		_, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c.ID)
+		if want := now.Sub(c.CreatedTime) < 24*time.Hour; want != (err == nil) {
+			t.Errorf("comment %s of %s (%s): reply task found %v, want %v", c.ID, c.From.Name, c.CreatedTime.Format(time.DateTime), err == nil, want)
+		}
+	}
+}
+
+// TestPollListingNotNewestFirst: a listing whose summary says newest first
+// but which turns out not to be (a newer comment after an older one) is read
+// to its end, not stopped at the first comment the last poll saw.
+func TestPollListingNotNewestFirst(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 84})
+	pages := pollPages(h)
+	page := pages[0].ID
+	now := time.Now().Add(-time.Minute)
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "post", now.Add(-10*24*time.Hour))
+	old := h.sb.AddComment(post, sandbox.User{ID: "84000001", Name: "Old Friend"}, "price?", now.Add(-8*24*time.Hour))
+	y := h.sb.AddComment(post, sandbox.User{ID: "84990001", Name: "Yann Seen"}, "price?", now.Add(-time.Minute))
+	g := &listingGraph{PollGraph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 5 * time.Second})}
+	params := h.pollParams(pages)
+	params.Graph = g
+	pl := worker.NewPoller(params)
+	ctx := context.Background()
+	if _, err := pl.Poll(ctx, page, false); err != nil {
+		t.Fatal(err)
+	}
+	z := h.sb.AddComment(post, sandbox.User{ID: "84990002", Name: "Zoe Newest"}, "price?", now)
+	v := h.sb.AddComment(post, sandbox.User{ID: "84990003", Name: "Vic Late"}, "price?", now.Add(-90*time.Second))
+	// Said to be newest first: the seen comment, the newest, an old one,
+	// and last a fresh one.
+	g.reorder = func(all []graph.Comment) []graph.Comment {
+		byID := map[string]graph.Comment{}
+		for _, c := range all {
+			byID[c.ID] = c
+		}
+		return []graph.Comment{byID[y], byID[z], byID[old], byID[v]}
+	}
+	if _, err := pl.Poll(ctx, page, false); err != nil {
+		t.Fatal(err)
+	}
+	checkQueuedFresh(t, h, page, now)
 }

@@ -92,6 +92,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if rep.FullRead != "" {
 		fmt.Fprintf(env.stdout, "read every post and conversation inside the reply window: %s\n", rep.FullRead)
 	}
+	if rep.ReadToEnd > 0 {
+		fmt.Fprintf(env.stdout, "%d posts had their comments read to the end: Graph listed them ranked, not newest first\n", rep.ReadToEnd)
+	}
 	if rep.BeyondScan > 0 {
 		fmt.Fprintf(env.stdout, "%d posts created before scan_posts were read too: their comments are newer than that\n", rep.BeyondScan)
 	}
