@@ -195,10 +195,13 @@ const minPageLimit = 5
 // heavy to build (code 1, "Please reduce the amount of data you're asking for,
 // then retry your request"), which asking again for the same page gets again,
 // and returns the URL of that page with a quarter of the items (Graph's
-// default of 25 when u names no limit), down to minPageLimit.
+// default of 25 when u names no limit), down to minPageLimit. Not when the
+// answer's usage headers say the app or Page is throttled (its class is then
+// throttled, or it gives a time to wait): asking again would only add to it.
 func smallerPage(err error, u string) (string, bool) {
 	var ge *Error
-	if !errors.As(err, &ge) || ge.Code != 1 || !strings.Contains(strings.ToLower(ge.Message), "reduce the amount of data") {
+	if !errors.As(err, &ge) || ge.Code != 1 || !strings.Contains(strings.ToLower(ge.Message), "reduce the amount of data") ||
+		ge.Class != ClassTransient || ge.RetryAfter > 0 {
 		return "", false
 	}
 	p, perr := url.Parse(u)

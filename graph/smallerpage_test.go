@@ -78,3 +78,33 @@ func TestListingAsksForSmallerPages(t *testing.T) {
 		})
 	}
 }
+
+// TestNoSmallerPagesWhileThrottled: Graph's "reduce the amount of data"
+// answer with usage headers saying the app is at its limit is a throttle: the
+// listing gives it up at once rather than asking again with smaller pages.
+func TestNoSmallerPagesWhileThrottled(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		w.Header().Set("X-App-Usage", `{"call_count":100,"total_cputime":20,"total_time":30}`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}`)
+	}))
+	defer srv.Close()
+	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	var err error
+	for _, e := range c.Comments(context.Background(), "EAABtoken", "1_2") {
+		err = e
+	}
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Class != graph.ClassThrottled {
+		t.Errorf("error %v, want Graph's code 1 classed as throttled", err)
+	}
+	if calls != 1 {
+		t.Errorf("%d calls, want 1: no smaller pages while throttled", calls)
+	}
+}
