@@ -219,7 +219,11 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 		}
 		return "", templateExecError(err)
 	}
-	return CheckText(w.String())
+	// A template that cuts people's words by bytes ({{slice .Name 0 4}})
+	// can cut a character in two: the broken bytes are dropped, not sent,
+	// and not a reason to send nothing. (The template itself is UTF-8: YAML
+	// is.)
+	return CheckText(strings.ToValidUTF8(w.String(), ""))
 }
 
 var errRenderTooLong = errors.New("rendered text too long")

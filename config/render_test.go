@@ -19,6 +19,7 @@ rules:
   - {match: "(?i)price|cost", text: "Hi {{.FirstName}}, prices are on our site."}
   - {match: "(?i)cost|open", text: "We are open 9 to 5."}
   - {match: "^empty", text: "{{if ne .Message \"empty\"}}x{{end}}"}
+  - {match: "^short", text: "Hi {{slice .Name 0 4}}!"}
 `
 	withDefault := rules + "default_text: \"  Thanks {{.FirstName}} from {{.PageID}}!  \"\n"
 	tests := []struct {
@@ -37,6 +38,7 @@ rules:
 		{name: "no match, no default", page: rules, data: TemplateData{Message: "nice"}, wantOK: false},
 		{name: "no rules, no default", page: "", data: TemplateData{Message: "price"}, wantOK: false},
 		{name: "renders empty", page: rules, data: TemplateData{Message: "empty"}, wantOK: true, wantErr: ErrTextEmpty},
+		{name: "a name cut inside a character", page: rules, data: TemplateData{Name: "José Silva", Message: "short"}, want: "Hi Jos!", wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
