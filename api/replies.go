@@ -146,20 +146,41 @@ func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 }
 
 // invalidUTF8 names the first member (in name order) of a decoded object b
-// whose value is not valid UTF-8: encoding/json would have put U+FFFD in
-// place of the bytes, and the reply would have gone out so.
+// whose value is not valid UTF-8, or holds a UTF-16 surrogate escape
+// (\uD800 to \uDFFF) without its pair: encoding/json would have put U+FFFD
+// in place of either, and the reply would have gone out so.
 func invalidUTF8(b []byte, prefix string) *inputError {
-	if utf8.Valid(b) {
+	valid := utf8.Valid(b)
+	if valid && !bytes.Contains(b, []byte(`\u`)) && !bytes.Contains(b, []byte(`\U`)) {
 		return nil
 	}
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(b, &m) // decoded once already
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if !utf8.Valid(m[k]) {
-			return badInput(prefix+k, "%s is not valid UTF-8", k)
+		if !utf8.Valid(m[k]) || loneSurrogate(m[k]) {
+			return badInput(prefix+k, "%s is not valid UTF-8 (or holds half of a UTF-16 surrogate pair)", k)
 		}
 	}
-	return badInput(strings.TrimSuffix(prefix, "."), "the object is not valid UTF-8")
+	if !valid {
+		return badInput(strings.TrimSuffix(prefix, "."), "the object is not valid UTF-8")
+	}
+	return nil
+}
+
+// loneSurrogate reports whether the JSON string raw decodes to more U+FFFD
+// than it writes, as \uFFFD or as the character itself: the others come from
+// surrogate escapes without their pair.
+func loneSurrogate(raw json.RawMessage) bool {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return false // not a string
+	}
+	decoded := strings.Count(s, "\uFFFD")
+	if decoded == 0 {
+		return false
+	}
+	written := bytes.Count(raw, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(raw), []byte(`\ufffd`))
+	return decoded > written
 }
 
 // replyFields are ReplyRequest's JSON member names, by field index.
