@@ -169,14 +169,11 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 // secretPath matches the key paths of secrets.
 var secretPath = regexp.MustCompile(`^(pages\[\d+\]\.access_token|graph\.app_secret|webhook\.verify_token|api\.tokens\[\d+\]|redis\.(sentinel\.(sentinel_)?password|cluster\.password))$`)
 
-// literalSecrets returns the paths of secrets given in the file with no
-// ${VAR} in them, and redis.url when the file writes its password.
+// literalSecrets returns the paths of secrets given a value in the file with
+// no ${VAR} in it, and redis.url when the file writes its password.
 func (d *decoder) literalSecrets(c *Config) []string {
 	var out []string
-	for path := range d.lines {
-		if _, fromEnv := d.env[path]; fromEnv {
-			continue
-		}
+	for path := range d.literal {
 		if secretPath.MatchString(path) {
 			out = append(out, path)
 			continue

@@ -1027,6 +1027,12 @@ pages:
   - {id: "2", access_token: "${TOK}"}
 api: {tokens: ["literal-api-token-1234567", "${API}"]}
 `, []string{"redis.url", "graph.app_secret", "pages[0].access_token", "api.tokens[0]"}},
+		{"empty values are no secrets", `
+graph: {app_secret: ""}
+webhook: {verify_token: ''}
+pages:
+  - {id: "1", access_token: "${TOK}"}
+`, nil},
 		{"a URL without a password", `
 redis: {url: "redis://127.0.0.1:6379/0"}
 pages:

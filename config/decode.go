@@ -32,6 +32,7 @@ type decoder struct {
 	failed    map[string]bool // paths with a decoding error
 	lines     map[string]int  // line of each path given a non-null value
 	env       map[string][]envVar
+	literal   map[string]bool // paths given a non-empty value with no ${VAR}
 	budget    int
 }
 
@@ -41,6 +42,7 @@ func newDecoder(lookupEnv func(string) (string, bool)) *decoder {
 		failed:    map[string]bool{},
 		lines:     map[string]int{},
 		env:       map[string][]envVar{},
+		literal:   map[string]bool{},
 		budget:    maxDecodeNodes,
 	}
 }
@@ -378,6 +380,8 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	if len(vars) > 0 {
 		d.env[path] = vars
 		shown = "the value of " + envNames(vars) + " is"
+	} else if s != "" {
+		d.literal[path] = true
 	}
 	if s == "" && t.Kind() != reflect.String {
 		return // ${VAR} set to "": same as no value

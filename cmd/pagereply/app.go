@@ -212,21 +212,28 @@ func (a *app) checkRedis(ctx context.Context) error {
 		go a.logRedisBack(ctx)
 		return nil
 	}
-	policy, err := a.rdb.ConfigGet(pctx, "maxmemory-policy").Result()
+	a.warnEviction(pctx)
+	return nil
+}
+
+// warnEviction warns when Redis may evict keys.
+func (a *app) warnEviction(ctx context.Context) {
+	policy, err := a.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
 		// CONFIG is often renamed or refused on managed Redis.
 		a.log.Debug("cannot read Redis's maxmemory-policy", slog.String("error", err.Error()))
-		return nil
+		return
 	}
 	if p := policy["maxmemory-policy"]; p != "" && p != "noeviction" {
 		a.log.Warn("Redis may evict keys (maxmemory-policy "+p+"): an evicted ledger entry or claim can mean a second reply to one person; set maxmemory-policy noeviction (deploy/redis/redis.conf)",
 			slog.String("maxmemory_policy", p))
 	}
-	return nil
 }
 
-// logRedisBack pings Redis every 2 s until it answers, and says so, or ctx
-// is done: the line that ends checkRedis's warning.
+// logRedisBack pings Redis every 2 s until it answers, and says so (with
+// warnEviction's warning, which checkRedis could not give), or ctx is done:
+// the line that ends checkRedis's warning. A Redis that then refuses the
+// credentials is said so too.
 func (a *app) logRedisBack(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -237,12 +244,19 @@ func (a *app) logRedisBack(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := a.rdb.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			a.log.Info("Redis answers", slog.String("redis", a.cfg.Redis.Describe()))
+		up, err := a.pingRedis(pctx)
+		if err != nil {
+			cancel()
+			a.log.Error("Redis answers but refuses the configured credentials", slog.String("redis", a.cfg.Redis.Describe()))
 			return
 		}
+		if up {
+			a.log.Info("Redis answers", slog.String("redis", a.cfg.Redis.Describe()))
+			a.warnEviction(pctx)
+			cancel()
+			return
+		}
+		cancel()
 	}
 }
 

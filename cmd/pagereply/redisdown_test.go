@@ -86,9 +86,10 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 }
 
 // TestWorkerStartsBeforeRedis: a worker started while Redis does not answer
-// says that it waits for it, and says when Redis answers.
+// says that it waits for it, and says when Redis answers, with the warning
+// about a Redis that may evict keys that the start could not give.
 func TestWorkerStartsBeforeRedis(t *testing.T) {
-	rs := redisproc.Start(t, redisproc.Options{})
+	rs := redisproc.Start(t, redisproc.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
 	rs.Kill()
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
 	yaml := "redis:\n  url: " + rs.URL(0) + "\n" +
@@ -113,6 +114,8 @@ func TestWorkerStartsBeforeRedis(t *testing.T) {
 	}
 	rs.Restart()
 	waitLog(`"msg":"Redis answers"`)
+	// What the start could not check, it checks now.
+	waitLog("may evict keys (maxmemory-policy allkeys-lru)")
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != exitOK {
 		t.Errorf("worker stopped with exit %d", code)

@@ -110,8 +110,9 @@ func New(t testing.TB) *DB {
 			return &DB{Addr: addr, DB: db, Client: c}
 		}
 		if len(foreign) == 15 {
-			t.Fatalf("redistest: databases 1–15 of the Redis at %s all hold keys no pagereply test wrote; "+
-				"the tests flush the databases they use, so they leave these alone: set PAGEREPLY_TEST_REDIS to a Redis for tests", addr)
+			t.Fatalf("redistest: databases 1–15 of the Redis at %s all hold keys no pagereply test marked as its own; "+
+				"the tests flush the databases they use, so they leave these alone: set PAGEREPLY_TEST_REDIS to a Redis for tests "+
+				"(or, if they are an older test run's leftovers, empty them: redis-cli -n N flushdb)", addr)
 		}
 		select {
 		case <-ctx.Done():
