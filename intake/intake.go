@@ -96,9 +96,17 @@ func PostItem(p graph.Post) Item {
 	return it
 }
 
-// ConversationItem returns the item of a conversation of pageID: its latest
-// message, which must be the person's (else SkipOwn), with the person's PSID;
-// SkipCannotReply when it names no person or holds no message.
+// InstantReplyWithin is how soon after a person's message a Page message is
+// taken for Messenger's own (an instant reply, a greeting, an away message,
+// sent the moment the person writes) rather than the Page answering them.
+const InstantReplyWithin = 10 * time.Second
+
+// ConversationItem returns the item of a conversation of pageID: the
+// person's latest message, with the person's PSID; SkipOwn when the Page
+// answered it (a Page message more than InstantReplyWithin after it), or the
+// person wrote nothing; SkipCannotReply when it names no person or holds no
+// message. A message without from counts as the person's, as the API counts
+// it: both must pick the same message.
 func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 	var person graph.User
 	for _, u := range c.Participants {
@@ -107,17 +115,26 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 			break
 		}
 	}
-	var last *graph.Message
+	byPage := func(m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
+	var last *graph.Message // the person's latest
 	for i := range c.Messages {
-		if last == nil || c.Messages[i].CreatedTime.After(last.CreatedTime.Time) {
-			last = &c.Messages[i]
+		if m := &c.Messages[i]; !byPage(m) && (last == nil || m.CreatedTime.After(last.CreatedTime.Time)) {
+			last = m
 		}
 	}
-	if person.ID == "" || last == nil || last.ID == "" {
+	if person.ID == "" || len(c.Messages) == 0 {
 		return Item{}, SkipCannotReply
 	}
-	if last.From != nil && last.From.ID == pageID {
+	if last == nil {
 		return Item{}, SkipOwn
+	}
+	if last.ID == "" {
+		return Item{}, SkipCannotReply
+	}
+	for i := range c.Messages {
+		if m := &c.Messages[i]; byPage(m) && m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
+			return Item{}, SkipOwn
+		}
 	}
 	if last.From != nil && last.From.Name != "" && person.Name == "" {
 		person.Name = last.From.Name

@@ -90,6 +90,24 @@ func TestConversationItem(t *testing.T) {
 		{name: "page wrote last", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
 			Messages: []graph.Message{{ID: "m_2", From: &page, CreatedTime: at(10)}, {ID: "m_1", From: &person, CreatedTime: at(9)}}},
 			wantReason: SkipOwn},
+		// Messenger's instant reply and greeting come the moment the
+		// person writes: they answer nobody.
+		{name: "instant reply after the person's message", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
+			Messages: []graph.Message{
+				{ID: "m_4", From: &page, CreatedTime: graph.Time{Time: at(9).Add(3 * time.Second)}},
+				{ID: "m_3", From: &page, CreatedTime: graph.Time{Time: at(9).Add(time.Second)}},
+				{ID: "m_2", From: &person, CreatedTime: at(9)},
+				{ID: "m_1", From: &page, CreatedTime: at(8)}}},
+			wantTarget: "message:m_2"},
+		{name: "an answer after the instant reply", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
+			Messages: []graph.Message{
+				{ID: "m_4", From: &page, CreatedTime: graph.Time{Time: at(9).Add(time.Minute)}},
+				{ID: "m_3", From: &page, CreatedTime: graph.Time{Time: at(9).Add(time.Second)}},
+				{ID: "m_2", From: &person, CreatedTime: at(9)}}},
+			wantReason: SkipOwn},
+		{name: "only the page wrote", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person},
+			Messages: []graph.Message{{ID: "m_1", From: &page, CreatedTime: at(9)}}},
+			wantReason: SkipOwn},
 		{name: "no person", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page},
 			Messages: []graph.Message{{ID: "m_1", From: &person, CreatedTime: at(9)}}}, wantReason: SkipCannotReply},
 		{name: "no message", conv: graph.Conversation{ID: "t_1", Participants: []graph.User{page, person}}, wantReason: SkipCannotReply},

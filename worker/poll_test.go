@@ -916,3 +916,40 @@ func TestPollListingNotNewestFirst(t *testing.T) {
 	}
 	checkQueuedFresh(t, h, page, now)
 }
+
+// TestPollConversationAfterInstantReply: Messenger's instant reply (or
+// greeting, or away message) comes the moment a person writes, as a Page
+// message. It answers nobody: the person still gets their reply. A Page
+// message minutes later is an answer, and the poll leaves that person alone.
+func TestPollConversationAfterInstantReply(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 85})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	h.sb.AddMessage(page, sandbox.User{ID: "8501", Name: "Ida Instant"}, "hello", now.Add(-2*time.Minute))
+	h.sb.AddPageMessage(page, "8501", "Thanks for your message! We reply within a day.", now.Add(-2*time.Minute+time.Second))
+	h.sb.AddMessage(page, sandbox.User{ID: "8502", Name: "Hal Answered"}, "hello", now.Add(-10*time.Minute))
+	h.sb.AddPageMessage(page, "8502", "Thanks for your message! We reply within a day.", now.Add(-10*time.Minute+time.Second))
+	h.sb.AddPageMessage(page, "8502", "Hi Hal, here is what you asked for.", now.Add(-5*time.Minute))
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued() != 1 || rep.Skipped[intake.SkipOwn] != 1 {
+		t.Fatalf("poll: %+v, want Ida's conversation queued and Hal's skipped as answered", rep.Report)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for _, c := range h.sb.Conversations(page) {
+		last := c.Messages[len(c.Messages)-1]
+		for _, m := range c.Messages {
+			if !m.FromPage {
+				last = m
+			}
+		}
+		_, err := insp.GetTaskInfo(tasks.QueueReplies, "message:"+last.ID)
+		if want := c.With.ID == "8501"; want != (err == nil) {
+			t.Errorf("conversation with %s: reply task found %v, want %v", c.With.Name, err == nil, want)
+		}
+	}
+}
