@@ -159,7 +159,12 @@ var perMessage = map[[2]int]bool{
 }
 
 // codeUserNotVisible is 210, "User not visible": the person, not the Page.
-const codeUserNotVisible = 210
+// codePageMessagesOff is 10904, "The page has messages disabled in the
+// settings" (Meta's Page Messages reference): the Page's state.
+const (
+	codeUserNotVisible  = 210
+	codePageMessagesOff = 10904
+)
 
 // perPersonMessages are the texts of Meta's answers about one person or one
 // message (perMessage) that have come under code 10 or 200 without their
@@ -169,12 +174,16 @@ var perPersonMessages = []string{
 	"outside of allowed window",
 	"isn't receiving messages",
 	"isn't available right now",
+	// 230 is a missing messaging permission of the Page's (page broken),
+	// but Meta's Page Messages reference also gives it as "Permissions
+	// disallow message to user": that one is the person's.
+	"disallow message to user",
 }
 
-// perPersonMessage reports whether an answer under code 10 or 200 says, in
-// its message, that it is about one person or message (perPersonMessages).
+// perPersonMessage reports whether an answer under code 10, 200 or 230 says,
+// in its message, that it is about one person or message (perPersonMessages).
 func perPersonMessage(code int, message string) bool {
-	if code != 10 && code != 200 {
+	if code != 10 && code != 200 && code != 230 {
 		return false
 	}
 	for _, m := range perPersonMessages {
@@ -210,6 +219,13 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	// 210, "User not visible", is about one person, whatever its subcode.
 	case perMessage[[2]int{code, subcode}], code == codeUserNotVisible:
 		return ClassPermanent
+	// 10904, "The page has messages disabled in the settings" (Meta's Page
+	// Messages reference), is the Page's state, not the reply's: SPEC.md
+	// lists it as permanent, which would archive every reply of the Page
+	// as failed for good until someone turns messages back on. The Page is
+	// paused instead, its replies kept.
+	case code == codePageMessagesOff:
+		return ClassPageBroken
 	// 3, "API Method" (the app lacks a capability or permission), is missing
 	// from SPEC.md's list too: it fails every call of the app, not one reply,
 	// so the Page is paused with its replies kept instead of archiving each.
