@@ -390,7 +390,8 @@ func TestCommentsOrderOfEachPage(t *testing.T) {
 func TestConversations(t *testing.T) {
 	var f *fakeGraph
 	f = newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v25.0/"+testPage+"/conversations" || r.URL.Query().Get("fields") != "id,updated_time,participants,messages{message,from,created_time}" {
+		if r.URL.Path != "/v25.0/"+testPage+"/conversations" || r.URL.Query().Get("fields") != "id,updated_time,participants,messages{message,from,created_time}" ||
+			r.URL.Query().Get("platform") != "messenger" {
 			t.Errorf("request %s", r.URL)
 		}
 		writeJSON(w, 200, fixture(t, "pages/conversations.json", f.URL))

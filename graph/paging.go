@@ -60,7 +60,9 @@ const (
 // stop early. On an error it yields it once, with a zero Conversation, and
 // stops.
 func (c *Client) Conversations(ctx context.Context, token, pageID string) iter.Seq2[Conversation, error] {
-	q := url.Values{"fields": {conversationFields}}
+	// Messenger's conversations only: a Page with an Instagram account
+	// linked has those too, under platform=instagram.
+	q := url.Values{"fields": {conversationFields}, "platform": {"messenger"}}
 	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointConversations, pageID, "conversations", q, func(w wireConversation, _ string) Conversation { return w.conversation() })
 }
 

@@ -544,6 +544,13 @@ func (c *call) conversations(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	list := st.pages[pg].convs
+	switch c.q.Get("platform") {
+	case "", "messenger":
+	case "instagram":
+		list = nil // the sandbox's Pages have no Instagram account
+	default:
+		return pageID, nil, errParam("param platform must be one of {instagram, messenger}")
+	}
 	if uid := c.q.Get("user_id"); uid != "" {
 		list = nil
 		if u, ok := st.userIdx[uid]; ok {
