@@ -789,8 +789,11 @@ func TestPauseEscalating(t *testing.T) {
 	if d := pause(m, 30*m); d != m {
 		t.Fatalf("first pause %s, want %s", d, m)
 	}
-	if d := pause(m, 30*m); d != 0 {
-		t.Fatalf("a second answer during the pause set %s, want nothing", d)
+	// A second answer during the pause does not double it. (A millisecond
+	// after the first, the pause has less than its minute left, so it may be
+	// renewed for the minute: on a loaded machine it is.)
+	if d := pause(m, 30*m); d != 0 && d != m {
+		t.Fatalf("a second answer during the pause set %s, want nothing or the same minute", d)
 	}
 	for _, want := range []time.Duration{2 * m, 4 * m, 8 * m, 16 * m, 30 * m, 30 * m} {
 		end()
