@@ -518,17 +518,9 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	if reply.PSID == "" {
 		return bad("the conversation has no participant besides the Page")
 	}
-	var last *graph.Message
-	for i := range conv.Messages { // newest first
-		m := &conv.Messages[i]
-		// A message without from counts as the person's, as the poll counts
-		// it (intake.ConversationItem): both must pick the same message, or
-		// the two paths would answer one person twice.
-		if m.From == nil || m.From.ID != page.ID {
-			last = m
-			break
-		}
-	}
+	// The message the poll would answer too: the two paths must pick the
+	// same one, or they would answer one person twice.
+	last := intake.PersonLatest(page.ID, conv.Messages)
 	if last == nil || last.ID == "" {
 		return bad("the conversation has no recent message from the person to answer")
 	}

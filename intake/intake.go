@@ -115,13 +115,7 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 			break
 		}
 	}
-	byPage := func(m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
-	var last *graph.Message // the person's latest
-	for i := range c.Messages {
-		if m := &c.Messages[i]; !byPage(m) && (last == nil || m.CreatedTime.After(last.CreatedTime.Time)) {
-			last = m
-		}
-	}
+	last := PersonLatest(pageID, c.Messages)
 	if person.ID == "" || len(c.Messages) == 0 {
 		return Item{}, SkipCannotReply
 	}
@@ -132,7 +126,7 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 		return Item{}, SkipCannotReply
 	}
 	for i := range c.Messages {
-		if m := &c.Messages[i]; byPage(m) && m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
+		if m := &c.Messages[i]; byPage(pageID, m) && m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
 			return Item{}, SkipOwn
 		}
 	}
@@ -149,6 +143,22 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 		CanReplyPrivately: true,
 	}, ""
 }
+
+// PersonLatest returns the person's latest message of msgs (in any order), a
+// message without from counting as the person's; nil when the Page wrote
+// them all. The poll and the API answer this message, so that one person's
+// message is one target whichever path finds it.
+func PersonLatest(pageID string, msgs []graph.Message) *graph.Message {
+	var last *graph.Message
+	for i := range msgs {
+		if m := &msgs[i]; !byPage(pageID, m) && (last == nil || m.CreatedTime.After(last.CreatedTime.Time)) {
+			last = m
+		}
+	}
+	return last
+}
+
+func byPage(pageID string, m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
 
 // Window returns the reply window of kind for page: its max_age (168h when
 // unset) for comments and posts, at most MessagingWindow for messages.
