@@ -274,6 +274,7 @@ func TestChaos(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	r.waitLedgerSettled(t, 2*time.Minute)
 	r.stopAll(t)
+	r.killedMidSend = int(workerKills.Load())
 	r.checkSends(t, items)
 	r.reconcile(t, items, edge)
 	r.checkNoSecrets(t)
