@@ -129,6 +129,7 @@ func TestManyProcesses(t *testing.T) {
 	// A little longer: late polls and retries must add nothing.
 	time.Sleep(3 * time.Second)
 	r.stopAll(t)
+	r.killedMidSend = 1 // workers[0], killed once
 	r.checkSends(t, items)
 	r.reconcile(t, items, edge)
 	r.checkNoSecrets(t)
