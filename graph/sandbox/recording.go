@@ -42,6 +42,7 @@ type recorder struct {
 	sends          sendLog
 	perTarget      map[string]int
 	alreadyReplied int
+	refused        []Refusal
 	calls          map[string]int
 	callLog        map[string][]time.Time // per Page, POST /messages arrivals
 	tokensInURL    int
@@ -119,6 +120,14 @@ func (rc *recorder) add(n *int) {
 	rc.mu.Unlock()
 }
 
+// refuse records a send refused as already replied (10900).
+func (rc *recorder) refuse(target string, at time.Time) {
+	rc.mu.Lock()
+	rc.alreadyReplied++
+	rc.refused = append(rc.refused, Refusal{Target: target, Time: at})
+	rc.mu.Unlock()
+}
+
 func (rc *recorder) throttle(pageID string) {
 	rc.mu.Lock()
 	rc.throttled[pageID]++
@@ -161,6 +170,20 @@ func (s *Sandbox) AlreadyRepliedCount() int {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	return s.rec.alreadyReplied
+}
+
+// Refusal is a send refused as already replied (10900): to what, and when.
+type Refusal struct {
+	Target string
+	Time   time.Time
+}
+
+// AlreadyReplied returns the sends refused with code 10900, in order, for a
+// test to show what led to each.
+func (s *Sandbox) AlreadyReplied() []Refusal {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]Refusal(nil), s.rec.refused...)
 }
 
 // Calls returns the number of requests per endpoint (EndpointFeed, ...), failed
@@ -246,6 +269,7 @@ func (s *Sandbox) ResetStats() {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	s.rec.alreadyReplied, s.rec.tokensInURL, s.rec.failures = 0, 0, 0
+	s.rec.refused = nil
 	s.rec.calls = map[string]int{}
 	s.rec.callLog = map[string][]time.Time{}
 	s.rec.throttled = map[string]int{}

@@ -136,14 +136,14 @@ func parseText(v string) (string, *apiError) {
 
 // privateReply checks the rules shared by comments and posts, in the order Graph
 // answers them, and delivers the reply into the person's conversation.
-func (c *call) privateReply(st *store, pg, from int32, canReply bool, conv *int32, created int64, text string) (Send, *apiError) {
+func (c *call) privateReply(st *store, target string, pg, from int32, canReply bool, conv *int32, created int64, text string) (Send, *apiError) {
 	switch {
 	case from == byPage || !canReply:
 		return Send{}, errNotReplyable()
 	case st.users[from].blocked:
 		return Send{}, errUnavailable()
 	case *conv >= 0:
-		c.s.rec.add(&c.s.rec.alreadyReplied)
+		c.s.rec.refuse(target, c.now)
 		return Send{}, errAlreadyReplied()
 	case c.now.Unix()-created > int64(ReplyWindow.Seconds()):
 		return Send{}, errTooOld()
@@ -174,7 +174,7 @@ func (c *call) replyToComment(st *store, pg int32, id, text string) (Send, *apiE
 		return Send{}, errNoObject("post", id)
 	}
 	cm := &st.comments[ci]
-	sd, e := c.privateReply(st, pg, cm.from, cm.canReply, &cm.conv, cm.created, text)
+	sd, e := c.privateReply(st, id, pg, cm.from, cm.canReply, &cm.conv, cm.created, text)
 	sd.Kind, sd.Target = KindComment, id
 	return sd, e
 }
@@ -185,7 +185,7 @@ func (c *call) replyToPost(st *store, pg int32, id, text string) (Send, *apiErro
 		return Send{}, errNoObject("post", id)
 	}
 	p := &st.posts[pi]
-	sd, e := c.privateReply(st, pg, p.from, p.canReply, &p.conv, p.created, text)
+	sd, e := c.privateReply(st, id, pg, p.from, p.canReply, &p.conv, p.created, text)
 	sd.Kind, sd.Target = KindPost, id
 	return sd, e
 }
