@@ -29,7 +29,8 @@ const DefaultPrefix = "pagereply:"
 // id as a hash tag ({page}), so each script touches a single Redis Cluster slot.
 //
 // Entry values: "c|<token>|<lease-until-ms>" claimed by a worker that may be
-// sending now; "u|<ms>" an attempt whose outcome is unknown; "s|<ms>|<message-id>"
+// sending now; "u|<ms>" an attempt whose outcome is unknown, "u|<ms>|<settle-ms>"
+// one whose send may still be reaching Graph until then; "s|<ms>|<message-id>"
 // sent; "f|<ms>|<reason>" failed for good.
 type Ledger struct {
 	rdb    redis.UniversalClient
@@ -351,6 +352,10 @@ const (
 	ReserveLimited
 	// ReserveBusy: another worker holds the target; try again after Wait.
 	ReserveBusy
+	// ReserveSettling: an earlier send's answer was lost and the send may
+	// still be reaching Graph (MarkUnknown's settle time); check Graph after
+	// Wait, not before, or the check could miss a reply that lands later.
+	ReserveSettling
 )
 
 // Reservation is Reserve's answer.
@@ -384,7 +389,7 @@ type Reservation struct {
 // Returns three values per target, in order (a flat array: no table per
 // target to build in Lua and to decode in Go): 0, wait µs, doubtful (0/1):
 // go; 1, 0, entry: done; 2, pttl ms, reason: paused; 3, wait µs, 0:
-// limited; 4, ms, 0: busy.
+// limited; 4, ms, 0: busy; 5, ms, 0: an unknown outcome still settling.
 var reserveScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -442,6 +447,11 @@ for i = 4, #KEYS do
         local _, _, tok, lease = string.find(v, '^c|([^|]*)|(%d+)$')
         if tok and tok ~= token and tonumber(lease) > nowms then
           code, n = 4, tonumber(lease) - nowms
+        end
+      elseif st == 117 then -- u
+        local _, _, settle = string.find(v, '^u|%d+|(%d+)$')
+        if settle and tonumber(settle) > nowms then
+          code, n = 5, tonumber(settle) - nowms
         end
       end
       doubtful = 1
@@ -537,6 +547,8 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 		return Reservation{Outcome: ReserveLimited, Wait: time.Duration(n) * time.Microsecond}, nil
 	case 4:
 		return Reservation{Outcome: ReserveBusy, Wait: time.Duration(n) * time.Millisecond}, nil
+	case 5:
+		return Reservation{Outcome: ReserveSettling, Wait: time.Duration(n) * time.Millisecond}, nil
 	}
 	return Reservation{}, fmt.Errorf("reserve %s of page %s: unexpected reply %v", t, page, res)
 }
@@ -545,21 +557,29 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // A sent entry is never overwritten by anything but sent, and is counted once.
 //
 // KEYS[1] the target's ledger entry, KEYS[2] the Page's stats hash.
-// ARGV[1] new value, ARGV[2] TTL (ms), ARGV[3] stats field ("" for none).
+// ARGV[1] new value, ARGV[2] TTL (ms), ARGV[3] stats field ("" for none),
+// ARGV[4] settle time (ms, 0 for none): appended to the value as a time in
+// Redis's clock, the one reserveScript compares it with.
 var markScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 local old = v and string.sub(v, 1, 1) or ''
 local new = string.sub(ARGV[1], 1, 1)
 if old == 's' then return 0 end
 if old == 'f' and new ~= 's' then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local val = ARGV[1]
+local settle = tonumber(ARGV[4])
+if settle > 0 then
+  local t = redis.call('TIME')
+  val = val .. '|' .. string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + settle)
+end
+redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
 return 1
 `)
 
-func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field string) error {
+func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field string, settle time.Duration) error {
 	keys := []string{l.entryKey(page, t), l.pageKey(page, "stats")}
-	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field); err != nil {
+	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field, settle.Milliseconds()); err != nil {
 		return fmt.Errorf("ledger mark %s of page %s: %w", t, page, err)
 	}
 	return nil
@@ -587,13 +607,16 @@ func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID 
 
 // MarkFailed records that t can never be replied to, with the reason.
 func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason string) error {
-	return l.mark(ctx, page, t, "f|"+nowMS()+"|"+reason, "failed")
+	return l.mark(ctx, page, t, "f|"+nowMS()+"|"+reason, "failed", 0)
 }
 
 // MarkUnknown records that an attempt's outcome was lost: the next attempt
-// checks Graph before it sends.
-func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target) error {
-	return l.mark(ctx, page, t, "u|"+nowMS(), "")
+// checks Graph before it sends. With settle > 0 the lost answer was a send's
+// that may still be on its way through Graph (no answer came back): Reserve
+// answers ReserveSettling until settle has passed, so the check does not
+// come before a reply that lands late and then send a second one.
+func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
+	return l.mark(ctx, page, t, "u|"+nowMS(), "", settle)
 }
 
 // releaseAbandoned drops the claim a batched reservation took for a caller

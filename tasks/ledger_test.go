@@ -96,7 +96,7 @@ func TestReserveDoubtful(t *testing.T) {
 		}, false},
 		{"unknown outcome", func(tg Target) {
 			mustGo(t, l, page, tg, "a", time.Minute)
-			if err := l.MarkUnknown(ctx, page, tg); err != nil {
+			if err := l.MarkUnknown(ctx, page, tg, 0); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
@@ -709,7 +709,7 @@ func TestAbandonedReserveReleased(t *testing.T) {
 	if _, err := l.Reserve(bg, "1", doubtful, "t0", time.Minute, Limit{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.MarkUnknown(bg, "1", doubtful); err != nil {
+	if err := l.MarkUnknown(bg, "1", doubtful, 0); err != nil {
 		t.Fatal(err)
 	}
 	calls := l.BatchStats().Calls
@@ -865,5 +865,51 @@ func TestAppPauseLength(t *testing.T) {
 	}
 	if d := length(); d != m {
 		t.Fatalf("app pause after the block was over: %s, want 1m", d)
+	}
+}
+
+// TestUnknownSettles: a target marked unknown with a settle time (a send that
+// got no answer and may still land) is not reserved until it has passed:
+// Reserve answers ReserveSettling with the time left, in Redis's clock, and
+// after it the target is reserved as doubtful, so Graph is checked then. A
+// sent mark ends it at once; one with no settle time is doubtful at once.
+func TestUnknownSettles(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	ctx := context.Background()
+	late, now, sent := Target{Kind: KindMessage, ID: "m_late"}, Target{Kind: KindComment, ID: "c_now"}, Target{Kind: KindComment, ID: "c_sent"}
+	for _, tg := range []Target{late, now, sent} {
+		if res, err := l.Reserve(ctx, "1", tg, "t0", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo {
+			t.Fatalf("reserve %s: %+v %v", tg, res, err)
+		}
+	}
+	const settle = 1500 * time.Millisecond
+	for _, tg := range []Target{late, sent} {
+		if err := l.MarkUnknown(ctx, "1", tg, settle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.MarkUnknown(ctx, "1", now, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkSent(ctx, "1", sent, "m.1"); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := l.Get(ctx, "1", late); err != nil || e.Status != StatusUnknown {
+		t.Fatalf("entry %+v %v, want unknown", e, err)
+	}
+	res, err := l.Reserve(ctx, "1", late, "t1", time.Minute, Limit{})
+	if err != nil || res.Outcome != ReserveSettling || res.Wait <= 0 || res.Wait > settle {
+		t.Fatalf("reserve while settling: %+v %v, want ReserveSettling within %s", res, err, settle)
+	}
+	if res, err := l.Reserve(ctx, "1", now, "t1", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo || !res.Doubtful {
+		t.Errorf("reserve unknown with no settle time: %+v %v, want ReserveGo, doubtful", res, err)
+	}
+	if res, err := l.Reserve(ctx, "1", sent, "t1", time.Minute, Limit{}); err != nil || res.Outcome != ReserveDone {
+		t.Errorf("reserve sent during its settle time: %+v %v, want ReserveDone", res, err)
+	}
+	time.Sleep(res.Wait + 50*time.Millisecond)
+	if res, err := l.Reserve(ctx, "1", late, "t1", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo || !res.Doubtful {
+		t.Errorf("reserve after the settle time: %+v %v, want ReserveGo, doubtful", res, err)
 	}
 }

@@ -161,6 +161,7 @@ func TestArchivedConversationReplyAskedAgain(t *testing.T) {
 		{"other text, archived task deleted", "Hello again, we got your message", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits out a send's settle time
 			h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 47})
 			insp := asynq.NewInspector(h.opt)
 			t.Cleanup(func() { _ = insp.Close() })

@@ -1,7 +1,9 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -94,7 +96,7 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 	if _, err := g.SendMessage(ctx, h.pages[0].AccessToken, r.PageID, r.PSID, r.Text); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)
 	}
 	resume := freeze(t, replica)
@@ -147,4 +149,92 @@ func freeze(t *testing.T, replica *redisproc.Server) (resume func()) {
 	resume = func() { once.Do(replica.Resume) }
 	t.Cleanup(resume)
 	return resume
+}
+
+// lateGraph stands in front of the sandbox over loopback and acts late on the
+// first send: it holds the request until the client gives up (its timeout),
+// and only lateBy after that does the sandbox deliver it, as Graph may act on
+// a request whose caller is gone. landed is closed once it has.
+type lateGraph struct {
+	sb     *sandbox.Sandbox
+	lateBy time.Duration
+	first  atomic.Bool
+	landed chan struct{}
+	// lateStatus is the HTTP status the sandbox gave the late send.
+	lateStatus atomic.Int32
+}
+
+func (g *lateGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") || !g.first.CompareAndSwap(false, true) {
+		g.sb.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		close(g.landed)
+		return
+	}
+	late := r.Clone(context.Background())
+	late.Body = io.NopCloser(bytes.NewReader(body))
+	<-r.Context().Done() // the client timed out and closed the connection
+	go func() {
+		defer close(g.landed)
+		time.Sleep(g.lateBy)
+		rec := httptest.NewRecorder()
+		g.sb.ServeHTTP(rec, late)
+		g.lateStatus.Store(int32(rec.Code))
+	}()
+}
+
+// TestLateSendSettles: a send gets no answer (the client times out) and Graph
+// delivers it a moment later. The retry must not ask Graph before the send has
+// had time to land (Params.SendSettle, GraphTimeout + 5s by default): a check
+// made at once finds nothing and sends again, and the late send lands as well.
+// For a conversation reply that is a second message nothing refuses; for a
+// comment Graph refuses the second (10900), but pagereply tried. Either way the
+// person gets exactly one reply and no second send is attempted.
+func TestLateSendSettles(t *testing.T) {
+	for _, kind := range []string{"comment", "conversation"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel() // each waits out the settle time
+			h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 59})
+			page := h.pages[0]
+			var r tasks.Reply
+			to := func() string { return r.Target.ID }
+			if kind == "comment" {
+				r = h.addComments(page.ID, 1, "Thanks for your comment!")[0]
+			} else {
+				r = h.conversationReplies(page.ID, "Thanks for your message!")[0]
+				to = func() string { return r.PSID }
+			}
+			lg := &lateGraph{sb: h.sb, lateBy: 1500 * time.Millisecond, landed: make(chan struct{})}
+			srv := httptest.NewServer(lg)
+			t.Cleanup(srv.Close)
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+				p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: time.Second})
+				p.GraphTimeout = time.Second // SendSettle: 6s
+			})
+			if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
+				t.Fatalf("enqueue: %v %v", o, err)
+			}
+			select {
+			case <-lg.landed:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the first send never reached the late Graph")
+			}
+			h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+			if c := lg.lateStatus.Load(); c != http.StatusOK {
+				t.Errorf("the late send got HTTP %d: the retry had sent before it landed", c)
+			}
+			if n := h.sb.SendCount(to()); n != 1 {
+				t.Errorf("%s got %d replies, want 1", to(), n)
+			}
+			if n := h.sb.AlreadyRepliedCount(); n != 0 {
+				t.Errorf("%d sends refused as already replied: the retry sent before the late send could land", n)
+			}
+			if n := h.sb.Calls()[sandbox.EndpointMessages]; n != 1 {
+				t.Errorf("the sandbox saw %d send calls, want 1 (the late one; the retry must find it)", n)
+			}
+		})
+	}
 }

@@ -185,7 +185,7 @@ func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
 	if err != nil || res.Outcome != tasks.ReserveGo {
 		t.Fatalf("reserve: %+v %v", res, err)
 	}
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)
 	}
 }

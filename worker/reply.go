@@ -81,6 +81,8 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		return &delayError{d: res.Wait, reason: putBackRate}
 	case tasks.ReserveBusy:
 		return &delayError{d: res.Wait, reason: "target claimed by another worker"}
+	case tasks.ReserveSettling:
+		return &delayError{d: res.Wait, reason: putBackSettling}
 	}
 	if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
 		// Not sending now: a failover could forget this claim, and a rerun
@@ -397,7 +399,19 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 // before sending; so it is when the entry was doubtful already. Otherwise the
 // claim is released. A throttled or page-broken answer can be unknown too (a
 // 5xx whose usage headers say throttled).
+//
+// A send that got no answer at all (a timeout or a connection lost after the
+// request left) may still be on its way through Graph: Graph can act on it
+// after the client gave up. Its entry gets Params.SendSettle, and the next
+// attempt, whatever brings it (a retry, a stopping worker's task handed to
+// another, an enqueue after an archive), asks Graph only after that: a check
+// made sooner could find nothing, send again, and have the late one land too,
+// which for a conversation reply is a second message that nothing refuses.
 func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful bool, log *taskLog) {
+	if !doubtful && (gerr == nil || gerr.Unknown && gerr.HTTPStatus == 0) {
+		w.markUnknown(r, w.p.SendSettle, log)
+		return
+	}
 	w.giveBack(r, token, doubtful || gerr == nil || gerr.Unknown, log)
 }
 
@@ -412,9 +426,14 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 		w.release(r, token, log)
 		return
 	}
+	w.markUnknown(r, 0, log)
+}
+
+// markUnknown marks r's target unknown, to be checked with Graph after settle.
+func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target, settle); err != nil {
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
 	}
 }

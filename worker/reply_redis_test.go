@@ -70,7 +70,7 @@ func TestSettledDoubtRedisError(t *testing.T) {
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
 	ctx := context.Background()
 	// An earlier attempt's answer was lost.
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)
 	}
 	hook := &failSentMark{}
@@ -137,7 +137,7 @@ func TestDoubtSurvivesFailedCheck(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 43})
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
 	ctx := context.Background()
-	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target); err != nil {
+	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)
 	}
 	g := &flakyCheckGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}

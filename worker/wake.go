@@ -17,6 +17,8 @@ import (
 const (
 	putBackRate   = "page rate used up"
 	putBackPaused = "page paused: "
+	// putBackSettling: an earlier send got no answer and may still land.
+	putBackSettling = "an earlier send got no answer: Graph is asked whether it landed once it has had time to act"
 )
 
 // Wake says which put-back replies of a Page a config change has made stale.

@@ -52,6 +52,11 @@ type Params struct {
 	// GraphTimeout is the Graph client's per-call timeout, used to size claim
 	// leases; if zero, 10s.
 	GraphTimeout time.Duration
+	// SendSettle is how long after a send that got no answer (a timeout, a
+	// connection lost after the request left) the reply waits before Graph is
+	// asked whether it landed: Graph may still act on it meanwhile. If zero,
+	// GraphTimeout + 5s, the margin a killed worker's claim lease leaves too.
+	SendSettle time.Duration
 	// MaxWait is the longest a handler waits for its Page's next send slot while
 	// holding a worker slot; a later slot sends the task back to the queue,
 	// timed to return about when its slot comes. asynq keeps retry times in whole
@@ -163,6 +168,9 @@ func New(p Params) *Worker {
 	p.MaxRetry = max(p.MaxRetry, 0)
 	if p.GraphTimeout <= 0 {
 		p.GraphTimeout = 10 * time.Second
+	}
+	if p.SendSettle <= 0 {
+		p.SendSettle = p.GraphTimeout + 5*time.Second
 	}
 	if p.MaxWait <= 0 {
 		p.MaxWait = 1500 * time.Millisecond
