@@ -612,7 +612,7 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 
 // MarkUnknown records that an attempt's outcome was lost: the next attempt
 // checks Graph before it sends. With settle > 0 the lost answer was a send's
-// that may still be on its way through Graph (no answer came back): Reserve
+// that may still be on its way through Graph: Reserve
 // answers ReserveSettling until settle has passed, so the check does not
 // come before a reply that lands late and then send a second one.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
@@ -1079,8 +1079,9 @@ func (l *Ledger) ReturnSendSlot(ctx context.Context, page string, lim Limit) err
 // (µs), ARGV[3] the claim token (also the send log's member), ARGV[4] the
 // claim's lease (ms).
 //
-// Returns {0, lapsed} admitted (lapsed 1 when the claim's lease had run out
-// before this renewal), {1, pttl ms, reason} paused, {2, wait µs} full, {3}
+// Returns {0, lapsed, extended} admitted (lapsed 1 when the claim's lease had
+// run out before this renewal, extended 1 when the renewal moved it on by more
+// than a second), {1, pttl ms, reason} paused, {2, wait µs} full, {3}
 // the claim is no longer the caller's.
 var admitScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[3])
@@ -1101,6 +1102,10 @@ redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
 local nowms = math.floor(now / 1000)
 redis.call('SET', KEYS[3], 'c|' .. ARGV[3] .. '|' .. string.format('%.0f', nowms + tonumber(ARGV[4])), 'KEEPTTL')
 if lease <= nowms then return {0, 1} end
+-- Renewed well past the lease a replica may hold (the reservation's, or the
+-- last acked renewal's): a failover would bring that one back, ending before
+-- this send's outcome can be known.
+if lease < nowms + tonumber(ARGV[4]) - 1000 then return {0, 0, 1} end
 return {0, 0}
 `)
 
@@ -1113,9 +1118,15 @@ return {0, 0}
 type Admission struct {
 	Lost   bool
 	Lapsed bool
-	Paused time.Duration
-	Reason string
-	Wait   time.Duration
+	// Extended, with an admission, says the renewal moved the claim's lease
+	// more than a second past the one it had: like a lapsed one, it must
+	// reach a replica before the send, or a failover brings back a lease
+	// that ends before the send's outcome is known (and before the settle
+	// time of a send that gets no answer).
+	Extended bool
+	Paused   time.Duration
+	Reason   string
+	Wait     time.Duration
 }
 
 // Admit records a send to t of page now, and renews the caller's claim on t
@@ -1136,7 +1147,8 @@ func (l *Ledger) Admit(ctx context.Context, page string, t Target, token string,
 	switch code, _ := res[0].(int64); code {
 	case 0:
 		lapsed := len(res) > 1 && res[1] == int64(1)
-		return Admission{Lapsed: lapsed}, nil
+		extended := len(res) > 2 && res[2] == int64(1)
+		return Admission{Lapsed: lapsed, Extended: extended}, nil
 	case 1:
 		n, _ := res[1].(int64)
 		reason := ""

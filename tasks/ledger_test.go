@@ -566,7 +566,7 @@ func TestAdmitRenewsClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := l.Admit(ctx, page, tg, "tok1", time.Hour, 10, time.Second)
-	if err != nil || a != (Admission{}) {
+	if err != nil || a != (Admission{Extended: true}) { // renewed from 1s to an hour: acked before the send
 		t.Fatalf("admit of the claim's owner = %+v %v, want admitted", a, err)
 	}
 	after, err := l.Get(ctx, page, tg)
@@ -653,7 +653,7 @@ func TestAdmitGates(t *testing.T) {
 		t.Fatalf("send log holds %d sends, want the 2 admitted", n)
 	}
 	time.Sleep(a.Wait + 10*time.Millisecond)
-	if a, err := l.Admit(ctx, page, a3, "tok-1_3", time.Minute, 2, time.Second); err != nil || a != (Admission{}) {
+	if a, err := l.Admit(ctx, page, a3, "tok-1_3", time.Minute, 2, time.Second); err != nil || a.Lost || a.Lapsed || a.Paused != 0 || a.Wait != 0 {
 		t.Fatalf("admit once the window moved on = %+v %v, want admitted", a, err)
 	}
 }
@@ -911,5 +911,28 @@ func TestUnknownSettles(t *testing.T) {
 	time.Sleep(res.Wait + 50*time.Millisecond)
 	if res, err := l.Reserve(ctx, "1", late, "t1", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo || !res.Doubtful {
 		t.Errorf("reserve after the settle time: %+v %v, want ReserveGo, doubtful", res, err)
+	}
+}
+
+// TestAdmitExtended: an admission right after the reservation renews the
+// claim's lease by next to nothing and needs no replica's ack; one that comes
+// more than a second later (the reply waited for the Page's send log, or for
+// a slow doubt check) moves the lease on, and says so (Extended): a replica
+// may still hold the older lease, which a failover would bring back.
+func TestAdmitExtended(t *testing.T) {
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	ctx := context.Background()
+	const page, lease = "1", 10 * time.Second
+	tg := Target{Kind: KindComment, ID: "ext"}
+	if res, err := l.Reserve(ctx, page, tg, "tok", lease, Limit{}); err != nil || res.Outcome != ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	if a, err := l.Admit(ctx, page, tg, "tok", lease, 10, time.Second); err != nil || a != (Admission{}) {
+		t.Fatalf("admit at once = %+v %v, want admitted, not extended", a, err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	if a, err := l.Admit(ctx, page, tg, "tok", lease, 10, time.Second); err != nil || a != (Admission{Extended: true}) {
+		t.Fatalf("admit 1.2s later = %+v %v, want admitted and extended", a, err)
 	}
 }

@@ -153,13 +153,15 @@ func freeze(t *testing.T, replica *redisproc.Server) (resume func()) {
 
 // lateGraph stands in front of the sandbox over loopback and acts late on the
 // first send: it holds the request until the client gives up (its timeout),
+// or with gateway answers 504 as Meta's edge does when its backend is slow,
 // and only lateBy after that does the sandbox deliver it, as Graph may act on
 // a request whose caller is gone. landed is closed once it has.
 type lateGraph struct {
-	sb     *sandbox.Sandbox
-	lateBy time.Duration
-	first  atomic.Bool
-	landed chan struct{}
+	sb      *sandbox.Sandbox
+	lateBy  time.Duration
+	gateway bool
+	first   atomic.Bool
+	landed  chan struct{}
 	// lateStatus is the HTTP status the sandbox gave the late send.
 	lateStatus atomic.Int32
 }
@@ -176,7 +178,13 @@ func (g *lateGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	late := r.Clone(context.Background())
 	late.Body = io.NopCloser(bytes.NewReader(body))
-	<-r.Context().Done() // the client timed out and closed the connection
+	if g.gateway {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte("<html><body><h1>504 Gateway Time-out</h1></body></html>"))
+	} else {
+		<-r.Context().Done() // the client timed out and closed the connection
+	}
 	go func() {
 		defer close(g.landed)
 		time.Sleep(g.lateBy)
@@ -186,33 +194,38 @@ func (g *lateGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// TestLateSendSettles: a send gets no answer (the client times out) and Graph
-// delivers it a moment later. The retry must not ask Graph before the send has
+// TestLateSendSettles: a send gets no answer (the client times out), or a
+// gateway's 504, and Graph delivers it a moment later. The retry must not ask Graph before the send has
 // had time to land (Params.SendSettle, GraphTimeout + 5s by default): a check
 // made at once finds nothing and sends again, and the late send lands as well.
 // For a conversation reply that is a second message nothing refuses; for a
 // comment Graph refuses the second (10900), but pagereply tried. Either way the
 // person gets exactly one reply and no second send is attempted.
 func TestLateSendSettles(t *testing.T) {
-	for _, kind := range []string{"comment", "conversation"} {
-		t.Run(kind, func(t *testing.T) {
+	for _, tc := range []struct {
+		kind    string
+		gateway bool
+	}{{"comment", false}, {"conversation", false}, {"comment", true}, {"conversation", true}} {
+		name := tc.kind + map[bool]string{false: ", timeout", true: ", gateway 504"}[tc.gateway]
+		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each waits out the settle time
 			h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 59})
 			page := h.pages[0]
 			var r tasks.Reply
 			to := func() string { return r.Target.ID }
-			if kind == "comment" {
+			if tc.kind == "comment" {
 				r = h.addComments(page.ID, 1, "Thanks for your comment!")[0]
 			} else {
 				r = h.conversationReplies(page.ID, "Thanks for your message!")[0]
 				to = func() string { return r.PSID }
 			}
-			lg := &lateGraph{sb: h.sb, lateBy: 1500 * time.Millisecond, landed: make(chan struct{})}
+			lg := &lateGraph{sb: h.sb, lateBy: 1500 * time.Millisecond, gateway: tc.gateway, landed: make(chan struct{})}
 			srv := httptest.NewServer(lg)
 			t.Cleanup(srv.Close)
 			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
 				p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: time.Second})
-				p.GraphTimeout = time.Second // SendSettle: 6s
+				p.GraphTimeout = time.Second
+				p.SendSettle = 0 // the default: GraphTimeout + 5s
 			})
 			if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
 				t.Fatalf("enqueue: %v %v", o, err)

@@ -73,6 +73,9 @@ func testParams(opt asynq.RedisConnOpt, l *tasks.Ledger, g worker.Graph, pages [
 	return worker.Params{
 		Redis: opt, Ledger: l, Graph: g, Pages: pages, Concurrency: conc, MaxRetry: 25,
 		GraphTimeout: 2 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 500 * time.Millisecond,
+		// Short, like the backoff: the tests about the settle time itself
+		// (TestLateSendSettles, TestFailoverKeepsSettle) use the default.
+		SendSettle:      time.Second,
 		ShutdownTimeout: 3 * time.Second, Logger: log,
 	}
 }

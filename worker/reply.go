@@ -400,15 +400,18 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 // claim is released. A throttled or page-broken answer can be unknown too (a
 // 5xx whose usage headers say throttled).
 //
-// A send that got no answer at all (a timeout or a connection lost after the
-// request left) may still be on its way through Graph: Graph can act on it
-// after the client gave up. Its entry gets Params.SendSettle, and the next
+// A send whose outcome is unknown may still be on its way through Graph:
+// Graph can act on a request after the client gave up (a timeout, a
+// connection lost after the request left), and an answer from an edge or
+// gateway (a 502 or 504 page) or Graph's own "unknown error" (a 5xx, codes 1
+// and 2) does not say the backend is done with it either. Its entry gets
+// Params.SendSettle, and the next
 // attempt, whatever brings it (a retry, a stopping worker's task handed to
 // another, an enqueue after an archive), asks Graph only after that: a check
 // made sooner could find nothing, send again, and have the late one land too,
 // which for a conversation reply is a second message that nothing refuses.
 func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful bool, log *taskLog) {
-	if !doubtful && (gerr == nil || gerr.Unknown && gerr.HTTPStatus == 0) {
+	if !doubtful && (gerr == nil || gerr.Unknown) {
 		w.markUnknown(r, w.p.SendSettle, log)
 		return
 	}
@@ -653,11 +656,15 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			return &delayError{d: a.Paused + spread(a.Paused), reason: putBackPaused + a.Reason}
 		}
 		if a.Wait <= 0 {
-			if a.Lapsed {
+			if a.Lapsed || a.Extended {
 				// The claim had run out and was taken again by this
 				// renewal: like a new claim, it must reach a replica
 				// before the send, or a failover could bring back the
-				// lapsed one, which another attempt may take.
+				// lapsed one, which another attempt may take. So must a
+				// renewal that moved the lease on by more than a second
+				// (the reply waited here, or for a slow doubt check):
+				// the replica's older lease would end before this send's
+				// outcome can be known and its settle time has passed.
 				if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
 					w.giveBack(*r, token, doubtful, log)
 					if errors.Is(err, tasks.ErrNotReplicated) {

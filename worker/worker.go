@@ -52,8 +52,8 @@ type Params struct {
 	// GraphTimeout is the Graph client's per-call timeout, used to size claim
 	// leases; if zero, 10s.
 	GraphTimeout time.Duration
-	// SendSettle is how long after a send that got no answer (a timeout, a
-	// connection lost after the request left) the reply waits before Graph is
+	// SendSettle is how long after a send whose outcome is unknown (no
+	// answer, a 5xx, Graph's "unknown error") the reply waits before Graph is
 	// asked whether it landed: Graph may still act on it meanwhile. If zero,
 	// GraphTimeout + 5s, the margin a killed worker's claim lease leaves too.
 	SendSettle time.Duration
