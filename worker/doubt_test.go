@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,7 +124,18 @@ func TestReplicaLagKeepsDoubt(t *testing.T) {
 func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
 	t.Helper()
 	master = redisproc.Start(t, redisproc.Options{})
-	replica = redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	return master, startReplicaOf(t, master, master.Addr())
+}
+
+// startReplicaOf starts a replica of master that reaches it at addr (master's
+// own address, or a proxy's in front of it) and waits until the two are in sync.
+func startReplicaOf(t *testing.T, master *redisproc.Server, addr string) (replica *redisproc.Server) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica = redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", host, port}})
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
 	// "state=online": the master counts a replica for WAIT (and lists it in
@@ -137,7 +148,7 @@ func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return master, replica
+	return replica
 }
 
 // freeze stops replica (SIGSTOP) until the returned resume is called, or t

@@ -128,17 +128,8 @@ func (l *replLink) cutOff() {
 func TestFailoverKeepsSettle(t *testing.T) {
 	master := redisproc.Start(t, redisproc.Options{})
 	link := newReplLink(t, master.Addr())
-	_, port, _ := net.SplitHostPort(link.ln.Addr().String())
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", port}})
+	replica := startReplicaOf(t, master, link.ln.Addr().String())
 	ctx := context.Background()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(master.Client().Info(ctx, "replication").Val(), "state=online") ||
-		!strings.Contains(replica.Client().Info(ctx, "replication").Val(), "master_link_status:up") {
-		if time.Now().After(deadline) {
-			t.Fatal("replica not in sync after 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	h := newHarnessOn(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 59}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
 	page := h.pages[0].ID
 	h.pages[0].Rate = config.Rate{N: 5, Per: time.Second}
@@ -169,7 +160,7 @@ func TestFailoverKeepsSettle(t *testing.T) {
 	// the renewal waiting for the replica, nothing is sent): fail over then.
 	insp := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	deadline = time.Now().Add(6 * time.Second)
+	deadline := time.Now().Add(6 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.HasPrefix(h.db.Client.Get(ctx, entry).Val(), "u|") {
 			break
