@@ -152,6 +152,7 @@ func (g *lossyConvGraph) SendMessage(ctx context.Context, token, pageID, psid, t
 // asynq's trimming of its archive), where nothing holds the first text but
 // the ledger's note of it.
 func TestArchivedConversationReplyAskedAgain(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, text string
 		deleted    bool

@@ -213,6 +213,7 @@ func (g *lateGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // comment Graph refuses the second (10900), but pagereply tried. Either way the
 // person gets exactly one reply and no second send is attempted.
 func TestLateSendSettles(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		kind    string
 		gateway bool

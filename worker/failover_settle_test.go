@@ -126,6 +126,7 @@ func (l *replLink) cutOff() {
 // promotes the replica, and puts the entry it holds on the master the worker
 // uses (the worker's ledger is wired to one address).
 func TestFailoverKeepsSettle(t *testing.T) {
+	t.Parallel() // mostly waits out a lease and a settle time
 	master := redisproc.Start(t, redisproc.Options{})
 	link := newReplLink(t, master.Addr())
 	replica := startReplicaOf(t, master, link.ln.Addr().String())
