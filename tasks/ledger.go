@@ -612,9 +612,9 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 
 // MarkUnknown records that an attempt's outcome was lost: the next attempt
 // checks Graph before it sends. With settle > 0 the lost answer was a send's
-// that may still be on its way through Graph: Reserve
-// answers ReserveSettling until settle has passed, so the check does not
-// come before a reply that lands late and then send a second one.
+// that may still be on its way through Graph: Reserve answers ReserveSettling
+// until settle has passed, so the check does not come before a reply that
+// lands late and then send a second one.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
 	return l.mark(ctx, page, t, "u|"+nowMS(), "", settle)
 }

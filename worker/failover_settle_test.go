@@ -28,13 +28,11 @@ import (
 // the master wrote since does not reach it) and then cut for good (the
 // master is gone; what the replica never got is lost).
 type replLink struct {
-	ln     net.Listener
-	master string
-	mu     sync.Mutex
-	held   bool
-	cut    bool
-	conns  []net.Conn
-	resume chan struct{}
+	ln    net.Listener
+	mu    sync.Mutex
+	held  bool
+	cut   bool
+	conns []net.Conn
 }
 
 func newReplLink(t *testing.T, master string) *replLink {
@@ -42,7 +40,7 @@ func newReplLink(t *testing.T, master string) *replLink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &replLink{ln: ln, master: master, resume: make(chan struct{})}
+	l := &replLink{ln: ln}
 	t.Cleanup(func() { l.cutOff() })
 	go func() {
 		for {

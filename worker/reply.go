@@ -405,17 +405,18 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 // connection lost after the request left), and an answer from an edge or
 // gateway (a 502 or 504 page) or Graph's own "unknown error" (a 5xx, codes 1
 // and 2) does not say the backend is done with it either. Its entry gets
-// Params.SendSettle, and the next
-// attempt, whatever brings it (a retry, a stopping worker's task handed to
-// another, an enqueue after an archive), asks Graph only after that: a check
-// made sooner could find nothing, send again, and have the late one land too,
-// which for a conversation reply is a second message that nothing refuses.
+// Params.SendSettle, and the next attempt, whatever brings it (a retry, a
+// stopping worker's task handed to another, an enqueue after an archive),
+// asks Graph only after that: a check made sooner could find nothing, send
+// again, and have the late one land too, which for a conversation reply is a
+// second message that nothing refuses. (A failed check, doubtful, sent
+// nothing: its doubt is kept with no settle time.)
 func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful bool, log *taskLog) {
 	if !doubtful && (gerr == nil || gerr.Unknown) {
 		w.markUnknown(r, w.p.SendSettle, log)
 		return
 	}
-	w.giveBack(r, token, doubtful || gerr == nil || gerr.Unknown, log)
+	w.giveBack(r, token, doubtful, log)
 }
 
 // giveBack hands a claimed target back for the next attempt. A target whose
