@@ -142,6 +142,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			u = c.objectURL(id, edge, q)
 		}
 		gate, _ := ctx.Value(pageGateKey{}).(func(context.Context) error)
+		empty := 0 // pages in a row with no item
 		for {
 			if gate != nil {
 				if err := gate(ctx); err != nil {
@@ -166,6 +167,11 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				return
 			}
 			resp = nil
+			if len(pg.items) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
 			for _, it := range pg.items {
 				if !yield(conv(it, pg.order), nil) {
 					return
@@ -179,6 +185,14 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			if next == "" {
 				return
 			}
+			if empty >= maxEmptyPages {
+				// Graph has been seen answering empty pages without end,
+				// each with a new next link (Meta's bug 482984005516645):
+				// followed, the listing would read at the Page's whole
+				// read rate until its usage headers throttle it.
+				yield(zero, c.invalid(endpoint, strconv.Itoa(empty)+" pages in a row came back empty, each with a paging.next; stopped reading"))
+				return
+			}
 			nu, ok := c.nextURL(next, u, after)
 			if !ok || nu == u {
 				yield(zero, c.invalid(endpoint, "paging.next does not lead to a new page"))
@@ -188,6 +202,15 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 		}
 	}
 }
+
+// maxEmptyPages is how many empty pages in a row, each with a paging.next, a
+// listing follows before it gives up with a permanent error: a page can be
+// empty and still have more after it (Graph filters a page after cutting
+// it), but twenty in a row, 500 hidden items at Graph's default page size,
+// is Graph paging without end. A comments listing that ends so skips its
+// post for this poll (not marked read, so the next poll reads it again); a
+// feed or conversations listing that does fails the poll, loudly.
+const maxEmptyPages = 20
 
 // minPageLimit is the fewest items a page of a listing is asked for when Graph
 // says pages are too heavy to build.
