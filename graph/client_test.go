@@ -581,6 +581,7 @@ func TestErrorClasses(t *testing.T) {
 		name        string
 		status      int
 		fixture     string
+		body        string // served when there is no fixture
 		contentType string
 		header      map[string]string
 		post        bool
@@ -627,7 +628,14 @@ func TestErrorClasses(t *testing.T) {
 		{name: "200 permission", status: 403, fixture: "200.json", post: true, wantClass: ClassPageBroken, wantCode: 200, wantSent: ErrPageBroken},
 		{name: "200 person unavailable", status: 400, fixture: "200_unavailable.json", post: true, wantClass: ClassPermanent, wantCode: 200, wantSub: 1545041, wantSent: ErrPermanent},
 		{name: "551 unavailable", status: 400, fixture: "551.json", post: true, wantClass: ClassPermanent, wantCode: 551, wantSub: 1545041, wantSent: ErrPermanent},
-		{name: "404 without body", status: 404, fixture: "", wantClass: ClassPermanent, wantSent: ErrPermanent},
+		// Graph's own errors always come in its JSON envelope: a 4xx without
+		// one is a proxy's or another server's, and says nothing about the
+		// reply, so it is tried again (on a send, after checking).
+		{name: "404 without body", status: 404, fixture: "", wantClass: ClassTransient, wantSent: ErrTransient, wantInMsg: "HTTP 404 with an empty body"},
+		{name: "403 HTML on a send", status: 403, fixture: "500.html", contentType: "text/html", post: true, wantClass: ClassTransient, wantSent: ErrTransient, wantUnknown: true, wantInMsg: "HTTP 403 with a non-JSON body"},
+		{name: "407 HTML on a read", status: 407, fixture: "500.html", contentType: "text/html", wantClass: ClassTransient, wantSent: ErrTransient},
+		{name: "400 with another JSON on a send", status: 400, fixture: "", body: `{"message":"Bad request"}`, post: true, wantClass: ClassTransient, wantSent: ErrTransient, wantUnknown: true, wantInMsg: "HTTP 400 with an unexpected JSON body"},
+		{name: "429 HTML", status: 429, fixture: "500.html", contentType: "text/html", wantClass: ClassThrottled, wantSent: ErrThrottled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f *fakeGraph
@@ -643,6 +651,8 @@ func TestErrorClasses(t *testing.T) {
 				w.WriteHeader(tc.status)
 				if tc.fixture != "" {
 					w.Write(fixture(t, "errors/"+tc.fixture, f.URL))
+				} else {
+					w.Write([]byte(tc.body))
 				}
 			})
 			c := f.client()

@@ -323,7 +323,7 @@ type wireError struct {
 
 // decodeError builds the *Error for an answer with the given HTTP status and
 // body: Graph's {"error":{...}} when the body holds one, else a description
-// of the unexpected answer classed by status. It never returns nil and never
+// of the unexpected answer, transient (throttled for a 429). It never returns nil and never
 // panics; Usage, RetryAfter, Endpoint and Unknown are left to the caller.
 func decodeError(status int, contentType string, body []byte) *Error {
 	var w wireError
@@ -369,9 +369,14 @@ func decodeError(status int, contentType string, body []byte) *Error {
 		Message:    fmt.Sprintf("HTTP %d with %s body (%d bytes%s)", status, kind, len(body), mt),
 		Class:      Classify(0, 0, status, false),
 	}
-	if status < 400 {
-		// An answer that says neither success nor a Graph error: most likely a
-		// proxy or a cut connection, worth another try.
+	if e.Class == ClassPermanent {
+		// An answer that says neither success nor a Graph error: Graph's own
+		// errors always come in its JSON envelope, so this is a proxy, a
+		// load balancer or a wrong base_url talking (a 403 page, a 407, a
+		// 404 of another server), or a cut connection. It says nothing
+		// about the reply: archiving it for good would lose every reply
+		// while the path to Graph is broken. Another try, after backoff
+		// (and, on a send, after checking whether it landed).
 		e.Class = ClassTransient
 	}
 	return e

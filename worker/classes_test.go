@@ -77,3 +77,39 @@ func TestPersonErrorKeepsPageRunning(t *testing.T) {
 		t.Errorf("%d sends to the unreachable person, want 1", n)
 	}
 }
+
+// TestProxyPageIsNotGraphsAnswer: a 4xx that is not in Graph's JSON envelope
+// (a proxy's 403 page, a 407) comes from something between pagereply and
+// Graph and says nothing about the reply. The reply is tried again, after
+// checking whether the send landed, and sent once the path to Graph is back:
+// archived as permanent, it would be lost for good.
+func TestProxyPageIsNotGraphsAnswer(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 47})
+	page := h.pages[0].ID
+	r := h.addComments(page, 1, "Thanks")[0]
+	var refused atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/messages") && refused.Load() < 2 {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte("<html><body><h1>403 Forbidden</h1>Request blocked by the proxy.</body></html>"))
+			return
+		}
+		h.sb.ServeHTTP(w, req)
+	}))
+	t.Cleanup(proxy.Close)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Graph = graph.New(graph.Config{BaseURL: proxy.URL, Timeout: 2 * time.Second})
+	})
+	if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := refused.Load(); n != 2 {
+		t.Errorf("the proxy refused %d sends, want 2", n)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 1 {
+		t.Errorf("%s got %d replies, want 1", r.Target.ID, n)
+	}
+}
