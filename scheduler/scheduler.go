@@ -240,7 +240,7 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time
 	}
 	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(tasks.TypePoll, payload),
 		asynq.TaskID(tasks.PollTaskID(e.page.ID, slot)), asynq.Queue(tasks.QueuePolls),
-		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention))
+		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention), asynq.Timeout(tasks.PollTimeout))
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		// Another replica (or an earlier run of this one) took the slot.

@@ -118,8 +118,8 @@ func TestReplicas(t *testing.T) {
 		if want := tasks.PollTaskID(p.PageID, time.Unix(p.Slot, 0)); ti.ID != want {
 			t.Errorf("task id %s, want %s", ti.ID, want)
 		}
-		if ti.Retention < MinRetention || ti.MaxRetry != DefaultMaxRetry {
-			t.Errorf("task %s: retention %s, max retry %d", ti.ID, ti.Retention, ti.MaxRetry)
+		if ti.Retention < MinRetention || ti.MaxRetry != DefaultMaxRetry || ti.Timeout != tasks.PollTimeout {
+			t.Errorf("task %s: retention %s, max retry %d, timeout %s", ti.ID, ti.Retention, ti.MaxRetry, ti.Timeout)
 		}
 		slots[p.Slot] = true
 	}

@@ -20,6 +20,13 @@ const (
 	TypePoll = "pagereply:poll"
 )
 
+// PollTimeout is how long a poll task may run. A poll's reads are paced at its
+// Page's rate, so a full read of a busy Page at a low rate can take hours;
+// under asynq's default of 30 minutes it was cut at the same place every time
+// and never finished. A poll makes progress or fails (every read is bounded
+// by graph.timeout), and its lease keeps a Page to one poll at a time.
+const PollTimeout = 24 * time.Hour
+
 // Queues. Polls get their own queue so a long reply backlog never delays them.
 const (
 	QueueReplies = "replies"

@@ -261,10 +261,15 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	if err != nil && !dryRun {
 		// The replies found before the poll failed are enqueued all the
 		// same; the post states are not saved, so the next poll reads those
-		// posts again.
-		if ferr := r.batch.Flush(ctx); ferr != nil {
+		// posts again. Also when the poll failed because its context ended
+		// (asynq's deadline, a stopping worker): what it found is queued in
+		// a few seconds more rather than found again by the next poll, or
+		// never when the next one is cut at the same place.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushFailedPoll)
+		if ferr := r.batch.Flush(fctx); ferr != nil {
 			r.log.Warn("enqueue replies of a failed poll", slog.String("error", ferr.Error()))
 		}
+		cancel()
 	}
 	r.rep.Report = *r.batch.Report()
 	if err == nil {
@@ -348,7 +353,13 @@ type pollRun struct {
 	// fullKnown: the Page's poll state holds when its last full read began.
 	fullKnown bool
 	renewed   time.Time // when the lease was last taken or renewed
+	// failingInRow: posts in a row skipped because their comments read kept
+	// failing with a transient error.
+	failingInRow int
 }
+
+// flushFailedPoll bounds the enqueue of what a failed poll had found.
+const flushFailedPoll = 10 * time.Second
 
 // The lease that keeps a Page to one poll at a time; a poll renews it as it
 // reads, so it runs out pollLease after a worker died in the middle of one.
@@ -389,6 +400,17 @@ func (r *pollRun) run(ctx context.Context) error {
 	}
 	if r.page.Replies(config.ReplyComments) || r.page.Replies(config.ReplyPosts) {
 		if err := r.walkFeed(ctx); err != nil {
+			if r.page.Replies(config.ReplyConversations) && ctx.Err() == nil && graphReadFailed(err) {
+				// Graph failing on the feed (or on several posts in a row)
+				// says nothing about the conversations, which have their
+				// own listing: they are read all the same, so a feed that
+				// keeps failing does not keep the Page's messages from
+				// their replies. The poll still fails, its post states
+				// unsaved, so the next one reads those posts again.
+				if cerr := r.walkConversations(ctx); cerr != nil {
+					r.log.Warn("read conversations after the feed failed", slog.String("error", cerr.Error()))
+				}
+			}
 			return err
 		}
 	}
@@ -778,20 +800,53 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 			continue
 		}
 		var re *readError
-		if errors.As(err, &re) && graph.ClassOf(rerr) == graph.ClassPermanent {
-			// One post whose comments Graph refuses for good must not stop
-			// the poll of the Page's other posts and conversations, slot
-			// after slot: it is skipped and not marked read, so the next
-			// poll tries it again. Throttling and a broken token still stop
-			// the poll: they are the Page's, not the post's.
+		if errors.As(err, &re) && ctx.Err() == nil && r.skipUnreadable(rerr) {
+			// One post whose comments Graph refuses for good, or keeps
+			// failing (code 1 or 2 on one object, read after read), must
+			// not stop the poll of the Page's other posts and
+			// conversations, slot after slot: it is skipped and not marked
+			// read, so the next poll tries it again. Throttling and a
+			// broken token still stop the poll: they are the Page's, not
+			// the post's; so do transient failures of several posts in a
+			// row: Graph is failing, not one post.
 			r.rep.Unreadable++
 			r.log.Warn("comments of a post cannot be read; post skipped", slog.String("post_id", post.ID), slog.String("error", rerr.Error()))
 			return nil
 		}
 		return rerr
 	}
+	r.failingInRow = 0
 	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
 	return nil
+}
+
+// graphReadFailed reports whether err is a Graph read's transient or
+// permanent failure, which concerns what was read, not the whole Page
+// (throttling and a broken token do) nor Redis.
+func graphReadFailed(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && (ge.Class == graph.ClassTransient || ge.Class == graph.ClassPermanent)
+}
+
+// maxFailingInRow is how many posts in a row whose comments fail with a
+// transient error, after their retries, a poll skips; the next one fails the
+// poll (Graph is failing, not one post).
+const maxFailingInRow = 2
+
+// skipUnreadable reports whether a post whose comments read ended in err is
+// skipped rather than failing the poll: a permanent Graph error, or a
+// transient one while fewer than maxFailingInRow posts before it failed so.
+func (r *pollRun) skipUnreadable(err error) bool {
+	switch graph.ClassOf(err) {
+	case graph.ClassPermanent:
+		return true
+	case graph.ClassTransient:
+		if r.failingInRow < maxFailingInRow {
+			r.failingInRow++
+			return true
+		}
+	}
+	return false
 }
 
 // walkCommentsOnce reads a post's comments and queues those newer than stop.

@@ -1,0 +1,165 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// queued reports whether target has a reply task in the replies queue.
+func queued(t *testing.T, h *harness, target string) bool {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	_, err := insp.GetTaskInfo(tasks.QueueReplies, target)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false
+	}
+	t.Fatal(err)
+	return false
+}
+
+// failingGraph answers code 1 (HTTP 500, "an unknown error") to every read
+// whose path fail picks, and sends the rest to the sandbox.
+func failingGraph(t *testing.T, h *harness, fail func(path string) bool) (*graph.Client, *atomic.Int32) {
+	var failed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail(r.URL.Path) {
+			failed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":{"message":"An unknown error has occurred.","type":"OAuthException","code":1,"is_transient":true,"fbtrace_id":"AbC"}}`)
+			return
+		}
+		h.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second}), &failed
+}
+
+// TestPollSkipsPostThatKeepsFailing: Graph can keep failing the comments of
+// one object with a transient error, read after read. That post is skipped
+// for this poll (not marked read, so the next poll reads it again), and the
+// Page's other posts and its conversations are read: before, the whole poll
+// failed at that post, slot after slot, and nothing after it was ever read.
+// When several posts in a row fail so, Graph is failing, not one post: the
+// poll fails, and the conversations are still read.
+func TestPollSkipsPostThatKeepsFailing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bad     int // newest posts whose comments fail
+		wantErr bool
+	}{
+		{name: "one post", bad: 1},
+		{name: "every post", bad: 4, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4343})
+			pages := pollPages(h)
+			pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
+			page := pages[0].ID
+			now := time.Now()
+			good := h.sb.AddPost(page, sandbox.User{ID: page}, "older post", now.Add(-5*time.Hour))
+			goodComment := h.sb.AddComment(good, sandbox.User{ID: "62000001", Name: "Friend"}, "price?", now.Add(-time.Minute))
+			bad := map[string]bool{}
+			for i := range tc.bad {
+				p := h.sb.AddPost(page, sandbox.User{ID: page}, "newer post", now.Add(-time.Duration(4-i)*time.Hour))
+				h.sb.AddComment(p, sandbox.User{ID: fmt.Sprintf("6200010%d", i), Name: "Other"}, "price?", now.Add(-time.Minute))
+				bad[p] = true
+			}
+			_, msg := h.sb.AddMessage(page, sandbox.User{ID: "62000003", Name: "Writer"}, "price?", now.Add(-time.Minute))
+			p := h.pollParams(pages)
+			var failed *atomic.Int32
+			p.Graph, failed = failingGraph(t, h, func(path string) bool {
+				for id := range bad {
+					if strings.Contains(path, id) && strings.HasSuffix(path, "/comments") {
+						return true
+					}
+				}
+				return false
+			})
+			rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+			t.Logf("posts %d, unreadable %d, enqueued %d, failed reads %d, err %v", rep.Posts, rep.Unreadable, rep.Enqueued(), failed.Load(), err)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("poll error %v, want one: %v", err, tc.wantErr)
+			}
+			if !queued(t, h, "message:"+msg) {
+				t.Error("the conversation's message was not queued")
+			}
+			if got := queued(t, h, "comment:"+goodComment); got == tc.wantErr {
+				t.Errorf("the older post's comment queued: %v", got)
+			}
+			if !tc.wantErr && rep.Unreadable != 1 {
+				t.Errorf("unreadable %d, want 1", rep.Unreadable)
+			}
+		})
+	}
+}
+
+// TestFailedFeedStillReadsConversations: a feed that Graph keeps failing
+// fails the poll (its post states unsaved), but the Page's conversations,
+// another listing, are read all the same.
+func TestFailedFeedStillReadsConversations(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4545})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
+	page := pages[0].ID
+	_, msg := h.sb.AddMessage(page, sandbox.User{ID: "62000004", Name: "Writer"}, "price?", time.Now().Add(-time.Minute))
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool { return strings.HasSuffix(path, "/feed") })
+	_, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err == nil || graph.ClassOf(err) != graph.ClassTransient {
+		t.Fatalf("poll error %v, want the feed's transient error", err)
+	}
+	if !queued(t, h, "message:"+msg) {
+		t.Error("the conversation's message was not queued")
+	}
+}
+
+// TestPollCutShortQueuesWhatItFound: a poll whose context ends mid-walk
+// (asynq's deadline, a stopping worker) still queues the replies it had
+// found; before, the flush ran on the ended context and dropped them all.
+func TestPollCutShortQueuesWhatItFound(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4646})
+	pages := pollPages(h)
+	pages[0].Rate = config.Rate{N: 20, Per: time.Second}
+	page := pages[0].ID
+	now := time.Now()
+	for i := range 60 {
+		post := h.sb.AddPost(page, sandbox.User{ID: page}, "post", now.Add(-time.Duration(60-i)*time.Hour))
+		h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6300%04d", i), Name: "Friend"}, "price?", now.Add(-time.Duration(60-i)*time.Second))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false)
+	if err == nil {
+		t.Fatal("the poll was not cut short; give it more posts")
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	pending, lerr := insp.ListPendingTasks(tasks.QueueReplies, asynq.PageSize(1000))
+	if lerr != nil && !errors.Is(lerr, asynq.ErrQueueNotFound) {
+		t.Fatal(lerr)
+	}
+	t.Logf("cut after %d posts: %d replies queued (%v)", rep.Posts, len(pending), err)
+	if len(pending) == 0 || len(pending) >= 60 {
+		t.Errorf("%d replies queued after a poll cut at post %d, want those it had found", len(pending), rep.Posts)
+	}
+}
