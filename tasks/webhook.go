@@ -24,8 +24,12 @@ const TypeWebhookItem = TypePoll + ":webhook"
 const WebhookItemRetention = 6 * time.Hour
 
 // WebhookItemMaxRetry is how often a webhook item is retried; the next poll
-// is the reconciler for whatever it still misses.
-const WebhookItemMaxRetry = 5
+// is the reconciler for whatever it still misses. Meta does not deliver again
+// a change answered 200, so the retries must outlast a Graph or Redis outage
+// of some minutes: ten, with the worker's backoff (1 s doubling, at most
+// 10 min), span about 17 minutes. (Five spanned half a minute, and a comment
+// on a post the poll no longer walks to was then lost.)
+const WebhookItemMaxRetry = 10
 
 // WebhookItem is the payload of a TypeWebhookItem task: a comment or a
 // visitor's post of a Page. It never carries a token.
@@ -72,7 +76,9 @@ func DecodeWebhookItem(b []byte) (WebhookItem, error) {
 
 // EnqueueWebhookItem queues it on QueuePolls. It returns AlreadyQueued, with
 // no error, when the same item was queued within WebhookItemRetention (a
-// redelivery), Enqueued otherwise.
+// redelivery), Enqueued otherwise. An earlier task of the item that was
+// archived (its retries used up) is replaced (with e.Inspector set): a
+// redelivery is the item's next chance, not a duplicate.
 func (e *Enqueuer) EnqueueWebhookItem(ctx context.Context, it WebhookItem) (Outcome, error) {
 	if err := it.Validate(); err != nil {
 		return "", fmt.Errorf("enqueue webhook item: %w", err)
@@ -84,9 +90,23 @@ func (e *Enqueuer) EnqueueWebhookItem(ctx context.Context, it WebhookItem) (Outc
 	if err != nil {
 		return "", fmt.Errorf("enqueue webhook item %s: %w", it.TaskID(), err)
 	}
-	_, err = e.Client.EnqueueContext(ctx, asynq.NewTask(TypeWebhookItem, payload),
-		asynq.TaskID(it.TaskID()), asynq.Queue(QueuePolls),
-		asynq.MaxRetry(WebhookItemMaxRetry), asynq.Retention(WebhookItemRetention))
+	task := asynq.NewTask(TypeWebhookItem, payload)
+	opts := []asynq.Option{asynq.TaskID(it.TaskID()), asynq.Queue(QueuePolls),
+		asynq.MaxRetry(WebhookItemMaxRetry), asynq.Retention(WebhookItemRetention)}
+	_, err = e.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && e.Inspector != nil {
+		// Two producers replacing the same archived item at once is
+		// harmless: one enqueue wins, the other conflicts, and the reply's
+		// own enqueue is what keeps it to one reply.
+		ti, gerr := e.Inspector.GetTaskInfo(QueuePolls, it.TaskID())
+		if gerr != nil || ti.State != asynq.TaskStateArchived {
+			return AlreadyQueued, nil
+		}
+		if derr := e.Inspector.DeleteTask(QueuePolls, it.TaskID()); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+			return "", fmt.Errorf("enqueue webhook item %s: delete its archived task: %w", it.TaskID(), derr)
+		}
+		_, err = e.Client.EnqueueContext(ctx, task, opts...)
+	}
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return AlreadyQueued, nil
 	}
