@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,5 +68,37 @@ func TestArchivedReplyQueuedAgain(t *testing.T) {
 	// Sent now: the ledger answers any later enqueue.
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.AlreadySent {
 		t.Fatalf("enqueue after sent = %v %v", o, err)
+	}
+}
+
+// TestRerunOfFailedReplyIsArchived: a reply Graph refused for good is marked
+// failed in the ledger, then archived by asynq. When that archive does not
+// reach Redis (a stall), asynq's recoverer brings the task back, and the
+// rerun finds the ledger's failure: it archives the task again with the
+// reason, without calling Graph, instead of completing it, which hid the
+// failure from the monitor, the archived count and status.
+func TestRerunOfFailedReplyIsArchived(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 61})
+	ctx := context.Background()
+	r := h.addComments(h.pages[0].ID, 1, "Thanks")[0]
+	const reason = "graph: messages: (#10903) This activity can't be replied to [code 10903, http 400, class permanent]"
+	if err := h.ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.enq.Client.EnqueueContext(ctx, asynq.NewTask(tasks.TypeReply, payload),
+		asynq.TaskID(r.Target.String()), asynq.Queue(tasks.QueueReplies), asynq.MaxRetry(3)); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(t, 2)
+	ti := h.waitArchived(t, r, 20*time.Second)
+	if !strings.Contains(ti.LastErr, "failed for good earlier") || !strings.Contains(ti.LastErr, "#10903") {
+		t.Errorf("last error %q, want the recorded reason", ti.LastErr)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointMessages]; n != 0 {
+		t.Errorf("%d send calls, want none", n)
 	}
 }

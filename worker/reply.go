@@ -71,6 +71,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	switch res.Outcome {
 	case tasks.ReserveDone:
+		if res.Entry.Status == tasks.StatusFailed {
+			// Failed for good by an earlier run whose archive did not reach
+			// Redis (a stall; asynq's recoverer then brought the task back):
+			// archived again, with its reason, rather than completed, so the
+			// monitor, the archived count and status show it as failed.
+			log.L().Debug("target already failed for good", slog.String("reason", res.Entry.Reason))
+			return fmt.Errorf("reply %s: failed for good earlier: %s: %w", r.Target, res.Entry.Reason, asynq.SkipRetry)
+		}
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "ledger").Inc()
 		log.L().Debug("target already settled", slog.String("state", res.Entry.Status.String()))
 		return nil
