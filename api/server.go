@@ -38,6 +38,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
@@ -206,6 +207,9 @@ func (s *Server) routes() http.Handler {
 		pages = append(pages, p.ID)
 	}
 	queues.MustRegister(&pauseCollector{ledger: s.p.Ledger, pages: pages, log: s.log})
+	// The process's Go runtime and resource gauges, as on --health-addr:
+	// they are what sizes an api pod, whose /metrics is this one.
+	queues.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gather := prometheus.Gatherers{s.p.Metrics.Registry, queues}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
 	mux.Handle("/metrics", getOnly)

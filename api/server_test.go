@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -409,7 +410,8 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	r := get("/metrics", nil)
 	b, _ := io.ReadAll(r.Body)
 	if r.StatusCode != 200 || !strings.Contains(string(b), `asynq_queue_size{queue="replies",state="pending"} 1`) ||
-		!strings.Contains(string(b), "pagereply_enqueued_total") {
+		!strings.Contains(string(b), "pagereply_enqueued_total") || !strings.Contains(string(b), "go_goroutines ") ||
+		runtime.GOOS == "linux" && !strings.Contains(string(b), "process_resident_memory_bytes ") {
 		t.Fatalf("metrics %d:\n%s", r.StatusCode, b)
 	}
 	if r := get("/monitor/", nil); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") == "" {
