@@ -34,7 +34,7 @@ func (a *rateArgs) register(fs *flag.FlagSet) {
 	fs.IntVar(&a.burst, "burst", 1, "the Page's configured burst")
 	fs.DurationVar(&a.duration, "duration", 10*time.Second, "measured time per combination (after a 1s warm-up)")
 	fs.IntVar(&a.concurrency, "concurrency", 20, "worker.concurrency of each worker process")
-	fs.StringVar(&a.bin, "bin", "", "the pagereply binary the worker processes run (`BIN worker -c FILE`); default this one")
+	fs.StringVar(&a.bin, "bin", "", "the pagereply binary the worker processes run (run as: BIN worker -c FILE); default this one")
 }
 
 // runBenchRate prints per-Page rate accuracy across worker processes.
