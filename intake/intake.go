@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -40,7 +41,23 @@ const (
 	// SkipGone: a webhook delivery named it, and Graph no longer has it for
 	// the Page's token (deleted since, or out of the token's reach).
 	SkipGone Reason = "gone"
+	// SkipNotOnPage: a post of the Page's feed that is not on the Page: a
+	// public post elsewhere that tags the Page, which the feed lists too.
+	// Neither its author nor its commenters wrote to the Page; its comments
+	// are not read.
+	SkipNotOnPage Reason = "not_on_page"
 )
+
+// OnPage reports whether p, a post of the Page pageID's feed, is on the Page.
+// Graph names a post "<profile>_<post>" after the profile it was posted on:
+// the Page's own posts and visitors' posts on the Page start with the Page's
+// id, a post elsewhere that tags the Page with its author's. Only a clear
+// other profile is left out: a post the Page wrote, or with an id of another
+// shape, is taken for the Page's.
+func OnPage(pageID string, p graph.Post) bool {
+	prefix, _, ok := strings.Cut(p.ID, "_")
+	return !ok || prefix == pageID || p.From != nil && p.From.ID == pageID
+}
 
 // MessagingWindow is how long after a person's last message a Page may answer
 // in a conversation; a Page's max_age shortens it, never lengthens it.

@@ -126,3 +126,25 @@ func TestConversationItem(t *testing.T) {
 		})
 	}
 }
+
+func TestOnPage(t *testing.T) {
+	const page = "100"
+	other := &graph.User{ID: "200"}
+	for _, tc := range []struct {
+		name string
+		p    graph.Post
+		want bool
+	}{
+		{"the Page's post", graph.Post{ID: "100_1", From: &graph.User{ID: page}}, true},
+		{"a visitor's post on the Page", graph.Post{ID: "100_2", From: other}, true},
+		{"a visitor hidden by privacy", graph.Post{ID: "100_3"}, true},
+		{"a post elsewhere tagging the Page", graph.Post{ID: "200_4", From: other}, false},
+		{"a post elsewhere, author hidden", graph.Post{ID: "200_5"}, false},
+		{"another prefix, written by the Page", graph.Post{ID: "300_6", From: &graph.User{ID: page}}, true},
+		{"an id without a profile", graph.Post{ID: "7", From: other}, true},
+	} {
+		if got := OnPage(page, tc.p); got != tc.want {
+			t.Errorf("%s: OnPage = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -721,6 +721,13 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 			continue
 		}
 		quiet = 0
+		if !intake.OnPage(r.page.ID, post) {
+			// A post elsewhere that tags the Page: neither it nor its
+			// comments are the Page's to answer, and its comments are not
+			// read.
+			r.batch.Discard(intake.SkipNotOnPage)
+			continue
+		}
 		if _, ok := done[post.ID]; !ok {
 			// Only its comments: a post that old is no reply target itself.
 			if err := r.handlePost(ctx, post, comments, posts && !beyond, commentsFrom); err != nil {
