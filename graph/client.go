@@ -336,7 +336,9 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 		return &response{status: resp.StatusCode, body: body, usage: usage}, nil
 	}
 
-	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	// Secrets go before decodeError clips long strings: a token cut at the
+	// clip would no longer match whole, and its head would stay.
+	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), c.redactBody(body, r.token))
 	e.Usage = usage
 	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
 	// A 5xx on a send may come after Graph acted, and so may any answer that
@@ -429,11 +431,7 @@ func stripURL(err error) error {
 // redact removes the token and the app secret from everything e says, in case
 // an answer echoes them (Graph's "Malformed access token ..." does).
 func (c *Client) redact(e *Error, token string) {
-	secrets := []string{token}
-	if c.secret != nil {
-		secrets = append(secrets, string(c.secret))
-	}
-	for _, s := range secrets {
+	for _, s := range c.secrets(token) {
 		if len(s) < 4 {
 			continue
 		}
@@ -444,6 +442,28 @@ func (c *Client) redact(e *Error, token string) {
 			e.Err = redactedError{msg: strings.ReplaceAll(e.Err.Error(), s, "[redacted]"), err: e.Err}
 		}
 	}
+}
+
+// secrets returns what must never be shown of a call with token: the token,
+// the app secret and the token's appsecret_proof.
+func (c *Client) secrets(token string) []string {
+	secrets := []string{token}
+	if c.secret != nil {
+		secrets = append(secrets, string(c.secret), c.proof(token))
+	}
+	return secrets
+}
+
+// redactBody replaces the secrets of a call with token in an answer's body
+// (Graph echoes a malformed token in its error message); body is returned
+// as it is, not copied, when it holds none.
+func (c *Client) redactBody(body []byte, token string) []byte {
+	for _, s := range c.secrets(token) {
+		if len(s) >= 4 && bytes.Contains(body, []byte(s)) {
+			body = bytes.ReplaceAll(body, []byte(s), []byte("[redacted]"))
+		}
+	}
+	return body
 }
 
 // redactedError replaces an error's text but keeps its chain for errors.Is.
