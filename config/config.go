@@ -286,15 +286,39 @@ func (r Redis) Describe() string {
 	if err != nil {
 		return "redis (invalid url)"
 	}
+	masked := false
 	if u.User != nil {
-		if name := u.User.Username(); name != "" {
+		_, hasPassword := u.User.Password()
+		name := u.User.Username()
+		// redis://SECRET@host: a password written where the user name goes
+		// (redis://:SECRET@host is meant) is taken for a user name. It may
+		// be the password: not shown.
+		masked = name != "" && !hasPassword
+		u.User = nil
+		if name != "" && hasPassword {
 			u.User = url.User(name)
-		} else {
-			u.User = nil
 		}
 	}
 	u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
+	if masked {
+		return strings.Replace(u.String(), "://", "://***@", 1)
+	}
 	return u.String()
+}
+
+// UserWithoutPassword reports whether redis.url names a user and no password
+// (redis://NAME@host), most often a password written where the user name
+// goes: redis://:PASSWORD@host is meant.
+func (r Redis) UserWithoutPassword() bool {
+	if r.URL == "" {
+		return false
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || u.User == nil {
+		return false
+	}
+	_, hasPassword := u.User.Password()
+	return u.User.Username() != "" && !hasPassword
 }
 
 func tlsSuffix(on bool) string {

@@ -675,6 +675,8 @@ func TestDescribe(t *testing.T) {
 		{name: "url", r: Redis{URL: "redis://127.0.0.1:6379/0"}, want: "redis://127.0.0.1:6379/0"},
 		{name: "password", r: Redis{URL: "rediss://:hunter2@h:6380/1"}, want: "rediss://h:6380/1"},
 		{name: "user and password", r: Redis{URL: "redis://bob:hunter2@h:6379"}, want: "redis://bob@h:6379"},
+		// A password written where the user name goes: not shown.
+		{name: "password as the user name", r: Redis{URL: "redis://hunter2@h:6379/0"}, want: "redis://***@h:6379/0"},
 		{name: "query dropped", r: Redis{URL: "redis://h:6379/0?dial_timeout=3s"}, want: "redis://h:6379/0"},
 		{name: "invalid", r: Redis{URL: "redis://:hunter2@h:6379/%zz"}, want: "redis (invalid url)"},
 		{name: "sentinel", r: Redis{Sentinel: &Sentinel{Master: "m", Addrs: []string{"a:1", "b:2"}, Password: "hunter2", DB: 2}, TLS: true}, want: "sentinel master m at a:1,b:2 db 2 (tls)"},

@@ -50,6 +50,9 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
 	}
+	if cfg.Redis.UserWithoutPassword() {
+		fmt.Fprintf(env.stdout, "warning: redis.url names a user and no password (redis://NAME@host): a password goes after a colon, redis://:PASSWORD@host or redis://USER:PASSWORD@host\n")
+	}
 	for _, p := range cfg.SecretsInFile() {
 		fmt.Fprintf(env.stdout, "warning: %s is a secret written in the file: take it from the environment with ${VAR} (deploy/README.md, Secrets)\n", p)
 	}

@@ -50,6 +50,15 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check of a config taking its token from the environment: exit %d\n%s%s", code, out, errOut)
 	}
 
+	// A password written where the user name goes: a warning, and not shown.
+	t.Setenv("CHECK_TEST_REDIS_PASSWORD", "SuperSecretRedisPw77")
+	userOnly := write("useronly.yaml", "redis:\n  url: redis://${CHECK_TEST_REDIS_PASSWORD}@"+freeAddr(t)+"/3\npages:\n  - id: \"123\"\n    access_token: ${CHECK_TEST_TOKEN}\n    default_text: \"hi\"\n")
+	out, errOut, code = run(t, "check", "-c", userOnly, "--insecure")
+	if code != exitOK || !strings.Contains(out, "Redis redis://***@") || !strings.Contains(out, "warning: redis.url names a user and no password") ||
+		strings.Contains(out+errOut, "SuperSecretRedisPw77") {
+		t.Errorf("check of a password written as the user name: exit %d\n%s%s", code, out, errOut)
+	}
+
 	bad := write("bad.yaml", "redis:\n  url: redis://127.0.0.1:6379/0\npages:\n  - id: \"abc\"\n    access_token: \"\"\n")
 	_, errOut, code = run(t, "check", "-c", bad)
 	if code != exitUsage || !regexp.MustCompile(`pages\[0\]\.(id|access_token)`).MatchString(errOut) {
