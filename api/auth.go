@@ -248,9 +248,28 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 	exp := a.now().Add(SessionTTL).Unix()
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: newSession(tok, exp), Path: "/",
-		MaxAge: int(SessionTTL.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(SessionTTL.Seconds()), HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/monitor/", http.StatusSeeOther)
+}
+
+// overTLS reports whether the browser reached the API over TLS: directly,
+// or through the TLS-terminating proxy deploy/README.md puts in front of it
+// (X-Forwarded-Proto or Forwarded proto=https), so the session cookie is
+// marked Secure and never sent over plain HTTP. A client that fakes the
+// header only makes its own cookie stricter.
+func overTLS(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https") {
+		return true
+	}
+	for _, f := range r.Header.Values("Forwarded") {
+		for _, part := range strings.FieldsFunc(f, func(c rune) bool { return c == ';' || c == ',' }) {
+			if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(v, `"`), "https") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // logout ends the session: it is recorded as ended until it would have
@@ -259,7 +278,7 @@ func (a *authenticator) login(w http.ResponseWriter, r *http.Request) {
 func (a *authenticator) logout(w http.ResponseWriter, r *http.Request) {
 	// The browser's cookie is cleared whatever happens next.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
 	if c, err := r.Cookie(SessionCookie); err == nil && a.revoked != nil {
 		if exp, ok := a.sessionExpiry(c.Value); ok {
 			if err := a.revoked.RevokeSession(r.Context(), sessionID(c.Value), time.Unix(exp, 0)); err != nil {

@@ -444,8 +444,23 @@ func TestHealthMetricsMonitor(t *testing.T) {
 	}
 	resp.Body.Close()
 	ck := resp.Cookies()
-	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || strings.Contains(ck[0].Value, testToken) {
+	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || strings.Contains(ck[0].Value, testToken) || ck[0].Secure {
 		t.Fatalf("cookie %+v", ck)
+	}
+	// Behind the TLS-terminating proxy deploy/README.md describes, the
+	// cookie is Secure: a plain-HTTP visit to the host never carries it.
+	for _, h := range [][2]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", `for=192.0.2.60;proto=https;by=203.0.113.43`}} {
+		lr, _ := http.NewRequest("POST", e.url+"/login", strings.NewReader("token="+testToken))
+		lr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		lr.Header.Set(h[0], h[1])
+		resp, err := c.Do(lr)
+		if err != nil || resp.StatusCode != 303 {
+			t.Fatalf("login behind a proxy (%s): %v %v", h[0], err, resp.StatusCode)
+		}
+		resp.Body.Close()
+		if ck := resp.Cookies(); len(ck) != 1 || !ck[0].Secure {
+			t.Fatalf("cookie behind a proxy (%s) not Secure: %+v", h[0], ck)
+		}
 	}
 	if r := get("/monitor/", func(q *http.Request) { q.AddCookie(ck[0]) }); r.StatusCode != 200 {
 		t.Fatalf("monitor with cookie: %d", r.StatusCode)
