@@ -21,6 +21,7 @@ import (
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -548,63 +549,90 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	unavailable := func(msg string) (ReplyResult, bool) {
 		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: msg, Field: c.field}}, false
 	}
-	// The conversation read is a Graph call like the poll's: it honours the
-	// Page's pause and the conversation read schedule (about 2 a second per
-	// Page, shared with the poll), and waits at most a moment for it.
-	wait, err := s.p.Ledger.TakeReadWithin(ctx, c.page.ID, "reads:conversations", worker.ConversationReadLimit(c.page), maxConversationReadWait)
-	paused := func(pe *tasks.PausedError) (ReplyResult, bool) {
-		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+	log := s.log.With(slog.String("page_id", c.page.ID))
+	err := GuardedConversationReply(ctx, s.p.Ledger, s.p.Metrics, s.p.Graph, c.page, c.id, s.p.Now, reply, maxConversationReadWait, log)
+	if err == nil {
+		return ReplyResult{}, true
 	}
-	redisAway := func(err error) (ReplyResult, bool) {
-		s.log.Error("api: take conversation read", slog.String("page_id", c.page.ID), slog.String("error", err.Error()))
-		return unavailable("cannot read the conversation now (Redis unavailable); try again")
-	}
-	var pe *tasks.PausedError
+	var (
+		pe    *tasks.PausedError
+		later *ReadLaterError
+		ce    *ConversationError
+	)
 	switch {
 	case errors.As(err, &pe):
-		return paused(pe)
+		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+	case errors.As(err, &later):
+		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", later.Wait.Round(time.Second)))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return unavailable("the request ended while waiting to read the conversation")
+	case errors.As(err, new(*RedisError)):
+		log.Error("api: take conversation read", slog.String("error", err.Error()))
+		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+	case errors.As(err, &ce) && ce.BadInput:
+		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
+	}
+	log.Warn("api: read conversation", slog.String("conversation_id", c.id), slog.String("error", err.Error()))
+	return ReplyResult{Status: http.StatusBadGateway, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
+}
+
+// ReadLaterError: the Page's conversation reads are booked further ahead
+// than the caller would wait; Wait is the time to its slot.
+type ReadLaterError struct{ Wait time.Duration }
+
+func (e *ReadLaterError) Error() string {
+	return fmt.Sprintf("the Page's conversation reads are booked for the next %s", e.Wait.Round(time.Second))
+}
+
+// RedisError is a failure to read or book the Page's pause or read slot.
+type RedisError struct{ Err error }
+
+func (e *RedisError) Error() string { return "take conversation read: " + e.Err.Error() }
+func (e *RedisError) Unwrap() error { return e.Err }
+
+// GuardedConversationReply is ConversationReply as every caller outside the
+// poll must make it (the API, pagereply enqueue): the read is a Graph call
+// like the poll's, so it honours the Page's pause (a *tasks.PausedError) and
+// the Page's conversation read schedule (about 2 a second, shared with the
+// poll), waiting at most maxWait for a slot (else a *ReadLaterError); a
+// read Graph throttles or refuses for the Page (token, permissions) pauses
+// it, as any other call does: Meta lengthens a block that is ignored, and a
+// caller trying again would otherwise keep calling. Redis trouble is a
+// *RedisError.
+func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, g ConversationReader, page *config.Page,
+	conversationID string, now func() time.Time, reply *tasks.Reply, maxWait time.Duration, log *slog.Logger) error {
+	wait, err := l.TakeReadWithin(ctx, page.ID, "reads:conversations", worker.ConversationReadLimit(page), maxWait)
+	switch {
+	case errors.As(err, new(*tasks.PausedError)):
+		return err
 	case errors.Is(err, tasks.ErrReadLater):
-		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", wait.Round(time.Second)))
+		return &ReadLaterError{Wait: wait}
 	case err != nil:
-		return redisAway(err)
+		return &RedisError{Err: err}
 	}
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return unavailable("the request ended while waiting to read the conversation")
+			return ctx.Err()
 		case <-t.C:
 		}
 		// The Page may have been paused during the wait: no read then.
-		d, reason, err := s.p.Ledger.Paused(ctx, c.page.ID)
+		d, reason, err := l.Paused(ctx, page.ID)
 		switch {
 		case err != nil:
-			return redisAway(err)
+			return &RedisError{Err: err}
 		case d > 0:
-			return paused(&tasks.PausedError{Page: c.page.ID, For: d, Reason: reason})
+			return &tasks.PausedError{Page: page.ID, For: d, Reason: reason}
 		}
 	}
-	err = ConversationReply(ctx, s.p.Graph, c.page, c.id, s.p.Now(), reply)
-	if err == nil {
-		return ReplyResult{}, true
-	}
-	// A read Graph throttled or refused for the Page (token, permissions)
-	// pauses it, as any other call does: Meta lengthens a block that is
-	// ignored, and clients retrying the API would otherwise keep calling.
+	err = ConversationReply(ctx, g, page, conversationID, now(), reply)
 	var ge *graph.Error
 	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
-		worker.PauseForError(s.p.Ledger, s.p.Metrics, c.page.ID, ge, s.log.With(slog.String("page_id", c.page.ID)))
+		worker.PauseForError(l, m, page.ID, ge, log)
 	}
-	status := http.StatusBadGateway
-	var ce *ConversationError
-	if errors.As(err, &ce) && ce.BadInput {
-		status = http.StatusBadRequest
-	} else {
-		s.log.Warn("api: read conversation", slog.String("page_id", c.page.ID), slog.String("conversation_id", c.id),
-			slog.String("error", err.Error()))
-	}
-	return ReplyResult{Status: status, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
+	return err
 }
 
 // maxConversationReadWait is the longest a request waits for its Page's

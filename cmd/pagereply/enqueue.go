@@ -101,7 +101,10 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	reply.Target = t
 	if *conv != "" {
-		if err := api.ConversationReply(ctx, a.graph, pg, *conv, time.Now(), &reply); err != nil {
+		// The read honours the Page's pause and conversation read schedule,
+		// and a throttled or refused read pauses the Page, as the API's does.
+		if err := api.GuardedConversationReply(ctx, a.ledger, a.metrics, a.graph, pg, *conv, time.Now, &reply,
+			enqueueReadWait, a.log.With(slog.String("page_id", pg.ID))); err != nil {
 			var ce *api.ConversationError
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
 			if errors.As(err, &ce) && ce.BadInput {
@@ -129,3 +132,8 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	return exitError
 }
+
+// enqueueReadWait is the longest pagereply enqueue --conversation waits for
+// its Page's next conversation read slot (a command, unlike an API request,
+// can wait a little longer).
+const enqueueReadWait = 10 * time.Second
