@@ -51,6 +51,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		return w.failure(ctx, fmt.Errorf("page %s "+notConfigured, r.PageID))
 	}
 	log := &taskLog{base: w.log, r: &r}
+	if ps.limit.Interval > 0 && !lastRun(ctx) {
+		d, ok := w.enter(&w.replyShare, r.PageID, ps.limit.Interval, true)
+		if !ok {
+			return &delayError{d: d, reason: putBackShare}
+		}
+		defer w.leave(&w.replyShare, r.PageID)
+	}
 
 	token := tasks.NewToken()
 	lease := 2*w.p.GraphTimeout + 5*time.Second
@@ -626,6 +633,67 @@ func spread(d time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(m)))
+}
+
+// share counts, per Page, the slots of this worker its tasks of one kind
+// (replies, webhook items) hold, and when the ones held back return.
+type share struct {
+	busy      map[string]int
+	heldUntil map[string]time.Time
+}
+
+func newShare() share {
+	return share{busy: map[string]int{}, heldUntil: map[string]time.Time{}}
+}
+
+// enter counts a slot of this worker as held by one of page's tasks, unless
+// page's tasks of that kind hold their share already: maxWaiting slots,
+// every slot but a tenth. A Page whose sends take long (its Graph calls slow,
+// or hanging until the timeout) stays under its rate, so the limiter never
+// puts its replies back, and its backlog would otherwise take every slot and
+// hold back every other Page's replies queued behind it; a burst of one
+// Page's webhook items, each waiting for the Page's read slot, the same. For
+// replies (waitingExempt), a Page whose slots mostly wait for a send slot is
+// let in: those are held back by the rate with lim.NoWait (handleReply).
+// A task held back goes back to the queue, without using a retry, the
+// Page's held tasks returning one interval apart (its rate), after those held
+// before; leave releases the slot.
+func (w *Worker) enter(s *share, page string, interval time.Duration, waitingExempt bool) (time.Duration, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s.busy[page] >= w.maxWaiting && (!waitingExempt || w.wait[page] < w.maxWaiting) {
+		now := time.Now()
+		at := s.heldUntil[page]
+		if at.Before(now) {
+			at = now
+		}
+		at = at.Add(interval)
+		s.heldUntil[page] = at
+		return max(at.Sub(now), minHold), false
+	}
+	s.busy[page]++
+	return 0, true
+}
+
+// minHold is the least a task held back by its Page's share waits: at a high
+// rate its place in the schedule can be microseconds away.
+const minHold = 100 * time.Millisecond
+
+// lastRun reports whether asynq archives the task whatever it returns but
+// nil: its retry count is at its max (asynq v0.26 archives such a task even
+// for a put-back that uses no retry). A reply run again from the archive (by
+// RunArchivedOfPages, or from the monitor) keeps its count: the share cap
+// lets it in rather than have its put-back archive it again.
+func lastRun(ctx context.Context) bool {
+	n, _ := asynq.GetRetryCount(ctx)
+	m, ok := asynq.GetMaxRetry(ctx)
+	return ok && n >= m
+}
+
+func (w *Worker) leave(s *share, page string) {
+	w.mu.Lock()
+	s.busy[page]--
+	w.mu.Unlock()
 }
 
 // waiting adds delta to the number of this worker's slots that page holds while

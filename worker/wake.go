@@ -19,6 +19,9 @@ const (
 	putBackPaused = "page paused: "
 	// putBackSettling: an earlier send got no answer and may still land.
 	putBackSettling = "an earlier send got no answer: Graph is asked whether it landed once it has had time to act"
+	// putBackShare: the Page's replies hold their share of this worker's
+	// slots, mostly in slow sends (see Worker.enter).
+	putBackShare = "page holds its share of the worker's slots"
 )
 
 // Wake says which put-back replies of a Page a config change has made stale.

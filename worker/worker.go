@@ -110,8 +110,10 @@ type Worker struct {
 
 	mu         sync.Mutex
 	wait       map[string]int // per Page: slots waiting for a send slot
+	replyShare share          // per Page: slots its replies hold, whatever they do
+	itemShare  share          // per Page: slots its webhook items hold
 	runners    *runners       // reply handlers run on these (runners.go)
-	maxWaiting int            // per Page, at most this many
+	maxWaiting int            // per Page, at most this many (waiting, or busy at all)
 	pages      map[string]*pageState
 	log        *slog.Logger
 	m          *metrics.Metrics
@@ -203,7 +205,7 @@ func New(p Params) *Worker {
 		p.Metrics = metrics.New()
 	}
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
-		wait: map[string]int{}, runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
+		wait: map[string]int{}, replyShare: newShare(), itemShare: newShare(), runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
 		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
 	w.stopPolls, w.cancelPoll = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
@@ -261,8 +263,29 @@ func (w *Worker) handlePolls(mux *asynq.ServeMux) {
 	if w.p.Poll == nil {
 		return
 	}
-	mux.Handle(tasks.TypeWebhookItem, w.p.Poll)
+	mux.HandleFunc(tasks.TypeWebhookItem, w.gateItem)
 	mux.HandleFunc(tasks.TypePoll, w.gatePoll)
+}
+
+// gateItem runs a webhook item unless its Page's items hold their share of
+// the slots already (see enter): a burst of deliveries for one Page (a post
+// gone viral) waits for its Page's read slots, and would otherwise hold every
+// slot and hold back the other Pages' items queued behind it.
+func (w *Worker) gateItem(ctx context.Context, t *asynq.Task) error {
+	it, err := tasks.DecodeWebhookItem(t.Payload())
+	if err != nil {
+		return w.p.Poll.ProcessTask(ctx, t) // which archives it, saying why
+	}
+	ps, ok := w.pages[it.PageID]
+	if !ok || ps.limit.Interval <= 0 || lastRun(ctx) {
+		return w.p.Poll.ProcessTask(ctx, t)
+	}
+	d, ok := w.enter(&w.itemShare, it.PageID, ps.limit.Interval, false)
+	if !ok {
+		return &delayError{d: d, reason: "the page's webhook items hold their share of the worker's slots"}
+	}
+	defer w.leave(&w.itemShare, it.PageID)
+	return w.p.Poll.ProcessTask(ctx, t)
 }
 
 // stalePolls is implemented by a poll handler (*Poller) that can tell a poll
