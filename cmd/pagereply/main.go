@@ -42,6 +42,10 @@ func register(name, summary string, run func(ctx context.Context, env *cmdEnv, a
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts the graceful stop; from then on the signals'
+	// default action is back, so a second Ctrl-C (or SIGTERM) ends the
+	// process at once instead of waiting out the stop.
+	context.AfterFunc(ctx, stop)
 	code := runMain(ctx, &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)
