@@ -156,13 +156,7 @@ func FuzzScanReply(f *testing.F) {
 // the new task is the one queued (no producer deletes another's new task).
 func TestEnqueueReplacesArchivedOnce(t *testing.T) {
 	ctx := context.Background()
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}
+	e, insp := inspectingEnqueuer(t)
 	for round := range 40 {
 		r := Reply{PageID: "7", Target: Target{KindComment, "7_" + strconv.Itoa(round)}, Text: "first", Source: SourcePoll}
 		if o, _, err := e.Enqueue(ctx, r); err != nil || o != Enqueued {
@@ -204,4 +198,17 @@ func TestEnqueueReplacesArchivedOnce(t *testing.T) {
 			t.Fatalf("round %d: outcomes %v, task %s with text %q, want pending with the winner's text", round, outs, ti.State, got.Text)
 		}
 	}
+}
+
+// inspectingEnqueuer returns an Enqueuer with an Inspector (so it replaces
+// archived tasks) on a fresh test database, and the Inspector.
+func inspectingEnqueuer(t *testing.T) (*Enqueuer, *asynq.Inspector) {
+	t.Helper()
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	return &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}, insp
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
-
-	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestWebhookItemReplacesArchived: a webhook item archived after its retries
@@ -16,13 +14,7 @@ import (
 // not queued again.
 func TestWebhookItemReplacesArchived(t *testing.T) {
 	ctx := context.Background()
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}
+	e, insp := inspectingEnqueuer(t)
 	it := WebhookItem{PageID: "7", Kind: KindComment, ID: "7_1_2"}
 	if o, err := e.EnqueueWebhookItem(ctx, it); err != nil || o != Enqueued {
 		t.Fatalf("first delivery: %v %v", o, err)
