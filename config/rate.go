@@ -42,8 +42,18 @@ func ParseRate(s string) (Rate, error) {
 			return Rate{}, errors.New("the period must be positive")
 		}
 	}
-	return Rate{N: n, Per: d}, nil
+	r := Rate{N: n, Per: d}
+	if r.PerSecond() > MaxRatePerSecond {
+		// Graph allows a Page far less (its Send API about 300 calls a
+		// second); past a million a second the limiter's interval would
+		// round to 0 µs, which it reads as no limit at all.
+		return Rate{}, fmt.Errorf("more than %d a second", MaxRatePerSecond)
+	}
+	return r, nil
 }
+
+// MaxRatePerSecond is the highest rate a Page may be given.
+const MaxRatePerSecond = 100000
 
 // String writes the rate the way ParseRate reads it, like "10/s".
 func (r Rate) String() string {

@@ -31,6 +31,11 @@ func TestParseRate(t *testing.T) {
 		{name: "fraction", in: "0.5/s", wantErr: "not an integer"},
 		{name: "bad unit", in: "10/day", wantErr: "s, m, h"},
 		{name: "empty", in: "", wantErr: "want N/s"},
+		{name: "the highest", in: "100000/s", want: Rate{100000, time.Second}},
+		// Past a million a second the limiter's interval rounds to 0 µs,
+		// which it reads as no limit.
+		{name: "too high", in: "100001/s", wantErr: "more than 100000 a second"},
+		{name: "too high by its period", in: "2000/1ms", wantErr: "more than 100000 a second"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
