@@ -403,6 +403,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "webhook without app secret", yaml: minimal + "webhook: {verify_token: v}\n", wantPath: "webhook.verify_token", wantMsg: "graph.app_secret"},
 		{name: "api addr", yaml: minimal + "api: {addr: localhost}\n", wantPath: "api.addr", wantMsg: "not host:port"},
 		{name: "api addr port", yaml: minimal + "api: {addr: \"localhost:http\"}\n", wantPath: "api.addr", wantMsg: "no valid port"},
+		{name: "api addr not an IP", yaml: minimal + "api: {addr: \"256.1.1.1:8080\"}\n", wantPath: "api.addr", wantMsg: "not an IP address"},
 		{name: "api empty token", yaml: minimal + "api: {tokens: [a, \" \"]}\n", wantPath: "api.tokens[1]", wantMsg: "empty token"},
 		{name: "api token from empty variable", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": ""}, wantPath: "api.tokens[0]", wantMsg: "empty token"},
 		{name: "log level", yaml: minimal + "log: {level: verbose}\n", wantPath: "log.level", wantMsg: "debug, info, warn or error"},

@@ -250,6 +250,11 @@ func checkHostPort(addr string, listen bool) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (n == 0 && !listen) {
 		return errors.New("has no valid port; write host:port with a port number up to 65535")
 	}
+	if strings.Trim(host, "0123456789.") == "" && host != "" && net.ParseIP(host) == nil {
+		// Digits and dots only, as an IPv4 address is: one that does not
+		// parse (256.1.1.1, 10.0.1) is a typo, not a host name to look up.
+		return fmt.Errorf("has %q, which is not an IP address", host)
+	}
 	return nil
 }
 
