@@ -564,7 +564,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
 	case errors.As(err, &later):
 		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", later.Wait.Round(time.Second)))
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, new(*WaitEndedError)):
 		return unavailable("the request ended while waiting to read the conversation")
 	case errors.As(err, new(*RedisError)):
 		log.Error("api: take conversation read", slog.String("error", err.Error()))
@@ -583,6 +583,16 @@ type ReadLaterError struct{ Wait time.Duration }
 func (e *ReadLaterError) Error() string {
 	return fmt.Sprintf("the Page's conversation reads are booked for the next %s", e.Wait.Round(time.Second))
 }
+
+// WaitEndedError: the caller's context ended while it waited for the Page's
+// conversation read slot (not a Graph call that timed out: that is Graph's
+// error, in a *ConversationError).
+type WaitEndedError struct{ Err error }
+
+func (e *WaitEndedError) Error() string {
+	return "ended while waiting to read the conversation: " + e.Err.Error()
+}
+func (e *WaitEndedError) Unwrap() error { return e.Err }
 
 // RedisError is a failure to read or book the Page's pause or read slot.
 type RedisError struct{ Err error }
@@ -615,7 +625,7 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return &WaitEndedError{Err: ctx.Err()}
 		case <-t.C:
 		}
 		// The Page may have been paused during the wait: no read then.

@@ -195,3 +195,25 @@ func TestConversationReadPausedDuringWait(t *testing.T) {
 		t.Errorf("the conversation of a Page paused as throttled was read (%d reads)", n)
 	}
 }
+
+// TestConversationReadGraphTimeout: a conversation read that Graph does not
+// answer in time is Graph's failure, answered 502 and logged, as before the
+// read was shared with pagereply enqueue; only a request that ends while it
+// waits for its Page's read slot is the 503 "try again".
+func TestConversationReadGraphTimeout(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	e := newEnv(t, func(p *api.Params) {
+		p.Graph = graph.New(graph.Config{BaseURL: slow.URL, Timeout: 300 * time.Millisecond})
+	})
+	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":"t_123456","text":"hello"}`, e.page.ID)
+	status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+	if status != http.StatusBadGateway || !strings.Contains(e.logs.String(), "api: read conversation") {
+		t.Errorf("a Graph timeout: %d %v, want 502 and a warning logged", status, m)
+	}
+}

@@ -653,15 +653,19 @@ func newShare() share {
 // puts its replies back, and its backlog would otherwise take every slot and
 // hold back every other Page's replies queued behind it; a burst of one
 // Page's webhook items, each waiting for the Page's read slot, the same. For
-// replies (waitingExempt), a Page whose slots mostly wait for a send slot is
-// let in: those are held back by the rate with lim.NoWait (handleReply).
+// replies (waitingExempt), a Page with any slot waiting for a send slot is at
+// its rate, not slow: it is let in, and held back by the rate with lim.NoWait
+// (handleReply). Holding it too would cap a lone Page at about maxWaiting
+// sends a second whenever its sends take some tens of milliseconds: its held
+// replies come back in whole-second batches (asynq's clock), of which only
+// the free slots' worth get in.
 // A task held back goes back to the queue, without using a retry, the
 // Page's held tasks returning one interval apart (its rate), after those held
 // before; leave releases the slot.
 func (w *Worker) enter(s *share, page string, interval time.Duration, waitingExempt bool) (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if s.busy[page] >= w.maxWaiting && (!waitingExempt || w.wait[page] < w.maxWaiting) {
+	if s.busy[page] >= w.maxWaiting && (!waitingExempt || w.wait[page] == 0) {
 		now := time.Now()
 		at := s.heldUntil[page]
 		if at.Before(now) {

@@ -132,3 +132,39 @@ func TestBusyPageItemsHoldNotOthersBack(t *testing.T) {
 		})
 	}
 }
+
+// TestLonePageKeepsItsRate: the share cap must not slow a Page that is alone
+// at its rate. One Page at 20/s whose sends take 300 ms needs 6 of the
+// worker's 10 slots; an early form of the cap held its replies back whenever
+// some of its slots were mid-send, and the held ones came back in
+// whole-second batches: it sent 9 a second.
+func TestLonePageKeepsItsRate(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4242})
+	a := h.pages[0].ID
+	h.pages = []config.Page{{ID: a, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 20, Per: time.Second}, Burst: 1}}
+	rs := h.addComments(a, 400, "a")
+	ctx := context.Background()
+	for _, r := range rs {
+		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorkerOn(t, h.opt, 10, func(p *worker.Params) {
+		p.Graph = slowPageGraph{Graph: p.Graph, page: a, delay: 300 * time.Millisecond}
+	})
+	count := func() int {
+		n := 0
+		for _, r := range rs {
+			n += h.sb.SendCount(r.Target.ID)
+		}
+		return n
+	}
+	time.Sleep(2 * time.Second)
+	n0 := count()
+	time.Sleep(8 * time.Second)
+	got := float64(count()-n0) / 8
+	t.Logf("sent %.1f a second (rate 20/s)", got)
+	if got < 15 {
+		t.Errorf("a lone Page at 20/s sent %.1f a second", got)
+	}
+}

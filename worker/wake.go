@@ -74,7 +74,9 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 	now := time.Now()
 	err := eachReply(ctx, insp.ListRetryTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
 		w := wake[r.PageID]
-		rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate)
+		// Replies held back by their Page's share of slots return on a
+		// schedule of the Page's rate too.
+		rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate) || strings.HasSuffix(ti.LastErr, ": "+putBackShare)
 		switch {
 		case w.Rate && rate, w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken):
 			ids, pages = append(ids, ti.ID), append(pages, r.PageID)
