@@ -38,6 +38,7 @@ func (g slowPageGraph) SendPrivateReply(ctx context.Context, token, pageID strin
 // its other replies go back to the queue, and the other Page's replies take
 // the slot left.
 func TestSlowPageHoldsNotOthersBack(t *testing.T) {
+	t.Parallel() // each mostly waits
 	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 4242})
 	a, b := h.pages[0].ID, h.pages[1].ID
 	h.pages = []config.Page{
@@ -97,6 +98,7 @@ func (g slowReadGraph) Comment(ctx context.Context, token, id string) (graph.Com
 // items queued behind waited for the whole burst. A Page's items now hold at
 // most their share of the slots.
 func TestBusyPageItemsHoldNotOthersBack(t *testing.T) {
+	t.Parallel() // each mostly waits
 	for _, delay := range []time.Duration{0, 1500 * time.Millisecond} {
 		t.Run("reads take "+delay.String(), func(t *testing.T) {
 			h := newHarness(t, sandbox.Options{Pages: 2, Seed: 4343})
@@ -139,6 +141,7 @@ func TestBusyPageItemsHoldNotOthersBack(t *testing.T) {
 // some of its slots were mid-send, and the held ones came back in
 // whole-second batches: it sent 9 a second.
 func TestLonePageKeepsItsRate(t *testing.T) {
+	t.Parallel() // each mostly waits
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4242})
 	a := h.pages[0].ID
 	h.pages = []config.Page{{ID: a, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 20, Per: time.Second}, Burst: 1}}
