@@ -286,16 +286,14 @@ func (r Redis) Describe() string {
 	if err != nil {
 		return "redis (invalid url)"
 	}
-	masked := false
+	// redis://SECRET@host: a password written where the user name goes
+	// (redis://:SECRET@host is meant) is taken for a user name. It may be
+	// the password: not shown.
+	masked := userWithoutPassword(u)
 	if u.User != nil {
-		_, hasPassword := u.User.Password()
 		name := u.User.Username()
-		// redis://SECRET@host: a password written where the user name goes
-		// (redis://:SECRET@host is meant) is taken for a user name. It may
-		// be the password: not shown.
-		masked = name != "" && !hasPassword
 		u.User = nil
-		if name != "" && hasPassword {
+		if name != "" && !masked {
 			u.User = url.User(name)
 		}
 	}
@@ -314,7 +312,11 @@ func (r Redis) UserWithoutPassword() bool {
 		return false
 	}
 	u, err := url.Parse(r.URL)
-	if err != nil || u.User == nil {
+	return err == nil && userWithoutPassword(u)
+}
+
+func userWithoutPassword(u *url.URL) bool {
+	if u.User == nil {
 		return false
 	}
 	_, hasPassword := u.User.Password()

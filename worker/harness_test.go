@@ -193,6 +193,16 @@ func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
 	}
 }
 
+// enqueueAll enqueues rs, failing the test on an error.
+func (h *harness) enqueueAll(t *testing.T, rs []tasks.Reply) {
+	t.Helper()
+	for _, r := range rs {
+		if _, _, err := h.enq.Enqueue(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitSent waits until the ledger has every reply sent.
 func (h *harness) waitSent(t *testing.T, rs []tasks.Reply, timeout time.Duration) {
 	t.Helper()

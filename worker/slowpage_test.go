@@ -41,35 +41,21 @@ func TestSlowPageHoldsNotOthersBack(t *testing.T) {
 	t.Parallel() // each mostly waits
 	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 4242})
 	a, b := h.pages[0].ID, h.pages[1].ID
-	h.pages = []config.Page{
-		{ID: a, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1},
-		{ID: b, AccessToken: h.pages[1].AccessToken, Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1},
+	for i := range h.pages {
+		h.pages[i].Rate, h.pages[i].Burst = config.Rate{N: 10, Per: time.Second}, 1
 	}
 	aReplies := h.addComments(a, 150, "a")
 	bReplies := h.addComments(b, 3, "b")
-	ctx := context.Background()
-	for _, r := range aReplies {
-		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.enqueueAll(t, aReplies)
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
 		p.Graph = slowPageGraph{Graph: p.Graph, page: a, delay: 1500 * time.Millisecond}
 	})
 	time.Sleep(3 * time.Second) // the slow Page's sends hold their slots
 	start := time.Now()
-	for _, r := range bReplies {
-		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.enqueueAll(t, bReplies)
 	h.waitSent(t, bReplies, 60*time.Second)
 	took := time.Since(start)
-	sentA := 0
-	for _, r := range aReplies {
-		sentA += h.sb.SendCount(r.Target.ID)
-	}
-	t.Logf("page B's 3 replies took %s; page A sent %d meanwhile", took.Round(time.Millisecond), sentA)
+	t.Logf("page B's 3 replies took %s; page A sent %d meanwhile", took.Round(time.Millisecond), len(h.sb.CallLog(a)))
 	if took > 5*time.Second {
 		t.Errorf("page B's replies waited %s behind slow page A's backlog", took.Round(time.Millisecond))
 	}
@@ -144,28 +130,15 @@ func TestLonePageKeepsItsRate(t *testing.T) {
 	t.Parallel() // each mostly waits
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4242})
 	a := h.pages[0].ID
-	h.pages = []config.Page{{ID: a, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 20, Per: time.Second}, Burst: 1}}
-	rs := h.addComments(a, 400, "a")
-	ctx := context.Background()
-	for _, r := range rs {
-		if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 20, Per: time.Second}, 1
+	h.enqueueAll(t, h.addComments(a, 400, "a"))
 	h.startWorkerOn(t, h.opt, 10, func(p *worker.Params) {
 		p.Graph = slowPageGraph{Graph: p.Graph, page: a, delay: 300 * time.Millisecond}
 	})
-	count := func() int {
-		n := 0
-		for _, r := range rs {
-			n += h.sb.SendCount(r.Target.ID)
-		}
-		return n
-	}
 	time.Sleep(2 * time.Second)
-	n0 := count()
+	n0 := len(h.sb.CallLog(a))
 	time.Sleep(8 * time.Second)
-	got := float64(count()-n0) / 8
+	got := float64(len(h.sb.CallLog(a))-n0) / 8
 	t.Logf("sent %.1f a second (rate 20/s)", got)
 	if got < 15 {
 		t.Errorf("a lone Page at 20/s sent %.1f a second", got)
