@@ -537,6 +537,9 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	}
 	reply.Target = t
 	reply.ConversationID = conv.ID
+	if !last.CreatedTime.IsZero() {
+		reply.Created = last.CreatedTime.UnixMilli()
+	}
 	return nil
 }
 

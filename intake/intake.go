@@ -333,7 +333,7 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 	}
 	b.pending = append(b.pending, tasks.Reply{
 		PageID: b.page.ID, Target: it.Target, PSID: it.PSID, ConversationID: it.ConversationID,
-		Text: text, Source: b.source,
+		Text: text, Source: b.source, Created: unixMilli(it.Created),
 	})
 	if b.dryRun {
 		b.froms = append(b.froms, it.From)
@@ -342,6 +342,14 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		return "", b.Flush(ctx)
 	}
 	return "", nil
+}
+
+// unixMilli is t in Unix milliseconds, 0 for the zero time.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // Pending returns the number of replies not yet flushed.

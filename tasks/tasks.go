@@ -123,6 +123,13 @@ type Reply struct {
 	Source         Source `json:"source"`
 	// EnqueuedAt is when the first producer enqueued it, in Unix milliseconds.
 	EnqueuedAt int64 `json:"enqueued_at"`
+	// Created is when the person wrote what the reply answers (the comment,
+	// the post, the message), in Unix milliseconds, as Graph gave it; 0 when
+	// unknown (an API reply to a comment or post). The worker refuses to send
+	// a reply older than its Page's reply window, however long it waited in
+	// the queue, and a conversation reply to a person whom a reply already
+	// reached after they wrote it.
+	Created int64 `json:"created,omitempty"`
 }
 
 // MaxTextLen is Messenger's limit on a reply's text, in characters.

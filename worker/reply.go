@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -179,6 +180,44 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
+	if r.Created > 0 {
+		// However long the reply waited (a pause, a backlog, retries), it is
+		// not sent past its Page's reply window: max_age may be shorter than
+		// Graph's own, which Graph alone would not enforce.
+		if win := intake.Window(ps.cfg, r.Target.Kind); time.Since(time.UnixMilli(r.Created)) > win {
+			w.returnSendSlot(r.PageID, lim, log)
+			err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
+			w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
+			if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
+				return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
+			}
+			log.L().Info("reply not sent", slog.String("reason", err.Error()))
+			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+		}
+	}
+
+	// A conversation reply is sent only while no other reply to the person is
+	// on its way, and not at all when one reached them after they wrote this
+	// message (tasks.PersonClaim). From here on the person's claim is this
+	// reply's until it is sent, or released (or held, when the send's outcome
+	// is unknown) by personDone.
+	person := r.Target.Kind == tasks.KindMessage && r.PSID != ""
+	personHold := time.Duration(-1) // < 0: nothing to release
+	if person {
+		if err := w.claimPerson(ctx, &r, token, lim, 2*lease, log); err != nil {
+			if errors.Is(err, errPersonAnswered) {
+				return nil
+			}
+			return err
+		}
+		personHold = 0
+		defer func() {
+			if personHold >= 0 {
+				w.personDone(r, personHold, log)
+			}
+		}()
+	}
+
 	if ps.limit.Interval > 0 {
 		if err := w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
 			return err
@@ -192,9 +231,22 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		sent, err = w.p.Graph.SendPrivateReply(ctx, ps.cfg.AccessToken, r.PageID, recipient(r.Target), r.Text)
 	}
 	if err != nil {
+		if person && sendMayHaveLeft(err) {
+			personHold = tasks.PersonDoubtHold
+		}
 		return w.graphError(ctx, ps, &r, token, err, false, log)
 	}
 	graphAnswered(ps, log)
+	if person {
+		if err := w.p.Ledger.PersonSent(ctx, r.PageID, r.PSID, r.Target, sent.MessageID, time.Time{}); err != nil {
+			// The reply exists; the target's claim stays, so a rerun reads the
+			// conversation, finds it, and records it for the person then. The
+			// person's claim is held meanwhile.
+			personHold = tasks.PersonDoubtHold
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
+		}
+		personHold = -1
+	}
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
@@ -207,6 +259,69 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
 	}
 	return nil
+}
+
+// claimPerson claims the person a conversation reply goes to (see
+// tasks.PersonClaim) for lease. A reply another attempt is sending to the
+// person goes back to the queue until that one is done; a reply written
+// before one reached the person is answered, and recorded as sent with that
+// reply's message id. Either way (a non-nil error) the target's claim and the
+// send slot are given back.
+func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, token string, lim tasks.Limit, lease time.Duration, log *taskLog) error {
+	var created time.Time
+	if r.Created > 0 {
+		created = time.UnixMilli(r.Created)
+	}
+	pc, err := w.p.Ledger.PersonClaim(ctx, r.PageID, r.PSID, r.Target, created, lease)
+	if err != nil {
+		w.giveBack(*r, token, false, log)
+		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+	}
+	switch pc.Outcome {
+	case tasks.PersonBusy:
+		w.giveBack(*r, token, false, log)
+		w.returnSendSlot(r.PageID, lim, log)
+		// A send in flight ends within its lease, and the reply then finds
+		// the person answered: look again soon. A claim held longer is a
+		// send in doubt, settled by its own reply's next attempt.
+		d := min(max(pc.Wait, time.Second), 3*time.Second)
+		if pc.Wait > lease {
+			d = min(pc.Wait, time.Minute)
+		}
+		return &delayError{d: d + spread(time.Second), reason: "another reply to the person is on its way"}
+	case tasks.PersonAnswered:
+		w.returnSendSlot(r.PageID, lim, log)
+		if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, pc.MessageID); err != nil {
+			w.giveBack(*r, token, false, log)
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: person answered, but recording it failed: %w", r.Target, err))
+		}
+		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "person").Inc()
+		log.L().Info("a reply reached the person after this message; recorded as sent", slog.String("message_id", pc.MessageID))
+		return errPersonAnswered
+	}
+	return nil
+}
+
+// errPersonAnswered is claimPerson's answer for a reply that needs no send:
+// the task is done.
+var errPersonAnswered = errors.New("person answered")
+
+// personDone ends a conversation reply's claim on its person: released after
+// an attempt that sent nothing (hold 0), kept for hold after one whose
+// outcome is unknown.
+func (w *Worker) personDone(r tasks.Reply, hold time.Duration, log *taskLog) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, r.PSID, r.Target, hold); err != nil {
+		log.L().Warn("release person", slog.String("error", err.Error()))
+	}
+}
+
+// sendMayHaveLeft reports whether a failed send may have reached Graph: its
+// answer was lost, or it does not say nothing was sent.
+func sendMayHaveLeft(err error) bool {
+	var gerr *graph.Error
+	return !errors.As(err, &gerr) || gerr.Unknown
 }
 
 func recipient(t tasks.Target) graph.Recipient {
@@ -335,6 +450,13 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 			return false, nil
 		}
 		if m.From != nil && m.From.ID == r.PageID && (sameText(m.Message, r.Text) || noted != "" && tasks.TextDigest(m.Message) == noted) {
+			if r.PSID != "" {
+				// Before the target's mark: should this fail, the rerun
+				// finds the reply again and records both.
+				if err := w.p.Ledger.PersonSent(ctx, r.PageID, r.PSID, r.Target, m.ID, m.CreatedTime.Time); err != nil {
+					return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
+				}
+			}
 			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}

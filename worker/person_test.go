@@ -1,0 +1,218 @@
+package worker_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// pollConversation polls page once and returns the conversation reply it
+// queued for the person psid (one not in not).
+func pollConversation(t *testing.T, h *harness, pl *worker.Poller, page, psid string, not ...tasks.Reply) tasks.Reply {
+	t.Helper()
+	rep, err := pl.Poll(context.Background(), page, false)
+	if err != nil || rep.Enqueued() != 1 {
+		t.Fatalf("poll: queued %d, %v", rep.Enqueued(), err)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for _, state := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){insp.ListPendingTasks, insp.ListScheduledTasks} {
+		tis, err := state(tasks.QueueReplies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range tis {
+			r, err := tasks.DecodeReply(ti.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.PSID == psid && r.Target.Kind == tasks.KindMessage && !slices.ContainsFunc(not, func(o tasks.Reply) bool { return o.Target == r.Target }) {
+				return r
+			}
+		}
+	}
+	t.Fatalf("no conversation reply queued for %s", psid)
+	return tasks.Reply{}
+}
+
+// sendsTo returns the texts the sandbox delivered to the person psid.
+func sendsTo(h *harness, psid string) []string {
+	var out []string
+	for _, s := range h.sb.Sends() {
+		if s.Target == psid {
+			out = append(out, s.Text)
+		}
+	}
+	return out
+}
+
+// TestPersonWritesAgainBeforeReply: a person writes, the poll queues the
+// reply, and the person writes again before it goes out (here the worker is
+// not started yet: a backlog, a pause, a retry's backoff). The next poll
+// queues a reply to the new message, the Page having sent nothing. When the
+// queue flows, the person gets one reply, not one per message; the other
+// target is recorded as sent, with the message id of the reply that answered
+// the person, and counted as a duplicate skipped. Before the person's record
+// (tasks.PersonClaim), both went out within milliseconds.
+func TestPersonWritesAgainBeforeReply(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ann := sandbox.User{ID: "7001001", Name: "Ann Person"}
+	now := time.Now()
+	h.sb.AddMessage(page, ann, "hello, is this open?", now.Add(-2*time.Minute))
+	pl := worker.NewPoller(h.pollParams(pages))
+	first := pollConversation(t, h, pl, page, ann.ID)
+	h.sb.AddMessage(page, ann, "hello??", now.Add(-time.Minute))
+	second := pollConversation(t, h, pl, page, ann.ID, first)
+	if first.Created == 0 || second.Created <= first.Created {
+		t.Fatalf("replies carry the messages' times %d, %d", first.Created, second.Created)
+	}
+
+	m := metrics.New()
+	p := testParams(h.opt, h.ledger, graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), pages, 20, testLogger())
+	p.Metrics = m
+	w := worker.New(p)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	h.waitSent(t, []tasks.Reply{first, second}, 20*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Fatalf("the person got %d replies, want 1: %q", len(got), got)
+	}
+	es, err := h.ledger.GetMany(context.Background(), page, []tasks.Target{first.Target, second.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].MessageID == "" || es[0].MessageID != es[1].MessageID {
+		t.Errorf("both targets should name the one reply: %q, %q", es[0].MessageID, es[1].MessageID)
+	}
+	var dup dto.Metric
+	if err := m.DuplicatesSkipped.WithLabelValues(page, "person").Write(&dup); err != nil || dup.GetCounter().GetValue() != 1 {
+		t.Errorf("duplicates skipped (person) = %v (%v), want 1", dup.GetCounter().GetValue(), err)
+	}
+}
+
+// TestPersonWritesAgainAfterReply: a message the person writes after a reply
+// reached them gets its own reply (README: a person who writes again after
+// a reply gets another): the person's record holds back only replies to
+// messages written before it.
+func TestPersonWritesAgainAfterReply(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ann := sandbox.User{ID: "7001002", Name: "Ann Person"}
+	h.sb.AddMessage(page, ann, "hello, is this open?", time.Now().Add(-2*time.Minute))
+	pl := worker.NewPoller(h.pollParams(pages))
+	h.startPollingWorker(t, pages, nil)
+	first := pollConversation(t, h, pl, page, ann.ID)
+	h.waitSent(t, []tasks.Reply{first}, 20*time.Second)
+
+	// Graph's created_time has whole seconds: write a second after the reply.
+	time.Sleep(1100 * time.Millisecond)
+	h.sb.AddMessage(page, ann, "and on Sundays?", time.Now())
+	// The Page's reply is within 10 s of nothing the person wrote after it,
+	// so the poll does not take it for an answer to the new message.
+	second := pollConversation(t, h, pl, page, ann.ID, first)
+	h.waitSent(t, []tasks.Reply{second}, 20*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 2 {
+		t.Fatalf("the person got %d replies, want 2 (one per message, the second written after the first reply): %q", len(got), got)
+	}
+}
+
+// TestPersonBusyWhileAnotherReplyIsInDoubt: while a reply to the person is
+// in doubt (its send's answer was lost), a reply to another of their
+// messages waits: it is put back, not sent, until the doubtful one is
+// settled. Then, the doubtful one found sent, the waiting one is answered.
+func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	ann := sandbox.User{ID: "7001003", Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
+	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
+	r1 := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: m1}, PSID: ann.ID, ConversationID: conv,
+		Text: "Thanks!", Source: tasks.SourceAPI, Created: time.Now().Add(-2 * time.Minute).UnixMilli()}
+	r2 := r1
+	r2.Target.ID, r2.Created = m2, time.Now().Add(-time.Minute).UnixMilli()
+
+	// r1's attempt is in flight: its person's record is claimed (for 5 s
+	// here; for tasks.PersonDoubtHold after a send whose answer was lost).
+	if pc, err := h.ledger.PersonClaim(ctx, page, ann.ID, r1.Target, time.UnixMilli(r1.Created), 5*time.Second); err != nil || pc.Outcome != tasks.PersonClaimed {
+		t.Fatalf("claim: %+v %v", pc, err)
+	}
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.startPollingWorker(t, pages, nil)
+	h.waitPutBack(t, r2, 10*time.Second, nil)
+	if got := sendsTo(h, ann.ID); len(got) != 0 {
+		t.Fatalf("sent %q while another reply to the person was in flight", got)
+	}
+	ti := h.waitTask(t, r2, time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+	if ti.Retried != 0 {
+		t.Errorf("a put-back used %d retries", ti.Retried)
+	}
+
+	// The in-flight reply lands and is recorded: r2 is answered by it.
+	if err := h.ledger.PersonSent(ctx, page, ann.ID, r1.Target, "m_landed", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ledger.MarkSent(ctx, page, r1.Target, "m_landed"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{r2}, 20*time.Second)
+	e, err := h.ledger.Get(ctx, page, r2.Target)
+	if err != nil || e.MessageID != "m_landed" {
+		t.Errorf("r2 recorded with %q (%v), want the reply that reached the person", e.MessageID, err)
+	}
+	if got := sendsTo(h, ann.ID); len(got) != 0 {
+		t.Errorf("sent %q although a reply reached the person after their message", got)
+	}
+}
+
+// TestReplyPastWindowNotSent: a reply that waited in the queue (here a
+// throttle pause) past its Page's max_age is not sent: it is archived with
+// the reason, the ledger records it failed. Before, the window was checked
+// only when the reply was queued, and a Page's max_age under Graph's own 7
+// days was not honoured for a reply that waited.
+func TestReplyPastWindowNotSent(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 9})
+	pages := pollPages(h)
+	pages[0].MaxAge = 4 * time.Second
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	ctx := context.Background()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "A post", time.Now().Add(-time.Hour))
+	late := h.sb.AddComment(post, sandbox.User{ID: "7002002", Name: "Bob Visitor"}, "hello", time.Now().Add(-time.Second))
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false)
+	if err != nil || rep.Enqueued() < 1 {
+		t.Fatalf("poll: queued %d, %v", rep.Enqueued(), err)
+	}
+	if _, err := h.ledger.Pause(ctx, page, 6*time.Second, "throttled: test"); err != nil {
+		t.Fatal(err)
+	}
+	h.startPollingWorker(t, pages, nil)
+	r := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: late}}
+	ti := h.waitArchived(t, r, 20*time.Second)
+	if !strings.Contains(ti.LastErr, "reply window") {
+		t.Errorf("archived with %q, want the reply window named", ti.LastErr)
+	}
+	if n := h.sb.SendCount(late); n != 0 {
+		t.Errorf("the comment got %d replies after the Page's max_age", n)
+	}
+	if e, err := h.ledger.Get(ctx, page, r.Target); err != nil || e.Status != tasks.StatusFailed {
+		t.Errorf("ledger: %+v %v, want failed", e, err)
+	}
+}
