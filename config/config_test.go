@@ -361,6 +361,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "schedule time zone alone", yaml: withPage("schedule: \"TZ=Europe/Paris\"", ""), wantPath: "pages[0].schedule", wantMsg: "no schedule after it"},
 		{name: "schedule unknown time zone", yaml: withPage("schedule: \"TZ=Europe/Nowhere 0 9 * * *\"", ""), wantPath: "pages[0].schedule", wantMsg: "time zone (TZ=...) that is not known"},
 		{name: "schedule every zero", yaml: withPage("schedule: \"@every 0s\"", ""), wantPath: "pages[0].schedule", wantMsg: "positive"},
+		{name: "schedule that never runs", yaml: withPage("schedule: \"0 0 30 2 *\"", ""), wantPath: "pages[0].schedule", wantMsg: "never runs: no date matches it"},
 		{name: "schedule every bad", yaml: withPage("schedule: \"@every soon\"", ""), wantPath: "pages[0].schedule", wantMsg: "@every needs a Go duration"},
 		{name: "schedule slower than the reply window", yaml: withPage("schedule: \"@every 200h\"", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 200h apart, not less than the reply window of 168h (max_age): without the webhook"},
 		{name: "schedule monthly", yaml: withPage("schedule: \"@monthly\"", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of 168h (max_age):"},
@@ -395,6 +396,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "range in if", yaml: withPage("default_text: \"{{if .Name}}{{else}}{{with .Name}}{{range 5}}{{end}}{{end}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
 		{name: "define", yaml: withPage("default_text: \"{{define \\\"a\\\"}}x{{end}}y\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{define}} is not allowed"},
 		{name: "template", yaml: withPage("rules: [{match: a, text: \"{{template \\\"b\\\"}}x\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "{{template}} is not allowed"},
+		{name: "template failing on a short comment", yaml: withPage("default_text: \"You said: {{slice .Message 0 20}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "on a comment with no text by a person with no name: the action at column 13 calls a function that fails"},
+		{name: "template failing on a nameless person", yaml: withPage("rules: [{match: a, text: \"Hi {{index .FirstName 0}}\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "on a comment with no text by a person with no name:"},
 		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "has 1 field, not 5"},
 
 		// worker, webhook, api, log

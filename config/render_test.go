@@ -19,7 +19,7 @@ rules:
   - {match: "(?i)price|cost", text: "Hi {{.FirstName}}, prices are on our site."}
   - {match: "(?i)cost|open", text: "We are open 9 to 5."}
   - {match: "^empty", text: "{{if ne .Message \"empty\"}}x{{end}}"}
-  - {match: "^short", text: "Hi {{slice .Name 0 4}}!"}
+  - {match: "^short", text: "Hi {{if ge (len .Name) 4}}{{slice .Name 0 4}}{{end}}!"}
 `
 	withDefault := rules + "default_text: \"  Thanks {{.FirstName}} from {{.PageID}}!  \"\n"
 	tests := []struct {

@@ -55,6 +55,11 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, scheduleError(body)
 	}
+	if s.Next(time.Now()).IsZero() {
+		// A day no month has (30 February, 31 April): cron takes it, and
+		// the scheduler would poll once at start and never again.
+		return nil, errors.New("never runs: no date matches it (a day the month does not have, like 30 February)")
+	}
 	return s, nil
 }
 

@@ -404,7 +404,36 @@ func checkTemplate(name, text string, sample TemplateData) (*template.Template, 
 	if _, err := execute(t, name, text, sample); err != nil {
 		return nil, fmt.Errorf("on sample data: %w", err)
 	}
+	// A template that works on the sample can still fail on what people
+	// write ({{slice .Message 0 20}} on a short comment, {{index .Name 0}}
+	// on a person Graph gives no name): every such comment would get no
+	// reply. An empty result is the template's choice ({{.Message}} alone on
+	// a sticker) and is not refused.
+	for _, e := range edgeSamples(sample) {
+		if _, err := execute(t, name, text, e.data); err != nil && !errors.Is(err, ErrTextEmpty) {
+			return nil, fmt.Errorf("on %s: %w", e.what, err)
+		}
+	}
 	return t, nil
+}
+
+// edgeSample is a comment unlike the sample that a template must also take.
+type edgeSample struct {
+	what string
+	data TemplateData
+}
+
+// edgeSamples returns the sample's edge cases: no message and no name (a
+// photo or sticker comment by a person whose name Graph does not give), and
+// a message and name of one character.
+func edgeSamples(sample TemplateData) []edgeSample {
+	empty, short := sample, sample
+	empty.FirstName, empty.Name, empty.Message = "", "", ""
+	short.FirstName, short.Name, short.Message = "A", "A", "?"
+	return []edgeSample{
+		{"a comment with no text by a person with no name", empty},
+		{"a one-character comment by a person with a one-letter name", short},
+	}
 }
 
 // fmtDur writes whole hours as fmtHours does, and anything else as Go does.
