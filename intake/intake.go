@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,11 @@ type Item struct {
 	CommentID         string
 	Created           time.Time
 	CanReplyPrivately bool
+	// InstantAfter holds the texts of the Page's messages within
+	// InstantReplyWithin after a person's message (KindMessage): taken for
+	// Messenger's instant replies, unless one is the text this reply would
+	// carry, which means pagereply answered the message itself.
+	InstantAfter []string
 }
 
 // CommentItem returns the item of a comment on postID ("" when unknown).
@@ -142,10 +148,16 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 	if last.ID == "" {
 		return Item{}, SkipCannotReply
 	}
+	var instant []string
 	for i := range c.Messages {
-		if m := &c.Messages[i]; byPage(pageID, m) && m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
+		m := &c.Messages[i]
+		if !byPage(pageID, m) || m.CreatedTime.Before(last.CreatedTime.Time) {
+			continue
+		}
+		if m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
 			return Item{}, SkipOwn
 		}
+		instant = append(instant, m.Message)
 	}
 	if last.From != nil && last.From.Name != "" && person.Name == "" {
 		person.Name = last.From.Name
@@ -158,6 +170,7 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 		Message:           last.Message,
 		Created:           last.CreatedTime.Time,
 		CanReplyPrivately: true,
+		InstantAfter:      instant,
 	}, ""
 }
 
@@ -176,6 +189,13 @@ func PersonLatest(pageID string, msgs []graph.Message) *graph.Message {
 }
 
 func byPage(pageID string, m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
+
+// SameText reports whether two message texts are equal but for white space:
+// its runs count as one space, and none at either end (Messenger may not keep
+// white space as sent).
+func SameText(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+}
 
 // Window returns the reply window of kind for page: its max_age (168h when
 // unset) for comments and posts, at most MessagingWindow for messages.
@@ -326,6 +346,12 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 	if err != nil {
 		b.log().Warn("reply text cannot be rendered", slog.String("page_id", b.page.ID),
 			slog.String("target", it.Target.String()), slog.String("error", err.Error()))
+	}
+	if reason == "" && slices.ContainsFunc(it.InstantAfter, func(m string) bool { return SameText(m, text) }) {
+		// The Page's message right after the person's is this very reply:
+		// pagereply sent it, and its ledger entry is gone (Redis lost its
+		// data). Messenger, unlike Graph for comments, would take a second.
+		reason = SkipOwn
 	}
 	if reason != "" {
 		b.Skip(reason)

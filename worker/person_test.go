@@ -12,6 +12,7 @@ import (
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -214,5 +215,42 @@ func TestReplyPastWindowNotSent(t *testing.T) {
 	}
 	if e, err := h.ledger.Get(ctx, page, r.Target); err != nil || e.Status != tasks.StatusFailed {
 		t.Errorf("ledger: %+v %v, want failed", e, err)
+	}
+}
+
+// TestConversationRepliedOnceAfterRedisLoss: a person writes, the poll
+// queues the reply and the worker sends it within seconds. Redis then comes
+// back without its data (no persistence, or its file lost), and the next
+// poll reads the conversation again: the Page's reply follows the person's
+// message within intake.InstantReplyWithin, where a Page message is taken for
+// Messenger's instant reply, not an answer. Its text is the reply's own, so
+// the poll knows pagereply answered and queues nothing: before, it queued
+// the reply again and the person got it twice (Messenger, unlike Graph for
+// a comment, refuses no second message).
+func TestConversationRepliedOnceAfterRedisLoss(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	const psid = "8601"
+	h.sb.AddMessage(page, sandbox.User{ID: psid, Name: "Quick Person"}, "hello, is this open today?", time.Now())
+	pl := worker.NewPoller(h.pollParams(pages))
+	first := pollConversation(t, h, pl, page, psid)
+	h.startWorker(t, 4)
+	h.waitSent(t, []tasks.Reply{first}, 10*time.Second)
+
+	if err := h.db.Client.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued() != 0 || rep.Skipped[intake.SkipOwn] != 1 {
+		t.Errorf("poll after the loss: queued %d, skipped %v; want the conversation skipped as answered by the Page", rep.Enqueued(), rep.Skipped)
+	}
+	time.Sleep(2 * time.Second)
+	if got := sendsTo(h, psid); len(got) != 1 {
+		t.Errorf("the person got %d messages from the Page, want 1: %q", len(got), got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -449,7 +448,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		if m.ID == r.Target.ID {
 			return false, nil
 		}
-		if m.From != nil && m.From.ID == r.PageID && (sameText(m.Message, r.Text) || noted != "" && tasks.TextDigest(m.Message) == noted) {
+		if m.From != nil && m.From.ID == r.PageID && (intake.SameText(m.Message, r.Text) || noted != "" && tasks.TextDigest(m.Message) == noted) {
 			if r.PSID != "" {
 				// Before the target's mark: should this fail, the rerun
 				// finds the reply again and records both.
@@ -464,12 +463,6 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 		}
 	}
 	return false, errUnsettled
-}
-
-// sameText reports whether two message texts are equal but for white space:
-// its runs count as one space, and none at either end.
-func sameText(a, b string) bool {
-	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
 // graphError turns a Graph error into the task's outcome, by class.
