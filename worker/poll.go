@@ -198,7 +198,11 @@ type PollReport struct {
 func (pl *Poller) Poll(ctx context.Context, pageID string, dryRun bool) (PollReport, error) {
 	rep, err := pl.poll(ctx, pageID, dryRun)
 	rep.Duration = time.Since(rep.Started)
-	if !dryRun && !rep.Started.IsZero() {
+	// A poll that did not run (the Page paused, another poll of it running)
+	// is no 0-second poll: observed, it would make a paused Page look like
+	// one that polls quickly.
+	ran := !rep.Busy && (rep.Paused == "" || rep.Posts+rep.Conversations > 0)
+	if !dryRun && !rep.Started.IsZero() && ran {
 		pl.m.PollDuration.WithLabelValues(pageID).Observe(rep.Duration.Seconds())
 	}
 	return rep, err

@@ -171,9 +171,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
-			return w.graphError(ctx, ps, &r, token, err, true, log)
+			return w.graphError(ctx, ps, &r, token, err, true, true, log)
 		case done:
-			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+			// Sent, by an attempt whose answer was lost: counted as sent
+			// (that attempt could not count it), not as a duplicate.
+			w.countSent(&r)
 			log.L().Info("earlier attempt had sent the reply")
 			return nil
 		}
@@ -233,7 +235,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		if person && sendMayHaveLeft(err) {
 			personHold = tasks.PersonDoubtHold
 		}
-		return w.graphError(ctx, ps, &r, token, err, false, log)
+		return w.graphError(ctx, ps, &r, token, err, false, res.Doubtful, log)
 	}
 	graphAnswered(ps, log)
 	if person {
@@ -250,14 +252,19 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 	}
-	w.m.RepliesSent.WithLabelValues(r.PageID, string(r.Source)).Inc()
-	if r.EnqueuedAt > 0 {
-		w.m.SendLatency.WithLabelValues(r.PageID).Observe(time.Since(time.UnixMilli(r.EnqueuedAt)).Seconds())
-	}
+	w.countSent(&r)
 	if w.log.Enabled(ctx, slog.LevelDebug) {
 		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
 	}
 	return nil
+}
+
+// countSent counts r as sent, with the time it took from its enqueue.
+func (w *Worker) countSent(r *tasks.Reply) {
+	w.m.RepliesSent.WithLabelValues(r.PageID, string(r.Source)).Inc()
+	if r.EnqueuedAt > 0 {
+		w.m.SendLatency.WithLabelValues(r.PageID).Observe(time.Since(time.UnixMilli(r.EnqueuedAt)).Seconds())
+	}
 }
 
 // claimPerson claims the person a conversation reply goes to (see
@@ -470,7 +477,11 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 // doubtful says the target's entry was doubtful before this attempt (an
 // earlier attempt's outcome unknown) and err is the failed check of it: the
 // doubt is then kept whatever err says about this call.
-func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, token string, err error, doubtful bool, log *taskLog) error {
+//
+// earlier says an earlier attempt of r may have sent it (its ledger entry
+// was in doubt): Graph's "already replied" is then that attempt's reply,
+// counted as sent; otherwise a reply sent by someone else, a duplicate.
+func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, token string, err error, doubtful, earlier bool, log *taskLog) error {
 	var gerr *graph.Error
 	class := graph.ClassTransient
 	if errors.As(err, &gerr) {
@@ -491,7 +502,11 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	}
 	switch class {
 	case graph.ClassAlreadyReplied:
-		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+		if earlier {
+			w.countSent(r)
+		} else {
+			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+		}
 		if gerr.Usage.Throttled() {
 			// Done, but the answer says the Page is at its limit: pause it
 			// as for any other answer that says so.
