@@ -99,11 +99,19 @@ func (e *Enqueuer) EnqueueWebhookItem(ctx context.Context, it WebhookItem) (Outc
 		// harmless: one enqueue wins, the other conflicts, and the reply's
 		// own enqueue is what keeps it to one reply.
 		ti, gerr := e.Inspector.GetTaskInfo(QueuePolls, it.TaskID())
-		if gerr != nil || ti.State != asynq.TaskStateArchived {
+		switch {
+		case errors.Is(gerr, asynq.ErrTaskNotFound):
+			// Gone since the conflict (its retention ran out): queue anew.
+		case gerr != nil:
+			// Not "already queued": the webhook answers an error, and Meta
+			// delivers the change again.
+			return "", fmt.Errorf("enqueue webhook item %s: read its queued task: %w", it.TaskID(), gerr)
+		case ti.State != asynq.TaskStateArchived:
 			return AlreadyQueued, nil
-		}
-		if derr := e.Inspector.DeleteTask(QueuePolls, it.TaskID()); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
-			return "", fmt.Errorf("enqueue webhook item %s: delete its archived task: %w", it.TaskID(), derr)
+		default:
+			if derr := e.Inspector.DeleteTask(QueuePolls, it.TaskID()); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+				return "", fmt.Errorf("enqueue webhook item %s: delete its archived task: %w", it.TaskID(), derr)
+			}
 		}
 		_, err = e.Client.EnqueueContext(ctx, task, opts...)
 	}

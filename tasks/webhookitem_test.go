@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestWebhookItemReplacesArchived: a webhook item archived after its retries
@@ -34,5 +36,40 @@ func TestWebhookItemReplacesArchived(t *testing.T) {
 	}
 	if o, err := e.EnqueueWebhookItem(ctx, it); err != nil || o != AlreadyQueued {
 		t.Fatalf("redelivery of the queued item again: %v %v, want already queued", o, err)
+	}
+}
+
+// TestWebhookItemRedeliveryReadFails: a redelivery of an item whose task is
+// archived, when reading that task fails (Redis trouble on that call), is an
+// error, so the webhook answers one and Meta delivers the change again:
+// before, it was taken for "already queued", the delivery answered 200, and
+// nothing was queued.
+func TestWebhookItemRedeliveryReadFails(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	it := WebhookItem{PageID: "7", Kind: KindComment, ID: "7_1_3"}
+	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}
+	if _, err := e.EnqueueWebhookItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	if err := insp.ArchiveTask(QueuePolls, it.TaskID()); err != nil {
+		t.Fatal(err)
+	}
+	cut := redistest.NewCut(t, db.Addr)
+	cut.Down()
+	broken := asynq.NewInspector(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
+	t.Cleanup(func() { _ = broken.Close() })
+	e.Inspector = broken
+	if o, err := e.EnqueueWebhookItem(ctx, it); err == nil {
+		t.Fatalf("redelivery with its archived task unreadable: %v, no error", o)
+	}
+	e.Inspector = insp
+	if o, err := e.EnqueueWebhookItem(ctx, it); err != nil || o != Enqueued {
+		t.Fatalf("the next redelivery: %v %v, want enqueued", o, err)
 	}
 }
