@@ -395,7 +395,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes; send at most %d replies per request", s.p.MaxBody, MaxBatch), "")
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes: send fewer replies per request (a batch holds at most %d)", s.p.MaxBody, MaxBatch), "")
 			return
 		}
 		writeError(w, http.StatusBadRequest, "cannot read the body", "")
@@ -407,6 +407,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results := make([]ReplyResult, len(reqs))
+	redisDown := false
 	for i := range reqs {
 		prefix := ""
 		if batch {
@@ -416,7 +417,21 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 			results[i] = ReplyResult{Status: itemErrs[i].status, Error: &errorDetail{Message: itemErrs[i].msg, Field: itemErrs[i].field}}
 			continue
 		}
+		if redisDown {
+			// Redis could not take the last reply after waiting it out:
+			// the rest of the batch is not tried, each waiting as long
+			// again (a batch of 500 would take minutes, past any client's
+			// timeout). Asked again, the replies queued answer 409. An item
+			// that is wrong still says so.
+			if _, e := s.check(&reqs[i], prefix); e != nil {
+				results[i] = ReplyResult{Status: e.status, Error: &errorDetail{Message: e.msg, Field: e.field}}
+			} else {
+				results[i] = redisUnavailable()
+			}
+			continue
+		}
 		results[i] = s.enqueueOne(r.Context(), &reqs[i], prefix)
+		redisDown = results[i].Status == http.StatusServiceUnavailable && results[i].Error != nil && results[i].Error.Message == redisUnavailableMsg
 	}
 	if batch {
 		writeJSON(w, http.StatusMultiStatus, BatchResponse{Results: results})
@@ -427,6 +442,13 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	res.Status = 0
 	writeJSON(w, status, res)
 }
+
+// redisUnavailable is the answer to a reply Redis could not take.
+func redisUnavailable() ReplyResult {
+	return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: redisUnavailableMsg}}
+}
+
+const redisUnavailableMsg = "cannot queue the reply now (Redis unavailable); try again"
 
 // enqueueOne validates and enqueues one reply and says how it went.
 func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix string) ReplyResult {
@@ -444,7 +466,7 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 	if err != nil {
 		s.log.Error("api: enqueue", slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
 			slog.String("error", err.Error()))
-		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: "cannot queue the reply now (Redis unavailable); try again"}}
+		return redisUnavailable()
 	}
 	s.p.Metrics.Enqueued.WithLabelValues(reply.PageID, string(tasks.SourceAPI), string(out)).Inc()
 	id := reply.Target.String()
