@@ -169,6 +169,9 @@ type PollReport struct {
 	Paused string
 	// Busy: the poll did not run, another poll of the Page was running.
 	Busy bool
+	// PausedBefore: the poll did not run, the Page was paused already
+	// (Paused says why).
+	PausedBefore bool
 	// PauseLiftedAtStart is the reason of a page_broken pause that a dry
 	// run read past, because the config gives the Page another token: a
 	// start with this config lifts it (Ledger.LiftStaleBrokenPause).
@@ -201,7 +204,7 @@ func (pl *Poller) Poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	// A poll that did not run (the Page paused, another poll of it running)
 	// is no 0-second poll: observed, it would make a paused Page look like
 	// one that polls quickly.
-	ran := !rep.Busy && (rep.Paused == "" || rep.Posts+rep.Conversations > 0)
+	ran := !rep.Busy && !rep.PausedBefore
 	if !dryRun && !rep.Started.IsZero() && ran {
 		pl.m.PollDuration.WithLabelValues(pageID).Observe(rep.Duration.Seconds())
 	}
@@ -234,7 +237,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 		}
 	}
 	if d > 0 {
-		r.rep.Paused = reason
+		r.rep.Paused, r.rep.PausedBefore = reason, true
 		r.log.Info("poll skipped: page paused", slog.String("reason", reason), slog.Duration("for", d))
 		return r.rep, nil
 	}
@@ -1041,6 +1044,7 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	rep, err := pl.Poll(ctx, p.PageID, false)
+	writePollResult(t, rep)
 	if rep.Paused == "" || err != nil {
 		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
 			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads), slog.Int("read_to_end", rep.ReadToEnd), slog.Int("unreadable", rep.Unreadable),
@@ -1069,6 +1073,32 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	return err
+}
+
+// writePollResult writes what a poll did as its task's result, which the
+// monitor shows beside the completed task: above all, a poll that did not
+// run, or stopped, because its Page is paused (a token found broken, a
+// policy block, Graph throttling), which would otherwise show as a poll
+// completed with nothing to say.
+func writePollResult(t *asynq.Task, rep PollReport) {
+	rw := t.ResultWriter()
+	if rw == nil {
+		return
+	}
+	var s string
+	switch {
+	case rep.Busy:
+		s = "not run: another poll of the Page was running"
+	case rep.PausedBefore:
+		s = "not run: page paused: " + rep.Paused
+	default:
+		s = fmt.Sprintf("posts %d, comment reads %d, conversations %d, seen %d, queued %d", rep.Posts, rep.CommentReads,
+			rep.Conversations, rep.Seen, rep.Enqueued())
+		if rep.Paused != "" {
+			s = "stopped: page paused: " + rep.Paused + "; " + s
+		}
+	}
+	_, _ = rw.Write([]byte(s))
 }
 
 // Stale reports whether t is a poll task of a scheduled slot whose Page's next
