@@ -105,6 +105,11 @@ type Page struct {
 	MaxAge time.Duration `yaml:"max_age"`
 	// ScanPosts is how far back the poll looks at posts; defaults to 720h.
 	ScanPosts time.Duration `yaml:"scan_posts"`
+	// OneReplyPerPerson: a person who comments (or posts on the Page) several
+	// times within the reply window gets one private reply, to the first of
+	// their comments to be sent; the others are recorded as answered by it.
+	// Off by default: every eligible comment gets its reply.
+	OneReplyPerPerson bool `yaml:"one_reply_per_person"`
 	// Rules are tried in order; the first that matches the message gives the
 	// text.
 	Rules []Rule `yaml:"rules"`

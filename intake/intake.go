@@ -361,6 +361,9 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		PageID: b.page.ID, Target: it.Target, PSID: it.PSID, ConversationID: it.ConversationID,
 		Text: text, Source: b.source, Created: unixMilli(it.Created),
 	})
+	if b.page.OneReplyPerPerson && it.Target.Kind != tasks.KindMessage {
+		b.pending[len(b.pending)-1].Person = it.From.ID
+	}
 	if b.dryRun {
 		b.froms = append(b.froms, it.From)
 	}

@@ -20,9 +20,10 @@ import (
 // kept past Messenger's 24-hour window). A reply to a message the person wrote
 // before the last reply reached them is answered already.
 
-// PersonTTL is how long a person's record outlives the last reply sent to
-// them: past Messenger's 24-hour window, after which no reply to a message
-// written before it can be sent anyway.
+// PersonTTL is how long a conversation person's record outlives the last
+// reply sent to them: past Messenger's 24-hour window, after which no reply
+// to a message written before it can be sent anyway. (A commenter's record
+// is kept for the Page's reply window.)
 const PersonTTL = 25 * time.Hour
 
 // PersonDoubtHold is how long a person's record stays claimed after a send
@@ -51,8 +52,20 @@ type PersonClaim struct {
 	MessageID string
 }
 
-func (l *Ledger) personKey(page, psid string) string {
-	return l.prefix + "{" + page + "}:p:" + psid
+// Person names a person's record: a conversation's person by their PSID,
+// or, on a Page that sends one reply per person (config.Page.
+// OneReplyPerPerson), who wrote a comment or post (Commenter), in a record of
+// its own: Graph gives a commenter another id than the PSID.
+type Person struct {
+	ID        string
+	Commenter bool
+}
+
+func (l *Ledger) personKey(page string, p Person) string {
+	if p.Commenter {
+		return l.prefix + "{" + page + "}:pc:" + p.ID
+	}
+	return l.prefix + "{" + page + "}:p:" + p.ID
 }
 
 // personClaimScript claims a person's record for a conversation reply.
@@ -79,18 +92,18 @@ redis.call('SET', KEYS[1], 'c|' .. ARGV[1], 'PX', ARGV[3])
 return {0}
 `)
 
-// PersonClaim claims page's record of the person psid for the conversation
-// reply to target, the person's message written at created: PersonBusy while
-// another of the person's replies is being sent, PersonAnswered when a reply
-// reached the person at or after created (Redis's clock against Graph's
-// created_time), else PersonClaimed, for lease. A claim already the
-// target's (an earlier attempt's) is renewed.
-func (l *Ledger) PersonClaim(ctx context.Context, page, psid string, target Target, created time.Time, lease time.Duration) (PersonClaim, error) {
+// PersonClaim claims page's record of the person who for the reply to
+// target, what the person wrote at created: PersonBusy while another of the
+// person's replies is being sent, PersonAnswered when a reply reached the
+// person at or after created (Redis's clock against Graph's created_time;
+// any reply, with created zero), else PersonClaimed, for lease. A claim
+// already the target's (an earlier attempt's) is renewed.
+func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, target Target, created time.Time, lease time.Duration) (PersonClaim, error) {
 	var createdMS int64
 	if !created.IsZero() {
 		createdMS = created.UnixMilli()
 	}
-	v, err := personClaimScript.Run(ctx, l.rdb, []string{l.personKey(page, psid)}, target.String(), createdMS, lease.Milliseconds()).Slice()
+	v, err := personClaimScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), createdMS, lease.Milliseconds()).Slice()
 	if err != nil {
 		return PersonClaim{}, fmt.Errorf("claim person of %s on page %s: %w", target, page, err)
 	}
@@ -128,15 +141,15 @@ redis.call('SET', KEYS[1], 's|' .. ms .. '|' .. ARGV[2] .. '|' .. ARGV[1], 'PX',
 return 1
 `)
 
-// PersonSent records that the conversation reply to target (Graph message
-// id messageID, "" when unknown) reached page's person psid at at (the zero
-// time: now, in Redis's clock).
-func (l *Ledger) PersonSent(ctx context.Context, page, psid string, target Target, messageID string, at time.Time) error {
+// PersonSent records that the reply to target (Graph message id messageID,
+// "" when unknown) reached page's person who at at (the zero time: now, in
+// Redis's clock), remembered for ttl.
+func (l *Ledger) PersonSent(ctx context.Context, page string, who Person, target Target, messageID string, at time.Time, ttl time.Duration) error {
 	var atMS int64
 	if !at.IsZero() {
 		atMS = max(at.UnixMilli(), 1)
 	}
-	if err := personSentScript.Run(ctx, l.rdb, []string{l.personKey(page, psid)}, target.String(), messageID, PersonTTL.Milliseconds(), atMS).Err(); err != nil {
+	if err := personSentScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), messageID, ttl.Milliseconds(), atMS).Err(); err != nil {
 		return fmt.Errorf("record reply %s to person on page %s: %w", target, page, err)
 	}
 	return nil
@@ -153,11 +166,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
-// PersonRelease drops target's claim on page's person psid after an attempt
+// PersonRelease drops target's claim on page's person who after an attempt
 // that sent nothing, or, with hold > 0, keeps it for hold after one whose
 // outcome is unknown.
-func (l *Ledger) PersonRelease(ctx context.Context, page, psid string, target Target, hold time.Duration) error {
-	if err := personReleaseScript.Run(ctx, l.rdb, []string{l.personKey(page, psid)}, target.String(), hold.Milliseconds()).Err(); err != nil {
+func (l *Ledger) PersonRelease(ctx context.Context, page string, who Person, target Target, hold time.Duration) error {
+	if err := personReleaseScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), hold.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("release person of %s on page %s: %w", target, page, err)
 	}
 	return nil

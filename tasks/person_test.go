@@ -14,7 +14,7 @@ import (
 func TestPersonRecord(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
-	page, psid := "100", "7001"
+	page, psid := "100", Person{ID: "7001"}
 	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
 	t0 := time.Now().Add(-time.Minute)
 	claim := func(tg Target, created time.Time, want PersonOutcome) PersonClaim {
@@ -51,7 +51,7 @@ func TestPersonRecord(t *testing.T) {
 
 	// m2's reply reaches the person now: m1 (written before) is answered;
 	// a message written after it is not.
-	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}); err != nil {
+	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
 		t.Fatal(err)
 	}
 	if pc := claim(m1, t0, PersonAnswered); pc.MessageID != "mid_2" {
@@ -63,12 +63,12 @@ func TestPersonRecord(t *testing.T) {
 	}
 
 	// A reply found by a doubt check is recorded at its own time.
-	if err := l.PersonSent(ctx, page, psid, m3, "mid_3", t0.Add(30*time.Second)); err != nil {
+	if err := l.PersonSent(ctx, page, psid, m3, "mid_3", t0.Add(30*time.Second), PersonTTL); err != nil {
 		t.Fatal(err)
 	}
 	claim(m1, t0, PersonAnswered)
 	claim(m2, t0.Add(40*time.Second), PersonClaimed)
-	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}); err != nil {
+	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
 		t.Fatal(err)
 	}
 	if ttl := l.rdb.PTTL(ctx, l.personKey(page, psid)).Val(); ttl < PersonTTL-time.Minute {

@@ -130,6 +130,10 @@ type Reply struct {
 	// the queue, and a conversation reply to a person whom a reply already
 	// reached after they wrote it.
 	Created int64 `json:"created,omitempty"`
+	// Person is the id of who wrote the comment or post, on a Page that
+	// sends one reply per person (config.Page.OneReplyPerPerson); empty
+	// otherwise.
+	Person string `json:"person,omitempty"`
 }
 
 // MaxTextLen is Messenger's limit on a reply's text, in characters.

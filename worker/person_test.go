@@ -152,7 +152,7 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 
 	// r1's attempt is in flight: its person's record is claimed (for 5 s
 	// here; for tasks.PersonDoubtHold after a send whose answer was lost).
-	if pc, err := h.ledger.PersonClaim(ctx, page, ann.ID, r1.Target, time.UnixMilli(r1.Created), 5*time.Second); err != nil || pc.Outcome != tasks.PersonClaimed {
+	if pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: ann.ID}, r1.Target, time.UnixMilli(r1.Created), 5*time.Second); err != nil || pc.Outcome != tasks.PersonClaimed {
 		t.Fatalf("claim: %+v %v", pc, err)
 	}
 	h.enqueueAll(t, []tasks.Reply{r2})
@@ -167,7 +167,7 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 	}
 
 	// The in-flight reply lands and is recorded: r2 is answered by it.
-	if err := h.ledger.PersonSent(ctx, page, ann.ID, r1.Target, "m_landed", time.Time{}); err != nil {
+	if err := h.ledger.PersonSent(ctx, page, tasks.Person{ID: ann.ID}, r1.Target, "m_landed", time.Time{}, tasks.PersonTTL); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.ledger.MarkSent(ctx, page, r1.Target, "m_landed"); err != nil {
@@ -252,5 +252,55 @@ func TestConversationRepliedOnceAfterRedisLoss(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if got := sendsTo(h, psid); len(got) != 1 {
 		t.Errorf("the person got %d messages from the Page, want 1: %q", len(got), got)
+	}
+}
+
+// TestOneReplyPerPerson: on a Page with one_reply_per_person, a person who
+// commented three times (twice on one post, once on another) gets one
+// private reply, the other two comments recorded as answered by it; another
+// person's comment gets its own. Without the setting, each comment gets its
+// reply, as SPEC's "every eligible comment" has it.
+func TestOneReplyPerPerson(t *testing.T) {
+	for _, once := range []bool{true, false} {
+		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
+		pages := pollPages(h)
+		pages[0].DefaultText = defaultText
+		pages[0].OneReplyPerPerson = once
+		page := pages[0].ID
+		ben := sandbox.User{ID: "7003001", Name: "Ben Many"}
+		cara := sandbox.User{ID: "7003002", Name: "Cara Once"}
+		now := time.Now()
+		p1 := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", now.Add(-time.Hour))
+		p2 := h.sb.AddPost(page, sandbox.User{ID: page}, "New hours", now.Add(-time.Hour))
+		bens := []string{
+			h.sb.AddComment(p1, ben, "me!", now.Add(-3*time.Minute)),
+			h.sb.AddComment(p1, ben, "@friend look", now.Add(-2*time.Minute)),
+			h.sb.AddComment(p2, ben, "open sunday?", now.Add(-time.Minute)),
+		}
+		caras := h.sb.AddComment(p1, cara, "me too", now.Add(-time.Minute))
+		rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+		if err != nil || rep.Enqueued() < 4 {
+			t.Fatalf("poll: queued %d, %v", rep.Enqueued(), err)
+		}
+		h.startPollingWorker(t, pages, nil)
+		var rs []tasks.Reply
+		for _, id := range append(bens, caras) {
+			rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
+		}
+		h.waitSent(t, rs, 20*time.Second)
+		got := 0
+		for _, id := range bens {
+			got += h.sb.SendCount(id)
+		}
+		want := 3
+		if once {
+			want = 1
+		}
+		if got != want {
+			t.Errorf("one_reply_per_person %v: the person who commented 3 times got %d replies, want %d", once, got, want)
+		}
+		if n := h.sb.SendCount(caras); n != 1 {
+			t.Errorf("one_reply_per_person %v: the other person got %d replies, want 1", once, n)
+		}
 	}
 }

@@ -199,13 +199,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 
 	// A conversation reply is sent only while no other reply to the person is
 	// on its way, and not at all when one reached them after they wrote this
-	// message (tasks.PersonClaim). From here on the person's claim is this
-	// reply's until it is sent, or released (or held, when the send's outcome
-	// is unknown) by personDone.
-	person := r.Target.Kind == tasks.KindMessage && r.PSID != ""
+	// message (tasks.PersonClaim); so is a comment's on a Page that sends one
+	// reply per person, not at all when one reached them within the window.
+	// From here on the person's claim is this reply's until it is sent, or
+	// released (or held, when the send's outcome is unknown) by personDone.
+	who, person := personOf(&r)
 	personHold := time.Duration(-1) // < 0: nothing to release
 	if person {
-		if err := w.claimPerson(ctx, &r, token, lim, 2*lease, log); err != nil {
+		if err := w.claimPerson(ctx, &r, who, token, lim, 2*lease, log); err != nil {
 			if errors.Is(err, errPersonAnswered) {
 				return nil
 			}
@@ -239,9 +240,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	graphAnswered(ps, log)
 	if person {
-		if err := w.p.Ledger.PersonSent(ctx, r.PageID, r.PSID, r.Target, sent.MessageID, time.Time{}); err != nil {
-			// The reply exists; the target's claim stays, so a rerun reads the
-			// conversation, finds it, and records it for the person then. The
+		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r)); err != nil {
+			// The reply exists; the target's claim stays, so a rerun asks
+			// Graph, finds it, and records it for the person then. The
 			// person's claim is held meanwhile.
 			personHold = tasks.PersonDoubtHold
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
@@ -267,18 +268,42 @@ func (w *Worker) countSent(r *tasks.Reply) {
 	}
 }
 
-// claimPerson claims the person a conversation reply goes to (see
+// personOf returns whose record r's reply claims (see tasks.PersonClaim),
+// and false when it claims none: a conversation reply's person, or the
+// writer of a comment or post on a Page that sends one reply per person.
+func personOf(r *tasks.Reply) (tasks.Person, bool) {
+	switch {
+	case r.Target.Kind == tasks.KindMessage && r.PSID != "":
+		return tasks.Person{ID: r.PSID}, true
+	case r.Target.Kind != tasks.KindMessage && r.Person != "":
+		return tasks.Person{ID: r.Person, Commenter: true}, true
+	}
+	return tasks.Person{}, false
+}
+
+// personTTL is how long the record of a reply that reached r's person is
+// kept: Messenger's window for a conversation, the Page's reply window for a
+// commenter.
+func personTTL(ps *pageState, r *tasks.Reply) time.Duration {
+	if r.Target.Kind == tasks.KindMessage {
+		return tasks.PersonTTL
+	}
+	return intake.Window(ps.cfg, r.Target.Kind)
+}
+
+// claimPerson claims the person who r's reply goes to (see
 // tasks.PersonClaim) for lease. A reply another attempt is sending to the
-// person goes back to the queue until that one is done; a reply written
-// before one reached the person is answered, and recorded as sent with that
-// reply's message id. Either way (a non-nil error) the target's claim and the
-// send slot are given back.
-func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, token string, lim tasks.Limit, lease time.Duration, log *taskLog) error {
+// person goes back to the queue until that one is done; a conversation reply
+// to a message written before a reply reached the person, or a commenter's
+// reply when one reached them within the window, is answered, and recorded
+// as sent with that reply's message id. Either way (a non-nil error) the
+// target's claim and the send slot are given back.
+func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, who tasks.Person, token string, lim tasks.Limit, lease time.Duration, log *taskLog) error {
 	var created time.Time
-	if r.Created > 0 {
+	if r.Created > 0 && !who.Commenter {
 		created = time.UnixMilli(r.Created)
 	}
-	pc, err := w.p.Ledger.PersonClaim(ctx, r.PageID, r.PSID, r.Target, created, lease)
+	pc, err := w.p.Ledger.PersonClaim(ctx, r.PageID, who, r.Target, created, lease)
 	if err != nil {
 		w.giveBack(*r, token, false, log)
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
@@ -302,7 +327,7 @@ func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, token string, 
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: person answered, but recording it failed: %w", r.Target, err))
 		}
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "person").Inc()
-		log.L().Info("a reply reached the person after this message; recorded as sent", slog.String("message_id", pc.MessageID))
+		log.L().Info("a reply reached the person already; recorded as sent", slog.String("message_id", pc.MessageID))
 		return errPersonAnswered
 	}
 	return nil
@@ -318,7 +343,8 @@ var errPersonAnswered = errors.New("person answered")
 func (w *Worker) personDone(r tasks.Reply, hold time.Duration, log *taskLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, r.PSID, r.Target, hold); err != nil {
+	who, _ := personOf(&r)
+	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, who, r.Target, hold); err != nil {
 		log.L().Warn("release person", slog.String("error", err.Error()))
 	}
 }
@@ -363,6 +389,13 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	}
 	if conv == "" {
 		return false, nil
+	}
+	if who, ok := personOf(r); ok {
+		// Before the target's mark: should this fail, the rerun finds the
+		// reply again and records both.
+		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); err != nil {
+			return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
+		}
 	}
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); err != nil {
 		return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
@@ -459,7 +492,7 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 			if r.PSID != "" {
 				// Before the target's mark: should this fail, the rerun
 				// finds the reply again and records both.
-				if err := w.p.Ledger.PersonSent(ctx, r.PageID, r.PSID, r.Target, m.ID, m.CreatedTime.Time); err != nil {
+				if err := w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, m.ID, m.CreatedTime.Time, tasks.PersonTTL); err != nil {
 					return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 				}
 			}
@@ -504,6 +537,12 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	case graph.ClassAlreadyReplied:
 		if earlier {
 			w.countSent(r)
+			if who, ok := personOf(r); ok && who.Commenter {
+				// The earlier attempt's reply reached the person.
+				if perr := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); perr != nil {
+					log.L().Warn("record reply to the person", slog.String("error", perr.Error()))
+				}
+			}
 		} else {
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 		}
