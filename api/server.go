@@ -8,10 +8,11 @@
 //	POST /v1/replies        enqueue one reply or a batch (bearer token)
 //	GET  /v1/replies/{id}   a reply's state (bearer token)
 //	GET  /healthz           liveness: 200 while the process serves
-//	GET  /readyz            readiness: 200 when Redis answers a PING, else 503 (and once stopping)
+//	GET  /readyz            readiness: 200 when Redis answers a PING (tasks.Pinger), else 503 (and once stopping)
 //	GET  /metrics           Prometheus metrics (pagereply_ and asynq_ queue gauges)
 //	GET|POST /webhook       Meta's webhook, when Params.Webhook is set (signature auth)
-//	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie)
+//	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie);
+//	                        its API's 500s answer 404 for an unknown queue, 503 while Redis does not answer
 //	GET|POST /login         a form that trades an API token for a monitor session cookie
 //
 // Another method on /v1/replies or /v1/replies/{id} answers 405 with Allow
@@ -227,7 +228,7 @@ func (s *Server) routes() http.Handler {
 		// forms refuse requests another site makes the browser send (CSRF):
 		// basic-auth credentials, unlike the session cookie, go with them.
 		csrf := http.NewCrossOriginProtection()
-		mon := http.Handler(s.monitor)
+		mon := s.monitorErrors(s.monitor)
 		if s.p.MonitorReadOnly {
 			mon = readOnlyMonitor(mon)
 		}

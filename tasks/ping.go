@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,14 @@ const DefaultPingTimeout = 2 * time.Second
 
 // Pinger asks Redis for a PING on behalf of readiness probes, and answers
 // within its timeout whatever Redis does.
+//
+// On a Redis Cluster a keyless PING goes to whichever node answers, so
+// readiness stayed 200 while the master holding the queues was down. There
+// the Pinger asks that master (the one of the queues' hash slot,
+// queuesSlotKey) for CLUSTER INFO instead: its answer is the master's PING,
+// and a cluster_state other than ok (a master down past the node timeout,
+// slots unassigned) means the Cluster refuses commands (on every slot, by
+// default), so Redis is not ready either.
 //
 // go-redis bounds a command's socket reads by the client's ReadTimeout, and
 // retries, not by the context's deadline (unless ContextTimeoutEnabled, which
@@ -76,11 +85,52 @@ func (p *Pinger) Ping(ctx context.Context) error {
 // send runs one PING to its end, which go-redis's own timeouts bound (dial,
 // pool wait, reads and retries), and hands its answer to every waiter.
 func (p *Pinger) send(c *pingCall) {
-	if err := p.rdb.Ping(context.Background()).Err(); err != nil {
-		c.err = fmt.Errorf("redis: PING: %w", err)
-	}
+	c.err = p.ping(context.Background())
 	p.mu.Lock()
 	p.flight = nil
 	p.mu.Unlock()
 	close(c.done)
+}
+
+// queuesSlotKey is a key in the hash slot of the replies queue: asynq's keys
+// of a queue share its name as hash tag ("asynq:{replies}:pending", ...).
+const queuesSlotKey = "{" + QueueReplies + "}"
+
+// ping asks Redis once: a PING, or on a Cluster CLUSTER INFO of the master of
+// the queues' slot, which must say cluster_state:ok.
+func (p *Pinger) ping(ctx context.Context) error {
+	cc, ok := p.rdb.(*redis.ClusterClient)
+	if !ok {
+		if err := p.rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: PING: %w", err)
+		}
+		return nil
+	}
+	node, err := cc.MasterForKey(ctx, queuesSlotKey)
+	if err != nil {
+		return fmt.Errorf("redis: find the master of the queues' slot: %w", err)
+	}
+	addr := node.Options().Addr
+	info, err := node.ClusterInfo(ctx).Result()
+	if err != nil {
+		// The slot map may be stale (a failover moved the slot): the next
+		// probe asks the master the cluster names now.
+		cc.ReloadState(ctx)
+		return fmt.Errorf("redis: CLUSTER INFO of the queues' master %s: %w", addr, err)
+	}
+	if state := clusterState(info); state != "ok" {
+		return fmt.Errorf("redis: cluster_state is %q on the queues' master %s, not ok", state, addr)
+	}
+	return nil
+}
+
+// clusterState returns the cluster_state field of a CLUSTER INFO answer, or
+// "" when it has none.
+func clusterState(info string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
+			return v
+		}
+	}
+	return ""
 }

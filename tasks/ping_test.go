@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/internal/redisproc"
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -79,5 +81,64 @@ func TestPingerRedisUp(t *testing.T) {
 	cut.Up()
 	if err := p.Ping(ctx); err != nil {
 		t.Fatalf("Ping with Redis back: %v", err)
+	}
+}
+
+// TestPingerCluster: on a Redis Cluster the Pinger asks the master of the
+// queues' slot, not any node: with that master down it is not ready at once,
+// every time, although the other masters answer a PING (before, a keyless
+// PING went to whichever node answered, and readiness stayed 200). With that
+// master back it is ready again; with another master down it is not ready
+// once the cluster says cluster_state:fail (after the node timeout, 2 s
+// here), since Redis then refuses commands on every slot.
+func TestPingerCluster(t *testing.T) {
+	cl := redisproc.StartCluster(t, 3)
+	rdb := NewRedisClient(asynq.RedisClusterClientOpt{Addrs: cl.Addrs()}) // the service's own options
+	t.Cleanup(func() { _ = rdb.Close() })
+	cc := rdb.(*redis.ClusterClient)
+	p := NewPinger(rdb, 0)
+	ctx := context.Background()
+	if err := p.Ping(ctx); err != nil {
+		t.Fatalf("Ping on a healthy cluster: %v", err)
+	}
+	m, err := cc.MasterForKey(ctx, "asynq:{"+QueueReplies+"}:pending")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queues, other *redisproc.Server
+	for _, n := range cl.Nodes() {
+		if n.Addr() == m.Options().Addr {
+			queues = n
+		} else {
+			other = n
+		}
+	}
+	if queues == nil {
+		t.Fatalf("the queues' master %s is not one of %v", m.Options().Addr, cl.Addrs())
+	}
+
+	queues.Stop()
+	for i := range 10 {
+		if err := p.Ping(ctx); err == nil {
+			t.Fatalf("probe %d: Ping = nil with the queues' master %s down", i, queues.Addr())
+		}
+	}
+
+	queues.Restart() // same port and nodes.conf: it takes its slots back
+	eventually(t, 30*time.Second, "Ping = nil once the queues' master is back", func() bool { return p.Ping(ctx) == nil })
+
+	other.Stop()
+	eventually(t, 10*time.Second, "Ping fails once another master is down", func() bool { return p.Ping(ctx) != nil })
+}
+
+// eventually polls cond every 100 ms until it holds, failing t after d.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/hibiken/asynq"
+)
+
+// maxHeldError is the most of a 500's body monitorErrors holds back: asynqmon
+// writes one line of error text; anything longer goes out as it is.
+const maxHeldError = 4 << 10
+
+// monitorErrors answers two of asynqmon's 500s on /monitor/api/ the way the
+// rest of the API answers them, in its error shape: a queue that does not
+// exist (asynqmon's listings answer "asynq: queue not found" with 500, though
+// the request is at fault) with 404, and any 500 while Redis does not answer
+// (a PING by ready; asynqmon passes the raw dial error on, Redis's address
+// and all) with 503. Other answers pass through as asynqmon writes them:
+// only a 500 is held back, so successful answers are neither buffered nor
+// slowed.
+func (s *Server) monitorErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/monitor/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hw := &holdErrorWriter{ResponseWriter: w}
+		next.ServeHTTP(hw, r)
+		if !hw.holding {
+			return
+		}
+		if strings.Contains(hw.body.String(), asynq.ErrQueueNotFound.Error()) {
+			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path), "")
+			return
+		}
+		if s.ready != nil {
+			if err := s.ready.Ping(r.Context()); err != nil {
+				// The log keeps asynqmon's error, which the answer does not
+				// pass on (it names Redis's address).
+				s.log.Warn("monitor: redis does not answer", slog.String("path", safePath(r.URL.Path)),
+					slog.String("error", err.Error()), slog.String("monitor_error", safePath(strings.TrimSpace(hw.body.String()))))
+				writeError(w, http.StatusServiceUnavailable, "monitor unavailable (Redis unavailable); try again", "")
+				return
+			}
+		}
+		hw.release()
+	})
+}
+
+// noSuchQueue is the answer's message for the queue a path of asynqmon's API
+// names (/monitor/api/queues/{qname}/...), quoted and clipped.
+func noSuchQueue(path string) string {
+	rest, ok := strings.CutPrefix(path, "/monitor/api/queues/")
+	name, _, _ := strings.Cut(rest, "/")
+	if !ok || name == "" {
+		return "no such queue"
+	}
+	return fmt.Sprintf("no such queue: %q", safePath(name))
+}
+
+// holdErrorWriter passes an answer through unless its status is 500: then it
+// holds the status and up to maxHeldError bytes of body back, for
+// monitorErrors to answer instead or release.
+type holdErrorWriter struct {
+	http.ResponseWriter
+	wrote   bool // a status went to the ResponseWriter
+	holding bool // a 500 is held back
+	body    bytes.Buffer
+}
+
+func (w *holdErrorWriter) WriteHeader(code int) {
+	switch {
+	case w.holding:
+		// A second status after the held 500: superfluous, as net/http has it.
+	case code == http.StatusInternalServerError && !w.wrote:
+		w.holding = true
+	default:
+		w.wrote = w.wrote || code >= 200 // informational statuses may precede the answer's
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *holdErrorWriter) Write(b []byte) (int, error) {
+	if !w.holding {
+		w.wrote = true
+		return w.ResponseWriter.Write(b)
+	}
+	if w.body.Len()+len(b) <= maxHeldError {
+		return w.body.Write(b)
+	}
+	// Not asynqmon's error line: let it out as it is.
+	w.release()
+	return w.ResponseWriter.Write(b)
+}
+
+// release writes the held 500 and its body.
+func (w *holdErrorWriter) release() {
+	w.holding, w.wrote = false, true
+	w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.ResponseWriter.Write(w.body.Bytes())
+	w.body.Reset()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *holdErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes flushes through, except of a 500 held back.
+func (w *holdErrorWriter) Flush() {
+	if w.holding {
+		return
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
