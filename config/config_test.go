@@ -409,6 +409,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "api addr not an IP", yaml: minimal + "api: {addr: \"256.1.1.1:8080\"}\n", wantPath: "api.addr", wantMsg: "not an IP address"},
 		{name: "api empty token", yaml: minimal + "api: {tokens: [a, \" \"]}\n", wantPath: "api.tokens[1]", wantMsg: "empty token"},
 		{name: "api token from empty variable", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": ""}, wantPath: "api.tokens[0]", wantMsg: "empty token"},
+		{name: "api token with a trailing newline", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": "0123456789abcdef0123\n"}, wantPath: "api.tokens[0]", wantMsg: "starts or ends with white space"},
+		{name: "api token with a leading space", yaml: minimal + "api: {tokens: [a, \" 0123456789abcdef0123\"]}\n", wantPath: "api.tokens[1]", wantMsg: "starts or ends with white space"},
+		{name: "verify_token with a trailing newline", yaml: minimal + "graph: {app_secret: s3cret}\nwebhook: {verify_token: \"${V}\"}\n", env: map[string]string{"V": "verify-me\n"}, wantPath: "webhook.verify_token", wantMsg: "starts or ends with white space"},
+		{name: "app_secret with a trailing CRLF", yaml: minimal + "graph: {app_secret: \"${S}\"}\n", env: map[string]string{"S": "s3cret\r\n"}, wantPath: "graph.app_secret", wantMsg: "starts or ends with white space"},
+		{name: "app_secret with a trailing tab", yaml: minimal + "graph: {app_secret: \"s3cret\\t\"}\n", wantPath: "graph.app_secret", wantMsg: "starts or ends with white space"},
+		{name: "access_token with a trailing newline", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": "EAABtoken\n"}, wantPath: "pages[0].access_token", wantMsg: "starts or ends with white space"},
+		{name: "access_token with a control character", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": "EAAB\x1btoken"}, wantPath: "pages[0].access_token", wantMsg: "holds a control character"},
 		{name: "log level", yaml: minimal + "log: {level: verbose}\n", wantPath: "log.level", wantMsg: "debug, info, warn or error"},
 		{name: "log format", yaml: minimal + "log: {format: xml}\n", wantPath: "log.format", wantMsg: "json or text"},
 	}
@@ -572,6 +579,9 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		{name: "secret as a version", yaml: minimal + "graph: {version: \"${FB_APP_SECRET}\"}\n"},
 		{name: "secret as a template", yaml: withPage("default_text: \"{{${PAGE_TOKEN}}}\"", "")},
 		{name: "secret as a regexp", yaml: withPage("rules: [{match: \"(${PAGE_TOKEN}\", text: x}]", "")},
+		{name: "secrets with white space at an end", yaml: "graph: {app_secret: \"${FB_APP_SECRET}\\n\"}\n" +
+			"pages:\n  - {id: \"1\", access_token: \" ${PAGE_TOKEN}\"}\n  - {id: \"2\", access_token: \"${PAGE_TOKEN_2}\\u0007\"}\n" +
+			"webhook: {verify_token: \"${FB_VERIFY_TOKEN}\\r\\n\"}\napi: {tokens: [\"${API_TOKEN}\\t\"]}\n"},
 		{
 			name: "every secret set, many problems",
 			yaml: `

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 
 	"github.com/robfig/cron/v3"
 )
@@ -111,7 +112,7 @@ func (c *Config) validate() []*FieldError {
 	if c.Webhook.VerifyToken != "" && c.Graph.AppSecret == "" {
 		p.add("webhook.verify_token", "the webhook needs graph.app_secret to verify Meta's signatures")
 	}
-	if err := checkHostPort(c.API.Addr, true); err != nil {
+	if err := CheckHostPort(c.API.Addr, true); err != nil {
 		p.add("api.addr", "%v", err)
 	}
 	for i, t := range c.API.Tokens {
@@ -119,10 +120,14 @@ func (c *Config) validate() []*FieldError {
 			p.add("api.tokens["+strconv.Itoa(i)+"]", "empty token")
 		} else if Placeholder(t) {
 			p.add("api.tokens["+strconv.Itoa(i)+"]", placeholderMsg)
+		} else {
+			checkSecretText(&p, "api.tokens["+strconv.Itoa(i)+"]", t)
 		}
 	}
 	if Placeholder(c.Webhook.VerifyToken) {
 		p.add("webhook.verify_token", placeholderMsg)
+	} else {
+		checkSecretText(&p, "webhook.verify_token", c.Webhook.VerifyToken)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -167,10 +172,10 @@ func (r *Redis) validate(p *problems) {
 		case u.Host == "":
 			p.add("redis.url", "no host")
 		default:
-			// Not checkHostPort's message: it quotes the host, which holds a
+			// Not CheckHostPort's message: it quotes the host, which holds a
 			// piece of the password when the password has a # or / that is
 			// not written %23 or %2F ("redis://u:123#4@h" has host "u:123").
-			if err := checkHostPort(u.Host, false); u.Port() != "" && err != nil {
+			if err := CheckHostPort(u.Host, false); u.Port() != "" && err != nil {
 				p.add("redis.url", "the host has no valid port (write a #, / or ? in the password as %%23, %%2F or %%3F)")
 			}
 			if db := strings.Trim(u.Path, "/"); db != "" {
@@ -230,16 +235,17 @@ func checkAddrs(p *problems, path string, addrs []string) {
 		p.add(path, "at least one host:port is required")
 	}
 	for i, a := range addrs {
-		if err := checkHostPort(a, false); err != nil {
+		if err := CheckHostPort(a, false); err != nil {
 			p.add(path+"["+strconv.Itoa(i)+"]", "%v", err)
 		}
 	}
 }
 
-// checkHostPort checks a host:port address; an empty host (all interfaces)
+// CheckHostPort checks a host:port address; an empty host (all interfaces)
 // is allowed only for a listening address. Its errors do not quote addr: a
-// token pasted into the wrong key would be.
-func checkHostPort(addr string, listen bool) error {
+// token pasted into the wrong key would be. The commands check their
+// address flags with it too, so that a flag is refused as its config key is.
+func CheckHostPort(addr string, listen bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return errors.New("is not host:port, like 127.0.0.1:8080")
@@ -280,6 +286,8 @@ func (g *Graph) validate(p *problems) {
 	}
 	if Placeholder(g.AppSecret) {
 		p.add("graph.app_secret", placeholderMsg)
+	} else {
+		checkSecretText(p, "graph.app_secret", g.AppSecret)
 	}
 }
 
@@ -301,6 +309,21 @@ func Placeholder(secret string) bool {
 	return strings.HasPrefix(strings.TrimSpace(secret), "FAKE-")
 }
 
+// checkSecretText refuses a secret with white space at either end or a
+// control character in it: most often the newline that ends the file or
+// variable it was read from. Graph, Meta's webhook handshake and the API's
+// bearer check compare a secret byte for byte, so such a one passed check and
+// then failed every call, delivery or request with no word of why. The
+// messages never show the value.
+func checkSecretText(p *problems, path, secret string) {
+	switch {
+	case strings.TrimSpace(secret) != secret:
+		p.add(path, "starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte")
+	case strings.ContainsFunc(secret, unicode.IsControl):
+		p.add(path, "holds a control character: a secret is printable text; set it again from its source")
+	}
+}
+
 func (pg *Page) validate(p *problems, path string) {
 	switch {
 	case pg.ID == "":
@@ -313,6 +336,8 @@ func (pg *Page) validate(p *problems, path string) {
 		p.add(path+".access_token", "required")
 	} else if Placeholder(pg.AccessToken) {
 		p.add(path+".access_token", placeholderMsg)
+	} else {
+		checkSecretText(p, path+".access_token", pg.AccessToken)
 	}
 	if _, err := ParseSchedule(pg.Schedule); err != nil {
 		p.add(path+".schedule", "%v", err)

@@ -75,3 +75,42 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSecretWithNewline: an API token, verify token, app secret or Page
+// token read with the newline that ends its file or variable fails check
+// (exit 2, each key named, no value shown). Before, check passed it and then
+// every /v1 call was 401, the webhook handshake and every delivery failed,
+// and Graph refused the Page's token.
+func TestCheckSecretWithNewline(t *testing.T) {
+	secrets := map[string]string{
+		"CHECK_NL_API_TOKEN":    "0123456789abcdef0123456789abcdef\n",
+		"CHECK_NL_VERIFY_TOKEN": "verify-token-value\n",
+		"CHECK_NL_APP_SECRET":   "app-secret-value\r\n",
+		"CHECK_NL_PAGE_TOKEN":   " EAABpagetokenvalue",
+	}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	cfg := filepath.Join(t.TempDir(), "nl.yaml")
+	yaml := "redis:\n  url: redis://" + freeAddr(t) + "/3\ngraph:\n  app_secret: ${CHECK_NL_APP_SECRET}\n" +
+		"webhook:\n  verify_token: ${CHECK_NL_VERIFY_TOKEN}\n" +
+		"pages:\n  - id: \"123\"\n    access_token: ${CHECK_NL_PAGE_TOKEN}\n    default_text: \"hi\"\n" +
+		"api:\n  tokens: [\"${CHECK_NL_API_TOKEN}\"]\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "check", "-c", cfg)
+	if code != exitUsage {
+		t.Fatalf("check of secrets with white space: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, key := range []string{"graph.app_secret", "webhook.verify_token", "pages[0].access_token", "api.tokens[0]"} {
+		if !strings.Contains(errOut, key+": starts or ends with white space") {
+			t.Errorf("no %s in\n%s", key, errOut)
+		}
+	}
+	for _, v := range secrets {
+		if strings.Contains(out+errOut, strings.TrimSpace(v)) {
+			t.Fatalf("check printed a secret (%q):\n%s%s", v, out, errOut)
+		}
+	}
+}
