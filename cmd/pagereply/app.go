@@ -193,13 +193,14 @@ func (a *app) Close() {
 // errRedisAuth is Redis refusing the config's credentials at start.
 var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH): check the user and password of redis.url (or sentinel/cluster password) and their ${VAR}s")
 
-// checkRedis looks at Redis once at start. Refused credentials are a
-// config mistake that no wait mends: errRedisAuth, and the command exits 2
-// (before, a worker logged "pagereply running" and asynq's errors for ever,
-// /readyz the only sign). A Redis that cannot be reached is not an error here:
-// pagereply starts and waits for it, as it rides out an outage. A Redis that
-// evicts keys under memory pressure is logged loudly: an evicted ledger
-// entry can mean a second reply (deploy/redis/redis.conf).
+// checkRedis looks at Redis once at start. Refused credentials, or a
+// database the server does not have, are config mistakes that no wait
+// mends: redisConfigError's error, and the command exits 2 (before, a worker
+// logged "pagereply running" and asynq's errors for ever, /readyz the only
+// sign). A Redis that cannot be reached is not an error here: pagereply
+// starts and waits for it, as it rides out an outage. A Redis that evicts
+// keys under memory pressure is logged loudly: an evicted ledger entry can
+// mean a second reply (deploy/redis/redis.conf).
 func (a *app) checkRedis(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -233,7 +234,7 @@ func (a *app) warnEviction(ctx context.Context) {
 // logRedisBack pings Redis every 2 s until it answers, and says so (with
 // warnEviction's warning, which checkRedis could not give), or ctx is done:
 // the line that ends checkRedis's warning. A Redis that then refuses the
-// credentials is said so too.
+// configuration (credentials, database) is said so too.
 func (a *app) logRedisBack(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -247,7 +248,8 @@ func (a *app) logRedisBack(ctx context.Context) {
 		up, err := a.pingRedis(pctx)
 		if err != nil {
 			cancel()
-			a.log.Error("Redis answers but refuses the configured credentials", slog.String("redis", a.cfg.Redis.Describe()))
+			a.log.Error("Redis answers but refuses the configuration", slog.String("redis", a.cfg.Redis.Describe()),
+				slog.String("error", err.Error()))
 			return
 		}
 		if up {
@@ -260,28 +262,57 @@ func (a *app) logRedisBack(ctx context.Context) {
 	}
 }
 
-// checkRedisAuth is errRedisAuth when Redis refuses the config's
-// credentials; nil when it answers, or cannot be reached (each command says
-// so its own way). The one-shot commands (poll, status, enqueue) check it
-// first, so that a wrong password is exit 2 before any Graph read.
-func (a *app) checkRedisAuth(ctx context.Context) error {
+// checkRedisConfig is redisConfigError's error when Redis refuses the
+// config (its credentials or its database); nil when it answers, or cannot
+// be reached (each command says so its own way). The one-shot commands
+// (poll, status, enqueue) check it first, so that a wrong password or
+// database is exit 2 before any Graph read.
+func (a *app) checkRedisConfig(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	_, err := a.pingRedis(ctx)
 	return err
 }
 
-// pingRedis reports whether Redis answers a PING; errRedisAuth when it
-// refuses the credentials, no error when it cannot be reached.
+// pingRedis reports whether Redis answers a PING; redisConfigError's error
+// when it refuses the config, no error when it cannot be reached.
 func (a *app) pingRedis(ctx context.Context) (bool, error) {
 	err := a.rdb.Ping(ctx).Err()
-	switch {
-	case err == nil:
+	if err == nil {
 		return true, nil
-	case redisAuthError(err):
-		return false, errRedisAuth
 	}
-	return false, nil
+	return false, a.redisConfigError(err)
+}
+
+// redisConfigError returns the config mistake that err, Redis's answer when a
+// connection starts (AUTH, SELECT), says, naming the key to fix; nil for
+// any other error, such as an outage, which pagereply waits out. Its words
+// hold no password.
+func (a *app) redisConfigError(err error) error {
+	s := err.Error()
+	switch {
+	case redisAuthError(err):
+		return errRedisAuth
+	case strings.HasPrefix(s, "ERR DB index is out of range"):
+		key, db := a.redisDB()
+		return fmt.Errorf("%s: database %d does not exist on this Redis (its `databases` setting): use one it has, like 0", key, db)
+	case strings.HasPrefix(s, "ERR SELECT is not allowed in cluster mode"):
+		key, db := a.redisDB()
+		return fmt.Errorf("%s: database %d: this Redis runs in cluster mode, which has database 0 only: use database 0, or redis.cluster", key, db)
+	}
+	return nil
+}
+
+// redisDB returns the config key that chooses the Redis database, and the
+// database it chooses.
+func (a *app) redisDB() (string, int) {
+	switch o := a.redis.(type) {
+	case asynq.RedisFailoverClientOpt:
+		return "redis.sentinel.db", o.DB
+	case asynq.RedisClientOpt:
+		return "redis.url", o.DB
+	}
+	return "redis", 0
 }
 
 // redisAuthError reports whether err is Redis refusing the credentials.

@@ -27,7 +27,7 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 	}
 	roles, err := parseRoles(*rolesFlag)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply check: --roles: %v\n", err)
+		fmt.Fprintf(env.stderr, "pagereply check: %v\n", err)
 		return exitUsage
 	}
 	path := configPath(env, *cfgPath)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -91,8 +90,16 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "pagereply demo: --pages must be 1 to 50; --posts, --comments and --conversations at least 0")
 		return exitUsage
 	}
-	if host, port, err := net.SplitHostPort(*addr); err != nil || !validPort(port) || strings.ContainsAny(host, "/ ") {
-		fmt.Fprintf(env.stderr, "pagereply demo: --addr %q is not host:port: give e.g. 127.0.0.1:8080, or 127.0.0.1:0 for a free port\n", *addr)
+	addrErr := config.CheckHostPort(*addr, true)
+	if addrErr == nil && strings.ContainsAny(*addr, "/ ") {
+		addrErr = errors.New("is not host:port, like 127.0.0.1:8080")
+	}
+	if addrErr != nil {
+		fmt.Fprintf(env.stderr, "pagereply demo: --addr %q %v (127.0.0.1:0 picks a free port)\n", *addr, addrErr)
+		return exitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(env.stderr, "pagereply demo: --timeout %s: must be more than 0, like 2m\n", *timeout)
 		return exitUsage
 	}
 	out := env.stdout
@@ -163,6 +170,12 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	err = a.rdb.Ping(pctx).Err()
 	cancel()
 	if err != nil {
+		// A database the server lacks, or a refused password, is the
+		// URL's mistake: no retry mends it.
+		if cerr := a.redisConfigError(err); cerr != nil {
+			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %v\n", cerr)
+			return exitUsage
+		}
 		return fail("Redis at %s does not answer: %v", cfg.Redis.Describe(), err)
 	}
 	if *redisURL != "" {
@@ -273,13 +286,6 @@ func claimDemoDatabase(ctx context.Context, env *cmdEnv, a *app, cfg *config.Con
 		return exitError
 	}
 	return -1
-}
-
-// validPort reports whether port is a port number a listener can take (0
-// picks a free one).
-func validPort(port string) bool {
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 0 && n <= 65535
 }
 
 // startMiniredis starts an embedded Redis and a clock that ticks it: miniredis

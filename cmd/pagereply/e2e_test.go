@@ -536,6 +536,11 @@ func TestUsage(t *testing.T) {
 			"pagereply enqueue: --text: the reply text is longer than 2000 characters (2001)\n"},
 		{"missing file", []string{"status", "-c", "/nonexistent.yaml"}, 2, "nonexistent"},
 		{"demo bad pages", []string{"demo", "--pages", "0"}, 2, "--pages"},
+		{"demo timeout zero", []string{"demo", "--once", "--timeout", "0s"}, 2, "pagereply demo: --timeout 0s: must be more than 0"},
+		{"demo addr not an IP", []string{"demo", "--once", "--addr", "256.1.1.1:8080"}, 2, "--addr \"256.1.1.1:8080\""},
+		{"help of an unknown command", []string{"help", "nosuch"}, 2, "pagereply: unknown command \"nosuch\""},
+		{"check bad role", []string{"check", "-c", noTokens, "--roles", "bogus"}, 2, "pagereply check: --roles: unknown role \"bogus\""},
+		{"worker health-addr not an IP", []string{"worker", "-c", noTokens, "--health-addr", "256.1.1.1:9090"}, 2, "--health-addr \"256.1.1.1:9090\" has \"256.1.1.1\", which is not an IP address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

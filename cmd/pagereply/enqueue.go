@@ -80,7 +80,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	defer a.Close()
 	// Redis out of reach is this command's error, said once below.
 	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
-	if err := a.checkRedisAuth(ctx); err != nil {
+	if err := a.checkRedisConfig(ctx); err != nil {
 		return usage("%v", err)
 	}
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -40,17 +40,13 @@ func healthAddrFlag(fs *flag.FlagSet) *string {
 }
 
 // checkHealthAddr reports a --health-addr that is not host:port (an empty
-// host listens on every interface).
+// host listens on every interface), with config's check of api.addr.
 func checkHealthAddr(addr string) error {
 	if addr == "" {
 		return nil
 	}
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--health-addr %q: want host:port, e.g. :9090 or 127.0.0.1:9090", addr)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("--health-addr %q: the port must be a number from 0 to 65535", addr)
+	if err := config.CheckHostPort(addr, true); err != nil {
+		return fmt.Errorf("--health-addr %q %w", addr, err)
 	}
 	return nil
 }

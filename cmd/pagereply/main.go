@@ -54,9 +54,11 @@ func main() {
 func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, env, []string{"-h"})
+			c, ok := commands[args[1]]
+			if !ok {
+				return unknownCommand(env, args[1])
 			}
+			return c.run(ctx, env, []string{"-h"})
 		}
 		usage(env.stdout)
 		if len(args) == 0 {
@@ -66,10 +68,15 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(env.stderr, "pagereply: unknown command %q; run 'pagereply help'\n", args[0])
-		return exitUsage
+		return unknownCommand(env, args[0])
 	}
 	return c.run(ctx, env, args[1:])
+}
+
+// unknownCommand says name is no command and returns the bad usage exit code.
+func unknownCommand(env *cmdEnv, name string) int {
+	fmt.Fprintf(env.stderr, "pagereply: unknown command %q; run 'pagereply help'\n", name)
+	return exitUsage
 }
 
 func usage(w io.Writer) {

@@ -50,7 +50,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
-	if err := a.checkRedisAuth(ctx); err != nil {
+	if err := a.checkRedisConfig(ctx); err != nil {
 		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
 		return exitUsage
 	}

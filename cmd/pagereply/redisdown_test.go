@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestOneShotCommandsWithRedisAway: status and enqueue with Redis out of
@@ -120,4 +123,85 @@ func TestWorkerStartsBeforeRedis(t *testing.T) {
 	if code := p.wait(t, 30*time.Second); code != exitOK {
 		t.Errorf("worker stopped with exit %d", code)
 	}
+}
+
+// TestRedisDatabaseOutOfRange: a database the Redis server does not have (a
+// redis.url path or redis.sentinel.db at or past its `databases` setting) is
+// a config mistake: the roles and the one-shot commands exit 2 at once,
+// naming the key. Before, a worker logged that Redis did not answer yet and
+// then asynq's "ERR DB index is out of range" about 20 times a second for
+// ever, /readyz 503 and nothing sent; status and enqueue blamed an outage
+// (exit 1), and so did demo --redis.
+func TestRedisDatabaseOutOfRange(t *testing.T) {
+	db := redistest.New(t)
+	// The first database past the server's last: 16 with the default setting.
+	got, err := db.Client.ConfigGet(context.Background(), "databases").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(got["databases"])
+	if err != nil || n < 1 {
+		t.Fatalf("CONFIG GET databases: %v %v", got, err)
+	}
+	write := func(redisYAML string) string {
+		cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
+		yaml := "redis:\n" + redisYAML +
+			"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n" +
+			"api:\n  addr: 127.0.0.1:0\n  tokens: [\"0123456789abcdef0123456789abcdef\"]\n"
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	url := fmt.Sprintf("redis://%s/%d", db.Addr, n)
+	cfg := write("  url: " + url + "\n")
+	want := fmt.Sprintf("redis.url: database %d does not exist on this Redis", n)
+	for _, args := range [][]string{
+		{"worker", "-c", cfg},
+		{"scheduler", "-c", cfg},
+		{"api", "-c", cfg},
+		{"serve", "-c", cfg},
+		{"status", "-c", cfg},
+		{"poll", "-c", cfg, "--page", "123", "--dry-run"},
+		{"enqueue", "-c", cfg, "--page", "123", "--comment", "1_2", "--text", "hi"},
+		{"demo", "--once", "--addr", "127.0.0.1:0", "--redis", url},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			p := start(t, args...)
+			// A role that does not see the mistake runs on: give up at 15 s.
+			code := p.wait(t, 15*time.Second)
+			errOut := p.stderr.String()
+			if code != exitUsage || !strings.Contains(errOut, want) || strings.Contains(errOut, "is Redis at") {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, exitUsage, want, errOut)
+			}
+		})
+	}
+
+	t.Run("sentinel", func(t *testing.T) {
+		s := redisproc.StartSentinel(t)
+		cfg := write(fmt.Sprintf("  sentinel:\n    master: %s\n    addrs: [%s]\n    db: %d\n",
+			s.MasterName(), strings.Join(s.SentinelAddrs(), ", "), n))
+		want := fmt.Sprintf("redis.sentinel.db: database %d does not exist on this Redis", n)
+		for _, args := range [][]string{{"worker", "-c", cfg}, {"status", "-c", cfg}} {
+			p := start(t, args...)
+			code := p.wait(t, 15*time.Second)
+			if errOut := p.stderr.String(); code != exitUsage || !strings.Contains(errOut, want) {
+				t.Errorf("%s: exit %d, want %d with %q:\n%s", args[0], code, exitUsage, want, errOut)
+			}
+		}
+	})
+
+	// A Redis in cluster mode has database 0 only, and refuses SELECT.
+	t.Run("cluster mode", func(t *testing.T) {
+		rs := redisproc.Start(t, redisproc.Options{Args: []string{"--cluster-enabled", "yes"}})
+		cfg := write("  url: " + rs.URL(1) + "\n")
+		want := "redis.url: database 1: this Redis runs in cluster mode"
+		for _, args := range [][]string{{"worker", "-c", cfg}, {"enqueue", "-c", cfg, "--page", "123", "--comment", "1_2", "--text", "hi"}} {
+			p := start(t, args...)
+			code := p.wait(t, 15*time.Second)
+			if errOut := p.stderr.String(); code != exitUsage || !strings.Contains(errOut, want) {
+				t.Errorf("%s: exit %d, want %d with %q:\n%s", args[0], code, exitUsage, want, errOut)
+			}
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
@@ -111,6 +112,12 @@ func checkSandboxFlags(fs *flag.FlagSet) error {
 			return
 		}
 		switch v := g.Get().(type) {
+		case string:
+			if f.Name == "addr" {
+				if aerr := config.CheckHostPort(v, true); aerr != nil {
+					err = fmt.Errorf("--addr %q %w", v, aerr)
+				}
+			}
 		case int:
 			if v < 0 || f.Name == "pages" && v == 0 {
 				err = fmt.Errorf("--%s: %d is out of range", f.Name, v)

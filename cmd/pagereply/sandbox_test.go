@@ -156,6 +156,9 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		{"negative comments", []string{"--comments", "-3"}, "--comments"},
 		{"bad latency", []string{"--latency", "soon"}, "latency"},
 		{"extra argument", []string{"now"}, "now"},
+		{"addr without a port", []string{"--addr", "127.0.0.1"}, "--addr \"127.0.0.1\" is not host:port"},
+		{"addr port out of range", []string{"--addr", "127.0.0.1:99999"}, "--addr \"127.0.0.1:99999\" has no valid port"},
+		{"addr not an IP", []string{"--addr", "256.1.1.1:8089"}, "--addr \"256.1.1.1:8089\" has \"256.1.1.1\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr proctest.Buffer
