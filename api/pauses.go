@@ -39,7 +39,7 @@ var (
 
 // pauseKinds are the kinds tasks.PauseKind returns, each a series of
 // pagereply_page_paused; the last is the one for any other reason.
-var pauseKinds = []string{tasks.PauseThrottled, tasks.PausePageBroken, tasks.PauseGraphDown, tasks.PausePolicyBlock, "other"}
+var pauseKinds = tasks.PauseKinds
 
 // pauseKind returns the kind of pagereply_page_paused that a pause with
 // reason sets to 1: tasks.PauseKind's, or the last of pauseKinds for one this

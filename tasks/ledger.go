@@ -837,6 +837,64 @@ func (l *Ledger) Resume(ctx context.Context, page string) error {
 	return nil
 }
 
+// liftPauseScript lifts a Page's pause whatever its kind and forgets the
+// Page's recent escalating pauses, so that the next block starts from its
+// base length instead of twice the last.
+//
+// KEYS[1] the Page's pause key, KEYS[2] its pause token key, KEYS[3..] its
+// last escalating pause of each kind. ARGV[1..] those kinds, in KEYS' order.
+// Returns the pause's PTTL (ms), its reason, then the kinds that had a last
+// pause recorded.
+var liftPauseScript = redis.NewScript(`
+local out = {redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1]) or ''}
+redis.call('DEL', KEYS[1], KEYS[2])
+for i = 3, #KEYS do
+  if redis.call('DEL', KEYS[i]) == 1 then out[#out + 1] = ARGV[i - 2] end
+end
+return out
+`)
+
+// LiftedPause is what LiftPause lifted: the Page's pause (Left zero when it
+// was not paused) and the kinds of pause whose escalation it forgot.
+type LiftedPause struct {
+	PauseState
+	Forgot []string
+}
+
+// LiftPause lifts page's pause, of whatever kind, for an operator who knows
+// the block is over (pagereply resume), and forgets the Page's recent
+// escalating pauses (PauseEscalating): a block that comes back later is a
+// new one, paused for its base length, not twice the length of the pause the
+// operator lifted. Unlike Resume, which tests use as a pause that ran out,
+// nothing of the pause is left behind. The app's own escalation
+// (AppPauseLength) is the app's, and stays.
+func (l *Ledger) LiftPause(ctx context.Context, page string) (LiftedPause, error) {
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
+	args := make([]any, len(PauseKinds))
+	for i, kind := range PauseKinds {
+		keys = append(keys, l.pageKey(page, "pause_last:"+kind))
+		args[i] = kind
+	}
+	res, err := liftPauseScript.Run(ctx, l.rdb, keys, args...).Slice()
+	if err != nil {
+		return LiftedPause{}, fmt.Errorf("lift pause of page %s: %w", page, err)
+	}
+	if len(res) < 2 {
+		return LiftedPause{}, fmt.Errorf("lift pause of page %s: unexpected reply %v", page, res)
+	}
+	out := LiftedPause{PauseState: PauseState{Page: page}}
+	if ms, _ := res[0].(int64); ms > 0 {
+		out.Left = time.Duration(ms) * time.Millisecond
+		out.Reason, _ = res[1].(string)
+	}
+	for _, v := range res[2:] {
+		if kind, ok := v.(string); ok {
+			out.Forgot = append(out.Forgot, kind)
+		}
+	}
+	return out, nil
+}
+
 // LiftStaleBrokenPause lifts page's page_broken pause when it was set while
 // the Page had another token than the one LedgerOptions.PageTokens gives now
 // (or by a pagereply that kept no fingerprint): the operator has put a new
@@ -957,6 +1015,9 @@ const (
 	// to fix.
 	PausePolicyBlock = "policy_block"
 )
+
+// PauseKinds are the kinds PauseKind returns, "other" last.
+var PauseKinds = []string{PauseThrottled, PausePageBroken, PauseGraphDown, PausePolicyBlock, "other"}
 
 // PauseKind returns the kind a pause reason begins with: PauseThrottled,
 // PausePageBroken, PauseGraphDown, PausePolicyBlock, or "other".

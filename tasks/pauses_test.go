@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,46 @@ func TestPausedAll(t *testing.T) {
 	broken := NewLedger(c, LedgerOptions{})
 	if ps, err := broken.PausedAll(ctx, []string{"100", "200"}); err == nil {
 		t.Fatalf("a failed read came back as %+v, want an error", ps)
+	}
+}
+
+// TestLiftPause lifts one Page's pause whatever its kind and forgets its
+// escalation, so the next pause is the base length again; another Page's
+// pause is left alone.
+func TestLiftPause(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{})
+	const block = PausePolicyBlock + ": (#368) deemed abusive"
+	if d, err := l.PauseEscalating(ctx, "100", time.Minute, 30*time.Minute, PauseThrottled+": (#32) Page request limit reached"); err != nil || d != time.Minute {
+		t.Fatalf("throttle: %s %v", d, err)
+	}
+	if d, err := l.PauseEscalating(ctx, "100", time.Hour, 24*time.Hour, block); err != nil || d != time.Hour {
+		t.Fatalf("block: %s %v", d, err)
+	}
+	if _, err := l.PauseEscalating(ctx, "200", time.Hour, 24*time.Hour, block); err != nil {
+		t.Fatal(err)
+	}
+
+	lifted, err := l.LiftPause(ctx, "100")
+	if err != nil || lifted.Page != "100" || lifted.Reason != block || lifted.Left < 59*time.Minute ||
+		!slices.Equal(lifted.Forgot, []string{PauseThrottled, PausePolicyBlock}) {
+		t.Fatalf("LiftPause = %+v %v, want the block lifted and both kinds forgotten", lifted, err)
+	}
+	if d, _, err := l.Paused(ctx, "100"); err != nil || d != 0 {
+		t.Fatalf("page 100 paused %s (%v) after LiftPause", d, err)
+	}
+	if d, _, err := l.Paused(ctx, "200"); err != nil || d < 59*time.Minute {
+		t.Fatalf("page 200 paused %s (%v), want its hour kept", d, err)
+	}
+	// Forgotten: the block pauses its base length, not twice the last.
+	if d, err := l.PauseEscalating(ctx, "100", time.Hour, 24*time.Hour, block); err != nil || d != time.Hour {
+		t.Fatalf("block after LiftPause: %s %v, want 1h", d, err)
+	}
+	if _, err := l.LiftPause(ctx, "100"); err != nil {
+		t.Fatal(err)
+	}
+	if lifted, err := l.LiftPause(ctx, "100"); err != nil || lifted.Left != 0 || lifted.Reason != "" || len(lifted.Forgot) != 0 {
+		t.Fatalf("LiftPause of a Page not paused = %+v %v", lifted, err)
 	}
 }

@@ -30,8 +30,13 @@ type Wake struct {
 	// rate's schedule would come back at the old pace.
 	Rate bool
 	// Broken: the Page's page_broken pause was lifted (a new token), so the
-	// replies put back until the pause's end need not wait for it.
+	// replies and webhook items put back until the pause's end need not
+	// wait for it.
 	Broken bool
+	// Lifted: an operator lifted the Page's pause, of whatever kind
+	// (pagereply resume), so nothing put back until a pause's end need
+	// wait for it.
+	Lifted bool
 	// Interval is the Page's send interval now (0: no limit). Its rate
 	// put-backs are woken too when they are spaced slower than that: a
 	// worker still on an older, lower rate put them back during a rolling
@@ -52,18 +57,24 @@ func spacedSlower(n int, last, now time.Time, interval time.Duration) bool {
 // wakePageSize is the retry tasks read per Inspector call.
 const wakePageSize = 500
 
+// Woken counts the tasks of a Page that WakePutBacks ran.
+type Woken struct {
+	Replies, Items int
+}
+
 // WakePutBacks runs now the reply tasks that wait in asynq's retry state as
 // put-backs that wake marks stale, by Page: they are taken again at once and
 // meet the Page's new rate or lifted pause (those the rate cannot take yet
-// go back on its new schedule). A reply retried after a failure keeps its
-// backoff. It returns how many it ran, by Page. asynq keeps no index by
-// payload, so the retry state is read whole: a start-up step after a config
-// change, not a hot path.
+// go back on its new schedule). The webhook items put back for a pause that
+// was lifted (a Page's Broken or Lifted) run now too. A reply retried after
+// a failure keeps its backoff. It returns how many it ran, by Page. asynq
+// keeps no index by payload, so the retry state is read whole: a start-up
+// step after a config change, or an operator's resume, not a hot path.
 //
 // Pages whose rate put-backs run slower than their Interval have their
 // put-back schedule restarted (ledger.RestartPutBacks) before those run, so
 // the ones the rate cannot take yet go back spaced at the rate.
-func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledger, wake map[string]Wake) (map[string]int, error) {
+func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledger, wake map[string]Wake) (map[string]Woken, error) {
 	var ids []string
 	var pages []string
 	type slow struct {
@@ -78,7 +89,7 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 		// schedule of the Page's rate too.
 		rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate) || strings.HasSuffix(ti.LastErr, ": "+putBackShare)
 		switch {
-		case w.Rate && rate, w.Broken && strings.Contains(ti.LastErr, ": "+putBackPaused+tasks.PausePageBroken):
+		case w.Rate && rate, w.pauseLifted(ti.LastErr):
 			ids, pages = append(ids, ti.ID), append(pages, r.PageID)
 		case rate && w.Interval > 0:
 			sl := rated[r.PageID]
@@ -108,11 +119,58 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 			ids, pages = append(ids, id), append(pages, page)
 		}
 	}
-	out, err := runReplies(insp, ids, pages)
+	ran, err := runTasks(insp, tasks.QueueReplies, ids, pages)
+	out := make(map[string]Woken, len(ran))
+	for page, n := range ran {
+		out[page] = Woken{Replies: n}
+	}
 	if err != nil {
 		return out, fmt.Errorf("wake put-back replies: %w", err)
 	}
+	items, err := wakeItems(ctx, insp, wake)
+	for page, n := range items {
+		w := out[page]
+		w.Items = n
+		out[page] = w
+	}
+	if err != nil {
+		return out, fmt.Errorf("wake put-back webhook items: %w", err)
+	}
 	return out, nil
+}
+
+// pauseLifted reports whether a task whose last error is lastErr was put
+// back for a pause that w says is lifted.
+func (w Wake) pauseLifted(lastErr string) bool {
+	return w.Lifted && strings.Contains(lastErr, ": "+putBackPaused) ||
+		w.Broken && strings.Contains(lastErr, ": "+putBackPaused+tasks.PausePageBroken)
+}
+
+// wakeItems runs now the webhook item tasks put back for a pause that wake
+// says is lifted, and counts them by Page. The polls queue is read only when
+// some pause is.
+func wakeItems(ctx context.Context, insp *asynq.Inspector, wake map[string]Wake) (map[string]int, error) {
+	lifted := false
+	for _, w := range wake {
+		lifted = lifted || w.Lifted || w.Broken
+	}
+	if !lifted {
+		return nil, nil
+	}
+	var ids, pages []string
+	err := eachTask(ctx, insp.ListRetryTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
+		if ti.Type != tasks.TypeWebhookItem {
+			return
+		}
+		it, err := tasks.DecodeWebhookItem(ti.Payload)
+		if err == nil && wake[it.PageID].pauseLifted(ti.LastErr) {
+			ids, pages = append(ids, ti.ID), append(pages, it.PageID)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return runTasks(insp, tasks.QueuePolls, ids, pages)
 }
 
 // notConfigured ends the error of a reply whose Page this worker's config
@@ -135,7 +193,7 @@ func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[st
 	if err != nil {
 		return nil, fmt.Errorf("run archived replies: %w", err)
 	}
-	ran, err := runReplies(insp, ids, of)
+	ran, err := runTasks(insp, tasks.QueueReplies, ids, of)
 	if err != nil {
 		return ran, fmt.Errorf("run archived replies: %w", err)
 	}
@@ -146,11 +204,21 @@ func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[st
 // ListRetryTasks or ListArchivedTasks) returns for the replies queue, page
 // by page; tasks whose payload is no reply are passed over.
 func eachReply(ctx context.Context, list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error), fn func(*asynq.TaskInfo, tasks.Reply)) error {
+	return eachTask(ctx, list, tasks.QueueReplies, func(ti *asynq.TaskInfo) {
+		if r, err := tasks.DecodeReply(ti.Payload); err == nil {
+			fn(ti, r)
+		}
+	})
+}
+
+// eachTask calls fn with every task that list returns for queue, page by
+// page.
+func eachTask(ctx context.Context, list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error), queue string, fn func(*asynq.TaskInfo)) error {
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		infos, err := list(tasks.QueueReplies, asynq.PageSize(wakePageSize), asynq.Page(n))
+		infos, err := list(queue, asynq.PageSize(wakePageSize), asynq.Page(n))
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			return nil
 		}
@@ -158,9 +226,7 @@ func eachReply(ctx context.Context, list func(string, ...asynq.ListOption) ([]*a
 			return err
 		}
 		for _, ti := range infos {
-			if r, err := tasks.DecodeReply(ti.Payload); err == nil {
-				fn(ti, r)
-			}
+			fn(ti)
 		}
 		if len(infos) < wakePageSize {
 			return nil
@@ -168,20 +234,20 @@ func eachReply(ctx context.Context, list func(string, ...asynq.ListOption) ([]*a
 	}
 }
 
-// runReplies runs the reply tasks ids (of the Pages pages, one each) now and
-// counts them by Page. A task that moved meanwhile (a worker took it when
-// due, another process starting ran it) needs no running.
-func runReplies(insp *asynq.Inspector, ids, pages []string) (map[string]int, error) {
+// runTasks runs the tasks ids of queue (of the Pages pages, one each) now
+// and counts them by Page. A task that moved meanwhile (a worker took it
+// when due, another process starting ran it) needs no running.
+func runTasks(insp *asynq.Inspector, queue string, ids, pages []string) (map[string]int, error) {
 	out := map[string]int{}
 	for i, id := range ids {
-		err := insp.RunTask(tasks.QueueReplies, id)
+		err := insp.RunTask(queue, id)
 		switch {
 		case err == nil:
 			out[pages[i]]++
 		case errors.Is(err, asynq.ErrTaskNotFound), strings.Contains(err.Error(), "already running"),
 			strings.Contains(err.Error(), "already in pending state"):
 		default:
-			return out, fmt.Errorf("run reply %s: %w", id, err)
+			return out, fmt.Errorf("run task %s of queue %s: %w", id, queue, err)
 		}
 	}
 	return out, nil

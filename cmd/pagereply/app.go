@@ -117,9 +117,11 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 // changed since the last start: it lifts the page_broken pause of a Page
 // whose token is not the one that broke (whoever fixed the token and started
 // pagereply again wants its replies now, not when the pause runs out), keeps
-// each Page's rate, and runs at once the replies put back for a lifted pause
-// or for a rate that changed (worker.WakePutBacks). Redis out of reach only
-// costs a warning: pauses then run out, and put-backs come back, on their own.
+// each Page's rate, runs at once the replies (and webhook items) put back
+// for a lifted pause or the replies put back for a rate that changed
+// (worker.WakePutBacks), and warns of each Page still paused (warnPaused).
+// Redis out of reach only costs a warning: pauses then run out, and
+// put-backs come back, on their own.
 //
 // A process that runs a worker (runsWorker) also reads the replies
 // queue's retry and archived tasks at every start, whatever changed: it runs
@@ -154,7 +156,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		}
 	}
 	insp := asynq.NewInspectorFromRedisClient(a.rdb)
-	var woken map[string]int
+	var woken map[string]worker.Woken
 	if len(wake) > 0 {
 		var err error
 		if woken, err = worker.WakePutBacks(ctx, insp, a.ledger, wake); err != nil {
@@ -175,8 +177,32 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		}
 	}
 	for page, n := range woken {
-		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n),
-			slog.Bool("rate_changed", wake[page].Rate), slog.Bool("pause_lifted", wake[page].Broken))
+		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n.Replies),
+			slog.Int("webhook_items", n.Items), slog.Bool("rate_changed", wake[page].Rate), slog.Bool("pause_lifted", wake[page].Broken))
+	}
+	a.warnPaused(ctx)
+}
+
+// warnPaused logs, once at start, each configured Page that is still paused:
+// its replies wait, and a pause of an hour or more (a policy_block) would
+// otherwise show only in status, the metrics and the log of the worker that
+// set it, perhaps long gone. pagereply resume lifts a pause Meta has ended
+// sooner.
+func (a *app) warnPaused(ctx context.Context) {
+	pages := make([]string, len(a.cfg.Pages))
+	for i, p := range a.cfg.Pages {
+		pages[i] = p.ID
+	}
+	ps, err := a.ledger.PausedAll(ctx, pages)
+	if err != nil {
+		a.log.Warn("cannot read the Pages' pauses", slog.String("error", err.Error()))
+		return
+	}
+	for _, p := range ps {
+		if p.Left > 0 {
+			a.log.Warn("page still paused at start; its replies wait until the pause ends or pagereply resume lifts it", slog.String("page_id", p.Page),
+				slog.String("kind", tasks.PauseKind(p.Reason)), slog.String("reason", p.Reason), slog.Duration("left", p.Left.Round(time.Second)))
+		}
 	}
 }
 

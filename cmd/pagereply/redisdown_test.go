@@ -17,7 +17,7 @@ import (
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
-// TestOneShotCommandsWithRedisAway: status and enqueue with Redis out of
+// TestOneShotCommandsWithRedisAway: status, enqueue and resume with Redis out of
 // reach say so in one line of their own, not after go-redis's pool warnings.
 func TestOneShotCommandsWithRedisAway(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
@@ -29,6 +29,7 @@ func TestOneShotCommandsWithRedisAway(t *testing.T) {
 	for _, args := range [][]string{
 		{"status", "-c", cfg},
 		{"enqueue", "-c", cfg, "--page", "123", "--comment", "1_2", "--text", "hi"},
+		{"resume", "-c", cfg, "--page", "123"},
 	} {
 		_, errOut, code := run(t, args...)
 		lines := strings.Split(strings.TrimSpace(errOut), "\n")
@@ -65,6 +66,7 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 		{"status", "-c", wrong},
 		{"poll", "-c", wrong, "--page", "123", "--dry-run"},
 		{"enqueue", "-c", wrong, "--page", "123", "--comment", "1_2", "--text", "hi"},
+		{"resume", "-c", wrong, "--page", "123"},
 	} {
 		_, errOut, code := run(t, args...)
 		if code != exitUsage || !strings.Contains(errOut, "refused the credentials") || strings.Contains(errOut, "wrong-pass") {
