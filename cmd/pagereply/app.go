@@ -120,8 +120,11 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 // each Page's rate, runs at once the replies (and webhook items) put back
 // for a lifted pause or the replies put back for a rate that changed
 // (worker.WakePutBacks), and warns of each Page still paused (warnPaused).
-// Redis out of reach only costs a warning: pauses then run out, and
-// put-backs come back, on their own.
+// Redis out of reach costs a warning and returns the error (see
+// applyConfigAtStart, which tries again): pauses run out, and put-backs come
+// back, on their own meanwhile. carry holds the wake-ups an earlier attempt
+// decided but did not do (RecordRate says a rate changed once only), and is
+// kept up to date for the next.
 //
 // A process that runs a worker (runsWorker) also reads the replies
 // queue's retry and archived tasks at every start, whatever changed: it runs
@@ -129,15 +132,15 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 // still on an older rate in a rolling restart) and the replies archived
 // while their Page was not configured. Other processes read them only to
 // wake what their own change made stale.
-func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
+func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string]worker.Wake) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	wake := map[string]worker.Wake{}
+	wake := carry
 	for _, p := range a.cfg.Pages {
 		reason, err := a.ledger.LiftStaleBrokenPause(ctx, p.ID)
 		if err != nil {
 			a.log.Warn("cannot check the pauses of broken Pages", slog.String("error", err.Error()))
-			return
+			return err
 		}
 		if reason != "" {
 			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
@@ -145,9 +148,11 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		changed, err := a.ledger.RecordRate(ctx, p.ID, rateRecord(&p))
 		if err != nil {
 			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
-			return
+			return err
 		}
-		w := worker.Wake{Rate: changed, Broken: reason != ""}
+		w := wake[p.ID]
+		w.Rate = w.Rate || changed
+		w.Broken = w.Broken || reason != ""
 		if runsWorker {
 			w.Interval = worker.LimitOf(&p, 0).Interval
 		}
@@ -161,6 +166,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		var err error
 		if woken, err = worker.WakePutBacks(ctx, insp, a.ledger, wake); err != nil {
 			a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+			return err
 		}
 	}
 	if runsWorker {
@@ -171,6 +177,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		ran, err := worker.RunArchivedOfPages(ctx, insp, configured)
 		if err != nil {
 			a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+			return err
 		}
 		for page, n := range ran {
 			a.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
@@ -180,7 +187,40 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool) {
 		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n.Replies),
 			slog.Int("webhook_items", n.Items), slog.Bool("rate_changed", wake[page].Rate), slog.Bool("pause_lifted", wake[page].Broken))
 	}
+	clear(carry)
 	a.warnPaused(ctx)
+	return nil
+}
+
+// applyConfigAtStart runs applyConfig, and when Redis could not do it (a
+// Redis still loading its data, or away, as pagereply and Redis start
+// together after a reboot) again in the background, backing off up to 30 s,
+// until it is done or ctx ends: before, it was given up for that start, and
+// a broken Page's pause lifted by a new token, the wake-up of put-backs at
+// an old rate and the replies archived while their Page was not configured
+// waited for the next restart. The returned wait waits for the background
+// attempts to end (ctx done).
+func (a *app) applyConfigAtStart(ctx context.Context, runsWorker bool) (wait func()) {
+	carry := map[string]worker.Wake{}
+	if a.applyConfig(ctx, runsWorker, carry) == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for d := time.Second; ; d = min(2*d, 30*time.Second) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+			}
+			if a.applyConfig(ctx, runsWorker, carry) == nil {
+				a.log.Info("config applied to Redis after all")
+				return
+			}
+		}
+	}()
+	return func() { <-done }
 }
 
 // warnPaused logs, once at start, each configured Page that is still paused:

@@ -56,7 +56,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if !*dry {
 		// A dry run writes nothing: the config it tries may never run.
-		a.applyConfig(ctx, false)
+		_ = a.applyConfig(ctx, false, map[string]worker.Wake{}) // a failure is logged
 	}
 	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{

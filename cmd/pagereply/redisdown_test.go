@@ -92,7 +92,8 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 
 // TestWorkerStartsBeforeRedis: a worker started while Redis does not answer
 // says that it waits for it, and says when Redis answers, with the warning
-// about a Redis that may evict keys that the start could not give.
+// about a Redis that may evict keys that the start could not give, and
+// applies the config to Redis then.
 func TestWorkerStartsBeforeRedis(t *testing.T) {
 	rs := redisproc.Start(t, redisproc.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
 	rs.Kill()
@@ -114,13 +115,18 @@ func TestWorkerStartsBeforeRedis(t *testing.T) {
 		}
 	}
 	waitLog("Redis does not answer yet: pagereply starts and waits for it")
+	waitLog("cannot check the pauses of broken Pages")
 	if strings.Contains(p.stderr.String(), `"msg":"Redis answers"`) {
 		t.Fatal("Redis said to answer while down")
 	}
 	rs.Restart()
 	waitLog(`"msg":"Redis answers"`)
-	// What the start could not check, it checks now.
+	// What the start could not check, it checks now, and what it could not
+	// do to Redis for the config (lift a stale broken pause, record the
+	// rates, wake put-backs, run the replies of a Page added back), it does
+	// now: before, that waited for the next restart.
 	waitLog("may evict keys (maxmemory-policy allkeys-lru)")
+	waitLog("config applied to Redis after all")
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != exitOK {
 		t.Errorf("worker stopped with exit %d", code)

@@ -83,6 +83,8 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
 		return exitUsage
 	}
-	a.applyConfig(ctx, roles.worker)
+	actx, cancel := context.WithCancel(ctx)
+	wait := a.applyConfigAtStart(actx, roles.worker)
+	defer func() { cancel(); wait() }()
 	return runRoles(ctx, env, name, a, roles, opts)
 }
