@@ -246,6 +246,41 @@ func (a *app) warnPaused(ctx context.Context) {
 	}
 }
 
+// openPageApp starts a command about one configured Page (poll, resume):
+// --page given and in the configuration, the configuration loaded, the app
+// made and Redis's answer to its config checked (quietRedis: go-redis's own
+// lines about a Redis out of reach at debug, the command saying it once).
+// The app is nil, with the exit code, when the command ends there; the
+// caller closes it otherwise.
+func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, quietRedis bool) (*app, int) {
+	if page == "" {
+		fmt.Fprintf(env.stderr, "pagereply %s: --page is required\n", name)
+		return nil, exitUsage
+	}
+	cfg, code := loadConfig(env, configPath(env, cfgPath))
+	if cfg == nil {
+		return nil, code
+	}
+	if _, ok := cfg.Page(page); !ok {
+		fmt.Fprintf(env.stderr, "pagereply %s: --page %s is not in the configuration's pages\n", name, page)
+		return nil, exitUsage
+	}
+	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return nil, exitUsage
+	}
+	if quietRedis {
+		tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
+	}
+	if err := a.checkRedisConfig(ctx); err != nil {
+		a.Close()
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return nil, exitUsage
+	}
+	return a, 0
+}
+
 // rateRecord is what the ledger keeps of a Page's rate (Ledger.RecordRate).
 func rateRecord(p *config.Page) string { return fmt.Sprintf("%s burst %d", p.Rate, p.Burst) }
 

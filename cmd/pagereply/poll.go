@@ -32,28 +32,12 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if *page == "" {
-		fmt.Fprintln(env.stderr, "pagereply poll: --page is required")
-		return exitUsage
-	}
-	cfg, code := loadConfig(env, configPath(env, *cfgPath))
-	if cfg == nil {
+	a, code := openPageApp(ctx, env, "poll", *cfgPath, *page, false)
+	if a == nil {
 		return code
 	}
-	if _, ok := cfg.Page(*page); !ok {
-		fmt.Fprintf(env.stderr, "pagereply poll: --page %s is not in the configuration's pages\n", *page)
-		return exitUsage
-	}
-	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
-	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
-		return exitUsage
-	}
 	defer a.Close()
-	if err := a.checkRedisConfig(ctx); err != nil {
-		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
-		return exitUsage
-	}
+	cfg := a.cfg
 	if !*dry {
 		// A dry run writes nothing: the config it tries may never run.
 		_ = a.applyConfig(ctx, false, map[string]worker.Wake{}) // a failure is logged

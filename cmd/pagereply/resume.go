@@ -36,30 +36,13 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if *page == "" {
-		fmt.Fprintln(env.stderr, "pagereply resume: --page is required")
-		return exitUsage
-	}
-	cfg, code := loadConfig(env, configPath(env, *cfgPath))
-	if cfg == nil {
+	// Redis out of reach is this command's error, said once below.
+	a, code := openPageApp(ctx, env, "resume", *cfgPath, *page, true)
+	if a == nil {
 		return code
 	}
-	if _, ok := cfg.Page(*page); !ok {
-		fmt.Fprintf(env.stderr, "pagereply resume: --page %s is not in the configuration's pages\n", *page)
-		return exitUsage
-	}
-	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
-	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply resume: %v\n", err)
-		return exitUsage
-	}
 	defer a.Close()
-	// Redis out of reach is this command's error, said once below.
-	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
-	if err := a.checkRedisConfig(ctx); err != nil {
-		fmt.Fprintf(env.stderr, "pagereply resume: %v\n", err)
-		return exitUsage
-	}
+	cfg := a.cfg
 
 	// The pause goes first: a put-back run before it would meet the pause
 	// and go back for as long again.
