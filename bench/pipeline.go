@@ -251,7 +251,8 @@ func runReplies(ctx context.Context, o PipelineOptions, rdb redis.UniversalClien
 	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 10}
 	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("phase", "enqueue")))
 	for _, id := range targets {
-		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
+		r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll,
+			Created: time.Now().UnixMilli()}
 		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
 			return 0, CPUCost{}, tasks.BatchStats{}, fmt.Errorf("bench: enqueue reply: %v %w", out, err)
 		}

@@ -77,12 +77,16 @@ func scanReply(b []byte) (Reply, bool) {
 			if !ok || !eat(':') {
 				return r, false
 			}
-			if key == "enqueued_at" {
+			if key == "enqueued_at" || key == "created" {
 				n, ok := integer()
 				if !ok {
 					return r, false
 				}
-				r.EnqueuedAt = n
+				if key == "created" {
+					r.Created = n
+				} else {
+					r.EnqueuedAt = n
+				}
 			} else {
 				v, ok := str()
 				if !ok {
@@ -105,6 +109,8 @@ func scanReply(b []byte) (Reply, bool) {
 					r.Text = v
 				case "source":
 					r.Source = Source(v)
+				case "person":
+					r.Person = v
 				default:
 					return r, false
 				}

@@ -122,6 +122,10 @@ func FuzzScanReply(f *testing.F) {
 	for _, r := range []Reply{
 		{PageID: "100", Target: Target{Kind: KindComment, ID: "1_2"}, Text: "Thanks, Ann! 🎉 Ça va", Source: SourcePoll, EnqueuedAt: 1764000000000},
 		{PageID: "100", Target: Target{Kind: KindMessage, ID: "m_1"}, PSID: "77", ConversationID: "t_9", Text: "Hi", Source: SourceAPI},
+		// What the poll and the webhook write: the time the person wrote,
+		// and on a Page with one reply per person, who.
+		{PageID: "100", Target: Target{Kind: KindComment, ID: "1_3"}, Text: "Hi", Source: SourceWebhook, EnqueuedAt: 1764000000000,
+			Created: 1763999990000, Person: "4242"},
 	} {
 		b, err := json.Marshal(r)
 		if err != nil {

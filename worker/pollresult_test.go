@@ -21,7 +21,7 @@ import (
 func TestPollResultInMonitor(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 12})
 	page := h.pages[0].ID
-	h.addComments(page, 5, "Thanks!")
+	rs := h.addComments(page, 5, "Thanks!")
 	pages := pollPages(h)
 	pages[0].DefaultText = "Thanks!"
 	h.startPollingWorker(t, pages, worker.NewPoller(h.pollParams(pages)))
@@ -49,6 +49,9 @@ func TestPollResultInMonitor(t *testing.T) {
 	if ti := poll("poll:test:1"); !strings.Contains(string(ti.Result), "queued 5") {
 		t.Errorf("a poll that ran: result %q, want its counts", ti.Result)
 	}
+	// The replies sent first: a send meeting the broken token would pause
+	// the Page before the next poll, which then would not run.
+	h.waitSent(t, rs, 20*time.Second)
 	h.sb.BreakToken(page, true)
 	if ti := poll("poll:test:2"); !strings.HasPrefix(string(ti.Result), "stopped: page paused: page_broken") {
 		t.Errorf("the poll that found the token broken: result %q", ti.Result)
