@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,12 +14,20 @@ import (
 // who writes again while the reply to their last message waits in the queue
 // (the Page paused, a backlog, a retry's backoff) would otherwise get two
 // replies when it flows again, one per message, usually with the same text.
-// The record, one key per Page and person (PSID), says either which
-// conversation reply is being sent to the person now ("c|<target>", for as
-// long as the send's lease, or longer when its outcome is in doubt), or when
-// the last one reached them ("s|<ms>|<message-id>|<target>", in Redis's clock,
-// kept past Messenger's 24-hour window). A reply to a message the person wrote
-// before the last reply reached them is answered already.
+// The record, one key per Page and person (PSID), says either which reply is
+// being sent to the person ("c|<token>|<target>", the attempt's claim token
+// and target), or when the last one reached them ("s|<ms>|<message-id>|
+// <target>", in Redis's clock, kept past Messenger's 24-hour window). A reply
+// to a message the person wrote before the last reply reached them is
+// answered already.
+//
+// A claim holds the person for as long as its target's own ledger entry says
+// the reply may be on its way (claimed, or its outcome unknown), however long
+// that lasts (a pause, retries, an outage: the doubt is settled by the
+// target's next attempt, which reads Graph before it sends again), and no
+// longer: a claim whose target failed, was given back or is gone holds
+// nothing. A claim or a doubt older than the reply window holds nothing
+// either, so an abandoned one cannot hold a person for ever.
 
 // PersonTTL is how long a conversation person's record outlives the last
 // reply sent to them: past Messenger's 24-hour window, after which no reply
@@ -26,27 +35,23 @@ import (
 // is kept for the Page's reply window.)
 const PersonTTL = 25 * time.Hour
 
-// PersonDoubtHold is how long a person's record stays claimed after a send
-// whose outcome is unknown: the reply's next attempt settles the doubt (it
-// reads the conversation before it sends again) well within it, and until it
-// does, no reply to another of the person's messages is sent.
-const PersonDoubtHold = 10 * time.Minute
-
 // PersonOutcome is what PersonClaim found.
 type PersonOutcome int
 
 // Person claim outcomes.
 const (
 	PersonClaimed  PersonOutcome = iota // the caller may send
-	PersonBusy                          // another reply to the person is being sent
+	PersonBusy                          // another reply to the person may be on its way
 	PersonAnswered                      // a reply reached the person after they wrote the target
 )
 
 // PersonClaim is the answer of Ledger.PersonClaim.
 type PersonClaim struct {
 	Outcome PersonOutcome
-	// Wait is how long the other reply's claim lasts (PersonBusy).
-	Wait time.Duration
+	// InDoubt, with PersonBusy, says the other reply's outcome is unknown
+	// (settled by its next attempt, which may be minutes away) rather than
+	// its send under way.
+	InDoubt bool
 	// MessageID is the Graph id of the reply that answered the person
 	// (PersonAnswered; "" when unknown).
 	MessageID string
@@ -63,59 +68,84 @@ type Person struct {
 
 func (l *Ledger) personKey(page string, p Person) string {
 	if p.Commenter {
-		return l.prefix + "{" + page + "}:pc:" + p.ID
+		return l.pageKey(page, "pc:"+p.ID)
 	}
-	return l.prefix + "{" + page + "}:p:" + p.ID
+	return l.pageKey(page, "p:"+p.ID)
 }
 
-// personClaimScript claims a person's record for a conversation reply.
+// personClaimScript claims a person's record for a reply.
 //
 // KEYS[1] the person's record. ARGV[1] the reply's target, ARGV[2] when the
-// person wrote it (Unix ms, 0 when unknown), ARGV[3] the claim's lease (ms).
-// Returns {0} claimed, {1, pttl} busy, {2, message id} answered.
+// person wrote it (Unix ms; "" when unknown: never answered by another
+// reply; "0": answered by any), ARGV[3] the record's TTL (ms), ARGV[4] the
+// prefix of the Page's ledger entries (the record's slot), ARGV[5] how long a
+// claim or a doubt may hold the person (ms), ARGV[6] the attempt's token.
+// Returns {0} claimed, {1, 1 in doubt or 0 under way} busy, {2, message id}
+// answered.
 var personClaimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
   local st = string.sub(v, 1, 1)
   if st == 'c' then
-    if string.sub(v, 3) ~= ARGV[1] then
-      return {1, redis.call('PTTL', KEYS[1])}
+    local other = string.match(v, '^c|[^|]*|(.*)$')
+    if other and other ~= ARGV[1] then
+      local e = redis.call('GET', ARGV[4] .. other)
+      local es = e and string.sub(e, 1, 1) or ''
+      if es == 'c' or es == 'u' then
+        local at = tonumber(string.match(e, es == 'c' and '^c|[^|]*|(%d+)' or '^u|(%d+)') or '0')
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if now - at < tonumber(ARGV[5]) then
+          return {1, es == 'u' and 1 or 0}
+        end
+      elseif es == 's' and ARGV[2] ~= '' then
+        local ms, mid = string.match(e, '^s|(%d+)|(.*)$')
+        if ms and tonumber(ms) >= tonumber(ARGV[2]) then
+          return {2, mid}
+        end
+      end
     end
-  elseif st == 's' then
+  elseif st == 's' and ARGV[2] ~= '' then
     local ms, mid, target = string.match(v, '^s|(%d+)|([^|]*)|(.*)$')
     if ms and target ~= ARGV[1] and tonumber(ms) >= tonumber(ARGV[2]) then
       return {2, mid}
     end
   end
 end
-redis.call('SET', KEYS[1], 'c|' .. ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[1], 'c|' .. ARGV[6] .. '|' .. ARGV[1], 'PX', ARGV[3])
 return {0}
 `)
 
-// PersonClaim claims page's record of the person who for the reply to
-// target, what the person wrote at created: PersonBusy while another of the
-// person's replies is being sent, PersonAnswered when a reply reached the
-// person at or after created (Redis's clock against Graph's created_time;
-// any reply, with created zero), else PersonClaimed, for lease. A claim
-// already the target's (an earlier attempt's) is renewed.
-func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, target Target, created time.Time, lease time.Duration) (PersonClaim, error) {
-	var createdMS int64
-	if !created.IsZero() {
-		createdMS = created.UnixMilli()
+// PersonClaim claims page's record of the person who for the attempt token
+// of the reply to target, what the person wrote at created: PersonBusy while
+// another of the person's replies may be on its way (its target claimed, or
+// its outcome unknown, for at most window), PersonAnswered when a reply
+// reached the person at or after created (Redis's clock against Graph's
+// created_time; a commenter's (who.Commenter): any reply within window;
+// the zero created of a conversation reply: none), else PersonClaimed. The
+// claim of another attempt of the same target is taken over.
+func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, target Target, token string, created time.Time, window time.Duration) (PersonClaim, error) {
+	createdArg := ""
+	switch {
+	case who.Commenter:
+		createdArg = "0"
+	case !created.IsZero():
+		createdArg = strconv.FormatInt(created.UnixMilli(), 10)
 	}
-	v, err := personClaimScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), createdMS, lease.Milliseconds()).Slice()
+	ttl := window
+	if !who.Commenter {
+		ttl = PersonTTL
+	}
+	v, err := personClaimScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), createdArg,
+		ttl.Milliseconds(), l.pageKey(page, "t:"), window.Milliseconds(), token).Slice()
 	if err != nil {
 		return PersonClaim{}, fmt.Errorf("claim person of %s on page %s: %w", target, page, err)
 	}
 	code, _ := v[0].(int64)
 	switch code {
 	case 1:
-		var wait time.Duration
-		if len(v) > 1 {
-			ms, _ := v[1].(int64)
-			wait = time.Duration(ms) * time.Millisecond
-		}
-		return PersonClaim{Outcome: PersonBusy, Wait: max(wait, 0)}, nil
+		doubt := len(v) > 1 && v[1] == int64(1)
+		return PersonClaim{Outcome: PersonBusy, InDoubt: doubt}, nil
 	case 2:
 		var mid string
 		if len(v) > 1 {
@@ -155,22 +185,20 @@ func (l *Ledger) PersonSent(ctx context.Context, page string, who Person, target
 	return nil
 }
 
-// personReleaseScript drops or prolongs a claim that is still the target's.
+// personReleaseScript drops a person's claim that is still the caller's.
 //
-// KEYS[1] the person's record. ARGV[1] the target, ARGV[2] 0 to drop the
-// claim, else its new lease (ms).
+// KEYS[1] the person's record. ARGV[1] the claim.
 var personReleaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= 'c|' .. ARGV[1] then return 0 end
-if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
-// PersonRelease drops target's claim on page's person who after an attempt
-// that sent nothing, or, with hold > 0, keeps it for hold after one whose
-// outcome is unknown.
-func (l *Ledger) PersonRelease(ctx context.Context, page string, who Person, target Target, hold time.Duration) error {
-	if err := personReleaseScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), hold.Milliseconds()).Err(); err != nil {
+// PersonRelease drops the claim of the attempt token of the reply to target
+// on page's person who, after an attempt that sent nothing. (A claim whose
+// send's outcome is unknown is left: it holds the person while its target's
+// entry says so.)
+func (l *Ledger) PersonRelease(ctx context.Context, page string, who Person, target Target, token string) error {
+	if err := personReleaseScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, "c|"+token+"|"+target.String()).Err(); err != nil {
 		return fmt.Errorf("release person of %s on page %s: %w", target, page, err)
 	}
 	return nil

@@ -2,76 +2,109 @@ package tasks
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 )
 
-// TestPersonRecord walks a person's record through its states: a claim,
-// another message's reply busy behind it and the claim's own target
-// renewing it, a release after a send that sent nothing, a hold after one in
-// doubt, a sent record answering the messages written before it and not
-// those written after, and a sent record at a given time.
+// TestPersonRecord walks a person's record through its states: a claim
+// holding the person while its target's entry is claimed or in doubt however
+// long that lasts (before, a doubt held for 10 minutes only, and a pause
+// past them let a second reply go), and no longer once that target failed or
+// was given back; another attempt of the same target taking the claim over,
+// and a release that is not the claim's own attempt's doing nothing; a sent
+// record answering the messages written before it and not those after it;
+// and a commenter's record, answered by any reply within the window.
 func TestPersonRecord(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
-	page, psid := "100", Person{ID: "7001"}
+	page, ann := "100", Person{ID: "7001"}
 	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
 	t0 := time.Now().Add(-time.Minute)
-	claim := func(tg Target, created time.Time, want PersonOutcome) PersonClaim {
+	window := 24 * time.Hour
+	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
 		t.Helper()
-		pc, err := l.PersonClaim(ctx, page, psid, tg, created, 10*time.Second)
+		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
 		if err != nil || pc.Outcome != want {
 			t.Fatalf("claim %s: %+v %v, want outcome %d", tg, pc, err, want)
 		}
 		return pc
 	}
-	claim(m1, t0, PersonClaimed)
-	if pc := claim(m2, t0.Add(time.Second), PersonBusy); pc.Wait <= 0 || pc.Wait > 10*time.Second {
-		t.Errorf("busy wait %s, want the claim's time left", pc.Wait)
+	entry := func(tg Target, v string) {
+		t.Helper()
+		if err := l.rdb.Set(ctx, l.entryKey(page, tg), v, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	claim(m1, t0, PersonClaimed) // its own target: renewed
+	now := time.Now().UnixMilli()
 
-	// Released after a send that sent nothing: the other reply may go.
-	if err := l.PersonRelease(ctx, page, psid, m2, 0); err != nil { // not m2's: no effect
+	// m1's attempt claims its target and the person; m2's waits.
+	entry(m1, "c|tok1|"+itoa(now+30000))
+	claim(m1, "tok1", t0, PersonClaimed)
+	if pc := claim(m2, "tok2", t0.Add(time.Second), PersonBusy); pc.InDoubt {
+		t.Error("a send under way reported in doubt")
+	}
+	// m1's send lost its answer: in doubt, however long it takes.
+	entry(m1, "u|"+itoa(now-3*3600*1000))
+	if pc := claim(m2, "tok2", t0.Add(time.Second), PersonBusy); !pc.InDoubt {
+		t.Error("a send in doubt not reported so")
+	}
+	// Another attempt of m1 takes the claim over; the first one's release
+	// then does nothing.
+	claim(m1, "tok3", t0, PersonClaimed)
+	if err := l.PersonRelease(ctx, page, ann, m1, "tok1"); err != nil {
 		t.Fatal(err)
 	}
-	claim(m2, t0.Add(time.Second), PersonBusy)
-	if err := l.PersonRelease(ctx, page, psid, m1, 0); err != nil {
+	claim(m2, "tok2", t0.Add(time.Second), PersonBusy)
+	// m1 failed for good: its claim holds nothing.
+	entry(m1, "f|"+itoa(now)+"|permanent")
+	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
+	if err := l.PersonRelease(ctx, page, ann, m2, "tok2"); err != nil {
 		t.Fatal(err)
 	}
-	claim(m2, t0.Add(time.Second), PersonClaimed)
+	// A doubt older than the window holds nothing either.
+	claim(m1, "tok4", t0, PersonClaimed)
+	entry(m1, "u|"+itoa(now-25*3600*1000))
+	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
 
-	// Held after a send in doubt.
-	if err := l.PersonRelease(ctx, page, psid, m2, time.Hour); err != nil {
+	// m2's reply reaches the person now: m1 (written before) is answered, a
+	// message written after it is not, nor one whose time is unknown.
+	if err := l.PersonSent(ctx, page, ann, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
 		t.Fatal(err)
 	}
-	if pc := claim(m1, t0, PersonBusy); pc.Wait < 59*time.Minute {
-		t.Errorf("held claim waits %s, want about an hour", pc.Wait)
-	}
-
-	// m2's reply reaches the person now: m1 (written before) is answered;
-	// a message written after it is not.
-	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
-		t.Fatal(err)
-	}
-	if pc := claim(m1, t0, PersonAnswered); pc.MessageID != "mid_2" {
+	if pc := claim(m1, "tok5", t0, PersonAnswered); pc.MessageID != "mid_2" {
 		t.Errorf("answered by %q, want mid_2", pc.MessageID)
 	}
-	claim(m3, time.Now().Add(time.Minute), PersonClaimed)
-	if ttl := l.rdb.PTTL(ctx, l.personKey(page, psid)).Val(); ttl > 11*time.Second {
-		t.Errorf("claim's lease %s", ttl)
-	}
-
-	// A reply found by a doubt check is recorded at its own time.
-	if err := l.PersonSent(ctx, page, psid, m3, "mid_3", t0.Add(30*time.Second), PersonTTL); err != nil {
+	claim(m3, "tok6", time.Time{}, PersonClaimed)
+	if err := l.PersonSent(ctx, page, ann, m3, "mid_3", t0.Add(30*time.Second), PersonTTL); err != nil {
 		t.Fatal(err)
 	}
-	claim(m1, t0, PersonAnswered)
-	claim(m2, t0.Add(40*time.Second), PersonClaimed)
-	if err := l.PersonSent(ctx, page, psid, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
+	claim(m1, "tok5", t0, PersonAnswered)
+	claim(m2, "tok7", t0.Add(40*time.Second), PersonClaimed)
+	// A claim whose target's entry is sent answers what was written before.
+	entry(m2, "s|"+itoa(now)+"|mid_2b")
+	if pc := claim(m1, "tok5", t0, PersonAnswered); pc.MessageID != "mid_2b" {
+		t.Errorf("answered by %q, want the claim's sent target mid_2b", pc.MessageID)
+	}
+	if err := l.PersonSent(ctx, page, ann, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := l.rdb.PTTL(ctx, l.personKey(page, psid)).Val(); ttl < PersonTTL-time.Minute {
+	if ttl := l.rdb.PTTL(ctx, l.personKey(page, ann)).Val(); ttl < PersonTTL-time.Minute {
 		t.Errorf("sent record kept %s, want about %s", ttl, PersonTTL)
 	}
+
+	// A commenter: any reply within the window answers the others.
+	ben := Person{ID: "7002", Commenter: true}
+	c1, c2 := Target{Kind: KindComment, ID: "1_1"}, Target{Kind: KindComment, ID: "1_2"}
+	if pc, err := l.PersonClaim(ctx, page, ben, c1, "tok8", time.Time{}, window); err != nil || pc.Outcome != PersonClaimed {
+		t.Fatalf("commenter claim: %+v %v", pc, err)
+	}
+	if err := l.PersonSent(ctx, page, ben, c1, "mid_c1", time.Time{}, window); err != nil {
+		t.Fatal(err)
+	}
+	if pc, err := l.PersonClaim(ctx, page, ben, c2, "tok9", time.Now(), window); err != nil || pc.Outcome != PersonAnswered {
+		t.Fatalf("commenter's second comment: %+v %v, want answered", pc, err)
+	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -201,21 +201,23 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	// on its way, and not at all when one reached them after they wrote this
 	// message (tasks.PersonClaim); so is a comment's on a Page that sends one
 	// reply per person, not at all when one reached them within the window.
-	// From here on the person's claim is this reply's until it is sent, or
-	// released (or held, when the send's outcome is unknown) by personDone.
+	// From here on the person's claim is this attempt's until the reply is
+	// sent, or released by personDone after an attempt that sent nothing;
+	// after a send whose outcome is unknown it stays, and holds the person
+	// while the target's entry is in doubt.
 	who, person := personOf(&r)
-	personHold := time.Duration(-1) // < 0: nothing to release
+	releasePerson := false
 	if person {
-		if err := w.claimPerson(ctx, &r, who, token, lim, 2*lease, log); err != nil {
+		if err := w.claimPerson(ctx, ps, &r, who, token, lim, res.Doubtful, log); err != nil {
 			if errors.Is(err, errPersonAnswered) {
 				return nil
 			}
 			return err
 		}
-		personHold = 0
+		releasePerson = true
 		defer func() {
-			if personHold >= 0 {
-				w.personDone(r, personHold, log)
+			if releasePerson {
+				w.personDone(r, who, token, log)
 			}
 		}()
 	}
@@ -234,7 +236,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	if err != nil {
 		if person && sendMayHaveLeft(err) {
-			personHold = tasks.PersonDoubtHold
+			releasePerson = false
 		}
 		return w.graphError(ctx, ps, &r, token, err, false, res.Doubtful, log)
 	}
@@ -243,11 +245,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r)); err != nil {
 			// The reply exists; the target's claim stays, so a rerun asks
 			// Graph, finds it, and records it for the person then. The
-			// person's claim is held meanwhile.
-			personHold = tasks.PersonDoubtHold
+			// person's claim stays meanwhile, held by the target's.
+			releasePerson = false
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 		}
-		personHold = -1
+		releasePerson = false
 	}
 	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
@@ -291,39 +293,40 @@ func personTTL(ps *pageState, r *tasks.Reply) time.Duration {
 	return intake.Window(ps.cfg, r.Target.Kind)
 }
 
-// claimPerson claims the person who r's reply goes to (see
-// tasks.PersonClaim) for lease. A reply another attempt is sending to the
-// person goes back to the queue until that one is done; a conversation reply
-// to a message written before a reply reached the person, or a commenter's
-// reply when one reached them within the window, is answered, and recorded
-// as sent with that reply's message id. Either way (a non-nil error) the
-// target's claim and the send slot are given back.
-func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, who tasks.Person, token string, lim tasks.Limit, lease time.Duration, log *taskLog) error {
+// claimPerson claims the person who r's reply goes to for this attempt
+// (token; see tasks.PersonClaim). A reply whose other reply to the person is
+// on its way goes back to the queue until that one is done (in doubt: until
+// that reply's next attempt settles it); a conversation reply to a message
+// written before a reply reached the person, or a commenter's reply when one
+// reached them within the window, is answered, and recorded as sent with
+// that reply's message id. Either way (a non-nil error) the target's claim
+// (doubtful: marked so again) and the send slot are given back.
+func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply, who tasks.Person, token string, lim tasks.Limit, doubtful bool, log *taskLog) error {
 	var created time.Time
-	if r.Created > 0 && !who.Commenter {
+	if r.Created > 0 {
 		created = time.UnixMilli(r.Created)
 	}
-	pc, err := w.p.Ledger.PersonClaim(ctx, r.PageID, who, r.Target, created, lease)
+	pc, err := w.p.Ledger.PersonClaim(ctx, r.PageID, who, r.Target, token, created, intake.Window(ps.cfg, r.Target.Kind))
 	if err != nil {
-		w.giveBack(*r, token, false, log)
+		w.giveBack(*r, token, doubtful, log)
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
 	switch pc.Outcome {
 	case tasks.PersonBusy:
-		w.giveBack(*r, token, false, log)
+		w.giveBack(*r, token, doubtful, log)
 		w.returnSendSlot(r.PageID, lim, log)
-		// A send in flight ends within its lease, and the reply then finds
-		// the person answered: look again soon. A claim held longer is a
-		// send in doubt, settled by its own reply's next attempt.
-		d := min(max(pc.Wait, time.Second), 3*time.Second)
-		if pc.Wait > lease {
-			d = min(pc.Wait, time.Minute)
+		// A send under way ends within seconds, and the reply then finds the
+		// person answered: look again soon. One in doubt is settled by its
+		// own reply's next attempt, perhaps minutes away.
+		d, reason := time.Second+spread(2*time.Second), "another reply to the person is on its way"
+		if pc.InDoubt {
+			d, reason = 30*time.Second+spread(10*time.Second), "another reply to the person may have reached them (its outcome unknown)"
 		}
-		return &delayError{d: d + spread(time.Second), reason: "another reply to the person is on its way"}
+		return &delayError{d: d, reason: reason}
 	case tasks.PersonAnswered:
 		w.returnSendSlot(r.PageID, lim, log)
 		if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, pc.MessageID); err != nil {
-			w.giveBack(*r, token, false, log)
+			w.giveBack(*r, token, doubtful, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: person answered, but recording it failed: %w", r.Target, err))
 		}
 		w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "person").Inc()
@@ -337,14 +340,12 @@ func (w *Worker) claimPerson(ctx context.Context, r *tasks.Reply, who tasks.Pers
 // the task is done.
 var errPersonAnswered = errors.New("person answered")
 
-// personDone ends a conversation reply's claim on its person: released after
-// an attempt that sent nothing (hold 0), kept for hold after one whose
-// outcome is unknown.
-func (w *Worker) personDone(r tasks.Reply, hold time.Duration, log *taskLog) {
+// personDone releases an attempt's claim on its person after it sent
+// nothing, even when the task's context is done, as release does.
+func (w *Worker) personDone(r tasks.Reply, who tasks.Person, token string, log *taskLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	who, _ := personOf(&r)
-	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, who, r.Target, hold); err != nil {
+	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, who, r.Target, token); err != nil {
 		log.L().Warn("release person", slog.String("error", err.Error()))
 	}
 }
