@@ -120,6 +120,20 @@ func TestParseValid(t *testing.T) {
 		check func(t *testing.T, c *Config)
 	}{
 		{
+			// A rule's text is tried on the edge cases its match lets
+			// through only: this one never sees a short message.
+			name: "rule for long messages only",
+			yaml: withPage(`
+rules:
+  - {match: "(?i)^price of (.+)$", text: "About {{slice .Message 9}}: see our site."}
+`, ""),
+			check: func(t *testing.T, c *Config) {
+				if len(c.Pages[0].Rules) != 1 {
+					t.Errorf("rules: %+v", c.Pages[0].Rules)
+				}
+			},
+		},
+		{
 			name: "everything set",
 			yaml: withPage(`
 schedule: "*/5 * * * *"
@@ -397,7 +411,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "define", yaml: withPage("default_text: \"{{define \\\"a\\\"}}x{{end}}y\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{define}} is not allowed"},
 		{name: "template", yaml: withPage("rules: [{match: a, text: \"{{template \\\"b\\\"}}x\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "{{template}} is not allowed"},
 		{name: "template failing on a short comment", yaml: withPage("default_text: \"You said: {{slice .Message 0 20}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "on a comment with no text by a person with no name: the action at column 13 calls a function that fails"},
-		{name: "template failing on a nameless person", yaml: withPage("rules: [{match: a, text: \"Hi {{index .FirstName 0}}\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "on a comment with no text by a person with no name:"},
+		{name: "template failing on a nameless person", yaml: withPage("rules: [{match: \"^$|a\", text: \"Hi {{index .FirstName 0}}\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "on a comment with no text by a person with no name:"},
 		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "has 1 field, not 5"},
 
 		// worker, webhook, api, log

@@ -232,7 +232,7 @@ func TestTemplateErrorsInPlainWords(t *testing.T) {
 		{"{{.Name \"" + s + "\"}}", "gives arguments to a field, which takes none"},
 	}
 	for _, tt := range tests {
-		_, err := checkTemplate("text", tt.text, sampleData("1"))
+		_, err := checkTemplate("text", tt.text, sampleData("1"), nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: error %v, want %q", tt.text, err, tt.want)
 			continue

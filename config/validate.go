@@ -388,7 +388,7 @@ func (pg *Page) validate(p *problems, path string) {
 		}
 		if r.Text == "" {
 			p.add(rp+".text", "required")
-		} else if t, err := checkTemplate("text", r.Text, sample); err != nil {
+		} else if t, err := checkTemplate("text", r.Text, sample, r.re); err != nil {
 			p.add(rp+".text", "%v", err)
 		} else {
 			r.tmpl = t
@@ -396,7 +396,7 @@ func (pg *Page) validate(p *problems, path string) {
 	}
 	pg.defaultTmpl = nil
 	if pg.DefaultText != "" {
-		if t, err := checkTemplate("default_text", pg.DefaultText, sample); err != nil {
+		if t, err := checkTemplate("default_text", pg.DefaultText, sample, nil); err != nil {
 			p.add(path+".default_text", "%v", err)
 		} else {
 			pg.defaultTmpl = t
@@ -421,7 +421,11 @@ func compileMatch(expr string) (*regexp.Regexp, error) {
 // checkTemplate parses a reply template and renders it on sample data, so
 // a misspelt field or a text that comes out empty fails at start-up rather
 // than at the first reply.
-func checkTemplate(name, text string, sample TemplateData) (*template.Template, error) {
+//
+// match is the rule's regexp (nil for default_text): a rule's text is tried
+// on the edge cases its match can let through only, so a rule for long
+// messages ("^price of (.+)$") may cut them as it likes.
+func checkTemplate(name, text string, sample TemplateData, match *regexp.Regexp) (*template.Template, error) {
 	t, err := parseTemplate(name, text)
 	if err != nil {
 		return nil, err
@@ -435,6 +439,9 @@ func checkTemplate(name, text string, sample TemplateData) (*template.Template, 
 	// reply. An empty result is the template's choice ({{.Message}} alone on
 	// a sticker) and is not refused.
 	for _, e := range edgeSamples(sample) {
+		if match != nil && !match.MatchString(e.data.Message) {
+			continue
+		}
 		if _, err := execute(t, name, text, e.data); err != nil && !errors.Is(err, ErrTextEmpty) {
 			return nil, fmt.Errorf("on %s: %w", e.what, err)
 		}
