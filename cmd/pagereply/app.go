@@ -202,7 +202,9 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 // attempts to end (ctx done).
 func (a *app) applyConfigAtStart(ctx context.Context, runsWorker bool) (wait func()) {
 	carry := map[string]worker.Wake{}
-	if a.applyConfig(ctx, runsWorker, carry) == nil {
+	if err := a.applyConfig(ctx, runsWorker, carry); err == nil || !tasks.RedisAway(err) {
+		// Done, or failed for another reason than Redis out of reach (a
+		// deadline on a huge retry set): not tried for ever.
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -214,8 +216,12 @@ func (a *app) applyConfigAtStart(ctx context.Context, runsWorker bool) (wait fun
 				return
 			case <-time.After(d):
 			}
-			if a.applyConfig(ctx, runsWorker, carry) == nil {
+			err := a.applyConfig(ctx, runsWorker, carry)
+			if err == nil {
 				a.log.Info("config applied to Redis after all")
+				return
+			}
+			if !tasks.RedisAway(err) {
 				return
 			}
 		}
