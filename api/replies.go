@@ -44,6 +44,10 @@ type ReplyResult struct {
 	ID     string       `json:"id,omitempty"`
 	State  string       `json:"state,omitempty"`
 	Error  *errorDetail `json:"error,omitempty"`
+
+	// redisAway: Redis was out of reach (tasks.RedisAway) when the reply
+	// was to be queued; the rest of a batch is not tried.
+	redisAway bool
 }
 
 // BatchResponse is the answer to a batch: 207 Multi-Status, one result per
@@ -431,7 +435,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		results[i] = s.enqueueOne(r.Context(), &reqs[i], prefix)
-		redisDown = results[i].Status == http.StatusServiceUnavailable && results[i].Error != nil && results[i].Error.Message == redisUnavailableMsg
+		redisDown = results[i].redisAway
 	}
 	if batch {
 		writeJSON(w, http.StatusMultiStatus, BatchResponse{Results: results})
@@ -466,7 +470,9 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 	if err != nil {
 		s.log.Error("api: enqueue", slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
 			slog.String("error", err.Error()))
-		return redisUnavailable()
+		res := redisUnavailable()
+		res.redisAway = tasks.RedisAway(err)
+		return res
 	}
 	s.p.Metrics.Enqueued.WithLabelValues(reply.PageID, string(tasks.SourceAPI), string(out)).Inc()
 	id := reply.Target.String()
