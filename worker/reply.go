@@ -163,11 +163,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// Never two replies: the claim stays as a failure with the
 			// reason, and the task is archived for an operator to see.
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
-			if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-				return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
-			}
-			log.L().Warn("reply not sent again", slog.String("reason", err.Error()))
-			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+			return w.failForGood(ctx, &r, err, slog.LevelWarn, "reply not sent again", log)
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
@@ -189,11 +185,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.returnSendSlot(r.PageID, lim, log)
 			err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
-			if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-				return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
-			}
-			log.L().Info("reply not sent", slog.String("reason", err.Error()))
-			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+			return w.failForGood(ctx, &r, err, slog.LevelInfo, "reply not sent", log)
 		}
 	}
 
@@ -260,6 +252,17 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
 	}
 	return nil
+}
+
+// failForGood records that r's reply will never be sent, for err, logs msg
+// at level, and archives the task with the reason (SkipRetry); when the
+// record cannot be written, the task is put back or retried instead.
+func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, err error, level slog.Level, msg string, log *taskLog) error {
+	if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
+		return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
+	}
+	log.L().Log(ctx, level, msg, slog.String("reason", err.Error()))
+	return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 }
 
 // countSent counts r as sent, with the time it took from its enqueue.
@@ -563,11 +566,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		w.settle(*r, token, gerr, doubtful, log)
 		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
-		if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
-			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s failed for good, but recording it failed: %w", r.Target, merr))
-		}
-		log.L().Warn("reply cannot be sent", slog.String("error", err.Error()))
-		return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+		return w.failForGood(ctx, r, err, slog.LevelWarn, "reply cannot be sent", log)
 	}
 	w.settle(*r, token, gerr, doubtful, log)
 	err = fmt.Errorf("reply %s: %w", r.Target, err)
