@@ -14,20 +14,22 @@ import (
 // who writes again while the reply to their last message waits in the queue
 // (the Page paused, a backlog, a retry's backoff) would otherwise get two
 // replies when it flows again, one per message, usually with the same text.
-// The record, one key per Page and person (PSID), says either which reply is
-// being sent to the person ("c|<token>|<target>", the attempt's claim token
-// and target), or when the last one reached them ("s|<ms>|<message-id>|
-// <target>", in Redis's clock, kept past Messenger's 24-hour window). A reply
-// to a message the person wrote before the last reply reached them is
-// answered already.
+// The record, two keys per Page and person (PSID), says which reply is being
+// sent to the person ("c|<token>|<target>", the attempt's claim token and
+// target) and when the last one reached them ("s|<ms>|<message-id>|<target>"
+// under the ":s" key, in Redis's clock, kept past Messenger's 24-hour
+// window; a claim that ends sending nothing leaves it as it was). A reply to
+// a message the person wrote before the last reply reached them is answered
+// already.
 //
 // A claim holds the person for as long as its target's own ledger entry says
-// the reply may be on its way (claimed, or its outcome unknown), however long
+// the reply may be on its way: claimed, or its outcome unknown, however long
 // that lasts (a pause, retries, an outage: the doubt is settled by the
-// target's next attempt, which reads Graph before it sends again), and no
-// longer: a claim whose target failed, was given back or is gone holds
-// nothing. A claim or a doubt older than the reply window holds nothing
-// either, so an abandoned one cannot hold a person for ever.
+// target's next attempt, which reads Graph before it sends again) for the
+// messages written before that reply could have landed; and no longer: a
+// claim whose target failed, was given back or is gone holds nothing. A
+// claim or a doubt older than the reply window holds nothing either, so an
+// abandoned one cannot hold a person for ever.
 
 // PersonTTL is how long a conversation person's record outlives the last
 // reply sent to them: past Messenger's 24-hour window, after which no reply
@@ -75,39 +77,57 @@ func (l *Ledger) personKey(page string, p Person) string {
 
 // personClaimScript claims a person's record for a reply.
 //
-// KEYS[1] the person's record. ARGV[1] the reply's target, ARGV[2] when the
-// person wrote it (Unix ms; "" when unknown: never answered by another
-// reply; "0": answered by any), ARGV[3] the record's TTL (ms), ARGV[4] the
-// prefix of the Page's ledger entries (the record's slot), ARGV[5] how long a
-// claim or a doubt may hold the person (ms), ARGV[6] the attempt's token.
-// Returns {0} claimed, {1, 1 in doubt or 0 under way} busy, {2, message id}
-// answered.
+// KEYS[1] the person's claim, KEYS[2] their last reply. ARGV[1] the reply's
+// target, ARGV[2] when the person wrote it (Unix ms; "" when unknown: never
+// answered by another reply; "0", a commenter: answered by any), ARGV[3] the
+// claim's TTL (ms), ARGV[4] the prefix of the Page's ledger entries (the
+// keys' slot), ARGV[5] how long a claim or a doubt may hold the person (ms),
+// ARGV[6] the attempt's token. Returns {0} claimed, {1, 1 in doubt or 0
+// under way} busy, {2, message id} answered.
+//
+// A doubt (the holder's entry "u|<ms>[|<settle-ms>]") holds a reply to a
+// message written before the doubtful send could have landed (its settle
+// time, else when it was marked) only: a message written after it deserves
+// its own reply either way, and a doubt whose task is gone for good would
+// otherwise hold the person's new messages until the window ends. A
+// commenter's reply, whose time does not count, is held by a doubt for an
+// hour at most.
 var personClaimScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local st = string.sub(v, 1, 1)
-  if st == 'c' then
-    local other = string.match(v, '^c|[^|]*|(.*)$')
-    if other and other ~= ARGV[1] then
-      local e = redis.call('GET', ARGV[4] .. other)
-      local es = e and string.sub(e, 1, 1) or ''
-      if es == 'c' or es == 'u' then
-        local at = tonumber(string.match(e, es == 'c' and '^c|[^|]*|(%d+)' or '^u|(%d+)') or '0')
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        if now - at < tonumber(ARGV[5]) then
-          return {1, es == 'u' and 1 or 0}
-        end
-      elseif es == 's' and ARGV[2] ~= '' then
-        local ms, mid = string.match(e, '^s|(%d+)|(.*)$')
-        if ms and tonumber(ms) >= tonumber(ARGV[2]) then
-          return {2, mid}
-        end
-      end
-    end
-  elseif st == 's' and ARGV[2] ~= '' then
-    local ms, mid, target = string.match(v, '^s|(%d+)|([^|]*)|(.*)$')
+if ARGV[2] ~= '' then
+  local s = redis.call('GET', KEYS[2])
+  if s then
+    local ms, mid, target = string.match(s, '^s|(%d+)|([^|]*)|(.*)$')
     if ms and target ~= ARGV[1] and tonumber(ms) >= tonumber(ARGV[2]) then
+      return {2, mid}
+    end
+  end
+end
+local v = redis.call('GET', KEYS[1])
+local other = v and string.match(v, '^c|[^|]*|(.*)$')
+if other and other ~= ARGV[1] then
+  local e = redis.call('GET', ARGV[4] .. other)
+  local es = e and string.sub(e, 1, 1) or ''
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if es == 'c' then
+    local at = tonumber(string.match(e, '^c|[^|]*|(%d+)') or '0')
+    if now - at < tonumber(ARGV[5]) then return {1, 0} end
+  elseif es == 'u' then
+    local ums, settle = string.match(e, '^u|(%d+)|?(%d*)')
+    ums = tonumber(ums or '0')
+    local landed = settle ~= '' and tonumber(settle) or ums
+    local hold
+    if ARGV[2] == '' then
+      hold = now - ums < tonumber(ARGV[5])
+    elseif ARGV[2] == '0' then
+      hold = now - ums < 3600000
+    else
+      hold = tonumber(ARGV[2]) <= landed and now - ums < tonumber(ARGV[5])
+    end
+    if hold then return {1, 1} end
+  elseif es == 's' and ARGV[2] ~= '' then
+    local ms, mid = string.match(e, '^s|(%d+)|(.*)$')
+    if ms and tonumber(ms) >= tonumber(ARGV[2]) then
       return {2, mid}
     end
   end
@@ -136,7 +156,8 @@ func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, targe
 	if !who.Commenter {
 		ttl = PersonTTL
 	}
-	v, err := personClaimScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), createdArg,
+	key := l.personKey(page, who)
+	v, err := personClaimScript.Run(ctx, l.rdb, []string{key, key + ":s"}, target.String(), createdArg,
 		ttl.Milliseconds(), l.pageKey(page, "t:"), window.Milliseconds(), token).Slice()
 	if err != nil {
 		return PersonClaim{}, fmt.Errorf("claim person of %s on page %s: %w", target, page, err)
@@ -156,18 +177,25 @@ func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, targe
 	return PersonClaim{Outcome: PersonClaimed}, nil
 }
 
-// personSentScript records a reply that reached the person.
+// personSentScript records a reply that reached the person, unless a later
+// one is recorded already, and ends the target's claim on them.
 //
-// KEYS[1] the person's record. ARGV[1] the reply's target, ARGV[2] its Graph
-// message id, ARGV[3] the record's TTL (ms), ARGV[4] when it reached them
-// (Unix ms), 0 for now in Redis's clock.
+// KEYS[1] the person's claim, KEYS[2] their last reply. ARGV[1] the reply's
+// target, ARGV[2] its Graph message id, ARGV[3] the record's TTL (ms),
+// ARGV[4] when it reached them (Unix ms), 0 for now in Redis's clock.
 var personSentScript = redis.NewScript(`
 local ms = ARGV[4]
 if ms == '0' then
   local t = redis.call('TIME')
   ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
-redis.call('SET', KEYS[1], 's|' .. ms .. '|' .. ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3])
+local old = redis.call('GET', KEYS[2])
+local oldms = old and tonumber(string.match(old, '^s|(%d+)|') or '0') or 0
+if tonumber(ms) >= oldms then
+  redis.call('SET', KEYS[2], 's|' .. ms .. '|' .. ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3])
+end
+local v = redis.call('GET', KEYS[1])
+if v and string.match(v, '^c|[^|]*|(.*)$') == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `)
 
@@ -179,7 +207,8 @@ func (l *Ledger) PersonSent(ctx context.Context, page string, who Person, target
 	if !at.IsZero() {
 		atMS = max(at.UnixMilli(), 1)
 	}
-	if err := personSentScript.Run(ctx, l.rdb, []string{l.personKey(page, who)}, target.String(), messageID, ttl.Milliseconds(), atMS).Err(); err != nil {
+	key := l.personKey(page, who)
+	if err := personSentScript.Run(ctx, l.rdb, []string{key, key + ":s"}, target.String(), messageID, ttl.Milliseconds(), atMS).Err(); err != nil {
 		return fmt.Errorf("record reply %s to person on page %s: %w", target, page, err)
 	}
 	return nil

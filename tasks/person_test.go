@@ -44,11 +44,19 @@ func TestPersonRecord(t *testing.T) {
 	if pc := claim(m2, "tok2", t0.Add(time.Second), PersonBusy); pc.InDoubt {
 		t.Error("a send under way reported in doubt")
 	}
-	// m1's send lost its answer: in doubt, however long it takes.
-	entry(m1, "u|"+itoa(now-3*3600*1000))
+	// m1's send lost its answer: in doubt, however long it takes, for a
+	// message written before it could have landed (its settle time)...
+	entry(m1, "u|"+itoa(now-3*3600*1000)+"|"+itoa(now))
 	if pc := claim(m2, "tok2", t0.Add(time.Second), PersonBusy); !pc.InDoubt {
 		t.Error("a send in doubt not reported so")
 	}
+	// ... and not for one written after: if it landed, the person wrote
+	// after it (the doubt's task gone for good held such a message for the
+	// whole window).
+	if pc, err := l.PersonClaim(ctx, page, ann, m3, "tok6", time.Now().Add(time.Second), window); err != nil || pc.Outcome != PersonClaimed {
+		t.Fatalf("a message written after the doubtful send: %+v %v, want claimed", pc, err)
+	}
+	claim(m1, "tok1", t0, PersonClaimed) // m1's attempt takes the claim back
 	// Another attempt of m1 takes the claim over; the first one's release
 	// then does nothing.
 	claim(m1, "tok3", t0, PersonClaimed)
@@ -64,7 +72,7 @@ func TestPersonRecord(t *testing.T) {
 	}
 	// A doubt older than the window holds nothing either.
 	claim(m1, "tok4", t0, PersonClaimed)
-	entry(m1, "u|"+itoa(now-25*3600*1000))
+	entry(m1, "u|"+itoa(now-25*3600*1000)+"|"+itoa(now))
 	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
 
 	// m2's reply reaches the person now: m1 (written before) is answered, a
@@ -81,7 +89,19 @@ func TestPersonRecord(t *testing.T) {
 	}
 	claim(m1, "tok5", t0, PersonAnswered)
 	claim(m2, "tok7", t0.Add(40*time.Second), PersonClaimed)
-	// A claim whose target's entry is sent answers what was written before.
+	// m2's attempt sends nothing and lets go: m1 is still answered by m3's
+	// reply (before, the claim had overwritten the record of the last
+	// reply, and its release deleted it: m1's reply then went out).
+	if err := l.PersonRelease(ctx, page, ann, m2, "tok7"); err != nil {
+		t.Fatal(err)
+	}
+	claim(m1, "tok5", t0, PersonAnswered)
+	claim(m2, "tok7", t0.Add(40*time.Second), PersonClaimed)
+	// A claim whose target's entry is sent (its PersonSent lost) answers
+	// what was written before.
+	if err := l.rdb.Del(ctx, l.personKey(page, ann)+":s").Err(); err != nil {
+		t.Fatal(err)
+	}
 	entry(m2, "s|"+itoa(now)+"|mid_2b")
 	if pc := claim(m1, "tok5", t0, PersonAnswered); pc.MessageID != "mid_2b" {
 		t.Errorf("answered by %q, want the claim's sent target mid_2b", pc.MessageID)
@@ -89,7 +109,7 @@ func TestPersonRecord(t *testing.T) {
 	if err := l.PersonSent(ctx, page, ann, m2, "mid_2", time.Time{}, PersonTTL); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := l.rdb.PTTL(ctx, l.personKey(page, ann)).Val(); ttl < PersonTTL-time.Minute {
+	if ttl := l.rdb.PTTL(ctx, l.personKey(page, ann)+":s").Val(); ttl < PersonTTL-time.Minute {
 		t.Errorf("sent record kept %s, want about %s", ttl, PersonTTL)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,4 +320,156 @@ func TestOneReplyPerPerson(t *testing.T) {
 			t.Errorf("one_reply_per_person %v: the other person got %d replies, want 1", once, n)
 		}
 	}
+}
+
+// failText is a Graph whose SendMessage of one text is refused for good
+// (Graph's answer: nothing was sent), the rest passing to the sandbox.
+type failText struct {
+	worker.Graph
+	text string
+	mu   sync.Mutex
+	n    int
+}
+
+func (f *failText) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	if text == f.text {
+		f.mu.Lock()
+		f.n++
+		f.mu.Unlock()
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 100, Message: "(#100) test: this text is refused", Class: graph.ClassPermanent}
+	}
+	return f.Graph.SendMessage(ctx, token, pageID, psid, text)
+}
+
+// TestPersonRecordKeepsLastReply: a reply that claims the person and then
+// sends nothing (Graph refuses it for good) leaves the record of the last
+// reply that reached them as it was: a reply to a message written before
+// that one is answered by it. Before, the claim overwrote the record and its
+// release deleted it, and that reply went out, a second one (found by the
+// second review of the person record).
+func TestPersonRecordKeepsLastReply(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ann := sandbox.User{ID: "7101001", Name: "Ann Person"}
+	now := time.Now()
+	conv, m1 := h.sb.AddMessage(page, ann, "first", now.Add(-3*time.Minute))
+	_, m2 := h.sb.AddMessage(page, ann, "second", now.Add(-2*time.Minute))
+	mk := func(id, text string, at time.Time) tasks.Reply {
+		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: id}, PSID: ann.ID, ConversationID: conv,
+			Text: text, Source: tasks.SourcePoll, Created: at.UnixMilli()}
+	}
+	r1 := mk(m1, "Thanks!", now.Add(-3*time.Minute))
+	r2 := mk(m2, "Thanks!", now.Add(-2*time.Minute))
+
+	fg := &failText{text: "refused text"}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+		fg.Graph = p.Graph
+		p.Graph = fg
+		p.Pages = pages
+	})
+	// r1 goes out: the person's record says a reply reached them now.
+	h.enqueueAll(t, []tasks.Reply{r1})
+	h.waitSent(t, []tasks.Reply{r1}, 10*time.Second)
+
+	// The person writes again after it; that message's reply claims the
+	// person and is refused for good by Graph (sends nothing).
+	time.Sleep(1100 * time.Millisecond)
+	_, m3 := h.sb.AddMessage(page, ann, "third", time.Now())
+	r3 := mk(m3, "refused text", time.Now())
+	h.enqueueAll(t, []tasks.Reply{r3})
+	h.waitArchived(t, r3, 10*time.Second)
+
+	// The reply to m2, written before r1's reply reached the person (held
+	// by a pause, a backlog or a put-back until now), comes up.
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.waitSent(t, []tasks.Reply{r2}, 10*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Errorf("the person got %d replies, want 1 (m2 was written before r1's reply reached them): %q", len(got), got)
+	}
+}
+
+// TestOneReplyPerPersonAfterAlreadyReplied: on a Page with
+// one_reply_per_person, Graph's 10900 on a comment's first attempt (the
+// person got a private reply to it already: a moderator in the inbox while
+// the reply waited) is recorded for the person, and their next comment is
+// answered by it; before, it got a second private reply.
+func TestOneReplyPerPersonAfterAlreadyReplied(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
+	pages := pollPages(h)
+	pages[0].DefaultText = defaultText
+	pages[0].OneReplyPerPerson = true
+	h.pages = pages
+	page := pages[0].ID
+	ben := sandbox.User{ID: "7103001", Name: "Ben Many"}
+	now := time.Now()
+	p1 := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", now.Add(-time.Hour))
+	c1 := h.sb.AddComment(p1, ben, "me!", now.Add(-3*time.Minute))
+	c2 := h.sb.AddComment(p1, ben, "me again", now.Add(-2*time.Minute))
+	mk := func(id string, at time.Time) tasks.Reply {
+		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: defaultText,
+			Source: tasks.SourcePoll, Created: at.UnixMilli(), Person: ben.ID}
+	}
+	r1, r2 := mk(c1, now.Add(-3*time.Minute)), mk(c2, now.Add(-2*time.Minute))
+	// The Page answered c1 privately already (a moderator, while r1 waited).
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+	if _, err := g.SendPrivateReply(context.Background(), pages[0].AccessToken, page, graph.Recipient{CommentID: c1}, "Hi, a human here"); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(t, 1)
+	h.enqueueAll(t, []tasks.Reply{r1})
+	h.waitSent(t, []tasks.Reply{r1}, 10*time.Second)
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.waitSent(t, []tasks.Reply{r2}, 10*time.Second)
+	got := 0
+	for _, s := range h.sb.Sends() {
+		if s.Target == c1 || s.Target == c2 {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("the person got %d private replies, want 1 with one_reply_per_person (10900 on c1 said they had one)", got)
+	}
+}
+
+// TestDoubtHoldsOnlyEarlierMessages: a reply in doubt whose task is gone
+// (archived after its retries, or deleted from the archive) does not hold a
+// message the person writes after its send could have landed: that one gets
+// its reply. Before, it was put back every 30-40 s for the whole 24 h window
+// and then archived too old.
+func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	ann := sandbox.User{ID: "7104001", Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-10*time.Minute))
+	r1 := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: m1}, PSID: ann.ID, ConversationID: conv,
+		Text: "Thanks!", Source: tasks.SourcePoll, Created: time.Now().Add(-10 * time.Minute).UnixMilli()}
+	// r1's last attempt claimed the person and its send's outcome was lost;
+	// its task then ran out of retries (archived) or was deleted.
+	if pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: ann.ID}, r1.Target, "tok1", time.UnixMilli(r1.Created), 24*time.Hour); err != nil || pc.Outcome != tasks.PersonClaimed {
+		t.Fatalf("claim: %+v %v", pc, err)
+	}
+	if err := h.ledger.MarkUnknown(ctx, page, r1.Target, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Minutes later the person writes again: whatever r1 did, it did before.
+	time.Sleep(2 * time.Second)
+	_, m2 := h.sb.AddMessage(page, ann, "hello? anyone?", time.Now())
+	r2 := r1
+	r2.Target.ID, r2.Created, r2.Text = m2, time.Now().UnixMilli(), "Thanks again!"
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.startPollingWorker(t, pages, nil)
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	for range 3 {
+		ti := h.waitTask(t, r2, 10*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled, asynq.TaskStateCompleted)
+		if ti.State == asynq.TaskStateCompleted {
+			return
+		}
+		_ = insp.RunTask(tasks.QueueReplies, r2.Target.String())
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Errorf("a message written after the doubtful reply's send (its task gone) is held: %d replies", len(sendsTo(h, ann.ID)))
 }

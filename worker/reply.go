@@ -541,14 +541,16 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	case graph.ClassAlreadyReplied:
 		if earlier {
 			w.countSent(r)
-			if who, ok := personOf(r); ok && who.Commenter {
-				// The earlier attempt's reply reached the person.
-				if perr := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); perr != nil {
-					log.L().Warn("record reply to the person", slog.String("error", perr.Error()))
-				}
-			}
 		} else {
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
+		}
+		if who, ok := personOf(r); ok && who.Commenter {
+			// The person has a private reply for this comment, the earlier
+			// attempt's or someone's in the Page's inbox: with one reply per
+			// person, their other comments are answered by it.
+			if perr := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); perr != nil {
+				return w.redisFailure(ctx, perr, fmt.Errorf("reply %s already exists, but recording it for the person failed: %w", r.Target, perr))
+			}
 		}
 		if gerr.Usage.Throttled() {
 			// Done, but the answer says the Page is at its limit: pause it
