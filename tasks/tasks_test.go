@@ -208,7 +208,12 @@ func TestEnqueueReplacesArchivedOnce(t *testing.T) {
 // archived tasks) on a fresh test database, and the Inspector.
 func inspectingEnqueuer(t *testing.T) (*Enqueuer, *asynq.Inspector) {
 	t.Helper()
-	db := redistest.New(t)
+	return inspectingEnqueuerOn(t, redistest.New(t))
+}
+
+// inspectingEnqueuerOn is inspectingEnqueuer on the test database db.
+func inspectingEnqueuerOn(t *testing.T, db *redistest.DB) (*Enqueuer, *asynq.Inspector) {
+	t.Helper()
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
 	client := asynq.NewClient(opt)
 	t.Cleanup(func() { _ = client.Close() })

@@ -47,13 +47,8 @@ func TestWebhookItemReplacesArchived(t *testing.T) {
 func TestWebhookItemRedeliveryReadFails(t *testing.T) {
 	ctx := context.Background()
 	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
+	e, insp := inspectingEnqueuerOn(t, db)
 	it := WebhookItem{PageID: "7", Kind: KindComment, ID: "7_1_3"}
-	e := &Enqueuer{Client: client, Ledger: NewLedger(db.Client, LedgerOptions{}), MaxRetry: 3, Inspector: insp}
 	if _, err := e.EnqueueWebhookItem(ctx, it); err != nil {
 		t.Fatal(err)
 	}

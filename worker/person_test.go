@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -46,6 +45,13 @@ func pollConversation(t *testing.T, h *harness, pl *worker.Poller, page, psid st
 	}
 	t.Fatalf("no conversation reply queued for %s", psid)
 	return tasks.Reply{}
+}
+
+// messageReply returns the conversation reply to the message id of the
+// person psid in conversation conv of page, written at at.
+func messageReply(page, psid, conv, id, text string, source tasks.Source, at time.Time) tasks.Reply {
+	return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: id}, PSID: psid, ConversationID: conv,
+		Text: text, Source: source, Created: at.UnixMilli()}
 }
 
 // sendsTo returns the texts the sandbox delivered to the person psid.
@@ -101,9 +107,8 @@ func TestPersonWritesAgainBeforeReply(t *testing.T) {
 	if es[0].MessageID == "" || es[0].MessageID != es[1].MessageID {
 		t.Errorf("both targets should name the one reply: %q, %q", es[0].MessageID, es[1].MessageID)
 	}
-	var dup dto.Metric
-	if err := m.DuplicatesSkipped.WithLabelValues(page, "person").Write(&dup); err != nil || dup.GetCounter().GetValue() != 1 {
-		t.Errorf("duplicates skipped (person) = %v (%v), want 1", dup.GetCounter().GetValue(), err)
+	if n := readMetric(t, m.DuplicatesSkipped.WithLabelValues(page, "person")).GetCounter().GetValue(); n != 1 {
+		t.Errorf("duplicates skipped (person) = %v, want 1", n)
 	}
 }
 
@@ -148,10 +153,8 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 	ann := sandbox.User{ID: "7001003", Name: "Ann Person"}
 	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
 	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
-	r1 := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: m1}, PSID: ann.ID, ConversationID: conv,
-		Text: "Thanks!", Source: tasks.SourceAPI, Created: time.Now().Add(-2 * time.Minute).UnixMilli()}
-	r2 := r1
-	r2.Target.ID, r2.Created = m2, time.Now().Add(-time.Minute).UnixMilli()
+	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
+	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
 
 	// r1's attempt claimed the person, and its send's answer was lost: its
 	// entry is in doubt, until its next attempt reads the conversation, which
@@ -356,8 +359,7 @@ func TestPersonRecordKeepsLastReply(t *testing.T) {
 	conv, m1 := h.sb.AddMessage(page, ann, "first", now.Add(-3*time.Minute))
 	_, m2 := h.sb.AddMessage(page, ann, "second", now.Add(-2*time.Minute))
 	mk := func(id, text string, at time.Time) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: id}, PSID: ann.ID, ConversationID: conv,
-			Text: text, Source: tasks.SourcePoll, Created: at.UnixMilli()}
+		return messageReply(page, ann.ID, conv, id, text, tasks.SourcePoll, at)
 	}
 	r1 := mk(m1, "Thanks!", now.Add(-3*time.Minute))
 	r2 := mk(m2, "Thanks!", now.Add(-2*time.Minute))
@@ -444,8 +446,7 @@ func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
 	ctx := context.Background()
 	ann := sandbox.User{ID: "7104001", Name: "Ann Person"}
 	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-10*time.Minute))
-	r1 := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: m1}, PSID: ann.ID, ConversationID: conv,
-		Text: "Thanks!", Source: tasks.SourcePoll, Created: time.Now().Add(-10 * time.Minute).UnixMilli()}
+	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourcePoll, time.Now().Add(-10*time.Minute))
 	// r1's last attempt claimed the person and its send's outcome was lost;
 	// its task then ran out of retries (archived) or was deleted.
 	if pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: ann.ID}, r1.Target, "tok1", time.UnixMilli(r1.Created), 24*time.Hour); err != nil || pc.Outcome != tasks.PersonClaimed {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -312,9 +311,8 @@ func TestWebhookItemGone(t *testing.T) {
 	if h.sb.Calls()[sandbox.EndpointObject] == before {
 		t.Error("the item was not read from Graph")
 	}
-	var gone dto.Metric
-	if err := params.Metrics.PollSkipped.WithLabelValues(page, "gone").Write(&gone); err != nil || gone.GetCounter().GetValue() != 1 {
-		t.Errorf("pagereply_skipped_total{reason=\"gone\"} = %v (%v), want 1", gone.GetCounter().GetValue(), err)
+	if n := readMetric(t, params.Metrics.PollSkipped.WithLabelValues(page, "gone")).GetCounter().GetValue(); n != 1 {
+		t.Errorf("pagereply_skipped_total{reason=\"gone\"} = %v, want 1", n)
 	}
 	// Graph refusing the read otherwise (here a malformed id, code 100
 	// without subcode 33... or whatever the sandbox answers) is not "gone".

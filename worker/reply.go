@@ -353,12 +353,18 @@ func (w *Worker) personDone(r tasks.Reply, who tasks.Person, token string, log *
 	}
 }
 
-// sendMayHaveLeft reports whether a failed send may have reached Graph: its
-// answer was lost, or it does not say nothing was sent.
+// sendMayHaveLeft reports whether a failed send may have reached Graph (see
+// mayHaveLeft).
 func sendMayHaveLeft(err error) bool {
 	var gerr *graph.Error
-	return !errors.As(err, &gerr) || gerr.Unknown
+	errors.As(err, &gerr)
+	return mayHaveLeft(gerr)
 }
+
+// mayHaveLeft reports whether a call that failed with gerr (nil: no Graph
+// answer at all) may have reached Graph: its answer was lost, or it does not
+// say nothing was done.
+func mayHaveLeft(gerr *graph.Error) bool { return gerr == nil || gerr.Unknown }
 
 func recipient(t tasks.Target) graph.Recipient {
 	if t.Kind == tasks.KindPost {
@@ -598,7 +604,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 // second message that nothing refuses. (A failed check, doubtful, sent
 // nothing: its doubt is kept with no settle time.)
 func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful bool, log *taskLog) {
-	if !doubtful && (gerr == nil || gerr.Unknown) {
+	if !doubtful && mayHaveLeft(gerr) {
 		w.markUnknown(r, w.p.SendSettle, log)
 		return
 	}

@@ -11,6 +11,21 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
+// readMetric returns the value of one series of a metric vector (a counter,
+// a histogram: what WithLabelValues gave).
+func readMetric(t *testing.T, m any) *dto.Metric {
+	t.Helper()
+	var d dto.Metric
+	w, ok := m.(interface{ Write(*dto.Metric) error })
+	if !ok {
+		t.Fatalf("%T is not a metric", m)
+	}
+	if err := w.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return &d
+}
+
 // TestSentCountMatchesGraph: with a fifth of Graph's answers lost after it
 // sent, every reply goes out once, and pagereply_replies_sent_total counts
 // every one of them: a reply whose answer was lost, found sent by its retry,
@@ -30,16 +45,9 @@ func TestSentCountMatchesGraph(t *testing.T) {
 	if h.sb.DroppedAnswers() == 0 {
 		t.Fatal("no answer was dropped: the test shows nothing")
 	}
-	var sent, dups, lat dto.Metric
-	if err := m.RepliesSent.WithLabelValues(page, "poll").Write(&sent); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.DuplicatesSkipped.WithLabelValues(page, "graph").Write(&dups); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SendLatency.WithLabelValues(page).(interface{ Write(*dto.Metric) error }).Write(&lat); err != nil {
-		t.Fatal(err)
-	}
+	sent := readMetric(t, m.RepliesSent.WithLabelValues(page, "poll"))
+	dups := readMetric(t, m.DuplicatesSkipped.WithLabelValues(page, "graph"))
+	lat := readMetric(t, m.SendLatency.WithLabelValues(page))
 	if got := int(sent.GetCounter().GetValue()); got != len(h.sb.Sends()) {
 		t.Errorf("pagereply_replies_sent_total = %d, Graph received %d (%d answers dropped)", got, len(h.sb.Sends()), h.sb.DroppedAnswers())
 	}
@@ -62,11 +70,7 @@ func TestPausedPollNotObserved(t *testing.T) {
 	params.Metrics = metrics.New()
 	pl := worker.NewPoller(params)
 	count := func() uint64 {
-		var d dto.Metric
-		if err := params.Metrics.PollDuration.WithLabelValues(page).(interface{ Write(*dto.Metric) error }).Write(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d.GetHistogram().GetSampleCount()
+		return readMetric(t, params.Metrics.PollDuration.WithLabelValues(page)).GetHistogram().GetSampleCount()
 	}
 	if _, err := h.ledger.Pause(t.Context(), page, time.Minute, "policy_block: test"); err != nil {
 		t.Fatal(err)
