@@ -345,7 +345,9 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	// Graph calls transient (codes 1 and 2, is_transient, a temporary send
 	// failure) whatever its status: "an unknown error occurred" does not say
 	// that nothing was sent. The next attempt checks before sending again.
-	e.Unknown = post && (resp.StatusCode >= 500 || e.Class == ClassTransient || e.Code == codeTemporarySendFailure)
+	// The thread control refusal is transient but definite: nothing was sent.
+	e.Unknown = post && !threadControlled(e.Code, e.Subcode, e.Message) &&
+		(resp.StatusCode >= 500 || e.Class == ClassTransient || e.Code == codeTemporarySendFailure)
 	if usage.Throttled() && (e.Class == ClassTransient || e.Class == ClassPermanent) {
 		// Meta lengthens a block that is ignored: stop before it starts. The
 		// outcome stays unknown where it was.

@@ -625,6 +625,10 @@ func TestErrorClasses(t *testing.T) {
 		{name: "10 outside window", status: 400, fixture: "10_window.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018278, wantSent: ErrPermanent},
 		{name: "10 outside window, 2018065", status: 400, fixture: "10_window_2018065.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018065, wantSent: ErrPermanent},
 		{name: "10 person not receiving", status: 400, fixture: "10_not_receiving.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018108, wantSent: ErrPermanent},
+		// Another app (a helpdesk inbox) holds the person's thread: that
+		// thread only, and for a while: retried later, and nothing was sent.
+		{name: "10 thread controlled by another app", status: 400, fixture: "10_thread_control.json", post: true, wantClass: ClassTransient, wantCode: 10, wantSub: 2018300, wantSent: ErrTransient},
+		{name: "2022 Messenger block", status: 400, fixture: "2022.json", post: true, wantClass: ClassPageBroken, wantCode: 2022, wantSent: ErrPageBroken},
 		{name: "200 permission", status: 403, fixture: "200.json", post: true, wantClass: ClassPageBroken, wantCode: 200, wantSent: ErrPageBroken},
 		{name: "200 person unavailable", status: 400, fixture: "200_unavailable.json", post: true, wantClass: ClassPermanent, wantCode: 200, wantSub: 1545041, wantSent: ErrPermanent},
 		{name: "551 unavailable", status: 400, fixture: "551.json", post: true, wantClass: ClassPermanent, wantCode: 551, wantSub: 1545041, wantSent: ErrPermanent},

@@ -158,6 +158,35 @@ var perMessage = map[[2]int]bool{
 	{200, 1545041}: true,
 }
 
+// subcodeThreadControlled is code 10's "Message failed to send because
+// another app is controlling this thread now": Messenger's handover protocol
+// gave the person's thread to another app (a live-chat or helpdesk inbox).
+// It is about one thread, not the Page, and the thread can come back (the
+// other app passes it back, or Meta takes it back after the app's idle
+// time): transient, a retry later with backoff, and a definite refusal (the
+// reply was not sent), never the Page paused for one person's thread.
+const subcodeThreadControlled = 2018300
+
+// threadControlledText is that answer's message, for an answer without its
+// subcode.
+const threadControlledText = "another app is controlling this thread"
+
+// threadControlled reports whether an error answer is the thread control
+// refusal (subcodeThreadControlled).
+func threadControlled(code, subcode int, message string) bool {
+	return code == 10 && (subcode == subcodeThreadControlled || strings.Contains(message, threadControlledText))
+}
+
+// codeMessengerBlocked is 2022: "People have been reporting content that
+// your Page is sending ... your Page has been blocked from sending messages
+// via the Messenger Platform. This block may persist for 24 hours" (also
+// "You have been temporarily blocked from performing this action"). It is
+// missing from SPEC.md's list; like 368 it blocks the Page, not one reply:
+// page broken, and the worker pauses the Page as for a policy block, its
+// replies kept, instead of sending every queued reply into the block and
+// archiving each.
+const CodeMessengerBlocked = 2022
+
 // codeUserNotVisible is 210, "User not visible": the person, not the Page.
 // codePageMessagesOff is 10904, "The page has messages disabled in the
 // settings" (Meta's Page Messages reference): the Page's state.
@@ -197,7 +226,8 @@ func perPersonMessage(code int, message string) bool {
 // Classify returns the class of a Graph error answer from its code, subcode,
 // HTTP status and is_transient flag (SPEC.md, "Graph errors"). Codes decide
 // first: 10900 is already replied; 4, 17, 32, 341, 613 and 80001–80014 are
-// throttled; 190, 102, 3, 10, 200–299 and 368 are page broken, except the
+// throttled; 10 with subcode 2018300 (another app controls the person's
+// thread) is transient; 190, 102, 3, 10, 200–299, 368 and 2022 are page broken, except the
 // answers about one message or one person under codes 10 and 200 (outside the
 // messaging window, a person not reachable: perMessage), which are permanent.
 // Then is_transient, codes 1, 2 and 1200 and HTTP 5xx are transient; HTTP 429 with
@@ -229,7 +259,9 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	// 3, "API Method" (the app lacks a capability or permission), is missing
 	// from SPEC.md's list too: it fails every call of the app, not one reply,
 	// so the Page is paused with its replies kept instead of archiving each.
-	case code == 190, code == 102, code == 3, code == 10, code >= 200 && code <= 299, code == 368:
+	case code == 10 && subcode == subcodeThreadControlled:
+		return ClassTransient
+	case code == 190, code == 102, code == 3, code == 10, code >= 200 && code <= 299, code == 368, code == CodeMessengerBlocked:
 		return ClassPageBroken
 	case transient, code == 1, code == 2, code == codeTemporarySendFailure, httpStatus >= 500:
 		return ClassTransient
@@ -347,6 +379,8 @@ func decodeError(status int, contentType string, body []byte) *Error {
 		switch {
 		case proofRefused(e.Code, ge.Message):
 			e.Class = ClassPageBroken
+		case e.Class == ClassPageBroken && threadControlled(e.Code, e.Subcode, ge.Message):
+			e.Class = ClassTransient
 		case e.Class == ClassPageBroken && perPersonMessage(e.Code, ge.Message):
 			e.Class = ClassPermanent
 		}

@@ -711,7 +711,7 @@ func pauseOf(err error) (kind string, d, longest time.Duration) {
 	ge := (*graph.Error)(nil)
 	errors.As(err, &ge)
 	switch {
-	case ge != nil && ge.Code == codePolicyBlock:
+	case ge != nil && (ge.Code == codePolicyBlock || ge.Code == graph.CodeMessengerBlocked):
 		// A block of the Page, not of its token: hours, doubling while it
 		// goes on, and a new token does not lift it (LiftStaleBrokenPause
 		// lifts page_broken pauses only).
