@@ -322,7 +322,12 @@ func (s *Server) Start() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slogErrorLog{s.log}.logger(),
+		// A client that never reads its answer (of /metrics, say, which
+		// needs no credentials) would hold its connection and handler for
+		// as long as TCP keeps it. Longer than the slowest answer: a
+		// conversation read waits up to 10 s for its slot and then Graph.
+		WriteTimeout: 2 * time.Minute,
+		ErrorLog:     slogErrorLog{s.log}.logger(),
 	}
 	s.served = make(chan error, 1)
 	srv, served := s.srv, s.served

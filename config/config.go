@@ -283,7 +283,9 @@ func (r Redis) Describe() string {
 		return "redis (no url)"
 	}
 	u, err := url.Parse(r.URL)
-	if err != nil {
+	if err != nil || strings.Contains(r.URL, "#") {
+		// A # in a password leaves the password's head as the host: not
+		// shown (validate refuses such a URL).
 		return "redis (invalid url)"
 	}
 	// redis://SECRET@host: a password written where the user name goes

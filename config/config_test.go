@@ -707,6 +707,8 @@ func TestDescribe(t *testing.T) {
 		{name: "password as the user name", r: Redis{URL: "redis://hunter2@h:6379/0"}, want: "redis://***@h:6379/0"},
 		{name: "query dropped", r: Redis{URL: "redis://h:6379/0?dial_timeout=3s"}, want: "redis://h:6379/0"},
 		{name: "invalid", r: Redis{URL: "redis://:hunter2@h:6379/%zz"}, want: "redis (invalid url)"},
+		// A # in the password: the host would be the password's head.
+		{name: "password with a #", r: Redis{URL: "redis://default:4821#kP9zQ@redis:6379/0"}, want: "redis (invalid url)"},
 		{name: "sentinel", r: Redis{Sentinel: &Sentinel{Master: "m", Addrs: []string{"a:1", "b:2"}, Password: "hunter2", DB: 2}, TLS: true}, want: "sentinel master m at a:1,b:2 db 2 (tls)"},
 		{name: "cluster", r: Redis{Cluster: &Cluster{Addrs: []string{"a:1"}, Password: "hunter2"}}, want: "cluster at a:1"},
 	}

@@ -20,7 +20,10 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token after a space", yaml: "pages:\n  - id: \"1\"\n    access_token " + s + ": x\n", wantPath: "pages[0]", wantMsg: "not shown"},
 		{name: "key twice", yaml: "pages:\n  - {id: \"1\", access_token:" + s + ", access_token:" + s + "}\n", wantPath: "pages[0]", wantMsg: "not shown"},
 		{name: "secret as a key", yaml: "graph: {" + s + "}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "graph", wantMsg: "not shown"},
-		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "no valid port"},
+		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "holds a # (write a # in the password as %23)"},
+		// The password's head is a valid port: before, the URL passed, and
+		// every message naming the Redis showed "redis://default:4821".
+		{name: "redis password with a # after a port's digits", yaml: "redis: {url: \"redis://default:4821#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "holds a #"},
 		{name: "api token with ${", yaml: "pages:\n  - {id: \"1\", access_token: x}\napi: {tokens: [\"ab${" + s[:6] + "-" + s[6:] + "}cd\"]}\n", wantPath: "api.tokens[0]", wantMsg: "invalid variable name"},
 		{name: "token pasted as the Page id", yaml: "pages:\n  - {id: \"" + s + "\", access_token: x}\n", wantPath: "pages[0].id", wantMsg: "not a numeric Page id"},
 		{name: "token pasted as the schedule", yaml: "pages:\n  - {id: \"1\", access_token: x, schedule: " + s + "}\n", wantPath: "pages[0].schedule", wantMsg: "has 1 field, not 5"},
@@ -54,7 +57,7 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded:\n%s", tt.yaml)
 			}
-			for _, piece := range append(secretPieces(), "987654321") {
+			for _, piece := range append(secretPieces(), "987654321", "4821") {
 				if strings.Contains(err.Error(), piece) {
 					t.Errorf("error quotes %q from the file: %v", piece, err)
 				}

@@ -175,8 +175,15 @@ func (r *Redis) validate(p *problems) {
 			// Not CheckHostPort's message: it quotes the host, which holds a
 			// piece of the password when the password has a # or / that is
 			// not written %23 or %2F ("redis://u:123#4@h" has host "u:123").
-			if err := CheckHostPort(u.Host, false); u.Port() != "" && err != nil {
-				p.add("redis.url", "the host has no valid port (write a #, / or ? in the password as %%23, %%2F or %%3F)")
+			// A # starts the URL's fragment wherever it is: one in the
+			// password ("redis://default:4821#kP9@redis:6379/0") leaves a
+			// host and port made of the password's head, which would pass
+			// the port check, be dialled, and be shown in every message
+			// that names the Redis.
+			if strings.Contains(r.URL, "#") {
+				p.add("redis.url", "holds a # (write a # in the password as %%23)")
+			} else if err := CheckHostPort(u.Host, false); u.Port() != "" && err != nil {
+				p.add("redis.url", "the host has no valid port (write a / or ? in the password as %%2F or %%3F)")
 			}
 			if db := strings.Trim(u.Path, "/"); db != "" {
 				if n, err := strconv.Atoi(db); err != nil || n < 0 {
