@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -118,6 +119,33 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 // archived task keeps others from replacing it.
 const replaceLockTTL = 10 * time.Second
 
+// MaxReplacements is how many times an archived task of one target is
+// replaced by a new one (replaceArchived) before the target is recorded as
+// failed for good. Each new task brings a full set of retries, and a poll
+// finds a target again often (every poll of a post read to its end, every
+// full read): a reply Graph keeps refusing with a transient answer (code 2
+// to a person who blocked the Page) would otherwise be sent about
+// (max_retry+1) times for each replacement, for the whole reply window, and
+// use up the Page's allowance. Three replacements cover a worker that did not
+// have the Page yet (a rolling update), a max_age widened after a reply was
+// held past the old one, and a Graph outage or two.
+const MaxReplacements = 3
+
+// countReplacement counts one more replacement of t's archived task and
+// returns the count, kept as long as t's ledger entry.
+func (l *Ledger) countReplacement(ctx context.Context, page string, t Target) (int64, error) {
+	key := l.pageKey(page, "replaced:"+t.String())
+	var n *redis.IntCmd
+	if _, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.Incr(ctx, key)
+		p.PExpire(ctx, key, l.ttl)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("count replacements of %s: %w", t, err)
+	}
+	return n.Val(), nil
+}
+
 // unlockScript deletes a lock that is still the caller's.
 var unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -169,6 +197,19 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 	case ti.State != asynq.TaskStateArchived:
 		return AlreadyQueued, nil, nil
 	default:
+		n, err := e.Ledger.countReplacement(ctx, r.PageID, r.Target)
+		if err != nil {
+			return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+		}
+		if n > MaxReplacements {
+			// Failed for good, with the archived task's last error: later
+			// polls skip it at the ledger, and the caller is told.
+			reason := fmt.Sprintf("given up after its task ran out of retries %d times (last error: %s)", n, clipReason(ti.LastErr))
+			if err := e.Ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
+				return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+			}
+			return AlreadyFailed, nil, nil
+		}
 		if entry.Status == StatusUnknown || entry.Status == StatusClaimed {
 			if old, err := DecodeReply(ti.Payload); err == nil && old.Text != "" && old.Text != r.Text {
 				r.Text = old.Text
@@ -228,4 +269,17 @@ func (e *Enqueuer) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+// clipReason shortens an archived task's last error for a ledger reason.
+func clipReason(s string) string {
+	const most = 300
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -205,9 +205,13 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 
 // TestReplyPastWindowNotSent: a reply that waited in the queue (here a
 // throttle pause) past its Page's max_age is not sent: it is archived with
-// the reason, the ledger records it failed. Before, the window was checked
-// only when the reply was queued, and a Page's max_age under Graph's own 7
-// days was not honoured for a reply that waited.
+// the reason. Before, the window was checked only when the reply was queued,
+// and a Page's max_age under Graph's own 7 days was not honoured for a reply
+// that waited. The target is not recorded as failed (the window is the
+// Page's setting): polls under the same max_age skip it, and once max_age is
+// widened the next poll queues it again and it is sent, once, as is the
+// comment the poll had skipped as too old. Before, the ledger recorded it
+// failed, and no config change could reach it.
 func TestReplyPastWindowNotSent(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 9})
 	pages := pollPages(h)
@@ -217,24 +221,50 @@ func TestReplyPastWindowNotSent(t *testing.T) {
 	ctx := context.Background()
 	post := h.sb.AddPost(page, sandbox.User{ID: page}, "A post", time.Now().Add(-time.Hour))
 	late := h.sb.AddComment(post, sandbox.User{ID: "7002002", Name: "Bob Visitor"}, "hello", time.Now().Add(-time.Second))
+	skipped := h.sb.AddComment(post, sandbox.User{ID: "7002003", Name: "Cid Skipped"}, "hello", time.Now().Add(-time.Minute))
 	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false)
-	if err != nil || rep.Enqueued() < 1 {
+	if err != nil || rep.Enqueued() != 1 {
 		t.Fatalf("poll: queued %d, %v", rep.Enqueued(), err)
 	}
 	if _, err := h.ledger.Pause(ctx, page, 6*time.Second, "throttled: test"); err != nil {
 		t.Fatal(err)
 	}
-	h.startPollingWorker(t, pages, nil)
+	narrow := worker.New(testParams(h.opt, h.ledger, graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), pages, 20, testLogger()))
+	if err := narrow.Start(); err != nil {
+		t.Fatal(err)
+	}
 	r := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: late}}
 	ti := h.waitArchived(t, r, 20*time.Second)
+	narrow.Shutdown(ctx)
 	if !strings.Contains(ti.LastErr, "reply window") {
 		t.Errorf("archived with %q, want the reply window named", ti.LastErr)
 	}
 	if n := h.sb.SendCount(late); n != 0 {
 		t.Errorf("the comment got %d replies after the Page's max_age", n)
 	}
-	if e, err := h.ledger.Get(ctx, page, r.Target); err != nil || e.Status != tasks.StatusFailed {
-		t.Errorf("ledger: %+v %v, want failed", e, err)
+	if e, err := h.ledger.Get(ctx, page, r.Target); err != nil || e.Status != tasks.StatusNone {
+		t.Errorf("ledger: %+v %v, want no entry (the window is the Page's setting)", e, err)
+	}
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	h.enq.Inspector = insp
+	// Under the same max_age, the poll skips it.
+	if rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false); err != nil || rep.Enqueued() != 0 {
+		t.Fatalf("poll under the same max_age: queued %d, %v", rep.Enqueued(), err)
+	}
+	// The operator widens max_age: the next poll (a full read, the settings
+	// changed) queues both, and a worker with the new config sends each once.
+	wide := pollPages(h)
+	wide[0].MaxAge = 168 * time.Hour
+	wide[0].DefaultText = defaultText
+	if rep, err := worker.NewPoller(h.pollParams(wide)).Poll(ctx, page, false); err != nil || rep.Enqueued() != 2 {
+		t.Fatalf("poll under the wider max_age: queued %d (%+v), %v; want the held reply and the skipped comment", rep.Enqueued(), rep.Report, err)
+	}
+	h.startPollingWorker(t, wide, nil)
+	sk := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: skipped}}
+	h.waitSent(t, []tasks.Reply{r, sk}, 20*time.Second)
+	if n := h.sb.SendCount(late); n != 1 {
+		t.Errorf("the held comment got %d replies, want 1", n)
 	}
 }
 

@@ -181,11 +181,20 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// However long the reply waited (a pause, a backlog, retries), it is
 		// not sent past its Page's reply window: max_age may be shorter than
 		// Graph's own, which Graph alone would not enforce.
+		//
+		// The task is archived with the reason, but the target is not
+		// recorded as failed: the window is the Page's setting, not Graph's
+		// answer, and a poll or full read under a wider max_age must still
+		// be able to queue it again (under the same one, the poll's own
+		// window check skips it first). Any doubt was settled above: the
+		// claim is released.
 		if win := intake.Window(ps.cfg, r.Target.Kind); time.Since(time.UnixMilli(r.Created)) > win {
 			w.returnSendSlot(r.PageID, lim, log)
+			w.release(r, token, log)
 			err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
-			return w.failForGood(ctx, &r, err, slog.LevelInfo, "reply not sent", log)
+			log.L().Info("reply not sent", slog.String("reason", err.Error()))
+			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 		}
 	}
 

@@ -1,0 +1,87 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// blockedPersonGraph answers sends to the comments in fail with Graph's code
+// 2, as Meta does for a person who blocked the Page, and counts the sends.
+type blockedPersonGraph struct {
+	worker.Graph
+	fail  map[string]bool
+	mu    sync.Mutex
+	sends map[string]int
+}
+
+func (g *blockedPersonGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.mu.Lock()
+	g.sends[to.CommentID]++
+	g.mu.Unlock()
+	if g.fail[to.CommentID] {
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Unknown: true,
+			Message: "An unexpected error has occurred. Please retry your request later."}
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestArchivedReplyReplacedAtMostMaxReplacements: a reply Graph keeps
+// refusing with a transient answer (code 2, a person who blocked the Page) is
+// archived once its retries are used up (max_retry 1: 2 sends). A poll that
+// finds the comment again (every poll of a post read to its end, every full
+// read) replaces the archived task with a new one, with new retries; after
+// tasks.MaxReplacements replacements the target is recorded as failed for
+// good, with the last error, and finding it again queues nothing. Before, it
+// was replaced at every find, for the whole reply window: 6 finds, 12 sends,
+// about 11 an hour on a busy giveaway post for each such person.
+func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp // as cmd/pagereply wires it
+	page := h.pages[0].ID
+	rs := h.addComments(page, 1, "Thanks")
+	r := rs[0]
+	g := &blockedPersonGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
+		fail: map[string]bool{r.Target.ID: true}, sends: map[string]int{}}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+		p.Graph, p.MaxRetry = g, 1
+		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	})
+	ctx := context.Background()
+	var outcomes []tasks.Outcome
+	for range 6 {
+		o, _, err := h.enq.Enqueue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes = append(outcomes, o)
+		if o == tasks.Enqueued {
+			h.waitArchived(t, r, 15*time.Second)
+		}
+	}
+	want := (tasks.MaxReplacements + 1) * 2
+	g.mu.Lock()
+	n := g.sends[r.Target.ID]
+	g.mu.Unlock()
+	if n != want {
+		t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
+	}
+	if last := outcomes[len(outcomes)-1]; last != tasks.AlreadyFailed {
+		t.Errorf("outcomes %v, want the last finds told failed", outcomes)
+	}
+	e, err := h.ledger.Get(ctx, page, r.Target)
+	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
+		t.Errorf("ledger %+v (%v), want failed, given up, with the last error", e, err)
+	}
+}
