@@ -42,3 +42,28 @@ func TestMonitorRefusesCrossSiteWrites(t *testing.T) {
 		t.Errorf("cross-site logout: %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestMonitorNotFramed: the monitor and the sign-in form tell browsers not
+// to show them in another site's frame (clickjacking of the monitor's write
+// buttons). Before, neither sent a header that says so.
+func TestMonitorNotFramed(t *testing.T) {
+	e := newEnv(t, func(p *api.Params) { p.MonitorReadOnly = false })
+	for _, path := range []string{"/monitor/", "/login"} {
+		req, _ := http.NewRequest("GET", e.url+path, nil)
+		req.SetBasicAuth("x", testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+		if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s: X-Frame-Options %q, want DENY", path, got)
+		}
+		if got := resp.Header.Get("Content-Security-Policy"); got != "frame-ancestors 'none'" {
+			t.Errorf("%s: Content-Security-Policy %q", path, got)
+		}
+	}
+}
