@@ -381,6 +381,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "schedule monthly", yaml: withPage("schedule: \"@monthly\"", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of 168h (max_age):"},
 		{name: "schedule slower than a short max_age", yaml: withPage("schedule: \"@every 3h\"\nmax_age: 2h30m", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 3h apart, not less than the reply window of 2h30m0s (max_age):"},
 		{name: "schedule daily with conversations", yaml: withPage("schedule: \"@daily\"\nreply_to: [comments, conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 24h apart, not less than the reply window of 24h (Messenger's window for conversations): without the webhook"},
+		// The webhook brings comments and posts, not Messenger messages:
+		// before, with it, any schedule loaded, and messages written in the
+		// first hours after a daily poll were past their window at the next.
+		{name: "schedule daily with conversations and the webhook", yaml: withPage("schedule: \"@daily\"\nreply_to: [comments, conversations]", "graph: {app_secret: s}\nwebhook: {verify_token: v}\n"), wantPath: "pages[0].schedule", wantMsg: "the webhook brings no Messenger messages"},
 		{name: "schedule weekdays with conversations", yaml: withPage("schedule: \"0 9 * * 1-5\"\nreply_to: [conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 72h apart"},
 		{name: "rate zero", yaml: withPage("rate: 0/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
 		{name: "rate negative", yaml: withPage("rate: -3/s", ""), wantPath: "pages[0].rate", wantMsg: "positive"},
@@ -430,6 +434,14 @@ func TestParseErrors(t *testing.T) {
 		{name: "app_secret with a trailing tab", yaml: minimal + "graph: {app_secret: \"s3cret\\t\"}\n", wantPath: "graph.app_secret", wantMsg: "starts or ends with white space"},
 		{name: "access_token with a trailing newline", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": "EAABtoken\n"}, wantPath: "pages[0].access_token", wantMsg: "starts or ends with white space"},
 		{name: "access_token with a control character", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": "EAAB\x1btoken"}, wantPath: "pages[0].access_token", wantMsg: "holds a control character"},
+		// Redis's secrets come from files and variables too: before, a
+		// trailing newline was "not a valid URL" or, in a password, passed
+		// check and failed at start with Redis refusing the credentials.
+		{name: "redis url with a trailing newline", yaml: "redis: {url: \"${R}\"}\n" + minimal, env: map[string]string{"R": "redis://:pw@127.0.0.1:6379/0\n"}, wantPath: "redis.url", wantMsg: "starts or ends with white space"},
+		{name: "redis url with a trailing space", yaml: "redis: {url: \"${R}\"}\n" + minimal, env: map[string]string{"R": "redis://:pw@127.0.0.1:6379/0 "}, wantPath: "redis.url", wantMsg: "starts or ends with white space"},
+		{name: "sentinel password with a trailing newline", yaml: "redis: {sentinel: {master: m, addrs: [\"127.0.0.1:26379\"], password: \"${R}\"}}\n" + minimal, env: map[string]string{"R": "s3cret-password\n"}, wantPath: "redis.sentinel.password", wantMsg: "starts or ends with white space"},
+		{name: "sentinel's own password with a trailing newline", yaml: "redis: {sentinel: {master: m, addrs: [\"127.0.0.1:26379\"], sentinel_password: \"${R}\"}}\n" + minimal, env: map[string]string{"R": "s3cret-password\n"}, wantPath: "redis.sentinel.sentinel_password", wantMsg: "starts or ends with white space"},
+		{name: "cluster password with a control character", yaml: "redis: {cluster: {addrs: [\"127.0.0.1:7000\"], password: \"${R}\"}}\n" + minimal, env: map[string]string{"R": "s3cret\x1bpassword"}, wantPath: "redis.cluster.password", wantMsg: "holds a control character"},
 		{name: "log level", yaml: minimal + "log: {level: verbose}\n", wantPath: "log.level", wantMsg: "debug, info, warn or error"},
 		{name: "log format", yaml: minimal + "log: {format: xml}\n", wantPath: "log.format", wantMsg: "json or text"},
 	}
@@ -934,13 +946,15 @@ func TestSlogLevel(t *testing.T) {
 }
 
 // TestScheduleInsideWindow: schedules that come round within the reply
-// window load, and so does a slow one when the webhook finds replies.
+// window load, and so does a slow one when the webhook finds the replies
+// (comments and posts: it brings no Messenger messages).
 func TestScheduleInsideWindow(t *testing.T) {
 	for _, yaml := range []string{
 		withPage("schedule: \"@daily\"", ""),
 		withPage("schedule: \"0 9 * * 1-5\"", ""),
 		withPage("schedule: \"@every 23h\"\nreply_to: [conversations]", ""),
-		withPage("schedule: \"@daily\"\nreply_to: [conversations]", "graph: {app_secret: s}\nwebhook: {verify_token: v}\n"),
+		withPage("schedule: \"@every 200h\"\nreply_to: [comments, posts]", "graph: {app_secret: s}\nwebhook: {verify_token: v}\n"),
+		withPage("schedule: \"@every 23h\"\nreply_to: [comments, conversations]", "graph: {app_secret: s}\nwebhook: {verify_token: v}\n"),
 	} {
 		if _, err := Parse([]byte(yaml), env(nil)); err != nil {
 			t.Errorf("%s: %v", yaml, err)

@@ -39,16 +39,27 @@ func pollGap(s cron.Schedule) time.Duration {
 // validateScheduleGap reports a schedule whose polls can be further apart than
 // a reply window of the Page: a comment (or message) written just after one
 // poll would be too old for a reply at the next, and no reply would be sent.
-func (pg *Page) validateScheduleGap(p *problems, path string) {
+// With the webhook (webhook true) comments and posts also come through it,
+// but Messenger messages do not (it takes the feed's changes only): a Page
+// that replies to conversations still needs its polls within their window.
+func (pg *Page) validateScheduleGap(p *problems, path string, webhook bool) {
 	sched, err := ParseSchedule(pg.Schedule)
 	if err != nil || pg.MaxAge <= 0 {
 		return // reported already
+	}
+	if webhook && !pg.Replies(ReplyConversations) {
+		return
 	}
 	window, of := min(pg.MaxAge, MaxReplyWindow), "max_age"
 	if pg.Replies(ReplyConversations) && window > messagingWindow {
 		window, of = messagingWindow, "Messenger's window for conversations"
 	}
 	if gap := pollGap(sched); gap >= window {
+		if webhook {
+			p.add(path+".schedule", "polls up to %s apart, not less than the reply window of %s (%s): the webhook brings no Messenger messages, so a message written just after one poll is too old for a reply at the next",
+				fmtDur(gap), fmtDur(window), of)
+			return
+		}
 		p.add(path+".schedule", "polls up to %s apart, not less than the reply window of %s (%s): without the webhook, what is written just after one poll is too old for a reply at the next",
 			fmtDur(gap), fmtDur(window), of)
 	}
@@ -87,11 +98,9 @@ func (c *Config) validate() []*FieldError {
 		path := "pages[" + strconv.Itoa(i) + "]"
 		pg := &c.Pages[i]
 		pg.validate(&p, path)
-		if c.Webhook.VerifyToken == "" {
-			// The poll is the only way replies are found: it must come round
-			// within the reply window.
-			pg.validateScheduleGap(&p, path)
-		}
+		// The poll must come round within the reply window of what only it
+		// finds: everything without the webhook, conversations with it.
+		pg.validateScheduleGap(&p, path, c.Webhook.VerifyToken != "")
 		if pg.ID == "" {
 			continue
 		}
@@ -165,6 +174,10 @@ func (r *Redis) validate(p *problems) {
 		// Messages never repeat the URL: it may hold a password.
 		u, err := url.Parse(r.URL)
 		switch {
+		case strings.TrimSpace(r.URL) != r.URL || strings.ContainsFunc(r.URL, unicode.IsControl):
+			// It holds a password, and comes from a file or variable as
+			// the other secrets do: their message, not a URL's.
+			checkSecretText(p, "redis.url", r.URL)
 		case err != nil:
 			p.add("redis.url", "not a valid URL")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
@@ -219,12 +232,15 @@ func (r *Redis) validate(p *problems) {
 		if Placeholder(s.SentinelPassword) {
 			p.add("redis.sentinel.sentinel_password", placeholderMsg)
 		}
+		checkSecretText(p, "redis.sentinel.password", s.Password)
+		checkSecretText(p, "redis.sentinel.sentinel_password", s.SentinelPassword)
 	}
 	if c := r.Cluster; c != nil {
 		checkAddrs(p, "redis.cluster.addrs", c.Addrs)
 		if Placeholder(c.Password) {
 			p.add("redis.cluster.password", placeholderMsg)
 		}
+		checkSecretText(p, "redis.cluster.password", c.Password)
 	}
 	if r.URL != "" {
 		// Anyone who reaches a Redis whose password is public can queue
