@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -261,4 +262,50 @@ func TestSystemd(t *testing.T) {
 	})
 
 	checkUnits(t, units)
+}
+
+// TestSystemdRestartsAfterPanic: a Go program that panics, run with each
+// unit's Environment, ends in a way its Restart= and RestartPreventExitStatus=
+// let systemd restart. A panic exits 2 by default, the status the units keep
+// for a bad configuration: before, a role that panicked stayed down.
+func TestSystemdRestartsAfterPanic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() { done := make(chan int); go func() { panic(\"bug\") }(); <-done }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "crash")
+	if out, err := exec.Command("go", "build", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	_, files := systemdUnits(t)
+	for _, uf := range files {
+		env := []string{"PATH=" + os.Getenv("PATH")}
+		for _, e := range uf.values("Service", "Environment") {
+			env = append(env, shellWords(e)...)
+		}
+		if got := uf.values("Service", "Restart"); len(got) != 1 || got[0] != "on-failure" {
+			t.Errorf("%s: Restart=%v, want on-failure", uf.file, got)
+		}
+		cmd := exec.Command(bin)
+		cmd.Env = env
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("crash program: %v", err)
+		}
+		if !ee.Exited() {
+			continue // killed by a signal: on-failure restarts it
+		}
+		for _, p := range uf.values("Service", "RestartPreventExitStatus") {
+			for _, code := range strings.Fields(p) {
+				if code == strconv.Itoa(ee.ExitCode()) {
+					t.Errorf("%s: a panic exits %d, which RestartPreventExitStatus=%s keeps systemd from restarting: the role stays down", uf.file, ee.ExitCode(), p)
+				}
+			}
+		}
+	}
 }
