@@ -14,14 +14,15 @@ import (
 // writes one line of error text; anything longer goes out as it is.
 const maxHeldError = 4 << 10
 
-// monitorErrors answers two of asynqmon's 500s on /monitor/api/ the way the
-// rest of the API answers them, in its error shape: a queue that does not
-// exist (asynqmon's listings answer "asynq: queue not found" with 500, though
-// the request is at fault) with 404, and any 500 while Redis does not answer
-// (a PING by ready; asynqmon passes the raw dial error on, Redis's address
-// and all) with 503. Other answers pass through as asynqmon writes them:
-// only a 500 is held back, so successful answers are neither buffered nor
-// slowed.
+// monitorErrors answers asynqmon's errors on /monitor/api/ the way the rest
+// of the API answers them, in its error shape: a queue that does not exist
+// with 404 (asynqmon's listings answer "asynq: queue not found" and its queue
+// page "NOT_FOUND: queue ... does not exist" with 500, though the request is
+// at fault, and its task routes a plain-text 404), asynqmon's other 404s
+// with 404, and any 500 while Redis does not answer (a PING by ready;
+// asynqmon passes the raw dial error on, Redis's address and all) with 503.
+// Other answers pass through as asynqmon writes them: only a 500 or a 404 is
+// held back, so successful answers are neither buffered nor slowed.
 func (s *Server) monitorErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/monitor/api/") {
@@ -33,8 +34,18 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 		if !hw.holding {
 			return
 		}
-		if strings.Contains(hw.body.String(), asynq.ErrQueueNotFound.Error()) {
+		held := hw.body.String()
+		if strings.Contains(held, asynq.ErrQueueNotFound.Error()) || strings.Contains(held, "queue not found") ||
+			strings.Contains(held, "NOT_FOUND: queue") {
 			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path), "")
+			return
+		}
+		if hw.code == http.StatusNotFound {
+			msg := strings.TrimSpace(held)
+			if msg == "" {
+				msg = "not found"
+			}
+			writeError(w, http.StatusNotFound, safePath(msg), "")
 			return
 		}
 		if s.ready != nil {
@@ -62,13 +73,14 @@ func noSuchQueue(path string) string {
 	return fmt.Sprintf("no such queue: %q", safePath(name))
 }
 
-// holdErrorWriter passes an answer through unless its status is 500: then it
-// holds the status and up to maxHeldError bytes of body back, for
+// holdErrorWriter passes an answer through unless its status is 500 or 404:
+// then it holds the status and up to maxHeldError bytes of body back, for
 // monitorErrors to answer instead or release.
 type holdErrorWriter struct {
 	http.ResponseWriter
 	wrote   bool // a status went to the ResponseWriter
-	holding bool // a 500 is held back
+	holding bool // a 500 or 404 is held back
+	code    int  // the status held back
 	body    bytes.Buffer
 }
 
@@ -76,8 +88,8 @@ func (w *holdErrorWriter) WriteHeader(code int) {
 	switch {
 	case w.holding:
 		// A second status after the held 500: superfluous, as net/http has it.
-	case code == http.StatusInternalServerError && !w.wrote:
-		w.holding = true
+	case (code == http.StatusInternalServerError || code == http.StatusNotFound) && !w.wrote:
+		w.holding, w.code = true, code
 	default:
 		w.wrote = w.wrote || code >= 200 // informational statuses may precede the answer's
 		w.ResponseWriter.WriteHeader(code)
@@ -97,10 +109,10 @@ func (w *holdErrorWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// release writes the held 500 and its body.
+// release writes the held status and its body.
 func (w *holdErrorWriter) release() {
 	w.holding, w.wrote = false, true
-	w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	w.ResponseWriter.WriteHeader(w.code)
 	_, _ = w.ResponseWriter.Write(w.body.Bytes())
 	w.body.Reset()
 }
@@ -108,7 +120,7 @@ func (w *holdErrorWriter) release() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *holdErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Flush passes flushes through, except of a 500 held back.
+// Flush passes flushes through, except of an answer held back.
 func (w *holdErrorWriter) Flush() {
 	if w.holding {
 		return

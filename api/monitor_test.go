@@ -60,7 +60,10 @@ func TestMonitorUnknownQueue(t *testing.T) {
 	if status, m := e.do(t, "POST", "/v1/replies", testToken, `{"page_id":"`+e.page.ID+`","post_id":"`+e.page.ID+`_1","text":"x"}`); status != 202 {
 		t.Fatalf("enqueue: %d %v", status, m)
 	}
-	for _, path := range []string{"/monitor/api/queues/nonexist/archived_tasks", "/monitor/api/queues/nonexist/pending_tasks"} {
+	// The queue's page and a task of it too: before, 500 "NOT_FOUND: queue
+	// ... does not exist" and a plain-text 404.
+	for _, path := range []string{"/monitor/api/queues/nonexist/archived_tasks", "/monitor/api/queues/nonexist/pending_tasks",
+		"/monitor/api/queues/nonexist", "/monitor/api/queues/nonexist/tasks/abc"} {
 		resp, body := e.request(t, "GET", path, testToken, "")
 		m := errBody(t, body)
 		if resp.StatusCode != 404 || !strings.Contains(errMessage(m), `"nonexist"`) ||
@@ -68,7 +71,12 @@ func TestMonitorUnknownQueue(t *testing.T) {
 			t.Errorf("%s: %d %q %s; want 404 and the API's error naming the queue", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	}
-	resp, body := e.request(t, "GET", "/monitor/api/queues/replies/pending_tasks", testToken, "")
+	// A task the queue does not have: 404 in the API's error shape too.
+	resp, body := e.request(t, "GET", "/monitor/api/queues/replies/tasks/nosuch", testToken, "")
+	if errBody(t, body); resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("unknown task: %d %q %s; want 404 in the API's error shape", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, body = e.request(t, "GET", "/monitor/api/queues/replies/pending_tasks", testToken, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"tasks"`) {
 		t.Fatalf("a queue that exists: %d %s", resp.StatusCode, body)
 	}
