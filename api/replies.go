@@ -784,7 +784,9 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	}
 	switch entry.Status {
 	case tasks.StatusSent:
-		st.State, st.MessageID = "sent", entry.MessageID
+		// The task's last error (a put-back, a retried failure) is history
+		// once the reply is sent: shown beside "sent" it reads as a failure.
+		st.State, st.MessageID, st.LastError = "sent", entry.MessageID, ""
 		at := entry.At.UTC()
 		st.SentAt = &at
 		st.Attempts = max(st.Attempts, 1)
