@@ -160,7 +160,8 @@ type PollReport struct {
 	Posts, CommentReads, Unchanged int
 	// Unreadable is the number of posts whose comments Graph refused for
 	// good (a permanent error, such as code 100 for a post removed since the
-	// feed was read): skipped, not marked read, so the next poll tries again.
+	// feed was read) or kept failing with a transient error: skipped, not
+	// marked read, so the next poll tries again.
 	Unreadable int
 	// Conversations is the number of conversations looked at.
 	Conversations int
@@ -218,7 +219,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	ctx = graph.WithPageID(ctx, pageID)
 	r := &pollRun{pl: pl, page: page, dry: dryRun, log: pl.log.With(slog.String("page_id", pageID)),
-		state: map[string]postState{}, seen: map[string]struct{}{}}
+		state: map[string]postState{}, seen: map[string]struct{}{}, failing: map[string]string{}}
 	r.now = pl.p.Now()
 	r.rep = PollReport{PageID: pageID, DryRun: dryRun, Started: time.Now()}
 	d, reason, err := pl.p.Ledger.Paused(ctx, pageID)
@@ -361,8 +362,16 @@ type pollRun struct {
 	fullKnown bool
 	renewed   time.Time // when the lease was last taken or renewed
 	// failingInRow: posts in a row skipped because their comments read kept
-	// failing with a transient error.
+	// failing with a transient error, not counting those that failed so at
+	// an earlier poll too (failing).
 	failingInRow int
+	// failing: posts whose comments read failed with a transient error at an
+	// earlier poll and has not worked since (stateFailingPrefix), with when
+	// it first failed (Unix seconds).
+	failing map[string]string
+	// recovered: posts of failing read at this poll, whose record goes with
+	// the next save.
+	recovered []string
 }
 
 // flushFailedPoll bounds the enqueue of what a failed poll had found.
@@ -392,6 +401,10 @@ func (r *pollRun) run(ctx context.Context) error {
 			return fmt.Errorf("read poll state: %w", err)
 		}
 		for k, v := range m {
+			if post, ok := strings.CutPrefix(k, stateFailingPrefix); ok {
+				r.failing[post] = v
+				continue
+			}
 			if strings.HasPrefix(k, "_") {
 				continue
 			}
@@ -464,6 +477,10 @@ func (r *pollRun) run(ctx context.Context) error {
 const (
 	stateConfigField = "_config" // fingerprint of the reply settings of the last poll
 	stateFullField   = "_full"   // when the last full read began (Unix seconds)
+	// stateFailingPrefix, followed by a post id, records a post whose
+	// comments read kept failing with a transient error (when it first
+	// failed, Unix seconds), until a read of it works: see skipUnreadable.
+	stateFailingPrefix = "_failing:"
 )
 
 // fullReadEvery is how often a Page's poll reads everything inside its reply
@@ -802,7 +819,14 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 	// Comments added by an earlier try: a listing read again after a
 	// transient error skips them.
 	added := map[string]struct{}{}
-	for attempt := 0; ; attempt++ {
+	first := 0
+	failingSince, failing := r.failing[post.ID]
+	if failing {
+		// Its reads kept failing at an earlier poll: one read tells
+		// whether it works again, without the retries' calls and waits.
+		first = readRetries
+	}
+	for attempt := first; ; attempt++ {
 		err := r.walkCommentsOnce(ctx, post, stop, from, &newest, added)
 		if err == nil {
 			break
@@ -814,7 +838,15 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 			continue
 		}
 		var re *readError
-		if errors.As(err, &re) && ctx.Err() == nil && r.skipUnreadable(rerr) {
+		if !errors.As(err, &re) || ctx.Err() != nil {
+			return rerr
+		}
+		if graph.ClassOf(rerr) == graph.ClassTransient {
+			if err := r.noteFailing(ctx, post.ID, failing); err != nil {
+				return err
+			}
+		}
+		if r.skipUnreadable(post.ID, rerr) {
 			// One post whose comments Graph refuses for good, or keeps
 			// failing (code 1 or 2 on one object, read after read), must
 			// not stop the poll of the Page's other posts and
@@ -824,7 +856,11 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 			// the post's; so do transient failures of several posts in a
 			// row: Graph is failing, not one post.
 			r.rep.Unreadable++
-			r.log.Warn("comments of a post cannot be read; post skipped", slog.String("post_id", post.ID), slog.String("error", rerr.Error()))
+			attrs := []any{slog.String("post_id", post.ID), slog.String("error", rerr.Error())}
+			if n, err := strconv.ParseInt(failingSince, 10, 64); failing && err == nil {
+				attrs = append(attrs, slog.Time("failing_since", time.Unix(n, 0).UTC()))
+			}
+			r.log.Warn("comments of a post cannot be read; post skipped", attrs...)
 			return nil
 		}
 		return rerr
@@ -844,23 +880,61 @@ func graphReadFailed(err error) bool {
 
 // maxFailingInRow is how many posts in a row whose comments fail with a
 // transient error, after their retries, a poll skips; the next one fails the
-// poll (Graph is failing, not one post).
+// poll (Graph is failing, not one post). Posts that failed so at an earlier
+// poll too are skipped without counting (skipUnreadable).
 const maxFailingInRow = 2
 
 // skipUnreadable reports whether a post whose comments read ended in err is
 // skipped rather than failing the poll: a permanent Graph error, or a
-// transient one while fewer than maxFailingInRow posts before it failed so.
-func (r *pollRun) skipUnreadable(err error) bool {
+// transient one of a post whose reads failed at an earlier poll too, or of
+// another post while fewer than maxFailingInRow posts before it failed so.
+//
+// A post whose reads failed at the last poll and fail again is one that
+// Graph cannot read (a live video, a post with a broken attachment), not
+// Graph failing: counted in the row, three such posts at the top of the feed
+// failed every poll at the same place, and the older posts' new comments
+// were never read. They neither count nor end the row: a Graph that fails
+// every read still fails the poll at the third post it had not seen failing
+// (the feed's own read fails first, most often).
+func (r *pollRun) skipUnreadable(post string, err error) bool {
 	switch graph.ClassOf(err) {
 	case graph.ClassPermanent:
 		return true
 	case graph.ClassTransient:
+		if _, ok := r.failing[post]; ok {
+			return true
+		}
 		if r.failingInRow < maxFailingInRow {
 			r.failingInRow++
 			return true
 		}
 	}
 	return false
+}
+
+// noteFailing records that post's comments read failed with a transient
+// error after its retries (failing: it was recorded so already), at once:
+// the poll may fail at this very post, and the next one must know the post
+// failed before. In a full read it also forgets the post's state, so the read
+// that works again reads the post as the full read would have.
+func (r *pollRun) noteFailing(ctx context.Context, post string, failing bool) error {
+	_, known := r.state[post]
+	drop := r.rep.FullRead != "" && known
+	if r.dry || failing && !drop {
+		return nil
+	}
+	pipe := r.rdb().TxPipeline()
+	if !failing {
+		pipe.HSet(ctx, r.postsKey(), stateFailingPrefix+post, strconv.FormatInt(r.now.Unix(), 10))
+	}
+	if drop {
+		pipe.HDel(ctx, r.postsKey(), post)
+	}
+	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("save poll state: %w", err)
+	}
+	return nil
 }
 
 // walkCommentsOnce reads a post's comments and queues those newer than stop.
@@ -915,6 +989,9 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 func (r *pollRun) mark(post string, st postState) {
 	if !r.dry {
 		r.dirty = append(r.dirty, stateUpdate{post: post, st: st})
+		if _, ok := r.failing[post]; ok {
+			r.recovered = append(r.recovered, post)
+		}
 	}
 }
 
@@ -941,11 +1018,22 @@ func (r *pollRun) save(ctx context.Context) error {
 	}
 	pipe := r.rdb().TxPipeline()
 	pipe.HSet(ctx, r.postsKey(), vals...)
+	if len(r.recovered) > 0 {
+		// Read (or nothing left to read) since their reads failed.
+		fields := make([]string, len(r.recovered))
+		for i, post := range r.recovered {
+			fields[i] = stateFailingPrefix + post
+		}
+		pipe.HDel(ctx, r.postsKey(), fields...)
+	}
 	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save poll state: %w", err)
 	}
-	r.dirty = r.dirty[:0]
+	for _, post := range r.recovered {
+		delete(r.failing, post)
+	}
+	r.dirty, r.recovered = r.dirty[:0], r.recovered[:0]
 	return nil
 }
 
@@ -956,6 +1044,11 @@ func (r *pollRun) prune(ctx context.Context) error {
 	for id := range r.state {
 		if _, ok := r.seen[id]; !ok {
 			old = append(old, id)
+		}
+	}
+	for id := range r.failing {
+		if _, ok := r.seen[id]; !ok {
+			old = append(old, stateFailingPrefix+id)
 		}
 	}
 	if len(old) == 0 {

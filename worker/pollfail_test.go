@@ -113,6 +113,70 @@ func TestPollSkipsPostThatKeepsFailing(t *testing.T) {
 	}
 }
 
+// TestPollPastThreeFailingPosts: the three newest posts of a Page are ones
+// whose comments Graph keeps failing with a transient error (code 1 on one
+// object, read after read). Before, every poll skipped two, failed on the
+// third as if Graph itself were failing, and never reached the older posts:
+// a fresh comment on yesterday's post never got its reply, slot after slot,
+// for as long as the three stayed in the feed (30 days of scan_posts), and
+// every poll was a full read, as none completed. Posts that failed at the
+// last poll too are now skipped without counting toward the row, and are
+// still read at every poll.
+func TestPollPastThreeFailingPosts(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 93})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	page := pages[0].ID
+	now := time.Now()
+	older := h.sb.AddPost(page, sandbox.User{ID: page}, "yesterday", now.Add(-24*time.Hour))
+	fresh := h.sb.AddComment(older, sandbox.User{ID: "9301", Name: "Ann Fresh"}, "price?", now.Add(-time.Minute))
+	bad := map[string]*atomic.Bool{}
+	for i := range 3 {
+		bad[h.sb.AddPost(page, sandbox.User{ID: page}, "live video", now.Add(-time.Duration(3-i)*time.Hour))] = new(atomic.Bool)
+	}
+	for _, b := range bad {
+		b.Store(true)
+	}
+	p := h.pollParams(pages)
+	var failed *atomic.Int32
+	p.Graph, failed = failingGraph(t, h, func(path string) bool {
+		for id, b := range bad {
+			if b.Load() && strings.Contains(path, id) && strings.HasSuffix(path, "/comments") {
+				return true
+			}
+		}
+		return false
+	})
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	// The first poll cannot tell these posts from Graph failing.
+	if rep, err := pl.Poll(ctx, page, false); err == nil {
+		t.Fatalf("first poll: posts %d, unreadable %d, no error: want the third failing post to fail it", rep.Posts, rep.Unreadable)
+	}
+	for i := 2; i <= 3; i++ {
+		before := failed.Load()
+		rep, err := pl.Poll(ctx, page, false)
+		if err != nil {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+		if rep.Unreadable != 3 || failed.Load()-before != 3 {
+			t.Errorf("poll %d: unreadable %d, failing reads %d, want each failing post skipped and read again once", i, rep.Unreadable, failed.Load()-before)
+		}
+	}
+	if !queued(t, h, "comment:"+fresh) {
+		t.Error("fresh comment on an older post behind three failing posts: no reply task")
+	}
+	// Once one of them can be read again, it is read as any other post.
+	for _, b := range bad {
+		b.Store(false)
+		break
+	}
+	before := failed.Load()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 2 || failed.Load()-before != 2 {
+		t.Errorf("poll after one post recovered: unreadable %d, failing reads %d, err %v; want 2, 2, none", rep.Unreadable, failed.Load()-before, err)
+	}
+}
+
 // TestFailedFeedStillReadsConversations: a feed that Graph keeps failing
 // fails the poll (its post states unsaved), but the Page's conversations,
 // another listing, are read all the same.
