@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -47,6 +48,10 @@ const (
 	// Neither its author nor its commenters wrote to the Page; its comments
 	// are not read.
 	SkipNotOnPage Reason = "not_on_page"
+	// SkipMalformed: its reply would fail tasks.Reply.Validate (an id of a
+	// shape the tasks do not take): it cannot be queued, and must not keep
+	// the other items of its batch from theirs.
+	SkipMalformed Reason = "malformed"
 )
 
 // OnPage reports whether p, a post of the Page pageID's feed, is on the Page.
@@ -357,13 +362,22 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		b.Skip(reason)
 		return reason, nil
 	}
-	b.pending = append(b.pending, tasks.Reply{
+	r := tasks.Reply{
 		PageID: b.page.ID, Target: it.Target, PSID: it.PSID, ConversationID: it.ConversationID,
 		Text: text, Source: b.source, Created: unixMilli(it.Created),
-	})
-	if b.page.OneReplyPerPerson && it.Target.Kind != tasks.KindMessage {
-		b.pending[len(b.pending)-1].Person = it.From.ID
 	}
+	if b.page.OneReplyPerPerson && it.Target.Kind != tasks.KindMessage {
+		r.Person = it.From.ID
+	}
+	if err := r.Validate(); err != nil {
+		// Graph's data, not ours: counted and skipped, as the enqueue
+		// would refuse it, and the batch goes on.
+		b.log().Warn("reply cannot be queued: malformed item", slog.String("page_id", b.page.ID),
+			slog.String("kind", string(it.Target.Kind)), slog.String("id", clipID(it.Target.ID)), slog.String("error", err.Error()))
+		b.Skip(SkipMalformed)
+		return SkipMalformed, nil
+	}
+	b.pending = append(b.pending, r)
 	if b.dryRun {
 		b.froms = append(b.froms, it.From)
 	}
@@ -371,6 +385,20 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		return "", b.Flush(ctx)
 	}
 	return "", nil
+}
+
+// clipID keeps an id from Graph short in logs: a malformed one can be of any
+// length.
+func clipID(id string) string {
+	const max = 64
+	if len(id) <= max {
+		return id
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(id[i]) {
+		i--
+	}
+	return id[:i] + "…"
 }
 
 // unixMilli is t in Unix milliseconds, 0 for the zero time.
@@ -426,6 +454,10 @@ func (b *Batch) Flush(ctx context.Context) error {
 		switch o {
 		case tasks.AlreadySent, tasks.AlreadyFailed:
 			b.Skip(SkipAlreadyReplied)
+		case tasks.Invalid:
+			// Add keeps such replies out; counted the same if one gets by.
+			b.Skip(SkipMalformed)
+			continue
 		default:
 			b.report.Outcomes[o]++
 		}

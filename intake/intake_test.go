@@ -1,6 +1,8 @@
 package intake
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +148,23 @@ func TestOnPage(t *testing.T) {
 		if got := OnPage(page, tc.p); got != tc.want {
 			t.Errorf("%s: OnPage = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestBatchSkipsMalformedItem: an item whose reply the tasks would refuse
+// (an id of no shape they take) is skipped as malformed when it is added,
+// not left to fail the batch's enqueue, which dropped every reply after it.
+func TestBatchSkipsMalformedItem(t *testing.T) {
+	page := testPage("Thanks!")
+	b := (&Intake{}).NewBatch(page, tasks.SourcePoll, false)
+	it := Item{Target: tasks.Target{Kind: tasks.KindComment, ID: "1_2 " + strings.Repeat("x", 300)}, From: graph.User{ID: "7"},
+		Created: time.Now().Add(-time.Minute), CanReplyPrivately: true}
+	reason, err := b.Add(context.Background(), it)
+	if err != nil || reason != SkipMalformed || b.Pending() != 0 || b.Report().Skipped[SkipMalformed] != 1 {
+		t.Fatalf("Add = %q, %v; pending %d, skipped %v; want malformed, nothing pending", reason, err, b.Pending(), b.Report().Skipped)
+	}
+	it.Target.ID = "1_2"
+	if reason, err := b.Add(context.Background(), it); err != nil || reason != "" || b.Pending() != 1 {
+		t.Fatalf("Add of a good item = %q, %v; pending %d", reason, err, b.Pending())
 	}
 }

@@ -25,6 +25,9 @@ const (
 	AlreadySent Outcome = "sent"
 	// AlreadyFailed: the ledger has the target failed for good.
 	AlreadyFailed Outcome = "failed"
+	// Invalid: the reply fails Reply.Validate, and nothing is queued
+	// (EnqueueMany; Enqueue returns the error).
+	Invalid Outcome = "invalid"
 )
 
 // DefaultRetention is how long a finished reply task stays in Redis, so that its
@@ -241,6 +244,10 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 
 // EnqueueMany enqueues replies of one Page, reading their ledger entries in one
 // round trip. It returns one outcome per reply; on error, the outcomes so far.
+// A reply that fails Reply.Validate is that reply's outcome (Invalid), not
+// the batch's error: one odd item (an id of a shape Graph had not used
+// before) failed the batch, and the poll that found it, at every poll, and
+// every reply after it in the batch with them.
 func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]Outcome, error) {
 	ts := make([]Target, len(rs))
 	for i := range rs {
@@ -255,6 +262,10 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 	}
 	out := make([]Outcome, 0, len(rs))
 	for i := range rs {
+		if rs[i].Validate() != nil {
+			out = append(out, Invalid)
+			continue
+		}
 		o, _, err := e.enqueueChecked(ctx, rs[i], entries[i])
 		if err != nil {
 			return out, err

@@ -70,8 +70,11 @@ func ParseTarget(s string) (Target, error) {
 	return Target{}, fmt.Errorf("%w %q: unknown kind", ErrBadTarget, s)
 }
 
-// validID accepts Graph ids: letters, digits, '_', '-', '.', ':', '=' and '+' (message ids
-// are base64-like), at most 256 bytes.
+// validID accepts Graph ids: letters, digits, '_', '-', '.', ':', '=', '+' and '$'
+// (message ids are base64-like, and Messenger's older ones read
+// "mid.$cAAJsujCd2ORmA4RK5lhvVcTzD2cU"), at most 256 bytes. A '$' means
+// nothing in a Redis key, a Lua script's keys, an asynq TaskID or a URL path,
+// where ids go.
 func validID(id string) bool {
 	if len(id) == 0 || len(id) > 256 {
 		return false
@@ -79,7 +82,7 @@ func validID(id string) bool {
 	for _, r := range id {
 		switch {
 		case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r == '_' || r == '-' || r == '.' || r == ':' || r == '=' || r == '+':
+		case r == '_' || r == '-' || r == '.' || r == ':' || r == '=' || r == '+' || r == '$':
 		default:
 			return false
 		}

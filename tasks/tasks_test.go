@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ func TestParseTarget(t *testing.T) {
 		{"post", "post:100_2", true},
 		{"message", "message:m_AbC-9+/=", false}, // '/' is not an id character
 		{"message ok", "message:m_AbC-9+=", true},
+		{"message old style", "message:mid.$cAAJsujCd2ORmA4RK5lhvVcTzD2cU", true},
 		{"no kind", "123", false},
 		{"unknown kind", "photo:1", false},
 		{"empty id", "comment:", false},
@@ -201,6 +203,46 @@ func TestEnqueueReplacesArchivedOnce(t *testing.T) {
 		if won == "" || ti.State != asynq.TaskStatePending || got.Text != won {
 			t.Fatalf("round %d: outcomes %v, task %s with text %q, want pending with the winner's text", round, outs, ti.State, got.Text)
 		}
+	}
+}
+
+// TestEnqueueManyOddItem: a reply that fails Validate is that reply's
+// outcome, Invalid, not the batch's error. Before, EnqueueMany returned at the
+// first such reply, so every reply after it in the batch was dropped, and the
+// poll that found it failed at every slot. A Messenger message id of the
+// older style (with a '$') is queued, its TaskID and ledger entry read back.
+func TestEnqueueManyOddItem(t *testing.T) {
+	ctx := context.Background()
+	e, insp := inspectingEnqueuer(t)
+	reply := func(kind Kind, id string) Reply {
+		return Reply{PageID: "7", Target: Target{kind, id}, PSID: "42", Text: "hello", Source: SourcePoll}
+	}
+	rs := []Reply{
+		reply(KindComment, "7_1"),
+		reply(KindMessage, "m_odd id/with a space"),
+		reply(KindMessage, "mid.$cAAJsujCd2ORmA4RK5lhvVcTzD2cU"),
+		reply(KindComment, "7_2"),
+	}
+	outs, err := e.EnqueueMany(ctx, "7", rs)
+	if err != nil {
+		t.Fatalf("EnqueueMany: %v (outcomes %v)", err, outs)
+	}
+	if want := []Outcome{Enqueued, Invalid, Enqueued, Enqueued}; !slices.Equal(outs, want) {
+		t.Fatalf("outcomes %v, want %v", outs, want)
+	}
+	old := rs[2].Target
+	ti, err := insp.GetTaskInfo(QueueReplies, old.String())
+	if err != nil {
+		t.Fatalf("task of %s: %v", old, err)
+	}
+	if got, err := DecodeReply(ti.Payload); err != nil || got.Target != old {
+		t.Fatalf("payload of %s: %+v, %v", old, got, err)
+	}
+	if _, err := e.Ledger.Get(ctx, "7", old); err != nil {
+		t.Fatalf("ledger entry of %s: %v", old, err)
+	}
+	if outs, err := e.EnqueueMany(ctx, "7", rs[2:3]); err != nil || outs[0] != AlreadyQueued {
+		t.Fatalf("second enqueue of %s: %v, %v; want queued", old, outs, err)
 	}
 }
 

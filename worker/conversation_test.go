@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -232,4 +234,65 @@ func TestConversationDoubtPageMessages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oddIDGraph gives the latest message of some people's conversations
+// another id (ids, by PSID), as Graph's listing would.
+type oddIDGraph struct {
+	worker.PollGraph
+	ids map[string]string
+}
+
+func (g *oddIDGraph) Conversations(ctx context.Context, token, pageID string) iter.Seq2[graph.Conversation, error] {
+	return func(yield func(graph.Conversation, error) bool) {
+		for c, err := range g.PollGraph.Conversations(ctx, token, pageID) {
+			if err == nil {
+				for _, u := range c.Participants {
+					if id, ok := g.ids[u.ID]; ok {
+						for i := range c.Messages {
+							if c.Messages[i].From != nil && c.Messages[i].From.ID == u.ID {
+								c.Messages[i].ID = id
+							}
+						}
+					}
+				}
+			}
+			if !yield(c, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestPollOneOddItemDoesNotBlockOthers: a conversation whose message id the
+// reply tasks could not take (Messenger's older ids read "mid.$cAA...", with a
+// '$') failed the batch's enqueue: the poll failed, every reply after it in
+// the batch was dropped, and so at every poll, so other people's messages
+// never got their replies. Old-style ids are now taken, and an item whose id
+// is still of no known shape is skipped as malformed, the others queued.
+func TestPollOneOddItemDoesNotBlockOthers(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 94})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	const oldStyle = "mid.$cAAJsujCd2ORmA4RK5lhvVcTzD2cU"
+	h.sb.AddMessage(page, sandbox.User{ID: "9401", Name: "Odd Id"}, "hello", now.Add(-time.Minute))
+	h.sb.AddMessage(page, sandbox.User{ID: "9402", Name: "Old Style"}, "hello", now.Add(-2*time.Minute))
+	_, fine := h.sb.AddMessage(page, sandbox.User{ID: "9403", Name: "Fine Person"}, "hello", now.Add(-3*time.Minute))
+	p := h.pollParams(pages)
+	p.Graph = &oddIDGraph{PollGraph: p.Graph, ids: map[string]string{"9401": "m_mid.bad id/x", "9402": oldStyle}}
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if rep.Skipped[intake.SkipMalformed] != 1 || rep.Enqueued() != 2 {
+		t.Errorf("skipped %v, enqueued %d; want 1 malformed, 2 queued", rep.Skipped, rep.Enqueued())
+	}
+	for _, id := range []string{fine, oldStyle} {
+		if !queued(t, h, "message:"+id) {
+			t.Errorf("message %s: no reply task", id)
+		}
+	}
+	h.startWorker(t, 2)
+	h.waitSent(t, []tasks.Reply{{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: oldStyle}}}, 10*time.Second)
 }
