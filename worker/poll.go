@@ -153,8 +153,9 @@ type PollReport struct {
 	DryRun   bool
 	Started  time.Time
 	Duration time.Duration
-	// Posts is the number of feed posts looked at (inside scan_posts, and
-	// older ones with fresh comments: BeyondScan), CommentReads the
+	// Posts is the number of feed posts looked at (inside scan_posts, older
+	// ones with fresh comments: BeyondScan, and visitors' posts inside the
+	// reply window when scan_posts is shorter), CommentReads the
 	// posts whose comments were read, Unchanged the posts skipped because
 	// nothing changed since the last poll.
 	Posts, CommentReads, Unchanged int
@@ -718,6 +719,9 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 	}
 	scanFrom := r.now.Add(-scan)
 	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+	// A visitor's post is a target itself for as long as it is inside its
+	// reply window, which a shorter scan_posts does not reach.
+	postsFrom := r.now.Add(-max(scan, intake.Window(r.page, tasks.KindPost)))
 	comments, posts := r.page.Replies(config.ReplyComments), r.page.Replies(config.ReplyPosts)
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
 	quiet := 0 // quiet posts beyond scan_posts in a row
@@ -736,9 +740,12 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 		// ones and stops after quietBeyondScan of them in a row: an old
 		// post with a fresh comment listed after a quiet one (or after an
 		// old post pinned out of order) is still read, for at most one
-		// more page of the feed.
+		// more page of the feed. A visitor's post inside its reply window
+		// is looked at wherever scan_posts ends, for itself.
 		beyond := post.CreatedTime.Before(scanFrom)
-		if beyond && (!comments || post.UpdatedTime.Before(commentsFrom)) {
+		fresh := comments && !post.UpdatedTime.Before(commentsFrom) // may have comments inside the reply window
+		target := posts && byVisitor(r.page.ID, post) && !post.CreatedTime.Before(postsFrom)
+		if beyond && !fresh && !target {
 			if quiet++; quiet >= quietBeyondScan {
 				break
 			}
@@ -753,12 +760,14 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 			continue
 		}
 		if _, ok := done[post.ID]; !ok {
-			// Only its comments: a post that old is no reply target itself.
-			if err := r.handlePost(ctx, post, comments, posts && !beyond, commentsFrom); err != nil {
+			// A post beyond scan_posts that is no target itself is here
+			// for its comments only; a visitor's post there whose
+			// comments are not read costs no Graph call.
+			if err := r.handlePost(ctx, post, comments, target, commentsFrom); err != nil {
 				return err
 			}
 			done[post.ID] = struct{}{}
-			if beyond {
+			if beyond && fresh {
 				r.rep.BeyondScan++
 			}
 		}
@@ -775,9 +784,7 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 	if r.rep.FullRead != "" {
 		st, known = postState{}, false
 	}
-	// A post without from is a visitor's whose privacy hides them: the Page's
-	// own posts always name it. Graph's can_reply_privately still decides.
-	if posts && (post.From == nil || post.From.ID != r.page.ID) && !known {
+	if posts && byVisitor(r.page.ID, post) && !known {
 		if _, err := r.batch.Add(ctx, intake.PostItem(post)); err != nil {
 			return err
 		}
@@ -804,6 +811,13 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 		}
 	}
 	return nil
+}
+
+// byVisitor reports whether post, on the Page pageID's feed, is a visitor's.
+// A post without from is a visitor's whose privacy hides them: the Page's
+// own posts always name it. Graph's can_reply_privately still decides.
+func byVisitor(pageID string, post graph.Post) bool {
+	return post.From == nil || post.From.ID != pageID
 }
 
 func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postState, known bool, from time.Time) error {

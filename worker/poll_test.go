@@ -595,6 +595,51 @@ func TestPollReadsOldPostAfterQuietOne(t *testing.T) {
 	}
 }
 
+// TestVisitorPostOlderThanScanPosts: with scan_posts (how far back the poll
+// looks at posts for new comments) shorter than max_age, a visitor's post
+// created between the two, inside its reply window, never got its reply:
+// the poll took posts beyond scan_posts for their comments only (and with
+// reply_to [posts] alone, did not look at them at all). It is a target now,
+// and the poll reads no more comments for it than before: the feed's entry
+// is all a post reply needs.
+func TestVisitorPostOlderThanScanPosts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		replyTo   []string
+		wantReads int // comment reads: the posts updated inside max_age
+	}{
+		{name: "comments and posts", replyTo: []string{config.ReplyComments, config.ReplyPosts}, wantReads: 2},
+		{name: "posts only", replyTo: []string{config.ReplyPosts}, wantReads: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
+			pages := pollPages(h)
+			pages[0].ScanPosts = 24 * time.Hour
+			pages[0].ReplyTo = tc.replyTo
+			pages[0].DefaultText = defaultText
+			page := pages[0].ID
+			now := time.Now()
+			vp := h.sb.AddPost(page, sandbox.User{ID: "9101", Name: "Vera Visitor"}, "do you deliver?", now.Add(-48*time.Hour))
+			h.sb.AddPost(page, sandbox.User{ID: page}, "the Page's own", now.Add(-50*time.Hour))
+			old := h.sb.AddPost(page, sandbox.User{ID: "9102", Name: "Otto Old"}, "still open?", now.Add(-10*24*time.Hour))
+			before := h.sb.Calls()[sandbox.EndpointComments]
+			rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !queued(t, h, "post:"+vp) {
+				t.Errorf("visitor post of 48h ago (max_age 168h, scan_posts 24h): no reply task; report %+v", rep.Report)
+			}
+			if queued(t, h, "post:"+old) {
+				t.Error("visitor post of 10 days ago, outside max_age: queued")
+			}
+			if n := h.sb.Calls()[sandbox.EndpointComments] - before; rep.CommentReads != tc.wantReads || n != tc.wantReads {
+				t.Errorf("comment reads %d (Graph calls %d), want %d", rep.CommentReads, n, tc.wantReads)
+			}
+		})
+	}
+}
+
 // TestDryPollThrottledPauses: a dry run writes nothing but the pause of a
 // throttle Graph answered it with: Graph's limit holds for the Page whoever
 // called, and the workers would otherwise go on calling it.
