@@ -58,6 +58,10 @@ type PollParams struct {
 	// poll reads again, for comments Graph shows late or in the same second;
 	// if zero, 2m.
 	Overlap time.Duration
+	// UnchangedAfter is how long after a post's last comment a poll must
+	// have read it for the next poll to take the post, its updated_time the
+	// same, for unchanged (see unchangedAfter); if zero, 1m.
+	UnchangedAfter time.Duration
 }
 
 // DefaultScanPosts is how far back a poll looks at posts when a Page's
@@ -85,10 +89,18 @@ func ConversationReadLimit(page *config.Page) tasks.Limit {
 }
 
 // unchangedAfter is how long after a post's updated_time the poll must have
-// read it for an unchanged updated_time to prove there is nothing new: Graph
+// read it for an unchanged updated_time to prove there is nothing new
+// (PollParams.UnchangedAfter's default): Graph
 // times are whole seconds, so a comment could arrive in the second the post
-// was read, and the clocks may differ a little.
-const unchangedAfter = 2 * time.Second
+// was read, after the read, and leave updated_time as it was. When the read
+// was is the host's clock, updated_time Graph's: with 2 s, a host 2 s or more
+// ahead of Graph took every post read in the second of its last comment for
+// unchanged, and a comment that came later in that second waited for the next
+// full read (up to 6 hours). A minute covers the drift of a host without NTP
+// for months; it costs one more comment read (one page: the read stops at the
+// newest comment seen, less the overlap) of a post whose last comment came
+// within a minute before a poll read it, at the next poll, once.
+const unchangedAfter = time.Minute
 
 // Poller polls Pages: it walks a Page's feed and the comments of each post
 // updated since the last poll, its visitor posts and conversations where the
@@ -118,6 +130,9 @@ func NewPoller(p PollParams) *Poller {
 	}
 	if p.Overlap <= 0 {
 		p.Overlap = 2 * time.Minute
+	}
+	if p.UnchangedAfter <= 0 {
+		p.UnchangedAfter = unchangedAfter
 	}
 	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics,
 		schedules: make(map[string]cron.Schedule, len(p.Pages))}
@@ -791,7 +806,7 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 	}
 	updated := post.UpdatedTime.Unix()
 	switch {
-	case known && st.updated == updated && st.polled >= updated+int64(unchangedAfter/time.Second):
+	case known && st.updated == updated && st.polled >= updated+int64(r.pl.p.UnchangedAfter/time.Second):
 		r.rep.Unchanged++
 	case !comments || post.UpdatedTime.Before(commentsFrom):
 		// No comment of it is inside the reply window.

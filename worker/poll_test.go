@@ -351,7 +351,9 @@ func TestPollIncremental(t *testing.T) {
 			h.sb.AddComment(p.ID, sandbox.User{ID: fmt.Sprintf("8800%04d%d", i, j), Name: "Old Friend"}, "cost?", time.Now().Add(-time.Duration(i+j+1)*time.Minute))
 		}
 	}
-	pl := worker.NewPoller(h.pollParams(pages))
+	pp := h.pollParams(pages)
+	pp.UnchangedAfter = 2 * time.Second // not to wait the minute out
+	pl := worker.NewPoller(pp)
 	ctx := context.Background()
 	first, err := pl.Poll(ctx, page, false)
 	if err != nil {
@@ -379,10 +381,10 @@ func TestPollIncremental(t *testing.T) {
 	if second.Enqueued() != touched*(100/touched) {
 		t.Errorf("second poll enqueued %d, want %d", second.Enqueued(), touched*(100/touched))
 	}
-	// The touched posts changed within the second they were read, so the next
-	// poll reads them once more (a comment could share that second); after
-	// that, a poll with nothing new reads no comments at all.
-	time.Sleep(2100 * time.Millisecond)
+	// The touched posts changed less than UnchangedAfter before they were
+	// read, so the next poll reads them once more (a comment could share
+	// that second); after that, a poll with nothing new reads no comments.
+	time.Sleep(2100 * time.Millisecond) // past UnchangedAfter
 	for i, wantMax := range []int{touched, 0} {
 		before := h.sb.Calls()[sandbox.EndpointComments]
 		rep, err := pl.Poll(ctx, page, false)
@@ -763,6 +765,48 @@ func TestPollHiddenAuthors(t *testing.T) {
 				t.Errorf("%s: queued by %q (%v), want the webhook", target, r.Source, err)
 			}
 		}
+	}
+}
+
+// TestPollHostClockAhead: a comment comes in the very second of its post's
+// last comment, after the poll read the post, so the post's updated_time does
+// not move. The poll must read the post once more, as its last read may have
+// been in that second. It knew so by comparing when it read (the host's
+// clock) with updated_time (Graph's), 2 s apart at least: with the host's
+// clock 3 s ahead of Graph's (within what a container without NTP drifts),
+// every poll took the post for unchanged, and the comment waited for the
+// next full read, up to 6 hours.
+func TestPollHostClockAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		skew time.Duration // host clock minus Graph's
+	}{
+		{name: "in step"},
+		{name: "host 3s ahead", skew: 3 * time.Second},
+		{name: "host 30s ahead", skew: 30 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 92})
+			pages := pollPages(h)
+			page := pages[0].ID
+			ctx := context.Background()
+			graphNow := time.Now().Add(-tc.skew)
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", graphNow.Add(-time.Hour))
+			sec := graphNow.Truncate(time.Second)
+			h.sb.AddComment(post, sandbox.User{ID: "9201", Name: "Ann First"}, "price?", sec)
+			pl := worker.NewPoller(h.pollParams(pages))
+			if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+				t.Fatalf("first poll: %+v %v", rep.Report, err)
+			}
+			// In the same Graph second, after the read.
+			late := h.sb.AddComment(post, sandbox.User{ID: "9202", Name: "Bea Same"}, "price?", sec.Add(900*time.Millisecond))
+			if _, err := pl.Poll(ctx, page, false); err != nil {
+				t.Fatal(err)
+			}
+			if !queued(t, h, "comment:"+late) {
+				t.Error("comment written in the second of the last one, after the read: no reply task at the next poll")
+			}
+		})
 	}
 }
 
