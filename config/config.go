@@ -24,6 +24,7 @@ const (
 	DefaultBurst        = 1
 	DefaultMaxAge       = MaxReplyWindow
 	DefaultScanPosts    = 720 * time.Hour
+	DefaultPersonGap    = 3 * time.Second
 	DefaultConcurrency  = 20
 	DefaultMaxRetry     = 10
 	DefaultAPIAddr      = "127.0.0.1:8080"
@@ -31,6 +32,12 @@ const (
 	// MaxReplyWindow is how long after a comment or post Meta accepts a
 	// private reply; Page.MaxAge may only shorten it.
 	MaxReplyWindow = 168 * time.Hour
+
+	// MaxPersonGap is the longest person_gap: the gap holds each of a
+	// person's replies after the one before, and a longer one would keep a
+	// frequent commenter's last replies waiting for days, up to past the
+	// reply window.
+	MaxPersonGap = time.Hour
 )
 
 // DefaultRate is a Page's rate when none is given: 10 sends per second.
@@ -211,6 +218,7 @@ func defaultPage() Page {
 		Burst:     DefaultBurst,
 		MaxAge:    DefaultMaxAge,
 		ScanPosts: DefaultScanPosts,
+		PersonGap: DefaultPersonGap,
 	}
 }
 

@@ -96,6 +96,7 @@ func TestDefaults(t *testing.T) {
 			Burst:       1,
 			MaxAge:      168 * time.Hour,
 			ScanPosts:   720 * time.Hour,
+			PersonGap:   3 * time.Second,
 		}},
 		Worker: Worker{Concurrency: 20, MaxRetry: 10},
 		API:    API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
@@ -179,6 +180,24 @@ log: {level: DEBUG, format: text}
 				}
 				if c.Log != (Log{Level: "debug", Format: "text"}) {
 					t.Errorf("log: %+v", c.Log)
+				}
+			},
+		},
+		{
+			// person_gap is 3s unless set; 0 turns it off, and 1h is the
+			// longest.
+			name: "person_gap",
+			yaml: "pages:\n" +
+				"  - {id: \"1\", access_token: t}\n" +
+				"  - {id: \"2\", access_token: t, person_gap: 0s}\n" +
+				"  - {id: \"3\", access_token: t, person_gap: 500ms}\n" +
+				"  - {id: \"4\", access_token: t, person_gap: 1h}\n",
+			check: func(t *testing.T, c *Config) {
+				want := []time.Duration{3 * time.Second, 0, 500 * time.Millisecond, time.Hour}
+				for i, p := range c.Pages {
+					if p.PersonGap != want[i] {
+						t.Errorf("pages[%d].person_gap = %s, want %s", i, p.PersonGap, want[i])
+					}
 				}
 			},
 		},
@@ -397,6 +416,9 @@ func TestParseErrors(t *testing.T) {
 		{name: "max_age too long", yaml: withPage("max_age: 169h", ""), wantPath: "pages[0].max_age", wantMsg: "at most 168h"},
 		{name: "max_age zero", yaml: withPage("max_age: 0s", ""), wantPath: "pages[0].max_age", wantMsg: "more than 0"},
 		{name: "scan_posts zero", yaml: withPage("scan_posts: 0h", ""), wantPath: "pages[0].scan_posts", wantMsg: "positive"},
+		{name: "person_gap negative", yaml: withPage("person_gap: -1s", ""), wantPath: "pages[0].person_gap", wantMsg: "between 0 (off) and 1h"},
+		{name: "person_gap too long", yaml: withPage("person_gap: 61m", ""), wantPath: "pages[0].person_gap", wantMsg: "between 0 (off) and 1h"},
+		{name: "person_gap not a duration", yaml: withPage("person_gap: 3", ""), wantPath: "pages[0].person_gap", wantMsg: "is not a duration"},
 		{name: "rule match missing", yaml: withPage("rules:\n  - text: hi", ""), wantPath: "pages[0].rules[0].match", wantMsg: "required"},
 		{name: "rule match invalid", yaml: withPage("rules:\n  - {match: \"(a\", text: hi}", ""), wantPath: "pages[0].rules[0].match", wantMsg: "is not a valid Go regexp: missing closing )"},
 		{name: "rule text missing", yaml: withPage("rules:\n  - {match: a}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "required"},

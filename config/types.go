@@ -110,6 +110,14 @@ type Page struct {
 	// their comments to be sent; the others are recorded as answered by it.
 	// Off by default: every eligible comment gets its reply.
 	OneReplyPerPerson bool `yaml:"one_reply_per_person"`
+	// PersonGap is the least time between two replies of the Page to one
+	// person (the writer of a comment or post, a conversation's person);
+	// defaults to 3s, and 0 turns it off. Every eligible comment still gets
+	// its reply, but a person who comments many times at once does not get
+	// them all back to back in their one Messenger thread: Meta may rate
+	// limit a thread that gets too many messages, and identical texts in a
+	// row are what its anti-spam looks for.
+	PersonGap time.Duration `yaml:"person_gap"`
 	// Rules are tried in order; the first that matches the message gives the
 	// text.
 	Rules []Rule `yaml:"rules"`

@@ -396,6 +396,9 @@ func (pg *Page) validate(p *problems, path string) {
 	if pg.ScanPosts <= 0 {
 		p.add(path+".scan_posts", "must be positive")
 	}
+	if pg.PersonGap < 0 || pg.PersonGap > MaxPersonGap {
+		p.add(path+".person_gap", "must be between 0 (off) and %s", fmtHours(MaxPersonGap))
+	}
 
 	sample := sampleData(pg.ID)
 	for i := range pg.Rules {

@@ -366,7 +366,10 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		PageID: b.page.ID, Target: it.Target, PSID: it.PSID, ConversationID: it.ConversationID,
 		Text: text, Source: b.source, Created: unixMilli(it.Created),
 	}
-	if b.page.OneReplyPerPerson && it.Target.Kind != tasks.KindMessage {
+	if it.Target.Kind != tasks.KindMessage {
+		// Whoever wrote it, whatever the Page's settings: the worker spaces
+		// one person's replies (person_gap) and, on a Page that sends one
+		// reply per person, sends them one.
 		r.Person = it.From.ID
 	}
 	if err := r.Validate(); err != nil {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,3 +129,59 @@ func TestPersonRecord(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPersonGapRecord: a person's first reply is booked at once, for its
+// send slot; the next is told how long until that slot plus the gap, books
+// nothing, and is booked once that time has come. Another person, or the
+// same id on another Page, is not held. The record is the Page's key
+// "{page}:pg:<id>" (the Page's Cluster slot), gone once it holds no one.
+func TestPersonGapRecord(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	const gap = 400 * time.Millisecond
+	book := func(page, id string, slot time.Duration) time.Duration {
+		t.Helper()
+		wait, err := l.PersonGap(ctx, page, id, slot, gap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait
+	}
+	if w := book("100", "7001", 100*time.Millisecond); w != 0 {
+		t.Fatalf("first reply to the person: wait %s, want booked", w)
+	}
+	key := l.pageKey("100", "pg:7001")
+	if !strings.HasSuffix(key, "{100}:pg:7001") {
+		t.Errorf("record key %q, want the Page's hash tag", key)
+	}
+	if pttl, err := l.rdb.PTTL(ctx, key).Result(); err != nil || pttl <= 0 || pttl > 500*time.Millisecond {
+		t.Errorf("record %s: PTTL %s %v, want the slot plus the gap", key, pttl, err)
+	}
+	// The next is due 500ms from the first booking: its slot, 50ms away,
+	// is too early.
+	w := book("100", "7001", 50*time.Millisecond)
+	if w <= 0 || w > 500*time.Millisecond {
+		t.Errorf("second reply to the person: wait %s, want up to 500ms", w)
+	}
+	if w := book("100", "7002", 0); w != 0 {
+		t.Errorf("another person: wait %s, want booked", w)
+	}
+	if w := book("200", "7001", 0); w != 0 {
+		t.Errorf("the same id on another Page: wait %s, want booked", w)
+	}
+	// A slot past the gap is booked at once.
+	if w := book("100", "7001", 600*time.Millisecond); w != 0 {
+		t.Errorf("a slot past the gap: wait %s, want booked", w)
+	}
+	// A gap of 0 books nothing.
+	if w, err := l.PersonGap(ctx, "100", "7003", 0, 0); err != nil || w != 0 {
+		t.Errorf("gap 0: %s %v", w, err)
+	}
+	if n, _ := l.rdb.Exists(ctx, l.pageKey("100", "pg:7003")).Result(); n != 0 {
+		t.Error("gap 0 kept a record")
+	}
+	time.Sleep(1300 * time.Millisecond)
+	if n, _ := l.rdb.Exists(ctx, key).Result(); n != 0 {
+		t.Error("the record outlived the gap")
+	}
+}

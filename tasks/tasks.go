@@ -133,9 +133,12 @@ type Reply struct {
 	// the queue, and a conversation reply to a person whom a reply already
 	// reached after they wrote it.
 	Created int64 `json:"created,omitempty"`
-	// Person is the id of who wrote the comment or post, on a Page that
-	// sends one reply per person (config.Page.OneReplyPerPerson); empty
-	// otherwise.
+	// Person is the id of who wrote the comment or post, as the poll and
+	// the webhook know it (the API's replies carry none). The worker spaces
+	// a Page's replies to one person by the Page's person_gap, and on a Page
+	// that sends one reply per person (config.Page.OneReplyPerPerson) sends
+	// them one. Tasks queued by versions before the gap carry it only on
+	// such a Page.
 	Person string `json:"person,omitempty"`
 }
 

@@ -109,6 +109,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
+	if err := w.spacePerson(ctx, ps, &r, token, res.Wait, res.Doubtful, lim, log); err != nil {
+		return err
+	}
 
 	if res.Wait > 0 {
 		w.waiting(r.PageID, 1)
@@ -206,7 +209,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	// sent, or released by personDone after an attempt that sent nothing;
 	// after a send whose outcome is unknown it stays, and holds the person
 	// while the target's entry is in doubt.
-	who, person := personOf(&r)
+	who, person := personOf(ps, &r)
 	releasePerson := false
 	if person {
 		if err := w.claimPerson(ctx, ps, &r, who, token, lim, res.Doubtful, log); err != nil {
@@ -284,15 +287,65 @@ func (w *Worker) countSent(r *tasks.Reply) {
 
 // personOf returns whose record r's reply claims (see tasks.PersonClaim),
 // and false when it claims none: a conversation reply's person, or the
-// writer of a comment or post on a Page that sends one reply per person.
-func personOf(r *tasks.Reply) (tasks.Person, bool) {
+// writer of a comment or post on a Page that sends one reply per person
+// (the poll and the webhook name the writer on every Page, for person_gap).
+func personOf(ps *pageState, r *tasks.Reply) (tasks.Person, bool) {
 	switch {
 	case r.Target.Kind == tasks.KindMessage && r.PSID != "":
 		return tasks.Person{ID: r.PSID}, true
-	case r.Target.Kind != tasks.KindMessage && r.Person != "":
+	case r.Target.Kind != tasks.KindMessage && r.Person != "" && ps.cfg.OneReplyPerPerson:
 		return tasks.Person{ID: r.Person, Commenter: true}, true
 	}
 	return tasks.Person{}, false
+}
+
+// spacePerson keeps r's reply at least the Page's person_gap after the last
+// one booked for its person (tasks.Ledger.PersonGap), booking its send slot
+// (slot from now) for them when it is. Every eligible comment gets its
+// reply, but one person's many comments (a giveaway's "me! @friend") do not
+// get theirs back to back in their one Messenger thread: Meta may rate limit
+// a thread that gets too many messages, and the same text again and again is
+// what its anti-spam looks for. A reply that must wait goes back to the
+// queue until the person's time, holding no worker slot meanwhile, and gives
+// back its claim and send slot as the other put-backs do. A reply whose
+// person is unknown (the API's comments and posts) is not spaced, and costs
+// no Redis call; neither does one on a Page whose gap is 0.
+func (w *Worker) spacePerson(ctx context.Context, ps *pageState, r *tasks.Reply, token string, slot time.Duration, doubtful bool, lim tasks.Limit, log *taskLog) error {
+	id := r.Person
+	if r.Target.Kind == tasks.KindMessage {
+		id = r.PSID
+	}
+	if id == "" || ps.cfg.PersonGap <= 0 || lastRun(ctx) {
+		// On its last run a put-back would archive the reply (see lastRun):
+		// it goes out unspaced instead.
+		return nil
+	}
+	wait, err := w.p.Ledger.PersonGap(ctx, r.PageID, id, slot, ps.cfg.PersonGap)
+	if err != nil {
+		w.giveBack(*r, token, doubtful, log)
+		w.returnSendSlot(r.PageID, lim, log)
+		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+	}
+	if wait <= 0 {
+		return nil
+	}
+	w.giveBack(*r, token, doubtful, log)
+	w.returnSendSlot(r.PageID, lim, log)
+	w.m.PersonGapWaits.WithLabelValues(r.PageID).Inc()
+	return &delayError{d: wholeSecondAfter(wait + spread(wait)), reason: putBackPersonGap}
+}
+
+// wholeSecondAfter returns d rounded up so that a task put back for it comes
+// back no earlier than d from now: asynq keeps a put-back's time in whole
+// seconds, dropping the fraction, and would bring it back up to a second
+// early, only for the person's gap to put it back again.
+func wholeSecondAfter(d time.Duration) time.Duration {
+	now := time.Now()
+	at := now.Add(d)
+	if t := at.Truncate(time.Second); t.Before(at) {
+		at = t.Add(time.Second)
+	}
+	return at.Sub(now)
 }
 
 // personTTL is how long the record of a reply that reached r's person is
@@ -409,7 +462,7 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	if conv == "" {
 		return false, nil
 	}
-	if who, ok := personOf(r); ok {
+	if who, ok := personOf(ps, r); ok {
 		// Before the target's mark: should this fail, the rerun finds the
 		// reply again and records both.
 		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); err != nil {
@@ -559,7 +612,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		} else {
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "graph").Inc()
 		}
-		if who, ok := personOf(r); ok && who.Commenter {
+		if who, ok := personOf(ps, r); ok && who.Commenter {
 			// The person has a private reply for this comment, the earlier
 			// attempt's or someone's in the Page's inbox: with one reply per
 			// person, their other comments are answered by it.

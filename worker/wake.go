@@ -22,6 +22,9 @@ const (
 	// putBackShare: the Page's replies hold their share of this worker's
 	// slots, mostly in slow sends (see Worker.enter).
 	putBackShare = "page holds its share of the worker's slots"
+	// putBackPersonGap: the person got a reply less than the Page's
+	// person_gap ago (or one is booked).
+	putBackPersonGap = "the person's last reply was less than person_gap ago"
 )
 
 // Wake says which put-back replies of a Page a config change has made stale.

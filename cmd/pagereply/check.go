@@ -43,8 +43,8 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		path, len(cfg.Pages), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
-		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, schedule %q, replies to %s, %s%s\n",
-			p.ID, p.Rate, p.Burst, p.Schedule,
+		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, %s, schedule %q, replies to %s, %s%s\n",
+			p.ID, p.Rate, p.Burst, personGap(&p), p.Schedule,
 			strings.Join(replyKinds(&p), ", "), plural(len(p.Rules), "rule", "rules"), defaultText(&p))
 	}
 	for _, id := range textlessPages(cfg.Pages) {
@@ -57,6 +57,14 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "warning: %s is a secret written in the file: take it from the environment with ${VAR} (deploy/README.md, Secrets)\n", p)
 	}
 	return exitOK
+}
+
+// personGap describes the Page's person_gap for check's summary.
+func personGap(p *config.Page) string {
+	if p.PersonGap <= 0 {
+		return "person_gap off"
+	}
+	return "person_gap " + p.PersonGap.String()
 }
 
 func onOff(b bool) string {

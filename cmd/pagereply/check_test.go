@@ -24,10 +24,10 @@ func TestCheck(t *testing.T) {
 	const token, secret, apiToken = "EAABsecretpagetoken", "s3cr3t-app-secret", "0123456789abcdef0123456789"
 	good := write("good.yaml", "redis:\n  url: redis://:hunter2@"+freeAddr(t)+"/3\ngraph:\n  app_secret: "+secret+"\n"+
 		"pages:\n  - id: \"123\"\n    access_token: \""+token+"\"\n    rate: 5/m\n    default_text: \"hi\"\n"+
-		"  - id: \"456\"\n    access_token: \""+token+"\"\n"+
+		"  - id: \"456\"\n    access_token: \""+token+"\"\n    person_gap: 0s\n"+
 		"api:\n  tokens: [\""+apiToken+"\"]\n")
 	out, errOut, code := run(t, "check", "-c", good)
-	for _, want := range []string{good + ": valid; 2 Pages", "page 123: rate 5/m burst", "page 456: rate", "warning: page 456 has no rules and no default_text",
+	for _, want := range []string{good + ": valid; 2 Pages", "page 123: rate 5/m burst 1, person_gap 3s,", "page 456: rate 10/s burst 1, person_gap off,", "warning: page 456 has no rules and no default_text",
 		// Every secret of this file is written in it.
 		"warning: redis.url is a secret written in the file", "warning: graph.app_secret is a secret", "warning: pages[0].access_token is a secret",
 		"warning: pages[1].access_token is a secret", "warning: api.tokens[0] is a secret"} {
