@@ -24,7 +24,7 @@ const (
 	DefaultBurst        = 1
 	DefaultMaxAge       = MaxReplyWindow
 	DefaultScanPosts    = 720 * time.Hour
-	DefaultPersonGap    = 3 * time.Second
+	DefaultPersonGap    = 0 // off: see Page.PersonGap
 	DefaultConcurrency  = 20
 	DefaultMaxRetry     = 10
 	DefaultAPIAddr      = "127.0.0.1:8080"

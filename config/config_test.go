@@ -96,7 +96,6 @@ func TestDefaults(t *testing.T) {
 			Burst:       1,
 			MaxAge:      168 * time.Hour,
 			ScanPosts:   720 * time.Hour,
-			PersonGap:   3 * time.Second,
 		}},
 		Worker: Worker{Concurrency: 20, MaxRetry: 10},
 		API:    API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
@@ -184,7 +183,7 @@ log: {level: DEBUG, format: text}
 			},
 		},
 		{
-			// person_gap is 3s unless set; 0 turns it off, and 1h is the
+			// person_gap is off unless set; 0 turns it off, and 1h is the
 			// longest.
 			name: "person_gap",
 			yaml: "pages:\n" +
@@ -193,7 +192,7 @@ log: {level: DEBUG, format: text}
 				"  - {id: \"3\", access_token: t, person_gap: 500ms}\n" +
 				"  - {id: \"4\", access_token: t, person_gap: 1h}\n",
 			check: func(t *testing.T, c *Config) {
-				want := []time.Duration{3 * time.Second, 0, 500 * time.Millisecond, time.Hour}
+				want := []time.Duration{0, 0, 500 * time.Millisecond, time.Hour}
 				for i, p := range c.Pages {
 					if p.PersonGap != want[i] {
 						t.Errorf("pages[%d].person_gap = %s, want %s", i, p.PersonGap, want[i])

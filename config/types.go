@@ -112,11 +112,14 @@ type Page struct {
 	OneReplyPerPerson bool `yaml:"one_reply_per_person"`
 	// PersonGap is the least time between two replies of the Page to one
 	// person (the writer of a comment or post, a conversation's person);
-	// defaults to 3s, and 0 turns it off. Every eligible comment still gets
+	// off (0) by default. Every eligible comment still gets
 	// its reply, but a person who comments many times at once does not get
 	// them all back to back in their one Messenger thread: Meta may rate
 	// limit a thread that gets too many messages, and identical texts in a
-	// row are what its anti-spam looks for.
+	// row are what its anti-spam looks for. Off by default: a reply due too
+	// soon goes back to the queue and is tried again at its person's time,
+	// so a person's N waiting replies cost about N²/2 put-backs, and each of
+	// their replies waits a gap more than the last.
 	PersonGap time.Duration `yaml:"person_gap"`
 	// Rules are tried in order; the first that matches the message gives the
 	// text.

@@ -23,7 +23,7 @@ func TestCheck(t *testing.T) {
 	}
 	const token, secret, apiToken = "EAABsecretpagetoken", "s3cr3t-app-secret", "0123456789abcdef0123456789"
 	good := write("good.yaml", "redis:\n  url: redis://:hunter2@"+freeAddr(t)+"/3\ngraph:\n  app_secret: "+secret+"\n"+
-		"pages:\n  - id: \"123\"\n    access_token: \""+token+"\"\n    rate: 5/m\n    default_text: \"hi\"\n"+
+		"pages:\n  - id: \"123\"\n    access_token: \""+token+"\"\n    rate: 5/m\n    person_gap: 3s\n    default_text: \"hi\"\n"+
 		"  - id: \"456\"\n    access_token: \""+token+"\"\n    person_gap: 0s\n"+
 		"api:\n  tokens: [\""+apiToken+"\"]\n")
 	out, errOut, code := run(t, "check", "-c", good)
