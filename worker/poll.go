@@ -761,6 +761,16 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 		fresh := comments && !post.UpdatedTime.Before(commentsFrom) // may have comments inside the reply window
 		target := posts && byVisitor(r.page.ID, post) && !post.CreatedTime.Before(postsFrom)
 		if beyond && !fresh && !target {
+			if posts && (r.rep.FullRead != "" || !r.fullKnown) && !post.CreatedTime.Before(postsFrom) {
+				// A full read (or a Page's first poll, which reads
+				// everything) goes on to the end of visitors' posts' reply
+				// window, past any run of the Page's own quiet posts: an old
+				// visitor's post behind them (a first poll, a long pause)
+				// would otherwise never be looked at. Feed pages only, no
+				// comment read; the polls between full reads stop as
+				// before, as a new visitor's post comes first in the feed.
+				continue
+			}
 			if quiet++; quiet >= quietBeyondScan {
 				break
 			}

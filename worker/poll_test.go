@@ -1035,3 +1035,31 @@ func TestPollConversationAfterInstantReply(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitorPostBehindQuietPosts: scan_posts 24h, max_age 168h, replies to
+// posts only. The Page posted 30 times between 25 and 47 hours ago (no
+// comments), and a visitor 48 hours ago. A full read (here the first poll,
+// which reads everything)
+// walks the feed to the end of the visitors' posts' window, past the run of
+// quiet posts that ends other polls' walks: before, the walk stopped after 25
+// of them and the visitor's post never got its reply.
+func TestVisitorPostBehindQuietPosts(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
+	pages := pollPages(h)
+	pages[0].ScanPosts = 24 * time.Hour
+	pages[0].ReplyTo = []string{config.ReplyPosts}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	for i := range 30 {
+		h.sb.AddPost(page, sandbox.User{ID: page}, "the Page's own", now.Add(-25*time.Hour-time.Duration(i)*40*time.Minute))
+	}
+	vp := h.sb.AddPost(page, sandbox.User{ID: "9101", Name: "Vera Visitor"}, "do you deliver?", now.Add(-48*time.Hour))
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !queued(t, h, "post:"+vp) {
+		t.Errorf("visitor post of 48h ago behind 30 quiet Page posts: no reply task (report %+v)", rep.Report)
+	}
+}
