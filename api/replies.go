@@ -395,6 +395,7 @@ func digits(s string) bool {
 
 // postReplies answers POST /v1/replies.
 func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
+	w = s.withWriteBudget(w)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.p.MaxBody))
 	if err != nil {
 		var mb *http.MaxBytesError

@@ -106,6 +106,11 @@ type Params struct {
 	Metrics *metrics.Metrics
 	// MaxBody is the largest request body in bytes; if zero, DefaultMaxBody.
 	MaxBody int64
+	// WriteTimeout bounds how long an answer may take to write, from the
+	// request; if zero, DefaultWriteTimeout. POST /v1/replies counts it
+	// from when its answer is ready instead: a batch of conversation replies
+	// reads Graph for each, at about 2 a second.
+	WriteTimeout time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; if nil, time.Now.
@@ -324,9 +329,9 @@ func (s *Server) Start() error {
 		IdleTimeout:       2 * time.Minute,
 		// A client that never reads its answer (of /metrics, say, which
 		// needs no credentials) would hold its connection and handler for
-		// as long as TCP keeps it. Longer than the slowest answer: a
-		// conversation read waits up to 10 s for its slot and then Graph.
-		WriteTimeout: 2 * time.Minute,
+		// as long as TCP keeps it. POST /v1/replies, whose batches can take
+		// longer than that to answer, sets its own (writeBudget).
+		WriteTimeout: s.writeTimeout(),
 		ErrorLog:     slogErrorLog{s.log}.logger(),
 	}
 	s.served = make(chan error, 1)
@@ -424,3 +429,53 @@ func noFraming(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// DefaultWriteTimeout is Params.WriteTimeout's default.
+const DefaultWriteTimeout = 2 * time.Minute
+
+func (s *Server) writeTimeout() time.Duration {
+	if s.p.WriteTimeout > 0 {
+		return s.p.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+// writeBudget gives an answer its write timeout from when the handler starts
+// writing it rather than from the request: the server's would cut off a
+// batch that took longer to handle (each conversation reply reads Graph, at
+// about 2 a second), its replies queued and the caller told nothing.
+type writeBudget struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	started bool
+}
+
+// withWriteBudget lifts w's write deadline until the answer is written.
+func (s *Server) withWriteBudget(w http.ResponseWriter) http.ResponseWriter {
+	rc := http.NewResponseController(w)
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		return w // not supported: the server's timeout stays
+	}
+	return &writeBudget{ResponseWriter: w, rc: rc, timeout: s.writeTimeout()}
+}
+
+func (b *writeBudget) start() {
+	if !b.started {
+		b.started = true
+		_ = b.rc.SetWriteDeadline(time.Now().Add(b.timeout))
+	}
+}
+
+func (b *writeBudget) WriteHeader(code int) {
+	b.start()
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *writeBudget) Write(p []byte) (int, error) {
+	b.start()
+	return b.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (b *writeBudget) Unwrap() http.ResponseWriter { return b.ResponseWriter }

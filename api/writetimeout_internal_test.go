@@ -24,7 +24,7 @@ func TestServerWriteTimeout(t *testing.T) {
 	s.mu.Lock()
 	wt := s.srv.WriteTimeout
 	s.mu.Unlock()
-	if wt < time.Minute || wt > 5*time.Minute {
+	if wt != DefaultWriteTimeout || wt < time.Minute || wt > 5*time.Minute {
 		t.Errorf("WriteTimeout %s, want between 1 and 5 minutes", wt)
 	}
 }
