@@ -236,32 +236,37 @@ func (l *Ledger) PersonRelease(ctx context.Context, page string, who Person, tar
 // personGapScript books a reply's send to a person, at least a gap after the
 // last one booked for them, in Redis's clock.
 //
-// KEYS[1] the person's next allowed send (Unix ms). ARGV[1] how far from now
-// the reply's send slot is (ms), ARGV[2] the gap (ms). Returns 0 when booked
-// (the person's next allowed send is then the slot plus the gap), else how
-// long from now until the person may get a reply (ms).
+// KEYS[1] the person's next allowed send (Unix ms) and the target that
+// booked it, "<ms>|<target>". ARGV[1] how far from now the reply's send slot
+// is (ms), ARGV[2] the gap (ms), ARGV[3] the reply's target. Returns 0 when
+// booked (the person's next allowed send is then the slot plus the gap),
+// else how long from now until the person may get a reply (ms). The target
+// that holds the booking books again at once: an attempt that sent nothing
+// (put back for a pause, refused, retried) is not held by its own booking.
 var personGapScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local at = now + tonumber(ARGV[1])
-local nxt = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if nxt > at then return nxt - now end
-redis.call('SET', KEYS[1], string.format('%.0f', at + tonumber(ARGV[2])), 'PX', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+local v = redis.call('GET', KEYS[1]) or ''
+local nxt = tonumber(string.match(v, '^(%d+)') or '0') or 0
+local holder = string.match(v, '^%d+|(.*)$')
+if nxt > at and holder ~= ARGV[3] then return nxt - now end
+redis.call('SET', KEYS[1], string.format('%.0f', at + tonumber(ARGV[2])) .. '|' .. ARGV[3], 'PX', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 return 0
 `)
 
-// PersonGap books the send of a reply of page to the person id, due in
+// PersonGap books the send of a reply of page (to target t) to the person id, due in
 // slot (its send slot, from now), when it is at least gap after the last
 // send booked for them, and returns 0; else it books nothing and returns how
 // long from now until the person may get a reply. A gap under a
 // millisecond books nothing. The record, "{page}:pg:<id>", is kept for as
 // long as it holds the person; a conversation's person (PSID) and a
 // commenter have one each, as Graph gives one person another id in each.
-func (l *Ledger) PersonGap(ctx context.Context, page, id string, slot, gap time.Duration) (time.Duration, error) {
+func (l *Ledger) PersonGap(ctx context.Context, page, id string, t Target, slot, gap time.Duration) (time.Duration, error) {
 	if gap < time.Millisecond {
 		return 0, nil
 	}
-	ms, err := personGapScript.Run(ctx, l.rdb, []string{l.pageKey(page, "pg:"+id)}, max(slot, 0).Milliseconds(), gap.Milliseconds()).Int64()
+	ms, err := personGapScript.Run(ctx, l.rdb, []string{l.pageKey(page, "pg:"+id)}, max(slot, 0).Milliseconds(), gap.Milliseconds(), t.String()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("space replies to person on page %s: %w", page, err)
 	}

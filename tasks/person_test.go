@@ -139,9 +139,11 @@ func TestPersonGapRecord(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
 	const gap = 400 * time.Millisecond
+	n := 0
 	book := func(page, id string, slot time.Duration) time.Duration {
 		t.Helper()
-		wait, err := l.PersonGap(ctx, page, id, slot, gap)
+		n++ // each a reply of its own
+		wait, err := l.PersonGap(ctx, page, id, Target{Kind: KindComment, ID: "c" + itoa(int64(n))}, slot, gap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +165,11 @@ func TestPersonGapRecord(t *testing.T) {
 	if w <= 0 || w > 500*time.Millisecond {
 		t.Errorf("second reply to the person: wait %s, want up to 500ms", w)
 	}
+	// The reply that holds the booking, back after an attempt that sent
+	// nothing, books again at once: before, it waited out its own gap.
+	if w, err := l.PersonGap(ctx, "100", "7001", Target{Kind: KindComment, ID: "c1"}, 0, gap); err != nil || w != 0 {
+		t.Errorf("the booking's own reply again: wait %s (%v), want booked", w, err)
+	}
 	if w := book("100", "7002", 0); w != 0 {
 		t.Errorf("another person: wait %s, want booked", w)
 	}
@@ -174,7 +181,7 @@ func TestPersonGapRecord(t *testing.T) {
 		t.Errorf("a slot past the gap: wait %s, want booked", w)
 	}
 	// A gap of 0 books nothing.
-	if w, err := l.PersonGap(ctx, "100", "7003", 0, 0); err != nil || w != 0 {
+	if w, err := l.PersonGap(ctx, "100", "7003", Target{Kind: KindComment, ID: "c0"}, 0, 0); err != nil || w != 0 {
 		t.Errorf("gap 0: %s %v", w, err)
 	}
 	if n, _ := l.rdb.Exists(ctx, l.pageKey("100", "pg:7003")).Result(); n != 0 {

@@ -117,3 +117,26 @@ func TestMessengerBlockPausesPage(t *testing.T) {
 		t.Errorf("%d sends into the block, want 1", n)
 	}
 }
+
+// TestPersonGapNotHeldByOwnBooking: with person_gap on, a conversation reply
+// whose first send Graph refuses for good reason but definitely (another app
+// controls the thread: nothing sent) is retried after its backoff, not held
+// by the booking of the person's send slot that its own refused attempt
+// made. Before, the retry waited out the whole gap (here 10 s; at 1h, a
+// flaky thread's retries an hour apart, up to past Messenger's window).
+func TestPersonGapNotHeldByOwnBooking(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 23})
+	h.pages[0].PersonGap = 10 * time.Second
+	held := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	var n atomic.Int32
+	sendRefusingGraph(t, h, func(recipient string) bool {
+		return strings.Contains(recipient, `"`+held.PSID+`"`) && n.Add(1) == 1
+	}, `{"error":{"message":"(#10) Message failed to send because another app is controlling this thread now.","type":"OAuthException","code":10,"error_subcode":2018300}}`)
+	h.startWorker(t, 2)
+	start := time.Now()
+	h.enqueueAll(t, []tasks.Reply{held})
+	h.waitSent(t, []tasks.Reply{held}, 30*time.Second)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("reply sent %s after a refused attempt that sent nothing (backoff 20ms); want about the backoff, not person_gap", d.Round(time.Millisecond))
+	}
+}

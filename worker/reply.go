@@ -320,7 +320,7 @@ func (w *Worker) spacePerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 		// it goes out unspaced instead.
 		return nil
 	}
-	wait, err := w.p.Ledger.PersonGap(ctx, r.PageID, id, slot, ps.cfg.PersonGap)
+	wait, err := w.p.Ledger.PersonGap(ctx, r.PageID, id, r.Target, slot, ps.cfg.PersonGap)
 	if err != nil {
 		w.giveBack(*r, token, doubtful, log)
 		w.returnSendSlot(r.PageID, lim, log)
