@@ -204,16 +204,23 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 		if err != nil {
 			return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 		}
-		if n > MaxReplacements {
+		doubt := entry.Status == StatusUnknown || entry.Status == StatusClaimed
+		if n > MaxReplacements && !(doubt && r.Target.Kind == KindMessage) {
 			// Failed for good, with the archived task's last error: later
-			// polls skip it at the ledger, and the caller is told.
+			// polls skip it at the ledger, and the caller is told. Not a
+			// conversation reply in doubt: its entry holds its person
+			// (PersonClaim) until an attempt asks Graph whether the reply
+			// reached them, and failed it would let a reply to their
+			// earlier message through. (Polls find a conversation again
+			// only at full reads, inside its 24 hours: a few replacements
+			// more. A comment's second reply Graph refuses itself: 10900.)
 			reason := fmt.Sprintf("given up after its task ran out of retries %d times (last error: %s)", n, clipReason(ti.LastErr))
 			if err := e.Ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
 				return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 			}
 			return AlreadyFailed, nil, nil
 		}
-		if entry.Status == StatusUnknown || entry.Status == StatusClaimed {
+		if doubt {
 			if old, err := DecodeReply(ti.Payload); err == nil && old.Text != "" && old.Text != r.Text {
 				r.Text = old.Text
 				payload, err := json.Marshal(r)
