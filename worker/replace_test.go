@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +13,6 @@ import (
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
-
-// blockedPersonGraph answers sends to the comments in fail with Graph's code
-// 2, as Meta does for a person who blocked the Page, and counts the sends.
-type blockedPersonGraph struct {
-	worker.Graph
-	fail  map[string]bool
-	mu    sync.Mutex
-	sends map[string]int
-}
-
-func (g *blockedPersonGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
-	g.mu.Lock()
-	g.sends[to.CommentID]++
-	g.mu.Unlock()
-	if g.fail[to.CommentID] {
-		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Unknown: true,
-			Message: "An unexpected error has occurred. Please retry your request later."}
-	}
-	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
-}
 
 // TestArchivedReplyReplacedAtMostMaxReplacements: a reply Graph keeps
 // refusing with a transient answer (code 2, a person who blocked the Page) is
@@ -52,8 +31,10 @@ func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
 	page := h.pages[0].ID
 	rs := h.addComments(page, 1, "Thanks")
 	r := rs[0]
-	g := &blockedPersonGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
-		fail: map[string]bool{r.Target.ID: true}, sends: map[string]int{}}
+	// Code 2 to this comment's sends, as Meta answers for a person who
+	// blocked the Page.
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: r.Target.ID}
+	g.down.Store(true)
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
 		p.Graph, p.MaxRetry = g, 1
 		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
@@ -71,9 +52,7 @@ func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
 		}
 	}
 	want := (tasks.MaxReplacements + 1) * 2
-	g.mu.Lock()
-	n := g.sends[r.Target.ID]
-	g.mu.Unlock()
+	n := int(g.sends.Load())
 	if n != want {
 		t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
 	}
