@@ -21,8 +21,12 @@ import (
 )
 
 // DefaultWebhookMaxBody is the largest webhook delivery accepted when
-// WebhookParams.MaxBody is zero; Meta's batches are far smaller.
-const DefaultWebhookMaxBody = 1 << 20
+// WebhookParams.MaxBody is zero. Meta batches up to 1,000 updates in one
+// delivery and writes every non-ASCII character as a \uXXXX escape (6 bytes,
+// 12 for an emoji), so a full batch of comments in Cyrillic or Thai runs past
+// 1 MiB; a refused batch is delivered again, refused again, and lost. 16 MiB
+// holds 1,000 comments of 2,500 escaped characters each.
+const DefaultWebhookMaxBody = 16 << 20
 
 // WebhookIntake queues the items a delivery names; *tasks.Enqueuer
 // implements it. The worker's poll handler reads each item from Graph, checks
@@ -231,6 +235,10 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			h.count(outcomeTooLarge)
+			// Every item of the delivery is lost (Meta sends it again, as
+			// large): worth an operator's look.
+			h.log.Warn("webhook delivery refused: body larger than the webhook's limit",
+				slog.Int64("limit_bytes", h.p.MaxBody), slog.Int64("content_length", r.ContentLength), slog.String("remote", r.RemoteAddr))
 			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the webhook's limit", "")
 			return
 		}

@@ -226,7 +226,7 @@ func TestWebhookRefusals(t *testing.T) {
 		{"body an array", `[1,2]`, signed(`[1,2]`), http.StatusBadRequest, notDelivery + "want an object, got array"},
 		{"object a long number", `{"object":` + long + `}`, signed(`{"object":` + long + `}`), http.StatusBadRequest,
 			notDelivery + "object: want a string, got number"},
-		{"too large", strings.Repeat(" ", 2<<20), nil, http.StatusRequestEntityTooLarge, ""},
+		{"too large", strings.Repeat(" ", api.DefaultWebhookMaxBody+1), nil, http.StatusRequestEntityTooLarge, ""},
 		// Meta's deliveries always hold object and entry: a signed body
 		// without them is no delivery, and its sender is told so.
 		{"empty object", `{}`, signed(`{}`), http.StatusBadRequest, notDelivery + "object is required"},
