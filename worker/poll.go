@@ -1295,6 +1295,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	var item intake.Item
+	onPage := true
 	if it.Kind == tasks.KindComment {
 		c, err := pl.p.Graph.Comment(ctx, page.AccessToken, it.ID)
 		if err != nil {
@@ -1307,18 +1308,37 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 				postID = page.ID + "_" + p
 			}
 		}
+		if author, _, ok := strings.Cut(postID, "_"); ok && author != page.ID {
+			// A comment on a post whose id names someone else: a post
+			// elsewhere that tags the Page, which the feed and so its
+			// webhook report. As in the poll, it and its comments are not
+			// the Page's to answer, unless the Page wrote it (on another
+			// Page's timeline): its post says which.
+			p, err := pl.p.Graph.Post(ctx, page.AccessToken, postID)
+			if err != nil {
+				return pl.itemError(page.ID, err, log)
+			}
+			onPage = intake.OnPage(page.ID, p)
+		}
 		item = intake.CommentItem(postID, c)
 	} else {
 		p, err := pl.p.Graph.Post(ctx, page.AccessToken, it.ID)
 		if err != nil {
 			return pl.itemError(page.ID, err, log)
 		}
+		onPage = intake.OnPage(page.ID, p)
 		// Without from, it is a visitor's post whose privacy hides them, as
 		// in the poll: Graph's can_reply_privately decides.
 		item = intake.PostItem(p)
 	}
 	b := pl.in.NewBatch(page, tasks.SourceWebhook, false)
-	reason, err := b.Add(ctx, item)
+	var reason intake.Reason
+	if onPage {
+		reason, err = b.Add(ctx, item)
+	} else {
+		reason = intake.SkipNotOnPage
+		b.Discard(reason)
+	}
 	if err == nil {
 		err = b.Flush(ctx)
 	}

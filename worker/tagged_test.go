@@ -2,15 +2,19 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -21,6 +25,23 @@ type taggedFeed struct {
 	worker.PollGraph
 	tagged       graph.Post
 	commentReads atomic.Int32
+	// Posts and comments that a read by id finds, beside the sandbox's.
+	posts    map[string]graph.Post
+	comments map[string]graph.Comment
+}
+
+func (g *taggedFeed) Post(ctx context.Context, token, id string) (graph.Post, error) {
+	if p, ok := g.posts[id]; ok {
+		return p, nil
+	}
+	return g.PollGraph.Post(ctx, token, id)
+}
+
+func (g *taggedFeed) Comment(ctx context.Context, token, id string) (graph.Comment, error) {
+	if c, ok := g.comments[id]; ok {
+		return c, nil
+	}
+	return g.PollGraph.Comment(ctx, token, id)
 }
 
 func (g *taggedFeed) Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
@@ -79,5 +100,65 @@ func TestPollLeavesTaggedPostsAlone(t *testing.T) {
 	}
 	if !queued(t, h, "post:"+visitor) {
 		t.Error("the visitor's post on the Page got no reply task")
+	}
+}
+
+// TestWebhookLeavesTaggedPostsAlone: Meta's feed webhook reports changes to
+// the Page's feed, which lists public posts elsewhere that tag the Page. As in
+// the poll, neither such a post nor a comment on it gets a reply (both
+// skipped not_on_page); a comment on the Page's own post does, and so does a
+// comment on a post the Page itself wrote on another Page's timeline (its id
+// names the other Page, its from the Page). Before, the webhook queued a reply
+// to the tagged post and to its comment.
+func TestWebhookLeavesTaggedPostsAlone(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4748})
+	pages := pollPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	ownPost := h.sb.AddPost(page, sandbox.User{ID: page}, "A post", now.Add(-time.Hour))
+	own := h.sb.AddComment(ownPost, sandbox.User{ID: "5000001", Name: "Visitor One"}, "what price?", now.Add(-time.Minute))
+	tagged := graph.Post{ID: "64000002_555000111", CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, UpdatedTime: graph.Time{Time: now.Add(-time.Minute)},
+		CanReplyPrivately: true, From: &graph.User{ID: "64000002", Name: "Tagger"}, Message: "great price at @Page"}
+	elsewhere := graph.Post{ID: "64000009_555000333", CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, UpdatedTime: graph.Time{Time: now.Add(-time.Minute)},
+		From: &graph.User{ID: page, Name: "The Page"}, Message: "hello neighbours"}
+	comment := func(id, from string) graph.Comment {
+		return graph.Comment{ID: id, CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, CanReplyPrivately: true,
+			From: &graph.User{ID: from, Name: "Friend " + from}, Message: "what price?"}
+	}
+	g := &taggedFeed{tagged: tagged,
+		posts: map[string]graph.Post{tagged.ID: tagged, elsewhere.ID: elsewhere},
+		comments: map[string]graph.Comment{
+			"555000111_777000222": comment("555000111_777000222", "64000003"),
+			"555000333_777000444": comment("555000333_777000444", "64000004"),
+		}}
+	p := h.pollParams(pages)
+	g.PollGraph = p.Graph
+	p.Graph = g
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	for _, it := range []tasks.WebhookItem{
+		{PageID: page, Kind: tasks.KindPost, ID: tagged.ID},
+		{PageID: page, Kind: tasks.KindComment, ID: "555000111_777000222", PostID: tagged.ID},
+		{PageID: page, Kind: tasks.KindComment, ID: "555000333_777000444", PostID: elsewhere.ID},
+		{PageID: page, Kind: tasks.KindComment, ID: own, PostID: ownPost},
+	} {
+		it.ReceivedAt = time.Now().UnixMilli()
+		payload, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pl.ProcessTask(ctx, asynq.NewTask(tasks.TypeWebhookItem, payload)); err != nil {
+			t.Fatalf("%s %s: %v", it.Kind, it.ID, err)
+		}
+	}
+	for _, target := range []string{"post:" + tagged.ID, "comment:555000111_777000222"} {
+		if queued(t, h, target) {
+			t.Errorf("%s, of a post elsewhere that tags the Page, got a reply task through the webhook", target)
+		}
+	}
+	for _, target := range []string{"comment:555000333_777000444", "comment:" + own} {
+		if !queued(t, h, target) {
+			t.Errorf("%s got no reply task", target)
+		}
 	}
 }
