@@ -106,11 +106,16 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry,
 		Inspector: asynq.NewInspectorFromRedisClient(a.rdb)}
-	a.graph = graph.New(graph.Config{
-		BaseURL: cfg.Graph.BaseURL, Version: cfg.Graph.Version, AppSecret: cfg.Graph.AppSecret,
-		Timeout: cfg.Graph.Timeout, Observer: worker.GraphObserver(a.ledger, a.metrics, log),
-	})
+	a.graph = a.newGraph(worker.GraphObserver(a.ledger, a.metrics, log))
 	return a, nil
+}
+
+// newGraph returns a Graph client of the config with observer.
+func (a *app) newGraph(observer func(graph.CallInfo)) *graph.Client {
+	return graph.New(graph.Config{
+		BaseURL: a.cfg.Graph.BaseURL, Version: a.cfg.Graph.Version, AppSecret: a.cfg.Graph.AppSecret,
+		Timeout: a.cfg.Graph.Timeout, Observer: observer,
+	})
 }
 
 // applyConfig brings what Redis holds in line with a config that may have

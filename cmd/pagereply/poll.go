@@ -41,6 +41,10 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if !*dry {
 		// A dry run writes nothing: the config it tries may never run.
 		_ = a.applyConfig(ctx, false, map[string]worker.Wake{}) // a failure is logged
+	} else {
+		// Nor the pause of every Page for an app near its limit: the
+		// app may be another than the service's.
+		a.graph = a.newGraph(worker.DryRunGraphObserver(a.ledger, a.metrics, a.log))
 	}
 	var last time.Time
 	pl := worker.NewPoller(worker.PollParams{
