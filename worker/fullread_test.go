@@ -203,3 +203,32 @@ func TestConversationFailureKeepsFeedReadsIncremental(t *testing.T) {
 		t.Errorf("poll after the failed full read: full read %q, %d conversations looked at, want an incremental poll reading all %d", rep.FullRead, rep.Conversations, all)
 	}
 }
+
+// TestFullReadAfterClockAhead: one poll ran on a host whose clock was a year
+// ahead (a VM booted before NTP stepped its clock) and recorded its full read
+// a year on. A poll on a right clock reads everything again, saying why,
+// instead of taking that record at its word: before, no full read came for a
+// year, and the replies they recover (lost with a failover of Redis, archived
+// after their retries) were never queued again.
+func TestFullReadAfterClockAhead(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 67})
+	pages := pollPages(h)
+	page := pages[0]
+	ctx := context.Background()
+	ahead := h.pollParams(pages)
+	ahead.Now = func() time.Time { return time.Now().Add(365 * 24 * time.Hour) }
+	if _, err := worker.NewPoller(ahead).Poll(ctx, page.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.FullRead, "ahead of this host's clock") {
+		t.Fatalf("the poll on a right clock: full read %q, want one for the record a year ahead", rep.FullRead)
+	}
+	// Recorded now, the next poll reads only what changed.
+	if rep, err = worker.NewPoller(h.pollParams(pages)).Poll(ctx, page.ID, false); err != nil || rep.FullRead != "" {
+		t.Fatalf("the poll after: full read %q (%v), want none", rep.FullRead, err)
+	}
+}

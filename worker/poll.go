@@ -519,6 +519,11 @@ func replySettingsPrint(page *config.Page) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
+// fullReadSkew is how far ahead of a poll's clock the last full read may be
+// recorded (the clocks of the hosts polling a Page differ a little) before
+// the record is taken for a clock that was wrong.
+const fullReadSkew = time.Minute
+
 // fullReadReason returns why this poll reads everything (see above), from
 // the Page's stored poll state m; empty for a poll of what changed. A Page
 // polled for the first time reads everything anyway.
@@ -530,8 +535,16 @@ func (r *pollRun) fullReadReason(m map[string]string) string {
 		return "the Page's reply settings changed since its last poll"
 	}
 	last, err := strconv.ParseInt(m[stateFullField], 10, 64)
-	if every := fullReadEvery(r.page); err != nil || r.now.Sub(time.Unix(last, 0)) >= every {
+	since := r.now.Sub(time.Unix(last, 0))
+	if every := fullReadEvery(r.page); err != nil || since >= every {
 		return "the last full read was " + every.String() + " or more ago"
+	}
+	if since < -fullReadSkew {
+		// Recorded by a poll on a host whose clock was ahead (a VM booted
+		// before NTP stepped its clock): taken at its word, no full read
+		// would come until that time, and nothing would find again the
+		// replies the full reads are there to recover.
+		return "the last full read is recorded " + (-since).Round(time.Second).String() + " ahead of this host's clock"
 	}
 	return ""
 }
