@@ -418,6 +418,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "person_gap negative", yaml: withPage("person_gap: -1s", ""), wantPath: "pages[0].person_gap", wantMsg: "between 0 (off) and 1h"},
 		{name: "person_gap too long", yaml: withPage("person_gap: 61m", ""), wantPath: "pages[0].person_gap", wantMsg: "between 0 (off) and 1h"},
 		{name: "person_gap not a duration", yaml: withPage("person_gap: 3", ""), wantPath: "pages[0].person_gap", wantMsg: "is not a duration"},
+		{name: "person_gap past half of max_age", yaml: withPage("person_gap: 1h\nmax_age: 90m", ""), wantPath: "pages[0].person_gap", wantMsg: "at most half of max_age (1h30m0s)"},
 		{name: "rule match missing", yaml: withPage("rules:\n  - text: hi", ""), wantPath: "pages[0].rules[0].match", wantMsg: "required"},
 		{name: "rule match invalid", yaml: withPage("rules:\n  - {match: \"(a\", text: hi}", ""), wantPath: "pages[0].rules[0].match", wantMsg: "is not a valid Go regexp: missing closing )"},
 		{name: "rule text missing", yaml: withPage("rules:\n  - {match: a}", ""), wantPath: "pages[0].rules[0].text", wantMsg: "required"},

@@ -398,6 +398,11 @@ func (pg *Page) validate(p *problems, path string) {
 	}
 	if pg.PersonGap < 0 || pg.PersonGap > MaxPersonGap {
 		p.add(path+".person_gap", "must be between 0 (off) and %s", fmtHours(MaxPersonGap))
+	} else if pg.PersonGap > 0 && pg.MaxAge > 0 && pg.PersonGap*2 > pg.MaxAge {
+		// A person's replies spaced by the gap run past the window after
+		// a few: the reply that would be is sent within the gap instead,
+		// and the gap does little.
+		p.add(path+".person_gap", "must be at most half of max_age (%s): replies spaced further apart run past the reply window", pg.MaxAge)
 	}
 
 	sample := sampleData(pg.ID)

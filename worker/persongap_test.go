@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/metrics"
@@ -183,4 +185,53 @@ func TestPersonGapConversation(t *testing.T) {
 	if d := times[1].Sub(times[0]); d < gap*8/10 {
 		t.Errorf("the person's two replies went out %s apart, want at least person_gap %s", d, gap)
 	}
+}
+
+// TestPersonGapNotPastWindow: a reply that waiting out person_gap would take
+// past the Page's reply window goes out within the gap instead (max_age 4s,
+// gap 3s: the scale of max_age 2h and a gap of an hour). Before, the third of
+// a person's three comments was put back twice for the gap, came back past
+// the window, and was archived unsent: a reply missed.
+func TestPersonGapNotPastWindow(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 34})
+	pages := gapPages(h, 3*time.Second)
+	pages[0].MaxAge = 4 * time.Second
+	page := pages[0].ID
+	fan := sandbox.User{ID: "99000002", Name: "Eager Fan"}
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
+	var rs []tasks.Reply
+	for range 3 {
+		id := h.sb.AddComment(post, fan, "me! @friend", time.Now())
+		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
+	}
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil || rep.Enqueued() != 3 {
+		t.Fatalf("poll: queued %d, %v; want the 3 comments", rep.Enqueued(), err)
+	}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		sent, archived := 0, 0
+		for _, r := range rs {
+			if h.sb.SendCount(r.Target.ID) > 0 {
+				sent++
+			} else if ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String()); err == nil && ti.State == asynq.TaskStateArchived {
+				archived++
+				t.Logf("%s archived: %s", r.Target, ti.LastErr)
+			}
+		}
+		if archived > 0 {
+			t.Fatalf("%d of the person's %d comments never answered: person_gap held their replies past max_age", archived, len(rs))
+		}
+		if sent == len(rs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d replies sent in 15s", sent, len(rs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.checkExactlyOnce(t, rs)
 }

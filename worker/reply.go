@@ -329,11 +329,28 @@ func (w *Worker) spacePerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 	if wait <= 0 {
 		return nil
 	}
+	d := wholeSecondAfter(wait + spread(wait))
+	if r.Created > 0 {
+		left := intake.Window(ps.cfg, r.Target.Kind) - time.Since(time.UnixMilli(r.Created))
+		if d+gapWindowMargin >= left {
+			// Back after the gap, it would be past the Page's reply window
+			// and never sent: a reply close behind the person's last one
+			// is better than none.
+			log.L().Info("reply sent within person_gap: waiting out the gap would take it past the Page's reply window",
+				slog.Duration("gap_left", wait), slog.Duration("window_left", left))
+			return nil
+		}
+	}
 	w.giveBack(*r, token, doubtful, log)
 	w.returnSendSlot(r.PageID, lim, log)
 	w.m.PersonGapWaits.WithLabelValues(r.PageID).Inc()
-	return &delayError{d: wholeSecondAfter(wait + spread(wait)), reason: putBackPersonGap}
+	return &delayError{d: d, reason: putBackPersonGap}
 }
+
+// gapWindowMargin is how much of its reply window a reply put back for
+// person_gap must have left when it comes back: asynq brings a put-back back
+// up to a few seconds late under load.
+const gapWindowMargin = 5 * time.Second
 
 // wholeSecondAfter returns d rounded up so that a task put back for it comes
 // back no earlier than d from now: asynq keeps a put-back's time in whole
