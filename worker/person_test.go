@@ -28,7 +28,9 @@ func pollConversation(t *testing.T, h *harness, pl *worker.Poller, page, psid st
 	}
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
-	for _, state := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){insp.ListPendingTasks, insp.ListScheduledTasks} {
+	// A worker may have taken it already, even sent it.
+	for _, state := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
+		insp.ListPendingTasks, insp.ListScheduledTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListCompletedTasks} {
 		tis, err := state(tasks.QueueReplies)
 		if err != nil {
 			t.Fatal(err)
