@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -72,16 +74,20 @@ func ReplyTaskOptions(r *Reply, maxRetry int, retention time.Duration) []asynq.O
 // Inspector, the archived task is replaced by the new one, so a later poll,
 // delivery or API call that finds the target again gets it answered instead
 // of being told it is queued. (An archived task keeps its TaskID, for asynq's
-// 90 days, so without this nothing could queue that target again.)
+// 90 days, so without this nothing could queue that target again.) A target
+// whose tasks ran out of retries more than MaxReplacements times is recorded
+// as failed for good instead (AlreadyFailed), whether its last task is still
+// archived or was deleted.
 func (e *Enqueuer) Enqueue(ctx context.Context, r Reply) (Outcome, *asynq.TaskInfo, error) {
-	entry, err := e.Ledger.Get(ctx, r.PageID, r.Target)
+	st, err := e.Ledger.getTargets(ctx, r.PageID, []Target{r.Target})
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 	}
-	return e.enqueueChecked(ctx, r, entry)
+	return e.enqueueChecked(ctx, r, st[0])
 }
 
-func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Outcome, *asynq.TaskInfo, error) {
+func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, st targetState) (Outcome, *asynq.TaskInfo, error) {
+	entry := st.Entry
 	switch entry.Status {
 	case StatusSent:
 		return AlreadySent, nil, nil
@@ -90,6 +96,15 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 	}
 	if err := r.Validate(); err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+	}
+	// Given up past MaxReplacements, but not a conversation reply in doubt:
+	// its entry holds its person (PersonClaim) until an attempt asks Graph
+	// whether the reply reached them, and failed it would let a reply to
+	// their earlier message through. (Polls find a conversation again only
+	// at full reads, inside its 24 hours: a few replacements more. A
+	// comment's second reply Graph refuses itself: 10900.)
+	if st.ranOut > MaxReplacements && !(inDoubt(entry) && r.Target.Kind == KindMessage) {
+		return e.giveUp(ctx, r, st)
 	}
 	if r.EnqueuedAt == 0 {
 		r.EnqueuedAt = e.now().UnixMilli()
@@ -122,31 +137,126 @@ func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, entry Entry) (Ou
 // archived task keeps others from replacing it.
 const replaceLockTTL = 10 * time.Second
 
-// MaxReplacements is how many times an archived task of one target is
-// replaced by a new one (replaceArchived) before the target is recorded as
-// failed for good. Each new task brings a full set of retries, and a poll
+// MaxReplacements is how many times a target whose reply task ran out of
+// retries (archived by the worker after worker.max_retry transient failures)
+// is queued again, by a replacement of the archived task (replaceArchived) or
+// as a new task once the archived one is gone, before the target is recorded
+// as failed for good. Each new task brings a full set of retries, and a poll
 // finds a target again often (every poll of a post read to its end, every
 // full read): a reply Graph keeps refusing with a transient answer (code 2
 // to a person who blocked the Page) would otherwise be sent about
-// (max_retry+1) times for each replacement, for the whole reply window, and
-// use up the Page's allowance. Three replacements cover a worker that did not
+// (max_retry+1) times for each new task, for the whole reply window, and
+// use up the Page's allowance. Three more tasks cover a worker that did not
 // have the Page yet (a rolling update), a max_age widened after a reply was
 // held past the old one, and a Graph outage or two.
+//
+// The worker counts the tasks that ran out (Ledger.CountRanOut), not the
+// enqueue that replaces one: an archived task deleted meanwhile (the
+// monitor's Delete or "Delete all", or asynq trimming its archive past
+// 10,000 tasks) left nothing to replace, and a find queued a new task,
+// uncounted, with a full set of retries, without end.
 const MaxReplacements = 3
 
-// countReplacement counts one more replacement of t's archived task and
-// returns the count, kept as long as t's ledger entry.
-func (l *Ledger) countReplacement(ctx context.Context, page string, t Target) (int64, error) {
-	key := l.pageKey(page, "replaced:"+t.String())
-	var n *redis.IntCmd
-	if _, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		n = p.Incr(ctx, key)
-		p.PExpire(ctx, key, l.ttl)
-		return nil
-	}); err != nil {
-		return 0, fmt.Errorf("count replacements of %s: %w", t, err)
+// ranOutKey is the key of the count of t's tasks that ran out of retries.
+func (l *Ledger) ranOutKey(page string, t Target) string {
+	return l.pageKey(page, "ranout:"+t.String())
+}
+
+// countRanOutScript counts one more task of a target that ran out of
+// retries, and keeps its last error: the value is "<count>|<last error>".
+//
+// KEYS[1] the count's key. ARGV[1] the last error, ARGV[2] TTL (ms).
+var countRanOutScript = redis.NewScript(`
+local n = tonumber(string.match(redis.call('GET', KEYS[1]) or '', '^%d+')) or 0
+n = n + 1
+redis.call('SET', KEYS[1], string.format('%d', n) .. '|' .. ARGV[1], 'PX', ARGV[2])
+return n
+`)
+
+// CountRanOut records that a reply task of t was archived because its
+// retries ran out, with its last error, and returns how many of t's tasks
+// did. The count is kept as long as a ledger entry (from the last one) and
+// read with t's entry by every enqueue of t, in the same round trip: past
+// MaxReplacements, an enqueue records t as failed for good instead of
+// queuing it (not a conversation reply in doubt, see Enqueue).
+func (l *Ledger) CountRanOut(ctx context.Context, page string, t Target, lastErr string) (int, error) {
+	n, err := countRanOutScript.Run(ctx, l.rdb, []string{l.ranOutKey(page, t)}, clipReason(lastErr), l.ttlArg).Int()
+	if err != nil {
+		return 0, fmt.Errorf("count %s's task out of retries: %w", t, err)
 	}
-	return n.Val(), nil
+	return n, nil
+}
+
+// targetState is what an enqueue reads of a target: its ledger entry, and
+// how many of its tasks ran out of retries (CountRanOut) with the last one's
+// error.
+type targetState struct {
+	Entry
+	ranOut  int
+	lastErr string
+}
+
+// getTargets reads the states of targets of one Page in one round trip (one
+// MGET: the entries and the counts share the Page's hash slot).
+func (l *Ledger) getTargets(ctx context.Context, page string, ts []Target) ([]targetState, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, 2*len(ts))
+	for i, t := range ts {
+		keys[2*i], keys[2*i+1] = l.entryKey(page, t), l.ranOutKey(page, t)
+	}
+	vals, err := l.rdb.MGet(ctx, keys...).Result()
+	if err != nil && len(ts) == 1 {
+		return nil, fmt.Errorf("ledger get %s: %w", ts[0], err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger get %d targets of page %s: %w", len(ts), page, err)
+	}
+	if len(vals) != len(keys) {
+		return nil, fmt.Errorf("ledger get %d targets of page %s: %d values", len(ts), page, len(vals))
+	}
+	out := make([]targetState, len(ts))
+	for i := range out {
+		if s, ok := vals[2*i].(string); ok {
+			out[i].Entry = parseEntry(s)
+		}
+		if s, ok := vals[2*i+1].(string); ok {
+			n, last, _ := strings.Cut(s, "|")
+			out[i].ranOut, _ = strconv.Atoi(n)
+			out[i].lastErr = last
+		}
+	}
+	return out, nil
+}
+
+// inDoubt reports whether an attempt of the entry's target may have reached
+// the person (its outcome unknown, or a claim that may be sending now).
+func inDoubt(e Entry) bool { return e.Status == StatusUnknown || e.Status == StatusClaimed }
+
+// giveUp records r's target as failed for good, its tasks having run out of
+// retries more than MaxReplacements times (st), with the last one's error:
+// later polls skip it at the ledger, and the caller is told. Whether or not
+// the last archived task still exists: one deleted would otherwise let a
+// find queue it anew. A task of it that is not archived (an operator ran the
+// archived one again) is left to finish: the target counts as queued. Not
+// for a conversation reply in doubt (see replaceArchived), which the caller
+// keeps out.
+func (e *Enqueuer) giveUp(ctx context.Context, r Reply, st targetState) (Outcome, *asynq.TaskInfo, error) {
+	if e.Inspector != nil {
+		ti, err := e.Inspector.GetTaskInfo(QueueReplies, r.Target.String())
+		switch {
+		case err == nil && ti.State != asynq.TaskStateArchived:
+			return AlreadyQueued, nil, nil
+		case err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound):
+			return "", nil, fmt.Errorf("enqueue %s: read its queued task: %w", r.Target, err)
+		}
+	}
+	reason := fmt.Sprintf("given up after its task ran out of retries %d times (last error: %s)", st.ranOut, clipReason(st.lastErr))
+	if err := e.Ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
+		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
+	}
+	return AlreadyFailed, nil, nil
 }
 
 // unlockScript deletes a lock that is still the caller's.
@@ -200,27 +310,9 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 	case ti.State != asynq.TaskStateArchived:
 		return AlreadyQueued, nil, nil
 	default:
-		n, err := e.Ledger.countReplacement(ctx, r.PageID, r.Target)
-		if err != nil {
-			return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
-		}
-		doubt := entry.Status == StatusUnknown || entry.Status == StatusClaimed
-		if n > MaxReplacements && !(doubt && r.Target.Kind == KindMessage) {
-			// Failed for good, with the archived task's last error: later
-			// polls skip it at the ledger, and the caller is told. Not a
-			// conversation reply in doubt: its entry holds its person
-			// (PersonClaim) until an attempt asks Graph whether the reply
-			// reached them, and failed it would let a reply to their
-			// earlier message through. (Polls find a conversation again
-			// only at full reads, inside its 24 hours: a few replacements
-			// more. A comment's second reply Graph refuses itself: 10900.)
-			reason := fmt.Sprintf("given up after its task ran out of retries %d times (last error: %s)", n, clipReason(ti.LastErr))
-			if err := e.Ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
-				return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
-			}
-			return AlreadyFailed, nil, nil
-		}
-		if doubt {
+		// (A target whose tasks ran out of retries too often was given up
+		// before this, in enqueueChecked.)
+		if inDoubt(entry) {
 			if old, err := DecodeReply(ti.Payload); err == nil && old.Text != "" && old.Text != r.Text {
 				r.Text = old.Text
 				payload, err := json.Marshal(r)
@@ -249,8 +341,8 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 	return Enqueued, info, nil
 }
 
-// EnqueueMany enqueues replies of one Page, reading their ledger entries in one
-// round trip. It returns one outcome per reply; on error, the outcomes so far.
+// EnqueueMany enqueues replies of one Page, reading their ledger entries (and
+// counts of tasks out of retries) in one round trip. It returns one outcome per reply; on error, the outcomes so far.
 // A reply that fails Reply.Validate is that reply's outcome (Invalid), not
 // the batch's error: one odd item (an id of a shape Graph had not used
 // before) failed the batch, and the poll that found it, at every poll, and
@@ -263,7 +355,7 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 		}
 		ts[i] = rs[i].Target
 	}
-	entries, err := e.Ledger.GetMany(ctx, page, ts)
+	entries, err := e.Ledger.getTargets(ctx, page, ts)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}

@@ -16,13 +16,14 @@ import (
 
 // TestArchivedReplyReplacedAtMostMaxReplacements: a reply Graph keeps
 // refusing with a transient answer (code 2, a person who blocked the Page) is
-// archived once its retries are used up (max_retry 1: 2 sends). A poll that
-// finds the comment again (every poll of a post read to its end, every full
-// read) replaces the archived task with a new one, with new retries; after
-// tasks.MaxReplacements replacements the target is recorded as failed for
-// good, with the last error, and finding it again queues nothing. Before, it
-// was replaced at every find, for the whole reply window: 6 finds, 12 sends,
-// about 11 an hour on a busy giveaway post for each such person.
+// archived once its retries are used up (max_retry 1: 2 sends), and the
+// worker counts it (tasks.Ledger.CountRanOut). A poll that finds the comment
+// again (every poll of a post read to its end, every full read) replaces the
+// archived task with a new one, with new retries; once
+// tasks.MaxReplacements+1 tasks ran out, the next find records the target as
+// failed for good, with the last error, and finding it again queues nothing.
+// Before, it was replaced at every find, for the whole reply window: 6 finds,
+// 12 sends, about 11 an hour on a busy giveaway post for each such person.
 func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
 	insp := asynq.NewInspector(h.opt)
@@ -62,5 +63,54 @@ func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
 	e, err := h.ledger.Get(ctx, page, r.Target)
 	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
 		t.Errorf("ledger %+v (%v), want failed, given up, with the last error", e, err)
+	}
+}
+
+// TestDeletedArchiveCountsTowardReplacementCap: as
+// TestArchivedReplyReplacedAtMostMaxReplacements, but an operator clears the
+// monitor's Archived tab (Delete / "Delete all"; asynq trims its archive past
+// 10,000 tasks too) between finds. Before, the cap counted only replacements
+// of an archived task that still existed, so a find after a delete queued a
+// fresh task, uncounted, with a full set of retries, for the whole reply
+// window: 8 finds sent the blocked person's reply 14 times (cap 8). The
+// worker counts each task that runs out of retries now, whatever becomes of
+// it in the archive.
+func TestDeletedArchiveCountsTowardReplacementCap(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp
+	page := h.pages[0].ID
+	r := h.addComments(page, 1, "Thanks")[0]
+	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: r.Target.ID}
+	g.down.Store(true)
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+		p.Graph, p.MaxRetry = g, 1
+		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	})
+	ctx := context.Background()
+	var outcomes []tasks.Outcome
+	for i := range 8 {
+		o, _, err := h.enq.Enqueue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes = append(outcomes, o)
+		if o == tasks.Enqueued {
+			h.waitArchived(t, r, 15*time.Second)
+		}
+		if i%2 == 1 && o == tasks.Enqueued { // the operator clears the Archived tab now and then
+			if err := insp.DeleteTask(tasks.QueueReplies, r.Target.String()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := (tasks.MaxReplacements + 1) * 2
+	if n := int(g.sends.Load()); n != want {
+		t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
+	}
+	e, err := h.ledger.Get(ctx, page, r.Target)
+	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
+		t.Errorf("ledger %+v (%v), want failed, given up, with the last error; outcomes %v", e, err, outcomes)
 	}
 }

@@ -715,10 +715,48 @@ func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) 
 
 // failure returns err as a failure that uses a retry, or archives the task when
 // its retries are used up (asynq's own limit sits one above, see
-// tasks.ReplyTaskOptions).
+// tasks.ReplyTaskOptions): a ranOutError, which replyDone counts.
 func (w *Worker) failure(ctx context.Context, err error) error {
-	if n, ok := asynq.GetRetryCount(ctx); ok && n >= w.p.MaxRetry {
-		return fmt.Errorf("%w (after %d retries): %w", err, n, asynq.SkipRetry)
+	if n, ok := asynq.GetRetryCount(ctx); ok && (n >= w.p.MaxRetry || lastRun(ctx)) {
+		return &ranOutError{err: err, n: n}
+	}
+	return err
+}
+
+// ranOutError archives a reply whose retries are used up (asynq.SkipRetry).
+type ranOutError struct {
+	err error
+	n   int // retries used
+}
+
+func (e *ranOutError) Error() string {
+	return fmt.Sprintf("%v (after %d retries): %v", e.err, e.n, asynq.SkipRetry)
+}
+
+func (e *ranOutError) Unwrap() []error { return []error{e.err, asynq.SkipRetry} }
+
+// replyDone is the reply handler's last step, on its outcome err: a reply
+// archived because its retries ran out (a ranOutError: worker.max_retry
+// transient failures, not a permanent error, which records the target
+// failed for good) is counted for its target (tasks.Ledger.CountRanOut).
+// Past tasks.MaxReplacements, a poll, delivery or API call that finds the
+// target again records it as failed for good instead of queuing a task with
+// a full set of retries, whether or not the archived task is still there.
+// When the count cannot be written, the task is archived all the same: an
+// uncounted archive costs at most one more task of the target later.
+func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error {
+	var ro *ranOutError
+	if !errors.As(err, &ro) {
+		return err
+	}
+	r, derr := tasks.DecodeReply(t.Payload())
+	if derr != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, cerr := w.p.Ledger.CountRanOut(cctx, r.PageID, r.Target, err.Error()); cerr != nil {
+		(&taskLog{base: w.log, r: &r}).L().Warn("count task out of retries", slog.String("error", cerr.Error()))
 	}
 	return err
 }

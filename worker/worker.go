@@ -255,7 +255,7 @@ func (w *Worker) Handler() asynq.Handler {
 
 func (w *Worker) handleReplies(mux *asynq.ServeMux) {
 	mux.HandleFunc(tasks.TypeReply, func(ctx context.Context, t *asynq.Task) error {
-		return w.runners.do(ctx, t, w.handleReply)
+		return w.replyDone(ctx, t, w.runners.do(ctx, t, w.handleReply))
 	})
 }
 
