@@ -53,14 +53,33 @@ type Enqueuer struct {
 	Now func() time.Time
 }
 
-// ReplyTaskOptions are the asynq options of a reply task. asynq's MaxRetry is one
-// above maxRetry: the worker archives after maxRetry failures itself, so that a
-// throttle pause on the last attempt (not a failure) never archives a reply.
+// ReplyRetryHeadroom is how far asynq's MaxRetry of a reply task sits above
+// worker.max_retry (ReplyTaskOptions). The worker archives a reply itself
+// (asynq.SkipRetry) after max_retry failures, by the task's retry count.
+// asynq v0.26 archives a task on any error once that count reaches its
+// MaxRetry, a put-back that uses no retry included (a Page paused, its rate
+// used up, person_gap), and the count can pass max_retry without the
+// worker's say: asynq's recoverer counts the lost attempt of a killed worker
+// as a failure, and a worker.max_retry raised since the task was queued (the
+// API, scheduler and workers restarted at different times) lets the worker
+// retry past the enqueuer's. With asynq's limit one above max_retry, as it
+// was, a put-back on the next run then archived a reply that still had
+// retries ("put back …: page paused"), lost unless a later full read found
+// it. Failures the worker sees never use the headroom (it archives at its
+// max_retry, see worker.Params.MaxRetry); only a task whose every run kills
+// its worker (its lease lost each time) is retried by asynq up to
+// max_retry + ReplyRetryHeadroom times, with backoff, before asynq archives
+// it. The monitor shows a reply's max retry with it: max_retry + 20.
+const ReplyRetryHeadroom = 20
+
+// ReplyTaskOptions are the asynq options of a reply task, asynq's MaxRetry
+// ReplyRetryHeadroom above maxRetry: the worker archives after maxRetry
+// failures itself, so that a put-back (not a failure) never archives a reply.
 func ReplyTaskOptions(r *Reply, maxRetry int, retention time.Duration) []asynq.Option {
 	return []asynq.Option{
 		asynq.TaskID(r.Target.String()),
 		asynq.Queue(QueueReplies),
-		asynq.MaxRetry(maxRetry + 1),
+		asynq.MaxRetry(maxRetry + ReplyRetryHeadroom),
 		asynq.Retention(retention),
 	}
 }

@@ -80,8 +80,8 @@ func TestEnqueueDedup(t *testing.T) {
 	if err != nil || o != Enqueued || info == nil || info.ID != "comment:7_1" || info.Queue != QueueReplies {
 		t.Fatalf("first enqueue = %v %+v %v", o, info, err)
 	}
-	if info.MaxRetry != 4 {
-		t.Fatalf("asynq max retry %d, want max_retry+1", info.MaxRetry)
+	if info.MaxRetry != 3+ReplyRetryHeadroom {
+		t.Fatalf("asynq max retry %d, want max_retry+ReplyRetryHeadroom", info.MaxRetry)
 	}
 	if o, _, err := e.Enqueue(ctx, r); err != nil || o != AlreadyQueued {
 		t.Fatalf("second enqueue = %v %v, want queued", o, err)

@@ -714,8 +714,11 @@ func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) 
 }
 
 // failure returns err as a failure that uses a retry, or archives the task when
-// its retries are used up (asynq's own limit sits one above, see
-// tasks.ReplyTaskOptions): a ranOutError, which replyDone counts.
+// its retries are used up: a ranOutError, which replyDone counts. asynq's
+// own limit sits tasks.ReplyRetryHeadroom above worker.max_retry, so that
+// the worker decides, and a put-back never archives a reply that still has
+// retries; when the task is at asynq's limit all the same (one queued by an
+// older pagereply, one above), asynq archives it on this failure anyway.
 func (w *Worker) failure(ctx context.Context, err error) error {
 	if n, ok := asynq.GetRetryCount(ctx); ok && (n >= w.p.MaxRetry || lastRun(ctx)) {
 		return &ranOutError{err: err, n: n}
@@ -735,19 +738,31 @@ func (e *ranOutError) Error() string {
 
 func (e *ranOutError) Unwrap() []error { return []error{e.err, asynq.SkipRetry} }
 
-// replyDone is the reply handler's last step, on its outcome err: a reply
-// archived because its retries ran out (a ranOutError: worker.max_retry
-// transient failures, not a permanent error, which records the target
-// failed for good) is counted for its target (tasks.Ledger.CountRanOut).
+// replyDone is the reply handler's last step, on its outcome err. A failure
+// that did not go through failure (a panic in the handler) is put through it
+// now: asynq's own limit is far above worker.max_retry
+// (tasks.ReplyRetryHeadroom), and such a failure would otherwise be retried
+// up to that limit. A reply archived because its retries ran out (a
+// ranOutError: worker.max_retry failures, not a permanent error, which
+// records the target failed for good) is counted for its target
+// (tasks.Ledger.CountRanOut).
 // Past tasks.MaxReplacements, a poll, delivery or API call that finds the
 // target again records it as failed for good instead of queuing a task with
 // a full set of retries, whether or not the archived task is still there.
 // When the count cannot be written, the task is archived all the same: an
 // uncounted archive costs at most one more task of the target later.
 func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error {
+	if err == nil || !IsFailure(err) {
+		return err
+	}
 	var ro *ranOutError
 	if !errors.As(err, &ro) {
-		return err
+		if errors.Is(err, asynq.SkipRetry) || errors.Is(err, asynq.RevokeTask) {
+			return err
+		}
+		if err = w.failure(ctx, err); !errors.As(err, &ro) {
+			return err
+		}
 	}
 	r, derr := tasks.DecodeReply(t.Payload())
 	if derr != nil {
@@ -979,9 +994,13 @@ const minHold = 100 * time.Millisecond
 
 // lastRun reports whether asynq archives the task whatever it returns but
 // nil: its retry count is at its max (asynq v0.26 archives such a task even
-// for a put-back that uses no retry). A reply run again from the archive (by
-// RunArchivedOfPages, or from the monitor) keeps its count: the share cap
-// lets it in rather than have its put-back archive it again.
+// for a put-back that uses no retry). A reply task's max is
+// tasks.ReplyRetryHeadroom above worker.max_retry, which the worker archives
+// at itself, so a reply reaches it only when its worker was killed that
+// many times, or when it was queued by an older pagereply (max_retry + 1).
+// A reply run again from the archive (by RunArchivedOfPages, or from the
+// monitor) keeps its count: the share cap lets it in rather than have its
+// put-back archive it again.
 func lastRun(ctx context.Context) bool {
 	n, _ := asynq.GetRetryCount(ctx)
 	m, ok := asynq.GetMaxRetry(ctx)
