@@ -17,6 +17,7 @@ import (
 // tiny load: each prints its closing figures and records its JSON section.
 // `bench rate` starts real `pagereply worker` processes of the same binary.
 func TestBenchModes(t *testing.T) {
+	t.Parallel() // mostly waits on the bench processes
 	cases := []struct {
 		mode string
 		args []string

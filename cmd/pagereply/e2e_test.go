@@ -445,6 +445,7 @@ func checkRedisNoSecrets(t *testing.T, rdb *redis.Client, secrets []string) {
 // TestSIGTERMLosesNothing stops a worker mid-run with SIGTERM and starts
 // another: every eligible item gets exactly one reply.
 func TestSIGTERMLosesNothing(t *testing.T) {
+	t.Parallel() // mostly waits on the processes
 	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 10, Comments: 20, Seed: 11,
 		Faults: sandbox.Faults{Latency: 20 * time.Millisecond}}, "25/s")
 	want := e.eligible()

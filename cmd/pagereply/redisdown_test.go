@@ -20,6 +20,7 @@ import (
 // TestOneShotCommandsWithRedisAway: status, enqueue and resume with Redis out of
 // reach say so in one line of their own, not after go-redis's pool warnings.
 func TestOneShotCommandsWithRedisAway(t *testing.T) {
+	t.Parallel() // mostly waits on a refused port
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
 	yaml := "redis:\n  url: redis://" + freeAddr(t) + "/0\ngraph:\n  app_secret: s3cret\n" +
 		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
@@ -95,6 +96,7 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 // about a Redis that may evict keys that the start could not give, and
 // applies the config to Redis then.
 func TestWorkerStartsBeforeRedis(t *testing.T) {
+	t.Parallel() // mostly waits for the Redis it starts late
 	rs := redisproc.Start(t, redisproc.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
 	rs.Kill()
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")

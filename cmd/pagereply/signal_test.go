@@ -16,6 +16,7 @@ import (
 // whatever the machine's load (against the demo, whose stop takes a few
 // milliseconds, it came after it on a busy machine).
 func TestSecondSignalEndsAtOnce(t *testing.T) {
+	t.Parallel() // mostly waits out the sandbox's 2s sends
 	for _, signals := range []int{1, 2} {
 		e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 6, Seed: 11,
 			Faults: sandbox.Faults{Latency: 2 * time.Second}}, "25/s")

@@ -92,6 +92,7 @@ func stop(t *testing.T, p *proc) {
 // after it by a worker still on the old one: the next start finds the rate
 // unchanged, and runs them because they are spaced slower than the rate.
 func TestRateRaiseWakesPutBacks(t *testing.T) {
+	t.Parallel() // mostly waits on the 1/s sends
 	for _, rolling := range []bool{false, true} {
 		t.Run(map[bool]string{false: "restart", true: "rolling"}[rolling], func(t *testing.T) {
 			const n = 40
