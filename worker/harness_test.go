@@ -273,6 +273,22 @@ func (h *harness) waitTask(t *testing.T, r tasks.Reply, timeout time.Duration, c
 	}
 }
 
+// waitLeasedOnly waits (at most timeout, then returns anyway) until the
+// replies queue holds no task waiting to run (pending, scheduled or retry):
+// what is left is active, such as the tasks a killed worker held until
+// asynq's lease recovery. It checks nothing: the waits after it do.
+func (h *harness) waitLeasedOnly(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		info, err := insp.GetQueueInfo(tasks.QueueReplies)
+		if err == nil && info.Pending == 0 && info.Scheduled == 0 && info.Retry == 0 {
+			return
+		}
+	}
+}
+
 func (h *harness) queueSummary() string {
 	info, err := asynq.NewInspector(h.opt).GetQueueInfo(tasks.QueueReplies)
 	if err != nil {

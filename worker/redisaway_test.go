@@ -46,6 +46,7 @@ func TestShutdownWithRedisAway(t *testing.T) {
 // back each gets its one reply. Before, each failed reservation used a retry
 // (and with max_retry 1 the second archived a reply never sent).
 func TestRedisAwayUsesNoRetry(t *testing.T) {
+	t.Parallel() // mostly waits while Redis is away
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 11})
 	cut := redistest.NewCut(t, h.db.Addr)
 	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: h.db.DB}), tasks.LedgerOptions{Batch: true})

@@ -66,6 +66,7 @@ func (g *doubtGraph) SendPrivateReply(ctx context.Context, token, pageID string,
 // failure to retry, not a permanent Graph error: the task is not archived,
 // and a later attempt records the reply as sent, without sending another.
 func TestSettledDoubtRedisError(t *testing.T) {
+	t.Parallel() // mostly waits out the claim's lease
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 41})
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
 	ctx := context.Background()
