@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -113,4 +114,56 @@ func TestDeletedArchiveCountsTowardReplacementCap(t *testing.T) {
 	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
 		t.Errorf("ledger %+v (%v), want failed, given up, with the last error; outcomes %v", e, err, outcomes)
 	}
+}
+
+// TestRollingUpdateNotCountedAsRanOut: a reply whose Page a worker of the old
+// config lacks runs out of retries there and is archived; every start of a
+// new worker runs such replies again (RunArchivedOfPages), and an old worker
+// that takes the rerun archives it again at once. None of that is Graph
+// refusing the reply, and none of it counts toward tasks.MaxReplacements:
+// after four such runs, the comment found again once the rollout is done is
+// queued and sent. Seen failing with every archive counted: "given up after
+// its task ran out of retries 4 times", a reply Graph was never asked to send
+// (from the review of the session's diff).
+func TestRollingUpdateNotCountedAsRanOut(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2204})
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp
+	h.enq.MaxRetry = 1
+	page := h.pages[0]
+	r := h.addComments(page.ID, 1, "Thanks!")[0]
+	ctx := context.Background()
+	old := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Pages = []config.Page{{ID: "1000000000000001", AccessToken: "other-page-token", Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1}}
+		p.MaxRetry = 1
+		p.BackoffBase, p.BackoffMax = 10*time.Millisecond, 20*time.Millisecond
+	})
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	for run := 1; run <= 4; run++ {
+		h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateArchived)
+		if run < 4 {
+			// A new worker starts: it runs the Pages' archived replies again.
+			if _, err := worker.RunArchivedOfPages(ctx, insp, map[string]bool{page.ID: true}); err != nil {
+				t.Fatal(err)
+			}
+			for ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String()); err == nil && ti.State == asynq.TaskStateArchived; ti, err = insp.GetTaskInfo(tasks.QueueReplies, r.Target.String()) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	if v, err := h.ledger.Client().Get(ctx, h.ledger.PageKey(page.ID, "ranout:"+r.Target.String())).Result(); err == nil {
+		t.Errorf("the archives of a worker lacking the Page were counted as runs out of retries: %q", v)
+	}
+	old.Shutdown(ctx)
+	h.startWorkerOn(t, h.opt, 2) // the rollout is done: every worker has the Page
+	o, _, err := h.enq.Enqueue(ctx, r)
+	if err != nil || o != tasks.Enqueued {
+		e, _ := h.ledger.Get(ctx, page.ID, r.Target)
+		t.Fatalf("the comment found again after the rollout: %v %v (ledger %s %q), want it queued", o, err, e.Status, e.Reason)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 20*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
 }

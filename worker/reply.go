@@ -742,10 +742,10 @@ func (e *ranOutError) Unwrap() []error { return []error{e.err, asynq.SkipRetry} 
 // that did not go through failure (a panic in the handler) is put through it
 // now: asynq's own limit is far above worker.max_retry
 // (tasks.ReplyRetryHeadroom), and such a failure would otherwise be retried
-// up to that limit. A reply archived because its retries ran out (a
-// ranOutError: worker.max_retry failures, not a permanent error, which
-// records the target failed for good) is counted for its target
-// (tasks.Ledger.CountRanOut).
+// up to that limit. A reply archived because its retries ran out on Graph's
+// answers (a ranOutError whose last failure was Graph's transient refusal;
+// not a permanent error, which records the target failed for good) is
+// counted for its target (tasks.Ledger.CountRanOut).
 // Past tasks.MaxReplacements, a poll, delivery or API call that finds the
 // target again records it as failed for good instead of queuing a task with
 // a full set of retries, whether or not the archived task is still there.
@@ -763,6 +763,15 @@ func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error 
 		if err = w.failure(ctx, err); !errors.As(err, &ro) {
 			return err
 		}
+	}
+	var ge *graph.Error
+	if !errors.As(ro.err, &ge) {
+		// Not Graph's refusal: a Page this worker lacks (a rolling update,
+		// whose replies each start runs again from the archive), Redis, a
+		// network that did not reach Graph. The cap is for a reply Graph
+		// keeps refusing; counting these would give up, after a few
+		// restarts, a reply Graph was never asked to send.
+		return err
 	}
 	r, derr := tasks.DecodeReply(t.Payload())
 	if derr != nil {
