@@ -1284,28 +1284,8 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	}
 	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
 	ctx = graph.WithPageID(ctx, it.PageID)
-	wait, err := pl.p.Ledger.TakeReadWithin(ctx, it.PageID, "reads", LimitOf(page, 0), maxItemReadWait)
-	if errors.Is(err, tasks.ErrReadLater) {
-		// The Page's reads are booked far ahead (a burst of deliveries for
-		// one Page): the item goes back until about its slot instead of
-		// holding a worker slot that other Pages' replies could use.
-		return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
-	}
-	if err != nil {
-		return pausedPutBack(err)
-	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
-		case <-timer.C:
-		}
-		// Paused while it waited: read nothing now.
-		if err := checkPaused(ctx, pl.p.Ledger, it.PageID); err != nil {
-			return pausedPutBack(err)
-		}
+	if err := pl.itemRead(ctx, page, false); err != nil {
+		return err
 	}
 	var item intake.Item
 	onPage := true
@@ -1326,7 +1306,11 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 			// elsewhere that tags the Page, which the feed and so its
 			// webhook report. As in the poll, it and its comments are not
 			// the Page's to answer, unless the Page wrote it (on another
-			// Page's timeline): its post says which.
+			// Page's timeline): its post says which, read in a read slot
+			// of its own, and not if the comment's answer paused the Page.
+			if err := pl.itemRead(ctx, page, true); err != nil {
+				return err
+			}
 			p, err := pl.p.Graph.Post(ctx, page.AccessToken, postID)
 			if err != nil {
 				return pl.itemError(page.ID, err, log)
@@ -1372,6 +1356,40 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		outcome = "not enqueued"
 	}
 	log.Debug("webhook item handled", slog.String("outcome", outcome))
+	return nil
+}
+
+// itemRead takes a slot of the Page's reads for one read of a webhook item,
+// waiting for it when it is near, and returns the error that puts the item
+// back when it is not, or when the Page is paused (checked after a wait, and
+// always with recheck: a read before this one may have paused it).
+func (pl *Poller) itemRead(ctx context.Context, page *config.Page, recheck bool) error {
+	wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", LimitOf(page, 0), maxItemReadWait)
+	if errors.Is(err, tasks.ErrReadLater) {
+		// The Page's reads are booked far ahead (a burst of deliveries for
+		// one Page): the item goes back until about its slot instead of
+		// holding a worker slot that other Pages' replies could use.
+		return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
+	}
+	if err != nil {
+		return pausedPutBack(err)
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
+		case <-timer.C:
+		}
+		recheck = true
+	}
+	if recheck {
+		// Paused meanwhile: read nothing now.
+		if err := checkPaused(ctx, pl.p.Ledger, page.ID); err != nil {
+			return pausedPutBack(err)
+		}
+	}
 	return nil
 }
 

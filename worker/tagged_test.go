@@ -3,14 +3,17 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/intake"
@@ -161,4 +164,125 @@ func TestWebhookLeavesTaggedPostsAlone(t *testing.T) {
 			t.Errorf("%s got no reply task", target)
 		}
 	}
+}
+
+// readLog answers reads of the posts and comments it holds, the rest from
+// the sandbox, noting the time of every read; pauseOn, when set, runs at
+// every comment read (as the observer pausing the Page on the answer's usage
+// headers).
+type readLog struct {
+	worker.PollGraph
+	mu        sync.Mutex
+	reads     []time.Time
+	postReads int
+	posts     map[string]graph.Post
+	comments  map[string]graph.Comment
+	pauseOn   func()
+}
+
+func (g *readLog) Post(ctx context.Context, token, id string) (graph.Post, error) {
+	g.mu.Lock()
+	g.reads = append(g.reads, time.Now())
+	g.postReads++
+	g.mu.Unlock()
+	if p, ok := g.posts[id]; ok {
+		return p, nil
+	}
+	return g.PollGraph.Post(ctx, token, id)
+}
+
+func (g *readLog) Comment(ctx context.Context, token, id string) (graph.Comment, error) {
+	g.mu.Lock()
+	g.reads = append(g.reads, time.Now())
+	g.mu.Unlock()
+	if g.pauseOn != nil {
+		g.pauseOn()
+	}
+	if c, ok := g.comments[id]; ok {
+		return c, nil
+	}
+	return g.PollGraph.Comment(ctx, token, id)
+}
+
+// foreignPostItems returns n webhook items, comments on a post the Page wrote
+// on another Page's timeline (its id names the other Page: each costs the
+// webhook a read of the post beside the comment's), and a readLog holding them.
+func foreignPostItems(h *harness, page string, n int) (*readLog, []tasks.WebhookItem) {
+	now := time.Now()
+	post := graph.Post{ID: "64000009_555000333", CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, UpdatedTime: graph.Time{Time: now.Add(-time.Minute)},
+		From: &graph.User{ID: page, Name: "The Page"}, Message: "hello neighbours"}
+	g := &readLog{posts: map[string]graph.Post{post.ID: post}, comments: map[string]graph.Comment{}}
+	var items []tasks.WebhookItem
+	for i := range n {
+		id := fmt.Sprintf("555000333_77700%03d", i)
+		g.comments[id] = graph.Comment{ID: id, CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, CanReplyPrivately: true,
+			From: &graph.User{ID: fmt.Sprintf("6400100%d", i), Name: "Friend"}, Message: "what price?"}
+		items = append(items, tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: id, PostID: post.ID, ReceivedAt: now.UnixMilli()})
+	}
+	return g, items
+}
+
+func processItem(t *testing.T, pl *worker.Poller, it tasks.WebhookItem) error {
+	t.Helper()
+	payload, err := json.Marshal(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeWebhookItem, payload))
+}
+
+// TestWebhookForeignPostReadBooked: the read of a comment's post that a
+// webhook item makes beside the comment's takes a slot of the Page's reads
+// (4 a second here, burst 1), and none is made once the comment's answer has
+// paused the Page. Before, 4 items made 8 reads in the time of 4 slots, and
+// the post was read on a paused Page (from the review of the session's diff).
+func TestWebhookForeignPostReadBooked(t *testing.T) {
+	t.Run("rate", func(t *testing.T) {
+		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2202})
+		pages := pollPages(h)
+		pages[0].Rate, pages[0].Burst = config.Rate{N: 4, Per: time.Second}, 1
+		g, items := foreignPostItems(h, pages[0].ID, 4)
+		p := h.pollParams(pages)
+		g.PollGraph = p.Graph
+		p.Graph = g
+		pl := worker.NewPoller(p)
+		for _, it := range items {
+			if err := processItem(t, pl, it); err != nil {
+				t.Fatalf("item %s: %v", it.ID, err)
+			}
+		}
+		if len(g.reads) != 8 {
+			t.Fatalf("%d reads, want 8 (a comment and its post for each item)", len(g.reads))
+		}
+		// 8 slots at 4 a second, one of them the burst's: the last at least
+		// 6/4 s after the first (4 slots, as before, in 0.5 s).
+		if span := g.reads[len(g.reads)-1].Sub(g.reads[0]); span < 1400*time.Millisecond {
+			t.Errorf("8 reads in %s, want them at the Page's read rate (4/s, burst 1: at least 1.5 s)", span.Round(time.Millisecond))
+		}
+		for _, it := range items {
+			if !queued(t, h, "comment:"+it.ID) {
+				t.Errorf("comment %s got no reply task", it.ID)
+			}
+		}
+	})
+	t.Run("paused", func(t *testing.T) {
+		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2203})
+		pages := pollPages(h)
+		g, items := foreignPostItems(h, pages[0].ID, 1)
+		p := h.pollParams(pages)
+		g.PollGraph = p.Graph
+		p.Graph = g
+		g.pauseOn = func() {
+			if _, err := h.ledger.Pause(context.Background(), pages[0].ID, time.Minute, tasks.PauseThrottled+": usage headers near the limit (97%)"); err != nil {
+				t.Error(err)
+			}
+		}
+		err := processItem(t, worker.NewPoller(p), items[0])
+		if g.postReads > 0 {
+			t.Errorf("the comment's answer paused the Page, and the item read the post all the same (%d reads)", g.postReads)
+		}
+		if err == nil || worker.IsFailure(err) {
+			t.Errorf("item outcome %v, want it put back for the pause", err)
+		}
+	})
 }
