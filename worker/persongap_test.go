@@ -235,3 +235,36 @@ func TestPersonGapNotPastWindow(t *testing.T) {
 	}
 	h.checkExactlyOnce(t, rs)
 }
+
+// TestPersonGapWaitsWhatTheWindowAllows: a reply whose gap outlasts what is
+// left of its window waits as long as the window allows before it goes out
+// within the gap (gap 8s, max_age 16s, two comments written 8s ago: about
+// 2 s of waiting), not at once behind the person's first reply. Before, the
+// two went out a few milliseconds apart (from the review of the session's
+// diff).
+func TestPersonGapWaitsWhatTheWindowAllows(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 35})
+	pages := gapPages(h, 8*time.Second)
+	pages[0].MaxAge = 16 * time.Second
+	page := pages[0].ID
+	fan := sandbox.User{ID: "99000003", Name: "Eager Fan"}
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
+	var rs []tasks.Reply
+	var ids []string
+	for range 2 {
+		id := h.sb.AddComment(post, fan, "me! @friend", time.Now().Add(-8*time.Second))
+		ids = append(ids, id)
+		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
+	}
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil || rep.Enqueued() != 2 {
+		t.Fatalf("poll: queued %d, %v; want the 2 comments", rep.Enqueued(), err)
+	}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
+	h.waitSent(t, rs, 15*time.Second)
+	h.checkExactlyOnce(t, rs)
+	times := sendTimes(h, ids)
+	if d := times[1].Sub(times[0]); d < 900*time.Millisecond {
+		t.Errorf("the person's two replies went out %s apart, want the second to wait what its window allowed (about 2 s)", d)
+	}
+}

@@ -334,11 +334,16 @@ func (w *Worker) spacePerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 		left := intake.Window(ps.cfg, r.Target.Kind) - time.Since(time.UnixMilli(r.Created))
 		if d+gapWindowMargin >= left {
 			// Back after the gap, it would be past the Page's reply window
-			// and never sent: a reply close behind the person's last one
-			// is better than none.
-			log.L().Info("reply sent within person_gap: waiting out the gap would take it past the Page's reply window",
-				slog.Duration("gap_left", wait), slog.Duration("window_left", left))
-			return nil
+			// and never sent: it waits as long as the window allows, then
+			// goes out within the gap, as a reply close behind the person's
+			// last one is better than none.
+			room := left - gapWindowMargin - time.Second
+			if room <= 0 {
+				log.L().Info("reply sent within person_gap: waiting out the gap would take it past the Page's reply window",
+					slog.Duration("gap_left", wait), slog.Duration("window_left", left))
+				return nil
+			}
+			d = wholeSecondAfter(room)
 		}
 	}
 	w.giveBack(*r, token, doubtful, log)
