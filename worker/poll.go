@@ -1284,7 +1284,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	}
 	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
 	ctx = graph.WithPageID(ctx, it.PageID)
-	if err := pl.itemRead(ctx, page, false); err != nil {
+	if err := pl.itemRead(ctx, page, maxItemReadWait, false); err != nil {
 		return err
 	}
 	var item intake.Item
@@ -1308,7 +1308,11 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 			// the Page's to answer, unless the Page wrote it (on another
 			// Page's timeline): its post says which, read in a read slot
 			// of its own, and not if the comment's answer paused the Page.
-			if err := pl.itemRead(ctx, page, true); err != nil {
+			// It may wait a read interval longer than the first: the
+			// first took the slot before it, and on a Page that reads
+			// less than one a second, a put-back for this one would
+			// find the same two slots when it came back, for ever.
+			if err := pl.itemRead(ctx, page, maxItemReadWait+LimitOf(page, 0).Interval, true); err != nil {
 				return err
 			}
 			p, err := pl.p.Graph.Post(ctx, page.AccessToken, postID)
@@ -1360,11 +1364,11 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 }
 
 // itemRead takes a slot of the Page's reads for one read of a webhook item,
-// waiting for it when it is near, and returns the error that puts the item
+// waiting for it when it is at most maxWait away, and returns the error that puts the item
 // back when it is not, or when the Page is paused (checked after a wait, and
 // always with recheck: a read before this one may have paused it).
-func (pl *Poller) itemRead(ctx context.Context, page *config.Page, recheck bool) error {
-	wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", LimitOf(page, 0), maxItemReadWait)
+func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.Duration, recheck bool) error {
+	wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", LimitOf(page, 0), maxWait)
 	if errors.Is(err, tasks.ErrReadLater) {
 		// The Page's reads are booked far ahead (a burst of deliveries for
 		// one Page): the item goes back until about its slot instead of

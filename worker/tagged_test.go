@@ -265,6 +265,25 @@ func TestWebhookForeignPostReadBooked(t *testing.T) {
 			}
 		}
 	})
+	t.Run("slow page", func(t *testing.T) {
+		// 30 reads a minute, no burst: the post's slot is 2.02 s after the
+		// comment's, past the 2 s an item waits for its first read. Before,
+		// the item was put back, read the comment again when it came back,
+		// and was put back again, for ever.
+		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2205})
+		pages := pollPages(h)
+		pages[0].Rate, pages[0].Burst = config.Rate{N: 30, Per: time.Minute}, 0
+		g, items := foreignPostItems(h, pages[0].ID, 1)
+		p := h.pollParams(pages)
+		g.PollGraph = p.Graph
+		p.Graph = g
+		if err := processItem(t, worker.NewPoller(p), items[0]); err != nil {
+			t.Fatalf("item: %v (reads %d, of the post %d), want it read and queued", err, len(g.reads), g.postReads)
+		}
+		if !queued(t, h, "comment:"+items[0].ID) {
+			t.Error("the comment got no reply task")
+		}
+	})
 	t.Run("paused", func(t *testing.T) {
 		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2203})
 		pages := pollPages(h)
