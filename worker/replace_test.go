@@ -25,94 +25,64 @@ import (
 // failed for good, with the last error, and finding it again queues nothing.
 // Before, it was replaced at every find, for the whole reply window: 6 finds,
 // 12 sends, about 11 an hour on a busy giveaway post for each such person.
+//
+// "archive cleared": the same, with an operator clearing the monitor's
+// Archived tab (Delete / "Delete all"; asynq trims its archive past 10,000
+// tasks too) between finds. Before, the cap counted only replacements of an
+// archived task that still existed, so a find after a delete queued a fresh
+// task, uncounted, with a full set of retries: 8 finds sent the blocked
+// person's reply 14 times (cap 8).
 func TestArchivedReplyReplacedAtMostMaxReplacements(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	h.enq.Inspector = insp // as cmd/pagereply wires it
-	page := h.pages[0].ID
-	rs := h.addComments(page, 1, "Thanks")
-	r := rs[0]
-	// Code 2 to this comment's sends, as Meta answers for a person who
-	// blocked the Page.
-	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: r.Target.ID}
-	g.down.Store(true)
-	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
-		p.Graph, p.MaxRetry = g, 1
-		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	})
-	ctx := context.Background()
-	var outcomes []tasks.Outcome
-	for range 6 {
-		o, _, err := h.enq.Enqueue(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outcomes = append(outcomes, o)
-		if o == tasks.Enqueued {
-			h.waitArchived(t, r, 15*time.Second)
-		}
-	}
-	want := (tasks.MaxReplacements + 1) * 2
-	n := int(g.sends.Load())
-	if n != want {
-		t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
-	}
-	if last := outcomes[len(outcomes)-1]; last != tasks.AlreadyFailed {
-		t.Errorf("outcomes %v, want the last finds told failed", outcomes)
-	}
-	e, err := h.ledger.Get(ctx, page, r.Target)
-	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
-		t.Errorf("ledger %+v (%v), want failed, given up, with the last error", e, err)
-	}
-}
-
-// TestDeletedArchiveCountsTowardReplacementCap: as
-// TestArchivedReplyReplacedAtMostMaxReplacements, but an operator clears the
-// monitor's Archived tab (Delete / "Delete all"; asynq trims its archive past
-// 10,000 tasks too) between finds. Before, the cap counted only replacements
-// of an archived task that still existed, so a find after a delete queued a
-// fresh task, uncounted, with a full set of retries, for the whole reply
-// window: 8 finds sent the blocked person's reply 14 times (cap 8). The
-// worker counts each task that runs out of retries now, whatever becomes of
-// it in the archive.
-func TestDeletedArchiveCountsTowardReplacementCap(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	h.enq.Inspector = insp
-	page := h.pages[0].ID
-	r := h.addComments(page, 1, "Thanks")[0]
-	g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: r.Target.ID}
-	g.down.Store(true)
-	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
-		p.Graph, p.MaxRetry = g, 1
-		p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	})
-	ctx := context.Background()
-	var outcomes []tasks.Outcome
-	for i := range 8 {
-		o, _, err := h.enq.Enqueue(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outcomes = append(outcomes, o)
-		if o == tasks.Enqueued {
-			h.waitArchived(t, r, 15*time.Second)
-		}
-		if i%2 == 1 && o == tasks.Enqueued { // the operator clears the Archived tab now and then
-			if err := insp.DeleteTask(tasks.QueueReplies, r.Target.String()); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		finds int
+		clear bool
+	}{{"archive kept", 6, false}, {"archive cleared", 8, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 79})
+			insp := asynq.NewInspector(h.opt)
+			t.Cleanup(func() { _ = insp.Close() })
+			h.enq.Inspector = insp // as cmd/pagereply wires it
+			page := h.pages[0].ID
+			r := h.addComments(page, 1, "Thanks")[0]
+			// Code 2 to this comment's sends, as Meta answers for a person
+			// who blocked the Page.
+			g := &downGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), only: r.Target.ID}
+			g.down.Store(true)
+			h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+				p.Graph, p.MaxRetry = g, 1
+				p.BackoffBase, p.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+			})
+			ctx := context.Background()
+			var outcomes []tasks.Outcome
+			for i := range tc.finds {
+				o, _, err := h.enq.Enqueue(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outcomes = append(outcomes, o)
+				if o != tasks.Enqueued {
+					continue
+				}
+				h.waitArchived(t, r, 15*time.Second)
+				if tc.clear && i%2 == 1 { // the operator clears the Archived tab now and then
+					if err := insp.DeleteTask(tasks.QueueReplies, r.Target.String()); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
-		}
-	}
-	want := (tasks.MaxReplacements + 1) * 2
-	if n := int(g.sends.Load()); n != want {
-		t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
-	}
-	e, err := h.ledger.Get(ctx, page, r.Target)
-	if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
-		t.Errorf("ledger %+v (%v), want failed, given up, with the last error; outcomes %v", e, err, outcomes)
+			want := (tasks.MaxReplacements + 1) * 2
+			if n := int(g.sends.Load()); n != want {
+				t.Errorf("the blocked person's reply was sent %d times, want %d (%d tasks of 2 attempts); outcomes %v", n, want, tasks.MaxReplacements+1, outcomes)
+			}
+			if last := outcomes[len(outcomes)-1]; last != tasks.AlreadyFailed {
+				t.Errorf("outcomes %v, want the last finds told failed", outcomes)
+			}
+			e, err := h.ledger.Get(ctx, page, r.Target)
+			if err != nil || e.Status != tasks.StatusFailed || !strings.Contains(e.Reason, "given up") || !strings.Contains(e.Reason, "unexpected error") {
+				t.Errorf("ledger %+v (%v), want failed, given up, with the last error", e, err)
+			}
+		})
 	}
 }
 
