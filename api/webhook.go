@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,7 +78,20 @@ type webhook struct {
 	p     WebhookParams
 	log   *slog.Logger
 	pages map[string]*config.Page
+	// large holds a place for each body being read that may be past
+	// smallBody (announced so, or of unknown length): the body is read whole
+	// before its signature can be checked, so anyone can send one, and
+	// these bound what such bodies hold in memory at once to
+	// largeBodies × MaxBody.
+	large chan struct{}
 }
+
+// A delivery announced at most smallBody long is read at once; larger ones
+// (Meta's full batches, rare) are read largeBodies at a time.
+const (
+	smallBody   = 1 << 20
+	largeBodies = 2
+)
 
 // NewWebhook returns the handler of GET and POST /webhook: Meta's
 // subscription handshake, then signed feed deliveries whose new comments and
@@ -99,7 +113,8 @@ func NewWebhook(p WebhookParams) http.Handler {
 	if p.Deadline <= 0 {
 		p.Deadline = DefaultDeliveryDeadline
 	}
-	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{}}
+	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{},
+		large: make(chan struct{}, largeBodies)}
 	for i := range p.Pages {
 		h.pages[p.Pages[i].ID] = &p.Pages[i]
 	}
@@ -221,6 +236,21 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// readBody reads r's body, at most MaxBody; one that may be larger than
+// smallBody waits for a place among the largeBodies being read (or for the
+// request's end: the sender gave up).
+func (h *webhook) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 || r.ContentLength > smallBody {
+		select {
+		case h.large <- struct{}{}:
+			defer func() { <-h.large }()
+		case <-r.Context().Done():
+			return nil, fmt.Errorf("waiting to read a large body: %w", r.Context().Err())
+		}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, h.p.MaxBody))
+}
+
 // deliver checks the signature, then queues each new comment or visitor's
 // post of a configured Page. It answers 413 past MaxBody, 401 without a valid
 // signature, and 400 for a signed body that is not JSON or not a Meta
@@ -230,7 +260,7 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 // delivery of another object included, is answered 200 (Meta redelivers for
 // hours what is not) and logged at debug with why.
 func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.p.MaxBody))
+	body, err := h.readBody(w, r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -2,10 +2,16 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/pagereply/pagereply/api"
 )
 
 // metaEscape writes s as Meta's webhook bodies do: every non-ASCII rune as a
@@ -52,5 +58,72 @@ func TestWebhookFullMetaBatch(t *testing.T) {
 	}
 	if n := e.queued(t); n != 1000 {
 		t.Fatalf("%d items queued, want 1000", n)
+	}
+}
+
+// gateBody is a request body that says when it is first read, then blocks
+// until released, then ends.
+type gateBody struct {
+	reading chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGateBody() *gateBody {
+	return &gateBody{reading: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (b *gateBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.reading) })
+	<-b.release
+	return 0, io.EOF
+}
+
+// TestWebhookLargeBodiesReadTwoAtATime: a body is read whole before its
+// signature can be checked, so anyone can send one. Bodies announced past
+// 1 MiB (or of unknown length) are read two at a time, bounding what unsigned
+// bodies hold in memory to 2 × 16 MiB; the third waits for one of them, and
+// a small delivery is not held up by them.
+func TestWebhookLargeBodiesReadTwoAtATime(t *testing.T) {
+	h := api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	serve := func(body io.Reader, n int64) chan int {
+		done := make(chan int, 1)
+		go func() {
+			r := httptest.NewRequest(http.MethodPost, "/webhook", body)
+			r.ContentLength = n
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			done <- rec.Code
+		}()
+		return done
+	}
+	var bodies []*gateBody
+	var answers []chan int
+	for _, n := range []int64{8 << 20, -1, 4 << 20} { // the second of unknown length
+		b := newGateBody()
+		bodies = append(bodies, b)
+		answers = append(answers, serve(b, n))
+		if len(bodies) < 3 {
+			<-b.reading
+		}
+	}
+	select {
+	case <-bodies[2].reading:
+		t.Fatal("a third large body was read while two were")
+	case <-time.After(200 * time.Millisecond):
+	}
+	small := `{"object":"page","entry":[]}`
+	if code := <-serve(strings.NewReader(small), int64(len(small))); code == 0 {
+		t.Fatal("no answer")
+	}
+	close(bodies[0].release)
+	<-bodies[2].reading // its turn now
+	close(bodies[1].release)
+	close(bodies[2].release)
+	for i, a := range answers {
+		if code := <-a; code != http.StatusUnauthorized {
+			t.Errorf("large body %d answered %d, want 401 (unsigned)", i, code)
+		}
 	}
 }
