@@ -26,6 +26,28 @@ func gapPages(h *harness, gap time.Duration) []config.Page {
 	return pages
 }
 
+// fanComments adds n comments written at by one person (fan, of id fanID)
+// to a post of pages[0], polls the Page and checks the poll queued them all;
+// it returns their replies and comment ids, in order.
+func fanComments(t *testing.T, h *harness, pages []config.Page, fanID string, n int, at time.Time) ([]tasks.Reply, []string) {
+	t.Helper()
+	page := pages[0].ID
+	fan := sandbox.User{ID: fanID, Name: "Eager Fan"}
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
+	var rs []tasks.Reply
+	var ids []string
+	for range n {
+		id := h.sb.AddComment(post, fan, "me! @friend", at)
+		ids = append(ids, id)
+		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
+	}
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil || rep.Enqueued() != n {
+		t.Fatalf("poll: queued %d, %v; want the %d comments", rep.Enqueued(), err, n)
+	}
+	return rs, ids
+}
+
 // sendTimes returns the times of the sandbox's sends to targets, in order.
 func sendTimes(h *harness, targets []string) []time.Time {
 	var out []time.Time
@@ -56,19 +78,7 @@ func TestPersonGap(t *testing.T) {
 			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 33})
 			pages := gapPages(h, tc.gap)
 			page := pages[0].ID
-			fan := sandbox.User{ID: "99000001", Name: "Eager Fan"}
-			post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
-			var ids []string
-			var rs []tasks.Reply
-			for range 8 {
-				id := h.sb.AddComment(post, fan, "me! @friend", time.Now().Add(-time.Minute))
-				ids = append(ids, id)
-				rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
-			}
-			rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
-			if err != nil || rep.Enqueued() != 8 {
-				t.Fatalf("poll: queued %d, %v; want the 8 comments", rep.Enqueued(), err)
-			}
+			rs, ids := fanComments(t, h, pages, "99000001", 8, time.Now().Add(-time.Minute))
 			m := metrics.New()
 			h.startWorkerOn(t, h.opt, 20, func(p *worker.Params) {
 				p.Pages = pages
@@ -196,18 +206,7 @@ func TestPersonGapNotPastWindow(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 34})
 	pages := gapPages(h, 3*time.Second)
 	pages[0].MaxAge = 4 * time.Second
-	page := pages[0].ID
-	fan := sandbox.User{ID: "99000002", Name: "Eager Fan"}
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
-	var rs []tasks.Reply
-	for range 3 {
-		id := h.sb.AddComment(post, fan, "me! @friend", time.Now())
-		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
-	}
-	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
-	if err != nil || rep.Enqueued() != 3 {
-		t.Fatalf("poll: queued %d, %v; want the 3 comments", rep.Enqueued(), err)
-	}
+	rs, _ := fanComments(t, h, pages, "99000002", 3, time.Now())
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
@@ -246,20 +245,7 @@ func TestPersonGapWaitsWhatTheWindowAllows(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 35})
 	pages := gapPages(h, 8*time.Second)
 	pages[0].MaxAge = 16 * time.Second
-	page := pages[0].ID
-	fan := sandbox.User{ID: "99000003", Name: "Eager Fan"}
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
-	var rs []tasks.Reply
-	var ids []string
-	for range 2 {
-		id := h.sb.AddComment(post, fan, "me! @friend", time.Now().Add(-8*time.Second))
-		ids = append(ids, id)
-		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}})
-	}
-	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
-	if err != nil || rep.Enqueued() != 2 {
-		t.Fatalf("poll: queued %d, %v; want the 2 comments", rep.Enqueued(), err)
-	}
+	rs, ids := fanComments(t, h, pages, "99000003", 2, time.Now().Add(-8*time.Second))
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
 	h.waitSent(t, rs, 15*time.Second)
 	h.checkExactlyOnce(t, rs)

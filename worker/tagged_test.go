@@ -31,9 +31,20 @@ type taggedFeed struct {
 	// Posts and comments that a read by id finds, beside the sandbox's.
 	posts    map[string]graph.Post
 	comments map[string]graph.Comment
+	// The times of the reads by id, how many were of posts, and pauseOn,
+	// when set, run at every comment read (as the observer pausing the
+	// Page on the answer's usage headers).
+	mu        sync.Mutex
+	reads     []time.Time
+	postReads int
+	pauseOn   func()
 }
 
 func (g *taggedFeed) Post(ctx context.Context, token, id string) (graph.Post, error) {
+	g.mu.Lock()
+	g.reads = append(g.reads, time.Now())
+	g.postReads++
+	g.mu.Unlock()
 	if p, ok := g.posts[id]; ok {
 		return p, nil
 	}
@@ -41,6 +52,12 @@ func (g *taggedFeed) Post(ctx context.Context, token, id string) (graph.Post, er
 }
 
 func (g *taggedFeed) Comment(ctx context.Context, token, id string) (graph.Comment, error) {
+	g.mu.Lock()
+	g.reads = append(g.reads, time.Now())
+	g.mu.Unlock()
+	if g.pauseOn != nil {
+		g.pauseOn()
+	}
 	if c, ok := g.comments[id]; ok {
 		return c, nil
 	}
@@ -166,52 +183,19 @@ func TestWebhookLeavesTaggedPostsAlone(t *testing.T) {
 	}
 }
 
-// readLog answers reads of the posts and comments it holds, the rest from
-// the sandbox, noting the time of every read; pauseOn, when set, runs at
-// every comment read (as the observer pausing the Page on the answer's usage
-// headers).
-type readLog struct {
-	worker.PollGraph
-	mu        sync.Mutex
-	reads     []time.Time
-	postReads int
-	posts     map[string]graph.Post
-	comments  map[string]graph.Comment
-	pauseOn   func()
-}
-
-func (g *readLog) Post(ctx context.Context, token, id string) (graph.Post, error) {
-	g.mu.Lock()
-	g.reads = append(g.reads, time.Now())
-	g.postReads++
-	g.mu.Unlock()
-	if p, ok := g.posts[id]; ok {
-		return p, nil
-	}
-	return g.PollGraph.Post(ctx, token, id)
-}
-
-func (g *readLog) Comment(ctx context.Context, token, id string) (graph.Comment, error) {
-	g.mu.Lock()
-	g.reads = append(g.reads, time.Now())
-	g.mu.Unlock()
-	if g.pauseOn != nil {
-		g.pauseOn()
-	}
-	if c, ok := g.comments[id]; ok {
-		return c, nil
-	}
-	return g.PollGraph.Comment(ctx, token, id)
-}
-
-// foreignPostItems returns n webhook items, comments on a post the Page wrote
-// on another Page's timeline (its id names the other Page: each costs the
-// webhook a read of the post beside the comment's), and a readLog holding them.
-func foreignPostItems(h *harness, page string, n int) (*readLog, []tasks.WebhookItem) {
+// foreignPostPoller returns a Poller of a one-Page harness reading at rate
+// and burst, and n webhook items, comments on a post the Page wrote on another
+// Page's timeline (its id names the other Page: each costs the webhook a read
+// of the post beside the comment's), which its Graph, g, holds.
+func foreignPostPoller(t *testing.T, seed int64, rate config.Rate, burst, n int) (*harness, *worker.Poller, *taggedFeed, []tasks.WebhookItem) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = rate, burst
+	page := pages[0].ID
 	now := time.Now()
 	post := graph.Post{ID: "64000009_555000333", CreatedTime: graph.Time{Time: now.Add(-time.Minute)}, UpdatedTime: graph.Time{Time: now.Add(-time.Minute)},
 		From: &graph.User{ID: page, Name: "The Page"}, Message: "hello neighbours"}
-	g := &readLog{posts: map[string]graph.Post{post.ID: post}, comments: map[string]graph.Comment{}}
+	g := &taggedFeed{posts: map[string]graph.Post{post.ID: post}, comments: map[string]graph.Comment{}}
 	var items []tasks.WebhookItem
 	for i := range n {
 		id := fmt.Sprintf("555000333_77700%03d", i)
@@ -219,7 +203,10 @@ func foreignPostItems(h *harness, page string, n int) (*readLog, []tasks.Webhook
 			From: &graph.User{ID: fmt.Sprintf("6400100%d", i), Name: "Friend"}, Message: "what price?"}
 		items = append(items, tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: id, PostID: post.ID, ReceivedAt: now.UnixMilli()})
 	}
-	return g, items
+	p := h.pollParams(pages)
+	g.PollGraph = p.Graph
+	p.Graph = g
+	return h, worker.NewPoller(p), g, items
 }
 
 func processItem(t *testing.T, pl *worker.Poller, it tasks.WebhookItem) error {
@@ -238,14 +225,7 @@ func processItem(t *testing.T, pl *worker.Poller, it tasks.WebhookItem) error {
 // the post was read on a paused Page (from the review of the session's diff).
 func TestWebhookForeignPostReadBooked(t *testing.T) {
 	t.Run("rate", func(t *testing.T) {
-		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2202})
-		pages := pollPages(h)
-		pages[0].Rate, pages[0].Burst = config.Rate{N: 4, Per: time.Second}, 1
-		g, items := foreignPostItems(h, pages[0].ID, 4)
-		p := h.pollParams(pages)
-		g.PollGraph = p.Graph
-		p.Graph = g
-		pl := worker.NewPoller(p)
+		h, pl, g, items := foreignPostPoller(t, 2202, config.Rate{N: 4, Per: time.Second}, 1, 4)
 		for _, it := range items {
 			if err := processItem(t, pl, it); err != nil {
 				t.Fatalf("item %s: %v", it.ID, err)
@@ -270,14 +250,8 @@ func TestWebhookForeignPostReadBooked(t *testing.T) {
 		// comment's, past the 2 s an item waits for its first read. Before,
 		// the item was put back, read the comment again when it came back,
 		// and was put back again, for ever.
-		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2205})
-		pages := pollPages(h)
-		pages[0].Rate, pages[0].Burst = config.Rate{N: 30, Per: time.Minute}, 0
-		g, items := foreignPostItems(h, pages[0].ID, 1)
-		p := h.pollParams(pages)
-		g.PollGraph = p.Graph
-		p.Graph = g
-		if err := processItem(t, worker.NewPoller(p), items[0]); err != nil {
+		h, pl, g, items := foreignPostPoller(t, 2205, config.Rate{N: 30, Per: time.Minute}, 0, 1)
+		if err := processItem(t, pl, items[0]); err != nil {
 			t.Fatalf("item: %v (reads %d, of the post %d), want it read and queued", err, len(g.reads), g.postReads)
 		}
 		if !queued(t, h, "comment:"+items[0].ID) {
@@ -285,18 +259,13 @@ func TestWebhookForeignPostReadBooked(t *testing.T) {
 		}
 	})
 	t.Run("paused", func(t *testing.T) {
-		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2203})
-		pages := pollPages(h)
-		g, items := foreignPostItems(h, pages[0].ID, 1)
-		p := h.pollParams(pages)
-		g.PollGraph = p.Graph
-		p.Graph = g
+		h, pl, g, items := foreignPostPoller(t, 2203, config.Rate{N: 100000, Per: time.Second}, 1, 1)
 		g.pauseOn = func() {
-			if _, err := h.ledger.Pause(context.Background(), pages[0].ID, time.Minute, tasks.PauseThrottled+": usage headers near the limit (97%)"); err != nil {
+			if _, err := h.ledger.Pause(context.Background(), items[0].PageID, time.Minute, tasks.PauseThrottled+": usage headers near the limit (97%)"); err != nil {
 				t.Error(err)
 			}
 		}
-		err := processItem(t, worker.NewPoller(p), items[0])
+		err := processItem(t, pl, items[0])
 		if g.postReads > 0 {
 			t.Errorf("the comment's answer paused the Page, and the item read the post all the same (%d reads)", g.postReads)
 		}

@@ -42,14 +42,7 @@ func TestDryRunLeavesAppUsageAlone(t *testing.T) {
 	if err := os.WriteFile(e.cfgPath, []byte(strings.ReplaceAll(string(b), e.graph, ps.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys := func() []string {
-		ks, err := e.db.Client.Keys(ctx, "*").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(ks)
-		return ks
-	}
+	keys := func() []string { return allKeys(t, e.db.Client) }
 	before := keys()
 	pages := e.sb.Pages()
 	out, errOut, code := run(t, "poll", "-c", e.cfgPath, "--page", pages[0].ID, "--dry-run")

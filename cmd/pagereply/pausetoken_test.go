@@ -42,15 +42,7 @@ func TestNewTokenLiftsBrokenPause(t *testing.T) {
 	// it and says a start lifts the pause, writing nothing (the config it
 	// tries may never run) ...
 	pause("EAABtheoldtokenthatbroke")
-	keys := func() []string {
-		t.Helper()
-		ks, err := e.db.Client.Keys(ctx, "*").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(ks)
-		return ks
-	}
+	keys := func() []string { return allKeys(t, e.db.Client) }
 	before := keys()
 	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID, "--dry-run")
 	if code != exitOK || strings.Contains(errOut, "paused: ") || !strings.Contains(errOut, "a start with this config lifts the pause") ||
