@@ -51,7 +51,20 @@ func observer(l *tasks.Ledger, m *metrics.Metrics, log *slog.Logger, appPause bo
 			pauseApp(ctx, l, m, ci.PageID, d, 0, "the app's usage (X-App-Usage) near the limit ("+strconv.Itoa(ci.Usage.AppPercent)+"%)", log)
 			return
 		}
-		pausePages(ctx, l, m, []string{ci.PageID}, ci.PageID, tasks.PauseThrottled, d,
-			tasks.PauseThrottled+": usage headers near the limit ("+strconv.Itoa(ci.Usage.MaxPercent)+"%)", log)
+		pausePages(ctx, l, m, []string{ci.PageID}, ci.PageID, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+usageReason(ci.Usage), log)
 	}
+}
+
+// usageReason says why usage headers paused a Page: figures near the limit,
+// or Graph's time to regain access (estimated_time_to_regain_access), which
+// Graph gives for a Page it blocks whatever its figures say.
+func usageReason(u graph.Usage) string {
+	pct := strconv.Itoa(u.MaxPercent) + "%"
+	switch {
+	case u.RegainAccess <= 0:
+		return "usage headers near the limit (" + pct + ")"
+	case u.MaxPercent >= 95:
+		return "usage headers near the limit (" + pct + "), access regained in " + u.RegainAccess.String()
+	}
+	return "usage headers say access is regained in " + u.RegainAccess.String() + " (usage " + pct + ")"
 }

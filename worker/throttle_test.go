@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,5 +272,39 @@ func TestAppThrottleEscalates(t *testing.T) {
 			t.Fatalf("app pause record: %v %v", keys, err)
 		}
 		appKey = keys[0]
+	}
+}
+
+// TestRegainTimePauseReason: Graph's X-Business-Use-Case-Usage says the Page
+// regains access in 7 minutes while its figures are at 40 %: the Page is
+// paused for the 7 minutes, and the pause's reason (in status, the log and
+// every put-back's last error) says so, not that usage was near the limit
+// at 40 %.
+func TestRegainTimePauseReason(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 83})
+	page := h.pages[0]
+	buc := `{"` + page.ID + `":[{"type":"pages","call_count":40,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":7}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.sb.ServeHTTP(&usageWriter{ResponseWriter: w, v: buc}, r)
+	}))
+	t.Cleanup(srv.Close)
+	g := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second,
+		Observer: worker.GraphObserver(h.ledger, metrics.New(), testLogger())})
+	ctx := context.Background()
+	for _, err := range g.Feed(ctx, page.AccessToken, page.ID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	d, reason, err := h.ledger.Paused(ctx, page.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d < 6*time.Minute {
+		t.Errorf("paused for %s, want the 7 minutes Graph gave (%q)", d, reason)
+	}
+	if strings.Contains(reason, "near the limit") || !strings.Contains(reason, "7m") {
+		t.Errorf("pause reason %q: want the time to regain access (7m), not a usage near the limit", reason)
 	}
 }
