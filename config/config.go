@@ -246,36 +246,52 @@ func (p *Page) Replies(kind string) bool {
 // token. Logs, errors and payloads must contain none of them.
 func (c *Config) Secrets() []string {
 	var s []string
-	add := func(v string) {
-		if v != "" && !slices.Contains(s, v) {
-			s = append(s, v)
+	for _, n := range c.namedSecrets() {
+		if !slices.Contains(s, n.value) {
+			s = append(s, n.value)
 		}
 	}
-	for _, p := range c.Pages {
-		add(p.AccessToken)
+	return s
+}
+
+// namedSecret is a secret value and the key it is set at.
+type namedSecret struct{ path, value string }
+
+// namedSecrets returns every secret value set in the configuration (see
+// Secrets), each with its key; a value set at several keys comes once for
+// each.
+func (c *Config) namedSecrets() []namedSecret {
+	var s []namedSecret
+	add := func(path, v string) {
+		if v != "" {
+			s = append(s, namedSecret{path, v})
+		}
 	}
-	add(c.Graph.AppSecret)
+	for i, p := range c.Pages {
+		add("pages["+strconv.Itoa(i)+"].access_token", p.AccessToken)
+	}
+	add("graph.app_secret", c.Graph.AppSecret)
 	if c.Redis.URL != "" {
 		u, err := url.Parse(c.Redis.URL)
 		switch {
 		case err != nil:
-			add(c.Redis.URL) // cannot tell where the password is
+			add("redis.url", c.Redis.URL) // cannot tell where the password is
 		case u.User != nil:
 			pw, _ := u.User.Password()
-			add(pw)
+			add("redis.url", pw)
 		}
 	}
 	if s := c.Redis.Sentinel; s != nil {
-		add(s.Password)
-		add(s.SentinelPassword)
+		add("redis.sentinel.password", s.Password)
+		add("redis.sentinel.sentinel_password", s.SentinelPassword)
 	}
 	if cl := c.Redis.Cluster; cl != nil {
-		add(cl.Password)
+		add("redis.cluster.password", cl.Password)
 	}
-	for _, t := range c.API.Tokens {
-		add(t)
+	for i, t := range c.API.Tokens {
+		add("api.tokens["+strconv.Itoa(i)+"]", t)
 	}
-	add(c.Webhook.VerifyToken)
+	add("webhook.verify_token", c.Webhook.VerifyToken)
 	return s
 }
 

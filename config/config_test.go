@@ -1123,3 +1123,48 @@ pages:
 		})
 	}
 }
+
+// TestSecretInReplyText: a reply text that holds a secret, most likely a
+// ${VAR} meant for the access_token written into the text, is refused naming
+// the text's key and the secret's, never the value: every reply would send it
+// to the person answered. A short secret found in ordinary words is not.
+func TestSecretInReplyText(t *testing.T) {
+	yaml := `
+graph: {app_secret: "${FB_APP_SECRET}"}
+pages:
+  - id: "1"
+    access_token: ${PAGE_TOKEN}
+    rules:
+      - {match: "price", text: "Hi {{.FirstName}}, prices: ${PAGE_TOKEN}"}
+      - {match: "hours", text: "Open 9 to 5"}
+    default_text: "Thanks! ${API_TOKEN}"
+  - id: "2"
+    access_token: ${PAGE_TOKEN_2}
+    default_text: "Thanks, app-secret-SECRET-3 here"
+api: {tokens: ["${API_TOKEN}"]}
+webhook: {verify_token: "Thanks"}
+`
+	_, err := Parse([]byte(yaml), env(secretVars))
+	got := map[string]string{}
+	for _, fe := range fieldErrors(t, err) {
+		got[fe.Path] = fe.Msg
+	}
+	want := map[string]string{
+		"pages[0].rules[0].text": "pages[0].access_token",
+		"pages[0].default_text":  "api.tokens[0]",
+		"pages[1].default_text":  "graph.app_secret",
+	}
+	for path, secret := range want {
+		if !strings.Contains(got[path], "holds the value of "+secret) {
+			t.Errorf("%s: %q, want it said it holds the value of %s", path, got[path], secret)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("errors for %v, want %d (the short verify token \"Thanks\" in a text is not one)", got, len(want))
+	}
+	for _, v := range secretVars {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("error shows the secret's value %q: %v", v, err)
+		}
+	}
+}

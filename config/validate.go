@@ -143,6 +143,10 @@ func (c *Config) validate() []*FieldError {
 	default:
 		p.add("log.level", "want debug, info, warn or error")
 	}
+	secrets := c.namedSecrets()
+	for i := range c.Pages {
+		c.Pages[i].checkTextSecrets(&p, "pages["+strconv.Itoa(i)+"]", secrets)
+	}
 	switch c.Log.Format {
 	case "json", "text":
 	default:
@@ -433,6 +437,35 @@ func (pg *Page) validate(p *problems, path string) {
 			pg.defaultTmpl = t
 		}
 	}
+}
+
+// minSecretInText is the length from which a secret found in a reply text is
+// taken for the secret: shorter ones (a test's verify token "abc") turn up in
+// ordinary words.
+const minSecretInText = 8
+
+// checkTextSecrets refuses a reply text that holds one of the configuration's
+// secrets: a ${PAGE_TOKEN} written in a text for the access_token beside it,
+// say, would send the Page's token to every person it answers, and check
+// found the config valid. The message names the secret's key, never its
+// value.
+func (pg *Page) checkTextSecrets(p *problems, path string, secrets []namedSecret) {
+	check := func(tp, text string) {
+		for _, s := range secrets {
+			if len(s.value) >= minSecretInText && strings.Contains(text, s.value) {
+				// The message is set whole, with no arguments: the decoder
+				// hides the words of an argument that share four letters
+				// with a value from the environment, as a key's name can,
+				// and the key is all it shows.
+				*p = append(*p, &FieldError{Path: tp, Msg: "holds the value of " + s.path + ": every reply would send that secret to the person it answers"})
+				return
+			}
+		}
+	}
+	for i := range pg.Rules {
+		check(path+".rules["+strconv.Itoa(i)+"].text", pg.Rules[i].Text)
+	}
+	check(path+".default_text", pg.DefaultText)
 }
 
 // compileMatch compiles a rule's match. Its error says what is wrong
