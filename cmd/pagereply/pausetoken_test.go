@@ -71,7 +71,7 @@ func TestNewTokenLiftsBrokenPause(t *testing.T) {
 
 // TestPollOfBrokenPage: a poll whose token Graph refuses says so once, exits
 // 1 and prints no summary of counts it never read; the next poll says the
-// Page is paused, and why.
+// Page is paused, and why, and exits 1 too: it read nothing.
 func TestPollOfBrokenPage(t *testing.T) {
 	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 6}, "10/s")
 	page := e.sb.Pages()[0]
@@ -83,7 +83,7 @@ func TestPollOfBrokenPage(t *testing.T) {
 		t.Fatalf("poll with a broken token: exit %d\nstdout %q\n%s", code, out, errOut)
 	}
 	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID)
-	if code != exitOK || out != "" || !strings.Contains(errOut, "pagereply poll: page "+page.ID+" paused: page_broken: ") {
+	if code != exitError || out != "" || !strings.Contains(errOut, "pagereply poll: page "+page.ID+" paused: page_broken: ") {
 		t.Fatalf("poll of the paused Page: exit %d\nstdout %q\n%s", code, out, errOut)
 	}
 	if strings.Contains(errOut, page.Token) {

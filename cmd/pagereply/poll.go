@@ -98,6 +98,11 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if rep.Paused != "" {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
+		if rep.PausedBefore {
+			// Nothing was read: the poll asked for did not happen, as
+			// when a pause begins during it (exit 1 above).
+			return exitError
+		}
 	}
 	if rep.Busy {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's); nothing done\n", rep.PageID)
