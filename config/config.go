@@ -161,6 +161,9 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 		// A key that could not be decoded has said so already.
 		if !d.failed[e.Path] {
 			d.hideEnv(e)
+			if names := d.emptyVars(e.Path); names != "" {
+				e.Msg += " (" + names + " set but empty)"
+			}
 			e.Line = d.line(e.Path)
 			errs = append(errs, e)
 		}

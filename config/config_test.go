@@ -1168,3 +1168,45 @@ webhook: {verify_token: "Thanks"}
 		}
 	}
 }
+
+// A variable that is set but empty (PAGE_TOKEN= in an env file, an empty
+// Secret key) is named in the errors of its key, or of the section it is
+// under: "access_token: required" or "redis: set one of url, ..." alone send
+// the user to a file that plainly has the key.
+func TestEmptyVariableNamed(t *testing.T) {
+	yaml := `
+redis:
+  url: ${REDIS_URL}
+pages:
+  - id: "123"
+    access_token: ${PAGE_TOKEN}
+api:
+  tokens: ["${API_TOKEN}"]
+`
+	_, err := Parse([]byte(yaml), env(map[string]string{"REDIS_URL": "", "PAGE_TOKEN": "", "API_TOKEN": ""}))
+	if err == nil {
+		t.Fatal("Parse succeeded with every secret empty")
+	}
+	want := map[string]string{
+		"redis":                 "${REDIS_URL} is set but empty",
+		"pages[0].access_token": "${PAGE_TOKEN} is set but empty",
+		"api.tokens[0]":         "${API_TOKEN} is set but empty",
+	}
+	for _, fe := range fieldErrors(t, err) {
+		if w, ok := want[fe.Path]; ok {
+			if !strings.Contains(fe.Msg, w) {
+				t.Errorf("%s: %q does not say %q", fe.Path, fe.Msg, w)
+			}
+			delete(want, fe.Path)
+		}
+	}
+	for p := range want {
+		t.Errorf("no error at %s in:\n%v", p, err)
+	}
+
+	// A variable with a value is not called empty.
+	_, err = Parse([]byte(yaml), env(map[string]string{"REDIS_URL": "", "PAGE_TOKEN": "tok", "API_TOKEN": "0123456789abcdef0"}))
+	if err == nil || strings.Contains(err.Error(), "PAGE_TOKEN") || strings.Contains(err.Error(), "API_TOKEN") {
+		t.Errorf("error names a variable that has a value: %v", err)
+	}
+}

@@ -453,6 +453,47 @@ func kindName(n *yaml.Node) string {
 // envVar is one ${VAR} substituted into a value.
 type envVar struct{ name, value string }
 
+// emptyVars names the variables that are set but empty and gave the value
+// of path or of a key under it (redis.url for an error about redis), as
+// "${A} is" or "${A} and ${B} are"; "" when there are none. A name not
+// written as environment variables are (it may be a secret put in ${ }) is
+// not shown.
+func (d *decoder) emptyVars(path string) string {
+	if path == "" {
+		return ""
+	}
+	var empty []envVar
+	hidden := false
+	for p, vars := range d.env {
+		if p != path && !strings.HasPrefix(p, path+".") && !strings.HasPrefix(p, path+"[") {
+			continue
+		}
+		if slices.ContainsFunc(vars, func(v envVar) bool { return v.value != "" }) {
+			continue // the value is not empty
+		}
+		for _, v := range vars {
+			if !envStyleName(v.name) {
+				hidden = true
+				continue
+			}
+			if !slices.Contains(empty, v) {
+				empty = append(empty, v)
+			}
+		}
+	}
+	if len(empty) == 0 {
+		if hidden {
+			return "a variable in ${...} is"
+		}
+		return ""
+	}
+	slices.SortFunc(empty, func(a, b envVar) int { return strings.Compare(a.name, b.name) })
+	if len(empty) == 1 {
+		return envNames(empty) + " is"
+	}
+	return envNames(empty) + " are"
+}
+
 // envNames returns the variables of vars as ${A}, or ${A} and ${B}.
 func envNames(vars []envVar) string {
 	var names []string
