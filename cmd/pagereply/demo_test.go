@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -176,5 +177,34 @@ func TestForeignData(t *testing.T) {
 				t.Errorf("foreignData = %q, want %q", why, tt.want)
 			}
 		})
+	}
+}
+
+// TestDemoOnceInterrupted stops a `demo --once` (Ctrl-C, or a CI job's
+// SIGTERM) before every seeded item is handled: it must not exit 0, which
+// --once promises only once every item is handled. (80 comments at the
+// demo Page's 20/s take the worker 4 s at least: the demo cannot have
+// finished by the stop, however slow the machine.)
+func TestDemoOnceInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr proctest.Buffer
+	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- runDemo(ctx, env, []string{"--once", "--addr", "127.0.0.1:0", "--pages", "1", "--posts", "2", "--comments", "40", "--conversations", "1"})
+	}()
+	waitFor(t, &stdout, regexp.MustCompile(`eligible for a reply`))
+	cancel()
+	select {
+	case code := <-done:
+		if code == exitOK {
+			t.Errorf("demo --once stopped before every item was handled exits 0\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "--once") {
+			t.Errorf("stderr does not say --once did not finish:\n%s", stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo still running 30s after its stop")
 	}
 }
