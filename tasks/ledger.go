@@ -92,6 +92,12 @@ type LedgerOptions struct {
 	// that broke, and LiftStaleBrokenPause lifts that pause once the config
 	// gives the Page another token.
 	PageTokens map[string]string
+	// AppSecret is the app secret the Pages' calls are signed with
+	// (graph.app_secret), part of each fingerprint: Graph refuses a call
+	// whose appsecret_proof a wrong app secret made as it refuses a broken
+	// token (a page_broken pause), and the config that puts the right one
+	// in lifts that pause as a new token would.
+	AppSecret string
 }
 
 // BatchOptions returns the linger and early flush for a worker with
@@ -117,7 +123,7 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 		appPages: slices.Clone(opts.AppPages), tokenFP: make(map[string]string, len(opts.PageTokens))}
 	for page, token := range opts.PageTokens {
 		if token != "" {
-			l.tokenFP[page] = TokenFingerprint(token)
+			l.tokenFP[page] = TokenFingerprint(token, opts.AppSecret)
 		}
 	}
 	if opts.Batch {
@@ -718,11 +724,18 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return reason
 `)
 
-// TokenFingerprint returns a short digest of a Page access token: enough to
-// tell one token from another, useless for finding the token itself (64 bits
-// of SHA-256 of a token with far more entropy), so Redis never holds a token.
-func TokenFingerprint(token string) string {
-	sum := sha256.Sum256([]byte("pagereply page token\x00" + token))
+// TokenFingerprint returns a short digest of a Page access token and the app
+// secret its calls are signed with ("" for none): enough to tell one from
+// another, useless for finding either (64 bits of SHA-256 of secrets with
+// far more entropy), so Redis never holds a token. With no app secret it is
+// the digest of the token alone, as pagereply kept before it took the app
+// secret in.
+func TokenFingerprint(token, appSecret string) string {
+	in := "pagereply page token\x00" + token
+	if appSecret != "" {
+		in += "\x00app secret\x00" + appSecret
+	}
+	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:8])
 }
 

@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,30 @@ func TestLiftStaleBrokenPause(t *testing.T) {
 	}
 	if n, _ := db.Client.Exists(ctx, after.pageKey(page, "pause"), after.pageKey(page, "pause_token")).Result(); n != 0 {
 		t.Fatalf("resume left %d keys", n)
+	}
+
+	// A wrong app secret: Graph refuses the calls' appsecret_proof as the
+	// token's fault. The config that puts the right secret in beside the
+	// same token lifts the pause; the same secret does not.
+	const wrong, right = "wrong-app-secret-0123456789", "right-app-secret-0123456789"
+	wrongSecret := NewLedger(db.Client, LedgerOptions{PageTokens: map[string]string{page: oldToken}, AppSecret: wrong})
+	sameSecret := NewLedger(db.Client, LedgerOptions{PageTokens: map[string]string{page: oldToken}, AppSecret: wrong})
+	rightSecret := NewLedger(db.Client, LedgerOptions{PageTokens: map[string]string{page: oldToken}, AppSecret: right})
+	const badProof = "page_broken: (#100) Invalid appsecret_proof provided in the API argument"
+	if _, err := wrongSecret.Pause(ctx, page, 5*time.Minute, badProof); err != nil {
+		t.Fatal(err)
+	}
+	if got := lift(sameSecret, page); got != "" || paused(sameSecret, page) != badProof {
+		t.Fatalf("the same token and app secret lifted %q", got)
+	}
+	if got := lift(rightSecret, page); got != badProof || paused(rightSecret, page) != "" {
+		t.Fatalf("another app secret lifted %q; pause now %q", got, paused(rightSecret, page))
+	}
+	// Without an app secret the fingerprint is the token's alone, as older
+	// pagereplys kept it: their pauses are lifted by a new token only.
+	sum := sha256.Sum256([]byte("pagereply page token\x00" + oldToken))
+	if got := TokenFingerprint(oldToken, ""); got != hex.EncodeToString(sum[:8]) {
+		t.Fatalf("fingerprint without an app secret %s, want the token's alone", got)
 	}
 }
 

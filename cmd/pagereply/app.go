@@ -102,7 +102,8 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		pages[i] = p.ID
 		tokens[p.ID] = p.AccessToken
 	}
-	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages, PageTokens: tokens})
+	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages, PageTokens: tokens,
+		AppSecret: cfg.Graph.AppSecret})
 	a.client = asynq.NewClient(opt)
 	a.enq = &tasks.Enqueuer{Client: a.client, Ledger: a.ledger, MaxRetry: cfg.Worker.MaxRetry,
 		Inspector: asynq.NewInspectorFromRedisClient(a.rdb)}

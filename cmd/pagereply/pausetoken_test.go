@@ -22,7 +22,7 @@ func TestNewTokenLiftsBrokenPause(t *testing.T) {
 	const broken = "page_broken: (#190) Error validating access token: the session has been invalidated"
 	pause := func(token string) {
 		t.Helper()
-		l := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page.ID: token}})
+		l := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page.ID: token}, AppSecret: e2eAppSecret})
 		if err := l.Resume(ctx, page.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +83,8 @@ func TestPollOfBrokenPage(t *testing.T) {
 		t.Fatalf("poll with a broken token: exit %d\nstdout %q\n%s", code, out, errOut)
 	}
 	out, errOut, code = run(t, "poll", "-c", e.cfgPath, "--page", page.ID)
-	if code != exitError || out != "" || !strings.Contains(errOut, "pagereply poll: page "+page.ID+" paused: page_broken: ") {
+	if code != exitError || out != "" || !strings.Contains(errOut, "pagereply poll: page "+page.ID+" paused: page_broken: ") ||
+		!strings.Contains(errOut, "pagereply resume -c FILE --page "+page.ID) {
 		t.Fatalf("poll of the paused Page: exit %d\nstdout %q\n%s", code, out, errOut)
 	}
 	if strings.Contains(errOut, page.Token) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagereply/pagereply/intake"
+	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -98,6 +99,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if rep.Paused != "" {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
+		if strings.HasPrefix(rep.Paused, tasks.PausePageBroken) {
+			fmt.Fprintf(env.stderr, "pagereply poll: once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
+		}
 		if rep.PausedBefore {
 			// Nothing was read: the poll asked for did not happen, as
 			// when a pause begins during it (exit 1 above).

@@ -139,7 +139,7 @@ func TestNewTokenWakesPausedReplies(t *testing.T) {
 	w := newWakeRig(t, "20/s", 5)
 	p := w.worker(t)
 	// The Page broke with a token the config no longer has.
-	l := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{w.page.ID: "EAABthetokenthatbroke"}})
+	l := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{w.page.ID: "EAABthetokenthatbroke"}, AppSecret: e2eAppSecret})
 	if _, err := l.Pause(context.Background(), w.page.ID, 5*time.Minute, "page_broken: (#190) Error validating access token"); err != nil {
 		t.Fatal(err)
 	}
