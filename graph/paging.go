@@ -97,22 +97,59 @@ type wirePage[W any] struct {
 
 // listPage is one decoded page of a listing.
 type listPage[W any] struct {
-	items []W
-	next  string // paging.next, "" on the last page
-	after string // the after cursor
-	order string // summary.order, "" when there is no summary
+	items   []W
+	next    string // paging.next, "" on the last page
+	after   string // the after cursor
+	order   string // summary.order, "" when there is no summary
+	skipped int    // items that could not be decoded, left out of items
+	skipErr error  // the first of their errors
 }
 
-// decodePage decodes one page of a listing.
+// decodePage decodes one page of a listing. An item that cannot be decoded
+// (a field in another shape than Graph's other items have) is left out and
+// counted, and the page's other items are read: one such comment must not
+// hide the rest of its post's comments, at every poll, for as long as Graph
+// lists it. A page none of whose items can be decoded is an error, as is one
+// whose envelope cannot be: that is no one item's fault.
 func decodePage[W any](body []byte) (listPage[W], error) {
 	var p wirePage[W]
-	if err := json.Unmarshal(body, &p); err != nil {
+	err := json.Unmarshal(body, &p)
+	if err == nil {
+		if p.Data == nil {
+			return listPage[W]{}, errors.New(`no "data" list`)
+		}
+		return listPage[W]{items: *p.Data, next: p.Paging.Next, after: p.Paging.Cursors.After, order: p.Summary.Order}, nil
+	}
+	var raw wirePage[json.RawMessage]
+	if json.Unmarshal(body, &raw) != nil || raw.Data == nil {
 		return listPage[W]{}, err
 	}
-	if p.Data == nil {
-		return listPage[W]{}, errors.New(`no "data" list`)
+	pg := listPage[W]{items: make([]W, 0, len(*raw.Data)), next: raw.Paging.Next, after: raw.Paging.Cursors.After, order: raw.Summary.Order}
+	for _, r := range *raw.Data {
+		var it W
+		if ierr := json.Unmarshal(r, &it); ierr != nil {
+			pg.skipped++
+			if pg.skipErr == nil {
+				pg.skipErr = ierr
+			}
+			continue
+		}
+		pg.items = append(pg.items, it)
 	}
-	return listPage[W]{items: *p.Data, next: p.Paging.Next, after: p.Paging.Cursors.After, order: p.Summary.Order}, nil
+	if len(pg.items) == 0 {
+		return listPage[W]{}, err
+	}
+	return pg, nil
+}
+
+type skippedKey struct{}
+
+// WithSkippedItems returns a context whose listings (Feed, Comments,
+// Conversations) call skipped for each page that held items that could not
+// be decoded, with their number and an *Error saying why (the first one's
+// reason, with no token in it); the page's other items are yielded as usual.
+func WithSkippedItems(ctx context.Context, skipped func(endpoint string, n int, err error)) context.Context {
+	return context.WithValue(ctx, skippedKey{}, skipped)
 }
 
 type pageGateKey struct{}
@@ -165,6 +202,11 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			if err != nil {
 				yield(zero, c.malformed(endpoint, resp, err, token, false))
 				return
+			}
+			if pg.skipped > 0 {
+				if skipped, _ := ctx.Value(skippedKey{}).(func(string, int, error)); skipped != nil {
+					skipped(endpoint, pg.skipped, c.malformed(endpoint, resp, pg.skipErr, token, false))
+				}
 			}
 			resp = nil
 			if len(pg.items) == 0 {

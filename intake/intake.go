@@ -50,7 +50,9 @@ const (
 	SkipNotOnPage Reason = "not_on_page"
 	// SkipMalformed: its reply would fail tasks.Reply.Validate (an id of a
 	// shape the tasks do not take): it cannot be queued, and must not keep
-	// the other items of its batch from theirs.
+	// the other items of its batch from theirs. Or Graph listed it in a
+	// shape that cannot be read (graph.WithSkippedItems): the listing's
+	// other items are read.
 	SkipMalformed Reason = "malformed"
 )
 

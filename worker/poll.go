@@ -585,10 +585,23 @@ func (r *pollRun) limit() tasks.Limit { return LimitOf(r.page, 0) }
 // them.
 func (r *pollRun) paced(ctx context.Context, key string, lim tasks.Limit) (context.Context, *error) {
 	gateErr := new(error)
+	ctx = graph.WithSkippedItems(ctx, r.skippedItems)
 	return graph.WithPageGate(ctx, func(ctx context.Context) error {
 		*gateErr = r.read(ctx, key, lim)
 		return *gateErr
 	}), gateErr
+}
+
+// skippedItems counts the items of a listing's page that Graph sent in a
+// shape that cannot be read (the page's other items are read): seen, and
+// skipped as malformed, and said at WARN, as a post or a comment left out is
+// a reply that may be missed.
+func (r *pollRun) skippedItems(endpoint string, n int, err error) {
+	for range n {
+		r.batch.Discard(intake.SkipMalformed)
+	}
+	r.log.Warn("Graph listed items that cannot be read; skipped them and read the rest", slog.String("endpoint", endpoint),
+		slog.Int("items", n), slog.String("error", err.Error()))
 }
 
 // read waits for the Page's next read slot. A dry run paces itself in

@@ -227,3 +227,57 @@ func TestPollCutShortQueuesWhatItFound(t *testing.T) {
 		t.Errorf("%d replies queued after a poll cut at post %d, want those it had found", len(pending), rep.Posts)
 	}
 }
+
+// TestPollReadsPastUnreadableComment: Graph lists one comment of a post in
+// another shape than the rest (can_reply_privately as a string). It is
+// skipped as malformed and its post's other comments, on its page of the
+// listing and on the pages after, get their replies: before, the whole post
+// was unreadable at every poll for as long as Graph listed that comment.
+func TestPollReadsPastUnreadableComment(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4344})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	page := pages[0].ID
+	now := time.Now()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "a post", now.Add(-time.Hour))
+	var comments []string
+	for i := range 150 { // two pages of the listing (100 a page)
+		comments = append(comments, h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6300%04d", i), Name: "Fan"}, "price?",
+			now.Add(-time.Duration(150-i)*time.Second)))
+	}
+	odd := comments[140] // newest first: on the first page
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/comments") {
+			h.sb.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.sb.ServeHTTP(rec, r)
+		body := rec.Body.String()
+		if i := strings.Index(body, `"id":"`+odd+`"`); i >= 0 {
+			end := i + strings.Index(body[i:], "}")
+			body = body[:i] + strings.Replace(body[i:end], `"can_reply_privately":true`, `"can_reply_privately":"true"`, 1) + body[end:]
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	p := h.pollParams(pages)
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if rep.Skipped["malformed"] != 1 || rep.Unreadable != 0 {
+		t.Errorf("skipped %v, unreadable posts %d; want one comment skipped as malformed and no post unreadable", rep.Skipped, rep.Unreadable)
+	}
+	for _, c := range comments {
+		if got := queued(t, h, "comment:"+c); got == (c == odd) {
+			t.Errorf("comment %s queued: %v", c, got)
+		}
+	}
+}
