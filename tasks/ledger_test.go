@@ -658,6 +658,39 @@ func TestAdmitGates(t *testing.T) {
 	}
 }
 
+// TestAdmitWindowSlides: the send log counts the sends of the whole last
+// window, not of part of it: two sends admitted with a limit of 2 in the window
+// keep a third out until the window has passed since the first of them,
+// however late in it the third comes.
+func TestAdmitWindowSlides(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page, window = "100", 2 * time.Second
+	claim := func(id string) Target {
+		t.Helper()
+		tg := Target{Kind: KindComment, ID: id}
+		mustGo(t, l, page, tg, "tok-"+id, time.Minute)
+		return tg
+	}
+	start := time.Now()
+	for _, id := range []string{"1_1", "1_2"} {
+		if a, err := l.Admit(ctx, page, claim(id), "tok-"+id, time.Minute, 2, window); err != nil || a != (Admission{}) {
+			t.Fatalf("admit %s = %+v %v, want admitted", id, a, err)
+		}
+	}
+	third := claim("1_3")
+	time.Sleep(1200 * time.Millisecond) // past half the window
+	a, err := l.Admit(ctx, page, third, "tok-1_3", time.Minute, 2, window)
+	if left := window - time.Since(start); err != nil || a.Wait <= 0 || a.Wait > left+250*time.Millisecond {
+		t.Fatalf("third admit %s after the first two = %+v %v, want a wait of about %s (the rest of the first's window)",
+			time.Since(start).Round(time.Millisecond), a, err, left.Round(time.Millisecond))
+	}
+	time.Sleep(a.Wait + 10*time.Millisecond)
+	if a, err := l.Admit(ctx, page, third, "tok-1_3", time.Minute, 2, window); err != nil || a.Wait != 0 || a.Paused != 0 || a.Lost {
+		t.Fatalf("admit once the window moved on = %+v %v, want admitted", a, err)
+	}
+}
+
 // TestReturnSendSlot: a send slot booked by a reservation that goes back to
 // the queue unsent is given back, so the next reservation gets it; the
 // schedule never moves back before now.
