@@ -78,6 +78,42 @@ func TestReserveClaimMarkFlow(t *testing.T) {
 	}
 }
 
+// TestFailedEntryStaysFailed: a target Graph refused for good stays failed
+// whatever an attempt that lost track of it writes next (an unknown outcome,
+// with or without a settle time): only Graph saying the reply exists (a sent
+// mark) replaces it. Were it made unknown, the next poll would queue the
+// target again and an attempt would read Graph and send to it again.
+func TestFailedEntryStaysFailed(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := Target{Kind: KindComment, ID: "1_9"}
+	mustGo(t, l, page, tg, "a", time.Minute)
+	if err := l.MarkFailed(ctx, page, tg, "(#10903) too old"); err != nil {
+		t.Fatal(err)
+	}
+	for _, settle := range []time.Duration{0, time.Second} {
+		if err := l.MarkUnknown(ctx, page, tg, settle); err != nil {
+			t.Fatal(err)
+		}
+		if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusFailed || e.Reason != "(#10903) too old" {
+			t.Fatalf("failed entry after an unknown mark (settle %s) = %+v %v, want failed with its reason", settle, e, err)
+		}
+		if r, err := l.Reserve(ctx, page, tg, "b", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Status != StatusFailed {
+			t.Fatalf("reserve of a failed target = %+v %v, want done, failed", r, err)
+		}
+	}
+	if st, err := l.Stats(ctx, page); err != nil || st["failed"] != 1 {
+		t.Fatalf("stats = %v %v, want the failure counted once", st, err)
+	}
+	if err := l.MarkSent(ctx, page, tg, "m_1"); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusSent {
+		t.Fatalf("failed entry after a sent mark = %+v %v, want sent", e, err)
+	}
+}
+
 func TestReserveDoubtful(t *testing.T) {
 	ctx := context.Background()
 	l := newLedger(t)
