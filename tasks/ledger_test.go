@@ -114,6 +114,57 @@ func TestFailedEntryStaysFailed(t *testing.T) {
 	}
 }
 
+// TestLedgerEntriesKeepTheirTTL: every write of a target's entry keeps it
+// for the ledger's TTL, and no longer: a claim (fresh, or taken again over
+// an entry in doubt), an unknown outcome, a failure, a sent mark and a sent
+// mark repeated. An entry left without a TTL is never forgotten (a claim of
+// a task deleted from the archive stays for ever); one with a shorter TTL
+// forgets a sent reply inside the reply window.
+func TestLedgerEntriesKeepTheirTTL(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := func(id string) Target { return Target{Kind: KindComment, ID: id} }
+	checkTTL := func(what string, tg Target) {
+		t.Helper()
+		ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val()
+		if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+			t.Errorf("%s: entry's TTL %s, want the ledger's %s", what, ttl, DefaultLedgerTTL)
+		}
+	}
+	mustGo(t, l, page, tg("claim"), "a", time.Minute)
+	checkTTL("fresh claim", tg("claim"))
+
+	mustGo(t, l, page, tg("unknown"), "a", time.Minute)
+	if err := l.MarkUnknown(ctx, page, tg("unknown"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	checkTTL("unknown outcome", tg("unknown"))
+
+	mustGo(t, l, page, tg("again"), "a", time.Minute)
+	if err := l.MarkUnknown(ctx, page, tg("again"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := l.Reserve(ctx, page, tg("again"), "b", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo || !r.Doubtful {
+		t.Fatalf("reserve in doubt = %+v %v, want go, doubtful", r, err)
+	}
+	checkTTL("claim taken again over a doubt", tg("again"))
+
+	mustGo(t, l, page, tg("failed"), "a", time.Minute)
+	if err := l.MarkFailed(ctx, page, tg("failed"), "(#10903) too old"); err != nil {
+		t.Fatal(err)
+	}
+	checkTTL("failed", tg("failed"))
+
+	mustGo(t, l, page, tg("sent"), "a", time.Minute)
+	for i := range 2 {
+		if err := l.MarkSent(ctx, page, tg("sent"), "m_"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		checkTTL("sent, marked "+strconv.Itoa(i+1)+" times", tg("sent"))
+	}
+}
+
 func TestReserveDoubtful(t *testing.T) {
 	ctx := context.Background()
 	l := newLedger(t)
