@@ -98,6 +98,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		return &delayError{d: res.Wait, reason: "target claimed by another worker"}
 	case tasks.ReserveSettling:
 		return &delayError{d: res.Wait, reason: putBackSettling}
+	case tasks.ReserveGo:
+	default:
+		// Only ReserveGo holds a claim: an outcome added to Reserve and
+		// not handled above must not go on to a send no claim covers
+		// (admit would stop it only on a Page with a rate).
+		return &delayError{d: time.Second + spread(time.Second), reason: fmt.Sprintf("unknown reservation outcome %d", res.Outcome)}
 	}
 	if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
 		// Not sending now: a failover could forget this claim, and a rerun
