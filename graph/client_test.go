@@ -885,6 +885,10 @@ func TestNoSecretsInErrors(t *testing.T) {
 		"malformed 200": func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, []byte(`{"data":[`+testToken))
 		},
+		"echoed proof": func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			writeJSON(w, 400, []byte(`{"error":{"message":"Invalid appsecret_proof provided in the API argument: `+r.Form.Get("appsecret_proof")+`","type":"GraphMethodException","code":100,"fbtrace_id":"`+r.Form.Get("appsecret_proof")+`"}}`))
+		},
 		"hijack": func(w http.ResponseWriter, r *http.Request) {
 			conn, _, _ := http.NewResponseController(w).Hijack()
 			conn.Close()
@@ -924,10 +928,10 @@ func TestNoSecretsInErrors(t *testing.T) {
 					continue
 				}
 				msg := err.Error()
-				if strings.Contains(msg, testToken) || strings.Contains(msg, testSecret) {
+				if strings.Contains(msg, testToken) || strings.Contains(msg, testSecret) || strings.Contains(msg, AppSecretProof(testSecret, testToken)) {
 					t.Errorf("call %d: secret in %q", i, msg)
 				}
-				if strings.Contains(msg, "appsecret_proof") || strings.Contains(msg, f.URL) {
+				if name != "echoed proof" && strings.Contains(msg, "appsecret_proof") || strings.Contains(msg, f.URL) {
 					t.Errorf("call %d: URL in %q", i, msg)
 				}
 			}
