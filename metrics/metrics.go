@@ -57,6 +57,39 @@ func New() *Metrics {
 	return m
 }
 
+// InitPages makes the per-Page series an alert reads exist at 0 for every
+// configured Page, before anything happens to it: a counter first written at
+// 1 has no earlier sample, so increase() and rate() over it stay 0, and an
+// alert on the first failure, pause or throttling would never fire. The
+// label values are the ones the roles write (sources, failure classes,
+// pause reasons, where a duplicate was caught).
+func (m *Metrics) InitPages(pages []string) {
+	sources := []string{"poll", "webhook", "api"}
+	failed := []string{
+		graph.ClassTransient.String(), graph.ClassPermanent.String(), graph.ClassPageBroken.String(),
+		"unsettled", "too_old",
+	}
+	pauses := []string{"throttled", "page_broken", "graph_down", "policy_block"}
+	duplicates := []string{"ledger", "taskid", "graph", "person"}
+	for _, p := range pages {
+		for _, s := range sources {
+			m.RepliesSent.WithLabelValues(p, s)
+		}
+		for _, c := range failed {
+			m.RepliesFailed.WithLabelValues(p, c)
+		}
+		for _, r := range pauses {
+			m.PagePauses.WithLabelValues(p, r)
+		}
+		for _, w := range duplicates {
+			m.DuplicatesSkipped.WithLabelValues(p, w)
+		}
+		m.RateLimited.WithLabelValues(p)
+		m.PersonGapWaits.WithLabelValues(p)
+		m.CommentsSeen.WithLabelValues(p)
+	}
+}
+
 // ObserveGraph records one Graph call; use it as graph.Config.Observer (or from one).
 func (m *Metrics) ObserveGraph(ci graph.CallInfo) {
 	if m == nil {

@@ -373,6 +373,11 @@ func TestServeEndToEnd(t *testing.T) {
 	if a.status != 200 || !strings.Contains(a.raw, `asynq_queue_size{queue="replies"`) || !strings.Contains(a.raw, "pagereply_replies_sent_total") {
 		t.Fatalf("metrics: %d %.500s", a.status, a.raw)
 	}
+	// A series an alert reads exists at 0 before the first event (a counter
+	// first seen at 1 never shows an increase).
+	if zero := `pagereply_page_pauses_total{page="` + page.ID + `",reason="policy_block"} 0`; !strings.Contains(a.raw, zero) {
+		t.Errorf("metrics: no %s", zero)
+	}
 	metricsText := a.raw
 
 	// The CLI against the same Redis.
