@@ -98,11 +98,11 @@ type wirePage[W any] struct {
 // listPage is one decoded page of a listing.
 type listPage[W any] struct {
 	items   []W
-	next    string // paging.next, "" on the last page
-	after   string // the after cursor
-	order   string // summary.order, "" when there is no summary
-	skipped int    // items that could not be decoded, left out of items
-	skipErr error  // the first of their errors
+	next    string   // paging.next, "" on the last page
+	after   string   // the after cursor
+	order   string   // summary.order, "" when there is no summary
+	skipped []string // the ids of the items that could not be decoded ("" where unreadable), left out of items
+	skipErr error    // the first of their errors
 }
 
 // decodePage decodes one page of a listing. An item that cannot be decoded
@@ -128,7 +128,13 @@ func decodePage[W any](body []byte) (listPage[W], error) {
 	for _, r := range *raw.Data {
 		var it W
 		if ierr := json.Unmarshal(r, &it); ierr != nil {
-			pg.skipped++
+			// Its id, when that much of it can be read, says which item
+			// was left out.
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(r, &id)
+			pg.skipped = append(pg.skipped, id.ID)
 			if pg.skipErr == nil {
 				pg.skipErr = ierr
 			}
@@ -144,11 +150,18 @@ func decodePage[W any](body []byte) (listPage[W], error) {
 
 type skippedKey struct{}
 
+// SkippedFunc is told of the items of a listing's page that could not be
+// decoded: the listing's endpoint, the id whose edge it lists (the Page's
+// for the feed and conversations, the post's for comments), the items' ids
+// ("" for one whose id cannot be read either; one per item) and an *Error
+// saying why (the first one's reason). Nothing in it holds a token.
+type SkippedFunc func(endpoint, object string, ids []string, err error)
+
 // WithSkippedItems returns a context whose listings (Feed, Comments,
 // Conversations) call skipped for each page that held items that could not
-// be decoded, with their number and an *Error saying why (the first one's
-// reason, with no token in it); the page's other items are yielded as usual.
-func WithSkippedItems(ctx context.Context, skipped func(endpoint string, n int, err error)) context.Context {
+// be decoded; the page's other items are yielded as usual. A listing read
+// again from its start reports its pages' skipped items again.
+func WithSkippedItems(ctx context.Context, skipped SkippedFunc) context.Context {
 	return context.WithValue(ctx, skippedKey{}, skipped)
 }
 
@@ -203,9 +216,13 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				yield(zero, c.malformed(endpoint, resp, err, token, false))
 				return
 			}
-			if pg.skipped > 0 {
-				if skipped, _ := ctx.Value(skippedKey{}).(func(string, int, error)); skipped != nil {
-					skipped(endpoint, pg.skipped, c.malformed(endpoint, resp, pg.skipErr, token, false))
+			if len(pg.skipped) > 0 {
+				if skipped, _ := ctx.Value(skippedKey{}).(SkippedFunc); skipped != nil {
+					ids := make([]string, len(pg.skipped))
+					for i, sid := range pg.skipped {
+						ids[i] = clip(string(c.redactBody([]byte(sid), token)))
+					}
+					skipped(endpoint, id, ids, c.malformed(endpoint, resp, pg.skipErr, token, false))
 				}
 			}
 			resp = nil

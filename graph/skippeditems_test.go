@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,11 +22,14 @@ func TestListingSkipsUnreadableItems(t *testing.T) {
 		name      string
 		pages     []string // the listing's pages: each a data array's items, then any more of the envelope
 		wantIDs   []string
-		wantSkips []int
+		wantSkips [][]string // the ids skipped, by page that held any
 		wantErr   bool
 	}{
 		{name: "one bad item among good ones", pages: []string{item("a") + "," + bad + "," + item("b"), item("c")},
-			wantIDs: []string{"p_1_a", "p_1_b", "p_1_c"}, wantSkips: []int{1}},
+			wantIDs: []string{"p_1_a", "p_1_b", "p_1_c"}, wantSkips: [][]string{{"p_1_bad"}}},
+		{name: "bad items whose ids are unreadable or hold the token", pages: []string{item("a") + "," + strings.Replace(bad, `"p_1_bad"`, `"`+testToken+`"`, 1) + "," +
+			strings.Replace(bad, `"p_1_bad"`, `7`, 1) + "," + item("b")},
+			wantIDs: []string{"p_1_a", "p_1_b"}, wantSkips: [][]string{{"[redacted]", ""}}},
 		{name: "a page of bad items only", pages: []string{item("a"), bad + "," + bad, item("c")},
 			wantIDs: []string{"p_1_a"}, wantErr: true},
 		{name: "a bad item in a broken envelope", pages: []string{item("a"), bad + "," + item("b") + `],"summary":{"order":5}`},
@@ -49,13 +53,13 @@ func TestListingSkipsUnreadableItems(t *testing.T) {
 				}
 				writeJSON(w, 200, []byte(body+`}`))
 			})
-			var skips []int
-			ctx := WithSkippedItems(context.Background(), func(endpoint string, n int, err error) {
+			var skips [][]string
+			ctx := WithSkippedItems(context.Background(), func(endpoint, object string, ids []string, err error) {
 				var ge *Error
-				if endpoint != EndpointComments || !errors.As(err, &ge) || strings.Contains(err.Error(), testToken) {
-					t.Errorf("skipped(%q, %d, %v): want the comments endpoint and a *graph.Error without the token", endpoint, n, err)
+				if endpoint != EndpointComments || object != "p_1" || !errors.As(err, &ge) || strings.Contains(err.Error(), testToken) {
+					t.Errorf("skipped(%q, %q, %q, %v): want the comments endpoint, the post and a *graph.Error without the token", endpoint, object, ids, err)
 				}
-				skips = append(skips, n)
+				skips = append(skips, ids)
 			})
 			var ids []string
 			var gotErr error
@@ -75,8 +79,8 @@ func TestListingSkipsUnreadableItems(t *testing.T) {
 			if gotErr != nil && strings.Contains(gotErr.Error(), testToken) {
 				t.Errorf("the error shows the token: %v", gotErr)
 			}
-			if len(skips) != len(tc.wantSkips) || len(skips) > 0 && skips[0] != tc.wantSkips[0] {
-				t.Errorf("skipped %v, want %v", skips, tc.wantSkips)
+			if fmt.Sprintf("%q", skips) != fmt.Sprintf("%q", tc.wantSkips) {
+				t.Errorf("skipped %q, want %q", skips, tc.wantSkips)
 			}
 		})
 	}

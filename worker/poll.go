@@ -388,6 +388,10 @@ type pollRun struct {
 	// recovered: posts of failing read at this poll, whose record goes with
 	// the next save.
 	recovered []string
+	// skipped: the items Graph listed in a shape that cannot be read, by
+	// endpoint and id, counted once however many times a listing read
+	// again from its start (a transient error) lists them.
+	skipped map[string]struct{}
 }
 
 // flushFailedPoll bounds the enqueue of what a failed poll had found.
@@ -594,14 +598,36 @@ func (r *pollRun) paced(ctx context.Context, key string, lim tasks.Limit) (conte
 
 // skippedItems counts the items of a listing's page that Graph sent in a
 // shape that cannot be read (the page's other items are read): seen, and
-// skipped as malformed, and said at WARN, as a post or a comment left out is
-// a reply that may be missed.
-func (r *pollRun) skippedItems(endpoint string, n int, err error) {
-	for range n {
+// skipped as malformed, and said at WARN with their ids and the listing's
+// (the post, for comments), as a post or a comment left out is a reply that
+// may be missed. An item is counted once per poll: a listing read again
+// after a transient error lists it again. One whose id cannot be read is
+// counted each time, as nothing tells it from another.
+func (r *pollRun) skippedItems(endpoint, object string, ids []string, err error) {
+	if r.skipped == nil {
+		r.skipped = map[string]struct{}{}
+	}
+	var fresh []string
+	for _, id := range ids {
+		if id != "" {
+			key := endpoint + "\x00" + id
+			if _, ok := r.skipped[key]; ok {
+				continue
+			}
+			r.skipped[key] = struct{}{}
+		}
+		fresh = append(fresh, id)
 		r.batch.Discard(intake.SkipMalformed)
 	}
-	r.log.Warn("Graph listed items that cannot be read; skipped them and read the rest", slog.String("endpoint", endpoint),
-		slog.Int("items", n), slog.String("error", err.Error()))
+	if len(fresh) == 0 {
+		return
+	}
+	attrs := []any{slog.String("endpoint", endpoint)}
+	if endpoint == graph.EndpointComments {
+		attrs = append(attrs, slog.String("post_id", object))
+	}
+	attrs = append(attrs, slog.Int("items", len(fresh)), slog.Any("ids", fresh), slog.String("error", err.Error()))
+	r.log.Warn("Graph listed items that cannot be read; skipped them and read the rest", attrs...)
 }
 
 // read waits for the Page's next read slot. A dry run paces itself in
