@@ -269,9 +269,9 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte(`{"data":[{"id":"1","created_time":1763976600,"from":null,"parent":{"id":2}}]}`))
 	f.Add([]byte(`{"data":[{"participants":{"data":[{}]},"messages":{"data":null}}],"paging":{"next":"::"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		decodePage[Post](body)
-		decodePage[Comment](body)
-		if pg, err := decodePage[wireConversation](body); err == nil {
+		decodePage[Post](body, false)
+		decodePage[Comment](body, true)
+		if pg, err := decodePage[wireConversation](body, false); err == nil {
 			for _, w := range pg.items {
 				w.conversation()
 			}

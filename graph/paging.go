@@ -109,9 +109,12 @@ type listPage[W any] struct {
 // (a field in another shape than Graph's other items have) is left out and
 // counted, and the page's other items are read: one such comment must not
 // hide the rest of its post's comments, at every poll, for as long as Graph
-// lists it. A page none of whose items can be decoded is an error, as is one
-// whose envelope cannot be: that is no one item's fault.
-func decodePage[W any](body []byte) (listPage[W], error) {
+// lists it. A page whose envelope cannot be decoded is an error: that is no
+// one item's fault. So is a page none of whose items can be, unless the
+// listing has read an item of an earlier page (readBefore): then Graph's
+// shape is the one decoded, and a last page holding only the one odd comment
+// must not fail its post's read at every poll.
+func decodePage[W any](body []byte, readBefore bool) (listPage[W], error) {
 	var p wirePage[W]
 	err := json.Unmarshal(body, &p)
 	if err == nil {
@@ -142,7 +145,7 @@ func decodePage[W any](body []byte) (listPage[W], error) {
 		}
 		pg.items = append(pg.items, it)
 	}
-	if len(pg.items) == 0 {
+	if len(pg.items) == 0 && !readBefore {
 		return listPage[W]{}, err
 	}
 	return pg, nil
@@ -192,7 +195,8 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 			u = c.objectURL(id, edge, q)
 		}
 		gate, _ := ctx.Value(pageGateKey{}).(func(context.Context) error)
-		empty := 0 // pages in a row with no item
+		empty := 0          // pages in a row with no item
+		readBefore := false // an item of an earlier page was decoded
 		for {
 			if gate != nil {
 				if err := gate(ctx); err != nil {
@@ -211,7 +215,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				yield(zero, err)
 				return
 			}
-			pg, err := decodePage[W](resp.body)
+			pg, err := decodePage[W](resp.body, readBefore)
 			if err != nil {
 				yield(zero, c.malformed(endpoint, resp, err, token, false))
 				return
@@ -230,6 +234,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				empty++
 			} else {
 				empty = 0
+				readBefore = true
 			}
 			for _, it := range pg.items {
 				if !yield(conv(it, pg.order), nil) {

@@ -12,8 +12,10 @@ import (
 // TestListingSkipsUnreadableItems: a comment Graph sends in another shape
 // than the rest (can_reply_privately as a string) is left out and reported
 // with the page's count, while the page's other comments and the pages after
-// it are read; a page none of whose items can be read is an error, as is a
-// page whose envelope cannot be. The report carries no token.
+// it are read; a first page none of whose items can be read is an error, as
+// is a page whose envelope cannot be, while a later one (the last page of a
+// post, holding only the odd comment) is skipped as a whole: the listing has
+// read Graph's shape already. The report carries no token.
 func TestListingSkipsUnreadableItems(t *testing.T) {
 	const good = `{"id":"p_1_%s","created_time":"2026-12-04T10:00:00+0000","can_reply_privately":true,"message":"hi"}`
 	bad := `{"id":"p_1_bad","created_time":"2026-12-04T10:00:00+0000","can_reply_privately":"true","message":"` + testToken + `"}`
@@ -30,8 +32,12 @@ func TestListingSkipsUnreadableItems(t *testing.T) {
 		{name: "bad items whose ids are unreadable or hold the token", pages: []string{item("a") + "," + strings.Replace(bad, `"p_1_bad"`, `"`+testToken+`"`, 1) + "," +
 			strings.Replace(bad, `"p_1_bad"`, `7`, 1) + "," + item("b")},
 			wantIDs: []string{"p_1_a", "p_1_b"}, wantSkips: [][]string{{"[redacted]", ""}}},
-		{name: "a page of bad items only", pages: []string{item("a"), bad + "," + bad, item("c")},
-			wantIDs: []string{"p_1_a"}, wantErr: true},
+		{name: "a first page of bad items only", pages: []string{bad + "," + bad, item("c")},
+			wantErr: true},
+		{name: "a later page of bad items only", pages: []string{item("a"), bad + "," + bad, item("c")},
+			wantIDs: []string{"p_1_a", "p_1_c"}, wantSkips: [][]string{{"p_1_bad", "p_1_bad"}}},
+		{name: "a last page of one bad item", pages: []string{item("a") + "," + item("b"), bad},
+			wantIDs: []string{"p_1_a", "p_1_b"}, wantSkips: [][]string{{"p_1_bad"}}},
 		{name: "a bad item in a broken envelope", pages: []string{item("a"), bad + "," + item("b") + `],"summary":{"order":5}`},
 			wantIDs: []string{"p_1_a"}, wantErr: true},
 	} {
