@@ -156,6 +156,11 @@ func yamlError(err error, data []byte) *FieldError {
 		// yaml says the same of a tab as of an @ or a `.
 		msg = msgTab
 	}
+	if flowProblems[problem] && unquotedVarNear(data, line) {
+		// ${VAR}'s braces close a { } mapping early: yaml's problem names
+		// the mapping, not the variable that must be quoted.
+		msg += `; a ${VAR} inside [ ] or { } must be in quotes ("${VAR}"), or its } ends the mapping`
+	}
 	if problem != problemEndInQuote && problem != problemDocInQuote {
 		if open := openQuoteLine(data, line); open > 0 {
 			// The quoted value runs on over the line break, and what
@@ -165,6 +170,32 @@ func yamlError(err error, data []byte) *FieldError {
 		}
 	}
 	return &FieldError{Line: line, Msg: msg}
+}
+
+// flowProblems are yaml's problems with a [ ] list or a { } mapping.
+var flowProblems = map[string]bool{
+	"did not find expected ',' or ']'": true,
+	"did not find expected ',' or '}'": true,
+}
+
+// unquotedVarNear reports whether line l of data, or one of the two before it
+// (a mapping may span lines), holds a ${ that no quote opens.
+func unquotedVarNear(data []byte, l int) bool {
+	for i := max(l-2, 1); i <= l; i++ {
+		text := lineText(data, i)
+		for j := 0; ; {
+			k := bytes.Index(text[j:], []byte("${"))
+			if k < 0 {
+				break
+			}
+			j += k
+			if j == 0 || (text[j-1] != '"' && text[j-1] != '\'') {
+				return true
+			}
+			j += 2
+		}
+	}
+	return false
 }
 
 // lineText returns line l of data (counted from 1) without its line break,
