@@ -362,6 +362,23 @@ func tlsSuffix(on bool) string {
 // String is Describe.
 func (r Redis) String() string { return r.Describe() }
 
+// UsesTLS reports whether pagereply speaks TLS to Redis: redis.tls, or a
+// rediss:// URL.
+func (r Redis) UsesTLS() bool {
+	return r.TLS || (r.Sentinel == nil && r.Cluster == nil && strings.HasPrefix(strings.ToLower(r.URL), "rediss://"))
+}
+
+// UpHint is the question an error of a Redis that does not answer ends
+// with. Over TLS it asks whether the server speaks it: a Redis without TLS
+// reads the handshake as a command it waits to see the end of, and never
+// answers, so the call ends in a timeout that says nothing of TLS.
+func (r Redis) UpHint() string {
+	if r.UsesTLS() {
+		return "is Redis at " + r.Describe() + " up, and does it speak TLS? rediss:// and redis.tls need a TLS port (a plain one never answers the handshake): use redis:// for a Redis without TLS"
+	}
+	return "is Redis at " + r.Describe() + " up?"
+}
+
 // String describes the Sentinel set-up without its passwords.
 func (s Sentinel) String() string {
 	return fmt.Sprintf("sentinel master %s at %s db %d", s.Master, strings.Join(s.Addrs, ","), s.DB)

@@ -755,6 +755,33 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// TestUpHint: the question a Redis error ends with asks about TLS whenever
+// pagereply speaks it (a plain Redis never answers a handshake: the error is
+// a bare timeout), and never shows a password.
+func TestUpHint(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    Redis
+		tls  bool
+	}{
+		{name: "plain url", r: Redis{URL: "redis://:hunter2@h:6379/0"}},
+		{name: "rediss url", r: Redis{URL: "rediss://:hunter2@h:6380/1"}, tls: true},
+		{name: "rediss in capitals", r: Redis{URL: "REDISS://h:6380"}, tls: true},
+		{name: "sentinel with tls", r: Redis{Sentinel: &Sentinel{Master: "m", Addrs: []string{"a:1"}, Password: "hunter2"}, TLS: true}, tls: true},
+		{name: "cluster without tls", r: Redis{Cluster: &Cluster{Addrs: []string{"a:1"}, Password: "hunter2"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.r.UpHint()
+			if tt.r.UsesTLS() != tt.tls || strings.Contains(h, "speak TLS") != tt.tls {
+				t.Errorf("UsesTLS() = %v, UpHint() = %q; want TLS %v", tt.r.UsesTLS(), h, tt.tls)
+			}
+			if !strings.Contains(h, tt.r.Describe()) || strings.Contains(h, "hunter2") {
+				t.Errorf("UpHint() = %q: want %q in it and no password", h, tt.r.Describe())
+			}
+		})
+	}
+}
+
 func TestPageAndReplies(t *testing.T) {
 	c := mustParse(t, minimal+"  - {id: \"456\", access_token: t2, reply_to: [posts, conversations]}\n", nil)
 	p, ok := c.Page("456")

@@ -323,7 +323,11 @@ func (a *app) checkRedis(ctx context.Context) error {
 		return err
 	}
 	if !up {
-		a.log.Warn("Redis does not answer yet: pagereply starts and waits for it", slog.String("redis", a.cfg.Redis.Describe()))
+		attrs := []any{slog.String("redis", a.cfg.Redis.Describe())}
+		if a.cfg.Redis.UsesTLS() {
+			attrs = append(attrs, slog.String("hint", a.cfg.Redis.UpHint()))
+		}
+		a.log.Warn("Redis does not answer yet: pagereply starts and waits for it", attrs...)
 		go a.logRedisBack(ctx)
 		return nil
 	}

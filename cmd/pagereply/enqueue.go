@@ -115,7 +115,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	out, info, err := a.enq.Enqueue(ctx, reply)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (is Redis at %s up?)\n", err, cfg.Redis.Describe())
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (%s)\n", err, cfg.Redis.UpHint())
 		return exitError
 	}
 	target := reply.Target.String()

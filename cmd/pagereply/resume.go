@@ -48,7 +48,7 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	// and go back for as long again.
 	lifted, err := a.ledger.LiftPause(ctx, *page)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply resume: %v (is Redis at %s up?)\n", err, cfg.Redis.Describe())
+		fmt.Fprintf(env.stderr, "pagereply resume: %v (%s)\n", err, cfg.Redis.UpHint())
 		return exitError
 	}
 	if lifted.Left > 0 {
@@ -67,8 +67,8 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	insp := asynq.NewInspectorFromRedisClient(a.rdb)
 	woken, err := worker.WakePutBacks(ctx, insp, a.ledger, map[string]worker.Wake{*page: {Lifted: true}})
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply resume: page %s is no longer paused, but what its pause held runs only when due: %v (is Redis at %s up?)\n",
-			*page, err, cfg.Redis.Describe())
+		fmt.Fprintf(env.stderr, "pagereply resume: page %s is no longer paused, but what its pause held runs only when due: %v (%s)\n",
+			*page, err, cfg.Redis.UpHint())
 		return exitError
 	}
 	if n := woken[*page]; n.Replies > 0 || n.Items > 0 {

@@ -51,7 +51,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 
 	queues, err := insp.Queues()
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply status: list queues: %v (is Redis at %s up?)\n", err, cfg.Redis.Describe())
+		fmt.Fprintf(env.stderr, "pagereply status: list queues: %v (%s)\n", err, cfg.Redis.UpHint())
 		return exitError
 	}
 	known := slices.Clone(queues)
