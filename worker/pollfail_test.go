@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -235,151 +234,92 @@ func TestPollCutShortQueuesWhatItFound(t *testing.T) {
 // another shape than the rest (can_reply_privately as a string). It is
 // skipped as malformed and its post's other comments, on its page of the
 // listing and on the pages after, get their replies: before, the whole post
-// was unreadable at every poll for as long as Graph listed that comment.
+// was unreadable at every poll for as long as Graph listed that comment. It
+// is one item seen and skipped, and one WARN that names it and its post (an
+// operator must be able to find a reply that may be missed), also when the
+// listing's second page fails once with a transient error and the walk reads
+// the listing again from its start: that had counted it once per read.
 func TestPollReadsPastUnreadableComment(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4344})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	page := pages[0].ID
-	now := time.Now()
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "a post", now.Add(-time.Hour))
-	var comments []string
-	for i := range 150 { // two pages of the listing (100 a page)
-		comments = append(comments, h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6300%04d", i), Name: "Fan"}, "price?",
-			now.Add(-time.Duration(150-i)*time.Second)))
-	}
-	odd := comments[140] // newest first: on the first page
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/comments") {
-			h.sb.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.sb.ServeHTTP(rec, r)
-		body := rec.Body.String()
-		if i := strings.Index(body, `"id":"`+odd+`"`); i >= 0 {
-			end := i + strings.Index(body[i:], "}")
-			body = body[:i] + strings.Replace(body[i:end], `"can_reply_privately":true`, `"can_reply_privately":"true"`, 1) + body[end:]
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	p := h.pollParams(pages)
-	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
-	if err != nil {
-		t.Fatalf("poll: %v", err)
-	}
-	if rep.Skipped["malformed"] != 1 || rep.Unreadable != 0 {
-		t.Errorf("skipped %v, unreadable posts %d; want one comment skipped as malformed and no post unreadable", rep.Skipped, rep.Unreadable)
-	}
-	for _, c := range comments {
-		if got := queued(t, h, "comment:"+c); got == (c == odd) {
-			t.Errorf("comment %s queued: %v", c, got)
-		}
-	}
-}
-
-// TestSkippedCommentCountedOnceAndNamed: a post's comments listing holds a
-// comment Graph sends in another shape (can_reply_privately as a string) on
-// its first page, and its second page fails once with a transient error, so
-// the walk reads the listing again from the start. The comment is one item
-// seen and skipped as malformed, not one per read of its page, and the WARN
-// that says it was left out names it and its post: a comment the poll
-// passes over is a reply that may be missed, and an operator must be able to
-// find it.
-func TestSkippedCommentCountedOnceAndNamed(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4345})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	page := pages[0].ID
-	now := time.Now()
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "a post", now.Add(-time.Hour))
-	var comments []string
-	for i := range 150 { // two pages of the listing (100 a page)
-		comments = append(comments, h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("6400%04d", i), Name: "Fan"}, "price?",
-			now.Add(-time.Duration(150-i)*time.Second)))
-	}
-	odd := comments[140] // newest first: on the first page
-	var failed atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/comments") {
-			h.sb.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Query().Get("after") != "" && failed.CompareAndSwap(false, true) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			fmt.Fprint(w, `{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2}}`)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.sb.ServeHTTP(rec, r)
-		body := rec.Body.String()
-		if i := strings.Index(body, `"id":"`+odd+`"`); i >= 0 {
-			end := i + strings.Index(body[i:], "}")
-			body = body[:i] + strings.Replace(body[i:end], `"can_reply_privately":true`, `"can_reply_privately":"true"`, 1) + body[end:]
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	var logs syncBuffer
-	p := h.pollParams(pages)
-	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
-	if err != nil {
-		t.Fatalf("poll: %v", err)
-	}
-	if !failed.Load() {
-		t.Fatal("the listing's second page never failed: the test tests nothing")
-	}
-	if rep.Skipped["malformed"] != 1 || rep.Seen != len(comments) {
-		t.Errorf("skipped %v, seen %d; want the one comment skipped as malformed once, and %d items seen", rep.Skipped, rep.Seen, len(comments))
-	}
-	var warned int
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if strings.Contains(line, "cannot be read; skipped") {
-			warned++
-			if !strings.Contains(line, post) || !strings.Contains(line, odd) {
-				t.Errorf("the WARN does not name the post %s and the comment %s left out: %s", post, odd, line)
+	for _, tc := range []struct {
+		name           string
+		seed           int64
+		failSecondPage bool
+	}{
+		{name: "one read", seed: 4344},
+		{name: "read again after a transient error", seed: 4345, failSecondPage: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: tc.seed})
+			pages := pollPages(h)
+			pages[0].ReplyTo = []string{config.ReplyComments}
+			page := pages[0].ID
+			now := time.Now()
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "a post", now.Add(-time.Hour))
+			var comments []string
+			for i := range 150 { // two pages of the listing (100 a page)
+				comments = append(comments, h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("%d%04d", tc.seed, i), Name: "Fan"}, "price?",
+					now.Add(-time.Duration(150-i)*time.Second)))
 			}
-		}
+			odd := comments[140] // newest first: on the first page
+			var failed atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasSuffix(r.URL.Path, "/comments") {
+					h.sb.ServeHTTP(w, r)
+					return
+				}
+				if tc.failSecondPage && r.URL.Query().Get("after") != "" && failed.CompareAndSwap(false, true) {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusInternalServerError)
+					fmt.Fprint(w, `{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2}}`)
+					return
+				}
+				rec := httptest.NewRecorder()
+				h.sb.ServeHTTP(rec, r)
+				body := rec.Body.String()
+				if i := strings.Index(body, `"id":"`+odd+`"`); i >= 0 {
+					end := i + strings.Index(body[i:], "}")
+					body = body[:i] + strings.Replace(body[i:end], `"can_reply_privately":true`, `"can_reply_privately":"true"`, 1) + body[end:]
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.Header().Del("Content-Length")
+				w.WriteHeader(rec.Code)
+				fmt.Fprint(w, body)
+			}))
+			t.Cleanup(srv.Close)
+			var logs proctest.Buffer
+			p := h.pollParams(pages)
+			p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+			p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+			if err != nil {
+				t.Fatalf("poll: %v", err)
+			}
+			if tc.failSecondPage && !failed.Load() {
+				t.Fatal("the listing's second page never failed: the test tests nothing")
+			}
+			if rep.Skipped["malformed"] != 1 || rep.Unreadable != 0 || rep.Seen != len(comments) {
+				t.Errorf("skipped %v, unreadable posts %d, seen %d; want the one comment skipped as malformed once, no post unreadable and %d items seen",
+					rep.Skipped, rep.Unreadable, rep.Seen, len(comments))
+			}
+			var warned int
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				if strings.Contains(line, "cannot be read; skipped") {
+					warned++
+					if !strings.Contains(line, post) || !strings.Contains(line, odd) {
+						t.Errorf("the WARN does not name the post %s and the comment %s left out: %s", post, odd, line)
+					}
+				}
+			}
+			if warned != 1 {
+				t.Errorf("%d WARN lines for the skipped comment, want 1:\n%s", warned, logs.String())
+			}
+			for _, c := range comments {
+				if got := queued(t, h, "comment:"+c); got == (c == odd) {
+					t.Errorf("comment %s queued: %v", c, got)
+				}
+			}
+		})
 	}
-	if warned != 1 {
-		t.Errorf("%d WARN lines for the skipped comment, want 1:\n%s", warned, logs.String())
-	}
-	for _, c := range comments {
-		if got := queued(t, h, "comment:"+c); got == (c == odd) {
-			t.Errorf("comment %s queued: %v", c, got)
-		}
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
