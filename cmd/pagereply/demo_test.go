@@ -11,7 +11,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -188,13 +187,8 @@ func TestForeignData(t *testing.T) {
 func TestDemoOnceInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr proctest.Buffer
-	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	done := make(chan int, 1)
-	go func() {
-		done <- runDemo(ctx, env, []string{"--once", "--addr", "127.0.0.1:0", "--pages", "1", "--posts", "2", "--comments", "40", "--conversations", "1"})
-	}()
-	waitFor(t, &stdout, regexp.MustCompile(`eligible for a reply`))
+	stdout, stderr, done := runInBackground(ctx, runDemo, "--once", "--addr", "127.0.0.1:0", "--pages", "1", "--posts", "2", "--comments", "40", "--conversations", "1")
+	waitFor(t, stdout, regexp.MustCompile(`eligible for a reply`))
 	cancel()
 	select {
 	case code := <-done:

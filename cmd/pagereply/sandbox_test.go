@@ -27,16 +27,22 @@ func waitFor(t *testing.T, buf *proctest.Buffer, re *regexp.Regexp) []string {
 	return nil
 }
 
+// runInBackground runs a command's run function, with an empty environment
+// and output buffers of its own, until ctx ends; its exit code arrives on
+// done.
+func runInBackground(ctx context.Context, run func(context.Context, *cmdEnv, []string) int, args ...string) (stdout, stderr *proctest.Buffer, done <-chan int) {
+	stdout, stderr = new(proctest.Buffer), new(proctest.Buffer)
+	env := &cmdEnv{stdout: stdout, stderr: stderr, getenv: func(string) string { return "" }}
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, env, args) }()
+	return stdout, stderr, code
+}
+
 func TestSandboxCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr proctest.Buffer
-	env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	done := make(chan int, 1)
-	go func() {
-		done <- runSandbox(ctx, env, []string{"--addr", "127.0.0.1:0", "--pages", "2", "--posts", "3", "--comments", "4", "--seed", "5"})
-	}()
-	addr := waitFor(t, &stderr, regexp.MustCompile(`sandbox listening on (http://127\.0\.0\.1:[0-9]+)\n`))[1]
+	stdout, stderr, done := runInBackground(ctx, runSandbox, "--addr", "127.0.0.1:0", "--pages", "2", "--posts", "3", "--comments", "4", "--seed", "5")
+	addr := waitFor(t, stderr, regexp.MustCompile(`sandbox listening on (http://127\.0\.0\.1:[0-9]+)\n`))[1]
 
 	var sendPage, sendComment, sendToken string
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
@@ -128,11 +134,8 @@ func TestSandboxCommand(t *testing.T) {
 func TestSandboxCommandSameSeedSameTokens(t *testing.T) {
 	run := func() string {
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr proctest.Buffer
-		env := &cmdEnv{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-		done := make(chan int, 1)
-		go func() { done <- runSandbox(ctx, env, []string{"--addr", "127.0.0.1:0", "--seed", "9"}) }()
-		waitFor(t, &stderr, regexp.MustCompile(`listening`))
+		stdout, stderr, done := runInBackground(ctx, runSandbox, "--addr", "127.0.0.1:0", "--seed", "9")
+		waitFor(t, stderr, regexp.MustCompile(`listening`))
 		cancel()
 		<-done
 		return stdout.String()
