@@ -376,6 +376,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "base_url relative", yaml: minimal + "graph: {base_url: \"graph.facebook.com\"}\n", wantPath: "graph.base_url", wantMsg: "http:// or https://"},
 		{name: "base_url query", yaml: minimal + "graph: {base_url: \"https://x/?a=b\"}\n", wantPath: "graph.base_url", wantMsg: "query"},
 		{name: "base_url user", yaml: minimal + "graph: {base_url: \"https://u:p@x\"}\n", wantPath: "graph.base_url", wantMsg: "user or password"},
+		// The client puts graph.version after base_url's path: a base_url
+		// copied with the version (".../v25.0") made every call ask for
+		// /v25.0/v25.0/..., which Graph answers "Unsupported get request".
+		{name: "base_url with the version", yaml: minimal + "graph: {base_url: \"https://graph.facebook.com/v25.0/\"}\n", wantPath: "graph.base_url", wantMsg: "holds a Graph API version (v25.0): give graph.version instead"},
+		{name: "base_url prefix with the version", yaml: minimal + "graph: {base_url: \"https://proxy.example/graph/v19.0\"}\n", wantPath: "graph.base_url", wantMsg: "holds a Graph API version (v19.0)"},
 		{name: "timeout zero", yaml: minimal + "graph: {timeout: 0s}\n", wantPath: "graph.timeout", wantMsg: "positive"},
 		{name: "timeout negative", yaml: minimal + "graph: {timeout: -1s}\n", wantPath: "graph.timeout", wantMsg: "positive"},
 

@@ -304,6 +304,16 @@ func (g *Graph) validate(p *problems) {
 		p.add("graph.base_url", "must not hold a user or password")
 	case u.RawQuery != "" || u.Fragment != "":
 		p.add("graph.base_url", "must not have a query or fragment")
+	default:
+		// The client adds graph.version after base_url's path, so a URL
+		// copied with the version in it would call /v25.0/v25.0/..., which
+		// Graph answers with a vague "Unsupported get request".
+		for _, seg := range strings.Split(u.Path, "/") {
+			if versionPattern.MatchString(seg) {
+				p.add("graph.base_url", "holds a Graph API version (%s): give graph.version instead, and base_url without it (like %s)", seg, DefaultGraphBaseURL)
+				break
+			}
+		}
 	}
 	if !versionPattern.MatchString(g.Version) {
 		p.add("graph.version", "is not a version like %s", DefaultGraphVersion)
