@@ -350,6 +350,12 @@ func TestParseErrors(t *testing.T) {
 		{name: "empty variable name", yaml: withPage(`default_text: "hi ${}"`, ""), wantPath: "pages[0].default_text", wantMsg: "invalid variable name"},
 		{name: "token unset", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", wantPath: "pages[0].access_token", wantMsg: "environment variable PAGE_TOKEN is not set"},
 		{name: "token set empty", yaml: "pages:\n  - id: \"1\"\n    access_token: ${PAGE_TOKEN}\n", env: map[string]string{"PAGE_TOKEN": ""}, wantPath: "pages[0].access_token", wantMsg: "required"},
+		// Only ${VAR} is expanded: the shell's $VAR was kept as the text
+		// "$PAGE_TOKEN", passed check (with a warning about a secret written
+		// in the file) and failed every Graph call with code 190.
+		{name: "token as $VAR", yaml: "pages:\n  - id: \"1\"\n    access_token: $PAGE_TOKEN\n", env: map[string]string{"PAGE_TOKEN": "t"}, wantPath: "pages[0].access_token", wantMsg: "is the text $PAGE_TOKEN: only ${PAGE_TOKEN} is taken from the environment"},
+		{name: "redis url as $VAR", yaml: minimal + "redis: {url: $REDIS_URL}\n", wantPath: "redis.url", wantMsg: "is the text $REDIS_URL: only ${REDIS_URL} is taken from the environment"},
+		{name: "api token as $VAR", yaml: minimal + "api: {tokens: [$PAGEREPLY_API_TOKEN]}\n", wantPath: "api.tokens[0]", wantMsg: "only ${PAGEREPLY_API_TOKEN} is taken from the environment"},
 
 		// redis
 		{name: "url and sentinel", yaml: minimal + "redis: {url: \"redis://h:1\", sentinel: {master: m, addrs: [\"h:1\"]}}\n", wantPath: "redis", wantMsg: "exactly one of url, sentinel or cluster, not url and sentinel"},

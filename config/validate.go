@@ -182,6 +182,8 @@ func (r *Redis) validate(p *problems) {
 			// It holds a password, and comes from a file or variable as
 			// the other secrets do: their message, not a URL's.
 			checkSecretText(p, "redis.url", r.URL)
+		case shellVar(r.URL) != "":
+			checkSecretText(p, "redis.url", r.URL)
 		case err != nil:
 			p.add("redis.url", "not a valid URL")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
@@ -358,7 +360,21 @@ func checkSecretText(p *problems, path, secret string) {
 		p.add(path, "starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte")
 	case strings.ContainsFunc(secret, unicode.IsControl):
 		p.add(path, "holds a control character: a secret is printable text; set it again from its source")
+	case shellVar(secret) != "":
+		p.add(path, "is the text %s: only ${%s} is taken from the environment", secret, shellVar(secret))
 	}
+}
+
+// shellVar returns NAME when s is the shell's $NAME, which the loader keeps
+// as text (only ${NAME} is expanded): no secret is written so, and Graph,
+// Redis or the API's callers would refuse it on every call. Only a name
+// written like an environment variable's is returned, as only such a one
+// may be shown.
+func shellVar(s string) string {
+	if len(s) > 1 && s[0] == '$' && validVarName(s[1:]) && envStyleName(s[1:]) {
+		return s[1:]
+	}
+	return ""
 }
 
 func (pg *Page) validate(p *problems, path string) {
