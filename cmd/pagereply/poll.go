@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
@@ -167,9 +168,19 @@ func printSkipped(w io.Writer, skipped map[intake.Reason]int) {
 	}
 }
 
-// oneLine keeps a table row on one line, and long texts short.
+// oneLine keeps a table row on one line, and long texts short. It drops
+// control characters (ESC, C1 controls such as CSI, DEL): names and texts
+// come from whoever commented, and a terminal acts on them.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	if r := []rune(s); len(r) > 80 {
 		s = string(r[:79]) + "…"
 	}
