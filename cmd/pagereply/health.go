@@ -56,7 +56,7 @@ func addStopNote(env *cmdEnv, fs *flag.FlagSet) {
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
-		fmt.Fprintf(env.stderr, "\nSIGINT or SIGTERM stops it gracefully: no new work, sends in flight finish or go back\n"+
+		fmt.Fprintf(env.stderr, "\nSIGINT, SIGTERM or SIGHUP stops it gracefully: no new work, sends in flight finish or go back\n"+
 			"to the queue. It stops within %s: allow at least that before a SIGKILL.\n", stopBudget)
 	}
 }

@@ -41,7 +41,9 @@ func register(name, summary string, run func(ctx context.Context, env *cmdEnv, a
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal or SSH session closed) stops as SIGTERM does:
+	// by Go's default it ended the process at once, cutting sends in flight.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// The first signal starts the graceful stop; from then on the signals'
 	// default action is back, so a second Ctrl-C (or SIGTERM) ends the
 	// process at once instead of waiting out the stop.

@@ -41,3 +41,22 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestHangupStopsGracefully: SIGHUP (the terminal or SSH session of a
+// `pagereply serve` closed) starts the same graceful stop as SIGTERM. By
+// Go's default it ended the process at once (status 129), cutting the sends
+// in flight, whose outcome was then in doubt until their lease ran out.
+func TestHangupStopsGracefully(t *testing.T) {
+	t.Parallel() // mostly waits out the sandbox's 2s sends
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 6, Seed: 11,
+		Faults: sandbox.Faults{Latency: 2 * time.Second}}, "25/s")
+	p := start(t, "serve", "-c", e.cfgPath, "--roles", "scheduler,worker")
+	eventually(t, 60*time.Second, "a send in flight", func() bool { return e.sb.Calls()[sandbox.EndpointMessages] > 0 })
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t, 60*time.Second)
+	if ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || p.code != 0 {
+		t.Errorf("SIGHUP: %v, want a graceful exit 0\n%s", p.cmd.ProcessState, p.stderr)
+	}
+}
