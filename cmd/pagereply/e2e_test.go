@@ -60,8 +60,15 @@ type proc struct {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, binPath, args...)
+}
+
+// startCmd starts program (pagereply, or a shell that execs it) as start
+// does.
+func startCmd(t *testing.T, program string, args ...string) *proc {
+	t.Helper()
 	p := &proc{stdout: &proctest.Buffer{}, stderr: &proctest.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = exec.Command(program, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "PAGEREPLY_CONFIG=")
 	if err := p.cmd.Start(); err != nil {

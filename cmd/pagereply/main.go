@@ -43,7 +43,13 @@ func register(name, summary string, run func(ctx context.Context, env *cmdEnv, a
 func main() {
 	// SIGHUP (the terminal or SSH session closed) stops as SIGTERM does:
 	// by Go's default it ended the process at once, cutting sends in flight.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// Not under nohup, which ignores it so the process outlives its
+	// terminal: asking for it would undo that.
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	// The first signal starts the graceful stop; from then on the signals'
 	// default action is back, so a second Ctrl-C (or SIGTERM) ends the
 	// process at once instead of waiting out the stop.
