@@ -212,6 +212,33 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 	for _, f := range []*string{&d.FirstName, &d.Name, &d.UserID, &d.Message, &d.PageID, &d.PostID, &d.CommentID} {
 		*f = dropControls(*f)
 	}
+	text, err := render(t, d)
+	// A comment quoted in the reply ({{.Message}}) may be longer than a
+	// reply can be: the quote is cut, with an ellipsis, until the text fits,
+	// rather than the person getting no reply. Each pass cuts the quote by
+	// what the text is over (to MaxTextRunes, or by half, when the text was
+	// too long even to count), so a template quoting it more than once fits
+	// in a few passes.
+	for pass := 0; errors.Is(err, ErrTextTooLong) && d.Message != "" && pass < 8; pass++ {
+		m := []rune(strings.TrimSuffix(d.Message, "…"))
+		over := max(len(m)-MaxTextRunes, (len(m)+1)/2)
+		if n := utf8.RuneCountInString(strings.TrimSpace(text)); n > MaxTextRunes {
+			// Each time the text quotes the comment takes its share.
+			k := max(strings.Count(text, d.Message), 1)
+			over = (n - MaxTextRunes + k - 1) / k
+		}
+		keep := max(len(m)-over-1, 0)
+		d.Message = strings.TrimRightFunc(string(m[:keep]), unicode.IsSpace) + "…"
+		if keep == 0 {
+			d.Message = ""
+		}
+		text, err = render(t, d)
+	}
+	return text, err
+}
+
+// render runs t on d: the text, checked (CheckText), or an error.
+func render(t *template.Template, d TemplateData) (string, error) {
 	var w limitedBuffer
 	if err := t.Execute(&w, d); err != nil {
 		if errors.Is(err, errRenderTooLong) {
@@ -223,7 +250,12 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 	// can cut a character in two: the broken bytes are dropped, not sent,
 	// and not a reason to send nothing. (The template itself is UTF-8: YAML
 	// is.)
-	return CheckText(strings.ToValidUTF8(w.String(), ""))
+	text := strings.ToValidUTF8(w.String(), "")
+	checked, err := CheckText(text)
+	if err != nil {
+		return text, err
+	}
+	return checked, nil
 }
 
 var errRenderTooLong = errors.New("rendered text too long")

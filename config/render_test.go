@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // renderPage returns the first Page of a config with the given Page lines.
@@ -51,29 +52,47 @@ rules:
 	}
 }
 
+// TestRenderTooLong: a text past MaxTextRunes is an error, except where a
+// comment quoted in it ({{.Message}}) makes it so: the quote is cut, with an
+// ellipsis, until the text fits, so the person still gets a reply.
 func TestRenderTooLong(t *testing.T) {
-	p := renderPage(t, "default_text: \"{{.Message}}\"")
+	quote := renderPage(t, "default_text: \"{{.Message}}\"")
+	twice := renderPage(t, "default_text: \"Hi {{.FirstName}}, you wrote: {{.Message}} ({{.Message}})\"")
+	name := renderPage(t, "default_text: \"Hi {{.Name}}\"")
+	long := strings.Repeat("é", 2001)
 	tests := []struct {
 		name    string
-		message string
+		page    *Page
+		data    TemplateData
+		want    string // the text, or its start when it ends in "…"
+		wantCut bool
 		wantErr error
 	}{
-		{name: "2000 runes", message: strings.Repeat("é", 2000)},
-		{name: "2000 runes and blanks", message: "  " + strings.Repeat("é", 2000) + "\n"},
-		{name: "2001 runes", message: strings.Repeat("é", 2001), wantErr: ErrTextTooLong},
-		{name: "huge", message: strings.Repeat("x", 1<<20), wantErr: ErrTextTooLong},
+		{name: "2000 runes", page: quote, data: TemplateData{Message: strings.Repeat("é", 2000)}, want: strings.Repeat("é", 2000)},
+		{name: "2000 runes and blanks", page: quote, data: TemplateData{Message: "  " + strings.Repeat("é", 2000) + "\n"}, want: strings.Repeat("é", 2000)},
+		{name: "2001 runes", page: quote, data: TemplateData{Message: long}, want: strings.Repeat("é", 1999), wantCut: true},
+		{name: "huge", page: quote, data: TemplateData{Message: strings.Repeat("x", 1<<20)}, want: strings.Repeat("x", 100), wantCut: true},
+		{name: "quoted twice", page: twice, data: TemplateData{Name: "Alex Doe", Message: strings.Repeat("word ", 900)}, want: "Hi Alex, you wrote: word word", wantCut: true},
+		{name: "a name too long is not cut", page: name, data: TemplateData{Name: long, Message: "hi"}, wantErr: ErrTextTooLong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := p.Render(TemplateData{Message: tt.message})
+			got, ok, err := tt.page.Render(tt.data)
 			if !ok || !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Render: ok %v, err %v; want %v", ok, err, tt.wantErr)
 			}
-			if err == nil && got != strings.TrimSpace(tt.message) {
-				t.Errorf("text not the trimmed message")
+			if err != nil {
+				if !strings.Contains(err.Error(), "page 123 default_text") {
+					t.Errorf("error %q does not say where", err)
+				}
+				return
 			}
-			if err != nil && !strings.Contains(err.Error(), "page 123 default_text") {
-				t.Errorf("error %q does not say where", err)
+			n := utf8.RuneCountInString(got)
+			if n > MaxTextRunes || !strings.HasPrefix(got, tt.want) || strings.Contains(got, "…") != tt.wantCut {
+				t.Errorf("text of %d runes %.60q...%q; want at most %d, starting %.60q, cut: %v", n, got, got[max(len(got)-20, 0):], MaxTextRunes, tt.want, tt.wantCut)
+			}
+			if tt.wantCut && n < MaxTextRunes-20 {
+				t.Errorf("text cut to %d runes: more than it had to be", n)
 			}
 		})
 	}
