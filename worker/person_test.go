@@ -205,6 +205,69 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 	}
 }
 
+// TestPersonHeldWhileOwnSendInDoubt: a conversation reply whose send got no
+// answer keeps its claim on the person (handleReply does not release it):
+// another reply to the person, to a message they wrote before that send
+// could have landed, waits until the first reply's next attempt has asked
+// Graph, and is then answered by the reply that landed. Released with the
+// attempt that sent, the claim held nothing, and the person, whose first
+// reply had reached them, got a second at once.
+func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	ann := sandbox.User{ID: "7001010", Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
+	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
+	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
+	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
+
+	// r1 reaches the person, and its answer is lost: its next attempt asks
+	// Graph only after the settle time, which r2 must wait for too.
+	h.sb.SetFaults(sandbox.Faults{DropRate: 1})
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.SendSettle = pages, 5*time.Second })
+	h.enqueueAll(t, []tasks.Reply{r1})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		e, err := h.ledger.Get(ctx, page, r1.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusUnknown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("r1 not in doubt after 10s: %+v (sends %d)", e, len(sendsTo(h, ann.ID)))
+		}
+	}
+	h.sb.SetFaults(sandbox.Faults{})
+
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.waitPutBack(t, r2, 10*time.Second, func() {
+		if got := sendsTo(h, ann.ID); len(got) != 1 {
+			t.Fatalf("the person got %d replies while the first one's outcome was unknown, want 1: %q", len(got), got)
+		}
+	})
+	h.waitSent(t, []tasks.Reply{r1}, 20*time.Second)
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	// Put back for 30 s or more (the other reply in doubt): run it now.
+	if err := insp.RunTask(tasks.QueueReplies, r2.Target.String()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSent(t, []tasks.Reply{r2}, 20*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Errorf("the person got %d replies, want 1: %q", len(got), got)
+	}
+	es, err := h.ledger.GetMany(ctx, page, []tasks.Target{r1.Target, r2.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
+		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
+	}
+}
+
 // TestReplyPastWindowNotSent: a reply that waited in the queue (here a
 // throttle pause) past its Page's max_age is not sent: it is archived with
 // the reason. Before, the window was checked only when the reply was queued,
