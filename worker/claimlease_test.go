@@ -54,38 +54,64 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 	}
 }
 
-// TestLapsedClaimRenewalReplicated: a reply whose claim's lease ran out while
-// it waited for admission, with no other attempt taking it over, has it
-// renewed at admission. That renewal is then the only current record of the
-// claim, so like a new claim it must reach a replica before the send: with
-// the replica frozen the reply is put back unsent, and once the replica
-// answers it is sent once.
+// TestLapsedClaimRenewalReplicated: a reply whose claim is renewed at
+// admission must have that renewal on a replica before the send when the
+// renewal is the only current record of the claim: with the replica frozen
+// the reply is put back unsent, and once the replica answers it is sent once.
+// So it is when the claim's lease ran out while the reply waited, with no
+// other attempt taking it over (lapsed), and when the renewal moved the lease
+// more than a second past the one the replica holds (extended: the reply
+// waited 2 s for its send slot): after a failover the replica's older lease
+// would end before the send's outcome is known, and another attempt could
+// claim the target and send again.
 func TestLapsedClaimRenewalReplicated(t *testing.T) {
-	master, replica := startReplicated(t)
-	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 67}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
-	r := waitingAtAdmission(t, h)
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
-	ctx := context.Background()
-	entry := h.ledger.PageKey(r.PageID, "t:"+r.Target.String())
-	v := waitClaimed(t, h, r)
-	// The lease runs out while the reply waits; the replica stops answering.
-	tok := strings.Split(v, "|")[1]
-	lapsed := "c|" + tok + "|" + strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
-	if err := h.db.Client.SetArgs(ctx, entry, lapsed, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		lapse bool
+	}{
+		{"lapsed", true},
+		{"extended", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			master, replica := startReplicated(t)
+			h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 67}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
+			r := waitingAtAdmission(t, h)
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
+			ctx := context.Background()
+			entry := h.ledger.PageKey(r.PageID, "t:"+r.Target.String())
+			v := waitClaimed(t, h, r)
+			if tc.lapse {
+				// The lease runs out while the reply waits.
+				tok := strings.Split(v, "|")[1]
+				lapsed := "c|" + tok + "|" + strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
+				if err := h.db.Client.SetArgs(ctx, entry, lapsed, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// The reservation's claim reached the replica (and its ack
+				// is done: the reply waits at admission for 2 s).
+				for deadline := time.Now().Add(2 * time.Second); replica.Client().Get(ctx, entry).Val() != v; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the reservation's claim never reached the replica")
+					}
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+			// The replica stops answering.
+			resume := freeze(t, replica)
+			h.waitPutBack(t, r, 20*time.Second, func() {
+				if h.sb.SendCount(r.Target.ID) > 0 {
+					t.Fatal("the reply was sent under a renewed claim no replica had")
+				}
+			})
+			if n := h.sb.SendCount(r.Target.ID); n != 0 {
+				t.Fatalf("the reply was sent %d times under a renewed claim no replica had", n)
+			}
+			resume()
+			h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+			h.checkExactlyOnce(t, []tasks.Reply{r})
+		})
 	}
-	resume := freeze(t, replica)
-	h.waitPutBack(t, r, 20*time.Second, func() {
-		if h.sb.SendCount(r.Target.ID) > 0 {
-			t.Fatal("the reply was sent under a renewed claim no replica had")
-		}
-	})
-	if n := h.sb.SendCount(r.Target.ID); n != 0 {
-		t.Fatalf("the reply was sent %d times under a renewed claim no replica had", n)
-	}
-	resume()
-	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
-	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
 
 // waitingAtAdmission enqueues a reply on the harness's first Page, set to
