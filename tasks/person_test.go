@@ -88,6 +88,12 @@ func TestPersonRecord(t *testing.T) {
 	if err := l.PersonSent(ctx, page, ann, m3, "mid_3", t0.Add(30*time.Second), PersonTTL); err != nil {
 		t.Fatal(err)
 	}
+	// m3's reply landed before m2's (a doubt settled late, with the time
+	// Graph gives the Page's message): the record keeps m2's, the later, so
+	// a message written between the two is answered by it.
+	if pc := claim(Target{Kind: KindMessage, ID: "m_4"}, "tok10", t0.Add(35*time.Second), PersonAnswered); pc.MessageID != "mid_2" {
+		t.Errorf("a message written between the two replies answered by %q, want the later mid_2", pc.MessageID)
+	}
 	claim(m1, "tok5", t0, PersonAnswered)
 	claim(m2, "tok7", t0.Add(40*time.Second), PersonClaimed)
 	// m2's attempt sends nothing and lets go: m1 is still answered by m3's
