@@ -126,6 +126,12 @@ func TestPersonRecord(t *testing.T) {
 	if pc, err := l.PersonClaim(ctx, page, ben, c1, "tok8", time.Time{}, window); err != nil || pc.Outcome != PersonClaimed {
 		t.Fatalf("commenter claim: %+v %v", pc, err)
 	}
+	// c1's send lost its answer: the commenter's other comments wait (a
+	// commenter's time does not count: held for an hour at most).
+	entry(c1, "u|"+itoa(now))
+	if pc, err := l.PersonClaim(ctx, page, ben, c2, "tok9", time.Now(), window); err != nil || pc.Outcome != PersonBusy || !pc.InDoubt {
+		t.Fatalf("commenter's second comment while the first reply is in doubt: %+v %v, want busy in doubt", pc, err)
+	}
 	if err := l.PersonSent(ctx, page, ben, c1, "mid_c1", time.Time{}, window); err != nil {
 		t.Fatal(err)
 	}
