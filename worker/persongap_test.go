@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -253,4 +254,42 @@ func TestPersonGapWaitsWhatTheWindowAllows(t *testing.T) {
 	if d := times[1].Sub(times[0]); d < 900*time.Millisecond {
 		t.Errorf("the person's two replies went out %s apart, want the second to wait what its window allowed (about 2 s)", d)
 	}
+}
+
+// TestPersonGapNotOnLastRun: a reply on its last run (its retry count at
+// asynq's limit: a task queued by an older pagereply, whose limit was
+// max_retry + 1, or whose workers were killed that many times) is not put
+// back for person_gap: asynq archives a task at its limit on any error, a
+// put-back included, and the comment would never be answered. It goes out
+// within the gap instead.
+func TestPersonGapNotOnLastRun(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 36})
+	pages := gapPages(h, time.Hour)
+	page := pages[0].ID
+	ctx := context.Background()
+	const fan = "99000004"
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
+	id := h.sb.AddComment(post, sandbox.User{ID: fan, Name: "Eager Fan"}, "me! @friend", time.Now().Add(-time.Minute))
+	r := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks for entering!",
+		Source: tasks.SourcePoll, Created: time.Now().Add(-time.Minute).UnixMilli(), Person: fan}
+	// The person's reply to another comment was just booked: the gap holds
+	// them for an hour.
+	if wait, err := h.ledger.PersonGap(ctx, page, fan, tasks.Target{Kind: tasks.KindComment, ID: post + "_1"}, 0, time.Hour); err != nil || wait != 0 {
+		t.Fatalf("book the person's other reply: wait %s, %v", wait, err)
+	}
+	payload, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At asynq's limit from its first run.
+	opts := append(tasks.ReplyTaskOptions(&r, 0, time.Hour), asynq.MaxRetry(0))
+	if _, err := h.enq.Client.EnqueueContext(ctx, asynq.NewTask(tasks.TypeReply, payload), opts...); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
+	ti := h.waitTask(t, r, 15*time.Second, nil, asynq.TaskStateCompleted, asynq.TaskStateArchived)
+	if ti.State == asynq.TaskStateArchived {
+		t.Fatalf("a reply on its last run was archived unsent: %q", ti.LastErr)
+	}
+	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
