@@ -11,6 +11,7 @@ import (
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -93,7 +94,9 @@ func TestWebhookItemOfAnotherPage(t *testing.T) {
 // "nonexisting field"), so the check cannot tell; the reply is sent again,
 // and Graph's one reply per post settles it: when the earlier attempt went
 // through, the second send is refused with 10900 and recorded as sent; when
-// it did not, the reply goes out now. Either way one reply, none missed.
+// it did not, the reply goes out now. Either way one reply, none missed,
+// and one counted sent: the refusal is the earlier attempt's reply, which
+// that attempt could not count, not a duplicate skipped.
 func TestDoubtfulPostReply(t *testing.T) {
 	for _, earlier := range []bool{true, false} {
 		t.Run(map[bool]string{true: "earlier attempt sent", false: "earlier attempt lost"}[earlier], func(t *testing.T) {
@@ -109,11 +112,17 @@ func TestDoubtfulPostReply(t *testing.T) {
 				}
 			}
 			h.lostAnswer(t, r)
-			h.startWorker(t, 2)
+			m := metrics.New()
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Metrics = m })
 			if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 				t.Fatalf("enqueue: %v %v", o, err)
 			}
 			h.waitSent(t, []tasks.Reply{r}, 20*time.Second)
+			sent := readMetric(t, m.RepliesSent.WithLabelValues(page.ID, "poll")).GetCounter().GetValue()
+			dups := readMetric(t, m.DuplicatesSkipped.WithLabelValues(page.ID, "graph")).GetCounter().GetValue()
+			if sent != 1 || dups != 0 {
+				t.Errorf("counted %v sent, %v duplicates skipped (graph); want 1 sent, no duplicate", sent, dups)
+			}
 			if n := h.sb.SendCount(post); n != 1 {
 				t.Errorf("%d replies to the post, want 1", n)
 			}
