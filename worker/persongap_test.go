@@ -293,3 +293,36 @@ func TestPersonGapNotOnLastRun(t *testing.T) {
 	}
 	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
+
+// TestPersonGapPutBackKeepsWindowMargin: a reply put back for person_gap
+// comes back with at least a few seconds of its reply window left, as asynq
+// brings a put-back back up to a few seconds late under load: gap 22s,
+// max_age 30s, a comment written 5s ago. Put back for the whole gap, it
+// would come back with under 3s left, and a late return would find it past
+// the window and archive it unsent: a reply missed. It waits what the
+// window allows less the margin instead.
+func TestPersonGapPutBackKeepsWindowMargin(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 37})
+	pages := gapPages(h, 22*time.Second)
+	pages[0].MaxAge = 30 * time.Second
+	page := pages[0].ID
+	const fan = "99000005"
+	rs, ids := fanComments(t, h, pages, fan, 1, time.Now().Add(-5*time.Second))
+	c, ok := h.sb.Comment(ids[0])
+	if !ok {
+		t.Fatal("comment not in the sandbox")
+	}
+	// The person's reply to another comment was just booked: the gap holds
+	// them for 22s.
+	if wait, err := h.ledger.PersonGap(context.Background(), page, fan, tasks.Target{Kind: tasks.KindComment, ID: ids[0] + "0"}, 0, 22*time.Second); err != nil || wait != 0 {
+		t.Fatalf("book the person's other reply: wait %s, %v", wait, err)
+	}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = pages })
+	ti := h.waitTask(t, rs[0], 10*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+	if left := c.CreatedTime.Add(pages[0].MaxAge).Sub(ti.NextProcessAt); left < 4*time.Second {
+		t.Errorf("put back until %s, with %s of its reply window left, want a margin of about 5s", ti.NextProcessAt.Format(time.TimeOnly), left)
+	}
+	if n := h.sb.SendCount(ids[0]); n != 0 {
+		t.Errorf("sent %d times within the person's gap, want none yet", n)
+	}
+}
