@@ -2,13 +2,16 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -568,4 +571,93 @@ func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	t.Errorf("a message written after the doubtful reply's send (its task gone) is held: %d replies", len(sendsTo(h, ann.ID)))
+}
+
+// failPersonSent fails the next write of a person's record of a reply that
+// reached them (tasks.Ledger.PersonSent) while armed, as Redis does while it
+// loads its data after a restart; it counts the writes it failed.
+type failPersonSent struct {
+	armed  atomic.Bool
+	failed atomic.Int32
+}
+
+func (f *failPersonSent) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failPersonSent) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		// PersonSent's script call: two keys, the person's claim and their
+		// record (":s"), then the target, the message id, the TTL and the
+		// time; PersonClaim's has the same keys and more arguments.
+		a := cmd.Args()
+		if len(a) == 9 && (a[0] == "evalsha" || a[0] == "eval") {
+			if k, ok := a[4].(string); ok && strings.Contains(k, ":p:") && strings.HasSuffix(k, ":s") && f.armed.CompareAndSwap(true, false) {
+				f.failed.Add(1)
+				err := errors.New("LOADING Redis is loading the dataset in memory")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failPersonSent) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestPersonHeldWhileSentReplyUnrecorded: a conversation reply reaches the
+// person, but the record of it (PersonSent) fails: the attempt keeps its
+// claim on the person, held by its target's claim, until the reply's rerun
+// finds it in the conversation and records it. A reply to the person's other
+// message, written before, waits meanwhile and is then answered by the reply
+// that landed. Released after the failed record (handleReply's releasePerson
+// left true), the claim held nothing and the person got a second reply.
+func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	ann := sandbox.User{ID: "7001011", Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
+	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
+	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
+	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
+
+	hook := &failPersonSent{}
+	hook.armed.Store(true)
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
+	h.enqueueAll(t, []tasks.Reply{r1})
+	for deadline := time.Now().Add(10 * time.Second); hook.failed.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("r1's record was never written (sends %d)", len(sendsTo(h, ann.ID)))
+		}
+	}
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Fatalf("the person got %d replies, want r1's: %q", len(got), got)
+	}
+
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.waitPutBack(t, r2, 10*time.Second, func() {
+		if got := sendsTo(h, ann.ID); len(got) != 1 {
+			t.Fatalf("the person got %d replies while the first one's record was missing, want 1: %q", len(got), got)
+		}
+	})
+	// r1's rerun waits out its earlier attempt's claim, then finds its
+	// reply in the conversation; r2, put back for a few seconds at a time,
+	// is then answered by it.
+	h.waitSent(t, []tasks.Reply{r1, r2}, 40*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Errorf("the person got %d replies, want 1: %q", len(got), got)
+	}
+	es, err := h.ledger.GetMany(ctx, page, []tasks.Target{r1.Target, r2.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
+		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
+	}
 }
