@@ -12,7 +12,7 @@ import (
 // holding the person while its target's entry is claimed or in doubt however
 // long that lasts (before, a doubt held for 10 minutes only, and a pause
 // past them let a second reply go), and no longer once that target failed or
-// was given back; another attempt of the same target taking the claim over,
+// was given back, or its claim or doubt is older than the window; another attempt of the same target taking the claim over,
 // and a release that is not the claim's own attempt's doing nothing; a sent
 // record answering the messages written before it and not those after it;
 // and a commenter's record, answered by any reply within the window.
@@ -74,6 +74,12 @@ func TestPersonRecord(t *testing.T) {
 	// A doubt older than the window holds nothing either.
 	claim(m1, "tok4", t0, PersonClaimed)
 	entry(m1, "u|"+itoa(now-25*3600*1000)+"|"+itoa(now))
+	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
+	// Nor a claim whose lease ended longer ago than the window: its
+	// attempt was abandoned (its worker killed, its task deleted), and the
+	// claim must not hold the person for as long as its key lives.
+	claim(m1, "tok11", t0, PersonClaimed)
+	entry(m1, "c|tok11|"+itoa(now-window.Milliseconds()-time.Minute.Milliseconds()))
 	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
 
 	// m2's reply reaches the person now: m1 (written before) is answered, a
