@@ -148,6 +148,49 @@ func TestPersonRecord(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// TestPersonSentEndsClaim: a reply recorded for the person ends its claim on
+// them, so what the person wrote after it landed is judged by the record's
+// time, not by the target's mark. A doubt settled late records the reply
+// with Graph's time of the Page's message, minutes before the target is
+// marked sent: a message written in between deserves its own reply. Left in
+// place (personSentScript not deleting the claim), the claim's sent target
+// answered it, with the mark's time, and the message was never answered.
+func TestPersonSentEndsClaim(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	page, ann := "100", Person{ID: "7003"}
+	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	window := 24 * time.Hour
+	landed := time.Now().Add(-2 * time.Minute)
+	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
+		t.Helper()
+		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
+		if err != nil || pc.Outcome != want {
+			t.Fatalf("claim %s: %+v %v, want outcome %d", tg, pc, err, want)
+		}
+		return pc
+	}
+	// m1's attempt claimed the person; its answer was lost, and its next
+	// attempt finds the reply in the conversation, landed 2 minutes ago:
+	// recorded for the person with that time, then the target marked sent.
+	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "c|tok1|"+itoa(time.Now().UnixMilli()+30000), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	claim(m1, "tok1", landed.Add(-time.Minute), PersonClaimed)
+	if err := l.PersonSent(ctx, page, ann, m1, "mid_1", landed, PersonTTL); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkSent(ctx, page, m1, "mid_1"); err != nil {
+		t.Fatal(err)
+	}
+	// The person wrote m2 a minute after the reply landed: its own reply.
+	claim(m2, "tok2", landed.Add(time.Minute), PersonClaimed)
+	// m3, written before the reply landed, is answered by it.
+	if pc := claim(m3, "tok3", landed.Add(-30*time.Second), PersonAnswered); pc.MessageID != "mid_1" {
+		t.Errorf("answered by %q, want mid_1", pc.MessageID)
+	}
+}
+
 // TestPersonGapRecord: a person's first reply is booked at once, for its
 // send slot; the next is told how long until that slot plus the gap, books
 // nothing, and is booked once that time has come. Another person, or the
