@@ -210,18 +210,25 @@ func TestArchivedConversationReplyAskedAgain(t *testing.T) {
 // tells its earlier attempt from the Page's other messages by its text. An
 // automatic instant reply above the person's message is not the attempt:
 // the reply is sent. The attempt's text as Messenger may keep it (white space
-// otherwise) is: the reply is recorded as sent, not sent again.
+// otherwise) is: the reply is recorded as sent, not sent again. Nor is a
+// message of the person's own with the reply's text: only the Page's
+// messages are its attempts (without the sender's check, that reply was
+// recorded as sent and never sent).
 func TestConversationDoubtPageMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, above string
+		person      bool // the person wrote it, not the Page
 		sends       int
 	}{
-		{"instant reply", "Thanks for contacting us! We usually reply within a day.", 1},
-		{"earlier attempt", " Thanks  for your\r\nmessage! ", 0},
+		{"instant reply", "Thanks for contacting us! We usually reply within a day.", false, 1},
+		{"earlier attempt", " Thanks  for your\r\nmessage! ", false, 0},
+		{"the person's message", "Thanks for your message!", true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, r := lostAnswerReply(t)
-			if h.sb.AddPageMessage(r.PageID, r.PSID, tc.above, time.Now()) == "" {
+			if tc.person {
+				h.sb.AddMessage(r.PageID, sandbox.User{ID: r.PSID}, tc.above, time.Now())
+			} else if h.sb.AddPageMessage(r.PageID, r.PSID, tc.above, time.Now()) == "" {
 				t.Fatal("no conversation to add the Page's message to")
 			}
 			h.startWorker(t, 2)
