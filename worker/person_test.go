@@ -377,7 +377,9 @@ func TestConversationRepliedOnceAfterRedisLoss(t *testing.T) {
 // commented three times (twice on one post, once on another) gets one
 // private reply, the other two comments recorded as answered by it; another
 // person's comment gets its own. Without the setting, each comment gets its
-// reply, as SPEC's "every eligible comment" has it.
+// reply, as SPEC's "every eligible comment" has it. The person's record is
+// kept for the Page's reply window (before the test read it, its TTL could
+// be cut to a conversation's 25 hours unseen).
 func TestOneReplyPerPerson(t *testing.T) {
 	for _, once := range []bool{true, false} {
 		h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
@@ -419,6 +421,16 @@ func TestOneReplyPerPerson(t *testing.T) {
 		}
 		if n := h.sb.SendCount(caras); n != 1 {
 			t.Errorf("one_reply_per_person %v: the other person got %d replies, want 1", once, n)
+		}
+		if once {
+			// The person's record lasts the Page's reply window (7 days
+			// here), not Messenger's 25 hours: a comment they write two
+			// days later is answered by the reply they have.
+			key := h.ledger.PageKey(page, "pc:"+ben.ID) + ":s"
+			win := intake.Window(&pages[0], tasks.KindComment)
+			if ttl, err := h.db.Client.PTTL(context.Background(), key).Result(); err != nil || ttl < win-time.Minute {
+				t.Errorf("the person's record %s kept for %s (%v), want the reply window %s", key, ttl, err, win)
+			}
 		}
 	}
 }
