@@ -271,6 +271,54 @@ func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
 	}
 }
 
+// TestPersonWritesAfterDoubtfulReplyLanded: a conversation reply reaches
+// the person and its answer is lost; the person writes again after it
+// landed, before its next attempt finds it in the conversation. That attempt
+// records the reply for the person with Graph's time of it, and the new
+// message gets its own reply. Without that record (settleMessageDoubt not
+// calling PersonSent), the first attempt's claim stayed on the person and
+// its target, marked sent after the person wrote, answered the new message:
+// it was never answered.
+func TestPersonWritesAfterDoubtfulReplyLanded(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	ann := sandbox.User{ID: "7001012", Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
+	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
+
+	h.sb.SetFaults(sandbox.Faults{DropRate: 1})
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.SendSettle = pages, 3*time.Second })
+	h.enqueueAll(t, []tasks.Reply{r1})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		e, err := h.ledger.Get(ctx, page, r1.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusUnknown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("r1 not in doubt after 10s: %+v (sends %d)", e, len(sendsTo(h, ann.ID)))
+		}
+	}
+	h.sb.SetFaults(sandbox.Faults{})
+	// Graph's created_time has whole seconds: write a second after the
+	// reply landed, while its outcome is still unknown here.
+	time.Sleep(1100 * time.Millisecond)
+	at := time.Now()
+	_, m2 := h.sb.AddMessage(page, ann, "and on Sundays?", at)
+	r2 := messageReply(page, ann.ID, conv, m2, "Thanks again!", tasks.SourceAPI, at)
+	h.waitSent(t, []tasks.Reply{r1}, 30*time.Second)
+
+	h.enqueueAll(t, []tasks.Reply{r2})
+	h.waitSent(t, []tasks.Reply{r2}, 20*time.Second)
+	if got := sendsTo(h, ann.ID); len(got) != 2 {
+		t.Errorf("the person got %d replies, want 2 (the second message was written after the first reply landed): %q", len(got), got)
+	}
+}
+
 // TestReplyPastWindowNotSent: a reply that waited in the queue (here a
 // throttle pause) past its Page's max_age is not sent: it is archived with
 // the reason. Before, the window was checked only when the reply was queued,
