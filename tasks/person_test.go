@@ -51,6 +51,11 @@ func TestPersonRecord(t *testing.T) {
 	if pc := claim(m2, "tok2", t0.Add(time.Second), PersonBusy); !pc.InDoubt {
 		t.Error("a send in doubt not reported so")
 	}
+	// ... and for a message whose time is unknown (a reply queued without
+	// it), which may have been written before.
+	if pc := claim(m2, "tok2", time.Time{}, PersonBusy); !pc.InDoubt {
+		t.Error("a send in doubt not reported so to a message of unknown time")
+	}
 	// ... and not for one written after: if it landed, the person wrote
 	// after it (the doubt's task gone for good held such a message for the
 	// whole window).
