@@ -246,6 +246,15 @@ func TestPersonGapRecord(t *testing.T) {
 	if w := book("100", "7001", 600*time.Millisecond); w != 0 {
 		t.Errorf("a slot past the gap: wait %s, want booked", w)
 	}
+	// A booking whose send slot is far off is kept until that slot plus the
+	// gap, not for the gap alone: gone earlier, the person's next reply
+	// would be booked before the first one is even sent.
+	if w := book("100", "7005", 2*time.Second); w != 0 {
+		t.Errorf("first reply to another person: wait %s, want booked", w)
+	}
+	if pttl, err := l.rdb.PTTL(ctx, l.pageKey("100", "pg:7005")).Result(); err != nil || pttl <= gap {
+		t.Errorf("record of a booking 2s ahead: PTTL %s %v, want the slot plus the gap (2.4s)", pttl, err)
+	}
 	// A gap of 0 books nothing.
 	if w, err := l.PersonGap(ctx, "100", "7003", Target{Kind: KindComment, ID: "c0"}, 0, 0); err != nil || w != 0 {
 		t.Errorf("gap 0: %s %v", w, err)
