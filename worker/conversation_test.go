@@ -103,6 +103,35 @@ func TestConversationDoubtUnsettled(t *testing.T) {
 	}
 }
 
+// TestConversationDoubtWithoutConversation: a conversation reply in doubt
+// whose task does not name its conversation (one queued without it) cannot
+// be checked: it is not sent again, but archived with the target failed, as
+// when the conversation cannot tell. Sent blind instead (settleMessageDoubt
+// answering "not sent" for it), the person whose earlier reply had landed
+// got a second one.
+func TestConversationDoubtWithoutConversation(t *testing.T) {
+	h, r := lostAnswerReply(t)
+	ctx := context.Background()
+	// The earlier attempt's reply landed.
+	if h.sb.AddPageMessage(r.PageID, r.PSID, r.Text, time.Now()) == "" {
+		t.Fatal("no conversation to add the Page's message to")
+	}
+	r.ConversationID = ""
+	h.startWorker(t, 2)
+	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	if ti := h.waitTask(t, r, 30*time.Second, nil, asynq.TaskStateArchived, asynq.TaskStateCompleted); ti.State != asynq.TaskStateArchived {
+		t.Errorf("task %s, want archived", ti.State)
+	}
+	if n := h.sb.SendCount(r.PSID); n != 0 {
+		t.Errorf("%d messages sent although an earlier attempt may have got through", n)
+	}
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusFailed {
+		t.Errorf("ledger entry %+v %v, want failed", e, err)
+	}
+}
+
 // TestConversationDoubtNothingSent: an earlier attempt's answer was lost but
 // the conversation shows no message from the Page above the person's: the
 // reply is sent, once.
