@@ -326,3 +326,39 @@ func TestPersonGapPutBackKeepsWindowMargin(t *testing.T) {
 		t.Errorf("sent %d times within the person's gap, want none yet", n)
 	}
 }
+
+// TestPersonGapUnknownPeople: a reply whose person is unknown (the API
+// queues a comment's reply without its writer) is not spaced: nothing says
+// two such replies go to one person. Both go out at once, and no record is
+// kept. Spaced under one record for every unknown person, the Page's API
+// replies went out one person_gap apart (here an hour: the second was put
+// back for it, and one with less window left would be missed).
+func TestPersonGapUnknownPeople(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 38})
+	pages := gapPages(h, time.Hour)
+	page := pages[0].ID
+	at := time.Now().Add(-time.Minute)
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "giveaway", time.Now().Add(-time.Hour))
+	var rs []tasks.Reply
+	for _, u := range []sandbox.User{{ID: "99000006", Name: "One Fan"}, {ID: "99000007", Name: "Another Fan"}} {
+		id := h.sb.AddComment(post, u, "me!", at)
+		rs = append(rs, tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks for entering!",
+			Source: tasks.SourceAPI, Created: at.UnixMilli()})
+	}
+	m := metrics.New()
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) {
+		p.Pages = pages
+		p.Metrics = m
+	})
+	h.enqueueAll(t, rs)
+	h.waitSent(t, rs, 20*time.Second)
+	h.checkExactlyOnce(t, rs)
+	waits := readMetric(t, m.PersonGapWaits.WithLabelValues(page)).GetCounter().GetValue()
+	keys, err := h.db.Client.Keys(context.Background(), "*:pg:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waits != 0 || len(keys) != 0 {
+		t.Errorf("replies to unknown people: %v put-backs for the gap, records %q; want none", waits, keys)
+	}
+}
