@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -203,6 +204,53 @@ func TestDoubtCheckAfterPausedWait(t *testing.T) {
 	if n := g.checks.Load(); n == 0 {
 		t.Error("the doubtful reply was recorded without a check")
 	}
+	if n := h.sb.SendCount(r.Target.ID); n != 1 {
+		t.Errorf("%d sends to %s, want 1", n, r.Target)
+	}
+}
+
+// pauseAfterCheckGraph pauses the Page once its check of an earlier attempt
+// has answered: between the check and the send.
+type pauseAfterCheckGraph struct {
+	worker.Graph
+	ledger *tasks.Ledger
+	page   string
+	once   sync.Once
+}
+
+func (g *pauseAfterCheckGraph) PrivateReplyConversation(ctx context.Context, token, id string) (string, error) {
+	conv, err := g.Graph.PrivateReplyConversation(ctx, token, id)
+	g.once.Do(func() {
+		_, _ = g.ledger.Pause(context.Background(), g.page, 3*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached")
+	})
+	return conv, err
+}
+
+// TestPausedAdmitKeepsDoubt: a doubtful reply's check finds nothing sent,
+// and the Page is paused before the send's admission, which puts the reply
+// back. The doubt stays (the entry unknown, not released): the check that
+// cleared it may be one that cannot see every earlier reply (a visitor
+// post's has no private_reply_conversation), and a released entry would let
+// the person's other comment, on a one_reply_per_person Page, get a reply
+// while this one's earlier attempt may have landed. The reply is sent once
+// after the pause.
+func TestPausedAdmitKeepsDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 99})
+	g := &pauseAfterCheckGraph{ledger: h.ledger, page: h.pages[0].ID}
+	r := h.replyWaitingForSlot(t, func(r tasks.Reply, gr worker.Graph) worker.Graph {
+		h.lostAnswer(t, r)
+		g.Graph = gr
+		return g
+	})
+	h.waitPutBack(t, r, 30*time.Second, nil)
+	e, err := h.ledger.Get(context.Background(), r.PageID, r.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != tasks.StatusUnknown {
+		t.Errorf("entry %v after the paused admission put the doubtful reply back, want unknown (the doubt kept)", e.Status)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	if n := h.sb.SendCount(r.Target.ID); n != 1 {
 		t.Errorf("%d sends to %s, want 1", n, r.Target)
 	}

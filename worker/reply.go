@@ -1053,7 +1053,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 	for {
 		a, err := w.p.Ledger.Admit(ctx, r.PageID, r.Target, token, lease, ps.admitMax, ps.admitWindow)
 		if err != nil {
-			w.release(*r, token, log)
+			w.giveBack(*r, token, doubtful, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		}
 		if a.Lost {
@@ -1066,7 +1066,11 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim lost while waiting for a send slot"}
 		}
 		if a.Paused > 0 {
-			w.release(*r, token, log)
+			// A doubtful reply keeps its doubt: the check that let it come
+			// this far may not see every earlier reply (a visitor post's
+			// has no conversation to read), and the entry, unknown, holds
+			// the person meanwhile. The next attempt checks again.
+			w.giveBack(*r, token, doubtful, log)
 			return &delayError{d: a.Paused + spread(a.Paused), reason: putBackPaused + a.Reason}
 		}
 		if a.Wait <= 0 {
@@ -1093,7 +1097,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			w.release(*r, token, log)
+			w.giveBack(*r, token, doubtful, log)
 			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
 		case <-timer.C:
 		}
