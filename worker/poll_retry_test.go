@@ -321,3 +321,49 @@ func TestWebhookItemGone(t *testing.T) {
 		t.Fatalf("a malformed id read as gone: %v", err)
 	}
 }
+
+// TestPollReadHonoursLatePause: a poll that waited for its Page's read slot
+// reads nothing when the Page was paused meanwhile (Meta lengthens a block
+// that is ignored): it stops, saying why, without calling Graph.
+func TestPollReadHonoursLatePause(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 74})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 0
+	page := pages[0].ID
+	h.addComments(page, 1, "price?")
+	ctx := context.Background()
+	// Another read took the slot now: the poll's first read is a second away.
+	if _, err := h.ledger.TakeRead(ctx, page, worker.LimitOf(&pages[0], 0)); err != nil {
+		t.Fatal(err)
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	before := h.sb.Calls()
+	type result struct {
+		rep worker.PollReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := pl.Poll(ctx, page, false)
+		done <- result{rep, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if _, err := h.ledger.Pause(ctx, page, time.Minute, "throttled: test"); err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the poll did not return")
+	}
+	if res.err != nil || res.rep.Paused == "" {
+		t.Fatalf("poll: %v, paused %q: want it stopped for the pause", res.err, res.rep.Paused)
+	}
+	after := h.sb.Calls()
+	for _, ep := range []string{sandbox.EndpointFeed, sandbox.EndpointComments} {
+		if after[ep] != before[ep] {
+			t.Errorf("the poll read Graph's %s after its Page was paused (calls %v → %v)", ep, before, after)
+		}
+	}
+}
