@@ -1063,3 +1063,49 @@ func TestVisitorPostBehindQuietPosts(t *testing.T) {
 		t.Errorf("visitor post of 48h ago behind 30 quiet Page posts: no reply task (report %+v)", rep.Report)
 	}
 }
+
+// TestDryPollPacesEveryPage: a dry run, which takes no read slot in Redis,
+// still paces its Graph reads at the Page's rate, page by page: Graph's limit
+// holds for the Page whoever calls, and an unpaced dry run of a big Page
+// would get it throttled under the workers' feet.
+func TestDryPollPacesEveryPage(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 75})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
+	page := pages[0].ID
+	post := h.sb.Posts(page)[0].ID
+	now := time.Now()
+	for i := range 510 {
+		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7500%04d", i), Name: "Dry Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
+		if i >= 10 { // the newest 500: five empty pages before the last
+			h.sb.HideComment(id)
+		}
+	}
+	var mu sync.Mutex
+	var at []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/comments") {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+		}
+		h.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := h.pollParams(pages)
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(rep.Replies) != 10 || len(at) != 6 {
+		t.Fatalf("%d replies listed, %d comment calls; want 10 and 6", len(rep.Replies), len(at))
+	}
+	// 5/s: the six calls span at least five intervals (four here, for the
+	// clocks).
+	if span := at[len(at)-1].Sub(at[0]); span < 4*180*time.Millisecond {
+		t.Errorf("six comment pages in %s: the dry run is not paced at 5/s", span)
+	}
+}
