@@ -51,6 +51,10 @@ func TestCheck(t *testing.T) {
 			it.Created = now.Add(-25 * time.Hour)
 		}), wantReason: SkipTooOld},
 		{name: "no time", page: testPage("x"), it: item(func(it *Item) { it.Created = time.Time{} }), wantReason: SkipTooOld},
+		// max_age is configurable down, never up: a Page built with a longer
+		// one (past config's validation) keeps Meta's 7 days.
+		{name: "max_age past 7 days clamped", page: &config.Page{ID: "100", MaxAge: 200 * time.Hour, DefaultText: "x"},
+			it: item(func(it *Item) { it.Created = now.Add(-169 * time.Hour) }), wantReason: SkipTooOld},
 		{name: "render error", page: &config.Page{ID: "100", DefaultText: "{{.Nope}}"}, it: item(nil), wantReason: SkipRenderError, wantErrText: true},
 		// Rendered texts pass the API's check of texts (config.CheckText).
 		// A control character a person wrote is dropped, not a reason to
