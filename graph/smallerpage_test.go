@@ -108,3 +108,35 @@ func TestNoSmallerPagesWhileThrottled(t *testing.T) {
 		t.Errorf("%d calls, want 1: no smaller pages while throttled", calls)
 	}
 }
+
+// TestNoSmallerPagesWithRetryAfter: Graph's "reduce the amount of data"
+// answer with a time to wait (Retry-After) is not asked again at once in
+// smaller pages: the listing ends with the error, which carries the wait.
+func TestNoSmallerPagesWithRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		w.Header().Set("Retry-After", "30")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}`)
+	}))
+	defer srv.Close()
+	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	var err error
+	for _, e := range c.Comments(context.Background(), "EAABtoken", "1_2") {
+		err = e
+	}
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.RetryAfter <= 0 {
+		t.Errorf("error %v, want Graph's code 1 with its time to wait", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 {
+		t.Errorf("%d calls, want 1: no smaller pages while Graph asks to wait", calls)
+	}
+}
