@@ -182,3 +182,64 @@ func TestStartDoesNotWaitForRedis(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 }
+
+// TestSlotsAreScheduledTimes: a scheduled poll's slot is the time cron
+// scheduled it for, not the clock of the moment its job ran (which a loaded
+// machine delays past a second boundary: two replicas would then enqueue two
+// polls of one slot), and without PollAtStart no poll is enqueued at start.
+// Params.Now, the clock of poll-at-start slots, is set an hour ahead, so a
+// slot taken from it, or a poll at start, shows.
+func TestSlotsAreScheduledTimes(t *testing.T) {
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	m := metrics.New()
+	s, err := New(Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "@every 1s"}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m,
+		Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	enqueued := func() float64 {
+		var d dto.Metric
+		if err := m.PollsScheduled.WithLabelValues("111", "enqueued").Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.GetCounter().GetValue()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for enqueued() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: %v polls enqueued, want 2", enqueued())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	ins := asynq.NewInspector(opt)
+	defer ins.Close()
+	infos, err := ins.ListPendingTasks(tasks.QueuePolls, asynq.PageSize(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) < 2 {
+		t.Fatalf("%d poll tasks, want at least 2", len(infos))
+	}
+	for _, ti := range infos {
+		var p tasks.Poll
+		if err := json.Unmarshal(ti.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if slot := time.Unix(p.Slot, 0); slot.Before(start.Truncate(time.Second)) || slot.After(end) {
+			t.Errorf("poll task %s for slot %s, outside the run's %s to %s: not a time cron scheduled",
+				ti.ID, slot.Format(time.RFC3339), start.Format(time.RFC3339), end.Format(time.RFC3339))
+		}
+	}
+}
