@@ -1109,3 +1109,35 @@ func TestDryPollPacesEveryPage(t *testing.T) {
 		t.Errorf("six comment pages in %s: the dry run is not paced at 5/s", span)
 	}
 }
+
+// TestDryPollLeavesOutReplied: a dry run lists what would get a reply now:
+// a comment whose reply was sent (or failed for good) is counted as
+// already_replied, not listed.
+func TestDryPollLeavesOutReplied(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 76})
+	pages := pollPages(h)
+	page := pages[0].ID
+	pages[0].DefaultText = defaultText
+	ctx := context.Background()
+	rs := h.addComments(page, 3, "price?")
+	if err := h.ledger.MarkSent(ctx, page, rs[0].Target, "m.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ledger.MarkFailed(ctx, page, rs[1].Target, "test: failed for good"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, r := range rep.Replies {
+		listed[r.Target.ID] = true
+	}
+	if listed[rs[0].Target.ID] || listed[rs[1].Target.ID] || !listed[rs[2].Target.ID] {
+		t.Errorf("dry run lists %v; want %s, not %s nor %s", listed, rs[2].Target.ID, rs[0].Target.ID, rs[1].Target.ID)
+	}
+	if n := rep.Skipped[intake.SkipAlreadyReplied]; n != 2 {
+		t.Errorf("already_replied %d, want 2 (%v)", n, rep.Skipped)
+	}
+}
