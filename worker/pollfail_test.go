@@ -323,3 +323,43 @@ func TestPollReadsPastUnreadableComment(t *testing.T) {
 		})
 	}
 }
+
+// TestFailingPostsNotInARow: maxFailingInRow counts posts in a row whose
+// comments keep failing; a post read between them ends the row. Three such
+// posts with good ones between them are each skipped, and the poll goes on
+// to the older posts behind them.
+func TestFailingPostsNotInARow(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 94})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	page := pages[0].ID
+	now := time.Now()
+	older := h.sb.AddPost(page, sandbox.User{ID: page}, "yesterday", now.Add(-24*time.Hour))
+	fresh := h.sb.AddComment(older, sandbox.User{ID: "9401", Name: "Ann Fresh"}, "price?", now.Add(-time.Minute))
+	bad := map[string]bool{}
+	for i := range 5 {
+		post := h.sb.AddPost(page, sandbox.User{ID: page}, "post", now.Add(-time.Duration(5-i)*time.Hour))
+		if i%2 == 0 { // the newest, the third and the fifth
+			bad[post] = true
+		}
+	}
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool {
+		for id := range bad {
+			if strings.Contains(path, id) && strings.HasSuffix(path, "/comments") {
+				return true
+			}
+		}
+		return false
+	})
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatalf("poll: %v (unreadable %d): three failing posts, none next to another, failed it", err, rep.Unreadable)
+	}
+	if rep.Unreadable != 3 {
+		t.Errorf("unreadable %d, want 3", rep.Unreadable)
+	}
+	if !queued(t, h, "comment:"+fresh) {
+		t.Error("fresh comment on an older post behind the failing ones: no reply task")
+	}
+}
