@@ -1141,3 +1141,31 @@ func TestDryPollLeavesOutReplied(t *testing.T) {
 		t.Errorf("already_replied %d, want 2 (%v)", n, rep.Skipped)
 	}
 }
+
+// TestPollConversationsIncremental: a poll reads the conversations updated
+// since the last one (less the overlap), not the whole messaging window again:
+// conversation reads are paced at about 2 a second, and a Page whose every
+// poll read 24 hours of conversations would spend them all.
+func TestPollConversationsIncremental(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 77})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	for i := range 3 {
+		h.sb.AddMessage(page, sandbox.User{ID: fmt.Sprintf("770%d", i), Name: "Early Writer"}, "hello", now.Add(-time.Duration(3-i)*time.Hour))
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 3 || rep.Enqueued() != 3 {
+		t.Fatalf("first poll: %d conversations, %d enqueued, %v; want 3, 3", rep.Conversations, rep.Enqueued(), err)
+	}
+	// The newest conversation seen is inside the overlap: looked at again,
+	// the two older ones not.
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations > 1 {
+		t.Errorf("second poll, nothing new: looked at %d conversations, %v; want at most the newest one", rep.Conversations, err)
+	}
+	h.sb.AddMessage(page, sandbox.User{ID: "7710", Name: "Late Writer"}, "hello", time.Now())
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations > 2 || rep.Enqueued() != 1 {
+		t.Errorf("third poll, one new: %d conversations, %d enqueued, %v; want at most 2, 1", rep.Conversations, rep.Enqueued(), err)
+	}
+}
