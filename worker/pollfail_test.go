@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -361,5 +362,62 @@ func TestFailingPostsNotInARow(t *testing.T) {
 	}
 	if !queued(t, h, "comment:"+fresh) {
 		t.Error("fresh comment on an older post behind the failing ones: no reply task")
+	}
+}
+
+// TestFullReadOfFailingPostReadLater: a full read finds again the replies
+// lost since the last one (a queue lost after the poll saved its state). A
+// post whose comments keep failing at that full read is read as the full read
+// would have read it once it works again: its remembered state is forgotten,
+// also when its reads failed at an earlier poll already, so a comment older
+// than its newest one seen, whose task was lost, is still queued again.
+func TestFullReadOfFailingPostReadLater(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 95})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-2*time.Hour))
+	older := h.sb.AddComment(post, sandbox.User{ID: "9501", Name: "Ann Older"}, "hello", now.Add(-30*time.Minute))
+	h.sb.AddComment(post, sandbox.User{ID: "9502", Name: "Bea Newer"}, "hello", now.Add(-10*time.Minute))
+	var fail atomic.Bool
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool {
+		return fail.Load() && strings.Contains(path, post) && strings.HasSuffix(path, "/comments")
+	})
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 2 {
+		t.Fatalf("first poll: %d enqueued, %v; want 2", rep.Enqueued(), err)
+	}
+	// A new comment; the post's comments fail from now on.
+	fail.Store(true)
+	h.sb.AddComment(post, sandbox.User{ID: "9503", Name: "Cid Latest"}, "hello", time.Now())
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 1 {
+		t.Fatalf("second poll: unreadable %d, %v; want the post skipped", rep.Unreadable, err)
+	}
+	// The queue is lost; the poll's state and the ledger are not.
+	keys, err := h.db.Client.Keys(ctx, "asynq:{"+tasks.QueueReplies+"}*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("queue keys %v %v", keys, err)
+	}
+	if err := h.db.Client.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The last full read, a day ago: one is due, and the post still fails.
+	if err := h.db.Client.HSet(ctx, h.ledger.PageKey(page, "posts"), "_full", strconv.FormatInt(time.Now().Add(-24*time.Hour).Unix(), 10)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.FullRead == "" || rep.Unreadable != 1 {
+		t.Fatalf("full read: full read %q, unreadable %d, %v; want a full read with the post skipped", rep.FullRead, rep.Unreadable, err)
+	}
+	// It works again, at a poll that is no full read.
+	fail.Store(false)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.FullRead != "" {
+		t.Fatalf("poll after the full read: full read %q, %v", rep.FullRead, err)
+	}
+	if !queued(t, h, "comment:"+older) {
+		t.Error("comment older than the newest seen, its task lost: not queued again once its post could be read after the full read")
 	}
 }
