@@ -421,3 +421,46 @@ func TestFullReadOfFailingPostReadLater(t *testing.T) {
 		t.Error("comment older than the newest seen, its task lost: not queued again once its post could be read after the full read")
 	}
 }
+
+// TestRecoveredPostGetsItsRetries: a post whose comments kept failing at one
+// poll, and were read at a later one, is a post like any other again: a
+// single transient failure of it later is read again within the poll (its
+// retries), not taken for the post failing still and skipped until the next
+// poll.
+func TestRecoveredPostGetsItsRetries(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 96})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-2*time.Hour))
+	h.sb.AddComment(post, sandbox.User{ID: "9601", Name: "Ann First"}, "hello", now.Add(-10*time.Minute))
+	var failAll atomic.Bool
+	var failNext atomic.Int32
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool {
+		if !strings.Contains(path, post) || !strings.HasSuffix(path, "/comments") {
+			return false
+		}
+		return failAll.Load() || failNext.Add(-1) >= 0
+	})
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	failAll.Store(true)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 1 {
+		t.Fatalf("first poll: unreadable %d, %v; want the post skipped", rep.Unreadable, err)
+	}
+	failAll.Store(false)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 0 || rep.Enqueued() != 1 {
+		t.Fatalf("second poll: unreadable %d, %d enqueued, %v; want the post read", rep.Unreadable, rep.Enqueued(), err)
+	}
+	late := h.sb.AddComment(post, sandbox.User{ID: "9602", Name: "Bea Later"}, "hello", time.Now())
+	failNext.Store(1)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 0 {
+		t.Fatalf("third poll, one transient failure: unreadable %d, %v; want the post read again within the poll", rep.Unreadable, err)
+	}
+	if !queued(t, h, "comment:"+late) {
+		t.Error("new comment of the recovered post: no reply task")
+	}
+}
