@@ -1169,3 +1169,28 @@ func TestPollConversationsIncremental(t *testing.T) {
 		t.Errorf("third poll, one new: %d conversations, %d enqueued, %v; want at most 2, 1", rep.Conversations, rep.Enqueued(), err)
 	}
 }
+
+// TestDryPollIgnoresPollState: a dry run walks everything inside the reply
+// windows, whatever the Page's polls remember: after a poll, with nothing
+// changed since, it still lists the replies that comments would get.
+func TestDryPollIgnoresPollState(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})
+	pages := pollPages(h)
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	h.addComments(page, 3, "")
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil || rep.Enqueued() < 3 {
+		t.Fatalf("poll: %d enqueued, %v; want at least 3", rep.Enqueued(), err)
+	}
+	n := rep.Enqueued()
+	dry, err := pl.Poll(ctx, page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Replies) != n {
+		t.Errorf("dry run after a poll lists %d replies, want the %d the poll queued", len(dry.Replies), n)
+	}
+}
