@@ -1194,3 +1194,34 @@ func TestDryPollIgnoresPollState(t *testing.T) {
 		t.Errorf("dry run after a poll lists %d replies, want the %d the poll queued", len(dry.Replies), n)
 	}
 }
+
+// TestDryPollReadsPastStaleBrokenPause: a dry run tries a config. A Page
+// paused page_broken while it had another token is read with the config's
+// new one, as a start with this config would lift the pause; the dry run
+// says so, and lifts nothing itself.
+func TestDryPollReadsPastStaleBrokenPause(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 98})
+	pages := pollPages(h)
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	h.addComments(page, 2, "")
+	ctx := context.Background()
+	old := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: "EAABoldtokenoldtokenoldtoken"}})
+	const broken = "page_broken: (#190) Error validating access token"
+	if set, err := old.Pause(ctx, page, 5*time.Minute, broken); err != nil || !set {
+		t.Fatalf("pause = %v, %v", set, err)
+	}
+	p := h.pollParams(pages)
+	p.Ledger = tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: pages[0].AccessToken}})
+	rep, err := worker.NewPoller(p).Poll(ctx, page, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PausedBefore || rep.PauseLiftedAtStart == "" || len(rep.Replies) < 2 {
+		t.Errorf("dry run with a new token: paused before %v (%q), lifted at start %q, %d replies; want it read, saying the pause goes at start",
+			rep.PausedBefore, rep.Paused, rep.PauseLiftedAtStart, len(rep.Replies))
+	}
+	if d, reason, err := p.Ledger.Paused(ctx, page); err != nil || d <= 0 || reason != broken {
+		t.Errorf("after the dry run: paused %s %q %v; want the pause left in place", d, reason, err)
+	}
+}
