@@ -215,3 +215,31 @@ func TestWebhookHandshakeTokenNotLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchEmpty: {"replies":[]} is a 400 naming replies, not a 207 with no
+// results (which reads as a batch taken).
+func TestBatchEmpty(t *testing.T) {
+	e := newEnv(t, nil)
+	st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, `{"replies":[]}`)
+	if st != http.StatusBadRequest || errField(m) != "replies" {
+		t.Errorf("empty batch: %d %v, want 400 naming replies", st, m)
+	}
+}
+
+// TestGetReplyInDoubtWithoutTask: a reply whose send's outcome is unknown and
+// whose task is gone is reported active (an attempt may be under way or have
+// reached the person), never with an empty state.
+func TestGetReplyInDoubtWithoutTask(t *testing.T) {
+	e := newEnv(t, nil)
+	tg, err := tasks.ParseTarget("comment:1_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ledger.MarkUnknown(context.Background(), e.page.ID, tg, 0); err != nil {
+		t.Fatal(err)
+	}
+	st, m := e.do(t, http.MethodGet, "/v1/replies/comment:1_2", testToken, "")
+	if st != http.StatusOK || m["state"] != "active" {
+		t.Errorf("reply in doubt without a task: %d %v, want 200 state active", st, m)
+	}
+}
