@@ -309,12 +309,13 @@ func (g *Graph) validate(p *problems) {
 	default:
 		// The client adds graph.version after base_url's path, so a URL
 		// copied with the version in it would call /v25.0/v25.0/..., which
-		// Graph answers with a vague "Unsupported get request".
-		for _, seg := range strings.Split(u.Path, "/") {
-			if versionPattern.MatchString(seg) {
-				p.add("graph.base_url", "holds a Graph API version (%s): give graph.version instead, and base_url without it (like %s)", seg, DefaultGraphBaseURL)
-				break
-			}
+		// Graph answers with a vague "Unsupported get request". Only the
+		// last segment is the version copied with the URL: a proxy's path
+		// may hold a version of its own before the part it forwards
+		// (https://gw.example/v1.0/facebook).
+		path := strings.TrimRight(u.Path, "/")
+		if seg := path[strings.LastIndexByte(path, '/')+1:]; versionPattern.MatchString(seg) {
+			p.add("graph.base_url", "holds a Graph API version (%s): give graph.version instead, and base_url without it (like %s)", seg, DefaultGraphBaseURL)
 		}
 	}
 	if !versionPattern.MatchString(g.Version) {
