@@ -158,7 +158,13 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 
 	errs := d.errs
 	for _, e := range c.validate() {
-		// A key that could not be decoded has said so already.
+		// A key that could not be decoded has said so already. A secret
+		// that is "$NAME" is refused only where the file says $NAME: one
+		// written $$NAME, or a variable's value, is the secret itself (a
+		// redis.url so is no URL, and is refused all the same).
+		if e.format == msgShellVar && e.Path != "redis.url" && !d.shellText[e.Path] {
+			continue
+		}
 		if !d.failed[e.Path] {
 			d.hideEnv(e)
 			if names := d.emptyVars(e.Path); names != "" {

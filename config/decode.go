@@ -33,6 +33,7 @@ type decoder struct {
 	lines     map[string]int  // line of each path given a non-null value
 	env       map[string][]envVar
 	literal   map[string]bool // paths given a non-empty value with no ${VAR}
+	shellText map[string]bool // paths given the text $NAME as it is, with no ${VAR} or $$
 	budget    int
 }
 
@@ -43,6 +44,7 @@ func newDecoder(lookupEnv func(string) (string, bool)) *decoder {
 		lines:     map[string]int{},
 		env:       map[string][]envVar{},
 		literal:   map[string]bool{},
+		shellText: map[string]bool{},
 		budget:    maxDecodeNodes,
 	}
 }
@@ -382,6 +384,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		shown = "the value of " + envNames(vars) + " is"
 	} else if s != "" {
 		d.literal[path] = true
+		if s == n.Value && shellVar(s) != "" {
+			d.shellText[path] = true
+		}
 	}
 	if s == "" && t.Kind() != reflect.String {
 		return // ${VAR} set to "": same as no value

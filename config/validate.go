@@ -362,9 +362,14 @@ func checkSecretText(p *problems, path, secret string) {
 	case strings.ContainsFunc(secret, unicode.IsControl):
 		p.add(path, "holds a control character: a secret is printable text; set it again from its source")
 	case shellVar(secret) != "":
-		p.add(path, "is the text %s: only ${%s} is taken from the environment", secret, shellVar(secret))
+		p.add(path, msgShellVar, secret, shellVar(secret))
 	}
 }
+
+// msgShellVar is checkSecretText's problem with a secret written $NAME.
+// Parse keeps it only where the file has that very text: "$$NAME" (the
+// loader's literal $) and a ${VAR} whose value is "$NAME" are the secret.
+const msgShellVar = "is the text %s: only ${%s} is taken from the environment"
 
 // shellVar returns NAME when s is the shell's $NAME, which the loader keeps
 // as text (only ${NAME} is expanded): no secret is written so, and Graph,
