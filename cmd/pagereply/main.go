@@ -41,22 +41,40 @@ func register(name, summary string, run func(ctx context.Context, env *cmdEnv, a
 }
 
 func main() {
-	// SIGHUP (the terminal or SSH session closed) stops as SIGTERM does:
-	// by Go's default it ended the process at once, cutting sends in flight.
-	// Not under nohup, which ignores it so the process outlives its
-	// terminal: asking for it would undo that.
-	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
-	if !signal.Ignored(syscall.SIGHUP) {
-		sigs = append(sigs, syscall.SIGHUP)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
-	// The first signal starts the graceful stop; from then on the signals'
-	// default action is back, so a second Ctrl-C (or SIGTERM) ends the
-	// process at once instead of waiting out the stop.
-	context.AfterFunc(ctx, stop)
+	ctx, stop := notifyStop(context.Background())
 	code := runMain(ctx, &cmdEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// notifyStop returns a context done at the first SIGINT, SIGTERM or SIGHUP.
+// SIGHUP (the terminal or SSH session closed) stops as SIGTERM does: by
+// Go's default it ended the process at once, cutting sends in flight. Not
+// under nohup, which ignores it so the process outlives its terminal: asking
+// for it would undo that.
+//
+// The first signal starts the graceful stop; from then on SIGINT's and
+// SIGTERM's default action is back, so a second Ctrl-C (or SIGTERM) ends the
+// process at once instead of waiting out the stop. SIGHUP is ignored from
+// then on instead: a closed session sends it more than once (the shell
+// passes its own on to its jobs, and the kernel sends the foreground group
+// one more as the shell exits), and the second would end the stop the first
+// began.
+func notifyStop(parent context.Context) (context.Context, context.CancelFunc) {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	hup := !signal.Ignored(syscall.SIGHUP)
+	if hup {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	ctx, stop := signal.NotifyContext(parent, sigs...)
+	context.AfterFunc(ctx, func() {
+		if hup {
+			// Before stop, so that no SIGHUP finds its default action back.
+			signal.Ignore(syscall.SIGHUP)
+		}
+		stop()
+	})
+	return ctx, stop
 }
 
 func runMain(ctx context.Context, env *cmdEnv, args []string) int {
