@@ -224,8 +224,16 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 		over := max(len(m)-MaxTextRunes, (len(m)+1)/2)
 		if n := utf8.RuneCountInString(strings.TrimSpace(text)); n > MaxTextRunes {
 			// Each time the text quotes the comment takes its share.
-			k := max(strings.Count(text, d.Message), 1)
-			over = (n - MaxTextRunes + k - 1) / k
+			if k := strings.Count(text, d.Message); k > 0 {
+				over = (n - MaxTextRunes + k - 1) / k
+			} else {
+				// Quoted changed ({{html .Message}}, {{printf "%q"
+				// .Message}}): a character of it may take several in
+				// the text, so the cut is the comment's share of what
+				// the text is over, not all of it, which could leave
+				// nothing of the comment.
+				over = int((int64(n-MaxTextRunes)*int64(len(m)) + int64(n) - 1) / int64(n))
+			}
 		}
 		keep := max(len(m)-over-1, 0)
 		d.Message = strings.TrimRightFunc(string(m[:keep]), unicode.IsSpace) + "…"
