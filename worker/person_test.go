@@ -549,90 +549,64 @@ func TestPersonRecordKeepsLastReply(t *testing.T) {
 	}
 }
 
-// TestOneReplyPerPersonAfterAlreadyReplied: on a Page with
-// one_reply_per_person, Graph's 10900 on a comment's first attempt (the
-// person got a private reply to it already: a moderator in the inbox while
-// the reply waited) is recorded for the person, and their next comment is
-// answered by it; before, it got a second private reply.
-func TestOneReplyPerPersonAfterAlreadyReplied(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	pages[0].OneReplyPerPerson = true
-	h.pages = pages
-	page := pages[0].ID
-	ben := sandbox.User{ID: "7103001", Name: "Ben Many"}
-	now := time.Now()
-	p1 := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", now.Add(-time.Hour))
-	c1 := h.sb.AddComment(p1, ben, "me!", now.Add(-3*time.Minute))
-	c2 := h.sb.AddComment(p1, ben, "me again", now.Add(-2*time.Minute))
-	mk := func(id string, at time.Time) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: defaultText,
-			Source: tasks.SourcePoll, Created: at.UnixMilli(), Person: ben.ID}
-	}
-	r1, r2 := mk(c1, now.Add(-3*time.Minute)), mk(c2, now.Add(-2*time.Minute))
-	// The Page answered c1 privately already (a moderator, while r1 waited).
-	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	if _, err := g.SendPrivateReply(context.Background(), pages[0].AccessToken, page, graph.Recipient{CommentID: c1}, "Hi, a human here"); err != nil {
-		t.Fatal(err)
-	}
-	h.startWorker(t, 1)
-	h.enqueueAll(t, []tasks.Reply{r1})
-	h.waitSent(t, []tasks.Reply{r1}, 10*time.Second)
-	h.enqueueAll(t, []tasks.Reply{r2})
-	h.waitSent(t, []tasks.Reply{r2}, 10*time.Second)
-	got := 0
-	for _, s := range h.sb.Sends() {
-		if s.Target == c1 || s.Target == c2 {
-			got++
-		}
-	}
-	if got != 1 {
-		t.Errorf("the person got %d private replies, want 1 with one_reply_per_person (10900 on c1 said they had one)", got)
-	}
-}
-
-// TestOneReplyPerPersonAfterSettledDoubt: on a Page with
-// one_reply_per_person, a comment's reply in doubt that its next attempt
-// finds sent (private_reply_conversation) is recorded for the person, and
-// their next comment is answered by it. Here the doubt has outlived the
-// earlier attempt's claim on the person (a claim lasts the window from that
-// attempt; the doubt is settled whenever the next attempt comes), so the
-// record is all that holds the person. Without it (settleDoubt not calling
-// PersonSent), the next comment got a second private reply.
-func TestOneReplyPerPersonAfterSettledDoubt(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	pages[0].OneReplyPerPerson = true
-	h.pages = pages
-	page := pages[0].ID
-	ben := sandbox.User{ID: "7103002", Name: "Ben Many"}
-	now := time.Now()
-	p1 := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", now.Add(-time.Hour))
-	c1 := h.sb.AddComment(p1, ben, "me!", now.Add(-3*time.Minute))
-	c2 := h.sb.AddComment(p1, ben, "me again", now.Add(-2*time.Minute))
-	mk := func(id string, at time.Time) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: defaultText,
-			Source: tasks.SourcePoll, Created: at.UnixMilli(), Person: ben.ID}
-	}
-	r1, r2 := mk(c1, now.Add(-3*time.Minute)), mk(c2, now.Add(-2*time.Minute))
-	// r1's earlier attempt reached the person, and its answer was lost.
-	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	if _, err := g.SendPrivateReply(context.Background(), pages[0].AccessToken, page, graph.Recipient{CommentID: c1}, "Thanks for your comment, Ben!"); err != nil {
-		t.Fatal(err)
-	}
-	h.lostAnswer(t, r1)
-	h.startWorker(t, 1)
-	h.enqueueAll(t, []tasks.Reply{r1})
-	h.waitSent(t, []tasks.Reply{r1}, 10*time.Second)
-	h.enqueueAll(t, []tasks.Reply{r2})
-	h.waitSent(t, []tasks.Reply{r2}, 10*time.Second)
-	if got := h.sb.SendCount(c1) + h.sb.SendCount(c2); got != 1 {
-		t.Errorf("the person got %d private replies, want 1 with one_reply_per_person (c1's, found by its doubt check)", got)
-	}
-	if n := h.sb.AlreadyRepliedCount(); n != 0 {
-		t.Errorf("%d sends refused as already replied: c1's reply was sent again", n)
+// TestOneReplyPerPersonAfterEarlierReply: on a Page with
+// one_reply_per_person, a comment c1 the person already has a private reply
+// to is recorded for the person when its task finds that reply, and their
+// next comment c2 is answered by it:
+//   - already replied: Graph's 10900 on c1's first attempt (a moderator in
+//     the inbox answered while the reply waited); before, c2 got a second
+//     private reply;
+//   - settled doubt: c1's earlier attempt reached the person and its answer
+//     was lost; the next attempt finds it (private_reply_conversation). The
+//     doubt has outlived that attempt's claim on the person (a claim lasts
+//     the window from that attempt; the doubt is settled whenever the next
+//     attempt comes), so the record is all that holds the person: without it
+//     (settleDoubt not calling PersonSent), c2 got a second private reply.
+func TestOneReplyPerPersonAfterEarlierReply(t *testing.T) {
+	for _, tc := range []struct {
+		name, user, text string
+		lostAnswer       bool
+	}{
+		{name: "already replied", user: "7103001", text: "Hi, a human here"},
+		{name: "settled doubt", user: "7103002", text: "Thanks for your comment, Ben!", lostAnswer: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 31})
+			pages := pollPages(h)
+			pages[0].DefaultText = defaultText
+			pages[0].OneReplyPerPerson = true
+			h.pages = pages
+			page := pages[0].ID
+			ben := sandbox.User{ID: tc.user, Name: "Ben Many"}
+			now := time.Now()
+			p1 := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", now.Add(-time.Hour))
+			c1 := h.sb.AddComment(p1, ben, "me!", now.Add(-3*time.Minute))
+			c2 := h.sb.AddComment(p1, ben, "me again", now.Add(-2*time.Minute))
+			mk := func(id string, at time.Time) tasks.Reply {
+				return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: defaultText,
+					Source: tasks.SourcePoll, Created: at.UnixMilli(), Person: ben.ID}
+			}
+			r1, r2 := mk(c1, now.Add(-3*time.Minute)), mk(c2, now.Add(-2*time.Minute))
+			// c1 has its private reply already.
+			g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+			if _, err := g.SendPrivateReply(context.Background(), pages[0].AccessToken, page, graph.Recipient{CommentID: c1}, tc.text); err != nil {
+				t.Fatal(err)
+			}
+			if tc.lostAnswer {
+				h.lostAnswer(t, r1)
+			}
+			h.startWorker(t, 1)
+			h.enqueueAll(t, []tasks.Reply{r1})
+			h.waitSent(t, []tasks.Reply{r1}, 10*time.Second)
+			h.enqueueAll(t, []tasks.Reply{r2})
+			h.waitSent(t, []tasks.Reply{r2}, 10*time.Second)
+			if got := h.sb.SendCount(c1) + h.sb.SendCount(c2); got != 1 {
+				t.Errorf("the person got %d private replies, want 1 with one_reply_per_person (c1's, found by its task)", got)
+			}
+			if n := h.sb.AlreadyRepliedCount(); tc.lostAnswer && n != 0 {
+				t.Errorf("%d sends refused as already replied: c1's reply was sent again", n)
+			}
+		})
 	}
 }
 
