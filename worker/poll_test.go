@@ -524,44 +524,57 @@ func TestPollPastEmptyPages(t *testing.T) {
 
 // TestPollPacesEveryPage: the poll takes a read slot for every page of a
 // listing it fetches, not for every 100 items: a run of empty pages (hidden
-// comments) is paced at the Page's rate like full ones.
+// comments) is paced at the Page's rate like full ones. So is a dry run,
+// which takes no read slot in Redis: Graph's limit holds for the Page
+// whoever calls, and an unpaced dry run of a big Page would get it throttled
+// under the workers' feet.
 func TestPollPacesEveryPage(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 71})
-	pages := pollPages(h)
-	pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
-	page := pages[0].ID
-	post := h.sb.Posts(page)[0].ID
-	now := time.Now()
-	for i := range 510 {
-		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7100%04d", i), Name: "Paced Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
-		if i >= 10 { // the newest 500: five empty pages before the last
-			h.sb.HideComment(id)
-		}
-	}
-	var mu sync.Mutex
-	var at []time.Time
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/comments") {
+	for _, dry := range []bool{false, true} {
+		t.Run(map[bool]string{false: "poll", true: "dry run"}[dry], func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: map[bool]int64{false: 71, true: 75}[dry]})
+			pages := pollPages(h)
+			pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
+			page := pages[0].ID
+			post := h.sb.Posts(page)[0].ID
+			now := time.Now()
+			for i := range 510 {
+				id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7100%04d", i), Name: "Paced Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
+				if i >= 10 { // the newest 500: five empty pages before the last
+					h.sb.HideComment(id)
+				}
+			}
+			var mu sync.Mutex
+			var at []time.Time
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/comments") {
+					mu.Lock()
+					at = append(at, time.Now())
+					mu.Unlock()
+				}
+				h.sb.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			p := h.pollParams(pages)
+			p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+			rep, err := worker.NewPoller(p).Poll(context.Background(), page, dry)
+			if err != nil {
+				t.Fatal(err)
+			}
 			mu.Lock()
-			at = append(at, time.Now())
-			mu.Unlock()
-		}
-		h.sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	p := h.pollParams(pages)
-	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Enqueued() != 10 || len(at) != 6 {
-		t.Fatalf("enqueued %d, %d comment calls; want 10 and 6", rep.Enqueued(), len(at))
-	}
-	// 5/s with a burst of 1 (the feed read took a slot before them): the
-	// six calls span at least four intervals.
-	if span := at[len(at)-1].Sub(at[0]); span < 4*180*time.Millisecond {
-		t.Errorf("six comment pages in %s: not paced at 5/s", span)
+			defer mu.Unlock()
+			found := rep.Enqueued()
+			if dry {
+				found = len(rep.Replies)
+			}
+			if found != 10 || len(at) != 6 {
+				t.Fatalf("%d replies found, %d comment calls; want 10 and 6", found, len(at))
+			}
+			// 5/s with a burst of 1 (the feed read took a slot before
+			// them): the six calls span at least four intervals.
+			if span := at[len(at)-1].Sub(at[0]); span < 4*180*time.Millisecond {
+				t.Errorf("six comment pages in %s: not paced at 5/s", span)
+			}
+		})
 	}
 }
 
@@ -1061,52 +1074,6 @@ func TestVisitorPostBehindQuietPosts(t *testing.T) {
 	}
 	if !queued(t, h, "post:"+vp) {
 		t.Errorf("visitor post of 48h ago behind 30 quiet Page posts: no reply task (report %+v)", rep.Report)
-	}
-}
-
-// TestDryPollPacesEveryPage: a dry run, which takes no read slot in Redis,
-// still paces its Graph reads at the Page's rate, page by page: Graph's limit
-// holds for the Page whoever calls, and an unpaced dry run of a big Page
-// would get it throttled under the workers' feet.
-func TestDryPollPacesEveryPage(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 75})
-	pages := pollPages(h)
-	pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
-	page := pages[0].ID
-	post := h.sb.Posts(page)[0].ID
-	now := time.Now()
-	for i := range 510 {
-		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7500%04d", i), Name: "Dry Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
-		if i >= 10 { // the newest 500: five empty pages before the last
-			h.sb.HideComment(id)
-		}
-	}
-	var mu sync.Mutex
-	var at []time.Time
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/comments") {
-			mu.Lock()
-			at = append(at, time.Now())
-			mu.Unlock()
-		}
-		h.sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	p := h.pollParams(pages)
-	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	rep, err := worker.NewPoller(p).Poll(context.Background(), page, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(rep.Replies) != 10 || len(at) != 6 {
-		t.Fatalf("%d replies listed, %d comment calls; want 10 and 6", len(rep.Replies), len(at))
-	}
-	// 5/s: the six calls span at least five intervals (four here, for the
-	// clocks).
-	if span := at[len(at)-1].Sub(at[0]); span < 4*180*time.Millisecond {
-		t.Errorf("six comment pages in %s: the dry run is not paced at 5/s", span)
 	}
 }
 
