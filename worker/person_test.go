@@ -228,22 +228,8 @@ func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
 
 	// r1 reaches the person, and its answer is lost: its next attempt asks
 	// Graph only after the settle time, which r2 must wait for too.
-	h.sb.SetFaults(sandbox.Faults{DropRate: 1})
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.SendSettle = pages, 5*time.Second })
-	h.enqueueAll(t, []tasks.Reply{r1})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		e, err := h.ledger.Get(ctx, page, r1.Target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Status == tasks.StatusUnknown {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("r1 not in doubt after 10s: %+v (sends %d)", e, len(sendsTo(h, ann.ID)))
-		}
-	}
-	h.sb.SetFaults(sandbox.Faults{})
+	h.answerLost(t, r1)
 
 	h.enqueueAll(t, []tasks.Reply{r2})
 	h.waitPutBack(t, r2, 10*time.Second, func() {
@@ -283,27 +269,12 @@ func TestPersonWritesAfterDoubtfulReplyLanded(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
 	pages := conversationPages(h)
 	page := pages[0].ID
-	ctx := context.Background()
 	ann := sandbox.User{ID: "7001012", Name: "Ann Person"}
 	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
 	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
 
-	h.sb.SetFaults(sandbox.Faults{DropRate: 1})
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.SendSettle = pages, 3*time.Second })
-	h.enqueueAll(t, []tasks.Reply{r1})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		e, err := h.ledger.Get(ctx, page, r1.Target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Status == tasks.StatusUnknown {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("r1 not in doubt after 10s: %+v (sends %d)", e, len(sendsTo(h, ann.ID)))
-		}
-	}
-	h.sb.SetFaults(sandbox.Faults{})
+	h.answerLost(t, r1)
 	// Graph's created_time has whole seconds: write a second after the
 	// reply landed, while its outcome is still unknown here.
 	time.Sleep(1100 * time.Millisecond)
@@ -737,5 +708,27 @@ func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
 	}
 	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
 		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
+	}
+}
+
+// answerLost queues r with every answer of Graph's dropped (the send lands,
+// its answer does not) and waits until its entry is in doubt; answers come
+// back after. A worker must be running.
+func (h *harness) answerLost(t *testing.T, r tasks.Reply) {
+	t.Helper()
+	h.sb.SetFaults(sandbox.Faults{DropRate: 1})
+	defer h.sb.SetFaults(sandbox.Faults{})
+	h.enqueueAll(t, []tasks.Reply{r})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		e, err := h.ledger.Get(context.Background(), r.PageID, r.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status == tasks.StatusUnknown {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not in doubt after 10s: %+v (sends %d)", r.Target, e, h.sb.SendCount(r.PSID))
+		}
 	}
 }
