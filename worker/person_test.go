@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/intake"
@@ -151,15 +152,9 @@ func TestPersonWritesAgainAfterReply(t *testing.T) {
 // doubtful one is settled. Then, the doubtful one found sent, the waiting
 // one is answered.
 func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
-	pages := conversationPages(h)
+	h, pages, ann, r1, r2 := annTwoMessages(t, "7001003")
 	page := pages[0].ID
 	ctx := context.Background()
-	ann := sandbox.User{ID: "7001003", Name: "Ann Person"}
-	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
-	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
-	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
-	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
 
 	// r1's attempt claimed the person, and its send's answer was lost: its
 	// entry is in doubt, until its next attempt reads the conversation, which
@@ -216,15 +211,9 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 // attempt that sent, the claim held nothing, and the person, whose first
 // reply had reached them, got a second at once.
 func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
-	pages := conversationPages(h)
+	h, pages, ann, r1, r2 := annTwoMessages(t, "7001010")
 	page := pages[0].ID
 	ctx := context.Background()
-	ann := sandbox.User{ID: "7001010", Name: "Ann Person"}
-	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
-	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
-	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
-	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
 
 	// r1 reaches the person, and its answer is lost: its next attempt asks
 	// Graph only after the settle time, which r2 must wait for too.
@@ -662,15 +651,9 @@ func (f *failPersonSent) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 // that landed. Released after the failed record (handleReply's releasePerson
 // left true), the claim held nothing and the person got a second reply.
 func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
-	pages := conversationPages(h)
+	h, pages, ann, r1, r2 := annTwoMessages(t, "7001011")
 	page := pages[0].ID
 	ctx := context.Background()
-	ann := sandbox.User{ID: "7001011", Name: "Ann Person"}
-	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
-	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
-	r1 := messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
-	r2 := messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
 
 	hook := &failPersonSent{}
 	hook.armed.Store(true)
@@ -731,4 +714,19 @@ func (h *harness) answerLost(t *testing.T, r tasks.Reply) {
 			t.Fatalf("%s not in doubt after 10s: %+v (sends %d)", r.Target, e, h.sb.SendCount(r.PSID))
 		}
 	}
+}
+
+// annTwoMessages is a harness whose Page answers conversations, where Ann
+// (user id) wrote twice, 2 minutes and 1 minute ago: r1 and r2 are the API's
+// replies to her two messages.
+func annTwoMessages(t *testing.T, id string) (h *harness, pages []config.Page, ann sandbox.User, r1, r2 tasks.Reply) {
+	h = newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
+	pages = conversationPages(h)
+	page := pages[0].ID
+	ann = sandbox.User{ID: id, Name: "Ann Person"}
+	conv, m1 := h.sb.AddMessage(page, ann, "first", time.Now().Add(-2*time.Minute))
+	_, m2 := h.sb.AddMessage(page, ann, "second", time.Now().Add(-time.Minute))
+	r1 = messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
+	r2 = messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
+	return h, pages, ann, r1, r2
 }
