@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,28 +89,15 @@ func TestConversationReplyGoesToPerson(t *testing.T) {
 	}
 }
 
-// countingIntake counts the items a webhook queues.
-type countingIntake struct {
-	mu    sync.Mutex
-	items []tasks.WebhookItem
-}
-
-func (r *countingIntake) EnqueueWebhookItem(_ context.Context, it tasks.WebhookItem) (tasks.Outcome, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.items = append(r.items, it)
-	return tasks.Enqueued, nil
-}
-
-func (r *countingIntake) count() int {
+func (r *recordingIntake) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.items)
 }
 
-func webhookWith(t *testing.T, p api.WebhookParams) (*httptest.Server, *countingIntake) {
+func webhookWith(t *testing.T, p api.WebhookParams) (*httptest.Server, *recordingIntake) {
 	t.Helper()
-	in := &countingIntake{}
+	in := &recordingIntake{}
 	p.Intake = in
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -191,7 +177,7 @@ func TestWebhookHandshakeTokenNotLogged(t *testing.T) {
 	var whLogs proctest.Buffer
 	e := newEnv(t, func(p *api.Params) {
 		p.Webhook = api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret,
-			Intake: &countingIntake{}, Pages: p.Pages,
+			Intake: &recordingIntake{}, Pages: p.Pages,
 			Logger: slog.New(slog.NewTextHandler(&whLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	})
 	for _, tok := range []string{whVerifyToken, whVerifyToken + "-wrong"} {

@@ -20,8 +20,8 @@ import (
 	"github.com/pagereply/pagereply/tasks"
 )
 
-// recordingIntake keeps what the webhook queued; the fuzz target is about the
-// decoder and its checks, not about Redis.
+// recordingIntake keeps what the webhook queued; the fuzz target and the
+// webhook's tests are about the decoder and its checks, not about Redis.
 type recordingIntake struct {
 	mu    sync.Mutex
 	items []tasks.WebhookItem

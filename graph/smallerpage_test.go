@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,64 +80,43 @@ func TestListingAsksForSmallerPages(t *testing.T) {
 	}
 }
 
-// TestNoSmallerPagesWhileThrottled: Graph's "reduce the amount of data"
-// answer with usage headers saying the app is at its limit is a throttle: the
-// listing gives it up at once rather than asking again with smaller pages.
-func TestNoSmallerPagesWhileThrottled(t *testing.T) {
-	var mu sync.Mutex
-	calls := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		w.Header().Set("X-App-Usage", `{"call_count":100,"total_cputime":20,"total_time":30}`)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprint(w, `{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}`)
-	}))
-	defer srv.Close()
-	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	var err error
-	for _, e := range c.Comments(context.Background(), "EAABtoken", "1_2") {
-		err = e
-	}
-	var ge *graph.Error
-	if !errors.As(err, &ge) || ge.Class != graph.ClassThrottled {
-		t.Errorf("error %v, want Graph's code 1 classed as throttled", err)
-	}
-	if calls != 1 {
-		t.Errorf("%d calls, want 1: no smaller pages while throttled", calls)
-	}
-}
-
-// TestNoSmallerPagesWithRetryAfter: Graph's "reduce the amount of data"
-// answer with a time to wait (Retry-After) is not asked again at once in
-// smaller pages: the listing ends with the error, which carries the wait.
-func TestNoSmallerPagesWithRetryAfter(t *testing.T) {
-	var mu sync.Mutex
-	calls := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		w.Header().Set("Retry-After", "30")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprint(w, `{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}`)
-	}))
-	defer srv.Close()
-	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-	var err error
-	for _, e := range c.Comments(context.Background(), "EAABtoken", "1_2") {
-		err = e
-	}
-	var ge *graph.Error
-	if !errors.As(err, &ge) || ge.RetryAfter <= 0 {
-		t.Errorf("error %v, want Graph's code 1 with its time to wait", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if calls != 1 {
-		t.Errorf("%d calls, want 1: no smaller pages while Graph asks to wait", calls)
+// TestNoSmallerPagesWhenToldToWait: Graph's "reduce the amount of data"
+// answer is not asked again at once in smaller pages when Graph says to
+// wait: with usage headers saying the app is at its limit it is a throttle,
+// and with a Retry-After the listing ends with the error, which carries the
+// wait.
+func TestNoSmallerPagesWhenToldToWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, header, value string
+		want                func(*graph.Error) bool
+	}{
+		{name: "throttled", header: "X-App-Usage", value: `{"call_count":100,"total_cputime":20,"total_time":30}`,
+			want: func(ge *graph.Error) bool { return ge.Class == graph.ClassThrottled }},
+		{name: "retry after", header: "Retry-After", value: "30",
+			want: func(ge *graph.Error) bool { return ge.RetryAfter > 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set(tc.header, tc.value)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, `{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}`)
+			}))
+			defer srv.Close()
+			c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+			var err error
+			for _, e := range c.Comments(context.Background(), "EAABtoken", "1_2") {
+				err = e
+			}
+			var ge *graph.Error
+			if !errors.As(err, &ge) || !tc.want(ge) {
+				t.Errorf("error %v, want Graph's code 1 with its %s", err, tc.header)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("%d calls, want 1: no smaller pages while Graph asks to wait", n)
+			}
+		})
 	}
 }
