@@ -372,21 +372,11 @@ func TestFailingPostsNotInARow(t *testing.T) {
 // also when its reads failed at an earlier poll already, so a comment older
 // than its newest one seen, whose task was lost, is still queued again.
 func TestFullReadOfFailingPostReadLater(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 95})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
-	page := pages[0].ID
+	var fail atomic.Bool
+	h, page, post, pl := postPoller(t, 95, func() bool { return fail.Load() })
 	now := time.Now()
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-2*time.Hour))
 	older := h.sb.AddComment(post, sandbox.User{ID: "9501", Name: "Ann Older"}, "hello", now.Add(-30*time.Minute))
 	h.sb.AddComment(post, sandbox.User{ID: "9502", Name: "Bea Newer"}, "hello", now.Add(-10*time.Minute))
-	var fail atomic.Bool
-	p := h.pollParams(pages)
-	p.Graph, _ = failingGraph(t, h, func(path string) bool {
-		return fail.Load() && strings.Contains(path, post) && strings.HasSuffix(path, "/comments")
-	})
-	pl := worker.NewPoller(p)
 	ctx := context.Background()
 	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 2 {
 		t.Fatalf("first poll: %d enqueued, %v; want 2", rep.Enqueued(), err)
@@ -428,24 +418,10 @@ func TestFullReadOfFailingPostReadLater(t *testing.T) {
 // retries), not taken for the post failing still and skipped until the next
 // poll.
 func TestRecoveredPostGetsItsRetries(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 96})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
-	page := pages[0].ID
-	now := time.Now()
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-2*time.Hour))
-	h.sb.AddComment(post, sandbox.User{ID: "9601", Name: "Ann First"}, "hello", now.Add(-10*time.Minute))
 	var failAll atomic.Bool
 	var failNext atomic.Int32
-	p := h.pollParams(pages)
-	p.Graph, _ = failingGraph(t, h, func(path string) bool {
-		if !strings.Contains(path, post) || !strings.HasSuffix(path, "/comments") {
-			return false
-		}
-		return failAll.Load() || failNext.Add(-1) >= 0
-	})
-	pl := worker.NewPoller(p)
+	h, page, post, pl := postPoller(t, 96, func() bool { return failAll.Load() || failNext.Add(-1) >= 0 })
+	h.sb.AddComment(post, sandbox.User{ID: "9601", Name: "Ann First"}, "hello", time.Now().Add(-10*time.Minute))
 	ctx := context.Background()
 	failAll.Store(true)
 	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Unreadable != 1 {
@@ -463,4 +439,21 @@ func TestRecoveredPostGetsItsRetries(t *testing.T) {
 	if !queued(t, h, "comment:"+late) {
 		t.Error("new comment of the recovered post: no reply task")
 	}
+}
+
+// postPoller is a poller of a Page that answers comments, with one post of
+// its own of two hours ago, whose comment reads fail while fail says so
+// (asked once per read of them).
+func postPoller(t *testing.T, seed int64, fail func() bool) (h *harness, page, post string, pl *worker.Poller) {
+	h = newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page = pages[0].ID
+	post = h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-2*time.Hour))
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool {
+		return strings.Contains(path, post) && strings.HasSuffix(path, "/comments") && fail()
+	})
+	return h, page, post, worker.NewPoller(p)
 }
