@@ -212,8 +212,6 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 // reply had reached them, got a second at once.
 func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001010")
-	page := pages[0].ID
-	ctx := context.Background()
 
 	// r1 reaches the person, and its answer is lost: its next attempt asks
 	// Graph only after the settle time, which r2 must wait for too.
@@ -234,16 +232,7 @@ func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitSent(t, []tasks.Reply{r2}, 20*time.Second)
-	if got := sendsTo(h, ann.ID); len(got) != 1 {
-		t.Errorf("the person got %d replies, want 1: %q", len(got), got)
-	}
-	es, err := h.ledger.GetMany(ctx, page, []tasks.Target{r1.Target, r2.Target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
-		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
-	}
+	oneReplyAnsweringBoth(t, h, ann, r1, r2)
 }
 
 // TestPersonWritesAfterDoubtfulReplyLanded: a conversation reply reaches
@@ -652,8 +641,6 @@ func (f *failPersonSent) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 // left true), the claim held nothing and the person got a second reply.
 func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001011")
-	page := pages[0].ID
-	ctx := context.Background()
 
 	hook := &failPersonSent{}
 	hook.armed.Store(true)
@@ -682,16 +669,7 @@ func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
 	// reply in the conversation; r2, put back for a few seconds at a time,
 	// is then answered by it.
 	h.waitSent(t, []tasks.Reply{r1, r2}, 40*time.Second)
-	if got := sendsTo(h, ann.ID); len(got) != 1 {
-		t.Errorf("the person got %d replies, want 1: %q", len(got), got)
-	}
-	es, err := h.ledger.GetMany(ctx, page, []tasks.Target{r1.Target, r2.Target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
-		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
-	}
+	oneReplyAnsweringBoth(t, h, ann, r1, r2)
 }
 
 // answerLost queues r with every answer of Graph's dropped (the send lands,
@@ -729,4 +707,20 @@ func annTwoMessages(t *testing.T, id string) (h *harness, pages []config.Page, a
 	r1 = messageReply(page, ann.ID, conv, m1, "Thanks!", tasks.SourceAPI, time.Now().Add(-2*time.Minute))
 	r2 = messageReply(page, ann.ID, conv, m2, "Thanks!", tasks.SourceAPI, time.Now().Add(-time.Minute))
 	return h, pages, ann, r1, r2
+}
+
+// oneReplyAnsweringBoth checks that the person got one reply, r1's, and that
+// r2 is recorded as answered by it.
+func oneReplyAnsweringBoth(t *testing.T, h *harness, ann sandbox.User, r1, r2 tasks.Reply) {
+	t.Helper()
+	if got := sendsTo(h, ann.ID); len(got) != 1 {
+		t.Errorf("the person got %d replies, want 1: %q", len(got), got)
+	}
+	es, err := h.ledger.GetMany(context.Background(), r1.PageID, []tasks.Target{r1.Target, r2.Target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].MessageID == "" || es[1].MessageID != es[0].MessageID {
+		t.Errorf("r2 recorded with %q, want the reply that landed (%q)", es[1].MessageID, es[0].MessageID)
+	}
 }
