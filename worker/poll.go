@@ -62,6 +62,9 @@ type PollParams struct {
 	// have read it for the next poll to take the post, its updated_time the
 	// same, for unchanged (see unchangedAfter); if zero, 1m.
 	UnchangedAfter time.Duration
+	// Lease is how long a Page's poll lease lasts unless the poll renews it
+	// as it reads (see pollLease); if zero, 2m.
+	Lease time.Duration
 }
 
 // DefaultScanPosts is how far back a poll looks at posts when a Page's
@@ -133,6 +136,9 @@ func NewPoller(p PollParams) *Poller {
 	}
 	if p.UnchangedAfter <= 0 {
 		p.UnchangedAfter = unchangedAfter
+	}
+	if p.Lease <= 0 {
+		p.Lease = pollLease
 	}
 	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics,
 		schedules: make(map[string]cron.Schedule, len(p.Pages))}
@@ -262,7 +268,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 		// One poll of a Page at a time: a poll paced at a low rate can
 		// outlast its slot, and the next slot's poll would read everything
 		// again beside it, holding another worker slot.
-		token, ok, err := pl.p.Ledger.TryLease(ctx, pageID, pollLeaseName, pollLease)
+		token, ok, err := pl.p.Ledger.TryLease(ctx, pageID, pollLeaseName, pl.p.Lease)
 		if err != nil {
 			return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
 		}
@@ -650,11 +656,11 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
 			return err
 		}
-		if r.lease != "" && time.Since(r.renewed) > pollLease/4 {
+		if r.lease != "" && time.Since(r.renewed) > r.pl.p.Lease/4 {
 			// Long enough for the wait ahead too. A lease lost meanwhile
 			// changes nothing here: the ledger keeps a second poll of the
 			// Page from sending anything twice.
-			if _, err := r.pl.p.Ledger.RenewLease(ctx, r.page.ID, pollLeaseName, r.lease, pollLease+wait); err != nil {
+			if _, err := r.pl.p.Ledger.RenewLease(ctx, r.page.ID, pollLeaseName, r.lease, r.pl.p.Lease+wait); err != nil {
 				return err
 			}
 			r.renewed = time.Now()

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -575,6 +576,63 @@ func TestPollPacesEveryPage(t *testing.T) {
 				t.Errorf("six comment pages in %s: not paced at 5/s", span)
 			}
 		})
+	}
+}
+
+// TestPollLeaseRenewedWhileReading: a poll that reads for longer than its
+// lease (a big Page at a low read rate) renews the lease as it reads, so a
+// second poll of the Page meanwhile (the next slot's, on another worker) is
+// skipped as busy: one that ran beside it would read everything again and
+// take the Page's read slots twice over. The lease here is 2 s; the poll
+// reads twelve pages of comments at 2 a second, and the second poll starts
+// at the ninth, 4 s in.
+func TestPollLeaseRenewedWhileReading(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 76})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 2, Per: time.Second}, 1
+	page := pages[0].ID
+	post := h.sb.Posts(page)[0].ID
+	now := time.Now()
+	for i := range 1110 {
+		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7600%04d", i), Name: "Slow Friend"}, "price?", now.Add(-time.Duration(1110-i)*time.Second))
+		if i >= 10 { // the newest 1,100: eleven empty pages before the last
+			h.sb.HideComment(id)
+		}
+	}
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/comments") {
+			calls.Add(1)
+		}
+		h.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := h.pollParams(pages)
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	p.Lease = 2 * time.Second
+	pl := worker.NewPoller(p)
+	first := make(chan error, 1)
+	go func() {
+		_, err := pl.Poll(context.Background(), page, false)
+		first <- err
+	}()
+	for deadline := time.Now().Add(60 * time.Second); calls.Load() < 9; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first poll made %d comment calls in 60 s", calls.Load())
+		}
+	}
+	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Busy {
+		t.Errorf("a second poll ran beside the first, %d comment calls into it: its lease was not renewed (report %+v)", calls.Load(), rep.Report)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 12 {
+		t.Errorf("%d comment calls, want the first poll's 12", n)
 	}
 }
 
