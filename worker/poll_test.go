@@ -11,9 +11,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -532,37 +532,15 @@ func TestPollPastEmptyPages(t *testing.T) {
 func TestPollPacesEveryPage(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		t.Run(map[bool]string{false: "poll", true: "dry run"}[dry], func(t *testing.T) {
-			h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: map[bool]int64{false: 71, true: 75}[dry]})
-			pages := pollPages(h)
-			pages[0].Rate, pages[0].Burst = config.Rate{N: 5, Per: time.Second}, 1
+			h, pages, calls := slowCommentPages(t, map[bool]int64{false: 71, true: 75}[dry], config.Rate{N: 5, Per: time.Second}, 6)
 			page := pages[0].ID
-			post := h.sb.Posts(page)[0].ID
-			now := time.Now()
-			for i := range 510 {
-				id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7100%04d", i), Name: "Paced Friend"}, "price?", now.Add(-time.Duration(510-i)*time.Second))
-				if i >= 10 { // the newest 500: five empty pages before the last
-					h.sb.HideComment(id)
-				}
-			}
-			var mu sync.Mutex
-			var at []time.Time
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasSuffix(r.URL.Path, "/comments") {
-					mu.Lock()
-					at = append(at, time.Now())
-					mu.Unlock()
-				}
-				h.sb.ServeHTTP(w, r)
-			}))
-			t.Cleanup(srv.Close)
 			p := h.pollParams(pages)
-			p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+			p.Graph = graph.New(graph.Config{BaseURL: calls.url, Timeout: 5 * time.Second})
 			rep, err := worker.NewPoller(p).Poll(context.Background(), page, dry)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			at := calls.times()
 			found := rep.Enqueued()
 			if dry {
 				found = len(rep.Replies)
@@ -587,28 +565,10 @@ func TestPollPacesEveryPage(t *testing.T) {
 // reads twelve pages of comments at 2 a second, and the second poll starts
 // at the ninth, 4 s in.
 func TestPollLeaseRenewedWhileReading(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: 76})
-	pages := pollPages(h)
-	pages[0].Rate, pages[0].Burst = config.Rate{N: 2, Per: time.Second}, 1
+	h, pages, calls := slowCommentPages(t, 76, config.Rate{N: 2, Per: time.Second}, 12)
 	page := pages[0].ID
-	post := h.sb.Posts(page)[0].ID
-	now := time.Now()
-	for i := range 1110 {
-		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("7600%04d", i), Name: "Slow Friend"}, "price?", now.Add(-time.Duration(1110-i)*time.Second))
-		if i >= 10 { // the newest 1,100: eleven empty pages before the last
-			h.sb.HideComment(id)
-		}
-	}
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/comments") {
-			calls.Add(1)
-		}
-		h.sb.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
 	p := h.pollParams(pages)
-	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	p.Graph = graph.New(graph.Config{BaseURL: calls.url, Timeout: 5 * time.Second})
 	p.Lease = 2 * time.Second
 	pl := worker.NewPoller(p)
 	first := make(chan error, 1)
@@ -616,9 +576,9 @@ func TestPollLeaseRenewedWhileReading(t *testing.T) {
 		_, err := pl.Poll(context.Background(), page, false)
 		first <- err
 	}()
-	for deadline := time.Now().Add(60 * time.Second); calls.Load() < 9; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); len(calls.times()) < 9; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the first poll made %d comment calls in 60 s", calls.Load())
+			t.Fatalf("the first poll made %d comment calls in 60 s", len(calls.times()))
 		}
 	}
 	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
@@ -626,12 +586,12 @@ func TestPollLeaseRenewedWhileReading(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !rep.Busy {
-		t.Errorf("a second poll ran beside the first, %d comment calls into it: its lease was not renewed (report %+v)", calls.Load(), rep.Report)
+		t.Errorf("a second poll ran beside the first, %d comment calls into it: its lease was not renewed (report %+v)", len(calls.times()), rep.Report)
 	}
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	if n := calls.Load(); n != 12 {
+	if n := len(calls.times()); n != 12 {
 		t.Errorf("%d comment calls, want the first poll's 12", n)
 	}
 }
@@ -1249,4 +1209,48 @@ func TestDryPollReadsPastStaleBrokenPause(t *testing.T) {
 	if d, reason, err := p.Ledger.Paused(ctx, page); err != nil || d <= 0 || reason != broken {
 		t.Errorf("after the dry run: paused %s %q %v; want the pause left in place", d, reason, err)
 	}
+}
+
+// slowCommentPages is a harness whose Page reads at rate, with one post whose
+// comments fill n pages of the listing: the newest n-1 pages hidden comments
+// (empty pages), the last 10 comments to answer. Its comment reads go
+// through calls, which keeps their times.
+func slowCommentPages(t *testing.T, seed int64, rate config.Rate, n int) (*harness, []config.Page, *callLog) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Seed: seed})
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = rate, 1
+	post := h.sb.Posts(pages[0].ID)[0].ID
+	total := (n-1)*100 + 10
+	now := time.Now()
+	for i := range total {
+		id := h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("%d%04d", seed, i), Name: "Paced Friend"}, "price?", now.Add(-time.Duration(total-i)*time.Second))
+		if i >= 10 {
+			h.sb.HideComment(id)
+		}
+	}
+	calls := &callLog{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/comments") {
+			calls.mu.Lock()
+			calls.at = append(calls.at, time.Now())
+			calls.mu.Unlock()
+		}
+		h.sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	calls.url = srv.URL
+	return h, pages, calls
+}
+
+// callLog is the sandbox behind url, with the times of its comment reads.
+type callLog struct {
+	url string
+	mu  sync.Mutex
+	at  []time.Time
+}
+
+func (c *callLog) times() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.at)
 }

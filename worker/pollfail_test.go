@@ -90,14 +90,7 @@ func TestPollSkipsPostThatKeepsFailing(t *testing.T) {
 			_, msg := h.sb.AddMessage(page, sandbox.User{ID: "62000003", Name: "Writer"}, "price?", now.Add(-time.Minute))
 			p := h.pollParams(pages)
 			var failed *atomic.Int32
-			p.Graph, failed = failingGraph(t, h, func(path string) bool {
-				for id := range bad {
-					if strings.Contains(path, id) && strings.HasSuffix(path, "/comments") {
-						return true
-					}
-				}
-				return false
-			})
+			p.Graph, failed = failingGraph(t, h, func(path string) bool { return commentReadOf(path, bad) })
 			rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
 			t.Logf("posts %d, unreadable %d, enqueued %d, failed reads %d, err %v", rep.Posts, rep.Unreadable, rep.Enqueued(), failed.Load(), err)
 			if (err != nil) != tc.wantErr {
@@ -345,14 +338,7 @@ func TestFailingPostsNotInARow(t *testing.T) {
 		}
 	}
 	p := h.pollParams(pages)
-	p.Graph, _ = failingGraph(t, h, func(path string) bool {
-		for id := range bad {
-			if strings.Contains(path, id) && strings.HasSuffix(path, "/comments") {
-				return true
-			}
-		}
-		return false
-	})
+	p.Graph, _ = failingGraph(t, h, func(path string) bool { return commentReadOf(path, bad) })
 	rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
 	if err != nil {
 		t.Fatalf("poll: %v (unreadable %d): three failing posts, none next to another, failed it", err, rep.Unreadable)
@@ -453,7 +439,20 @@ func postPoller(t *testing.T, seed int64, fail func() bool) (h *harness, page, p
 	post = h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-2*time.Hour))
 	p := h.pollParams(pages)
 	p.Graph, _ = failingGraph(t, h, func(path string) bool {
-		return strings.Contains(path, post) && strings.HasSuffix(path, "/comments") && fail()
+		return commentReadOf(path, map[string]bool{post: true}) && fail()
 	})
 	return h, page, post, worker.NewPoller(p)
+}
+
+// commentReadOf reports whether path reads the comments of one of posts.
+func commentReadOf(path string, posts map[string]bool) bool {
+	if !strings.HasSuffix(path, "/comments") {
+		return false
+	}
+	for id := range posts {
+		if strings.Contains(path, id) {
+			return true
+		}
+	}
+	return false
 }
