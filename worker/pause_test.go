@@ -306,3 +306,47 @@ func TestNoSendAfterPausedSlotWait(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerLiftsStaleBrokenPause: a page_broken pause set with another
+// token than the worker's (a one-off poll with an older config) is lifted by
+// the running worker, which then sends the replies it had put back until
+// the pause's end; one set with the worker's own token holds.
+func TestWorkerLiftsStaleBrokenPause(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 83})
+	page := h.pages[0].ID
+	ctx := context.Background()
+	const broken = "page_broken: (#190) Error validating access token: the session has been invalidated"
+	pauseWith := func(token string) {
+		t.Helper()
+		l := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: token}})
+		if err := l.Resume(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+		if set, err := l.Pause(ctx, page, 5*time.Minute, broken); err != nil || !set {
+			t.Fatalf("pause: %v %v", set, err)
+		}
+	}
+	own := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{Batch: true, PageTokens: map[string]string{page: h.pages[0].AccessToken}})
+	t.Cleanup(own.Close)
+	const every = 100 * time.Millisecond
+	pauseWith(h.pages[0].AccessToken)
+	r := h.addComments(page, 1, "Hi")[0]
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.StalePausesCheckedEvery = own, every })
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	// Paused with the worker's own token: the pause holds through many checks.
+	time.Sleep(10 * every)
+	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d == 0 {
+		t.Fatalf("the worker lifted a pause of its own token (%v)", err)
+	}
+	if n := len(h.sb.Sends()); n != 0 {
+		t.Fatalf("%d sends while the Page was paused", n)
+	}
+	// Paused with a token the worker does not have: lifted, and the reply
+	// put back until the pause's end goes now.
+	pauseWith("EAABtheoldtokenthatbroke")
+	h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
+	if d, _, err := h.ledger.Paused(ctx, page); err != nil || d != 0 {
+		t.Fatalf("still paused for %s (%v)", d, err)
+	}
+}

@@ -86,6 +86,13 @@ type Params struct {
 	// QueuesListedEvery is how often the worker adds its queues to asynq's
 	// set of queues again (tasks.RegisterQueues); if zero, 30s.
 	QueuesListedEvery time.Duration
+	// StalePausesCheckedEvery is how often the worker looks for a
+	// page_broken pause set with another token than the one its config gives
+	// the Page (tasks.Ledger.LiftStaleBrokenPause) and lifts it: a one-off
+	// poll run with an older config, or a process not yet restarted with a
+	// new token, would otherwise hold every worker's replies until the
+	// pause runs out. If zero, 30s.
+	StalePausesCheckedEvery time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 	// Metrics; if nil, a private set.
@@ -191,6 +198,9 @@ func New(p Params) *Worker {
 	}
 	if p.QueuesListedEvery <= 0 {
 		p.QueuesListedEvery = 30 * time.Second
+	}
+	if p.StalePausesCheckedEvery <= 0 {
+		p.StalePausesCheckedEvery = 30 * time.Second
 	}
 	if p.DelayedTaskCheckInterval <= 0 {
 		p.DelayedTaskCheckInterval = 100 * time.Millisecond
@@ -359,7 +369,57 @@ func (w *Worker) Start() error {
 		w.servers = append(w.servers, srv)
 	}
 	go w.keepQueuesListed(w.stopPolls, w.serverRDB)
+	go w.liftStalePauses(w.stopPolls)
 	return nil
+}
+
+// liftStalePauses lifts, every Params.StalePausesCheckedEvery until ctx is
+// done, the page_broken pause of each Page that was set with another token
+// than this worker's (tasks.Ledger.LiftStaleBrokenPause), and runs at once
+// the replies put back until its end (WakePutBacks). The token that broke
+// was not this worker's: a one-off pagereply poll with an older config, or
+// a process still running with the token the operator has since replaced.
+// If this worker's token is broken too, its next call pauses the Page again,
+// with its own token's fingerprint, which it then leaves alone: one refused
+// call per such lift.
+func (w *Worker) liftStalePauses(ctx context.Context) {
+	t := time.NewTicker(w.p.StalePausesCheckedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wake := map[string]Wake{}
+		for i := range w.p.Pages {
+			page := w.p.Pages[i].ID
+			reason, err := w.p.Ledger.LiftStaleBrokenPause(ctx, page)
+			if err != nil {
+				if ctx.Err() == nil {
+					w.log.Debug("check the page's pause", slog.String("page_id", page), slog.String("error", err.Error()))
+				}
+				continue
+			}
+			if reason != "" {
+				w.log.Info("page_broken pause lifted: it was set with another token than the one this worker's config gives the Page",
+					slog.String("page_id", page), slog.String("reason", reason))
+				wake[page] = Wake{Broken: true}
+			}
+		}
+		if len(wake) == 0 {
+			continue
+		}
+		insp := asynq.NewInspectorFromRedisClient(w.serverRDB)
+		woken, err := WakePutBacks(ctx, insp, w.p.Ledger, wake)
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("cannot run the replies put back for a lifted pause; they come back when due", slog.String("error", err.Error()))
+		}
+		for page, n := range woken {
+			w.log.Info("replies put back for the lifted pause run now", slog.String("page_id", page),
+				slog.Int("replies", n.Replies), slog.Int("webhook_items", n.Items))
+		}
+	}
 }
 
 // keepQueuesListed lists the queues in asynq's set of queues now and every
