@@ -169,13 +169,16 @@ func printSkipped(w io.Writer, skipped map[intake.Reason]int) {
 }
 
 // oneLine keeps a table row on one line, and long texts short. It drops
-// control characters (ESC, C1 controls such as CSI, DEL): names and texts
-// come from whoever commented, and a terminal acts on them.
+// control characters (ESC, C1 controls such as CSI, DEL) and Unicode's
+// bidirectional controls (overrides, embeddings, isolates, marks): names and
+// texts come from whoever commented, a terminal acts on the first, and the
+// second reorder what the rest of the row shows (a name written backwards
+// over the text beside it).
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if strings.ContainsFunc(s, unicode.IsControl) {
+	if strings.ContainsFunc(s, unprintable) {
 		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
+			if unprintable(r) {
 				return -1
 			}
 			return r
@@ -185,4 +188,9 @@ func oneLine(s string) string {
 		s = string(r[:79]) + "…"
 	}
 	return s
+}
+
+// unprintable reports whether oneLine drops r.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
