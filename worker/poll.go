@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -118,6 +119,38 @@ type Poller struct {
 	schedules map[string]cron.Schedule // by Page id, to tell stale poll slots
 	log       *slog.Logger
 	m         *metrics.Metrics
+	warned    warnedItems
+}
+
+// warnedItems remembers the unreadable listing items a poll said at WARN,
+// so that later polls of this process say the same ones at DEBUG: an old
+// post Graph lists in a shape that cannot be read stays on the feed's first
+// page, and was said at WARN at every poll, every minute, for as long as it
+// stayed there.
+type warnedItems struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+// maxWarnedItems bounds warnedItems: past it, it forgets them all, and each
+// is said at WARN once more.
+const maxWarnedItems = 10000
+
+// seen records keys and reports whether every one was recorded before.
+func (w *warnedItems) seen(keys []string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil || len(w.m)+len(keys) > maxWarnedItems {
+		w.m = map[string]struct{}{}
+	}
+	all := true
+	for _, k := range keys {
+		if _, ok := w.m[k]; !ok {
+			all = false
+			w.m[k] = struct{}{}
+		}
+	}
+	return all
 }
 
 // NewPoller returns a Poller.
@@ -613,7 +646,8 @@ func (r *pollRun) skippedItems(endpoint, object string, ids []string, err error)
 	if r.skipped == nil {
 		r.skipped = map[string]struct{}{}
 	}
-	var fresh []string
+	var fresh, keys []string
+	known := true // every item has an id
 	for _, id := range ids {
 		if id != "" {
 			key := endpoint + "\x00" + id
@@ -621,6 +655,9 @@ func (r *pollRun) skippedItems(endpoint, object string, ids []string, err error)
 				continue
 			}
 			r.skipped[key] = struct{}{}
+			keys = append(keys, r.page.ID+"\x00"+key)
+		} else {
+			known = false
 		}
 		fresh = append(fresh, id)
 		r.batch.Discard(intake.SkipMalformed)
@@ -633,7 +670,12 @@ func (r *pollRun) skippedItems(endpoint, object string, ids []string, err error)
 		attrs = append(attrs, slog.String("post_id", object))
 	}
 	attrs = append(attrs, slog.Int("items", len(fresh)), slog.Any("ids", fresh), slog.String("error", err.Error()))
-	r.log.Warn("Graph listed items that cannot be read; skipped them and read the rest", attrs...)
+	msg := "Graph listed items that cannot be read; skipped them and read the rest"
+	if r.dry || !r.pl.warned.seen(keys) || !known {
+		r.log.Warn(msg, attrs...)
+		return
+	}
+	r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
 }
 
 // read waits for the Page's next read slot. A dry run paces itself in

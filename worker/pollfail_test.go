@@ -285,8 +285,9 @@ func TestPollReadsPastUnreadableComment(t *testing.T) {
 			var logs proctest.Buffer
 			p := h.pollParams(pages)
 			p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
-			p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			rep, err := worker.NewPoller(p).Poll(context.Background(), page, false)
+			p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			poller := worker.NewPoller(p)
+			rep, err := poller.Poll(context.Background(), page, false)
 			if err != nil {
 				t.Fatalf("poll: %v", err)
 			}
@@ -297,22 +298,41 @@ func TestPollReadsPastUnreadableComment(t *testing.T) {
 				t.Errorf("skipped %v, unreadable posts %d, seen %d; want the one comment skipped as malformed once, no post unreadable and %d items seen",
 					rep.Skipped, rep.Unreadable, rep.Seen, len(comments))
 			}
-			var warned int
-			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-				if strings.Contains(line, "cannot be read; skipped") {
-					warned++
-					if !strings.Contains(line, post) || !strings.Contains(line, odd) {
-						t.Errorf("the WARN does not name the post %s and the comment %s left out: %s", post, odd, line)
+			skippedLines := func(text, level string) int {
+				t.Helper()
+				n := 0
+				for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+					if strings.Contains(line, "cannot be read; skipped") && strings.Contains(line, `"level":"`+level+`"`) {
+						n++
+						if !strings.Contains(line, post) || !strings.Contains(line, odd) {
+							t.Errorf("the line does not name the post %s and the comment %s left out: %s", post, odd, line)
+						}
 					}
 				}
+				return n
 			}
-			if warned != 1 {
-				t.Errorf("%d WARN lines for the skipped comment, want 1:\n%s", warned, logs.String())
+			if n := skippedLines(logs.String(), "WARN"); n != 1 {
+				t.Errorf("%d WARN lines for the skipped comment, want 1:\n%s", n, logs.String())
 			}
 			for _, c := range comments {
 				if got := queued(t, h, "comment:"+c); got == (c == odd) {
 					t.Errorf("comment %s queued: %v", c, got)
 				}
+			}
+			// A later poll that lists the comment again skips it again, and
+			// says so at DEBUG: the WARN was said once.
+			before := len(logs.String())
+			h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("%d9999", tc.seed), Name: "Fan"}, "price?", time.Now())
+			rep, err = poller.Poll(context.Background(), page, false)
+			if err != nil {
+				t.Fatalf("second poll: %v", err)
+			}
+			if rep.Skipped["malformed"] != 1 {
+				t.Errorf("second poll skipped %v, want the comment skipped as malformed again", rep.Skipped)
+			}
+			second := logs.String()[before:]
+			if warn, debug := skippedLines(second, "WARN"), skippedLines(second, "DEBUG"); warn != 0 || debug != 1 {
+				t.Errorf("second poll: %d WARN and %d DEBUG lines for the skipped comment, want 0 and 1:\n%s", warn, debug, second)
 			}
 		})
 	}
