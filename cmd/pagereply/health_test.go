@@ -177,10 +177,10 @@ func TestHealthcheckCommand(t *testing.T) {
 		{"503", []string{"--url", srv.URL + "/readyz"}, exitError, "503"},
 		{"redirect is not followed", []string{"--url", srv.URL + "/moved"}, exitError, "302"},
 		{"nothing listening", []string{"--url", closedURL + "/healthz"}, exitError, "refused"},
-		{"not http", []string{"--url", "ftp://127.0.0.1/x"}, exitUsage, "--url"},
-		{"no host", []string{"--url", "http:///healthz"}, exitUsage, "--url"},
-		{"bad timeout", []string{"--timeout", "0s"}, exitUsage, "--timeout"},
-		{"unknown flag", []string{"--bogus"}, exitUsage, "bogus"},
+		{"not http", []string{"--url", "ftp://127.0.0.1/x"}, exitError, "--url"},
+		{"no host", []string{"--url", "http:///healthz"}, exitError, "--url"},
+		{"bad timeout", []string{"--timeout", "0s"}, exitError, "--timeout"},
+		{"unknown flag", []string{"--bogus"}, exitError, "bogus"},
 		{"password not shown", []string{"--url", "http://user:s3cret-pw@" + strings.TrimPrefix(srv.URL, "http://") + "/down"}, exitError, "503"},
 	}
 	for _, tc := range cases {

@@ -24,17 +24,19 @@ func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
 		"pagereply healthcheck --url http://127.0.0.1:9090/readyz")
 	rawURL := fs.String("url", defaultHealthURL, "the http(s) URL to GET: /healthz or /readyz of api.addr or of --health-addr")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	// Bad usage exits 1 too, not 2: Docker reserves 2, and a HEALTHCHECK
+	// with a mistyped flag is a check that fails.
 	if code := parseFlags(fs, args); code >= 0 {
-		return code
+		return min(code, exitError)
 	}
 	u, err := url.Parse(*rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		fmt.Fprintln(env.stderr, "pagereply healthcheck: --url must be an http:// or https:// URL with a host")
-		return exitUsage
+		return exitError
 	}
 	if *timeout <= 0 {
 		fmt.Fprintln(env.stderr, "pagereply healthcheck: --timeout must be positive")
-		return exitUsage
+		return exitError
 	}
 	// Never print a password a URL may hold.
 	shown := u.Redacted()
@@ -44,7 +46,7 @@ func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %v\n", shown, err)
-		return exitUsage
+		return exitError
 	}
 	client := &http.Client{
 		// A probe talks to its own process: no proxy from the environment, and a
