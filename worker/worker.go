@@ -385,40 +385,44 @@ func (w *Worker) Start() error {
 func (w *Worker) liftStalePauses(ctx context.Context) {
 	t := time.NewTicker(w.p.StalePausesCheckedEvery)
 	defer t.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
+			w.liftStalePausesNow(ctx)
 		}
-		wake := map[string]Wake{}
-		for i := range w.p.Pages {
-			page := w.p.Pages[i].ID
-			reason, err := w.p.Ledger.LiftStaleBrokenPause(ctx, page)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Debug("check the page's pause", slog.String("page_id", page), slog.String("error", err.Error()))
-				}
-				continue
+	}
+}
+
+// liftStalePausesNow is one round of liftStalePauses.
+func (w *Worker) liftStalePausesNow(ctx context.Context) {
+	wake := map[string]Wake{}
+	for i := range w.p.Pages {
+		page := w.p.Pages[i].ID
+		reason, err := w.p.Ledger.LiftStaleBrokenPause(ctx, page)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Debug("check the page's pause", slog.String("page_id", page), slog.String("error", err.Error()))
 			}
-			if reason != "" {
-				w.log.Info("page_broken pause lifted: it was set with another token than the one this worker's config gives the Page",
-					slog.String("page_id", page), slog.String("reason", reason))
-				wake[page] = Wake{Broken: true}
-			}
-		}
-		if len(wake) == 0 {
 			continue
 		}
-		insp := asynq.NewInspectorFromRedisClient(w.serverRDB)
-		woken, err := WakePutBacks(ctx, insp, w.p.Ledger, wake)
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("cannot run the replies put back for a lifted pause; they come back when due", slog.String("error", err.Error()))
+		if reason != "" {
+			w.log.Info("page_broken pause lifted: it was set with another token than the one this worker's config gives the Page",
+				slog.String("page_id", page), slog.String("reason", reason))
+			wake[page] = Wake{Broken: true}
 		}
-		for page, n := range woken {
-			w.log.Info("replies put back for the lifted pause run now", slog.String("page_id", page),
-				slog.Int("replies", n.Replies), slog.Int("webhook_items", n.Items))
-		}
+	}
+	if len(wake) == 0 {
+		return
+	}
+	insp := asynq.NewInspectorFromRedisClient(w.serverRDB)
+	woken, err := WakePutBacks(ctx, insp, w.p.Ledger, wake)
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("cannot run the replies put back for a lifted pause; they come back when due", slog.String("error", err.Error()))
+	}
+	for page, n := range woken {
+		w.log.Info("replies put back for the lifted pause run now", slog.String("page_id", page),
+			slog.Int("replies", n.Replies), slog.Int("webhook_items", n.Items))
 	}
 }
 
