@@ -33,7 +33,11 @@ func runBench(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	sort.Strings(modes)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(env.stderr, "Usage: pagereply bench <mode> [flags]\n\nModes: %s\n\nEvery mode takes --redis URL (an empty database; --flush empties it), --runs N (tables show medians)\nand --json FILE (merged into FILE; go run ./bench/perfplot draws it). pagereply bench <mode> -h for the rest.\n\nExample:\n  pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000 --concurrency 10,50,200\n", strings.Join(modes, ", "))
+		w := env.stdout // asked for
+		if len(args) == 0 {
+			w = env.stderr
+		}
+		fmt.Fprintf(w, "Usage: pagereply bench <mode> [flags]\n\nModes: %s\n\nEvery mode takes --redis URL (an empty database; --flush empties it), --runs N (tables show medians)\nand --json FILE (merged into FILE; go run ./bench/perfplot draws it). pagereply bench <mode> -h for the rest.\n\nExample:\n  pagereply bench pipeline --redis redis://127.0.0.1:6379/15 -n 20000 --concurrency 10,50,200\n", strings.Join(modes, ", "))
 		if len(args) == 0 {
 			return exitUsage
 		}

@@ -104,8 +104,8 @@ func TestBenchRefusesData(t *testing.T) {
 		}
 	}
 	for m := range benchModes {
-		if _, errOut, code := run(t, "bench", m, "-h"); code != 0 || !strings.Contains(errOut, "Example:") {
-			t.Errorf("bench %s -h: exit %d:\n%s", m, code, errOut)
+		if out, errOut, code := run(t, "bench", m, "-h"); code != 0 || !strings.Contains(out, "Example:") || errOut != "" {
+			t.Errorf("bench %s -h: exit %d, stdout:\n%s\nstderr:\n%s", m, code, out, errOut)
 		}
 	}
 }

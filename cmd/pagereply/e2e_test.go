@@ -565,9 +565,15 @@ func TestUsage(t *testing.T) {
 	}
 	for _, c := range []string{"serve", "worker", "scheduler", "api", "enqueue", "status", "demo"} {
 		t.Run(c+" -h", func(t *testing.T) {
-			_, errOut, code := run(t, c, "-h")
-			if code != 0 || !strings.Contains(errOut, "Example:") || !strings.Contains(errOut, "(default") && c != "enqueue" {
-				t.Fatalf("exit %d:\n%s", code, errOut)
+			// Asked for, the usage goes to stdout (pagereply serve -h | less).
+			out, errOut, code := run(t, c, "-h")
+			if code != 0 || errOut != "" || !strings.Contains(out, "Example:") || !strings.Contains(out, "(default") && c != "enqueue" {
+				t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			// After a flag error, the error and the usage go to stderr.
+			out, errOut, code = run(t, c, "--no-such-flag")
+			if code != exitUsage || out != "" || !strings.Contains(errOut, "-no-such-flag") || !strings.Contains(errOut, "Example:") {
+				t.Fatalf("a flag error: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -52,11 +53,10 @@ func checkHealthAddr(addr string) error {
 }
 
 // addStopNote appends the shutdown contract to a role command's -h.
-func addStopNote(env *cmdEnv, fs *flag.FlagSet) {
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintf(env.stderr, "\nSIGINT, SIGTERM or SIGHUP stops it gracefully: no new work, sends in flight finish or go back\n"+
+func addStopNote(fs *flag.FlagSet) {
+	out := fs.Output().(*flagOutput)
+	out.tail = func(w io.Writer) {
+		fmt.Fprintf(w, "\nSIGINT, SIGTERM or SIGHUP stops it gracefully: no new work, sends in flight finish or go back\n"+
 			"to the queue. It stops within %s: allow at least that before a SIGKILL.\n", stopBudget)
 	}
 }

@@ -259,9 +259,9 @@ func TestHealthAddr(t *testing.T) {
 
 	t.Run("help", func(t *testing.T) {
 		for _, c := range []string{"serve", "worker", "scheduler", "api"} {
-			_, errOut, code := run(t, c, "-h")
-			if code != 0 || !strings.Contains(errOut, "-health-addr") || !strings.Contains(errOut, "stops within "+stopBudget.String()) {
-				t.Fatalf("%s -h: exit %d:\n%s", c, code, errOut)
+			out, _, code := run(t, c, "-h")
+			if code != 0 || !strings.Contains(out, "-health-addr") || !strings.Contains(out, "stops within "+stopBudget.String()) {
+				t.Fatalf("%s -h: exit %d:\n%s", c, code, out)
 			}
 		}
 	})

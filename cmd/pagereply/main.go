@@ -118,19 +118,48 @@ func usage(w io.Writer) {
 	}
 }
 
-// newFlagSet returns a flag set that prints usage with an example and defaults.
+// newFlagSet returns a flag set that prints usage with an example and defaults:
+// to stdout when asked for (-h, so that `pagereply serve -h | less` works, as
+// `pagereply help` does), to stderr after a flag error.
 func newFlagSet(env *cmdEnv, name, synopsis, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	out := &flagOutput{stdout: env.stdout, stderr: env.stderr}
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: pagereply %s\n\n", synopsis)
-		if example != "" {
-			fmt.Fprintf(env.stderr, "Example:\n  %s\n\n", example)
+		out.usage = out.stdout
+		if out.failed {
+			out.usage = out.stderr
 		}
-		fmt.Fprintln(env.stderr, "Flags:")
+		defer func() { out.usage = nil }()
+		fmt.Fprintf(out, "Usage: pagereply %s\n\n", synopsis)
+		if example != "" {
+			fmt.Fprintf(out, "Example:\n  %s\n\n", example)
+		}
+		fmt.Fprintln(out, "Flags:")
 		fs.PrintDefaults()
+		if out.tail != nil {
+			out.tail(out.usage)
+		}
 	}
 	return fs
+}
+
+// flagOutput is a flag set's output: its messages (a flag error) go to
+// stderr, and its usage to stdout unless a message came first. The flag
+// package prints a flag error, then the usage; -h, the usage alone.
+type flagOutput struct {
+	stdout, stderr io.Writer
+	usage          io.Writer // while the usage prints
+	failed         bool      // a message went out
+	tail           func(io.Writer)
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.usage != nil {
+		return o.usage.Write(p)
+	}
+	o.failed = true
+	return o.stderr.Write(p)
 }
 
 // parseFlags parses args and returns the exit code to use when parsing ended the

@@ -143,9 +143,9 @@ func TestResumeUsage(t *testing.T) {
 			t.Errorf("%v: exit %d\n%s", tc.args[1:], code, errOut)
 		}
 	}
-	if _, errOut, code := run(t, "help", "resume"); code != exitOK || !strings.Contains(errOut, "Usage: pagereply resume -c FILE --page ID") ||
-		!strings.Contains(errOut, "--page") {
-		t.Errorf("help resume: exit %d\n%s", code, errOut)
+	if out, _, code := run(t, "help", "resume"); code != exitOK || !strings.Contains(out, "Usage: pagereply resume -c FILE --page ID") ||
+		!strings.Contains(out, "--page") {
+		t.Errorf("help resume: exit %d\n%s", code, out)
 	}
 	if out, _, code := run(t, "help"); code != exitOK || !strings.Contains(out, "  resume ") {
 		t.Errorf("help: exit %d\n%s", code, out)

@@ -185,7 +185,7 @@ func TestSandboxCommandHelp(t *testing.T) {
 	if code := runSandbox(context.Background(), env, []string{"-h"}); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	if !strings.Contains(stderr.String(), "--addr") && !strings.Contains(stderr.String(), "-addr") {
-		t.Fatalf("help %q", stderr.String())
+	if !strings.Contains(stdout.String(), "-addr") {
+		t.Fatalf("help %q", stdout.String())
 	}
 }

@@ -15,7 +15,7 @@ func init() {
 func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "serve", "serve -c FILE [--roles scheduler,worker,api] [--insecure] [--health-addr ADDR]",
 		"pagereply serve -c pagereply.yaml --roles worker,api")
-	addStopNote(env, fs)
+	addStopNote(fs)
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	rolesFlag := fs.String("roles", "scheduler,worker,api", "roles to run in this process, comma-separated")
 	insecure := fs.Bool("insecure", false, "let the api role start without api.tokens (open to anyone who can reach it)")
@@ -43,7 +43,7 @@ func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []stri
 			usage = role + " -c FILE [--insecure] [--health-addr ADDR]"
 		}
 		fs := newFlagSet(env, role, usage, "pagereply "+role+" -c pagereply.yaml")
-		addStopNote(env, fs)
+		addStopNote(fs)
 		cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 		var insecure *bool
 		if role == roleAPI {
