@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -607,6 +608,13 @@ func TestErrorClasses(t *testing.T) {
 			wantClass: ClassThrottled, wantCode: 2, wantSent: ErrThrottled, wantRetry: 15 * time.Minute, wantUnknown: true},
 		{name: "10903 on a send with BUC usage at the limit", status: 400, fixture: "10903.json", post: true, header: map[string]string{"X-Business-Use-Case-Usage": bucUsage},
 			wantClass: ClassThrottled, wantCode: 10903, wantSub: 2018249, wantSent: ErrThrottled, wantRetry: 15 * time.Minute},
+		// Usage at the limit makes throttled only what would be retried or
+		// archived: a reply Graph says exists stays done, a broken Page
+		// stays broken (paused as such, for at least Graph's time).
+		{name: "10900 on a send with BUC usage at the limit", status: 400, fixture: "10900.json", post: true, header: map[string]string{"X-Business-Use-Case-Usage": bucUsage},
+			wantClass: ClassAlreadyReplied, wantCode: 10900, wantSent: ErrAlreadyReplied, wantRetry: 15 * time.Minute},
+		{name: "190 with BUC usage at the limit", status: 400, fixture: "190.json", header: map[string]string{"X-Business-Use-Case-Usage": bucUsage},
+			wantClass: ClassPageBroken, wantCode: 190, wantSub: 463, wantSent: ErrPageBroken, wantRetry: 15 * time.Minute},
 		{name: "341 application limit", status: 400, fixture: "341.json", post: true, wantClass: ClassThrottled, wantCode: 341, wantSent: ErrThrottled},
 		{name: "3 capability", status: 400, fixture: "3.json", post: true, wantClass: ClassPageBroken, wantCode: 3, wantSent: ErrPageBroken},
 		{name: "1200 temporary send failure", status: 400, fixture: "1200.json", post: true, wantClass: ClassTransient, wantCode: 1200, wantSent: ErrTransient, wantUnknown: true},
@@ -622,6 +630,9 @@ func TestErrorClasses(t *testing.T) {
 		{name: "100 with usage near the limit", status: 400, fixture: "100.json", header: map[string]string{"X-App-Usage": `{"call_count":99,"total_cputime":10,"total_time":12}`},
 			wantClass: ClassThrottled, wantCode: 100, wantSub: 33, wantSent: ErrThrottled},
 		{name: "368 policy block", status: 400, fixture: "368.json", post: true, wantClass: ClassPageBroken, wantCode: 368, wantSub: 1390008, wantSent: ErrPageBroken},
+		// A 5xx on a send may come after Graph acted, whatever its code: the
+		// next attempt checks before sending again.
+		{name: "368 on a 500 send", status: 500, fixture: "368.json", post: true, wantClass: ClassPageBroken, wantCode: 368, wantSub: 1390008, wantSent: ErrPageBroken, wantUnknown: true},
 		{name: "10 outside window", status: 400, fixture: "10_window.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018278, wantSent: ErrPermanent},
 		{name: "10 outside window, 2018065", status: 400, fixture: "10_window_2018065.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018065, wantSent: ErrPermanent},
 		{name: "10 person not receiving", status: 400, fixture: "10_not_receiving.json", post: true, wantClass: ClassPermanent, wantCode: 10, wantSub: 2018108, wantSent: ErrPermanent},
@@ -734,6 +745,7 @@ func TestMalformedSuccess(t *testing.T) {
 		name        string
 		body        string
 		post        bool
+		cut         bool // the connection ends before the announced length
 		wantUnknown bool
 	}{
 		{name: "html on get", body: "<html>ok</html>"},
@@ -744,9 +756,16 @@ func TestMalformedSuccess(t *testing.T) {
 		{name: "truncated send", body: `{"recipient_id":"1","mess`, post: true, wantUnknown: true},
 		{name: "send without message id", body: `{"recipient_id":"1"}`, post: true, wantUnknown: true},
 		{name: "empty send", body: ``, post: true, wantUnknown: true},
+		// A 2xx whose body is cut off is a send Graph may have made: the
+		// next attempt checks before sending again.
+		{name: "send cut short", body: `{"recipient_id":"1","message_id":"m_1"}`, post: true, cut: true, wantUnknown: true},
+		{name: "get cut short", body: `{"id":"1"}`, cut: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+				if tc.cut {
+					w.Header().Set("Content-Length", strconv.Itoa(len(tc.body)+10))
+				}
 				writeJSON(w, 200, []byte(tc.body))
 			})
 			var err error
@@ -986,19 +1005,24 @@ func TestNeverFollowsRedirects(t *testing.T) {
 
 // TestUsageFollowsEachAnswer: the client remembers the last usage headers it
 // read, and must still report each answer's own, whether it repeats the last
-// one, changes, or has none.
+// one, changes in any of the three headers (X-App-Usage the same while
+// X-Page-Usage or X-Business-Use-Case-Usage moves), or has none.
 func TestUsageFollowsEachAnswer(t *testing.T) {
-	answers := []string{
-		`{"call_count":10,"total_cputime":1,"total_time":1}`,
-		`{"call_count":10,"total_cputime":1,"total_time":1}`,
-		`{"call_count":97,"total_cputime":1,"total_time":1}`,
-		`{"call_count":10,"total_cputime":1,"total_time":1}`,
-		"",
+	const low = `{"call_count":10,"total_cputime":1,"total_time":1}`
+	answers := []map[string]string{
+		{"X-App-Usage": low},
+		{"X-App-Usage": low},
+		{"X-App-Usage": `{"call_count":97,"total_cputime":1,"total_time":1}`},
+		{"X-App-Usage": low},
+		{"X-App-Usage": low, "X-Page-Usage": `{"call_count":96,"total_cputime":1,"total_time":1}`},
+		{"X-App-Usage": low, "X-Business-Use-Case-Usage": `{"1":[{"type":"pages","call_count":99,"total_cputime":1,"total_time":1}]}`},
+		{"X-App-Usage": low},
+		{},
 	}
 	var next atomic.Int32 // the calls are sequential; the server's goroutines differ
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := answers[next.Add(1)-1]; v != "" {
-			w.Header().Set("X-App-Usage", v)
+		for k, v := range answers[next.Add(1)-1] {
+			w.Header().Set(k, v)
 		}
 		w.Write([]byte(`{"recipient_id":"1","message_id":"m_1"}`))
 	}))
@@ -1010,7 +1034,7 @@ func TestUsageFollowsEachAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := []int{10, 10, 97, 10, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := []int{10, 10, 97, 10, 96, 99, 10, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("usage per answer = %v, want %v", got, want)
 	}
 }

@@ -51,10 +51,16 @@ func TestClassify(t *testing.T) {
 		{name: "Messenger block", code: 2022, http: 400, want: ClassPageBroken},
 		{name: "thread controlled by another app", code: 10, sub: 2018300, http: 400, want: ClassTransient},
 		{name: "unknown error", code: 1, http: 500, want: ClassTransient},
+		// Codes 1 and 2 are transient by their code, whatever the status.
+		{name: "unknown error on a 400", code: 1, http: 400, want: ClassTransient},
 		{name: "service", code: 2, http: 503, want: ClassTransient},
 		{name: "temporary send failure", code: 1200, http: 400, want: ClassTransient},
 		{name: "transient flag", code: 100, http: 400, transient: true, want: ClassTransient},
 		{name: "bare 5xx", http: 502, want: ClassTransient},
+		{name: "bare 500", http: 500, want: ClassTransient},
+		// A 500 whose code is none of the lists is Graph failing, not the
+		// reply refused: retried, never archived.
+		{name: "500 with an unlisted code", code: 100, sub: 2, http: 500, want: ClassTransient},
 		{name: "bare 429", http: 429, want: ClassThrottled},
 		{name: "not replyable", code: 10902, http: 400, want: ClassPermanent},
 		{name: "too old", code: 10903, http: 400, want: ClassPermanent},
@@ -94,6 +100,37 @@ func TestClassOf(t *testing.T) {
 	}
 }
 
+// TestErrorPredicates: AppThrottled says the whole app is at its limit (code
+// 4 or 341, or X-App-Usage at 95 % or more, whatever the code: every Page is
+// paused), not one Page's limit; ObjectGone is code 100 with subcode 33 alone
+// (an object Graph no longer has, whose webhook item is dropped), never
+// another code 100, which may be retried or must be archived.
+func TestErrorPredicates(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		app, gone bool
+	}{
+		{name: "4 application request limit", err: &Error{Code: 4, Class: ClassThrottled}, app: true},
+		{name: "341 application limit", err: fmt.Errorf("x: %w", &Error{Code: 341, Class: ClassThrottled}), app: true},
+		{name: "613 with X-App-Usage at 95", err: &Error{Code: 613, Class: ClassThrottled, Usage: Usage{MaxPercent: 95, AppPercent: 95}}, app: true},
+		{name: "32 with the Page's usage at the limit", err: &Error{Code: 32, Class: ClassThrottled, Usage: Usage{MaxPercent: 100, AppPercent: 94}}},
+		{name: "object gone", err: fmt.Errorf("x: %w", &Error{Code: 100, Subcode: 33, Class: ClassPermanent}), gone: true},
+		{name: "100 without subcode 33", err: &Error{Code: 100, Class: ClassTransient, IsTransient: true}},
+		{name: "33 under another code", err: &Error{Code: 10, Subcode: 33, Class: ClassPageBroken}},
+		{name: "not a graph error", err: errors.New("boom")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AppThrottled(tc.err); got != tc.app {
+				t.Errorf("AppThrottled = %v, want %v", got, tc.app)
+			}
+			if got := ObjectGone(tc.err); got != tc.gone {
+				t.Errorf("ObjectGone = %v, want %v", got, tc.gone)
+			}
+		})
+	}
+}
+
 func TestParseUsage(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -102,6 +139,9 @@ func TestParseUsage(t *testing.T) {
 	}{
 		{name: "none", want: Usage{}},
 		{name: "app usage", header: map[string]string{"X-App-Usage": `{"call_count":28,"total_time":25,"total_cputime":7}`}, want: Usage{MaxPercent: 28, AppPercent: 28}},
+		// A time to regain access counts in whichever header it comes.
+		{name: "app usage with regain", header: map[string]string{"X-App-Usage": `{"call_count":12,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":9}`},
+			want: Usage{MaxPercent: 12, RegainAccess: 9 * time.Minute, AppPercent: 12}},
 		{name: "page usage with regain", header: map[string]string{"X-Page-Usage": `{"call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":5}`},
 			want: Usage{MaxPercent: 100, RegainAccess: 5 * time.Minute}},
 		{name: "business use case, highest wins", header: map[string]string{
@@ -121,6 +161,10 @@ func TestParseUsage(t *testing.T) {
 		}, want: Usage{MaxPercent: 99, RegainAccess: 7 * time.Minute}},
 		{name: "strings and fractions", header: map[string]string{"X-App-Usage": `{"call_count":"12","total_time":40.2,"total_cputime":null}`}, want: Usage{MaxPercent: 41, AppPercent: 41}},
 		{name: "malformed ignored", header: map[string]string{"X-App-Usage": `{"call_count":`, "X-Page-Usage": `[1,2]`, "X-Business-Use-Case-Usage": `{"1":{"call_count":99}}`}, want: Usage{}},
+		// A malformed header is ignored whole, not read up to its fault.
+		{name: "business use case malformed after a valid list", header: map[string]string{
+			"X-Business-Use-Case-Usage": `{"1":[{"type":"pages","call_count":99,"estimated_time_to_regain_access":7}],"2":[{"call_count":1},2]}`,
+		}, want: Usage{}},
 		{name: "absurd values clamped", header: map[string]string{"X-Page-Usage": `{"call_count":1e300,"estimated_time_to_regain_access":1e300}`}, want: Usage{MaxPercent: 1000, RegainAccess: 24 * time.Hour}},
 		{name: "negative ignored", header: map[string]string{"X-Page-Usage": `{"call_count":-5,"estimated_time_to_regain_access":-1}`}, want: Usage{}},
 	} {
@@ -131,6 +175,33 @@ func TestParseUsage(t *testing.T) {
 			}
 			if got := ParseUsage(h); got != tc.want {
 				t.Errorf("ParseUsage = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUsageLimits: usage says to stop calling at 95 % of any figure, or with
+// any time to regain access whatever the figures (SPEC: "near 100 or with
+// estimated_time_to_regain_access"); the whole app stops at 95 % of
+// X-App-Usage, not for another header's figure.
+func TestUsageLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		u              Usage
+		throttled, app bool
+	}{
+		{name: "none", u: Usage{}},
+		{name: "94", u: Usage{MaxPercent: 94, AppPercent: 94}},
+		{name: "95 of the Page's", u: Usage{MaxPercent: 95, AppPercent: 20}, throttled: true},
+		{name: "a time to regain access at low usage", u: Usage{MaxPercent: 12, RegainAccess: time.Minute}, throttled: true},
+		{name: "95 of the app's", u: Usage{MaxPercent: 95, AppPercent: 95}, throttled: true, app: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.u.Throttled(); got != tc.throttled {
+				t.Errorf("%+v Throttled = %v, want %v", tc.u, got, tc.throttled)
+			}
+			if got := tc.u.AppThrottled(); got != tc.app {
+				t.Errorf("%+v AppThrottled = %v, want %v", tc.u, got, tc.app)
 			}
 		})
 	}
@@ -216,7 +287,9 @@ func seedDir(f *testing.F, dir string, add func(b []byte)) {
 // TestPerPersonMessages: an answer about one person under code 10 or 200
 // that comes without its subcode is told by its message: permanent, so one
 // unreachable person does not pause the Page. Other answers under those codes,
-// and the same words under other codes, keep their class.
+// and the same words under other codes, keep their class; so do the words of
+// the thread control refusal (code 10 only) and of a refused appsecret_proof
+// (code 100 only) under other codes.
 func TestPerPersonMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -232,6 +305,8 @@ func TestPerPersonMessages(t *testing.T) {
 		{"10 permission", `{"error":{"message":"(#10) Application does not have permission for this action","type":"OAuthException","code":10}}`, ClassPageBroken},
 		{"200 permission", `{"error":{"message":"(#200) Requires pages_messaging permission to manage the object","type":"OAuthException","code":200}}`, ClassPageBroken},
 		{"190 keeps its class", `{"error":{"message":"Error validating access token: this person isn't available right now","type":"OAuthException","code":190}}`, ClassPageBroken},
+		{"190 with the thread control words keeps its class", `{"error":{"message":"Error validating access token: another app is controlling this thread","type":"OAuthException","code":190}}`, ClassPageBroken},
+		{"1 naming appsecret_proof keeps its class", `{"error":{"message":"An unknown error occurred checking the appsecret_proof","type":"OAuthException","code":1}}`, ClassTransient},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if e := decodeError(400, "application/json", []byte(tc.body)); e.Class != tc.want {
@@ -324,6 +399,9 @@ func FuzzParseUsage(f *testing.F) {
 	f.Add(`{"call_count":"1e400"}`, `{"1":[null]}`)
 	f.Add(`{"CALL_COUNT":5,"call_count":" 7 ","x":{"a":1}}`, `{"1":[{"type":"pages","total_time":"9\u0030"}],"1":[{"call_count":3}]}`)
 	f.Add(` { "total_cputime" : 99.5 , "estimated_time_to_regain_access" : 2 } `, `{"a":[],"b":[{}],"c":[{"call_count":-1e2}]}`)
+	// Flat, so scanned: keys in another case, and a repeated key (the last
+	// one counts), read as encoding/json reads them.
+	f.Add(`{"Total_CPUTime":97,"call_count":5,"CALL_COUNT":3}`, `{"1":[{"call_count":99,"Call_Count":2,"ESTIMATED_TIME_TO_REGAIN_ACCESS":4}]}`)
 	f.Fuzz(func(t *testing.T, app, buc string) {
 		h := http.Header{}
 		h.Set("X-App-Usage", app)
