@@ -222,46 +222,79 @@ func mustGo(t *testing.T, l *Ledger, page string, tg Target, tok string, lease t
 	}
 }
 
+// TestReserveRate: a Page's reservations book send slots at its rate (burst
+// + 1 at once, then one interval apart up to MaxWait ahead), and those
+// refused are put back one interval apart from the Page's first free slot
+// past the horizon. A claim booked for a later slot holds its target until
+// that slot plus the lease, so no other attempt takes it before the send.
+// When the Page's send capacity goes unused, its put-back schedule starts
+// again: the next round is booked and put back as the first. A call's own
+// MaxWait decides how far ahead it books.
 func TestReserveRate(t *testing.T) {
 	ctx := context.Background()
 	l := newLedger(t)
 	const page = "200"
 	// 10/s, burst 2, book up to 250ms ahead.
 	lim := Limit{Interval: 100 * time.Millisecond, Burst: 2, MaxWait: 250 * time.Millisecond}
-	var waits []time.Duration
-	var limited []time.Duration
-	for i := 0; i < 8; i++ {
-		r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "r" + string(rune('a'+i))}, "t", time.Minute, lim)
-		if err != nil {
-			t.Fatal(err)
+	round := func(name string) {
+		t.Helper()
+		var waits, limited []time.Duration
+		var last Target
+		for i := 0; i < 8; i++ {
+			tg := Target{Kind: KindComment, ID: name + string(rune('a'+i))}
+			r, err := l.Reserve(ctx, page, tg, "t", time.Minute, lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch r.Outcome {
+			case ReserveGo:
+				waits = append(waits, r.Wait)
+				last = tg
+			case ReserveLimited:
+				limited = append(limited, r.Wait)
+			default:
+				t.Fatalf("%s: reserve %d = %+v", name, i, r)
+			}
 		}
-		switch r.Outcome {
-		case ReserveGo:
-			waits = append(waits, r.Wait)
-		case ReserveLimited:
-			limited = append(limited, r.Wait)
-		default:
-			t.Fatalf("reserve %d = %+v", i, r)
+		// burst+1 at once, then slots 100ms apart up to 250ms ahead: 0,0,0,~100,~200.
+		if len(waits) != 5 {
+			t.Fatalf("%s: booked %d slots (%v), want 5", name, len(waits), waits)
+		}
+		for i, w := range waits {
+			want := time.Duration(max(0, i-2)) * 100 * time.Millisecond
+			if w < want-5*time.Millisecond || w > want+5*time.Millisecond {
+				t.Errorf("%s: slot %d wait %s, want about %s", name, i, w, want)
+			}
+		}
+		// Refused ones come back one interval apart, the first at the
+		// Page's first free slot (~300ms).
+		for i := 1; i < len(limited); i++ {
+			if d := limited[i] - limited[i-1]; d < 95*time.Millisecond || d > 105*time.Millisecond {
+				t.Errorf("%s: put-back %d is %s after the previous, want about 100ms (%v)", name, i, d, limited)
+			}
+		}
+		if len(limited) != 3 || limited[0] < 295*time.Millisecond || limited[0] > 305*time.Millisecond {
+			t.Errorf("%s: put-back delays %v, want 3 starting at the first free slot past the booking horizon (~300ms)", name, limited)
+		}
+		// The last claim, booked ~200ms ahead, is busy for the lease
+		// counted from its slot.
+		r, err := l.Reserve(ctx, page, last, "other", time.Minute, lim)
+		if err != nil || r.Outcome != ReserveBusy || r.Wait < time.Minute+100*time.Millisecond {
+			t.Errorf("%s: reserve of the claim booked ~200ms ahead by another token = %+v %v, want busy for its slot and a minute", name, r, err)
 		}
 	}
-	// burst+1 at once, then slots 100ms apart up to 250ms ahead: 0,0,0,~100,~200.
-	if len(waits) != 5 {
-		t.Fatalf("booked %d slots (%v), want 5", len(waits), waits)
+	round("r")
+	// The Page's schedule runs out unused (its key expires): the put-back
+	// schedule, which would still send put-backs ~600ms on, restarts.
+	if err := l.Client().Del(ctx, l.keys(page).rate).Err(); err != nil {
+		t.Fatal(err)
 	}
-	for i, w := range waits {
-		want := time.Duration(max(0, i-2)) * 100 * time.Millisecond
-		if w < want-5*time.Millisecond || w > want+5*time.Millisecond {
-			t.Errorf("slot %d wait %s, want about %s", i, w, want)
-		}
-	}
-	// Refused ones come back one interval apart, after the first free slot.
-	for i := 1; i < len(limited); i++ {
-		if d := limited[i] - limited[i-1]; d < 95*time.Millisecond || d > 105*time.Millisecond {
-			t.Errorf("put-back %d is %s after the previous, want about 100ms (%v)", i, d, limited)
-		}
-	}
-	if len(limited) != 3 || limited[0] < 250*time.Millisecond {
-		t.Errorf("put-back delays %v, want 3 starting past the booking horizon", limited)
+	round("s")
+	// Booked ~500ms ahead now: beyond this MaxWait, within a longer one.
+	far := lim
+	far.MaxWait = 10 * time.Second
+	if r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "far"}, "t", time.Minute, far); err != nil || r.Outcome != ReserveGo {
+		t.Errorf("reserve with a 10s MaxWait after ones of 250ms = %+v %v, want go", r, err)
 	}
 }
 
@@ -622,6 +655,59 @@ func TestBatcherLinger(t *testing.T) {
 	})
 }
 
+// holdPipelines holds every pipeline until release is closed, telling held
+// of each one it holds.
+type holdPipelines struct{ held, release chan struct{} }
+
+func (h holdPipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h holdPipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h holdPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.held <- struct{}{}
+		<-h.release
+		return next(ctx, cmds)
+	}
+}
+
+// TestBatcherSendsCallQueuedBehindPipeline: without a linger one pipeline is
+// on the wire at a time; a lone call that queued behind it is sent once it
+// is answered, not left in the queue until some later call comes (a reply
+// whose reservation never returns).
+func TestBatcherSendsCallQueuedBehindPipeline(t *testing.T) {
+	db := redistest.New(t)
+	rdb := redis.NewClient(&redis.Options{Addr: db.Addr, DB: db.DB})
+	t.Cleanup(func() { _ = rdb.Close() })
+	hold := holdPipelines{held: make(chan struct{}, 4), release: make(chan struct{})}
+	rdb.AddHook(hold)
+	l := NewLedger(rdb, LedgerOptions{Batch: true})
+	t.Cleanup(l.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := make(chan error, 2)
+	reserve := func(id string) {
+		r, err := l.Reserve(ctx, "1", Target{Kind: KindComment, ID: id}, "tok", time.Minute, Limit{})
+		if err == nil && r.Outcome != ReserveGo {
+			err = fmt.Errorf("reserve %s = %+v, want go", id, r)
+		}
+		res <- err
+	}
+	go reserve("first")
+	<-hold.held // the first call's pipeline is on the wire
+	go reserve("behind")
+	for queued := 0; queued == 0; { // until the second call waits behind it
+		time.Sleep(time.Millisecond)
+		l.batch.mu.Lock()
+		queued = len(l.batch.queue)
+		l.batch.mu.Unlock()
+	}
+	close(hold.release)
+	for range 2 {
+		if err := <-res; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestPauseKind(t *testing.T) {
 	for reason, want := range map[string]string{
 		PauseThrottled + ": usage headers near the limit": PauseThrottled,
@@ -947,6 +1033,23 @@ func TestPauseEscalating(t *testing.T) {
 	}
 	if ttl, _ := db.Client.PTTL(ctx, l.pageKey(page, "pause_last:"+PauseThrottled)).Result(); ttl < 2*m || ttl > 3*m {
 		t.Fatalf("the last pause is kept %s, want 3 times its length", ttl)
+	}
+	// A shorter pause set while a longer one of the block runs out (an
+	// answer with its own, shorter time) does not make the block forget
+	// the longer: the next pause after it doubles the longer one.
+	end()
+	if d := pause(m, 30*m); d != 2*m {
+		t.Fatalf("pause after the last ran out: %s, want %s", d, 2*m)
+	}
+	if err := db.Client.PExpire(ctx, l.pageKey(page, "pause"), 30*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := pause(m, 30*m); d != m {
+		t.Fatalf("a 1m pause with 30s of the last left: %s, want 1m", d)
+	}
+	end()
+	if d := pause(m, 30*m); d != 4*m {
+		t.Fatalf("pause after a shorter one set during the block: %s, want twice the longer, %s", d, 4*m)
 	}
 	// A plain Pause does not double.
 	end()

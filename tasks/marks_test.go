@@ -206,3 +206,37 @@ func TestPlanMerges(t *testing.T) {
 		t.Fatalf("unmergeable call changed: %+v", calls[1])
 	}
 }
+
+// Reservations of one Page under different limits (a rate changed while
+// replies of the old one are in flight) are not merged: each is decided by
+// its own limit, in one batch.
+func TestReserveMergesOnlyOneLimit(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour, FlushAt: 2})
+	defer l.Close()
+	const page = "100"
+	slow := Limit{Interval: time.Hour}
+	// Booked without the batcher, whose linger would hold a lone call.
+	if r, err := NewLedger(db.Client, LedgerOptions{}).Reserve(ctx, page, Target{Kind: KindComment, ID: "first"}, "tok", time.Minute, slow); err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("first reserve: %+v %v", r, err)
+	}
+	// The slow limit's next slot is an hour away; no limit has none.
+	want := map[string]ReserveOutcome{"slow": ReserveLimited, "free": ReserveGo}
+	lims := map[string]Limit{"slow": slow, "free": {}}
+	var wg sync.WaitGroup
+	for id, lim := range lims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: id}, "tok", time.Minute, lim)
+			if err != nil || r.Outcome != want[id] {
+				t.Errorf("reserve %s in a batch with the other limit: %+v %v, want outcome %d", id, r, err, want[id])
+			}
+		}()
+	}
+	wg.Wait()
+	if st := l.BatchStats(); st.Pipelines != 1 || st.Calls != 2 {
+		t.Fatalf("batch stats %+v, want the two calls in one pipeline", st)
+	}
+}

@@ -107,4 +107,11 @@ func TestLiftPause(t *testing.T) {
 	if lifted, err := l.LiftPause(ctx, "100"); err != nil || lifted.Left != 0 || lifted.Reason != "" || len(lifted.Forgot) != 0 {
 		t.Fatalf("LiftPause of a Page not paused = %+v %v", lifted, err)
 	}
+	// A pause with under a second left is lifted and reported as one.
+	if _, err := l.Pause(ctx, "100", 500*time.Millisecond, PauseThrottled+": (#4) briefly"); err != nil {
+		t.Fatal(err)
+	}
+	if lifted, err := l.LiftPause(ctx, "100"); err != nil || lifted.Left <= 0 || lifted.Reason != PauseThrottled+": (#4) briefly" {
+		t.Fatalf("LiftPause of a pause with 500ms left = %+v %v, want it reported", lifted, err)
+	}
 }
