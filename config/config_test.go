@@ -183,16 +183,17 @@ log: {level: DEBUG, format: text}
 			},
 		},
 		{
-			// person_gap is off unless set; 0 turns it off, and 1h is the
-			// longest.
+			// person_gap is off unless set; 0 turns it off, 1h is the
+			// longest, and half of max_age is allowed.
 			name: "person_gap",
 			yaml: "pages:\n" +
 				"  - {id: \"1\", access_token: t}\n" +
 				"  - {id: \"2\", access_token: t, person_gap: 0s}\n" +
 				"  - {id: \"3\", access_token: t, person_gap: 500ms}\n" +
-				"  - {id: \"4\", access_token: t, person_gap: 1h}\n",
+				"  - {id: \"4\", access_token: t, person_gap: 1h}\n" +
+				"  - {id: \"5\", access_token: t, person_gap: 30m, max_age: 1h}\n",
 			check: func(t *testing.T, c *Config) {
-				want := []time.Duration{0, 0, 500 * time.Millisecond, time.Hour}
+				want := []time.Duration{0, 0, 500 * time.Millisecond, time.Hour, 30 * time.Minute}
 				for i, p := range c.Pages {
 					if p.PersonGap != want[i] {
 						t.Errorf("pages[%d].person_gap = %s, want %s", i, p.PersonGap, want[i])
@@ -378,9 +379,11 @@ func TestParseErrors(t *testing.T) {
 
 		// graph
 		{name: "version", yaml: minimal + "graph: {version: \"25.0\"}\n", wantPath: "graph.version", wantMsg: "not a version like v25.0"},
+		{name: "version with more after it", yaml: minimal + "graph: {version: \"v25.0.1\"}\n", wantPath: "graph.version", wantMsg: "not a version like v25.0"},
 		{name: "base_url scheme", yaml: minimal + "graph: {base_url: \"ftp://x\"}\n", wantPath: "graph.base_url", wantMsg: "http:// or https://"},
 		{name: "base_url relative", yaml: minimal + "graph: {base_url: \"graph.facebook.com\"}\n", wantPath: "graph.base_url", wantMsg: "http:// or https://"},
 		{name: "base_url query", yaml: minimal + "graph: {base_url: \"https://x/?a=b\"}\n", wantPath: "graph.base_url", wantMsg: "query"},
+		{name: "base_url fragment", yaml: minimal + "graph: {base_url: \"https://x/#a\"}\n", wantPath: "graph.base_url", wantMsg: "fragment"},
 		{name: "base_url user", yaml: minimal + "graph: {base_url: \"https://u:p@x\"}\n", wantPath: "graph.base_url", wantMsg: "user or password"},
 		// The client puts graph.version after base_url's path: a base_url
 		// copied with the version (".../v25.0") made every call ask for
@@ -409,6 +412,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "schedule slower than the reply window", yaml: withPage("schedule: \"@every 200h\"", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 200h apart, not less than the reply window of 168h (max_age): without the webhook"},
 		{name: "schedule monthly", yaml: withPage("schedule: \"@monthly\"", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of 168h (max_age):"},
 		{name: "schedule slower than a short max_age", yaml: withPage("schedule: \"@every 3h\"\nmax_age: 2h30m", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 3h apart, not less than the reply window of 2h30m0s (max_age):"},
+		{name: "schedule slower than Messenger's window, max_age just longer", yaml: withPage("schedule: \"@every 24h10m\"\nmax_age: 24h30m\nreply_to: [conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "reply window of 24h (Messenger's window for conversations)"},
 		{name: "schedule daily with conversations", yaml: withPage("schedule: \"@daily\"\nreply_to: [comments, conversations]", ""), wantPath: "pages[0].schedule", wantMsg: "polls up to 24h apart, not less than the reply window of 24h (Messenger's window for conversations): without the webhook"},
 		// The webhook brings comments and posts, not Messenger messages:
 		// before, with it, any schedule loaded, and messages written in the
@@ -445,9 +449,11 @@ func TestParseErrors(t *testing.T) {
 		{name: "default_text runaway", yaml: withPage("default_text: \"{{printf \\\"%999999d\\\" 1}}{{printf \\\"%999999d\\\" 1}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "longer than 2000"},
 		{name: "range", yaml: withPage("default_text: \"{{range 1000000000000}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
 		{name: "range in if", yaml: withPage("default_text: \"{{if .Name}}{{else}}{{with .Name}}{{range 5}}{{end}}{{end}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
+		{name: "range in with's else", yaml: withPage("default_text: \"{{with .Name}}x{{else}}{{range 5}}{{end}}{{end}}x\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{range}} is not allowed"},
 		{name: "define", yaml: withPage("default_text: \"{{define \\\"a\\\"}}x{{end}}y\"", ""), wantPath: "pages[0].default_text", wantMsg: "{{define}} is not allowed"},
 		{name: "template", yaml: withPage("rules: [{match: a, text: \"{{template \\\"b\\\"}}x\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "{{template}} is not allowed"},
 		{name: "template failing on a short comment", yaml: withPage("default_text: \"You said: {{slice .Message 0 20}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "on a comment with no text by a person with no name: the action at column 13 calls a function that fails"},
+		{name: "template failing on a one-character comment", yaml: withPage("default_text: \"You said: {{if .Message}}{{slice .Message 0 2}}{{end}}\"", ""), wantPath: "pages[0].default_text", wantMsg: "on a one-character comment by a person with a one-letter name:"},
 		{name: "template failing on a nameless person", yaml: withPage("rules: [{match: \"^$|a\", text: \"Hi {{index .FirstName 0}}\"}]", ""), wantPath: "pages[0].rules[0].text", wantMsg: "on a comment with no text by a person with no name:"},
 		{name: "second page", yaml: minimal + "  - {id: \"5\", access_token: t, schedule: nope}\n", wantPath: "pages[1].schedule", wantMsg: "has 1 field, not 5"},
 
@@ -458,6 +464,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "api addr", yaml: minimal + "api: {addr: localhost}\n", wantPath: "api.addr", wantMsg: "not host:port"},
 		{name: "api addr port", yaml: minimal + "api: {addr: \"localhost:http\"}\n", wantPath: "api.addr", wantMsg: "no valid port"},
 		{name: "api addr not an IP", yaml: minimal + "api: {addr: \"256.1.1.1:8080\"}\n", wantPath: "api.addr", wantMsg: "not an IP address"},
+		{name: "api addr port past 65535", yaml: minimal + "api: {addr: \"127.0.0.1:65536\"}\n", wantPath: "api.addr", wantMsg: "no valid port"},
 		{name: "api empty token", yaml: minimal + "api: {tokens: [a, \" \"]}\n", wantPath: "api.tokens[1]", wantMsg: "empty token"},
 		{name: "api token from empty variable", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": ""}, wantPath: "api.tokens[0]", wantMsg: "empty token"},
 		{name: "api token with a trailing newline", yaml: minimal + "api: {tokens: [\"${T}\"]}\n", env: map[string]string{"T": "0123456789abcdef0123\n"}, wantPath: "api.tokens[0]", wantMsg: "starts or ends with white space"},
@@ -566,6 +573,22 @@ func TestAliasBomb(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Parse did not stop")
+	}
+}
+
+// A file one value past the decoding budget is refused: the value past it
+// is not decoded, and must not be dropped without a word.
+func TestDecodeBudgetEdge(t *testing.T) {
+	// The root, pages, the Page, its id and token, api and tokens: 7
+	// values before the tokens.
+	file := func(tokens int) string {
+		return minimal + "api: {tokens: [" + strings.Repeat("a,", tokens) + "]}\n"
+	}
+	if _, err := Parse([]byte(file(maxDecodeNodes-7)), env(nil)); err != nil {
+		t.Errorf("a file of %d values: %v", maxDecodeNodes, err)
+	}
+	if _, err := Parse([]byte(file(maxDecodeNodes-6)), env(nil)); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("a file of %d values: %v, want a too large error", maxDecodeNodes+1, err)
 	}
 }
 
@@ -705,6 +728,12 @@ api: {tokens: ["${API_TOKEN}"]}
 	if got := c.Secrets(); !contains(got, secretVars["REDIS_PASSWORD"]) {
 		t.Errorf("Secrets() = %q, want the cluster password", got)
 	}
+	// A URL that does not parse (a Config built in code; Parse refuses
+	// it) may hold its password anywhere: the whole URL is the secret.
+	bad := "redis://:" + secretVars["REDIS_PASSWORD"] + "%zz@h:6379/0"
+	if got := (&Config{Redis: Redis{URL: bad}}).Secrets(); !contains(got, bad) {
+		t.Errorf("Secrets() = %q, want the unparsable URL whole", got)
+	}
 }
 
 func contains(list []string, s string) bool {
@@ -836,12 +865,15 @@ func TestValidateBuiltInCode(t *testing.T) {
 	if c.Pages[0].Rules[0].re == nil || c.Pages[0].Rules[0].tmpl == nil {
 		t.Errorf("Validate did not compile the rule")
 	}
-	c.Pages[0].Rate = Rate{}
+	// Parse trims base_url's trailing /, and never gives a zero period;
+	// Validate, on a Config built in code, sees them as they are.
+	c.Pages[0].Rate = Rate{N: 10}
 	c.Worker.Concurrency = 0
+	c.Graph.BaseURL = DefaultGraphBaseURL + "/" + DefaultGraphVersion + "/"
 	err := c.Validate()
 	var fe *FieldError
-	if !errors.As(err, &fe) || len(fieldErrors(t, err)) != 2 {
-		t.Errorf("Validate = %v, want 2 FieldErrors", err)
+	if !errors.As(err, &fe) || len(fieldErrors(t, err)) != 3 {
+		t.Errorf("Validate = %v, want 3 FieldErrors", err)
 	}
 }
 
@@ -959,13 +991,15 @@ func TestExampleFileDefaults(t *testing.T) {
 }
 
 func TestEnvValuesHiddenFromValidation(t *testing.T) {
-	vars := map[string]string{"V": "alphaSECRET betaSECRET"}
+	vars := map[string]string{"V": "alphaSECRET betaSECRET", "IP": "256.10.1.1"}
 	tests := []struct {
 		name    string
 		yaml    string
 		wantMsg string
 	}{
 		{name: "api.addr", yaml: minimal + "api: {addr: \"${V}\"}\n", wantMsg: "api.addr: is not host:port"},
+		// CheckHostPort quotes a host that is not an IP address.
+		{name: "api.addr host", yaml: minimal + "api: {addr: \"${IP}:8080\"}\n", wantMsg: "api.addr: has \"${IP}\", which is not an IP address"},
 		{name: "schedule", yaml: withPage("schedule: \"${V}\"", ""), wantMsg: "has 2 fields, not 5"},
 		{name: "template", yaml: withPage("default_text: \"{{${V}}}\"", ""), wantMsg: "calls a function that does not exist"},
 		{name: "decoding names the variable", yaml: minimal + "worker: {max_retry: \"${V}\"}\n", wantMsg: "the value of ${V} is not an integer"},
@@ -977,7 +1011,7 @@ func TestEnvValuesHiddenFromValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error %v, want %q", err, tt.wantMsg)
 			}
-			if err != nil && (strings.Contains(err.Error(), "alpha") || strings.Contains(err.Error(), "SECRET")) {
+			if err != nil && (strings.Contains(err.Error(), "alpha") || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "256.10")) {
 				t.Errorf("error shows the value: %v", err)
 			}
 		})
@@ -1179,8 +1213,10 @@ pages:
   - id: "2"
     access_token: ${PAGE_TOKEN_2}
     default_text: "Thanks, app-secret-SECRET-3 here"
+    rules: [{match: "code", text: "Your code: pw-8char"}]
 api: {tokens: ["${API_TOKEN}"]}
 webhook: {verify_token: "Thanks"}
+redis: {url: "redis://:pw-8char@127.0.0.1:6379/0"}
 `
 	_, err := Parse([]byte(yaml), env(secretVars))
 	got := map[string]string{}
@@ -1191,6 +1227,8 @@ webhook: {verify_token: "Thanks"}
 		"pages[0].rules[0].text": "pages[0].access_token",
 		"pages[0].default_text":  "api.tokens[0]",
 		"pages[1].default_text":  "graph.app_secret",
+		// minSecretInText characters: long enough to be taken for it
+		"pages[1].rules[0].text": "redis.url",
 	}
 	for path, secret := range want {
 		if !strings.Contains(got[path], "holds the value of "+secret) {

@@ -20,6 +20,8 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token after a space", yaml: "pages:\n  - id: \"1\"\n    access_token " + s + ": x\n", wantPath: "pages[0]", wantMsg: "not shown"},
 		{name: "key twice", yaml: "pages:\n  - {id: \"1\", access_token:" + s + ", access_token:" + s + "}\n", wantPath: "pages[0]", wantMsg: "not shown"},
 		{name: "secret as a key", yaml: "graph: {" + s + "}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "graph", wantMsg: "not shown"},
+		// A verify token may be letters alone: one past the longest shown key is not shown.
+		{name: "letters-only secret as a key", yaml: "graph: {" + strings.Repeat("verifyMe", 2) + "_abcd: x}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "graph", wantMsg: "not shown"},
 		{name: "redis password with a #", yaml: "redis: {url: \"redis://default:987654321#" + s + "@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "holds a # (write a # in the password as %23)"},
 		// The password's head is a valid port: before, the URL passed, and
 		// every message naming the Redis showed "redis://default:4821".
@@ -49,6 +51,7 @@ func TestDecodeErrorsQuoteNoSecret(t *testing.T) {
 		{name: "token as a variable in default_text", yaml: "pages:\n  - {id: \"1\", access_token: x, default_text: \"{{$" + s + "}}\"}\n", wantPath: "pages[0].default_text", wantMsg: "$variable that is not defined"},
 		{name: "token written in ${ }", yaml: "pages:\n  - {id: \"1\", access_token: \"${" + s + "}\"}\n", wantPath: "pages[0].access_token", wantMsg: "a variable in ${...} is not set (its name is not shown"},
 		{name: "long capitalised token in ${ }", yaml: "pages:\n  - {id: \"1\", access_token: \"${EAAB" + strings.Repeat("Q7ZX9", 8) + "}\"}\n", wantPath: "pages[0].access_token", wantMsg: "its name is not shown"},
+		{name: "capitalised token one past the longest shown name", yaml: "pages:\n  - {id: \"1\", access_token: \"${" + strings.Repeat("Q7ZX9", 8) + "A}\"}\n", wantPath: "pages[0].access_token", wantMsg: "its name is not shown"},
 		{name: "redis password with ${", yaml: "redis: {url: \"redis://:${" + s + "!}@h:6379/0\"}\npages:\n  - {id: \"1\", access_token: x}\n", wantPath: "redis.url", wantMsg: "invalid variable name"},
 	}
 	for _, tt := range tests {
