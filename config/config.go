@@ -166,6 +166,13 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 			continue
 		}
 		if !d.failed[e.Path] {
+			if e.format == msgShellVar && len(d.env[e.Path]) > 0 {
+				// A redis.url whose variable holds $NAME (an env file
+				// that does not expand one variable in another): hidden,
+				// msgShellVar would say "is the text ${R}: only ${…} is
+				// taken", which tells nothing of what to fix.
+				e.Msg, e.args = "the value of "+envNames(d.env[e.Path])+" is the text $NAME, a variable's name, not a URL: set the variable to the URL itself, like "+DefaultRedisURL, nil
+			}
 			d.hideEnv(e)
 			if names := d.emptyVars(e.Path); names != "" {
 				e.Msg += " (" + names + " set but empty)"

@@ -356,6 +356,9 @@ func TestParseErrors(t *testing.T) {
 		// in the file) and failed every Graph call with code 190.
 		{name: "token as $VAR", yaml: "pages:\n  - id: \"1\"\n    access_token: $PAGE_TOKEN\n", env: map[string]string{"PAGE_TOKEN": "t"}, wantPath: "pages[0].access_token", wantMsg: "is the text $PAGE_TOKEN: only ${PAGE_TOKEN} is taken from the environment"},
 		{name: "redis url as $VAR", yaml: minimal + "redis: {url: $REDIS_URL}\n", wantPath: "redis.url", wantMsg: "is the text $REDIS_URL: only ${REDIS_URL} is taken from the environment"},
+		// A variable whose value is $NAME (an env file that did not expand
+		// it) is a secret elsewhere, but never a URL: still refused.
+		{name: "redis url $VAR from a variable", yaml: minimal + "redis: {url: \"${R}\"}\n", env: map[string]string{"R": "$REDIS_URL"}, wantPath: "redis.url", wantMsg: "the value of ${R} is the text $NAME, a variable's name, not a URL: set the variable to the URL itself"},
 		{name: "api token as $VAR", yaml: minimal + "api: {tokens: [$PAGEREPLY_API_TOKEN]}\n", wantPath: "api.tokens[0]", wantMsg: "only ${PAGEREPLY_API_TOKEN} is taken from the environment"},
 
 		// redis
