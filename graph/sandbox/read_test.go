@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"cmp"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -168,6 +169,9 @@ func TestFeedPaging(t *testing.T) {
 					if from := it["from"].(map[string]any); from["id"] != p.ID || from["name"] != p.Name {
 						t.Fatalf("from = %v", from)
 					}
+					if it["can_reply_privately"] != false {
+						t.Fatalf("the Page's own post: can_reply_privately %v", it["can_reply_privately"])
+					}
 				}
 				next = nextOf(a.body)
 				if next != "" && !strings.HasPrefix(next, e.srv.URL+"/") {
@@ -184,6 +188,92 @@ func TestFeedPaging(t *testing.T) {
 				t.Errorf("%d pages, want %d", pages, tc.pages)
 			}
 		})
+	}
+}
+
+// TestPageSizes: a listing's page holds 25 items unless limit says otherwise,
+// and never more than 100, whatever limit asks for (Graph's default and cap).
+func TestPageSizes(t *testing.T) {
+	e := newEnv(t, Options{Posts: 1, Comments: 130, Seed: 14})
+	p := e.page(0)
+	post := e.sb.Posts(p.ID)[0].ID
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"", 25},
+		{"&limit=0", 25},
+		{"&limit=99", 99},
+		{"&limit=100", 100},
+		{"&limit=101", 100},
+		{"&limit=1000", 100},
+	} {
+		a := e.get("/v25.0/"+post+"/comments?filter=stream"+tc.query, p.Token)
+		if n := len(a.data()); n != tc.want || nextOf(a.body) == "" {
+			t.Errorf("limit %q: %d comments, want %d, and a next page: %s", tc.query, n, tc.want, nextOf(a.body))
+		}
+	}
+}
+
+// TestCursors: paging.cursors.after and .before name a page's last and first
+// items, so after= gives the page that next gives and before= the page before
+// it; previous is there on every page but the first and walks back over the
+// same pages.
+func TestCursors(t *testing.T) {
+	e := newEnv(t, Options{Posts: 10, Seed: 15})
+	p := e.page(0)
+	var pages [][]string
+	var bodies []map[string]any
+	for next := "/v25.0/" + p.ID + "/feed?limit=3"; next != ""; next = nextOf(bodies[len(bodies)-1]) {
+		a := e.get(next, p.Token)
+		pages, bodies = append(pages, ids(a.data())), append(bodies, a.body)
+	}
+	if len(pages) != 4 {
+		t.Fatalf("%d pages of 3 from 10 posts, want 4", len(pages))
+	}
+	paging := func(i int) map[string]any { return bodies[i]["paging"].(map[string]any) }
+	cursor := func(i int, key string) string { return paging(i)["cursors"].(map[string]any)[key].(string) }
+	for i := range pages {
+		prev, hasPrev := paging(i)["previous"].(string)
+		if hasPrev != (i > 0) {
+			t.Fatalf("page %d: previous %q", i, prev)
+		}
+		if i < len(pages)-1 {
+			a := e.get("/v25.0/"+p.ID+"/feed?limit=3&after="+cursor(i, "after"), p.Token)
+			if got := ids(a.data()); !slices.Equal(got, pages[i+1]) {
+				t.Fatalf("after page %d's cursor: %v, want %v", i, got, pages[i+1])
+			}
+		}
+		if i > 0 {
+			a := e.get("/v25.0/"+p.ID+"/feed?limit=3&before="+cursor(i, "before"), p.Token)
+			if got := ids(a.data()); !slices.Equal(got, pages[i-1]) {
+				t.Fatalf("before page %d's cursor: %v, want %v", i, got, pages[i-1])
+			}
+			if got := ids(e.get(prev, p.Token).data()); !slices.Equal(got, pages[i-1]) {
+				t.Fatalf("previous of page %d: %v, want %v", i, got, pages[i-1])
+			}
+		}
+	}
+}
+
+// TestBadCursors: a cursor that does not name an item of the listing is
+// answered with code 100, as Graph answers a cursor it did not hand out.
+func TestBadCursors(t *testing.T) {
+	e := newEnv(t, Options{Posts: 5, Seed: 16})
+	p := e.page(0)
+	cur := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, q := range []string{
+		"after=" + cur("sbx1:-1"),
+		"before=" + cur("sbx1:-1"),
+		"after=" + cur("sbx1:5"), // past the last post
+		"before=" + cur("sbx1:5"),
+		"after=" + cur("other:1"),
+		"after=%21%21",
+	} {
+		a := e.get("/v25.0/"+p.ID+"/feed?"+q, p.Token)
+		if code, _ := a.code(); code != CodeInvalidParam || a.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", q, a.status, a.raw)
+		}
 	}
 }
 
@@ -514,6 +604,14 @@ func TestSinceUntil(t *testing.T) {
 	if len(got) != want || want == 0 || want == 40 {
 		t.Fatalf("since: %d posts, want %d", len(got), want)
 	}
+	// Both bounds take in a post created at that very second.
+	po := e.sb.Posts(p.ID)[7]
+	at := fmt.Sprint(po.CreatedTime.Unix())
+	for _, q := range []string{"since=" + at, "until=" + at} {
+		if got := ids(e.walk("/v25.0/"+p.ID+"/feed?limit=100&"+q, p.Token)); !slices.Contains(got, po.ID) {
+			t.Errorf("%s leaves out the post created then", q)
+		}
+	}
 }
 
 func TestTokenOnlyInBodyOrHeader(t *testing.T) {
@@ -528,5 +626,32 @@ func TestTokenOnlyInBodyOrHeader(t *testing.T) {
 	form := url.Values{"access_token": {p.Token}}
 	if a := e.do(http.MethodPost, "/v25.0/"+p.ID+"/messages", "", form); e.sb.TokensInURL() != 1 {
 		t.Fatalf("body token counted as in the URL: %s", a.raw)
+	}
+}
+
+// TestHiddenComments: a hidden comment is left out of the listings after the
+// page is cut, so a page can come back short or empty and still have a next
+// page; it can still be read by its id.
+func TestHiddenComments(t *testing.T) {
+	e := newEnv(t, Options{Seed: 17})
+	p := e.page(0)
+	now := e.clk.Now()
+	post := e.sb.AddPost(p.ID, User{}, "news", now.Add(-time.Hour))
+	var cs []string
+	for i := range 3 {
+		cs = append(cs, e.sb.AddComment(post, User{ID: fmt.Sprint(300000 + i), Name: "V"}, "hi", now.Add(time.Duration(i-30)*time.Minute)))
+	}
+	if !e.sb.HideComment(cs[0]) || e.sb.HideComment("nope_1") {
+		t.Fatal("HideComment")
+	}
+	a := e.get("/v25.0/"+post+"/comments?limit=1", p.Token)
+	if len(a.data()) != 0 || nextOf(a.body) == "" {
+		t.Fatalf("first page, only a hidden comment: %s", a.raw)
+	}
+	if got := ids(e.walk("/v25.0/"+post+"/comments?limit=2", p.Token)); !slices.Equal(got, cs[1:]) {
+		t.Fatalf("listed %v, want %v", got, cs[1:])
+	}
+	if a := e.get("/v25.0/"+cs[0], p.Token); a.body["id"] != cs[0] {
+		t.Fatalf("hidden comment by id: %s", a.raw)
 	}
 }

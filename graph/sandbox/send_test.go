@@ -124,6 +124,9 @@ func TestSendErrors(t *testing.T) {
 	if n := len(f.sb.Sends()); n != 3 {
 		t.Errorf("%d sends recorded, want 3", n)
 	}
+	if f.sb.SendCount(f.visitorPost) != 1 || f.sb.SendCount(f.fresh) != 1 {
+		t.Errorf("SendCount: post %d, comment %d, want 1 each", f.sb.SendCount(f.visitorPost), f.sb.SendCount(f.fresh))
+	}
 	if f.sb.AlreadyRepliedCount() != 2 || f.sb.Duplicates() != 0 {
 		t.Errorf("already replied %d (want 2), duplicates %d", f.sb.AlreadyRepliedCount(), f.sb.Duplicates())
 	}
@@ -291,6 +294,10 @@ func TestSendRateThrottle(t *testing.T) {
 	for i := range 10 {
 		cs = append(cs, e.sb.AddComment(post, User{ID: fmt.Sprint(200000 + i), Name: "V"}, "hi", e.clk.Now()))
 	}
+	var qcs []string
+	for i := range 4 {
+		qcs = append(qcs, e.sb.AddComment(e.sb.Posts(q.ID)[0].ID, User{ID: fmt.Sprint(210000 + i), Name: "W"}, "hi", e.clk.Now()))
+	}
 	for i := range 3 {
 		a := e.send(p, map[string]string{"comment_id": cs[i]}, "hi")
 		if a.status != 200 {
@@ -340,6 +347,17 @@ func TestSendRateThrottle(t *testing.T) {
 	}
 	if got := e.sb.MaxCallsIn(p.ID, time.Second); got != 4 {
 		t.Fatalf("MaxCallsIn = %d, want 4", got)
+	}
+	// The window is a second long, its end left out: a send exactly a second
+	// after the first of three is within the rate, and not in its window.
+	for i, d := range []time.Duration{0, 500 * time.Millisecond, 400 * time.Millisecond, 100 * time.Millisecond} {
+		e.clk.Add(d)
+		if a := e.send(q, map[string]string{"comment_id": qcs[i]}, "hi"); a.status != 200 {
+			t.Fatalf("other Page's send %d: %s", i, a.raw)
+		}
+	}
+	if got := e.sb.MaxCallsIn(q.ID, time.Second); got != 3 {
+		t.Fatalf("MaxCallsIn = %d, want 3", got)
 	}
 }
 
@@ -394,6 +412,22 @@ func TestFailRate(t *testing.T) {
 	e.sb.SetFaults(Faults{})
 	if a := e.get("/v25.0/"+p.ID+"/feed", p.Token); a.status != 200 {
 		t.Fatal("faults not cleared")
+	}
+}
+
+// TestMaxListItems: a page of up to Faults.MaxListItems items is served, a
+// larger one gets Graph's 500 with code 1.
+func TestMaxListItems(t *testing.T) {
+	e := newEnv(t, Options{Posts: 30, Seed: 24, Faults: Faults{MaxListItems: 10}})
+	p := e.page(0)
+	for _, tc := range []struct {
+		limit  string
+		status int
+	}{{"10", 200}, {"11", 500}, {"", 500}} {
+		a := e.get("/v25.0/"+p.ID+"/feed?limit="+tc.limit, p.Token)
+		if code, _ := a.code(); a.status != tc.status || tc.status == 500 && code != CodeUnknown {
+			t.Errorf("limit %q with at most 10: %d %s", tc.limit, a.status, a.raw)
+		}
 	}
 }
 
@@ -458,8 +492,15 @@ func TestRecording(t *testing.T) {
 	if n := len(f.sb.CallLog(f.p.ID)); n != 4 {
 		t.Fatalf("CallLog has %d entries, want 4", n)
 	}
+	// Code 10900 keeps a second private reply from happening through the API;
+	// Duplicates still counts one if the sandbox ever records it.
+	f.sb.rec.send(Send{Kind: KindComment, Target: f.fresh})
+	f.sb.rec.send(Send{Kind: KindConversation, Target: f.inWindow.ID})
+	if n := f.sb.Duplicates(); n != 1 {
+		t.Fatalf("Duplicates() = %d after a second reply to a comment, want 1", n)
+	}
 	f.sb.ResetStats()
-	if len(f.sb.Calls()) != 0 || len(f.sb.CallLog(f.p.ID)) != 0 || len(f.sb.Sends()) != 3 {
+	if len(f.sb.Calls()) != 0 || len(f.sb.CallLog(f.p.ID)) != 0 || len(f.sb.Sends()) != 5 {
 		t.Fatal("ResetStats")
 	}
 }
