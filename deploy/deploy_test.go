@@ -105,7 +105,7 @@ func loadCLI() (*cliInfo, error) {
 		}
 	}
 	for c := range info.commands {
-		_, help, code := runBin(10*time.Second, nil, c, "-h")
+		help, _, code := runBin(10*time.Second, nil, c, "-h")
 		if code != 0 {
 			return nil, fmt.Errorf("pagereply %s -h: exit %d:\n%s", c, code, help)
 		}
