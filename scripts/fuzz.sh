@@ -14,12 +14,24 @@
 # -fuzz builds it with the fuzzing instrumentation) and run in the package's
 # directory for each target, as go test runs it: building, vetting and linking
 # a package's binary again for each of its targets took most of CI's fuzz time.
+#
+# FUZZ_BINDIR=DIR keeps the binaries in DIR and runs those already there
+# instead of building them again; with FUZZ_BUILD_ONLY=1 it only builds them.
+# .ci/run builds them in the background, at the lowest priority, while the
+# tests run: built cold, with the fuzzing instrumentation of every package,
+# they took about 200 s of a CI run otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${1:-10s}
 log=$(mktemp)
-bindir=$(mktemp -d)
-trap 'rm -f "$log"; rm -rf "$bindir"' EXIT
+if [ -n "${FUZZ_BINDIR:-}" ]; then
+  bindir=$FUZZ_BINDIR
+  mkdir -p "$bindir"
+  trap 'rm -f "$log"' EXIT
+else
+  bindir=$(mktemp -d)
+  trap 'rm -f "$log"; rm -rf "$bindir"' EXIT
+fi
 fail=0
 # go test keeps each package's generated corpus under $GOCACHE/fuzz/<package>.
 fuzzcache="$(go env GOCACHE)/fuzz"
@@ -38,13 +50,19 @@ for pkg in $(go list ./...); do
   fns=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u || true)
   [ -n "$fns" ] || continue
   bin="$bindir/$(echo "$pkg" | tr / _).test"
-  echo "fuzz: $pkg: building its test binary"
-  if ! go test -c -o "$bin" -fuzz "^($(echo $fns | tr ' ' '|'))\$" "$pkg" >"$log" 2>&1; then
-    tail -40 "$log" >&2
-    echo "fuzz: $pkg: go test -c FAILED" >&2
-    fail=1
-    continue
+  if [ -x "$bin" ] && [ -z "${FUZZ_BUILD_ONLY:-}" ]; then
+    echo "fuzz: $pkg: its test binary is built already"
+  else
+    echo "fuzz: $pkg: building its test binary"
+    if ! go test -c -o "$bin.tmp" -fuzz "^($(echo $fns | tr ' ' '|'))\$" "$pkg" >"$log" 2>&1; then
+      tail -40 "$log" >&2
+      echo "fuzz: $pkg: go test -c FAILED" >&2
+      fail=1
+      continue
+    fi
+    mv "$bin.tmp" "$bin"
   fi
+  [ -z "${FUZZ_BUILD_ONLY:-}" ] || continue
   for fn in $fns; do
     seeds="$dir/testdata/fuzz/$fn"
     for try in 1 2; do
