@@ -1289,3 +1289,14 @@ api:
 		t.Errorf("error names a variable that has a value: %v", err)
 	}
 }
+
+// TestParseScheduleTrimmed: white space around a schedule is not a way past
+// its checks: " @every 0s " is refused as "@every 0s" is.
+func TestParseScheduleTrimmed(t *testing.T) {
+	if _, err := ParseSchedule(" @every 0s "); err == nil || !strings.Contains(err.Error(), "positive") {
+		t.Fatalf("ParseSchedule(\" @every 0s \") = %v, want the positive-duration error", err)
+	}
+	if s, err := ParseSchedule("  @every 1m\n"); err != nil || s == nil {
+		t.Fatalf("ParseSchedule with spaces around = %v", err)
+	}
+}
