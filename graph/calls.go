@@ -26,14 +26,29 @@ func (c *Client) Post(ctx context.Context, token, postID string) (Post, error) {
 // to the comment or post targetID started, or "" when none was sent. It is how
 // a send whose outcome is unknown gets settled before sending again.
 // CallInfo.PageID is set only through WithPageID.
+//
+// An answer it cannot read, private_reply_conversation included, is a
+// transient error (a malformed answer, as for any other read): the check is
+// made again, and the reply is neither sent again nor given up on.
 func (c *Client) PrivateReplyConversation(ctx context.Context, token, targetID string) (string, error) {
 	var v struct {
-		PRC json.RawMessage `json:"private_reply_conversation"`
+		PRC conversationRef `json:"private_reply_conversation"`
 	}
 	if err := c.getObject(ctx, token, pageFor(ctx, ""), targetID, "private_reply_conversation", &v); err != nil {
 		return "", err
 	}
-	return decodeConversationRef(v.PRC)
+	return v.PRC.id, nil
+}
+
+// conversationRef is private_reply_conversation, read by
+// decodeConversationRef while the answer is decoded, so that a value it
+// cannot read makes the answer malformed.
+type conversationRef struct{ id string }
+
+func (r *conversationRef) UnmarshalJSON(b []byte) error {
+	id, err := decodeConversationRef(b)
+	r.id = id
+	return err
 }
 
 // decodeConversationRef reads private_reply_conversation: absent or null when

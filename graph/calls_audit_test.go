@@ -64,8 +64,10 @@ func TestObjectWithoutIDNotRead(t *testing.T) {
 }
 
 // TestDoubtCheckReadings: what the doubt check makes of each answer. Only an
-// answer that says so reads as "no reply sent"; one it cannot read is an
-// error, never "" (a second reply).
+// answer that says so reads as "no reply sent"; one it cannot read is a
+// transient error, as any malformed answer: the check is made again. Never ""
+// (a second reply), nor a permanent error (the reply archived, maybe never
+// sent).
 func TestDoubtCheckReadings(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, want string
@@ -88,8 +90,9 @@ func TestDoubtCheckReadings(t *testing.T) {
 			})
 			got, err := f.client().PrivateReplyConversation(context.Background(), testToken, "1_2")
 			if tc.wantErr {
-				if err == nil || got != "" {
-					t.Errorf("= %q, %v; want an error", got, err)
+				var ge *Error
+				if !errors.As(err, &ge) || ge.Class != ClassTransient || ge.HTTPStatus != 200 || ge.Endpoint != EndpointObject || got != "" {
+					t.Errorf("= %q, %v; want a transient error", got, err)
 				}
 				return
 			}
