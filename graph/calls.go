@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,15 @@ func (c *Client) getObject(ctx context.Context, token, pageID, id, fields string
 		return err
 	}
 	if err := decodeObject(resp.body, v); err != nil {
+		if rb := c.redactBody(resp.body, token); !bytes.Equal(rb, resp.body) {
+			// The answer holds a credential, and a decoder may quote the
+			// value it cannot read, clipped (Time does): a token cut by the
+			// clip would no longer be whole where redact looks for it, and
+			// its head would stay. Quote the redacted answer's error instead.
+			if err = decodeObject(rb, v); err == nil {
+				err = errors.New("answer holds a credential")
+			}
+		}
 		return c.malformed(EndpointObject, resp, err, token, false)
 	}
 	return nil

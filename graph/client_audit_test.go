@@ -400,3 +400,23 @@ func TestTimeoutWhileReadingBody(t *testing.T) {
 		t.Errorf("err %v (%+v)", err, ge)
 	}
 }
+
+// TestNoTokenHeadInClippedDecodeError: the time decoder quotes what it cannot
+// parse clipped to 1,000 bytes; with the token straddling the clip it was no
+// longer whole where the redaction looked, and its head stayed in the error.
+func TestNoTokenHeadInClippedDecodeError(t *testing.T) {
+	for at := 1000 - len(testToken) - 1; at < 1000; at++ {
+		f := newFakeGraph(t, testSecret, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, []byte(`{"id":"1_2","created_time":"`+strings.Repeat("x", at)+testToken+`"}`))
+		})
+		_, err := f.client().Comment(context.Background(), testToken, "1_2")
+		if ClassOf(err) != ClassTransient {
+			t.Fatalf("at %d: err %v", at, err)
+		}
+		for n := 8; n <= len(testToken); n++ {
+			if strings.Contains(err.Error(), testToken[:n]) {
+				t.Fatalf("token at %d: its first %d characters are in the error", at, n)
+			}
+		}
+	}
+}
