@@ -396,7 +396,7 @@ func TestTimeoutWhileReadingBody(t *testing.T) {
 	c := f.client(func(cfg *Config) { cfg.Timeout = 100 * time.Millisecond })
 	_, err := c.SendPrivateReply(context.Background(), testToken, testPage, Recipient{CommentID: "1_2"}, "hi")
 	var ge *Error
-	if !errors.As(err, &ge) || !ge.Unknown || ge.Class != ClassTransient || !strings.Contains(err.Error(), "timeout") {
+	if !errors.As(err, &ge) || !ge.Unknown || ge.Class != ClassTransient || ge.Message != "read response: timeout" {
 		t.Errorf("err %v (%+v)", err, ge)
 	}
 }
@@ -417,6 +417,89 @@ func TestNoTokenHeadInClippedDecodeError(t *testing.T) {
 			if strings.Contains(err.Error(), testToken[:n]) {
 				t.Fatalf("token at %d: its first %d characters are in the error", at, n)
 			}
+		}
+	}
+}
+
+// TestOversizedSendAnswer: a send whose answer is too long to read may have
+// been made after a 2xx or a 5xx, not after a 4xx.
+func TestOversizedSendAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		status      int
+		wantUnknown bool
+	}{
+		{status: 200, wantUnknown: true},
+		{status: 502, wantUnknown: true},
+		{status: 400, wantUnknown: false},
+	} {
+		f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for n := 0; n <= maxBody; n += len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		_, err := f.client().SendPrivateReply(context.Background(), testToken, testPage, Recipient{CommentID: "1_2"}, "hi")
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Unknown != tc.wantUnknown || ge.Class != ClassTransient || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("%d: err %v (%+v), want Unknown %v", tc.status, err, ge, tc.wantUnknown)
+		}
+	}
+}
+
+// TestMalformedSendAnswerOfAny2xx: a send answered by any 2xx that cannot be
+// read may have been made.
+func TestMalformedSendAnswerOfAny2xx(t *testing.T) {
+	for _, status := range []int{201, 202} {
+		f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, status, []byte(`<html>ok</html>`))
+		})
+		_, err := f.client().SendPrivateReply(context.Background(), testToken, testPage, Recipient{CommentID: "1_2"}, "hi")
+		var ge *Error
+		if !errors.As(err, &ge) || !ge.Unknown || ge.Class != ClassTransient || ge.HTTPStatus != status {
+			t.Errorf("%d: err %v (%+v)", status, err, ge)
+		}
+	}
+}
+
+// TestGivenClientsTimeoutSaysTimeout: a given client's own timeouts, shorter
+// than the Client's (its Timeout, its transport's ResponseHeaderTimeout, a
+// net.Error that is no context error), are reported as timeouts.
+func TestGivenClientsTimeoutSaysTimeout(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	for name, hc := range map[string]*http.Client{
+		"client timeout":          {Timeout: 100 * time.Millisecond},
+		"response header timeout": {Transport: &http.Transport{ResponseHeaderTimeout: 100 * time.Millisecond}},
+	} {
+		c := f.client(func(cfg *Config) {
+			cfg.Timeout = time.Minute
+			cfg.HTTPClient = hc
+		})
+		_, err := c.Comment(context.Background(), testToken, "1_2")
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Class != ClassTransient || ge.Message != "timeout" {
+			t.Errorf("%s: err %v", name, err)
+		}
+	}
+}
+
+// TestBaseURLWithoutHost: a base URL without a host fails every call as a
+// permanent configuration error, not as a connection failure to retry.
+func TestBaseURLWithoutHost(t *testing.T) {
+	for _, base := range []string{"http:graph.facebook.com", "https:///v1"} {
+		_, err := New(Config{BaseURL: base}).SendPrivateReply(context.Background(), testToken, testPage, Recipient{CommentID: "1_2"}, "hi")
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Class != ClassPermanent || ge.Unknown || !strings.Contains(err.Error(), "base URL") {
+			t.Errorf("%q: err %v", base, err)
 		}
 	}
 }
