@@ -1,0 +1,37 @@
+package worker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// TestRunTasksSkipsMovedTasks: a task listed as put back that has moved
+// meanwhile (due, and forwarded to its queue by a worker; or gone) needs no
+// running: runTasks passes over it without an error and counts only the
+// tasks it ran, so a wake-up racing a worker's forwarder does not fail.
+func TestRunTasksSkipsMovedTasks(t *testing.T) {
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypeReply, []byte("{}")), asynq.Queue(tasks.QueueReplies), asynq.TaskID("pending")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypeReply, []byte("{}")), asynq.Queue(tasks.QueueReplies), asynq.TaskID("due"), asynq.ProcessIn(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ran, err := runTasks(insp, tasks.QueueReplies, []string{"pending", "gone", "due"}, []string{"1", "1", "1"})
+	if err != nil {
+		t.Fatalf("runTasks: %v, want the moved tasks passed over", err)
+	}
+	if ran["1"] != 1 {
+		t.Fatalf("ran %v, want the one task still waiting", ran)
+	}
+}
