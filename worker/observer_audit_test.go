@@ -1,0 +1,58 @@
+package worker_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestObserverPausesOnlyAnsweredThrottles: the Graph observer pauses a Page
+// whose successful answer's usage headers are at the limit (95 % and up,
+// said so in the reason), leaves an error's pause to the handler, and in a
+// dry run pauses no Page for the app's usage.
+func TestObserverPausesOnlyAnsweredThrottles(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		name   string
+		dry    bool
+		ci     graph.CallInfo
+		paused bool
+		reason string
+	}{
+		{name: "usage at 95%", ci: graph.CallInfo{Usage: graph.Usage{MaxPercent: 95, RegainAccess: time.Minute}},
+			paused: true, reason: "usage headers near the limit (95%), access regained in 1m0s"},
+		{name: "an error's usage", ci: graph.CallInfo{Code: 4, HTTPStatus: 400, Usage: graph.Usage{MaxPercent: 99}}},
+		{name: "dry run, app usage", dry: true, ci: graph.CallInfo{Usage: graph.Usage{MaxPercent: 99, AppPercent: 99}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := redistest.New(t)
+			l := tasks.NewLedger(db.Client, tasks.LedgerOptions{AppPages: []string{"111", "222"}})
+			obs := worker.GraphObserver(l, metrics.New(), log)
+			if tc.dry {
+				obs = worker.DryRunGraphObserver(l, metrics.New(), log)
+			}
+			tc.ci.PageID, tc.ci.Endpoint = "111", "messages"
+			obs(tc.ci)
+			for _, page := range []string{"111", "222"} {
+				d, why, err := l.Paused(ctx, page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.paused && page == "111"
+				if (d > 0) != want || want && !strings.Contains(why, tc.reason) {
+					t.Errorf("page %s paused for %s (%q), want paused: %v with %q", page, d, why, want, tc.reason)
+				}
+			}
+		})
+	}
+}
