@@ -56,8 +56,8 @@ const DefaultMaxBody = 4 << 20
 // MaxBatch is the most replies one POST /v1/replies may hold.
 const MaxBatch = 500
 
-// ErrNoToken is returned by Start when no API token is configured and
-// Params.Insecure is false.
+// ErrNoToken is returned by Start when no API token is configured (none, or
+// only empty strings) and Params.Insecure is false.
 var ErrNoToken = errors.New("api: no API token configured (set api.tokens, or run with --insecure)")
 
 // ConversationReader reads a Messenger conversation; *graph.Client implements it.
@@ -69,7 +69,8 @@ type ConversationReader interface {
 type Params struct {
 	// Addr is the address to listen on; if empty, 127.0.0.1:8080.
 	Addr string
-	// Tokens are the bearer tokens accepted by /v1 and /monitor/.
+	// Tokens are the bearer tokens accepted by /v1 and /monitor/; empty
+	// strings are ignored.
 	Tokens []string
 	// Insecure lets the API start with no Tokens: /v1 and /monitor/ are then
 	// open to anyone who can reach Addr.
@@ -309,7 +310,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // Start listens on Params.Addr and serves in the background. It refuses to
 // start without a token unless Params.Insecure.
 func (s *Server) Start() error {
-	if len(s.p.Tokens) == 0 && !s.p.Insecure {
+	// Empty strings are no token (the authenticator skips them): a list of
+	// them would leave /v1 and the monitor open as --insecure does.
+	if s.auth.open() && !s.p.Insecure {
 		return ErrNoToken
 	}
 	if s.p.Enqueuer == nil || s.p.Ledger == nil || s.p.Inspector == nil {
@@ -337,7 +340,7 @@ func (s *Server) Start() error {
 	s.served = make(chan error, 1)
 	srv, served := s.srv, s.served
 	s.mu.Unlock()
-	if len(s.p.Tokens) == 0 {
+	if s.auth.open() {
 		s.log.Warn("api: no token configured: /v1 and /monitor/ are open (--insecure)")
 	}
 	s.log.Info("api listening", slog.String("addr", ln.Addr().String()), slog.Bool("monitor", s.monitor != nil),
