@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,6 +152,33 @@ func decodePage[W any](body []byte, readBefore bool) (listPage[W], error) {
 	return pg, nil
 }
 
+// redactedDecodeErrors keeps a token's head out of a listing page's decode
+// errors (the page's, err, and its first skipped item's, skipErr): a decoder
+// may quote the value it cannot read clipped (Time does), and a token cut by
+// the clip would no longer be whole where the redaction looks for it. When
+// the answer holds a credential, the errors are taken from decoding the
+// redacted answer again (decode), as getObject does for an object read; an
+// error that goes away there is said to hold a credential.
+func (c *Client) redactedDecodeErrors(body []byte, token string, err, skipErr error, decode func([]byte) (error, error)) (error, error) {
+	rb := c.redactBody(body, token)
+	if bytes.Equal(rb, body) {
+		return err, skipErr
+	}
+	rerr, rskip := decode(rb)
+	credential := errors.New("answer holds a credential")
+	if err != nil {
+		if err = rerr; err == nil {
+			err = credential
+		}
+	}
+	if skipErr != nil {
+		if skipErr = rskip; skipErr == nil {
+			skipErr = credential
+		}
+	}
+	return err, skipErr
+}
+
 type skippedKey struct{}
 
 // SkippedFunc is told of the items of a listing's page that could not be
@@ -216,6 +244,12 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				return
 			}
 			pg, err := decodePage[W](resp.body, readBefore)
+			if err != nil || pg.skipErr != nil {
+				err, pg.skipErr = c.redactedDecodeErrors(resp.body, token, err, pg.skipErr, func(b []byte) (error, error) {
+					rpg, rerr := decodePage[W](b, readBefore)
+					return rerr, rpg.skipErr
+				})
+			}
 			if err != nil {
 				yield(zero, c.malformed(endpoint, resp, err, token, false))
 				return
