@@ -57,6 +57,32 @@ func TestGraphOutageUsesNoRetries(t *testing.T) {
 	if !pausedDown {
 		t.Errorf("the Page was never paused as %s during the outage", tasks.PauseGraphDown)
 	}
+	// The replies put back during the outage, those whose send found Graph
+	// down included, say they are held by the pause, so that resume and a
+	// lifted pause run them at once (WakePutBacks picks put-backs by that
+	// text) rather than at the end of their delay.
+	waiting, err := insp.ListRetryTasks(tasks.QueueReplies, asynq.PageSize(len(rs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, ti := range waiting {
+		switch {
+		case strings.Contains(ti.LastErr, "page paused: "+tasks.PauseGraphDown+": "):
+			held++
+		case strings.Contains(ti.LastErr, tasks.PauseGraphDown+": "):
+			// A send that found Graph down, put back for the outage's
+			// pause but not marked as held by it.
+			t.Errorf("reply %s put back for the outage, not as held by its pause: %q", ti.ID, ti.LastErr)
+		}
+	}
+	if held == 0 {
+		lastErrs := make([]string, 0, len(waiting))
+		for _, ti := range waiting {
+			lastErrs = append(lastErrs, ti.LastErr)
+		}
+		t.Errorf("none of the %d replies waiting during the outage is put back for the %s pause: %q", len(waiting), tasks.PauseGraphDown, lastErrs)
+	}
 	// Without the pause, 20 replies × 3 attempts = 60 calls in the first
 	// second alone; with it, the first run of failures and a few probes per
 	// pause (200 ms, doubling).
