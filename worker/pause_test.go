@@ -307,6 +307,21 @@ func TestNoSendAfterPausedSlotWait(t *testing.T) {
 	}
 }
 
+// pauseWithToken pauses page for 5 minutes for reason, as a process whose
+// token for it is token would: the pause's fingerprint is that token's. A
+// pause already there is lifted first.
+func pauseWithToken(t *testing.T, h *harness, page, token, reason string) {
+	t.Helper()
+	ctx := context.Background()
+	l := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: token}})
+	if err := l.Resume(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if set, err := l.Pause(ctx, page, 5*time.Minute, reason); err != nil || !set {
+		t.Fatalf("pause: %v %v", set, err)
+	}
+}
+
 // TestWorkerLiftsStaleBrokenPause: a page_broken pause set with another
 // token than the worker's (a one-off poll with an older config) is lifted by
 // the running worker, which then sends the replies it had put back until
@@ -316,16 +331,7 @@ func TestWorkerLiftsStaleBrokenPause(t *testing.T) {
 	page := h.pages[0].ID
 	ctx := context.Background()
 	const broken = "page_broken: (#190) Error validating access token: the session has been invalidated"
-	pauseWith := func(token string) {
-		t.Helper()
-		l := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: token}})
-		if err := l.Resume(ctx, page); err != nil {
-			t.Fatal(err)
-		}
-		if set, err := l.Pause(ctx, page, 5*time.Minute, broken); err != nil || !set {
-			t.Fatalf("pause: %v %v", set, err)
-		}
-	}
+	pauseWith := func(token string) { t.Helper(); pauseWithToken(t, h, page, token, broken) }
 	own := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{Batch: true, PageTokens: map[string]string{page: h.pages[0].AccessToken}})
 	t.Cleanup(own.Close)
 	const every = 100 * time.Millisecond

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -21,18 +20,8 @@ import (
 func TestStaleCheckActsOnlyOnPausesItLifts(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 84})
 	page := h.pages[0].ID
-	ctx := context.Background()
 	const broken = "page_broken: (#190) Error validating access token: the session has been invalidated"
-	pauseWith := func(token string) {
-		t.Helper()
-		l := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: token}})
-		if err := l.Resume(ctx, page); err != nil {
-			t.Fatal(err)
-		}
-		if set, err := l.Pause(ctx, page, 5*time.Minute, broken); err != nil || !set {
-			t.Fatalf("pause: %v %v", set, err)
-		}
-	}
+	pauseWith := func(token string) { t.Helper(); pauseWithToken(t, h, page, token, broken) }
 	own := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{Batch: true, PageTokens: map[string]string{page: h.pages[0].AccessToken}})
 	t.Cleanup(own.Close)
 	var buf proctest.Buffer
