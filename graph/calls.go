@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,15 +87,11 @@ func (c *Client) getObject(ctx context.Context, token, pageID, id, fields string
 		return err
 	}
 	if err := decodeObject(resp.body, v); err != nil {
-		if rb := c.redactBody(resp.body, token); !bytes.Equal(rb, resp.body) {
-			// The answer holds a credential, and a decoder may quote the
-			// value it cannot read, clipped (Time does): a token cut by the
-			// clip would no longer be whole where redact looks for it, and
-			// its head would stay. Quote the redacted answer's error instead.
-			if err = decodeObject(rb, v); err == nil {
-				err = errors.New("answer holds a credential")
-			}
-		}
+		// A decoder may quote, clipped, the value it cannot read: the error
+		// is taken from the redacted answer when the answer holds a token.
+		err, _ = c.redactedDecodeErrors(resp.body, token, err, nil, func(b []byte) (error, error) {
+			return decodeObject(b, v), nil
+		})
 		return c.malformed(EndpointObject, resp, err, token, false)
 	}
 	return nil
