@@ -1,15 +1,10 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/hibiken/asynq"
-
-	"github.com/pagereply/pagereply/tasks"
 )
 
 // TestServerTimeouts: besides the write timeout, the API server bounds how
@@ -18,15 +13,7 @@ import (
 // them any caller, with or without a token, could hold connections for as
 // long as TCP keeps them. Kills: each of the three set to 0 (none).
 func TestServerTimeouts(t *testing.T) {
-	s := New(Params{Addr: "127.0.0.1:0", Tokens: []string{"0123456789abcdef"},
-		Enqueuer: &tasks.Enqueuer{}, Ledger: &tasks.Ledger{}, Inspector: &asynq.Inspector{}})
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
-	s.mu.Lock()
-	srv := s.srv
-	s.mu.Unlock()
+	srv := startedHTTPServer(t)
 	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout, "IdleTimeout": srv.IdleTimeout} {
 		if d <= 0 || d > 5*time.Minute {
 			t.Errorf("%s %s, want between 0 and 5 minutes", name, d)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -26,15 +24,8 @@ import (
 // of partial rows.
 func TestStatusColumns(t *testing.T) {
 	ctx := context.Background()
-	e := newE2E(t, sandbox.Options{Pages: 2, Posts: 1, Comments: 0, Seed: 31}, "10/s")
-	a, b := e.sb.Pages()[0].ID, e.sb.Pages()[1].ID
-	client := asynq.NewClientFromRedisClient(e.db.Client)
-	insp := asynq.NewInspectorFromRedisClient(e.db.Client)
-	ledger := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{})
-	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3}
-	reply := func(page string, i int) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: fmt.Sprintf("%s_%d", page, i)}, Text: "hi", Source: tasks.SourceAPI}
-	}
+	st := newStatusEnv(t, 31)
+	e, a, b, client, insp, ledger, enq, reply := st.e, st.a, st.b, st.client, st.insp, st.ledger, st.enq, st.reply
 	if out, _, err := enq.Enqueue(ctx, reply(a, 1)); err != nil || out != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", out, err)
 	}

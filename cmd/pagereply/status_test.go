@@ -12,20 +12,38 @@ import (
 	"github.com/pagereply/pagereply/tasks"
 )
 
+// statusEnv is the set-up of the status tests: a sandbox of two Pages with
+// one post each, their config, and what the tests queue replies with.
+type statusEnv struct {
+	e      *e2e
+	a, b   string // the Pages' ids
+	client *asynq.Client
+	insp   *asynq.Inspector
+	ledger *tasks.Ledger
+	enq    *tasks.Enqueuer
+}
+
+func newStatusEnv(t *testing.T, seed int64) *statusEnv {
+	e := newE2E(t, sandbox.Options{Pages: 2, Posts: 1, Comments: 0, Seed: seed}, "10/s")
+	client := asynq.NewClientFromRedisClient(e.db.Client)
+	ledger := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{})
+	return &statusEnv{e: e, a: e.sb.Pages()[0].ID, b: e.sb.Pages()[1].ID, client: client,
+		insp: asynq.NewInspectorFromRedisClient(e.db.Client), ledger: ledger,
+		enq: &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3}}
+}
+
+// reply is the API's reply to comment <page>_<i>.
+func (*statusEnv) reply(page string, i int) tasks.Reply {
+	return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: fmt.Sprintf("%s_%d", page, i)}, Text: "hi", Source: tasks.SourceAPI}
+}
+
 // TestStatusPerPage: status counts each Page's reply tasks per state beside
 // its sends, as SPEC's "per queue and per Page" asks, and shows the replies
 // of a Page the config no longer has.
 func TestStatusPerPage(t *testing.T) {
 	ctx := context.Background()
-	e := newE2E(t, sandbox.Options{Pages: 2, Posts: 1, Comments: 0, Seed: 3}, "10/s")
-	a, b := e.sb.Pages()[0].ID, e.sb.Pages()[1].ID
-	client := asynq.NewClientFromRedisClient(e.db.Client)
-	insp := asynq.NewInspectorFromRedisClient(e.db.Client)
-	ledger := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{})
-	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3}
-	reply := func(page string, i int) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: fmt.Sprintf("%s_%d", page, i)}, Text: "hi", Source: tasks.SourceAPI}
-	}
+	st := newStatusEnv(t, 3)
+	e, a, b, insp, ledger, enq, reply := st.e, st.a, st.b, st.insp, st.ledger, st.enq, st.reply
 	for _, r := range []tasks.Reply{reply(a, 1), reply(a, 2), reply(a, 3), reply(b, 1), reply("424242", 1)} {
 		if out, _, err := enq.Enqueue(ctx, r); err != nil || out != tasks.Enqueued {
 			t.Fatalf("enqueue %v: %v %v", r.Target, out, err)
