@@ -197,3 +197,45 @@ func TestWebhookItemEnqueueMetrics(t *testing.T) {
 		`pagereply_webhook_deliveries_total{outcome="accepted"} 2`,
 	)
 }
+
+// TestQueueMetricsSkipOnlyAnUnreadableQueue: a queue whose info cannot be
+// read (its pending list is a string, so asynq's script fails) is left out of
+// the scrape, and every other queue is still exported. Twenty such queues
+// make it all but certain that Redis lists one before the replies and polls
+// queues, whatever its set order.
+func TestQueueMetricsSkipOnlyAnUnreadableQueue(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	rdb := tasks.NewRedisClient(e.opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	client := asynq.NewClient(e.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, []byte(`{}`), asynq.Queue(tasks.QueuePolls)), asynq.ProcessIn(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r := tasks.Reply{PageID: e.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: e.page.ID + "_1"}, Text: "hi", Source: tasks.SourceAPI}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypeReply, b, asynq.Queue(tasks.QueueReplies), asynq.TaskID(r.Target.String()))); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		q := fmt.Sprintf("broken%d", i)
+		if err := rdb.SAdd(ctx, "asynq:queues", q).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Set(ctx, "asynq:{"+q+"}:pending", "not a list", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := scrapeMetrics(t, e)
+	wantSamples(t, m,
+		`asynq_queue_size{queue="`+tasks.QueueReplies+`",state="pending"} 1`,
+		`asynq_queue_size{queue="`+tasks.QueuePolls+`",state="scheduled"} 1`,
+	)
+	if strings.Contains(m, `queue="broken`) {
+		t.Errorf("an unreadable queue exported:\n%s", grepLines(m, "broken"))
+	}
+}
