@@ -3,6 +3,9 @@ package tasks
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
 )
 
 // TestEnqueueFailedForGood: a target the ledger has failed for good is
@@ -95,5 +98,123 @@ func TestEnqueueManyOtherPage(t *testing.T) {
 	}
 	if _, err := insp.GetTaskInfo(QueueReplies, tg.String()); err == nil {
 		t.Errorf("a task was queued for a reply of another Page")
+	}
+}
+
+// TestEnqueueWithoutInspector: an Enqueuer without an Inspector (which
+// cannot replace an archived task) still tells a second enqueue of a queued
+// target queued, with no task info, and queues one task; the task keeps
+// DefaultRetention when Retention is unset, so its TaskID refuses a second
+// enqueue for a while after it finishes.
+func TestEnqueueWithoutInspector(t *testing.T) {
+	ctx := context.Background()
+	e, insp := inspectingEnqueuer(t)
+	e.Inspector = nil
+	r := Reply{PageID: "7", Target: Target{KindComment, "7_9"}, Text: "hi", Source: SourceAPI}
+	o, info, err := e.Enqueue(ctx, r)
+	if err != nil || o != Enqueued || info == nil {
+		t.Fatalf("first enqueue: %v %v %v", o, info, err)
+	}
+	if info.Retention != DefaultRetention {
+		t.Errorf("task retention %s, want DefaultRetention %s", info.Retention, DefaultRetention)
+	}
+	if o, info, err := e.Enqueue(ctx, r); err != nil || o != AlreadyQueued || info != nil {
+		t.Fatalf("second enqueue without an Inspector: %v %v %v, want queued", o, info, err)
+	}
+	if n, err := insp.ListPendingTasks(QueueReplies); err != nil || len(n) != 1 {
+		t.Fatalf("pending tasks %d (%v), want 1", len(n), err)
+	}
+}
+
+// TestGiveUpCommentInDoubt: past MaxReplacements, a comment reply whose
+// outcome is unknown is given up like any other: only a conversation reply
+// in doubt is kept (its entry holds its person); a comment's second reply
+// Graph refuses itself (10900). Replaced instead, a comment Graph keeps
+// answering with transient errors would be sent again for every find.
+func TestGiveUpCommentInDoubt(t *testing.T) {
+	ctx := context.Background()
+	e, insp := inspectingEnqueuer(t)
+	tg := Target{KindComment, "7_5"}
+	r := Reply{PageID: "7", Target: tg, Text: "hi", Source: SourcePoll}
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	if err := insp.ArchiveTask(QueueReplies, tg.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Ledger.MarkUnknown(ctx, "7", tg, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range MaxReplacements + 1 {
+		if _, err := e.Ledger.CountRanOut(ctx, "7", tg, "code 2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != AlreadyFailed {
+		t.Fatalf("enqueue of a comment in doubt past the cap: %v %v, want failed", o, err)
+	}
+	if ti, err := insp.GetTaskInfo(QueueReplies, tg.String()); err != nil || ti.State != asynq.TaskStateArchived {
+		t.Errorf("the comment's task: %v %v, want still archived (not replaced)", ti, err)
+	}
+}
+
+// TestClaimedConversationNotGivenUp: a conversation reply whose entry is
+// claimed (a worker may be sending it now, or its worker died with the lease
+// running) is in doubt as much as one whose outcome is unknown: past
+// MaxReplacements its archived task is replaced, not recorded failed (which
+// would drop the claim on its person), and the replacement keeps the
+// archived task's text, which the worker's check looks for.
+func TestClaimedConversationNotGivenUp(t *testing.T) {
+	ctx := context.Background()
+	e, insp := inspectingEnqueuer(t)
+	tg := Target{KindMessage, "m_c"}
+	r := Reply{PageID: "7", Target: tg, PSID: "42", ConversationID: "t_1", Text: "first text", Source: SourcePoll}
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	if res, err := e.Ledger.Reserve(ctx, "7", tg, "tok", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo {
+		t.Fatalf("claim: %+v %v", res, err)
+	}
+	if err := insp.ArchiveTask(QueueReplies, tg.String()); err != nil {
+		t.Fatal(err)
+	}
+	for range MaxReplacements + 1 {
+		if _, err := e.Ledger.CountRanOut(ctx, "7", tg, "code 2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Text = "second text"
+	if o, _, err := e.Enqueue(ctx, r); err != nil || o != Enqueued {
+		t.Fatalf("enqueue of a claimed conversation reply past the cap: %v %v, want enqueued (replaced)", o, err)
+	}
+	if en, err := e.Ledger.Get(ctx, "7", tg); err != nil || en.Status != StatusClaimed {
+		t.Errorf("ledger %+v %v, want still claimed", en, err)
+	}
+	ti, err := insp.GetTaskInfo(QueueReplies, tg.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeReply(ti.Payload); err != nil || got.Text != "first text" {
+		t.Errorf("replacement's text %q (%v), want the archived one's", got.Text, err)
+	}
+}
+
+// TestEnqueueManyReturnsError: an enqueue that fails in the middle of a batch
+// is the batch's error, with the outcomes so far: swallowed, the poll that
+// found the replies would take them for handled.
+func TestEnqueueManyReturnsError(t *testing.T) {
+	ctx := context.Background()
+	e, _ := inspectingEnqueuer(t)
+	rs := []Reply{
+		{PageID: "7", Target: Target{KindComment, "7_1"}, Text: "a", Source: SourcePoll},
+		{PageID: "7", Target: Target{KindComment, "7_2"}, Text: "b", Source: SourcePoll},
+	}
+	if err := e.Ledger.MarkSent(ctx, "7", rs[0].Target, "m"); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Client.Close() // the queue out of reach
+	outs, err := e.EnqueueMany(ctx, "7", rs)
+	if err == nil || len(outs) != 1 || outs[0] != AlreadySent {
+		t.Fatalf("EnqueueMany with the queue out of reach: %v %v, want [sent] and an error", outs, err)
 	}
 }
