@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// TestDemoOnceEmbedded: `pagereply demo --once` with no Redis of its own (the
+// embedded one) answers every eligible item exactly once and says so: its
+// last progress line has every eligible item sent and nothing queued, this
+// run's sends (the sandbox's count, which a second send of a reply would
+// raise) are the eligible count, and each Page's summary row has SENT equal
+// to ELIGIBLE, none refused, its counts adding up to SEEN.
+func TestDemoOnceEmbedded(t *testing.T) {
+	out, errOut, code := run(t, "demo", "--once", "--addr", "127.0.0.1:0", "--timeout", "50s",
+		"--pages", "2", "--posts", "3", "--comments", "5", "--conversations", "2", "--seed", "5")
+	if code != exitOK {
+		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^(\d+) comments, posts and messages are eligible for a reply`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Fatalf("no eligible count:\n%s", out)
+	}
+	total, _ := strconv.Atoi(m[1])
+	if !regexp.MustCompile(`(?m)^\s+\d+s  sent ` + m[1] + `/` + m[1] + `, refused 0, queued 0\n\n`).MatchString(out) {
+		t.Errorf("no final progress line with every item sent and nothing queued:\n%s", out)
+	}
+	if !strings.Contains(out, "\n"+m[1]+" replies sent by this run; the first 5:\n") {
+		t.Errorf("this run's sends are not the %d eligible items (each sent once):\n%s", total, out)
+	}
+	rows := regexp.MustCompile(`(?m)^(\d{10,})\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$`).FindAllStringSubmatch(out, -1)
+	if len(rows) != 2 {
+		t.Fatalf("summary has %d Page rows, want 2:\n%s", len(rows), out)
+	}
+	eligible := 0
+	for _, r := range rows {
+		n := make([]int, 9)
+		for i := 2; i < len(r); i++ {
+			n[i-1], _ = strconv.Atoi(r[i])
+		}
+		seen, elig, sent, refused := n[1], n[2], n[3], n[4]
+		if sent != elig || refused != 0 || elig+n[5]+n[6]+n[7]+n[8] != seen {
+			t.Errorf("page %s: seen %d, eligible %d, sent %d, refused %d, skipped %v: want every eligible item sent",
+				r[1], seen, elig, sent, refused, n[5:])
+		}
+		eligible += elig
+	}
+	if eligible != total {
+		t.Errorf("summary's eligible items add up to %d, the header says %d", eligible, total)
+	}
+}
+
+// TestDemoOnceNotDoneWhilePaused: a demo whose Page cannot be answered (paused
+// for an hour, as Graph's policy block pauses it) has handled nothing when
+// --timeout runs out: --once exits 1 saying how many items were handled,
+// never 0, though nothing is queued (a check of the queue alone would read
+// "done"). The database is an earlier demo run's (its marker names the
+// seeded Page), so the demo accepts it.
+func TestDemoOnceNotDoneWhilePaused(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Conversations: 1, VisitorPosts: true, Seed: 3})
+	page := sb.Pages()[0].ID
+	if err := markDemoDatabase(ctx, db.Client, []string{page}); err != nil {
+		t.Fatal(err)
+	}
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	defer l.Close()
+	if set, err := l.Pause(ctx, page, time.Hour, "policy_block: (#368) Temporarily blocked for policies violations"); err != nil || !set {
+		t.Fatalf("pause: %v %v", set, err)
+	}
+	out, errOut, code := run(t, "demo", "--once", "--addr", "127.0.0.1:0", "--redis", db.URL(), "--timeout", "4s",
+		"--pages", "1", "--posts", "2", "--comments", "3", "--conversations", "1", "--seed", "3")
+	if !strings.Contains(out, page) {
+		t.Fatalf("the demo seeded other Pages than %s:\n%s", page, out)
+	}
+	if code != exitError || !regexp.MustCompile(`--once: only 0 of [1-9]\d* eligible items handled after 4s`).MatchString(errOut) {
+		t.Errorf("demo --once with its Page paused: exit %d, want 1 saying none was handled\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
