@@ -86,3 +86,43 @@ func TestDemoOnceNotDoneWhilePaused(t *testing.T) {
 		t.Errorf("demo --once with its Page paused: exit %d, want 1 saying none was handled\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
+
+// TestDemoOnceCountsItsOwnItems: a second `demo --once` on a database an
+// earlier, larger run used (same seed, so the same Page) with other flags
+// (fewer comments, some conversations) has items of its own to answer: it is
+// done once those are handled, not once the Page's ledger counts as many
+// replies as it has eligible items. Its Page is paused for its first seconds (5 s),
+// so the replies of the earlier run outnumber this run's items before this
+// run's first poll. Before, the demo summed the Page's sent replies: at its
+// first tick it said every item was sent and exited 0, "This run sent no
+// reply", the conversations unanswered.
+func TestDemoOnceCountsItsOwnItems(t *testing.T) {
+	ctx := context.Background()
+	db := redistest.New(t)
+	first := []string{"demo", "--once", "--addr", "127.0.0.1:0", "--redis", db.URL(), "--timeout", "40s", "--seed", "3", "--pages", "1"}
+	out, errOut, code := run(t, append(first, "--posts", "3", "--comments", "6", "--conversations", "0")...)
+	if code != exitOK {
+		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	page := sandbox.New(sandbox.Options{Pages: 1, Seed: 3}).Pages()[0].ID
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	defer l.Close()
+	if set, err := l.Pause(ctx, page, 5*time.Second, "policy_block: (#368) Temporarily blocked for policies violations"); err != nil || !set {
+		t.Fatalf("pause: %v %v", set, err)
+	}
+	out, errOut, code = run(t, append(first, "--posts", "1", "--comments", "2", "--conversations", "5")...)
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^(\d+) comments, posts and messages are eligible`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Fatalf("second run: no eligible count:\n%s", out)
+	}
+	if !strings.Contains(out, "sent "+m[1]+"/"+m[1]+", refused 0, queued 0") || !strings.Contains(out, "replies sent by this run") {
+		t.Errorf("second run: done before its conversations were answered:\n%s", out)
+	}
+	row := regexp.MustCompile(`(?m)^` + page + `\s+\d+\s+(\d+)\s+(\d+)\s+0\s`).FindStringSubmatch(out)
+	if row == nil || row[1] != m[1] || row[2] != m[1] {
+		t.Errorf("second run: the summary's row of Page %s has not every eligible item sent (%q):\n%s", page, row, out)
+	}
+}
