@@ -2,8 +2,10 @@ package tasks
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 )
@@ -216,5 +218,38 @@ func TestEnqueueManyReturnsError(t *testing.T) {
 	outs, err := e.EnqueueMany(ctx, "7", rs)
 	if err == nil || len(outs) != 1 || outs[0] != AlreadySent {
 		t.Fatalf("EnqueueMany with the queue out of reach: %v %v, want [sent] and an error", outs, err)
+	}
+}
+
+// TestEnqueueInvalid: Enqueue refuses a reply that fails Validate (a blank
+// text, a conversation reply without its person) with an error, and queues
+// nothing: the worker would only drop it.
+func TestEnqueueInvalid(t *testing.T) {
+	ctx := context.Background()
+	e, insp := inspectingEnqueuer(t)
+	for _, r := range []Reply{
+		{PageID: "7", Target: Target{KindComment, "7_8"}, Text: "  ", Source: SourceAPI},
+		{PageID: "7", Target: Target{KindMessage, "m_8"}, Text: "hi", Source: SourceAPI},
+	} {
+		if o, info, err := e.Enqueue(ctx, r); err == nil || o != "" || info != nil {
+			t.Errorf("enqueue of invalid %+v: %v %v %v, want an error", r, o, info, err)
+		}
+		if _, err := insp.GetTaskInfo(QueueReplies, r.Target.String()); err == nil {
+			t.Errorf("a task was queued for invalid %+v", r)
+		}
+	}
+}
+
+// TestClipReason: a long last error is cut to at most 300 bytes, at a
+// character boundary, with an ellipsis, so the ledger reason stays valid
+// UTF-8.
+func TestClipReason(t *testing.T) {
+	if s := clipReason("short"); s != "short" {
+		t.Errorf("clipReason(short) = %q", s)
+	}
+	long := "x" + strings.Repeat("é", 300)
+	got := clipReason(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > 300+len("…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("clipReason of %d bytes = %q (%d bytes)", len(long), got, len(got))
 	}
 }
