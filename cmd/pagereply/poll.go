@@ -103,11 +103,12 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		if strings.HasPrefix(rep.Paused, tasks.PausePageBroken) {
 			fmt.Fprintf(env.stderr, "pagereply poll: once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
 		}
-		if rep.PausedBefore {
-			// Nothing was read: the poll asked for did not happen, as
-			// when a pause begins during it (exit 1 above).
-			return exitError
-		}
+		// Before the poll, it read nothing; during it (Graph throttled
+		// or refused the token: exit 1 above; or another process paused
+		// the Page, as a worker's throttled send does), it stopped with
+		// the rest of the Page unread: either way the poll asked for did
+		// not happen, as the README says.
+		return exitError
 	}
 	if rep.Busy {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's); nothing done\n", rep.PageID)
