@@ -254,9 +254,12 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		if sent+failed >= total && backlog == 0 {
 			done = true
 			fmt.Fprintln(out)
-			printDemoSends(out, sb, sent, 5)
+			twice := printDemoSends(out, sb, sent, 5)
 			printDemoSummary(out, cfg, expect, a.ledger, ctx)
 			if *once {
+				if twice > 0 {
+					return fail("--once: %d sends went to a comment or post that had its private reply already", twice)
+				}
 				return exitOK
 			}
 			fmt.Fprintf(out, "\nAll replies are out. The API and monitor stay up at %s until Ctrl-C.\n", apiURL)
@@ -466,7 +469,20 @@ func printDemoSummary(w io.Writer, cfg *config.Config, expect map[string]*demoCo
 // not send: with --redis, a
 // database an earlier demo run used already holds the seeded items as sent
 // (the sandbox seeds the same ids), and they are not answered twice.
-func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) {
+//
+// It returns how many sends went to a comment or post that had its private
+// reply already: Graph refuses those (code 10900) and the sandbox counts
+// them, as it counts any second reply it took. pagereply makes none; the
+// demo says so, and a number that is not 0 is a failure of its guarantee.
+func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice int) {
+	twice = sb.AlreadyRepliedCount() + sb.Duplicates()
+	defer func() {
+		if twice > 0 {
+			fmt.Fprintf(w, "%d sends went to a comment or post that had its private reply already.\n\n", twice)
+		} else {
+			fmt.Fprintf(w, "No comment or post was sent a second private reply.\n\n")
+		}
+	}()
 	sends := sb.Sends()
 	sort.Slice(sends, func(i, j int) bool { return sends[i].Time.Before(sends[j].Time) })
 	if earlier := ledgerSent - len(sends); earlier > 0 {
@@ -474,12 +490,11 @@ func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) {
 	}
 	if len(sends) == 0 {
 		fmt.Fprintln(w, "This run sent no reply.")
-		fmt.Fprintln(w)
-		return
+		return twice
 	}
 	fmt.Fprintf(w, "%d replies sent by this run; the first %d:\n", len(sends), min(n, len(sends)))
 	for _, s := range sends[:min(n, len(sends))] {
 		fmt.Fprintf(w, "  %-12s %-40s %q\n", s.Kind, s.Target, s.Text)
 	}
-	fmt.Fprintln(w)
+	return twice
 }
