@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+)
+
+// TestParseRolesAudit: --roles names exactly the roles it runs; a list that
+// names none (empty, or commas alone) is refused rather than starting a
+// process that runs nothing, and an empty item (a trailing comma) is
+// ignored.
+func TestParseRolesAudit(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want roleSet
+		err  bool
+	}{
+		{"worker", roleSet{worker: true}, false},
+		{"scheduler", roleSet{scheduler: true}, false},
+		{"api", roleSet{api: true}, false},
+		{" worker , api ", roleSet{worker: true, api: true}, false},
+		{"worker,,api,", roleSet{worker: true, api: true}, false},
+		{"scheduler,worker,api", allRoles(), false},
+		{"", roleSet{}, true},
+		{" , ,", roleSet{}, true},
+		{"worker,web", roleSet{}, true},
+	} {
+		got, err := parseRoles(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("parseRoles(%q): error %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if !tc.err && got != tc.want {
+			t.Errorf("parseRoles(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestCheckRolesTokens: the api role refuses a bearer token shorter than 16
+// characters, and no token at all unless --insecure; the roles that serve
+// no API (worker, scheduler) start whatever api.tokens holds, as a worker
+// sharing the API's config file must.
+func TestCheckRolesTokens(t *testing.T) {
+	with := func(tokens ...string) *app { return &app{cfg: &config.Config{API: config.API{Tokens: tokens}}} }
+	short, long := strings.Repeat("x", 15), strings.Repeat("x", 16)
+	for _, tc := range []struct {
+		name   string
+		a      *app
+		roles  roleSet
+		opts   roleOptions
+		refuse bool
+	}{
+		{"api, short token", with(long, short), roleSet{api: true}, roleOptions{}, true},
+		{"api, short token, insecure", with(short), roleSet{api: true}, roleOptions{insecure: true}, true},
+		{"api, 16 characters", with(long), roleSet{api: true}, roleOptions{}, false},
+		{"api, no token", with(), roleSet{api: true}, roleOptions{}, true},
+		{"api, no token, insecure", with(), roleSet{api: true}, roleOptions{insecure: true}, false},
+		{"worker, short token", with(short), roleSet{worker: true}, roleOptions{}, false},
+		{"scheduler and worker, short token", with(short), roleSet{scheduler: true, worker: true}, roleOptions{}, false},
+		{"worker, no token", with(), roleSet{worker: true}, roleOptions{}, false},
+	} {
+		if err := checkRoles(tc.a, tc.roles, tc.opts); (err != nil) != tc.refuse {
+			t.Errorf("%s: %v, want refused %v", tc.name, err, tc.refuse)
+		}
+	}
+}
+
+// TestConfigFlagBeatsEnv: -c names the config even when PAGEREPLY_CONFIG is
+// set; the variable is the default only.
+func TestConfigFlagBeatsEnv(t *testing.T) {
+	env := &cmdEnv{getenv: func(k string) string {
+		if k == "PAGEREPLY_CONFIG" {
+			return "/etc/from-env.yaml"
+		}
+		return ""
+	}}
+	if got := configPath(env, "given.yaml"); got != "given.yaml" {
+		t.Errorf("configPath with -c and PAGEREPLY_CONFIG: %q, want the flag's", got)
+	}
+	if got := configPath(env, ""); got != "/etc/from-env.yaml" {
+		t.Errorf("configPath without -c: %q, want PAGEREPLY_CONFIG's", got)
+	}
+}
+
+// TestNoCommandIsBadUsage: pagereply with no command prints the usage and
+// exits 2, as SPEC.md's bad usage; pagereply help exits 0.
+func TestNoCommandIsBadUsage(t *testing.T) {
+	out, _, code := run(t)
+	if code != exitUsage || !strings.Contains(out, "Commands:") {
+		t.Errorf("no command: exit %d, want %d with the usage:\n%s", code, exitUsage, out)
+	}
+	if out, _, code := run(t, "help"); code != exitOK || !strings.Contains(out, "Commands:") {
+		t.Errorf("help: exit %d, want 0 with the usage:\n%s", code, out)
+	}
+}
+
+// listening reports whether something accepts connections at addr.
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// TestRoleCommandsRunTheirRoleOnly: each role command (and serve --roles)
+// starts the roles it names and no other: no API listening on api.addr for
+// a worker or a scheduler, no scheduler in a worker or an api process, and
+// no /webhook without webhook.verify_token. A Redis that does not evict
+// keys gets no eviction warning.
+func TestRoleCommandsRunTheirRoleOnly(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 5}, "10/s")
+	cfg, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noWebhook := strings.Replace(string(cfg), "webhook:\n  verify_token: "+e2eVerifyToken+"\n", "", 1)
+	if noWebhook == string(cfg) {
+		t.Fatal("the e2e config has no webhook section to take out")
+	}
+	if err := os.WriteFile(e.cfgPath, []byte(noWebhook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := e.db.Client.ConfigGet(context.Background(), "maxmemory-policy").Result()
+	noEviction := err == nil && policy["maxmemory-policy"] == "noeviction"
+
+	for _, tc := range []struct {
+		args                []string
+		roles               string
+		api, scheduler, run bool
+	}{
+		{[]string{"worker"}, "worker", false, false, true},
+		{[]string{"scheduler"}, "scheduler", false, true, true},
+		{[]string{"api"}, "api", true, false, true},
+		{[]string{"serve", "--roles", "worker,api"}, "worker,api", true, false, true},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			p := start(t, append(tc.args, "-c", e.cfgPath)...)
+			eventually(t, 20*time.Second, "pagereply running", func() bool {
+				select {
+				case <-p.done:
+					t.Fatalf("exited %d:\n%s", p.code, p.stderr)
+				default:
+				}
+				return strings.Contains(p.stderr.String(), `"msg":"pagereply running"`)
+			})
+			log := p.stderr.String()
+			if want := fmt.Sprintf(`"roles":%q`, tc.roles); !strings.Contains(log, want) {
+				t.Errorf("no %s in the start line:\n%s", want, log)
+			}
+			if got := listening(e.api); got != tc.api {
+				t.Errorf("API listening on api.addr: %v, want %v", got, tc.api)
+			}
+			if got := strings.Contains(log, `"msg":"scheduler started"`); got != tc.scheduler {
+				t.Errorf("a scheduler started: %v, want %v:\n%s", got, tc.scheduler, log)
+			}
+			if tc.api {
+				a := e.call(t, "GET", "/webhook?hub.mode=subscribe&hub.verify_token=&hub.challenge=abc", nil, nil)
+				if a.status != http.StatusNotFound {
+					t.Errorf("/webhook without webhook.verify_token: %d, want 404: %.200s", a.status, a.raw)
+				}
+			}
+			if noEviction && strings.Contains(log, "may evict keys") {
+				t.Errorf("an eviction warning under maxmemory-policy noeviction:\n%s", log)
+			}
+			stop(t, p)
+			checkNoSecrets(t, e.secrets, map[string]string{"stderr": p.stderr.String()})
+		})
+	}
+}
+
+// TestStopAnswersRequestsInFlight: SIGTERM lets the API answer the requests
+// in flight before the process exits (SPEC: nothing is lost): here a
+// conversation reply, whose Graph read of the conversation takes 2 s.
+// Before the answer the client cannot know whether its reply was queued.
+func TestStopAnswersRequestsInFlight(t *testing.T) {
+	t.Parallel() // mostly waits out the sandbox's 2 s answer
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Conversations: 4, Seed: 3,
+		Faults: sandbox.Faults{Latency: 2 * time.Second}}, "10/s")
+	page := e.sb.Pages()[0].ID
+	var conv string
+	for _, c := range e.sb.Conversations(page) {
+		if last := c.Messages[len(c.Messages)-1]; !last.FromPage && time.Since(last.CreatedTime) < 20*time.Hour {
+			conv = c.ID
+			break
+		}
+	}
+	if conv == "" {
+		t.Fatal("no conversation with a recent message from the person: change the seed")
+	}
+	p := start(t, "api", "-c", e.cfgPath)
+	e.waitHealthy(t, p)
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		body := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"About your message"}`, page, conv)
+		req, _ := http.NewRequest("POST", "http://"+e.api+"/v1/replies", strings.NewReader(body))
+		bearer(e2eAPIToken)(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	eventually(t, 20*time.Second, "the API's Graph read in flight", func() bool {
+		n := 0
+		for _, c := range e.sb.Calls() {
+			n += c
+		}
+		return n > 0
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 60*time.Second); code != exitOK {
+		t.Errorf("api exit %d after SIGTERM:\n%s", code, p.stderr)
+	}
+	select {
+	case r := <-got:
+		if r.err != nil || r.status != http.StatusAccepted {
+			t.Errorf("the request in flight at SIGTERM: status %d, error %v; want 202\n%s", r.status, r.err, p.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer to the request in flight")
+	}
+}
+
+// TestShutdownHealthReadyzAtOnce: from the first moment of a stop, the
+// --health-addr server's /readyz answers 503 too (its /healthz 200), while
+// the roles drain, not only once it stops itself at the end.
+func TestShutdownHealthReadyzAtOnce(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 5}, "10/s")
+	a, err := newApp(e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	addr, health := freeAddr(t), freeAddr(t)
+	r, err := startRoles(context.Background(), a, roleSet{api: true}, roleOptions{apiAddr: addr, healthAddr: health})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, "http://"+health+"/readyz"); code != 200 {
+		t.Fatalf("health readyz before the stop: %d %q", code, body)
+	}
+	schedStopping, release := make(chan struct{}), make(chan struct{})
+	r.stopSchd = func(context.Context) { close(schedStopping); <-release }
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		r.shutdown(context.Background())
+	}()
+	<-schedStopping
+	code, body := get(t, "http://"+health+"/readyz")
+	hcode, _ := get(t, "http://"+health+"/healthz")
+	close(release)
+	<-stopped
+	if code != 503 {
+		t.Errorf("health readyz once the stop began: %d %q; want 503", code, body)
+	}
+	if hcode != 200 {
+		t.Errorf("health healthz once the stop began: %d; want 200 while the roles drain", hcode)
+	}
+}
