@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // TestParseRolesAudit: --roles names exactly the roles it runs; a list that
@@ -280,4 +283,37 @@ func TestShutdownHealthReadyzAtOnce(t *testing.T) {
 	if hcode != 200 {
 		t.Errorf("health healthz once the stop began: %d; want 200 while the roles drain", hcode)
 	}
+}
+
+// TestWorkerUsesMaxRetry: the worker role takes worker.max_retry from the
+// config: a reply whose send fails transiently goes back for a retry
+// (max_retry 3 in the e2e config), not to the archive as with none.
+func TestWorkerUsesMaxRetry(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 0, Seed: 21}, "10/s")
+	page := e.sb.Pages()[0].ID
+	target := e.sb.AddComment(e.sb.Posts(page)[0].ID, sandbox.User{ID: "777000141", Name: "Retry Person"}, "hi", time.Now().Add(-time.Minute))
+	e.sb.SetFaults(sandbox.Faults{FailRate: 1})
+	if out, errOut, code := run(t, "enqueue", "-c", e.cfgPath, "--page", page, "--comment", target, "--text", "hello"); code != exitOK {
+		t.Fatalf("enqueue: %d %q %q", code, out, errOut)
+	}
+	p := start(t, "worker", "-c", e.cfgPath)
+	insp := asynq.NewInspectorFromRedisClient(e.db.Client)
+	eventually(t, 30*time.Second, "the failed send back for a retry", func() bool {
+		if info, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && info.Archived > 0 {
+			t.Fatalf("the reply archived after a transient failure with max_retry 3:\n%s", p.stderr)
+		}
+		return e.sb.Calls()[sandbox.EndpointMessages] > 0 && e.sb.SendCount(target) == 0 &&
+			strings.Contains(p.stderr.String(), target)
+	})
+	eventually(t, 30*time.Second, "the reply in the retry set", func() bool {
+		info, err := insp.GetQueueInfo(tasks.QueueReplies)
+		if err != nil {
+			return false
+		}
+		if info.Archived > 0 {
+			t.Fatalf("the reply archived after a transient failure with max_retry 3:\n%s", p.stderr)
+		}
+		return info.Retry+info.Scheduled > 0
+	})
+	stop(t, p)
 }
