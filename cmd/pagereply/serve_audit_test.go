@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -316,4 +317,25 @@ func TestWorkerUsesMaxRetry(t *testing.T) {
 		return info.Retry+info.Scheduled > 0
 	})
 	stop(t, p)
+}
+
+// TestRedisAwayAtStartLogsNoPassword: a role started while Redis does not
+// answer says so, and stops on SIGTERM, with no word of redis.url's
+// password in its log.
+func TestRedisAwayAtStartLogsNoPassword(t *testing.T) {
+	const pw = "s3cret-redis-pass-0123456789"
+	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
+	yaml := "redis:\n  url: redis://:" + pw + "@" + freeAddr(t) + "/0\n" +
+		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "worker", "-c", cfg)
+	eventually(t, 30*time.Second, "the Redis-away warning", func() bool {
+		return strings.Contains(p.stderr.String(), "Redis does not answer yet")
+	})
+	stop(t, p)
+	if strings.Contains(p.stderr.String(), pw) || strings.Contains(p.stderr.String(), pw[:12]) {
+		t.Errorf("redis.url's password in the log:\n%s", p.stderr)
+	}
 }
