@@ -1,0 +1,104 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/internal/redisproc"
+)
+
+// TestReplicaGuardTimeouts: a guard's wait is bounded by its Timeout, which
+// defaults to DefaultReplicaTimeout when zero and is cut to MaxReplicaTimeout
+// when longer: WAIT runs in a pipeline read with the client's 3 s read
+// timeout, and a WAIT of 0 would block for ever. Either way a silent replica
+// gives ErrNotReplicated (the claim is put back), not a network error that
+// reads as Redis being away, and the error names the wait it gave.
+func TestReplicaGuardTimeouts(t *testing.T) {
+	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mc := master.Client()
+	waitRole(t, mc, 1)
+	l := NewLedger(mc, LedgerOptions{})
+	defaulted := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1})
+	capped := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 10 * time.Second})
+	tg := Target{Kind: KindComment, ID: "1_1"}
+	claim(t, l, "100", tg, "tok")
+
+	replica.Pause()
+	errD := defaulted.Ack(ctx, "100", tg, "tok")
+	errC := capped.Ack(ctx, "100", tg, "tok")
+	replica.Resume()
+	for _, c := range []struct {
+		name string
+		err  error
+		want time.Duration
+	}{{"no timeout", errD, DefaultReplicaTimeout}, {"10s timeout", errC, MaxReplicaTimeout}} {
+		if !errors.Is(c.err, ErrNotReplicated) {
+			t.Errorf("%s: ack with a frozen replica = %v, want ErrNotReplicated", c.name, c.err)
+		} else if w := "within " + c.want.String(); !strings.Contains(c.err.Error(), w) {
+			t.Errorf("%s: ack with a frozen replica = %v, want it to say %q", c.name, c.err, w)
+		}
+	}
+	for _, g := range []*ReplicaGuard{defaulted, capped} {
+		if err := g.Ack(ctx, "100", tg, "tok"); err != nil {
+			t.Fatalf("ack once the replica is back: %v", err)
+		}
+	}
+}
+
+// TestReplicaGuardNotOnAMaster: a guard whose client reaches a replica (a
+// demoted master) does not let a send go as if no replica were connected:
+// ROLE there is a replica's, and Ack says so.
+func TestReplicaGuardNotOnAMaster(t *testing.T) {
+	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mc := master.Client()
+	waitRole(t, mc, 1)
+	claim(t, NewLedger(mc, LedgerOptions{}), "100", Target{Kind: KindComment, ID: "1_1"}, "tok")
+	g := NewReplicaGuard(NewLedger(replica.Client(), LedgerOptions{}), ReplicaGuardOptions{Replicas: 1})
+	err := g.Ack(ctx, "100", Target{Kind: KindComment, ID: "1_1"}, "tok")
+	if err == nil || !strings.Contains(err.Error(), "not a master") {
+		t.Fatalf("ack through a replica = %v, want an error saying it is not a master", err)
+	}
+}
+
+// TestReplicaGuardRecountsAfterMiss: when replicas miss a claim because one
+// has gone, the guard counts the connected replicas again on the next Ack
+// instead of trusting its count for replicaCheckEvery: with the last replica
+// gone, the next claim passes (nothing left to wait for) rather than being
+// refused once more.
+func TestReplicaGuardRecountsAfterMiss(t *testing.T) {
+	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mc := master.Client()
+	waitRole(t, mc, 1)
+	l := NewLedger(mc, LedgerOptions{})
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 100 * time.Millisecond})
+	tg := Target{Kind: KindComment, ID: "1_1"}
+	claim(t, l, "100", tg, "tok")
+	if err := g.Ack(ctx, "100", tg, "tok"); err != nil {
+		t.Fatalf("ack with a healthy replica: %v", err)
+	}
+	replica.Kill()
+	waitRole(t, mc, 0)
+	// The count was just read, while the replica was still there.
+	g.mu.Lock()
+	g.masters[""].connected, g.masters[""].checked = 1, time.Now()
+	g.mu.Unlock()
+	if err := g.Ack(ctx, "100", tg, "tok"); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("ack with the replica gone and still counted = %v, want ErrNotReplicated", err)
+	}
+	if err := g.Ack(ctx, "100", tg, "tok"); err != nil {
+		t.Fatalf("ack after a miss with no replica left = %v, want nil (the replicas counted again)", err)
+	}
+}
