@@ -102,3 +102,33 @@ func TestReplicaGuardRecountsAfterMiss(t *testing.T) {
 		t.Fatalf("ack after a miss with no replica left = %v, want nil (the replicas counted again)", err)
 	}
 }
+
+// TestReplicaGuardClaimFromAnotherConnection: the claim is usually written on
+// another connection than the guard's WAIT (a pool of many, the batcher's
+// pipelines), and WAIT waits for its own connection's last write. The guard's touch of the claim is that write: with a frozen
+// replica, a claim made elsewhere is not acknowledged. (Redis 7.0 sets a
+// connection's WAIT offset after any command, a read too, so there the touch
+// only matters as the check that the claim is still there; a Redis that
+// counts only the connection's own writes needs it.)
+func TestReplicaGuardClaimFromAnotherConnection(t *testing.T) {
+	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitRole(t, master.Client(), 1)
+	claimer := NewLedger(master.Client(), LedgerOptions{})
+	guarded := master.Client() // its own pool: a connection that never wrote
+	g := NewReplicaGuard(NewLedger(guarded, LedgerOptions{}), ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
+	tg := Target{Kind: KindComment, ID: "1_1"}
+
+	replica.Pause()
+	claim(t, claimer, "100", tg, "tok")
+	err := g.Ack(ctx, "100", tg, "tok")
+	replica.Resume()
+	if !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("ack of a claim made on another connection, replica frozen = %v, want ErrNotReplicated", err)
+	}
+	if err := g.Ack(ctx, "100", tg, "tok"); err != nil {
+		t.Fatalf("ack once the replica is back: %v", err)
+	}
+}
