@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pagereply/pagereply/internal/redisproc"
 )
 
@@ -130,5 +132,67 @@ func TestReplicaGuardClaimFromAnotherConnection(t *testing.T) {
 	}
 	if err := g.Ack(ctx, "100", tg, "tok"); err != nil {
 		t.Fatalf("ack once the replica is back: %v", err)
+	}
+}
+
+// TestReplicaGuardClusterCountsPerMaster: on a Cluster each master's
+// replicas are counted apart. A master left without a replica (its replica
+// gone) lets its claims pass at once; that count must not stand for another
+// master's, whose claims still wait for its replica: with that replica
+// frozen they are refused, even right after a pass on the first master.
+func TestReplicaGuardClusterCountsPerMaster(t *testing.T) {
+	cl := redisproc.StartClusterWithReplicas(t, 3, 1)
+	cc := cl.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := NewLedger(cc, LedgerOptions{})
+	t.Cleanup(l.Close)
+
+	// Two Pages whose keys live on different masters.
+	var pages [2]string
+	var masters [2]*redis.Client
+	for i := 0; masters[1] == nil && i < 1000; i++ {
+		page := strconv.Itoa(100 + i)
+		m, err := cc.MasterForKey(ctx, l.entryKey(page, Target{Kind: KindComment, ID: page + "_1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case masters[0] == nil:
+			pages[0], masters[0] = page, m
+		case m.Options().Addr != masters[0].Options().Addr:
+			pages[1], masters[1] = page, m
+		}
+	}
+	if masters[1] == nil {
+		t.Fatal("no two Pages on different masters")
+	}
+	alone, guarded := masters[0].Options().Addr, masters[1].Options().Addr
+	cl.ReplicaOf(alone).Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for n, err := connectedReplicas(ctx, masters[0]); n != 0 || err != nil; n, err = connectedReplicas(ctx, masters[0]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("master %s still counts %d replicas (%v)", alone, n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
+	tgs := [2]Target{{Kind: KindComment, ID: pages[0] + "_1"}, {Kind: KindComment, ID: pages[1] + "_1"}}
+	claim(t, l, pages[0], tgs[0], "tok")
+	claim(t, l, pages[1], tgs[1], "tok")
+	rep := cl.ReplicaOf(guarded)
+	if rep == nil {
+		t.Fatalf("no replica of %s", guarded)
+	}
+	rep.Pause()
+	errAlone := g.Ack(ctx, pages[0], tgs[0], "tok")
+	errGuarded := g.Ack(ctx, pages[1], tgs[1], "tok")
+	rep.Resume()
+	if errAlone != nil {
+		t.Errorf("ack on master %s, with no replica = %v, want nil", alone, errAlone)
+	}
+	if !errors.Is(errGuarded, ErrNotReplicated) {
+		t.Errorf("ack on master %s, its replica frozen, right after a pass on %s = %v, want ErrNotReplicated", guarded, alone, errGuarded)
 	}
 }
