@@ -112,3 +112,33 @@ func TestRedisAwayMore(t *testing.T) {
 		t.Errorf("RedisAway(%v) = true, want false", redis.ErrClosed)
 	}
 }
+
+// TestServerClientWaitEndsWithContext: the wait for Redis is bounded by the
+// command's own context (a task's write, by the task's lease), not only by
+// ServerRetryFor: a command whose context ends while Redis is away gives up
+// then, with an error.
+func TestServerClientWaitEndsWithContext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits on a refused port")
+	}
+	db := redistest.New(t)
+	cut := redistest.NewCut(t, db.Addr)
+	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
+	defer c.Close()
+	if err := c.Set(context.Background(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cut.Down()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() { got <- c.Set(ctx, "k", "w", 0).Err() }()
+	select {
+	case err := <-got:
+		if err == nil {
+			t.Fatal("a command succeeded with Redis away")
+		}
+	case <-time.After(ServerRetryFor):
+		t.Fatalf("the command still waits for Redis %s after its context began, which ended after 3s", ServerRetryFor)
+	}
+}
