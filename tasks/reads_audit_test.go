@@ -52,3 +52,24 @@ func TestTakeReadWithinNoWait(t *testing.T) {
 		t.Fatalf("read after refusals: %v %v, want the slot 10s on, not later", w, err)
 	}
 }
+
+// TestTakeReadKeySchedulesApart: a named schedule (the conversations' one)
+// is apart from the Page's reads: reads booked far ahead on one do not put
+// off the other's.
+func TestTakeReadKeySchedulesApart(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	lim := Limit{Interval: 10 * time.Second}
+	for range 3 {
+		if _, err := l.TakeReadKey(ctx, page, "reads:conversations", lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, err := l.TakeRead(ctx, page, lim); err != nil || w != 0 {
+		t.Fatalf("a Page read after three conversation reads: %v %v, want now", w, err)
+	}
+	if w, err := l.TakeReadKey(ctx, page, "reads:conversations", lim); err != nil || w < 29*time.Second {
+		t.Fatalf("a fourth conversation read: %v %v, want about 30s", w, err)
+	}
+}
