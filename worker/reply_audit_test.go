@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,5 +232,89 @@ func TestThrottledSendUsesNoRetry(t *testing.T) {
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	if n := h.sb.SendCount(r.Target.ID); n != 1 {
 		t.Errorf("%d sends to %s, want 1", n, r.Target)
+	}
+}
+
+// slowSendGraph delays each private reply send.
+type slowSendGraph struct {
+	worker.Graph
+	delay time.Duration
+}
+
+func (g slowSendGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	time.Sleep(g.delay)
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestRepliesOnLastRunPassTheShare: a reply whose retry count is at asynq's
+// max (queued by an older pagereply, or run again from the archive) is
+// archived by asynq whatever it returns but nil, a put-back included. So
+// when its Page's replies hold their share of the worker's slots, it is let
+// in rather than put back, which would archive it unsent. Here 12 replies
+// of one Page whose sends take 1.5 s, every one on its last run, share 4
+// slots (a share of 3): none is archived, each is sent once.
+func TestRepliesOnLastRunPassTheShare(t *testing.T) {
+	t.Parallel() // mostly waits
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4547})
+	rs := h.addComments(h.pages[0].ID, 12, "Thanks!")
+	ctx := context.Background()
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.enq.Client.EnqueueContext(ctx, asynq.NewTask(tasks.TypeReply, b), asynq.TaskID(r.Target.String()),
+			asynq.Queue(tasks.QueueReplies), asynq.MaxRetry(0), asynq.Retention(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Graph = slowSendGraph{Graph: p.Graph, delay: 1500 * time.Millisecond} })
+	h.waitSent(t, rs, 60*time.Second)
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	if archived, err := insp.ListArchivedTasks(tasks.QueueReplies); err != nil && err != asynq.ErrQueueNotFound {
+		t.Fatal(err)
+	} else if len(archived) > 0 {
+		t.Errorf("%d replies on their last run archived, e.g. %s: %s", len(archived), archived[0].ID, archived[0].LastErr)
+	}
+	h.checkExactlyOnce(t, rs)
+}
+
+// plainErrGraph delivers the first conversation reply through the sandbox
+// and then fails the call with an error that is not Graph's answer (no
+// *graph.Error: a wrapper or transport of its own). Later calls go to the
+// sandbox.
+type plainErrGraph struct {
+	worker.Graph
+	sends atomic.Int32
+}
+
+func (g *plainErrGraph) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	res, err := g.Graph.SendMessage(ctx, token, pageID, psid, text)
+	if g.sends.Add(1) == 1 && err == nil {
+		return graph.SendResult{}, errors.New("read tcp 127.0.0.1:50312->127.0.0.1:443: connection reset by peer")
+	}
+	return res, err
+}
+
+// TestUnclassedSendErrorKeepsDoubt: a send that fails with an error that is
+// not Graph's own answer says nothing of what Graph did: the outcome is
+// unknown, and the next attempt reads the conversation before sending again
+// (the delivered message is found; the person gets one message).
+func TestUnclassedSendErrorKeepsDoubt(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 139})
+	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	g := &plainErrGraph{}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		g.Graph = p.Graph
+		p.Graph = g
+	})
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%s got %d messages, want 1", r.PSID, n)
+	}
+	if n := g.sends.Load(); n != 1 {
+		t.Errorf("%d send calls, want 1 (the retry must find the delivered message)", n)
 	}
 }
