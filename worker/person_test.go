@@ -304,6 +304,9 @@ func TestReplyPastWindowNotSent(t *testing.T) {
 	if !strings.Contains(ti.LastErr, "reply window") {
 		t.Errorf("archived with %q, want the reply window named", ti.LastErr)
 	}
+	if ti.Retried != 0 {
+		t.Errorf("archived after %d retries, want at its first run (the window does not widen by retrying)", ti.Retried)
+	}
 	if n := h.sb.SendCount(late); n != 0 {
 		t.Errorf("the comment got %d replies after the Page's max_age", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -316,5 +317,34 @@ func TestUnclassedSendErrorKeepsDoubt(t *testing.T) {
 	}
 	if n := g.sends.Load(); n != 1 {
 		t.Errorf("%d send calls, want 1 (the retry must find the delivered message)", n)
+	}
+}
+
+// busyRepliedGraph answers every private reply send with Graph's "already
+// replied" (10900) whose usage headers say the Page is at 97 % of its
+// limit.
+type busyRepliedGraph struct{ worker.Graph }
+
+func (busyRepliedGraph) SendPrivateReply(context.Context, string, string, graph.Recipient, string) (graph.SendResult, error) {
+	return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 10900, Type: "OAuthException", Message: "(#10900) Activity already replied to",
+		Class: graph.ClassAlreadyReplied, Usage: graph.Usage{MaxPercent: 97}, Endpoint: "messages"}
+}
+
+// TestAlreadyRepliedNearLimitPauses: an "already replied" answer is a
+// success for the reply (recorded as sent), but when its usage headers say
+// the Page is at its limit, the Page is paused as for any answer that says
+// so: calling on would get it throttled.
+func TestAlreadyRepliedNearLimitPauses(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 149})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = busyRepliedGraph{p.Graph} })
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
+	d, reason, err := h.ledger.Paused(context.Background(), r.PageID)
+	if err != nil || d == 0 {
+		t.Fatalf("the Page is not paused after an answer at 97 %% of its limit (%v)", err)
+	}
+	if !strings.HasPrefix(reason, tasks.PauseThrottled) {
+		t.Errorf("paused for %q, want a throttle", reason)
 	}
 }
