@@ -112,42 +112,52 @@ func TestHealthReadyzRedisHung(t *testing.T) {
 	})
 }
 
-// TestShutdownReadyzAtOnce: from the first moment of a stop, the API's
-// /readyz answers 503 while the API still serves, so that probes and load
-// balancers send it nothing new while the roles before it stop (here a
-// scheduler whose stop takes a while).
+// TestShutdownReadyzAtOnce: from the first moment of a stop, /readyz
+// answers 503 while the API still serves and /healthz 200, so that probes
+// and load balancers send it nothing new while the roles before it stop (here
+// a scheduler whose stop takes a while): on the API's address, and on the
+// --health-addr server, not only once that stops itself at the end.
 func TestShutdownReadyzAtOnce(t *testing.T) {
-	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 5}, "10/s")
-	a, err := newApp(e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	addr := freeAddr(t)
-	r, err := startRoles(context.Background(), a, roleSet{api: true}, roleOptions{apiAddr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, body := get(t, "http://"+addr+"/readyz"); code != 200 {
-		t.Fatalf("readyz before the stop: %d %q", code, body)
-	}
-	schedStopping, release := make(chan struct{}), make(chan struct{})
-	r.stopSchd = func(context.Context) { close(schedStopping); <-release }
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		r.shutdown(context.Background())
-	}()
-	<-schedStopping
-	code, body := get(t, "http://"+addr+"/readyz")
-	hcode, _ := get(t, "http://"+addr+"/healthz")
-	close(release)
-	<-stopped
-	if code != 503 || !strings.Contains(body, "shutting down") {
-		t.Errorf("readyz once the stop began: %d %q; want 503 shutting down", code, body)
-	}
-	if hcode != 200 {
-		t.Errorf("healthz once the stop began: %d; want 200 until the API stops", hcode)
+	for _, separate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "api address", true: "health-addr"}[separate], func(t *testing.T) {
+			e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 5}, "10/s")
+			a, err := newApp(e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(a.Close)
+			opts := roleOptions{apiAddr: freeAddr(t)}
+			probe := opts.apiAddr
+			if separate {
+				opts.healthAddr = freeAddr(t)
+				probe = opts.healthAddr
+			}
+			r, err := startRoles(context.Background(), a, roleSet{api: true}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, body := get(t, "http://"+probe+"/readyz"); code != 200 {
+				t.Fatalf("readyz before the stop: %d %q", code, body)
+			}
+			schedStopping, release := make(chan struct{}), make(chan struct{})
+			r.stopSchd = func(context.Context) { close(schedStopping); <-release }
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				r.shutdown(context.Background())
+			}()
+			<-schedStopping
+			code, body := get(t, "http://"+probe+"/readyz")
+			hcode, _ := get(t, "http://"+probe+"/healthz")
+			close(release)
+			<-stopped
+			if code != 503 || !strings.Contains(body, "shutting down") {
+				t.Errorf("readyz once the stop began: %d %q; want 503 shutting down", code, body)
+			}
+			if hcode != 200 {
+				t.Errorf("healthz once the stop began: %d; want 200 while the roles drain", hcode)
+			}
+		})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -245,44 +244,6 @@ func TestStopAnswersRequestsInFlight(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no answer to the request in flight")
-	}
-}
-
-// TestShutdownHealthReadyzAtOnce: from the first moment of a stop, the
-// --health-addr server's /readyz answers 503 too (its /healthz 200), while
-// the roles drain, not only once it stops itself at the end.
-func TestShutdownHealthReadyzAtOnce(t *testing.T) {
-	e := newE2E(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 5}, "10/s")
-	a, err := newApp(e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	addr, health := freeAddr(t), freeAddr(t)
-	r, err := startRoles(context.Background(), a, roleSet{api: true}, roleOptions{apiAddr: addr, healthAddr: health})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, body := get(t, "http://"+health+"/readyz"); code != 200 {
-		t.Fatalf("health readyz before the stop: %d %q", code, body)
-	}
-	schedStopping, release := make(chan struct{}), make(chan struct{})
-	r.stopSchd = func(context.Context) { close(schedStopping); <-release }
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		r.shutdown(context.Background())
-	}()
-	<-schedStopping
-	code, body := get(t, "http://"+health+"/readyz")
-	hcode, _ := get(t, "http://"+health+"/healthz")
-	close(release)
-	<-stopped
-	if code != 503 {
-		t.Errorf("health readyz once the stop began: %d %q; want 503", code, body)
-	}
-	if hcode != 200 {
-		t.Errorf("health healthz once the stop began: %d; want 200 while the roles drain", hcode)
 	}
 }
 
