@@ -114,6 +114,17 @@ func TestServerClientOutlastsOutage(t *testing.T) {
 	})
 }
 
+// newCutServerClient is a server client of a fresh database, reached
+// through a cut that a test can take down and bring back.
+func newCutServerClient(t *testing.T) (*redistest.DB, *redistest.Cut, *ServerClient) {
+	t.Helper()
+	db := redistest.New(t)
+	cut := redistest.NewCut(t, db.Addr)
+	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
+	t.Cleanup(func() { _ = c.Close() })
+	return db, cut, c
+}
+
 // TestServerClientStopRetrying: with Redis away, a server client's command
 // waits for it; StopRetrying ends that wait after the current try, and later
 // commands fail as fast as with go-redis's defaults.
@@ -121,10 +132,7 @@ func TestServerClientStopRetrying(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits on a refused port")
 	}
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
-	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
-	defer c.Close()
+	_, cut, c := newCutServerClient(t)
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/internal/redistest"
@@ -27,10 +26,7 @@ func TestServerClientAnswerNotRetried(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits on a refused port")
 	}
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
-	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
-	defer c.Close()
+	db, cut, c := newCutServerClient(t)
 	ctx := context.Background()
 	runs := func() int64 { n, _ := db.Client.Get(ctx, "runs").Int64(); return n }
 
@@ -67,10 +63,7 @@ func TestServerClientOutlastsLongOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a Redis outage of 9s")
 	}
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
-	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
-	defer c.Close()
+	db, cut, c := newCutServerClient(t)
 	ctx := context.Background()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -121,10 +114,7 @@ func TestServerClientWaitEndsWithContext(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits on a refused port")
 	}
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
-	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB})
-	defer c.Close()
+	_, cut, c := newCutServerClient(t)
 	if err := c.Set(context.Background(), "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
