@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,139 @@ func TestClipReason(t *testing.T) {
 	got := clipReason(long)
 	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > 300+len("…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
 		t.Errorf("clipReason of %d bytes = %q (%d bytes)", len(long), got, len(got))
+	}
+}
+
+// TestSettleKeepsItsLength: a target marked unknown with a settle time is
+// settling for all of it, not a part: a check of Graph made before a late
+// send lands finds nothing and sends a second reply. A settle time under a
+// second settles too.
+func TestSettleKeepsItsLength(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	for _, settle := range []time.Duration{time.Hour, 900 * time.Millisecond} {
+		tg := Target{Kind: KindMessage, ID: "m_" + settle.String()}
+		mustGo(t, l, page, tg, "t0", time.Minute)
+		if err := l.MarkUnknown(ctx, page, tg, settle); err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.Reserve(ctx, page, tg, "t1", time.Minute, Limit{})
+		if err != nil || res.Outcome != ReserveSettling || res.Wait > settle {
+			t.Fatalf("reserve while settling %s: %+v %v, want ReserveSettling", settle, res, err)
+		}
+		if settle == time.Hour && res.Wait < 59*time.Minute {
+			t.Fatalf("settling for %s of a %s settle time", res.Wait, settle)
+		}
+	}
+}
+
+// TestRateScheduleOutlivesASecond: a Page's send schedule booked seconds
+// ahead is kept until its last booked slot: kept a second only, it would be
+// forgotten while replies still wait for their slots, and the next ones
+// would be booked at once beside them (the Page sent over its rate).
+func TestRateScheduleOutlivesASecond(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	lim := Limit{Interval: time.Second, MaxWait: 10 * time.Second}
+	for i := range 4 { // slots at 0, 1, 2 and 3 s
+		if r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "a" + strconv.Itoa(i)}, "t", time.Minute, lim); err != nil || r.Outcome != ReserveGo {
+			t.Fatalf("reserve %d: %+v %v", i, r, err)
+		}
+	}
+	time.Sleep(1200 * time.Millisecond)
+	r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "late"}, "t", time.Minute, lim)
+	if err != nil || r.Outcome != ReserveGo || r.Wait < 2*time.Second {
+		t.Fatalf("reserve 1.2s after booking slots up to 3s ahead: %+v %v, want the slot after them (~2.8s)", r, err)
+	}
+}
+
+// TestPutBackScheduleOutlivesASecond: replies put back for a Page's rate are
+// given return times after those put back before, even a second later while
+// the Page's schedule still runs: a schedule kept a second only would send
+// the next put-backs back with the earlier ones.
+func TestPutBackScheduleOutlivesASecond(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	lim := Limit{Interval: time.Second, MaxWait: 1500 * time.Millisecond}
+	reserve := func(id string) Reservation {
+		t.Helper()
+		r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: id}, "t", time.Minute, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// Booked at 0 and 1 s; put back to 2, 3 and 4 s.
+	for i, want := range []ReserveOutcome{ReserveGo, ReserveGo, ReserveLimited, ReserveLimited, ReserveLimited} {
+		if r := reserve("a" + strconv.Itoa(i)); r.Outcome != want {
+			t.Fatalf("reserve %d: %+v, want outcome %d", i, r, want)
+		}
+	}
+	time.Sleep(1200 * time.Millisecond)
+	if r := reserve("b0"); r.Outcome != ReserveGo { // the slot at 2 s
+		t.Fatalf("reserve 1.2s on: %+v, want go", r)
+	}
+	if r := reserve("b1"); r.Outcome != ReserveLimited || r.Wait < 3*time.Second {
+		t.Fatalf("put-back 1.2s on: %+v, want after the put-backs before (~3.8s)", r)
+	}
+}
+
+// TestShortPauseStillPauses: a Page paused for less than a second is paused:
+// Reserve answers ReservePaused with the time left.
+func TestShortPauseStillPauses(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	if set, err := l.Pause(ctx, page, 800*time.Millisecond, PauseThrottled+": short"); err != nil || !set {
+		t.Fatalf("pause: %v %v", set, err)
+	}
+	r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "c"}, "t", time.Minute, Limit{})
+	if err != nil || r.Outcome != ReservePaused || r.Wait <= 0 || r.Wait > 800*time.Millisecond || r.Reason != PauseThrottled+": short" {
+		t.Fatalf("reserve during a short pause: %+v %v, want paused", r, err)
+	}
+	// A pause shorter than a millisecond is a millisecond, not an error.
+	if _, err := l.Pause(ctx, "2", time.Microsecond, PauseThrottled+": tiny"); err != nil {
+		t.Fatalf("pause of a microsecond: %v", err)
+	}
+}
+
+// TestReserveLimitChanges: a Page reserved under another limit (a larger
+// burst) is reserved under the new one, not the first one the ledger saw.
+func TestReserveLimitChanges(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	lim := Limit{Interval: time.Second}
+	if r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "a"}, "t", time.Minute, lim); err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve: %+v %v", r, err)
+	}
+	lim.Burst = 3
+	for i := range 3 {
+		if r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "b" + strconv.Itoa(i)}, "t", time.Minute, lim); err != nil || r.Outcome != ReserveGo || r.Wait != 0 {
+			t.Fatalf("reserve %d with a burst of 3: %+v %v, want go now", i, r, err)
+		}
+	}
+}
+
+// TestMarksKeepLedgerTTL: a failed or unknown mark of a target the ledger
+// did not have is kept for the ledger's TTL, not for ever.
+func TestMarksKeepLedgerTTL(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "1"
+	failed, unknown := Target{Kind: KindComment, ID: "f"}, Target{Kind: KindComment, ID: "u"}
+	if err := l.MarkFailed(ctx, page, failed, "(#10903) too old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkUnknown(ctx, page, unknown, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []Target{failed, unknown} {
+		if ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val(); ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+			t.Errorf("%s: entry's TTL %s, want the ledger's %s", tg, ttl, DefaultLedgerTTL)
+		}
 	}
 }
