@@ -20,12 +20,10 @@ import (
 // gives ErrNotReplicated (the claim is put back), not a network error that
 // reads as Redis being away, and the error names the wait it gave.
 func TestReplicaGuardTimeouts(t *testing.T) {
-	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	master, replica := startReplicated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	mc := master.Client()
-	waitRole(t, mc, 1)
 	l := NewLedger(mc, LedgerOptions{})
 	defaulted := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1})
 	capped := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 10 * time.Second})
@@ -56,12 +54,10 @@ func TestReplicaGuardTimeouts(t *testing.T) {
 // demoted master) does not let a send go as if no replica were connected:
 // ROLE there is a replica's, and Ack says so.
 func TestReplicaGuardNotOnAMaster(t *testing.T) {
-	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	master, replica := startReplicated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	mc := master.Client()
-	waitRole(t, mc, 1)
 	claim(t, NewLedger(mc, LedgerOptions{}), "100", Target{Kind: KindComment, ID: "1_1"}, "tok")
 	g := NewReplicaGuard(NewLedger(replica.Client(), LedgerOptions{}), ReplicaGuardOptions{Replicas: 1})
 	err := g.Ack(ctx, "100", Target{Kind: KindComment, ID: "1_1"}, "tok")
@@ -103,11 +99,9 @@ func TestReplicaGuardRecountsAfterMiss(t *testing.T) {
 // only matters as the check that the claim is still there; a Redis that
 // counts only the connection's own writes needs it.)
 func TestReplicaGuardClaimFromAnotherConnection(t *testing.T) {
-	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	master, replica := startReplicated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	waitRole(t, master.Client(), 1)
 	claimer := NewLedger(master.Client(), LedgerOptions{})
 	guarded := master.Client() // its own pool: a connection that never wrote
 	g := NewReplicaGuard(NewLedger(guarded, LedgerOptions{}), ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})

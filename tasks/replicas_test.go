@@ -28,12 +28,10 @@ func claim(t *testing.T, l *Ledger, page string, tg Target, token string) {
 // acknowledge and a claim that is gone are refused, and with no replica
 // connected claims pass again rather than block every send.
 func TestReplicaGuard(t *testing.T) {
-	master := redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
-	replica := redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	master, replica := startReplicated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	mc, rc := master.Client(), replica.Client()
-	waitRole(t, mc, 1)
 
 	for _, b := range []bool{false, true} {
 		l := NewLedger(mc, LedgerOptions{Prefix: "pr" + strconv.FormatBool(b) + ":", Batch: b})
@@ -92,6 +90,16 @@ func TestReplicaGuard(t *testing.T) {
 	if err := none.Ack(ctx, "100", tg3, "x"); err != nil {
 		t.Fatalf("nil guard: %v", err)
 	}
+}
+
+// startReplicated starts a master and a replica of it, and waits until the
+// master has the replica connected.
+func startReplicated(t *testing.T) (master, replica *redisproc.Server) {
+	t.Helper()
+	master = redisproc.Start(t, redisproc.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	replica = redisproc.Start(t, redisproc.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}})
+	waitRole(t, master.Client(), 1)
+	return master, replica
 }
 
 // waitRole waits until the master counts n connected replicas, all of them
