@@ -466,23 +466,15 @@ func printDemoSummary(w io.Writer, cfg *config.Config, expect map[string]*demoCo
 
 // printDemoSends shows a few of the messages the sandbox received, and how
 // many of the eligible items the ledger has as sent (ledgerSent) this run did
-// not send: with --redis, a
-// database an earlier demo run used already holds the seeded items as sent
-// (the sandbox seeds the same ids), and they are not answered twice.
+// not send: with --redis, a database an earlier demo run used already holds
+// the seeded items as sent (the sandbox seeds the same ids), and they are not
+// answered twice.
 //
 // It returns how many sends went to a comment or post that had its private
 // reply already: Graph refuses those (code 10900) and the sandbox counts
 // them, as it counts any second reply it took. pagereply makes none; the
 // demo says so, and a number that is not 0 is a failure of its guarantee.
 func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice int) {
-	twice = sb.AlreadyRepliedCount() + sb.Duplicates()
-	defer func() {
-		if twice > 0 {
-			fmt.Fprintf(w, "%d sends went to a comment or post that had its private reply already.\n\n", twice)
-		} else {
-			fmt.Fprintf(w, "No comment or post was sent a second private reply.\n\n")
-		}
-	}()
 	sends := sb.Sends()
 	sort.Slice(sends, func(i, j int) bool { return sends[i].Time.Before(sends[j].Time) })
 	if earlier := ledgerSent - len(sends); earlier > 0 {
@@ -490,11 +482,17 @@ func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice 
 	}
 	if len(sends) == 0 {
 		fmt.Fprintln(w, "This run sent no reply.")
-		return twice
+	} else {
+		fmt.Fprintf(w, "%d replies sent by this run; the first %d:\n", len(sends), min(n, len(sends)))
+		for _, s := range sends[:min(n, len(sends))] {
+			fmt.Fprintf(w, "  %-12s %-40s %q\n", s.Kind, s.Target, s.Text)
+		}
 	}
-	fmt.Fprintf(w, "%d replies sent by this run; the first %d:\n", len(sends), min(n, len(sends)))
-	for _, s := range sends[:min(n, len(sends))] {
-		fmt.Fprintf(w, "  %-12s %-40s %q\n", s.Kind, s.Target, s.Text)
+	twice = sb.AlreadyRepliedCount() + sb.Duplicates()
+	if twice > 0 {
+		fmt.Fprintf(w, "%d sends went to a comment or post that had its private reply already.\n\n", twice)
+	} else {
+		fmt.Fprint(w, "No comment or post was sent a second private reply.\n\n")
 	}
 	return twice
 }
