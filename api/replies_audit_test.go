@@ -40,7 +40,8 @@ func TestRepliesAnswerShape(t *testing.T) {
 }
 
 // TestRepliesTextTrimmed: the text queued is the text checked, white space
-// around it trimmed.
+// around it trimmed, and the reply is queued as the API's (its source, the
+// label of the replies it sends).
 func TestRepliesTextTrimmed(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.sb.AllComments(e.page.ID)[0].ID
@@ -58,8 +59,8 @@ func TestRepliesTextTrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Text != "hi there" {
-		t.Errorf("queued text %q, want %q", r.Text, "hi there")
+	if r.Text != "hi there" || r.Source != tasks.SourceAPI {
+		t.Errorf("queued text %q from %q, want %q from %q", r.Text, r.Source, "hi there", tasks.SourceAPI)
 	}
 }
 
