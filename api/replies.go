@@ -554,7 +554,13 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	if last == nil || last.ID == "" {
 		return bad("the conversation has no recent message from the person to answer")
 	}
-	if w := intake.Window(page, tasks.KindMessage); !last.CreatedTime.IsZero() && now.Sub(last.CreatedTime.Time) > w {
+	if last.CreatedTime.IsZero() {
+		// The poll skips such a message too (intake.Check): without its
+		// time nothing shows Messenger's window still open, and a reply
+		// queued without one would be sent at any age.
+		return &ConversationError{Msg: "Graph gave no created_time for the person's latest message: cannot tell whether the 24-hour window is open"}
+	}
+	if w := intake.Window(page, tasks.KindMessage); now.Sub(last.CreatedTime.Time) > w {
 		if w < intake.MessagingWindow {
 			return bad("the person's last message is older than the Page's reply window (max_age " + w.String() + ")")
 		}
@@ -566,9 +572,7 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 	}
 	reply.Target = t
 	reply.ConversationID = conv.ID
-	if !last.CreatedTime.IsZero() {
-		reply.Created = last.CreatedTime.UnixMilli()
-	}
+	reply.Created = last.CreatedTime.UnixMilli()
 	return nil
 }
 

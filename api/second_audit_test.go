@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -205,5 +206,22 @@ func TestGetReplyActiveCountsItsAttempt(t *testing.T) {
 	st, m := e.do(t, http.MethodGet, "/v1/replies/comment:"+c, testToken, "")
 	if st != 200 || m["state"] != "active" || m["attempts"] != 1.0 {
 		t.Errorf("reply being sent: %d %v, want state active, 1 attempt", st, m)
+	}
+}
+
+// TestConversationReplyNeedsMessageTime: a person's latest message that
+// Graph gives without its created_time cannot be shown inside Messenger's
+// 24-hour window: no reply is made (the poll skips it too), rather than a
+// task without a time that the worker would send at any age.
+func TestConversationReplyNeedsMessageTime(t *testing.T) {
+	now := time.Now()
+	conv := graph.Conversation{ID: "t_1", Participants: []graph.User{{ID: "100"}, {ID: "7001"}},
+		Messages: []graph.Message{{ID: "m_2", Message: "hi?", From: &graph.User{ID: "7001"}}}}
+	page := &config.Page{ID: "100", AccessToken: "tok", MaxAge: 168 * time.Hour}
+	var r tasks.Reply
+	err := api.ConversationReply(context.Background(), oneConversation{conv}, page, "t_1", now, &r)
+	var ce *api.ConversationError
+	if !errors.As(err, &ce) || ce.BadInput || r.Target.ID != "" {
+		t.Errorf("latest message without a time: %v, reply %+v; want Graph's error and no target", err, r)
 	}
 }
