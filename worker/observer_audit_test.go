@@ -17,7 +17,8 @@ import (
 
 // TestObserverPausesOnlyAnsweredThrottles: the Graph observer pauses a Page
 // whose successful answer's usage headers are at the limit (95 % and up,
-// said so in the reason), leaves an error's pause to the handler, and in a
+// said so in the reason; without Graph's time to regain access, for its
+// default pause), leaves an error's pause to the handler, and in a
 // dry run pauses no Page for the app's usage.
 func TestObserverPausesOnlyAnsweredThrottles(t *testing.T) {
 	ctx := context.Background()
@@ -31,6 +32,9 @@ func TestObserverPausesOnlyAnsweredThrottles(t *testing.T) {
 	}{
 		{name: "usage at 95%", ci: graph.CallInfo{Usage: graph.Usage{MaxPercent: 95, RegainAccess: time.Minute}},
 			paused: true, reason: "usage headers near the limit (95%), access regained in 1m0s"},
+		// No time to regain access given: paused for defaultThrottlePause.
+		{name: "usage at 96%, no regain time", ci: graph.CallInfo{Usage: graph.Usage{MaxPercent: 96}},
+			paused: true, reason: "usage headers near the limit (96%)"},
 		{name: "an error's usage", ci: graph.CallInfo{Code: 4, HTTPStatus: 400, Usage: graph.Usage{MaxPercent: 99}}},
 		{name: "dry run, app usage", dry: true, ci: graph.CallInfo{Usage: graph.Usage{MaxPercent: 99, AppPercent: 99}}},
 	} {

@@ -161,7 +161,7 @@ func TestWakePutBacksPicksByReason(t *testing.T) {
 // put-backs are run again when they are spaced far slower than its interval
 // now (put back by a worker on an older, lower rate), and its put-back
 // schedule is restarted; put-backs spaced at about the interval are left
-// alone, and so is the schedule.
+// alone, and so is the schedule, and so is a reply put back for a pause.
 func TestWakePutBacksRestartsSlowSchedule(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -182,7 +182,10 @@ func TestWakePutBacksRestartsSlowSchedule(t *testing.T) {
 				pbs = append(pbs, putBack{queue: tasks.QueueReplies, typ: tasks.TypeReply, id: "slot" + strconv.Itoa(i), page: page,
 					lastErr: "put back for " + d.String() + ": page rate used up", delay: d})
 			}
-			leavePutBacks(t, h, pbs)
+			// A reply held by a pause is no rate put-back, however far off.
+			held := putBack{queue: tasks.QueueReplies, typ: tasks.TypeReply, id: "held", page: page,
+				lastErr: "put back for 5m0s: page paused: throttled: usage headers near the limit (97%)", delay: time.Hour}
+			leavePutBacks(t, h, append(pbs, held))
 			back := h.ledger.PageKey(page, "back")
 			ctx := context.Background()
 			if err := h.db.Client.Set(ctx, back, "1", time.Hour).Err(); err != nil {
@@ -200,6 +203,9 @@ func TestWakePutBacksRestartsSlowSchedule(t *testing.T) {
 			}
 			if woken[page].Replies != want {
 				t.Errorf("woken %+v, want %d replies", woken, want)
+			}
+			if ti, err := insp.GetTaskInfo(tasks.QueueReplies, held.id); err != nil || ti.State != asynq.TaskStateRetry {
+				t.Errorf("the reply held by a pause: %v %v, want it left in the retry state", ti, err)
 			}
 			if n, err := h.db.Client.Exists(ctx, back).Result(); err != nil || (n == 0) != tc.slow {
 				t.Errorf("put-back schedule %s exists: %d (%v), want dropped: %v", back, n, err, tc.slow)
