@@ -185,8 +185,11 @@ func writePaging(e *enc, res pageResult, link func(key, cursor string) string) {
 }
 
 // pageLink returns the absolute URL of another page of a listing: base and path,
-// the query q without credentials or old cursors, and the new cursor.
-func pageLink(base, path string, q url.Values, key, cursor string) string {
+// the query q without old cursors, the new cursor, and the credentials the
+// request came with, as Graph writes its next and previous links: they carry
+// the request's access_token (however it was given) and its appsecret_proof,
+// so a client that follows a link as it is puts the token in a URL.
+func pageLink(base, path string, q url.Values, token, proof, key, cursor string) string {
 	v := url.Values{}
 	for k, vs := range q {
 		switch k {
@@ -194,6 +197,12 @@ func pageLink(base, path string, q url.Values, key, cursor string) string {
 			continue
 		}
 		v[k] = vs
+	}
+	if token != "" {
+		v.Set("access_token", token)
+	}
+	if proof != "" {
+		v.Set("appsecret_proof", proof)
 	}
 	v.Set(key, cursor)
 	return base + path + "?" + v.Encode()

@@ -177,9 +177,7 @@ func TestFeedPaging(t *testing.T) {
 				if next != "" && !strings.HasPrefix(next, e.srv.URL+"/") {
 					t.Fatalf("next %q is not an absolute URL on the server", next)
 				}
-				if strings.Contains(next, p.Token) {
-					t.Fatal("next carries the token")
-				}
+				next = linkWithoutToken(t, next, p.Token)
 			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("walked %d posts, want each of %d once, newest first", len(got), len(want))
