@@ -61,18 +61,22 @@ func runWorkerChild(path string) int {
 	return 0
 }
 
+// workerChild runs this test binary as one worker process with the config
+// file at path.
+func workerChild(path string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerChildEnv+"="+path)
+	return cmd
+}
+
 // TestRunRate runs one small combination across two worker processes: the
 // sandbox sees sends in the measured window, and the figures are filled in.
 func TestRunRate(t *testing.T) {
 	db := redistest.New(t)
 	pts, err := RunRate(context.Background(), RateOptions{
 		RedisURL: db.URL(), Rates: []int{20}, Workers: []int{2}, Duration: time.Second, Warmup: 200 * time.Millisecond,
-		Dir: t.TempDir(),
-		Command: func(path string) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), workerChildEnv+"="+path)
-			return cmd
-		},
+		Dir:     t.TempDir(),
+		Command: workerChild,
 	})
 	if err != nil {
 		t.Fatal(err)
