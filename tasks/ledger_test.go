@@ -354,10 +354,8 @@ func TestGetMany(t *testing.T) {
 // TestBatchedReserve: many concurrent reservations through the batcher each get
 // their own answer, and exactly one claim per target wins.
 func TestBatchedReserve(t *testing.T) {
-	ctx := context.Background()
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true})
-	t.Cleanup(l.Close)
+	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{})
 	const targets, racers = 200, 3
 	type result struct {
 		tg  Target
@@ -497,7 +495,7 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 	for _, linger := range []time.Duration{0, time.Millisecond} {
 		t.Run(linger.String(), func(t *testing.T) {
 			db := redistest.New(t)
-			l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: linger})
+			l, bounded := newBatchedLedger(t, db.Client, LedgerOptions{Linger: linger})
 			const n = 300
 			calls := l.BatchStats().Calls
 			gaveUp := make([]bool, n)
@@ -506,7 +504,7 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					ctx := context.Background()
+					ctx := bounded
 					if i%2 == 0 { // half give up at once or soon
 						var cancel context.CancelFunc
 						ctx, cancel = context.WithTimeout(ctx, time.Duration(i%3)*50*time.Microsecond)
@@ -521,19 +519,11 @@ func TestBatcherCallersGivingUp(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
 			last := Target{Kind: KindComment, ID: "last"}
-			if r, err := l.Reserve(ctx, "7", last, "tok", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+			if r, err := l.Reserve(bounded, "7", last, "tok", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
 				t.Fatalf("reserve after the others = %+v, %v", r, err)
 			}
-			closed := make(chan struct{})
-			go func() { l.Close(); close(closed) }()
-			select {
-			case <-closed:
-			case <-time.After(10 * time.Second):
-				t.Fatal("Close did not return: a queued call was left without a sender")
-			}
+			closeWithin(t, l)
 			// Every call went out, those of callers who gave up too, and
 			// their claims were released.
 			if sent := l.BatchStats().Calls - calls; sent != n+1 {
@@ -597,15 +587,10 @@ func TestBatcherLinger(t *testing.T) {
 	t.Run("one batch gathers", func(t *testing.T) {
 		db := redistest.New(t)
 		// A linger no caller outlasts: Close ends it once all have queued.
-		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour})
+		l, _ := newBatchedLedger(t, db.Client, LedgerOptions{Linger: time.Hour})
 		done := make(chan struct{})
 		go func() { reserveAll(t, l, 20, "g"); close(done) }()
-		for queued := 0; queued < 20; { // until every call waits
-			time.Sleep(time.Millisecond)
-			l.batch.mu.Lock()
-			queued = len(l.batch.queue)
-			l.batch.mu.Unlock()
-		}
+		waitBatcher(t, l, "holding all 20 calls", queued(20))
 		// Calls that arrived while a batch gathered joined it: one sender
 		// holds a slot (before, each of the first four started a batch).
 		l.batch.mu.Lock()
@@ -614,7 +599,7 @@ func TestBatcherLinger(t *testing.T) {
 		if senders != 1 || !gathering {
 			t.Fatalf("20 calls queued with %d senders (gathering %v), want 1 gathering", senders, gathering)
 		}
-		l.Close()
+		closeWithin(t, l)
 		<-done
 		if st := l.BatchStats(); st.Pipelines != 1 || st.Scripts != 1 || st.Calls != 20 {
 			t.Fatalf("batch stats %+v, want 20 calls in one pipeline and one script call", st)
@@ -622,7 +607,7 @@ func TestBatcherLinger(t *testing.T) {
 	})
 	t.Run("flush at", func(t *testing.T) {
 		db := redistest.New(t)
-		l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour, FlushAt: 5})
+		l, _ := newBatchedLedger(t, db.Client, LedgerOptions{Linger: time.Hour, FlushAt: 5})
 		reserveAll(t, l, 5, "f")
 		if st := l.BatchStats(); st.Calls != 5 {
 			t.Fatalf("batch stats %+v, want 5 calls sent", st)
@@ -634,13 +619,8 @@ func TestBatcherLinger(t *testing.T) {
 			_, err := l.Reserve(context.Background(), "8", Target{Kind: KindComment, ID: "lone"}, "tok", time.Minute, Limit{})
 			res <- err
 		}()
-		for queued := 0; queued == 0; { // until the lone call lingers
-			time.Sleep(time.Millisecond)
-			l.batch.mu.Lock()
-			queued = len(l.batch.queue)
-			l.batch.mu.Unlock()
-		}
-		l.Close()
+		waitBatcher(t, l, "holding the lone call", queued(1))
+		closeWithin(t, l)
 		select {
 		case err := <-res:
 			if err != nil {
@@ -679,10 +659,7 @@ func TestBatcherSendsCallQueuedBehindPipeline(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	hold := holdPipelines{held: make(chan struct{}, 4), release: make(chan struct{})}
 	rdb.AddHook(hold)
-	l := NewLedger(rdb, LedgerOptions{Batch: true})
-	t.Cleanup(l.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	l, ctx := newBatchedLedger(t, rdb, LedgerOptions{})
 	res := make(chan error, 2)
 	reserve := func(id string) {
 		r, err := l.Reserve(ctx, "1", Target{Kind: KindComment, ID: id}, "tok", time.Minute, Limit{})
@@ -692,14 +669,9 @@ func TestBatcherSendsCallQueuedBehindPipeline(t *testing.T) {
 		res <- err
 	}
 	go reserve("first")
-	<-hold.held // the first call's pipeline is on the wire
+	waitBatcher(t, l, "sending the first call", func(*batcher) bool { return len(hold.held) > 0 })
 	go reserve("behind")
-	for queued := 0; queued == 0; { // until the second call waits behind it
-		time.Sleep(time.Millisecond)
-		l.batch.mu.Lock()
-		queued = len(l.batch.queue)
-		l.batch.mu.Unlock()
-	}
+	waitBatcher(t, l, "holding the second call behind it", queued(1))
 	close(hold.release)
 	for range 2 {
 		if err := <-res; err != nil {
@@ -921,9 +893,7 @@ func TestReturnSendSlot(t *testing.T) {
 // doubtful target's claim is left to expire: it stays doubtful.
 func TestAbandonedReserveReleased(t *testing.T) {
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: 100 * time.Millisecond})
-	t.Cleanup(l.Close)
-	bg := context.Background()
+	l, bg := newBatchedLedger(t, db.Client, LedgerOptions{Linger: 100 * time.Millisecond})
 	fresh, doubtful := Target{Kind: KindComment, ID: "abandoned"}, Target{Kind: KindComment, ID: "doubt"}
 	if _, err := l.Reserve(bg, "1", doubtful, "t0", time.Minute, Limit{}); err != nil {
 		t.Fatal(err)
@@ -939,12 +909,7 @@ func TestAbandonedReserveReleased(t *testing.T) {
 		_, err := l.Reserve(bg, "1", Target{Kind: KindComment, ID: "leader"}, NewToken(), time.Minute, Limit{})
 		led <- err
 	}()
-	for gathering := false; !gathering; {
-		l.batch.mu.Lock()
-		gathering = l.batch.gathering
-		l.batch.mu.Unlock()
-		time.Sleep(time.Millisecond)
-	}
+	waitBatcher(t, l, "gathering the leader's batch", func(b *batcher) bool { return b.gathering })
 	for _, tg := range []Target{fresh, doubtful} {
 		ctx, cancel := context.WithTimeout(bg, 5*time.Millisecond)
 		_, err := l.Reserve(ctx, "1", tg, NewToken(), time.Minute, Limit{})

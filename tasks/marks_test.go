@@ -23,10 +23,8 @@ func TestMarkSentMerged(t *testing.T) {
 }
 
 func testMarkSentMerged(t *testing.T, linger time.Duration) {
-	ctx := context.Background()
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: linger})
-	defer l.Close()
+	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{Linger: linger})
 	pages := []string{"100", "200", "300"}
 	// One target per Page is already sent: a second mark must neither change
 	// it nor count it again.
@@ -82,12 +80,10 @@ func testMarkSentMerged(t *testing.T, linger time.Duration) {
 // While Redis is away, ledger calls fail with an error (none hangs, none
 // claims success); once it is back they work again.
 func TestLedgerRedisGoesAway(t *testing.T) {
-	ctx := context.Background()
 	srv := redisproc.Start(t, redisproc.Options{AOF: true})
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
-	l := NewLedger(rdb, LedgerOptions{Batch: true})
-	defer l.Close()
+	l, ctx := newBatchedLedger(t, rdb, LedgerOptions{})
 	const page = "100"
 	tg := Target{Kind: KindComment, ID: "c1"}
 	if r, err := l.Reserve(ctx, page, tg, "tok", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
@@ -131,10 +127,8 @@ func TestLedgerRedisGoesAway(t *testing.T) {
 // Concurrent reservations of one Page are merged into one script call and
 // still book distinct send slots one interval apart.
 func TestReserveMergedKeepsRate(t *testing.T) {
-	ctx := context.Background()
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true})
-	defer l.Close()
+	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{})
 	const page = "100"
 	lim := Limit{Interval: 10 * time.Millisecond, Burst: 1, MaxWait: 150 * time.Millisecond}
 	var mu sync.Mutex
@@ -211,10 +205,8 @@ func TestPlanMerges(t *testing.T) {
 // replies of the old one are in flight) are not merged: each is decided by
 // its own limit, in one batch.
 func TestReserveMergesOnlyOneLimit(t *testing.T) {
-	ctx := context.Background()
 	db := redistest.New(t)
-	l := NewLedger(db.Client, LedgerOptions{Batch: true, Linger: time.Hour, FlushAt: 2})
-	defer l.Close()
+	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{Linger: time.Hour, FlushAt: 2})
 	const page = "100"
 	slow := Limit{Interval: time.Hour}
 	// Booked without the batcher, whose linger would hold a lone call.

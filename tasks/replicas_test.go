@@ -17,7 +17,9 @@ import (
 // claim reserves tg under token and wants ReserveGo.
 func claim(t *testing.T, l *Ledger, page string, tg Target, token string) {
 	t.Helper()
-	r, err := l.Reserve(context.Background(), page, tg, token, time.Minute, Limit{})
+	ctx, cancel := context.WithTimeout(context.Background(), batchWait)
+	defer cancel()
+	r, err := l.Reserve(ctx, page, tg, token, time.Minute, Limit{})
 	if err != nil || r.Outcome != ReserveGo {
 		t.Fatalf("reserve %s = %+v, %v; want go", tg, r, err)
 	}
@@ -35,7 +37,7 @@ func TestReplicaGuard(t *testing.T) {
 
 	for _, b := range []bool{false, true} {
 		l := NewLedger(mc, LedgerOptions{Prefix: "pr" + strconv.FormatBool(b) + ":", Batch: b})
-		t.Cleanup(l.Close)
+		t.Cleanup(func() { closeWithin(t, l) })
 		g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
 		const page = "100"
 		tg := Target{Kind: KindComment, ID: "1_" + strconv.FormatBool(b)}
@@ -129,8 +131,7 @@ func TestReplicaGuardCluster(t *testing.T) {
 	cc := cl.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	l := NewLedger(cc, LedgerOptions{Batch: true})
-	t.Cleanup(l.Close)
+	l, _ := newBatchedLedger(t, cc, LedgerOptions{})
 	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
 	quick := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: 300 * time.Millisecond})
 
