@@ -19,16 +19,18 @@ import (
 )
 
 // putBack is a task left in asynq's retry state with lastErr as its last
-// error, due after delay.
+// error, due after delay; or, archived, in its archive.
 type putBack struct {
 	queue, typ, id, page string
 	lastErr              string
 	delay                time.Duration
+	archived             bool
 }
 
 // leavePutBacks enqueues each task of pbs and has an asynq server of its own
 // fail it once with its lastErr, using no retry, so that it waits in the
-// retry state as the worker's put-backs do.
+// retry state as the worker's put-backs do; or, for an archived one, as a
+// failure with no retry left, so that it is archived.
 func leavePutBacks(t *testing.T, h *harness, pbs []putBack) {
 	t.Helper()
 	byID := map[string]putBack{}
@@ -46,14 +48,25 @@ func leavePutBacks(t *testing.T, h *harness, pbs []putBack) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.Enqueue(asynq.NewTask(pb.typ, payload), asynq.Queue(pb.queue), asynq.TaskID(pb.id), asynq.MaxRetry(5)); err != nil {
+		retries := 5
+		if pb.archived {
+			retries = 0
+		}
+		if _, err := client.Enqueue(asynq.NewTask(pb.typ, payload), asynq.Queue(pb.queue), asynq.TaskID(pb.id), asynq.MaxRetry(retries)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, q := range []string{tasks.QueueReplies, tasks.QueuePolls} {
 		srv := asynq.NewServer(h.opt, asynq.Config{
 			Concurrency: 4, Queues: map[string]int{q: 1}, TaskCheckInterval: 20 * time.Millisecond,
-			IsFailure: func(error) bool { return false },
+			IsFailure: func(err error) bool {
+				for _, pb := range pbs {
+					if pb.lastErr == err.Error() {
+						return pb.archived
+					}
+				}
+				return false
+			},
 			RetryDelayFunc: func(_ int, err error, _ *asynq.Task) time.Duration {
 				for _, pb := range pbs {
 					if pb.lastErr == err.Error() {
@@ -77,8 +90,12 @@ func leavePutBacks(t *testing.T, h *harness, pbs []putBack) {
 				continue
 			}
 			for {
+				want := asynq.TaskStateRetry
+				if pb.archived {
+					want = asynq.TaskStateArchived
+				}
 				ti, err := insp.GetTaskInfo(q, pb.id)
-				if err == nil && ti.State == asynq.TaskStateRetry {
+				if err == nil && ti.State == want {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -97,7 +114,9 @@ func leavePutBacks(t *testing.T, h *harness, pbs []putBack) {
 // put back for the rate or the Page's share of slots; for a lifted
 // page_broken pause, the replies and webhook items put back for that pause
 // only; for an operator's lift, everything put back for a pause of any
-// kind. A failure's retry and the other Pages' put-backs keep their time.
+// kind. A failure's retry and the other Pages' put-backs keep their time, and
+// so does a task of the polls queue that is no webhook item (a poll), even
+// with an item's payload.
 func TestWakePutBacksPicksByReason(t *testing.T) {
 	const (
 		rate     = "put back for 30s: page rate used up"
@@ -128,6 +147,7 @@ func TestWakePutBacksPicksByReason(t *testing.T) {
 			}
 			pbs := []putBack{r("rate", rate), r("share", share), r("broken", broken), r("throttle", throttle), r("failed", failed),
 				it("item-broken", broken), it("item-throttle", throttle),
+				{queue: tasks.QueuePolls, typ: tasks.TypePoll, id: "poll-broken", page: page, lastErr: broken, delay: time.Hour},
 				{queue: tasks.QueueReplies, typ: tasks.TypeReply, id: "other-broken", page: other, lastErr: broken, delay: time.Hour},
 				{queue: tasks.QueueReplies, typ: tasks.TypeReply, id: "other-rate", page: other, lastErr: rate, delay: time.Hour}}
 			leavePutBacks(t, h, pbs)
@@ -216,7 +236,8 @@ func TestWakePutBacksRestartsSlowSchedule(t *testing.T) {
 
 // TestWakePutBacksReportsItemsFailure: when the webhook items put back for a
 // lifted pause cannot be read, WakePutBacks says so (with the replies it ran
-// counted), rather than report the wake-up done.
+// counted), rather than report the wake-up done; a wake-up that lifts no
+// pause (a rate change) does not read them, and so does not fail on them.
 func TestWakePutBacksReportsItemsFailure(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 95})
 	page := h.pages[0].ID
@@ -238,5 +259,40 @@ func TestWakePutBacksReportsItemsFailure(t *testing.T) {
 	}
 	if woken[page].Replies != 1 {
 		t.Fatalf("woken %+v, want the reply it ran counted", woken)
+	}
+	if _, err := worker.WakePutBacks(ctx, insp, h.ledger, map[string]worker.Wake{page: {Rate: true}}); err != nil {
+		t.Fatalf("WakePutBacks for a rate change = %v, want the webhook items left unread", err)
+	}
+}
+
+// TestRunArchivedOfPagesPicksItsPages: RunArchivedOfPages runs again only
+// the replies archived as not configured whose Page is among pages now; a
+// Page still missing from the config keeps its archived replies (run, they
+// would only fail and be archived again), and so does a reply archived for
+// another reason.
+func TestRunArchivedOfPagesPicksItsPages(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 96})
+	page, other := h.pages[0].ID, h.pages[1].ID
+	a := func(id, page, lastErr string) putBack {
+		return putBack{queue: tasks.QueueReplies, typ: tasks.TypeReply, id: id, page: page, lastErr: lastErr, archived: true}
+	}
+	pbs := []putBack{a("back", page, "page "+page+" is not configured on this worker"),
+		a("still-missing", other, "page "+other+" is not configured on this worker"),
+		a("refused", page, "graph: code 10900: Activity already replied to")}
+	leavePutBacks(t, h, pbs)
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	ran, err := worker.RunArchivedOfPages(context.Background(), insp, map[string]bool{page: true})
+	if err != nil || len(ran) != 1 || ran[page] != 1 {
+		t.Fatalf("ran %v, %v; want the one reply of page %s archived as not configured", ran, err, page)
+	}
+	for _, pb := range pbs {
+		ti, err := insp.GetTaskInfo(pb.queue, pb.id)
+		if err != nil {
+			t.Fatalf("%s: %v", pb.id, err)
+		}
+		if ran := ti.State == asynq.TaskStatePending; ran != (pb.id == "back") {
+			t.Errorf("%s (page %s, %q): %s, want run now: %v", pb.id, pb.page, pb.lastErr, ti.State, pb.id == "back")
+		}
 	}
 }
