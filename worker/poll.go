@@ -315,7 +315,8 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if err := pl.p.Ledger.ReleaseLease(rctx, pageID, pollLeaseName, token); err != nil {
-				r.log.Warn("release the poll's lease", slog.String("error", err.Error()))
+				r.log.Warn("release the poll's lease; trying again until Redis answers", slog.String("error", err.Error()))
+				go pl.releaseLeaseLater(pageID, token, r.log)
 			}
 		}()
 	}
@@ -442,6 +443,29 @@ const (
 	pollLeaseName = "poll"
 	pollLease     = 2 * time.Minute
 )
+
+// releaseLeaseLater tries again, every second, to release a poll's lease
+// whose release failed (Redis away, a failover under way), until it is
+// released or would have run out anyway. Left held, it turns away every poll
+// of the Page until it runs out (pollLease, 2 minutes), and comments made
+// meanwhile wait that long for their replies, past the minute within which
+// a failover is to be behind the service. Releasing takes only a lease that
+// still holds this poll's token.
+func (pl *Poller) releaseLeaseLater(pageID, token string, log *slog.Logger) {
+	for end := time.Now().Add(pl.p.Lease); time.Now().Before(end); {
+		time.Sleep(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := pl.p.Ledger.ReleaseLease(ctx, pageID, pollLeaseName, token)
+		cancel()
+		if err == nil {
+			log.Info("poll's lease released once Redis answered again")
+			return
+		}
+		if errors.Is(err, redis.ErrClosed) {
+			return // the process is stopping
+		}
+	}
+}
 
 type stateUpdate struct {
 	post string
