@@ -36,26 +36,13 @@ func (g *failingGraph) SendPrivateReply(context.Context, string, string, graph.R
 // Graph saw sends.
 func TestGetReplyAttemptsCountRetries(t *testing.T) {
 	e := newEnv(t, nil)
-	c := e.sb.AllComments(e.page.ID)[0].ID
-	if st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c)); st != http.StatusAccepted {
-		t.Fatalf("reply: %d %v", st, m)
-	}
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	g := &failingGraph{Graph: graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second})}
-	rdb := tasks.NewRedisClient(e.opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
-	w := worker.New(worker.Params{
-		Redis: e.opt, Ledger: ledger, Graph: g, Concurrency: 2, MaxRetry: 3,
-		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1}},
-		GraphTimeout: 2 * time.Second, SendSettle: time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-		ShutdownTimeout: 3 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	var g *failingGraph
+	c := e.replyThrough(t, func(base worker.Graph) worker.Graph {
+		g = &failingGraph{Graph: base}
+		return g
+	}, func(p *worker.Params) {
+		p.Concurrency, p.BackoffBase, p.BackoffMax = 2, 20*time.Millisecond, 100*time.Millisecond
 	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
 	insp := asynq.NewInspector(e.opt)
 	t.Cleanup(func() { _ = insp.Close() })
 	deadline := time.Now().Add(30 * time.Second)
@@ -76,4 +63,34 @@ func TestGetReplyAttemptsCountRetries(t *testing.T) {
 	if want := float64(g.sends.Load()); st != 200 || m["state"] != "archived" || m["attempts"] != want || want < 2 {
 		t.Fatalf("GET: %d %v, want state archived and %v attempts, one per send", st, m, want)
 	}
+}
+
+// replyThrough queues a reply to the Page's first comment through the API,
+// then starts a worker whose sends reach the sandbox through the Graph wrap
+// makes of a client of it, with its Params changed by tune; it returns the
+// comment's id.
+func (e *env) replyThrough(t *testing.T, wrap func(worker.Graph) worker.Graph, tune func(*worker.Params)) string {
+	t.Helper()
+	c := e.sb.AllComments(e.page.ID)[0].ID
+	if st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c)); st != http.StatusAccepted {
+		t.Fatalf("reply: %d %v", st, m)
+	}
+	gs := httptest.NewServer(e.sb)
+	t.Cleanup(gs.Close)
+	rdb := tasks.NewRedisClient(e.opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	p := worker.Params{
+		Redis: e.opt, Ledger: tasks.NewLedger(rdb, tasks.LedgerOptions{}), Concurrency: 1, MaxRetry: 3,
+		Graph:        wrap(graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second})),
+		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1}},
+		GraphTimeout: 2 * time.Second, SendSettle: time.Second, ShutdownTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	tune(&p)
+	w := worker.New(p)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	return c
 }

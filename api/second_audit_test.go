@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -178,25 +175,11 @@ func (g *blockingGraph) SendPrivateReply(ctx context.Context, _, _ string, _ gra
 // active with that attempt counted, not active with 0 attempts.
 func TestGetReplyActiveCountsItsAttempt(t *testing.T) {
 	e := newEnv(t, nil)
-	c := e.sb.AllComments(e.page.ID)[0].ID
-	if st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c)); st != http.StatusAccepted {
-		t.Fatalf("reply: %d %v", st, m)
-	}
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	g := &blockingGraph{Graph: graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second}), entered: make(chan struct{}), release: make(chan struct{})}
-	rdb := tasks.NewRedisClient(e.opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	w := worker.New(worker.Params{
-		Redis: e.opt, Ledger: tasks.NewLedger(rdb, tasks.LedgerOptions{}), Graph: g, Concurrency: 1, MaxRetry: 3,
-		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1}},
-		GraphTimeout: 2 * time.Second, SendSettle: time.Second, ShutdownTimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	var g *blockingGraph
+	c := e.replyThrough(t, func(base worker.Graph) worker.Graph {
+		g = &blockingGraph{Graph: base, entered: make(chan struct{}), release: make(chan struct{})}
+		return g
+	}, func(*worker.Params) {})
 	t.Cleanup(func() { close(g.release) })
 	select {
 	case <-g.entered:
