@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -19,12 +18,7 @@ import (
 // enough to page puts the token in a URL, and the app secret's check passes
 // on every page.
 func TestPagingKeepsTokenOutOfURLs(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 63, AppSecret: "s3cret"})
-	page := sb.Pages()[0]
-	post := sb.Posts(page.ID)[0].ID
-	for i := range 250 {
-		sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("63%04d", i), Name: "Paging Friend"}, "hi", time.Now().Add(-time.Duration(i+1)*time.Second))
-	}
+	sb, page, post := commentedPostOn(sandbox.Options{Pages: 1, Posts: 1, Seed: 63, AppSecret: "s3cret"}, 250)
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)

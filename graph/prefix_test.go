@@ -16,7 +16,13 @@ import (
 // commentedPost returns a sandbox of one Page with one post, which n fresh
 // comments a second apart follow.
 func commentedPost(seed int64, n int) (*sandbox.Sandbox, sandbox.Page, string) {
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: seed})
+	return commentedPostOn(sandbox.Options{Pages: 1, Posts: 1, Seed: seed}, n)
+}
+
+// commentedPostOn is commentedPost on a sandbox made with opts.
+func commentedPostOn(opts sandbox.Options, n int) (*sandbox.Sandbox, sandbox.Page, string) {
+	seed := opts.Seed
+	sb := sandbox.New(opts)
 	page := sb.Pages()[0]
 	post := sb.Posts(page.ID)[0].ID
 	for i := range n {

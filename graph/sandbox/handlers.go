@@ -373,7 +373,7 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 
 // selfLink links to another page of the listing that was asked for.
 func (c *call) selfLink(key, cursor string) string {
-	return pageLink(c.base, c.r.URL.Path, c.q, c.token, c.q.Get("appsecret_proof"), key, cursor)
+	return c.pageLink(c.r.URL.Path, c.q, key, cursor)
 }
 
 // commentList returns the comments of a post (every one with filter=stream, the

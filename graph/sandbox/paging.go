@@ -189,7 +189,7 @@ func writePaging(e *enc, res pageResult, link func(key, cursor string) string) {
 // request came with, as Graph writes its next and previous links: they carry
 // the request's access_token (however it was given) and its appsecret_proof,
 // so a client that follows a link as it is puts the token in a URL.
-func pageLink(base, path string, q url.Values, token, proof, key, cursor string) string {
+func (c *call) pageLink(path string, q url.Values, key, cursor string) string {
 	v := url.Values{}
 	for k, vs := range q {
 		switch k {
@@ -198,12 +198,12 @@ func pageLink(base, path string, q url.Values, token, proof, key, cursor string)
 		}
 		v[k] = vs
 	}
-	if token != "" {
-		v.Set("access_token", token)
+	if c.token != "" {
+		v.Set("access_token", c.token)
 	}
-	if proof != "" {
+	if proof := c.q.Get("appsecret_proof"); proof != "" {
 		v.Set("appsecret_proof", proof)
 	}
 	v.Set(key, cursor)
-	return base + path + "?" + v.Encode()
+	return c.base + path + "?" + v.Encode()
 }

@@ -254,7 +254,7 @@ func (c *call) writeNestedComments(j *enc, st *store, kind int, i int32, id stri
 		if filter != "" {
 			q.Set("filter", filter)
 		}
-		return pageLink(c.base, c.vprefix+"/"+id+"/comments", q, c.token, c.q.Get("appsecret_proof"), key, cursor)
+		return c.pageLink(c.vprefix+"/"+id+"/comments", q, key, cursor)
 	})
 	if summary {
 		writeSummary(j, len(list), listed)
@@ -337,7 +337,7 @@ func (c *call) writeNestedMessages(j *enc, st *store, ci int32, id string, f fie
 			q.Set("fields", f.subRaw)
 		}
 		q.Set("limit", itoa(limit))
-		return pageLink(c.base, c.vprefix+"/"+id+"/messages", q, c.token, c.q.Get("appsecret_proof"), key, cursor)
+		return c.pageLink(c.vprefix+"/"+id+"/messages", q, key, cursor)
 	})
 	j.close()
 }
