@@ -472,8 +472,15 @@ type stateUpdate struct {
 	st   postState
 }
 
-func (r *pollRun) postsKey() string { return r.pl.p.Ledger.PageKey(r.page.ID, "posts") }
-func (r *pollRun) convsKey() string { return r.pl.p.Ledger.PageKey(r.page.ID, "conversations") }
+// PollStateKeys returns the keys of what a Page's polls have read: each
+// post's state (its newest comment read, failures, the last full read) and the
+// newest conversation read.
+func PollStateKeys(l *tasks.Ledger, page string) (posts, conversations string) {
+	return l.PageKey(page, "posts"), l.PageKey(page, "conversations")
+}
+
+func (r *pollRun) postsKey() string { k, _ := PollStateKeys(r.pl.p.Ledger, r.page.ID); return k }
+func (r *pollRun) convsKey() string { _, k := PollStateKeys(r.pl.p.Ledger, r.page.ID); return k }
 
 func (r *pollRun) rdb() redis.UniversalClient { return r.pl.p.Ledger.Client() }
 

@@ -296,6 +296,10 @@ func claimDemoDatabase(ctx context.Context, env *cmdEnv, a *app, cfg *config.Con
 		fmt.Fprintf(env.stderr, "pagereply demo: Redis at %s: %v\n", cfg.Redis.Describe(), err)
 		return exitError
 	}
+	if err := forgetDemoPollState(cctx, a.rdb, a.ledger, pages); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply demo: Redis at %s: %v\n", cfg.Redis.Describe(), err)
+		return exitError
+	}
 	return -1
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // The demo given --redis runs every role on that database: its worker takes
@@ -165,6 +166,25 @@ func scanKeys(ctx context.Context, rdb redis.UniversalClient, match string, each
 	}
 	if err := iter.Err(); err != nil {
 		return fmt.Errorf("scan %s: %w", match, err)
+	}
+	return nil
+}
+
+// forgetDemoPollState drops what an earlier demo run's polls recorded of the
+// seeded Pages: the newest comment read on each post and the newest
+// conversation. Each run seeds its sandbox afresh, dated from its own start,
+// and that record is of the earlier run's sandbox: the private replies it sent
+// opened conversations dated then, later than every message this run seeds,
+// so its polls would never read this run's conversations. The ledger stays:
+// what was sent is still never sent again.
+func forgetDemoPollState(ctx context.Context, rdb redis.UniversalClient, l *tasks.Ledger, pages []string) error {
+	for _, p := range pages {
+		// One Page a call: in a Redis Cluster each Page's keys have a slot
+		// of their own.
+		posts, convs := worker.PollStateKeys(l, p)
+		if err := rdb.Del(ctx, posts, convs).Err(); err != nil {
+			return fmt.Errorf("forget an earlier demo's poll state of Page %s: %w", p, err)
+		}
 	}
 	return nil
 }
