@@ -2,14 +2,8 @@ package graph_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
@@ -20,16 +14,7 @@ import (
 func TestConversationsAskForSmallerPages(t *testing.T) {
 	sb := sandbox.New(sandbox.Options{Pages: 1, Conversations: 14, Seed: 64, Faults: sandbox.Faults{MaxListItems: 10}})
 	page := sb.Pages()[0]
-	var mu sync.Mutex
-	var limits []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		limits = append(limits, r.URL.Query().Get("limit"))
-		mu.Unlock()
-		sb.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	c, lim := limitsAskedOf(t, sb)
 	n := 0
 	for _, err := range c.Conversations(context.Background(), page.Token, page.ID) {
 		if err != nil {
@@ -37,10 +22,7 @@ func TestConversationsAskForSmallerPages(t *testing.T) {
 		}
 		n++
 	}
-	mu.Lock()
-	got := strings.Join(limits, " ")
-	mu.Unlock()
-	if want := " 6 6 6"; got != want {
+	if got, want := lim.String(), " 6 6 6"; got != want {
 		t.Errorf("limits asked for: %q, want %q", got, want)
 	}
 	if n != 14 {

@@ -16,6 +16,37 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
+// limitsAsked records the limit parameter of every request, in order.
+type limitsAsked struct {
+	mu     sync.Mutex
+	limits []string
+}
+
+func (l *limitsAsked) reset() { l.mu.Lock(); l.limits = nil; l.mu.Unlock() }
+
+// String returns the limits asked for, space-separated ("" for a request
+// without one).
+func (l *limitsAsked) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.limits, " ")
+}
+
+// limitsAskedOf returns a client of sb over loopback HTTP and the record of
+// the limits its requests ask for.
+func limitsAskedOf(t *testing.T, sb *sandbox.Sandbox) (*graph.Client, *limitsAsked) {
+	t.Helper()
+	l := &limitsAsked{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.limits = append(l.limits, r.URL.Query().Get("limit"))
+		l.mu.Unlock()
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second}), l
+}
+
 // TestListingAsksForSmallerPages: Graph answers a page of a listing too heavy
 // to build with code 1, "Please reduce the amount of data you're asking for,
 // then retry your request", however often it is asked the same. The listing
@@ -23,16 +54,7 @@ import (
 // on with the smaller pages; below 5 it gives the error up.
 func TestListingAsksForSmallerPages(t *testing.T) {
 	sb, page, post := commentedPost(62, 40)
-	var mu sync.Mutex
-	var limits []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		limits = append(limits, r.URL.Query().Get("limit"))
-		mu.Unlock()
-		sb.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	c := graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	c, lim := limitsAskedOf(t, sb)
 	read := func() (int, error) {
 		n := 0
 		for _, err := range c.Comments(context.Background(), page.Token, post) {
@@ -56,14 +78,9 @@ func TestListingAsksForSmallerPages(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("at most %d", tc.most), func(t *testing.T) {
 			sb.SetFaults(sandbox.Faults{MaxListItems: tc.most})
-			mu.Lock()
-			limits = nil
-			mu.Unlock()
+			lim.reset()
 			n, err := read()
-			mu.Lock()
-			got := strings.Join(limits, " ")
-			mu.Unlock()
-			if got != tc.limits {
+			if got := lim.String(); got != tc.limits {
 				t.Errorf("limits asked for: %s, want %s", got, tc.limits)
 			}
 			var ge *graph.Error

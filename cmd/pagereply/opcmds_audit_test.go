@@ -15,7 +15,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
@@ -88,13 +87,7 @@ func TestResumeItemsOnlyAndLogAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := w.worker(t)
-	post := w.e.sb.AddPost(page, sandbox.User{ID: page}, "News", time.Now().Add(-time.Hour))
-	comment := w.e.sb.AddComment(post, sandbox.User{ID: "8200", Name: "Webhook Visitor"}, "hello", time.Now().Add(-time.Minute))
-	item := tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: comment, PostID: post}
-	enq := &tasks.Enqueuer{Client: asynq.NewClientFromRedisClient(w.e.db.Client), Ledger: l, MaxRetry: 3}
-	if o, err := enq.EnqueueWebhookItem(ctx, item); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue webhook item: %v %v", o, err)
-	}
+	item := w.enqueueItem(t, "8200")
 	insp := asynq.NewInspectorFromRedisClient(w.e.db.Client)
 	eventually(t, 20*time.Second, "the webhook item put back for the pause", func() bool {
 		q, err := insp.GetQueueInfo(tasks.QueuePolls)

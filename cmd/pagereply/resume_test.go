@@ -43,13 +43,7 @@ func TestResumeLiftsPolicyBlock(t *testing.T) {
 		t.Fatalf("start's warning without the Page or the kind of its pause:\n%s", s)
 	}
 	w.enqueue(t)
-	post := w.e.sb.AddPost(page, sandbox.User{ID: page}, "More news", time.Now().Add(-time.Hour))
-	itemComment := w.e.sb.AddComment(post, sandbox.User{ID: "8100", Name: "Webhook Visitor"}, "hello", time.Now().Add(-time.Minute))
-	item := tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: itemComment, PostID: post}
-	enq := &tasks.Enqueuer{Client: asynq.NewClientFromRedisClient(w.e.db.Client), Ledger: l, MaxRetry: 3}
-	if o, err := enq.EnqueueWebhookItem(ctx, item); err != nil || o != tasks.Enqueued {
-		t.Fatalf("enqueue webhook item: %v %v", o, err)
-	}
+	item := w.enqueueItem(t, "8100")
 	insp := asynq.NewInspectorFromRedisClient(w.e.db.Client)
 	retry := func(queue string) int {
 		q, err := insp.GetQueueInfo(queue)
@@ -104,7 +98,7 @@ func TestResumeLiftsPolicyBlock(t *testing.T) {
 	// What the pause held goes out now, not in an hour.
 	p = w.worker(t)
 	eventually(t, 20*time.Second, "every reply after resume", func() bool {
-		return w.sent() == len(w.replies) && w.e.sb.SendCount(itemComment) == 1
+		return w.sent() == len(w.replies) && w.e.sb.SendCount(item.ID) == 1
 	})
 	stop(t, p)
 	if strings.Contains(p.stderr.String(), "page still paused at start") {

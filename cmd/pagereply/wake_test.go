@@ -46,6 +46,20 @@ func (w *wakeRig) enqueue(t *testing.T) {
 	}
 }
 
+// enqueueItem queues a webhook item of a new comment by a visitor (user id
+// from) on a new post of the Page.
+func (w *wakeRig) enqueueItem(t *testing.T, from string) tasks.WebhookItem {
+	t.Helper()
+	post := w.e.sb.AddPost(w.page.ID, sandbox.User{ID: w.page.ID}, "More news", time.Now().Add(-time.Hour))
+	comment := w.e.sb.AddComment(post, sandbox.User{ID: from, Name: "Webhook Visitor"}, "hello", time.Now().Add(-time.Minute))
+	item := tasks.WebhookItem{PageID: w.page.ID, Kind: tasks.KindComment, ID: comment, PostID: post}
+	enq := &tasks.Enqueuer{Client: asynq.NewClientFromRedisClient(w.e.db.Client), Ledger: tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{}), MaxRetry: 3}
+	if o, err := enq.EnqueueWebhookItem(context.Background(), item); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue webhook item: %v %v", o, err)
+	}
+	return item
+}
+
 func (w *wakeRig) sent() int {
 	n := 0
 	for _, r := range w.replies {
