@@ -1,0 +1,242 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestPollVisitorPostLookedAtOnce: a visitor's post is looked at for itself
+// by the poll that first finds it, and remembered: a poll after it, the
+// post unchanged, does not hand it to the batch again (a ledger read each,
+// at every poll, for as long as the post stays inside scan_posts), whether
+// the Page reads its comments or not.
+func TestPollVisitorPostLookedAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		replyTo []string
+	}{
+		{name: "comments and posts", replyTo: []string{config.ReplyComments, config.ReplyPosts}},
+		{name: "posts only", replyTo: []string{config.ReplyPosts}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 131})
+			pages := pollPages(h)
+			pages[0].ReplyTo = tc.replyTo
+			pages[0].DefaultText = defaultText
+			page := pages[0].ID
+			vp := h.sb.AddPost(page, sandbox.User{ID: "13101", Name: "Vera Visitor"}, "do you deliver?", time.Now().Add(-2*time.Hour))
+			pl := worker.NewPoller(h.pollParams(pages))
+			ctx := context.Background()
+			if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 || !queued(t, h, "post:"+vp) {
+				t.Fatalf("first poll: %d enqueued, %v; want the visitor's post queued", rep.Enqueued(), err)
+			}
+			rep, err := pl.Poll(ctx, page, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Seen != 0 || rep.Posts != 1 || rep.Unchanged != 1 {
+				t.Errorf("second poll, nothing changed: %d items seen, %d posts, %d unchanged; want 0, 1, 1", rep.Seen, rep.Posts, rep.Unchanged)
+			}
+		})
+	}
+}
+
+// TestPollStateOutlivesScanPosts: what a Page's polls remember (each post's
+// state, the newest conversation) is kept a day past scan_posts, the default
+// one when unset: it goes with the posts it describes, and not before, for a
+// poll that reads again a post still inside scan_posts reads it all again
+// (and a conversations-only Page keeps its records all the same).
+func TestPollStateOutlivesScanPosts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		replyTo []string
+		scan    time.Duration
+		want    time.Duration // scan_posts in effect
+	}{
+		{name: "comments, scan_posts 48h", replyTo: []string{config.ReplyComments}, scan: 48 * time.Hour, want: 48 * time.Hour},
+		{name: "comments, default scan_posts", replyTo: []string{config.ReplyComments}, want: worker.DefaultScanPosts},
+		{name: "conversations only", replyTo: []string{config.ReplyConversations}, want: worker.DefaultScanPosts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 137})
+			pages := pollPages(h)
+			pages[0].ReplyTo, pages[0].ScanPosts, pages[0].DefaultText = tc.replyTo, tc.scan, defaultText
+			page := pages[0].ID
+			h.addComments(page, 1, "")
+			h.sb.AddMessage(page, sandbox.User{ID: "13701", Name: "Mia Message"}, "hello", time.Now().Add(-time.Minute))
+			ctx := context.Background()
+			if rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+				t.Fatalf("poll: %d enqueued, %v; want 1", rep.Enqueued(), err)
+			}
+			posts, convs := worker.PollStateKeys(h.ledger, page)
+			keys := []string{posts}
+			if tc.replyTo[0] == config.ReplyConversations {
+				keys = append(keys, convs)
+			}
+			for _, k := range keys {
+				ttl, err := h.db.Client.TTL(ctx, k).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ttl <= tc.want || ttl > tc.want+24*time.Hour {
+					t.Errorf("%s: time to live %s, want past scan_posts (%s), at most a day past it", k, ttl, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestDryPollOfConversationsWritesNothing: a dry run of a Page that answers
+// conversations writes nothing to Redis (no record of the newest
+// conversation it read, which would hide the conversations before it from
+// the next real poll), and reads while another poll of the Page holds its
+// lease: it takes none itself.
+func TestDryPollOfConversationsWritesNothing(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 139})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	h.sb.AddMessage(page, sandbox.User{ID: "13901", Name: "Dora Dry"}, "hello", time.Now().Add(-time.Minute))
+	ctx := context.Background()
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+	if err != nil || rep.Conversations != 1 || len(rep.Replies) != 1 {
+		t.Fatalf("dry run: %d conversations, %d replies, %v; want 1, 1", rep.Conversations, len(rep.Replies), err)
+	}
+	if keys := h.db.Client.Keys(ctx, "*").Val(); len(keys) != 0 {
+		t.Fatalf("dry run wrote %d keys to Redis: %v", len(keys), keys)
+	}
+	// A poll of the Page is running (it holds the lease).
+	if _, ok, err := h.ledger.TryLease(ctx, page, "poll", time.Minute); err != nil || !ok {
+		t.Fatalf("take the poll lease: %v %v", ok, err)
+	}
+	rep, err = worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, true)
+	if err != nil || rep.Busy || len(rep.Replies) != 1 {
+		t.Errorf("dry run beside a running poll: busy %v, %d replies, %v; want it read", rep.Busy, len(rep.Replies), err)
+	}
+}
+
+// TestPollReadsCommentsDownToNewestSeen: a post's comments read again, for a
+// new comment, stop at the newest comment the last poll saw (less the
+// overlap), not at the end of the reply window: one page of a post with 150
+// comments of the last day, not two.
+func TestPollReadsCommentsDownToNewestSeen(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 141})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-25*time.Hour))
+	for i := range 150 {
+		h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("141%04d", i), Name: "Old Friend"}, "hello", now.Add(-time.Duration(i+10)*time.Minute))
+	}
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	before := h.sb.Calls()[sandbox.EndpointComments]
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 150 {
+		t.Fatalf("first poll: %d enqueued, %v; want 150", rep.Enqueued(), err)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointComments] - before; n < 2 {
+		t.Fatalf("first poll read %d pages of comments: the test needs the post's comments on two", n)
+	}
+	h.sb.AddComment(post, sandbox.User{ID: "1419999", Name: "New Friend"}, "hello", time.Now())
+	before = h.sb.Calls()[sandbox.EndpointComments]
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil || rep.Enqueued() != 1 {
+		t.Fatalf("second poll: %d enqueued, %v; want the new comment", rep.Enqueued(), err)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointComments] - before; n != 1 {
+		t.Errorf("second poll read %d pages of the post's comments, want 1: down to the newest comment seen", n)
+	}
+}
+
+// TestPollFullReadDueAtItsTime: a full read comes once fullReadEvery (6 h
+// for a max_age of a week) has passed since the last one, to the second,
+// and a record of the last one a little ahead of this host's clock (less
+// than fullReadSkew: the clocks of the hosts polling a Page differ a
+// little) is taken at its word: no full read at every poll.
+func TestPollFullReadDueAtItsTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		last time.Duration // the last full read, from the poll's clock
+		full bool
+	}{
+		{name: "6h ago", last: -6 * time.Hour, full: true},
+		{name: "6h less a second ago", last: -6*time.Hour + time.Second, full: false},
+		{name: "30s ahead", last: 30 * time.Second, full: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 143})
+			pages := pollPages(h)
+			page := pages[0].ID
+			clock := time.Now().Truncate(time.Second)
+			p := h.pollParams(pages)
+			p.Now = func() time.Time { return clock }
+			pl := worker.NewPoller(p)
+			ctx := context.Background()
+			if _, err := pl.Poll(ctx, page, false); err != nil {
+				t.Fatal(err)
+			}
+			posts, _ := worker.PollStateKeys(h.ledger, page)
+			if err := h.db.Client.HSet(ctx, posts, "_full", strconv.FormatInt(clock.Add(tc.last).Unix(), 10)).Err(); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := pl.Poll(ctx, page, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (rep.FullRead != "") != tc.full {
+				t.Errorf("last full read %s from now: full read %q, want one: %v", tc.last, rep.FullRead, tc.full)
+			}
+		})
+	}
+}
+
+// TestPollForgetsPostsPastScanPosts: once a post is past scan_posts (and
+// has nothing inside the reply window), a complete walk of the feed forgets
+// what it remembered of it, the record of its failing reads included: the
+// Page's poll state holds the posts a poll may read, not every post it ever
+// read.
+func TestPollForgetsPostsPastScanPosts(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 147})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	pages[0].ScanPosts, pages[0].MaxAge = 24*time.Hour, 24*time.Hour
+	page := pages[0].ID
+	now := time.Now()
+	good := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-2*time.Hour))
+	bad := h.sb.AddPost(page, sandbox.User{ID: page}, "live video", now.Add(-3*time.Hour))
+	h.sb.AddComment(good, sandbox.User{ID: "14701", Name: "Ann First"}, "hello", now.Add(-10*time.Minute))
+	h.sb.AddComment(bad, sandbox.User{ID: "14702", Name: "Bob Second"}, "hello", now.Add(-10*time.Minute))
+	clock := now
+	p := h.pollParams(pages)
+	p.Now = func() time.Time { return clock }
+	p.Graph, _ = failingGraph(t, h, func(path string) bool { return commentReadOf(path, map[string]bool{bad: true}) })
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 || rep.Unreadable != 1 {
+		t.Fatalf("first poll: %d enqueued, %d unreadable, %v; want 1, 1", rep.Enqueued(), rep.Unreadable, err)
+	}
+	posts, _ := worker.PollStateKeys(h.ledger, page)
+	for _, f := range []string{good, "_failing:" + bad} {
+		if ok, err := h.db.Client.HExists(ctx, posts, f).Result(); err != nil || !ok {
+			t.Fatalf("after the first poll, no field %s in the poll state (%v): the test proves nothing", f, err)
+		}
+	}
+	clock = now.Add(3 * 24 * time.Hour)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Posts != 0 {
+		t.Fatalf("poll three days on: %d posts looked at, %v; want none", rep.Posts, err)
+	}
+	for _, f := range []string{good, "_failing:" + bad} {
+		if ok, err := h.db.Client.HExists(ctx, posts, f).Result(); err != nil || ok {
+			t.Errorf("field %s still in the poll state (%v), its post past scan_posts", f, err)
+		}
+	}
+}
