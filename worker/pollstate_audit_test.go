@@ -3,11 +3,15 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -170,6 +174,7 @@ func TestPollFullReadDueAtItsTime(t *testing.T) {
 		{name: "6h ago", last: -6 * time.Hour, full: true},
 		{name: "6h less a second ago", last: -6*time.Hour + time.Second, full: false},
 		{name: "30s ahead", last: 30 * time.Second, full: false},
+		{name: "90s ahead", last: 90 * time.Second, full: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, sandbox.Options{Pages: 1, Posts: 2, Comments: 3, Seed: 143})
@@ -238,5 +243,81 @@ func TestPollForgetsPostsPastScanPosts(t *testing.T) {
 		if ok, err := h.db.Client.HExists(ctx, posts, f).Result(); err != nil || ok {
 			t.Errorf("field %s still in the poll state (%v), its post past scan_posts", f, err)
 		}
+	}
+}
+
+// feedFailing fails every read of the feed, while fail is set, with a
+// transient error after it listed after posts, and counts the comment reads
+// of each post.
+type feedFailing struct {
+	worker.PollGraph
+	after int
+	fail  atomic.Bool
+
+	mu     sync.Mutex
+	byPost map[string]int
+}
+
+func (f *feedFailing) Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
+	return flaky(f.fail.Load(), f.after, f.PollGraph.Feed(ctx, token, pageID))
+}
+
+func (f *feedFailing) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
+	f.mu.Lock()
+	f.byPost[postID]++
+	f.mu.Unlock()
+	return f.PollGraph.Comments(ctx, token, postID)
+}
+
+// TestFailedPollKeepsWhatItSaved: a poll saves its post states a batch at a
+// time, as their replies are queued, with their time to live. One that
+// fails past the first hundred changed posts (the feed keeps failing there)
+// leaves those posts' states saved, on a key that expires (its time to live
+// taken away here, as a key written first by that poll has none): the next
+// poll does not read their comments again.
+func TestFailedPollKeepsWhatItSaved(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 149})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	now := time.Now()
+	var ids []string
+	for i := range 110 {
+		post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-time.Duration(2*i+120)*time.Minute))
+		h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("149%04d", i), Name: "Ann Friend"}, "hello", now.Add(-time.Duration(2*i+60)*time.Minute))
+		ids = append(ids, post)
+	}
+	p := h.pollParams(pages)
+	p.UnchangedAfter = time.Second
+	fg := &feedFailing{PollGraph: p.Graph, after: 105, byPost: map[string]int{}}
+	p.Graph = fg
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 110 {
+		t.Fatalf("first poll: %d enqueued, %v; want 110", rep.Enqueued(), err)
+	}
+	posts, _ := worker.PollStateKeys(h.ledger, page)
+	if err := h.db.Client.Persist(ctx, posts).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, post := range ids {
+		h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("149%04d", 5000+i), Name: "Bea Friend"}, "hello", now.Add(-30*time.Second))
+	}
+	fg.fail.Store(true)
+	if _, err := pl.Poll(ctx, page, false); err == nil {
+		t.Fatal("poll with the feed failing after 105 posts: no error")
+	}
+	if ttl, err := h.db.Client.TTL(ctx, posts).Result(); err != nil || ttl <= 0 {
+		t.Errorf("poll state after the failed poll: time to live %s (%v), want it to expire", ttl, err)
+	}
+	fg.fail.Store(false)
+	clear(fg.byPost)
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Posts != 110 || len(fg.byPost) > 10 {
+		t.Errorf("poll after the failed one: %d posts, the comments of %d read; want 110, at most the 10 past the saved hundred", rep.Posts, len(fg.byPost))
 	}
 }
