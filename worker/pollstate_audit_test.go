@@ -321,3 +321,52 @@ func TestFailedPollKeepsWhatItSaved(t *testing.T) {
 		t.Errorf("poll after the failed one: %d posts, the comments of %d read; want 110, at most the 10 past the saved hundred", rep.Posts, len(fg.byPost))
 	}
 }
+
+// TestPollFullReadOnEachReplySetting: each of the settings that decide which
+// items get a reply makes the next poll read everything again when it
+// changes: a rule's pattern (the comments it now matches get their reply,
+// though their posts have not changed), scan_posts, max_age; a new text
+// for the same items does not.
+func TestPollFullReadOnEachReplySetting(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*config.Page)
+		full   bool
+		queued int // replies the poll after the change queues
+	}{
+		{name: "rule pattern", change: func(p *config.Page) { p.Rules[0].Match = "(?i)hello" }, full: true, queued: 2},
+		{name: "scan_posts", change: func(p *config.Page) { p.ScanPosts = 48 * time.Hour }, full: true},
+		{name: "max_age", change: func(p *config.Page) { p.MaxAge = 48 * time.Hour }, full: true},
+		{name: "rule text", change: func(p *config.Page) { p.Rules[0].Text = "Other words" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 151})
+			pages := pollPages(h)
+			pages[0].ReplyTo = []string{config.ReplyComments}
+			pages[0].Rules = []config.Rule{{Match: "(?i)zzzzqqq", Text: "Never"}}
+			pages[0].DefaultText = ""
+			page := pages[0].ID
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-2*time.Hour))
+			for i := range 2 {
+				h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("1510%d", i), Name: "Ann Friend"}, "hello", time.Now().Add(-time.Hour))
+			}
+			ctx := context.Background()
+			poll := func() worker.PollReport {
+				t.Helper()
+				rep, err := worker.NewPoller(h.pollParams(pages)).Poll(ctx, page, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			if rep := poll(); rep.Enqueued() != 0 {
+				t.Fatalf("first poll: %d enqueued, want none (no rule matches)", rep.Enqueued())
+			}
+			tc.change(&pages[0])
+			rep := poll()
+			if (rep.FullRead != "") != tc.full || rep.Enqueued() != tc.queued {
+				t.Errorf("poll after the change: full read %q, %d enqueued; want a full read %v, %d enqueued", rep.FullRead, rep.Enqueued(), tc.full, tc.queued)
+			}
+		})
+	}
+}
