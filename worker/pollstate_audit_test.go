@@ -370,3 +370,39 @@ func TestPollFullReadOnEachReplySetting(t *testing.T) {
 		})
 	}
 }
+
+// TestPollCommentInTheSecondOfItsRead: a post counts as read when its read
+// began, not when it ended. A comment made in the second of the post's last
+// comment, after a slow read of its comments had its page, leaves the
+// post's updated_time as it was: the next poll reads the post again all the
+// same (its last comment came less than UnchangedAfter before the read
+// began), and the comment gets its reply.
+func TestPollCommentInTheSecondOfItsRead(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 153})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-time.Hour))
+	at := time.Now()
+	h.sb.AddComment(post, sandbox.User{ID: "15301", Name: "Ann First"}, "hello", at)
+	var late string
+	p := h.pollParams(pages)
+	p.UnchangedAfter = 3 * time.Second
+	p.Graph = &listingGraph{PollGraph: p.Graph, after: 1, between: func() {
+		late = h.sb.AddComment(post, sandbox.User{ID: "15302", Name: "Bea Same-Second"}, "hello", at)
+		time.Sleep(4 * time.Second) // a slow read: it ends past UnchangedAfter
+	}}
+	pl := worker.NewPoller(p)
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+		t.Fatalf("first poll: %d enqueued, %v; want 1", rep.Enqueued(), err)
+	}
+	rep, err := pl.Poll(ctx, page, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !queued(t, h, "comment:"+late) {
+		t.Errorf("comment made in the second of the last one, during the read: no reply task (second poll: %d comment reads, %d unchanged)", rep.CommentReads, rep.Unchanged)
+	}
+}
