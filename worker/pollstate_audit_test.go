@@ -406,3 +406,60 @@ func TestPollCommentInTheSecondOfItsRead(t *testing.T) {
 		t.Errorf("comment made in the second of the last one, during the read: no reply task (second poll: %d comment reads, %d unchanged)", rep.CommentReads, rep.Unchanged)
 	}
 }
+
+// TestPollConversationsWatermark: the record of the newest conversation read
+// moves on with every poll that reads a newer one, so each poll looks at the
+// conversations since the last (less the overlap), not since the first; and
+// a record older than the messaging window (the Page's polls stopped for
+// days) does not take the poll past the window's start.
+func TestPollConversationsWatermark(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 157})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	h.sb.AddMessage(page, sandbox.User{ID: "15700", Name: "Olga Old"}, "hello", now.Add(-48*time.Hour))
+	h.sb.AddMessage(page, sandbox.User{ID: "15701", Name: "Ann First"}, "hello", now.Add(-3*time.Hour))
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 1 || rep.Enqueued() != 1 {
+		t.Fatalf("first poll: %d conversations, %d enqueued, %v; want the one inside the messaging window", rep.Conversations, rep.Enqueued(), err)
+	}
+	h.sb.AddMessage(page, sandbox.User{ID: "15702", Name: "Bea Second"}, "hello", now.Add(-time.Hour))
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 2 || rep.Enqueued() != 1 {
+		t.Fatalf("second poll: %d conversations, %d enqueued, %v; want the new one and the first poll's newest (1 enqueued)", rep.Conversations, rep.Enqueued(), err)
+	}
+	h.sb.AddMessage(page, sandbox.User{ID: "15703", Name: "Cid Third"}, "hello", now)
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 2 || rep.Enqueued() != 1 {
+		t.Errorf("third poll: %d conversations, %d enqueued, %v; want the new one and the second poll's newest (1 enqueued)", rep.Conversations, rep.Enqueued(), err)
+	}
+	// The last poll that read anything, three days ago.
+	_, convs := worker.PollStateKeys(h.ledger, page)
+	if err := h.db.Client.Set(ctx, convs, now.Add(-72*time.Hour).Unix(), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 3 {
+		t.Errorf("poll after a record of three days ago: %d conversations looked at, %v; want the 3 inside the messaging window", rep.Conversations, err)
+	}
+}
+
+// TestPollConversationShownAfterItsTime: the record of the newest
+// conversation read is that conversation's updated_time, not the poll's
+// clock: a conversation Graph lists only after a poll, dated between the
+// newest one that poll saw and the poll itself (minutes, past the overlap),
+// is looked at by the next poll and gets its reply.
+func TestPollConversationShownAfterItsTime(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 159})
+	pages := conversationPages(h)
+	page := pages[0].ID
+	now := time.Now()
+	h.sb.AddMessage(page, sandbox.User{ID: "15901", Name: "Ann Early"}, "hello", now.Add(-10*time.Minute))
+	pl := worker.NewPoller(h.pollParams(pages))
+	ctx := context.Background()
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+		t.Fatalf("first poll: %d enqueued, %v; want 1", rep.Enqueued(), err)
+	}
+	h.sb.AddMessage(page, sandbox.User{ID: "15902", Name: "Bea Late"}, "hello", now.Add(-5*time.Minute))
+	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+		t.Errorf("second poll: %d enqueued, %v; want the conversation listed late", rep.Enqueued(), err)
+	}
+}
