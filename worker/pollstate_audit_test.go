@@ -20,7 +20,8 @@ import (
 // by the poll that first finds it, and remembered: a poll after it, the
 // post unchanged, does not hand it to the batch again (a ledger read each,
 // at every poll, for as long as the post stays inside scan_posts), whether
-// the Page reads its comments or not.
+// the Page reads its comments or not. Each post is counted once, read for
+// its comments or unchanged.
 func TestPollVisitorPostLookedAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -38,8 +39,14 @@ func TestPollVisitorPostLookedAtOnce(t *testing.T) {
 			vp := h.sb.AddPost(page, sandbox.User{ID: "13101", Name: "Vera Visitor"}, "do you deliver?", time.Now().Add(-2*time.Hour))
 			pl := worker.NewPoller(h.pollParams(pages))
 			ctx := context.Background()
-			if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 || !queued(t, h, "post:"+vp) {
-				t.Fatalf("first poll: %d enqueued, %v; want the visitor's post queued", rep.Enqueued(), err)
+			first, err := pl.Poll(ctx, page, false)
+			if err != nil || first.Enqueued() != 1 || !queued(t, h, "post:"+vp) {
+				t.Fatalf("first poll: %d enqueued, %v; want the visitor's post queued", first.Enqueued(), err)
+			}
+			// Each post looked at is either read for its comments or counted
+			// unchanged (nothing of it to read).
+			if first.Posts != 1 || first.CommentReads+first.Unchanged != 1 {
+				t.Errorf("first poll: %d posts, %d comment reads, %d unchanged; want 1 post, read or unchanged", first.Posts, first.CommentReads, first.Unchanged)
 			}
 			rep, err := pl.Poll(ctx, page, false)
 			if err != nil {
@@ -461,5 +468,22 @@ func TestPollConversationShownAfterItsTime(t *testing.T) {
 	h.sb.AddMessage(page, sandbox.User{ID: "15902", Name: "Bea Late"}, "hello", now.Add(-5*time.Minute))
 	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
 		t.Errorf("second poll: %d enqueued, %v; want the conversation listed late", rep.Enqueued(), err)
+	}
+}
+
+// TestPollBeyondScanCountsCommentReadsOnly: BeyondScan counts the posts
+// created before scan_posts that a poll read for their comments, not a
+// visitor's post there looked at for itself.
+func TestPollBeyondScanCountsCommentReadsOnly(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 161})
+	pages := pollPages(h)
+	pages[0].ScanPosts = 24 * time.Hour
+	pages[0].ReplyTo = []string{config.ReplyPosts}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	h.sb.AddPost(page, sandbox.User{ID: "16101", Name: "Vera Visitor"}, "do you deliver?", time.Now().Add(-48*time.Hour))
+	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+	if err != nil || rep.Posts != 1 || rep.Enqueued() != 1 || rep.BeyondScan != 0 {
+		t.Errorf("poll: %d posts, %d enqueued, %d beyond scan_posts, %v; want 1, 1, 0", rep.Posts, rep.Enqueued(), rep.BeyondScan, err)
 	}
 }
