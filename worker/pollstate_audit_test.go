@@ -487,3 +487,35 @@ func TestPollBeyondScanCountsCommentReadsOnly(t *testing.T) {
 		t.Errorf("poll: %d posts, %d enqueued, %d beyond scan_posts, %v; want 1, 1, 0", rep.Posts, rep.Enqueued(), rep.BeyondScan, err)
 	}
 }
+
+// TestPollStoppedByThePageReadsNoConversations: the conversations are read
+// after a feed read that failed on Graph (they have their own listing), not
+// after one Graph throttled or whose token it refused: those are the Page's,
+// and a call more on a throttled Page lengthens its block.
+func TestPollStoppedByThePageReadsNoConversations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(sb *sandbox.Sandbox, page string)
+	}{
+		{name: "throttled", stop: func(sb *sandbox.Sandbox, page string) { sb.Throttle(page, time.Minute) }},
+		{name: "token refused", stop: func(sb *sandbox.Sandbox, page string) { sb.BreakToken(page, true) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 163})
+			pages := pollPages(h)
+			pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
+			pages[0].DefaultText = defaultText
+			page := pages[0].ID
+			h.addComments(page, 1, "")
+			h.sb.AddMessage(page, sandbox.User{ID: "16301", Name: "Mia Message"}, "hello", time.Now().Add(-time.Minute))
+			tc.stop(h.sb, page)
+			rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)
+			if err == nil || rep.Paused == "" {
+				t.Fatalf("poll: paused %q, %v; want it stopped and the Page paused", rep.Paused, err)
+			}
+			if n := h.sb.Calls()[sandbox.EndpointConversations]; n != 0 {
+				t.Errorf("the conversations were read %d times after the feed's read stopped the poll", n)
+			}
+		})
+	}
+}
