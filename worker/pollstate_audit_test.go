@@ -519,3 +519,34 @@ func TestPollStoppedByThePageReadsNoConversations(t *testing.T) {
 		})
 	}
 }
+
+// TestPollFailingPostsStateExpires: the record of posts whose comments keep
+// failing is written at once, with the poll state's time to live: a Page's
+// first poll that fails on its third failing post leaves a state that
+// expires.
+func TestPollFailingPostsStateExpires(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 167})
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	bad := map[string]bool{}
+	for i := range 3 {
+		post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-time.Duration(i+2)*time.Hour))
+		h.sb.AddComment(post, sandbox.User{ID: fmt.Sprintf("1670%d", i), Name: "Ann Friend"}, "hello", time.Now().Add(-time.Hour))
+		bad[post] = true
+	}
+	p := h.pollParams(pages)
+	p.Graph, _ = failingGraph(t, h, func(path string) bool { return commentReadOf(path, bad) })
+	ctx := context.Background()
+	if _, err := worker.NewPoller(p).Poll(ctx, page, false); err == nil {
+		t.Fatal("poll with three posts in a row failing: no error")
+	}
+	posts, _ := worker.PollStateKeys(h.ledger, page)
+	if n := h.db.Client.HLen(ctx, posts).Val(); n == 0 {
+		t.Fatal("no failing post recorded: the test proves nothing")
+	}
+	if ttl, err := h.db.Client.TTL(ctx, posts).Result(); err != nil || ttl <= 0 {
+		t.Errorf("poll state after the failed first poll: time to live %s (%v), want it to expire", ttl, err)
+	}
+}
