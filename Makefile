@@ -3,11 +3,8 @@ GO ?= go
 
 .PHONY: test demo build fuzz chaos chaos-long bench
 
-# ./worker/ is named first: go test starts packages in the order they are
-# named, and worker's tests, the longest (about 5 minutes), came last in
-# ./...'s order and ran on their own at the end.
 test:
-	$(GO) test -race -count=1 -timeout 12m ./worker/ ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
 
 demo:
 	$(GO) run ./cmd/pagereply demo
