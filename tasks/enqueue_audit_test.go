@@ -42,6 +42,20 @@ func isCmd(cmd redis.Cmder, name, part string) bool {
 // errHooked is the error a hook fails a command with.
 var errHooked = errors.New("connection reset by peer (hook)")
 
+// failCmd fails (with errHooked) every command named one of names with an
+// argument holding part, and runs the others.
+func failCmd(part string, names ...string) cmdHook {
+	return func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+		for _, name := range names {
+			if isCmd(cmd, name, part) {
+				cmd.SetErr(errHooked)
+				return errHooked
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
 // hookedEnqueuer is inspectingEnqueuer whose ledger's commands go through
 // h; it returns the test database too, whose client bypasses h.
 func hookedEnqueuer(t *testing.T, h cmdHook) (*Enqueuer, *asynq.Inspector, *redistest.DB) {
@@ -127,13 +141,7 @@ func TestEnqueueRetention(t *testing.T) {
 // attempt's check look for the wrong text, find none and send a second
 // message. Kills: NoteText's error swallowed.
 func TestEnqueueNoteTextFails(t *testing.T) {
-	e, insp, _ := hookedEnqueuer(t, func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-		if isCmd(cmd, "set", ":text:") {
-			cmd.SetErr(errHooked)
-			return errHooked
-		}
-		return next(ctx, cmd)
-	})
+	e, insp, _ := hookedEnqueuer(t, failCmd(":text:", "set"))
 	r := Reply{PageID: "7", Target: Target{KindMessage, "m_1"}, PSID: "42", ConversationID: "t_1", Text: "hi", Source: SourcePoll}
 	if o, info, err := e.Enqueue(context.Background(), r); !errors.Is(err, errHooked) || o != "" || info != nil {
 		t.Fatalf("enqueue with its text not noted: %v %v %v, want the error", o, info, err)
@@ -294,13 +302,7 @@ func TestReplaceAfterArchivedGone(t *testing.T) {
 // would drop the reply until the next find. Kills: the lock's error taken
 // for a lock held.
 func TestReplaceLockFails(t *testing.T) {
-	e, insp, _ := hookedEnqueuer(t, func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-		if isCmd(cmd, "set", ":replace:") {
-			cmd.SetErr(errHooked)
-			return errHooked
-		}
-		return next(ctx, cmd)
-	})
+	e, insp, _ := hookedEnqueuer(t, failCmd(":replace:", "set"))
 	r := Reply{PageID: "7", Target: Target{KindComment, "7_1"}, Text: "hi", Source: SourcePoll}
 	archived(t, e, insp, r)
 	if o, _, err := e.Enqueue(context.Background(), r); !errors.Is(err, errHooked) {
@@ -377,13 +379,7 @@ func TestGiveUpReadFails(t *testing.T) {
 // swallowed.
 func TestGiveUpMarkFails(t *testing.T) {
 	ctx := context.Background()
-	e, _, _ := hookedEnqueuer(t, func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-		if isCmd(cmd, "evalsha", "f|") || isCmd(cmd, "eval", "f|") {
-			cmd.SetErr(errHooked)
-			return errHooked
-		}
-		return next(ctx, cmd)
-	})
+	e, _, _ := hookedEnqueuer(t, failCmd("f|", "evalsha", "eval"))
 	r := Reply{PageID: "7", Target: Target{KindComment, "7_1"}, Text: "hi", Source: SourcePoll}
 	for range MaxReplacements + 1 {
 		if _, err := e.Ledger.CountRanOut(ctx, "7", r.Target, "code 2"); err != nil {

@@ -73,6 +73,15 @@ func pollPages(h *harness) []config.Page {
 
 // conversationPages is pollPages with its first Page replying to
 // conversations only, with a default text.
+// commentPages is pollPages with the first Page replying to comments only,
+// with the default text.
+func commentPages(h *harness) []config.Page {
+	pages := pollPages(h)
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	pages[0].DefaultText = defaultText
+	return pages
+}
+
 func conversationPages(h *harness) []config.Page {
 	pages := pollPages(h)
 	pages[0].ReplyTo = []string{config.ReplyConversations}

@@ -452,9 +452,7 @@ func TestRecoveredPostGetsItsRetries(t *testing.T) {
 // (asked once per read of them).
 func postPoller(t *testing.T, seed int64, fail func() bool) (h *harness, page, post string, pl *worker.Poller) {
 	h = newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	page = pages[0].ID
 	post = h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-2*time.Hour))
 	p := h.pollParams(pages)

@@ -138,9 +138,7 @@ func TestDryPollOfConversationsWritesNothing(t *testing.T) {
 // comments of the last day, not two.
 func TestPollReadsCommentsDownToNewestSeen(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 141})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	page := pages[0].ID
 	now := time.Now()
 	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-25*time.Hour))
@@ -217,9 +215,7 @@ func TestPollFullReadDueAtItsTime(t *testing.T) {
 // read.
 func TestPollForgetsPostsPastScanPosts(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 147})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	pages[0].ScanPosts, pages[0].MaxAge = 24*time.Hour, 24*time.Hour
 	page := pages[0].ID
 	now := time.Now()
@@ -284,9 +280,7 @@ func (f *feedFailing) Comments(ctx context.Context, token, postID string) iter.S
 // poll does not read their comments again.
 func TestFailedPollKeepsWhatItSaved(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 149})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	page := pages[0].ID
 	now := time.Now()
 	var ids []string
@@ -386,9 +380,7 @@ func TestPollFullReadOnEachReplySetting(t *testing.T) {
 // began), and the comment gets its reply.
 func TestPollCommentInTheSecondOfItsRead(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 153})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	page := pages[0].ID
 	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-time.Hour))
 	at := time.Now()
@@ -526,9 +518,7 @@ func TestPollStoppedByThePageReadsNoConversations(t *testing.T) {
 // expires.
 func TestPollFailingPostsStateExpires(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 167})
-	pages := pollPages(h)
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	pages[0].DefaultText = defaultText
+	pages := commentPages(h)
 	page := pages[0].ID
 	bad := map[string]bool{}
 	for i := range 3 {
