@@ -82,6 +82,16 @@ func commentPages(h *harness) []config.Page {
 	return pages
 }
 
+// postPages is pollPages with the first Page replying to visitors' posts
+// only, with the default text, scanning a day of posts.
+func postPages(h *harness) []config.Page {
+	pages := pollPages(h)
+	pages[0].ScanPosts = 24 * time.Hour
+	pages[0].ReplyTo = []string{config.ReplyPosts}
+	pages[0].DefaultText = defaultText
+	return pages
+}
+
 func conversationPages(h *harness) []config.Page {
 	pages := pollPages(h)
 	pages[0].ReplyTo = []string{config.ReplyConversations}
@@ -1085,10 +1095,7 @@ func TestPollConversationAfterInstantReply(t *testing.T) {
 // of them and the visitor's post never got its reply.
 func TestVisitorPostBehindQuietPosts(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
-	pages := pollPages(h)
-	pages[0].ScanPosts = 24 * time.Hour
-	pages[0].ReplyTo = []string{config.ReplyPosts}
-	pages[0].DefaultText = defaultText
+	pages := postPages(h)
 	page := pages[0].ID
 	now := time.Now()
 	for i := range 30 {

@@ -468,10 +468,7 @@ func TestPollConversationShownAfterItsTime(t *testing.T) {
 // visitor's post there looked at for itself.
 func TestPollBeyondScanCountsCommentReadsOnly(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 161})
-	pages := pollPages(h)
-	pages[0].ScanPosts = 24 * time.Hour
-	pages[0].ReplyTo = []string{config.ReplyPosts}
-	pages[0].DefaultText = defaultText
+	pages := postPages(h)
 	page := pages[0].ID
 	h.sb.AddPost(page, sandbox.User{ID: "16101", Name: "Vera Visitor"}, "do you deliver?", time.Now().Add(-48*time.Hour))
 	rep, err := worker.NewPoller(h.pollParams(pages)).Poll(context.Background(), page, false)

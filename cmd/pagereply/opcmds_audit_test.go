@@ -78,14 +78,10 @@ func TestStatusLedgerUnreadableAudit(t *testing.T) {
 // hide the line), and logs the lift with the Page and the pause's reason, for
 // the operators who read the logs and not the terminal.
 func TestResumeItemsOnlyAndLogAudit(t *testing.T) {
-	ctx := context.Background()
 	w := newWakeRig(t, "20/s", 0)
 	page := w.page.ID
-	l := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{})
 	const why = "graph_down: Graph answered 503 for 5 minutes"
-	if _, err := l.Pause(ctx, page, time.Hour, why); err != nil {
-		t.Fatal(err)
-	}
+	w.pauseHour(t, why)
 	p := w.worker(t)
 	item := w.enqueueItem(t, "8200")
 	insp := asynq.NewInspectorFromRedisClient(w.e.db.Client)

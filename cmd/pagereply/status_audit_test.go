@@ -83,14 +83,10 @@ func TestStatusColumns(t *testing.T) {
 // 0 items does not hide the line), makes them runnable now, and says nothing
 // of forgotten pauses when the pause had no escalation to forget.
 func TestResumeRepliesWithoutItems(t *testing.T) {
-	ctx := context.Background()
 	w := newWakeRig(t, "20/s", 2)
 	page := w.page.ID
-	l := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{})
 	const why = "throttled: (#80006) There have been too many messages sent to this user"
-	if _, err := l.Pause(ctx, page, time.Hour, why); err != nil {
-		t.Fatal(err)
-	}
+	w.pauseHour(t, why)
 	p := w.worker(t)
 	w.enqueue(t)
 	insp := asynq.NewInspectorFromRedisClient(w.e.db.Client)

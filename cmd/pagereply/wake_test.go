@@ -60,6 +60,15 @@ func (w *wakeRig) enqueueItem(t *testing.T, from string) tasks.WebhookItem {
 	return item
 }
 
+// pauseHour pauses the Page for an hour with reason why.
+func (w *wakeRig) pauseHour(t *testing.T, why string) {
+	t.Helper()
+	l := tasks.NewLedger(w.e.db.Client, tasks.LedgerOptions{})
+	if _, err := l.Pause(context.Background(), w.page.ID, time.Hour, why); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (w *wakeRig) sent() int {
 	n := 0
 	for _, r := range w.replies {
