@@ -65,6 +65,7 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 // would end before the send's outcome is known, and another attempt could
 // claim the target and send again.
 func TestLapsedClaimRenewalReplicated(t *testing.T) {
+	t.Parallel() // each waits out a put-back with a replica frozen
 	for _, tc := range []struct {
 		name  string
 		lapse bool
@@ -73,6 +74,7 @@ func TestLapsedClaimRenewalReplicated(t *testing.T) {
 		{"extended", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			master, replica := startReplicated(t)
 			h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 67}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
 			r := waitingAtAdmission(t, h)

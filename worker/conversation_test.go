@@ -49,6 +49,7 @@ func lostAnswerReply(t *testing.T) (*harness, tasks.Reply) {
 // reads the conversation, finds the Page's message above the person's, and records the reply as sent instead of sending it
 // again. Every person gets exactly one message.
 func TestConversationDoubt(t *testing.T) {
+	t.Parallel() // mostly waits out settle times
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 60, Seed: 23})
 	page := h.pages[0].ID
 	rs := h.conversationReplies(page, "Thanks for your message!")

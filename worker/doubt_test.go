@@ -85,6 +85,7 @@ func TestThrottledUnknownKeepsDoubt(t *testing.T) {
 // stays unknown, and once the replica answers, the next attempt reads the
 // conversation and finds the earlier message instead of sending a second.
 func TestReplicaLagKeepsDoubt(t *testing.T) {
+	t.Parallel() // mostly waits with a replica frozen
 	master, replica := startReplicated(t)
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)

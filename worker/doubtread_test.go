@@ -18,6 +18,7 @@ import (
 // reply goes back to the queue, the doubt kept, and reads nothing until its
 // slot; then it checks and sends once.
 func TestDoubtCheckTakesConversationRead(t *testing.T) {
+	t.Parallel() // mostly waits out a booked read schedule
 	h, r := lostAnswerReply(t)
 	h.pages[0].Rate = config.Rate{N: 1, Per: time.Second}
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,7 +44,26 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(runChild(spec))
 	}
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		// The parallel tests (t.Parallel) spend most of their run waiting on
+		// the product's timers (leases, settle times, pauses, a Redis away),
+		// not on the CPU: four at a time rather than GOMAXPROCS (two on a
+		// 2-core CI machine) keeps the package's run minutes shorter. A
+		// test that measures a tight rate or spacing does so before it
+		// calls t.Parallel, or stays sequential; the parallel ones that
+		// measure one (TestLonePageKeepsItsRate, TestWebhookItemsHoldNoReplySlots)
+		// ask for a fraction of a modest rate.
+		_ = flag.Set("test.parallel", "4")
+	}
 	os.Exit(m.Run())
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func runChild(spec string) int {

@@ -24,6 +24,7 @@ import (
 // the outage are a few probes, not every reply's every retry. When Graph is
 // back, every reply goes out once.
 func TestGraphOutageUsesNoRetries(t *testing.T) {
+	t.Parallel() // mostly waits through the outage
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})
 	page := h.pages[0].ID
 	rs := h.addComments(page, 20, "Thanks!")

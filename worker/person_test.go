@@ -211,6 +211,7 @@ func TestPersonBusyWhileAnotherReplyIsInDoubt(t *testing.T) {
 // attempt that sent, the claim held nothing, and the person, whose first
 // reply had reached them, got a second at once.
 func TestPersonHeldWhileOwnSendInDoubt(t *testing.T) {
+	t.Parallel() // mostly waits out a settle time
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001010")
 
 	// r1 reaches the person, and its answer is lost: its next attempt asks
@@ -643,6 +644,7 @@ func (f *failPersonSent) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 // that landed. Released after the failed record (handleReply's releasePerson
 // left true), the claim held nothing and the person got a second reply.
 func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
+	t.Parallel() // mostly waits out a claim
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001011")
 
 	hook := &failPersonSent{}

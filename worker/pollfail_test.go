@@ -65,6 +65,7 @@ func failingGraph(t *testing.T, h *harness, fail func(path string) bool) (*graph
 // When several posts in a row fail so, Graph is failing, not one post: the
 // poll fails, and the conversations are still read.
 func TestPollSkipsPostThatKeepsFailing(t *testing.T) {
+	t.Parallel() // mostly waits out read retries
 	for _, tc := range []struct {
 		name    string
 		bad     int // newest posts whose comments fail

@@ -28,7 +28,10 @@ func TestPollLeaseReleasedWhenRedisIsBack(t *testing.T) { pollLeaseReleasedAfter
 // long as the lease would hold (2 minutes), not for a few seconds: Redis away
 // for 6 seconds (twice the 3 s of a fortieth of the lease) still finds the
 // lease released once it is back.
-func TestPollLeaseReleasedAfterLongerOutage(t *testing.T) { pollLeaseReleasedAfter(t, 6*time.Second) }
+func TestPollLeaseReleasedAfterLongerOutage(t *testing.T) {
+	t.Parallel() // mostly waits while Redis is away
+	pollLeaseReleasedAfter(t, 6*time.Second)
+}
 
 // pollLeaseReleasedAfter cuts Redis as a poll reads the feed, brings it back
 // after outage, and checks the poll's lease is released soon after.

@@ -51,6 +51,7 @@ func (g *heldFeeds) Feed(ctx context.Context, token, pageID string) iter.Seq2[gr
 // leaves the replies of another Page flowing; with two, a second Page's poll
 // is put back while the first holds, and a webhook item still runs.
 func TestSlowPollsHoldNoReplySlots(t *testing.T) {
+	t.Parallel() // mostly waits on held polls
 	h := newHarness(t, sandbox.Options{Pages: 3, Posts: 1, Comments: 1, Seed: 43})
 	pages := pollPages(h)
 	for i := range pages {
@@ -230,6 +231,7 @@ func (h *harness) waitTaskState(t *testing.T, insp *asynq.Inspector, queue, id s
 // rate throughout, with 5 worker slots. (With one pool of slots for both, the
 // Pages sent 21 and 24 in the 10 s; in a longer run one sent nothing in 20 s.)
 func TestWebhookItemsHoldNoReplySlots(t *testing.T) {
+	t.Parallel() // mostly waits: two Pages at 4/s
 	if testing.Short() {
 		t.Skip("long")
 	}
