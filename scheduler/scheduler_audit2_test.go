@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,29 +17,11 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
-
-// logBuffer is a log sink that the scheduler's goroutines may write to while
-// the test reads it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // hookRedis is a go-redis client on no server: every command and pipeline
 // goes to run instead. As a RedisConnOpt it makes asynq's client too.
@@ -185,7 +166,7 @@ func TestRetentionFollowsSchedule(t *testing.T) {
 // and the slot, and warns that the pause could not be read; the Page's
 // access token is in neither.
 func TestEnqueueFailureLogged(t *testing.T) {
-	var logs logBuffer
+	var logs proctest.Buffer
 	const token = "EAAGsecretTOKEN123"
 	m := metrics.New()
 	now := time.Unix(1_700_000_000, 0)
@@ -270,7 +251,7 @@ func TestNoTokenInLogsOrMetrics(t *testing.T) {
 	}
 	const token1, token2 = "EAAGsecretONE", "EAAGsecretTWO"
 	pages := []config.Page{{ID: "111", Schedule: "0 0 1 1 *", AccessToken: token1}, {ID: "222", Schedule: "0 0 1 1 *", AccessToken: token2}}
-	var logs logBuffer
+	var logs proctest.Buffer
 	m := metrics.New()
 	now := time.Unix(1_700_000_000, 0)
 	for range 2 {
@@ -404,7 +385,7 @@ func TestShutdownReportsStuckEnqueue(t *testing.T) {
 // TestCronPanicRecovered: a job of the scheduler's cron that panics is
 // logged at error level and the scheduler goes on.
 func TestCronPanicRecovered(t *testing.T) {
-	var logs logBuffer
+	var logs proctest.Buffer
 	s, err := New(Params{Redis: downRedis, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
