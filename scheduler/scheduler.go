@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -164,7 +165,7 @@ func (s *Scheduler) Start() error {
 			if startCtx.Err() != nil {
 				return
 			}
-			s.enqueue(startCtx, e, slot)
+			s.enqueueAtStart(startCtx, e, slot)
 		}
 	}()
 	s.cron.Start()
@@ -212,6 +213,20 @@ func (s *Scheduler) fire(e *pageEntry) {
 		slot = s.p.Now()
 	}
 	s.enqueue(s.run, e, slot.Truncate(time.Second))
+}
+
+// enqueueAtStart is enqueue for a poll at start, with a panic recovered and
+// logged as cron.Recover does for a scheduled one: it must not take down the
+// scheduler, and every Page's schedule with it (again at each restart), nor
+// keep the other Pages' polls at start from going out.
+func (s *Scheduler) enqueueAtStart(ctx context.Context, e *pageEntry, slot time.Time) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("poll at start: panic", slog.String("page_id", e.page.ID),
+				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.enqueue(ctx, e, slot)
 }
 
 // enqueue queues the poll of a Page's slot, unless the Page is broken.

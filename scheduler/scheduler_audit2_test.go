@@ -445,3 +445,40 @@ func TestShutdownCancelsStuckEnqueue(t *testing.T) {
 		t.Fatalf("the stuck enqueue ended with %v, want it cancelled by Shutdown", err)
 	}
 }
+
+// TestPollAtStartPanicRecovered: a panic while a poll at start is queued is
+// logged and the other Pages' polls at start still go out, as a scheduled
+// job's panic is (cron.Recover): it must not take the scheduler role down,
+// and with it every Page's schedule, at each restart.
+func TestPollAtStartPanicRecovered(t *testing.T) {
+	var logs proctest.Buffer
+	var reads sync.Map
+	panicky := hookRedis{run: func(ctx context.Context) error {
+		if _, again := reads.LoadOrStore("first", true); !again {
+			panic("boom")
+		}
+		return errors.New("redis down")
+	}}
+	m := metrics.New()
+	pages := []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}, {ID: "222", Schedule: "0 0 1 1 *"}}
+	s, err := New(Params{Redis: downRedis, Pages: pages, PollAtStart: true, Metrics: m,
+		Ledger: tasks.NewLedger(panicky.client(t), tasks.LedgerOptions{}),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.startDone
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "boom") || !strings.Contains(out, "page_id=111") {
+		t.Errorf("the panic of Page 111's poll at start logged as %q", out)
+	}
+	if got := counterValue(t, m, "222", "error"); got != 1 {
+		t.Errorf("Page 222's poll at start counted %v times as an enqueue error, want 1 (it was not tried after Page 111's panic)", got)
+	}
+}
