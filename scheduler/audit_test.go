@@ -57,18 +57,8 @@ func TestPollAtStartPausedPages(t *testing.T) {
 	// Once a year on 1 January: cron fires nothing while the test runs.
 	const yearly = "0 0 1 1 *"
 	pages := []config.Page{{ID: "111", Schedule: yearly}, {ID: "222", Schedule: yearly}, {ID: "333", Schedule: yearly}}
-	s, err := New(Params{Redis: opt, Pages: pages, Ledger: ledger, PollAtStart: true, MaxRetry: 2,
+	runPollsAtStart(t, Params{Redis: opt, Pages: pages, Ledger: ledger, PollAtStart: true, MaxRetry: 2,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.startDone
-	if err := s.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ins := asynq.NewInspector(opt)
 	defer ins.Close()
 	infos, err := ins.ListPendingTasks(tasks.QueuePolls)

@@ -23,6 +23,23 @@ import (
 	"github.com/pagereply/pagereply/tasks"
 )
 
+// runPollsAtStart runs a scheduler of p (PollAtStart set) through its polls
+// at start, and shuts it down.
+func runPollsAtStart(t *testing.T, p Params) {
+	t.Helper()
+	s, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.startDone
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hookRedis is a go-redis client on no server: every command and pipeline
 // goes to run instead. As a RedisConnOpt it makes asynq's client too.
 type hookRedis struct {
@@ -135,18 +152,8 @@ func TestPollAtStartOtherPauses(t *testing.T) {
 func TestRetentionFollowsSchedule(t *testing.T) {
 	db := redistest.New(t)
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	s, err := New(Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "@every 2h"}}, PollAtStart: true,
+	runPollsAtStart(t, Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "@every 2h"}}, PollAtStart: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.startDone
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	ins := asynq.NewInspector(opt)
 	defer ins.Close()
 	infos, err := ins.ListPendingTasks(tasks.QueuePolls)
@@ -170,20 +177,10 @@ func TestEnqueueFailureLogged(t *testing.T) {
 	const token = "EAAGsecretTOKEN123"
 	m := metrics.New()
 	now := time.Unix(1_700_000_000, 0)
-	s, err := New(Params{Redis: downRedis, PollAtStart: true, Metrics: m,
+	runPollsAtStart(t, Params{Redis: downRedis, PollAtStart: true, Metrics: m,
 		Pages:  []config.Page{{ID: "111", Schedule: "0 0 1 1 *", AccessToken: token}},
 		Ledger: tasks.NewLedger(downRedis.client(t), tasks.LedgerOptions{}), Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.startDone
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if e, ok := counterValue(t, m, "111", "error"), counterValue(t, m, "111", "enqueued"); e != 1 || ok != 0 {
 		t.Errorf("polls scheduled: error %v, enqueued %v; want 1 and 0", e, ok)
 	}
@@ -255,18 +252,8 @@ func TestNoTokenInLogsOrMetrics(t *testing.T) {
 	m := metrics.New()
 	now := time.Unix(1_700_000_000, 0)
 	for range 2 {
-		s, err := New(Params{Redis: opt, Pages: pages, Ledger: ledger, PollAtStart: true, Metrics: m, Now: func() time.Time { return now },
+		runPollsAtStart(t, Params{Redis: opt, Pages: pages, Ledger: ledger, PollAtStart: true, Metrics: m, Now: func() time.Time { return now },
 			Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		<-s.startDone
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if counterValue(t, m, "111", "enqueued") != 1 || counterValue(t, m, "111", "taken") != 1 || counterValue(t, m, "222", tasks.PausePageBroken) != 2 {
 		t.Fatalf("outcomes: enqueued %v, taken %v, page_broken %v; want 1, 1, 2",
@@ -461,19 +448,9 @@ func TestPollAtStartPanicRecovered(t *testing.T) {
 	}}
 	m := metrics.New()
 	pages := []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}, {ID: "222", Schedule: "0 0 1 1 *"}}
-	s, err := New(Params{Redis: downRedis, Pages: pages, PollAtStart: true, Metrics: m,
+	runPollsAtStart(t, Params{Redis: downRedis, Pages: pages, PollAtStart: true, Metrics: m,
 		Ledger: tasks.NewLedger(panicky.client(t), tasks.LedgerOptions{}),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.startDone
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	out := logs.String()
 	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "boom") || !strings.Contains(out, "page_id=111") {
 		t.Errorf("the panic of Page 111's poll at start logged as %q", out)

@@ -22,18 +22,8 @@ import (
 // the test runs) through its polls at start, and returns the poll tasks.
 func pollAtStart(t *testing.T, opt asynq.RedisClientOpt, ledger *tasks.Ledger, m *metrics.Metrics) []*asynq.TaskInfo {
 	t.Helper()
-	s, err := New(Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}}, Ledger: ledger, PollAtStart: true,
+	runPollsAtStart(t, Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}}, Ledger: ledger, PollAtStart: true,
 		Metrics: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.startDone
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	ins := asynq.NewInspector(opt)
 	defer ins.Close()
 	infos, err := ins.ListPendingTasks(tasks.QueuePolls)
