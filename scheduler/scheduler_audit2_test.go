@@ -103,6 +103,21 @@ func fast(s *Scheduler) {
 	e.id = s.cron.Schedule(alignedEvery{d: 20 * time.Millisecond}, cron.FuncJob(func() { s.fire(e) }))
 }
 
+// startFast starts a scheduler of p whose Page's schedule fires every 20 ms
+// (fast).
+func startFast(t *testing.T, p Params) *Scheduler {
+	t.Helper()
+	s, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast(s)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func counterValue(t *testing.T, m *metrics.Metrics, page, outcome string) float64 {
 	t.Helper()
 	var d dto.Metric
@@ -345,15 +360,8 @@ func TestShutdownReportsStuckEnqueue(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 8 {
 			ledger, started := stuckLedger(t)
-			s, err := New(Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}}, Ledger: ledger,
+			s := startFast(t, Params{Redis: opt, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}}, Ledger: ledger,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fast(s)
-			if err := s.Start(); err != nil {
-				t.Fatal(err)
-			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -412,16 +420,9 @@ func TestShutdownCancelsStuckEnqueue(t *testing.T) {
 		ended <- ctx.Err()
 		return ctx.Err()
 	}}
-	s, err := New(Params{Redis: downRedis, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}},
+	s := startFast(t, Params{Redis: downRedis, Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}},
 		Ledger: tasks.NewLedger(waits.client(t), tasks.LedgerOptions{}),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast(s)
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
 	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
