@@ -268,7 +268,8 @@ func readOnlyMonitor(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			if strings.HasPrefix(r.URL.Path, "/monitor/api/") {
-				w.Header().Set("Allow", "GET, HEAD")
+				// GET only: asynqmon's API answers HEAD with a 405 of its own.
+				w.Header().Set("Allow", "GET")
 				writeError(w, http.StatusMethodNotAllowed, "the monitor is read-only: set api.monitor_read_only: false to archive, delete or run tasks from it", "")
 				return
 			}
