@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestAuthorizationOAuthScheme: Graph takes the token from an Authorization
@@ -314,5 +316,89 @@ func TestStoreMutators(t *testing.T) {
 	next := "t_" + strconv.FormatInt(n+int64(len(e.sb.Conversations(p.ID))+len(e.sb.Conversations(q.ID))), 10)
 	if code, sub := e.get("/v25.0/"+next, p.Token).code(); code != CodeInvalidParam || sub != SubcodeNoObject {
 		t.Fatalf("%s: %d/%d", next, code, sub)
+	}
+}
+
+// TestSeedShapes: what seeding promises beyond the shares of TestSeedMix:
+// distinct Page names past the list of names, no comment within an hour of
+// the reply window's edge (a test's eligibility does not hang on seconds),
+// visitor posts that cannot be replied to, conversations that start with the
+// person and about half of them answerable, and message ids never reused.
+func TestSeedShapes(t *testing.T) {
+	clk := newClock()
+	sb := New(Options{Pages: 9, Posts: 40, Comments: 20, Conversations: 20, VisitorPosts: true, Seed: 60, Now: clk.Now})
+	now := clk.Now()
+	names := map[string]bool{}
+	msgIDs := map[string]bool{}
+	var visitorNoReply, inWindow, convs int
+	for _, p := range sb.Pages() {
+		if names[p.Name] {
+			t.Fatalf("Page name %q twice", p.Name)
+		}
+		names[p.Name] = true
+		for _, po := range sb.Posts(p.ID) {
+			if !po.FromPage && !po.CanReplyPrivately {
+				visitorNoReply++
+			}
+			for _, c := range sb.Comments(po.ID) {
+				if age := now.Sub(c.CreatedTime); age > ReplyWindow-time.Hour && age <= ReplyWindow+time.Hour {
+					t.Fatalf("comment %s is %v old, within an hour of the reply window", c.ID, age)
+				}
+			}
+		}
+		for _, cv := range sb.Conversations(p.ID) {
+			convs++
+			if len(cv.Messages) == 0 || cv.Messages[0].FromPage {
+				t.Fatalf("conversation %s does not start with the person: %+v", cv.ID, cv.Messages)
+			}
+			var last time.Time
+			for _, m := range cv.Messages {
+				if msgIDs[m.ID] {
+					t.Fatalf("message id %s twice", m.ID)
+				}
+				msgIDs[m.ID] = true
+				if !m.FromPage {
+					last = m.CreatedTime
+				}
+			}
+			if now.Sub(last) <= MessagingWindow {
+				inWindow++
+			}
+		}
+	}
+	if visitorNoReply == 0 {
+		t.Error("every visitor post can be replied to")
+	}
+	if share := float64(inWindow) / float64(convs); share < 0.4 || share > 0.85 {
+		t.Errorf("%d of %d conversations answerable", inWindow, convs)
+	}
+}
+
+// TestFieldsSyntax: Graph refuses a fields parameter it cannot parse.
+func TestFieldsSyntax(t *testing.T) {
+	e := newEnv(t, Options{Posts: 1, Comments: 2, Seed: 61})
+	p := e.page(0)
+	post := e.sb.Posts(p.ID)[0].ID
+	for _, fields := range []string{"id)", "comments{id}{message}", "comments.summary,id.limit(2)", "comments.limit(abc)"} {
+		a := e.get("/v25.0/"+post+"?fields="+url.QueryEscape(fields), p.Token)
+		if code, _ := a.code(); code != CodeInvalidParam {
+			t.Errorf("fields=%s: %d %s", fields, a.status, a.raw)
+		}
+	}
+}
+
+// TestAnswersAreValidJSON: control characters and invalid UTF-8 in a message
+// are escaped, so an answer is valid JSON for any parser.
+func TestAnswersAreValidJSON(t *testing.T) {
+	e := newEnv(t, Options{Seed: 62})
+	p := e.page(0)
+	post := e.sb.AddPost(p.ID, User{}, "news", e.clk.Now().Add(-time.Hour))
+	c := e.sb.AddComment(post, User{ID: "620001"}, "a\x1fb\xffc", e.clk.Now())
+	a := e.get("/v25.0/"+c+"?fields=message", p.Token)
+	if !utf8.ValidString(a.raw) || !json.Valid([]byte(a.raw)) || strings.ContainsAny(a.raw, "\x1f") {
+		t.Fatalf("answer %q", a.raw)
+	}
+	if a.body["message"] != "a\x1fb\uFFFDc" {
+		t.Fatalf("message %q", a.body["message"])
 	}
 }
