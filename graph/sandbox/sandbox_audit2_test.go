@@ -1,8 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -400,5 +403,68 @@ func TestAnswersAreValidJSON(t *testing.T) {
 	}
 	if a.body["message"] != "a\x1fb\uFFFDc" {
 		t.Fatalf("message %q", a.body["message"])
+	}
+}
+
+// TestOtherBodies: a JSON body's string members are their values (the token
+// among them), a multipart body carries parameters as a form does, and an
+// empty JSON body is no parameters (here, no token) rather than bad JSON.
+func TestOtherBodies(t *testing.T) {
+	f := newFixture(t, Options{})
+	post := func(ct string, body io.Reader) answer {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/v25.0/"+f.p.ID+"/messages", body)
+		req.Header.Set("Content-Type", ct)
+		return f.roundTrip(req)
+	}
+	js, _ := json.Marshal(map[string]any{
+		"access_token":   f.p.Token,
+		"recipient":      map[string]string{"id": f.inWindow.ID},
+		"messaging_type": "RESPONSE",
+		"message":        map[string]string{"text": "hi"},
+	})
+	if a := post("application/json", bytes.NewReader(js)); a.status != 200 || f.sb.SendCount(f.inWindow.ID) != 1 {
+		t.Fatalf("JSON body: %d %s", a.status, a.raw)
+	}
+	if a := post("application/json", strings.NewReader("")); !strings.Contains(a.raw, "An active access token must be used") {
+		t.Fatalf("empty JSON body: %s", a.raw)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, vs := range sendForm(map[string]string{"comment_id": f.fresh}, "hi") {
+		mw.WriteField(k, vs[0])
+	}
+	mw.WriteField("access_token", f.p.Token)
+	mw.Close()
+	if a := post(mw.FormDataContentType(), &buf); a.status != 200 || f.sb.SendCount(f.fresh) != 1 {
+		t.Fatalf("multipart body: %d %s", a.status, a.raw)
+	}
+}
+
+// TestEdgesOfTheWrongKind: comments of a Page and messages of a post are
+// unknown objects, and user_id finds the person's conversation with the
+// Page asked about.
+func TestEdgesOfTheWrongKind(t *testing.T) {
+	f := newFixture(t, Options{})
+	for _, path := range []string{"/v25.0/" + f.p.ID + "/comments", "/v25.0/" + f.pagePost + "/messages"} {
+		if code, sub := f.get(path, f.p.Token).code(); code != CodeInvalidParam || sub != SubcodeNoObject {
+			t.Errorf("%s: %d/%d", path, code, sub)
+		}
+	}
+	f.sb.AddMessage(f.other.ID, User{ID: "630001"}, "hi", f.clk.Now())
+	if a := f.get("/v25.0/"+f.other.ID+"/conversations?user_id=630001", f.other.Token); len(a.data()) != 1 {
+		t.Fatalf("user_id on the second Page: %s", a.raw)
+	}
+}
+
+// TestRepliesOfRankedPostInTimeOrder: ranking a post's comments leaves the
+// replies of a comment in time order.
+func TestRepliesOfRankedPostInTimeOrder(t *testing.T) {
+	e := newEnv(t, Options{Seed: 64})
+	p := e.page(0)
+	post, top, _ := e.postWithReply(p)
+	e.sb.RankComments(post)
+	a := e.get("/v25.0/"+top+"/comments?summary=true", p.Token)
+	if o := a.body["summary"].(map[string]any)["order"]; o != orderChronological {
+		t.Fatalf("replies listed %v", o)
 	}
 }
