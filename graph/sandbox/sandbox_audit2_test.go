@@ -468,3 +468,20 @@ func TestRepliesOfRankedPostInTimeOrder(t *testing.T) {
 		t.Fatalf("replies listed %v", o)
 	}
 }
+
+// TestSendRecipientEdges: a PSID known only from another Page's conversations
+// is no user of this Page, and a recipient that is not a whole JSON object is
+// refused.
+func TestSendRecipientEdges(t *testing.T) {
+	f := newFixture(t, Options{})
+	a := f.do(http.MethodPost, "/v25.0/"+f.other.ID+"/messages", f.other.Token, convForm(f.inWindow.ID, "RESPONSE"))
+	if code, sub := a.code(); code != CodeInvalidParam || sub != SubcodeNoUser || len(f.sb.Sends()) != 0 {
+		t.Fatalf("PSID of another Page: %s", a.raw)
+	}
+	form := sendForm(nil, "hi")
+	form.Set("recipient", `{"comment_id":"`+f.fresh+`xy`)
+	a = f.do(http.MethodPost, "/v25.0/"+f.p.ID+"/messages", f.p.Token, form)
+	if code, _ := a.code(); code != CodeInvalidParam || len(f.sb.Sends()) != 0 {
+		t.Fatalf("truncated recipient: %s", a.raw)
+	}
+}
