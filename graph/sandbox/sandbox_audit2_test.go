@@ -485,3 +485,26 @@ func TestSendRecipientEdges(t *testing.T) {
 		t.Fatalf("truncated recipient: %s", a.raw)
 	}
 }
+
+// TestRefusalRecordAndUsage: a send is recorded with its time, a 10900 is
+// recorded with the time it was refused, and a refusal carries the Page's
+// usage header as every answer about the Page does.
+func TestRefusalRecordAndUsage(t *testing.T) {
+	f := newFixture(t, Options{})
+	sentAt := f.clk.Now()
+	f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi")
+	f.clk.Add(time.Minute)
+	a := f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi")
+	if code, _ := a.code(); code != CodeAlreadyReplied {
+		t.Fatal(a.raw)
+	}
+	if u := usage(t, a.header, f.p.ID); u["type"] != usageMessenger || u["estimated_time_to_regain_access"] != 0.0 {
+		t.Fatalf("usage %v", u)
+	}
+	if s := f.sb.Sends(); !s[0].Time.Equal(sentAt) {
+		t.Fatalf("send recorded at %v, want %v", s[0].Time, sentAt)
+	}
+	if r := f.sb.AlreadyReplied(); len(r) != 1 || !r[0].Time.Equal(sentAt.Add(time.Minute)) {
+		t.Fatalf("refusals %+v", r)
+	}
+}
