@@ -33,6 +33,55 @@ func pollGap(s cron.Schedule) time.Duration {
 		gap = max(gap, next.Sub(at))
 		at = next
 	}
+	if spec, ok := s.(*cron.SpecSchedule); ok {
+		gap = max(gap, specGap(spec, time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)))
+	}
+	return gap
+}
+
+// specGap returns the longest time between two runs of s, within a day from
+// its hour and minute fields, and between its days over its next 500 days
+// of runs from from. The 500 runs pollGap walks can all fall in one day of a
+// schedule that polls every minute for hours ("* 8-17 * * 1-5": 600 a day)
+// and never reach its night, its weekend or the rest of its month.
+func specGap(s *cron.SpecSchedule, from time.Time) time.Duration {
+	var offs []int // a day's runs, in minutes after midnight
+	for h := range 24 {
+		for m := range 60 {
+			if s.Hour&(1<<h) != 0 && s.Minute&(1<<m) != 0 {
+				offs = append(offs, h*60+m)
+			}
+		}
+	}
+	if len(offs) == 0 {
+		return 0
+	}
+	var gap time.Duration
+	for i := 1; i < len(offs); i++ {
+		gap = max(gap, time.Duration(offs[i]-offs[i-1])*time.Minute)
+	}
+	last := offs[len(offs)-1]
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	at := from
+	for range 500 {
+		next := s.Next(at)
+		if next.IsZero() {
+			break
+		}
+		// The last run of next's day, and the first of the next day that
+		// has runs.
+		y, mo, d := next.In(loc).Date()
+		end := time.Date(y, mo, d, last/60, last%60, 0, 0, loc)
+		after := s.Next(end)
+		if after.IsZero() {
+			break
+		}
+		gap = max(gap, after.Sub(end))
+		at = end
+	}
 	return gap
 }
 
