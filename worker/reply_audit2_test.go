@@ -1,0 +1,298 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestRateLimitedRepliesAllSent: replies whose Page's rate is used up past
+// the longest wait for a send slot go back to the queue (counted as rate
+// limited), not dropped: every one is sent, once.
+func TestRateLimitedRepliesAllSent(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3011})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 4, Per: time.Second}, 1
+	page := h.pages[0].ID
+	rs := h.addComments(page, 10, "Thanks!")
+	m := metrics.New()
+	m.InitPages([]string{page})
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Metrics = m })
+	h.enqueueAll(t, rs)
+	h.waitSent(t, rs, 20*time.Second)
+	h.checkExactlyOnce(t, rs)
+	if n := readMetric(t, m.RateLimited.WithLabelValues(page)).GetCounter().GetValue(); n == 0 {
+		t.Error("no reply was put back for the rate: the test did not reach the path it checks")
+	}
+}
+
+// TestReplyWaitsOutAnotherClaim: a target claimed by another attempt (a
+// worker killed mid-send, its claim left until its lease ends) is not
+// dropped by the reply that finds it busy: it goes back to the queue, and
+// once the lease has run out (the outcome of the killed attempt unknown) the
+// reply is checked with Graph and sent, once.
+func TestReplyWaitsOutAnotherClaim(t *testing.T) {
+	t.Parallel() // waits out the other claim's lease
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3013})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	ctx := context.Background()
+	if res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "killed-worker", time.Second, tasks.Limit{}); err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 15*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
+
+// TestReplicaLagPutBackUsesNoRetry: a reply whose claim no replica
+// acknowledges in time goes back to the queue unsent without using one of
+// its retries (a replica lagging for a while must not archive replies that
+// were never sent), and is sent once the replica answers.
+func TestReplicaLagPutBackUsesNoRetry(t *testing.T) {
+	t.Parallel() // mostly waits with a replica frozen
+	master, replica := startReplicated(t)
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 3017}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	resume := freeze(t, replica)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
+	h.enqueueAll(t, []tasks.Reply{r})
+	ti := h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+	if ti.Retried != 0 {
+		t.Errorf("the put-back for an unreplicated claim used %d retries, want 0 (last error %q)", ti.Retried, ti.LastErr)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("%d sends under a claim no replica had", n)
+	}
+	resume()
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
+
+// rateAhead returns how far ahead of now page's send schedule is booked.
+func rateAhead(t *testing.T, h *harness, page string) time.Duration {
+	t.Helper()
+	tat, _ := h.db.Client.Get(context.Background(), h.ledger.PageKey(page, "rate")).Int64()
+	return time.Duration(tat-time.Now().UnixMicro()) * time.Microsecond
+}
+
+// TestPausedSlotWaitReturnsSlot: a doubtful reply waits for its send slot
+// and finds its Page paused when the slot comes: it goes back to the queue
+// with its doubt kept, and gives back the send slot it did not use, so the
+// Page's schedule is not left a slot ahead for a reply that sent nothing.
+func TestPausedSlotWaitReturnsSlot(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3019})
+	r := h.replyWaitingForSlot(t, func(r tasks.Reply, g worker.Graph) worker.Graph {
+		h.lostAnswer(t, r)
+		return g
+	})
+	ctx := context.Background()
+	// The schedule as booked with the reply's slot: giving that slot back
+	// moves it back by one send interval (a second).
+	booked := rateAhead(t, h, r.PageID) + time.Duration(time.Now().UnixMicro())*time.Microsecond
+	if _, err := h.ledger.Pause(ctx, r.PageID, 2*time.Second, tasks.PauseThrottled+": (#4) Application request limit reached"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	after := rateAhead(t, h, r.PageID) + time.Duration(time.Now().UnixMicro())*time.Microsecond
+	if after > booked-500*time.Millisecond {
+		t.Errorf("the Page's send schedule moved back %s after a reply went back unsent for a pause, want its slot (a second)", booked-after)
+	}
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusUnknown {
+		t.Errorf("entry %+v %v after the paused put-back, want unknown (the doubt kept)", e, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
+
+// TestReadLaterReturnsSlot: a doubtful conversation reply whose Page's
+// conversation read schedule is booked too far ahead goes back to the queue
+// before its check, its doubt kept, and gives back the send slot it
+// reserved. It is checked and sent once later.
+func TestReadLaterReturnsSlot(t *testing.T) {
+	h, r := lostAnswerReply(t)
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	ctx := context.Background()
+	lim := worker.ConversationReadLimit(&h.pages[0])
+	for range 8 { // about 4 s of reads booked: past the check's longest wait
+		if _, err := h.ledger.TakeReadKey(ctx, r.PageID, "reads:conversations", lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	if ahead := rateAhead(t, h, r.PageID); ahead > 500*time.Millisecond {
+		t.Errorf("the Page's send schedule is %s ahead after a reply went back unsent for its read slot", ahead)
+	}
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusUnknown {
+		t.Errorf("entry %+v %v after the read-later put-back, want unknown (the doubt kept)", e, err)
+	}
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("%s got %d messages, want 1", r.PSID, n)
+	}
+}
+
+// TestShutdownWhileWaitingReleasesClaim: a reply waiting for its send slot,
+// or at admission while its Page's send log is full, when its worker stops
+// gives its claim back: the next worker's attempt finds the target free,
+// not claimed until the stopped attempt's lease ends.
+func TestShutdownWhileWaitingReleasesClaim(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, h *harness) tasks.Reply
+	}{
+		{"send slot", func(t *testing.T, h *harness) tasks.Reply {
+			h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+			page := h.pages[0].ID
+			rs := h.addComments(page, 4, "Thanks!")
+			lim := worker.LimitOf(&h.pages[0], 10*time.Second)
+			for _, o := range rs[1:] { // three other replies took the next send slots
+				if res, err := h.ledger.Reserve(context.Background(), page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
+					t.Fatalf("reserve: %+v %v", res, err)
+				}
+			}
+			h.enqueueAll(t, rs[:1])
+			return rs[0]
+		}},
+		{"admission", waitingAtAdmission},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3023})
+			r := tc.setup(t, h)
+			w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.MaxWait, p.ShutdownTimeout = 10*time.Second, 200*time.Millisecond })
+			waitClaimed(t, h, r)
+			w.Shutdown(context.Background())
+			if n := h.sb.SendCount(r.Target.ID); n != 0 {
+				t.Fatalf("%d sends: the reply did not wait", n)
+			}
+			e, err := h.ledger.Get(context.Background(), r.PageID, r.Target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Status == tasks.StatusClaimed {
+				t.Errorf("the stopped worker's claim is still held after Shutdown (entry %+v)", e)
+			}
+		})
+	}
+}
+
+// failReadSlot fails the first Redis call on the Page's conversation read
+// schedule with a Redis error that is not an outage, once armed.
+type failReadSlot struct{ armed atomic.Bool }
+
+func (f *failReadSlot) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failReadSlot) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.HasSuffix(s, "reads:conversations") && f.armed.CompareAndSwap(true, false) {
+				err := errors.New("LOADING Redis is loading the dataset in memory")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failReadSlot) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestReadSlotErrorKeepsDoubt: a conversation reply whose earlier attempt
+// landed (its answer lost) cannot take its conversation read slot (a Redis
+// error): it is retried with its doubt kept, and the next attempt reads the
+// conversation and finds the earlier message instead of sending a second.
+func TestReadSlotErrorKeepsDoubt(t *testing.T) {
+	h, r := lostAnswerReply(t)
+	if h.sb.AddPageMessage(r.PageID, r.PSID, r.Text, time.Now()) == "" {
+		t.Fatal("no conversation to add the Page's message to")
+	}
+	hook := &failReadSlot{}
+	hook.armed.Store(true)
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger = ledger })
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if hook.armed.Load() {
+		t.Fatal("the read slot's Redis error was never injected: the test proves nothing")
+	}
+	if n := h.sb.SendCount(r.PSID); n != 0 {
+		t.Errorf("%s got %d more messages after the earlier attempt's, want 0", r.PSID, n)
+	}
+}
+
+// TestPastWindowReturnsSlot: a reply found past its Page's reply window
+// after its reservation is archived unsent and gives back the send slot it
+// booked: the Page's schedule is not left a slot ahead for nothing.
+func TestPastWindowReturnsSlot(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3029})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	h.pages[0].MaxAge = time.Minute
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	r.Created = time.Now().Add(-time.Hour).UnixMilli()
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	ti := h.waitArchived(t, r, 10*time.Second)
+	if !strings.Contains(ti.LastErr, "reply window") {
+		t.Fatalf("archived with %q, want the reply window named", ti.LastErr)
+	}
+	if ahead := rateAhead(t, h, r.PageID); ahead > 500*time.Millisecond {
+		t.Errorf("the Page's send schedule is %s ahead after a reply past its window went unsent", ahead)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Errorf("%d sends past the reply window", n)
+	}
+}
+
+// TestPersonAnsweredUsesNoRetry: on a Page that sends one reply per person,
+// a comment whose writer already got a reply within the window is recorded
+// as sent, and its task is done at its first run: no retry used, no send,
+// and the send slot it booked given back.
+func TestPersonAnsweredUsesNoRetry(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3031})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	h.pages[0].OneReplyPerPerson = true
+	page := h.pages[0].ID
+	rs := h.addComments(page, 2, "Thanks!")
+	for i := range rs {
+		rs[i].Person = "7300001"
+	}
+	r, earlier := rs[0], rs[1]
+	who := tasks.Person{ID: r.Person, Commenter: true}
+	if err := h.ledger.PersonSent(context.Background(), page, who, earlier.Target, "m_earlier", time.Time{}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateCompleted)
+	if ti.Retried != 0 {
+		t.Errorf("the answered person's reply took %d retries, want 0 (last error %q)", ti.Retried, ti.LastErr)
+	}
+	if e, err := h.ledger.Get(context.Background(), page, r.Target); err != nil || e.Status != tasks.StatusSent || e.MessageID != "m_earlier" {
+		t.Errorf("entry %+v %v, want sent with the earlier reply's message id", e, err)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Errorf("%d sends to a person already answered", n)
+	}
+	if ahead := rateAhead(t, h, page); ahead > 500*time.Millisecond {
+		t.Errorf("the Page's send schedule is %s ahead after a reply that needed no send", ahead)
+	}
+}
