@@ -296,3 +296,109 @@ func TestPersonAnsweredUsesNoRetry(t *testing.T) {
 		t.Errorf("the Page's send schedule is %s ahead after a reply that needed no send", ahead)
 	}
 }
+
+// TestSentMarkErrorRetried: a reply Graph accepted whose sent mark then
+// fails (a Redis error) is not done: its claim stays, and the next attempt
+// asks Graph, finds the reply and records it as sent, without a second send.
+func TestSentMarkErrorRetried(t *testing.T) {
+	t.Parallel() // waits out the claim's lease
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3037})
+	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
+	hook := &failSentMark{}
+	hook.armed.Store(true)
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	// A short GraphTimeout: the claim's lease (2 × it + 5 s) ends sooner.
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.GraphTimeout = ledger, 200*time.Millisecond })
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	if hook.armed.Load() {
+		t.Fatal("the sent mark's Redis error was never injected: the test proves nothing")
+	}
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
+
+// TestPersonGapPutBackKeepsDoubtAndSlot: a doubtful comment reply held by
+// its person's gap goes back to the queue with its doubt kept (the entry
+// unknown: released, the next attempt would send without asking Graph) and
+// its send slot given back.
+func TestPersonGapPutBackKeepsDoubtAndSlot(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3041})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	h.pages[0].PersonGap = 2 * time.Second
+	page := h.pages[0].ID
+	ctx := context.Background()
+	rs := h.addComments(page, 2, "Thanks!")
+	for i := range rs {
+		rs[i].Person = "7400001"
+	}
+	r, other := rs[0], rs[1]
+	// The person's other reply was just booked: r must wait out the gap.
+	if wait, err := h.ledger.PersonGap(ctx, page, r.Person, other.Target, 0, h.pages[0].PersonGap); err != nil || wait != 0 {
+		t.Fatalf("book the other reply: %s %v", wait, err)
+	}
+	h.lostAnswer(t, r)
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	if ahead := rateAhead(t, h, page); ahead > 500*time.Millisecond {
+		t.Errorf("the Page's send schedule is %s ahead after a reply went back unsent for the person's gap", ahead)
+	}
+	if e, err := h.ledger.Get(ctx, page, r.Target); err != nil || e.Status != tasks.StatusUnknown {
+		t.Errorf("entry %+v %v after the gap's put-back, want unknown (the doubt kept)", e, err)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("%d sends within the person's gap", n)
+	}
+}
+
+// failPersonGap fails the first Redis call on a person's gap record with a
+// Redis error that is not an outage, once armed.
+type failPersonGap struct{ armed atomic.Bool }
+
+func (f *failPersonGap) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failPersonGap) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.Contains(s, ":pg:") && f.armed.CompareAndSwap(true, false) {
+				err := errors.New("LOADING Redis is loading the dataset in memory")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failPersonGap) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestPersonGapErrorReleasesClaim: a reply whose person's gap cannot be read
+// (a Redis error) is retried, and its claim given back at once: the retry
+// finds the target free, not claimed until the failed attempt's lease ends.
+func TestPersonGapErrorReleasesClaim(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3043})
+	h.pages[0].PersonGap = time.Second
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	r.Person = "7400002"
+	hook := &failPersonGap{}
+	hook.armed.Store(true)
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	// The failed attempt's retry comes late (BackoffBase), when the entry is read.
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.BackoffBase, p.BackoffMax = ledger, 5*time.Second, 10*time.Second })
+	h.enqueueAll(t, []tasks.Reply{r})
+	ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry)
+	if !strings.Contains(ti.LastErr, "LOADING") {
+		t.Fatalf("put back with %q, want the person gap's Redis error", ti.LastErr)
+	}
+	if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status == tasks.StatusClaimed {
+		t.Errorf("entry %+v %v after the failed attempt, want its claim given back", e, err)
+	}
+}
