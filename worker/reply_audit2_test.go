@@ -402,3 +402,44 @@ func TestPersonGapErrorReleasesClaim(t *testing.T) {
 		t.Errorf("entry %+v %v after the failed attempt, want its claim given back", e, err)
 	}
 }
+
+// TestPersonBusyPutBackSaysWhy: a conversation reply put back because
+// another reply to the person is on its way says so; one put back because
+// that other reply's outcome is unknown says that instead (it is settled by
+// that reply's next attempt, so it comes back later).
+func TestPersonBusyPutBackSaysWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inDoubt bool
+		want    string
+	}{
+		{"on its way", false, "on its way"},
+		{"in doubt", true, "outcome unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, pages, ann, r1, r2 := annTwoMessages(t, "7001103")
+			page := pages[0].ID
+			ctx := context.Background()
+			if res, err := h.ledger.Reserve(ctx, page, r1.Target, "tok1", time.Minute, tasks.Limit{}); err != nil || res.Outcome != tasks.ReserveGo {
+				t.Fatalf("reserve: %+v %v", res, err)
+			}
+			if pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: ann.ID}, r1.Target, "tok1", time.UnixMilli(r1.Created), 24*time.Hour); err != nil || pc.Outcome != tasks.PersonClaimed {
+				t.Fatalf("claim: %+v %v", pc, err)
+			}
+			if tc.inDoubt {
+				if err := h.ledger.MarkUnknown(ctx, page, r1.Target, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.enqueueAll(t, []tasks.Reply{r2})
+			h.startPollingWorker(t, pages, nil)
+			ti := h.waitTask(t, r2, 10*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+			if !strings.Contains(ti.LastErr, tc.want) {
+				t.Errorf("put back with %q, want %q named", ti.LastErr, tc.want)
+			}
+			if got := sendsTo(h, ann.ID); len(got) != 0 {
+				t.Fatalf("sent %q while another reply to the person was not done", got)
+			}
+		})
+	}
+}
