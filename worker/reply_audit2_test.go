@@ -190,29 +190,6 @@ func TestShutdownWhileWaitingReleasesClaim(t *testing.T) {
 	}
 }
 
-// failReadSlot fails the first Redis call on the Page's conversation read
-// schedule with a Redis error that is not an outage, once armed.
-type failReadSlot struct{ armed atomic.Bool }
-
-func (f *failReadSlot) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (f *failReadSlot) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		for _, a := range cmd.Args() {
-			if s, ok := a.(string); ok && strings.HasSuffix(s, "reads:conversations") && f.armed.CompareAndSwap(true, false) {
-				err := errors.New("LOADING Redis is loading the dataset in memory")
-				cmd.SetErr(err)
-				return err
-			}
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (f *failReadSlot) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // TestReadSlotErrorKeepsDoubt: a conversation reply whose earlier attempt
 // landed (its answer lost) cannot take its conversation read slot (a Redis
 // error): it is retried with its doubt kept, and the next attempt reads the
@@ -222,12 +199,8 @@ func TestReadSlotErrorKeepsDoubt(t *testing.T) {
 	if h.sb.AddPageMessage(r.PageID, r.PSID, r.Text, time.Now()) == "" {
 		t.Fatal("no conversation to add the Page's message to")
 	}
-	hook := &failReadSlot{}
-	hook.armed.Store(true)
-	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
-	rdb.AddHook(hook)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	hook := &failOnArg{part: "reads:conversations"}
+	ledger := hook.ledger(t, h)
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger = ledger })
 	h.enqueueAll(t, []tasks.Reply{r})
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
@@ -354,52 +327,38 @@ func TestPersonGapPutBackKeepsDoubtAndSlot(t *testing.T) {
 	}
 }
 
-// failPersonGap fails the first Redis call on a person's gap record with a
-// Redis error that is not an outage, once armed.
-type failPersonGap struct{ armed atomic.Bool }
-
-func (f *failPersonGap) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (f *failPersonGap) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		for _, a := range cmd.Args() {
-			if s, ok := a.(string); ok && strings.Contains(s, ":pg:") && f.armed.CompareAndSwap(true, false) {
-				err := errors.New("LOADING Redis is loading the dataset in memory")
-				cmd.SetErr(err)
-				return err
+// TestPersonErrorsReleaseClaim: a reply whose person's gap or claim cannot
+// be read (a Redis error) is retried, and its target's claim given back at
+// once: the retry finds the target free, not claimed until the failed
+// attempt's lease ends.
+func TestPersonErrorsReleaseClaim(t *testing.T) {
+	for _, tc := range []struct {
+		name, part string
+	}{
+		{"gap", ":pg:"},
+		{"claim", "7400002"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3043})
+			h.pages[0].OneReplyPerPerson = true
+			if tc.name == "gap" {
+				h.pages[0].PersonGap = time.Second
 			}
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (f *failPersonGap) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
-// TestPersonGapErrorReleasesClaim: a reply whose person's gap cannot be read
-// (a Redis error) is retried, and its claim given back at once: the retry
-// finds the target free, not claimed until the failed attempt's lease ends.
-func TestPersonGapErrorReleasesClaim(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3043})
-	h.pages[0].PersonGap = time.Second
-	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
-	r.Person = "7400002"
-	hook := &failPersonGap{}
-	hook.armed.Store(true)
-	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
-	rdb.AddHook(hook)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
-	// The failed attempt's retry comes late (BackoffBase), when the entry is read.
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.BackoffBase, p.BackoffMax = ledger, 5*time.Second, 10*time.Second })
-	h.enqueueAll(t, []tasks.Reply{r})
-	ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry)
-	if !strings.Contains(ti.LastErr, "LOADING") {
-		t.Fatalf("put back with %q, want the person gap's Redis error", ti.LastErr)
-	}
-	if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status == tasks.StatusClaimed {
-		t.Errorf("entry %+v %v after the failed attempt, want its claim given back", e, err)
+			r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+			r.Person = "7400002"
+			hook := &failOnArg{part: tc.part}
+			ledger := hook.ledger(t, h)
+			// The failed attempt's retry comes late, once the entry is read.
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.BackoffBase, p.BackoffMax = ledger, 5*time.Second, 10*time.Second })
+			h.enqueueAll(t, []tasks.Reply{r})
+			ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry)
+			if !strings.Contains(ti.LastErr, "LOADING") {
+				t.Fatalf("put back with %q, want the person %s's Redis error", ti.LastErr, tc.name)
+			}
+			if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status == tasks.StatusClaimed {
+				t.Errorf("entry %+v %v after the failed attempt, want its claim given back", e, err)
+			}
+		})
 	}
 }
 
@@ -442,4 +401,40 @@ func TestPersonBusyPutBackSaysWhy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failOnArg fails the first Redis call with an argument (a key, mostly)
+// that contains part, with a Redis error that is not an outage.
+type failOnArg struct {
+	part  string
+	armed atomic.Bool
+}
+
+// ledger arms f and returns a ledger on h's database whose calls go through it.
+func (f *failOnArg) ledger(t *testing.T, h *harness) *tasks.Ledger {
+	t.Helper()
+	f.armed.Store(true)
+	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
+	rdb.AddHook(f)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return tasks.NewLedger(rdb, tasks.LedgerOptions{})
+}
+
+func (f *failOnArg) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failOnArg) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.Contains(s, f.part) && f.armed.CompareAndSwap(true, false) {
+				err := errors.New("LOADING Redis is loading the dataset in memory")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failOnArg) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
