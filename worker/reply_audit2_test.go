@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
@@ -119,8 +120,8 @@ func TestPausedSlotWaitReturnsSlot(t *testing.T) {
 
 // TestReadLaterReturnsSlot: a doubtful conversation reply whose Page's
 // conversation read schedule is booked too far ahead goes back to the queue
-// before its check, its doubt kept, and gives back the send slot it
-// reserved. It is checked and sent once later.
+// before its check, its doubt kept and no retry used, and gives back the
+// send slot it reserved. It is checked and sent once later.
 func TestReadLaterReturnsSlot(t *testing.T) {
 	h, r := lostAnswerReply(t)
 	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
@@ -133,9 +134,12 @@ func TestReadLaterReturnsSlot(t *testing.T) {
 	}
 	h.startWorker(t, 2)
 	h.enqueueAll(t, []tasks.Reply{r})
-	h.waitPutBack(t, r, 10*time.Second, nil)
+	ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
 	if ahead := rateAhead(t, h, r.PageID); ahead > 500*time.Millisecond {
 		t.Errorf("the Page's send schedule is %s ahead after a reply went back unsent for its read slot", ahead)
+	}
+	if ti.Retried != 0 {
+		t.Errorf("the read-later put-back used %d retries, want 0 (last error %q)", ti.Retried, ti.LastErr)
 	}
 	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusUnknown {
 		t.Errorf("entry %+v %v after the read-later put-back, want unknown (the doubt kept)", e, err)
@@ -437,4 +441,35 @@ func (f *failOnArg) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (f *failOnArg) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// TestSettledDoubtAnswersPerson: on a Page that sends one reply per person,
+// a comment reply whose earlier attempt landed (its answer lost) is found
+// by its check and recorded for the person too: the person's other comment
+// is answered by it, not sent a second private reply.
+func TestSettledDoubtAnswersPerson(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3047})
+	h.pages[0].OneReplyPerPerson = true
+	page := h.pages[0]
+	rs := h.addComments(page.ID, 2, "Thanks!")
+	for i := range rs {
+		rs[i].Person = "7400004"
+	}
+	r, other := rs[0], rs[1]
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+	if _, err := g.SendPrivateReply(context.Background(), page.AccessToken, page.ID, graph.Recipient{CommentID: r.Target.ID}, r.Text); err != nil {
+		t.Fatal(err)
+	}
+	h.lostAnswer(t, r)
+	h.startWorker(t, 2)
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
+	h.enqueueAll(t, []tasks.Reply{other})
+	h.waitSent(t, []tasks.Reply{other}, 10*time.Second)
+	if n := h.sb.SendCount(other.Target.ID); n != 0 {
+		t.Errorf("the person's other comment got %d private replies, want 0 (answered by the earlier one)", n)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 1 {
+		t.Errorf("%s got %d private replies, want the earlier attempt's only", r.Target, n)
+	}
 }
