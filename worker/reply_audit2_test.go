@@ -473,3 +473,32 @@ func TestSettledDoubtAnswersPerson(t *testing.T) {
 		t.Errorf("%s got %d private replies, want the earlier attempt's only", r.Target, n)
 	}
 }
+
+// noFieldGraph refuses every private_reply_conversation read with Graph's
+// "nonexisting field" (code 100), which Graph gives for a post.
+type noFieldGraph struct{ worker.Graph }
+
+func (noFieldGraph) PrivateReplyConversation(context.Context, string, string) (string, error) {
+	return "", &graph.Error{HTTPStatus: 400, Code: 100, Type: "OAuthException", Class: graph.ClassPermanent, Endpoint: "object",
+		Message: "(#100) Tried accessing nonexisting field (private_reply_conversation) on node type (Comment)"}
+}
+
+// TestCommentDoubtNoFieldNotSentAgain: a post's doubt check refused as
+// "nonexisting field" sends the reply again (Graph refuses a post's second
+// private reply), but a comment's is Graph refusing a documented field: the
+// check failed for good, and the reply, whose earlier attempt may have
+// landed, is archived rather than sent again on a guess.
+func TestCommentDoubtNoFieldNotSentAgain(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3053})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	h.lostAnswer(t, r)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = noFieldGraph{p.Graph} })
+	h.enqueueAll(t, []tasks.Reply{r})
+	ti := h.waitArchived(t, r, 10*time.Second)
+	if !strings.Contains(ti.LastErr, "nonexisting field") {
+		t.Errorf("archived with %q, want Graph's refusal named", ti.LastErr)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Errorf("%d sends after a doubt check that failed for good", n)
+	}
+}
