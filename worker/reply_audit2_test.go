@@ -443,34 +443,60 @@ func (f *failOnArg) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	return next
 }
 
-// TestSettledDoubtAnswersPerson: on a Page that sends one reply per person,
-// a comment reply whose earlier attempt landed (its answer lost) is found
-// by its check and recorded for the person too: the person's other comment
-// is answered by it, not sent a second private reply.
-func TestSettledDoubtAnswersPerson(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3047})
-	h.pages[0].OneReplyPerPerson = true
-	page := h.pages[0]
-	rs := h.addComments(page.ID, 2, "Thanks!")
-	for i := range rs {
-		rs[i].Person = "7400004"
+// TestEarlierReplyAnswersPerson: on a Page that sends one reply per person,
+// a comment that already has a private reply is recorded for the person too,
+// whether its doubt check finds it (an earlier attempt landed, its answer
+// lost) or Graph refuses the send as already replied: the person's other
+// comment is answered by it, not sent a second private reply.
+func TestEarlierReplyAnswersPerson(t *testing.T) {
+	for _, doubt := range []bool{true, false} {
+		t.Run(map[bool]string{true: "doubt check", false: "already replied"}[doubt], func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3047})
+			h.pages[0].OneReplyPerPerson = true
+			page := h.pages[0]
+			rs := h.addComments(page.ID, 2, "Thanks!")
+			for i := range rs {
+				rs[i].Person = "7400004"
+			}
+			r, other := rs[0], rs[1]
+			g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+			if _, err := g.SendPrivateReply(context.Background(), page.AccessToken, page.ID, graph.Recipient{CommentID: r.Target.ID}, r.Text); err != nil {
+				t.Fatal(err)
+			}
+			if doubt {
+				h.lostAnswer(t, r)
+			}
+			h.startWorker(t, 2)
+			h.enqueueAll(t, []tasks.Reply{r})
+			h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
+			h.enqueueAll(t, []tasks.Reply{other})
+			h.waitSent(t, []tasks.Reply{other}, 10*time.Second)
+			if n := h.sb.SendCount(other.Target.ID); n != 0 {
+				t.Errorf("the person's other comment got %d private replies, want 0 (answered by the earlier one)", n)
+			}
+			if n := h.sb.SendCount(r.Target.ID); n != 1 {
+				t.Errorf("%s got %d private replies, want the earlier one only", r.Target, n)
+			}
+		})
 	}
-	r, other := rs[0], rs[1]
-	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
-	if _, err := g.SendPrivateReply(context.Background(), page.AccessToken, page.ID, graph.Recipient{CommentID: r.Target.ID}, r.Text); err != nil {
-		t.Fatal(err)
-	}
-	h.lostAnswer(t, r)
-	h.startWorker(t, 2)
+}
+
+// TestThrottledSendReleasesClaim: a send refused as throttled (Graph's
+// definite answer: nothing was sent) puts the reply back with its claim
+// released, not held until its lease ends: after the pause the reply is
+// sent without waiting out a lease or asking Graph about an earlier attempt.
+func TestThrottledSendReleasesClaim(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3059})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	g := &throttledOnceGraph{}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		g.Graph = p.Graph
+		p.Graph = g
+	})
 	h.enqueueAll(t, []tasks.Reply{r})
-	h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
-	h.enqueueAll(t, []tasks.Reply{other})
-	h.waitSent(t, []tasks.Reply{other}, 10*time.Second)
-	if n := h.sb.SendCount(other.Target.ID); n != 0 {
-		t.Errorf("the person's other comment got %d private replies, want 0 (answered by the earlier one)", n)
-	}
-	if n := h.sb.SendCount(r.Target.ID); n != 1 {
-		t.Errorf("%s got %d private replies, want the earlier attempt's only", r.Target, n)
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status != tasks.StatusNone {
+		t.Errorf("entry %+v %v after a throttled send, want none (the claim released)", e, err)
 	}
 }
 
