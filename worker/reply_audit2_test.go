@@ -331,21 +331,22 @@ func TestPersonGapPutBackKeepsDoubtAndSlot(t *testing.T) {
 	}
 }
 
-// TestPersonErrorsReleaseClaim: a reply whose person's gap or claim cannot
-// be read (a Redis error) is retried, and its target's claim given back at
-// once: the retry finds the target free, not claimed until the failed
-// attempt's lease ends.
-func TestPersonErrorsReleaseClaim(t *testing.T) {
+// TestRedisErrorsReleaseClaim: a reply whose person's gap or claim, or
+// whose admission, cannot be read (a Redis error) is retried, and its
+// target's claim given back at once: the retry finds the target free, not
+// claimed until the failed attempt's lease ends.
+func TestRedisErrorsReleaseClaim(t *testing.T) {
 	for _, tc := range []struct {
 		name, part string
 	}{
-		{"gap", ":pg:"},
-		{"claim", "7400002"},
+		{"person gap", ":pg:"},
+		{"person claim", "7400002"},
+		{"admission", ":sends"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3043})
 			h.pages[0].OneReplyPerPerson = true
-			if tc.name == "gap" {
+			if tc.name == "person gap" {
 				h.pages[0].PersonGap = time.Second
 			}
 			r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
@@ -357,7 +358,7 @@ func TestPersonErrorsReleaseClaim(t *testing.T) {
 			h.enqueueAll(t, []tasks.Reply{r})
 			ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry)
 			if !strings.Contains(ti.LastErr, "LOADING") {
-				t.Fatalf("put back with %q, want the person %s's Redis error", ti.LastErr, tc.name)
+				t.Fatalf("put back with %q, want the %s's Redis error", ti.LastErr, tc.name)
 			}
 			if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status == tasks.StatusClaimed {
 				t.Errorf("entry %+v %v after the failed attempt, want its claim given back", e, err)
@@ -526,5 +527,41 @@ func TestCommentDoubtNoFieldNotSentAgain(t *testing.T) {
 	}
 	if n := h.sb.SendCount(r.Target.ID); n != 0 {
 		t.Errorf("%d sends after a doubt check that failed for good", n)
+	}
+}
+
+// lostCheckGraph loses the answer to every private_reply_conversation read
+// (a gateway's 504: outcome unknown).
+type lostCheckGraph struct{ worker.Graph }
+
+func (lostCheckGraph) PrivateReplyConversation(context.Context, string, string) (string, error) {
+	return "", &graph.Error{HTTPStatus: 504, Class: graph.ClassTransient, Unknown: true, Endpoint: "object", Message: "HTTP 504 with a non-JSON body"}
+}
+
+// TestFailedCheckKeepsDoubtWithoutSettle: a doubtful reply whose check's
+// answer is lost is retried with its doubt kept, but with no settle time: a
+// read sends nothing, so the next attempt may check at once, not wait as
+// after a send whose outcome is unknown.
+func TestFailedCheckKeepsDoubtWithoutSettle(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3061})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	h.lostAnswer(t, r)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Graph = lostCheckGraph{p.Graph}
+		// The retry comes late, once the entry is read; a settle time
+		// would be long.
+		p.BackoffBase, p.BackoffMax, p.SendSettle = 5*time.Second, 10*time.Second, time.Minute
+	})
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry)
+	res, err := h.ledger.Reserve(context.Background(), r.PageID, r.Target, tasks.NewToken(), time.Minute, tasks.Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != tasks.ReserveGo || !res.Doubtful {
+		t.Errorf("after a failed check the next reservation is %+v, want go with the doubt kept (no settle time)", res)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Errorf("%d sends without a check", n)
 	}
 }
