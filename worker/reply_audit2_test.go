@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -564,4 +565,38 @@ func TestFailedCheckKeepsDoubtWithoutSettle(t *testing.T) {
 	if n := h.sb.SendCount(r.Target.ID); n != 0 {
 		t.Errorf("%d sends without a check", n)
 	}
+}
+
+// TestRenewedClaimNotReplicatedPutBack: a reply whose claim lapsed while it
+// waited at admission takes it again, and no replica acknowledges the
+// renewal: the reply goes back to the queue unsent, with no retry used and
+// the renewed claim given back (not held until its new lease ends), and is
+// sent once the replica answers.
+func TestRenewedClaimNotReplicatedPutBack(t *testing.T) {
+	t.Parallel() // waits with a replica frozen
+	master, replica := startReplicated(t)
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 3067}, &redistest.DB{Addr: master.Addr(), Client: master.Client()})
+	r := waitingAtAdmission(t, h)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.ClaimReplicas, p.ClaimReplicaTimeout = 1, 200*time.Millisecond })
+	ctx := context.Background()
+	entry := h.ledger.PageKey(r.PageID, "t:"+r.Target.String())
+	tok := strings.Split(waitClaimed(t, h, r), "|")[1]
+	lapsed := "c|" + tok + "|" + strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
+	if err := h.db.Client.SetArgs(ctx, entry, lapsed, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	resume := freeze(t, replica)
+	ti := h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
+	if ti.Retried != 0 {
+		t.Errorf("the put-back for an unreplicated renewal used %d retries, want 0 (last error %q)", ti.Retried, ti.LastErr)
+	}
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status == tasks.StatusClaimed {
+		t.Errorf("entry %+v %v after the put-back, want the renewed claim given back", e, err)
+	}
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("%d sends under a renewed claim no replica had", n)
+	}
+	resume()
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
