@@ -600,3 +600,55 @@ func TestRenewedClaimNotReplicatedPutBack(t *testing.T) {
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
+
+// heldSendGraph holds each private reply send until release is closed,
+// saying on sending when one has arrived.
+type heldSendGraph struct {
+	worker.Graph
+	sending chan struct{}
+	release chan struct{}
+}
+
+func (g *heldSendGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	select {
+	case g.sending <- struct{}{}:
+	default:
+	}
+	<-g.release
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestClaimOutlivesSend: while a send is on its way its claim's lease runs
+// past the longest the send can take (GraphTimeout) with room to record its
+// outcome: a claim that ran out mid-send could be taken by another attempt,
+// which would find no reply yet and send again.
+func TestClaimOutlivesSend(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3071})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	g := &heldSendGraph{sending: make(chan struct{}, 1), release: make(chan struct{})}
+	var timeout time.Duration
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		g.Graph = p.Graph
+		p.Graph = g
+		timeout = p.GraphTimeout
+	})
+	t.Cleanup(func() { close(g.release) }) // before the worker's shutdown
+	h.enqueueAll(t, []tasks.Reply{r})
+	select {
+	case <-g.sending:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reply was never sent")
+	}
+	v := h.db.Client.Get(context.Background(), h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
+	parts := strings.Split(v, "|")
+	if len(parts) != 3 || parts[0] != "c" {
+		t.Fatalf("entry %q during the send, want a claim", v)
+	}
+	until, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(time.UnixMilli(until)); left < timeout+time.Second {
+		t.Errorf("the claim's lease has %s left as the send leaves, want more than the Graph timeout %s with room to record", left, timeout)
+	}
+}
