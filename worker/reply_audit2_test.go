@@ -652,3 +652,60 @@ func TestClaimOutlivesSend(t *testing.T) {
 		t.Errorf("the claim's lease has %s left as the send leaves, want more than the Graph timeout %s with room to record", left, timeout)
 	}
 }
+
+// answerBetweenGraph fails the sends to fail with Graph's code 2 (a failure
+// that counts toward an outage) and refuses the send to refuse for good
+// (code 100, an answer).
+type answerBetweenGraph struct {
+	worker.Graph
+	fail   map[string]bool
+	refuse string
+}
+
+func (g *answerBetweenGraph) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	switch {
+	case g.fail[to.CommentID]:
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 500, Code: 2, Class: graph.ClassTransient, Message: "An unexpected error has occurred. Please retry your request later."}
+	case to.CommentID == g.refuse:
+		return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 100, Class: graph.ClassPermanent, Message: "(#100) Invalid parameter"}
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestGraphAnswerEndsFailureRun: a Graph answer that refuses a reply for
+// good still says Graph is up: it ends the Page's run of failures, so four
+// failures before it and four after are no outage, and the Page is not
+// paused as graph_down.
+func TestGraphAnswerEndsFailureRun(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3073})
+	page := h.pages[0].ID
+	rs := h.addComments(page, 9, "Thanks!")
+	before, refused, after := rs[:4], rs[4], rs[5:]
+	g := &answerBetweenGraph{fail: map[string]bool{}, refuse: refused.Target.ID}
+	for _, r := range append(append([]tasks.Reply{}, before...), after...) {
+		g.fail[r.Target.ID] = true
+	}
+	h.startWorkerOn(t, h.opt, 1, func(p *worker.Params) {
+		g.Graph = p.Graph
+		p.Graph = g
+		// No retry comes back during the test: each reply fails once.
+		p.BackoffBase, p.BackoffMax = time.Minute, time.Minute
+	})
+	ctx := context.Background()
+	check := func() {
+		if _, reason, _ := h.ledger.Paused(ctx, page); tasks.PauseKind(reason) == tasks.PauseGraphDown {
+			t.Fatalf("the Page was paused as graph_down (%q): Graph's answer did not end the run", reason)
+		}
+	}
+	h.enqueueAll(t, before)
+	for _, r := range before {
+		h.waitTask(t, r, 10*time.Second, check, asynq.TaskStateRetry)
+	}
+	h.enqueueAll(t, []tasks.Reply{refused})
+	h.waitArchived(t, refused, 10*time.Second)
+	h.enqueueAll(t, after)
+	for _, r := range after {
+		h.waitTask(t, r, 10*time.Second, check, asynq.TaskStateRetry)
+	}
+	check()
+}
