@@ -234,6 +234,16 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 
 	if ps.limit.Interval > 0 {
 		if err := w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
+			if res.Doubtful {
+				// admit gave the target back unknown (or found it another
+				// attempt's): the person's claim stays with it, and holds
+				// the person while the entry is in doubt, as the earlier
+				// attempt's did. Released, it would let a reply to the
+				// person's other message or comment go out while this
+				// one's earlier attempt may have reached them (a visitor
+				// post's check cannot tell).
+				releasePerson = false
+			}
 			return err
 		}
 	}

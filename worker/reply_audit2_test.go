@@ -709,3 +709,52 @@ func TestGraphAnswerEndsFailureRun(t *testing.T) {
 	}
 	check()
 }
+
+// TestDoubtfulPostHoldsPerson: on a Page that sends one reply per person, a
+// visitor post's reply whose earlier attempt may have landed (its answer
+// lost; a post has no private_reply_conversation to check, so the reply is
+// sent again for Graph to refuse a second one) claims its person, and the
+// Page is paused before its send's admission. The reply goes back to the
+// queue with its doubt kept, and the doubt must hold its person meanwhile
+// (as TestPausedAdmitKeepsDoubt says): the person's other comment must not
+// get a private reply of its own while the post's earlier one may have
+// reached them (here it did).
+func TestDoubtfulPostHoldsPerson(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3079})
+	h.pages[0].OneReplyPerPerson = true
+	page := h.pages[0]
+	vis := sandbox.User{ID: "7400005", Name: "Pat Poster"}
+	post := h.sb.AddPost(page.ID, vis, "Do you ship to Spain?", time.Now().Add(-time.Hour))
+	r := tasks.Reply{PageID: page.ID, Target: tasks.Target{Kind: tasks.KindPost, ID: post}, Text: "We do!", Source: tasks.SourcePoll, Person: vis.ID}
+	other := h.addComments(page.ID, 1, "Thanks!")[0]
+	ctx := context.Background()
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+	if _, err := g.SendPrivateReply(ctx, page.AccessToken, page.ID, graph.Recipient{PostID: post}, r.Text); err != nil {
+		t.Fatal(err)
+	}
+	h.lostAnswer(t, r)
+	// The earlier attempt claimed the person, and its claim stays while its
+	// outcome is unknown.
+	who := tasks.Person{ID: vis.ID, Commenter: true}
+	if pc, err := h.ledger.PersonClaim(ctx, page.ID, who, r.Target, "t1", time.Time{}, time.Hour); err != nil || pc.Outcome != tasks.PersonClaimed {
+		t.Fatalf("person claim: %+v %v", pc, err)
+	}
+	pg := &pauseAfterCheckGraph{ledger: h.ledger, page: page.ID}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		pg.Graph = p.Graph
+		p.Graph = pg
+	})
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	if e, err := h.ledger.Get(ctx, page.ID, r.Target); err != nil || e.Status != tasks.StatusUnknown {
+		t.Fatalf("entry %+v %v after the paused admission, want unknown (the doubt kept)", e, err)
+	}
+	// The person's other comment's reply, as its attempt would claim them.
+	pc, err := h.ledger.PersonClaim(ctx, page.ID, who, other.Target, tasks.NewToken(), time.Time{}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc.Outcome != tasks.PersonBusy {
+		t.Errorf("the person's other reply may claim them (%+v) while the post's earlier reply to them may have landed", pc)
+	}
+}
