@@ -124,6 +124,7 @@ func TestPausedSlotWaitReturnsSlot(t *testing.T) {
 // before its check, its doubt kept and no retry used, and gives back the
 // send slot it reserved. It is checked and sent once later.
 func TestReadLaterReturnsSlot(t *testing.T) {
+	t.Parallel() // mostly waits for its booked read slot
 	h, r := lostAnswerReply(t)
 	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
 	ctx := context.Background()
