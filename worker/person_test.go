@@ -2,16 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -604,36 +601,17 @@ func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
 	t.Errorf("a message written after the doubtful reply's send (its task gone) is held: %d replies", len(sendsTo(h, ann.ID)))
 }
 
-// failPersonSent fails the next write of a person's record of a reply that
-// reached them (tasks.Ledger.PersonSent) while armed, as Redis does while it
-// loads its data after a restart; it counts the writes it failed.
-type failPersonSent struct {
-	armed  atomic.Bool
-	failed atomic.Int32
-}
-
-func (f *failPersonSent) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (f *failPersonSent) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		// PersonSent's script call: two keys, the person's claim and their
-		// record (":s"), then the target, the message id, the TTL and the
-		// time; PersonClaim's has the same keys and more arguments.
-		a := cmd.Args()
-		if len(a) == 9 && (a[0] == "evalsha" || a[0] == "eval") {
-			if k, ok := a[4].(string); ok && strings.Contains(k, ":p:") && strings.HasSuffix(k, ":s") && f.armed.CompareAndSwap(true, false) {
-				f.failed.Add(1)
-				err := errors.New("LOADING Redis is loading the dataset in memory")
-				cmd.SetErr(err)
-				return err
-			}
-		}
-		return next(ctx, cmd)
+// personSentCall matches the script call of a person's record of a reply
+// that reached them (tasks.Ledger.PersonSent): two keys, the person's claim
+// and their record (":s"), then the target, the message id, the TTL and the
+// time; PersonClaim's has the same keys and more arguments. A failOnce of it
+// fails the write as Redis does while it loads its data after a restart.
+func personSentCall(a []any) bool {
+	if len(a) != 9 || (a[0] != "evalsha" && a[0] != "eval") {
+		return false
 	}
-}
-
-func (f *failPersonSent) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	k, ok := a[4].(string)
+	return ok && strings.Contains(k, ":p:") && strings.HasSuffix(k, ":s")
 }
 
 // TestPersonHeldWhileSentReplyUnrecorded: a conversation reply reaches the
@@ -647,12 +625,8 @@ func TestPersonHeldWhileSentReplyUnrecorded(t *testing.T) {
 	t.Parallel() // mostly waits out a claim
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001011")
 
-	hook := &failPersonSent{}
-	hook.armed.Store(true)
-	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
-	rdb.AddHook(hook)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	hook := &failOnce{match: personSentCall}
+	ledger := hook.ledger(t, h)
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
 	h.enqueueAll(t, []tasks.Reply{r1})
 	for deadline := time.Now().Add(10 * time.Second); hook.failed.Load() == 0; time.Sleep(20 * time.Millisecond) {

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -205,7 +206,7 @@ func TestReadSlotErrorKeepsDoubt(t *testing.T) {
 	if h.sb.AddPageMessage(r.PageID, r.PSID, r.Text, time.Now()) == "" {
 		t.Fatal("no conversation to add the Page's message to")
 	}
-	hook := &failOnArg{part: "reads:conversations"}
+	hook := failOnArg("reads:conversations")
 	ledger := hook.ledger(t, h)
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger = ledger })
 	h.enqueueAll(t, []tasks.Reply{r})
@@ -353,7 +354,7 @@ func TestRedisErrorsReleaseClaim(t *testing.T) {
 			}
 			r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
 			r.Person = "7400002"
-			hook := &failOnArg{part: tc.part}
+			hook := failOnArg(tc.part)
 			ledger := hook.ledger(t, h)
 			// The failed attempt's retry comes late, once the entry is read.
 			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.BackoffBase, p.BackoffMax = ledger, 5*time.Second, 10*time.Second })
@@ -410,15 +411,27 @@ func TestPersonBusyPutBackSaysWhy(t *testing.T) {
 	}
 }
 
-// failOnArg fails the first Redis call with an argument (a key, mostly)
-// that contains part, with a Redis error that is not an outage.
-type failOnArg struct {
-	part  string
-	armed atomic.Bool
+// failOnce fails, once armed, the first Redis call whose arguments match
+// picks, with a Redis error that is not an outage (LOADING), and counts it.
+type failOnce struct {
+	match  func(args []any) bool
+	armed  atomic.Bool
+	failed atomic.Int32
+}
+
+// failOnArg is a failOnce of the first call with an argument (a key, mostly)
+// that contains part.
+func failOnArg(part string) *failOnce {
+	return &failOnce{match: func(args []any) bool {
+		return slices.ContainsFunc(args, func(a any) bool {
+			s, ok := a.(string)
+			return ok && strings.Contains(s, part)
+		})
+	}}
 }
 
 // ledger arms f and returns a ledger on h's database whose calls go through it.
-func (f *failOnArg) ledger(t *testing.T, h *harness) *tasks.Ledger {
+func (f *failOnce) ledger(t *testing.T, h *harness) *tasks.Ledger {
 	t.Helper()
 	f.armed.Store(true)
 	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
@@ -427,22 +440,21 @@ func (f *failOnArg) ledger(t *testing.T, h *harness) *tasks.Ledger {
 	return tasks.NewLedger(rdb, tasks.LedgerOptions{})
 }
 
-func (f *failOnArg) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failOnce) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (f *failOnArg) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (f *failOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		for _, a := range cmd.Args() {
-			if s, ok := a.(string); ok && strings.Contains(s, f.part) && f.armed.CompareAndSwap(true, false) {
-				err := errors.New("LOADING Redis is loading the dataset in memory")
-				cmd.SetErr(err)
-				return err
-			}
+		if f.match(cmd.Args()) && f.armed.CompareAndSwap(true, false) {
+			f.failed.Add(1)
+			err := errors.New("LOADING Redis is loading the dataset in memory")
+			cmd.SetErr(err)
+			return err
 		}
 		return next(ctx, cmd)
 	}
 }
 
-func (f *failOnArg) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (f *failOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }
 
