@@ -82,6 +82,15 @@ func fieldErrors(t *testing.T, err error) []*FieldError {
 	return out
 }
 
+// hasFieldError reports whether err holds a FieldError at path whose message
+// contains msg.
+func hasFieldError(t *testing.T, err error, path, msg string) bool {
+	t.Helper()
+	return slices.ContainsFunc(fieldErrors(t, err), func(fe *FieldError) bool {
+		return fe.Path == path && strings.Contains(fe.Msg, msg)
+	})
+}
+
 func TestDefaults(t *testing.T) {
 	c := mustParse(t, minimal, nil)
 	yes := true
