@@ -284,12 +284,8 @@ func TestSentMarkErrorRetried(t *testing.T) {
 	t.Parallel() // waits out the claim's lease
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3037})
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
-	hook := &failSentMark{}
-	hook.armed.Store(true)
-	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
-	rdb.AddHook(hook)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	hook := failSentMark()
+	ledger := hook.ledger(t, h)
 	// A short GraphTimeout: the claim's lease (2 × it + 5 s) ends sooner.
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.GraphTimeout = ledger, 200*time.Millisecond })
 	h.enqueueAll(t, []tasks.Reply{r})

@@ -2,14 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -17,34 +16,22 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
-// failSentMark fails the next ledger write of a sent entry while armed, as
-// Redis does while it loads its data after a restart.
-type failSentMark struct{ armed atomic.Bool }
-
-func (f *failSentMark) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (f *failSentMark) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		for _, a := range cmd.Args() {
-			if s, ok := a.(string); ok && strings.HasPrefix(s, "s|") && f.armed.CompareAndSwap(true, false) {
-				err := errors.New("LOADING Redis is loading the dataset in memory")
-				cmd.SetErr(err)
-				return err
-			}
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (f *failSentMark) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+// failSentMark is a failOnce of the next ledger write of a sent entry, as
+// Redis fails it while it loads its data after a restart.
+func failSentMark() *failOnce {
+	return &failOnce{match: func(args []any) bool {
+		return slices.ContainsFunc(args, func(a any) bool {
+			s, ok := a.(string)
+			return ok && strings.HasPrefix(s, "s|")
+		})
+	}}
 }
 
 // doubtGraph says an earlier attempt's reply exists, and arms the hook the
 // first time it is asked.
 type doubtGraph struct {
 	worker.Graph
-	hook  *failSentMark
+	hook  *failOnce
 	asked atomic.Int32
 	sends atomic.Int32
 }
@@ -74,11 +61,9 @@ func TestSettledDoubtRedisError(t *testing.T) {
 	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)
 	}
-	hook := &failSentMark{}
-	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
-	rdb.AddHook(hook)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+	hook := failSentMark()
+	ledger := hook.ledger(t, h)
+	hook.armed.Store(false) // armed by doubtGraph when it is first asked
 	g := &doubtGraph{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), hook: hook}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	if _, _, err := h.enq.Enqueue(ctx, r); err != nil {
