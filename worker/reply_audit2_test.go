@@ -499,11 +499,7 @@ func TestEarlierReplyAnswersPerson(t *testing.T) {
 func TestThrottledSendReleasesClaim(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3059})
 	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
-	g := &throttledOnceGraph{}
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
-		g.Graph = p.Graph
-		p.Graph = g
-	})
+	h.startThrottledOnce(t)
 	h.enqueueAll(t, []tasks.Reply{r})
 	h.waitPutBack(t, r, 10*time.Second, nil)
 	if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.Status != tasks.StatusNone {

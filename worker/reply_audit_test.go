@@ -160,6 +160,18 @@ type throttledOnceGraph struct {
 	convs, sends atomic.Int32
 }
 
+// startThrottledOnce starts a worker of two slots on h whose Graph is a
+// throttledOnceGraph, and returns it.
+func (h *harness) startThrottledOnce(t *testing.T) *throttledOnceGraph {
+	t.Helper()
+	g := &throttledOnceGraph{}
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		g.Graph = p.Graph
+		p.Graph = g
+	})
+	return g
+}
+
 func pageThrottle(endpoint string) error {
 	return &graph.Error{HTTPStatus: 400, Code: 32, Type: "OAuthException", Message: "(#32) Page request limit reached",
 		Class: graph.ClassThrottled, RetryAfter: time.Second, Endpoint: endpoint}
@@ -192,11 +204,7 @@ func TestThrottledCheckKeepsDoubt(t *testing.T) {
 	if h.sb.AddPageMessage(r.PageID, r.PSID, r.Text, time.Now()) == "" {
 		t.Fatal("no conversation to add the Page's message to")
 	}
-	g := &throttledOnceGraph{}
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
-		g.Graph = p.Graph
-		p.Graph = g
-	})
+	g := h.startThrottledOnce(t)
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
@@ -217,11 +225,7 @@ func TestThrottledCheckKeepsDoubt(t *testing.T) {
 func TestThrottledSendUsesNoRetry(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 137})
 	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
-	g := &throttledOnceGraph{}
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
-		g.Graph = p.Graph
-		p.Graph = g
-	})
+	h.startThrottledOnce(t)
 	h.enqueueAll(t, []tasks.Reply{r})
 	ti := h.waitTask(t, r, 10*time.Second, nil, asynq.TaskStateRetry, asynq.TaskStateScheduled)
 	if ti.Retried != 0 {
