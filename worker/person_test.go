@@ -606,8 +606,18 @@ func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
 // and their record (":s"), then the target, the message id, the TTL and the
 // time; PersonClaim's has the same keys and more arguments. A failOnce of it
 // fails the write as Redis does while it loads its data after a restart.
-func personSentCall(a []any) bool {
-	if len(a) != 9 || (a[0] != "evalsha" && a[0] != "eval") {
+func personSentCall(a []any) bool { return personScriptCall(a, 9) }
+
+// personClaimCall matches the script call of a conversation reply's claim on
+// its person (tasks.Ledger.PersonClaim): the same two keys, then the target,
+// the time the person wrote, the claim's TTL, the entries' prefix, the
+// window and the attempt's token.
+func personClaimCall(a []any) bool { return personScriptCall(a, 11) }
+
+// personScriptCall matches a script call of n arguments on a conversation
+// person's claim and record.
+func personScriptCall(a []any, n int) bool {
+	if len(a) != n || (a[0] != "evalsha" && a[0] != "eval") {
 		return false
 	}
 	k, ok := a[4].(string)

@@ -234,7 +234,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 
 	if ps.limit.Interval > 0 {
 		if err := w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
-			if res.Doubtful {
+			var d *delayError
+			switch {
+			case res.Doubtful:
 				// admit gave the target back unknown (or found it another
 				// attempt's): the person's claim stays with it, and holds
 				// the person while the entry is in doubt, as the earlier
@@ -242,6 +244,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 				// person's other message or comment go out while this
 				// one's earlier attempt may have reached them (a visitor
 				// post's check cannot tell).
+				releasePerson = false
+			case errors.As(err, &d) && d.reason == putBackClaimLost:
+				// Another attempt holds the target now, and may have
+				// claimed the person before this one took the claim over
+				// (a person's claim names the target, not the attempt):
+				// it stays, held by the target's entry, while that attempt
+				// may be sending.
 				releasePerson = false
 			}
 			return err
@@ -1052,6 +1061,10 @@ func (w *Worker) waiting(page string, delta int) int {
 	return w.wait[page]
 }
 
+// putBackClaimLost is admit's put-back of a reply whose target's claim ran
+// out while it waited, and another attempt took the target.
+const putBackClaimLost = "claim lost while waiting for a send slot"
+
 // admit is the last gate before a send on a rate-limited Page: it waits while
 // the Page's send log is full (see admitOf: sends that left late bunch up,
 // and arrive at Graph closer together than they left), and puts the task
@@ -1073,7 +1086,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			// which is no longer this attempt's; the rerun's reservation
 			// reads it.
 			log.L().Warn("claim lost while waiting for a send slot; reply put back")
-			return &delayError{d: time.Second + spread(5*time.Second), reason: "claim lost while waiting for a send slot"}
+			return &delayError{d: time.Second + spread(5*time.Second), reason: putBackClaimLost}
 		}
 		if a.Paused > 0 {
 			// A doubtful reply keeps its doubt: the check that let it come

@@ -409,8 +409,12 @@ func TestPersonBusyPutBackSaysWhy(t *testing.T) {
 
 // failOnce fails, once armed, the first Redis call whose arguments match
 // picks, with a Redis error that is not an outage (LOADING), and counts it.
+//
+// With first set, the matching call is not failed: first runs just before
+// it, then the call goes on (another worker's steps, played at that moment).
 type failOnce struct {
 	match  func(args []any) bool
+	first  func()
 	armed  atomic.Bool
 	failed atomic.Int32
 }
@@ -442,6 +446,10 @@ func (f *failOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if f.match(cmd.Args()) && f.armed.CompareAndSwap(true, false) {
 			f.failed.Add(1)
+			if f.first != nil {
+				f.first()
+				return next(ctx, cmd)
+			}
 			err := errors.New("LOADING Redis is loading the dataset in memory")
 			cmd.SetErr(err)
 			return err

@@ -1,0 +1,71 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestStaleAttemptLeavesPersonClaim: a conversation reply's attempt whose
+// claim on its target ran out (a stalled process) before it claimed the
+// person, while another worker's attempt took the target and claimed the
+// person, takes the person's claim over (the claim names the target, not the
+// attempt), then finds the target lost at admission and puts the reply back
+// unsent. It must leave the person's claim: the other attempt may be sending
+// the target's reply right now, and a reply to the person's other message
+// must wait for it. Released on the way out, the claim held nothing, and
+// that reply could go out too: two replies to one person.
+func TestStaleAttemptLeavesPersonClaim(t *testing.T) {
+	h, pages, ann, r1, r2 := annTwoMessages(t, "7001031")
+	page := r1.PageID
+	ctx := context.Background()
+	who := tasks.Person{ID: ann.ID}
+	entry := h.ledger.PageKey(page, "t:"+r1.Target.String())
+	other := tasks.NewToken()
+	played := make(chan error, 1)
+	hook := &failOnce{match: personClaimCall, first: func() {
+		// Just before this attempt claims the person: its lease ran out, and
+		// the other worker's attempt claimed the target, then the person.
+		lease := "c|" + other + "|" + strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
+		if err := h.db.Client.SetArgs(ctx, entry, lease, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
+			played <- err
+			return
+		}
+		pc, err := h.ledger.PersonClaim(ctx, page, who, r1.Target, other, time.UnixMilli(r1.Created), 24*time.Hour)
+		if err == nil && pc.Outcome != tasks.PersonClaimed {
+			err = fmt.Errorf("the other attempt's person claim: %+v", pc)
+		}
+		played <- err
+	}}
+	ledger := hook.ledger(t, h)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
+	h.enqueueAll(t, []tasks.Reply{r1})
+	h.waitPutBack(t, r1, 10*time.Second, nil)
+	select {
+	case err := <-played:
+		if err != nil {
+			t.Fatalf("the other attempt's steps: %v", err)
+		}
+	default:
+		t.Fatal("the reply was put back before it claimed the person")
+	}
+	if n := len(sendsTo(h, ann.ID)); n != 0 {
+		t.Fatalf("the stale attempt sent %d replies", n)
+	}
+	// The reply to the person's other message, as its attempt would claim
+	// the person while the other attempt holds r1's target.
+	pc, err := h.ledger.PersonClaim(ctx, page, who, r2.Target, tasks.NewToken(), time.UnixMilli(r2.Created), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc.Outcome != tasks.PersonBusy {
+		t.Errorf("the person's other reply may claim them (%+v) while another attempt holds r1's target and may be sending it", pc)
+	}
+}
