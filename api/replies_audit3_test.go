@@ -135,3 +135,37 @@ func TestConversationReplyRedisAwayAudit3(t *testing.T) {
 		t.Errorf("%d conversation reads made without a read slot", n)
 	}
 }
+
+// TestRepliesQueuedTaskFinishedAudit3: a second reply to a target whose task
+// finished after the ledger was read (here: the ledger not told) is a 409
+// saying the reply was sent, not that one is still queued.
+func TestRepliesQueuedTaskFinishedAudit3(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	comment := e.sb.AllComments(e.page.ID)[0].ID
+	body := fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, comment)
+	if st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, body); st != http.StatusAccepted {
+		t.Fatalf("enqueue: %d %v", st, m)
+	}
+	srv := asynq.NewServer(e.opt, asynq.Config{Concurrency: 1, Queues: map[string]int{tasks.QueueReplies: 1}, Logger: quietAsynq{}})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypeReply, func(context.Context, *asynq.Task) error { return nil })
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	insp := asynq.NewInspector(e.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ti, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+comment); err == nil && ti.State == asynq.TaskStateCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reply task did not complete")
+		}
+	}
+	st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, body)
+	if st != http.StatusConflict || m["state"] != "sent" || !strings.Contains(errMessage(m), "it was sent") || errField(m) != "comment_id" {
+		t.Fatalf("reply to a target whose task finished: %d %v, want 409 sent saying the reply was sent", st, m)
+	}
+}
