@@ -133,7 +133,7 @@ func yamlError(err error, data []byte) *FieldError {
 	p, known := yamlProblems[problem]
 	if !known {
 		if strings.HasPrefix(problem, "exceeded max depth of ") {
-			return &FieldError{Line: line, Msg: msgTooDeep}
+			return &FieldError{Line: max(line, 1), Msg: msgTooDeep} // a scanner problem: yaml v3 omits line 1
 		}
 		// A message this code does not know may quote the file.
 		return &FieldError{Line: line, Msg: msgInvalid}
