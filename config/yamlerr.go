@@ -126,6 +126,38 @@ func parseNode(data []byte) (*yaml.Node, *yaml.Decoder, error) {
 // yamlError returns the FieldError for err, a parser error on data: the
 // line of the problem and what it is, quoting nothing of data.
 func yamlError(err error, data []byte) *FieldError {
+	fe := yamlFieldError(err, data)
+	if n, r := separatorLine(data, fe.Line); n > 0 {
+		// yaml v3 reads these as line breaks (YAML 1.1), where editors show
+		// none: a value pasted with one is cut in two, and the problem
+		// yaml names is a symptom.
+		fe.Msg += fmt.Sprintf("; line %d holds a Unicode %s (U+%04X), which YAML reads as a line break though editors show none: delete it, or write it as \\u%04X inside double quotes", n, separators[r], r, r)
+	}
+	return fe
+}
+
+// separators are the characters yaml v3 reads as line breaks besides CR and
+// LF, by name.
+var separators = map[rune]string{0x85: "next-line character", 0x2028: "line separator", 0x2029: "paragraph separator"}
+
+// separatorLine returns the line of the first of the separators in data and
+// which it is, if it is on line l or before (l 0: anywhere), else 0.
+func separatorLine(data []byte, l int) (int, rune) {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if _, ok := separators[r]; ok {
+			if n := lineAt(data, i); l == 0 || n <= l {
+				return n, r
+			}
+			return 0, 0
+		}
+		i += size
+	}
+	return 0, 0
+}
+
+// yamlFieldError is yamlError but for the separators' hint.
+func yamlFieldError(err error, data []byte) *FieldError {
 	problem, line := splitYAMLError(err)
 	if name, ok := unknownAnchor(problem); ok {
 		return &FieldError{Line: aliasLine(data, name), Msg: msgAlias}
