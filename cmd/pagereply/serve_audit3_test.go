@@ -200,20 +200,26 @@ func TestRedisAuthErrorAudit3(t *testing.T) {
 	}
 }
 
+// startWorkerRedisAway stops rs and starts a worker on its database db.
+func startWorkerRedisAway(t *testing.T, rs *redisproc.Server, db int) *proc {
+	t.Helper()
+	rs.Kill()
+	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
+	yaml := "redis:\n  url: " + rs.URL(db) + "\n" +
+		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, "worker", "-c", cfg)
+}
+
 // TestRedisBackButRefusesAudit3: a worker started while Redis is away, whose
 // Redis then answers but has no such database, says so in an error line
 // naming the key to fix, instead of waiting on quietly.
 func TestRedisBackButRefusesAudit3(t *testing.T) {
 	t.Parallel() // mostly waits for the Redis it starts late
 	rs := redisproc.Start(t, redisproc.Options{Args: []string{"--databases", "2"}})
-	rs.Kill()
-	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
-	yaml := "redis:\n  url: " + rs.URL(5) + "\n" +
-		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := start(t, "worker", "-c", cfg)
+	p := startWorkerRedisAway(t, rs, 5)
 	eventually(t, 30*time.Second, "the Redis-away warning", func() bool {
 		return strings.Contains(p.stderr.String(), "Redis does not answer yet")
 	})
@@ -289,4 +295,21 @@ func TestEnqueueTakesMaxRetryAudit3(t *testing.T) {
 	if want := e.cfg.Worker.MaxRetry + tasks.ReplyRetryHeadroom; e.cfg.Worker.MaxRetry == 0 || info.MaxRetry != want {
 		t.Errorf("the queued reply's max retry %d, want %d (worker.max_retry %d)", info.MaxRetry, want, e.cfg.Worker.MaxRetry)
 	}
+}
+
+// TestApplyConfigRetriesAudit3: a worker started while Redis is away tries
+// again to apply its config for as long as Redis stays away, not once: after
+// two failed attempts, a Redis that comes back still gets it.
+func TestApplyConfigRetriesAudit3(t *testing.T) {
+	t.Parallel() // mostly waits for the Redis it starts late
+	rs := redisproc.Start(t, redisproc.Options{})
+	p := startWorkerRedisAway(t, rs, 0)
+	eventually(t, 30*time.Second, "two failed attempts", func() bool {
+		return strings.Count(p.stderr.String(), "cannot check the pauses of broken Pages") >= 2
+	})
+	rs.Restart()
+	eventually(t, 60*time.Second, "the config applied", func() bool {
+		return strings.Contains(p.stderr.String(), "config applied to Redis after all")
+	})
+	stop(t, p)
 }
