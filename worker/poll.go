@@ -729,10 +729,13 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
 			return err
 		}
-		if r.lease != "" && time.Since(r.renewed) > r.pl.p.Lease/4 {
-			// Long enough for the wait ahead too. A lease lost meanwhile
-			// changes nothing here: the ledger keeps a second poll of the
-			// Page from sending anything twice.
+		if r.lease != "" && time.Since(r.renewed)+wait > r.pl.p.Lease/4 {
+			// Long enough for the wait ahead too, and renewed for it also
+			// when it was renewed a moment ago: a read slot further away
+			// than the lease (a Page read at a low rate) let the lease lapse
+			// in the wait, and the next slot's poll ran beside this one. A
+			// lease lost meanwhile changes nothing here: the ledger keeps a
+			// second poll of the Page from sending anything twice.
 			if _, err := r.pl.p.Ledger.RenewLease(ctx, r.page.ID, pollLeaseName, r.lease, r.pl.p.Lease+wait); err != nil {
 				return err
 			}
