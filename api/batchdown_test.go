@@ -18,18 +18,7 @@ import (
 // before, a batch tried its items one after another, 100 items taking 19 s
 // and a batch of 500 passing any client's timeout with no answer at all.
 func TestBatchRedisDownTriesOnce(t *testing.T) {
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
-	e := newEnv(t, func(p *api.Params) {
-		opt := asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB}
-		rdb := tasks.NewRedisClient(opt)
-		t.Cleanup(func() { _ = rdb.Close() })
-		l := tasks.NewLedger(rdb, tasks.LedgerOptions{})
-		c := asynq.NewClient(opt)
-		t.Cleanup(func() { _ = c.Close() })
-		p.Ledger = l
-		p.Enqueuer = &tasks.Enqueuer{Client: c, Ledger: l, MaxRetry: 3}
-	})
+	e, cut := newCutEnv(t, nil)
 	var items []string
 	for i := range 20 {
 		items = append(items, fmt.Sprintf(`{"page_id":%q,"comment_id":"9%d_1","text":"hi"}`, e.page.ID, i))
@@ -52,4 +41,27 @@ func TestBatchRedisDownTriesOnce(t *testing.T) {
 	if n := strings.Count(e.logs.String(), `"msg":"api: enqueue"`); n != 1 {
 		t.Errorf("%d enqueue attempts met Redis away, want 1 (the rest of the batch not tried)", n)
 	}
+}
+
+// newCutEnv is newEnv whose ledger and enqueuer reach Redis through a cut
+// (redistest.Cut), for tests of Redis going away; tweak, if set, changes
+// the rest of the params.
+func newCutEnv(t *testing.T, tweak func(*api.Params)) (*env, *redistest.Cut) {
+	t.Helper()
+	db := redistest.New(t)
+	cut := redistest.NewCut(t, db.Addr)
+	e := newEnv(t, func(p *api.Params) {
+		opt := asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB}
+		rdb := tasks.NewRedisClient(opt)
+		t.Cleanup(func() { _ = rdb.Close() })
+		l := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+		c := asynq.NewClient(opt)
+		t.Cleanup(func() { _ = c.Close() })
+		p.Ledger = l
+		p.Enqueuer = &tasks.Enqueuer{Client: c, Ledger: l, MaxRetry: 3}
+		if tweak != nil {
+			tweak(p)
+		}
+	})
+	return e, cut
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
-	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -112,20 +111,8 @@ func TestConversationReplyThrottledSaysSoAudit3(t *testing.T) {
 // (try again), not a 502 blaming Graph, and no read is made.
 func TestConversationReplyRedisAwayAudit3(t *testing.T) {
 	t.Parallel()
-	db := redistest.New(t)
-	cut := redistest.NewCut(t, db.Addr)
 	reader := &countingReader{}
-	e := newEnv(t, func(p *api.Params) {
-		opt := asynq.RedisClientOpt{Addr: cut.Addr(), DB: db.DB}
-		rdb := tasks.NewRedisClient(opt)
-		t.Cleanup(func() { _ = rdb.Close() })
-		l := tasks.NewLedger(rdb, tasks.LedgerOptions{})
-		c := asynq.NewClient(opt)
-		t.Cleanup(func() { _ = c.Close() })
-		p.Ledger = l
-		p.Enqueuer = &tasks.Enqueuer{Client: c, Ledger: l, MaxRetry: 3}
-		p.Graph = reader
-	})
+	e, cut := newCutEnv(t, func(p *api.Params) { p.Graph = reader })
 	cut.Down()
 	st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"conversation_id":"t_1","text":"hello"}`, e.page.ID))
 	if st != http.StatusServiceUnavailable || !strings.Contains(errMessage(m), "Redis unavailable") || errField(m) != "conversation_id" {
