@@ -142,18 +142,8 @@ func (g *pausingComments) Comments(ctx context.Context, token, postID string) it
 // reads (Graph throttled the Page's replies) stops it as it stops a poll,
 // for a call more on a throttled Page lengthens its block.
 func TestDryPollStopsAtAnotherPause(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 314})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	page := pages[0].ID
-	h.addComments(page, 2, "")
+	page, p := staleBrokenPause(t, 314)
 	ctx := context.Background()
-	old := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: "EAABoldtokenoldtokenoldtoken"}})
-	if set, err := old.Pause(ctx, page, 5*time.Minute, "page_broken: (#190) Error validating access token"); err != nil || !set {
-		t.Fatalf("pause = %v, %v", set, err)
-	}
-	p := h.pollParams(pages)
-	p.Ledger = tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: pages[0].AccessToken}})
 	const throttled = "throttled: (#32) Page request limit reached"
 	p.Graph = &pausingComments{PollGraph: p.Graph, ledger: p.Ledger, page: page, pause: throttled}
 	rep, err := worker.NewPoller(p).Poll(ctx, page, true)

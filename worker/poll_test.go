@@ -1201,19 +1201,8 @@ func TestDryPollIgnoresPollState(t *testing.T) {
 // new one, as a start with this config would lift the pause; the dry run
 // says so, and lifts nothing itself.
 func TestDryPollReadsPastStaleBrokenPause(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 98})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	page := pages[0].ID
-	h.addComments(page, 2, "")
+	page, p := staleBrokenPause(t, 98)
 	ctx := context.Background()
-	old := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: "EAABoldtokenoldtokenoldtoken"}})
-	const broken = "page_broken: (#190) Error validating access token"
-	if set, err := old.Pause(ctx, page, 5*time.Minute, broken); err != nil || !set {
-		t.Fatalf("pause = %v, %v", set, err)
-	}
-	p := h.pollParams(pages)
-	p.Ledger = tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: pages[0].AccessToken}})
 	rep, err := worker.NewPoller(p).Poll(ctx, page, true)
 	if err != nil {
 		t.Fatal(err)
@@ -1222,9 +1211,31 @@ func TestDryPollReadsPastStaleBrokenPause(t *testing.T) {
 		t.Errorf("dry run with a new token: paused before %v (%q), lifted at start %q, %d replies; want it read, saying the pause goes at start",
 			rep.PausedBefore, rep.Paused, rep.PauseLiftedAtStart, len(rep.Replies))
 	}
-	if d, reason, err := p.Ledger.Paused(ctx, page); err != nil || d <= 0 || reason != broken {
+	if d, reason, err := p.Ledger.Paused(ctx, page); err != nil || d <= 0 || reason != brokenPause {
 		t.Errorf("after the dry run: paused %s %q %v; want the pause left in place", d, reason, err)
 	}
+}
+
+// brokenPause is the reason of staleBrokenPause's pause.
+const brokenPause = "page_broken: (#190) Error validating access token"
+
+// staleBrokenPause returns a harness Page with two comments to answer,
+// paused page_broken while it had another token, and the poll params of a
+// dry run with the config's new token.
+func staleBrokenPause(t *testing.T, seed int64) (string, worker.PollParams) {
+	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	pages := pollPages(h)
+	pages[0].DefaultText = defaultText
+	page := pages[0].ID
+	h.addComments(page, 2, "")
+	old := tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: "EAABoldtokenoldtokenoldtoken"}})
+	if set, err := old.Pause(context.Background(), page, 5*time.Minute, brokenPause); err != nil || !set {
+		t.Fatalf("pause = %v, %v", set, err)
+	}
+	p := h.pollParams(pages)
+	p.Ledger = tasks.NewLedger(h.db.Client, tasks.LedgerOptions{PageTokens: map[string]string{page: pages[0].AccessToken}})
+	return page, p
 }
 
 // slowCommentPages is a harness whose Page reads at rate, with one post whose
