@@ -349,6 +349,16 @@ func TestUsageOfRepeatedHeaders(t *testing.T) {
 		{"X-Business-Use-Case-Usage": {`{"1":[{"type":"pages","call_count":10,"total_cputime":1,"total_time":1}]}`}},
 		{"X-Business-Use-Case-Usage": {`{"1":[{"type":"pages","call_count":10,"total_cputime":1,"total_time":1}]}`, `{"2":[{"type":"pages","call_count":98,"total_cputime":1,"total_time":1}]}`}},
 	}
+	got := usageOfAnswers(t, answers, func(u Usage) int { return u.MaxPercent })
+	if want := []int{10, 97, 10, 98}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("usage per answer = %v, want %v", got, want)
+	}
+}
+
+// usageOfAnswers sends one reply through a client per answer, each answered
+// with its headers, and returns what pick takes of each call's usage.
+func usageOfAnswers(t *testing.T, answers []http.Header, pick func(Usage) int) []int {
+	t.Helper()
 	var (
 		mu   sync.Mutex
 		next int
@@ -367,15 +377,13 @@ func TestUsageOfRepeatedHeaders(t *testing.T) {
 	}))
 	defer srv.Close()
 	var got []int
-	c := New(Config{BaseURL: srv.URL, Observer: func(ci CallInfo) { got = append(got, ci.Usage.MaxPercent) }})
+	c := New(Config{BaseURL: srv.URL, Observer: func(ci CallInfo) { got = append(got, pick(ci.Usage)) }})
 	for range answers {
 		if _, err := c.SendPrivateReply(context.Background(), testToken, "1", Recipient{CommentID: "1_2"}, "hi"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if want := []int{10, 97, 10, 98}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("usage per answer = %v, want %v", got, want)
-	}
+	return got
 }
 
 // TestTimeoutWhileReadingBody: the deadline passes while the body is being

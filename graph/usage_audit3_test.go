@@ -1,11 +1,8 @@
 package graph
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 )
@@ -28,29 +25,8 @@ func TestRepeatedAppUsageHighestCounts(t *testing.T) {
 // read whole, even when its first value is the one the last answer had.
 func TestRepeatedAppUsageOverTheClient(t *testing.T) {
 	const low = `{"call_count":10,"total_cputime":1,"total_time":1}`
-	answers := [][]string{{low}, {low, `{"call_count":97,"total_cputime":1,"total_time":1}`}}
-	var (
-		mu   sync.Mutex
-		next int
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		vs := answers[next]
-		next++
-		mu.Unlock()
-		for _, v := range vs {
-			w.Header().Add("X-App-Usage", v)
-		}
-		w.Write([]byte(`{"recipient_id":"1","message_id":"m_1"}`))
-	}))
-	defer srv.Close()
-	var got []int
-	c := New(Config{BaseURL: srv.URL, Observer: func(ci CallInfo) { got = append(got, ci.Usage.AppPercent) }})
-	for range answers {
-		if _, err := c.SendPrivateReply(context.Background(), testToken, "1", Recipient{CommentID: "1_2"}, "hi"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	answers := []http.Header{{"X-App-Usage": {low}}, {"X-App-Usage": {low, `{"call_count":97,"total_cputime":1,"total_time":1}`}}}
+	got := usageOfAnswers(t, answers, func(u Usage) int { return u.AppPercent })
 	if want := []int{10, 97}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("app usage per answer = %v, want %v", got, want)
 	}
