@@ -3,13 +3,10 @@ package tasks
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestReserveBurstZeroIdlePage: a Page configured with a burst of 0 (sends
@@ -85,32 +82,9 @@ func TestReserveBusyWaitIsLeaseLeft(t *testing.T) {
 // booked further ahead than its caller allows waits past what it can hold,
 // one refused within its own wait goes back to the queue for nothing.
 func TestReserveMergesOnlyOneMaxWait(t *testing.T) {
-	db := redistest.New(t)
-	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{Linger: time.Hour, FlushAt: 2})
-	const page = "100"
+	// The next slot is an hour away: within far's wait, not near's.
 	near, far := Limit{Interval: time.Hour}, Limit{Interval: time.Hour, MaxWait: 2 * time.Hour}
-	// Booked without the batcher, whose linger would hold a lone call: the
-	// next slot is an hour away.
-	if r, err := NewLedger(db.Client, LedgerOptions{}).Reserve(ctx, page, Target{Kind: KindComment, ID: "first"}, "tok", time.Minute, near); err != nil || r.Outcome != ReserveGo {
-		t.Fatalf("first reserve: %+v %v", r, err)
-	}
-	want := map[string]ReserveOutcome{"near": ReserveLimited, "far": ReserveGo}
-	lims := map[string]Limit{"near": near, "far": far}
-	var wg sync.WaitGroup
-	for id, lim := range lims {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: id}, "tok", time.Minute, lim)
-			if err != nil || r.Outcome != want[id] {
-				t.Errorf("reserve %s in a batch with the other's longest wait: %+v %v, want outcome %d", id, r, err, want[id])
-			}
-		}()
-	}
-	wg.Wait()
-	if st := l.BatchStats(); st.Pipelines != 1 || st.Calls != 2 {
-		t.Fatalf("batch stats %+v, want the two calls in one pipeline", st)
-	}
+	reserveTwoLimitsInOneBatch(t, near, map[string]Limit{"near": near, "far": far}, map[string]ReserveOutcome{"near": ReserveLimited, "far": ReserveGo})
 }
 
 // TestMarksCountEachTargetOnce: a target failed for good and marked failed

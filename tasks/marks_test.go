@@ -205,17 +205,23 @@ func TestPlanMerges(t *testing.T) {
 // replies of the old one are in flight) are not merged: each is decided by
 // its own limit, in one batch.
 func TestReserveMergesOnlyOneLimit(t *testing.T) {
+	slow := Limit{Interval: time.Hour}
+	// The slow limit's next slot is an hour away; no limit has none.
+	reserveTwoLimitsInOneBatch(t, slow, map[string]Limit{"slow": slow, "free": {}}, map[string]ReserveOutcome{"slow": ReserveLimited, "free": ReserveGo})
+}
+
+// reserveTwoLimitsInOneBatch books a Page's next slot under first, without
+// the batcher, then reserves a target per limit of lims in one batch (two
+// calls in one pipeline), each of which must have its outcome in want.
+func reserveTwoLimitsInOneBatch(t *testing.T, first Limit, lims map[string]Limit, want map[string]ReserveOutcome) {
+	t.Helper()
 	db := redistest.New(t)
 	l, ctx := newBatchedLedger(t, db.Client, LedgerOptions{Linger: time.Hour, FlushAt: 2})
 	const page = "100"
-	slow := Limit{Interval: time.Hour}
 	// Booked without the batcher, whose linger would hold a lone call.
-	if r, err := NewLedger(db.Client, LedgerOptions{}).Reserve(ctx, page, Target{Kind: KindComment, ID: "first"}, "tok", time.Minute, slow); err != nil || r.Outcome != ReserveGo {
+	if r, err := NewLedger(db.Client, LedgerOptions{}).Reserve(ctx, page, Target{Kind: KindComment, ID: "first"}, "tok", time.Minute, first); err != nil || r.Outcome != ReserveGo {
 		t.Fatalf("first reserve: %+v %v", r, err)
 	}
-	// The slow limit's next slot is an hour away; no limit has none.
-	want := map[string]ReserveOutcome{"slow": ReserveLimited, "free": ReserveGo}
-	lims := map[string]Limit{"slow": slow, "free": {}}
 	var wg sync.WaitGroup
 	for id, lim := range lims {
 		wg.Add(1)
@@ -223,7 +229,7 @@ func TestReserveMergesOnlyOneLimit(t *testing.T) {
 			defer wg.Done()
 			r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: id}, "tok", time.Minute, lim)
 			if err != nil || r.Outcome != want[id] {
-				t.Errorf("reserve %s in a batch with the other limit: %+v %v, want outcome %d", id, r, err, want[id])
+				t.Errorf("reserve %s in a batch with the other's limit: %+v %v, want outcome %d", id, r, err, want[id])
 			}
 		}()
 	}
