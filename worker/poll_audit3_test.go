@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -179,13 +178,8 @@ func (g *pulledConversations) Conversations(ctx context.Context, token, pageID s
 // one Graph read each at about 2 a second, to the end of the messaging
 // window at every poll.
 func TestPollConversationsStopAtWhatWasRead(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 315})
-	pages := conversationPages(h)
+	h, pages := earlyWriters(t, 315, 4)
 	page := pages[0].ID
-	now := time.Now()
-	for i := range 4 {
-		h.sb.AddMessage(page, sandbox.User{ID: fmt.Sprintf("3150%d", i), Name: "Early Writer"}, "hello", now.Add(-time.Duration(4-i)*time.Hour))
-	}
 	p := h.pollParams(pages)
 	g := &pulledConversations{PollGraph: p.Graph}
 	p.Graph = g

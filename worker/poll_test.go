@@ -1148,13 +1148,8 @@ func TestDryPollLeavesOutReplied(t *testing.T) {
 // conversation reads are paced at about 2 a second, and a Page whose every
 // poll read 24 hours of conversations would spend them all.
 func TestPollConversationsIncremental(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 77})
-	pages := conversationPages(h)
+	h, pages := earlyWriters(t, 77, 3)
 	page := pages[0].ID
-	now := time.Now()
-	for i := range 3 {
-		h.sb.AddMessage(page, sandbox.User{ID: fmt.Sprintf("770%d", i), Name: "Early Writer"}, "hello", now.Add(-time.Duration(3-i)*time.Hour))
-	}
 	pl := worker.NewPoller(h.pollParams(pages))
 	ctx := context.Background()
 	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations != 3 || rep.Enqueued() != 3 {
@@ -1169,6 +1164,19 @@ func TestPollConversationsIncremental(t *testing.T) {
 	if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Conversations > 2 || rep.Enqueued() != 1 {
 		t.Errorf("third poll, one new: %d conversations, %d enqueued, %v; want at most 2, 1", rep.Conversations, rep.Enqueued(), err)
 	}
+}
+
+// earlyWriters is a harness whose conversation Page holds n conversations,
+// one new person's message each, written n-i hours ago.
+func earlyWriters(t *testing.T, seed int64, n int) (*harness, []config.Page) {
+	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	pages := conversationPages(h)
+	now := time.Now()
+	for i := range n {
+		h.sb.AddMessage(pages[0].ID, sandbox.User{ID: fmt.Sprintf("%d0%d", seed, i), Name: "Early Writer"}, "hello", now.Add(-time.Duration(n-i)*time.Hour))
+	}
+	return h, pages
 }
 
 // TestDryPollIgnoresPollState: a dry run walks everything inside the reply
