@@ -29,7 +29,7 @@ func TestPersonAnsweredAtSameMillisecond(t *testing.T) {
 	const page = "100"
 	ann := Person{ID: "7401"}
 	claim := personClaimer(t, l, page, ann)
-	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	m1, m2, m3 := messageTargets()
 	landed := time.UnixMilli(time.Now().Add(-time.Minute).UnixMilli())
 	if err := l.PersonSent(ctx, page, ann, m1, "mid_1", landed, PersonTTL); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestPersonDoubtOfUnknownTimeBounded(t *testing.T) {
 	const page = "100"
 	ann := Person{ID: "7403"}
 	claim := personClaimer(t, l, page, ann)
-	m1, m2 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}
+	m1, m2, _ := messageTargets()
 	now := time.Now().UnixMilli()
 	claim(m1, "tok1", time.Now().Add(-26*time.Hour), PersonClaimed)
 	setEntry(t, l, page, m1, "u|"+itoa(now-25*3600*1000))
@@ -73,7 +73,7 @@ func TestPersonReleaseFreesPerson(t *testing.T) {
 	const page = "100"
 	ann := Person{ID: "7404"}
 	claim := personClaimer(t, l, page, ann)
-	m1, m2 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}
+	m1, m2, _ := messageTargets()
 	written := time.Now().Add(-time.Minute)
 	setEntry(t, l, page, m1, "c|tok1|"+itoa(time.Now().UnixMilli()+30000))
 	claim(m1, "tok1", written, PersonClaimed)
@@ -94,7 +94,7 @@ func TestPersonSentKeepsOthersClaim(t *testing.T) {
 	const page = "100"
 	ann := Person{ID: "7405"}
 	claim := personClaimer(t, l, page, ann)
-	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	m1, m2, m3 := messageTargets()
 	landed := time.Now().Add(-10 * time.Minute)
 	setEntry(t, l, page, m1, "c|tok1|"+itoa(time.Now().UnixMilli()+30000))
 	claim(m1, "tok1", landed.Add(time.Minute), PersonClaimed)

@@ -47,7 +47,7 @@ func TestPersonDoubtBounds(t *testing.T) {
 	claimBen(c2, "tok2", time.Time{}, PersonClaimed)
 
 	ann := Person{ID: "7102"}
-	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	m1, m2, m3 := messageTargets()
 	claimAnn := personClaimer(t, l, page, ann)
 	settle := now - 5000
 	claimAnn(m1, "tok3", time.UnixMilli(settle-60000), PersonClaimed)

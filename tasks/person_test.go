@@ -20,7 +20,7 @@ func TestPersonRecord(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
 	page, ann := "100", Person{ID: "7001"}
-	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	m1, m2, m3 := messageTargets()
 	t0 := time.Now().Add(-time.Minute)
 	window := 24 * time.Hour
 	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
@@ -164,7 +164,7 @@ func TestPersonSentEndsClaim(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
 	page, ann := "100", Person{ID: "7003"}
-	m1, m2, m3 := Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
+	m1, m2, m3 := messageTargets()
 	window := 24 * time.Hour
 	landed := time.Now().Add(-2 * time.Minute)
 	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
@@ -266,4 +266,9 @@ func TestPersonGapRecord(t *testing.T) {
 	if n, _ := l.rdb.Exists(ctx, key).Result(); n != 0 {
 		t.Error("the record outlived the gap")
 	}
+}
+
+// messageTargets returns the conversation messages m_1, m_2 and m_3.
+func messageTargets() (m1, m2, m3 Target) {
+	return Target{Kind: KindMessage, ID: "m_1"}, Target{Kind: KindMessage, ID: "m_2"}, Target{Kind: KindMessage, ID: "m_3"}
 }
