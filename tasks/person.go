@@ -92,6 +92,16 @@ func (l *Ledger) personKey(page string, p Person) string {
 // otherwise hold the person's new messages until the window ends. A
 // commenter's reply, whose time does not count, is held by a doubt for an
 // hour at most.
+//
+// Only the attempt that holds its target's claim in the ledger claims the
+// person. Another (its claim lapsed while it stalled, and another attempt
+// took the target, perhaps sent it or lost its answer since) is told the
+// person is busy, and claims nothing: a person's claim names the target, not
+// the attempt, so taking it over would let this stale attempt release, on
+// its way out, the claim that holds the person while the target's live
+// attempt sends or its outcome is in doubt. (A target with no entry is left
+// to the send's last gate, which finds the target not this attempt's; a
+// person answered is answered whichever attempt asks.)
 var personClaimScript = redis.NewScript(`
 if ARGV[2] ~= '' then
   local s = redis.call('GET', KEYS[2])
@@ -101,6 +111,10 @@ if ARGV[2] ~= '' then
       return {2, mid}
     end
   end
+end
+local own = redis.call('GET', ARGV[4] .. ARGV[1])
+if own and string.find(own, 'c|' .. ARGV[6] .. '|', 1, true) ~= 1 then
+  return {1, 0}
 end
 local v = redis.call('GET', KEYS[1])
 local other = v and string.match(v, '^c|[^|]*|(.*)$')
@@ -143,7 +157,9 @@ return {0}
 // reached the person at or after created (Redis's clock against Graph's
 // created_time; a commenter's (who.Commenter): any reply within window;
 // the zero created of a conversation reply: none), else PersonClaimed. The
-// claim of another attempt of the same target is taken over.
+// claim of another attempt of the same target is taken over, but only by the
+// attempt that holds the target's claim in the ledger: while another attempt
+// holds it, PersonBusy.
 func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, target Target, token string, created time.Time, window time.Duration) (PersonClaim, error) {
 	createdArg := ""
 	switch {

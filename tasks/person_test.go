@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestPersonRecord walks a person's record through its states: a claim
@@ -62,9 +64,12 @@ func TestPersonRecord(t *testing.T) {
 	if pc, err := l.PersonClaim(ctx, page, ann, m3, "tok6", time.Now().Add(time.Second), window); err != nil || pc.Outcome != PersonClaimed {
 		t.Fatalf("a message written after the doubtful send: %+v %v, want claimed", pc, err)
 	}
-	claim(m1, "tok1", t0, PersonClaimed) // m1's attempt takes the claim back
-	// Another attempt of m1 takes the claim over; the first one's release
-	// then does nothing.
+	// m1's next attempt, holding its target, takes the claim back.
+	entry(m1, "c|tok1|"+itoa(now+30000))
+	claim(m1, "tok1", t0, PersonClaimed)
+	// Another attempt of m1 takes the target and the claim over; the first
+	// one's release then does nothing.
+	entry(m1, "c|tok3|"+itoa(now+30000))
 	claim(m1, "tok3", t0, PersonClaimed)
 	if err := l.PersonRelease(ctx, page, ann, m1, "tok1"); err != nil {
 		t.Fatal(err)
@@ -77,12 +82,14 @@ func TestPersonRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A doubt older than the window holds nothing either.
+	entry(m1, "c|tok4|"+itoa(now+30000))
 	claim(m1, "tok4", t0, PersonClaimed)
 	entry(m1, "u|"+itoa(now-25*3600*1000)+"|"+itoa(now))
 	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
 	// Nor a claim whose lease ended longer ago than the window: its
 	// attempt was abandoned (its worker killed, its task deleted), and the
 	// claim must not hold the person for as long as its key lives.
+	entry(m1, "c|tok11|"+itoa(now+30000))
 	claim(m1, "tok11", t0, PersonClaimed)
 	entry(m1, "c|tok11|"+itoa(now-window.Milliseconds()-time.Minute.Milliseconds()))
 	claim(m2, "tok2", t0.Add(time.Second), PersonClaimed)
@@ -121,6 +128,7 @@ func TestPersonRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	entry(m2, "s|"+itoa(now)+"|mid_2b")
+	entry(m1, "c|tok5|"+itoa(now+30000)) // m1's attempt holds its target
 	if pc := claim(m1, "tok5", t0, PersonAnswered); pc.MessageID != "mid_2b" {
 		t.Errorf("answered by %q, want the claim's sent target mid_2b", pc.MessageID)
 	}
@@ -194,6 +202,77 @@ func TestPersonSentEndsClaim(t *testing.T) {
 	if pc := claim(m3, "tok3", landed.Add(-30*time.Second), PersonAnswered); pc.MessageID != "mid_1" {
 		t.Errorf("answered by %q, want mid_1", pc.MessageID)
 	}
+}
+
+// TestPersonClaimOnlyByTargetsHolder: an attempt whose target is claimed by
+// another attempt in the ledger, or in doubt after that attempt's send (its
+// own claim lapsed while it stalled), is told the person is busy and claims
+// nothing. Before, it took over the
+// claim the target's live attempt held (a person's claim names the target,
+// not the attempt) and released it on its way out, which let a reply to the
+// person's other message go out beside the live attempt's send.
+func TestPersonClaimOnlyByTargetsHolder(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	page, ann := "100", Person{ID: "7004"}
+	m1, m2, _ := messageTargets()
+	created := time.Now().Add(-time.Minute)
+	window := 24 * time.Hour
+	key := l.personKey(page, ann)
+	claim := func(tg Target, token string, want PersonOutcome) {
+		t.Helper()
+		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
+		if err != nil || pc.Outcome != want {
+			t.Fatalf("claim %s by %s: %+v %v, want outcome %d", tg, token, pc, err, want)
+		}
+	}
+	holder := func(want string) {
+		t.Helper()
+		v, err := l.rdb.Get(ctx, key).Result()
+		if want == "" && err == redis.Nil {
+			return
+		}
+		if err != nil || v != want {
+			t.Fatalf("person's claim %q %v, want %q", v, err, want)
+		}
+	}
+	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "c|live|"+itoa(time.Now().UnixMilli()+30000), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The stale attempt first, before the live one claimed the person:
+	// nothing claimed.
+	claim(m1, "stale", PersonBusy)
+	holder("")
+	// The live attempt claims the person; the stale one cannot take it over
+	// (the prefix of a token is not the token), so its release, a release
+	// by the stale attempt's token, leaves the live claim in place.
+	claim(m1, "live", PersonClaimed)
+	claim(m1, "stale", PersonBusy)
+	claim(m1, "liv", PersonBusy)
+	if err := l.PersonRelease(ctx, page, ann, m1, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	holder("c|live|" + m1.String())
+	claim(m2, "other", PersonBusy)
+	// The live attempt's own claim again (a rerun of its step) is its own.
+	claim(m1, "live", PersonClaimed)
+	// The live attempt's answer was lost: its claim holds the person while
+	// the target is in doubt, and the stale attempt still cannot take it.
+	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "u|"+itoa(time.Now().UnixMilli()), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	claim(m1, "stale", PersonBusy)
+	holder("c|live|" + m1.String())
+	if pc, err := l.PersonClaim(ctx, page, ann, m2, "other", created, window); err != nil || pc.Outcome != PersonBusy || !pc.InDoubt {
+		t.Fatalf("the person's other message while m1 is in doubt: %+v %v, want busy in doubt", pc, err)
+	}
+	// A target without an entry is left to the send's last gate: another
+	// attempt of it takes the claim over, as before.
+	if err := l.rdb.Del(ctx, l.entryKey(page, m1)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	claim(m1, "next", PersonClaimed)
+	holder("c|next|" + m1.String())
 }
 
 // TestPersonGapRecord: a person's first reply is booked at once, for its

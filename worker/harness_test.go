@@ -200,13 +200,18 @@ func (h *harness) startChild(t *testing.T, pages []config.Page, conc int) *exec.
 }
 
 // lostAnswer leaves r's target as an attempt whose answer was lost leaves it:
-// claimed, then marked unknown, so the next attempt checks Graph first.
-func (h *harness) lostAnswer(t *testing.T, r tasks.Reply) {
+// claimed (by token "t1"), then marked unknown, so the next attempt checks
+// Graph first. The attempt's other steps, e.g. its person claim, run in
+// between.
+func (h *harness) lostAnswer(t *testing.T, r tasks.Reply, steps ...func()) {
 	t.Helper()
 	ctx := context.Background()
 	res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "t1", time.Minute, tasks.Limit{})
 	if err != nil || res.Outcome != tasks.ReserveGo {
 		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	for _, step := range steps {
+		step()
 	}
 	if err := h.ledger.MarkUnknown(ctx, r.PageID, r.Target, 0); err != nil {
 		t.Fatal(err)

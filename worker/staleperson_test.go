@@ -16,12 +16,16 @@ import (
 // TestStaleAttemptLeavesPersonClaim: a conversation reply's attempt whose
 // claim on its target ran out (a stalled process) before it claimed the
 // person, while another worker's attempt took the target and claimed the
-// person, takes the person's claim over (the claim names the target, not the
-// attempt), then finds the target lost at admission and puts the reply back
-// unsent. It must leave the person's claim: the other attempt may be sending
+// person, must leave the person's claim to that attempt: it may be sending
 // the target's reply right now, and a reply to the person's other message
-// must wait for it. Released on the way out, the claim held nothing, and
-// that reply could go out too: two replies to one person.
+// must wait for it. Before, the stale attempt took the person's claim over
+// (the claim names the target, not the attempt), found the target lost at
+// admission, put the reply back unsent and released the claim on its way
+// out: the claim held nothing, and that reply could go out too, two replies
+// to one person. Two guards now stop it, each enough for this test: the
+// person's claim is refused to an attempt that does not hold its target
+// (tasks.PersonClaim), and admission's put-back of a lost target keeps the
+// person's claim.
 func TestStaleAttemptLeavesPersonClaim(t *testing.T) {
 	h, pages, ann, r1, r2 := annTwoMessages(t, "7001031")
 	page := r1.PageID
