@@ -17,7 +17,8 @@ const (
 	CodeAlreadyReplied   = 10900
 	CodeNotReplyable     = 10902
 	CodeTooOld           = 10903
-	CodeThrottled        = 80006
+	CodePagesThrottled   = 80001 // Pages rate limit (BUC type "pages"): a Page token's Page calls
+	CodeThrottled        = 80006 // Messenger rate limit (BUC type "messenger"): sends, conversations
 	SubcodeNoObject      = 33
 	SubcodeExpired       = 463
 	SubcodeNoUser        = 2018001
@@ -33,7 +34,8 @@ type apiError struct {
 	msg       string
 	userMsg   string
 	transient bool
-	regain    time.Duration // for code 80006, when access comes back
+	regain    time.Duration // for a throttling refusal, when access comes back
+	buc       string        // for a throttling refusal, its X-Business-Use-Case-Usage type
 }
 
 func (e *apiError) Error() string {
@@ -156,7 +158,15 @@ func errOutsideWindow() *apiError {
 		msg: "(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview"}
 }
 
-func errThrottled(regain time.Duration) *apiError {
-	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeThrottled, regain: regain,
-		msg: "(#80006) There have been too many messages sent from this Page. Please wait a while before sending again."}
+// errThrottled refuses a call of a throttled Page with the code of the rate
+// limit it falls under: 80001 for the Pages API (buc "pages"), 80006 for the
+// Messenger Platform (buc "messenger"), with Meta's messages.
+func errThrottled(buc string, regain time.Duration) *apiError {
+	e := &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeThrottled, regain: regain, buc: buc,
+		msg: "(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."}
+	if buc == usagePages {
+		e.code = CodePagesThrottled
+		e.msg = "(#80001) There have been too many calls to this Page account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+	}
+	return e
 }

@@ -26,6 +26,18 @@ const (
 	usageMessenger = "messenger"
 )
 
+// bucOf is the rate limit an endpoint's calls fall under, as Meta documents
+// them for a Page token: the Page's feed, comments and objects are the Pages
+// API ("pages", refused with 80001); its conversations, their messages and the
+// Send API are the Messenger Platform ("messenger", refused with 80006).
+func bucOf(endpoint string) string {
+	switch endpoint {
+	case EndpointConversations, EndpointThread, EndpointMessages:
+		return usageMessenger
+	}
+	return usagePages
+}
+
 // call is one request being served.
 type call struct {
 	s       *Sandbox
@@ -37,6 +49,7 @@ type call struct {
 	base    string     // scheme://host of the request, for paging links
 	token   string
 	now     time.Time
+	buc     string // the rate limit the call falls under (bucOf)
 }
 
 // isVersion reports whether a path segment is an API version: v25, v25.0.
@@ -89,6 +102,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scheme = "https://"
 	}
 	c.base = scheme + r.Host
+	c.buc = bucOf(endpoint)
 	switch endpoint {
 	case EndpointFeed:
 		c.list(c.feed)
@@ -216,7 +230,7 @@ func (c *call) read(h func(st *store) (pageID string, body []byte, e *apiError))
 	c.s.mu.RLock()
 	pageID, body, e := h(&c.s.st)
 	c.s.mu.RUnlock()
-	c.finish(pageID, usagePages, body, e)
+	c.finish(pageID, body, e)
 }
 
 // list answers a listing. One asking for more items than Faults.MaxListItems
@@ -249,20 +263,20 @@ func (c *call) list(h func(st *store) (pageID string, body []byte, e *apiError))
 // shared between answers; nothing modifies them in place).
 var jsonContentType = []string{"application/json; charset=UTF-8"}
 
-// finish writes an answer with the usage headers.
-func (c *call) finish(pageID, typ string, body []byte, e *apiError) {
+// finish writes an answer with the usage headers, of the call's rate limit type.
+func (c *call) finish(pageID string, body []byte, e *apiError) {
 	h := c.w.Header()
 	if e != nil {
-		if e.code == CodeThrottled {
+		if e.buc != "" {
 			c.s.rec.throttle(pageID)
-			c.s.thr.setUsage(h, pageID, typ, 100, e.regain)
+			c.s.thr.setUsage(h, pageID, e.buc, 100, e.regain)
 		} else {
-			c.s.thr.setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+			c.s.thr.setUsage(h, pageID, c.buc, c.s.thr.usage(pageID, c.now), 0)
 		}
 		c.s.writeError(c.w, e)
 		return
 	}
-	c.s.thr.setUsage(h, pageID, typ, c.s.thr.usage(pageID, c.now), 0)
+	c.s.thr.setUsage(h, pageID, c.buc, c.s.thr.usage(pageID, c.now), 0)
 	h["Content-Type"] = jsonContentType
 	c.w.Write(body)
 }
@@ -293,7 +307,7 @@ func (c *call) tokenPage(st *store) (int32, *apiError) {
 
 // resolve checks the token, finds the object of the path's first segment (one of
 // the kinds wanted), checks that the token is its Page's and that the Page is
-// not blocked by Throttle.
+// not blocked by Throttle (refused with the code of the call's rate limit).
 //
 // An object of another Page (its post, comment or conversation, or the Page
 // node itself) is one the token cannot see: Graph answers it as an unknown id,
@@ -322,7 +336,7 @@ func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32
 	}
 	pageID = st.pages[owner].id
 	if d := c.s.thr.forcedBlock(pageID, c.now); d > 0 {
-		return 0, 0, pageID, errThrottled(d)
+		return 0, 0, pageID, errThrottled(c.buc, d)
 	}
 	return kind, i, pageID, nil
 }

@@ -248,8 +248,9 @@ func (s *Sandbox) DroppedAnswers() int {
 	return n
 }
 
-// ThrottledCount returns how many calls for a Page were refused with code 80006;
-// for "", across all Pages.
+// ThrottledCount returns how many calls for a Page were refused as throttled,
+// whatever the code (80001 for a Page read, 80006 for a send or a conversation
+// read); for "", across all Pages.
 func (s *Sandbox) ThrottledCount(pageID string) int {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()

@@ -25,7 +25,7 @@ func (c *call) send() {
 		dropAnswer(c.w)
 		return
 	}
-	c.finish(pageID, usageMessenger, out.body, e)
+	c.finish(pageID, out.body, e)
 }
 
 type recipient struct {
@@ -44,7 +44,7 @@ func (c *call) sendLocked(st *store) (string, sent, *apiError) {
 		return pageID, none, e
 	}
 	if d := c.s.thr.allowSend(pageID, c.now); d > 0 {
-		return pageID, none, errThrottled(d)
+		return pageID, none, errThrottled(c.buc, d)
 	}
 	rcp, e := parseRecipient(c.q.Get("recipient"))
 	if e != nil {

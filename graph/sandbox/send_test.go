@@ -325,7 +325,7 @@ func TestSendRateThrottle(t *testing.T) {
 		t.Fatalf("past the rate: %d %s", a.status, a.raw)
 	}
 	u := usage(t, a.header, p.ID)
-	if u["call_count"] != 100.0 || u["estimated_time_to_regain_access"] != 2.0 {
+	if u["call_count"] != 100.0 || u["estimated_time_to_regain_access"] != 2.0 || u["type"] != usageMessenger {
 		t.Fatalf("usage when throttled: %v", u)
 	}
 	// The block holds even after the window has passed, and counts each refusal.
@@ -374,13 +374,23 @@ func TestSendRateThrottle(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.sb.Throttle(f.p.ID, 3*time.Minute)
-	for _, path := range []string{"/v25.0/" + f.p.ID + "/feed", "/v25.0/" + f.fresh, "/v25.0/" + f.p.ID + "/conversations"} {
-		a := f.get(path, f.p.Token)
-		if code, _ := a.code(); code != CodeThrottled {
-			t.Fatalf("%s: %s", path, a.raw)
+	// Page reads fall under the Pages rate limit (80001), conversations under
+	// the Messenger Platform's (80006).
+	for _, tc := range []struct {
+		path string
+		code int
+		typ  string
+	}{
+		{"/v25.0/" + f.p.ID + "/feed", CodePagesThrottled, usagePages},
+		{"/v25.0/" + f.fresh, CodePagesThrottled, usagePages},
+		{"/v25.0/" + f.p.ID + "/conversations", CodeThrottled, usageMessenger},
+	} {
+		a := f.get(tc.path, f.p.Token)
+		if code, _ := a.code(); code != tc.code {
+			t.Fatalf("%s: %s", tc.path, a.raw)
 		}
-		if u := usage(t, a.header, f.p.ID); u["estimated_time_to_regain_access"] != 3.0 {
-			t.Fatalf("usage %v", u)
+		if u := usage(t, a.header, f.p.ID); u["estimated_time_to_regain_access"] != 3.0 || u["type"] != tc.typ {
+			t.Fatalf("%s: usage %v", tc.path, u)
 		}
 	}
 	if code, _ := f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi").code(); code != CodeThrottled {

@@ -37,8 +37,12 @@ func (s *Sandbox) SetSendRate(perSecond float64) {
 	s.thr.mu.Unlock()
 }
 
-// Throttle blocks a Page for d: every call for it is answered with code 80006
-// and a usage header giving the time to regain access.
+// Throttle blocks a Page for d: every call with its token is refused, as Meta
+// refuses a Page over its rate limit, with the code of the limit the call falls
+// under: 80001 for reads of the Page's feed, comments and objects (Pages API),
+// 80006 for sends and reads of its conversations (Messenger Platform), and an
+// X-Business-Use-Case-Usage entry of that type ("pages" or "messenger") giving
+// the time to regain access.
 func (s *Sandbox) Throttle(pageID string, d time.Duration) {
 	s.thr.mu.Lock()
 	s.thr.forced[pageID] = s.now().Add(d)
