@@ -65,9 +65,10 @@ type PagesResult struct {
 
 // RunPages measures isolation between Pages: many Pages each offered PerPage
 // replies per second, once all healthy (the baseline) and once with the first
-// Page throttled by Graph (code 80006 on every call) and the second's token
-// broken (code 190), both offered the same load. The other Pages'
-// throughput and enqueue-to-send latency should not change.
+// Page throttled by Graph (every call refused: 80001 on Page reads, 80006 on
+// sends and conversation reads) and the second's token broken (code 190), both
+// offered the same load. The other Pages' throughput and enqueue-to-send
+// latency should not change.
 func RunPages(ctx context.Context, o PagesOptions) (PagesResult, error) {
 	if o.Pages <= 0 {
 		o.Pages = 1000

@@ -289,7 +289,7 @@ func TestChaos(t *testing.T) {
 	}{
 		{"injected transient errors (500, code 2)", r.sb.InjectedFailures()},
 		{"answers lost after the send", r.sb.DroppedAnswers()},
-		{"calls refused as throttled (80006)", r.sb.ThrottledCount("")},
+		{"calls refused as throttled (80001, 80006)", r.sb.ThrottledCount("")},
 		{"Pages throttled", throttles},
 		{"200ms latency spikes", spikes},
 		{"worker SIGKILLs", int(workerKills.Load())},

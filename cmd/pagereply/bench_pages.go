@@ -66,7 +66,7 @@ func (a pagesArgs) runner() (benchRunner, error) {
 		}
 		m := bench.MedianPagesResults(runs)
 		res.Pages = &bench.Section[bench.PagesResult]{Median: m, Runs: runs}
-		fmt.Fprintf(env.stdout, "%d Pages at %g reply/s each for %s (each Page limited to 10/s); the %d other Pages with and without a throttled Page (80006 on every call) and a broken one (token expired, 190); medians of %d runs\n",
+		fmt.Fprintf(env.stdout, "%d Pages at %g reply/s each for %s (each Page limited to 10/s); the %d other Pages with and without a throttled Page (every call refused, 80001 or 80006) and a broken one (token expired, 190); medians of %d runs\n",
 			a.pages, a.perPage, a.duration, a.pages-2, len(runs))
 		tw := newTable(env)
 		fmt.Fprintln(tw, "run\tother Pages sent\tsent/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tbad Pages: sent, refused calls")
