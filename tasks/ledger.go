@@ -565,7 +565,11 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // KEYS[1] the target's ledger entry, KEYS[2] the Page's stats hash.
 // ARGV[1] new value, ARGV[2] TTL (ms), ARGV[3] stats field ("" for none),
 // ARGV[4] settle time (ms, 0 for none): appended to the value as a time in
-// Redis's clock, the one reserveScript compares it with.
+// Redis's clock, the one reserveScript compares it with. An unknown entry
+// whose settle time runs past the new one's is kept as it is: the attempt
+// that marked it sent something that may still land, and a later mark of
+// doubt (a stale attempt, whose claim another attempt took, giving the
+// target back) must not let the next attempt check before it could have.
 var markScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 local old = v and string.sub(v, 1, 1) or ''
@@ -574,9 +578,18 @@ if old == 's' then return 0 end
 if old == 'f' and new ~= 's' then return 0 end
 local val = ARGV[1]
 local settle = tonumber(ARGV[4])
-if settle > 0 then
+local doubt = old == 'u' and new == 'u'
+local nowms = 0
+if settle > 0 or doubt then
   local t = redis.call('TIME')
-  val = val .. '|' .. string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + settle)
+  nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if settle > 0 then
+  val = val .. '|' .. string.format('%.0f', nowms + settle)
+end
+if doubt and tonumber(string.match(v, '^u|%d+|(%d+)$') or '0') > nowms + settle then
+  -- The doubt already there outlasts this one: its send may still land.
+  return 0
 end
 redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
@@ -620,7 +633,8 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // checks Graph before it sends. With settle > 0 the lost answer was a send's
 // that may still be on its way through Graph: Reserve answers ReserveSettling
 // until settle has passed, so the check does not come before a reply that
-// lands late and then send a second one.
+// lands late and then send a second one. A settle time already recorded
+// for t and running past the new one is kept.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
 	return l.mark(ctx, page, t, "u|"+nowMS(), "", settle)
 }
