@@ -60,3 +60,22 @@ func TestStaleGiveBackKeepsLiveSettle(t *testing.T) {
 		t.Errorf("the target's next attempt reserves %+v before the live attempt's send settled, want settling", res)
 	}
 }
+
+// TestRefusedReplyReleasesPerson: a conversation reply that claimed its
+// person and sent nothing (Graph refused it for good) drops its claim on
+// the person on its way out (personDone). Left, the claim would hold the
+// person's other replies back whenever the target is claimed again.
+func TestRefusedReplyReleasesPerson(t *testing.T) {
+	h, pages, ann, r1, _ := annTwoMessages(t, "7001043")
+	r1.Text = "refuse me"
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) {
+		p.Pages = pages
+		p.Graph = &failText{Graph: p.Graph, text: r1.Text}
+	})
+	h.enqueueAll(t, []tasks.Reply{r1})
+	h.waitArchived(t, r1, 10*time.Second)
+	key := h.ledger.PageKey(r1.PageID, "p:"+ann.ID)
+	if v, err := h.db.Client.Get(context.Background(), key).Result(); err != redis.Nil {
+		t.Errorf("person's claim %q (%v) after an attempt that sent nothing, want none", v, err)
+	}
+}
