@@ -570,12 +570,16 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // that marked it sent something that may still land, and a later mark of
 // doubt (a stale attempt, whose claim another attempt took, giving the
 // target back) must not let the next attempt check before it could have.
+// ARGV[5], when not "", is the token of an attempt handing its claim back:
+// the entry is written only while the claim is still that attempt's, or
+// not a claim at all (another attempt's claim is that attempt's to end).
 var markScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 local old = v and string.sub(v, 1, 1) or ''
 local new = string.sub(ARGV[1], 1, 1)
 if old == 's' then return 0 end
 if old == 'f' and new ~= 's' then return 0 end
+if ARGV[5] ~= '' and old == 'c' and string.find(v, 'c|' .. ARGV[5] .. '|', 1, true) ~= 1 then return 0 end
 local val = ARGV[1]
 local settle = tonumber(ARGV[4])
 local doubt = old == 'u' and new == 'u'
@@ -597,8 +601,13 @@ return 1
 `)
 
 func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field string, settle time.Duration) error {
+	return l.markAs(ctx, page, t, value, field, settle, "")
+}
+
+// markAs is mark by the attempt token ("" for any; see markScript).
+func (l *Ledger) markAs(ctx context.Context, page string, t Target, value, field string, settle time.Duration, token string) error {
 	keys := []string{l.entryKey(page, t), l.pageKey(page, "stats")}
-	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field, settle.Milliseconds()); err != nil {
+	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field, settle.Milliseconds(), token); err != nil {
 		return fmt.Errorf("ledger mark %s of page %s: %w", t, page, err)
 	}
 	return nil
@@ -637,6 +646,17 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // for t and running past the new one is kept.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
 	return l.mark(ctx, page, t, "u|"+nowMS(), "", settle)
+}
+
+// GiveBackUnknown hands the attempt token's claim on t back with its
+// outcome unknown, as MarkUnknown with no settle time, after an attempt of a
+// doubtful target that sent nothing: the next attempt checks Graph first.
+// A claim another attempt holds now (this one's lapsed while it stalled, and
+// that attempt took the target, checked Graph and may be sending) is left
+// to it: marked unknown under it, that attempt would find its target lost at
+// its send's last gate, and go back to the queue for nothing.
+func (l *Ledger) GiveBackUnknown(ctx context.Context, page string, t Target, token string) error {
+	return l.markAs(ctx, page, t, "u|"+nowMS(), "", 0, token)
 }
 
 // releaseAbandoned drops the claim a batched reservation took for a caller

@@ -64,3 +64,49 @@ func TestMarkUnknownKeepsLongerSettle(t *testing.T) {
 	}
 	reserve(ReserveGo)
 }
+
+// TestGiveBackUnknownOnlyOwnClaim: an attempt handing its doubtful target
+// back marks it unknown while the claim is its own (or the entry holds no
+// claim), and leaves a claim another attempt holds: that attempt (its own
+// claim taken after this one's lapsed) checked Graph and may be sending,
+// and marked unknown under it, it would find its target lost at its send's
+// last gate and go back to the queue for nothing.
+func TestGiveBackUnknownOnlyOwnClaim(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	page := "100"
+	m1, m2, _ := messageTargets()
+	get := func(tg Target) string {
+		t.Helper()
+		v, err := l.rdb.Get(ctx, l.entryKey(page, tg)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	giveBack := func(tg Target, token string) {
+		t.Helper()
+		if err := l.GiveBackUnknown(ctx, page, tg, token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := l.Reserve(ctx, page, m1, "live", time.Minute, Limit{}); err != nil || res.Outcome != ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	held := get(m1)
+	for _, stale := range []string{"stale", "liv", "live|x"} {
+		giveBack(m1, stale)
+		if v := get(m1); v != held {
+			t.Fatalf("given back by %q: entry %q, want the live attempt's claim %q", stale, v, held)
+		}
+	}
+	giveBack(m1, "live")
+	if v := get(m1); v[:2] != "u|" {
+		t.Fatalf("given back by its own attempt: entry %q, want unknown", v)
+	}
+	// No entry (none to hand back; the doubt is recorded all the same).
+	giveBack(m2, "gone")
+	if v := get(m2); v[:2] != "u|" {
+		t.Fatalf("given back with no entry: %q, want unknown", v)
+	}
+}

@@ -723,15 +723,21 @@ func (w *Worker) settle(r tasks.Reply, token string, gerr *graph.Error, doubtful
 // giveBack hands a claimed target back for the next attempt. A target whose
 // outcome is in doubt is marked unknown, so the next attempt checks Graph
 // before it sends; releasing its claim would delete the entry and, with it,
-// the only record of the doubt. Any other claim is released. Like release it
-// runs even when the task's context is done; if marking fails the claim
-// stays until its lease ends, and an expired claim is doubtful too.
+// the only record of the doubt (only while the claim is still this
+// attempt's: see tasks.Ledger.GiveBackUnknown). Any other claim is
+// released. Like release it runs even when the task's context is done; if
+// marking fails the claim stays until its lease ends, and an expired claim
+// is doubtful too.
 func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskLog) {
 	if !doubtful {
 		w.release(r, token, log)
 		return
 	}
-	w.markUnknown(r, 0, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.p.Ledger.GiveBackUnknown(ctx, r.PageID, r.Target, token); err != nil {
+		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
+	}
 }
 
 // markUnknown marks r's target unknown, to be checked with Graph after settle.

@@ -14,50 +14,67 @@ import (
 
 // TestStaleGiveBackKeepsLiveSettle: a doubtful conversation reply's attempt
 // whose check found nothing sent stalls past its lease before it claims the
-// person; meanwhile another attempt takes the target, sends, and loses the
-// answer: the target is in doubt until that send's settle time, as the send
-// may still land. The stale attempt, told the person is busy (its target is
-// no longer its own), gives the target back unknown: that must not wipe the
-// live attempt's settle time. Wiped, the target's retry, a second later,
-// reads the conversation before the late send landed, finds nothing, and
-// sends again: two replies to one message.
+// person; meanwhile another attempt takes the target, and either sends and
+// loses the answer (the target is then in doubt until that send's settle
+// time, as the send may still land), or is still sending. The stale
+// attempt, told the person is busy (its target is no longer its own), gives
+// the target back: that must leave the live attempt's entry as it is.
+//   - In doubt: the settle time wiped, the target's retry, a second later,
+//     read the conversation before the late send landed, found nothing, and
+//     sent again: two replies to one message.
+//   - Sending: marked unknown under it, the live attempt found its target
+//     lost at its send's last gate and went back to the queue for nothing.
 func TestStaleGiveBackKeepsLiveSettle(t *testing.T) {
-	h, pages, ann, r1, _ := annTwoMessages(t, "7001041")
-	page := r1.PageID
-	ctx := context.Background()
-	entry := h.ledger.PageKey(page, "t:"+r1.Target.String())
-	h.lostAnswer(t, r1) // an earlier attempt's answer was lost: this one checks first
-	var live string
-	played := make(chan error, 1)
-	hook := &failOnce{match: personClaimCall, first: func() {
-		now := time.Now().UnixMilli()
-		live = "u|" + strconv.FormatInt(now, 10) + "|" + strconv.FormatInt(now+time.Minute.Milliseconds(), 10)
-		played <- h.db.Client.SetArgs(ctx, entry, live, redis.SetArgs{KeepTTL: true}).Err()
-	}}
-	ledger := hook.ledger(t, h)
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
-	h.enqueueAll(t, []tasks.Reply{r1})
-	h.waitPutBack(t, r1, 10*time.Second, nil)
-	select {
-	case err := <-played:
-		if err != nil {
-			t.Fatalf("the live attempt's steps: %v", err)
-		}
-	default:
-		t.Fatal("the reply was put back before it claimed the person")
-	}
-	if n := len(sendsTo(h, ann.ID)); n != 0 {
-		t.Fatalf("the stale attempt sent %d replies", n)
-	}
-	if v, err := h.db.Client.Get(ctx, entry).Result(); err != nil || v != live {
-		t.Errorf("target's entry %q %v after the stale attempt, want the live attempt's doubt %q", v, err, live)
-	}
-	res, err := h.ledger.Reserve(ctx, page, r1.Target, tasks.NewToken(), time.Minute, tasks.Limit{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Outcome != tasks.ReserveSettling {
-		t.Errorf("the target's next attempt reserves %+v before the live attempt's send settled, want settling", res)
+	for _, tc := range []struct {
+		name, person string
+		live         func(now int64) string
+		next         tasks.ReserveOutcome // the target's next reservation
+	}{
+		{"in doubt", "7001041", func(now int64) string {
+			return "u|" + strconv.FormatInt(now, 10) + "|" + strconv.FormatInt(now+time.Minute.Milliseconds(), 10)
+		}, tasks.ReserveSettling},
+		{"sending", "7001042", func(now int64) string {
+			return "c|" + tasks.NewToken() + "|" + strconv.FormatInt(now+time.Minute.Milliseconds(), 10)
+		}, tasks.ReserveBusy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, pages, ann, r1, _ := annTwoMessages(t, tc.person)
+			page := r1.PageID
+			ctx := context.Background()
+			entry := h.ledger.PageKey(page, "t:"+r1.Target.String())
+			h.lostAnswer(t, r1) // an earlier attempt's answer was lost: this one checks first
+			var live string
+			played := make(chan error, 1)
+			hook := &failOnce{match: personClaimCall, first: func() {
+				live = tc.live(time.Now().UnixMilli())
+				played <- h.db.Client.SetArgs(ctx, entry, live, redis.SetArgs{KeepTTL: true}).Err()
+			}}
+			ledger := hook.ledger(t, h)
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
+			h.enqueueAll(t, []tasks.Reply{r1})
+			h.waitPutBack(t, r1, 10*time.Second, nil)
+			select {
+			case err := <-played:
+				if err != nil {
+					t.Fatalf("the live attempt's steps: %v", err)
+				}
+			default:
+				t.Fatal("the reply was put back before it claimed the person")
+			}
+			if n := len(sendsTo(h, ann.ID)); n != 0 {
+				t.Fatalf("the stale attempt sent %d replies", n)
+			}
+			if v, err := h.db.Client.Get(ctx, entry).Result(); err != nil || v != live {
+				t.Errorf("target's entry %q %v after the stale attempt, want the live attempt's %q", v, err, live)
+			}
+			res, err := h.ledger.Reserve(ctx, page, r1.Target, tasks.NewToken(), time.Minute, tasks.Limit{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tc.next {
+				t.Errorf("the target's next attempt reserves %+v, want outcome %d", res, tc.next)
+			}
+		})
 	}
 }
 
