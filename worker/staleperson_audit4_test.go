@@ -44,26 +44,10 @@ func TestStaleGiveBackKeepsLiveSettle(t *testing.T) {
 			entry := h.ledger.PageKey(page, "t:"+r1.Target.String())
 			h.lostAnswer(t, r1) // an earlier attempt's answer was lost: this one checks first
 			var live string
-			played := make(chan error, 1)
-			hook := &failOnce{match: personClaimCall, first: func() {
+			staleAttempt(t, h, pages, r1, ann.ID, func() error {
 				live = tc.live(time.Now().UnixMilli())
-				played <- h.db.Client.SetArgs(ctx, entry, live, redis.SetArgs{KeepTTL: true}).Err()
-			}}
-			ledger := hook.ledger(t, h)
-			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
-			h.enqueueAll(t, []tasks.Reply{r1})
-			h.waitPutBack(t, r1, 10*time.Second, nil)
-			select {
-			case err := <-played:
-				if err != nil {
-					t.Fatalf("the live attempt's steps: %v", err)
-				}
-			default:
-				t.Fatal("the reply was put back before it claimed the person")
-			}
-			if n := len(sendsTo(h, ann.ID)); n != 0 {
-				t.Fatalf("the stale attempt sent %d replies", n)
-			}
+				return h.db.Client.SetArgs(ctx, entry, live, redis.SetArgs{KeepTTL: true}).Err()
+			})
 			if v, err := h.db.Client.Get(ctx, entry).Result(); err != nil || v != live {
 				t.Errorf("target's entry %q %v after the stale attempt, want the live attempt's %q", v, err, live)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -33,36 +34,19 @@ func TestStaleAttemptLeavesPersonClaim(t *testing.T) {
 	who := tasks.Person{ID: ann.ID}
 	entry := h.ledger.PageKey(page, "t:"+r1.Target.String())
 	other := tasks.NewToken()
-	played := make(chan error, 1)
-	hook := &failOnce{match: personClaimCall, first: func() {
+	staleAttempt(t, h, pages, r1, ann.ID, func() error {
 		// Just before this attempt claims the person: its lease ran out, and
 		// the other worker's attempt claimed the target, then the person.
 		lease := "c|" + other + "|" + strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
 		if err := h.db.Client.SetArgs(ctx, entry, lease, redis.SetArgs{KeepTTL: true}).Err(); err != nil {
-			played <- err
-			return
+			return err
 		}
 		pc, err := h.ledger.PersonClaim(ctx, page, who, r1.Target, other, time.UnixMilli(r1.Created), 24*time.Hour)
 		if err == nil && pc.Outcome != tasks.PersonClaimed {
 			err = fmt.Errorf("the other attempt's person claim: %+v", pc)
 		}
-		played <- err
-	}}
-	ledger := hook.ledger(t, h)
-	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
-	h.enqueueAll(t, []tasks.Reply{r1})
-	h.waitPutBack(t, r1, 10*time.Second, nil)
-	select {
-	case err := <-played:
-		if err != nil {
-			t.Fatalf("the other attempt's steps: %v", err)
-		}
-	default:
-		t.Fatal("the reply was put back before it claimed the person")
-	}
-	if n := len(sendsTo(h, ann.ID)); n != 0 {
-		t.Fatalf("the stale attempt sent %d replies", n)
-	}
+		return err
+	})
 	// The reply to the person's other message, as its attempt would claim
 	// the person while the other attempt holds r1's target.
 	pc, err := h.ledger.PersonClaim(ctx, page, who, r2.Target, tasks.NewToken(), time.UnixMilli(r2.Created), 24*time.Hour)
@@ -71,5 +55,30 @@ func TestStaleAttemptLeavesPersonClaim(t *testing.T) {
 	}
 	if pc.Outcome != tasks.PersonBusy {
 		t.Errorf("the person's other reply may claim them (%+v) while another attempt holds r1's target and may be sending it", pc)
+	}
+}
+
+// staleAttempt runs r's attempt on a worker whose ledger plays the live
+// attempt's steps (live) just before this one claims the person (its lease
+// ran out meanwhile), and checks that this attempt, stale, went back to the
+// queue having sent nothing to person.
+func staleAttempt(t *testing.T, h *harness, pages []config.Page, r tasks.Reply, person string, live func() error) {
+	t.Helper()
+	played := make(chan error, 1)
+	hook := &failOnce{match: personClaimCall, first: func() { played <- live() }}
+	ledger := hook.ledger(t, h)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages, p.Ledger = pages, ledger })
+	h.enqueueAll(t, []tasks.Reply{r})
+	h.waitPutBack(t, r, 10*time.Second, nil)
+	select {
+	case err := <-played:
+		if err != nil {
+			t.Fatalf("the live attempt's steps: %v", err)
+		}
+	default:
+		t.Fatal("the reply was put back before it claimed the person")
+	}
+	if n := len(sendsTo(h, person)); n != 0 {
+		t.Fatalf("the stale attempt sent %d replies", n)
 	}
 }
