@@ -25,14 +25,7 @@ func TestPersonRecord(t *testing.T) {
 	m1, m2, m3 := messageTargets()
 	t0 := time.Now().Add(-time.Minute)
 	window := 24 * time.Hour
-	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
-		t.Helper()
-		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
-		if err != nil || pc.Outcome != want {
-			t.Fatalf("claim %s: %+v %v, want outcome %d", tg, pc, err, want)
-		}
-		return pc
-	}
+	claim := personClaimer(t, l, page, ann)
 	entry := func(tg Target, v string) {
 		t.Helper()
 		if err := l.rdb.Set(ctx, l.entryKey(page, tg), v, time.Hour).Err(); err != nil {
@@ -173,16 +166,8 @@ func TestPersonSentEndsClaim(t *testing.T) {
 	ctx := context.Background()
 	page, ann := "100", Person{ID: "7003"}
 	m1, m2, m3 := messageTargets()
-	window := 24 * time.Hour
 	landed := time.Now().Add(-2 * time.Minute)
-	claim := func(tg Target, token string, created time.Time, want PersonOutcome) PersonClaim {
-		t.Helper()
-		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
-		if err != nil || pc.Outcome != want {
-			t.Fatalf("claim %s: %+v %v, want outcome %d", tg, pc, err, want)
-		}
-		return pc
-	}
+	claim := personClaimer(t, l, page, ann)
 	// m1's attempt claimed the person; its answer was lost, and its next
 	// attempt finds the reply in the conversation, landed 2 minutes ago:
 	// recorded for the person with that time, then the target marked sent.
@@ -219,13 +204,8 @@ func TestPersonClaimOnlyByTargetsHolder(t *testing.T) {
 	created := time.Now().Add(-time.Minute)
 	window := 24 * time.Hour
 	key := l.personKey(page, ann)
-	claim := func(tg Target, token string, want PersonOutcome) {
-		t.Helper()
-		pc, err := l.PersonClaim(ctx, page, ann, tg, token, created, window)
-		if err != nil || pc.Outcome != want {
-			t.Fatalf("claim %s by %s: %+v %v, want outcome %d", tg, token, pc, err, want)
-		}
-	}
+	claimAs := personClaimer(t, l, page, ann)
+	claim := func(tg Target, token string, want PersonOutcome) { t.Helper(); claimAs(tg, token, created, want) }
 	holder := func(want string) {
 		t.Helper()
 		v, err := l.rdb.Get(ctx, key).Result()
