@@ -112,15 +112,30 @@ func TestRollingUpdateNotCountedAsRanOut(t *testing.T) {
 	if o, _, err := h.enq.Enqueue(ctx, r); err != nil || o != tasks.Enqueued {
 		t.Fatalf("enqueue: %v %v", o, err)
 	}
+	failed := func() int {
+		t.Helper()
+		qi, err := insp.GetQueueInfo(tasks.QueueReplies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return qi.FailedTotal
+	}
 	for run := 1; run <= 4; run++ {
 		h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateArchived)
 		if run < 4 {
 			// A new worker starts: it runs the Pages' archived replies again.
-			if _, err := worker.RunArchivedOfPages(ctx, insp, map[string]bool{page.ID: true}); err != nil {
-				t.Fatal(err)
+			before := failed()
+			if n, err := worker.RunArchivedOfPages(ctx, insp, map[string]bool{page.ID: true}); err != nil || n[page.ID] != 1 {
+				t.Fatalf("run archived: %v %v, want 1 run", n, err)
 			}
-			for ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String()); err == nil && ti.State == asynq.TaskStateArchived; ti, err = insp.GetTaskInfo(tasks.QueueReplies, r.Target.String()) {
-				time.Sleep(10 * time.Millisecond)
+			// The old worker fails the rerun (then archives it, perhaps at
+			// once): the next wait is for that archive, not this one. (Waiting
+			// to see the task leave the archived state could miss a rerun
+			// that came and went between two looks, and wait for ever.)
+			for deadline := time.Now().Add(20 * time.Second); failed() == before; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("run %d: the rerun never failed on the old worker", run)
+				}
 			}
 		}
 	}
