@@ -22,6 +22,7 @@ import (
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -180,6 +181,7 @@ func (h *harness) startChild(t *testing.T, pages []config.Page, conc int) *exec.
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+	proctest.DieWithParent(cmd) // a timed-out run leaves no worker behind
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

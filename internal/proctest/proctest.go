@@ -223,6 +223,7 @@ func (p *Proc) start() error {
 	defer f.Close() // the child keeps its own descriptor
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = p.env
+	DieWithParent(cmd)
 	// The same *os.File for both: the child writes to it directly, so nothing
 	// is lost when it is killed and no copying goroutine outlives it.
 	cmd.Stdout, cmd.Stderr = f, f
