@@ -16,12 +16,7 @@ import (
 // running: runTasks passes over it without an error and counts only the
 // tasks it ran, so a wake-up racing a worker's forwarder does not fail.
 func TestRunTasksSkipsMovedTasks(t *testing.T) {
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
+	db, client, insp := newQueueDB(t)
 	if _, err := client.Enqueue(asynq.NewTask(tasks.TypeReply, []byte("{}")), asynq.Queue(tasks.QueueReplies), asynq.TaskID("pending")); err != nil {
 		t.Fatal(err)
 	}
@@ -46,4 +41,17 @@ func TestRunTasksSkipsMovedTasks(t *testing.T) {
 	if _, err := runTasks(insp, "no-such-queue", []string{"x"}, []string{"1"}); err == nil {
 		t.Fatal("runTasks on an unknown queue: no error")
 	}
+}
+
+// newQueueDB returns a fresh test database with an asynq client and
+// inspector on it, closed when t ends.
+func newQueueDB(t *testing.T) (*redistest.DB, *asynq.Client, *asynq.Inspector) {
+	t.Helper()
+	db := redistest.New(t)
+	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	return db, client, insp
 }

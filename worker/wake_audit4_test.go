@@ -9,7 +9,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -18,12 +17,7 @@ import (
 // put-back past the first page is woken too, and reading does not go round
 // the first page for ever).
 func TestEachTaskReadsEveryPage(t *testing.T) {
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
+	_, client, insp := newQueueDB(t)
 	const n = wakePageSize + 3
 	for i := range n {
 		if _, err := client.Enqueue(asynq.NewTask(tasks.TypeReply, nil), asynq.Queue(tasks.QueueReplies), asynq.TaskID(strconv.Itoa(i)), asynq.ProcessIn(time.Hour)); err != nil {
