@@ -21,12 +21,8 @@ func TestPersonHeldByLapsedClaim(t *testing.T) {
 	created := time.Now().Add(-time.Minute)
 	window := 24 * time.Hour
 	now := time.Now().UnixMilli()
-	entry := func(v string) {
-		t.Helper()
-		if err := l.rdb.Set(ctx, l.entryKey(page, m1), v, time.Hour).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setEntry := entrySetter(t, l, page)
+	entry := func(v string) { t.Helper(); setEntry(m1, v) }
 	entry("c|tok1|" + itoa(now+30000))
 	if pc, err := l.PersonClaim(ctx, page, ann, m1, "tok1", created, window); err != nil || pc.Outcome != PersonClaimed {
 		t.Fatalf("m1's claim: %+v %v", pc, err)

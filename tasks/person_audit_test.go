@@ -6,6 +6,17 @@ import (
 	"time"
 )
 
+// entrySetter returns a func that sets page's ledger entry of a target to v,
+// as an attempt would leave it, for the person record tests.
+func entrySetter(t *testing.T, l *Ledger, page string) func(tg Target, v string) {
+	return func(tg Target, v string) {
+		t.Helper()
+		if err := l.rdb.Set(context.Background(), l.entryKey(page, tg), v, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // personClaimer is claim for the person record tests: page's person who
 // claimed for target tg by the attempt token, as written at created, with
 // the outcome want.
@@ -27,14 +38,8 @@ func personClaimer(t *testing.T, l *Ledger, page string, who Person) func(tg Tar
 // time, and is no error.
 func TestPersonDoubtBounds(t *testing.T) {
 	l := newLedger(t)
-	ctx := context.Background()
 	const page = "100"
-	entry := func(tg Target, v string) {
-		t.Helper()
-		if err := l.rdb.Set(ctx, l.entryKey(page, tg), v, time.Hour).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	entry := entrySetter(t, l, page)
 	now := time.Now().UnixMilli()
 
 	ben := Person{ID: "7101", Commenter: true}

@@ -26,12 +26,7 @@ func TestPersonRecord(t *testing.T) {
 	t0 := time.Now().Add(-time.Minute)
 	window := 24 * time.Hour
 	claim := personClaimer(t, l, page, ann)
-	entry := func(tg Target, v string) {
-		t.Helper()
-		if err := l.rdb.Set(ctx, l.entryKey(page, tg), v, time.Hour).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	entry := entrySetter(t, l, page)
 	now := time.Now().UnixMilli()
 
 	// m1's attempt claims its target and the person; m2's waits.
@@ -171,9 +166,7 @@ func TestPersonSentEndsClaim(t *testing.T) {
 	// m1's attempt claimed the person; its answer was lost, and its next
 	// attempt finds the reply in the conversation, landed 2 minutes ago:
 	// recorded for the person with that time, then the target marked sent.
-	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "c|tok1|"+itoa(time.Now().UnixMilli()+30000), time.Hour).Err(); err != nil {
-		t.Fatal(err)
-	}
+	entrySetter(t, l, page)(m1, "c|tok1|"+itoa(time.Now().UnixMilli()+30000))
 	claim(m1, "tok1", landed.Add(-time.Minute), PersonClaimed)
 	if err := l.PersonSent(ctx, page, ann, m1, "mid_1", landed, PersonTTL); err != nil {
 		t.Fatal(err)
@@ -216,9 +209,7 @@ func TestPersonClaimOnlyByTargetsHolder(t *testing.T) {
 			t.Fatalf("person's claim %q %v, want %q", v, err, want)
 		}
 	}
-	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "c|live|"+itoa(time.Now().UnixMilli()+30000), time.Hour).Err(); err != nil {
-		t.Fatal(err)
-	}
+	entrySetter(t, l, page)(m1, "c|live|"+itoa(time.Now().UnixMilli()+30000))
 	// The stale attempt first, before the live one claimed the person:
 	// nothing claimed.
 	claim(m1, "stale", PersonBusy)
@@ -238,9 +229,7 @@ func TestPersonClaimOnlyByTargetsHolder(t *testing.T) {
 	claim(m1, "live", PersonClaimed)
 	// The live attempt's answer was lost: its claim holds the person while
 	// the target is in doubt, and the stale attempt still cannot take it.
-	if err := l.rdb.Set(ctx, l.entryKey(page, m1), "u|"+itoa(time.Now().UnixMilli()), time.Hour).Err(); err != nil {
-		t.Fatal(err)
-	}
+	entrySetter(t, l, page)(m1, "u|"+itoa(time.Now().UnixMilli()))
 	claim(m1, "stale", PersonBusy)
 	holder("c|live|" + m1.String())
 	if pc, err := l.PersonClaim(ctx, page, ann, m2, "other", created, window); err != nil || pc.Outcome != PersonBusy || !pc.InDoubt {
