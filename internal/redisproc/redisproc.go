@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/internal/proctest"
 )
 
 // StartTimeout bounds how long a server may take to answer PING after it is
@@ -305,7 +307,7 @@ func (s *Server) start() error {
 	cmd.Dir = s.dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	setProcAttr(cmd)
+	proctest.DieWithParent(cmd) // a crashed or interrupted test leaves no redis-server behind
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run %s: %w", s.bin, err)
 	}
