@@ -364,13 +364,64 @@ func (c *Client) nextURL(next, cur, after string) (string, bool) {
 			q.Del(k)
 		}
 	}
+	// Meta's paging reference shows next links with neither the version nor
+	// the request's fields ("https://graph.facebook.com/{id}/albums?limit=25&after=..."):
+	// followed as they are, the next page comes under the app's default
+	// version with Graph's default fields, without can_reply_privately and
+	// from. The listing's own parameters the link lacks are taken from the
+	// page just read, and the configured version is put in front of a path
+	// without one; the link's cursor and whatever it does carry stand.
+	if cu, err := url.Parse(cur); err == nil {
+		cq := cu.Query()
+		for _, k := range listingParams {
+			if !q.Has(k) && cq.Has(k) {
+				q[k] = cq[k]
+			}
+		}
+	}
+	prefix := strings.TrimRight(c.base.Path, "/")
+	rest := u.Path
+	hasPrefix := prefix != "" && (u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/"))
+	if hasPrefix {
+		rest = u.Path[len(prefix):]
+	}
+	if first, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/"); !isVersion(first) {
+		rest = "/" + c.version + "/" + strings.TrimPrefix(rest, "/")
+		u.Path, u.RawPath = rest, ""
+		if hasPrefix {
+			u.Path = prefix + rest
+		}
+	}
 	u.Scheme, u.Host, u.User, u.Fragment = c.base.Scheme, c.base.Host, nil, ""
 	// Graph's links start at the version (/v25.0/...); a base URL with a path
 	// prefix (a proxy in front of Graph) keeps it, unless the link has it
 	// already.
-	if prefix := strings.TrimRight(c.base.Path, "/"); prefix != "" && u.Path != prefix && !strings.HasPrefix(u.Path, prefix+"/") {
+	if prefix != "" && u.Path != prefix && !strings.HasPrefix(u.Path, prefix+"/") {
 		u.Path, u.RawPath = prefix+u.Path, ""
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), true
+}
+
+// listingParams are the query parameters the listings set (Feed, Comments,
+// Conversations) that a next link must keep: nextURL takes them from the
+// page just read when the link lacks them. Cursors are not among them.
+var listingParams = []string{"fields", "limit", "filter", "order", "summary", "platform"}
+
+// isVersion reports whether a path segment is a Graph API version, such as
+// v25.0.
+func isVersion(seg string) bool {
+	if len(seg) < 4 || seg[0] != 'v' {
+		return false
+	}
+	major, minor, ok := strings.Cut(seg[1:], ".")
+	if !ok || major == "" || minor == "" {
+		return false
+	}
+	for _, r := range major + minor {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
