@@ -34,7 +34,8 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	a, code := openPageApp(ctx, env, "poll", *cfgPath, *page, false)
+	// Redis out of reach is this command's error, said once below.
+	a, code := openPageApp(ctx, env, "poll", *cfgPath, *page, true)
 	if a == nil {
 		return code
 	}
@@ -92,7 +93,11 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "%d posts whose comments Graph refused were skipped; the next poll reads them again\n", rep.Unreadable)
 	}
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		if tasks.RedisAway(err) {
+			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, cfg.Redis.UpHint())
+		} else {
+			fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
+		}
 		if rep.Paused != "" {
 			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends\n", rep.PageID)
 		}
