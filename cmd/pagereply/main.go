@@ -135,8 +135,12 @@ func newFlagSet(env *cmdEnv, name, synopsis, example string) *flag.FlagSet {
 		if example != "" {
 			fmt.Fprintf(out, "Example:\n  %s\n\n", example)
 		}
-		fmt.Fprintln(out, "Flags:")
-		fs.PrintDefaults()
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 { // version has none: no empty heading
+			fmt.Fprintln(out, "Flags:")
+			fs.PrintDefaults()
+		}
 		if out.tail != nil {
 			out.tail(out.usage)
 		}
