@@ -76,7 +76,7 @@ type demoCounts struct {
 func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "demo", "demo [--once] [--redis URL] [--addr HOST:PORT]",
 		"pagereply demo --once")
-	once := fs.Bool("once", false, "exit 0 when every seeded eligible comment, post and message is handled (sent or refused), 1 if not within --timeout or when stopped first")
+	once := fs.Bool("once", false, "exit 0 when every seeded eligible comment, post and message is handled (sent or refused), 1 if not within --timeout, when stopped first, or when a comment or post was sent a second private reply")
 	redisURL := fs.String("redis", "", "use this Redis (redis://host:port/db) instead of an embedded one: an empty database, or one only the demo has used (it refuses another deployment's)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the API and monitor (port 0 picks a free one)")
 	pages := fs.Int("pages", 3, "Pages to seed in the Graph sandbox")
