@@ -380,6 +380,11 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	case err != nil:
 		return c, badInput(prefix+"text", "text: %s", strings.TrimPrefix(err.Error(), "config: "))
 	}
+	if config.HoldsSecret(text, s.secrets) {
+		// Never the value nor which secret it is: the caller has it, and
+		// the message goes to logs and clients.
+		return c, badInput(prefix+"text", "text holds a secret of this server's configuration (an access token, the app secret, an API token, a password or the webhook verify token): the reply would send it to the person it answers")
+	}
 	c.text = text
 	return c, nil
 }

@@ -89,6 +89,12 @@ type Params struct {
 	// Pages are the configured Pages: a reply for another Page is refused with
 	// 400, and conversation replies read the conversation with the Page's token.
 	Pages []config.Page
+	// Secrets are the values no reply text may hold (config.Config.Secrets:
+	// the app secret, Redis passwords, the webhook verify token...): a text
+	// holding one is refused with 400, as it would reach the person it
+	// answers, the task payload and the monitor. Tokens and the Pages'
+	// access tokens are refused whether or not they are listed here.
+	Secrets []string
 	// Graph reads conversations for conversation replies; if nil, they are
 	// refused with 400.
 	Graph ConversationReader
@@ -128,6 +134,7 @@ type Server struct {
 	handler http.Handler
 	srv     *http.Server
 	ready   *tasks.Pinger // nil without Redis
+	secrets []string      // no reply text may hold one (Params.Secrets)
 
 	stopping atomic.Bool
 
@@ -159,7 +166,9 @@ func New(p Params) *Server {
 	s := &Server{p: p, log: p.Logger.With(slog.String("component", "api")), pages: map[string]*config.Page{}}
 	for i := range p.Pages {
 		s.pages[p.Pages[i].ID] = &p.Pages[i]
+		s.secrets = append(s.secrets, p.Pages[i].AccessToken)
 	}
+	s.secrets = append(append(s.secrets, p.Tokens...), p.Secrets...)
 	var revoked sessionStore
 	if p.Ledger != nil {
 		revoked = p.Ledger

@@ -525,6 +525,40 @@ func (pg *Page) validate(p *problems, path string) {
 // ordinary words.
 const minSecretInText = 8
 
+// secretIn returns the first of secrets that text holds, if any; secrets
+// shorter than minSecretInText are not looked for.
+func secretIn(text string, secrets []namedSecret) (namedSecret, bool) {
+	for _, s := range secrets {
+		if len(s.value) >= minSecretInText && strings.Contains(text, s.value) {
+			return s, true
+		}
+	}
+	return namedSecret{}, false
+}
+
+// HoldsSecret reports whether text holds one of secrets (as Config.Secrets
+// returns them), as the config's check of its reply texts finds it: a
+// reply text that does would send the secret to the person it answers.
+// Secrets shorter than 8 bytes are not looked for (they turn up in
+// ordinary words). The API and the enqueue command check the texts they
+// are given with it.
+func HoldsSecret(text string, secrets []string) bool {
+	for _, s := range secrets {
+		if len(s) >= minSecretInText && strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TextSecret returns the key of the first of the configuration's secrets
+// (see Secrets) that text holds, such as "pages[0].access_token", never
+// the value; ok is false when text holds none.
+func (c *Config) TextSecret(text string) (key string, ok bool) {
+	s, ok := secretIn(text, c.namedSecrets())
+	return s.path, ok
+}
+
 // checkTextSecrets refuses a reply text that holds one of the configuration's
 // secrets: a ${PAGE_TOKEN} written in a text for the access_token beside it,
 // say, would send the Page's token to every person it answers, and check
@@ -532,15 +566,12 @@ const minSecretInText = 8
 // value.
 func (pg *Page) checkTextSecrets(p *problems, path string, secrets []namedSecret) {
 	check := func(tp, text string) {
-		for _, s := range secrets {
-			if len(s.value) >= minSecretInText && strings.Contains(text, s.value) {
-				// The message is set whole, with no arguments: the decoder
-				// hides the words of an argument that share four letters
-				// with a value from the environment, as a key's name can,
-				// and the key is all it shows.
-				*p = append(*p, &FieldError{Path: tp, Msg: "holds the value of " + s.path + ": every reply would send that secret to the person it answers"})
-				return
-			}
+		if s, ok := secretIn(text, secrets); ok {
+			// The message is set whole, with no arguments: the decoder
+			// hides the words of an argument that share four letters
+			// with a value from the environment, as a key's name can,
+			// and the key is all it shows.
+			*p = append(*p, &FieldError{Path: tp, Msg: "holds the value of " + s.path + ": every reply would send that secret to the person it answers"})
 		}
 	}
 	for i := range pg.Rules {

@@ -73,6 +73,9 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	if !ok {
 		return usage("--page %s is not in the configuration's pages", *page)
 	}
+	if key, ok := cfg.TextSecret(body); ok {
+		return usage("--text holds the value of %s: the reply would send that secret to the person it answers", key)
+	}
 	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
 	if err != nil {
 		return usage("%v", err)

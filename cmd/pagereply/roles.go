@@ -129,6 +129,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			Inspector:       r.inspect,
 			Redis:           a.rdb,
 			Pages:           a.cfg.Pages,
+			Secrets:         a.cfg.Secrets(),
 			Graph:           a.graph,
 			Webhook:         webhook,
 			Monitor:         boolOr(a.cfg.API.Monitor, true),
