@@ -226,14 +226,30 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 		ID json.RawMessage `json:"id"`
 	}
 	if json.Unmarshal(raw["from"], &from) == nil {
-		var s string
-		if json.Unmarshal(from.ID, &s) == nil {
-			v.From.ID = s
-		} else if n := strings.TrimSpace(string(from.ID)); n != "" && n != "null" {
-			v.From.ID = n // a number
-		}
+		v.From.ID = idOf(from.ID)
+	}
+	if v.From.ID == "" {
+		// Values of the older shape (before Graph v2.11, and still seen on
+		// photo and video items) name the author as sender_id, a number,
+		// and sender_name instead of from: the Page's own photo is still
+		// the Page's own, not a Graph read to find out.
+		v.From.ID = idOf(raw["sender_id"])
 	}
 	return nil
+}
+
+// idOf reads a Graph id given as a string or as a number; "" for anything
+// else.
+func idOf(b json.RawMessage) string {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		return n.String()
+	}
+	return ""
 }
 
 // readBody reads r's body, at most MaxBody; one that may be larger than
