@@ -86,7 +86,9 @@ func (c *Client) getObject(ctx context.Context, token, pageID, id, fields string
 	if err != nil {
 		return err
 	}
-	if err := decodeObject(resp.body, v); err != nil {
+	err = decodeObject(resp.body, v)
+	c.observed(resp, err != nil)
+	if err != nil {
 		// A decoder may quote, clipped, the value it cannot read: the error
 		// is taken from the redacted answer when the answer holds a token.
 		err, _ = c.redactedDecodeErrors(resp.body, token, err, nil, func(b []byte) (error, error) {
@@ -179,6 +181,7 @@ func (c *Client) sendMessage(ctx context.Context, token, pageID, rcptKey, rcptID
 		return SendResult{}, err
 	}
 	res, err := decodeSendResult(resp.body)
+	c.observed(resp, err != nil)
 	if err != nil {
 		// Graph answered 2xx, so it may well have sent the message.
 		return SendResult{}, c.malformed(EndpointMessages, resp, err, token, true)

@@ -225,25 +225,41 @@ type response struct {
 	status int
 	body   []byte
 	usage  Usage
+	info   CallInfo // reported by observed, once the body is read
 }
 
-// do sends r and returns the 2xx answer, or a *Error. It reports the call to
-// the Observer.
+// do sends r and returns the 2xx answer, or a *Error. It reports a failed
+// call to the Observer; the caller reports a 2xx answer with observed once
+// it has read the body, which may not be Graph's answer at all.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	start := time.Now()
 	resp, err := c.send(ctx, r)
-	info := CallInfo{Endpoint: r.endpoint, PageID: r.pageID, Duration: time.Since(start)}
+	info := CallInfo{Endpoint: r.endpoint, PageID: r.pageID, Duration: time.Since(start), Failed: err != nil}
 	var ge *Error
 	switch {
 	case errors.As(err, &ge):
 		info.HTTPStatus, info.Code, info.Usage = ge.HTTPStatus, ge.Code, ge.Usage
 	case resp != nil:
 		info.HTTPStatus, info.Usage = resp.status, resp.usage
+		if err == nil {
+			resp.info = info
+			return resp, nil
+		}
 	}
 	if c.observer != nil {
 		c.observer(info)
 	}
 	return resp, err
+}
+
+// observed reports a 2xx answer to the Observer, failed when its body could
+// not be read: counted with the successes, an unreadable answer would hide
+// from the metrics, and its usage headers would still be acted on.
+func (c *Client) observed(resp *response, failed bool) {
+	if c.observer != nil {
+		resp.info.Failed = failed
+		c.observer(resp.info)
+	}
 }
 
 func (c *Client) send(ctx context.Context, r request) (*response, error) {

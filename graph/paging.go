@@ -244,6 +244,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				return
 			}
 			pg, err := decodePage[W](resp.body, readBefore)
+			c.observed(resp, err != nil)
 			if err != nil || pg.skipErr != nil {
 				err, pg.skipErr = c.redactedDecodeErrors(resp.body, token, err, pg.skipErr, func(b []byte) (error, error) {
 					rpg, rerr := decodePage[W](b, readBefore)

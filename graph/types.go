@@ -154,6 +154,10 @@ type CallInfo struct {
 	PageID     string // when the call is on behalf of a known Page
 	HTTPStatus int    // 0 when no answer arrived
 	Code       int    // Graph error code, 0 on success
-	Duration   time.Duration
-	Usage      Usage
+	// Failed says the call ended in an error: with Code 0, an answer not in
+	// Graph's error shape (a proxy's HTML page, an empty or unreadable body)
+	// or no answer at all.
+	Failed   bool
+	Duration time.Duration
+	Usage    Usage
 }

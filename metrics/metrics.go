@@ -39,7 +39,7 @@ func New() *Metrics {
 	m.RepliesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_sent_total", Help: "Private replies sent, by Page and source."}, []string{"page", "source"})
 	m.RepliesFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_failed_total", Help: "Reply attempts that failed, by Page and Graph error class."}, []string{"page", "class"})
 	m.DuplicatesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_duplicates_skipped_total", Help: "Replies not sent because the target already had one, by where it was caught."}, []string{"page", "where"})
-	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and error code (0: success)."}, []string{"endpoint", "code"})
+	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and Graph error code (0: success; network: no answer; http_<status>: an answer not in Graph's error shape, such as a proxy's HTML page; malformed: a 2xx answer that could not be read)."}, []string{"endpoint", "code"})
 	m.GraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_graph_call_seconds", Help: "Graph API call duration.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"endpoint"})
 	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken, graph_down, policy_block)."}, []string{"page", "reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_rate_limited_total", Help: "Reply tasks put back because the Page's rate was used up."}, []string{"page"})
@@ -96,8 +96,17 @@ func (m *Metrics) ObserveGraph(ci graph.CallInfo) {
 		return
 	}
 	code := strconv.Itoa(ci.Code)
-	if ci.HTTPStatus == 0 && ci.Code == 0 {
+	switch {
+	case ci.Code != 0:
+	case ci.HTTPStatus == 0:
 		code = "network"
+	case ci.HTTPStatus < 200 || ci.HTTPStatus > 299:
+		// Not Graph's error envelope (a proxy's or load balancer's page):
+		// under its HTTP status, not with the successes.
+		code = "http_" + strconv.Itoa(ci.HTTPStatus)
+	case ci.Failed:
+		// A 2xx answer that could not be read: its outcome is unknown.
+		code = "malformed"
 	}
 	m.GraphCalls.WithLabelValues(ci.Endpoint, code).Inc()
 	m.GraphDuration.WithLabelValues(ci.Endpoint).Observe(ci.Duration.Seconds())
