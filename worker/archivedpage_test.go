@@ -48,7 +48,7 @@ func TestPageAddedBackRunsItsArchived(t *testing.T) {
 	t.Cleanup(func() { _ = insp.Close() })
 
 	h.pages = []config.Page{page, other}
-	ran, err := worker.RunArchivedOfPages(ctx, insp, map[string]bool{page.ID: true, other.ID: true})
+	ran, err := worker.RunArchivedOfPages(ctx, enqOn(enq, insp), map[string]bool{page.ID: true, other.ID: true})
 	if err != nil || ran[page.ID] != len(rs) || ran[other.ID] != 0 {
 		t.Fatalf("ran %v, %v; want %d of %s", ran, err, len(rs), page.ID)
 	}

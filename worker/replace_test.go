@@ -125,7 +125,7 @@ func TestRollingUpdateNotCountedAsRanOut(t *testing.T) {
 		if run < 4 {
 			// A new worker starts: it runs the Pages' archived replies again.
 			before := failed()
-			if n, err := worker.RunArchivedOfPages(ctx, insp, map[string]bool{page.ID: true}); err != nil || n[page.ID] != 1 {
+			if n, err := worker.RunArchivedOfPages(ctx, h.enq, map[string]bool{page.ID: true}); err != nil || n[page.ID] != 1 {
 				t.Fatalf("run archived: %v %v, want 1 run", n, err)
 			}
 			// The old worker fails the rerun (then archives it, perhaps at

@@ -186,21 +186,55 @@ const notConfigured = "is not configured on this worker"
 // pages now: nothing else would send them, since the poll reads only the
 // posts that changed. Graph refuses those past the reply window, and they
 // are archived again with its reason. It returns how many it ran, by Page.
-func RunArchivedOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
-	var ids, of []string
-	err := eachReply(ctx, insp.ListArchivedTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
+//
+// Each is queued afresh in place of its archived task (enq, whose Inspector
+// must be set, replaces an archived task as a poll finding its target
+// would), with worker.max_retry retries: the archived task's retries went
+// on workers that could not send it, and run again as it was, its first
+// transient Graph error archived it for good until the next full read. A
+// target the ledger has as sent or failed, a payload enq refuses, or a task
+// whose id is not its target, is run as it was instead, for the worker to
+// settle.
+func RunArchivedOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[string]bool) (map[string]int, error) {
+	var rs []tasks.Reply
+	var ids []string
+	err := eachReply(ctx, enq.Inspector.ListArchivedTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
 		if strings.Contains(ti.LastErr, notConfigured) && pages[r.PageID] {
-			ids, of = append(ids, ti.ID), append(of, r.PageID)
+			rs, ids = append(rs, r), append(ids, ti.ID)
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run archived replies: %w", err)
 	}
-	ran, err := runTasks(insp, tasks.QueueReplies, ids, of)
-	if err != nil {
-		return ran, fmt.Errorf("run archived replies: %w", err)
+	out := map[string]int{}
+	var rerun, of []string
+	for i, r := range rs {
+		if ids[i] != r.Target.String() {
+			// Not queued by Enqueue (whose task id is the target): a new
+			// task would sit beside it.
+			rerun, of = append(rerun, ids[i]), append(of, r.PageID)
+			continue
+		}
+		o, _, err := enq.Enqueue(ctx, r)
+		switch {
+		case err != nil && tasks.RedisAway(err):
+			return out, fmt.Errorf("run archived replies: %w", err)
+		case err == nil && o == tasks.Enqueued:
+			out[r.PageID]++
+		case err == nil && o == tasks.AlreadyQueued:
+			// Another process starting replaced it, or a worker took it.
+		default:
+			rerun, of = append(rerun, ids[i]), append(of, r.PageID)
+		}
 	}
-	return ran, nil
+	ran, err := runTasks(enq.Inspector, tasks.QueueReplies, rerun, of)
+	for page, n := range ran {
+		out[page] += n
+	}
+	if err != nil {
+		return out, fmt.Errorf("run archived replies: %w", err)
+	}
+	return out, nil
 }
 
 // eachReply calls fn with every reply task that list (an Inspector's

@@ -282,7 +282,7 @@ func TestRunArchivedOfPagesPicksItsPages(t *testing.T) {
 	leavePutBacks(t, h, pbs)
 	insp := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	ran, err := worker.RunArchivedOfPages(context.Background(), insp, map[string]bool{page: true})
+	ran, err := worker.RunArchivedOfPages(context.Background(), enqOn(h.enq, insp), map[string]bool{page: true})
 	if err != nil || len(ran) != 1 || ran[page] != 1 {
 		t.Fatalf("ran %v, %v; want the one reply of page %s archived as not configured", ran, err, page)
 	}

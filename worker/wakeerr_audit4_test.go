@@ -50,7 +50,7 @@ func TestWakeFailuresReported(t *testing.T) {
 		return err
 	}
 	archived := func(h *harness, insp *asynq.Inspector) error {
-		_, err := worker.RunArchivedOfPages(context.Background(), insp, map[string]bool{h.pages[0].ID: true})
+		_, err := worker.RunArchivedOfPages(context.Background(), enqOn(h.enq, insp), map[string]bool{h.pages[0].ID: true})
 		return err
 	}
 	for _, tc := range []struct {

@@ -181,7 +181,9 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		for _, p := range a.cfg.Pages {
 			configured[p.ID] = true
 		}
-		ran, err := worker.RunArchivedOfPages(ctx, insp, configured)
+		enq := *a.enq
+		enq.Inspector = insp
+		ran, err := worker.RunArchivedOfPages(ctx, &enq, configured)
 		if err != nil {
 			a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
 			return err
