@@ -107,9 +107,9 @@ func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // reached or cannot take writes for now, rather than answering the command:
 // a network error (a refused or timed-out dial, a cut connection, a read or
 // write that timed out), no free connection in the pool, or a node that is
-// loading, read-only or without its master (a failover under way). A context
-// that ended, a closed client, a nil reply and any other answer from Redis
-// are not.
+// loading, read-only or without its master (a failover under way), or full
+// (RedisFull). A context that ended, a closed client, a nil reply and any
+// other answer from Redis are not.
 func RedisAway(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -117,7 +117,7 @@ func RedisAway(err error) bool {
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
-		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN "} {
+		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", redisFullPrefix} {
 			if strings.HasPrefix(re.Error(), p) {
 				return true
 			}
@@ -127,4 +127,20 @@ func RedisAway(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, redis.ErrPoolTimeout)
+}
+
+// redisFullPrefix starts Redis's answer to a write it refuses at its
+// maxmemory under maxmemory-policy noeviction (deploy/redis/redis.conf).
+const redisFullPrefix = "OOM "
+
+// RedisFull reports whether err is Redis refusing a write because it is full:
+// "OOM command not allowed when used memory > 'maxmemory'", which it answers
+// under maxmemory-policy noeviction until memory is freed or maxmemory
+// raised, while reads still work. Redis refuses a script so before its first
+// write, so the script had no effect and can run again. RedisAway counts it:
+// like an outage it is Redis's state, not the command's fault, and a reply
+// must not use its retries (and be archived unsent) waiting it out.
+func RedisFull(err error) bool {
+	var re redis.Error
+	return err != nil && errors.As(err, &re) && strings.HasPrefix(re.Error(), redisFullPrefix)
 }

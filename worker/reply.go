@@ -828,14 +828,19 @@ const redisAwaySteps = 2
 
 // redisFailure is failure for err, whose cause is an error of one of the
 // handler's own Redis calls (the ledger, the limiter, the replica wait). When
-// that Redis could not be reached (tasks.RedisAway) the reply is not failing:
-// it goes back on the queue after a backoff without using a retry, so an
-// outage, or a Cluster shard failing over, never archives a reply that was
-// not sent, whatever worker.max_retry says. asynq's own writes wait out the
+// that Redis could not be reached, or was full (tasks.RedisAway) the reply is
+// not failing: it goes back on the queue after a backoff without using a
+// retry, so an outage, a Cluster shard failing over or a Redis at its
+// maxmemory never archives a reply that was not sent, whatever
+// worker.max_retry says. asynq's own writes wait out the
 // outage in the meantime (tasks.NewServerRedisClient).
 func (w *Worker) redisFailure(ctx context.Context, cause, err error) error {
 	if tasks.RedisAway(cause) {
-		return &delayError{d: Backoff(redisAwaySteps, w.p.BackoffBase, w.p.BackoffMax), reason: "redis unavailable: " + err.Error()}
+		why := "redis unavailable: "
+		if tasks.RedisFull(cause) {
+			why = "redis full (maxmemory): "
+		}
+		return &delayError{d: Backoff(redisAwaySteps, w.p.BackoffBase, w.p.BackoffMax), reason: why + err.Error()}
 	}
 	return w.failure(ctx, err)
 }

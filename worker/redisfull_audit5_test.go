@@ -1,0 +1,126 @@
+package worker_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestRedisFullUsesNoRetry: while the ledger's Redis is full (its maxmemory
+// reached under maxmemory-policy noeviction, as deploy/redis/redis.conf sets
+// it: every write answers "OOM command not allowed ...", reads still work),
+// replies go back on the queue without using a retry, as they do while Redis
+// is away (TestRedisAwayUsesNoRetry), so a Redis full for longer than
+// worker.max_retry's backoffs archives none; once it takes writes again each
+// gets its one reply. Before, each refused reservation used a retry, and with
+// max_retry 1 the second archived a reply never sent.
+func TestRedisFullUsesNoRetry(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 12})
+	full := redisproc.Start(t, redisproc.Options{Args: []string{"--maxmemory-policy", "noeviction"}})
+	admin := full.Client()
+	ctx := context.Background()
+	if err := admin.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: full.Addr()}), tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	rs := h.addComments(h.pages[0].ID, 2, "Thanks")
+	h.enqueueAll(t, rs)
+	// A Page without a rate: its reservation's first write is the claim's
+	// SET, which the full Redis refuses. (With a rate, a reservation that
+	// restarts the Page's schedule deletes a key first, and Redis lets a
+	// script that has written go on: the claim is taken, the send goes out,
+	// and its record is refused instead, which ends in the same put-back
+	// after the claim's lease.)
+	pages := slices.Clone(h.pages)
+	pages[0].Rate = config.Rate{}
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Ledger, p.MaxRetry, p.Pages = ledger, 1, pages })
+
+	// Each reply is refused at least three times (the count is Redis's own):
+	// with max_retry 1 a second refusal that used a retry archives it.
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for deadline := time.Now().Add(15 * time.Second); oomErrors(t, admin) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
+		if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && qi.Archived > 0 {
+			break // checked below
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the full Redis refused %d writes, want %d (queues: %s)", oomErrors(t, admin), 3*len(rs), h.queueSummary())
+		}
+	}
+	for _, r := range rs {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.State == asynq.TaskStateArchived || ti.Retried != 0 {
+			t.Errorf("while Redis was full, %s is %s after %d retries (%s); want it put back without using one",
+				r.Target, ti.State, ti.Retried, ti.LastErr)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if sends := len(h.sb.Sends()); sends != 0 {
+		t.Fatalf("%d replies sent while the ledger could record no claim", sends)
+	}
+
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	targets := make([]tasks.Target, len(rs))
+	for i, r := range rs {
+		targets[i] = r.Target
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		es, err := ledger.GetMany(ctx, h.pages[0].ID, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for _, e := range es {
+			if e.Status == tasks.StatusSent {
+				sent++
+			}
+		}
+		if sent == len(rs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d replies sent once Redis took writes again (queues: %s)", sent, len(rs), h.queueSummary())
+		}
+	}
+	h.checkExactlyOnce(t, rs)
+}
+
+// oomErrors is how many commands Redis refused as over its maxmemory (INFO
+// errorstats, Redis 7).
+func oomErrors(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "errorstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "errorstat_OOM:count="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("errorstats: %q", line)
+			}
+			return n
+		}
+	}
+	return 0
+}
