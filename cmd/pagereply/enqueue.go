@@ -118,7 +118,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	out, info, err := a.enq.Enqueue(ctx, reply)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (%s)\n", err, cfg.Redis.UpHint())
+		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (%s)\n", err, redisHint(cfg.Redis, err))
 		return exitError
 	}
 	target := reply.Target.String()
@@ -140,3 +140,13 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 // its Page's next conversation read slot (a command, unlike an API request,
 // can wait a little longer).
 const enqueueReadWait = 10 * time.Second
+
+// redisHint is what to check after a command's Redis call failed with err:
+// whether Redis is up, or, when it refused a write because it is full
+// (tasks.RedisFull), its memory: "is Redis up?" is the wrong question then.
+func redisHint(r config.Redis, err error) string {
+	if tasks.RedisFull(err) {
+		return "Redis is at its maxmemory and refuses writes: free memory or raise maxmemory, then try again"
+	}
+	return r.UpHint()
+}

@@ -94,7 +94,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if err != nil {
 		if tasks.RedisAway(err) {
-			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, cfg.Redis.UpHint())
+			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, redisHint(cfg.Redis, err))
 		} else {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
 		}

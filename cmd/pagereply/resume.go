@@ -48,7 +48,7 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	// and go back for as long again.
 	lifted, err := a.ledger.LiftPause(ctx, *page)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply resume: %v (%s)\n", err, cfg.Redis.UpHint())
+		fmt.Fprintf(env.stderr, "pagereply resume: %v (%s)\n", err, redisHint(cfg.Redis, err))
 		return exitError
 	}
 	if lifted.Left > 0 {
@@ -68,7 +68,7 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	woken, err := worker.WakePutBacks(ctx, insp, a.ledger, map[string]worker.Wake{*page: {Lifted: true}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply resume: page %s is no longer paused, but what its pause held runs only when due: %v (%s)\n",
-			*page, err, cfg.Redis.UpHint())
+			*page, err, redisHint(cfg.Redis, err))
 		return exitError
 	}
 	if n := woken[*page]; n.Replies > 0 || n.Items > 0 {
