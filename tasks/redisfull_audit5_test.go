@@ -2,13 +2,10 @@ package tasks
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/internal/redisproc"
 )
@@ -45,10 +42,10 @@ func TestRedisFullIsAway(t *testing.T) {
 	// count), then lands once maxmemory is raised.
 	c := NewServerRedisClient(asynq.RedisClientOpt{Addr: srv.Addr()})
 	t.Cleanup(func() { c.StopRetrying(); _ = c.Close() })
-	before := oomRefusals(t, admin)
+	before := redisproc.OOMRefusals(t, admin)
 	done := make(chan error, 1)
 	go func() { done <- c.Set(ctx, "w", "x", 0).Err() }()
-	for oomRefusals(t, admin) < before+2 {
+	for redisproc.OOMRefusals(t, admin) < before+2 {
 		select {
 		case err := <-done:
 			t.Fatalf("the server client's write on a full Redis ended with %v, want it to wait", err)
@@ -64,24 +61,4 @@ func TestRedisFullIsAway(t *testing.T) {
 	if v, err := admin.Get(ctx, "w").Result(); err != nil || v != "x" {
 		t.Errorf("w = %q, %v; want x", v, err)
 	}
-}
-
-// oomRefusals is how many commands Redis refused as over its maxmemory (INFO
-// errorstats, Redis 7).
-func oomRefusals(t *testing.T, c *redis.Client) int {
-	t.Helper()
-	info, err := c.Info(context.Background(), "errorstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "errorstat_OOM:count="); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("errorstats: %q", line)
-			}
-			return n
-		}
-	}
-	return 0
 }

@@ -3,13 +3,10 @@ package worker_test
 import (
 	"context"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -52,12 +49,12 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 	// with max_retry 1 a second refusal that used a retry archives it.
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
-	for deadline := time.Now().Add(15 * time.Second); oomErrors(t, admin) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); redisproc.OOMRefusals(t, admin) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
 		if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && qi.Archived > 0 {
 			break // checked below
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the full Redis refused %d writes, want %d (queues: %s)", oomErrors(t, admin), 3*len(rs), h.queueSummary())
+			t.Fatalf("the full Redis refused %d writes, want %d (queues: %s)", redisproc.OOMRefusals(t, admin), 3*len(rs), h.queueSummary())
 		}
 	}
 	for _, r := range rs {
@@ -103,24 +100,4 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 		}
 	}
 	h.checkExactlyOnce(t, rs)
-}
-
-// oomErrors is how many commands Redis refused as over its maxmemory (INFO
-// errorstats, Redis 7).
-func oomErrors(t *testing.T, c *redis.Client) int {
-	t.Helper()
-	info, err := c.Info(context.Background(), "errorstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "errorstat_OOM:count="); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("errorstats: %q", line)
-			}
-			return n
-		}
-	}
-	return 0
 }

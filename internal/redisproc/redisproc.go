@@ -384,3 +384,23 @@ func (s *Server) cleanup() {
 		}
 	}
 }
+
+// OOMRefusals returns how many commands the server c talks to refused as over
+// its maxmemory since it started (INFO errorstats, Redis 7).
+func OOMRefusals(t testing.TB, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "errorstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "errorstat_OOM:count="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("errorstats: %q", line)
+			}
+			return n
+		}
+	}
+	return 0
+}
