@@ -225,7 +225,10 @@ type response struct {
 	status int
 	body   []byte
 	usage  Usage
-	info   CallInfo // reported by observed, once the body is read
+	// What observed reports with the status and usage above, once the
+	// body is read.
+	endpoint, pageID string
+	took             time.Duration
 }
 
 // do sends r and returns the 2xx answer, or a *Error. It reports a failed
@@ -234,17 +237,18 @@ type response struct {
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	start := time.Now()
 	resp, err := c.send(ctx, r)
-	info := CallInfo{Endpoint: r.endpoint, PageID: r.pageID, Duration: time.Since(start), Failed: err != nil}
+	took := time.Since(start)
+	if err == nil && resp != nil {
+		resp.endpoint, resp.pageID, resp.took = r.endpoint, r.pageID, took
+		return resp, nil
+	}
+	info := CallInfo{Endpoint: r.endpoint, PageID: r.pageID, Duration: took, Failed: err != nil}
 	var ge *Error
 	switch {
 	case errors.As(err, &ge):
 		info.HTTPStatus, info.Code, info.Usage = ge.HTTPStatus, ge.Code, ge.Usage
 	case resp != nil:
 		info.HTTPStatus, info.Usage = resp.status, resp.usage
-		if err == nil {
-			resp.info = info
-			return resp, nil
-		}
 	}
 	if c.observer != nil {
 		c.observer(info)
@@ -257,8 +261,8 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 // from the metrics, and its usage headers would still be acted on.
 func (c *Client) observed(resp *response, failed bool) {
 	if c.observer != nil {
-		resp.info.Failed = failed
-		c.observer(resp.info)
+		c.observer(CallInfo{Endpoint: resp.endpoint, PageID: resp.pageID, HTTPStatus: resp.status,
+			Failed: failed, Duration: resp.took, Usage: resp.usage})
 	}
 }
 
