@@ -577,6 +577,16 @@ func (s *Sandbox) HideComment(id string) bool {
 	return s.setItem(id, nil, func(c *comment) { c.hidden = true })
 }
 
+// ShowComment makes a comment HideComment hid visible in its post's listing
+// again, with its original created_time and without moving the post's
+// updated_time, as Graph does with a comment it lists late: one held for
+// moderation or spam filtering and then shown, or one an eventually
+// consistent listing did not have yet when the post's updated_time already
+// counted it. False for an unknown comment id.
+func (s *Sandbox) ShowComment(id string) bool {
+	return s.setItem(id, nil, func(c *comment) { c.hidden = false })
+}
+
 // RankComments makes Graph list a post's comments ranked, whatever order a
 // listing asks for, as Meta does with comments that "can be ranked": the
 // comments with the most replies first, then oldest first, and the listing's
