@@ -1039,8 +1039,37 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		return rerr
 	}
 	r.failingInRow = 0
+	if listingBehind(post, newest, time.Now()) {
+		// Read again at the next poll, as one read before its last comment
+		// settled (see listingLag).
+		polled = min(polled, post.UpdatedTime.Unix())
+	}
 	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
 	return nil
+}
+
+// listingLag is how long after a post's updated_time the poll reads the post
+// again at each poll while its comments listing shows no comment as new as
+// that updated_time. Graph's listings are eventually consistent: a post's
+// updated_time can count a comment (and the webhook announce it) that the
+// listing shows only a while later, with its own created_time. Taken for
+// read, the post's unmoved updated_time made every later poll skip it, and
+// the comment waited for the next full read: up to 6 hours with the default
+// window, and past its window (never answered) with a max_age of under about
+// 40 minutes, whose full reads come every 10. The same re-reads follow an
+// updated_time that no listed comment explains for other reasons (a post
+// edited, a comment hidden or deleted): one comment read a poll, for
+// listingLag, each time.
+const listingLag = 15 * time.Minute
+
+// listingBehind reports whether post's updated_time says it had a comment
+// later than newest (Unix seconds), the newest comment its listing showed,
+// and is recent enough (listingLag before now) for the listing to be
+// lagging behind it. A post never commented on or edited has its
+// created_time for updated_time, and nothing to wait for.
+func listingBehind(post graph.Post, newest int64, now time.Time) bool {
+	updated := post.UpdatedTime.Unix()
+	return post.UpdatedTime.After(post.CreatedTime.Time) && newest < updated && now.Before(post.UpdatedTime.Add(listingLag))
 }
 
 // graphReadFailed reports whether err is a Graph read's transient or

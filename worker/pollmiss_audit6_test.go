@@ -250,3 +250,93 @@ func TestPollThrottledMidListingResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestPollListingBehindUpdatedTime: Graph's listings are eventually
+// consistent: a post's updated_time can count a comment that its comments
+// listing does not show yet. The poll that reads the post then must not take
+// that updated_time for read: the next poll reads the post again, and queues
+// the comment once the listing shows it. Before, the next polls took the
+// post for unchanged and left the comment to the next full read, up to 6
+// hours later with the default window, and past its window (never) with a
+// short max_age (15m here: a full read every 10 minutes).
+func TestPollListingBehindUpdatedTime(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		maxAge time.Duration
+	}{
+		{name: "default window", maxAge: 168 * time.Hour},
+		{name: "max_age 15m", maxAge: 15 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 6106})
+			pages := commentPages(h)
+			pages[0].MaxAge = tc.maxAge
+			page := pages[0].ID
+			now := time.Now().Truncate(time.Second)
+			clock := now
+			pl := clockedPoller(h, pages, nil, &clock)
+			ctx := context.Background()
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-time.Hour))
+			h.sb.AddComment(post, sandbox.User{ID: "61060001", Name: "Ann First"}, "hello", now.Add(-10*time.Minute))
+			// Counted in the post's updated_time, not listed yet.
+			lagging := h.sb.AddComment(post, sandbox.User{ID: "61060002", Name: "Lee Lagging"}, "hello", now.Add(-6*time.Minute))
+			h.sb.HideComment(lagging)
+			if rep, err := pl.Poll(ctx, page, false); err != nil || rep.Enqueued() != 1 {
+				t.Fatalf("first poll: %d enqueued, %v; want the listed comment", rep.Enqueued(), err)
+			}
+			h.sb.ShowComment(lagging)
+			for _, d := range []time.Duration{time.Minute, 10 * time.Minute} {
+				clock = now.Add(d)
+				if _, err := pl.Poll(ctx, page, false); err != nil {
+					t.Fatal(err)
+				}
+				if tc.maxAge == 168*time.Hour {
+					break // the next poll must have it; a full read is hours away
+				}
+			}
+			if !queued(t, h, "comment:"+lagging) {
+				t.Errorf("comment listed one poll late: no reply task")
+			}
+		})
+	}
+}
+
+// TestPollListingBehindReadAgainForAWhile: a post whose updated_time no
+// listed comment explains (here a comment Graph keeps hidden) is read again
+// at the next poll while its updated_time is recent, and not once it is
+// older than the listing could lag: such a post costs no comment read at
+// every poll for ever.
+func TestPollListingBehindReadAgainForAWhile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ago   time.Duration // the hidden comment, before now
+		reads int           // comment reads of the second poll
+	}{
+		{name: "5m ago", ago: 5 * time.Minute, reads: 1},
+		{name: "20m ago", ago: 20 * time.Minute, reads: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 6107})
+			pages := commentPages(h)
+			page := pages[0].ID
+			now := time.Now().Truncate(time.Second)
+			clock := now
+			pl := clockedPoller(h, pages, nil, &clock)
+			ctx := context.Background()
+			post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", now.Add(-time.Hour))
+			h.sb.AddComment(post, sandbox.User{ID: "61070001", Name: "Ann First"}, "hello", now.Add(-30*time.Minute))
+			h.sb.HideComment(h.sb.AddComment(post, sandbox.User{ID: "61070002", Name: "Hal Hidden"}, "hello", now.Add(-tc.ago)))
+			if _, err := pl.Poll(ctx, page, false); err != nil {
+				t.Fatal(err)
+			}
+			clock = now.Add(time.Minute)
+			rep, err := pl.Poll(ctx, page, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.CommentReads != tc.reads {
+				t.Errorf("second poll: %d comment reads, want %d", rep.CommentReads, tc.reads)
+			}
+		})
+	}
+}
