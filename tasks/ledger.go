@@ -563,9 +563,13 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // A sent entry is never overwritten by anything but sent, and is counted once.
 //
 // KEYS[1] the target's ledger entry, KEYS[2] the Page's stats hash.
-// ARGV[1] new value, ARGV[2] TTL (ms), ARGV[3] stats field ("" for none),
-// ARGV[4] settle time (ms, 0 for none): appended to the value as a time in
-// Redis's clock, the one reserveScript compares it with. An unknown entry
+// ARGV[1] new value without its time: the state's letter, then "|<reason>"
+// for a failure (the script puts in the time, "<letter>|<ms>[|<reason>]",
+// in Redis's clock: the person claims compare it with Redis's and Graph's
+// clocks, and a worker's own clock may be minutes off), ARGV[2] TTL (ms),
+// ARGV[3] stats field ("" for none), ARGV[4] settle time (ms, 0 for none):
+// appended to the value as a time in Redis's clock, the one reserveScript
+// compares it with. An unknown entry
 // whose settle time runs past the new one's is kept as it is: the attempt
 // that marked it sent something that may still land, and a later mark of
 // doubt (a stale attempt, whose claim another attempt took, giving the
@@ -580,14 +584,11 @@ local new = string.sub(ARGV[1], 1, 1)
 if old == 's' then return 0 end
 if old == 'f' and new ~= 's' then return 0 end
 if ARGV[5] ~= '' and old == 'c' and string.find(v, 'c|' .. ARGV[5] .. '|', 1, true) ~= 1 then return 0 end
-local val = ARGV[1]
 local settle = tonumber(ARGV[4])
 local doubt = old == 'u' and new == 'u'
-local nowms = 0
-if settle > 0 or doubt then
-  local t = redis.call('TIME')
-  nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+local t = redis.call('TIME')
+local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local val = new .. '|' .. string.format('%.0f', nowms) .. string.sub(ARGV[1], 2)
 if settle > 0 then
   val = val .. '|' .. string.format('%.0f', nowms + settle)
 end
@@ -613,8 +614,6 @@ func (l *Ledger) markAs(ctx context.Context, page string, t Target, value, field
 	return nil
 }
 
-func nowMS() string { return strconv.FormatInt(time.Now().UnixMilli(), 10) }
-
 // MarkSent records that t's reply exists, with Graph's message id ("" when
 // unknown) and counts it in the Page's "sent" statistic. On a batching ledger
 // the marks of one Page's concurrent replies go out as one script call.
@@ -623,7 +622,7 @@ func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID 
 	op := &batchOp{
 		script:     markManyScript,
 		keys:       []string{pk.stats, l.entryKey(page, t)},
-		args:       []any{l.ttlArg, "s|" + nowMS() + "|" + messageID},
+		args:       []any{l.ttlArg, "|" + messageID},
 		sharedKeys: 1, sharedArgs: 1,
 		merge: pk.mark,
 	}
@@ -635,7 +634,7 @@ func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID 
 
 // MarkFailed records that t can never be replied to, with the reason.
 func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason string) error {
-	return l.mark(ctx, page, t, "f|"+nowMS()+"|"+reason, "failed", 0)
+	return l.mark(ctx, page, t, "f|"+reason, "failed", 0)
 }
 
 // MarkUnknown records that an attempt's outcome was lost: the next attempt
@@ -645,7 +644,7 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // lands late and then send a second one. A settle time already recorded
 // for t and running past the new one is kept.
 func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle time.Duration) error {
-	return l.mark(ctx, page, t, "u|"+nowMS(), "", settle)
+	return l.mark(ctx, page, t, "u", "", settle)
 }
 
 // GiveBackUnknown hands the attempt token's claim on t back with its
@@ -656,7 +655,7 @@ func (l *Ledger) MarkUnknown(ctx context.Context, page string, t Target, settle 
 // to it: marked unknown under it, that attempt would find its target lost at
 // its send's last gate, and go back to the queue for nothing.
 func (l *Ledger) GiveBackUnknown(ctx context.Context, page string, t Target, token string) error {
-	return l.markAs(ctx, page, t, "u|"+nowMS(), "", 0, token)
+	return l.markAs(ctx, page, t, "u", "", 0, token)
 }
 
 // releaseAbandoned drops the claim a batched reservation took for a caller

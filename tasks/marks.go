@@ -10,17 +10,21 @@ import "github.com/redis/go-redis/v9"
 // Page into one call of it (see batch.go).
 //
 // KEYS[1] the Page's stats hash, KEYS[2..n] ledger entries.
-// ARGV[1] TTL (ms), ARGV[2..n] the sent value of KEYS[2..n].
+// ARGV[1] TTL (ms), ARGV[2..n] the end of the sent value of KEYS[2..n],
+// "|<message-id>": the script writes "s|<ms>|<message-id>" with the time in
+// Redis's clock (see markScript).
 //
 // Returns one reply per entry: 1 written, 0 already sent.
 var markManyScript = redis.NewScript(`
 local n = 0
 local out = {}
+local t = redis.call('TIME')
+local sent = 's|' .. string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 for i = 2, #KEYS do
   -- One call writes the entry and reads what it held (a call from Lua costs
   -- several times the command itself); an entry that was already sent gets
   -- its value back, keeping its message id and time.
-  local v = redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[1], 'GET')
+  local v = redis.call('SET', KEYS[i], sent .. ARGV[i], 'PX', ARGV[1], 'GET')
   if not v or string.sub(v, 1, 1) ~= 's' then
     n = n + 1
     out[#out + 1] = 1
