@@ -46,9 +46,16 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 		body = strings.TrimSpace(rest)
 	}
 	if d, ok := strings.CutPrefix(body, "@every "); ok {
-		// cron quietly turns a zero or negative interval into 1s.
-		if every, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && every <= 0 {
+		// cron quietly turns a zero or negative interval into 1s, one under
+		// a second into 1s too, and drops a fraction of a second: the Page
+		// would be polled on another schedule than the one written.
+		every, err := time.ParseDuration(strings.TrimSpace(d))
+		switch {
+		case err != nil:
+		case every <= 0:
 			return nil, errors.New("@every needs a positive duration, like @every 1m")
+		case every < time.Second || every%time.Second != 0:
+			return nil, errors.New("@every runs in whole seconds, at least 1s: write a duration like @every 1m or @every 90s")
 		}
 	}
 	s, err := scheduleParser.Parse(spec)
