@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
@@ -200,6 +201,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 	}
 	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
 		slog.String("redis", a.cfg.Redis.Describe()))
+	go checkClock(ctx, a.rdb, a.log)
 	return r, nil
 }
 
@@ -293,4 +295,35 @@ func textlessPages(pages []config.Page) []string {
 		}
 	}
 	return out
+}
+
+// clockSkewWarn is how far a host's clock may be off Redis's before
+// checkClock warns: the poll takes a post read less than a minute after its
+// last comment for changed (worker.unchangedAfter), and a reply window's edge
+// moves by the host's error.
+const clockSkewWarn = 5 * time.Second
+
+// checkClock warns when this host's clock is more than clockSkewWarn off
+// Redis's. pagereply's own records are all timed on Redis's clock, but the
+// reply windows (max_age, Messenger's 24 hours) and the poll's read marks
+// compare this host's clock with Graph's times: a host minutes ahead skips
+// comments near the window's edge and can leave a comment to the next full
+// read; one behind sends replies Graph refuses as past its window. Redis
+// unreachable is left to the roles to report.
+func checkClock(ctx context.Context, rdb redis.UniversalClient, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	off, err := tasks.ClockOffset(ctx, rdb)
+	if err != nil {
+		log.Debug("clock check skipped", slog.String("error", err.Error()))
+		return
+	}
+	if off > clockSkewWarn || off < -clockSkewWarn {
+		dir := "ahead of"
+		if off < 0 {
+			dir, off = "behind", -off
+		}
+		log.Warn("this host's clock is "+off.Round(time.Second).String()+" "+dir+" Redis's: reply windows and the poll's read marks are measured on this host's clock against Graph's times; run NTP on every host",
+			slog.Duration("offset", off))
+	}
 }
