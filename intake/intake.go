@@ -30,7 +30,8 @@ type Reason string
 const (
 	// SkipOwn: the Page wrote it (or, in a conversation, the Page wrote last).
 	SkipOwn Reason = "own"
-	// SkipCannotReply: can_reply_privately is false, or nobody to answer.
+	// SkipCannotReply: can_reply_privately is false, or nobody to answer
+	// (in a conversation: no one person, or a message by someone else).
 	SkipCannotReply Reason = "cannot_reply"
 	// SkipTooOld: outside the reply window.
 	SkipTooOld Reason = "too_old"
@@ -134,35 +135,59 @@ const InstantReplyWithin = 10 * time.Second
 // ConversationItem returns the item of a conversation of pageID: the
 // person's latest message, with the person's PSID; SkipOwn when the Page
 // answered it (a Page message more than InstantReplyWithin after it), or the
-// person wrote nothing; SkipCannotReply when it names no person or holds no
-// message. A message without from counts as the person's, as the API counts
-// it: both must pick the same message.
+// person wrote nothing; SkipCannotReply when it names no person, more than
+// one (a group thread: a reply to one would answer another's message), or
+// holds no message, or when the person's latest message is by someone else
+// than the person. A message without from counts as the person's, as the API
+// counts it: both must pick the same message. ConversationItemWhy says why in
+// words.
 func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
-	var person graph.User
-	for _, u := range c.Participants {
-		if u.ID != "" && u.ID != pageID {
-			person = u
-			break
-		}
+	it, reason, _ := ConversationItemWhy(pageID, c)
+	return it, reason
+}
+
+// Why a conversation gets no reply, in ConversationItemWhy's words.
+const (
+	WhyPageAnswered = "the Page answered the person's latest message (a message from the Page after it)"
+	WhyNoPersonMsg  = "the conversation has no recent message from the person to answer"
+	WhyNoPerson     = "the conversation has no participant besides the Page"
+	WhyGroup        = "the conversation has more than one participant besides the Page (a group thread): only one-to-one conversations get a reply"
+	WhyOtherWriter  = "the latest message is from someone who is not the conversation's participant: its writer cannot be answered"
+	WhyNoMessageID  = "Graph gave no id for the person's latest message"
+)
+
+// ConversationItemWhy is ConversationItem, with why the conversation gets no
+// reply in words (one of the Why constants) when it gets none.
+func ConversationItemWhy(pageID string, c graph.Conversation) (Item, Reason, string) {
+	person, why := ConversationPerson(pageID, c.Participants)
+	if why != "" {
+		return Item{}, SkipCannotReply, why
+	}
+	if len(c.Messages) == 0 {
+		return Item{}, SkipCannotReply, WhyNoPersonMsg
 	}
 	last := PersonLatest(pageID, c.Messages)
-	if person.ID == "" || len(c.Messages) == 0 {
-		return Item{}, SkipCannotReply
-	}
 	if last == nil {
-		return Item{}, SkipOwn
+		return Item{}, SkipOwn, WhyNoPersonMsg
 	}
 	if last.ID == "" {
-		return Item{}, SkipCannotReply
+		return Item{}, SkipCannotReply, WhyNoMessageID
+	}
+	if last.From != nil && last.From.ID != "" && last.From.ID != person.ID {
+		// The reply would go to the participant, answering a message they
+		// did not write.
+		return Item{}, SkipCannotReply, WhyOtherWriter
 	}
 	var instant []string
-	for i := range c.Messages {
+	// Without the message's time nothing tells an answer from an instant
+	// reply; the window check (Check, the API's) refuses such a message.
+	for i := 0; i < len(c.Messages) && !last.CreatedTime.IsZero(); i++ {
 		m := &c.Messages[i]
 		if !byPage(pageID, m) || m.CreatedTime.Before(last.CreatedTime.Time) {
 			continue
 		}
 		if m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
-			return Item{}, SkipOwn
+			return Item{}, SkipOwn, WhyPageAnswered
 		}
 		instant = append(instant, m.Message)
 	}
@@ -178,7 +203,27 @@ func ConversationItem(pageID string, c graph.Conversation) (Item, Reason) {
 		Created:           last.CreatedTime.Time,
 		CanReplyPrivately: true,
 		InstantAfter:      instant,
-	}, ""
+	}, "", ""
+}
+
+// ConversationPerson returns the person of a Page's conversation: its one
+// participant that is not the Page (participants without an id aside, one
+// listed twice counted once), or why there is none (WhyNoPerson, WhyGroup).
+func ConversationPerson(pageID string, participants []graph.User) (graph.User, string) {
+	var person graph.User
+	for _, u := range participants {
+		switch {
+		case u.ID == "" || u.ID == pageID:
+		case person.ID == "":
+			person = u
+		case u.ID != person.ID:
+			return graph.User{}, WhyGroup
+		}
+	}
+	if person.ID == "" {
+		return graph.User{}, WhyNoPerson
+	}
+	return person, ""
 }
 
 // PersonLatest returns the person's latest message of msgs (in any order), a

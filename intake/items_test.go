@@ -56,7 +56,7 @@ func TestItemsCarryGraphFields(t *testing.T) {
 	}
 }
 
-// TestConversationItemDetails: the person is the first participant that is
+// TestConversationItemDetails: the person is the one participant that is
 // not the Page, and keeps a name the message gives when the participants do
 // not; a message with no id, or with no from (the person's, as the API
 // counts it), and the instant replies around Messenger's 10 s.
@@ -66,10 +66,12 @@ func TestConversationItemDetails(t *testing.T) {
 	page := graph.User{ID: "100", Name: "Shop"}
 	ana, bob := graph.User{ID: "7", Name: "Ana"}, graph.User{ID: "8", Name: "Bob"}
 
+	// Two people besides the Page: no one person to answer
+	// (TestConversationItemOddShapes_audit6).
 	it, reason := ConversationItem("100", graph.Conversation{ID: "t_1", Participants: []graph.User{page, ana, bob},
 		Messages: []graph.Message{{ID: "m_1", From: &ana, CreatedTime: tm(0)}}})
-	if reason != "" || it.PSID != "7" || it.From.ID != "7" {
-		t.Fatalf("three participants: %q, psid %q; want the first person, 7", reason, it.PSID)
+	if reason != SkipCannotReply {
+		t.Fatalf("three participants: %q, psid %q; want %q", reason, it.PSID, SkipCannotReply)
 	}
 
 	anon := graph.User{ID: "7"}
