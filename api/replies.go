@@ -514,6 +514,11 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 // Graph's.
 type ConversationError struct {
 	BadInput bool
+	// Answered: the Page answered the person's latest message already (a
+	// Page message after it, not Messenger's instant reply): the reply
+	// would be a second answer, and is not queued (409, as for a target
+	// already sent).
+	Answered bool
 	Msg      string
 	// Err is Graph's error when the read failed.
 	Err error
@@ -526,7 +531,9 @@ func (e *ConversationError) Unwrap() error { return e.Err }
 // conversation conversationID, to be sent to the person's PSID (the participant
 // who is not the Page). Its error is a *ConversationError: the person has no
 // message to answer, or the last one is older than the 24-hour messaging window
-// at now, or Graph cannot read the conversation.
+// at now, or the Page answered it already (Answered, with reply.Target set to
+// it), or the conversation is not one Page and one person, or Graph cannot
+// read the conversation.
 func ConversationReply(ctx context.Context, g ConversationReader, page *config.Page, conversationID string, now time.Time, reply *tasks.Reply) error {
 	bad := func(msg string) error { return &ConversationError{BadInput: true, Msg: msg} }
 	gctx, cancel := context.WithTimeout(graph.WithPageID(ctx, page.ID), 15*time.Second)
@@ -543,42 +550,62 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 		}
 		return &ConversationError{Msg: "Graph did not answer the conversation read; try again", Err: err}
 	}
-	reply.PSID = ""
-	for _, p := range conv.Participants {
-		if p.ID != "" && p.ID != page.ID {
-			reply.PSID = p.ID
-			break
+	// The person and message the poll would answer too: the two paths must
+	// pick the same ones, or they would answer one person twice.
+	it, reason, why := intake.ConversationItemWhy(page.ID, conv)
+	switch {
+	case why == intake.WhyPageAnswered:
+		// Someone answered the person in the Page's inbox after their
+		// latest message: another reply to it is one the person did not
+		// ask for, as Graph's "already replied" is for a comment. (A
+		// message past the window is refused as such, below, first.)
+		last := intake.PersonLatest(page.ID, conv.Messages)
+		t, err := tasks.ParseTarget(string(tasks.KindMessage) + ":" + last.ID)
+		if err != nil {
+			return &ConversationError{Msg: "Graph gave a malformed message id"}
 		}
+		if err := windowClosed(page, last.CreatedTime.Time, now); err != nil {
+			return err
+		}
+		reply.Target = t
+		return &ConversationError{Answered: true, Msg: t.String() + ": " + why}
+	case reason == intake.SkipCannotReply && why == intake.WhyNoMessageID, reason == intake.SkipOwn:
+		return bad(intake.WhyNoPersonMsg)
+	case reason != "":
+		return bad(why)
+	default:
+		reply.PSID = it.PSID
 	}
-	if reply.PSID == "" {
-		return bad("the conversation has no participant besides the Page")
-	}
-	// The message the poll would answer too: the two paths must pick the
-	// same one, or they would answer one person twice.
-	last := intake.PersonLatest(page.ID, conv.Messages)
-	if last == nil || last.ID == "" {
-		return bad("the conversation has no recent message from the person to answer")
-	}
-	if last.CreatedTime.IsZero() {
+	if it.Created.IsZero() {
 		// The poll skips such a message too (intake.Check): without its
 		// time nothing shows Messenger's window still open, and a reply
 		// queued without one would be sent at any age.
 		return &ConversationError{Msg: "Graph gave no created_time for the person's latest message: cannot tell whether the 24-hour window is open"}
 	}
-	if w := intake.Window(page, tasks.KindMessage); now.Sub(last.CreatedTime.Time) > w {
-		if w < intake.MessagingWindow {
-			return bad("the person's last message is older than the Page's reply window (max_age " + w.String() + ")")
-		}
-		return bad("the person's last message is older than 24 hours: Messenger allows no reply")
+	if err := windowClosed(page, it.Created, now); err != nil {
+		return err
 	}
-	t, err := tasks.ParseTarget(string(tasks.KindMessage) + ":" + last.ID)
+	t, err := tasks.ParseTarget(it.Target.String())
 	if err != nil {
 		return &ConversationError{Msg: "Graph gave a malformed message id"}
 	}
 	reply.Target = t
 	reply.ConversationID = conv.ID
-	reply.Created = last.CreatedTime.UnixMilli()
+	reply.Created = it.Created.UnixMilli()
 	return nil
+}
+
+// windowClosed is ConversationReply's bad-input error for a person's message
+// written at created, when it is outside the Page's messaging window at now.
+func windowClosed(page *config.Page, created, now time.Time) error {
+	w := intake.Window(page, tasks.KindMessage)
+	switch {
+	case now.Sub(created) <= w:
+		return nil
+	case w < intake.MessagingWindow:
+		return &ConversationError{BadInput: true, Msg: "the person's last message is older than the Page's reply window (max_age " + w.String() + ")"}
+	}
+	return &ConversationError{BadInput: true, Msg: "the person's last message is older than 24 hours: Messenger allows no reply"}
 }
 
 // resolveConversation is ConversationReply for the API; ok is false when res
@@ -610,6 +637,10 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	case errors.As(err, new(*RedisError)):
 		log.Error("api: take conversation read", slog.String("error", err.Error()))
 		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+	case errors.As(err, &ce) && ce.Answered:
+		s.p.Metrics.DuplicatesSkipped.WithLabelValues(c.page.ID, "answered").Inc()
+		return ReplyResult{Status: http.StatusConflict, ID: reply.Target.String(), State: "sent",
+			Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 	case errors.As(err, &ce) && ce.BadInput:
 		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 	}

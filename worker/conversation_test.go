@@ -177,8 +177,9 @@ func (g *lossyConvGraph) SendMessage(ctx context.Context, token, pageID, psid, t
 // TestArchivedConversationReplyAskedAgain: a conversation reply's last
 // attempt (max_retry 1) is delivered and its answer lost, so the task is
 // archived with its outcome unknown. The API then asks for a reply to the same
-// conversation, which resolves the same target; the Enqueuer replaces the
-// archived task, with the new text. The doubt check must find the delivered
+// conversation: it resolves the same target, and sees it answered (the
+// delivered attempt), so queues nothing. A replacement of the archived task
+// queued anyway (the Enqueuer replaces it) carries the new text. The doubt check must find the delivered
 // message whatever its text: the person gets one message, not two. So
 // must it when the archived task was deleted first (by an operator, or
 // asynq's trimming of its archive), where nothing holds the first text but
@@ -215,15 +216,21 @@ func TestArchivedConversationReplyAskedAgain(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// What POST /v1/replies {"page_id","conversation_id","text"} does.
+			// POST /v1/replies {"page_id","conversation_id","text"} sees the
+			// Page's message after the person's (the delivered attempt) and
+			// queues nothing (409, answered), as the poll skips it.
 			page := h.pages[0]
 			r2 := tasks.Reply{PageID: page.ID, Text: tc.text, Source: tasks.SourceAPI}
-			if err := api.ConversationReply(ctx, g, &page, r.ConversationID, time.Now(), &r2); err != nil {
-				t.Fatal(err)
+			var ce *api.ConversationError
+			if err := api.ConversationReply(ctx, g, &page, r.ConversationID, time.Now(), &r2); !errors.As(err, &ce) || !ce.Answered {
+				t.Fatalf("API on a conversation the delivered attempt answered: %v, want answered", err)
 			}
 			if r2.Target != r.Target {
 				t.Fatalf("the API resolved %s, the first reply answered %s", r2.Target, r.Target)
 			}
+			// A replacement of the archived task queued anyway (as a
+			// caller of the Enqueuer could) is settled by the doubt check.
+			r2.PSID, r2.ConversationID = r.PSID, r.ConversationID
 			o, _, err := h.enq.Enqueue(ctx, r2)
 			if err != nil || o != tasks.Enqueued {
 				t.Fatalf("enqueue again: %v %v, want it queued", o, err)

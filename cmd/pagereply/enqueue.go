@@ -109,6 +109,11 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		if err := api.GuardedConversationReply(ctx, a.ledger, a.metrics, a.graph, pg, *conv, time.Now, &reply,
 			enqueueReadWait, a.log.With(slog.String("page_id", pg.ID))); err != nil {
 			var ce *api.ConversationError
+			if errors.As(err, &ce) && ce.Answered {
+				// As a target already sent: nothing to do, exit 1.
+				fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v; nothing done\n", *conv, err)
+				return exitError
+			}
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
 			if errors.As(err, &ce) && ce.BadInput {
 				return exitUsage
