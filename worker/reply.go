@@ -152,6 +152,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		var later *readLaterError
 		switch {
+		case errors.Is(err, errPageAnswered):
+			// No attempt got through, and the Page answered the person
+			// meanwhile: nothing to send.
+			w.returnSendSlot(r.PageID, lim, log)
+			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "answered").Inc()
+			log.L().Info("the Page answered the person's message already; not sent, recorded as sent")
+			return nil
 		case err != nil && done:
 			// Graph has the reply but recording it failed (Redis trouble):
 			// put back, without using a retry when Redis was away, never a
@@ -204,6 +211,49 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
 			log.L().Info("reply not sent", slog.String("reason", err.Error()))
 			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+		}
+	}
+
+	if !res.Doubtful && w.mayBeAnswered(&r) && !lastRun(ctx) {
+		// A conversation reply that waited (a pause, a backlog, retries):
+		// someone at the Page may have answered the person in the inbox
+		// meanwhile, and a second answer is one they did not ask for. (Not
+		// on its last run, where a put-back for a read slot would archive
+		// it: it is sent unchecked, as before this check.)
+		answer, err := w.checkAnswered(ctx, ps, &r, log)
+		var later *readLaterError
+		switch {
+		case answer != nil:
+			w.returnSendSlot(r.PageID, lim, log)
+			if err := w.recordAnswered(ctx, &r, answer); !errors.Is(err, errPageAnswered) {
+				w.giveBack(r, token, false, log)
+				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+			}
+			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "answered").Inc()
+			log.L().Info("the Page answered the person's message while the reply waited; not sent, recorded as sent",
+				slog.String("message_id", answer.ID))
+			return nil
+		case errors.As(err, &later):
+			w.giveBack(r, token, false, log)
+			w.returnSendSlot(r.PageID, lim, log)
+			return later.delay
+		case errors.As(err, new(*readSlotError)):
+			w.giveBack(r, token, false, log)
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+		case err != nil:
+			var ge *graph.Error
+			if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
+				// The send would be refused too: pause the Page, as any
+				// call answered so does, and put the reply back.
+				d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
+				w.giveBack(r, token, false, log)
+				w.returnSendSlot(r.PageID, lim, log)
+				return &delayError{d: d + spread(d), reason: putBackPaused + ge.Class.String() + ": " + err.Error()}
+			}
+			// Any other failed read: the reply was due when it was queued,
+			// and is sent (the check spares the person a second answer; it
+			// guards no promise of SPEC's).
+			log.L().Info("could not read the conversation to check for an answer; sending", slog.String("error", err.Error()))
 		}
 	}
 
@@ -534,6 +584,116 @@ type readSlotError struct{ err error }
 func (e *readSlotError) Error() string { return "take conversation read slot: " + e.err.Error() }
 func (e *readSlotError) Unwrap() error { return e.err }
 
+// conversationReadSlot waits for a slot of r's Page's conversation read
+// schedule, for a read of r's conversation by the worker (the doubt check,
+// the answered check): a *readLaterError when the slot is too far ahead or
+// the Page is paused, a *readSlotError when Redis fails.
+func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tasks.Reply) error {
+	// The check reads the conversation as the poll and the API do: in a slot
+	// of the Page's conversation read schedule (Meta allows about 2 calls a
+	// second there), not only in the send slot this reply holds, so a burst
+	// of doubtful replies (after a Graph outage) does not read faster than
+	// that. A slot too far ahead puts the reply back instead of holding a
+	// worker slot.
+	wait, err := w.p.Ledger.TakeReadWithin(ctx, r.PageID, "reads:conversations", ConversationReadLimit(ps.cfg), maxItemReadWait)
+	switch {
+	case errors.Is(err, tasks.ErrReadLater):
+		return &readLaterError{&delayError{d: wait + spread(time.Second), reason: "conversation read rate used up"}}
+	case err != nil:
+		if d, ok := pausedPutBack(err).(*delayError); ok {
+			return &readLaterError{d}
+		}
+		return &readSlotError{err}
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			// Stopping: back to the queue, no Graph error to count.
+			timer.Stop()
+			return &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a conversation read slot"}}
+		case <-timer.C:
+		}
+		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
+			if d, ok := pausedPutBack(err).(*delayError); ok {
+				return &readLaterError{d}
+			}
+			return &readSlotError{err}
+		}
+	}
+	return nil
+}
+
+// answeredCheckAfter is how long after its enqueue a conversation reply is
+// checked for an answer from the Page before it is sent (mayBeAnswered): a
+// reply sent within it goes out on the read that queued it.
+const answeredCheckAfter = time.Minute
+
+// mayBeAnswered reports whether r is a conversation reply that waited long
+// enough since its conversation was read (answeredCheckAfter, or an age
+// unknown) for someone at the Page to have answered the person meanwhile.
+func (w *Worker) mayBeAnswered(r *tasks.Reply) bool {
+	if r.Target.Kind != tasks.KindMessage || r.ConversationID == "" || r.Created <= 0 {
+		return false
+	}
+	return r.EnqueuedAt <= 0 || time.Since(time.UnixMilli(r.EnqueuedAt)) > answeredCheckAfter
+}
+
+// errPageAnswered: the Page answered the person's message of a conversation
+// reply (pageAnswer) before the reply was sent; the target is recorded as
+// sent with the answer's id, and the task is done.
+var errPageAnswered = errors.New("the Page answered the person's message already")
+
+// checkAnswered reads r's conversation, in a slot of its Page's conversation
+// read schedule, and returns the Page's message that answered the person's
+// message (r.Created) since, nil when none did. Its errors are
+// conversationReadSlot's and Graph's.
+func (w *Worker) checkAnswered(ctx context.Context, ps *pageState, r *tasks.Reply, log *taskLog) (*graph.Message, error) {
+	if err := w.conversationReadSlot(ctx, ps, r); err != nil {
+		return nil, err
+	}
+	conv, err := w.p.Graph.Conversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	graphAnswered(ps, log)
+	return pageAnswer(r.PageID, conv.Messages, r.Created), nil
+}
+
+// pageAnswer returns the Page's message of msgs that answered the person's
+// message written at createdMS (Unix ms): one written more than
+// intake.InstantReplyWithin after it, as the poll counts an answer
+// (Messenger's instant reply, greeting or away message come sooner); nil
+// when there is none, or createdMS is unknown.
+func pageAnswer(pageID string, msgs []graph.Message, createdMS int64) *graph.Message {
+	if createdMS <= 0 {
+		return nil
+	}
+	created := time.UnixMilli(createdMS)
+	for i := range msgs {
+		if m := &msgs[i]; m.From != nil && m.From.ID == pageID && m.CreatedTime.Sub(created) > intake.InstantReplyWithin {
+			return m
+		}
+	}
+	return nil
+}
+
+// recordAnswered records r's target as sent with the Page's answer a, and a
+// as a reply that reached r's person when it was written, so that the
+// person's earlier messages are taken as answered too (tasks.PersonClaim).
+// It returns errPageAnswered, or the Redis error that kept it from recording.
+func (w *Worker) recordAnswered(ctx context.Context, r *tasks.Reply, a *graph.Message) error {
+	if r.PSID != "" {
+		if err := w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, a.ID, a.CreatedTime.Time, tasks.PersonTTL); err != nil {
+			return fmt.Errorf("record the Page's answer to %s: %w", r.Target, err)
+		}
+	}
+	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, a.ID); err != nil {
+		return fmt.Errorf("record the Page's answer to %s: %w", r.Target, err)
+	}
+	return errPageAnswered
+}
+
 // errUnsettled is a conversation reply whose earlier attempt may have reached
 // the person, where the conversation cannot tell: it is not sent again.
 var errUnsettled = errors.New("an earlier attempt may have sent this reply and the conversation cannot tell: not sent again")
@@ -560,37 +720,8 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 	if r.ConversationID == "" {
 		return false, errUnsettled
 	}
-	// The check reads the conversation as the poll and the API do: in a slot
-	// of the Page's conversation read schedule (Meta allows about 2 calls a
-	// second there), not only in the send slot this reply holds, so a burst
-	// of doubtful replies (after a Graph outage) does not read faster than
-	// that. A slot too far ahead puts the reply back instead of holding a
-	// worker slot.
-	wait, err := w.p.Ledger.TakeReadWithin(ctx, r.PageID, "reads:conversations", ConversationReadLimit(ps.cfg), maxItemReadWait)
-	switch {
-	case errors.Is(err, tasks.ErrReadLater):
-		return false, &readLaterError{&delayError{d: wait + spread(time.Second), reason: "conversation read rate used up"}}
-	case err != nil:
-		if d, ok := pausedPutBack(err).(*delayError); ok {
-			return false, &readLaterError{d}
-		}
-		return false, &readSlotError{err}
-	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			// Stopping: back to the queue, no Graph error to count.
-			timer.Stop()
-			return false, &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a conversation read slot"}}
-		case <-timer.C:
-		}
-		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
-			if d, ok := pausedPutBack(err).(*delayError); ok {
-				return false, &readLaterError{d}
-			}
-			return false, &readSlotError{err}
-		}
+	if err := w.conversationReadSlot(ctx, ps, r); err != nil {
+		return false, err
 	}
 	// The first text queued for the target (tasks.Ledger.NoteText): an
 	// earlier attempt may have carried it, if a task with another text
@@ -603,8 +734,13 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 	if err != nil {
 		return false, err
 	}
-	for _, m := range conv.Messages {
+	for i, m := range conv.Messages {
 		if m.ID == r.Target.ID {
+			// No attempt got through; the Page's messages above may still
+			// hold someone's answer in the inbox.
+			if a := pageAnswer(r.PageID, conv.Messages[:i], r.Created); a != nil {
+				return true, w.recordAnswered(ctx, r, a)
+			}
 			return false, nil
 		}
 		if m.From != nil && m.From.ID == r.PageID && (intake.SameText(m.Message, r.Text) || noted != "" && tasks.TextDigest(m.Message) == noted) {
