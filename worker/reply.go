@@ -1071,14 +1071,19 @@ func pauseApp(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, page str
 		others = e
 		d = max(d, e)
 	}
-	pausePages(ctx, l, m, []string{page}, page, tasks.PauseThrottled, d, tasks.PauseThrottled+": "+reason, log)
+	// One request per Page of the app, sent in a few pipelines: an agency's
+	// thousands of Pages, one round trip each, outlasted the caller's
+	// deadline and left the later Pages calling Graph at the app's limit.
+	reqs := []tasks.PauseRequest{{Page: page, D: d, Reason: tasks.PauseThrottled + ": " + reason}}
+	seen := tasks.PauseThrottled + ": " + reason + " (seen on page " + page + ")"
 	for _, p := range l.AppPages(page) {
 		if p == page {
 			continue
 		}
 		od := others + time.Duration(rand.Int64N(int64(others/2)+1))
-		pausePages(ctx, l, m, []string{p}, page, tasks.PauseThrottled, od, tasks.PauseThrottled+": "+reason+" (seen on page "+page+")", log)
+		reqs = append(reqs, tasks.PauseRequest{Page: p, D: od, Reason: seen})
 	}
+	pauseRequests(ctx, l, m, reqs, page, tasks.PauseThrottled, log)
 	return d
 }
 
@@ -1093,25 +1098,36 @@ func pausePages(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages 
 // pausePagesFor is pausePages with escalating pauses (tasks.Ledger.
 // PauseEscalating) when longest is not 0. It returns the last pause set.
 func pausePagesFor(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, pages []string, origin, kind string, d, longest time.Duration, reason string, log *slog.Logger) time.Duration {
+	reqs := make([]tasks.PauseRequest, len(pages))
+	for i, p := range pages {
+		reqs[i] = tasks.PauseRequest{Page: p, D: d, Longest: longest, Reason: reason}
+	}
+	return pauseRequests(ctx, l, m, reqs, origin, kind, log)
+}
+
+// pauseRequests sets the pauses of reqs (tasks.Ledger.PauseMany), then counts
+// and logs each one that was set or lengthened, as pausePages. It returns the
+// last pause set.
+func pauseRequests(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, reqs []tasks.PauseRequest, origin, kind string, log *slog.Logger) time.Duration {
 	lvl := slog.LevelWarn
 	if kind == tasks.PausePageBroken || kind == tasks.PausePolicyBlock {
 		lvl = slog.LevelError
 	}
 	var last time.Duration
-	for _, p := range pages {
-		set, err := l.PauseEscalating(ctx, p, d, longest, reason)
-		if err != nil {
-			log.Error("pause page", slog.String("paused_page_id", p), slog.String("error", err.Error()))
+	for i, res := range l.PauseMany(ctx, reqs) {
+		p := reqs[i].Page
+		if res.Err != nil {
+			log.Error("pause page", slog.String("paused_page_id", p), slog.String("error", res.Err.Error()))
 			continue
 		}
-		if set > 0 {
-			last = set
+		if res.Set > 0 {
+			last = res.Set
 			m.PagePauses.WithLabelValues(p, kind).Inc()
 			pl := log
 			if p != origin {
 				pl = log.With(slog.String("paused_page_id", p))
 			}
-			pl.Log(ctx, lvl, "page paused", slog.String("reason", reason), slog.Duration("for", set))
+			pl.Log(ctx, lvl, "page paused", slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set))
 		}
 	}
 	return last
