@@ -785,25 +785,23 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		}
 		page = q
 	}
-	var entry tasks.Entry
 	candidates := []string{page}
 	if page == "" {
+		// The task is gone: look in every Page's ledger, in a few
+		// pipelines (one round trip per Page was 5,000 for an agency).
 		candidates = candidates[:0]
 		for i := range s.p.Pages {
 			candidates = append(candidates, s.p.Pages[i].ID)
 		}
 	}
-	for _, pg := range candidates {
-		e, err := s.p.Ledger.Get(ctx, pg, t)
-		if err != nil {
-			s.log.Error("api: ledger", slog.String("id", id), slog.String("error", err.Error()))
-			writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
-			return
-		}
-		if e.Status != tasks.StatusNone {
-			entry, page = e, pg
-			break
-		}
+	found, entry, err := s.p.Ledger.FindEntry(ctx, candidates, t)
+	if err != nil {
+		s.log.Error("api: ledger", slog.String("id", id), slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
+		return
+	}
+	if entry.Status != tasks.StatusNone {
+		page = found
 	}
 	if info == nil && entry.Status == tasks.StatusNone {
 		writeError(w, http.StatusNotFound, "no reply "+id+" (unknown, or its record expired)", "id")

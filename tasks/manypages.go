@@ -23,21 +23,43 @@ type scriptCall struct {
 }
 
 // runScriptMany runs s once per call in pipelines of manyPagesChunk, and
-// returns each call's result in order. A call Redis answers NOSCRIPT (its
-// script cache was flushed, a restart) is run again alone, which loads it.
+// returns each call's result in order. When Redis answers NOSCRIPT (its
+// script cache was flushed, a restart), the script is loaded and the calls
+// it refused go again in one more pipeline; one refused again is run alone.
 func runScriptMany(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []scriptCall) []*redis.Cmd {
 	out := make([]*redis.Cmd, len(calls))
-	for lo := 0; lo < len(calls); lo += manyPagesChunk {
-		hi := min(lo+manyPagesChunk, len(calls))
+	pipeline := func(idx []int) {
 		pipe := rdb.Pipeline()
-		for i := lo; i < hi; i++ {
+		for _, i := range idx {
 			out[i] = s.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 		}
 		_, _ = pipe.Exec(ctx) // errors are read per command
-		for i := lo; i < hi; i++ {
+	}
+	noScript := func(idx []int) []int {
+		var again []int
+		for _, i := range idx {
 			if err := out[i].Err(); err != nil && isNoScript(err) {
-				out[i] = s.Run(ctx, rdb, calls[i].keys, calls[i].args...)
+				again = append(again, i)
 			}
+		}
+		return again
+	}
+	for lo := 0; lo < len(calls); lo += manyPagesChunk {
+		idx := make([]int, 0, min(manyPagesChunk, len(calls)-lo))
+		for i := lo; i < min(lo+manyPagesChunk, len(calls)); i++ {
+			idx = append(idx, i)
+		}
+		pipeline(idx)
+		again := noScript(idx)
+		if len(again) == 0 {
+			continue
+		}
+		if err := s.Load(ctx, rdb).Err(); err == nil {
+			pipeline(again)
+			again = noScript(again)
+		}
+		for _, i := range again {
+			out[i] = s.Run(ctx, rdb, calls[i].keys, calls[i].args...)
 		}
 	}
 	return out
