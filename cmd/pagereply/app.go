@@ -143,23 +143,38 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	wake := carry
+	// Every Page in a few pipelines, not two round trips each: an agency's
+	// 5,000 Pages at a Redis 1 ms away took 10 s of the 30 s above.
+	ids := make([]string, len(a.cfg.Pages))
+	rates := make([]string, len(a.cfg.Pages))
+	for i := range a.cfg.Pages {
+		ids[i], rates[i] = a.cfg.Pages[i].ID, rateRecord(&a.cfg.Pages[i])
+	}
+	lifted, err := a.ledger.LiftStaleBrokenPauses(ctx, ids)
+	for _, id := range ids {
+		if reason, ok := lifted[id]; ok {
+			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", id), slog.String("reason", reason))
+			w := wake[id]
+			w.Broken = true
+			wake[id] = w
+		}
+	}
+	if err != nil {
+		a.log.Warn("cannot check the pauses of broken Pages", slog.String("error", err.Error()))
+		return err
+	}
+	changedRates, err := a.ledger.RecordRates(ctx, ids, rates)
+	for id := range changedRates {
+		w := wake[id]
+		w.Rate = true
+		wake[id] = w
+	}
+	if err != nil {
+		a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
+		return err
+	}
 	for _, p := range a.cfg.Pages {
-		reason, err := a.ledger.LiftStaleBrokenPause(ctx, p.ID)
-		if err != nil {
-			a.log.Warn("cannot check the pauses of broken Pages", slog.String("error", err.Error()))
-			return err
-		}
-		if reason != "" {
-			a.log.Info("page_broken pause lifted: the config gives the Page another token", slog.String("page_id", p.ID), slog.String("reason", reason))
-		}
-		changed, err := a.ledger.RecordRate(ctx, p.ID, rateRecord(&p))
-		if err != nil {
-			a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
-			return err
-		}
 		w := wake[p.ID]
-		w.Rate = w.Rate || changed
-		w.Broken = w.Broken || reason != ""
 		if runsWorker {
 			w.Interval = worker.LimitOf(&p, 0).Interval
 		}

@@ -90,20 +90,27 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	tw = tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PAGE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tSENT\tFAILED\tPAUSED")
-	for _, p := range cfg.Pages {
-		st, err := a.ledger.Stats(ctx, p.ID)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
-			return exitError
-		}
-		d, why, err := a.ledger.Paused(ctx, p.ID)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
-			return exitError
-		}
+	// Every Page's counters and pause in a few pipelines: an agency's
+	// thousands of Pages took two round trips each.
+	ids := make([]string, len(cfg.Pages))
+	for i, p := range cfg.Pages {
+		ids[i] = p.ID
+	}
+	stats, err := a.ledger.StatsAll(ctx, ids)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+		return exitError
+	}
+	pauses, err := a.ledger.PausedAll(ctx, ids)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply status: %v\n", err)
+		return exitError
+	}
+	for i, p := range cfg.Pages {
+		st := stats[i]
 		paused := "no"
-		if d > 0 {
-			paused = fmt.Sprintf("for %s: %s", d.Round(time.Second), why)
+		if d := pauses[i].Left; d > 0 {
+			paused = fmt.Sprintf("for %s: %s", d.Round(time.Second), pauses[i].Reason)
 		}
 		c := counts.Pages[p.ID]
 		delete(counts.Pages, p.ID)
