@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -99,4 +100,71 @@ func scheduleError(body string) error {
 		}
 	}
 	return errors.New("is not a valid schedule; " + scheduleForms)
+}
+
+// Every is an "@every D" schedule whose times are Offset past the multiples
+// of D since the Unix epoch, so every scheduler replica fires at the same
+// instants (cron's own counts from when each process started) and names the
+// same slot.
+type Every struct{ D, Offset time.Duration }
+
+// Next returns the first time of the schedule after t.
+func (e Every) Next(t time.Time) time.Time { return t.Add(-e.Offset).Truncate(e.D).Add(e.D + e.Offset) }
+
+// shifted is a cron schedule whose every time comes off later.
+type shifted struct {
+	s   cron.Schedule
+	off time.Duration
+}
+
+func (s shifted) Next(t time.Time) time.Time {
+	n := s.s.Next(t.Add(-s.off))
+	if n.IsZero() {
+		return n
+	}
+	return n.Add(s.off)
+}
+
+// Offset returns s running off later: an "@every" schedule aligned to the
+// epoch (Every), a cron spec at each of its times plus off (off must stay
+// under a minute, the least gap between a spec's times).
+func Offset(s cron.Schedule, off time.Duration) cron.Schedule {
+	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		return Every{D: c.Delay, Offset: off}
+	}
+	if off <= 0 {
+		return s
+	}
+	return shifted{s: s, off: off}
+}
+
+// PollOffset is how long after its schedule's times the Page pageID is
+// polled: whole seconds, fixed for the Page, and spread evenly over the
+// "@every" interval (over a minute for a cron spec) across Pages, so an
+// agency's thousands of Pages on one schedule do not all poll, and call
+// Graph on the app's shared allowance, in the same second.
+func PollOffset(pageID string, s cron.Schedule) time.Duration {
+	period := time.Minute
+	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		period = c.Delay
+	}
+	secs := uint64(period / time.Second)
+	if secs < 2 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(pageID))
+	return time.Duration(h.Sum64()%secs) * time.Second
+}
+
+// PollSchedule returns when the scheduler polls the Page pageID on spec
+// (ParseSchedule's forms): the spec's times, epoch-aligned for "@every", plus
+// the Page's PollOffset. The scheduler and the worker (which drops a poll
+// once its Page's next one is due) read the same times from it.
+func PollSchedule(pageID, spec string) (cron.Schedule, error) {
+	s, err := ParseSchedule(spec)
+	if err != nil {
+		return nil, err
+	}
+	return Offset(s, PollOffset(pageID, s)), nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/internal/redistest"
@@ -17,8 +18,9 @@ import (
 )
 
 // TestNewAlignsSchedules: New runs "@every" schedules aligned to the epoch
-// (every replica names the same slots), an empty schedule as
-// config.DefaultSchedule, and keeps a poll task at least an hour.
+// plus the Page's own offset (every replica names the same slots;
+// config.PollOffset), an empty schedule as config.DefaultSchedule, and keeps
+// a poll task at least an hour.
 func TestNewAlignsSchedules(t *testing.T) {
 	s, err := New(Params{Pages: []config.Page{{ID: "111", Schedule: "@every 1m"}, {ID: "222"}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -26,8 +28,13 @@ func TestNewAlignsSchedules(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range s.pages {
-		if got := e.schedule.Next(time.Unix(125, 0)); !got.Equal(time.Unix(180, 0)) {
-			t.Errorf("page %s: Next(125) = %d, want 180", e.page.ID, got.Unix())
+		off := config.PollOffset(e.page.ID, cron.ConstantDelaySchedule{Delay: time.Minute})
+		want := time.Unix(120, 0).Add(off)
+		if !want.After(time.Unix(125, 0)) {
+			want = want.Add(time.Minute)
+		}
+		if got := e.schedule.Next(time.Unix(125, 0)); !got.Equal(want) {
+			t.Errorf("page %s: Next(125) = %d, want %d (offset %s)", e.page.ID, got.Unix(), want.Unix(), off)
 		}
 		if e.retention != time.Hour {
 			t.Errorf("page %s: retention %s, want 1h", e.page.ID, e.retention)

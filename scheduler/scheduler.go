@@ -105,11 +105,10 @@ func New(p Params) (*Scheduler, error) {
 		if spec == "" {
 			spec = config.DefaultSchedule
 		}
-		sched, err := config.ParseSchedule(spec)
+		sched, err := config.PollSchedule(pg.ID, spec)
 		if err != nil {
 			return nil, fmt.Errorf("scheduler: pages[%d].schedule: %w", i, err)
 		}
-		sched = aligned(sched)
 		e := &pageEntry{page: pg, schedule: sched, retention: retentionOf(sched, p.Now())}
 		e.id = s.cron.Schedule(sched, cron.FuncJob(func() { s.fire(e) }))
 		s.pages = append(s.pages, e)
@@ -117,19 +116,9 @@ func New(p Params) (*Scheduler, error) {
 	return s, nil
 }
 
-// alignedEvery is an "@every D" schedule whose times are multiples of D
-// since the Unix epoch, so every replica fires at the same instants (cron's
-// own counts from when each process started) and names the same slot.
-type alignedEvery struct{ d time.Duration }
-
-func (a alignedEvery) Next(t time.Time) time.Time { return t.Truncate(a.d).Add(a.d) }
-
-func aligned(s cron.Schedule) cron.Schedule {
-	if c, ok := s.(cron.ConstantDelaySchedule); ok {
-		return alignedEvery{d: c.Delay}
-	}
-	return s
-}
+// aligned returns s with "@every" schedules aligned to the epoch, and no
+// Page's offset (config.PollSchedule adds it).
+func aligned(s cron.Schedule) cron.Schedule { return config.Offset(s, 0) }
 
 // retentionOf returns how long a poll task of the schedule is kept: twice the
 // slot interval, at least MinRetention.

@@ -100,7 +100,7 @@ func stuckLedger(t *testing.T) (*tasks.Ledger, <-chan struct{}) {
 func fast(s *Scheduler) {
 	e := s.pages[0]
 	s.cron.Remove(e.id)
-	e.id = s.cron.Schedule(alignedEvery{d: 20 * time.Millisecond}, cron.FuncJob(func() { s.fire(e) }))
+	e.id = s.cron.Schedule(config.Every{D: 20 * time.Millisecond}, cron.FuncJob(func() { s.fire(e) }))
 }
 
 // startFast starts a scheduler of p whose Page's schedule fires every 20 ms
@@ -386,7 +386,7 @@ func TestCronPanicRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := make(chan struct{}, 100)
-	s.cron.Schedule(alignedEvery{d: 10 * time.Millisecond}, cron.FuncJob(func() {
+	s.cron.Schedule(config.Every{D: 10 * time.Millisecond}, cron.FuncJob(func() {
 		ran <- struct{}{}
 		panic("boom")
 	}))

@@ -182,7 +182,7 @@ func NewPoller(p PollParams) *Poller {
 		if spec == "" {
 			spec = config.DefaultSchedule
 		}
-		if sched, err := config.ParseSchedule(spec); err == nil {
+		if sched, err := config.PollSchedule(pg.ID, spec); err == nil {
 			pl.schedules[pg.ID] = sched
 		}
 	}
