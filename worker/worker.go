@@ -316,7 +316,12 @@ func (w *Worker) gatePoll(ctx context.Context, t *asynq.Task) error {
 			w.log.Info("poll skipped: every poll slot was taken and a later slot is due")
 			return nil
 		}
-		return &delayError{d: pollBusyDelay + spread(pollBusyDelay), reason: "every poll slot of this worker is taken"}
+		// Back at a random moment over the next pollBusyDelay, not all
+		// within its tenth: a backlog of polls (thousands of Pages polled at
+		// start) put back together came back together, the spare slots put
+		// them all back again at once, and the poll slots sat idle most of
+		// every 5 s in between.
+		return &delayError{d: pollBusyDelay + rand.N(pollBusyDelay), reason: "every poll slot of this worker is taken"}
 	}
 	defer func() { <-w.pollSlots }()
 	// A poll stops when the worker does, not when asynq's shutdown timeout
