@@ -226,7 +226,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case answer != nil:
 			w.returnSendSlot(r.PageID, lim, log)
 			if err := w.recordAnswered(ctx, &r, answer); !errors.Is(err, errPageAnswered) {
-				w.giveBack(r, token, false, log)
+				// Given back in doubt, not released: the person's record
+				// may name this target answered already (PersonSent went
+				// through), which keeps PersonClaim from seeing it, so the
+				// next attempt must read the conversation before it sends
+				// (a doubtful one does, whatever its run; this check is
+				// skipped on a last run, and sends when its read fails).
+				w.giveBack(r, token, true, log)
 				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 			}
 			w.m.DuplicatesSkipped.WithLabelValues(r.PageID, "answered").Inc()
