@@ -2,9 +2,12 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -12,15 +15,16 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
-// secondConvReadFails fails the second conversation read with a transient
+// convReadFails fails the failAt-th conversation read with a transient
 // Graph error; the others go through.
-type secondConvReadFails struct {
+type convReadFails struct {
 	worker.Graph
-	reads atomic.Int32
+	failAt int32
+	reads  atomic.Int32
 }
 
-func (g *secondConvReadFails) Conversation(ctx context.Context, token, id string) (graph.Conversation, error) {
-	if g.reads.Add(1) == 2 {
+func (g *convReadFails) Conversation(ctx context.Context, token, id string) (graph.Conversation, error) {
+	if g.reads.Add(1) == g.failAt {
 		return graph.Conversation{}, &graph.Error{HTTPStatus: 500, Code: 2, IsTransient: true, Message: "flaky", Class: graph.ClassTransient}
 	}
 	return g.Graph.Conversation(ctx, token, id)
@@ -39,7 +43,7 @@ func TestAnsweredRecordFailsKeepsCheck_audit6(t *testing.T) {
 	r, answer := answeredConversation(t, h, "66010001", now.Add(-20*time.Minute), now.Add(-5*time.Minute), now.Add(-19*time.Minute))
 	hook := failSentMark()
 	ledger := hook.ledger(t, h)
-	g := &secondConvReadFails{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+	g := &convReadFails{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), failAt: 2}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	h.enqueueAll(t, []tasks.Reply{r})
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
@@ -54,5 +58,53 @@ func TestAnsweredRecordFailsKeepsCheck_audit6(t *testing.T) {
 	}
 	if e, err := h.ledger.Get(context.Background(), r.PageID, r.Target); err != nil || e.MessageID != answer {
 		t.Errorf("entry %+v %v, want sent with the Page's answer %s", e, err, answer)
+	}
+}
+
+// TestAnsweredCheckedOnLastRun_audit6: a conversation reply on its last run
+// (its retry count at asynq's limit, where a put-back archives it) that
+// waited while someone at the Page answered the person is not sent either:
+// the check reads the conversation all the same. Only a check that would put
+// the reply back (here a failed read) lets it go unchecked, as before: sent,
+// not archived.
+func TestAnsweredCheckedOnLastRun_audit6(t *testing.T) {
+	for _, readFails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "read", true: "read fails"}[readFails], func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 6602})
+			now := time.Now()
+			r, answer := answeredConversation(t, h, "66020001", now.Add(-20*time.Minute), now.Add(-5*time.Minute), now.Add(-19*time.Minute))
+			payload, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// At asynq's limit from its first run.
+			opts := append(tasks.ReplyTaskOptions(&r, 0, time.Hour), asynq.MaxRetry(0))
+			if _, err := h.enq.Client.EnqueueContext(context.Background(), asynq.NewTask(tasks.TypeReply, payload), opts...); err != nil {
+				t.Fatal(err)
+			}
+			g := &convReadFails{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})}
+			if readFails {
+				g.failAt = 1
+			}
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
+			ti := h.waitTask(t, r, 15*time.Second, nil, asynq.TaskStateCompleted, asynq.TaskStateArchived)
+			if ti.State == asynq.TaskStateArchived {
+				t.Fatalf("reply on its last run archived: %q", ti.LastErr)
+			}
+			if g.reads.Load() == 0 {
+				t.Error("the conversation was not read on the reply's last run")
+			}
+			want, wantID := 0, answer
+			if readFails {
+				want, wantID = 1, ""
+			}
+			if n := h.sb.SendCount(r.PSID); n != want {
+				t.Errorf("the person the Page answered got %d messages from pagereply on the reply's last run, want %d", n, want)
+			}
+			e, err := h.ledger.Get(context.Background(), r.PageID, r.Target)
+			if err != nil || e.Status != tasks.StatusSent || wantID != "" && e.MessageID != wantID {
+				t.Errorf("entry %+v %v, want sent (with the Page's answer %q)", e, err, wantID)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -214,15 +215,18 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
-	if !res.Doubtful && w.mayBeAnswered(&r) && !lastRun(ctx) {
+	if !res.Doubtful && w.mayBeAnswered(&r) {
 		// A conversation reply that waited (a pause, a backlog, retries):
 		// someone at the Page may have answered the person in the inbox
-		// meanwhile, and a second answer is one they did not ask for. (Not
-		// on its last run, where a put-back for a read slot would archive
-		// it: it is sent unchecked, as before this check.)
+		// meanwhile, and a second answer is one they did not ask for. (On
+		// its last run, where any put-back archives it, a check that would
+		// put it back for a read slot, or fails, lets it go unchecked, as
+		// before this check; a paused Page still puts it back.)
 		answer, err := w.checkAnswered(ctx, ps, &r, log)
 		var later *readLaterError
 		switch {
+		case answer == nil && err != nil && lastRun(ctx) && lastRunSendsUnchecked(ctx, err):
+			log.L().Info("could not check the conversation for an answer on the reply's last run; sending", slog.String("error", err.Error()))
 		case answer != nil:
 			w.returnSendSlot(r.PageID, lim, log)
 			if err := w.recordAnswered(ctx, &r, answer); !errors.Is(err, errPageAnswered) {
@@ -230,8 +234,8 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 				// may name this target answered already (PersonSent went
 				// through), which keeps PersonClaim from seeing it, so the
 				// next attempt must read the conversation before it sends
-				// (a doubtful one does, whatever its run; this check is
-				// skipped on a last run, and sends when its read fails).
+				// (a doubtful one does, whatever its run; this check
+				// sends when its read fails).
 				w.giveBack(r, token, true, log)
 				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 			}
@@ -628,6 +632,23 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 		}
 	}
 	return nil
+}
+
+// lastRunSendsUnchecked reports whether a reply on its last run whose
+// answered check failed with err (checkAnswered's) is sent unchecked rather
+// than put back, which would archive it unsent: all but a Page paused (by
+// the ledger, or by Graph's answer to the read), which no send may go
+// through either, and a worker stopping.
+func lastRunSendsUnchecked(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var later *readLaterError
+	if errors.As(err, &later) {
+		return !strings.HasPrefix(later.delay.reason, putBackPaused)
+	}
+	var ge *graph.Error
+	return !errors.As(err, &ge) || ge.Class != graph.ClassThrottled && ge.Class != graph.ClassPageBroken
 }
 
 // answeredCheckAfter is how long after its enqueue a conversation reply is
