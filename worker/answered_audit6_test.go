@@ -108,3 +108,49 @@ func TestAnsweredCheckedOnLastRun_audit6(t *testing.T) {
 		})
 	}
 }
+
+// TestInstantReplyToLaterMessageIsNoAnswer_audit6: the person wrote m1, then
+// m2 ten minutes later, and Messenger's instant reply (or away message)
+// answered m2 within seconds. The reply to m1 waited, and its check must not
+// take that automatic message for someone at the Page answering m1: it is
+// within 10 s of the person's m2, an instant reply as the poll counts one
+// (the poll queued m2's reply for it). Taken for an answer, m1 was recorded
+// as sent with it, and the person's record then said a reply reached them
+// after m2: m2's reply was skipped too, and the person got no reply at all.
+func TestInstantReplyToLaterMessageIsNoAnswer_audit6(t *testing.T) {
+	for _, doubt := range []bool{false, true} {
+		t.Run(map[bool]string{false: "waited", true: "in doubt"}[doubt], func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 6603})
+			page := h.pages[0].ID
+			now := time.Now()
+			const psid = "66030001"
+			wrote1, wrote2 := now.Add(-20*time.Minute), now.Add(-10*time.Minute)
+			conv, m1 := h.sb.AddMessage(page, sandbox.User{ID: psid, Name: "Ana"}, "do you ship to Spain?", wrote1)
+			_, m2 := h.sb.AddMessage(page, sandbox.User{ID: psid, Name: "Ana"}, "hello?", wrote2)
+			if conv == "" || m2 == "" {
+				t.Fatal("sandbox: no conversation")
+			}
+			if h.sb.AddPageMessage(page, psid, "We are away, back on Monday.", wrote2.Add(2*time.Second)) == "" {
+				t.Fatal("sandbox: no Page message")
+			}
+			reply := func(mid string, wrote, enqueued time.Time) tasks.Reply {
+				return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindMessage, ID: mid}, PSID: psid, ConversationID: conv,
+					Text: "Thanks for your message!", Source: tasks.SourcePoll, Created: wrote.UnixMilli(), EnqueuedAt: enqueued.UnixMilli()}
+			}
+			r1, r2 := reply(m1, wrote1, wrote1.Add(time.Minute)), reply(m2, wrote2, wrote2.Add(time.Minute))
+			if doubt {
+				// An earlier attempt of m1's reply lost its answer; it
+				// did not get through.
+				h.lostAnswer(t, r1)
+			}
+			h.startWorker(t, 1)
+			h.enqueueAll(t, []tasks.Reply{r1})
+			h.waitSent(t, []tasks.Reply{r1}, 15*time.Second)
+			h.enqueueAll(t, []tasks.Reply{r2})
+			h.waitSent(t, []tasks.Reply{r2}, 15*time.Second)
+			if n := h.sb.SendCount(psid); n != 1 {
+				t.Errorf("the person who wrote twice, answered only by Messenger's automatic message, got %d replies, want 1", n)
+			}
+		})
+	}
+}

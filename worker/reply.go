@@ -690,20 +690,43 @@ func (w *Worker) checkAnswered(ctx context.Context, ps *pageState, r *tasks.Repl
 // pageAnswer returns the Page's message of msgs that answered the person's
 // message written at createdMS (Unix ms): one written more than
 // intake.InstantReplyWithin after it, as the poll counts an answer
-// (Messenger's instant reply, greeting or away message come sooner); nil
-// when there is none, or createdMS is unknown.
+// (Messenger's instant reply, greeting or away message come sooner), and
+// not within intake.InstantReplyWithin after another message of the
+// person's, which makes it the automatic answer to that one (the poll
+// answers that message, and the person's record would take this one for a
+// reply that reached them after it); nil when there is none, or createdMS
+// is unknown.
 func pageAnswer(pageID string, msgs []graph.Message, createdMS int64) *graph.Message {
 	if createdMS <= 0 {
 		return nil
 	}
 	created := time.UnixMilli(createdMS)
 	for i := range msgs {
-		if m := &msgs[i]; m.From != nil && m.From.ID == pageID && m.CreatedTime.Sub(created) > intake.InstantReplyWithin {
+		if m := &msgs[i]; byPage(pageID, m) && m.CreatedTime.Sub(created) > intake.InstantReplyWithin && !instantReply(pageID, msgs, m) {
 			return m
 		}
 	}
 	return nil
 }
+
+// instantReply reports whether the Page's message m comes within
+// intake.InstantReplyWithin after a message of msgs by the person (any not
+// the Page's, as intake counts them).
+func instantReply(pageID string, msgs []graph.Message, m *graph.Message) bool {
+	for i := range msgs {
+		p := &msgs[i]
+		if byPage(pageID, p) || p.CreatedTime.IsZero() || p.CreatedTime.After(m.CreatedTime.Time) {
+			continue
+		}
+		if m.CreatedTime.Sub(p.CreatedTime.Time) <= intake.InstantReplyWithin {
+			return true
+		}
+	}
+	return false
+}
+
+// byPage reports whether m is the Page's message.
+func byPage(pageID string, m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
 
 // recordAnswered records r's target as sent with the Page's answer a, and a
 // as a reply that reached r's person when it was written, so that the
