@@ -19,6 +19,7 @@ import (
 // and leaves other archived replies alone. The poll would not find them
 // again: it reads only posts that changed.
 func TestPageAddedBackRunsItsArchived(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 53})
 	page, other := h.pages[0], h.pages[1]
 	ctx := context.Background()

@@ -47,6 +47,7 @@ func (g *busyGraph) SendMessage(ctx context.Context, token, pageID, psid, text s
 // second message: Messenger has no "already replied" answer. The person
 // gets exactly one message.
 func TestThrottledUnknownKeepsDoubt(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 47})
 	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

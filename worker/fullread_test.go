@@ -103,6 +103,7 @@ func TestPollFindsLostRepliesAtFullRead(t *testing.T) {
 // conversations only keeps no post state, and still gets its full read every
 // fullReadEvery (6 h here), by its own clock.
 func TestConversationsOnlyPageGetsFullReads(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 21})
 	pages := conversationPages(h)
 	page := pages[0].ID

@@ -49,13 +49,17 @@ func TestMain(m *testing.M) {
 	if !flagSet("test.parallel") {
 		// The parallel tests (t.Parallel) spend most of their run waiting on
 		// the product's timers (leases, settle times, pauses, a Redis away),
-		// not on the CPU: four at a time rather than GOMAXPROCS (two on a
-		// 2-core CI machine) keeps the package's run minutes shorter. A
+		// not on the CPU (the package's run keeps about a third of one core
+		// busy on a 2-core machine): eight at a time rather than GOMAXPROCS
+		// (two on a 2-core CI machine) keeps the package's run minutes
+		// shorter, and eight running tests and the two paused holding one
+		// (TestRateAcrossProcesses, TestKilledWorker) leave redistest's
+		// fifteen databases room for another package's tests. A
 		// test that measures a tight rate or spacing does so before it
 		// calls t.Parallel, or stays sequential; the parallel ones that
 		// measure one (TestLonePageKeepsItsRate, TestWebhookItemsHoldNoReplySlots)
 		// ask for a fraction of a modest rate.
-		_ = flag.Set("test.parallel", "4")
+		_ = flag.Set("test.parallel", "8")
 	}
 	os.Exit(m.Run())
 }

@@ -45,6 +45,7 @@ func (g *pausingGraph) SendPrivateReply(ctx context.Context, token, pageID strin
 // when the pause ended. asynq's limit has tasks.ReplyRetryHeadroom now, and
 // the worker archives at its own max_retry.
 func TestPutBackAfterMaxRetryRaised(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 41})
 	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
 	h.enq.MaxRetry = 0 // the enqueuer's config: max_retry 0

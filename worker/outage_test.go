@@ -108,6 +108,7 @@ func TestGraphOutageUsesNoRetries(t *testing.T) {
 // Were its own run of failures an outage, it would be put back without using
 // retries for 7 days and pause its Page again and again, holding its polls.
 func TestOneFailingReplyIsNoOutage(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	for _, code := range []int{1200, 2} {
 		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
 			h := newHarness(t, sandbox.Options{Pages: 1, Seed: 97})

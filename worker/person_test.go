@@ -276,6 +276,7 @@ func TestPersonWritesAfterDoubtfulReplyLanded(t *testing.T) {
 // comment the poll had skipped as too old. Before, the ledger recorded it
 // failed, and no config change could reach it.
 func TestReplyPastWindowNotSent(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 9})
 	pages := pollPages(h)
 	pages[0].MaxAge = 4 * time.Second
@@ -344,6 +345,7 @@ func TestReplyPastWindowNotSent(t *testing.T) {
 // the reply again and the person got it twice (Messenger, unlike Graph for
 // a comment, refuses no second message).
 func TestConversationRepliedOnceAfterRedisLoss(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 91})
 	pages := conversationPages(h)
 	page := pages[0].ID
@@ -566,6 +568,7 @@ func TestOneReplyPerPersonAfterEarlierReply(t *testing.T) {
 // its reply. Before, it was put back every 30-40 s for the whole 24 h window
 // and then archived too old.
 func TestDoubtHoldsOnlyEarlierMessages(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
 	pages := conversationPages(h)
 	page := pages[0].ID

@@ -70,6 +70,7 @@ func sendTimes(h *harness, targets []string) []time.Time {
 // With person_gap 0 nothing is spaced and no record is kept. Seen failing
 // without the fix: the 8 replies went out 100 ms apart.
 func TestPersonGap(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	const gap = 300 * time.Millisecond
 	for _, tc := range []struct {
 		name string
@@ -122,6 +123,7 @@ func TestPersonGap(t *testing.T) {
 // the writer as the poll does. Seen failing without the fix: the first
 // person's second reply went out at once.
 func TestPersonGapOtherPeople(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 34})
 	// Far longer than the test waits: a reply held by another person's
 	// gap would not be sent in time.
@@ -171,6 +173,7 @@ func TestPersonGapOtherPeople(t *testing.T) {
 // reached them, and the reply to that message waits out the gap. Seen
 // failing without the fix: it went out about a second after the first.
 func TestPersonGapConversation(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	const gap = 3 * time.Second
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})
 	pages := conversationPages(h)

@@ -76,6 +76,7 @@ func (f *flakyGraph) Comments(ctx context.Context, token, postID string) iter.Se
 // error instead of failing, and a listing that failed half-way counts and
 // enqueues each of its items once.
 func TestPollReadRetry(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	for _, tc := range []struct {
 		name         string
 		every, after int

@@ -120,6 +120,7 @@ func TestPollSkipsPostThatKeepsFailing(t *testing.T) {
 // last poll too are now skipped without counting toward the row, and are
 // still read at every poll.
 func TestPollPastThreeFailingPosts(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 93})
 	pages := pollPages(h)
 	pages[0].ReplyTo = []string{config.ReplyComments}
@@ -178,6 +179,7 @@ func TestPollPastThreeFailingPosts(t *testing.T) {
 // fails the poll (its post states unsaved), but the Page's conversations,
 // another listing, are read all the same.
 func TestFailedFeedStillReadsConversations(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4545})
 	pages := pollPages(h)
 	pages[0].ReplyTo = []string{config.ReplyComments, config.ReplyConversations}
@@ -344,6 +346,7 @@ func TestPollReadsPastUnreadableComment(t *testing.T) {
 // posts with good ones between them are each skipped, and the poll goes on
 // to the older posts behind them.
 func TestFailingPostsNotInARow(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 94})
 	pages := pollPages(h)
 	pages[0].ReplyTo = []string{config.ReplyComments}
@@ -379,6 +382,7 @@ func TestFailingPostsNotInARow(t *testing.T) {
 // also when its reads failed at an earlier poll already, so a comment older
 // than its newest one seen, whose task was lost, is still queued again.
 func TestFullReadOfFailingPostReadLater(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	var fail atomic.Bool
 	h, page, post, pl := postPoller(t, 95, func() bool { return fail.Load() })
 	now := time.Now()
@@ -425,6 +429,7 @@ func TestFullReadOfFailingPostReadLater(t *testing.T) {
 // retries), not taken for the post failing still and skipped until the next
 // poll.
 func TestRecoveredPostGetsItsRetries(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	var failAll atomic.Bool
 	var failNext atomic.Int32
 	h, page, post, pl := postPoller(t, 96, func() bool { return failAll.Load() || failNext.Add(-1) >= 0 })

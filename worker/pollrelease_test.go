@@ -22,7 +22,10 @@ import (
 // answers again, so the Page's next poll runs within seconds, not when the
 // lease runs out 2 minutes later, and comments made during a failover are
 // not held that long.
-func TestPollLeaseReleasedWhenRedisIsBack(t *testing.T) { pollLeaseReleasedAfter(t, 0) }
+func TestPollLeaseReleasedWhenRedisIsBack(t *testing.T) {
+	t.Parallel() // mostly waits while Redis is away
+	pollLeaseReleasedAfter(t, 0)
+}
 
 // TestPollLeaseReleasedAfterLongerOutage: the release is tried again for as
 // long as the lease would hold (2 minutes), not for a few seconds: Redis away

@@ -214,6 +214,7 @@ func TestPollFullReadDueAtItsTime(t *testing.T) {
 // Page's poll state holds the posts a poll may read, not every post it ever
 // read.
 func TestPollForgetsPostsPastScanPosts(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 147})
 	pages := commentPages(h)
 	pages[0].ScanPosts, pages[0].MaxAge = 24*time.Hour, 24*time.Hour
@@ -412,6 +413,7 @@ func TestPollCommentInTheSecondOfItsRead(t *testing.T) {
 // a record older than the messaging window (the Page's polls stopped for
 // days) does not take the poll past the window's start.
 func TestPollConversationsWatermark(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 157})
 	pages := conversationPages(h)
 	page := pages[0].ID
@@ -514,6 +516,7 @@ func TestPollStoppedByThePageReadsNoConversations(t *testing.T) {
 // first poll that fails on its third failing post leaves a state that
 // expires.
 func TestPollFailingPostsStateExpires(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 167})
 	pages := commentPages(h)
 	page := pages[0].ID

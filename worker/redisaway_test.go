@@ -19,6 +19,7 @@ import (
 // the worker shuts down. Without that it took 50–70s, past the 40s the
 // role commands promise.
 func TestShutdownWithRedisAway(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	if testing.Short() {
 		t.Skip("waits on a refused port")
 	}

@@ -26,6 +26,7 @@ import (
 // the longest wait for a send slot go back to the queue (counted as rate
 // limited), not dropped: every one is sent, once.
 func TestRateLimitedRepliesAllSent(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 3011})
 	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 4, Per: time.Second}, 1
 	page := h.pages[0].ID

@@ -223,6 +223,7 @@ func TestThrottledCheckKeepsDoubt(t *testing.T) {
 // Page throttled again and again must not archive its replies). It is then
 // sent once.
 func TestThrottledSendUsesNoRetry(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 137})
 	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
 	h.startThrottledOnce(t)
@@ -307,6 +308,7 @@ func (g *plainErrGraph) SendMessage(ctx context.Context, token, pageID, psid, te
 // unknown, and the next attempt reads the conversation before sending again
 // (the delivered message is found; the person gets one message).
 func TestUnclassedSendErrorKeepsDoubt(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 139})
 	r := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 	g := &plainErrGraph{}

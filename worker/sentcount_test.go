@@ -33,6 +33,7 @@ func readMetric(t *testing.T, m any) *dto.Metric {
 // 100 replies sent once each), so the metrics disagreed with Graph and with
 // status, and a duplicates alert fired with nothing sent twice.
 func TestSentCountMatchesGraph(t *testing.T) {
+	t.Parallel() // waits on the product's timers; own database and sandbox
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 11})
 	page := h.pages[0].ID
 	rs := h.addComments(page, 100, "Thanks!")
