@@ -22,6 +22,7 @@ import (
 // its time with the conversations unanswered (seen when the earlier run's
 // last poll came after its sends, under load).
 func TestDemoAgainReadsItsConversations(t *testing.T) {
+	t.Parallel() // mostly waits on the processes it runs; own database
 	ctx := context.Background()
 	db := redistest.New(t)
 	args := []string{"demo", "--once", "--addr", "127.0.0.1:0", "--redis", db.URL(), "--timeout", "30s", "--seed", "4", "--pages", "1", "--posts", "2", "--comments", "4"}

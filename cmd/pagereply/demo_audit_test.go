@@ -68,6 +68,7 @@ func TestDemoOnceEmbedded(t *testing.T) {
 // database is an earlier demo run's (its marker names the seeded Page), so
 // the demo accepts it.
 func TestDemoOnceNotDoneWhilePaused(t *testing.T) {
+	t.Parallel() // mostly waits on the processes it runs; own database
 	ctx := context.Background()
 	db := redistest.New(t)
 	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Comments: 2, Conversations: 3, VisitorPosts: true, Seed: 3})
@@ -100,6 +101,7 @@ func TestDemoOnceNotDoneWhilePaused(t *testing.T) {
 // first tick it said every item was sent and exited 0, "This run sent no
 // reply", the conversations unanswered.
 func TestDemoOnceCountsItsOwnItems(t *testing.T) {
+	t.Parallel() // mostly waits on the processes it runs; own database
 	ctx := context.Background()
 	db := redistest.New(t)
 	first := []string{"demo", "--once", "--addr", "127.0.0.1:0", "--redis", db.URL(), "--timeout", "40s", "--seed", "3", "--pages", "1"}

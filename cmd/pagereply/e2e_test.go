@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -39,6 +40,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "pagereply")
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		// The parallel tests (t.Parallel) wait on the pagereply processes
+		// they start (the sandbox's 2 s sends, a Redis started late, a
+		// refused port), not on the CPU: four at a time rather than
+		// GOMAXPROCS (two on a 2-core CI machine) keeps the package's run
+		// shorter, as in the worker package.
+		_ = flag.Set("test.parallel", "4")
+	}
 	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)

@@ -284,6 +284,7 @@ func TestWorkerUsesMaxRetry(t *testing.T) {
 // answer says so, and stops on SIGTERM, with no word of redis.url's
 // password in its log.
 func TestRedisAwayAtStartLogsNoPassword(t *testing.T) {
+	t.Parallel() // mostly waits on the processes it runs; own database
 	const pw = "s3cret-redis-pass-0123456789"
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
 	yaml := "redis:\n  url: redis://:" + pw + "@" + freeAddr(t) + "/0\n" +

@@ -116,6 +116,7 @@ func TestResumeRepliesWithoutItems(t *testing.T) {
 // Page was paused, and "was not paused" would tell the operator that the
 // Page is sending when its pause still holds.
 func TestResumeRedisAwayClaimsNothing(t *testing.T) {
+	t.Parallel() // mostly waits on a refused port
 	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
 	yaml := "redis:\n  url: redis://" + freeAddr(t) + "/0\n" +
 		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
