@@ -367,7 +367,7 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 	if e != nil {
 		return pageID, nil, e
 	}
-	pr, e := parsePageReq(c.q, true, len(st.posts))
+	pr, e := parsePageReq(c.q, listingOf("feed", pageID), true, len(st.posts))
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -469,7 +469,7 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	list, key, reverse, order := st.commentOrder(kind, i, list, reverse)
-	pr, e := parsePageReq(c.q, reverse, len(st.comments))
+	pr, e := parsePageReq(c.q, listingOf("comments", st.objectID(kind, i)), reverse, len(st.comments))
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -580,7 +580,7 @@ func (c *call) conversations(st *store) (string, []byte, *apiError) {
 		ua, ub := st.convUpdated(sorted[a]), st.convUpdated(sorted[b])
 		return ua < ub || ua == ub && sorted[a] < sorted[b]
 	})
-	pr, e := parsePageReq(c.q, true, len(st.convs))
+	pr, e := parsePageReq(c.q, listingOf("conversations", pageID), true, len(st.convs))
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -609,7 +609,7 @@ func (c *call) thread(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	n := len(st.convs[ci].msgs)
-	pr, e := parsePageReq(c.q, true, n)
+	pr, e := parsePageReq(c.q, listingOf("messages", convID(ci)), true, n)
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -625,6 +625,14 @@ func (c *call) thread(st *store) (string, []byte, *apiError) {
 	writePaging(&j, res, c.selfLink)
 	j.close()
 	return pageID, j.b, nil
+}
+
+// objectID is the id of a post or comment, as its listings' cursors name it.
+func (st *store) objectID(kind int, i int32) string {
+	if kind == objComment {
+		return st.commentID(i)
+	}
+	return st.postID(i)
 }
 
 // positions returns 0..n-1, the listing of a conversation's messages.

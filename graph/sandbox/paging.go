@@ -14,20 +14,28 @@ const (
 	maxLimit     = 100
 )
 
-// cursorPrefix makes a cursor from another listing or another tool fail loudly.
+// cursorPrefix makes a cursor from another tool fail loudly.
 const cursorPrefix = "sbx1:"
 
-// encodeCursor returns the opaque cursor for an item index.
-func encodeCursor(i int32) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(int(i))))
+// encodeCursor returns the opaque cursor for an item index of a listing. The
+// cursor names its listing (listingOf), so one handed out for another listing
+// (another post's comments, the feed, a conversation's messages) is refused,
+// as Graph's cursors, which point at an item of one edge, are no use on
+// another.
+func encodeCursor(listing string, i int32) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + listing + ":" + strconv.Itoa(int(i))))
 }
 
-func decodeCursor(c string) (int32, bool) {
+// listingOf names a listing in its cursors: the edge and the object whose
+// edge it is.
+func listingOf(edge, id string) string { return edge + "/" + id }
+
+func decodeCursor(listing, c string) (int32, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
 	if err != nil {
 		return 0, false
 	}
-	rest, ok := strings.CutPrefix(string(b), cursorPrefix)
+	rest, ok := strings.CutPrefix(string(b), cursorPrefix+listing+":")
 	if !ok {
 		return 0, false
 	}
@@ -40,6 +48,7 @@ func decodeCursor(c string) (int32, bool) {
 
 // pageReq is one request for a page of a listing.
 type pageReq struct {
+	listing           string // listingOf, for the cursors
 	limit             int
 	after, before     int32
 	hasAfter, hasBefr bool
@@ -48,14 +57,15 @@ type pageReq struct {
 
 // pageResult is one page of a listing, items in listing order.
 type pageResult struct {
+	listing          string // listingOf, for the cursors
 	items            []int32
 	hasPrev, hasNext bool
 }
 
-// parsePageReq reads limit, after and before from request parameters; max is
-// the largest item index a cursor may name.
-func parsePageReq(q url.Values, reverse bool, max int) (pageReq, *apiError) {
-	pr := pageReq{limit: defaultLimit, reverse: reverse}
+// parsePageReq reads limit, after and before from request parameters for a
+// listing (listingOf); max is the largest item index a cursor may name.
+func parsePageReq(q url.Values, listing string, reverse bool, max int) (pageReq, *apiError) {
+	pr := pageReq{listing: listing, limit: defaultLimit, reverse: reverse}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -65,12 +75,12 @@ func parsePageReq(q url.Values, reverse bool, max int) (pageReq, *apiError) {
 	}
 	var ok bool
 	if v := q.Get("after"); v != "" {
-		if pr.after, ok = decodeCursor(v); !ok || int(pr.after) >= max {
+		if pr.after, ok = decodeCursor(listing, v); !ok || int(pr.after) >= max {
 			return pr, errParam("Invalid cursor: after")
 		}
 		pr.hasAfter = true
 	} else if v := q.Get("before"); v != "" {
-		if pr.before, ok = decodeCursor(v); !ok || int(pr.before) >= max {
+		if pr.before, ok = decodeCursor(listing, v); !ok || int(pr.before) >= max {
 			return pr, errParam("Invalid cursor: before")
 		}
 		pr.hasBefr = true
@@ -127,7 +137,7 @@ func pageOf(list []int32, key func(int32) int64, pr pageReq) pageResult {
 			start, end = max(0, posBefore-pr.limit), posBefore
 		}
 	}
-	res := pageResult{hasPrev: start > 0, hasNext: end < n}
+	res := pageResult{listing: pr.listing, hasPrev: start > 0, hasNext: end < n}
 	if end > start {
 		res.items = make([]int32, 0, end-start)
 		for p := start; p < end; p++ {
@@ -167,7 +177,7 @@ func writePaging(e *enc, res pageResult, link func(key, cursor string) string) {
 	if len(res.items) == 0 {
 		return
 	}
-	first, last := encodeCursor(res.items[0]), encodeCursor(res.items[len(res.items)-1])
+	first, last := encodeCursor(res.listing, res.items[0]), encodeCursor(res.listing, res.items[len(res.items)-1])
 	e.key("paging")
 	e.open()
 	e.key("cursors")

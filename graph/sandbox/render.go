@@ -228,7 +228,7 @@ func (c *call) writeNestedComments(j *enc, st *store, kind int, i int32, id stri
 	list, key, reverse, listed := st.commentOrder(kind, i, list, reverse)
 	n, _ := f.intMod("limit", defaultLimit)
 	limit := limitOf(n)
-	res := pageOf(list, key, pageReq{limit: limit, reverse: reverse})
+	res := pageOf(list, key, pageReq{listing: listingOf("comments", id), limit: limit, reverse: reverse})
 	summary := f.mods["summary"] == "true" || f.mods["summary"] == "1"
 	if len(res.items) == 0 && !summary {
 		return
@@ -321,7 +321,7 @@ func snippet(s string) string {
 func (c *call) writeNestedMessages(j *enc, st *store, ci int32, id string, f field) {
 	n, _ := f.intMod("limit", defaultLimit)
 	limit := limitOf(n)
-	res := pageOf(positions(len(st.convs[ci].msgs)), position, pageReq{limit: limit, reverse: true})
+	res := pageOf(positions(len(st.convs[ci].msgs)), position, pageReq{listing: listingOf("messages", id), limit: limit, reverse: true})
 	sub := withDefaults(f.sub, "id", "created_time")
 	j.key("messages")
 	j.open()
