@@ -371,6 +371,9 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 	if e != nil {
 		return pageID, nil, e
 	}
+	if it, ok := pr.cursorItem(); ok && st.posts[it].deleted {
+		return pageID, nil, errGoneCursor(pr)
+	}
 	res := pageOf(list, st.postCreated, pr)
 	j := enc{b: make([]byte, 0, 512+320*len(res.items))}
 	j.open()
@@ -472,6 +475,9 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	pr, e := parsePageReq(c.q, listingOf("comments", st.objectID(kind, i)), reverse, len(st.comments))
 	if e != nil {
 		return pageID, nil, e
+	}
+	if it, ok := pr.cursorItem(); ok && st.comments[it].deleted {
+		return pageID, nil, errGoneCursor(pr)
 	}
 	res := pageOf(list, key, pr)
 	j := enc{b: make([]byte, 0, 512+320*len(res.items))}

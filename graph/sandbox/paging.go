@@ -88,6 +88,25 @@ func parsePageReq(q url.Values, listing string, reverse bool, max int) (pageReq,
 	return pr, nil
 }
 
+// cursorItem returns the item a request's cursor names, if it has one.
+func (pr pageReq) cursorItem() (int32, bool) {
+	switch {
+	case pr.hasAfter:
+		return pr.after, true
+	case pr.hasBefr:
+		return pr.before, true
+	}
+	return 0, false
+}
+
+// errGoneCursor answers a cursor whose item was deleted since it was handed out.
+func errGoneCursor(pr pageReq) *apiError {
+	if pr.hasAfter {
+		return errParam("Invalid cursor: after")
+	}
+	return errParam("Invalid cursor: before")
+}
+
 func limitOf(n int) int {
 	switch {
 	case n <= 0:

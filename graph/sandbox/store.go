@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ type post struct {
 	all      []int32 // every comment, ascending by (created, index)
 	top      []int32 // top-level comments, same order
 	ranked   bool    // its comments are listed ranked (RankComments)
+	deleted  bool    // DeletePost: gone from every listing, an unknown id
 	noFrom   bool    // listed without from (HideAuthor)
 }
 
@@ -52,6 +54,7 @@ type comment struct {
 	conv     int32 // private reply's conversation, -1 if none
 	canReply bool
 	hidden   bool // filtered out of listings after paging (HideComment)
+	deleted  bool // DeleteComment: gone from every listing, an unknown id
 	noFrom   bool // listed without from (HideAuthor)
 	msg      string
 }
@@ -250,7 +253,7 @@ func (st *store) lookup(id string) (kind int, i int32) {
 		return objNone, 0
 	}
 	if pg, ok := st.pageIdx[left]; ok {
-		if n < postBase || n-postBase >= int64(len(st.posts)) || st.posts[n-postBase].page != pg {
+		if n < postBase || n-postBase >= int64(len(st.posts)) || st.posts[n-postBase].page != pg || st.posts[n-postBase].deleted {
 			return objNone, 0
 		}
 		return objPost, int32(n - postBase)
@@ -260,7 +263,7 @@ func (st *store) lookup(id string) (kind int, i int32) {
 		return objNone, 0
 	}
 	ci := int32(n - commentBase)
-	if int64(st.comments[ci].post)+postBase != pn {
+	if int64(st.comments[ci].post)+postBase != pn || st.comments[ci].deleted {
 		return objNone, 0
 	}
 	return objComment, ci
@@ -601,6 +604,70 @@ func (s *Sandbox) RankComments(postID string) bool {
 // comment can still be replied to privately. False for an unknown id.
 func (s *Sandbox) HideAuthor(id string) bool {
 	return s.setItem(id, func(p *post) { p.noFrom = true }, func(c *comment) { c.noFrom = true })
+}
+
+// DeleteComment deletes a comment, with its replies, as its author or the
+// Page can: it is gone from its post's listings, and its id is an unknown
+// one (code 100, subcode 33) to reads, to its replies edge and to a private
+// reply; a paging cursor that named it is invalid from then on, as Meta's
+// paging reference says of a cursor whose item was deleted. The post's
+// updated_time does not move. False for an unknown comment id.
+func (s *Sandbox) DeleteComment(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, ci := s.st.lookup(id)
+	if kind != objComment {
+		return false
+	}
+	s.st.deleteComment(ci)
+	return true
+}
+
+// DeletePost deletes a post with its comments: it is gone from the Page's
+// feed, and its id, and its comments' ids, are unknown ones (code 100,
+// subcode 33) to reads, to its comments edge and to a private reply; a
+// paging cursor that named it, or one of its comments, is invalid from then
+// on. False for an unknown post id.
+func (s *Sandbox) DeletePost(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, pi := s.st.lookup(id)
+	if kind != objPost {
+		return false
+	}
+	st := &s.st
+	for _, ci := range st.posts[pi].all {
+		st.comments[ci].deleted = true
+	}
+	p := &st.posts[pi]
+	p.deleted, p.all, p.top = true, nil, nil
+	pg := &st.pages[p.page]
+	pg.posts = slices.DeleteFunc(slices.Clone(pg.posts), func(i int32) bool { return i == pi })
+	return true
+}
+
+// deleteComment marks a comment and its replies deleted and takes them out
+// of the listings. Listings are copied, not changed in place: a page being
+// written holds no reference to them (the caller holds the write lock), but
+// the seeded lists may share backing arrays.
+func (st *store) deleteComment(ci int32) {
+	gone := map[int32]bool{ci: true}
+	for _, r := range st.replies[ci] {
+		gone[r] = true
+	}
+	for c := range gone {
+		st.comments[c].deleted = true
+	}
+	drop := func(l []int32) []int32 {
+		return slices.DeleteFunc(slices.Clone(l), func(i int32) bool { return gone[i] })
+	}
+	cm := &st.comments[ci]
+	p := &st.posts[cm.post]
+	p.all, p.top = drop(p.all), drop(p.top)
+	if cm.parent >= 0 {
+		st.replies[cm.parent] = drop(st.replies[cm.parent])
+	}
+	delete(st.replies, ci)
 }
 
 // SetBlocked makes a person unreachable: sends to them get code 551.
