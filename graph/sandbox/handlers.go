@@ -338,6 +338,11 @@ func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32
 	if d := c.s.thr.forcedBlock(pageID, c.now); d > 0 {
 		return 0, 0, pageID, errThrottled(c.buc, d)
 	}
+	if method == "get" {
+		if d := c.s.thr.allowRead(pageID, c.buc, c.now); d > 0 {
+			return 0, 0, pageID, errThrottled(c.buc, d)
+		}
+	}
 	return kind, i, pageID, nil
 }
 

@@ -66,8 +66,20 @@ type Options struct {
 	// may make, counted over a sliding one-second window (for a rate below 1, one
 	// send per 1/SendRate seconds). If zero, unlimited.
 	SendRate float64
-	// ThrottleBlock is how long a Page that went past SendRate is refused sends
-	// with code 80006. If zero, one minute.
+	// ReadRate, when above 0, throttles reads as Meta does: each Page may make
+	// ReadRate reads a second of each rate limit type (its feed, comments and
+	// objects are the Pages API's, refused with 80001; its conversations and
+	// their messages are the Messenger Platform's, refused with 80006, as its
+	// sends are), counted over a sliding one-second window (for a rate below
+	// 1, one read per 1/ReadRate seconds). A Page past it is refused every
+	// call of that type, reads and sends, for ThrottleBlock; and a block that
+	// sends started (SendRate) refuses its conversation reads too. If zero,
+	// reads are throttled only by Throttle, and a send block refuses sends
+	// only.
+	ReadRate float64
+	// ThrottleBlock is how long a Page that went past SendRate (or ReadRate)
+	// is refused sends (or calls of that rate limit type) with code 80006 or
+	// 80001. If zero, one minute.
 	ThrottleBlock time.Duration
 	// AppSecret, when set, makes every call require a correct appsecret_proof.
 	AppSecret string
@@ -167,7 +179,7 @@ func New(opts Options) *Sandbox {
 	if block <= 0 {
 		block = time.Minute
 	}
-	s.thr.init(opts.SendRate, block)
+	s.thr.init(opts.SendRate, opts.ReadRate, block)
 	s.seedStore(opts)
 	return s
 }

@@ -17,13 +17,24 @@ type throttle struct {
 	until  map[string]time.Time   // per Page, end of a block on sends
 	forced map[string]time.Time   // per Page, end of a block on every call (Throttle)
 
+	// Read throttling (Options.ReadRate), off when readRate is 0.
+	readRate float64
+	reads    map[bucKey][]time.Time // per Page and rate limit type, reads inside the current window
+	bucUntil map[bucKey]time.Time   // per Page and rate limit type, end of a block on its calls
+
 	// headers holds the usage header values already written (setUsage).
 	headersMu sync.RWMutex
 	headers   map[usageKey]*[2][]string
 }
 
-func (t *throttle) init(rate float64, block time.Duration) {
-	t.rate, t.block = rate, block
+// bucKey names one of a Page's rate limits: its Page ID and the type
+// (usagePages, usageMessenger) of X-Business-Use-Case-Usage.
+type bucKey struct{ pageID, typ string }
+
+func (t *throttle) init(rate, readRate float64, block time.Duration) {
+	t.rate, t.readRate, t.block = rate, readRate, block
+	t.reads = map[bucKey][]time.Time{}
+	t.bucUntil = map[bucKey]time.Time{}
 	t.sends = map[string][]time.Time{}
 	t.until = map[string]time.Time{}
 	t.forced = map[string]time.Time{}
@@ -59,6 +70,47 @@ func (t *throttle) forcedBlock(pageID string, now time.Time) time.Duration {
 	return 0
 }
 
+// allowRead counts one read of a Page under its rate limit type typ and
+// returns 0 when it is allowed, else how long the Page's calls of that type
+// stay blocked. Without Options.ReadRate it always allows. With it, a Page
+// past ReadRate reads a second of one type is blocked for ThrottleBlock on
+// every call of that type, reads and sends, and a block that a send started
+// refuses the reads of its type too, as Meta's Business Use Case limits
+// count a Page's calls of one type together.
+func (t *throttle) allowRead(pageID, typ string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.readRate <= 0 {
+		return 0
+	}
+	k := bucKey{pageID, typ}
+	if u, ok := t.bucUntil[k]; ok && now.Before(u) {
+		return u.Sub(now)
+	}
+	if typ == usageMessenger {
+		if u, ok := t.until[pageID]; ok && now.Before(u) {
+			return u.Sub(now)
+		}
+	}
+	window, max := time.Second, int(math.Floor(t.readRate))
+	if t.readRate < 1 {
+		window, max = time.Duration(float64(time.Second)/t.readRate), 1
+	}
+	ts := t.reads[k]
+	drop := 0
+	for drop < len(ts) && now.Sub(ts[drop]) >= window {
+		drop++
+	}
+	ts = append(ts[:0], ts[drop:]...)
+	if len(ts) >= max {
+		t.reads[k] = ts[:0]
+		t.bucUntil[k] = now.Add(t.block)
+		return t.block
+	}
+	t.reads[k] = append(ts, now)
+	return 0
+}
+
 // allowSend counts one send for the Page and returns 0 when it is within the
 // rate, else how long the Page stays blocked. Going past the rate starts a block;
 // sends refused during a block do not count toward the window.
@@ -67,6 +119,9 @@ func (t *throttle) allowSend(pageID string, now time.Time) time.Duration {
 	defer t.mu.Unlock()
 	if u, ok := t.until[pageID]; ok && now.Before(u) {
 		return u.Sub(now)
+	}
+	if u, ok := t.bucUntil[bucKey{pageID, usageMessenger}]; ok && now.Before(u) {
+		return u.Sub(now) // reads of conversations went past ReadRate
 	}
 	if t.rate <= 0 {
 		return 0
