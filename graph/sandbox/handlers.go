@@ -103,6 +103,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.base = scheme + r.Host
 	c.buc = bucOf(endpoint)
+	if endpoint == EndpointObject && strings.HasPrefix(c.segs[0], "t_") {
+		// A conversation read by its id is the Messenger Platform's
+		// Conversations API, as its listing is.
+		c.buc = usageMessenger
+	}
 	switch endpoint {
 	case EndpointFeed:
 		c.list(c.feed)

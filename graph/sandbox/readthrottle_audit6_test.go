@@ -9,7 +9,8 @@ import (
 // TestReadRate: with Options.ReadRate, a Page's reads past the rate are
 // refused, 80001 with a "pages" usage entry for its comments, feed and
 // objects, 80006 with a "messenger" one for its conversations, each type on
-// its own; a Page blocked for sends has its conversation reads refused too.
+// its own; a Page blocked for sends has its conversation reads (the listing,
+// and a conversation read by its id) refused too.
 // Without ReadRate reads are never throttled (the sandbox's old behaviour).
 func TestReadRate(t *testing.T) {
 	f := newFixture(t, Options{ReadRate: 2, SendRate: 1, ThrottleBlock: time.Minute})
@@ -43,8 +44,13 @@ func TestReadRate(t *testing.T) {
 	if code, _ := a.code(); code != CodeThrottled || usage(t, a.header, f.p.ID)["type"] != usageMessenger {
 		t.Fatalf("conversations in the send block: %d %s", a.status, a.raw)
 	}
+	conv := "/v25.0/" + f.sb.Conversations(f.p.ID)[0].ID + "?fields=id,messages{message}"
+	a = f.get(conv, f.p.Token)
+	if code, _ := a.code(); code != CodeThrottled || usage(t, a.header, f.p.ID)["type"] != usageMessenger {
+		t.Fatalf("a conversation read by its id in the send block: %d %s", a.status, a.raw)
+	}
 	f.clk.Add(time.Minute)
-	for _, path := range []string{comments, convs} {
+	for _, path := range []string{comments, convs, conv} {
 		if a := f.get(path, f.p.Token); a.status != http.StatusOK {
 			t.Fatalf("%s after the blocks: %d %s", path, a.status, a.raw)
 		}
