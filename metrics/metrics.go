@@ -70,7 +70,7 @@ func (m *Metrics) InitPages(pages []string) {
 		"unsettled", "too_old",
 	}
 	pauses := []string{"throttled", "page_broken", "graph_down", "policy_block"}
-	duplicates := []string{"ledger", "taskid", "graph", "person"}
+	duplicates := []string{"ledger", "taskid", "graph", "person", "answered"}
 	for _, p := range pages {
 		for _, s := range sources {
 			m.RepliesSent.WithLabelValues(p, s)
