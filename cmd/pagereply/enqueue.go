@@ -20,11 +20,12 @@ func init() {
 
 // runEnqueue queues one reply through the same deduplicating enqueue as the
 // poll and the API. Exit 0 when queued; 1 when the target already has a reply
-// queued, sent, or refused for good (nothing is done, the message says which);
-// 2 on bad flags or configuration.
+// queued, sent, or refused for good, or the Page answered the conversation
+// already (nothing is done, the message says which); 2 on bad flags,
+// configuration or input the API answers 400 to.
 func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "enqueue", "enqueue -c FILE --page ID (--comment ID | --post ID | --conversation ID) --text TEXT\n\n"+
-		"Exit status: 0 queued; 1 the target already has a reply queued or sent (nothing done), or an error; 2 bad usage or input the API answers 400 to (a blank text, a conversation outside the messaging window or one Graph cannot read).",
+		"Exit status: 0 queued; 1 the target already has a reply queued or sent, or the Page answered the conversation's latest message already (nothing done), or an error; 2 bad usage or input the API answers 400 to (a blank text, a conversation outside the messaging window, one Graph cannot read, or one that is not the Page's with one person).",
 		`pagereply enqueue -c pagereply.yaml --page 1983306698425200 --comment 1983306698425200_123_456 --text "Hi! Prices are on our site."`)
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	page := fs.String("page", "", "id of a configured Page (required)")
