@@ -92,23 +92,33 @@ func (t *throttle) allowRead(pageID, typ string, now time.Time) time.Duration {
 			return u.Sub(now)
 		}
 	}
-	window, max := time.Second, int(math.Floor(t.readRate))
-	if t.readRate < 1 {
-		window, max = time.Duration(float64(time.Second)/t.readRate), 1
+	var over bool
+	if t.reads[k], over = countCall(t.reads[k], t.readRate, now); over {
+		t.bucUntil[k] = now.Add(t.block)
+		return t.block
 	}
-	ts := t.reads[k]
+	return 0
+}
+
+// countCall counts a call at now against rate calls a second, over a sliding
+// one-second window (one call per 1/rate seconds for a rate below 1), given
+// the times ts of the calls counted before: it returns the times to keep and
+// whether the call went past the rate (then none are kept: the block that
+// follows starts a new window).
+func countCall(ts []time.Time, rate float64, now time.Time) ([]time.Time, bool) {
+	window, max := time.Second, int(math.Floor(rate))
+	if rate < 1 {
+		window, max = time.Duration(float64(time.Second)/rate), 1
+	}
 	drop := 0
 	for drop < len(ts) && now.Sub(ts[drop]) >= window {
 		drop++
 	}
 	ts = append(ts[:0], ts[drop:]...)
 	if len(ts) >= max {
-		t.reads[k] = ts[:0]
-		t.bucUntil[k] = now.Add(t.block)
-		return t.block
+		return ts[:0], true
 	}
-	t.reads[k] = append(ts, now)
-	return 0
+	return append(ts, now), false
 }
 
 // allowSend counts one send for the Page and returns 0 when it is within the
@@ -126,22 +136,11 @@ func (t *throttle) allowSend(pageID string, now time.Time) time.Duration {
 	if t.rate <= 0 {
 		return 0
 	}
-	window, max := time.Second, int(math.Floor(t.rate))
-	if t.rate < 1 {
-		window, max = time.Duration(float64(time.Second)/t.rate), 1
-	}
-	ts := t.sends[pageID]
-	drop := 0
-	for drop < len(ts) && now.Sub(ts[drop]) >= window {
-		drop++
-	}
-	ts = append(ts[:0], ts[drop:]...)
-	if len(ts) >= max {
-		t.sends[pageID] = ts[:0]
+	var over bool
+	if t.sends[pageID], over = countCall(t.sends[pageID], t.rate, now); over {
 		t.until[pageID] = now.Add(t.block)
 		return t.block
 	}
-	t.sends[pageID] = append(ts, now)
 	return 0
 }
 
