@@ -55,6 +55,10 @@ const (
 	// shape that cannot be read (graph.WithSkippedItems): the listing's
 	// other items are read.
 	SkipMalformed Reason = "malformed"
+	// SkipSamePerson: a dry run's only, on a Page with one_reply_per_person:
+	// the person has a reply listed already, or one reached them within the
+	// window; the worker would record this one as sent with it.
+	SkipSamePerson Reason = "same_person"
 )
 
 // OnPage reports whether p, a post of the Page pageID's feed, is on the Page.
@@ -343,7 +347,8 @@ type Batch struct {
 	dryRun  bool
 	now     time.Time
 	pending []tasks.Reply
-	froms   []graph.User // authors of pending, for dry-run reports
+	froms   []graph.User    // authors of pending, for dry-run reports
+	persons map[string]bool // dry run: the people listed, one_reply_per_person
 	report  Report
 }
 
@@ -484,6 +489,25 @@ func (b *Batch) Flush(ctx context.Context) error {
 			if entries[i].Done() {
 				b.Skip(SkipAlreadyReplied)
 				continue
+			}
+			if b.page.OneReplyPerPerson && r.Person != "" && r.Target.Kind != tasks.KindMessage {
+				// The worker sends a person one reply, and records their
+				// other comments as sent with it: list one.
+				answered := b.persons[r.Person]
+				if !answered {
+					var err error
+					if answered, err = b.in.Ledger.PersonAnswered(ctx, b.page.ID, tasks.Person{ID: r.Person, Commenter: true}); err != nil {
+						return fmt.Errorf("intake: page %s: %w", b.page.ID, err)
+					}
+				}
+				if answered {
+					b.Skip(SkipSamePerson)
+					continue
+				}
+				if b.persons == nil {
+					b.persons = map[string]bool{}
+				}
+				b.persons[r.Person] = true
 			}
 			wr := Would{Target: r.Target, FromID: b.froms[i].ID, FromName: b.froms[i].Name, Text: r.Text}
 			if e := b.in.Enqueuer; e != nil && e.Inspector != nil {

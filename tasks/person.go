@@ -230,6 +230,17 @@ func (l *Ledger) PersonSent(ctx context.Context, page string, who Person, target
 	return nil
 }
 
+// PersonAnswered reports whether page's record of the person who says a
+// reply reached them (PersonSent) and has not expired: for a commenter, a
+// reply within the Page's reply window. It only reads.
+func (l *Ledger) PersonAnswered(ctx context.Context, page string, who Person) (bool, error) {
+	n, err := l.rdb.Exists(ctx, l.personKey(page, who)+":s").Result()
+	if err != nil {
+		return false, fmt.Errorf("read person on page %s: %w", page, err)
+	}
+	return n > 0, nil
+}
+
 // personReleaseScript drops a person's claim that is still the caller's.
 //
 // KEYS[1] the person's record. ARGV[1] the claim.
