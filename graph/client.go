@@ -361,6 +361,12 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), c.redactBody(body, r.token))
 	e.Usage = usage
 	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
+	if e.Code == 0 && graphRefusedToken(resp.Header) {
+		// No Graph error body, but Graph's own WWW-Authenticate says the
+		// token is refused: the Page's token, not a passing failure.
+		e.Class = ClassPageBroken
+		e.Message += " (WWW-Authenticate: the token is refused)"
+	}
 	// A 5xx on a send may come after Graph acted, and so may any answer that
 	// Graph calls transient (codes 1 and 2, is_transient, a temporary send
 	// failure) whatever its status: "an unknown error occurred" does not say

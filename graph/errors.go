@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -337,6 +338,22 @@ func NonexistingField(err error, name string) bool {
 // kept) instead of archiving each reply as permanent.
 func proofRefused(code int, message string) bool {
 	return code == 100 && strings.Contains(message, "appsecret_proof")
+}
+
+// graphRefusedToken reports whether h holds Graph's own WWW-Authenticate
+// refusal of the access token, OAuth "Facebook Platform" "invalid_token" (or
+// "insufficient_scope", a permission the token lacks), as Graph sends with
+// code 190 and 200-range answers. Only the "Facebook Platform" realm counts:
+// a proxy's 401 says nothing about the token and stays transient.
+func graphRefusedToken(h http.Header) bool {
+	for _, v := range h.Values("WWW-Authenticate") {
+		l := strings.ToLower(v)
+		if strings.Contains(l, `"facebook platform"`) &&
+			(strings.Contains(l, `"invalid_token"`) || strings.Contains(l, `"insufficient_scope"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // wireError is Graph's {"error":{...}} body.
