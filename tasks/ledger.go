@@ -796,20 +796,8 @@ func (l *Ledger) Pause(ctx context.Context, page string, d time.Duration, reason
 // doubling, as Pause). It returns the pause set, 0 when the Page stays
 // paused longer.
 func (l *Ledger) PauseEscalating(ctx context.Context, page string, d, longest time.Duration, reason string) (time.Duration, error) {
-	if d < time.Millisecond {
-		d = time.Millisecond
-	}
-	fp := ""
-	kind := PauseKind(reason)
-	if kind == PausePageBroken {
-		fp = l.tokenFP[page]
-	}
-	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token"), l.pageKey(page, "pause_last:"+kind)}
-	n, err := pauseScript.Run(ctx, l.rdb, keys, reason, d.Milliseconds(), fp, longest.Milliseconds()).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("pause page %s: %w", page, err)
-	}
-	return time.Duration(n) * time.Millisecond, nil
+	res := l.PauseMany(ctx, []PauseRequest{{Page: page, D: d, Longest: longest, Reason: reason}})[0]
+	return res.Set, res.Err
 }
 
 // TextDigest is a short digest of a reply's text (64 bits of SHA-256 of it
@@ -949,19 +937,8 @@ func (l *Ledger) LiftPause(ctx context.Context, page string) (LiftedPause, error
 // token in PageTokens is left alone. It returns the reason of the pause it
 // lifted, or "".
 func (l *Ledger) LiftStaleBrokenPause(ctx context.Context, page string) (string, error) {
-	fp, ok := l.tokenFP[page]
-	if !ok {
-		return "", nil
-	}
-	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, "pause_token")}
-	reason, err := liftScript.Run(ctx, l.rdb, keys, fp, PausePageBroken).Text()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("lift pause of page %s: %w", page, err)
-	}
-	return reason, nil
+	lifted, err := l.LiftStaleBrokenPauses(ctx, []string{page})
+	return lifted[page], err
 }
 
 // RestartPutBacks drops page's put-back schedule: the next reply put back
@@ -1021,12 +998,8 @@ return 0
 // (worker.WakePutBacks runs them), which it drops, so later put-backs are
 // spaced at the new rate.
 func (l *Ledger) RecordRate(ctx context.Context, page, rate string) (bool, error) {
-	keys := []string{l.pageKey(page, "rate_config"), l.keys(page).back}
-	n, err := recordRateScript.Run(ctx, l.rdb, keys, rate, l.ttlArg).Int()
-	if err != nil {
-		return false, fmt.Errorf("record rate of page %s: %w", page, err)
-	}
-	return n == 1, nil
+	changed, err := l.RecordRates(ctx, []string{page}, []string{rate})
+	return changed[page], err
 }
 
 // RevokeSession records a monitor session (by id, a digest of its cookie) as
@@ -1121,16 +1094,11 @@ func (l *Ledger) PausedAll(ctx context.Context, pages []string) ([]PauseState, e
 
 // Stats returns a Page's counters ("sent", "failed").
 func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, error) {
-	m, err := l.rdb.HGetAll(ctx, l.pageKey(page, "stats")).Result()
+	st, err := l.StatsAll(ctx, []string{page})
 	if err != nil {
-		return nil, fmt.Errorf("page %s stats: %w", page, err)
+		return nil, err
 	}
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		out[k] = n
-	}
-	return out, nil
+	return st[0], nil
 }
 
 // PageKey returns the key name of a per-Page record (hash-tagged by Page) under
