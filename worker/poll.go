@@ -1039,7 +1039,7 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		return rerr
 	}
 	r.failingInRow = 0
-	if listingBehind(post, newest, time.Now()) {
+	if listingBehind(post, newest, r.now) {
 		// Read again at the next poll, as one read before its last comment
 		// settled (see listingLag).
 		polled = min(polled, post.UpdatedTime.Unix())
