@@ -1163,10 +1163,27 @@ func pauseRequests(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, req
 	if kind == tasks.PausePageBroken || kind == tasks.PausePolicyBlock {
 		lvl = slog.LevelError
 	}
+	// Past a few Pages (the app's limit pausing an agency's thousands),
+	// the other Pages' pauses and failures are summed up in one line each,
+	// their own lines at DEBUG: a line per Page flooded the log at the
+	// moment an operator reads it.
+	many := len(reqs) > pauseLinesMax
 	var last time.Duration
+	var others, failed int
+	var shortest, longest time.Duration
+	var firstErr error
+	var reason string
 	for i, res := range l.PauseMany(ctx, reqs) {
 		p := reqs[i].Page
 		if res.Err != nil {
+			if many && p != origin {
+				failed++
+				if firstErr == nil {
+					firstErr = res.Err
+				}
+				log.Debug("pause page", slog.String("paused_page_id", p), slog.String("error", res.Err.Error()))
+				continue
+			}
 			log.Error("pause page", slog.String("paused_page_id", p), slog.String("error", res.Err.Error()))
 			continue
 		}
@@ -1177,11 +1194,33 @@ func pauseRequests(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, req
 			if p != origin {
 				pl = log.With(slog.String("paused_page_id", p))
 			}
+			if many && p != origin {
+				if others == 0 || res.Set < shortest {
+					shortest = res.Set
+				}
+				longest = max(longest, res.Set)
+				others++
+				reason = reqs[i].Reason
+				pl.Debug("page paused", slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set))
+				continue
+			}
 			pl.Log(ctx, lvl, "page paused", slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set))
 		}
 	}
+	if others > 0 {
+		log.Log(ctx, lvl, "pages paused", slog.Int("pages", others), slog.String("reason", reason),
+			slog.Duration("shortest", shortest), slog.Duration("longest", longest))
+	}
+	if failed > 0 {
+		log.Error("pause pages", slog.Int("pages", failed), slog.String("error", firstErr.Error()))
+	}
 	return last
 }
+
+// pauseLinesMax is the most Pages whose pauses pauseRequests logs a line
+// each for; past it, the Pages other than the one whose answer called for
+// the pauses are logged in one line.
+const pauseLinesMax = 10
 
 // spread returns a random extra delay of up to a tenth of d (at most 5s), so
 // tasks put back together do not all come back at once.
