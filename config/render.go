@@ -116,7 +116,8 @@ func FirstName(name string) string {
 // Render returns the reply text for d: the text of the first rule whose match
 // finds d.Message, else DefaultText. ok is false, with no error, when neither
 // applies. An empty d.FirstName is taken from d.Name, an empty d.PageID is the
-// Page's. The text is trimmed; one that is empty or longer than MaxTextRunes
+// Page's. Where an empty name was printed, the spaces around it are tidied
+// (tidyGaps). The text is trimmed; one that is empty or longer than MaxTextRunes
 // is an error wrapping ErrTextEmpty or ErrTextTooLong. Render is safe for
 // concurrent use; on a Page that was not validated it compiles as it goes.
 func (p *Page) Render(d TemplateData) (text string, ok bool, err error) {
@@ -168,8 +169,72 @@ func parseTemplate(name, text string) (*template.Template, error) {
 		if err := checkActions(t.Tree.Root); err != nil {
 			return nil, err
 		}
+		markNames(t.Tree.Root, false)
 	}
 	return t, nil
+}
+
+// A person Graph gives no name (a comment without from, or with an empty
+// name) would leave a gap where the template prints the name: "Thanks !",
+// "Hi , thanks". parseTemplate brackets each action that prints a name
+// directly ({{.FirstName}}, {{.Name}}, {{$.FirstName}}, {{$.Name}}) with
+// two empty text nodes, nameStart and nameEnd; limitedBuffer knows them by
+// their backing arrays (nothing a template or a person writes can share
+// them) and records where a name printed nothing, and render tidies the
+// spaces around those places only (tidyGaps). The nodes write no byte to
+// any other writer. Names used otherwise ({{if .FirstName}}, {{or
+// .FirstName "there"}}, {{printf "%s" .Name}}) are the template's to
+// handle.
+var nameStart, nameEnd = make([]byte, 1), make([]byte, 1)
+
+// nameFields are the fields of TemplateData that hold a person's name.
+var nameFields = map[string]bool{"FirstName": true, "Name": true}
+
+// markNames brackets the actions of list that print a name with nameStart
+// and nameEnd. inWith is whether dot is a {{with}}'s value, not the
+// TemplateData (a .FirstName there fails, and is left alone).
+func markNames(n parse.Node, inWith bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		nodes := make([]parse.Node, 0, len(n.Nodes))
+		for _, c := range n.Nodes {
+			if a, ok := c.(*parse.ActionNode); ok && printsName(a, inWith) {
+				nodes = append(nodes,
+					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: nameStart[:0]},
+					a,
+					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: nameEnd[:0]})
+				continue
+			}
+			markNames(c, inWith)
+			nodes = append(nodes, c)
+		}
+		n.Nodes = nodes
+	case *parse.IfNode:
+		markNames(n.List, inWith)
+		markNames(n.ElseList, inWith)
+	case *parse.WithNode:
+		markNames(n.List, true)
+		markNames(n.ElseList, inWith)
+	}
+}
+
+// printsName reports whether a prints a name field of the TemplateData as
+// it is: {{.FirstName}}, or {{$.Name}} anywhere.
+func printsName(a *parse.ActionNode, inWith bool) bool {
+	p := a.Pipe
+	if p == nil || len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return false
+	}
+	switch arg := p.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode:
+		return !inWith && len(arg.Ident) == 1 && nameFields[arg.Ident[0]]
+	case *parse.VariableNode:
+		return len(arg.Ident) == 2 && arg.Ident[0] == "$" && nameFields[arg.Ident[1]]
+	}
+	return false
 }
 
 // checkActions rejects {{range}} and {{template}}: TemplateData holds
@@ -211,6 +276,13 @@ func execute(t *template.Template, name, text string, d TemplateData) (string, e
 	// (One in the template itself is the config's fault: CheckText says so.)
 	for _, f := range []*string{&d.FirstName, &d.Name, &d.UserID, &d.Message, &d.PageID, &d.PostID, &d.CommentID} {
 		*f = dropControls(*f)
+	}
+	// A name that shows nothing is no name: {{if .Name}} is false on it,
+	// and the spaces around where it is printed are tidied.
+	for _, f := range []*string{&d.FirstName, &d.Name} {
+		if blank(*f) {
+			*f = ""
+		}
 	}
 	text, err := render(t, d)
 	// A comment quoted in the reply ({{.Message}}) may be longer than a
@@ -258,7 +330,11 @@ func render(t *template.Template, d TemplateData) (string, error) {
 	// can cut a character in two: the broken bytes are dropped, not sent,
 	// and not a reason to send nothing. (The template itself is UTF-8: YAML
 	// is.)
-	text := strings.ToValidUTF8(w.String(), "")
+	text := w.String()
+	if len(w.gaps) > 0 {
+		text = tidyGaps(text, w.gaps)
+	}
+	text = strings.ToValidUTF8(text, "")
 	checked, err := CheckText(text)
 	if err != nil {
 		return text, err
@@ -268,10 +344,101 @@ func render(t *template.Template, d TemplateData) (string, error) {
 
 var errRenderTooLong = errors.New("rendered text too long")
 
-// limitedBuffer fails writes past maxRenderBytes.
-type limitedBuffer struct{ strings.Builder }
+// tidyGaps returns s without the gaps empty names left at gaps (byte
+// offsets in s, ascending). Only the spaces and tabs around a gap, and the
+// punctuation that belonged with the name, change; the rest of the text is
+// kept as written. Gaps with only spaces between them are one gap. A gap:
+//   - at the start of a line loses the spaces after it and a , ; : . ! or ?
+//     run that follows it, and the word after it starts with a capital:
+//     "{{.FirstName}}, thanks" -> "Thanks" (the line's indentation stays);
+//   - before , . ; : ! ? ) or the end of a line loses the spaces around it,
+//     and a comma just before it: "Thanks !" -> "Thanks!", "Hi , thanks" ->
+//     "Hi, thanks", "Thanks, {{.FirstName}}!" -> "Thanks!", "Hello
+//     {{.FirstName}}" -> "Hello";
+//   - between words keeps the spaces before it only: "Dear  team" ->
+//     "Dear team".
+func tidyGaps(s string, gaps []int) string {
+	out := make([]byte, 0, len(s))
+	pos := 0 // s[:pos] is in out
+	for i := 0; i < len(gaps); {
+		first := gaps[i]
+		if first < pos {
+			// Within what an earlier gap took.
+			i++
+			continue
+		}
+		a := first
+		for a > pos && (s[a-1] == ' ' || s[a-1] == '\t') {
+			a--
+		}
+		last, b := first, skipBlanks(s, first)
+		for i++; i < len(gaps) && gaps[i] <= b; i++ {
+			last, b = gaps[i], skipBlanks(s, gaps[i])
+		}
+		out = append(out, s[pos:a]...)
+		pos = b
+		lineStart := len(out) == 0 || out[len(out)-1] == '\n'
+		end := b == len(s) || s[b] == '\n' || s[b] == '\r'
+		switch {
+		case lineStart:
+			// The indentation before the name stays (on a line
+			// left empty it goes); what only made sense after the name
+			// goes.
+			if !end {
+				out = append(out, s[a:first]...)
+			}
+			for pos < len(s) && strings.IndexByte(",;:.!?", s[pos]) >= 0 {
+				pos++
+			}
+			if pos > b {
+				pos = skipBlanks(s, pos)
+			}
+			if r, n := utf8.DecodeRuneInString(s[pos:]); unicode.IsLower(r) {
+				out = utf8.AppendRune(out, unicode.ToUpper(r))
+				pos += n
+			}
+		case end || strings.IndexByte(",.;:!?)", s[b]) >= 0:
+			if out[len(out)-1] == ',' {
+				out = out[:len(out)-1]
+			}
+		case a < first:
+			out = append(out, s[a:first]...)
+		default:
+			out = append(out, s[last:b]...)
+		}
+	}
+	return string(append(out, s[pos:]...))
+}
+
+// skipBlanks returns i moved past the spaces and tabs at s[i:].
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// limitedBuffer fails writes past maxRenderBytes. It records in gaps where
+// a name printed nothing (see nameStart).
+type limitedBuffer struct {
+	strings.Builder
+	nameAt int
+	gaps   []int
+}
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if len(p) == 0 && cap(p) > 0 {
+		switch &p[:1][0] {
+		case &nameStart[0]:
+			b.nameAt = b.Len()
+			return 0, nil
+		case &nameEnd[0]:
+			if b.nameAt == b.Len() {
+				b.gaps = append(b.gaps, b.nameAt)
+			}
+			return 0, nil
+		}
+	}
 	if b.Len()+len(p) > maxRenderBytes {
 		return 0, errRenderTooLong
 	}

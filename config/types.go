@@ -144,7 +144,9 @@ type Rule struct {
 }
 
 // TemplateData is what reply templates see. Page.Render fills an empty
-// FirstName from Name and an empty PageID from the Page.
+// FirstName from Name and an empty PageID from the Page; a name that shows
+// nothing is empty, and where a template prints an empty name as is
+// ({{.FirstName}}, {{.Name}}) the spaces around it are tidied.
 type TemplateData struct {
 	FirstName string
 	Name      string
