@@ -158,6 +158,11 @@ func (p *Page) Render(d TemplateData) (text string, ok bool, err error) {
 // only; on TemplateData an unknown field fails when the template runs, which
 // validation does on sample data.
 func parseTemplate(name, text string) (*template.Template, error) {
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		// CheckText would refuse it in the text too, but here it could
+		// also pass for a name's mark (nameStart).
+		return nil, &ControlError{Rune: 0, At: utf8.RuneCountInString(text[:i]) + 1}
+	}
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, templateParseError(err)
@@ -178,14 +183,17 @@ func parseTemplate(name, text string) (*template.Template, error) {
 // name) would leave a gap where the template prints the name: "Thanks !",
 // "Hi , thanks". parseTemplate brackets each action that prints a name
 // directly ({{.FirstName}}, {{.Name}}, {{$.FirstName}}, {{$.Name}}) with
-// two empty text nodes, nameStart and nameEnd; limitedBuffer knows them by
-// their backing arrays (nothing a template or a person writes can share
-// them) and records where a name printed nothing, and render tidies the
-// spaces around those places only (tidyGaps). The nodes write no byte to
-// any other writer. Names used otherwise ({{if .FirstName}}, {{or
-// .FirstName "there"}}, {{printf "%s" .Name}}) are the template's to
-// handle.
-var nameStart, nameEnd = make([]byte, 1), make([]byte, 1)
+// two text nodes, nameStart and nameEnd; limitedBuffer takes them for marks
+// (they reach no text), records where a name printed nothing, and render
+// tidies the spaces around those places only (tidyGaps). They hold a NUL
+// byte, which nothing else written can: people's words lose their control
+// characters (dropControls) and parseTemplate refuses a template holding
+// one. Names used otherwise ({{if .FirstName}}, {{or .FirstName "there"}},
+// {{printf "%s" .Name}}) are the template's to handle.
+const (
+	nameStart = "\x00name("
+	nameEnd   = "\x00name)"
+)
 
 // nameFields are the fields of TemplateData that hold a person's name.
 var nameFields = map[string]bool{"FirstName": true, "Name": true}
@@ -203,9 +211,9 @@ func markNames(n parse.Node, inWith bool) {
 		for _, c := range n.Nodes {
 			if a, ok := c.(*parse.ActionNode); ok && printsName(a, inWith) {
 				nodes = append(nodes,
-					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: nameStart[:0]},
+					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: []byte(nameStart)},
 					a,
-					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: nameEnd[:0]})
+					&parse.TextNode{NodeType: parse.NodeText, Pos: a.Pos, Text: []byte(nameEnd)})
 				continue
 			}
 			markNames(c, inWith)
@@ -418,8 +426,9 @@ func skipBlanks(s string, i int) int {
 	return i
 }
 
-// limitedBuffer fails writes past maxRenderBytes. It records in gaps where
-// a name printed nothing (see nameStart).
+// limitedBuffer fails writes past maxRenderBytes. It takes the marks around
+// a name (nameStart, nameEnd) out, and records in gaps where a name printed
+// nothing.
 type limitedBuffer struct {
 	strings.Builder
 	nameAt int
@@ -427,16 +436,16 @@ type limitedBuffer struct {
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if len(p) == 0 && cap(p) > 0 {
-		switch &p[:1][0] {
-		case &nameStart[0]:
+	if len(p) == len(nameStart) && p[0] == 0 {
+		switch string(p) {
+		case nameStart:
 			b.nameAt = b.Len()
-			return 0, nil
-		case &nameEnd[0]:
+			return len(p), nil
+		case nameEnd:
 			if b.nameAt == b.Len() {
 				b.gaps = append(b.gaps, b.nameAt)
 			}
-			return 0, nil
+			return len(p), nil
 		}
 	}
 	if b.Len()+len(p) > maxRenderBytes {

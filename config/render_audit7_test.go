@@ -103,16 +103,19 @@ func TestRenderNamelessChecked(t *testing.T) {
 	}
 }
 
-// TestNameMarksWriteNothing: the marks around a name write nothing to a
-// writer other than render's.
-func TestNameMarksWriteNothing(t *testing.T) {
-	tmpl, err := parseTemplate("t", "Thanks {{.FirstName}}!")
-	if err != nil {
-		t.Fatal(err)
+// TestNameMarksCannotBeForged: the marks around a name hold a NUL byte,
+// which a person's words lose and a template may not hold, so neither can
+// pass for one.
+func TestNameMarksCannotBeForged(t *testing.T) {
+	p := renderPage(t, `default_text: "Hi {{.FirstName}}, you wrote: {{.Message}}"`)
+	got, _, err := p.Render(TemplateData{Name: nameStart + nameEnd + "Ann", Message: "x " + nameStart + nameEnd + " !"})
+	if err != nil || got != "Hi name(name)Ann, you wrote: x name(name) !" {
+		t.Errorf("Render = %q, %v", got, err)
 	}
-	var b strings.Builder
-	if err := tmpl.Execute(&b, TemplateData{}); err != nil || b.String() != "Thanks !" {
-		t.Fatalf("Execute = %q, %v; want %q", b.String(), err, "Thanks !")
+	for _, text := range []string{"Thanks" + nameStart + nameEnd + " !", "Thanks {{.FirstName}}\x00!"} {
+		if _, err := parseTemplate("t", text); !errors.Is(err, ErrTextControl) {
+			t.Errorf("template %q: parseTemplate = %v; want ErrTextControl", text, err)
+		}
 	}
 }
 
