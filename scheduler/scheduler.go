@@ -46,7 +46,10 @@ type Params struct {
 	// Metrics; if nil, a private set.
 	Metrics *metrics.Metrics
 	// PollAtStart enqueues a poll of every Page when Start is called, besides
-	// the schedule. It runs in the background: Start does not wait for Redis.
+	// the schedule, spread over a window that grows with the number of Pages
+	// (startWindow), and none for a Page whose own slot comes first or soon
+	// after (startDelay). It runs in the background: Start does not wait for
+	// Redis.
 	PollAtStart bool
 	// MaxRetry of a poll task; if zero, DefaultMaxRetry.
 	MaxRetry int
@@ -128,6 +131,60 @@ func retentionOf(s cron.Schedule, now time.Time) time.Duration {
 	return max(2*b.Sub(a), MinRetention)
 }
 
+// The polls at start: a restarted service reads each Page without waiting
+// out its schedule (an hour, for @hourly), but thousands of Pages polled in
+// the same second call Graph together on the app's shared allowance
+// (X-App-Usage: a throttled app pauses every Page), and the polls still
+// queued when their Page's own slot comes are dropped as superseded.
+const (
+	// startPollsPerSecond is the pace of the polls at start: about what
+	// one worker's poll slots (18 of worker.concurrency's default 20) take
+	// on at once. A deployment of fewer Pages polls them all at once.
+	startPollsPerSecond = 10
+	// maxStartWindow bounds the spread, so that no Page of a deployment
+	// of any size waits longer than this for its poll at start: 5,000 Pages
+	// go out about 17 a second, under the pace of their own polls on a
+	// one-minute schedule (83 a second), which the service must keep up with.
+	maxStartWindow = 5 * time.Minute
+	// startMargin is how long before its Page's own slot a poll at start
+	// must be due: a poll that finds every poll slot of a worker taken is
+	// put back for 5 to 10 s, and one due less than that before its slot
+	// would often come back after it and be dropped as superseded, having
+	// only added to the load; run, it would gain less than that over the
+	// scheduled one.
+	startMargin = 10 * time.Second
+)
+
+// startWindow is how long the polls at start of n Pages are spread over:
+// n/startPollsPerSecond seconds, whole, at most maxStartWindow.
+func startWindow(n int) time.Duration {
+	return min(time.Duration(n)*time.Second/startPollsPerSecond, maxStartWindow).Truncate(time.Second)
+}
+
+// startDelay returns how long after the start, at slot, the poll at start of
+// e is due: the Page's offset (config.PollOffset) in the window, so that
+// every replica agrees and the Pages spread evenly over it. It returns false
+// when the Page's own slot comes before that, or less than a margin after it:
+// the scheduled poll reads the Page about as soon, and the poll at start is
+// always due before it (neither is then superseded by the other, and the
+// Page's lease keeps them from reading at once). The margin is startMargin,
+// at most half the Page's interval (a Page polled every 10 s gets its poll
+// at start when its slot is over 5 s away), and at most the window: a
+// deployment small enough to be polled at once keeps every poll at start.
+func startDelay(e *pageEntry, slot time.Time, window time.Duration) (time.Duration, bool) {
+	next := e.schedule.Next(slot)
+	if next.IsZero() {
+		return 0, true
+	}
+	interval := e.schedule.Next(next).Sub(next)
+	d := config.PollOffset(e.page.ID, cron.ConstantDelaySchedule{Delay: window})
+	margin := min(startMargin, interval/2, window)
+	if next.Sub(slot) <= d+margin {
+		return 0, false
+	}
+	return d, true
+}
+
 // Start enqueues the polls at start (with Params.PollAtStart) and starts the
 // schedule.
 func (s *Scheduler) Start() error {
@@ -150,12 +207,32 @@ func (s *Scheduler) Start() error {
 			return
 		}
 		slot := s.p.Now().Truncate(time.Second)
+		// The delays count from now on the host's clock, as asynq's
+		// ProcessAt does: the time spent queueing the first Pages does not
+		// push the later ones back towards their own slots. Nothing here
+		// waits them out: Shutdown is not held by the window.
+		began := time.Now()
+		window := startWindow(len(s.pages))
+		queued, soon := 0, 0
 		for _, e := range s.pages {
 			if startCtx.Err() != nil {
 				return
 			}
-			s.enqueueAtStart(startCtx, e, slot)
+			d, ok := startDelay(e, slot, window)
+			if !ok {
+				soon++
+				s.log.Debug("no poll at start: the page's own slot comes first", slog.String("page_id", e.page.ID))
+				continue
+			}
+			var at time.Time
+			if d > 0 {
+				at = began.Add(d)
+			}
+			queued++
+			s.enqueueAtStart(startCtx, e, slot, at)
 		}
+		s.log.Info("polls at start queued", slog.Int("pages", queued), slog.Duration("spread_over", window),
+			slog.Int("left_to_their_slot", soon))
 	}()
 	s.cron.Start()
 	s.log.Info("scheduler started", slog.Int("pages", len(s.pages)))
@@ -201,25 +278,26 @@ func (s *Scheduler) fire(e *pageEntry) {
 	if slot.IsZero() {
 		slot = s.p.Now()
 	}
-	s.enqueue(s.run, e, slot.Truncate(time.Second))
+	s.enqueue(s.run, e, slot.Truncate(time.Second), time.Time{})
 }
 
 // enqueueAtStart is enqueue for a poll at start, with a panic recovered and
 // logged as cron.Recover does for a scheduled one: it must not take down the
 // scheduler, and every Page's schedule with it (again at each restart), nor
 // keep the other Pages' polls at start from going out.
-func (s *Scheduler) enqueueAtStart(ctx context.Context, e *pageEntry, slot time.Time) {
+func (s *Scheduler) enqueueAtStart(ctx context.Context, e *pageEntry, slot, at time.Time) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("poll at start: panic", slog.String("page_id", e.page.ID),
 				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 		}
 	}()
-	s.enqueue(ctx, e, slot)
+	s.enqueue(ctx, e, slot, at)
 }
 
-// enqueue queues the poll of a Page's slot, unless the Page is broken.
-func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time) {
+// enqueue queues the poll of a Page's slot, unless the Page is broken, due
+// at once or, for a poll at start, at at (when not zero).
+func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.Time) {
 	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	log := s.log.With(slog.String("page_id", e.page.ID), slog.Int64("slot", slot.Unix()))
@@ -242,9 +320,14 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot time.Time
 		log.Error("encode poll task", slog.String("error", err.Error()))
 		return
 	}
-	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(tasks.TypePoll, payload),
-		asynq.TaskID(tasks.PollTaskID(e.page.ID, slot)), asynq.Queue(tasks.QueuePolls),
-		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention), asynq.Timeout(tasks.PollTimeout))
+	opts := []asynq.Option{asynq.TaskID(tasks.PollTaskID(e.page.ID, slot)), asynq.Queue(tasks.QueuePolls),
+		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention), asynq.Timeout(tasks.PollTimeout)}
+	if !at.IsZero() {
+		// Already past (Redis was slow to take the earlier ones): asynq
+		// queues it at once.
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	_, err = s.client.EnqueueContext(ctx, asynq.NewTask(tasks.TypePoll, payload), opts...)
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		// Another replica (or an earlier run of this one) took the slot.
