@@ -39,8 +39,8 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply check: %s: %v\n", path, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "%s: valid; %d Pages, Redis %s, worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",
-		path, len(cfg.Pages), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
+	fmt.Fprintf(env.stdout, "%s: valid; %s, Redis %s, worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",
+		path, plural(len(cfg.Pages), "Page", "Pages"), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
 		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, %s, schedule %q, replies to %s, %s%s\n",

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckSummaryOnePageAudit7: check's summary counts Pages in words a
+// reader expects: the README's own walkthrough (one sandbox Page) printed
+// "valid; 1 Pages"; two Pages stay "2 Pages".
+func TestCheckSummaryOnePageAudit7(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AUDIT7_TOKEN", "EAABaudit7pagetoken")
+	t.Setenv("AUDIT7_API", "0123456789abcdef0123456789abcdef")
+	page := func(id string) string {
+		return "  - id: \"" + id + "\"\n    access_token: ${AUDIT7_TOKEN}\n    default_text: \"hi\"\n"
+	}
+	head := "redis:\n  url: redis://" + freeAddr(t) + "/3\napi:\n  tokens: [\"${AUDIT7_API}\"]\npages:\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"one.yaml", head + page("11"), ": valid; 1 Page, Redis "},
+		{"two.yaml", head + page("11") + page("22"), ": valid; 2 Pages, Redis "},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := runInProcess(t, nil, "check", "-c", path)
+		if code != exitOK || !strings.Contains(out, path+tc.want) {
+			t.Errorf("check -c %s: exit %d, want a line with %q:\n%s%s", tc.name, code, path+tc.want, out, errOut)
+		}
+	}
+}
