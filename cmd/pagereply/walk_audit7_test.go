@@ -34,3 +34,20 @@ func TestCheckSummaryOnePageAudit7(t *testing.T) {
 		}
 	}
 }
+
+// TestEnqueueHelpExitCodesAudit7: enqueue -h names every case that exits 1
+// with nothing done (a target Graph refused for good exits 1, as
+// TestEnqueueAudit shows, and -h did not say so) and every input refused
+// with exit 2 (a text holding a configured secret included).
+func TestEnqueueHelpExitCodesAudit7(t *testing.T) {
+	out, errOut, code := runInProcess(t, nil, "enqueue", "-h")
+	help := out + errOut
+	if code != exitOK {
+		t.Fatalf("enqueue -h: exit %d\n%s", code, help)
+	}
+	for _, want := range []string{"Graph refused it for good", "a text holding one of the configuration's secrets"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("enqueue -h does not say %q:\n%s", want, help)
+		}
+	}
+}
