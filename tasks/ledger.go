@@ -21,6 +21,15 @@ import (
 // 7-day reply window, so a target is never answered twice while it can be.
 const DefaultLedgerTTL = 8 * 24 * time.Hour
 
+// StatsTTL is how long a Page's counters (the "sent" and "failed" that
+// `pagereply status` shows) are kept after the last send, failure, poll or
+// start that touched them: a configured Page's stay, as each of these keeps
+// them StatsTTL more, and those of a Page removed from the config go once
+// nothing touches them for that long, instead of staying in Redis for ever.
+// (The ledger's own TTL, when longer, is used instead.) 90 days, as asynq
+// keeps its own daily counts of processed and failed tasks.
+const StatsTTL = 90 * 24 * time.Hour
+
 // DefaultPrefix is the prefix of every key pagereply writes besides asynq's own.
 const DefaultPrefix = "pagereply:"
 
@@ -42,6 +51,11 @@ type Ledger struct {
 	appPages []string
 	// tokenFP are the fingerprints of LedgerOptions.PageTokens.
 	tokenFP map[string]string
+
+	// statsTTL is how long a Page's stats hash is kept: StatsTTL, or ttl
+	// when longer; statsTTLArg the same in ms, boxed once.
+	statsTTL    time.Duration
+	statsTTLArg any
 
 	// pages caches the key names every reply of a Page uses.
 	pagesMu sync.RWMutex
@@ -119,7 +133,8 @@ func NewLedger(rdb redis.UniversalClient, opts LedgerOptions) *Ledger {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultLedgerTTL
 	}
-	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(), pages: map[string]*pageKeys{},
+	l := &Ledger{rdb: rdb, prefix: opts.Prefix, ttl: opts.TTL, ttlArg: opts.TTL.Milliseconds(),
+		statsTTL: max(StatsTTL, opts.TTL), statsTTLArg: max(StatsTTL, opts.TTL).Milliseconds(), pages: map[string]*pageKeys{},
 		appPages: slices.Clone(opts.AppPages), tokenFP: make(map[string]string, len(opts.PageTokens))}
 	for page, token := range opts.PageTokens {
 		if token != "" {
@@ -577,6 +592,7 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // ARGV[5], when not "", is the token of an attempt handing its claim back:
 // the entry is written only while the claim is still that attempt's, or
 // not a claim at all (another attempt's claim is that attempt's to end).
+// ARGV[6] how long the stats hash is kept (ms, StatsTTL) after the count.
 var markScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 local old = v and string.sub(v, 1, 1) or ''
@@ -597,7 +613,10 @@ if doubt and tonumber(string.match(v, '^u|%d+|(%d+)$') or '0') > nowms + settle 
   return 0
 end
 redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+if ARGV[3] ~= '' then
+  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
 return 1
 `)
 
@@ -608,7 +627,7 @@ func (l *Ledger) mark(ctx context.Context, page string, t Target, value, field s
 // markAs is mark by the attempt token ("" for any; see markScript).
 func (l *Ledger) markAs(ctx context.Context, page string, t Target, value, field string, settle time.Duration, token string) error {
 	keys := []string{l.entryKey(page, t), l.pageKey(page, "stats")}
-	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field, settle.Milliseconds(), token); err != nil {
+	if _, err := l.eval(ctx, markScript, keys, value, l.ttl.Milliseconds(), field, settle.Milliseconds(), token, l.statsTTLArg); err != nil {
 		return fmt.Errorf("ledger mark %s of page %s: %w", t, page, err)
 	}
 	return nil
@@ -622,8 +641,8 @@ func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID 
 	op := &batchOp{
 		script:     markManyScript,
 		keys:       []string{pk.stats, l.entryKey(page, t)},
-		args:       []any{l.ttlArg, "|" + messageID},
-		sharedKeys: 1, sharedArgs: 1,
+		args:       []any{l.ttlArg, l.statsTTLArg, "|" + messageID},
+		sharedKeys: 1, sharedArgs: 2,
 		merge: pk.mark,
 	}
 	if _, err := l.evalOp(ctx, op); err != nil {
@@ -977,14 +996,17 @@ func (l *Ledger) StaleBrokenPause(ctx context.Context, page string) (string, err
 
 // recordRateScript keeps the rate a Page is configured with and, when it
 // differs from the one kept before, drops the Page's put-back schedule, which
-// was spaced at the old rate.
+// was spaced at the old rate. It keeps the Page's stats hash StatsTTL more
+// too: the Page is configured.
 //
-// KEYS[1] the Page's configured rate key, KEYS[2] its put-back schedule.
-// ARGV[1] the rate, ARGV[2] how long to keep it (ms). Returns 1 when the
-// rate changed, else 0 (also the first time).
+// KEYS[1] the Page's configured rate key, KEYS[2] its put-back schedule,
+// KEYS[3] its stats hash. ARGV[1] the rate, ARGV[2] how long to keep it
+// (ms), ARGV[3] how long to keep the stats (ms). Returns 1 when the rate
+// changed, else 0 (also the first time).
 var recordRateScript = redis.NewScript(`
 local old = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 if old and old ~= ARGV[1] then
   redis.call('DEL', KEYS[2])
   return 1
@@ -996,7 +1018,8 @@ return 0
 // burst, and reports whether the Page had another before: its replies put
 // back for the old rate then wait on the old rate's schedule
 // (worker.WakePutBacks runs them), which it drops, so later put-backs are
-// spaced at the new rate.
+// spaced at the new rate. Every start records the rates of the Pages it
+// configures, so it also keeps their counters (Stats) StatsTTL more.
 func (l *Ledger) RecordRate(ctx context.Context, page, rate string) (bool, error) {
 	changed, err := l.RecordRates(ctx, []string{page}, []string{rate})
 	return changed[page], err
@@ -1099,6 +1122,13 @@ func (l *Ledger) Stats(ctx context.Context, page string) (map[string]int64, erro
 		return nil, err
 	}
 	return st[0], nil
+}
+
+// KeepStats queues on pipe what keeps page's stats hash (Stats) StatsTTL
+// more, for a configured Page that is polled: its counters stay while it is
+// configured, however long it sends nothing, and a removed Page's go.
+func (l *Ledger) KeepStats(ctx context.Context, pipe redis.Pipeliner, page string) *redis.BoolCmd {
+	return pipe.PExpire(ctx, l.keys(page).stats, l.statsTTL)
 }
 
 // PageKey returns the key name of a per-Page record (hash-tagged by Page) under

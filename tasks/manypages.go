@@ -161,7 +161,8 @@ func (l *Ledger) RecordRates(ctx context.Context, pages, rates []string) (map[st
 	}
 	calls := make([]scriptCall, len(pages))
 	for i, page := range pages {
-		calls[i] = scriptCall{keys: []string{l.pageKey(page, "rate_config"), l.keys(page).back}, args: []any{rates[i], l.ttlArg}}
+		pk := l.keys(page)
+		calls[i] = scriptCall{keys: []string{l.pageKey(page, "rate_config"), pk.back, pk.stats}, args: []any{rates[i], l.ttlArg, l.statsTTLArg}}
 	}
 	changed := map[string]bool{}
 	for i, c := range runScriptMany(ctx, l.rdb, recordRateScript, calls) {

@@ -5,14 +5,14 @@ import "github.com/redis/go-redis/v9"
 // markManyScript records sent replies of one Page, never changing the value
 // of an entry that is already sent (SET ... GET, then the old value put back;
 // such an entry's TTL then counts anew from this mark, which only keeps it
-// longer), and counts the ones it wrote in the Page's "sent" statistic. The
-// ledger's batcher merges the MarkSent calls of concurrent handlers for one
-// Page into one call of it (see batch.go).
+// longer), and counts the ones it wrote in the Page's "sent" statistic, kept
+// StatsTTL from then. The ledger's batcher merges the MarkSent calls of
+// concurrent handlers for one Page into one call of it (see batch.go).
 //
 // KEYS[1] the Page's stats hash, KEYS[2..n] ledger entries.
-// ARGV[1] TTL (ms), ARGV[2..n] the end of the sent value of KEYS[2..n],
-// "|<message-id>": the script writes "s|<ms>|<message-id>" with the time in
-// Redis's clock (see markScript).
+// ARGV[1] TTL (ms), ARGV[2] the stats hash's TTL (ms), ARGV[3..n+1] the end
+// of the sent value of KEYS[2..n], "|<message-id>": the script writes
+// "s|<ms>|<message-id>" with the time in Redis's clock (see markScript).
 //
 // Returns one reply per entry: 1 written, 0 already sent.
 var markManyScript = redis.NewScript(`
@@ -24,7 +24,7 @@ for i = 2, #KEYS do
   -- One call writes the entry and reads what it held (a call from Lua costs
   -- several times the command itself); an entry that was already sent gets
   -- its value back, keeping its message id and time.
-  local v = redis.call('SET', KEYS[i], sent .. ARGV[i], 'PX', ARGV[1], 'GET')
+  local v = redis.call('SET', KEYS[i], sent .. ARGV[i + 1], 'PX', ARGV[1], 'GET')
   if not v or string.sub(v, 1, 1) ~= 's' then
     n = n + 1
     out[#out + 1] = 1
@@ -33,6 +33,9 @@ for i = 2, #KEYS do
     out[#out + 1] = 0
   end
 end
-if n > 0 then redis.call('HINCRBY', KEYS[1], 'sent', n) end
+if n > 0 then
+  redis.call('HINCRBY', KEYS[1], 'sent', n)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return out
 `)

@@ -486,7 +486,14 @@ func (r *pollRun) rdb() redis.UniversalClient { return r.pl.p.Ledger.Client() }
 
 func (r *pollRun) run(ctx context.Context) error {
 	if !r.dry {
-		m, err := r.rdb().HGetAll(ctx, r.postsKey()).Result()
+		// With the poll state read, the Page's counters (status's SENT and
+		// FAILED) are kept tasks.StatsTTL more: a configured Page's stay
+		// however long it sends nothing, a removed Page's go.
+		pipe := r.rdb().Pipeline()
+		state := pipe.HGetAll(ctx, r.postsKey())
+		r.pl.p.Ledger.KeepStats(ctx, pipe, r.page.ID)
+		_, _ = pipe.Exec(ctx) // errors are read per command; the counters' TTL is kept again by the next poll
+		m, err := state.Result()
 		if err != nil {
 			return fmt.Errorf("read poll state: %w", err)
 		}
