@@ -96,9 +96,11 @@ func checkRoles(a *app, roles roleSet, opts roleOptions) error {
 	if roles.api && len(a.cfg.API.Tokens) == 0 && !opts.insecure {
 		return errors.New("api.tokens is empty: the API refuses to start without a bearer token; add one (e.g. \"${PAGEREPLY_API_TOKEN}\") or pass --insecure")
 	}
-	for _, t := range a.cfg.API.Tokens {
+	for i, t := range a.cfg.API.Tokens {
 		if roles.api && len(t) < 16 {
-			return errors.New("api.tokens: a token is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)")
+			// Which one, by its place in the list: never its value.
+			return fmt.Errorf("api.tokens[%d] (token %d of %d) is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)",
+				i, i+1, len(a.cfg.API.Tokens))
 		}
 	}
 	return nil

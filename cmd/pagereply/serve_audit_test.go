@@ -78,6 +78,11 @@ func TestCheckRolesTokens(t *testing.T) {
 			t.Errorf("%s: %v, want refused %v", tc.name, err, tc.refuse)
 		}
 	}
+	// The error names the short token by its place, never by its value.
+	err := checkRoles(with(long, short), roleSet{api: true}, roleOptions{})
+	if err == nil || !strings.Contains(err.Error(), "api.tokens[1] (token 2 of 2)") || strings.Contains(err.Error(), short) {
+		t.Errorf("short second token: %v, want it named api.tokens[1] without its value", err)
+	}
 }
 
 // TestConfigFlagBeatsEnv: -c names the config even when PAGEREPLY_CONFIG is
