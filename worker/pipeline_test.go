@@ -82,10 +82,14 @@ func TestRateAcrossProcesses(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 2, Seed: 13})
 	fast, slow := h.pages[0].ID, h.pages[1].ID
 	pages := []config.Page{
-		// Burst 5: pagereply admits at most rate-1 sends per second of Redis
-		// time; the burst is what Graph may see on top when sends arrive bunched
-		// (network and scheduling jitter, a loaded 2-core CI machine).
-		{ID: fast, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 50, Per: time.Second}, Burst: 5},
+		// Burst 10: pagereply admits at most rate + burst sends in any second
+		// plus (burst-1)/rate of Redis time (worker.admitOf), so Graph sees at
+		// most rate + burst in any second while a send arrives at most that
+		// slack after its admission: 180 ms here. With burst 5 (80 ms), the
+		// race detector and the other packages' tests on a 2-core machine
+		// delayed a send more than that now and then (56 sends in a second),
+		// as README says a network that varies more needs a larger burst.
+		{ID: fast, AccessToken: h.pages[0].AccessToken, Rate: config.Rate{N: 50, Per: time.Second}, Burst: 10},
 		{ID: slow, AccessToken: h.pages[1].AccessToken, Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1},
 	}
 	fastReplies := h.addComments(fast, 1300, "fast")
@@ -121,8 +125,8 @@ func TestRateAcrossProcesses(t *testing.T) {
 			n++
 		}
 	}
-	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+5 {
-		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 5", max)
+	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+10 {
+		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 10", max)
 	}
 	if achieved := float64(n) / 20; achieved < 0.95*50 {
 		t.Errorf("fast Page: %.1f sends/s over 20s, want at least 47.5", achieved)
