@@ -75,6 +75,23 @@ type Scheduler struct {
 	stopRun   context.CancelFunc
 	stopStart context.CancelFunc
 	startDone chan struct{}
+
+	// logs keeps a Redis outage's lines to one of each kind (redisFailed):
+	// it fails every Page's every slot alike.
+	logs episodeLog
+}
+
+// episodeLog holds what the scheduler has logged of an ongoing Redis
+// failure: the kinds of failure already logged since the last poll it
+// enqueued, how many slots failed meanwhile and since when. A Redis outage
+// fails every Page's every slot (thousands of Pages: thousands of lines a
+// minute, saying one thing): the first line says so, the others are at debug,
+// and the first poll enqueued again says how many slots were missed.
+type episodeLog struct {
+	mu     sync.Mutex
+	logged map[string]bool // Redis failure kinds (their messages) logged
+	missed int             // slots not enqueued since since
+	since  time.Time       // the first failure of the outage
 }
 
 type pageEntry struct {
@@ -304,7 +321,7 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.
 	if s.p.Ledger != nil {
 		d, reason, err := s.p.Ledger.Paused(ctx, e.page.ID)
 		if err != nil {
-			log.Warn("read page pause", slog.String("error", err.Error()))
+			s.redisFailed(ctx, log, slog.LevelWarn, "read page pause", err, false)
 		} else if d > 0 && tasks.PauseKind(reason) == tasks.PausePageBroken {
 			// Throttled Pages are polled anyway: the poll sees the pause and
 			// returns at once, and the slot's task shows that it was due.
@@ -333,13 +350,62 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.
 		// Another replica (or an earlier run of this one) took the slot.
 		s.m.PollsScheduled.WithLabelValues(e.page.ID, "taken").Inc()
 		log.Debug("poll already enqueued")
+		s.redisAnswers(ctx)
 	case err != nil:
 		s.m.PollsScheduled.WithLabelValues(e.page.ID, "error").Inc()
-		log.Error("enqueue poll", slog.String("error", err.Error()))
+		s.redisFailed(ctx, log, slog.LevelError, "enqueue poll", err, true)
 	default:
 		s.m.PollsScheduled.WithLabelValues(e.page.ID, "enqueued").Inc()
 		log.Debug("poll enqueued")
+		s.redisAnswers(ctx)
 	}
+}
+
+// redisFailed logs a Redis failure of kind msg at level, the first of its
+// kind since the scheduler last enqueued a poll; later ones at debug (every
+// Page's every slot fails alike while Redis is away). missed counts a slot
+// not enqueued, for the line that ends the outage.
+func (s *Scheduler) redisFailed(ctx context.Context, log *slog.Logger, level slog.Level, msg string, err error, missed bool) {
+	l := &s.logs
+	l.mu.Lock()
+	first := !l.logged[msg]
+	if first {
+		if l.logged == nil {
+			l.logged = map[string]bool{}
+		}
+		l.logged[msg] = true
+	}
+	if l.since.IsZero() {
+		l.since = time.Now()
+	}
+	if missed {
+		l.missed++
+	}
+	l.mu.Unlock()
+	if !first {
+		log.Debug(msg, slog.String("error", err.Error()))
+		return
+	}
+	log.Log(ctx, level, msg, slog.String("error", err.Error()),
+		slog.String("hint", "every Page's next failures are logged at debug until a poll is enqueued again"))
+}
+
+// redisAnswers ends an outage redisFailed logged, with one line saying how
+// many slots were not enqueued since it began (pagereply_polls_scheduled_total
+// counts them by Page, outcome "error").
+func (s *Scheduler) redisAnswers(ctx context.Context) {
+	l := &s.logs
+	l.mu.Lock()
+	if l.since.IsZero() {
+		l.mu.Unlock()
+		return
+	}
+	missed, since := l.missed, l.since
+	clear(l.logged)
+	l.missed, l.since = 0, time.Time{}
+	l.mu.Unlock()
+	s.log.Log(ctx, slog.LevelInfo, "polls enqueued again", slog.Int("missed_slots", missed),
+		slog.Duration("failing_for", time.Since(since).Round(time.Millisecond)))
 }
 
 // cronLogger adapts a *slog.Logger to cron.Logger.
