@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
@@ -145,6 +146,52 @@ func TestRedisOutageLogsOnce(t *testing.T) {
 	lines = logLines(t, logs.String()[mark:])
 	if n := countLevels(lines, "enqueue poll"); n["ERROR"] != 1 {
 		t.Errorf("second outage: enqueue poll %v lines by level, want 1 ERROR", n)
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs.String())
+	}
+}
+
+// TestBrokenPageSkipLoggedOncePerPause: a broken Page's skipped slots log
+// one WARN for its pause (with the pause's length under the key "for", as
+// the worker's page paused line), the next slots of the same pause at
+// debug; a new pause of the Page warns again.
+func TestBrokenPageSkipLoggedOncePerPause(t *testing.T) {
+	db := redistest.New(t)
+	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	ctx := context.Background()
+	if _, err := ledger.Pause(ctx, "111", 5*time.Minute, "page_broken: token expired [fbtrace A]"); err != nil {
+		t.Fatal(err)
+	}
+	var logs proctest.Buffer
+	s, err := New(Params{Redis: asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB},
+		Pages: []config.Page{{ID: "111", Schedule: "0 0 1 1 *"}}, Ledger: ledger, Metrics: metrics.New(),
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.client = asynq.NewClient(asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB})
+	t.Cleanup(func() { s.client.Close() })
+	slot := time.Unix(1_700_000_000, 0)
+	for i := range 4 {
+		s.enqueue(ctx, s.pages[0], slot.Add(time.Duration(i)*time.Minute), time.Time{})
+	}
+	lines := logLines(t, logs.String())
+	if n := countLevels(lines, "poll skipped: page broken"); n["WARN"] != 1 || n["DEBUG"] != 3 {
+		t.Errorf("poll skipped: page broken: %v lines by level, want 1 WARN and 3 DEBUG", n)
+	}
+	for _, l := range lines {
+		if l["msg"] == "poll skipped: page broken" && (l["for"] == nil || l["paused_for"] != nil || l["page_id"] != "111") {
+			t.Errorf("line %v: want page_id 111 and the pause's length as for", l)
+		}
+	}
+	if _, err := ledger.Pause(ctx, "111", 10*time.Minute, "page_broken: token expired [fbtrace B]"); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(logs.String())
+	s.enqueue(ctx, s.pages[0], slot.Add(time.Hour), time.Time{})
+	if n := countLevels(logLines(t, logs.String()[mark:]), "poll skipped: page broken"); n["WARN"] != 1 {
+		t.Errorf("a new pause: %v lines by level, want 1 WARN", n)
 	}
 	if t.Failed() {
 		t.Logf("log:\n%s", logs.String())

@@ -76,22 +76,25 @@ type Scheduler struct {
 	stopStart context.CancelFunc
 	startDone chan struct{}
 
-	// logs keeps a Redis outage's lines to one of each kind (redisFailed):
-	// it fails every Page's every slot alike.
+	// logs keeps the scheduler's lines of a Redis outage or of a broken
+	// Page's pause to one each (redisFailed, brokenLevel): they fail every
+	// slot alike.
 	logs episodeLog
 }
 
-// episodeLog holds what the scheduler has logged of an ongoing Redis
-// failure: the kinds of failure already logged since the last poll it
-// enqueued, how many slots failed meanwhile and since when. A Redis outage
-// fails every Page's every slot (thousands of Pages: thousands of lines a
-// minute, saying one thing): the first line says so, the others are at debug,
-// and the first poll enqueued again says how many slots were missed.
+// episodeLog holds what the scheduler has logged of an ongoing failure: the
+// kinds of Redis failure already logged since the last poll it enqueued, how
+// many slots failed meanwhile and since when, and each broken Page's pause
+// already logged. A Redis outage fails every Page's every slot (thousands of
+// Pages: thousands of lines a minute, saying one thing) and a broken Page
+// skips every slot of its pause: the first line says so, the others are at
+// debug, and the first poll enqueued again says how many slots were missed.
 type episodeLog struct {
 	mu     sync.Mutex
-	logged map[string]bool // Redis failure kinds (their messages) logged
-	missed int             // slots not enqueued since since
-	since  time.Time       // the first failure of the outage
+	logged map[string]bool   // Redis failure kinds (their messages) logged
+	missed int               // slots not enqueued since since
+	since  time.Time         // the first failure of the outage
+	broken map[string]string // page id: the broken pause already logged
 }
 
 type pageEntry struct {
@@ -327,9 +330,10 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.
 			// returns at once, and the slot's task shows that it was due.
 			s.m.PollSkipped.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
 			s.m.PollsScheduled.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
-			log.Warn("poll skipped: page broken", slog.String("reason", reason), slog.Duration("paused_for", d))
+			log.Log(ctx, s.brokenLevel(e.page.ID, reason), "poll skipped: page broken", slog.String("reason", reason), slog.Duration("for", d))
 			return
 		}
+		s.brokenLevel(e.page.ID, "")
 	}
 	payload, err := json.Marshal(tasks.Poll{PageID: e.page.ID, Slot: slot.Unix()})
 	if err != nil {
@@ -406,6 +410,27 @@ func (s *Scheduler) redisAnswers(ctx context.Context) {
 	l.mu.Unlock()
 	s.log.Log(ctx, slog.LevelInfo, "polls enqueued again", slog.Int("missed_slots", missed),
 		slog.Duration("failing_for", time.Since(since).Round(time.Millisecond)))
+}
+
+// brokenLevel returns the level of a broken Page's skipped slot: WARN for
+// the first slot of its pause (reason), debug for the others, as the pause
+// goes on. An empty reason (the Page is not broken) forgets the Page's pause.
+func (s *Scheduler) brokenLevel(pageID, reason string) slog.Level {
+	l := &s.logs
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if reason == "" {
+		delete(l.broken, pageID)
+		return slog.LevelDebug
+	}
+	if l.broken[pageID] == reason {
+		return slog.LevelDebug
+	}
+	if l.broken == nil {
+		l.broken = map[string]string{}
+	}
+	l.broken[pageID] = reason
+	return slog.LevelWarn
 }
 
 // cronLogger adapts a *slog.Logger to cron.Logger.
