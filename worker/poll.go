@@ -126,7 +126,8 @@ type Poller struct {
 // so that later polls of this process say the same ones at DEBUG: an old
 // post Graph lists in a shape that cannot be read stays on the feed's first
 // page, and was said at WARN at every poll, every minute, for as long as it
-// stayed there.
+// stayed there. It remembers the Pages' pauses a skipped poll said at INFO
+// too (keys "pause", NUL, the Page's id, NUL, the pause's reason).
 type warnedItems struct {
 	mu sync.Mutex
 	m  map[string]struct{}
@@ -294,7 +295,14 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	if d > 0 {
 		r.rep.Paused, r.rep.PausedBefore = reason, true
-		r.log.Info("poll skipped: page paused", slog.String("reason", reason), slog.Duration("for", d))
+		// Said at INFO once per pause (its reason) in this process, the
+		// page paused line having said why: every poll of a Page paused for
+		// 30 minutes, or of every Page in an app-wide pause, is skipped alike.
+		lvl := slog.LevelInfo
+		if pl.warned.seen([]string{"pause\x00" + pageID + "\x00" + reason}) {
+			lvl = slog.LevelDebug
+		}
+		r.log.Log(ctx, lvl, "poll skipped: page paused", slog.String("reason", reason), slog.Duration("for", d))
 		return r.rep, nil
 	}
 	if !dryRun {
