@@ -1037,8 +1037,28 @@ func (w *Worker) returnSendSlot(page string, lim tasks.Limit, log *taskLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.ReturnSendSlot(ctx, page, lim); err != nil {
-		log.L().Warn("return send slot", slog.String("error", err.Error()))
+		w.logRedisAway(ctx, log, err, "return send slot")
 	}
+}
+
+// logRedisAway logs msg, a task's Redis call that failed, at WARN; when
+// Redis is away (tasks.RedisAway) only the first of such lines in
+// everyLogPeriod, the others at debug: every reply in flight gives back its
+// claim and send slot at once, a WARN each that says one thing.
+func (w *Worker) logRedisAway(ctx context.Context, log *taskLog, err error, msg string) {
+	if !tasks.RedisAway(err) {
+		log.L().Warn(msg, slog.String("error", err.Error()))
+		return
+	}
+	lvl, repeated := w.redisAwayLog.level(time.Now(), slog.LevelWarn)
+	attrs := []any{slog.String("error", err.Error())}
+	if lvl != slog.LevelDebug {
+		attrs = append(attrs, slog.String("hint", "Redis is away: every reply in flight fails alike, their lines are at debug for 10s"))
+		if repeated > 0 {
+			attrs = append(attrs, slog.Int("repeated", repeated))
+		}
+	}
+	log.L().Log(ctx, lvl, msg, attrs...)
 }
 
 func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
@@ -1047,7 +1067,7 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.Release(ctx, r.PageID, r.Target, token); err != nil {
-		log.L().Warn("release claim", slog.String("error", err.Error()))
+		w.logRedisAway(ctx, log, err, "release claim")
 	}
 }
 
