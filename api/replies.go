@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -474,10 +475,21 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 	}
 	out, info, err := s.p.Enqueuer.Enqueue(ctx, reply)
 	if err != nil {
-		s.log.Error("api: enqueue", slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
-			slog.String("error", err.Error()))
+		away := tasks.RedisAway(err)
+		lvl, repeated := slog.LevelError, 0
+		if away {
+			// Once per everyLogPeriod, the others at debug: with Redis away
+			// every request fails alike, each also logged as a 503.
+			lvl, repeated = s.redisAwayLog.level(time.Now(), slog.LevelError)
+		}
+		attrs := []any{slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
+			slog.String("error", err.Error())}
+		if repeated > 0 {
+			attrs = append(attrs, slog.Int("repeated", repeated))
+		}
+		s.log.Log(ctx, lvl, "api: enqueue", attrs...)
 		res := redisUnavailable()
-		res.redisAway = tasks.RedisAway(err)
+		res.redisAway = away
 		return res
 	}
 	s.p.Metrics.Enqueued.WithLabelValues(reply.PageID, string(tasks.SourceAPI), string(out)).Inc()
@@ -838,4 +850,30 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// everyLogPeriod is how often at most an everyLog says its line at its level.
+const everyLogPeriod = 10 * time.Second
+
+// everyLog spaces one kind of line: the first in everyLogPeriod at its
+// level, the others at debug, the next one at its level saying how many
+// were left at debug (repeated).
+type everyLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// level returns the level of a line at now (level, or debug) and, for a line
+// at level, how many were at debug since the last one.
+func (e *everyLog) level(now time.Time, level slog.Level) (slog.Level, int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.last.IsZero() && now.Sub(e.last) < everyLogPeriod {
+		e.skipped++
+		return slog.LevelDebug, 0
+	}
+	n := e.skipped
+	e.last, e.skipped = now, 0
+	return level, n
 }

@@ -138,6 +138,10 @@ type Server struct {
 
 	stopping atomic.Bool
 
+	// redisAwayLog spaces the "api: enqueue" lines of requests that met
+	// Redis away: every request fails alike until it is back.
+	redisAwayLog everyLog
+
 	mu     sync.Mutex
 	ln     net.Listener
 	served chan error

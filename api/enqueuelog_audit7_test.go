@@ -1,0 +1,75 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/tasks"
+)
+
+// refusedRedis fails every call at once as a Redis whose port refuses (a
+// redistest.Cut's dials wait out go-redis's retries: seconds a request).
+type refusedRedis struct{}
+
+var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+
+func (refusedRedis) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (refusedRedis) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(_ context.Context, cmd redis.Cmder) error {
+		cmd.SetErr(errRefused)
+		return errRefused
+	}
+}
+func (refusedRedis) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(_ context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			c.SetErr(errRefused)
+		}
+		return errRefused
+	}
+}
+
+// TestEnqueueRedisAwayLoggedOnce: with Redis away every request fails
+// alike; the first says why at ERROR (api: enqueue, with the Page and the
+// target), the next ones within 10 s at debug: each is in the request log
+// already as its 503, and two ERROR lines per request flooded the log.
+func TestEnqueueRedisAwayLoggedOnce(t *testing.T) {
+	e := newEnv(t, func(p *api.Params) {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+		rdb.AddHook(refusedRedis{})
+		t.Cleanup(func() { _ = rdb.Close() })
+		l := tasks.NewLedger(rdb, tasks.LedgerOptions{})
+		p.Ledger = l
+		p.Enqueuer = &tasks.Enqueuer{Client: p.Enqueuer.Client, Ledger: l, MaxRetry: 3}
+	})
+	for i := range 3 {
+		body := fmt.Sprintf(`{"page_id":%q,"comment_id":"9%d_1","text":"hi"}`, e.page.ID, i)
+		if resp, b := e.request(t, "POST", "/v1/replies", testToken, body); resp.StatusCode != 503 {
+			t.Fatalf("request %d with Redis away: %d %s, want 503", i, resp.StatusCode, b)
+		}
+	}
+	levels := map[string]int{}
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if !strings.Contains(line, `"msg":"api: enqueue"`) {
+			continue
+		}
+		for _, l := range []string{"DEBUG", "INFO", "WARN", "ERROR"} {
+			if strings.Contains(line, `"level":"`+l+`"`) {
+				levels[l]++
+			}
+		}
+		if !strings.Contains(line, `"page_id":"`+e.page.ID+`"`) || !strings.Contains(line, `"target":"comment:9`) {
+			t.Errorf("line without page_id or target: %s", line)
+		}
+	}
+	if levels["ERROR"] != 1 || levels["DEBUG"] != 2 {
+		t.Errorf("api: enqueue lines by level %v for 3 requests, want 1 ERROR and 2 DEBUG:\n%s", levels, e.logs.String())
+	}
+}
