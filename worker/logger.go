@@ -1,14 +1,21 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
 // AsynqLogger adapts a *slog.Logger to asynq.Logger (asynq has no slog adapter).
-type AsynqLogger struct{ l *slog.Logger }
+type AsynqLogger struct {
+	l *slog.Logger
+	// moves spaces asynq's "Could not move task id=…" warnings: a Redis
+	// outage fails the move of every task in flight at once, a line each.
+	moves everyLog
+}
 
 // NewAsynqLogger returns an asynq.Logger writing to l with component=asynq.
 func NewAsynqLogger(l *slog.Logger) *AsynqLogger {
@@ -24,11 +31,23 @@ func (a *AsynqLogger) Info(args ...any) { a.l.Info(fmt.Sprint(args...)) }
 // Warn logs at warn level, but for asynq's "Retry exhausted for task id=…"
 // when it archives a task: the worker's error handler has logged that task as
 // archived with its error, and the words are wrong for a permanent error,
-// which was never retried. That line goes to debug.
+// which was never retried. That line goes to debug. asynq's "Could not move
+// task id=…" (Redis away when a task ended: asynq moves it once Redis
+// answers) is said at warn once per everyLogPeriod, the others at debug,
+// the next warning saying how many (repeated).
 func (a *AsynqLogger) Warn(args ...any) {
 	msg := fmt.Sprint(args...)
 	if strings.HasPrefix(msg, "Retry exhausted for task id=") {
 		a.l.Debug(msg)
+		return
+	}
+	if strings.HasPrefix(msg, "Could not move task id=") {
+		lvl, repeated := a.moves.level(time.Now(), slog.LevelWarn)
+		if repeated > 0 {
+			a.l.Log(context.Background(), lvl, msg, slog.Int("repeated", repeated))
+			return
+		}
+		a.l.Log(context.Background(), lvl, msg)
 		return
 	}
 	a.l.Warn(msg)

@@ -70,3 +70,28 @@ func TestReleaseWithRedisAwayLogsOnce(t *testing.T) {
 		t.Errorf("release claim with Redis away: %d WARN and %d DEBUG lines for 20 replies, want 1 and 19:\n%s", warn, debug, logs.String())
 	}
 }
+
+// TestAsynqMoveFailuresLoggedOnce: Redis away when the tasks in flight end,
+// asynq warns for each that it could not move it (and moves it once Redis
+// answers): one WARN, the others at debug, not a WARN per task in flight.
+func TestAsynqMoveFailuresLoggedOnce(t *testing.T) {
+	var logs proctest.Buffer
+	l := NewAsynqLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	for i := range 20 {
+		l.Warn(`Could not move task id=comment:1_`, i, ` from "asynq:{replies}:active" to "asynq:{replies}:retry"; Will retry syncing`)
+	}
+	l.Warn("Another warning")
+	warn, debug := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		switch {
+		case !strings.Contains(line, `"msg":"Could not move task id=`):
+		case strings.Contains(line, `"level":"WARN"`):
+			warn++
+		case strings.Contains(line, `"level":"DEBUG"`):
+			debug++
+		}
+	}
+	if warn != 1 || debug != 19 || !strings.Contains(logs.String(), `"level":"WARN","msg":"Another warning"`) {
+		t.Errorf("%d WARN and %d DEBUG move failures for 20 tasks, want 1 and 19, other warnings kept:\n%s", warn, debug, logs.String())
+	}
+}
