@@ -15,6 +15,10 @@ type AsynqLogger struct {
 	// moves spaces asynq's "Could not move task id=…" warnings: a Redis
 	// outage fails the move of every task in flight at once, a line each.
 	moves everyLog
+	// lostMoves spaces its errors alike: at shutdown, each of those moves
+	// that still failed ("Could not move task id=…" at error; the task is
+	// put back once its lease ends).
+	lostMoves everyLog
 }
 
 // NewAsynqLogger returns an asynq.Logger writing to l with component=asynq.
@@ -42,19 +46,34 @@ func (a *AsynqLogger) Warn(args ...any) {
 		return
 	}
 	if strings.HasPrefix(msg, "Could not move task id=") {
-		lvl, repeated := a.moves.level(time.Now(), slog.LevelWarn)
-		if repeated > 0 {
-			a.l.Log(context.Background(), lvl, msg, slog.Int("repeated", repeated))
-			return
-		}
-		a.l.Log(context.Background(), lvl, msg)
+		a.spaced(&a.moves, slog.LevelWarn, msg)
 		return
 	}
 	a.l.Warn(msg)
 }
 
-// Error logs at error level.
-func (a *AsynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+// Error logs at error level; asynq's "Could not move task id=…" (a move
+// that still failed at shutdown) once per everyLogPeriod, the others at
+// debug, the next error saying how many (repeated).
+func (a *AsynqLogger) Error(args ...any) {
+	msg := fmt.Sprint(args...)
+	if strings.HasPrefix(msg, "Could not move task id=") {
+		a.spaced(&a.lostMoves, slog.LevelError, msg)
+		return
+	}
+	a.l.Error(msg)
+}
+
+// spaced logs msg at level once per everyLogPeriod of e, the others at
+// debug.
+func (a *AsynqLogger) spaced(e *everyLog, level slog.Level, msg string) {
+	lvl, repeated := e.level(time.Now(), level)
+	if repeated > 0 {
+		a.l.Log(context.Background(), lvl, msg, slog.Int("repeated", repeated))
+		return
+	}
+	a.l.Log(context.Background(), lvl, msg)
+}
 
 // Fatal logs at error level and exits with status 1, as asynq expects.
 func (a *AsynqLogger) Fatal(args ...any) {

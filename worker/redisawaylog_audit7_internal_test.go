@@ -73,7 +73,9 @@ func TestReleaseWithRedisAwayLogsOnce(t *testing.T) {
 
 // TestAsynqMoveFailuresLoggedOnce: Redis away when the tasks in flight end,
 // asynq warns for each that it could not move it (and moves it once Redis
-// answers): one WARN, the others at debug, not a WARN per task in flight.
+// answers), and at shutdown logs an error for each move that still fails
+// (the task is put back once its lease ends): one WARN and one ERROR, the
+// others at debug, not a line per task in flight.
 func TestAsynqMoveFailuresLoggedOnce(t *testing.T) {
 	var logs proctest.Buffer
 	l := NewAsynqLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -81,17 +83,24 @@ func TestAsynqMoveFailuresLoggedOnce(t *testing.T) {
 		l.Warn(`Could not move task id=comment:1_`, i, ` from "asynq:{replies}:active" to "asynq:{replies}:retry"; Will retry syncing`)
 	}
 	l.Warn("Another warning")
-	warn, debug := 0, 0
+	for i := range 20 { // at shutdown, those still not moved
+		l.Error(`Could not move task id=comment:1_`, i, ` from "asynq:{replies}:active" to "asynq:{replies}:retry"`)
+	}
+	l.Error("Another error")
+	warn, debug, errs := 0, 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		switch {
 		case !strings.Contains(line, `"msg":"Could not move task id=`):
 		case strings.Contains(line, `"level":"WARN"`):
 			warn++
+		case strings.Contains(line, `"level":"ERROR"`):
+			errs++
 		case strings.Contains(line, `"level":"DEBUG"`):
 			debug++
 		}
 	}
-	if warn != 1 || debug != 19 || !strings.Contains(logs.String(), `"level":"WARN","msg":"Another warning"`) {
-		t.Errorf("%d WARN and %d DEBUG move failures for 20 tasks, want 1 and 19, other warnings kept:\n%s", warn, debug, logs.String())
+	if warn != 1 || errs != 1 || debug != 38 || !strings.Contains(logs.String(), `"level":"WARN","msg":"Another warning"`) ||
+		!strings.Contains(logs.String(), `"level":"ERROR","msg":"Another error"`) {
+		t.Errorf("%d WARN, %d ERROR and %d DEBUG move failures for 20 tasks and 20 at shutdown, want 1, 1 and 38, other lines kept:\n%s", warn, errs, debug, logs.String())
 	}
 }
