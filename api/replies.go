@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -478,9 +477,9 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 		away := tasks.RedisAway(err)
 		lvl, repeated := slog.LevelError, 0
 		if away {
-			// Once per everyLogPeriod, the others at debug: with Redis away
+			// Once per logspace.Period, the others at debug: with Redis away
 			// every request fails alike, each also logged as a 503.
-			lvl, repeated = s.redisAwayLog.level(time.Now(), slog.LevelError)
+			lvl, repeated = s.redisAwayLog.Level(time.Now(), slog.LevelError)
 		}
 		attrs := []any{slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
 			slog.String("error", err.Error())}
@@ -850,30 +849,4 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// everyLogPeriod is how often at most an everyLog says its line at its level.
-const everyLogPeriod = 10 * time.Second
-
-// everyLog spaces one kind of line: the first in everyLogPeriod at its
-// level, the others at debug, the next one at its level saying how many
-// were left at debug (repeated).
-type everyLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
-}
-
-// level returns the level of a line at now (level, or debug) and, for a line
-// at level, how many were at debug since the last one.
-func (e *everyLog) level(now time.Time, level slog.Level) (slog.Level, int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.last.IsZero() && now.Sub(e.last) < everyLogPeriod {
-		e.skipped++
-		return slog.LevelDebug, 0
-	}
-	n := e.skipped
-	e.last, e.skipped = now, 0
-	return level, n
 }

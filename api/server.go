@@ -38,6 +38,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
+	"github.com/pagereply/pagereply/internal/logspace"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -140,7 +141,7 @@ type Server struct {
 
 	// redisAwayLog spaces the "api: enqueue" lines of requests that met
 	// Redis away: every request fails alike until it is back.
-	redisAwayLog everyLog
+	redisAwayLog logspace.Line
 
 	mu     sync.Mutex
 	ln     net.Listener

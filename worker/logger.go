@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pagereply/pagereply/internal/logspace"
 )
 
 // AsynqLogger adapts a *slog.Logger to asynq.Logger (asynq has no slog adapter).
@@ -14,11 +16,11 @@ type AsynqLogger struct {
 	l *slog.Logger
 	// moves spaces asynq's "Could not move task id=…" warnings: a Redis
 	// outage fails the move of every task in flight at once, a line each.
-	moves everyLog
+	moves logspace.Line
 	// lostMoves spaces its errors alike: at shutdown, each of those moves
 	// that still failed ("Could not move task id=…" at error; the task is
 	// put back once its lease ends).
-	lostMoves everyLog
+	lostMoves logspace.Line
 }
 
 // NewAsynqLogger returns an asynq.Logger writing to l with component=asynq.
@@ -37,7 +39,7 @@ func (a *AsynqLogger) Info(args ...any) { a.l.Info(fmt.Sprint(args...)) }
 // archived with its error, and the words are wrong for a permanent error,
 // which was never retried. That line goes to debug. asynq's "Could not move
 // task id=…" (Redis away when a task ended: asynq moves it once Redis
-// answers) is said at warn once per everyLogPeriod, the others at debug,
+// answers) is said at warn once per logspace.Period, the others at debug,
 // the next warning saying how many (repeated).
 func (a *AsynqLogger) Warn(args ...any) {
 	msg := fmt.Sprint(args...)
@@ -53,7 +55,7 @@ func (a *AsynqLogger) Warn(args ...any) {
 }
 
 // Error logs at error level; asynq's "Could not move task id=…" (a move
-// that still failed at shutdown) once per everyLogPeriod, the others at
+// that still failed at shutdown) once per logspace.Period, the others at
 // debug, the next error saying how many (repeated).
 func (a *AsynqLogger) Error(args ...any) {
 	msg := fmt.Sprint(args...)
@@ -64,10 +66,10 @@ func (a *AsynqLogger) Error(args ...any) {
 	a.l.Error(msg)
 }
 
-// spaced logs msg at level once per everyLogPeriod of e, the others at
+// spaced logs msg at level once per logspace.Period of e, the others at
 // debug.
-func (a *AsynqLogger) spaced(e *everyLog, level slog.Level, msg string) {
-	lvl, repeated := e.level(time.Now(), level)
+func (a *AsynqLogger) spaced(e *logspace.Line, level slog.Level, msg string) {
+	lvl, repeated := e.Level(time.Now(), level)
 	if repeated > 0 {
 		a.l.Log(context.Background(), lvl, msg, slog.Int("repeated", repeated))
 		return

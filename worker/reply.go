@@ -1043,14 +1043,14 @@ func (w *Worker) returnSendSlot(page string, lim tasks.Limit, log *taskLog) {
 
 // logRedisAway logs msg, a task's Redis call that failed, at WARN; when
 // Redis is away (tasks.RedisAway) only the first of such lines in
-// everyLogPeriod, the others at debug: every reply in flight gives back its
+// logspace.Period, the others at debug: every reply in flight gives back its
 // claim and send slot at once, a WARN each that says one thing.
 func (w *Worker) logRedisAway(ctx context.Context, log *taskLog, err error, msg string) {
 	if !tasks.RedisAway(err) {
 		log.L().Warn(msg, slog.String("error", err.Error()))
 		return
 	}
-	lvl, repeated := w.redisAwayLog.level(time.Now(), slog.LevelWarn)
+	lvl, repeated := w.redisAwayLog.Level(time.Now(), slog.LevelWarn)
 	attrs := []any{slog.String("error", err.Error())}
 	if lvl != slog.LevelDebug {
 		attrs = append(attrs, slog.String("hint", "Redis is away: every reply in flight fails alike, their lines are at debug for 10s"))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/pagereply/pagereply/internal/logspace"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -132,33 +133,7 @@ type Worker struct {
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 	// redisAwayLog spaces the lines of the claims, send slots and such a
 	// task gives back when Redis is away: every reply in flight fails alike.
-	redisAwayLog everyLog
-}
-
-// everyLogPeriod is how often at most an everyLog says its line at its level.
-const everyLogPeriod = 10 * time.Second
-
-// everyLog spaces one kind of line: the first in everyLogPeriod at its
-// level, the others at debug, the next one at its level saying how many
-// were left at debug (repeated).
-type everyLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
-}
-
-// level returns the level of a line at now (level, or debug) and, for a line
-// at level, how many were at debug since the last one.
-func (e *everyLog) level(now time.Time, level slog.Level) (slog.Level, int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.last.IsZero() && now.Sub(e.last) < everyLogPeriod {
-		e.skipped++
-		return slog.LevelDebug, 0
-	}
-	n := e.skipped
-	e.last, e.skipped = now, 0
-	return level, n
+	redisAwayLog logspace.Line
 }
 
 type pageState struct {
