@@ -174,7 +174,7 @@ func NewPoller(p PollParams) *Poller {
 	if p.Lease <= 0 {
 		p.Lease = pollLease
 	}
-	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger, m: p.Metrics,
+	pl := &Poller{p: p, pages: make(map[string]*config.Page, len(p.Pages)), log: p.Logger.With(slog.String("component", "poll")), m: p.Metrics,
 		schedules: make(map[string]cron.Schedule, len(p.Pages))}
 	for i := range p.Pages {
 		pg := &p.Pages[i]

@@ -218,7 +218,7 @@ func New(p Params) *Worker {
 	if p.Metrics == nil {
 		p.Metrics = metrics.New()
 	}
-	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger, m: p.Metrics,
+	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger.With(slog.String("component", "worker")), m: p.Metrics,
 		wait: map[string]int{}, replyShare: newShare(), itemShare: newShare(), runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
 		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
 	w.stopPolls, w.cancelPoll = context.WithCancel(context.Background())
@@ -358,7 +358,7 @@ func (w *Worker) Start() error {
 			TaskCheckInterval:        w.p.TaskCheckInterval,
 			DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
 			ShutdownTimeout:          w.p.ShutdownTimeout,
-			Logger:                   NewAsynqLogger(w.log),
+			Logger:                   NewAsynqLogger(w.p.Logger), // its own component
 			LogLevel:                 asynq.WarnLevel,
 			ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
 		}
