@@ -57,3 +57,37 @@ func TestAppPauseLogsOneLineForThePages(t *testing.T) {
 		}
 	}
 }
+
+// TestPausedPageLineSaysWhatToDo: a pause that needs a person (a broken
+// token, Meta's block) says what to do in its line; a throttle, which ends
+// by itself, does not.
+func TestPausedPageLineSaysWhatToDo(t *testing.T) {
+	db := redistest.New(t)
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	for _, tc := range []struct {
+		page string
+		err  *graph.Error
+		want string
+	}{
+		{"301", &graph.Error{Code: 190, Class: graph.ClassPageBroken, Message: "Error validating access token"}, "access_token"},
+		{"302", &graph.Error{Code: 368, Class: graph.ClassPageBroken, Message: "blocked"}, "Meta Business Suite"},
+		{"303", &graph.Error{Code: 80006, Class: graph.ClassThrottled, Message: "too many calls"}, ""},
+	} {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&buf, nil)).With(slog.String("page_id", tc.page))
+		worker.PauseForError(l, metrics.New(), tc.page, tc.err, log)
+		var line struct {
+			Msg  string `json:"msg"`
+			Hint string `json:"hint"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil || line.Msg != "page paused" {
+			t.Fatalf("code %d: %v: %s", tc.err.Code, err, buf.String())
+		}
+		if tc.want == "" && line.Hint != "" || !strings.Contains(line.Hint, tc.want) {
+			t.Errorf("code %d: hint %q, want one with %q", tc.err.Code, line.Hint, tc.want)
+		}
+		if tc.want != "" && !strings.Contains(line.Hint, "pagereply resume") {
+			t.Errorf("code %d: hint %q does not name pagereply resume", tc.err.Code, line.Hint)
+		}
+	}
+}

@@ -1224,7 +1224,11 @@ func pauseRequests(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, req
 				pl.Debug("page paused", slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set))
 				continue
 			}
-			pl.Log(ctx, lvl, "page paused", slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set))
+			attrs := []any{slog.String("reason", reqs[i].Reason), slog.Duration("for", res.Set)}
+			if h := pauseHint(kind); h != "" {
+				attrs = append(attrs, slog.String("hint", h))
+			}
+			pl.Log(ctx, lvl, "page paused", attrs...)
 		}
 	}
 	if others > 0 {
@@ -1235,6 +1239,19 @@ func pauseRequests(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, req
 		log.Error("pause pages", slog.Int("pages", failed), slog.String("error", firstErr.Error()))
 	}
 	return last
+}
+
+// pauseHint is what the operator can do about a pause of kind, for its
+// log line: a broken token or a block by Meta needs a person; a throttle
+// ends by itself.
+func pauseHint(kind string) string {
+	switch kind {
+	case tasks.PausePageBroken:
+		return "give the Page a working access_token in the config and restart (a new token lifts the pause at start); once fixed on Meta's side with the same token, pagereply resume --page ID"
+	case tasks.PausePolicyBlock:
+		return "look at the Page in Meta Business Suite and lower its rate; once Meta lifts the block, pagereply resume --page ID"
+	}
+	return ""
 }
 
 // pauseLinesMax is the most Pages whose pauses pauseRequests logs a line
