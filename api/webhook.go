@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/internal/logspace"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -84,6 +85,10 @@ type webhook struct {
 	// these bound what such bodies hold in memory at once to
 	// largeBodies × MaxBody.
 	large chan struct{}
+	// badSignature spaces the lines of deliveries refused for their
+	// signature: anyone can post to /webhook, and a wrong app secret refuses
+	// every delivery of Meta's.
+	badSignature logspace.Line
 }
 
 // A delivery announced at most smallBody long is read at once; larger ones
@@ -294,7 +299,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.signed(r.Header.Get("X-Hub-Signature-256"), body) {
 		h.count(outcomeBadSignature)
-		h.log.Warn("webhook delivery refused: bad or missing X-Hub-Signature-256", slog.String("remote", r.RemoteAddr))
+		lvl, repeated := h.badSignature.Level(time.Now(), slog.LevelWarn)
+		attrs := []any{slog.String("remote", r.RemoteAddr)}
+		if lvl != slog.LevelDebug {
+			attrs = append(attrs, slog.Int("repeated", repeated),
+				slog.String("hint", "Meta signs with the app secret: check graph.app_secret when every delivery is refused; the next ones are logged at debug for 10s"))
+		}
+		h.log.Log(r.Context(), lvl, "webhook delivery refused: bad or missing X-Hub-Signature-256", attrs...)
 		writeError(w, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256", "")
 		return
 	}
