@@ -57,8 +57,8 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 				return
 			}
 			last = time.Now()
-			fmt.Fprintf(env.stderr, "  %s  %d posts walked, %d read for comments (reads paced at the Page's rate)\n",
-				time.Since(rep.Started).Round(time.Second), rep.Posts, rep.CommentReads)
+			fmt.Fprintf(env.stderr, "  %s  %s walked, %d read for comments (reads paced at the Page's rate)\n",
+				time.Since(rep.Started).Round(time.Second), plural(rep.Posts, "post", "posts"), rep.CommentReads)
 		},
 	})
 	rep, err := pl.Poll(ctx, *page, *dry)
@@ -76,8 +76,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			printDryRun(env.stdout, &rep)
 		}
 	default:
-		fmt.Fprintf(env.stdout, "page %s: %d posts (%d read for comments, %d unchanged), %d items seen, %d replies enqueued, %d already queued, in %s\n",
-			rep.PageID, rep.Posts, rep.CommentReads, rep.Unchanged, rep.Seen, rep.Enqueued(), rep.Outcomes["queued"], rep.Duration.Round(1e6))
+		fmt.Fprintf(env.stdout, "page %s: %s (%d read for comments, %d unchanged), %s seen, %s enqueued, %d already queued, in %s\n",
+			rep.PageID, plural(rep.Posts, "post", "posts"), rep.CommentReads, rep.Unchanged, plural(rep.Seen, "item", "items"),
+			plural(rep.Enqueued(), "reply", "replies"), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
 	}
 	if rep.FullRead != "" {
