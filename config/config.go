@@ -262,8 +262,10 @@ func (p *Page) Replies(kind string) bool {
 // token. Logs, errors and payloads must contain none of them.
 func (c *Config) Secrets() []string {
 	var s []string
+	seen := map[string]bool{} // not slices.Contains: 5,000 Pages' tokens are 12 million comparisons
 	for _, n := range c.namedSecrets() {
-		if !slices.Contains(s, n.value) {
+		if !seen[n.value] {
+			seen[n.value] = true
 			s = append(s, n.value)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -335,13 +336,26 @@ func plainKey(key string) bool {
 }
 
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
-	for _, f := range reflect.VisibleFields(t) {
-		if f.IsExported() && yamlKey(f) == key {
-			return f, true
+	fields, ok := fieldsByKey.Load(t)
+	if !ok {
+		m := map[string]reflect.StructField{}
+		for _, f := range reflect.VisibleFields(t) {
+			if k := yamlKey(f); f.IsExported() {
+				if _, dup := m[k]; !dup {
+					m[k] = f
+				}
+			}
 		}
+		fields, _ = fieldsByKey.LoadOrStore(t, m)
 	}
-	return reflect.StructField{}, false
+	f, ok := fields.(map[string]reflect.StructField)[key]
+	return f, ok
 }
+
+// fieldsByKey holds each struct type's exported fields by YAML key, the
+// first of a key kept: reflect.VisibleFields for every key of every Page
+// was a sixth of an agency's config load.
+var fieldsByKey sync.Map // reflect.Type: map[string]reflect.StructField
 
 func keysOf(t reflect.Type) []string {
 	var keys []string
