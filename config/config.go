@@ -214,16 +214,17 @@ func (d *decoder) literalSecrets(c *Config) []string {
 }
 
 func defaultConfig() *Config {
-	yes, alsoYes := true, true
+	yes, alsoYes, buckets := true, true, true
 	return &Config{
 		Graph: Graph{
 			BaseURL: DefaultGraphBaseURL,
 			Version: DefaultGraphVersion,
 			Timeout: DefaultGraphTimeout,
 		},
-		Worker: Worker{Concurrency: DefaultConcurrency, MaxRetry: DefaultMaxRetry},
-		API:    API{Addr: DefaultAPIAddr, Monitor: &yes, MonitorReadOnly: &alsoYes},
-		Log:    Log{Level: "info", Format: "json"},
+		Worker:  Worker{Concurrency: DefaultConcurrency, MaxRetry: DefaultMaxRetry},
+		API:     API{Addr: DefaultAPIAddr, Monitor: &yes, MonitorReadOnly: &alsoYes},
+		Log:     Log{Level: "info", Format: "json"},
+		Metrics: Metrics{PageBuckets: &buckets},
 	}
 }
 

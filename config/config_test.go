@@ -106,9 +106,10 @@ func TestDefaults(t *testing.T) {
 			MaxAge:      168 * time.Hour,
 			ScanPosts:   720 * time.Hour,
 		}},
-		Worker: Worker{Concurrency: 20, MaxRetry: 10},
-		API:    API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
-		Log:    Log{Level: "info", Format: "json"},
+		Worker:  Worker{Concurrency: 20, MaxRetry: 10},
+		API:     API{Addr: "127.0.0.1:8080", Monitor: &yes, MonitorReadOnly: &yes},
+		Log:     Log{Level: "info", Format: "json"},
+		Metrics: Metrics{PageBuckets: &yes},
 
 		secretsInFile: []string{"pages[0].access_token"},
 	}

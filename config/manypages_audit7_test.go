@@ -100,3 +100,14 @@ func TestPagesShareCompiledTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsPageBuckets: metrics.page_buckets is true unless the file says
+// false.
+func TestMetricsPageBuckets(t *testing.T) {
+	for yaml, want := range map[string]bool{minimal: true, minimal + "metrics:\n  page_buckets: false\n": false, minimal + "metrics: {page_buckets: true}\n": true} {
+		c := mustParse(t, yaml, nil)
+		if c.Metrics.PageBuckets == nil || *c.Metrics.PageBuckets != want {
+			t.Errorf("%q: page_buckets %v, want %v", yaml, c.Metrics.PageBuckets, want)
+		}
+	}
+}

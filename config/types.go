@@ -17,6 +17,7 @@ type Config struct {
 	Webhook Webhook `yaml:"webhook"`
 	API     API     `yaml:"api"`
 	Log     Log     `yaml:"log"`
+	Metrics Metrics `yaml:"metrics"`
 
 	secretsInFile []string // SecretsInFile
 }
@@ -181,6 +182,15 @@ type API struct {
 	Monitor *bool `yaml:"monitor"`
 	// MonitorReadOnly hides the monitor's write actions; defaults to true.
 	MonitorReadOnly *bool `yaml:"monitor_read_only"`
+}
+
+// Metrics shapes the series of /metrics.
+type Metrics struct {
+	// PageBuckets keeps the buckets of the two per-Page histograms
+	// (pagereply_poll_seconds, pagereply_enqueue_to_send_seconds); defaults
+	// to true. False keeps only their _sum, _count and le="+Inf" bucket: 52
+	// fewer series per Page, for a config of thousands of Pages.
+	PageBuckets *bool `yaml:"page_buckets"`
 }
 
 // Log configures log/slog output.

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,24 @@ type Metrics struct {
 	WebhookDeliveries *prometheus.CounterVec   // outcome: POST /webhook, one per delivery
 }
 
+// Options shape the collectors; the zero value is the default.
+type Options struct {
+	// NoPageBuckets gives the per-Page histograms (PollDuration,
+	// SendLatency) only their +Inf bucket, _sum and _count: config
+	// metrics.page_buckets: false. At 5,000 Pages their buckets are 260,000
+	// of /metrics' 430,000 series.
+	NoPageBuckets bool
+}
+
 // New returns collectors registered on a new registry.
-func New() *Metrics {
+func New() *Metrics { return NewWith(Options{}) }
+
+// NewWith is New shaped by o.
+func NewWith(o Options) *Metrics {
+	pollBuckets, sendBuckets := prometheus.ExponentialBuckets(0.01, 2, 24), prometheus.ExponentialBuckets(0.005, 2, 28)
+	if o.NoPageBuckets {
+		pollBuckets, sendBuckets = []float64{math.Inf(1)}, []float64{math.Inf(1)}
+	}
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.Registry.MustRegister(c) }
 	m.RepliesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_sent_total", Help: "Private replies sent, by Page and source."}, []string{"page", "source"})
@@ -44,11 +61,11 @@ func New() *Metrics {
 	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken, graph_down, policy_block)."}, []string{"page", "reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_rate_limited_total", Help: "Reply tasks put back because the Page's rate was used up."}, []string{"page"})
 	m.PersonGapWaits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_person_gap_waits_total", Help: "Reply tasks put back to keep a Page's replies to one person person_gap apart."}, []string{"page"})
-	m.PollDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_poll_seconds", Help: "Duration of one Page poll (polls that did not run, the Page paused, are not observed).", Buckets: prometheus.ExponentialBuckets(0.01, 2, 24)}, []string{"page"})
+	m.PollDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_poll_seconds", Help: "Duration of one Page poll (polls that did not run, the Page paused, are not observed).", Buckets: pollBuckets}, []string{"page"})
 	m.CommentsSeen = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_comments_seen_total", Help: "Comments and visitor posts examined by polls and the webhook."}, []string{"page"})
 	m.PollSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_skipped_total", Help: "Items not replied to, by reason."}, []string{"page", "reason"})
 	m.Enqueued = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_enqueued_total", Help: "Enqueue calls by source and outcome (enqueued, queued, sent)."}, []string{"page", "source", "outcome"})
-	m.SendLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_enqueue_to_send_seconds", Help: "Time from enqueue to a sent reply.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 28)}, []string{"page"})
+	m.SendLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_enqueue_to_send_seconds", Help: "Time from enqueue to a sent reply.", Buckets: sendBuckets}, []string{"page"})
 	m.PollsScheduled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_polls_scheduled_total", Help: "The scheduler's poll slots by outcome: enqueued, taken (another scheduler, or an earlier run, enqueued the slot), page_broken (not polled), error."}, []string{"page", "outcome"})
 	m.WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_webhook_deliveries_total", Help: "POST /webhook deliveries by outcome: accepted (a change queued, or queued already by an earlier delivery), ignored (answered 200 with nothing to queue: another object, or only changes that cannot lead to a reply), bad_signature (401: missing or wrong X-Hub-Signature-256, or no graph.app_secret), bad_body (400: not read, not JSON, or not a Meta delivery), too_large (413), error (503: not queued)."}, []string{"outcome"})
 	for _, c := range []prometheus.Collector{m.RepliesSent, m.RepliesFailed, m.DuplicatesSkipped, m.GraphCalls, m.GraphDuration, m.PagePauses, m.RateLimited, m.PersonGapWaits, m.PollDuration, m.CommentsSeen, m.PollSkipped, m.Enqueued, m.SendLatency, m.PollsScheduled, m.WebhookDeliveries} {

@@ -91,7 +91,7 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	tasks.SetRedisLogger(log)
-	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.New()}
+	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.NewWith(metrics.Options{NoPageBuckets: !boolOr(cfg.Metrics.PageBuckets, true)})}
 	a.rdb = tasks.NewRedisClient(opt)
 	linger, flushAt := tasks.BatchOptions(cfg.Worker.Concurrency)
 	// One config is one app (one app secret): a throttle of the whole app
