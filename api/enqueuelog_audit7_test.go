@@ -1,40 +1,14 @@
 package api_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
-
-// refusedRedis fails every call at once as a Redis whose port refuses (a
-// redistest.Cut's dials wait out go-redis's retries: seconds a request).
-type refusedRedis struct{}
-
-var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
-
-func (refusedRedis) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (refusedRedis) ProcessHook(redis.ProcessHook) redis.ProcessHook {
-	return func(_ context.Context, cmd redis.Cmder) error {
-		cmd.SetErr(errRefused)
-		return errRefused
-	}
-}
-func (refusedRedis) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(_ context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			c.SetErr(errRefused)
-		}
-		return errRefused
-	}
-}
 
 // TestEnqueueRedisAwayLoggedOnce: with Redis away every request fails
 // alike; the first says why at ERROR (api: enqueue, with the Page and the
@@ -42,9 +16,7 @@ func (refusedRedis) ProcessPipelineHook(redis.ProcessPipelineHook) redis.Process
 // already as its 503, and two ERROR lines per request flooded the log.
 func TestEnqueueRedisAwayLoggedOnce(t *testing.T) {
 	e := newEnv(t, func(p *api.Params) {
-		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-		rdb.AddHook(refusedRedis{})
-		t.Cleanup(func() { _ = rdb.Close() })
+		rdb := redistest.Refused(t)
 		l := tasks.NewLedger(rdb, tasks.LedgerOptions{})
 		p.Ledger = l
 		p.Enqueuer = &tasks.Enqueuer{Client: p.Enqueuer.Client, Ledger: l, MaxRetry: 3}

@@ -1,48 +1,21 @@
 package worker
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pagereply/pagereply/internal/proctest"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
-
-// refusedRedis fails every call at once as a Redis whose port refuses.
-type refusedRedis struct{}
-
-var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
-
-func (refusedRedis) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (refusedRedis) ProcessHook(redis.ProcessHook) redis.ProcessHook {
-	return func(_ context.Context, cmd redis.Cmder) error {
-		cmd.SetErr(errRefused)
-		return errRefused
-	}
-}
-func (refusedRedis) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(_ context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			c.SetErr(errRefused)
-		}
-		return errRefused
-	}
-}
 
 // TestReleaseWithRedisAwayLogsOnce: when Redis goes away, every reply in
 // flight fails to give back its claim at once; the log gets one WARN naming
 // the reply (page_id, target) with the error, the others at debug, not a
 // WARN per reply at the moment an operator reads the log.
 func TestReleaseWithRedisAwayLogsOnce(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	rdb.AddHook(refusedRedis{})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := redistest.Refused(t)
 	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{})
 	var logs proctest.Buffer
 	base := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
