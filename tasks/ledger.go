@@ -1090,26 +1090,32 @@ type PauseState struct {
 
 // PausedAll is Paused for many Pages in one pipeline, in their order.
 func (l *Ledger) PausedAll(ctx context.Context, pages []string) ([]PauseState, error) {
-	pipe := l.rdb.Pipeline()
-	ttls := make([]*redis.DurationCmd, len(pages))
-	reasons := make([]*redis.StringCmd, len(pages))
-	for i, page := range pages {
-		key := l.pageKey(page, "pause")
-		ttls[i] = pipe.PTTL(ctx, key)
-		reasons[i] = pipe.Get(ctx, key)
-	}
-	_, _ = pipe.Exec(ctx) // errors are read per command: a GET's redis.Nil must not hide another's
 	out := make([]PauseState, len(pages))
-	for i, page := range pages {
-		if err := ttls[i].Err(); err != nil {
-			return nil, fmt.Errorf("pause of page %s: %w", page, err)
+	// In pipelines of manyPagesChunk Pages, as the other many-Page calls:
+	// no single pipeline holds Redis's reply buffer for long.
+	for lo := 0; lo < len(pages); lo += manyPagesChunk {
+		hi := min(lo+manyPagesChunk, len(pages))
+		pipe := l.rdb.Pipeline()
+		ttls := make([]*redis.DurationCmd, hi-lo)
+		reasons := make([]*redis.StringCmd, hi-lo)
+		for i := range ttls {
+			key := l.pageKey(pages[lo+i], "pause")
+			ttls[i] = pipe.PTTL(ctx, key)
+			reasons[i] = pipe.Get(ctx, key)
 		}
-		if err := reasons[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("pause of page %s: %w", page, err)
-		}
-		out[i].Page = page
-		if d := ttls[i].Val(); d > 0 {
-			out[i].Left, out[i].Reason = d, reasons[i].Val()
+		_, _ = pipe.Exec(ctx) // errors are read per command: a GET's redis.Nil must not hide another's
+		for i := range ttls {
+			page := pages[lo+i]
+			if err := ttls[i].Err(); err != nil {
+				return nil, fmt.Errorf("pause of page %s: %w", page, err)
+			}
+			if err := reasons[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, fmt.Errorf("pause of page %s: %w", page, err)
+			}
+			out[lo+i].Page = page
+			if d := ttls[i].Val(); d > 0 {
+				out[lo+i].Left, out[lo+i].Reason = d, reasons[i].Val()
+			}
 		}
 	}
 	return out, nil

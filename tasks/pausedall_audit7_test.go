@@ -1,0 +1,72 @@
+package tasks
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/internal/redistest"
+)
+
+// largestPipeline records the most commands sent in one pipeline.
+type largestPipeline struct{ most, pipelines atomic.Int64 }
+
+func (c *largestPipeline) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (c *largestPipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (c *largestPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "pttl" { // not go-redis's own at dial
+			c.pipelines.Add(1)
+		}
+		for {
+			m := c.most.Load()
+			if int64(len(cmds)) <= m || c.most.CompareAndSwap(m, int64(len(cmds))) {
+				break
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestPausedAllInChunks: the pauses of thousands of Pages are read in
+// pipelines of manyPagesChunk Pages, as the other many-Page calls, not in
+// one pipeline of every Page's commands, and each Page gets its own pause.
+func TestPausedAllInChunks(t *testing.T) {
+	const n = 2500
+	db := redistest.New(t)
+	ctx := context.Background()
+	pages := make([]string, n)
+	for i := range pages {
+		pages[i] = strconv.Itoa(7400000000000000 + i)
+	}
+	l := NewLedger(db.Client, LedgerOptions{})
+	for _, i := range []int{3, 1500, 2499} {
+		if _, err := l.Pause(ctx, pages[i], time.Hour, PauseThrottled+": page "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdb := redis.NewClient(db.Client.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	var lp largestPipeline
+	rdb.AddHook(&lp)
+	ps, err := NewLedger(rdb, LedgerOptions{}).PausedAll(ctx, pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		paused := i == 3 || i == 1500 || i == 2499
+		if p.Page != pages[i] || (p.Left > 0) != paused || paused && p.Reason != PauseThrottled+": page "+strconv.Itoa(i) {
+			t.Fatalf("page %d: %+v, paused %v", i, p, paused)
+		}
+	}
+	if got := lp.most.Load(); got > 2*manyPagesChunk {
+		t.Errorf("a pipeline of %d commands, want at most %d (2 a Page, %d Pages)", got, 2*manyPagesChunk, manyPagesChunk)
+	}
+	if got := lp.pipelines.Load(); got != 3 {
+		t.Errorf("%d pipelines for %d Pages, want 3", got, n)
+	}
+}
