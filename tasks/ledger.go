@@ -1075,7 +1075,7 @@ func PauseKind(reason string) string {
 func (l *Ledger) Paused(ctx context.Context, page string) (time.Duration, string, error) {
 	ps, err := l.PausedAll(ctx, []string{page})
 	if err != nil {
-		return 0, "", fmt.Errorf("page %s: %w", page, err)
+		return 0, "", err // "pause of page <id>: ...": the Page named once
 	}
 	return ps[0].Left, ps[0].Reason, nil
 }

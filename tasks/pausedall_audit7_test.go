@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,5 +69,15 @@ func TestPausedAllInChunks(t *testing.T) {
 	}
 	if got := lp.pipelines.Load(); got != 3 {
 		t.Errorf("%d pipelines for %d Pages, want 3", got, n)
+	}
+}
+
+// TestPausedErrorNamesThePageOnce: a failed read of a Page's pause names the
+// Page once ("pause of page 100: ..."), not twice.
+func TestPausedErrorNamesThePageOnce(t *testing.T) {
+	l := NewLedger(redistest.Refused(t), LedgerOptions{})
+	_, _, err := l.Paused(context.Background(), "100")
+	if err == nil || strings.Count(err.Error(), "100") != 1 || !strings.HasPrefix(err.Error(), "pause of page 100: ") {
+		t.Errorf("Paused with Redis away: %v, want the Page named once", err)
 	}
 }
