@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,20 +75,57 @@ func NewWith(o Options) *Metrics {
 	return m
 }
 
-// InitPages makes the per-Page series an alert reads exist at 0 for every
+// Roles are the roles one process runs, for InitPagesFor: a process makes
+// at 0 only the series its own roles write.
+type Roles struct{ Scheduler, Worker, API bool }
+
+// AllRoles is a process that runs every role (serve).
+func AllRoles() Roles { return Roles{Scheduler: true, Worker: true, API: true} }
+
+// InitPages is InitPagesFor a process that runs every role (serve).
+func (m *Metrics) InitPages(pages []string) { m.InitPagesFor(pages, AllRoles()) }
+
+// InitPagesFor makes the per-Page series an alert reads exist at 0 for every
 // configured Page, before anything happens to it: a counter first written at
 // 1 has no earlier sample, so increase() and rate() over it stay 0, and an
-// alert on the first failure, pause or throttling would never fire. The
-// label values are the ones the roles write (sources, failure classes,
-// pause reasons, where a duplicate was caught).
-func (m *Metrics) InitPages(pages []string) {
-	sources := []string{"poll", "webhook", "api"}
-	failed := []string{
-		graph.ClassTransient.String(), graph.ClassPermanent.String(), graph.ClassPageBroken.String(),
-		"unsettled", "too_old",
+// alert on the first failure, pause or throttling would never fire. It makes
+// those the process's roles write, with the label values they write, and no
+// others: at 5,000 Pages the 100,000 series of every role cost about 48 MB of
+// heap, which a scheduler (it writes none of them) or an api process (its
+// pauses and duplicates only) need not pay.
+//
+//   - worker: sends by source, failures by class, pauses by reason,
+//     duplicates (ledger, graph, person, answered), rate and person gap
+//     waits, comments seen (polls and webhook items);
+//   - api: pauses (a conversation reply's Graph read finding the Page
+//     throttled, broken or blocked: not graph_down, the worker's outage),
+//     duplicates (ledger, taskid, answered);
+//   - scheduler: none (its pagereply_polls_scheduled_total and
+//     pagereply_skipped_total{reason="page_broken"} start at their first slot).
+func (m *Metrics) InitPagesFor(pages []string, r Roles) {
+	var sources, failed, pauses, duplicates []string
+	var perPage []*prometheus.CounterVec
+	add := func(to *[]string, values ...string) {
+		for _, v := range values {
+			if !slices.Contains(*to, v) {
+				*to = append(*to, v)
+			}
+		}
 	}
-	pauses := []string{"throttled", "page_broken", "graph_down", "policy_block"}
-	duplicates := []string{"ledger", "taskid", "graph", "person", "answered"}
+	if r.Worker {
+		sources = []string{"poll", "webhook", "api"}
+		failed = []string{
+			graph.ClassTransient.String(), graph.ClassPermanent.String(), graph.ClassPageBroken.String(),
+			"unsettled", "too_old",
+		}
+		add(&pauses, "throttled", "page_broken", "graph_down", "policy_block")
+		add(&duplicates, "ledger", "graph", "person", "answered")
+		perPage = []*prometheus.CounterVec{m.RateLimited, m.PersonGapWaits, m.CommentsSeen}
+	}
+	if r.API {
+		add(&pauses, "throttled", "page_broken", "policy_block")
+		add(&duplicates, "ledger", "taskid", "answered")
+	}
 	for _, p := range pages {
 		for _, s := range sources {
 			m.RepliesSent.WithLabelValues(p, s)
@@ -101,9 +139,9 @@ func (m *Metrics) InitPages(pages []string) {
 		for _, w := range duplicates {
 			m.DuplicatesSkipped.WithLabelValues(p, w)
 		}
-		m.RateLimited.WithLabelValues(p)
-		m.PersonGapWaits.WithLabelValues(p)
-		m.CommentsSeen.WithLabelValues(p)
+		for _, c := range perPage {
+			c.WithLabelValues(p)
+		}
 	}
 }
 
