@@ -102,7 +102,6 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		pages[i] = p.ID
 		tokens[p.ID] = p.AccessToken
 	}
-	a.metrics.InitPages(pages)
 	a.ledger = tasks.NewLedger(a.rdb, tasks.LedgerOptions{Batch: true, Linger: linger, FlushAt: flushAt, AppPages: pages, PageTokens: tokens,
 		AppSecret: cfg.Graph.AppSecret})
 	a.client = asynq.NewClient(opt)
