@@ -53,11 +53,23 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 	if cfg.Redis.UserWithoutPassword() {
 		fmt.Fprintf(env.stdout, "warning: redis.url names a user and no password (redis://NAME@host): a password goes after a colon, redis://:PASSWORD@host or redis://USER:PASSWORD@host\n")
 	}
-	for _, p := range cfg.SecretsInFile() {
+	literal := cfg.SecretsInFile()
+	for i, p := range literal {
+		if i == secretWarningsMax && len(literal) > secretWarningsMax+1 {
+			// An agency's config of thousands of Pages, every token
+			// written in it: one line for the rest, not thousands.
+			fmt.Fprintf(env.stdout, "warning: %d more secrets are written in the file (%s … %s): take them from the environment with ${VAR} too\n",
+				len(literal)-i, p, literal[len(literal)-1])
+			break
+		}
 		fmt.Fprintf(env.stdout, "warning: %s is a secret written in the file: take it from the environment with ${VAR} (deploy/README.md, Secrets)\n", p)
 	}
 	return exitOK
 }
+
+// secretWarningsMax is how many secrets written in the file check names a
+// line each; past it, one line counts the others.
+const secretWarningsMax = 10
 
 // personGap describes the Page's person_gap for check's summary.
 func personGap(p *config.Page) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,35 @@ func TestEnqueueHelpExitCodesAudit7(t *testing.T) {
 		if !strings.Contains(help, want) {
 			t.Errorf("enqueue -h does not say %q:\n%s", want, help)
 		}
+	}
+}
+
+// TestCheckManySecretsInFileOneLine: an agency config with every Page's
+// token written in the file gets a warning line for the first ten and one
+// line counting the rest, not a line per Page; no token is printed.
+func TestCheckManySecretsInFileOneLine(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AUDIT7_API", "0123456789abcdef0123456789abcdef")
+	var b strings.Builder
+	b.WriteString("redis:\n  url: redis://" + freeAddr(t) + "/3\napi:\n  tokens: [\"${AUDIT7_API}\"]\npages:\n")
+	for i := range 30 {
+		b.WriteString("  - id: \"" + strconv.Itoa(100+i) + "\"\n    access_token: \"EAABaudit7tok" + strconv.Itoa(1000+i) + "\"\n    default_text: \"hi\"\n")
+	}
+	path := filepath.Join(dir, "many.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runInProcess(t, nil, "check", "-c", path)
+	if code != exitOK {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := strings.Count(out, "is a secret written in the file"); n != 10 {
+		t.Errorf("%d lines of a secret each, want 10:\n%s", n, out)
+	}
+	if !strings.Contains(out, "warning: 20 more secrets are written in the file (pages[10].access_token … pages[29].access_token)") {
+		t.Errorf("no line counting the other 20:\n%s", out)
+	}
+	if strings.Contains(out+errOut, "EAABaudit7tok") {
+		t.Errorf("check printed a token:\n%s%s", out, errOut)
 	}
 }
