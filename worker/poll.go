@@ -127,7 +127,8 @@ type Poller struct {
 // post Graph lists in a shape that cannot be read stays on the feed's first
 // page, and was said at WARN at every poll, every minute, for as long as it
 // stayed there. It remembers the Pages' pauses a skipped poll said at INFO
-// too (keys "pause", NUL, the Page's id, NUL, the pause's reason).
+// too (keys "pause", NUL, the Page's id, NUL, the pause's reason), and the
+// Pages whose polls met another running (keys "busy", NUL, the Page's id).
 type warnedItems struct {
 	mu sync.Mutex
 	m  map[string]struct{}
@@ -152,6 +153,13 @@ func (w *warnedItems) seen(keys []string) bool {
 		}
 	}
 	return all
+}
+
+// forget removes key, so that it is said at its level again.
+func (w *warnedItems) forget(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, key)
 }
 
 // NewPoller returns a Poller.
@@ -313,11 +321,19 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 		if err != nil {
 			return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
 		}
+		busy := "busy\x00" + pageID
 		if !ok {
 			r.rep.Busy = true
-			r.log.Info("poll skipped: another poll of the page is running")
+			// At INFO once until this process polls the Page again: a
+			// poll that outlasts its interval meets every slot's poll.
+			lvl := slog.LevelInfo
+			if pl.warned.seen([]string{busy}) {
+				lvl = slog.LevelDebug
+			}
+			r.log.Log(ctx, lvl, "poll skipped: another poll of the page is running")
 			return r.rep, nil
 		}
+		pl.warned.forget(busy)
 		r.lease, r.renewed = token, time.Now()
 		defer func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -68,3 +68,64 @@ func TestPausedPollLoggedOncePerPause(t *testing.T) {
 		t.Errorf("a new pause: %v lines by level, want 1 INFO:\n%s", n, logs.String()[mark:])
 	}
 }
+
+// TestBusyPollLoggedOnceUntilPolled: a poll that meets another poll of the
+// Page running says so at INFO once; the next ones at debug (a poll that
+// outlasts its interval meets every slot's), until this process polls the
+// Page again.
+func TestBusyPollLoggedOnceUntilPolled(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Posts: 1, Comments: 1, Seed: 7702})
+	pages := pollPages(h)
+	page := pages[0].ID
+	ctx := context.Background()
+	var logs proctest.Buffer
+	p := h.pollParams(pages)
+	p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	poller := worker.NewPoller(p)
+	held := func() string {
+		t.Helper()
+		token, ok, err := h.ledger.TryLease(ctx, page, "poll", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("take the poll's lease: %v %v", ok, err)
+		}
+		return token
+	}
+	busy := func(n int) {
+		t.Helper()
+		for range n {
+			if rep, err := poller.Poll(ctx, page, false); err != nil || !rep.Busy {
+				t.Fatalf("poll beside another: %+v, %v; want busy", rep, err)
+			}
+		}
+	}
+	levels := func() map[string]int {
+		n := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			if !strings.Contains(line, `"msg":"poll skipped: another poll of the page is running"`) {
+				continue
+			}
+			for _, l := range []string{"DEBUG", "INFO"} {
+				if strings.Contains(line, `"level":"`+l+`"`) {
+					n[l]++
+				}
+			}
+		}
+		return n
+	}
+	token := held()
+	busy(3)
+	if n := levels(); n["INFO"] != 1 || n["DEBUG"] != 2 {
+		t.Errorf("3 busy polls: %v lines by level, want 1 INFO and 2 DEBUG", n)
+	}
+	if err := h.ledger.ReleaseLease(ctx, page, "poll", token); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := poller.Poll(ctx, page, false); err != nil || rep.Busy {
+		t.Fatalf("poll with the lease free: %+v, %v", rep, err)
+	}
+	held()
+	busy(1)
+	if n := levels(); n["INFO"] != 2 || n["DEBUG"] != 2 {
+		t.Errorf("busy again after a poll of its own: %v lines by level, want a second INFO", n)
+	}
+}
