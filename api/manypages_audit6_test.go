@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,26 +13,9 @@ import (
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
-
-// singleGets counts the GETs sent to Redis one round trip each.
-type singleGets struct{ n atomic.Int64 }
-
-func (c *singleGets) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *singleGets) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if strings.EqualFold(cmd.Name(), "get") {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *singleGets) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // TestGetReplyOfManyPagesPipelined: with an agency's thousands of Pages,
 // GET /v1/replies/{id} of a reply whose task is gone (an hour after it
@@ -42,7 +24,7 @@ func (c *singleGets) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // (0.2 s on an idle local Redis with 5,000 Pages, seconds at a remote one).
 func TestGetReplyOfManyPagesPipelined(t *testing.T) {
 	const n = 3000
-	var gets singleGets
+	gets := redistest.Counter{Match: func(c redis.Cmder) bool { return strings.EqualFold(c.Name(), "get") }}
 	var ledger *tasks.Ledger
 	var pages []string
 	e := newEnv(t, func(p *api.Params) {
@@ -66,7 +48,7 @@ func TestGetReplyOfManyPagesPipelined(t *testing.T) {
 	if err := ledger.Client().Set(ctx, key, fmt.Sprintf("s|%d|m_AbF", time.Now().UnixMilli()), time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	before := gets.n.Load()
+	before := gets.Single.Load()
 	st, m := e.do(t, http.MethodGet, "/v1/replies/comment:"+owner+"_9", testToken, "")
 	if st != http.StatusOK || m["state"] != "sent" || m["page_id"] != owner || m["message_id"] != "m_AbF" {
 		t.Fatalf("GET of a sent reply whose task is gone: %d %v, want 200 sent on page %s", st, m, owner)
@@ -74,7 +56,7 @@ func TestGetReplyOfManyPagesPipelined(t *testing.T) {
 	if st, m := e.do(t, http.MethodGet, "/v1/replies/comment:1_2", testToken, ""); st != http.StatusNotFound {
 		t.Fatalf("GET of an unknown reply: %d %v, want 404", st, m)
 	}
-	if got := gets.n.Load() - before; got > n/10 {
+	if got := gets.Single.Load() - before; got > n/10 {
 		t.Fatalf("two GETs over %d Pages took %d single ledger reads, want them pipelined", n, got)
 	}
 }

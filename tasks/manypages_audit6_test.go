@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,25 +10,6 @@ import (
 
 	"github.com/pagereply/pagereply/internal/redistest"
 )
-
-// roundTrips counts what a client sends: single commands and pipelines.
-type roundTrips struct{ single, pipelines atomic.Int64 }
-
-func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.single.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.pipelines.Add(1)
-		return next(ctx, cmds)
-	}
-}
 
 // TestManyPagesCallsPipelined: the calls an agency's config makes for every
 // Page (status, the API's lookup of a reply whose task is gone, the pauses
@@ -65,7 +45,7 @@ func TestManyPagesCallsPipelined(t *testing.T) {
 
 	rdb := redis.NewClient(db.Client.Options())
 	t.Cleanup(func() { _ = rdb.Close() })
-	var rt roundTrips
+	var rt redistest.Counter
 	rdb.AddHook(&rt)
 	l := NewLedger(rdb, LedgerOptions{PageTokens: newTokens})
 	const most = 2 * (n/manyPagesChunk + 1) // a pipeline each chunk, and each script's load
@@ -131,10 +111,10 @@ func TestManyPagesCallsPipelined(t *testing.T) {
 
 	// 5 many-Page calls; the single commands are the SET above, the Paused
 	// of page 8, and each script's load after its NOSCRIPT.
-	if got := rt.single.Load(); got > 8 {
+	if got := rt.Single.Load(); got > 8 {
 		t.Errorf("%d single round trips for %d Pages, want the Pages' calls pipelined", got, n)
 	}
-	if got := rt.pipelines.Load(); got > 5*most {
+	if got := rt.Pipelines.Load(); got > 5*most {
 		t.Errorf("%d pipelines for %d Pages", got, n)
 	}
 }

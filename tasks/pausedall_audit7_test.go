@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,26 +11,6 @@ import (
 
 	"github.com/pagereply/pagereply/internal/redistest"
 )
-
-// largestPipeline records the most commands sent in one pipeline.
-type largestPipeline struct{ most, pipelines atomic.Int64 }
-
-func (c *largestPipeline) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (c *largestPipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (c *largestPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && cmds[0].Name() == "pttl" { // not go-redis's own at dial
-			c.pipelines.Add(1)
-		}
-		for {
-			m := c.most.Load()
-			if int64(len(cmds)) <= m || c.most.CompareAndSwap(m, int64(len(cmds))) {
-				break
-			}
-		}
-		return next(ctx, cmds)
-	}
-}
 
 // TestPausedAllInChunks: the pauses of thousands of Pages are read in
 // pipelines of manyPagesChunk Pages, as the other many-Page calls, not in
@@ -52,7 +31,7 @@ func TestPausedAllInChunks(t *testing.T) {
 	}
 	rdb := redis.NewClient(db.Client.Options())
 	t.Cleanup(func() { _ = rdb.Close() })
-	var lp largestPipeline
+	lp := redistest.Counter{Match: func(c redis.Cmder) bool { return c.Name() == "pttl" }}
 	rdb.AddHook(&lp)
 	ps, err := NewLedger(rdb, LedgerOptions{}).PausedAll(ctx, pages)
 	if err != nil {
@@ -64,10 +43,10 @@ func TestPausedAllInChunks(t *testing.T) {
 			t.Fatalf("page %d: %+v, paused %v", i, p, paused)
 		}
 	}
-	if got := lp.most.Load(); got > 2*manyPagesChunk {
+	if got := lp.Largest.Load(); got > 2*manyPagesChunk {
 		t.Errorf("a pipeline of %d commands, want at most %d (2 a Page, %d Pages)", got, 2*manyPagesChunk, manyPagesChunk)
 	}
-	if got := lp.pipelines.Load(); got != 3 {
+	if got := lp.Pipelines.Load(); got != 3 {
 		t.Errorf("%d pipelines for %d Pages, want 3", got, n)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,33 +13,11 @@ import (
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
-
-// pauseCallCounter counts the Redis round trips that write a Page's pause
-// (the pause script names its pause_token key) as single commands: an app
-// of thousands of Pages must not pause them one round trip each.
-type pauseCallCounter struct{ single atomic.Int64 }
-
-func (c *pauseCallCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *pauseCallCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		for _, a := range cmd.Args() {
-			if s, ok := a.(string); ok && strings.HasSuffix(s, ":pause_token") {
-				c.single.Add(1)
-				break
-			}
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *pauseCallCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // TestAppThrottlePausesThousandsOfPagesAtOnce: an agency runs thousands of
 // Pages on one app. X-App-Usage near 100 on one Page's answer pauses every
@@ -63,7 +40,17 @@ func TestAppThrottlePausesThousandsOfPagesAtOnce(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: h.db.Addr, DB: h.db.DB})
 	t.Cleanup(func() { _ = rdb.Close() })
-	var calls pauseCallCounter
+	// The Redis round trips that write a Page's pause (the pause script
+	// names its pause_token key) as single commands: an app of thousands of
+	// Pages must not pause them one round trip each.
+	calls := redistest.Counter{Match: func(c redis.Cmder) bool {
+		for _, a := range c.Args() {
+			if s, ok := a.(string); ok && strings.HasSuffix(s, ":pause_token") {
+				return true
+			}
+		}
+		return false
+	}}
 	rdb.AddHook(&calls)
 	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true, AppPages: ids})
 	t.Cleanup(ledger.Close)
@@ -95,7 +82,7 @@ func TestAppThrottlePausesThousandsOfPagesAtOnce(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := calls.single.Load(); got > n/10 {
+	if got := calls.Single.Load(); got > n/10 {
 		t.Fatalf("pausing %d Pages took %d single round trips, want them pipelined", n, got)
 	}
 }
