@@ -188,6 +188,30 @@ func threadControlled(code, subcode int, message string) bool {
 // archiving each.
 const CodeMessengerBlocked = 2022
 
+// codePolicyBlock is 368, "Temporarily blocked for policies violations".
+const codePolicyBlock = 368
+
+// subcodeMessagingRestricted is code 10's "temporarily restricted from
+// sending messages" (Meta's Messenger Platform Common Error Codes,
+// 10 – 1893063): a restriction Meta puts on the Page's messaging after a
+// policy violation, not its token or permissions. Like 368 and 2022 it is
+// a policy block: classed page broken (the Page's replies kept), and the
+// worker pauses the Page for hours, not the 5 minutes of a broken token.
+const subcodeMessagingRestricted = 1893063
+
+// PolicyBlocked reports whether err is Meta blocking or restricting the
+// Page's messaging for its conduct (code 368, code 2022, code 10 with
+// subcode 1893063), not a broken token: a new token does not lift it, and
+// calling into it lengthens it.
+func PolicyBlocked(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return ge.Code == codePolicyBlock || ge.Code == CodeMessengerBlocked ||
+		ge.Code == 10 && ge.Subcode == subcodeMessagingRestricted
+}
+
 // codeUserNotVisible is 210, "User not visible": the person, not the Page.
 // codePageMessagesOff is 10904, "The page has messages disabled in the
 // settings" (Meta's Page Messages reference): the Page's state.
@@ -204,6 +228,9 @@ var perPersonMessages = []string{
 	"outside of allowed window",
 	"isn't receiving messages",
 	"isn't available right now",
+	// Meta's current title of 10 – 2018108 (Messenger Platform Common
+	// Error Codes), the same refusal in other words.
+	"can't receive your messages",
 	// 230 is a missing messaging permission of the Page's (page broken),
 	// but Meta's Page Messages reference also gives it as "Permissions
 	// disallow message to user": that one is the person's.
@@ -216,6 +243,8 @@ func perPersonMessage(code int, message string) bool {
 	if code != 10 && code != 200 && code != 230 {
 		return false
 	}
+	// Meta writes some texts with a typographic apostrophe (isn’t).
+	message = strings.ReplaceAll(message, "\u2019", "'")
 	for _, m := range perPersonMessages {
 		if strings.Contains(message, m) {
 			return true
@@ -262,7 +291,7 @@ func Classify(code, subcode, httpStatus int, transient bool) Class {
 	// so the Page is paused with its replies kept instead of archiving each.
 	case code == 10 && subcode == subcodeThreadControlled:
 		return ClassTransient
-	case code == 190, code == 102, code == 3, code == 10, code >= 200 && code <= 299, code == 368, code == CodeMessengerBlocked:
+	case code == 190, code == 102, code == 3, code == 10, code >= 200 && code <= 299, code == codePolicyBlock, code == CodeMessengerBlocked:
 		return ClassPageBroken
 	case transient, code == 1, code == 2, code == codeTemporarySendFailure, httpStatus >= 500:
 		return ClassTransient

@@ -30,11 +30,6 @@ const (
 	longestPolicyBlock   = 24 * time.Hour
 )
 
-// codePolicyBlock is Graph's 368: "Temporarily blocked for policies
-// violations" (wait and retry), with subcodes such as 1390008 (acting too
-// fast, anti-spam).
-const codePolicyBlock = 368
-
 // handleReply sends one private reply: it reserves the target (ledger check,
 // Page pause, rate and claim in one Redis round trip), waits for its send slot,
 // settles a doubtful earlier attempt with Graph, sends, and records the outcome.
@@ -1099,10 +1094,11 @@ func pauseOf(err error) (kind string, d, longest time.Duration) {
 	ge := (*graph.Error)(nil)
 	errors.As(err, &ge)
 	switch {
-	case ge != nil && (ge.Code == codePolicyBlock || ge.Code == graph.CodeMessengerBlocked):
-		// A block of the Page, not of its token: hours, doubling while it
-		// goes on, and a new token does not lift it (LiftStaleBrokenPause
-		// lifts page_broken pauses only).
+	case graph.PolicyBlocked(err):
+		// A block of the Page, not of its token (368, 2022, and code 10's
+		// messaging restriction, 1893063): hours, doubling while it goes
+		// on, and a new token does not lift it (LiftStaleBrokenPause lifts
+		// page_broken pauses only).
 		kind, d, longest = tasks.PausePolicyBlock, max(policyBlockPause, ge.RetryAfter), longestPolicyBlock
 	case graph.ClassOf(err) == graph.ClassPageBroken:
 		// At least brokenPagePause, longer when Graph says so; fixed by
