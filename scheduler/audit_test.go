@@ -48,7 +48,7 @@ func TestNewAlignsSchedules(t *testing.T) {
 
 // TestPollAtStartPausedPages: the polls at start skip a broken Page only: a
 // throttled one is polled (the poll sees the pause), and the task is named
-// after the Page and the slot, kept for the retention.
+// after the Page and its own next slot, kept for the retention.
 func TestPollAtStartPausedPages(t *testing.T) {
 	db := redistest.New(t)
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
@@ -79,9 +79,16 @@ func TestPollAtStartPausedPages(t *testing.T) {
 			t.Errorf("task %s: max retry %d, want 2", ti.ID, ti.MaxRetry)
 		}
 	}
-	slot := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	if len(infos) != 2 || !got[tasks.PollTaskID("111", slot)] || !got[tasks.PollTaskID("333", slot)] {
-		t.Fatalf("polls at start %v; want pages 111 (throttled) and 333, slot %d", got, slot.Unix())
+	// Named after each Page's own next slot.
+	next := func(page string) time.Time {
+		s, err := config.PollSchedule(page, yearly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Next(now)
+	}
+	if len(infos) != 2 || !got[tasks.StartPollTaskID("111", next("111"))] || !got[tasks.StartPollTaskID("333", next("333"))] {
+		t.Fatalf("polls at start %v; want pages 111 (throttled) and 333, named after their next slots", got)
 	}
 }
 

@@ -112,7 +112,8 @@ func TestRedisOutageLogsOnce(t *testing.T) {
 		down.Store(true)
 		for i := range 3 {
 			for _, e := range s.pages {
-				s.enqueue(ctx, e, slot.Add(time.Duration(i)*time.Minute), time.Time{})
+				at := slot.Add(time.Duration(i) * time.Minute)
+				s.enqueue(ctx, e, at, time.Time{}, tasks.PollTaskID(e.page.ID, at))
 			}
 		}
 		down.Store(false)
@@ -130,8 +131,8 @@ func TestRedisOutageLogsOnce(t *testing.T) {
 			t.Errorf("line without page_id, slot or error: %v", l)
 		}
 	}
-	s.enqueue(ctx, s.pages[0], slot.Add(time.Hour), time.Time{})
-	s.enqueue(ctx, s.pages[1], slot.Add(time.Hour), time.Time{})
+	s.enqueue(ctx, s.pages[0], slot.Add(time.Hour), time.Time{}, tasks.PollTaskID(s.pages[0].page.ID, slot.Add(time.Hour)))
+	s.enqueue(ctx, s.pages[1], slot.Add(time.Hour), time.Time{}, tasks.PollTaskID(s.pages[1].page.ID, slot.Add(time.Hour)))
 	var again []map[string]any
 	for _, l := range logLines(t, logs.String()) {
 		if l["msg"] == "polls enqueued again" {
@@ -174,7 +175,8 @@ func TestBrokenPageSkipLoggedOncePerPause(t *testing.T) {
 	t.Cleanup(func() { s.client.Close() })
 	slot := time.Unix(1_700_000_000, 0)
 	for i := range 4 {
-		s.enqueue(ctx, s.pages[0], slot.Add(time.Duration(i)*time.Minute), time.Time{})
+		at := slot.Add(time.Duration(i) * time.Minute)
+		s.enqueue(ctx, s.pages[0], at, time.Time{}, tasks.PollTaskID(s.pages[0].page.ID, at))
 	}
 	lines := logLines(t, logs.String())
 	if n := countLevels(lines, "poll skipped: page broken"); n["WARN"] != 1 || n["DEBUG"] != 3 {
@@ -189,7 +191,7 @@ func TestBrokenPageSkipLoggedOncePerPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	mark := len(logs.String())
-	s.enqueue(ctx, s.pages[0], slot.Add(time.Hour), time.Time{})
+	s.enqueue(ctx, s.pages[0], slot.Add(time.Hour), time.Time{}, tasks.PollTaskID(s.pages[0].page.ID, slot.Add(time.Hour)))
 	if n := countLevels(logLines(t, logs.String()[mark:]), "poll skipped: page broken"); n["WARN"] != 1 {
 		t.Errorf("a new pause: %v lines by level, want 1 WARN", n)
 	}

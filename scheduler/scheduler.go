@@ -48,8 +48,9 @@ type Params struct {
 	// PollAtStart enqueues a poll of every Page when Start is called, besides
 	// the schedule, spread over a window that grows with the number of Pages
 	// (startWindow), and none for a Page whose own slot comes first or soon
-	// after (startDelay). It runs in the background: Start does not wait for
-	// Redis.
+	// after (startDelay). Each is named after its Page's next slot
+	// (startPollID), so the schedulers that start before that slot queue it
+	// once. It runs in the background: Start does not wait for Redis.
 	PollAtStart bool
 	// MaxRetry of a poll task; if zero, DefaultMaxRetry.
 	MaxRetry int
@@ -231,26 +232,41 @@ func startWindow(n int) time.Duration {
 
 // startDelay returns how long after the start, at slot, the poll at start of
 // e is due: the Page's offset (config.PollOffset) in the window, so that
-// every replica agrees and the Pages spread evenly over it. It returns false
-// when the Page's own slot comes before that, or less than a margin after it:
-// the scheduled poll reads the Page about as soon, and the poll at start is
-// always due before it (neither is then superseded by the other, and the
-// Page's lease keeps them from reading at once). The margin is startMargin,
-// at most half the Page's interval (a Page polled every 10 s gets its poll
-// at start when its slot is over 5 s away), and at most the window: a
-// deployment small enough to be polled at once keeps every poll at start.
-func startDelay(e *pageEntry, slot time.Time, window time.Duration) (time.Duration, bool) {
+// every replica agrees and the Pages spread evenly over it; and the Page's
+// own next slot, which names the poll at start (tasks.StartPollTaskID; zero
+// for a schedule that never fires again). It returns false when the Page's
+// own slot comes before that, or less than a margin after it: the scheduled
+// poll reads the Page about as soon, and the poll at start is always due
+// before it (neither is then superseded by the other, and the Page's lease
+// keeps them from reading at once). The margin is startMargin, at most half
+// the Page's interval (a Page polled every 10 s gets its poll at start when
+// its slot is over 5 s away), and at most the window: a deployment small
+// enough to be polled at once keeps every poll at start.
+func startDelay(e *pageEntry, slot time.Time, window time.Duration) (time.Duration, time.Time, bool) {
 	next := e.schedule.Next(slot)
 	if next.IsZero() {
-		return 0, true
+		return 0, next, true
 	}
 	interval := e.schedule.Next(next).Sub(next)
 	d := config.PollOffset(e.page.ID, cron.ConstantDelaySchedule{Delay: window})
 	margin := min(startMargin, interval/2, window)
 	if next.Sub(slot) <= d+margin {
-		return 0, false
+		return 0, next, false
 	}
-	return d, true
+	return d, next, true
+}
+
+// startPollID is the TaskID of e's poll at start, at slot, before its own
+// slot next: named after next, so that the schedulers that start between two
+// of its slots queue it once (asynq's TaskID conflict drops the others' and,
+// its retention being at least the Page's interval, one queued and run
+// already), each still due before next; after the second it started at when
+// the schedule never fires again.
+func startPollID(e *pageEntry, slot, next time.Time) string {
+	if next.IsZero() {
+		return tasks.PollTaskID(e.page.ID, slot)
+	}
+	return tasks.StartPollTaskID(e.page.ID, next)
 }
 
 // Start enqueues the polls at start (with Params.PollAtStart) and starts the
@@ -281,12 +297,12 @@ func (s *Scheduler) Start() error {
 		// waits them out: Shutdown is not held by the window.
 		began := time.Now()
 		window := startWindow(len(s.pages))
-		queued, soon := 0, 0
+		queued, taken, soon := 0, 0, 0
 		for _, e := range s.pages {
 			if startCtx.Err() != nil {
 				return
 			}
-			d, ok := startDelay(e, slot, window)
+			d, next, ok := startDelay(e, slot, window)
 			if !ok {
 				soon++
 				s.log.Debug("no poll at start: the page's own slot comes first", slog.String("page_id", e.page.ID))
@@ -296,11 +312,15 @@ func (s *Scheduler) Start() error {
 			if d > 0 {
 				at = began.Add(d)
 			}
-			queued++
-			s.enqueueAtStart(startCtx, e, slot, at)
+			switch s.enqueueAtStart(startCtx, e, slot, at, startPollID(e, slot, next)) {
+			case outcomeEnqueued:
+				queued++
+			case outcomeTaken:
+				taken++
+			}
 		}
 		s.log.Info("polls at start queued", slog.Int("pages", queued), slog.Duration("spread_over", window),
-			slog.Int("left_to_their_slot", soon))
+			slog.Int("already_queued", taken), slog.Int("left_to_their_slot", soon))
 	}()
 	for _, e := range s.pages {
 		e.slots.reset() // a scheduler started again after Shutdown
@@ -311,7 +331,11 @@ func (s *Scheduler) Start() error {
 }
 
 // Shutdown stops the schedule and waits until the jobs that are enqueueing
-// now are done, or ctx ends; then it closes its Redis connection.
+// now are done, or ctx ends; then it closes its Redis connection. The polls
+// at start it queued stay queued, due later in their window: the other
+// replicas and the next process found them taken (startPollID) and queued
+// none of their own, so deleting them would leave their Pages unpolled until
+// their own slots.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,7 +371,8 @@ func (s *Scheduler) fire(e *pageEntry) {
 	if slot.IsZero() {
 		slot = s.p.Now()
 	}
-	s.enqueue(s.run, e, slot.Truncate(time.Second), time.Time{})
+	slot = slot.Truncate(time.Second)
+	s.enqueue(s.run, e, slot, time.Time{}, tasks.PollTaskID(e.page.ID, slot))
 }
 
 // slotOf returns the time the job of e that calls it was scheduled for,
@@ -360,19 +385,29 @@ func (s *Scheduler) slotOf(e *pageEntry) time.Time {
 // logged as cron.Recover does for a scheduled one: it must not take down the
 // scheduler, and every Page's schedule with it (again at each restart), nor
 // keep the other Pages' polls at start from going out.
-func (s *Scheduler) enqueueAtStart(ctx context.Context, e *pageEntry, slot, at time.Time) {
+func (s *Scheduler) enqueueAtStart(ctx context.Context, e *pageEntry, slot, at time.Time, id string) (outcome string) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("poll at start: panic", slog.String("page_id", e.page.ID),
 				slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			outcome = outcomeError
 		}
 	}()
-	s.enqueue(ctx, e, slot, at)
+	return s.enqueue(ctx, e, slot, at, id)
 }
 
-// enqueue queues the poll of a Page's slot, unless the Page is broken, due
-// at once or, for a poll at start, at at (when not zero).
-func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.Time) {
+// The outcomes of enqueue, as pagereply_polls_scheduled_total counts them
+// (besides tasks.PausePageBroken).
+const (
+	outcomeEnqueued = "enqueued"
+	outcomeTaken    = "taken"
+	outcomeError    = "error"
+)
+
+// enqueue queues the poll of a Page's slot as the task id, unless the Page
+// is broken, due at once or, for a poll at start, at at (when not zero). It
+// returns the outcome.
+func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.Time, id string) string {
 	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	log := s.log.With(slog.String("page_id", e.page.ID), slog.Int64("slot", slot.Unix()))
@@ -386,17 +421,17 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.
 			s.m.PollSkipped.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
 			s.m.PollsScheduled.WithLabelValues(e.page.ID, tasks.PausePageBroken).Inc()
 			log.Log(ctx, s.brokenLevel(e.page.ID, reason), "poll skipped: page broken", slog.String("reason", reason), slog.Duration("for", d))
-			return
+			return tasks.PausePageBroken
 		}
 		s.brokenLevel(e.page.ID, "")
 	}
 	payload, err := json.Marshal(tasks.Poll{PageID: e.page.ID, Slot: slot.Unix()})
 	if err != nil {
-		s.m.PollsScheduled.WithLabelValues(e.page.ID, "error").Inc()
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, outcomeError).Inc()
 		log.Error("encode poll task", slog.String("error", err.Error()))
-		return
+		return outcomeError
 	}
-	opts := []asynq.Option{asynq.TaskID(tasks.PollTaskID(e.page.ID, slot)), asynq.Queue(tasks.QueuePolls),
+	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
 		asynq.MaxRetry(s.p.MaxRetry), asynq.Retention(e.retention), asynq.Timeout(tasks.PollTimeout)}
 	if !at.IsZero() {
 		// Already past (Redis was slow to take the earlier ones): asynq
@@ -407,16 +442,19 @@ func (s *Scheduler) enqueue(parent context.Context, e *pageEntry, slot, at time.
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		// Another replica (or an earlier run of this one) took the slot.
-		s.m.PollsScheduled.WithLabelValues(e.page.ID, "taken").Inc()
-		log.Debug("poll already enqueued")
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, outcomeTaken).Inc()
+		log.Debug("poll already enqueued", slog.String("task_id", id))
 		s.redisAnswers(ctx)
+		return outcomeTaken
 	case err != nil:
-		s.m.PollsScheduled.WithLabelValues(e.page.ID, "error").Inc()
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, outcomeError).Inc()
 		s.redisFailed(ctx, log, slog.LevelError, "enqueue poll", err, true)
+		return outcomeError
 	default:
-		s.m.PollsScheduled.WithLabelValues(e.page.ID, "enqueued").Inc()
-		log.Debug("poll enqueued")
+		s.m.PollsScheduled.WithLabelValues(e.page.ID, outcomeEnqueued).Inc()
+		log.Debug("poll enqueued", slog.String("task_id", id))
 		s.redisAnswers(ctx)
+		return outcomeEnqueued
 	}
 }
 

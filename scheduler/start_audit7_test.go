@@ -74,8 +74,8 @@ func startPolls(t *testing.T, opt asynq.RedisClientOpt, slot time.Time) []startP
 // a window by each Page's offset, each due before its Page's own slot (so the
 // worker never drops it as superseded, and the scheduled poll never comes
 // first), and a Page whose own slot is 2 s away gets none (its slot polls it
-// as soon). The slot and TaskID scheme is kept: a second scheduler starting
-// in the same second queues nothing more.
+// as soon). Each task is named after its Page's own next slot: a second
+// scheduler starting in the same second queues nothing more.
 func TestPollsAtStartSpread(t *testing.T) {
 	db := redistest.New(t)
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
@@ -115,8 +115,8 @@ func TestPollsAtStartSpread(t *testing.T) {
 			t.Errorf("page %s: two polls at start", id)
 		}
 		got[id] = true
-		if sp.poll.Slot != now.Unix() || sp.info.ID != tasks.PollTaskID(id, now) {
-			t.Errorf("page %s: task %s of slot %d, want %s", id, sp.info.ID, sp.poll.Slot, tasks.PollTaskID(id, now))
+		if sp.poll.Slot != now.Unix() || sp.info.ID != tasks.StartPollTaskID(id, next[id]) {
+			t.Errorf("page %s: task %s of slot %d, want %s", id, sp.info.ID, sp.poll.Slot, tasks.StartPollTaskID(id, next[id]))
 		}
 		if sp.info.Retention < MinRetention || sp.info.MaxRetry != DefaultMaxRetry || sp.info.Timeout != tasks.PollTimeout {
 			t.Errorf("task %s: retention %s, max retry %d, timeout %s", sp.info.ID, sp.info.Retention, sp.info.MaxRetry, sp.info.Timeout)
@@ -180,7 +180,7 @@ func TestPollAtStartOnePageAtOnce(t *testing.T) {
 			runPollsAtStart(t, Params{Redis: opt, Pages: pages, PollAtStart: true, Now: func() time.Time { return now },
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			polls := startPolls(t, opt, now)
-			if len(polls) != 1 || polls[0].scheduled || polls[0].info.ID != tasks.PollTaskID("111", now) {
+			if len(polls) != 1 || polls[0].scheduled || polls[0].info.ID != tasks.StartPollTaskID("111", s.Next(now)) {
 				for _, p := range polls {
 					t.Logf("task %s scheduled %v at %s", p.info.ID, p.scheduled, p.info.NextProcessAt)
 				}

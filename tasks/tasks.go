@@ -203,3 +203,12 @@ type Poll struct {
 func PollTaskID(page string, slot time.Time) string {
 	return fmt.Sprintf("poll:%s:%d", page, slot.Unix())
 }
+
+// StartPollTaskID is the TaskID of the poll at start of page whose own slot
+// comes next at next: every scheduler that starts before that slot (replicas
+// starting in different seconds, each process of a rolling restart) names it
+// alike, so the Page gets one poll at start between two of its slots however
+// many schedulers start there.
+func StartPollTaskID(page string, next time.Time) string {
+	return fmt.Sprintf("poll:%s:start:%d", page, next.Unix())
+}
