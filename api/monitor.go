@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/tasks"
 )
 
 // maxHeldError is the most of a 500's body monitorErrors holds back: asynqmon
@@ -19,7 +22,8 @@ const maxHeldError = 4 << 10
 // with 404 (asynqmon's listings answer "asynq: queue not found" and its queue
 // page "NOT_FOUND: queue ... does not exist" with 500, though the request is
 // at fault, and its task routes a plain-text 404), asynqmon's other 404s
-// with 404, and any 500 while Redis does not answer (a PING by ready;
+// with 404, and any 500 while Redis does not answer (the readiness probe,
+// which also fails while Redis answers but refuses writes: not that;
 // asynqmon passes the raw dial error on, Redis's address and all) with 503.
 // Other answers pass through as asynqmon writes them: only a 500 or a 404 is
 // held back, so successful answers are neither buffered nor slowed.
@@ -49,7 +53,8 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 			return
 		}
 		if s.ready != nil {
-			if err := s.ready.Ping(r.Context()); err != nil {
+			// Redis refusing writes answers: asynqmon's error passes through.
+			if err := s.ready.Ping(r.Context()); err != nil && !errors.Is(err, tasks.ErrRefusesWrites) {
 				// The log keeps asynqmon's error, which the answer does not
 				// pass on (it names Redis's address).
 				s.log.Warn("monitor: redis does not answer", slog.String("path", safePath(r.URL.Path)),

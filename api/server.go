@@ -8,7 +8,7 @@
 //	POST /v1/replies        enqueue one reply or a batch (bearer token)
 //	GET  /v1/replies/{id}   a reply's state (bearer token)
 //	GET  /healthz           liveness: 200 while the process serves
-//	GET  /readyz            readiness: 200 when Redis answers a PING (tasks.Pinger), else 503 (and once stopping)
+//	GET  /readyz            readiness: 200 when Redis takes a write (tasks.Pinger), else 503 (and once stopping)
 //	GET  /metrics           Prometheus metrics (pagereply_ and asynq_ queue gauges)
 //	GET|POST /webhook       Meta's webhook, when Params.Webhook is set (signature auth)
 //	/monitor/               asynqmon (bearer token, basic auth with the token as password, or the /login cookie);
@@ -82,7 +82,8 @@ type Params struct {
 	Ledger *tasks.Ledger
 	// Inspector reads task states and queue sizes (required).
 	Inspector *asynq.Inspector
-	// Redis is pinged by /readyz; if nil, the ledger's client.
+	// Redis is probed by /readyz (tasks.Pinger: a write); if nil, the
+	// ledger's client.
 	Redis redis.UniversalClient
 	// ReadyTimeout is how long /readyz waits for Redis's answer before it
 	// answers 503; if zero, tasks.DefaultPingTimeout (2 s).
@@ -302,9 +303,10 @@ func methodNotAllowed(allow ...string) http.Handler {
 	})
 }
 
-// readyz answers 200 when Redis answers a PING within Params.ReadyTimeout
-// and the server is not stopping, else 503, within that time whatever Redis
-// does.
+// readyz answers 200 when Redis takes the probe's write (tasks.Pinger)
+// within Params.ReadyTimeout and the server is not stopping, else 503 with
+// the reason (tasks.ReadyReason: not answering, or refusing writes, and
+// why), within that time whatever Redis does.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.stopping.Load() {
 		writeError(w, http.StatusServiceUnavailable, "shutting down", "")
@@ -315,8 +317,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.ready.Ping(r.Context()); err != nil {
-		s.log.Warn("readyz: redis does not answer", slog.String("error", err.Error()))
-		writeError(w, http.StatusServiceUnavailable, "redis does not answer", "")
+		reason := tasks.ReadyReason(err)
+		s.log.Warn("readyz: "+reason, slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, reason, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -37,7 +37,7 @@ const (
 // healthAddrFlag adds --health-addr to a role command's flags.
 func healthAddrFlag(fs *flag.FlagSet) *string {
 	return fs.String("health-addr", "",
-		"also serve GET /healthz, /readyz (Redis PING) and /metrics on this address, e.g. :9090, for probes and Prometheus (off when empty; the api role has them on api.addr too)")
+		"also serve GET /healthz, /readyz (Redis takes a write) and /metrics on this address, e.g. :9090, for probes and Prometheus (off when empty; the api role has them on api.addr too)")
 }
 
 // checkHealthAddr reports a --health-addr that is not host:port (an empty
@@ -73,7 +73,7 @@ type healthServer struct {
 	stopping atomic.Bool
 }
 
-// newHealthServer returns a server for the given Redis client (pinged by
+// newHealthServer returns a server for the given Redis client (probed by
 // /readyz) and metrics registry (served at /metrics with the Go runtime and
 // process collectors); Start runs it.
 func newHealthServer(addr string, rdb redis.UniversalClient, reg *prometheus.Registry, logger *slog.Logger) *healthServer {
@@ -140,17 +140,19 @@ func (h *healthServer) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// readyz answers 200 when Redis answers a PING within 2 seconds
-// (tasks.DefaultPingTimeout) and the process is not shutting down, else 503,
-// within those 2 seconds whatever Redis does.
+// readyz answers 200 when Redis takes the probe's write (tasks.Pinger)
+// within 2 seconds (tasks.DefaultPingTimeout) and the process is not
+// shutting down, else 503 with the reason (tasks.ReadyReason), within those
+// 2 seconds whatever Redis does.
 func (h *healthServer) readyz(w http.ResponseWriter, r *http.Request) {
 	if h.stopping.Load() {
 		writeHealthError(w, http.StatusServiceUnavailable, "shutting down")
 		return
 	}
 	if err := h.ready.Ping(r.Context()); err != nil {
-		h.log.Warn("readyz: redis does not answer", slog.String("error", err.Error()))
-		writeHealthError(w, http.StatusServiceUnavailable, "redis does not answer")
+		reason := tasks.ReadyReason(err)
+		h.log.Warn("readyz: "+reason, slog.String("error", err.Error()))
+		writeHealthError(w, http.StatusServiceUnavailable, reason)
 		return
 	}
 	writeHealthJSON(w, http.StatusOK, map[string]string{"status": "ok"})

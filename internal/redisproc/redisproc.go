@@ -404,3 +404,32 @@ func OOMRefusals(t testing.TB, c *redis.Client) int {
 	}
 	return 0
 }
+
+// FillUntilRefused writes keys ("fill:<n>") to the server c talks to, which
+// must run with a maxmemory under noeviction, until it refuses even a write
+// of a few bytes as over its maxmemory (OOM), and returns how many keys it
+// wrote. Big values first, then small ones: near the limit Redis refuses a
+// big value (its query buffer counts) while a small write still fits.
+func FillUntilRefused(t testing.TB, c *redis.Client) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	for _, size := range []int{16 << 10, 512, 8} {
+		v := strings.Repeat("x", size)
+		for {
+			err := c.Set(ctx, "fill:"+strconv.Itoa(n), v, 0).Err()
+			if err == nil {
+				n++
+				if n > 1_000_000 {
+					t.Fatal("redisproc: a million keys and no OOM: is maxmemory set?")
+				}
+				continue
+			}
+			if !redis.HasErrorPrefix(err, "OOM") {
+				t.Fatalf("redisproc: fill: %v, want OOM", err)
+			}
+			break
+		}
+	}
+	return n
+}
