@@ -29,6 +29,7 @@ const maxBody = 10 << 20
 // Endpoint names, as in CallInfo.Endpoint and Error.Endpoint.
 const (
 	EndpointFeed          = "feed"
+	EndpointAdsPosts      = "ads_posts"
 	EndpointComments      = "comments"
 	EndpointObject        = "object"
 	EndpointConversations = "conversations"

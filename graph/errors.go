@@ -338,6 +338,27 @@ func ClassOf(err error) Class {
 	return ClassPermanent
 }
 
+// AdsPermissionRefused reports whether err is Graph refusing an AdsPosts
+// read for want of the ads permissions: code 10 or 200–299 (294: "Managing
+// advertisements requires the extended permission ads_management"), or 190
+// whose message is about a permission, on the ads_posts edge only. The token
+// reads the Page's feed and answers its comments all the same: such a refusal
+// concerns that one edge, not the Page (elsewhere these codes are page
+// broken). A policy block under code 10 is not one.
+func AdsPermissionRefused(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Endpoint != EndpointAdsPosts || ge.Class == ClassThrottled || PolicyBlocked(err) {
+		return false
+	}
+	switch {
+	case ge.Code == 10, ge.Code >= 200 && ge.Code <= 299:
+		return true
+	case ge.Code == 190:
+		return strings.Contains(strings.ToLower(ge.Message), "permission")
+	}
+	return false
+}
+
 // ObjectGone reports whether err is Graph's answer for an object that is not
 // there: code 100, subcode 33 ("Unsupported get request. Object with ID ...
 // does not exist, cannot be loaded due to missing permissions, or does not

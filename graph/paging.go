@@ -28,6 +28,19 @@ func (c *Client) Feed(ctx context.Context, token, pageID string) iter.Seq2[Post,
 	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointFeed, pageID, "feed", q, same[Post])
 }
 
+// AdsPosts walks a Page's ads posts (GET /{page-id}/ads_posts): the posts
+// made for its ads, among them those made in Ads Manager and never published
+// to the Page, which Feed does not list. It asks for the same fields as Feed,
+// one page of up to 100 at a time, following paging.next to the end; break to
+// stop early. On an error it yields it once, with a zero Post, and stops.
+// Graph answers it only for a token with pages_manage_ads, pages_show_list
+// and ads_management, of someone who can perform the ADVERTISE task on the
+// Page; AdsPermissionRefused tells that refusal.
+func (c *Client) AdsPosts(ctx context.Context, token, pageID string) iter.Seq2[Post, error] {
+	q := url.Values{"fields": {postFields}, "limit": {pageLimit}}
+	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointAdsPosts, pageID, "ads_posts", q, same[Post])
+}
+
 // Comments walks every comment of a post, replies included, one page of up to
 // 100 at a time; break to stop early. On an error it yields it once, with a
 // zero Comment, and stops. It asks for them newest first (filter=stream,
@@ -188,7 +201,7 @@ type skippedKey struct{}
 // saying why (the first one's reason). Nothing in it holds a token.
 type SkippedFunc func(endpoint, object string, ids []string, err error)
 
-// WithSkippedItems returns a context whose listings (Feed, Comments,
+// WithSkippedItems returns a context whose listings (Feed, AdsPosts, Comments,
 // Conversations) call skipped for each page that held items that could not
 // be decoded; the page's other items are yielded as usual. A listing read
 // again from its start reports its pages' skipped items again.
@@ -198,7 +211,7 @@ func WithSkippedItems(ctx context.Context, skipped SkippedFunc) context.Context 
 
 type pageGateKey struct{}
 
-// WithPageGate returns a context whose listings (Feed, Comments,
+// WithPageGate returns a context whose listings (Feed, AdsPosts, Comments,
 // Conversations) call gate before they fetch each page, the first included,
 // so that a caller can pace its reads by the page fetched: a page can hold
 // fewer items than asked for, or none, and still have more after it. An error
