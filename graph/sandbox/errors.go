@@ -11,6 +11,7 @@ const (
 	CodeUnknown          = 1
 	CodeTransient        = 2
 	CodePermission       = 10
+	CodeAdsPermission    = 200 // a permission the token lacks, as for ads_posts (DenyAdsPosts)
 	CodeInvalidParam     = 100
 	CodeInvalidToken     = 190
 	CodeUnavailable      = 551
@@ -107,6 +108,17 @@ func errWrongPage() *apiError {
 func errProof() *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "GraphMethodException", code: CodeInvalidParam,
 		msg: "Invalid appsecret_proof provided in the API argument"}
+}
+
+// errAdsPermission answers the ads_posts edge of a Page whose token lacks the
+// ads permissions (DenyAdsPosts): code 10 or 200, as Graph words them.
+func errAdsPermission(code int) *apiError {
+	if code == CodePermission {
+		return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodePermission,
+			msg: "(#10) Requires pages_manage_ads permission to manage the object"}
+	}
+	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeAdsPermission,
+		msg: "(#200) Requires either ads_management or pages_manage_ads permission, and the ADVERTISE task on the Page"}
 }
 
 func errNoObject(method, id string) *apiError {

@@ -111,6 +111,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch endpoint {
 	case EndpointFeed:
 		c.list(c.feed)
+	case EndpointAdsPosts:
+		c.list(c.adsPosts)
 	case EndpointComments:
 		c.list(c.comments)
 	case EndpointObject:
@@ -138,6 +140,8 @@ func endpointOf(method string, segs []string) string {
 		return EndpointUnknown
 	case method == http.MethodGet && segs[1] == "feed":
 		return EndpointFeed
+	case method == http.MethodGet && segs[1] == "ads_posts":
+		return EndpointAdsPosts
 	case method == http.MethodGet && segs[1] == "comments":
 		return EndpointComments
 	case method == http.MethodGet && segs[1] == "conversations":
@@ -365,19 +369,39 @@ func (c *call) fields(node string, defaults ...string) ([]field, *apiError) {
 }
 
 func (c *call) feed(st *store) (string, []byte, *apiError) {
+	return c.posts(st, "feed")
+}
+
+// adsPosts answers GET /{page-id}/ads_posts: the Page's ads posts (AddAdsPost,
+// PromotePost), newest first, as the feed lists its posts; refused with
+// code 10 or 200 for a Page whose token lacks the ads permissions
+// (DenyAdsPosts).
+func (c *call) adsPosts(st *store) (string, []byte, *apiError) {
+	return c.posts(st, "ads_posts")
+}
+
+// posts answers a listing of a Page's posts: its feed or its ads posts.
+func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 	_, pg, pageID, e := c.resolve(st, "get", objPage)
 	if e != nil {
 		return pageID, nil, e
+	}
+	posts := st.pages[pg].posts
+	if edge == "ads_posts" {
+		if code := st.pages[pg].adsRefusal; code != 0 {
+			return pageID, nil, errAdsPermission(code)
+		}
+		posts = st.pages[pg].ads
 	}
 	fs, e := c.fields(nodePost, "id", "created_time", "message")
 	if e != nil {
 		return pageID, nil, e
 	}
-	list, e := sinceUntil(st.pages[pg].posts, st.postCreated, c.q)
+	list, e := sinceUntil(posts, st.postCreated, c.q)
 	if e != nil {
 		return pageID, nil, e
 	}
-	pr, e := parsePageReq(c.q, listingOf("feed", pageID), true, len(st.posts))
+	pr, e := parsePageReq(c.q, listingOf(edge, pageID), true, len(st.posts))
 	if e != nil {
 		return pageID, nil, e
 	}

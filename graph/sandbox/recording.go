@@ -28,6 +28,7 @@ type Send struct {
 // Endpoint names of Calls.
 const (
 	EndpointFeed          = "feed"
+	EndpointAdsPosts      = "ads_posts" // GET /{page-id}/ads_posts
 	EndpointComments      = "comments"
 	EndpointObject        = "object"
 	EndpointMessages      = "messages"

@@ -28,6 +28,8 @@ type page struct {
 	id, name, token string
 	broken          bool
 	posts           []int32 // ascending by (created, index)
+	ads             []int32 // its ads posts, same order (AddAdsPost, PromotePost)
+	adsRefusal      int     // the code ads_posts answers with, 0 when granted (DenyAdsPosts)
 	convs           []int32
 }
 
@@ -409,8 +411,9 @@ func (s *Sandbox) Comment(id string) (Comment, bool) {
 	return s.st.commentView(i), true
 }
 
-// AllComments returns every comment on every post of a Page, post by post
-// (newest post first), each post's comments oldest first.
+// AllComments returns every comment on every post of a Page's feed, post by
+// post (newest post first), each post's comments oldest first: not those of
+// ads-only posts (AddAdsPost), which Comments gives.
 func (s *Sandbox) AllComments(pageID string) []Comment {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -643,7 +646,74 @@ func (s *Sandbox) DeletePost(id string) bool {
 	p.deleted, p.all, p.top = true, nil, nil
 	pg := &st.pages[p.page]
 	pg.posts = slices.DeleteFunc(slices.Clone(pg.posts), func(i int32) bool { return i == pi })
+	pg.ads = slices.DeleteFunc(slices.Clone(pg.ads), func(i int32) bool { return i == pi })
 	return true
+}
+
+// AddAdsPost adds a post the Page made for an ad in Ads Manager and never
+// published (a "dark post"): the Page's own, listed by its ads_posts edge and
+// not by its feed; its id, comments and private replies work as a feed
+// post's do. It returns the post's id, or "" for an unknown Page.
+func (s *Sandbox) AddAdsPost(pageID, msg string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return ""
+	}
+	pi := s.st.addPost(pg, byPage, msg, at.Unix(), false)
+	p := &s.st.pages[pg]
+	p.posts = slices.DeleteFunc(slices.Clone(p.posts), func(i int32) bool { return i == pi })
+	p.ads = insertSorted(p.ads, pi, s.st.postCreated)
+	return s.st.postID(pi)
+}
+
+// PromotePost lists a post of a Page's feed in its ads_posts edge too, as a
+// published post boosted as an ad is. False for an unknown post id.
+func (s *Sandbox) PromotePost(postID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kind, pi := s.st.lookup(postID)
+	if kind != objPost {
+		return false
+	}
+	p := &s.st.pages[s.st.posts[pi].page]
+	if !slices.Contains(p.ads, pi) {
+		p.ads = insertSorted(p.ads, pi, s.st.postCreated)
+	}
+	return true
+}
+
+// AdsPosts returns the posts a Page's ads_posts edge lists, newest first; nil
+// for an unknown Page.
+func (s *Sandbox) AdsPosts(pageID string) []Post {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return nil
+	}
+	list := s.st.pages[pg].ads
+	out := make([]Post, 0, len(list))
+	for j := len(list) - 1; j >= 0; j-- {
+		out = append(out, s.st.postView(list[j]))
+	}
+	return out
+}
+
+// DenyAdsPosts makes a Page's token lack the ads permissions (pages_manage_ads,
+// ads_management): its ads_posts edge answers code (CodePermission, 10, or
+// CodeAdsPermission, 200; any other code is taken for 200) with a permission
+// message, and every other call works as before. Code 0 grants them again.
+func (s *Sandbox) DenyAdsPosts(pageID string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code != 0 && code != CodePermission {
+		code = CodeAdsPermission
+	}
+	if pg, ok := s.st.pageIdx[pageID]; ok {
+		s.st.pages[pg].adsRefusal = code
+	}
 }
 
 // deleteComment marks a comment and its replies deleted and takes them out
