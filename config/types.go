@@ -106,6 +106,14 @@ type Page struct {
 	MaxAge time.Duration `yaml:"max_age"`
 	// ScanPosts is how far back the poll looks at posts; defaults to 720h.
 	ScanPosts time.Duration `yaml:"scan_posts"`
+	// AdsPosts makes the poll read the Page's ads posts too (Graph's
+	// /{page-id}/ads_posts), for their comments: posts made for ads in Ads
+	// Manager and never published to the Page are not in its feed, and
+	// without it their comments come only through the webhook. The token
+	// needs pages_manage_ads, pages_show_list and ads_management, of someone
+	// with the ADVERTISE task on the Page. Off by default; it needs comments
+	// in reply_to.
+	AdsPosts bool `yaml:"ads_posts"`
 	// OneReplyPerPerson: a person who comments (or posts on the Page) several
 	// times within the reply window gets one private reply, to the first of
 	// their comments to be sent; the others are recorded as answered by it.

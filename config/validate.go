@@ -477,6 +477,10 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 			}
 		}
 	}
+	if pg.AdsPosts && !pg.Replies(ReplyComments) {
+		// Ads posts are the Page's own: only their comments get replies.
+		p.add(path+".ads_posts", "reads the comments of the Page's ads posts: add comments to reply_to, or remove ads_posts")
+	}
 	if pg.MaxAge <= 0 || pg.MaxAge > MaxReplyWindow {
 		p.add(path+".max_age", "must be more than 0 and at most %s (Meta's reply window)", fmtHours(MaxReplyWindow))
 	}
