@@ -29,6 +29,8 @@ import (
 // *graph.Client implements it.
 type PollGraph interface {
 	Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
+	// AdsPosts lists the Page's ads posts, for a Page with ads_posts.
+	AdsPosts(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
 	Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error]
 	Conversations(ctx context.Context, token, pageID string) iter.Seq2[graph.Conversation, error]
 	Comment(ctx context.Context, token, commentID string) (graph.Comment, error)
@@ -127,8 +129,10 @@ type Poller struct {
 // post Graph lists in a shape that cannot be read stays on the feed's first
 // page, and was said at WARN at every poll, every minute, for as long as it
 // stayed there. It remembers the Pages' pauses a skipped poll said at INFO
-// too (keys "pause", NUL, the Page's id, NUL, the pause's reason), and the
-// Pages whose polls met another running (keys "busy", NUL, the Page's id).
+// too (keys "pause", NUL, the Page's id, NUL, the pause's reason), the
+// Pages whose polls met another running (keys "busy", NUL, the Page's id),
+// and the Pages whose ads posts Graph refused to list (keys "ads", NUL, the
+// Page's id) until a poll reads them.
 type warnedItems struct {
 	mu sync.Mutex
 	m  map[string]struct{}
@@ -216,7 +220,7 @@ type PollReport struct {
 	DryRun   bool
 	Started  time.Time
 	Duration time.Duration
-	// Posts is the number of feed posts looked at (inside scan_posts, older
+	// Posts is the number of feed posts (and ads posts, AdsPosts) looked at (inside scan_posts, older
 	// ones with fresh comments: BeyondScan, and visitors' posts inside the
 	// reply window when scan_posts is shorter), CommentReads the
 	// posts whose comments were read, Unchanged the posts skipped because
@@ -254,6 +258,15 @@ type PollReport struct {
 	// the reply windows, whatever it remembered of them (fullReadReason);
 	// empty when it read only what changed.
 	FullRead string
+	// AdsPosts is the number of posts looked at that the Page's ads_posts
+	// listing gave and its feed did not (ads posts never published to the
+	// Page), with pages[].ads_posts; counted in Posts too.
+	AdsPosts int
+	// AdsPostsNotRead says why a Page with ads_posts had its ads posts not
+	// read by this poll: Graph refused the token the ads_posts edge (the ads
+	// permissions). The feed was read and its comments answered all the
+	// same; empty otherwise.
+	AdsPostsNotRead string
 	intake.Report
 }
 
@@ -873,12 +886,28 @@ func (r *pollRun) readAgain(ctx context.Context, attempt int, err error) (bool, 
 	return false, re.err
 }
 
+// walkFeed walks the Page's feed and, with ads_posts, its ads posts: the
+// posts of its ads, which the feed does not list when they were never
+// published to the Page. A post both list is looked at once.
 func (r *pollRun) walkFeed(ctx context.Context) error {
-	// Posts handled by an earlier try of this poll: a feed read again after a
-	// transient error skips them.
+	// Posts handled by an earlier try of this poll, or by the feed for the
+	// ads posts: a listing read again after a transient error, or a post
+	// the other listing gave, is skipped.
 	done := map[string]struct{}{}
+	if err := r.walkPosts(ctx, graph.EndpointFeed, done); err != nil {
+		return err
+	}
+	if r.page.AdsPosts && r.page.Replies(config.ReplyComments) {
+		return r.walkAdsPosts(ctx, done)
+	}
+	return nil
+}
+
+// walkPosts walks one listing of the Page's posts (graph.EndpointFeed or
+// graph.EndpointAdsPosts), reading it again after a transient error.
+func (r *pollRun) walkPosts(ctx context.Context, endpoint string, done map[string]struct{}) error {
 	for attempt := 0; ; attempt++ {
-		err := r.walkFeedOnce(ctx, done)
+		err := r.walkFeedOnce(ctx, endpoint, done)
 		if err == nil {
 			return nil
 		}
@@ -888,11 +917,49 @@ func (r *pollRun) walkFeed(ctx context.Context) error {
 	}
 }
 
+// walkAdsPosts walks the Page's ads posts after its feed. Graph refusing the
+// token that edge (graph.AdsPermissionRefused: the ads permissions, or the
+// ADVERTISE task, missing) neither fails the poll nor pauses the Page: its
+// feed was read and its comments are answered; the poll's report says the
+// ads posts were not read and why, pagereply_skipped_total counts it
+// (reason ads_posts_refused), and a WARN says it once per process until a
+// poll reads them. Any other error is the poll's, as the feed's would be: a
+// throttle pauses the Page.
+func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) error {
+	key := "ads\x00" + r.page.ID
+	err := r.walkPosts(ctx, graph.EndpointAdsPosts, done)
+	if err == nil {
+		r.pl.warned.forget(key)
+		return nil
+	}
+	if ctx.Err() != nil || !graph.AdsPermissionRefused(err) {
+		return err
+	}
+	r.rep.AdsPostsNotRead = "Graph refused the Page's token its ads posts (ads_posts needs pages_manage_ads, pages_show_list and ads_management, " +
+		"and the ADVERTISE task on the Page): " + err.Error()
+	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, SkipAdsPostsRefused).Inc()
+	msg := "ads posts not read: " + r.rep.AdsPostsNotRead + "; the feed's comments are answered, ads-only posts' comments only through the webhook"
+	if r.dry || !r.pl.warned.seen([]string{key}) {
+		r.log.Warn(msg)
+	} else {
+		r.log.Debug(msg + " (said at WARN by an earlier poll)")
+	}
+	return nil
+}
+
+// SkipAdsPostsRefused is the reason label of pagereply_skipped_total for a
+// poll whose Page's ads posts Graph refused to list (walkAdsPosts): one per
+// such poll.
+const SkipAdsPostsRefused = "ads_posts_refused"
+
 // quietBeyondScan is how many posts in a row created before scan_posts, with
 // no comment inside the reply window, end a walk of the feed.
 const quietBeyondScan = 25
 
-func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) error {
+// walkFeedOnce walks one listing of the Page's posts once: its feed, or
+// (endpoint graph.EndpointAdsPosts) its ads posts, the Page's own, which are
+// read for their comments alone.
+func (r *pollRun) walkFeedOnce(ctx context.Context, endpoint string, done map[string]struct{}) error {
 	scan := r.page.ScanPosts
 	if scan <= 0 {
 		scan = DefaultScanPosts
@@ -903,9 +970,14 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 	// reply window, which a shorter scan_posts does not reach.
 	postsFrom := r.now.Add(-max(scan, intake.Window(r.page, tasks.KindPost)))
 	comments, posts := r.page.Replies(config.ReplyComments), r.page.Replies(config.ReplyPosts)
+	list, ads := r.pl.p.Graph.Feed, endpoint == graph.EndpointAdsPosts
+	if ads {
+		// The Page's own posts: no visitor's post is among them.
+		list, posts = r.pl.p.Graph.AdsPosts, false
+	}
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
 	quiet := 0 // quiet posts beyond scan_posts in a row
-	for post, err := range r.pl.p.Graph.Feed(gctx, r.page.AccessToken, r.page.ID) {
+	for post, err := range list(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
 			if *gateErr != nil {
 				return *gateErr
@@ -959,6 +1031,9 @@ func (r *pollRun) walkFeedOnce(ctx context.Context, done map[string]struct{}) er
 			done[post.ID] = struct{}{}
 			if beyond && fresh {
 				r.rep.BeyondScan++
+			}
+			if ads {
+				r.rep.AdsPosts++
 			}
 		}
 	}
@@ -1373,7 +1448,7 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 	writePollResult(t, rep)
 	if rep.Paused == "" || err != nil {
 		pl.log.Debug("poll done", slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot),
-			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("comment_reads", rep.CommentReads), slog.Int("read_to_end", rep.ReadToEnd), slog.Int("unreadable", rep.Unreadable),
+			slog.Duration("took", rep.Duration), slog.Int("posts", rep.Posts), slog.Int("ads_posts", rep.AdsPosts), slog.Int("comment_reads", rep.CommentReads), slog.Int("read_to_end", rep.ReadToEnd), slog.Int("unreadable", rep.Unreadable),
 			slog.Int("seen", rep.Seen), slog.Int("enqueued", rep.Enqueued()))
 	}
 	if err == nil {
@@ -1422,6 +1497,9 @@ func writePollResult(t *asynq.Task, rep PollReport) {
 			rep.Conversations, rep.Seen, rep.Enqueued())
 		if rep.Paused != "" {
 			s = "stopped: page paused: " + rep.Paused + "; " + s
+		}
+		if rep.AdsPostsNotRead != "" {
+			s += "; ads posts not read: " + rep.AdsPostsNotRead
 		}
 	}
 	_, _ = rw.Write([]byte(s))
