@@ -93,6 +93,12 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if rep.Unreadable > 0 {
 		fmt.Fprintf(env.stdout, "%d posts whose comments Graph refused were skipped; the next poll reads them again\n", rep.Unreadable)
 	}
+	if rep.AdsPosts > 0 {
+		fmt.Fprintf(env.stdout, "%s that the feed does not list were read from ads_posts\n", plural(rep.AdsPosts, "ads post", "ads posts"))
+	}
+	if rep.AdsPostsNotRead != "" {
+		fmt.Fprintf(env.stdout, "ads posts not read: %s\n", rep.AdsPostsNotRead)
+	}
 	if err != nil {
 		if tasks.RedisAway(err) {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, redisHint(cfg.Redis, err))
