@@ -548,8 +548,17 @@ func (r *pollRun) run(ctx context.Context) error {
 		}
 		r.rep.FullRead = r.fullReadReason(m)
 		_, r.fullKnown = m[stateFullField]
-		if r.rep.FullRead != "" {
+		switch {
+		case r.rep.FullRead != "":
 			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
+		case len(m) == 0:
+			// A Page's first poll reads everything too. Said once per Page
+			// (the state is saved after it): after a deploy, and on every
+			// Page at once when Redis lost its data (no persistence, a lost
+			// volume), the only sign of that loss before the sends Graph
+			// refuses as already replied.
+			r.log.Info("poll reads every post and conversation inside the reply window",
+				slog.String("why", "no poll state in Redis: the Page's first poll, its last more than scan_posts + 24h ago, or Redis lost its data"))
 		}
 	}
 	if r.page.Replies(config.ReplyComments) || r.page.Replies(config.ReplyPosts) {
