@@ -96,6 +96,11 @@ func (e *Error) Error() string {
 	}
 	b.WriteString("class ")
 	b.WriteString(e.Class.String())
+	if e.Class == ClassPageBroken && PolicyBlocked(e) {
+		// Classed page broken so that the Page's replies are kept, but a
+		// new token does not lift it: the line an operator reads says so.
+		b.WriteString(" (policy block)")
+	}
 	if e.RetryAfter > 0 {
 		b.WriteString(", retry after ")
 		b.WriteString(e.RetryAfter.String())
