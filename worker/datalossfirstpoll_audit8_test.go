@@ -128,3 +128,41 @@ func TestConversationsOnlyFirstPollSaysSoOnce(t *testing.T) {
 		t.Fatalf("%d lines saying %q over 3 polls, want 1; log:\n%s", n, noStateLine, logs.b.String())
 	}
 }
+
+// TestAlreadyRepliedLinesSpaced: after Redis lost its ledger, every answered
+// comment the poll finds again is refused by Graph as already replied and
+// recorded as sent. That was an INFO line each (3,600 in the operators'
+// drill); now the first in logspace.Period is at INFO and the rest at debug
+// (pagereply_duplicates_skipped_total{where="graph"} counts each), and none
+// is sent twice.
+func TestAlreadyRepliedLinesSpaced(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1})
+	page := h.pages[0].ID
+	rs := h.addComments(page, 20, "Thanks!")
+	var logs lockedBuffer
+	h.startWorkerOn(t, h.opt, 10, func(p *worker.Params) {
+		p.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	h.enqueueAll(t, rs)
+	h.waitSent(t, rs, 30*time.Second)
+	if err := h.db.Client.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.enqueueAll(t, rs)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.sb.AlreadyRepliedCount() < len(rs) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.waitSent(t, rs, 30*time.Second)
+	if got := h.sb.AlreadyRepliedCount(); got != len(rs) {
+		t.Fatalf("Graph refused %d sends as already replied, want %d", got, len(rs))
+	}
+	if d := h.sb.Duplicates(); d != 0 {
+		t.Fatalf("%d comments got a second private reply", d)
+	}
+	// The 20 refusals come within a few seconds: one line at INFO (two if
+	// a slow machine spreads them over a period's end), not 20.
+	if n := logs.count("graph says already replied"); n < 1 || n > 2 {
+		t.Fatalf("%d INFO lines saying already replied for %d refusals, want 1 or 2", n, len(rs))
+	}
+}

@@ -857,7 +857,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
 			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
 		}
-		log.L().Info("graph says already replied; recorded as sent")
+		w.logAlreadyReplied(ctx, log)
 		return nil
 	case graph.ClassThrottled, graph.ClassPageBroken:
 		d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
@@ -1054,6 +1054,21 @@ func (w *Worker) logRedisAway(ctx context.Context, log *taskLog, err error, msg 
 		}
 	}
 	log.L().Log(ctx, lvl, msg, attrs...)
+}
+
+// logAlreadyReplied says at INFO that Graph refused a reply as already
+// replied and it was recorded as sent: the first in logspace.Period, the
+// others at debug, counted by the next at INFO ("repeated") and each in
+// pagereply_duplicates_skipped_total{where="graph"}. After Redis lost its
+// data every answered comment the poll finds again ends so, a line each.
+func (w *Worker) logAlreadyReplied(ctx context.Context, log *taskLog) {
+	lvl, repeated := w.alreadyRepliedLog.Level(time.Now(), slog.LevelInfo)
+	var attrs []any
+	if lvl != slog.LevelDebug && repeated > 0 {
+		attrs = append(attrs, slog.Int("repeated", repeated),
+			slog.String("hint", "many replies Graph already had: a webhook and a poll meeting, or Redis lost its ledger (deploy/README.md, Redis)"))
+	}
+	log.L().Log(ctx, lvl, "graph says already replied; recorded as sent", attrs...)
 }
 
 func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {

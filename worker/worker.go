@@ -134,6 +134,11 @@ type Worker struct {
 	// redisAwayLog spaces the lines of the claims, send slots and such a
 	// task gives back when Redis is away: every reply in flight fails alike.
 	redisAwayLog logspace.Line
+	// alreadyRepliedLog spaces the lines of replies Graph refused as
+	// already replied (recorded as sent): one now and then is the webhook
+	// and the poll meeting, thousands at once are Redis having lost the
+	// ledger, and each would be a line.
+	alreadyRepliedLog logspace.Line
 }
 
 type pageState struct {
