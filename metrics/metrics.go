@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,6 +33,50 @@ type Metrics struct {
 	SendLatency       *prometheus.HistogramVec // page: enqueue to send
 	PollsScheduled    *prometheus.CounterVec   // page, outcome: the scheduler's slots
 	WebhookDeliveries *prometheus.CounterVec   // outcome: POST /webhook, one per delivery
+
+	// graphCodes are the values of GraphCalls' code label given out so
+	// far, at most maxGraphCodes: the code is what an answer's body says.
+	graphCodesMu sync.RWMutex
+	graphCodes   map[string]struct{}
+}
+
+// maxGraphCodes bounds the distinct values of pagereply_graph_calls_total's
+// code label in one process, beside 0, network and malformed: the code is
+// whatever the answer's body says, and an upstream answering ever new codes
+// (a proxy, a Graph misbehaving) would add series for the life of the
+// process. Past it, a new code is counted under "other". Graph's codes that
+// a Page's app meets are some dozens.
+const maxGraphCodes = 100
+
+// graphCodeOther is the code label of the codes past maxGraphCodes.
+const graphCodeOther = "other"
+
+// graphCode returns code as GraphCalls' label, or graphCodeOther when
+// maxGraphCodes others were given out already.
+func (m *Metrics) graphCode(code string) string {
+	m.graphCodesMu.RLock()
+	_, ok := m.graphCodes[code]
+	full := len(m.graphCodes) >= maxGraphCodes
+	m.graphCodesMu.RUnlock()
+	if ok {
+		return code
+	}
+	if full {
+		return graphCodeOther
+	}
+	m.graphCodesMu.Lock()
+	defer m.graphCodesMu.Unlock()
+	if _, ok := m.graphCodes[code]; ok {
+		return code
+	}
+	if len(m.graphCodes) >= maxGraphCodes {
+		return graphCodeOther
+	}
+	if m.graphCodes == nil {
+		m.graphCodes = map[string]struct{}{}
+	}
+	m.graphCodes[code] = struct{}{}
+	return code
 }
 
 // Options shape the collectors; the zero value is the default.
@@ -57,7 +102,7 @@ func NewWith(o Options) *Metrics {
 	m.RepliesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_sent_total", Help: "Private replies sent, by Page and source."}, []string{"page", "source"})
 	m.RepliesFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_replies_failed_total", Help: "Reply attempts that failed, by Page and Graph error class."}, []string{"page", "class"})
 	m.DuplicatesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_duplicates_skipped_total", Help: "Replies not sent because the target already had one, by where it was caught."}, []string{"page", "where"})
-	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and Graph error code (0: success; network: no answer; http_<status>: an answer not in Graph's error shape, such as a proxy's HTML page; malformed: a 2xx answer that could not be read)."}, []string{"endpoint", "code"})
+	m.GraphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_graph_calls_total", Help: "Graph API calls by endpoint and Graph error code (0: success; network: no answer; http_<status>: an answer not in Graph's error shape, such as a proxy's HTML page; malformed: a 2xx answer that could not be read; other: codes past the first 100 of the process)."}, []string{"endpoint", "code"})
 	m.GraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pagereply_graph_call_seconds", Help: "Graph API call duration.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"endpoint"})
 	m.PagePauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_page_pauses_total", Help: "Times a Page was paused, by reason (throttled, page_broken, graph_down, policy_block)."}, []string{"page", "reason"})
 	m.RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pagereply_rate_limited_total", Help: "Reply tasks put back because the Page's rate was used up."}, []string{"page"})
@@ -153,12 +198,13 @@ func (m *Metrics) ObserveGraph(ci graph.CallInfo) {
 	code := strconv.Itoa(ci.Code)
 	switch {
 	case ci.Code != 0:
+		code = m.graphCode(code)
 	case ci.HTTPStatus == 0:
 		code = "network"
 	case ci.HTTPStatus < 200 || ci.HTTPStatus > 299:
 		// Not Graph's error envelope (a proxy's or load balancer's page):
 		// under its HTTP status, not with the successes.
-		code = "http_" + strconv.Itoa(ci.HTTPStatus)
+		code = m.graphCode("http_" + strconv.Itoa(ci.HTTPStatus))
 	case ci.Failed:
 		// A 2xx answer that could not be read: its outcome is unknown.
 		code = "malformed"
