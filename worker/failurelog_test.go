@@ -104,3 +104,29 @@ func TestMaxRetryZero(t *testing.T) {
 		t.Fatalf("logs:\n%s", buf.String())
 	}
 }
+
+// TestPermanentFailureOneWarnAudit8: a reply Graph refuses for good is one
+// WARN line, "task archived" with its reason, task id and Page, not two: a
+// caller that keeps asking for replies to comments that do not exist
+// doubled the log (639 such replies gave 1,278 WARN lines in a soak).
+func TestPermanentFailureOneWarnAudit8(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 92})
+	r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
+	h.sb.SetCanReplyPrivately(r.Target.ID, false)
+	var buf proctest.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Logger = log })
+	if o, _, err := h.enq.Enqueue(context.Background(), r); err != nil || o != tasks.Enqueued {
+		t.Fatalf("enqueue: %v %v", o, err)
+	}
+	h.waitArchived(t, r, 30*time.Second)
+	var lines []string
+	for _, s := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(s, r.Target.ID) {
+			lines = append(lines, s)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `"msg":"task archived"`) || !strings.Contains(lines[0], "class permanent") {
+		t.Fatalf("%d WARN lines name the reply, want one \"task archived\" with the reason:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+}

@@ -175,7 +175,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// Never two replies: the claim stays as a failure with the
 			// reason, and the task is archived for an operator to see.
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
-			return w.failForGood(ctx, &r, err, slog.LevelWarn, "reply not sent again", log)
+			return w.failForGood(ctx, &r, err, "reply not sent again", log)
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
@@ -347,13 +347,17 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 }
 
 // failForGood records that r's reply will never be sent, for err, logs msg
-// at level, and archives the task with the reason (SkipRetry); when the
+// at debug, and archives the task with the reason (SkipRetry); when the
 // record cannot be written, the task is put back or retried instead.
-func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, err error, level slog.Level, msg string, log *taskLog) error {
+func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, err error, msg string, log *taskLog) error {
 	if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
 		return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
 	}
-	log.L().Log(ctx, level, msg, slog.String("reason", err.Error()))
+	// At debug: logFailure says it at WARN as "task archived", with the
+	// same reason in its error, the task's id and its Page; two WARN lines
+	// for one reply doubled the log of a caller that keeps asking for
+	// replies Graph refuses.
+	log.L().Debug(msg, slog.String("reason", err.Error()))
 	return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 }
 
@@ -864,7 +868,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		w.settle(*r, token, gerr, doubtful, log)
 		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
-		return w.failForGood(ctx, r, err, slog.LevelWarn, "reply cannot be sent", log)
+		return w.failForGood(ctx, r, err, "reply cannot be sent", log)
 	}
 	w.settle(*r, token, gerr, doubtful, log)
 	err = fmt.Errorf("reply %s: %w", r.Target, err)
