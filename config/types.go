@@ -114,6 +114,13 @@ type Page struct {
 	// with the ADVERTISE task on the Page. Off by default; it needs comments
 	// in reply_to.
 	AdsPosts bool `yaml:"ads_posts"`
+	// SkipHidden: a comment the Page hid (spam, abuse, a competitor's
+	// link) gets no private reply. The poll and the webhook's items ask
+	// Graph for the comment's is_hidden too, and a hide the webhook
+	// delivers before the reply is sent marks the comment in the ledger so
+	// that the worker does not send it. Off by default (hidden comments
+	// are answered like any other); it needs comments in reply_to.
+	SkipHidden bool `yaml:"skip_hidden"`
 	// OneReplyPerPerson: a person who comments (or posts on the Page) several
 	// times within the reply window gets one private reply, to the first of
 	// their comments to be sent; the others are recorded as answered by it.

@@ -481,6 +481,10 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 		// Ads posts are the Page's own: only their comments get replies.
 		p.add(path+".ads_posts", "reads the comments of the Page's ads posts: add comments to reply_to, or remove ads_posts")
 	}
+	if pg.SkipHidden && !pg.Replies(ReplyComments) {
+		// Only comments can be hidden by the Page and answered.
+		p.add(path+".skip_hidden", "skips the comments the Page hid: add comments to reply_to, or remove skip_hidden")
+	}
 	if pg.MaxAge <= 0 || pg.MaxAge > MaxReplyWindow {
 		p.add(path+".max_age", "must be more than 0 and at most %s (Meta's reply window)", fmtHours(MaxReplyWindow))
 	}
