@@ -8,10 +8,11 @@ import (
 	"net/url"
 )
 
-// Comment reads one comment. CallInfo.PageID is set only through WithPageID.
+// Comment reads one comment (with is_hidden through WithHidden).
+// CallInfo.PageID is set only through WithPageID.
 func (c *Client) Comment(ctx context.Context, token, commentID string) (Comment, error) {
 	var v Comment
-	err := c.getObject(ctx, token, pageFor(ctx, ""), commentID, commentFields, &v)
+	err := c.getObject(ctx, token, pageFor(ctx, ""), commentID, commentFieldsFor(ctx), &v)
 	return v, err
 }
 

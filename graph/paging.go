@@ -17,7 +17,14 @@ const (
 	postFields         = "id,created_time,updated_time,can_reply_privately,from,message"
 	commentFields      = "id,created_time,can_reply_privately,from,message,parent"
 	conversationFields = "id,updated_time,participants,messages{message,from,created_time}"
-	pageLimit          = "100"
+	// hiddenCommentFields are commentFields with is_hidden, for the Pages
+	// that skip the comments they hid (WithHidden). is_hidden is a field of
+	// Graph's Comment node, readable with the Page's token
+	// (https://developers.facebook.com/docs/graph-api/reference/comment/,
+	// Fields: is_hidden): whether the comment is hidden from everyone but
+	// its author and their friends (a Page hides spam or abuse so).
+	hiddenCommentFields = commentFields + ",is_hidden"
+	pageLimit           = "100"
 )
 
 // Feed walks a Page's feed, newest first, one page of up to 100 posts at a
@@ -53,7 +60,7 @@ func (c *Client) Comments(ctx context.Context, token, postID string) iter.Seq2[C
 		"filter":  {"stream"},
 		"order":   {OrderReverseChronological},
 		"summary": {"true"},
-		"fields":  {commentFields},
+		"fields":  {commentFieldsFor(ctx)},
 		"limit":   {pageLimit},
 	}
 	return listing(c, ctx, token, pageFor(ctx, pageOfPost(postID)), EndpointComments, postID, "comments", q, func(cm Comment, order string) Comment {
@@ -207,6 +214,24 @@ type SkippedFunc func(endpoint, object string, ids []string, err error)
 // again from its start reports its pages' skipped items again.
 func WithSkippedItems(ctx context.Context, skipped SkippedFunc) context.Context {
 	return context.WithValue(ctx, skippedKey{}, skipped)
+}
+
+type hiddenKey struct{}
+
+// WithHidden returns a context whose comment reads (Comments, Comment) ask
+// Graph for is_hidden too, so that Comment.IsHidden says whether the Page
+// hid the comment. Without it they ask for the fields SPEC.md lists, and
+// IsHidden is false.
+func WithHidden(ctx context.Context) context.Context {
+	return context.WithValue(ctx, hiddenKey{}, true)
+}
+
+// commentFieldsFor returns the fields of a comment read made with ctx.
+func commentFieldsFor(ctx context.Context) string {
+	if on, _ := ctx.Value(hiddenKey{}).(bool); on {
+		return hiddenCommentFields
+	}
+	return commentFields
 }
 
 type pageGateKey struct{}

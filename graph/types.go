@@ -50,6 +50,9 @@ type Comment struct {
 	From              *User  `json:"from,omitempty"`
 	Message           string `json:"message,omitempty"`
 	Parent            *Ref   `json:"parent,omitempty"`
+	// IsHidden is Graph's is_hidden: the Page hid the comment. Read only
+	// through WithHidden; false otherwise.
+	IsHidden bool `json:"is_hidden,omitempty"`
 	// ListOrder is not Graph's: Client.Comments sets it to the order the
 	// listing came in, as its summary says (OrderReverseChronological,
 	// OrderChronological or OrderRanked; "" when the answer had no summary).

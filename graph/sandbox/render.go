@@ -164,7 +164,10 @@ func (c *call) writeComment(j *enc, st *store, ci int32, fs []field) {
 		case "like_count":
 			j.key("like_count")
 			j.int(0)
-		case "is_hidden", "user_likes":
+		case "is_hidden":
+			j.key("is_hidden")
+			j.bool(cm.byPage)
+		case "user_likes":
 			j.key(f.name)
 			j.bool(false)
 		case "can_comment", "can_like", "can_remove", "can_hide":

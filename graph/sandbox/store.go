@@ -56,6 +56,7 @@ type comment struct {
 	conv     int32 // private reply's conversation, -1 if none
 	canReply bool
 	hidden   bool // filtered out of listings after paging (HideComment)
+	byPage   bool // hidden by the Page (SetHidden): listed, is_hidden true
 	deleted  bool // DeleteComment: gone from every listing, an unknown id
 	noFrom   bool // listed without from (HideAuthor)
 	msg      string
@@ -591,6 +592,17 @@ func (s *Sandbox) HideComment(id string) bool {
 // counted it. False for an unknown comment id.
 func (s *Sandbox) ShowComment(id string) bool {
 	return s.setItem(id, nil, func(c *comment) { c.hidden = false })
+}
+
+// SetHidden hides a comment as a Page does from its moderation tools (or
+// shows it again with false): it stays in its post's listings, as Graph
+// lists a Page's hidden comments to the Page's token, and its is_hidden
+// reads true when a read asks for that field. Nothing else changes: not the
+// post's updated_time, not can_reply_privately, and a private reply to it
+// is sent as to any other. (HideComment is another thing: a comment the
+// listings leave out.) False for an unknown comment id.
+func (s *Sandbox) SetHidden(id string, hidden bool) bool {
+	return s.setItem(id, nil, func(c *comment) { c.byPage = hidden })
 }
 
 // RankComments makes Graph list a post's comments ranked, whatever order a
