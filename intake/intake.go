@@ -55,6 +55,10 @@ const (
 	// shape that cannot be read (graph.WithSkippedItems): the listing's
 	// other items are read.
 	SkipMalformed Reason = "malformed"
+	// SkipHidden: a comment the Page hid (Graph's is_hidden), on a Page with
+	// skip_hidden: read so by the poll or a webhook item, or marked so in
+	// the ledger by the webhook's hide before its reply was sent.
+	SkipHidden Reason = "hidden"
 	// SkipSamePerson: a dry run's only, on a Page with one_reply_per_person:
 	// the person has a reply listed already, or one reached them within the
 	// window; the worker would record this one as sent with it.
@@ -92,6 +96,9 @@ type Item struct {
 	CommentID         string
 	Created           time.Time
 	CanReplyPrivately bool
+	// Hidden: the Page hid the comment (Graph's is_hidden, read only for a
+	// Page with skip_hidden).
+	Hidden bool
 	// InstantAfter holds the texts of the Page's messages within
 	// InstantReplyWithin after a person's message (KindMessage): taken for
 	// Messenger's instant replies, unless one is the text this reply would
@@ -108,6 +115,7 @@ func CommentItem(postID string, c graph.Comment) Item {
 		CommentID:         c.ID,
 		Created:           c.CreatedTime.Time,
 		CanReplyPrivately: c.CanReplyPrivately,
+		Hidden:            c.IsHidden,
 	}
 	if c.From != nil {
 		it.From = *c.From
@@ -271,6 +279,9 @@ func Window(page *config.Page, kind tasks.Kind) time.Duration {
 func Check(page *config.Page, it Item, now time.Time) (string, Reason, error) {
 	if it.From.ID != "" && it.From.ID == page.ID {
 		return "", SkipOwn, nil
+	}
+	if it.Hidden && page.SkipHidden {
+		return "", SkipHidden, nil
 	}
 	if !it.CanReplyPrivately {
 		return "", SkipCannotReply, nil

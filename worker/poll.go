@@ -1268,6 +1268,11 @@ func (r *pollRun) noteFailing(ctx context.Context, post string, failing bool) er
 // ones queued or sent before from being queued again.
 func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, from time.Time, newest *int64, added map[string]struct{}) error {
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	if r.page.SkipHidden {
+		// is_hidden too, for the comments the Page hid; without the key
+		// the request is SPEC's, field for field.
+		gctx = graph.WithHidden(gctx)
+	}
 	newestFirst := true
 	var prev graph.Time
 	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
@@ -1558,7 +1563,13 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	var item intake.Item
 	onPage := true
 	if it.Kind == tasks.KindComment {
-		c, err := pl.p.Graph.Comment(ctx, page.AccessToken, it.ID)
+		cctx := ctx
+		if page.SkipHidden {
+			// A comment the Page hid at once (its moderation's keyword
+			// filter, say) is read as hidden here.
+			cctx = graph.WithHidden(ctx)
+		}
+		c, err := pl.p.Graph.Comment(cctx, page.AccessToken, it.ID)
 		if err != nil {
 			return pl.itemError(page.ID, err, log)
 		}
