@@ -38,6 +38,13 @@ type WebhookIntake interface {
 	EnqueueWebhookItem(ctx context.Context, it tasks.WebhookItem) (tasks.Outcome, error)
 }
 
+// HiddenMarks records the comments a Page hid and showed again, for the
+// Pages with skip_hidden; *tasks.Ledger implements it.
+type HiddenMarks interface {
+	MarkHidden(ctx context.Context, page, commentID string) (bool, error)
+	UnmarkHidden(ctx context.Context, page, commentID string) (bool, error)
+}
+
 // WebhookParams configures NewWebhook.
 type WebhookParams struct {
 	// VerifyToken is webhook.verify_token, the secret of the GET handshake.
@@ -47,6 +54,9 @@ type WebhookParams struct {
 	AppSecret string
 	// Intake queues the items (required).
 	Intake WebhookIntake
+	// Hidden records the hides and unhides of comments of the Pages with
+	// skip_hidden; if nil, those changes are ignored as before.
+	Hidden HiddenMarks
 	// Pages are the configured Pages; changes of other Pages are ignored.
 	Pages []config.Page
 	// MaxBody is the largest body in bytes; if zero, DefaultWebhookMaxBody.
@@ -348,6 +358,21 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
 		}
 		for _, c := range e.Changes {
+			if hide, isHide := h.hideOf(page, ok, c.Field, c.Value); isHide {
+				marked, err := h.markHidden(ctx, e.ID, c.Value.CommentID, hide)
+				if err != nil {
+					h.count(outcomeError)
+					h.log.Error("webhook: record hidden comment", slog.String("page_id", e.ID), slog.String("error", err.Error()))
+					writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
+					return
+				}
+				if marked {
+					queued++
+				} else {
+					again++
+				}
+				continue
+			}
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
 			if why != "" {
 				ignored++
@@ -449,6 +474,49 @@ func jsonKind(t reflect.Type) string {
 		return "a number"
 	}
 	return "another type"
+}
+
+// hideOf reports whether a change is a comment of a Page with skip_hidden
+// that the Page hid (hide true) or showed again (hide false), with a
+// comment id that can be recorded. Only with Hidden set.
+func (h *webhook) hideOf(page *config.Page, known bool, field string, v changeValue) (hide, ok bool) {
+	if h.p.Hidden == nil || !known || !page.SkipHidden || field != "feed" || v.Item != "comment" || !page.Replies(config.ReplyComments) {
+		return false, false
+	}
+	switch v.Verb {
+	case "hide":
+		hide = true
+	case "unhide":
+	default:
+		return false, false
+	}
+	it := tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: v.CommentID}
+	if it.Validate() != nil {
+		return false, false
+	}
+	return hide, true
+}
+
+// markHidden records that the Page hid (or showed again) the comment: a
+// hidden comment's reply, queued and not yet sent, is then not sent (the
+// worker's reservation finds the mark, tasks.HiddenReason). It reports
+// whether the ledger changed.
+func (h *webhook) markHidden(ctx context.Context, page, commentID string, hide bool) (bool, error) {
+	var changed bool
+	var err error
+	if hide {
+		changed, err = h.p.Hidden.MarkHidden(ctx, page, commentID)
+	} else {
+		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, commentID)
+	}
+	verb := "unhide"
+	if hide {
+		verb = "hide"
+	}
+	if err == nil {
+		h.log.Debug("webhook comment "+verb, slog.String("page_id", page), slog.String("comment_id", commentID), slog.Bool("recorded", changed))
+	}
+	return changed, err
 }
 
 // itemOf returns the webhook item of a change, or why it is ignored.

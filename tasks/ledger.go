@@ -656,6 +656,65 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 	return l.mark(ctx, page, t, "f|"+reason, "failed", 0)
 }
 
+// HiddenReason is the reason of the ledger entry MarkHidden writes: a
+// comment the Page hid, on a Page with skip_hidden, whose reply must not be
+// sent. Reserve answers ReserveDone for it, as for any target failed for
+// good, so the worker checks the mark in its one reservation round trip.
+const HiddenReason = "hidden by the Page"
+
+// hideScript marks a comment hidden in the ledger: a target the ledger does
+// not have, or one a worker holds claimed (it may be waiting for its send
+// slot: its send's last gate, Admit, then finds the claim gone on a Page with
+// a rate, and a later attempt finds the mark). An entry in doubt, sent or
+// failed is left as it is: its send may have gone out, and its record is
+// what keeps a second one from going.
+//
+// KEYS[1] the target's ledger entry. ARGV[1] the failed value without its
+// time ("f|<reason>"), ARGV[2] TTL (ms). Returns 1 marked, 0 left as it was.
+var hideScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 1) ~= 'c' then return 0 end
+local t = redis.call('TIME')
+local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[1], 'f|' .. string.format('%.0f', nowms) .. string.sub(ARGV[1], 2), 'PX', ARGV[2])
+return 1
+`)
+
+// unhideScript drops a mark hideScript wrote, and nothing else.
+//
+// KEYS[1] the target's ledger entry. ARGV[1] the mark's reason.
+var unhideScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// MarkHidden records that the Page hid the comment commentID, so that its
+// reply is not sent (see hideScript: a target in doubt, sent or failed is
+// left alone). It reports whether the mark was written.
+func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+HiddenReason, l.ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// UnmarkHidden drops MarkHidden's mark of commentID (the Page showed the
+// comment again), so that a later poll or webhook item can queue its reply.
+// It reports whether there was one.
+func (l *Ledger) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := unhideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, HiddenReason).Int()
+	if err != nil {
+		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
 // MarkUnknown records that an attempt's outcome was lost: the next attempt
 // checks Graph before it sends. With settle > 0 the lost answer was a send's
 // that may still be on its way through Graph: Reserve answers ReserveSettling

@@ -74,6 +74,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	switch res.Outcome {
 	case tasks.ReserveDone:
+		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.HiddenReason {
+			// The Page hid the comment after its reply was queued (the
+			// webhook's hide marked it, on a Page with skip_hidden): not
+			// sent, and done, not archived: nothing failed.
+			w.m.PollSkipped.WithLabelValues(r.PageID, string(intake.SkipHidden)).Inc()
+			log.L().Info("reply not sent: the Page hid the comment")
+			return nil
+		}
 		if res.Entry.Status == tasks.StatusFailed {
 			// Failed for good by an earlier run whose archive did not reach
 			// Redis (a stall; asynq's recoverer then brought the task back):

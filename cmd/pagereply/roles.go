@@ -122,7 +122,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		if a.cfg.Webhook.VerifyToken != "" {
 			webhook = api.NewWebhook(api.WebhookParams{
 				VerifyToken: a.cfg.Webhook.VerifyToken, AppSecret: a.cfg.Graph.AppSecret, Intake: a.enq,
-				Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
+				Hidden: a.ledger, Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
 			})
 		}
 		r.api = api.New(api.Params{
