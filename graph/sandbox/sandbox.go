@@ -149,13 +149,15 @@ type Message struct {
 // Sandbox is a simulated Graph API. It is an http.Handler; all its methods are
 // safe for concurrent use.
 type Sandbox struct {
-	now       func() time.Time
-	appSecret string
-	seed      uint64
-	ids       atomic.Uint64 // message ids and fbtrace ids
+	now          func() time.Time
+	appSecret    string
+	seed         uint64
+	visitorPosts bool
+	ids          atomic.Uint64 // message ids and fbtrace ids
 
-	mu sync.RWMutex // guards st
+	mu sync.RWMutex // guards st and gr
 	st store
+	gr grower
 
 	rec recorder
 	fl  faults
@@ -165,9 +167,10 @@ type Sandbox struct {
 // New returns a Sandbox seeded from opts.
 func New(opts Options) *Sandbox {
 	s := &Sandbox{
-		now:       opts.Now,
-		appSecret: opts.AppSecret,
-		seed:      uint64(opts.Seed),
+		now:          opts.Now,
+		appSecret:    opts.AppSecret,
+		seed:         uint64(opts.Seed),
+		visitorPosts: opts.VisitorPosts,
 	}
 	if s.now == nil {
 		s.now = time.Now
