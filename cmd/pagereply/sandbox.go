@@ -40,10 +40,18 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	latency := fs.Duration("latency", 0, "latency added to every request")
 	jitter := fs.Duration("jitter", 0, "largest random latency added on top of --latency")
 	secret := fs.String("app-secret", "", "require appsecret_proof made with this app secret")
+	var grow rateFlag
+	fs.Var(&grow, "grow", "add visitors' comments (some replies, now and then a post or a message) at this rate across the Pages, like 5/s or 30/m (default: none)")
+	hookURL := fs.String("webhook", "", "with --grow, deliver each new comment and post to this URL as Meta's signed feed webhook does, signed with $"+sandboxAppSecretEnv+" (or --app-secret)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if err := checkSandboxFlags(fs); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
+		return exitUsage
+	}
+	hookSecret, err := sandboxWebhookFlags(env, grow.r.N > 0, *hookURL, *secret)
+	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
 		return exitUsage
 	}
@@ -66,8 +74,16 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: --addr: %v\n", err)
 		return exitError
 	}
+	var growth *sandboxGrowth
+	if grow.r.N > 0 {
+		var hook *sandbox.Webhook
+		if *hookURL != "" {
+			hook = &sandbox.Webhook{URL: *hookURL, AppSecret: hookSecret}
+		}
+		growth = newSandboxGrowth(sb, grow.r, hook, env.stderr)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /_sandbox/stats", sandboxStats(sb))
+	mux.Handle("GET /_sandbox/stats", sandboxStats(sb, growth))
 	mux.Handle("/", sb)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -79,6 +95,22 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(env.stderr, "sandbox listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(env.stderr, "what it received: curl http://%s/_sandbox/stats\n", ln.Addr())
+	growDone := make(chan struct{})
+	if growth != nil {
+		to := ""
+		if *hookURL != "" {
+			to = ", each comment and post delivered to " + *hookURL
+		}
+		fmt.Fprintf(env.stderr, "adding visitors' comments at %s across the Pages%s\n", grow.r, to)
+		ticker := time.NewTicker(sandboxGrowTick)
+		go func() {
+			defer close(growDone)
+			defer ticker.Stop()
+			growth.run(ctx, time.Now(), ticker.C)
+		}()
+	} else {
+		close(growDone)
+	}
 
 	select {
 	case err := <-served:
@@ -96,9 +128,17 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: serving: %v\n", err)
 		return exitError
 	}
-	st := sandboxStatsOf(sb)
+	<-growDone
+	st := sandboxStatsOf(sb, growth)
 	fmt.Fprintf(env.stderr, "sandbox stopped after %d sends; %d comments or posts got more than one private reply; %d sends refused as already replied; %d throttled\n",
 		st.Sends, st.Duplicates, st.AlreadyReplied, st.Throttled)
+	if growth != nil {
+		fmt.Fprintf(env.stderr, "sandbox added %d comments (%d of them replies), %d posts, %d messages\n",
+			st.Grown.Comments, st.Grown.Replies, st.Grown.Posts, st.Grown.Messages)
+		if w := st.Webhook; w != nil {
+			fmt.Fprintf(env.stderr, "webhook deliveries: %d delivered, %d retries, %d failed, %d dropped\n", w.Delivered, w.Retried, w.Failed, w.Dropped)
+		}
+	}
 	return exitOK
 }
 
@@ -162,6 +202,11 @@ type sandboxStatsBody struct {
 	Calls map[string]int `json:"calls"`
 	// Pages are the same by Page.
 	Pages map[string]sandboxPageStats `json:"pages"`
+	// Grown is what --grow added: comments (replies among them), visitors'
+	// posts, messages; all 0 without it.
+	Grown sandbox.GrowStats `json:"grown"`
+	// Webhook counts --webhook's deliveries; absent without it.
+	Webhook *sandboxWebhookStats `json:"webhook,omitempty"`
 }
 
 type sandboxPageStats struct {
@@ -173,11 +218,11 @@ type sandboxPageStats struct {
 	MaxSendCallsIn1s int `json:"max_send_calls_in_1s"`
 }
 
-func sandboxStatsOf(sb *sandbox.Sandbox) sandboxStatsBody {
+func sandboxStatsOf(sb *sandbox.Sandbox, growth *sandboxGrowth) sandboxStatsBody {
 	st := sandboxStatsBody{
 		Duplicates: sb.Duplicates(), AlreadyReplied: sb.AlreadyRepliedCount(), Throttled: sb.ThrottledCount(""),
 		InjectedFailures: sb.InjectedFailures(), DroppedAnswers: sb.DroppedAnswers(), TokensInURL: sb.TokensInURL(),
-		Calls: sb.Calls(), Pages: map[string]sandboxPageStats{},
+		Calls: sb.Calls(), Pages: map[string]sandboxPageStats{}, Grown: sb.GrowStats(), Webhook: growth.webhookStats(),
 	}
 	for _, p := range sb.Pages() {
 		st.Pages[p.ID] = sandboxPageStats{Throttled: sb.ThrottledCount(p.ID), MaxSendCallsIn1s: sb.MaxCallsIn(p.ID, time.Second)}
@@ -191,11 +236,11 @@ func sandboxStatsOf(sb *sandbox.Sandbox) sandboxStatsBody {
 	return st
 }
 
-func sandboxStats(sb *sandbox.Sandbox) http.Handler {
+func sandboxStats(sb *sandbox.Sandbox, growth *sandboxGrowth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(sandboxStatsOf(sb))
+		_ = enc.Encode(sandboxStatsOf(sb, growth))
 	})
 }

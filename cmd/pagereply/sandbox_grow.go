@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+)
+
+// sandboxGrowTick is how often --grow adds what is due; a rate below one per
+// tick carries the rest over.
+const sandboxGrowTick = 100 * time.Millisecond
+
+// sandboxGrowCatchUp bounds the time one tick adds for: a process stopped
+// (a laptop asleep) does not come back with an hour's comments at once.
+const sandboxGrowCatchUp = time.Second
+
+// sandboxWebhookWorkers deliver at once, as Meta's do; sandboxWebhookQueue
+// deliveries wait for one, and more are dropped (and counted).
+const (
+	sandboxWebhookWorkers = 4
+	sandboxWebhookQueue   = 10000
+)
+
+// sandboxAppSecretEnv is where --webhook takes the app secret it signs with,
+// the variable the example config takes graph.app_secret from: a secret in
+// argv is seen by every user of the machine (ps).
+const sandboxAppSecretEnv = "FB_APP_SECRET"
+
+// rateFlag is a --grow value, read with config.ParseRate; zero when not
+// given.
+type rateFlag struct{ r config.Rate }
+
+func (f *rateFlag) String() string {
+	if f == nil || f.r.N == 0 {
+		return ""
+	}
+	return f.r.String()
+}
+
+func (f *rateFlag) Set(s string) error {
+	r, err := config.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	f.r = r
+	return nil
+}
+
+// sandboxGrowth adds visitors' items to a running sandbox at a rate and,
+// with a webhook, delivers each new comment and visitor's post to it.
+type sandboxGrowth struct {
+	sb   *sandbox.Sandbox
+	rate config.Rate
+	hook *sandbox.Webhook // nil without --webhook
+
+	last    time.Time // the previous tick
+	acc     int64     // items × ns carried to the next tick
+	queue   chan sandbox.Growth
+	dropped atomic.Int64
+
+	outMu    sync.Mutex
+	out      io.Writer
+	failures int // delivery failures said on out
+}
+
+func newSandboxGrowth(sb *sandbox.Sandbox, rate config.Rate, hook *sandbox.Webhook, out io.Writer) *sandboxGrowth {
+	g := &sandboxGrowth{sb: sb, rate: rate, hook: hook, out: out}
+	if hook != nil {
+		g.queue = make(chan sandbox.Growth, sandboxWebhookQueue)
+	}
+	return g
+}
+
+// run adds what is due at each tick until ctx ends, the first tick counting
+// from start, and returns when its deliveries have stopped.
+func (g *sandboxGrowth) run(ctx context.Context, start time.Time, ticks <-chan time.Time) {
+	g.last = start
+	var wg sync.WaitGroup
+	if g.hook != nil {
+		for range sandboxWebhookWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				g.deliver(ctx)
+			}()
+		}
+	}
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case at := <-ticks:
+			g.step(at)
+		}
+	}
+}
+
+// step adds the items due between the previous tick and at, and queues
+// their deliveries.
+func (g *sandboxGrowth) step(at time.Time) []sandbox.Growth {
+	d := min(at.Sub(g.last), sandboxGrowCatchUp)
+	g.last = at
+	if d <= 0 {
+		return nil
+	}
+	g.acc += int64(d) * int64(g.rate.N)
+	n := g.acc / int64(g.rate.Per)
+	g.acc -= n * int64(g.rate.Per)
+	items := g.sb.Grow(int(n))
+	if g.queue == nil {
+		return items
+	}
+	for _, it := range items {
+		if it.Kind == sandbox.KindConversation {
+			continue // Messenger's events: not a feed delivery
+		}
+		select {
+		case g.queue <- it:
+		default:
+			g.dropped.Add(1)
+		}
+	}
+	return items
+}
+
+func (g *sandboxGrowth) deliver(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-g.queue:
+			if err := g.hook.Deliver(ctx, it); err != nil && ctx.Err() == nil {
+				g.sayFailure(err)
+			}
+		}
+	}
+}
+
+// sayFailure writes the first deliveries given up; the stats count them all.
+func (g *sandboxGrowth) sayFailure(err error) {
+	const said = 10
+	g.outMu.Lock()
+	defer g.outMu.Unlock()
+	g.failures++
+	switch {
+	case g.failures <= said:
+		fmt.Fprintf(g.out, "pagereply sandbox: %v\n", err)
+	case g.failures == said+1:
+		fmt.Fprintf(g.out, "pagereply sandbox: more webhook deliveries failed: /_sandbox/stats counts them\n")
+	}
+}
+
+// sandboxWebhookStats is the webhook part of GET /_sandbox/stats.
+type sandboxWebhookStats struct {
+	sandbox.WebhookStats
+	// Dropped were never tried: more were waiting than the sandbox keeps.
+	Dropped int64 `json:"dropped"`
+}
+
+func (g *sandboxGrowth) webhookStats() *sandboxWebhookStats {
+	if g == nil || g.hook == nil {
+		return nil
+	}
+	return &sandboxWebhookStats{WebhookStats: g.hook.Stats(), Dropped: g.dropped.Load()}
+}
+
+// sandboxWebhookFlags checks --webhook and finds the app secret it signs
+// with: FB_APP_SECRET, or --app-secret's (the same secret Meta makes
+// appsecret_proof with).
+func sandboxWebhookFlags(env *cmdEnv, growing bool, hookURL, flagSecret string) (string, error) {
+	if hookURL == "" {
+		return "", nil
+	}
+	if !growing {
+		return "", errors.New("--webhook delivers what --grow adds: give --grow too")
+	}
+	u, err := url.Parse(hookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("--webhook %q: want an http or https URL, like http://127.0.0.1:8080/webhook", hookURL)
+	}
+	secret := env.getenv(sandboxAppSecretEnv)
+	switch {
+	case secret == "" && flagSecret == "":
+		return "", fmt.Errorf("--webhook signs its deliveries with the app secret: set %s (pagereply's graph.app_secret)", sandboxAppSecretEnv)
+	case secret == "":
+		return flagSecret, nil
+	case flagSecret != "" && flagSecret != secret:
+		return "", fmt.Errorf("%s and --app-secret differ: Meta signs deliveries with the app secret appsecret_proof is made with", sandboxAppSecretEnv)
+	}
+	return secret, nil
+}
