@@ -40,17 +40,7 @@ func TestReadyzRedisRefusesWrites(t *testing.T) {
 	})
 	// 1 MB of room over what the server and the API's clients use already
 	// (Redis counts the clients' buffers: a bare 1mb is full with a few).
-	info, err := admin.InfoMap(ctx, "memory").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+1<<20, 10)).Err(); err != nil {
-		t.Fatal(err)
-	}
+	redisproc.Room(t, admin, 1<<20)
 	ready := func(want int, reason string) {
 		t.Helper()
 		status, m := e.do(t, "GET", "/readyz", "", "")

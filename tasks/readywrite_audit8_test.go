@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/internal/redisproc"
 )
@@ -33,7 +32,7 @@ func TestPingerRedisRefusesWrites(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	// 1 MB of room over what the server and these clients use already
 	// (Redis counts the clients' buffers: a bare 1mb is full with a few).
-	room(t, admin, 1<<20)
+	redisproc.Room(t, admin, 1<<20)
 	enqueue := func() error {
 		_, err := client.EnqueueContext(ctx, asynq.NewTask(TypePoll, []byte(`{"page_id":"111","slot":0}`)), asynq.Queue(QueuePolls))
 		return err
@@ -102,23 +101,5 @@ func TestPingerRedisRefusesWrites(t *testing.T) {
 	srv.Stop()
 	if err := p.Ping(ctx); err == nil || errors.Is(err, ErrRefusesWrites) || ReadyReason(err) != "redis does not answer" {
 		t.Errorf("Ping with Redis stopped = %v (%q), want it not answering", err, ReadyReason(err))
-	}
-}
-
-// room sets the maxmemory of the server c talks to at what it uses now plus
-// extra bytes.
-func room(t *testing.T, c *redis.Client, extra int64) {
-	t.Helper()
-	ctx := context.Background()
-	info, err := c.InfoMap(ctx, "memory").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
-	if err != nil {
-		t.Fatalf("used_memory: %v", err)
-	}
-	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+extra, 10)).Err(); err != nil {
-		t.Fatal(err)
 	}
 }

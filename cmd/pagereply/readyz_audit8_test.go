@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -27,17 +26,7 @@ func TestHealthReadyzRedisFull(t *testing.T) {
 	h := startHealth(t, rdb, metrics.New())
 	url := "http://" + h.Addr() + "/readyz"
 	// 1 MB of room over what the server and its clients use already.
-	info, err := admin.InfoMap(ctx, "memory").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+1<<20, 10)).Err(); err != nil {
-		t.Fatal(err)
-	}
+	redisproc.Room(t, admin, 1<<20)
 	if status, body := get(t, url); status != 200 {
 		t.Fatalf("/readyz with room in Redis: %d %s", status, body)
 	}

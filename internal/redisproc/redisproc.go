@@ -433,3 +433,22 @@ func FillUntilRefused(t testing.TB, c *redis.Client) int {
 	}
 	return n
 }
+
+// Room sets the maxmemory of the server c talks to at what it uses now plus
+// extra bytes: a test's server started with a small --maxmemory may be over
+// it already with its clients connected, before anything is written.
+func Room(t testing.TB, c *redis.Client, extra int64) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := c.InfoMap(ctx, "memory").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+	if err != nil {
+		t.Fatalf("redisproc: used_memory: %v", err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+extra, 10)).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
