@@ -76,15 +76,11 @@ func TestSettledDoubtRedisError(t *testing.T) {
 
 	insp := asynq.NewInspector(h.opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	var retried bool
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
 		if err == nil && ti.State == asynq.TaskStateArchived {
 			t.Fatalf("reply archived: %s", ti.LastErr)
-		}
-		if err == nil && ti.LastErr != "" {
-			retried = retried || strings.Contains(ti.LastErr, "LOADING")
 		}
 		e, gerr := h.ledger.Get(ctx, r.PageID, r.Target)
 		if gerr == nil && e.Status == tasks.StatusSent {
@@ -95,7 +91,10 @@ func TestSettledDoubtRedisError(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !retried {
+	// Counted where it is injected: the task's last error, polled, shows
+	// it only until the next attempt's put-back replaces it, which a loaded
+	// machine's poll could miss.
+	if hook.failed.Load() == 0 {
 		t.Error("the Redis error was never seen: the test proves nothing")
 	}
 	if n := g.sends.Load(); n != 0 {
