@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // defaultHealthURL is the api role's liveness route on the default port.
@@ -59,14 +62,49 @@ func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %v\n", shown, unwrapURLError(err))
 		return exitError
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %s\n", shown, resp.Status)
+		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %s%s\n", shown, resp.Status, probeReason(body))
 		return exitError
 	}
 	fmt.Fprintf(env.stdout, "ok: GET %s: %s\n", shown, resp.Status)
 	return exitOK
+}
+
+// probeReason returns ": <message>" of a probe's error answer in the API's
+// shape ({"error":{"message":"..."}}: /readyz says why it is not ready, such
+// as "redis refuses writes: out of memory ..."), so that docker's health log
+// and a shell show it; "" for any other body. The message is cut at 200
+// bytes and kept to printable characters on one line: the body is another
+// process's.
+func probeReason(body []byte) string {
+	var b struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.Error.Message == "" {
+		return ""
+	}
+	msg := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, b.Error.Message)
+	if len(msg) > 200 {
+		msg = msg[:200]
+		for !utf8.ValidString(msg) {
+			msg = msg[:len(msg)-1]
+		}
+		msg += "..."
+	}
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
 }
 
 // unwrapURLError drops *url.Error's "Get \"URL\":" prefix, which would repeat
