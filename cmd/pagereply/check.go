@@ -43,9 +43,9 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		path, plural(len(cfg.Pages), "Page", "Pages"), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
-		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, %s, schedule %q, replies to %s, %s%s\n",
+		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, %s, schedule %q, replies to %s, %s%s%s\n",
 			p.ID, p.Rate, p.Burst, personGap(&p), p.Schedule,
-			strings.Join(replyKinds(&p), ", "), plural(len(p.Rules), "rule", "rules"), defaultText(&p))
+			strings.Join(replyKinds(&p), ", "), plural(len(p.Rules), "rule", "rules"), defaultText(&p), pageOptions(&p))
 	}
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
@@ -77,6 +77,19 @@ func personGap(p *config.Page) string {
 		return "person_gap off"
 	}
 	return "person_gap " + p.PersonGap.String()
+}
+
+// pageOptions names the Page's optional reads that are on, as the config
+// keys them, for check's summary: nothing when none is.
+func pageOptions(p *config.Page) string {
+	var out string
+	if p.AdsPosts {
+		out += ", ads_posts"
+	}
+	if p.SkipHidden {
+		out += ", skip_hidden"
+	}
+	return out
 }
 
 func onOff(b bool) string {
