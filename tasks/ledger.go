@@ -593,12 +593,18 @@ func (l *Ledger) Reserve(ctx context.Context, page string, t Target, token strin
 // the entry is written only while the claim is still that attempt's, or
 // not a claim at all (another attempt's claim is that attempt's to end).
 // ARGV[6] how long the stats hash is kept (ms, StatsTTL) after the count.
+//
+// A doubt (new state u) replaces MarkHidden's mark, the one failure it
+// does: the mark then took the place of the claim of an attempt whose send
+// may have left (hideScript), and kept, an unhide would drop it with the
+// doubt, and the next attempt would send again without asking Graph.
 var markScript = redis.NewScript(`
+local hidden = '` + HiddenReason + `'
 local v = redis.call('GET', KEYS[1])
 local old = v and string.sub(v, 1, 1) or ''
 local new = string.sub(ARGV[1], 1, 1)
 if old == 's' then return 0 end
-if old == 'f' and new ~= 's' then return 0 end
+if old == 'f' and new ~= 's' and not (new == 'u' and string.sub(v, -#hidden - 1) == '|' .. hidden) then return 0 end
 if ARGV[5] ~= '' and old == 'c' and string.find(v, 'c|' .. ARGV[5] .. '|', 1, true) ~= 1 then return 0 end
 local settle = tonumber(ARGV[4])
 local doubt = old == 'u' and new == 'u'
@@ -667,7 +673,9 @@ const HiddenReason = "hidden by the Page"
 // slot: its send's last gate, Admit, then finds the claim gone on a Page with
 // a rate, and a later attempt finds the mark). An entry in doubt, sent or
 // failed is left as it is: its send may have gone out, and its record is
-// what keeps a second one from going.
+// what keeps a second one from going. A mark that took a claim's place
+// gives way to the doubt of that attempt's send, when its answer is lost
+// (markScript).
 //
 // KEYS[1] the target's ledger entry. ARGV[1] the failed value without its
 // time ("f|<reason>"), ARGV[2] TTL (ms). Returns 1 marked, 0 left as it was.
