@@ -285,8 +285,9 @@ return 0
 `)
 
 // replaceArchived handles an enqueue of r whose TaskID is taken: when the
-// task holding it is archived, it is deleted and task queued in its place;
-// otherwise r's target is queued. One producer at a time does this for a
+// task holding it is archived (or completed without answering its target,
+// see replaceable), it is deleted and task queued in its place; otherwise
+// r's target is queued. One producer at a time does this for a
 // target, under a lock that it takes before it reads the task's state again, so
 // two producers finding the same archived task cannot each delete the other's
 // new task (asynq deletes a pending task as readily as an archived one).
@@ -301,9 +302,17 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 		return AlreadyQueued, nil, nil
 	}
 	id := r.Target.String()
+	// A task that completed while the ledger has nothing of its target
+	// answered nothing: the comment of a Page with skip_hidden that was
+	// hidden when its reply came due (MarkHidden), and shown again since
+	// (UnmarkHidden). Its TaskID, kept for the task's retention, would
+	// keep the reply the unhide owes it from being queued for that long.
+	replaceable := func(st asynq.TaskState) bool {
+		return st == asynq.TaskStateArchived || (st == asynq.TaskStateCompleted && entry.Status == StatusNone)
+	}
 	// Most conflicts are a task still queued (a poll finding replies not
 	// sent yet): one read tells, without the lock's two round trips.
-	if ti, err := e.Inspector.GetTaskInfo(QueueReplies, id); err == nil && ti.State != asynq.TaskStateArchived {
+	if ti, err := e.Inspector.GetTaskInfo(QueueReplies, id); err == nil && !replaceable(ti.State) {
 		return AlreadyQueued, nil, nil
 	}
 	lock, token := e.Ledger.pageKey(r.PageID, "replace:"+id), NewToken()
@@ -326,7 +335,7 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 		// Gone since (a finished task's retention ran out): queue anew.
 	case err != nil:
 		return "", nil, fmt.Errorf("enqueue %s: read its queued task: %w", r.Target, err)
-	case ti.State != asynq.TaskStateArchived:
+	case !replaceable(ti.State):
 		return AlreadyQueued, nil, nil
 	default:
 		// (A target whose tasks ran out of retries too often was given up
@@ -344,7 +353,7 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 		// An operator may run it again at this moment; a worker that took
 		// it meanwhile keeps it (asynq does not delete an active task).
 		if err := e.Inspector.DeleteTask(QueueReplies, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			if ti, gerr := e.Inspector.GetTaskInfo(QueueReplies, id); gerr == nil && ti.State != asynq.TaskStateArchived {
+			if ti, gerr := e.Inspector.GetTaskInfo(QueueReplies, id); gerr == nil && !replaceable(ti.State) {
 				return AlreadyQueued, nil, nil
 			}
 			return "", nil, fmt.Errorf("enqueue %s: delete its archived task: %w", r.Target, err)
