@@ -358,7 +358,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
 		}
 		for _, c := range e.Changes {
-			if hide, isHide := h.hideOf(page, ok, c.Field, c.Value); isHide {
+			hide, isHide, why := h.hideOf(page, ok, c.Field, c.Value)
+			if why != "" {
+				ignored++
+				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
+				continue
+			}
+			if isHide {
 				marked, err := h.markHidden(ctx, e.ID, c.Value.CommentID, hide)
 				if err != nil {
 					h.count(outcomeError)
@@ -478,23 +484,26 @@ func jsonKind(t reflect.Type) string {
 
 // hideOf reports whether a change is a comment of a Page with skip_hidden
 // that the Page hid (hide true) or showed again (hide false), with a
-// comment id that can be recorded. Only with Hidden set.
-func (h *webhook) hideOf(page *config.Page, known bool, field string, v changeValue) (hide, ok bool) {
+// comment id that can be recorded. Only with Hidden set. A hide or unhide
+// of such a Page whose comment id is missing or malformed is why it is
+// ignored, said as for an add ("malformed: ..."), not "verb hide" as for a
+// Page without skip_hidden.
+func (h *webhook) hideOf(page *config.Page, known bool, field string, v changeValue) (hide, ok bool, why string) {
 	if h.p.Hidden == nil || !known || !page.SkipHidden || field != "feed" || v.Item != "comment" || !page.Replies(config.ReplyComments) {
-		return false, false
+		return false, false, ""
 	}
 	switch v.Verb {
 	case "hide":
 		hide = true
 	case "unhide":
 	default:
-		return false, false
+		return false, false, ""
 	}
 	it := tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: v.CommentID}
-	if it.Validate() != nil {
-		return false, false
+	if err := it.Validate(); err != nil {
+		return false, false, "malformed " + v.Verb + ": comment_id: missing or malformed"
 	}
-	return hide, true
+	return hide, true, ""
 }
 
 // markHidden records that the Page hid (or showed again) the comment: a
