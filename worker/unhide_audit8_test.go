@@ -1,0 +1,92 @@
+package worker_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestUnhiddenCommentAnsweredAudit8: a comment the Page hid after its reply
+// was queued, and showed again (Meta's unhide), gets its reply at the next
+// read that finds it, as README says: the hidden reply's task completed
+// (kept an hour by asynq, TaskID and all), and an enqueue of the same target
+// was told "already queued" for that hour, though the ledger, the lasting
+// guard, no longer held anything for it: a full read in that hour (every
+// quarter of the reply window, 15 minutes with max_age 1h) skipped it, and
+// with a short window the comment was never answered. Real Redis, the
+// sandbox over loopback, the API's webhook over loopback, a real worker, the
+// enqueuer with its Inspector as the roles build it.
+func TestUnhiddenCommentAnsweredAudit8(t *testing.T) {
+	f := newHiddenFixture(t, 8814, true)
+	h, ctx := f.h, context.Background()
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	h.enq.Inspector = insp
+	pl := f.poller(nil)
+	if rep, err := pl.Poll(ctx, f.page.ID, false); err != nil || rep.Enqueued() != len(f.replies) {
+		t.Fatalf("poll: %d queued, %v; want %d", rep.Enqueued(), err, len(f.replies))
+	}
+	const secret = "unhide-app-secret"
+	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: secret, Intake: h.enq,
+		Hidden: h.ledger, Pages: []config.Page{f.page}, Logger: testLogger()}))
+	t.Cleanup(wh.Close)
+	deliver := func(verb, id string) {
+		t.Helper()
+		body := `{"object":"page","entry":[{"id":"` + f.page.ID + `","time":1,"changes":[{"field":"feed","value":{"item":"comment","verb":"` + verb +
+			`","comment_id":"` + id + `","post_id":"` + f.page.ID + `_1","from":{"id":"6300000","name":"Ada Visitor"}}}]}]}`
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(body))
+		req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("webhook %s: %d", verb, resp.StatusCode)
+		}
+	}
+	h.sb.SetHidden(f.hidden.Target.ID, true)
+	deliver("hide", f.hidden.Target.ID)
+	h.startWorkerOn(t, h.opt, 4)
+	h.waitSent(t, f.replies[1:], 20*time.Second)
+	h.waitTask(t, f.hidden, 20*time.Second, nil, asynq.TaskStateCompleted)
+	if n := h.sb.SendCount(f.hidden.Target.ID); n != 0 {
+		t.Fatalf("hidden comment got %d sends", n)
+	}
+
+	// Shown again, then a full read (the record of the last one dropped).
+	h.sb.SetHidden(f.hidden.Target.ID, false)
+	deliver("unhide", f.hidden.Target.ID)
+	posts, _ := worker.PollStateKeys(h.ledger, f.page.ID)
+	if err := h.db.Client.HDel(ctx, posts, "_full").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pl.Poll(ctx, f.page.ID, false)
+	if err != nil || rep.FullRead == "" {
+		t.Fatalf("poll after the unhide: %v, full read %q", err, rep.FullRead)
+	}
+	if rep.Enqueued() != 1 {
+		t.Errorf("full read after the unhide queued %d (outcomes %v), want the unhidden comment's reply", rep.Enqueued(), rep.Outcomes)
+	}
+	h.waitSent(t, f.replies[:1], 20*time.Second)
+	h.checkExactlyOnce(t, f.replies)
+	// Found again once sent: nothing more.
+	if rep, err := pl.Poll(ctx, f.page.ID, false); err != nil || rep.Enqueued() != 0 {
+		t.Errorf("poll after the send: %d queued, %v; want 0", rep.Enqueued(), err)
+	}
+	h.checkExactlyOnce(t, f.replies)
+}
