@@ -99,7 +99,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	if growth != nil {
 		to := ""
 		if *hookURL != "" {
-			to = ", each comment and post delivered to " + *hookURL
+			to = ", each comment and post delivered to " + redactedURL(*hookURL)
 		}
 		fmt.Fprintf(env.stderr, "adding visitors' comments at %s across the Pages%s\n", grow.r, to)
 		ticker := time.NewTicker(sandboxGrowTick)

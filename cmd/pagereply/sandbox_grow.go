@@ -185,7 +185,7 @@ func sandboxWebhookFlags(env *cmdEnv, growing bool, hookURL, flagSecret string) 
 	}
 	u, err := url.Parse(hookURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("--webhook %q: want an http or https URL, like http://127.0.0.1:8080/webhook", hookURL)
+		return "", errors.New("--webhook: want an http or https URL, like http://127.0.0.1:8080/webhook")
 	}
 	secret := env.getenv(sandboxAppSecretEnv)
 	switch {
@@ -197,4 +197,14 @@ func sandboxWebhookFlags(env *cmdEnv, growing bool, hookURL, flagSecret string) 
 		return "", fmt.Errorf("%s and --app-secret differ: Meta signs deliveries with the app secret appsecret_proof is made with", sandboxAppSecretEnv)
 	}
 	return secret, nil
+}
+
+// redactedURL is raw as the sandbox prints it: without the password a
+// user:pass@ part may hold (raw is a URL sandboxWebhookFlags accepted).
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that cannot be read)"
+	}
+	return u.Redacted()
 }

@@ -259,7 +259,7 @@ func TestSandboxCommandGrowBadFlagsAudit8(t *testing.T) {
 		{"grow not a rate", "", []string{"--grow", "fast"}, "-grow: want N/s"},
 		{"grow zero", "", []string{"--grow", "0/s"}, "-grow: the count must be positive"},
 		{"webhook without grow", "s", []string{"--webhook", "http://127.0.0.1:1/webhook"}, "--webhook delivers what --grow adds"},
-		{"webhook not http", "s", []string{"--grow", "1/s", "--webhook", "ftp://x/webhook"}, "--webhook \"ftp://x/webhook\": want an http or https URL"},
+		{"webhook not http", "s", []string{"--grow", "1/s", "--webhook", "ftp://x/webhook"}, "--webhook: want an http or https URL"},
 		{"webhook no secret", "", []string{"--grow", "1/s", "--webhook", "http://127.0.0.1:1/webhook"}, "set FB_APP_SECRET"},
 		{"two secrets", "one-secret", []string{"--grow", "1/s", "--webhook", "http://127.0.0.1:1/webhook", "--app-secret", "another-secret"}, "FB_APP_SECRET and --app-secret differ"},
 	} {
@@ -364,5 +364,20 @@ func TestSandboxGrowServeEndToEndAudit8(t *testing.T) {
 	}
 	if e.sb.Duplicates() != 0 {
 		t.Fatalf("%d duplicate sends", e.sb.Duplicates())
+	}
+}
+
+// TestSandboxWebhookURLPasswordNotShownAudit8: a --webhook URL holding a
+// password (user:pass@, a proxy's basic auth) is never printed: not in the
+// usage error of a URL it refuses, not in the line that names where it
+// delivers.
+func TestSandboxWebhookURLPasswordNotShownAudit8(t *testing.T) {
+	t.Setenv("FB_APP_SECRET", "s")
+	_, errOut, code := runInProcess(t, nil, "sandbox", "--addr", "127.0.0.1:0", "--grow", "1/s", "--webhook", "ftp://hook:pw-s3cret@x/webhook")
+	if code == exitOK || strings.Contains(errOut, "pw-s3cret") || !strings.Contains(errOut, "want an http or https URL") {
+		t.Errorf("refused URL: exit %d, stderr %q", code, errOut)
+	}
+	if got := redactedURL("http://hook:pw-s3cret@127.0.0.1:8080/webhook"); strings.Contains(got, "pw-s3cret") || !strings.Contains(got, "127.0.0.1:8080/webhook") {
+		t.Errorf("redactedURL = %q", got)
 	}
 }
