@@ -2,19 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
-	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -38,27 +30,7 @@ func TestUnhiddenCommentAnsweredAudit8(t *testing.T) {
 	if rep, err := pl.Poll(ctx, f.page.ID, false); err != nil || rep.Enqueued() != len(f.replies) {
 		t.Fatalf("poll: %d queued, %v; want %d", rep.Enqueued(), err, len(f.replies))
 	}
-	const secret = "unhide-app-secret"
-	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: secret, Intake: h.enq,
-		Hidden: h.ledger, Pages: []config.Page{f.page}, Logger: testLogger()}))
-	t.Cleanup(wh.Close)
-	deliver := func(verb, id string) {
-		t.Helper()
-		body := `{"object":"page","entry":[{"id":"` + f.page.ID + `","time":1,"changes":[{"field":"feed","value":{"item":"comment","verb":"` + verb +
-			`","comment_id":"` + id + `","post_id":"` + f.page.ID + `_1","from":{"id":"6300000","name":"Ada Visitor"}}}]}]}`
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write([]byte(body))
-		req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("webhook %s: %d", verb, resp.StatusCode)
-		}
-	}
+	deliver := f.hideWebhook(t)
 	h.sb.SetHidden(f.hidden.Target.ID, true)
 	deliver("hide", f.hidden.Target.ID)
 	h.startWorkerOn(t, h.opt, 4)
