@@ -2,9 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
@@ -38,36 +34,6 @@ type hiddenFixture struct {
 
 	mu     sync.Mutex
 	fields []string // of the comment reads (listings and single reads)
-}
-
-// hideWebhook serves the real webhook handler over HTTP, with the fixture's
-// Page and the harness's ledger for its hides, and returns a func that
-// delivers one signed feed change of verb (hide, unhide, add) for the
-// comment id, as Meta does, and fails the test unless it is answered 200.
-func (f *hiddenFixture) hideWebhook(t *testing.T) func(verb, id string) {
-	t.Helper()
-	const secret = "skip-hidden-app-secret"
-	h := f.h
-	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: secret, Intake: h.enq,
-		Hidden: h.ledger, Pages: []config.Page{f.page}, Logger: testLogger()}))
-	t.Cleanup(wh.Close)
-	return func(verb, id string) {
-		t.Helper()
-		body := `{"object":"page","entry":[{"id":"` + f.page.ID + `","time":1,"changes":[{"field":"feed","value":{"item":"comment","verb":"` + verb +
-			`","comment_id":"` + id + `","post_id":"` + f.page.ID + `_1","from":{"id":"6300000","name":"Ada Visitor"}}}]}]}`
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write([]byte(body))
-		req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("webhook %s: %d", verb, resp.StatusCode)
-		}
-	}
 }
 
 func newHiddenFixture(t *testing.T, seed int64, skip bool) *hiddenFixture {
@@ -232,7 +198,7 @@ func TestCommentHiddenAfterQueuedNotSent(t *testing.T) {
 	if err != nil || rep.Enqueued() != len(f.replies) {
 		t.Fatalf("poll: %d queued, %v; want %d", rep.Enqueued(), err, len(f.replies))
 	}
-	deliver := f.hideWebhook(t)
+	deliver := hideWebhook(t, f.h, f.page)
 	// Hidden and shown again: no mark left.
 	deliver("hide", f.replies[2].Target.ID)
 	deliver("unhide", f.replies[2].Target.ID)

@@ -30,7 +30,7 @@ func TestUnhiddenCommentAnsweredAudit8(t *testing.T) {
 	if rep, err := pl.Poll(ctx, f.page.ID, false); err != nil || rep.Enqueued() != len(f.replies) {
 		t.Fatalf("poll: %d queued, %v; want %d", rep.Enqueued(), err, len(f.replies))
 	}
-	deliver := f.hideWebhook(t)
+	deliver := hideWebhook(t, f.h, f.page)
 	h.sb.SetHidden(f.hidden.Target.ID, true)
 	deliver("hide", f.hidden.Target.ID)
 	h.startWorkerOn(t, h.opt, 4)
