@@ -85,7 +85,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		switch {
 		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
 			// Probes come every few seconds; a failing /readyz logs why
-			// itself, once per PING, and an ERROR per probe would bury it.
+			// itself, once per probe, and an ERROR per probe would bury it.
 			level = slog.LevelDebug
 		case sw.status >= 500:
 			level = slog.LevelError

@@ -62,8 +62,9 @@ func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %v\n", shown, unwrapURLError(err))
 		return exitError
 	}
+	// The body only for an error answer's reason: no connection is kept
+	// (DisableKeepAlives), so nothing past it is drained.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		fmt.Fprintf(env.stderr, "pagereply healthcheck: GET %s: %s%s\n", shown, resp.Status, probeReason(body))
