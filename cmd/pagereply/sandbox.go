@@ -95,7 +95,11 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(env.stderr, "sandbox listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(env.stderr, "what it received: curl http://%s/_sandbox/stats\n", ln.Addr())
+	// The growth runs until this returns, whichever way: a Serve that fails
+	// stops it too, and is waited for.
+	gctx, stopGrowth := context.WithCancel(ctx)
 	growDone := make(chan struct{})
+	defer func() { stopGrowth(); <-growDone }()
 	if growth != nil {
 		to := ""
 		if *hookURL != "" {
@@ -106,7 +110,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		go func() {
 			defer close(growDone)
 			defer ticker.Stop()
-			growth.run(ctx, time.Now(), ticker.C)
+			growth.run(gctx, time.Now(), ticker.C)
 		}()
 	} else {
 		close(growDone)
