@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,6 +52,13 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 // Under nohup (SIGHUP ignored when the process starts) it stays ignored: the
 // process outlives its terminal, as nohup is for, until SIGTERM.
 func TestHangupStopsGracefully(t *testing.T) {
+	// A test run itself started under nohup (a CI job in the background)
+	// ignores SIGHUP, and its children would inherit that: the "terminal"
+	// case would be the nohup one. A signal this process handles is reset to
+	// its default in the programs it execs, so handle it while they start.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	t.Cleanup(func() { signal.Stop(hup) })
 	for _, nohup := range []bool{false, true} {
 		t.Run(map[bool]string{false: "terminal", true: "nohup"}[nohup], func(t *testing.T) {
 			t.Parallel() // mostly waits out the sandbox's 2s sends
