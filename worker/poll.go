@@ -132,7 +132,9 @@ type Poller struct {
 // too (keys "pause", NUL, the Page's id, NUL, the pause's reason), the
 // Pages whose polls met another running (keys "busy", NUL, the Page's id),
 // and the Pages whose ads posts Graph refused to list (keys "ads", NUL, the
-// Page's id) until a poll reads them.
+// Page's id) until a poll reads them, and the Pages whose polls found no
+// comment Graph lets them answer (keys "noreply", NUL, the Page's id:
+// noReplyWarn) until a poll finds one.
 type warnedItems struct {
 	mu sync.Mutex
 	m  map[string]struct{}
@@ -469,6 +471,11 @@ type pollRun struct {
 	// endpoint and id, counted once however many times a listing read
 	// again from its start (a transient error) lists them.
 	skipped map[string]struct{}
+	// replyable counts the comments inside the reply window that Graph
+	// lets the Page answer privately; noReply holds (up to noReplyKept)
+	// those it does not, for noReplyWarn.
+	replyable int
+	noReply   []tasks.Target
 }
 
 // flushFailedPoll bounds the enqueue of what a failed poll had found.
@@ -577,6 +584,7 @@ func (r *pollRun) run(ctx context.Context) error {
 			return err
 		}
 	}
+	r.noReplyWarn(ctx)
 	if err := r.save(ctx); err != nil {
 		return err
 	}
@@ -956,6 +964,78 @@ func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) er
 	return nil
 }
 
+// noReplyMin is how many comments inside the reply window, none of them
+// answered by pagereply before, a poll must find Graph letting the Page
+// answer none of, and none it lets it answer, to say so at WARN
+// (noReplyWarn); noReplyKept is how many of them a poll keeps to look up
+// in the ledger.
+const (
+	noReplyMin  = 10
+	noReplyKept = 100
+)
+
+// noteReplyable counts a comment the poll read (walkCommentsOnce reads only
+// those inside the reply window) for noReplyWarn: one the Page did not write
+// (nor hid, on a Page with skip_hidden) is replyable or not by Graph's
+// can_reply_privately.
+func (r *pollRun) noteReplyable(it intake.Item) {
+	if it.From.ID == r.page.ID || it.Hidden && r.page.SkipHidden {
+		return
+	}
+	switch {
+	case it.CanReplyPrivately:
+		r.replyable++
+	case len(r.noReply) < noReplyKept:
+		r.noReply = append(r.noReply, it.Target)
+	}
+}
+
+// noReplyWarn says at WARN, once per Page in this process, a poll that read
+// at least noReplyMin comments inside the reply window and found Graph
+// letting the Page answer none of them privately (each counted cannot_reply):
+// Graph gives no error for a Page that cannot send private replies at all
+// (a token without pages_messaging, messaging off for the Page, an
+// unpublished Page, an app in development mode): it lists every comment
+// with can_reply_privately false, so such a Page answers nobody without
+// another sign. Comments the ledger has a reply for are left
+// out, so that a Page whose comments are all answered is not taken for one.
+// A poll that finds a comment it may answer forgets it, so it is said again
+// if it comes back.
+func (r *pollRun) noReplyWarn(ctx context.Context) {
+	key := "noreply\x00" + r.page.ID
+	if r.replyable > 0 {
+		r.pl.warned.forget(key)
+		return
+	}
+	if len(r.noReply) < noReplyMin {
+		return
+	}
+	entries, err := r.pl.p.Ledger.GetMany(ctx, r.page.ID, r.noReply)
+	if err != nil {
+		r.log.Debug("read the ledger for comments that cannot be answered privately", slog.String("error", err.Error()))
+		return
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Status == tasks.StatusNone {
+			n++
+		}
+	}
+	if n < noReplyMin {
+		return
+	}
+	attrs := []any{slog.Int("comments", n),
+		slog.String("hint", "Graph lists every comment so when the Page cannot send private replies: check that the Page's access_token has pages_messaging (from a person with the MESSAGING task on the Page), "+
+			"that messaging is on for the Page in Meta Business Suite, that the Page is published, and that the app is live "+
+			"(in development mode only people with a role on the app can be answered)")}
+	msg := "no comment can be answered privately: can_reply_privately is false for every comment inside the reply window"
+	if r.dry || !r.pl.warned.seen([]string{key}) {
+		r.log.Warn(msg, attrs...)
+	} else {
+		r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
+	}
+}
+
 // SkipAdsPostsRefused is the reason label of pagereply_skipped_total for a
 // poll whose Page's ads posts Graph refused to list (walkAdsPosts): one per
 // such poll.
@@ -1294,7 +1374,9 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 		}
 		*newest = max(*newest, c.CreatedTime.Unix())
 		if _, ok := added[c.ID]; !ok {
-			if _, err := r.batch.Add(ctx, intake.CommentItem(post.ID, c)); err != nil {
+			it := intake.CommentItem(post.ID, c)
+			r.noteReplyable(it)
+			if _, err := r.batch.Add(ctx, it); err != nil {
 				return err
 			}
 			added[c.ID] = struct{}{}
