@@ -2,8 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -41,30 +39,9 @@ type startPoll struct {
 // test runs, are left out.
 func startPolls(t *testing.T, opt asynq.RedisClientOpt, slot time.Time) []startPoll {
 	t.Helper()
-	ins := asynq.NewInspector(opt)
-	defer ins.Close()
 	var out []startPoll
-	for _, list := range []struct {
-		scheduled bool
-		get       func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
-	}{{false, ins.ListPendingTasks}, {true, ins.ListScheduledTasks}} {
-		infos, err := list.get(tasks.QueuePolls, asynq.PageSize(10000))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ti := range infos {
-			var p tasks.Poll
-			if err := json.Unmarshal(ti.Payload, &p); err != nil {
-				t.Fatal(err)
-			}
-			if p.Slot != slot.Unix() {
-				continue
-			}
-			out = append(out, startPoll{info: ti, poll: p, scheduled: list.scheduled})
-		}
+	for _, polls := range queuedStartPolls(t, opt, slot) {
+		out = append(out, polls...)
 	}
 	return out
 }
