@@ -704,7 +704,7 @@ return 0
 // left alone). It reports whether the mark was written.
 func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+HiddenReason, l.ttl.Milliseconds()).Int()
+	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+HiddenReason, l.ttlArg).Int()
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
 	}
