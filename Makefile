@@ -9,8 +9,13 @@ GO ?= go
 # so that worker, the longest, does not start last and run alone at the end
 # (listed in ./...'s order it began after every other package had, and CI
 # waited about 100 s on it with one slot idle). The same packages and tests.
+# TEST_TIMEOUT and CHAOS_TIMEOUT are go test's -timeout; .ci/run lowers them
+# to what is left of CI's 15 minutes.
+TEST_TIMEOUT ?= 12m
+CHAOS_TIMEOUT ?= 10m
+
 test:
-	$(GO) test -race -count=1 -timeout 12m ./worker/ ./tasks/ ./cmd/pagereply/ ./chaos/ ./api/ ./e2e/ ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./worker/ ./tasks/ ./cmd/pagereply/ ./chaos/ ./api/ ./e2e/ ./...
 
 demo:
 	$(GO) run ./cmd/pagereply demo
@@ -26,7 +31,7 @@ fuzz:
 # The chaos suite (issue 7): processes SIGKILLed, Redis restarted, Graph
 # faults. The short form runs in CI; chaos-long is the full 10,000 comments.
 chaos:
-	$(GO) test -tags chaos -count=1 -timeout 10m -v -run Chaos ./chaos/
+	$(GO) test -tags chaos -count=1 -timeout $(CHAOS_TIMEOUT) -v -run Chaos ./chaos/
 
 chaos-long:
 	$(GO) test -tags chaos -count=1 -timeout 60m -v -run Chaos ./chaos/ -chaos.long
