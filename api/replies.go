@@ -765,7 +765,8 @@ type ReplyStatus struct {
 }
 
 // getReply answers GET /v1/replies/{id}; ?page_id= narrows the ledger lookup
-// when the task itself is gone (an hour after it finished).
+// when the task itself is gone (an hour after it finished). A page_id not
+// configured is a 400 whether the task is there or not.
 func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	t, err := tasks.ParseTarget(id)
@@ -775,6 +776,11 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	}
 	id = t.String()
 	ctx := r.Context()
+	hint := r.URL.Query().Get("page_id")
+	if _, ok := s.pages[hint]; hint != "" && !ok {
+		writeError(w, http.StatusBadRequest, "page_id "+clipField(hint)+" is not a Page of this server's configuration", "page_id")
+		return
+	}
 	var page string
 	info, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id)
 	switch {
@@ -789,12 +795,8 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
 		return
 	}
-	if q := r.URL.Query().Get("page_id"); q != "" && page == "" {
-		if _, ok := s.pages[q]; !ok {
-			writeError(w, http.StatusBadRequest, "page_id "+clipField(q)+" is not a Page of this server's configuration", "page_id")
-			return
-		}
-		page = q
+	if hint != "" && page == "" {
+		page = hint
 	}
 	candidates := []string{page}
 	if page == "" {
