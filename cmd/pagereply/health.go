@@ -70,6 +70,7 @@ type healthServer struct {
 	ready    *tasks.Pinger
 	srv      *http.Server
 	ln       net.Listener
+	serving  atomic.Bool
 	stopping atomic.Bool
 }
 
@@ -105,18 +106,35 @@ func newHealthServer(addr string, rdb redis.UniversalClient, reg *prometheus.Reg
 
 // Start listens and serves in the background.
 func (h *healthServer) Start() error {
+	if err := h.Listen(); err != nil {
+		return err
+	}
+	h.Serve()
+	return nil
+}
+
+// Listen binds the address without serving it yet: a role process binds it
+// before any role starts, so that an address in use stops the process
+// before a worker takes replies from the queue or a scheduler queues polls,
+// and serves it (Serve) once every role runs.
+func (h *healthServer) Listen() error {
 	ln, err := net.Listen("tcp", h.srv.Addr)
 	if err != nil {
 		return fmt.Errorf("--health-addr: listen on %s: %w", h.srv.Addr, err)
 	}
 	h.ln = ln
-	h.log.Info("health listening", slog.String("addr", ln.Addr().String()))
+	return nil
+}
+
+// Serve serves the address Listen bound, in the background.
+func (h *healthServer) Serve() {
+	h.serving.Store(true)
+	h.log.Info("health listening", slog.String("addr", h.ln.Addr().String()))
 	go func() {
-		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			h.log.Error("health server stopped", slog.String("error", err.Error()))
 		}
 	}()
-	return nil
 }
 
 // Addr returns the address it listens on, once started.
@@ -134,6 +152,11 @@ func (h *healthServer) Stopping() { h.stopping.Store(true) }
 // Shutdown stops the server, waiting for the requests in flight until ctx is done.
 func (h *healthServer) Shutdown(ctx context.Context) error {
 	h.Stopping()
+	if h.ln != nil && !h.serving.Load() {
+		// Bound but never served (a role failed to start): http.Server
+		// knows nothing of the listener.
+		_ = h.ln.Close()
+	}
 	if err := h.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("health: shutdown: %w", err)
 	}

@@ -112,6 +112,14 @@ func checkRoles(a *app, roles roleSet, opts roleOptions) error {
 func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*running, error) {
 	r := &running{a: a, log: a.log}
 	initMetrics(a, roles)
+	if opts.healthAddr != "" {
+		// Bound first, so that an address in use stops the process before a
+		// role does any work; served last (below).
+		r.health = newHealthServer(opts.healthAddr, a.rdb, a.metrics.Registry, a.log)
+		if err := r.health.Listen(); err != nil {
+			return nil, err
+		}
+	}
 	if roles.api {
 		r.inspect = asynq.NewInspector(a.redis)
 		addr := a.cfg.API.Addr
@@ -145,6 +153,9 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		})
 		if err := r.api.Start(); err != nil {
 			_ = r.inspect.Close()
+			if r.health != nil {
+				_ = r.health.Shutdown(context.Background())
+			}
 			return nil, err
 		}
 	}
@@ -194,14 +205,9 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			}
 		}
 	}
-	if opts.healthAddr != "" {
-		// Last, so that ready means every role is running.
-		r.health = newHealthServer(opts.healthAddr, a.rdb, a.metrics.Registry, a.log)
-		if err := r.health.Start(); err != nil {
-			r.health = nil
-			r.shutdown(context.Background())
-			return nil, err
-		}
+	if r.health != nil {
+		// Served last, so that ready means every role is running.
+		r.health.Serve()
 	}
 	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
 		slog.String("redis", a.cfg.Redis.Describe()))
