@@ -39,10 +39,12 @@ type WebhookIntake interface {
 }
 
 // HiddenMarks records the comments a Page hid and showed again, for the
-// Pages with skip_hidden; *tasks.Ledger implements it.
+// Pages with skip_hidden, and the comments removed from any Page that
+// replies to comments; *tasks.Ledger implements it.
 type HiddenMarks interface {
 	MarkHidden(ctx context.Context, page, commentID string) (bool, error)
 	UnmarkHidden(ctx context.Context, page, commentID string) (bool, error)
+	MarkRemoved(ctx context.Context, page, commentID string) (bool, error)
 }
 
 // WebhookParams configures NewWebhook.
@@ -55,7 +57,8 @@ type WebhookParams struct {
 	// Intake queues the items (required).
 	Intake WebhookIntake
 	// Hidden records the hides and unhides of comments of the Pages with
-	// skip_hidden; if nil, those changes are ignored as before.
+	// skip_hidden, and the removals of comments of the Pages that reply to
+	// comments; if nil, those changes are ignored as before.
 	Hidden HiddenMarks
 	// Pages are the configured Pages; changes of other Pages are ignored.
 	Pages []config.Page
@@ -358,17 +361,17 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
 		}
 		for _, c := range e.Changes {
-			hide, isHide, why := h.hideOf(page, ok, c.Field, c.Value)
+			mark, why := h.markOf(page, ok, c.Field, c.Value)
 			if why != "" {
 				ignored++
 				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
 				continue
 			}
-			if isHide {
-				marked, err := h.markHidden(ctx, e.ID, c.Value.CommentID, hide)
+			if mark != "" {
+				marked, err := h.markComment(ctx, e.ID, c.Value.CommentID, mark)
 				if err != nil {
 					h.count(outcomeError)
-					h.log.Error("webhook: record hidden comment", slog.String("page_id", e.ID), slog.String("error", err.Error()))
+					h.log.Error("webhook: record comment "+mark, slog.String("page_id", e.ID), slog.String("error", err.Error()))
 					writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
 					return
 				}
@@ -482,45 +485,46 @@ func jsonKind(t reflect.Type) string {
 	return "another type"
 }
 
-// hideOf reports whether a change is a comment of a Page with skip_hidden
-// that the Page hid (hide true) or showed again (hide false), with a
-// comment id that can be recorded. Only with Hidden set. A hide or unhide
-// of such a Page whose comment id is missing or malformed is why it is
-// ignored, said as for an add ("malformed: ..."), not "verb hide" as for a
-// Page without skip_hidden.
-func (h *webhook) hideOf(page *config.Page, known bool, field string, v changeValue) (hide, ok bool, why string) {
-	if h.p.Hidden == nil || !known || !page.SkipHidden || field != "feed" || v.Item != "comment" || !page.Replies(config.ReplyComments) {
-		return false, false, ""
+// markOf returns the verb of a change that marks a comment in the ledger
+// ("hide", "unhide" or "remove"), "" for another change: a comment of a
+// Page with skip_hidden that the Page hid or showed again, or a comment
+// removed from a Page that replies to comments (deleted by its writer or
+// by the Page: whoever from names, the Page's own included, as a delivery
+// may name the remover). Only with Hidden set. Such a change whose comment
+// id is missing or malformed is why it is ignored, said as for an add
+// ("malformed: ..."), not "verb hide" as for a Page without skip_hidden.
+func (h *webhook) markOf(page *config.Page, known bool, field string, v changeValue) (verb, why string) {
+	if h.p.Hidden == nil || !known || field != "feed" || v.Item != "comment" || !page.Replies(config.ReplyComments) {
+		return "", ""
 	}
-	switch v.Verb {
-	case "hide":
-		hide = true
-	case "unhide":
+	switch {
+	case v.Verb == "remove":
+	case (v.Verb == "hide" || v.Verb == "unhide") && page.SkipHidden:
 	default:
-		return false, false, ""
+		return "", ""
 	}
 	it := tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: v.CommentID}
 	if err := it.Validate(); err != nil {
-		return false, false, "malformed " + v.Verb + ": comment_id: missing or malformed"
+		return "", "malformed " + v.Verb + ": comment_id: missing or malformed"
 	}
-	return hide, true, ""
+	return v.Verb, ""
 }
 
-// markHidden records that the Page hid (or showed again) the comment: a
-// hidden comment's reply, queued and not yet sent, is then not sent (the
-// worker's reservation finds the mark, tasks.HiddenReason). It reports
-// whether the ledger changed.
-func (h *webhook) markHidden(ctx context.Context, page, commentID string, hide bool) (bool, error) {
+// markComment records that the Page hid the comment, showed it again, or
+// that it was removed: a hidden or removed comment's reply, queued and not
+// yet sent, is then not sent (the worker's reservation finds the mark,
+// tasks.HiddenReason or tasks.RemovedReason). It reports whether the
+// ledger changed.
+func (h *webhook) markComment(ctx context.Context, page, commentID, verb string) (bool, error) {
 	var changed bool
 	var err error
-	if hide {
+	switch verb {
+	case "hide":
 		changed, err = h.p.Hidden.MarkHidden(ctx, page, commentID)
-	} else {
+	case "unhide":
 		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, commentID)
-	}
-	verb := "unhide"
-	if hide {
-		verb = "hide"
+	default:
+		changed, err = h.p.Hidden.MarkRemoved(ctx, page, commentID)
 	}
 	if err == nil {
 		h.log.Debug("webhook comment "+verb, slog.String("page_id", page), slog.String("comment_id", commentID), slog.Bool("recorded", changed))

@@ -668,8 +668,8 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // good, so the worker checks the mark in its one reservation round trip.
 const HiddenReason = "hidden by the Page"
 
-// hideScript marks a comment hidden in the ledger: a target the ledger does
-// not have, or one a worker holds claimed (it may be waiting for its send
+// hideScript marks a comment hidden (or removed) in the ledger: a target the
+// ledger does not have, or one a worker holds claimed (it may be waiting for its send
 // slot: its send's last gate, Admit, then finds the claim gone on a Page with
 // a rate, and a later attempt finds the mark). An entry in doubt, sent or
 // failed is left as it is: its send may have gone out, and its record is
@@ -707,6 +707,28 @@ func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, 
 	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+HiddenReason, l.ttlArg).Int()
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// RemovedReason is the reason of the ledger entry MarkRemoved writes: a
+// comment removed from the Page (deleted by its writer, or by the Page),
+// which Meta's feed webhook reports with verb remove. Graph refuses a
+// private reply to it (code 100, subcode 33), so its reply, queued and not
+// yet sent, is not sent: Reserve answers ReserveDone for it, and the worker
+// completes the task without a Graph call.
+const RemovedReason = "comment removed"
+
+// MarkRemoved records that the comment commentID was removed from the Page,
+// so that its reply is not sent (a failure for good; hideScript's rules: a
+// target in doubt, sent or failed is left alone). Nothing drops the mark: a
+// removed comment does not come back. It reports whether the mark was
+// written.
+func (l *Ledger) MarkRemoved(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+RemovedReason, l.ttlArg).Int()
+	if err != nil {
+		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}
 	return n == 1, nil
 }

@@ -82,6 +82,15 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("reply not sent: the Page hid the comment")
 			return nil
 		}
+		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.RemovedReason {
+			// The comment was removed after its reply was queued (the
+			// webhook's remove marked it): Graph would refuse the send
+			// (code 100, subcode 33), so none is made, and the task is
+			// done, not archived: nothing failed.
+			w.m.PollSkipped.WithLabelValues(r.PageID, string(intake.SkipGone)).Inc()
+			log.L().Info("reply not sent: the comment was removed")
+			return nil
+		}
 		if res.Entry.Status == tasks.StatusFailed {
 			// Failed for good by an earlier run whose archive did not reach
 			// Redis (a stall; asynq's recoverer then brought the task back):
