@@ -102,6 +102,9 @@ type webhook struct {
 	// signature: anyone can post to /webhook, and a wrong app secret refuses
 	// every delivery of Meta's.
 	badSignature logspace.Line
+	// noValues spaces the lines of deliveries without values (Include
+	// Values off): every delivery of such a subscription is one.
+	noValues logspace.Line
 }
 
 // A delivery announced at most smallBody long is read at once; larger ones
@@ -200,6 +203,11 @@ type delivery struct {
 		// Messenger's events (field messages): not read, counted for the
 		// log. Conversations are answered by the poll.
 		Messaging []json.RawMessage `json:"messaging"`
+		// ChangedFields names the fields that changed, without their
+		// values: what Meta sends in place of changes when the app's
+		// subscription has Include Values off. Nothing in it can be
+		// queued; kept raw, so that no shape of it refuses the delivery.
+		ChangedFields json.RawMessage `json:"changed_fields"`
 	} `json:"entry"`
 }
 
@@ -360,6 +368,16 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			h.log.Debug("webhook messaging events ignored: conversations are answered by the poll",
 				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
 		}
+		if len(e.Changes) == 0 && len(e.Messaging) == 0 && hasFields(e.ChangedFields) {
+			ignored++
+			lvl, repeated := h.noValues.Level(time.Now(), slog.LevelWarn)
+			attrs := []any{slog.String("page_id", clipField(e.ID))}
+			if lvl != slog.LevelDebug {
+				attrs = append(attrs, slog.Int("repeated", repeated),
+					slog.String("hint", "turn Include Values on for the app's page subscription (include_values=true when subscribing through the API); the next ones are logged at debug for 10s"))
+			}
+			h.log.Log(r.Context(), lvl, "webhook delivery without values: Meta names the changed fields (changed_fields) but not the changes, so nothing can be queued from it", attrs...)
+		}
 		for _, c := range e.Changes {
 			mark, why := h.markOf(page, ok, c.Field, c.Value)
 			if why != "" {
@@ -413,6 +431,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Debug("webhook delivery", slog.Int("queued", queued), slog.Int("already_queued", again), slog.Int("ignored", ignored))
 	w.WriteHeader(http.StatusOK)
+}
+
+// hasFields reports whether a changed_fields value names any field: a
+// non-empty JSON array.
+func hasFields(b json.RawMessage) bool {
+	var fields []json.RawMessage
+	return json.Unmarshal(b, &fields) == nil && len(fields) > 0
 }
 
 // count adds a delivery of outcome to pagereply_webhook_deliveries_total.
