@@ -302,13 +302,17 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 		return AlreadyQueued, nil, nil
 	}
 	id := r.Target.String()
-	// A task that completed while the ledger has nothing of its target
-	// answered nothing: the comment of a Page with skip_hidden that was
-	// hidden when its reply came due (MarkHidden), and shown again since
-	// (UnmarkHidden). Its TaskID, kept for the task's retention, would
-	// keep the reply the unhide owes it from being queued for that long.
+	// A task that completed while the ledger has nothing of its target, or
+	// only a doubt, answered nothing: the comment of a Page with skip_hidden
+	// that was hidden when its reply came due (MarkHidden), and shown again
+	// since (UnmarkHidden, which leaves a doubt when the mark had taken the
+	// claim of an attempt that may have sent). Its TaskID, kept for the
+	// task's retention, would keep the reply the unhide owes it from being
+	// queued for that long. (A task in doubt that replaces it asks Graph
+	// before it sends.)
 	replaceable := func(st asynq.TaskState) bool {
-		return st == asynq.TaskStateArchived || (st == asynq.TaskStateCompleted && entry.Status == StatusNone)
+		return st == asynq.TaskStateArchived ||
+			(st == asynq.TaskStateCompleted && (entry.Status == StatusNone || entry.Status == StatusUnknown))
 	}
 	// Most conflicts are a task still queued (a poll finding replies not
 	// sent yet): one read tells, without the lock's two round trips.

@@ -40,7 +40,8 @@ const DefaultPrefix = "pagereply:"
 // Entry values: "c|<token>|<lease-until-ms>" claimed by a worker that may be
 // sending now; "u|<ms>" an attempt whose outcome is unknown, "u|<ms>|<settle-ms>"
 // one whose send may still be reaching Graph until then; "s|<ms>|<message-id>"
-// sent; "f|<ms>|<reason>" failed for good.
+// sent; "f|<ms>|<reason>" failed for good ("f|<ms>|<lease-ms>|<reason>" for a
+// hide mark that took a claim's place, see hideScript).
 type Ledger struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -301,7 +302,11 @@ func parseEntry(v string) Entry {
 	case "s":
 		return Entry{Status: StatusSent, At: ms(1), MessageID: rest(2)}
 	case "f":
-		return Entry{Status: StatusFailed, At: ms(1), Reason: rest(2)}
+		reason := rest(2)
+		if strings.HasSuffix(reason, "|"+HiddenReason) {
+			reason = HiddenReason // a hide mark that keeps a claim's lease (hideScript)
+		}
+		return Entry{Status: StatusFailed, At: ms(1), Reason: reason}
 	}
 	return Entry{Status: StatusUnknown}
 }
@@ -675,7 +680,9 @@ const HiddenReason = "hidden by the Page"
 // failed is left as it is: its send may have gone out, and its record is
 // what keeps a second one from going. A mark that took a claim's place
 // gives way to the doubt of that attempt's send, when its answer is lost
-// (markScript).
+// (markScript), and keeps the claim's lease ("f|<ms>|<lease-ms>|<reason>"):
+// the attempt may have sent and died before it could record anything, and
+// an unhide turns the mark back into a doubt (unhideScript).
 //
 // KEYS[1] the target's ledger entry. ARGV[1] the failed value without its
 // time ("f|<reason>"), ARGV[2] TTL (ms). Returns 1 marked, 0 left as it was.
@@ -684,19 +691,31 @@ local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 1) ~= 'c' then return 0 end
 local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('SET', KEYS[1], 'f|' .. string.format('%.0f', nowms) .. string.sub(ARGV[1], 2), 'PX', ARGV[2])
+local lease = ''
+if v then lease = '|' .. (string.match(v, '^c|[^|]*|(%d+)$') or '0') end
+redis.call('SET', KEYS[1], 'f|' .. string.format('%.0f', nowms) .. lease .. string.sub(ARGV[1], 2), 'PX', ARGV[2])
 return 1
 `)
 
-// unhideScript drops a mark hideScript wrote, and nothing else.
+// unhideScript drops a mark hideScript wrote, and nothing else. A mark that
+// took a claim's place becomes a doubt instead ("u|<ms>", with the claim's
+// lease as its settle time while it runs): the attempt that held the claim
+// may have sent the reply, and the next attempt must ask Graph before it
+// sends, and not before that attempt could still send.
 //
-// KEYS[1] the target's ledger entry. ARGV[1] the mark's reason.
+// KEYS[1] the target's ledger entry. ARGV[1] the mark's reason, ARGV[2]
+// TTL (ms). Returns 1 when there was a mark, 0 otherwise.
 var unhideScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
+if not (v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1]) then return 0 end
+local lease = string.match(v, '^f|%d+|(%d+)|')
+if not lease then return redis.call('DEL', KEYS[1]) end
+local t = redis.call('TIME')
+local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local val = 'u|' .. string.format('%.0f', nowms)
+if tonumber(lease) > nowms then val = val .. '|' .. lease end
+redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
+return 1
 `)
 
 // MarkHidden records that the Page hid the comment commentID, so that its
@@ -735,10 +754,12 @@ func (l *Ledger) MarkRemoved(ctx context.Context, page, commentID string) (bool,
 
 // UnmarkHidden drops MarkHidden's mark of commentID (the Page showed the
 // comment again), so that a later poll or webhook item can queue its reply.
-// It reports whether there was one.
+// A mark that took a worker's claim's place leaves a doubt instead (see
+// unhideScript), settled with Graph before the reply is sent. It reports
+// whether there was a mark.
 func (l *Ledger) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := unhideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, HiddenReason).Int()
+	n, err := unhideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, HiddenReason, l.ttlArg).Int()
 	if err != nil {
 		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
 	}

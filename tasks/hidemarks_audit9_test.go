@@ -1,0 +1,58 @@
+package tasks
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestUnhideOfClaimLeavesDoubt_audit9: a hide mark that took a worker's
+// claim's place keeps the claim's lease, reads as the hidden failure, and
+// an unhide turns it into a doubt that settles until that lease ends (the
+// worker may still be sending until then), after which the next attempt is
+// doubtful: it asks Graph before it sends. A mark of a target the ledger did
+// not have is dropped by an unhide, as before.
+func TestUnhideOfClaimLeavesDoubt_audit9(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	claimed, free := Target{Kind: KindComment, ID: "1_2"}, Target{Kind: KindComment, ID: "1_3"}
+	if r, err := l.Reserve(ctx, page, claimed, "dead", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve: %+v %v", r, err)
+	}
+	for _, tg := range []Target{claimed, free} {
+		if ok, err := l.MarkHidden(ctx, page, tg.ID); err != nil || !ok {
+			t.Fatalf("hide %s: %v %v", tg, ok, err)
+		}
+		if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusFailed || e.Reason != HiddenReason {
+			t.Fatalf("%s after the hide: %+v %v", tg, e, err)
+		}
+		if r, err := l.Reserve(ctx, page, tg, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Reason != HiddenReason {
+			t.Fatalf("%s reserved on the mark: %+v %v", tg, r, err)
+		}
+		if ok, err := l.UnmarkHidden(ctx, page, tg.ID); err != nil || !ok {
+			t.Fatalf("unhide %s: %v %v", tg, ok, err)
+		}
+	}
+	if e, err := l.Get(ctx, page, free); err != nil || e.Status != StatusNone {
+		t.Errorf("unhidden target that had no claim: %+v %v; want none", e, err)
+	}
+	e, err := l.Get(ctx, page, claimed)
+	if err != nil || e.Status != StatusUnknown {
+		t.Fatalf("unhidden target whose claim the mark took: %+v %v; want unknown", e, err)
+	}
+	r, err := l.Reserve(ctx, page, claimed, "next", time.Minute, Limit{})
+	if err != nil || r.Outcome != ReserveSettling || r.Wait <= 0 || r.Wait > time.Minute {
+		t.Fatalf("reserve within the dead claim's lease: %+v %v; want settling until it ends", r, err)
+	}
+	// The lease run out: the doubt stays, and the next attempt checks.
+	if err := l.rdb.Set(ctx, l.entryKey(page, claimed), "f|1|2|"+HiddenReason, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID); err != nil || !ok {
+		t.Fatalf("unhide: %v %v", ok, err)
+	}
+	if r, err := l.Reserve(ctx, page, claimed, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo || !r.Doubtful {
+		t.Fatalf("reserve after the lease: %+v %v; want go, doubtful", r, err)
+	}
+}
