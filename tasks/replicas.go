@@ -38,7 +38,8 @@ import (
 // ErrNotReplicated is returned (wrapped) by ReplicaGuard.Ack when a connected
 // replica did not acknowledge the claim in time, or the claim is gone (a
 // failover forgot it). Nothing may be sent: Release the claim and try again
-// later.
+// later. (ReplicaGuard.MarkHidden and UnmarkHidden return it too: a hide or
+// unhide not acknowledged in time.)
 var ErrNotReplicated = errors.New("tasks: claim not acknowledged by the replicas")
 
 // DefaultReplicaTimeout is how long Ack waits for replicas when
@@ -239,4 +240,78 @@ func connectedReplicas(ctx context.Context, rdb redis.UniversalClient) (int, err
 	}
 	rs, _ := v[2].([]any)
 	return len(rs), nil
+}
+
+// Hide marks that outlive a failover.
+//
+// The webhook's hide mark keeps a hidden comment's reply from going out, and
+// its unhide gives the reply back (or leaves the doubt of a claim the mark
+// took): a failover that forgot either would send a reply to a hidden
+// comment, or keep for the ledger's 8 days a mark that no poll lifts (a
+// missed reply). Meta delivers a change once it is answered 200, so the
+// guard's MarkHidden and UnmarkHidden answer only once the replicas hold
+// what they wrote, and an error wrapping ErrNotReplicated otherwise: the
+// webhook answers 503, and Meta delivers the change again.
+
+// MarkHidden is Ledger.MarkHidden, waiting (as Ack does for a claim) until
+// the replicas hold the mark.
+func (g *ReplicaGuard) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+HiddenReason, g.l.ttlArg)
+	if err != nil {
+		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// UnmarkHidden is Ledger.UnmarkHidden, waiting (as Ack does for a claim)
+// until the replicas hold what it wrote.
+func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := g.write(ctx, g.l.entryKey(page, t), unhideScript, HiddenReason, g.l.ttlArg)
+	if err != nil {
+		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// write runs the ledger script s on key's master and WAIT after it on the
+// same connection, for Replicas replicas or as many as are connected (none:
+// no wait). It returns the script's answer, with an error wrapping
+// ErrNotReplicated when the replicas did not acknowledge within Timeout
+// (what the script wrote stays on the master).
+func (g *ReplicaGuard) write(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error) {
+	keys := []string{key}
+	master, addr, err := g.master(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	n, err := g.replicas(ctx, master, addr)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return s.Run(ctx, master, keys, args...).Int64()
+	}
+	cmd, wait := g.touchAndWait(ctx, master, n, func(p redis.Pipeliner) *redis.Cmd {
+		return s.EvalSha(ctx, p, keys, args...)
+	})
+	if isNoScript(cmd.Err()) { // a master that never ran it, as after a failover
+		cmd, wait = g.touchAndWait(ctx, master, n, func(p redis.Pipeliner) *redis.Cmd {
+			return s.Eval(ctx, p, keys, args...)
+		})
+	}
+	res, err := cmd.Int64()
+	if err != nil {
+		return 0, err
+	}
+	acked, err := wait.Result()
+	if err != nil {
+		return res, fmt.Errorf("wait for %d replicas: %w", n, err)
+	}
+	if acked < int64(n) {
+		g.forget(addr) // a replica may have gone: count them again next time
+		return res, fmt.Errorf("%w (%d of %d replicas within %s)", ErrNotReplicated, acked, n, g.opt.Timeout)
+	}
+	return res, nil
 }

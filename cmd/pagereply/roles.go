@@ -128,9 +128,15 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		}
 		var webhook http.Handler // /webhook exists only with webhook.verify_token
 		if a.cfg.Webhook.VerifyToken != "" {
+			// Hides and unhides reach a replica before Meta is answered, as
+			// a worker's claim does before its send (tasks.ReplicaGuard).
+			var hidden api.HiddenMarks = a.ledger
+			if g := tasks.NewReplicaGuard(a.ledger, tasks.ReplicaGuardOptions{Replicas: tasks.ReplicasToWait(a.cfg.Redis)}); g != nil {
+				hidden = g
+			}
 			webhook = api.NewWebhook(api.WebhookParams{
 				VerifyToken: a.cfg.Webhook.VerifyToken, AppSecret: a.cfg.Graph.AppSecret, Intake: a.enq,
-				Hidden: a.ledger, Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
+				Hidden: hidden, Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
 			})
 		}
 		r.api = api.New(api.Params{
