@@ -56,3 +56,29 @@ func TestUnhideOfClaimLeavesDoubt_audit9(t *testing.T) {
 		t.Fatalf("reserve after the lease: %+v %v; want go, doubtful", r, err)
 	}
 }
+
+// TestRemoveOfClaimReadsRemoved_audit9: a remove mark that took a worker's
+// claim's place keeps the claim's lease (hideScript) and still reads as the
+// removed comment, so the worker completes the task as gone instead of
+// archiving it as an earlier failure; no unhide undoes it.
+func TestRemoveOfClaimReadsRemoved_audit9(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	claimed := Target{Kind: KindComment, ID: "1_4"}
+	if r, err := l.Reserve(ctx, page, claimed, "dead", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+		t.Fatalf("reserve: %+v %v", r, err)
+	}
+	if ok, err := l.MarkRemoved(ctx, page, claimed.ID); err != nil || !ok {
+		t.Fatalf("remove: %v %v", ok, err)
+	}
+	if e, err := l.Get(ctx, page, claimed); err != nil || e.Status != StatusFailed || e.Reason != RemovedReason {
+		t.Fatalf("after the remove: %+v %v; want failed, %q", e, err, RemovedReason)
+	}
+	if r, err := l.Reserve(ctx, page, claimed, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Reason != RemovedReason {
+		t.Fatalf("reserved on the mark: %+v %v", r, err)
+	}
+	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID); err != nil || ok {
+		t.Fatalf("unhide of a removed comment: %v %v; want nothing done", ok, err)
+	}
+}

@@ -303,8 +303,12 @@ func parseEntry(v string) Entry {
 		return Entry{Status: StatusSent, At: ms(1), MessageID: rest(2)}
 	case "f":
 		reason := rest(2)
-		if strings.HasSuffix(reason, "|"+HiddenReason) {
-			reason = HiddenReason // a hide mark that keeps a claim's lease (hideScript)
+		// A hide or remove mark that took a claim's place keeps the claim's
+		// lease before its reason (hideScript).
+		for _, mark := range [...]string{HiddenReason, RemovedReason} {
+			if strings.HasSuffix(reason, "|"+mark) {
+				reason = mark
+			}
 		}
 		return Entry{Status: StatusFailed, At: ms(1), Reason: reason}
 	}

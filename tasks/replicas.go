@@ -249,7 +249,8 @@ func connectedReplicas(ctx context.Context, rdb redis.UniversalClient) (int, err
 // took): a failover that forgot either would send a reply to a hidden
 // comment, or keep for the ledger's 8 days a mark that no poll lifts (a
 // missed reply). Meta delivers a change once it is answered 200, so the
-// guard's MarkHidden and UnmarkHidden answer only once the replicas hold
+// guard's MarkHidden, UnmarkHidden and MarkRemoved (a lost removal only
+// costs a send Graph refuses) answer only once the replicas hold
 // what they wrote, and an error wrapping ErrNotReplicated otherwise: the
 // webhook answers 503, and Meta delivers the change again.
 
@@ -271,6 +272,17 @@ func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string)
 	n, err := g.write(ctx, g.l.entryKey(page, t), unhideScript, HiddenReason, g.l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// MarkRemoved is Ledger.MarkRemoved, waiting (as Ack does for a claim)
+// until the replicas hold the mark.
+func (g *ReplicaGuard) MarkRemoved(ctx context.Context, page, commentID string) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+RemovedReason, g.l.ttlArg)
+	if err != nil {
+		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}
 	return n == 1, nil
 }

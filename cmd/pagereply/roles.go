@@ -128,7 +128,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		}
 		var webhook http.Handler // /webhook exists only with webhook.verify_token
 		if a.cfg.Webhook.VerifyToken != "" {
-			// Hides and unhides reach a replica before Meta is answered, as
+			// Hides, unhides and removals reach a replica before Meta is answered, as
 			// a worker's claim does before its send (tasks.ReplicaGuard).
 			var hidden api.HiddenMarks = a.ledger
 			if g := tasks.NewReplicaGuard(a.ledger, tasks.ReplicaGuardOptions{Replicas: tasks.ReplicasToWait(a.cfg.Redis)}); g != nil {
