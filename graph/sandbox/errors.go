@@ -121,6 +121,21 @@ func errAdsPermission(code int) *apiError {
 		msg: "(#200) Requires either ads_management or pages_manage_ads permission, and the ADVERTISE task on the Page"}
 }
 
+// errReelsRefused answers the video_reels edge of a Page whose Reels cannot
+// be read (DenyReels): code 100, "Unsupported get request", or code 10 or
+// 200, a permission the token lacks.
+func errReelsRefused(code int) *apiError {
+	switch code {
+	case CodeInvalidParam:
+		return errUnsupported("get")
+	case CodePermission:
+		return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodePermission,
+			msg: "(#10) Application does not have permission for this action"}
+	}
+	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeAdsPermission,
+		msg: "(#200) Permissions error"}
+}
+
 func errNoObject(method, id string) *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "GraphMethodException", code: CodeInvalidParam, subcode: SubcodeNoObject,
 		msg: fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api", method, id)}

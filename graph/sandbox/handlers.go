@@ -113,6 +113,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.list(c.feed)
 	case EndpointAdsPosts:
 		c.list(c.adsPosts)
+	case EndpointReels:
+		c.list(c.reels)
 	case EndpointComments:
 		c.list(c.comments)
 	case EndpointObject:
@@ -142,6 +144,8 @@ func endpointOf(method string, segs []string) string {
 		return EndpointFeed
 	case method == http.MethodGet && segs[1] == "ads_posts":
 		return EndpointAdsPosts
+	case method == http.MethodGet && segs[1] == "video_reels":
+		return EndpointReels
 	case method == http.MethodGet && segs[1] == "comments":
 		return EndpointComments
 	case method == http.MethodGet && segs[1] == "conversations":
@@ -380,7 +384,15 @@ func (c *call) adsPosts(st *store) (string, []byte, *apiError) {
 	return c.posts(st, "ads_posts")
 }
 
-// posts answers a listing of a Page's posts: its feed or its ads posts.
+// reels answers GET /{page-id}/video_reels: the Page's Reels (AddReel),
+// newest first, as the feed lists its posts; refused with code 100, 10 or
+// 200 for a Page whose Reels cannot be read (DenyReels).
+func (c *call) reels(st *store) (string, []byte, *apiError) {
+	return c.posts(st, "video_reels")
+}
+
+// posts answers a listing of a Page's posts: its feed, its ads posts or its
+// Reels.
 func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 	_, pg, pageID, e := c.resolve(st, "get", objPage)
 	if e != nil {
@@ -392,6 +404,12 @@ func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 			return pageID, nil, errAdsPermission(code)
 		}
 		posts = st.pages[pg].ads
+	}
+	if edge == "video_reels" {
+		if code := st.pages[pg].reelsRefusal; code != 0 {
+			return pageID, nil, errReelsRefused(code)
+		}
+		posts = st.pages[pg].reels
 	}
 	fs, e := c.fields(nodePost, "id", "created_time", "message")
 	if e != nil {

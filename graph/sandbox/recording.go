@@ -28,7 +28,8 @@ type Send struct {
 // Endpoint names of Calls.
 const (
 	EndpointFeed          = "feed"
-	EndpointAdsPosts      = "ads_posts" // GET /{page-id}/ads_posts
+	EndpointAdsPosts      = "ads_posts"   // GET /{page-id}/ads_posts
+	EndpointReels         = "video_reels" // GET /{page-id}/video_reels
 	EndpointComments      = "comments"
 	EndpointObject        = "object"
 	EndpointMessages      = "messages"

@@ -30,6 +30,8 @@ type page struct {
 	posts           []int32 // ascending by (created, index)
 	ads             []int32 // its ads posts, same order (AddAdsPost, PromotePost)
 	adsRefusal      int     // the code ads_posts answers with, 0 when granted (DenyAdsPosts)
+	reels           []int32 // its Reels, same order (AddReel)
+	reelsRefusal    int     // the code video_reels answers with, 0 when read (DenyReels)
 	convs           []int32
 }
 
@@ -46,6 +48,7 @@ type post struct {
 	ranked   bool    // its comments are listed ranked (RankComments)
 	deleted  bool    // DeletePost: gone from every listing, an unknown id
 	noFrom   bool    // listed without from (HideAuthor)
+	reel     bool    // a Reel (AddReel): a comment does not move its updated_time
 }
 
 type comment struct {
@@ -144,7 +147,7 @@ func (st *store) addComment(pi, parent, from int32, msg string, created int64, c
 	} else {
 		st.replies[parent] = insertSorted(st.replies[parent], i, st.commentCreated)
 	}
-	if created > p.updated {
+	if created > p.updated && !p.reel {
 		p.updated = created
 	}
 	return i
@@ -659,6 +662,7 @@ func (s *Sandbox) DeletePost(id string) bool {
 	pg := &st.pages[p.page]
 	pg.posts = slices.DeleteFunc(slices.Clone(pg.posts), func(i int32) bool { return i == pi })
 	pg.ads = slices.DeleteFunc(slices.Clone(pg.ads), func(i int32) bool { return i == pi })
+	pg.reels = slices.DeleteFunc(slices.Clone(pg.reels), func(i int32) bool { return i == pi })
 	return true
 }
 
@@ -725,6 +729,61 @@ func (s *Sandbox) DenyAdsPosts(pageID string, code int) {
 	}
 	if pg, ok := s.st.pageIdx[pageID]; ok {
 		s.st.pages[pg].adsRefusal = code
+	}
+}
+
+// AddReel adds a Reel the Page published: listed by its video_reels edge,
+// newest first, and not by its feed (Meta's feed leaves Reels out); its
+// comments and their private replies work as a post's do, but a comment does
+// not move its updated_time (Meta documents a Video's as "The last time the
+// video or its caption was updated"), so a poll that went by it would miss
+// them. Its id has a post's shape here, a Video's bare number at Graph. It
+// returns the Reel's id, or "" for an unknown Page.
+func (s *Sandbox) AddReel(pageID, description string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return ""
+	}
+	pi := s.st.addPost(pg, byPage, description, at.Unix(), false)
+	s.st.posts[pi].reel = true
+	p := &s.st.pages[pg]
+	p.posts = slices.DeleteFunc(slices.Clone(p.posts), func(i int32) bool { return i == pi })
+	p.reels = insertSorted(p.reels, pi, s.st.postCreated)
+	return s.st.postID(pi)
+}
+
+// Reels returns the Reels a Page's video_reels edge lists, newest first; nil
+// for an unknown Page.
+func (s *Sandbox) Reels(pageID string) []Post {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pg, ok := s.st.pageIdx[pageID]
+	if !ok {
+		return nil
+	}
+	list := s.st.pages[pg].reels
+	out := make([]Post, 0, len(list))
+	for j := len(list) - 1; j >= 0; j-- {
+		out = append(out, s.st.postView(list[j]))
+	}
+	return out
+}
+
+// DenyReels makes a Page's video_reels edge refuse to be read, as Meta's
+// reference for it says it does: code CodeInvalidParam (100) answers
+// "Unsupported get request", CodePermission (10) or CodeAdsPermission (200;
+// any other code is taken for 200) a permission the token lacks. Every other
+// call works as before, the Reels' comments too. Code 0 lists them again.
+func (s *Sandbox) DenyReels(pageID string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code != 0 && code != CodePermission && code != CodeInvalidParam {
+		code = CodeAdsPermission
+	}
+	if pg, ok := s.st.pageIdx[pageID]; ok {
+		s.st.pages[pg].reelsRefusal = code
 	}
 }
 
