@@ -30,6 +30,7 @@ const maxBody = 10 << 20
 const (
 	EndpointFeed          = "feed"
 	EndpointAdsPosts      = "ads_posts"
+	EndpointReels         = "video_reels"
 	EndpointComments      = "comments"
 	EndpointObject        = "object"
 	EndpointConversations = "conversations"

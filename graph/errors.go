@@ -364,6 +364,22 @@ func AdsPermissionRefused(err error) bool {
 	return false
 }
 
+// ReelsRefused reports whether err is Graph refusing a Reels read (GET
+// /{page-id}/video_reels), on that edge only: code 10 or 200–299 (a
+// permission the token lacks), or code 100, as "Unsupported get request" and
+// as the edge's reference says reading it is refused ("You can't perform
+// this operation on this endpoint"). The token reads the Page's feed and
+// answers its comments all the same: such a refusal concerns that one edge,
+// not the Page (elsewhere codes 10 and 200–299 are page broken). A policy
+// block under code 10 is not one, nor a throttle.
+func ReelsRefused(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Endpoint != EndpointReels || ge.Class == ClassThrottled || PolicyBlocked(err) {
+		return false
+	}
+	return ge.Code == 10 || ge.Code >= 200 && ge.Code <= 299 || ge.Code == 100
+}
+
 // ObjectGone reports whether err is Graph's answer for an object that is not
 // there: code 100, subcode 33 ("Unsupported get request. Object with ID ...
 // does not exist, cannot be loaded due to missing permissions, or does not

@@ -24,7 +24,10 @@ const (
 	// Fields: is_hidden): whether the comment is hidden from everyone but
 	// its author and their friends (a Page hides spam or abuse so).
 	hiddenCommentFields = commentFields + ",is_hidden"
-	pageLimit           = "100"
+	// reelFields are a Reel's (a Video's) fields the poll needs: which
+	// Reels are recent enough for their comments to be read.
+	reelFields = "id,created_time,updated_time"
+	pageLimit  = "100"
 )
 
 // Feed walks a Page's feed, newest first, one page of up to 100 posts at a
@@ -46,6 +49,18 @@ func (c *Client) Feed(ctx context.Context, token, pageID string) iter.Seq2[Post,
 func (c *Client) AdsPosts(ctx context.Context, token, pageID string) iter.Seq2[Post, error] {
 	q := url.Values{"fields": {postFields}, "limit": {pageLimit}}
 	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointAdsPosts, pageID, "ads_posts", q, same[Post])
+}
+
+// Reels walks a Page's Reels (GET /{page-id}/video_reels), which Feed does
+// not list: each one's id, created_time and updated_time, in a Post (a Reel
+// is a Video: no from, no message), one page of up to 100 at a time,
+// following paging.next to the end; break to stop early. On an error it
+// yields it once, with a zero Post, and stops. Meta's Reels publishing guide
+// lists a Page's Reels so, where the edge's reference says reading it is
+// refused; ReelsRefused tells that refusal.
+func (c *Client) Reels(ctx context.Context, token, pageID string) iter.Seq2[Post, error] {
+	q := url.Values{"fields": {reelFields}, "limit": {pageLimit}}
+	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointReels, pageID, "video_reels", q, same[Post])
 }
 
 // Comments walks every comment of a post, replies included, one page of up to
@@ -208,7 +223,7 @@ type skippedKey struct{}
 // saying why (the first one's reason). Nothing in it holds a token.
 type SkippedFunc func(endpoint, object string, ids []string, err error)
 
-// WithSkippedItems returns a context whose listings (Feed, AdsPosts, Comments,
+// WithSkippedItems returns a context whose listings (Feed, AdsPosts, Reels, Comments,
 // Conversations) call skipped for each page that held items that could not
 // be decoded; the page's other items are yielded as usual. A listing read
 // again from its start reports its pages' skipped items again.
@@ -236,7 +251,7 @@ func commentFieldsFor(ctx context.Context) string {
 
 type pageGateKey struct{}
 
-// WithPageGate returns a context whose listings (Feed, AdsPosts, Comments,
+// WithPageGate returns a context whose listings (Feed, AdsPosts, Reels, Comments,
 // Conversations) call gate before they fetch each page, the first included,
 // so that a caller can pace its reads by the page fetched: a page can hold
 // fewer items than asked for, or none, and still have more after it. An error

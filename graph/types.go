@@ -153,7 +153,7 @@ func (u Usage) AppThrottled() bool { return u.AppPercent >= 95 }
 // CallInfo describes one finished Graph call, for metrics and throttle detection.
 // It never holds a token.
 type CallInfo struct {
-	Endpoint   string // feed, ads_posts, comments, object, messages, conversations
+	Endpoint   string // feed, ads_posts, video_reels, comments, object, messages, conversations
 	PageID     string // when the call is on behalf of a known Page
 	HTTPStatus int    // 0 when no answer arrived
 	Code       int    // Graph error code, 0 on success
