@@ -114,6 +114,13 @@ type Page struct {
 	// with the ADVERTISE task on the Page. Off by default; it needs comments
 	// in reply_to.
 	AdsPosts bool `yaml:"ads_posts"`
+	// Reels makes the poll read the Page's Reels too (Graph's
+	// /{page-id}/video_reels), for their comments: the feed does not list
+	// Reels, and without it their comments come only through the webhook.
+	// Every Reel created inside scan_posts, up to the newest 50, has its
+	// comments read at every poll: Meta does not say a comment moves a
+	// Video's updated_time. Off by default; it needs comments in reply_to.
+	Reels bool `yaml:"reels"`
 	// SkipHidden: a comment the Page hid (spam, abuse, a competitor's
 	// link) gets no private reply. The poll and the webhook's items ask
 	// Graph for the comment's is_hidden too, and a hide the webhook

@@ -481,6 +481,10 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 		// Ads posts are the Page's own: only their comments get replies.
 		p.add(path+".ads_posts", "reads the comments of the Page's ads posts: add comments to reply_to, or remove ads_posts")
 	}
+	if pg.Reels && !pg.Replies(ReplyComments) {
+		// Reels are the Page's own: only their comments get replies.
+		p.add(path+".reels", "reads the comments of the Page's Reels: add comments to reply_to, or remove reels")
+	}
 	if pg.SkipHidden && !pg.Replies(ReplyComments) {
 		// Only comments can be hidden by the Page and answered.
 		p.add(path+".skip_hidden", "skips the comments the Page hid: add comments to reply_to, or remove skip_hidden")
