@@ -31,6 +31,8 @@ type PollGraph interface {
 	Feed(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
 	// AdsPosts lists the Page's ads posts, for a Page with ads_posts.
 	AdsPosts(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
+	// Reels lists the Page's Reels, for a Page with reels.
+	Reels(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error]
 	Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error]
 	Conversations(ctx context.Context, token, pageID string) iter.Seq2[graph.Conversation, error]
 	Comment(ctx context.Context, token, commentID string) (graph.Comment, error)
@@ -269,6 +271,17 @@ type PollReport struct {
 	// permissions). The feed was read and its comments answered all the
 	// same; empty otherwise.
 	AdsPostsNotRead string
+	// Reels is the number of the Page's Reels whose comments were read,
+	// with pages[].reels: those created inside scan_posts, up to MaxReels
+	// (counted in CommentReads, not in Posts). ReelsOverCap: more Reels
+	// inside scan_posts were listed than that, and the older ones' comments
+	// were not read.
+	Reels        int
+	ReelsOverCap bool
+	// ReelsNotRead says why a Page with reels had its Reels not read by
+	// this poll: Graph refused the video_reels edge. The feed was read and
+	// its comments answered all the same; empty otherwise.
+	ReelsNotRead string
 	intake.Report
 }
 
@@ -905,7 +918,9 @@ func (r *pollRun) readAgain(ctx context.Context, attempt int, err error) (bool, 
 
 // walkFeed walks the Page's feed and, with ads_posts, its ads posts: the
 // posts of its ads, which the feed does not list when they were never
-// published to the Page. A post both list is looked at once.
+// published to the Page. A post both list is looked at once. With reels, the
+// comments of its recent Reels, which the feed leaves out, are read last
+// (walkReels).
 func (r *pollRun) walkFeed(ctx context.Context) error {
 	// Posts handled by an earlier try of this poll, or by the feed for the
 	// ads posts: a listing read again after a transient error, or a post
@@ -915,7 +930,12 @@ func (r *pollRun) walkFeed(ctx context.Context) error {
 		return err
 	}
 	if r.page.AdsPosts && r.page.Replies(config.ReplyComments) {
-		return r.walkAdsPosts(ctx, done)
+		if err := r.walkAdsPosts(ctx, done); err != nil {
+			return err
+		}
+	}
+	if r.page.Reels && r.page.Replies(config.ReplyComments) {
+		return r.walkReels(ctx, done)
 	}
 	return nil
 }
@@ -960,6 +980,128 @@ func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) er
 		r.log.Warn(msg)
 	} else {
 		r.log.Debug(msg + " (said at WARN by an earlier poll)")
+	}
+	return nil
+}
+
+// MaxReels is how many of a Page's Reels (pages[].reels), the newest created
+// inside scan_posts, a poll reads the comments of: each costs at least one
+// Graph read every poll (see walkReels).
+const MaxReels = 50
+
+// walkReels lists the Page's Reels (GET /{page-id}/video_reels), which its
+// feed leaves out, after its feed, and reads the comments of those created
+// inside scan_posts, the newest MaxReels of them, as a post's comments are
+// read (newest first, down to the newest comment the last poll saw, less
+// the overlap, or the reply window). Each of them every poll, whatever its
+// updated_time: Meta documents a Video's as "The last time the video or its
+// caption was updated" and does not say a comment moves it, as it does a
+// post's. The listing is taken for newest first, as the feed is: it ends
+// after quietBeyondScan Reels in a row created before scan_posts.
+//
+// Graph refusing the edge (graph.ReelsRefused: code 10, 200–299, or 100,
+// as its reference says reading it is refused) neither fails the poll nor
+// pauses the Page: its feed was read and its comments are answered; the
+// poll's report says the Reels were not read and why,
+// pagereply_skipped_total counts it (reason reels_refused), and a WARN says
+// it once per process until a poll reads them. Any other error is the
+// poll's, as the feed's would be: a throttle pauses the Page.
+func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error {
+	key := "reels\x00" + r.page.ID
+	reels, err := r.listReels(ctx)
+	if err == nil {
+		r.pl.warned.forget(key)
+		commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+		for _, reel := range reels {
+			if _, ok := done[reel.ID]; ok {
+				continue
+			}
+			if err := r.handleReel(ctx, reel, commentsFrom); err != nil {
+				return err
+			}
+			done[reel.ID] = struct{}{}
+		}
+		return nil
+	}
+	if ctx.Err() != nil || !graph.ReelsRefused(err) {
+		return err
+	}
+	r.rep.ReelsNotRead = "Graph refused the Page's token its Reels (GET /{page-id}/video_reels, whose reference says it cannot be read): " + err.Error()
+	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, SkipReelsRefused).Inc()
+	msg := "reels not read: " + r.rep.ReelsNotRead + "; the feed's comments are answered, Reels' comments only through the webhook"
+	if r.dry || !r.pl.warned.seen([]string{key}) {
+		r.log.Warn(msg)
+	} else {
+		r.log.Debug(msg + " (said at WARN by an earlier poll)")
+	}
+	return nil
+}
+
+// listReels lists the Page's Reels created inside scan_posts, newest first,
+// up to MaxReels (ReelsOverCap when more were listed), reading the listing
+// again after a transient error.
+func (r *pollRun) listReels(ctx context.Context) ([]graph.Post, error) {
+	for attempt := 0; ; attempt++ {
+		reels, err := r.listReelsOnce(ctx)
+		if err == nil {
+			return reels, nil
+		}
+		if again, err := r.readAgain(ctx, attempt, err); !again {
+			return nil, err
+		}
+	}
+}
+
+func (r *pollRun) listReelsOnce(ctx context.Context) ([]graph.Post, error) {
+	scan := r.page.ScanPosts
+	if scan <= 0 {
+		scan = DefaultScanPosts
+	}
+	scanFrom := r.now.Add(-scan)
+	r.rep.ReelsOverCap = false
+	var reels []graph.Post
+	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	quiet := 0 // Reels created before scan_posts in a row
+	for reel, err := range r.pl.p.Graph.Reels(gctx, r.page.AccessToken, r.page.ID) {
+		if err != nil {
+			if *gateErr != nil {
+				return nil, *gateErr
+			}
+			return nil, &readError{err}
+		}
+		if reel.CreatedTime.Before(scanFrom) {
+			if quiet++; quiet >= quietBeyondScan {
+				break
+			}
+			continue
+		}
+		quiet = 0
+		if len(reels) == MaxReels {
+			r.rep.ReelsOverCap = true
+			break
+		}
+		reels = append(reels, reel)
+	}
+	return reels, nil
+}
+
+// handleReel reads the comments of one of the Page's Reels, every poll (see
+// walkReels), as walkComments reads a post's.
+func (r *pollRun) handleReel(ctx context.Context, reel graph.Post, commentsFrom time.Time) error {
+	r.rep.Reels++
+	r.seen[reel.ID] = struct{}{}
+	st, known := r.state[reel.ID]
+	if r.rep.FullRead != "" {
+		st, known = postState{}, false
+	}
+	if err := r.walkComments(ctx, reel, st, known, commentsFrom); err != nil {
+		return err
+	}
+	if r.pl.p.Progress != nil {
+		r.pl.p.Progress(r.rep)
+	}
+	if len(r.dirty) >= intake.BatchSize {
+		return r.save(ctx)
 	}
 	return nil
 }
@@ -1040,6 +1182,10 @@ func (r *pollRun) noReplyWarn(ctx context.Context) {
 // poll whose Page's ads posts Graph refused to list (walkAdsPosts): one per
 // such poll.
 const SkipAdsPostsRefused = "ads_posts_refused"
+
+// SkipReelsRefused is the reason label of pagereply_skipped_total for a poll
+// whose Page's Reels Graph refused to list (walkReels): one per such poll.
+const SkipReelsRefused = "reels_refused"
 
 // quietBeyondScan is how many posts in a row created before scan_posts, with
 // no comment inside the reply window, end a walk of the feed.
@@ -1596,6 +1742,9 @@ func writePollResult(t *asynq.Task, rep PollReport) {
 		}
 		if rep.AdsPostsNotRead != "" {
 			s += "; ads posts not read: " + rep.AdsPostsNotRead
+		}
+		if rep.ReelsNotRead != "" {
+			s += "; reels not read: " + rep.ReelsNotRead
 		}
 	}
 	_, _ = rw.Write([]byte(s))

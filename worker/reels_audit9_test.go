@@ -1,0 +1,356 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// reelsFixture is one Page with a feed post and a Reel (listed by
+// video_reels, not by the feed; a comment does not move its updated_time),
+// each with fresh visitor comments, and the Page's config replying to
+// comments with a default text.
+type reelsFixture struct {
+	h        *harness
+	page     config.Page
+	feed     []tasks.Reply // the feed post's comments
+	reel     []tasks.Reply // the Reel's comments
+	feedPost string
+	reelID   string
+	from     int // the next visitor's id
+}
+
+func newReelsFixture(t *testing.T, seed int64, reels bool) *reelsFixture {
+	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	page := pollPages(h)[0]
+	page.ReplyTo = []string{config.ReplyComments}
+	page.DefaultText = "Thanks!"
+	page.Reels = reels
+	f := &reelsFixture{h: h, page: page, from: 6300000}
+	f.feedPost = h.sb.AddPost(page.ID, sandbox.User{}, "On the Page", time.Now().Add(-2*time.Hour))
+	f.reelID = h.sb.AddReel(page.ID, "A Reel", time.Now().Add(-3*time.Hour))
+	if f.reelID == "" {
+		t.Fatal("AddReel: no Reel")
+	}
+	f.feed = f.comment(f.feedPost, 2)
+	f.reel = f.comment(f.reelID, 3)
+	return f
+}
+
+// comment adds n visitor comments to post and returns their replies.
+func (f *reelsFixture) comment(post string, n int) []tasks.Reply {
+	out := make([]tasks.Reply, n)
+	for i := range out {
+		f.from++
+		id := f.h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(f.from), Name: "Ada Visitor"}, "hello", time.Now().Add(-time.Minute))
+		out[i] = tasks.Reply{PageID: f.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
+	}
+	return out
+}
+
+func (f *reelsFixture) poller(log *slog.Logger, m *metrics.Metrics) *worker.Poller {
+	p := f.h.pollParams([]config.Page{f.page})
+	if log != nil {
+		p.Logger = log
+	}
+	p.Metrics = m
+	return worker.NewPoller(p)
+}
+
+// TestReelCommentAnsweredWithReels: the comments of a Reel reach the poll
+// through video_reels with pages[].reels on (a dry run lists them too), once
+// each, and a comment added later is read by the next poll though the
+// Reel's updated_time did not move; with the key off (the default) the poll
+// makes no video_reels call and the Reel's comments get no reply.
+func TestReelCommentAnsweredWithReels(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run("reels="+strconv.FormatBool(on), func(t *testing.T) {
+			f := newReelsFixture(t, 9101, on)
+			h, ctx := f.h, context.Background()
+			pl := f.poller(nil, nil)
+
+			dry, err := pl.Poll(ctx, f.page.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := map[string]bool{}
+			for _, r := range dry.Replies {
+				listed[r.Target.ID] = true
+			}
+			for _, r := range f.reel {
+				if listed[r.Target.ID] != on {
+					t.Errorf("dry run lists the Reel's comment %s: %t, want %t", r.Target.ID, listed[r.Target.ID], on)
+				}
+			}
+
+			rep, err := pl.Poll(ctx, f.page.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantReels := 0
+			if on {
+				wantReels = 1
+			}
+			if rep.Reels != wantReels || rep.ReelsNotRead != "" || rep.ReelsOverCap || rep.Posts != 1 {
+				t.Errorf("report: %d posts, %d reels, not read %q, over cap %t; want 1, %d, \"\", false", rep.Posts, rep.Reels, rep.ReelsNotRead, rep.ReelsOverCap, wantReels)
+			}
+			if n := h.sb.Calls()[sandbox.EndpointReels]; (n > 0) != on {
+				t.Errorf("%d video_reels calls with reels %t", n, on)
+			}
+			h.startWorker(t, 4)
+			if !on {
+				h.waitSent(t, f.feed, 20*time.Second)
+				h.checkExactlyOnce(t, f.feed)
+				for _, r := range f.reel {
+					if n := h.sb.SendCount(r.Target.ID); n != 0 {
+						t.Errorf("the Reel's comment %s got %d sends with reels off", r.Target.ID, n)
+					}
+				}
+				return
+			}
+			all := append(append([]tasks.Reply{}, f.feed...), f.reel...)
+			h.waitSent(t, all, 20*time.Second)
+
+			// A new comment leaves the Reel's updated_time as it was: the
+			// next poll reads its comments all the same.
+			before := h.sb.Reels(f.page.ID)[0].UpdatedTime
+			later := f.comment(f.reelID, 1)
+			if after := h.sb.Reels(f.page.ID)[0].UpdatedTime; !after.Equal(before) {
+				t.Fatalf("the sandbox moved the Reel's updated_time on a comment: %s, was %s", after, before)
+			}
+			rep, err = pl.Poll(ctx, f.page.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Reels != 1 || rep.Enqueued() != 1 {
+				t.Errorf("poll after a new Reel comment: %d reels, %d queued; want 1, 1", rep.Reels, rep.Enqueued())
+			}
+			all = append(all, later...)
+			h.waitSent(t, all, 20*time.Second)
+			// Polls again: nothing new, nothing twice.
+			for range 2 {
+				if _, err := pl.Poll(ctx, f.page.ID, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.checkExactlyOnce(t, all)
+			if got := len(h.sb.Sends()); got != len(all) {
+				t.Errorf("%d sends, want %d", got, len(all))
+			}
+		})
+	}
+}
+
+// TestReelCommentPolledAndWebhookOnce: a comment on a Reel that the poll
+// reads and the webhook delivers too, before and after its send, gets one
+// reply: the poll queues it under the webhook's TaskID, comment:<id>.
+func TestReelCommentPolledAndWebhookOnce(t *testing.T) {
+	f := newReelsFixture(t, 9102, true)
+	h, ctx := f.h, context.Background()
+	pl := f.poller(nil, nil)
+	deliver := func() {
+		for _, r := range f.reel {
+			it := tasks.WebhookItem{PageID: f.page.ID, Kind: tasks.KindComment, ID: r.Target.ID, PostID: f.reelID}
+			if _, err := h.enq.EnqueueWebhookItem(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deliver()
+	rep, err := pl.Poll(ctx, f.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]tasks.Reply{}, f.feed...), f.reel...)
+	if rep.Reels != 1 || rep.Enqueued() != len(all) {
+		t.Errorf("report: %d reels, %d queued; want 1, %d (the poll queues them first)", rep.Reels, rep.Enqueued(), len(all))
+	}
+	h.startPollingWorker(t, []config.Page{f.page}, pl)
+	h.waitSent(t, all, 20*time.Second)
+	deliver()
+	for range 2 {
+		if _, err := pl.Poll(ctx, f.page.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the second delivery's items handled
+	h.checkExactlyOnce(t, all)
+	if got := len(h.sb.Sends()); got != len(all) {
+		t.Errorf("%d sends, want %d", got, len(all))
+	}
+}
+
+// TestReelsRefusedKeepsFeed: Graph refusing video_reels (code 100,
+// "Unsupported get request", as the edge's reference says reading is
+// refused; or code 200 or 10, a permission) neither pauses the Page nor
+// fails its poll: the feed's comments are answered, the report and the poll
+// task's result say the Reels were not read and why,
+// pagereply_skipped_total counts each such poll (reason reels_refused), and
+// the WARN comes once across polls until a poll reads them.
+func TestReelsRefusedKeepsFeed(t *testing.T) {
+	for _, code := range []int{sandbox.CodeInvalidParam, sandbox.CodeAdsPermission, sandbox.CodePermission} {
+		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
+			f := newReelsFixture(t, 9103+int64(code), true)
+			h, ctx := f.h, context.Background()
+			h.sb.DenyReels(f.page.ID, code)
+			var logs proctest.Buffer
+			m := metrics.New()
+			pl := f.poller(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), m)
+			h.startWorker(t, 4)
+			warns := func(from int) int {
+				n := 0
+				for _, line := range strings.Split(logs.String()[from:], "\n") {
+					if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "reels not read") {
+						n++
+					}
+				}
+				return n
+			}
+			poll := func() worker.PollReport {
+				t.Helper()
+				rep, err := pl.Poll(ctx, f.page.ID, false)
+				if err != nil {
+					t.Fatalf("poll: %v", err)
+				}
+				if rep.Paused != "" {
+					t.Errorf("poll stopped, page paused: %s", rep.Paused)
+				}
+				if d, reason, err := h.ledger.Paused(ctx, f.page.ID); err != nil || d > 0 {
+					t.Errorf("page paused (%s, %s, %v) after a video_reels refusal", d, reason, err)
+				}
+				return rep
+			}
+			for i := range 3 {
+				rep := poll()
+				if !strings.Contains(rep.ReelsNotRead, "video_reels") || !strings.Contains(rep.ReelsNotRead, "code "+strconv.Itoa(code)) {
+					t.Errorf("poll %d: reels not read %q, want why", i, rep.ReelsNotRead)
+				}
+				if i == 0 && rep.Enqueued() != len(f.feed) {
+					t.Errorf("first poll queued %d, want the feed's %d", rep.Enqueued(), len(f.feed))
+				}
+			}
+			h.waitSent(t, f.feed, 20*time.Second)
+			if n := warns(0); n != 1 {
+				t.Errorf("%d WARN lines over 3 refused polls, want 1:\n%s", n, logs.String())
+			}
+			if strings.Contains(logs.String(), f.page.AccessToken) {
+				t.Error("a log line holds the Page's token")
+			}
+			var d dto.Metric
+			if err := m.PollSkipped.WithLabelValues(f.page.ID, worker.SkipReelsRefused).Write(&d); err != nil || d.GetCounter().GetValue() != 3 {
+				t.Errorf("pagereply_skipped_total{reason=reels_refused} = %v (%v), want 3", d.GetCounter().GetValue(), err)
+			}
+			for _, r := range f.reel {
+				if n := h.sb.SendCount(r.Target.ID); n != 0 {
+					t.Errorf("the Reel's comment %s sent %d times while video_reels was refused", r.Target.ID, n)
+				}
+			}
+
+			// Read again: the Reel's comments are answered; refused again:
+			// said again.
+			h.sb.DenyReels(f.page.ID, 0)
+			if rep := poll(); rep.ReelsNotRead != "" || rep.Reels != 1 {
+				t.Errorf("read: %d reels, not read %q", rep.Reels, rep.ReelsNotRead)
+			}
+			h.waitSent(t, f.reel, 20*time.Second)
+			h.checkExactlyOnce(t, append(append([]tasks.Reply{}, f.feed...), f.reel...))
+			h.sb.DenyReels(f.page.ID, code)
+			mark := len(logs.String())
+			poll()
+			if n := warns(mark); n != 1 {
+				t.Errorf("refused again after a read: %d WARN lines, want 1", n)
+			}
+		})
+	}
+}
+
+// TestReelsRefusedInPollResult: a poll task whose Page's Reels Graph
+// refused completes, and its result, which the monitor shows, says that the
+// Reels were not read and why.
+func TestReelsRefusedInPollResult(t *testing.T) {
+	f := newReelsFixture(t, 9110, true)
+	h := f.h
+	h.sb.DenyReels(f.page.ID, sandbox.CodeInvalidParam)
+	h.startPollingWorker(t, []config.Page{f.page}, f.poller(nil, nil))
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	b, _ := json.Marshal(tasks.Poll{PageID: f.page.ID})
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID("poll:reels:1"), asynq.Queue(tasks.QueuePolls), asynq.Retention(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ti, err := insp.GetTaskInfo(tasks.QueuePolls, "poll:reels:1")
+		if err == nil && ti.State == asynq.TaskStateCompleted {
+			res := string(ti.Result)
+			if !strings.HasPrefix(res, "posts 1,") || !strings.Contains(res, "queued 2") || !strings.Contains(res, "; reels not read: ") || !strings.Contains(res, "Unsupported get request") {
+				t.Errorf("poll result %q: want the feed's counts and why the Reels were not read", res)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("poll not completed: %+v %v", ti, err)
+		}
+	}
+}
+
+// TestReelsCap: a poll reads the comments of the worker.MaxReels newest
+// Reels created inside scan_posts, one comments read each, and says there
+// were more; the older ones' comments, and those of a Reel created before
+// scan_posts, are not read by the poll.
+func TestReelsCap(t *testing.T) {
+	f := newReelsFixture(t, 9120, true)
+	h, ctx := f.h, context.Background()
+	f.page.ScanPosts = 24 * time.Hour
+	// The fixture's Reel is the newest; MaxReels+4 more, each a minute
+	// older than the last, all inside scan_posts: the last 5 past the cap.
+	var inCap, overCap []tasks.Reply
+	inCap = append(inCap, f.reel...)
+	for i := range worker.MaxReels + 4 {
+		id := h.sb.AddReel(f.page.ID, "Reel "+strconv.Itoa(i), time.Now().Add(-4*time.Hour-time.Duration(i)*time.Minute))
+		if i < worker.MaxReels-1 {
+			inCap = append(inCap, f.comment(id, 1)...)
+		} else {
+			overCap = append(overCap, f.comment(id, 1)...)
+		}
+	}
+	old := h.sb.AddReel(f.page.ID, "Before scan_posts", time.Now().Add(-48*time.Hour))
+	overCap = append(overCap, f.comment(old, 1)...)
+
+	rep, err := f.poller(nil, nil).Poll(ctx, f.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reels != worker.MaxReels || !rep.ReelsOverCap {
+		t.Errorf("report: %d reels, over cap %t; want %d, true", rep.Reels, rep.ReelsOverCap, worker.MaxReels)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointComments]; n != worker.MaxReels+1 {
+		t.Errorf("%d comments reads, want %d: the feed post's and one per Reel inside the cap", n, worker.MaxReels+1)
+	}
+	if want := len(f.feed) + len(inCap); rep.Enqueued() != want {
+		t.Errorf("%d replies queued, want %d", rep.Enqueued(), want)
+	}
+	h.startWorker(t, 4)
+	h.waitSent(t, append(append([]tasks.Reply{}, f.feed...), inCap...), 20*time.Second)
+	for _, r := range overCap {
+		if n := h.sb.SendCount(r.Target.ID); n != 0 {
+			t.Errorf("comment %s of a Reel past the cap or scan_posts sent %d times", r.Target.ID, n)
+		}
+	}
+}
