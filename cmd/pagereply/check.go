@@ -86,6 +86,9 @@ func pageOptions(p *config.Page) string {
 	if p.AdsPosts {
 		out += ", ads_posts"
 	}
+	if p.Reels {
+		out += ", reels"
+	}
 	if p.SkipHidden {
 		out += ", skip_hidden"
 	}

@@ -99,6 +99,15 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if rep.AdsPostsNotRead != "" {
 		fmt.Fprintf(env.stdout, "ads posts not read: %s\n", rep.AdsPostsNotRead)
 	}
+	if rep.Reels > 0 {
+		fmt.Fprintf(env.stdout, "%s created inside scan_posts had their comments read\n", plural(rep.Reels, "Reel", "Reels"))
+	}
+	if rep.ReelsOverCap {
+		fmt.Fprintf(env.stdout, "more Reels were created inside scan_posts than the %d whose comments a poll reads: the older ones' comments come only through the webhook\n", worker.MaxReels)
+	}
+	if rep.ReelsNotRead != "" {
+		fmt.Fprintf(env.stdout, "reels not read: %s\n", rep.ReelsNotRead)
+	}
 	if err != nil {
 		if tasks.RedisAway(err) {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, redisHint(cfg.Redis, err))
