@@ -90,8 +90,15 @@ func (l *Ledger) personKey(page string, p Person) string {
 // time, else when it was marked) only: a message written after it deserves
 // its own reply either way, and a doubt whose task is gone for good would
 // otherwise hold the person's new messages until the window ends. A
-// commenter's reply, whose time does not count, is held by a doubt for an
-// hour at most.
+// commenter's reply, whose time does not count (any reply within the window
+// answers them), is held by a doubt for the window, as a conversation reply
+// of unknown time is: the doubt's target holds it until an attempt asks
+// Graph, however long a pause puts that attempt off (its comment, still
+// inside the window, is queued again by a full read if its task is gone),
+// and a reply that went out meanwhile would be the person's second. (It was
+// an hour: a doubt marked before a Page's pause of two hours let the
+// person's other comment, run first when the pause ended, be sent beside the
+// reply that had landed.)
 //
 // Only the attempt that holds its target's claim in the ledger claims the
 // person. Another (its claim lapsed while it stalled, and another attempt
@@ -131,10 +138,8 @@ if other and other ~= ARGV[1] then
     ums = tonumber(ums or '0')
     local landed = settle ~= '' and tonumber(settle) or ums
     local hold
-    if ARGV[2] == '' then
+    if ARGV[2] == '' or ARGV[2] == '0' then
       hold = now - ums < tonumber(ARGV[5])
-    elseif ARGV[2] == '0' then
-      hold = now - ums < 3600000
     else
       hold = tonumber(ARGV[2]) <= landed and now - ums < tonumber(ARGV[5])
     end

@@ -31,8 +31,10 @@ func personClaimer(t *testing.T, l *Ledger, page string, who Person) func(tg Tar
 	}
 }
 
-// TestPersonDoubtBounds: a doubt holds a commenter's other replies for an
-// hour at most (their time does not count), and a conversation message
+// TestPersonDoubtBounds: a doubt holds a commenter's other replies for the
+// window (their time does not count: any reply within it answers them; it
+// held them an hour, and a doubt outlasting a long pause let a second reply
+// through), and a conversation message
 // written at the very millisecond the doubtful send could have landed (its
 // settle time), which it may answer; a sent holder answers nothing of unknown
 // time, and is no error.
@@ -49,6 +51,8 @@ func TestPersonDoubtBounds(t *testing.T) {
 	entry(c1, "u|"+itoa(now-30*60*1000))
 	claimBen(c2, "tok2", time.Time{}, PersonBusy)
 	entry(c1, "u|"+itoa(now-2*3600*1000))
+	claimBen(c2, "tok2", time.Time{}, PersonBusy)
+	entry(c1, "u|"+itoa(now-25*3600*1000))
 	claimBen(c2, "tok2", time.Time{}, PersonClaimed)
 
 	ann := Person{ID: "7102"}
