@@ -206,25 +206,10 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
-	if r.Created > 0 {
-		// However long the reply waited (a pause, a backlog, retries), it is
-		// not sent past its Page's reply window: max_age may be shorter than
-		// Graph's own, which Graph alone would not enforce.
-		//
-		// The task is archived with the reason, but the target is not
-		// recorded as failed: the window is the Page's setting, not Graph's
-		// answer, and a poll or full read under a wider max_age must still
-		// be able to queue it again (under the same one, the poll's own
-		// window check skips it first). Any doubt was settled above: the
-		// claim is released.
-		if win := intake.Window(ps.cfg, r.Target.Kind); time.Since(time.UnixMilli(r.Created)) > win {
-			w.returnSendSlot(r.PageID, lim, log)
-			w.release(r, token, log)
-			err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
-			w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
-			log.L().Info("reply not sent", slog.String("reason", err.Error()))
-			return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
-		}
+	// However long the reply waited (a pause, a backlog, retries), it is
+	// not sent past its Page's reply window. Any doubt was settled above.
+	if err := w.pastWindow(ps, &r, token, lim, log); err != nil {
+		return err
 	}
 
 	if !res.Doubtful && w.mayBeAnswered(&r) {
@@ -329,6 +314,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
+	// Again, as the last step before the send: the answered check (a read
+	// slot up to 2 s away, then a Graph read up to graph.timeout) and the
+	// send log's wait above take time, and a reply whose window ended
+	// meanwhile went out after it.
+	if err := w.pastWindow(ps, &r, token, lim, log); err != nil {
+		return err
+	}
+
 	var sent graph.SendResult
 	if r.Target.Kind == tasks.KindMessage {
 		sent, err = w.p.Graph.SendMessage(ctx, ps.cfg.AccessToken, r.PageID, r.PSID, r.Text)
@@ -361,6 +354,34 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		log.L().Debug("reply sent", slog.String("message_id", sent.MessageID))
 	}
 	return nil
+}
+
+// pastWindow archives r's reply when its Page's reply window (max_age, or a
+// conversation's 24 hours) has ended since the person wrote what it
+// answers, giving back its send slot and its claim (the attempt's claim on
+// the person, if any, is the caller's to release), and returns nil while it
+// is open or the time is unknown: max_age may be shorter than Graph's own
+// window, which Graph alone would not enforce.
+//
+// The task is archived with the reason, but the target is not recorded as
+// failed: the window is the Page's setting, not Graph's answer, and a poll or
+// full read under a wider max_age must still be able to queue it again (under
+// the same one, the poll's own window check skips it first). The claim is
+// released: the caller settled any doubt before.
+func (w *Worker) pastWindow(ps *pageState, r *tasks.Reply, token string, lim tasks.Limit, log *taskLog) error {
+	if r.Created <= 0 {
+		return nil
+	}
+	win := intake.Window(ps.cfg, r.Target.Kind)
+	if time.Since(time.UnixMilli(r.Created)) <= win {
+		return nil
+	}
+	w.returnSendSlot(r.PageID, lim, log)
+	w.release(*r, token, log)
+	err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
+	w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
+	log.L().Info("reply not sent", slog.String("reason", err.Error()))
+	return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 }
 
 // failForGood records that r's reply will never be sent, for err, logs msg
