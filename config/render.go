@@ -105,10 +105,17 @@ func control(r rune) bool {
 	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
 }
 
-// FirstName returns the first word of name, or "" for a blank name.
+// FirstName returns the first word of name that shows something, or "" for
+// a blank name. A word of only invisible format characters or control
+// characters (a right-to-left mark set apart by a space, as names written in
+// Arabic or Hebrew script can hold) is passed over: taken for the first
+// name, it printed nothing, and the person was greeted as one Graph gave no
+// name.
 func FirstName(name string) string {
-	if f := strings.Fields(name); len(f) > 0 {
-		return f[0]
+	for _, f := range strings.Fields(name) {
+		if !blank(dropControls(f)) {
+			return f
+		}
 	}
 	return ""
 }
