@@ -363,11 +363,13 @@ var errRenderTooLong = errors.New("rendered text too long")
 // offsets in s, ascending). Only the spaces and tabs around a gap, and the
 // punctuation that belonged with the name, change; the rest of the text is
 // kept as written. Gaps with only spaces between them are one gap. A gap:
-//   - at the start of a line loses the spaces after it and a , ; : . ! or ?
-//     run that follows it, and the word after it starts with a capital:
+//   - at the start of a line loses the spaces after it and a run of the
+//     punctuation that follows it (, ; : . ! ? and their forms in other
+//     scripts, closingPunct), and the word after it starts with a capital:
 //     "{{.FirstName}}, thanks" -> "Thanks" (the line's indentation stays);
-//   - before , . ; : ! ? ) or the end of a line loses the spaces around it,
-//     and a comma just before it: "Thanks !" -> "Thanks!", "Hi , thanks" ->
+//   - before , . ; : ! ? ) (or their forms in other scripts: "،", "，") or
+//     the end of a line loses the spaces around it, and a comma just before
+//     it: "Thanks !" -> "Thanks!", "Hi , thanks" ->
 //     "Hi, thanks", "Thanks, {{.FirstName}}!" -> "Thanks!", "Hello
 //     {{.FirstName}}" -> "Hello";
 //   - between words keeps the spaces before it only: "Dear  team" ->
@@ -402,8 +404,12 @@ func tidyGaps(s string, gaps []int) string {
 			if !end {
 				out = append(out, s[a:first]...)
 			}
-			for pos < len(s) && strings.IndexByte(",;:.!?", s[pos]) >= 0 {
-				pos++
+			for pos < len(s) {
+				r, n := utf8.DecodeRuneInString(s[pos:])
+				if !closingPunct(r) || r == ')' || r == '）' {
+					break
+				}
+				pos += n
 			}
 			if pos > b {
 				pos = skipBlanks(s, pos)
@@ -412,9 +418,9 @@ func tidyGaps(s string, gaps []int) string {
 				out = utf8.AppendRune(out, unicode.ToUpper(r))
 				pos += n
 			}
-		case end || strings.IndexByte(",.;:!?)", s[b]) >= 0:
-			if out[len(out)-1] == ',' {
-				out = out[:len(out)-1]
+		case end || closingPunct(firstRune(s[b:])):
+			if r, n := utf8.DecodeLastRune(out); isComma(r) {
+				out = out[:len(out)-n]
 			}
 		case a < first:
 			out = append(out, s[a:first]...)
@@ -423,6 +429,36 @@ func tidyGaps(s string, gaps []int) string {
 		}
 	}
 	return string(append(out, s[pos:]...))
+}
+
+// closingPunct reports whether r is punctuation that closes what comes
+// before it, in the scripts reply texts are written in: ASCII's , . ; : ! ?
+// and ), the Arabic comma, semicolon, question mark and full stop, the
+// ideographic comma and full stop and the full-width forms of Chinese and
+// Japanese, and the ellipsis. Marks that open what follows (Spanish ¿ and ¡,
+// a left parenthesis) are not.
+func closingPunct(r rune) bool {
+	switch r {
+	case ',', '.', ';', ':', '!', '?', ')',
+		'\u060C', '\u061B', '\u061F', '\u06D4', // Arabic script: ، ؛ ؟ ۔
+		'\u3001', '\u3002', // ideographic: 、 。
+		'\uFF0C', '\uFF0E', '\uFF1B', '\uFF1A', '\uFF01', '\uFF1F', '\uFF09', // full width: ， ． ； ： ！ ？ ）
+		'\u2026': // …
+		return true
+	}
+	return false
+}
+
+// isComma reports whether r is a comma: ASCII's, the Arabic, the
+// ideographic or the full-width one.
+func isComma(r rune) bool {
+	return r == ',' || r == '\u060C' || r == '\u3001' || r == '\uFF0C'
+}
+
+// firstRune returns the first character of s (utf8.RuneError when none).
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 // skipBlanks returns i moved past the spaces and tabs at s[i:].
