@@ -193,11 +193,22 @@ func ConversationItemWhy(pageID string, c graph.Conversation) (Item, Reason, str
 		return Item{}, SkipCannotReply, WhyOtherWriter
 	}
 	var instant []string
+	li := 0 // last's place in the listing
+	for i := range c.Messages {
+		if &c.Messages[i] == last {
+			li = i
+		}
+	}
 	// Without the message's time nothing tells an answer from an instant
 	// reply; the window check (Check, the API's) refuses such a message.
 	for i := 0; i < len(c.Messages) && !last.CreatedTime.IsZero(); i++ {
 		m := &c.Messages[i]
-		if !byPage(pageID, m) || m.CreatedTime.Before(last.CreatedTime.Time) {
+		// Graph's times are whole seconds: a Page message of the same
+		// second listed below the person's (Graph lists them newest
+		// first) came before it. Taken for one right after it, the
+		// reply it was (pagereply's, to the person's previous message)
+		// made the poll skip the person's new message as answered.
+		if !byPage(pageID, m) || m.CreatedTime.Before(last.CreatedTime.Time) || m.CreatedTime.Equal(last.CreatedTime.Time) && i > li {
 			continue
 		}
 		if m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
