@@ -57,6 +57,10 @@ type PersonClaim struct {
 	// MessageID is the Graph id of the reply that answered the person
 	// (PersonAnswered; "" when unknown).
 	MessageID string
+	// At is when that reply was recorded as reaching the person
+	// (PersonAnswered; Redis's clock, or the Page's answer's created_time;
+	// the zero time when unknown).
+	At time.Time
 }
 
 // Person names a person's record: a conversation's person by their PSID,
@@ -115,7 +119,7 @@ if ARGV[2] ~= '' then
   if s then
     local ms, mid, target = string.match(s, '^s|(%d+)|([^|]*)|(.*)$')
     if ms and target ~= ARGV[1] and tonumber(ms) >= tonumber(ARGV[2]) then
-      return {2, mid}
+      return {2, mid, ms}
     end
   end
 end
@@ -147,7 +151,7 @@ if other and other ~= ARGV[1] then
   elseif es == 's' and ARGV[2] ~= '' then
     local ms, mid = string.match(e, '^s|(%d+)|(.*)$')
     if ms and tonumber(ms) >= tonumber(ARGV[2]) then
-      return {2, mid}
+      return {2, mid, ms}
     end
   end
 end
@@ -193,7 +197,15 @@ func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, targe
 		if len(v) > 1 {
 			mid, _ = v[1].(string)
 		}
-		return PersonClaim{Outcome: PersonAnswered, MessageID: mid}, nil
+		pc := PersonClaim{Outcome: PersonAnswered, MessageID: mid}
+		if len(v) > 2 {
+			if s, _ := v[2].(string); s != "" {
+				if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+					pc.At = time.UnixMilli(ms)
+				}
+			}
+		}
+		return pc, nil
 	}
 	return PersonClaim{Outcome: PersonClaimed}, nil
 }

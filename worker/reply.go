@@ -520,6 +520,48 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 		w.giveBack(*r, token, doubtful, log)
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 	}
+	if pc.Outcome == tasks.PersonAnswered && w.mayBeWrittenAfter(r, pc, created) {
+		after, err := w.writtenAfterReply(ctx, ps, r, pc.MessageID)
+		var later *readLaterError
+		switch {
+		case err == nil && after:
+			// The person wrote this message after the reply recorded for
+			// them reached them: it is a new message, with a reply of its
+			// own (README: a person who writes again after a reply gets
+			// another). Claimed as written just after that reply: a
+			// later one still answers it.
+			log.L().Info("the person wrote this message after the reply recorded for them; answering it",
+				slog.String("message_id", pc.MessageID))
+			wroteAt := pc.At.Add(time.Millisecond)
+			if pc, err = w.p.Ledger.PersonClaim(ctx, r.PageID, who, r.Target, token, wroteAt, intake.Window(ps.cfg, r.Target.Kind)); err != nil {
+				w.giveBack(*r, token, doubtful, log)
+				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+			}
+		case err == nil:
+		case lastRun(ctx) && lastRunSendsUnchecked(ctx, err):
+			// A put-back would archive it: taken as answered, as before
+			// this check.
+			log.L().Info("could not read the conversation to order the message and the person's last reply on the reply's last run", slog.String("error", err.Error()))
+		case errors.As(err, &later):
+			w.giveBack(*r, token, doubtful, log)
+			w.returnSendSlot(r.PageID, lim, log)
+			return later.delay
+		case errors.As(err, new(*readSlotError)):
+			w.giveBack(*r, token, doubtful, log)
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+		default:
+			var ge *graph.Error
+			if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
+				d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
+				w.giveBack(*r, token, doubtful, log)
+				w.returnSendSlot(r.PageID, lim, log)
+				return &delayError{d: d + spread(d), reason: putBackPaused + ge.Class.String() + ": " + err.Error()}
+			}
+			// Any other failed read: taken as answered, as before this
+			// check (never a second reply).
+			log.L().Info("could not read the conversation to order the message and the person's last reply; taken as answered", slog.String("error", err.Error()))
+		}
+	}
 	switch pc.Outcome {
 	case tasks.PersonBusy:
 		w.giveBack(*r, token, doubtful, log)
@@ -548,6 +590,53 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 // errPersonAnswered is claimPerson's answer for a reply that needs no send:
 // the task is done.
 var errPersonAnswered = errors.New("person answered")
+
+// replyRecordLag is how long after a conversation reply reached its person
+// its record can be made (tasks.Ledger.PersonSent, in Redis's clock), beyond
+// the send's own answer (up to graph.timeout): the Redis call, and Graph's
+// created_time being whole seconds (a message written in the second after
+// the reply reads as written at its start).
+const replyRecordLag = 3 * time.Second
+
+// mayBeWrittenAfter reports whether the person's message of r, written at
+// created, which PersonClaim found answered by the reply pc names, may have
+// been written after that reply reached them all the same: the reply was
+// recorded only a moment after created (within the send's answer and
+// replyRecordLag), where Graph's times cannot order the two. Only the
+// conversation's order can (writtenAfterReply).
+func (w *Worker) mayBeWrittenAfter(r *tasks.Reply, pc tasks.PersonClaim, created time.Time) bool {
+	return r.Target.Kind == tasks.KindMessage && r.ConversationID != "" && pc.MessageID != "" &&
+		!created.IsZero() && !pc.At.IsZero() && pc.At.Sub(created) < w.p.GraphTimeout+replyRecordLag
+}
+
+// writtenAfterReply reads r's conversation, in a slot of its Page's
+// conversation read schedule, and reports whether the person's message r
+// answers is listed above (after) the Page's message mid, the reply recorded
+// for the person: Graph lists a conversation's messages newest first, in the
+// order they were written, where their whole-second times may tie. False
+// when either is not on the newest page (never a second reply on a guess).
+// Its errors are conversationReadSlot's and Graph's.
+func (w *Worker) writtenAfterReply(ctx context.Context, ps *pageState, r *tasks.Reply, mid string) (bool, error) {
+	if err := w.conversationReadSlot(ctx, ps, r); err != nil {
+		return false, err
+	}
+	conv, err := w.p.Graph.Conversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	log := &taskLog{base: w.log, r: r}
+	graphAnswered(ps, log)
+	above := false
+	for _, m := range conv.Messages {
+		switch m.ID {
+		case r.Target.ID:
+			above = true
+		case mid:
+			return above, nil
+		}
+	}
+	return false, nil
+}
 
 // personDone releases an attempt's claim on its person after it sent
 // nothing, even when the task's context is done, as release does.
