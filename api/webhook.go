@@ -39,12 +39,12 @@ type WebhookIntake interface {
 }
 
 // HiddenMarks records the comments a Page hid and showed again, for the
-// Pages with skip_hidden, and the comments removed from any Page that
-// replies to comments; *tasks.Ledger implements it.
+// Pages with skip_hidden, and the comments and visitors' posts removed from
+// any Page that replies to them; *tasks.Ledger implements it.
 type HiddenMarks interface {
 	MarkHidden(ctx context.Context, page, commentID string) (bool, error)
 	UnmarkHidden(ctx context.Context, page, commentID string) (bool, error)
-	MarkRemoved(ctx context.Context, page, commentID string) (bool, error)
+	MarkRemoved(ctx context.Context, page string, t tasks.Target) (bool, error)
 }
 
 // WebhookParams configures NewWebhook.
@@ -57,8 +57,8 @@ type WebhookParams struct {
 	// Intake queues the items (required).
 	Intake WebhookIntake
 	// Hidden records the hides and unhides of comments of the Pages with
-	// skip_hidden, and the removals of comments of the Pages that reply to
-	// comments; if nil, those changes are ignored as before.
+	// skip_hidden, and the removals of comments and visitors' posts of the
+	// Pages that reply to them; if nil, those changes are ignored as before.
 	Hidden HiddenMarks
 	// Pages are the configured Pages; changes of other Pages are ignored.
 	Pages []config.Page
@@ -379,17 +379,17 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			h.log.Log(r.Context(), lvl, "webhook delivery without values: Meta names the changed fields (changed_fields) but not the changes, so nothing can be queued from it", attrs...)
 		}
 		for _, c := range e.Changes {
-			mark, why := h.markOf(page, ok, c.Field, c.Value)
+			mark, target, why := h.markOf(page, ok, c.Field, c.Value)
 			if why != "" {
 				ignored++
 				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
 				continue
 			}
 			if mark != "" {
-				marked, err := h.markComment(ctx, e.ID, c.Value.CommentID, mark)
+				marked, err := h.markTarget(ctx, e.ID, target, mark)
 				if err != nil {
 					h.count(outcomeError)
-					h.log.Error("webhook: record comment "+mark, slog.String("page_id", e.ID), slog.String("error", err.Error()))
+					h.log.Error("webhook: record "+string(target.Kind)+" "+mark, slog.String("page_id", e.ID), slog.String("error", err.Error()))
 					writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
 					return
 				}
@@ -510,49 +510,58 @@ func jsonKind(t reflect.Type) string {
 	return "another type"
 }
 
-// markOf returns the verb of a change that marks a comment in the ledger
-// ("hide", "unhide" or "remove"), "" for another change: a comment of a
-// Page with skip_hidden that the Page hid or showed again, or a comment
-// removed from a Page that replies to comments (deleted by its writer or
-// by the Page: whoever from names, the Page's own included, as a delivery
-// may name the remover). Only with Hidden set. Such a change whose comment
-// id is missing or malformed is why it is ignored, said as for an add
-// ("malformed: ..."), not "verb hide" as for a Page without skip_hidden.
-func (h *webhook) markOf(page *config.Page, known bool, field string, v changeValue) (verb, why string) {
-	if h.p.Hidden == nil || !known || field != "feed" || v.Item != "comment" || !page.Replies(config.ReplyComments) {
-		return "", ""
+// markOf returns the verb of a change that marks a comment or a visitor's
+// post in the ledger ("hide", "unhide" or "remove") and its target, "" for
+// another change: a comment of a Page with skip_hidden that the Page hid or
+// showed again; a comment removed from a Page that replies to comments
+// (deleted by its writer or by the Page: whoever from names, the Page's own
+// included, as a delivery may name the remover); or a post removed from a
+// Page that replies to posts, the change of item post or status whose
+// post_id is the post itself. A remove of item photo, video or share is not
+// one: it may name the post that held the media rather than a post pagereply
+// replies to (a visitor's post of that item is still refused by Graph, as
+// before). Only with Hidden set. Such a change whose id is missing or
+// malformed is why it is ignored, said as for an add ("malformed: ..."), not
+// "verb hide" as for a Page without skip_hidden.
+func (h *webhook) markOf(page *config.Page, known bool, field string, v changeValue) (verb string, t tasks.Target, why string) {
+	if h.p.Hidden == nil || !known || field != "feed" {
+		return "", t, ""
 	}
+	it := tasks.WebhookItem{PageID: page.ID}
+	idField := "comment_id"
 	switch {
-	case v.Verb == "remove":
-	case (v.Verb == "hide" || v.Verb == "unhide") && page.SkipHidden:
+	case v.Item == "comment" && page.Replies(config.ReplyComments) &&
+		(v.Verb == "remove" || ((v.Verb == "hide" || v.Verb == "unhide") && page.SkipHidden)):
+		it.Kind, it.ID = tasks.KindComment, v.CommentID
+	case (v.Item == "post" || v.Item == "status") && v.Verb == "remove" && page.Replies(config.ReplyPosts):
+		it.Kind, it.ID, idField = tasks.KindPost, v.PostID, "post_id"
 	default:
-		return "", ""
+		return "", t, ""
 	}
-	it := tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: v.CommentID}
 	if err := it.Validate(); err != nil {
-		return "", "malformed " + v.Verb + ": comment_id: missing or malformed"
+		return "", t, "malformed " + v.Verb + ": " + idField + ": missing or malformed"
 	}
-	return v.Verb, ""
+	return v.Verb, tasks.Target{Kind: it.Kind, ID: it.ID}, ""
 }
 
-// markComment records that the Page hid the comment, showed it again, or
-// that it was removed: a hidden or removed comment's reply, queued and not
-// yet sent, is then not sent (the worker's reservation finds the mark,
-// tasks.HiddenReason or tasks.RemovedReason). It reports whether the
-// ledger changed.
-func (h *webhook) markComment(ctx context.Context, page, commentID, verb string) (bool, error) {
+// markTarget records that the Page hid the comment t, showed it again, or
+// that the comment or post t was removed: a hidden or removed target's
+// reply, queued and not yet sent, is then not sent (the worker's
+// reservation finds the mark, tasks.HiddenReason or
+// tasks.RemovedReasonOf). It reports whether the ledger changed.
+func (h *webhook) markTarget(ctx context.Context, page string, t tasks.Target, verb string) (bool, error) {
 	var changed bool
 	var err error
 	switch verb {
 	case "hide":
-		changed, err = h.p.Hidden.MarkHidden(ctx, page, commentID)
+		changed, err = h.p.Hidden.MarkHidden(ctx, page, t.ID)
 	case "unhide":
-		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, commentID)
+		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, t.ID)
 	default:
-		changed, err = h.p.Hidden.MarkRemoved(ctx, page, commentID)
+		changed, err = h.p.Hidden.MarkRemoved(ctx, page, t)
 	}
 	if err == nil {
-		h.log.Debug("webhook comment "+verb, slog.String("page_id", page), slog.String("comment_id", commentID), slog.Bool("recorded", changed))
+		h.log.Debug("webhook "+string(t.Kind)+" "+verb, slog.String("page_id", page), slog.String(string(t.Kind)+"_id", t.ID), slog.Bool("recorded", changed))
 	}
 	return changed, err
 }

@@ -43,8 +43,8 @@ const (
 	SkipRenderError Reason = "render_error"
 	// SkipGone: a webhook delivery named it, and Graph no longer has it for
 	// the Page's token (deleted since, or out of the token's reach); or its
-	// reply was queued and the webhook's remove marked the comment before
-	// the reply was sent (tasks.RemovedReason).
+	// reply was queued and the webhook's remove marked the comment or post
+	// before the reply was sent (tasks.RemovedReasonOf).
 	SkipGone Reason = "gone"
 	// SkipNotOnPage: a post of the Page's feed that is not on the Page: a
 	// public post elsewhere that tags the Page, which the feed lists too.

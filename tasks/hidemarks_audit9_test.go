@@ -69,7 +69,7 @@ func TestRemoveOfClaimReadsRemoved_audit9(t *testing.T) {
 	if r, err := l.Reserve(ctx, page, claimed, "dead", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
 		t.Fatalf("reserve: %+v %v", r, err)
 	}
-	if ok, err := l.MarkRemoved(ctx, page, claimed.ID); err != nil || !ok {
+	if ok, err := l.MarkRemoved(ctx, page, claimed); err != nil || !ok {
 		t.Fatalf("remove: %v %v", ok, err)
 	}
 	if e, err := l.Get(ctx, page, claimed); err != nil || e.Status != StatusFailed || e.Reason != RemovedReason {
@@ -80,5 +80,52 @@ func TestRemoveOfClaimReadsRemoved_audit9(t *testing.T) {
 	}
 	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID); err != nil || ok {
 		t.Fatalf("unhide of a removed comment: %v %v; want nothing done", ok, err)
+	}
+}
+
+// TestPostRemovedMark_audit9: a visitor's post removed (the webhook's
+// remove of item post or status) is marked post:<id> with PostRemovedReason,
+// by the ledger and by the replica guard (here with no replica connected,
+// so it does not wait): a post the ledger did not have, and one a worker
+// held claimed (its lease kept before the reason, which still reads as the
+// removal), then reserve as done; a post whose reply was sent is left
+// alone; a conversation is never marked removed.
+func TestPostRemovedMark_audit9(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: time.Second})
+	const page = "100"
+	for name, mark := range map[string]func(context.Context, string, Target) (bool, error){
+		"ledger": l.MarkRemoved, "guard": g.MarkRemoved,
+	} {
+		fresh, claimed, sent := Target{Kind: KindPost, ID: page + "_1" + name}, Target{Kind: KindPost, ID: page + "_2" + name}, Target{Kind: KindPost, ID: page + "_3" + name}
+		for _, tg := range []Target{claimed, sent} {
+			if r, err := l.Reserve(ctx, page, tg, "dead", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {
+				t.Fatalf("%s: reserve %s: %+v %v", name, tg, r, err)
+			}
+		}
+		if err := l.MarkSent(ctx, page, sent, "m_1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range []Target{fresh, claimed} {
+			if ok, err := mark(ctx, page, tg); err != nil || !ok {
+				t.Fatalf("%s: remove %s: %v %v", name, tg, ok, err)
+			}
+			if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusFailed || e.Reason != PostRemovedReason {
+				t.Fatalf("%s: %s after the remove: %+v %v; want failed, %q", name, tg, e, err, PostRemovedReason)
+			}
+			if r, err := l.Reserve(ctx, page, tg, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Reason != PostRemovedReason {
+				t.Fatalf("%s: reserved %s on the mark: %+v %v", name, tg, r, err)
+			}
+		}
+		if ok, err := mark(ctx, page, sent); err != nil || ok {
+			t.Fatalf("%s: remove of a sent post: %v %v; want left as it was", name, ok, err)
+		}
+		if e, err := l.Get(ctx, page, sent); err != nil || e.Status != StatusSent {
+			t.Fatalf("%s: sent post after the remove: %+v %v", name, e, err)
+		}
+		if ok, err := mark(ctx, page, Target{Kind: KindMessage, ID: "t_1"}); err == nil || ok {
+			t.Fatalf("%s: remove of a conversation: %v %v; want an error", name, ok, err)
+		}
 	}
 }

@@ -305,7 +305,7 @@ func parseEntry(v string) Entry {
 		reason := rest(2)
 		// A hide or remove mark that took a claim's place keeps the claim's
 		// lease before its reason (hideScript).
-		for _, mark := range [...]string{HiddenReason, RemovedReason} {
+		for _, mark := range [...]string{HiddenReason, RemovedReason, PostRemovedReason} {
 			if strings.HasSuffix(reason, "|"+mark) {
 				reason = mark
 			}
@@ -677,16 +677,17 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // good, so the worker checks the mark in its one reservation round trip.
 const HiddenReason = "hidden by the Page"
 
-// hideScript marks a comment hidden (or removed) in the ledger: a target the
-// ledger does not have, or one a worker holds claimed (it may be waiting for its send
-// slot: its send's last gate, Admit, then finds the claim gone on a Page with
-// a rate, and a later attempt finds the mark). An entry in doubt, sent or
-// failed is left as it is: its send may have gone out, and its record is
-// what keeps a second one from going. A mark that took a claim's place
-// gives way to the doubt of that attempt's send, when its answer is lost
-// (markScript), and keeps the claim's lease ("f|<ms>|<lease-ms>|<reason>"):
-// the attempt may have sent and died before it could record anything, and
-// an unhide turns the mark back into a doubt (unhideScript).
+// hideScript marks a comment hidden (or a comment or post removed) in the
+// ledger: a target the ledger does not have, or one a worker holds claimed
+// (it may be waiting for its send slot: its send's last gate, Admit, then
+// finds the claim gone on a Page with a rate, and a later attempt finds the
+// mark). An entry in doubt, sent or failed is left as it is: its send may
+// have gone out, and its record is what keeps a second one from going. A
+// mark that took a claim's place gives way to the doubt of that attempt's
+// send, when its answer is lost (markScript), and keeps the claim's lease
+// ("f|<ms>|<lease-ms>|<reason>"): the attempt may have sent and died before
+// it could record anything, and an unhide turns the mark back into a doubt
+// (unhideScript).
 //
 // KEYS[1] the target's ledger entry. ARGV[1] the failed value without its
 // time ("f|<reason>"), ARGV[2] TTL (ms). Returns 1 marked, 0 left as it was.
@@ -734,7 +735,7 @@ func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, 
 	return n == 1, nil
 }
 
-// RemovedReason is the reason of the ledger entry MarkRemoved writes: a
+// RemovedReason is the reason of the ledger entry MarkRemoved writes for a
 // comment removed from the Page (deleted by its writer, or by the Page),
 // which Meta's feed webhook reports with verb remove. Graph refuses a
 // private reply to it (code 100, subcode 33), so its reply, queued and not
@@ -742,14 +743,34 @@ func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, 
 // completes the task without a Graph call.
 const RemovedReason = "comment removed"
 
-// MarkRemoved records that the comment commentID was removed from the Page,
-// so that its reply is not sent (a failure for good; hideScript's rules: a
-// target in doubt, sent or failed is left alone). Nothing drops the mark: a
-// removed comment does not come back. It reports whether the mark was
-// written.
-func (l *Ledger) MarkRemoved(ctx context.Context, page, commentID string) (bool, error) {
-	t := Target{Kind: KindComment, ID: commentID}
-	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+RemovedReason, l.ttlArg).Int()
+// PostRemovedReason is RemovedReason for a visitor's post removed from the
+// Page (Meta's feed change with item post or status and verb remove).
+const PostRemovedReason = "post removed"
+
+// RemovedReasonOf is the reason MarkRemoved writes for a target of kind k:
+// RemovedReason for a comment, PostRemovedReason for a post, "" for a kind
+// no removal marks.
+func RemovedReasonOf(k Kind) string {
+	switch k {
+	case KindComment:
+		return RemovedReason
+	case KindPost:
+		return PostRemovedReason
+	}
+	return ""
+}
+
+// MarkRemoved records that t, a comment or a visitor's post, was removed
+// from the Page, so that its reply is not sent (a failure for good, with
+// RemovedReasonOf(t.Kind); hideScript's rules: a target in doubt, sent or
+// failed is left alone). Nothing drops the mark: a removed comment or post
+// does not come back. It reports whether the mark was written.
+func (l *Ledger) MarkRemoved(ctx context.Context, page string, t Target) (bool, error) {
+	reason := RemovedReasonOf(t.Kind)
+	if reason == "" {
+		return false, fmt.Errorf("ledger mark %s of page %s removed: kind %q is never marked removed", t, page, t.Kind)
+	}
+	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+reason, l.ttlArg).Int()
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}

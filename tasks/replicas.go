@@ -278,9 +278,12 @@ func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string)
 
 // MarkRemoved is Ledger.MarkRemoved, waiting (as Ack does for a claim)
 // until the replicas hold the mark.
-func (g *ReplicaGuard) MarkRemoved(ctx context.Context, page, commentID string) (bool, error) {
-	t := Target{Kind: KindComment, ID: commentID}
-	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+RemovedReason, g.l.ttlArg)
+func (g *ReplicaGuard) MarkRemoved(ctx context.Context, page string, t Target) (bool, error) {
+	reason := RemovedReasonOf(t.Kind)
+	if reason == "" {
+		return false, fmt.Errorf("ledger mark %s of page %s removed: kind %q is never marked removed", t, page, t.Kind)
+	}
+	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+reason, g.l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}

@@ -95,7 +95,7 @@ func TestCommentRemovedAfterQueuedNotSent_audit9(t *testing.T) {
 		t.Errorf("removed comment's entry %+v, %v; want failed, %q", e, err, tasks.RemovedReason)
 	}
 	// A remove of a comment whose reply was sent changes nothing.
-	if ok, err := h.ledger.MarkRemoved(ctx, f.page.ID, f.replies[1].Target.ID); err != nil || ok {
+	if ok, err := h.ledger.MarkRemoved(ctx, f.page.ID, f.replies[1].Target); err != nil || ok {
 		t.Errorf("remove of a sent reply's comment: marked %v, %v; want left as it was", ok, err)
 	}
 }

@@ -82,13 +82,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("reply not sent: the Page hid the comment")
 			return nil
 		}
-		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.RemovedReason {
-			// The comment was removed after its reply was queued (the
-			// webhook's remove marked it): Graph would refuse the send
-			// (code 100, subcode 33), so none is made, and the task is
-			// done, not archived: nothing failed.
+		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.RemovedReasonOf(r.Target.Kind) {
+			// The comment or visitor's post was removed after its reply was
+			// queued (the webhook's remove marked it): Graph would refuse
+			// the send (code 100, subcode 33), so none is made, and the
+			// task is done, not archived: nothing failed.
 			w.m.PollSkipped.WithLabelValues(r.PageID, string(intake.SkipGone)).Inc()
-			log.L().Info("reply not sent: the comment was removed")
+			log.L().Info("reply not sent: the " + string(r.Target.Kind) + " was removed")
 			return nil
 		}
 		if res.Entry.Status == tasks.StatusFailed {
