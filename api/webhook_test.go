@@ -519,8 +519,8 @@ func (stuckIntake) EnqueueWebhookItem(ctx context.Context, it tasks.WebhookItem)
 }
 
 // TestWebhookDeliveryDeadline: a delivery whose items cannot be queued in
-// time (a Redis that does not answer) is answered 503 at the deadline, well
-// before Meta's 20 s, however many items it holds; Meta redelivers it.
+// time (a Redis that does not answer) is answered 503 at the deadline,
+// however many items it holds; Meta redelivers it.
 func TestWebhookDeliveryDeadline(t *testing.T) {
 	e := newWebhookEnv(t)
 	page := e.pages[0].ID

@@ -248,3 +248,27 @@ func BenchmarkWebhookDelivery1000(b *testing.B) {
 	}
 }
 
+// TestWebhookRedeliveryRoundTrips: a redelivery of a delivery whose 200
+// comments are all queued already costs a few Redis round trips, not some
+// per comment. It cost 3 a comment (the enqueue's TaskID conflict, then the
+// Inspector's queue check and task read): on a Redis 3 ms away a
+// redelivery of 1,000 comments took past the webhook's 8 s deadline, was
+// answered 503, and so was every redelivery after it.
+func TestWebhookRedeliveryRoundTrips(t *testing.T) {
+	const n = 200
+	e := newLoadEnv(t, 0)
+	body := e.body(0, n)
+	e.post(t, body)
+	before := e.trips.Load()
+	e.post(t, body)
+	trips := e.trips.Load() - before
+	if trips > n/10 {
+		t.Fatalf("a redelivery of %d comments queued already cost %d Redis round trips, want a few (at most %d)", n, trips, n/10)
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: e.addr, DB: e.db})
+	t.Cleanup(func() { _ = insp.Close() })
+	info, err := insp.GetQueueInfo(tasks.QueuePolls)
+	if err != nil || info.Size != n {
+		t.Fatalf("%+v %v: want %d items queued, once each", info, err, n)
+	}
+}
