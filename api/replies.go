@@ -530,7 +530,9 @@ type ConversationError struct {
 	// would be a second answer, and is not queued (409, as for a target
 	// already sent).
 	Answered bool
-	Msg      string
+	// Answer is the Page's message that answered it (with Answered).
+	Answer *graph.Message
+	Msg    string
 	// Err is Graph's error when the read failed.
 	Err error
 }
@@ -542,9 +544,10 @@ func (e *ConversationError) Unwrap() error { return e.Err }
 // conversation conversationID, to be sent to the person's PSID (the participant
 // who is not the Page). Its error is a *ConversationError: the person has no
 // message to answer, or the last one is older than the 24-hour messaging window
-// at now, or the Page answered it already (Answered, with reply.Target set to
-// it), or the conversation is not one Page and one person, or Graph cannot
-// read the conversation.
+// at now, or the Page answered it already (Answered, with the Page's message
+// as Answer, reply.Target set to the person's message and reply.PSID to the
+// person), or the conversation is not one Page and one person, or Graph
+// cannot read the conversation.
 func ConversationReply(ctx context.Context, g ConversationReader, page *config.Page, conversationID string, now time.Time, reply *tasks.Reply) error {
 	bad := func(msg string) error { return &ConversationError{BadInput: true, Msg: msg} }
 	gctx, cancel := context.WithTimeout(graph.WithPageID(ctx, page.ID), 15*time.Second)
@@ -578,8 +581,9 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 		if err := windowClosed(page, last.CreatedTime.Time, now); err != nil {
 			return err
 		}
-		reply.Target = t
-		return &ConversationError{Answered: true, Msg: t.String() + ": " + why}
+		person, _ := intake.ConversationPerson(page.ID, conv.Participants)
+		reply.Target, reply.PSID = t, person.ID
+		return &ConversationError{Answered: true, Answer: intake.PageAnswer(page.ID, conv.Messages, last), Msg: t.String() + ": " + why}
 	case reason == intake.SkipCannotReply && why == intake.WhyNoMessageID, reason == intake.SkipOwn:
 		return bad(intake.WhyNoPersonMsg)
 	case reason != "":
@@ -649,6 +653,20 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		log.Error("api: take conversation read", slog.String("error", err.Error()))
 		return unavailable("cannot read the conversation now (Redis unavailable); try again")
 	case errors.As(err, &ce) && ce.Answered:
+		// Recorded as the worker records a reply the Page answered while
+		// it waited: the target as sent with the Page's message, which
+		// GET /v1/replies/{id} then shows, and the person as answered
+		// then, so that no reply queued for this message or an earlier
+		// one of theirs is sent besides.
+		if ce.Answer != nil {
+			if rerr := worker.RecordAnswered(ctx, s.p.Ledger, reply, ce.Answer); rerr != nil {
+				log.Error("api: record the Page's answer", slog.String("target", reply.Target.String()), slog.String("error", rerr.Error()))
+				res := ReplyResult{Status: http.StatusServiceUnavailable,
+					Error: &errorDetail{Message: "the Page answered " + reply.Target.String() + " already, and that cannot be recorded now (Redis unavailable); try again", Field: c.field}}
+				res.redisAway = tasks.RedisAway(rerr)
+				return res, false
+			}
+		}
 		s.p.Metrics.DuplicatesSkipped.WithLabelValues(c.page.ID, "answered").Inc()
 		return ReplyResult{Status: http.StatusConflict, ID: reply.Target.String(), State: "sent",
 			Error: &errorDetail{Message: err.Error(), Field: c.field}}, false

@@ -192,6 +192,9 @@ func ConversationItemWhy(pageID string, c graph.Conversation) (Item, Reason, str
 		// did not write.
 		return Item{}, SkipCannotReply, WhyOtherWriter
 	}
+	if PageAnswer(pageID, c.Messages, last) != nil {
+		return Item{}, SkipOwn, WhyPageAnswered
+	}
 	var instant []string
 	li := 0 // last's place in the listing
 	for i := range c.Messages {
@@ -211,9 +214,6 @@ func ConversationItemWhy(pageID string, c graph.Conversation) (Item, Reason, str
 		if !byPage(pageID, m) || m.CreatedTime.Before(last.CreatedTime.Time) || m.CreatedTime.Equal(last.CreatedTime.Time) && i > li {
 			continue
 		}
-		if m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
-			return Item{}, SkipOwn, WhyPageAnswered
-		}
 		instant = append(instant, m.Message)
 	}
 	if last.From != nil && last.From.Name != "" && person.Name == "" {
@@ -229,6 +229,22 @@ func ConversationItemWhy(pageID string, c graph.Conversation) (Item, Reason, str
 		CanReplyPrivately: true,
 		InstantAfter:      instant,
 	}, "", ""
+}
+
+// PageAnswer returns the Page's answer to the person's message last among
+// msgs (listed newest first, as Graph lists them): the newest Page message
+// more than InstantReplyWithin after it (one sooner is Messenger's instant
+// reply), or nil. A message without its time has none.
+func PageAnswer(pageID string, msgs []graph.Message, last *graph.Message) *graph.Message {
+	if last == nil || last.CreatedTime.IsZero() {
+		return nil
+	}
+	for i := range msgs {
+		if m := &msgs[i]; byPage(pageID, m) && m.CreatedTime.Sub(last.CreatedTime.Time) > InstantReplyWithin {
+			return m
+		}
+	}
+	return nil
 }
 
 // ConversationPerson returns the person of a Page's conversation: its one

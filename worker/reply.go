@@ -854,20 +854,33 @@ func instantReply(pageID string, msgs []graph.Message, m *graph.Message) bool {
 // byPage reports whether m is the Page's message.
 func byPage(pageID string, m *graph.Message) bool { return m.From != nil && m.From.ID == pageID }
 
-// recordAnswered records r's target as sent with the Page's answer a, and a
-// as a reply that reached r's person when it was written, so that the
-// person's earlier messages are taken as answered too (tasks.PersonClaim).
-// It returns errPageAnswered, or the Redis error that kept it from recording.
+// recordAnswered records r's target as sent with the Page's answer a
+// (RecordAnswered). It returns errPageAnswered, or the Redis error that kept
+// it from recording.
 func (w *Worker) recordAnswered(ctx context.Context, r *tasks.Reply, a *graph.Message) error {
+	if err := RecordAnswered(ctx, w.p.Ledger, r, a); err != nil {
+		return err
+	}
+	return errPageAnswered
+}
+
+// RecordAnswered records r's target as sent with the Page's answer a, and a
+// as a reply that reached r's person (r.PSID, when set) when it was written,
+// so that the person's earlier messages are taken as answered too
+// (tasks.PersonClaim). The person's record goes first: should the target's
+// mark fail, recording again records both. The worker records so a reply
+// whose conversation someone at the Page answered meanwhile, and the API a
+// conversation reply asked for after such an answer.
+func RecordAnswered(ctx context.Context, l *tasks.Ledger, r *tasks.Reply, a *graph.Message) error {
 	if r.PSID != "" {
-		if err := w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, a.ID, a.CreatedTime.Time, tasks.PersonTTL); err != nil {
+		if err := l.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, a.ID, a.CreatedTime.Time, tasks.PersonTTL); err != nil {
 			return fmt.Errorf("record the Page's answer to %s: %w", r.Target, err)
 		}
 	}
-	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, a.ID); err != nil {
+	if err := l.MarkSent(ctx, r.PageID, r.Target, a.ID); err != nil {
 		return fmt.Errorf("record the Page's answer to %s: %w", r.Target, err)
 	}
-	return errPageAnswered
+	return nil
 }
 
 // errUnsettled is a conversation reply whose earlier attempt may have reached
