@@ -12,6 +12,7 @@ import (
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 func init() {
@@ -111,7 +112,16 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 			enqueueReadWait, a.log.With(slog.String("page_id", pg.ID))); err != nil {
 			var ce *api.ConversationError
 			if errors.As(err, &ce) && ce.Answered {
-				// As a target already sent: nothing to do, exit 1.
+				// As a target already sent: nothing to do, exit 1. The
+				// Page's answer is recorded as the API and the worker
+				// record it (status and GET /v1/replies/{id} show it sent).
+				if ce.Answer != nil {
+					if rerr := worker.RecordAnswered(ctx, a.ledger, &reply, ce.Answer); rerr != nil {
+						fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v; recording the Page's answer failed: %v (%s)\n",
+							*conv, err, rerr, redisHint(cfg.Redis, rerr))
+						return exitError
+					}
+				}
 				fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v; nothing done\n", *conv, err)
 				return exitError
 			}
