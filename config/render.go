@@ -497,17 +497,10 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return b.Builder.Write(p)
 }
 
-// sampleData is what validation renders every template with.
+// sampleData is the first input validation renders a template on: a
+// comment of a named person (replyShapes).
 func sampleData(pageID string) TemplateData {
-	return TemplateData{
-		FirstName: "Alex",
-		Name:      "Alex Doe",
-		UserID:    "100000000000001",
-		Message:   "Hello, how much does it cost?",
-		PageID:    pageID,
-		PostID:    pageID + "_100000000000002",
-		CommentID: "100000000000002_100000000000003",
-	}
+	return replyShapes(&Page{ID: pageID})[0].data
 }
 
 // text/template's errors quote the template ("function \"X\" not defined",

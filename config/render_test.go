@@ -251,7 +251,7 @@ func TestTemplateErrorsInPlainWords(t *testing.T) {
 		{"{{.Name \"" + s + "\"}}", "gives arguments to a field, which takes none"},
 	}
 	for _, tt := range tests {
-		_, err := checkTemplate(nil, "text", tt.text, sampleData("1"), nil)
+		_, err := checkTemplate(nil, "text", tt.text, pageShapes(&Page{ID: "1"}), nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: error %v, want %q", tt.text, err, tt.want)
 			continue

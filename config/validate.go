@@ -504,7 +504,7 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 		p.add(path+".person_gap", "must be at most half of max_age (%s): replies spaced further apart run past the reply window", pg.MaxAge)
 	}
 
-	sample := sampleData(pg.ID)
+	shapes := pageShapes(pg)
 	for i := range pg.Rules {
 		r := &pg.Rules[i]
 		rp := path + ".rules[" + strconv.Itoa(i) + "]"
@@ -518,7 +518,7 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 		}
 		if r.Text == "" {
 			p.add(rp+".text", "required")
-		} else if t, err := checkTemplate(shared, "text", r.Text, sample, r.re); err != nil {
+		} else if t, err := checkTemplate(shared, "text", r.Text, shapes, r.re); err != nil {
 			p.add(rp+".text", "%v", err)
 		} else {
 			r.tmpl = t
@@ -526,7 +526,7 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 	}
 	pg.defaultTmpl = nil
 	if pg.DefaultText != "" {
-		if t, err := checkTemplate(shared, "default_text", pg.DefaultText, sample, nil); err != nil {
+		if t, err := checkTemplate(shared, "default_text", pg.DefaultText, shapes, nil); err != nil {
 			p.add(path+".default_text", "%v", err)
 		} else {
 			pg.defaultTmpl = t
@@ -650,10 +650,13 @@ func (pg *Page) checkTextSecrets(p *problems, path string, secrets *secretIndex)
 // text: the Pages of an agency's config share their rules and texts, and
 // share one compiled copy of each rather than 5,000 (both are safe for
 // concurrent use, and nothing changes them once compiled). A template is
-// still tried on each Page's sample data (checkTemplate).
+// still tried on each Page's shapes of input (checkTemplate), once for all
+// Pages when it does not depend on the Page (compiled.check).
 type compiled struct {
-	res   map[string]compiledMatch
-	tmpls map[[2]string]compiledTemplate
+	res      map[string]compiledMatch
+	tmpls    map[[2]string]compiledTemplate
+	usesPage map[*template.Template]bool
+	checks   map[checkKey]error
 }
 
 type compiledMatch struct {
@@ -714,54 +717,84 @@ func compileMatch(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// checkTemplate parses a reply template and renders it on sample data, so
-// a misspelt field or a text that comes out empty fails at start-up rather
-// than at the first reply.
+// checkTemplate parses a reply template and renders it on each shape of
+// input the Page's replies can have (replyShapes), so a misspelt field, a
+// text that comes out empty, or a template that fails on some replies
+// ({{slice .Message 0 20}} on a short comment, {{index .Name 0}} on a
+// person Graph gives no name, {{slice .PostID 0 5}} on a conversation
+// message) fails at start-up rather than at the replies: every such reply
+// would be missed.
 //
-// match is the rule's regexp (nil for default_text): a rule's text is tried
-// on the edge cases its match can let through only, so a rule for long
-// messages ("^price of (.+)$") may cut them as it likes.
-func checkTemplate(shared *compiled, name, text string, sample TemplateData, match *regexp.Regexp) (*template.Template, error) {
+// match is the rule's regexp (nil for default_text): beyond the primary
+// shapes, a rule's text is tried on the messages its match lets through
+// only, so a rule for long messages ("^price of (.+)$") may cut them as it
+// likes.
+func checkTemplate(shared *compiled, name, text string, shapes *shapeSet, match *regexp.Regexp) (*template.Template, error) {
 	t, err := shared.template(name, text)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := execute(t, name, text, sample); err != nil {
-		return nil, fmt.Errorf("on sample data: %w", err)
-	}
-	// A template that works on the sample can still fail on what people
-	// write ({{slice .Message 0 20}} on a short comment, {{index .Name 0}}
-	// on a person Graph gives no name): every such comment would get no
-	// reply. An empty result is the template's choice ({{.Message}} alone on
-	// a sticker) and is not refused.
-	for _, e := range edgeSamples(sample) {
-		if match != nil && !match.MatchString(e.data.Message) {
-			continue
-		}
-		if _, err := execute(t, name, text, e.data); err != nil && !errors.Is(err, ErrTextEmpty) {
-			return nil, fmt.Errorf("on %s: %w", e.what, err)
-		}
+	if err := shared.check(t, name, text, shapes, match); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
 
-// edgeSample is a comment unlike the sample that a template must also take.
-type edgeSample struct {
-	what string
-	data TemplateData
+// check renders t on shapes (see checkTemplate). On a non-nil c a template
+// that does not depend on the Page (usesPage) is rendered once per kinds
+// replied to and match, not once per Page.
+func (c *compiled) check(t *template.Template, name, text string, shapes *shapeSet, match *regexp.Regexp) error {
+	if c == nil {
+		return checkShapes(t, name, text, shapes.get(), match)
+	}
+	dep, ok := c.usesPage[t]
+	if !ok {
+		dep = usesPage(t)
+		if c.usesPage == nil {
+			c.usesPage = map[*template.Template]bool{}
+		}
+		c.usesPage[t] = dep
+	}
+	if dep {
+		return checkShapes(t, name, text, shapes.get(), match)
+	}
+	k := checkKey{t: t, match: match, kinds: shapes.kinds}
+	if err, ok := c.checks[k]; ok {
+		return err
+	}
+	err := checkShapes(t, name, text, shapes.get(), match)
+	if c.checks == nil {
+		c.checks = map[checkKey]error{}
+	}
+	c.checks[k] = err
+	return err
 }
 
-// edgeSamples returns the sample's edge cases: no message and no name (a
-// photo or sticker comment by a person whose name Graph does not give), and
-// a message and name of one character.
-func edgeSamples(sample TemplateData) []edgeSample {
-	empty, short := sample, sample
-	empty.FirstName, empty.Name, empty.Message = "", "", ""
-	short.FirstName, short.Name, short.Message = "A", "A", "?"
-	return []edgeSample{
-		{"a comment with no text by a person with no name", empty},
-		{"a one-character comment by a person with a one-letter name", short},
+// checkKey is what the check of a template that does not depend on the
+// Page depends on: the template, the rule's match, the kinds replied to.
+type checkKey struct {
+	t     *template.Template
+	match *regexp.Regexp
+	kinds uint8
+}
+
+// checkShapes renders t on each shape, and returns the first failure,
+// naming the shape.
+func checkShapes(t *template.Template, name, text string, shapes []replyShape, match *regexp.Regexp) error {
+	for i, s := range shapes {
+		if !s.primary && match != nil && !match.MatchString(s.data.Message) {
+			continue
+		}
+		_, err := execute(t, name, text, s.data)
+		switch {
+		case err == nil, !s.primary && errors.Is(err, ErrTextEmpty):
+		case i == 0:
+			return fmt.Errorf("on sample data: %w", err)
+		default:
+			return fmt.Errorf("on %s: %w", s.what, err)
+		}
 	}
+	return nil
 }
 
 // fmtDur writes whole hours as fmtHours does, and anything else as Go does.
