@@ -93,6 +93,11 @@ func (l *Ledger) takeRead(ctx context.Context, page, name string, limit Limit, w
 	if err != nil {
 		return 0, fmt.Errorf("take read of page %s: %w", page, err)
 	}
+	return readResult(page, val)
+}
+
+// readResult decodes readScript's (and readHoldScript's) answer.
+func readResult(page string, val any) (time.Duration, error) {
 	res, _ := val.([]any)
 	if len(res) < 2 {
 		return 0, fmt.Errorf("take read of page %s: unexpected reply %v", page, val)
@@ -110,4 +115,71 @@ func (l *Ledger) takeRead(ctx context.Context, page, name string, limit Limit, w
 		return time.Duration(n) * time.Microsecond, ErrReadLater
 	}
 	return time.Duration(n) * time.Microsecond, nil
+}
+
+// readHoldScript is readScript for a caller that goes back to its queue
+// when its slot is too far and comes back for it (the worker's conversation
+// reads): the slot is booked all the same and held for the caller, so that
+// a reader booking slot after slot (a poll walking a long listing) cannot
+// take it again and again before the caller is back.
+//
+// KEYS[1] the Page's pause key, KEYS[2] the read schedule's theoretical
+// arrival time (µs), KEYS[3] the caller's hold (the time of its slot, µs).
+// ARGV[1] emission interval (µs, 0: no limit), ARGV[2] burst tolerance (µs),
+// ARGV[3] the longest wait to take a slot now (µs, above 0), ARGV[4] how
+// late a held slot may still be taken (µs).
+//
+// Returns {0, wait µs} booked, or the held slot taken; {1, pttl ms, reason}
+// paused; {2, wait µs} the slot, booked and held, is further than ARGV[3].
+var readHoldScript = redis.NewScript(`
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
+local interval = tonumber(ARGV[1])
+if interval <= 0 then return {0, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local within = tonumber(ARGV[3])
+local held = tonumber(redis.call('GET', KEYS[3]) or '')
+if held then
+  local wait = held - now
+  if wait > within then return {2, wait} end
+  redis.call('DEL', KEYS[3])
+  if wait >= -tonumber(ARGV[4]) then
+    if wait < 0 then wait = 0 end
+    return {0, wait}
+  end
+  -- Missed: that slot went unused, a new one is booked.
+end
+local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tat < now then tat = now end
+local wait = tat - tonumber(ARGV[2]) - now
+if wait < 0 then wait = 0 end
+local ntat = tat + interval
+redis.call('SET', KEYS[2], string.format('%.0f', ntat), 'PX', math.floor((ntat - now) / 1000) + 1000)
+if wait > within then
+  redis.call('SET', KEYS[3], string.format('%.0f', now + wait), 'PX', math.floor((wait + tonumber(ARGV[4])) / 1000) + 1000)
+  return {2, wait}
+end
+return {0, wait}
+`)
+
+// TakeReadHeld is TakeReadWithin for a caller (holder, unique on the Page's
+// schedule name) that goes back to its queue when its slot is further than
+// within and comes back by then: that slot is booked all the same and held
+// for holder, and the wait to it comes back with ErrReadLater; holder's
+// next call takes it (waiting at most within, as before), or, when it comes
+// back more than late after it, books another (the held one goes unused:
+// never an extra read). A Page paused is a *PausedError, as for TakeRead.
+func (l *Ledger) TakeReadHeld(ctx context.Context, page, name, holder string, limit Limit, within, late time.Duration) (time.Duration, error) {
+	var tau time.Duration
+	if limit.Interval > 0 {
+		tau = time.Duration(limit.Burst) * limit.Interval
+	}
+	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, name), l.pageKey(page, name+":held:"+holder)}
+	within = max(within, time.Microsecond)
+	val, err := readHoldScript.Run(ctx, l.rdb, keys, limit.Interval.Microseconds(), tau.Microseconds(), within.Microseconds(), max(late, 0).Microseconds()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("take held read of page %s: %w", page, err)
+	}
+	return readResult(page, val)
 }

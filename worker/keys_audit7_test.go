@@ -35,6 +35,7 @@ var keyKinds = []struct {
 	{regexp.MustCompile(`^pagereply:\{\d+\}:pg:[0-9]+$`), "{page}:pg:<person>"},
 	{regexp.MustCompile(`^pagereply:\{\d+\}:(pause|pause_token|pause_last:[a-z_]+)$`), "{page}:pause*"},
 	{regexp.MustCompile(`^pagereply:\{\d+\}:(rate|back|sends|rate_config|reads|reads:conversations)$`), "{page}:rate/back/sends/rate_config/reads*"},
+	{regexp.MustCompile(`^pagereply:\{\d+\}:reads:conversations:held:message:[A-Za-z0-9_.-]+$`), "{page}:reads:conversations:held:<target> (a put-back reply's read slot)"},
 	{regexp.MustCompile(`^pagereply:\{\d+\}:lease:poll$`), "{page}:lease:poll"},
 	{regexp.MustCompile(`^pagereply:\{\d+\}:(posts|conversations)$`), "{page}:posts, {page}:conversations (poll state)"},
 	{regexp.MustCompile(`^pagereply:\{\d+\}:stats$`), "{page}:stats"},

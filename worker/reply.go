@@ -708,6 +708,13 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	return true, nil
 }
 
+// heldReadEarly is how long before its held conversation read slot a reply
+// put back for it comes back: within maxItemReadWait, so it takes the slot,
+// with time to wait for its send slot first. (asynq keeps whole seconds and
+// may run it up to a second earlier: then it goes back once more, its slot
+// still held.)
+const heldReadEarly = maxItemReadWait * 3 / 4
+
 // readLaterError is a doubt check that could not read the conversation now:
 // the reply goes back to the queue with delay.
 type readLaterError struct{ delay *delayError }
@@ -730,11 +737,17 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 	// second there), not only in the send slot this reply holds, so a burst
 	// of doubtful replies (after a Graph outage) does not read faster than
 	// that. A slot too far ahead puts the reply back instead of holding a
-	// worker slot.
-	wait, err := w.p.Ledger.TakeReadWithin(ctx, r.PageID, "reads:conversations", ConversationReadLimit(ps.cfg), maxItemReadWait)
+	// worker slot, and is held for it (TakeReadHeld): at a slow rate a
+	// poll walking a long listing books its next slot the moment it read
+	// one, a full interval ahead, so a reply that only came back for the
+	// slot it was told of would find it taken every time.
+	lim := ConversationReadLimit(ps.cfg)
+	wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, "reads:conversations", r.Target.String(), lim, maxItemReadWait, lim.Interval/10)
 	switch {
 	case errors.Is(err, tasks.ErrReadLater):
-		return &readLaterError{&delayError{d: wait + spread(time.Second), reason: "conversation read rate used up"}}
+		// Back early enough to wait for its send slot (Params.MaxWait)
+		// and still be in time for the held one.
+		return &readLaterError{&delayError{d: max(wait-heldReadEarly, 0), reason: "conversation read rate used up; its slot is held"}}
 	case err != nil:
 		if d, ok := pausedPutBack(err).(*delayError); ok {
 			return &readLaterError{d}
