@@ -633,7 +633,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: msg, Field: c.field}}, false
 	}
 	log := s.log.With(slog.String("page_id", c.page.ID))
-	err := GuardedConversationReply(ctx, s.p.Ledger, s.p.Metrics, s.p.Graph, c.page, c.id, s.p.Now, reply, maxConversationReadWait, log)
+	err := GuardedConversationReply(ctx, s.p.Ledger, s.p.Metrics, s.p.Graph, c.page, c.id, s.p.Now, reply, conversationReadWait(c.page), log)
 	if err == nil {
 		return ReplyResult{}, true
 	}
@@ -748,8 +748,21 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 
 // maxConversationReadWait is the longest a request waits for its Page's
 // conversation read slot (worker.ConversationReadLimit) before it is
-// answered 503.
+// answered 503, unless the Page's rate is slow (conversationReadWait).
 const maxConversationReadWait = 2 * time.Second
+
+// maxSlowConversationReadWait bounds conversationReadWait at a slow rate.
+const maxSlowConversationReadWait = 10 * time.Second
+
+// conversationReadWait is how long a request waits for page's conversation
+// read slot: maxConversationReadWait, or two of the schedule's intervals at
+// a slow rate (at most maxSlowConversationReadWait). A poll reading page
+// after page of conversations books its next slot as soon as it has read
+// one, which keeps the next free slot one to two intervals ahead for as long
+// as it reads: a request waiting less would be answered 503 throughout.
+func conversationReadWait(page *config.Page) time.Duration {
+	return max(maxConversationReadWait, min(2*worker.ConversationReadLimit(page).Interval, maxSlowConversationReadWait))
+}
 
 // stateOf maps asynq's task states to the API's.
 func stateOf(s asynq.TaskState) string {
