@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
@@ -374,6 +375,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	queued, again, ignored := 0, 0, 0
 	var items []tasks.WebhookItem
+	var marks []markOp
 	for _, e := range d.Entry {
 		page, ok := h.pages[e.ID]
 		if len(e.Messaging) > 0 {
@@ -399,18 +401,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if mark != "" {
-				marked, err := h.markTarget(ctx, e.ID, target, mark)
-				if err != nil {
-					h.count(outcomeError)
-					h.log.Error("webhook: record "+string(target.Kind)+" "+mark, slog.String("page_id", e.ID), slog.String("error", err.Error()))
-					writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
-					return
-				}
-				if marked {
-					queued++
-				} else {
-					again++
-				}
+				marks = append(marks, markOp{page: e.ID, t: target, verb: mark})
 				continue
 			}
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
@@ -423,6 +414,15 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			items = append(items, it)
 		}
 	}
+	marked, unchanged, failed, err := h.markAll(ctx, marks)
+	if err != nil {
+		h.count(outcomeError)
+		h.log.Error("webhook: record "+string(failed.t.Kind)+" "+failed.verb, slog.String("page_id", failed.page), slog.String("error", err.Error()))
+		writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
+		return
+	}
+	queued += marked
+	again += unchanged
 	outs, err := h.enqueue(ctx, items)
 	for i, o := range outs {
 		h.p.Metrics.Enqueued.WithLabelValues(items[i].PageID, string(tasks.SourceWebhook)+"_item", string(o)).Inc()
@@ -583,6 +583,93 @@ func (h *webhook) markOf(page *config.Page, known bool, field string, v changeVa
 		return "", t, "malformed " + v.Verb + ": " + idField + ": missing or malformed"
 	}
 	return v.Verb, tasks.Target{Kind: it.Kind, ID: it.ID}, ""
+}
+
+// markOp is one change of a delivery that marks a target in the ledger
+// (markOf): its Page, its target and its verb.
+type markOp struct {
+	page string
+	t    tasks.Target
+	verb string
+}
+
+// webhookMarksParallel is how many of a delivery's marks are written at once.
+const webhookMarksParallel = 8
+
+// markAll writes a delivery's marks (markTarget), webhookMarksParallel at a
+// time, and returns how many changed the ledger and how many did not. The
+// marks of one target are written one after the other in the delivery's
+// order (a hide, then an unhide, of the same comment); those of different
+// targets do not depend on each other. Each costs a Redis round trip, and a
+// replica's WAIT on Sentinel or a Cluster: one after the other, a delivery of
+// 1,000 removes took 2.5 s on a Redis 2 ms away and ran past the delivery's
+// deadline from about 7 ms, at every redelivery. On error it returns the
+// first mark that failed and its error; the marks not yet started are not
+// written (Meta delivers the change again).
+func (h *webhook) markAll(ctx context.Context, ops []markOp) (marked, unchanged int, failed markOp, err error) {
+	if len(ops) == 0 {
+		return 0, 0, markOp{}, nil
+	}
+	byTarget := map[markOp][]markOp{} // keyed by page and target, verb ""
+	var order []markOp
+	for _, op := range ops {
+		k := markOp{page: op.page, t: op.t}
+		if _, ok := byTarget[k]; !ok {
+			order = append(order, k)
+		}
+		byTarget[k] = append(byTarget[k], op)
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		stop = make(chan struct{}) // closed at the first error
+	)
+	fail := func(op markOp, e error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			failed, err = op, e
+			close(stop)
+		}
+	}
+	slots := make(chan struct{}, webhookMarksParallel)
+dispatch:
+	for _, k := range order {
+		select {
+		case slots <- struct{}{}:
+		case <-stop:
+			break dispatch
+		case <-ctx.Done():
+			fail(byTarget[k][0], fmt.Errorf("mark %s of page %s: %w", k.t, k.page, ctx.Err()))
+			break dispatch
+		}
+		wg.Add(1)
+		go func(seq []markOp) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			for _, op := range seq {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				changed, e := h.markTarget(ctx, op.page, op.t, op.verb)
+				if e != nil {
+					fail(op, e)
+					return
+				}
+				mu.Lock()
+				if changed {
+					marked++
+				} else {
+					unchanged++
+				}
+				mu.Unlock()
+			}
+		}(byTarget[k])
+	}
+	wg.Wait()
+	return marked, unchanged, failed, err
 }
 
 // markTarget records that the Page hid the comment t, showed it again, or
