@@ -27,7 +27,9 @@ import (
 // that lasts (a pause, retries, an outage: the doubt is settled by the
 // target's next attempt, which reads Graph before it sends again) for the
 // messages written before that reply could have landed; and no longer: a
-// claim whose target failed, was given back or is gone holds nothing. A
+// claim whose target failed, was given back or is gone holds nothing (a
+// commenter whose reply's outcome then can never be known is recorded as
+// answered instead, by the worker, with no message id). A
 // claim or a doubt older than the reply window holds nothing either, so an
 // abandoned one cannot hold a person for ever.
 

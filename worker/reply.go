@@ -158,8 +158,15 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			}
 		}
 	}
+	// unsettled says an earlier attempt's reply may have reached the
+	// person and the check could not tell (a visitor's post): this
+	// attempt's send settles it, by Graph's refusal of a second reply.
+	unsettled := false
 	if res.Doubtful {
 		done, err := w.settleDoubt(ctx, ps, &r)
+		if errors.Is(err, errPostUnchecked) {
+			unsettled, err = true, nil
+		}
 		if err == nil || done {
 			graphAnswered(ps, log)
 		}
@@ -196,7 +203,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
-			return w.graphError(ctx, ps, &r, token, err, true, true, log)
+			return w.graphError(ctx, ps, &r, token, err, true, true, true, log)
 		case done:
 			// Sent, by an attempt whose answer was lost: counted as sent
 			// (that attempt could not count it), not as a duplicate.
@@ -208,7 +215,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 
 	// However long the reply waited (a pause, a backlog, retries), it is
 	// not sent past its Page's reply window. Any doubt was settled above.
-	if err := w.pastWindow(ps, &r, token, lim, log); err != nil {
+	if err := w.pastWindow(ctx, ps, &r, token, lim, unsettled, log); err != nil {
 		return err
 	}
 
@@ -318,7 +325,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	// slot up to 2 s away, then a Graph read up to graph.timeout) and the
 	// send log's wait above take time, and a reply whose window ended
 	// meanwhile went out after it.
-	if err := w.pastWindow(ps, &r, token, lim, log); err != nil {
+	if err := w.pastWindow(ctx, ps, &r, token, lim, unsettled, log); err != nil {
 		return err
 	}
 
@@ -332,7 +339,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		if person && sendMayHaveLeft(err) {
 			releasePerson = false
 		}
-		return w.graphError(ctx, ps, &r, token, err, false, res.Doubtful, log)
+		return w.graphError(ctx, ps, &r, token, err, false, res.Doubtful, unsettled || sendMayHaveLeft(err), log)
 	}
 	graphAnswered(ps, log)
 	if person {
@@ -367,8 +374,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 // failed: the window is the Page's setting, not Graph's answer, and a poll or
 // full read under a wider max_age must still be able to queue it again (under
 // the same one, the poll's own window check skips it first). The claim is
-// released: the caller settled any doubt before.
-func (w *Worker) pastWindow(ps *pageState, r *tasks.Reply, token string, lim tasks.Limit, log *taskLog) error {
+// released: the caller settled any doubt before, or could not (unsettled: a
+// visitor's post, whose check is the send), and then the reply's person, on
+// a Page that sends one reply per person, is taken as answered first
+// (holdUnsettled); when that cannot be recorded the doubt is kept, and the
+// task goes back to the queue.
+func (w *Worker) pastWindow(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lim tasks.Limit, unsettled bool, log *taskLog) error {
 	if r.Created <= 0 {
 		return nil
 	}
@@ -377,11 +388,61 @@ func (w *Worker) pastWindow(ps *pageState, r *tasks.Reply, token string, lim tas
 		return nil
 	}
 	w.returnSendSlot(r.PageID, lim, log)
+	if unsettled {
+		if err := w.holdUnsettled(ctx, ps, r); err != nil {
+			w.giveBack(*r, token, true, log)
+			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+		}
+	}
 	w.release(*r, token, log)
 	err := fmt.Errorf("outside the Page's reply window: written more than %s ago", win)
 	w.m.RepliesFailed.WithLabelValues(r.PageID, "too_old").Inc()
 	log.L().Info("reply not sent", slog.String("reason", err.Error()))
 	return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
+}
+
+// holdUnsettled takes the writer of r's comment or post as answered, on a
+// Page that sends one reply per person, when r's reply may have reached
+// them and nothing will ever tell: its target is failed for good, or let go
+// past its window, while an attempt's outcome is unknown (README: one reply
+// per person). The person's record names no message (tasks.Ledger.
+// PersonSent), and is kept for the reply window, as for a reply Graph
+// refuses as already sent. Never two replies wins over never missing one:
+// the person's other comments within the window get no reply, as if that
+// one had reached them. (A doubt's own entry holds them while it lasts;
+// once failed or released it holds no one.) Any other reply: nothing.
+func (w *Worker) holdUnsettled(ctx context.Context, ps *pageState, r *tasks.Reply) error {
+	who, ok := personOf(ps, r)
+	if !ok || !who.Commenter {
+		return nil
+	}
+	if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); err != nil {
+		return fmt.Errorf("take the person of %s as answered, its reply's outcome unknown: %w", r.Target, err)
+	}
+	return nil
+}
+
+// holdIfDoubtRefused is holdUnsettled for a doubt that giveBack or
+// markUnknown could not record because r's target was failed for good
+// meanwhile: the webhook's remove took the place of the attempt's claim
+// (a remove mark, unlike a hide mark, does not give way to a doubt, and no
+// attempt will ask Graph about a removed comment). It reads the entry only
+// for a reply whose person holdUnsettled would record.
+func (w *Worker) holdIfDoubtRefused(ctx context.Context, r tasks.Reply, log *taskLog) {
+	ps, ok := w.pages[r.PageID]
+	if !ok {
+		return
+	}
+	if who, ok := personOf(ps, &r); !ok || !who.Commenter {
+		return
+	}
+	e, err := w.p.Ledger.Get(ctx, r.PageID, r.Target)
+	if err == nil && e.Status == tasks.StatusFailed {
+		err = w.holdUnsettled(ctx, ps, &r)
+	}
+	if err != nil {
+		log.L().Warn("take the person as answered after a doubt the ledger refused", slog.String("error", err.Error()))
+	}
 }
 
 // failForGood records that r's reply will never be sent, for err, logs msg
@@ -687,7 +748,7 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 		// attempt went through.
 		log := &taskLog{base: w.log, r: r}
 		log.L().Info("post has no private_reply_conversation; sending again, Graph refuses a second reply")
-		return false, nil
+		return false, errPostUnchecked
 	}
 	if err != nil {
 		return false, err
@@ -707,6 +768,11 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	}
 	return true, nil
 }
+
+// errPostUnchecked is settleDoubt's answer for a visitor's post, which
+// Graph cannot be asked about: no attempt is known to have got through, and
+// the send settles the doubt (Graph refuses a second reply to a post).
+var errPostUnchecked = errors.New("a post's private reply cannot be looked up")
 
 // heldReadEarly is how long before its held conversation read slot a reply
 // put back for it comes back: within maxItemReadWait, so it takes the slot,
@@ -971,7 +1037,12 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 // earlier says an earlier attempt of r may have sent it (its ledger entry
 // was in doubt): Graph's "already replied" is then that attempt's reply,
 // counted as sent; otherwise a reply sent by someone else, a duplicate.
-func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, token string, err error, doubtful, earlier bool, log *taskLog) error {
+//
+// reached says a reply to r may have reached its person and nothing but
+// err's call would have told (a doubt's check, a post's doubt settled by
+// the send, a send whose own outcome is unknown): a permanent answer ends
+// it unsettled, and its person is taken as answered first (holdUnsettled).
+func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, token string, err error, doubtful, earlier, reached bool, log *taskLog) error {
 	var gerr *graph.Error
 	class := graph.ClassTransient
 	if errors.As(err, &gerr) {
@@ -1021,6 +1092,17 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		w.settle(*r, token, gerr, doubtful, log)
 		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
+		if reached {
+			if herr := w.holdUnsettled(ctx, ps, r); herr != nil {
+				// Kept in doubt instead: the next attempt tries again.
+				if !doubtful && mayHaveLeft(gerr) {
+					w.markUnknown(*r, w.p.SendSettle, log)
+				} else {
+					w.giveBack(*r, token, true, log)
+				}
+				return w.redisFailure(ctx, herr, fmt.Errorf("reply %s: %w, and %w", r.Target, err, herr))
+			}
+		}
 		return w.failForGood(ctx, r, err, "reply cannot be sent", log)
 	}
 	w.settle(*r, token, gerr, doubtful, log)
@@ -1075,7 +1157,9 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 	defer cancel()
 	if err := w.p.Ledger.GiveBackUnknown(ctx, r.PageID, r.Target, token); err != nil {
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
+		return
 	}
+	w.holdIfDoubtRefused(ctx, r, log)
 }
 
 // markUnknown marks r's target unknown, to be checked with Graph after settle.
@@ -1084,7 +1168,9 @@ func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) 
 	defer cancel()
 	if err := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target, settle); err != nil {
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
+		return
 	}
+	w.holdIfDoubtRefused(ctx, r, log)
 }
 
 // failure returns err as a failure that uses a retry, or archives the task when
