@@ -2,19 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -199,75 +193,7 @@ func TestPostInFeedAndAdsPostsReadOnce(t *testing.T) {
 func TestAdsPostsRefusedKeepsFeed(t *testing.T) {
 	for _, code := range []int{sandbox.CodeAdsPermission, sandbox.CodePermission} {
 		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
-			f := newAdsFixture(t, 8803+int64(code), true)
-			h, ctx := f.h, context.Background()
-			h.sb.DenyAdsPosts(f.page.ID, code)
-			var logs proctest.Buffer
-			m := metrics.New()
-			pl := f.poller(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), m)
-			h.startWorker(t, 4)
-			warns := func(from int) int {
-				n := 0
-				for _, line := range strings.Split(logs.String()[from:], "\n") {
-					if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "ads posts not read") {
-						n++
-					}
-				}
-				return n
-			}
-			poll := func() worker.PollReport {
-				t.Helper()
-				rep, err := pl.Poll(ctx, f.page.ID, false)
-				if err != nil {
-					t.Fatalf("poll: %v", err)
-				}
-				if rep.Paused != "" {
-					t.Errorf("poll stopped, page paused: %s", rep.Paused)
-				}
-				if d, reason, err := h.ledger.Paused(ctx, f.page.ID); err != nil || d > 0 {
-					t.Errorf("page paused (%s, %s, %v) after an ads_posts refusal", d, reason, err)
-				}
-				return rep
-			}
-			for i := range 3 {
-				rep := poll()
-				if !strings.Contains(rep.AdsPostsNotRead, "ads_posts") || !strings.Contains(rep.AdsPostsNotRead, "code "+strconv.Itoa(code)) {
-					t.Errorf("poll %d: ads posts not read %q, want why", i, rep.AdsPostsNotRead)
-				}
-				if i == 0 && rep.Enqueued() != len(f.feed) {
-					t.Errorf("first poll queued %d, want the feed's %d", rep.Enqueued(), len(f.feed))
-				}
-			}
-			h.waitSent(t, f.feed, 20*time.Second)
-			if n := warns(0); n != 1 {
-				t.Errorf("%d WARN lines over 3 refused polls, want 1:\n%s", n, logs.String())
-			}
-			if strings.Contains(logs.String(), f.page.AccessToken) {
-				t.Error("a log line holds the Page's token")
-			}
-			var d dto.Metric
-			if err := m.PollSkipped.WithLabelValues(f.page.ID, worker.SkipAdsPostsRefused).Write(&d); err != nil || d.GetCounter().GetValue() != 3 {
-				t.Errorf("pagereply_skipped_total{reason=ads_posts_refused} = %v (%v), want 3", d.GetCounter().GetValue(), err)
-			}
-			for _, r := range f.ads {
-				if n := h.sb.SendCount(r.Target.ID); n != 0 {
-					t.Errorf("ads-only comment %s sent %d times while ads_posts was refused", r.Target.ID, n)
-				}
-			}
-
-			// Granted: the ads posts are read; refused again: said again.
-			h.sb.DenyAdsPosts(f.page.ID, 0)
-			if rep := poll(); rep.AdsPostsNotRead != "" || rep.AdsPosts != 1 {
-				t.Errorf("granted: %d ads posts, not read %q", rep.AdsPosts, rep.AdsPostsNotRead)
-			}
-			h.waitSent(t, f.ads, 20*time.Second)
-			h.checkExactlyOnce(t, append(append([]tasks.Reply{}, f.feed...), f.ads...))
-			h.sb.DenyAdsPosts(f.page.ID, code)
-			mark := len(logs.String())
-			poll()
-			if n := warns(mark); n != 1 {
-				t.Errorf("refused again after a read: %d WARN lines, want 1", n)
-			}
+			checkEdgeRefusedKeepsFeed(t, newAdsFixture(t, 8803+int64(code), true).refusal(), code)
 		})
 	}
 }
@@ -276,29 +202,18 @@ func TestAdsPostsRefusedKeepsFeed(t *testing.T) {
 // refused completes, and its result, which the monitor shows, says that the
 // ads posts were not read and why.
 func TestAdsPostsRefusedInPollResult(t *testing.T) {
-	f := newAdsFixture(t, 8810, true)
-	h := f.h
-	h.sb.DenyAdsPosts(f.page.ID, sandbox.CodeAdsPermission)
-	h.startPollingWorker(t, []config.Page{f.page}, f.poller(nil, nil))
-	client := asynq.NewClient(h.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	b, _ := json.Marshal(tasks.Poll{PageID: f.page.ID})
-	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID("poll:ads:1"), asynq.Queue(tasks.QueuePolls), asynq.Retention(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ti, err := insp.GetTaskInfo(tasks.QueuePolls, "poll:ads:1")
-		if err == nil && ti.State == asynq.TaskStateCompleted {
-			res := string(ti.Result)
-			if !strings.HasPrefix(res, "posts 1,") || !strings.Contains(res, "queued 2") || !strings.Contains(res, "; ads posts not read: ") || !strings.Contains(res, "code 200") {
-				t.Errorf("poll result %q: want the feed's counts and why the ads posts were not read", res)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("poll not completed: %+v %v", ti, err)
-		}
+	e := newAdsFixture(t, 8810, true).refusal()
+	e.deny(sandbox.CodeAdsPermission)
+	checkEdgeRefusedInPollResult(t, e, "poll:ads:1", "code 200")
+}
+
+// refusal is the fixture's ads posts for the edgeRefusal checks.
+func (f *adsFixture) refusal() edgeRefusal {
+	return edgeRefusal{
+		h: f.h, page: f.page, feed: f.feed, only: f.ads, poller: f.poller,
+		deny: func(code int) { f.h.sb.DenyAdsPosts(f.page.ID, code) },
+		edge: "ads_posts", warn: "ads posts not read", reason: worker.SkipAdsPostsRefused,
+		notRead: func(r worker.PollReport) string { return r.AdsPostsNotRead },
+		read:    func(r worker.PollReport) int { return r.AdsPosts },
 	}
 }

@@ -2,19 +2,13 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -205,76 +199,7 @@ func TestReelCommentPolledAndWebhookOnce(t *testing.T) {
 func TestReelsRefusedKeepsFeed(t *testing.T) {
 	for _, code := range []int{sandbox.CodeInvalidParam, sandbox.CodeAdsPermission, sandbox.CodePermission} {
 		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
-			f := newReelsFixture(t, 9103+int64(code), true)
-			h, ctx := f.h, context.Background()
-			h.sb.DenyReels(f.page.ID, code)
-			var logs proctest.Buffer
-			m := metrics.New()
-			pl := f.poller(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), m)
-			h.startWorker(t, 4)
-			warns := func(from int) int {
-				n := 0
-				for _, line := range strings.Split(logs.String()[from:], "\n") {
-					if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "reels not read") {
-						n++
-					}
-				}
-				return n
-			}
-			poll := func() worker.PollReport {
-				t.Helper()
-				rep, err := pl.Poll(ctx, f.page.ID, false)
-				if err != nil {
-					t.Fatalf("poll: %v", err)
-				}
-				if rep.Paused != "" {
-					t.Errorf("poll stopped, page paused: %s", rep.Paused)
-				}
-				if d, reason, err := h.ledger.Paused(ctx, f.page.ID); err != nil || d > 0 {
-					t.Errorf("page paused (%s, %s, %v) after a video_reels refusal", d, reason, err)
-				}
-				return rep
-			}
-			for i := range 3 {
-				rep := poll()
-				if !strings.Contains(rep.ReelsNotRead, "video_reels") || !strings.Contains(rep.ReelsNotRead, "code "+strconv.Itoa(code)) {
-					t.Errorf("poll %d: reels not read %q, want why", i, rep.ReelsNotRead)
-				}
-				if i == 0 && rep.Enqueued() != len(f.feed) {
-					t.Errorf("first poll queued %d, want the feed's %d", rep.Enqueued(), len(f.feed))
-				}
-			}
-			h.waitSent(t, f.feed, 20*time.Second)
-			if n := warns(0); n != 1 {
-				t.Errorf("%d WARN lines over 3 refused polls, want 1:\n%s", n, logs.String())
-			}
-			if strings.Contains(logs.String(), f.page.AccessToken) {
-				t.Error("a log line holds the Page's token")
-			}
-			var d dto.Metric
-			if err := m.PollSkipped.WithLabelValues(f.page.ID, worker.SkipReelsRefused).Write(&d); err != nil || d.GetCounter().GetValue() != 3 {
-				t.Errorf("pagereply_skipped_total{reason=reels_refused} = %v (%v), want 3", d.GetCounter().GetValue(), err)
-			}
-			for _, r := range f.reel {
-				if n := h.sb.SendCount(r.Target.ID); n != 0 {
-					t.Errorf("the Reel's comment %s sent %d times while video_reels was refused", r.Target.ID, n)
-				}
-			}
-
-			// Read again: the Reel's comments are answered; refused again:
-			// said again.
-			h.sb.DenyReels(f.page.ID, 0)
-			if rep := poll(); rep.ReelsNotRead != "" || rep.Reels != 1 {
-				t.Errorf("read: %d reels, not read %q", rep.Reels, rep.ReelsNotRead)
-			}
-			h.waitSent(t, f.reel, 20*time.Second)
-			h.checkExactlyOnce(t, append(append([]tasks.Reply{}, f.feed...), f.reel...))
-			h.sb.DenyReels(f.page.ID, code)
-			mark := len(logs.String())
-			poll()
-			if n := warns(mark); n != 1 {
-				t.Errorf("refused again after a read: %d WARN lines, want 1", n)
-			}
+			checkEdgeRefusedKeepsFeed(t, newReelsFixture(t, 9103+int64(code), true).refusal(), code)
 		})
 	}
 }
@@ -283,30 +208,19 @@ func TestReelsRefusedKeepsFeed(t *testing.T) {
 // refused completes, and its result, which the monitor shows, says that the
 // Reels were not read and why.
 func TestReelsRefusedInPollResult(t *testing.T) {
-	f := newReelsFixture(t, 9110, true)
-	h := f.h
-	h.sb.DenyReels(f.page.ID, sandbox.CodeInvalidParam)
-	h.startPollingWorker(t, []config.Page{f.page}, f.poller(nil, nil))
-	client := asynq.NewClient(h.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	b, _ := json.Marshal(tasks.Poll{PageID: f.page.ID})
-	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID("poll:reels:1"), asynq.Queue(tasks.QueuePolls), asynq.Retention(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ti, err := insp.GetTaskInfo(tasks.QueuePolls, "poll:reels:1")
-		if err == nil && ti.State == asynq.TaskStateCompleted {
-			res := string(ti.Result)
-			if !strings.HasPrefix(res, "posts 1,") || !strings.Contains(res, "queued 2") || !strings.Contains(res, "; reels not read: ") || !strings.Contains(res, "Unsupported get request") {
-				t.Errorf("poll result %q: want the feed's counts and why the Reels were not read", res)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("poll not completed: %+v %v", ti, err)
-		}
+	e := newReelsFixture(t, 9110, true).refusal()
+	e.deny(sandbox.CodeInvalidParam)
+	checkEdgeRefusedInPollResult(t, e, "poll:reels:1", "Unsupported get request")
+}
+
+// refusal is the fixture's Reels for the edgeRefusal checks.
+func (f *reelsFixture) refusal() edgeRefusal {
+	return edgeRefusal{
+		h: f.h, page: f.page, feed: f.feed, only: f.reel, poller: f.poller,
+		deny: func(code int) { f.h.sb.DenyReels(f.page.ID, code) },
+		edge: "video_reels", warn: "reels not read", reason: worker.SkipReelsRefused,
+		notRead: func(r worker.PollReport) string { return r.ReelsNotRead },
+		read:    func(r worker.PollReport) int { return r.Reels },
 	}
 }
 
