@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// TestCheckSummaryAdsHiddenAudit8: a Page with ads_posts or skip_hidden says
-// so in check's summary line, the keys named as in the config, so that
+// TestCheckSummaryAdsHiddenAudit8: a Page with ads_posts, reels or
+// skip_hidden says so in check's summary line, the keys named as in the
+// config and in that order, so that
 // `check -c` after turning one on shows it took; a Page with neither keeps
 // the line it had.
 func TestCheckSummaryAdsHiddenAudit8(t *testing.T) {
@@ -23,6 +24,8 @@ func TestCheckSummaryAdsHiddenAudit8(t *testing.T) {
 		page("22", "    ads_posts: true\n") +
 		page("33", "    skip_hidden: true\n") +
 		page("44", "    ads_posts: true\n    skip_hidden: true\n") +
+		page("55", "    reels: true\n") +
+		page("66", "    ads_posts: true\n    reels: true\n    skip_hidden: true\n") +
 		"api:\n  tokens: [\"${AUDIT8_CHECK_API}\"]\n"
 	path := filepath.Join(dir, "pagereply.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -33,7 +36,8 @@ func TestCheckSummaryAdsHiddenAudit8(t *testing.T) {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 	const line = "page %s: rate 10/s burst 1, person_gap off, schedule \"@every 1m\", replies to comments, 0 rules, a default_text"
-	for id, tail := range map[string]string{"11": "", "22": ", ads_posts", "33": ", skip_hidden", "44": ", ads_posts, skip_hidden"} {
+	for id, tail := range map[string]string{"11": "", "22": ", ads_posts", "33": ", skip_hidden", "44": ", ads_posts, skip_hidden",
+		"55": ", reels", "66": ", ads_posts, reels, skip_hidden"} {
 		want := strings.Replace(line, "%s", id, 1) + tail + "\n"
 		if !strings.Contains(out, want) {
 			t.Errorf("check: no %q in\n%s", want, out)
