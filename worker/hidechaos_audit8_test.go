@@ -26,17 +26,17 @@ import (
 
 const hideChaosSecret = "hide-chaos-app-secret"
 
-// hideWebhook is the API's real webhook handler over loopback HTTP, for a
-// Page with skip_hidden; deliver posts Meta's signed feed change of one
-// comment with a verb.
-func hideWebhook(t *testing.T, h *harness, page config.Page) func(verb, id string) {
+// signedWebhook is the API's real webhook handler over loopback HTTP for
+// page; the func it returns posts Meta's signed delivery of the changes
+// given (each a change's JSON object, {"field":"feed","value":{...}}), and
+// fails the test unless it is answered 200.
+func signedWebhook(t *testing.T, h *harness, page config.Page) func(changes ...string) {
 	t.Helper()
 	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: hideChaosSecret, Intake: h.enq,
 		Hidden: h.ledger, Pages: []config.Page{page}, Logger: testLogger()}))
 	t.Cleanup(wh.Close)
-	return func(verb, id string) {
-		body := `{"object":"page","entry":[{"id":"` + page.ID + `","time":1,"changes":[{"field":"feed","value":{"item":"comment","verb":"` + verb +
-			`","comment_id":"` + id + `","post_id":"` + page.ID + `_1","from":{"id":"6300000","name":"Ada Visitor"}}}]}]}`
+	return func(changes ...string) {
+		body := `{"object":"page","entry":[{"id":"` + page.ID + `","time":1767000000,"changes":[` + strings.Join(changes, ",") + `]}]}`
 		mac := hmac.New(sha256.New, []byte(hideChaosSecret))
 		mac.Write([]byte(body))
 		req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
@@ -48,8 +48,19 @@ func hideWebhook(t *testing.T, h *harness, page config.Page) func(verb, id strin
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			t.Errorf("webhook %s %s: %d", verb, id, resp.StatusCode)
+			t.Errorf("webhook delivery of %d changes answered %d, want 200", len(changes), resp.StatusCode)
 		}
+	}
+}
+
+// hideWebhook is signedWebhook for a Page with skip_hidden; deliver posts
+// Meta's signed feed change of one comment with a verb.
+func hideWebhook(t *testing.T, h *harness, page config.Page) func(verb, id string) {
+	t.Helper()
+	deliver := signedWebhook(t, h, page)
+	return func(verb, id string) {
+		deliver(`{"field":"feed","value":{"item":"comment","verb":"` + verb +
+			`","comment_id":"` + id + `","post_id":"` + page.ID + `_1","from":{"id":"6300000","name":"Ada Visitor"}}}`)
 	}
 }
 

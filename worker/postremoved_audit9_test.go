@@ -2,19 +2,12 @@ package worker_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/metrics"
@@ -76,26 +69,7 @@ func TestPostRemovedAfterQueuedNotSent_audit9(t *testing.T) {
 		}
 	}
 
-	const secret = "postremoved-audit9-app-secret"
-	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: secret, Intake: h.enq,
-		Hidden: h.ledger, Pages: []config.Page{page}, Logger: testLogger()}))
-	t.Cleanup(wh.Close)
-	deliver := func(changes ...string) {
-		t.Helper()
-		body := `{"object":"page","entry":[{"id":"` + page.ID + `","time":1767000000,"changes":[` + strings.Join(changes, ",") + `]}]}`
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write([]byte(body))
-		req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("remove delivery answered %d, want 200", resp.StatusCode)
-		}
-	}
+	deliver := signedWebhook(t, h, page)
 	deliver(postRemoveChange(page.ID, "status", removed[0].Target.ID),
 		postRemoveChange(page.ID, "post", removed[1].Target.ID),
 		postRemoveChange(page.ID, "photo", photo.Target.ID))

@@ -2,19 +2,12 @@ package worker_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
-	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -55,27 +48,11 @@ func TestCommentRemovedAfterQueuedNotSent_audit9(t *testing.T) {
 	if !h.sb.DeleteComment(removed.Target.ID) {
 		t.Fatal("DeleteComment: unknown comment")
 	}
-	const secret = "removed-audit9-app-secret"
-	wh := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify", AppSecret: secret, Intake: h.enq,
-		Hidden: h.ledger, Pages: []config.Page{f.page}, Logger: testLogger()}))
-	t.Cleanup(wh.Close)
 	post, _, _ := strings.Cut(removed.Target.ID, "_")
 	post = f.page.ID + "_" + post
-	body := `{"object":"page","entry":[{"id":"` + f.page.ID + `","time":1767000000,"changes":[{"field":"feed","value":{` +
+	signedWebhook(t, h, f.page)(`{"field":"feed","value":{` +
 		`"item":"comment","verb":"remove","comment_id":"` + removed.Target.ID + `","post_id":"` + post + `","parent_id":"` + post + `",` +
-		`"from":{"name":"The Page","id":"` + f.page.ID + `"}}}]}]}`
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(body))
-	req, _ := http.NewRequest(http.MethodPost, wh.URL, strings.NewReader(body))
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("remove delivery answered %d, want 200", resp.StatusCode)
-	}
+		`"from":{"name":"The Page","id":"` + f.page.ID + `"}}}`)
 
 	m := metrics.New()
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Metrics = m })
