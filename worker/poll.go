@@ -974,14 +974,20 @@ func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) er
 	}
 	r.rep.AdsPostsNotRead = "Graph refused the Page's token its ads posts (ads_posts needs pages_manage_ads, pages_show_list and ads_management, " +
 		"and the ADVERTISE task on the Page): " + err.Error()
-	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, SkipAdsPostsRefused).Inc()
-	msg := "ads posts not read: " + r.rep.AdsPostsNotRead + "; the feed's comments are answered, ads-only posts' comments only through the webhook"
+	r.sayRefused(key, SkipAdsPostsRefused, "ads posts not read: "+r.rep.AdsPostsNotRead+"; the feed's comments are answered, ads-only posts' comments only through the webhook")
+	return nil
+}
+
+// sayRefused counts a poll whose opt-in listing (ads posts, Reels) Graph
+// refused, in pagereply_skipped_total with reason, and says msg at WARN once
+// per process until a poll reads the listing again (key), at debug between.
+func (r *pollRun) sayRefused(key, reason, msg string) {
+	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, reason).Inc()
 	if r.dry || !r.pl.warned.seen([]string{key}) {
 		r.log.Warn(msg)
 	} else {
 		r.log.Debug(msg + " (said at WARN by an earlier poll)")
 	}
-	return nil
 }
 
 // MaxReels is how many of a Page's Reels (pages[].reels), the newest created
@@ -1027,13 +1033,7 @@ func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error
 		return err
 	}
 	r.rep.ReelsNotRead = "Graph refused the Page's token its Reels (GET /{page-id}/video_reels, whose reference says it cannot be read): " + err.Error()
-	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, SkipReelsRefused).Inc()
-	msg := "reels not read: " + r.rep.ReelsNotRead + "; the feed's comments are answered, Reels' comments only through the webhook"
-	if r.dry || !r.pl.warned.seen([]string{key}) {
-		r.log.Warn(msg)
-	} else {
-		r.log.Debug(msg + " (said at WARN by an earlier poll)")
-	}
+	r.sayRefused(key, SkipReelsRefused, "reels not read: "+r.rep.ReelsNotRead+"; the feed's comments are answered, Reels' comments only through the webhook")
 	return nil
 }
 
