@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
@@ -43,6 +44,11 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	var grow rateFlag
 	fs.Var(&grow, "grow", "add visitors' comments (some replies, now and then a post or a message) at this rate across the Pages, like 5/s or 30/m (default: none)")
 	hookURL := fs.String("webhook", "", "with --grow, deliver each new comment and post to this URL as Meta's signed feed webhook does, signed with $"+sandboxAppSecretEnv+" (or --app-secret)")
+	growReels := fs.Bool("grow-reels", false, "with --grow, now and then publish a Reel and add comments to the newest Reels (no webhook delivery: Meta's feed names no reel item)")
+	growRemovals := fs.Bool("grow-removals", false, "with --grow, now and then delete a comment it added (Graph then answers code 100, subcode 33), delivered as verb remove")
+	growHides := fs.Bool("grow-hides", false, "with --grow, now and then hide a comment it added as the Page does (is_hidden), or show a hidden one again, delivered as verb hide or unhide")
+	growFor := fs.Duration("grow-for", 0, "with --grow, stop adding after this long, serving and delivering on (0: add until stopped)")
+	growLog := fs.String("grow-log", "", "with --grow, write each item added, and each webhook delivery answered 2xx, to this file as JSON lines")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -53,6 +59,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	hookSecret, err := sandboxWebhookFlags(env, grow.r.N > 0, *hookURL, *secret)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
+		return exitUsage
+	}
+	if grow.r.N == 0 && (*growReels || *growRemovals || *growHides || *growLog != "" || *growFor != 0) {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: --grow-reels, --grow-removals, --grow-hides, --grow-for and --grow-log change what --grow adds: give --grow too\n")
 		return exitUsage
 	}
 
@@ -67,6 +77,9 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		ReadRate:      *readRate,
 		ThrottleBlock: *block,
 		AppSecret:     *secret,
+		GrowReels:     *growReels,
+		GrowRemovals:  *growRemovals,
+		GrowHides:     *growHides,
 		Faults:        sandbox.Faults{FailRate: *fail, DropRate: *drop, Latency: *latency, Jitter: *jitter},
 	})
 	ln, err := net.Listen("tcp", *addr)
@@ -81,9 +94,20 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 			hook = &sandbox.Webhook{URL: *hookURL, AppSecret: hookSecret}
 		}
 		growth = newSandboxGrowth(sb, grow.r, hook, env.stderr)
+		if *growLog != "" {
+			f, err := os.OpenFile(*growLog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+			if err != nil {
+				ln.Close()
+				fmt.Fprintf(env.stderr, "pagereply sandbox: --grow-log: %v\n", err)
+				return exitError
+			}
+			defer f.Close()
+			growth.setLog(f)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /_sandbox/stats", sandboxStats(sb, growth))
+	mux.Handle("GET /_sandbox/sends", sandboxSends(sb))
 	mux.Handle("/", sb)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -107,10 +131,14 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(env.stderr, "adding visitors' comments at %s across the Pages%s\n", grow.r, to)
 		ticker := time.NewTicker(sandboxGrowTick)
+		start := time.Now()
+		if *growFor > 0 {
+			growth.until = start.Add(*growFor)
+		}
 		go func() {
 			defer close(growDone)
 			defer ticker.Stop()
-			growth.run(gctx, time.Now(), ticker.C)
+			growth.run(gctx, start, ticker.C)
 		}()
 	} else {
 		close(growDone)
@@ -238,6 +266,19 @@ func sandboxStatsOf(sb *sandbox.Sandbox, growth *sandboxGrowth) sandboxStatsBody
 		st.Pages[s.PageID] = ps
 	}
 	return st
+}
+
+// sandboxSends answers GET /_sandbox/sends: every send that went through,
+// in order, one JSON object a line (the text left out).
+func sandboxSends(sb *sandbox.Sandbox) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		for _, s := range sb.Sends() {
+			s.Text = ""
+			_ = enc.Encode(s)
+		}
+	})
 }
 
 func sandboxStats(sb *sandbox.Sandbox, growth *sandboxGrowth) http.Handler {

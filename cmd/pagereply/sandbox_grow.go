@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,7 @@ type sandboxGrowth struct {
 	rate config.Rate
 	hook *sandbox.Webhook // nil without --webhook
 
+	until   time.Time // --grow-for's end: nothing is added from then on; zero: none
 	last    time.Time // the previous tick
 	acc     int64     // items × ns carried to the next tick
 	queue   chan sandbox.Growth
@@ -69,6 +71,48 @@ type sandboxGrowth struct {
 	outMu    sync.Mutex
 	out      io.Writer
 	failures int // delivery failures said on out
+
+	logMu sync.Mutex
+	log   *json.Encoder // --grow-log's, nil without it
+	logW  io.Writer
+}
+
+// growLogLine is one line of --grow-log: an item --grow added (event
+// grown) or whose webhook delivery was answered 2xx (event delivered), at
+// the time it happened.
+type growLogLine struct {
+	Event          string    `json:"event"`
+	At             time.Time `json:"at"`
+	Kind           string    `json:"kind"`
+	Verb           string    `json:"verb,omitempty"`
+	PageID         string    `json:"page_id"`
+	PostID         string    `json:"post_id,omitempty"`
+	CommentID      string    `json:"comment_id,omitempty"`
+	ParentID       string    `json:"parent_id,omitempty"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	MessageID      string    `json:"message_id,omitempty"`
+	FromID         string    `json:"from_id,omitempty"`
+	CanReply       bool      `json:"can_reply_privately"`
+	Reel           bool      `json:"reel,omitempty"`
+	CreatedTime    int64     `json:"created_time"`
+}
+
+// setLog makes the growth write every item and delivery to w, one JSON
+// object a line.
+func (g *sandboxGrowth) setLog(w io.Writer) {
+	g.logW, g.log = w, json.NewEncoder(w)
+}
+
+func (g *sandboxGrowth) logItem(event string, it sandbox.Growth) {
+	if g.log == nil {
+		return
+	}
+	g.logMu.Lock()
+	defer g.logMu.Unlock()
+	_ = g.log.Encode(growLogLine{Event: event, At: time.Now().UTC(), Kind: it.Kind, Verb: it.Verb, PageID: it.PageID,
+		PostID: it.PostID, CommentID: it.CommentID, ParentID: it.ParentID, ConversationID: it.ConversationID,
+		MessageID: it.MessageID, FromID: it.From.ID, CanReply: it.CanReplyPrivately, Reel: it.Reel,
+		CreatedTime: it.CreatedTime.Unix()})
 }
 
 func newSandboxGrowth(sb *sandbox.Sandbox, rate config.Rate, hook *sandbox.Webhook, out io.Writer) *sandboxGrowth {
@@ -99,6 +143,12 @@ func (g *sandboxGrowth) run(ctx context.Context, start time.Time, ticks <-chan t
 		case <-ctx.Done():
 			return
 		case at := <-ticks:
+			if !g.until.IsZero() && !at.Before(g.until) {
+				g.step(g.until) // what was due up to the end
+				g.until = time.Time{}
+				ticks = nil // the deliveries go on
+				continue
+			}
 			g.step(at)
 		}
 	}
@@ -116,12 +166,15 @@ func (g *sandboxGrowth) step(at time.Time) []sandbox.Growth {
 	n := g.acc / int64(g.rate.Per)
 	g.acc -= n * int64(g.rate.Per)
 	items := g.sb.Grow(int(n))
+	for _, it := range items {
+		g.logItem("grown", it)
+	}
 	if g.queue == nil {
 		return items
 	}
 	for _, it := range items {
-		if it.Kind == sandbox.KindConversation {
-			continue // Messenger's events: not a feed delivery
+		if it.Kind == sandbox.KindConversation || it.Kind == sandbox.KindReel || it.Reel && it.Verb == "" {
+			continue // Messenger's events, a Reel, a comment on one: no feed delivery
 		}
 		select {
 		case g.queue <- it:
@@ -138,8 +191,12 @@ func (g *sandboxGrowth) deliver(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case it := <-g.queue:
-			if err := g.hook.Deliver(ctx, it); err != nil && ctx.Err() == nil {
-				g.sayFailure(err)
+			if err := g.hook.Deliver(ctx, it); err != nil {
+				if ctx.Err() == nil {
+					g.sayFailure(err)
+				}
+			} else {
+				g.logItem("delivered", it)
 			}
 		}
 	}

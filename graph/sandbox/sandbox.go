@@ -59,6 +59,13 @@ type Options struct {
 	VisitorPosts bool
 	// Seed drives every random choice: seeding, fault rolls, ids.
 	Seed int64
+	// GrowReels makes Grow publish a Reel now and then (about one item in
+	// a hundred) and comment on the Page's newest Reels (one in twenty).
+	// GrowRemovals makes it delete a comment it added (one in fifty),
+	// GrowHides hide one as the Page does, or show a hidden one again (one
+	// in fifty). They choose with a random stream of their own: an item
+	// that is none of them is chosen as without them.
+	GrowReels, GrowRemovals, GrowHides bool
 	// Now is the clock used for seeding, reply windows and throttling. If nil,
 	// time.Now.
 	Now func() time.Time
@@ -153,6 +160,9 @@ type Sandbox struct {
 	appSecret    string
 	seed         uint64
 	visitorPosts bool
+	growReels    bool
+	growRemovals bool
+	growHides    bool
 	ids          atomic.Uint64 // message ids and fbtrace ids
 
 	mu sync.RWMutex // guards st and gr
@@ -171,6 +181,9 @@ func New(opts Options) *Sandbox {
 		appSecret:    opts.AppSecret,
 		seed:         uint64(opts.Seed),
 		visitorPosts: opts.VisitorPosts,
+		growReels:    opts.GrowReels,
+		growRemovals: opts.GrowRemovals,
+		growHides:    opts.GrowHides,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -171,7 +171,8 @@ func (g Growth) itemID() string {
 // WebhookBody returns the feed delivery Meta makes of g: object page, one
 // entry of the Page with one change, field feed, verb add; item comment
 // (parent_id the post, or the comment replied to) or status (a visitor's
-// post, published). False for a message, which has none.
+// post, published); verb remove, hide or unhide for a comment's Growth.Verb.
+// False for a message, a Reel or a comment on a Reel, which have none.
 func WebhookBody(g Growth) ([]byte, bool) {
 	type from struct {
 		ID   string `json:"id"`
@@ -199,8 +200,14 @@ func WebhookBody(g Growth) ([]byte, bool) {
 	}
 	v := value{From: from{g.From.ID, g.From.Name}, Message: g.Message, PostID: g.PostID,
 		CreatedTime: g.CreatedTime.Unix(), Verb: "add"}
+	if g.Verb != "" {
+		v.Verb = g.Verb
+	}
 	switch g.Kind {
 	case KindComment:
+		if g.Reel && g.Verb == "" {
+			return nil, false
+		}
 		v.Item, v.CommentID, v.ParentID = "comment", g.CommentID, g.PostID
 		if g.ParentID != "" {
 			v.ParentID = g.ParentID
