@@ -2,66 +2,26 @@ package worker_test
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
-// adsFixture is one Page with a feed post and an ads-only post (made in Ads
-// Manager, never published: listed by ads_posts, not by the feed), each with
-// fresh visitor comments, and the Page's config replying to comments with a
-// default text.
-type adsFixture struct {
-	h        *harness
-	page     config.Page
-	feed     []tasks.Reply // the feed post's comments
-	ads      []tasks.Reply // the ads-only post's comments
-	feedPost string
-	adsPost  string
-}
+// adsFixture is a listingFixture whose other post exists only as an ad
+// (listed by ads_posts, not by the feed), with pages[].ads_posts as given.
+type adsFixture = listingFixture
 
 func newAdsFixture(t *testing.T, seed int64, adsPosts bool) *adsFixture {
 	t.Helper()
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
-	page := pollPages(h)[0]
-	page.ReplyTo = []string{config.ReplyComments}
-	page.DefaultText = "Thanks!"
-	page.AdsPosts = adsPosts
-	f := &adsFixture{h: h, page: page}
-	f.feedPost = h.sb.AddPost(page.ID, sandbox.User{}, "On the Page", time.Now().Add(-2*time.Hour))
-	f.adsPost = h.sb.AddAdsPost(page.ID, "Only in an ad", time.Now().Add(-3*time.Hour))
-	if f.adsPost == "" {
-		t.Fatal("AddAdsPost: no post")
-	}
-	f.feed = f.comment(f.feedPost, 2, 100)
-	f.ads = f.comment(f.adsPost, 3, 200)
-	return f
-}
-
-// comment adds n visitor comments to post and returns their replies.
-func (f *adsFixture) comment(post string, n, from int) []tasks.Reply {
-	out := make([]tasks.Reply, n)
-	for i := range out {
-		id := f.h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(6100000 + from + i), Name: "Ada Visitor"}, "hello", time.Now().Add(-time.Minute))
-		out[i] = tasks.Reply{PageID: f.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
-	}
-	return out
-}
-
-func (f *adsFixture) poller(log *slog.Logger, m *metrics.Metrics) *worker.Poller {
-	p := f.h.pollParams([]config.Page{f.page})
-	if log != nil {
-		p.Logger = log
-	}
-	p.Metrics = m
-	return worker.NewPoller(p)
+	return newListingFixture(t, seed, 6100000, func(p *config.Page) { p.AdsPosts = adsPosts },
+		func(h *harness, page string) string {
+			return h.sb.AddAdsPost(page, "Only in an ad", time.Now().Add(-3*time.Hour))
+		})
 }
 
 // TestAdsOnlyPostAnsweredWithAdsPosts: the comments of a post that exists
@@ -83,7 +43,7 @@ func TestAdsOnlyPostAnsweredWithAdsPosts(t *testing.T) {
 			for _, r := range dry.Replies {
 				listed[r.Target.ID] = true
 			}
-			for _, r := range f.ads {
+			for _, r := range f.only {
 				if listed[r.Target.ID] != on {
 					t.Errorf("dry run lists ads-only post's comment %s: %t, want %t", r.Target.ID, listed[r.Target.ID], on)
 				}
@@ -107,14 +67,14 @@ func TestAdsOnlyPostAnsweredWithAdsPosts(t *testing.T) {
 			if !on {
 				h.waitSent(t, f.feed, 20*time.Second)
 				h.checkExactlyOnce(t, f.feed)
-				for _, r := range f.ads {
+				for _, r := range f.only {
 					if n := h.sb.SendCount(r.Target.ID); n != 0 {
 						t.Errorf("ads-only post's comment %s got %d sends with ads_posts off", r.Target.ID, n)
 					}
 				}
 				return
 			}
-			all := append(append([]tasks.Reply{}, f.feed...), f.ads...)
+			all := append(append([]tasks.Reply{}, f.feed...), f.only...)
 			h.waitSent(t, all, 20*time.Second)
 			// Polls again: nothing new, nothing twice.
 			for range 2 {
@@ -154,7 +114,7 @@ func TestPostInFeedAndAdsPostsReadOnce(t *testing.T) {
 	if n := h.sb.Calls()[sandbox.EndpointComments]; n != 2 {
 		t.Errorf("%d comments reads, want 2: one per post", n)
 	}
-	all := append(append([]tasks.Reply{}, f.feed...), f.ads...)
+	all := append(append([]tasks.Reply{}, f.feed...), f.only...)
 	if rep.Enqueued() != len(all) {
 		t.Errorf("%d replies queued, want %d", rep.Enqueued(), len(all))
 	}
@@ -193,7 +153,7 @@ func TestPostInFeedAndAdsPostsReadOnce(t *testing.T) {
 func TestAdsPostsRefusedKeepsFeed(t *testing.T) {
 	for _, code := range []int{sandbox.CodeAdsPermission, sandbox.CodePermission} {
 		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
-			checkEdgeRefusedKeepsFeed(t, newAdsFixture(t, 8803+int64(code), true).refusal(), code)
+			checkEdgeRefusedKeepsFeed(t, adsRefusal(newAdsFixture(t, 8803+int64(code), true)), code)
 		})
 	}
 }
@@ -202,15 +162,15 @@ func TestAdsPostsRefusedKeepsFeed(t *testing.T) {
 // refused completes, and its result, which the monitor shows, says that the
 // ads posts were not read and why.
 func TestAdsPostsRefusedInPollResult(t *testing.T) {
-	e := newAdsFixture(t, 8810, true).refusal()
+	e := adsRefusal(newAdsFixture(t, 8810, true))
 	e.deny(sandbox.CodeAdsPermission)
 	checkEdgeRefusedInPollResult(t, e, "poll:ads:1", "code 200")
 }
 
-// refusal is the fixture's ads posts for the edgeRefusal checks.
-func (f *adsFixture) refusal() edgeRefusal {
+// adsRefusal is the fixture's ads posts for the edgeRefusal checks.
+func adsRefusal(f *adsFixture) edgeRefusal {
 	return edgeRefusal{
-		h: f.h, page: f.page, feed: f.feed, only: f.ads, poller: f.poller,
+		h: f.h, page: f.page, feed: f.feed, only: f.only, poller: f.poller,
 		deny: func(code int) { f.h.sb.DenyAdsPosts(f.page.ID, code) },
 		edge: "ads_posts", warn: "ads posts not read", reason: worker.SkipAdsPostsRefused,
 		notRead: func(r worker.PollReport) string { return r.AdsPostsNotRead },

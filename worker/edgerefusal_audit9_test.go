@@ -13,11 +13,65 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
+
+// listingFixture is one Page replying to comments with a default text, with
+// a feed post and a post only one of the poll's opt-in listings has (an
+// ads-only post, a Reel), each with fresh visitor comments.
+type listingFixture struct {
+	h        *harness
+	page     config.Page
+	feed     []tasks.Reply // the feed post's comments
+	only     []tasks.Reply // the other post's comments
+	feedPost string
+	onlyPost string
+	from     int // the last visitor's id
+}
+
+// newListingFixture makes the Page (set turns its listing on or off), its
+// feed post with 2 comments, and the post add makes with 3; visitors' ids
+// count up from from.
+func newListingFixture(t *testing.T, seed int64, from int, set func(*config.Page), add func(h *harness, page string) string) *listingFixture {
+	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	page := pollPages(h)[0]
+	page.ReplyTo = []string{config.ReplyComments}
+	page.DefaultText = "Thanks!"
+	set(&page)
+	f := &listingFixture{h: h, page: page, from: from}
+	f.feedPost = h.sb.AddPost(page.ID, sandbox.User{}, "On the Page", time.Now().Add(-2*time.Hour))
+	if f.onlyPost = add(h, page.ID); f.onlyPost == "" {
+		t.Fatal("sandbox: the listing's post not made")
+	}
+	f.feed = f.comment(f.feedPost, 2)
+	f.only = f.comment(f.onlyPost, 3)
+	return f
+}
+
+// comment adds n visitor comments to post and returns their replies.
+func (f *listingFixture) comment(post string, n int) []tasks.Reply {
+	out := make([]tasks.Reply, n)
+	for i := range out {
+		f.from++
+		id := f.h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(f.from), Name: "Ada Visitor"}, "hello", time.Now().Add(-time.Minute))
+		out[i] = tasks.Reply{PageID: f.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
+	}
+	return out
+}
+
+func (f *listingFixture) poller(log *slog.Logger, m *metrics.Metrics) *worker.Poller {
+	p := f.h.pollParams([]config.Page{f.page})
+	if log != nil {
+		p.Logger = log
+	}
+	p.Metrics = m
+	return worker.NewPoller(p)
+}
 
 // edgeRefusal is one of the poll's opt-in listings besides the feed
 // (ads_posts, video_reels) on a Page with one feed post and one post only

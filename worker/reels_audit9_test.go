@@ -2,68 +2,27 @@ package worker_test
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/metrics"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
-// reelsFixture is one Page with a feed post and a Reel (listed by
+// reelsFixture is a listingFixture whose other post is a Reel (listed by
 // video_reels, not by the feed; a comment does not move its updated_time),
-// each with fresh visitor comments, and the Page's config replying to
-// comments with a default text.
-type reelsFixture struct {
-	h        *harness
-	page     config.Page
-	feed     []tasks.Reply // the feed post's comments
-	reel     []tasks.Reply // the Reel's comments
-	feedPost string
-	reelID   string
-	from     int // the next visitor's id
-}
+// with pages[].reels as given.
+type reelsFixture = listingFixture
 
 func newReelsFixture(t *testing.T, seed int64, reels bool) *reelsFixture {
 	t.Helper()
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
-	page := pollPages(h)[0]
-	page.ReplyTo = []string{config.ReplyComments}
-	page.DefaultText = "Thanks!"
-	page.Reels = reels
-	f := &reelsFixture{h: h, page: page, from: 6300000}
-	f.feedPost = h.sb.AddPost(page.ID, sandbox.User{}, "On the Page", time.Now().Add(-2*time.Hour))
-	f.reelID = h.sb.AddReel(page.ID, "A Reel", time.Now().Add(-3*time.Hour))
-	if f.reelID == "" {
-		t.Fatal("AddReel: no Reel")
-	}
-	f.feed = f.comment(f.feedPost, 2)
-	f.reel = f.comment(f.reelID, 3)
-	return f
-}
-
-// comment adds n visitor comments to post and returns their replies.
-func (f *reelsFixture) comment(post string, n int) []tasks.Reply {
-	out := make([]tasks.Reply, n)
-	for i := range out {
-		f.from++
-		id := f.h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(f.from), Name: "Ada Visitor"}, "hello", time.Now().Add(-time.Minute))
-		out[i] = tasks.Reply{PageID: f.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Text: "Thanks!", Source: tasks.SourcePoll}
-	}
-	return out
-}
-
-func (f *reelsFixture) poller(log *slog.Logger, m *metrics.Metrics) *worker.Poller {
-	p := f.h.pollParams([]config.Page{f.page})
-	if log != nil {
-		p.Logger = log
-	}
-	p.Metrics = m
-	return worker.NewPoller(p)
+	return newListingFixture(t, seed, 6300000, func(p *config.Page) { p.Reels = reels },
+		func(h *harness, page string) string {
+			return h.sb.AddReel(page, "A Reel", time.Now().Add(-3*time.Hour))
+		})
 }
 
 // TestReelCommentAnsweredWithReels: the comments of a Reel reach the poll
@@ -86,7 +45,7 @@ func TestReelCommentAnsweredWithReels(t *testing.T) {
 			for _, r := range dry.Replies {
 				listed[r.Target.ID] = true
 			}
-			for _, r := range f.reel {
+			for _, r := range f.only {
 				if listed[r.Target.ID] != on {
 					t.Errorf("dry run lists the Reel's comment %s: %t, want %t", r.Target.ID, listed[r.Target.ID], on)
 				}
@@ -110,20 +69,20 @@ func TestReelCommentAnsweredWithReels(t *testing.T) {
 			if !on {
 				h.waitSent(t, f.feed, 20*time.Second)
 				h.checkExactlyOnce(t, f.feed)
-				for _, r := range f.reel {
+				for _, r := range f.only {
 					if n := h.sb.SendCount(r.Target.ID); n != 0 {
 						t.Errorf("the Reel's comment %s got %d sends with reels off", r.Target.ID, n)
 					}
 				}
 				return
 			}
-			all := append(append([]tasks.Reply{}, f.feed...), f.reel...)
+			all := append(append([]tasks.Reply{}, f.feed...), f.only...)
 			h.waitSent(t, all, 20*time.Second)
 
 			// A new comment leaves the Reel's updated_time as it was: the
 			// next poll reads its comments all the same.
 			before := h.sb.Reels(f.page.ID)[0].UpdatedTime
-			later := f.comment(f.reelID, 1)
+			later := f.comment(f.onlyPost, 1)
 			if after := h.sb.Reels(f.page.ID)[0].UpdatedTime; !after.Equal(before) {
 				t.Fatalf("the sandbox moved the Reel's updated_time on a comment: %s, was %s", after, before)
 			}
@@ -158,8 +117,8 @@ func TestReelCommentPolledAndWebhookOnce(t *testing.T) {
 	h, ctx := f.h, context.Background()
 	pl := f.poller(nil, nil)
 	deliver := func() {
-		for _, r := range f.reel {
-			it := tasks.WebhookItem{PageID: f.page.ID, Kind: tasks.KindComment, ID: r.Target.ID, PostID: f.reelID}
+		for _, r := range f.only {
+			it := tasks.WebhookItem{PageID: f.page.ID, Kind: tasks.KindComment, ID: r.Target.ID, PostID: f.onlyPost}
 			if _, err := h.enq.EnqueueWebhookItem(ctx, it); err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +129,7 @@ func TestReelCommentPolledAndWebhookOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(append([]tasks.Reply{}, f.feed...), f.reel...)
+	all := append(append([]tasks.Reply{}, f.feed...), f.only...)
 	if rep.Reels != 1 || rep.Enqueued() != len(all) {
 		t.Errorf("report: %d reels, %d queued; want 1, %d (the poll queues them first)", rep.Reels, rep.Enqueued(), len(all))
 	}
@@ -199,7 +158,7 @@ func TestReelCommentPolledAndWebhookOnce(t *testing.T) {
 func TestReelsRefusedKeepsFeed(t *testing.T) {
 	for _, code := range []int{sandbox.CodeInvalidParam, sandbox.CodeAdsPermission, sandbox.CodePermission} {
 		t.Run("code "+strconv.Itoa(code), func(t *testing.T) {
-			checkEdgeRefusedKeepsFeed(t, newReelsFixture(t, 9103+int64(code), true).refusal(), code)
+			checkEdgeRefusedKeepsFeed(t, reelsRefusal(newReelsFixture(t, 9103+int64(code), true)), code)
 		})
 	}
 }
@@ -208,15 +167,15 @@ func TestReelsRefusedKeepsFeed(t *testing.T) {
 // refused completes, and its result, which the monitor shows, says that the
 // Reels were not read and why.
 func TestReelsRefusedInPollResult(t *testing.T) {
-	e := newReelsFixture(t, 9110, true).refusal()
+	e := reelsRefusal(newReelsFixture(t, 9110, true))
 	e.deny(sandbox.CodeInvalidParam)
 	checkEdgeRefusedInPollResult(t, e, "poll:reels:1", "Unsupported get request")
 }
 
-// refusal is the fixture's Reels for the edgeRefusal checks.
-func (f *reelsFixture) refusal() edgeRefusal {
+// reelsRefusal is the fixture's Reels for the edgeRefusal checks.
+func reelsRefusal(f *reelsFixture) edgeRefusal {
 	return edgeRefusal{
-		h: f.h, page: f.page, feed: f.feed, only: f.reel, poller: f.poller,
+		h: f.h, page: f.page, feed: f.feed, only: f.only, poller: f.poller,
 		deny: func(code int) { f.h.sb.DenyReels(f.page.ID, code) },
 		edge: "video_reels", warn: "reels not read", reason: worker.SkipReelsRefused,
 		notRead: func(r worker.PollReport) string { return r.ReelsNotRead },
@@ -235,7 +194,7 @@ func TestReelsCap(t *testing.T) {
 	// The fixture's Reel is the newest; MaxReels+4 more, each a minute
 	// older than the last, all inside scan_posts: the last 5 past the cap.
 	var inCap, overCap []tasks.Reply
-	inCap = append(inCap, f.reel...)
+	inCap = append(inCap, f.only...)
 	for i := range worker.MaxReels + 4 {
 		id := h.sb.AddReel(f.page.ID, "Reel "+strconv.Itoa(i), time.Now().Add(-4*time.Hour-time.Duration(i)*time.Minute))
 		if i < worker.MaxReels-1 {
