@@ -727,8 +727,22 @@ return 1
 // reply is not sent (see hideScript: a target in doubt, sent or failed is
 // left alone). It reports whether the mark was written.
 func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	return l.markHidden(ctx, l.runScript, page, commentID)
+}
+
+// scriptRunner runs a ledger script on one key and returns its integer
+// answer: Ledger.runScript, or ReplicaGuard.write, which then waits for the
+// replicas. The webhook's marks (hide, unhide, remove) are written through
+// either.
+type scriptRunner func(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error)
+
+func (l *Ledger) runScript(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error) {
+	return s.Run(ctx, l.rdb, []string{key}, args...).Int64()
+}
+
+func (l *Ledger) markHidden(ctx context.Context, run scriptRunner, page, commentID string) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+HiddenReason, l.ttlArg).Int()
+	n, err := run(ctx, l.entryKey(page, t), hideScript, "f|"+HiddenReason, l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
 	}
@@ -766,11 +780,15 @@ func RemovedReasonOf(k Kind) string {
 // failed is left alone). Nothing drops the mark: a removed comment or post
 // does not come back. It reports whether the mark was written.
 func (l *Ledger) MarkRemoved(ctx context.Context, page string, t Target) (bool, error) {
+	return l.markRemoved(ctx, l.runScript, page, t)
+}
+
+func (l *Ledger) markRemoved(ctx context.Context, run scriptRunner, page string, t Target) (bool, error) {
 	reason := RemovedReasonOf(t.Kind)
 	if reason == "" {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: kind %q is never marked removed", t, page, t.Kind)
 	}
-	n, err := hideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, "f|"+reason, l.ttlArg).Int()
+	n, err := run(ctx, l.entryKey(page, t), hideScript, "f|"+reason, l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}
@@ -783,8 +801,12 @@ func (l *Ledger) MarkRemoved(ctx context.Context, page string, t Target) (bool, 
 // unhideScript), settled with Graph before the reply is sent. It reports
 // whether there was a mark.
 func (l *Ledger) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
+	return l.unmarkHidden(ctx, l.runScript, page, commentID)
+}
+
+func (l *Ledger) unmarkHidden(ctx context.Context, run scriptRunner, page, commentID string) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := unhideScript.Run(ctx, l.rdb, []string{l.entryKey(page, t)}, HiddenReason, l.ttlArg).Int()
+	n, err := run(ctx, l.entryKey(page, t), unhideScript, HiddenReason, l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
 	}

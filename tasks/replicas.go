@@ -257,37 +257,19 @@ func connectedReplicas(ctx context.Context, rdb redis.UniversalClient) (int, err
 // MarkHidden is Ledger.MarkHidden, waiting (as Ack does for a claim) until
 // the replicas hold the mark.
 func (g *ReplicaGuard) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	t := Target{Kind: KindComment, ID: commentID}
-	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+HiddenReason, g.l.ttlArg)
-	if err != nil {
-		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
-	}
-	return n == 1, nil
+	return g.l.markHidden(ctx, g.write, page, commentID)
 }
 
 // UnmarkHidden is Ledger.UnmarkHidden, waiting (as Ack does for a claim)
 // until the replicas hold what it wrote.
 func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	t := Target{Kind: KindComment, ID: commentID}
-	n, err := g.write(ctx, g.l.entryKey(page, t), unhideScript, HiddenReason, g.l.ttlArg)
-	if err != nil {
-		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
-	}
-	return n == 1, nil
+	return g.l.unmarkHidden(ctx, g.write, page, commentID)
 }
 
 // MarkRemoved is Ledger.MarkRemoved, waiting (as Ack does for a claim)
 // until the replicas hold the mark.
 func (g *ReplicaGuard) MarkRemoved(ctx context.Context, page string, t Target) (bool, error) {
-	reason := RemovedReasonOf(t.Kind)
-	if reason == "" {
-		return false, fmt.Errorf("ledger mark %s of page %s removed: kind %q is never marked removed", t, page, t.Kind)
-	}
-	n, err := g.write(ctx, g.l.entryKey(page, t), hideScript, "f|"+reason, g.l.ttlArg)
-	if err != nil {
-		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
-	}
-	return n == 1, nil
+	return g.l.markRemoved(ctx, g.write, page, t)
 }
 
 // write runs the ledger script s on key's master and WAIT after it on the
