@@ -351,18 +351,24 @@ func ClassOf(err error) Class {
 // concerns that one edge, not the Page (elsewhere these codes are page
 // broken). A policy block under code 10 is not one.
 func AdsPermissionRefused(err error) bool {
-	var ge *Error
-	if !errors.As(err, &ge) || ge.Endpoint != EndpointAdsPosts || ge.Class == ClassThrottled || PolicyBlocked(err) {
-		return false
-	}
-	switch {
-	case ge.Code == 10, ge.Code >= 200 && ge.Code <= 299:
-		return true
-	case ge.Code == 190:
-		return strings.Contains(strings.ToLower(ge.Message), "permission")
-	}
-	return false
+	ge := edgeError(err, EndpointAdsPosts)
+	return ge != nil && (permissionCode(ge.Code) || ge.Code == 190 && strings.Contains(strings.ToLower(ge.Message), "permission"))
 }
+
+// edgeError returns err's Graph error when it answers a read of endpoint and
+// is neither a throttle nor a policy block (which concern the Page, not one
+// edge); nil otherwise.
+func edgeError(err error, endpoint string) *Error {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Endpoint != endpoint || ge.Class == ClassThrottled || PolicyBlocked(err) {
+		return nil
+	}
+	return ge
+}
+
+// permissionCode reports Graph's codes for a permission the token lacks:
+// 10 and 200–299.
+func permissionCode(code int) bool { return code == 10 || code >= 200 && code <= 299 }
 
 // ReelsRefused reports whether err is Graph refusing a Reels read (GET
 // /{page-id}/video_reels), on that edge only: code 10 or 200–299 (a
@@ -373,11 +379,8 @@ func AdsPermissionRefused(err error) bool {
 // not the Page (elsewhere codes 10 and 200–299 are page broken). A policy
 // block under code 10 is not one, nor a throttle.
 func ReelsRefused(err error) bool {
-	var ge *Error
-	if !errors.As(err, &ge) || ge.Endpoint != EndpointReels || ge.Class == ClassThrottled || PolicyBlocked(err) {
-		return false
-	}
-	return ge.Code == 10 || ge.Code >= 200 && ge.Code <= 299 || ge.Code == 100
+	ge := edgeError(err, EndpointReels)
+	return ge != nil && (permissionCode(ge.Code) || ge.Code == 100)
 }
 
 // ObjectGone reports whether err is Graph's answer for an object that is not
