@@ -27,6 +27,18 @@ func (e *PausedError) Error() string {
 // Is reports whether target is ErrPaused.
 func (e *PausedError) Is(target error) bool { return target == ErrPaused }
 
+// readScriptHead starts both read scripts (readScript, readHoldScript): a
+// paused Page answers {1, pttl ms, reason} and a schedule without a limit
+// {0, 0}; otherwise interval and now (µs, Redis's clock) are set.
+const readScriptHead = `
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
+local interval = tonumber(ARGV[1])
+if interval <= 0 then return {0, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`
+
 // readScript books one Graph read of a Page on its own GCRA schedule (apart
 // from the sends' one, so a poll never takes a reply's send slot), unless the
 // Page is paused. Unlike reserveScript it never refuses: a poll is one caller
@@ -39,13 +51,7 @@ func (e *PausedError) Is(target error) bool { return target == ErrPaused }
 //
 // Returns {0, wait µs} booked; {1, pttl ms, reason} paused; {2, wait µs} not
 // booked, the slot being further than ARGV[3].
-var readScript = redis.NewScript(`
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
-local interval = tonumber(ARGV[1])
-if interval <= 0 then return {0, 0} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+var readScript = redis.NewScript(readScriptHead + `
 local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now then tat = now end
 local wait = tat - tonumber(ARGV[2]) - now
@@ -131,13 +137,7 @@ func readResult(page string, val any) (time.Duration, error) {
 //
 // Returns {0, wait µs} booked, or the held slot taken; {1, pttl ms, reason}
 // paused; {2, wait µs} the slot, booked and held, is further than ARGV[3].
-var readHoldScript = redis.NewScript(`
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
-local interval = tonumber(ARGV[1])
-if interval <= 0 then return {0, 0} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+var readHoldScript = redis.NewScript(readScriptHead + `
 local within = tonumber(ARGV[3])
 local held = tonumber(redis.call('GET', KEYS[3]) or '')
 if held then
