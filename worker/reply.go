@@ -775,11 +775,18 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 var errPostUnchecked = errors.New("a post's private reply cannot be looked up")
 
 // heldReadEarly is how long before its held conversation read slot a reply
-// put back for it comes back: within maxItemReadWait, so it takes the slot,
-// with time to wait for its send slot first. (asynq keeps whole seconds and
-// may run it up to a second earlier: then it goes back once more, its slot
-// still held.)
+// put back for it comes back: within heldReadWait, so it takes the slot,
+// with time to wait for its send slot first.
 const heldReadEarly = maxItemReadWait * 3 / 4
+
+// heldReadWait is the longest a conversation reply's check waits for its
+// read slot in a worker slot: maxItemReadWait, and a second more, as asynq
+// keeps a put-back's time in whole seconds and may run it up to a second
+// early. Without that second, a reply back early found its held slot just
+// out of reach and was put back for less than a second, which asynq runs at
+// once: four or five put-backs in a row, 100 ms apart, until the slot came
+// within reach.
+const heldReadWait = maxItemReadWait + time.Second
 
 // readLaterError is a doubt check that could not read the conversation now:
 // the reply goes back to the queue with delay.
@@ -808,7 +815,7 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 	// one, a full interval ahead, so a reply that only came back for the
 	// slot it was told of would find it taken every time.
 	lim := ConversationReadLimit(ps.cfg)
-	wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, "reads:conversations", r.Target.String(), lim, maxItemReadWait, lim.Interval/10)
+	wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, "reads:conversations", r.Target.String(), lim, heldReadWait, lim.Interval/10)
 	switch {
 	case errors.Is(err, tasks.ErrReadLater):
 		// Back early enough to wait for its send slot (Params.MaxWait)
