@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"iter"
 	"net/http"
 	"net/url"
@@ -278,6 +279,12 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 		gate, _ := ctx.Value(pageGateKey{}).(func(context.Context) error)
 		empty := 0          // pages in a row with no item
 		readBefore := false // an item of an earlier page was decoded
+		// The pages read, by their URL's hash: a next link back to any of
+		// them is a circle (A to B and back to A), which would be read
+		// without end, every page with items, so the empty-page guard
+		// never stops it.
+		seed := maphash.MakeSeed()
+		read := map[uint64]struct{}{}
 		for {
 			if gate != nil {
 				if err := gate(ctx); err != nil {
@@ -285,6 +292,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 					return
 				}
 			}
+			read[maphash.String(seed, u)] = struct{}{}
 			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token})
 			if err != nil {
 				if smaller, ok := smallerPage(err, u); ok {
@@ -346,7 +354,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				return
 			}
 			nu, ok := c.nextURL(next, u, after)
-			if !ok || nu == u {
+			if _, again := read[maphash.String(seed, nu)]; !ok || again {
 				yield(zero, c.invalid(endpoint, "paging.next does not lead to a new page"))
 				return
 			}
