@@ -334,6 +334,12 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	usage := c.usage(resp.Header)
 	body, rerr := readBody(resp)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	// An answer to a send whose body cannot be read leaves its outcome
+	// unknown whatever its status: Graph answers some sends that went
+	// through under a 4xx too (code 1 with subcode 1357046, "Received
+	// invalid JSON reply", after the messages were sent; codes 1, 2 and
+	// 1200, which below make any answer's outcome unknown), and only the
+	// body would tell a refusal from those.
 	switch {
 	case rerr != nil:
 		return nil, fail(&Error{
@@ -342,7 +348,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			Err:        stripURL(rerr),
 			Class:      ClassTransient,
 			Usage:      usage,
-			Unknown:    post && (ok || resp.StatusCode >= 500),
+			Unknown:    post,
 		})
 	case len(body) > maxBody:
 		return nil, fail(&Error{
@@ -350,7 +356,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			Message:    fmt.Sprintf("response body larger than %d bytes", maxBody),
 			Class:      ClassTransient,
 			Usage:      usage,
-			Unknown:    post && (ok || resp.StatusCode >= 500),
+			Unknown:    post,
 		})
 	}
 

@@ -159,8 +159,9 @@ func TestBodyOfExactlyTheLimit(t *testing.T) {
 }
 
 // TestSendErrorCutShort: an error answer to a send whose body is cut off is
-// of unknown outcome after a 5xx (Graph may have acted), and known after a
-// 4xx (Graph refused).
+// of unknown outcome, after a 5xx and after a 4xx alike: Graph answers some
+// sends that went through under a 4xx (TestSendFourxxCutShortIsUnknown),
+// and only the body, lost here, would tell.
 func TestSendErrorCutShort(t *testing.T) {
 	for _, tc := range []struct {
 		status      int
@@ -168,8 +169,8 @@ func TestSendErrorCutShort(t *testing.T) {
 	}{
 		{status: 500, wantUnknown: true},
 		{status: 503, wantUnknown: true},
-		{status: 400, wantUnknown: false},
-		{status: 403, wantUnknown: false},
+		{status: 400, wantUnknown: true},
+		{status: 403, wantUnknown: true},
 	} {
 		f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "500")
@@ -430,7 +431,8 @@ func TestNoTokenHeadInClippedDecodeError(t *testing.T) {
 }
 
 // TestOversizedSendAnswer: a send whose answer is too long to read may have
-// been made after a 2xx or a 5xx, not after a 4xx.
+// been made, whatever the status: the body, not read, is what would tell (a
+// 4xx whose body is read and is not Graph's is of unknown outcome too).
 func TestOversizedSendAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		status      int
@@ -438,7 +440,7 @@ func TestOversizedSendAnswer(t *testing.T) {
 	}{
 		{status: 200, wantUnknown: true},
 		{status: 502, wantUnknown: true},
-		{status: 400, wantUnknown: false},
+		{status: 400, wantUnknown: true},
 	} {
 		f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(tc.status)

@@ -52,8 +52,9 @@ type Error struct {
 	// or messages.
 	Endpoint string
 	// Unknown is true when a send may have reached Graph and its answer was lost
-	// (a timeout or connection failure after the request was written, a 5xx, or
-	// a 2xx that could not be read): Graph may have acted, so check
+	// (a timeout or connection failure after the request was written, a 5xx, an
+	// answer of any status whose body could not be read, a 2xx that could not be
+	// decoded, or an answer Graph calls transient): Graph may have acted, so check
 	// private_reply_conversation before sending again. Only sends (POST) set it.
 	Unknown bool
 	// Err is the underlying transport or decoding error, if any.
