@@ -272,18 +272,19 @@ func (c *Client) invalid(endpoint, msg string) *Error {
 }
 
 // malformed is the error for a 2xx answer that could not be decoded. It is
-// transient (proxies and cut connections produce those), and on a send its
-// outcome is unknown.
+// transient (proxies and cut connections produce those), throttled when the
+// answer's usage headers say so, and on a send its outcome is unknown.
 func (c *Client) malformed(endpoint string, resp *response, err error, token string, send bool) *Error {
-	e := &Error{
+	e := throttledByUsage(&Error{
 		HTTPStatus: resp.status,
 		Message:    "malformed answer",
 		Err:        err,
 		Class:      ClassTransient,
 		Usage:      resp.usage,
+		RetryAfter: resp.usage.RegainAccess,
 		Endpoint:   endpoint,
 		Unknown:    send,
-	}
+	})
 	c.redact(e, token)
 	return e
 }

@@ -342,22 +342,24 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	// body would tell a refusal from those.
 	switch {
 	case rerr != nil:
-		return nil, fail(&Error{
+		return nil, fail(throttledByUsage(&Error{
 			HTTPStatus: resp.StatusCode,
 			Message:    "read response: " + transportMessage(ctx, rerr),
 			Err:        stripURL(rerr),
 			Class:      ClassTransient,
 			Usage:      usage,
+			RetryAfter: max(usage.RegainAccess, retryAfter(resp.Header, time.Now())),
 			Unknown:    post,
-		})
+		}))
 	case len(body) > maxBody:
-		return nil, fail(&Error{
+		return nil, fail(throttledByUsage(&Error{
 			HTTPStatus: resp.StatusCode,
 			Message:    fmt.Sprintf("response body larger than %d bytes", maxBody),
 			Class:      ClassTransient,
 			Usage:      usage,
+			RetryAfter: max(usage.RegainAccess, retryAfter(resp.Header, time.Now())),
 			Unknown:    post,
-		})
+		}))
 	}
 
 	if ok && !hasErrorKey(body) {
@@ -382,12 +384,19 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	// The thread control refusal is transient but definite: nothing was sent.
 	e.Unknown = post && !threadControlled(e.Code, e.Subcode, e.Message) &&
 		(resp.StatusCode >= 500 || e.Class == ClassTransient || e.Code == codeTemporarySendFailure)
-	if usage.Throttled() && (e.Class == ClassTransient || e.Class == ClassPermanent) {
-		// Meta lengthens a block that is ignored: stop before it starts. The
-		// outcome stays unknown where it was.
+	return nil, fail(throttledByUsage(e))
+}
+
+// throttledByUsage classes e as throttled when its answer's usage headers
+// say the app or Page is at its limit and e is otherwise transient or
+// permanent: Meta lengthens a block that is ignored, so the caller stops
+// before it starts, whatever the answer's body said or whether it could be
+// read at all. The outcome stays unknown where it was.
+func throttledByUsage(e *Error) *Error {
+	if e.Usage.Throttled() && (e.Class == ClassTransient || e.Class == ClassPermanent) {
 		e.Class = ClassThrottled
 	}
-	return nil, fail(e)
+	return e
 }
 
 // roundTrip sends req, never following a redirect (Graph does not redirect
