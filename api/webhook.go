@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +50,12 @@ type WebhookBatchIntake interface {
 
 // HiddenMarks records the comments a Page hid and showed again, for the
 // Pages with skip_hidden, and the comments and visitors' posts removed from
-// any Page that replies to them; *tasks.Ledger implements it.
+// any Page that replies to them; *tasks.Ledger implements it. A hide or
+// unhide carries its time (Meta's created_time of the change, zero when it
+// has none): one older than the comment's last changes nothing.
 type HiddenMarks interface {
-	MarkHidden(ctx context.Context, page, commentID string) (bool, error)
-	UnmarkHidden(ctx context.Context, page, commentID string) (bool, error)
+	MarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error)
+	UnmarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error)
 	MarkRemoved(ctx context.Context, page string, t tasks.Target) (bool, error)
 }
 
@@ -239,6 +242,11 @@ type changeValue struct {
 	From      struct {
 		ID string `json:"id"`
 	} `json:"from"`
+	// At is the change's created_time: for a hide or an unhide of a
+	// comment, when the Page hid or showed it (zero when absent or
+	// unreadable). It orders a comment's hides and unhides that Meta
+	// delivers out of order (changeTime).
+	At time.Time `json:"-"`
 }
 
 // UnmarshalJSON reads a change value leniently: values of items pagereply
@@ -261,6 +269,7 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 		return s
 	}
 	v.Item, v.Verb, v.CommentID, v.PostID = str("item"), str("verb"), str("comment_id"), str("post_id")
+	v.At = changeTime(raw["created_time"])
 	var from struct {
 		ID json.RawMessage `json:"id"`
 	}
@@ -275,6 +284,30 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 		v.From.ID = idOf(raw["sender_id"])
 	}
 	return nil
+}
+
+// changeTime reads a change's created_time: Unix seconds, as Meta sends it
+// (an int32 in its webhook reference; a hide's and an unhide's of the same
+// comment differ, each the time the Page acted), or, leniently, Unix
+// milliseconds, either as a string, or Graph's "2006-01-02T15:04:05-0700".
+// Zero for anything else. It is Meta's clock, compared only with Meta's
+// times of the same comment, so the host's clock plays no part.
+func changeTime(b json.RawMessage) time.Time {
+	s := idOf(b)
+	if s == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05-0700", s); err == nil {
+		return t
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 || n >= 1e15 {
+		return time.Time{}
+	}
+	if n >= 1e11 { // milliseconds: 1e11 s is the year 5138
+		return time.UnixMilli(int64(n))
+	}
+	return time.Unix(int64(n), 0)
 }
 
 // idOf reads a Graph id given as a string or as a number; "" for anything
@@ -401,7 +434,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if mark != "" {
-				marks = append(marks, markOp{page: e.ID, t: target, verb: mark})
+				marks = append(marks, markOp{page: e.ID, t: target, verb: mark, at: c.Value.At})
 				continue
 			}
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
@@ -586,11 +619,12 @@ func (h *webhook) markOf(page *config.Page, known bool, field string, v changeVa
 }
 
 // markOp is one change of a delivery that marks a target in the ledger
-// (markOf): its Page, its target and its verb.
+// (markOf): its Page, its target, its verb and its time (created_time).
 type markOp struct {
 	page string
 	t    tasks.Target
 	verb string
+	at   time.Time
 }
 
 // webhookMarksParallel is how many of a delivery's marks are written at once.
@@ -653,7 +687,7 @@ dispatch:
 					return
 				default:
 				}
-				changed, e := h.markTarget(ctx, op.page, op.t, op.verb)
+				changed, e := h.markTarget(ctx, op)
 				if e != nil {
 					fail(op, e)
 					return
@@ -677,14 +711,15 @@ dispatch:
 // reply, queued and not yet sent, is then not sent (the worker's
 // reservation finds the mark, tasks.HiddenReason or
 // tasks.RemovedReasonOf). It reports whether the ledger changed.
-func (h *webhook) markTarget(ctx context.Context, page string, t tasks.Target, verb string) (bool, error) {
+func (h *webhook) markTarget(ctx context.Context, op markOp) (bool, error) {
+	page, t, verb := op.page, op.t, op.verb
 	var changed bool
 	var err error
 	switch verb {
 	case "hide":
-		changed, err = h.p.Hidden.MarkHidden(ctx, page, t.ID)
+		changed, err = h.p.Hidden.MarkHidden(ctx, page, t.ID, op.at)
 	case "unhide":
-		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, t.ID)
+		changed, err = h.p.Hidden.UnmarkHidden(ctx, page, t.ID, op.at)
 	default:
 		changed, err = h.p.Hidden.MarkRemoved(ctx, page, t)
 	}

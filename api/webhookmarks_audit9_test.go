@@ -42,11 +42,11 @@ func (m *slowMarks) call(id, verb string) (bool, error) {
 	return true, nil
 }
 
-func (m *slowMarks) MarkHidden(_ context.Context, _, id string) (bool, error) {
+func (m *slowMarks) MarkHidden(_ context.Context, _, id string, _ time.Time) (bool, error) {
 	return m.call(id, "hide")
 }
 
-func (m *slowMarks) UnmarkHidden(_ context.Context, _, id string) (bool, error) {
+func (m *slowMarks) UnmarkHidden(_ context.Context, _, id string, _ time.Time) (bool, error) {
 	return m.call(id, "unhide")
 }
 

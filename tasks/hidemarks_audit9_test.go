@@ -21,7 +21,7 @@ func TestUnhideOfClaimLeavesDoubt_audit9(t *testing.T) {
 		t.Fatalf("reserve: %+v %v", r, err)
 	}
 	for _, tg := range []Target{claimed, free} {
-		if ok, err := l.MarkHidden(ctx, page, tg.ID); err != nil || !ok {
+		if ok, err := l.MarkHidden(ctx, page, tg.ID, time.Time{}); err != nil || !ok {
 			t.Fatalf("hide %s: %v %v", tg, ok, err)
 		}
 		if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusFailed || e.Reason != HiddenReason {
@@ -30,7 +30,7 @@ func TestUnhideOfClaimLeavesDoubt_audit9(t *testing.T) {
 		if r, err := l.Reserve(ctx, page, tg, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Reason != HiddenReason {
 			t.Fatalf("%s reserved on the mark: %+v %v", tg, r, err)
 		}
-		if ok, err := l.UnmarkHidden(ctx, page, tg.ID); err != nil || !ok {
+		if ok, err := l.UnmarkHidden(ctx, page, tg.ID, time.Time{}); err != nil || !ok {
 			t.Fatalf("unhide %s: %v %v", tg, ok, err)
 		}
 	}
@@ -49,7 +49,7 @@ func TestUnhideOfClaimLeavesDoubt_audit9(t *testing.T) {
 	if err := l.rdb.Set(ctx, l.entryKey(page, claimed), "f|1|2|"+HiddenReason, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID); err != nil || !ok {
+	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID, time.Time{}); err != nil || !ok {
 		t.Fatalf("unhide: %v %v", ok, err)
 	}
 	if r, err := l.Reserve(ctx, page, claimed, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo || !r.Doubtful {
@@ -78,7 +78,7 @@ func TestRemoveOfClaimReadsRemoved_audit9(t *testing.T) {
 	if r, err := l.Reserve(ctx, page, claimed, "next", time.Minute, Limit{}); err != nil || r.Outcome != ReserveDone || r.Entry.Reason != RemovedReason {
 		t.Fatalf("reserved on the mark: %+v %v", r, err)
 	}
-	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID); err != nil || ok {
+	if ok, err := l.UnmarkHidden(ctx, page, claimed.ID, time.Time{}); err != nil || ok {
 		t.Fatalf("unhide of a removed comment: %v %v; want nothing done", ok, err)
 	}
 }

@@ -677,6 +677,30 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // good, so the worker checks the mark in its one reservation round trip.
 const HiddenReason = "hidden by the Page"
 
+// shownScript is the start of hideScript and unhideScript: stale(verb)
+// records the hide ('h') or unhide ('u') of ARGV[3] (ms, Meta's
+// created_time of the change; 0 when the change has none) in the comment's
+// shown key, KEYS[2] ("<verb>|<ms>", kept the ledger's TTL, ARGV[2]), and
+// reports whether the change is older than the one recorded there, which
+// it then leaves as it is. Meta delivers a change it failed to deliver again
+// later (for hours), after the ones that followed it: without this, the
+// Page's hide delivered after its later unhide kept the comment marked
+// hidden (its reply never sent), and its unhide delivered after its later
+// hide dropped the mark (a reply to a comment the Page hid). A change of
+// the same second, or one without a time, is taken in the order it comes,
+// as before; the time it records is the latest seen, so a change older than
+// that one still loses.
+const shownScript = `
+local function stale(verb)
+  local at = tonumber(ARGV[3]) or 0
+  local last = tonumber(string.match(redis.call('GET', KEYS[2]) or '', '^%a|(%d+)$') or '0')
+  if at > 0 and at < last then return true end
+  if at < last then at = last end
+  redis.call('SET', KEYS[2], verb .. '|' .. string.format('%.0f', at), 'PX', ARGV[2])
+  return false
+end
+`
+
 // hideScript marks a comment hidden (or a comment or post removed) in the
 // ledger: a target the ledger does not have, or one a worker holds claimed
 // (it may be waiting for its send slot: its send's last gate, Admit, then
@@ -689,9 +713,15 @@ const HiddenReason = "hidden by the Page"
 // it could record anything, and an unhide turns the mark back into a doubt
 // (unhideScript).
 //
-// KEYS[1] the target's ledger entry. ARGV[1] the failed value without its
-// time ("f|<reason>"), ARGV[2] TTL (ms). Returns 1 marked, 0 left as it was.
-var hideScript = redis.NewScript(`
+// A hide (KEYS[2] given) is first checked against the comment's last hide
+// or unhide (shownScript): one older than it changes nothing.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] (a hide only) the comment's
+// shown key. ARGV[1] the failed value without its time ("f|<reason>"),
+// ARGV[2] TTL (ms), ARGV[3] (a hide only) the hide's time (ms, 0 when
+// unknown). Returns 1 marked, 0 left as it was.
+var hideScript = redis.NewScript(shownScript + `
+if KEYS[2] and stale('h') then return 0 end
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 1) ~= 'c' then return 0 end
 local t = redis.call('TIME')
@@ -708,9 +738,14 @@ return 1
 // may have sent the reply, and the next attempt must ask Graph before it
 // sends, and not before that attempt could still send.
 //
-// KEYS[1] the target's ledger entry. ARGV[1] the mark's reason, ARGV[2]
-// TTL (ms). Returns 1 when there was a mark, 0 otherwise.
-var unhideScript = redis.NewScript(`
+// An unhide older than the comment's last hide or unhide (shownScript)
+// changes nothing.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] the comment's shown key.
+// ARGV[1] the mark's reason, ARGV[2] TTL (ms), ARGV[3] the unhide's time
+// (ms, 0 when unknown). Returns 1 when there was a mark, 0 otherwise.
+var unhideScript = redis.NewScript(shownScript + `
+if stale('u') then return 0 end
 local v = redis.call('GET', KEYS[1])
 if not (v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1]) then return 0 end
 local lease = string.match(v, '^f|%d+|(%d+)|')
@@ -723,26 +758,41 @@ redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 return 1
 `)
 
-// MarkHidden records that the Page hid the comment commentID, so that its
-// reply is not sent (see hideScript: a target in doubt, sent or failed is
-// left alone). It reports whether the mark was written.
-func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	return l.markHidden(ctx, l.runScript, page, commentID)
+// MarkHidden records that the Page hid the comment commentID at at (Meta's
+// created_time of the change; zero when it has none), so that its reply is
+// not sent (see hideScript: a target in doubt, sent or failed is left alone,
+// and so is a comment whose later unhide came first). It reports whether the
+// mark was written.
+func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error) {
+	return l.markHidden(ctx, l.runScript, page, commentID, at)
 }
 
-// scriptRunner runs a ledger script on one key and returns its integer
-// answer: Ledger.runScript, or ReplicaGuard.write, which then waits for the
-// replicas. The webhook's marks (hide, unhide, remove) are written through
-// either.
-type scriptRunner func(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error)
+// scriptRunner runs a ledger script on keys (of one Page: one Cluster slot)
+// and returns its integer answer: Ledger.runScript, or ReplicaGuard.write,
+// which then waits for the replicas. The webhook's marks (hide, unhide,
+// remove) are written through either.
+type scriptRunner func(ctx context.Context, keys []string, s *redis.Script, args ...any) (int64, error)
 
-func (l *Ledger) runScript(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error) {
-	return s.Run(ctx, l.rdb, []string{key}, args...).Int64()
+func (l *Ledger) runScript(ctx context.Context, keys []string, s *redis.Script, args ...any) (int64, error) {
+	return s.Run(ctx, l.rdb, keys, args...).Int64()
 }
 
-func (l *Ledger) markHidden(ctx context.Context, run scriptRunner, page, commentID string) (bool, error) {
+// shownKey is the key of the comment t's last hide or unhide (shownScript).
+func (l *Ledger) shownKey(page string, t Target) string {
+	return l.prefix + "{" + page + "}:shown:" + t.String()
+}
+
+// changeMs is a change's time as the scripts take it: ms, 0 when unknown.
+func changeMs(at time.Time) int64 {
+	if at.IsZero() || at.UnixMilli() <= 0 {
+		return 0
+	}
+	return at.UnixMilli()
+}
+
+func (l *Ledger) markHidden(ctx context.Context, run scriptRunner, page, commentID string, at time.Time) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := run(ctx, l.entryKey(page, t), hideScript, "f|"+HiddenReason, l.ttlArg)
+	n, err := run(ctx, []string{l.entryKey(page, t), l.shownKey(page, t)}, hideScript, "f|"+HiddenReason, l.ttlArg, changeMs(at))
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s hidden: %w", t, page, err)
 	}
@@ -788,7 +838,7 @@ func (l *Ledger) markRemoved(ctx context.Context, run scriptRunner, page string,
 	if reason == "" {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: kind %q is never marked removed", t, page, t.Kind)
 	}
-	n, err := run(ctx, l.entryKey(page, t), hideScript, "f|"+reason, l.ttlArg)
+	n, err := run(ctx, []string{l.entryKey(page, t)}, hideScript, "f|"+reason, l.ttlArg)
 	if err != nil {
 		return false, fmt.Errorf("ledger mark %s of page %s removed: %w", t, page, err)
 	}
@@ -796,17 +846,19 @@ func (l *Ledger) markRemoved(ctx context.Context, run scriptRunner, page string,
 }
 
 // UnmarkHidden drops MarkHidden's mark of commentID (the Page showed the
-// comment again), so that a later poll or webhook item can queue its reply.
-// A mark that took a worker's claim's place leaves a doubt instead (see
-// unhideScript), settled with Graph before the reply is sent. It reports
-// whether there was a mark.
-func (l *Ledger) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	return l.unmarkHidden(ctx, l.runScript, page, commentID)
+// comment again at at, Meta's created_time of the change; zero when it has
+// none), so that a later poll or webhook item can queue its reply. A mark
+// that took a worker's claim's place leaves a doubt instead (see
+// unhideScript), settled with Graph before the reply is sent; a mark of a
+// later hide that came first is kept. It reports whether there was a mark
+// it dropped.
+func (l *Ledger) UnmarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error) {
+	return l.unmarkHidden(ctx, l.runScript, page, commentID, at)
 }
 
-func (l *Ledger) unmarkHidden(ctx context.Context, run scriptRunner, page, commentID string) (bool, error) {
+func (l *Ledger) unmarkHidden(ctx context.Context, run scriptRunner, page, commentID string, at time.Time) (bool, error) {
 	t := Target{Kind: KindComment, ID: commentID}
-	n, err := run(ctx, l.entryKey(page, t), unhideScript, HiddenReason, l.ttlArg)
+	n, err := run(ctx, []string{l.entryKey(page, t), l.shownKey(page, t)}, unhideScript, HiddenReason, l.ttlArg, changeMs(at))
 	if err != nil {
 		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
 	}

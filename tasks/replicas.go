@@ -256,14 +256,14 @@ func connectedReplicas(ctx context.Context, rdb redis.UniversalClient) (int, err
 
 // MarkHidden is Ledger.MarkHidden, waiting (as Ack does for a claim) until
 // the replicas hold the mark.
-func (g *ReplicaGuard) MarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	return g.l.markHidden(ctx, g.write, page, commentID)
+func (g *ReplicaGuard) MarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error) {
+	return g.l.markHidden(ctx, g.write, page, commentID, at)
 }
 
 // UnmarkHidden is Ledger.UnmarkHidden, waiting (as Ack does for a claim)
 // until the replicas hold what it wrote.
-func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string) (bool, error) {
-	return g.l.unmarkHidden(ctx, g.write, page, commentID)
+func (g *ReplicaGuard) UnmarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error) {
+	return g.l.unmarkHidden(ctx, g.write, page, commentID, at)
 }
 
 // MarkRemoved is Ledger.MarkRemoved, waiting (as Ack does for a claim)
@@ -272,14 +272,14 @@ func (g *ReplicaGuard) MarkRemoved(ctx context.Context, page string, t Target) (
 	return g.l.markRemoved(ctx, g.write, page, t)
 }
 
-// write runs the ledger script s on key's master and WAIT after it on the
+// write runs the ledger script s on the master of keys (one slot) and WAIT
+// after it on the
 // same connection, for Replicas replicas or as many as are connected (none:
 // no wait). It returns the script's answer, with an error wrapping
 // ErrNotReplicated when the replicas did not acknowledge within Timeout
 // (what the script wrote stays on the master).
-func (g *ReplicaGuard) write(ctx context.Context, key string, s *redis.Script, args ...any) (int64, error) {
-	keys := []string{key}
-	master, addr, err := g.master(ctx, key)
+func (g *ReplicaGuard) write(ctx context.Context, keys []string, s *redis.Script, args ...any) (int64, error) {
+	master, addr, err := g.master(ctx, keys[0])
 	if err != nil {
 		return 0, err
 	}
