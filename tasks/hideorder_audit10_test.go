@@ -2,8 +2,11 @@ package tasks
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pagereply/pagereply/internal/redisproc"
 )
 
 // TestHideUnhideOrderedByTime_audit10: a comment's hides and unhides are
@@ -110,5 +113,46 @@ func TestHideUnhideOrderedByTime_audit10(t *testing.T) {
 	// The shown key lives as long as a ledger entry.
 	if ttl, err := l.rdb.PTTL(ctx, l.shownKey(page, Target{Kind: KindComment, ID: "1_1"})).Result(); err != nil || ttl <= 0 || ttl > l.ttl {
 		t.Errorf("shown key's TTL %v %v, want up to %v", ttl, err, l.ttl)
+	}
+}
+
+// TestHideOrderGuardedCluster_audit10: on a Cluster with a replica per
+// master, the guarded hide and unhide (ReplicaGuard, as the webhook writes
+// them there) run their script on the comment's ledger entry and its shown
+// key together, one slot (the Page's hash tag), on Pages of every master,
+// and order by time as on one Redis: no CROSSSLOT refusal, which would
+// answer every hide 503 for Meta to deliver again, and again.
+func TestHideOrderGuardedCluster_audit10(t *testing.T) {
+	cl := redisproc.StartClusterWithReplicas(t, 3, 1)
+	cc := cl.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, _ := newBatchedLedger(t, cc, LedgerOptions{})
+	g := NewReplicaGuard(l, ReplicaGuardOptions{Replicas: 1, Timeout: MaxReplicaTimeout})
+	byMaster := map[string]string{}
+	for i := 0; len(byMaster) < 3 && i < 1000; i++ {
+		page := strconv.Itoa(100 + i)
+		m, err := cc.MasterForKey(ctx, l.entryKey(page, Target{Kind: KindComment, ID: "x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := byMaster[m.Options().Addr]; !ok {
+			byMaster[m.Options().Addr] = page
+		}
+	}
+	for addr, page := range byMaster {
+		id := page + "_1"
+		if ok, err := g.UnmarkHidden(ctx, page, id, time.Unix(1767000020, 0)); err != nil || ok {
+			t.Fatalf("master %s: unhide: %v %v", addr, ok, err)
+		}
+		if ok, err := g.MarkHidden(ctx, page, id, time.Unix(1767000010, 0)); err != nil || ok {
+			t.Fatalf("master %s: older hide: %v %v; want nothing marked", addr, ok, err)
+		}
+		if ok, err := g.MarkHidden(ctx, page, id, time.Unix(1767000030, 0)); err != nil || !ok {
+			t.Fatalf("master %s: newer hide: %v %v; want marked", addr, ok, err)
+		}
+		if e, err := l.Get(ctx, page, Target{Kind: KindComment, ID: id}); err != nil || e.Reason != HiddenReason {
+			t.Fatalf("master %s: %+v %v; want hidden", addr, e, err)
+		}
 	}
 }
