@@ -39,6 +39,8 @@ type childSpec struct {
 	GraphURL    string        `json:"graph_url"`
 	Pages       []config.Page `json:"pages"`
 	Concurrency int           `json:"concurrency"`
+	// Poll: the worker runs poll tasks too, with the default poll lease.
+	Poll bool `json:"poll"`
 }
 
 func TestMain(m *testing.M) {
@@ -83,7 +85,18 @@ func runChild(spec string) int {
 	rdb := tasks.NewRedisClient(opt)
 	defer rdb.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	w := worker.New(testParams(opt, tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true}), graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 2 * time.Second}), s.Pages, s.Concurrency, log))
+	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true})
+	p := testParams(opt, ledger, graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 2 * time.Second}), s.Pages, s.Concurrency, log)
+	if s.Poll {
+		client := asynq.NewClient(opt)
+		defer client.Close()
+		p.Poll = worker.NewPollHandler(worker.PollParams{
+			Graph:  graph.New(graph.Config{BaseURL: s.GraphURL, Timeout: 5 * time.Second}),
+			Ledger: ledger, Enqueuer: &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 25},
+			Pages: s.Pages, Logger: log,
+		})
+	}
+	w := worker.New(p)
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
@@ -179,7 +192,13 @@ func (h *harness) startWorkerOn(t *testing.T, opt asynq.RedisConnOpt, conc int, 
 // startChild runs a worker in a separate process (this test binary in child mode).
 func (h *harness) startChild(t *testing.T, pages []config.Page, conc int) *exec.Cmd {
 	t.Helper()
-	spec, err := json.Marshal(childSpec{RedisAddr: h.db.Addr, RedisDB: h.db.DB, GraphURL: h.srv.URL, Pages: pages, Concurrency: conc})
+	return h.startChildSpec(t, childSpec{RedisAddr: h.db.Addr, RedisDB: h.db.DB, GraphURL: h.srv.URL, Pages: pages, Concurrency: conc})
+}
+
+// startChildSpec runs a worker in a separate process as s says.
+func (h *harness) startChildSpec(t *testing.T, s childSpec) *exec.Cmd {
+	t.Helper()
+	spec, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}

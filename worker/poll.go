@@ -67,8 +67,8 @@ type PollParams struct {
 	// have read it for the next poll to take the post, its updated_time the
 	// same, for unchanged (see unchangedAfter); if zero, 1m.
 	UnchangedAfter time.Duration
-	// Lease is how long a Page's poll lease lasts unless the poll renews it
-	// as it reads (see pollLease); if zero, 2m.
+	// Lease is the time to live of a Page's poll lease, which the running
+	// poll renews every third of it (see pollLease); if zero, 15s.
 	Lease time.Duration
 }
 
@@ -345,6 +345,7 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 		// One poll of a Page at a time: a poll paced at a low rate can
 		// outlast its slot, and the next slot's poll would read everything
 		// again beside it, holding another worker slot.
+		taken := time.Now()
 		token, ok, err := pl.p.Ledger.TryLease(ctx, pageID, pollLeaseName, pl.p.Lease)
 		if err != nil {
 			return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
@@ -362,8 +363,16 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 			return r.rep, nil
 		}
 		pl.warned.forget(busy)
-		r.lease, r.renewed = token, time.Now()
+		r.lease = token
+		// The poll runs under ctx canceled when its lease is lost, so
+		// it stops reading; its writes check the lease themselves
+		// (writeState), which no timing of the cancel can race.
+		var cancelRun context.CancelCauseFunc
+		ctx, cancelRun = context.WithCancelCause(ctx)
+		keeper := pl.keepLease(pageID, token, taken, cancelRun, r.log)
 		defer func() {
+			keeper.stop()
+			cancelRun(nil)
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if err := pl.p.Ledger.ReleaseLease(rctx, pageID, pollLeaseName, token); err != nil {
@@ -374,6 +383,11 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 	}
 	r.batch = pl.in.NewBatch(page, tasks.SourcePoll, dryRun)
 	err = r.run(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), ErrPollLeaseLost) && !errors.Is(err, ErrPollLeaseLost) {
+		// Cut short where it was (a read slot, a Graph call) by the lost
+		// lease, not by its own context.
+		err = fmt.Errorf("%w (%w)", ErrPollLeaseLost, err)
+	}
 	if err != nil && !dryRun {
 		// The replies found before the poll failed are enqueued all the
 		// same; the post states are not saved, so the next poll reads those
@@ -468,7 +482,6 @@ type pollRun struct {
 	lease   string               // the token of the Page's poll lease (not in dry runs)
 	// fullKnown: the Page's poll state holds when its last full read began.
 	fullKnown bool
-	renewed   time.Time // when the lease was last taken or renewed
 	// failingInRow: posts in a row skipped because their comments read kept
 	// failing with a transient error, not counting those that failed so at
 	// an earlier poll too (failing).
@@ -494,19 +507,11 @@ type pollRun struct {
 // flushFailedPoll bounds the enqueue of what a failed poll had found.
 const flushFailedPoll = 10 * time.Second
 
-// The lease that keeps a Page to one poll at a time; a poll renews it as it
-// reads, so it runs out pollLease after a worker died in the middle of one.
-const (
-	pollLeaseName = "poll"
-	pollLease     = 2 * time.Minute
-)
-
 // releaseLeaseLater tries again, every second, to release a poll's lease
 // whose release failed (Redis away, a failover under way), until it is
 // released or would have run out anyway. Left held, it turns away every poll
-// of the Page until it runs out (pollLease, 2 minutes), and comments made
-// meanwhile wait that long for their replies, past the minute within which
-// a failover is to be behind the service. Releasing takes only a lease that
+// of the Page until it runs out (pollLease), and comments made meanwhile
+// wait that long for their replies. Releasing takes only a lease that
 // still holds this poll's token.
 func (pl *Poller) releaseLeaseLater(pageID, token string, log *slog.Logger) {
 	for end := time.Now().Add(pl.p.Lease); time.Now().Before(end); {
@@ -702,25 +707,19 @@ func (r *pollRun) fullReadReason(m map[string]string) string {
 // poll, which reads everything: no full read is on record yet), when it
 // began.
 func (r *pollRun) saveFullRead(ctx context.Context) error {
-	vals := []any{stateConfigField, replySettingsPrint(r.page)}
+	w := stateWrite{set: []string{stateConfigField, replySettingsPrint(r.page)}}
 	if r.rep.FullRead != "" || !r.fullKnown {
-		vals = append(vals, stateFullField, strconv.FormatInt(r.now.Unix(), 10))
+		w.set = append(w.set, stateFullField, unixString(r.now.Unix()))
 	}
-	pipe := r.rdb().TxPipeline()
-	pipe.HSet(ctx, r.postsKey(), vals...)
-	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
 	if r.rep.FullRead != "" {
 		// The conversations' part of the full read is still to come: until
 		// it completes, every poll reads the whole messaging window, as
 		// one with no record of conversations does. Dropped in the same
-		// transaction, so no poll can find the full read done and the old
+		// script, so no poll can find the full read done and the old
 		// record of conversations in place.
-		pipe.Del(ctx, r.convsKey())
+		w.convs = "-"
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("save poll state: %w", err)
-	}
-	return nil
+	return r.writeState(ctx, w)
 }
 
 func (r *pollRun) limit() tasks.Limit { return LimitOf(r.page, 0) }
@@ -803,18 +802,8 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
 			return err
 		}
-		if r.lease != "" && time.Since(r.renewed)+wait > r.pl.p.Lease/4 {
-			// Long enough for the wait ahead too, and renewed for it also
-			// when it was renewed a moment ago: a read slot further away
-			// than the lease (a Page read at a low rate) let the lease lapse
-			// in the wait, and the next slot's poll ran beside this one. A
-			// lease lost meanwhile changes nothing here: the ledger keeps a
-			// second poll of the Page from sending anything twice.
-			if _, err := r.pl.p.Ledger.RenewLease(ctx, r.page.ID, pollLeaseName, r.lease, r.pl.p.Lease+wait); err != nil {
-				return err
-			}
-			r.renewed = time.Now()
-		}
+		// The lease is kept through the wait, however long, by the
+		// poll's renewals (keepLease).
 	}
 	if wait <= 0 {
 		return nil
@@ -1466,18 +1455,14 @@ func (r *pollRun) noteFailing(ctx context.Context, post string, failing bool) er
 	if r.dry || failing && !drop {
 		return nil
 	}
-	pipe := r.rdb().TxPipeline()
+	var w stateWrite
 	if !failing {
-		pipe.HSet(ctx, r.postsKey(), stateFailingPrefix+post, strconv.FormatInt(r.now.Unix(), 10))
+		w.set = []string{stateFailingPrefix + post, unixString(r.now.Unix())}
 	}
 	if drop {
-		pipe.HDel(ctx, r.postsKey(), post)
+		w.del = []string{post}
 	}
-	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("save poll state: %w", err)
-	}
-	return nil
+	return r.writeState(ctx, w)
 }
 
 // walkCommentsOnce reads a post's comments and queues those newer than stop.
@@ -1562,23 +1547,16 @@ func (r *pollRun) save(ctx context.Context) error {
 	if r.dry || len(r.dirty) == 0 {
 		return nil
 	}
-	vals := make([]any, 0, 2*len(r.dirty))
+	w := stateWrite{set: make([]string, 0, 2*len(r.dirty))}
 	for _, u := range r.dirty {
-		vals = append(vals, u.post, u.st.String())
+		w.set = append(w.set, u.post, u.st.String())
 	}
-	pipe := r.rdb().TxPipeline()
-	pipe.HSet(ctx, r.postsKey(), vals...)
-	if len(r.recovered) > 0 {
-		// Read (or nothing left to read) since their reads failed.
-		fields := make([]string, len(r.recovered))
-		for i, post := range r.recovered {
-			fields[i] = stateFailingPrefix + post
-		}
-		pipe.HDel(ctx, r.postsKey(), fields...)
+	// Read (or nothing left to read) since their reads failed.
+	for _, post := range r.recovered {
+		w.del = append(w.del, stateFailingPrefix+post)
 	}
-	pipe.Expire(ctx, r.postsKey(), r.stateTTL())
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("save poll state: %w", err)
+	if err := r.writeState(ctx, w); err != nil {
+		return err
 	}
 	for _, post := range r.recovered {
 		delete(r.failing, post)
@@ -1604,8 +1582,8 @@ func (r *pollRun) prune(ctx context.Context) error {
 	if len(old) == 0 {
 		return nil
 	}
-	if err := r.rdb().HDel(ctx, r.postsKey(), old...).Err(); err != nil {
-		return fmt.Errorf("prune poll state: %w", err)
+	if err := r.writeState(ctx, stateWrite{del: old}); err != nil {
+		return fmt.Errorf("prune: %w", err)
 	}
 	return nil
 }
@@ -1652,10 +1630,7 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 	if r.dry || newest <= stored {
 		return nil
 	}
-	if err := r.rdb().Set(ctx, r.convsKey(), newest, r.stateTTL()).Err(); err != nil {
-		return fmt.Errorf("save poll state: %w", err)
-	}
-	return nil
+	return r.writeState(ctx, stateWrite{convs: unixString(newest)})
 }
 
 // ProcessTask handles a poll task (tasks.TypePoll) or a webhook item
@@ -1694,6 +1669,13 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 			slog.Int("seen", rep.Seen), slog.Int("enqueued", rep.Enqueued()))
 	}
 	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrPollLeaseLost) {
+		// Not retried: the poll that took the lease, or the next slot's,
+		// reads again what this one had not saved.
+		pl.log.Warn("poll stopped: its lease was lost; the next poll reads again what it had not saved",
+			slog.String("page_id", p.PageID), slog.Int64("slot", p.Slot), slog.String("error", err.Error()))
 		return nil
 	}
 	if ge := (*graph.Error)(nil); errors.As(err, &ge) {
