@@ -79,8 +79,9 @@ func personGap(p *config.Page) string {
 	return "person_gap " + p.PersonGap.String()
 }
 
-// pageOptions names the Page's optional reads that are on, as the config
-// keys them, for check's summary: nothing when none is.
+// pageOptions names the Page's opt-in features that are on (its optional
+// reads, and one reply per person), as the config keys them and in its
+// order, for check's summary: nothing when none is.
 func pageOptions(p *config.Page) string {
 	var out string
 	if p.AdsPosts {
@@ -91,6 +92,9 @@ func pageOptions(p *config.Page) string {
 	}
 	if p.SkipHidden {
 		out += ", skip_hidden"
+	}
+	if p.OneReplyPerPerson {
+		out += ", one_reply_per_person"
 	}
 	return out
 }
