@@ -16,19 +16,21 @@ import (
 )
 
 // TestPollLeaseOutlastsALongReadWait: a poll that waits for a read slot
-// further away than its lease (a Page read at a low rate) renews the lease
-// before the wait, for the wait, also when it renewed it a moment before:
-// renewed only once a quarter of the lease had passed since the last time,
-// it lapsed in the wait, and the next slot's poll ran beside it, reading
-// everything again and holding another worker slot. The lease is 1 s here,
-// the read slot after the first comment page about 3 s away.
+// further away than its lease (a Page read at a low rate) keeps the lease
+// through the wait (its renewals go on whatever the poll does): renewed
+// only once a quarter of the lease had passed since the last time, it
+// lapsed in the wait, and the next slot's poll ran beside it, reading
+// everything again and holding another worker slot. The lease is 2 s here
+// (1 s left a renewal too little room on a loaded machine: a poll stops
+// when none is confirmed within the lease), the read slot after the first
+// comment page about 5 s away.
 func TestPollLeaseOutlastsALongReadWait(t *testing.T) {
 	t.Parallel() // waits out a read slot
-	h, pages, calls := slowCommentPages(t, 311, config.Rate{N: 1, Per: 3 * time.Second}, 2)
+	h, pages, calls := slowCommentPages(t, 311, config.Rate{N: 1, Per: 5 * time.Second}, 2)
 	page := pages[0].ID
 	p := h.pollParams(pages)
 	p.Graph = graph.New(graph.Config{BaseURL: calls.url, Timeout: 5 * time.Second})
-	p.Lease = time.Second
+	p.Lease = 2 * time.Second
 	first := make(chan error, 1)
 	go func() {
 		_, err := worker.NewPoller(p).Poll(context.Background(), page, false)
@@ -40,7 +42,7 @@ func TestPollLeaseOutlastsALongReadWait(t *testing.T) {
 		}
 	}
 	// Past the lease, inside the wait for the next comment page.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(3 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	rep, _ := worker.NewPoller(p).Poll(ctx, page, false)
