@@ -275,3 +275,55 @@ func TestPollStopsWhenRenewalsAreLate_audit10(t *testing.T) {
 		t.Errorf("the poll whose lease ran out wrote the Page's poll state: %v", state)
 	}
 }
+
+// TestPollTaskLosingItsLeaseCompletes_audit10: a poll task whose poll lost
+// its lease completes, not retried: the poll that took the lease, or the
+// next slot's, reads again what it had not saved, and a retry would only
+// meet that poll's lease (or read everything again behind it).
+func TestPollTaskLosingItsLeaseCompletes_audit10(t *testing.T) {
+	t.Parallel() // waits on paced reads
+	h, pages, calls := slowCommentPages(t, 1005, config.Rate{N: 2, Per: time.Second}, 6)
+	pages[0].Schedule = "@every 1h"
+	page := pages[0].ID
+	p := h.pollParams(pages)
+	p.Graph = graph.New(graph.Config{BaseURL: calls.url, Timeout: 5 * time.Second})
+	h.startPollingWorker(t, pages, worker.NewPollHandler(p))
+	client := asynq.NewClient(h.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	b, _ := json.Marshal(tasks.Poll{PageID: page})
+	const id = "audit10-lease-lost"
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
+		asynq.MaxRetry(3), asynq.Retention(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(calls.times()) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the poll made fewer than 2 comment calls in 30 s")
+		}
+	}
+	ctx := context.Background()
+	if err := h.db.Client.Set(ctx, h.ledger.LeaseKey(page, "poll"), "another-poll", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ti, err := insp.GetTaskInfo(tasks.QueuePolls, id)
+		if err == nil && ti.State == asynq.TaskStateCompleted {
+			if ti.Retried != 0 {
+				t.Errorf("completed after %d retries, want 0", ti.Retried)
+			}
+			break
+		}
+		if err == nil && (ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateArchived) {
+			t.Fatalf("the poll task that lost its lease is %s (%s), want completed", ti.State, ti.LastErr)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("poll task not completed in 60 s: %+v %v", ti, err)
+		}
+	}
+	posts, _ := worker.PollStateKeys(h.ledger, page)
+	if n := h.db.Client.HLen(ctx, posts).Val(); n != 0 {
+		t.Errorf("the poll task that lost its lease wrote %d fields of the Page's poll state", n)
+	}
+}
