@@ -106,6 +106,11 @@ func (l *Ledger) personKey(page string, p Person) string {
 // person's other comment, run first when the pause ended, be sent beside the
 // reply that had landed.)
 //
+// A hide or remove mark that took the place of the target's claim holds
+// the person while the claim's lease runs, as the claim did: its attempt
+// may be past its last gate, sending (Graph answers a private reply to a
+// hidden comment); after that it holds no one.
+//
 // Only the attempt that holds its target's claim in the ledger claims the
 // person. Another (its claim lapsed while it stalled, and another attempt
 // took the target, perhaps sent it or lost its answer since) is told the
@@ -139,6 +144,11 @@ if other and other ~= ARGV[1] then
   if es == 'c' then
     local at = tonumber(string.match(e, '^c|[^|]*|(%d+)') or '0')
     if now - at < tonumber(ARGV[5]) then return {1, 0} end
+  elseif es == 'f' then
+    -- A hide or remove mark that took the claim's place keeps its lease
+    -- (hideScript): the attempt may be sending until then.
+    local lease = tonumber(string.match(e, '^f|%d+|(%d+)|') or '0')
+    if lease > now then return {1, 0} end
   elseif es == 'u' then
     local ums, settle = string.match(e, '^u|(%d+)|?(%d*)')
     ums = tonumber(ums or '0')
