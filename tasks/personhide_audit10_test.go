@@ -29,7 +29,7 @@ func TestPersonHeldWhileHiddenClaimLeaseRuns_audit10(t *testing.T) {
 		t.Fatalf("person claim for %s: %+v %v", first, pc, err)
 	}
 	// The attempt is sending; the Page hides the comment meanwhile.
-	if ok, err := l.MarkHidden(ctx, page, first.ID); err != nil || !ok {
+	if ok, err := l.MarkHidden(ctx, page, first.ID, time.Time{}); err != nil || !ok {
 		t.Fatalf("hide %s: %v %v", first, ok, err)
 	}
 	if r, err := l.Reserve(ctx, page, second, "b", time.Minute, Limit{}); err != nil || r.Outcome != ReserveGo {

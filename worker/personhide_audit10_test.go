@@ -74,7 +74,7 @@ func TestOneReplyPerPersonHideDuringSend_audit10(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("a's send never reached Graph")
 	}
-	if ok, err := h.ledger.MarkHidden(ctx, page, a); err != nil || !ok {
+	if ok, err := h.ledger.MarkHidden(ctx, page, a, time.Time{}); err != nil || !ok {
 		t.Fatalf("hide a while its send is on its way: %v %v", ok, err)
 	}
 	h.enqueueAll(t, []tasks.Reply{rb})
