@@ -757,9 +757,12 @@ const maxSlowConversationReadWait = 10 * time.Second
 // conversationReadWait is how long a request waits for page's conversation
 // read slot: maxConversationReadWait, or two of the schedule's intervals at
 // a slow rate (at most maxSlowConversationReadWait). A poll reading page
-// after page of conversations books its next slot as soon as it has read
-// one, which keeps the next free slot one to two intervals ahead for as long
-// as it reads: a request waiting less would be answered 503 throughout.
+// after page of conversations books each slot only once it is due (see the
+// worker's pollRun.takeRead), so the next free slot is at most one interval
+// ahead of a request that comes while it reads; two cover a reply's check or
+// another request booked before it. At a rate under 6/m one interval is
+// past maxSlowConversationReadWait, and a request right after a read is
+// answered 503 with the wait.
 func conversationReadWait(page *config.Page) time.Duration {
 	return max(maxConversationReadWait, min(2*worker.ConversationReadLimit(page).Interval, maxSlowConversationReadWait))
 }

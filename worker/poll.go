@@ -799,7 +799,7 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		r.nextDry = r.nextDry.Add(lim.Interval)
 	} else {
 		var err error
-		if wait, err = r.pl.p.Ledger.TakeReadKey(ctx, r.page.ID, key, lim); err != nil {
+		if wait, err = r.takeRead(ctx, key, lim); err != nil {
 			return err
 		}
 		// The lease is kept through the wait, however long, by the
@@ -822,6 +822,52 @@ func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
 		return err
 	}
 	return nil
+}
+
+// conversationReads is the schedule of a Page's conversation reads
+// (ConversationReadLimit), shared by the poll, the API, pagereply enqueue and
+// the checks of waiting replies.
+const conversationReads = "reads:conversations"
+
+// pollDueWithin is how close a conversation read slot must be for the poll
+// to book it (pollRun.takeRead).
+const pollDueWithin = 50 * time.Millisecond
+
+// takeRead books the poll's next read slot of key and returns the wait to
+// it. On the conversation schedule the poll books no slot ahead of time: it
+// waits for the schedule's next free slot and books it only once it is due
+// (within pollDueWithin), so a request that must read a conversation (the
+// API, pagereply enqueue, a waiting reply's check) and comes while the poll
+// walks a long listing finds a slot at most one interval away, not two (a
+// poll booking its next slot the moment it had read one kept the next free
+// slot one to two intervals ahead for as long as it read: at a rate under
+// about 12/m, past the API's 10 s, so every request was answered 503). A
+// slot taken meanwhile by such a request is the poll's only once: after it
+// the poll books the next free one (ahead, as before), so a stream of
+// requests slows the poll to every other slot, never stops it. The poll
+// renews its lease for the waits as read does.
+func (r *pollRun) takeRead(ctx context.Context, key string, lim tasks.Limit) (time.Duration, error) {
+	l := r.pl.p.Ledger
+	if key != conversationReads || lim.Interval <= 0 {
+		return l.TakeReadKey(ctx, r.page.ID, key, lim)
+	}
+	for try := 0; try < 2; try++ {
+		wait, err := l.TakeReadWithin(ctx, r.page.ID, key, lim, pollDueWithin)
+		if !errors.Is(err, tasks.ErrReadLater) {
+			return wait, err
+		}
+		// The lease is kept through the wait by the poll's renewals
+		// (keepLease).
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, fmt.Errorf("waiting for a read slot: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	// The slot the poll waited for went to another reader: book the next.
+	return l.TakeReadKey(ctx, r.page.ID, key, lim)
 }
 
 // liftedPause reports whether err is the pause a dry run reads past
@@ -1603,7 +1649,7 @@ func (r *pollRun) walkConversations(ctx context.Context) error {
 			stop = s
 		}
 	}
-	gctx, gateErr := r.paced(ctx, "reads:conversations", ConversationReadLimit(r.page))
+	gctx, gateErr := r.paced(ctx, conversationReads, ConversationReadLimit(r.page))
 	newest := stored
 	for c, err := range r.pl.p.Graph.Conversations(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {

@@ -1,0 +1,108 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/api"
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestConversationReplyNotStarvedBySlowPoll_audit10: at a rate under about
+// 12/m the Page's conversation read slots are more than 5 s apart (8/m: 7.5
+// s), and a poll that booked its next slot the moment it had read one kept
+// the next free slot up to two intervals (15 s) ahead, past the 10 s the API
+// waits: a conversation_id reply was answered 503 at every try while the
+// poll walked the Page's conversations. The poll must leave the next free
+// slot to the request (it is at most one interval away), and the Page read
+// no faster than its schedule.
+func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
+	t.Parallel() // mostly waits out a slow read schedule
+	var pages []config.Page
+	e := newEnv(t, func(p *api.Params) {
+		p.Pages[0].Rate = config.Rate{N: 8, Per: time.Minute}
+		p.Pages[0].ReplyTo = []string{config.ReplyConversations}
+		p.Pages[0].DefaultText = "Thanks for your message!"
+		pages = p.Pages
+	})
+	page := e.page.ID
+	lim := worker.ConversationReadLimit(&pages[0])
+	// 100 conversations the Page answered: 4 pages of the listing, read
+	// one slot each.
+	now := time.Now()
+	for i := range 100 {
+		id := strconv.Itoa(6200000 + i)
+		at := now.Add(-time.Hour + time.Duration(i)*time.Second)
+		e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", at)
+		e.sb.AddPageMessage(page, id, "answered by hand", at.Add(time.Minute))
+	}
+	gs := httptest.NewServer(e.sb)
+	t.Cleanup(gs.Close)
+	client := asynq.NewClient(e.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	pl := worker.NewPoller(worker.PollParams{
+		Graph:  graph.New(graph.Config{BaseURL: gs.URL, Timeout: 5 * time.Second}),
+		Ledger: e.ledger, Enqueuer: &tasks.Enqueuer{Client: client, Ledger: e.ledger, MaxRetry: 3}, Pages: pages,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := pl.Poll(context.Background(), page, false)
+		done <- err
+	}()
+	for e.sb.Calls()[sandbox.EndpointConversations] < 2 {
+		select {
+		case err := <-done:
+			t.Fatalf("poll ended before its second page of conversations: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The poll has read its second page and booked (before the fix) its
+	// third; a person writes while it reads older pages.
+	time.Sleep(300 * time.Millisecond)
+	conv, _ := e.sb.AddMessage(page, sandbox.User{ID: "6100001", Name: "Waiting Person"}, "hello?", time.Now())
+	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv)
+	const tries = 3
+	status := 0
+	for i := range tries {
+		var m map[string]any
+		status, m = e.do(t, "POST", "/v1/replies", testToken, b)
+		if status != http.StatusServiceUnavailable {
+			break
+		}
+		t.Logf("try %d at %s: 503 %s", i+1, time.Since(start).Round(time.Millisecond), errMessage(m))
+		time.Sleep(time.Second)
+	}
+	select {
+	case <-done:
+		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
+	default:
+	}
+	if status != http.StatusAccepted {
+		t.Fatalf("conversation reply answered %d after %d tries while a poll read the Page's conversations, want 202", status, tries)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	calls := e.sb.Calls()
+	reads := calls[sandbox.EndpointConversations] + calls[sandbox.EndpointObject]
+	if most := int(elapsed/lim.Interval) + 1; reads > most {
+		t.Errorf("%d conversation reads in %s, more than the %d the Page's schedule (%s apart) allows", reads, elapsed.Round(time.Millisecond), most, lim.Interval)
+	}
+	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
+}
