@@ -196,8 +196,16 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.giveBack(r, token, true, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		case errors.Is(err, errUnsettled):
-			// Never two replies: the claim stays as a failure with the
-			// reason, and the task is archived for an operator to see.
+			// Never two replies: the person is taken as answered by it
+			// (their messages written before it could have landed get no
+			// reply), the claim stays as a failure with the reason, and
+			// the task is archived for an operator to see. When the person
+			// cannot be recorded, the doubt stays and the task comes back.
+			if herr := w.holdUnsettledMessage(ctx, &r, err); herr != nil {
+				w.giveBack(r, token, true, log)
+				w.returnSendSlot(r.PageID, lim, log)
+				return w.redisFailure(ctx, herr, fmt.Errorf("reply %s: %w", r.Target, herr))
+			}
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
 			return w.failForGood(ctx, &r, err, "reply not sent again", log)
 		case err != nil:
@@ -973,6 +981,40 @@ func RecordAnswered(ctx context.Context, l *tasks.Ledger, r *tasks.Reply, a *gra
 // the person, where the conversation cannot tell: it is not sent again.
 var errUnsettled = errors.New("an earlier attempt may have sent this reply and the conversation cannot tell: not sent again")
 
+// unsettledError is errUnsettled (errors.Is) with the latest time the
+// earlier attempt's reply could have reached the person: the oldest message
+// of the conversation's newest page, which the reply is not on (the zero
+// time: unknown, the conversation not read).
+type unsettledError struct{ before time.Time }
+
+func (e *unsettledError) Error() string        { return errUnsettled.Error() }
+func (e *unsettledError) Is(target error) bool { return target == errUnsettled }
+
+// holdUnsettledMessage takes r's person as answered by r's reply, whose
+// outcome can never be known (err, an errUnsettled): recorded, with no
+// message id, as a reply that reached them when it could have landed at the
+// latest (the oldest message of the newest page read, Graph's time; now, in
+// Redis's clock, when the conversation was not read). A reply to a message
+// they wrote before that (one queued earlier, waiting) is then not sent, as
+// it would be their second reply if that one got through; one to a message
+// written after it gets its own, as it would either way. Without it the
+// failed target held no one, and such a reply went out. Never two replies
+// wins over never missing one, as for a commenter (holdUnsettled).
+func (w *Worker) holdUnsettledMessage(ctx context.Context, r *tasks.Reply, err error) error {
+	if r.PSID == "" {
+		return nil
+	}
+	var ue *unsettledError
+	var before time.Time
+	if errors.As(err, &ue) {
+		before = ue.before
+	}
+	if err := w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, "", before, tasks.PersonTTL); err != nil {
+		return fmt.Errorf("take the person of %s as answered, its reply's outcome unknown: %w", r.Target, err)
+	}
+	return nil
+}
+
 // settleMessageDoubt does for a conversation reply what
 // private_reply_conversation does for a comment: Messenger has no such field,
 // but the conversation itself tells. Its messages come newest first, so a
@@ -1032,7 +1074,15 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 			return true, nil
 		}
 	}
-	return false, errUnsettled
+	// Had the earlier attempt's reply landed, it would be listed below every
+	// message of this page: it landed before the oldest of them, if at all.
+	ue := &unsettledError{}
+	for _, m := range conv.Messages {
+		if t := m.CreatedTime.Time; !t.IsZero() && (ue.before.IsZero() || t.Before(ue.before)) {
+			ue.before = t
+		}
+	}
+	return false, ue
 }
 
 // graphError turns a Graph error into the task's outcome, by class.
