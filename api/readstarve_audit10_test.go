@@ -106,3 +106,84 @@ func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
 	}
 	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
 }
+
+// TestConversationReplyRetryGetsHeldSlot_audit10: under 6/m a read slot is
+// more than 10 s from the last (4/m: 15 s), so a conversation_id reply made
+// just after a poll's read is answered 503 with the time to the next slot.
+// Asked again then, it must get that slot: a poll waking for the same slot
+// took it first, and every retry found the next one as far (503 while the
+// poll walked), although the Page reads no faster than its schedule.
+func TestConversationReplyRetryGetsHeldSlot_audit10(t *testing.T) {
+	t.Parallel() // mostly waits out a slow read schedule
+	var pages []config.Page
+	e := newEnv(t, func(p *api.Params) {
+		p.Pages[0].Rate = config.Rate{N: 4, Per: time.Minute}
+		p.Pages[0].ReplyTo = []string{config.ReplyConversations}
+		p.Pages[0].DefaultText = "Thanks for your message!"
+		pages = p.Pages
+	})
+	page := e.page.ID
+	lim := worker.ConversationReadLimit(&pages[0])
+	// 75 conversations the Page answered: 3 pages of the listing, read
+	// one slot each.
+	now := time.Now()
+	for i := range 75 {
+		id := strconv.Itoa(6200000 + i)
+		at := now.Add(-time.Hour + time.Duration(i)*time.Second)
+		e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", at)
+		e.sb.AddPageMessage(page, id, "answered by hand", at.Add(time.Minute))
+	}
+	gs := httptest.NewServer(e.sb)
+	t.Cleanup(gs.Close)
+	client := asynq.NewClient(e.opt)
+	t.Cleanup(func() { _ = client.Close() })
+	pl := worker.NewPoller(worker.PollParams{
+		Graph:  graph.New(graph.Config{BaseURL: gs.URL, Timeout: 5 * time.Second}),
+		Ledger: e.ledger, Enqueuer: &tasks.Enqueuer{Client: client, Ledger: e.ledger, MaxRetry: 3}, Pages: pages,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := pl.Poll(context.Background(), page, false)
+		done <- err
+	}()
+	for e.sb.Calls()[sandbox.EndpointConversations] < 2 {
+		select {
+		case err := <-done:
+			t.Fatalf("poll ended before its second page of conversations: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The poll has read its second page and booked (before the fix) its
+	// third; a person writes while it reads older pages.
+	time.Sleep(300 * time.Millisecond)
+	conv, _ := e.sb.AddMessage(page, sandbox.User{ID: "6100001", Name: "Waiting Person"}, "hello?", time.Now())
+	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv)
+	status, m := e.do(t, "POST", "/v1/replies", testToken, b)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("conversation reply answered %d %v just after a poll's read at 4/m, want 503 (the next slot is 15 s away)", status, m)
+	}
+	t.Logf("first try at %s: 503 %s", time.Since(start).Round(time.Millisecond), errMessage(m))
+	// Asked again when told: at the slot.
+	time.Sleep(lim.Interval)
+	status, m = e.do(t, "POST", "/v1/replies", testToken, b)
+	if status != http.StatusAccepted {
+		t.Fatalf("conversation reply asked again when told answered %d (%s), want 202", status, errMessage(m))
+	}
+	select {
+	case <-done:
+		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	calls := e.sb.Calls()
+	reads := calls[sandbox.EndpointConversations] + calls[sandbox.EndpointObject]
+	if most := int(elapsed/lim.Interval) + 1; reads > most {
+		t.Errorf("%d conversation reads in %s, more than the %d the Page's schedule (%s apart) allows", reads, elapsed.Round(time.Millisecond), most, lim.Interval)
+	}
+	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
+}

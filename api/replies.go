@@ -705,14 +705,20 @@ func (e *RedisError) Unwrap() error { return e.Err }
 // poll must make it (the API, pagereply enqueue): the read is a Graph call
 // like the poll's, so it honours the Page's pause (a *tasks.PausedError) and
 // the Page's conversation read schedule (about 2 a second, shared with the
-// poll), waiting at most maxWait for a slot (else a *ReadLaterError); a
+// poll), waiting at most maxWait for a slot (else a *ReadLaterError, the
+// slot held for the conversation's next request when it comes by then); a
 // read Graph throttles or refuses for the Page (token, permissions) pauses
 // it, as any other call does: Meta lengthens a block that is ignored, and a
 // caller trying again would otherwise keep calling. Redis trouble is a
 // *RedisError.
 func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, g ConversationReader, page *config.Page,
 	conversationID string, now func() time.Time, reply *tasks.Reply, maxWait time.Duration, log *slog.Logger) error {
-	wait, err := l.TakeReadWithin(ctx, page.ID, "reads:conversations", worker.ConversationReadLimit(page), maxWait)
+	// A slot further than maxWait is booked all the same and held for the
+	// conversation (TakeReadHeld): the caller told to try again then takes
+	// it, where a poll waking for that slot took it first, and the caller's
+	// every retry found the next one as far.
+	lim := worker.ConversationReadLimit(page)
+	wait, err := l.TakeReadHeld(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10)
 	switch {
 	case errors.As(err, new(*tasks.PausedError)):
 		return err
