@@ -480,8 +480,13 @@ type pollRun struct {
 	dirty   []stateUpdate        // to write once their replies are enqueued
 	nextDry time.Time            // dry runs pace reads locally
 	lease   string               // the token of the Page's poll lease (not in dry runs)
-	// fullKnown: the Page's poll state holds when its last full read began.
+	// fullKnown: the Page's poll state holds when its last full read began,
+	// fullStart (Unix seconds, 0 when not).
 	fullKnown bool
+	fullStart int64
+	// reelsIncomplete: Graph failed on the Page's Reels after their reads
+	// again (reelsFailed): some were not read, so nothing is pruned.
+	reelsIncomplete bool
 	// failingInRow: posts in a row skipped because their comments read kept
 	// failing with a transient error, not counting those that failed so at
 	// an earlier poll too (failing).
@@ -573,6 +578,7 @@ func (r *pollRun) run(ctx context.Context) error {
 		}
 		r.rep.FullRead = r.fullReadReason(m)
 		_, r.fullKnown = m[stateFullField]
+		r.fullStart, _ = strconv.ParseInt(m[stateFullField], 10, 64)
 		switch {
 		case r.rep.FullRead != "":
 			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
@@ -607,8 +613,12 @@ func (r *pollRun) run(ctx context.Context) error {
 		return err
 	}
 	if !r.dry {
-		if err := r.prune(ctx); err != nil {
-			return err
+		if !r.reelsIncomplete {
+			// Reels left unread keep their state: pruned, the next poll
+			// would read each back to the reply window.
+			if err := r.prune(ctx); err != nil {
+				return err
+			}
 		}
 		// The feed is read: its part of a full read is done, whatever
 		// happens to the conversations' (walkConversations keeps theirs).
@@ -1045,36 +1055,69 @@ const MaxReels = 50
 // pauses the Page: its feed was read and its comments are answered; the
 // poll's report says the Reels were not read and why,
 // pagereply_skipped_total counts it (reason reels_refused), and a WARN says
-// it once per process until a poll reads them. Any other error is the
-// poll's, as the feed's would be: a throttle pauses the Page.
+// it once per process until a poll reads them. Graph failing on them (the
+// listing or a Reel's comments, after their reads again: 5xx, a timeout, an
+// answer that cannot be read) does not fail the poll either (reelsFailed):
+// the Reels read before the failure keep their replies and state, the
+// others are read by the next poll. A throttle, a broken token or a pause
+// still stop the poll, as the feed's would: they are the Page's.
 func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error {
 	key := "reels\x00" + r.page.ID
 	reels, err := r.listReels(ctx)
+	if err != nil {
+		if ctx.Err() != nil || !graph.ReelsRefused(err) && !graphReadFailed(err) {
+			return err
+		}
+		if graph.ReelsRefused(err) {
+			r.rep.ReelsNotRead = "Graph refused the Page's token its Reels (GET /{page-id}/video_reels, whose reference says it cannot be read): " + err.Error()
+			r.sayRefused(key, SkipReelsRefused, "reels not read: "+r.rep.ReelsNotRead+"; the feed's comments are answered, Reels' comments only through the webhook")
+			return nil
+		}
+		// A listing that failed part-way: the Reels it gave are read.
+	}
+	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+	read := 0
+	for _, reel := range reels {
+		if _, ok := done[reel.ID]; ok {
+			read++
+			continue
+		}
+		if herr := r.handleReel(ctx, reel, commentsFrom); herr != nil {
+			if ctx.Err() != nil || !graphReadFailed(herr) {
+				return herr
+			}
+			err = fmt.Errorf("comments of Reel %s: %w", reel.ID, herr)
+			break
+		}
+		done[reel.ID] = struct{}{}
+		read++
+	}
 	if err == nil {
 		r.pl.warned.forget(key)
-		commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
-		for _, reel := range reels {
-			if _, ok := done[reel.ID]; ok {
-				continue
-			}
-			if err := r.handleReel(ctx, reel, commentsFrom); err != nil {
-				return err
-			}
-			done[reel.ID] = struct{}{}
-		}
+		r.pl.warned.forget(key + "\x00failed")
 		return nil
 	}
-	if ctx.Err() != nil || !graph.ReelsRefused(err) {
-		return err
-	}
-	r.rep.ReelsNotRead = "Graph refused the Page's token its Reels (GET /{page-id}/video_reels, whose reference says it cannot be read): " + err.Error()
-	r.sayRefused(key, SkipReelsRefused, "reels not read: "+r.rep.ReelsNotRead+"; the feed's comments are answered, Reels' comments only through the webhook")
+	r.reelsFailed(key+"\x00failed", err, read)
 	return nil
+}
+
+// reelsFailed records a poll whose Reels Graph failed on (walkReels) after
+// read of them were read: the report says so and why, the state of the Reels
+// not read is kept (no prune: the next poll reads each from where its last
+// read ended, or in full while a full read began since), pagereply_skipped_total
+// counts the poll (reason reels_failed), and a WARN says it once per process
+// until a poll reads them all.
+func (r *pollRun) reelsFailed(key string, err error, read int) {
+	r.reelsIncomplete = true
+	r.rep.ReelsNotRead = "reading the Page's Reels failed after " + strconv.Itoa(read) + " of them were read (GET /{page-id}/video_reels and their comments): " +
+		err.Error() + "; the next poll reads the others"
+	r.sayRefused(key, SkipReelsFailed, "reels not read: "+r.rep.ReelsNotRead+"; the feed's comments are answered")
 }
 
 // listReels lists the Page's Reels created inside scan_posts, newest first,
 // up to MaxReels (ReelsOverCap when more were listed), reading the listing
-// again after a transient error.
+// again after a transient error. A listing that still fails returns the
+// Reels its last try gave before the failure, with the error.
 func (r *pollRun) listReels(ctx context.Context) ([]graph.Post, error) {
 	for attempt := 0; ; attempt++ {
 		reels, err := r.listReelsOnce(ctx)
@@ -1082,7 +1125,7 @@ func (r *pollRun) listReels(ctx context.Context) ([]graph.Post, error) {
 			return reels, nil
 		}
 		if again, err := r.readAgain(ctx, attempt, err); !again {
-			return nil, err
+			return reels, err
 		}
 	}
 }
@@ -1102,7 +1145,7 @@ func (r *pollRun) listReelsOnce(ctx context.Context) ([]graph.Post, error) {
 			if *gateErr != nil {
 				return nil, *gateErr
 			}
-			return nil, &readError{err}
+			return reels, &readError{fmt.Errorf("list Reels: %w", err)}
 		}
 		if reel.CreatedTime.Before(scanFrom) {
 			if quiet++; quiet >= quietBeyondScan {
@@ -1126,7 +1169,10 @@ func (r *pollRun) handleReel(ctx context.Context, reel graph.Post, commentsFrom 
 	r.rep.Reels++
 	r.seen[reel.ID] = struct{}{}
 	st, known := r.state[reel.ID]
-	if r.rep.FullRead != "" {
+	if r.rep.FullRead != "" || known && st.polled <= r.fullStart {
+		// A full read, or one that began since the Reel was last read
+		// (or in the same second: Unix seconds), whose Reels were not all
+		// read: read as a full read reads it.
 		st, known = postState{}, false
 	}
 	if err := r.walkComments(ctx, reel, st, known, commentsFrom); err != nil {
@@ -1221,6 +1267,12 @@ const SkipAdsPostsRefused = "ads_posts_refused"
 // SkipReelsRefused is the reason label of pagereply_skipped_total for a poll
 // whose Page's Reels Graph refused to list (walkReels): one per such poll.
 const SkipReelsRefused = "reels_refused"
+
+// SkipReelsFailed is the reason label of pagereply_skipped_total for a poll
+// whose Page's Reels, or some of them, Graph failed to give (a 5xx, a
+// timeout, an answer that cannot be read, after the reads again) and the
+// next poll reads (reelsFailed): one per such poll.
+const SkipReelsFailed = "reels_failed"
 
 // quietBeyondScan is how many posts in a row created before scan_posts, with
 // no comment inside the reply window, end a walk of the feed.

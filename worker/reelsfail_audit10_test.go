@@ -1,0 +1,207 @@
+package worker_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
+	"github.com/pagereply/pagereply/metrics"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// reelsFault answers the sandbox's video_reels listing as Graph failing:
+// while mode is set, every GET /{page-id}/video_reels gets a 500 with
+// Graph's transient code 2 ("500"), or a 200 whose body is cut ("cut"); every
+// other call goes to the sandbox. Its calls counts the listings it failed.
+type reelsFault struct {
+	mode  atomic.Value // string
+	calls atomic.Int32
+	srv   *httptest.Server
+}
+
+func newReelsFault(t *testing.T, h *harness) *reelsFault {
+	t.Helper()
+	f := &reelsFault{}
+	f.mode.Store("")
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mode, _ := f.mode.Load().(string)
+		if mode == "" || !strings.HasSuffix(r.URL.Path, "/video_reels") {
+			h.sb.ServeHTTP(w, r)
+			return
+		}
+		f.calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if mode == "cut" {
+			_, _ = w.Write([]byte(`{"data":[{"id":"1","created_time":"2026-`))
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"AbCdEf"}}`))
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// poller is the fixture's Page polled through the fault's server.
+func (f *reelsFault) poller(lf *listingFixture, log *slog.Logger, m *metrics.Metrics) *worker.Poller {
+	p := lf.h.pollParams([]config.Page{lf.page})
+	p.Graph = graph.New(graph.Config{BaseURL: f.srv.URL, Timeout: 5 * time.Second})
+	if log != nil {
+		p.Logger = log
+	}
+	p.Metrics = m
+	return worker.NewPoller(p)
+}
+
+// TestReelsListingFailureKeepsFeed_audit10: Graph failing on video_reels
+// (a 500 with its transient code, or an answer cut short), after the
+// listing's reads again, does not fail the poll: the feed's comments are
+// queued and the feed's state saved (the next poll takes the unchanged post
+// for unchanged), the report and the poll's result say the Reels were not
+// read and why, pagereply_skipped_total{reason="reels_failed"} counts each
+// such poll, a WARN says it once across polls, the Page is not paused; the
+// first poll that lists the Reels again answers their comments, each once.
+func TestReelsListingFailureKeepsFeed_audit10(t *testing.T) {
+	for i, mode := range []string{"500", "cut"} {
+		t.Run(mode, func(t *testing.T) {
+			lf := newReelsFixture(t, 10100+int64(i), true)
+			h, ctx := lf.h, context.Background()
+			fault := newReelsFault(t, h)
+			fault.mode.Store(mode)
+			var logs proctest.Buffer
+			m := metrics.New()
+			pl := fault.poller(lf, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), m)
+
+			for n := range 2 {
+				rep, err := pl.Poll(ctx, lf.page.ID, false)
+				if err != nil {
+					t.Fatalf("poll %d with video_reels failing: %v", n, err)
+				}
+				if !strings.Contains(rep.ReelsNotRead, "failed") || rep.Reels != 0 || rep.Paused != "" {
+					t.Errorf("poll %d: reels %d, not read %q, paused %q; want 0, why, none", n, rep.Reels, rep.ReelsNotRead, rep.Paused)
+				}
+				want, wantReads := len(lf.feed), 1
+				if n > 0 {
+					// The feed's state was saved: its post, unchanged, is
+					// not read again.
+					want, wantReads = 0, 0
+				}
+				if rep.Enqueued() != want || rep.CommentReads != wantReads {
+					t.Errorf("poll %d: %d queued, %d comment reads; want %d, %d", n, rep.Enqueued(), rep.CommentReads, want, wantReads)
+				}
+			}
+			if fault.calls.Load() < 2 {
+				t.Fatalf("video_reels failed %d times, want a failure at each poll", fault.calls.Load())
+			}
+			if d, reason, err := h.ledger.Paused(ctx, lf.page.ID); err != nil || d > 0 {
+				t.Errorf("page paused (%s, %s, %v) after video_reels failed", d, reason, err)
+			}
+			var d dto.Metric
+			if err := m.PollSkipped.WithLabelValues(lf.page.ID, worker.SkipReelsFailed).Write(&d); err != nil || d.GetCounter().GetValue() != 2 {
+				t.Errorf("pagereply_skipped_total{reason=reels_failed} = %v (%v), want 2", d.GetCounter().GetValue(), err)
+			}
+			warns := 0
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "reels not read") {
+					warns++
+				}
+			}
+			if warns != 1 {
+				t.Errorf("%d WARN lines over 2 failed polls, want 1:\n%s", warns, logs.String())
+			}
+			if strings.Contains(logs.String(), lf.page.AccessToken) {
+				t.Error("a log line holds the Page's token")
+			}
+
+			fault.mode.Store("")
+			rep, err := pl.Poll(ctx, lf.page.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Reels != 1 || rep.ReelsNotRead != "" || rep.Enqueued() != len(lf.only) {
+				t.Errorf("listed again: %d reels, not read %q, %d queued; want 1, \"\", %d", rep.Reels, rep.ReelsNotRead, rep.Enqueued(), len(lf.only))
+			}
+			h.startWorker(t, 4)
+			all := append(append([]tasks.Reply{}, lf.feed...), lf.only...)
+			h.waitSent(t, all, 20*time.Second)
+			h.checkExactlyOnce(t, all)
+		})
+	}
+}
+
+// TestReelsFailedInFullReadReadLater_audit10: a full read (here: the reply
+// settings changed) whose Reels Graph failed on records the full read done
+// for the feed, and the next poll, no full read, reads the Reel as the full
+// read would have: a comment older than the Reel's last read, which the new
+// settings answer, is queued. Without that the Reel was read from its last
+// comment seen on, and the comment waited for the next full read.
+func TestReelsFailedInFullReadReadLater_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10110, true)
+	h, ctx := lf.h, context.Background()
+	lf.page.DefaultText = "" // the fixture's "hello" comments match no rule
+	old := lf.h.sb.AddComment(lf.onlyPost, sandbox.User{ID: "6400001", Name: "Old Visitor"}, "hello from long ago", time.Now().Add(-40*time.Minute))
+	fault := newReelsFault(t, h)
+
+	rep, err := fault.poller(lf, nil, nil).Poll(ctx, lf.page.ID, false)
+	if err != nil || rep.Reels != 1 || rep.Enqueued() != 0 {
+		t.Fatalf("first poll: %d reels, %d queued, %v; want 1, 0", rep.Reels, rep.Enqueued(), err)
+	}
+	// Newer than the old comment by more than the overlap: the Reel's next
+	// read, from its state, stops before the old one.
+	lf.comment(lf.onlyPost, 1)
+
+	lf.page.DefaultText = "Thanks!"
+	pl := fault.poller(lf, nil, nil)
+	fault.mode.Store("500")
+	rep, err = pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatalf("full read with video_reels failing: %v", err)
+	}
+	if rep.FullRead == "" || rep.ReelsNotRead == "" {
+		t.Fatalf("poll: full read %q, reels not read %q; want a full read whose Reels failed", rep.FullRead, rep.ReelsNotRead)
+	}
+	fault.mode.Store("")
+	rep, err = pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FullRead != "" {
+		t.Fatalf("the poll after is a full read too (%s): the full read was not recorded for the feed", rep.FullRead)
+	}
+	queued := map[string]bool{}
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	for _, id := range []string{old} {
+		if _, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+id); err == nil {
+			queued[id] = true
+		}
+	}
+	if !queued[old] {
+		t.Errorf("the Reel's old comment %s, answered by the new settings, was not queued after the full read's Reels failed (report: %d reels, %d queued)", old, rep.Reels, rep.Enqueued())
+	}
+}
+
+// TestReelsFailedInPollResult_audit10: a poll task whose Page's Reels Graph
+// failed on completes, and its result, which the monitor shows, gives the
+// feed's counts and says the Reels were not read and why.
+func TestReelsFailedInPollResult_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10120, true)
+	fault := newReelsFault(t, lf.h)
+	e := reelsRefusal(lf)
+	e.poller = func(log *slog.Logger, m *metrics.Metrics) *worker.Poller { return fault.poller(lf, log, m) }
+	fault.mode.Store("500")
+	checkEdgeRefusedInPollResult(t, e, "poll:reels:failed:1", "reading the Page's Reels failed")
+}
