@@ -273,10 +273,14 @@ type PollReport struct {
 	AdsPostsNotRead string
 	// Reels is the number of the Page's Reels whose comments were read,
 	// with pages[].reels: those created inside scan_posts, up to MaxReels
-	// (counted in CommentReads, not in Posts). ReelsOverCap: more Reels
-	// inside scan_posts were listed than that, and the older ones' comments
-	// were not read.
+	// (counted in CommentReads, not in Posts). ReelsInScan is how many
+	// Reels created inside scan_posts the listing gave; when more than
+	// MaxReels, the newest ReelsNewest were read and the others take turns
+	// (ReelsInTurn more each poll). ReelsOverCap: the listing stopped at
+	// its bound (MaxReelListPages pages) with Reels inside scan_posts still
+	// coming: the older ones' comments were not read.
 	Reels        int
+	ReelsInScan  int
 	ReelsOverCap bool
 	// ReelsNotRead says why a Page with reels had its Reels not read by
 	// this poll: Graph refused the video_reels edge. The feed was read and
@@ -487,6 +491,9 @@ type pollRun struct {
 	// reelsIncomplete: Graph failed on the Page's Reels after their reads
 	// again (reelsFailed): some were not read, so nothing is pruned.
 	reelsIncomplete bool
+	// reelsTurn is where the Reels' turns stopped (stateReelsTurnField):
+	// read from the state, and the one to save once the Reels are read.
+	reelsTurn, reelsTurnNext string
 	// failingInRow: posts in a row skipped because their comments read kept
 	// failing with a transient error, not counting those that failed so at
 	// an earlier poll too (failing).
@@ -579,6 +586,7 @@ func (r *pollRun) run(ctx context.Context) error {
 		r.rep.FullRead = r.fullReadReason(m)
 		_, r.fullKnown = m[stateFullField]
 		r.fullStart, _ = strconv.ParseInt(m[stateFullField], 10, 64)
+		r.reelsTurn = m[stateReelsTurnField]
 		switch {
 		case r.rep.FullRead != "":
 			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
@@ -656,6 +664,9 @@ func (r *pollRun) run(ctx context.Context) error {
 const (
 	stateConfigField = "_config" // fingerprint of the reply settings of the last poll
 	stateFullField   = "_full"   // when the last full read began (Unix seconds)
+	// stateReelsTurnField is the id of the last of the older Reels read in
+	// turn (see pickReels), on a Page with more than MaxReels of them.
+	stateReelsTurnField = "_reels_turn"
 	// stateFailingPrefix, followed by a post id, records a post whose
 	// comments read kept failing with a transient error (when it first
 	// failed, Unix seconds), until a read of it works: see skipUnreadable.
@@ -720,6 +731,14 @@ func (r *pollRun) saveFullRead(ctx context.Context) error {
 	w := stateWrite{set: []string{stateConfigField, replySettingsPrint(r.page)}}
 	if r.rep.FullRead != "" || !r.fullKnown {
 		w.set = append(w.set, stateFullField, unixString(r.now.Unix()))
+	}
+	switch {
+	case r.reelsIncomplete:
+		// The turn moves on only once the Reels it picked were read.
+	case r.reelsTurnNext != "":
+		w.set = append(w.set, stateReelsTurnField, r.reelsTurnNext)
+	case r.reelsTurn != "":
+		w.del = append(w.del, stateReelsTurnField)
 	}
 	if r.rep.FullRead != "" {
 		// The conversations' part of the full read is still to come: until
@@ -1035,20 +1054,33 @@ func (r *pollRun) sayRefused(key, reason, msg string) {
 	}
 }
 
-// MaxReels is how many of a Page's Reels (pages[].reels), the newest created
-// inside scan_posts, a poll reads the comments of: each costs at least one
-// Graph read every poll (see walkReels).
-const MaxReels = 50
+// MaxReels is how many of a Page's Reels (pages[].reels) created inside
+// scan_posts a poll reads the comments of: each costs at least one Graph
+// read every time (see walkReels). ReelsNewest of them are the newest; the
+// others take turns among the older ones (pickReels).
+const (
+	MaxReels    = 50
+	ReelsNewest = 25
+)
+
+// MaxReelListPages bounds the pages of video_reels a poll reads (up to 100
+// Reels each): the listing is read until quietBeyondScan Reels in a row were
+// created before scan_posts, or this many pages.
+const MaxReelListPages = 10
+
+// errReelListPages ends a Reels listing at MaxReelListPages.
+var errReelListPages = errors.New("the Reels listing's page bound")
 
 // walkReels lists the Page's Reels (GET /{page-id}/video_reels), which its
 // feed leaves out, after its feed, and reads the comments of those created
-// inside scan_posts, the newest MaxReels of them, as a post's comments are
-// read (newest first, down to the newest comment the last poll saw, less
-// the overlap, or the reply window). Each of them every poll, whatever its
-// updated_time: Meta documents a Video's as "The last time the video or its
-// caption was updated" and does not say a comment moves it, as it does a
-// post's. The listing is taken for newest first, as the feed is: it ends
-// after quietBeyondScan Reels in a row created before scan_posts.
+// inside scan_posts, MaxReels of them at most (pickReels), as a post's
+// comments are read (newest first, down to the newest comment the last poll
+// saw, less the overlap, or the reply window). Each of them whenever picked,
+// whatever its updated_time: Meta documents a Video's as "The last time the
+// video or its caption was updated" and does not say a comment moves it, as
+// it does a post's. The listing is taken for newest first, as the feed is: it
+// ends after quietBeyondScan Reels in a row created before scan_posts, or
+// after MaxReelListPages pages.
 //
 // Graph refusing the edge (graph.ReelsRefused: code 10, 200–299, or 100,
 // as its reference says reading it is refused) neither fails the poll nor
@@ -1076,6 +1108,7 @@ func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error
 		// A listing that failed part-way: the Reels it gave are read.
 	}
 	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+	reels = r.pickReels(reels)
 	read := 0
 	for _, reel := range reels {
 		if _, ok := done[reel.ID]; ok {
@@ -1136,12 +1169,25 @@ func (r *pollRun) listReelsOnce(ctx context.Context) ([]graph.Post, error) {
 		scan = DefaultScanPosts
 	}
 	scanFrom := r.now.Add(-scan)
-	r.rep.ReelsOverCap = false
+	r.rep.ReelsOverCap, r.rep.ReelsInScan = false, 0
 	var reels []graph.Post
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
+	pages := 0
+	gctx = graph.WithPageGate(gctx, func(ctx context.Context) error {
+		if pages++; pages > MaxReelListPages {
+			*gateErr = errReelListPages
+			return *gateErr
+		}
+		*gateErr = r.read(ctx, "reads", r.limit())
+		return *gateErr
+	})
 	quiet := 0 // Reels created before scan_posts in a row
 	for reel, err := range r.pl.p.Graph.Reels(gctx, r.page.AccessToken, r.page.ID) {
 		if err != nil {
+			if errors.Is(*gateErr, errReelListPages) {
+				r.rep.ReelsOverCap = quiet == 0
+				break
+			}
 			if *gateErr != nil {
 				return nil, *gateErr
 			}
@@ -1154,13 +1200,44 @@ func (r *pollRun) listReelsOnce(ctx context.Context) ([]graph.Post, error) {
 			continue
 		}
 		quiet = 0
-		if len(reels) == MaxReels {
-			r.rep.ReelsOverCap = true
-			break
-		}
 		reels = append(reels, reel)
 	}
+	r.rep.ReelsInScan = len(reels)
 	return reels, nil
+}
+
+// pickReels returns the Reels of listed (created inside scan_posts, newest
+// first) whose comments this poll reads: all of them up to MaxReels; past
+// that, the ReelsNewest newest, where most comments come, and MaxReels -
+// ReelsNewest of the older ones in turn, from the one after the last read in
+// turn (reelsTurn) on, back to the first older one past the oldest: each is
+// read every ceil((len(listed) - ReelsNewest) / (MaxReels - ReelsNewest))
+// polls, from the newest comment its last read saw. Every listed Reel counts
+// as seen, so that those not read keep their state.
+func (r *pollRun) pickReels(listed []graph.Post) []graph.Post {
+	for _, reel := range listed {
+		r.seen[reel.ID] = struct{}{}
+	}
+	r.reelsTurnNext = ""
+	if len(listed) <= MaxReels {
+		return listed
+	}
+	older := listed[ReelsNewest:]
+	from := 0
+	if r.reelsTurn != "" {
+		for i, reel := range older {
+			if reel.ID == r.reelsTurn {
+				from = (i + 1) % len(older)
+				break
+			}
+		}
+	}
+	picked := append(make([]graph.Post, 0, MaxReels), listed[:ReelsNewest]...)
+	for i := range MaxReels - ReelsNewest {
+		picked = append(picked, older[(from+i)%len(older)])
+	}
+	r.reelsTurnNext = picked[len(picked)-1].ID
+	return picked
 }
 
 // handleReel reads the comments of one of the Page's Reels, every poll (see

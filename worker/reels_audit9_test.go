@@ -183,10 +183,11 @@ func reelsRefusal(f *reelsFixture) edgeRefusal {
 	}
 }
 
-// TestReelsCap: a poll reads the comments of the worker.MaxReels newest
-// Reels created inside scan_posts, one comments read each, and says there
-// were more; the older ones' comments, and those of a Reel created before
-// scan_posts, are not read by the poll.
+// TestReelsCap: a poll reads the comments of worker.MaxReels Reels created
+// inside scan_posts, one comments read each, and says how many there were;
+// the others' comments (read in turn by the next polls, see
+// TestReelsTakeTurns_audit10), and those of a Reel created before
+// scan_posts, are not read by this poll.
 func TestReelsCap(t *testing.T) {
 	f := newReelsFixture(t, 9120, true)
 	h, ctx := f.h, context.Background()
@@ -210,8 +211,8 @@ func TestReelsCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Reels != worker.MaxReels || !rep.ReelsOverCap {
-		t.Errorf("report: %d reels, over cap %t; want %d, true", rep.Reels, rep.ReelsOverCap, worker.MaxReels)
+	if rep.Reels != worker.MaxReels || rep.ReelsInScan != worker.MaxReels+5 || rep.ReelsOverCap {
+		t.Errorf("report: %d reels of %d inside scan_posts, over cap %t; want %d of %d, false", rep.Reels, rep.ReelsInScan, rep.ReelsOverCap, worker.MaxReels, worker.MaxReels+5)
 	}
 	if n := h.sb.Calls()[sandbox.EndpointComments]; n != worker.MaxReels+1 {
 		t.Errorf("%d comments reads, want %d: the feed post's and one per Reel inside the cap", n, worker.MaxReels+1)

@@ -205,3 +205,76 @@ func TestReelsFailedInPollResult_audit10(t *testing.T) {
 	fault.mode.Store("500")
 	checkEdgeRefusedInPollResult(t, e, "poll:reels:failed:1", "reading the Page's Reels failed")
 }
+
+// TestReelsTakeTurns_audit10: a Page with more Reels inside scan_posts than
+// a poll reads (worker.MaxReels) has every one's comments answered within a
+// few polls: each poll reads the worker.ReelsNewest newest and the others in
+// turn, one comments read per Reel, a Reel created before scan_posts never;
+// nothing is answered twice.
+func TestReelsTakeTurns_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10130, true)
+	h, ctx := lf.h, context.Background()
+	lf.page.ScanPosts = 24 * time.Hour
+	const more = 69 // besides the fixture's Reel, the newest
+	all := append(append([]tasks.Reply{}, lf.feed...), lf.only...)
+	for i := range more {
+		id := h.sb.AddReel(lf.page.ID, "Reel", time.Now().Add(-4*time.Hour-time.Duration(i)*time.Minute))
+		all = append(all, lf.comment(id, 1)...)
+	}
+	old := h.sb.AddReel(lf.page.ID, "Before scan_posts", time.Now().Add(-48*time.Hour))
+	never := lf.comment(old, 1)
+	pl := lf.poller(nil, nil)
+
+	queued := 0
+	for n := range 2 {
+		before := h.sb.Calls()[sandbox.EndpointComments]
+		rep, err := pl.Poll(ctx, lf.page.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Reels != worker.MaxReels || rep.ReelsInScan != more+1 || rep.ReelsOverCap || rep.ReelsNotRead != "" {
+			t.Errorf("poll %d: %d reels read of %d inside scan_posts, over cap %t, not read %q; want %d of %d", n, rep.Reels, rep.ReelsInScan, rep.ReelsOverCap, rep.ReelsNotRead, worker.MaxReels, more+1)
+		}
+		reads := h.sb.Calls()[sandbox.EndpointComments] - before
+		if want := worker.MaxReels + 1 - n; reads != want { // the feed post's at the first poll only (unchanged after)
+			t.Errorf("poll %d: %d comments reads, want %d", n, reads, want)
+		}
+		queued += rep.Enqueued()
+	}
+	if queued != len(all) {
+		t.Errorf("two polls queued %d replies, want %d: every Reel inside scan_posts read", queued, len(all))
+	}
+	h.startWorker(t, 4)
+	h.waitSent(t, all, 30*time.Second)
+	for range 2 {
+		if _, err := pl.Poll(ctx, lf.page.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.checkExactlyOnce(t, all)
+	if n := h.sb.SendCount(never[0].Target.ID); n != 0 {
+		t.Errorf("the comment of a Reel created before scan_posts was sent %d times", n)
+	}
+}
+
+// TestReelsListingBound_audit10: the video_reels listing is read for at most
+// worker.MaxReelListPages pages a poll, and a poll stopped there with Reels
+// inside scan_posts still coming says so (ReelsOverCap).
+func TestReelsListingBound_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10140, true)
+	h, ctx := lf.h, context.Background()
+	at := time.Now().Add(-4 * time.Hour)
+	for i := range worker.MaxReelListPages*100 + 10 {
+		h.sb.AddReel(lf.page.ID, "Reel", at.Add(-time.Duration(i)*time.Second))
+	}
+	rep, err := lf.poller(nil, nil).Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sb.Calls()[sandbox.EndpointReels]; n != worker.MaxReelListPages {
+		t.Errorf("%d video_reels reads, want %d", n, worker.MaxReelListPages)
+	}
+	if !rep.ReelsOverCap || rep.ReelsInScan != worker.MaxReelListPages*100 || rep.Reels != worker.MaxReels {
+		t.Errorf("report: over cap %t, %d inside scan_posts, %d read; want true, %d, %d", rep.ReelsOverCap, rep.ReelsInScan, rep.Reels, worker.MaxReelListPages*100, worker.MaxReels)
+	}
+}

@@ -102,8 +102,13 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	if rep.Reels > 0 {
 		fmt.Fprintf(env.stdout, "%s created inside scan_posts had their comments read\n", plural(rep.Reels, "Reel", "Reels"))
 	}
+	if rep.ReelsInScan > worker.MaxReels {
+		turns := (rep.ReelsInScan - worker.ReelsNewest + worker.MaxReels - worker.ReelsNewest - 1) / (worker.MaxReels - worker.ReelsNewest)
+		fmt.Fprintf(env.stdout, "%d Reels were created inside scan_posts: a poll reads the comments of the newest %d and of %d of the others in turn, each of those every %d polls\n",
+			rep.ReelsInScan, worker.ReelsNewest, worker.MaxReels-worker.ReelsNewest, turns)
+	}
 	if rep.ReelsOverCap {
-		fmt.Fprintf(env.stdout, "more Reels were created inside scan_posts than the %d whose comments a poll reads: the older ones' comments come only through the webhook\n", worker.MaxReels)
+		fmt.Fprintf(env.stdout, "the Reels listing stopped at its bound of %d pages with Reels created inside scan_posts still coming: the older ones' comments come only through the webhook\n", worker.MaxReelListPages)
 	}
 	if rep.ReelsNotRead != "" {
 		fmt.Fprintf(env.stdout, "reels not read: %s\n", rep.ReelsNotRead)
