@@ -491,6 +491,8 @@ type pollRun struct {
 	// reelsIncomplete: Graph failed on the Page's Reels after their reads
 	// again (reelsFailed): some were not read, so nothing is pruned.
 	reelsIncomplete bool
+	// reels: the ids of the Reels read, video ids (commentPostID).
+	reels map[string]struct{}
 	// reelsTurn is where the Reels' turns stopped (stateReelsTurnField):
 	// read from the state, and the one to save once the Reels are read.
 	reelsTurn, reelsTurnNext string
@@ -1244,6 +1246,10 @@ func (r *pollRun) pickReels(listed []graph.Post) []graph.Post {
 // walkReels), as walkComments reads a post's.
 func (r *pollRun) handleReel(ctx context.Context, reel graph.Post, commentsFrom time.Time) error {
 	r.rep.Reels++
+	if r.reels == nil {
+		r.reels = map[string]struct{}{}
+	}
+	r.reels[reel.ID] = struct{}{}
 	r.seen[reel.ID] = struct{}{}
 	st, known := r.state[reel.ID]
 	if r.rep.FullRead != "" || known && st.polled <= r.fullStart {
@@ -1262,6 +1268,27 @@ func (r *pollRun) handleReel(ctx context.Context, reel graph.Post, commentsFrom 
 		return r.save(ctx)
 	}
 	return nil
+}
+
+// commentPostID returns the post id a comment read from post's comments
+// edge is given as (intake.Item.PostID, a reply text's {{.PostID}}): post's
+// own id, but for a Reel listed by its video id (no "_"), the Page's id and
+// the comment id's first part, "<page-id>_<object-id>": the form of every
+// other post id, and the one the webhook's item takes from a delivery
+// (Meta's post_id is "<page-id>_<post-id>", and a comment id
+// "<object-id>_<comment-id>"; an item without post_id is given the same).
+// A Reel's comments found by the poll and delivered by the webhook so give
+// one {{.PostID}}, as long as Meta names the Reel's post in post_id by the
+// object its comment ids name, as it does a post's (Meta does not document
+// post_id for a Reel).
+func (r *pollRun) commentPostID(post, comment string) string {
+	if _, ok := r.reels[post]; !ok || strings.Contains(post, "_") {
+		return post
+	}
+	if obj, _, ok := strings.Cut(comment, "_"); ok && obj != "" {
+		return r.page.ID + "_" + obj
+	}
+	return r.page.ID + "_" + post
 }
 
 // noReplyMin is how many comments inside the reply window, none of them
@@ -1680,7 +1707,7 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 		}
 		*newest = max(*newest, c.CreatedTime.Unix())
 		if _, ok := added[c.ID]; !ok {
-			it := intake.CommentItem(post.ID, c)
+			it := intake.CommentItem(r.commentPostID(post.ID, c.ID), c)
 			r.noteReplyable(it)
 			if _, err := r.batch.Add(ctx, it); err != nil {
 				return err

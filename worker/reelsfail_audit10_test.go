@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -277,4 +278,84 @@ func TestReelsListingBound_audit10(t *testing.T) {
 	if !rep.ReelsOverCap || rep.ReelsInScan != worker.MaxReelListPages*100 || rep.Reels != worker.MaxReels {
 		t.Errorf("report: over cap %t, %d inside scan_posts, %d read; want true, %d, %d", rep.ReelsOverCap, rep.ReelsInScan, rep.Reels, worker.MaxReelListPages*100, worker.MaxReels)
 	}
+}
+
+// videoIDReels lists the sandbox's Reels as Meta's video_reels does, by
+// their video id (the sandbox's "<page-id>_<n>" without the Page's id: the
+// first part of their comments' ids), and reads the comments of such an id
+// from the sandbox's Reel.
+type videoIDReels struct {
+	worker.PollGraph
+	page string
+}
+
+func (g videoIDReels) Reels(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
+	return func(yield func(graph.Post, error) bool) {
+		for p, err := range g.PollGraph.Reels(ctx, token, pageID) {
+			p.ID = strings.TrimPrefix(p.ID, g.page+"_")
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+func (g videoIDReels) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
+	if !strings.Contains(postID, "_") {
+		postID = g.page + "_" + postID
+	}
+	return g.PollGraph.Comments(ctx, token, postID)
+}
+
+// TestReelPostIDSameFromPollAndWebhook_audit10: a Reel's comment gives a
+// reply text the same {{.PostID}}, "<page-id>_<video-id>", whether the poll
+// found it (video_reels lists the Reel by its video id, as Meta's does) or
+// the webhook delivered it (Meta's post_id, "<page-id>_<post-id>"); the poll
+// finding the delivered comment again queues nothing more, and each comment
+// gets one reply.
+func TestReelPostIDSameFromPollAndWebhook_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10150, true)
+	h, ctx := lf.h, context.Background()
+	lf.page.DefaultText = "About {{.PostID}}"
+	p := h.pollParams([]config.Page{lf.page})
+	p.Graph = videoIDReels{PollGraph: p.Graph, page: lf.page.ID}
+	pl := worker.NewPoller(p)
+	want := "About " + lf.onlyPost // the sandbox's Reel id: "<page-id>_<video-id>"
+
+	// The first of the Reel's comments comes through the webhook first.
+	hooked := lf.only[0].Target.ID
+	if _, err := h.enq.EnqueueWebhookItem(ctx, tasks.WebhookItem{PageID: lf.page.ID, Kind: tasks.KindComment, ID: hooked, PostID: lf.onlyPost}); err != nil {
+		t.Fatal(err)
+	}
+	h.startPollingWorker(t, []config.Page{lf.page}, pl)
+	// The text sent (a queued reply keeps the text rendered when it was
+	// queued).
+	text := func(comment string) string {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			for _, s := range h.sb.Sends() {
+				if s.Target == comment {
+					return s.Text
+				}
+			}
+		}
+		t.Fatalf("no reply sent to comment %s", comment)
+		return ""
+	}
+	if got := text(hooked); got != want {
+		t.Errorf("webhook's reply text %q, want %q", got, want)
+	}
+	rep, err := pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reels != 1 || rep.Enqueued() != len(lf.feed)+len(lf.only)-1 {
+		t.Errorf("poll: %d reels, %d queued; want 1, %d (the delivered comment queued once)", rep.Reels, rep.Enqueued(), len(lf.feed)+len(lf.only)-1)
+	}
+	for _, r := range lf.only[1:] {
+		if got := text(r.Target.ID); got != want {
+			t.Errorf("poll's reply text for %s %q, want the webhook's %q", r.Target.ID, got, want)
+		}
+	}
+	h.checkExactlyOnce(t, append(append([]tasks.Reply{}, lf.feed...), lf.only...))
 }
