@@ -275,16 +275,18 @@ type PollReport struct {
 	// with pages[].reels: those created inside scan_posts, up to MaxReels
 	// (counted in CommentReads, not in Posts). ReelsInScan is how many
 	// Reels created inside scan_posts the listing gave; when more than
-	// MaxReels, the newest ReelsNewest were read and the others take turns
-	// (ReelsInTurn more each poll). ReelsOverCap: the listing stopped at
+	// MaxReels, the newest ReelsNewest were read and MaxReels - ReelsNewest
+	// of the others in turn (pickReels). ReelsOverCap: the listing stopped at
 	// its bound (MaxReelListPages pages) with Reels inside scan_posts still
 	// coming: the older ones' comments were not read.
 	Reels        int
 	ReelsInScan  int
 	ReelsOverCap bool
-	// ReelsNotRead says why a Page with reels had its Reels not read by
-	// this poll: Graph refused the video_reels edge. The feed was read and
-	// its comments answered all the same; empty otherwise.
+	// ReelsNotRead says why a Page with reels had its Reels, or some of
+	// them, not read by this poll: Graph refused the video_reels edge, or
+	// failed on it or on a Reel's comments (the next poll reads them). The
+	// feed was read and its comments answered all the same; empty
+	// otherwise.
 	ReelsNotRead string
 	intake.Report
 }
@@ -1150,7 +1152,8 @@ func (r *pollRun) reelsFailed(key string, err error, read int) {
 }
 
 // listReels lists the Page's Reels created inside scan_posts, newest first,
-// up to MaxReels (ReelsOverCap when more were listed), reading the listing
+// up to MaxReelListPages pages of the listing (ReelsOverCap when it stopped
+// there with Reels inside scan_posts still coming), reading the listing
 // again after a transient error. A listing that still fails returns the
 // Reels its last try gave before the failure, with the error.
 func (r *pollRun) listReels(ctx context.Context) ([]graph.Post, error) {
