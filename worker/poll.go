@@ -491,7 +491,7 @@ type pollRun struct {
 	fullKnown bool
 	fullStart int64
 	// reelsIncomplete: Graph failed on the Page's Reels after their reads
-	// again (reelsFailed): some were not read, so nothing is pruned.
+	// again (reelsFailed): some were not read, and keep their state (prune).
 	reelsIncomplete bool
 	// reels: the ids of the Reels read, video ids (commentPostID).
 	reels map[string]struct{}
@@ -625,12 +625,8 @@ func (r *pollRun) run(ctx context.Context) error {
 		return err
 	}
 	if !r.dry {
-		if !r.reelsIncomplete {
-			// Reels left unread keep their state: pruned, the next poll
-			// would read each back to the reply window.
-			if err := r.prune(ctx); err != nil {
-				return err
-			}
+		if err := r.prune(ctx); err != nil {
+			return err
 		}
 		// The feed is read: its part of a full read is done, whatever
 		// happens to the conversations' (walkConversations keeps theirs).
@@ -1140,8 +1136,8 @@ func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error
 
 // reelsFailed records a poll whose Reels Graph failed on (walkReels) after
 // read of them were read: the report says so and why, the state of the Reels
-// not read is kept (no prune: the next poll reads each from where its last
-// read ended, or in full while a full read began since), pagereply_skipped_total
+// not read is kept (see prune: the next poll reads each from where its last
+// read ended, or in full when a full read began since), pagereply_skipped_total
 // counts the poll (reason reels_failed), and a WARN says it once per process
 // until a poll reads them all.
 func (r *pollRun) reelsFailed(key string, err error, read int) {
@@ -1771,16 +1767,30 @@ func (r *pollRun) save(ctx context.Context) error {
 }
 
 // prune forgets posts that were remembered but are no longer inside
-// scan_posts (or were deleted). Only a complete feed walk may prune.
+// scan_posts (or were deleted). Only a complete feed walk may prune. When
+// Graph failed on the Page's Reels (reelsIncomplete), those not read were not
+// seen: a post whose newest comment seen, less the overlap, is inside the
+// reply window is kept, as it may be such a Reel, whose next read starts
+// there (forgotten, it would be read back to the reply window); the others'
+// state shortens no read, and goes.
 func (r *pollRun) prune(ctx context.Context) error {
+	commentsFrom := r.now.Add(-intake.Window(r.page, tasks.KindComment))
+	kept := map[string]struct{}{}
 	var old []string
-	for id := range r.state {
-		if _, ok := r.seen[id]; !ok {
-			old = append(old, id)
+	for id, st := range r.state {
+		if _, ok := r.seen[id]; ok {
+			continue
 		}
+		if r.reelsIncomplete && time.Unix(st.newest, 0).Add(-r.pl.p.Overlap).After(commentsFrom) {
+			kept[id] = struct{}{}
+			continue
+		}
+		old = append(old, id)
 	}
 	for id := range r.failing {
-		if _, ok := r.seen[id]; !ok {
+		_, seen := r.seen[id]
+		_, keep := kept[id]
+		if !seen && !keep {
 			old = append(old, stateFailingPrefix+id)
 		}
 	}

@@ -359,3 +359,46 @@ func TestReelPostIDSameFromPollAndWebhook_audit10(t *testing.T) {
 	}
 	h.checkExactlyOnce(t, append(append([]tasks.Reply{}, lf.feed...), lf.only...))
 }
+
+// TestReelsFailedKeepState_audit10: a poll whose Reels Graph failed on
+// keeps what the last poll read of them: the next poll reads a Reel from
+// its newest comment seen (less the overlap) on, not back to the reply
+// window, so an old comment already answered is not read again; a Reel's
+// comment added meanwhile is answered, each comment once.
+func TestReelsFailedKeepState_audit10(t *testing.T) {
+	lf := newReelsFixture(t, 10160, true)
+	h, ctx := lf.h, context.Background()
+	oldID := h.sb.AddComment(lf.onlyPost, sandbox.User{ID: "6400002", Name: "Old Visitor"}, "hello", time.Now().Add(-40*time.Minute))
+	all := append(append([]tasks.Reply{}, lf.feed...), lf.only...)
+	all = append(all, tasks.Reply{PageID: lf.page.ID, Target: tasks.Target{Kind: tasks.KindComment, ID: oldID}, Text: "Thanks!", Source: tasks.SourcePoll})
+	fault := newReelsFault(t, h)
+	p := lf.h.pollParams([]config.Page{lf.page})
+	p.Graph = graph.New(graph.Config{BaseURL: fault.srv.URL, Timeout: 5 * time.Second})
+	// The first poll's full read is recorded as begun before the Reel was
+	// read (a Reel read in the second the last full read began is read in
+	// full once more: Unix seconds cannot tell it from one read before).
+	p.Now = func() time.Time { return time.Now().Add(-2 * time.Second) }
+	pl := worker.NewPoller(p)
+	if rep, err := pl.Poll(ctx, lf.page.ID, false); err != nil || rep.Enqueued() != len(all) {
+		t.Fatalf("first poll: %d queued, %v; want %d", rep.Enqueued(), err, len(all))
+	}
+	fault.mode.Store("500")
+	if rep, err := pl.Poll(ctx, lf.page.ID, false); err != nil || rep.ReelsNotRead == "" {
+		t.Fatalf("poll with video_reels failing: not read %q, %v", rep.ReelsNotRead, err)
+	}
+	later := lf.comment(lf.onlyPost, 1)
+	fault.mode.Store("")
+	rep, err := pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Reel's comments of the last minutes (inside the overlap) and the
+	// new one; not the old one: the Reel's state was kept.
+	if want := len(lf.only) + 1; rep.Reels != 1 || rep.Seen != want || rep.Enqueued() != 1 {
+		t.Errorf("poll after: %d reels, %d comments seen, %d queued; want 1, %d, 1", rep.Reels, rep.Seen, rep.Enqueued(), want)
+	}
+	all = append(all, later...)
+	h.startWorker(t, 4)
+	h.waitSent(t, all, 20*time.Second)
+	h.checkExactlyOnce(t, all)
+}
