@@ -117,6 +117,10 @@ type webhook struct {
 	// noValues spaces the lines of deliveries without values (Include
 	// Values off): every delivery of such a subscription is one.
 	noValues logspace.Line
+	// badVerifyToken spaces the lines of handshakes refused for their
+	// verify token: anyone can GET /webhook (scanners do, with no query
+	// at all), and each would otherwise be a WARN line.
+	badVerifyToken logspace.Line
 }
 
 // A delivery announced at most smallBody long is read at once; larger ones
@@ -182,7 +186,14 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	mode := q.Get("hub.mode")
 	if h.p.VerifyToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(h.p.VerifyToken)) != 1 {
-		h.log.Warn("webhook handshake refused: wrong hub.verify_token", slog.String("mode", clipField(mode)))
+		lvl, repeated := h.badVerifyToken.Level(time.Now(), slog.LevelWarn)
+		attrs := []any{slog.String("mode", clipField(mode)), slog.Bool("token_given", q.Get("hub.verify_token") != ""),
+			slog.String("remote", r.RemoteAddr)}
+		if lvl != slog.LevelDebug {
+			attrs = append(attrs, slog.Int("repeated", repeated),
+				slog.String("hint", "Meta sends webhook.verify_token when the app's webhook subscription is saved: check it there when that fails; the next ones are logged at debug for 10s"))
+		}
+		h.log.Log(r.Context(), lvl, "webhook handshake refused: missing or wrong hub.verify_token", attrs...)
 		writeError(w, http.StatusForbidden, "verification failed", "")
 		return
 	}
