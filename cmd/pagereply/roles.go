@@ -294,7 +294,10 @@ func runRoles(ctx context.Context, env *cmdEnv, name string, a *app, roles roleS
 	code := exitOK
 	select {
 	case <-ctx.Done():
-		a.log.Info("shutting down", slog.String("roles", roles.String()))
+		// The cause names the signal (notifyStop's context): a stop by
+		// SIGHUP (a closed terminal or SSH session) reads otherwise as
+		// one by SIGTERM.
+		a.log.Info("shutting down", slog.String("roles", roles.String()), slog.String("why", context.Cause(ctx).Error()))
 	case err := <-r.apiDone():
 		fmt.Fprintf(env.stderr, "pagereply %s: api stopped: %v\n", name, err)
 		code = exitError
