@@ -363,6 +363,34 @@ func (a *app) warnEviction(ctx context.Context) {
 		a.log.Warn("Redis may evict keys (maxmemory-policy "+p+"): an evicted ledger entry or claim can mean a second reply to one person; set maxmemory-policy noeviction (deploy/redis/redis.conf)",
 			slog.String("maxmemory_policy", p))
 	}
+	a.warnPersistence(ctx)
+}
+
+// warnPersistence warns when Redis keeps no append-only file: a restart of
+// Redis then loses the queue, the ledger and the pauses written since its
+// last RDB snapshot, or all of them without snapshots (deploy/README.md,
+// Redis: "If Redis loses its data").
+func (a *app) warnPersistence(ctx context.Context) {
+	aof, err := a.rdb.ConfigGet(ctx, "appendonly").Result()
+	if err != nil {
+		a.log.Debug("cannot read Redis's appendonly", slog.String("error", err.Error()))
+		return
+	}
+	if v, ok := aof["appendonly"]; !ok || v != "no" {
+		return
+	}
+	save, err := a.rdb.ConfigGet(ctx, "save").Result()
+	if err != nil {
+		a.log.Debug("cannot read Redis's save", slog.String("error", err.Error()))
+		return
+	}
+	lost := "the queued replies, the ledger and the pauses written since its last RDB snapshot"
+	if strings.TrimSpace(save["save"]) == "" {
+		lost = "every queued reply, the ledger and the pauses (it takes no RDB snapshot either: save \"\")"
+	}
+	a.log.Warn("Redis keeps no append-only file (appendonly no): a restart of Redis loses "+lost+
+		"; set appendonly yes (deploy/redis/redis.conf)",
+		slog.String("appendonly", "no"), slog.String("save", save["save"]))
 }
 
 // logRedisBack pings Redis every 2 s until it answers, and says so (with
