@@ -165,6 +165,12 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 		if e.format == msgShellVar && e.Path != "redis.url" && !d.shellText[e.Path] {
 			continue
 		}
+		// A redis.url that could not be decoded (its variable unset) has
+		// said so: "set one of url, sentinel or cluster" would be a second
+		// problem for the same line, and reads as if no url were written.
+		if e.Path == "redis" && d.failed["redis.url"] && c.Redis.Sentinel == nil && c.Redis.Cluster == nil {
+			continue
+		}
 		if !d.failed[e.Path] {
 			if e.format == msgShellVar && len(d.env[e.Path]) > 0 {
 				// A redis.url whose variable holds $NAME (an env file
