@@ -121,6 +121,24 @@ type webhook struct {
 	// verify token: anyone can GET /webhook (scanners do, with no query
 	// at all), and each would otherwise be a WARN line.
 	badVerifyToken logspace.Line
+	// redisAway spaces the lines of deliveries not queued because Redis is
+	// away or too slow for the delivery's budget: every delivery then fails
+	// alike (each also logged as a 503), as the API's "api: enqueue".
+	redisAway logspace.Line
+}
+
+// failLevel is the level of a delivery's failure line: ERROR, but when
+// Redis is away (or slower than the delivery's budget), ERROR once per
+// logspace.Period and debug for the others, and how many those were.
+func (h *webhook) failLevel(err error) (slog.Level, []any) {
+	if !tasks.RedisAway(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return slog.LevelError, nil
+	}
+	lvl, repeated := h.redisAway.Level(time.Now(), slog.LevelError)
+	if lvl == slog.LevelDebug || repeated == 0 {
+		return lvl, nil
+	}
+	return lvl, []any{slog.Int("repeated", repeated)}
 }
 
 // A delivery announced at most smallBody long is read at once; larger ones
@@ -461,7 +479,9 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	marked, unchanged, failed, err := h.markAll(ctx, marks)
 	if err != nil {
 		h.count(outcomeError)
-		h.log.Error("webhook: record "+string(failed.t.Kind)+" "+failed.verb, slog.String("page_id", failed.page), slog.String("error", err.Error()))
+		lvl, more := h.failLevel(err)
+		h.log.Log(ctx, lvl, "webhook: record "+string(failed.t.Kind)+" "+failed.verb,
+			append([]any{slog.String("page_id", failed.page), slog.String("error", err.Error())}, more...)...)
 		writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
 		return
 	}
@@ -485,7 +505,8 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			it := items[len(outs)]
 			attrs = append(attrs, slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
 		}
-		h.log.Error("webhook: queue item", append(attrs, slog.String("error", err.Error()))...)
+		lvl, more := h.failLevel(err)
+		h.log.Log(ctx, lvl, "webhook: queue item", append(append(attrs, slog.String("error", err.Error())), more...)...)
 		writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
 		return
 	}
