@@ -766,9 +766,10 @@ const maxSlowConversationReadWait = 10 * time.Second
 // after page of conversations books each slot only once it is due (see the
 // worker's pollRun.takeRead), so the next free slot is at most one interval
 // ahead of a request that comes while it reads; two cover a reply's check or
-// another request booked before it. At a rate under 6/m one interval is
-// past maxSlowConversationReadWait, and a request right after a read is
-// answered 503 with the wait.
+// another request booked before it. At a rate of 6/m or under one interval
+// is past maxSlowConversationReadWait (the schedule paces 1% under the rate:
+// 10.1 s at 6/m), and a request right after a read is answered 503 with the
+// wait.
 func conversationReadWait(page *config.Page) time.Duration {
 	return max(maxConversationReadWait, min(2*worker.ConversationReadLimit(page).Interval, maxSlowConversationReadWait))
 }
