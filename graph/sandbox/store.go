@@ -577,6 +577,13 @@ func (s *Sandbox) setItem(id string, onPost func(*post), onComment func(*comment
 	return true
 }
 
+// EditPost moves a post's or Reel's updated_time to at (never back), as an
+// edit of its message or a Reel's caption does at Graph, without a comment.
+// False for an unknown post id.
+func (s *Sandbox) EditPost(id string, at time.Time) bool {
+	return s.setItem(id, func(p *post) { p.updated = max(p.updated, at.Unix()) }, nil)
+}
+
 // HideComment makes a comment invisible to the Page's token, as Meta does with
 // a comment hidden or removed, or one whose author's privacy hides it: Graph
 // filters such comments out of a page of comments after cutting the page, so
