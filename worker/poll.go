@@ -1570,9 +1570,13 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		return rerr
 	}
 	r.failingInRow = 0
-	if listingBehind(post, newest, r.now) {
+	if _, reel := r.reels[post.ID]; !reel && listingBehind(post, newest, r.now) {
 		// Read again at the next poll, as one read before its last comment
-		// settled (see listingLag).
+		// settled (see listingLag). Not a Reel: it is read whenever picked,
+		// whatever its updated_time, and its polled says whether it was
+		// read since the last full read began (handleReel): lowered, it
+		// had the Reel read back to the reply window every poll for up to
+		// listingLag after a full read.
 		polled = min(polled, post.UpdatedTime.Unix())
 	}
 	r.mark(post.ID, postState{updated: post.UpdatedTime.Unix(), newest: newest, polled: polled})
