@@ -706,7 +706,10 @@ end
 // (it may be waiting for its send slot: its send's last gate, Admit, then
 // finds the claim gone on a Page with a rate, and a later attempt finds the
 // mark). An entry in doubt, sent or failed is left as it is: its send may
-// have gone out, and its record is what keeps a second one from going. A
+// have gone out, and its record is what keeps a second one from going (a
+// doubt's hide is kept in the shown key all the same, and when Graph says
+// the doubt's send never landed, the next attempt finds it there and sends
+// nothing: hiddenDoubtScript). A
 // mark that took a claim's place gives way to the doubt of that attempt's
 // send, when its answer is lost (markScript), and keeps the claim's lease
 // ("f|<ms>|<lease-ms>|<reason>"): the attempt may have sent and died before
@@ -761,8 +764,9 @@ return 1
 // MarkHidden records that the Page hid the comment commentID at at (Meta's
 // created_time of the change; zero when it has none), so that its reply is
 // not sent (see hideScript: a target in doubt, sent or failed is left alone,
-// and so is a comment whose later unhide came first). It reports whether the
-// mark was written.
+// and so is a comment whose later unhide came first; a doubt's hide still
+// stops the reply once Graph says the doubt's send never landed,
+// HiddenInDoubt). It reports whether the mark was written.
 func (l *Ledger) MarkHidden(ctx context.Context, page, commentID string, at time.Time) (bool, error) {
 	return l.markHidden(ctx, l.runScript, page, commentID, at)
 }
@@ -861,6 +865,50 @@ func (l *Ledger) unmarkHidden(ctx context.Context, run scriptRunner, page, comme
 	n, err := run(ctx, []string{l.entryKey(page, t), l.shownKey(page, t)}, unhideScript, HiddenReason, l.ttlArg, changeMs(at))
 	if err != nil {
 		return false, fmt.Errorf("ledger unmark %s of page %s hidden: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
+// hiddenDoubtScript settles a doubt Graph answered "not sent" for a comment
+// the Page hid while its entry was in doubt: hideScript leaves a doubt as it
+// is (the earlier send may have landed), and only the comment's shown key,
+// which it writes first, keeps the hide. When that key's last change is a
+// hide, the reply is not sent, and the attempt's claim becomes the hide mark
+// (without a lease: Graph said no earlier send landed, and this attempt
+// sends nothing), as if the hide had found no doubt. An unhide then drops
+// the mark, and the next poll or full read that reads the comment queues
+// its reply. A claim another attempt took meanwhile (this one's lapsed) is
+// left to it, and so is a hide mark that took this attempt's claim: it says
+// hidden already, and its lease ends on its own.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] the comment's shown key.
+// ARGV[1] the attempt's claim token, ARGV[2] the hide mark's reason,
+// ARGV[3] TTL (ms). Returns 1 when the comment's last change is a hide (the
+// reply is not sent), 0 otherwise.
+var hiddenDoubtScript = redis.NewScript(`
+if string.sub(redis.call('GET', KEYS[2]) or '', 1, 2) ~= 'h|' then return 0 end
+local v = redis.call('GET', KEYS[1])
+if v and string.find(v, 'c|' .. ARGV[1] .. '|', 1, true) == 1 then
+  local t = redis.call('TIME')
+  local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('SET', KEYS[1], 'f|' .. string.format('%.0f', nowms) .. '|' .. ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
+
+// HiddenInDoubt reports whether the Page hid the comment t while its
+// ledger entry was in doubt (its last hide or unhide, by the comment's
+// shown key, is a hide), for the attempt token that holds t's claim and
+// found, by asking Graph, that no earlier attempt's reply landed. When so,
+// the reply must not be sent, and t's claim is turned into the hide mark
+// (see hiddenDoubtScript). A target other than a comment is never hidden.
+func (l *Ledger) HiddenInDoubt(ctx context.Context, page string, t Target, token string) (bool, error) {
+	if t.Kind != KindComment {
+		return false, nil
+	}
+	n, err := l.runScript(ctx, []string{l.entryKey(page, t), l.shownKey(page, t)}, hiddenDoubtScript, token, HiddenReason, l.ttlArg)
+	if err != nil {
+		return false, fmt.Errorf("ledger check %s of page %s for a hide during its doubt: %w", t, page, err)
 	}
 	return n == 1, nil
 }

@@ -219,6 +219,23 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("earlier attempt had sent the reply")
 			return nil
 		}
+		// No earlier attempt's reply landed. A hide that came while the
+		// entry was in doubt left it as it was (the send might have
+		// landed), and is kept in the comment's shown key only: the reply
+		// is not sent to a comment the Page hid, as the mark would have
+		// stopped it (a Redis round trip, on a doubt's path only).
+		hidden, herr := w.p.Ledger.HiddenInDoubt(ctx, r.PageID, r.Target, token)
+		if herr != nil {
+			w.giveBack(r, token, true, log)
+			w.returnSendSlot(r.PageID, lim, log)
+			return w.redisFailure(ctx, herr, fmt.Errorf("reply %s: %w", r.Target, herr))
+		}
+		if hidden {
+			w.returnSendSlot(r.PageID, lim, log)
+			w.m.PollSkipped.WithLabelValues(r.PageID, string(intake.SkipHidden)).Inc()
+			log.L().Info("reply not sent: the Page hid the comment while an earlier attempt's outcome was unknown, and Graph has no reply from it")
+			return nil
+		}
 	}
 
 	// However long the reply waited (a pause, a backlog, retries), it is
