@@ -213,8 +213,9 @@ func TestBatchEmpty(t *testing.T) {
 }
 
 // TestGetReplyInDoubtWithoutTask: a reply whose send's outcome is unknown and
-// whose task is gone is reported active (an attempt may be under way or have
-// reached the person), never with an empty state.
+// whose task is gone is reported unknown (an attempt may have reached the
+// person; no task of it is queued), never with an empty state. (It was
+// reported active, which says a worker is at it.)
 func TestGetReplyInDoubtWithoutTask(t *testing.T) {
 	e := newEnv(t, nil)
 	tg, err := tasks.ParseTarget("comment:1_2")
@@ -225,7 +226,7 @@ func TestGetReplyInDoubtWithoutTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, m := e.do(t, http.MethodGet, "/v1/replies/comment:1_2", testToken, "")
-	if st != http.StatusOK || m["state"] != "active" {
-		t.Errorf("reply in doubt without a task: %d %v, want 200 state active", st, m)
+	if st != http.StatusOK || m["state"] != "unknown" {
+		t.Errorf("reply in doubt without a task: %d %v, want 200 state unknown", st, m)
 	}
 }

@@ -774,6 +774,20 @@ func conversationReadWait(page *config.Page) time.Duration {
 	return max(maxConversationReadWait, min(2*worker.ConversationReadLimit(page).Interval, maxSlowConversationReadWait))
 }
 
+// unknownReason is the last_error of a reply in state "unknown".
+const unknownReason = "an earlier attempt's outcome is unknown (its send may have reached the person); " +
+	"the next attempt, queued by the next poll or full read that reads the target, asks Graph before it sends"
+
+// skippedReason is the last_error of a reply in state "skipped": its task
+// completed on a mark the ledger no longer holds.
+func skippedReason(t tasks.Target) string {
+	if t.Kind == tasks.KindComment {
+		return "not sent: the Page hid the comment (" + tasks.HiddenReason + ") and has shown it again since; " +
+			"the next poll or full read that reads it queues its reply"
+	}
+	return "not sent: its task completed on a mark the ledger no longer holds"
+}
+
 // stateOf maps asynq's task states to the API's.
 func stateOf(s asynq.TaskState) string {
 	switch s {
@@ -789,7 +803,9 @@ func stateOf(s asynq.TaskState) string {
 type ReplyStatus struct {
 	ID     string `json:"id"`
 	PageID string `json:"page_id,omitempty"`
-	// State is pending, scheduled, active, retry, sent or archived.
+	// State is pending, scheduled, active, retry, sent, archived, skipped
+	// (completed without a send, on a hide mark an unhide dropped since) or
+	// unknown (completed, an earlier attempt's outcome unknown).
 	State string `json:"state"`
 	// Attempts is the number of send attempts begun.
 	Attempts int `json:"attempts"`
@@ -886,9 +902,24 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	case tasks.StatusFailed:
 		st.State, st.LastError = "archived", entry.Reason
 		st.Attempts = max(st.Attempts, 1)
-	case tasks.StatusClaimed, tasks.StatusUnknown:
-		if info == nil {
+	case tasks.StatusClaimed:
+		if info == nil || info.State == asynq.TaskStateCompleted {
 			st.State = "active"
+		}
+	case tasks.StatusUnknown:
+		if info == nil || info.State == asynq.TaskStateCompleted {
+			// Neither known sent nor known not: the task completed on a
+			// hide mark whose unhide left the doubt of the attempt whose
+			// claim the mark had taken (or the task is gone). No task of
+			// it runs: the next attempt, queued by a poll, asks Graph.
+			st.State, st.LastError = "unknown", unknownReason
+		}
+	case tasks.StatusNone:
+		if info != nil && info.State == asynq.TaskStateCompleted {
+			// The task completed without a send on a mark that is gone
+			// since: a hide mark the Page's unhide dropped (a removal's is
+			// never dropped). asynq says completed; nothing went out.
+			st.State, st.LastError = "skipped", skippedReason(t)
 		}
 	}
 	writeJSON(w, http.StatusOK, st)
