@@ -27,6 +27,14 @@ func TestSecondSIGHUPDoesNotKill(t *testing.T) {
 	if signal.Ignored(syscall.SIGHUP) {
 		t.Skip("SIGHUP is ignored here (nohup)")
 	}
+	// Handled here while the child starts, so it starts with SIGHUP's
+	// default: a test before this one that handled SIGHUP and stopped
+	// (signal.Stop) in a run under nohup leaves it ignored in this process
+	// while signal.Ignored says it is not, and the child would inherit it
+	// ignored (as TestHangupStopsGracefully).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSIGHUPDoesNotKill$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "PAGEREPLY_SIGHUP_CHILD=1")
 	out, err := cmd.CombinedOutput()
