@@ -143,6 +143,8 @@ type Server struct {
 	// redisAwayLog spaces the "api: enqueue" lines of requests that met
 	// Redis away: every request fails alike until it is back.
 	redisAwayLog logspace.Line
+	// readyLog spaces the lines of failing /readyz probes.
+	readyLog ReadyLog
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -318,10 +320,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.ready.Ping(r.Context()); err != nil {
 		reason := tasks.ReadyReason(err)
-		s.log.Warn("readyz: "+reason, slog.String("error", err.Error()))
+		s.readyLog.Failed(r.Context(), s.log, reason, err)
 		writeError(w, http.StatusServiceUnavailable, reason, "")
 		return
 	}
+	s.readyLog.Ready(r.Context(), s.log)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 

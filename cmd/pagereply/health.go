@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -72,6 +73,8 @@ type healthServer struct {
 	ln       net.Listener
 	serving  atomic.Bool
 	stopping atomic.Bool
+	// readyLog spaces the lines of failing /readyz probes.
+	readyLog api.ReadyLog
 }
 
 // newHealthServer returns a server for the given Redis client (probed by
@@ -174,10 +177,11 @@ func (h *healthServer) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.ready.Ping(r.Context()); err != nil {
 		reason := tasks.ReadyReason(err)
-		h.log.Warn("readyz: "+reason, slog.String("error", err.Error()))
+		h.readyLog.Failed(r.Context(), h.log, reason, err)
 		writeHealthError(w, http.StatusServiceUnavailable, reason)
 		return
 	}
+	h.readyLog.Ready(r.Context(), h.log)
 	writeHealthJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
