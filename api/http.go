@@ -81,25 +81,43 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		level := slog.LevelInfo
+		level, repeated := slog.LevelInfo, -1
 		switch {
 		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
 			// Probes come every few seconds; a failing /readyz logs why
-			// itself, once per probe, and an ERROR per probe would bury it.
+			// itself (spaced), and an ERROR per probe would bury it.
 			level = slog.LevelDebug
+		case sw.status == http.StatusServiceUnavailable:
+			// The documented "try again" answers (Redis away or slower
+			// than the answer's budget, the Page paused, its reads
+			// booked; the webhook's delivery Meta sends again): not a
+			// bug, and with Redis away every request gets one, each
+			// beside its handler's own spaced line. A WARN once per
+			// logspace.Period, the others at debug, counted.
+			level, repeated = s.unavailableLog.Level(time.Now(), slog.LevelWarn)
+		case sw.status == http.StatusBadGateway:
+			// Graph refused or failed a conversation read: Graph's
+			// failure, said by the handler's WARN; spaced the same way.
+			level, repeated = s.badGatewayLog.Level(time.Now(), slog.LevelWarn)
 		case sw.status >= 500:
+			// A 500 is a bug (a handler that panicked, an answer that
+			// cannot be encoded): each is an ERROR.
 			level = slog.LevelError
 		case r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/monitor/"):
 			level = slog.LevelDebug
 		}
-		s.log.LogAttrs(r.Context(), level, "http request",
+		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", safePath(r.URL.Path)),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr),
-		)
+		}
+		if repeated >= 0 && level != slog.LevelDebug {
+			attrs = append(attrs, slog.Int("repeated", repeated))
+		}
+		s.log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
 }
 

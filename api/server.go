@@ -145,6 +145,9 @@ type Server struct {
 	redisAwayLog logspace.Line
 	// readyLog spaces the lines of failing /readyz probes.
 	readyLog ReadyLog
+	// unavailableLog and badGatewayLog space the request log's lines of
+	// 503 and 502 answers (logRequests).
+	unavailableLog, badGatewayLog logspace.Line
 
 	mu     sync.Mutex
 	ln     net.Listener
