@@ -135,8 +135,9 @@ type Server struct {
 	monitor *asynqmon.HTTPHandler
 	handler http.Handler
 	srv     *http.Server
-	ready   *tasks.Pinger // nil without Redis
-	secrets []string      // no reply text may hold one (Params.Secrets)
+	ready   *tasks.Pinger       // nil without Redis
+	secrets []string            // no reply text may hold one (Params.Secrets)
+	gather  prometheus.Gatherer // served at /metrics (Gatherer)
 
 	stopping atomic.Bool
 
@@ -188,8 +189,27 @@ func New(p Params) *Server {
 	if p.Redis != nil {
 		s.ready = tasks.NewPinger(p.Redis, p.ReadyTimeout)
 	}
+	queues := prometheus.NewRegistry()
+	if p.Inspector != nil {
+		queues.MustRegister(newQueueCollector(p.Inspector, s.log))
+	}
+	pages := make([]string, 0, len(p.Pages))
+	for _, pg := range p.Pages {
+		pages = append(pages, pg.ID)
+	}
+	queues.MustRegister(&pauseCollector{ledger: p.Ledger, pages: pages, log: s.log})
+	// The process's Go runtime and resource gauges, as on --health-addr:
+	// they are what sizes an api pod, whose /metrics is this one.
+	queues.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.gather = prometheus.Gatherers{p.Metrics.Registry, queues}
 	return s
 }
+
+// Gatherer returns what /metrics serves: Params.Metrics, asynq's queue
+// gauges, pagereply_page_paused and the process's runtime gauges. A
+// --health-addr beside the API serves the same (each scrape reads the queues
+// and the pauses from Redis, as on api.addr).
+func (s *Server) Gatherer() prometheus.Gatherer { return s.gather }
 
 // Handler returns the API's routes with logging, for tests and for servers
 // built elsewhere. It mounts the monitor (opening its Redis pool) on first use.
@@ -225,20 +245,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/healthz", getOnly)
 	mux.Handle("/readyz", getOnly)
 
-	queues := prometheus.NewRegistry()
-	if s.p.Inspector != nil {
-		queues.MustRegister(newQueueCollector(s.p.Inspector, s.log))
-	}
-	pages := make([]string, 0, len(s.p.Pages))
-	for _, p := range s.p.Pages {
-		pages = append(pages, p.ID)
-	}
-	queues.MustRegister(&pauseCollector{ledger: s.p.Ledger, pages: pages, log: s.log})
-	// The process's Go runtime and resource gauges, as on --health-addr:
-	// they are what sizes an api pod, whose /metrics is this one.
-	queues.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gather := prometheus.Gatherers{s.p.Metrics.Registry, queues}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log}}))
 	mux.Handle("/metrics", getOnly)
 
 	if s.p.Webhook != nil {

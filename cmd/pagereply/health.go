@@ -66,6 +66,7 @@ func addStopNote(fs *flag.FlagSet) {
 // --health-addr, so that roles without the HTTP API (worker, scheduler) can be
 // probed and scraped: the api role's /metrics carries only its own process's
 // counters and the queue gauges, not the sends counted in worker processes.
+// In a process with the api role, its /metrics is the api's (UseGatherer).
 type healthServer struct {
 	log      *slog.Logger
 	ready    *tasks.Pinger
@@ -75,6 +76,16 @@ type healthServer struct {
 	stopping atomic.Bool
 	// readyLog spaces the lines of failing /readyz probes.
 	readyLog api.ReadyLog
+	// metrics serves /metrics (UseGatherer).
+	metrics atomic.Pointer[http.Handler]
+}
+
+// UseGatherer makes /metrics serve g: the api role's (api.Server.Gatherer)
+// when it runs in the process, so that --health-addr serves what api.addr
+// does, asynq's queue gauges and pagereply_page_paused included.
+func (h *healthServer) UseGatherer(g prometheus.Gatherer) {
+	var handler http.Handler = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	h.metrics.Store(&handler)
 }
 
 // newHealthServer returns a server for the given Redis client (probed by
@@ -91,7 +102,8 @@ func newHealthServer(addr string, rdb redis.UniversalClient, reg *prometheus.Reg
 	// sizes a worker (memory, CPU, goroutines) when no api role runs beside it.
 	runtime := prometheus.NewRegistry()
 	runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, runtime}, promhttp.HandlerOpts{}))
+	h.UseGatherer(prometheus.Gatherers{reg, runtime})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { (*h.metrics.Load()).ServeHTTP(w, r) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeHealthError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
 	})

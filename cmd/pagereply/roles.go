@@ -164,6 +164,11 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			}
 			return nil, err
 		}
+		if r.health != nil {
+			// The same /metrics as api.addr: the queue and pause gauges
+			// are the api role's.
+			r.health.UseGatherer(r.api.Gatherer())
+		}
 	}
 	if roles.worker {
 		r.worker = worker.New(worker.Params{
