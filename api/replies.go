@@ -453,6 +453,23 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, res)
 }
 
+// redisFailed logs a request's Redis failure (answered 503, "try again"):
+// an ERROR, but when Redis is away (tasks.RedisAway) once per
+// logspace.Period for the lines of every request (enqueue, task info,
+// ledger, conversation read), the others at debug, counted in the next
+// ERROR's "repeated": with Redis away every request fails alike.
+func (s *Server) redisFailed(ctx context.Context, log *slog.Logger, msg string, err error, attrs ...any) {
+	lvl, repeated := slog.LevelError, 0
+	if tasks.RedisAway(err) {
+		lvl, repeated = s.redisAwayLog.Level(time.Now(), slog.LevelError)
+	}
+	attrs = append(attrs, slog.String("error", err.Error()))
+	if repeated > 0 {
+		attrs = append(attrs, slog.Int("repeated", repeated))
+	}
+	log.Log(ctx, lvl, msg, attrs...)
+}
+
 // redisUnavailable is the answer to a reply Redis could not take.
 func redisUnavailable() ReplyResult {
 	return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: redisUnavailableMsg}}
@@ -474,21 +491,9 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 	}
 	out, info, err := s.p.Enqueuer.Enqueue(ctx, reply)
 	if err != nil {
-		away := tasks.RedisAway(err)
-		lvl, repeated := slog.LevelError, 0
-		if away {
-			// Once per logspace.Period, the others at debug: with Redis away
-			// every request fails alike, each also logged as a 503.
-			lvl, repeated = s.redisAwayLog.Level(time.Now(), slog.LevelError)
-		}
-		attrs := []any{slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()),
-			slog.String("error", err.Error())}
-		if repeated > 0 {
-			attrs = append(attrs, slog.Int("repeated", repeated))
-		}
-		s.log.Log(ctx, lvl, "api: enqueue", attrs...)
+		s.redisFailed(ctx, s.log, "api: enqueue", err, slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()))
 		res := redisUnavailable()
-		res.redisAway = away
+		res.redisAway = tasks.RedisAway(err)
 		return res
 	}
 	s.p.Metrics.Enqueued.WithLabelValues(reply.PageID, string(tasks.SourceAPI), string(out)).Inc()
@@ -650,7 +655,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	case errors.As(err, new(*WaitEndedError)):
 		return unavailable("the request ended while waiting to read the conversation")
 	case errors.As(err, new(*RedisError)):
-		log.Error("api: take conversation read", slog.String("error", err.Error()))
+		s.redisFailed(ctx, log, "api: take conversation read", err)
 		return unavailable("cannot read the conversation now (Redis unavailable); try again")
 	case errors.As(err, &ce) && ce.Answered:
 		// Recorded as the worker records a reply the Page answered while
@@ -660,7 +665,7 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		// one of theirs is sent besides.
 		if ce.Answer != nil {
 			if rerr := worker.RecordAnswered(ctx, s.p.Ledger, reply, ce.Answer); rerr != nil {
-				log.Error("api: record the Page's answer", slog.String("target", reply.Target.String()), slog.String("error", rerr.Error()))
+				s.redisFailed(ctx, log, "api: record the Page's answer", rerr, slog.String("target", reply.Target.String()))
 				res := ReplyResult{Status: http.StatusServiceUnavailable,
 					Error: &errorDetail{Message: "the Page answered " + reply.Target.String() + " already, and that cannot be recorded now (Redis unavailable); try again", Field: c.field}}
 				res.redisAway = tasks.RedisAway(rerr)
@@ -848,7 +853,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
 		info = nil
 	default:
-		s.log.Error("api: task info", slog.String("id", id), slog.String("error", err.Error()))
+		s.redisFailed(ctx, s.log, "api: task info", err, slog.String("id", id))
 		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
 		return
 	}
@@ -866,7 +871,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	}
 	found, entry, err := s.p.Ledger.FindEntry(ctx, candidates, t)
 	if err != nil {
-		s.log.Error("api: ledger", slog.String("id", id), slog.String("error", err.Error()))
+		s.redisFailed(ctx, s.log, "api: ledger", err, slog.String("id", id))
 		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
 		return
 	}
