@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -57,8 +58,15 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 			if err := s.ready.Ping(r.Context()); err != nil && !errors.Is(err, tasks.ErrRefusesWrites) {
 				// The log keeps asynqmon's error, which the answer does not
 				// pass on (it names Redis's address).
-				s.log.Warn("monitor: redis does not answer", slog.String("path", safePath(r.URL.Path)),
-					slog.String("error", err.Error()), slog.String("monitor_error", safePath(strings.TrimSpace(hw.body.String()))))
+				// A WARN once per logspace.Period, the others at debug: an
+				// open monitor asks every few seconds, each a 503.
+				lvl, repeated := s.monitorAwayLog.Level(time.Now(), slog.LevelWarn)
+				attrs := []any{slog.String("path", safePath(r.URL.Path)),
+					slog.String("error", err.Error()), slog.String("monitor_error", safePath(strings.TrimSpace(hw.body.String())))}
+				if repeated > 0 {
+					attrs = append(attrs, slog.Int("repeated", repeated))
+				}
+				s.log.Log(r.Context(), lvl, "monitor: redis does not answer", attrs...)
 				writeError(w, http.StatusServiceUnavailable, "monitor unavailable (Redis unavailable); try again", "")
 				return
 			}

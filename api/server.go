@@ -149,6 +149,8 @@ type Server struct {
 	// unavailableLog and badGatewayLog space the request log's lines of
 	// 503 and 502 answers (logRequests).
 	unavailableLog, badGatewayLog logspace.Line
+	// monitorAwayLog spaces the monitor's "redis does not answer" lines.
+	monitorAwayLog logspace.Line
 
 	mu     sync.Mutex
 	ln     net.Listener
