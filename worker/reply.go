@@ -414,7 +414,9 @@ func (w *Worker) pastWindow(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	}
 	w.returnSendSlot(r.PageID, lim, log)
 	if unsettled {
-		if err := w.holdUnsettled(ctx, ps, r); err != nil {
+		// The doubt was checked (after its settle time): its reply, if
+		// any, had landed by now.
+		if err := w.holdUnsettled(ctx, ps, r, time.Time{}); err != nil {
 			w.giveBack(*r, token, true, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		}
@@ -426,22 +428,35 @@ func (w *Worker) pastWindow(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	return fmt.Errorf("reply %s: %w: %w", r.Target, err, asynq.SkipRetry)
 }
 
-// holdUnsettled takes the writer of r's comment or post as answered, on a
-// Page that sends one reply per person, when r's reply may have reached
-// them and nothing will ever tell: its target is failed for good, or let go
-// past its window, while an attempt's outcome is unknown (README: one reply
-// per person). The person's record names no message (tasks.Ledger.
-// PersonSent), and is kept for the reply window, as for a reply Graph
-// refuses as already sent. Never two replies wins over never missing one:
-// the person's other comments within the window get no reply, as if that
-// one had reached them. (A doubt's own entry holds them while it lasts;
-// once failed or released it holds no one.) Any other reply: nothing.
-func (w *Worker) holdUnsettled(ctx context.Context, ps *pageState, r *tasks.Reply) error {
+// holdUnsettled takes r's person as answered by r's reply, when it may have
+// reached them and nothing will ever tell: its target is failed for good, or
+// let go past its window, while an attempt's outcome is unknown (README: one
+// reply per person; a conversation reply whose outcome cannot be settled).
+// The person's record names no message (tasks.Ledger.PersonSent), and is
+// kept for the reply window (a conversation's person: Messenger's), as for
+// a reply Graph refuses as already sent. Never two replies wins over never
+// missing one. A commenter's other comments within the window get no reply,
+// as if that one had reached them. A conversation's person is recorded as
+// answered at landed, the latest time the reply could have reached them (the
+// zero time: now, in Redis's clock): a reply to a message they wrote before
+// then is not sent, one to a message written after it gets its own, as it
+// would either way. (A doubt's own entry holds them so while it lasts, only
+// for messages written before its send could have landed; once the target
+// is failed for good or let go, it holds no one, and without this record a
+// reply to the person's earlier message went out beside the one that may
+// have landed.)
+func (w *Worker) holdUnsettled(ctx context.Context, ps *pageState, r *tasks.Reply, landed time.Time) error {
 	who, ok := personOf(ps, r)
-	if !ok || !who.Commenter {
+	if !ok {
 		return nil
 	}
-	if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); err != nil {
+	at := landed
+	if who.Commenter {
+		// Any reply within the window answers a commenter: its time does
+		// not count.
+		at = time.Time{}
+	}
+	if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", at, personTTL(ps, r)); err != nil {
 		return fmt.Errorf("take the person of %s as answered, its reply's outcome unknown: %w", r.Target, err)
 	}
 	return nil
@@ -451,23 +466,35 @@ func (w *Worker) holdUnsettled(ctx context.Context, ps *pageState, r *tasks.Repl
 // markUnknown could not record because r's target was failed for good
 // meanwhile: the webhook's remove took the place of the attempt's claim
 // (a remove mark, unlike a hide mark, does not give way to a doubt, and no
-// attempt will ask Graph about a removed comment). It reads the entry only
-// for a reply whose person holdUnsettled would record.
-func (w *Worker) holdIfDoubtRefused(ctx context.Context, r tasks.Reply, log *taskLog) {
+// attempt will ask Graph about a removed comment). settle is the doubt's
+// settle time (0: none), how long after now its send may still land. It
+// reads the entry only for a reply whose person holdUnsettled would record.
+func (w *Worker) holdIfDoubtRefused(ctx context.Context, r tasks.Reply, settle time.Duration, log *taskLog) {
 	ps, ok := w.pages[r.PageID]
 	if !ok {
 		return
 	}
-	if who, ok := personOf(ps, &r); !ok || !who.Commenter {
+	if _, ok := personOf(ps, &r); !ok {
 		return
 	}
 	e, err := w.p.Ledger.Get(ctx, r.PageID, r.Target)
 	if err == nil && e.Status == tasks.StatusFailed {
-		err = w.holdUnsettled(ctx, ps, &r)
+		err = w.holdUnsettled(ctx, ps, &r, landedBy(settle))
 	}
 	if err != nil {
 		log.L().Warn("take the person as answered after a doubt the ledger refused", slog.String("error", err.Error()))
 	}
+}
+
+// landedBy is the latest time a reply whose send may still be reaching Graph
+// for settle could reach its person: settle from now, or the zero time (now,
+// in Redis's clock) when it is done with (settle 0: a doubt whose settle
+// time has passed, as it has when an attempt checks it).
+func landedBy(settle time.Duration) time.Time {
+	if settle <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(settle)
 }
 
 // failForGood records that r's reply will never be sent, for err, logs msg
@@ -1167,7 +1194,14 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
 		if reached {
-			if herr := w.holdUnsettled(ctx, ps, r); herr != nil {
+			// A send of this attempt's that may have left may still land
+			// within the send's settle time; an earlier attempt's, checked
+			// after its settle time, had landed by now.
+			settle := time.Duration(0)
+			if !doubtful && mayHaveLeft(gerr) {
+				settle = w.p.SendSettle
+			}
+			if herr := w.holdUnsettled(ctx, ps, r, landedBy(settle)); herr != nil {
 				// Kept in doubt instead: the next attempt tries again.
 				if !doubtful && mayHaveLeft(gerr) {
 					w.markUnknown(*r, w.p.SendSettle, log)
@@ -1233,7 +1267,7 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
 		return
 	}
-	w.holdIfDoubtRefused(ctx, r, log)
+	w.holdIfDoubtRefused(ctx, r, 0, log)
 }
 
 // markUnknown marks r's target unknown, to be checked with Graph after settle.
@@ -1244,7 +1278,7 @@ func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) 
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
 		return
 	}
-	w.holdIfDoubtRefused(ctx, r, log)
+	w.holdIfDoubtRefused(ctx, r, settle, log)
 }
 
 // failure returns err as a failure that uses a retry, or archives the task when
