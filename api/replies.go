@@ -418,6 +418,10 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make([]ReplyResult, len(reqs))
 	redisDown := false
+	var budget *batchBudget
+	if batch {
+		budget = s.newBatchBudget(time.Now())
+	}
 	for i := range reqs {
 		prefix := ""
 		if batch {
@@ -440,7 +444,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		results[i] = s.enqueueOne(r.Context(), &reqs[i], prefix)
+		results[i] = s.enqueueOne(r.Context(), &reqs[i], prefix, budget)
 		redisDown = results[i].redisAway
 	}
 	if batch {
@@ -477,15 +481,16 @@ func redisUnavailable() ReplyResult {
 
 const redisUnavailableMsg = "cannot queue the reply now (Redis unavailable); try again"
 
-// enqueueOne validates and enqueues one reply and says how it went.
-func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix string) ReplyResult {
+// enqueueOne validates and enqueues one reply and says how it went; budget
+// is its batch's (nil for a request of one reply).
+func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix string, budget *batchBudget) ReplyResult {
 	c, e := s.check(req, prefix)
 	if e != nil {
 		return ReplyResult{Status: e.status, Error: &errorDetail{Message: e.msg, Field: e.field}}
 	}
 	reply := tasks.Reply{PageID: c.page.ID, Target: c.target, Text: c.text, Source: tasks.SourceAPI}
 	if c.kind == "" {
-		if res, ok := s.resolveConversation(ctx, c, &reply); !ok {
+		if res, ok := s.resolveConversation(ctx, c, &reply, budget); !ok {
 			return res
 		}
 	}
@@ -628,17 +633,80 @@ func windowClosed(page *config.Page, created, now time.Time) error {
 	return &ConversationError{BadInput: true, Msg: "the person's last message is older than 24 hours: Messenger allows no reply"}
 }
 
+// batchReadReserve is the part of a batch's time (its write timeout, from
+// the request) kept for what follows an item's wait for its conversation
+// read slot: the Graph read itself (graph.timeout, 10 s by default), the
+// enqueue, and the rest of the batch's items that need no read.
+const batchReadReserve = 15 * time.Second
+
+// batchBudget is a batch's time for its conversation replies' reads: each
+// item waits for its Page's read slot (one at a time, at the Page's
+// conversation read schedule) only while the batch can still answer within
+// its write timeout, counted from the request. An item whose slot is
+// further than that, or than the wait a single request gets, is answered
+// 503 with the time to its slot, booked and held for its conversation as
+// for a single request; the batch's later items of that Page are answered
+// 503 too, with the time to the slots they would have had, booking none
+// (each booking a held slot ahead would keep the Page's poll from reading
+// for as long as those slots run). A batch is handled by one goroutine: no
+// lock.
+type batchBudget struct {
+	until time.Time
+	// later holds, by Page, the first item refused for its slot: when,
+	// the wait it was told, and how many items of the Page were refused
+	// after it.
+	later map[string]*batchLater
+}
+
+type batchLater struct {
+	at    time.Time
+	wait  time.Duration
+	after int
+}
+
+// newBatchBudget is the budget of a batch that came at start.
+func (s *Server) newBatchBudget(start time.Time) *batchBudget {
+	return &batchBudget{until: start.Add(s.writeTimeout() - batchReadReserve), later: map[string]*batchLater{}}
+}
+
+// readWait is how long an item of page in the batch may wait for its read
+// slot, at most maxWait; refused, with the wait to tell, when an earlier
+// item of page was refused its slot (nothing booked).
+func (b *batchBudget) readWait(page *config.Page, maxWait time.Duration) (wait time.Duration, refused bool) {
+	if l, ok := b.later[page.ID]; ok {
+		l.after++
+		d := l.wait + time.Duration(l.after)*worker.ConversationReadLimit(page).Interval - time.Since(l.at)
+		return max(d, time.Second), true
+	}
+	return max(min(maxWait, time.Until(b.until)), 0), false
+}
+
+// refused records that an item of page was refused its read slot, wait away.
+func (b *batchBudget) refused(page *config.Page, wait time.Duration) {
+	if _, ok := b.later[page.ID]; !ok {
+		b.later[page.ID] = &batchLater{at: time.Now(), wait: wait}
+	}
+}
+
 // resolveConversation is ConversationReply for the API; ok is false when res
-// is the answer instead.
-func (s *Server) resolveConversation(ctx context.Context, c checked, reply *tasks.Reply) (res ReplyResult, ok bool) {
+// is the answer instead. budget is the item's batch's (nil: a single reply).
+func (s *Server) resolveConversation(ctx context.Context, c checked, reply *tasks.Reply, budget *batchBudget) (res ReplyResult, ok bool) {
 	if s.p.Graph == nil {
 		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: "conversation replies are not available on this server", Field: c.field}}, false
 	}
 	unavailable := func(msg string) (ReplyResult, bool) {
 		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: msg, Field: c.field}}, false
 	}
+	maxWait := conversationReadWait(c.page)
+	if budget != nil {
+		wait, refused := budget.readWait(c.page, maxWait)
+		if refused {
+			return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s (this batch's earlier items took the ones it could wait for); try again then", wait.Round(time.Second)))
+		}
+		maxWait = wait
+	}
 	log := s.log.With(slog.String("page_id", c.page.ID))
-	err := GuardedConversationReply(ctx, s.p.Ledger, s.p.Metrics, s.p.Graph, c.page, c.id, s.p.Now, reply, conversationReadWait(c.page), log)
+	err := GuardedConversationReply(ctx, s.p.Ledger, s.p.Metrics, s.p.Graph, c.page, c.id, s.p.Now, reply, maxWait, log)
 	if err == nil {
 		return ReplyResult{}, true
 	}
@@ -651,6 +719,9 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	case errors.As(err, &pe):
 		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
 	case errors.As(err, &later):
+		if budget != nil {
+			budget.refused(c.page, later.Wait)
+		}
 		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", later.Wait.Round(time.Second)))
 	case errors.As(err, new(*WaitEndedError)):
 		return unavailable("the request ended while waiting to read the conversation")

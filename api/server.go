@@ -118,7 +118,9 @@ type Params struct {
 	// WriteTimeout bounds how long an answer may take to write, from the
 	// request; if zero, DefaultWriteTimeout. POST /v1/replies counts it
 	// from when its answer is ready instead: a batch of conversation replies
-	// reads Graph for each, at about 2 a second.
+	// reads Graph for each, at about 2 a second (its items wait for their
+	// reads only while it can answer within WriteTimeout of the request:
+	// batchBudget).
 	WriteTimeout time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
