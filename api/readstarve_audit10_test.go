@@ -1,24 +1,12 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/pagereply/pagereply/api"
-	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/tasks"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestConversationReplyNotStarvedBySlowPoll_audit10: at a rate under about
@@ -31,46 +19,8 @@ import (
 // no faster than its schedule.
 func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
 	t.Parallel() // mostly waits out a slow read schedule
-	var pages []config.Page
-	e := newEnv(t, func(p *api.Params) {
-		p.Pages[0].Rate = config.Rate{N: 8, Per: time.Minute}
-		p.Pages[0].ReplyTo = []string{config.ReplyConversations}
-		p.Pages[0].DefaultText = "Thanks for your message!"
-		pages = p.Pages
-	})
-	page := e.page.ID
-	lim := worker.ConversationReadLimit(&pages[0])
-	// 100 conversations the Page answered: 4 pages of the listing, read
-	// one slot each.
-	now := time.Now()
-	for i := range 100 {
-		id := strconv.Itoa(6200000 + i)
-		at := now.Add(-time.Hour + time.Duration(i)*time.Second)
-		e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", at)
-		e.sb.AddPageMessage(page, id, "answered by hand", at.Add(time.Minute))
-	}
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	client := asynq.NewClient(e.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	pl := worker.NewPoller(worker.PollParams{
-		Graph:  graph.New(graph.Config{BaseURL: gs.URL, Timeout: 5 * time.Second}),
-		Ledger: e.ledger, Enqueuer: &tasks.Enqueuer{Client: client, Ledger: e.ledger, MaxRetry: 3}, Pages: pages,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	start := time.Now()
-	done := make(chan error, 1)
-	go func() {
-		_, err := pl.Poll(context.Background(), page, false)
-		done <- err
-	}()
-	for e.sb.Calls()[sandbox.EndpointConversations] < 2 {
-		select {
-		case err := <-done:
-			t.Fatalf("poll ended before its second page of conversations: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	w := startPollWalk(t, 8, 100)
+	e, page, start, done := w.e, w.page, w.start, w.done
 	// The poll has read its second page and booked (before the fix) its
 	// third; a person writes while it reads older pages.
 	time.Sleep(300 * time.Millisecond)
@@ -95,16 +45,7 @@ func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
 	if status != http.StatusAccepted {
 		t.Fatalf("conversation reply answered %d after %d tries while a poll read the Page's conversations, want 202", status, tries)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	calls := e.sb.Calls()
-	reads := calls[sandbox.EndpointConversations] + calls[sandbox.EndpointObject]
-	if most := int(elapsed/lim.Interval) + 1; reads > most {
-		t.Errorf("%d conversation reads in %s, more than the %d the Page's schedule (%s apart) allows", reads, elapsed.Round(time.Millisecond), most, lim.Interval)
-	}
-	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
+	w.finish(t)
 }
 
 // TestConversationReplyRetryGetsHeldSlot_audit10: under 6/m a read slot is
@@ -115,46 +56,8 @@ func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
 // poll walked), although the Page reads no faster than its schedule.
 func TestConversationReplyRetryGetsHeldSlot_audit10(t *testing.T) {
 	t.Parallel() // mostly waits out a slow read schedule
-	var pages []config.Page
-	e := newEnv(t, func(p *api.Params) {
-		p.Pages[0].Rate = config.Rate{N: 4, Per: time.Minute}
-		p.Pages[0].ReplyTo = []string{config.ReplyConversations}
-		p.Pages[0].DefaultText = "Thanks for your message!"
-		pages = p.Pages
-	})
-	page := e.page.ID
-	lim := worker.ConversationReadLimit(&pages[0])
-	// 75 conversations the Page answered: 3 pages of the listing, read
-	// one slot each.
-	now := time.Now()
-	for i := range 75 {
-		id := strconv.Itoa(6200000 + i)
-		at := now.Add(-time.Hour + time.Duration(i)*time.Second)
-		e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", at)
-		e.sb.AddPageMessage(page, id, "answered by hand", at.Add(time.Minute))
-	}
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	client := asynq.NewClient(e.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	pl := worker.NewPoller(worker.PollParams{
-		Graph:  graph.New(graph.Config{BaseURL: gs.URL, Timeout: 5 * time.Second}),
-		Ledger: e.ledger, Enqueuer: &tasks.Enqueuer{Client: client, Ledger: e.ledger, MaxRetry: 3}, Pages: pages,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	start := time.Now()
-	done := make(chan error, 1)
-	go func() {
-		_, err := pl.Poll(context.Background(), page, false)
-		done <- err
-	}()
-	for e.sb.Calls()[sandbox.EndpointConversations] < 2 {
-		select {
-		case err := <-done:
-			t.Fatalf("poll ended before its second page of conversations: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	w := startPollWalk(t, 4, 75)
+	e, page, lim, start, done := w.e, w.page, w.lim, w.start, w.done
 	// The poll has read its second page and booked (before the fix) its
 	// third; a person writes while it reads older pages.
 	time.Sleep(300 * time.Millisecond)
@@ -176,14 +79,5 @@ func TestConversationReplyRetryGetsHeldSlot_audit10(t *testing.T) {
 		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
 	default:
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	calls := e.sb.Calls()
-	reads := calls[sandbox.EndpointConversations] + calls[sandbox.EndpointObject]
-	if most := int(elapsed/lim.Interval) + 1; reads > most {
-		t.Errorf("%d conversation reads in %s, more than the %d the Page's schedule (%s apart) allows", reads, elapsed.Round(time.Millisecond), most, lim.Interval)
-	}
-	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
+	w.finish(t)
 }
