@@ -7,9 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
-	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -118,29 +116,14 @@ func TestHideDuringDoubt_audit11(t *testing.T) {
 // free again: their other comment b gets the one reply. Before the fix a's
 // reply went to the hidden comment.
 func TestOneReplyPerPersonHideDuringDoubt_audit11(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 11072})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	pages[0].OneReplyPerPerson = true
-	pages[0].SkipHidden = true
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	page := pages[0].ID
+	h, pages, ra, rb := twoCommentsHidable(t, 11072, "7009111")
+	page, a, b := pages[0].ID, ra.Target.ID, rb.Target.ID
 	ctx := context.Background()
-
-	cleo := sandbox.User{ID: "7009111", Name: "Cleo Twice"}
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", time.Now().Add(-time.Hour))
-	a := h.sb.AddComment(post, cleo, "me!", time.Now().Add(-time.Hour))
-	b := h.sb.AddComment(post, cleo, "@friend look", time.Now().Add(-time.Hour+time.Minute))
-	reply := func(id string) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Person: cleo.ID,
-			Text: "Thanks for your comment, Cleo!", Source: tasks.SourcePoll, Created: time.Now().Add(-time.Hour).UnixMilli()}
-	}
-	ra, rb := reply(a), reply(b)
 	deliver := hideWebhook(t, h, pages[0])
 
 	h.enqueueAll(t, []tasks.Reply{ra})
 	h.lostAnswer(t, ra, func() {
-		pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: cleo.ID, Commenter: true}, ra.Target, "t1", time.Time{}, 24*time.Hour)
+		pc, err := h.ledger.PersonClaim(ctx, page, tasks.Person{ID: ra.Person, Commenter: true}, ra.Target, "t1", time.Time{}, 24*time.Hour)
 		if err != nil || pc.Outcome != tasks.PersonClaimed {
 			t.Fatalf("person claim: %+v %v", pc, err)
 		}

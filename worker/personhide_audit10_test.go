@@ -30,24 +30,9 @@ import (
 // until that send is recorded, and then be answered by it: it was claimed
 // at once (a mark holds no one) and sent, a second reply to the person.
 func TestOneReplyPerPersonHideDuringSend_audit10(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 4710})
-	pages := pollPages(h)
-	pages[0].DefaultText = defaultText
-	pages[0].OneReplyPerPerson = true
-	pages[0].SkipHidden = true
-	pages[0].ReplyTo = []string{config.ReplyComments}
-	page := pages[0].ID
+	h, pages, ra, rb := twoCommentsHidable(t, 4710, "7009101")
+	page, a, b := pages[0].ID, ra.Target.ID, rb.Target.ID
 	ctx := context.Background()
-
-	cleo := sandbox.User{ID: "7009101", Name: "Cleo Twice"}
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", time.Now().Add(-time.Hour))
-	a := h.sb.AddComment(post, cleo, "me!", time.Now().Add(-time.Hour))
-	b := h.sb.AddComment(post, cleo, "@friend look", time.Now().Add(-time.Hour+time.Minute))
-	reply := func(id string) tasks.Reply {
-		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Person: cleo.ID,
-			Text: "Thanks for your comment, Cleo!", Source: tasks.SourcePoll, Created: time.Now().Add(-time.Hour).UnixMilli()}
-	}
-	ra, rb := reply(a), reply(b)
 
 	// A's send is held at Graph's door until the hide is written.
 	arrived, release := make(chan struct{}), make(chan struct{})
@@ -94,4 +79,27 @@ func TestOneReplyPerPersonHideDuringSend_audit10(t *testing.T) {
 	if na, nb := h.sb.SendCount(a), h.sb.SendCount(b); na != 1 || nb != 0 {
 		t.Errorf("the person got %d replies to a and %d to b, want a's one", na, nb)
 	}
+}
+
+// twoCommentsHidable is a Page answering comments with one_reply_per_person
+// and skip_hidden, and two comments of one person (uid) on its post, an
+// hour old, the second a minute after the first: their replies ra and rb.
+func twoCommentsHidable(t *testing.T, seed int64, uid string) (h *harness, pages []config.Page, ra, rb tasks.Reply) {
+	t.Helper()
+	h = newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
+	pages = pollPages(h)
+	pages[0].DefaultText = defaultText
+	pages[0].OneReplyPerPerson = true
+	pages[0].SkipHidden = true
+	pages[0].ReplyTo = []string{config.ReplyComments}
+	page := pages[0].ID
+	cleo := sandbox.User{ID: uid, Name: "Cleo Twice"}
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "Giveaway!", time.Now().Add(-time.Hour))
+	a := h.sb.AddComment(post, cleo, "me!", time.Now().Add(-time.Hour))
+	b := h.sb.AddComment(post, cleo, "@friend look", time.Now().Add(-time.Hour+time.Minute))
+	reply := func(id string) tasks.Reply {
+		return tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: id}, Person: cleo.ID,
+			Text: "Thanks for your comment, Cleo!", Source: tasks.SourcePoll, Created: time.Now().Add(-time.Hour).UnixMilli()}
+	}
+	return h, pages, reply(a), reply(b)
 }
