@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +36,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers {"error":{"message","field"}} with status.
 func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, errorBody{Error: errorDetail{Message: msg, Field: field}})
+}
+
+// writeUnavailable answers 503 with msg and a Retry-After of retryAfter
+// seconds (RFC 9110's delay-seconds).
+func writeUnavailable(w http.ResponseWriter, retryAfter int, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	writeError(w, http.StatusServiceUnavailable, msg, "")
 }
 
 // statusWriter records the status and size of an answer for the request log.

@@ -67,7 +67,7 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 					attrs = append(attrs, slog.Int("repeated", repeated))
 				}
 				s.log.Log(r.Context(), lvl, "monitor: redis does not answer", attrs...)
-				writeError(w, http.StatusServiceUnavailable, "monitor unavailable (Redis unavailable); try again", "")
+				writeUnavailable(w, redisRetryAfter, "monitor unavailable (Redis unavailable); try again")
 				return
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,6 +45,10 @@ type ReplyResult struct {
 	ID     string       `json:"id,omitempty"`
 	State  string       `json:"state,omitempty"`
 	Error  *errorDetail `json:"error,omitempty"`
+	// RetryAfter is, on a 503, the seconds to wait before asking again
+	// (retryAfterSlot, retryAfterPause, redisRetryAfter); a single reply's
+	// answer has it in its Retry-After header too.
+	RetryAfter int `json:"retry_after,omitempty"`
 
 	// redisAway: Redis was out of reach (tasks.RedisAway) when the reply
 	// was to be queued; the rest of a batch is not tried.
@@ -454,6 +459,9 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	res := results[0]
 	status := res.Status
 	res.Status = 0
+	if status == http.StatusServiceUnavailable && res.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(res.RetryAfter))
+	}
 	writeJSON(w, status, res)
 }
 
@@ -476,7 +484,33 @@ func (s *Server) redisFailed(ctx context.Context, log *slog.Logger, msg string, 
 
 // redisUnavailable is the answer to a reply Redis could not take.
 func redisUnavailable() ReplyResult {
-	return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: redisUnavailableMsg}}
+	return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: redisUnavailableMsg}, RetryAfter: redisRetryAfter}
+}
+
+// redisRetryAfter is the Retry-After (seconds) of a 503 for Redis away: the
+// API has waited out a Redis that stalls or restarts before answering (up to
+// about 20 s), so a retry soon after is the advice ("try again").
+const redisRetryAfter = 2
+
+// retryAfterSlot is the Retry-After (whole seconds, at least 1) of a 503 for
+// a conversation read slot wait away. The slot is held for the conversation
+// (tasks.Ledger.TakeReadHeld): a retry up to the request's wait for a slot
+// (conversationReadWait, at least 2 s) before it waits for it, and one up to
+// a tenth of an interval after it still takes it; one later books another.
+// That tenth is 1 s at 6/m and less at a faster rate, so the value is the
+// wait less half a second, rounded down: a client retrying at exactly
+// Retry-After comes between 1.5 s and 0.5 s before the slot (plus its
+// round trip), never after it by more than its round trip less 0.5 s. (The
+// wait rounded up could land a retry up to 1 s late, past the held slot.)
+func retryAfterSlot(wait time.Duration) int {
+	return max(int((wait-500*time.Millisecond)/time.Second), 1)
+}
+
+// retryAfterPause is the Retry-After (whole seconds, at least 1) of a 503
+// for a Page paused for d: rounded up, as a retry before the pause ends is
+// answered 503 again.
+func retryAfterPause(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
 }
 
 const redisUnavailableMsg = "cannot queue the reply now (Redis unavailable); try again"
@@ -697,11 +731,17 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	unavailable := func(msg string) (ReplyResult, bool) {
 		return ReplyResult{Status: http.StatusServiceUnavailable, Error: &errorDetail{Message: msg, Field: c.field}}, false
 	}
+	unavailableFor := func(retryAfter int, msg string) (ReplyResult, bool) {
+		res, ok := unavailable(msg)
+		res.RetryAfter = retryAfter
+		return res, ok
+	}
 	maxWait := conversationReadWait(c.page)
 	if budget != nil {
 		wait, refused := budget.readWait(c.page, maxWait)
 		if refused {
-			return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s (this batch's earlier items took the ones it could wait for); try again then", wait.Round(time.Second)))
+			ra := retryAfterSlot(wait)
+			return unavailableFor(ra, fmt.Sprintf("the Page's conversation reads are booked for the next %s (this batch's earlier items took the ones it could wait for); try again in %d s", wait.Round(time.Second), ra))
 		}
 		maxWait = wait
 	}
@@ -717,17 +757,20 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	)
 	switch {
 	case errors.As(err, &pe):
-		return unavailable(fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
+		return unavailableFor(retryAfterPause(pe.For), fmt.Sprintf("the Page is paused for %s (%s); try again later", pe.For.Round(time.Second), tasks.PauseKind(pe.Reason)))
 	case errors.As(err, &later):
 		if budget != nil {
 			budget.refused(c.page, later.Wait)
 		}
-		return unavailable(fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again then", later.Wait.Round(time.Second)))
+		// The slot is held for the conversation: a retry at Retry-After
+		// takes it (retryAfterSlot).
+		ra := retryAfterSlot(later.Wait)
+		return unavailableFor(ra, fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again in %d s", later.Wait.Round(time.Second), ra))
 	case errors.As(err, new(*WaitEndedError)):
 		return unavailable("the request ended while waiting to read the conversation")
 	case errors.As(err, new(*RedisError)):
 		s.redisFailed(ctx, log, "api: take conversation read", err)
-		return unavailable("cannot read the conversation now (Redis unavailable); try again")
+		return unavailableFor(redisRetryAfter, "cannot read the conversation now (Redis unavailable); try again")
 	case errors.As(err, &ce) && ce.Answered:
 		// Recorded as the worker records a reply the Page answered while
 		// it waited: the target as sent with the Page's message, which
@@ -738,7 +781,8 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 			if rerr := worker.RecordAnswered(ctx, s.p.Ledger, reply, ce.Answer); rerr != nil {
 				s.redisFailed(ctx, log, "api: record the Page's answer", rerr, slog.String("target", reply.Target.String()))
 				res := ReplyResult{Status: http.StatusServiceUnavailable,
-					Error: &errorDetail{Message: "the Page answered " + reply.Target.String() + " already, and that cannot be recorded now (Redis unavailable); try again", Field: c.field}}
+					Error:      &errorDetail{Message: "the Page answered " + reply.Target.String() + " already, and that cannot be recorded now (Redis unavailable); try again", Field: c.field},
+					RetryAfter: redisRetryAfter}
 				res.redisAway = tasks.RedisAway(rerr)
 				return res, false
 			}
@@ -925,7 +969,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		info = nil
 	default:
 		s.redisFailed(ctx, s.log, "api: task info", err, slog.String("id", id))
-		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
+		writeUnavailable(w, redisRetryAfter, "cannot read the reply's state now (Redis unavailable); try again")
 		return
 	}
 	if hint != "" && page == "" {
@@ -943,7 +987,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	found, entry, err := s.p.Ledger.FindEntry(ctx, candidates, t)
 	if err != nil {
 		s.redisFailed(ctx, s.log, "api: ledger", err, slog.String("id", id))
-		writeError(w, http.StatusServiceUnavailable, "cannot read the reply's state now (Redis unavailable); try again", "")
+		writeUnavailable(w, redisRetryAfter, "cannot read the reply's state now (Redis unavailable); try again")
 		return
 	}
 	if entry.Status != tasks.StatusNone {
