@@ -553,11 +553,26 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 		state := "pending"
 		if ti, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id); err == nil {
 			state = stateOf(ti.State)
+			if ti.State == asynq.TaskStateCompleted {
+				// As GET /v1/replies/{id}: a completed task is sent only
+				// with the ledger's record (it completes without a send
+				// on a webhook's mark). Its task finished between the
+				// ledger's answer and asynq's, or it completed on a mark
+				// and the target is claimed or being queued anew.
+				state = "pending"
+				if _, entry, err := s.p.Ledger.FindEntry(ctx, []string{reply.PageID}, reply.Target); err == nil {
+					state = completedState(entry.Status)
+				}
+			}
 		}
 		msg := id + " already has a reply queued"
-		if state == "sent" {
-			// Its task finished between the ledger's answer and asynq's.
+		switch state {
+		case "sent":
 			msg = id + " already has a reply: it was sent"
+		case "archived":
+			msg = id + " cannot get a reply now: its task completed without a send (GET /v1/replies/" + id + " says why)"
+		case "skipped", "unknown":
+			msg = id + " already has a reply task, completed without a send; ask again shortly (GET /v1/replies/" + id + " says why)"
 		}
 		return ReplyResult{Status: http.StatusConflict, ID: id, State: state,
 			Error: &errorDetail{Message: msg, Field: field}}
@@ -917,6 +932,24 @@ func stateOf(s asynq.TaskState) string {
 		return "pending"
 	}
 	return s.String()
+}
+
+// completedState is the API's state of a reply whose task asynq completed,
+// from the ledger's entry of its target (status): sent only with the
+// ledger's record, as a task completes without a send too, on a webhook's
+// mark (GET /v1/replies/{id} and POST's 409 alike).
+func completedState(status tasks.Status) string {
+	switch status {
+	case tasks.StatusSent:
+		return "sent"
+	case tasks.StatusFailed:
+		return "archived"
+	case tasks.StatusClaimed:
+		return "active"
+	case tasks.StatusUnknown:
+		return "unknown"
+	}
+	return "skipped"
 }
 
 // ReplyStatus is the answer of GET /v1/replies/{id}.
