@@ -3,20 +3,12 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestConflictCompletedNotSent_audit11: a reply asked again while its
@@ -35,33 +27,7 @@ func TestConflictCompletedNotSent_audit11(t *testing.T) {
 	if ok, err := e.ledger.MarkHidden(ctx, e.page.ID, c, time.Time{}); err != nil || !ok {
 		t.Fatalf("hide: %v %v", ok, err)
 	}
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	rdb := tasks.NewRedisClient(e.opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	w := worker.New(worker.Params{
-		Redis: e.opt, Ledger: tasks.NewLedger(rdb, tasks.LedgerOptions{}), Concurrency: 2, MaxRetry: 3,
-		Graph:        graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second}),
-		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, SkipHidden: true, ReplyTo: []string{config.ReplyComments}}},
-		GraphTimeout: 2 * time.Second, SendSettle: time.Second, ShutdownTimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	insp := asynq.NewInspector(e.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		info, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c)
-		if err == nil && info.State == asynq.TaskStateCompleted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task not completed: %+v %v", info, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w := completeHidden(t, e, c)
 	w.Shutdown(context.Background())
 	// The unhide drops the mark; a worker (of a reply queued for it by
 	// another producer) claims the target.

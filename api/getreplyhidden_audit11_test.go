@@ -48,36 +48,8 @@ func TestGetReplyCompletedOnDroppedMark_audit11(t *testing.T) {
 		t.Fatalf("hide of a claim: %v %v", ok, err)
 	}
 
-	gs := httptest.NewServer(e.sb)
-	t.Cleanup(gs.Close)
-	rdb := tasks.NewRedisClient(e.opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	w := worker.New(worker.Params{
-		Redis: e.opt, Ledger: tasks.NewLedger(rdb, tasks.LedgerOptions{}), Concurrency: 2, MaxRetry: 3,
-		Graph:        graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second}),
-		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, SkipHidden: true, ReplyTo: []string{config.ReplyComments}}},
-		GraphTimeout: 2 * time.Second, SendSettle: time.Second, ShutdownTimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w := completeHidden(t, e, skipped, doubt)
 	t.Cleanup(func() { w.Shutdown(context.Background()) })
-	insp := asynq.NewInspector(e.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	for _, c := range []string{skipped, doubt} {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			info, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c)
-			if err == nil && info.State == asynq.TaskStateCompleted {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("task of %s not completed: %+v %v", c, info, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	if n := len(e.sb.Sends()); n != 0 {
 		t.Fatalf("%d replies sent to hidden comments", n)
 	}
@@ -108,4 +80,42 @@ func TestGetReplyCompletedOnDroppedMark_audit11(t *testing.T) {
 	if m["state"] != "unknown" || !strings.Contains(fmt.Sprint(m["last_error"]), "asks Graph") || m["message_id"] != nil || m["sent_at"] != nil {
 		t.Errorf("completed on a hide the unhide left a doubt of: %v, want unknown, no message_id or sent_at", m)
 	}
+}
+
+// completeHidden starts a worker for e's Page with skip_hidden and waits
+// until the tasks of the replies to comments (each hidden, so none sent)
+// are completed; the caller shuts it down.
+func completeHidden(t *testing.T, e *env, comments ...string) *worker.Worker {
+	t.Helper()
+	gs := httptest.NewServer(e.sb)
+	t.Cleanup(gs.Close)
+	rdb := tasks.NewRedisClient(e.opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	w := worker.New(worker.Params{
+		Redis: e.opt, Ledger: tasks.NewLedger(rdb, tasks.LedgerOptions{}), Concurrency: 2, MaxRetry: 3,
+		Graph:        graph.New(graph.Config{BaseURL: gs.URL, Timeout: 2 * time.Second}),
+		Pages:        []config.Page{{ID: e.page.ID, AccessToken: e.page.Token, SkipHidden: true, ReplyTo: []string{config.ReplyComments}}},
+		GraphTimeout: 2 * time.Second, SendSettle: time.Second, ShutdownTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(e.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	for _, c := range comments {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			info, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+c)
+			if err == nil && info.State == asynq.TaskStateCompleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				w.Shutdown(context.Background())
+				t.Fatalf("task of %s not completed: %+v %v", c, info, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return w
 }
