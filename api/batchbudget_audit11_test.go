@@ -36,12 +36,7 @@ func TestSlowPageBatchAnswersInTime_audit11(t *testing.T) {
 		pages = p.Pages
 	})
 	page := e.page.ID
-	var items []string
-	for i := range 5 {
-		id := strconv.Itoa(6300000 + i)
-		conv, _ := e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", time.Now().Add(-time.Minute))
-		items = append(items, fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv))
-	}
+	items := conversationBodies(e, 5, 6300000)
 	req, err := http.NewRequest("POST", e.url+"/v1/replies", strings.NewReader(`{"replies":[`+strings.Join(items, ",")+`]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -85,4 +80,17 @@ func TestSlowPageBatchAnswersInTime_audit11(t *testing.T) {
 	if n := e.sb.MaxCallsIn(page, lim.Interval*9/10); n > 1 {
 		t.Errorf("%d Graph calls of the Page within %s, its conversation read interval being %s", n, lim.Interval*9/10, lim.Interval)
 	}
+}
+
+// conversationBodies writes n people's messages (ids from first on) to e's
+// Page, a minute old, and returns the POST /v1/replies bodies answering
+// their conversations.
+func conversationBodies(e *env, n, first int) []string {
+	var bodies []string
+	for i := range n {
+		id := strconv.Itoa(first + i)
+		conv, _ := e.sb.AddMessage(e.page.ID, sandbox.User{ID: id, Name: "Person " + id}, "hi", time.Now().Add(-time.Minute))
+		bodies = append(bodies, fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, e.page.ID, conv))
+	}
+	return bodies
 }

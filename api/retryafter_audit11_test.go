@@ -13,7 +13,6 @@ import (
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
 // retryAfter is the answer's Retry-After as RFC 9110's delay-seconds (a
@@ -39,13 +38,7 @@ func TestConversationReadLaterRetryAfter_audit11(t *testing.T) {
 	e := newEnv(t, func(p *api.Params) {
 		p.Pages[0].Rate = config.Rate{N: 4, Per: time.Minute} // a read every 15.15 s
 	})
-	page := e.page.ID
-	var bodies []string
-	for i := range 2 {
-		id := strconv.Itoa(6400000 + i)
-		conv, _ := e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", time.Now().Add(-time.Minute))
-		bodies = append(bodies, fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv))
-	}
+	bodies := conversationBodies(e, 2, 6400000)
 	// The first takes the read slot now, the second's is an interval away.
 	if resp, b := e.request(t, "POST", "/v1/replies", testToken, bodies[0]); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("first conversation reply: %d %s", resp.StatusCode, b)
@@ -78,12 +71,7 @@ func TestBatchReadLaterRetryAfter_audit11(t *testing.T) {
 		p.Pages[0].Rate = config.Rate{N: 4, Per: time.Minute}
 	})
 	page := e.page.ID
-	var items []string
-	for i := range 3 {
-		id := strconv.Itoa(6500000 + i)
-		conv, _ := e.sb.AddMessage(page, sandbox.User{ID: id, Name: "Person " + id}, "hi", time.Now().Add(-time.Minute))
-		items = append(items, fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv))
-	}
+	items := conversationBodies(e, 3, 6500000)
 	items = append(items, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, page, e.sb.AllComments(page)[0].ID))
 	resp, b := e.request(t, "POST", "/v1/replies", testToken, `{"replies":[`+strings.Join(items, ",")+`]}`)
 	// Decoded as a client would, not into api.ReplyResult.
