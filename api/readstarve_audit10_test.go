@@ -20,32 +20,10 @@ import (
 func TestConversationReplyNotStarvedBySlowPoll_audit10(t *testing.T) {
 	t.Parallel() // mostly waits out a slow read schedule
 	w := startPollWalk(t, 8, 100)
-	e, page, start, done := w.e, w.page, w.start, w.done
 	// The poll has read its second page and booked (before the fix) its
 	// third; a person writes while it reads older pages.
 	time.Sleep(300 * time.Millisecond)
-	conv, _ := e.sb.AddMessage(page, sandbox.User{ID: "6100001", Name: "Waiting Person"}, "hello?", time.Now())
-	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv)
-	const tries = 3
-	status := 0
-	for i := range tries {
-		var m map[string]any
-		status, m = e.do(t, "POST", "/v1/replies", testToken, b)
-		if status != http.StatusServiceUnavailable {
-			break
-		}
-		t.Logf("try %d at %s: 503 %s", i+1, time.Since(start).Round(time.Millisecond), errMessage(m))
-		time.Sleep(time.Second)
-	}
-	select {
-	case <-done:
-		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
-	default:
-	}
-	if status != http.StatusAccepted {
-		t.Fatalf("conversation reply answered %d after %d tries while a poll read the Page's conversations, want 202", status, tries)
-	}
-	w.finish(t)
+	answeredWhilePollWalks(t, w)
 }
 
 // TestConversationReplyRetryGetsHeldSlot_audit10: under 6/m a read slot is

@@ -30,31 +30,7 @@ import (
 // no faster than its schedule.
 func TestConversationReplyNotStarvedByPoll_audit9(t *testing.T) {
 	t.Parallel() // mostly waits out a slow read schedule
-	w := startPollWalk(t, 20, 300)
-	e, page, start, done := w.e, w.page, w.start, w.done
-	// A person writes while the poll reads older pages.
-	conv, _ := e.sb.AddMessage(page, sandbox.User{ID: "6100001", Name: "Waiting Person"}, "hello?", time.Now())
-	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv)
-	const tries = 3
-	status := 0
-	for i := range tries {
-		var m map[string]any
-		status, m = e.do(t, "POST", "/v1/replies", testToken, b)
-		if status != http.StatusServiceUnavailable {
-			break
-		}
-		t.Logf("try %d at %s: 503 %s", i+1, time.Since(start).Round(time.Millisecond), errMessage(m))
-		time.Sleep(time.Second)
-	}
-	select {
-	case <-done:
-		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
-	default:
-	}
-	if status != http.StatusAccepted {
-		t.Fatalf("conversation reply answered %d after %d tries while a poll read the Page's conversations, want 202", status, tries)
-	}
-	w.finish(t)
+	answeredWhilePollWalks(t, startPollWalk(t, 20, 300))
 }
 
 // pollWalk is a poll of a Page answering conversations, walking a long
@@ -125,4 +101,35 @@ func (w *pollWalk) finish(t *testing.T) {
 		t.Errorf("%d conversation reads in %s, more than the %d the Page's schedule (%s apart) allows", reads, elapsed.Round(time.Millisecond), most, w.lim.Interval)
 	}
 	t.Logf("%d conversation reads in %s", reads, elapsed.Round(time.Millisecond))
+}
+
+// answeredWhilePollWalks asks for a reply to a person who writes while w's
+// poll walks the Page's conversations, up to 3 times a second apart: it must
+// be accepted before the poll ends, and the Page read no faster than its
+// schedule.
+func answeredWhilePollWalks(t *testing.T, w *pollWalk) {
+	t.Helper()
+	e, page, start, done := w.e, w.page, w.start, w.done
+	conv, _ := e.sb.AddMessage(page, sandbox.User{ID: "6100001", Name: "Waiting Person"}, "hello?", time.Now())
+	b := fmt.Sprintf(`{"page_id":%q,"conversation_id":%q,"text":"hello"}`, page, conv)
+	const tries = 3
+	status := 0
+	for i := range tries {
+		var m map[string]any
+		status, m = e.do(t, "POST", "/v1/replies", testToken, b)
+		if status != http.StatusServiceUnavailable {
+			break
+		}
+		t.Logf("try %d at %s: 503 %s", i+1, time.Since(start).Round(time.Millisecond), errMessage(m))
+		time.Sleep(time.Second)
+	}
+	select {
+	case <-done:
+		t.Fatal("the poll ended before the reply was answered: it no longer kept the read schedule booked")
+	default:
+	}
+	if status != http.StatusAccepted {
+		t.Fatalf("conversation reply answered %d after %d tries while a poll read the Page's conversations, want 202", status, tries)
+	}
+	w.finish(t)
 }
