@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -195,14 +196,45 @@ func decodeSendResult(body []byte) (SendResult, error) {
 	if r, ok := scanSendResult(body); ok {
 		return r, nil
 	}
-	var r SendResult
-	if err := decodeObject(body, &r); err != nil {
+	var w struct {
+		RecipientID wireID `json:"recipient_id"`
+		MessageID   string `json:"message_id"`
+	}
+	if err := decodeObject(body, &w); err != nil {
 		return SendResult{}, err
 	}
-	if r.MessageID == "" {
+	if w.MessageID == "" {
 		return SendResult{}, errors.New("answer has no message_id")
 	}
-	return r, nil
+	return SendResult{RecipientID: string(w.RecipientID), MessageID: w.MessageID}, nil
+}
+
+// wireID is an id of Graph's answer: a JSON string, or an integer written as
+// a JSON number (as Graph writes recipient_id in some payloads; an answer
+// naming the message went through, whatever type its recipient's id came
+// in). null is "". Anything else is an error.
+type wireID string
+
+func (id *wireID) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*id = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = wireID(s)
+		return nil
+	}
+	for i, c := range b {
+		if (c < '0' || c > '9') && !(i == 0 && c == '-' && len(b) > 1) {
+			return fmt.Errorf("id %s is neither a string nor an integer", clip(string(b)))
+		}
+	}
+	*id = wireID(b)
+	return nil
 }
 
 // scanSendResult reads the answer to a send in the exact shape Graph gives
