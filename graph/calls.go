@@ -178,7 +178,7 @@ func (c *Client) sendMessage(ctx context.Context, token, pageID, rcptKey, rcptID
 		u = c.objectURL(pageID, "messages", nil)
 	}
 	resp, err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointMessages, pageID: pageFor(ctx, pageID), url: u,
-		body: sendBody(rcptKey, rcptID, messagingType, text), token: token})
+		body: sendBody(rcptKey, rcptID, messagingType, text), token: token, page: pageID})
 	if err != nil {
 		return SendResult{}, err
 	}

@@ -220,6 +220,9 @@ type request struct {
 	url      string // no credentials; appsecret_proof is added for GETs
 	body     []byte // POST form body without credentials (send appends them)
 	token    string
+	// page is the Page's id when the call is made on the Page itself (a
+	// send in its name, its feed, its conversations), for pageUnreachable.
+	page string
 }
 
 // response is a successful (2xx) answer.
@@ -371,6 +374,10 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), c.redactBody(body, r.token))
 	e.Usage = usage
 	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
+	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
+		// Not this reply's: every call on the Page gets it alike.
+		e.Class = ClassPageBroken
+	}
 	if e.Code == 0 && graphRefusedToken(resp.Header) {
 		// No Graph error body, but Graph's own WWW-Authenticate says the
 		// token is refused: the Page's token, not a passing failure.

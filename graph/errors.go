@@ -271,7 +271,8 @@ func perPersonMessage(code int, message string) bool {
 // see usage headers: a Client also classes as throttled an otherwise transient
 // or permanent answer whose usage headers say so. Nor does it see the message:
 // a Client classes code 100 refusing the appsecret_proof as page broken
-// (proofRefused), and codes 10 and 200 whose message is about one person as
+// (proofRefused), so is 100/33 naming the Page a call was made on
+// (pageUnreachable), and codes 10 and 200 whose message is about one person as
 // permanent (perPersonMessage).
 func Classify(code, subcode, httpStatus int, transient bool) Class {
 	switch {
@@ -413,6 +414,20 @@ func NonexistingField(err error, name string) bool {
 // kept) instead of archiving each reply as permanent.
 func proofRefused(code int, message string) bool {
 	return code == 100 && strings.Contains(message, "appsecret_proof")
+}
+
+// pageUnreachable reports whether e is Graph's 100/33 ("Unsupported post
+// request. Object with ID '<id>' does not exist, cannot be loaded due to
+// missing permissions, or does not support this operation") naming page, the
+// Page a call was made on (a send in its name, its feed, its conversations):
+// the Page cannot be reached with its token (unpublished or restricted by
+// Meta, a wrong id, a permission missing), which every call on the Page gets
+// alike, not one reply. Classed permanent, each queued reply would be
+// archived for good as it came; the Page is paused instead, its replies kept.
+// The same answer naming another object (the comment replied to, a post
+// whose comments are read) is that object's.
+func pageUnreachable(e *Error, page string) bool {
+	return page != "" && e.Code == 100 && e.Subcode == 33 && strings.Contains(e.Message, "ID '"+page+"'")
 }
 
 // graphRefusedToken reports whether h holds Graph's own WWW-Authenticate

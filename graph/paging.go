@@ -276,6 +276,12 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 		if c.base != nil {
 			u = c.objectURL(id, edge, q)
 		}
+		onPage := ""
+		if endpoint == EndpointFeed || endpoint == EndpointConversations {
+			// The edge is the Page's own: an answer that the object
+			// cannot be reached is about the Page (pageUnreachable).
+			onPage = id
+		}
 		gate, _ := ctx.Value(pageGateKey{}).(func(context.Context) error)
 		empty := 0          // pages in a row with no item
 		readBefore := false // an item of an earlier page was decoded
@@ -293,7 +299,7 @@ func listing[W, T any](c *Client, ctx context.Context, token, pageID, endpoint, 
 				}
 			}
 			read[maphash.String(seed, u)] = struct{}{}
-			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token})
+			resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, pageID: pageID, url: u, token: token, page: onPage})
 			if err != nil {
 				if smaller, ok := smallerPage(err, u); ok {
 					// The same page again, in smaller pieces; the next
