@@ -716,6 +716,13 @@ end
 // it could record anything, and an unhide turns the mark back into a doubt
 // (unhideScript).
 //
+// A remove (no KEYS[2]) also takes the place of a hide mark, keeping its
+// lease if it has one: the comment the Page hid is gone now, and the mark
+// says so (the worker counts the reply gone, GET /v1/replies says "comment
+// removed"), and no unhide drops it. (Left hidden, an unhide newer than the
+// hide, delivered late after the remove, dropped the mark, and the reply
+// went to Graph for a comment that is no more.)
+//
 // A hide (KEYS[2] given) is first checked against the comment's last hide
 // or unhide (shownScript): one older than it changes nothing.
 //
@@ -724,13 +731,19 @@ end
 // ARGV[2] TTL (ms), ARGV[3] (a hide only) the hide's time (ms, 0 when
 // unknown). Returns 1 marked, 0 left as it was.
 var hideScript = redis.NewScript(shownScript + `
+local hidden = '` + HiddenReason + `'
 if KEYS[2] and stale('h') then return 0 end
 local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, 1) ~= 'c' then return 0 end
+local lease = ''
+if v and string.sub(v, 1, 1) == 'c' then
+  lease = '|' .. (string.match(v, '^c|[^|]*|(%d+)$') or '0')
+elseif v then
+  if KEYS[2] or not (string.find(v, '^f|%d+|') and string.sub(v, -#hidden - 1) == '|' .. hidden) then return 0 end
+  local held = string.match(v, '^f|%d+|(%d+)|')
+  if held then lease = '|' .. held end
+end
 local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lease = ''
-if v then lease = '|' .. (string.match(v, '^c|[^|]*|(%d+)$') or '0') end
 redis.call('SET', KEYS[1], 'f|' .. string.format('%.0f', nowms) .. lease .. string.sub(ARGV[1], 2), 'PX', ARGV[2])
 return 1
 `)
@@ -831,8 +844,9 @@ func RemovedReasonOf(k Kind) string {
 // MarkRemoved records that t, a comment or a visitor's post, was removed
 // from the Page, so that its reply is not sent (a failure for good, with
 // RemovedReasonOf(t.Kind); hideScript's rules: a target in doubt, sent or
-// failed is left alone). Nothing drops the mark: a removed comment or post
-// does not come back. It reports whether the mark was written.
+// failed is left alone, but a hide mark becomes the remove mark). Nothing
+// drops the mark: a removed comment or post does not come back. It reports
+// whether the mark was written.
 func (l *Ledger) MarkRemoved(ctx context.Context, page string, t Target) (bool, error) {
 	return l.markRemoved(ctx, l.runScript, page, t)
 }
