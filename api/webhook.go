@@ -438,6 +438,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	queued, again, ignored := 0, 0, 0
 	var items []tasks.WebhookItem
 	var marks []markOp
+	shown := map[tasks.Target]tasks.WebhookItem{} // the comments whose last change here is an unhide
 	for _, e := range d.Entry {
 		page, ok := h.pages[e.ID]
 		if len(e.Messaging) > 0 {
@@ -464,6 +465,17 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			}
 			if mark != "" {
 				marks = append(marks, markOp{page: e.ID, t: target, verb: mark, at: c.Value.At})
+				if mark == "unhide" {
+					// The comment is read again now (after the marks are
+					// written): hidden when its add's item or a poll read
+					// it, or its reply's task completed on the hide mark,
+					// it would otherwise wait for the next full read (up
+					// to 6 hours), past its reply window near its end.
+					shown[target] = shownItem(e.ID, target.ID, c.Value, now)
+				} else {
+					// Hidden again, or removed, later in the delivery.
+					delete(shown, target)
+				}
 				continue
 			}
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
@@ -474,6 +486,12 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			}
 			it.ReceivedAt = now
 			items = append(items, it)
+		}
+	}
+	for _, op := range marks {
+		if it, ok := shown[op.t]; ok && op.verb == "unhide" {
+			items = append(items, it)
+			delete(shown, op.t)
 		}
 	}
 	marked, unchanged, failed, err := h.markAll(ctx, marks)
@@ -759,6 +777,23 @@ func (h *webhook) markTarget(ctx context.Context, op markOp) (bool, error) {
 		h.log.Debug("webhook "+string(t.Kind)+" "+verb, slog.String("page_id", page), slog.String(string(t.Kind)+"_id", t.ID), slog.Bool("recorded", changed))
 	}
 	return changed, err
+}
+
+// shownItem is the webhook item of the Page's unhide of the comment id
+// (v, received at now, Unix ms): Shown is the change's created_time, or now
+// when it has none, so that each unhide reads the comment once, Meta's
+// redeliveries of it included (those without a time each read it: a Graph
+// read more, never a second reply). A malformed post_id is left out: the
+// item finds the post from the comment's id.
+func shownItem(page, id string, v changeValue, now int64) tasks.WebhookItem {
+	it := tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: id, PostID: v.PostID, ReceivedAt: now, Shown: now}
+	if !v.At.IsZero() && v.At.UnixMilli() > 0 {
+		it.Shown = v.At.UnixMilli()
+	}
+	if it.Validate() != nil {
+		it.PostID = ""
+	}
+	return it
 }
 
 // itemOf returns the webhook item of a change, or why it is ignored.

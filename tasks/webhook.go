@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +45,12 @@ type WebhookItem struct {
 	PostID string `json:"post_id,omitempty"`
 	// ReceivedAt is when the webhook took the delivery, Unix milliseconds.
 	ReceivedAt int64 `json:"received_at"`
+	// Shown, when not 0, makes the item the Page's unhide of the comment
+	// at that time (Unix milliseconds: Meta's created_time of the change,
+	// or when the webhook took it): a TaskID of its own, so that the
+	// comment is read again now, and not taken for a redelivery of its
+	// add's item, kept WebhookItemRetention.
+	Shown int64 `json:"shown,omitempty"`
 }
 
 // Validate checks an item before it is enqueued or handled.
@@ -57,12 +64,21 @@ func (it *WebhookItem) Validate() error {
 		return errors.New("id: missing or malformed")
 	case it.PostID != "" && !validID(it.PostID):
 		return errors.New("post_id: malformed")
+	case it.Shown < 0 || it.Shown > 0 && it.Kind != KindComment:
+		return errors.New("shown: only a comment's unhide, at a time after 1970")
 	}
 	return nil
 }
 
-// TaskID is the item's TaskID: "webhook:<kind>:<id>".
-func (it *WebhookItem) TaskID() string { return "webhook:" + string(it.Kind) + ":" + it.ID }
+// TaskID is the item's TaskID: "webhook:<kind>:<id>", and
+// ":shown:<ms>" after it for an unhide's (Shown).
+func (it *WebhookItem) TaskID() string {
+	id := "webhook:" + string(it.Kind) + ":" + it.ID
+	if it.Shown > 0 {
+		id += ":shown:" + strconv.FormatInt(it.Shown, 10)
+	}
+	return id
+}
 
 // DecodeWebhookItem decodes and validates a webhook item payload.
 func DecodeWebhookItem(b []byte) (WebhookItem, error) {
