@@ -369,7 +369,9 @@ func (h *webhook) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 }
 
 // deliver checks the signature, then queues each new comment or visitor's
-// post of a configured Page. It answers 413 past MaxBody, 401 without a valid
+// post of a configured Page, and each comment its Page showed again (its
+// last change in the delivery an unhide), after writing the delivery's
+// marks. It answers 413 past MaxBody, 401 without a valid
 // signature, and 400 for a signed body that is not JSON or not a Meta
 // delivery: of another shape, or without object, or an object page without
 // entry (Meta always sends both, so such a body came from someone else
