@@ -918,7 +918,7 @@ const unknownReason = "an earlier attempt's outcome is unknown (its send may hav
 func skippedReason(t tasks.Target) string {
 	if t.Kind == tasks.KindComment {
 		return "not sent: the Page hid the comment (" + tasks.HiddenReason + ") and has shown it again since; " +
-			"the next poll or full read that reads it queues its reply"
+			"the read of it its unhide queued (or the next full read) queues its reply"
 	}
 	return "not sent: its task completed on a mark the ledger no longer holds"
 }
