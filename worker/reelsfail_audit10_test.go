@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -280,51 +279,24 @@ func TestReelsListingBound_audit10(t *testing.T) {
 	}
 }
 
-// videoIDReels lists the sandbox's Reels as Meta's video_reels does, by
-// their video id (the sandbox's "<page-id>_<n>" without the Page's id: the
-// first part of their comments' ids), and reads the comments of such an id
-// from the sandbox's Reel.
-type videoIDReels struct {
-	worker.PollGraph
-	page string
-}
-
-func (g videoIDReels) Reels(ctx context.Context, token, pageID string) iter.Seq2[graph.Post, error] {
-	return func(yield func(graph.Post, error) bool) {
-		for p, err := range g.PollGraph.Reels(ctx, token, pageID) {
-			p.ID = strings.TrimPrefix(p.ID, g.page+"_")
-			if !yield(p, err) {
-				return
-			}
-		}
-	}
-}
-
-func (g videoIDReels) Comments(ctx context.Context, token, postID string) iter.Seq2[graph.Comment, error] {
-	if !strings.Contains(postID, "_") {
-		postID = g.page + "_" + postID
-	}
-	return g.PollGraph.Comments(ctx, token, postID)
-}
-
 // TestReelPostIDSameFromPollAndWebhook_audit10: a Reel's comment gives a
 // reply text the same {{.PostID}}, "<page-id>_<video-id>", whether the poll
-// found it (video_reels lists the Reel by its video id, as Meta's does) or
-// the webhook delivered it (Meta's post_id, "<page-id>_<post-id>"); the poll
+// found it (video_reels lists the Reel by its video id, as Meta's and the
+// sandbox's do) or the webhook delivered it (Meta's post_id,
+// "<page-id>_<post-id>"); the poll
 // finding the delivered comment again queues nothing more, and each comment
 // gets one reply.
 func TestReelPostIDSameFromPollAndWebhook_audit10(t *testing.T) {
 	lf := newReelsFixture(t, 10150, true)
 	h, ctx := lf.h, context.Background()
 	lf.page.DefaultText = "About {{.PostID}}"
-	p := h.pollParams([]config.Page{lf.page})
-	p.Graph = videoIDReels{PollGraph: p.Graph, page: lf.page.ID}
-	pl := worker.NewPoller(p)
-	want := "About " + lf.onlyPost // the sandbox's Reel id: "<page-id>_<video-id>"
+	pl := worker.NewPoller(h.pollParams([]config.Page{lf.page}))
+	post := lf.page.ID + "_" + lf.onlyPost // the Reel's id is its bare video id
+	want := "About " + post
 
 	// The first of the Reel's comments comes through the webhook first.
 	hooked := lf.only[0].Target.ID
-	if _, err := h.enq.EnqueueWebhookItem(ctx, tasks.WebhookItem{PageID: lf.page.ID, Kind: tasks.KindComment, ID: hooked, PostID: lf.onlyPost}); err != nil {
+	if _, err := h.enq.EnqueueWebhookItem(ctx, tasks.WebhookItem{PageID: lf.page.ID, Kind: tasks.KindComment, ID: hooked, PostID: post}); err != nil {
 		t.Fatal(err)
 	}
 	h.startPollingWorker(t, []config.Page{lf.page}, pl)

@@ -411,7 +411,7 @@ func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 		}
 		posts = st.pages[pg].reels
 	}
-	fs, e := c.fields(nodePost, "id", "created_time", "message")
+	fs, e := c.postFields(edge == "video_reels")
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -438,6 +438,16 @@ func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 	writePaging(&j, res, c.selfLink)
 	j.close()
 	return pageID, j.b, nil
+}
+
+// postFields parses the fields asked of a post, or of a Reel: a Video to
+// Graph, whose fields are a Video's (a description, no message) and whose
+// default ones are those Meta's Reels guide shows video_reels answering with.
+func (c *call) postFields(reel bool) ([]field, *apiError) {
+	if reel {
+		return c.fields(nodeVideo, "id", "description", "updated_time")
+	}
+	return c.fields(nodePost, "id", "created_time", "message")
 }
 
 // selfLink links to another page of the listing that was asked for.
@@ -585,7 +595,7 @@ func (c *call) object(st *store) (string, []byte, *apiError) {
 		}
 		j.close()
 	case objPost:
-		fs, e := c.fields(nodePost, "id", "created_time", "message")
+		fs, e := c.postFields(st.posts[i].reel)
 		if e != nil {
 			return pageID, nil, e
 		}

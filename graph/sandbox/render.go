@@ -9,6 +9,7 @@ import (
 const (
 	nodePage         = "Page"
 	nodePost         = "Post"
+	nodeVideo        = "Video"
 	nodeComment      = "Comment"
 	nodeUser         = "User"
 	nodeConversation = "Conversation"
@@ -27,6 +28,14 @@ var schemas = map[string]map[string]string{
 		"from": nodeUser, "comments": nodeComment,
 		"permalink_url": "", "status_type": "", "is_published": "", "is_hidden": "", "story": "",
 		"full_picture": "", "attachments": "", "shares": "", "message_tags": "", "reactions": "", "likes": "",
+	},
+	// A Reel is a Video: a description, not a message; no status_type,
+	// is_published or can_reply_privately.
+	nodeVideo: {
+		"id": "", "created_time": "", "updated_time": "", "description": "", "title": "",
+		"from": nodeUser, "comments": nodeComment, "permalink_url": "", "length": "", "status": "",
+		"published": "", "picture": "", "source": "", "privacy": "", "place": "", "reactions": "", "likes": "",
+		"is_instagram_eligible": "", "universal_video_id": "", "post_id": "", "embeddable": "", "format": "",
 	},
 	nodeComment: {
 		"id": "", "created_time": "", "can_reply_privately": "", "message": "", "from": nodeUser,
@@ -93,9 +102,9 @@ func (c *call) writePost(j *enc, st *store, pi int32, fs []field) {
 		case "can_reply_privately":
 			j.key("can_reply_privately")
 			j.bool(p.canReply)
-		case "message":
+		case "message", "description":
 			if p.msg != "" {
-				j.kstr("message", p.msg)
+				j.kstr(f.name, p.msg)
 			}
 		case "from":
 			if !p.noFrom {

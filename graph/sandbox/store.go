@@ -219,8 +219,15 @@ func insertSorted(list []int32, i int32, key func(int32) int64) []int32 {
 
 // Ids.
 
+// postID is a post's id, "<page-id>_<n>", or a Reel's: its video id, the
+// bare "<n>", as Meta's video_reels lists a Reel (a Video) and its comment
+// ids begin with it.
 func (st *store) postID(i int32) string {
-	return st.pages[st.posts[i].page].id + "_" + strconv.FormatInt(postBase+int64(i), 10)
+	n := strconv.FormatInt(postBase+int64(i), 10)
+	if st.posts[i].reel {
+		return n
+	}
+	return st.pages[st.posts[i].page].id + "_" + n
 }
 
 func (st *store) commentID(i int32) string {
@@ -252,14 +259,20 @@ func (st *store) lookup(id string) (kind int, i int32) {
 	}
 	left, right, ok := strings.Cut(id, "_")
 	if !ok {
-		return objNone, 0
+		// A Reel's video id: bare, and only a Reel's (a post's id names
+		// its Page).
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < postBase || n-postBase >= int64(len(st.posts)) || !st.posts[n-postBase].reel || st.posts[n-postBase].deleted {
+			return objNone, 0
+		}
+		return objPost, int32(n - postBase)
 	}
 	n, err := strconv.ParseInt(right, 10, 64)
 	if err != nil {
 		return objNone, 0
 	}
 	if pg, ok := st.pageIdx[left]; ok {
-		if n < postBase || n-postBase >= int64(len(st.posts)) || st.posts[n-postBase].page != pg || st.posts[n-postBase].deleted {
+		if n < postBase || n-postBase >= int64(len(st.posts)) || st.posts[n-postBase].page != pg || st.posts[n-postBase].deleted || st.posts[n-postBase].reel {
 			return objNone, 0
 		}
 		return objPost, int32(n - postBase)
@@ -744,7 +757,8 @@ func (s *Sandbox) DenyAdsPosts(pageID string, code int) {
 // comments and their private replies work as a post's do, but a comment does
 // not move its updated_time (Meta documents a Video's as "The last time the
 // video or its caption was updated"), so a poll that went by it would miss
-// them. Its id has a post's shape here, a Video's bare number at Graph. It
+// them. Its id is a Video's bare number, as Meta's video_reels lists it
+// (not a post's "<page-id>_<n>"), the first part of its comments' ids. It
 // returns the Reel's id, or "" for an unknown Page.
 func (s *Sandbox) AddReel(pageID, description string, at time.Time) string {
 	s.mu.Lock()

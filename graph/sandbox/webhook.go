@@ -13,6 +13,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf16"
@@ -208,7 +209,12 @@ func WebhookBody(g Growth) ([]byte, bool) {
 		if g.Reel && g.Verb == "" {
 			return nil, false
 		}
-		v.Item, v.CommentID, v.ParentID = "comment", g.CommentID, g.PostID
+		if g.Reel && !strings.Contains(g.PostID, "_") {
+			// A Reel's id is its video id; post_id names a post,
+			// "<page-id>_<post-id>" (Meta does not document a Reel's).
+			v.PostID = g.PageID + "_" + g.PostID
+		}
+		v.Item, v.CommentID, v.ParentID = "comment", g.CommentID, v.PostID
 		if g.ParentID != "" {
 			v.ParentID = g.ParentID
 		}
