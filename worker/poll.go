@@ -490,6 +490,9 @@ type pollRun struct {
 	// fullStart (Unix seconds, 0 when not).
 	fullKnown bool
 	fullStart int64
+	// fullNext is the start this poll records for its full read (or a
+	// Page's first poll), fullReadStart.
+	fullNext int64
 	// reelsIncomplete: Graph failed on the Page's Reels after their reads
 	// again (reelsFailed): some were not read, and keep their state (prune).
 	reelsIncomplete bool
@@ -604,6 +607,7 @@ func (r *pollRun) run(ctx context.Context) error {
 				slog.String("why", "no poll state in Redis: the Page's first poll, its last more than scan_posts + 24h ago, or Redis lost its data"))
 		}
 	}
+	r.fullNext = r.fullReadStart()
 	if r.page.Replies(config.ReplyComments) || r.page.Replies(config.ReplyPosts) {
 		if err := r.walkFeed(ctx); err != nil {
 			if r.page.Replies(config.ReplyConversations) && ctx.Err() == nil && graphReadFailed(err) {
@@ -730,7 +734,7 @@ func (r *pollRun) fullReadReason(m map[string]string) string {
 func (r *pollRun) saveFullRead(ctx context.Context) error {
 	w := stateWrite{set: []string{stateConfigField, replySettingsPrint(r.page)}}
 	if r.rep.FullRead != "" || !r.fullKnown {
-		w.set = append(w.set, stateFullField, unixString(r.now.Unix()))
+		w.set = append(w.set, stateFullField, unixString(r.fullNext))
 	}
 	switch {
 	case r.reelsIncomplete:
@@ -749,6 +753,20 @@ func (r *pollRun) saveFullRead(ctx context.Context) error {
 		w.convs = "-"
 	}
 	return r.writeState(ctx, w)
+}
+
+// fullReadStart returns the start to record for this poll's full read: its
+// clock's second, or the second after the last full read's when that is
+// the same or later (less than fullReadSkew ahead), so that two full reads
+// never record one start. A Reel read by a full read is recorded as read
+// after that start (handleReel), and one a later full read did not read
+// must be read in full: in one second, the two were told apart no more.
+func (r *pollRun) fullReadStart() int64 {
+	next := r.now.Unix()
+	if r.fullKnown && r.fullStart >= next && r.fullStart < next+int64(fullReadSkew/time.Second) {
+		next = r.fullStart + 1
+	}
+	return next
 }
 
 func (r *pollRun) limit() tasks.Limit { return LimitOf(r.page, 0) }
@@ -1251,13 +1269,25 @@ func (r *pollRun) handleReel(ctx context.Context, reel graph.Post, commentsFrom 
 	r.reels[reel.ID] = struct{}{}
 	r.seen[reel.ID] = struct{}{}
 	st, known := r.state[reel.ID]
-	if r.rep.FullRead != "" || known && st.polled <= r.fullStart {
-		// A full read, or one that began since the Reel was last read
-		// (or in the same second: Unix seconds), whose Reels were not all
-		// read: read as a full read reads it.
+	var floor int64
+	switch {
+	case r.rep.FullRead != "" || !r.fullKnown:
+		// A full read (or a Page's first poll, which reads everything),
+		// whose start this poll records as the last full read's: the
+		// Reel is read as a full read reads it.
 		st, known = postState{}, false
+		floor = r.fullNext + 1
+	case known && st.polled <= r.fullStart:
+		// A full read began since the Reel was last read (or in the
+		// same second: Unix seconds), whose Reels were not all read.
+		st, known = postState{}, false
+		floor = r.fullStart + 1
 	}
-	if err := r.walkComments(ctx, reel, st, known, commentsFrom); err != nil {
+	// Read as the full read reads it, the Reel is recorded as read after
+	// that full read began, even within the second it began: recorded in
+	// that second, the next poll took it for one read before and read it
+	// back to the reply window once more.
+	if err := r.walkComments(ctx, reel, st, known, commentsFrom, floor); err != nil {
 		return err
 	}
 	if r.pl.p.Progress != nil {
@@ -1488,7 +1518,7 @@ func (r *pollRun) handlePost(ctx context.Context, post graph.Post, comments, pos
 		r.rep.Unchanged++
 		r.mark(post.ID, postState{updated: updated, newest: st.newest, polled: time.Now().Unix()})
 	default:
-		if err := r.walkComments(ctx, post, st, known, commentsFrom); err != nil {
+		if err := r.walkComments(ctx, post, st, known, commentsFrom, 0); err != nil {
 			return err
 		}
 	}
@@ -1510,14 +1540,18 @@ func byVisitor(pageID string, post graph.Post) bool {
 	return post.From == nil || post.From.ID != pageID
 }
 
-func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postState, known bool, from time.Time) error {
+// walkComments reads post's comments from the newest one st saw (less the
+// overlap; all inside the reply window from, unless known) and records the
+// post read, at polled floor at least (a Reel read as a full read reads it:
+// handleReel).
+func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postState, known bool, from time.Time, floor int64) error {
 	stop := from
 	if known && st.newest > 0 {
 		if s := time.Unix(st.newest, 0).Add(-r.pl.p.Overlap); s.After(stop) {
 			stop = s
 		}
 	}
-	polled := time.Now().Unix()
+	polled := max(time.Now().Unix(), floor)
 	r.rep.CommentReads++
 	newest := st.newest
 	// Comments added by an earlier try: a listing read again after a
