@@ -501,6 +501,12 @@ type pollRun struct {
 	// reelsTurn is where the Reels' turns stopped (stateReelsTurnField):
 	// read from the state, and the one to save once the Reels are read.
 	reelsTurn, reelsTurnNext string
+	// reelsRetry are the older Reels skipped at their turn by the last poll
+	// (stateReelsRetryField), read first by this one; reelsRetryNext those
+	// this poll skipped at their turn, to save; inTurn those it picked in
+	// turn (pickReels).
+	reelsRetry, reelsRetryNext []string
+	inTurn                     map[string]struct{}
 	// failingInRow: posts in a row skipped because their comments read kept
 	// failing with a transient error, not counting those that failed so at
 	// an earlier poll too (failing).
@@ -594,6 +600,9 @@ func (r *pollRun) run(ctx context.Context) error {
 		_, r.fullKnown = m[stateFullField]
 		r.fullStart, _ = strconv.ParseInt(m[stateFullField], 10, 64)
 		r.reelsTurn = m[stateReelsTurnField]
+		if v := m[stateReelsRetryField]; v != "" {
+			r.reelsRetry = strings.Split(v, ",")
+		}
 		switch {
 		case r.rep.FullRead != "":
 			r.log.Info("poll reads every post and conversation inside the reply window", slog.String("why", r.rep.FullRead))
@@ -671,6 +680,10 @@ const (
 	// stateReelsTurnField is the id of the last of the older Reels read in
 	// turn (see pickReels), on a Page with more than MaxReels of them.
 	stateReelsTurnField = "_reels_turn"
+	// stateReelsRetryField lists, comma-separated, the older Reels whose
+	// comments Graph failed or refused at their turn: the next poll reads
+	// them first (see pickReels).
+	stateReelsRetryField = "_reels_retry"
 	// stateFailingPrefix, followed by a post id, records a post whose
 	// comments read kept failing with a transient error (when it first
 	// failed, Unix seconds), until a read of it works: see skipUnreadable.
@@ -743,6 +756,13 @@ func (r *pollRun) saveFullRead(ctx context.Context) error {
 		w.set = append(w.set, stateReelsTurnField, r.reelsTurnNext)
 	case r.reelsTurn != "":
 		w.del = append(w.del, stateReelsTurnField)
+	}
+	switch {
+	case r.reelsIncomplete:
+	case len(r.reelsRetryNext) > 0:
+		w.set = append(w.set, stateReelsRetryField, strings.Join(r.reelsRetryNext, ","))
+	case len(r.reelsRetry) > 0:
+		w.del = append(w.del, stateReelsRetryField)
 	}
 	if r.rep.FullRead != "" {
 		// The conversations' part of the full read is still to come: until
@@ -1133,12 +1153,18 @@ func (r *pollRun) walkReels(ctx context.Context, done map[string]struct{}) error
 			read++
 			continue
 		}
+		unreadable := r.rep.Unreadable
 		if herr := r.handleReel(ctx, reel, commentsFrom); herr != nil {
 			if ctx.Err() != nil || !graphReadFailed(herr) {
 				return herr
 			}
 			err = fmt.Errorf("comments of Reel %s: %w", reel.ID, herr)
 			break
+		}
+		if _, ok := r.inTurn[reel.ID]; ok && r.rep.Unreadable > unreadable {
+			// Skipped at its turn: read again by the next poll, not
+			// after the others' turns.
+			r.reelsRetryNext = append(r.reelsRetryNext, reel.ID)
 		}
 		done[reel.ID] = struct{}{}
 		read++
@@ -1228,34 +1254,50 @@ func (r *pollRun) listReelsOnce(ctx context.Context) ([]graph.Post, error) {
 // pickReels returns the Reels of listed (created inside scan_posts, newest
 // first) whose comments this poll reads: all of them up to MaxReels; past
 // that, the ReelsNewest newest, where most comments come, and MaxReels -
-// ReelsNewest of the older ones in turn, from the one after the last read in
-// turn (reelsTurn) on, back to the first older one past the oldest: each is
-// read every ceil((len(listed) - ReelsNewest) / (MaxReels - ReelsNewest))
-// polls, from the newest comment its last read saw. Every listed Reel counts
-// as seen, so that those not read keep their state.
+// ReelsNewest of the older ones: first those the last poll skipped at their
+// turn (reelsRetry: Graph failed or refused their comments), still listed
+// among the older ones, then others in turn, from the one after the last
+// read in turn (reelsTurn) on, back to the first older one past the oldest:
+// each is read every ceil((len(listed) - ReelsNewest) / (MaxReels -
+// ReelsNewest)) polls, from the newest comment its last read saw. A Reel
+// skipped at its turn is so read again by the next poll, as a post is, not
+// that many polls later; skipped again there, it waits for its turn, so
+// that Reels Graph keeps refusing do not hold the others' turns. Every listed
+// Reel counts as seen, so that those not read keep their state.
 func (r *pollRun) pickReels(listed []graph.Post) []graph.Post {
 	for _, reel := range listed {
 		r.seen[reel.ID] = struct{}{}
 	}
-	r.reelsTurnNext = ""
+	r.reelsTurnNext, r.reelsRetryNext, r.inTurn = "", nil, nil
 	if len(listed) <= MaxReels {
 		return listed
 	}
 	older := listed[ReelsNewest:]
+	picked := append(make([]graph.Post, 0, MaxReels), listed[:ReelsNewest]...)
+	retry := map[string]struct{}{}
+	for _, id := range r.reelsRetry {
+		retry[id] = struct{}{}
+	}
 	from := 0
-	if r.reelsTurn != "" {
-		for i, reel := range older {
-			if reel.ID == r.reelsTurn {
-				from = (i + 1) % len(older)
-				break
-			}
+	for i, reel := range older {
+		if _, ok := retry[reel.ID]; ok && len(picked) < MaxReels {
+			picked = append(picked, reel)
+		}
+		if reel.ID == r.reelsTurn {
+			from = (i + 1) % len(older)
 		}
 	}
-	picked := append(make([]graph.Post, 0, MaxReels), listed[:ReelsNewest]...)
-	for i := range MaxReels - ReelsNewest {
-		picked = append(picked, older[(from+i)%len(older)])
+	r.reelsTurnNext = r.reelsTurn
+	r.inTurn = map[string]struct{}{}
+	for i := 0; i < len(older) && len(picked) < MaxReels; i++ {
+		reel := older[(from+i)%len(older)]
+		if _, ok := retry[reel.ID]; ok {
+			continue
+		}
+		picked = append(picked, reel)
+		r.inTurn[reel.ID] = struct{}{}
+		r.reelsTurnNext = reel.ID
 	}
-	r.reelsTurnNext = picked[len(picked)-1].ID
 	return picked
 }
 

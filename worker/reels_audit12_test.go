@@ -2,13 +2,20 @@ package worker_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -108,4 +115,86 @@ func TestReelsFailedInFullReadSameSecondReadInFull_audit12(t *testing.T) {
 	if rep.Seen < old {
 		t.Errorf("third poll: %d comments seen, want the Reel read back to the reply window (%d or more): the full read that failed on it was taken for one before its last read", rep.Seen, old)
 	}
+}
+
+// TestReelSkippedAtItsTurnReadByNextPoll_audit12: on a Page with more Reels
+// inside scan_posts than a poll reads, an older Reel whose comments Graph
+// failed on at its turn (skipped, as such a post is) is read by the next
+// poll, as README says a skipped Reel is, not only at its next turn
+// (ceil((Reels - 25) / 25) polls later: a comment on it waited twice that,
+// and one inside a short reply window was missed). Skipped again there, it
+// waits for its turn. The others keep their turns; nothing is answered twice.
+func TestReelSkippedAtItsTurnReadByNextPoll_audit12(t *testing.T) {
+	lf := newReelsFixture(t, 12103, true)
+	h, ctx := lf.h, context.Background()
+	lf.page.ScanPosts = 24 * time.Hour
+	const more = 59 // besides the fixture's Reel, the newest: 35 older ones, read in 2 turns
+	var reels []string
+	all := append(append([]tasks.Reply{}, lf.feed...), lf.only...)
+	for i := range more {
+		id := h.sb.AddReel(lf.page.ID, "Reel", time.Now().Add(-4*time.Hour-time.Duration(i)*time.Minute))
+		reels = append(reels, id)
+		all = append(all, lf.comment(id, 1)...)
+	}
+	// The 21st of the older ones: read in the first poll's turn, not in
+	// the second's (the older ones from the 26th on, then the first 15).
+	skipped := reels[worker.ReelsNewest-1+20]
+	var failing atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !failing.Load() || !strings.HasSuffix(r.URL.Path, "/"+skipped+"/comments") {
+			h.sb.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"AbCdEf"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	p := h.pollParams([]config.Page{lf.page})
+	p.Graph = graph.New(graph.Config{BaseURL: srv.URL, Timeout: 5 * time.Second})
+	pl := worker.NewPoller(p)
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	queued := func(id string) bool {
+		_, err := insp.GetTaskInfo(tasks.QueueReplies, "comment:"+id)
+		return err == nil
+	}
+	var skippedComment string
+	for _, r := range all {
+		if strings.HasPrefix(r.Target.ID, skipped+"_") {
+			skippedComment = r.Target.ID
+		}
+	}
+
+	failing.Store(true)
+	rep, err := pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unreadable != 1 || rep.Reels != worker.MaxReels || queued(skippedComment) {
+		t.Fatalf("first poll: %d unreadable, %d Reels, skipped Reel's comment queued %t; want 1, %d, false", rep.Unreadable, rep.Reels, queued(skippedComment), worker.MaxReels)
+	}
+	failing.Store(false)
+	rep, err = pl.Poll(ctx, lf.page.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unreadable != 0 || rep.Reels != worker.MaxReels {
+		t.Errorf("second poll: %d unreadable, %d Reels; want 0, %d", rep.Unreadable, rep.Reels, worker.MaxReels)
+	}
+	if !queued(skippedComment) {
+		t.Errorf("the comment %s of the Reel skipped at its turn was not queued by the next poll", skippedComment)
+	}
+	// A third poll completes the others' turns: every Reel's comment queued.
+	if _, err := pl.Poll(ctx, lf.page.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		if !queued(r.Target.ID) {
+			t.Errorf("comment %s not queued after three polls", r.Target.ID)
+		}
+	}
+	h.startWorker(t, 4)
+	h.waitSent(t, all, 30*time.Second)
+	h.checkExactlyOnce(t, all)
 }
