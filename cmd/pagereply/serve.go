@@ -72,6 +72,14 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 	if cfg == nil {
 		return code
 	}
+	// A config the roles cannot run with (the api role without api.tokens)
+	// is said before Redis is dialled: a Redis that is down would otherwise
+	// keep the user waiting, and its warnings come before the one line that
+	// says what to fix.
+	if err := checkRoles(&app{cfg: cfg}, roles, opts); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return exitUsage
+	}
 	log := newLogger(cfg.Log, env.stderr)
 	a, err := newApp(cfg, log)
 	if err != nil {
