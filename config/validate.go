@@ -236,7 +236,8 @@ func (r *Redis) validate(p *problems) {
 		case shellVar(r.URL) != "":
 			checkSecretText(p, "redis.url", r.URL)
 		case err != nil:
-			p.add("redis.url", "not a valid URL")
+			// Most often a bare host:port ("127.0.0.1:6379"): say the form.
+			p.add("redis.url", "not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
 			p.add("redis.url", "scheme must be redis:// or rediss://")
 		case u.Host == "":
