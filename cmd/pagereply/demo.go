@@ -158,7 +158,9 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		var fe *config.FieldError
 		if errors.As(err, &fe) && strings.HasPrefix(fe.Error(), "redis") {
-			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %v\n", err)
+			// The flag's problem, in its words: not the generated config's
+			// key and line, which the user never saw.
+			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %s\n", fe.Msg)
 			return exitUsage
 		}
 		return fail("generated config: %v", err)

@@ -29,3 +29,19 @@ func TestRoleRefusesNoTokensBeforeRedis_audit12(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoBadRedisURL_audit12: demo --redis with something that is not a
+// Redis URL exits 2 naming the flag and the form to write, not the key and
+// line of the configuration the demo generates ("redis.url: not a valid URL
+// (line 2)"), which the user never wrote.
+func TestDemoBadRedisURL_audit12(t *testing.T) {
+	for _, u := range []string{"127.0.0.1:6379", "http://127.0.0.1:6379/0"} {
+		out, errOut, code := run(t, "demo", "--once", "--addr", "127.0.0.1:0", "--redis", u)
+		if code != exitUsage || !strings.Contains(errOut, "--redis: ") || !strings.Contains(errOut, "redis://") {
+			t.Errorf("demo --redis %s: exit %d, want %d naming --redis and redis://\n%s%s", u, code, exitUsage, out, errOut)
+		}
+		if strings.Contains(errOut, "redis.url") || strings.Contains(errOut, "(line ") {
+			t.Errorf("demo --redis %s: names the generated config's key or line:\n%s", u, errOut)
+		}
+	}
+}
