@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -135,6 +136,9 @@ func (h *healthServer) Start() error {
 func (h *healthServer) Listen() error {
 	ln, err := net.Listen("tcp", h.srv.Addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("--health-addr: listen on %s: %w: another process listens there: stop it, or pass another --health-addr", h.srv.Addr, err)
+		}
 		return fmt.Errorf("--health-addr: listen on %s: %w", h.srv.Addr, err)
 	}
 	h.ln = ln

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,40 @@ func TestDemoBadRedisURL_audit12(t *testing.T) {
 		}
 		if strings.Contains(errOut, "redis.url") || strings.Contains(errOut, "(line ") {
 			t.Errorf("demo --redis %s: names the generated config's key or line:\n%s", u, errOut)
+		}
+	}
+}
+
+// TestAddrInUseSaysWhatToDo_audit12: an address another process holds
+// (api.addr, --health-addr, the sandbox's --addr) stops the command with
+// what to do, not with "bind: address already in use" alone, as the demo's
+// --addr already did.
+func TestAddrInUseSaysWhatToDo_audit12(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.Addr().String()
+	write := func(name, apiAddr string) string {
+		p := filepath.Join(t.TempDir(), name)
+		body := "redis:\n  url: redis://" + freeAddr(t) + "/3\npages:\n  - id: \"123\"\n    access_token: \"EAAtoken-for-test-0001\"\n    default_text: \"hi\"\napi:\n  addr: \"" + apiAddr + "\"\n  tokens: [\"a-long-api-token-for-tests\"]\n"
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"api", "-c", write("api.yaml", addr)}, "set api.addr to a free address"},
+		{[]string{"worker", "-c", write("worker.yaml", freeAddr(t)), "--health-addr", addr}, "pass another --health-addr"},
+		{[]string{"sandbox", "--addr", addr}, "pass another --addr"},
+	} {
+		out, errOut, code := run(t, tc.args...)
+		if code != exitError || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, want %d saying %q\n%s%s", tc.args, code, exitError, tc.want, out, errOut)
 		}
 	}
 }

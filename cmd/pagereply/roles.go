@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -158,6 +159,9 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			Logger:          a.log,
 		})
 		if err := r.api.Start(); err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				err = fmt.Errorf("%w: another process listens there (a demo or another pagereply still running?): stop it, or set api.addr to a free address", err)
+			}
 			_ = r.inspect.Close()
 			if r.health != nil {
 				_ = r.health.Shutdown(context.Background())

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
@@ -84,6 +85,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintf(env.stderr, "pagereply sandbox: --addr %s is in use (a sandbox still running?): stop it, or pass another --addr (127.0.0.1:0 for a free port)\n", *addr)
+			return exitError
+		}
 		fmt.Fprintf(env.stderr, "pagereply sandbox: --addr: %v\n", err)
 		return exitError
 	}
