@@ -128,6 +128,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
 		if strings.HasPrefix(rep.Paused, tasks.PausePageBroken) {
 			fmt.Fprintf(env.stderr, "pagereply poll: once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
+		} else {
+			// What to do, as for a broken Page: wait, or lift it.
+			fmt.Fprintf(env.stderr, "pagereply poll: the pause ends by itself (pagereply status shows how long it has left); once Meta has ended a block sooner, pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
 		}
 		// Before the poll, it read nothing; during it (Graph throttled
 		// or refused the token: exit 1 above; or another process paused
@@ -137,7 +140,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitError
 	}
 	if rep.Busy {
-		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's); nothing done\n", rep.PageID)
+		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's, or another pagereply poll); nothing done\n", rep.PageID)
 	}
 	return exitOK
 }
