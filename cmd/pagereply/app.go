@@ -55,6 +55,11 @@ func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
 		var fe *config.FieldError
 		// config.Load's error names the file.
 		fmt.Fprintf(env.stderr, "pagereply: %v\n", err)
+		if errors.Is(err, fs.ErrNotExist) && path == env.getenv("PAGEREPLY_CONFIG") {
+			// The user gave no path (an image's default, say): say where
+			// this one came from and how to give the file.
+			fmt.Fprintln(env.stderr, "pagereply: that path is PAGEREPLY_CONFIG's: give -c FILE, or put the configuration there (a container needs it mounted: deploy/README.md); pagereply.example.yaml has every key")
+		}
 		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
 		}

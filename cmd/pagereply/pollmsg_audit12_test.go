@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,22 @@ func TestPollBusyNamesEitherPoll_audit12(t *testing.T) {
 	out, errOut, code := run(t, "poll", "-c", e.cfgPath, "--page", page.ID)
 	if code != exitOK || !strings.Contains(errOut, "another poll of it is running (a worker's, or another pagereply poll); nothing done") {
 		t.Errorf("poll while another runs: exit %d, want 0 naming either poll\n%s%s", code, out, errOut)
+	}
+}
+
+// TestConfigFromEnvMissing_audit12: a command run without -c whose
+// PAGEREPLY_CONFIG names no file (the image's default path with nothing
+// mounted there) exits 2 saying the path came from PAGEREPLY_CONFIG and how
+// to give the file, not only "no such file or directory".
+func TestConfigFromEnvMissing_audit12(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "pagereply.yaml")
+	_, errOut, code := runInProcess(t, map[string]string{"PAGEREPLY_CONFIG": missing}, "serve")
+	if code != exitUsage || !strings.Contains(errOut, "PAGEREPLY_CONFIG") || !strings.Contains(errOut, "-c FILE") {
+		t.Errorf("serve with PAGEREPLY_CONFIG naming no file: exit %d, want %d naming PAGEREPLY_CONFIG and -c\n%s", code, exitUsage, errOut)
+	}
+	// With -c, the path is the user's own: the error names it alone.
+	_, errOut, code = runInProcess(t, nil, "check", "-c", missing)
+	if code != exitUsage || strings.Contains(errOut, "PAGEREPLY_CONFIG") {
+		t.Errorf("check -c of a missing file: exit %d\n%s", code, errOut)
 	}
 }
