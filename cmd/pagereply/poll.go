@@ -26,7 +26,9 @@ func init() {
 // nothing to Redis but the pause of a Page that Graph throttled (its own
 // limit: Graph's limit holds whoever called).
 func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "poll", "poll -c FILE --page ID [--dry-run]",
+	fs := newFlagSet(env, "poll", "poll -c FILE --page ID [--dry-run]\n\n"+
+		"Exit status: 0 polled, or another poll of the Page is running (nothing done); 1 the Page is paused (before\n"+
+		"the poll or during it: the poll did not read it), or an error; 2 bad usage.",
 		"pagereply poll -c pagereply.yaml --page 1983306698425200 --dry-run")
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	page := fs.String("page", "", "id of a configured Page (required)")

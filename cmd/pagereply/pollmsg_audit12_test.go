@@ -59,3 +59,13 @@ func TestConfigFromEnvMissing_audit12(t *testing.T) {
 		t.Errorf("check -c of a missing file: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestPollHelpExitStatus_audit12: poll -h gives its exit statuses, as
+// enqueue -h and resume -h do, and as the README's commands table does: a
+// script must tell a paused Page (1) from a poll that ran (0).
+func TestPollHelpExitStatus_audit12(t *testing.T) {
+	out, errOut, code := runInProcess(t, nil, "poll", "-h")
+	if code != exitOK || !strings.Contains(out+errOut, "Exit status: 0 polled") || !strings.Contains(out+errOut, "1 the Page is paused") {
+		t.Errorf("poll -h: exit %d, want the exit statuses\n%s%s", code, out, errOut)
+	}
+}
