@@ -282,7 +282,8 @@ func (a *authenticator) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil && a.revoked != nil {
 		if exp, ok := a.sessionExpiry(c.Value); ok {
 			if err := a.revoked.RevokeSession(r.Context(), sessionID(c.Value), time.Unix(exp, 0)); err != nil {
-				writeError(w, http.StatusServiceUnavailable, "signed out in this browser, but the session could not be ended for other copies of its cookie (Redis): sign out again when Redis is back", "")
+				// Redis away, as for the API's other 503s (redisRetryAfter).
+				writeUnavailable(w, redisRetryAfter, "signed out in this browser, but the session could not be ended for other copies of its cookie (Redis): sign out again when Redis is back")
 				return
 			}
 		}

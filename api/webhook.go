@@ -141,6 +141,13 @@ func (h *webhook) failLevel(err error) (slog.Level, []any) {
 	return lvl, []any{slog.Int("repeated", repeated)}
 }
 
+// deliveryUnavailableMsg is the answer's message for a delivery Redis
+// could not take (503). Its Retry-After is the API's for Redis away
+// (redisRetryAfter): when this server expects to take it. Meta does not
+// read it and delivers again on its own schedule (for hours); a relay or a
+// replay of deliveries may.
+const deliveryUnavailableMsg = "cannot queue the delivery now; retry later"
+
 // A delivery announced at most smallBody long is read at once; larger ones
 // (Meta's full batches, rare) are read largeBodies at a time.
 const (
@@ -502,7 +509,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		lvl, more := h.failLevel(err)
 		h.log.Log(ctx, lvl, "webhook: record "+string(failed.t.Kind)+" "+failed.verb,
 			append([]any{slog.String("page_id", failed.page), slog.String("error", err.Error())}, more...)...)
-		writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
+		writeUnavailable(w, redisRetryAfter, deliveryUnavailableMsg)
 		return
 	}
 	queued += marked
@@ -527,7 +534,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		}
 		lvl, more := h.failLevel(err)
 		h.log.Log(ctx, lvl, "webhook: queue item", append(append(attrs, slog.String("error", err.Error())), more...)...)
-		writeError(w, http.StatusServiceUnavailable, "cannot queue the delivery now; retry later", "")
+		writeUnavailable(w, redisRetryAfter, deliveryUnavailableMsg)
 		return
 	}
 	if queued+again > 0 {
