@@ -107,6 +107,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			// Graph refused or failed a conversation read: Graph's
 			// failure, said by the handler's WARN; spaced the same way.
 			level, repeated = s.badGatewayLog.Level(time.Now(), slog.LevelWarn)
+		case sw.status >= 500 && strings.HasPrefix(r.URL.Path, "/monitor/"):
+			// asynqmon's own 500s (its Redis failing while the
+			// readiness probe still gets its answer: Redis coming and
+			// going, or refusing writes; monitorErrors turns those of a
+			// Redis away into 503s): an open monitor asks every few
+			// seconds, each refresh a 500 until Redis is back. An ERROR
+			// once per logspace.Period, the others at debug, counted (a
+			// handler that panicked logs its own ERROR with the stack).
+			level, repeated = s.monitorErrorLog.Level(time.Now(), slog.LevelError)
 		case sw.status >= 500:
 			// A 500 is a bug (a handler that panicked, an answer that
 			// cannot be encoded): each is an ERROR.

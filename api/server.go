@@ -153,6 +153,8 @@ type Server struct {
 	unavailableLog, badGatewayLog logspace.Line
 	// monitorAwayLog spaces the monitor's "redis does not answer" lines.
 	monitorAwayLog logspace.Line
+	// monitorErrorLog spaces the request log's lines of asynqmon's 500s.
+	monitorErrorLog logspace.Line
 
 	mu     sync.Mutex
 	ln     net.Listener
