@@ -852,8 +852,11 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 	// conversation (TakeReadHeld): the caller told to try again then takes
 	// it, where a poll waking for that slot took it first, and the caller's
 	// every retry found the next one as far.
+	// Only up to heldReadAhead: every conversation asked for holds one, and
+	// the poll's next free slot comes after them all.
 	lim := worker.ConversationReadLimit(page)
-	wait, err := l.TakeReadHeld(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10)
+	wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10,
+		heldReadAhead(lim, maxWait))
 	switch {
 	case errors.As(err, new(*tasks.PausedError)):
 		return err
@@ -885,6 +888,17 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 		worker.PauseForError(l, m, page.ID, ge, log)
 	}
 	return err
+}
+
+// heldReadAhead is how far ahead a request (or pagereply enqueue) may book
+// and hold its conversation read slot: two of the schedule's intervals, at
+// least maxWait (the request then waits for it). A slot further is booked
+// by requests for other conversations already; the request is answered 503
+// with the time to it, booking and holding nothing, so a burst of requests
+// for distinct conversations (each holds its own slot) pushes the Page's
+// poll back by two intervals at most, not by one interval each.
+func heldReadAhead(lim tasks.Limit, maxWait time.Duration) time.Duration {
+	return max(2*lim.Interval, maxWait)
 }
 
 // maxConversationReadWait is the longest a request waits for its Page's

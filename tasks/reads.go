@@ -133,10 +133,12 @@ func readResult(page string, val any) (time.Duration, error) {
 // arrival time (µs), KEYS[3] the caller's hold (the time of its slot, µs).
 // ARGV[1] emission interval (µs, 0: no limit), ARGV[2] burst tolerance (µs),
 // ARGV[3] the longest wait to take a slot now (µs, above 0), ARGV[4] how
-// late a held slot may still be taken (µs).
+// late a held slot may still be taken (µs), ARGV[5] the furthest a new slot
+// may be booked and held (µs; 0: any).
 //
 // Returns {0, wait µs} booked, or the held slot taken; {1, pttl ms, reason}
-// paused; {2, wait µs} the slot, booked and held, is further than ARGV[3].
+// paused; {2, wait µs} the slot, booked and held, is further than ARGV[3],
+// or, further than ARGV[5] too, neither booked nor held.
 var readHoldScript = redis.NewScript(readScriptHead + `
 local within = tonumber(ARGV[3])
 local held = tonumber(redis.call('GET', KEYS[3]) or '')
@@ -154,6 +156,8 @@ local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now then tat = now end
 local wait = tat - tonumber(ARGV[2]) - now
 if wait < 0 then wait = 0 end
+local ahead = tonumber(ARGV[5])
+if wait > within and ahead > 0 and wait > ahead then return {2, wait} end
 local ntat = tat + interval
 redis.call('SET', KEYS[2], string.format('%.0f', ntat), 'PX', math.floor((ntat - now) / 1000) + 1000)
 if wait > within then
@@ -171,13 +175,23 @@ return {0, wait}
 // back more than late after it, books another (the held one goes unused:
 // never an extra read). A Page paused is a *PausedError, as for TakeRead.
 func (l *Ledger) TakeReadHeld(ctx context.Context, page, name, holder string, limit Limit, within, late time.Duration) (time.Duration, error) {
+	return l.TakeReadHeldAhead(ctx, page, name, holder, limit, within, late, 0)
+}
+
+// TakeReadHeldAhead is TakeReadHeld for callers that any number of holders
+// may be (the API's requests, one holder per conversation): a new slot
+// further than ahead (0: any) is neither booked nor held, and the wait to it
+// comes back with ErrReadLater. Each holder's held slot pushes the
+// schedule's next free slot (a poll's) back by one interval; without a
+// bound, a burst of holders pushed it back by as many.
+func (l *Ledger) TakeReadHeldAhead(ctx context.Context, page, name, holder string, limit Limit, within, late, ahead time.Duration) (time.Duration, error) {
 	var tau time.Duration
 	if limit.Interval > 0 {
 		tau = time.Duration(limit.Burst) * limit.Interval
 	}
 	keys := []string{l.pageKey(page, "pause"), l.pageKey(page, name), l.pageKey(page, name+":held:"+holder)}
 	within = max(within, time.Microsecond)
-	val, err := readHoldScript.Run(ctx, l.rdb, keys, limit.Interval.Microseconds(), tau.Microseconds(), within.Microseconds(), max(late, 0).Microseconds()).Result()
+	val, err := readHoldScript.Run(ctx, l.rdb, keys, limit.Interval.Microseconds(), tau.Microseconds(), within.Microseconds(), max(late, 0).Microseconds(), max(ahead, 0).Microseconds()).Result()
 	if err != nil {
 		return 0, fmt.Errorf("take held read of page %s: %w", page, err)
 	}
