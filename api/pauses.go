@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pagereply/pagereply/internal/logspace"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -27,6 +28,8 @@ type pauseCollector struct {
 	ledger *tasks.Ledger
 	pages  []string
 	log    *slog.Logger
+	// failed spaces the lines of failed reads (queueCollector.failed).
+	failed logspace.Line
 }
 
 var (
@@ -58,7 +61,7 @@ func (c *pauseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector. A Redis failure leaves the gauges
-// out of the scrape (and is logged) rather than failing it.
+// out of the scrape (and is logged, spaced) rather than failing it.
 func (c *pauseCollector) Collect(ch chan<- prometheus.Metric) {
 	if len(c.pages) == 0 {
 		return
@@ -67,7 +70,7 @@ func (c *pauseCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	ps, err := c.ledger.PausedAll(ctx, c.pages)
 	if err != nil {
-		c.log.Warn("metrics: read pauses", slog.String("error", err.Error()))
+		warnSpaced(c.log, &c.failed, "metrics: read pauses", slog.String("error", err.Error()))
 		return
 	}
 	for _, p := range ps {

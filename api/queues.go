@@ -1,10 +1,14 @@
 package api
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pagereply/pagereply/internal/logspace"
 )
 
 // queueCollector exports asynq's queue sizes at scrape time, read with the
@@ -15,6 +19,20 @@ import (
 type queueCollector struct {
 	in  *asynq.Inspector
 	log *slog.Logger
+	// failed spaces the lines of failed reads: /metrics needs no
+	// credentials, and with Redis away every scrape fails alike.
+	failed logspace.Line
+}
+
+// warnSpaced logs msg at WARN once per logspace.Period of e, the others at
+// debug, counted in the next WARN's "repeated": a line every scrape (or
+// request) repeats while Redis is away.
+func warnSpaced(log *slog.Logger, e *logspace.Line, msg string, attrs ...any) {
+	lvl, repeated := e.Level(time.Now(), slog.LevelWarn)
+	if repeated > 0 {
+		attrs = append(attrs, slog.Int("repeated", repeated))
+	}
+	log.Log(context.Background(), lvl, msg, attrs...)
 }
 
 func newQueueCollector(in *asynq.Inspector, log *slog.Logger) *queueCollector {
@@ -38,17 +56,17 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector. A Redis failure leaves the gauges
-// out of the scrape (and is logged) rather than failing it.
+// out of the scrape (and is logged, spaced) rather than failing it.
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	qs, err := c.in.Queues()
 	if err != nil {
-		c.log.Warn("metrics: list asynq queues", slog.String("error", err.Error()))
+		warnSpaced(c.log, &c.failed, "metrics: list asynq queues", slog.String("error", err.Error()))
 		return
 	}
 	for _, q := range qs {
 		info, err := c.in.GetQueueInfo(q)
 		if err != nil {
-			c.log.Warn("metrics: asynq queue info", slog.String("queue", q), slog.String("error", err.Error()))
+			warnSpaced(c.log, &c.failed, "metrics: asynq queue info", slog.String("queue", q), slog.String("error", err.Error()))
 			continue
 		}
 		for state, n := range map[string]int{
