@@ -470,9 +470,17 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 // logspace.Period for the lines of every request (enqueue, task info,
 // ledger, conversation read), the others at debug, counted in the next
 // ERROR's "repeated": with Redis away every request fails alike.
+//
+// A request whose caller left (its context ended) fails its next Redis call
+// with "context canceled": not Redis's failure, and a caller could repeat it
+// at will, so at debug.
 func (s *Server) redisFailed(ctx context.Context, log *slog.Logger, msg string, err error, attrs ...any) {
 	lvl, repeated := slog.LevelError, 0
-	if tasks.RedisAway(err) {
+	switch {
+	case ctx.Err() != nil:
+		lvl = slog.LevelDebug
+		attrs = append(attrs, slog.String("why", "the request ended (the caller left)"))
+	case tasks.RedisAway(err):
 		lvl, repeated = s.redisAwayLog.Level(time.Now(), slog.LevelError)
 	}
 	attrs = append(attrs, slog.String("error", err.Error()))
