@@ -816,6 +816,13 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 	case errors.As(err, &ce) && ce.BadInput:
 		return ReplyResult{Status: http.StatusBadRequest, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 	}
+	if ctx.Err() != nil {
+		// The caller left during the read, cutting it short: not Graph's
+		// failure (a caller could repeat it at will, on every Page).
+		log.Debug("api: read conversation", slog.String("conversation_id", c.id), slog.String("error", err.Error()),
+			slog.String("why", "the request ended (the caller left)"))
+		return unavailable("the request ended while reading the conversation")
+	}
 	log.Warn("api: read conversation", slog.String("conversation_id", c.id), slog.String("error", err.Error()))
 	return ReplyResult{Status: http.StatusBadGateway, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 }
