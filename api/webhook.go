@@ -128,10 +128,11 @@ type webhook struct {
 }
 
 // failLevel is the level of a delivery's failure line: ERROR, but when
-// Redis is away (or slower than the delivery's budget), ERROR once per
-// logspace.Period and debug for the others, and how many those were.
+// Redis is away (or slower than the delivery's budget, or than the sender's
+// wait: it hung up, the context canceled), ERROR once per logspace.Period
+// and debug for the others, and how many those were.
 func (h *webhook) failLevel(err error) (slog.Level, []any) {
-	if !tasks.RedisAway(err) && !errors.Is(err, context.DeadlineExceeded) {
+	if !tasks.RedisAway(err) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return slog.LevelError, nil
 	}
 	lvl, repeated := h.redisAway.Level(time.Now(), slog.LevelError)
