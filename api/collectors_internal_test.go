@@ -33,7 +33,7 @@ func TestCollectorsDescribeWhatTheyCollect(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(db.Client)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(&pauseCollector{ledger: ledger, pages: []string{"11", "22"}, log: log}, newQueueCollector(insp, log))
+	reg.MustRegister(&pauseCollector{ledger: ledger, pages: []string{"11", "22"}, log: log, now: time.Now}, newQueueCollector(insp, log, time.Now))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)

@@ -20,9 +20,10 @@ func TestMetricsRedisAwayLogSpaced_audit12(t *testing.T) {
 		insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: "127.0.0.1:1"})
 		t.Cleanup(func() { _ = insp.Close() })
 		p.Inspector = insp
+		p.Now = slowClock()
 	})
 	cut.Down()
-	const n = 3 // each about 2 s (asynq's dial retries): all within 10 s
+	const n = 3 // each about 2 s (asynq's dial retries): within 10 s of the slow clock
 	for range n {
 		scrapeMetrics(t, e)
 	}

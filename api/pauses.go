@@ -28,6 +28,7 @@ type pauseCollector struct {
 	ledger *tasks.Ledger
 	pages  []string
 	log    *slog.Logger
+	now    func() time.Time // the clock of the spaced lines
 	// failed spaces the lines of failed reads (queueCollector.failed).
 	failed logspace.Line
 }
@@ -70,7 +71,7 @@ func (c *pauseCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	ps, err := c.ledger.PausedAll(ctx, c.pages)
 	if err != nil {
-		warnSpaced(c.log, &c.failed, "metrics: read pauses", slog.String("error", err.Error()))
+		warnSpaced(c.log, c.now(), &c.failed, "metrics: read pauses", slog.String("error", err.Error()))
 		return
 	}
 	for _, p := range ps {

@@ -19,6 +19,7 @@ import (
 type queueCollector struct {
 	in  *asynq.Inspector
 	log *slog.Logger
+	now func() time.Time // the clock of the spaced lines
 	// failed spaces the lines of failed reads: /metrics needs no
 	// credentials, and with Redis away every scrape fails alike.
 	failed logspace.Line
@@ -27,16 +28,16 @@ type queueCollector struct {
 // warnSpaced logs msg at WARN once per logspace.Period of e, the others at
 // debug, counted in the next WARN's "repeated": a line every scrape (or
 // request) repeats while Redis is away.
-func warnSpaced(log *slog.Logger, e *logspace.Line, msg string, attrs ...any) {
-	lvl, repeated := e.Level(time.Now(), slog.LevelWarn)
+func warnSpaced(log *slog.Logger, now time.Time, e *logspace.Line, msg string, attrs ...any) {
+	lvl, repeated := e.Level(now, slog.LevelWarn)
 	if repeated > 0 {
 		attrs = append(attrs, slog.Int("repeated", repeated))
 	}
 	log.Log(context.Background(), lvl, msg, attrs...)
 }
 
-func newQueueCollector(in *asynq.Inspector, log *slog.Logger) *queueCollector {
-	return &queueCollector{in: in, log: log}
+func newQueueCollector(in *asynq.Inspector, log *slog.Logger, now func() time.Time) *queueCollector {
+	return &queueCollector{in: in, log: log, now: now}
 }
 
 var (
@@ -60,13 +61,13 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	qs, err := c.in.Queues()
 	if err != nil {
-		warnSpaced(c.log, &c.failed, "metrics: list asynq queues", slog.String("error", err.Error()))
+		warnSpaced(c.log, c.now(), &c.failed, "metrics: list asynq queues", slog.String("error", err.Error()))
 		return
 	}
 	for _, q := range qs {
 		info, err := c.in.GetQueueInfo(q)
 		if err != nil {
-			warnSpaced(c.log, &c.failed, "metrics: asynq queue info", slog.String("queue", q), slog.String("error", err.Error()))
+			warnSpaced(c.log, c.now(), &c.failed, "metrics: asynq queue info", slog.String("queue", q), slog.String("error", err.Error()))
 			continue
 		}
 		for state, n := range map[string]int{

@@ -197,13 +197,13 @@ func New(p Params) *Server {
 	}
 	queues := prometheus.NewRegistry()
 	if p.Inspector != nil {
-		queues.MustRegister(newQueueCollector(p.Inspector, s.log))
+		queues.MustRegister(newQueueCollector(p.Inspector, s.log, p.Now))
 	}
 	pages := make([]string, 0, len(p.Pages))
 	for _, pg := range p.Pages {
 		pages = append(pages, pg.ID)
 	}
-	queues.MustRegister(&pauseCollector{ledger: p.Ledger, pages: pages, log: s.log})
+	queues.MustRegister(&pauseCollector{ledger: p.Ledger, pages: pages, log: s.log, now: p.Now})
 	// The process's Go runtime and resource gauges, as on --health-addr:
 	// they are what sizes an api pod, whose /metrics is this one.
 	queues.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -135,7 +135,7 @@ func (h *webhook) failLevel(err error) (slog.Level, []any) {
 	if !tasks.RedisAway(err) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return slog.LevelError, nil
 	}
-	lvl, repeated := h.redisAway.Level(time.Now(), slog.LevelError)
+	lvl, repeated := h.redisAway.Level(h.p.Now(), slog.LevelError)
 	if lvl == slog.LevelDebug || repeated == 0 {
 		return lvl, nil
 	}
@@ -212,7 +212,7 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	mode := q.Get("hub.mode")
 	if h.p.VerifyToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(h.p.VerifyToken)) != 1 {
-		lvl, repeated := h.badVerifyToken.Level(time.Now(), slog.LevelWarn)
+		lvl, repeated := h.badVerifyToken.Level(h.p.Now(), slog.LevelWarn)
 		attrs := []any{slog.String("mode", clipField(mode)), slog.Bool("token_given", q.Get("hub.verify_token") != ""),
 			slog.String("remote", r.RemoteAddr)}
 		if lvl != slog.LevelDebug {
@@ -405,7 +405,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.signed(r.Header.Get("X-Hub-Signature-256"), body) {
 		h.count(outcomeBadSignature)
-		lvl, repeated := h.badSignature.Level(time.Now(), slog.LevelWarn)
+		lvl, repeated := h.badSignature.Level(h.p.Now(), slog.LevelWarn)
 		attrs := []any{slog.String("remote", r.RemoteAddr)}
 		if lvl != slog.LevelDebug {
 			attrs = append(attrs, slog.Int("repeated", repeated),
@@ -458,7 +458,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(e.Changes) == 0 && len(e.Messaging) == 0 && hasFields(e.ChangedFields) {
 			ignored++
-			lvl, repeated := h.noValues.Level(time.Now(), slog.LevelWarn)
+			lvl, repeated := h.noValues.Level(h.p.Now(), slog.LevelWarn)
 			attrs := []any{slog.String("page_id", clipField(e.ID))}
 			if lvl != slog.LevelDebug {
 				attrs = append(attrs, slog.Int("repeated", repeated),
