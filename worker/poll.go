@@ -2058,7 +2058,13 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	}
 	page, ok := pl.pages[it.PageID]
 	if !ok {
-		return fmt.Errorf("webhook item of page %s: %w: %w", it.PageID, ErrUnknownPage, asynq.SkipRetry)
+		// A Page just added to the config can reach the api role before
+		// this worker restarts with it (a rolling update), and Meta does
+		// not deliver again a change answered 200: the item is retried
+		// with backoff, as a reply of a Page this worker lacks is, so a
+		// worker with the new config reads it, and one archived meanwhile
+		// is run again at such a worker's start (RunArchivedItemsOfPages).
+		return fmt.Errorf("webhook item of page %s "+notConfigured+": %w", it.PageID, ErrUnknownPage)
 	}
 	if it.Kind == tasks.KindPost && !page.Replies(config.ReplyPosts) || it.Kind == tasks.KindComment && !page.Replies(config.ReplyComments) {
 		return nil

@@ -237,6 +237,58 @@ func RunArchivedOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[stri
 	return out, nil
 }
 
+// RunArchivedItemsOfPages is RunArchivedOfPages for webhook items: those
+// archived because the Page was not in the config of the workers that took
+// them (an api process on a new config queued them before the workers had
+// it) and whose Page is in pages now. Meta does not deliver again a change
+// answered 200, and the poll never reads some of what the webhook brings (a
+// Reel's comment without reels), so nothing else would read them. Each is
+// queued afresh in place of its archived task, with its retries
+// (Enqueuer.EnqueueWebhookItem replaces an archived item); one whose task id
+// is not the item's is run as it was. It returns how many it ran, by Page.
+func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[string]bool) (map[string]int, error) {
+	var its []tasks.WebhookItem
+	var ids []string
+	err := eachTask(ctx, enq.Inspector.ListArchivedTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
+		if ti.Type != tasks.TypeWebhookItem || !strings.Contains(ti.LastErr, notConfigured) {
+			return
+		}
+		if it, err := tasks.DecodeWebhookItem(ti.Payload); err == nil && pages[it.PageID] {
+			its, ids = append(its, it), append(ids, ti.ID)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run archived webhook items: %w", err)
+	}
+	out := map[string]int{}
+	var rerun, of []string
+	for i, it := range its {
+		if ids[i] != it.TaskID() {
+			rerun, of = append(rerun, ids[i]), append(of, it.PageID)
+			continue
+		}
+		o, err := enq.EnqueueWebhookItem(ctx, it)
+		switch {
+		case err != nil && tasks.RedisAway(err):
+			return out, fmt.Errorf("run archived webhook items: %w", err)
+		case err == nil && o == tasks.Enqueued:
+			out[it.PageID]++
+		case err == nil && o == tasks.AlreadyQueued:
+			// Another process starting replaced it, or a redelivery did.
+		default:
+			rerun, of = append(rerun, ids[i]), append(of, it.PageID)
+		}
+	}
+	ran, err := runTasks(enq.Inspector, tasks.QueuePolls, rerun, of)
+	for page, n := range ran {
+		out[page] += n
+	}
+	if err != nil {
+		return out, fmt.Errorf("run archived webhook items: %w", err)
+	}
+	return out, nil
+}
+
 // eachReply calls fn with every reply task that list (an Inspector's
 // ListRetryTasks or ListArchivedTasks) returns for the replies queue, page
 // by page; tasks whose payload is no reply are passed over.

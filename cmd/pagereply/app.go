@@ -210,6 +210,14 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		for page, n := range ran {
 			a.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
 		}
+		items, err := worker.RunArchivedItemsOfPages(ctx, &enq, configured)
+		if err != nil {
+			a.log.Warn("cannot run the webhook items archived while their Page was not configured", slog.String("error", err.Error()))
+			return err
+		}
+		for page, n := range items {
+			a.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
+		}
 	}
 	for page, n := range woken {
 		a.log.Info("replies put back before the config changed run now", slog.String("page_id", page), slog.Int("replies", n.Replies),
