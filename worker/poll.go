@@ -699,13 +699,20 @@ func fullReadEvery(page *config.Page) time.Duration {
 
 // replySettingsPrint is a fingerprint of what decides which comments, posts
 // and conversations of page get a reply: reply_to, max_age, scan_posts, the
-// rules' patterns and whether each rule and default_text has a text. A new
-// text for the same items does not change it: queued replies keep theirs.
+// rules' patterns, whether each rule and default_text has a text, and
+// skip_hidden (turned off, the hidden comments skipped before are answered,
+// and their posts have not changed). A new text for the same items does not
+// change it: queued replies keep theirs.
 func replySettingsPrint(page *config.Page) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q|%d|%d|%t", page.ReplyTo, page.MaxAge, page.ScanPosts, page.DefaultText != "")
 	for _, rl := range page.Rules {
 		fmt.Fprintf(h, "|%q:%t", rl.Match, rl.Text != "")
+	}
+	if page.SkipHidden {
+		// Only when on: the print of a Page without it is the one earlier
+		// versions kept, so an upgrade reads nothing again for it.
+		fmt.Fprint(h, "|skip_hidden")
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -1,0 +1,53 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// TestSkipHiddenTurnedOffReadsAll_audit12: an operator turns skip_hidden off
+// (the Page's hidden comments are to be answered after all). The comment a
+// poll skipped as hidden is eligible from then on, but its post has not
+// changed since, so only a full read finds it again: as for a new
+// default_text, the change of the key must make the next poll a full read.
+// Seen failing before the fix: the poll read nothing (the post unchanged)
+// and the hidden comment waited for the periodic full read, up to 6 hours,
+// past its reply window when that ended sooner.
+func TestSkipHiddenTurnedOffReadsAll_audit12(t *testing.T) {
+	f := newHiddenFixture(t, 1207, true)
+	h, ctx := f.h, context.Background()
+	if !h.sb.SetHidden(f.hidden.Target.ID, true) {
+		t.Fatal("SetHidden: unknown comment")
+	}
+	poll := func(pg config.Page) worker.PollReport {
+		t.Helper()
+		pp := h.pollParams([]config.Page{pg})
+		pp.Graph = graph.New(graph.Config{BaseURL: f.url, Timeout: 5 * time.Second})
+		// The fixture's comments are a minute old: their post is read
+		// again until a poll reads it a minute after them.
+		pp.UnchangedAfter = 2 * time.Second
+		rep, err := worker.NewPoller(pp).Poll(ctx, pg.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	page := f.page
+	if rep := poll(page); rep.Enqueued() != len(f.replies)-1 || rep.Skipped["hidden"] != 1 {
+		t.Fatalf("poll with skip_hidden: %d queued, %d skipped as hidden; want %d, 1", rep.Enqueued(), rep.Skipped["hidden"], len(f.replies)-1)
+	}
+	if rep := poll(page); rep.CommentReads != 0 || rep.FullRead != "" {
+		t.Fatalf("second poll: %d comment reads, full read %q; want none (nothing changed)", rep.CommentReads, rep.FullRead)
+	}
+	page.SkipHidden = false
+	rep := poll(page)
+	if rep.Enqueued() != 1 || !strings.Contains(rep.FullRead, "settings changed") {
+		t.Fatalf("poll after skip_hidden was turned off: %d queued, full read %q; want the hidden comment's reply queued by a full read", rep.Enqueued(), rep.FullRead)
+	}
+}
