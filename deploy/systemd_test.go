@@ -178,8 +178,8 @@ func systemdUnits(t *testing.T) ([]unit, []*unitFile) {
 	return units, parsed
 }
 
-// TestSystemd checks deploy/systemd: one hardened unit per role, restarted on
-// failure, stopped with SIGTERM and given the time pagereply needs, reading
+// TestSystemd checks deploy/systemd: one hardened unit per role, restarted
+// whenever it ends, stopped with SIGTERM and given the time pagereply needs, reading
 // its secrets from an EnvironmentFile that provides every ${VAR} of the
 // configuration; systemd-analyze verify accepts them when it is installed.
 // Then it runs the three processes side by side, as on one host.
@@ -197,7 +197,7 @@ func TestSystemd(t *testing.T) {
 	for _, uf := range files {
 		where := uf.file
 		want := map[string]string{
-			"Restart":         "on-failure",
+			"Restart":         "always",
 			"KillSignal":      "SIGTERM",
 			"NoNewPrivileges": "yes",
 			"ProtectSystem":   "strict",
@@ -287,8 +287,8 @@ func TestSystemdRestartsAfterPanic(t *testing.T) {
 		for _, e := range uf.values("Service", "Environment") {
 			env = append(env, shellWords(e)...)
 		}
-		if got := uf.values("Service", "Restart"); len(got) != 1 || got[0] != "on-failure" {
-			t.Errorf("%s: Restart=%v, want on-failure", uf.file, got)
+		if got := uf.values("Service", "Restart"); len(got) != 1 || got[0] != "always" {
+			t.Errorf("%s: Restart=%v, want always", uf.file, got)
 		}
 		cmd := exec.Command(bin)
 		cmd.Env = env
@@ -298,7 +298,7 @@ func TestSystemdRestartsAfterPanic(t *testing.T) {
 			t.Fatalf("crash program: %v", err)
 		}
 		if !ee.Exited() {
-			continue // killed by a signal: on-failure restarts it
+			continue // killed by a signal: Restart= restarts it
 		}
 		for _, p := range uf.values("Service", "RestartPreventExitStatus") {
 			for _, code := range strings.Fields(p) {
