@@ -292,22 +292,29 @@ func (l *Ledger) PersonRelease(ctx context.Context, page string, who Person, tar
 // personGapScript books a reply's send to a person, at least a gap after the
 // last one booked for them, in Redis's clock.
 //
-// KEYS[1] the person's next allowed send (Unix ms) and the target that
-// booked it, "<ms>|<target>". ARGV[1] how far from now the reply's send slot
-// is (ms), ARGV[2] the gap (ms), ARGV[3] the reply's target. Returns 0 when
-// booked (the person's next allowed send is then the slot plus the gap),
-// else how long from now until the person may get a reply (ms). The target
-// that holds the booking books again at once: an attempt that sent nothing
-// (put back for a pause, refused, retried) is not held by its own booking.
+// KEYS[1] the person's next allowed send (Unix ms), the target that booked
+// it and the gap it was booked with (ms), "<ms>|<target>|<gap>" (without
+// the gap from earlier versions). ARGV[1] how far from now the reply's send
+// slot is (ms), ARGV[2] the gap (ms), ARGV[3] the reply's target. Returns 0
+// when booked (the person's next allowed send is then the slot plus the
+// gap), else how long from now until the person may get a reply (ms). The
+// target that holds the booking books again at once: an attempt that sent
+// nothing (put back for a pause, refused, retried) is not held by its own
+// booking. A booking made with a longer gap than ARGV[2] (the Page's
+// person_gap lowered since) ends the new gap after its send slot: kept at
+// the old gap's end, the person's waiting replies were held back for it.
 var personGapScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local at = now + tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
 local v = redis.call('GET', KEYS[1]) or ''
 local nxt = tonumber(string.match(v, '^(%d+)') or '0') or 0
-local holder = string.match(v, '^%d+|(.*)$')
+local holder = string.match(v, '^%d+|([^|]*)')
+local was = tonumber(string.match(v, '^%d+|[^|]*|(%d+)$') or '')
+if was and was > gap then nxt = nxt - was + gap end
 if nxt > at and holder ~= ARGV[3] then return nxt - now end
-redis.call('SET', KEYS[1], string.format('%.0f', at + tonumber(ARGV[2])) .. '|' .. ARGV[3], 'PX', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], string.format('%.0f', at + gap) .. '|' .. ARGV[3] .. '|' .. string.format('%.0f', gap), 'PX', tonumber(ARGV[1]) + gap)
 return 0
 `)
 

@@ -29,8 +29,10 @@ const (
 
 // Wake says which put-back replies of a Page a config change has made stale.
 type Wake struct {
-	// Rate: the Page's rate changed, so the replies put back on the old
-	// rate's schedule would come back at the old pace.
+	// Rate: the Page's pacing changed (its rate, burst or person_gap), so
+	// the replies put back on the old rate's schedule would come back at
+	// the old pace, and those put back for a person's gap after the old
+	// gap (a person_gap lowered or turned off).
 	Rate bool
 	// Broken: the Page's page_broken pause was lifted (a new token), so the
 	// replies and webhook items put back until the pause's end need not
@@ -91,8 +93,9 @@ func WakePutBacks(ctx context.Context, insp *asynq.Inspector, ledger *tasks.Ledg
 		// Replies held back by their Page's share of slots return on a
 		// schedule of the Page's rate too.
 		rate := strings.HasSuffix(ti.LastErr, ": "+putBackRate) || strings.HasSuffix(ti.LastErr, ": "+putBackShare)
+		gap := strings.HasSuffix(ti.LastErr, ": "+putBackPersonGap)
 		switch {
-		case w.Rate && rate, w.pauseLifted(ti.LastErr):
+		case w.Rate && (rate || gap), w.pauseLifted(ti.LastErr):
 			ids, pages = append(ids, ti.ID), append(pages, r.PageID)
 		case rate && w.Interval > 0:
 			sl := rated[r.PageID]

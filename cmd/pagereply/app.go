@@ -323,8 +323,16 @@ func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, q
 	return a, 0
 }
 
-// rateRecord is what the ledger keeps of a Page's rate (Ledger.RecordRate).
-func rateRecord(p *config.Page) string { return fmt.Sprintf("%s burst %d", p.Rate, p.Burst) }
+// rateRecord is what the ledger keeps of a Page's pacing (Ledger.RecordRate):
+// its rate and burst, and its person_gap when it has one (a Page without
+// keeps the record of earlier versions, so an upgrade changes nothing). A
+// change runs the put-backs of the old pacing now (worker.Wake.Rate).
+func rateRecord(p *config.Page) string {
+	if p.PersonGap > 0 {
+		return fmt.Sprintf("%s burst %d person_gap %s", p.Rate, p.Burst, p.PersonGap)
+	}
+	return fmt.Sprintf("%s burst %d", p.Rate, p.Burst)
+}
 
 // Close releases the Redis connections.
 func (a *app) Close() {
