@@ -46,9 +46,12 @@ func (c *Client) Feed(ctx context.Context, token, pageID string) iter.Seq2[Post,
 // stop early. On an error it yields it once, with a zero Post, and stops.
 // Graph answers it only for a token with pages_manage_ads, pages_show_list
 // and ads_management, of someone who can perform the ADVERTISE task on the
-// Page; AdsPermissionRefused tells that refusal.
+// Page; AdsPermissionRefused tells that refusal. It asks for
+// include_inline_create=true: the posts made inline with an ad's new creative
+// in Ads Manager (INLINE_CREATE, the usual dark post) are left out by
+// Graph's default, which lists only those of Ads Manager's Page Posts tool.
 func (c *Client) AdsPosts(ctx context.Context, token, pageID string) iter.Seq2[Post, error] {
-	q := url.Values{"fields": {postFields}, "limit": {pageLimit}}
+	q := url.Values{"fields": {postFields}, "limit": {pageLimit}, "include_inline_create": {"true"}}
 	return listing(c, ctx, token, pageFor(ctx, pageID), EndpointAdsPosts, pageID, "ads_posts", q, same[Post])
 }
 
@@ -471,10 +474,11 @@ func (c *Client) nextURL(next, cur, after string) (string, bool) {
 	return u.String(), true
 }
 
-// listingParams are the query parameters the listings set (Feed, Comments,
-// Conversations) that a next link must keep: nextURL takes them from the
-// page just read when the link lacks them. Cursors are not among them.
-var listingParams = []string{"fields", "limit", "filter", "order", "summary", "platform"}
+// listingParams are the query parameters the listings set (Feed, AdsPosts,
+// Comments, Conversations) that a next link must keep: nextURL takes them
+// from the page just read when the link lacks them. Cursors are not among
+// them.
+var listingParams = []string{"fields", "limit", "filter", "order", "summary", "platform", "include_inline_create"}
 
 // isVersion reports whether a path segment is a Graph API version, such as
 // v25.0.

@@ -377,7 +377,8 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 }
 
 // adsPosts answers GET /{page-id}/ads_posts: the Page's ads posts (AddAdsPost,
-// PromotePost), newest first, as the feed lists its posts; refused with
+// PromotePost, and AddInlineAdsPost's only with include_inline_create=true),
+// newest first, as the feed lists its posts; refused with
 // code 10 or 200 for a Page whose token lacks the ads permissions
 // (DenyAdsPosts).
 func (c *call) adsPosts(st *store) (string, []byte, *apiError) {
@@ -404,6 +405,11 @@ func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 			return pageID, nil, errAdsPermission(code)
 		}
 		posts = st.pages[pg].ads
+		if v := c.q.Get("include_inline_create"); v != "true" && v != "1" {
+			// Graph's default: the posts made inline with an ad are left
+			// out (AddInlineAdsPost).
+			posts = slices.DeleteFunc(slices.Clone(posts), func(i int32) bool { return st.posts[i].inline })
+		}
 	}
 	if edge == "video_reels" {
 		if code := st.pages[pg].reelsRefusal; code != 0 {

@@ -49,6 +49,7 @@ type post struct {
 	deleted  bool    // DeletePost: gone from every listing, an unknown id
 	noFrom   bool    // listed without from (HideAuthor)
 	reel     bool    // a Reel (AddReel): a comment does not move its updated_time
+	inline   bool    // made inline with an ad (AddInlineAdsPost): ads_posts lists it only with include_inline_create
 }
 
 type comment struct {
@@ -702,6 +703,27 @@ func (s *Sandbox) AddAdsPost(pageID, msg string, at time.Time) string {
 	p.posts = slices.DeleteFunc(slices.Clone(p.posts), func(i int32) bool { return i == pi })
 	p.ads = insertSorted(p.ads, pi, s.st.postCreated)
 	return s.st.postID(pi)
+}
+
+// AddInlineAdsPost adds a post made inline with an ad (Meta's INLINE_CREATE
+// post: created in Ads Manager with the ad's new creative, the most common
+// "dark post"): the Page's own, never published, listed by its ads_posts
+// edge only when the read asks include_inline_create=true (Graph's default
+// is false, so ads_posts alone lists only the posts of Ads Manager's Page
+// Posts tool, AddAdsPost) and never by its feed; its id, comments and
+// private replies work as a feed post's do. It returns the post's id, or ""
+// for an unknown Page.
+func (s *Sandbox) AddInlineAdsPost(pageID, msg string, at time.Time) string {
+	id := s.AddAdsPost(pageID, msg, at)
+	if id == "" {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kind, pi := s.st.lookup(id); kind == objPost {
+		s.st.posts[pi].inline = true
+	}
+	return id
 }
 
 // PromotePost lists a post of a Page's feed in its ads_posts edge too, as a
