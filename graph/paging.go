@@ -73,14 +73,18 @@ func (c *Client) Reels(ctx context.Context, token, pageID string) iter.Seq2[Post
 // order=reverse_chronological), but Graph lists comments that "can be ranked"
 // ranked whatever the order asked for: each comment's ListOrder says the order
 // the listing's summary gave, and only OrderReverseChronological is newest
-// first.
+// first. It asks live_filter=no_filter: on a live video Graph leaves out by
+// default (filter_low_quality) the comments it takes for low quality, which
+// the webhook delivers all the same; on any other object the parameter is
+// ignored.
 func (c *Client) Comments(ctx context.Context, token, postID string) iter.Seq2[Comment, error] {
 	q := url.Values{
-		"filter":  {"stream"},
-		"order":   {OrderReverseChronological},
-		"summary": {"true"},
-		"fields":  {commentFieldsFor(ctx)},
-		"limit":   {pageLimit},
+		"filter":      {"stream"},
+		"order":       {OrderReverseChronological},
+		"live_filter": {"no_filter"},
+		"summary":     {"true"},
+		"fields":      {commentFieldsFor(ctx)},
+		"limit":       {pageLimit},
 	}
 	return listing(c, ctx, token, pageFor(ctx, pageOfPost(postID)), EndpointComments, postID, "comments", q, func(cm Comment, order string) Comment {
 		cm.ListOrder = order
@@ -478,7 +482,7 @@ func (c *Client) nextURL(next, cur, after string) (string, bool) {
 // Comments, Conversations) that a next link must keep: nextURL takes them
 // from the page just read when the link lacks them. Cursors are not among
 // them.
-var listingParams = []string{"fields", "limit", "filter", "order", "summary", "platform", "include_inline_create"}
+var listingParams = []string{"fields", "limit", "filter", "order", "summary", "platform", "include_inline_create", "live_filter"}
 
 // isVersion reports whether a path segment is a Graph API version, such as
 // v25.0.

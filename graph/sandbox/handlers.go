@@ -518,6 +518,19 @@ func reverseOrder(order string) (bool, *apiError) {
 	return false, errParam("param order must be one of {chronological, reverse_chronological, ranked}")
 }
 
+// liveFilter reads a live_filter parameter: filter_low_quality (the default:
+// a live video's low quality comments are left out) or no_filter, which
+// lists them. It reports whether they are listed.
+func liveFilter(v string) (bool, *apiError) {
+	switch v {
+	case "", "filter_low_quality":
+		return false, nil
+	case "no_filter":
+		return true, nil
+	}
+	return false, errParam("param live_filter must be one of {filter_low_quality, no_filter}")
+}
+
 func (c *call) comments(st *store) (string, []byte, *apiError) {
 	kind, i, pageID, e := c.resolve(st, "get", objPost, objComment)
 	if e != nil {
@@ -532,6 +545,10 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	reverse, e := reverseOrder(c.q.Get("order"))
+	if e != nil {
+		return pageID, nil, e
+	}
+	lowQual, e := liveFilter(c.q.Get("live_filter"))
 	if e != nil {
 		return pageID, nil, e
 	}
@@ -553,7 +570,7 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	j.key("data")
 	j.openArray()
 	for _, ci := range res.items {
-		if st.comments[ci].hidden {
+		if st.comments[ci].hidden || st.comments[ci].lowQual && !lowQual {
 			continue // filtered after paging, as Graph does
 		}
 		c.writeComment(&j, st, ci, fs)

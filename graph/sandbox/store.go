@@ -63,6 +63,7 @@ type comment struct {
 	byPage   bool // hidden by the Page (SetHidden): listed, is_hidden true
 	deleted  bool // DeleteComment: gone from every listing, an unknown id
 	noFrom   bool // listed without from (HideAuthor)
+	lowQual  bool // on a live video, taken for low quality (MarkLowQuality): listed only with live_filter=no_filter
 	msg      string
 }
 
@@ -606,6 +607,16 @@ func (s *Sandbox) EditPost(id string, at time.Time) bool {
 // unknown comment id.
 func (s *Sandbox) HideComment(id string) bool {
 	return s.setItem(id, nil, func(c *comment) { c.hidden = true })
+}
+
+// MarkLowQuality makes a comment one of a live video's that Meta's filter
+// takes for low quality: the comments edge leaves it out of its listings
+// (after cutting the page, as other filtered comments) unless the read asks
+// live_filter=no_filter, Graph's default being filter_low_quality for a live
+// video's comments. Its webhook delivery, its read by id and its private
+// reply are a comment's as usual. False for an unknown comment id.
+func (s *Sandbox) MarkLowQuality(id string) bool {
+	return s.setItem(id, nil, func(c *comment) { c.lowQual = true })
 }
 
 // ShowComment makes a comment HideComment hid visible in its post's listing
