@@ -649,7 +649,7 @@ func (c *call) conversations(st *store) (string, []byte, *apiError) {
 		return pageID, nil, e
 	}
 	list := st.pages[pg].convs
-	switch c.q.Get("platform") {
+	switch strings.ToLower(c.q.Get("platform")) { // MESSENGER as the reference's enum, messenger as its guide
 	case "", "messenger":
 	case "instagram":
 		list = nil // the sandbox's Pages have no Instagram account
