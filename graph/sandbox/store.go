@@ -753,8 +753,9 @@ func (s *Sandbox) PromotePost(postID string) bool {
 	return true
 }
 
-// AdsPosts returns the posts a Page's ads_posts edge lists, newest first; nil
-// for an unknown Page.
+// AdsPosts returns the posts a Page's ads_posts edge lists asked with
+// include_inline_create=true (AddInlineAdsPost's among them), newest first;
+// nil for an unknown Page.
 func (s *Sandbox) AdsPosts(pageID string) []Post {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
