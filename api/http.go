@@ -102,11 +102,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			// bug, and with Redis away every request gets one, each
 			// beside its handler's own spaced line. A WARN once per
 			// logspace.Period, the others at debug, counted.
-			level, repeated = s.unavailableLog.Level(s.p.Now(), slog.LevelWarn)
+			level, repeated = s.unavailableLog.Level(s.now(), slog.LevelWarn)
 		case sw.status == http.StatusBadGateway:
 			// Graph refused or failed a conversation read: Graph's
 			// failure, said by the handler's WARN; spaced the same way.
-			level, repeated = s.badGatewayLog.Level(s.p.Now(), slog.LevelWarn)
+			level, repeated = s.badGatewayLog.Level(s.now(), slog.LevelWarn)
 		case sw.status >= 500 && strings.HasPrefix(r.URL.Path, "/monitor/"):
 			// asynqmon's own 500s (its Redis failing while the
 			// readiness probe still gets its answer: Redis coming and
@@ -115,7 +115,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			// seconds, each refresh a 500 until Redis is back. An ERROR
 			// once per logspace.Period, the others at debug, counted (a
 			// handler that panicked logs its own ERROR with the stack).
-			level, repeated = s.monitorErrorLog.Level(s.p.Now(), slog.LevelError)
+			level, repeated = s.monitorErrorLog.Level(s.now(), slog.LevelError)
 		case sw.status >= 500:
 			// A 500 is a bug (a handler that panicked, an answer that
 			// cannot be encoded): each is an ERROR.

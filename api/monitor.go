@@ -59,7 +59,7 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 				// pass on (it names Redis's address).
 				// A WARN once per logspace.Period, the others at debug: an
 				// open monitor asks every few seconds, each a 503.
-				lvl, repeated := s.monitorAwayLog.Level(s.p.Now(), slog.LevelWarn)
+				lvl, repeated := s.monitorAwayLog.Level(s.now(), slog.LevelWarn)
 				attrs := []any{slog.String("path", safePath(r.URL.Path)),
 					slog.String("error", err.Error()), slog.String("monitor_error", safePath(strings.TrimSpace(hw.body.String())))}
 				if repeated > 0 {

@@ -481,7 +481,7 @@ func (s *Server) redisFailed(ctx context.Context, log *slog.Logger, msg string, 
 		lvl = slog.LevelDebug
 		attrs = append(attrs, slog.String("why", "the request ended (the caller left)"))
 	case tasks.RedisAway(err):
-		lvl, repeated = s.redisAwayLog.Level(s.p.Now(), slog.LevelError)
+		lvl, repeated = s.redisAwayLog.Level(s.now(), slog.LevelError)
 	}
 	attrs = append(attrs, slog.String("error", err.Error()))
 	if repeated > 0 {

@@ -217,6 +217,15 @@ func New(p Params) *Server {
 // and the pauses from Redis, as on api.addr).
 func (s *Server) Gatherer() prometheus.Gatherer { return s.gather }
 
+// now is the server's clock (Params.Now), also for a Server a test builds
+// without New.
+func (s *Server) now() time.Time {
+	if s.p.Now == nil {
+		return time.Now()
+	}
+	return s.p.Now()
+}
+
 // Handler returns the API's routes with logging, for tests and for servers
 // built elsewhere. It mounts the monitor (opening its Redis pool) on first use.
 func (s *Server) Handler() http.Handler {
