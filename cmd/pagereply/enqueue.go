@@ -126,6 +126,10 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 				return exitError
 			}
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
+			if pe := (*tasks.PausedError)(nil); errors.As(err, &pe) {
+				// What to do, as pagereply poll says: wait, or lift it.
+				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", pauseHint(pg.ID, pe.Reason))
+			}
 			if errors.As(err, &ce) && ce.BadInput {
 				return exitUsage
 			}
@@ -141,6 +145,13 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	switch out {
 	case tasks.Enqueued:
 		fmt.Fprintf(env.stdout, "queued %s (%s) for page %s\n", target, info.State, pg.ID)
+		// A comment or post reply is queued on a paused Page too, and
+		// waits: say so, and what to do (a failed read is no reason to
+		// fail the enqueue that succeeded).
+		if d, reason, err := a.ledger.Paused(ctx, pg.ID); err == nil && d > 0 {
+			fmt.Fprintf(env.stderr, "pagereply enqueue: page %s is paused for %s (%s): the reply is sent once the pause ends; %s\n",
+				pg.ID, d.Round(time.Second), reason, pauseHint(pg.ID, reason))
+		}
 		return exitOK
 	case tasks.AlreadyQueued:
 		fmt.Fprintf(env.stderr, "pagereply enqueue: %s already has a reply queued (or sent a moment ago); nothing done\n", target)

@@ -128,12 +128,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if rep.Paused != "" {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s paused: %s\n", rep.PageID, rep.Paused)
-		if strings.HasPrefix(rep.Paused, tasks.PausePageBroken) {
-			fmt.Fprintf(env.stderr, "pagereply poll: once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
-		} else {
-			// What to do, as for a broken Page: wait, or lift it.
-			fmt.Fprintf(env.stderr, "pagereply poll: the pause ends by itself (pagereply status shows how long it has left); once Meta has ended a block sooner, pagereply resume -c FILE --page %s lifts it now\n", rep.PageID)
-		}
+		fmt.Fprintf(env.stderr, "pagereply poll: %s\n", pauseHint(rep.PageID, rep.Paused))
 		// Before the poll, it read nothing; during it (Graph throttled
 		// or refused the token: exit 1 above; or another process paused
 		// the Page, as a worker's throttled send does), it stopped with
@@ -225,4 +220,15 @@ func oneLine(s string) string {
 // unprintable reports whether oneLine drops r.
 func unprintable(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// pauseHint is what to do about page's pause for reason (poll's and
+// enqueue's words alike): for a broken token, fix its cause (a new token or
+// app secret lifts the pause at the next start or poll) or lift it now; for
+// any other pause, wait for it to end or lift it now.
+func pauseHint(page, reason string) string {
+	if strings.HasPrefix(reason, tasks.PausePageBroken) {
+		return "once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page " + page + " lifts it now"
+	}
+	return "the pause ends by itself (pagereply status shows how long it has left); once Meta has ended a block sooner, pagereply resume -c FILE --page " + page + " lifts it now"
 }
