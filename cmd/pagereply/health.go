@@ -48,6 +48,10 @@ func checkHealthAddr(addr string) error {
 	if addr == "" {
 		return nil
 	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		// The example the docs use (CheckHostPort's is api.addr's).
+		return fmt.Errorf("--health-addr %q is not host:port, like :9090 (every interface) or 127.0.0.1:9090", addr)
+	}
 	if err := config.CheckHostPort(addr, true); err != nil {
 		return fmt.Errorf("--health-addr %q %w", addr, err)
 	}
