@@ -48,7 +48,9 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	}
 	opt, err := tasks.RedisConnOpt(config.Redis{URL: c.redisURL})
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v\n", mode, err)
+		// The user gave --redis, not the config's redis.url: name the flag
+		// alone (the error never echoes the URL, which may hold a password).
+		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %s\n", mode, strings.TrimPrefix(err.Error(), "redis.url: "))
 		return nil, exitUsage
 	}
 	rdb := tasks.NewRedisClient(opt)
