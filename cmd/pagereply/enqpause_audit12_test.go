@@ -46,3 +46,13 @@ func TestEnqueuePausedSaysWhatToDo_audit12(t *testing.T) {
 		t.Errorf("enqueue --comment on a paused Page: exit %d, want 0, queued, saying it waits and naming pagereply resume\n%s%s", code, out, errOut)
 	}
 }
+
+// TestEnqueueHelpExitStatusPaused_audit12: enqueue -h's exit statuses name
+// a paused Page's exit 1 for --conversation, as the README's commands table
+// does.
+func TestEnqueueHelpExitStatusPaused_audit12(t *testing.T) {
+	out, errOut, code := runInProcess(t, nil, "enqueue", "-h")
+	if code != exitOK || !strings.Contains(out+errOut, "for --conversation the Page is paused") {
+		t.Errorf("enqueue -h: exit %d, want the paused Page among exit 1's\n%s%s", code, out, errOut)
+	}
+}
