@@ -449,6 +449,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	var items []tasks.WebhookItem
 	var marks []markOp
 	shown := map[tasks.Target]tasks.WebhookItem{} // the comments whose last change here is an unhide
+	shownAt := map[tasks.Target]time.Time{}       // those unhides' created_time
 	for _, e := range d.Entry {
 		page, ok := h.pages[e.ID]
 		if len(e.Messaging) > 0 {
@@ -482,8 +483,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 					// it would otherwise wait for the next full read (up
 					// to 6 hours), past its reply window near its end.
 					shown[target] = shownItem(e.ID, target.ID, c.Value, now)
-				} else {
-					// Hidden again, or removed, later in the delivery.
+					shownAt[target] = c.Value.At
+				} else if at := shownAt[target]; mark != "hide" || c.Value.At.IsZero() || !c.Value.At.Before(at) {
+					// Hidden again, or removed, later in the delivery. A
+					// hide older than the unhide (Meta's redelivery of a
+					// change it failed to deliver, batched after the later
+					// ones) changes nothing (shownScript): the comment
+					// stays shown, and its read stays queued.
 					delete(shown, target)
 				}
 				continue
