@@ -2077,6 +2077,17 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	log := pl.log.With(slog.String("page_id", it.PageID), slog.String("item", it.TaskID()))
+	// A target the ledger has settled (sent, refused for good, removed or
+	// hidden) needs no read: the item would be skipped after it. An unhide
+	// queues an item for every comment shown again, sent or not (a
+	// moderator showing old comments in bulk), and Meta delivers items again
+	// after their TaskIDs are gone; each read takes a slot of the Page's
+	// reads, which the new comments' items share. A ledger that does not
+	// answer leaves it to the read and the intake after it.
+	if e, err := pl.p.Ledger.Get(ctx, page.ID, tasks.Target{Kind: it.Kind, ID: it.ID}); err == nil && e.Done() {
+		log.Debug("webhook item: target settled in the ledger, not read", slog.String("status", e.Status.String()), slog.String("reason", e.Reason))
+		return nil
+	}
 	ctx = graph.WithPageID(ctx, it.PageID)
 	if err := pl.itemRead(ctx, page, maxItemReadWait, false); err != nil {
 		return err
