@@ -26,12 +26,7 @@ import (
 // redelivery. Each unhide (by its created_time) queues one item; Meta's
 // redelivery of it, none.
 func TestUnhideQueuesCommentAgain_audit12(t *testing.T) {
-	e := newWebhookEnv(t)
-	e.pages[0].SkipHidden = true
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: e.pages}))
-	t.Cleanup(e.srv.Close)
-	e.startWorker(t)
+	e := skipHiddenWorkerEnv(t)
 	ctx := context.Background()
 	page := e.pages[0].ID
 	post := e.sb.AddPost(page, sandbox.User{}, "A post", time.Now().Add(-time.Hour))
@@ -87,4 +82,18 @@ func TestUnhideQueuesCommentAgain_audit12(t *testing.T) {
 	if n, err := e.db.Client.Keys(ctx, "asynq:{"+tasks.QueuePolls+"}:t:webhook:comment:"+hiddenLater+"*").Result(); err != nil || len(n) != 2 {
 		t.Errorf("items of %s: %v %v; want 2 (its add's, its unhide's)", hiddenLater, n, err)
 	}
+}
+
+// skipHiddenWorkerEnv is a webhook env whose first Page has skip_hidden,
+// its webhook writing the Page's hides and unhides (Hidden), and a worker
+// running the tasks it queues.
+func skipHiddenWorkerEnv(t *testing.T) *webhookEnv {
+	t.Helper()
+	e := newWebhookEnv(t)
+	e.pages[0].SkipHidden = true
+	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
+		Hidden: e.led, Pages: e.pages}))
+	t.Cleanup(e.srv.Close)
+	e.startWorker(t)
+	return e
 }

@@ -3,13 +3,11 @@ package api_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -22,12 +20,7 @@ import (
 // still be queued: dropping it for the later-listed hide left the comment's
 // reply to the next full read (up to 6 hours), past its window near its end.
 func TestUnhideThenStaleHideInOneDeliveryReadsComment_audit12(t *testing.T) {
-	e := newWebhookEnv(t)
-	e.pages[0].SkipHidden = true
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: e.pages}))
-	t.Cleanup(e.srv.Close)
-	e.startWorker(t)
+	e := skipHiddenWorkerEnv(t)
 	page := e.pages[0].ID
 	post := e.sb.AddPost(page, sandbox.User{}, "A post", time.Now().Add(-time.Hour))
 	const from = "100000000000055"
