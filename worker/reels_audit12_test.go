@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
-	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -32,11 +30,8 @@ import (
 func TestReelReadByFullReadNotReadInFullAgain_audit12(t *testing.T) {
 	lf := newReelsFixture(t, 12101, true)
 	h, ctx := lf.h, context.Background()
-	const old = 20 // comments older than the overlap, inside the reply window
-	for i := range old {
-		h.sb.AddComment(lf.onlyPost, sandbox.User{ID: strconv.Itoa(6600000 + i), Name: "Old Visitor"}, "hello",
-			time.Now().Add(-90*time.Minute+time.Duration(i)*time.Minute))
-	}
+	const old = 20
+	addOldComments(h, lf.onlyPost, 6600000, old)
 	ahead := func() time.Time { return time.Now().Add(3 * time.Second) }
 	poll := func(page config.Page) worker.PollReport {
 		t.Helper()
@@ -79,11 +74,8 @@ func TestReelReadByFullReadNotReadInFullAgain_audit12(t *testing.T) {
 func TestReelsFailedInFullReadSameSecondReadInFull_audit12(t *testing.T) {
 	lf := newReelsFixture(t, 12102, true)
 	h, ctx := lf.h, context.Background()
-	const old = 20 // comments older than the overlap, inside the reply window
-	for i := range old {
-		h.sb.AddComment(lf.onlyPost, sandbox.User{ID: strconv.Itoa(6700000 + i), Name: "Old Visitor"}, "hello",
-			time.Now().Add(-90*time.Minute+time.Duration(i)*time.Minute))
-	}
+	const old = 20
+	addOldComments(h, lf.onlyPost, 6700000, old)
 	fault := newReelsFault(t, h)
 	frozen := time.Now().Add(3 * time.Second)
 	poll := func(page config.Page) worker.PollReport {

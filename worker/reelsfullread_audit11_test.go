@@ -23,11 +23,8 @@ import (
 func TestReelListingBehindNotReadInFullEachPoll_audit11(t *testing.T) {
 	lf := newReelsFixture(t, 11101, true)
 	h, ctx := lf.h, context.Background()
-	const old = 20 // comments older than the overlap, inside the reply window
-	for i := range old {
-		h.sb.AddComment(lf.onlyPost, sandbox.User{ID: strconv.Itoa(6500000 + i), Name: "Old Visitor"}, "hello",
-			time.Now().Add(-90*time.Minute+time.Duration(i)*time.Minute))
-	}
+	const old = 20
+	addOldComments(h, lf.onlyPost, 6500000, old)
 	poller := func(page config.Page, now func() time.Time) *worker.Poller {
 		p := h.pollParams([]config.Page{page})
 		p.Now = now
@@ -60,5 +57,16 @@ func TestReelListingBehindNotReadInFullEachPoll_audit11(t *testing.T) {
 		if rep.Seen >= old {
 			t.Errorf("poll %d after the full read: %d comments seen, want the Reel's newest only (less than %d): it was read back to the reply window again", i, rep.Seen, old)
 		}
+	}
+}
+
+// addOldComments adds n comments to post from visitors numbered from idBase,
+// older than the poll's overlap and inside the reply window (90 minutes
+// old, a minute apart): a poll that reads the post back to its window sees
+// n or more, one that reads its newest comments only, fewer.
+func addOldComments(h *harness, post string, idBase, n int) {
+	for i := range n {
+		h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(idBase + i), Name: "Old Visitor"}, "hello",
+			time.Now().Add(-90*time.Minute+time.Duration(i)*time.Minute))
 	}
 }
