@@ -42,20 +42,7 @@ func TestWebhookSenderGoneLoggedOnce_audit12(t *testing.T) {
 		}
 		cancel()
 	}
-	lines := func() (errs, debug int) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			if !strings.Contains(line, "webhook: queue item") {
-				continue
-			}
-			switch {
-			case strings.Contains(line, "level=ERROR"):
-				errs++
-			case strings.Contains(line, "level=DEBUG"):
-				debug++
-			}
-		}
-		return errs, debug
-	}
+	lines := func() (errs, debug int) { return queueItemLevels(logs.String()) }
 	errs, debug := lines()
 	for deadline := time.Now().Add(10 * time.Second); errs+debug < n && time.Now().Before(deadline); errs, debug = lines() {
 		time.Sleep(20 * time.Millisecond)

@@ -44,8 +44,16 @@ func TestWebhookRedisAwayLoggedOnce_audit10(t *testing.T) {
 			t.Fatalf("delivery %d: %d %s, want 503", i, code, out)
 		}
 	}
-	var errs, debug int
-	for _, line := range strings.Split(logs.String(), "\n") {
+	errs, debug := queueItemLevels(logs.String())
+	if errs != 1 || debug != 9 {
+		t.Errorf("%d ERROR and %d DEBUG lines for 10 deliveries with Redis away, want 1 and 9:\n%s", errs, debug, logs)
+	}
+}
+
+// queueItemLevels counts the "webhook: queue item" lines of a text log at
+// ERROR and at DEBUG.
+func queueItemLevels(logs string) (errs, debug int) {
+	for _, line := range strings.Split(logs, "\n") {
 		if !strings.Contains(line, "webhook: queue item") {
 			continue
 		}
@@ -56,7 +64,5 @@ func TestWebhookRedisAwayLoggedOnce_audit10(t *testing.T) {
 			debug++
 		}
 	}
-	if errs != 1 || debug != 9 {
-		t.Errorf("%d ERROR and %d DEBUG lines for 10 deliveries with Redis away, want 1 and 9:\n%s", errs, debug, logs)
-	}
+	return errs, debug
 }
