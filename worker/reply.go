@@ -30,6 +30,25 @@ const (
 	longestPolicyBlock   = 24 * time.Hour
 )
 
+// A page-broken answer (a broken token or permission, a policy block) pauses
+// the Page and keeps the reply; Meta may still give such an answer about one
+// reply (a recipient its send refuses with the Page's own id). So:
+//   - the reply that got it goes back behindPutBacks after the pause's end,
+//     behind the Page's replies put back for the pause (their spread is at
+//     most 5 s), which find first whether the Page works again;
+//   - once brokenAnswersOfOneReply of its page-broken answers have each come
+//     after other replies of the Page were sent since its previous one
+//     (tasks.Ledger.CountBrokenAnswer), the answer is taken as the reply's:
+//     it is archived with its reason, and the Page is not paused again.
+//
+// Without this, the reply paused the Page again after every pause, forever
+// (a reply queued through the API has no reply window that ends it), and
+// each time the Page's other replies waited out another pause.
+const (
+	behindPutBacks          = 10 * time.Second
+	brokenAnswersOfOneReply = 2
+)
+
 // handleReply sends one private reply: it reserves the target (ledger check,
 // Page pause, rate and claim in one Redis round trip), waits for its send slot,
 // settles a doubtful earlier attempt with Graph, sends, and records the outcome.
@@ -1157,6 +1176,17 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		// was, Graph is up.
 		graphAnswered(ps, log)
 	}
+	if class == graph.ClassPageBroken {
+		n, cerr := w.p.Ledger.CountBrokenAnswer(ctx, r.PageID, r.Target)
+		switch {
+		case cerr != nil:
+			// Not known to be the reply's: the Page is paused, as before.
+			log.L().Warn("could not count the reply's page-broken answers", slog.String("error", cerr.Error()))
+		case n >= brokenAnswersOfOneReply:
+			class = graph.ClassPermanent
+			err = fmt.Errorf("page-broken answer %d to this reply, %d of them after other replies of the Page were sent: taken as the reply's, not the Page's: %w", n+1, n, err)
+		}
+	}
 	if class != graph.ClassAlreadyReplied && class != graph.ClassThrottled {
 		// Already replied is a success and throttling a pause (counted in
 		// pagereply_page_pauses_total): SPEC counts neither as a failure.
@@ -1191,7 +1221,11 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	case graph.ClassThrottled, graph.ClassPageBroken:
 		d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 		w.settle(*r, token, gerr, doubtful, log)
-		return &delayError{d: d + spread(d), reason: putBackPaused + class.String() + ": " + err.Error()}
+		back := d + spread(d)
+		if class == graph.ClassPageBroken {
+			back = d + behindPutBacks
+		}
+		return &delayError{d: back, reason: putBackPaused + class.String() + ": " + err.Error()}
 	case graph.ClassPermanent:
 		if reached {
 			// A send of this attempt's that may have left may still land
