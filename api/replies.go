@@ -501,10 +501,13 @@ func redisUnavailable() ReplyResult {
 const redisRetryAfter = 2
 
 // retryAfterSlot is the Retry-After (whole seconds, at least 1) of a 503 for
-// a conversation read slot wait away. The slot is held for the conversation
-// (tasks.Ledger.TakeReadHeld): a retry up to the request's wait for a slot
-// (conversationReadWait, at least 2 s) before it waits for it, and one up to
-// a tenth of an interval after it still takes it; one later books another.
+// a conversation read slot wait away. A slot within heldReadAhead is held
+// for the conversation (tasks.Ledger.TakeReadHeldAhead): a retry up to the
+// request's wait for a slot (conversationReadWait, at least 2 s) before it
+// waits for it, and one up to a tenth of an interval after it still takes
+// it; one later books another. A slot further is neither booked nor held:
+// the retry books the next free slot, that one when no request or poll
+// booked it meanwhile.
 // That tenth is 1 s at 6/m and less at a faster rate, so the value is the
 // wait less half a second, rounded down: a client retrying at exactly
 // Retry-After comes between 1.5 s and 0.5 s before the slot (plus its
@@ -702,10 +705,11 @@ const batchReadReserve = 15 * time.Second
 // its write timeout, counted from the request. An item whose slot is
 // further than that, or than the wait a single request gets, is answered
 // 503 with the time to its slot, booked and held for its conversation as
-// for a single request; the batch's later items of that Page are answered
-// 503 too, with the time to the slots they would have had, booking none
-// (each booking a held slot ahead would keep the Page's poll from reading
-// for as long as those slots run). A batch is handled by one goroutine: no
+// for a single request when within heldReadAhead (neither when further);
+// the batch's later items of that Page are answered 503 too, with the time
+// to the slots they would have had, booking none (each booking a held slot
+// ahead would keep the Page's poll from reading for as long as those slots
+// run). A batch is handled by one goroutine: no
 // lock.
 type batchBudget struct {
 	until time.Time
@@ -785,8 +789,9 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		if budget != nil {
 			budget.refused(c.page, later.Wait)
 		}
-		// The slot is held for the conversation: a retry at Retry-After
-		// takes it (retryAfterSlot).
+		// A slot within heldReadAhead is held for the conversation: a
+		// retry at Retry-After takes it (retryAfterSlot). One further is
+		// neither booked nor held: the retry books the next free slot.
 		ra := retryAfterSlot(later.Wait)
 		return unavailableFor(ra, fmt.Sprintf("the Page's conversation reads are booked for the next %s; try again in %d s", later.Wait.Round(time.Second), ra))
 	case errors.As(err, new(*WaitEndedError)):
@@ -828,7 +833,8 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 }
 
 // ReadLaterError: the Page's conversation reads are booked further ahead
-// than the caller would wait; Wait is the time to its slot.
+// than the caller would wait; Wait is the time to its slot, held for the
+// conversation when within heldReadAhead, else neither booked nor held.
 type ReadLaterError struct{ Wait time.Duration }
 
 func (e *ReadLaterError) Error() string {
@@ -856,19 +862,21 @@ func (e *RedisError) Unwrap() error { return e.Err }
 // like the poll's, so it honours the Page's pause (a *tasks.PausedError) and
 // the Page's conversation read schedule (about 2 a second, shared with the
 // poll), waiting at most maxWait for a slot (else a *ReadLaterError, the
-// slot held for the conversation's next request when it comes by then); a
+// slot held for the conversation's next request when it comes by then if it
+// is within heldReadAhead, else neither booked nor held); a
 // read Graph throttles or refuses for the Page (token, permissions) pauses
 // it, as any other call does: Meta lengthens a block that is ignored, and a
 // caller trying again would otherwise keep calling. Redis trouble is a
 // *RedisError.
 func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, g ConversationReader, page *config.Page,
 	conversationID string, now func() time.Time, reply *tasks.Reply, maxWait time.Duration, log *slog.Logger) error {
-	// A slot further than maxWait is booked all the same and held for the
-	// conversation (TakeReadHeld): the caller told to try again then takes
-	// it, where a poll waking for that slot took it first, and the caller's
-	// every retry found the next one as far.
-	// Only up to heldReadAhead: every conversation asked for holds one, and
-	// the poll's next free slot comes after them all.
+	// A slot further than maxWait, up to heldReadAhead, is booked all the
+	// same and held for the conversation (TakeReadHeldAhead): the caller
+	// told to try again then takes it, where a poll waking for that slot
+	// took it first, and the caller's every retry found the next one as
+	// far. A slot further than heldReadAhead is neither booked nor held:
+	// every conversation asked for holds one, and the poll's next free
+	// slot comes after them all.
 	lim := worker.ConversationReadLimit(page)
 	wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10,
 		heldReadAhead(lim, maxWait))
