@@ -26,9 +26,10 @@ func init() {
 // 0 whether or not the Page was paused; 1 when Redis fails; 2 on bad usage.
 func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "resume", "resume -c FILE --page ID\n\n"+
-		"Lifts the Page's pause (throttled, page_broken, policy_block, graph_down) now, forgets its recent pauses so that\n"+
-		"the next starts from its base length, and runs the replies and webhook items held by the pause now. Use it once\n"+
-		"Meta has ended a block sooner than the pause: a Page still blocked is paused again by its first refused call.\n\n"+
+		"Lifts the Page's pause now, whatever its kind ("+strings.Join(tasks.PauseKinds, ", ")+"), forgets its\n"+
+		"recent pauses so that the next starts from its base length, and runs the replies and webhook items held by the\n"+
+		"pause now. Use it once Meta has ended a block sooner than the pause: a Page still blocked is paused again by its\n"+
+		"first refused call.\n\n"+
 		"Exit status: 0 the pause lifted, or the Page was not paused; 1 an error (Redis); 2 bad usage.",
 		"pagereply resume -c pagereply.yaml --page 1983306698425200")
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
