@@ -44,6 +44,20 @@ func runBench(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitOK
 	}
 	run, ok := benchModes[args[0]]
+	if !ok && strings.HasPrefix(args[0], "-") {
+		// Flags before the mode: the mode's own flag set parses them, so
+		// the mode comes first. The arguments are not echoed: --redis may
+		// hold a password.
+		mode := "<mode>"
+		for _, a := range args[1:] {
+			if _, ok := benchModes[a]; ok {
+				mode = a
+				break
+			}
+		}
+		fmt.Fprintf(env.stderr, "pagereply bench: give the mode first: pagereply bench %s --redis URL ... (modes: %s)\n", mode, strings.Join(modes, ", "))
+		return exitUsage
+	}
 	if !ok {
 		fmt.Fprintf(env.stderr, "pagereply bench: unknown mode %q (modes: %s)\n", args[0], strings.Join(modes, ", "))
 		return exitUsage
