@@ -43,22 +43,24 @@ func configPath(env *cmdEnv, flagValue string) string {
 	return env.getenv("PAGEREPLY_CONFIG")
 }
 
-// loadConfig loads the config and says which exit code a failure deserves:
-// 2 for a missing or invalid file (the user must fix it), 1 otherwise.
-func loadConfig(env *cmdEnv, path string) (*config.Config, int) {
+// loadConfig loads the config for command name and says which exit code a
+// failure deserves: 2 for a missing or invalid file (the user must fix it), 1
+// otherwise. Its lines begin "pagereply NAME: ", as every command's errors
+// do; a problem with the file then says "config FILE: " (config.Load's).
+func loadConfig(env *cmdEnv, name, path string) (*config.Config, int) {
 	if path == "" {
-		fmt.Fprintln(env.stderr, "pagereply: no configuration: give -c FILE or set PAGEREPLY_CONFIG")
+		fmt.Fprintf(env.stderr, "pagereply %s: no configuration: give -c FILE or set PAGEREPLY_CONFIG\n", name)
 		return nil, exitUsage
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		var fe *config.FieldError
 		// config.Load's error names the file.
-		fmt.Fprintf(env.stderr, "pagereply: %v\n", err)
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
 		if errors.Is(err, fs.ErrNotExist) && path == env.getenv("PAGEREPLY_CONFIG") {
 			// The user gave no path (an image's default, say): say where
 			// this one came from and how to give the file.
-			fmt.Fprintln(env.stderr, "pagereply: that path is PAGEREPLY_CONFIG's: give -c FILE, or put the configuration there (a container needs it mounted: deploy/README.md); pagereply.example.yaml has every key")
+			fmt.Fprintf(env.stderr, "pagereply %s: that path is PAGEREPLY_CONFIG's: give -c FILE, or put the configuration there (a container needs it mounted: deploy/README.md); pagereply.example.yaml has every key\n", name)
 		}
 		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
@@ -299,7 +301,7 @@ func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, q
 		fmt.Fprintf(env.stderr, "pagereply %s: --page is required\n", name)
 		return nil, exitUsage
 	}
-	cfg, code := loadConfig(env, configPath(env, cfgPath))
+	cfg, code := loadConfig(env, name, configPath(env, cfgPath))
 	if cfg == nil {
 		return nil, code
 	}

@@ -31,12 +31,12 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	path := configPath(env, *cfgPath)
-	cfg, code := loadConfig(env, path)
+	cfg, code := loadConfig(env, "check", path)
 	if cfg == nil {
 		return code
 	}
 	if err := checkRoles(&app{cfg: cfg}, roles, roleOptions{insecure: *insecure}); err != nil {
-		fmt.Fprintf(env.stderr, "pagereply check: %s: %v\n", path, err)
+		fmt.Fprintf(env.stderr, "pagereply check: config %s: %v\n", path, err)
 		return exitUsage
 	}
 	fmt.Fprintf(env.stdout, "%s: valid; %s, Redis %s, worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",

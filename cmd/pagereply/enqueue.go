@@ -67,7 +67,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		// its package prefix, beside the flag's name.
 		return usage("--text: %s", strings.TrimPrefix(err.Error(), "config: "))
 	}
-	cfg, code := loadConfig(env, configPath(env, *cfgPath))
+	cfg, code := loadConfig(env, "enqueue", configPath(env, *cfgPath))
 	if cfg == nil {
 		return code
 	}

@@ -222,7 +222,7 @@ func TestCheckKindsAndErrorsAudit(t *testing.T) {
 		t.Errorf("check: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = runInProcess(t, nil, "check", "-c", good)
-	if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "pagereply check: "+good+": ") || !strings.Contains(errOut, "api.tokens") {
+	if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "pagereply check: config "+good+": ") || !strings.Contains(errOut, "api.tokens") {
 		t.Errorf("check of a config without api.tokens for the api role: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 }

@@ -68,7 +68,7 @@ func roleCommand(role string) func(ctx context.Context, env *cmdEnv, args []stri
 
 // serveRoles loads the config, wires the app and runs the roles until a signal.
 func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleSet, opts roleOptions) int {
-	cfg, code := loadConfig(env, path)
+	cfg, code := loadConfig(env, name, path)
 	if cfg == nil {
 		return code
 	}
@@ -77,7 +77,7 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 	// keep the user waiting, and its warnings come before the one line that
 	// says what to fix.
 	if err := checkRoles(&app{cfg: cfg}, roles, opts); err != nil {
-		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		fmt.Fprintf(env.stderr, "pagereply %s: config %s: %v\n", name, path, err)
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, env.stderr)
