@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -53,6 +54,13 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %s\n", mode, strings.TrimPrefix(err.Error(), "redis.url: "))
 		return nil, exitUsage
 	}
+	// go-redis's own lines (its standard logger's "redis: ... pool.go:
+	// failed to dial", one per connection) go to slog: at debug, so not
+	// shown, until Redis has answered, as the error below says the same
+	// once; as warnings afterwards, once per kind every few seconds, when
+	// Redis goes away during a run (on stderr: stdout's lines unchanged).
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tasks.SetRedisLoggerAt(log, slog.LevelDebug)
 	rdb := tasks.NewRedisClient(opt)
 	defer rdb.Close()
 	n, err := rdb.DBSize(ctx).Result()
@@ -60,6 +68,7 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v\n", mode, err)
 		return nil, exitError
 	}
+	tasks.SetRedisLoggerAt(log, slog.LevelWarn)
 	if n > 0 && !c.flush {
 		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: the database holds %d keys; give an empty one or pass --flush to empty it\n", mode, n)
 		return nil, exitUsage
