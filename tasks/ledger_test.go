@@ -234,8 +234,10 @@ func TestReserveRate(t *testing.T) {
 	ctx := context.Background()
 	l := newLedger(t)
 	const page = "200"
-	// 10/s, burst 2, book up to 250ms ahead.
-	lim := Limit{Interval: 100 * time.Millisecond, Burst: 2, MaxWait: 250 * time.Millisecond}
+	// 1/s, burst 2, book up to 2.5s ahead: slots a second apart, so that
+	// a loaded machine's delays between the calls (tens of ms) move no slot
+	// across the horizon.
+	lim := Limit{Interval: time.Second, Burst: 2, MaxWait: 2500 * time.Millisecond}
 	round := func(name string) {
 		t.Helper()
 		// A wait is counted from its call's time in Redis: each call made
@@ -261,45 +263,45 @@ func TestReserveRate(t *testing.T) {
 				t.Fatalf("%s: reserve %d = %+v", name, i, r)
 			}
 		}
-		// burst+1 at once, then slots 100ms apart up to 250ms ahead: 0,0,0,~100,~200.
+		// burst+1 at once, then slots 1s apart up to 2.5s ahead: 0,0,0,~1s,~2s.
 		if len(waits) != 5 {
 			t.Fatalf("%s: booked %d slots (%v), want 5", name, len(waits), waits)
 		}
 		for i, w := range waits {
-			want := time.Duration(max(0, i-2)) * 100 * time.Millisecond
-			if w < want-5*time.Millisecond-waitGone[i] || w > want+5*time.Millisecond {
+			want := time.Duration(max(0, i-2)) * time.Second
+			if w < want-50*time.Millisecond-waitGone[i] || w > want+50*time.Millisecond {
 				t.Errorf("%s: slot %d wait %s, want about %s", name, i, w, want)
 			}
 		}
 		// Refused ones come back one interval apart, the first at the
-		// Page's first free slot (~300ms).
+		// Page's first free slot (~3s).
 		for i := 1; i < len(limited); i++ {
-			if d := limited[i] - limited[i-1]; d < 95*time.Millisecond-limitedGone[i] || d > 105*time.Millisecond {
-				t.Errorf("%s: put-back %d is %s after the previous, want about 100ms (%v)", name, i, d, limited)
+			if d := limited[i] - limited[i-1]; d < 950*time.Millisecond-limitedGone[i] || d > 1050*time.Millisecond {
+				t.Errorf("%s: put-back %d is %s after the previous, want about 1s (%v)", name, i, d, limited)
 			}
 		}
-		if len(limited) != 3 || limited[0] < 295*time.Millisecond-limitedGone[0] || limited[0] > 305*time.Millisecond {
-			t.Errorf("%s: put-back delays %v, want 3 starting at the first free slot past the booking horizon (~300ms)", name, limited)
+		if len(limited) != 3 || limited[0] < 2950*time.Millisecond-limitedGone[0] || limited[0] > 3050*time.Millisecond {
+			t.Errorf("%s: put-back delays %v, want 3 starting at the first free slot past the booking horizon (~3s)", name, limited)
 		}
-		// The last claim, booked ~200ms ahead, is busy for the lease
+		// The last claim, booked ~2s ahead, is busy for the lease
 		// counted from its slot.
 		r, err := l.Reserve(ctx, page, last, "other", time.Minute, lim)
-		if err != nil || r.Outcome != ReserveBusy || r.Wait < time.Minute+100*time.Millisecond {
-			t.Errorf("%s: reserve of the claim booked ~200ms ahead by another token = %+v %v, want busy for its slot and a minute", name, r, err)
+		if err != nil || r.Outcome != ReserveBusy || r.Wait < time.Minute+time.Second {
+			t.Errorf("%s: reserve of the claim booked ~2s ahead by another token = %+v %v, want busy for its slot and a minute", name, r, err)
 		}
 	}
 	round("r")
 	// The Page's schedule runs out unused (its key expires): the put-back
-	// schedule, which would still send put-backs ~600ms on, restarts.
+	// schedule, which would still send put-backs ~6s on, restarts.
 	if err := l.Client().Del(ctx, l.keys(page).rate).Err(); err != nil {
 		t.Fatal(err)
 	}
 	round("s")
-	// Booked ~500ms ahead now: beyond this MaxWait, within a longer one.
+	// Booked ~5s ahead now: beyond this MaxWait, within a longer one.
 	far := lim
 	far.MaxWait = 10 * time.Second
 	if r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "far"}, "t", time.Minute, far); err != nil || r.Outcome != ReserveGo {
-		t.Errorf("reserve with a 10s MaxWait after ones of 250ms = %+v %v, want go", r, err)
+		t.Errorf("reserve with a 10s MaxWait after ones of 2.5s = %+v %v, want go", r, err)
 	}
 }
 
