@@ -369,15 +369,9 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 		return &response{status: resp.StatusCode, body: body, usage: usage}, nil
 	}
 
-	// Secrets go before decodeError clips long strings: a token cut at the
-	// clip would no longer match whole, and its head would stay.
-	e := decodeError(resp.StatusCode, resp.Header.Get("Content-Type"), c.redactBody(body, r.token))
+	e := c.callError(resp.StatusCode, resp.Header.Get("Content-Type"), body, r)
 	e.Usage = usage
 	e.RetryAfter = max(usage.RegainAccess, retryAfter(resp.Header, time.Now()))
-	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
-		// Not this reply's: every call on the Page gets it alike.
-		e.Class = ClassPageBroken
-	}
 	if e.Code == 0 && graphRefusedToken(resp.Header) {
 		// No Graph error body, but Graph's own WWW-Authenticate says the
 		// token is refused: the Page's token, not a passing failure.
@@ -504,6 +498,20 @@ func (c *Client) secrets(token string) []string {
 		secrets = append(secrets, string(c.secret), c.proof(token))
 	}
 	return secrets
+}
+
+// callError decodes Graph's error answer to the call r: the call's secrets
+// redacted, and classed page broken when it is 100/33 naming the Page the
+// call was made on (pageUnreachable).
+func (c *Client) callError(status int, contentType string, body []byte, r request) *Error {
+	// Secrets go before decodeError clips long strings: a token cut at the
+	// clip would no longer match whole, and its head would stay.
+	e := decodeError(status, contentType, c.redactBody(body, r.token))
+	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
+		// Not this reply's: every call on the Page gets it alike.
+		e.Class = ClassPageBroken
+	}
+	return e
 }
 
 // redactBody replaces the secrets of a call with token in an answer's body

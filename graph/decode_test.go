@@ -321,7 +321,31 @@ func FuzzDecodeError(f *testing.F) {
 	f.Add(500, []byte("<html>"))
 	f.Add(200, []byte(`{"error":{"code":"4","is_transient":"true","error_subcode":1e99}}`))
 	f.Add(400, []byte(`{"error":null}`))
+	// 100/33 naming the Page a call is made on (page broken), another
+	// object (permanent), and the call's token echoed back.
+	const page, token = "1234567890", "EAAfuzzTokenZ9"
+	f.Add(400, []byte(`{"error":{"message":"Unsupported post request. Object with ID '1234567890' does not exist, cannot be loaded due to missing permissions, or does not support this operation.","type":"GraphMethodException","code":100,"error_subcode":33}}`))
+	f.Add(400, []byte(`{"error":{"message":"Unsupported get request. Object with ID '1234567890_55' does not exist","type":"GraphMethodException","code":100,"error_subcode":33}}`))
+	f.Add(400, []byte(`{"error":{"message":"Malformed access token EAAfuzzTokenZ9","type":"OAuthException","code":190}}`))
+	c := New(Config{AppSecret: "fuzz-app-secret"})
+	secrets := []string{token, "fuzz-app-secret", c.proof(token)}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		// The Client's path: secrets redacted, the Page's 100/33 page broken.
+		ce := c.callError(status, "application/json", body, request{token: token, page: page})
+		if ce.Class == ClassNone || ce.Class > ClassPageBroken {
+			t.Errorf("call error class %v", ce.Class)
+		}
+		if pageUnreachable(ce, page) != (ce.Class == ClassPageBroken && ce.Code == 100 && ce.Subcode == 33 &&
+			strings.Contains(ce.Message, "ID '"+page+"'")) {
+			t.Errorf("100/33 naming the Page classed %v: %+v", ce.Class, ce)
+		}
+		for _, s := range secrets {
+			for _, v := range []string{ce.Error(), ce.Message, ce.UserTitle, ce.UserMessage, ce.Type, ce.FBTraceID} {
+				if strings.Contains(v, s) {
+					t.Fatalf("error shows a secret %q: %q", s, v)
+				}
+			}
+		}
 		e := decodeError(status, "application/json", body)
 		if e == nil {
 			t.Fatal("nil error")

@@ -21,10 +21,34 @@ func FuzzScanSendResult(f *testing.F) {
 		`{"message_id":"m_1","message_id":"m_2"}`,
 		`{"message_id":"m_1"}x`,
 		`[]`, `{}`, `"m_1"`, ``,
+		// recipient_id as a JSON number, as Graph writes it in some answers.
+		`{"recipient_id":1254459154682919,"message_id":"m_1"}`,
+		`{"recipient_id":-1,"message_id":"m_1"}`, `{"recipient_id":1.5,"message_id":"m_1"}`,
+		`{"recipient_id":1e3,"message_id":"m_1"}`, `{"recipient_id":null,"message_id":"m_1"}`,
+		`{"recipient_id":true,"message_id":"m_1"}`, `{"recipient_id":{},"message_id":"m_1"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// decodeSendResult, the fast path or encoding/json: an answer it
+		// takes names the message and re-encodes to itself; one it refuses
+		// gets an error that says what is wrong.
+		if r, err := decodeSendResult(b); err != nil {
+			if err.Error() == "" {
+				t.Fatalf("%q: empty error", b)
+			}
+		} else {
+			if r.MessageID == "" {
+				t.Fatalf("%q: accepted without message_id: %+v", b, r)
+			}
+			out, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, err := decodeSendResult(out); err != nil || back != r {
+				t.Fatalf("%q: %+v re-encodes to %s, decoded %+v, %v", b, r, out, back, err)
+			}
+		}
 		got, ok := scanSendResult(b)
 		if !ok {
 			return
