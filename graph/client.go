@@ -507,6 +507,11 @@ func (c *Client) callError(status int, contentType string, body []byte, r reques
 	// Secrets go before decodeError clips long strings: a token cut at the
 	// clip would no longer match whole, and its head would stay.
 	e := decodeError(status, contentType, c.redactBody(body, r.token))
+	// And after: a secret written with JSON escapes (\u0045AA...) matches
+	// no bytes of the body, but decodes to itself.
+	for _, f := range []*string{&e.Message, &e.Type, &e.UserTitle, &e.UserMessage, &e.FBTraceID} {
+		*f = c.redactString(*f, r.token)
+	}
 	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
 		// Not this reply's: every call on the Page gets it alike.
 		e.Class = ClassPageBroken
@@ -524,6 +529,16 @@ func (c *Client) redactBody(body []byte, token string) []byte {
 		}
 	}
 	return body
+}
+
+// redactString is redactBody for a string.
+func (c *Client) redactString(s, token string) string {
+	for _, sec := range c.secrets(token) {
+		if len(sec) >= 4 && strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
 }
 
 // redactedError replaces an error's text but keeps its chain for errors.Is.
