@@ -79,7 +79,7 @@ func TestUnhideQueuesCommentAgain_audit12(t *testing.T) {
 	if e.sb.SendCount(hiddenAtOnce) != 1 || e.sb.SendCount(hiddenLater) != 1 {
 		t.Fatalf("sends after the unhides: hidden at once %d, hidden later %d; want 1 each", e.sb.SendCount(hiddenAtOnce), e.sb.SendCount(hiddenLater))
 	}
-	if n, err := e.db.Client.Keys(ctx, "asynq:{"+tasks.QueuePolls+"}:t:webhook:comment:"+hiddenLater+"*").Result(); err != nil || len(n) != 2 {
+	if n, err := e.db.Client.Keys(ctx, "asynq:{"+tasks.QueuePolls+"}:t:webhook:*comment:"+hiddenLater).Result(); err != nil || len(n) != 2 {
 		t.Errorf("items of %s: %v %v; want 2 (its add's, its unhide's)", hiddenLater, n, err)
 	}
 }

@@ -70,14 +70,15 @@ func (it *WebhookItem) Validate() error {
 	return nil
 }
 
-// TaskID is the item's TaskID: "webhook:<kind>:<id>", and
-// ":shown:<ms>" after it for an unhide's (Shown).
+// TaskID is the item's TaskID: "webhook:<kind>:<id>", or
+// "webhook:shown:<ms>:<kind>:<id>" for an unhide's (Shown). The time goes
+// before the id: an id may hold ':' (validID), and after it a comment id
+// ending ":shown:<ms>" would share the TaskID of another comment's unhide.
 func (it *WebhookItem) TaskID() string {
-	id := "webhook:" + string(it.Kind) + ":" + it.ID
 	if it.Shown > 0 {
-		id += ":shown:" + strconv.FormatInt(it.Shown, 10)
+		return "webhook:shown:" + strconv.FormatInt(it.Shown, 10) + ":" + string(it.Kind) + ":" + it.ID
 	}
-	return id
+	return "webhook:" + string(it.Kind) + ":" + it.ID
 }
 
 // DecodeWebhookItem decodes and validates a webhook item payload.
