@@ -24,6 +24,13 @@ func FuzzParse(f *testing.F) {
 	f.Add("pages: [{<<: [{id: 1}, {access_token: x}]}]")
 	f.Add("# *tok\npages:\n  - {id: \"1\", access_token: *tok}\n  - {access_token:tok}\n")
 	f.Add("a:\n  - b\n c: [d\n\te: \"f\\q\"\n")
+	// redis.url written in the file, with a password (redisPW): a bare
+	// host:port, a # or / in the password, another scheme.
+	const redisPW = "zq7pw"
+	for _, u := range []string{"default:zq7pw@127.0.0.1:6379", "redis://:zq7pw@h:1/0", "redis://u:zq7#pw@h:6379/0",
+		"redis://u:zq/7pw@h:6379/0", "http://:zq7pw@h:1", "redis://:zq7pw@/0", "rediss://:zq7pw@h:1/x"} {
+		f.Add(minimal + "redis: {url: \"" + u + "\"}\n")
+	}
 	const secret = "zq7-fuzz-secret"
 	lookup := func(k string) (string, bool) {
 		if k == "S" {
@@ -43,6 +50,13 @@ func FuzzParse(f *testing.F) {
 			}
 			if strings.Contains(err.Error(), secret) && !strings.Contains(data, secret) {
 				t.Fatalf("error shows the secret: %v", err)
+			}
+			// redis.url's messages never repeat the URL: it may hold a
+			// password.
+			for _, fe := range fieldErrors(t, err) {
+				if strings.HasPrefix(fe.Path, "redis.url") && strings.Contains(fe.Msg, redisPW) {
+					t.Fatalf("redis.url's message shows its password: %v", fe)
+				}
 			}
 			return
 		}
