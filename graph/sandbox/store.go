@@ -247,8 +247,30 @@ const (
 	objConv
 )
 
-// lookup resolves an id to its kind and index.
+// lookup resolves an id to its kind and index: the object's own id only, as
+// Graph writes it, not another spelling of its numbers ("+<n>", "0<n>",
+// which strconv reads alike).
 func (st *store) lookup(id string) (kind int, i int32) {
+	kind, i = st.resolve(id)
+	var own string
+	switch kind {
+	case objPage:
+		own = st.pages[i].id
+	case objPost:
+		own = st.postID(i)
+	case objComment:
+		own = st.commentID(i)
+	case objConv:
+		own = convID(i)
+	}
+	if own != id {
+		return objNone, 0
+	}
+	return kind, i
+}
+
+// resolve is lookup without the check of the id's spelling.
+func (st *store) resolve(id string) (kind int, i int32) {
 	if pg, ok := st.pageIdx[id]; ok {
 		return objPage, pg
 	}
