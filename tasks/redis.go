@@ -39,7 +39,9 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 			return nil, errors.New("redis.url: not a valid URL") // the URL may hold a password: never echo it
 		}
 		if u.Scheme != "redis" && u.Scheme != "rediss" {
-			return nil, fmt.Errorf("redis.url: scheme %q: want redis:// or rediss://", u.Scheme)
+			// Not the scheme itself: with no "//" it is what comes before
+			// the first ':' (a user name, or a password, written alone).
+			return nil, errors.New("redis.url: scheme must be redis:// or rediss://")
 		}
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {

@@ -1,0 +1,39 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pagereply/pagereply/config"
+)
+
+// FuzzRedisConnOpt_audit12: RedisConnOpt refuses a redis.url (bench's and
+// demo's --redis) with a message that names redis.url and is one of a fixed
+// few, never built from the URL, which may hold a password; one it takes
+// is an option.
+func FuzzRedisConnOpt_audit12(f *testing.F) {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379"} {
+		f.Add(u)
+	}
+	fixed := map[string]bool{
+		"redis.url: not a valid URL":                              true,
+		"redis.url: scheme must be redis:// or rediss://":         true,
+		"redis.url: cannot parse (check host, port and database)": true,
+		"redis: one of url, sentinel or cluster is required":      true,
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		opt, err := RedisConnOpt(config.Redis{URL: u})
+		if err != nil {
+			if !fixed[err.Error()] {
+				t.Fatalf("%q: error %q is not one of the fixed messages", u, err)
+			}
+			if !strings.HasPrefix(err.Error(), "redis.url: ") && u != "" {
+				t.Fatalf("%q: error %q does not name redis.url", u, err)
+			}
+			return
+		}
+		if opt == nil {
+			t.Fatalf("%q: no option and no error", u)
+		}
+	})
+}
