@@ -652,11 +652,23 @@ func (l *Ledger) markAs(ctx context.Context, page string, t Target, value, field
 // unknown) and counts it in the Page's "sent" statistic. On a batching ledger
 // the marks of one Page's concurrent replies go out as one script call.
 func (l *Ledger) MarkSent(ctx context.Context, page string, t Target, messageID string) error {
+	return l.markSent(ctx, page, t, "|"+messageID)
+}
+
+// MarkSentBySend is MarkSent for a reply Graph has just accepted the send of:
+// it is counted in the Page's "sends" too, which only a send Graph took
+// makes grow (not a reply found by a check or answered by an earlier one),
+// and which CountBrokenAnswer takes as the Page working.
+func (l *Ledger) MarkSentBySend(ctx context.Context, page string, t Target, messageID string) error {
+	return l.markSent(ctx, page, t, "!|"+messageID)
+}
+
+func (l *Ledger) markSent(ctx context.Context, page string, t Target, rest string) error {
 	pk := l.keys(page)
 	op := &batchOp{
 		script:     markManyScript,
 		keys:       []string{pk.stats, l.entryKey(page, t)},
-		args:       []any{l.ttlArg, l.statsTTLArg, "|" + messageID},
+		args:       []any{l.ttlArg, l.statsTTLArg, rest},
 		sharedKeys: 1, sharedArgs: 2,
 		merge: pk.mark,
 	}

@@ -396,7 +396,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		releasePerson = false
 	}
-	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
+	if err := w.p.Ledger.MarkSentBySend(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before sending.
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 	}
