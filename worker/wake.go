@@ -253,7 +253,10 @@ func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map
 	var its []tasks.WebhookItem
 	var ids []string
 	err := eachTask(ctx, enq.Inspector.ListArchivedTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
-		if ti.Type != tasks.TypeWebhookItem || !strings.Contains(ti.LastErr, notConfigured) {
+		// The words of ErrUnknownPage are in this version's error and in
+		// the one before it, which archived such an item at once: the
+		// rolling update that brings this one may add a Page too.
+		if ti.Type != tasks.TypeWebhookItem || !strings.Contains(ti.LastErr, ErrUnknownPage.Error()) {
 			return
 		}
 		if it, err := tasks.DecodeWebhookItem(ti.Payload); err == nil && pages[it.PageID] {
