@@ -504,6 +504,54 @@ func unixMilli(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// staleHideMark reports whether e is the webhook's hide mark
+// (tasks.HiddenReason) on a Page without skip_hidden: written while the
+// Page had it, it is not the Page's wish any more (its hidden comments are
+// answered), and must not keep the comment's reply from being queued.
+func (b *Batch) staleHideMark(e tasks.Entry) bool {
+	return !b.page.SkipHidden && e.Status == tasks.StatusFailed && e.Reason == tasks.HiddenReason
+}
+
+// requeueStaleHides queues again the replies of outs that EnqueueMany found
+// failed for good when their entry is a stale hide mark (staleHideMark):
+// the mark is dropped first (tasks.Ledger.UnmarkHidden, which leaves a
+// doubt when the mark had taken an attempt's claim, settled with Graph
+// before any send), and outs gets the new outcome. Only a Page without
+// skip_hidden with such a reply pays the ledger read.
+func (b *Batch) requeueStaleHides(ctx context.Context, outs []tasks.Outcome) error {
+	if b.page.SkipHidden || b.in.Ledger == nil {
+		return nil
+	}
+	var idx []int
+	var ts []tasks.Target
+	for i, o := range outs {
+		if o == tasks.AlreadyFailed && b.pending[i].Target.Kind == tasks.KindComment {
+			idx, ts = append(idx, i), append(ts, b.pending[i].Target)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	entries, err := b.in.Ledger.GetMany(ctx, b.page.ID, ts)
+	if err != nil {
+		return fmt.Errorf("read hide marks: %w", err)
+	}
+	for k, i := range idx {
+		if !b.staleHideMark(entries[k]) {
+			continue
+		}
+		if _, err := b.in.Ledger.UnmarkHidden(ctx, b.page.ID, ts[k].ID, time.Time{}); err != nil {
+			return fmt.Errorf("drop hide mark of %s (skip_hidden off): %w", ts[k], err)
+		}
+		o, _, err := b.in.Enqueuer.Enqueue(ctx, b.pending[i])
+		if err != nil {
+			return fmt.Errorf("queue %s after its hide mark (skip_hidden off): %w", ts[k], err)
+		}
+		outs[i] = o
+	}
+	return nil
+}
+
 // Pending returns the number of replies not yet flushed.
 func (b *Batch) Pending() int { return len(b.pending) }
 
@@ -526,7 +574,7 @@ func (b *Batch) Flush(ctx context.Context) error {
 			return fmt.Errorf("intake: page %s: %w", b.page.ID, err)
 		}
 		for i, r := range b.pending {
-			if entries[i].Done() {
+			if entries[i].Done() && !b.staleHideMark(entries[i]) {
 				b.Skip(SkipAlreadyReplied)
 				continue
 			}
@@ -564,6 +612,9 @@ func (b *Batch) Flush(ctx context.Context) error {
 		return nil
 	}
 	outs, err := b.in.Enqueuer.EnqueueMany(ctx, b.page.ID, b.pending)
+	if err == nil {
+		err = b.requeueStaleHides(ctx, outs)
+	}
 	for _, o := range outs {
 		switch o {
 		case tasks.AlreadySent, tasks.AlreadyFailed:
