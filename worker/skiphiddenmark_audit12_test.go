@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -26,23 +25,12 @@ func TestSkipHiddenTurnedOffAnswersMarked_audit12(t *testing.T) {
 	if _, err := h.ledger.MarkHidden(ctx, f.page.ID, f.hidden.Target.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	poll := func(pg config.Page) worker.PollReport {
-		t.Helper()
-		pp := h.pollParams([]config.Page{pg})
-		pp.Graph = graph.New(graph.Config{BaseURL: f.url, Timeout: 5 * time.Second})
-		pp.UnchangedAfter = 2 * time.Second
-		rep, err := worker.NewPoller(pp).Poll(ctx, pg.ID, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
-	}
 	page := f.page
-	if rep := poll(page); rep.Enqueued() != len(f.replies)-1 {
+	if rep := f.pollAs(t, page); rep.Enqueued() != len(f.replies)-1 {
 		t.Fatalf("poll with skip_hidden: %d queued, want %d", rep.Enqueued(), len(f.replies)-1)
 	}
 	page.SkipHidden = false
-	rep := poll(page)
+	rep := f.pollAs(t, page)
 	if rep.Enqueued() != 1 || !strings.Contains(rep.FullRead, "settings changed") {
 		t.Fatalf("poll after skip_hidden was turned off: %d queued (skipped %v), full read %q; want the hidden comment's reply queued", rep.Enqueued(), rep.Skipped, rep.FullRead)
 	}

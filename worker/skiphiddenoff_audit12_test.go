@@ -21,33 +21,36 @@ import (
 // past its reply window when that ended sooner.
 func TestSkipHiddenTurnedOffReadsAll_audit12(t *testing.T) {
 	f := newHiddenFixture(t, 1207, true)
-	h, ctx := f.h, context.Background()
+	h := f.h
 	if !h.sb.SetHidden(f.hidden.Target.ID, true) {
 		t.Fatal("SetHidden: unknown comment")
 	}
-	poll := func(pg config.Page) worker.PollReport {
-		t.Helper()
-		pp := h.pollParams([]config.Page{pg})
-		pp.Graph = graph.New(graph.Config{BaseURL: f.url, Timeout: 5 * time.Second})
-		// The fixture's comments are a minute old: their post is read
-		// again until a poll reads it a minute after them.
-		pp.UnchangedAfter = 2 * time.Second
-		rep, err := worker.NewPoller(pp).Poll(ctx, pg.ID, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
-	}
 	page := f.page
-	if rep := poll(page); rep.Enqueued() != len(f.replies)-1 || rep.Skipped["hidden"] != 1 {
+	if rep := f.pollAs(t, page); rep.Enqueued() != len(f.replies)-1 || rep.Skipped["hidden"] != 1 {
 		t.Fatalf("poll with skip_hidden: %d queued, %d skipped as hidden; want %d, 1", rep.Enqueued(), rep.Skipped["hidden"], len(f.replies)-1)
 	}
-	if rep := poll(page); rep.CommentReads != 0 || rep.FullRead != "" {
+	if rep := f.pollAs(t, page); rep.CommentReads != 0 || rep.FullRead != "" {
 		t.Fatalf("second poll: %d comment reads, full read %q; want none (nothing changed)", rep.CommentReads, rep.FullRead)
 	}
 	page.SkipHidden = false
-	rep := poll(page)
+	rep := f.pollAs(t, page)
 	if rep.Enqueued() != 1 || !strings.Contains(rep.FullRead, "settings changed") {
 		t.Fatalf("poll after skip_hidden was turned off: %d queued, full read %q; want the hidden comment's reply queued by a full read", rep.Enqueued(), rep.FullRead)
 	}
+}
+
+// pollAs polls pg (the fixture's Page, its settings changed or not)
+// through the fixture's Graph once and returns the poll's report.
+func (f *hiddenFixture) pollAs(t *testing.T, pg config.Page) worker.PollReport {
+	t.Helper()
+	pp := f.h.pollParams([]config.Page{pg})
+	pp.Graph = graph.New(graph.Config{BaseURL: f.url, Timeout: 5 * time.Second})
+	// The fixture's comments are a minute old: their post is read again
+	// until a poll reads it a minute after them.
+	pp.UnchangedAfter = 2 * time.Second
+	rep, err := worker.NewPoller(pp).Poll(context.Background(), pg.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
