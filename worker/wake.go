@@ -199,45 +199,17 @@ const notConfigured = "is not configured on this worker"
 // whose id is not its target, is run as it was instead, for the worker to
 // settle.
 func RunArchivedOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[string]bool) (map[string]int, error) {
-	var rs []tasks.Reply
-	var ids []string
+	var ts []archivedTask
 	err := eachReply(ctx, enq.Inspector.ListArchivedTasks, func(ti *asynq.TaskInfo, r tasks.Reply) {
 		if strings.Contains(ti.LastErr, notConfigured) && pages[r.PageID] {
-			rs, ids = append(rs, r), append(ids, ti.ID)
+			ts = append(ts, archivedTask{id: ti.ID, page: r.PageID, own: ti.ID == r.Target.String(),
+				enqueue: func() (tasks.Outcome, error) { o, _, err := enq.Enqueue(ctx, r); return o, err }})
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run archived replies: %w", err)
 	}
-	out := map[string]int{}
-	var rerun, of []string
-	for i, r := range rs {
-		if ids[i] != r.Target.String() {
-			// Not queued by Enqueue (whose task id is the target): a new
-			// task would sit beside it.
-			rerun, of = append(rerun, ids[i]), append(of, r.PageID)
-			continue
-		}
-		o, _, err := enq.Enqueue(ctx, r)
-		switch {
-		case err != nil && tasks.RedisAway(err):
-			return out, fmt.Errorf("run archived replies: %w", err)
-		case err == nil && o == tasks.Enqueued:
-			out[r.PageID]++
-		case err == nil && o == tasks.AlreadyQueued:
-			// Another process starting replaced it, or a worker took it.
-		default:
-			rerun, of = append(rerun, ids[i]), append(of, r.PageID)
-		}
-	}
-	ran, err := runTasks(enq.Inspector, tasks.QueueReplies, rerun, of)
-	for page, n := range ran {
-		out[page] += n
-	}
-	if err != nil {
-		return out, fmt.Errorf("run archived replies: %w", err)
-	}
-	return out, nil
+	return runArchived(enq.Inspector, tasks.QueueReplies, ts, "run archived replies")
 }
 
 // RunArchivedItemsOfPages is RunArchivedOfPages for webhook items: those
@@ -250,8 +222,7 @@ func RunArchivedOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[stri
 // (Enqueuer.EnqueueWebhookItem replaces an archived item); one whose task id
 // is not the item's is run as it was. It returns how many it ran, by Page.
 func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map[string]bool) (map[string]int, error) {
-	var its []tasks.WebhookItem
-	var ids []string
+	var ts []archivedTask
 	err := eachTask(ctx, enq.Inspector.ListArchivedTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
 		// The words of ErrUnknownPage are in this version's error and in
 		// the one before it, which archived such an item at once: the
@@ -260,37 +231,57 @@ func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map
 			return
 		}
 		if it, err := tasks.DecodeWebhookItem(ti.Payload); err == nil && pages[it.PageID] {
-			its, ids = append(its, it), append(ids, ti.ID)
+			ts = append(ts, archivedTask{id: ti.ID, page: it.PageID, own: ti.ID == it.TaskID(),
+				enqueue: func() (tasks.Outcome, error) { return enq.EnqueueWebhookItem(ctx, it) }})
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run archived webhook items: %w", err)
 	}
+	return runArchived(enq.Inspector, tasks.QueuePolls, ts, "run archived webhook items")
+}
+
+// archivedTask is an archived task of a Page to run again: own when its id
+// is the one its producer's enqueue gives it, so that enqueue queues it
+// anew in its place (replacing the archived task); one that is not would
+// have a new task sit beside it, and is run again as it is.
+type archivedTask struct {
+	id, page string
+	own      bool
+	enqueue  func() (tasks.Outcome, error)
+}
+
+// runArchived runs ts again: each own task queued anew by its enqueue, the
+// others (and those the enqueue neither queued nor found queued) run in
+// place from queue's archive. It returns how many ran, by Page; Redis away
+// stops it, with the count so far.
+func runArchived(insp *asynq.Inspector, queue string, ts []archivedTask, what string) (map[string]int, error) {
 	out := map[string]int{}
 	var rerun, of []string
-	for i, it := range its {
-		if ids[i] != it.TaskID() {
-			rerun, of = append(rerun, ids[i]), append(of, it.PageID)
+	for _, t := range ts {
+		if !t.own {
+			rerun, of = append(rerun, t.id), append(of, t.page)
 			continue
 		}
-		o, err := enq.EnqueueWebhookItem(ctx, it)
+		o, err := t.enqueue()
 		switch {
 		case err != nil && tasks.RedisAway(err):
-			return out, fmt.Errorf("run archived webhook items: %w", err)
+			return out, fmt.Errorf("%s: %w", what, err)
 		case err == nil && o == tasks.Enqueued:
-			out[it.PageID]++
+			out[t.page]++
 		case err == nil && o == tasks.AlreadyQueued:
-			// Another process starting replaced it, or a redelivery did.
+			// Another process starting replaced it, a worker took it, or
+			// a redelivery queued it.
 		default:
-			rerun, of = append(rerun, ids[i]), append(of, it.PageID)
+			rerun, of = append(rerun, t.id), append(of, t.page)
 		}
 	}
-	ran, err := runTasks(enq.Inspector, tasks.QueuePolls, rerun, of)
+	ran, err := runTasks(insp, queue, rerun, of)
 	for page, n := range ran {
 		out[page] += n
 	}
 	if err != nil {
-		return out, fmt.Errorf("run archived webhook items: %w", err)
+		return out, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
