@@ -8,7 +8,7 @@ import (
 
 // TestGetReplyUnknownPageIDWithTask: ?page_id= naming a Page not configured
 // is a 400 naming page_id whether the reply's task is still queued or not (the
-// README's promise); it answered 200 while the task existed, so the same
+// promise of docs/API.md); it answered 200 while the task existed, so the same
 // request turned 400 an hour after the reply finished.
 func TestGetReplyUnknownPageIDWithTask(t *testing.T) {
 	e := newEnv(t, nil)

@@ -116,8 +116,8 @@ func TestPersonWritesAgainBeforeReply(t *testing.T) {
 }
 
 // TestPersonWritesAgainAfterReply: a message the person writes after a reply
-// reached them gets its own reply (README: a person who writes again after
-// a reply gets another): the person's record holds back only replies to
+// reached them gets its own reply (docs/BEHAVIOUR.md: a person who writes
+// again after a reply gets another): the person's record holds back only replies to
 // messages written before it.
 func TestPersonWritesAgainAfterReply(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 7})

@@ -18,7 +18,7 @@ import (
 	"github.com/pagereply/pagereply/worker"
 )
 
-// TestReelCommentsFailureSkipsReel_audit11 pins README's Reels paragraph: a
+// TestReelCommentsFailureSkipsReel_audit11 pins docs/BEHAVIOUR.md's Reels section: a
 // Reel whose comments Graph keeps failing (a 500 with its transient code 2,
 // after the reads again) is skipped as such a post is: counted unreadable,
 // the poll not failed and not counted reels_failed (that is the listing's

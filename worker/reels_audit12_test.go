@@ -112,7 +112,7 @@ func TestReelsFailedInFullReadSameSecondReadInFull_audit12(t *testing.T) {
 // TestReelSkippedAtItsTurnReadByNextPoll_audit12: on a Page with more Reels
 // inside scan_posts than a poll reads, an older Reel whose comments Graph
 // failed on at its turn (skipped, as such a post is) is read by the next
-// poll, as README says a skipped Reel is, not only at its next turn
+// poll, as docs/BEHAVIOUR.md says a skipped Reel is, not only at its next turn
 // (ceil((Reels - 25) / 25) polls later: a comment on it waited twice that,
 // and one inside a short reply window was missed). Skipped again there, it
 // waits for its turn. The others keep their turns; nothing is answered twice.

@@ -449,8 +449,9 @@ func (w *Worker) pastWindow(ctx context.Context, ps *pageState, r *tasks.Reply, 
 
 // holdUnsettled takes r's person as answered by r's reply, when it may have
 // reached them and nothing will ever tell: its target is failed for good, or
-// let go past its window, while an attempt's outcome is unknown (README: one
-// reply per person; a conversation reply whose outcome cannot be settled).
+// let go past its window, while an attempt's outcome is unknown (docs/BEHAVIOUR.md:
+// one reply per person; a conversation reply whose outcome cannot be
+// settled).
 // The person's record names no message (tasks.Ledger.PersonSent), and is
 // kept for the reply window (a conversation's person: Messenger's), as for
 // a reply Graph refuses as already sent. Never two replies wins over never
@@ -659,8 +660,8 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 		case err == nil && after:
 			// The person wrote this message after the reply recorded for
 			// them reached them: it is a new message, with a reply of its
-			// own (README: a person who writes again after a reply gets
-			// another). Claimed as written just after that reply: a
+			// own (docs/BEHAVIOUR.md: a person who writes again after a
+			// reply gets another). Claimed as written just after that reply: a
 			// later one still answers it.
 			log.L().Info("the person wrote this message after the reply recorded for them; answering it",
 				slog.String("message_id", pc.MessageID))

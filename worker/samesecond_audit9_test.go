@@ -38,8 +38,8 @@ func replyLanded(t *testing.T, h *harness, psid, text string) (tasks.Reply, time
 // after pagereply's reply reached them, in the same second (Graph's
 // created_time is whole seconds) or before the worker recorded the reply for
 // them (after Graph answered the send). The message is a new one, written
-// after a reply (README: a person who writes again after a reply gets
-// another), but its created_time is not after the reply's record: the
+// after a reply (docs/BEHAVIOUR.md: a person who writes again after a reply
+// gets another), but its created_time is not after the reply's record: the
 // person's record took it for a message the reply had answered, and the
 // person never got a reply to it. The worker now reads the conversation when
 // the two are that close, and Graph's order (newest first) tells: listed

@@ -12,7 +12,7 @@ import (
 
 // TestUnhiddenCommentAnsweredAudit8: a comment the Page hid after its reply
 // was queued, and showed again (Meta's unhide), gets its reply at the next
-// read that finds it, as README says: the hidden reply's task completed
+// read that finds it, as docs/BEHAVIOUR.md says: the hidden reply's task completed
 // (kept an hour by asynq, TaskID and all), and an enqueue of the same target
 // was told "already queued" for that hour, though the ledger, the lasting
 // guard, no longer held anything for it: a full read in that hour (every

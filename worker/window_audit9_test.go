@@ -34,7 +34,7 @@ func (s *slowConversation) Conversation(ctx context.Context, token, id string) (
 // waited reads the conversation for an answer from the Page before it is
 // sent (a read slot up to 2 s away, then the read, up to graph.timeout). Its
 // reply window (here max_age 1h) ends meanwhile: it is not sent, but
-// archived as too old, as the README says of a reply that waited past its
+// archived as too old, as docs/BEHAVIOUR.md says of a reply that waited past its
 // window. The window was checked before that read only, and the reply went
 // out after its window.
 func TestReplyWindowCheckedAfterAnsweredCheck(t *testing.T) {

@@ -65,7 +65,7 @@ func scrapeInitSeries(t *testing.T, e *e2e, roles roleSet) map[string]string {
 }
 
 // TestRoleInitSeriesAudit7: a process exports at 0, for every configured
-// Page, the per-Page series its own roles write (README: sends, failures,
+// Page, the per-Page series its own roles write (docs/API.md, GET /metrics: sends, failures,
 // pauses, duplicates, rate and gap waits, comments seen at 0 from the
 // start) and not those of the roles it does not run: a scheduler none (it
 // sends, fails, pauses and reads nothing), an api process its pauses and
