@@ -506,12 +506,12 @@ func (c *Client) secrets(token string) []string {
 func (c *Client) callError(status int, contentType string, body []byte, r request) *Error {
 	// Secrets go before decodeError clips long strings: a token cut at the
 	// clip would no longer match whole, and its head would stay.
-	e := decodeError(status, contentType, c.redactBody(body, r.token))
-	// And after: a secret written with JSON escapes (\u0045AA...) matches
-	// no bytes of the body, but decodes to itself.
-	for _, f := range []*string{&e.Message, &e.Type, &e.UserTitle, &e.UserMessage, &e.FBTraceID} {
-		*f = c.redactString(*f, r.token)
-	}
+	// And after decoding, before the clip too: a secret written with JSON
+	// escapes (\u0045AA...) matches no bytes of the body, but decodes to
+	// itself.
+	e := decodeErrorRedacted(status, contentType, c.redactBody(body, r.token), func(s string) string {
+		return c.redactString(s, r.token)
+	})
 	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
 		// Not this reply's: every call on the Page gets it alike.
 		e.Class = ClassPageBroken

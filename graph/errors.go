@@ -465,6 +465,20 @@ type wireError struct {
 // of the unexpected answer, transient (throttled for a 429). It never returns nil and never
 // panics; Usage, RetryAfter, Endpoint and Unknown are left to the caller.
 func decodeError(status int, contentType string, body []byte) *Error {
+	return decodeErrorRedacted(status, contentType, body, nil)
+}
+
+// decodeErrorRedacted is decodeError with redact (when not nil) applied to
+// each decoded string before it is clipped: a secret written with JSON
+// escapes (\u0045AA...) matches no bytes of the body and appears only once
+// decoded, and a clip that cut it first would leave its head.
+func decodeErrorRedacted(status int, contentType string, body []byte, redact func(string) string) *Error {
+	str := func(s string) string {
+		if redact != nil {
+			s = redact(s)
+		}
+		return clip(s)
+	}
 	var w wireError
 	if err := json.Unmarshal(body, &w); err == nil && w.Error != nil {
 		ge := w.Error
@@ -472,12 +486,12 @@ func decodeError(status int, contentType string, body []byte) *Error {
 			HTTPStatus:  status,
 			Code:        int(ge.Code),
 			Subcode:     int(ge.Subcode),
-			Type:        clip(ge.Type),
-			Message:     clip(ge.Message),
-			UserTitle:   clip(ge.UserTitle),
-			UserMessage: clip(ge.UserMessage),
+			Type:        str(ge.Type),
+			Message:     str(ge.Message),
+			UserTitle:   str(ge.UserTitle),
+			UserMessage: str(ge.UserMessage),
 			IsTransient: bool(ge.IsTransient),
-			FBTraceID:   clip(ge.FBTraceID),
+			FBTraceID:   str(ge.FBTraceID),
 		}
 		if e.Message == "" {
 			e.Message = "error without a message"
