@@ -230,7 +230,7 @@ func (id *wireID) UnmarshalJSON(b []byte) error {
 	}
 	for i, c := range b {
 		if (c < '0' || c > '9') && !(i == 0 && c == '-' && len(b) > 1) {
-			return fmt.Errorf("id %s is neither a string nor an integer", clip(string(b)))
+			return fmt.Errorf("id %s is neither a string nor an integer", quoted(b))
 		}
 	}
 	*id = wireID(b)

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -535,6 +536,33 @@ func decodeErrorRedacted(status int, contentType string, body []byte, redact fun
 		e.Class = ClassTransient
 	}
 	return e
+}
+
+// maxQuoted is the longest value of an answer a decode error quotes.
+const maxQuoted = 64
+
+// quoted is how a decode error shows a value of Graph's answer it cannot
+// read (raw, as JSON): as it is when it is short and holds no escape, else
+// by its JSON kind and length only. A secret in a value shown is then whole
+// and as its own bytes, where the redaction finds it (Client.redact):
+// written with JSON escapes (\u0045AA...) it matches no redaction and is
+// read as easily, and cut by a clip it leaves its head.
+func quoted(raw []byte) string {
+	if len(raw) > 0 && len(raw) <= maxQuoted && !bytes.ContainsRune(raw, '\\') && utf8.Valid(raw) {
+		return string(raw)
+	}
+	kind := "value"
+	if len(raw) > 0 {
+		switch raw[0] {
+		case '"':
+			kind = "string"
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		}
+	}
+	return fmt.Sprintf("a JSON %s of %d bytes", kind, len(raw))
 }
 
 // clip keeps strings taken from an answer to a sane length for logs.

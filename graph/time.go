@@ -37,11 +37,11 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("graph: time: cannot parse %q", clip(s))
+		return fmt.Errorf("graph: time: cannot parse %s", quoted(b))
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || f < float64(minUnix) || f > float64(maxUnix) {
-		return fmt.Errorf("graph: time: cannot parse %s", clip(string(b)))
+		return fmt.Errorf("graph: time: cannot parse %s", quoted(b))
 	}
 	sec, frac := math.Modf(f)
 	*t = Time{time.Unix(int64(sec), int64(frac*1e9)).UTC()}
