@@ -235,8 +235,10 @@ func (r *Redis) validate(p *problems) {
 			checkSecretText(p, "redis.url", r.URL)
 		case shellVar(r.URL) != "":
 			checkSecretText(p, "redis.url", r.URL)
-		case err != nil:
-			// Most often a bare host:port ("127.0.0.1:6379"): say the form.
+		case err != nil || u.Opaque != "":
+			// Most often a bare host:port: "127.0.0.1:6379" is no URL, and
+			// "redis:6379" or "localhost:6379" one of scheme "redis" or
+			// "localhost" without "//" (no host). Say the form.
 			p.add("redis.url", "not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
 			p.add("redis.url", "scheme must be redis:// or rediss://")
