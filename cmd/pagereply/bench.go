@@ -32,7 +32,9 @@ func runBench(ctx context.Context, env *cmdEnv, args []string) int {
 		modes = append(modes, m)
 	}
 	sort.Strings(modes)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	// Help as Go's flag package takes it for the other commands: -h, -help,
+	// with one dash or two.
+	if len(args) == 0 || slices.Contains([]string{"-h", "-help", "--h", "--help"}, args[0]) {
 		w := env.stdout // asked for
 		if len(args) == 0 {
 			w = env.stderr
