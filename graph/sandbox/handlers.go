@@ -540,6 +540,11 @@ func (c *call) comments(st *store) (string, []byte, *apiError) {
 	if e != nil {
 		return pageID, nil, e
 	}
+	if kind == objPost && st.pages[st.pageOf(kind, i)].noCommentIDs {
+		// A post's comments, for a token that cannot moderate the Page
+		// (WithholdCommentIDs): listed without their id.
+		fs = slices.DeleteFunc(slices.Clone(fs), func(f field) bool { return f.name == "id" })
+	}
 	all, e := commentList(st, kind, i, c.q.Get("filter"))
 	if e != nil {
 		return pageID, nil, e

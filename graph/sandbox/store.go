@@ -32,6 +32,7 @@ type page struct {
 	adsRefusal      int     // the code ads_posts answers with, 0 when granted (DenyAdsPosts)
 	reels           []int32 // its Reels, same order (AddReel)
 	reelsRefusal    int     // the code video_reels answers with, 0 when read (DenyReels)
+	noCommentIDs    bool    // its posts' comments are listed without their id (WithholdCommentIDs)
 	convs           []int32
 }
 
@@ -861,6 +862,23 @@ func (s *Sandbox) DenyReels(pageID string, code int) {
 	}
 	if pg, ok := s.st.pageIdx[pageID]; ok {
 		s.st.pages[pg].reelsRefusal = code
+	}
+}
+
+// WithholdCommentIDs makes the comments listings of a Page's posts leave
+// out each comment's id, as Meta's /{object-id}/comments reference says
+// Graph does for a token of someone who cannot perform the MODERATE task
+// on the Page ("The id field for the /PAGEPOST-ID/comments endpoint will no
+// longer be returned for apps using the Page Public Content Access feature.
+// To access the comment IDs for a Page post you must be able to perform the
+// MODERATE task on the Page being queried."). The comments' other fields
+// are listed as before, and a comment read by its id (a webhook's) still
+// names it. False lists the ids again.
+func (s *Sandbox) WithholdCommentIDs(pageID string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pg, ok := s.st.pageIdx[pageID]; ok {
+		s.st.pages[pg].noCommentIDs = on
 	}
 }
 
