@@ -54,8 +54,9 @@ const (
 	// SkipMalformed: its reply would fail tasks.Reply.Validate (an id of a
 	// shape the tasks do not take): it cannot be queued, and must not keep
 	// the other items of its batch from theirs. Or Graph listed it in a
-	// shape that cannot be read (graph.WithSkippedItems): the listing's
-	// other items are read.
+	// shape that cannot be read (graph.WithSkippedItems), or listed a
+	// comment without its id (a token that cannot moderate the Page): the
+	// listing's other items are read.
 	SkipMalformed Reason = "malformed"
 	// SkipHidden: a comment the Page hid (Graph's is_hidden), on a Page with
 	// skip_hidden: read so by the poll or a webhook item, or marked so in

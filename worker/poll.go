@@ -527,6 +527,11 @@ type pollRun struct {
 	// those it does not, for noReplyWarn.
 	replyable int
 	noReply   []tasks.Target
+	// noID counts the comments inside the reply window that Graph listed
+	// without their id, withID those it listed with theirs, and noIDPost
+	// is a post of the first: for noIDWarn.
+	noID, withID int
+	noIDPost     string
 }
 
 // flushFailedPoll bounds the enqueue of what a failed poll had found.
@@ -634,6 +639,7 @@ func (r *pollRun) run(ctx context.Context) error {
 		}
 	}
 	r.noReplyWarn(ctx)
+	r.noIDWarn()
 	if err := r.save(ctx); err != nil {
 		return err
 	}
@@ -1441,6 +1447,36 @@ func (r *pollRun) noReplyWarn(ctx context.Context) {
 	}
 }
 
+// noIDWarn says at WARN, once per Page in this process, a poll that read
+// comments inside the reply window that Graph listed without their id
+// (each counted malformed): Meta's comments reference says Graph leaves the
+// id out of a Page post's comments for a token of someone who cannot
+// perform the MODERATE task on the Page ("To access the comment IDs for a
+// Page post you must be able to perform the MODERATE task on the Page being
+// queried", https://developers.facebook.com/docs/graph-api/reference/object/comments/).
+// A private reply needs the comment's id, so such a Page answers none of
+// the comments its polls find, and nothing else says why. A poll that
+// lists comments with their ids and none without forgets it, so it is said
+// again if it comes back.
+func (r *pollRun) noIDWarn() {
+	key := "noid\x00" + r.page.ID
+	if r.noID == 0 {
+		if r.withID > 0 {
+			r.pl.warned.forget(key)
+		}
+		return
+	}
+	attrs := []any{slog.Int("comments", r.noID), slog.String("post_id", r.noIDPost),
+		slog.String("hint", "Graph leaves the id out of a Page post's comments when the access_token's person cannot perform the MODERATE task on the Page: "+
+			"give the Page an access_token of someone who can moderate it (the comments read so are read again by the next full read, inside their reply window)")}
+	msg := "comments listed without their id cannot be answered"
+	if r.dry || !r.pl.warned.seen([]string{key}) {
+		r.log.Warn(msg, attrs...)
+	} else {
+		r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
+	}
+}
+
 // SkipAdsPostsRefused is the reason label of pagereply_skipped_total for a
 // poll whose Page's ads posts Graph refused to list (walkAdsPosts): one per
 // such poll.
@@ -1792,6 +1828,20 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 			continue
 		}
 		*newest = max(*newest, c.CreatedTime.Unix())
+		if c.ID == "" {
+			// Nothing can answer a comment Graph does not name: it is
+			// counted, and noIDWarn says why Graph leaves ids out. Taken
+			// into the batch, each such comment was one malformed reply
+			// logged without a cause, and the post's other ones, all with
+			// the same empty id, were not even counted.
+			r.noID++
+			if r.noIDPost == "" {
+				r.noIDPost = post.ID
+			}
+			r.batch.Discard(intake.SkipMalformed)
+			continue
+		}
+		r.withID++
 		if _, ok := added[c.ID]; !ok {
 			it := intake.CommentItem(r.commentPostID(post.ID, c.ID), c)
 			r.noteReplyable(it)
