@@ -509,8 +509,14 @@ func unixMilli(t time.Time) int64 {
 // (tasks.HiddenReason) on a Page without skip_hidden: written while the
 // Page had it, it is not the Page's wish any more (its hidden comments are
 // answered), and must not keep the comment's reply from being queued.
-func (b *Batch) staleHideMark(e tasks.Entry) bool {
-	return !b.page.SkipHidden && e.Status == tasks.StatusFailed && e.Reason == tasks.HiddenReason
+func (b *Batch) staleHideMark(e tasks.Entry) bool { return StaleHideMark(b.page, e) }
+
+// StaleHideMark reports whether e is the webhook's hide mark
+// (tasks.HiddenReason) on page without skip_hidden (see Batch's
+// staleHideMark): a read of the comment drops it and queues its reply, so a
+// webhook item of the comment must be read, not taken as settled.
+func StaleHideMark(page *config.Page, e tasks.Entry) bool {
+	return !page.SkipHidden && e.Status == tasks.StatusFailed && e.Reason == tasks.HiddenReason
 }
 
 // requeueStaleHides queues again the replies of outs that EnqueueMany found

@@ -2133,8 +2133,11 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	// moderator showing old comments in bulk), and Meta delivers items again
 	// after their TaskIDs are gone; each read takes a slot of the Page's
 	// reads, which the new comments' items share. A ledger that does not
-	// answer leaves it to the read and the intake after it.
-	if e, err := pl.p.Ledger.Get(ctx, page.ID, tasks.Target{Kind: it.Kind, ID: it.ID}); err == nil && e.Done() {
+	// answer leaves it to the read and the intake after it. A hide mark
+	// written while the Page had skip_hidden, turned off since, is not
+	// settled: the intake drops it and queues the reply (and for a comment
+	// the poll does not reach, this read is the only one).
+	if e, err := pl.p.Ledger.Get(ctx, page.ID, tasks.Target{Kind: it.Kind, ID: it.ID}); err == nil && e.Done() && !intake.StaleHideMark(page, e) {
 		log.Debug("webhook item: target settled in the ledger, not read", slog.String("status", e.Status.String()), slog.String("reason", e.Reason))
 		return nil
 	}
