@@ -7,8 +7,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // TestHideOfDeadSendersClaimThenUnhide: on a Page with skip_hidden, a
@@ -48,7 +50,7 @@ func TestHideOfDeadSendersClaimThenUnhide(t *testing.T) {
 	}
 
 	// Its task, brought back, completes on the mark.
-	h.startWorkerOn(t, h.opt, 2)
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages = []config.Page{f.page} })
 	h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
 
 	h.sb.SetHidden(r.Target.ID, false)

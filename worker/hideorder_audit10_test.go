@@ -8,7 +8,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
 )
 
 // TestHideUnhideDeliveredOutOfOrderAudit10: Meta delivers a change it
@@ -50,7 +52,7 @@ func TestHideUnhideDeliveredOutOfOrderAudit10(t *testing.T) {
 					`","post_id":"` + f.page.ID + `_1","parent_id":"` + f.page.ID + `_1","sender_id":` + f.page.ID +
 					`,"created_time":` + strconv.FormatInt(tc.times[i], 10) + `}}`)
 			}
-			h.startWorkerOn(t, h.opt, 4)
+			h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = []config.Page{f.page} })
 			h.waitSent(t, f.replies[1:], 20*time.Second)
 			if tc.hidden {
 				h.waitTask(t, f.hidden, 20*time.Second, nil, asynq.TaskStateCompleted)

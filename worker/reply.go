@@ -93,6 +93,18 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	switch res.Outcome {
 	case tasks.ReserveDone:
+		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.HiddenReason && !ps.cfg.SkipHidden {
+			// A hide mark written while the Page had skip_hidden, turned
+			// off since: its hidden comments are answered. The mark is
+			// dropped (a doubt kept as a doubt, settled with Graph before
+			// any send, as the intake's read does) and the reply goes back
+			// for a moment: completed here, a comment no poll reaches (a
+			// Reel's without reels) got no reply at all.
+			if _, err := w.p.Ledger.UnmarkHidden(ctx, r.PageID, r.Target.ID, time.Time{}); err != nil {
+				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: drop its hide mark (skip_hidden off): %w", r.Target, err))
+			}
+			return &delayError{d: time.Second, reason: "hide mark of skip_hidden, turned off since, dropped"}
+		}
 		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.HiddenReason {
 			// The Page hid the comment after its reply was queued (the
 			// webhook's hide marked it, on a Page with skip_hidden): not

@@ -209,7 +209,7 @@ func TestCommentHiddenAfterQueuedNotSent(t *testing.T) {
 	deliver("hide", f.hidden.Target.ID)
 
 	m := metrics.New()
-	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Metrics = m })
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Metrics, p.Pages = m, []config.Page{f.page} })
 	h.waitSent(t, f.replies[1:], 20*time.Second)
 	h.waitTask(t, f.hidden, 20*time.Second, nil, asynq.TaskStateCompleted)
 	if n := h.sb.SendCount(f.hidden.Target.ID); n != 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -33,7 +34,7 @@ func TestUnhiddenCommentAnsweredAudit8(t *testing.T) {
 	deliver := hideWebhook(t, f.h, f.page)
 	h.sb.SetHidden(f.hidden.Target.ID, true)
 	deliver("hide", f.hidden.Target.ID)
-	h.startWorkerOn(t, h.opt, 4)
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Pages = []config.Page{f.page} })
 	h.waitSent(t, f.replies[1:], 20*time.Second)
 	h.waitTask(t, f.hidden, 20*time.Second, nil, asynq.TaskStateCompleted)
 	if n := h.sb.SendCount(f.hidden.Target.ID); n != 0 {
