@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -171,9 +172,17 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	defer a.Close()
+	// go-redis's own lines about a Redis out of reach ("redis: connection
+	// pool: failed to dial ...") at debug until Redis has answered, as the
+	// error below says the same once; as warnings afterwards, when Redis
+	// goes away during the run.
+	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err = a.rdb.Ping(pctx).Err()
 	cancel()
+	if err == nil {
+		tasks.SetRedisLogger(a.log)
+	}
 	if err != nil {
 		// A database the server lacks, or a refused password, is the
 		// URL's mistake: no retry mends it.
@@ -181,7 +190,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %v\n", cerr)
 			return exitUsage
 		}
-		return fail("Redis at %s does not answer: %v", cfg.Redis.Describe(), err)
+		return fail("Redis at %s does not answer: %v (start it, or leave out --redis for an embedded Redis)", cfg.Redis.Describe(), err)
 	}
 	if *redisURL != "" {
 		if code := claimDemoDatabase(ctx, env, a, cfg); code >= 0 {
