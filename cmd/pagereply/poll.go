@@ -44,6 +44,15 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	defer a.Close()
 	cfg := a.cfg
 	if !*dry {
+		// Redis out of reach is said once, as for the dry run: not after
+		// applyConfig's WARN that it could not check the Pages' pauses.
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := a.rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			fmt.Fprintf(env.stderr, "pagereply poll: Redis: %v (%s)\n", err, redisHint(cfg.Redis, err))
+			return exitError
+		}
 		// A dry run writes nothing: the config it tries may never run.
 		_ = a.applyConfig(ctx, false, map[string]worker.Wake{}) // a failure is logged
 	} else {
