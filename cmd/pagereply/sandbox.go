@@ -280,10 +280,24 @@ func sandboxSends(sb *sandbox.Sandbox) http.Handler {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(w)
 		for _, s := range sb.Sends() {
-			s.Text = ""
-			_ = enc.Encode(s)
+			_ = enc.Encode(sandboxSendLine{PageID: s.PageID, Kind: s.Kind, Target: s.Target, RecipientID: s.RecipientID,
+				ConversationID: s.ConversationID, MessageID: s.MessageID, Time: s.Time, Dropped: s.Dropped})
 		}
 	})
+}
+
+// sandboxSendLine is a line of GET /_sandbox/sends: a sandbox.Send without
+// its text, which is left out (where it was written "Text":"", which read
+// as an empty message sent).
+type sandboxSendLine struct {
+	PageID         string
+	Kind           string
+	Target         string
+	RecipientID    string
+	ConversationID string
+	MessageID      string
+	Time           time.Time
+	Dropped        bool
 }
 
 func sandboxStats(sb *sandbox.Sandbox, growth *sandboxGrowth) http.Handler {
