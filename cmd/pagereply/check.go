@@ -17,7 +17,9 @@ func init() {
 // Redis nor Graph: for a deploy pipeline, or before a restart. Exit 0 when the
 // config is valid, 2 when it is not (the same code serve gives it).
 func runCheck(_ context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "check", "check -c FILE [--roles scheduler,worker,api] [--insecure]",
+	fs := newFlagSet(env, "check", "check -c FILE [--roles scheduler,worker,api] [--insecure]\n\n"+
+		"Exit status: 0 valid (warnings, if any, printed); 2 the file is missing or unreadable, or invalid for the roles\n"+
+		"(each problem named), or bad usage; 1 another error.",
 		"pagereply check -c pagereply.yaml")
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	rolesFlag := fs.String("roles", "scheduler,worker,api", "the roles it will run: the api role also needs api.tokens")

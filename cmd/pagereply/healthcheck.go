@@ -23,7 +23,9 @@ func init() {
 // contract of Docker's HEALTHCHECK (where 2 is reserved), for distroless images
 // that have no curl or wget.
 func runHealthcheck(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlagSet(env, "healthcheck", "healthcheck [--url URL] [--timeout 3s]",
+	fs := newFlagSet(env, "healthcheck", "healthcheck [--url URL] [--timeout 3s]\n\n"+
+		"Exit status: 0 the route answered 2xx; 1 otherwise (printing the status and the answer's reason), bad usage\n"+
+		"included: Docker's HEALTHCHECK reserves 2.",
 		"pagereply healthcheck --url http://127.0.0.1:9090/readyz")
 	rawURL := fs.String("url", defaultHealthURL, "the http(s) URL to GET: /healthz or /readyz of api.addr or of --health-addr")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
