@@ -35,7 +35,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	visitorPosts := fs.Bool("visitor-posts", true, "seed some visitors' posts on the Pages")
 	seed := fs.Int64("seed", 1, "seed of every random choice: same seed, same Pages and tokens")
 	rate := fs.Float64("rate", 0, "sends per second allowed per Page before code 80006 (0: unlimited)")
-	readRate := fs.Float64("read-rate", 0, "reads per second allowed per Page and rate limit type before code 80001 (feed, comments) or 80006 (conversations) (0: unlimited)")
+	readRate := fs.Float64("read-rate", 0, "reads per second allowed per Page and rate limit type before code 80001 (feed, comments, objects) or 80006 (conversations) (0: unlimited)")
 	block := fs.Duration("block", time.Minute, "how long a Page past --rate or --read-rate is refused")
 	fail := fs.Float64("fail", 0, "share of requests (0 to 1) answered with a transient 500")
 	drop := fs.Float64("drop", 0, "share of sends (0 to 1) whose answer is dropped after the send")
