@@ -357,7 +357,12 @@ var errRedisAuth = errors.New("redis refused the credentials (WRONGPASS/NOAUTH):
 func (a *app) checkRedis(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	// go-redis's own line about this ping's failed dials ("redis:
+	// connection pool: failed to dial ...") at debug: the WARN below says
+	// what it means. Its lines as warnings again from then on.
+	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
 	up, err := a.pingRedis(pctx)
+	tasks.SetRedisLogger(a.log)
 	if err != nil {
 		return err
 	}
