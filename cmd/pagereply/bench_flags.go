@@ -51,7 +51,12 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	if err != nil {
 		// The user gave --redis, not the config's redis.url: name the flag
 		// alone (the error never echoes the URL, which may hold a password).
-		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %s\n", mode, strings.TrimPrefix(err.Error(), "redis.url: "))
+		msg := strings.TrimPrefix(err.Error(), "redis.url: ")
+		if msg == "not a valid URL" {
+			// Most often a bare host:port: say the form, as the config does.
+			msg += ": write it as redis://host:port/db, like redis://127.0.0.1:6379/15 (rediss:// for TLS)"
+		}
+		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %s\n", mode, msg)
 		return nil, exitUsage
 	}
 	// go-redis's own lines (its standard logger's "redis: ... pool.go:
@@ -65,7 +70,11 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	defer rdb.Close()
 	n, err := rdb.DBSize(ctx).Result()
 	if err != nil {
-		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v\n", mode, err)
+		if tasks.RedisAway(err) {
+			fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v (%s)\n", mode, err, config.Redis{URL: c.redisURL}.UpHint())
+		} else {
+			fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v\n", mode, err)
+		}
 		return nil, exitError
 	}
 	tasks.SetRedisLoggerAt(log, slog.LevelWarn)
