@@ -187,7 +187,8 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		// A database the server lacks, or a refused password, is the
 		// URL's mistake: no retry mends it.
 		if cerr := a.redisConfigError(err); cerr != nil {
-			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %v\n", cerr)
+			// The flag's problem, not the generated config's key.
+			fmt.Fprintf(env.stderr, "pagereply demo: --redis: %s\n", strings.TrimPrefix(cerr.Error(), "redis.url: "))
 			return exitUsage
 		}
 		return fail("Redis at %s does not answer: %v (start it, or leave out --redis for an embedded Redis)", cfg.Redis.Describe(), err)
