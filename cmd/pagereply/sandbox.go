@@ -197,18 +197,28 @@ func checkSandboxFlags(fs *flag.FlagSet) error {
 					err = fmt.Errorf("--addr %q %w", v, aerr)
 				}
 			}
+		// Each message says the range, not only that the value is out of it.
 		case int:
-			if v < 0 || f.Name == "pages" && v == 0 {
-				err = fmt.Errorf("--%s: %d is out of range", f.Name, v)
+			switch {
+			case f.Name == "pages" && v < 1:
+				err = fmt.Errorf("--%s: %d is out of range: at least 1", f.Name, v)
+			case v < 0:
+				err = fmt.Errorf("--%s: %d is out of range: at least 0", f.Name, v)
 			}
 		case int64:
 		case float64:
-			if v < 0 || (f.Name == "fail" || f.Name == "drop") && v > 1 {
-				err = fmt.Errorf("--%s: %v is out of range", f.Name, v)
+			switch {
+			case (f.Name == "fail" || f.Name == "drop") && (v < 0 || v > 1):
+				err = fmt.Errorf("--%s: %v is out of range: a share from 0 to 1, like 0.1", f.Name, v)
+			case v < 0:
+				err = fmt.Errorf("--%s: %v is out of range: at least 0 (0: unlimited)", f.Name, v)
 			}
 		case time.Duration:
-			if v < 0 || f.Name == "block" && v == 0 {
-				err = fmt.Errorf("--%s: %v is out of range", f.Name, v)
+			switch {
+			case f.Name == "block" && v <= 0:
+				err = fmt.Errorf("--%s: %v is out of range: more than 0, like 1m", f.Name, v)
+			case v < 0:
+				err = fmt.Errorf("--%s: %v is out of range: at least 0", f.Name, v)
 			}
 		}
 	})
