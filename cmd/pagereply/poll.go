@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -125,7 +127,10 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "reels not read: %s\n", rep.ReelsNotRead)
 	}
 	if err != nil {
-		if tasks.RedisAway(err) {
+		// A Graph call that got no answer is a network error too: not
+		// Redis's, whose hint it was given.
+		var ge *graph.Error
+		if tasks.RedisAway(err) && !errors.As(err, &ge) {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v (%s)\n", err, redisHint(cfg.Redis, err))
 		} else {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
