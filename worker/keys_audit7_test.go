@@ -183,6 +183,12 @@ func TestRedisKeysBounded(t *testing.T) {
 	if err := h.ledger.RevokeSession(ctx, "keys-audit-session", time.Now().Add(12*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// A person's booking (Page 1's person_gap): the mix's own last only
+	// their gap, 300 ms, and may be gone by the scan on a loaded machine;
+	// one held for an hour is there, with the TTL PersonGap gives it.
+	if w, err := h.ledger.PersonGap(ctx, p1, "7707010", tasks.Target{Kind: tasks.KindComment, ID: postB + "_keys"}, 0, time.Hour); err != nil || w != 0 {
+		t.Fatalf("book a person's gap: %s %v", w, err)
+	}
 
 	checkKeysBounded(t, h, len(h.sb.Posts(p0))+len(h.sb.Posts(p1))+len(h.sb.Posts(p2)))
 }
