@@ -227,7 +227,7 @@ func (r *Redis) validate(p *problems) {
 
 	if r.URL != "" {
 		// Messages never repeat the URL: it may hold a password.
-		u, err := url.Parse(r.URL)
+		u, _ := url.Parse(r.URL) // nil only when CheckRedisURLForm refuses it, before u is read
 		switch {
 		case strings.TrimSpace(r.URL) != r.URL || strings.ContainsFunc(r.URL, unicode.IsControl):
 			// It holds a password, and comes from a file or variable as
@@ -235,11 +235,8 @@ func (r *Redis) validate(p *problems) {
 			checkSecretText(p, "redis.url", r.URL)
 		case shellVar(r.URL) != "":
 			checkSecretText(p, "redis.url", r.URL)
-		case err != nil || u.Opaque != "":
-			// Most often a bare host:port: "127.0.0.1:6379" is no URL, and
-			// "redis:6379" or "localhost:6379" one of scheme "redis" or
-			// "localhost" without "//" (no host). Say the form.
-			p.add("redis.url", "not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)")
+		case CheckRedisURLForm(r.URL) != nil:
+			p.add("redis.url", msgRedisURLForm)
 		case u.Scheme != "redis" && u.Scheme != "rediss":
 			p.add("redis.url", "scheme must be redis:// or rediss://")
 		case u.Host == "":
@@ -322,6 +319,24 @@ func checkAddrs(p *problems, path string, addrs []string) {
 			p.add(path+"["+strconv.Itoa(i)+"]", "%v", err)
 		}
 	}
+}
+
+// msgRedisURLForm is said of a Redis URL not written as one: most often a
+// bare host:port. "127.0.0.1:6379" is no URL, and "redis:6379" or
+// "localhost:6379" one of scheme "redis" or "localhost" without "//" (no
+// host: go-redis would dial localhost:6379, database 0, for "redis:6379/15").
+const msgRedisURLForm = "not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)"
+
+// CheckRedisURLForm refuses a Redis URL that is not written as one (a bare
+// host:port, as redis-cli takes it) with redis.url's message, which says the
+// form to write. The message is fixed, never built from raw, which may hold
+// a password. Commands that take a Redis URL in a flag (bench's --redis) call
+// it to say what redis.url says.
+func CheckRedisURLForm(raw string) error {
+	if u, err := url.Parse(raw); err != nil || u.Opaque != "" {
+		return errors.New(msgRedisURLForm)
+	}
+	return nil
 }
 
 // CheckHostPort checks a host:port address; an empty host (all interfaces)

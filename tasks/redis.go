@@ -34,10 +34,13 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 	case c.Cluster != nil:
 		return asynq.RedisClusterClientOpt{Addrs: c.Cluster.Addrs, Password: c.Cluster.Password, TLSConfig: tlsCfg}, nil
 	case c.URL != "":
-		u, err := url.Parse(c.URL)
-		if err != nil {
-			return nil, errors.New("redis.url: not a valid URL") // the URL may hold a password: never echo it
+		// The URL may hold a password: messages never echo it. A bare
+		// host:port gets config's redis.url message, the form to write;
+		// "redis:6379/15" (no "//") would be dialled as localhost:6379/0.
+		if err := config.CheckRedisURLForm(c.URL); err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
 		}
+		u, _ := url.Parse(c.URL) // CheckRedisURLForm refused one it cannot parse
 		if u.Scheme != "redis" && u.Scheme != "rediss" {
 			// Not the scheme itself: with no "//" it is what comes before
 			// the first ':' (a user name, or a password, written alone).

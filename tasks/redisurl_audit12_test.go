@@ -16,10 +16,10 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		f.Add(u)
 	}
 	fixed := map[string]bool{
-		"redis.url: not a valid URL":                              true,
-		"redis.url: scheme must be redis:// or rediss://":         true,
-		"redis.url: cannot parse (check host, port and database)": true,
-		"redis: one of url, sentinel or cluster is required":      true,
+		"redis.url: not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)": true,
+		"redis.url: scheme must be redis:// or rediss://":                                                                 true,
+		"redis.url: cannot parse (check host, port and database)":                                                         true,
+		"redis: one of url, sentinel or cluster is required":                                                              true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
