@@ -12,6 +12,8 @@ const (
 	CodeTransient        = 2
 	CodePermission       = 10
 	CodeAdsPermission    = 200 // a permission the token lacks, as for ads_posts (DenyAdsPosts)
+	CodeAPIMethod        = 3   // the app lacks a capability (DenyAdsPosts: the Marketing API's access)
+	CodeAdsManagement    = 294 // ads_management missing (DenyAdsPosts)
 	CodeInvalidParam     = 100
 	CodeInvalidToken     = 190
 	CodeUnavailable      = 551
@@ -110,12 +112,23 @@ func errProof() *apiError {
 		msg: "Invalid appsecret_proof provided in the API argument"}
 }
 
-// errAdsPermission answers the ads_posts edge of a Page whose token lacks the
-// ads permissions (DenyAdsPosts): code 10 or 200, as Graph words them.
-func errAdsPermission(code int) *apiError {
-	if code == CodePermission {
+// errAdsPermission answers the ads_posts edge of Page pageID whose token
+// lacks the ads permissions (DenyAdsPosts): code 10, 200, 294 or 3, or 100
+// subcode 33 naming the Page ("cannot be loaded due to missing
+// permissions"), as Graph words them.
+func errAdsPermission(code int, pageID string) *apiError {
+	switch code {
+	case CodePermission:
 		return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodePermission,
 			msg: "(#10) Requires pages_manage_ads permission to manage the object"}
+	case CodeInvalidParam:
+		return errNoObject("get", pageID)
+	case CodeAdsManagement:
+		return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeAdsManagement,
+			msg: "(#294) Managing advertisements requires the extended permission ads_management and an application that is in our allow list to access the Marketing API"}
+	case CodeAPIMethod:
+		return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeAPIMethod,
+			msg: "(#3) Application does not have the capability to make this API call."}
 	}
 	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeAdsPermission,
 		msg: "(#200) Requires either ads_management or pages_manage_ads permission, and the ADVERTISE task on the Page"}

@@ -379,8 +379,8 @@ func (c *call) feed(st *store) (string, []byte, *apiError) {
 // adsPosts answers GET /{page-id}/ads_posts: the Page's ads posts (AddAdsPost,
 // PromotePost, and AddInlineAdsPost's only with include_inline_create=true),
 // newest first, as the feed lists its posts; refused with
-// code 10 or 200 for a Page whose token lacks the ads permissions
-// (DenyAdsPosts).
+// code 10, 200, 294, 3 or 100/33 for a Page whose token lacks the ads
+// permissions (DenyAdsPosts).
 func (c *call) adsPosts(st *store) (string, []byte, *apiError) {
 	return c.posts(st, "ads_posts")
 }
@@ -402,7 +402,7 @@ func (c *call) posts(st *store, edge string) (string, []byte, *apiError) {
 	posts := st.pages[pg].posts
 	if edge == "ads_posts" {
 		if code := st.pages[pg].adsRefusal; code != 0 {
-			return pageID, nil, errAdsPermission(code)
+			return pageID, nil, errAdsPermission(code, pageID)
 		}
 		posts = st.pages[pg].ads
 		if v := c.q.Get("include_inline_create"); v != "true" && v != "1" {

@@ -795,13 +795,20 @@ func (s *Sandbox) AdsPosts(pageID string) []Post {
 }
 
 // DenyAdsPosts makes a Page's token lack the ads permissions (pages_manage_ads,
-// ads_management): its ads_posts edge answers code (CodePermission, 10, or
-// CodeAdsPermission, 200; any other code is taken for 200) with a permission
-// message, and every other call works as before. Code 0 grants them again.
+// ads_management), the ADVERTISE task, or its app the Marketing API's access:
+// its ads_posts edge answers code with Graph's words for it, and every other
+// call works as before. The codes: CodePermission (10), CodeAdsPermission
+// (200), CodeAdsManagement (294, "requires the extended permission
+// ads_management"), CodeAPIMethod (3, "does not have the capability"), or
+// CodeInvalidParam (100, subcode 33: "Object with ID '<page>' does not exist,
+// cannot be loaded due to missing permissions, ..."); any other code is
+// taken for 200. Code 0 grants them again.
 func (s *Sandbox) DenyAdsPosts(pageID string, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if code != 0 && code != CodePermission {
+	switch code {
+	case 0, CodePermission, CodeInvalidParam, CodeAdsManagement, CodeAPIMethod:
+	default:
 		code = CodeAdsPermission
 	}
 	if pg, ok := s.st.pageIdx[pageID]; ok {
