@@ -347,15 +347,22 @@ func ClassOf(err error) Class {
 }
 
 // AdsPermissionRefused reports whether err is Graph refusing an AdsPosts
-// read for want of the ads permissions: code 10 or 200–299 (294: "Managing
-// advertisements requires the extended permission ads_management"), or 190
-// whose message is about a permission, on the ads_posts edge only. The token
-// reads the Page's feed and answers its comments all the same: such a refusal
-// concerns that one edge, not the Page (elsewhere these codes are page
-// broken). A policy block under code 10 is not one.
+// read for want of the ads permissions, the ADVERTISE task on the Page, or
+// the app's access to the Marketing API: code 10 or 200–299 (294: "Managing
+// advertisements requires the extended permission ads_management"), code 3
+// ("Application does not have the capability to make this API call", which
+// Meta's error guide calls a capability or permissions issue), 100 subcode 33
+// ("Object with ID ... does not exist, cannot be loaded due to missing
+// permissions", as Graph answers an object the token may not see, here the
+// Page the feed was just read from), or 190 whose message is about a
+// permission, on the ads_posts edge only. The token reads the Page's feed and
+// answers its comments all the same: such a refusal concerns that one edge,
+// not the Page (elsewhere these codes are page broken, or 100/33 the
+// object's). A policy block under code 10 is not one.
 func AdsPermissionRefused(err error) bool {
 	ge := edgeError(err, EndpointAdsPosts)
-	return ge != nil && (permissionCode(ge.Code) || ge.Code == 190 && strings.Contains(strings.ToLower(ge.Message), "permission"))
+	return ge != nil && (permissionCode(ge.Code) || ge.Code == 3 || ge.Code == 100 && ge.Subcode == 33 ||
+		ge.Code == 190 && strings.Contains(strings.ToLower(ge.Message), "permission"))
 }
 
 // edgeError returns err's Graph error when it answers a read of endpoint and

@@ -1070,12 +1070,12 @@ func (r *pollRun) walkPosts(ctx context.Context, endpoint string, done map[strin
 }
 
 // walkAdsPosts walks the Page's ads posts after its feed. Graph refusing the
-// token that edge (graph.AdsPermissionRefused: the ads permissions, or the
-// ADVERTISE task, missing) neither fails the poll nor pauses the Page: its
-// feed was read and its comments are answered; the poll's report says the
-// ads posts were not read and why, pagereply_skipped_total counts it
-// (reason ads_posts_refused), and a WARN says it once per process until a
-// poll reads them. Any other error is the poll's, as the feed's would be: a
+// token that edge (graph.AdsPermissionRefused: the ads permissions, the
+// ADVERTISE task, or the app's Marketing API access, missing) neither fails
+// the poll nor pauses the Page: its feed was read and its comments are
+// answered; the poll's report says the ads posts were not read and why,
+// pagereply_skipped_total counts it (reason ads_posts_refused), and a WARN
+// says it once per process until a poll reads them. Any other error is the poll's, as the feed's would be: a
 // throttle pauses the Page.
 func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) error {
 	key := "ads\x00" + r.page.ID
@@ -1088,7 +1088,7 @@ func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) er
 		return err
 	}
 	r.rep.AdsPostsNotRead = "Graph refused the Page's token its ads posts (ads_posts needs pages_manage_ads, pages_show_list and ads_management, " +
-		"and the ADVERTISE task on the Page): " + err.Error()
+		"the ADVERTISE task on the Page, and the app access to the Marketing API): " + err.Error()
 	r.sayRefused(key, SkipAdsPostsRefused, "ads posts not read: "+r.rep.AdsPostsNotRead+"; the feed's comments are answered, ads-only posts' comments only through the webhook")
 	return nil
 }
