@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pagereply/pagereply/internal/logspace"
@@ -35,4 +36,31 @@ func (l *ReadyLog) Ready(ctx context.Context, log *slog.Logger) {
 	if was, repeated := l.state.Ok(); was != "" {
 		log.LogAttrs(ctx, slog.LevelInfo, "readyz: ready again", slog.String("was", was), slog.Int("repeated", repeated))
 	}
+}
+
+// pageLog spaces a failure that repeats for each of a Page's requests: a
+// logspace.State per Page, keyed by the failure's kind, so one Page failing
+// neither hides another's first line nor is hidden by it. Its Pages are the
+// configured ones (a request for another is refused before). The zero
+// pageLog is ready to use and safe for concurrent use.
+type pageLog struct {
+	mu    sync.Mutex
+	pages map[string]*logspace.State
+}
+
+// Failing returns the level of a line saying Page page fails for reason at
+// now (level, or debug) and, for a line at level, how many were at debug
+// since the last one (logspace.State.Failing).
+func (p *pageLog) Failing(now time.Time, page, reason string, level slog.Level) (slog.Level, int) {
+	p.mu.Lock()
+	st := p.pages[page]
+	if st == nil {
+		if p.pages == nil {
+			p.pages = map[string]*logspace.State{}
+		}
+		st = &logspace.State{}
+		p.pages[page] = st
+	}
+	p.mu.Unlock()
+	return st.Failing(now, reason, level)
 }

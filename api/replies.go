@@ -828,7 +828,20 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 			slog.String("why", "the request ended (the caller left)"))
 		return unavailable("the request ended while reading the conversation")
 	}
-	log.Warn("api: read conversation", slog.String("conversation_id", c.id), slog.String("error", err.Error()))
+	// Graph failing the same way repeats for every request a caller
+	// retries (up to the Page's read slots, about 2 a second): a WARN once
+	// per logspace.Period for each Page and kind of failure (its class),
+	// the others at debug, counted in the next WARN's "repeated".
+	lvl, repeated := s.convReadLog.Failing(s.now(), c.page.ID, graph.ClassOf(err).String(), slog.LevelWarn)
+	attrs := []any{slog.String("conversation_id", c.id), slog.String("error", err.Error())}
+	if errors.As(err, &ce) && ce.Err != nil {
+		// Graph's own error (redacted), which the answer's words leave out.
+		attrs = append(attrs, slog.String("cause", ce.Err.Error()))
+	}
+	if repeated > 0 {
+		attrs = append(attrs, slog.Int("repeated", repeated))
+	}
+	log.Log(ctx, lvl, "api: read conversation", attrs...)
 	return ReplyResult{Status: http.StatusBadGateway, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 }
 

@@ -155,6 +155,9 @@ type Server struct {
 	monitorAwayLog logspace.Line
 	// monitorErrorLog spaces the request log's lines of asynqmon's 500s.
 	monitorErrorLog logspace.Line
+	// convReadLog spaces the handler's lines of Graph failing a Page's
+	// conversation reads (502).
+	convReadLog pageLog
 
 	mu     sync.Mutex
 	ln     net.Listener
