@@ -101,7 +101,9 @@ func SetRedisLogger(log *slog.Logger) { SetRedisLoggerAt(log, slog.LevelWarn) }
 
 // SetRedisLoggerAt is SetRedisLogger at another level: a one-shot command
 // that reports Redis out of reach in its own words logs go-redis's retries
-// at debug, not as warnings ahead of its error.
+// at debug, not as warnings ahead of its error. It may be called while
+// go-redis clients log: go-redis swaps its logger atomically, and a logger
+// made here is not changed afterwards.
 func SetRedisLoggerAt(log *slog.Logger, level slog.Level) {
 	redis.SetLogger(newRedisLogger(log, level))
 }
