@@ -506,58 +506,11 @@ func unixMilli(t time.Time) int64 {
 }
 
 // staleHideMark reports whether e is the webhook's hide mark
-// (tasks.HiddenReason) on a Page without skip_hidden: written while the
-// Page had it, it is not the Page's wish any more (its hidden comments are
-// answered), and must not keep the comment's reply from being queued.
-func (b *Batch) staleHideMark(e tasks.Entry) bool { return StaleHideMark(b.page, e) }
-
-// StaleHideMark reports whether e is the webhook's hide mark
-// (tasks.HiddenReason) on page without skip_hidden (see Batch's
-// staleHideMark): a read of the comment drops it and queues its reply, so a
-// webhook item of the comment must be read, not taken as settled.
-func StaleHideMark(page *config.Page, e tasks.Entry) bool {
-	return !page.SkipHidden && e.Status == tasks.StatusFailed && e.Reason == tasks.HiddenReason
-}
-
-// requeueStaleHides queues again the replies of outs that EnqueueMany found
-// failed for good when their entry is a stale hide mark (staleHideMark):
-// the mark is dropped first (tasks.Ledger.UnmarkHidden, which leaves a
-// doubt when the mark had taken an attempt's claim, settled with Graph
-// before any send), and outs gets the new outcome. Only a Page without
-// skip_hidden with such a reply pays the ledger read.
-func (b *Batch) requeueStaleHides(ctx context.Context, outs []tasks.Outcome) error {
-	if b.page.SkipHidden || b.in.Ledger == nil {
-		return nil
-	}
-	var idx []int
-	var ts []tasks.Target
-	for i, o := range outs {
-		if o == tasks.AlreadyFailed && b.pending[i].Target.Kind == tasks.KindComment {
-			idx, ts = append(idx, i), append(ts, b.pending[i].Target)
-		}
-	}
-	if len(idx) == 0 {
-		return nil
-	}
-	entries, err := b.in.Ledger.GetMany(ctx, b.page.ID, ts)
-	if err != nil {
-		return fmt.Errorf("read hide marks: %w", err)
-	}
-	for k, i := range idx {
-		if !b.staleHideMark(entries[k]) {
-			continue
-		}
-		if _, err := b.in.Ledger.UnmarkHidden(ctx, b.page.ID, ts[k].ID, time.Time{}); err != nil {
-			return fmt.Errorf("drop hide mark of %s (skip_hidden off): %w", ts[k], err)
-		}
-		o, _, err := b.in.Enqueuer.Enqueue(ctx, b.pending[i])
-		if err != nil {
-			return fmt.Errorf("queue %s after its hide mark (skip_hidden off): %w", ts[k], err)
-		}
-		outs[i] = o
-	}
-	return nil
-}
+// (tasks.HiddenReason) on a Page without skip_hidden (tasks.StaleHideMark):
+// written while the Page had it, it is not the Page's wish any more (its
+// hidden comments are answered), and must not keep the comment's reply from
+// being queued (Flush's tasks.Enqueuer.EnqueueManyOn drops it).
+func (b *Batch) staleHideMark(e tasks.Entry) bool { return tasks.StaleHideMark(b.page, e) }
 
 // Pending returns the number of replies not yet flushed.
 func (b *Batch) Pending() int { return len(b.pending) }
@@ -618,10 +571,7 @@ func (b *Batch) Flush(ctx context.Context) error {
 		}
 		return nil
 	}
-	outs, err := b.in.Enqueuer.EnqueueMany(ctx, b.page.ID, b.pending)
-	if err == nil {
-		err = b.requeueStaleHides(ctx, outs)
-	}
+	outs, err := b.in.Enqueuer.EnqueueManyOn(ctx, b.page, b.pending)
 	for _, o := range outs {
 		switch o {
 		case tasks.AlreadySent, tasks.AlreadyFailed:

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/config"
 )
 
 // Outcome is what an enqueue did.
@@ -97,15 +99,59 @@ func ReplyTaskOptions(r *Reply, maxRetry int, retention time.Duration) []asynq.O
 // whose tasks ran out of retries more than MaxReplacements times is recorded
 // as failed for good instead (AlreadyFailed), whether its last task is still
 // archived or was deleted.
+//
+// Every mark holds: a producer that has r's Page's configuration uses
+// EnqueueOn, which drops a hide mark the Page's settings no longer want.
 func (e *Enqueuer) Enqueue(ctx context.Context, r Reply) (Outcome, *asynq.TaskInfo, error) {
+	return e.EnqueueOn(ctx, nil, r)
+}
+
+// EnqueueOn is Enqueue of a reply of page (r.PageID is page.ID; nil: every
+// mark holds, as Enqueue): on a Page without skip_hidden, the webhook's hide
+// mark of r's comment (StaleHideMark), written while the Page had
+// skip_hidden, is dropped (Ledger.UnmarkHidden, which leaves a doubt when
+// the mark had taken an attempt's claim, settled with Graph before any
+// send) and r is queued, where the mark answered AlreadyFailed: the Page
+// answers its hidden comments now. The poll, the webhook's items, the API
+// and pagereply enqueue use it alike.
+func (e *Enqueuer) EnqueueOn(ctx context.Context, page *config.Page, r Reply) (Outcome, *asynq.TaskInfo, error) {
 	st, err := e.Ledger.getTargets(ctx, r.PageID, []Target{r.Target})
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 	}
-	return e.enqueueChecked(ctx, r, st[0])
+	return e.enqueueChecked(ctx, page, r, st[0])
 }
 
-func (e *Enqueuer) enqueueChecked(ctx context.Context, r Reply, st targetState) (Outcome, *asynq.TaskInfo, error) {
+// StaleHideMark reports whether e is the webhook's hide mark (HiddenReason)
+// on page without skip_hidden: written while the Page had it, it is not the
+// Page's wish any more (its hidden comments are answered), and must not keep
+// the comment's reply from being queued or sent. A nil page keeps every
+// mark.
+func StaleHideMark(page *config.Page, e Entry) bool {
+	return page != nil && !page.SkipHidden && e.Status == StatusFailed && e.Reason == HiddenReason
+}
+
+// dropStaleHide drops the stale hide mark (StaleHideMark) of r's comment and
+// reads its target's state again: none, or a doubt the mark had taken the
+// place of; a mark a hide wrote again since stays, and holds.
+func (e *Enqueuer) dropStaleHide(ctx context.Context, r Reply) (targetState, error) {
+	if _, err := e.Ledger.UnmarkHidden(ctx, r.PageID, r.Target.ID, time.Time{}); err != nil {
+		return targetState{}, fmt.Errorf("enqueue %s: drop its hide mark (skip_hidden off): %w", r.Target, err)
+	}
+	st, err := e.Ledger.getTargets(ctx, r.PageID, []Target{r.Target})
+	if err != nil {
+		return targetState{}, fmt.Errorf("enqueue %s: %w", r.Target, err)
+	}
+	return st[0], nil
+}
+
+func (e *Enqueuer) enqueueChecked(ctx context.Context, page *config.Page, r Reply, st targetState) (Outcome, *asynq.TaskInfo, error) {
+	if r.Target.Kind == KindComment && StaleHideMark(page, st.Entry) {
+		var err error
+		if st, err = e.dropStaleHide(ctx, r); err != nil {
+			return "", nil, err
+		}
+	}
 	entry := st.Entry
 	switch entry.Status {
 	case StatusSent:
@@ -379,7 +425,20 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 // the batch's error: one odd item (an id of a shape Graph had not used
 // before) failed the batch, and the poll that found it, at every poll, and
 // every reply after it in the batch with them.
+//
+// Every mark holds, as with Enqueue: see EnqueueManyOn.
 func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]Outcome, error) {
+	return e.enqueueMany(ctx, page, nil, rs)
+}
+
+// EnqueueManyOn is EnqueueMany of replies of page, by its settings as
+// EnqueueOn: a stale hide mark (StaleHideMark) is dropped and its reply
+// queued (one ledger write and read more for each such reply only).
+func (e *Enqueuer) EnqueueManyOn(ctx context.Context, page *config.Page, rs []Reply) ([]Outcome, error) {
+	return e.enqueueMany(ctx, page.ID, page, rs)
+}
+
+func (e *Enqueuer) enqueueMany(ctx context.Context, page string, cfg *config.Page, rs []Reply) ([]Outcome, error) {
 	ts := make([]Target, len(rs))
 	for i := range rs {
 		if rs[i].PageID != page {
@@ -397,7 +456,7 @@ func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]
 			out = append(out, Invalid)
 			continue
 		}
-		o, _, err := e.enqueueChecked(ctx, rs[i], entries[i])
+		o, _, err := e.enqueueChecked(ctx, cfg, rs[i], entries[i])
 		if err != nil {
 			return out, err
 		}

@@ -2137,7 +2137,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	// written while the Page had skip_hidden, turned off since, is not
 	// settled: the intake drops it and queues the reply (and for a comment
 	// the poll does not reach, this read is the only one).
-	if e, err := pl.p.Ledger.Get(ctx, page.ID, tasks.Target{Kind: it.Kind, ID: it.ID}); err == nil && e.Done() && !intake.StaleHideMark(page, e) {
+	if e, err := pl.p.Ledger.Get(ctx, page.ID, tasks.Target{Kind: it.Kind, ID: it.ID}); err == nil && e.Done() && !tasks.StaleHideMark(page, e) {
 		log.Debug("webhook item: target settled in the ledger, not read", slog.String("status", e.Status.String()), slog.String("reason", e.Reason))
 		return nil
 	}

@@ -93,7 +93,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	switch res.Outcome {
 	case tasks.ReserveDone:
-		if res.Entry.Status == tasks.StatusFailed && res.Entry.Reason == tasks.HiddenReason && !ps.cfg.SkipHidden {
+		if tasks.StaleHideMark(ps.cfg, res.Entry) {
 			// A hide mark written while the Page had skip_hidden, turned
 			// off since: its hidden comments are answered. The mark is
 			// dropped (a doubt kept as a doubt, settled with Graph before
