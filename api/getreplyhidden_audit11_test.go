@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
@@ -26,7 +27,9 @@ import (
 // "unknown". While the mark is there it reads as before: archived, hidden by
 // the Page. Before the fix both read "sent", asynq's completed.
 func TestGetReplyCompletedOnDroppedMark_audit11(t *testing.T) {
-	e := newEnv(t, nil)
+	// The Page has skip_hidden, as the webhook that marks has it (without
+	// it, the mark reads as one written before it was turned off).
+	e := newEnv(t, func(p *api.Params) { p.Pages[0].SkipHidden = true })
 	ctx := context.Background()
 	cs := e.sb.AllComments(e.page.ID)
 	skipped, doubt := cs[0].ID, cs[1].ID

@@ -539,7 +539,7 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 			return res
 		}
 	}
-	out, info, err := s.p.Enqueuer.Enqueue(ctx, reply)
+	out, info, err := s.p.Enqueuer.EnqueueOn(ctx, c.page, reply)
 	if err != nil {
 		s.redisFailed(ctx, s.log, "api: enqueue", err, slog.String("page_id", reply.PageID), slog.String("target", reply.Target.String()))
 		res := redisUnavailable()
@@ -963,6 +963,12 @@ func conversationReadWait(page *config.Page) time.Duration {
 const unknownReason = "an earlier attempt's outcome is unknown (its send may have reached the person); " +
 	"the next attempt, queued by the next poll or full read that reads the target, asks Graph before it sends"
 
+// staleHideReason is the last_error of a comment's reply stopped by the
+// Page's hide on a Page whose skip_hidden is off now (tasks.StaleHideMark):
+// the next enqueue or read of the comment drops the mark.
+const staleHideReason = tasks.HiddenReason + " while the Page had skip_hidden, off since: " +
+	"POST /v1/replies queues its reply, and so does the next read of the comment (a full read, a webhook item)"
+
 // skippedReason is the last_error of a reply in state "skipped": its task
 // completed on a mark the ledger no longer holds.
 func skippedReason(t tasks.Target) string {
@@ -1104,6 +1110,11 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		st.Attempts = max(st.Attempts, 1)
 	case tasks.StatusFailed:
 		st.State, st.LastError = "archived", entry.Reason
+		if t.Kind == tasks.KindComment && tasks.StaleHideMark(s.pages[page], entry) {
+			// The hide mark of a Page that had skip_hidden, off since:
+			// not the Page's wish any more, and not final.
+			st.LastError = staleHideReason
+		}
 		st.Attempts = max(st.Attempts, 1)
 	case tasks.StatusClaimed:
 		if info == nil || info.State == asynq.TaskStateCompleted {
