@@ -136,7 +136,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 			return exitError
 		}
 	}
-	out, info, err := a.enq.Enqueue(ctx, reply)
+	out, info, err := a.enq.EnqueueOn(ctx, pg, reply)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply enqueue: %v (%s)\n", err, redisHint(cfg.Redis, err))
 		return exitError
