@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -70,7 +71,9 @@ func TestHideDuringDoubt_audit11(t *testing.T) {
 				t.Fatalf("after the hide: %+v, %v; want the doubt kept", e, err)
 			}
 
-			h.startWorkerOn(t, h.opt, 2)
+			// The worker has the fixture's Page, skip_hidden on, as the
+			// webhook that keeps the hide has it.
+			h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages = []config.Page{f.page} })
 			h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
 			e, err := h.ledger.Get(ctx, r.PageID, r.Target)
 			if err != nil {

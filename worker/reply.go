@@ -254,8 +254,16 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// entry was in doubt left it as it was (the send might have
 		// landed), and is kept in the comment's shown key only: the reply
 		// is not sent to a comment the Page hid, as the mark would have
-		// stopped it (a Redis round trip, on a doubt's path only).
-		hidden, herr := w.p.Ledger.HiddenInDoubt(ctx, r.PageID, r.Target, token)
+		// stopped it (a Redis round trip, on a doubt's path only). On a Page
+		// without skip_hidden (turned off since that hide: the webhook
+		// keeps hides only with it) the hide is not the Page's wish any
+		// more, as a stale mark is not (tasks.StaleHideMark): the reply is
+		// sent, not turned into a hide mark and completed unsent.
+		var hidden bool
+		var herr error
+		if ps.cfg.SkipHidden {
+			hidden, herr = w.p.Ledger.HiddenInDoubt(ctx, r.PageID, r.Target, token)
+		}
 		if herr != nil {
 			w.giveBack(r, token, true, log)
 			w.returnSendSlot(r.PageID, lim, log)
