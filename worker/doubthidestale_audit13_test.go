@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -47,4 +48,35 @@ func TestDoubtHiddenStaleSkipHiddenSent_audit13(t *testing.T) {
 		e, _ := h.ledger.Get(ctx, r.PageID, r.Target)
 		t.Errorf("the comment got %d replies (ledger %+v), want 1: its Page answers hidden comments now", n, e)
 	}
+}
+
+// TestStaleHideMarkOfDeadSendersClaim_audit13: a worker claims a comment's
+// reply, sends it (it reaches Graph) and dies before it records anything;
+// the Page, which had skip_hidden, hides the comment meanwhile, and the
+// hide mark takes the claim's place. skip_hidden is then turned off: the
+// task, brought back, finds the mark stale and drops it. Dropped, the mark
+// must leave the dead worker's doubt (the next attempt asks Graph, finds
+// its reply and records it), not nothing: a second reply to the person.
+func TestStaleHideMarkOfDeadSendersClaim_audit13(t *testing.T) {
+	f := newHiddenFixture(t, 1372, false)
+	h, ctx := f.h, context.Background()
+	r := f.hidden
+	h.enqueueAll(t, []tasks.Reply{r})
+	if res, err := h.ledger.Reserve(ctx, r.PageID, r.Target, "killed-worker", 300*time.Millisecond, tasks.Limit{}); err != nil || res.Outcome != tasks.ReserveGo {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	g := graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second})
+	if _, err := g.SendPrivateReply(ctx, f.page.AccessToken, r.PageID, graph.Recipient{CommentID: r.Target.ID}, r.Text); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.ledger.MarkHidden(ctx, r.PageID, r.Target.ID, time.Now()); err != nil || !ok {
+		t.Fatalf("MarkHidden: %v %v", ok, err)
+	}
+	page := f.page // skip_hidden off now
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Pages = []config.Page{page} })
+	h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
+	if e, err := h.ledger.Get(ctx, r.PageID, r.Target); err != nil || e.Status != tasks.StatusSent {
+		t.Errorf("entry %+v %v; want sent (the dead worker's reply found)", e, err)
+	}
+	h.checkExactlyOnce(t, []tasks.Reply{r})
 }
