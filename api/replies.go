@@ -496,8 +496,9 @@ func redisUnavailable() ReplyResult {
 }
 
 // redisRetryAfter is the Retry-After (seconds) of a 503 for Redis away: the
-// API has waited out a Redis that stalls or restarts before answering (up to
-// about 20 s), so a retry soon after is the advice ("try again").
+// API has ridden out a Redis that restarts quickly (go-redis's retries: about
+// 2 s when its connections are refused, up to about 10 s when it stalls), so
+// a retry soon after is the advice ("try again").
 const redisRetryAfter = 2
 
 // retryAfterSlot is the Retry-After (whole seconds, at least 1) of a 503 for
@@ -522,6 +523,20 @@ func retryAfterSlot(wait time.Duration) int {
 // answered 503 again.
 func retryAfterPause(d time.Duration) int {
 	return max(int((d+time.Second-1)/time.Second), 1)
+}
+
+// FailedForGood says why t, of page, cannot get a reply, as the 409 and
+// pagereply enqueue say it: the ledger's reason (the Page hid the comment,
+// it or its post was removed, Graph refused the reply for good, its tasks
+// ran out of retries too often), as GET /v1/replies/{id}'s last_error has
+// it; only "failed for good" when that cannot be read. Not "Graph refused
+// it": a hide or a remove never reached Graph.
+func FailedForGood(ctx context.Context, l *tasks.Ledger, page string, t tasks.Target) string {
+	why := "it failed for good"
+	if en, err := l.Get(ctx, page, t); err == nil && en.Status == tasks.StatusFailed && en.Reason != "" {
+		why += ": " + en.Reason
+	}
+	return t.String() + " cannot get a reply: " + why
 }
 
 const redisUnavailableMsg = "cannot queue the reply now (Redis unavailable); try again"
@@ -558,7 +573,7 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 			Error: &errorDetail{Message: id + " already has a reply: it was sent", Field: field}}
 	case tasks.AlreadyFailed:
 		return ReplyResult{Status: http.StatusConflict, ID: id, State: "archived",
-			Error: &errorDetail{Message: id + " cannot get a reply: Graph refused it for good", Field: field}}
+			Error: &errorDetail{Message: FailedForGood(ctx, s.p.Ledger, reply.PageID, reply.Target), Field: field}}
 	default: // AlreadyQueued
 		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "taskid").Inc()
 		state := "pending"

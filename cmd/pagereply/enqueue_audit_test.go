@@ -50,7 +50,7 @@ func TestEnqueueCommandOutcomes(t *testing.T) {
 	}{
 		{"queued", comment, "already has a reply queued", nil},
 		{"sent", page + "_1_3", "already has a reply (sent)", func(tg tasks.Target) error { return l.MarkSent(ctx, page, tg, "m_1") }},
-		{"failed", page + "_1_4", "refused it for good", func(tg tasks.Target) error { return l.MarkFailed(ctx, page, tg, "code 10903") }},
+		{"failed", page + "_1_4", "failed for good: code 10903", func(tg tasks.Target) error { return l.MarkFailed(ctx, page, tg, "code 10903") }},
 	} {
 		tg := tasks.Target{Kind: tasks.KindComment, ID: tc.id}
 		if tc.mark != nil {
