@@ -208,8 +208,10 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	r, err := startRoles(ctx, a, allRoles(), roleOptions{workerShutdown: 5 * time.Second})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
+			// Exit 1, as serve, api and sandbox answer an address in use:
+			// another process's state, not a mistake in the command.
 			fmt.Fprintf(env.stderr, "pagereply demo: --addr %s is in use: pass another, or --addr 127.0.0.1:0 for a free port\n", *addr)
-			return exitUsage
+			return exitError
 		}
 		return fail("%v", err)
 	}
