@@ -291,23 +291,25 @@ func sandboxSends(sb *sandbox.Sandbox) http.Handler {
 		enc := json.NewEncoder(w)
 		for _, s := range sb.Sends() {
 			_ = enc.Encode(sandboxSendLine{PageID: s.PageID, Kind: s.Kind, Target: s.Target, RecipientID: s.RecipientID,
-				ConversationID: s.ConversationID, MessageID: s.MessageID, Time: s.Time, Dropped: s.Dropped})
+				ConversationID: s.ConversationID, MessageID: s.MessageID, At: s.Time, Dropped: s.Dropped})
 		}
 	})
 }
 
 // sandboxSendLine is a line of GET /_sandbox/sends: a sandbox.Send without
 // its text, which is left out (where it was written "Text":"", which read
-// as an empty message sent).
+// as an empty message sent). Its keys are snake_case, as Graph's and the
+// --grow-log file's (page_id, message_id, at), where they were Go's field
+// names (PageID), so a script joins the two logs by the same names.
 type sandboxSendLine struct {
-	PageID         string
-	Kind           string
-	Target         string
-	RecipientID    string
-	ConversationID string
-	MessageID      string
-	Time           time.Time
-	Dropped        bool
+	PageID         string    `json:"page_id"`
+	Kind           string    `json:"kind"`
+	Target         string    `json:"target"`
+	RecipientID    string    `json:"recipient_id,omitempty"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	MessageID      string    `json:"message_id"`
+	At             time.Time `json:"at"`
+	Dropped        bool      `json:"dropped"`
 }
 
 func sandboxStats(sb *sandbox.Sandbox, growth *sandboxGrowth) http.Handler {

@@ -33,7 +33,7 @@ func TestSandboxSendsNoEmptyText_audit13(t *testing.T) {
 	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &got) != nil {
 		t.Fatalf("sends: %q", rec.Body.String())
 	}
-	if _, ok := got["Text"]; ok || got["PageID"] != pg.ID || got["Target"] != c || got["MessageID"] == "" || got["Kind"] != sandbox.KindComment {
+	if _, ok := got["Text"]; ok || got["page_id"] != pg.ID || got["target"] != c || got["message_id"] == "" || got["kind"] != sandbox.KindComment {
 		t.Errorf("send line %s: want Page %s, target %s, a message id and no Text", lines[0], pg.ID, c)
 	}
 }
