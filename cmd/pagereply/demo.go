@@ -72,6 +72,10 @@ type demoCounts struct {
 	// targets are the eligible items, whose ledger entries tell how many are
 	// handled (demoHandled).
 	targets []tasks.Target
+	// messages is the eligible conversations' target (the person's message
+	// the reply answers) by conversation id: the sandbox records a
+	// conversation reply by its person, the API names it by that message.
+	messages map[string]tasks.Target
 }
 
 func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
@@ -268,7 +272,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		if sent+failed >= total && backlog == 0 {
 			done = true
 			fmt.Fprintln(out)
-			twice := printDemoSends(out, sb, sent, 5)
+			twice := printDemoSends(out, sb, expect, sent, 5)
 			printDemoSummary(out, cfg, expect, a.ledger, ctx)
 			if *once {
 				if twice > 0 {
@@ -368,7 +372,7 @@ func demoExpect(cfg *config.Config, sb *sandbox.Sandbox, now time.Time) map[stri
 	out := map[string]*demoCounts{}
 	for i := range cfg.Pages {
 		pg := &cfg.Pages[i]
-		c := &demoCounts{skipped: map[intake.Reason]int{}}
+		c := &demoCounts{skipped: map[intake.Reason]int{}, messages: map[string]tasks.Target{}}
 		out[pg.ID] = c
 		count := func(it intake.Item, reason intake.Reason) {
 			c.seen++
@@ -414,6 +418,9 @@ func demoExpect(cfg *config.Config, sb *sandbox.Sandbox, now time.Time) map[stri
 				}
 				it, reason := intake.ConversationItem(pg.ID, gc)
 				count(it, reason)
+				if reason == "" {
+					c.messages[cv.ID] = it.Target
+				}
 			}
 		}
 	}
@@ -492,7 +499,10 @@ func printDemoSummary(w io.Writer, cfg *config.Config, expect map[string]*demoCo
 // reply already: Graph refuses those (code 10900) and the sandbox counts
 // them, as it counts any second reply it took. pagereply makes none; the
 // demo says so, and a number that is not 0 is a failure of its guarantee.
-func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice int) {
+//
+// A send is named as the API names its reply (demoSendID), so that it can be
+// copied into GET /v1/replies/{id}.
+func printDemoSends(w io.Writer, sb *sandbox.Sandbox, expect map[string]*demoCounts, ledgerSent, n int) (twice int) {
 	sends := sb.Sends()
 	sort.Slice(sends, func(i, j int) bool { return sends[i].Time.Before(sends[j].Time) })
 	if earlier := ledgerSent - len(sends); earlier > 0 {
@@ -503,7 +513,7 @@ func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice 
 	} else {
 		fmt.Fprintf(w, "%d replies sent by this run; the first %d:\n", len(sends), min(n, len(sends)))
 		for _, s := range sends[:min(n, len(sends))] {
-			fmt.Fprintf(w, "  %-12s %-40s %q\n", s.Kind, s.Target, s.Text)
+			fmt.Fprintf(w, "  %-52s %q\n", demoSendID(s, expect), s.Text)
 		}
 	}
 	twice = sb.AlreadyRepliedCount() + sb.Duplicates()
@@ -513,4 +523,24 @@ func printDemoSends(w io.Writer, sb *sandbox.Sandbox, ledgerSent, n int) (twice 
 		fmt.Fprint(w, "No comment or post was sent a second private reply.\n\n")
 	}
 	return twice
+}
+
+// demoSendID names a sandbox send as the API names its reply:
+// comment:<id>, post:<id>, or message:<id> of the person's message a
+// conversation reply answered (from expect, by the send's conversation),
+// where the demo printed the sandbox's kind and target apart ("comment
+// <id>", a conversation's by its person's PSID), which no API call takes.
+func demoSendID(s sandbox.Send, expect map[string]*demoCounts) string {
+	switch s.Kind {
+	case sandbox.KindComment:
+		return tasks.Target{Kind: tasks.KindComment, ID: s.Target}.String()
+	case sandbox.KindPost:
+		return tasks.Target{Kind: tasks.KindPost, ID: s.Target}.String()
+	}
+	if c := expect[s.PageID]; c != nil {
+		if t, ok := c.messages[s.ConversationID]; ok {
+			return t.String()
+		}
+	}
+	return "conversation_id " + s.ConversationID
 }

@@ -47,7 +47,7 @@ func TestDemoAgainReadsItsConversations(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "sent "+m[1]+"/"+m[1]+", refused 0, queued 0") {
 		t.Errorf("second run: exit %d, want 0 with its %s items sent\nstdout:\n%s\nstderr:\n%s", code, m[1], out, errOut)
 	}
-	if !strings.Contains(out, "  conversation ") {
+	if !strings.Contains(out, "  message:") { // a conversation reply, named by the message it answers
 		t.Errorf("second run: no conversation answered:\n%s", out)
 	}
 }

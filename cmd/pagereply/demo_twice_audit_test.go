@@ -31,14 +31,14 @@ func TestDemoSendsReportsSecondReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var once strings.Builder
-	if twice := printDemoSends(&once, sb, 1, 5); twice != 0 || !strings.Contains(once.String(), "No comment or post was sent a second private reply.") {
+	if twice := printDemoSends(&once, sb, nil, 1, 5); twice != 0 || !strings.Contains(once.String(), "No comment or post was sent a second private reply.") {
 		t.Errorf("one send: %d sent twice, report:\n%s", twice, once.String())
 	}
 	if err := send(); err == nil {
 		t.Fatal("the sandbox took a second private reply to one comment")
 	}
 	var again strings.Builder
-	if twice := printDemoSends(&again, sb, 1, 5); twice != 1 || !strings.Contains(again.String(), "1 sends went to a comment or post that had its private reply already.") {
+	if twice := printDemoSends(&again, sb, nil, 1, 5); twice != 1 || !strings.Contains(again.String(), "1 sends went to a comment or post that had its private reply already.") {
 		t.Errorf("a second send tried: %d counted, report:\n%s", twice, again.String())
 	}
 }
