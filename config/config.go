@@ -2,7 +2,9 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -113,11 +115,18 @@ func asError(l []*FieldError) error {
 
 // Load reads the YAML file at path and returns it parsed, with ${VAR}
 // expanded from the process environment, defaults applied and validated (see
-// Parse). A file that cannot be read gives the os error, wrapped.
+// Parse). A file that cannot be read gives the os error, wrapped, and
+// named as every other problem with the file is, "config FILE: " ("config
+// /etc/pagereply.yaml: no such file or directory", where it was "config:
+// open /etc/pagereply.yaml: no such file or directory").
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == path {
+			err = pe.Err // the path is said once, first
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c, err := Parse(data, os.LookupEnv)
 	if err != nil {

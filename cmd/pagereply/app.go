@@ -61,6 +61,9 @@ func loadConfig(env *cmdEnv, name, path string) (*config.Config, int) {
 			// The user gave no path (an image's default, say): say where
 			// this one came from and how to give the file.
 			fmt.Fprintf(env.stderr, "pagereply %s: that path is PAGEREPLY_CONFIG's: give -c FILE, or put the configuration there (a container needs it mounted: deploy/README.md); pagereply.example.yaml has every key\n", name)
+		} else if errors.Is(err, fs.ErrNotExist) {
+			// -c's path: a typo, or no configuration written yet.
+			fmt.Fprintf(env.stderr, "pagereply %s: no file there: give -c the path of your configuration, or start one from a copy of pagereply.example.yaml (every key, with its default)\n", name)
 		}
 		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
