@@ -366,7 +366,16 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	}
 
 	if ok && !hasErrorKey(body) {
-		return &response{status: resp.StatusCode, body: body, usage: usage}, nil
+		// What a 2xx answer says leaves the Client as data (a send's
+		// message_id goes to the log, the ledger and the API; an item's id
+		// and text to tasks and logs), never through redact: the call's
+		// secrets go here, raw or written with JSON escapes.
+		var held [3]string
+		secrets := append(held[:0], r.token)
+		if proof != "" {
+			secrets = append(secrets, string(c.secret), proof)
+		}
+		return &response{status: resp.StatusCode, body: redactAnswer(body, secrets), usage: usage}, nil
 	}
 
 	e := c.callError(resp.StatusCode, resp.Header.Get("Content-Type"), body, r)
@@ -529,6 +538,78 @@ func (c *Client) redactBody(body []byte, token string) []byte {
 		}
 	}
 	return body
+}
+
+// redactAnswer replaces the secrets in a 2xx answer's JSON strings with
+// [redacted]: written as their own bytes, or with JSON escapes (\u0045AA...
+// decodes to the token but matches none of its bytes), each such string
+// then written anew. Only strings that decode are changed, so redaction
+// never makes an answer readable that was not, or the reverse (a secret
+// elsewhere breaks the answer's JSON, and the decode errors say so without
+// it: redactedDecodeErrors). A body without a secret (every answer of
+// Graph's but a next link's access_token, which nextURL drops anyway) is
+// returned as it is, not copied.
+func redactAnswer(body []byte, secrets []string) []byte {
+	raw := false
+	for _, s := range secrets {
+		if len(s) >= 4 && bytes.Contains(body, []byte(s)) {
+			raw = true
+			break
+		}
+	}
+	if !raw && !bytes.Contains(body, []byte(`\u`)) {
+		return body
+	}
+	var out []byte
+	last := 0
+	for i := 0; i < len(body); i++ {
+		if body[i] != '"' {
+			continue
+		}
+		j := i + 1
+		for ; j < len(body) && body[j] != '"'; j++ {
+			if body[j] == '\\' {
+				j++
+			}
+		}
+		if j >= len(body) {
+			break
+		}
+		lit := body[i : j+1]
+		i = j
+		if !bytes.Contains(lit, []byte(`\u`)) && !(raw && holdsAny(lit, secrets)) {
+			continue
+		}
+		var v string
+		if json.Unmarshal(lit, &v) != nil {
+			continue
+		}
+		r := v
+		for _, s := range secrets {
+			if len(s) >= 4 {
+				r = strings.ReplaceAll(r, s, "[redacted]")
+			}
+		}
+		if r != v {
+			enc, _ := json.Marshal(r)
+			out = append(append(out, body[last:j+1-len(lit)]...), enc...)
+			last = j + 1
+		}
+	}
+	if out == nil {
+		return body
+	}
+	return append(out, body[last:]...)
+}
+
+// holdsAny reports whether b holds one of secrets (those of 4 bytes or more).
+func holdsAny(b []byte, secrets []string) bool {
+	for _, s := range secrets {
+		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactString is redactBody for a string.
