@@ -106,3 +106,42 @@ func TestAnswerWithoutSecretsUnchanged_audit13(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretInContentType_audit13: an answer that is not Graph's names its
+// media type in the error ("HTTP 503 with a non-JSON body (1 bytes,
+// text/html)"), read from the answer's Content-Type, lowercased. A
+// Content-Type echoing the token (a proxy's error page) put the token,
+// lowercased and so past the redaction, into the error, the log and the
+// task's last_error.
+func TestSecretInContentType_audit13(t *testing.T) {
+	proof := AppSecretProof(testSecret, testToken)
+	for _, ct := range []string{testToken + "/json", "text/" + testToken, "application/x-" + strings.ToUpper(testSecret), "text/" + proof} {
+		t.Run(ct, func(t *testing.T) {
+			f := newFakeGraph(t, testSecret, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", ct)
+				w.WriteHeader(503)
+				w.Write([]byte("x"))
+			})
+			_, err := f.client().Comment(context.Background(), testToken, "7_11")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := strings.ToLower(err.Error())
+			for _, s := range []string{testToken, testSecret, proof} {
+				if strings.Contains(msg, strings.ToLower(s)) {
+					t.Errorf("the error shows a secret, lowercased: %s", err)
+				}
+			}
+		})
+	}
+	t.Run("a type without a secret is still named", func(t *testing.T) {
+		f := newFakeGraph(t, testSecret, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(503)
+		})
+		_, err := f.client().Comment(context.Background(), testToken, "7_11")
+		if err == nil || !strings.Contains(err.Error(), "text/html") {
+			t.Errorf("error %v, want it to name text/html", err)
+		}
+	})
+}

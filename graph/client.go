@@ -518,6 +518,14 @@ func (c *Client) callError(status int, contentType string, body []byte, r reques
 	// And after decoding, before the clip too: a secret written with JSON
 	// escapes (\u0045AA...) matches no bytes of the body, but decodes to
 	// itself.
+	// The media type an answer that is not Graph's is named by comes
+	// lowercased, where a secret the Content-Type echoes no longer matches:
+	// such a type goes unnamed.
+	for _, s := range c.secrets(r.token) {
+		if len(s) >= 4 && strings.Contains(strings.ToLower(contentType), strings.ToLower(s)) {
+			contentType = ""
+		}
+	}
 	e := decodeErrorRedacted(status, contentType, c.redactBody(body, r.token), func(s string) string {
 		return c.redactString(s, r.token)
 	})
