@@ -363,6 +363,12 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	if n == 0 {
 		return c, badInput(prefix+"comment_id", "one of comment_id, post_id or conversation_id is required")
 	}
+	if config.HoldsSecret(c.id, s.secrets) {
+		// As a text holding one: the id would be the task's id, its
+		// payload's target and the ledger's key, in the monitor and the
+		// logs. Never the value.
+		return c, badInput(c.field, "%s holds a secret of this server's configuration (an access token, the app secret, an API token, a password or the webhook verify token), not a Graph id", strings.TrimPrefix(c.field, prefix))
+	}
 	kind := c.kind
 	if kind == "" {
 		kind = tasks.KindMessage // validated as an id like any other
