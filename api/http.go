@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pagereply/pagereply/config"
 )
 
 // errorBody is the one error shape of the API.
@@ -123,9 +125,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		case r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/monitor/"):
 			level = slog.LevelDebug
 		}
+		path := safePath(r.URL.Path)
+		if config.HoldsSecret(r.URL.Path, s.secrets) {
+			// A client can send anything, a token in place of an id too.
+			path = "(a path holding a secret of the configuration: not shown)"
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
-			slog.String("path", safePath(r.URL.Path)),
+			slog.String("path", path),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
@@ -139,7 +146,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // safePath clips a path for the log: paths carry ids, never secrets, but a
-// client can send anything.
+// client can send anything (logRequests hides one holding a secret).
 func safePath(p string) string {
 	if len(p) > 200 {
 		return p[:200] + "..."
