@@ -99,6 +99,9 @@ func TestAnswerWithoutSecretsUnchanged_audit13(t *testing.T) {
 		`{"a":"\u0045AAGother"}`,
 		`{"broken":"\u00`,
 		`"\\"`,
+		`"abc\`,
+		`"\u0045AAG`,
+		`\u"`,
 		``,
 	} {
 		if got := string(redactAnswer([]byte(body), secrets)); got != body {

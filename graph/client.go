@@ -513,11 +513,6 @@ func (c *Client) secrets(token string) []string {
 // redacted, and classed page broken when it is 100/33 naming the Page the
 // call was made on (pageUnreachable).
 func (c *Client) callError(status int, contentType string, body []byte, r request) *Error {
-	// Secrets go before decodeError clips long strings: a token cut at the
-	// clip would no longer match whole, and its head would stay.
-	// And after decoding, before the clip too: a secret written with JSON
-	// escapes (\u0045AA...) matches no bytes of the body, but decodes to
-	// itself.
 	// The media type an answer that is not Graph's is named by comes
 	// lowercased, where a secret the Content-Type echoes no longer matches:
 	// such a type goes unnamed.
@@ -526,6 +521,11 @@ func (c *Client) callError(status int, contentType string, body []byte, r reques
 			contentType = ""
 		}
 	}
+	// Secrets go before decodeError clips long strings: a token cut at the
+	// clip would no longer match whole, and its head would stay.
+	// And after decoding, before the clip too: a secret written with JSON
+	// escapes (\u0045AA...) matches no bytes of the body, but decodes to
+	// itself.
 	e := decodeErrorRedacted(status, contentType, c.redactBody(body, r.token), func(s string) string {
 		return c.redactString(s, r.token)
 	})
@@ -583,7 +583,7 @@ func redactAnswer(body []byte, secrets []string) []byte {
 		if j >= len(body) {
 			break
 		}
-		lit := body[i : j+1]
+		start, lit := i, body[i:j+1]
 		i = j
 		if !bytes.Contains(lit, []byte(`\u`)) && !(raw && holdsAny(lit, secrets)) {
 			continue
@@ -600,7 +600,7 @@ func redactAnswer(body []byte, secrets []string) []byte {
 		}
 		if r != v {
 			enc, _ := json.Marshal(r)
-			out = append(append(out, body[last:j+1-len(lit)]...), enc...)
+			out = append(append(out, body[last:start]...), enc...)
 			last = j + 1
 		}
 	}
