@@ -40,11 +40,19 @@ func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, errorBody{Error: errorDetail{Message: msg, Field: field}})
 }
 
-// writeUnavailable answers 503 with msg and a Retry-After of retryAfter
-// seconds (RFC 9110's delay-seconds).
+// unavailableBody is a 503's error with its known wait: the API's error
+// shape plus retry_after, as POST /v1/replies answers (ReplyResult).
+type unavailableBody struct {
+	Error      errorDetail `json:"error"`
+	RetryAfter int         `json:"retry_after"`
+}
+
+// writeUnavailable answers 503 with msg and a wait of retryAfter seconds
+// (RFC 9110's delay-seconds), in its Retry-After header and in the body's
+// retry_after, as every 503 of the API with a known wait does.
 func writeUnavailable(w http.ResponseWriter, retryAfter int, msg string) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	writeError(w, http.StatusServiceUnavailable, msg, "")
+	writeJSON(w, http.StatusServiceUnavailable, unavailableBody{Error: errorDetail{Message: msg}, RetryAfter: retryAfter})
 }
 
 // statusWriter records the status and size of an answer for the request log.
