@@ -486,6 +486,10 @@ func (a *app) redisConfigError(err error) error {
 	switch {
 	case redisAuthError(err):
 		return errRedisAuth
+	case sentinelUnknownMaster(err) && a.cfg.Redis.Sentinel != nil:
+		sc := a.cfg.Redis.Sentinel
+		return fmt.Errorf("redis.sentinel.master: the sentinels at %s do not know master %q (SENTINEL get-master-addr-by-name answered nil): use the name of their `sentinel monitor` line",
+			strings.Join(sc.Addrs, ","), sc.Master)
 	case strings.HasPrefix(s, "ERR DB index is out of range"):
 		key, db := a.redisDB()
 		return fmt.Errorf("%s: database %d does not exist on this Redis (its `databases` setting): use one it has, like 0", key, db)
@@ -506,6 +510,14 @@ func (a *app) redisDB() (string, int) {
 		return "redis.url", o.DB
 	}
 	return "redis", 0
+}
+
+// sentinelUnknownMaster reports whether err is go-redis's "all sentinels
+// specified in configuration are unreachable" where a sentinel did answer,
+// with nil: it monitors no master of the configured name (a sentinel that
+// is down or refuses its password gives another error). No wait mends it.
+func sentinelUnknownMaster(err error) bool {
+	return strings.Contains(err.Error(), "all sentinels specified in configuration are unreachable") && errors.Is(err, redis.Nil)
 }
 
 // redisAuthError reports whether err is Redis refusing the credentials.
