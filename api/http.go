@@ -133,11 +133,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		case r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/monitor/"):
 			level = slog.LevelDebug
 		}
-		path := safePath(r.URL.Path)
-		if config.HoldsSecret(r.URL.Path, s.secrets) {
-			// A client can send anything, a token in place of an id too.
-			path = "(a path holding a secret of the configuration: not shown)"
-		}
+		// A client can send anything, a token in place of an id too.
+		path := redactedValue(r.URL.Path, s.secrets, safePath, "a path")
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", path),
@@ -153,8 +150,20 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// redactedValue is v, a value a request sent, for a log: clipped by clip,
+// or, when it holds one of the configuration's secrets (config.HoldsSecret,
+// asked of the whole of v: a clipped one could keep a secret's start), a
+// note naming what (such as "a path") in its place. A client can send
+// anything, a token in place of an id or a mode too.
+func redactedValue(v string, secrets []string, clip func(string) string, what string) string {
+	if config.HoldsSecret(v, secrets) {
+		return "(" + what + " holding a secret of the configuration: not shown)"
+	}
+	return clip(v)
+}
+
 // safePath clips a path for the log: paths carry ids, never secrets, but a
-// client can send anything (logRequests hides one holding a secret).
+// client can send anything (redactedValue hides one holding a secret).
 func safePath(p string) string {
 	if len(p) > 200 {
 		return p[:200] + "..."
@@ -164,15 +173,18 @@ func safePath(p string) string {
 
 // recoverPanics answers 500 for a handler that panicked instead of dropping the
 // connection, and logs the stack. A panic is a bug: the fuzz test hunts them.
-func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+// The path, and the panic's value, are logged without the configuration's
+// secrets (redactedValue): the path is the client's.
+func recoverPanics(log *slog.Logger, secrets []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("api: handler panicked", slog.String("path", safePath(r.URL.Path)),
-					slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				log.Error("api: handler panicked", slog.String("path", redactedValue(r.URL.Path, secrets, safePath, "a path")),
+					slog.String("panic", redactedValue(fmt.Sprint(v), secrets, func(s string) string { return s }, "a panic")),
+					slog.String("stack", string(debug.Stack())))
 				writeError(w, http.StatusInternalServerError, "internal error", "")
 			}
 		}()

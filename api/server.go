@@ -301,7 +301,7 @@ func (s *Server) routes() http.Handler {
 		}
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	})
-	return s.logRequests(recoverPanics(s.log, mux))
+	return s.logRequests(recoverPanics(s.log, s.secrets, mux))
 }
 
 // readOnlyMonitor answers a write to a read-only monitor's API (archive,

@@ -85,6 +85,10 @@ type WebhookParams struct {
 	// Deadline bounds the queueing of one delivery's items; if zero,
 	// DefaultDeliveryDeadline.
 	Deadline time.Duration
+	// Secrets are the configuration's other secrets (config.Config.Secrets:
+	// the API's tokens, Redis's passwords), which, as VerifyToken,
+	// AppSecret and the Pages' tokens, a logged request value never shows.
+	Secrets []string
 }
 
 // The outcomes of a delivery, the outcome label of
@@ -125,6 +129,9 @@ type webhook struct {
 	// away or too slow for the delivery's budget: every delivery then fails
 	// alike (each also logged as a 503), as the API's "api: enqueue".
 	redisAway logspace.Line
+	// secrets are the values a logged request value never shows
+	// (redactedValue): VerifyToken, AppSecret, the Pages' tokens, Secrets.
+	secrets []string
 }
 
 // failLevel is the level of a delivery's failure line: ERROR, but when
@@ -178,8 +185,10 @@ func NewWebhook(p WebhookParams) http.Handler {
 	}
 	h := &webhook{p: p, log: p.Logger.With(slog.String("component", "webhook")), pages: map[string]*config.Page{},
 		large: make(chan struct{}, largeBodies)}
+	h.secrets = append([]string{p.VerifyToken, p.AppSecret}, p.Secrets...)
 	for i := range p.Pages {
 		h.pages[p.Pages[i].ID] = &p.Pages[i]
+		h.secrets = append(h.secrets, p.Pages[i].AccessToken)
 	}
 	for _, o := range []string{outcomeAccepted, outcomeIgnored, outcomeBadSignature, outcomeBadBody, outcomeTooLarge, outcomeError} {
 		p.Metrics.WebhookDeliveries.WithLabelValues(o)
@@ -211,9 +220,12 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	mode := q.Get("hub.mode")
+	// The query is the caller's, unauthenticated until the verify token
+	// matches: its mode is logged without the configuration's secrets.
+	loggedMode := redactedValue(mode, h.secrets, clipField, "a hub.mode")
 	if h.p.VerifyToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(h.p.VerifyToken)) != 1 {
 		lvl, repeated := h.badVerifyToken.Level(h.p.Now(), slog.LevelWarn)
-		attrs := []any{slog.String("mode", clipField(mode)), slog.Bool("token_given", q.Get("hub.verify_token") != ""),
+		attrs := []any{slog.String("mode", loggedMode), slog.Bool("token_given", q.Get("hub.verify_token") != ""),
 			slog.String("remote", r.RemoteAddr)}
 		if lvl != slog.LevelDebug {
 			attrs = append(attrs, slog.Int("repeated", repeated),
@@ -224,7 +236,7 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if mode != "subscribe" {
-		h.log.Warn("webhook handshake refused: hub.mode is not subscribe", slog.String("mode", clipField(mode)))
+		h.log.Warn("webhook handshake refused: hub.mode is not subscribe", slog.String("mode", loggedMode))
 		writeError(w, http.StatusBadRequest, "hub.mode must be subscribe", "hub.mode")
 		return
 	}

@@ -137,7 +137,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			}
 			webhook = api.NewWebhook(api.WebhookParams{
 				VerifyToken: a.cfg.Webhook.VerifyToken, AppSecret: a.cfg.Graph.AppSecret, Intake: a.enq,
-				Hidden: hidden, Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics,
+				Hidden: hidden, Pages: a.cfg.Pages, Logger: a.log, Metrics: a.metrics, Secrets: a.cfg.Secrets(),
 			})
 		}
 		r.api = api.New(api.Params{
