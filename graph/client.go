@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultTimeout is the per-request timeout used when Config.Timeout is zero.
@@ -558,45 +560,102 @@ func (c *Client) redactBody(body []byte, token string) []byte {
 // Graph's but a next link's access_token, which nextURL drops anyway) is
 // returned as it is, not copied.
 func redactAnswer(body []byte, secrets []string) []byte {
-	raw := false
+	// A string is decoded only when its value could hold a secret: one of
+	// them raw among its bytes, or an escape standing for a byte a secret
+	// has (\u0045 for the token's E). Graph writes every non-ASCII
+	// character as a \u escape, which stands for no byte of an ASCII
+	// secret: a listing's text in any language is left undecoded.
+	var secs []string
+	var inSecret [128]bool
+	ascii := true
 	for _, s := range secrets {
-		if len(s) >= 4 && bytes.Contains(body, []byte(s)) {
-			raw = true
-			break
+		if len(s) < 4 {
+			continue
+		}
+		secs = append(secs, s)
+		for k := 0; k < len(s); k++ {
+			if s[k] >= utf8.RuneSelf {
+				ascii = false
+			} else {
+				inSecret[s[k]] = true
+			}
 		}
 	}
-	if !raw && !bytes.Contains(body, []byte(`\u`)) {
+	if len(secs) == 0 {
+		return body
+	}
+	// Where the secrets stand raw (a next link's access_token), in order.
+	var at []int
+	for _, s := range secs {
+		for k := 0; ; {
+			n := bytes.Index(body[k:], []byte(s))
+			if n < 0 {
+				break
+			}
+			at = append(at, k+n)
+			k += n + 1
+		}
+	}
+	slices.Sort(at)
+	if len(at) == 0 && !anyEscapeMaySpell(body, &inSecret, ascii) {
+		// Most answers: no string to look into.
 		return body
 	}
 	var out []byte
 	last := 0
-	for i := 0; i < len(body); i++ {
-		if body[i] != '"' {
-			continue
+	for i := 0; i < len(body); {
+		q := bytes.IndexByte(body[i:], '"')
+		if q < 0 {
+			break
 		}
-		j := i + 1
-		for ; j < len(body) && body[j] != '"'; j++ {
-			if body[j] == '\\' {
-				j++
+		start := i + q
+		suspect := false
+		j := start + 1
+		for {
+			e := bytes.IndexByte(body[j:], '"')
+			if e < 0 {
+				j = len(body)
+				break
+			}
+			seg := body[j : j+e]
+			b := bytes.IndexByte(seg, '\\')
+			if !ascii && !suspect && bytes.ContainsFunc(seg, func(r rune) bool { return r >= utf8.RuneSelf }) {
+				// Invalid UTF-8 decodes to U+FFFD, which a secret may hold.
+				suspect = true
+			}
+			if b < 0 {
+				j += e
+				break
+			}
+			if !suspect && escapeMaySpell(body[j+b+1:], &inSecret, ascii) {
+				suspect = true
+			}
+			j += b + 2
+			if j >= len(body) {
+				break
 			}
 		}
 		if j >= len(body) {
 			break
 		}
-		start, lit := i, body[i:j+1]
-		i = j
-		if !bytes.Contains(lit, []byte(`\u`)) && !(raw && holdsAny(lit, secrets)) {
+		i = j + 1
+		for len(at) > 0 && at[0] < start {
+			at = at[1:]
+		}
+		if len(at) > 0 && at[0] <= j {
+			suspect = true
+		}
+		if !suspect {
 			continue
 		}
+		lit := body[start : j+1]
 		var v string
 		if json.Unmarshal(lit, &v) != nil {
 			continue
 		}
 		r := v
-		for _, s := range secrets {
-			if len(s) >= 4 {
-				r = strings.ReplaceAll(r, s, "[redacted]")
-			}
+		for _, s := range secs {
+			r = strings.ReplaceAll(r, s, "[redacted]")
 		}
 		if r != v {
 			enc, _ := json.Marshal(r)
@@ -610,14 +669,86 @@ func redactAnswer(body []byte, secrets []string) []byte {
 	return append(out, body[last:]...)
 }
 
-// holdsAny reports whether b holds one of secrets (those of 4 bytes or more).
-func holdsAny(b []byte, secrets []string) bool {
-	for _, s := range secrets {
-		if len(s) >= 4 && bytes.Contains(b, []byte(s)) {
+// unhex is the value of a hex digit, -1 for another byte.
+func unhex(b byte) int {
+	switch {
+	case b >= '0' && b <= '9':
+		return int(b - '0')
+	case b >= 'a' && b <= 'f':
+		return int(b-'a') + 10
+	case b >= 'A' && b <= 'F':
+		return int(b-'A') + 10
+	}
+	return -1
+}
+
+// anyEscapeMaySpell reports whether one of body's escapes could stand for a
+// byte of a secret (escapeMaySpell), or, when a secret is not all ASCII,
+// whether body has an escape or a byte that is not ASCII. Escapes stand in
+// strings only, one after another: taken from the left, each backslash
+// starts one (of \\u0045, the first).
+func anyEscapeMaySpell(body []byte, inSecret *[128]bool, ascii bool) bool {
+	if !ascii {
+		return slices.ContainsFunc(body, func(b byte) bool { return b == '\\' || b >= utf8.RuneSelf })
+	}
+	for k := 0; ; {
+		n := bytes.IndexByte(body[k:], '\\')
+		if n < 0 {
+			return false
+		}
+		k += n + 1
+		if escapeMaySpell(body[k:], inSecret, ascii) {
 			return true
 		}
+		k++
+		if k >= len(body) {
+			return false
+		}
 	}
-	return false
+}
+
+// escapeMaySpell reports whether the JSON escape whose backslash precedes
+// esc could stand for a byte of a secret: one of the ASCII bytes inSecret
+// marks, or, when a secret is not all ASCII, any character. An escape that
+// is not JSON's counts as such, its string then failing to decode.
+func escapeMaySpell(esc []byte, inSecret *[128]bool, ascii bool) bool {
+	if !ascii || len(esc) == 0 {
+		return true
+	}
+	var c byte
+	switch esc[0] {
+	case '"', '\\', '/':
+		c = esc[0]
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'u':
+		if len(esc) < 5 {
+			return true
+		}
+		// \u00XY: of an ASCII byte when X is below 8; any other spelling
+		// stands for a character that is not ASCII, or is not JSON's.
+		hi, lo := unhex(esc[3]), unhex(esc[4])
+		switch {
+		case esc[1] != '0' || esc[2] != '0':
+			return unhex(esc[1]) < 0 || unhex(esc[2]) < 0 || hi < 0 || lo < 0
+		case hi < 0 || lo < 0:
+			return true
+		case hi >= 8:
+			return false
+		}
+		c = byte(hi<<4 | lo)
+	default:
+		return true
+	}
+	return inSecret[c]
 }
 
 // redactString is redactBody for a string.
