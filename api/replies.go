@@ -1062,6 +1062,12 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id = t.String()
+	if config.HoldsSecret(id, s.secrets) {
+		// No reply has such an id (enqueue refuses it), and looked up it
+		// would be logged with a Redis failure.
+		writeError(w, http.StatusBadRequest, "id holds a secret of this server's configuration (an access token, the app secret, an API token, a password or the webhook verify token), not a reply id", "id")
+		return
+	}
 	ctx := r.Context()
 	hint := r.URL.Query().Get("page_id")
 	if _, ok := s.pages[hint]; hint != "" && !ok {
