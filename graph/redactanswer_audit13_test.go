@@ -139,8 +139,15 @@ func BenchmarkDecodeListing_audit13(b *testing.B) {
 // non-ASCII text escaped or raw, escaped quotes and backslashes) it must
 // leave no secret a decode of every string finds.
 func TestRedactAnswerDecodesWhatCouldHold_audit13(t *testing.T) {
-	sec := answerSecrets()
-	sec = append(sec, `a/b"c\d`) // a secret holding bytes short escapes stand for
+	for _, extra := range []string{`a/b"c\d`, "caf\u00e9\ufffd1"} {
+		t.Run(extra, func(t *testing.T) { redactAnswerAgainstDecode(t, append(answerSecrets(), extra)) })
+	}
+}
+
+// redactAnswerAgainstDecode is TestRedactAnswerDecodesWhatCouldHold_audit13
+// with secrets: one holding bytes short escapes stand for, or one that is
+// not ASCII (U+FFFD among them, what invalid UTF-8 decodes to).
+func redactAnswerAgainstDecode(t *testing.T, sec []string) {
 	inner := func(s string) string {
 		b, _ := json.Marshal(s)
 		return string(b[1 : len(b)-1])
@@ -152,7 +159,7 @@ func TestRedactAnswerDecodesWhatCouldHold_audit13(t *testing.T) {
 			pieces = append(pieces, inner(s[:k])+fmt.Sprintf(`\u%04X`, s[k])+inner(s[k+1:]))
 		}
 	}
-	pieces = append(pieces, `a\/b\"c\\d`, `\u00e9`, `\ud83d\ude00`, `é`, `\"`, `\\`, `\n`, `<&>`, `x`, `\/`, `\u0041`)
+	pieces = append(pieces, `a\/b\"c\\d`, "caf\xff1", `caf\u00e9\ufffd1`, `\u00e9`, `\ud83d\ude00`, `é`, `\"`, `\\`, `\n`, `<&>`, `x`, `\/`, `\u0041`)
 	seed := uint64(1)
 	rnd := func(n int) int {
 		seed = seed*6364136223846793005 + 1442695040888963407
