@@ -363,7 +363,7 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	if n == 0 {
 		return c, badInput(prefix+"comment_id", "one of comment_id, post_id or conversation_id is required")
 	}
-	if config.HoldsSecret(c.id, s.secrets) {
+	if config.IDHoldsSecret(c.id, s.secrets) {
 		// As a text holding one: the id would be the task's id, its
 		// payload's target and the ledger's key, in the monitor and the
 		// logs. Never the value.
@@ -1062,7 +1062,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id = t.String()
-	if config.HoldsSecret(id, s.secrets) {
+	if config.IDHoldsSecret(id, s.secrets) {
 		// No reply has such an id (enqueue refuses it), and looked up it
 		// would be logged with a Redis failure.
 		writeError(w, http.StatusBadRequest, "id holds a secret of this server's configuration (an access token, the app secret, an API token, a password or the webhook verify token), not a reply id", "id")

@@ -635,6 +635,45 @@ func HoldsSecret(text string, secrets []string) bool {
 	return false
 }
 
+// IDHoldsSecret is HoldsSecret for a Graph id given to the API or the
+// enqueue command (a comment, post or conversation id, or a reply id such
+// as comment:<id>): a secret made only of digits and underscores, the
+// characters of Graph's ids (a numeric Redis password, verify token or API
+// token), is not looked for, as it cannot be told from part of an id: a
+// real comment id holding "00000000" would be refused, and its comment
+// missed.
+func IDHoldsSecret(id string, secrets []string) bool {
+	for _, s := range secrets {
+		if !idLike(s) && len(s) >= minSecretInText && strings.Contains(id, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// IDSecret is TextSecret for a Graph id, as IDHoldsSecret looks for them.
+func (c *Config) IDSecret(id string) (key string, ok bool) {
+	var named []namedSecret
+	for _, s := range c.namedSecrets() {
+		if !idLike(s.value) {
+			named = append(named, s)
+		}
+	}
+	s, ok := secretIn(id, named)
+	return s.path, ok
+}
+
+// idLike reports whether s is made only of the characters of Graph's ids,
+// digits and underscores.
+func idLike(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // TextSecret returns the key of the first of the configuration's secrets
 // (see Secrets) that text holds, such as "pages[0].access_token", never
 // the value; ok is false when text holds none.

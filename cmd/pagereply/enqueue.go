@@ -79,7 +79,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		return usage("--text holds the value of %s: the reply would send that secret to the person it answers", key)
 	}
 	for _, f := range []struct{ name, v string }{{"--comment", *comment}, {"--post", *post}, {"--conversation", *conv}} {
-		if key, ok := cfg.TextSecret(f.v); ok && f.v != "" {
+		if key, ok := cfg.IDSecret(f.v); ok && f.v != "" {
 			// Not a Graph id: queued, it would be the task's id and the
 			// ledger's key, in the monitor and the logs.
 			return usage("%s holds the value of %s, not a Graph id", f.name, key)
