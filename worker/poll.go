@@ -1098,10 +1098,17 @@ func (r *pollRun) walkAdsPosts(ctx context.Context, done map[string]struct{}) er
 // per process until a poll reads the listing again (key), at debug between.
 func (r *pollRun) sayRefused(key, reason, msg string) {
 	r.pl.m.PollSkipped.WithLabelValues(r.page.ID, reason).Inc()
+	r.warnOnce(key, msg)
+}
+
+// warnOnce says msg with attrs at WARN the first time this process meets
+// key (and on every dry run), at debug after, noting the earlier WARN: a
+// Page's standing problem is said once, not at every poll.
+func (r *pollRun) warnOnce(key, msg string, attrs ...any) {
 	if r.dry || !r.pl.warned.seen([]string{key}) {
-		r.log.Warn(msg)
+		r.log.Warn(msg, attrs...)
 	} else {
-		r.log.Debug(msg + " (said at WARN by an earlier poll)")
+		r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
 	}
 }
 
@@ -1439,12 +1446,7 @@ func (r *pollRun) noReplyWarn(ctx context.Context) {
 		slog.String("hint", "Graph lists every comment so when the Page cannot send private replies: check that the Page's access_token has pages_messaging (from a person with the MESSAGING task on the Page), "+
 			"that messaging is on for the Page in Meta Business Suite, that the Page is published, and that the app is live "+
 			"(in development mode only people with a role on the app can be answered)")}
-	msg := "no comment can be answered privately: can_reply_privately is false for every comment inside the reply window"
-	if r.dry || !r.pl.warned.seen([]string{key}) {
-		r.log.Warn(msg, attrs...)
-	} else {
-		r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
-	}
+	r.warnOnce(key, "no comment can be answered privately: can_reply_privately is false for every comment inside the reply window", attrs...)
 }
 
 // noIDWarn says at WARN, once per Page in this process, a poll that read
@@ -1469,12 +1471,7 @@ func (r *pollRun) noIDWarn() {
 	attrs := []any{slog.Int("comments", r.noID), slog.String("post_id", r.noIDPost),
 		slog.String("hint", "Graph leaves the id out of a Page post's comments when the access_token's person cannot perform the MODERATE task on the Page: "+
 			"give the Page an access_token of someone who can moderate it (the comments read so are read again by the next full read, inside their reply window)")}
-	msg := "comments listed without their id cannot be answered"
-	if r.dry || !r.pl.warned.seen([]string{key}) {
-		r.log.Warn(msg, attrs...)
-	} else {
-		r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
-	}
+	r.warnOnce(key, "comments listed without their id cannot be answered", attrs...)
 }
 
 // SkipAdsPostsRefused is the reason label of pagereply_skipped_total for a
