@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,12 +13,7 @@ import (
 // start's ping came before that line, saying the same without its meaning.
 func TestStartRedisRefusedSaysItFirst_audit13(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
-	yaml := "redis:\n  url: redis://" + freeAddr(t) + "/0\n" +
-		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := refusedRedisConfig(t)
 	p := start(t, "worker", "-c", cfg)
 	const waits = "Redis does not answer yet: pagereply starts and waits for it"
 	deadline := time.Now().Add(30 * time.Second)

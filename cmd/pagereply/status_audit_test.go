@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -117,12 +115,7 @@ func TestResumeRepliesWithoutItems(t *testing.T) {
 // Page is sending when its pause still holds.
 func TestResumeRedisAwayClaimsNothing(t *testing.T) {
 	t.Parallel() // mostly waits on a refused port
-	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
-	yaml := "redis:\n  url: redis://" + freeAddr(t) + "/0\n" +
-		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := refusedRedisConfig(t)
 	out, errOut, code := run(t, "resume", "-c", cfg, "--page", "123")
 	if code != exitError || out != "" || !strings.Contains(errOut, "pagereply resume: ") {
 		t.Fatalf("resume with Redis away: exit %d\nstdout: %q\nstderr: %s", code, out, errOut)
