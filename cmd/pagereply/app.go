@@ -513,11 +513,26 @@ func (a *app) redisDB() (string, int) {
 }
 
 // sentinelUnknownMaster reports whether err is go-redis's "all sentinels
-// specified in configuration are unreachable" where a sentinel did answer,
-// with nil: it monitors no master of the configured name (a sentinel that
-// is down or refuses its password gives another error). No wait mends it.
+// specified in configuration are unreachable" where every sentinel did
+// answer, with nil: none monitors a master of the configured name (a
+// sentinel that is down or refuses its password gives another error). No
+// wait mends it. When only some answered nil and others were out of reach
+// or too slow (go-redis joins their errors), those may know the master: a
+// wait may mend it, as for an outage.
 func sentinelUnknownMaster(err error) bool {
-	return strings.Contains(err.Error(), "all sentinels specified in configuration are unreachable") && errors.Is(err, redis.Nil)
+	if !strings.Contains(err.Error(), "all sentinels specified in configuration are unreachable") || !errors.Is(err, redis.Nil) {
+		return false
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return true
+	}
+	for _, e := range joined.Unwrap() {
+		if !errors.Is(e, redis.Nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // redisAuthError reports whether err is Redis refusing the credentials.
