@@ -617,20 +617,32 @@ func redactAnswer(body []byte, secrets []string) []byte {
 				j = len(body)
 				break
 			}
-			seg := body[j : j+e]
-			b := bytes.IndexByte(seg, '\\')
-			if !ascii && !suspect && bytes.ContainsFunc(seg, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			// end is the next quote: the string's, unless an escape takes
+			// it. The escapes before it are read in one pass (searching
+			// for the quote again after each made a string of n escapes,
+			// Graph's non-ASCII text, cost n² byte reads).
+			end := j + e
+			if !ascii && !suspect && bytes.ContainsFunc(body[j:end], func(r rune) bool { return r >= utf8.RuneSelf }) {
 				// Invalid UTF-8 decodes to U+FFFD, which a secret may hold.
 				suspect = true
 			}
-			if b < 0 {
-				j += e
+			for {
+				b := bytes.IndexByte(body[j:end], '\\')
+				if b < 0 {
+					break
+				}
+				if !suspect && escapeMaySpell(body[j+b+1:], &inSecret, ascii) {
+					suspect = true
+				}
+				j += b + 2
+				if j > end {
+					break
+				}
+			}
+			if j <= end {
+				j = end
 				break
 			}
-			if !suspect && escapeMaySpell(body[j+b+1:], &inSecret, ascii) {
-				suspect = true
-			}
-			j += b + 2
 			if j >= len(body) {
 				break
 			}
