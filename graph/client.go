@@ -488,15 +488,13 @@ func stripURL(err error) error {
 // redact removes the token and the app secret from everything e says, in case
 // an answer echoes them (Graph's "Malformed access token ..." does).
 func (c *Client) redact(e *Error, token string) {
-	for _, s := range c.secrets(token) {
-		if len(s) < 4 {
-			continue
-		}
-		for _, f := range []*string{&e.Message, &e.UserTitle, &e.UserMessage, &e.Type, &e.FBTraceID} {
-			*f = strings.ReplaceAll(*f, s, "[redacted]")
-		}
-		if e.Err != nil && strings.Contains(e.Err.Error(), s) {
-			e.Err = redactedError{msg: strings.ReplaceAll(e.Err.Error(), s, "[redacted]"), err: e.Err}
+	secrets := c.secrets(token)
+	for _, f := range []*string{&e.Message, &e.UserTitle, &e.UserMessage, &e.Type, &e.FBTraceID} {
+		*f = redactWith(*f, secrets)
+	}
+	if e.Err != nil {
+		if msg := redactWith(e.Err.Error(), secrets); msg != e.Err.Error() {
+			e.Err = redactedError{msg: msg, err: e.Err}
 		}
 	}
 }
@@ -518,7 +516,8 @@ func (c *Client) callError(status int, contentType string, body []byte, r reques
 	// The media type an answer that is not Graph's is named by comes
 	// lowercased, where a secret the Content-Type echoes no longer matches:
 	// such a type goes unnamed.
-	for _, s := range c.secrets(r.token) {
+	secrets := c.secrets(r.token)
+	for _, s := range secrets {
 		if len(s) >= 4 && strings.Contains(strings.ToLower(contentType), strings.ToLower(s)) {
 			contentType = ""
 		}
@@ -529,7 +528,7 @@ func (c *Client) callError(status int, contentType string, body []byte, r reques
 	// escapes (\u0045AA...) matches no bytes of the body, but decodes to
 	// itself.
 	e := decodeErrorRedacted(status, contentType, c.redactBody(body, r.token), func(s string) string {
-		return c.redactString(s, r.token)
+		return redactWith(s, secrets)
 	})
 	if e.Class == ClassPermanent && pageUnreachable(e, r.page) {
 		// Not this reply's: every call on the Page gets it alike.
@@ -763,9 +762,11 @@ func escapeMaySpell(esc []byte, inSecret *[128]bool, ascii bool) bool {
 	return inSecret[c]
 }
 
-// redactString is redactBody for a string.
-func (c *Client) redactString(s, token string) string {
-	for _, sec := range c.secrets(token) {
+// redactWith replaces in s each of secrets (those of 4 bytes or more, as
+// everywhere here) with [redacted]; s is returned as it is when it holds
+// none. The redaction of an error's strings, decoded or not.
+func redactWith(s string, secrets []string) string {
+	for _, sec := range secrets {
 		if len(sec) >= 4 && strings.Contains(s, sec) {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
 		}
