@@ -627,8 +627,14 @@ func (x *secretIndex) find(text string) (namedSecret, bool) {
 // ordinary words). The API and the enqueue command check the texts they
 // are given with it.
 func HoldsSecret(text string, secrets []string) bool {
+	return holdsSecret(text, secrets, false)
+}
+
+// holdsSecret is HoldsSecret, leaving out the secrets made only of an id's
+// characters when skipIDLike (IDHoldsSecret).
+func holdsSecret(text string, secrets []string, skipIDLike bool) bool {
 	for _, s := range secrets {
-		if len(s) >= minSecretInText && strings.Contains(text, s) {
+		if len(s) >= minSecretInText && !(skipIDLike && idLike(s)) && strings.Contains(text, s) {
 			return true
 		}
 	}
@@ -643,12 +649,7 @@ func HoldsSecret(text string, secrets []string) bool {
 // real comment id holding "00000000" would be refused, and its comment
 // missed.
 func IDHoldsSecret(id string, secrets []string) bool {
-	for _, s := range secrets {
-		if !idLike(s) && len(s) >= minSecretInText && strings.Contains(id, s) {
-			return true
-		}
-	}
-	return false
+	return holdsSecret(id, secrets, true)
 }
 
 // IDSecret is TextSecret for a Graph id, as IDHoldsSecret looks for them.
