@@ -2,9 +2,7 @@ package graph_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"iter"
 	"testing"
 
 	"github.com/pagereply/pagereply/graph"
@@ -48,25 +46,12 @@ func TestAdsPermissionRefusedMetaAnswers_audit13(t *testing.T) {
 			body: `{"error":{"message":"(#3) Application does not have the capability to make this API call.","type":"OAuthException","code":3,"fbtrace_id":"AbC"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			t.Cleanup(srv.Close)
-			c := graph.New(graph.Config{BaseURL: srv.URL})
-			list := c.AdsPosts
-			if tc.feed {
-				list = c.Feed
-			}
-			var err error
-			for _, e := range list(context.Background(), "page-token", "100") {
-				err = e
-			}
-			if err == nil {
-				t.Fatal("listing succeeded")
-			}
+			err := listingRefusal(t, tc.body, func(c *graph.Client) func(context.Context, string, string) iter.Seq2[graph.Post, error] {
+				if tc.feed {
+					return c.Feed
+				}
+				return c.AdsPosts
+			})
 			if got := graph.AdsPermissionRefused(err); got != tc.refused {
 				t.Errorf("AdsPermissionRefused = %v, want %v (%v)", got, tc.refused, err)
 			}

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,28 +85,37 @@ func TestReelsRefused(t *testing.T) {
 			body: `{"error":{"message":"(#200) Permissions error","type":"OAuthException","code":200,"fbtrace_id":"AbC"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			t.Cleanup(srv.Close)
-			c := graph.New(graph.Config{BaseURL: srv.URL})
-			list := c.Reels
-			if tc.feed {
-				list = c.Feed
-			}
-			var err error
-			for _, e := range list(context.Background(), "page-token", "100") {
-				err = e
-			}
-			if err == nil {
-				t.Fatal("listing succeeded")
-			}
+			err := listingRefusal(t, tc.body, func(c *graph.Client) func(context.Context, string, string) iter.Seq2[graph.Post, error] {
+				if tc.feed {
+					return c.Feed
+				}
+				return c.Reels
+			})
 			if got := graph.ReelsRefused(err); got != tc.refused {
 				t.Errorf("ReelsRefused = %v, want %v (%v)", got, tc.refused, err)
 			}
 		})
 	}
+}
+
+// listingRefusal lists with the listing pick chooses of a Client whose
+// Graph answers every call 400 with body, and returns the listing's error
+// (the test fails if it succeeds).
+func listingRefusal(t *testing.T, body string, pick func(*graph.Client) func(context.Context, string, string) iter.Seq2[graph.Post, error]) error {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	var err error
+	for _, e := range pick(graph.New(graph.Config{BaseURL: srv.URL}))(context.Background(), "page-token", "100") {
+		err = e
+	}
+	if err == nil {
+		t.Fatal("listing succeeded")
+	}
+	return err
 }
