@@ -26,6 +26,7 @@ const (
 	SubcodeExpired       = 463
 	SubcodeNoUser        = 2018001
 	SubcodeOutsideWindow = 2018278
+	SubcodeUnavailable   = 1545041 // 551's, as Meta sends it
 )
 
 // apiError is a Graph error answer.
@@ -189,7 +190,7 @@ func errTooOld() *apiError {
 }
 
 func errUnavailable() *apiError {
-	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeUnavailable,
+	return &apiError{status: http.StatusBadRequest, typ: "OAuthException", code: CodeUnavailable, subcode: SubcodeUnavailable,
 		msg: "(#551) This person isn't available right now."}
 }
 

@@ -76,7 +76,7 @@ func TestSendErrors(t *testing.T) {
 		{name: "can_reply_privately false", recipient: map[string]string{"comment_id": f.noReply}, text: "x", code: 10902},
 		{name: "the Page's own post", recipient: map[string]string{"post_id": f.pagePost}, text: "x", code: 10902},
 		{name: "older than 7 days", recipient: map[string]string{"comment_id": f.old}, text: "x", code: 10903},
-		{name: "blocked person", recipient: map[string]string{"comment_id": f.blkd}, text: "x", code: 551},
+		{name: "blocked person", recipient: map[string]string{"comment_id": f.blkd}, text: "x", code: 551, sub: 1545041},
 		{name: "second reply", recipient: map[string]string{"comment_id": f.fresh}, text: "again", code: 10900},
 		{name: "conversation inside 24h", form: convForm(f.inWindow.ID, "RESPONSE")},
 		{name: "conversation outside 24h", form: convForm(f.outWindow.ID, "RESPONSE"), code: 10, sub: 2018278},
