@@ -309,7 +309,7 @@ func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, q
 		return nil, code
 	}
 	if _, ok := cfg.Page(page); !ok {
-		fmt.Fprintf(env.stderr, "pagereply %s: --page %s is not in the configuration's pages\n", name, page)
+		fmt.Fprintf(env.stderr, "pagereply %s: %s\n", name, unknownPage(cfg, page))
 		return nil, exitUsage
 	}
 	a, err := newApp(cfg, newLogger(cfg.Log, env.stderr))
@@ -326,6 +326,17 @@ func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, q
 		return nil, exitUsage
 	}
 	return a, 0
+}
+
+// unknownPage says that --page is none of cfg's Pages: naming the value
+// given, unless it holds one of the configuration's secrets (a Page's token
+// or the app secret passed as --page, a script's variables mixed up), which
+// is named by its key, as --text and --comment name one, never the value.
+func unknownPage(cfg *config.Config, page string) string {
+	if key, ok := cfg.TextSecret(page); ok {
+		return "--page holds the value of " + key + ", not a Page id"
+	}
+	return "--page " + page + " is not in the configuration's pages"
 }
 
 // rateRecord is what the ledger keeps of a Page's pacing (Ledger.RecordRate):

@@ -73,7 +73,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	pg, ok := cfg.Page(*page)
 	if !ok {
-		return usage("--page %s is not in the configuration's pages", *page)
+		return usage("%s", unknownPage(cfg, *page))
 	}
 	if key, ok := cfg.TextSecret(body); ok {
 		return usage("--text holds the value of %s: the reply would send that secret to the person it answers", key)
