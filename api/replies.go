@@ -1071,7 +1071,13 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	hint := r.URL.Query().Get("page_id")
 	if _, ok := s.pages[hint]; hint != "" && !ok {
-		writeError(w, http.StatusBadRequest, "page_id "+clipField(hint)+" is not a Page of this server's configuration", "page_id")
+		if !digits(hint) {
+			// As POST's page_id: not echoed, it may be a token passed
+			// in its place.
+			writeError(w, http.StatusBadRequest, "page_id must be a numeric Page id", "page_id")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "page_id "+hint+" is not a Page of this server's configuration", "page_id")
 		return
 	}
 	var page string
