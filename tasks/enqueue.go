@@ -126,9 +126,18 @@ func (e *Enqueuer) EnqueueOn(ctx context.Context, page *config.Page, r Reply) (O
 // on page without skip_hidden: written while the Page had it, it is not the
 // Page's wish any more (its hidden comments are answered), and must not keep
 // the comment's reply from being queued or sent. A nil page keeps every
-// mark.
+// mark, and so does a Page whose hides hold (HidesHold).
 func StaleHideMark(page *config.Page, e Entry) bool {
-	return page != nil && !page.SkipHidden && e.Status == StatusFailed && e.Reason == HiddenReason
+	return page != nil && !HidesHold(page) && e.Status == StatusFailed && e.Reason == HiddenReason
+}
+
+// HidesHold reports whether the Page's hides of comments stop their
+// replies: with skip_hidden, or when the Page no longer replies to comments
+// (reply_to without them, where config refuses skip_hidden: its being off
+// there is no wish to answer hidden comments, and a reply queued before the
+// change must not go to a comment the Page hid).
+func HidesHold(page *config.Page) bool {
+	return page.SkipHidden || !page.Replies(config.ReplyComments)
 }
 
 // dropStaleHide drops the stale hide mark (StaleHideMark) of r's comment and

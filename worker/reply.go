@@ -258,10 +258,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// without skip_hidden (turned off since that hide: the webhook
 		// keeps hides only with it) the hide is not the Page's wish any
 		// more, as a stale mark is not (tasks.StaleHideMark): the reply is
-		// sent, not turned into a hide mark and completed unsent.
+		// sent, not turned into a hide mark and completed unsent (a Page
+		// that no longer replies to comments keeps it: tasks.HidesHold).
 		var hidden bool
 		var herr error
-		if ps.cfg.SkipHidden {
+		if tasks.HidesHold(ps.cfg) {
 			hidden, herr = w.p.Ledger.HiddenInDoubt(ctx, r.PageID, r.Target, token)
 		}
 		if herr != nil {
