@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -82,7 +83,11 @@ type Params struct {
 	// its send slot.
 	DelayedTaskCheckInterval time.Duration
 	// ShutdownTimeout is how long Shutdown waits for in-flight tasks before it
-	// puts them back on the queue; if zero, 10s.
+	// puts them back on the queue; if zero, 10s. The last quarter of it, at
+	// most a second (stopGrace), is left to the handlers of the tasks put
+	// back, their contexts canceled, to record what they did (a send's
+	// outcome unknown, a claim given back) before Shutdown returns and the
+	// process closes its Redis clients.
 	ShutdownTimeout time.Duration
 	// QueuesListedEvery is how often the worker adds its queues to asynq's
 	// set of queues again (tasks.RegisterQueues); if zero, 30s.
@@ -139,6 +144,10 @@ type Worker struct {
 	// and the poll meeting, thousands at once are Redis having lost the
 	// ledger, and each would be a line.
 	alreadyRepliedLog logspace.Line
+	// handlers counts the handlers running (replies, polls, webhook
+	// items), bg the goroutines Start started: Shutdown waits for them.
+	handlers running
+	bg       sync.WaitGroup
 }
 
 type pageState struct {
@@ -273,17 +282,26 @@ func (w *Worker) Handler() asynq.Handler {
 }
 
 func (w *Worker) handleReplies(mux *asynq.ServeMux) {
-	mux.HandleFunc(tasks.TypeReply, func(ctx context.Context, t *asynq.Task) error {
+	mux.HandleFunc(tasks.TypeReply, w.counted(func(ctx context.Context, t *asynq.Task) error {
 		return w.replyDone(ctx, t, w.runners.do(ctx, t, w.handleReply))
-	})
+	}))
 }
 
 func (w *Worker) handlePolls(mux *asynq.ServeMux) {
 	if w.p.Poll == nil {
 		return
 	}
-	mux.HandleFunc(tasks.TypeWebhookItem, w.gateItem)
-	mux.HandleFunc(tasks.TypePoll, w.gatePoll)
+	mux.HandleFunc(tasks.TypeWebhookItem, w.counted(w.gateItem))
+	mux.HandleFunc(tasks.TypePoll, w.counted(w.gatePoll))
+}
+
+// counted returns h counted in w.handlers while it runs.
+func (w *Worker) counted(h asynq.HandlerFunc) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		w.handlers.enter()
+		defer w.handlers.leave()
+		return h(ctx, t)
+	}
 }
 
 // gateItem runs a webhook item unless its Page's items hold their share of
@@ -362,7 +380,7 @@ func (w *Worker) Start() error {
 			RetryDelayFunc:           w.retryDelay,
 			TaskCheckInterval:        w.p.TaskCheckInterval,
 			DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
-			ShutdownTimeout:          w.p.ShutdownTimeout,
+			ShutdownTimeout:          w.p.ShutdownTimeout - stopGrace(w.p.ShutdownTimeout),
 			Logger:                   NewAsynqLogger(w.p.Logger), // its own component
 			LogLevel:                 asynq.WarnLevel,
 			ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
@@ -382,8 +400,15 @@ func (w *Worker) Start() error {
 		}
 		w.servers = append(w.servers, srv)
 	}
-	go w.keepQueuesListed(w.stopPolls, w.serverRDB)
-	go w.liftStalePauses(w.stopPolls)
+	w.bg.Add(2)
+	go func() {
+		defer w.bg.Done()
+		w.keepQueuesListed(w.stopPolls, w.serverRDB)
+	}()
+	go func() {
+		defer w.bg.Done()
+		w.liftStalePauses(w.stopPolls, w.serverRDB)
+	}()
 	return nil
 }
 
@@ -396,20 +421,21 @@ func (w *Worker) Start() error {
 // If this worker's token is broken too, its next call pauses the Page again,
 // with its own token's fingerprint, which it then leaves alone: one refused
 // call per such lift.
-func (w *Worker) liftStalePauses(ctx context.Context) {
+func (w *Worker) liftStalePauses(ctx context.Context, rdb *tasks.ServerClient) {
 	t := time.NewTicker(w.p.StalePausesCheckedEvery)
 	defer t.Stop()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
-			w.liftStalePausesNow(ctx)
+			w.liftStalePausesNow(ctx, rdb)
 		}
 	}
 }
 
-// liftStalePausesNow is one round of liftStalePauses.
-func (w *Worker) liftStalePausesNow(ctx context.Context) {
+// liftStalePausesNow is one round of liftStalePauses; rdb is the servers'
+// client, which reads their put-backs.
+func (w *Worker) liftStalePausesNow(ctx context.Context, rdb *tasks.ServerClient) {
 	wake := map[string]Wake{}
 	// Every Page in a few pipelines: one round trip per Page was 5,000
 	// every 30 s in each worker of an agency's config.
@@ -431,7 +457,7 @@ func (w *Worker) liftStalePausesNow(ctx context.Context) {
 	if len(wake) == 0 {
 		return
 	}
-	insp := asynq.NewInspectorFromRedisClient(w.serverRDB)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
 	woken, err := WakePutBacks(ctx, insp, w.p.Ledger, wake)
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("cannot run the replies put back for a lifted pause; they come back when due", slog.String("error", err.Error()))
@@ -490,6 +516,14 @@ func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
 // client stops waiting for an absent Redis first, so asynq's last writes fail
 // fast then, as they did with go-redis's defaults (asynq's recoverer puts back
 // what they could not). ctx is not used to cut the wait shorter: asynq owns it.
+//
+// asynq puts a task back without waiting for its handler, whose context it
+// cancels: Shutdown then waits for such handlers for the rest of
+// ShutdownTimeout (stopGrace), so that what they record on the way out (a
+// send's outcome unknown, a claim given back) reaches Redis before the
+// caller closes its clients; a record that came later was lost, and the
+// target stayed claimed until its lease ran out. It also waits for the
+// worker's own goroutines, which use the servers' client it closes.
 func (w *Worker) Shutdown(ctx context.Context) {
 	if w.serverRDB == nil {
 		return
@@ -501,9 +535,66 @@ func (w *Worker) Shutdown(ctx context.Context) {
 		wg.Go(srv.Shutdown)
 	}
 	wg.Wait()
+	if n := w.handlers.wait(stopGrace(w.p.ShutdownTimeout)); n > 0 {
+		w.log.Warn("handlers still running at shutdown: their tasks are back on the queue, and what they had not recorded is settled by the claims' leases",
+			slog.Int("handlers", n))
+	}
+	w.bg.Wait()
 	w.servers = nil
 	_ = w.serverRDB.Close()
 	w.serverRDB = nil
+}
+
+// stopGrace is the part of a shutdown timeout of d left to the handlers of
+// the tasks asynq put back (see Shutdown): a quarter, at most a second.
+// Their records take a round trip to Redis or two, a little more for a
+// batch of them.
+func stopGrace(d time.Duration) time.Duration { return min(d/4, time.Second) }
+
+// running counts handlers that run, and lets Shutdown wait for them. A
+// handler's enter and leave are an atomic add each: they are on every
+// task's path.
+type running struct {
+	n       atomic.Int64
+	waiting atomic.Bool // set by wait: leave then closes idle at 0
+	mu      sync.Mutex
+	idle    chan struct{} // closed when n drops to 0, while waited for
+}
+
+func (r *running) enter() { r.n.Add(1) }
+
+func (r *running) leave() {
+	if r.n.Add(-1) == 0 && r.waiting.Load() {
+		r.mu.Lock()
+		if r.idle != nil {
+			close(r.idle)
+			r.idle = nil
+		}
+		r.mu.Unlock()
+	}
+}
+
+// wait waits up to d for no handler to run, and returns how many still do.
+func (r *running) wait(d time.Duration) int {
+	r.mu.Lock()
+	if r.idle == nil {
+		r.idle = make(chan struct{})
+	}
+	idle := r.idle
+	r.mu.Unlock()
+	// waiting is set before n is read, and leave reads waiting after its
+	// add: a handler that leaves now either finds it set, or its 0 is read.
+	r.waiting.Store(true)
+	if r.n.Load() == 0 {
+		return 0
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+	return int(r.n.Load())
 }
 
 // delayError puts a task back on the queue after d without using up a retry:
