@@ -394,6 +394,22 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 
+	if w.stopping.Err() != nil && !lastRun(ctx) {
+		// The worker began to stop while this reply waited (its send
+		// slot, a check): a send started now can be cut off when the
+		// drain runs out, its outcome unknown, and the next attempt would
+		// wait out the settle time and ask Graph first. Back to the queue
+		// unsent, for the next worker (on its last run, where a put-back
+		// archives it, it is sent). A doubtful reply keeps its doubt, and
+		// the person's claim with it, as at admit.
+		if res.Doubtful {
+			releasePerson = false
+		}
+		w.returnSendSlot(r.PageID, lim, log)
+		w.giveBack(r, token, res.Doubtful, log)
+		return &delayError{d: time.Second + spread(time.Second), reason: putBackStopping}
+	}
+
 	var sent graph.SendResult
 	if r.Target.Kind == tasks.KindMessage {
 		sent, err = w.p.Graph.SendMessage(ctx, ps.cfg.AccessToken, r.PageID, r.PSID, r.Text)

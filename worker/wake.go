@@ -25,6 +25,8 @@ const (
 	// putBackPersonGap: the person got a reply less than the Page's
 	// person_gap ago (or one is booked).
 	putBackPersonGap = "the person's last reply was less than person_gap ago"
+	// putBackStopping: the worker began to stop before the reply's send.
+	putBackStopping = "the worker is stopping: put back before its send"
 )
 
 // Wake says which put-back replies of a Page a config change has made stale.

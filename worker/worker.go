@@ -133,7 +133,7 @@ type Worker struct {
 	servers    []*asynq.Server     // replies, then polls and webhook items
 	serverRDB  *tasks.ServerClient // the servers' own client
 	pollSlots  chan struct{}       // taken by each poll task while it runs
-	stopPolls  context.Context     // canceled when Shutdown begins
+	stopping   context.Context     // canceled when Shutdown begins
 	cancelPoll context.CancelFunc
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 	// redisAwayLog spaces the lines of the claims, send slots and such a
@@ -235,7 +235,7 @@ func New(p Params) *Worker {
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger.With(slog.String("component", "worker")), m: p.Metrics,
 		wait: map[string]int{}, replyShare: newShare(), itemShare: newShare(), runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
 		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
-	w.stopPolls, w.cancelPoll = context.WithCancel(context.Background())
+	w.stopping, w.cancelPoll = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
@@ -356,9 +356,9 @@ func (w *Worker) gatePoll(ctx context.Context, t *asynq.Task) error {
 	// with its lease still held, so the next slot's poll read nothing.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer context.AfterFunc(w.stopPolls, cancel)()
+	defer context.AfterFunc(w.stopping, cancel)()
 	err := w.p.Poll.ProcessTask(ctx, t)
-	if err != nil && w.stopPolls.Err() != nil {
+	if err != nil && w.stopping.Err() != nil {
 		return &delayError{d: time.Second, reason: "the worker stopped during the poll"}
 	}
 	return err
@@ -403,11 +403,11 @@ func (w *Worker) Start() error {
 	w.bg.Add(2)
 	go func() {
 		defer w.bg.Done()
-		w.keepQueuesListed(w.stopPolls, w.serverRDB)
+		w.keepQueuesListed(w.stopping, w.serverRDB)
 	}()
 	go func() {
 		defer w.bg.Done()
-		w.liftStalePauses(w.stopPolls, w.serverRDB)
+		w.liftStalePauses(w.stopping, w.serverRDB)
 	}()
 	return nil
 }
