@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
@@ -102,4 +105,49 @@ func TestShutdownWhileLiftingStalePauses_audit14(t *testing.T) {
 		close(stop)
 		<-done
 	}
+}
+
+// TestShutdownSendsNoMore_audit14: a reply still waiting for its send slot
+// when its worker begins to stop does not start its send once the slot
+// comes, however much of the drain is left: its send could be cut off when
+// the drain runs out, leaving its outcome unknown (a settle time, then a
+// Graph check, before anyone sends it). It goes back to the queue, no retry
+// used, its claim given back, and the next worker sends it.
+func TestShutdownSendsNoMore_audit14(t *testing.T) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1404})
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 1, Per: time.Second}, 1
+	page := h.pages[0].ID
+	rs := h.addComments(page, 4, "Thanks!")
+	lim := worker.LimitOf(&h.pages[0], 10*time.Second)
+	for _, o := range rs[1:] { // three other replies took the next send slots
+		if res, err := h.ledger.Reserve(context.Background(), page, o.Target, tasks.NewToken(), time.Minute, lim); err != nil || res.Outcome != tasks.ReserveGo {
+			t.Fatalf("reserve: %+v %v", res, err)
+		}
+	}
+	r := rs[0]
+	h.enqueueAll(t, []tasks.Reply{r})
+	w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.MaxWait, p.ShutdownTimeout = 10*time.Second, 8*time.Second })
+	waitClaimed(t, h, r)
+	w.Shutdown(context.Background()) // the slot comes about 3s into the drain
+	if n := h.sb.SendCount(r.Target.ID); n != 0 {
+		t.Fatalf("%d sends made by a worker that was stopping", n)
+	}
+	e, err := h.ledger.Get(context.Background(), r.PageID, r.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != tasks.StatusNone {
+		t.Errorf("the stopped worker's claim is still held after Shutdown (entry %+v)", e)
+	}
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.Retried != 0 || (ti.State != asynq.TaskStateRetry && ti.State != asynq.TaskStatePending) {
+		t.Fatalf("the reply put back at shutdown is %s after %d retries (%s), want back on the queue, none used", ti.State, ti.Retried, ti.LastErr)
+	}
+	h.startWorker(t, 2)
+	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
 }
