@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -123,7 +124,7 @@ func usage(w io.Writer) {
 // `pagereply help` does), to stderr after a flag error.
 func newFlagSet(env *cmdEnv, name, synopsis, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	out := &flagOutput{stdout: env.stdout, stderr: env.stderr}
+	out := &flagOutput{stdout: env.stdout, stderr: env.stderr, prefix: "pagereply " + name + ": "}
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		out.usage = out.stdout
@@ -150,9 +151,13 @@ func newFlagSet(env *cmdEnv, name, synopsis, example string) *flag.FlagSet {
 
 // flagOutput is a flag set's output: its messages (a flag error) go to
 // stderr, and its usage to stdout unless a message came first. The flag
-// package prints a flag error, then the usage; -h, the usage alone.
+// package prints a flag error, then the usage; -h, the usage alone. A
+// message begins "pagereply CMD: " as every other error of a command does
+// (the flag package's own, "flag provided but not defined: -x", named
+// neither).
 type flagOutput struct {
 	stdout, stderr io.Writer
+	prefix         string    // "pagereply CMD: "
 	usage          io.Writer // while the usage prints
 	failed         bool      // a message went out
 	tail           func(io.Writer)
@@ -163,6 +168,11 @@ func (o *flagOutput) Write(p []byte) (int, error) {
 		return o.usage.Write(p)
 	}
 	o.failed = true
+	if !bytes.HasPrefix(p, []byte("pagereply ")) {
+		if _, err := io.WriteString(o.stderr, o.prefix); err != nil {
+			return 0, err
+		}
+	}
 	return o.stderr.Write(p)
 }
 
