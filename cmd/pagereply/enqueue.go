@@ -26,7 +26,7 @@ func init() {
 // configuration or input the API answers 400 to.
 func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "enqueue", "enqueue -c FILE --page ID (--comment ID | --post ID | --conversation ID) --text TEXT\n\n"+
-		"Exit status: 0 queued; 1 the target already has a reply queued or sent, Graph refused it for good or the webhook marked it so (the Page hid it, or it was removed), or the Page answered the conversation's latest message already (nothing done), for --conversation the Page is paused (not read), or an error; 2 bad usage or input the API answers 400 to (a blank text, a text holding one of the configuration's secrets, a conversation outside the messaging window, one Graph cannot read, or one that is not the Page's with one person).",
+		"Exit status: 0 queued; 1 the target already has a reply queued or sent, Graph refused it for good or the webhook marked it so (the Page hid it, or it was removed), or the Page answered the conversation's latest message already (nothing done), for --conversation the Page is paused (not read), or an error; 2 bad usage or input the API answers 400 to (a blank text, a text holding one of the configuration's secrets, an id (--comment, --post, --conversation) holding one, a conversation outside the messaging window, one Graph cannot read, or one that is not the Page's with one person).",
 		`pagereply enqueue -c pagereply.yaml --page 1983306698425200 --comment 1983306698425200_123_456 --text "Hi! Prices are on our site."`)
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	page := fs.String("page", "", "id of a configured Page (required)")
