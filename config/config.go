@@ -157,6 +157,9 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	if root != nil && len(root.Content) > 0 {
 		d.decode(root.Content[0], reflect.ValueOf(c).Elem(), "")
 	}
+	// Nothing in the file (blank, comments, a lone --- or ~): "at least one
+	// page is required" alone would read as a file whose pages are missing.
+	empty := root == nil || len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null"
 
 	if _, given := d.lines["redis.url"]; !given && c.Redis.Sentinel == nil && c.Redis.Cluster == nil {
 		c.Redis.URL = DefaultRedisURL
@@ -193,6 +196,9 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 				e.Msg += " (" + names + " set but empty)"
 			}
 			e.Line = d.line(e.Path)
+			if empty && e.Path == "pages" {
+				e.Msg += ": the file is empty (or holds only comments)"
+			}
 			errs = append(errs, e)
 		}
 	}
