@@ -236,7 +236,11 @@ func (r *Redis) validate(p *problems) {
 		case shellVar(r.URL) != "":
 			checkSecretText(p, "redis.url", r.URL)
 		case CheckRedisURLForm(r.URL) != nil:
-			p.add("redis.url", msgRedisURLForm)
+			if redisURLHasUser(r.URL) {
+				p.add("redis.url", msgRedisURLForm+msgRedisURLPassword)
+			} else {
+				p.add("redis.url", msgRedisURLForm)
+			}
 		case u.Scheme != "redis" && u.Scheme != "rediss":
 			p.add("redis.url", "scheme must be redis:// or rediss://")
 		case u.Host == "":
@@ -332,11 +336,32 @@ const msgRedisURLForm = "not a valid URL: write it as redis://host:port/db, like
 // form to write. The message is fixed, never built from raw, which may hold
 // a password. Commands that take a Redis URL in a flag (bench's --redis) call
 // it to say what redis.url says.
+//
+// A URL with a user or password (an @ after the scheme) that does not parse
+// most often has a password holding a character a URL gives a meaning to
+// (a % not starting an escape, a # that starts the fragment, a / or ? that
+// ends the host, a space): the message then says how to write them, where
+// "write it as redis://host:port/db" told nothing the URL's writer did not
+// know.
 func CheckRedisURLForm(raw string) error {
 	if u, err := url.Parse(raw); err != nil || u.Opaque != "" {
+		if redisURLHasUser(raw) {
+			return fmt.Errorf(msgRedisURLForm + msgRedisURLPassword)
+		}
 		return errors.New(msgRedisURLForm)
 	}
 	return nil
+}
+
+// msgRedisURLPassword follows msgRedisURLForm for a URL with a user or
+// password. It is a format (%% for %), as problems.add takes it.
+const msgRedisURLPassword = "; in the user or password, write %% as %%25, # as %%23, / as %%2F, ? as %%3F, @ as %%40 and a space as %%20"
+
+// redisURLHasUser reports whether raw has an @ after its scheme: a user or
+// password, or a password's @ or the rest of it.
+func redisURLHasUser(raw string) bool {
+	_, rest, ok := strings.Cut(raw, "://")
+	return ok && strings.Contains(rest, "@")
 }
 
 // CheckHostPort checks a host:port address; an empty host (all interfaces)

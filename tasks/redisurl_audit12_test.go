@@ -17,9 +17,11 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 	}
 	fixed := map[string]bool{
 		"redis.url: not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)": true,
-		"redis.url: scheme must be redis:// or rediss://":                                                                 true,
-		"redis.url: cannot parse (check host, port and database)":                                                         true,
-		"redis: one of url, sentinel or cluster is required":                                                              true,
+		// A URL with a user or password (audit14): the same, with how to write their characters.
+		"redis.url: not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS); in the user or password, write % as %25, # as %23, / as %2F, ? as %3F, @ as %40 and a space as %20": true,
+		"redis.url: scheme must be redis:// or rediss://":         true,
+		"redis.url: cannot parse (check host, port and database)": true,
+		"redis: one of url, sentinel or cluster is required":      true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
