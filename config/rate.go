@@ -55,6 +55,14 @@ func ParseRate(s string) (Rate, error) {
 // MaxRatePerSecond is the highest rate a Page may be given.
 const MaxRatePerSecond = 100000
 
+// MaxRatePeriod is the longest interval a Page's rate may give between two
+// sends (its lowest rate, 1/24h), and MaxBurst its largest burst: beyond
+// them the limiter's intervals overflow.
+const (
+	MaxRatePeriod = 24 * time.Hour
+	MaxBurst      = 100000
+)
+
 // String writes the rate the way ParseRate reads it, like "10/s".
 func (r Rate) String() string {
 	n := strconv.Itoa(r.N)

@@ -495,11 +495,18 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 	if _, err := ParseSchedule(pg.Schedule); err != nil {
 		p.add(path+".schedule", "%v", err)
 	}
+	// The limiter works in nanoseconds: 1.01 × the interval, and burst ×
+	// the interval, must fit in a time.Duration. A slower rate or a larger
+	// burst overflowed it, and the Page's whole backlog went out at once.
 	if pg.Rate.N <= 0 || pg.Rate.Per <= 0 {
 		p.add(path+".rate", "must be positive, like 10/s")
+	} else if float64(pg.Rate.Per) > float64(pg.Rate.N)*float64(MaxRatePeriod) {
+		p.add(path+".rate", "must be at least 1 a day (1/24h)")
 	}
 	if pg.Burst < 0 {
 		p.add(path+".burst", "must not be negative")
+	} else if pg.Burst > MaxBurst {
+		p.add(path+".burst", "must be at most %d", MaxBurst)
 	}
 
 	if pg.ReplyTo != nil && len(pg.ReplyTo) == 0 {
