@@ -189,6 +189,21 @@ func (c *Config) validate() []*FieldError {
 	} else {
 		checkSecretText(&p, "webhook.verify_token", c.Webhook.VerifyToken)
 	}
+	// Meta sends the verify token in the handshake's URL, which proxies log
+	// and its app dashboard shows: another secret with the same value (one
+	// ${VAR} for both) would be shown there too.
+	if vt := c.Webhook.VerifyToken; vt != "" {
+		for _, s := range c.namedSecrets() {
+			if s.path != "webhook.verify_token" && s.value == vt {
+				// The key in the message, not in args: the cleaning of
+				// args (hideEnv) would take "graph.app_secret" for a piece
+				// of a value holding "secr". A key holds no %.
+				msg := "is the same as " + s.path + ": Meta sends the verify token in the URL of its handshake (hub.verify_token), which proxies log and Meta's app dashboard shows; give it a value of its own"
+				p = append(p, &FieldError{Path: "webhook.verify_token", Msg: msg, format: msg})
+				break
+			}
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
