@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -106,6 +107,36 @@ func checkRoles(a *app, roles roleSet, opts roleOptions) error {
 		}
 	}
 	return nil
+}
+
+// checkHealthAddrOnAPI reports a --health-addr on the api role's own
+// port, a usage mistake: the health server would take the port first, and
+// the API fail to bind it, said as another process's.
+func checkHealthAddrOnAPI(cfg *config.Config, roles roleSet, opts roleOptions) error {
+	if !roles.api || opts.healthAddr == "" {
+		return nil
+	}
+	apiAddr := cfg.API.Addr
+	if opts.apiAddr != "" {
+		apiAddr = opts.apiAddr
+	}
+	if sameListenPort(opts.healthAddr, apiAddr) {
+		return fmt.Errorf("--health-addr %s is on api.addr's port (%s): the api role serves /healthz, /readyz and /metrics there already; leave out --health-addr, or give it another port", opts.healthAddr, apiAddr)
+	}
+	return nil
+}
+
+// sameListenPort reports whether two listening addresses would take the
+// same port: the same port (not 0, a free one) on the same host, or on any
+// host when either listens on every interface.
+func sameListenPort(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb || pa == "0" {
+		return false
+	}
+	every := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || every(ha) || every(hb)
 }
 
 // startRoles starts the roles: the API first (it can fail on its address),

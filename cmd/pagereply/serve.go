@@ -76,6 +76,10 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 	// is said before Redis is dialled: a Redis that is down would otherwise
 	// keep the user waiting, and its warnings come before the one line that
 	// says what to fix.
+	if err := checkHealthAddrOnAPI(cfg, roles, opts); err != nil {
+		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
+		return exitUsage
+	}
 	if err := checkRoles(&app{cfg: cfg}, roles, opts); err != nil {
 		fmt.Fprintf(env.stderr, "pagereply %s: config %s: %v\n", name, path, err)
 		return exitUsage
