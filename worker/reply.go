@@ -424,7 +424,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	graphAnswered(ps, log)
 	if person {
-		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r)); err != nil {
+		if err := recordSent(ctx, func(ctx context.Context) error {
+			return w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r))
+		}); err != nil {
 			// The reply exists; the target's claim stays, so a rerun asks
 			// Graph, finds it, and records it for the person then. The
 			// person's claim stays meanwhile, held by the target's.
@@ -433,8 +435,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		releasePerson = false
 	}
-	if err := w.p.Ledger.MarkSentBySend(ctx, r.PageID, r.Target, sent.MessageID); err != nil {
-		// The reply exists; the claim stays, so a rerun asks Graph before sending.
+	if err := recordSent(ctx, func(ctx context.Context) error {
+		return w.p.Ledger.MarkSentBySend(ctx, r.PageID, r.Target, sent.MessageID)
+	}); err != nil {
+		// The reply exists; the claim stays, so a rerun asks Graph before
+		// sending (unless Redis lost it: recordSent's wait is for that).
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 	}
 	w.countSent(&r)
@@ -1429,6 +1434,36 @@ func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error 
 // many times) a reply waits when pagereply's own Redis is away: about 4 s
 // with the default base.
 const redisAwaySteps = 2
+
+// recordSent runs write, the ledger's record of a reply Graph has just
+// accepted, and while Redis is away (tasks.RedisAway: a restart, a failover,
+// a pause, full) runs it again for up to tasks.ServerRetryFor, as the
+// worker's asynq server waits out such an outage, or until ctx ends. Only
+// this attempt knows the reply exists: given up at once, the record was left
+// to the target's claim, whose next attempt asks Graph before sending; but a
+// Redis that comes back without its data (no persistence: no AOF, no RDB) has
+// no claim, and the reply went out a second time (a second Messenger
+// message: only a comment's or post's is refused by Graph, 10900).
+func recordSent(ctx context.Context, write func(context.Context) error) error {
+	err := write(ctx)
+	if err == nil || !tasks.RedisAway(err) {
+		return err
+	}
+	until := time.Now().Add(tasks.ServerRetryFor)
+	for wait := tasks.ServerRetryMinWait; time.Now().Before(until); wait = min(2*wait, tasks.ServerRetryMaxWait) {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		if err = write(ctx); err == nil || !tasks.RedisAway(err) {
+			return err
+		}
+	}
+	return err
+}
 
 // redisFailure is failure for err, whose cause is an error of one of the
 // handler's own Redis calls (the ledger, the limiter, the replica wait). When

@@ -1,0 +1,82 @@
+package worker_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// restartDuringSend is a Graph whose first send kills the ledger's Redis
+// (no persistence: its keys are lost) just before it reaches Graph, and
+// starts that Redis again, empty, down seconds later.
+type restartDuringSend struct {
+	worker.Graph
+	rs   *redisproc.Server
+	down time.Duration
+	once sync.Once
+	back chan struct{}
+}
+
+func (g *restartDuringSend) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.once.Do(func() {
+		g.rs.Kill()
+		go func() {
+			defer close(g.back)
+			time.Sleep(g.down)
+			g.rs.Restart()
+		}()
+	})
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+// TestSentMarkOutlastsRedisRestart_audit14: Redis (without persistence, as
+// redis-server runs with no config file) restarts while a reply's send is in
+// flight. Graph accepts the send; the ledger's Redis is away when the sent
+// mark is written, and comes back empty 8 s later: the claim that would
+// have made the next attempt ask Graph first is gone. The worker keeps
+// trying to write the mark (the reply exists) while Redis is away, so the
+// mark lands on the restarted Redis and the reply is not sent again. Before,
+// the mark gave up after go-redis's own retries (well under a second); the
+// reply went back to the queue, found no entry on the empty Redis, and was
+// sent a second time (Graph's 10900 for a comment; a second Messenger
+// message for a conversation reply).
+func TestSentMarkOutlastsRedisRestart_audit14(t *testing.T) {
+	t.Parallel() // mostly waits for the Redis it restarts
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1414})
+	rs := redisproc.Start(t, redisproc.Options{})
+	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: rs.Addr()}), tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	g := &restartDuringSend{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
+		rs: rs, down: 8 * time.Second, back: make(chan struct{})}
+	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
+	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
+	h.enqueueAll(t, []tasks.Reply{r})
+
+	select {
+	case <-g.back:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the send never came")
+	}
+	ctx := context.Background()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		e, err := ledger.Get(ctx, r.PageID, r.Target)
+		if err == nil && e.Status == tasks.StatusSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entry %+v %v after Redis came back, want sent (queues: %s)", e, err, h.queueSummary())
+		}
+	}
+	// Let any put-back attempt run.
+	h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
+	h.checkExactlyOnce(t, []tasks.Reply{r})
+}
