@@ -1,0 +1,111 @@
+package worker_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pagereply/pagereply/graph"
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/redisproc"
+	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/tasks"
+	"github.com/pagereply/pagereply/worker"
+)
+
+// pauseDuringSend is a Graph whose first send pauses every client of
+// Redis (CLIENT PAUSE ... ALL: no command answered, writes and reads alike,
+// connections kept) just before it reaches Graph.
+type pauseDuringSend struct {
+	worker.Graph
+	t     *testing.T
+	admin interface {
+		Do(ctx context.Context, args ...any) error
+	}
+	pause  time.Duration
+	once   sync.Once
+	paused chan struct{}
+}
+
+func (g *pauseDuringSend) hold() {
+	g.once.Do(func() {
+		if err := g.admin.Do(context.Background(), "CLIENT", "PAUSE", g.pause.Milliseconds(), "ALL"); err != nil {
+			g.t.Errorf("CLIENT PAUSE: %v", err)
+		}
+		close(g.paused)
+	})
+}
+
+func (g *pauseDuringSend) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.hold()
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+func (g *pauseDuringSend) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	g.hold()
+	return g.Graph.SendMessage(ctx, token, pageID, psid, text)
+}
+
+// TestClientPauseMidSend_audit14: Redis stops answering every client for 5 s
+// (CLIENT PAUSE 5000 ALL, as an operator's or a failover's pause does), past
+// go-redis's 3 s read timeout, while replies are being sent: the queue and
+// the ledger are on that Redis. Every reply is sent once, none is archived,
+// and none used a retry for the pause.
+func TestClientPauseMidSend_audit14(t *testing.T) {
+	t.Parallel() // mostly waits out the pause
+	rs := redisproc.Start(t, redisproc.Options{})
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Conversations: 12, Seed: 1415}, &redistest.DB{Addr: rs.Addr(), Client: rs.Client()})
+	page := h.pages[0].ID
+	comments := h.addComments(page, 8, "Hello")
+	convs := h.conversationReplies(page, "Thanks for your message!")
+	if len(convs) < 4 {
+		t.Fatalf("only %d conversations to answer", len(convs))
+	}
+	admin := rs.Client()
+	g := &pauseDuringSend{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), t: t,
+		admin: adminDo{admin}, pause: 5 * time.Second, paused: make(chan struct{})}
+	all := append(append([]tasks.Reply{}, comments...), convs...)
+	h.enqueueAll(t, all)
+	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
+
+	select {
+	case <-g.paused:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no send came")
+	}
+	time.Sleep(g.pause + 500*time.Millisecond) // the test's own reads wait too
+	h.waitSent(t, all, 60*time.Second)
+	insp := asynq.NewInspector(h.opt)
+	defer insp.Close()
+	for _, r := range all {
+		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
+		if err != nil {
+			continue // completed and gone is fine
+		}
+		if ti.State == asynq.TaskStateArchived || ti.Retried != 0 {
+			t.Errorf("%s is %s after %d retries (%s); want it sent without using a retry", r.Target, ti.State, ti.Retried, ti.LastErr)
+		}
+	}
+	if n := h.sb.AlreadyRepliedCount(); n != 0 {
+		t.Errorf("%d sends refused as already replied (10900): a second send", n)
+	}
+	for _, r := range comments {
+		if n := h.sb.SendCount(r.Target.ID); n != 1 {
+			t.Errorf("comment %s got %d sends, want 1", r.Target, n)
+		}
+	}
+	for _, r := range convs {
+		if n := h.sb.SendCount(r.PSID); n != 1 {
+			t.Errorf("conversation of %s got %d messages, want 1", r.PSID, n)
+		}
+	}
+}
+
+// adminDo runs a raw command on a go-redis client.
+type adminDo struct{ c *redis.Client }
+
+func (a adminDo) Do(ctx context.Context, args ...any) error { return a.c.Do(ctx, args...).Err() }
