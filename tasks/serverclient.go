@@ -107,8 +107,12 @@ func (h *awayRetry) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // reached or cannot take writes for now, rather than answering the command:
 // a network error (a refused or timed-out dial, a cut connection, a read or
 // write that timed out), no free connection in the pool, or a node that is
-// loading, read-only or without its master (a failover under way), or full
-// (RedisFull). A context that ended, a closed client, a nil reply and any
+// loading, read-only or without its master (a failover under way), full
+// (RedisFull), or refusing writes until its disk or replicas are back
+// (MISCONF: a failed RDB snapshot under stop-writes-on-bgsave-error, as
+// deploy/redis/redis.conf sets it; NOREPLICAS: fewer replicas than
+// min-replicas-to-write). Redis refuses a script so at its first write, so
+// the script had no effect and can run again. A context that ended, a closed client, a nil reply and any
 // other answer from Redis are not.
 func RedisAway(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) ||
@@ -117,7 +121,7 @@ func RedisAway(err error) bool {
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
-		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", redisFullPrefix} {
+		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "MISCONF ", "NOREPLICAS ", redisFullPrefix} {
 			if strings.HasPrefix(re.Error(), p) {
 				return true
 			}
