@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
@@ -176,11 +178,28 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 const enqueueReadWait = 10 * time.Second
 
 // redisHint is what to check after a command's Redis call failed with err:
-// whether Redis is up, or, when it refused a write because it is full
-// (tasks.RedisFull), its memory: "is Redis up?" is the wrong question then.
+// whether Redis is up, or, when it answered but refused the command for a
+// state of its own for as long as it lasts (full, a read-only replica, a
+// failed snapshot, too few replicas), that state: "is Redis up?" is the
+// wrong question then.
 func redisHint(r config.Redis, err error) string {
 	if tasks.RedisFull(err) {
 		return "Redis is at its maxmemory and refuses writes: free memory or raise maxmemory, then try again"
 	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		code, _, _ := strings.Cut(re.Error(), " ")
+		if h, ok := redisStateHints[code]; ok {
+			return "Redis at " + r.Describe() + " " + h
+		}
+	}
 	return r.UpHint()
+}
+
+// redisStateHints are redisHint's words for Redis's answers that say its
+// state, by their code.
+var redisStateHints = map[string]string{
+	"READONLY":   "is a read-only replica and refuses writes (redis.url names a replica, or a master a failover demoted): point redis.url at the master, or use redis.sentinel, then try again",
+	"MISCONF":    "refuses writes because its last RDB snapshot failed (stop-writes-on-bgsave-error): free disk space or fix its dir (see Redis's log), then try again",
+	"NOREPLICAS": "refuses writes with fewer replicas than its min-replicas-to-write: bring its replicas back, then try again",
 }
