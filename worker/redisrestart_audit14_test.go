@@ -27,6 +27,16 @@ type restartDuringSend struct {
 }
 
 func (g *restartDuringSend) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.restart()
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
+
+func (g *restartDuringSend) SendMessage(ctx context.Context, token, pageID, psid, text string) (graph.SendResult, error) {
+	g.restart()
+	return g.Graph.SendMessage(ctx, token, pageID, psid, text)
+}
+
+func (g *restartDuringSend) restart() {
 	g.once.Do(func() {
 		g.rs.Kill()
 		go func() {
@@ -35,7 +45,6 @@ func (g *restartDuringSend) SendPrivateReply(ctx context.Context, token, pageID 
 			g.rs.Restart()
 		}()
 	})
-	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
 }
 
 // TestSentMarkOutlastsRedisRestart_audit14: Redis (without persistence, as
@@ -47,17 +56,25 @@ func (g *restartDuringSend) SendPrivateReply(ctx context.Context, token, pageID 
 // mark lands on the restarted Redis and the reply is not sent again. Before,
 // the mark gave up after go-redis's own retries (well under a second); the
 // reply went back to the queue, found no entry on the empty Redis, and was
-// sent a second time (Graph's 10900 for a comment; a second Messenger
-// message for a conversation reply).
+// sent a second time: Graph's 10900 for a comment, a second Messenger
+// message for a conversation reply (nothing refuses it).
 func TestSentMarkOutlastsRedisRestart_audit14(t *testing.T) {
 	t.Parallel() // mostly waits for the Redis it restarts
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1414})
+	t.Run("comment", func(t *testing.T) { t.Parallel(); sentMarkOutlastsRestart(t, false) })
+	t.Run("conversation", func(t *testing.T) { t.Parallel(); sentMarkOutlastsRestart(t, true) })
+}
+
+func sentMarkOutlastsRestart(t *testing.T, conversation bool) {
+	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 1414})
 	rs := redisproc.Start(t, redisproc.Options{})
 	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: rs.Addr()}), tasks.LedgerOptions{Batch: true})
 	t.Cleanup(ledger.Close)
 	g := &restartDuringSend{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
 		rs: rs, down: 8 * time.Second, back: make(chan struct{})}
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
+	if conversation {
+		r = h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
+	}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	h.enqueueAll(t, []tasks.Reply{r})
 
@@ -78,5 +95,9 @@ func TestSentMarkOutlastsRedisRestart_audit14(t *testing.T) {
 	}
 	// Let any put-back attempt run.
 	h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
-	h.checkExactlyOnce(t, []tasks.Reply{r})
+	if !conversation {
+		h.checkExactlyOnce(t, []tasks.Reply{r})
+	} else if n := h.sb.SendCount(r.PSID); n != 1 {
+		t.Errorf("the person got %d messages, want 1", n)
+	}
 }
