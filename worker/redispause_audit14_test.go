@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
@@ -109,3 +110,51 @@ func TestClientPauseMidSend_audit14(t *testing.T) {
 type adminDo struct{ c *redis.Client }
 
 func (a adminDo) Do(ctx context.Context, args ...any) error { return a.c.Do(ctx, args...).Err() }
+
+// TestClientPauseKeepsRate_audit14: a Page at 10/s whose replies are being
+// sent when Redis pauses every client for 5 s (CLIENT PAUSE 5000 ALL): the
+// replies that waited on Redis meanwhile do not go out together when it
+// answers again. Graph sees at most rate + burst sends of the Page in any
+// second, and each reply once.
+func TestClientPauseKeepsRate_audit14(t *testing.T) {
+	t.Parallel() // mostly waits out the pause and the Page's rate
+	rs := redisproc.Start(t, redisproc.Options{})
+	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 1419}, &redistest.DB{Addr: rs.Addr(), Client: rs.Client()})
+	page := h.pages[0].ID
+	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 10, Per: time.Second}, 1
+	all := h.addComments(page, 60, "Hello")
+	h.enqueueAll(t, all)
+	g := &pauseDuringSend{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}), t: t,
+		admin: adminDo{rs.Client()}, pause: 5 * time.Second, paused: make(chan struct{})}
+	h.startWorkerOn(t, h.opt, 20, func(p *worker.Params) { p.Graph = &pauseAfter{pauseDuringSend: g, after: 15} })
+	select {
+	case <-g.paused:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the pause never came")
+	}
+	time.Sleep(g.pause + 500*time.Millisecond) // the test's own reads wait too
+	h.waitSent(t, all, 2*time.Minute)
+	if max := h.sb.MaxCallsIn(page, time.Second); max > 10+1 {
+		t.Errorf("%d sends of the Page in one second, limit 10 + burst 1", max)
+	}
+	h.checkExactlyOnce(t, all)
+}
+
+// pauseAfter pauses Redis (pauseDuringSend) at its after-th send.
+type pauseAfter struct {
+	*pauseDuringSend
+	mu    sync.Mutex
+	n     int
+	after int
+}
+
+func (g *pauseAfter) SendPrivateReply(ctx context.Context, token, pageID string, to graph.Recipient, text string) (graph.SendResult, error) {
+	g.mu.Lock()
+	g.n++
+	now := g.n == g.after
+	g.mu.Unlock()
+	if now {
+		g.hold()
+	}
+	return g.Graph.SendPrivateReply(ctx, token, pageID, to, text)
+}
