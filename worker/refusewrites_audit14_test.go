@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,15 +38,69 @@ func errorCount(t *testing.T, c *redis.Client, code string) int {
 }
 
 // TestRedisRefusingWritesUsesNoRetry_audit14: while the ledger's Redis
-// refuses writes for want of replicas (NOREPLICAS, min-replicas-to-write;
-// MISCONF, a failed snapshot under stop-writes-on-bgsave-error, is the same
-// case, tasks.RedisAway), replies go back on the queue without using a
-// retry, as while it is full (TestRedisFullUsesNoRetry), and once it takes
-// writes again each gets its one reply. Before, each refusal used a retry,
-// and with max_retry 1 the second archived a reply never sent.
+// answers but refuses writes for want of replicas (NOREPLICAS,
+// min-replicas-to-write), after a failed snapshot (MISCONF, under
+// stop-writes-on-bgsave-error) or as a read-only replica (READONLY: a master
+// demoted, its own master out of reach), replies go back on the queue
+// without using a retry, as while it is full (TestRedisFullUsesNoRetry), and
+// once it takes writes again each gets its one reply. Before, each NOREPLICAS
+// or MISCONF refusal used a retry, and with max_retry 1 the second archived
+// a reply never sent.
 func TestRedisRefusingWritesUsesNoRetry_audit14(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		args   []string
+		refuse func(t *testing.T, srv *redisproc.Server)
+		allow  []any
+	}{
+		{"NOREPLICAS", []string{"--min-replicas-to-write", "1"}, nil, []any{"CONFIG", "SET", "min-replicas-to-write", "0"}},
+		{"READONLY", nil, func(t *testing.T, srv *redisproc.Server) {
+			if err := srv.Client().Do(context.Background(), "REPLICAOF", "127.0.0.1", "1").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}, []any{"REPLICAOF", "NO", "ONE"}},
+		{"MISCONF", []string{"--save", "3600 1", "--stop-writes-on-bgsave-error", "yes"}, failSnapshot,
+			[]any{"CONFIG", "SET", "stop-writes-on-bgsave-error", "no"}},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			t.Parallel()
+			srv := redisproc.Start(t, redisproc.Options{Args: tc.args})
+			if tc.refuse != nil {
+				tc.refuse(t, srv)
+			}
+			refusingWritesUsesNoRetry(t, srv, tc.code, tc.allow)
+		})
+	}
+}
+
+// failSnapshot makes srv's next snapshot fail (its directory is gone) and
+// waits until it has.
+func failSnapshot(t *testing.T, srv *redisproc.Server) {
+	t.Helper()
+	ctx := context.Background()
+	if err := os.RemoveAll(srv.Dir()); err != nil {
+		t.Fatal(err)
+	}
+	admin := srv.Client()
+	if err := admin.BgSave(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := admin.Info(ctx, "persistence").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, "rdb_last_bgsave_status:err") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the snapshot did not fail:\n%s", info)
+		}
+	}
+}
+
+func refusingWritesUsesNoRetry(t *testing.T, srv *redisproc.Server, code string, allow []any) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1416})
-	srv := redisproc.Start(t, redisproc.Options{Args: []string{"--min-replicas-to-write", "1"}})
 	admin := srv.Client()
 	ctx := context.Background()
 	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: srv.Addr()}), tasks.LedgerOptions{Batch: true})
@@ -56,12 +111,12 @@ func TestRedisRefusingWritesUsesNoRetry_audit14(t *testing.T) {
 
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
-	for deadline := time.Now().Add(15 * time.Second); errorCount(t, admin, "NOREPLICAS") < 3*len(rs); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); errorCount(t, admin, code) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
 		if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && qi.Archived > 0 {
 			break // checked below
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Redis refused %d writes, want %d (queues: %s)", errorCount(t, admin, "NOREPLICAS"), 3*len(rs), h.queueSummary())
+			t.Fatalf("Redis refused %d writes, want %d (queues: %s)", errorCount(t, admin, code), 3*len(rs), h.queueSummary())
 		}
 	}
 	for _, r := range rs {
@@ -81,7 +136,7 @@ func TestRedisRefusingWritesUsesNoRetry_audit14(t *testing.T) {
 		t.Fatalf("%d replies sent while the ledger could record no claim", sends)
 	}
 
-	if err := admin.ConfigSet(ctx, "min-replicas-to-write", "0").Err(); err != nil {
+	if err := admin.Do(ctx, allow...).Err(); err != nil {
 		t.Fatal(err)
 	}
 	targets := make([]tasks.Target, len(rs))
