@@ -436,10 +436,12 @@ if interval > 0 then
   tat = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tat < now then
     -- Send capacity went unused: the put-back schedule runs ahead of the
-    -- rate (tasks put back more than once push it on), so restart it.
+    -- rate (tasks put back more than once push it on), so restart it (its
+    -- key is deleted at the end: a write before the claims' SET would let
+    -- them past a full Redis, which refuses a script at its first write
+    -- only, and a reply be sent that Redis could not record).
     tat = now
     back = 0
-    redis.call('DEL', KEYS[3])
   end
 end
 local tat0, back0 = tat, back
@@ -515,6 +517,8 @@ if tat ~= tat0 then
 end
 if back ~= nil and back ~= back0 and back > now then
   redis.call('SET', KEYS[3], string.format('%.0f', back), 'PX', math.floor((back - now) / 1000) + 1000)
+elseif back0 == 0 then
+  redis.call('DEL', KEYS[3])
 end
 return out
 `)

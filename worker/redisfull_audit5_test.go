@@ -36,11 +36,9 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 	rs := h.addComments(h.pages[0].ID, 2, "Thanks")
 	h.enqueueAll(t, rs)
 	// A Page without a rate: its reservation's first write is the claim's
-	// SET, which the full Redis refuses. (With a rate, a reservation that
-	// restarts the Page's schedule deletes a key first, and Redis lets a
-	// script that has written go on: the claim is taken, the send goes out,
-	// and its record is refused instead, which ends in the same put-back
-	// after the claim's lease.)
+	// SET, which the full Redis refuses. (With a rate it is too: a
+	// reservation that restarts the Page's schedule deletes its put-back
+	// key after the claims, TestRedisFullSendsNothing_audit14.)
 	pages := slices.Clone(h.pages)
 	pages[0].Rate = config.Rate{}
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Ledger, p.MaxRetry, p.Pages = ledger, 1, pages })
