@@ -424,7 +424,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	graphAnswered(ps, log)
 	if person {
-		if err := recordSent(ctx, func(ctx context.Context) error {
+		if err := writeWhileAway(ctx, func(ctx context.Context) error {
 			return w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r))
 		}); err != nil {
 			// The reply exists; the target's claim stays, so a rerun asks
@@ -435,11 +435,11 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		releasePerson = false
 	}
-	if err := recordSent(ctx, func(ctx context.Context) error {
+	if err := writeWhileAway(ctx, func(ctx context.Context) error {
 		return w.p.Ledger.MarkSentBySend(ctx, r.PageID, r.Target, sent.MessageID)
 	}); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before
-		// sending (unless Redis lost it: recordSent's wait is for that).
+		// sending (unless Redis lost it: writeWhileAway's wait is for that).
 		return w.redisFailure(ctx, err, fmt.Errorf("reply %s sent, but recording it failed: %w", r.Target, err))
 	}
 	w.countSent(&r)
@@ -1349,9 +1349,11 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 
 // markUnknown marks r's target unknown, to be checked with Graph after settle.
 func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tasks.ServerRetryFor+5*time.Second)
 	defer cancel()
-	if err := w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target, settle); err != nil {
+	if err := writeWhileAway(ctx, func(ctx context.Context) error {
+		return w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target, settle)
+	}); err != nil {
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
 		return
 	}
@@ -1435,16 +1437,17 @@ func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error 
 // with the default base.
 const redisAwaySteps = 2
 
-// recordSent runs write, the ledger's record of a reply Graph has just
-// accepted, and while Redis is away (tasks.RedisAway: a restart, a failover,
-// a pause, full) runs it again for up to tasks.ServerRetryFor, as the
-// worker's asynq server waits out such an outage, or until ctx ends. Only
-// this attempt knows the reply exists: given up at once, the record was left
-// to the target's claim, whose next attempt asks Graph before sending; but a
-// Redis that comes back without its data (no persistence: no AOF, no RDB) has
-// no claim, and the reply went out a second time (a second Messenger
-// message: only a comment's or post's is refused by Graph, 10900).
-func recordSent(ctx context.Context, write func(context.Context) error) error {
+// writeWhileAway runs write, the ledger's record of a reply Graph has just
+// accepted (or of a send whose answer was lost), and while Redis is away
+// (tasks.RedisAway: a restart, a failover, a pause, full) runs it again for
+// up to tasks.ServerRetryFor, as the worker's asynq server waits out such an
+// outage, or until ctx ends. Only this attempt knows the reply exists (or
+// may): given up at once, the record was left to the target's claim, whose
+// next attempt asks Graph before sending; but a Redis that comes back
+// without its data (no persistence: no AOF, no RDB) has no claim, and the
+// reply went out a second time (a second Messenger message: only a
+// comment's or post's is refused by Graph, 10900).
+func writeWhileAway(ctx context.Context, write func(context.Context) error) error {
 	err := write(ctx)
 	if err == nil || !tasks.RedisAway(err) {
 		return err
