@@ -182,6 +182,39 @@ func TestKilledWorker(t *testing.T) {
 	}
 	_ = first.Wait()
 	killedAt := len(h.sb.Sends())
+	// The dead process must hold replies for the test to prove their
+	// recovery: tasks asynq still has active (leased to it), among them
+	// sends Graph has and the ledger does not (in doubt: the next attempt
+	// must ask Graph, not send again). Killed after a run of sends at
+	// concurrency 20, it holds some of each (18 tasks, 13 in doubt, in a
+	// run on a 2-core machine); none would leave the recovery untested
+	// while the test passed.
+	insp := asynq.NewInspector(h.opt)
+	info, err := insp.GetQueueInfo(tasks.QueueReplies)
+	_ = insp.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Active == 0 {
+		t.Fatalf("the killed worker held no reply task (queues: %s): the test proves nothing", h.queueSummary())
+	}
+	inDoubt := 0
+	targets := make([]tasks.Target, len(all))
+	for i, r := range all {
+		targets[i] = r.Target
+	}
+	entries, err := h.ledger.GetMany(context.Background(), h.pages[0].ID, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if e.Status != tasks.StatusSent && h.sb.SendCount(all[i].Target.ID) > 0 {
+			inDoubt++
+		}
+	}
+	if inDoubt == 0 {
+		t.Fatalf("the killed worker left no send in doubt (%d reply tasks held): the test proves nothing about a kill mid-send", info.Active)
+	}
 	h.startChild(t, h.pages, 20)
 	// Most of its minute is asynq's lease recovery of the killed worker's
 	// tasks, with nothing else to do: once the new worker has sent the rest,
@@ -194,5 +227,5 @@ func TestKilledWorker(t *testing.T) {
 	if killedAt >= len(all) {
 		t.Fatalf("worker killed after all %d sends: the test proves nothing", killedAt)
 	}
-	t.Logf("killed after %d of %d sends", killedAt, len(all))
+	t.Logf("killed after %d of %d sends, holding %d reply tasks, %d of them sent and not recorded", killedAt, len(all), info.Active, inDoubt)
 }
