@@ -2,7 +2,11 @@ package worker_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -107,12 +111,29 @@ func TestRateAcrossProcesses(t *testing.T) {
 			}
 		}
 	}
+	// Each process reaches the sandbox through a front of its own, which
+	// counts its sends for the fast Page: the rate is proved across three
+	// processes only if each of them sent some.
+	var perProcess [3]atomic.Int64
 	throttleStart := time.Now()
 	h.sb.Throttle(slow, 5*time.Second)
-	for i := 0; i < 3; i++ {
-		h.startChild(t, pages, 20)
+	for i := range perProcess {
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/"+fast+"/messages") {
+				perProcess[i].Add(1)
+			}
+			h.sb.ServeHTTP(w, r)
+		}))
+		t.Cleanup(front.Close)
+		h.startChildSpec(t, childSpec{RedisAddr: h.db.Addr, RedisDB: h.db.DB, GraphURL: front.URL, Pages: pages, Concurrency: 20})
 	}
 	time.Sleep(21 * time.Second)
+	for i := range perProcess {
+		if n := perProcess[i].Load(); n == 0 {
+			t.Errorf("worker process %d sent nothing for the fast Page (others: %d, %d, %d): the rate was not shared", i+1,
+				perProcess[0].Load(), perProcess[1].Load(), perProcess[2].Load())
+		}
+	}
 
 	log := h.sb.CallLog(fast)
 	if len(log) == 0 {
@@ -143,8 +164,8 @@ func TestRateAcrossProcesses(t *testing.T) {
 	if h.sb.ThrottledCount(slow) == 0 {
 		t.Errorf("the throttled Page was never tried during its block: the test proves nothing")
 	}
-	t.Logf("fast: %d sends in 20s (%.1f/s), max %d in 1s; throttled page: %d calls in block",
-		n, float64(n)/20, h.sb.MaxCallsIn(fast, time.Second), inWindow)
+	t.Logf("fast: %d sends in 20s (%.1f/s), max %d in 1s, by process %d, %d, %d; throttled page: %d calls in block",
+		n, float64(n)/20, h.sb.MaxCallsIn(fast, time.Second), perProcess[0].Load(), perProcess[1].Load(), perProcess[2].Load(), inWindow)
 	h.waitSent(t, fastReplies, 2*time.Minute)
 	// The throttled Page's replies wait out its pause (Graph gives the time
 	// to regain access in minutes: about 40 s more), with nothing else to
