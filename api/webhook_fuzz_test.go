@@ -99,6 +99,11 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("unsigned body wrote %d marks", len(marks.calls))
 		}
 		marks.mu.Unlock()
+		in.mu.Lock()
+		if len(in.items) > 0 {
+			t.Fatalf("unsigned body queued %d items", len(in.items))
+		}
+		in.mu.Unlock()
 
 		mac := hmac.New(sha256.New, []byte(whAppSecret))
 		mac.Write([]byte(body))
