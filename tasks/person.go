@@ -227,12 +227,13 @@ func (l *Ledger) PersonClaim(ctx context.Context, page string, who Person, targe
 //
 // KEYS[1] the person's claim, KEYS[2] their last reply. ARGV[1] the reply's
 // target, ARGV[2] its Graph message id, ARGV[3] the record's TTL (ms),
-// ARGV[4] when it reached them (Unix ms), 0 for now in Redis's clock.
+// ARGV[4] when it reached them (Unix ms), 0 for now in Redis's clock, -N
+// for N ms before now.
 var personSentScript = redis.NewScript(`
 local ms = ARGV[4]
-if ms == '0' then
+if tonumber(ms) <= 0 then
   local t = redis.call('TIME')
-  ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ms))
 end
 local old = redis.call('GET', KEYS[2])
 local oldms = old and tonumber(string.match(old, '^s|(%d+)|') or '0') or 0
@@ -252,6 +253,21 @@ func (l *Ledger) PersonSent(ctx context.Context, page string, who Person, target
 	if !at.IsZero() {
 		atMS = max(at.UnixMilli(), 1)
 	}
+	return l.personSent(ctx, page, who, target, messageID, atMS, ttl)
+}
+
+// PersonSentAgo is PersonSent for a reply that reached the person ago
+// before now, in Redis's clock: a record written again while Redis was away
+// (the worker's writeWhileAway) keeps the time of the send, not of the
+// write that landed, which would take the person's messages written
+// meanwhile for answered by it. ago is measured by the caller's monotonic
+// clock, which is not Redis's, but runs as fast.
+func (l *Ledger) PersonSentAgo(ctx context.Context, page string, who Person, target Target, messageID string, ago, ttl time.Duration) error {
+	return l.personSent(ctx, page, who, target, messageID, -max(ago, 0).Milliseconds(), ttl)
+}
+
+// personSent is PersonSent with the time as personSentScript takes it.
+func (l *Ledger) personSent(ctx context.Context, page string, who Person, target Target, messageID string, atMS int64, ttl time.Duration) error {
 	key := l.personKey(page, who)
 	if err := personSentScript.Run(ctx, l.rdb, []string{key, key + ":s"}, target.String(), messageID, ttl.Milliseconds(), atMS).Err(); err != nil {
 		return fmt.Errorf("record reply %s to person on page %s: %w", target, page, err)

@@ -424,8 +424,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	}
 	graphAnswered(ps, log)
 	if person {
+		// A record written again while Redis is away says when Graph took
+		// the reply, not when Redis took the record: later, the person's
+		// messages written meanwhile would read as answered by it.
+		sentAt := time.Now()
 		if err := writeWhileAway(ctx, func(ctx context.Context) error {
-			return w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, sent.MessageID, time.Time{}, personTTL(ps, &r))
+			return w.p.Ledger.PersonSentAgo(ctx, r.PageID, who, r.Target, sent.MessageID, time.Since(sentAt), personTTL(ps, &r))
 		}); err != nil {
 			// The reply exists; the target's claim stays, so a rerun asks
 			// Graph, finds it, and records it for the person then. The
