@@ -1490,12 +1490,16 @@ if pttl > 0 then return {1, pttl, redis.call('GET', KEYS[1]) or ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now - window))
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+-- The sends within the window are counted, and those past it pruned after
+-- the ZADD: a full Redis refuses a script at its first write only, and
+-- the prune first would let this send past it, with no record possible.
+local since = '(' .. string.format('%.0f', now - window)
+if redis.call('ZCOUNT', KEYS[2], since, '+inf') >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGEBYSCORE', KEYS[2], since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   return {2, tonumber(oldest[2]) + window - now + 1}
 end
 redis.call('ZADD', KEYS[2], string.format('%.0f', now), ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now - window))
 redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
 local nowms = math.floor(now / 1000)
 redis.call('SET', KEYS[3], 'c|' .. ARGV[3] .. '|' .. string.format('%.0f', nowms + tonumber(ARGV[4])), 'KEEPTTL')
