@@ -121,21 +121,51 @@ func RedisAway(err error) bool {
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
-		for _, p := range []string{"LOADING ", "READONLY ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "MISCONF ", "NOREPLICAS ", redisFullPrefix} {
-			if strings.HasPrefix(re.Error(), p) {
-				return true
-			}
-		}
-		return false
+		return RedisStateCode(err) != ""
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, redis.ErrPoolTimeout)
 }
 
-// redisFullPrefix starts Redis's answer to a write it refuses at its
-// maxmemory under maxmemory-policy noeviction (deploy/redis/redis.conf).
-const redisFullPrefix = "OOM "
+// redisStateCodes are the codes of Redis's answers that say its state, not
+// the command's fault: loading, read-only or without its master (a failover
+// under way), a Cluster slot moving or down, refusing writes until its disk
+// or replicas are back, or full (OOM: a write refused at its maxmemory under
+// maxmemory-policy noeviction, as deploy/redis/redis.conf sets it).
+var redisStateCodes = [...]string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "MISCONF", "NOREPLICAS", "OOM"}
+
+// RedisStateCode returns the code of Redis's answer in err when it says
+// Redis's state (redisStateCodes: "READONLY", "OOM", ...), or "". Redis 7
+// answers a refused command with its code first, in a script too (its
+// "script: ..." after); Redis 6.2, which pagereply also runs on, answers a
+// script whose command was refused with the script's own error, the
+// command's code inside it ("ERR Error running script (call to f_...):
+// @user_script:3: -READONLY You can't write against a read only replica."),
+// which is read here as the code it holds: a failover or a full Redis
+// refuses the ledger's scripts there as it refuses its plain commands.
+func RedisStateCode(err error) string {
+	var re redis.Error
+	if err == nil || !errors.As(err, &re) {
+		return ""
+	}
+	msg := re.Error()
+	for _, c := range redisStateCodes {
+		if len(msg) > len(c) && msg[len(c)] == ' ' && strings.HasPrefix(msg, c) {
+			return c
+		}
+	}
+	rest, ok := strings.CutPrefix(msg, "ERR Error running script")
+	if !ok {
+		return ""
+	}
+	for _, c := range redisStateCodes {
+		if strings.Contains(rest, "-"+c+" ") || strings.Contains(rest, ": "+c+" ") {
+			return c
+		}
+	}
+	return ""
+}
 
 // RedisFull reports whether err is Redis refusing a write because it is full:
 // "OOM command not allowed when used memory > 'maxmemory'", which it answers
@@ -145,6 +175,5 @@ const redisFullPrefix = "OOM "
 // like an outage it is Redis's state, not the command's fault, and a reply
 // must not use its retries (and be archived unsent) waiting it out.
 func RedisFull(err error) bool {
-	var re redis.Error
-	return err != nil && errors.As(err, &re) && strings.HasPrefix(re.Error(), redisFullPrefix)
+	return RedisStateCode(err) == "OOM"
 }

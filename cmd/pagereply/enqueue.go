@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
@@ -186,12 +184,8 @@ func redisHint(r config.Redis, err error) string {
 	if tasks.RedisFull(err) {
 		return "Redis is at its maxmemory and refuses writes: free memory or raise maxmemory, then try again"
 	}
-	var re redis.Error
-	if errors.As(err, &re) {
-		code, _, _ := strings.Cut(re.Error(), " ")
-		if h, ok := redisStateHints[code]; ok {
-			return "Redis at " + r.Describe() + " " + h
-		}
+	if h, ok := redisStateHints[tasks.RedisStateCode(err)]; ok {
+		return "Redis at " + r.Describe() + " " + h
 	}
 	return r.UpHint()
 }
