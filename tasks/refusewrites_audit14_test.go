@@ -2,10 +2,7 @@ package tasks
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pagereply/pagereply/internal/redisproc"
 )
@@ -40,24 +37,6 @@ func TestRedisRefusingWritesIsAway_audit14(t *testing.T) {
 
 	// A snapshot that cannot be written: its directory is gone.
 	misconf := redisproc.Start(t, redisproc.Options{Args: []string{"--save", "3600 1", "--stop-writes-on-bgsave-error", "yes"}})
-	if err := os.RemoveAll(misconf.Dir()); err != nil {
-		t.Fatal(err)
-	}
-	admin := misconf.Client()
-	if err := admin.BgSave(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info, err := admin.Info(ctx, "persistence").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(info, "rdb_last_bgsave_status:err") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the snapshot did not fail:\n%s", info)
-		}
-	}
+	misconf.FailSnapshot()
 	check("MISCONF", misconf)
 }

@@ -75,27 +75,6 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
 		t.Fatal(err)
 	}
-	targets := make([]tasks.Target, len(rs))
-	for i, r := range rs {
-		targets[i] = r.Target
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		es, err := ledger.GetMany(ctx, h.pages[0].ID, targets)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent := 0
-		for _, e := range es {
-			if e.Status == tasks.StatusSent {
-				sent++
-			}
-		}
-		if sent == len(rs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d replies sent once Redis took writes again (queues: %s)", sent, len(rs), h.queueSummary())
-		}
-	}
+	h.waitSentOn(t, ledger, rs, 15*time.Second)
 	h.checkExactlyOnce(t, rs)
 }

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +58,7 @@ func TestRedisRefusingWritesUsesNoRetry_audit14(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []any{"REPLICAOF", "NO", "ONE"}},
-		{"MISCONF", []string{"--save", "3600 1", "--stop-writes-on-bgsave-error", "yes"}, failSnapshot,
+		{"MISCONF", []string{"--save", "3600 1", "--stop-writes-on-bgsave-error", "yes"}, func(_ *testing.T, srv *redisproc.Server) { srv.FailSnapshot() },
 			[]any{"CONFIG", "SET", "stop-writes-on-bgsave-error", "no"}},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
@@ -70,32 +69,6 @@ func TestRedisRefusingWritesUsesNoRetry_audit14(t *testing.T) {
 			}
 			refusingWritesUsesNoRetry(t, srv, tc.code, tc.allow)
 		})
-	}
-}
-
-// failSnapshot makes srv's next snapshot fail (its directory is gone) and
-// waits until it has.
-func failSnapshot(t *testing.T, srv *redisproc.Server) {
-	t.Helper()
-	ctx := context.Background()
-	if err := os.RemoveAll(srv.Dir()); err != nil {
-		t.Fatal(err)
-	}
-	admin := srv.Client()
-	if err := admin.BgSave(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info, err := admin.Info(ctx, "persistence").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(info, "rdb_last_bgsave_status:err") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the snapshot did not fail:\n%s", info)
-		}
 	}
 }
 
@@ -139,27 +112,6 @@ func refusingWritesUsesNoRetry(t *testing.T, srv *redisproc.Server, code string,
 	if err := admin.Do(ctx, allow...).Err(); err != nil {
 		t.Fatal(err)
 	}
-	targets := make([]tasks.Target, len(rs))
-	for i, r := range rs {
-		targets[i] = r.Target
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		es, err := ledger.GetMany(ctx, h.pages[0].ID, targets)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent := 0
-		for _, e := range es {
-			if e.Status == tasks.StatusSent {
-				sent++
-			}
-		}
-		if sent == len(rs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d replies sent once Redis took writes again (queues: %s)", sent, len(rs), h.queueSummary())
-		}
-	}
+	h.waitSentOn(t, ledger, rs, 15*time.Second)
 	h.checkExactlyOnce(t, rs)
 }

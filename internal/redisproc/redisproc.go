@@ -216,6 +216,33 @@ func (s *Server) runningLocked() bool {
 	}
 }
 
+// FailSnapshot makes the server's snapshots fail (its directory is removed),
+// starts one and waits until it has failed: under
+// stop-writes-on-bgsave-error the server then refuses writes with MISCONF.
+func (s *Server) FailSnapshot() {
+	s.t.Helper()
+	ctx := context.Background()
+	if err := os.RemoveAll(s.Dir()); err != nil {
+		s.t.Fatal(err)
+	}
+	admin := s.Client()
+	if err := admin.BgSave(ctx).Err(); err != nil {
+		s.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := admin.Info(ctx, "persistence").Result()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if strings.Contains(info, "rdb_last_bgsave_status:err") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redisproc: the snapshot of %s did not fail:\n%s", s.Addr(), info)
+		}
+	}
+}
+
 // Kill kills the server with SIGKILL and waits until the process is gone: no
 // shutdown, no final save. A no-op when it is not running.
 func (s *Server) Kill() {
