@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redisproc"
@@ -73,9 +71,7 @@ func TestDoubtOutlastsRedisRestart_audit14(t *testing.T) {
 
 func doubtOutlastsRestart(t *testing.T, conversation bool) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 1421})
-	rs := redisproc.Start(t, redisproc.Options{})
-	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: rs.Addr()}), tasks.LedgerOptions{Batch: true})
-	t.Cleanup(ledger.Close)
+	rs, ledger := ownLedger(t)
 	g := &lostAnswerRestart{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
 		sb: h.sb, rs: rs, down: 8 * time.Second, back: make(chan struct{})}
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
@@ -85,11 +81,7 @@ func doubtOutlastsRestart(t *testing.T, conversation bool) {
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	h.enqueueAll(t, []tasks.Reply{r})
 
-	select {
-	case <-g.back:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the send never came")
-	}
+	waitClosed(t, g.back, "the send never came")
 	h.waitSentOn(t, ledger, []tasks.Reply{r}, 40*time.Second)
 	if !conversation {
 		h.checkExactlyOnce(t, []tasks.Reply{r})

@@ -73,11 +73,7 @@ func TestClientPauseMidSend_audit14(t *testing.T) {
 	h.enqueueAll(t, all)
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
 
-	select {
-	case <-g.paused:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no send came")
-	}
+	waitClosed(t, g.paused, "no send came")
 	time.Sleep(g.pause + 500*time.Millisecond) // the test's own reads wait too
 	h.waitSent(t, all, 60*time.Second)
 	insp := asynq.NewInspector(h.opt)

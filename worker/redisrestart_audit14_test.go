@@ -66,9 +66,7 @@ func TestSentMarkOutlastsRedisRestart_audit14(t *testing.T) {
 
 func sentMarkOutlastsRestart(t *testing.T, conversation bool) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 5, Seed: 1414})
-	rs := redisproc.Start(t, redisproc.Options{})
-	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: rs.Addr()}), tasks.LedgerOptions{Batch: true})
-	t.Cleanup(ledger.Close)
+	rs, ledger := ownLedger(t)
 	g := &restartDuringSend{Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
 		rs: rs, down: 8 * time.Second, back: make(chan struct{})}
 	r := h.addComments(h.pages[0].ID, 1, "Hello")[0]
@@ -78,26 +76,34 @@ func sentMarkOutlastsRestart(t *testing.T, conversation bool) {
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Ledger, p.Graph = ledger, g })
 	h.enqueueAll(t, []tasks.Reply{r})
 
-	select {
-	case <-g.back:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the send never came")
-	}
-	ctx := context.Background()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		e, err := ledger.Get(ctx, r.PageID, r.Target)
-		if err == nil && e.Status == tasks.StatusSent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("entry %+v %v after Redis came back, want sent (queues: %s)", e, err, h.queueSummary())
-		}
-	}
+	waitClosed(t, g.back, "the send never came")
+	h.waitSentOn(t, ledger, []tasks.Reply{r}, 20*time.Second)
 	// Let any put-back attempt run.
 	h.waitTask(t, r, 20*time.Second, nil, asynq.TaskStateCompleted)
 	if !conversation {
 		h.checkExactlyOnce(t, []tasks.Reply{r})
 	} else if n := h.sb.SendCount(r.PSID); n != 1 {
 		t.Errorf("the person got %d messages, want 1", n)
+	}
+}
+
+// ownLedger starts a Redis of the test's own (no persistence, so a restart
+// loses its data) and a batched ledger on it.
+func ownLedger(t *testing.T) (*redisproc.Server, *tasks.Ledger) {
+	t.Helper()
+	rs := redisproc.Start(t, redisproc.Options{})
+	ledger := tasks.NewLedger(tasks.NewRedisClient(asynq.RedisClientOpt{Addr: rs.Addr()}), tasks.LedgerOptions{Batch: true})
+	t.Cleanup(ledger.Close)
+	return rs, ledger
+}
+
+// waitClosed waits up to 30 s for ch to close, failing the test with what
+// otherwise.
+func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatal(what)
 	}
 }
