@@ -45,14 +45,30 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 
 	// Each reply is refused at least three times (the count is Redis's own):
 	// with max_retry 1 a second refusal that used a retry archives it.
+	h.waitRefusedNoRetry(t, rs, func() int { return redisproc.OOMRefusals(t, admin) }, "Redis was full")
+
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSentOn(t, ledger, rs, 15*time.Second)
+	h.checkExactlyOnce(t, rs)
+}
+
+// waitRefusedNoRetry waits until Redis has refused at least three writes per
+// reply (refusals counts them, as Redis does) or a reply was archived, then
+// fails the test unless every reply was put back without using a retry and
+// none was sent: what a reply does while Redis refuses writes (while says
+// why, for the messages).
+func (h *harness) waitRefusedNoRetry(t *testing.T, rs []tasks.Reply, refusals func() int, while string) {
+	t.Helper()
 	insp := asynq.NewInspector(h.opt)
 	defer insp.Close()
-	for deadline := time.Now().Add(15 * time.Second); redisproc.OOMRefusals(t, admin) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); refusals() < 3*len(rs); time.Sleep(20 * time.Millisecond) {
 		if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && qi.Archived > 0 {
 			break // checked below
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the full Redis refused %d writes, want %d (queues: %s)", redisproc.OOMRefusals(t, admin), 3*len(rs), h.queueSummary())
+			t.Fatalf("while %s, Redis refused %d writes, want %d (queues: %s)", while, refusals(), 3*len(rs), h.queueSummary())
 		}
 	}
 	for _, r := range rs {
@@ -61,8 +77,8 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ti.State == asynq.TaskStateArchived || ti.Retried != 0 {
-			t.Errorf("while Redis was full, %s is %s after %d retries (%s); want it put back without using one",
-				r.Target, ti.State, ti.Retried, ti.LastErr)
+			t.Errorf("while %s, %s is %s after %d retries (%s); want it put back without using one",
+				while, r.Target, ti.State, ti.Retried, ti.LastErr)
 		}
 	}
 	if t.Failed() {
@@ -71,10 +87,4 @@ func TestRedisFullUsesNoRetry(t *testing.T) {
 	if sends := len(h.sb.Sends()); sends != 0 {
 		t.Fatalf("%d replies sent while the ledger could record no claim", sends)
 	}
-
-	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
-	h.waitSentOn(t, ledger, rs, 15*time.Second)
-	h.checkExactlyOnce(t, rs)
 }

@@ -82,32 +82,7 @@ func refusingWritesUsesNoRetry(t *testing.T, srv *redisproc.Server, code string,
 	h.enqueueAll(t, rs)
 	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Ledger, p.MaxRetry = ledger, 1 })
 
-	insp := asynq.NewInspector(h.opt)
-	defer insp.Close()
-	for deadline := time.Now().Add(15 * time.Second); errorCount(t, admin, code) < 3*len(rs); time.Sleep(20 * time.Millisecond) {
-		if qi, err := insp.GetQueueInfo(tasks.QueueReplies); err == nil && qi.Archived > 0 {
-			break // checked below
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Redis refused %d writes, want %d (queues: %s)", errorCount(t, admin, code), 3*len(rs), h.queueSummary())
-		}
-	}
-	for _, r := range rs {
-		ti, err := insp.GetTaskInfo(tasks.QueueReplies, r.Target.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ti.State == asynq.TaskStateArchived || ti.Retried != 0 {
-			t.Errorf("while Redis refused writes, %s is %s after %d retries (%s); want it put back without using one",
-				r.Target, ti.State, ti.Retried, ti.LastErr)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	if sends := len(h.sb.Sends()); sends != 0 {
-		t.Fatalf("%d replies sent while the ledger could record no claim", sends)
-	}
+	h.waitRefusedNoRetry(t, rs, func() int { return errorCount(t, admin, code) }, "Redis refused writes ("+code+")")
 
 	if err := admin.Do(ctx, allow...).Err(); err != nil {
 		t.Fatal(err)
