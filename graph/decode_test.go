@@ -330,14 +330,19 @@ func FuzzDecodeError(f *testing.F) {
 	c := New(Config{AppSecret: "fuzz-app-secret"})
 	secrets := []string{token, "fuzz-app-secret", c.proof(token)}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		// The Client's path: secrets redacted, the Page's 100/33 page broken.
+		// The Client's path: secrets redacted, the Page's 100/33 page broken
+		// where it would be permanent; transient (HTTP 5xx, is_transient)
+		// or any other class it keeps.
 		ce := c.callError(status, "application/json", body, request{token: token, page: page})
 		if ce.Class == ClassNone || ce.Class > ClassPageBroken {
 			t.Errorf("call error class %v", ce.Class)
 		}
-		if pageUnreachable(ce, page) != (ce.Class == ClassPageBroken && ce.Code == 100 && ce.Subcode == 33 &&
-			strings.Contains(ce.Message, "ID '"+page+"'")) {
-			t.Errorf("100/33 naming the Page classed %v: %+v", ce.Class, ce)
+		if base := decodeError(status, "application/json", c.redactBody(body, token)).Class; pageUnreachable(ce, page) {
+			if want := map[bool]Class{true: ClassPageBroken, false: base}[base == ClassPermanent]; ce.Class != want {
+				t.Errorf("100/33 naming the Page classed %v, want %v: %+v", ce.Class, want, ce)
+			}
+		} else if ce.Class != base {
+			t.Errorf("call error classed %v, decodeError %v: %+v", ce.Class, base, ce)
 		}
 		for _, s := range secrets {
 			for _, v := range []string{ce.Error(), ce.Message, ce.UserTitle, ce.UserMessage, ce.Type, ce.FBTraceID} {

@@ -273,7 +273,8 @@ func perPersonMessage(code int, message string) bool {
 // or permanent answer whose usage headers say so. Nor does it see the message:
 // a Client classes code 100 refusing the appsecret_proof as page broken
 // (proofRefused), so is 100/33 naming the Page a call was made on
-// (pageUnreachable), and codes 10 and 200 whose message is about one person as
+// (pageUnreachable) where it would be permanent (with HTTP 5xx or
+// is_transient it stays transient), and codes 10 and 200 whose message is about one person as
 // permanent (perPersonMessage).
 func Classify(code, subcode, httpStatus int, transient bool) Class {
 	switch {
