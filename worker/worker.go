@@ -400,15 +400,9 @@ func (w *Worker) Start() error {
 		}
 		w.servers = append(w.servers, srv)
 	}
-	w.bg.Add(2)
-	go func() {
-		defer w.bg.Done()
-		w.keepQueuesListed(w.stopping, w.serverRDB)
-	}()
-	go func() {
-		defer w.bg.Done()
-		w.liftStalePauses(w.stopping, w.serverRDB)
-	}()
+	rdb := w.serverRDB // Shutdown sets the field to nil once they are done
+	w.bg.Go(func() { w.keepQueuesListed(w.stopping, rdb) })
+	w.bg.Go(func() { w.liftStalePauses(w.stopping, rdb) })
 	return nil
 }
 
