@@ -40,6 +40,15 @@ const (
 	// frequent commenter's last replies waiting for days, up to past the
 	// reply window.
 	MaxPersonGap = time.Hour
+
+	// MaxGraphTimeout is the longest graph.timeout. The timeout sizes more
+	// than a call: a worker claims a target for 2 × it + 5 s before its send
+	// (a killed worker's claim holds the comment that long), and waits it +
+	// 5 s after a send whose answer was lost before asking Graph whether the
+	// reply landed. A timeout of hours held a comment for hours, and one near
+	// a Duration's limit overflowed the lease. A Graph call still unanswered
+	// after a minute is better given up and retried.
+	MaxGraphTimeout = time.Minute
 )
 
 // DefaultRate is a Page's rate when none is given: 10 sends per second.

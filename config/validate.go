@@ -432,6 +432,8 @@ func (g *Graph) validate(p *problems) {
 	}
 	if g.Timeout <= 0 {
 		p.add("graph.timeout", "must be positive")
+	} else if g.Timeout > MaxGraphTimeout {
+		p.add("graph.timeout", "must be at most %s (a worker's claim on a target lasts 2 x graph.timeout + 5s)", MaxGraphTimeout)
 	}
 	if Placeholder(g.AppSecret) {
 		p.add("graph.app_secret", placeholderMsg)
