@@ -339,6 +339,8 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 		return c, badInput(prefix+"page_id", "page_id is required")
 	case !digits(r.PageID):
 		return c, badInput(prefix+"page_id", "page_id must be a numeric Page id")
+	case r.PageID[0] == '0':
+		return c, badInput(prefix+"page_id", msgPageIDZero)
 	}
 	pg, ok := s.pages[r.PageID]
 	if !ok {
@@ -399,6 +401,12 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	c.text = text
 	return c, nil
 }
+
+// msgPageIDZero refuses a page_id with a leading zero. No Page id has one
+// (config refuses it too): such a page_id is a Page's id in a form Graph
+// never writes, which would name no Page here, or no id at all, such as a
+// digit-only secret passed in its place, so it is not echoed.
+const msgPageIDZero = "page_id starts with a leading zero, which no Page id has: give the Page's id as Graph writes it"
 
 func digits(s string) bool {
 	for _, r := range s {
@@ -1075,6 +1083,10 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 			// As POST's page_id: not echoed, it may be a token passed
 			// in its place.
 			writeError(w, http.StatusBadRequest, "page_id must be a numeric Page id", "page_id")
+			return
+		}
+		if hint[0] == '0' {
+			writeError(w, http.StatusBadRequest, msgPageIDZero, "page_id")
 			return
 		}
 		writeError(w, http.StatusBadRequest, "page_id "+hint+" is not a Page of this server's configuration", "page_id")

@@ -501,6 +501,14 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 	case !pageIDPattern.MatchString(pg.ID):
 		// Not quoted: a token pasted into the wrong key would be.
 		p.add(path+".id", "is not a numeric Page id (the Page's digits, e.g. 104251658000000)")
+	case pg.ID[0] == '0':
+		// Graph writes a Page's id without leading zeros, in its posts' and
+		// comments' ids (PAGE_POST) and in the webhook's entries, and the
+		// API and the webhook find a Page by its id as written: "0123" would
+		// match none of them, and beside "123" the same Page would have two
+		// ledgers and two rates. Refused, not trimmed, and not quoted (a
+		// digit-only secret may be pasted here).
+		p.add(path+".id", "starts with a leading zero, which no Page id has: give the Page's id as Facebook shows it (e.g. 104251658000000)")
 	}
 	if pg.AccessToken == "" {
 		p.add(path+".access_token", "required")
