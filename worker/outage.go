@@ -139,7 +139,7 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 	}
 	reason := tasks.PauseGraphDown + ": " + outageReason(err)
 	if set {
-		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		pctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
 		pausePages(pctx, w.p.Ledger, w.m, []string{r.PageID}, r.PageID, tasks.PauseGraphDown, d, reason, log.L())
 		cancel()
 	}

@@ -820,7 +820,7 @@ func (w *Worker) writtenAfterReply(ctx context.Context, ps *pageState, r *tasks.
 // personDone releases an attempt's claim on its person after it sent
 // nothing, even when the task's context is done, as release does.
 func (w *Worker) personDone(r tasks.Reply, who tasks.Person, token string, log *taskLog) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.PersonRelease(ctx, r.PageID, who, r.Target, token); err != nil {
 		log.L().Warn("release person", slog.String("error", err.Error()))
@@ -1342,7 +1342,7 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 		w.release(r, token, log)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.GiveBackUnknown(ctx, r.PageID, r.Target, token); err != nil {
 		log.L().Warn("record unknown outcome", slog.String("error", err.Error()))
@@ -1353,7 +1353,7 @@ func (w *Worker) giveBack(r tasks.Reply, token string, doubtful bool, log *taskL
 
 // markUnknown marks r's target unknown, to be checked with Graph after settle.
 func (w *Worker) markUnknown(r tasks.Reply, settle time.Duration, log *taskLog) {
-	ctx, cancel := context.WithTimeout(context.Background(), tasks.ServerRetryFor+5*time.Second)
+	ctx, cancel := w.recordCtx(context.Background(), tasks.ServerRetryFor+5*time.Second)
 	defer cancel()
 	if err := writeWhileAway(ctx, func(ctx context.Context) error {
 		return w.p.Ledger.MarkUnknown(ctx, r.PageID, r.Target, settle)
@@ -1428,7 +1428,7 @@ func (w *Worker) replyDone(ctx context.Context, t *asynq.Task, err error) error 
 	if derr != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cctx, cancel := w.recordCtx(ctx, 5*time.Second)
 	defer cancel()
 	if _, cerr := w.p.Ledger.CountRanOut(cctx, r.PageID, r.Target, err.Error()); cerr != nil {
 		(&taskLog{base: w.log, r: &r}).L().Warn("count task out of retries", slog.String("error", cerr.Error()))
@@ -1494,7 +1494,7 @@ func (w *Worker) redisFailure(ctx context.Context, cause, err error) error {
 // returnSendSlot gives back the send slot a reservation of page booked with
 // lim, for a reply going back to the queue unsent.
 func (w *Worker) returnSendSlot(page string, lim tasks.Limit, log *taskLog) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.ReturnSendSlot(ctx, page, lim); err != nil {
 		w.logRedisAway(ctx, log, err, "return send slot")
@@ -1539,7 +1539,7 @@ func (w *Worker) logAlreadyReplied(ctx context.Context, log *taskLog) {
 func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	// Release even when the task's context is done: the claim would otherwise
 	// block the next attempt until its lease ends.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.p.Ledger.Release(ctx, r.PageID, r.Target, token); err != nil {
 		w.logRedisAway(ctx, log, err, "release claim")

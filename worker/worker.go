@@ -87,7 +87,8 @@ type Params struct {
 	// most a second (stopGrace), is left to the handlers of the tasks put
 	// back, their contexts canceled, to record what they did (a send's
 	// outcome unknown, a claim given back) before Shutdown returns and the
-	// process closes its Redis clients.
+	// process closes its Redis clients; a record not made by then is cut off
+	// (Redis away), and Shutdown returns once its handler ended.
 	ShutdownTimeout time.Duration
 	// QueuesListedEvery is how often the worker adds its queues to asynq's
 	// set of queues again (tasks.RegisterQueues); if zero, 30s.
@@ -135,6 +136,12 @@ type Worker struct {
 	pollSlots  chan struct{}       // taken by each poll task while it runs
 	stopping   context.Context     // canceled when Shutdown begins
 	cancelPoll context.CancelFunc
+	// records is the context of what a handler records on its way out (a
+	// send's outcome unknown, a claim given back: recordCtx), which may
+	// outlive the task's own: Shutdown cancels it when its drain ends, so no
+	// handler is left writing to Redis after Shutdown returns.
+	records    context.Context
+	dropRecord context.CancelFunc
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
 	// redisAwayLog spaces the lines of the claims, send slots and such a
 	// task gives back when Redis is away: every reply in flight fails alike.
@@ -236,6 +243,7 @@ func New(p Params) *Worker {
 		wait: map[string]int{}, replyShare: newShare(), itemShare: newShare(), runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
 		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
 	w.stopping, w.cancelPoll = context.WithCancel(context.Background())
+	w.records, w.dropRecord = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
 	for i := range p.Pages {
 		pg := &p.Pages[i]
@@ -529,7 +537,17 @@ func (w *Worker) Shutdown(ctx context.Context) {
 		wg.Go(srv.Shutdown)
 	}
 	wg.Wait()
-	if n := w.handlers.wait(stopGrace(w.p.ShutdownTimeout)); n > 0 {
+	// The last quarter of the grace is for the handlers whose records are
+	// cut off (a record waiting out an absent Redis goes on for up to
+	// tasks.ServerRetryFor): they end, and write no more, before Shutdown
+	// returns and the caller closes their Redis client.
+	grace := stopGrace(w.p.ShutdownTimeout)
+	n := w.handlers.wait(grace - grace/4)
+	if n > 0 {
+		w.dropRecord()
+		n = w.handlers.wait(grace / 4)
+	}
+	if n > 0 {
 		w.log.Warn("handlers still running at shutdown: their tasks are back on the queue, and what they had not recorded is settled by the claims' leases",
 			slog.Int("handlers", n))
 	}
@@ -537,6 +555,21 @@ func (w *Worker) Shutdown(ctx context.Context) {
 	w.servers = nil
 	_ = w.serverRDB.Close()
 	w.serverRDB = nil
+}
+
+// recordCtx is the context of a record a handler makes even when its task's
+// context is done (a claim released, a send's outcome marked unknown): ctx's
+// values, a timeout of d, and canceled when Shutdown's drain ends
+// (Worker.records). A record cut off so leaves the target claimed until its
+// lease ends, and an expired claim is doubtful: the next attempt asks Graph
+// before it sends.
+func (w *Worker) recordCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	if w.records == nil {
+		return rctx, cancel
+	}
+	stop := context.AfterFunc(w.records, cancel)
+	return rctx, func() { stop(); cancel() }
 }
 
 // stopGrace is the part of a shutdown timeout of d left to the handlers of
