@@ -363,11 +363,15 @@ func (r Redis) Describe() string {
 	}
 	// redis://SECRET@host: a password written where the user name goes
 	// (redis://:SECRET@host is meant) is taken for a user name. It may be
-	// the password: not shown.
+	// the password: not shown. So it is with an empty password after it
+	// (redis://SECRET:@host), and when the name holds an @ (Go's parser
+	// takes all before the last @ for the user part: in
+	// redis://u@SECRET:pw@host the "name" is a password's head).
 	masked := userWithoutPassword(u)
 	if u.User != nil {
 		name := u.User.Username()
 		u.User = nil
+		masked = masked || strings.Contains(name, "@")
 		if name != "" && !masked {
 			u.User = url.User(name)
 		}
@@ -380,8 +384,8 @@ func (r Redis) Describe() string {
 }
 
 // UserWithoutPassword reports whether redis.url names a user and no password
-// (redis://NAME@host), most often a password written where the user name
-// goes: redis://:PASSWORD@host is meant.
+// (redis://NAME@host), or an empty one (redis://NAME:@host), most often a
+// password written where the user name goes: redis://:PASSWORD@host is meant.
 func (r Redis) UserWithoutPassword() bool {
 	if r.URL == "" {
 		return false
@@ -394,8 +398,8 @@ func userWithoutPassword(u *url.URL) bool {
 	if u.User == nil {
 		return false
 	}
-	_, hasPassword := u.User.Password()
-	return u.User.Username() != "" && !hasPassword
+	pw, _ := u.User.Password()
+	return u.User.Username() != "" && pw == ""
 }
 
 func tlsSuffix(on bool) string {
