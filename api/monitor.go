@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -41,12 +42,14 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 		held := hw.body.String()
 		if strings.Contains(held, asynq.ErrQueueNotFound.Error()) || strings.Contains(held, "queue not found") ||
 			strings.Contains(held, "NOT_FOUND: queue") {
-			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path), "")
+			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path, s.secrets), "")
 			return
 		}
 		if hw.code == http.StatusNotFound {
 			msg := strings.TrimSpace(held)
-			if msg == "" {
+			if msg == "" || config.HoldsSecret(msg, s.secrets) {
+				// asynqmon's own words, which may quote the path's
+				// parts: a client can send anything, a secret too.
 				msg = "not found"
 			}
 			writeError(w, http.StatusNotFound, safePath(msg), "")
@@ -60,8 +63,8 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 				// A WARN once per logspace.Period, the others at debug: an
 				// open monitor asks every few seconds, each a 503.
 				lvl, repeated := s.monitorAwayLog.Level(s.now(), slog.LevelWarn)
-				attrs := []any{slog.String("path", safePath(r.URL.Path)),
-					slog.String("error", err.Error()), slog.String("monitor_error", safePath(strings.TrimSpace(hw.body.String())))}
+				attrs := []any{slog.String("path", redactedValue(r.URL.Path, s.secrets, safePath, "a path")),
+					slog.String("error", err.Error()), slog.String("monitor_error", redactedValue(strings.TrimSpace(hw.body.String()), s.secrets, safePath, "an error"))}
 				if repeated > 0 {
 					attrs = append(attrs, slog.Int("repeated", repeated))
 				}
@@ -75,12 +78,18 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 }
 
 // noSuchQueue is the answer's message for the queue a path of asynqmon's API
-// names (/monitor/api/queues/{qname}/...), quoted and clipped.
-func noSuchQueue(path string) string {
+// names (/monitor/api/queues/{qname}/...), quoted and clipped, unless it
+// holds one of secrets (config.HoldsSecret: a queue name is no Graph id, so
+// a digit-only secret is looked for too): a client can send anything, and
+// the answer, like the API's, never echoes a secret.
+func noSuchQueue(path string, secrets []string) string {
 	rest, ok := strings.CutPrefix(path, "/monitor/api/queues/")
 	name, _, _ := strings.Cut(rest, "/")
 	if !ok || name == "" {
 		return "no such queue"
+	}
+	if config.HoldsSecret(name, secrets) {
+		return "no such queue (its name holds a secret of the configuration: not shown)"
 	}
 	return fmt.Sprintf("no such queue: %q", safePath(name))
 }

@@ -129,7 +129,7 @@ func TestNoSuchQueue(t *testing.T) {
 		"/monitor/api/redis_info":             "no such queue",
 		"/monitor/api/queues/" + long:         `no such queue: "` + long[:200] + `..."`,
 	} {
-		if got := noSuchQueue(path); got != want {
+		if got := noSuchQueue(path, nil); got != want {
 			t.Errorf("noSuchQueue(%.60q) = %.80q, want %.80q", path, got, want)
 		}
 	}
