@@ -428,7 +428,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		// the reply, not when Redis took the record: later, the person's
 		// messages written meanwhile would read as answered by it.
 		sentAt := time.Now()
-		if err := writeWhileAway(ctx, func(ctx context.Context) error {
+		if err := w.recordSent(ctx, func(ctx context.Context) error {
 			return w.p.Ledger.PersonSentAgo(ctx, r.PageID, who, r.Target, sent.MessageID, time.Since(sentAt), personTTL(ps, &r))
 		}); err != nil {
 			// The reply exists; the target's claim stays, so a rerun asks
@@ -439,7 +439,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}
 		releasePerson = false
 	}
-	if err := writeWhileAway(ctx, func(ctx context.Context) error {
+	if err := w.recordSent(ctx, func(ctx context.Context) error {
 		return w.p.Ledger.MarkSentBySend(ctx, r.PageID, r.Target, sent.MessageID)
 	}); err != nil {
 		// The reply exists; the claim stays, so a rerun asks Graph before
@@ -1470,6 +1470,23 @@ func writeWhileAway(ctx context.Context, write func(context.Context) error) erro
 		}
 	}
 	return err
+}
+
+// recordSent runs write, a record of a reply Graph has accepted, with ctx
+// while it lasts; when ctx has ended (asynq put the task back at shutdown,
+// or lost its lease: the reply exists all the same) or Redis is away, it
+// goes on as writeWhileAway with recordCtx, which outlasts ctx. A write
+// that lands at once, the common case, costs no context of its own.
+func (w *Worker) recordSent(ctx context.Context, write func(context.Context) error) error {
+	if ctx.Err() == nil {
+		err := write(ctx)
+		if err == nil || ctx.Err() == nil && !tasks.RedisAway(err) {
+			return err
+		}
+	}
+	rctx, cancel := w.recordCtx(ctx, tasks.ServerRetryFor+5*time.Second)
+	defer cancel()
+	return writeWhileAway(rctx, write)
 }
 
 // redisFailure is failure for err, whose cause is an error of one of the
