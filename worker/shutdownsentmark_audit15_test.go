@@ -66,7 +66,7 @@ func TestSentMarkAtShutdown_audit15(t *testing.T) {
 				r = h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 			}
 			h.enqueueAll(t, []tasks.Reply{r})
-			waitClosed(t, g.called, "the held send")
+			waitClosed(t, g.called, "the reply was never sent")
 			w.Shutdown(context.Background())
 			ctx := context.Background()
 			v := h.db.Client.Get(ctx, h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
