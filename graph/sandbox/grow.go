@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -78,6 +79,28 @@ type GrowStats struct {
 	Removed      int `json:"removed,omitempty"`
 	Hidden       int `json:"hidden,omitempty"`
 	Unhidden     int `json:"unhidden,omitempty"`
+	// more is set, by Sandbox.GrowStats, when the sandbox grows any of
+	// those: its JSON then has all five, at 0 before one was added.
+	more bool
+}
+
+// MarshalJSON writes the counts: the five of GrowReels, GrowRemovals and
+// GrowHides always when the sandbox grows any of them (a script reading
+// removed before the first removal finds 0, not no key), and only those
+// above 0 otherwise.
+func (st GrowStats) MarshalJSON() ([]byte, error) {
+	type plain GrowStats // the fields and tags, without this method
+	if !st.more {
+		return json.Marshal(plain(st))
+	}
+	return json.Marshal(struct {
+		plain
+		Reels        int `json:"reels"`
+		ReelComments int `json:"reel_comments"`
+		Removed      int `json:"removed"`
+		Hidden       int `json:"hidden"`
+		Unhidden     int `json:"unhidden"`
+	}{plain(st), st.Reels, st.ReelComments, st.Removed, st.Hidden, st.Unhidden})
 }
 
 // grower is Grow's state; Sandbox.mu guards it.
@@ -126,7 +149,9 @@ func (s *Sandbox) Grow(n int) []Growth {
 func (s *Sandbox) GrowStats() GrowStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.gr.stats
+	st := s.gr.stats
+	st.more = s.growReels || s.growRemovals || s.growHides
+	return st
 }
 
 func (s *Sandbox) growOne(g *grower, pg int32, now int64) Growth {
