@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/intake"
 	"github.com/pagereply/pagereply/tasks"
@@ -135,8 +136,13 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		} else {
 			fmt.Fprintf(env.stderr, "pagereply poll: %v\n", err)
 		}
-		if rep.Paused != "" {
-			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends\n", rep.PageID)
+		switch {
+		case rep.Paused != "":
+			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends: %s\n", rep.PageID, pauseHint(rep.PageID, rep.Paused))
+		case errors.As(err, &ge) && ge.Class == graph.ClassPageBroken && !graph.PolicyBlocked(ge):
+			// A dry run pauses nothing: say what to fix all the same.
+			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused page %s's access token, or a permission the poll needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")\n",
+				rep.PageID, pageTokenKey(cfg.Pages, *page))
 		}
 		return exitError
 	}
@@ -154,6 +160,16 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's, or another pagereply poll); nothing done\n", rep.PageID)
 	}
 	return exitOK
+}
+
+// pageTokenKey names the access_token key of the configured Page id.
+func pageTokenKey(pages []config.Page, id string) string {
+	for i := range pages {
+		if pages[i].ID == id {
+			return fmt.Sprintf("pages[%d].access_token", i)
+		}
+	}
+	return "the Page's access_token"
 }
 
 // printDryRun writes the would-be replies as a table, then the skip counts.
