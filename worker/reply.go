@@ -755,7 +755,12 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 		return &delayError{d: d, reason: reason}
 	case tasks.PersonAnswered:
 		w.returnSendSlot(r.PageID, lim, log)
-		if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, pc.MessageID); err != nil {
+		// A reply Graph holds reached the person: recorded with recordSent,
+		// as the send's own mark is, so a shutdown's canceled context or a
+		// Redis restart does not leave this target to a second reply.
+		if err := w.recordSent(ctx, func(ctx context.Context) error {
+			return w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, pc.MessageID)
+		}); err != nil {
 			w.giveBack(*r, token, doubtful, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: person answered, but recording it failed: %w", r.Target, err))
 		}
@@ -874,14 +879,20 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	if conv == "" {
 		return false, nil
 	}
+	// Graph holds the reply: recorded with recordSent, as the send's own
+	// mark is (a shutdown's canceled context, Redis away).
 	if who, ok := personOf(ps, r); ok {
 		// Before the target's mark: should this fail, the rerun finds the
 		// reply again and records both.
-		if err := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); err != nil {
+		if err := w.recordSent(ctx, func(ctx context.Context) error {
+			return w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r))
+		}); err != nil {
 			return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 		}
 	}
-	if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); err != nil {
+	if err := w.recordSent(ctx, func(ctx context.Context) error {
+		return w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, "")
+	}); err != nil {
 		return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 	}
 	return true, nil
@@ -1062,7 +1073,11 @@ func byPage(pageID string, m *graph.Message) bool { return m.From != nil && m.Fr
 // (RecordAnswered). It returns errPageAnswered, or the Redis error that kept
 // it from recording.
 func (w *Worker) recordAnswered(ctx context.Context, r *tasks.Reply, a *graph.Message) error {
-	if err := RecordAnswered(ctx, w.p.Ledger, r, a); err != nil {
+	// The answer is in Graph: recorded with recordSent, as a reply the
+	// worker sent is.
+	if err := w.recordSent(ctx, func(ctx context.Context) error {
+		return RecordAnswered(ctx, w.p.Ledger, r, a)
+	}); err != nil {
 		return err
 	}
 	return errPageAnswered
@@ -1174,11 +1189,15 @@ func (w *Worker) settleMessageDoubt(ctx context.Context, ps *pageState, r *tasks
 			if r.PSID != "" {
 				// Before the target's mark: should this fail, the rerun
 				// finds the reply again and records both.
-				if err := w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, m.ID, m.CreatedTime.Time, tasks.PersonTTL); err != nil {
+				if err := w.recordSent(ctx, func(ctx context.Context) error {
+					return w.p.Ledger.PersonSent(ctx, r.PageID, tasks.Person{ID: r.PSID}, r.Target, m.ID, m.CreatedTime.Time, tasks.PersonTTL)
+				}); err != nil {
 					return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 				}
 			}
-			if err := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID); err != nil {
+			if err := w.recordSent(ctx, func(ctx context.Context) error {
+				return w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, m.ID)
+			}); err != nil {
 				return true, fmt.Errorf("record earlier reply to %s: %w", r.Target, err)
 			}
 			return true, nil
@@ -1250,7 +1269,9 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 			// The person has a private reply for this comment, the earlier
 			// attempt's or someone's in the Page's inbox: with one reply per
 			// person, their other comments are answered by it.
-			if perr := w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r)); perr != nil {
+			if perr := w.recordSent(ctx, func(ctx context.Context) error {
+				return w.p.Ledger.PersonSent(ctx, r.PageID, who, r.Target, "", time.Time{}, personTTL(ps, r))
+			}); perr != nil {
 				return w.redisFailure(ctx, perr, fmt.Errorf("reply %s already exists, but recording it for the person failed: %w", r.Target, perr))
 			}
 		}
@@ -1260,7 +1281,11 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 			PauseForError(w.p.Ledger, w.m, r.PageID, &graph.Error{Class: graph.ClassThrottled, Endpoint: gerr.Endpoint, RetryAfter: gerr.RetryAfter,
 				Message: "usage near the limit on an already-replied answer", Usage: gerr.Usage}, log.L())
 		}
-		if merr := w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, ""); merr != nil {
+		// Graph holds the reply: its records go on as the send's own do
+		// (recordSent) when the task's context ended or Redis is away.
+		if merr := w.recordSent(ctx, func(ctx context.Context) error {
+			return w.p.Ledger.MarkSent(ctx, r.PageID, r.Target, "")
+		}); merr != nil {
 			return w.redisFailure(ctx, merr, fmt.Errorf("reply %s already exists, but recording it failed: %w", r.Target, merr))
 		}
 		w.logAlreadyReplied(ctx, log)
