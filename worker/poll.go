@@ -1637,8 +1637,11 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 	r.rep.CommentReads++
 	newest := st.newest
 	// Comments added by an earlier try: a listing read again after a
-	// transient error skips them.
+	// transient error skips them. Those Graph lists without their id are
+	// told apart by their place in the listing only: noIDs counts the ones
+	// an earlier try counted.
 	added := map[string]struct{}{}
+	noIDs := 0
 	first := 0
 	failingSince, failing := r.failing[post.ID]
 	if failing {
@@ -1647,7 +1650,7 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		first = readRetries
 	}
 	for attempt := first; ; attempt++ {
-		err := r.walkCommentsOnce(ctx, post, stop, from, &newest, added)
+		err := r.walkCommentsOnce(ctx, post, stop, from, &newest, added, &noIDs)
 		if err == nil {
 			break
 		}
@@ -1798,7 +1801,11 @@ func (r *pollRun) noteFailing(ctx context.Context, post string, failing bool) er
 // can be passed over by the walk that should have seen it, and the next walk
 // must not take it for one seen already. The batch's ledger check keeps the
 // ones queued or sent before from being queued again.
-func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, from time.Time, newest *int64, added map[string]struct{}) error {
+//
+// Comments listed without their id are counted once however often the
+// listing is read again (noIDs, as added keeps the others): a read counts
+// only those past the number an earlier read counted.
+func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, from time.Time, newest *int64, added map[string]struct{}, noIDs *int) error {
 	gctx, gateErr := r.paced(ctx, "reads", r.limit())
 	if r.page.SkipHidden {
 		// is_hidden too, for the comments the Page hid; without the key
@@ -1807,6 +1814,7 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 	}
 	newestFirst := true
 	var prev graph.Time
+	noID := 0 // comments without their id in this read
 	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
 		if err != nil {
 			if *gateErr != nil {
@@ -1830,7 +1838,13 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 			// counted, and noIDWarn says why Graph leaves ids out. Taken
 			// into the batch, each such comment was one malformed reply
 			// logged without a cause, and the post's other ones, all with
-			// the same empty id, were not even counted.
+			// the same empty id, were not even counted. A read again
+			// after a transient error counts only those past the
+			// earlier reads' (they had been counted once per read).
+			if noID++; noID <= *noIDs {
+				continue
+			}
+			*noIDs = noID
 			r.noID++
 			if r.noIDPost == "" {
 				r.noIDPost = post.ID
