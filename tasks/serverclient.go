@@ -128,6 +128,39 @@ func RedisAway(err error) bool {
 		errors.Is(err, redis.ErrPoolTimeout)
 }
 
+// redisAwayMarks are the words of an error that says Redis could not be
+// reached or does not take writes for now, as asynq's lines give it (asynq
+// logs its errors as text, so RedisAway cannot read them): a refused
+// or failed dial, a cut or timed-out connection, no free connection in the
+// pool, no Sentinel answering.
+var redisAwayMarks = [...]string{
+	"dial tcp ", "dial unix ", "connect: connection refused", "connection reset by peer", "broken pipe",
+	"i/o timeout", "redis: connection pool timeout", "use of closed network connection",
+	"all sentinels specified in configuration are unreachable", "unexpected EOF",
+}
+
+// RedisAwayText reports whether msg, one of asynq's log lines, says Redis is
+// away: a redisAwayMarks text, an error ending in EOF (a connection Redis
+// closed), or one of Redis's answers that say its state (LOADING,
+// READONLY, OOM, ...: redisStateCodes) after ": " or "-" (in a
+// script's error, as Redis 6.2 gives it).
+func RedisAwayText(msg string) bool {
+	for _, m := range redisAwayMarks {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	if strings.HasSuffix(msg, ": EOF") {
+		return true
+	}
+	for _, c := range redisStateCodes {
+		if strings.Contains(msg, ": "+c+" ") || strings.Contains(msg, "-"+c+" ") {
+			return true
+		}
+	}
+	return false
+}
+
 // redisStateCodes are the codes of Redis's answers that say its state, not
 // the command's fault: loading, read-only or without its master (a failover
 // under way), a Cluster slot moving or down, refusing writes until its disk

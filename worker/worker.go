@@ -151,6 +151,10 @@ type Worker struct {
 	// and the poll meeting, thousands at once are Redis having lost the
 	// ledger, and each would be a line.
 	alreadyRepliedLog logspace.Line
+	// asynqLog is both servers' asynq logger: one, so a line both say
+	// while Redis is away (each subscribes to asynq's cancelations every
+	// 5 s) is spaced once for the process, not once per server.
+	asynqLog *AsynqLogger
 	// handlers counts the handlers running (replies, polls, webhook
 	// items), bg the goroutines Start started: Shutdown waits for them.
 	handlers running
@@ -241,7 +245,7 @@ func New(p Params) *Worker {
 	}
 	w := &Worker{p: p, pages: make(map[string]*pageState, len(p.Pages)), log: p.Logger.With(slog.String("component", "worker")), m: p.Metrics,
 		wait: map[string]int{}, replyShare: newShare(), itemShare: newShare(), runners: newRunners(time.Second), maxWaiting: max(1, p.Concurrency-max(1, p.Concurrency/10)),
-		pollSlots: make(chan struct{}, PollSlots(p.Concurrency))}
+		pollSlots: make(chan struct{}, PollSlots(p.Concurrency)), asynqLog: NewAsynqLogger(p.Logger)}
 	w.stopping, w.cancelPoll = context.WithCancel(context.Background())
 	w.records, w.dropRecord = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
@@ -389,7 +393,7 @@ func (w *Worker) Start() error {
 			TaskCheckInterval:        w.p.TaskCheckInterval,
 			DelayedTaskCheckInterval: w.p.DelayedTaskCheckInterval,
 			ShutdownTimeout:          w.p.ShutdownTimeout - stopGrace(w.p.ShutdownTimeout),
-			Logger:                   NewAsynqLogger(w.p.Logger), // its own component
+			Logger:                   w.asynqLog, // its own component
 			LogLevel:                 asynq.WarnLevel,
 			ErrorHandler:             asynq.ErrorHandlerFunc(w.logFailure),
 		}
