@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -53,12 +54,22 @@ type Wake struct {
 
 // spacedSlower reports whether n put-backs of which the last returns at last
 // are spaced slower than interval would space them from now, beyond
-// asynq's whole-second clock and a quarter.
+// asynq's whole-second clock and a quarter. A spacing past what a
+// time.Duration holds (100,000 put-backs on a Page of one reply a day) is
+// that maximum: nothing is spaced slower than it.
 func spacedSlower(n int, last, now time.Time, interval time.Duration) bool {
-	if interval <= 0 || n == 0 {
+	if interval <= 0 || n <= 0 {
 		return false
 	}
-	return last.Sub(now) > time.Duration(n)*interval*5/4+2*time.Second
+	const maxSpacing = time.Duration(math.MaxInt64)
+	if interval > maxSpacing/time.Duration(n) {
+		return false
+	}
+	spacing := time.Duration(n) * interval
+	if spacing > maxSpacing-2*time.Second-spacing/4 {
+		return false
+	}
+	return last.Sub(now) > spacing+spacing/4+2*time.Second // spacing*5/4, exactly
 }
 
 // wakePageSize is the retry tasks read per Inspector call.
