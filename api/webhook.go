@@ -49,8 +49,10 @@ type WebhookBatchIntake interface {
 }
 
 // HiddenMarks records the comments a Page hid and showed again, for the
-// Pages with skip_hidden, and the comments and visitors' posts removed from
-// any Page that replies to them; *tasks.Ledger implements it. A hide or
+// Pages whose hides hold (tasks.HidesHold: skip_hidden, or no comments in
+// reply_to, where a comment reply queued before the change still runs),
+// and the comments and visitors' posts removed from any Page that replies
+// to them; *tasks.Ledger implements it. A hide or
 // unhide carries its time (Meta's created_time of the change, zero when it
 // has none): one older than the comment's last changes nothing.
 type HiddenMarks interface {
@@ -68,9 +70,10 @@ type WebhookParams struct {
 	AppSecret string
 	// Intake queues the items (required).
 	Intake WebhookIntake
-	// Hidden records the hides and unhides of comments of the Pages with
-	// skip_hidden, and the removals of comments and visitors' posts of the
-	// Pages that reply to them; if nil, those changes are ignored as before.
+	// Hidden records the hides and unhides of comments of the Pages whose
+	// hides hold (tasks.HidesHold), and the removals of comments and
+	// visitors' posts of the Pages that reply to them; if nil, those changes
+	// are ignored as before.
 	Hidden HiddenMarks
 	// Pages are the configured Pages; changes of other Pages are ignored.
 	Pages []config.Page
@@ -488,12 +491,14 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			}
 			if mark != "" {
 				marks = append(marks, markOp{page: e.ID, t: target, verb: mark, at: c.Value.At})
-				if mark == "unhide" {
+				if mark == "unhide" && page.Replies(config.ReplyComments) {
 					// The comment is read again now (after the marks are
 					// written): hidden when its add's item or a poll read
 					// it, or its reply's task completed on the hide mark,
 					// it would otherwise wait for the next full read (up
-					// to 6 hours), past its reply window near its end.
+					// to 6 hours), past its reply window near its end. (A
+					// Page that no longer replies to comments queues no
+					// read: the unhide only drops the mark.)
 					shown[target] = shownItem(e.ID, target.ID, c.Value, now)
 					shownAt[target] = c.Value.At
 				} else if at := shownAt[target]; mark != "hide" || c.Value.At.IsZero() || !c.Value.At.Before(at) {
@@ -664,17 +669,19 @@ func jsonKind(t reflect.Type) string {
 
 // markOf returns the verb of a change that marks a comment or a visitor's
 // post in the ledger ("hide", "unhide" or "remove") and its target, "" for
-// another change: a comment of a Page with skip_hidden that the Page hid or
-// showed again; a comment removed from a Page that replies to comments
-// (deleted by its writer or by the Page: whoever from names, the Page's own
-// included, as a delivery may name the remover); or a post removed from a
-// Page that replies to posts, the change of item post or status whose
+// another change: a comment that the Page hid or showed again, on a Page
+// whose hides hold (tasks.HidesHold: with skip_hidden, or one that no longer
+// replies to comments, whose replies queued before the change still run and
+// must not go to a comment it hid meanwhile); a comment removed from a Page
+// that replies to comments (deleted by its writer or by the Page: whoever
+// from names, the Page's own included, as a delivery may name the remover);
+// or a post removed from a Page that replies to posts, the change of item post or status whose
 // post_id is the post itself. A remove of item photo, video or share is not
 // one: it may name the post that held the media rather than a post pagereply
 // replies to (a visitor's post of that item is still refused by Graph, as
 // before). Only with Hidden set. Such a change whose id is missing or
 // malformed is why it is ignored, said as for an add ("malformed: ..."), not
-// "verb hide" as for a Page without skip_hidden.
+// "verb hide" as for a Page whose hides do not hold.
 func (h *webhook) markOf(page *config.Page, known bool, field string, v changeValue) (verb string, t tasks.Target, why string) {
 	if h.p.Hidden == nil || !known || field != "feed" {
 		return "", t, ""
@@ -682,8 +689,8 @@ func (h *webhook) markOf(page *config.Page, known bool, field string, v changeVa
 	it := tasks.WebhookItem{PageID: page.ID}
 	idField := "comment_id"
 	switch {
-	case v.Item == "comment" && page.Replies(config.ReplyComments) &&
-		(v.Verb == "remove" || ((v.Verb == "hide" || v.Verb == "unhide") && page.SkipHidden)):
+	case v.Item == "comment" && ((v.Verb == "remove" && page.Replies(config.ReplyComments)) ||
+		((v.Verb == "hide" || v.Verb == "unhide") && tasks.HidesHold(page))):
 		it.Kind, it.ID = tasks.KindComment, v.CommentID
 	case (v.Item == "post" || v.Item == "status") && v.Verb == "remove" && page.Replies(config.ReplyPosts):
 		it.Kind, it.ID, idField = tasks.KindPost, v.PostID, "post_id"
