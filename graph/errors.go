@@ -425,6 +425,14 @@ func proofRefused(code int, message string) bool {
 	return code == 100 && strings.Contains(message, "appsecret_proof")
 }
 
+// ProofRefused reports whether err is Graph refusing the calls'
+// appsecret_proof (proofRefused): page broken as a refused token is, but
+// graph.app_secret, not the Page's token, is what to fix.
+func ProofRefused(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && proofRefused(ge.Code, ge.Message)
+}
+
 // pageUnreachable reports whether e is Graph's 100/33 ("Unsupported post
 // request. Object with ID '<id>' does not exist, cannot be loaded due to
 // missing permissions, or does not support this operation") naming page, the

@@ -139,6 +139,11 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		switch {
 		case rep.Paused != "":
 			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends: %s\n", rep.PageID, pauseHint(rep.PageID, rep.Paused))
+		case graph.ProofRefused(err):
+			// Page broken too, but the token is not at fault: replacing
+			// it would not help.
+			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused the appsecret_proof of page %s's calls: check graph.app_secret (the App Secret of the app the Page's token was made for; an app that requires the proof refuses every call made without it)\n",
+				rep.PageID)
 		case errors.As(err, &ge) && ge.Class == graph.ClassPageBroken && !graph.PolicyBlocked(ge):
 			// A dry run pauses nothing: say what to fix all the same.
 			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused page %s's access token, or a permission the poll needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")\n",
