@@ -103,7 +103,8 @@ func scheduleError(body string) error {
 }
 
 // Every is an "@every D" schedule whose times are Offset past the multiples
-// of D since the Unix epoch, so every scheduler replica fires at the same
+// of D since Go's zero time (time.Truncate's; the Unix epoch's for a D that
+// divides a day), so every scheduler replica fires at the same
 // instants (cron's own counts from when each process started) and names the
 // same slot.
 type Every struct{ D, Offset time.Duration }
