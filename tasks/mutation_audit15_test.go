@@ -1,0 +1,154 @@
+package tasks
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestRateKeysExpire_audit15: the Page's GCRA state and its put-back
+// schedule, written by every rated reservation, expire a little after the
+// last slot they book: a Page that stops sending (removed from the config)
+// leaves no key behind for ever.
+func TestRateKeysExpire_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	lim := Limit{Interval: time.Second, MaxWait: 2 * time.Second}
+	var limited int
+	for i := range 5 {
+		r, err := l.Reserve(ctx, page, Target{Kind: KindComment, ID: "1_" + strconv.Itoa(i)}, "tok", time.Minute, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome == ReserveLimited {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("no reservation was put back: the put-back schedule is not written")
+	}
+	k := l.keys(page)
+	for _, key := range []string{k.rate, k.back} {
+		ttl := l.rdb.PTTL(ctx, key).Val()
+		if ttl <= 0 || ttl > 10*time.Second {
+			t.Errorf("%s: TTL %s, want a few seconds past the last booked slot", key, ttl)
+		}
+	}
+}
+
+// TestDoubtReplacesHideMark_audit15: a hide that took the place of an
+// attempt's claim while that attempt was sending, then the send's answer
+// lost: the doubt replaces the hide mark, with its settle time, so that an
+// unhide leaves the doubt (settling for as long as the send may still land)
+// instead of turning the mark into a doubt that ends with the claim's lease.
+func TestDoubtReplacesHideMark_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := Target{Kind: KindComment, ID: "1_2"}
+	mustGo(t, l, page, tg, "tok1", time.Minute)
+	if a, err := l.Admit(ctx, page, tg, "tok1", time.Minute, 10, time.Minute); err != nil || a != (Admission{}) {
+		t.Fatalf("admit = %+v %v, want admitted", a, err)
+	}
+	if ok, err := l.MarkHidden(ctx, page, tg.ID, time.Time{}); err != nil || !ok {
+		t.Fatalf("mark hidden = %v %v, want the claim replaced", ok, err)
+	}
+	if err := l.MarkUnknown(ctx, page, tg, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := l.Get(ctx, page, tg); err != nil || e.Status != StatusUnknown {
+		t.Fatalf("entry after the send's answer was lost = %+v %v, want unknown", e, err)
+	}
+	if _, err := l.UnmarkHidden(ctx, page, tg.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Reserve(ctx, page, tg, "tok2", time.Minute, Limit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != ReserveSettling || r.Wait < 5*time.Minute {
+		t.Fatalf("reserve after the unhide = %+v, want settling for about the send's settle time (10m)", r)
+	}
+}
+
+// TestHideMarksKeepLedgerTTL_audit15: every entry the webhook's hide,
+// remove and unhide marks write (a hide or remove mark, a hide mark over a
+// claim, the doubt an unhide leaves of it, and the hide mark a doubt's
+// check leaves) is kept the ledger's TTL, as every other entry: none is
+// left in Redis for ever.
+func TestHideMarksKeepLedgerTTL_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	checkTTL := func(what string, tg Target, want Status) {
+		t.Helper()
+		if e, err := l.Get(ctx, page, tg); err != nil || e.Status != want {
+			t.Fatalf("%s: entry %+v %v, want %s", what, e, err, want)
+		}
+		ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val()
+		if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+			t.Errorf("%s: entry's TTL %s, want the ledger's %s", what, ttl, DefaultLedgerTTL)
+		}
+	}
+	hide := func(tg Target) {
+		t.Helper()
+		if ok, err := l.MarkHidden(ctx, page, tg.ID, time.Time{}); err != nil || !ok {
+			t.Fatalf("mark %s hidden = %v %v, want marked", tg, ok, err)
+		}
+	}
+	c := func(id string) Target { return Target{Kind: KindComment, ID: id} }
+
+	hide(c("1_1"))
+	checkTTL("hide mark", c("1_1"), StatusFailed)
+
+	post := Target{Kind: KindPost, ID: "100_9"}
+	if ok, err := l.MarkRemoved(ctx, page, post); err != nil || !ok {
+		t.Fatalf("mark removed = %v %v", ok, err)
+	}
+	checkTTL("remove mark", post, StatusFailed)
+
+	mustGo(t, l, page, c("1_2"), "tok1", time.Minute)
+	hide(c("1_2"))
+	checkTTL("hide mark over a claim", c("1_2"), StatusFailed)
+	if ok, err := l.UnmarkHidden(ctx, page, "1_2", time.Time{}); err != nil || !ok {
+		t.Fatalf("unmark hidden = %v %v, want unmarked", ok, err)
+	}
+	checkTTL("doubt an unhide left of a claim's hide mark", c("1_2"), StatusUnknown)
+
+	mustGo(t, l, page, c("1_3"), "tok1", time.Minute)
+	if err := l.MarkUnknown(ctx, page, c("1_3"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.MarkHidden(ctx, page, "1_3", time.Time{}); err != nil || ok {
+		t.Fatalf("mark hidden in doubt = %v %v, want the doubt left", ok, err)
+	}
+	r, err := l.Reserve(ctx, page, c("1_3"), "tok2", time.Minute, Limit{})
+	if err != nil || r.Outcome != ReserveGo || !r.Doubtful {
+		t.Fatalf("reserve in doubt = %+v %v, want go, doubtful", r, err)
+	}
+	if hidden, err := l.HiddenInDoubt(ctx, page, c("1_3"), "tok2"); err != nil || !hidden {
+		t.Fatalf("hidden in doubt = %v %v, want hidden", hidden, err)
+	}
+	checkTTL("hide mark a doubt's check left", c("1_3"), StatusFailed)
+}
+
+// TestBrokenAnswerRecordKeepsLedgerTTL_audit15: a target's record of its
+// page-broken answers is kept as long as a ledger entry, then goes: one is
+// written for every reply a broken Page answers, and none may stay for ever.
+func TestBrokenAnswerRecordKeepsLedgerTTL_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := Target{Kind: KindComment, ID: "1_1"}
+	for range 2 {
+		if _, err := l.CountBrokenAnswer(ctx, page, tg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "broken:"+tg.String())).Val()
+	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+		t.Errorf("page-broken answers' record TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
+	}
+}
