@@ -152,3 +152,35 @@ func TestBrokenAnswerRecordKeepsLedgerTTL_audit15(t *testing.T) {
 		t.Errorf("page-broken answers' record TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
 	}
 }
+
+// TestPersonSentAgoAnswersEarlierMessages_audit15: a person's record
+// written late (PersonSentAgo: the worker's write that landed after Redis
+// was away) says the reply reached them ago before now, in Redis's clock:
+// a message they wrote before the reply is answered by it, and one they
+// wrote after it is not. (Taken as an absolute time, the record's ago read
+// as a time in 1970: the message written before the reply got a second
+// reply.)
+func TestPersonSentAgoAnswersEarlierMessages_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	ann := Person{ID: "7501"}
+	m1, m2, m3 := messageTargets()
+	if err := l.PersonSentAgo(ctx, page, ann, m1, "m_1", time.Minute, PersonTTL); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	pc, err := l.PersonClaim(ctx, page, ann, m2, "tok2", now.Add(-10*time.Minute), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc.Outcome != PersonAnswered || pc.MessageID != "m_1" {
+		t.Fatalf("claim of a message written before the reply = %+v, want answered by m_1", pc)
+	}
+	if d := now.Sub(pc.At); d < 30*time.Second || d > 5*time.Minute {
+		t.Errorf("the reply reached the person %s before now, want about a minute", d)
+	}
+	if pc, err := l.PersonClaim(ctx, page, ann, m3, "tok3", now, 24*time.Hour); err != nil || pc.Outcome != PersonClaimed {
+		t.Fatalf("claim of a message written after the reply = %+v %v, want claimed", pc, err)
+	}
+}
