@@ -184,3 +184,51 @@ func TestPersonSentAgoAnswersEarlierMessages_audit15(t *testing.T) {
 		t.Fatalf("claim of a message written after the reply = %+v %v, want claimed", pc, err)
 	}
 }
+
+// TestAppPauseRecordExpires_audit15: the app's record of its last pause,
+// doubled while the block goes on, is kept 3 times that pause's length and
+// then goes, so that a block long after starts again from the base length.
+// (Kept for ever, every later block of the app paused all its Pages for
+// the longest pause.)
+func TestAppPauseRecordExpires_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	key := l.prefix + "app:pause_last"
+	m := time.Minute
+	if d, err := l.AppPauseLength(ctx, m, 30*m); err != nil || d != m {
+		t.Fatalf("first app pause %s %v, want 1m", d, err)
+	}
+	// The pause ran out (its record set more than its length ago), and the
+	// Pages' first calls were refused again: twice as long.
+	if err := l.rdb.PExpire(ctx, key, 2*m-time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := l.AppPauseLength(ctx, m, 30*m); err != nil || d != 2*m {
+		t.Fatalf("app pause after the last ran out %s %v, want 2m", d, err)
+	}
+	if ttl := l.rdb.PTTL(ctx, key).Val(); ttl <= 5*m || ttl > 6*m {
+		t.Errorf("app pause record TTL %s, want 3 times the pause (6m)", ttl)
+	}
+}
+
+// TestNotedTextKeepsLedgerTTL_audit15: the digest NoteText keeps of a
+// conversation reply's text lives as long as the target's ledger entry.
+func TestNotedTextKeepsLedgerTTL_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	tg := Target{Kind: KindMessage, ID: "m_1"}
+	if err := l.NoteText(ctx, page, tg, "Thanks!"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.NoteText(ctx, page, tg, "Another text"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := l.NotedText(ctx, page, tg); err != nil || d != TextDigest("Thanks!") {
+		t.Fatalf("noted text %q %v, want the first text's digest", d, err)
+	}
+	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "text:"+tg.ID)).Val()
+	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+		t.Errorf("noted text's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
+	}
+}
