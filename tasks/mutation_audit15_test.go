@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -230,5 +231,37 @@ func TestNotedTextKeepsLedgerTTL_audit15(t *testing.T) {
 	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "text:"+tg.ID)).Val()
 	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
 		t.Errorf("noted text's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
+	}
+}
+
+// TestRateRecordAndHeldReadExpire_audit15: the record of a Page's
+// configured rate is kept the ledger's TTL (each start writes it again for
+// the Pages it configures), and a read slot held for a caller that went
+// back to its queue (one holder per conversation for the API) goes a
+// little after the slot and its lateness: neither stays for ever.
+func TestRateRecordAndHeldReadExpire_audit15(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	const page = "100"
+	if _, err := l.RecordRate(ctx, page, "1/s burst 2"); err != nil {
+		t.Fatal(err)
+	}
+	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "rate_config")).Val()
+	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+		t.Errorf("rate record's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
+	}
+
+	lim := Limit{Interval: time.Second}
+	if _, err := l.TakeReadKey(ctx, page, "conv", lim); err != nil {
+		t.Fatal(err)
+	}
+	// The next slot is a second away, further than the caller waits: it is
+	// booked and held for it.
+	if _, err := l.TakeReadHeld(ctx, page, "conv", "t_1", lim, time.Millisecond, time.Second); !errors.Is(err, ErrReadLater) {
+		t.Fatalf("held read = %v, want ErrReadLater", err)
+	}
+	ttl = l.rdb.PTTL(ctx, l.pageKey(page, "conv:held:t_1")).Val()
+	if ttl <= 0 || ttl > 5*time.Second {
+		t.Errorf("held read slot's TTL %s, want a little after the slot and its lateness (~3s)", ttl)
 	}
 }
