@@ -858,6 +858,14 @@ func (w *Worker) settleDoubt(ctx context.Context, ps *pageState, r *tasks.Reply)
 	if r.Target.Kind == tasks.KindMessage {
 		return w.settleMessageDoubt(ctx, ps, r)
 	}
+	// The check reads the comment or post, a call Meta counts with the
+	// Page's feed, comments and webhook items (80001 past it): it takes a
+	// slot of the Page's read schedule as those do. A worker killed
+	// mid-send leaves its claims to lapse together, and their checks, run
+	// at once beside the webhook items' paced reads, got the Page throttled.
+	if err := w.readSlot(ctx, r, "reads", LimitOf(ps.cfg, 0), "page"); err != nil {
+		return false, err
+	}
 	conv, err := w.p.Graph.PrivateReplyConversation(graph.WithPageID(ctx, r.PageID), ps.cfg.AccessToken, r.Target.ID)
 	// Graph's usage headers may make any answer a throttle (graph.Client
 	// classes it so): that is handled as one, whatever the code says.
@@ -917,8 +925,9 @@ const heldReadEarly = maxItemReadWait * 3 / 4
 // within reach.
 const heldReadWait = maxItemReadWait + time.Second
 
-// readLaterError is a doubt check that could not read the conversation now:
-// the reply goes back to the queue with delay.
+// readLaterError is a check that could not read Graph now (its read slot is
+// too far ahead, or the Page is paused): the reply goes back to the queue
+// with delay.
 type readLaterError struct{ delay *delayError }
 
 func (e *readLaterError) Error() string { return e.delay.Error() }
@@ -926,7 +935,7 @@ func (e *readLaterError) Error() string { return e.delay.Error() }
 // readSlotError is a doubt check whose read slot could not be taken: Redis.
 type readSlotError struct{ err error }
 
-func (e *readSlotError) Error() string { return "take conversation read slot: " + e.err.Error() }
+func (e *readSlotError) Error() string { return "take read slot: " + e.err.Error() }
 func (e *readSlotError) Unwrap() error { return e.err }
 
 // conversationReadSlot waits for a slot of r's Page's conversation read
@@ -938,18 +947,25 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 	// of the Page's conversation read schedule (Meta allows about 2 calls a
 	// second there), not only in the send slot this reply holds, so a burst
 	// of doubtful replies (after a Graph outage) does not read faster than
-	// that. A slot too far ahead puts the reply back instead of holding a
-	// worker slot, and is held for it (TakeReadHeld): at a slow rate a
-	// poll walking a long listing books its next slot the moment it read
-	// one, a full interval ahead, so a reply that only came back for the
-	// slot it was told of would find it taken every time.
-	lim := ConversationReadLimit(ps.cfg)
-	wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, "reads:conversations", r.Target.String(), lim, heldReadWait, lim.Interval/10)
+	// that.
+	return w.readSlot(ctx, r, "reads:conversations", ConversationReadLimit(ps.cfg), "conversation")
+}
+
+// readSlot waits for a slot of r's Page's read schedule name (lim) for a
+// read by the worker about r (what names the schedule in put-back reasons):
+// a *readLaterError when the slot is too far ahead or the Page is paused, a
+// *readSlotError when Redis fails. A slot too far ahead puts the reply back
+// instead of holding a worker slot, and is held for it (TakeReadHeld): at a
+// slow rate a poll walking a long listing books its next slot the moment it
+// read one, a full interval ahead, so a reply that only came back for the
+// slot it was told of would find it taken every time.
+func (w *Worker) readSlot(ctx context.Context, r *tasks.Reply, name string, lim tasks.Limit, what string) error {
+	wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, name, r.Target.String(), lim, heldReadWait, lim.Interval/10)
 	switch {
 	case errors.Is(err, tasks.ErrReadLater):
 		// Back early enough to wait for its send slot (Params.MaxWait)
 		// and still be in time for the held one.
-		return &readLaterError{&delayError{d: max(wait-heldReadEarly, 0), reason: "conversation read rate used up; its slot is held"}}
+		return &readLaterError{&delayError{d: max(wait-heldReadEarly, 0), reason: what + " read rate used up; its slot is held"}}
 	case err != nil:
 		if d, ok := pausedPutBack(err).(*delayError); ok {
 			return &readLaterError{d}
@@ -962,7 +978,7 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 		case <-ctx.Done():
 			// Stopping: back to the queue, no Graph error to count.
 			timer.Stop()
-			return &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a conversation read slot"}}
+			return &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a " + what + " read slot"}}
 		case <-timer.C:
 		}
 		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
