@@ -1885,7 +1885,8 @@ func (w *Worker) waiting(page string, delta int) int {
 }
 
 // putBackClaimLost is admit's put-back of a reply whose target's claim ran
-// out while it waited, and another attempt took the target.
+// out while it waited, and another attempt took the target, or whose target
+// the webhook marked meanwhile (hidden, removed).
 const putBackClaimLost = "claim lost while waiting for a send slot"
 
 // admit is the last gate before a send on a rate-limited Page: it waits while
@@ -1908,6 +1909,13 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			// now) or settled it. Not sending, and not touching the entry,
 			// which is no longer this attempt's; the rerun's reservation
 			// reads it.
+			// A mark of the webhook's (the Page hid the comment, or it was
+			// removed) takes a claim's place too: routine, said at INFO;
+			// the rerun's reservation reads the mark and settles the reply.
+			if e, gerr := w.p.Ledger.Get(ctx, r.PageID, r.Target); gerr == nil && e.Status == tasks.StatusFailed {
+				log.L().Info("target marked while the reply waited for a send slot; not sent, put back to settle it", slog.String("reason", e.Reason))
+				return &delayError{d: time.Second, reason: putBackClaimLost}
+			}
 			log.L().Warn("claim lost while waiting for a send slot; reply put back")
 			return &delayError{d: time.Second + spread(5*time.Second), reason: putBackClaimLost}
 		}
