@@ -2243,34 +2243,60 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 // back when it is not, or when the Page is paused (checked after a wait, and
 // always with recheck: a read before this one may have paused it).
 func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.Duration, recheck bool) error {
-	wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", LimitOf(page, 0), maxWait)
-	if errors.Is(err, tasks.ErrReadLater) {
-		// The Page's reads are booked far ahead (a burst of deliveries for
-		// one Page): the item goes back until about its slot instead of
-		// holding a worker slot that other Pages' replies could use.
-		return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
-	}
-	if err != nil {
-		return pausedPutBack(err)
-	}
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
-		case <-timer.C:
+	lim := LimitOf(page, 0)
+	for retook := false; ; retook = true {
+		wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", lim, maxWait)
+		if errors.Is(err, tasks.ErrReadLater) {
+			// The Page's reads are booked far ahead (a burst of deliveries for
+			// one Page): the item goes back until about its slot instead of
+			// holding a worker slot that other Pages' replies could use.
+			return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
 		}
-		recheck = true
-	}
-	if recheck {
+		if err != nil {
+			return pausedPutBack(err)
+		}
+		if wait > 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
+			case <-timer.C:
+			}
+			recheck = true
+		}
+		if !recheck {
+			return nil
+		}
 		// Paused meanwhile: read nothing now.
+		due := time.Now()
 		if err := checkPaused(ctx, pl.p.Ledger, page.ID); err != nil {
 			return pausedPutBack(err)
 		}
+		if retook || !readLate(due, lim) {
+			return nil
+		}
+		// Redis answered the check late (away for a moment): every read
+		// whose slot came due meanwhile would go to Graph now, at once.
+		// This one takes a new slot, on the schedule as Redis has it now
+		// (once: a Redis slow on every call still lets it read).
+		recheck = false
 	}
-	return nil
 }
+
+// readLate reports whether a read whose slot came due at due, and whose
+// pause check (a Redis round trip) returned only now, is late enough that
+// other reads' slots may have come due meanwhile: by more than one of the
+// schedule's intervals, at least minReadLate. Redis away for a moment (frozen,
+// restarted) holds every such check, and answers them all at once: their
+// reads went to Graph together, past the Page's read limit (80001).
+func readLate(due time.Time, lim tasks.Limit) bool {
+	return time.Since(due) > max(lim.Interval, minReadLate)
+}
+
+// minReadLate is readLate's least lateness: well past a round trip to a
+// busy Redis, so a late check means Redis was away.
+const minReadLate = 100 * time.Millisecond
 
 // itemError turns a Graph error of a webhook item's read into the task's
 // outcome: a throttled or broken Page is paused and the item waits for it; an
