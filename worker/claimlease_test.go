@@ -33,19 +33,7 @@ func TestNoSendAfterClaimLost(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		q, err := insp.GetQueueInfo(tasks.QueueReplies)
-		if err == nil && q.Pending+q.Active+q.Scheduled+q.Retry == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reply task not settled: %+v %v", q, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitRepliesSettled(t, h)
 	if n := h.sb.SendCount(r.Target.ID); n != 0 {
 		t.Fatalf("the waiting reply sent %d times after another attempt had settled its target, want 0", n)
 	}
@@ -149,5 +137,24 @@ func waitClaimed(t *testing.T, h *harness, r tasks.Reply) string {
 			t.Fatalf("reply never claimed its target: %q", v)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitRepliesSettled waits up to 30 s until the replies queue holds no task
+// pending, running, scheduled or to retry.
+func waitRepliesSettled(t *testing.T, h *harness) {
+	t.Helper()
+	insp := asynq.NewInspector(h.opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		q, err := insp.GetQueueInfo(tasks.QueueReplies)
+		if err == nil && q.Pending+q.Active+q.Scheduled+q.Retry == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply task not settled: %+v %v", q, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

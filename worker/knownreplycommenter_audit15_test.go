@@ -2,14 +2,12 @@ package worker_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestKnownCommenterReplyRecordedAtShutdown_audit15 is
@@ -39,14 +37,7 @@ func TestKnownCommenterReplyRecordedAtShutdown_audit15(t *testing.T) {
 			if doubt {
 				h.lostAnswer(t, r)
 			}
-			w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.Ledger, p.ShutdownTimeout = g, ledger, 4*time.Second })
-			h.enqueueAll(t, []tasks.Reply{r})
-			waitClosed(t, g.called, "Graph was never asked")
-			w.Shutdown(ctx)
-			v := h.db.Client.Get(ctx, h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
-			if !strings.HasPrefix(v, "s|") {
-				t.Errorf("ledger entry of a reply Graph holds, after Shutdown: %q, want it recorded sent (s|...)", v)
-			}
+			shutdownAtCall(t, h, g, g.called, ledger, r)
 			if n, err := h.db.Client.Exists(ctx, h.ledger.PageKey(r.PageID, "pc:"+r.Person+":s")).Result(); err != nil || n != 1 {
 				t.Errorf("the commenter's record of the reply after Shutdown: %d %v, want it written", n, err)
 			}

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -94,14 +93,7 @@ func TestKnownReplyRecordedAtShutdown_audit15(t *testing.T) {
 			if c.doubt {
 				h.lostAnswer(t, r)
 			}
-			w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.Ledger, p.ShutdownTimeout = g, ledger, 4*time.Second })
-			h.enqueueAll(t, []tasks.Reply{r})
-			waitClosed(t, g.called, "Graph was never asked")
-			w.Shutdown(ctx)
-			v := h.db.Client.Get(ctx, h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
-			if !strings.HasPrefix(v, "s|") {
-				t.Errorf("ledger entry of a reply Graph holds, after Shutdown: %q, want it recorded sent (s|...)", v)
-			}
+			shutdownAtCall(t, h, g, g.called, ledger, r)
 			if c.conversation && !c.personAnswer {
 				if n, err := h.db.Client.Exists(ctx, h.ledger.PageKey(r.PageID, "p:"+r.PSID+":s")).Result(); err != nil || n != 1 {
 					t.Errorf("the person's record of the reply after Shutdown: %d %v, want it written", n, err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
@@ -43,19 +42,7 @@ func TestMarkWhileWaitingForSendSlotNoWarn_audit15(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("mark %s: %v %v", kind, ok, err)
 			}
-			insp := asynq.NewInspector(h.opt)
-			t.Cleanup(func() { _ = insp.Close() })
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				q, err := insp.GetQueueInfo(tasks.QueueReplies)
-				if err == nil && q.Pending+q.Active+q.Scheduled+q.Retry == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("reply task not settled: %+v %v", q, err)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			waitRepliesSettled(t, h)
 			if n := h.sb.SendCount(r.Target.ID); n != 0 {
 				t.Fatalf("the reply was sent %d times after its comment was marked (%s)", n, kind)
 			}

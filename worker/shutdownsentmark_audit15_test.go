@@ -60,24 +60,32 @@ func TestSentMarkAtShutdown_audit15(t *testing.T) {
 			if !conversation {
 				ledger = tasks.NewLedger(h.db.Client, tasks.LedgerOptions{})
 			}
-			w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.Ledger, p.ShutdownTimeout = g, ledger, 4*time.Second })
 			r := h.addComments(h.pages[0].ID, 1, "Thanks!")[0]
 			if conversation {
 				r = h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[0]
 			}
-			h.enqueueAll(t, []tasks.Reply{r})
-			waitClosed(t, g.called, "the reply was never sent")
-			w.Shutdown(context.Background())
+			shutdownAtCall(t, h, g, g.called, ledger, r)
 			ctx := context.Background()
-			v := h.db.Client.Get(ctx, h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
-			if !strings.HasPrefix(v, "s|") {
-				t.Errorf("ledger entry of a reply Graph took, after Shutdown: %q, want it recorded sent (s|...)", v)
-			}
 			if conversation {
 				if n, err := h.db.Client.Exists(ctx, h.ledger.PageKey(r.PageID, "p:"+r.PSID+":s")).Result(); err != nil || n != 1 {
 					t.Errorf("the person's record of the reply after Shutdown: %d %v, want it written", n, err)
 				}
 			}
 		})
+	}
+}
+
+// shutdownAtCall starts a worker on g and ledger, queues r, shuts the worker
+// down once g was called (called), and checks that r's target is recorded
+// sent after Shutdown returned.
+func shutdownAtCall(t *testing.T, h *harness, g worker.Graph, called <-chan struct{}, ledger *tasks.Ledger, r tasks.Reply) {
+	t.Helper()
+	w := h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph, p.Ledger, p.ShutdownTimeout = g, ledger, 4*time.Second })
+	h.enqueueAll(t, []tasks.Reply{r})
+	waitClosed(t, called, "Graph was never asked")
+	w.Shutdown(context.Background())
+	v := h.db.Client.Get(context.Background(), h.ledger.PageKey(r.PageID, "t:"+r.Target.String())).Val()
+	if !strings.HasPrefix(v, "s|") {
+		t.Errorf("ledger entry of a reply Graph holds, after Shutdown: %q, want it recorded sent (s|...)", v)
 	}
 }
