@@ -88,10 +88,7 @@ func TestHideMarksKeepLedgerTTL_audit15(t *testing.T) {
 		if e, err := l.Get(ctx, page, tg); err != nil || e.Status != want {
 			t.Fatalf("%s: entry %+v %v, want %s", what, e, err, want)
 		}
-		ttl := l.rdb.PTTL(ctx, l.entryKey(page, tg)).Val()
-		if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
-			t.Errorf("%s: entry's TTL %s, want the ledger's %s", what, ttl, DefaultLedgerTTL)
-		}
+		wantLedgerTTL(t, l, l.entryKey(page, tg), what+": entry")
 	}
 	hide := func(tg Target) {
 		t.Helper()
@@ -148,10 +145,7 @@ func TestBrokenAnswerRecordKeepsLedgerTTL_audit15(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "broken:"+tg.String())).Val()
-	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
-		t.Errorf("page-broken answers' record TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
-	}
+	wantLedgerTTL(t, l, l.pageKey(page, "broken:"+tg.String()), "page-broken answers' record")
 }
 
 // TestPersonSentAgoAnswersEarlierMessages_audit15: a person's record
@@ -228,10 +222,7 @@ func TestNotedTextKeepsLedgerTTL_audit15(t *testing.T) {
 	if d, err := l.NotedText(ctx, page, tg); err != nil || d != TextDigest("Thanks!") {
 		t.Fatalf("noted text %q %v, want the first text's digest", d, err)
 	}
-	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "text:"+tg.ID)).Val()
-	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
-		t.Errorf("noted text's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
-	}
+	wantLedgerTTL(t, l, l.pageKey(page, "text:"+tg.ID), "noted text")
 }
 
 // TestRateRecordAndHeldReadExpire_audit15: the record of a Page's
@@ -246,10 +237,7 @@ func TestRateRecordAndHeldReadExpire_audit15(t *testing.T) {
 	if _, err := l.RecordRate(ctx, page, "1/s burst 2"); err != nil {
 		t.Fatal(err)
 	}
-	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "rate_config")).Val()
-	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
-		t.Errorf("rate record's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
-	}
+	wantLedgerTTL(t, l, l.pageKey(page, "rate_config"), "rate record")
 
 	lim := Limit{Interval: time.Second}
 	if _, err := l.TakeReadKey(ctx, page, "conv", lim); err != nil {
@@ -260,8 +248,18 @@ func TestRateRecordAndHeldReadExpire_audit15(t *testing.T) {
 	if _, err := l.TakeReadHeld(ctx, page, "conv", "t_1", lim, time.Millisecond, time.Second); !errors.Is(err, ErrReadLater) {
 		t.Fatalf("held read = %v, want ErrReadLater", err)
 	}
-	ttl = l.rdb.PTTL(ctx, l.pageKey(page, "conv:held:t_1")).Val()
+	ttl := l.rdb.PTTL(ctx, l.pageKey(page, "conv:held:t_1")).Val()
 	if ttl <= 0 || ttl > 5*time.Second {
 		t.Errorf("held read slot's TTL %s, want a little after the slot and its lateness (~3s)", ttl)
+	}
+}
+
+// wantLedgerTTL checks that key lives about the ledger's TTL; what names the
+// record in the error.
+func wantLedgerTTL(t *testing.T, l *Ledger, key, what string) {
+	t.Helper()
+	ttl := l.rdb.PTTL(context.Background(), key).Val()
+	if ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
+		t.Errorf("%s's TTL %s, want the ledger's %s", what, ttl, DefaultLedgerTTL)
 	}
 }
