@@ -920,17 +920,20 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 	// every conversation asked for holds one, and the poll's next free
 	// slot comes after them all.
 	lim := worker.ConversationReadLimit(page)
-	wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10,
-		heldReadAhead(lim, maxWait))
-	switch {
-	case errors.As(err, new(*tasks.PausedError)):
-		return err
-	case errors.Is(err, tasks.ErrReadLater):
-		return &ReadLaterError{Wait: wait}
-	case err != nil:
-		return &RedisError{Err: err}
-	}
-	if wait > 0 {
+	for retook := false; ; retook = true {
+		wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10,
+			heldReadAhead(lim, maxWait))
+		switch {
+		case errors.As(err, new(*tasks.PausedError)):
+			return err
+		case errors.Is(err, tasks.ErrReadLater):
+			return &ReadLaterError{Wait: wait}
+		case err != nil:
+			return &RedisError{Err: err}
+		}
+		if wait <= 0 {
+			break
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -939,6 +942,7 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 		case <-t.C:
 		}
 		// The Page may have been paused during the wait: no read then.
+		due := time.Now()
 		d, reason, err := l.Paused(ctx, page.ID)
 		switch {
 		case err != nil:
@@ -946,8 +950,15 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 		case d > 0:
 			return &tasks.PausedError{Page: page.ID, For: d, Reason: reason}
 		}
+		if retook || !worker.ReadLate(due, lim) {
+			break
+		}
+		// Redis answered the check late (away for a moment): every
+		// request whose slot came due meanwhile would read now, at once,
+		// past the Page's conversation read limit. This one takes a new
+		// slot (once), as a webhook item's read does.
 	}
-	err = ConversationReply(ctx, g, page, conversationID, now(), reply)
+	err := ConversationReply(ctx, g, page, conversationID, now(), reply)
 	var ge *graph.Error
 	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
 		worker.PauseForError(l, m, page.ID, ge, log)

@@ -2273,7 +2273,7 @@ func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.
 		if err := checkPaused(ctx, pl.p.Ledger, page.ID); err != nil {
 			return pausedPutBack(err)
 		}
-		if retook || !readLate(due, lim) {
+		if retook || !ReadLate(due, lim) {
 			return nil
 		}
 		// Redis answered the check late (away for a moment): every read
@@ -2284,17 +2284,17 @@ func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.
 	}
 }
 
-// readLate reports whether a read whose slot came due at due, and whose
+// ReadLate reports whether a read whose slot came due at due, and whose
 // pause check (a Redis round trip) returned only now, is late enough that
 // other reads' slots may have come due meanwhile: by more than one of the
 // schedule's intervals, at least minReadLate. Redis away for a moment (frozen,
 // restarted) holds every such check, and answers them all at once: their
 // reads went to Graph together, past the Page's read limit (80001).
-func readLate(due time.Time, lim tasks.Limit) bool {
+func ReadLate(due time.Time, lim tasks.Limit) bool {
 	return time.Since(due) > max(lim.Interval, minReadLate)
 }
 
-// minReadLate is readLate's least lateness: well past a round trip to a
+// minReadLate is ReadLate's least lateness: well past a round trip to a
 // busy Redis, so a late check means Redis was away.
 const minReadLate = 100 * time.Millisecond
 

@@ -961,7 +961,7 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 // slot it was told of would find it taken every time.
 //
 // A pause check answered late (Redis away for a moment) takes a new slot, as
-// a webhook item's does (itemRead, readLate): every check whose slot came
+// a webhook item's does (itemRead, ReadLate): every check whose slot came
 // due meanwhile is answered at once when Redis is back, and their reads went
 // to Graph together, past the Page's read limit.
 func (w *Worker) readSlot(ctx context.Context, r *tasks.Reply, name string, lim tasks.Limit, what string) error {
@@ -996,7 +996,7 @@ func (w *Worker) readSlot(ctx context.Context, r *tasks.Reply, name string, lim 
 			}
 			return &readSlotError{err}
 		}
-		if retook || !readLate(due, lim) {
+		if retook || !ReadLate(due, lim) {
 			return nil
 		}
 		// Redis answered the check late: this read takes a new slot, on
