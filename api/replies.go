@@ -344,7 +344,7 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	}
 	pg, ok := s.pages[r.PageID]
 	if !ok {
-		return c, badInput(prefix+"page_id", "page_id %s is not a Page of this server's configuration", r.PageID)
+		return c, badInput(prefix+"page_id", "%s", unknownPageID(r.PageID, s.secrets))
 	}
 	c.page = pg
 	n := 0
@@ -407,6 +407,17 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 // never writes, which would name no Page here, or no id at all, such as a
 // digit-only secret passed in its place, so it is not echoed.
 const msgPageIDZero = "page_id starts with a leading zero, which no Page id has: give the Page's id as Graph writes it"
+
+// unknownPageID is the answer's message for a numeric page_id that names no
+// Page of the configuration: quoted, unless it holds one of secrets
+// (config.HoldsSecret: a page_id that names no Page is no Graph id to
+// keep, so a digit-only secret passed in its place is looked for too).
+func unknownPageID(id string, secrets []string) string {
+	if config.HoldsSecret(id, secrets) {
+		return "page_id is not a Page of this server's configuration (it holds a secret of the configuration: not shown)"
+	}
+	return "page_id " + id + " is not a Page of this server's configuration"
+}
 
 func digits(s string) bool {
 	for _, r := range s {
@@ -1100,7 +1111,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, msgPageIDZero, "page_id")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "page_id "+hint+" is not a Page of this server's configuration", "page_id")
+		writeError(w, http.StatusBadRequest, unknownPageID(hint, s.secrets), "page_id")
 		return
 	}
 	var page string
