@@ -40,7 +40,7 @@ func TestClassify(t *testing.T) {
 		{name: "person not receiving", code: 10, sub: 2018108, http: 400, want: ClassPermanent},
 		{name: "other permission subcode", code: 10, sub: 2018336, http: 403, want: ClassPageBroken},
 		{name: "person unavailable under 200", code: 200, sub: 1545041, http: 400, want: ClassPermanent},
-		{name: "app not live", code: 200, sub: 2018028, http: 403, want: ClassPageBroken},
+		{name: "app not live: the person has no role on the app", code: 200, sub: 2018028, http: 403, want: ClassPermanent},
 		{name: "1545041 is not special under 10", code: 10, sub: 1545041, http: 403, want: ClassPageBroken},
 		{name: "200", code: 200, http: 403, want: ClassPageBroken},
 		{name: "299", code: 299, http: 403, want: ClassPageBroken},

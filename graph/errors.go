@@ -164,7 +164,19 @@ var perMessage = map[[2]int]bool{
 	{10, 2018108}: true,
 	// Code 200: this person isn't available right now (551's subcode).
 	{200, 1545041}: true,
+	// Codes 10 and 200, subcode 2018028: "Cannot message users who are
+	// not admins, developers or testers of the app until pages_messaging
+	// permission is reviewed and the app is live". An app with Standard
+	// Access messages the people with a role on it and is refused for
+	// everyone else: the person's, not the Page's, whose other replies
+	// go through.
+	{10, subcodeAppNotLive}:  true,
+	{200, subcodeAppNotLive}: true,
 }
+
+// subcodeAppNotLive is the refusal of a send to someone without a role on
+// an app that is not live (perMessage).
+const subcodeAppNotLive = 2018028
 
 // subcodeThreadControlled is code 10's "Message failed to send because
 // another app is controlling this thread now": Messenger's handover protocol
@@ -242,6 +254,9 @@ var perPersonMessages = []string{
 	// but Meta's Page Messages reference also gives it as "Permissions
 	// disallow message to user": that one is the person's.
 	"disallow message to user",
+	// 2018028's (perMessage), which has also come under code 10 without
+	// its subcode.
+	"not admins, developers or testers of the app",
 }
 
 // perPersonMessage reports whether an answer under code 10, 200 or 230 says,

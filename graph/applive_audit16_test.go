@@ -1,0 +1,59 @@
+package graph_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/pagereply/pagereply/graph"
+)
+
+// TestAppNotLiveRefusesOnePerson_audit16: an app with Standard Access (in
+// development mode, not through App Review) may message only the people
+// with a role on it; a send to anyone else is refused with "Cannot message
+// users who are not admins, developers or testers of the app until
+// pages_messaging permission is reviewed and the app is live" (code 10 or
+// 200, subcode 2018028, or no subcode), while sends to the app's testers
+// go through (davidchua/pymessenger#81: "Send message with testers of app
+// is ok, but to customer with this error", replying to a Page's post
+// comments; microsoft/botframework-sdk#2510, code 10). It is about that
+// person, not the Page: classed page broken, one such commenter paused the
+// Page again every time its kept reply ran, holding back the replies to the
+// people the app may message, for the reply's 7 days. It fails that reply
+// only (permanent), as the other refusals about one person do.
+func TestAppNotLiveRefusesOnePerson_audit16(t *testing.T) {
+	const msg = `Cannot message users who are not admins, developers or testers of the app until pages_messaging permission is reviewed and the app is live.`
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{name: "10/2018028", body: `{"error":{"message":"(#10) ` + msg + `","type":"OAuthException","code":10,"error_subcode":2018028,"fbtrace_id":"AbC"}}`},
+		{name: "200/2018028", body: `{"error":{"message":"(#200) ` + msg + `","type":"OAuthException","code":200,"error_subcode":2018028,"fbtrace_id":"AbC"}}`},
+		{name: "10 without subcode", body: `{"error":{"message":"(#10) ` + msg + `","type":"OAuthException","code":10,"fbtrace_id":"AbC"}}`},
+		{name: "subcode without the message", body: `{"error":{"message":"(#200) Permissions error","type":"OAuthException","code":200,"error_subcode":2018028,"fbtrace_id":"AbC"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			c := graph.New(graph.Config{BaseURL: srv.URL})
+			_, err := c.SendPrivateReply(context.Background(), "page-token", "100", graph.Recipient{CommentID: "7_11"}, "Hi")
+			if err == nil {
+				t.Fatal("send succeeded")
+			}
+			if got := graph.ClassOf(err); got != graph.ClassPermanent {
+				t.Errorf("class %s, want permanent: one person the app may not message yet, not the Page (%v)", got, err)
+			}
+			if !errors.Is(err, graph.ErrPermanent) || graph.PolicyBlocked(err) {
+				t.Errorf("errors.Is(ErrPermanent) = %v, PolicyBlocked = %v", errors.Is(err, graph.ErrPermanent), graph.PolicyBlocked(err))
+			}
+		})
+	}
+}
