@@ -467,15 +467,19 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	shownAt := map[tasks.Target]time.Time{}       // those unhides' created_time
 	for _, e := range d.Entry {
 		page, ok := h.pages[e.ID]
+		// The entry's id as the log lines name it: a configured Page's, or
+		// whatever a signed delivery sent, never a secret of the
+		// configuration.
+		pageAttr := slog.String("page_id", redactedValue(e.ID, h.secrets, clipField, "an entry id"))
 		if len(e.Messaging) > 0 {
 			ignored += len(e.Messaging)
 			h.log.Debug("webhook messaging events ignored: conversations are answered by the poll",
-				slog.String("page_id", e.ID), slog.Int("events", len(e.Messaging)))
+				pageAttr, slog.Int("events", len(e.Messaging)))
 		}
 		if len(e.Changes) == 0 && len(e.Messaging) == 0 && hasFields(e.ChangedFields) {
 			ignored++
 			lvl, repeated := h.noValues.Level(h.p.Now(), slog.LevelWarn)
-			attrs := []any{slog.String("page_id", clipField(e.ID))}
+			attrs := []any{pageAttr}
 			if lvl != slog.LevelDebug {
 				attrs = append(attrs, slog.Int("repeated", repeated),
 					slog.String("hint", "turn Include Values on for the app's page subscription (include_values=true when subscribing through the API); the next ones are logged at debug for 10s"))
@@ -483,10 +487,19 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			h.log.Log(r.Context(), lvl, "webhook delivery without values: Meta names the changed fields (changed_fields) but not the changes, so nothing can be queued from it", attrs...)
 		}
 		for _, c := range e.Changes {
+			if h.idHoldsSecret(c.Value) {
+				// As the API and enqueue refuse such an id: it would be a
+				// task's id and payload, a ledger key, in the monitor and
+				// the logs. Meta sends none; the value is never shown.
+				ignored++
+				h.log.Debug("webhook change ignored", pageAttr,
+					slog.String("why", "comment_id or post_id holds a secret of the configuration"))
+				continue
+			}
 			mark, target, why := h.markOf(page, ok, c.Field, c.Value)
 			if why != "" {
 				ignored++
-				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
+				h.log.Debug("webhook change ignored", pageAttr, slog.String("why", why))
 				continue
 			}
 			if mark != "" {
@@ -514,7 +527,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
 			if why != "" {
 				ignored++
-				h.log.Debug("webhook change ignored", slog.String("page_id", e.ID), slog.String("why", why))
+				h.log.Debug("webhook change ignored", pageAttr, slog.String("why", why))
 				continue
 			}
 			it.ReceivedAt = now
@@ -829,6 +842,12 @@ func shownItem(page, id string, v changeValue, now int64) tasks.WebhookItem {
 		it.PostID = ""
 	}
 	return it
+}
+
+// idHoldsSecret reports whether a change's comment_id or post_id holds one
+// of the configuration's secrets (config.IDHoldsSecret).
+func (h *webhook) idHoldsSecret(v changeValue) bool {
+	return config.IDHoldsSecret(v.CommentID, h.secrets) || config.IDHoldsSecret(v.PostID, h.secrets)
 }
 
 // itemOf returns the webhook item of a change, or why it is ignored.
