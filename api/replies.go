@@ -931,8 +931,16 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 	// every conversation asked for holds one, and the poll's next free
 	// slot comes after them all.
 	lim := worker.ConversationReadLimit(page)
+	start, within := time.Now(), maxWait
 	for retook := false; ; retook = true {
-		wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, maxWait, lim.Interval/10,
+		if retook {
+			// The new slot is waited for only in what is left of maxWait
+			// (nothing, often: the check came back late): the request
+			// waits no longer than it may, and a slot further is
+			// answered as one too far (held for the conversation).
+			within = maxWait - time.Since(start)
+		}
+		wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, within, lim.Interval/10,
 			heldReadAhead(lim, maxWait))
 		switch {
 		case errors.As(err, new(*tasks.PausedError)):
