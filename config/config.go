@@ -356,10 +356,20 @@ func (r Redis) Describe() string {
 		return "redis (no url)"
 	}
 	u, err := url.Parse(r.URL)
-	if err != nil || strings.Contains(r.URL, "#") {
+	if err != nil || strings.Contains(r.URL, "#") || u.Opaque != "" || u.Host == "" {
 		// A # in a password leaves the password's head as the host: not
-		// shown (validate refuses such a URL).
+		// shown (validate refuses such a URL). Nor is a URL without a
+		// host: "redis:SECRET@host" (no "//") or a password alone.
 		return "redis (invalid url)"
+	}
+	_, rest, _ := strings.Cut(r.URL, "://")
+	if end, at := strings.IndexAny(rest, "/?"), strings.LastIndex(rest, "@"); end >= 0 && at > end {
+		// An @ after the host ended: a / or ? in the password ended the
+		// host ("redis://u:1234/SECRET@host" has host "u:1234", the rest
+		// its path), and all before the last @ may be the password. Only
+		// what follows it is shown, without its query.
+		host, _, _ := strings.Cut(rest[at+1:], "?")
+		return u.Scheme + "://***@" + host
 	}
 	// redis://SECRET@host: a password written where the user name goes
 	// (redis://:SECRET@host is meant) is taken for a user name. It may be
