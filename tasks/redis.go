@@ -46,6 +46,13 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 			// the first ':' (a user name, or a password, written alone).
 			return nil, errors.New("redis.url: scheme must be redis:// or rediss://")
 		}
+		if strings.Contains(c.URL, "#") {
+			// A # in the password starts the URL's fragment: the host and
+			// port would be the password's head, dialled and named in
+			// go-redis's errors. config's redis.url refuses it; bench's
+			// --redis comes here unchecked.
+			return nil, errors.New("redis.url: holds a # (write a # in the password as %23)")
+		}
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, errors.New("redis.url: cannot parse (check host, port and database)")
