@@ -57,3 +57,25 @@ func TestAppNotLiveRefusesOnePerson_audit16(t *testing.T) {
 		})
 	}
 }
+
+// TestAppNotLiveReason_audit16: the reason a reply failed with, as the
+// ledger keeps it, is told to be the app-not-live refusal (which the app
+// going live lifts) from its subcode or its message, and no other refusal
+// about one person is.
+func TestAppNotLiveReason_audit16(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		want   bool
+	}{
+		{"reply c:1: graph: messages: (#10) Cannot message users who are not admins, developers or testers of the app until ... [code 10/2018028, http 403, class permanent]", true},
+		{"graph: messages: (#200) Permissions error [code 200/2018028, http 403, class permanent]", true},
+		{"graph: messages: (#10) Cannot message users who are not admins, developers or testers of the app [code 10, http 403, class permanent]", true},
+		{"graph: messages: (#200) This person isn't available right now. [code 200/1545041, http 400, class permanent]", false},
+		{"graph: messages: (#10) outside of allowed window [code 10/20180280, http 400, class permanent]", false},
+		{"", false},
+	} {
+		if got := graph.AppNotLiveReason(tc.reason); got != tc.want {
+			t.Errorf("AppNotLiveReason(%q) = %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}

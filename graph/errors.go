@@ -178,6 +178,21 @@ var perMessage = map[[2]int]bool{
 // an app that is not live (perMessage).
 const subcodeAppNotLive = 2018028
 
+// appNotLiveText is that refusal's message, for an answer without its
+// subcode (perPersonMessages).
+const appNotLiveText = "not admins, developers or testers of the app"
+
+// AppNotLiveReason reports whether reason, the text of an error a reply
+// failed with (an *Error's Error(), as the ledger keeps it), is Meta's
+// refusal of a send to someone without a role on an app that is not live
+// (10 or 200, subcode 2018028, or its message): a refusal that the app
+// going live lifts, where the other refusals about one person are for good.
+func AppNotLiveReason(reason string) bool {
+	return strings.Contains(reason, appNotLiveText) ||
+		strings.Contains(reason, "code 10/"+strconv.Itoa(subcodeAppNotLive)+",") ||
+		strings.Contains(reason, "code 200/"+strconv.Itoa(subcodeAppNotLive)+",")
+}
+
 // subcodeThreadControlled is code 10's "Message failed to send because
 // another app is controlling this thread now": Messenger's handover protocol
 // gave the person's thread to another app (a live-chat or helpdesk inbox).
@@ -256,7 +271,7 @@ var perPersonMessages = []string{
 	"disallow message to user",
 	// 2018028's (perMessage), which has also come under code 10 without
 	// its subcode.
-	"not admins, developers or testers of the app",
+	appNotLiveText,
 }
 
 // perPersonMessage reports whether an answer under code 10, 200 or 230 says,

@@ -687,6 +687,32 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 	return l.mark(ctx, page, t, "f|"+reason, "failed", 0)
 }
 
+// dropFailedScript deletes a target's entry when it is failed for good
+// with exactly the reason ARGV[1] ('f|<ms>|<reason>'); anything else (a
+// claim, a doubt, a sent reply, another reason, a hide or remove mark) is
+// kept. Returns 1 when it deleted the entry.
+var dropFailedScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 2) ~= 'f|' then return 0 end
+local suffix = '|' .. ARGV[1]
+if #v < #suffix + 2 or string.sub(v, -#suffix) ~= suffix then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
+// DropFailed deletes t's entry when it is failed for good with reason (as
+// Get gives it), so that the next attempt claims and sends it: for a
+// refusal that no longer holds (the app was not live for the person, and
+// is now). It reports whether it deleted the entry; any other entry is
+// kept as it is.
+func (l *Ledger) DropFailed(ctx context.Context, page string, t Target, reason string) (bool, error) {
+	n, err := l.runScript(ctx, []string{l.entryKey(page, t)}, dropFailedScript, reason)
+	if err != nil {
+		return false, fmt.Errorf("ledger drop failed mark of %s of page %s: %w", t, page, err)
+	}
+	return n == 1, nil
+}
+
 // HiddenReason is the reason of the ledger entry MarkHidden writes: a
 // comment the Page hid, on a Page with skip_hidden, whose reply must not be
 // sent. Reserve answers ReserveDone for it, as for any target failed for

@@ -122,6 +122,21 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("reply not sent: the " + string(r.Target.Kind) + " was removed")
 			return nil
 		}
+		if res.Entry.Status == tasks.StatusFailed && r.Target.Kind != tasks.KindMessage && graph.AppNotLiveReason(res.Entry.Reason) {
+			// Failed because the app was not live for the person (Meta's
+			// 10/2018028, a definite refusal: nothing was sent), run again
+			// (from the monitor's archive, once the app is live): the
+			// failed mark is dropped and the reply goes back for a moment,
+			// to be claimed and sent. Archived again as failed for good,
+			// it was lost for good. A second private reply to a comment
+			// Graph refuses itself (10900); conversation replies, which
+			// nothing refuses twice, keep their mark.
+			if _, err := w.p.Ledger.DropFailed(ctx, r.PageID, r.Target, res.Entry.Reason); err != nil {
+				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: drop its failed mark (app not live then): %w", r.Target, err))
+			}
+			log.L().Info("reply failed earlier because the app was not live for the person: tried again")
+			return &delayError{d: time.Second, reason: "failed mark of an app not live then, dropped"}
+		}
 		if res.Entry.Status == tasks.StatusFailed {
 			// Failed for good by an earlier run whose archive did not reach
 			// Redis (a stall; asynq's recoverer then brought the task back):
