@@ -1,0 +1,730 @@
+//go:build soak
+
+package chaos
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/proctest"
+)
+
+var (
+	soakFor   = flag.Duration("soak.for", 12*time.Minute, "length of the soak: chaos for all but its last 2 minutes, growth for all but its last minute, then the wait for every reply")
+	soakPort  = flag.Int("soak.port", 0, "port of the soak's own redis-server (started and restarted by the soak)")
+	soakSeed  = flag.Int64("soak.seed", 1, "sandbox seed")
+	soakOut   = flag.String("soak.out", "", "directory to copy the process logs and the report to")
+	soakGrow  = flag.Float64("soak.grow", 2, "items grown per second across the Pages")
+	soakRate  = flag.Int("soak.rate", 5, "rate per second of every Page")
+	soakBurst = flag.Int("soak.burst", 2, "burst of every Page")
+	soakFail  = flag.Float64("soak.fail", 0.03, "share of Graph calls answered with a transient 500")
+	soakDrop  = flag.Float64("soak.drop", 0.01, "share of sends whose answer is lost")
+	soakJit   = flag.Duration("soak.jitter", 20*time.Millisecond, "Graph latency jitter")
+	soakKill  = flag.Duration("soak.kill", 40*time.Second, "least time between worker restarts (plus up to 30s)")
+)
+
+const (
+	soakVerify = "soak-verify-token-8c1d2e"
+	soakSecret = "soak-app-secret-4f90ab7e"
+	soakAPITok = "soak-api-token-1a2b3c4d5e6f"
+)
+
+// soakRedis is the soak's own redis-server with an append-only file.
+type soakRedis struct {
+	port int
+	dir  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+}
+
+func (s *soakRedis) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--enable-debug-command", "local", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	for range 100 {
+		if out, err := exec.Command("redis-cli", "-p", strconv.Itoa(s.port), "ping").Output(); err == nil && strings.TrimSpace(string(out)) == "PONG" {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("redis did not answer PING")
+}
+
+func (s *soakRedis) kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+func (s *soakRedis) cli(args ...string) (string, error) {
+	out, err := exec.Command("redis-cli", append([]string{"-p", strconv.Itoa(s.port)}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// answer is one error answer the sandbox gave.
+type answer struct {
+	at       time.Time
+	page     string
+	method   string
+	path     string
+	status   int
+	code     int
+	subcode  int
+	injected bool // inside a Throttle the soak injected on that Page
+}
+
+// tap records the sandbox's error answers.
+type tap struct {
+	h       http.Handler
+	mu      sync.Mutex
+	answers []answer
+	forced  map[string][][2]time.Time
+}
+
+func (tp *tap) force(page string, from, to time.Time) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.forced[page] = append(tp.forced[page], [2]time.Time{from, to})
+}
+
+type capW struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *capW) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *capW) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = 200
+	}
+	if c.status >= 400 && c.buf.Len() < 4096 {
+		c.buf.Write(b)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *capW) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if hj, ok := c.ResponseWriter.(http.Hijacker); ok {
+		return hj.Hijack()
+	}
+	return nil, nil, errors.New("no hijacker")
+}
+
+func (c *capW) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+var bucPageRe = regexp.MustCompile(`"(\d+)"\s*:`)
+
+func (tp *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &capW{ResponseWriter: w}
+	tp.h.ServeHTTP(cw, r)
+	if cw.status < 400 {
+		return
+	}
+	var body struct {
+		Error struct {
+			Code    int `json:"code"`
+			Subcode int `json:"error_subcode"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(cw.buf.Bytes(), &body)
+	a := answer{at: time.Now(), method: r.Method, path: r.URL.Path, status: cw.status, code: body.Error.Code, subcode: body.Error.Subcode}
+	if m := bucPageRe.FindStringSubmatch(w.Header().Get("X-Business-Use-Case-Usage")); m != nil {
+		a.page = m[1]
+	}
+	tp.mu.Lock()
+	for _, win := range tp.forced[a.page] {
+		if !a.at.Before(win[0].Add(-50*time.Millisecond)) && a.at.Before(win[1].Add(50*time.Millisecond)) {
+			a.injected = true
+		}
+	}
+	tp.answers = append(tp.answers, a)
+	tp.mu.Unlock()
+}
+
+// soakPage is one Page's config in the soak.
+type soakPage struct {
+	sandbox.Page
+	kinds      []string
+	def        bool
+	perPerson  bool
+	rules      bool
+	personGap  string
+	conversing bool
+}
+
+// TestSoak_audit16 is a soak with chaos, run by hand (the soak build tag):
+// four Pages of the Graph sandbox with 600 seeded comments and 10
+// conversations each, growing at -soak.grow items a second (comments, some
+// visitor posts and messages; the comments and posts delivered by the webhook), served by an api, a scheduler and two worker
+// processes over a redis-server of its own (AOF, everysec) on -soak.port,
+// while workers are SIGKILLed or SIGTERMed and restarted, Redis is SIGKILLed
+// and restarted, frozen (CLIENT PAUSE 3000 ALL, DEBUG SLEEP 3), Graph
+// throttles a Page now and then and fails some calls. Then, from the
+// sandbox's record: no second reply to a comment, post or person, none
+// missed, no throttle answer outside the injected ones (the sandbox's own
+// send and read limits are rate + burst and rate + burst + 1 a second), no
+// secret in a log.
+//
+//	go test -tags soak -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak
+func TestSoak_audit16(t *testing.T) {
+	if *soakPort == 0 {
+		t.Skip("-soak.port not set")
+	}
+	began := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(*soakSeed), 11))
+	dir := t.TempDir()
+	rs := &soakRedis{port: *soakPort, dir: dir}
+	if err := rs.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rs.kill)
+	rate, burst := *soakRate, *soakBurst
+	sb := sandbox.New(sandbox.Options{Pages: 4, Posts: 15, Comments: 40, Conversations: 10, VisitorPosts: true,
+		Seed: *soakSeed, AppSecret: soakSecret, SendRate: float64(rate + burst), ReadRate: float64(rate + burst + 1),
+		ThrottleBlock: 30 * time.Second})
+	tp := &tap{h: sb, forced: map[string][][2]time.Time{}}
+	gs := httptest.NewServer(tp)
+	t.Cleanup(gs.Close)
+	apiAddr := proctest.FreeAddr(t)
+
+	var pages []soakPage
+	for i, p := range sb.Pages() {
+		sp := soakPage{Page: p, rules: true}
+		switch i {
+		case 0:
+			sp.kinds, sp.def, sp.conversing = []string{"comments", "posts", "conversations"}, true, true
+		case 1:
+			sp.kinds = []string{"comments", "posts"} // no default: no_rule skips
+		case 2:
+			sp.kinds, sp.def, sp.perPerson, sp.conversing = []string{"comments", "posts", "conversations"}, true, true, true
+		case 3:
+			sp.kinds, sp.def, sp.personGap = []string{"comments", "posts"}, true, "3s"
+		}
+		pages = append(pages, sp)
+	}
+	var y strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&y, "redis:\n  url: %s\n", q(fmt.Sprintf("redis://127.0.0.1:%d/0", *soakPort)))
+	fmt.Fprintf(&y, "graph:\n  base_url: %s\n  app_secret: %s\n  timeout: 3s\n", q(gs.URL), q(soakSecret))
+	y.WriteString("pages:\n")
+	for _, p := range pages {
+		fmt.Fprintf(&y, "  - id: %s\n    access_token: %s\n    schedule: \"@every 5s\"\n    rate: %d/s\n    burst: %d\n    reply_to: [%s]\n",
+			q(p.ID), q(p.Token), rate, burst, strings.Join(p.kinds, ", "))
+		fmt.Fprintf(&y, "    rules:\n      - match: %s\n        text: %s\n", q(ruleMatch), q(ruleText))
+		if p.def {
+			fmt.Fprintf(&y, "    default_text: %s\n", q(defaultText))
+		}
+		if p.perPerson {
+			y.WriteString("    one_reply_per_person: true\n")
+		}
+		if p.personGap != "" {
+			fmt.Fprintf(&y, "    person_gap: %s\n", p.personGap)
+		}
+	}
+	fmt.Fprintf(&y, "worker:\n  concurrency: 10\n  max_retry: 10\n")
+	fmt.Fprintf(&y, "webhook:\n  verify_token: %s\n", q(soakVerify))
+	fmt.Fprintf(&y, "api:\n  addr: %s\n  tokens: [%s]\n", q(apiAddr), q(soakAPITok))
+	y.WriteString("log:\n  level: info\n  format: json\n")
+	cfgPath := filepath.Join(dir, "pagereply.yaml")
+	if err := os.WriteFile(cfgPath, []byte(y.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &rig{t: t, o: rigOptions{rate: rate, burst: burst, asynq: asynq.RedisClientOpt{Addr: fmt.Sprintf("127.0.0.1:%d", *soakPort)}},
+		bin: proctest.Binary(t, proctest.BuildOptions{}), sb: sb, api: apiAddr, cfgPath: cfgPath,
+		defaults: map[string]bool{}, apiTexts: map[string]string{}, perm: map[string]string{}}
+	for _, p := range pages {
+		r.pages = append(r.pages, p.Page)
+		r.secrets = append(r.secrets, p.Token)
+	}
+	r.secrets = append(r.secrets, soakAPITok, soakSecret, soakVerify)
+
+	sb.SetFaults(sandbox.Faults{FailRate: *soakFail, DropRate: *soakDrop, Jitter: *soakJit})
+	r.start("api", "api")
+	if err := r.waitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	w1 := r.start("worker-1", "worker")
+	w2 := r.start("worker-2", "worker")
+	r.start("scheduler", "scheduler")
+	workers := []*proctest.Proc{w1, w2}
+	start := time.Now()
+
+	// Growth with webhook deliveries.
+	wh := &sandbox.Webhook{URL: "http://" + apiAddr + "/webhook", AppSecret: soakSecret}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var grown atomic.Int64
+	var growWG sync.WaitGroup
+	growWG.Add(1)
+	go func() {
+		defer growWG.Done()
+		every := time.Duration(float64(time.Second) / *soakGrow)
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			for _, g := range sb.Grow(1) {
+				grown.Add(1)
+				growWG.Add(1)
+				go func() {
+					defer growWG.Done()
+					_ = wh.Deliver(context.Background(), g)
+				}()
+			}
+		}
+	}()
+
+	// Chaos.
+	var events []string
+	logEv := func(format string, args ...any) {
+		s := fmt.Sprintf("%6.1fs ", time.Since(start).Seconds()) + fmt.Sprintf(format, args...)
+		events = append(events, s)
+		t.Log(s)
+	}
+	counts := map[string]int{}
+	chaosEnd := start.Add(*soakFor - 2*time.Minute)
+	nextWorker := start.Add(45 * time.Second)
+	nextThrottle := start.Add(70 * time.Second)
+	redisPlan := []struct {
+		at   time.Duration
+		what string
+	}{
+		{*soakFor / 5, "pause"}, {*soakFor * 3 / 10, "restart"}, {*soakFor * 2 / 5, "sleep"},
+		{*soakFor / 2, "pause"}, {*soakFor * 3 / 5, "sleep"}, {*soakFor * 7 / 10, "restart"},
+	}
+	killedMid := 0
+	for time.Now().Before(chaosEnd) {
+		time.Sleep(250 * time.Millisecond)
+		if err := r.alive(); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if now.After(nextWorker) {
+			nextWorker = now.Add(*soakKill + time.Duration(rng.Int64N(int64(30*time.Second))))
+			w := workers[rng.IntN(2)]
+			if rng.IntN(2) == 0 {
+				if err := r.killRestart(w, 500*time.Millisecond+time.Duration(rng.Int64N(int64(time.Second)))); err != nil {
+					t.Fatal(err)
+				}
+				killedMid++
+				counts["worker SIGKILL"]++
+				logEv("%s SIGKILLed and restarted", w.Name())
+			} else {
+				r.chaosMu.Lock()
+				t0 := time.Now()
+				code, err := w.Stop(45 * time.Second)
+				took := time.Since(t0)
+				if err == nil {
+					time.Sleep(500 * time.Millisecond)
+					err = w.Restart()
+				}
+				r.chaosMu.Unlock()
+				if err != nil || code != 0 {
+					t.Errorf("%s: SIGTERM: exit %d, %v", w.Name(), code, err)
+				}
+				counts["worker SIGTERM"]++
+				logEv("%s SIGTERMed (exit %d after %s) and restarted", w.Name(), code, took.Round(time.Millisecond))
+			}
+		}
+		if now.After(nextThrottle) {
+			nextThrottle = now.Add(60*time.Second + time.Duration(rng.Int64N(int64(40*time.Second))))
+			pg := pages[rng.IntN(len(pages))].ID
+			d := 10*time.Second + time.Duration(rng.Int64N(int64(10*time.Second)))
+			tp.force(pg, time.Now(), time.Now().Add(d))
+			sb.Throttle(pg, d)
+			counts["Graph throttles a Page (injected)"]++
+			logEv("Graph throttles Page %s for %s", pg, d.Round(time.Millisecond))
+		}
+		if len(redisPlan) > 0 && now.Sub(start) >= redisPlan[0].at {
+			what := redisPlan[0].what
+			redisPlan = redisPlan[1:]
+			switch what {
+			case "pause":
+				out, err := rs.cli("client", "pause", "3000", "ALL")
+				counts["Redis CLIENT PAUSE 3000 ALL"]++
+				logEv("redis-cli client pause 3000 ALL: %s %v", out, err)
+			case "sleep":
+				out, err := rs.cli("debug", "sleep", "3")
+				counts["Redis DEBUG SLEEP 3"]++
+				logEv("redis-cli debug sleep 3: %s %v", out, err)
+			case "restart":
+				r.chaosMu.Lock()
+				rs.kill()
+				time.Sleep(time.Second)
+				err := rs.start()
+				r.chaosMu.Unlock()
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts["Redis SIGKILL + restart (AOF)"]++
+				logEv("Redis SIGKILLed and restarted from its AOF")
+			}
+		}
+	}
+	logEv("chaos over; growth goes on for a minute")
+	time.Sleep(time.Minute)
+	cancel()
+	growWG.Wait()
+	sb.SetFaults(sandbox.Faults{})
+	logEv("growth stopped (%d items grown); faults off", grown.Load())
+
+	// Settle.
+	settled := time.Now()
+	var missing []string
+	err := proctest.WaitFor(5*time.Minute, "every eligible item answered", func() bool {
+		if err := r.alive(); err != nil {
+			t.Fatal(err)
+		}
+		missing = soakMissing(sb, pages, time.Now())
+		return len(missing) == 0
+	})
+	if err != nil {
+		t.Errorf("%v: %d missing: %v", err, len(missing), head(missing, 20))
+		for _, id := range head(missing, 5) {
+			t.Logf("story of %s:\n%s", id, r.story(id, nil))
+		}
+	}
+	logEv("settled %s after growth stopped", time.Since(settled).Round(time.Second))
+	time.Sleep(20 * time.Second) // late retries must add nothing
+	r.waitLedgerSettled(t, time.Minute)
+	r.stopAll(t)
+	r.killedMidSend = killedMid
+
+	// Checks.
+	rep := soakCheck(t, r, sb, pages, tp)
+	r.checkNoSecrets(t)
+	if n := sb.TokensInURL(); n != 0 {
+		t.Errorf("%d calls carried the token in the URL", n)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "soak seed %d for %s (rate %d/s burst %d): %d items grown, %d webhook deliveries (%d retried, %d failed)\n",
+		*soakSeed, *soakFor, rate, burst, grown.Load(), wh.Stats().Delivered, wh.Stats().Retried, wh.Stats().Failed)
+	b.WriteString(rep)
+	fmt.Fprintf(&b, "injected transient errors (500, code 2): %d; answers dropped after send: %d\n", sb.InjectedFailures(), sb.DroppedAnswers())
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "chaos: %s: %d\n", k, counts[k])
+	}
+	b.WriteString("events:\n  " + strings.Join(events, "\n  ") + "\n")
+	fmt.Fprintf(&b, "total %s\n", time.Since(began).Round(time.Second))
+	t.Log("\n" + b.String())
+	if *soakOut != "" {
+		_ = os.MkdirAll(*soakOut, 0o755)
+		_ = os.WriteFile(filepath.Join(*soakOut, "report.txt"), []byte(b.String()), 0o644)
+		for _, p := range r.procs {
+			if data, err := os.ReadFile(p.LogPath()); err == nil {
+				_ = os.WriteFile(filepath.Join(*soakOut, p.Name()+".log"), data, 0o644)
+			}
+		}
+		var sl bytes.Buffer
+		for _, s := range sb.Sends() {
+			fmt.Fprintf(&sl, "%s %s %s %s %s %s\n", s.Time.Format("15:04:05.000"), s.PageID, s.Kind, s.Target, s.RecipientID, s.MessageID)
+		}
+		_ = os.WriteFile(filepath.Join(*soakOut, "sends.txt"), sl.Bytes(), 0o644)
+		var al bytes.Buffer
+		tp.mu.Lock()
+		for _, a := range tp.answers {
+			fmt.Fprintf(&al, "%s page=%s %s %s status=%d code=%d sub=%d injected=%v\n", a.at.Format("15:04:05.000"), a.page, a.method, a.path, a.status, a.code, a.subcode, a.injected)
+		}
+		tp.mu.Unlock()
+		_ = os.WriteFile(filepath.Join(*soakOut, "answers.txt"), al.Bytes(), 0o644)
+	}
+}
+
+func head[T any](s []T, n int) []T {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// soakWant sorts one comment or post: "" eligible, else the reason.
+func soakWant(p soakPage, fromPage, canReply bool, created time.Time, msg string, now time.Time) (reason string, edge bool) {
+	age := now.Sub(created)
+	if age > window-time.Minute && age < window+time.Minute {
+		return "", true
+	}
+	switch {
+	case fromPage:
+		return reasonOwn, false
+	case !canReply:
+		return reasonCannotReply, false
+	case age >= window:
+		return reasonTooOld, false
+	case ruleRe.MatchString(msg), p.def:
+		return "", false
+	}
+	return reasonNoRule, false
+}
+
+// soakItems lists the eligible comments and posts of a Page with their author.
+func soakItems(sb *sandbox.Sandbox, p soakPage, now time.Time) (eligible map[string]string, other map[string]string) {
+	eligible, other = map[string]string{}, map[string]string{}
+	for _, c := range sb.AllComments(p.ID) {
+		reason, edge := soakWant(p, c.FromPage, c.CanReplyPrivately, c.CreatedTime, c.Message, now)
+		if edge {
+			continue
+		}
+		if reason == "" {
+			eligible[c.ID] = c.From.ID
+		} else {
+			other[c.ID] = reason
+		}
+	}
+	for _, ps := range sb.Posts(p.ID) {
+		if ps.FromPage {
+			continue
+		}
+		reason, edge := soakWant(p, false, ps.CanReplyPrivately, ps.CreatedTime, ps.Message, now)
+		if edge || ps.CreatedTime.Before(now.Add(-scanPosts+time.Minute)) {
+			continue
+		}
+		if reason == "" {
+			eligible[ps.ID] = ps.From.ID
+		} else {
+			other[ps.ID] = reason
+		}
+	}
+	return eligible, other
+}
+
+// soakMissing lists the eligible items and conversations with no reply.
+func soakMissing(sb *sandbox.Sandbox, pages []soakPage, now time.Time) []string {
+	var out []string
+	for _, p := range pages {
+		elig, _ := soakItems(sb, p, now)
+		if p.perPerson {
+			by := map[string][]string{}
+			for id, who := range elig {
+				by[who] = append(by[who], id)
+			}
+			for who, ids := range by {
+				n := 0
+				for _, id := range ids {
+					n += sb.SendCount(id)
+				}
+				if n == 0 {
+					out = append(out, "person:"+who+"@"+p.ID)
+				}
+			}
+		} else {
+			for id := range elig {
+				if sb.SendCount(id) == 0 {
+					out = append(out, id)
+				}
+			}
+		}
+		if p.conversing {
+			out = append(out, convMissing(sb, p, now)...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// convMissing: conversations whose last message is the person's, inside 24h, with no later reply.
+func convMissing(sb *sandbox.Sandbox, p soakPage, now time.Time) []string {
+	var out []string
+	for _, c := range sb.Conversations(p.ID) {
+		if len(c.Messages) == 0 {
+			continue
+		}
+		msgs := slices.Clone(c.Messages)
+		sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].CreatedTime.Before(msgs[j].CreatedTime) })
+		last := msgs[len(msgs)-1]
+		if last.FromPage {
+			continue
+		}
+		age := now.Sub(last.CreatedTime)
+		if age > 24*time.Hour-time.Minute {
+			continue
+		}
+		out = append(out, "conv:"+c.ID)
+	}
+	return out
+}
+
+// soakCheck checks the sandbox's record and returns the report's lines.
+func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *tap) string {
+	var b strings.Builder
+	now := time.Now()
+	sends := sb.Sends()
+	by := map[string][]sandbox.Send{}
+	for _, s := range sends {
+		by[s.Target] = append(by[s.Target], s)
+	}
+	second, wrong, missed, eligibleN := 0, 0, 0, 0
+	for _, p := range pages {
+		elig, other := soakItems(sb, p, now)
+		eligibleN += len(elig)
+		for id, reason := range other {
+			if n := len(by[id]); n != 0 {
+				wrong++
+				t.Errorf("%s on Page %s (%s) got %d replies", id, p.ID, reason, n)
+			}
+		}
+		if p.perPerson {
+			byWho := map[string][]string{}
+			for id, who := range elig {
+				byWho[who] = append(byWho[who], id)
+			}
+			for who, ids := range byWho {
+				n := 0
+				for _, id := range ids {
+					n += len(by[id])
+				}
+				if n > 1 {
+					second += n - 1
+					t.Errorf("person %s on Page %s (one_reply_per_person) got %d replies over %v", who, p.ID, n, ids)
+				} else if n == 0 {
+					missed++
+					t.Errorf("person %s on Page %s got no reply for %v", who, p.ID, ids)
+				}
+			}
+		} else {
+			for id := range elig {
+				switch n := len(by[id]); {
+				case n > 1:
+					second += n - 1
+					t.Errorf("%s on Page %s got %d replies\n%s", id, p.ID, n, r.story(id, by[id]))
+				case n == 0:
+					missed++
+					t.Errorf("%s on Page %s got no reply\n%s", id, p.ID, r.story(id, nil))
+				}
+			}
+		}
+		if p.conversing {
+			for _, c := range sb.Conversations(p.ID) {
+				psid := c.With.ID
+				var ss []sandbox.Send // the sandbox gives a person one id on every Page
+				for _, s := range by[psid] {
+					if s.PageID == p.ID && s.Kind == sandbox.KindConversation {
+						ss = append(ss, s)
+					}
+				}
+				sort.Slice(ss, func(i, j int) bool { return ss[i].Time.Before(ss[j].Time) })
+				for i := 1; i < len(ss); i++ {
+					ok := false
+					for _, m := range c.Messages {
+						if !m.FromPage && !m.CreatedTime.Before(ss[i-1].Time.Truncate(time.Second)) && !m.CreatedTime.After(ss[i].Time) {
+							ok = true
+						}
+					}
+					if !ok {
+						second++
+						t.Errorf("person %s (conversation %s, Page %s) got a second reply at %s with no message of theirs since the one at %s",
+							psid, c.ID, p.ID, ss[i].Time.Format("15:04:05.000"), ss[i-1].Time.Format("15:04:05.000"))
+					}
+				}
+			}
+			if m := convMissing(sb, p, now); len(m) > 0 {
+				missed += len(m)
+				t.Errorf("Page %s: conversations with no reply to the person's last message: %v", p.ID, m)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "sends %d (comments/posts eligible %d); second replies %d; missed %d; replies to ineligible %d; sandbox Duplicates() %d; refused 10900 %d\n",
+		len(sends), eligibleN, second, missed, wrong, sb.Duplicates(), sb.AlreadyRepliedCount())
+	kinds := map[string]int{}
+	for _, s := range sends {
+		kinds[s.Kind]++
+	}
+	fmt.Fprintf(&b, "sends by kind: %v\n", kinds)
+	for _, rf := range sb.AlreadyReplied() {
+		fmt.Fprintf(&b, "10900 refusal: %s at %s\n", rf.Target, rf.Time.Format("15:04:05.000"))
+		t.Logf("10900 refusal %s:\n%s", rf.Target, r.story(rf.Target, by[rf.Target]))
+	}
+	if d := sb.Duplicates(); d != 0 {
+		t.Errorf("sandbox Duplicates() = %d", d)
+	}
+	for _, p := range pages {
+		if m := sb.MaxCallsIn(p.ID, time.Second); m > r.o.rate+r.o.burst {
+			t.Errorf("Page %s: %d sends in one second\n%s", p.ID, m, r.busiestSecond(p.ID))
+		}
+		fmt.Fprintf(&b, "page %s: max sends in 1s %d\n", p.ID, sb.MaxCallsIn(p.ID, time.Second))
+	}
+	// Throttle answers.
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	type key struct {
+		code     int
+		injected bool
+	}
+	tc := map[key]int{}
+	other := map[string]int{}
+	var self []answer
+	for _, a := range tp.answers {
+		switch a.code {
+		case 80001, 80006, 613, 4, 32, 17:
+			tc[key{a.code, a.injected}]++
+			if !a.injected {
+				self = append(self, a)
+			}
+		default:
+			other[fmt.Sprintf("%d/%d (HTTP %d)", a.code, a.subcode, a.status)]++
+		}
+	}
+	for k, n := range tc {
+		fmt.Fprintf(&b, "throttle answers code %d injected=%v: %d\n", k.code, k.injected, n)
+	}
+	fmt.Fprintf(&b, "throttle answers by our pacing: %d\n", len(self))
+	for _, a := range head(self, 20) {
+		fmt.Fprintf(&b, "  self throttle: %s page %s %s %s code %d\n", a.at.Format("15:04:05.000"), a.page, a.method, a.path, a.code)
+	}
+	if len(self) > 0 {
+		t.Errorf("%d throttle answers outside an injected throttle", len(self))
+	}
+	fmt.Fprintf(&b, "other error answers: %v\n", other)
+	return b.String()
+}
