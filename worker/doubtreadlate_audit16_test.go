@@ -2,15 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/redisproc"
-	"github.com/pagereply/pagereply/internal/redistest"
-	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -26,8 +22,7 @@ import (
 // Graph, which allows the Page's rate and a margin, throttles none of them.
 func TestDoubtReadsAfterRedisAwayStayPaced_audit16(t *testing.T) {
 	t.Parallel() // mostly waits with Redis frozen
-	srv := redisproc.Start(t, redisproc.Options{})
-	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 1611, ReadRate: 14}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()})
+	h, srv := frozenReadsHarness(t, 1611)
 	h.pages[0].Rate, h.pages[0].Burst = config.Rate{N: 10, Per: time.Second}, 1
 	page := h.pages[0].ID
 	const n = 18
@@ -49,14 +44,7 @@ func TestDoubtReadsAfterRedisAwayStayPaced_audit16(t *testing.T) {
 		}
 	}
 	// next returns when the schedule's next free slot is (booking nothing).
-	next := func() time.Time {
-		t.Helper()
-		wait, err := h.ledger.TakeReadWithin(ctx, page, "reads", lim, time.Microsecond)
-		if err != nil && !errors.Is(err, tasks.ErrReadLater) {
-			t.Fatal(err)
-		}
-		return time.Now().Add(wait)
-	}
+	next := func() time.Time { return nextFreeRead(t, h, page, lim) }
 	h.enqueueAll(t, rs)
 	h.startWorkerOn(t, h.opt, n+8, func(p *worker.Params) { p.MaxWait = 3 * time.Second })
 	booked := start.Add(time.Duration(ahead+n-1) * lim.Interval)
@@ -84,7 +72,5 @@ func TestDoubtReadsAfterRedisAwayStayPaced_audit16(t *testing.T) {
 	}
 	h.waitSent(t, rs, 60*time.Second)
 	h.checkExactlyOnce(t, rs)
-	if p, _, err := h.ledger.Paused(ctx, page); err != nil || p > 0 {
-		t.Errorf("the Page is paused for %s (%v)", p, err)
-	}
+	wantPageUnthrottled(t, h, page, "the doubt checks due while Redis was away read at once")
 }

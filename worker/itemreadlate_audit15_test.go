@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -26,20 +27,11 @@ import (
 // the Page's rate and a margin, throttles none of them.
 func TestItemReadsAfterRedisAwayStayPaced_audit15(t *testing.T) {
 	t.Parallel() // mostly waits with Redis frozen
-	srv := redisproc.Start(t, redisproc.Options{})
-	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 1511, ReadRate: 14}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()})
-	pages := pollPages(h)
-	pages[0].Rate, pages[0].Burst = config.Rate{N: 10, Per: time.Second}, 1
-	pages[0].DefaultText = "Thanks!"
+	h, srv := frozenReadsHarness(t, 1511)
+	pages := pacedPollPages(h)
 	page := pages[0]
 	pl := worker.NewPoller(h.pollParams(pages))
-	post := h.sb.AddPost(page.ID, sandbox.User{ID: page.ID}, "A post", time.Now().Add(-time.Hour))
-	const n = 24
-	var items []tasks.WebhookItem
-	for i := range n {
-		id := h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(7151000 + i), Name: "Visitor " + strconv.Itoa(i)}, "hello", time.Now().Add(-time.Minute))
-		items = append(items, tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: id, PostID: post})
-	}
+	items := commentItems(h, page.ID, 24, 7151000)
 	var wg sync.WaitGroup
 	for _, it := range items {
 		wg.Add(1)
@@ -55,10 +47,58 @@ func TestItemReadsAfterRedisAwayStayPaced_audit15(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	srv.Resume()
 	wg.Wait()
-	if got := h.sb.ThrottledCount(page.ID); got != 0 {
-		t.Errorf("Graph throttled %d of the Page's calls: the items' reads due while Redis was away went at once", got)
+	wantPageUnthrottled(t, h, page.ID, "the items' reads due while Redis was away went at once")
+}
+
+// frozenReadsHarness starts a harness over a Redis of its own, for the
+// test to freeze (srv.Pause) while replies or items wait for their read
+// slots; its sandbox allows the Page 14 reads a second.
+func frozenReadsHarness(t *testing.T, seed int64) (*harness, *redisproc.Server) {
+	t.Helper()
+	srv := redisproc.Start(t, redisproc.Options{})
+	return newHarnessOn(t, sandbox.Options{Pages: 1, Seed: seed, ReadRate: 14}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()}), srv
+}
+
+// pacedPollPages is the harness's Page as a poller has it, at 10 reads and
+// sends a second (burst 1), answering every comment.
+func pacedPollPages(h *harness) []config.Page {
+	pages := pollPages(h)
+	pages[0].Rate, pages[0].Burst = config.Rate{N: 10, Per: time.Second}, 1
+	pages[0].DefaultText = "Thanks!"
+	return pages
+}
+
+// commentItems adds a post of page with n comments, by visitors whose ids
+// count from base, and returns their webhook items.
+func commentItems(h *harness, page string, n, base int) []tasks.WebhookItem {
+	post := h.sb.AddPost(page, sandbox.User{ID: page}, "A post", time.Now().Add(-time.Hour))
+	var items []tasks.WebhookItem
+	for i := range n {
+		id := h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(base + i), Name: "Visitor " + strconv.Itoa(i)}, "hello", time.Now().Add(-time.Minute))
+		items = append(items, tasks.WebhookItem{PageID: page, Kind: tasks.KindComment, ID: id, PostID: post})
 	}
-	if p, _, err := h.ledger.Paused(context.Background(), page.ID); err != nil || p > 0 {
+	return items
+}
+
+// nextFreeRead returns when page's read schedule has its next free slot,
+// booking nothing.
+func nextFreeRead(t *testing.T, h *harness, page string, lim tasks.Limit) time.Time {
+	t.Helper()
+	wait, err := h.ledger.TakeReadWithin(context.Background(), page, "reads", lim, time.Microsecond)
+	if err != nil && !errors.Is(err, tasks.ErrReadLater) {
+		t.Fatal(err)
+	}
+	return time.Now().Add(wait)
+}
+
+// wantPageUnthrottled fails t if Graph throttled any of page's calls
+// (what says what that means) or the Page is paused.
+func wantPageUnthrottled(t *testing.T, h *harness, page, what string) {
+	t.Helper()
+	if got := h.sb.ThrottledCount(page); got != 0 {
+		t.Errorf("Graph throttled %d of the Page's calls: %s", got, what)
+	}
+	if p, _, err := h.ledger.Paused(context.Background(), page); err != nil || p > 0 {
 		t.Errorf("the Page is paused for %s (%v)", p, err)
 	}
 }

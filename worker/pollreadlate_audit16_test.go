@@ -2,17 +2,10 @@ package worker_test
 
 import (
 	"context"
-	"errors"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/redisproc"
-	"github.com/pagereply/pagereply/internal/redistest"
-	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
@@ -26,30 +19,15 @@ import (
 // the Page's rate and a margin, throttles none of the Page's reads.
 func TestPollReadAfterRedisAwayStaysPaced_audit16(t *testing.T) {
 	t.Parallel() // mostly waits with Redis frozen
-	srv := redisproc.Start(t, redisproc.Options{})
-	h := newHarnessOn(t, sandbox.Options{Pages: 1, Seed: 1612, ReadRate: 14}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()})
-	pages := pollPages(h)
-	pages[0].Rate, pages[0].Burst = config.Rate{N: 10, Per: time.Second}, 1
-	pages[0].DefaultText = "Thanks!"
+	h, srv := frozenReadsHarness(t, 1612)
+	pages := pacedPollPages(h)
 	page := pages[0]
 	pl := worker.NewPoller(h.pollParams(pages))
-	post := h.sb.AddPost(page.ID, sandbox.User{ID: page.ID}, "A post", time.Now().Add(-time.Hour))
 	const n = 20
-	var items []tasks.WebhookItem
-	for i := range n {
-		id := h.sb.AddComment(post, sandbox.User{ID: strconv.Itoa(7161000 + i), Name: "Visitor " + strconv.Itoa(i)}, "hello", time.Now().Add(-time.Minute))
-		items = append(items, tasks.WebhookItem{PageID: page.ID, Kind: tasks.KindComment, ID: id, PostID: post})
-	}
+	items := commentItems(h, page.ID, n, 7161000)
 	ctx := context.Background()
 	lim := worker.LimitOf(&page, 0)
-	next := func() time.Time {
-		t.Helper()
-		wait, err := h.ledger.TakeReadWithin(ctx, page.ID, "reads", lim, time.Microsecond)
-		if err != nil && !errors.Is(err, tasks.ErrReadLater) {
-			t.Fatal(err)
-		}
-		return time.Now().Add(wait)
-	}
+	next := func() time.Time { return nextFreeRead(t, h, page.ID, lim) }
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, it := range items {
@@ -83,11 +61,6 @@ func TestPollReadAfterRedisAwayStaysPaced_audit16(t *testing.T) {
 	if err := <-polled; err != nil {
 		t.Logf("poll: %v", err)
 	}
-	if got := h.sb.ThrottledCount(page.ID); got != 0 {
-		t.Errorf("Graph throttled %d of the Page's calls: the poll's late read came with others", got)
-	}
-	if p, _, err := h.ledger.Paused(ctx, page.ID); err != nil || p > 0 {
-		t.Errorf("the Page is paused for %s (%v)", p, err)
-	}
+	wantPageUnthrottled(t, h, page.ID, "the poll's late read came with others")
 	t.Logf("calls %v", h.sb.Calls())
 }
