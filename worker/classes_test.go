@@ -39,33 +39,43 @@ func (g *personGraph) SendPrivateReply(ctx context.Context, token, pageID string
 // Page would pause, the reply would come back after the pause and pause it
 // again, and the Page's other replies would wait for as long as it lived.
 func TestPersonErrorKeepsPageRunning(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 43})
+	personRefusalKeepsPage(t, 43, http.StatusBadRequest,
+		`{"error":{"message":"(#200) Message Not Sent: This person isn't available right now.","type":"OAuthException","code":200,"error_subcode":1545041,"fbtrace_id":"AbC"}}`, "1545041")
+}
+
+// personRefusalKeepsPage checks that a reply Graph refuses with body (a
+// refusal about that one person, its HTTP status status) is archived with a
+// reason holding sub, that its Page is not paused and that the Page's next
+// reply goes out at once, the refused person sent to once.
+func personRefusalKeepsPage(t *testing.T, seed int64, status int, body, sub string) {
+	t.Helper()
+	h := newHarness(t, sandbox.Options{Pages: 1, Seed: seed})
 	page := h.pages[0].ID
 	rs := h.addComments(page, 2, "Thanks")
-	blocked, other := rs[0], rs[1]
+	refused, other := rs[0], rs[1]
 	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":{"message":"(#200) Message Not Sent: This person isn't available right now.","type":"OAuthException","code":200,"error_subcode":1545041,"fbtrace_id":"AbC"}}`))
+		w.WriteHeader(status)
+		w.Write([]byte(body))
 	}))
 	t.Cleanup(meta.Close)
 	g := &personGraph{
 		Graph:       graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
 		meta:        graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
-		unreachable: blocked.Target.ID,
+		unreachable: refused.Target.ID,
 	}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
 	ctx := context.Background()
-	if _, _, err := h.enq.Enqueue(ctx, blocked); err != nil {
+	if _, _, err := h.enq.Enqueue(ctx, refused); err != nil {
 		t.Fatal(err)
 	}
-	if ti := h.waitArchived(t, blocked, 20*time.Second); !strings.Contains(ti.LastErr, "1545041") {
+	if ti := h.waitArchived(t, refused, 20*time.Second); !strings.Contains(ti.LastErr, sub) {
 		t.Errorf("archived with %q, want the reason with Graph's subcode", ti.LastErr)
 	}
 	if d, reason, err := h.ledger.Paused(ctx, page); err != nil || d > 0 {
-		t.Fatalf("Page paused for %s (%q, %v) by one person's error", d, reason, err)
+		t.Fatalf("Page paused for %s (%q, %v) by one person's refusal", d, reason, err)
 	}
-	if e, err := h.ledger.Get(ctx, page, blocked.Target); err != nil || e.Status != tasks.StatusFailed {
+	if e, err := h.ledger.Get(ctx, page, refused.Target); err != nil || e.Status != tasks.StatusFailed {
 		t.Fatalf("ledger entry %+v %v, want failed", e, err)
 	}
 	// The Page's next reply goes out now, not after a page-broken pause.
@@ -74,7 +84,7 @@ func TestPersonErrorKeepsPageRunning(t *testing.T) {
 	}
 	h.waitSent(t, []tasks.Reply{other}, 10*time.Second)
 	if n := g.refused.Load(); n != 1 {
-		t.Errorf("%d sends to the unreachable person, want 1", n)
+		t.Errorf("%d sends to the refused person, want 1", n)
 	}
 }
 
