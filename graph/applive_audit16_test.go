@@ -1,11 +1,8 @@
 package graph_test
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/pagereply/pagereply/graph"
@@ -36,18 +33,7 @@ func TestAppNotLiveRefusesOnePerson_audit16(t *testing.T) {
 		{name: "subcode without the message", body: `{"error":{"message":"(#200) Permissions error","type":"OAuthException","code":200,"error_subcode":2018028,"fbtrace_id":"AbC"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			t.Cleanup(srv.Close)
-			c := graph.New(graph.Config{BaseURL: srv.URL})
-			_, err := c.SendPrivateReply(context.Background(), "page-token", "100", graph.Recipient{CommentID: "7_11"}, "Hi")
-			if err == nil {
-				t.Fatal("send succeeded")
-			}
+			err := sendRefused(t, http.StatusForbidden, tc.body)
 			if got := graph.ClassOf(err); got != graph.ClassPermanent {
 				t.Errorf("class %s, want permanent: one person the app may not message yet, not the Page (%v)", got, err)
 			}

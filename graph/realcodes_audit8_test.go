@@ -37,18 +37,7 @@ func TestRealSendRefusalsAudit8(t *testing.T) {
 			body: `{"error":{"message":"(#10) Requires pages_messaging permission to manage the object","type":"OAuthException","code":10,"fbtrace_id":"AbC"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			t.Cleanup(srv.Close)
-			c := graph.New(graph.Config{BaseURL: srv.URL})
-			_, err := c.SendPrivateReply(context.Background(), "page-token", "100", graph.Recipient{CommentID: "7_11"}, "Hi")
-			if err == nil {
-				t.Fatal("send succeeded")
-			}
+			err := sendRefused(t, http.StatusBadRequest, tc.body)
 			if got := graph.ClassOf(err); got != tc.class {
 				t.Errorf("class %s, want %s (%v)", got, tc.class, err)
 			}
@@ -57,4 +46,24 @@ func TestRealSendRefusalsAudit8(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendRefused sends a private reply through the real client to a server
+// answering it with status and body, and returns the send's error (failing
+// t if the send succeeded).
+func sendRefused(t *testing.T, status int, body string) error {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c := graph.New(graph.Config{BaseURL: srv.URL})
+	_, err := c.SendPrivateReply(context.Background(), "page-token", "100", graph.Recipient{CommentID: "7_11"}, "Hi")
+	if err == nil {
+		t.Fatal("send succeeded")
+	}
+	return err
 }
