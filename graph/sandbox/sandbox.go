@@ -92,6 +92,13 @@ type Options struct {
 	AppSecret string
 	// Faults are the faults injected from the start; see SetFaults.
 	Faults Faults
+	// AppNotLive makes the app one not live (not through App Review): a send
+	// to a person not in AppTesters is refused with code 10, subcode 2018028,
+	// as Meta refuses it; see SetAppNotLive. If false, anyone may be sent to.
+	AppNotLive bool
+	// AppTesters are the person ids with a role on the app (admins,
+	// developers, testers): with AppNotLive, the only people sent to.
+	AppTesters []string
 }
 
 // User is a person or Page as Graph names it in from and participants.
@@ -165,9 +172,10 @@ type Sandbox struct {
 	growHides    bool
 	ids          atomic.Uint64 // message ids and fbtrace ids
 
-	mu sync.RWMutex // guards st and gr
-	st store
-	gr grower
+	mu  sync.RWMutex // guards st, gr and app
+	st  store
+	gr  grower
+	app appAccess
 
 	rec recorder
 	fl  faults
@@ -189,6 +197,7 @@ func New(opts Options) *Sandbox {
 		s.now = time.Now
 	}
 	s.st.init()
+	s.app.set(opts.AppNotLive, opts.AppTesters)
 	s.rec.init()
 	s.fl.init(opts.Seed, opts.Faults)
 	block := opts.ThrottleBlock

@@ -140,6 +140,8 @@ func (c *call) privateReply(st *store, target string, pg, from int32, canReply b
 	switch {
 	case from == byPage || !canReply:
 		return Send{}, errNotReplyable()
+	case !c.s.app.mayMessage(st.users[from].id):
+		return Send{}, errAppNotLive()
 	case st.users[from].blocked:
 		return Send{}, errUnavailable()
 	case *conv >= 0:
@@ -207,6 +209,9 @@ func (c *call) replyInConversation(st *store, pg int32, psid, text string) (Send
 	ci, ok := st.convIdx[[2]int32{pg, u}]
 	if !ok {
 		return Send{}, errNoUser()
+	}
+	if !c.s.app.mayMessage(psid) {
+		return Send{}, errAppNotLive()
 	}
 	if st.users[u].blocked {
 		return Send{}, errUnavailable()
