@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,6 +43,8 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	latency := fs.Duration("latency", 0, "latency added to every request")
 	jitter := fs.Duration("jitter", 0, "largest random latency added on top of --latency")
 	secret := fs.String("app-secret", "", "require appsecret_proof made with this app secret")
+	notLive := fs.Bool("app-not-live", false, "the app is not live (not through App Review): refuse each send to a person not in --app-testers with code 10, subcode 2018028, as Meta does")
+	testers := fs.String("app-testers", "", "with --app-not-live, the person ids (comma-separated) with a role on the app, whom sends still reach")
 	var grow rateFlag
 	fs.Var(&grow, "grow", "add visitors' comments (some replies, now and then a post or a message) at this rate across the Pages, like 5/s or 30/m (default: none)")
 	hookURL := fs.String("webhook", "", "with --grow, deliver each new comment and post to this URL as Meta's signed feed webhook does, signed with $"+sandboxAppSecretEnv+" (or --app-secret)")
@@ -58,6 +61,11 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	hookSecret, err := sandboxWebhookFlags(env, grow.r.N > 0, *hookURL, *secret)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
+		return exitUsage
+	}
+	testerIDs, err := sandboxTesters(*notLive, *testers)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: %v\n", err)
 		return exitUsage
@@ -82,6 +90,8 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		GrowRemovals:  *growRemovals,
 		GrowHides:     *growHides,
 		Faults:        sandbox.Faults{FailRate: *fail, DropRate: *drop, Latency: *latency, Jitter: *jitter},
+		AppNotLive:    *notLive,
+		AppTesters:    testerIDs,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -177,6 +187,26 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 	}
 	return exitOK
+}
+
+// sandboxTesters reads --app-testers: person ids, comma-separated, each
+// digits only, as Graph's are. It needs --app-not-live.
+func sandboxTesters(notLive bool, list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	if !notLive {
+		return nil, errors.New("--app-testers names whom an app not live may message: give --app-not-live too")
+	}
+	var ids []string
+	for _, id := range strings.Split(list, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" || strings.Trim(id, "0123456789") != "" {
+			return nil, fmt.Errorf("--app-testers: %q is not a person id (digits, comma-separated)", id)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // checkSandboxFlags rejects values that make no sense, naming the flag.
