@@ -12,7 +12,7 @@
 // The soak (TestSoak_audit16) needs the soak build tag and a port for a
 // redis-server of its own, which it starts, restarts and freezes:
 //
-//	go test -tags soak -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak  # 12 minutes
+//	go test -tags soak -timeout 30m -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak  # 12 minutes
 //
 // It has no code outside its tests.
 package chaos

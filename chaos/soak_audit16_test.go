@@ -66,6 +66,8 @@ func (s *soakRedis) start() error {
 	defer s.mu.Unlock()
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--appendfsync", "everysec", "--enable-debug-command", "local", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"))
+	// Killed with the test binary: a -timeout panic runs no cleanup.
+	proctest.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -207,7 +209,9 @@ type soakPage struct {
 // send and read limits are rate + burst and rate + burst + 1 a second), no
 // secret in a log.
 //
-//	go test -tags soak -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak
+//	go test -tags soak -timeout 30m -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak
+//
+// (go test's default -timeout, 10 minutes, is shorter than the soak.)
 func TestSoak_audit16(t *testing.T) {
 	if *soakPort == 0 {
 		t.Skip("-soak.port not set")
