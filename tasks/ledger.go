@@ -693,9 +693,11 @@ func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason s
 // kept. Returns 1 when it deleted the entry.
 var dropFailedScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 2) ~= 'f|' then return 0 end
-local suffix = '|' .. ARGV[1]
-if #v < #suffix + 2 or string.sub(v, -#suffix) ~= suffix then return 0 end
+if not v then return 0 end
+-- The reason is all after 'f|<ms>|', as parseEntry reads it: compared
+-- whole, not as a suffix (a reason may hold '|').
+local rest = string.match(v, '^f|[^|]*|(.*)$')
+if rest ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `)
