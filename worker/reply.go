@@ -122,7 +122,8 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("reply not sent: the " + string(r.Target.Kind) + " was removed")
 			return nil
 		}
-		if res.Entry.Status == tasks.StatusFailed && r.Target.Kind != tasks.KindMessage && graph.AppNotLiveReason(res.Entry.Reason) {
+		if res.Entry.Status == tasks.StatusFailed && r.Target.Kind != tasks.KindMessage && graph.AppNotLiveReason(res.Entry.Reason) &&
+			(r.Created <= 0 || time.Since(time.UnixMilli(r.Created)) <= intake.Window(ps.cfg, r.Target.Kind)) {
 			// Failed because the app was not live for the person (Meta's
 			// 10/2018028, a definite refusal: nothing was sent), run again
 			// (from the monitor's archive, once the app is live): the
@@ -130,7 +131,9 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// to be claimed and sent. Archived again as failed for good,
 			// it was lost for good. A second private reply to a comment
 			// Graph refuses itself (10900); conversation replies, which
-			// nothing refuses twice, keep their mark.
+			// nothing refuses twice, keep their mark. Past its window it
+			// keeps it too: the window's archive (pastWindow) records
+			// nothing, and the refusal's record was lost.
 			if _, err := w.p.Ledger.DropFailed(ctx, r.PageID, r.Target, res.Entry.Reason); err != nil {
 				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: drop its failed mark (app not live then): %w", r.Target, err))
 			}
