@@ -3,7 +3,6 @@
 package chaos
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,21 +54,7 @@ func TestSoakRedisDiesWithParent_audit16(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parent's output %q: %v", out, err)
 	}
-	alive := func() bool {
-		if err := syscall.Kill(pid, 0); err != nil {
-			return false
-		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		r := bufio.NewReader(f)
-		stat, _ := r.ReadString(')')
-		var state string
-		fmt.Fscan(r, &state)
-		return stat != "" && state != "Z" && state != "X"
-	}
+	alive := func() bool { return proctest.PidRunning(pid) }
 	if err := proctest.WaitFor(10*time.Second, "the soak's redis-server's death", func() bool { return !alive() }); err != nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("the soak's redis-server (pid %d, port %d) outlived the test binary that started it: %v", pid, port, err)

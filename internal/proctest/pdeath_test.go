@@ -1,7 +1,6 @@
 package proctest
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,22 +41,7 @@ func TestDieWithParent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parent's output %q: %v", out, err)
 	}
-	alive := func() bool {
-		// Gone, or a zombie waiting to be reaped: not running.
-		if err := syscall.Kill(pid, 0); err != nil {
-			return false
-		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		r := bufio.NewReader(f)
-		stat, _ := r.ReadString(')') // "<pid> (<name>)", then the state
-		var state string
-		fmt.Fscan(r, &state)
-		return stat != "" && state != "Z" && state != "X"
-	}
+	alive := func() bool { return PidRunning(pid) }
 	if err := WaitFor(10*time.Second, "the child's death", func() bool { return !alive() }); err != nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("the child (pid %d) outlived its parent: %v", pid, err)
