@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,15 +50,9 @@ func refusedThenRunAgain(t *testing.T, seed int64, status int, body string, edit
 	if edit != nil {
 		edit(h, &r)
 	}
-	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(meta.Close)
 	g := &liveGraph{
 		Graph: graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
-		meta:  graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
+		meta:  answeringGraph(t, status, body),
 	}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
 	ctx := context.Background()

@@ -53,15 +53,9 @@ func personRefusalKeepsPage(t *testing.T, seed int64, status int, body, sub stri
 	page := h.pages[0].ID
 	rs := h.addComments(page, 2, "Thanks")
 	refused, other := rs[0], rs[1]
-	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(meta.Close)
 	g := &personGraph{
 		Graph:       graph.New(graph.Config{BaseURL: h.srv.URL, Timeout: 2 * time.Second}),
-		meta:        graph.New(graph.Config{BaseURL: meta.URL, Timeout: 2 * time.Second}),
+		meta:        answeringGraph(t, status, body),
 		unreachable: refused.Target.ID,
 	}
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Graph = g })
@@ -122,4 +116,17 @@ func TestProxyPageIsNotGraphsAnswer(t *testing.T) {
 	if n := h.sb.SendCount(r.Target.ID); n != 1 {
 		t.Errorf("%s got %d replies, want 1", r.Target.ID, n)
 	}
+}
+
+// answeringGraph is the real Graph client of a server that answers every
+// call with status and body (Meta's refusal of a send, say).
+func answeringGraph(t *testing.T, status int, body string) worker.Graph {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second})
 }
