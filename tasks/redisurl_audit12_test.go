@@ -12,7 +12,7 @@ import (
 // few, never built from the URL, which may hold a password; one it takes
 // is an option.
 func FuzzRedisConnOpt_audit12(f *testing.F) {
-	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379"} {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379", "redis:#000000"} {
 		f.Add(u)
 	}
 	fixed := map[string]bool{
@@ -22,6 +22,8 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		"redis.url: scheme must be redis:// or rediss://":         true,
 		"redis.url: cannot parse (check host, port and database)": true,
 		"redis: one of url, sentinel or cluster is required":      true,
+		// A # anywhere (f01f064): go-redis would dial the password's head.
+		"redis.url: holds a # (write a # in the password as %23)": true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
