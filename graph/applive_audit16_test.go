@@ -40,7 +40,19 @@ func TestAppNotLiveRefusesOnePerson_audit16(t *testing.T) {
 			if !errors.Is(err, graph.ErrPermanent) || graph.PolicyBlocked(err) {
 				t.Errorf("errors.Is(ErrPermanent) = %v, PolicyBlocked = %v", errors.Is(err, graph.ErrPermanent), graph.PolicyBlocked(err))
 			}
+			// The ledger keeps the error's text as the failed reason, which
+			// a run again reads back (AppNotLiveReason): the client's own
+			// wording of the answer must be told apart, not only the
+			// literal reasons of TestAppNotLiveReason_audit16.
+			if !graph.AppNotLiveReason("reply comment:7_11: " + err.Error()) {
+				t.Errorf("AppNotLiveReason does not know the client's error %q", err)
+			}
 		})
+	}
+	// Another refusal about one person, as the client words it, is not it.
+	err := sendRefused(t, http.StatusBadRequest, `{"error":{"message":"(#200) Permissions error","type":"OAuthException","code":200,"error_subcode":1545041,"fbtrace_id":"AbC"}}`)
+	if graph.AppNotLiveReason(err.Error()) {
+		t.Errorf("AppNotLiveReason takes %q for the app-not-live refusal", err)
 	}
 }
 
