@@ -931,53 +931,50 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 	// every conversation asked for holds one, and the poll's next free
 	// slot comes after them all.
 	lim := worker.ConversationReadLimit(page)
-	start, within := time.Now(), maxWait
-	for retook := false; ; retook = true {
-		if retook {
-			// The new slot is waited for only in what is left of maxWait
-			// (nothing, often: the check came back late): the request
-			// waits no longer than it may, and a slot further is
-			// answered as one too far (held for the conversation).
-			within = maxWait - time.Since(start)
-		}
-		wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, within, lim.Interval/10,
-			heldReadAhead(lim, maxWait))
-		switch {
-		case errors.As(err, new(*tasks.PausedError)):
-			return err
-		case errors.Is(err, tasks.ErrReadLater):
-			return &ReadLaterError{Wait: wait}
-		case err != nil:
-			return &RedisError{Err: err}
-		}
-		if wait <= 0 {
-			break
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return &WaitEndedError{Err: ctx.Err()}
-		case <-t.C:
-		}
-		// The Page may have been paused during the wait: no read then.
-		due := time.Now()
-		d, reason, err := l.Paused(ctx, page.ID)
-		switch {
-		case err != nil:
-			return &RedisError{Err: err}
-		case d > 0:
-			return &tasks.PausedError{Page: page.ID, For: d, Reason: reason}
-		}
-		if retook || !worker.ReadLate(due, lim) {
-			break
-		}
-		// Redis answered the check late (away for a moment): every
-		// request whose slot came due meanwhile would read now, at once,
-		// past the Page's conversation read limit. This one takes a new
-		// slot (once), as a webhook item's read does.
+	start := time.Now()
+	err := worker.AwaitRead(ctx, worker.ReadWait{
+		Limit: lim,
+		Take: func(ctx context.Context, retake bool) (time.Duration, error) {
+			within := maxWait
+			if retake {
+				// The new slot is waited for only in what is left of
+				// maxWait (nothing, often: the check came back late):
+				// the request waits no longer than it may, and a slot
+				// further is answered as one too far (held for the
+				// conversation).
+				within = maxWait - time.Since(start)
+			}
+			wait, err := l.TakeReadHeldAhead(ctx, page.ID, "reads:conversations", "api:"+conversationID, lim, within, lim.Interval/10,
+				heldReadAhead(lim, maxWait))
+			switch {
+			case errors.As(err, new(*tasks.PausedError)):
+				return 0, err
+			case errors.Is(err, tasks.ErrReadLater):
+				return 0, &ReadLaterError{Wait: wait}
+			case err != nil:
+				return 0, &RedisError{Err: err}
+			}
+			return wait, nil
+		},
+		Check: func(ctx context.Context) error {
+			// The Page may have been paused during the wait: no read then.
+			d, reason, err := l.Paused(ctx, page.ID)
+			switch {
+			case err != nil:
+				return &RedisError{Err: err}
+			case d > 0:
+				return &tasks.PausedError{Page: page.ID, For: d, Reason: reason}
+			}
+			return nil
+		},
+	})
+	if ended := (*worker.ReadWaitEnded)(nil); errors.As(err, &ended) {
+		return &WaitEndedError{Err: ended.Err}
 	}
-	err := ConversationReply(ctx, g, page, conversationID, now(), reply)
+	if err != nil {
+		return err
+	}
+	err = ConversationReply(ctx, g, page, conversationID, now(), reply)
 	var ge *graph.Error
 	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
 		worker.PauseForError(l, m, page.ID, ge, log)

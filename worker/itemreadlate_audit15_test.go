@@ -55,8 +55,15 @@ func TestItemReadsAfterRedisAwayStayPaced_audit15(t *testing.T) {
 // slots; its sandbox allows the Page 14 reads a second.
 func frozenReadsHarness(t *testing.T, seed int64) (*harness, *redisproc.Server) {
 	t.Helper()
+	return frozenReadsHarnessAt(t, seed, 14)
+}
+
+// frozenReadsHarnessAt is frozenReadsHarness with the sandbox allowing the
+// Page readRate reads a second.
+func frozenReadsHarnessAt(t *testing.T, seed int64, readRate float64) (*harness, *redisproc.Server) {
+	t.Helper()
 	srv := redisproc.Start(t, redisproc.Options{})
-	return newHarnessOn(t, sandbox.Options{Pages: 1, Seed: seed, ReadRate: 14}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()}), srv
+	return newHarnessOn(t, sandbox.Options{Pages: 1, Seed: seed, ReadRate: readRate}, &redistest.DB{Addr: srv.Addr(), Client: srv.Client()}), srv
 }
 
 // pacedPollPages is the harness's Page as a poller has it, at 10 reads and

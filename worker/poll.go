@@ -862,46 +862,41 @@ func (r *pollRun) skippedItems(endpoint, object string, ids []string, err error)
 	r.log.Debug(msg+" (said at WARN by an earlier poll)", attrs...)
 }
 
-// read waits for the Page's next read slot. A dry run paces itself in
-// process (it writes nothing to Redis) and only checks the pause.
+// read waits for the Page's next read slot (AwaitRead: a pause check
+// answered late takes a new slot, as every reader's does). A dry run paces
+// itself in process (it writes nothing to Redis) and checks the pause
+// before it books.
 func (r *pollRun) read(ctx context.Context, key string, lim tasks.Limit) error {
-	var wait time.Duration
-	if r.dry {
-		if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil && !r.liftedPause(err) {
-			return err
-		}
-		now := time.Now()
-		if r.nextDry.After(now) {
-			wait = r.nextDry.Sub(now)
-		} else {
-			r.nextDry = now
-		}
-		r.nextDry = r.nextDry.Add(lim.Interval)
-	} else {
-		var err error
-		if wait, err = r.takeRead(ctx, key, lim); err != nil {
-			return err
-		}
-		// The lease is kept through the wait, however long, by the
-		// poll's renewals (keepLease).
-	}
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for a read slot: %w", ctx.Err())
-	case <-t.C:
-	}
 	// The Page may have been paused while this read waited for its slot
 	// (Graph throttled a send, or another read): Meta lengthens a block
 	// that is ignored.
-	if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil && !r.liftedPause(err) {
-		return err
+	check := func(ctx context.Context) error {
+		if err := checkPaused(ctx, r.pl.p.Ledger, r.page.ID); err != nil && !r.liftedPause(err) {
+			return err
+		}
+		return nil
 	}
-	return nil
+	take := func(ctx context.Context, _ bool) (time.Duration, error) {
+		// The lease is kept through the wait, however long, by the
+		// poll's renewals (keepLease).
+		return r.takeRead(ctx, key, lim)
+	}
+	if r.dry {
+		take = func(ctx context.Context, _ bool) (time.Duration, error) {
+			if err := check(ctx); err != nil {
+				return 0, err
+			}
+			now, wait := time.Now(), time.Duration(0)
+			if r.nextDry.After(now) {
+				wait = r.nextDry.Sub(now)
+			} else {
+				r.nextDry = now
+			}
+			r.nextDry = r.nextDry.Add(lim.Interval)
+			return wait, nil
+		}
+	}
+	return AwaitRead(ctx, ReadWait{Limit: lim, Take: take, Check: check})
 }
 
 // conversationReads is the schedule of a Page's conversation reads
@@ -2244,59 +2239,30 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 // always with recheck: a read before this one may have paused it).
 func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.Duration, recheck bool) error {
 	lim := LimitOf(page, 0)
-	for retook := false; ; retook = true {
-		wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", lim, maxWait)
-		if errors.Is(err, tasks.ErrReadLater) {
-			// The Page's reads are booked far ahead (a burst of deliveries for
-			// one Page): the item goes back until about its slot instead of
-			// holding a worker slot that other Pages' replies could use.
-			return &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
-		}
-		if err != nil {
-			return pausedPutBack(err)
-		}
-		if wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return fmt.Errorf("webhook item: waiting for a read slot: %w", ctx.Err())
-			case <-timer.C:
+	err := AwaitRead(ctx, ReadWait{
+		Limit: lim,
+		Take: func(ctx context.Context, _ bool) (time.Duration, error) {
+			wait, err := pl.p.Ledger.TakeReadWithin(ctx, page.ID, "reads", lim, maxWait)
+			if errors.Is(err, tasks.ErrReadLater) {
+				// The Page's reads are booked far ahead (a burst of
+				// deliveries for one Page): the item goes back until
+				// about its slot instead of holding a worker slot that
+				// other Pages' replies could use.
+				return 0, &delayError{d: wait + spread(time.Second), reason: "page read rate used up"}
 			}
-			recheck = true
-		}
-		if !recheck {
-			return nil
-		}
-		// Paused meanwhile: read nothing now.
-		due := time.Now()
-		if err := checkPaused(ctx, pl.p.Ledger, page.ID); err != nil {
-			return pausedPutBack(err)
-		}
-		if retook || !ReadLate(due, lim) {
-			return nil
-		}
-		// Redis answered the check late (away for a moment): every read
-		// whose slot came due meanwhile would go to Graph now, at once.
-		// This one takes a new slot, on the schedule as Redis has it now
-		// (once: a Redis slow on every call still lets it read).
-		recheck = false
+			return wait, pausedPutBack(err)
+		},
+		Check: func(ctx context.Context) error {
+			// Paused meanwhile: read nothing now.
+			return pausedPutBack(checkPaused(ctx, pl.p.Ledger, page.ID))
+		},
+		CheckFirst: recheck,
+	})
+	if ended := (*ReadWaitEnded)(nil); errors.As(err, &ended) {
+		return fmt.Errorf("webhook item: %w", err)
 	}
+	return err
 }
-
-// ReadLate reports whether a read whose slot came due at due, and whose
-// pause check (a Redis round trip) returned only now, is late enough that
-// other reads' slots may have come due meanwhile: by more than one of the
-// schedule's intervals, at least minReadLate. Redis away for a moment (frozen,
-// restarted) holds every such check, and answers them all at once: their
-// reads went to Graph together, past the Page's read limit (80001).
-func ReadLate(due time.Time, lim tasks.Limit) bool {
-	return time.Since(due) > max(lim.Interval, minReadLate)
-}
-
-// minReadLate is ReadLate's least lateness: well past a round trip to a
-// busy Redis, so a late check means Redis was away.
-const minReadLate = 100 * time.Millisecond
 
 // itemError turns a Graph error of a webhook item's read into the task's
 // outcome: a throttled or broken Page is paused and the item waits for it; an

@@ -979,48 +979,41 @@ func (w *Worker) conversationReadSlot(ctx context.Context, ps *pageState, r *tas
 // slot it was told of would find it taken every time.
 //
 // A pause check answered late (Redis away for a moment) takes a new slot, as
-// a webhook item's does (itemRead, ReadLate): every check whose slot came
-// due meanwhile is answered at once when Redis is back, and their reads went
-// to Graph together, past the Page's read limit.
+// every reader's does (AwaitRead).
 func (w *Worker) readSlot(ctx context.Context, r *tasks.Reply, name string, lim tasks.Limit, what string) error {
-	for retook := false; ; retook = true {
-		wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, name, r.Target.String(), lim, heldReadWait, lim.Interval/10)
-		switch {
-		case errors.Is(err, tasks.ErrReadLater):
-			// Back early enough to wait for its send slot (Params.MaxWait)
-			// and still be in time for the held one.
-			return &readLaterError{&delayError{d: max(wait-heldReadEarly, 0), reason: what + " read rate used up; its slot is held"}}
-		case err != nil:
-			if d, ok := pausedPutBack(err).(*delayError); ok {
-				return &readLaterError{d}
-			}
-			return &readSlotError{err}
+	// Paused, or the slot too far: back to the queue as a *readLaterError.
+	later := func(err error) error {
+		if d, ok := pausedPutBack(err).(*delayError); ok {
+			return &readLaterError{d}
 		}
-		if wait <= 0 {
-			return nil
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			// Stopping: back to the queue, no Graph error to count.
-			timer.Stop()
-			return &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a " + what + " read slot"}}
-		case <-timer.C:
-		}
-		due := time.Now()
-		if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
-			if d, ok := pausedPutBack(err).(*delayError); ok {
-				return &readLaterError{d}
-			}
-			return &readSlotError{err}
-		}
-		if retook || !ReadLate(due, lim) {
-			return nil
-		}
-		// Redis answered the check late: this read takes a new slot, on
-		// the schedule as Redis has it now (once: a Redis slow on every
-		// call still lets it read).
+		return &readSlotError{err}
 	}
+	err := AwaitRead(ctx, ReadWait{
+		Limit: lim,
+		Take: func(ctx context.Context, _ bool) (time.Duration, error) {
+			wait, err := w.p.Ledger.TakeReadHeld(ctx, r.PageID, name, r.Target.String(), lim, heldReadWait, lim.Interval/10)
+			switch {
+			case errors.Is(err, tasks.ErrReadLater):
+				// Back early enough to wait for its send slot
+				// (Params.MaxWait) and still be in time for the held one.
+				return 0, &readLaterError{&delayError{d: max(wait-heldReadEarly, 0), reason: what + " read rate used up; its slot is held"}}
+			case err != nil:
+				return 0, later(err)
+			}
+			return wait, nil
+		},
+		Check: func(ctx context.Context) error {
+			if err := checkPaused(ctx, w.p.Ledger, r.PageID); err != nil {
+				return later(err)
+			}
+			return nil
+		},
+	})
+	if ended := (*ReadWaitEnded)(nil); errors.As(err, &ended) {
+		// Stopping: back to the queue, no Graph error to count.
+		return &readLaterError{&delayError{d: time.Second, reason: "stopped while waiting for a " + what + " read slot"}}
+	}
+	return err
 }
 
 // lastRunSendsUnchecked reports whether a reply on its last run whose
