@@ -193,6 +193,56 @@ func AppNotLiveReason(reason string) bool {
 		strings.Contains(reason, "code 200/"+strconv.Itoa(subcodeAppNotLive)+",")
 }
 
+// FailureAppNotLive is FailureClass's name of Meta's refusal of a send to
+// someone without a role on an app that is not live (AppNotLive), and
+// FailureOther its name of an error that is not Graph's.
+const (
+	FailureAppNotLive = "app_not_live"
+	FailureOther      = "other"
+)
+
+// AppNotLive reports whether err is Meta's refusal of a send to someone
+// without a role on an app that is not live: an *Error with code 10 or 200
+// and subcode 2018028, or with that refusal's message (AppNotLiveReason's
+// rules, read from the error's fields instead of its text).
+func AppNotLive(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return (ge.Code == 10 || ge.Code == 200) && ge.Subcode == subcodeAppNotLive ||
+		strings.Contains(ge.Message, appNotLiveText)
+}
+
+// FailureClass names the class of err, the error a reply failed with for
+// good, for the ledger to keep beside its reason (tasks.Entry.Class):
+// FailureAppNotLive for the app-not-live refusal, which the app going live
+// lifts, the *Error's Class name (permanent, page_broken, ...) for another
+// Graph error, FailureOther for an error that is not Graph's. Only these
+// fixed words, never text of the answer or of a request.
+func FailureClass(err error) string {
+	if AppNotLive(err) {
+		return FailureAppNotLive
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.Class.String()
+	}
+	return FailureOther
+}
+
+// AppNotLiveFailure reports whether a reply failed for good with class (as
+// FailureClass named it) and reason (its error's text) failed because of
+// the app-not-live refusal: the class decides; a failure recorded without a
+// class (by a version that kept only the text) is read from its reason
+// (AppNotLiveReason).
+func AppNotLiveFailure(class, reason string) bool {
+	if class != "" {
+		return class == FailureAppNotLive
+	}
+	return AppNotLiveReason(reason)
+}
+
 // subcodeThreadControlled is code 10's "Message failed to send because
 // another app is controlling this thread now": Messenger's handover protocol
 // gave the person's thread to another app (a live-chat or helpdesk inbox).
