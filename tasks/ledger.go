@@ -41,7 +41,9 @@ const DefaultPrefix = "pagereply:"
 // sending now; "u|<ms>" an attempt whose outcome is unknown, "u|<ms>|<settle-ms>"
 // one whose send may still be reaching Graph until then; "s|<ms>|<message-id>"
 // sent; "f|<ms>|<reason>" failed for good ("f|<ms>|<lease-ms>|<reason>" for a
-// hide mark that took a claim's place, see hideScript).
+// hide mark that took a claim's place, see hideScript), or
+// "f|<ms>|class=<class>|<reason>" failed for good with its error's class
+// (MarkFailedClass; validClass words only).
 type Ledger struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -271,6 +273,12 @@ type Entry struct {
 	MessageID string
 	// Reason is why a target failed for good.
 	Reason string
+	// Class is the class of the error a target failed for good with, as
+	// the worker named it when it recorded the failure
+	// (graph.FailureClass: "app_not_live", "permanent", ...); "" for an
+	// entry written without one (MarkFailed, the marks, or a version that
+	// kept only the reason).
+	Class string
 }
 
 // Done reports whether the target needs no more replies.
@@ -303,6 +311,7 @@ func parseEntry(v string) Entry {
 		return Entry{Status: StatusSent, At: ms(1), MessageID: rest(2)}
 	case "f":
 		reason := rest(2)
+		class, reason := cutClass(reason)
 		// A hide or remove mark that took a claim's place keeps the claim's
 		// lease before its reason (hideScript).
 		for _, mark := range [...]string{HiddenReason, RemovedReason, PostRemovedReason} {
@@ -310,9 +319,51 @@ func parseEntry(v string) Entry {
 				reason = mark
 			}
 		}
-		return Entry{Status: StatusFailed, At: ms(1), Reason: reason}
+		return Entry{Status: StatusFailed, At: ms(1), Reason: reason, Class: class}
 	}
 	return Entry{Status: StatusUnknown}
+}
+
+// classPrefix starts the class field of a failed entry's rest
+// ("class=<class>|<reason>", after "f|<ms>|"): no reason the ledger has
+// kept starts so, and no hide mark's lease (digits).
+const classPrefix = "class="
+
+// validClass reports whether class may be kept as a failed entry's class:
+// a short word of a-z and _ (graph.FailureClass's), never text that could
+// hold a "|", a secret or an answer's words.
+func validClass(class string) bool {
+	if class == "" || len(class) > 32 {
+		return false
+	}
+	for i := 0; i < len(class); i++ {
+		if c := class[i]; (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// failedRest is a failed entry's rest after "f|<ms>|": the reason, after
+// the class field when class is valid.
+func failedRest(class, reason string) string {
+	if !validClass(class) {
+		return reason
+	}
+	return classPrefix + class + "|" + reason
+}
+
+// cutClass splits a failed entry's rest after "f|<ms>|" into its class and
+// reason (failedRest); a rest without a class field is all reason.
+func cutClass(rest string) (class, reason string) {
+	if !strings.HasPrefix(rest, classPrefix) {
+		return "", rest
+	}
+	c, r, ok := strings.Cut(rest[len(classPrefix):], "|")
+	if !ok || !validClass(c) {
+		return "", rest
+	}
+	return c, r
 }
 
 // Get returns the entry of one target.
@@ -684,17 +735,27 @@ func (l *Ledger) markSent(ctx context.Context, page string, t Target, rest strin
 
 // MarkFailed records that t can never be replied to, with the reason.
 func (l *Ledger) MarkFailed(ctx context.Context, page string, t Target, reason string) error {
-	return l.mark(ctx, page, t, "f|"+reason, "failed", 0)
+	return l.MarkFailedClass(ctx, page, t, "", reason)
+}
+
+// MarkFailedClass is MarkFailed keeping class, the class of the error t
+// failed with (graph.FailureClass), in the entry's Class, so that a later
+// decision about the failure (the app-not-live refusal's run again) reads
+// it there rather than from the reason's words. A class that is not a word
+// of a-z and _ is not kept.
+func (l *Ledger) MarkFailedClass(ctx context.Context, page string, t Target, class, reason string) error {
+	return l.mark(ctx, page, t, "f|"+failedRest(class, reason), "failed", 0)
 }
 
 // dropFailedScript deletes a target's entry when it is failed for good
-// with exactly the reason ARGV[1] ('f|<ms>|<reason>'); anything else (a
-// claim, a doubt, a sent reply, another reason, a hide or remove mark) is
-// kept. Returns 1 when it deleted the entry.
+// with exactly the rest ARGV[1] ('f|<ms>|<rest>', rest the reason, after
+// the class field when the entry has one: failedRest); anything else (a
+// claim, a doubt, a sent reply, another reason or class, a hide or remove
+// mark) is kept. Returns 1 when it deleted the entry.
 var dropFailedScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
--- The reason is all after 'f|<ms>|', as parseEntry reads it: compared
+-- The rest is all after 'f|<ms>|', as parseEntry reads it: compared
 -- whole, not as a suffix (a reason may hold '|').
 local rest = string.match(v, '^f|[^|]*|(.*)$')
 if rest ~= ARGV[1] then return 0 end
@@ -703,12 +764,18 @@ return 1
 `)
 
 // DropFailed deletes t's entry when it is failed for good with reason (as
-// Get gives it), so that the next attempt claims and sends it: for a
-// refusal that no longer holds (the app was not live for the person, and
-// is now). It reports whether it deleted the entry; any other entry is
+// Get gives it) and no class, so that the next attempt claims and sends it:
+// for a refusal that no longer holds (the app was not live for the person,
+// and is now). It reports whether it deleted the entry; any other entry is
 // kept as it is.
 func (l *Ledger) DropFailed(ctx context.Context, page string, t Target, reason string) (bool, error) {
-	n, err := l.runScript(ctx, []string{l.entryKey(page, t)}, dropFailedScript, reason)
+	return l.DropFailedEntry(ctx, page, t, Entry{Status: StatusFailed, Reason: reason})
+}
+
+// DropFailedEntry is DropFailed for the failed entry e as Get or Reserve
+// gave it: deleted when it still has e's class and reason.
+func (l *Ledger) DropFailedEntry(ctx context.Context, page string, t Target, e Entry) (bool, error) {
+	n, err := l.runScript(ctx, []string{l.entryKey(page, t)}, dropFailedScript, failedRest(e.Class, e.Reason))
 	if err != nil {
 		return false, fmt.Errorf("ledger drop failed mark of %s of page %s: %w", t, page, err)
 	}
