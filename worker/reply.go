@@ -122,7 +122,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			log.L().Info("reply not sent: the " + string(r.Target.Kind) + " was removed")
 			return nil
 		}
-		if res.Entry.Status == tasks.StatusFailed && r.Target.Kind != tasks.KindMessage && graph.AppNotLiveReason(res.Entry.Reason) &&
+		if res.Entry.Status == tasks.StatusFailed && r.Target.Kind != tasks.KindMessage && graph.AppNotLiveFailure(res.Entry.Class, res.Entry.Reason) &&
 			(r.Created <= 0 || time.Since(time.UnixMilli(r.Created)) <= intake.Window(ps.cfg, r.Target.Kind)) {
 			// Failed because the app was not live for the person (Meta's
 			// 10/2018028, a definite refusal: nothing was sent), run again
@@ -133,8 +133,10 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			// Graph refuses itself (10900); conversation replies, which
 			// nothing refuses twice, keep their mark. Past its window it
 			// keeps it too: the window's archive (pastWindow) records
-			// nothing, and the refusal's record was lost.
-			if _, err := w.p.Ledger.DropFailed(ctx, r.PageID, r.Target, res.Entry.Reason); err != nil {
+			// nothing, and the refusal's record was lost. The entry's
+			// class tells the refusal (failForGood keeps it); an entry of
+			// an earlier version, without one, is read from its reason.
+			if _, err := w.p.Ledger.DropFailedEntry(ctx, r.PageID, r.Target, res.Entry); err != nil {
 				return w.redisFailure(ctx, err, fmt.Errorf("reply %s: drop its failed mark (app not live then): %w", r.Target, err))
 			}
 			log.L().Info("reply failed earlier because the app was not live for the person: tried again")
@@ -581,11 +583,12 @@ func landedBy(settle time.Duration) time.Time {
 	return time.Now().Add(settle)
 }
 
-// failForGood records that r's reply will never be sent, for err, logs msg
-// at debug, and archives the task with the reason (SkipRetry); when the
-// record cannot be written, the task is put back or retried instead.
+// failForGood records that r's reply will never be sent, for err (its text,
+// and its class, graph.FailureClass), logs msg at debug, and archives the
+// task with the reason (SkipRetry); when the record cannot be written, the
+// task is put back or retried instead.
 func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, err error, msg string, log *taskLog) error {
-	if merr := w.p.Ledger.MarkFailed(ctx, r.PageID, r.Target, err.Error()); merr != nil {
+	if merr := w.p.Ledger.MarkFailedClass(ctx, r.PageID, r.Target, graph.FailureClass(err), err.Error()); merr != nil {
 		return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
 	}
 	// At debug: logFailure says it at WARN as "task archived", with the
