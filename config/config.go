@@ -363,6 +363,12 @@ func (r Redis) Describe() string {
 		return "redis (invalid url)"
 	}
 	_, rest, _ := strings.Cut(r.URL, "://")
+	if q, at := strings.Index(rest, "?"), strings.LastIndex(rest, "@"); q >= 0 && at > q {
+		// An @ after a ?: it may be the query's (?password=p@ss, as other
+		// clients take a password), what follows it a password's tail, or
+		// the password's own, what comes before its head. Nothing shown.
+		return u.Scheme + "://***"
+	}
 	if end, at := strings.IndexAny(rest, "/?"), strings.LastIndex(rest, "@"); end >= 0 && at > end {
 		// An @ after the host ended: a / or ? in the password ended the
 		// host ("redis://u:1234/SECRET@host" has host "u:1234", the rest

@@ -21,9 +21,9 @@ func TestDescribeOddURLShapes_audit16(t *testing.T) {
 		{"redis://:1234/" + secret + "@host:6379/0", "redis://***@host:6379/0"},
 		{"redis://:1234/" + secret + "@host:6379", "redis://***@host:6379"},
 		{"rediss://:ab@cd/" + secret + "@host:6379/0", "rediss://***@host:6379/0"},
-		{"redis://:1234?" + secret + "@host:6379/0", "redis://***@host:6379/0"},
+		{"redis://:1234?" + secret + "@host:6379/0", "redis://***"},         // an @ after a ?: audit17
 		{"redis://:" + secret + "/@host:6379/0?x=1", "redis (invalid url)"}, // does not parse
-		{"redis://:1234/0?x=" + secret + "@host", "redis://***@host"},
+		{"redis://:1234/0?x=" + secret + "@host", "redis://***"},
 		{"redis:" + secret, "redis (invalid url)"},
 		{"redis:" + secret + "@host:6379/0", "redis (invalid url)"},
 		{secret, "redis (invalid url)"},
