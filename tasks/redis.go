@@ -53,6 +53,19 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 			// --redis comes here unchecked.
 			return nil, errors.New("redis.url: holds a # (write a # in the password as %23)")
 		}
+		_, rest, _ := strings.Cut(c.URL, "://")
+		if end := strings.IndexAny(rest, "/?"); end >= 0 && strings.Contains(rest[end:], "@") {
+			// A / or ? in the password ended the host: the host and port
+			// would be the password's head ("redis://u:1234?x@host" is
+			// u:1234), dialled and named in go-redis's errors.
+			return nil, errors.New("redis.url: has an @ after its host (in the user or password, write / as %2F, ? as %3F and @ as %40)")
+		}
+		if u.Hostname() == "" {
+			// go-redis would dial localhost:6379: bench's --flush would
+			// empty a database of the Redis on this machine, not the one
+			// meant. config's redis.url refuses it too.
+			return nil, errors.New("redis.url: no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)")
+		}
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, errors.New("redis.url: cannot parse (check host, port and database)")

@@ -24,6 +24,9 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		"redis: one of url, sentinel or cluster is required":      true,
 		// A # anywhere (f01f064): go-redis would dial the password's head.
 		"redis.url: holds a # (write a # in the password as %23)": true,
+		// An @ after the host's end, or no host (audit17).
+		"redis.url: has an @ after its host (in the user or password, write / as %2F, ? as %3F and @ as %40)": true,
+		"redis.url: no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)":                true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
