@@ -499,7 +499,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			mark, target, why := h.markOf(page, ok, c.Field, c.Value)
 			if why != "" {
 				ignored++
-				h.log.Debug("webhook change ignored", pageAttr, slog.String("why", why))
+				h.log.Debug("webhook change ignored", pageAttr, h.whyAttr(why))
 				continue
 			}
 			if mark != "" {
@@ -527,7 +527,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
 			if why != "" {
 				ignored++
-				h.log.Debug("webhook change ignored", pageAttr, slog.String("why", why))
+				h.log.Debug("webhook change ignored", pageAttr, h.whyAttr(why))
 				continue
 			}
 			it.ReceivedAt = now
@@ -842,6 +842,13 @@ func shownItem(page, id string, v changeValue, now int64) tasks.WebhookItem {
 		it.PostID = ""
 	}
 	return it
+}
+
+// whyAttr is the log attribute of why a change is ignored: it may quote the
+// delivery's field, verb or item, shown clipped and never holding a secret
+// of the configuration.
+func (h *webhook) whyAttr(why string) slog.Attr {
+	return slog.String("why", redactedValue(why, h.secrets, clipField, "a reason"))
 }
 
 // idHoldsSecret reports whether a change's comment_id or post_id holds one
