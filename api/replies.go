@@ -75,8 +75,9 @@ func badInput(field, format string, args ...any) *inputError {
 // decodeReplies reads a POST /v1/replies body: one ReplyRequest, or
 // {"replies":[...]} with 1 to MaxBatch of them; an object may name a member
 // once only. A batch item that cannot be decoded gets its own error in
-// itemErrs; the others go on.
-func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
+// itemErrs; the others go on. A member's name holding one of secrets is
+// not quoted (unknownField).
+func decodeReplies(body []byte, secrets []string) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil, false, badInput("", "empty body: send a JSON object")
@@ -86,19 +87,19 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, nil, false, jsonError(err, "")
+		return nil, nil, false, jsonError(err, "", secrets)
 	}
 	raw, isBatch := top["replies"]
 	if !isBatch {
 		var r ReplyRequest
-		if e := decodeOne(body, &r, ""); e != nil {
+		if e := decodeOne(body, &r, "", secrets); e != nil {
 			return nil, nil, false, e
 		}
 		return []ReplyRequest{r}, []*inputError{nil}, false, nil
 	}
 	for k := range top {
 		if k != "replies" {
-			return nil, nil, true, badInput(clipField(k), "unknown field %q next to replies", clipField(k))
+			return nil, nil, true, unknownField("", k, "next to replies", secrets)
 		}
 	}
 	// The map kept the last of several "replies" (and every member is one
@@ -126,7 +127,7 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 	reqs = make([]ReplyRequest, len(items))
 	itemErrs = make([]*inputError, len(items))
 	for i, it := range items {
-		itemErrs[i] = decodeOne(it, &reqs[i], fmt.Sprintf("replies[%d].", i))
+		itemErrs[i] = decodeOne(it, &reqs[i], fmt.Sprintf("replies[%d].", i), secrets)
 	}
 	return reqs, itemErrs, true, nil
 }
@@ -134,7 +135,7 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 // decodeOne decodes one reply object strictly: unknown fields, wrong types and
 // a field named twice are errors naming the field. b is part of a body that
 // decodeReplies has had through json.Unmarshal, so valid JSON.
-func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
+func decodeOne(b []byte, r *ReplyRequest, prefix string, secrets []string) *inputError {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return badInput(strings.TrimSuffix(prefix, "."), "a reply must be a JSON object")
@@ -142,7 +143,7 @@ func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(r); err != nil {
-		return jsonError(err, prefix)
+		return jsonError(err, prefix, secrets)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badInput(strings.TrimSuffix(prefix, "."), "unexpected data after the JSON object")
@@ -269,7 +270,7 @@ func twiceError(b []byte, k int, second string, prefix string) *inputError {
 }
 
 // jsonError turns a decoding error into a message naming the field.
-func jsonError(err error, prefix string) *inputError {
+func jsonError(err error, prefix string, secrets []string) *inputError {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -283,12 +284,23 @@ func jsonError(err error, prefix string) *inputError {
 		return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON at byte %d: %v", se.Offset, se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		f = clipField(f)
-		return badInput(prefix+f, "unknown field %q (fields: page_id, comment_id, post_id, conversation_id, text)", f)
+		return unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)", secrets)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return badInput(strings.TrimSuffix(prefix, "."), "truncated JSON")
 	}
 	return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON: %v", err)
+}
+
+// unknownField refuses an unknown member called name, quoted (clipped) in
+// the message and as the field, then what follows; a name holding one of
+// secrets (a token pasted as a key; a numeric password too, as a name is no
+// Graph id) is not quoted.
+func unknownField(prefix, name, then string, secrets []string) *inputError {
+	if config.HoldsSecret(name, secrets) {
+		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s: its name holds a secret of this server's configuration (not shown)", then)
+	}
+	f := clipField(name)
+	return badInput(prefix+f, "unknown field %q %s", f, then)
 }
 
 // clipField keeps a client's field name short in answers and logs.
@@ -441,7 +453,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "cannot read the body", "")
 		return
 	}
-	reqs, itemErrs, batch, e := decodeReplies(body)
+	reqs, itemErrs, batch, e := decodeReplies(body, s.secrets)
 	if e != nil {
 		writeError(w, e.status, e.msg, e.field)
 		return
