@@ -423,9 +423,11 @@ const msgPageIDZero = "page_id starts with a leading zero, which no Page id has:
 // unknownPageID is the answer's message for a numeric page_id that names no
 // Page of the configuration: quoted, unless it holds one of secrets
 // (config.HoldsSecret: a page_id that names no Page is no Graph id to
-// keep, so a digit-only secret passed in its place is looked for too).
+// keep, so a digit-only secret passed in its place is looked for too), or
+// is one, however short (HoldsSecret leaves out those under 8 bytes: a
+// 6-digit Redis password was quoted whole).
 func unknownPageID(id string, secrets []string) string {
-	if config.HoldsSecret(id, secrets) {
+	if config.HoldsSecret(id, secrets) || slices.Contains(secrets, id) {
 		return "page_id is not a Page of this server's configuration (it holds a secret of the configuration: not shown)"
 	}
 	return "page_id " + id + " is not a Page of this server's configuration"
