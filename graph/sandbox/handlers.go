@@ -26,6 +26,12 @@ const (
 	usageMessenger = "messenger"
 )
 
+// Rate limit types of Read.Type, as X-Business-Use-Case-Usage names them.
+const (
+	UsageTypePages     = usagePages
+	UsageTypeMessenger = usageMessenger
+)
+
 // bucOf is the rate limit an endpoint's calls fall under, as Meta documents
 // them for a Page token: the Page's feed, comments and objects are the Pages
 // API ("pages", refused with 80001); its conversations, their messages and the
@@ -40,16 +46,17 @@ func bucOf(endpoint string) string {
 
 // call is one request being served.
 type call struct {
-	s       *Sandbox
-	w       http.ResponseWriter
-	r       *http.Request
-	q       url.Values // query, form body or JSON body
-	segs    []string   // path after the version
-	vprefix string     // "/v25.0", or "" when the path had no version
-	base    string     // scheme://host of the request, for paging links
-	token   string
-	now     time.Time
-	buc     string // the rate limit the call falls under (bucOf)
+	s        *Sandbox
+	w        http.ResponseWriter
+	r        *http.Request
+	q        url.Values // query, form body or JSON body
+	segs     []string   // path after the version
+	vprefix  string     // "/v25.0", or "" when the path had no version
+	base     string     // scheme://host of the request, for paging links
+	token    string
+	now      time.Time
+	buc      string // the rate limit the call falls under (bucOf)
+	endpoint string // EndpointFeed, ...
 }
 
 // isVersion reports whether a path segment is an API version: v25, v25.0.
@@ -81,6 +88,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.vprefix, c.segs = "/"+c.segs[0], c.segs[1:]
 	}
 	endpoint := endpointOf(r.Method, c.segs)
+	c.endpoint = endpoint
 	c.q = r.URL.Query()
 	s.rec.call(endpoint, c.q.Has("access_token"))
 	if s.fl.delay(r.Context()) != nil {
@@ -349,14 +357,26 @@ func (c *call) resolve(st *store, method string, want ...int) (kind int, i int32
 	}
 	pageID = st.pages[owner].id
 	if d := c.s.thr.forcedBlock(pageID, c.now); d > 0 {
+		if method == "get" {
+			c.logRead(pageID, true, true)
+		}
 		return 0, 0, pageID, errThrottled(c.buc, d)
 	}
 	if method == "get" {
-		if d := c.s.thr.allowRead(pageID, c.buc, c.now); d > 0 {
+		d := c.s.thr.allowRead(pageID, c.buc, c.now)
+		c.logRead(pageID, d > 0, false)
+		if d > 0 {
 			return 0, 0, pageID, errThrottled(c.buc, d)
 		}
 	}
 	return kind, i, pageID, nil
+}
+
+// logRead records a read of the Page with Options.LogReads.
+func (c *call) logRead(pageID string, refused, forced bool) {
+	if c.s.rec.logReads {
+		c.s.rec.read(Read{Time: c.now, PageID: pageID, Type: c.buc, Endpoint: c.endpoint, Refused: refused, Forced: forced})
+	}
 }
 
 // fields parses and checks the fields parameter for a node type.

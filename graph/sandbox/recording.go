@@ -45,11 +45,14 @@ type recorder struct {
 	perTarget      map[string]int
 	alreadyReplied int
 	refused        []Refusal
+	notLive        []Refusal // sends refused as the app is not live (2018028)
 	calls          map[string]int
 	callLog        map[string][]time.Time // per Page, POST /messages arrivals
 	tokensInURL    int
 	failures       int // injected 500s
 	throttled      map[string]int
+	logReads       bool              // Options.LogReads; set by New only
+	reads          map[string][]Read // per Page, with logReads
 }
 
 func (rc *recorder) init() {
@@ -57,6 +60,7 @@ func (rc *recorder) init() {
 	rc.calls = map[string]int{}
 	rc.callLog = map[string][]time.Time{}
 	rc.throttled = map[string]int{}
+	rc.reads = map[string][]Read{}
 }
 
 func (rc *recorder) call(endpoint string, tokenInURL bool) {
@@ -123,10 +127,25 @@ func (rc *recorder) add(n *int) {
 }
 
 // refuse records a send refused as already replied (10900).
-func (rc *recorder) refuse(target string, at time.Time) {
+func (rc *recorder) refuse(rf Refusal) {
 	rc.mu.Lock()
 	rc.alreadyReplied++
-	rc.refused = append(rc.refused, Refusal{Target: target, Time: at})
+	rc.refused = append(rc.refused, rf)
+	rc.mu.Unlock()
+}
+
+// refuseNotLive records a send refused as the app is not live for the
+// person (10/2018028).
+func (rc *recorder) refuseNotLive(rf Refusal) {
+	rc.mu.Lock()
+	rc.notLive = append(rc.notLive, rf)
+	rc.mu.Unlock()
+}
+
+// read records a read of a Page (Options.LogReads).
+func (rc *recorder) read(rd Read) {
+	rc.mu.Lock()
+	rc.reads[rd.PageID] = append(rc.reads[rd.PageID], rd)
 	rc.mu.Unlock()
 }
 
@@ -174,8 +193,13 @@ func (s *Sandbox) AlreadyRepliedCount() int {
 	return s.rec.alreadyReplied
 }
 
-// Refusal is a send refused as already replied (10900): to what, and when.
+// Refusal is a send refused: in the name of which Page, to what, and when.
 type Refusal struct {
+	PageID string
+	// Kind is KindComment, KindPost or KindConversation.
+	Kind string
+	// Target is the comment or post id of a private reply, the person's PSID
+	// for a conversation reply, as in Send.
 	Target string
 	Time   time.Time
 }
@@ -186,6 +210,70 @@ func (s *Sandbox) AlreadyReplied() []Refusal {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	return append([]Refusal(nil), s.rec.refused...)
+}
+
+// AppNotLiveRefusals returns the sends refused because the app is not live
+// for the person (Options.AppNotLive: code 10, subcode 2018028), in order.
+func (s *Sandbox) AppNotLiveRefusals() []Refusal {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]Refusal(nil), s.rec.notLive...)
+}
+
+// Read is one read of a Page (a GET of its feed, a post's comments, an
+// object, its conversations or a conversation's messages) that reached its
+// rate limit, as Options.LogReads records it.
+type Read struct {
+	// Time is when the sandbox counted the read (after any injected
+	// latency), the instant its rate limit saw.
+	Time   time.Time
+	PageID string
+	// Type is the rate limit type the read counts under, as
+	// X-Business-Use-Case-Usage names it: UsageTypePages (refused with
+	// 80001) or UsageTypeMessenger (80006).
+	Type string
+	// Endpoint is EndpointFeed, EndpointComments, EndpointConversations, ...
+	Endpoint string
+	// Refused is true when the read was answered as throttled; Forced when
+	// by Throttle rather than by the Page's own reads (Options.ReadRate) or
+	// sends.
+	Refused, Forced bool
+}
+
+// Reads returns the reads of a Page recorded with Options.LogReads, in the
+// order they were counted; nil without it.
+func (s *Sandbox) Reads(pageID string) []Read {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]Read(nil), s.rec.reads[pageID]...)
+}
+
+// MaxReadsIn returns the largest number of reads of a Page of one rate limit
+// type (UsageTypePages or UsageTypeMessenger) that fell inside any window of
+// length d, refused ones included, and the time of the first read of the
+// first such window (zero when there is none). With Options.ReadRate r, a
+// Page is refused once MaxReadsIn(page, typ, time.Second) would pass r: it
+// tells whether a throttle came from the Page's own burst of reads. It needs
+// Options.LogReads (else 0).
+func (s *Sandbox) MaxReadsIn(pageID, typ string, d time.Duration) (int, time.Time) {
+	var log []time.Time
+	for _, rd := range s.Reads(pageID) {
+		if rd.Type == typ {
+			log = append(log, rd.Time)
+		}
+	}
+	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
+	best, lo := 0, 0
+	var from time.Time
+	for hi := range log {
+		for log[hi].Sub(log[lo]) >= d {
+			lo++
+		}
+		if hi-lo+1 > best {
+			best, from = hi-lo+1, log[lo]
+		}
+	}
+	return best, from
 }
 
 // Calls returns the number of requests per endpoint (EndpointFeed, ...), failed
@@ -266,13 +354,14 @@ func (s *Sandbox) ThrottledCount(pageID string) int {
 	return n
 }
 
-// ResetStats forgets the recorded calls, call logs and counters, but not the
-// sends nor which targets were replied to.
+// ResetStats forgets the recorded calls, call logs, read logs, refusals and
+// counters, but not the sends nor which targets were replied to.
 func (s *Sandbox) ResetStats() {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	s.rec.alreadyReplied, s.rec.tokensInURL, s.rec.failures = 0, 0, 0
-	s.rec.refused = nil
+	s.rec.refused, s.rec.notLive = nil, nil
+	s.rec.reads = map[string][]Read{}
 	s.rec.calls = map[string]int{}
 	s.rec.callLog = map[string][]time.Time{}
 	s.rec.throttled = map[string]int{}

@@ -99,6 +99,11 @@ type Options struct {
 	// AppTesters are the person ids with a role on the app (admins,
 	// developers, testers): with AppNotLive, the only people sent to.
 	AppTesters []string
+	// LogReads makes the sandbox record every read of a Page that reaches
+	// its rate limit (Reads, MaxReadsIn): when, of which rate limit type and
+	// endpoint, and whether it was refused as throttled. Off, nothing is
+	// kept per read.
+	LogReads bool
 }
 
 // User is a person or Page as Graph names it in from and participants.
@@ -199,6 +204,7 @@ func New(opts Options) *Sandbox {
 	s.st.init()
 	s.app.set(opts.AppNotLive, opts.AppTesters)
 	s.rec.init()
+	s.rec.logReads = opts.LogReads
 	s.fl.init(opts.Seed, opts.Faults)
 	block := opts.ThrottleBlock
 	if block <= 0 {

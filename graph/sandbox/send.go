@@ -136,16 +136,17 @@ func parseText(v string) (string, *apiError) {
 
 // privateReply checks the rules shared by comments and posts, in the order Graph
 // answers them, and delivers the reply into the person's conversation.
-func (c *call) privateReply(st *store, target string, pg, from int32, canReply bool, conv *int32, created int64, text string) (Send, *apiError) {
+func (c *call) privateReply(st *store, kind, target string, pg, from int32, canReply bool, conv *int32, created int64, text string) (Send, *apiError) {
 	switch {
 	case from == byPage || !canReply:
 		return Send{}, errNotReplyable()
 	case !c.s.app.mayMessage(st.users[from].id):
+		c.s.rec.refuseNotLive(Refusal{PageID: st.pages[pg].id, Kind: kind, Target: target, Time: c.now})
 		return Send{}, errAppNotLive()
 	case st.users[from].blocked:
 		return Send{}, errUnavailable()
 	case *conv >= 0:
-		c.s.rec.refuse(target, c.now)
+		c.s.rec.refuse(Refusal{PageID: st.pages[pg].id, Kind: kind, Target: target, Time: c.now})
 		return Send{}, errAlreadyReplied()
 	case c.now.Unix()-created > int64(ReplyWindow.Seconds()):
 		return Send{}, errTooOld()
@@ -176,7 +177,7 @@ func (c *call) replyToComment(st *store, pg int32, id, text string) (Send, *apiE
 		return Send{}, errNoObject("post", id)
 	}
 	cm := &st.comments[ci]
-	sd, e := c.privateReply(st, id, pg, cm.from, cm.canReply, &cm.conv, cm.created, text)
+	sd, e := c.privateReply(st, KindComment, id, pg, cm.from, cm.canReply, &cm.conv, cm.created, text)
 	sd.Kind, sd.Target = KindComment, id
 	return sd, e
 }
@@ -187,7 +188,7 @@ func (c *call) replyToPost(st *store, pg int32, id, text string) (Send, *apiErro
 		return Send{}, errNoObject("post", id)
 	}
 	p := &st.posts[pi]
-	sd, e := c.privateReply(st, id, pg, p.from, p.canReply, &p.conv, p.created, text)
+	sd, e := c.privateReply(st, KindPost, id, pg, p.from, p.canReply, &p.conv, p.created, text)
 	sd.Kind, sd.Target = KindPost, id
 	return sd, e
 }
@@ -211,6 +212,7 @@ func (c *call) replyInConversation(st *store, pg int32, psid, text string) (Send
 		return Send{}, errNoUser()
 	}
 	if !c.s.app.mayMessage(psid) {
+		c.s.rec.refuseNotLive(Refusal{PageID: st.pages[pg].id, Kind: KindConversation, Target: psid, Time: c.now})
 		return Send{}, errAppNotLive()
 	}
 	if st.users[u].blocked {
