@@ -14,5 +14,10 @@
 //
 //	go test -tags soak -timeout 30m -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak  # 12 minutes
 //
+// Add -soak.app-not-live (and -soak.app-testers 0.5, or ID,ID) to soak an app
+// not live, whose sends to people without a role are refused (2018028). Its
+// report (report.txt in -soak.out) also times each Page's reads, for telling
+// a throttle from a burst of pagereply's own reads (reads.txt, reads_events.txt).
+//
 // It has no code outside its tests.
 package chaos

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/proctest"
+	"github.com/pagereply/pagereply/tasks"
 )
 
 var (
@@ -45,6 +47,11 @@ var (
 	soakDrop  = flag.Float64("soak.drop", 0.01, "share of sends whose answer is lost")
 	soakJit   = flag.Duration("soak.jitter", 20*time.Millisecond, "Graph latency jitter")
 	soakKill  = flag.Duration("soak.kill", 40*time.Second, "least time between worker restarts (plus up to 30s)")
+	// An app not live (not through App Review) may message only the people
+	// with a role on it: the sandbox refuses a send to anyone else with 400,
+	// code 10, subcode 2018028 (sandbox.Options.AppNotLive).
+	soakNotLive = flag.Bool("soak.app-not-live", false, "run the sandbox as an app not live: sends to people without a role on it are refused (400, code 10, subcode 2018028), and the audit expects their replies archived as failed, not sent")
+	soakTesters = flag.String("soak.app-testers", "0.5", "with -soak.app-not-live, the people with a role on the app: a share of the seeded people (0.5) or their ids (ID,ID); people grown later have none")
 )
 
 const (
@@ -207,7 +214,20 @@ type soakPage struct {
 // sandbox's record: no second reply to a comment, post or person, none
 // missed, no throttle answer outside the injected ones (the sandbox's own
 // send and read limits are rate + burst and rate + burst + 1 a second), no
-// secret in a log.
+// secret in a log. The report tells each Page's reads from the sandbox's
+// read log: its busiest second per rate limit type, the reads of the second
+// before each throttle answer not injected, and the busiest second after
+// each chaos event (reads.txt and reads_events.txt in -soak.out hold them
+// all), so a throttle can be told from a burst of pagereply's own reads.
+//
+// With -soak.app-not-live the sandbox is an app not through App Review:
+// only the people of -soak.app-testers (a share of the seeded people, or
+// their ids) have a role, a send to anyone else is refused (400, code 10,
+// subcode 2018028). Their replies are then expected refused, not sent: each
+// eligible comment or post of theirs (on the one_reply_per_person Page, one
+// of theirs) tried and refused, archived with Graph's reason and counted
+// failed in the ledger, nothing sent to them, no Page paused for it; one of
+// theirs never tried is a miss, as a reply to anyone else not sent is.
 //
 //	go test -tags soak -timeout 30m -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak
 //
@@ -227,7 +247,11 @@ func TestSoak_audit16(t *testing.T) {
 	rate, burst := *soakRate, *soakBurst
 	sb := sandbox.New(sandbox.Options{Pages: 4, Posts: 15, Comments: 40, Conversations: 10, VisitorPosts: true,
 		Seed: *soakSeed, AppSecret: soakSecret, SendRate: float64(rate + burst), ReadRate: float64(rate + burst + 1),
-		ThrottleBlock: 30 * time.Second})
+		ThrottleBlock: 30 * time.Second, LogReads: true})
+	access, err := soakAppAccess(sb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tp := &tap{h: sb, forced: map[string][][2]time.Time{}}
 	gs := httptest.NewServer(tp)
 	t.Cleanup(gs.Close)
@@ -327,9 +351,12 @@ func TestSoak_audit16(t *testing.T) {
 
 	// Chaos.
 	var events []string
+	var evs []soakEvent
 	logEv := func(format string, args ...any) {
-		s := fmt.Sprintf("%6.1fs ", time.Since(start).Seconds()) + fmt.Sprintf(format, args...)
+		now := time.Now()
+		s := fmt.Sprintf("%6.1fs ", now.Sub(start).Seconds()) + fmt.Sprintf(format, args...)
 		events = append(events, s)
+		evs = append(evs, soakEvent{at: now, text: fmt.Sprintf(format, args...)})
 		t.Log(s)
 	}
 	counts := map[string]int{}
@@ -422,11 +449,11 @@ func TestSoak_audit16(t *testing.T) {
 	// Settle.
 	settled := time.Now()
 	var missing []string
-	err := proctest.WaitFor(5*time.Minute, "every eligible item answered", func() bool {
+	err = proctest.WaitFor(5*time.Minute, "every eligible item answered", func() bool {
 		if err := r.alive(); err != nil {
 			t.Fatal(err)
 		}
-		missing = soakMissing(sb, pages, time.Now())
+		missing = soakMissing(sb, pages, access, time.Now())
 		return len(missing) == 0
 	})
 	if err != nil {
@@ -442,7 +469,8 @@ func TestSoak_audit16(t *testing.T) {
 	r.killedMidSend = killedMid
 
 	// Checks.
-	rep := soakCheck(t, r, sb, pages, tp)
+	rep := soakCheck(t, r, sb, pages, tp, access)
+	reads := soakReads(sb, pages, tp, evs, start, rate+burst+1)
 	r.checkNoSecrets(t)
 	if n := sb.TokensInURL(); n != 0 {
 		t.Errorf("%d calls carried the token in the URL", n)
@@ -451,6 +479,7 @@ func TestSoak_audit16(t *testing.T) {
 	fmt.Fprintf(&b, "soak seed %d for %s (rate %d/s burst %d): %d items grown, %d webhook deliveries (%d retried, %d failed)\n",
 		*soakSeed, *soakFor, rate, burst, grown.Load(), wh.Stats().Delivered, wh.Stats().Retried, wh.Stats().Failed)
 	b.WriteString(rep)
+	b.WriteString(reads.summary)
 	fmt.Fprintf(&b, "injected transient errors (500, code 2): %d; answers dropped after send: %d\n", sb.InjectedFailures(), sb.DroppedAnswers())
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -483,6 +512,13 @@ func TestSoak_audit16(t *testing.T) {
 		}
 		tp.mu.Unlock()
 		_ = os.WriteFile(filepath.Join(*soakOut, "answers.txt"), al.Bytes(), 0o644)
+		_ = os.WriteFile(filepath.Join(*soakOut, "reads.txt"), []byte(reads.log), 0o644)
+		_ = os.WriteFile(filepath.Join(*soakOut, "reads_events.txt"), []byte(reads.events), 0o644)
+		var nl bytes.Buffer
+		for _, rf := range sb.AppNotLiveRefusals() {
+			fmt.Fprintf(&nl, "%s %s %s %s\n", rf.Time.Format("15:04:05.000"), rf.PageID, rf.Kind, rf.Target)
+		}
+		_ = os.WriteFile(filepath.Join(*soakOut, "app_not_live.txt"), nl.Bytes(), 0o644)
 	}
 }
 
@@ -543,9 +579,97 @@ func soakItems(sb *sandbox.Sandbox, p soakPage, now time.Time) (eligible map[str
 	return eligible, other
 }
 
-// soakMissing lists the eligible items and conversations with no reply.
-func soakMissing(sb *sandbox.Sandbox, pages []soakPage, now time.Time) []string {
+// soakAccess is who the app may message: everyone, or with
+// -soak.app-not-live only the people with a role on it.
+type soakAccess struct {
+	notLive bool
+	testers map[string]bool
+	seeded  int // people seeded, of whom len(testers) have a role
+}
+
+// refused reports whether the sandbox refuses a send to the person (2018028).
+func (a soakAccess) refused(id string) bool { return a.notLive && !a.testers[id] }
+
+// soakAppAccess makes the sandbox an app not live with -soak.app-not-live:
+// the people with a role are -soak.app-testers, a share of the seeded
+// people (chosen with the seed) or a list of ids.
+func soakAppAccess(sb *sandbox.Sandbox) (soakAccess, error) {
+	if !*soakNotLive {
+		return soakAccess{}, nil
+	}
+	seen := map[string]bool{}
+	for _, p := range sb.Pages() {
+		for _, c := range sb.AllComments(p.ID) {
+			if !c.FromPage {
+				seen[c.From.ID] = true
+			}
+		}
+		for _, ps := range sb.Posts(p.ID) {
+			if !ps.FromPage {
+				seen[ps.From.ID] = true
+			}
+		}
+		for _, c := range sb.Conversations(p.ID) {
+			seen[c.With.ID] = true
+		}
+	}
+	people := slices.Sorted(maps.Keys(seen))
+	a := soakAccess{notLive: true, testers: map[string]bool{}, seeded: len(people)}
+	if share, err := strconv.ParseFloat(*soakTesters, 64); err == nil {
+		if share < 0 || share > 1 {
+			return a, fmt.Errorf("-soak.app-testers %v: a share is between 0 and 1", share)
+		}
+		rng := rand.New(rand.NewPCG(uint64(*soakSeed), 17))
+		for _, id := range people {
+			if rng.Float64() < share {
+				a.testers[id] = true
+			}
+		}
+	} else {
+		for _, id := range strings.Split(*soakTesters, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				a.testers[id] = true
+			}
+		}
+	}
+	sb.SetAppNotLive(true, slices.Sorted(maps.Keys(a.testers)))
+	return a, nil
+}
+
+// notLiveRecord is the sandbox's record of its app-not-live refusals.
+type notLiveRecord struct {
+	items map[string]int         // comment or post id → refusals
+	convs map[string][]time.Time // Page id + "/" + PSID → refusals of conversation replies
+}
+
+func notLiveRefusals(sb *sandbox.Sandbox) notLiveRecord {
+	nl := notLiveRecord{items: map[string]int{}, convs: map[string][]time.Time{}}
+	for _, rf := range sb.AppNotLiveRefusals() {
+		if rf.Kind == sandbox.KindConversation {
+			nl.convs[rf.PageID+"/"+rf.Target] = append(nl.convs[rf.PageID+"/"+rf.Target], rf.Time)
+		} else {
+			nl.items[rf.Target]++
+		}
+	}
+	return nl
+}
+
+// convRefusedSince reports whether a conversation reply to the person was
+// refused (app not live) at or after at.
+func (nl notLiveRecord) convRefusedSince(page, psid string, at time.Time) bool {
+	for _, rt := range nl.convs[page+"/"+psid] {
+		if !rt.Before(at) {
+			return true
+		}
+	}
+	return false
+}
+
+// soakMissing lists the eligible items and conversations with no reply, nor,
+// for a person without a role on an app not live, a refused one.
+func soakMissing(sb *sandbox.Sandbox, pages []soakPage, access soakAccess, now time.Time) []string {
 	var out []string
+	nl := notLiveRefusals(sb)
 	for _, p := range pages {
 		elig, _ := soakItems(sb, p, now)
 		if p.perPerson {
@@ -557,28 +681,32 @@ func soakMissing(sb *sandbox.Sandbox, pages []soakPage, now time.Time) []string 
 				n := 0
 				for _, id := range ids {
 					n += sb.SendCount(id)
+					if access.refused(who) {
+						n += nl.items[id]
+					}
 				}
 				if n == 0 {
 					out = append(out, "person:"+who+"@"+p.ID)
 				}
 			}
 		} else {
-			for id := range elig {
-				if sb.SendCount(id) == 0 {
+			for id, who := range elig {
+				if sb.SendCount(id) == 0 && (!access.refused(who) || nl.items[id] == 0) {
 					out = append(out, id)
 				}
 			}
 		}
 		if p.conversing {
-			out = append(out, convMissing(sb, p, now)...)
+			out = append(out, convMissing(sb, p, access, nl, now)...)
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-// convMissing: conversations whose last message is the person's, inside 24h, with no later reply.
-func convMissing(sb *sandbox.Sandbox, p soakPage, now time.Time) []string {
+// convMissing: conversations whose last message is the person's, inside 24h,
+// with no later reply (nor, for a person without a role, a refused one).
+func convMissing(sb *sandbox.Sandbox, p soakPage, access soakAccess, nl notLiveRecord, now time.Time) []string {
 	var out []string
 	for _, c := range sb.Conversations(p.ID) {
 		if len(c.Messages) == 0 {
@@ -594,20 +722,32 @@ func convMissing(sb *sandbox.Sandbox, p soakPage, now time.Time) []string {
 		if age > 24*time.Hour-time.Minute {
 			continue
 		}
+		if access.refused(c.With.ID) && nl.convRefusedSince(p.ID, c.With.ID, last.CreatedTime) {
+			continue
+		}
 		out = append(out, "conv:"+c.ID)
 	}
 	return out
 }
 
 // soakCheck checks the sandbox's record and returns the report's lines.
-func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *tap) string {
+func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *tap, access soakAccess) string {
 	var b strings.Builder
 	now := time.Now()
 	sends := sb.Sends()
 	by := map[string][]sandbox.Send{}
 	for _, s := range sends {
 		by[s.Target] = append(by[s.Target], s)
+		if access.refused(s.RecipientID) {
+			t.Errorf("%s %s on Page %s sent to %s, who has no role on the app not live", s.Kind, s.Target, s.PageID, s.RecipientID)
+		}
 	}
+	nl := notLiveRefusals(sb)
+	// Refused people's items: how many Graph refused once, more than once
+	// (a worker killed between Graph's answer and the ledger's mark tries
+	// again), and which (app-not-live replies archived below).
+	refusedOnce, refusedMore, refusedPeople := 0, 0, map[string]bool{}
+	refusedItems := map[string]string{} // comment or post id → Page id
 	second, wrong, missed, eligibleN := 0, 0, 0, 0
 	for _, p := range pages {
 		elig, other := soakItems(sb, p, now)
@@ -617,6 +757,22 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 				wrong++
 				t.Errorf("%s on Page %s (%s) got %d replies", id, p.ID, reason, n)
 			}
+			if n := nl.items[id]; n != 0 {
+				wrong++
+				t.Errorf("%s on Page %s (%s) was tried %d times (refused: app not live)", id, p.ID, reason, n)
+			}
+		}
+		countRefused := func(id string) {
+			switch n := nl.items[id]; {
+			case n == 1:
+				refusedOnce++
+			case n > 1:
+				refusedMore++
+				t.Logf("%s on Page %s refused %d times (app not live):\n%s", id, p.ID, n, r.story(id, nil))
+			}
+			if nl.items[id] > 0 {
+				refusedItems[id] = p.ID
+			}
 		}
 		if p.perPerson {
 			byWho := map[string][]string{}
@@ -624,9 +780,21 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 				byWho[who] = append(byWho[who], id)
 			}
 			for who, ids := range byWho {
-				n := 0
+				n, tried := 0, 0
 				for _, id := range ids {
 					n += len(by[id])
+					tried += nl.items[id]
+					if access.refused(who) {
+						countRefused(id)
+					}
+				}
+				if access.refused(who) {
+					refusedPeople[who] = true
+					if tried == 0 {
+						missed++
+						t.Errorf("person %s on Page %s (no role on the app) was never tried for %v", who, p.ID, ids)
+					}
+					continue
 				}
 				if n > 1 {
 					second += n - 1
@@ -637,7 +805,16 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 				}
 			}
 		} else {
-			for id := range elig {
+			for id, who := range elig {
+				if access.refused(who) {
+					refusedPeople[who] = true
+					countRefused(id)
+					if nl.items[id] == 0 {
+						missed++
+						t.Errorf("%s on Page %s (%s, no role on the app) was never tried\n%s", id, p.ID, who, r.story(id, nil))
+					}
+					continue
+				}
 				switch n := len(by[id]); {
 				case n > 1:
 					second += n - 1
@@ -672,7 +849,7 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 					}
 				}
 			}
-			if m := convMissing(sb, p, now); len(m) > 0 {
+			if m := convMissing(sb, p, access, nl, now); len(m) > 0 {
 				missed += len(m)
 				t.Errorf("Page %s: conversations with no reply to the person's last message: %v", p.ID, m)
 			}
@@ -685,6 +862,12 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 		kinds[s.Kind]++
 	}
 	fmt.Fprintf(&b, "sends by kind: %v\n", kinds)
+	if access.notLive {
+		fmt.Fprintf(&b, "app not live: %d of %d seeded people have a role; eligible comments/posts of people without one: %d people, %d items refused once, %d more than once (2018028 answers in all: %d)\n",
+			len(access.testers), access.seeded, len(refusedPeople), refusedOnce, refusedMore, len(sb.AppNotLiveRefusals()))
+		b.WriteString(soakArchived(t, r, sb, access, refusedItems))
+	}
+	b.WriteString(soakPauses(t, r))
 	for _, rf := range sb.AlreadyReplied() {
 		fmt.Fprintf(&b, "10900 refusal: %s at %s\n", rf.Target, rf.Time.Format("15:04:05.000"))
 		t.Logf("10900 refusal %s:\n%s", rf.Target, r.story(rf.Target, by[rf.Target]))
@@ -731,4 +914,267 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 	}
 	fmt.Fprintf(&b, "other error answers: %v\n", other)
 	return b.String()
+}
+
+// notLiveReason reports whether a reply's error or a pause's reason is
+// Graph's app-not-live refusal (10/2018028).
+func notLiveReason(s string) bool {
+	return strings.Contains(s, "2018028") || strings.Contains(s, "not admins, developers or testers")
+}
+
+// soakArchived accounts for the replies of an app not live in asynq's
+// archive and the ledger: each comment or post Graph refused (refused, by
+// id, its Page) is archived, once (a task id is its target), with Graph's
+// reason; none archived so was a reply to someone with a role, or one Graph
+// never refused; and each Page's ledger counts as failed what is archived
+// of it. It returns the report's lines.
+func soakArchived(t *testing.T, r *rig, sb *sandbox.Sandbox, access soakAccess, refused map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	archived := r.archivedReplies(t)
+	nl := notLiveRefusals(sb)
+	type pw struct{ page, who string }
+	msgs := map[string]pw{}
+	for _, p := range r.pages {
+		for _, c := range sb.Conversations(p.ID) {
+			for _, m := range c.Messages {
+				if !m.FromPage {
+					msgs[m.ID] = pw{p.ID, c.With.ID}
+				}
+			}
+		}
+	}
+	byPage, kinds, other := map[string]int{}, map[tasks.Kind]int{}, 0
+	convPeople := map[pw]int{}
+	for id, lastErr := range archived {
+		tg, err := tasks.ParseTarget(id)
+		if err != nil {
+			t.Errorf("archived reply task %s: %v", id, err)
+			continue
+		}
+		var at pw
+		switch tg.Kind {
+		case tasks.KindComment:
+			c, _ := sb.Comment(tg.ID)
+			at = pw{c.PageID, c.From.ID}
+		case tasks.KindPost:
+			ps, _ := sb.Post(tg.ID)
+			at = pw{ps.PageID, ps.From.ID}
+		case tasks.KindMessage:
+			at = msgs[tg.ID]
+			convPeople[at]++
+		}
+		byPage[at.page]++
+		if !notLiveReason(lastErr) {
+			other++
+			t.Logf("reply %s archived, not for the app not live: %s", id, lastErr)
+			continue
+		}
+		kinds[tg.Kind]++
+		if !access.refused(at.who) {
+			t.Errorf("reply %s to %s, who has a role on the app, archived as the app not live: %s", id, at.who, lastErr)
+		}
+		if tg.Kind != tasks.KindMessage && nl.items[tg.ID] == 0 {
+			t.Errorf("reply %s archived as the app not live, but Graph never refused it: %s", id, lastErr)
+		}
+		if tg.Kind == tasks.KindMessage && len(nl.convs[at.page+"/"+at.who]) == 0 {
+			t.Errorf("reply %s (%s on Page %s) archived as the app not live, but Graph never refused a reply to them: %s", id, at.who, at.page, lastErr)
+		}
+	}
+	notArchived := 0
+	for id, page := range refused {
+		e, ok := archived["comment:"+id]
+		if !ok {
+			e, ok = archived["post:"+id]
+		}
+		if !ok || !notLiveReason(e) {
+			notArchived++
+			t.Errorf("%s on Page %s: Graph refused its reply (app not live), but it is not archived so (%q)\n%s", id, page, e, r.story(id, nil))
+		}
+	}
+	st := r.status(t)
+	for _, p := range r.pages {
+		if st.failed[p.ID] != byPage[p.ID] {
+			t.Errorf("Page %s: the ledger counts %d failed replies, %d are archived", p.ID, st.failed[p.ID], byPage[p.ID])
+		}
+	}
+	fmt.Fprintf(&b, "archived replies: %d app not live (%v), %d other; refused comments/posts not archived: %d; conversation replies archived for %d people without a role; ledger failed by Page %v\n",
+		len(archived)-other, kinds, other, notArchived, len(convPeople), st.failed)
+	return b.String()
+}
+
+// soakPauses lists the Pages' pauses from the processes' logs ("page
+// paused") and fails the test for one that an app-not-live refusal set: it
+// fails one reply, never its Page.
+func soakPauses(t *testing.T, r *rig) string {
+	t.Helper()
+	var b strings.Builder
+	var lines []string
+	for _, p := range r.procs {
+		err := p.Lines(func(line []byte) bool {
+			if !bytes.Contains(line, []byte(`"msg":"page paused"`)) {
+				return true
+			}
+			var m struct {
+				Time   time.Time `json:"time"`
+				Page   string    `json:"page_id"`
+				Paused string    `json:"paused_page_id"`
+				Reason string    `json:"reason"`
+				For    any       `json:"for"`
+			}
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Errorf("%s: %v: %s", p.Name(), err, line)
+				return true
+			}
+			page := m.Page
+			if m.Paused != "" {
+				page = m.Paused
+			}
+			if notLiveReason(m.Reason) {
+				t.Errorf("%s: Page %s paused for an app-not-live refusal: %s", p.Name(), page, line)
+			}
+			d := fmt.Sprint(m.For)
+			if f, ok := m.For.(float64); ok {
+				d = time.Duration(f).Round(time.Millisecond).String()
+			}
+			lines = append(lines, fmt.Sprintf("  %s page %s for %s (%s): %.120s", m.Time.Format("15:04:05.000"), page, d, p.Name(), m.Reason))
+			return true
+		})
+		if err != nil {
+			t.Errorf("%s: %v", p.Name(), err)
+		}
+	}
+	sort.Strings(lines)
+	fmt.Fprintf(&b, "page pauses: %d\n", len(lines))
+	for _, l := range head(lines, 30) {
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// soakEvent is one chaos event, when it began.
+type soakEvent struct {
+	at   time.Time
+	text string
+}
+
+// soakReadLog is the report of the Pages' reads: its summary for the report,
+// every read (reads.txt), and the busiest second around each chaos event
+// (reads_events.txt).
+type soakReadLog struct {
+	summary, log, events string
+}
+
+// maxIn returns the largest number of times (sorted) inside any window of
+// length d, and the first of them.
+func maxIn(ts []time.Time, d time.Duration) (int, time.Time) {
+	best, lo := 0, 0
+	var from time.Time
+	for hi := range ts {
+		for ts[hi].Sub(ts[lo]) >= d {
+			lo++
+		}
+		if hi-lo+1 > best {
+			best, from = hi-lo+1, ts[lo]
+		}
+	}
+	return best, from
+}
+
+// soakReads tells, from the sandbox's read log (sandbox.Options.LogReads),
+// each Page's busiest second of reads per rate limit type (limit a
+// second, the sandbox's ReadRate), the reads of the second before each
+// throttle answer the soak did not inject, and the busiest second of each
+// Page in the 20 seconds after each chaos event: enough to tell whether an
+// 80001 came from a burst of pagereply's own reads.
+func soakReads(sb *sandbox.Sandbox, pages []soakPage, tp *tap, evs []soakEvent, start time.Time, limit int) soakReadLog {
+	var sum, log, ev strings.Builder
+	rel := func(at time.Time) string { return fmt.Sprintf("+%.3fs", at.Sub(start).Seconds()) }
+	types := []string{sandbox.UsageTypePages, sandbox.UsageTypeMessenger}
+	byType := map[string]map[string][]time.Time{} // Page → type → times
+	all := map[string][]sandbox.Read{}
+	fmt.Fprintf(&sum, "reads (the sandbox's read limit: %d a second per Page and rate limit type; reads.txt has each):\n", limit)
+	for _, p := range pages {
+		rs := sb.Reads(p.ID)
+		all[p.ID] = rs
+		byType[p.ID] = map[string][]time.Time{}
+		eps := map[string]int{}
+		refused, forced := 0, 0
+		for _, rd := range rs {
+			byType[p.ID][rd.Type] = append(byType[p.ID][rd.Type], rd.Time)
+			eps[rd.Endpoint]++
+			if rd.Refused && rd.Forced {
+				forced++
+			} else if rd.Refused {
+				refused++
+			}
+			fmt.Fprintf(&log, "%s %s page=%s type=%s %s refused=%v forced=%v\n", rd.Time.Format("15:04:05.000000"), rel(rd.Time), rd.PageID, rd.Type, rd.Endpoint, rd.Refused, rd.Forced)
+		}
+		fmt.Fprintf(&sum, "  page %s: %d reads %v; refused by its own rate %d, by an injected throttle %d", p.ID, len(rs), eps, refused, forced)
+		for _, typ := range types {
+			n, from := sb.MaxReadsIn(p.ID, typ, time.Second)
+			if n > 0 {
+				fmt.Fprintf(&sum, "; busiest second of %s: %d at %s", typ, n, rel(from))
+			}
+		}
+		sum.WriteString("\n")
+	}
+	// The throttle answers the soak did not inject, each run of them (a gap
+	// of 5 s starts another) with the reads of its type in the second before.
+	tp.mu.Lock()
+	last := map[string]time.Time{}
+	var runs []answer
+	for _, a := range tp.answers {
+		if a.injected || (a.code != 80001 && a.code != 80006) {
+			continue
+		}
+		k := fmt.Sprint(a.page, a.code)
+		if l, ok := last[k]; !ok || a.at.Sub(l) > 5*time.Second {
+			runs = append(runs, a)
+		}
+		last[k] = a.at
+	}
+	tp.mu.Unlock()
+	for _, a := range runs {
+		typ := sandbox.UsageTypePages
+		if a.code == 80006 {
+			typ = sandbox.UsageTypeMessenger
+		}
+		var before []string
+		for _, rd := range all[a.page] {
+			if rd.Type == typ && !rd.Time.After(a.at) && a.at.Sub(rd.Time) < time.Second {
+				before = append(before, fmt.Sprintf("%s %s refused=%v", rel(rd.Time), rd.Endpoint, rd.Refused))
+			}
+		}
+		fmt.Fprintf(&sum, "  throttle %d not injected, page %s at %s (%s %s): %d reads of type %s in the second before: %s\n",
+			a.code, a.page, rel(a.at), a.method, a.path, len(before), typ, strings.Join(before, ", "))
+	}
+	busiest, busiestAt := 0, ""
+	for _, e := range evs {
+		fmt.Fprintf(&ev, "%s %s\n", rel(e.at), e.text)
+		for _, p := range pages {
+			fmt.Fprintf(&ev, "  page %s:", p.ID)
+			for _, typ := range types {
+				var in []time.Time
+				for _, at := range byType[p.ID][typ] {
+					if !at.Before(e.at) && at.Before(e.at.Add(20*time.Second)) {
+						in = append(in, at)
+					}
+				}
+				n, from := maxIn(in, time.Second)
+				fmt.Fprintf(&ev, " %s %d reads in 20 s, busiest second %d", typ, len(in), n)
+				if n > 0 {
+					fmt.Fprintf(&ev, " at %s", rel(from))
+				}
+				if n > busiest {
+					busiest, busiestAt = n, fmt.Sprintf("page %s, %s, at %s, after %q at %s", p.ID, typ, rel(from), e.text, rel(e.at))
+				}
+			}
+			ev.WriteString("\n")
+		}
+	}
+	if busiest > 0 {
+		fmt.Fprintf(&sum, "  busiest second of reads within 20 s after a chaos event: %d (%s; reads_events.txt has each)\n", busiest, busiestAt)
+	}
+	return soakReadLog{summary: sum.String(), log: log.String(), events: ev.String()}
 }
