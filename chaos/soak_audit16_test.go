@@ -121,6 +121,7 @@ type tap struct {
 	mu      sync.Mutex
 	answers []answer
 	forced  map[string][][2]time.Time
+	now     func() time.Time // the sandbox's clock; nil: time.Now
 }
 
 func (tp *tap) force(page string, from, to time.Time) {
@@ -178,7 +179,11 @@ func (tp *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} `json:"error"`
 	}
 	_ = json.Unmarshal(cw.buf.Bytes(), &body)
-	a := answer{at: time.Now(), method: r.Method, path: r.URL.Path, status: cw.status, code: body.Error.Code, subcode: body.Error.Subcode}
+	at := time.Now()
+	if tp.now != nil {
+		at = tp.now()
+	}
+	a := answer{at: at, method: r.Method, path: r.URL.Path, status: cw.status, code: body.Error.Code, subcode: body.Error.Subcode}
 	if m := bucPageRe.FindStringSubmatch(w.Header().Get("X-Business-Use-Case-Usage")); m != nil {
 		a.page = m[1]
 	}

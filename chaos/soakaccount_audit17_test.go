@@ -96,3 +96,62 @@ func TestSoakAccounting_audit17(t *testing.T) {
 	}
 	want("all answered or refused")
 }
+
+// TestSoakReadReport_audit17: the soak's read report (soakReads) tells a
+// throttle the soak did not inject by the Page's reads of its type in the
+// second before it, and one it injected not so; it gives each Page's busiest
+// second and the busiest second after a chaos event.
+func TestSoakReadReport_audit17(t *testing.T) {
+	start := time.Now()
+	clock := func() time.Time { return start } // stopped: the reads fall in one second however slow
+	sb := sandbox.New(sandbox.Options{Pages: 2, Posts: 1, Seed: 6, ReadRate: 2, LogReads: true, ThrottleBlock: time.Minute, Now: clock})
+	tp := &tap{h: sb, forced: map[string][][2]time.Time{}, now: clock}
+	gs := httptest.NewServer(tp)
+	t.Cleanup(gs.Close)
+	var pages []soakPage
+	for _, p := range sb.Pages() {
+		pages = append(pages, soakPage{Page: p})
+	}
+	get := func(p soakPage, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, gs.URL+"/v25.0/"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+p.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	evs := []soakEvent{{at: start, text: "worker-1 SIGKILLed"}}
+	a, b := pages[0], pages[1]
+	for range 3 { // the third read in a second: 80001, the Page's own
+		get(a, a.ID+"/feed")
+	}
+	tp.force(b.ID, start, start.Add(time.Minute))
+	sb.Throttle(b.ID, time.Minute)
+	if st := get(b, b.ID+"/feed"); st != http.StatusBadRequest {
+		t.Fatalf("read of a throttled Page: %d", st)
+	}
+	rep := soakReads(sb, pages, tp, evs, start, 2)
+	for _, want := range []string{
+		"throttle 80001 not injected, page " + a.ID,
+		"3 reads of type pages in the second before",
+		"page " + a.ID + ": 3 reads map[feed:3]; refused by its own rate 1, by an injected throttle 0; busiest second of pages: 3",
+		"page " + b.ID + ": 1 reads map[feed:1]; refused by its own rate 0, by an injected throttle 1",
+		"busiest second of reads within 20 s after a chaos event: 3 (page " + a.ID + ", pages",
+	} {
+		if !strings.Contains(rep.summary, want) {
+			t.Errorf("the summary has no %q:\n%s", want, rep.summary)
+		}
+	}
+	if strings.Contains(rep.summary, "not injected, page "+b.ID) {
+		t.Errorf("the injected throttle is told as not injected:\n%s", rep.summary)
+	}
+	if n := strings.Count(rep.log, "\n"); n != 4 {
+		t.Errorf("reads.txt has %d lines, want 4:\n%s", n, rep.log)
+	}
+	if !strings.Contains(rep.events, "worker-1 SIGKILLed\n  page "+a.ID+": pages 3 reads in 20 s, busiest second 3") {
+		t.Errorf("reads_events.txt:\n%s", rep.events)
+	}
+}
