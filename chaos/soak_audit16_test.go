@@ -220,8 +220,10 @@ type soakPage struct {
 // missed, no throttle answer outside the injected ones (the sandbox's own
 // send and read limits are rate + burst and rate + burst + 1 a second), no
 // secret in a log. The report tells each Page's reads from the sandbox's
-// read log: its busiest second per rate limit type, the reads of the second
-// before each throttle answer not injected, and the busiest second after
+// read log: its busiest second per rate limit type, the reads (and send
+// calls) of the second before each throttle answer not injected, with the
+// longest silence of every Page before it (a stall, after which calls sent
+// during it arrive together), and the busiest second after
 // each chaos event (reads.txt and reads_events.txt in -soak.out hold them
 // all), so a throttle can be told from a burst of pagereply's own reads.
 //
@@ -620,10 +622,7 @@ func soakAppAccess(sb *sandbox.Sandbox) (soakAccess, error) {
 	}
 	people := slices.Sorted(maps.Keys(seen))
 	a := soakAccess{notLive: true, testers: map[string]bool{}, seeded: len(people)}
-	if share, err := strconv.ParseFloat(*soakTesters, 64); err == nil {
-		if share < 0 || share > 1 {
-			return a, fmt.Errorf("-soak.app-testers %v: a share is between 0 and 1", share)
-		}
+	if share, err := strconv.ParseFloat(*soakTesters, 64); err == nil && share >= 0 && share <= 1 {
 		rng := rand.New(rand.NewPCG(uint64(*soakSeed), 17))
 		for _, id := range people {
 			if rng.Float64() < share {
@@ -635,6 +634,9 @@ func soakAppAccess(sb *sandbox.Sandbox) (soakAccess, error) {
 			if id = strings.TrimSpace(id); id != "" {
 				a.testers[id] = true
 			}
+		}
+		if len(a.testers) == 0 {
+			return a, fmt.Errorf("-soak.app-testers %q: neither a share (0 to 1) nor person ids", *soakTesters)
 		}
 	}
 	sb.SetAppNotLive(true, slices.Sorted(maps.Keys(a.testers)))
@@ -868,7 +870,7 @@ func soakCheck(t *testing.T, r *rig, sb *sandbox.Sandbox, pages []soakPage, tp *
 	}
 	fmt.Fprintf(&b, "sends by kind: %v\n", kinds)
 	if access.notLive {
-		fmt.Fprintf(&b, "app not live: %d of %d seeded people have a role; eligible comments/posts of people without one: %d people, %d items refused once, %d more than once (2018028 answers in all: %d)\n",
+		fmt.Fprintf(&b, "app not live: %d people have a role (%d people seeded); eligible comments/posts of people without one: %d people, %d items refused once, %d more than once (2018028 answers in all: %d)\n",
 			len(access.testers), access.seeded, len(refusedPeople), refusedOnce, refusedMore, len(sb.AppNotLiveRefusals()))
 		b.WriteString(soakArchived(t, r, sb, access, refusedItems))
 	}
@@ -1140,6 +1142,18 @@ func soakReads(sb *sandbox.Sandbox, pages []soakPage, tp *tap, evs []soakEvent, 
 		last[k] = a.at
 	}
 	tp.mu.Unlock()
+	// Every call the sandbox counted, of all Pages: a silence of them all
+	// before a throttle is a stall (of the machine, or of the test process
+	// that serves the sandbox), after which calls sent during it arrive
+	// together.
+	var every []time.Time
+	for _, p := range pages {
+		every = append(every, sb.CallLog(p.ID)...)
+		for _, rd := range all[p.ID] {
+			every = append(every, rd.Time)
+		}
+	}
+	slices.SortFunc(every, func(x, y time.Time) int { return x.Compare(y) })
 	for _, a := range runs {
 		typ := sandbox.UsageTypePages
 		if a.code == 80006 {
@@ -1151,8 +1165,26 @@ func soakReads(sb *sandbox.Sandbox, pages []soakPage, tp *tap, evs []soakEvent, 
 				before = append(before, fmt.Sprintf("%s %s refused=%v", rel(rd.Time), rd.Endpoint, rd.Refused))
 			}
 		}
-		fmt.Fprintf(&sum, "  throttle %d not injected, page %s at %s (%s %s): %d reads of type %s in the second before: %s\n",
-			a.code, a.page, rel(a.at), a.method, a.path, len(before), typ, strings.Join(before, ", "))
+		sends := 0
+		if typ == sandbox.UsageTypeMessenger { // sends count under the Messenger type too
+			for _, at := range sb.CallLog(a.page) {
+				if !at.After(a.at) && a.at.Sub(at) < time.Second {
+					sends++
+				}
+			}
+		}
+		var gap time.Duration
+		var gapEnd time.Time
+		for i := 1; i < len(every); i++ {
+			if every[i].After(a.at) || a.at.Sub(every[i]) > 5*time.Second {
+				continue
+			}
+			if d := every[i].Sub(every[i-1]); d > gap {
+				gap, gapEnd = d, every[i]
+			}
+		}
+		fmt.Fprintf(&sum, "  throttle %d not injected, page %s at %s (%s %s): in the second before, %d send calls and %d reads of type %s: %s; the longest silence of every Page in the 5 s before: %s, until %s\n",
+			a.code, a.page, rel(a.at), a.method, a.path, sends, len(before), typ, strings.Join(before, ", "), gap.Round(time.Millisecond), rel(gapEnd))
 	}
 	busiest, busiestAt := 0, ""
 	for _, e := range evs {

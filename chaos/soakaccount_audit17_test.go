@@ -136,7 +136,7 @@ func TestSoakReadReport_audit17(t *testing.T) {
 	rep := soakReads(sb, pages, tp, evs, start, 2)
 	for _, want := range []string{
 		"throttle 80001 not injected, page " + a.ID,
-		"3 reads of type pages in the second before",
+		"in the second before, 0 send calls and 3 reads of type pages",
 		"page " + a.ID + ": 3 reads map[feed:3]; refused by its own rate 1, by an injected throttle 0; busiest second of pages: 3",
 		"page " + b.ID + ": 1 reads map[feed:1]; refused by its own rate 0, by an injected throttle 1",
 		"busiest second of reads within 20 s after a chaos event: 3 (page " + a.ID + ", pages",
