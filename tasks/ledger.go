@@ -43,7 +43,8 @@ const DefaultPrefix = "pagereply:"
 // sent; "f|<ms>|<reason>" failed for good ("f|<ms>|<lease-ms>|<reason>" for a
 // hide mark that took a claim's place, see hideScript), or
 // "f|<ms>|class=<class>|<reason>" failed for good with its error's class
-// (MarkFailedClass; validClass words only).
+// (MarkFailedClass; validClass words only; a reason without a class that
+// starts with "class=" is kept after an empty one, "f|<ms>|class=|<reason>").
 type Ledger struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -345,9 +346,14 @@ func validClass(class string) bool {
 }
 
 // failedRest is a failed entry's rest after "f|<ms>|": the reason, after
-// the class field when class is valid.
+// the class field when class is valid. A reason kept without a class that
+// itself starts with "class=" goes after an empty class field
+// ("class=|<reason>"), so that it is not read as one.
 func failedRest(class, reason string) string {
 	if !validClass(class) {
+		if strings.HasPrefix(reason, classPrefix) {
+			return classPrefix + "|" + reason
+		}
 		return reason
 	}
 	return classPrefix + class + "|" + reason
@@ -360,6 +366,9 @@ func cutClass(rest string) (class, reason string) {
 		return "", rest
 	}
 	c, r, ok := strings.Cut(rest[len(classPrefix):], "|")
+	if ok && c == "" {
+		return "", r // an empty class field (failedRest)
+	}
 	if !ok || !validClass(c) {
 		return "", rest
 	}
