@@ -293,6 +293,13 @@ type sandboxPageStats struct {
 	// included) inside any one second: at most rate + burst of the Page's
 	// pages[].rate when pagereply keeps to it.
 	MaxSendCallsIn1s int `json:"max_send_calls_in_1s"`
+	// MaxReadsIn1s is, with --read-rate, the most reads of the Page its read
+	// throttle counted inside one second, per rate limit type ("pages": feed,
+	// comments, objects; "messenger": conversations): at most --read-rate (1
+	// below 1 a second).
+	// Refused reads are not counted. Absent without --read-rate. The sandbox
+	// keeps these numbers, not a log of the reads, however long it runs.
+	MaxReadsIn1s map[string]int `json:"max_reads_in_1s,omitempty"`
 }
 
 func sandboxStatsOf(sb *sandbox.Sandbox, growth *sandboxGrowth) sandboxStatsBody {
@@ -302,7 +309,8 @@ func sandboxStatsOf(sb *sandbox.Sandbox, growth *sandboxGrowth) sandboxStatsBody
 		Calls: sb.Calls(), Pages: map[string]sandboxPageStats{}, Grown: sb.GrowStats(), Webhook: growth.webhookStats(),
 	}
 	for _, p := range sb.Pages() {
-		st.Pages[p.ID] = sandboxPageStats{Throttled: sb.ThrottledCount(p.ID), MaxSendCallsIn1s: sb.MaxCallsIn(p.ID, time.Second)}
+		st.Pages[p.ID] = sandboxPageStats{Throttled: sb.ThrottledCount(p.ID), MaxSendCallsIn1s: sb.MaxCallsIn(p.ID, time.Second),
+			MaxReadsIn1s: sb.ReadPeaks(p.ID)}
 	}
 	for _, s := range sb.Sends() {
 		st.Sends++

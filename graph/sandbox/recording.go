@@ -354,9 +354,12 @@ func (s *Sandbox) ThrottledCount(pageID string) int {
 	return n
 }
 
-// ResetStats forgets the recorded calls, call logs, read logs, refusals and
-// counters, but not the sends nor which targets were replied to.
+// ResetStats forgets the recorded calls, call logs, read logs, refusals,
+// counters and read peaks (ReadPeaks), but not the sends nor which targets were replied to.
 func (s *Sandbox) ResetStats() {
+	s.thr.mu.Lock()
+	s.thr.peak = map[bucKey]int{}
+	s.thr.mu.Unlock()
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	s.rec.alreadyReplied, s.rec.tokensInURL, s.rec.failures = 0, 0, 0
