@@ -1072,22 +1072,6 @@ type soakReadLog struct {
 	summary, log, events string
 }
 
-// maxIn returns the largest number of times (sorted) inside any window of
-// length d, and the first of them.
-func maxIn(ts []time.Time, d time.Duration) (int, time.Time) {
-	best, lo := 0, 0
-	var from time.Time
-	for hi := range ts {
-		for ts[hi].Sub(ts[lo]) >= d {
-			lo++
-		}
-		if hi-lo+1 > best {
-			best, from = hi-lo+1, ts[lo]
-		}
-	}
-	return best, from
-}
-
 // soakReads tells, from the sandbox's read log (sandbox.Options.LogReads),
 // each Page's busiest second of reads per rate limit type (limit a
 // second, the sandbox's ReadRate), the reads of the second before each
@@ -1198,7 +1182,7 @@ func soakReads(sb *sandbox.Sandbox, pages []soakPage, tp *tap, evs []soakEvent, 
 						in = append(in, at)
 					}
 				}
-				n, from := maxIn(in, time.Second)
+				n, from := sandbox.MaxIn(in, time.Second)
 				fmt.Fprintf(&ev, " %s %d reads in 20 s, busiest second %d", typ, len(in), n)
 				if n > 0 {
 					fmt.Fprintf(&ev, " at %s", rel(from))

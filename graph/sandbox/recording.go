@@ -263,14 +263,22 @@ func (s *Sandbox) MaxReadsIn(pageID, typ string, d time.Duration) (int, time.Tim
 		}
 	}
 	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
+	return MaxIn(log, d)
+}
+
+// MaxIn returns the largest number of the times ts (sorted, earliest first)
+// that fall inside any window of length d (a time d or more after the
+// window's first is outside it), and the first time of the first such
+// window (zero when ts is empty).
+func MaxIn(ts []time.Time, d time.Duration) (int, time.Time) {
 	best, lo := 0, 0
 	var from time.Time
-	for hi := range log {
-		for log[hi].Sub(log[lo]) >= d {
+	for hi := range ts {
+		for ts[hi].Sub(ts[lo]) >= d {
 			lo++
 		}
 		if hi-lo+1 > best {
-			best, from = hi-lo+1, log[lo]
+			best, from = hi-lo+1, ts[lo]
 		}
 	}
 	return best, from
@@ -298,13 +306,7 @@ func (s *Sandbox) CallLog(pageID string) []time.Time {
 func (s *Sandbox) MaxCallsIn(pageID string, d time.Duration) int {
 	log := s.CallLog(pageID)
 	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
-	best, lo := 0, 0
-	for hi := range log {
-		for log[hi].Sub(log[lo]) >= d {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
+	best, _ := MaxIn(log, d)
 	return best
 }
 
