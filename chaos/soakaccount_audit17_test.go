@@ -14,6 +14,19 @@ import (
 	"github.com/pagereply/pagereply/graph/sandbox"
 )
 
+// soakCall makes the Graph call req with the Page token token, as pagereply
+// sends it (in the Authorization header), and returns the answer's status.
+func soakCall(t *testing.T, req *http.Request, token string) int {
+	t.Helper()
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestSoakAccounting_audit17: the soak's settle check (soakMissing) on an
 // app not live counts a reply to a person without a role as done once Graph
 // refused it (2018028), and only then; a reply to someone with a role is
@@ -42,13 +55,7 @@ func TestSoakAccounting_audit17(t *testing.T) {
 		form := url.Values{"recipient": {recipient}, "message": {`{"text":"hi"}`}, "messaging_type": {"RESPONSE"}}
 		req, _ := http.NewRequest(http.MethodPost, gs.URL+"/v25.0/"+p.ID+"/messages", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "Bearer "+p.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return soakCall(t, req, p.Token)
 	}
 	want := func(what string, ids ...string) {
 		t.Helper()
@@ -115,13 +122,7 @@ func TestSoakReadReport_audit17(t *testing.T) {
 	get := func(p soakPage, path string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, gs.URL+"/v25.0/"+path, nil)
-		req.Header.Set("Authorization", "Bearer "+p.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return soakCall(t, req, p.Token)
 	}
 	evs := []soakEvent{{at: start, text: "worker-1 SIGKILLed"}}
 	a, b := pages[0], pages[1]
