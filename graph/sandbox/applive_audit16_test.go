@@ -42,6 +42,32 @@ func wantAppNotLive(t *testing.T, what string, a answer) {
 	}
 }
 
+// appNotLiveEnv is a sandbox whose app is not live, with one tester: its
+// first Page p has a post with a comment by a person without a role (other)
+// and one by the tester, a post by the other person and a message of theirs,
+// all made a minute before now.
+type appNotLiveEnv struct {
+	*env
+	p                            Page
+	tester, other                User
+	now                          time.Time
+	byOther, byTester, otherPost string
+}
+
+func newAppNotLiveEnv(t *testing.T, seed int64) *appNotLiveEnv {
+	t.Helper()
+	a := &appNotLiveEnv{tester: User{ID: "500001", Name: "Tess"}, other: User{ID: "500002", Name: "Otto"}}
+	a.env = newEnv(t, Options{Seed: seed, AppNotLive: true, AppTesters: []string{a.tester.ID}})
+	a.p = a.page(0)
+	a.now = a.clk.Now()
+	post := a.sb.AddPost(a.p.ID, User{}, "news", a.now.Add(-time.Hour))
+	a.byOther = a.sb.AddComment(post, a.other, "hi", a.now.Add(-time.Minute))
+	a.byTester = a.sb.AddComment(post, a.tester, "hi", a.now.Add(-time.Minute))
+	a.otherPost = a.sb.AddPost(a.p.ID, a.other, "hello Page", a.now.Add(-time.Minute))
+	a.sb.AddMessage(a.p.ID, a.other, "Hello?", a.now.Add(-time.Minute))
+	return a
+}
+
 // TestAppNotLive_audit16: with AppNotLive, over loopback HTTP, a private
 // reply (to a comment or a visitor's post) or a conversation reply to a person
 // not among AppTesters is refused exactly as Meta refuses it (400, code 10,
@@ -49,15 +75,9 @@ func wantAppNotLive(t *testing.T, what string, a answer) {
 // is no reply: once the app is live (SetAppNotLive false) the comment's reply
 // goes through once, and a second is 10900.
 func TestAppNotLive_audit16(t *testing.T) {
-	tester, other := User{ID: "500001", Name: "Tess"}, User{ID: "500002", Name: "Otto"}
-	e := newEnv(t, Options{Seed: 41, AppNotLive: true, AppTesters: []string{tester.ID}})
-	p := e.page(0)
-	now := e.clk.Now()
-	post := e.sb.AddPost(p.ID, User{}, "news", now.Add(-time.Hour))
-	byOther := e.sb.AddComment(post, other, "hi", now.Add(-time.Minute))
-	byTester := e.sb.AddComment(post, tester, "hi", now.Add(-time.Minute))
-	otherPost := e.sb.AddPost(p.ID, other, "hello Page", now.Add(-time.Minute))
-	e.sb.AddMessage(p.ID, other, "Hello?", now.Add(-time.Minute))
+	e := newAppNotLiveEnv(t, 41)
+	p, tester, other := e.p, e.tester, e.other
+	byOther, byTester, otherPost := e.byOther, e.byTester, e.otherPost
 
 	wantAppNotLive(t, "private reply to a non-tester's comment", e.send(p, map[string]string{"comment_id": byOther}, "hi"))
 	wantAppNotLive(t, "private reply to a non-tester's post", e.send(p, map[string]string{"post_id": otherPost}, "hi"))

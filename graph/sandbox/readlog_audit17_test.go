@@ -96,15 +96,9 @@ func TestReadLog_audit17(t *testing.T) {
 // a test needs to account for every refused person; a tester's send is not a
 // refusal, and 10900's record (AlreadyReplied) now says its Page and kind too.
 func TestAppNotLiveRefusals_audit17(t *testing.T) {
-	tester, other := User{ID: "500001", Name: "Tess"}, User{ID: "500002", Name: "Otto"}
-	e := newEnv(t, Options{Seed: 43, AppNotLive: true, AppTesters: []string{tester.ID}})
-	p := e.page(0)
-	now := e.clk.Now()
-	post := e.sb.AddPost(p.ID, User{}, "news", now.Add(-time.Hour))
-	byOther := e.sb.AddComment(post, other, "hi", now.Add(-time.Minute))
-	byTester := e.sb.AddComment(post, tester, "hi", now.Add(-time.Minute))
-	otherPost := e.sb.AddPost(p.ID, other, "hello Page", now.Add(-time.Minute))
-	e.sb.AddMessage(p.ID, other, "Hello?", now.Add(-time.Minute))
+	e := newAppNotLiveEnv(t, 43)
+	p, other, now := e.p, e.other, e.now
+	byOther, byTester, otherPost := e.byOther, e.byTester, e.otherPost
 
 	wantAppNotLive(t, "comment", e.send(p, map[string]string{"comment_id": byOther}, "hi"))
 	e.clk.Add(time.Second)
