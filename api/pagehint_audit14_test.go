@@ -30,7 +30,7 @@ func TestGetReplyPageHintHoldingASecret_audit14(t *testing.T) {
 		}
 	}
 	resp, b := e.request(t, "GET", "/v1/replies/comment:1_2?page_id=999", testToken, "")
-	if resp.StatusCode != 400 || !strings.Contains(string(b), "page_id 999 is not a Page") {
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "page_id is not a Page") {
 		t.Errorf("page_id 999: %d %s", resp.StatusCode, b)
 	}
 }

@@ -356,7 +356,7 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	}
 	pg, ok := s.pages[r.PageID]
 	if !ok {
-		return c, badInput(prefix+"page_id", "%s", unknownPageID(r.PageID, s.secrets))
+		return c, badInput(prefix+"page_id", "%s", unknownPageID())
 	}
 	c.page = pg
 	n := 0
@@ -421,16 +421,12 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 const msgPageIDZero = "page_id starts with a leading zero, which no Page id has: give the Page's id as Graph writes it"
 
 // unknownPageID is the answer's message for a numeric page_id that names no
-// Page of the configuration: quoted, unless it holds one of secrets
-// (config.HoldsSecret: a page_id that names no Page is no Graph id to
-// keep, so a digit-only secret passed in its place is looked for too), or
-// is one, however short (HoldsSecret leaves out those under 8 bytes: a
-// 6-digit Redis password was quoted whole).
-func unknownPageID(id string, secrets []string) string {
-	if config.HoldsSecret(id, secrets) || slices.Contains(secrets, id) {
-		return "page_id is not a Page of this server's configuration (it holds a secret of the configuration: not shown)"
-	}
-	return "page_id " + id + " is not a Page of this server's configuration"
+// Page of the configuration. The page_id is never quoted: quoting it unless
+// it was a secret (a digit-only Redis password, an API token) told a caller
+// which of its guesses was one, a 6-digit password in a million requests;
+// the caller knows what it sent, and a batch's answer names the item.
+func unknownPageID() string {
+	return "page_id is not a Page of this server's configuration (the value is not repeated)"
 }
 
 func digits(s string) bool {
@@ -1130,7 +1126,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, msgPageIDZero, "page_id")
 			return
 		}
-		writeError(w, http.StatusBadRequest, unknownPageID(hint, s.secrets), "page_id")
+		writeError(w, http.StatusBadRequest, unknownPageID(), "page_id")
 		return
 	}
 	var page string
