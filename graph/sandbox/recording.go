@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,7 +48,9 @@ type recorder struct {
 	refused        []Refusal
 	notLive        []Refusal // sends refused as the app is not live (2018028)
 	calls          map[string]int
-	callLog        map[string][]time.Time // per Page, POST /messages arrivals
+	logCalls       bool                   // Options.LogCalls; set by New only
+	callLog        map[string][]time.Time // per Page, POST /messages arrivals, with logCalls
+	sendCalls      map[string]*callWindow // per Page, POST /messages count, last second and peak
 	tokensInURL    int
 	failures       int // injected 500s
 	throttled      map[string]int
@@ -59,6 +62,7 @@ func (rc *recorder) init() {
 	rc.perTarget = map[string]int{}
 	rc.calls = map[string]int{}
 	rc.callLog = map[string][]time.Time{}
+	rc.sendCalls = map[string]*callWindow{}
 	rc.throttled = map[string]int{}
 	rc.reads = map[string][]Read{}
 }
@@ -74,8 +78,61 @@ func (rc *recorder) call(endpoint string, tokenInURL bool) {
 
 func (rc *recorder) logSend(pageID string, at time.Time) {
 	rc.mu.Lock()
-	rc.callLog[pageID] = append(rc.callLog[pageID], at)
-	rc.mu.Unlock()
+	defer rc.mu.Unlock()
+	w := rc.sendCalls[pageID]
+	if w == nil {
+		w = &callWindow{}
+		rc.sendCalls[pageID] = w
+	}
+	w.add(at)
+	if rc.logCalls {
+		rc.callLog[pageID] = append(rc.callLog[pageID], at)
+	}
+}
+
+// callWindow counts a Page's POST /messages calls without keeping them all:
+// the times of those of the last second (the second before the latest
+// call), sorted, and the peak, the most calls any one-second window held
+// and the first call of the first such window, as MaxIn over every call
+// would say it. It keeps at most the calls of one second, so a sandbox that
+// runs for hours holds no history (as ReadPeaks does for reads).
+type callWindow struct {
+	ts     []time.Time // calls after the latest one's time minus a second, sorted
+	n      int         // every call counted
+	peak   int
+	peakAt time.Time
+}
+
+// add counts a call at at. Calls are counted nearly in time order (a call's
+// time is taken before it waits for the sandbox's lock); one counted a
+// second or more after a later one only counts in the window it starts, so
+// the peak may miss it, never overstate.
+func (w *callWindow) add(at time.Time) {
+	w.n++
+	if k := len(w.ts); k > 0 && w.ts[k-1].Sub(at) >= time.Second {
+		// Older than every kept call by a second: the window it starts
+		// holds it and the kept calls within a second of it.
+		n := 1 + sort.Search(k, func(i int) bool { return w.ts[i].Sub(at) >= time.Second })
+		w.raise(n, at)
+		return
+	}
+	i := sort.Search(len(w.ts), func(i int) bool { return w.ts[i].After(at) })
+	w.ts = slices.Insert(w.ts, i, at)
+	newest := w.ts[len(w.ts)-1]
+	drop := 0
+	for newest.Sub(w.ts[drop]) >= time.Second {
+		drop++
+	}
+	w.ts = append(w.ts[:0], w.ts[drop:]...)
+	// Every kept call is within a second of the first kept one, and every
+	// call not kept is before it: the window it starts holds just them.
+	w.raise(len(w.ts), w.ts[0])
+}
+
+func (w *callWindow) raise(n int, from time.Time) {
+	if n > w.peak || n == w.peak && from.Before(w.peakAt) {
+		w.peak, w.peakAt = n, from
+	}
 }
 
 func (rc *recorder) send(sd Send) int {
@@ -293,17 +350,49 @@ func (s *Sandbox) Calls() map[string]int {
 }
 
 // CallLog returns the arrival times of every POST /{page-id}/messages for a
-// Page, refused ones included, in order.
+// Page, refused ones included, in order. It needs Options.LogCalls (else
+// nil).
 func (s *Sandbox) CallLog(pageID string) []time.Time {
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()
 	return append([]time.Time(nil), s.rec.callLog[pageID]...)
 }
 
+// CallCount returns how many POST /{page-id}/messages calls a Page got,
+// refused ones included, with or without Options.LogCalls.
+func (s *Sandbox) CallCount(pageID string) int {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	if w := s.rec.sendCalls[pageID]; w != nil {
+		return w.n
+	}
+	return 0
+}
+
+// SendPeak returns the largest number of POST /{page-id}/messages calls for
+// a Page, refused ones included, that fell inside any one-second window, and
+// the time of the first call of the first such window (zero when there is
+// none), as MaxIn over CallLog would say it. It is kept as the calls come,
+// without Options.LogCalls.
+func (s *Sandbox) SendPeak(pageID string) (int, time.Time) {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	if w := s.rec.sendCalls[pageID]; w != nil {
+		return w.peak, w.peakAt
+	}
+	return 0, time.Time{}
+}
+
 // MaxCallsIn returns the largest number of POST /messages calls for a Page that
 // fell inside any window of length d: with a rate of r per second and a burst
-// of b, MaxCallsIn(page, time.Second) must not exceed r+b.
+// of b, MaxCallsIn(page, time.Second) must not exceed r+b. For d of one
+// second it is SendPeak's, always kept; any other d is counted over CallLog,
+// so it needs Options.LogCalls (else 0).
 func (s *Sandbox) MaxCallsIn(pageID string, d time.Duration) int {
+	if d == time.Second {
+		best, _ := s.SendPeak(pageID)
+		return best
+	}
 	log := s.CallLog(pageID)
 	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
 	best, _ := MaxIn(log, d)
@@ -356,8 +445,8 @@ func (s *Sandbox) ThrottledCount(pageID string) int {
 	return n
 }
 
-// ResetStats forgets the recorded calls, call logs, read logs, refusals,
-// counters and read peaks (ReadPeaks), but not the sends nor which targets were replied to.
+// ResetStats forgets the recorded calls, call logs and counts, send and read
+// peaks (SendPeak, ReadPeaks), read logs, refusals and counters, but not the sends nor which targets were replied to.
 func (s *Sandbox) ResetStats() {
 	s.thr.mu.Lock()
 	s.thr.peak = map[bucKey]int{}
@@ -369,5 +458,6 @@ func (s *Sandbox) ResetStats() {
 	s.rec.reads = map[string][]Read{}
 	s.rec.calls = map[string]int{}
 	s.rec.callLog = map[string][]time.Time{}
+	s.rec.sendCalls = map[string]*callWindow{}
 	s.rec.throttled = map[string]int{}
 }

@@ -104,6 +104,13 @@ type Options struct {
 	// endpoint, and whether it was refused as throttled. Off, nothing is
 	// kept per read.
 	LogReads bool
+	// LogCalls makes the sandbox keep the time of every POST
+	// /{page-id}/messages call of a Page (CallLog, and MaxCallsIn for a
+	// window other than one second), for tests and bounded runs. Off, it
+	// keeps per Page only a count, the calls of the last second and the
+	// busiest second (CallCount, SendPeak, MaxCallsIn(page, time.Second)), so
+	// a sandbox that runs for hours grows nothing per call.
+	LogCalls bool
 }
 
 // User is a person or Page as Graph names it in from and participants.
@@ -205,6 +212,7 @@ func New(opts Options) *Sandbox {
 	s.app.set(opts.AppNotLive, opts.AppTesters)
 	s.rec.init()
 	s.rec.logReads = opts.LogReads
+	s.rec.logCalls = opts.LogCalls
 	s.fl.init(opts.Seed, opts.Faults)
 	block := opts.ThrottleBlock
 	if block <= 0 {

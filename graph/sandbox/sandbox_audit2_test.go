@@ -177,7 +177,7 @@ func TestThrottledCountPerPage(t *testing.T) {
 // TestRecordsAreCopies: what AlreadyReplied and CallLog return is the
 // caller's to change.
 func TestRecordsAreCopies(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Options{LogCalls: true})
 	f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi")
 	f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi")
 	r := f.sb.AlreadyReplied()

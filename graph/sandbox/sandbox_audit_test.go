@@ -155,13 +155,16 @@ func TestBodyParamBeforeQuery(t *testing.T) {
 // refused by a Throttle block included: Meta counts a call made during a
 // block too.
 func TestCallLogCountsBlockedSends(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Options{LogCalls: true})
 	f.sb.Throttle(f.p.ID, time.Minute)
 	if code, _ := f.send(f.p, map[string]string{"comment_id": f.fresh}, "hi").code(); code != CodeThrottled {
 		t.Fatalf("send during a block: code %d", code)
 	}
 	if n := len(f.sb.CallLog(f.p.ID)); n != 1 {
 		t.Fatalf("CallLog has %d entries after a blocked send, want 1", n)
+	}
+	if n, _ := f.sb.SendPeak(f.p.ID); n != 1 || f.sb.CallCount(f.p.ID) != 1 {
+		t.Fatalf("SendPeak %d, CallCount %d after a blocked send, want 1 and 1", n, f.sb.CallCount(f.p.ID))
 	}
 }
 

@@ -489,7 +489,7 @@ func TestLatency(t *testing.T) {
 }
 
 func TestRecording(t *testing.T) {
-	f := newFixture(t, Options{})
+	f := newFixture(t, Options{LogCalls: true})
 	f.get("/v25.0/"+f.p.ID+"/feed", f.p.Token)
 	f.get("/v25.0/"+f.pagePost+"/comments", f.p.Token)
 	f.get("/v25.0/"+f.fresh, f.p.Token)
@@ -520,7 +520,7 @@ func TestRecording(t *testing.T) {
 		t.Fatalf("Duplicates() = %d after a second reply to a comment, want 1", n)
 	}
 	f.sb.ResetStats()
-	if len(f.sb.Calls()) != 0 || len(f.sb.CallLog(f.p.ID)) != 0 || len(f.sb.Sends()) != 5 {
+	if n, _ := f.sb.SendPeak(f.p.ID); len(f.sb.Calls()) != 0 || len(f.sb.CallLog(f.p.ID)) != 0 || n != 0 || f.sb.CallCount(f.p.ID) != 0 || len(f.sb.Sends()) != 5 {
 		t.Fatal("ResetStats")
 	}
 }
