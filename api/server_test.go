@@ -40,7 +40,8 @@ type env struct {
 func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 	t.Helper()
 	db := redistest.New(t)
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7})
+	// LogCalls: MaxCallsIn over a window other than a second reads CallLog.
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7, LogCalls: true})
 	gs := httptest.NewServer(sb)
 	t.Cleanup(gs.Close)
 	pg := sb.Pages()[0]

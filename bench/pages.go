@@ -164,7 +164,7 @@ func pagesOnce(ctx context.Context, o PagesOptions, bad bool) (PagesRun, error) 
 			run.BadSent++
 		}
 	}
-	run.BadRefused = len(f.sb.CallLog(throttled)) + len(f.sb.CallLog(broken)) - run.BadSent
+	run.BadRefused = f.sb.CallCount(throttled) + f.sb.CallCount(broken) - run.BadSent
 	return run, nil
 }
 

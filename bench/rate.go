@@ -137,7 +137,8 @@ func RunRate(ctx context.Context, o RateOptions) ([]RatePoint, error) {
 
 func rateOnce(ctx context.Context, o RateOptions, opt asynq.RedisConnOpt, rate, workers int) (RatePoint, error) {
 	pt := RatePoint{Rate: rate, Burst: o.Burst, Workers: workers, Allowed: rate + o.Burst}
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 1})
+	// LogCalls: the run's windows are counted over CallLog; a run is short.
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 1, Seed: 1, LogCalls: true})
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 	page := sb.Pages()[0]

@@ -98,6 +98,7 @@ type rig struct {
 func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	o.sandbox.AppSecret = appSecret
+	o.sandbox.LogCalls = true // busiestSecond reads CallLog
 	sb := sandbox.New(o.sandbox)
 	gs := httptest.NewServer(sb)
 	t.Cleanup(gs.Close)

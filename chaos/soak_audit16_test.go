@@ -254,7 +254,7 @@ func TestSoak_audit16(t *testing.T) {
 	rate, burst := *soakRate, *soakBurst
 	sb := sandbox.New(sandbox.Options{Pages: 4, Posts: 15, Comments: 40, Conversations: 10, VisitorPosts: true,
 		Seed: *soakSeed, AppSecret: soakSecret, SendRate: float64(rate + burst), ReadRate: float64(rate + burst + 1),
-		ThrottleBlock: 30 * time.Second, LogReads: true})
+		ThrottleBlock: 30 * time.Second, LogReads: true, LogCalls: true})
 	access, err := soakAppAccess(sb)
 	if err != nil {
 		t.Fatal(err)

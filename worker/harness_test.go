@@ -138,6 +138,7 @@ func newHarness(t *testing.T, opts sandbox.Options) *harness {
 // newHarnessOn is newHarness on the Redis database db.
 func newHarnessOn(t *testing.T, opts sandbox.Options, db *redistest.DB) *harness {
 	t.Helper()
+	opts.LogCalls = true // tests read CallLog; each sends a bounded number
 	sb := sandbox.New(opts)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)

@@ -291,7 +291,8 @@ type sandboxPageStats struct {
 	Throttled int `json:"throttled"`
 	// MaxSendCallsIn1s is the most POST /messages calls (refused ones
 	// included) inside any one second: at most rate + burst of the Page's
-	// pages[].rate when pagereply keeps to it.
+	// pages[].rate when pagereply keeps to it. The sandbox keeps it as the
+	// calls come (sandbox.SendPeak), not a log, however long it runs.
 	MaxSendCallsIn1s int `json:"max_send_calls_in_1s"`
 	// MaxReadsIn1s is, with --read-rate, the most reads of the Page its read
 	// throttle counted inside one second, per rate limit type ("pages": feed,
