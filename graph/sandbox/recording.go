@@ -123,7 +123,9 @@ func (w *callWindow) add(at time.Time) {
 	for newest.Sub(w.ts[drop]) >= time.Second {
 		drop++
 	}
-	w.ts = append(w.ts[:0], w.ts[drop:]...)
+	if drop > 0 {
+		w.ts = append(w.ts[:0], w.ts[drop:]...)
+	}
 	// Every kept call is within a second of the first kept one, and every
 	// call not kept is before it: the window it starts holds just them.
 	w.raise(len(w.ts), w.ts[0])
