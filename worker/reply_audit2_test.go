@@ -33,7 +33,11 @@ func TestRateLimitedRepliesAllSent(t *testing.T) {
 	rs := h.addComments(page, 10, "Thanks!")
 	m := metrics.New()
 	m.InitPages([]string{page})
-	h.startWorkerOn(t, h.opt, 4, func(p *worker.Params) { p.Metrics = m })
+	// A slot for every reply at once: the last ones' slots are past the
+	// longest wait (1.5 s) however slowly a loaded machine dequeues them
+	// (with 4 slots, a slow dequeue kept every wait under it: CI once saw
+	// no put-back).
+	h.startWorkerOn(t, h.opt, len(rs), func(p *worker.Params) { p.Metrics = m })
 	h.enqueueAll(t, rs)
 	h.waitSent(t, rs, 20*time.Second)
 	h.checkExactlyOnce(t, rs)
