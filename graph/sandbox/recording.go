@@ -90,12 +90,13 @@ func (rc *recorder) logSend(pageID string, at time.Time) {
 	}
 }
 
-// callWindow counts a Page's POST /messages calls without keeping them all:
+// callWindow counts calls (a Page's POST /messages, SendPeak; its reads of
+// one rate limit type let through, ReadPeaks) without keeping them all:
 // the times of those of the last second (the second before the latest
 // call), sorted, and the peak, the most calls any one-second window held
 // and the first call of the first such window, as MaxIn over every call
 // would say it. It keeps at most the calls of one second, so a sandbox that
-// runs for hours holds no history (as ReadPeaks does for reads).
+// runs for hours holds no history.
 type callWindow struct {
 	ts     []time.Time // calls after the latest one's time minus a second, sorted
 	n      int         // every call counted
@@ -129,6 +130,14 @@ func (w *callWindow) add(at time.Time) {
 	// Every kept call is within a second of the first kept one, and every
 	// call not kept is before it: the window it starts holds just them.
 	w.raise(len(w.ts), w.ts[0])
+}
+
+// peakCount is w's peak; 0 for no window (no call counted).
+func (w *callWindow) peakCount() int {
+	if w == nil {
+		return 0
+	}
+	return w.peak
 }
 
 func (w *callWindow) raise(n int, from time.Time) {
@@ -451,7 +460,7 @@ func (s *Sandbox) ThrottledCount(pageID string) int {
 // peaks (SendPeak, ReadPeaks), read logs, refusals and counters, but not the sends nor which targets were replied to.
 func (s *Sandbox) ResetStats() {
 	s.thr.mu.Lock()
-	s.thr.peak = map[bucKey]int{}
+	s.thr.peak = map[bucKey]*callWindow{}
 	s.thr.mu.Unlock()
 	s.rec.mu.Lock()
 	defer s.rec.mu.Unlock()

@@ -20,7 +20,7 @@ type throttle struct {
 	// Read throttling (Options.ReadRate), off when readRate is 0.
 	readRate float64
 	reads    map[bucKey][]time.Time // per Page and rate limit type, reads inside the current window
-	peak     map[bucKey]int         // per Page and rate limit type, the most reads its window held (ReadPeaks)
+	peak     map[bucKey]*callWindow // per Page and rate limit type, the reads let through: last second and peak (ReadPeaks)
 	bucUntil map[bucKey]time.Time   // per Page and rate limit type, end of a block on its calls
 
 	// headers holds the usage header values already written (setUsage).
@@ -35,7 +35,7 @@ type bucKey struct{ pageID, typ string }
 func (t *throttle) init(rate, readRate float64, block time.Duration) {
 	t.rate, t.readRate, t.block = rate, readRate, block
 	t.reads = map[bucKey][]time.Time{}
-	t.peak = map[bucKey]int{}
+	t.peak = map[bucKey]*callWindow{}
 	t.bucUntil = map[bucKey]time.Time{}
 	t.sends = map[string][]time.Time{}
 	t.until = map[string]time.Time{}
@@ -99,19 +99,22 @@ func (t *throttle) allowRead(pageID, typ string, now time.Time) time.Duration {
 		t.bucUntil[k] = now.Add(t.block)
 		return t.block
 	}
-	t.peak[k] = max(t.peak[k], len(t.reads[k]))
+	w := t.peak[k]
+	if w == nil {
+		w = &callWindow{}
+		t.peak[k] = w
+	}
+	w.add(now)
 	return 0
 }
 
 // ReadPeaks returns, with Options.ReadRate, the most reads of the Page that
-// its read throttle counted inside one second (one window: 1/ReadRate
-// seconds below 1 a second), per rate limit type (UsageTypePages,
-// UsageTypeMessenger, both present): the reads it let through, as it counts
-// them (refused reads do not count, and the block that follows a refusal
-// starts a new window), so at most ReadRate. It keeps one number a Page and
-// type, not a log (unlike Options.LogReads and MaxReadsIn), so a sandbox
-// that runs for hours can say it. Without ReadRate it returns nil.
-// ResetStats forgets them.
+// its read throttle let through inside any one second, per rate limit type
+// (UsageTypePages, UsageTypeMessenger, both present; refused reads do not
+// count). It is counted as SendPeak counts send calls (callWindow: the last
+// second's reads and the peak, not a log, unlike Options.LogReads and
+// MaxReadsIn), so a sandbox that runs for hours can say it. Without ReadRate
+// it returns nil. ResetStats forgets them.
 func (s *Sandbox) ReadPeaks(pageID string) map[string]int {
 	s.thr.mu.Lock()
 	defer s.thr.mu.Unlock()
@@ -119,8 +122,8 @@ func (s *Sandbox) ReadPeaks(pageID string) map[string]int {
 		return nil
 	}
 	return map[string]int{
-		usagePages:     s.thr.peak[bucKey{pageID, usagePages}],
-		usageMessenger: s.thr.peak[bucKey{pageID, usageMessenger}],
+		usagePages:     s.thr.peak[bucKey{pageID, usagePages}].peakCount(),
+		usageMessenger: s.thr.peak[bucKey{pageID, usageMessenger}].peakCount(),
 	}
 }
 
