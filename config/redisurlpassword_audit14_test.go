@@ -32,12 +32,12 @@ func TestRedisURLPasswordCharsHint_audit14(t *testing.T) {
 				t.Errorf("%q: %s: does not say how to write the password's characters (%s)", pw, msg, want)
 			}
 		}
-		if err := CheckRedisURLForm(raw); err == nil || !strings.Contains(err.Error(), "%25") || strings.Contains(err.Error(), "Xk") {
-			t.Errorf("CheckRedisURLForm(%q) = %v, want the password hint without the password", pw, err)
+		if err := RedisURLProblem(raw); err == nil || !strings.Contains(err.Error(), "%25") || strings.Contains(err.Error(), "Xk") {
+			t.Errorf("RedisURLProblem(%q) = %v, want the password hint without the password", pw, err)
 		}
 	}
 	// No password: the message on the form alone.
-	if err := CheckRedisURLForm("redis://127.0.0.1:xx/0"); err == nil || err.Error() != msgRedisURLForm {
-		t.Errorf("CheckRedisURLForm(no password) = %v, want %q", err, msgRedisURLForm)
+	if err := RedisURLProblem("redis://127.0.0.1:xx/0"); err == nil || err.Error() != msgRedisURLForm {
+		t.Errorf("RedisURLProblem(no password) = %v, want %q", err, msgRedisURLForm)
 	}
 }

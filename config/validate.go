@@ -127,6 +127,13 @@ func (p *problems) add(path, format string, args ...any) {
 	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), format: format, args: args})
 }
 
+// addFixed adds a problem whose message is fixed text, taken as it is (a %
+// in it is no verb): nothing in it came from the value, so there is nothing
+// for hideEnv to clean.
+func (p *problems) addFixed(path, msg string) {
+	*p = append(*p, &FieldError{Path: path, Msg: msg, format: msg})
+}
+
 // Validate checks c and compiles its rules and templates for Page.Render.
 // Parse calls it; call it on a Config built in code. It reports every
 // problem at once, each as a *FieldError; defaults are not applied, so a
@@ -241,54 +248,14 @@ func (r *Redis) validate(p *problems) {
 	}
 
 	if r.URL != "" {
-		// Messages never repeat the URL: it may hold a password.
-		u, _ := url.Parse(r.URL) // nil only when CheckRedisURLForm refuses it, before u is read
-		switch {
-		case strings.TrimSpace(r.URL) != r.URL || strings.ContainsFunc(r.URL, unicode.IsControl):
-			// It holds a password, and comes from a file or variable as
-			// the other secrets do: their message, not a URL's.
+		// Messages never repeat the URL: it may hold a password. The
+		// checks are RedisURLProblem's, which RedisConnOpt (bench's --redis)
+		// makes too, so both say the same. $NAME is refused here first:
+		// only the loader expands ${NAME}, so its message is the config's.
+		if shellVar(r.URL) != "" {
 			checkSecretText(p, "redis.url", r.URL)
-		case shellVar(r.URL) != "":
-			checkSecretText(p, "redis.url", r.URL)
-		case CheckRedisURLForm(r.URL) != nil:
-			if redisURLHasUser(r.URL) {
-				p.add("redis.url", msgRedisURLForm+msgRedisURLPassword)
-			} else {
-				p.add("redis.url", msgRedisURLForm)
-			}
-		case u.Scheme != "redis" && u.Scheme != "rediss":
-			p.add("redis.url", "scheme must be redis:// or rediss://")
-		case u.Host == "":
-			p.add("redis.url", "no host")
-		default:
-			// Not CheckHostPort's message: it quotes the host, which holds a
-			// piece of the password when the password has a # or / that is
-			// not written %23 or %2F ("redis://u:123#4@h" has host "u:123").
-			// A # starts the URL's fragment wherever it is: one in the
-			// password ("redis://default:4821#kP9@redis:6379/0") leaves a
-			// host and port made of the password's head, which would pass
-			// the port check, be dialled, and be shown in every message
-			// that names the Redis.
-			if strings.Contains(r.URL, "#") {
-				p.add("redis.url", "holds a # (write a # in the password as %%23)")
-			} else if err := CheckHostPort(u.Host, false); u.Port() != "" && err != nil {
-				p.add("redis.url", "the host has no valid port (write a / or ? in the password as %%2F or %%3F)")
-			}
-			if db := strings.Trim(u.Path, "/"); db != "" {
-				if n, err := strconv.Atoi(db); err != nil || n < 0 {
-					p.add("redis.url", "the path must be a database number, like /0")
-				}
-			}
-			// pagereply sets its own pools and timeouts: a query parameter
-			// would be dropped or, misspelt, refused only when a command
-			// connects, so check would pass a config every command refuses.
-			// skip_verify (TLS URLs only) is kept.
-			for name := range u.Query() {
-				if name != "skip_verify" || u.Scheme != "rediss" {
-					p.add("redis.url", "takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?")
-					break
-				}
-			}
+		} else if err := RedisURLProblem(r.URL); err != nil {
+			p.addFixed("redis.url", err.Error())
 		}
 		if r.TLS {
 			p.add("redis.tls", "is for sentinel and cluster; with url, write rediss:// for TLS")
@@ -338,45 +305,6 @@ func checkAddrs(p *problems, path string, addrs []string) {
 			p.add(path+"["+strconv.Itoa(i)+"]", "%v", err)
 		}
 	}
-}
-
-// msgRedisURLForm is said of a Redis URL not written as one: most often a
-// bare host:port. "127.0.0.1:6379" is no URL, and "redis:6379" or
-// "localhost:6379" one of scheme "redis" or "localhost" without "//" (no
-// host: go-redis would dial localhost:6379, database 0, for "redis:6379/15").
-const msgRedisURLForm = "not a valid URL: write it as redis://host:port/db, like redis://127.0.0.1:6379/0 (rediss:// for TLS)"
-
-// CheckRedisURLForm refuses a Redis URL that is not written as one (a bare
-// host:port, as redis-cli takes it) with redis.url's message, which says the
-// form to write. The message is fixed, never built from raw, which may hold
-// a password. Commands that take a Redis URL in a flag (bench's --redis) call
-// it to say what redis.url says.
-//
-// A URL with a user or password (an @ after the scheme) that does not parse
-// most often has a password holding a character a URL gives a meaning to
-// (a % not starting an escape, a # that starts the fragment, a / or ? that
-// ends the host, a space): the message then says how to write them, where
-// "write it as redis://host:port/db" told nothing the URL's writer did not
-// know.
-func CheckRedisURLForm(raw string) error {
-	if u, err := url.Parse(raw); err != nil || u.Opaque != "" {
-		if redisURLHasUser(raw) {
-			return fmt.Errorf(msgRedisURLForm + msgRedisURLPassword)
-		}
-		return errors.New(msgRedisURLForm)
-	}
-	return nil
-}
-
-// msgRedisURLPassword follows msgRedisURLForm for a URL with a user or
-// password. It is a format (%% for %), as problems.add takes it.
-const msgRedisURLPassword = "; in the user or password, write %% as %%25, # as %%23, / as %%2F, ? as %%3F, @ as %%40 and a space as %%20"
-
-// redisURLHasUser reports whether raw has an @ after its scheme: a user or
-// password, or a password's @ or the rest of it.
-func redisURLHasUser(raw string) bool {
-	_, rest, ok := strings.Cut(raw, "://")
-	return ok && strings.Contains(rest, "@")
 }
 
 // CheckHostPort checks a host:port address; an empty host (all interfaces)
@@ -469,9 +397,9 @@ func Placeholder(secret string) bool {
 func checkSecretText(p *problems, path, secret string) {
 	switch {
 	case strings.TrimSpace(secret) != secret:
-		p.add(path, "starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte")
+		p.addFixed(path, msgSecretSpace)
 	case strings.ContainsFunc(secret, unicode.IsControl):
-		p.add(path, "holds a control character: a secret is printable text; set it again from its source")
+		p.addFixed(path, msgSecretControl)
 	case shellVar(secret) != "":
 		p.add(path, msgShellVar, secret, shellVar(secret))
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -34,38 +33,15 @@ func RedisConnOpt(c config.Redis) (asynq.RedisConnOpt, error) {
 	case c.Cluster != nil:
 		return asynq.RedisClusterClientOpt{Addrs: c.Cluster.Addrs, Password: c.Cluster.Password, TLSConfig: tlsCfg}, nil
 	case c.URL != "":
-		// The URL may hold a password: messages never echo it. A bare
-		// host:port gets config's redis.url message, the form to write;
-		// "redis:6379/15" (no "//") would be dialled as localhost:6379/0.
-		if err := config.CheckRedisURLForm(c.URL); err != nil {
+		// The URL may hold a password: messages never echo it. The checks
+		// and their words are config's redis.url's (RedisURLProblem):
+		// bench's --redis, which no config validation sees, is refused as
+		// the config's redis.url would be.
+		if err := config.RedisURLProblem(c.URL); err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		u, _ := url.Parse(c.URL) // CheckRedisURLForm refused one it cannot parse
-		if u.Scheme != "redis" && u.Scheme != "rediss" {
-			// Not the scheme itself: with no "//" it is what comes before
-			// the first ':' (a user name, or a password, written alone).
-			return nil, errors.New("redis.url: scheme must be redis:// or rediss://")
-		}
-		if strings.Contains(c.URL, "#") {
-			// A # in the password starts the URL's fragment: the host and
-			// port would be the password's head, dialled and named in
-			// go-redis's errors. config's redis.url refuses it; bench's
-			// --redis comes here unchecked.
-			return nil, errors.New("redis.url: holds a # (write a # in the password as %23)")
-		}
-		_, rest, _ := strings.Cut(c.URL, "://")
-		if end := strings.IndexAny(rest, "/?"); end >= 0 && strings.Contains(rest[end:], "@") {
-			// A / or ? in the password ended the host: the host and port
-			// would be the password's head ("redis://u:1234?x@host" is
-			// u:1234), dialled and named in go-redis's errors.
-			return nil, errors.New("redis.url: has an @ after its host (in the user or password, write / as %2F, ? as %3F and @ as %40)")
-		}
-		if u.Hostname() == "" {
-			// go-redis would dial localhost:6379: bench's --flush would
-			// empty a database of the Redis on this machine, not the one
-			// meant. config's redis.url refuses it too.
-			return nil, errors.New("redis.url: no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)")
-		}
+		// RedisURLProblem takes no URL go-redis refuses; kept in case a
+		// later go-redis refuses more.
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, errors.New("redis.url: cannot parse (check host, port and database)")

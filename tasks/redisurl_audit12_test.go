@@ -27,6 +27,14 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		// An @ after the host's end, or no host (audit17).
 		"redis.url: has an @ after its host (in the user or password, write / as %2F, ? as %3F and @ as %40)": true,
 		"redis.url: no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)":                true,
+		// config's redis.url's other checks, made by RedisConnOpt too since
+		// both call config.RedisURLProblem (audit18).
+		"redis.url: starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte": true,
+		"redis.url: holds a control character: a secret is printable text; set it again from its source":                                                                  true,
+		"redis.url: the host has no valid port (write a / or ? in the password as %2F or %3F)":                                                                            true,
+		"redis.url: the path must be a database number, like /0":                                                                                                          true,
+		"redis.url: takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?":                          true,
+		"redis.url: skip_verify must be true or false":                                                                                                                    true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
