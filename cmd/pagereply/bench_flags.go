@@ -51,11 +51,9 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	if err != nil {
 		// The user gave --redis, not the config's redis.url: name the flag
 		// alone (the error never echoes the URL, which may hold a password).
+		// The words are redis.url's (config.RedisURLProblem), a bare
+		// host:port's included: they say the form to write.
 		msg := strings.TrimPrefix(err.Error(), "redis.url: ")
-		if msg == "not a valid URL" {
-			// Most often a bare host:port: say the form, as the config does.
-			msg += ": write it as redis://host:port/db, like redis://127.0.0.1:6379/15 (rediss:// for TLS)"
-		}
 		fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %s\n", mode, msg)
 		return nil, exitUsage
 	}
