@@ -461,6 +461,21 @@ func decodeYAML(data []byte) (*yaml.Node, *FieldError) {
 	case err != nil:
 		return nil, yamlError(err, data)
 	}
+	// A top that is not a mapping of keys is no configuration: most often
+	// another file given to -c, such as an env file, whose KEY=value lines
+	// YAML reads as one value (its comment lines end it, and the next
+	// line then reads as a second document). Said alone, before the check
+	// for more documents and without "at least one page is required", which
+	// would follow from it; nothing of the file is quoted.
+	if len(root.Content) > 0 {
+		if n := root.Content[0]; n.Kind == yaml.SequenceNode || n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+			msg := "the file is not a configuration: want a mapping of its keys (redis:, pages:, ...), each written key: value, got " + kindName(n)
+			if n.Kind == yaml.ScalarNode {
+				msg += " (an env file's KEY=value lines read as one value: give -c the YAML file)"
+			}
+			return nil, &FieldError{Msg: msg, Line: n.Line}
+		}
+	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return nil, &FieldError{Msg: "the file must hold one YAML document"}
