@@ -20,7 +20,8 @@ func ParseRate(s string) (Rate, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
 	if err != nil {
-		return Rate{}, errors.New("the count before / is not an integer")
+		// A fraction ("0.5/s") is the likeliest: say how to write one.
+		return Rate{}, errors.New("the count before / is not a whole number (for a fraction, lengthen the period: 1/2s or 30/m for half a send a second)")
 	}
 	if n <= 0 {
 		return Rate{}, errors.New("the count must be positive")
