@@ -75,9 +75,9 @@ func badInput(field, format string, args ...any) *inputError {
 // decodeReplies reads a POST /v1/replies body: one ReplyRequest, or
 // {"replies":[...]} with 1 to MaxBatch of them; an object may name a member
 // once only. A batch item that cannot be decoded gets its own error in
-// itemErrs; the others go on. A member's name holding one of secrets is
-// not quoted (unknownField).
-func decodeReplies(body []byte, secrets []string) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
+// itemErrs; the others go on. A long unknown member's name is not quoted
+// (unknownField).
+func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, nil, false, badInput("", "empty body: send a JSON object")
@@ -87,19 +87,19 @@ func decodeReplies(body []byte, secrets []string) (reqs []ReplyRequest, itemErrs
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, nil, false, jsonError(err, "", secrets)
+		return nil, nil, false, jsonError(err, "")
 	}
 	raw, isBatch := top["replies"]
 	if !isBatch {
 		var r ReplyRequest
-		if e := decodeOne(body, &r, "", secrets); e != nil {
+		if e := decodeOne(body, &r, ""); e != nil {
 			return nil, nil, false, e
 		}
 		return []ReplyRequest{r}, []*inputError{nil}, false, nil
 	}
 	for k := range top {
 		if k != "replies" {
-			return nil, nil, true, unknownField("", k, "next to replies", secrets)
+			return nil, nil, true, unknownField("", k, "next to replies")
 		}
 	}
 	// The map kept the last of several "replies" (and every member is one
@@ -127,7 +127,7 @@ func decodeReplies(body []byte, secrets []string) (reqs []ReplyRequest, itemErrs
 	reqs = make([]ReplyRequest, len(items))
 	itemErrs = make([]*inputError, len(items))
 	for i, it := range items {
-		itemErrs[i] = decodeOne(it, &reqs[i], fmt.Sprintf("replies[%d].", i), secrets)
+		itemErrs[i] = decodeOne(it, &reqs[i], fmt.Sprintf("replies[%d].", i))
 	}
 	return reqs, itemErrs, true, nil
 }
@@ -135,7 +135,7 @@ func decodeReplies(body []byte, secrets []string) (reqs []ReplyRequest, itemErrs
 // decodeOne decodes one reply object strictly: unknown fields, wrong types and
 // a field named twice are errors naming the field. b is part of a body that
 // decodeReplies has had through json.Unmarshal, so valid JSON.
-func decodeOne(b []byte, r *ReplyRequest, prefix string, secrets []string) *inputError {
+func decodeOne(b []byte, r *ReplyRequest, prefix string) *inputError {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return badInput(strings.TrimSuffix(prefix, "."), "a reply must be a JSON object")
@@ -143,7 +143,7 @@ func decodeOne(b []byte, r *ReplyRequest, prefix string, secrets []string) *inpu
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(r); err != nil {
-		return jsonError(err, prefix, secrets)
+		return jsonError(err, prefix)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badInput(strings.TrimSuffix(prefix, "."), "unexpected data after the JSON object")
@@ -270,7 +270,7 @@ func twiceError(b []byte, k int, second string, prefix string) *inputError {
 }
 
 // jsonError turns a decoding error into a message naming the field.
-func jsonError(err error, prefix string, secrets []string) *inputError {
+func jsonError(err error, prefix string) *inputError {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -284,24 +284,33 @@ func jsonError(err error, prefix string, secrets []string) *inputError {
 		return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON at byte %d: %v", se.Offset, se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)", secrets)
+		return unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return badInput(strings.TrimSuffix(prefix, "."), "truncated JSON")
 	}
 	return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON: %v", err)
 }
 
-// unknownField refuses an unknown member called name, quoted (clipped) in
-// the message and as the field, then what follows; a name holding one of
-// secrets (a token pasted as a key; a numeric password too, as a name is no
-// Graph id) is not quoted.
-func unknownField(prefix, name, then string, secrets []string) *inputError {
-	if config.HoldsSecret(name, secrets) {
-		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s: its name holds a secret of this server's configuration (not shown)", then)
+// unknownField refuses an unknown member called name, then what follows.
+// A name shorter than quotedFieldMax+1 bytes is quoted, in the message and
+// as the field; a longer one never is, whatever it holds. Quoting every
+// name but one holding a secret of the configuration told a caller which of
+// its guesses held one (a name may be megabytes long: one request tried as
+// many 8-digit passwords as it holds), and a secret pasted as a key (a
+// token, a password) is no shorter than config.HoldsSecret's 8 bytes. The
+// caller knows what it sent, and the answer lists the fields and names the
+// batch item.
+func unknownField(prefix, name, then string) *inputError {
+	if len(name) > quotedFieldMax {
+		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s; its name, longer than %d bytes, is not repeated", then, quotedFieldMax)
 	}
-	f := clipField(name)
-	return badInput(prefix+f, "unknown field %q %s", f, then)
+	return badInput(prefix+name, "unknown field %q %s", name, then)
 }
+
+// quotedFieldMax is the longest unknown member name an answer quotes: no
+// secret the configuration looks for in a text (config.HoldsSecret, 8
+// bytes and more) fits in it, and page_id and post_id do.
+const quotedFieldMax = 7
 
 // clipField keeps a client's field name short in answers and logs.
 func clipField(f string) string {
@@ -451,7 +460,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "cannot read the body", "")
 		return
 	}
-	reqs, itemErrs, batch, e := decodeReplies(body, s.secrets)
+	reqs, itemErrs, batch, e := decodeReplies(body)
 	if e != nil {
 		writeError(w, e.status, e.msg, e.field)
 		return
