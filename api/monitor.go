@@ -42,7 +42,7 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 		held := hw.body.String()
 		if strings.Contains(held, asynq.ErrQueueNotFound.Error()) || strings.Contains(held, "queue not found") ||
 			strings.Contains(held, "NOT_FOUND: queue") {
-			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path, s.secrets), "")
+			writeError(w, http.StatusNotFound, noSuchQueue(r.URL.Path), "")
 			return
 		}
 		if hw.code == http.StatusNotFound {
@@ -78,20 +78,20 @@ func (s *Server) monitorErrors(next http.Handler) http.Handler {
 }
 
 // noSuchQueue is the answer's message for the queue a path of asynqmon's API
-// names (/monitor/api/queues/{qname}/...), quoted and clipped, unless it
-// holds one of secrets (config.HoldsSecret: a queue name is no Graph id, so
-// a digit-only secret is looked for too): a client can send anything, and
-// the answer, like the API's, never echoes a secret.
-func noSuchQueue(path string, secrets []string) string {
+// names (/monitor/api/queues/{qname}/...), quoted when of at most echoMax
+// bytes (the queues' names are), else not, whatever it holds: a client can
+// send anything, a secret too, and an answer that quoted every name but one
+// holding a secret told which of a caller's guesses held one.
+func noSuchQueue(path string) string {
 	rest, ok := strings.CutPrefix(path, "/monitor/api/queues/")
 	name, _, _ := strings.Cut(rest, "/")
 	if !ok || name == "" {
 		return "no such queue"
 	}
-	if config.HoldsSecret(name, secrets) {
-		return "no such queue (its name holds a secret of the configuration: not shown)"
+	if len(name) > echoMax {
+		return fmt.Sprintf("no such queue (its name, longer than %d bytes, is not repeated)", echoMax)
 	}
-	return fmt.Sprintf("no such queue: %q", safePath(name))
+	return fmt.Sprintf("no such queue: %q", name)
 }
 
 // holdErrorWriter passes an answer through unless its status is 500 or 404:

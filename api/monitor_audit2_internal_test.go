@@ -118,18 +118,19 @@ func TestMonitorErrorsAfterTheAnswerStarted(t *testing.T) {
 	}
 }
 
-// TestNoSuchQueue: the message names the queue of the path, quoted and
-// clipped, and says only "no such queue" for a path that names none.
-// Kills: an empty name quoted, a long one not clipped.
+// TestNoSuchQueue: the message names the queue of the path, quoted, when
+// of at most 7 bytes (echoMax), and says only "no such queue" for a path
+// that names none. Kills: an empty name quoted, a long one quoted.
 func TestNoSuchQueue(t *testing.T) {
 	long := strings.Repeat("q", 300)
 	for path, want := range map[string]string{
 		"/monitor/api/queues/replies/tasks/x": `no such queue: "replies"`,
 		"/monitor/api/queues/":                "no such queue",
 		"/monitor/api/redis_info":             "no such queue",
-		"/monitor/api/queues/" + long:         `no such queue: "` + long[:200] + `..."`,
+		"/monitor/api/queues/" + long:         "no such queue (its name, longer than 7 bytes, is not repeated)",
+		"/monitor/api/queues/replies2":        "no such queue (its name, longer than 7 bytes, is not repeated)",
 	} {
-		if got := noSuchQueue(path, nil); got != want {
+		if got := noSuchQueue(path); got != want {
 			t.Errorf("noSuchQueue(%.60q) = %.80q, want %.80q", path, got, want)
 		}
 	}

@@ -62,11 +62,11 @@ func TestMonitorUnknownQueue(t *testing.T) {
 	}
 	// The queue's page and a task of it too: before, 500 "NOT_FOUND: queue
 	// ... does not exist" and a plain-text 404.
-	for _, path := range []string{"/monitor/api/queues/nonexist/archived_tasks", "/monitor/api/queues/nonexist/pending_tasks",
-		"/monitor/api/queues/nonexist", "/monitor/api/queues/nonexist/tasks/abc"} {
+	for _, path := range []string{"/monitor/api/queues/nosuch/archived_tasks", "/monitor/api/queues/nosuch/pending_tasks",
+		"/monitor/api/queues/nosuch", "/monitor/api/queues/nosuch/tasks/abc"} {
 		resp, body := e.request(t, "GET", path, testToken, "")
 		m := errBody(t, body)
-		if resp.StatusCode != 404 || !strings.Contains(errMessage(m), `"nonexist"`) ||
+		if resp.StatusCode != 404 || !strings.Contains(errMessage(m), `"nosuch"`) ||
 			!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			t.Errorf("%s: %d %q %s; want 404 and the API's error naming the queue", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}

@@ -292,25 +292,25 @@ func jsonError(err error, prefix string) *inputError {
 }
 
 // unknownField refuses an unknown member called name, then what follows.
-// A name shorter than quotedFieldMax+1 bytes is quoted, in the message and
-// as the field; a longer one never is, whatever it holds. Quoting every
-// name but one holding a secret of the configuration told a caller which of
-// its guesses held one (a name may be megabytes long: one request tried as
-// many 8-digit passwords as it holds), and a secret pasted as a key (a
-// token, a password) is no shorter than config.HoldsSecret's 8 bytes. The
-// caller knows what it sent, and the answer lists the fields and names the
-// batch item.
+// A name of at most echoMax bytes is quoted, in the message and as the
+// field; a longer one never is, whatever it holds (echoMax).
 func unknownField(prefix, name, then string) *inputError {
-	if len(name) > quotedFieldMax {
-		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s; its name, longer than %d bytes, is not repeated", then, quotedFieldMax)
+	if len(name) > echoMax {
+		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s; its name, longer than %d bytes, is not repeated", then, echoMax)
 	}
 	return badInput(prefix+name, "unknown field %q %s", name, then)
 }
 
-// quotedFieldMax is the longest unknown member name an answer quotes: no
-// secret the configuration looks for in a text (config.HoldsSecret, 8
-// bytes and more) fits in it, and page_id and post_id do.
-const quotedFieldMax = 7
+// echoMax is the longest name of a client's an answer quotes back (an
+// unknown member's of POST /v1/replies, a queue's the monitor does not
+// have): no secret the configuration looks for in a text
+// (config.HoldsSecret, 8 bytes and more) fits in it, and page_id, post_id
+// and the queues' names do. A longer name is never quoted, whatever it
+// holds. Quoting every name but one holding a secret told a caller which of
+// its guesses held one, and a name may be megabytes long: one request
+// tried as many 8-digit passwords as it holds. The caller knows what it
+// sent.
+const echoMax = 7
 
 // clipField keeps a client's field name short in answers and logs.
 func clipField(f string) string {
