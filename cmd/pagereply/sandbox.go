@@ -297,7 +297,8 @@ type sandboxPageStats struct {
 	// MaxReadsIn1s is, with --read-rate, the most reads of the Page its read
 	// throttle counted inside one second, per rate limit type ("pages": feed,
 	// comments, objects; "messenger": conversations): at most --read-rate (1
-	// below 1 a second).
+	// below 1 a second) with a --block of a second or more; a shorter block
+	// restarts the throttle's window, so a second may hold more.
 	// Refused reads are not counted. Absent without --read-rate. The sandbox
 	// keeps these numbers, not a log of the reads, however long it runs.
 	MaxReadsIn1s map[string]int `json:"max_reads_in_1s,omitempty"`
