@@ -37,6 +37,7 @@ const (
 	msgRedisURLAt       = "has an @ after its host (in the user or password, write / as %2F, ? as %3F and @ as %40)"
 	msgRedisURLNoHost   = "no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)"
 	msgRedisURLPort     = "the host has no valid port (write a / or ? in the password as %2F or %3F)"
+	msgRedisURLColon    = "the host holds a : (a user and password end with @ before the host; write an IPv6 address in brackets, like redis://[::1]:6379/0)"
 	msgRedisURLDB       = "the path must be a database number, like /0"
 	msgRedisURLQuery    = "takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?"
 	msgRedisURLSkip     = "skip_verify must be true or false"
@@ -98,6 +99,14 @@ func RedisURLProblem(raw string) error {
 	// Not CheckHostPort's message: it quotes the host.
 	if u.Port() != "" && CheckHostPort(u.Host, false) != nil {
 		return errors.New(msgRedisURLPort)
+	}
+	// With no port after its last ':' the host is not checked above: one
+	// holding a ':' outside brackets ("redis://default:pw:/0", a user and
+	// password with no "@host"; "redis://fe80::/0") would be dialled as
+	// "[default:pw]:6379", a host made of the password, named in the
+	// resolver's error ("lookup default:pw: no such host").
+	if !strings.HasPrefix(u.Host, "[") && strings.Contains(u.Hostname(), ":") {
+		return errors.New(msgRedisURLColon)
 	}
 	if db := strings.Trim(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {

@@ -35,6 +35,8 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		"redis.url: the path must be a database number, like /0":                                                                                                          true,
 		"redis.url: takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?":                          true,
 		"redis.url: skip_verify must be true or false":                                                                                                                    true,
+		// A host holding a ':' outside brackets, with no port (audit18).
+		"redis.url: the host holds a : (a user and password end with @ before the host; write an IPv6 address in brackets, like redis://[::1]:6379/0)": true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})

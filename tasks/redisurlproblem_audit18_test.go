@@ -160,7 +160,7 @@ func errString(err error) string {
 // its message.
 func FuzzRedisURLProblem_audit18(f *testing.F) {
 	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1?skip_verify=1", "redis://h//0//", "redis://h/+1",
-		"redis://[fe80::1%25eth0]:6379", "redis://h:/0", "rediss://h?", "rediss://h?&", "redis://u@h", "redis://h/%30", "redis://h/0%2F1"} {
+		"redis://[fe80::1%25eth0]:6379", "redis://h:/0", "rediss://h?", "rediss://h?&", "redis://u@h", "redis://h/%30", "redis://h/0%2F1", "redis://u:p:/0"} {
 		f.Add(u)
 	}
 	f.Fuzz(func(t *testing.T, u string) {
@@ -179,7 +179,8 @@ func FuzzRedisURLProblem_audit18(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q: RedisURLProblem took it, go-redis: %v", u, err)
 		}
-		if got := opt.(asynq.RedisClientOpt).Addr; got != ro.Addr || strings.HasPrefix(got, "localhost:") && !strings.Contains(strings.ToLower(u), "localhost") {
+		if got := opt.(asynq.RedisClientOpt).Addr; got != ro.Addr || strings.HasPrefix(got, "localhost:") && !strings.Contains(strings.ToLower(u), "localhost") ||
+			!dialsWrittenHost(got) {
 			t.Fatalf("%q: dials %q (go-redis %q)", u, got, ro.Addr)
 		}
 	})
