@@ -20,8 +20,11 @@ func ParseRate(s string) (Rate, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
 	if err != nil {
-		// A fraction ("0.5/s") is the likeliest: say how to write one.
-		return Rate{}, errors.New("the count before / is not a whole number (for a fraction, lengthen the period: 1/2s or 30/m for half a send a second)")
+		if _, ferr := strconv.ParseFloat(strings.TrimSpace(num), 64); ferr == nil && strings.ContainsAny(num, ".eE") {
+			// A fraction ("0.5/s"): say how to write one.
+			return Rate{}, errors.New("the count before / is not a whole number (for a fraction, lengthen the period: 1/2s or 30/m for half a send a second)")
+		}
+		return Rate{}, errors.New("the count before / is not a whole number")
 	}
 	if n <= 0 {
 		return Rate{}, errors.New("the count must be positive")

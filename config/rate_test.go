@@ -14,7 +14,9 @@ func TestParseRate(t *testing.T) {
 		in      string
 		want    Rate
 		wantErr string
-		str     string // String(); "" means in
+		// wantNoHint: the error says nothing of fractions.
+		wantNoHint bool
+		str        string // String(); "" means in
 	}{
 		{name: "per second", in: "10/s", want: Rate{10, time.Second}},
 		{name: "per minute", in: "600/m", want: Rate{600, time.Minute}},
@@ -30,6 +32,8 @@ func TestParseRate(t *testing.T) {
 		{name: "not a number", in: "ten/s", wantErr: "not a whole number"},
 		{name: "fraction", in: "0.5/s", wantErr: "not a whole number (for a fraction, lengthen the period: 1/2s or 30/m"},
 		{name: "a fraction written as the hint says", in: "1/2s", want: Rate{1, 2 * time.Second}},
+		{name: "no count", in: "/s", wantErr: "the count before / is not a whole number", wantNoHint: true},
+		{name: "too large a count", in: "99999999999999999999/s", wantErr: "the count before / is not a whole number", wantNoHint: true},
 		{name: "bad unit", in: "10/day", wantErr: "s, m, h"},
 		{name: "empty", in: "", wantErr: "want N/s"},
 		{name: "the highest", in: "100000/s", want: Rate{100000, time.Second}},
@@ -44,6 +48,9 @@ func TestParseRate(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("ParseRate(%q) = %v, %v; want error %q", tt.in, got, err, tt.wantErr)
+				}
+				if tt.wantNoHint && err != nil && strings.Contains(err.Error(), "fraction") {
+					t.Errorf("ParseRate(%q): %v; want no word of fractions", tt.in, err)
 				}
 				return
 			}
