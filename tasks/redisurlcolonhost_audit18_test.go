@@ -45,25 +45,13 @@ func TestRedisURLColonHost_audit18(t *testing.T) {
 			}
 		}
 	}
-	for u, addr := range map[string]string{
+	audit18BothDial(t, map[string]string{
 		"redis://[::1]:/0":                "[::1]:6379",
 		"redis://[::1]/0":                 "[::1]:6379",
 		"redis://[fe80::1%25eth0]:6380/0": "[fe80::1%eth0]:6380",
 		"redis://h:/0":                    "h:6379",
 		"redis://u:" + pw + ":@h:/0":      "h:6379",
-	} {
-		if msgs, all := audit18Load(u); all != "" {
-			t.Errorf("%q: config refused it: %q %s", u, msgs, all)
-		}
-		opt, err := RedisConnOpt(config.Redis{URL: u})
-		if err != nil {
-			t.Errorf("%q: RedisConnOpt: %v", u, err)
-			continue
-		}
-		if got := opt.(asynq.RedisClientOpt).Addr; got != addr {
-			t.Errorf("%q: dials %q, want %q", u, got, addr)
-		}
-	}
+	})
 }
 
 // dialsWrittenHost reports whether addr, a host:port RedisConnOpt dials,

@@ -113,7 +113,7 @@ func TestRedisURLProblemBothRefuse_audit18(t *testing.T) {
 	}
 
 	// URLs both take.
-	for u, addr := range map[string]string{
+	audit18BothDial(t, map[string]string{
 		"redis://127.0.0.1:6379/0":                      "127.0.0.1:6379",
 		"redis://:" + pw + "@h:6379/15":                 "h:6379",
 		"rediss://u:" + pw + "%23%2F%3F%40@h:6380/1":    "h:6380",
@@ -122,7 +122,24 @@ func TestRedisURLProblemBothRefuse_audit18(t *testing.T) {
 		"redis://[::1]:6379":                            "[::1]:6379",
 		"redis://h":                                     "h:6379",
 		"redis://" + strings.ToLower(pw) + ".example:1": strings.ToLower(pw) + ".example:1",
-	} {
+	})
+
+	// The text $NAME: config's redis.url says only ${NAME} is expanded (the
+	// loader's rule, not a flag's); RedisConnOpt refuses it too, for its
+	// scheme.
+	if msgs, _ := audit18Load("$REDIS_URL"); len(msgs) != 1 || !strings.Contains(msgs[0], "a variable's name") {
+		t.Errorf("$REDIS_URL from a variable: config says %q", msgs)
+	}
+	if _, err := RedisConnOpt(config.Redis{URL: "$REDIS_URL"}); err == nil || err.Error() != "redis.url: scheme must be redis:// or rediss://" {
+		t.Errorf("$REDIS_URL: RedisConnOpt %v", err)
+	}
+}
+
+// audit18BothDial checks that config's redis.url and RedisConnOpt both take
+// each URL of want, and that RedisConnOpt dials the address it gives.
+func audit18BothDial(t *testing.T, want map[string]string) {
+	t.Helper()
+	for u, addr := range want {
 		if msgs, all := audit18Load(u); all != "" {
 			t.Errorf("%q: config refused it: %q %s", u, msgs, all)
 		}
@@ -134,16 +151,6 @@ func TestRedisURLProblemBothRefuse_audit18(t *testing.T) {
 		if got := opt.(asynq.RedisClientOpt).Addr; got != addr {
 			t.Errorf("%q: dials %q, want %q", u, got, addr)
 		}
-	}
-
-	// The text $NAME: config's redis.url says only ${NAME} is expanded (the
-	// loader's rule, not a flag's); RedisConnOpt refuses it too, for its
-	// scheme.
-	if msgs, _ := audit18Load("$REDIS_URL"); len(msgs) != 1 || !strings.Contains(msgs[0], "a variable's name") {
-		t.Errorf("$REDIS_URL from a variable: config says %q", msgs)
-	}
-	if _, err := RedisConnOpt(config.Redis{URL: "$REDIS_URL"}); err == nil || err.Error() != "redis.url: scheme must be redis:// or rediss://" {
-		t.Errorf("$REDIS_URL: RedisConnOpt %v", err)
 	}
 }
 
