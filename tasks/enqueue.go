@@ -119,7 +119,7 @@ func (e *Enqueuer) EnqueueOn(ctx context.Context, page *config.Page, r Reply) (O
 	if err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 	}
-	return e.enqueueChecked(ctx, page, r, st[0])
+	return e.enqueueChecked(ctx, page, r, st[0], time.Time{})
 }
 
 // StaleHideMark reports whether e is the webhook's hide mark (HiddenReason)
@@ -154,10 +154,43 @@ func (e *Enqueuer) dropStaleHide(ctx context.Context, r Reply) (targetState, err
 	return st[0], nil
 }
 
-func (e *Enqueuer) enqueueChecked(ctx context.Context, page *config.Page, r Reply, st targetState) (Outcome, *asynq.TaskInfo, error) {
+// HeldHideMark reports whether e is the webhook's hide mark (HiddenReason)
+// of a comment of page, a Page with skip_hidden: the mark holds, unless a
+// poll's listing read shows the comment again (Ledger.UnhideListed).
+func HeldHideMark(page *config.Page, e Entry) bool {
+	return page != nil && page.SkipHidden && e.Status == StatusFailed && e.Reason == HiddenReason
+}
+
+// unhideListed drops the hide mark of r's comment, which a poll's listing
+// read that began at listedAt showed (Ledger.UnhideListed), and reads its
+// target's state again; st as it was when the mark holds.
+func (e *Enqueuer) unhideListed(ctx context.Context, r Reply, st targetState, listedAt time.Time) (targetState, error) {
+	dropped, err := e.Ledger.UnhideListed(ctx, r.PageID, r.Target.ID, listedAt, false)
+	if err != nil {
+		return targetState{}, fmt.Errorf("enqueue %s: drop its hide mark (listed shown): %w", r.Target, err)
+	}
+	if !dropped {
+		return st, nil
+	}
+	sts, err := e.Ledger.getTargets(ctx, r.PageID, []Target{r.Target})
+	if err != nil {
+		return targetState{}, fmt.Errorf("enqueue %s: %w", r.Target, err)
+	}
+	return sts[0], nil
+}
+
+// enqueueChecked queues r, whose target's state st was read. listedAt,
+// when not zero, is when the poll's listing read that listed r's comment
+// shown began (EnqueueManyListed).
+func (e *Enqueuer) enqueueChecked(ctx context.Context, page *config.Page, r Reply, st targetState, listedAt time.Time) (Outcome, *asynq.TaskInfo, error) {
 	if r.Target.Kind == KindComment && StaleHideMark(page, st.Entry) {
 		var err error
 		if st, err = e.dropStaleHide(ctx, r); err != nil {
+			return "", nil, err
+		}
+	} else if r.Target.Kind == KindComment && !listedAt.IsZero() && HeldHideMark(page, st.Entry) {
+		var err error
+		if st, err = e.unhideListed(ctx, r, st, listedAt); err != nil {
 			return "", nil, err
 		}
 	}
@@ -437,17 +470,32 @@ func (e *Enqueuer) replaceArchived(ctx context.Context, r Reply, entry Entry, ta
 //
 // Every mark holds, as with Enqueue: see EnqueueManyOn.
 func (e *Enqueuer) EnqueueMany(ctx context.Context, page string, rs []Reply) ([]Outcome, error) {
-	return e.enqueueMany(ctx, page, nil, rs)
+	return e.enqueueMany(ctx, page, nil, rs, nil)
 }
 
 // EnqueueManyOn is EnqueueMany of replies of page, by its settings as
 // EnqueueOn: a stale hide mark (StaleHideMark) is dropped and its reply
 // queued (one ledger write and read more for each such reply only).
 func (e *Enqueuer) EnqueueManyOn(ctx context.Context, page *config.Page, rs []Reply) ([]Outcome, error) {
-	return e.enqueueMany(ctx, page.ID, page, rs)
+	return e.enqueueMany(ctx, page.ID, page, rs, nil)
 }
 
-func (e *Enqueuer) enqueueMany(ctx context.Context, page string, cfg *config.Page, rs []Reply) ([]Outcome, error) {
+// EnqueueManyListed is EnqueueManyOn of replies of which listedAt[i], when
+// not zero, is when the poll's listing read that listed rs[i]'s comment
+// shown (Graph's is_hidden false, on a Page with skip_hidden) began: such a
+// comment that holds the webhook's hide mark is taken as shown again by an
+// unhide the webhook missed, and its mark dropped as the unhide's
+// (Ledger.UnhideListed: not for a hide of the last ListedUnhideMargin) and
+// its reply queued. That costs a ledger write (and a read, when dropped)
+// for each such comment only. listedAt is nil or as long as rs.
+func (e *Enqueuer) EnqueueManyListed(ctx context.Context, page *config.Page, rs []Reply, listedAt []time.Time) ([]Outcome, error) {
+	if listedAt != nil && len(listedAt) != len(rs) {
+		return nil, fmt.Errorf("enqueue: %d listing times for %d replies", len(listedAt), len(rs))
+	}
+	return e.enqueueMany(ctx, page.ID, page, rs, listedAt)
+}
+
+func (e *Enqueuer) enqueueMany(ctx context.Context, page string, cfg *config.Page, rs []Reply, listedAt []time.Time) ([]Outcome, error) {
 	ts := make([]Target, len(rs))
 	for i := range rs {
 		if rs[i].PageID != page {
@@ -465,7 +513,11 @@ func (e *Enqueuer) enqueueMany(ctx context.Context, page string, cfg *config.Pag
 			out = append(out, Invalid)
 			continue
 		}
-		o, _, err := e.enqueueChecked(ctx, cfg, rs[i], entries[i])
+		var at time.Time
+		if listedAt != nil {
+			at = listedAt[i]
+		}
+		o, _, err := e.enqueueChecked(ctx, cfg, rs[i], entries[i], at)
 		if err != nil {
 			return out, err
 		}

@@ -884,7 +884,12 @@ var unhideScript = redis.NewScript(shownScript + `
 if stale('u') then return 0 end
 local v = redis.call('GET', KEYS[1])
 if not (v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1]) then return 0 end
-local lease = string.match(v, '^f|%d+|(%d+)|')
+` + unmarkTail)
+
+// unmarkTail is the end of unhideScript and listedUnhideScript: it drops
+// the mark v of KEYS[1] (found, and its unhide recorded), or turns a mark
+// that took a claim's place into a doubt. Returns 1.
+const unmarkTail = `local lease = string.match(v, '^f|%d+|(%d+)|')
 if not lease then return redis.call('DEL', KEYS[1]) end
 local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -892,7 +897,74 @@ local val = 'u|' .. string.format('%.0f', nowms)
 if tonumber(lease) > nowms then val = val .. '|' .. lease end
 redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 return 1
-`)
+`
+
+// ListedUnhideMargin is how long before a poll's listing read the comment's
+// last hide must be (its created_time, and when its mark was written) for
+// the read, which lists the comment shown (is_hidden false), to drop the
+// hide mark as a missed unhide (Ledger.UnhideListed). Graph's listings are
+// eventually consistent: a hide delivered by the webhook seconds after the
+// Page made it can come before a listing that still shows the comment, and
+// that listing must not undo it. It is the poll's bound on how long a
+// listing lags (worker's listingLag).
+const ListedUnhideMargin = 15 * time.Minute
+
+// listedUnhideScript is unhideScript for a poll's listing read that listed
+// the comment shown (is_hidden false) at ARGV[3] (ms, when the read began):
+// the unhide the webhook missed (never delivered: the webhook away past
+// Meta's retries, the app unsubscribed, Redis restored from an older
+// copy). It drops the mark as unhideScript does, with the read's time as
+// the unhide's, only when the comment's last hide (in its shown key) and
+// the mark itself (its write time) are both at least ARGV[4] ms before the
+// read (ListedUnhideMargin): a later one may be a hide the listing does not
+// show yet. Nothing is written otherwise, nor in a dry run (ARGV[5] "1"),
+// which answers whether it would drop the mark.
+//
+// KEYS[1] the target's ledger entry, KEYS[2] the comment's shown key.
+// ARGV[1] the mark's reason, ARGV[2] TTL (ms), ARGV[3] the read's time
+// (ms), ARGV[4] the margin (ms), ARGV[5] "1" for a dry run. Returns 1 when
+// the mark is (or would be) dropped, 0 otherwise.
+var listedUnhideScript = redis.NewScript(shownScript + `
+local v = redis.call('GET', KEYS[1])
+if not (v and string.find(v, '^f|%d+|') and string.sub(v, -#ARGV[1] - 1) == '|' .. ARGV[1]) then return 0 end
+local since = tonumber(ARGV[3]) - tonumber(ARGV[4])
+if tonumber(string.match(v, '^f|(%d+)|')) > since then return 0 end
+local shown = redis.call('GET', KEYS[2]) or ''
+local hid = string.match(shown, '^h|(%d+)$')
+if hid and tonumber(hid) > since then return 0 end
+if ARGV[5] == '1' then
+  if tonumber(ARGV[3]) < (tonumber(string.match(shown, '^%a|(%d+)$') or '0')) then return 0 end
+  return 1
+end
+if stale('u') then return 0 end
+` + unmarkTail)
+
+// UnhideListed drops MarkHidden's mark of commentID as the webhook's unhide
+// does (UnmarkHidden, at readAt), for a poll's listing read that began at
+// readAt and listed the comment shown (Graph's is_hidden false): the Page
+// showed it again, and the webhook's unhide never came. Only when the
+// comment's last hide and the mark are ListedUnhideMargin or more before
+// readAt (see listedUnhideScript); a hide made after readAt, delivered
+// late, marks the comment again, one made before it changes nothing. With
+// dry it writes nothing and says whether it would drop the mark. It
+// reports whether the mark was (or would be) dropped.
+func (l *Ledger) UnhideListed(ctx context.Context, page, commentID string, readAt time.Time, dry bool) (bool, error) {
+	t := Target{Kind: KindComment, ID: commentID}
+	at := changeMs(readAt)
+	if at == 0 {
+		return false, nil
+	}
+	d := "0"
+	if dry {
+		d = "1"
+	}
+	n, err := l.runScript(ctx, []string{l.entryKey(page, t), l.shownKey(page, t)}, listedUnhideScript,
+		HiddenReason, l.ttlArg, at, ListedUnhideMargin.Milliseconds(), d)
+	if err != nil {
+		return false, fmt.Errorf("ledger unmark %s of page %s hidden (listed shown): %w", t, page, err)
+	}
+	return n == 1, nil
+}
 
 // MarkHidden records that the Page hid the comment commentID at at (Meta's
 // created_time of the change; zero when it has none), so that its reply is
