@@ -102,6 +102,15 @@ type Item struct {
 	// Hidden: the Page hid the comment (Graph's is_hidden, read only for a
 	// Page with skip_hidden).
 	Hidden bool
+	// ShownAt is when the poll's listing read that listed the comment
+	// shown (Graph's is_hidden false, read for a Page with skip_hidden)
+	// began; zero for any other item (a webhook's, the API's, a Page
+	// without skip_hidden, a comment listed hidden). Such a comment that
+	// holds the webhook's hide mark in the ledger was shown again by an
+	// unhide the webhook missed: Flush drops the mark and queues its reply
+	// (tasks.Ledger.UnhideListed, not for a hide of the last
+	// tasks.ListedUnhideMargin).
+	ShownAt time.Time
 	// InstantAfter holds the texts of the Page's messages within
 	// InstantReplyWithin after a person's message (KindMessage): taken for
 	// Messenger's instant replies, unless one is the text this reply would
@@ -388,6 +397,7 @@ type Batch struct {
 	dryRun  bool
 	now     time.Time
 	pending []tasks.Reply
+	listed  []time.Time     // ShownAt of pending's items; nil while all are zero
 	froms   []graph.User    // authors of pending, for dry-run reports
 	persons map[string]bool // dry run: the people listed, one_reply_per_person
 	report  Report
@@ -474,6 +484,16 @@ func (b *Batch) Add(ctx context.Context, it Item) (Reason, error) {
 		return SkipMalformed, nil
 	}
 	b.pending = append(b.pending, r)
+	if shown := it.Target.Kind == tasks.KindComment && b.page.SkipHidden && !it.Hidden && !it.ShownAt.IsZero(); shown || b.listed != nil {
+		if b.listed == nil {
+			b.listed = make([]time.Time, len(b.pending)-1, cap(b.pending))
+		}
+		var at time.Time
+		if shown {
+			at = it.ShownAt
+		}
+		b.listed = append(b.listed, at)
+	}
 	if b.dryRun {
 		b.froms = append(b.froms, it.From)
 	}
@@ -517,13 +537,15 @@ func (b *Batch) Pending() int { return len(b.pending) }
 
 // Flush enqueues the pending replies (in a dry run: checks them against the
 // ledger and lists them). Replies the ledger has settled count as
-// SkipAlreadyReplied. On error the pending replies are dropped: the caller
+// SkipAlreadyReplied, but a comment a poll's listing showed whose hide mark
+// the listing undoes (Item.ShownAt: the mark dropped and the reply queued,
+// or in a dry run listed). On error the pending replies are dropped: the caller
 // must not record them as handled.
 func (b *Batch) Flush(ctx context.Context) error {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	defer func() { b.pending, b.froms = b.pending[:0], b.froms[:0] }()
+	defer func() { b.pending, b.froms, b.listed = b.pending[:0], b.froms[:0], nil }()
 	if b.dryRun {
 		ts := make([]tasks.Target, len(b.pending))
 		for i := range b.pending {
@@ -535,8 +557,19 @@ func (b *Batch) Flush(ctx context.Context) error {
 		}
 		for i, r := range b.pending {
 			if entries[i].Done() && !b.staleHideMark(entries[i]) {
-				b.Skip(SkipAlreadyReplied)
-				continue
+				// As the enqueue would: a hide mark of a comment its
+				// listing shows is dropped when its hide is old enough.
+				unhide := false
+				if b.listed != nil && !b.listed[i].IsZero() && r.Target.Kind == tasks.KindComment && tasks.HeldHideMark(b.page, entries[i]) {
+					var err error
+					if unhide, err = b.in.Ledger.UnhideListed(ctx, b.page.ID, r.Target.ID, b.listed[i], true); err != nil {
+						return fmt.Errorf("intake: page %s: %w", b.page.ID, err)
+					}
+				}
+				if !unhide {
+					b.Skip(SkipAlreadyReplied)
+					continue
+				}
 			}
 			if b.page.OneReplyPerPerson && r.Person != "" && r.Target.Kind != tasks.KindMessage {
 				// The worker sends a person one reply, and records their
@@ -571,7 +604,7 @@ func (b *Batch) Flush(ctx context.Context) error {
 		}
 		return nil
 	}
-	outs, err := b.in.Enqueuer.EnqueueManyOn(ctx, b.page, b.pending)
+	outs, err := b.in.Enqueuer.EnqueueManyListed(ctx, b.page, b.pending, b.listed)
 	for _, o := range outs {
 		switch o {
 		case tasks.AlreadySent, tasks.AlreadyFailed:

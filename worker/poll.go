@@ -1810,6 +1810,12 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 	newestFirst := true
 	var prev graph.Time
 	noID := 0 // comments without their id in this read
+	// When the read began, taken before Graph's listing is asked for (a
+	// comment it lists shown was shown then, or later): the time of the
+	// unhide a comment listed shown that holds the webhook's hide mark
+	// stands for (intake.Item.ShownAt). The host's clock, as Meta's
+	// created_time of the hides it is weighed against.
+	readAt := time.Now()
 	for c, err := range r.pl.p.Graph.Comments(gctx, r.page.AccessToken, post.ID) {
 		if err != nil {
 			if *gateErr != nil {
@@ -1850,6 +1856,9 @@ func (r *pollRun) walkCommentsOnce(ctx context.Context, post graph.Post, stop, f
 		r.withID++
 		if _, ok := added[c.ID]; !ok {
 			it := intake.CommentItem(r.commentPostID(post.ID, c.ID), c)
+			if r.page.SkipHidden && !c.IsHidden {
+				it.ShownAt = readAt
+			}
 			r.noteReplyable(it)
 			if _, err := r.batch.Add(ctx, it); err != nil {
 				return err
