@@ -410,6 +410,24 @@ func (s *Sandbox) MaxCallsIn(pageID string, d time.Duration) int {
 	return best
 }
 
+// Stalls returns the stalls of the process serving the sandbox that
+// overlap [from, to], as its stall watch saw them (Options.WatchStalls;
+// none without it).
+func (s *Sandbox) Stalls(from, to time.Time) []Stall { return s.stalls.Stalls(from, to) }
+
+// CheckSends measures a Page's POST /{page-id}/messages calls (CallLog,
+// refused ones included) against a limit, with CheckWindows: any window of
+// length d may hold base calls, and rate (per second) × the length of the
+// stalls of the sandbox's process (Stalls) around it more. With a rate of r
+// per second and a burst of b, CheckSends(page, time.Second, r+b, r) must
+// not be Over. It needs Options.LogCalls (else no calls), and
+// Options.WatchStalls to allow for stalls (else none is).
+func (s *Sandbox) CheckSends(pageID string, d time.Duration, base int, rate float64) WindowCheck {
+	log := s.CallLog(pageID)
+	sort.Slice(log, func(i, j int) bool { return log[i].Before(log[j]) })
+	return CheckWindows(log, d, base, rate, s.Stalls)
+}
+
 // TokensInURL returns how many requests carried access_token in their URL.
 // Graph accepts it, but pagereply must never send one there.
 func (s *Sandbox) TokensInURL() int {

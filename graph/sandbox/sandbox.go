@@ -111,6 +111,12 @@ type Options struct {
 	// busiest second (CallCount, SendPeak, MaxCallsIn(page, time.Second)), so
 	// a sandbox that runs for hours grows nothing per call.
 	LogCalls bool
+	// WatchStalls starts a StallWatch (StallTick, StallLate) with the
+	// sandbox, stopped by Close: it notes when the process serving the
+	// sandbox stalled, so a test counting calls per second (CheckSends)
+	// tells calls handled together after a stall from a burst of calls.
+	// Off, Stalls is empty.
+	WatchStalls bool
 }
 
 // User is a person or Page as Graph names it in from and participants.
@@ -189,9 +195,10 @@ type Sandbox struct {
 	gr  grower
 	app appAccess
 
-	rec recorder
-	fl  faults
-	thr throttle
+	rec    recorder
+	fl     faults
+	thr    throttle
+	stalls *StallWatch // Options.WatchStalls; nil without
 }
 
 // New returns a Sandbox seeded from opts.
@@ -220,8 +227,16 @@ func New(opts Options) *Sandbox {
 	}
 	s.thr.init(opts.SendRate, opts.ReadRate, block)
 	s.seedStore(opts)
+	if opts.WatchStalls {
+		s.stalls = NewStallWatch(StallTick, StallLate)
+		s.stalls.Start()
+	}
 	return s
 }
+
+// Close stops what New started (the stall watch of Options.WatchStalls).
+// The sandbox still answers and keeps what it recorded.
+func (s *Sandbox) Close() { s.stalls.Stop() }
 
 // Handler returns the sandbox as an http.Handler.
 func (s *Sandbox) Handler() http.Handler { return s }
