@@ -77,8 +77,8 @@ func TestSlowPageBatchAnswersInTime_audit11(t *testing.T) {
 		t.Errorf("%d tasks queued for %d items answered 202", len(queued), accepted)
 	}
 	lim := worker.ConversationReadLimit(&pages[0])
-	if n := e.sb.MaxCallsIn(page, lim.Interval*9/10); n > 1 {
-		t.Errorf("%d Graph calls of the Page within %s, its conversation read interval being %s", n, lim.Interval*9/10, lim.Interval)
+	if c := e.sb.CheckSends(page, lim.Interval*9/10, 1, 1/lim.Interval.Seconds()); c.Over() {
+		t.Errorf("Graph calls of the Page, its conversation read interval being %s: %s", lim.Interval, c)
 	}
 }
 

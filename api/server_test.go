@@ -41,7 +41,9 @@ func newEnv(t *testing.T, mutate func(*api.Params)) *env {
 	t.Helper()
 	db := redistest.New(t)
 	// LogCalls: MaxCallsIn over a window other than a second reads CallLog.
-	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7, LogCalls: true})
+	// WatchStalls: CheckSends allows for the stalls of this process, only them.
+	sb := sandbox.New(sandbox.Options{Pages: 1, Posts: 3, Comments: 4, Conversations: 8, Seed: 7, LogCalls: true, WatchStalls: true})
+	t.Cleanup(sb.Close)
 	gs := httptest.NewServer(sb)
 	t.Cleanup(gs.Close)
 	pg := sb.Pages()[0]

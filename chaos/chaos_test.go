@@ -305,6 +305,6 @@ func TestChaos(t *testing.T) {
 	}
 	tw.Flush()
 	t.Logf("faults:\n%s", b.String())
-	t.Logf("%s form done in %s; max sends of a Page in one second %d (rate %d/s + burst %d)",
+	t.Logf("%s form done in %s; max sends of a Page in one second %s (rate %d/s + burst %d)",
 		form.name, time.Since(began).Round(time.Second), r.maxCallsIn(), form.rate, r.o.burst)
 }

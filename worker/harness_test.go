@@ -139,7 +139,11 @@ func newHarness(t *testing.T, opts sandbox.Options) *harness {
 func newHarnessOn(t *testing.T, opts sandbox.Options, db *redistest.DB) *harness {
 	t.Helper()
 	opts.LogCalls = true // tests read CallLog; each sends a bounded number
+	// Checks of sends per second allow for the stalls of this process
+	// (sandbox.CheckSends), and only for them.
+	opts.WatchStalls = true
 	sb := sandbox.New(opts)
+	t.Cleanup(sb.Close)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}

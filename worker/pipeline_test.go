@@ -146,8 +146,8 @@ func TestRateAcrossProcesses(t *testing.T) {
 			n++
 		}
 	}
-	if max := h.sb.MaxCallsIn(fast, time.Second); max > 50+10 {
-		t.Errorf("fast Page: %d sends in one second, limit 50 + burst 10", max)
+	if c := h.sb.CheckSends(fast, time.Second, 50+10, 50); c.Over() {
+		t.Errorf("fast Page: limit 50/s + burst 10: %s", c)
 	}
 	if achieved := float64(n) / 20; achieved < 0.95*50 {
 		t.Errorf("fast Page: %.1f sends/s over 20s, want at least 47.5", achieved)

@@ -130,8 +130,8 @@ func TestClientPauseKeepsRate_audit14(t *testing.T) {
 	}
 	time.Sleep(g.pause + 500*time.Millisecond) // the test's own reads wait too
 	h.waitSent(t, all, 2*time.Minute)
-	if max := h.sb.MaxCallsIn(page, time.Second); max > 10+1 {
-		t.Errorf("%d sends of the Page in one second, limit 10 + burst 1", max)
+	if c := h.sb.CheckSends(page, time.Second, 10+1, 10); c.Over() {
+		t.Errorf("sends of the Page, limit 10/s + burst 1: %s", c)
 	}
 	h.checkExactlyOnce(t, all)
 }
