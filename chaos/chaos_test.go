@@ -305,6 +305,6 @@ func TestChaos(t *testing.T) {
 	}
 	tw.Flush()
 	t.Logf("faults:\n%s", b.String())
-	t.Logf("%s form done in %s; max sends of a Page in one second %s (rate %d/s + burst %d)",
-		form.name, time.Since(began).Round(time.Second), r.maxCallsIn(), form.rate, r.o.burst)
+	t.Logf("%s form done in %s; max sends of a Page in one second %s (rate %d/s + burst %d); stalls of the test's process (over %s late): %s",
+		form.name, time.Since(began).Round(time.Second), r.maxCallsIn(), form.rate, r.o.burst, sandbox.StallLate, r.stalls())
 }

@@ -547,6 +547,22 @@ func (r *rig) maxCallsIn() string {
 	return best.String()
 }
 
+// stalls tells the stalls of the test's process the sandbox's stall watch
+// saw, for a log line.
+func (r *rig) stalls() string {
+	st := r.sb.Stalls(time.Time{}, time.Now())
+	if len(st) == 0 {
+		return "none"
+	}
+	longest := st[0]
+	for _, s := range st {
+		if s.Len() > longest.Len() {
+			longest = s
+		}
+	}
+	return fmt.Sprintf("%d, the longest %s", len(st), longest)
+}
+
 // dryRun is what `pagereply poll --dry-run` printed for one Page.
 type dryRun struct {
 	seen, would, skipped int

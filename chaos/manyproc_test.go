@@ -133,6 +133,6 @@ func TestManyProcesses(t *testing.T) {
 	r.checkSends(t, items)
 	r.reconcile(t, items, edge)
 	r.checkNoSecrets(t)
-	t.Logf("sends %d, max sends of a Page in one second %s (rate %d/s + burst %d), refused as already replied %d",
-		len(r.sb.Sends()), r.maxCallsIn(), r.o.rate, r.o.burst, r.sb.AlreadyRepliedCount())
+	t.Logf("sends %d, max sends of a Page in one second %s (rate %d/s + burst %d), refused as already replied %d; stalls of the test's process (over %s late): %s",
+		len(r.sb.Sends()), r.maxCallsIn(), r.o.rate, r.o.burst, r.sb.AlreadyRepliedCount(), sandbox.StallLate, r.stalls())
 }
