@@ -215,7 +215,8 @@ func (c WindowCheck) String() string {
 
 // CheckWindows measures the sorted call times ts against a limit: any window
 // of length d may hold base calls, and, when the process counting them
-// stalled (stalls, nil for none), rate (per second) × the stalls' length
+// stalled (stalls, nil for none: disjoint stalls overlapping [from, to], as
+// StallWatch.Stalls returns them), rate (per second) × the stalls' length
 // more, rounded up. A stall counts for a window when it overlaps the length
 // d up to the window's last call: calls that came at their pace during it
 // were counted when it ended, inside the window or just before it. A window
