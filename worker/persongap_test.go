@@ -101,21 +101,24 @@ func TestPersonGap(t *testing.T) {
 				}
 				return
 			}
-			// Graph's clock is the sandbox's; Redis's booked them. The
-			// sandbox records a send when it handles it, so a stall of this
-			// process (a loaded machine: make test beside other work saw
-			// 236 ms between two sends booked 300 ms apart) moves one send
-			// nearer the next: each gap may shrink to half, the 8 sends'
-			// span only by a tenth. Without the gap they went out at the
-			// Page's rate, 100 ms apart, 0.7 s in all: both checks fail.
+			// Graph's clock is the sandbox's; Redis's booked them. Slack
+			// on the lower side only, for the two clocks and the
+			// sandbox's recording a moment after the send arrived, and
+			// for the stalls of this process its stall watch saw around
+			// the pair (a send handled late by a stalled process is
+			// recorded nearer the next: make test beside other work saw
+			// 236 ms between sends booked 300 ms apart), none without one.
+			// Without the gap they went out at the Page's rate, 100 ms
+			// apart.
 			for i := 1; i < len(times); i++ {
-				if d := times[i].Sub(times[i-1]); d < tc.gap/2 {
-					t.Errorf("sends %d and %d to the person %s apart, want at least person_gap %s (all %d in %s)",
-						i-1, i, d, tc.gap, len(times), times[len(times)-1].Sub(times[0]))
+				var stalled time.Duration
+				for _, st := range h.sb.Stalls(times[i-1].Add(-tc.gap), times[i]) {
+					stalled += st.Len()
 				}
-			}
-			if span, want := times[len(times)-1].Sub(times[0]), time.Duration(len(times)-1)*tc.gap*9/10; span < want {
-				t.Errorf("the %d sends to the person took %s, want at least %s (person_gap %s each)", len(times), span, want, tc.gap)
+				if d := times[i].Sub(times[i-1]); d < tc.gap*8/10-stalled {
+					t.Errorf("sends %d and %d to the person %s apart, want at least person_gap %s less the %s this process stalled around them (all %d in %s)",
+						i-1, i, d, tc.gap, stalled, len(times), times[len(times)-1].Sub(times[0]))
+				}
 			}
 			if waits == 0 {
 				t.Error("no put-back counted in pagereply_person_gap_waits_total")
