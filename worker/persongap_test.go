@@ -111,10 +111,7 @@ func TestPersonGap(t *testing.T) {
 			// Without the gap they went out at the Page's rate, 100 ms
 			// apart.
 			for i := 1; i < len(times); i++ {
-				var stalled time.Duration
-				for _, st := range h.sb.Stalls(times[i-1].Add(-tc.gap), times[i]) {
-					stalled += st.Len()
-				}
+				stalled := h.sb.StalledIn(times[i-1].Add(-tc.gap), times[i])
 				if d := times[i].Sub(times[i-1]); d < tc.gap*8/10-stalled {
 					t.Errorf("sends %d and %d to the person %s apart, want at least person_gap %s less the %s this process stalled around them (all %d in %s)",
 						i-1, i, d, tc.gap, stalled, len(times), times[len(times)-1].Sub(times[0]))

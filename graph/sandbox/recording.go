@@ -415,6 +415,11 @@ func (s *Sandbox) MaxCallsIn(pageID string, d time.Duration) int {
 // none without it).
 func (s *Sandbox) Stalls(from, to time.Time) []Stall { return s.stalls.Stalls(from, to) }
 
+// StalledIn returns the total length of the stalls of the process serving
+// the sandbox that overlap [from, to] (StallWatch.StalledIn; 0 without
+// Options.WatchStalls).
+func (s *Sandbox) StalledIn(from, to time.Time) time.Duration { return s.stalls.StalledIn(from, to) }
+
 // CheckSends measures a Page's POST /{page-id}/messages calls (CallLog,
 // refused ones included) against a limit, with CheckWindows: any window of
 // length d may hold base calls, and rate (per second) × the length of the
