@@ -283,7 +283,12 @@ func jsonError(err error, prefix string) *inputError {
 	case errors.As(err, &se):
 		return badInput(strings.TrimSuffix(prefix, "."), "malformed JSON at byte %d: %v", se.Offset, se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		// The decoder quotes the name with %q: unquote it, so that a name
+		// holding a quote or a backslash is named (and measured) as sent.
+		f := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if u, uerr := strconv.Unquote(f); uerr == nil {
+			f = u
+		}
 		return unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return badInput(strings.TrimSuffix(prefix, "."), "truncated JSON")
