@@ -2018,7 +2018,18 @@ func (pl *Poller) handlePoll(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("decode poll payload: %w: %w", err, asynq.SkipRetry)
 	}
 	if _, ok := pl.pages[p.PageID]; !ok {
-		return fmt.Errorf("poll page %s: %w: %w", p.PageID, ErrUnknownPage, asynq.SkipRetry)
+		// A Page just added to the config gets its poll at start (and its
+		// slots' polls) from a scheduler on the new config while workers
+		// on the old one still run (a rolling update): the poll is retried
+		// with backoff, as a reply or a webhook item of such a Page is, so
+		// a worker with the new config reads the Page. Archived at once,
+		// a Page on a long schedule (@hourly) was not read until its next
+		// slot. The latest one archived after its retries (workers updated
+		// later than the retries last) is run again at the start of a
+		// worker that has the Page (RunArchivedPollsOfPages), where a later
+		// slot due by then skips it (superseded, below); a removed Page's
+		// stay archived.
+		return fmt.Errorf("poll of page %s "+notConfigured+": %w", p.PageID, ErrUnknownPage)
 	}
 	if n, _ := asynq.GetRetryCount(ctx); n > 0 && pl.superseded(p, time.Now()) {
 		// A poll that failed or whose worker died comes back late, after

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -252,6 +253,49 @@ func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map
 		return nil, fmt.Errorf("run archived webhook items: %w", err)
 	}
 	return runArchived(enq.Inspector, tasks.QueuePolls, ts, "run archived webhook items")
+}
+
+// RunArchivedPollsOfPages runs again, in place, the poll tasks archived
+// because the Page was not in the config of the workers that took them
+// until their retries ran out (a scheduler on a new config queued them, the
+// poll at start of a Page just added among them, while the workers were
+// still on the old one) and whose Page is in pages now: the latest of each
+// Page (by its slot), so a Page added on a long schedule (@hourly) is read
+// at once, not at its next slot. The worker that takes it skips it when a
+// later slot of the Page was due by then (it comes back as a retried poll,
+// superseded: that slot's poll reads everything since); the Page's older
+// ones, which it would skip alike, stay archived. It returns how many it
+// ran, by Page.
+func RunArchivedPollsOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
+	type latest struct {
+		id   string
+		slot int64
+	}
+	last := map[string]latest{}
+	err := eachTask(ctx, insp.ListArchivedTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
+		if ti.Type != tasks.TypePoll || !strings.Contains(ti.LastErr, ErrUnknownPage.Error()) {
+			return
+		}
+		var p tasks.Poll
+		if err := json.Unmarshal(ti.Payload, &p); err != nil || !pages[p.PageID] {
+			return
+		}
+		if l, ok := last[p.PageID]; !ok || p.Slot > l.slot {
+			last[p.PageID] = latest{id: ti.ID, slot: p.Slot}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run archived polls: %w", err)
+	}
+	var ids, of []string
+	for page, l := range last {
+		ids, of = append(ids, l.id), append(of, page)
+	}
+	ran, err := runTasks(insp, tasks.QueuePolls, ids, of)
+	if err != nil {
+		return ran, fmt.Errorf("run archived polls: %w", err)
+	}
+	return ran, nil
 }
 
 // archivedTask is an archived task of a Page to run again: own when its id

@@ -145,9 +145,9 @@ func (a *app) newGraph(observer func(graph.CallInfo)) *graph.Client {
 // A process that runs a worker (runsWorker) also reads the replies
 // queue's retry and archived tasks at every start, whatever changed: it runs
 // the rate put-backs spaced slower than their Page's rate (left by workers
-// still on an older rate in a rolling restart) and the replies archived
-// while their Page was not configured. Other processes read them only to
-// wake what their own change made stale.
+// still on an older rate in a rolling restart) and the replies, webhook
+// items and polls archived while their Page was not configured. Other
+// processes read them only to wake what their own change made stale.
 func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string]worker.Wake) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -222,6 +222,14 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		}
 		for page, n := range items {
 			a.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
+		}
+		polls, err := worker.RunArchivedPollsOfPages(ctx, insp, configured)
+		if err != nil {
+			a.log.Warn("cannot run the polls archived while their Page was not configured", slog.String("error", err.Error()))
+			return err
+		}
+		for page, n := range polls {
+			a.log.Info("polls archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("polls", n))
 		}
 	}
 	for page, n := range woken {
