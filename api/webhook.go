@@ -259,7 +259,7 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 type delivery struct {
 	Object string `json:"object"`
 	Entry  []struct {
-		ID      string `json:"id"`
+		ID      entryID `json:"id"`
 		Changes []struct {
 			Field string      `json:"field"`
 			Value changeValue `json:"value"`
@@ -273,6 +273,40 @@ type delivery struct {
 		// queued; kept raw, so that no shape of it refuses the delivery.
 		ChangedFields json.RawMessage `json:"changed_fields"`
 	} `json:"entry"`
+}
+
+// entryID is an entry's id, the Page's: a JSON string, as Meta writes it
+// now, or a number, as it wrote Page ids until 2016 (and, for a while, by
+// event: a postback's entry "id":123 beside a message's "id":"123"; older
+// value shapes still give sender_id as a number). Refusing a number would
+// refuse the whole delivery, which Meta redelivers for hours, refused each
+// time, with the comments of its other entries. null reads as "", as for a
+// string; any other JSON type is a delivery of another shape (400 naming
+// entry.id).
+type entryID string
+
+func (id *entryID) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*id = entryID(s)
+		return nil
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		*id = entryID(n.String())
+		return nil
+	}
+	kind := "object"
+	switch b[0] {
+	case '[':
+		kind = "array"
+	case 't', 'f':
+		kind = "bool"
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
 }
 
 // DefaultDeliveryDeadline bounds the queueing of one delivery's items: a
@@ -466,11 +500,12 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 	shown := map[tasks.Target]tasks.WebhookItem{} // the comments whose last change here is an unhide
 	shownAt := map[tasks.Target]time.Time{}       // those unhides' created_time
 	for _, e := range d.Entry {
-		page, ok := h.pages[e.ID]
+		pageID := string(e.ID)
+		page, ok := h.pages[pageID]
 		// The entry's id as the log lines name it: a configured Page's, or
 		// whatever a signed delivery sent, never a secret of the
 		// configuration.
-		pageAttr := slog.String("page_id", redactedValue(e.ID, h.secrets, clipField, "an entry id"))
+		pageAttr := slog.String("page_id", redactedValue(pageID, h.secrets, clipField, "an entry id"))
 		if len(e.Messaging) > 0 {
 			ignored += len(e.Messaging)
 			h.log.Debug("webhook messaging events ignored: conversations are answered by the poll",
@@ -503,7 +538,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if mark != "" {
-				marks = append(marks, markOp{page: e.ID, t: target, verb: mark, at: c.Value.At})
+				marks = append(marks, markOp{page: pageID, t: target, verb: mark, at: c.Value.At})
 				if mark == "unhide" && page.Replies(config.ReplyComments) {
 					// The comment is read again now (after the marks are
 					// written): hidden when its add's item or a poll read
@@ -512,7 +547,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 					// to 6 hours), past its reply window near its end. (A
 					// Page that no longer replies to comments queues no
 					// read: the unhide only drops the mark.)
-					shown[target] = shownItem(e.ID, target.ID, c.Value, now)
+					shown[target] = shownItem(pageID, target.ID, c.Value, now)
 					shownAt[target] = c.Value.At
 				} else if at := shownAt[target]; mark != "hide" || c.Value.At.IsZero() || !c.Value.At.Before(at) {
 					// Hidden again, or removed, later in the delivery. A
@@ -524,7 +559,7 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				}
 				continue
 			}
-			it, why := itemOf(page, ok, e.ID, c.Field, c.Value)
+			it, why := itemOf(page, ok, pageID, c.Field, c.Value)
 			if why != "" {
 				ignored++
 				h.log.Debug("webhook change ignored", pageAttr, h.whyAttr(why))
