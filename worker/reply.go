@@ -381,8 +381,13 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		}()
 	}
 
-	if ps.limit.Interval > 0 {
-		if err := w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
+	// admitted is when the admission that renewed the claim last began: a
+	// send that would leave more than Worker.admitFresh after it is
+	// admitted again first (below, before the send).
+	var admitted time.Time
+	admitOrBack := func() error {
+		var err error
+		if admitted, err = w.admit(ctx, ps, &r, token, lease, res.Doubtful, log); err != nil {
 			var d *delayError
 			switch {
 			case res.Doubtful:
@@ -404,6 +409,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			}
 			return err
 		}
+		return nil
+	}
+	if ps.limit.Interval > 0 {
+		if err := admitOrBack(); err != nil {
+			return err
+		}
 	}
 
 	// Again, as the last step before the send: the answered check (a read
@@ -412,6 +423,24 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 	// meanwhile went out after it.
 	if err := w.pastWindow(ctx, ps, &r, token, lim, unsettled, log); err != nil {
 		return err
+	}
+
+	if ps.limit.Interval > 0 && time.Since(admitted) > w.admitFresh {
+		// The worker stalled between the admission and here (its process
+		// stopped or its host frozen, possibly with Redis's answer to the
+		// admission waiting in its socket): the claim the admission renewed
+		// may have lapsed since, and asynq may have handed the task to
+		// another worker (it does once this one's heartbeats stopped), which
+		// found the claim lapsed, asked Graph, found nothing and sent. Sent
+		// now, a conversation reply would be a second Messenger message
+		// (nothing refuses it, as 10900 refuses a comment's). Admitted
+		// again, the send goes out under a claim Redis has just confirmed
+		// as this attempt's, with a lease that covers it, or not at all.
+		log.L().Info("reply stalled between its admission and its send; admitted again before sending",
+			slog.Duration("stalled", time.Since(admitted).Round(time.Millisecond)))
+		if err := admitOrBack(); err != nil {
+			return err
+		}
 	}
 
 	if w.stopping.Err() != nil && !lastRun(ctx) {
@@ -1924,12 +1953,13 @@ const putBackClaimLost = "claim lost while waiting for a send slot"
 // ignored. Admission renews the claim for lease: however long the reply
 // waited, its send goes out under a claim that is still its own, or not at
 // all.
-func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lease time.Duration, doubtful bool, log *taskLog) error {
+func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token string, lease time.Duration, doubtful bool, log *taskLog) (time.Time, error) {
 	for {
+		began := time.Now()
 		a, err := w.p.Ledger.Admit(ctx, r.PageID, r.Target, token, lease, ps.admitMax, ps.admitWindow)
 		if err != nil {
 			w.giveBack(*r, token, doubtful, log)
-			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+			return began, w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		}
 		if a.Lost {
 			// The lease ran out while this reply waited and the target's
@@ -1942,10 +1972,10 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			// the rerun's reservation reads the mark and settles the reply.
 			if e, gerr := w.p.Ledger.Get(ctx, r.PageID, r.Target); gerr == nil && e.Status == tasks.StatusFailed {
 				log.L().Info("target marked while the reply waited for a send slot; not sent, put back to settle it", slog.String("reason", e.Reason))
-				return &delayError{d: time.Second, reason: putBackClaimLost}
+				return began, &delayError{d: time.Second, reason: putBackClaimLost}
 			}
 			log.L().Warn("claim lost while waiting for a send slot; reply put back")
-			return &delayError{d: time.Second + spread(5*time.Second), reason: putBackClaimLost}
+			return began, &delayError{d: time.Second + spread(5*time.Second), reason: putBackClaimLost}
 		}
 		if a.Paused > 0 {
 			// A doubtful reply keeps its doubt: the check that let it come
@@ -1953,7 +1983,7 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 			// has no conversation to read), and the entry, unknown, holds
 			// the person meanwhile. The next attempt checks again.
 			w.giveBack(*r, token, doubtful, log)
-			return &delayError{d: a.Paused + spread(a.Paused), reason: putBackPaused + a.Reason}
+			return began, &delayError{d: a.Paused + spread(a.Paused), reason: putBackPaused + a.Reason}
 		}
 		if a.Wait <= 0 {
 			if a.Lapsed || a.Extended {
@@ -1968,19 +1998,19 @@ func (w *Worker) admit(ctx context.Context, ps *pageState, r *tasks.Reply, token
 				if err := w.replicas.Ack(ctx, r.PageID, r.Target, token); err != nil {
 					w.giveBack(*r, token, doubtful, log)
 					if errors.Is(err, tasks.ErrNotReplicated) {
-						return &delayError{d: time.Second + spread(5*time.Second), reason: "renewed claim not on a replica yet"}
+						return began, &delayError{d: time.Second + spread(5*time.Second), reason: "renewed claim not on a replica yet"}
 					}
-					return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
+					return began, w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 				}
 			}
-			return nil
+			return began, nil
 		}
 		timer := time.NewTimer(a.Wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			w.giveBack(*r, token, doubtful, log)
-			return w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
+			return began, w.failure(ctx, fmt.Errorf("reply %s: waiting for send slot: %w", r.Target, ctx.Err()))
 		case <-timer.C:
 		}
 	}

@@ -143,6 +143,10 @@ type Worker struct {
 	records    context.Context
 	dropRecord context.CancelFunc
 	replicas   *tasks.ReplicaGuard // nil unless Params.ClaimReplicas
+	// admitFresh is how long after its admission began a send may leave
+	// (admissionFresh, plus the replica wait the admission may include);
+	// one later is admitted again first: see handleReply.
+	admitFresh time.Duration
 	// redisAwayLog spaces the lines of the claims, send slots and such a
 	// task gives back when Redis is away: every reply in flight fails alike.
 	redisAwayLog logspace.Line
@@ -170,6 +174,17 @@ type pageState struct {
 	// outage counts Graph's failures of this Page's replies in a row.
 	outage outageGuard
 }
+
+// admissionFresh is how long after its admission (the last gate, which
+// renews the target's claim for 2 × graph.timeout + 5 s: the send's timeout
+// and its settle time) a send may still leave. A send that would leave later
+// was held up on its way (the process stopped, the host frozen, Redis's
+// answer to the admission waiting in its socket meanwhile) and is admitted
+// again first: its claim may have lapsed since and another attempt, asked to
+// run by asynq once this worker's heartbeats stopped, may have sent. A second
+// is far above the admission's round trip, and takes at most a second of the
+// 5 s the claim's lease allows for Graph acting on a send late.
+const admissionFresh = time.Second
 
 // Bounds of the jitter allowance of admitOf.
 const (
@@ -249,6 +264,14 @@ func New(p Params) *Worker {
 	w.stopping, w.cancelPoll = context.WithCancel(context.Background())
 	w.records, w.dropRecord = context.WithCancel(context.Background())
 	w.replicas = tasks.NewReplicaGuard(p.Ledger, tasks.ReplicaGuardOptions{Replicas: p.ClaimReplicas, Timeout: p.ClaimReplicaTimeout})
+	w.admitFresh = admissionFresh
+	if p.ClaimReplicas > 0 {
+		t := p.ClaimReplicaTimeout
+		if t <= 0 {
+			t = tasks.DefaultReplicaTimeout
+		}
+		w.admitFresh += min(t, tasks.MaxReplicaTimeout)
+	}
 	for i := range p.Pages {
 		pg := &p.Pages[i]
 		ps := &pageState{cfg: pg, limit: LimitOf(pg, p.MaxWait)}
