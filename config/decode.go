@@ -380,6 +380,18 @@ func yamlKey(f reflect.StructField) string {
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	t := v.Type()
 	if n.Kind != yaml.ScalarNode {
+		if n.Style&yaml.FlowStyle != 0 {
+			if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Kind == yaml.ScalarNode &&
+				envStyleName(n.Content[0].Value) && validVarName(n.Content[0].Value) && n.Content[1].ShortTag() == "!!null" {
+				// {PAGE_TOKEN}: a variable without its $. Not named: it
+				// may be a secret written in the file.
+				d.errorf(path, n, "want %s, got %s; a variable is written with its $, like ${PAGE_TOKEN}", typeName(t), kindName(n))
+				return
+			}
+			// A text written {{.FirstName}}, unquoted.
+			d.errorf(path, n, "want %s, got %s; %s", typeName(t), kindName(n), msgQuoteFlow)
+			return
+		}
 		d.errorf(path, n, "want %s, got %s", typeName(t), kindName(n))
 		return
 	}

@@ -45,6 +45,10 @@ const (
 	msgTooDeep   = "the file nests too deeply"
 	msgReserved  = "a value starts with a character YAML reserves (@ or `); put the value in quotes"
 	msgTab       = "a tab in the indentation; YAML indents with spaces"
+	// msgQuoteFlow is said of a value that starts with { or [ and is not
+	// quoted: YAML reads a { } mapping or a [ ] list there, most often of
+	// a reply text that starts with a template action.
+	msgQuoteFlow = `a value that starts with { or [ is read as a { } mapping or a [ ] list: put it in quotes, like "{{.FirstName}}, thanks!"`
 )
 
 // Problems that need more than the table below.
@@ -188,7 +192,12 @@ func yamlFieldError(err error, data []byte) *FieldError {
 		// yaml says the same of a tab as of an @ or a `.
 		msg = msgTab
 	}
-	if flowProblems[problem] && unquotedVarNear(data, line) {
+	if unquotedFlowText(lineValue(lineText(data, line))) {
+		// yaml's problem (a key expected, a mapping not closed) is a
+		// symptom of the text's { or [, and "check the indentation" sent
+		// the user to the wrong place.
+		msg = msgQuoteFlow
+	} else if flowProblems[problem] && unquotedVarNear(data, line) {
 		// ${VAR}'s braces close a { } mapping early: yaml's problem names
 		// the mapping, not the variable that must be quoted.
 		msg += `; a ${VAR} inside [ ] or { } must be in quotes ("${VAR}"), or its } ends the mapping`
@@ -225,6 +234,52 @@ func unquotedVarNear(data []byte, l int) bool {
 				return true
 			}
 			j += 2
+		}
+	}
+	return false
+}
+
+// lineValue returns the value written on a line of a block mapping or list:
+// what follows its "key: " and "- ", or the line without its indentation.
+func lineValue(text []byte) []byte {
+	v := bytes.TrimLeft(text, " ")
+	for bytes.HasPrefix(v, []byte("- ")) {
+		v = bytes.TrimLeft(v[2:], " ")
+	}
+	if i := bytes.Index(v, []byte(": ")); i > 0 && !bytes.ContainsAny(v[:i], "{[\"'#") {
+		v = bytes.TrimLeft(v[i+2:], " ")
+	}
+	return v
+}
+
+// unquotedFlowText reports whether v, a value as lineValue gives it, is a
+// text that YAML reads as a { } mapping or a [ ] list: one starting with
+// "{{" (a template action), or a { } or [ ] followed by more than a comment.
+func unquotedFlowText(v []byte) bool {
+	if bytes.HasPrefix(v, []byte("{{")) {
+		return true
+	}
+	if len(v) == 0 || v[0] != '{' && v[0] != '[' {
+		return false
+	}
+	depth := 0
+	var quote byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				rest := bytes.TrimSpace(v[i+1:])
+				return len(rest) > 0 && rest[0] != '#' && rest[0] != ','
+			}
 		}
 	}
 	return false

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// A reply text that starts with a template action, written without quotes
+// (default_text: {{.FirstName}}, thanks!), is the mistake a new user makes
+// after reading the README's templates: YAML reads the unquoted { as the
+// start of a { } mapping. Parse said "a line that is not a key at this
+// indentation; check the indentation", or "want a string, got a mapping",
+// neither of which says that the text wants quotes.
+func TestUnquotedTemplateSaysQuote_audit19(t *testing.T) {
+	const hint = "put it in quotes"
+	for _, tc := range []yamlErrorCase{
+		{name: "default_text, words after", yaml: withPage("default_text: {{.FirstName}}, thanks!", ""), wantLine: 4, wantMsg: hint},
+		{name: "default_text, last line without a line break", yaml: strings.TrimSuffix(withPage("default_text: {{.FirstName}} thanks", ""), "\n"), wantLine: 4, wantMsg: hint},
+		{name: "default_text, a key after it", yaml: withPage("default_text: {{.FirstName}} thanks\nrate: 5/s", ""), wantLine: 4, wantMsg: hint},
+		{name: "text in brackets", yaml: withPage("default_text: [Sale] {{.FirstName}}", ""), wantLine: 4, wantMsg: hint},
+		{name: "text in braces", yaml: withPage("default_text: {Sale} {{.FirstName}}", ""), wantLine: 4, wantMsg: hint},
+		{name: "rule text", yaml: withPage("rules:\n  - match: price\n    text: {{.FirstName}}, prices are on our site", ""), wantLine: 6, wantMsg: hint},
+		{name: "rule text in a list item", yaml: withPage("rules:\n  - text: {{.FirstName}}, prices are on our site\n    match: price", ""), wantLine: 5, wantMsg: hint},
+		// An indentation mistake on a line without a template keeps its
+		// words alone.
+		{name: "indentation, no template", yaml: withPage("default_text: hi\n  rate: 5/s", ""), wantLine: 5, wantMsg: "check the indentation", notMsg: hint},
+		{name: "quoted template, text after the quote", yaml: withPage("default_text: \"{{.FirstName}}\" thanks", ""), wantLine: 4, notMsg: hint},
+		{name: "template in a comment", yaml: withPage("default_text: hi # {{.FirstName}}, thanks\n  rate: 5/s", ""), wantLine: 5, wantMsg: "check the indentation", notMsg: hint},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkYAMLError(t, tc) })
+	}
+}
+
+// A value YAML reads as a { } mapping or a [ ] list where a text is wanted
+// (default_text: {{.FirstName}}, access_token: {PAGE_TOKEN}) says to quote
+// it, and quotes nothing of the value.
+func TestFlowValueForTextSaysQuote_audit19(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, path, want string
+	}{
+		{"template alone", withPage("default_text: {{.FirstName}}", ""), "pages[0].default_text", "put it in quotes"},
+		{"template alone in a rule", withPage("rules:\n  - {match: x, text: {{.Name}}}", ""), "pages[0].rules[0].text", "put it in quotes"},
+		{"a secret in braces", "pages:\n  - id: \"123\"\n    access_token: {" + literalSecret + "}\n", "pages[0].access_token", "put it in quotes"},
+		// {PAGE_TOKEN}: quoting it would keep the braces; the $ is what
+		// is missing.
+		{"variable without $", "pages:\n  - id: \"123\"\n    access_token: {PAGE_TOKEN}\n", "pages[0].access_token", "with its $"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), env(nil))
+			if err == nil {
+				t.Fatal("parsed")
+			}
+			if !hasFieldError(t, err, tc.path, tc.want) {
+				t.Errorf("error %q, want at %s %q", err, tc.path, tc.want)
+			}
+			for _, piece := range secretPieces() {
+				if strings.Contains(err.Error(), piece) {
+					t.Errorf("error quotes %q from the file: %v", piece, err)
+				}
+			}
+		})
+	}
+	// A mapping written as one (block style) where a text is wanted is no
+	// quoting mistake.
+	_, err := Parse([]byte(withPage("default_text:\n  a: b", "")), env(nil))
+	if hasFieldError(t, err, "pages[0].default_text", "quotes") {
+		t.Errorf("a block mapping told to be quoted: %v", err)
+	}
+}
