@@ -567,6 +567,17 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 				return "", nil, errors.New("unterminated ${ (write $$ for a literal $)")
 			}
 			name := s[2:end]
+			if v, op, ok := strings.Cut(name, ":"); ok && validVarName(v) && op != "" && strings.IndexByte("-=?+", op[0]) >= 0 {
+				// The shell's ${VAR:-default} and its kin, as Compose
+				// takes them. Named only when written as environment
+				// variables are (a secret may be put in ${ }), and
+				// nothing after the operator is shown: a default may be
+				// a secret.
+				if envStyleName(v) {
+					return "", nil, fmt.Errorf("${%s:%c...} is not supported: write ${%s} and set %s, or write the value itself", v, op[0], v, v)
+				}
+				return "", nil, errors.New("a ${VAR:-default} (or :=, :?, :+) is not supported: write ${VAR} and set the variable, or write the value itself")
+			}
 			if !validVarName(name) {
 				// Not quoted: in a secret written in the file, the text
 				// after a "${" is a piece of the secret.

@@ -67,3 +67,41 @@ func TestFlowValueForTextSaysQuote_audit19(t *testing.T) {
 		t.Errorf("a block mapping told to be quoted: %v", err)
 	}
 }
+
+// ${VAR:-default}, ${VAR:=default}, ${VAR:?message} and ${VAR:+other} are
+// the shell's and Compose's forms: the loader takes none of them. It said
+// "invalid variable name", of a name that is a valid one, which sent the
+// user looking at the name. It says now that the form is not supported, and names the variable
+// (an environment variable's name, as the unset error names it) but nothing
+// after it, which may be a secret written in the file.
+func TestVarDefaultFormSaysUnsupported_audit19(t *testing.T) {
+	for _, tc := range []struct{ in, want, not string }{
+		{in: "${REDIS_URL:-redis://127.0.0.1:6379/0}", want: "${REDIS_URL}"},
+		{in: "x${PAGE_TOKEN:+" + literalSecret + "}", want: "${PAGE_TOKEN}", not: literalSecret[:8]},
+		{in: "${PAGE_TOKEN:=" + literalSecret + "}", want: "${PAGE_TOKEN}", not: literalSecret[:8]},
+		{in: "${PAGE_TOKEN:?}", want: "${PAGE_TOKEN}"},
+		// A name not written as an environment variable's may be a
+		// secret: the form is said, the name is not.
+		{in: "${" + literalSecret + ":-x}", want: "not supported", not: literalSecret[:8]},
+	} {
+		_, _, err := expand(tc.in, env(map[string]string{"REDIS_URL": "redis://h:6379/1"}))
+		if err == nil {
+			t.Errorf("%q expanded", tc.in)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "not supported") || !strings.Contains(msg, tc.want) || strings.Contains(msg, "invalid variable name") {
+			t.Errorf("%q: %q, want it to say the form is not supported, with %q", tc.in, msg, tc.want)
+		}
+		if tc.not != "" && strings.Contains(msg, tc.not) {
+			t.Errorf("%q: %q quotes what follows the name", tc.in, msg)
+		}
+	}
+	// A name that is not valid keeps its words, and so does a - without
+	// the colon: a secret's piece may hold one.
+	for _, in := range []string{"${A-B}", "${A:B}", "${:-x}", "${" + literalSecret + "-x}"} {
+		if _, _, err := expand(in, env(nil)); err == nil || !strings.Contains(err.Error(), "invalid variable name") {
+			t.Errorf("%s: %v, want invalid variable name", in, err)
+		}
+	}
+}
