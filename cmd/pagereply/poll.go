@@ -88,12 +88,21 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 	case *dry:
 		if err == nil || rep.Seen > 0 {
 			printDryRun(env.stdout, &rep)
+			if err != nil {
+				// Said on stdout, with the list: `poll --dry-run > list.txt`
+				// kept a list that looked whole when Ctrl-C or Graph
+				// stopped the poll in the middle of the Page.
+				fmt.Fprintln(env.stdout, "the poll stopped before its end (the error below): the list holds only what it read before")
+			}
 		}
 	default:
 		fmt.Fprintf(env.stdout, "page %s: %s (%d read for comments, %d unchanged), %s seen, %s enqueued, %d already queued, in %s\n",
 			rep.PageID, plural(rep.Posts, "post", "posts"), rep.CommentReads, rep.Unchanged, plural(rep.Seen, "item", "items"),
 			plural(rep.Enqueued(), "reply", "replies"), rep.Outcomes["queued"], rep.Duration.Round(1e6))
 		printSkipped(env.stdout, rep.Skipped)
+		if err != nil {
+			fmt.Fprintln(env.stdout, "the poll stopped before its end (the error below): the replies above are queued, the rest of the Page was not read")
+		}
 	}
 	if rep.FullRead != "" {
 		fmt.Fprintf(env.stdout, "read every post and conversation inside the reply window: %s\n", rep.FullRead)
