@@ -105,3 +105,51 @@ func TestVarDefaultFormSaysUnsupported_audit19(t *testing.T) {
 		}
 	}
 }
+
+// A Page access token or app secret pasted with what surrounds it (the
+// quotes an env file kept: docker run --env-file takes PAGE_TOKEN="EAAB..."
+// quotes and all; "Bearer EAAB..." from a curl line; a token broken over
+// two lines with a space) passed check, and every Graph call of the Page
+// then failed (code 190, "Cannot parse access token"), or every call and
+// webhook delivery with the app secret. Meta's tokens and secrets hold no
+// white space and no quote: such a one is refused by name, its value never
+// shown.
+func TestMetaSecretShape_audit19(t *testing.T) {
+	const tok = "EAABq7Zx9SecretToken0123"
+	for _, tc := range []struct{ name, path, value string }{
+		{"token in double quotes", "pages[0].access_token", `"` + tok + `"`},
+		{"token in single quotes", "pages[0].access_token", `'` + tok + `'`},
+		{"token in typographic quotes", "pages[0].access_token", "\u201c" + tok + "\u201d"},
+		{"token after Bearer", "pages[0].access_token", "Bearer " + tok},
+		{"token with a space inside", "pages[0].access_token", tok[:10] + " " + tok[10:]},
+		{"app secret in quotes", "graph.app_secret", `"0123456789abcdef0123456789abcdef"`},
+		{"app secret with a space inside", "graph.app_secret", "0123456789abcdef 0123456789abcdef"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"PAGE_TOKEN": tok, "FB_APP_SECRET": "0123456789abcdef0123456789abcdef"}
+			if tc.path == "graph.app_secret" {
+				vars["FB_APP_SECRET"] = tc.value
+			} else {
+				vars["PAGE_TOKEN"] = tc.value
+			}
+			yaml := "graph:\n  app_secret: ${FB_APP_SECRET}\npages:\n  - id: \"123\"\n    access_token: ${PAGE_TOKEN}\n    default_text: hi\n"
+			_, err := Parse([]byte(yaml), env(vars))
+			if !hasFieldError(t, err, tc.path, "no quote") {
+				t.Fatalf("%s: %v, want a problem at %s", tc.value, err, tc.path)
+			}
+			for _, piece := range []string{tok[:8], tok[len(tok)-8:], "0123456789abcdef"} {
+				if strings.Contains(err.Error(), piece) {
+					t.Errorf("error quotes %q: %v", piece, err)
+				}
+			}
+		})
+	}
+	// Tokens as Meta and the sandbox give them, and the characters a
+	// token in another form could hold, pass.
+	for _, v := range []string{tok, "EAAB-x_y.z~1+2/3=", "tok"} {
+		yaml := "pages:\n  - id: \"123\"\n    access_token: ${PAGE_TOKEN}\n    default_text: hi\n"
+		if _, err := Parse([]byte(yaml), env(map[string]string{"PAGE_TOKEN": v})); err != nil {
+			t.Errorf("%q refused: %v", v, err)
+		}
+	}
+}

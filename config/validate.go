@@ -366,7 +366,7 @@ func (g *Graph) validate(p *problems) {
 	if Placeholder(g.AppSecret) {
 		p.add("graph.app_secret", placeholderMsg)
 	} else {
-		checkSecretText(p, "graph.app_secret", g.AppSecret)
+		checkMetaSecret(p, "graph.app_secret", g.AppSecret)
 	}
 }
 
@@ -404,6 +404,29 @@ func checkSecretText(p *problems, path, secret string) {
 		p.add(path, msgShellVar, secret, shellVar(secret))
 	}
 }
+
+// checkMetaSecret is checkSecretText for a secret Meta issues (a Page
+// access token, the app secret), which also refuses white space or a quote
+// anywhere in it: Meta's hold neither (a token is letters and digits, an app
+// secret hex), so one pasted with what surrounded it (the quotes that
+// docker run --env-file keeps, "Bearer " from a curl line) passed check and
+// then failed every Graph call of the Page, or every call and webhook
+// delivery with the app secret.
+func checkMetaSecret(p *problems, path, secret string) {
+	n := len(*p)
+	checkSecretText(p, path, secret)
+	if len(*p) == n && strings.ContainsFunc(secret, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(quoteRunes, r)
+	}) {
+		p.addFixed(path, msgMetaSecretShape)
+	}
+}
+
+// quoteRunes are the quotes a value can be pasted with: ASCII's and the
+// typographic ones an editor or a chat puts in.
+const quoteRunes = "\"'`\u2018\u2019\u201c\u201d"
+
+const msgMetaSecretShape = "holds white space or a quote, which no token or secret from Meta has: give the value alone, with no quote around it (an env file may keep them) and no \"Bearer \""
 
 // msgShellVar is checkSecretText's problem with a secret written $NAME.
 // Parse keeps it only where the file has that very text: "$$NAME" (the
@@ -443,7 +466,7 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 	} else if Placeholder(pg.AccessToken) {
 		p.add(path+".access_token", placeholderMsg)
 	} else {
-		checkSecretText(p, path+".access_token", pg.AccessToken)
+		checkMetaSecret(p, path+".access_token", pg.AccessToken)
 	}
 	if _, err := ParseSchedule(pg.Schedule); err != nil {
 		p.add(path+".schedule", "%v", err)
