@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -186,8 +188,29 @@ func parseFlags(fs *flag.FlagSet, args []string) int {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "pagereply %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		hint := ""
+		if configArg(fs) {
+			hint = fmt.Sprintf(": give the configuration file with -c (pagereply %s -c %s)", fs.Name(), fs.Arg(0))
+		}
+		fmt.Fprintf(fs.Output(), "pagereply %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
 		return exitUsage
 	}
 	return -1
+}
+
+// configArg reports whether the first argument left after fs's flags is a
+// configuration file given without -c (pagereply check pagereply.yaml, as
+// many tools take it): fs takes -c and was not given it, and the argument
+// is named .yaml or .yml or is a file.
+func configArg(fs *flag.FlagSet) bool {
+	c := fs.Lookup("c")
+	if c == nil || c.Value.String() != "" {
+		return false
+	}
+	arg := fs.Arg(0)
+	if ext := strings.ToLower(filepath.Ext(arg)); ext == ".yaml" || ext == ".yml" {
+		return true
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
 }
