@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pagereply/pagereply/config"
@@ -52,6 +53,16 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 	for _, id := range textlessPages(cfg.Pages) {
 		fmt.Fprintf(env.stdout, "warning: page %s has no rules and no default_text: polls and webhook deliveries queue no replies for it\n", id)
 	}
+	for i, p := range cfg.Pages {
+		if p.ID == exampleConfigPageID {
+			fmt.Fprintf(env.stdout, "warning: pages[%d].id is the example file's Page id (%s): put in your Page's, the id Graph answers for its token (README, \"Against Meta\")\n", i, p.ID)
+		}
+		for j, r := range p.Rules {
+			if slices.Contains(exampleRuleTexts, r.Text) {
+				fmt.Fprintf(env.stdout, "warning: pages[%d].rules[%d].text is the example file's (%q): the Page's visitors would get it; write your own, or drop the rule\n", i, j, r.Text)
+			}
+		}
+	}
 	if cfg.Redis.UserWithoutPassword() {
 		fmt.Fprintf(env.stdout, "warning: redis.url names a user and no password (redis://NAME@host): a password goes after a colon, redis://:PASSWORD@host or redis://USER:PASSWORD@host\n")
 	}
@@ -67,6 +78,17 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "warning: %s is a secret written in the file: take it from the environment with ${VAR} (deploy/README.md, Secrets)\n", p)
 	}
 	return exitOK
+}
+
+// exampleConfigPageID and exampleRuleTexts are pagereply.example.yaml's
+// Page id and rule texts, which check warns of in a copy that kept them
+// (README's "Against Meta" starts from one): the id is another Page, and the
+// rules tell real people the example's claims ("we are open 9 to 5").
+const exampleConfigPageID = "1983306698425200"
+
+var exampleRuleTexts = []string{
+	"Hi {{.FirstName}}, prices are on our site.",
+	"Hi {{.FirstName}}, we are open 9 to 5, Monday to Friday.",
 }
 
 // secretWarningsMax is how many secrets written in the file check names a
