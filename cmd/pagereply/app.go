@@ -64,6 +64,11 @@ func loadConfig(env *cmdEnv, name, path string) (*config.Config, int) {
 		} else if errors.Is(err, fs.ErrNotExist) {
 			// -c's path: a typo, or no configuration written yet.
 			fmt.Fprintf(env.stderr, "pagereply %s: no file there: give -c the path of your configuration, or start one from a copy of pagereply.example.yaml (every key, with its default)\n", name)
+		} else if errors.As(err, &fe) && strings.Contains(err.Error(), " is not set") {
+			// config's words for a ${VAR} not in the environment. A shell
+			// variable set without export is not: `echo $PAGE_TOKEN`
+			// shows it, and nothing said why pagereply did not see it.
+			fmt.Fprintf(env.stderr, "pagereply %s: a variable the configuration takes must be in pagereply's environment: export it in the shell (VAR=value on a line of its own is not passed on), or set it in the systemd unit's or the container's environment\n", name)
 		}
 		if errors.As(err, &fe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 			return nil, exitUsage
