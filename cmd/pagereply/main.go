@@ -95,6 +95,10 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		// What a new user tries first: the version command's answer.
+		args = append([]string{"version"}, args[1:]...)
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		return unknownCommand(env, args[0])
