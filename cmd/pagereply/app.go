@@ -64,6 +64,14 @@ func loadConfig(env *cmdEnv, name, path string) (*config.Config, int) {
 		} else if errors.Is(err, fs.ErrNotExist) {
 			// -c's path: a typo, or no configuration written yet.
 			fmt.Fprintf(env.stderr, "pagereply %s: no file there: give -c the path of your configuration, or start one from a copy of pagereply.example.yaml (every key, with its default)\n", name)
+		} else if errors.Is(err, syscall.EISDIR) {
+			// Often a container's: docker run -v ./pagereply.yaml:/path
+			// with no such file on the host makes a directory of both.
+			from := ""
+			if path == env.getenv("PAGEREPLY_CONFIG") {
+				from = "that path is PAGEREPLY_CONFIG's: "
+			}
+			fmt.Fprintf(env.stderr, "pagereply %s: %sgive the configuration file itself, not a directory (a container's bind mount of a file the host does not have makes a directory there: create the file on the host, then mount it)\n", name, from)
 		} else if errors.As(err, &fe) && strings.Contains(err.Error(), " is not set") {
 			// config's words for a ${VAR} not in the environment. A shell
 			// variable set without export is not: `echo $PAGE_TOKEN`
