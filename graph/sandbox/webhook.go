@@ -13,6 +13,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,15 +25,26 @@ const (
 	DefaultWebhookAttempts = 4
 	DefaultWebhookBackoff  = time.Second
 	DefaultWebhookTimeout  = 20 * time.Second // Meta waits 20 s for an answer
+	// DefaultWebhookMaxBatch is the most changes one delivery holds: Meta
+	// batches up to 1,000 updates in a delivery.
+	DefaultWebhookMaxBatch = 1000
+	// DefaultWebhookBatchWindow is how long `pagereply sandbox --webhook`
+	// gathers the changes that arise after a first into its delivery. Meta
+	// states no window; a short one keeps the sandbox's deliveries prompt.
+	DefaultWebhookBatchWindow = 200 * time.Millisecond
 )
 
-// Webhook delivers Growth items to a Page webhook as Meta does: one signed
-// feed delivery per new comment or visitor's post, POSTed as JSON with
+// Webhook delivers Growth items to a Page webhook as Meta does: signed feed
+// deliveries of the new comments and visitors' posts, POSTed as JSON with
 // X-Hub-Signature-256 (and the older X-Hub-Signature), non-ASCII written as
-// \uXXXX escapes, a delivery not answered 2xx tried again with backoff. A
-// person's message is not delivered (Messenger's events go to the messages
-// field, which pagereply leaves to the poll). Set the fields before the
-// first Deliver.
+// \uXXXX escapes, a delivery not answered 2xx (or not answered within the
+// Client's timeout) delivered again, the same body, with growing waits.
+// Deliver sends one item's delivery; DeliverBatch and Batch make Meta's
+// batched deliveries: the changes that arise close together in one delivery,
+// an entry per Page with its changes, up to MaxBatch changes. A person's
+// message is not delivered (Messenger's events go to the messages field,
+// which pagereply leaves to the poll). Set the fields before the first
+// delivery.
 type Webhook struct {
 	// URL is the webhook's address, like http://127.0.0.1:8080/webhook.
 	URL string
@@ -46,25 +58,39 @@ type Webhook struct {
 	// Backoff is the wait before the second try, doubled before each next
 	// one; if zero, DefaultWebhookBackoff.
 	Backoff time.Duration
+	// MaxBackoff caps the doubled wait; if zero, none.
+	MaxBackoff time.Duration
+	// BatchWindow is how long Batch gathers changes after the first of a
+	// delivery before sending it (sooner when MaxBatch are gathered); if
+	// zero, each change is its own delivery, as Meta's at a low rate.
+	BatchWindow time.Duration
+	// MaxBatch is the most changes in one delivery; if zero,
+	// DefaultWebhookMaxBatch.
+	MaxBatch int
 	// Sleep waits d or until ctx ends; if nil, a timer. Tests swap it.
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	delivered, retried, failed atomic.Int64
+	delivered, deliveries, retried, failed atomic.Int64
 }
 
 // WebhookStats counts the deliveries of a Webhook.
 type WebhookStats struct {
-	// Delivered were answered 2xx, at the first try or a later one.
+	// Delivered are the changes (items) in deliveries answered 2xx, at the
+	// first try or a later one.
 	Delivered int64 `json:"delivered"`
+	// Deliveries are the deliveries (POSTs) answered 2xx: fewer than
+	// Delivered when deliveries are batched.
+	Deliveries int64 `json:"deliveries"`
 	// Retried are the tries after a first that failed.
 	Retried int64 `json:"retried"`
-	// Failed were given up after every try failed.
+	// Failed are the changes in deliveries given up after every try failed.
 	Failed int64 `json:"failed"`
 }
 
 // Stats returns the deliveries so far.
 func (w *Webhook) Stats() WebhookStats {
-	return WebhookStats{Delivered: w.delivered.Load(), Retried: w.retried.Load(), Failed: w.failed.Load()}
+	return WebhookStats{Delivered: w.delivered.Load(), Deliveries: w.deliveries.Load(),
+		Retried: w.retried.Load(), Failed: w.failed.Load()}
 }
 
 // Deliver sends g's delivery, trying again on a transport error or an answer
@@ -72,10 +98,38 @@ func (w *Webhook) Stats() WebhookStats {
 // item that has no feed delivery (a message) is not sent: nil. A delivery
 // cut short by ctx's end is not counted failed.
 func (w *Webhook) Deliver(ctx context.Context, g Growth) error {
-	body, ok := WebhookBody(g)
-	if !ok {
-		return nil
+	return w.DeliverBatch(ctx, []Growth{g})
+}
+
+// DeliverBatch sends items as Meta batches them: one delivery of up to
+// MaxBatch changes (several deliveries, one after another, for more), an
+// entry per Page in the order its first item comes, each with its items'
+// changes in their order; items without a feed delivery are left out. Each
+// delivery is tried as Deliver's is, the same body each time; the error
+// names the first failure.
+func (w *Webhook) DeliverBatch(ctx context.Context, items []Growth) error {
+	items = slices.DeleteFunc(slices.Clone(items), func(g Growth) bool { return !hasDelivery(g) })
+	limit := w.MaxBatch
+	if limit <= 0 {
+		limit = DefaultWebhookMaxBatch
 	}
+	var errs []error
+	for len(items) > 0 {
+		n := min(len(items), limit)
+		if err := w.deliverOne(ctx, items[:n]); err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		items = items[n:]
+	}
+	return errors.Join(errs...)
+}
+
+// deliverOne makes one delivery of items, all of which have one.
+func (w *Webhook) deliverOne(ctx context.Context, items []Growth) error {
+	body, _ := WebhookBatchBody(items)
 	attempts, wait := w.Attempts, w.Backoff
 	if attempts <= 0 {
 		attempts = DefaultWebhookAttempts
@@ -94,21 +148,101 @@ func (w *Webhook) Deliver(ctx context.Context, g Growth) error {
 				break
 			}
 			wait *= 2
+			if w.MaxBackoff > 0 && wait > w.MaxBackoff {
+				wait = w.MaxBackoff
+			}
 			w.retried.Add(1)
 		}
 		if err = w.post(ctx, body); err == nil {
-			w.delivered.Add(1)
+			w.delivered.Add(int64(len(items)))
+			w.deliveries.Add(1)
 			return nil
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("webhook delivery of %s %s: %w", g.Kind, g.itemID(), cerr)
+	what := items[0].Kind + " " + items[0].itemID()
+	if len(items) > 1 {
+		what = fmt.Sprintf("%d changes (the first %s)", len(items), what)
 	}
-	w.failed.Add(1)
-	return fmt.Errorf("webhook delivery of %s %s: %w", g.Kind, g.itemID(), err)
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("webhook delivery of %s: %w", what, cerr)
+	}
+	w.failed.Add(int64(len(items)))
+	return fmt.Errorf("webhook delivery of %s: %w", what, err)
+}
+
+// Batch gathers the items read from in into Meta's batched deliveries and
+// sends each on out, to be given to DeliverBatch: a batch goes BatchWindow
+// after its first item came, or as soon as it holds MaxBatch items, and
+// while out is not ready it gathers on up to MaxBatch (as Meta's batches
+// grow while a webhook is slow). With no BatchWindow each item is a batch
+// of its own. Items without a feed delivery are left out. Batch returns
+// when ctx ends, or when in is closed and the last batch was taken.
+func (w *Webhook) Batch(ctx context.Context, in <-chan Growth, out chan<- []Growth) {
+	limit := w.MaxBatch
+	if limit <= 0 {
+		limit = DefaultWebhookMaxBatch
+	}
+	if w.BatchWindow <= 0 {
+		limit = 1
+	}
+	var (
+		batch  []Growth
+		ready  bool // the window ended, or batch is full
+		timer  *time.Timer
+		window <-chan time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		recv, send := in, out
+		if len(batch) >= limit || in == nil {
+			recv = nil
+		}
+		if !ready || len(batch) == 0 {
+			send = nil
+		}
+		if recv == nil && send == nil && in == nil && len(batch) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case g, ok := <-recv:
+			if !ok {
+				in, ready = nil, true
+				continue
+			}
+			if !hasDelivery(g) {
+				continue
+			}
+			batch = append(batch, g)
+			if len(batch) == 1 && limit > 1 {
+				if timer == nil {
+					timer = time.NewTimer(w.BatchWindow)
+				} else {
+					timer.Reset(w.BatchWindow)
+				}
+				window = timer.C
+			}
+			if len(batch) >= limit {
+				ready = true
+			}
+		case <-window:
+			window, ready = nil, true
+		case send <- batch:
+			batch, ready = nil, in == nil
+			if timer != nil {
+				timer.Stop()
+			}
+			window = nil
+		}
+	}
 }
 
 func (w *Webhook) post(ctx context.Context, body []byte) error {
@@ -175,31 +309,87 @@ func (g Growth) itemID() string {
 // post, published); verb remove, hide or unhide for a comment's Growth.Verb.
 // False for a message, a Reel or a comment on a Reel, which have none.
 func WebhookBody(g Growth) ([]byte, bool) {
-	type from struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
+	if !hasDelivery(g) {
+		return nil, false
 	}
-	type value struct {
-		From        from   `json:"from"`
-		Message     string `json:"message"`
-		PostID      string `json:"post_id"`
-		CommentID   string `json:"comment_id,omitempty"`
-		ParentID    string `json:"parent_id,omitempty"`
-		CreatedTime int64  `json:"created_time"`
-		Item        string `json:"item"`
-		Verb        string `json:"verb"`
-		Published   *int   `json:"published,omitempty"`
+	return WebhookBatchBody([]Growth{g})
+}
+
+// WebhookBatchBody returns Meta's batched feed delivery of items: object
+// page, an entry per Page in the order its first item comes (its time the
+// latest created_time of its changes), each with a change per item, in the
+// items' order, as WebhookBody writes it. Items without a delivery are
+// left out; false when none has one. It holds every item given: MaxBatch
+// is DeliverBatch's to apply.
+func WebhookBatchBody(items []Growth) ([]byte, bool) {
+	var entries []webhookEntry
+	at := map[string]int{} // Page id → its entry's index
+	for _, g := range items {
+		v, ok := webhookValueOf(g)
+		if !ok {
+			continue
+		}
+		i, seen := at[g.PageID]
+		if !seen {
+			i = len(entries)
+			at[g.PageID] = i
+			entries = append(entries, webhookEntry{ID: g.PageID})
+		}
+		e := &entries[i]
+		e.Time = max(e.Time, g.CreatedTime.Unix())
+		e.Changes = append(e.Changes, webhookChange{Value: v, Field: "feed"})
 	}
-	type change struct {
-		Value value  `json:"value"`
-		Field string `json:"field"`
+	if len(entries) == 0 {
+		return nil, false
 	}
-	type entry struct {
-		ID      string   `json:"id"`
-		Time    int64    `json:"time"`
-		Changes []change `json:"changes"`
+	b, err := json.Marshal(struct {
+		Entry  []webhookEntry `json:"entry"`
+		Object string         `json:"object"`
+	}{entries, "page"})
+	if err != nil {
+		return nil, false // cannot happen: strings and numbers only
 	}
-	v := value{From: from{g.From.ID, g.From.Name}, Message: g.Message, PostID: g.PostID,
+	return asciiJSON(b), true
+}
+
+type webhookFrom struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type webhookValue struct {
+	From        webhookFrom `json:"from"`
+	Message     string      `json:"message"`
+	PostID      string      `json:"post_id"`
+	CommentID   string      `json:"comment_id,omitempty"`
+	ParentID    string      `json:"parent_id,omitempty"`
+	CreatedTime int64       `json:"created_time"`
+	Item        string      `json:"item"`
+	Verb        string      `json:"verb"`
+	Published   *int        `json:"published,omitempty"`
+}
+
+type webhookChange struct {
+	Value webhookValue `json:"value"`
+	Field string       `json:"field"`
+}
+
+type webhookEntry struct {
+	ID      string          `json:"id"`
+	Time    int64           `json:"time"`
+	Changes []webhookChange `json:"changes"`
+}
+
+// hasDelivery tells whether g has a feed delivery: a comment (not a new one
+// on a Reel) or a visitor's post.
+func hasDelivery(g Growth) bool {
+	_, ok := webhookValueOf(g)
+	return ok
+}
+
+// webhookValueOf is the value of g's change, false when it has none.
+func webhookValueOf(g Growth) (webhookValue, bool) {
+	v := webhookValue{From: webhookFrom{g.From.ID, g.From.Name}, Message: g.Message, PostID: g.PostID,
 		CreatedTime: g.CreatedTime.Unix(), Verb: "add"}
 	if g.Verb != "" {
 		v.Verb = g.Verb
@@ -207,7 +397,7 @@ func WebhookBody(g Growth) ([]byte, bool) {
 	switch g.Kind {
 	case KindComment:
 		if g.Reel && g.Verb == "" {
-			return nil, false
+			return v, false
 		}
 		if g.Reel && !strings.Contains(g.PostID, "_") {
 			// A Reel's id is its video id; post_id names a post,
@@ -222,16 +412,9 @@ func WebhookBody(g Growth) ([]byte, bool) {
 		one := 1
 		v.Item, v.Published = "status", &one
 	default:
-		return nil, false
+		return v, false
 	}
-	b, err := json.Marshal(struct {
-		Entry  []entry `json:"entry"`
-		Object string  `json:"object"`
-	}{[]entry{{ID: g.PageID, Time: g.CreatedTime.Unix(), Changes: []change{{Value: v, Field: "feed"}}}}, "page"})
-	if err != nil {
-		return nil, false // cannot happen: strings and numbers only
-	}
-	return asciiJSON(b), true
+	return v, true
 }
 
 // asciiJSON writes every non-ASCII character of a JSON text as a \uXXXX
