@@ -24,10 +24,22 @@ const sandboxGrowTick = 100 * time.Millisecond
 const sandboxGrowCatchUp = time.Second
 
 // sandboxWebhookWorkers deliver at once, as Meta's do; sandboxWebhookQueue
-// deliveries wait for one, and more are dropped (and counted).
+// changes wait to be batched into a delivery, and more are dropped (and
+// counted).
 const (
 	sandboxWebhookWorkers = 4
 	sandboxWebhookQueue   = 10000
+)
+
+// sandboxWebhookAttempts and sandboxWebhookMaxBackoff are --webhook's
+// redeliveries: Meta delivers a delivery not answered 2xx again at once,
+// then less and less often for 36 hours; the sandbox tries it 10 times, 1,
+// 2, 4 … s apart, the waits capped at a minute (about 4 minutes in all), so
+// a webhook down for a few minutes (Redis restarting) still gets what grew
+// meanwhile.
+const (
+	sandboxWebhookAttempts   = 10
+	sandboxWebhookMaxBackoff = time.Minute
 )
 
 // sandboxAppSecretEnv is where --webhook takes the app secret it signs with,
@@ -129,11 +141,19 @@ func (g *sandboxGrowth) run(ctx context.Context, start time.Time, ticks <-chan t
 	g.last = start
 	var wg sync.WaitGroup
 	if g.hook != nil {
+		// The changes queued close together go in one delivery (the
+		// hook's BatchWindow), as Meta batches them.
+		batches := make(chan []sandbox.Growth)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.hook.Batch(ctx, g.queue, batches)
+		}()
 		for range sandboxWebhookWorkers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				g.deliver(ctx)
+				g.deliver(ctx, batches)
 			}()
 		}
 	}
@@ -185,18 +205,20 @@ func (g *sandboxGrowth) step(at time.Time) []sandbox.Growth {
 	return items
 }
 
-func (g *sandboxGrowth) deliver(ctx context.Context) {
+func (g *sandboxGrowth) deliver(ctx context.Context, batches <-chan []sandbox.Growth) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case it := <-g.queue:
-			if err := g.hook.Deliver(ctx, it); err != nil {
+		case batch := <-batches:
+			if err := g.hook.DeliverBatch(ctx, batch); err != nil {
 				if ctx.Err() == nil {
 					g.sayFailure(err)
 				}
 			} else {
-				g.logItem("delivered", it)
+				for _, it := range batch {
+					g.logItem("delivered", it)
+				}
 			}
 		}
 	}
