@@ -391,6 +391,12 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	if n == 0 {
 		return c, badInput(prefix+"comment_id", "one of comment_id, post_id or conversation_id is required")
 	}
+	if err := tasks.CheckShape(c.kind, c.id); err != nil {
+		// Before the secrets are looked for: an id that can never be
+		// queued is answered alike whatever it holds, so its answer
+		// tells nothing of them. Never the value.
+		return c, badInput(c.field, "%s is %v", strings.TrimPrefix(c.field, prefix), err)
+	}
 	if config.IDHoldsSecret(c.id, s.secrets) {
 		// As a text holding one: the id would be the task's id, its
 		// payload's target and the ledger's key, in the monitor and the

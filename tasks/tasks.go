@@ -90,6 +90,51 @@ func validID(id string) bool {
 	return true
 }
 
+// ErrBadShape is CheckShape's error: an id no Graph id of its kind has the
+// shape of.
+var ErrBadShape = errors.New("not shaped as Graph writes the id")
+
+// CheckShape refuses a comment or post id that a caller (the API, pagereply
+// enqueue) gives in a shape no Graph id of that kind has, before it is
+// queued: Graph would refuse it at the send, and the reply end archived. Meta
+// writes ids of numbers joined by underscores, none of them empty:
+//
+//   - a comment <post-id>_<comment-id> (the feed webhook's comment_id, GET
+//     /{post-id}/comments), also Meta's older <page-id>_<post-id>_<comment-id>,
+//     which its comment reference calls deprecated, not refused, and a bare
+//     <comment-id>, which Graph reads too: at most three parts;
+//   - a post <page-id>_<post-id> (the feed, the webhook's post_id), or a
+//     bare id (a Reel's video id): at most two parts.
+//
+// Only the parts are counted: their characters are validID's (Graph once
+// returned comment ids spelt with colons, "<a>:<b>:63_<c>"), and a post id's
+// first part is not compared with the Page's id (Meta does not say a
+// visitor's post on the Page always begins with it). Conversation and
+// message ids are not looked at: a conversation's (t_..., or another
+// platform's) is read from Graph before anything is queued. The error names
+// the shape, never the value: the value may be anything a caller sent, a
+// secret too.
+func CheckShape(kind Kind, id string) error {
+	var most int
+	var shape string
+	switch kind {
+	case KindComment:
+		most, shape = 3, "a comment id reads <post-id>_<comment-id> (or Graph's older <page-id>_<post-id>_<comment-id>)"
+	case KindPost:
+		most, shape = 2, "a post id reads <page-id>_<post-id>"
+	default:
+		return nil
+	}
+	parts := strings.Count(id, "_") + 1
+	if id == "" || id[0] == '_' || id[len(id)-1] == '_' || strings.Contains(id, "__") {
+		return fmt.Errorf("%w: a part between underscores is empty; %s", ErrBadShape, shape)
+	}
+	if parts > most {
+		return fmt.Errorf("%w: %d parts between underscores where Graph writes at most %d; %s", ErrBadShape, parts, most, shape)
+	}
+	return nil
+}
+
 // MarshalText implements encoding.TextMarshaler.
 func (t Target) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 

@@ -26,12 +26,12 @@ func init() {
 // configuration or input the API answers 400 to.
 func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet(env, "enqueue", "enqueue -c FILE --page ID (--comment ID | --post ID | --conversation ID) --text TEXT\n\n"+
-		"Exit status: 0 queued; 1 the target already has a reply queued or sent, Graph refused it for good or the webhook marked it so (the Page hid it, or it was removed), or the Page answered the conversation's latest message already (nothing done), for --conversation the Page is paused (not read), or an error; 2 bad usage or input the API answers 400 to (a blank text, a text holding one of the configuration's secrets, an id (--comment, --post, --conversation) holding one, a conversation outside the messaging window, one Graph cannot read, or one that is not the Page's with one person).",
+		"Exit status: 0 queued; 1 the target already has a reply queued or sent, Graph refused it for good or the webhook marked it so (the Page hid it, or it was removed), or the Page answered the conversation's latest message already (nothing done), for --conversation the Page is paused (not read), or an error; 2 bad usage or input the API answers 400 to (a blank text, a text holding one of the configuration's secrets, a comment or post id in a shape no Graph id has (a comment's is <post-id>_<comment-id>, a post's <page-id>_<post-id>), an id (--comment, --post, --conversation) holding one, a conversation outside the messaging window, one Graph cannot read, or one that is not the Page's with one person).",
 		`pagereply enqueue -c pagereply.yaml --page 1983306698425200 --comment 122100000000000019_1000000000000599 --text "Hi! Prices are on our site."`)
 	cfgPath := fs.String("c", "", "configuration file (default $PAGEREPLY_CONFIG)")
 	page := fs.String("page", "", "id of a configured Page (required)")
 	comment := fs.String("comment", "", "comment id to reply to privately, as Graph gives it: <post>_<comment>, without the Page's id")
-	post := fs.String("post", "", "visitor post id to reply to privately")
+	post := fs.String("post", "", "visitor post id to reply to privately, as Graph gives it: <page-id>_<post-id>")
 	conv := fs.String("conversation", "", "conversation id (t_...): answers the person's latest message")
 	text := fs.String("text", "", "the reply's text, at most 2000 characters (required)")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -77,6 +77,19 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if key, ok := cfg.TextSecret(body); ok {
 		return usage("--text holds the value of %s: the reply would send that secret to the person it answers", key)
+	}
+	for _, f := range []struct {
+		name, v string
+		kind    tasks.Kind
+	}{{"--comment", *comment, tasks.KindComment}, {"--post", *post, tasks.KindPost}} {
+		if f.v == "" {
+			continue
+		}
+		if err := tasks.CheckShape(f.kind, f.v); err != nil {
+			// As the API answers it, before the secrets are looked for,
+			// and without the value.
+			return usage("%s is %v", f.name, err)
+		}
 	}
 	for _, f := range []struct{ name, v string }{{"--comment", *comment}, {"--post", *post}, {"--conversation", *conv}} {
 		if key, ok := cfg.IDSecret(f.v); ok && f.v != "" {
