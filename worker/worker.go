@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/pagereply/pagereply/internal/logspace"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/graph"
@@ -98,7 +100,9 @@ type Params struct {
 	// the Page (tasks.Ledger.LiftStaleBrokenPause) and lifts it: a one-off
 	// poll run with an older config, or a process not yet restarted with a
 	// new token, would otherwise hold every worker's replies until the
-	// pause runs out. If zero, 30s.
+	// pause runs out. If zero, 30s. As often, a worker with an Enqueuer
+	// runs again the replies and webhook items of its Pages that a worker
+	// without the Page archived meanwhile (runArchivedOfOwnPages).
 	StalePausesCheckedEvery time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
@@ -155,6 +159,11 @@ type Worker struct {
 	// and the poll meeting, thousands at once are Redis having lost the
 	// ledger, and each would be a line.
 	alreadyRepliedLog logspace.Line
+	// archivedMarks are the archives' marks (archivedMark) at the last
+	// runArchivedOfOwnPages that read them, and archivedCalls counts its
+	// calls; only its goroutine uses them.
+	archivedMarks []string
+	archivedCalls int
 	// asynqLog is both servers' asynq logger: one, so a line both say
 	// while Redis is away (each subscribes to asynq's cancelations every
 	// 5 s) is spaced once for the process, not once per server.
@@ -458,6 +467,7 @@ func (w *Worker) liftStalePauses(ctx context.Context, rdb *tasks.ServerClient) {
 		case <-ctx.Done():
 		case <-t.C:
 			w.liftStalePausesNow(ctx, rdb)
+			w.runArchivedOfOwnPages(ctx, rdb)
 		}
 	}
 }
@@ -495,6 +505,96 @@ func (w *Worker) liftStalePausesNow(ctx context.Context, rdb *tasks.ServerClient
 		w.log.Info("replies put back for the lifted pause run now", slog.String("page_id", page),
 			slog.Int("replies", n.Replies), slog.Int("webhook_items", n.Items))
 	}
+}
+
+// runArchivedOfOwnPages runs again the replies and webhook items of this
+// worker's Pages archived by a worker whose config lacks the Page
+// (RunArchivedOfPages, RunArchivedItemsOfPages), as the start of a worker
+// does. A worker without the Page fails such a task at once, with its slots
+// free, while this one's slots wait for the Page's send slots or put its
+// replies back (rate, pause): run beside this one (a second process on
+// another config against the same database, or an old worker of a rolling
+// update still running after a new one started), it takes most of a
+// backlog's runs, uses up their retries and archives them, and this worker,
+// already started, would never send them: the poll reads only the posts
+// that changed, and Meta does not deliver a change again. Without an
+// Enqueuer (a worker that queues no replies) it does nothing.
+//
+// The archives are read only when one changed since the last read (its
+// size or its latest task, archivedMark) or at every archivedFullEvery-th
+// call: a full archive is 10,000 tasks a queue, and most calls find
+// nothing new.
+func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerClient) {
+	if w.p.Enqueuer == nil || len(w.p.Pages) == 0 || ctx.Err() != nil {
+		return
+	}
+	queues := []string{tasks.QueueReplies}
+	if w.p.Poll != nil {
+		queues = append(queues, tasks.QueuePolls)
+	}
+	marks := make([]string, len(queues))
+	for i, q := range queues {
+		m, err := archivedMark(ctx, rdb, q)
+		if err != nil {
+			w.log.Debug("read the archive", slog.String("queue", q), slog.String("error", err.Error()))
+			return
+		}
+		marks[i] = m
+	}
+	w.archivedCalls++
+	if slices.Equal(marks, w.archivedMarks) && w.archivedCalls%archivedFullEvery != 0 {
+		return
+	}
+	configured := make(map[string]bool, len(w.p.Pages))
+	for i := range w.p.Pages {
+		configured[w.p.Pages[i].ID] = true
+	}
+	enq := *w.p.Enqueuer
+	enq.Inspector = asynq.NewInspectorFromRedisClient(rdb)
+	ran, err := RunArchivedOfPages(ctx, &enq, configured)
+	failed := err != nil
+	if err != nil && ctx.Err() == nil {
+		w.log.Debug("run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+	}
+	for page, n := range ran {
+		w.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
+	}
+	if w.p.Poll != nil {
+		items, err := RunArchivedItemsOfPages(ctx, &enq, configured)
+		failed = failed || err != nil
+		if err != nil && ctx.Err() == nil {
+			w.log.Debug("run the webhook items archived while their Page was not configured", slog.String("error", err.Error()))
+		}
+		for page, n := range items {
+			w.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
+		}
+	}
+	if !failed {
+		w.archivedMarks = marks // else read again at the next call
+	}
+}
+
+// archivedFullEvery is how often (in calls) runArchivedOfOwnPages reads
+// the archives though their marks did not change: a task archived by a
+// process whose clock is behind, in the same call as one of them was run
+// again, leaves both the same.
+const archivedFullEvery = 20
+
+// archivedMark returns what changes when a task is archived in queue: the
+// size of asynq's archive and its latest task (id and time). It reads
+// asynq's own key of the archive (a sorted set by the time of archive).
+func archivedMark(ctx context.Context, rdb *tasks.ServerClient, queue string) (string, error) {
+	key := "asynq:{" + queue + "}:archived"
+	var n *redis.IntCmd
+	var last *redis.ZSliceCmd
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.ZCard(ctx, key)
+		last = p.ZRevRangeWithScores(ctx, key, 0, 0)
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("read the archive of %s: %w", queue, err)
+	}
+	return fmt.Sprint(n.Val(), last.Val()), nil
 }
 
 // keepQueuesListed lists the queues in asynq's set of queues now and every
