@@ -5,11 +5,13 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,6 +161,11 @@ type Worker struct {
 	// and the poll meeting, thousands at once are Redis having lost the
 	// ledger, and each would be a line.
 	alreadyRepliedLog logspace.Line
+	// notConfiguredLogs spaces, per Page (a *logspace.Line by Page id),
+	// the lines of the tasks of a Page this worker's config lacks failed
+	// and retried later: a second process on another config runs a
+	// backlog's tasks again and again, and each run would be a line.
+	notConfiguredLogs sync.Map
 	// archivedMarks are the archives' marks (archivedMark) at the last
 	// runArchivedOfOwnPages that read them, and archivedCalls counts its
 	// calls; only its goroutine uses them.
@@ -637,7 +644,35 @@ func (w *Worker) logFailure(ctx context.Context, t *asynq.Task, err error) {
 		w.log.Warn("task archived", attrs...)
 		return
 	}
+	if strings.Contains(err.Error(), notConfigured) {
+		// Once per logspace.Period for each Page, the others at debug:
+		// each task is archived with its own line all the same.
+		l, _ := w.notConfiguredLogs.LoadOrStore(taskPage(t), new(logspace.Line))
+		lvl, repeated := l.(*logspace.Line).Level(time.Now(), slog.LevelWarn)
+		if lvl != slog.LevelDebug && repeated > 0 {
+			attrs = append(attrs, slog.Int("repeated", repeated))
+		}
+		w.log.Log(ctx, lvl, "task failed; retried later", attrs...)
+		return
+	}
 	w.log.Warn("task failed; retried later", attrs...)
+}
+
+// taskPage returns the Page id of a reply, webhook item or poll task, or ""
+// for a payload that does not decode.
+func taskPage(t *asynq.Task) string {
+	switch t.Type() {
+	case tasks.TypeReply:
+		r, _ := tasks.DecodeReply(t.Payload())
+		return r.PageID
+	case tasks.TypeWebhookItem:
+		it, _ := tasks.DecodeWebhookItem(t.Payload())
+		return it.PageID
+	default:
+		var p tasks.Poll
+		_ = json.Unmarshal(t.Payload(), &p)
+		return p.PageID
+	}
 }
 
 // Shutdown stops taking tasks and waits up to Params.ShutdownTimeout for
