@@ -162,8 +162,17 @@ func (a *app) newGraph(observer func(graph.CallInfo)) *graph.Client {
 // items and polls archived while their Page was not configured. Other
 // processes read them only to wake what their own change made stale.
 func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string]worker.Wake) error {
+	stop := ctx
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// warn logs a failure, but not one of a stop (SIGINT, SIGTERM, the end
+	// of the process's roles): a stop asked for is no failure, and its
+	// "context canceled" said nothing of Redis.
+	warn := func(msg string, err error) {
+		if stop.Err() == nil {
+			a.log.Warn(msg, slog.String("error", err.Error()))
+		}
+	}
 	wake := carry
 	// Every Page in a few pipelines, not two round trips each: an agency's
 	// 5,000 Pages at a Redis 1 ms away took 10 s of the 30 s above.
@@ -182,7 +191,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		}
 	}
 	if err != nil {
-		a.log.Warn("cannot check the pauses of broken Pages", slog.String("error", err.Error()))
+		warn("cannot check the pauses of broken Pages", err)
 		return err
 	}
 	changedRates, err := a.ledger.RecordRates(ctx, ids, rates)
@@ -192,7 +201,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		wake[id] = w
 	}
 	if err != nil {
-		a.log.Warn("cannot keep the Pages' rates", slog.String("error", err.Error()))
+		warn("cannot keep the Pages' rates", err)
 		return err
 	}
 	for _, p := range a.cfg.Pages {
@@ -209,7 +218,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 	if len(wake) > 0 {
 		var err error
 		if woken, err = worker.WakePutBacks(ctx, insp, a.ledger, wake); err != nil {
-			a.log.Warn("cannot run the replies put back before the config changed; they come back when due", slog.String("error", err.Error()))
+			warn("cannot run the replies put back before the config changed; they come back when due", err)
 			return err
 		}
 	}
@@ -222,7 +231,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		enq.Inspector = insp
 		ran, err := worker.RunArchivedOfPages(ctx, &enq, configured)
 		if err != nil {
-			a.log.Warn("cannot run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+			warn("cannot run the replies archived while their Page was not configured", err)
 			return err
 		}
 		for page, n := range ran {
@@ -230,7 +239,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		}
 		items, err := worker.RunArchivedItemsOfPages(ctx, &enq, configured)
 		if err != nil {
-			a.log.Warn("cannot run the webhook items archived while their Page was not configured", slog.String("error", err.Error()))
+			warn("cannot run the webhook items archived while their Page was not configured", err)
 			return err
 		}
 		for page, n := range items {
@@ -238,7 +247,7 @@ func (a *app) applyConfig(ctx context.Context, runsWorker bool, carry map[string
 		}
 		polls, err := worker.RunArchivedPollsOfPages(ctx, insp, configured)
 		if err != nil {
-			a.log.Warn("cannot run the polls archived while their Page was not configured", slog.String("error", err.Error()))
+			warn("cannot run the polls archived while their Page was not configured", err)
 			return err
 		}
 		for page, n := range polls {
@@ -303,7 +312,9 @@ func (a *app) warnPaused(ctx context.Context) {
 	}
 	ps, err := a.ledger.PausedAll(ctx, pages)
 	if err != nil {
-		a.log.Warn("cannot read the Pages' pauses", slog.String("error", err.Error()))
+		if !errors.Is(ctx.Err(), context.Canceled) { // not at a stop
+			a.log.Warn("cannot read the Pages' pauses", slog.String("error", err.Error()))
+		}
 		return
 	}
 	for _, p := range ps {
@@ -400,6 +411,11 @@ func (a *app) checkRedis(ctx context.Context) error {
 	tasks.SetRedisLogger(a.log)
 	if err != nil {
 		return err
+	}
+	if !up && ctx.Err() != nil {
+		// Stopped while it waited (SIGINT): nothing starts to wait for
+		// Redis; the caller says the start was stopped.
+		return nil
 	}
 	if !up {
 		attrs := []any{slog.String("redis", a.cfg.Redis.Describe())}

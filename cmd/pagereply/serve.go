@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 )
 
 func init() {
@@ -95,8 +96,27 @@ func serveRoles(ctx context.Context, env *cmdEnv, name, path string, roles roleS
 		fmt.Fprintf(env.stderr, "pagereply %s: %v\n", name, err)
 		return exitUsage
 	}
+	if stoppedBeforeStart(ctx, a, roles) {
+		return exitOK
+	}
 	actx, cancel := context.WithCancel(ctx)
 	wait := a.applyConfigAtStart(actx, roles.worker)
 	defer func() { cancel(); wait() }()
+	if stoppedBeforeStart(ctx, a, roles) {
+		return exitOK
+	}
 	return runRoles(ctx, env, name, a, roles, opts)
+}
+
+// stoppedBeforeStart reports whether ctx is done (SIGINT, SIGTERM or SIGHUP
+// while the start waited for Redis), and then says, at INFO, that the start
+// was stopped before the roles started: a stop asked for is no failure (exit
+// 0), and no role is started only to be stopped at once.
+func stoppedBeforeStart(ctx context.Context, a *app, roles roleSet) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	a.log.Info("start stopped before the roles started", slog.String("roles", roles.String()),
+		slog.String("why", context.Cause(ctx).Error()))
+	return true
 }
