@@ -68,6 +68,9 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	defer rdb.Close()
 	n, err := rdb.DBSize(ctx).Result()
 	if err != nil {
+		if benchStopped(ctx, env, mode) {
+			return nil, exitError
+		}
 		if tasks.RedisAway(err) {
 			fmt.Fprintf(env.stderr, "pagereply bench %s: --redis: %v (%s)\n", mode, err, config.Redis{URL: c.redisURL}.UpHint())
 		} else {
@@ -82,6 +85,9 @@ func (c *benchCommon) prepare(ctx context.Context, env *cmdEnv, mode string) (as
 	}
 	if n > 0 {
 		if err := rdb.FlushDB(ctx).Err(); err != nil {
+			if benchStopped(ctx, env, mode) {
+				return nil, exitError
+			}
 			fmt.Fprintf(env.stderr, "pagereply bench %s: --flush: %v\n", mode, err)
 			return nil, exitError
 		}
@@ -105,6 +111,9 @@ func (c *benchCommon) run(ctx context.Context, env *cmdEnv, mode string, runners
 	for _, r := range runners {
 		f, err := r(ctx, env, c, opt, res)
 		if err != nil {
+			if benchStopped(ctx, env, mode) {
+				return figs, exitError
+			}
 			fmt.Fprintf(env.stderr, "pagereply bench %s: %v\n", mode, err)
 			return figs, exitError
 		}
@@ -138,6 +147,18 @@ func (c *benchCommon) run(ctx context.Context, env *cmdEnv, mode string, runners
 		}
 	}
 	return figs, exitOK
+}
+
+// benchStopped reports whether ctx is done (Ctrl-C, SIGTERM), and then says
+// that the bench stopped before its end, with no figures: its error was
+// the bare "context canceled". The exit code is 1, as for a poll stopped
+// before its end.
+func benchStopped(ctx context.Context, env *cmdEnv, mode string) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	fmt.Fprintf(env.stderr, "pagereply bench %s: stopped (%s) before the end; no figures\n", mode, stopName(ctx))
+	return true
 }
 
 // runMode is the body of a single mode's command.

@@ -80,6 +80,26 @@ func notifyStop(parent context.Context) (context.Context, context.CancelFunc) {
 	return ctx, stop
 }
 
+// stopName names what ended ctx, for a command's line saying it stopped:
+// the signal of notifyStop's context (SIGINT, SIGTERM, SIGHUP), or the
+// cause's own words.
+func stopName(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		return "not stopped"
+	}
+	for _, sig := range []struct {
+		sig  syscall.Signal
+		name string
+	}{{syscall.SIGINT, "SIGINT"}, {syscall.SIGTERM, "SIGTERM"}, {syscall.SIGHUP, "SIGHUP"}} {
+		// signal.NotifyContext's cause: "<signal> signal received".
+		if cause.Error() == sig.sig.String()+" signal received" {
+			return sig.name
+		}
+	}
+	return cause.Error()
+}
+
 func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
