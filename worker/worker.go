@@ -5,6 +5,8 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,11 +168,6 @@ type Worker struct {
 	// and retried later: a second process on another config runs a
 	// backlog's tasks again and again, and each run would be a line.
 	notConfiguredLogs sync.Map
-	// archivedMarks are the archives' marks (archivedMark) at the last
-	// runArchivedOfOwnPages that read them, and archivedCalls counts its
-	// calls; only its goroutine uses them.
-	archivedMarks []string
-	archivedCalls int
 	// asynqLog is both servers' asynq logger: one, so a line both say
 	// while Redis is away (each subscribes to asynq's cancelations every
 	// 5 s) is spaced once for the process, not once per server.
@@ -528,9 +525,12 @@ func (w *Worker) liftStalePausesNow(ctx context.Context, rdb *tasks.ServerClient
 // Enqueuer (a worker that queues no replies) it does nothing.
 //
 // The archives are read only when one changed since the last read (its
-// size or its latest task, archivedMark) or at every archivedFullEvery-th
-// call: a full archive is 10,000 tasks a queue, and most calls find
-// nothing new.
+// size or its latest task, archivedMark) or archivedFullEvery rounds after
+// it: a full archive is 10,000 tasks a queue, and most rounds find nothing
+// new. The workers of the same Pages share the round (tasks.Ledger.TakeRound)
+// and the last read's mark: one of them reads the archives each round, not
+// every worker (the archives change whenever a reply is archived, for any
+// reason, and a deployment of many workers read them each as often).
 func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerClient) {
 	if w.p.Enqueuer == nil || len(w.p.Pages) == 0 || ctx.Err() != nil {
 		return
@@ -548,13 +548,24 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 		}
 		marks[i] = m
 	}
-	w.archivedCalls++
-	if slices.Equal(marks, w.archivedMarks) && w.archivedCalls%archivedFullEvery != 0 {
-		return
-	}
 	configured := make(map[string]bool, len(w.p.Pages))
 	for i := range w.p.Pages {
 		configured[w.p.Pages[i].ID] = true
+	}
+	round := archivedRound(w.p.Pages, queues)
+	every := w.p.StalePausesCheckedEvery
+	if took, err := w.p.Ledger.TakeRound(ctx, round, every-every/10); err != nil || !took {
+		if err != nil {
+			w.log.Debug("take the round of the archives", slog.String("error", err.Error()))
+		}
+		return
+	}
+	mark := strings.Join(marks, "\n")
+	if last, err := w.p.Ledger.RoundMark(ctx, round); err != nil || last == mark {
+		if err != nil {
+			w.log.Debug("read the archives' last mark", slog.String("error", err.Error()))
+		}
+		return
 	}
 	enq := *w.p.Enqueuer
 	enq.Inspector = asynq.NewInspectorFromRedisClient(rdb)
@@ -576,15 +587,29 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 			w.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
 		}
 	}
-	if !failed {
-		w.archivedMarks = marks // else read again at the next call
+	if !failed { // else read again at the next round
+		if err := w.p.Ledger.SetRoundMark(ctx, round, mark, archivedFullEvery*every); err != nil {
+			w.log.Debug("record the archives' mark", slog.String("error", err.Error()))
+		}
 	}
 }
 
-// archivedFullEvery is how often (in calls) runArchivedOfOwnPages reads
+// archivedRound names the round of runArchivedOfOwnPages of the workers of
+// pages that read queues: those of the same Pages share it.
+func archivedRound(pages []config.Page, queues []string) string {
+	ids := make([]string, 0, len(pages))
+	for i := range pages {
+		ids = append(ids, pages[i].ID)
+	}
+	slices.Sort(ids)
+	sum := sha256.Sum256([]byte(strings.Join(ids, ",") + "|" + strings.Join(queues, ",")))
+	return "archived:" + hex.EncodeToString(sum[:8])
+}
+
+// archivedFullEvery is how often (in rounds) runArchivedOfOwnPages reads
 // the archives though their marks did not change: a task archived by a
-// process whose clock is behind, in the same call as one of them was run
-// again, leaves both the same.
+// process whose clock is behind, in the same round as one of them was run
+// again, leaves both the same. The last read's mark is kept that long.
 const archivedFullEvery = 20
 
 // archivedMark returns what changes when a task is archived in queue: the
