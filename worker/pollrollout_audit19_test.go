@@ -33,21 +33,8 @@ func pollWorker(t *testing.T, h *harness, pages []config.Page) *worker.Worker {
 // was not read until its next slot, although a start never waits out a long
 // schedule.
 func TestPollOfPageAddedInRollingUpdate_audit19(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1901})
-	pages := commentPages(h)
-	pages[0].Schedule = "@every 1h"
-	page := pages[0].ID
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-time.Hour))
-	comment := h.sb.AddComment(post, sandbox.User{ID: "19010001", Name: "Ann First"}, "hello", time.Now().Add(-time.Minute))
-
-	oldPages := []config.Page{{ID: "1000000000000001", AccessToken: "other-page-token", Schedule: "@every 1h",
-		Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1, ReplyTo: []string{config.ReplyComments}, DefaultText: defaultText}}
-	old := pollWorker(t, h, oldPages)
-
-	client := asynq.NewClient(h.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
+	r := newRollout(t, 1901, "19010001")
+	h, pages, page, comment, old, client, insp := r.h, r.pages, r.page, r.comment, r.old, r.client, r.insp
 	slot := time.Now().Truncate(time.Second)
 	b, _ := json.Marshal(tasks.Poll{PageID: page, Slot: slot.Unix()})
 	id := tasks.PollTaskID(page, slot)
@@ -96,21 +83,8 @@ func TestPollOfPageAddedInRollingUpdate_audit19(t *testing.T) {
 // Seen failing before the fix: nothing ran such a poll again, and a Page on
 // a long schedule waited for its next slot.
 func TestArchivedPollOfPageAddedRunsAtStart_audit19(t *testing.T) {
-	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 1902})
-	pages := commentPages(h)
-	pages[0].Schedule = "@every 1h"
-	page := pages[0].ID
-	post := h.sb.AddPost(page, sandbox.User{ID: page}, "news", time.Now().Add(-time.Hour))
-	comment := h.sb.AddComment(post, sandbox.User{ID: "19020001", Name: "Ann First"}, "hello", time.Now().Add(-time.Minute))
-
-	oldPages := []config.Page{{ID: "1000000000000001", AccessToken: "other-page-token", Schedule: "@every 1h",
-		Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1, ReplyTo: []string{config.ReplyComments}, DefaultText: defaultText}}
-	old := pollWorker(t, h, oldPages)
-
-	client := asynq.NewClient(h.opt)
-	t.Cleanup(func() { _ = client.Close() })
-	insp := asynq.NewInspector(h.opt)
-	t.Cleanup(func() { _ = insp.Close() })
+	r := newRollout(t, 1902, "19020001")
+	h, pages, page, comment, old, client, insp := r.h, r.pages, r.page, r.comment, r.old, r.client, r.insp
 	now := time.Now().Truncate(time.Second)
 	current, stale := now, now.Add(-2*time.Hour) // stale: its next slot was due an hour ago
 	var ids []string
@@ -163,4 +137,34 @@ func TestArchivedPollOfPageAddedRunsAtStart_audit19(t *testing.T) {
 	if n := h.sb.Calls()[sandbox.EndpointFeed]; n != 1 {
 		t.Errorf("%d feed reads, want 1: the latest poll reads the Page once", n)
 	}
+}
+
+// rollout is a rolling update's start: a Page of the harness polled @every
+// 1h, with one comment to reply to, and a worker still on the old config
+// (another Page only), with an asynq client and inspector.
+type rollout struct {
+	h             *harness
+	pages         []config.Page
+	page, comment string
+	old           *worker.Worker
+	client        *asynq.Client
+	insp          *asynq.Inspector
+}
+
+func newRollout(t *testing.T, seed int64, commenter string) rollout {
+	t.Helper()
+	r := rollout{h: newHarness(t, sandbox.Options{Pages: 1, Seed: seed})}
+	r.pages = commentPages(r.h)
+	r.pages[0].Schedule = "@every 1h"
+	r.page = r.pages[0].ID
+	post := r.h.sb.AddPost(r.page, sandbox.User{ID: r.page}, "news", time.Now().Add(-time.Hour))
+	r.comment = r.h.sb.AddComment(post, sandbox.User{ID: commenter, Name: "Ann First"}, "hello", time.Now().Add(-time.Minute))
+	oldPages := []config.Page{{ID: "1000000000000001", AccessToken: "other-page-token", Schedule: "@every 1h",
+		Rate: config.Rate{N: 10, Per: time.Second}, Burst: 1, ReplyTo: []string{config.ReplyComments}, DefaultText: defaultText}}
+	r.old = pollWorker(t, r.h, oldPages)
+	r.client = asynq.NewClient(r.h.opt)
+	t.Cleanup(func() { _ = r.client.Close() })
+	r.insp = asynq.NewInspector(r.h.opt)
+	t.Cleanup(func() { _ = r.insp.Close() })
+	return r
 }
