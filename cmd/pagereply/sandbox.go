@@ -49,6 +49,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.Var(&grow, "grow", "add visitors' comments (some replies, now and then a post or a message) at this rate across the Pages, like 5/s or 30/m (default: none)")
 	hookURL := fs.String("webhook", "", "with --grow, deliver each new comment and post to this URL as Meta's signed feed webhook does, signed with $"+sandboxAppSecretEnv+" (or --app-secret)")
 	hookBatch := fs.Duration("webhook-batch", sandbox.DefaultWebhookBatchWindow, "with --webhook, gather the changes that arise within this long after a first into one delivery (an entry per Page, up to 1,000 changes), as Meta batches them (0: each change its own delivery)")
+	hookRetryFor := fs.Duration("webhook-retry-for", sandboxWebhookRetryFor, "with --webhook, deliver a delivery not answered 2xx again, the same signed body, 1, 2, 4 … s apart (the waits capped at a minute) for this long after its first try, as Meta does for 36 hours, then give it up (0: one try, no redelivery)")
 	growReels := fs.Bool("grow-reels", false, "with --grow, now and then publish a Reel and add comments to the newest Reels (no webhook delivery: Meta's feed names no reel item)")
 	growRemovals := fs.Bool("grow-removals", false, "with --grow, now and then delete a comment it added (Graph then answers code 100, subcode 33), delivered as verb remove")
 	growHides := fs.Bool("grow-hides", false, "with --grow, now and then hide a comment it added as the Page does (is_hidden), or show a hidden one again, delivered as verb hide or unhide")
@@ -77,6 +78,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if *hookURL == "" && flagGiven(fs, "webhook-batch") {
 		fmt.Fprintf(env.stderr, "pagereply sandbox: --webhook-batch batches what --webhook delivers: give --webhook too\n")
+		return exitUsage
+	}
+	if *hookURL == "" && flagGiven(fs, "webhook-retry-for") {
+		fmt.Fprintf(env.stderr, "pagereply sandbox: --webhook-retry-for says how long --webhook redelivers: give --webhook too\n")
 		return exitUsage
 	}
 
@@ -111,8 +116,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	if grow.r.N > 0 {
 		var hook *sandbox.Webhook
 		if *hookURL != "" {
-			hook = &sandbox.Webhook{URL: *hookURL, AppSecret: hookSecret, BatchWindow: *hookBatch,
-				Attempts: sandboxWebhookAttempts, MaxBackoff: sandboxWebhookMaxBackoff}
+			hook = newSandboxWebhook(*hookURL, hookSecret, *hookBatch, *hookRetryFor)
 		}
 		growth = newSandboxGrowth(sb, grow.r, hook, env.stderr)
 		if *growLog != "" {

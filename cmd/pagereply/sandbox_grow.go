@@ -31,16 +31,29 @@ const (
 	sandboxWebhookQueue   = 10000
 )
 
-// sandboxWebhookAttempts and sandboxWebhookMaxBackoff are --webhook's
+// sandboxWebhookRetryFor and sandboxWebhookMaxBackoff are --webhook's
 // redeliveries: Meta delivers a delivery not answered 2xx again at once,
-// then less and less often for 36 hours; the sandbox tries it 10 times, 1,
-// 2, 4 … s apart, the waits capped at a minute (about 4 minutes in all), so
-// a webhook down for a few minutes (Redis restarting) still gets what grew
-// meanwhile.
+// then less and less often for 36 hours, and drops it then; the sandbox
+// tries it again 1, 2, 4 … s apart, the waits capped at a minute (Meta's
+// grow longer: a minute keeps a webhook that is back getting its backlog
+// soon), for --webhook-retry-for (36 hours) after the first try, so a
+// webhook down for hours still gets what grew meanwhile (up to the
+// changes the sandbox keeps waiting, sandboxWebhookQueue).
 const (
-	sandboxWebhookAttempts   = 10
+	sandboxWebhookRetryFor   = sandbox.DefaultWebhookRetryFor
 	sandboxWebhookMaxBackoff = time.Minute
 )
+
+// newSandboxWebhook is --webhook's Webhook: deliveries batched over batch,
+// each redelivered for retryFor after its first try (0: tried once).
+func newSandboxWebhook(url, secret string, batch, retryFor time.Duration) *sandbox.Webhook {
+	h := &sandbox.Webhook{URL: url, AppSecret: secret, BatchWindow: batch,
+		Backoff: time.Second, MaxBackoff: sandboxWebhookMaxBackoff, RetryFor: retryFor}
+	if retryFor <= 0 {
+		h.Attempts = 1
+	}
+	return h
+}
 
 // sandboxAppSecretEnv is where --webhook takes the app secret it signs with,
 // the variable the example config takes graph.app_secret from: a secret in
@@ -243,13 +256,28 @@ type sandboxWebhookStats struct {
 	sandbox.WebhookStats
 	// Dropped were never tried: more were waiting than the sandbox keeps.
 	Dropped int64 `json:"dropped"`
+	// Redelivery is how a delivery not answered 2xx is tried again.
+	Redelivery sandboxRedelivery `json:"redelivery"`
+}
+
+// sandboxRedelivery is a sandbox.WebhookSchedule as the stats show it:
+// the first wait, doubled up to max_backoff ("0s": no cap), the tries
+// going on for retry_for after the first ("0s": no time limit) or
+// attempts tries (0: no count).
+type sandboxRedelivery struct {
+	Attempts   int    `json:"attempts"`
+	Backoff    string `json:"backoff"`
+	MaxBackoff string `json:"max_backoff"`
+	RetryFor   string `json:"retry_for"`
 }
 
 func (g *sandboxGrowth) webhookStats() *sandboxWebhookStats {
 	if g == nil || g.hook == nil {
 		return nil
 	}
-	return &sandboxWebhookStats{WebhookStats: g.hook.Stats(), Dropped: g.dropped.Load()}
+	sc := g.hook.Schedule()
+	return &sandboxWebhookStats{WebhookStats: g.hook.Stats(), Dropped: g.dropped.Load(), Redelivery: sandboxRedelivery{
+		Attempts: sc.Attempts, Backoff: sc.Backoff.String(), MaxBackoff: sc.MaxBackoff.String(), RetryFor: sc.RetryFor.String()}}
 }
 
 // sandboxWebhookFlags checks --webhook and finds the app secret it signs

@@ -28,6 +28,10 @@ const (
 	// DefaultWebhookMaxBatch is the most changes one delivery holds: Meta
 	// batches up to 1,000 updates in a delivery.
 	DefaultWebhookMaxBatch = 1000
+	// DefaultWebhookRetryFor is how long Meta goes on redelivering a
+	// delivery not answered 2xx: "immediately, then a few more times with
+	// decreasing frequency over the next 36 hours", then it is dropped.
+	DefaultWebhookRetryFor = 36 * time.Hour
 	// DefaultWebhookBatchWindow is how long `pagereply sandbox --webhook`
 	// gathers the changes that arise after a first into its delivery. Meta
 	// states no window; a short one keeps the sandbox's deliveries prompt.
@@ -38,7 +42,8 @@ const (
 // deliveries of the new comments and visitors' posts, POSTed as JSON with
 // X-Hub-Signature-256 (and the older X-Hub-Signature), non-ASCII written as
 // \uXXXX escapes, a delivery not answered 2xx (or not answered within the
-// Client's timeout) delivered again, the same body, with growing waits.
+// Client's timeout) delivered again, the same body, with growing waits, a
+// number of tries (Attempts) or for a time (RetryFor: Meta's is 36 hours).
 // Deliver sends one item's delivery; DeliverBatch and Batch make Meta's
 // batched deliveries: the changes that arise close together in one delivery,
 // an entry per Page with its changes, up to MaxBatch changes. A person's
@@ -53,8 +58,13 @@ type Webhook struct {
 	// Client; if nil, one with DefaultWebhookTimeout.
 	Client *http.Client
 	// Attempts is how many times a delivery is tried; if zero,
-	// DefaultWebhookAttempts.
+	// DefaultWebhookAttempts, or no count at all when RetryFor is set.
 	Attempts int
+	// RetryFor is how long after its first try a delivery is tried again:
+	// no try is made, nor waited for, past it (DefaultWebhookRetryFor is
+	// Meta's 36 hours); if zero, the tries are Attempts' alone. With both
+	// set, whichever ends first.
+	RetryFor time.Duration
 	// Backoff is the wait before the second try, doubled before each next
 	// one; if zero, DefaultWebhookBackoff.
 	Backoff time.Duration
@@ -69,6 +79,9 @@ type Webhook struct {
 	MaxBatch int
 	// Sleep waits d or until ctx ends; if nil, a timer. Tests swap it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock RetryFor is measured on; if nil, time.Now. Tests
+	// swap it with Sleep.
+	Now func() time.Time
 
 	delivered, deliveries, retried, failed atomic.Int64
 }
@@ -85,6 +98,32 @@ type WebhookStats struct {
 	Retried int64 `json:"retried"`
 	// Failed are the changes in deliveries given up after every try failed.
 	Failed int64 `json:"failed"`
+}
+
+// WebhookSchedule is how a Webhook redelivers a delivery not answered 2xx:
+// the waits start at Backoff and double up to MaxBackoff (0: no cap); the
+// tries end after Attempts (0: no count) or RetryFor after the first try
+// (0: no time), whichever ends first.
+type WebhookSchedule struct {
+	Attempts   int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	RetryFor   time.Duration
+}
+
+// Schedule returns the redeliveries w makes, its defaults filled in.
+func (w *Webhook) Schedule() WebhookSchedule {
+	s := WebhookSchedule{Attempts: w.Attempts, Backoff: w.Backoff, MaxBackoff: max(w.MaxBackoff, 0), RetryFor: max(w.RetryFor, 0)}
+	if s.Attempts <= 0 {
+		s.Attempts = 0
+		if s.RetryFor == 0 {
+			s.Attempts = DefaultWebhookAttempts
+		}
+	}
+	if s.Backoff <= 0 {
+		s.Backoff = DefaultWebhookBackoff
+	}
+	return s
 }
 
 // Stats returns the deliveries so far.
@@ -130,26 +169,32 @@ func (w *Webhook) DeliverBatch(ctx context.Context, items []Growth) error {
 // deliverOne makes one delivery of items, all of which have one.
 func (w *Webhook) deliverOne(ctx context.Context, items []Growth) error {
 	body, _ := WebhookBatchBody(items)
-	attempts, wait := w.Attempts, w.Backoff
-	if attempts <= 0 {
-		attempts = DefaultWebhookAttempts
-	}
-	if wait <= 0 {
-		wait = DefaultWebhookBackoff
-	}
+	sched := w.Schedule()
+	wait := sched.Backoff
 	sleep := w.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}
+	now := w.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
 	var err error
-	for i := range attempts {
+	for i := 0; ; i++ {
 		if i > 0 {
+			if sched.Attempts > 0 && i >= sched.Attempts {
+				break
+			}
+			if sched.RetryFor > 0 && now().Add(wait).Sub(start) > sched.RetryFor {
+				break // Meta drops a delivery unanswered that long
+			}
 			if serr := sleep(ctx, wait); serr != nil {
 				break
 			}
 			wait *= 2
-			if w.MaxBackoff > 0 && wait > w.MaxBackoff {
-				wait = w.MaxBackoff
+			if sched.MaxBackoff > 0 && wait > sched.MaxBackoff {
+				wait = sched.MaxBackoff
 			}
 			w.retried.Add(1)
 		}
