@@ -267,9 +267,20 @@ func RunArchivedItemsOfPages(ctx context.Context, enq *tasks.Enqueuer, pages map
 // ones, which it would skip alike, stay archived. It returns how many it
 // ran, by Page.
 func RunArchivedPollsOfPages(ctx context.Context, insp *asynq.Inspector, pages map[string]bool) (map[string]int, error) {
+	return runArchivedPolls(ctx, insp, pages, nil)
+}
+
+// runArchivedPolls is RunArchivedPollsOfPages, leaving archived a Page's
+// latest poll that stale (if not nil) reports superseded: the worker would
+// skip it. The periodic round of a running worker (runArchivedOfOwnPages)
+// passes its poll handler's: run, the Page's latest poll leaves the archive
+// and an older one, superseded, becomes its latest; without it each read of
+// the archive would run the next one, for nothing.
+func runArchivedPolls(ctx context.Context, insp *asynq.Inspector, pages map[string]bool, stale func(*asynq.Task) bool) (map[string]int, error) {
 	type latest struct {
 		id   string
 		slot int64
+		task *asynq.Task
 	}
 	last := map[string]latest{}
 	err := eachTask(ctx, insp.ListArchivedTasks, tasks.QueuePolls, func(ti *asynq.TaskInfo) {
@@ -281,7 +292,7 @@ func RunArchivedPollsOfPages(ctx context.Context, insp *asynq.Inspector, pages m
 			return
 		}
 		if l, ok := last[p.PageID]; !ok || p.Slot > l.slot {
-			last[p.PageID] = latest{id: ti.ID, slot: p.Slot}
+			last[p.PageID] = latest{id: ti.ID, slot: p.Slot, task: asynq.NewTask(ti.Type, ti.Payload)}
 		}
 	})
 	if err != nil {
@@ -289,6 +300,9 @@ func RunArchivedPollsOfPages(ctx context.Context, insp *asynq.Inspector, pages m
 	}
 	var ids, of []string
 	for page, l := range last {
+		if stale != nil && stale(l.task) {
+			continue
+		}
 		ids, of = append(ids, l.id), append(of, page)
 	}
 	ran, err := runTasks(insp, tasks.QueuePolls, ids, of)

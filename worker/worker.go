@@ -105,8 +105,8 @@ type Params struct {
 	// poll run with an older config, or a process not yet restarted with a
 	// new token, would otherwise hold every worker's replies until the
 	// pause runs out. If zero, 30s. As often, a worker with an Enqueuer
-	// runs again the replies and webhook items of its Pages that a worker
-	// without the Page archived meanwhile (runArchivedOfOwnPages).
+	// runs again the replies, webhook items and polls of its Pages that a
+	// worker without the Page archived meanwhile (runArchivedOfOwnPages).
 	StalePausesCheckedEvery time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
@@ -511,11 +511,12 @@ func (w *Worker) liftStalePausesNow(ctx context.Context, rdb *tasks.ServerClient
 	}
 }
 
-// runArchivedOfOwnPages runs again the replies and webhook items of this
-// worker's Pages archived by a worker whose config lacks the Page
-// (RunArchivedOfPages, RunArchivedItemsOfPages), as the start of a worker
-// does. A worker without the Page fails such a task at once, with its slots
-// free, while this one's slots wait for the Page's send slots or put its
+// runArchivedOfOwnPages runs again the replies, webhook items and polls of
+// this worker's Pages archived by a worker whose config lacks the Page
+// (RunArchivedOfPages, RunArchivedItemsOfPages, RunArchivedPollsOfPages), as
+// the start of a worker does; a Page's latest poll only when its next slot
+// is not due yet (a later one reads everything since). A worker without
+// the Page fails such a task at once, with its slots free, while this one's slots wait for the Page's send slots or put its
 // replies back (rate, pause): run beside this one (a second process on
 // another config against the same database, or an old worker of a rolling
 // update still running after a new one started), it takes most of a
@@ -585,6 +586,18 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 		}
 		for page, n := range items {
 			w.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
+		}
+		var stale func(*asynq.Task) bool
+		if sp, ok := w.p.Poll.(stalePolls); ok {
+			stale = func(t *asynq.Task) bool { return sp.Stale(t, time.Now()) }
+		}
+		polls, err := runArchivedPolls(ctx, enq.Inspector, configured, stale)
+		failed = failed || err != nil
+		if err != nil && ctx.Err() == nil {
+			w.log.Debug("run the polls archived while their Page was not configured", slog.String("error", err.Error()))
+		}
+		for page, n := range polls {
+			w.log.Info("polls archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("polls", n))
 		}
 	}
 	if !failed { // else read again at the next round
