@@ -441,6 +441,12 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 		if err := admitOrBack(); err != nil {
 			return err
 		}
+		// And the window again: the second admission may have waited for
+		// a send slot (up to 2 s), and the window's end with it. Only
+		// here: without a second admission nothing waits before the send.
+		if err := w.pastWindow(ctx, ps, &r, token, lim, unsettled, log); err != nil {
+			return err
+		}
 	}
 
 	if w.stopping.Err() != nil && !lastRun(ctx) {
