@@ -72,6 +72,9 @@ type FieldError struct {
 	// environment can only be in args, so only they are cleaned of one.
 	format string
 	args   []any
+
+	// unsetVar: the problem is a ${VAR} not set in the environment.
+	unsetVar bool
 }
 
 func (e *FieldError) Error() string {
@@ -129,19 +132,7 @@ func asError(l []*FieldError) error {
 // /etc/pagereply.yaml: no such file or directory", where it was "config:
 // open /etc/pagereply.yaml: no such file or directory").
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == path {
-			err = pe.Err // the path is said once, first
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	c, err := Parse(data, os.LookupEnv)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return LoadFor(path, nil)
 }
 
 // Parse parses a YAML configuration. Every ${VAR} in a value is replaced by
@@ -151,6 +142,34 @@ func Load(path string) (*Config, error) {
 // validated. All problems are reported at once, each as a *FieldError naming
 // the key.
 func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return ParseFor(data, lookupEnv, nil)
+}
+
+// LoadFor is Load for a caller that uses only some keys (see ParseFor).
+func LoadFor(path string, uses func(c *Config, key string) bool) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == path {
+			err = pe.Err // the path is said once, first
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c, err := ParseFor(data, os.LookupEnv, uses)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseFor is Parse for a caller that uses only some keys: a ${VAR} not set
+// in the environment is an error only at a key for which uses(c, key) is
+// true (c is the configuration decoded, its Pages' ids known; key is a path
+// like "pages[1].access_token" or "api.tokens[0]"). At any other key the
+// variable may be unset: the key keeps its default, and c.Unset() lists it.
+// Every other problem is an error as with Parse. A nil uses is Parse: every
+// key is used.
+func ParseFor(data []byte, lookupEnv func(string) (string, bool), uses func(c *Config, key string) bool) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -177,7 +196,22 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
 
-	errs := d.errs
+	var errs []*FieldError
+	for _, e := range d.errs {
+		if e.unsetVar {
+			if c.unsetPaths == nil {
+				c.unsetPaths = map[string]bool{}
+			}
+			c.unsetPaths[e.Path] = true
+		}
+	}
+	for _, e := range d.errs {
+		if e.unsetVar && uses != nil && !uses(c, e.Path) {
+			c.unset = append(c.unset, e)
+			continue
+		}
+		errs = append(errs, e)
+	}
 	for _, e := range c.validate() {
 		// A key that could not be decoded has said so already. A secret
 		// that is "$NAME" is refused only where the file says $NAME: one

@@ -398,6 +398,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	s, vars, err := expand(n.Value, d.lookupEnv)
 	if err != nil {
 		d.errorf(path, n, "%s", err)
+		if errors.As(err, new(*unsetVarError)) {
+			d.errs[len(d.errs)-1].unsetVar = true
+		}
 		return
 	}
 	// Never repeat the value: one from the environment may be a secret, and
@@ -588,9 +591,9 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 				if !envStyleName(name) {
 					// A valid name, yet not written as environment
 					// variables are: it may be a secret put in ${ }.
-					return "", nil, errors.New("a variable in ${...} is not set (its name is not shown: it is not written in capitals, digits and _ like an environment variable's, so it may be a secret; write $$ for a literal $)")
+					return "", nil, &unsetVarError{"a variable in ${...} is not set (its name is not shown: it is not written in capitals, digits and _ like an environment variable's, so it may be a secret; write $$ for a literal $)"}
 				}
-				return "", nil, fmt.Errorf("environment variable %s is not set", name)
+				return "", nil, &unsetVarError{"environment variable " + name + " is not set"}
 			}
 			b.WriteString(val)
 			vars = append(vars, envVar{name, val})
@@ -601,6 +604,11 @@ func expand(s string, lookupEnv func(string) (string, bool)) (string, []envVar, 
 		}
 	}
 }
+
+// unsetVarError is expand's error for a ${VAR} not set in the environment.
+type unsetVarError struct{ msg string }
+
+func (e *unsetVarError) Error() string { return e.msg }
 
 // maxShownVarName is the length past which the name of an unset variable
 // is not shown: names of environment variables are short, tokens long.

@@ -20,7 +20,21 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 
 	secretsInFile []string // SecretsInFile
+
+	// unset are the problems of the keys whose ${VAR} is not set and that
+	// ParseFor's uses let pass (Unset); unsetPaths holds every key whose
+	// ${VAR} is not set, for validate: what depends on such a key is not
+	// judged by its missing value.
+	unset      []*FieldError
+	unsetPaths map[string]bool
 }
+
+// Unset returns the keys whose ${VAR} is not set in the environment and
+// that the caller of ParseFor or LoadFor does not use: each as the error a
+// strict Load gives for it ("environment variable PAGE_TOKEN is not set"),
+// naming the key and the variable, never a value. The keys keep their
+// defaults (a string key is empty).
+func (c *Config) Unset() []*FieldError { return c.unset }
 
 // SecretsInFile returns the key paths of the secrets (tokens, the app secret,
 // passwords) written in the file itself rather than taken from the

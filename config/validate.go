@@ -158,7 +158,8 @@ func (c *Config) validate() []*FieldError {
 		pg.validate(&p, path, shared)
 		// The poll must come round within the reply window of what only it
 		// finds: everything without the webhook, conversations with it.
-		pg.validateScheduleGap(&p, path, c.Webhook.VerifyToken != "")
+		// A verify_token whose ${VAR} is not set is one the file turns on.
+		pg.validateScheduleGap(&p, path, c.Webhook.VerifyToken != "" || c.unsetPaths["webhook.verify_token"])
 		if pg.ID == "" {
 			continue
 		}
@@ -176,7 +177,7 @@ func (c *Config) validate() []*FieldError {
 	if c.Worker.MaxRetry < 0 {
 		p.add("worker.max_retry", "must not be negative")
 	}
-	if c.Webhook.VerifyToken != "" && c.Graph.AppSecret == "" {
+	if c.Webhook.VerifyToken != "" && c.Graph.AppSecret == "" && !c.unsetPaths["graph.app_secret"] {
 		p.add("webhook.verify_token", "the webhook needs graph.app_secret to verify Meta's signatures")
 	}
 	if err := CheckHostPort(c.API.Addr, true); err != nil {

@@ -48,11 +48,18 @@ func configPath(env *cmdEnv, flagValue string) string {
 // otherwise. Its lines begin "pagereply NAME: ", as every command's errors
 // do; a problem with the file then says "config FILE: " (config.Load's).
 func loadConfig(env *cmdEnv, name, path string) (*config.Config, int) {
+	return loadConfigFor(env, name, path, nil)
+}
+
+// loadConfigFor is loadConfig for a command that uses only the keys uses
+// says (config.LoadFor): a ${VAR} unset at another key is no error, and
+// newApp notes it at debug.
+func loadConfigFor(env *cmdEnv, name, path string, uses func(*config.Config, string) bool) (*config.Config, int) {
 	if path == "" {
 		fmt.Fprintf(env.stderr, "pagereply %s: no configuration: give -c FILE or set PAGEREPLY_CONFIG\n", name)
 		return nil, exitUsage
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadFor(path, uses)
 	if err != nil {
 		var fe *config.FieldError
 		// config.Load's error names the file.
@@ -114,6 +121,11 @@ func newApp(cfg *config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	tasks.SetRedisLogger(log)
+	for _, e := range cfg.Unset() {
+		// The variable's name (config's words never hold a value), at
+		// debug: the command does not use the key.
+		log.Debug("configuration key not used by this command has its ${VAR} unset", slog.String("key", e.Path), slog.String("error", e.Msg))
+	}
 	a := &app{cfg: cfg, log: log, redis: opt, metrics: metrics.NewWith(metrics.Options{NoPageBuckets: !boolOr(cfg.Metrics.PageBuckets, true)})}
 	a.rdb = tasks.NewRedisClient(opt)
 	linger, flushAt := tasks.BatchOptions(cfg.Worker.Concurrency)
@@ -331,12 +343,12 @@ func (a *app) warnPaused(ctx context.Context) {
 // lines about a Redis out of reach at debug, the command saying it once).
 // The app is nil, with the exit code, when the command ends there; the
 // caller closes it otherwise.
-func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, quietRedis bool) (*app, int) {
+func openPageApp(ctx context.Context, env *cmdEnv, name, cfgPath, page string, quietRedis bool, uses func(*config.Config, string) bool) (*app, int) {
 	if page == "" {
 		fmt.Fprintf(env.stderr, "pagereply %s: --page is required\n", name)
 		return nil, exitUsage
 	}
-	cfg, code := loadConfig(env, name, configPath(env, cfgPath))
+	cfg, code := loadConfigFor(env, name, configPath(env, cfgPath), uses)
 	if cfg == nil {
 		return nil, code
 	}

@@ -67,7 +67,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		// its package prefix, beside the flag's name.
 		return usage("--text: %s", strings.TrimPrefix(err.Error(), "config: "))
 	}
-	cfg, code := loadConfig(env, "enqueue", configPath(env, *cfgPath))
+	cfg, code := loadConfigFor(env, "enqueue", configPath(env, *cfgPath), usesEnqueue(*page, *conv != ""))
 	if cfg == nil {
 		return code
 	}

@@ -40,7 +40,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	// Redis out of reach is this command's error, said once below.
-	a, code := openPageApp(ctx, env, "poll", *cfgPath, *page, true)
+	a, code := openPageApp(ctx, env, "poll", *cfgPath, *page, true, usesPoll(*page))
 	if a == nil {
 		return code
 	}

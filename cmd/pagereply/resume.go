@@ -38,7 +38,7 @@ func runResume(ctx context.Context, env *cmdEnv, args []string) int {
 		return code
 	}
 	// Redis out of reach is this command's error, said once below.
-	a, code := openPageApp(ctx, env, "resume", *cfgPath, *page, true)
+	a, code := openPageApp(ctx, env, "resume", *cfgPath, *page, true, usesRedisAndPageIDs)
 	if a == nil {
 		return code
 	}

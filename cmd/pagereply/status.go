@@ -30,7 +30,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply status: --count-limit must be 0 (count all) or more\n")
 		return exitUsage
 	}
-	cfg, code := loadConfig(env, "status", configPath(env, *cfgPath))
+	cfg, code := loadConfigFor(env, "status", configPath(env, *cfgPath), usesRedisAndPageIDs)
 	if cfg == nil {
 		return code
 	}

@@ -26,8 +26,11 @@ func TestUnsetVariableSaysExport_audit19(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, cmd := range []string{"check", "serve", "status"} {
-		_, stderr, code := runInProcess(t, nil, cmd, "-c", unset)
+	// poll, not status: status uses no Page token, and runs without one
+	// (TestUnsetVariableOnlyWhereUsed_audit20).
+	for _, args := range [][]string{{"check"}, {"serve"}, {"poll", "--page", "123"}} {
+		cmd := args[0]
+		_, stderr, code := runInProcess(t, nil, append(args, "-c", unset)...)
 		if code != exitUsage || !strings.Contains(stderr, "AUDIT19_UNSET_TOKEN is not set") {
 			t.Fatalf("%s: exit %d, want %d naming the variable\n%s", cmd, code, exitUsage, stderr)
 		}
