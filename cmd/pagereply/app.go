@@ -420,6 +420,9 @@ func (a *app) checkRedis(ctx context.Context) error {
 	// what it means. Its lines as warnings again from then on.
 	tasks.SetRedisLoggerAt(a.log, slog.LevelDebug)
 	up, err := a.pingRedis(pctx)
+	if up {
+		a.warnOpenRedis(pctx)
+	}
 	tasks.SetRedisLogger(a.log)
 	if err != nil {
 		return err
@@ -440,6 +443,31 @@ func (a *app) checkRedis(ctx context.Context) error {
 	}
 	a.warnEviction(pctx)
 	return nil
+}
+
+// warnOpenRedis warns when redis.url gives a password and Redis takes
+// connections without one. Redis 6 and later answer OK to HELLO ... AUTH or
+// AUTH default PASSWORD with any password while the default user has none
+// (nopass), so such a password went unnoticed: the queue and the ledger are
+// open to whoever reaches that Redis, or redis.url points at another Redis
+// than the one meant (a test one, without requirepass). One PING on a
+// connection of its own without credentials tells: a Redis that wants a
+// password answers it NOAUTH, and no warning. Sentinel and Cluster are not
+// probed.
+func (a *app) warnOpenRedis(ctx context.Context) {
+	o, ok := a.redis.(asynq.RedisClientOpt)
+	if !ok || o.Password == "" {
+		return
+	}
+	c := redis.NewClient(&redis.Options{Network: o.Network, Addr: o.Addr, DB: o.DB, TLSConfig: o.TLSConfig,
+		Protocol: 2, PoolSize: 1, MaxRetries: -1, DisableIdentity: true})
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return // NOAUTH: the password is needed; or out of reach, said elsewhere
+	}
+	a.log.Warn("redis.url gives a password, but this Redis takes connections without one (its default user has no password, and Redis accepts any then): "+
+		"anyone who reaches it can read and change the queue and the ledger; set requirepass (or an ACL user) on it, or check that redis.url names the Redis you meant",
+		slog.String("redis", a.cfg.Redis.Describe()))
 }
 
 // warnEviction warns when Redis may evict keys.
@@ -507,6 +535,7 @@ func (a *app) logRedisBack(ctx context.Context) {
 		}
 		if up {
 			a.log.Info("Redis answers", slog.String("redis", a.cfg.Redis.Describe()))
+			a.warnOpenRedis(pctx)
 			a.warnEviction(pctx)
 			cancel()
 			return
