@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,6 +34,10 @@ type app struct {
 	enq     *tasks.Enqueuer
 	graph   *graph.Client
 	metrics *metrics.Metrics
+	// redisAway is set while Redis has not answered since the start
+	// (checkRedis's warning), until logRedisBack sees it answer: the
+	// "pagereply running" line says so, else it reads as a healthy start.
+	redisAway atomic.Bool
 }
 
 // configPath returns -c, else PAGEREPLY_CONFIG.
@@ -438,6 +443,7 @@ func (a *app) checkRedis(ctx context.Context) error {
 			attrs = append(attrs, slog.String("hint", a.cfg.Redis.UpHint()))
 		}
 		a.log.Warn("Redis does not answer yet: pagereply starts and waits for it", attrs...)
+		a.redisAway.Store(true)
 		go a.logRedisBack(ctx)
 		return nil
 	}
@@ -534,6 +540,7 @@ func (a *app) logRedisBack(ctx context.Context) {
 			return
 		}
 		if up {
+			a.redisAway.Store(false)
 			a.log.Info("Redis answers", slog.String("redis", a.cfg.Redis.Describe()))
 			a.warnOpenRedis(pctx)
 			a.warnEviction(pctx)

@@ -82,6 +82,9 @@ func TestRedisCredentialsRefusedAtStart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if l := lineWith(p.stderr.String(), `"msg":"pagereply running"`); strings.Contains(l, "redis_state") {
+		t.Errorf("a start with Redis answering says it does not: %s", l)
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != exitOK {
 		t.Errorf("worker stopped with exit %d", code)
@@ -118,6 +121,13 @@ func TestWorkerStartsBeforeRedis(t *testing.T) {
 	}
 	waitLog("Redis does not answer yet: pagereply starts and waits for it")
 	waitLog("cannot check the pauses of broken Pages")
+	// Its "pagereply running" line says that Redis does not answer yet:
+	// without, it read as a healthy start between the warning and
+	// asynq's errors.
+	waitLog(`"msg":"pagereply running"`)
+	if !strings.Contains(lineWith(p.stderr.String(), `"msg":"pagereply running"`), `"redis_state":"not answering yet`) {
+		t.Errorf("the running line does not say Redis does not answer yet:\n%s", p.stderr)
+	}
 	if strings.Contains(p.stderr.String(), `"msg":"Redis answers"`) {
 		t.Fatal("Redis said to answer while down")
 	}
@@ -218,4 +228,14 @@ func TestRedisDatabaseOutOfRange(t *testing.T) {
 			}
 		}
 	})
+}
+
+// lineWith is the first line of log that holds s ("" if none).
+func lineWith(log, s string) string {
+	for l := range strings.Lines(log) {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }

@@ -255,8 +255,14 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 		// Served last, so that ready means every role is running.
 		r.health.Serve()
 	}
-	a.log.Info("pagereply running", slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
-		slog.String("redis", a.cfg.Redis.Describe()))
+	running := []any{slog.String("roles", roles.String()), slog.Int("pages", len(a.cfg.Pages)),
+		slog.String("redis", a.cfg.Redis.Describe())}
+	if a.redisAway.Load() {
+		// Started without Redis (checkRedis's warning): running, but
+		// nothing is polled, queued or sent until it answers.
+		running = append(running, slog.String("redis_state", "not answering yet: nothing is polled, queued or sent until it does (\"Redis answers\" follows)"))
+	}
+	a.log.Info("pagereply running", running...)
 	go checkClock(ctx, a.rdb, a.log)
 	return r, nil
 }
