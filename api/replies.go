@@ -45,6 +45,9 @@ type ReplyResult struct {
 	ID     string       `json:"id,omitempty"`
 	State  string       `json:"state,omitempty"`
 	Error  *errorDetail `json:"error,omitempty"`
+	// ErrorClass is, on a 409 for a target failed for good (state
+	// archived), GET /v1/replies/{id}'s error_class.
+	ErrorClass string `json:"error_class,omitempty"`
 	// RetryAfter is, on a 503, the seconds to wait before asking again
 	// (retryAfterSlot, retryAfterPause, redisRetryAfter); a single reply's
 	// answer has it in its Retry-After header too.
@@ -587,11 +590,103 @@ func retryAfterPause(d time.Duration) int {
 // it; only "failed for good" when that cannot be read. Not "Graph refused
 // it": a hide or a remove never reached Graph.
 func FailedForGood(ctx context.Context, l *tasks.Ledger, page string, t tasks.Target) string {
+	msg, _ := failedForGood(ctx, l, page, t)
+	return msg
+}
+
+// failedForGood is FailedForGood's message and the entry's error class
+// (failedClass; "" when the entry cannot be read).
+func failedForGood(ctx context.Context, l *tasks.Ledger, page string, t tasks.Target) (msg, class string) {
 	why := "it failed for good"
-	if en, err := l.Get(ctx, page, t); err == nil && en.Status == tasks.StatusFailed && en.Reason != "" {
-		why += ": " + en.Reason
+	if en, err := l.Get(ctx, page, t); err == nil && en.Status == tasks.StatusFailed {
+		if en.Reason != "" {
+			why += ": " + en.Reason
+		}
+		class = failedClass(en)
 	}
-	return t.String() + " cannot get a reply: " + why
+	return t.String() + " cannot get a reply: " + why, class
+}
+
+// The error classes of an archived reply (GET /v1/replies/{id}'s
+// error_class, and a 409's for a target failed for good), besides the
+// worker's graph.FailureClass words kept in the ledger (permanent,
+// app_not_live, other): one fixed word, never text of an answer or a
+// request.
+const (
+	// classTransient: the task's retries ran out on transient answers (or
+	// errors that were not Graph's); asking again queues it (202).
+	classTransient = "transient"
+	// classGivenUp: its tasks ran out of retries more than
+	// tasks.MaxReplacements times and the enqueue gave it up: failed for
+	// good, asking again answers 409.
+	classGivenUp = "given_up"
+	// classTooOld: it waited past its Page's reply window, not sent.
+	classTooOld = "too_old"
+	// classHidden, classRemoved: the Page hid the comment, or the comment
+	// or post was removed (a mark of the webhook's; Graph never saw it).
+	classHidden  = "hidden"
+	classRemoved = "removed"
+	classOther   = graph.FailureOther
+)
+
+// givenUpReason starts the reason tasks.Enqueuer's give-up keeps, whose
+// entry has no class field.
+const givenUpReason = "given up after its task ran out of retries"
+
+// failedClass is the error class of a target failed for good (entry): the
+// class the worker kept with it, else one told from the reason an entry
+// without the field has (a mark, a give-up, an older version's Graph
+// error text, which ends "class <class>]"). A page_broken kept there is
+// an answer the worker took as the reply's, not the Page's (a Page broken
+// pauses, and never fails a reply for good): permanent.
+func failedClass(entry tasks.Entry) string {
+	c := entry.Class
+	switch {
+	case c != "":
+	case entry.Reason == tasks.HiddenReason:
+		return classHidden
+	case entry.Reason == tasks.RemovedReason || entry.Reason == tasks.PostRemovedReason:
+		return classRemoved
+	case strings.HasPrefix(entry.Reason, givenUpReason):
+		return classGivenUp
+	case graph.AppNotLiveReason(entry.Reason):
+		return graph.FailureAppNotLive
+	default:
+		c = textClass(entry.Reason)
+	}
+	switch c {
+	case "page_broken", "permanent":
+		return "permanent"
+	case graph.FailureAppNotLive:
+		return c
+	}
+	return classOther
+}
+
+// textClass is the class a graph.Error's text names ("[..., class
+// permanent]"), "" when it names none of Graph's classes.
+func textClass(s string) string {
+	for _, c := range [...]graph.Class{graph.ClassPermanent, graph.ClassPageBroken, graph.ClassTransient, graph.ClassThrottled} {
+		w := "class " + c.String()
+		if strings.Contains(s, w+"]") || strings.Contains(s, w+",") || strings.Contains(s, w+" (") {
+			return c.String()
+		}
+	}
+	return ""
+}
+
+// windowText is in the error of a reply the worker let go past its Page's
+// reply window.
+const windowText = "outside the Page's reply window"
+
+// archivedClass is the error class of a reply whose task asynq archived
+// with lastErr while the ledger has no failure of its target: too_old past
+// the window, else its retries ran out (transient: asking again queues it).
+func archivedClass(lastErr string) string {
+	if strings.Contains(lastErr, windowText) {
+		return classTooOld
+	}
+	return classTransient
 }
 
 const redisUnavailableMsg = "cannot queue the reply now (Redis unavailable); try again"
@@ -627,8 +722,9 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 		return ReplyResult{Status: http.StatusConflict, ID: id, State: "sent",
 			Error: &errorDetail{Message: id + " already has a reply: it was sent", Field: field}}
 	case tasks.AlreadyFailed:
-		return ReplyResult{Status: http.StatusConflict, ID: id, State: "archived",
-			Error: &errorDetail{Message: FailedForGood(ctx, s.p.Ledger, reply.PageID, reply.Target), Field: field}}
+		msg, class := failedForGood(ctx, s.p.Ledger, reply.PageID, reply.Target)
+		return ReplyResult{Status: http.StatusConflict, ID: id, State: "archived", ErrorClass: class,
+			Error: &errorDetail{Message: msg, Field: field}}
 	default: // AlreadyQueued
 		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "taskid").Inc()
 		state := "pending"
@@ -1107,6 +1203,9 @@ type ReplyStatus struct {
 	// LastError is the error of the last failed attempt, or why Graph refused
 	// the reply for good.
 	LastError string `json:"last_error,omitempty"`
+	// ErrorClass is, for an archived reply, why in one fixed word a client
+	// can act on (archivedClass, failedClass); never text of the answer.
+	ErrorClass string `json:"error_class,omitempty"`
 	// MessageID is Graph's message id once sent ("" when Graph only said the
 	// target was already answered).
 	MessageID string `json:"message_id,omitempty"`
@@ -1211,7 +1310,7 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 		st.SentAt = &at
 		st.Attempts = max(st.Attempts, 1)
 	case tasks.StatusFailed:
-		st.State, st.LastError = "archived", entry.Reason
+		st.State, st.LastError, st.ErrorClass = "archived", entry.Reason, failedClass(entry)
 		if t.Kind == tasks.KindComment && tasks.StaleHideMark(s.pages[page], entry) {
 			// The hide mark of a Page that had skip_hidden, off since:
 			// not the Page's wish any more, and not final.
@@ -1237,6 +1336,9 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 			// never dropped). asynq says completed; nothing went out.
 			st.State, st.LastError = "skipped", skippedReason(t)
 		}
+	}
+	if st.State == "archived" && st.ErrorClass == "" {
+		st.ErrorClass = archivedClass(st.LastError)
 	}
 	writeJSON(w, http.StatusOK, st)
 }
