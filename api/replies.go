@@ -75,13 +75,39 @@ func badInput(field, format string, args ...any) *inputError {
 	return &inputError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...), field: field}
 }
 
+// unsupportedCoding is the 415's message for a body sent with a content
+// coding other than identity (Content-Encoding's values), "" for none. The
+// body is read as it comes, and a compressed one is not JSON: said so, it
+// was a 400 "the body must be a JSON object". A coding is named only when it
+// is one of the registered few, never a caller's other text.
+func unsupportedCoding(values []string) string {
+	for _, v := range values {
+		for c := range strings.SplitSeq(v, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			switch c {
+			case "", "identity":
+				continue
+			case "gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress":
+				return "Content-Encoding " + c + " is not supported: send the body uncompressed"
+			}
+			return "this Content-Encoding is not supported: send the body uncompressed"
+		}
+	}
+	return ""
+}
+
+// utf8BOM is the byte order mark some tools write before UTF-8 text.
+var utf8BOM = []byte("\ufeff")
+
 // decodeReplies reads a POST /v1/replies body: one ReplyRequest, or
 // {"replies":[...]} with 1 to MaxBatch of them; an object may name a member
 // once only. A batch item that cannot be decoded gets its own error in
 // itemErrs; the others go on. A long unknown member's name is not quoted
 // (unknownField).
 func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, batch bool, e *inputError) {
-	body = bytes.TrimSpace(body)
+	// RFC 8259 §8.1 lets a parser ignore a byte order mark; Windows tools
+	// (PowerShell 5's UTF8 encoding) write one.
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, utf8BOM))
 	if len(body) == 0 {
 		return nil, nil, false, badInput("", "empty body: send a JSON object")
 	}
@@ -464,6 +490,12 @@ func digits(s string) bool {
 // postReplies answers POST /v1/replies.
 func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 	w = s.withWriteBudget(w)
+	if msg := unsupportedCoding(r.Header.Values("Content-Encoding")); msg != "" {
+		// RFC 9110 §12.5.3: a 415 for a content coding says which it takes.
+		w.Header().Set("Accept-Encoding", "identity")
+		writeError(w, http.StatusUnsupportedMediaType, msg, "")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.p.MaxBody))
 	if err != nil {
 		var mb *http.MaxBytesError
