@@ -759,9 +759,9 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 			Error: &errorDetail{Message: msg, Field: field}}
 	default: // AlreadyQueued
 		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "taskid").Inc()
-		state := "pending"
+		state, replacing := "pending", false
 		if ti, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id); err == nil {
-			state = stateOf(ti.State)
+			state, replacing = stateOf(ti.State), ti.State == asynq.TaskStateArchived
 			if ti.State == asynq.TaskStateCompleted {
 				// As GET /v1/replies/{id}: a completed task is sent only
 				// with the ledger's record (it completes without a send
@@ -775,6 +775,13 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 			}
 		}
 		msg := id + " already has a reply queued"
+		if replacing {
+			// An archived task here is one another request is replacing
+			// now (tasks.Enqueuer holds its lock): the reply is on its way
+			// again. Said archived, "completed without a send", the caller
+			// took it as refused while the other request got its 202.
+			state, msg = "pending", id+" already has a reply queued (another request is queuing it again now)"
+		}
 		switch state {
 		case "sent":
 			msg = id + " already has a reply: it was sent"
