@@ -141,3 +141,36 @@ func TestMarkedReplyHasErrorClass_audit20(t *testing.T) {
 		}
 	}
 }
+
+// brokenGraph answers every private reply with Graph's 190 (the Page's
+// token expired): the worker pauses the Page and keeps its reply.
+type brokenGraph struct{ worker.Graph }
+
+func (brokenGraph) SendPrivateReply(context.Context, string, string, graph.Recipient, string) (graph.SendResult, error) {
+	return graph.SendResult{}, &graph.Error{HTTPStatus: 400, Code: 190, Class: graph.ClassPageBroken, Message: "Error validating access token: Session has expired"}
+}
+
+// TestHeldReplyHasErrorClass_audit20: a reply held because its Page is
+// broken (a 190 on its send: the Page paused, its reply kept and tried
+// again after the pause) answers GET with error_class "page_broken" while
+// it waits, so a client can tell the Page's owner instead of waiting on
+// it; before, the class was only in last_error's text.
+func TestHeldReplyHasErrorClass_audit20(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.replyThrough(t, func(base worker.Graph) worker.Graph { return brokenGraph{base} }, func(p *worker.Params) {})
+	id := "comment:" + c
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, m := e.do(t, http.MethodGet, "/v1/replies/"+id, testToken, "")
+		if st == 200 && m["last_error"] != nil && m["state"] != "active" {
+			if m["error_class"] != "page_broken" || m["state"] == "archived" {
+				t.Fatalf("GET %d %v; want it held, error_class page_broken", st, m)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reply not held: %d %v", st, m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -707,6 +707,31 @@ func textClass(s string) string {
 	return ""
 }
 
+// pausedText is in the error of a reply the worker put back because its
+// Page is paused, before the pause's reason (worker's putBackPaused).
+const pausedText = ": page paused: "
+
+// heldClass is the error class of a reply waiting for its next attempt
+// (retry, scheduled) after lastErr: throttled or page_broken while its
+// Page is paused for that (a policy block is a Page broken; a Graph outage
+// transient), else the class Graph's error names (a transient failure
+// retried), "" for a wait that is no error's (the Page's rate used up, a
+// send settling).
+func heldClass(lastErr string) string {
+	if _, reason, ok := strings.Cut(lastErr, pausedText); ok {
+		word, _, _ := strings.Cut(reason, ":")
+		switch word {
+		case tasks.PauseThrottled:
+			return word
+		case tasks.PausePageBroken, tasks.PausePolicyBlock:
+			return tasks.PausePageBroken
+		case tasks.PauseGraphDown:
+			return classTransient
+		}
+	}
+	return textClass(lastErr)
+}
+
 // windowText is in the error of a reply the worker let go past its Page's
 // reply window.
 const windowText = "outside the Page's reply window"
@@ -1243,7 +1268,9 @@ type ReplyStatus struct {
 	// the reply for good.
 	LastError string `json:"last_error,omitempty"`
 	// ErrorClass is, for an archived reply, why in one fixed word a client
-	// can act on (archivedClass, failedClass); never text of the answer.
+	// can act on (archivedClass, failedClass), and for one waiting for its
+	// next attempt, the class of what holds it (heldClass); never text of
+	// the answer.
 	ErrorClass string `json:"error_class,omitempty"`
 	// MessageID is Graph's message id once sent ("" when Graph only said the
 	// target was already answered).
@@ -1376,8 +1403,11 @@ func (s *Server) getReply(w http.ResponseWriter, r *http.Request) {
 			st.State, st.LastError = "skipped", skippedReason(t)
 		}
 	}
-	if st.State == "archived" && st.ErrorClass == "" {
+	switch {
+	case st.State == "archived" && st.ErrorClass == "":
 		st.ErrorClass = archivedClass(st.LastError)
+	case st.State == "retry" || st.State == "scheduled":
+		st.ErrorClass = heldClass(st.LastError)
 	}
 	writeJSON(w, http.StatusOK, st)
 }
