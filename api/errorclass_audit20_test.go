@@ -166,6 +166,10 @@ func TestHeldReplyHasErrorClass_audit20(t *testing.T) {
 			if m["error_class"] != "page_broken" || m["state"] == "archived" {
 				t.Fatalf("GET %d %v; want it held, error_class page_broken", st, m)
 			}
+			st, m = e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c))
+			if st != http.StatusConflict || m["error_class"] != "page_broken" {
+				t.Fatalf("POST again: %d %v; want 409 with error_class page_broken", st, m)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

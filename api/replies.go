@@ -46,7 +46,8 @@ type ReplyResult struct {
 	State  string       `json:"state,omitempty"`
 	Error  *errorDetail `json:"error,omitempty"`
 	// ErrorClass is, on a 409 for a target failed for good (state
-	// archived), GET /v1/replies/{id}'s error_class.
+	// archived) or one whose reply waits after an error, GET
+	// /v1/replies/{id}'s error_class.
 	ErrorClass string `json:"error_class,omitempty"`
 	// RetryAfter is, on a 503, the seconds to wait before asking again
 	// (retryAfterSlot, retryAfterPause, redisRetryAfter); a single reply's
@@ -784,9 +785,12 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 			Error: &errorDetail{Message: msg, Field: field}}
 	default: // AlreadyQueued
 		s.p.Metrics.DuplicatesSkipped.WithLabelValues(reply.PageID, "taskid").Inc()
-		state, replacing := "pending", false
+		state, replacing, class := "pending", false, ""
 		if ti, err := s.p.Inspector.GetTaskInfo(tasks.QueueReplies, id); err == nil {
 			state, replacing = stateOf(ti.State), ti.State == asynq.TaskStateArchived
+			if ti.State == asynq.TaskStateRetry || ti.State == asynq.TaskStateScheduled {
+				class = heldClass(ti.LastErr) // as GET /v1/replies/{id}
+			}
 			if ti.State == asynq.TaskStateCompleted {
 				// As GET /v1/replies/{id}: a completed task is sent only
 				// with the ledger's record (it completes without a send
@@ -815,7 +819,7 @@ func (s *Server) enqueueOne(ctx context.Context, req *ReplyRequest, prefix strin
 		case "skipped", "unknown":
 			msg = id + " already has a reply task, completed without a send; ask again shortly (GET /v1/replies/" + id + " says why)"
 		}
-		return ReplyResult{Status: http.StatusConflict, ID: id, State: state,
+		return ReplyResult{Status: http.StatusConflict, ID: id, State: state, ErrorClass: class,
 			Error: &errorDetail{Message: msg, Field: field}}
 	}
 }
