@@ -134,7 +134,11 @@ func TestMarkedReplyHasErrorClass_audit20(t *testing.T) {
 	if err := e.ledger.MarkFailed(ctx, e.page.ID, tasks.Target{Kind: tasks.KindComment, ID: cs[3].ID}, "class secret-word here"); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"hidden", "removed", "permanent", "other"} {
+	// A give-up an older version kept without its class: the reason's start tells.
+	if err := e.ledger.MarkFailed(ctx, e.page.ID, tasks.Target{Kind: tasks.KindComment, ID: cs[4].ID}, tasks.GivenUpReason+" 3 times (last error: code 2)"); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"hidden", "removed", "permanent", "other", "given_up"} {
 		st, m := e.do(t, http.MethodGet, "/v1/replies/comment:"+cs[i].ID, testToken, "")
 		if st != 200 || m["state"] != "archived" || m["error_class"] != want {
 			t.Errorf("comment %d: GET %d %v; want archived, error_class %s", i, st, m, want)

@@ -652,7 +652,7 @@ const (
 	// classGivenUp: its tasks ran out of retries more than
 	// tasks.MaxReplacements times and the enqueue gave it up: failed for
 	// good, asking again answers 409.
-	classGivenUp = "given_up"
+	classGivenUp = tasks.ClassGivenUp
 	// classTooOld: it waited past its Page's reply window, not sent.
 	classTooOld = "too_old"
 	// classHidden, classRemoved: the Page hid the comment, or the comment
@@ -661,10 +661,6 @@ const (
 	classRemoved = "removed"
 	classOther   = graph.FailureOther
 )
-
-// givenUpReason starts the reason tasks.Enqueuer's give-up keeps, whose
-// entry has no class field.
-const givenUpReason = "given up after its task ran out of retries"
 
 // failedClass is the error class of a target failed for good (entry): the
 // class the worker kept with it, else one told from the reason an entry
@@ -675,12 +671,14 @@ const givenUpReason = "given up after its task ran out of retries"
 func failedClass(entry tasks.Entry) string {
 	c := entry.Class
 	switch {
+	case c == classGivenUp:
+		return c
 	case c != "":
 	case entry.Reason == tasks.HiddenReason:
 		return classHidden
 	case entry.Reason == tasks.RemovedReason || entry.Reason == tasks.PostRemovedReason:
 		return classRemoved
-	case strings.HasPrefix(entry.Reason, givenUpReason):
+	case strings.HasPrefix(entry.Reason, tasks.GivenUpReason): // given up by an older version, without the class
 		return classGivenUp
 	case graph.AppNotLiveReason(entry.Reason):
 		return graph.FailureAppNotLive

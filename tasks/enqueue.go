@@ -341,6 +341,15 @@ func (l *Ledger) getTargets(ctx context.Context, page string, ts []Target) ([]ta
 // the person (its outcome unknown, or a claim that may be sending now).
 func inDoubt(e Entry) bool { return e.Status == StatusUnknown || e.Status == StatusClaimed }
 
+// ClassGivenUp is the class giveUp keeps with a target it records failed
+// (tasks.Entry.Class): the API's error_class of such a reply, which tells a
+// client that asking again will not queue it. GivenUpReason starts its
+// reason: an entry an older version gave up has no class, only the reason.
+const (
+	ClassGivenUp  = "given_up"
+	GivenUpReason = "given up after its task ran out of retries"
+)
+
 // giveUp records r's target as failed for good, its tasks having run out of
 // retries more than MaxReplacements times (st), with the last one's error:
 // later polls skip it at the ledger, and the caller is told. Whether or not
@@ -359,8 +368,8 @@ func (e *Enqueuer) giveUp(ctx context.Context, r Reply, st targetState) (Outcome
 			return "", nil, fmt.Errorf("enqueue %s: read its queued task: %w", r.Target, err)
 		}
 	}
-	reason := fmt.Sprintf("given up after its task ran out of retries %d times (last error: %s)", st.ranOut, clipReason(st.lastErr))
-	if err := e.Ledger.MarkFailed(ctx, r.PageID, r.Target, reason); err != nil {
+	reason := fmt.Sprintf("%s %d times (last error: %s)", GivenUpReason, st.ranOut, clipReason(st.lastErr))
+	if err := e.Ledger.MarkFailedClass(ctx, r.PageID, r.Target, ClassGivenUp, reason); err != nil {
 		return "", nil, fmt.Errorf("enqueue %s: %w", r.Target, err)
 	}
 	return AlreadyFailed, nil, nil

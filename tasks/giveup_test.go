@@ -102,8 +102,8 @@ func TestGiveUpAfterArchiveDeleted(t *testing.T) {
 	}
 	en, err := l.Get(ctx, page, gone.Target)
 	want := fmt.Sprintf("given up after its task ran out of retries %d times (last error: reply comment:7_1: code 2, run %d)", MaxReplacements+1, MaxReplacements+1)
-	if err != nil || en.Status != StatusFailed || en.Reason != want {
-		t.Errorf("ledger %+v %v, want failed: %q", en, err, want)
+	if err != nil || en.Status != StatusFailed || en.Reason != want || en.Class != ClassGivenUp {
+		t.Errorf("ledger %+v %v, want failed, class %s: %q", en, err, ClassGivenUp, want)
 	}
 	if ttl := l.rdb.PTTL(ctx, l.ranOutKey(page, gone.Target)).Val(); ttl < DefaultLedgerTTL-time.Minute || ttl > DefaultLedgerTTL {
 		t.Errorf("count's TTL %s, want the ledger's %s", ttl, DefaultLedgerTTL)
