@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -24,15 +25,24 @@ type errorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// writeJSON answers v as JSON with status. <, > and & are written as
+// they are, not as \u003c escapes (json.Marshal's): the messages' "Bearer
+// <api token>" and "comment:<id>" read as such in curl and logs, and the
+// answer is application/json with nosniff, never taken for HTML.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"cannot encode the answer"}}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := []byte(`{"error":{"message":"cannot encode the answer"}}` + "\n")
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+	} else {
+		b = buf.Bytes()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // writeError answers {"error":{"message","field"}} with status.
