@@ -385,7 +385,27 @@ func unknownPage(cfg *config.Config, page string) string {
 	if key, ok := cfg.TextSecret(page); ok {
 		return "--page holds the value of " + key + ", not a Page id"
 	}
+	if len(cfg.Unset()) > 0 && !pageIDShaped(page) {
+		// A secret whose ${VAR} is not set in this command's environment
+		// (config.LoadFor let it pass) is unknown to TextSecret, yet the
+		// operator's shell may hold it (a pagereply.env sourced without
+		// export): a value no Page id has the shape of is not shown.
+		return "--page is not in the configuration's pages, nor shaped as a Page id (a number); its value is not shown: a secret whose ${VAR} is not set here is unknown to this command, and it may be one"
+	}
 	return "--page " + page + " is not in the configuration's pages"
+}
+
+// pageIDShaped reports whether s has the shape of a Page id: digits only.
+func pageIDShaped(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // rateRecord is what the ledger keeps of a Page's pacing (Ledger.RecordRate):
