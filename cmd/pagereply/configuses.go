@@ -38,19 +38,37 @@ func usesPoll(page string) func(*config.Config, string) bool {
 }
 
 // usesEnqueue is enqueue's of a reply of page: Redis, the log, the worker's
-// keys (max_retry goes into the task), the Pages' ids and the Page's keys.
-// Only a conversation reply reads Graph (the conversation's person): the
-// Page's token and graph's keys then.
+// keys (max_retry goes into the task), the Pages' ids and the Page's keys,
+// graph's keys for a conversation reply (it reads the conversation's
+// person), and every secret (secretKey): the text and the ids given are
+// checked against each before anything is queued (config.TextSecret,
+// IDSecret), and a secret whose variable is unset would be missed: a
+// --text holding another Page's token would go to the person, a --comment
+// holding one would become a task's id, shown in the monitor.
 func usesEnqueue(page string, conversation bool) func(*config.Config, string) bool {
 	return func(c *config.Config, key string) bool {
+		if secretKey(key) {
+			return true
+		}
 		if i, rest, ok := pageKey(key); ok {
 			if i < len(c.Pages) && c.Pages[i].ID == page {
-				return conversation || rest != "access_token"
+				return true
 			}
 			return rest == "id"
 		}
 		return keyUnder(key, "redis", "log", "worker") || (conversation && keyUnder(key, "graph"))
 	}
+}
+
+// secretKey reports whether key holds one of the secrets a reply's text or
+// id is checked against (config.Config.Secrets): the Pages' tokens, the app
+// secret, the API's tokens, the webhook's verify token; Redis's passwords
+// are under redis, which every command uses.
+func secretKey(key string) bool {
+	if _, rest, ok := pageKey(key); ok {
+		return rest == "access_token"
+	}
+	return key == "graph.app_secret" || key == "webhook.verify_token" || keyUnder(key, "api.tokens")
 }
 
 // keyUnder reports whether key is one of prefixes or a key under one.

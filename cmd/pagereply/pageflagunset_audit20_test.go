@@ -43,7 +43,9 @@ func TestPageFlagSecretOfUnsetVarNotEchoed_audit20(t *testing.T) {
 			{"enqueue", "-c", e.cfgPath, "--page", v, "--comment", pa.ID + "_1_2", "--text", "hello"},
 		} {
 			out, errOut, code := runInProcess(t, nil, args...)
-			if code != exitUsage || !strings.Contains(errOut, "--page") {
+			// enqueue stops earlier, at the unset secret variables it
+			// needs to check its text and ids against.
+			if code != exitUsage || !strings.Contains(errOut, "--page") && !(args[0] == "enqueue" && strings.Contains(errOut, "export it")) {
 				t.Errorf("%s --page <an unset variable's secret>: exit %d, %q; want exit 2 about --page", args[0], code, errOut)
 			}
 			checkNoSecrets(t, []string{v}, map[string]string{args[0] + " stderr": errOut, args[0] + " stdout": out})

@@ -25,7 +25,7 @@ func TestSystemdOneOffVariables_audit20(t *testing.T) {
 		t.Fatal("deploy/README.md: no paragraph on the other commands' variables")
 	}
 	text := strings.Join(strings.Fields(string(para)), " ")
-	for _, w := range []string{"`REDIS_URL` for every one", "`poll` its Page's token and `FB_APP_SECRET`", "`check` all of them"} {
+	for _, w := range []string{"`REDIS_URL` for every one", "`poll` its Page's token and `FB_APP_SECRET`", "`enqueue` and `check` all of them"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("deploy/README.md's paragraph does not say %q:\n%s", w, text)
 		}
@@ -59,7 +59,8 @@ func TestSystemdOneOffVariables_audit20(t *testing.T) {
 	}{
 		{"status", usesRedisAndPageIDs, []string{"REDIS_URL"}, true},
 		{"resume", usesRedisAndPageIDs, []string{"REDIS_URL"}, true},
-		{"enqueue", usesEnqueue(page, false), []string{"REDIS_URL"}, true},
+		{"enqueue", usesEnqueue(page, false), []string{"REDIS_URL", "PAGE_TOKEN", "FB_APP_SECRET", "FB_VERIFY_TOKEN", "PAGEREPLY_API_TOKEN"}, true},
+		{"enqueue without PAGEREPLY_API_TOKEN", usesEnqueue(page, false), []string{"REDIS_URL", "PAGE_TOKEN", "FB_APP_SECRET", "FB_VERIFY_TOKEN"}, false},
 		{"status without REDIS_URL", usesRedisAndPageIDs, nil, false},
 		{"poll", usesPoll(page), []string{"REDIS_URL", "PAGE_TOKEN", "FB_APP_SECRET"}, true},
 		{"poll without FB_APP_SECRET", usesPoll(page), []string{"REDIS_URL", "PAGE_TOKEN"}, false},
