@@ -491,8 +491,8 @@ func (a *app) warnOpenRedis(ctx context.Context) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		return // NOAUTH: the password is needed; or out of reach, said elsewhere
 	}
-	a.log.Warn("redis.url gives a password, but this Redis takes connections without one (its default user has no password, and Redis accepts any then): "+
-		"anyone who reaches it can read and change the queue and the ledger; set requirepass (or an ACL user) on it, or check that redis.url names the Redis you meant",
+	a.log.Warn("redis.url gives a password, but this Redis takes connections without one too (its default user has no password): "+
+		"anyone who reaches it can read and change the queue and the ledger; set requirepass (or turn the default user off) on it, or check that redis.url names the Redis you meant",
 		slog.String("redis", a.cfg.Redis.Describe()))
 }
 

@@ -55,7 +55,7 @@ func TestRedisPasswordNotNeededWarned_audit20(t *testing.T) {
 			}
 			var line string
 			for _, l := range strings.Split(stderr, "\n") {
-				if strings.Contains(l, "takes connections without one") {
+				if strings.Contains(l, "takes connections without one too") {
 					line = l
 				}
 			}
