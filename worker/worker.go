@@ -163,6 +163,9 @@ type Worker struct {
 	// and the poll meeting, thousands at once are Redis having lost the
 	// ledger, and each would be a line.
 	alreadyRepliedLog logspace.Line
+	// archivedRoundLog spaces the lines of a failing round over the
+	// archives (runArchivedOfOwnPages): WARN, as replies wait on it.
+	archivedRoundLog logspace.Line
 	// notConfiguredLogs spaces, per Page (a *logspace.Line by Page id),
 	// the lines of the tasks of a Page this worker's config lacks failed
 	// and retried later: a second process on another config runs a
@@ -544,7 +547,7 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 	for i, q := range queues {
 		m, err := archivedMark(ctx, rdb, q)
 		if err != nil {
-			w.log.Debug("read the archive", slog.String("queue", q), slog.String("error", err.Error()))
+			w.archivedRoundFailed(ctx, "read the archives", err)
 			return
 		}
 		marks[i] = m
@@ -557,14 +560,14 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 	every := w.p.StalePausesCheckedEvery
 	if took, err := w.p.Ledger.TakeRound(ctx, round, every-every/10); err != nil || !took {
 		if err != nil {
-			w.log.Debug("take the round of the archives", slog.String("error", err.Error()))
+			w.archivedRoundFailed(ctx, "take the round of the archives", err)
 		}
 		return
 	}
 	mark := strings.Join(marks, "\n")
 	if last, err := w.p.Ledger.RoundMark(ctx, round); err != nil || last == mark {
 		if err != nil {
-			w.log.Debug("read the archives' last mark", slog.String("error", err.Error()))
+			w.archivedRoundFailed(ctx, "read the archives' last mark", err)
 		}
 		return
 	}
@@ -572,8 +575,8 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 	enq.Inspector = asynq.NewInspectorFromRedisClient(rdb)
 	ran, err := RunArchivedOfPages(ctx, &enq, configured)
 	failed := err != nil
-	if err != nil && ctx.Err() == nil {
-		w.log.Debug("run the replies archived while their Page was not configured", slog.String("error", err.Error()))
+	if err != nil {
+		w.archivedRoundFailed(ctx, "run the replies archived while their Page was not configured", err)
 	}
 	for page, n := range ran {
 		w.log.Info("replies archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("replies", n))
@@ -581,8 +584,8 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 	if w.p.Poll != nil {
 		items, err := RunArchivedItemsOfPages(ctx, &enq, configured)
 		failed = failed || err != nil
-		if err != nil && ctx.Err() == nil {
-			w.log.Debug("run the webhook items archived while their Page was not configured", slog.String("error", err.Error()))
+		if err != nil {
+			w.archivedRoundFailed(ctx, "run the webhook items archived while their Page was not configured", err)
 		}
 		for page, n := range items {
 			w.log.Info("webhook items archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("webhook_items", n))
@@ -593,8 +596,8 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 		}
 		polls, err := runArchivedPolls(ctx, enq.Inspector, configured, stale)
 		failed = failed || err != nil
-		if err != nil && ctx.Err() == nil {
-			w.log.Debug("run the polls archived while their Page was not configured", slog.String("error", err.Error()))
+		if err != nil {
+			w.archivedRoundFailed(ctx, "run the polls archived while their Page was not configured", err)
 		}
 		for page, n := range polls {
 			w.log.Info("polls archived while the Page was not configured run again", slog.String("page_id", page), slog.Int("polls", n))
@@ -602,9 +605,32 @@ func (w *Worker) runArchivedOfOwnPages(ctx context.Context, rdb *tasks.ServerCli
 	}
 	if !failed { // else read again at the next round
 		if err := w.p.Ledger.SetRoundMark(ctx, round, mark, archivedFullEvery*every); err != nil {
-			w.log.Debug("record the archives' mark", slog.String("error", err.Error()))
+			w.archivedRoundFailed(ctx, "record the archives' mark", err)
 		}
 	}
+}
+
+// archivedRoundFailed logs a step of runArchivedOfOwnPages that failed
+// with err: at WARN, spaced (archivedRoundLog), as the replies a worker
+// without their Page archived wait on the round, and one failing round
+// after round (a key of another type, a script Redis refuses) left them
+// waiting for a restart with nothing above debug; at debug when Redis is
+// away (its outage is said elsewhere, and the next round reads again) or
+// the worker is stopping.
+func (w *Worker) archivedRoundFailed(ctx context.Context, msg string, err error) {
+	if ctx.Err() != nil || tasks.RedisAway(err) || tasks.RedisAwayText(err.Error()) {
+		w.log.Debug(msg, slog.String("error", err.Error()))
+		return
+	}
+	lvl, repeated := w.archivedRoundLog.Level(time.Now(), slog.LevelWarn)
+	attrs := []any{slog.String("error", err.Error())}
+	if lvl != slog.LevelDebug {
+		attrs = append(attrs, slog.String("hint", "the replies, webhook items and polls a worker without their Page archived wait for the next round that works"))
+		if repeated > 0 {
+			attrs = append(attrs, slog.Int("repeated", repeated))
+		}
+	}
+	w.log.Log(ctx, lvl, "the round over the archives failed: "+msg, attrs...)
 }
 
 // archivedRound names the round of runArchivedOfOwnPages of the workers of
