@@ -47,12 +47,19 @@ var (
 	soakDrop  = flag.Float64("soak.drop", 0.01, "share of sends whose answer is lost")
 	soakJit   = flag.Duration("soak.jitter", 20*time.Millisecond, "Graph latency jitter")
 	soakKill  = flag.Duration("soak.kill", 40*time.Second, "least time between worker restarts (plus up to 30s)")
+	// Meta batches a Page webhook's changes, of several Pages, up to 1,000
+	// in one delivery, and delivers a batch not answered 2xx again, whole.
+	soakHookWindow = flag.Duration("soak.webhook-window", 200*time.Millisecond, "how long the webhook gathers the changes after a first into one delivery (up to 1,000; 0: a delivery per change)")
 	// An app not live (not through App Review) may message only the people
 	// with a role on it: the sandbox refuses a send to anyone else with 400,
 	// code 10, subcode 2018028 (sandbox.Options.AppNotLive).
 	soakNotLive = flag.Bool("soak.app-not-live", false, "run the sandbox as an app not live: sends to people without a role on it are refused (400, code 10, subcode 2018028), and the audit expects their replies archived as failed, not sent")
 	soakTesters = flag.String("soak.app-testers", "0.5", "with -soak.app-not-live, the people with a role on the app: a share of the seeded people (0.5) or their ids (ID,ID); people grown later have none")
 )
+
+// soakHookWorkers are the webhook deliveries made at once (as `pagereply
+// sandbox --webhook`'s): a batch tried again does not hold the next back.
+const soakHookWorkers = 4
 
 const (
 	soakVerify = "soak-verify-token-8c1d2e"
@@ -211,15 +218,20 @@ type soakPage struct {
 // TestSoak_audit16 is a soak with chaos, run by hand (the soak build tag):
 // four Pages of the Graph sandbox with 600 seeded comments and 10
 // conversations each, growing at -soak.grow items a second (comments, some
-// visitor posts and messages; the comments and posts delivered by the webhook), served by an api, a scheduler and two worker
+// visitor posts and messages; the comments and posts delivered by the webhook
+// as Meta delivers them: the changes of -soak.webhook-window batched into one
+// delivery, of several Pages, and a delivery not answered 2xx delivered
+// again, whole), served by an api, a scheduler and two worker
 // processes over a redis-server of its own (AOF, everysec) on -soak.port,
-// while workers are SIGKILLed or SIGTERMed and restarted, Redis is SIGKILLed
+// while workers are SIGKILLed or SIGTERMed and restarted, the api is
+// SIGKILLed and restarted (deliveries fail meanwhile), Redis is SIGKILLed
 // and restarted, frozen (CLIENT PAUSE 3000 ALL, DEBUG SLEEP 3), Graph
 // throttles a Page now and then and fails some calls. Then, from the
 // sandbox's record: no second reply to a comment, post or person, none
 // missed, no throttle answer outside the injected ones (the sandbox's own
 // send and read limits are rate + burst and rate + burst + 1 a second), no
-// secret in a log. The report tells each Page's reads from the sandbox's
+// secret in a log, no webhook change left undelivered. The report counts the
+// webhook's batches (changes per batch, batches retried) and tells each Page's reads from the sandbox's
 // read log: its busiest second per rate limit type, the reads (and send
 // calls) of the second before each throttle answer not injected, with the
 // longest silence of every Page before it (a stall, after which calls sent
@@ -318,7 +330,7 @@ func TestSoak_audit16(t *testing.T) {
 	r.secrets = append(r.secrets, soakAPITok, soakSecret, soakVerify)
 
 	sb.SetFaults(sandbox.Faults{FailRate: *soakFail, DropRate: *soakDrop, Jitter: *soakJit})
-	r.start("api", "api")
+	apiProc := r.start("api", "api")
 	if err := r.waitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -328,8 +340,14 @@ func TestSoak_audit16(t *testing.T) {
 	workers := []*proctest.Proc{w1, w2}
 	start := time.Now()
 
-	// Growth with webhook deliveries.
-	wh := &sandbox.Webhook{URL: "http://" + apiAddr + "/webhook", AppSecret: soakSecret}
+	// Growth with webhook deliveries, batched and redelivered as Meta's
+	// (soakWebhook): tried again 1, 2, 4 … s apart (up to 10 s) while the
+	// api or its Redis is down, for Meta's 36 hours (here: until the soak
+	// closes the webhook).
+	wh := startSoakWebhook(func() *sandbox.Webhook {
+		return &sandbox.Webhook{URL: "http://" + apiAddr + "/webhook", AppSecret: soakSecret, BatchWindow: *soakHookWindow,
+			Backoff: time.Second, MaxBackoff: 10 * time.Second, RetryFor: sandbox.DefaultWebhookRetryFor}
+	}, soakHookWorkers)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var grown atomic.Int64
@@ -348,11 +366,7 @@ func TestSoak_audit16(t *testing.T) {
 			}
 			for _, g := range sb.Grow(1) {
 				grown.Add(1)
-				growWG.Add(1)
-				go func() {
-					defer growWG.Done()
-					_ = wh.Deliver(context.Background(), g)
-				}()
+				wh.add(g)
 			}
 		}
 	}()
@@ -378,6 +392,9 @@ func TestSoak_audit16(t *testing.T) {
 		{*soakFor / 5, "pause"}, {*soakFor * 3 / 10, "restart"}, {*soakFor * 2 / 5, "sleep"},
 		{*soakFor / 2, "pause"}, {*soakFor * 3 / 5, "sleep"}, {*soakFor * 7 / 10, "restart"},
 	}
+	// The api SIGKILLed and restarted: the webhook's deliveries meanwhile
+	// fail (connection refused, or cut mid-request) and are delivered again.
+	apiPlan := []time.Duration{*soakFor / 4, *soakFor * 13 / 20}
 	killedMid := 0
 	for time.Now().Before(chaosEnd) {
 		time.Sleep(250 * time.Millisecond)
@@ -421,6 +438,15 @@ func TestSoak_audit16(t *testing.T) {
 			counts["Graph throttles a Page (injected)"]++
 			logEv("Graph throttles Page %s for %s", pg, d.Round(time.Millisecond))
 		}
+		if len(apiPlan) > 0 && now.Sub(start) >= apiPlan[0] {
+			apiPlan = apiPlan[1:]
+			down := 2*time.Second + time.Duration(rng.Int64N(int64(2*time.Second)))
+			if err := r.killRestart(apiProc, down); err != nil {
+				t.Fatal(err)
+			}
+			counts["api SIGKILL + restart"]++
+			logEv("api SIGKILLed, down %s, restarted", down.Round(time.Millisecond))
+		}
 		if len(redisPlan) > 0 && now.Sub(start) >= redisPlan[0].at {
 			what := redisPlan[0].what
 			redisPlan = redisPlan[1:]
@@ -453,6 +479,13 @@ func TestSoak_audit16(t *testing.T) {
 	growWG.Wait()
 	sb.SetFaults(sandbox.Faults{})
 	logEv("growth stopped (%d items grown); faults off", grown.Load())
+	// Every change the webhook was given is delivered, at a later try for
+	// those whose tries failed: the api is up and answers 2xx again.
+	hook := wh.close(2 * time.Minute)
+	logEv("webhook deliveries over: %d batches, %d retried, %d changes undelivered", hook.Batches, hook.Retried, hook.Undelivered())
+	if hook.Undelivered() != 0 {
+		t.Errorf("webhook: %d of %d changes never answered 2xx (%s): %v", hook.Undelivered(), hook.Queued, hook, hook.Errs)
+	}
 
 	// Settle.
 	settled := time.Now()
@@ -485,7 +518,8 @@ func TestSoak_audit16(t *testing.T) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "soak seed %d for %s (rate %d/s burst %d): %d items grown, %d webhook deliveries (%d retried, %d failed)\n",
-		*soakSeed, *soakFor, rate, burst, grown.Load(), wh.Stats().Delivered, wh.Stats().Retried, wh.Stats().Failed)
+		*soakSeed, *soakFor, rate, burst, grown.Load(), hook.Delivered, hook.Retries, hook.FailedChanges)
+	b.WriteString(hook.String() + "\n")
 	b.WriteString(rep)
 	b.WriteString(reads.summary)
 	fmt.Fprintf(&b, "injected transient errors (500, code 2): %d; answers dropped after send: %d\n", sb.InjectedFailures(), sb.DroppedAnswers())
