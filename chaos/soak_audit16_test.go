@@ -217,7 +217,8 @@ type soakPage struct {
 
 // TestSoak_audit16 is a soak with chaos, run by hand (the soak build tag):
 // four Pages of the Graph sandbox with 600 seeded comments and 10
-// conversations each, growing at -soak.grow items a second (comments, some
+// conversations each, growing at -soak.grow items a second, at random
+// moments (a Poisson process), (comments, some
 // visitor posts and messages; the comments and posts delivered by the webhook
 // as Meta delivers them: the changes of -soak.webhook-window batched into one
 // delivery, of several Pages, and a delivery not answered 2xx delivered
@@ -355,15 +356,22 @@ func TestSoak_audit16(t *testing.T) {
 	growWG.Add(1)
 	go func() {
 		defer growWG.Done()
-		every := time.Duration(float64(time.Second) / *soakGrow)
-		tk := time.NewTicker(every)
-		defer tk.Stop()
+		// People comment at random moments, not on a metronome: the
+		// waits between items are exponential (a Poisson process of
+		// -soak.grow a second), so some come close together and share
+		// a webhook delivery, as Meta batches them. A random source of
+		// its own keeps the chaos of a seed as it was.
+		arrivals := rand.New(rand.NewPCG(uint64(*soakSeed), 23))
+		mean := float64(time.Second) / *soakGrow
+		tm := time.NewTimer(time.Duration(arrivals.ExpFloat64() * mean))
+		defer tm.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tk.C:
+			case <-tm.C:
 			}
+			tm.Reset(time.Duration(arrivals.ExpFloat64() * mean))
 			for _, g := range sb.Grow(1) {
 				grown.Add(1)
 				wh.add(g)
