@@ -14,6 +14,10 @@
 //
 //	go test -tags soak -timeout 30m -run TestSoak -v ./chaos/ -soak.port 7468 -soak.out /tmp/soak  # 12 minutes
 //
+// Its webhook is delivered as Meta delivers it: the changes of
+// -soak.webhook-window (200ms) batched into one delivery of several Pages,
+// a delivery not answered 2xx (the api or Redis down) delivered again.
+//
 // Add -soak.app-not-live (and -soak.app-testers 0.5, or ID,ID) to soak an app
 // not live, whose sends to people without a role are refused (2018028). Its
 // report (report.txt in -soak.out) also times each Page's reads, for telling
