@@ -622,6 +622,14 @@ func (s *Sandbox) EditPost(id string, at time.Time) bool {
 	return s.setItem(id, func(p *post) { p.updated = max(p.updated, at.Unix()) }, nil)
 }
 
+// EditComment replaces a comment's message, as its writer's edit does at
+// Graph: its created_time, its place in its post's listing and the post's
+// updated_time stay as they were; a read of it (by id or listed) gives the
+// new message. False for an unknown comment id.
+func (s *Sandbox) EditComment(id, msg string) bool {
+	return s.setItem(id, nil, func(c *comment) { c.msg = msg })
+}
+
 // HideComment makes a comment invisible to the Page's token, as Meta does with
 // a comment hidden or removed, or one whose author's privacy hides it: Graph
 // filters such comments out of a page of comments after cutting the page, so
