@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -333,6 +334,9 @@ type changeValue struct {
 	// unreadable). It orders a comment's hides and unhides that Meta
 	// delivers out of order (changeTime).
 	At time.Time `json:"-"`
+	// EditKey is, for a comment's edit, its key (editKey): of the
+	// change's created_time and message, as Meta sent them.
+	EditKey int64 `json:"-"`
 }
 
 // UnmarshalJSON reads a change value leniently: values of items pagereply
@@ -356,6 +360,9 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 	}
 	v.Item, v.Verb, v.CommentID, v.PostID = str("item"), str("verb"), str("comment_id"), str("post_id")
 	v.At = changeTime(raw["created_time"])
+	if v.Verb == "edited" || v.Verb == "edit" {
+		v.EditKey = editKey(idOf(raw["created_time"]), str("message"))
+	}
 	var from struct {
 		ID json.RawMessage `json:"id"`
 	}
@@ -394,6 +401,23 @@ func changeTime(b json.RawMessage) time.Time {
 		return time.UnixMilli(int64(n))
 	}
 	return time.Unix(int64(n), 0)
+}
+
+// editKey is the key of a comment's edit (tasks.WebhookItem.Edited): a
+// hash of the change's created_time and message, never 0, or 0 when the
+// change has neither (the item then takes the time the webhook took it).
+// Meta's redeliveries of the same edit share it, so they are one item;
+// two edits of the comment differ by their text, or by their time, so
+// each is judged, whichever of the comment's times created_time holds.
+func editKey(created, message string) int64 {
+	if created == "" && message == "" {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(created))
+	h.Write([]byte{0})
+	h.Write([]byte(message))
+	return int64(h.Sum64()>>1) | 1
 }
 
 // idOf reads a Graph id given as a string or as a number; "" for anything
@@ -566,6 +590,9 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			it.ReceivedAt = now
+			if c.Value.Verb != "add" && it.Edited == 0 {
+				it.Edited = now // an edit without created_time or message
+			}
 			items = append(items, it)
 		}
 	}
@@ -899,7 +926,10 @@ func itemOf(page *config.Page, known bool, pageID, field string, v changeValue) 
 		return tasks.WebhookItem{}, "unknown page"
 	case field != "feed":
 		return tasks.WebhookItem{}, "field " + field
-	case v.Verb != "add":
+	case v.Verb != "add" && !(v.Item == "comment" && (v.Verb == "edited" || v.Verb == "edit")):
+		// A person's edit of a comment (Meta's verb edited, at times
+		// edit) is judged again on its current text; an edit of a post is
+		// not: a visitor's post is answered on what it first said.
 		return tasks.WebhookItem{}, "verb " + v.Verb
 	case v.From.ID == pageID:
 		return tasks.WebhookItem{}, "the page's own"
@@ -911,6 +941,11 @@ func itemOf(page *config.Page, known bool, pageID, field string, v changeValue) 
 			return it, "page does not reply to comments"
 		}
 		it.Kind, it.ID, it.PostID = tasks.KindComment, v.CommentID, v.PostID
+		if v.Verb != "add" {
+			// Its own TaskID: the add's item, kept
+			// tasks.WebhookItemRetention, would take it for a redelivery.
+			it.Edited = v.EditKey
+		}
 	case "post", "status", "photo", "video", "share", "link":
 		// A visitor's post arrives as item post, or status, photo, video,
 		// share or link by what it holds; its id is post_id. The worker reads

@@ -38,7 +38,8 @@ func TestWebhookLegacySenderIDAudit5(t *testing.T) {
 // as post{...}, photos[...], is_hidden) queues exactly the new comments,
 // replies to comments (the post as PostID, not the parent comment) and
 // visitors' posts, and nothing for the Page's own items, reactions, likes,
-// events, edits, removals, hides.
+// events, edits of posts, removals, hides; a person's edit of a comment is
+// queued under a TaskID of its own.
 func TestWebhookRealShapesAudit5(t *testing.T) {
 	pages := []config.Page{{ID: "100", AccessToken: "tok", ReplyTo: []string{config.ReplyComments, config.ReplyPosts}}}
 	srv, in := webhookWith(t, api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Pages: pages})
@@ -55,7 +56,9 @@ func TestWebhookRealShapesAudit5(t *testing.T) {
 		`{"item":"comment","verb":"add","comment_id":"7_15","post_id":"100_7","parent_id":"100_7","created_time":1700000000}`,
 		// The Page's own comment and reply: ignored.
 		`{"item":"comment","verb":"add","comment_id":"7_16","post_id":"100_7","parent_id":"7_11","from":{"id":"100","name":"The Page"},"created_time":1700000000}`,
-		// Edits, removals, hides of comments: ignored.
+		// A person's edit of a comment: queued, under a TaskID of its own
+		// (of its created_time and message), judged again on its new text.
+		// Removals, hides of comments: ignored.
 		`{"item":"comment","verb":"edited","comment_id":"7_11","post_id":"100_7","parent_id":"100_7",` + who + `,"created_time":1700000000,"message":"edited"}`,
 		`{"item":"comment","verb":"remove","comment_id":"7_17","post_id":"100_7","parent_id":"100_7",` + who + `}`,
 		`{"item":"comment","verb":"hide","comment_id":"7_18","post_id":"100_7","parent_id":"100_7","sender_id":5550001,"sender_name":"Ana","created_time":1700000000}`,
@@ -99,7 +102,7 @@ func TestWebhookRealShapesAudit5(t *testing.T) {
 		}
 	}
 	want := []string{"webhook:comment:7_11", "webhook:comment:7_12", "webhook:comment:7_13", "webhook:comment:7_14",
-		"webhook:comment:7_15", "webhook:post:100_8", "webhook:post:100_8"}
+		"webhook:comment:7_15", "webhook:edited:8231710201808614015:comment:7_11", "webhook:post:100_8", "webhook:post:100_8"}
 	got := in.queuedItems()
 	if len(got) != 2*len(want) {
 		t.Fatalf("queued %d items, want %d: %+v", len(got), 2*len(want), got)

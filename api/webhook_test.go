@@ -280,7 +280,7 @@ func TestWebhookIgnored(t *testing.T) {
 		{"another object without entry", `{"object":"permissions"}`, `object=permissions`},
 		{"another object of another shape", `{"object":"whatsapp_business_account","entry":{"x":"` + private + `"}}`, `object=whatsapp_business_account`},
 		{"unknown page", `{"object":"page","entry":[{"id":"999","changes":[` + commentChange("999", "999_1", "1_2", "5", "add") + `]}]}`, `why="unknown page"`},
-		{"edited", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", "5", "edited") + `]}]}`, `why="verb edited"`},
+		{"post edited", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"post","verb":"edited","post_id":"` + page + `_1","from":{"id":"5"}}}]}]}`, `why="verb edited"`},
 		{"own comment", `{"object":"page","entry":[{"id":"` + page + `","changes":[` + commentChange(page, page+"_1", "1_2", page, "add") + `]}]}`, `why="the page's own"`},
 		{"reaction", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","from":{"id":5}}}]}]}`, `why="item reaction"`},
 		{"other field", `{"object":"page","entry":[{"id":"` + page + `","changes":[{"field":"mention","value":{"item":"comment","verb":"add"}}]}]}`, `why="field mention"`},
@@ -481,7 +481,7 @@ func TestWebhookDeliveryMetrics(t *testing.T) {
 	want(nil) // every outcome at 0 before any delivery
 	post(comment, true, http.StatusOK)
 	post(comment, true, http.StatusOK) // a redelivery: its item deduplicated, still accepted
-	post(delivery(commentChange(page, page+"_1", "1_3", "100000000000077", "edited"), commentChange(page, page+"_1", "1_4", page, "add")), true, http.StatusOK)
+	post(delivery(`{"field":"feed","value":{"item":"status","verb":"edited","post_id":"`+page+`_3","from":{"id":"100000000000077"}}}`, commentChange(page, page+"_1", "1_4", page, "add")), true, http.StatusOK)
 	post(`{"object":"instagram","entry":[]}`, true, http.StatusOK)
 	post(`{"object":"page","entry":[]}`, true, http.StatusOK)
 	post(comment, false, http.StatusUnauthorized)

@@ -51,6 +51,13 @@ type WebhookItem struct {
 	// comment is read again now, and not taken for a redelivery of its
 	// add's item, kept WebhookItemRetention.
 	Shown int64 `json:"shown,omitempty"`
+	// Edited, when not 0, makes the item a person's edit of the comment:
+	// a key of the edit (of the change's created_time and message, see
+	// the api's editKey), a TaskID of its own, so that the comment is
+	// judged again on its current text, and not taken for a redelivery of
+	// its add's item, kept WebhookItemRetention. Meta's redeliveries of
+	// the same edit share it. The ledger, not this, keeps it to one reply.
+	Edited int64 `json:"edited,omitempty"`
 }
 
 // Validate checks an item before it is enqueued or handled.
@@ -66,17 +73,23 @@ func (it *WebhookItem) Validate() error {
 		return errors.New("post_id: malformed")
 	case it.Shown < 0 || it.Shown > 0 && it.Kind != KindComment:
 		return errors.New("shown: only a comment's unhide, at a time after 1970")
+	case it.Edited < 0 || it.Edited > 0 && (it.Kind != KindComment || it.Shown > 0):
+		return errors.New("edited: only a comment's edit, not with shown")
 	}
 	return nil
 }
 
-// TaskID is the item's TaskID: "webhook:<kind>:<id>", or
-// "webhook:shown:<ms>:<kind>:<id>" for an unhide's (Shown). The time goes
-// before the id: an id may hold ':' (validID), and after it a comment id
+// TaskID is the item's TaskID: "webhook:<kind>:<id>",
+// "webhook:shown:<ms>:<kind>:<id>" for an unhide's (Shown), or
+// "webhook:edited:<key>:<kind>:<id>" for an edit's (Edited). The time (or
+// key) goes before the id: an id may hold ':' (validID), and after it a comment id
 // ending ":shown:<ms>" would share the TaskID of another comment's unhide.
 func (it *WebhookItem) TaskID() string {
 	if it.Shown > 0 {
 		return "webhook:shown:" + strconv.FormatInt(it.Shown, 10) + ":" + string(it.Kind) + ":" + it.ID
+	}
+	if it.Edited > 0 {
+		return "webhook:edited:" + strconv.FormatInt(it.Edited, 10) + ":" + string(it.Kind) + ":" + it.ID
 	}
 	return "webhook:" + string(it.Kind) + ":" + it.ID
 }
