@@ -1,52 +1,16 @@
 package worker_test
 
 import (
-	"context"
 	"log/slog"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
-
-// slowAdmit holds up every admission's answer (Ledger.Admit: its keys hold
-// the Page's send log, sends) by delay, as a loaded machine may, and counts
-// the admissions.
-type slowAdmit struct {
-	sends string
-	delay time.Duration
-	n     atomic.Int64
-}
-
-func (*slowAdmit) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (*slowAdmit) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
-func (s *slowAdmit) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if err != nil || !strings.HasPrefix(cmd.Name(), "eval") {
-			return err
-		}
-		for _, a := range cmd.Args() {
-			if v, ok := a.(string); ok && v == s.sends {
-				s.n.Add(1)
-				time.Sleep(s.delay)
-				break
-			}
-		}
-		return err
-	}
-}
 
 // TestSlowAdmissionSendsOnceNoRetry_audit19: on a slow but healthy machine
 // every admission's answer comes more than a second after it began, so each
@@ -61,7 +25,8 @@ func TestSlowAdmissionSendsOnceNoRetry_audit19(t *testing.T) {
 	rs := h.addComments(page, 4, "Hello")
 
 	rdb := tasks.NewRedisClient(asynq.RedisClientOpt{Addr: h.db.Addr, DB: h.db.DB})
-	slow := &slowAdmit{sends: h.ledger.PageKey(page, "sends"), delay: 1200 * time.Millisecond}
+	// Every admission's answer held up 1.2 s (heldAdmit), as a loaded machine may.
+	slow := &heldAdmit{sends: h.ledger.PageKey(page, "sends"), until: func(int64) time.Time { return time.Now().Add(1200 * time.Millisecond) }}
 	rdb.AddHook(slow)
 	ledger := tasks.NewLedger(rdb, tasks.LedgerOptions{Batch: true})
 	t.Cleanup(func() { ledger.Close(); _ = rdb.Close() })
