@@ -1,8 +1,6 @@
 package worker_test
 
 import (
-	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -26,33 +24,8 @@ import (
 func TestArchivedPollRunByPeriodicRound_audit20(t *testing.T) {
 	t.Parallel() // waits on the product's timers; own database and sandbox
 	r := newRollout(t, 2001, "20010001")
-	h, pages, page, comment, old, client, insp := r.h, r.pages, r.page, r.comment, r.old, r.client, r.insp
-	now := time.Now().Truncate(time.Second)
-	current, stale := now, now.Add(-2*time.Hour) // stale: its next slot was due an hour ago
-	var ids []string
-	for _, slot := range []time.Time{current, stale} {
-		b, _ := json.Marshal(tasks.Poll{PageID: page, Slot: slot.Unix()})
-		id := tasks.PollTaskID(page, slot)
-		if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
-			asynq.MaxRetry(1), asynq.Retention(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			ti, err := insp.GetTaskInfo(tasks.QueuePolls, id)
-			if err == nil && ti.State == asynq.TaskStateArchived {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("poll %s not archived by the worker without its Page: %+v %v", id, ti, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	old.Shutdown(context.Background())
+	h, pages, comment, insp := r.h, r.pages, r.comment, r.insp
+	ids := r.archivePolls(t)
 
 	o := &archiveReads{RedisClientOpt: h.opt}
 	h.startWorkerOn(t, o, 4, func(p *worker.Params) {
@@ -78,7 +51,7 @@ func TestArchivedPollRunByPeriodicRound_audit20(t *testing.T) {
 
 	// The archive changes again (a task archived for a reason of its own):
 	// the next rounds read it, and leave the older poll archived.
-	ti, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, []byte("not a poll")),
+	ti, err := r.client.Enqueue(asynq.NewTask(tasks.TypePoll, []byte("not a poll")),
 		asynq.Queue(tasks.QueuePolls), asynq.TaskID("archived-by-hand"), asynq.ProcessIn(time.Hour))
 	if err != nil {
 		t.Fatal(err)

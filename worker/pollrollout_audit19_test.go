@@ -84,33 +84,8 @@ func TestPollOfPageAddedInRollingUpdate_audit19(t *testing.T) {
 // a long schedule waited for its next slot.
 func TestArchivedPollOfPageAddedRunsAtStart_audit19(t *testing.T) {
 	r := newRollout(t, 1902, "19020001")
-	h, pages, page, comment, old, client, insp := r.h, r.pages, r.page, r.comment, r.old, r.client, r.insp
-	now := time.Now().Truncate(time.Second)
-	current, stale := now, now.Add(-2*time.Hour) // stale: its next slot was due an hour ago
-	var ids []string
-	for _, slot := range []time.Time{current, stale} {
-		b, _ := json.Marshal(tasks.Poll{PageID: page, Slot: slot.Unix()})
-		id := tasks.PollTaskID(page, slot)
-		if _, err := client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
-			asynq.MaxRetry(1), asynq.Retention(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			ti, err := insp.GetTaskInfo(tasks.QueuePolls, id)
-			if err == nil && ti.State == asynq.TaskStateArchived {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("poll %s not archived by the workers without its Page: %+v %v", id, ti, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	old.Shutdown(context.Background())
+	h, pages, page, comment, insp := r.h, r.pages, r.page, r.comment, r.insp
+	ids := r.archivePolls(t)
 
 	ctx := context.Background()
 	if n, err := worker.RunArchivedPollsOfPages(ctx, insp, map[string]bool{page: true}); err != nil || n[page] != 1 {
@@ -167,4 +142,38 @@ func newRollout(t *testing.T, seed int64, commenter string) rollout {
 	r.insp = asynq.NewInspector(r.h.opt)
 	t.Cleanup(func() { _ = r.insp.Close() })
 	return r
+}
+
+// archivePolls has the worker on the old config archive two polls of the
+// Page, as a worker without it does: the current slot's and a stale one
+// (its next slot was due an hour ago), and shuts that worker down. It
+// returns their TaskIDs, the current's first.
+func (r rollout) archivePolls(t *testing.T) []string {
+	t.Helper()
+	now := time.Now().Truncate(time.Second)
+	var ids []string
+	for _, slot := range []time.Time{now, now.Add(-2 * time.Hour)} {
+		b, _ := json.Marshal(tasks.Poll{PageID: r.page, Slot: slot.Unix()})
+		id := tasks.PollTaskID(r.page, slot)
+		if _, err := r.client.Enqueue(asynq.NewTask(tasks.TypePoll, b), asynq.TaskID(id), asynq.Queue(tasks.QueuePolls),
+			asynq.MaxRetry(1), asynq.Retention(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ti, err := r.insp.GetTaskInfo(tasks.QueuePolls, id)
+			if err == nil && ti.State == asynq.TaskStateArchived {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("poll %s not archived by the worker without its Page: %+v %v", id, ti, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	r.old.Shutdown(context.Background())
+	return ids
 }
