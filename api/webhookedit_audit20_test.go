@@ -1,15 +1,7 @@
 package api_test
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,13 +9,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/internal/webhooktest"
 	"github.com/pagereply/pagereply/tasks"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestWebhookCommentEditedEndToEnd_audit20: a person's edit of a comment
@@ -35,12 +24,7 @@ import (
 // delivers the edit twice; a comment already answered, edited, gets no
 // second one.
 func TestWebhookCommentEditedEndToEnd_audit20(t *testing.T) {
-	const secret = "test-app-secret-edit-audit20"
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
 	sb := sandbox.New(sandbox.Options{Pages: 1, Seed: 21})
-	gsrv := httptest.NewServer(sb)
-	t.Cleanup(gsrv.Close)
 	pg := sb.Pages()[0]
 	now := time.Now().Add(-time.Minute)
 	ana := sandbox.User{ID: "5550011", Name: "Ana Lopez"}
@@ -58,24 +42,7 @@ func TestWebhookCommentEditedEndToEnd_audit20(t *testing.T) {
 	pages := []config.Page{{ID: pg.ID, AccessToken: pg.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1,
 		ReplyTo: []string{config.ReplyComments}, MaxAge: 168 * time.Hour,
 		Rules: []config.Rule{{Match: `(?i)\bprice\b`, Text: "Here is the link, {{.FirstName}}!"}}}}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
-	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3, Inspector: asynq.NewInspector(opt)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hook := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify-edit-audit20", AppSecret: secret,
-		Intake: enq, Hidden: ledger, Pages: pages, Logger: quiet}))
-	t.Cleanup(hook.Close)
-	g := graph.New(graph.Config{BaseURL: gsrv.URL, Timeout: 2 * time.Second})
-	w := worker.New(worker.Params{
-		Redis: opt, Ledger: ledger, Enqueuer: enq, Graph: g, Pages: pages, Concurrency: 5, Logger: quiet,
-		ShutdownTimeout: 2 * time.Second,
-		Poll:            worker.NewPollHandler(worker.PollParams{Graph: g, Ledger: ledger, Enqueuer: enq, Pages: pages, Logger: quiet}),
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	e := webhooktest.Start(t, sb, pages, "test-app-secret-edit-audit20")
 
 	change := func(verb, id string, u sandbox.User, at time.Time, msg string) string {
 		return fmt.Sprintf(`{"field":"feed","value":{"item":"comment","verb":%q,"comment_id":%q,"post_id":%q,"parent_id":%q,`+
@@ -83,52 +50,12 @@ func TestWebhookCommentEditedEndToEnd_audit20(t *testing.T) {
 	}
 	deliver := func(changes ...string) {
 		t.Helper()
-		body := fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":%d,"changes":[%s]}]}`, pg.ID, time.Now().UnixMilli(), strings.Join(changes, ","))
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(body))
-		req, err := http.NewRequest(http.MethodPost, hook.URL, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("delivery answered %d, want 200", resp.StatusCode)
-		}
-	}
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = insp.Close() })
-	// settled waits for the queues to be idle with at least want's sends.
-	settled := func(want []string) []string {
-		t.Helper()
-		slices.Sort(want)
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			busy := 0
-			for _, q := range []string{tasks.QueuePolls, tasks.QueueReplies} {
-				if info, err := insp.GetQueueInfo(q); err == nil {
-					busy += info.Pending + info.Active + info.Scheduled + info.Retry
-				}
-			}
-			var got []string
-			for _, s := range sb.Sends() {
-				got = append(got, s.Target)
-			}
-			slices.Sort(got)
-			if busy == 0 && len(got) >= len(want) || time.Now().After(deadline) {
-				return got
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		e.Deliver(t, fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":%d,"changes":[%s]}]}`, pg.ID, time.Now().UnixMilli(), strings.Join(changes, ",")))
 	}
 	check := func(stage string, want ...string) {
 		t.Helper()
-		if got := settled(want); !slices.Equal(got, want) || sb.Duplicates() != 0 || sb.AlreadyRepliedCount() != 0 {
+		slices.Sort(want)
+		if got := e.Settled(t, len(want)); !slices.Equal(got, want) || sb.Duplicates() != 0 || sb.AlreadyRepliedCount() != 0 {
 			t.Fatalf("%s: private replies sent to %v (%d duplicates, %d refused as already replied), want exactly %v",
 				stage, got, sb.Duplicates(), sb.AlreadyRepliedCount(), want)
 		}
@@ -138,7 +65,7 @@ func TestWebhookCommentEditedEndToEnd_audit20(t *testing.T) {
 	deliver(change("add", anaC, ana, now, "so nice!"), change("add", boC, bo, now, "PRICE please"), change("add", cyC, cy, now, "looks great"))
 	check("after the adds", boC)
 	for _, id := range []string{anaC, cyC} { // their add's items are kept, completed
-		if ti, err := insp.GetTaskInfo(tasks.QueuePolls, "webhook:comment:"+id); err != nil || ti.State != asynq.TaskStateCompleted {
+		if ti, err := e.Insp.GetTaskInfo(tasks.QueuePolls, "webhook:comment:"+id); err != nil || ti.State != asynq.TaskStateCompleted {
 			t.Fatalf("add's item of %s: %v %v, want kept completed", id, ti, err)
 		}
 	}

@@ -1,29 +1,16 @@
 package intake_test
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/redistest"
+	"github.com/pagereply/pagereply/internal/webhooktest"
 	"github.com/pagereply/pagereply/tasks"
-	"github.com/pagereply/pagereply/worker"
 )
 
 // TestWebhookMetaShapesEndToEnd_audit20: one signed delivery holding what
@@ -38,12 +25,7 @@ import (
 // echoes, postbacks, reads, deliveries, Messenger reactions, attachments,
 // standby events. A second delivery of the same body sends nothing more.
 func TestWebhookMetaShapesEndToEnd_audit20(t *testing.T) {
-	const secret = "test-app-secret-audit20"
-	db := redistest.New(t)
-	opt := asynq.RedisClientOpt{Addr: db.Addr, DB: db.DB}
 	sb := sandbox.New(sandbox.Options{Pages: 1, Seed: 20})
-	gsrv := httptest.NewServer(sb)
-	t.Cleanup(gsrv.Close)
 	pg := sb.Pages()[0]
 	now := time.Now().Add(-time.Minute)
 	ana := sandbox.User{ID: "5550001", Name: "Ana Lopez"}
@@ -65,24 +47,7 @@ func TestWebhookMetaShapesEndToEnd_audit20(t *testing.T) {
 
 	pages := []config.Page{{ID: pg.ID, AccessToken: pg.Token, Rate: config.Rate{N: 1000, Per: time.Second}, Burst: 1,
 		ReplyTo: []string{config.ReplyComments, config.ReplyPosts}, MaxAge: 168 * time.Hour, DefaultText: "Thanks, {{.FirstName}}!"}}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	ledger := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
-	enq := &tasks.Enqueuer{Client: client, Ledger: ledger, MaxRetry: 3, Inspector: asynq.NewInspector(opt)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hook := httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: "verify-audit20", AppSecret: secret,
-		Intake: enq, Hidden: ledger, Pages: pages, Logger: quiet}))
-	t.Cleanup(hook.Close)
-	g := graph.New(graph.Config{BaseURL: gsrv.URL, Timeout: 2 * time.Second})
-	w := worker.New(worker.Params{
-		Redis: opt, Ledger: ledger, Enqueuer: enq, Graph: g, Pages: pages, Concurrency: 5, Logger: quiet,
-		ShutdownTimeout: 2 * time.Second,
-		Poll:            worker.NewPollHandler(worker.PollParams{Graph: g, Ledger: ledger, Enqueuer: enq, Pages: pages, Logger: quiet}),
-	})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Shutdown(context.Background()) })
+	e := webhooktest.Start(t, sb, pages, "test-app-secret-audit20")
 
 	ts := now.Unix()
 	who := func(u sandbox.User) string { return fmt.Sprintf(`"from":{"id":%q,"name":%q}`, u.ID, u.Name) }
@@ -129,61 +94,19 @@ func TestWebhookMetaShapesEndToEnd_audit20(t *testing.T) {
 	body := fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":%d,"changes":[%s]},{"id":%q,"time":%d,"messaging":[%s]},`+
 		`{"id":%q,"time":%d,"standby":[%s]}]}`, pg.ID, ms, strings.Join(changes, ","), pg.ID, ms, strings.Join(messaging, ","),
 		pg.ID, ms, ev(`"message":{"mid":"m_5","text":"to another app"}`))
-	deliver := func() {
-		t.Helper()
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(body))
-		req, err := http.NewRequest(http.MethodPost, hook.URL, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("delivery answered %d, want 200", resp.StatusCode)
-		}
-	}
+	deliver := func() { t.Helper(); e.Deliver(t, body) }
 	want := []string{annaComment, boReply, visitorPost}
 	slices.Sort(want)
-	settled := func() []string {
-		t.Helper()
-		insp := asynq.NewInspector(opt)
-		defer insp.Close()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			busy := 0
-			for _, q := range []string{tasks.QueuePolls, tasks.QueueReplies} {
-				if info, err := insp.GetQueueInfo(q); err == nil {
-					busy += info.Pending + info.Active + info.Scheduled + info.Retry
-				}
-			}
-			var got []string
-			for _, s := range sb.Sends() {
-				got = append(got, s.Target)
-			}
-			slices.Sort(got)
-			if busy == 0 && len(got) >= len(want) || time.Now().After(deadline) {
-				return got
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	settled := func() []string { t.Helper(); return e.Settled(t, len(want)) }
 	deliver()
 	if got := settled(); !slices.Equal(got, want) {
 		t.Fatalf("private replies sent to %v, want exactly %v (own comment %s, own reply %s)", got, want, ownComment, ownReply)
 	}
 	// Graph would refuse a send to the Page's own item (as the sandbox
 	// does): no reply task may exist for one at all.
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
 	for _, id := range []string{ownComment, ownReply} {
 		tid := tasks.Target{Kind: tasks.KindComment, ID: id}.String()
-		if ti, err := insp.GetTaskInfo(tasks.QueueReplies, tid); err == nil {
+		if ti, err := e.Insp.GetTaskInfo(tasks.QueueReplies, tid); err == nil {
 			t.Fatalf("the Page's own comment %s has a reply task (%s)", id, ti.State)
 		}
 	}
