@@ -22,15 +22,8 @@ import (
 func TestPageFlagSecretOfUnsetVarNotEchoed_audit20(t *testing.T) {
 	e := newE2E(t, sandbox.Options{Pages: 2, Posts: 0, Comments: 0, Seed: 20}, "10/s")
 	pa, pb := e.sb.Pages()[0], e.sb.Pages()[1]
-	data, err := os.ReadFile(e.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := strings.NewReplacer(pa.Token, "${AUDIT20_PF_TOKEN_A}", pb.Token, "${AUDIT20_PF_TOKEN_B}",
-		e2eAppSecret, "${AUDIT20_PF_APP_SECRET}", e2eAPIToken, "${AUDIT20_PF_API}").Replace(string(data))
-	if err := os.WriteFile(e.cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretsAsVars(t, e.cfgPath, pa.Token, "${AUDIT20_PF_TOKEN_A}", pb.Token, "${AUDIT20_PF_TOKEN_B}",
+		e2eAppSecret, "${AUDIT20_PF_APP_SECRET}", e2eAPIToken, "${AUDIT20_PF_API}")
 	t.Setenv("AUDIT20_PF_TOKEN_A", pa.Token)
 	t.Setenv("AUDIT20_PF_APP_SECRET", e2eAppSecret)
 	for _, v := range []string{"AUDIT20_PF_TOKEN_B", "AUDIT20_PF_API"} {

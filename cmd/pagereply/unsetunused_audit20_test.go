@@ -17,15 +17,8 @@ import (
 func TestUnsetVariableOnlyWhereUsed_audit20(t *testing.T) {
 	e := newE2E(t, sandbox.Options{Pages: 2, Posts: 2, Comments: 3, Seed: 20}, "10/s")
 	pa, pb := e.sb.Pages()[0], e.sb.Pages()[1]
-	data, err := os.ReadFile(e.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := strings.NewReplacer(pa.Token, "${AUDIT20_TOKEN_A}", pb.Token, "${AUDIT20_TOKEN_B}",
-		e2eAppSecret, "${AUDIT20_APP_SECRET}", e2eVerifyToken, "${AUDIT20_VERIFY}", e2eAPIToken, "${AUDIT20_API}").Replace(string(data))
-	if err := os.WriteFile(e.cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretsAsVars(t, e.cfgPath, pa.Token, "${AUDIT20_TOKEN_A}", pb.Token, "${AUDIT20_TOKEN_B}",
+		e2eAppSecret, "${AUDIT20_APP_SECRET}", e2eVerifyToken, "${AUDIT20_VERIFY}", e2eAPIToken, "${AUDIT20_API}")
 	// The shell of an operator who polls Page A: its token and the app
 	// secret, nothing else.
 	t.Setenv("AUDIT20_TOKEN_A", pa.Token)
@@ -113,5 +106,18 @@ func TestUnsetVariableOnlyWhereUsed_audit20(t *testing.T) {
 	}
 	if _, errOut, code := runInProcess(t, nil, "status", "-c", e.cfgPath); code != exitOK {
 		t.Errorf("status without the app secret: exit %d\n%s", code, errOut)
+	}
+}
+
+// secretsAsVars rewrites the config at path with each secret value of
+// oldnew (value, "${VAR}" pairs) replaced by its variable reference.
+func secretsAsVars(t *testing.T, path string, oldnew ...string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.NewReplacer(oldnew...).Replace(string(data))), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
