@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ const (
 	msgRedisURLNoHost   = "no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)"
 	msgRedisURLPort     = "the host has no valid port (write a / or ? in the password as %2F or %3F)"
 	msgRedisURLColon    = "the host holds a : (a user and password end with @ before the host; write an IPv6 address in brackets, like redis://[::1]:6379/0)"
+	msgRedisURLHostName = "the host is not a host name or IP address (a name is letters, digits, '-', '.' and '_'; write an IPv6 address in brackets, like redis://[::1]:6379/0)"
 	msgRedisURLDB       = "the path must be a database number, like /0"
 	msgRedisURLQuery    = "takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?"
 	msgRedisURLSkip     = "skip_verify must be true or false"
@@ -108,6 +110,13 @@ func RedisURLProblem(raw string) error {
 	if !strings.HasPrefix(u.Host, "[") && strings.Contains(u.Hostname(), ":") {
 		return errors.New(msgRedisURLColon)
 	}
+	// Anything else a URL's host may hold ("redis://]", "redis://a<b",
+	// "redis://[h]") is no host a resolver finds: go-redis would dial
+	// "]:6379", which the dialler refuses with the host quoted, or look up
+	// a name made of a typo.
+	if !redisHostOK(u.Host, u.Hostname()) {
+		return errors.New(msgRedisURLHostName)
+	}
 	if db := strings.Trim(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {
 			return errors.New(msgRedisURLDB)
@@ -142,4 +151,17 @@ func RedisURLProblem(raw string) error {
 func redisURLHasUser(raw string) bool {
 	_, rest, ok := strings.Cut(raw, "://")
 	return ok && strings.Contains(rest, "@")
+}
+
+// redisHostOK reports whether name, the host of a URL whose host part is
+// host, is an IP address in brackets (an IPv6 one, with a zone or not) or a
+// host name or IPv4 address: letters, digits, '-', '.' and '_'.
+func redisHostOK(host, name string) bool {
+	if strings.HasPrefix(host, "[") {
+		ip, _, _ := strings.Cut(name, "%")
+		return net.ParseIP(ip) != nil
+	}
+	return !strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_')
+	})
 }

@@ -167,7 +167,7 @@ func errString(err error) string {
 // its message.
 func FuzzRedisURLProblem_audit18(f *testing.F) {
 	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1?skip_verify=1", "redis://h//0//", "redis://h/+1",
-		"redis://[fe80::1%25eth0]:6379", "redis://h:/0", "rediss://h?", "rediss://h?&", "redis://u@h", "redis://h/%30", "redis://h/0%2F1", "redis://u:p:/0"} {
+		"redis://[fe80::1%25eth0]:6379", "redis://h:/0", "rediss://h?", "rediss://h?&", "redis://u@h", "redis://h/%30", "redis://h/0%2F1", "redis://u:p:/0", "redis://]", "redis://h]/0"} {
 		f.Add(u)
 	}
 	f.Fuzz(func(t *testing.T, u string) {
