@@ -12,7 +12,7 @@ import (
 // few, never built from the URL, which may hold a password; one it takes
 // is an option.
 func FuzzRedisConnOpt_audit12(f *testing.F) {
-	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379", "redis:#000000"} {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379", "redis:#000000", "redis://!"} {
 		f.Add(u)
 	}
 	fixed := map[string]bool{
@@ -37,6 +37,8 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		"redis.url: skip_verify must be true or false":                                                                                                                    true,
 		// A host holding a ':' outside brackets, with no port (audit18).
 		"redis.url: the host holds a : (a user and password end with @ before the host; write an IPv6 address in brackets, like redis://[::1]:6379/0)": true,
+		// A host no resolver finds (audit21).
+		"redis.url: the host is not a host name or IP address (a name is letters, digits, '-', '.' and '_'; write an IPv6 address in brackets, like redis://[::1]:6379/0)": true,
 	}
 	f.Fuzz(func(t *testing.T, u string) {
 		opt, err := RedisConnOpt(config.Redis{URL: u})
