@@ -75,6 +75,15 @@ func (e *env) replyThrough(t *testing.T, wrap func(worker.Graph) worker.Graph, t
 	if st, m := e.do(t, http.MethodPost, "/v1/replies", testToken, fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, c)); st != http.StatusAccepted {
 		t.Fatalf("reply: %d %v", st, m)
 	}
+	e.startWorker(t, wrap, tune)
+	return c
+}
+
+// startWorker starts a worker on e's Redis whose calls reach the sandbox
+// through the Graph wrap makes of a client of it, with its Params changed
+// by tune (replyThrough's worker, for a reply queued otherwise).
+func (e *env) startWorker(t *testing.T, wrap func(worker.Graph) worker.Graph, tune func(*worker.Params)) {
+	t.Helper()
 	gs := httptest.NewServer(e.sb)
 	t.Cleanup(gs.Close)
 	rdb := tasks.NewRedisClient(e.opt)
@@ -92,5 +101,4 @@ func (e *env) replyThrough(t *testing.T, wrap func(worker.Graph) worker.Graph, t
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Shutdown(context.Background()) })
-	return c
 }

@@ -642,9 +642,9 @@ func failedForGood(ctx context.Context, l *tasks.Ledger, page string, t tasks.Ta
 
 // The error classes of an archived reply (GET /v1/replies/{id}'s
 // error_class, and a 409's for a target failed for good), besides the
-// worker's graph.FailureClass words kept in the ledger (permanent,
-// app_not_live, other): one fixed word, never text of an answer or a
-// request.
+// worker's words kept in the ledger (graph.FailureClass's permanent,
+// app_not_live, page_broken, other; tasks.ClassUnsettled): one fixed word,
+// never text of an answer or a request.
 const (
 	// classTransient: the task's retries ran out on transient answers (or
 	// errors that were not Graph's); asking again queues it (202).
@@ -659,20 +659,29 @@ const (
 	// or post was removed (a mark of the webhook's; Graph never saw it).
 	classHidden  = "hidden"
 	classRemoved = "removed"
-	classOther   = graph.FailureOther
+	// classUnsettled: an earlier attempt's reply may have reached the
+	// person and nothing can tell; not sent again (never two replies).
+	classUnsettled = tasks.ClassUnsettled
+	classOther     = graph.FailureOther
 )
 
 // failedClass is the error class of a target failed for good (entry): the
 // class the worker kept with it, else one told from the reason an entry
 // without the field has (a mark, a give-up, an older version's Graph
-// error text, which ends "class <class>]"). A page_broken kept there is
-// an answer the worker took as the reply's, not the Page's (a Page broken
-// pauses, and never fails a reply for good): permanent.
+// error text, which ends "class <class>]"). A page_broken kept there is a
+// Page-level answer (token, permission, policy block) the worker took as
+// the reply's, not the Page's, as the Page's other replies went out (a
+// Page broken pauses, and never fails a reply for good): page_broken, the
+// Page's owner the one who can tell why, not permanent, a refusal about
+// the person or the target. An unsettled reply an older version kept as
+// "other" is told by its reason.
 func failedClass(entry tasks.Entry) string {
 	c := entry.Class
 	switch {
-	case c == classGivenUp:
+	case c == classGivenUp || c == classUnsettled:
 		return c
+	case (c == "" || c == classOther) && entry.Reason == tasks.UnsettledReason:
+		return classUnsettled
 	case c != "":
 	case entry.Reason == tasks.HiddenReason:
 		return classHidden
@@ -686,9 +695,7 @@ func failedClass(entry tasks.Entry) string {
 		c = textClass(entry.Reason)
 	}
 	switch c {
-	case "page_broken", "permanent":
-		return "permanent"
-	case graph.FailureAppNotLive:
+	case "page_broken", "permanent", graph.FailureAppNotLive:
 		return c
 	}
 	return classOther

@@ -274,13 +274,28 @@ type Entry struct {
 	MessageID string
 	// Reason is why a target failed for good.
 	Reason string
-	// Class is the class of the error a target failed for good with, as
-	// the worker named it when it recorded the failure
-	// (graph.FailureClass: "app_not_live", "permanent", ...); "" for an
-	// entry written without one (MarkFailed, the marks, or a version that
-	// kept only the reason).
+	// Class is the class of the failure a target failed for good with, as
+	// the worker named it when it recorded the failure (graph.FailureClass:
+	// "app_not_live", "permanent", "page_broken" for a Page-level answer
+	// taken as the reply's, ...; ClassUnsettled; ClassGivenUp, the
+	// enqueue's); "" for an entry written without one (MarkFailed, the
+	// marks, or a version that kept only the reason).
 	Class string
 }
+
+// ClassUnsettled is the class the worker keeps with a target it fails for
+// good because an earlier attempt's reply may have reached the person and
+// nothing can tell any more (its answer was lost, then the conversation did
+// not show it, or Graph refused the check or the send for good): not sent
+// again, never two replies; the person is taken as answered. The API's
+// error_class of such a reply: a client looks at the conversation before
+// answering the person another way. UnsettledReason is the reason of one
+// whose conversation cannot tell, which an entry a version before the class
+// wrote (class "other") is told by.
+const (
+	ClassUnsettled  = "unsettled"
+	UnsettledReason = "an earlier attempt may have sent this reply and the conversation cannot tell: not sent again"
+)
 
 // Done reports whether the target needs no more replies.
 func (e Entry) Done() bool { return e.Status == StatusSent || e.Status == StatusFailed }

@@ -258,7 +258,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 				return w.redisFailure(ctx, herr, fmt.Errorf("reply %s: %w", r.Target, herr))
 			}
 			w.m.RepliesFailed.WithLabelValues(r.PageID, "unsettled").Inc()
-			return w.failForGood(ctx, &r, err, "reply not sent again", log)
+			return w.failForGood(ctx, &r, tasks.ClassUnsettled, err, "reply not sent again", log)
 		case err != nil:
 			// The check failed: unless Graph answered for good, the doubt
 			// stays, so the next attempt checks again before it sends.
@@ -618,12 +618,14 @@ func landedBy(settle time.Duration) time.Time {
 	return time.Now().Add(settle)
 }
 
-// failForGood records that r's reply will never be sent, for err (its text,
-// and its class, graph.FailureClass), logs msg at debug, and archives the
-// task with the reason (SkipRetry); when the record cannot be written, the
-// task is put back or retried instead.
-func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, err error, msg string, log *taskLog) error {
-	if merr := w.p.Ledger.MarkFailedClass(ctx, r.PageID, r.Target, graph.FailureClass(err), err.Error()); merr != nil {
+// failForGood records that r's reply will never be sent, for err (its text)
+// and class (the API's error_class of it: the caller's verdict, such as
+// tasks.ClassUnsettled, or graph.FailureClass of a refusal; never read from
+// err alone, which may wrap an answer of another class), logs msg at debug,
+// and archives the task with the reason (SkipRetry); when the record cannot
+// be written, the task is put back or retried instead.
+func (w *Worker) failForGood(ctx context.Context, r *tasks.Reply, class string, err error, msg string, log *taskLog) error {
+	if merr := w.p.Ledger.MarkFailedClass(ctx, r.PageID, r.Target, class, err.Error()); merr != nil {
 		return w.redisFailure(ctx, merr, fmt.Errorf("reply %s: %w, but recording it failed: %w", r.Target, err, merr))
 	}
 	// At debug: logFailure says it at WARN as "task archived", with the
@@ -1183,7 +1185,7 @@ func RecordAnswered(ctx context.Context, l *tasks.Ledger, r *tasks.Reply, a *gra
 
 // errUnsettled is a conversation reply whose earlier attempt may have reached
 // the person, where the conversation cannot tell: it is not sent again.
-var errUnsettled = errors.New("an earlier attempt may have sent this reply and the conversation cannot tell: not sent again")
+var errUnsettled = errors.New(tasks.UnsettledReason)
 
 // unsettledError is errUnsettled (errors.Is) with the latest time the
 // earlier attempt's reply could have reached the person: the oldest message
@@ -1321,6 +1323,11 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 		// was, Graph is up.
 		graphAnswered(ps, log)
 	}
+	// failClass is the class a failure for good keeps (the API's
+	// error_class): Graph's (permanent, app_not_live), page_broken for a
+	// Page-level answer taken as the reply's (the Page's owner can tell
+	// why, not the person's refusal "permanent" says), unsettled below.
+	failClass := graph.FailureClass(err)
 	if class == graph.ClassPageBroken {
 		n, cerr := w.p.Ledger.CountBrokenAnswer(ctx, r.PageID, r.Target)
 		switch {
@@ -1328,7 +1335,7 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 			// Not known to be the reply's: the Page is paused, as before.
 			log.L().Warn("could not count the reply's page-broken answers", slog.String("error", cerr.Error()))
 		case n >= brokenAnswersOfOneReply:
-			class = graph.ClassPermanent
+			class, failClass = graph.ClassPermanent, graph.ClassPageBroken.String()
 			err = fmt.Errorf("page-broken answer %d to this reply, %d of them after other replies of the Page were sent: taken as the reply's, not the Page's: %w", n+1, n, err)
 		}
 	}
@@ -1395,8 +1402,17 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 				}
 				return w.redisFailure(ctx, herr, fmt.Errorf("reply %s: %w, and %w", r.Target, err, herr))
 			}
+			if failClass != graph.FailureAppNotLive {
+				// Its person taken as answered: the reply may have reached
+				// them, which "permanent" (Graph refused it, nothing went)
+				// would deny. The app-not-live refusal keeps its class, which
+				// a run again once the app is live reads (an earlier attempt
+				// refused the same way sent nothing, and Graph refuses a
+				// comment's second private reply itself).
+				failClass = tasks.ClassUnsettled
+			}
 		}
-		return w.failForGood(ctx, r, err, "reply cannot be sent", log)
+		return w.failForGood(ctx, r, failClass, err, "reply cannot be sent", log)
 	}
 	w.settle(*r, token, gerr, doubtful, log)
 	err = fmt.Errorf("reply %s: %w", r.Target, err)
