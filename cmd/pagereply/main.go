@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit codes of SPEC.md.
@@ -150,7 +152,7 @@ func usage(w io.Writer) {
 // `pagereply help` does), to stderr after a flag error.
 func newFlagSet(env *cmdEnv, name, synopsis, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	out := &flagOutput{stdout: env.stdout, stderr: env.stderr, prefix: "pagereply " + name + ": "}
+	out := &flagOutput{stdout: env.stdout, stderr: env.stderr, prefix: "pagereply " + name + ": ", fs: fs}
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		out.usage = out.stdout
@@ -187,6 +189,7 @@ type flagOutput struct {
 	usage          io.Writer // while the usage prints
 	failed         bool      // a message went out
 	tail           func(io.Writer)
+	fs             *flag.FlagSet // to say what a flag whose value did not parse takes
 }
 
 func (o *flagOutput) Write(p []byte) (int, error) {
@@ -194,12 +197,55 @@ func (o *flagOutput) Write(p []byte) (int, error) {
 		return o.usage.Write(p)
 	}
 	o.failed = true
-	if !bytes.HasPrefix(p, []byte("pagereply ")) {
+	msg := o.sayWhatItTakes(p)
+	if !bytes.HasPrefix(msg, []byte("pagereply ")) {
 		if _, err := io.WriteString(o.stderr, o.prefix); err != nil {
 			return 0, err
 		}
 	}
-	return o.stderr.Write(p)
+	if _, err := o.stderr.Write(msg); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// flagValueError matches the flag package's message for a value it could
+// not parse: "invalid value "5" for flag -timeout: parse error", and a
+// boolean's "invalid boolean value "yes" for -once: parse error".
+var flagValueError = regexp.MustCompile(`^(invalid (?:boolean )?value ".*" for (?:flag )?-([^:\s]+): )parse error\n$`)
+
+// sayWhatItTakes replaces a flag value error's "parse error", which says
+// nothing of what was wrong with "5" for --timeout, with what the flag takes
+// (a duration needs its unit). Other messages are returned as they are.
+func (o *flagOutput) sayWhatItTakes(p []byte) []byte {
+	m := flagValueError.FindSubmatch(p)
+	if m == nil || o.fs == nil {
+		return p
+	}
+	f := o.fs.Lookup(string(m[2]))
+	if f == nil {
+		return p
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return p
+	}
+	var want string
+	switch g.Get().(type) {
+	case time.Duration:
+		want = "not a duration: give it with its unit, like 30s, 2m or 1h30m"
+	case int, int64, uint, uint64:
+		want = "not a whole number"
+	case float64:
+		want = "not a number"
+	case bool:
+		want = "want true or false"
+	default:
+		return p
+	}
+	out := make([]byte, 0, len(m[1])+len(want)+1)
+	out = append(append(out, m[1]...), want...)
+	return append(out, '\n')
 }
 
 // parseFlags parses args and returns the exit code to use when parsing ended the
