@@ -157,6 +157,12 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			// A dry run pauses nothing: say what to fix all the same.
 			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused page %s's access token, or a permission the poll needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")\n",
 				rep.PageID, pageTokenKey(cfg.Pages, *page))
+		case errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == "connection failed" || ge.Message == "timeout"):
+			// No answer at all: the URL is what a first try gets wrong
+			// (the sandbox not started, another port). It holds no
+			// user or password: the config refuses one.
+			fmt.Fprintf(env.stderr, "pagereply poll: Graph did not answer at %s (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address), then poll again\n",
+				cfg.Graph.BaseURL)
 		}
 		return exitError
 	}
