@@ -107,7 +107,7 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 		if len(args) > 1 {
 			c, ok := commands[args[1]]
 			if !ok {
-				return unknownCommand(env, args[1])
+				return unknownCommand(env, args[1], nil)
 			}
 			return c.run(ctx, env, []string{"-h"})
 		}
@@ -123,15 +123,57 @@ func runMain(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return unknownCommand(env, args[0])
+		return unknownCommand(env, args[0], args[1:])
 	}
 	return c.run(ctx, env, args[1:])
 }
 
 // unknownCommand says name is no command and returns the bad usage exit code.
-func unknownCommand(env *cmdEnv, name string) int {
+// A flag given before the command (pagereply -c FILE serve) is said to go
+// after it, with the command found in rest; it is named without a value
+// given with = (sandbox's --app-secret=... would be a secret). A name that
+// is a command in another case, or the start of only one, names it.
+func unknownCommand(env *cmdEnv, name string, rest []string) int {
+	if strings.HasPrefix(name, "-") {
+		flagName, _, _ := strings.Cut(name, "=")
+		for _, a := range rest {
+			if _, ok := commands[a]; ok {
+				fmt.Fprintf(env.stderr, "pagereply: %s comes before the command: give the command first, then its flags (pagereply %s %s ...)\n", flagName, a, flagName)
+				return exitUsage
+			}
+		}
+		fmt.Fprintf(env.stderr, "pagereply: %s is no command: give a command first, then its flags (pagereply <command> %s ...); run 'pagereply help'\n", flagName, flagName)
+		return exitUsage
+	}
+	if c := likelyCommand(name); c != "" {
+		fmt.Fprintf(env.stderr, "pagereply: unknown command %q (%s?); run 'pagereply help'\n", name, c)
+		return exitUsage
+	}
 	fmt.Fprintf(env.stderr, "pagereply: unknown command %q; run 'pagereply help'\n", name)
 	return exitUsage
+}
+
+// likelyCommand returns the command name is in another case (Serve), or the
+// one command it is the start of (stat: status), at least 2 letters; "" when
+// there is none or more than one.
+func likelyCommand(name string) string {
+	lower := strings.ToLower(name)
+	if _, ok := commands[lower]; ok {
+		return lower
+	}
+	if len(lower) < 2 {
+		return ""
+	}
+	found := ""
+	for c := range commands {
+		if strings.HasPrefix(c, lower) {
+			if found != "" {
+				return ""
+			}
+			found = c
+		}
+	}
+	return found
 }
 
 func usage(w io.Writer) {
