@@ -358,7 +358,11 @@ func (v *changeValue) UnmarshalJSON(b []byte) error {
 		}
 		return s
 	}
-	v.Item, v.Verb, v.CommentID, v.PostID = str("item"), str("verb"), str("comment_id"), str("post_id")
+	// Meta documents comment_id and post_id as numeric strings; a bare
+	// comment id or a Reel's video id given as a JSON number (as Meta
+	// wrote ids for years, and still writes from.id and sender_id at
+	// times) is the same id, not a change to drop (numericID).
+	v.Item, v.Verb, v.CommentID, v.PostID = str("item"), str("verb"), numericID(raw["comment_id"]), numericID(raw["post_id"])
 	v.At = changeTime(raw["created_time"])
 	if v.Verb == "edited" || v.Verb == "edit" {
 		v.EditKey = editKey(idOf(raw["created_time"]), str("message"))
@@ -418,6 +422,21 @@ func editKey(created, message string) int64 {
 	h.Write([]byte{0})
 	h.Write([]byte(message))
 	return int64(h.Sum64()>>1) | 1
+}
+
+// numericID reads an id given as a JSON string, or as a JSON number written
+// as an integer's digits; "" for anything else (a number of another form,
+// 1e3 or 1.5, names no Graph object: the change is ignored as malformed).
+func numericID(b json.RawMessage) string {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) != nil || !isDigits(n.String()) {
+		return ""
+	}
+	return n.String()
 }
 
 // idOf reads a Graph id given as a string or as a number; "" for anything
@@ -980,4 +999,14 @@ func (h *webhook) signed(header string, body []byte) bool {
 	mac := hmac.New(sha256.New, []byte(h.p.AppSecret))
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -135,6 +135,28 @@ func CommentItem(postID string, c graph.Comment) Item {
 	return it
 }
 
+// CommentPostID returns the id of the post a comment of the Page pageID is
+// on, as its id tells it, for a comment whose post nobody named (a webhook
+// change without post_id): the Page's id and the first part of
+// <post>_<comment> (post ids are <page-id>_<post>), the first two parts of
+// Meta's older <page-id>_<post>_<comment>; "" for a bare <comment>, or an
+// id of another shape.
+func CommentPostID(pageID, commentID string) string {
+	parts := strings.Split(commentID, "_")
+	for _, p := range parts {
+		if p == "" {
+			return ""
+		}
+	}
+	switch len(parts) {
+	case 2:
+		return pageID + "_" + parts[0]
+	case 3:
+		return parts[0] + "_" + parts[1]
+	}
+	return ""
+}
+
 // PostItem returns the item of a post on the Page's feed (a visitor's post
 // when its from is not the Page).
 func PostItem(p graph.Post) Item {

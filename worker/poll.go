@@ -2186,9 +2186,12 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		}
 		postID := it.PostID
 		if postID == "" {
-			// Comment ids are "<post>_<comment>", post ids "<page>_<post>".
-			if p, _, ok := strings.Cut(it.ID, "_"); ok {
-				postID = page.ID + "_" + p
+			// Told by the comment's id as the change spelt it (Meta's
+			// older <page-id>_<post>_<comment> names the post's
+			// profile), or, when it named the comment bare, as Graph
+			// spells it.
+			if postID = intake.CommentPostID(page.ID, it.ID); postID == "" {
+				postID = intake.CommentPostID(page.ID, c.ID)
 			}
 		}
 		if author, _, ok := strings.Cut(postID, "_"); ok && author != page.ID {

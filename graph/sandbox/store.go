@@ -250,8 +250,12 @@ const (
 
 // lookup resolves an id to its kind and index: the object's own id only, as
 // Graph writes it, not another spelling of its numbers ("+<n>", "0<n>",
-// which strconv reads alike).
+// which strconv reads alike). A comment is also found by the other two
+// spellings Graph reads (commentAlias).
 func (st *store) lookup(id string) (kind int, i int32) {
+	if ci, ok := st.commentAlias(id); ok {
+		return objComment, ci
+	}
 	kind, i = st.resolve(id)
 	var own string
 	switch kind {
@@ -268,6 +272,29 @@ func (st *store) lookup(id string) (kind int, i int32) {
 		return objNone, 0
 	}
 	return kind, i
+}
+
+// commentAlias finds a comment by the spellings of its id Graph reads
+// besides <post>_<comment>, as Meta's comment reference lists them: the
+// bare <comment>, and the older <page-id>_<post>_<comment> (deprecated,
+// still read), its first part the id of the Page the post is on. Graph
+// answers such a read with the comment's own id.
+func (st *store) commentAlias(id string) (int32, bool) {
+	parts := strings.Split(id, "_")
+	if len(parts) != 1 && len(parts) != 3 {
+		return 0, false
+	}
+	last := parts[len(parts)-1]
+	n, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != last || n < commentBase || n-commentBase >= int64(len(st.comments)) {
+		return 0, false
+	}
+	ci := int32(n - commentBase)
+	c := &st.comments[ci]
+	if c.deleted || len(parts) == 3 && (parts[0] != st.pages[st.posts[c.post].page].id || parts[1]+"_"+last != st.commentID(ci)) {
+		return 0, false
+	}
+	return ci, true
 }
 
 // resolve is lookup without the check of the id's spelling.
