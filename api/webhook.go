@@ -581,6 +581,13 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if mark != "" {
+				if own := ownCommentID(target, c.Value.PostID); own != "" {
+					// The comment as Graph spells it: the target of its
+					// reply (the worker's read of a webhook item, the
+					// poll's listing), and of its other changes. A mark
+					// of the other spelling would stop no reply.
+					target.ID = own
+				}
 				marks = append(marks, markOp{page: pageID, t: target, verb: mark, at: c.Value.At})
 				if mark == "unhide" && page.Replies(config.ReplyComments) {
 					// The comment is read again now (after the marks are
@@ -795,6 +802,35 @@ func (h *webhook) markOf(page *config.Page, known bool, field string, v changeVa
 		return "", t, "malformed " + v.Verb + ": " + idField + ": missing or malformed"
 	}
 	return v.Verb, tasks.Target{Kind: it.Kind, ID: it.ID}, ""
+}
+
+// ownCommentID returns the id Graph gives the comment t, named in another
+// spelling Graph reads: <post>_<comment> of Meta's older
+// <page-id>_<post>_<comment>, or of a bare <comment> whose change names its
+// post (post_id <page-id>_<post>, or a Reel's bare video id). "" when t is
+// not a comment, is spelt so already, or its post is unknown.
+func ownCommentID(t tasks.Target, postID string) string {
+	if t.Kind != tasks.KindComment {
+		return ""
+	}
+	parts := strings.Split(t.ID, "_")
+	var own string
+	switch {
+	case len(parts) == 3 && parts[1] != "" && parts[2] != "":
+		own = parts[1] + "_" + parts[2]
+	case len(parts) == 1 && postID != "":
+		pp := strings.Split(postID, "_")
+		if len(pp) > 2 || pp[len(pp)-1] == "" {
+			return ""
+		}
+		own = pp[len(pp)-1] + "_" + t.ID
+	default:
+		return ""
+	}
+	if it := (tasks.WebhookItem{PageID: "1", Kind: tasks.KindComment, ID: own}); it.Validate() != nil {
+		return ""
+	}
+	return own
 }
 
 // markOp is one change of a delivery that marks a target in the ledger
