@@ -125,6 +125,11 @@ type webhook struct {
 	// noValues spaces the lines of deliveries without values (Include
 	// Values off): every delivery of such a subscription is one.
 	noValues logspace.Line
+	// otherPage spaces the lines of entries of a Page not in the config:
+	// Meta delivers the changes of every Page that installed the app, and
+	// one the config lacks (an id mistyped, a Page dropped from pages
+	// with the app still installed) has every change ignored.
+	otherPage logspace.Line
 	// badVerifyToken spaces the lines of handshakes refused for their
 	// verify token: anyone can GET /webhook (scanners do, with no query
 	// at all), and each would otherwise be a WARN line.
@@ -563,6 +568,15 @@ func (h *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 					slog.String("hint", "turn Include Values on for the app's page subscription (include_values=true when subscribing through the API); the next ones are logged at debug for 10s"))
 			}
 			h.log.Log(r.Context(), lvl, "webhook delivery without values: Meta names the changed fields (changed_fields) but not the changes, so nothing can be queued from it", attrs...)
+		}
+		if !ok && len(e.Changes) > 0 {
+			lvl, repeated := h.otherPage.Level(h.p.Now(), slog.LevelWarn)
+			attrs := []any{pageAttr, slog.Int("changes", len(e.Changes))}
+			if lvl != slog.LevelDebug {
+				attrs = append(attrs, slog.Int("repeated", repeated),
+					slog.String("hint", "Meta delivers the changes of every Page that installed the app: add the Page to pages (check its id), or uninstall the app from it (DELETE /{page-id}/subscribed_apps); the next ones are logged at debug for 10s"))
+			}
+			h.log.Log(r.Context(), lvl, "webhook changes of a Page not in the config ignored", attrs...)
 		}
 		for _, c := range e.Changes {
 			if h.idHoldsSecret(c.Value) {
