@@ -1010,6 +1010,12 @@ func itemOf(page *config.Page, known bool, pageID, field string, v changeValue) 
 			return it, "page does not reply to comments"
 		}
 		it.Kind, it.ID, it.PostID = tasks.KindComment, v.CommentID, v.PostID
+		if it.Validate() != nil {
+			// A post_id that is no id leaves the comment to be read
+			// without it (its id tells its post, as for a change without
+			// post_id), rather than dropped, as an unhide's read is.
+			it.PostID = ""
+		}
 		if v.Verb != "add" {
 			// Its own TaskID: the add's item, kept
 			// tasks.WebhookItemRetention, would take it for a redelivery.
