@@ -990,7 +990,7 @@ const (
 // attempt-th try, from 0) is tried again, after waiting a backoff: only for a
 // transient Graph error, readRetries times.
 func (r *pollRun) retryRead(ctx context.Context, attempt int, err error) bool {
-	if attempt >= readRetries || graph.ClassOf(err) != graph.ClassTransient {
+	if attempt >= readRetries || graph.ClassOf(err) != graph.ClassTransient || waitAsked(err) {
 		return false
 	}
 	d := Backoff(attempt, readRetryBase, readRetryMax)
@@ -1004,6 +1004,18 @@ func (r *pollRun) retryRead(ctx context.Context, attempt int, err error) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// waitAsked reports whether err is a transient Graph error whose answer
+// said when to call again (Retry-After, or a time to regain access in its
+// usage headers): a 503 from Graph or from a proxy in front of it. It says
+// so for every call of the Page, not for the one object read: the poll
+// neither reads again at once nor goes on to the next post, which would
+// call, several times a second, what asked to wait minutes. The poll fails
+// there, and its task is tried again no sooner than asked (retryDelay).
+func waitAsked(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.Class == graph.ClassTransient && ge.RetryAfter > 0
 }
 
 // readError is a failed read of a Graph listing, which retryRead may try
@@ -1659,7 +1671,7 @@ func (r *pollRun) walkComments(ctx context.Context, post graph.Post, st postStat
 		if !errors.As(err, &re) || ctx.Err() != nil {
 			return rerr
 		}
-		if graph.ClassOf(rerr) == graph.ClassTransient {
+		if graph.ClassOf(rerr) == graph.ClassTransient && !waitAsked(rerr) {
 			if err := r.noteFailing(ctx, post.ID, failing); err != nil {
 				return err
 			}
@@ -1726,7 +1738,7 @@ func listingBehind(post graph.Post, newest int64, now time.Time) bool {
 // (throttling and a broken token do) nor Redis.
 func graphReadFailed(err error) bool {
 	var ge *graph.Error
-	return errors.As(err, &ge) && (ge.Class == graph.ClassTransient || ge.Class == graph.ClassPermanent)
+	return errors.As(err, &ge) && (ge.Class == graph.ClassTransient || ge.Class == graph.ClassPermanent) && !waitAsked(err)
 }
 
 // maxFailingInRow is how many posts in a row whose comments fail with a
@@ -1748,6 +1760,9 @@ const maxFailingInRow = 2
 // every read still fails the poll at the third post it had not seen failing
 // (the feed's own read fails first, most often).
 func (r *pollRun) skipUnreadable(post string, err error) bool {
+	if waitAsked(err) {
+		return false
+	}
 	switch graph.ClassOf(err) {
 	case graph.ClassPermanent:
 		return true

@@ -873,7 +873,15 @@ func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.As(err, &d) {
 		return d.d
 	}
-	return Backoff(n, w.p.BackoffBase, w.p.BackoffMax)
+	b := Backoff(n, w.p.BackoffBase, w.p.BackoffMax)
+	if waitAsked(err) {
+		// The answer said when to call again (Retry-After, or a time to
+		// regain access): not before.
+		var ge *graph.Error
+		errors.As(err, &ge)
+		return max(b, ge.RetryAfter)
+	}
+	return b
 }
 
 // Backoff is exponential backoff with jitter: about base·2ⁿ, capped at max, each

@@ -1,0 +1,23 @@
+package worker
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pagereply/pagereply/graph"
+)
+
+// TestRetryDelayHonoursRetryAfter_audit21: a task that failed on a
+// transient answer carrying Retry-After (or a time to regain access) is
+// tried again no sooner than it says; without one, the usual backoff.
+func TestRetryDelayHonoursRetryAfter_audit21(t *testing.T) {
+	w := New(Params{BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
+	err := fmt.Errorf("poll page 1: %w", &graph.Error{HTTPStatus: 503, Class: graph.ClassTransient, RetryAfter: 2 * time.Minute})
+	if d := w.retryDelay(0, err, nil); d < 2*time.Minute {
+		t.Fatalf("delay %s after an answer asking 2m", d)
+	}
+	if d := w.retryDelay(0, &graph.Error{HTTPStatus: 503, Class: graph.ClassTransient}, nil); d > 2*time.Millisecond {
+		t.Fatalf("delay %s without Retry-After, want the backoff", d)
+	}
+}
