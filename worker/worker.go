@@ -874,9 +874,10 @@ func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 		return d.d
 	}
 	b := Backoff(n, w.p.BackoffBase, w.p.BackoffMax)
-	if waitAsked(err) {
-		// The answer said when to call again (Retry-After, or a time to
-		// regain access): not before.
+	if t != nil && t.Type() == tasks.TypePoll && waitAsked(err) {
+		// The answer to a poll's read said when to call again
+		// (Retry-After, or a time to regain access): not before. The
+		// reply and webhook item tasks keep their own backoff.
 		var ge *graph.Error
 		errors.As(err, &ge)
 		return max(b, ge.RetryAfter)
