@@ -179,3 +179,31 @@ func TestCommentIDShapesAndTimes_audit21(t *testing.T) {
 		t.Errorf("order %q", got[0].ListOrder)
 	}
 }
+
+// TestNonJSON200AndJavascriptType_audit21: Graph has long answered JSON
+// as text/javascript, which reads as any JSON; a 200 HTML page (a captive
+// portal, a proxy) is a transient malformed answer, and on a send its
+// outcome is unknown (checked before sending again), never quoted.
+func TestNonJSON200AndJavascriptType_audit21(t *testing.T) {
+	f := newFakeGraph(t, "", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			w.Header().Set("Content-Type", "text/javascript; charset=UTF-8")
+			w.Write([]byte(`{"data":[{"id":"` + testPage + `_1","created_time":"2026-12-08T01:02:03+0000"}]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<html><body>Sign in to the network ` + testToken + `</body></html>`))
+	})
+	c := f.client()
+	if ids, err := feedIDs(t, c); err != nil || len(ids) != 1 {
+		t.Fatalf("text/javascript JSON: %v %v", ids, err)
+	}
+	_, err := c.SendPrivateReply(context.Background(), testToken, testPage, Recipient{CommentID: "1_2"}, "hi")
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Class != ClassTransient || !ge.Unknown {
+		t.Fatalf("200 HTML on a send: %v, want transient with its outcome unknown", err)
+	}
+	if s := err.Error(); strings.Contains(s, testToken) || strings.Contains(s, "<html") {
+		t.Errorf("error quotes the answer: %s", s)
+	}
+}
