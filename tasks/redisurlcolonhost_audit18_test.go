@@ -29,21 +29,7 @@ func TestRedisURLColonHost_audit18(t *testing.T) {
 		"redis://" + pw + "::/0",
 		"redis://fe80::/0",
 	} {
-		msgs, all := audit18Load(u)
-		opt, err := RedisConnOpt(config.Redis{URL: u})
-		switch {
-		case len(msgs) != 1:
-			t.Errorf("%q: config's redis.url problems %q (%s), want one", u, msgs, all)
-		case err == nil:
-			t.Errorf("%q: RedisConnOpt took it, to dial %q", u, opt.(asynq.RedisClientOpt).Addr)
-		case err.Error() != "redis.url: "+msgs[0]:
-			t.Errorf("%q: RedisConnOpt says %q, config's redis.url %q", u, err, msgs[0])
-		}
-		for _, s := range []string{all, errString(err)} {
-			if strings.Contains(s, pw[:3]) {
-				t.Errorf("%q: message holds the password: %q", u, s)
-			}
-		}
+		audit18Refused(t, u)
 	}
 	audit18BothDial(t, map[string]string{
 		"redis://[::1]:/0":                "[::1]:6379",
@@ -52,6 +38,32 @@ func TestRedisURLColonHost_audit18(t *testing.T) {
 		"redis://h:/0":                    "h:6379",
 		"redis://u:" + pw + ":@h:/0":      "h:6379",
 	})
+}
+
+// audit18Refused checks that config's redis.url and RedisConnOpt both
+// refuse u, with the same one message, which holds no part of
+// audit18Password, and returns that message ("" when they do not agree).
+func audit18Refused(t *testing.T, u string) string {
+	t.Helper()
+	msgs, all := audit18Load(u)
+	opt, err := RedisConnOpt(config.Redis{URL: u})
+	switch {
+	case len(msgs) != 1:
+		t.Errorf("%q: config's redis.url problems %q (%s), want one", u, msgs, all)
+	case err == nil:
+		t.Errorf("%q: RedisConnOpt took it, to dial %q", u, opt.(asynq.RedisClientOpt).Addr)
+	case err.Error() != "redis.url: "+msgs[0]:
+		t.Errorf("%q: RedisConnOpt says %q, config's redis.url %q", u, err, msgs[0])
+	}
+	for _, s := range []string{all, errString(err)} {
+		if strings.Contains(s, audit18Password[:3]) {
+			t.Errorf("%q: message holds the password: %q", u, s)
+		}
+	}
+	if len(msgs) != 1 || err == nil || err.Error() != "redis.url: "+msgs[0] {
+		return ""
+	}
+	return msgs[0]
 }
 
 // dialsWrittenHost reports whether addr, a host:port RedisConnOpt dials,
