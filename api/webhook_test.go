@@ -71,6 +71,21 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	return e
 }
 
+// serveMarking serves the webhook again with the ledger's marks (hides,
+// removes) on, over a copy of the env's Pages that edit changes, logging at
+// debug into the returned buffer: the Pages it serves and the buffer.
+func (e *webhookEnv) serveMarking(t *testing.T, edit func(pages []config.Page)) ([]config.Page, *proctest.Buffer) {
+	t.Helper()
+	pages := append([]config.Page(nil), e.pages...)
+	edit(pages)
+	logs := &proctest.Buffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
+		Hidden: e.led, Pages: pages, Logger: log}))
+	t.Cleanup(e.srv.Close)
+	return pages, logs
+}
+
 func (e *webhookEnv) startWorker(t *testing.T) {
 	t.Helper()
 	g := graph.New(graph.Config{BaseURL: e.gsrv.URL, Timeout: 2 * time.Second})

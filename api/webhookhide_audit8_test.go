@@ -3,17 +3,13 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -28,13 +24,7 @@ import (
 // since audit21.)
 func TestMalformedHideSaysWhyAudit8(t *testing.T) {
 	e := newWebhookEnv(t)
-	pages := append([]config.Page(nil), e.pages...)
-	pages[0].SkipHidden = true
-	var logs proctest.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: pages, Logger: log}))
-	t.Cleanup(e.srv.Close)
+	pages, logs := e.serveMarking(t, func(p []config.Page) { p[0].SkipHidden = true })
 	p, other := pages[0].ID, pages[1].ID
 	post := p + "_77"
 	changes := []string{

@@ -2,15 +2,11 @@ package api_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -23,13 +19,7 @@ import (
 // error: Meta would only deliver it again).
 func TestHideOrderReadsCreatedTimeAudit10(t *testing.T) {
 	e := newWebhookEnv(t)
-	pages := append([]config.Page(nil), e.pages...)
-	pages[0].SkipHidden = true
-	var logs proctest.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: pages, Logger: log}))
-	t.Cleanup(e.srv.Close)
+	pages, logs := e.serveMarking(t, func(p []config.Page) { p[0].SkipHidden = true })
 	p := pages[0].ID
 	const id = "77_1"
 	deliver := func(verb, createdTime string) {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -24,11 +22,7 @@ import (
 // is marked as given.
 func TestWebhookMarkOtherSpellings_audit21(t *testing.T) {
 	e := newWebhookEnv(t)
-	pages := append([]config.Page(nil), e.pages...)
-	pages[0].SkipHidden = true
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: pages}))
-	t.Cleanup(e.srv.Close)
+	pages, _ := e.serveMarking(t, func(p []config.Page) { p[0].SkipHidden = true })
 	p := pages[0].ID
 	change := func(verb, commentID, postID string) string {
 		return fmt.Sprintf(`{"field":"feed","value":{"item":"comment","verb":%q,"comment_id":%s,"post_id":%q,"from":{"id":"6400001"},"created_time":1700000000}}`,

@@ -3,15 +3,11 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
-	"github.com/pagereply/pagereply/internal/proctest"
 	"github.com/pagereply/pagereply/tasks"
 )
 
@@ -27,13 +23,7 @@ import (
 // as before (200).
 func TestPostRemoveMarksAudit9(t *testing.T) {
 	e := newWebhookEnv(t)
-	pages := append([]config.Page(nil), e.pages...)
-	pages[1].ReplyTo = []string{config.ReplyComments}
-	var logs proctest.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = httptest.NewServer(api.NewWebhook(api.WebhookParams{VerifyToken: whVerifyToken, AppSecret: whAppSecret, Intake: e.enq,
-		Hidden: e.led, Pages: pages, Logger: log}))
-	t.Cleanup(e.srv.Close)
+	pages, logs := e.serveMarking(t, func(p []config.Page) { p[1].ReplyTo = []string{config.ReplyComments} })
 	p, other := pages[0].ID, pages[1].ID
 	remove := func(page, item, postID string) string {
 		return `{"field":"feed","value":{"recipient_id":` + page + `,"item":"` + item + `","verb":"remove","post_id":"` + postID +
