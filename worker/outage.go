@@ -149,6 +149,33 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 	return &delayError{d: d + spread(d), reason: putBackPaused + reason}, true
 }
 
+// askedWait pauses reply r's Page after a transient Graph answer that said
+// when to call again (waitAsked: a 503 with Retry-After, from Graph or a
+// proxy in front of it, or a time to regain access in its usage headers),
+// for that time, as a graph_down pause (PauseForError), and returns the
+// put-back until its end, which uses no retry. The answer is about the
+// Page's calls, not this reply's: its other replies, webhook items and
+// polls would each call Graph before the time it asked for, and get the
+// same answer; a reply that used a retry for each such answer could be
+// archived while Graph was away, its Page's other replies waiting. As with
+// an outage, a reply queued more than outageLenience ago, or on its last run
+// (where a put-back archives it all the same), uses a retry, which
+// retryDelay makes no sooner than asked. ok is false when err asked for no
+// wait.
+//
+// The caller has settled the attempt first (settle): a send whose outcome is
+// unknown stays in doubt, and is checked with Graph before any send again.
+func (w *Worker) askedWait(ctx context.Context, r *tasks.Reply, err error, log *taskLog) (*delayError, bool) {
+	if !waitAsked(err) {
+		return nil, false
+	}
+	d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
+	if lastRun(ctx) || r.EnqueuedAt > 0 && time.Since(time.UnixMilli(r.EnqueuedAt)) > outageLenience {
+		return nil, false
+	}
+	return &delayError{d: d + spread(d), reason: pausedFor(err)}, true
+}
+
 func outageReason(err error) string {
 	return "no answer from Graph to " + strconv.Itoa(outageAfter) + " or more calls in a row (last: " + err.Error() + ")"
 }

@@ -435,6 +435,15 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 			pausePages(pctx, pl.p.Ledger, pl.m, []string{page.ID}, page.ID, kind, d, kind+": "+err.Error(), r.log)
 			cancel()
 		}
+	case graph.ClassTransient:
+		if waitAsked(err) && !dryRun {
+			// Graph said when to call again, for the Page's calls: its
+			// replies and webhook items wait until then too (a graph_down
+			// pause), and the poll is tried again no sooner (retryDelay).
+			// A dry run leaves the Page alone: its call may be the only
+			// one a proxy in front of Graph refused.
+			pl.pauseFor(page.ID, err, r.log)
+		}
 	}
 	return r.rep, fmt.Errorf("poll page %s: %w", pageID, err)
 }
@@ -2197,7 +2206,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 		}
 		c, err := pl.p.Graph.Comment(cctx, page.AccessToken, it.ID)
 		if err != nil {
-			return pl.itemError(page.ID, err, log)
+			return pl.itemError(ctx, page.ID, err, log)
 		}
 		postID := it.PostID
 		if postID == "" {
@@ -2225,7 +2234,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 			}
 			p, err := pl.p.Graph.Post(ctx, page.AccessToken, postID)
 			if err != nil {
-				return pl.itemError(page.ID, err, log)
+				return pl.itemError(ctx, page.ID, err, log)
 			}
 			onPage = intake.OnPage(page.ID, p)
 		}
@@ -2233,7 +2242,7 @@ func (pl *Poller) handleItem(ctx context.Context, t *asynq.Task) error {
 	} else {
 		p, err := pl.p.Graph.Post(ctx, page.AccessToken, it.ID)
 		if err != nil {
-			return pl.itemError(page.ID, err, log)
+			return pl.itemError(ctx, page.ID, err, log)
 		}
 		onPage = intake.OnPage(page.ID, p)
 		// Without from, it is a visitor's post whose privacy hides them, as
@@ -2303,10 +2312,11 @@ func (pl *Poller) itemRead(ctx context.Context, page *config.Page, maxWait time.
 }
 
 // itemError turns a Graph error of a webhook item's read into the task's
-// outcome: a throttled or broken Page is paused and the item waits for it; an
+// outcome: a throttled or broken Page, or one whose answer said when to call
+// again (waitAsked), is paused and the item waits for it; an
 // item Graph no longer has (deleted since the delivery, as spam often is) is
 // done; another permanent error archives it (SkipRetry).
-func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
+func (pl *Poller) itemError(ctx context.Context, page string, err error, log *slog.Logger) error {
 	if c := graph.ClassOf(err); graph.ObjectGone(err) && c != graph.ClassThrottled && c != graph.ClassPageBroken {
 		// Routine, not a failure: an archived task would raise the alarm
 		// that watches for replies failed for good. Graph says the same
@@ -2315,6 +2325,20 @@ func (pl *Poller) itemError(page string, err error, log *slog.Logger) error {
 		log.Info("webhook item skipped: Graph no longer has it for the Page's token (deleted since, or out of its reach)", slog.String("error", err.Error()))
 		pl.m.PollSkipped.WithLabelValues(page, string(intake.SkipGone)).Inc()
 		return nil
+	}
+	if waitAsked(err) {
+		// Graph (or a proxy in front of it) said when to call again, for
+		// the Page's calls: the Page is paused until then, as a reply's
+		// send so answered pauses it, and the item waits for it without
+		// using a retry (a retry for each such answer could archive it
+		// while Graph was away: a comment only the webhook brings would
+		// get no reply). On its last run, where a put-back archives it
+		// all the same, it uses a retry, no sooner than asked (retryDelay).
+		d := PauseForError(pl.p.Ledger, pl.m, page, err, log)
+		if lastRun(ctx) {
+			return fmt.Errorf("webhook item: %w", err)
+		}
+		return &delayError{d: d + spread(d), reason: pausedFor(err)}
 	}
 	switch graph.ClassOf(err) {
 	case graph.ClassThrottled, graph.ClassPageBroken:

@@ -340,14 +340,14 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.giveBack(r, token, false, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		case err != nil:
-			var ge *graph.Error
-			if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
-				// The send would be refused too: pause the Page, as any
+			if pausesPage(err) {
+				// The send would be refused too, or would call Graph
+				// before the time it asked for: pause the Page, as any
 				// call answered so does, and put the reply back.
 				d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 				w.giveBack(r, token, false, log)
 				w.returnSendSlot(r.PageID, lim, log)
-				return &delayError{d: d + spread(d), reason: putBackPaused + ge.Class.String() + ": " + err.Error()}
+				return &delayError{d: d + spread(d), reason: pausedFor(err)}
 			}
 			// Any other failed read: the reply was due when it was queued,
 			// and is sent (the check spares the person a second answer; it
@@ -787,12 +787,11 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 			w.giveBack(*r, token, doubtful, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		default:
-			var ge *graph.Error
-			if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
+			if pausesPage(err) {
 				d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 				w.giveBack(*r, token, doubtful, log)
 				w.returnSendSlot(r.PageID, lim, log)
-				return &delayError{d: d + spread(d), reason: putBackPaused + ge.Class.String() + ": " + err.Error()}
+				return &delayError{d: d + spread(d), reason: pausedFor(err)}
 			}
 			// Any other failed read: taken as answered, as before this
 			// check (never a second reply).
@@ -1070,7 +1069,7 @@ func lastRunSendsUnchecked(ctx context.Context, err error) bool {
 		return !strings.HasPrefix(later.delay.reason, putBackPaused)
 	}
 	var ge *graph.Error
-	return !errors.As(err, &ge) || ge.Class != graph.ClassThrottled && ge.Class != graph.ClassPageBroken
+	return !errors.As(err, &ge) || !pausesPage(err)
 }
 
 // answeredCheckAfter is how long after its enqueue a conversation reply is
@@ -1416,6 +1415,9 @@ func (w *Worker) graphError(ctx context.Context, ps *pageState, r *tasks.Reply, 
 	}
 	w.settle(*r, token, gerr, doubtful, log)
 	err = fmt.Errorf("reply %s: %w", r.Target, err)
+	if d, ok := w.askedWait(ctx, r, err, log); ok {
+		return d
+	}
 	if d, ok := w.outage(ctx, ps, r, err, log); ok {
 		return d
 	}
@@ -1683,8 +1685,9 @@ func (w *Worker) release(r tasks.Reply, token string, log *taskLog) {
 	}
 }
 
-// PauseForError pauses a Page after a throttled or page-broken Graph error —
-// for the time Graph gives to regain access, else a default — counts and logs
+// PauseForError pauses a Page after a throttled or page-broken Graph error,
+// or a transient one that said when to call again (waitAsked, a graph_down
+// pause) — for the time Graph gives to regain access, else a default — counts and logs
 // it, and returns the pause. The reply handler, the poll and the API's
 // conversation reads use it; log carries page's page_id.
 func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, log *slog.Logger) time.Duration {
@@ -1703,7 +1706,8 @@ func PauseForError(l *tasks.Ledger, m *metrics.Metrics, page string, err error, 
 	return d
 }
 
-// pauseOf is the pause a throttled or page-broken Graph error calls for: its
+// pauseOf is the pause a throttled or page-broken Graph error, or a
+// transient one that said when to call again, calls for: its
 // kind, its length, and the longest it doubles to while the block goes on
 // (0: it does not double).
 func pauseOf(err error) (kind string, d, longest time.Duration) {
@@ -1724,11 +1728,36 @@ func pauseOf(err error) (kind string, d, longest time.Duration) {
 		if ge != nil {
 			d = max(d, ge.RetryAfter)
 		}
+	case waitAsked(err):
+		// A transient answer that said when to call again (a 503 with
+		// Retry-After, from Graph or a proxy in front of it): Graph is
+		// away for the Page until then, not throttling it. Its time, no
+		// doubling.
+		kind, d, longest = tasks.PauseGraphDown, ge.RetryAfter, 0
 	case ge != nil && ge.RetryAfter > 0:
 		// Graph's own time: no doubling.
 		d, longest = ge.RetryAfter, 0
 	}
 	return kind, d, longest
+}
+
+// pausedFor is the reason of a task put back because err paused its Page
+// (PauseForError): err's class (graph_down for a transient answer that said
+// when to call again, as its pause) and err.
+func pausedFor(err error) string {
+	kind := graph.ClassOf(err).String()
+	if waitAsked(err) {
+		kind = tasks.PauseGraphDown
+	}
+	return putBackPaused + kind + ": " + err.Error()
+}
+
+// pausesPage reports whether err is a Graph answer that pauses the Page
+// (PauseForError) rather than failing the call alone: throttled, a broken
+// Page, or a transient answer that said when to call again (waitAsked).
+func pausesPage(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken || waitAsked(err))
 }
 
 // pauseApp pauses every Page of the app (tasks.LedgerOptions.AppPages) after

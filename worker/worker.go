@@ -874,10 +874,13 @@ func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 		return d.d
 	}
 	b := Backoff(n, w.p.BackoffBase, w.p.BackoffMax)
-	if t != nil && t.Type() == tasks.TypePoll && waitAsked(err) {
-		// The answer to a poll's read said when to call again
-		// (Retry-After, or a time to regain access): not before. The
-		// reply and webhook item tasks keep their own backoff.
+	if waitAsked(err) {
+		// The answer to the task's Graph call (a poll's read, a reply's
+		// send or check, a webhook item's read) said when to call again
+		// (Retry-After, or a time to regain access, each capped at a day
+		// by the Graph client): not before. Most such answers pause the
+		// Page and put the task back until then (a delayError, above);
+		// this is for the ones that use a retry.
 		var ge *graph.Error
 		errors.As(err, &ge)
 		return max(b, ge.RetryAfter)
