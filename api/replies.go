@@ -113,7 +113,8 @@ func decodeReplies(body []byte) (reqs []ReplyRequest, itemErrs []*inputError, ba
 		return nil, nil, false, badInput("", "empty body: send a JSON object")
 	}
 	if body[0] != '{' {
-		return nil, nil, false, badInput("", "the body must be a JSON object")
+		// A caller sending a bare array of replies is told the batch's shape.
+		return nil, nil, false, badInput("", "the body must be a JSON object: one reply, or {\"replies\":[...]} for a batch")
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
