@@ -146,6 +146,9 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 				return exitError
 			}
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
+			if graphNoAnswer(err) {
+				fmt.Fprintf(env.stderr, "pagereply enqueue: %s, then try again\n", graphNoAnswerHint(cfg.Graph))
+			}
 			if pe := (*tasks.PausedError)(nil); errors.As(err, &pe) {
 				// What to do, as pagereply poll says: wait, or lift it.
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", pauseHint(pg.ID, pe.Reason))

@@ -157,12 +157,8 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			// A dry run pauses nothing: say what to fix all the same.
 			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused page %s's access token, or a permission the poll needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")\n",
 				rep.PageID, pageTokenKey(cfg.Pages, *page))
-		case errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == "connection failed" || ge.Message == "timeout"):
-			// No answer at all: the URL is what a first try gets wrong
-			// (the sandbox not started, another port). It holds no
-			// user or password: the config refuses one.
-			fmt.Fprintf(env.stderr, "pagereply poll: Graph did not answer at %s (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address), then poll again\n",
-				cfg.Graph.BaseURL)
+		case graphNoAnswer(err):
+			fmt.Fprintf(env.stderr, "pagereply poll: %s, then poll again\n", graphNoAnswerHint(cfg.Graph))
 		}
 		return exitError
 	}
@@ -180,6 +176,22 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's, or another pagereply poll); nothing done\n", rep.PageID)
 	}
 	return exitOK
+}
+
+// graphNoAnswer reports whether err holds a Graph call that got no answer at
+// all: connection refused, a name that does not resolve, a timeout.
+func graphNoAnswer(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == "connection failed" || ge.Message == "timeout")
+}
+
+// graphNoAnswerHint is what to check after graphNoAnswer: the URL is what a
+// first try gets wrong (the sandbox not started, another port), so it is
+// named with its key. It holds no user, password, query or fragment (the
+// config refuses them), and the token and appsecret_proof go in the
+// calls' query strings, never in it.
+func graphNoAnswerHint(g config.Graph) string {
+	return fmt.Sprintf("Graph did not answer at %s (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)", g.BaseURL)
 }
 
 // pageTokenKey names the access_token key of the configured Page id.
