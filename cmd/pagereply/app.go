@@ -390,9 +390,27 @@ func unknownPage(cfg *config.Config, page string) string {
 		// (config.LoadFor let it pass) is unknown to TextSecret, yet the
 		// operator's shell may hold it (a pagereply.env sourced without
 		// export): a value no Page id has the shape of is not shown.
-		return "--page is not in the configuration's pages, nor shaped as a Page id (a number); its value is not shown: a secret whose ${VAR} is not set here is unknown to this command, and it may be one"
+		return "--page is not in the configuration's pages, nor shaped as a Page id (a number); its value is not shown: a secret whose ${VAR} is not set here is unknown to this command, and it may be one; " + pageIDs(cfg.Pages)
 	}
-	return "--page " + page + " is not in the configuration's pages"
+	return "--page " + page + " is not in the configuration's pages; " + pageIDs(cfg.Pages)
+}
+
+// pageIDs names the configured Pages' ids (pages[].id, no secret), the first
+// few of many, so a user who mistyped --page sees the ones it takes.
+func pageIDs(pages []config.Page) string {
+	const most = 5
+	ids := make([]string, 0, most)
+	for i := range pages {
+		if i == most {
+			break
+		}
+		ids = append(ids, pages[i].ID)
+	}
+	s := "give the id of one of them (pages[].id): " + strings.Join(ids, ", ")
+	if len(pages) > most {
+		s += fmt.Sprintf(" and %d more", len(pages)-most)
+	}
+	return s
 }
 
 // pageIDShaped reports whether s has the shape of a Page id: digits only.
