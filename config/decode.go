@@ -388,8 +388,13 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 				d.errorf(path, n, "want %s, got %s; a variable is written with its $, like ${PAGE_TOKEN}", typeName(t), kindName(n))
 				return
 			}
-			// A text written {{.FirstName}}, unquoted.
-			d.errorf(path, n, "want %s, got %s; %s", typeName(t), kindName(n), msgQuoteFlow)
+			// A text written {{.FirstName}}, unquoted; the template's
+			// example only where a reply text is wanted.
+			hint := msgQuoteFlowBare
+			if strings.HasSuffix(path, ".default_text") || strings.HasSuffix(path, ".text") {
+				hint = msgQuoteFlow
+			}
+			d.errorf(path, n, "want %s, got %s; %s", typeName(t), kindName(n), hint)
 			return
 		}
 		d.errorf(path, n, "want %s, got %s", typeName(t), kindName(n))

@@ -48,7 +48,10 @@ const (
 	// msgQuoteFlow is said of a value that starts with { or [ and is not
 	// quoted: YAML reads a { } mapping or a [ ] list there, most often of
 	// a reply text that starts with a template action.
-	msgQuoteFlow = `a value that starts with { or [ is read as a { } mapping or a [ ] list: put it in quotes, like "{{.FirstName}}, thanks!"`
+	msgQuoteFlow = msgQuoteFlowBare + `, like "{{.FirstName}}, thanks!"`
+	// msgQuoteFlowBare is the same said of a key that takes no reply text
+	// (redis.url: [redis://...]), where a template's example misleads.
+	msgQuoteFlowBare = `a value that starts with { or [ is read as a { } mapping or a [ ] list: put it in quotes`
 )
 
 // Problems that need more than the table below.
