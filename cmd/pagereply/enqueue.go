@@ -146,12 +146,20 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 				return exitError
 			}
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
-			if graphNoAnswer(err) {
+			if h := graphRefusalHint(cfg, pg.ID, err, "the conversation read"); h != "" {
+				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", h)
+			} else if graphNoAnswer(err) {
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s, then try again\n", graphNoAnswerHint(cfg.Graph))
 			}
 			if pe := (*tasks.PausedError)(nil); errors.As(err, &pe) {
 				// What to do, as pagereply poll says: wait, or lift it.
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", pauseHint(pg.ID, pe.Reason))
+			} else if d, reason, perr := a.ledger.Paused(ctx, pg.ID); perr == nil && d > 0 {
+				// The read itself paused the Page (a refused token, a
+				// throttle): every reply of the Page waits now, not only
+				// this one; as pagereply poll says it.
+				fmt.Fprintf(env.stderr, "pagereply enqueue: page %s is paused now for %s; its replies wait until the pause ends: %s\n",
+					pg.ID, d.Round(time.Second), pauseHint(pg.ID, reason))
 			}
 			if errors.As(err, &ce) && ce.BadInput {
 				return exitUsage

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pagereply/pagereply/graph/sandbox"
 	"github.com/pagereply/pagereply/internal/redistest"
 )
 
@@ -35,5 +37,35 @@ func TestEnqueueConversationGraphNoAnswerNamesBaseURL_audit22(t *testing.T) {
 		if strings.Contains(out+errOut, secret) {
 			t.Errorf("the output holds %q:\n%s%s", secret, out, errOut)
 		}
+	}
+}
+
+// TestEnqueueConversationRefusedTokenSaysWhatToDo_audit22: enqueue
+// --conversation whose read Graph refuses for the Page's token said only
+// "the Page's access token or permissions do not let it read
+// conversations": no key to check, and nothing of the pause the read had
+// just put on the Page, which holds every reply of it for 5 minutes. It now
+// names pages[0].access_token, as pagereply poll does, and says that the
+// Page is paused now and what lifts it; the token is never printed.
+func TestEnqueueConversationRefusedTokenSaysWhatToDo_audit22(t *testing.T) {
+	e := newE2E(t, sandbox.Options{Pages: 1, Seed: 22}, "10/s")
+	page := e.sb.Pages()[0]
+	conv, _ := e.sb.AddMessage(page.ID, sandbox.User{ID: "22000001", Name: "Ana"}, "open on Sunday?", time.Now().Add(-time.Minute))
+	if conv == "" {
+		t.Fatal("sandbox: conversation not made")
+	}
+	e.sb.BreakToken(page.ID, true)
+	out, errOut, code := run(t, "enqueue", "-c", e.cfgPath, "--page", page.ID, "--conversation", conv, "--text", "hi")
+	for _, want := range []string{
+		"pagereply enqueue: Graph refused page " + page.ID + "'s access token, or a permission the conversation read needs: check pages[0].access_token",
+		"pagereply enqueue: page " + page.ID + " is paused now for ",
+		"pagereply resume -c FILE --page " + page.ID + " lifts it now",
+	} {
+		if code != exitError || !strings.Contains(errOut, want) {
+			t.Errorf("enqueue --conversation with a refused token: exit %d, want %d and %q\n%s", code, exitError, want, errOut)
+		}
+	}
+	if strings.Contains(out+errOut, page.Token) || strings.Contains(out+errOut, e2eAppSecret) {
+		t.Fatal("a secret reached the output")
 	}
 }

@@ -148,15 +148,9 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		switch {
 		case rep.Paused != "":
 			fmt.Fprintf(env.stderr, "pagereply poll: page %s is paused now; its replies wait until the pause ends: %s\n", rep.PageID, pauseHint(rep.PageID, rep.Paused))
-		case graph.ProofRefused(err):
-			// Page broken too, but the token is not at fault: replacing
-			// it would not help.
-			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused the appsecret_proof of page %s's calls: check graph.app_secret (the App Secret of the app the Page's token was made for; an app that requires the proof refuses every call made without it)\n",
-				rep.PageID)
-		case errors.As(err, &ge) && ge.Class == graph.ClassPageBroken && !graph.PolicyBlocked(ge):
+		case graphRefusalHint(cfg, rep.PageID, err, "the poll") != "":
 			// A dry run pauses nothing: say what to fix all the same.
-			fmt.Fprintf(env.stderr, "pagereply poll: Graph refused page %s's access token, or a permission the poll needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")\n",
-				rep.PageID, pageTokenKey(cfg.Pages, *page))
+			fmt.Fprintf(env.stderr, "pagereply poll: %s\n", graphRefusalHint(cfg, rep.PageID, err, "the poll"))
 		case graphNoAnswer(err):
 			fmt.Fprintf(env.stderr, "pagereply poll: %s, then poll again\n", graphNoAnswerHint(cfg.Graph))
 		}
@@ -176,6 +170,24 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply poll: page %s: another poll of it is running (a worker's, or another pagereply poll); nothing done\n", rep.PageID)
 	}
 	return exitOK
+}
+
+// graphRefusalHint is what to check after Graph refused a call of page
+// pageID for its credentials, "" for another error: graph.app_secret when
+// Graph refused the calls' appsecret_proof (the token is not at fault:
+// replacing it would not help), else the Page's access_token key and the
+// permissions what (the poll, the conversation read) needs. Neither value
+// is named.
+func graphRefusalHint(cfg *config.Config, pageID string, err error, what string) string {
+	var ge *graph.Error
+	switch {
+	case graph.ProofRefused(err):
+		return fmt.Sprintf("Graph refused the appsecret_proof of page %s's calls: check graph.app_secret (the App Secret of the app the Page's token was made for; an app that requires the proof refuses every call made without it)", pageID)
+	case errors.As(err, &ge) && ge.Class == graph.ClassPageBroken && !graph.PolicyBlocked(ge):
+		return fmt.Sprintf("Graph refused page %s's access token, or a permission %s needs: check %s (a Page access token with pages_read_engagement, pages_read_user_content and pages_messaging; README, \"Against Meta\")",
+			pageID, what, pageTokenKey(cfg.Pages, pageID))
+	}
+	return ""
 }
 
 // graphNoAnswer reports whether err holds a Graph call that got no answer at
