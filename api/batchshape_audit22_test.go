@@ -26,3 +26,18 @@ func TestBareArrayNamesBatchShape_audit22(t *testing.T) {
 		t.Fatalf("the reply alone: %d %v; want 202 (the array queued nothing)", st, m)
 	}
 }
+
+// TestBadIDSaysWhatAnIDHolds_audit22: an id with a character no Graph id
+// has (a comment's URL pasted for its id) was answered "comment_id is not
+// a valid Graph id", leaving the caller to guess what was wrong with it;
+// the answer now says which characters an id holds, never the value.
+func TestBadIDSaysWhatAnIDHolds_audit22(t *testing.T) {
+	e := newEnv(t, nil)
+	const url = "https://www.facebook.com/permalink.php?story_fbid=2&id=1"
+	body := fmt.Sprintf(`{"page_id":%q,"comment_id":%q,"text":"hi"}`, e.page.ID, url)
+	st, m := e.postRaw(t, []byte(body), nil)
+	if st != http.StatusBadRequest || errField(m) != "comment_id" ||
+		!strings.Contains(errMessage(m), "only letters, digits and _ - . : = + $") || strings.Contains(errMessage(m), "permalink") {
+		t.Fatalf("comment_id %q: %d %v; want 400 naming the characters an id holds", url, st, m)
+	}
+}

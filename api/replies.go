@@ -440,7 +440,7 @@ func (s *Server) check(r *ReplyRequest, prefix string) (checked, *inputError) {
 	}
 	t, err := tasks.ParseTarget(string(kind) + ":" + c.id)
 	if err != nil {
-		return c, badInput(c.field, "%s is not a valid Graph id", strings.TrimPrefix(c.field, prefix))
+		return c, badInput(c.field, "%s is not a valid Graph id: %s", strings.TrimPrefix(c.field, prefix), tasks.IDChars)
 	}
 	c.target = t
 	text, err := config.CheckText(r.Text)

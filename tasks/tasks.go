@@ -70,6 +70,10 @@ func ParseTarget(s string) (Target, error) {
 	return Target{}, fmt.Errorf("%w %q: unknown kind", ErrBadTarget, s)
 }
 
+// IDChars says which ids ParseTarget takes, for the message that refuses
+// one (a URL or a name pasted for an id).
+const IDChars = "a Graph id holds only letters, digits and _ - . : = + $, at most 256 bytes"
+
 // validID accepts Graph ids: letters, digits, '_', '-', '.', ':', '=', '+' and '$'
 // (message ids are base64-like, and Messenger's older ones read
 // "mid.$cAAJsujCd2ORmA4RK5lhvVcTzD2cU"), at most 256 bytes. A '$' means

@@ -122,7 +122,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	t, err := tasks.ParseTarget(string(kind) + ":" + id)
 	if err != nil {
-		return usage("%s: %q is not a valid Graph id", flagName, id)
+		return usage("%s: %q is not a valid Graph id: %s", flagName, id, tasks.IDChars)
 	}
 	reply.Target = t
 	if *conv != "" {

@@ -216,7 +216,7 @@ func TestEnqueueTargetsAudit3(t *testing.T) {
 	}
 	for _, flag := range []string{"--comment", "--post", "--conversation"} {
 		out, errOut, code := enqueue(flag, "1 2")
-		if code != exitUsage || out != "" || errOut != "pagereply enqueue: "+flag+": \"1 2\" is not a valid Graph id\n" {
+		if code != exitUsage || out != "" || errOut != "pagereply enqueue: "+flag+": \"1 2\" is not a valid Graph id: "+tasks.IDChars+"\n" {
 			t.Errorf("enqueue %s \"1 2\": exit %d, %q %q", flag, code, out, errOut)
 		}
 	}
