@@ -42,8 +42,10 @@ func runCheck(_ context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply check: config %s: %v\n", path, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "%s: valid; %s, Redis %s, worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",
-		path, plural(len(cfg.Pages), "Page", "Pages"), cfg.Redis.Describe(), cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
+	// Graph's URL too: the one a first try gets wrong (the sandbox's port,
+	// or left out and so Meta's). It holds no user, password or query.
+	fmt.Fprintf(env.stdout, "%s: valid; %s, Redis %s, Graph %s (%s), worker concurrency %d, max_retry %d, webhook %s, API tokens %d\n",
+		path, plural(len(cfg.Pages), "Page", "Pages"), cfg.Redis.Describe(), cfg.Graph.BaseURL, cfg.Graph.Version, cfg.Worker.Concurrency, cfg.Worker.MaxRetry,
 		onOff(cfg.Webhook.VerifyToken != ""), len(cfg.API.Tokens))
 	for _, p := range cfg.Pages {
 		fmt.Fprintf(env.stdout, "page %s: rate %s burst %d, %s, schedule %q, replies to %s, %s%s%s\n",

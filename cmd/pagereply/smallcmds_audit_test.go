@@ -67,7 +67,7 @@ func TestCheckSummaryAudit(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("check of %s through PAGEREPLY_CONFIG: exit %d\n%s%s", tc.path, code, out, errOut)
 		}
-		head := regexp.MustCompile(`^` + regexp.QuoteMeta(tc.path+": valid; 2 Pages, Redis redis://"+redisAddr+"/3, ") +
+		head := regexp.MustCompile(`^` + regexp.QuoteMeta(tc.path+": valid; 2 Pages, Redis redis://"+redisAddr+"/3, Graph ") + `\S+ \(v[0-9.]+\), ` +
 			`worker concurrency \d+, max_retry \d+, ` + tc.webhook + `, API tokens 1\n`)
 		if !head.MatchString(out) {
 			t.Errorf("check of %s: first line is not %v:\n%s", tc.path, head, out)
