@@ -176,6 +176,12 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 	switch out {
 	case tasks.Enqueued:
 		fmt.Fprintf(env.stdout, "queued %s (%s) for page %s\n", target, info.State, pg.ID)
+		if templateLike(body) {
+			// The config's texts are templates, --text is not (as the
+			// API's text): a user who wrote {{.FirstName}} expected the
+			// name. Said, not refused: the text may mean it.
+			fmt.Fprintf(env.stderr, "pagereply enqueue: note: --text is sent as written, not as a template: the person gets its {{...}} as those characters (only the configuration's rules and default_text fill in {{.FirstName}})\n")
+		}
 		// A comment or post reply is queued on a paused Page too, and
 		// waits: say so, and what to do (a failed read is no reason to
 		// fail the enqueue that succeeded).
@@ -192,6 +198,12 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "pagereply enqueue: %s; nothing done\n", api.FailedForGood(ctx, a.ledger, pg.ID, reply.Target))
 	}
 	return exitError
+}
+
+// templateLike reports whether text holds a template action, {{...}}.
+func templateLike(text string) bool {
+	i := strings.Index(text, "{{")
+	return i >= 0 && strings.Contains(text[i+2:], "}}")
 }
 
 // enqueueReadWait is the longest pagereply enqueue --conversation waits for
