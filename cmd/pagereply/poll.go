@@ -200,8 +200,9 @@ func graphNoAnswer(err error) bool {
 // graphNoAnswerHint is what to check after graphNoAnswer: the URL is what a
 // first try gets wrong (the sandbox not started, another port), so it is
 // named with its key. It holds no user, password, query or fragment (the
-// config refuses them), and the token and appsecret_proof go in the
-// calls' query strings, never in it.
+// config refuses them): the token travels in an Authorization header or a
+// request body, and a GET's appsecret_proof is added to each call's own URL,
+// never to it.
 func graphNoAnswerHint(g config.Graph) string {
 	return fmt.Sprintf("Graph did not answer at %s (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)", g.BaseURL)
 }
