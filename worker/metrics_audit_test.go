@@ -75,6 +75,7 @@ func TestReplyMetricsByOutcome(t *testing.T) {
 	h.enqueueAll(t, []tasks.Reply{ok, refused, dup})
 	h.waitSent(t, []tasks.Reply{ok, dup}, 30*time.Second)
 	h.waitArchived(t, refused, 30*time.Second)
+	waitRepliesSettled(t, h) // the counts follow the ledger records waitSent read
 
 	for _, c := range []struct {
 		name string

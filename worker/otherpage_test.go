@@ -118,6 +118,7 @@ func TestDoubtfulPostReply(t *testing.T) {
 				t.Fatalf("enqueue: %v %v", o, err)
 			}
 			h.waitSent(t, []tasks.Reply{r}, 20*time.Second)
+			waitRepliesSettled(t, h) // the counts follow the ledger record waitSent read
 			sent := readMetric(t, m.RepliesSent.WithLabelValues(page.ID, "poll")).GetCounter().GetValue()
 			dups := readMetric(t, m.DuplicatesSkipped.WithLabelValues(page.ID, "graph")).GetCounter().GetValue()
 			if sent != 1 || dups != 0 {

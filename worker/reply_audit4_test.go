@@ -94,6 +94,7 @@ func TestDoubtfulPostResentCountedSent(t *testing.T) {
 	h.startWorkerOn(t, h.opt, 2, func(p *worker.Params) { p.Metrics = m })
 	h.enqueueAll(t, []tasks.Reply{r})
 	h.waitSent(t, []tasks.Reply{r}, 10*time.Second)
+	waitRepliesSettled(t, h) // the counts follow the ledger record waitSent read
 	if got := counterValues(t, m.RepliesSent, page.ID); len(got) != 1 || got[string(tasks.SourcePoll)] != 1 {
 		t.Errorf("pagereply_replies_sent_total = %v, want the earlier attempt's reply counted once", got)
 	}
