@@ -845,6 +845,11 @@ type ConversationError struct {
 	Msg    string
 	// Err is Graph's error when the read failed.
 	Err error
+	// PausedFor is, when Graph's answer paused the Page (throttled, a
+	// broken Page, or a wait asked: worker.PausesPage), the pause set
+	// (GuardedConversationReply), of kind Pause (tasks.PauseThrottled...).
+	PausedFor time.Duration
+	Pause     string
 }
 
 func (e *ConversationError) Error() string { return e.Msg }
@@ -871,6 +876,11 @@ func ConversationReply(ctx context.Context, g ConversationReader, page *config.P
 			return &ConversationError{Msg: "the Page's access token or permissions do not let it read conversations", Err: err}
 		case graph.ClassThrottled:
 			return &ConversationError{Msg: "Graph is throttling the Page; try again later", Err: err}
+		}
+		if ge := (*graph.Error)(nil); errors.As(err, &ge) && worker.PausesPage(err) {
+			// A 503 with Retry-After (from Graph or a proxy in front of
+			// it): the Page's calls wait that long.
+			return &ConversationError{Msg: fmt.Sprintf("Graph asked to wait %s before the Page's next call; try again later", ge.RetryAfter.Round(time.Second)), Err: err}
 		}
 		return &ConversationError{Msg: "Graph did not answer the conversation read; try again", Err: err}
 	}
@@ -1082,6 +1092,13 @@ func (s *Server) resolveConversation(ctx context.Context, c checked, reply *task
 		attrs = append(attrs, slog.Int("repeated", repeated))
 	}
 	log.Log(ctx, lvl, "api: read conversation", attrs...)
+	if errors.As(err, &ce) && ce.PausedFor > 0 && (ce.Pause == tasks.PauseThrottled || ce.Pause == tasks.PauseGraphDown) {
+		// The read paused the Page, for the time Graph's answer gave:
+		// answered as a request for the paused Page is, with when to try
+		// again (a broken token stays a 502: it waits for the operator).
+		return unavailableFor(retryAfterPause(ce.PausedFor), fmt.Sprintf("%s: the Page is paused for %s (%s); try again later",
+			strings.TrimSuffix(ce.Msg, "; try again later"), ce.PausedFor.Round(time.Second), ce.Pause))
+	}
 	return ReplyResult{Status: http.StatusBadGateway, Error: &errorDetail{Message: err.Error(), Field: c.field}}, false
 }
 
@@ -1117,10 +1134,12 @@ func (e *RedisError) Unwrap() error { return e.Err }
 // poll), waiting at most maxWait for a slot (else a *ReadLaterError, the
 // slot held for the conversation's next request when it comes by then if it
 // is within heldReadAhead, else neither booked nor held); a
-// read Graph throttles or refuses for the Page (token, permissions) pauses
-// it, as any other call does: Meta lengthens a block that is ignored, and a
-// caller trying again would otherwise keep calling. Redis trouble is a
-// *RedisError.
+// read Graph throttles or refuses for the Page (token, permissions), or
+// answers with a time to call again (503 with Retry-After:
+// worker.PausesPage), pauses it, as any other call does (the
+// *ConversationError's PausedFor): Meta lengthens a block that is ignored,
+// and a caller trying again would otherwise keep calling. Redis trouble is
+// a *RedisError.
 func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.Metrics, g ConversationReader, page *config.Page,
 	conversationID string, now func() time.Time, reply *tasks.Reply, maxWait time.Duration, log *slog.Logger) error {
 	// A slot further than maxWait, up to heldReadAhead, is booked all the
@@ -1176,8 +1195,11 @@ func GuardedConversationReply(ctx context.Context, l *tasks.Ledger, m *metrics.M
 	}
 	err = ConversationReply(ctx, g, page, conversationID, now(), reply)
 	var ge *graph.Error
-	if errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken) {
-		worker.PauseForError(l, m, page.ID, ge, log)
+	if errors.As(err, &ge) && worker.PausesPage(ge) {
+		d := worker.PauseForError(l, m, page.ID, ge, log)
+		if ce := (*ConversationError)(nil); errors.As(err, &ce) {
+			ce.PausedFor, ce.Pause = d, worker.PauseKindOf(ge)
+		}
 	}
 	return err
 }

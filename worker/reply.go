@@ -340,7 +340,7 @@ func (w *Worker) handleReply(ctx context.Context, t *asynq.Task) error {
 			w.giveBack(r, token, false, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		case err != nil:
-			if pausesPage(err) {
+			if PausesPage(err) {
 				// The send would be refused too, or would call Graph
 				// before the time it asked for: pause the Page, as any
 				// call answered so does, and put the reply back.
@@ -787,7 +787,7 @@ func (w *Worker) claimPerson(ctx context.Context, ps *pageState, r *tasks.Reply,
 			w.giveBack(*r, token, doubtful, log)
 			return w.redisFailure(ctx, err, fmt.Errorf("reply %s: %w", r.Target, err))
 		default:
-			if pausesPage(err) {
+			if PausesPage(err) {
 				d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
 				w.giveBack(*r, token, doubtful, log)
 				w.returnSendSlot(r.PageID, lim, log)
@@ -1069,7 +1069,7 @@ func lastRunSendsUnchecked(ctx context.Context, err error) bool {
 		return !strings.HasPrefix(later.delay.reason, putBackPaused)
 	}
 	var ge *graph.Error
-	return !errors.As(err, &ge) || !pausesPage(err)
+	return !errors.As(err, &ge) || !PausesPage(err)
 }
 
 // answeredCheckAfter is how long after its enqueue a conversation reply is
@@ -1741,6 +1741,13 @@ func pauseOf(err error) (kind string, d, longest time.Duration) {
 	return kind, d, longest
 }
 
+// PauseKindOf is the kind of pause (tasks.PauseThrottled, PauseGraphDown,
+// ...) PauseForError sets for err, one that PausesPage.
+func PauseKindOf(err error) string {
+	kind, _, _ := pauseOf(err)
+	return kind
+}
+
 // pausedFor is the reason of a task put back because err paused its Page
 // (PauseForError): err's class (graph_down for a transient answer that said
 // when to call again, as its pause) and err.
@@ -1752,10 +1759,12 @@ func pausedFor(err error) string {
 	return putBackPaused + kind + ": " + err.Error()
 }
 
-// pausesPage reports whether err is a Graph answer that pauses the Page
+// PausesPage reports whether err is a Graph answer that pauses the Page
 // (PauseForError) rather than failing the call alone: throttled, a broken
-// Page, or a transient answer that said when to call again (waitAsked).
-func pausesPage(err error) bool {
+// Page, or a transient answer that said when to call again (waitAsked). The
+// worker's calls and the API's conversation reads (pagereply enqueue's too)
+// use it alike.
+func PausesPage(err error) bool {
 	var ge *graph.Error
 	return errors.As(err, &ge) && (ge.Class == graph.ClassThrottled || ge.Class == graph.ClassPageBroken || waitAsked(err))
 }

@@ -3,86 +3,25 @@ package worker_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/graph/sandbox"
+	"github.com/pagereply/pagereply/internal/graphtest"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
 
-// askedWaitAfter is the Retry-After (whole seconds) askingProxy answers.
-const askedWaitAfter = 3 * time.Second
-
-// askingProxy stands in front of the harness's sandbox, over loopback, as a
-// proxy in front of Graph does when it is overloaded: the first request
-// (times requests) that match says is answered HTTP 503, code 2, with
-// Retry-After: wait (askedWaitAfter unless set) (after the
-// sandbox acted on it, with deliver: the answer of a send that went
-// through); every request is timed, and every other one goes to the sandbox.
-type askingProxy struct {
-	match   func(*http.Request) bool
-	next    http.Handler
-	deliver bool
-	times   int
-	wait    time.Duration
-
-	mu    sync.Mutex
-	asked []time.Time // when each 503 was answered
-	calls []time.Time // when each request came
-}
+// askingProxy is the proxy in front of the harness's sandbox answering 503
+// with Retry-After (graphtest.AskingProxy).
+type askingProxy struct{ *graphtest.AskingProxy }
 
 func newAskingProxy(t *testing.T, h *harness, match func(*http.Request) bool) (*askingProxy, *graph.Client) {
 	t.Helper()
-	p := &askingProxy{match: match, next: h.sb, times: 1, wait: askedWaitAfter}
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
-	return p, graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second})
-}
-
-func (p *askingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	p.calls = append(p.calls, time.Now())
-	ask := len(p.asked) < p.times && p.match(r)
-	if ask {
-		p.asked = append(p.asked, time.Now())
-	}
-	wait := p.wait
-	p.mu.Unlock()
-	if !ask {
-		p.next.ServeHTTP(w, r)
-		return
-	}
-	if p.deliver {
-		p.next.ServeHTTP(httptest.NewRecorder(), r)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"error":{"message":"Service temporarily unavailable","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"Ak1"}}`))
-}
-
-// check fails t unless the 503s were answered, and no request came after
-// one before its Retry-After had passed.
-func (p *askingProxy) check(t *testing.T) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.asked) != p.times {
-		t.Fatalf("%d requests answered 503 with Retry-After, want %d", len(p.asked), p.times)
-	}
-	for _, asked := range p.asked {
-		for _, at := range p.calls {
-			if at.After(asked) && at.Before(asked.Add(p.wait)) {
-				t.Errorf("Graph called %s after its 503 asked to wait %s", at.Sub(asked).Round(time.Millisecond), p.wait)
-			}
-		}
-	}
+	p, g := graphtest.NewAskingProxy(t, h.sb, match)
+	return &askingProxy{p}, g
 }
 
 // waitAskedPause waits until the proxy has answered its 503 and page is
@@ -91,9 +30,7 @@ func (p *askingProxy) waitAskedPause(t *testing.T, h *harness, page string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		p.mu.Lock()
-		asked := len(p.asked) > 0
-		p.mu.Unlock()
+		asked := p.Asked() > 0
 		d, reason, err := h.ledger.Paused(context.Background(), page)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +63,7 @@ func TestReplyHonoursRetryAfter_audit22(t *testing.T) {
 	h.enqueueAll(t, rs)
 	proxy.waitAskedPause(t, h, h.pages[0].ID)
 	h.waitSent(t, rs, 30*time.Second)
-	proxy.check(t)
+	proxy.Check(t)
 	h.checkExactlyOnce(t, rs)
 }
 
@@ -141,12 +78,12 @@ func TestConversationReplyHonoursRetryAfter_audit22(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Conversations: 20, Seed: 2203})
 	rs := h.conversationReplies(h.pages[0].ID, "Thanks for your message!")[:2]
 	proxy, g := newAskingProxy(t, h, func(r *http.Request) bool { return r.Method == http.MethodPost })
-	proxy.deliver = true
+	proxy.Deliver = true
 	h.startWorkerOn(t, h.opt, 1, func(p *worker.Params) { p.Graph = g })
 	h.enqueueAll(t, rs)
 	proxy.waitAskedPause(t, h, h.pages[0].ID)
 	h.waitSent(t, rs, 30*time.Second)
-	proxy.check(t)
+	proxy.Check(t)
 	for _, r := range rs {
 		if n := h.sb.SendCount(r.PSID); n != 1 {
 			t.Errorf("%s got %d messages, want 1", r.PSID, n)
@@ -167,11 +104,11 @@ func TestReplyOutlastsRetryAfters_audit22(t *testing.T) {
 	h := newHarness(t, sandbox.Options{Pages: 1, Seed: 2204})
 	rs := h.addComments(h.pages[0].ID, 1, "Thanks!")
 	proxy, g := newAskingProxy(t, h, func(r *http.Request) bool { return r.Method == http.MethodPost })
-	proxy.times, proxy.wait = 3, time.Second
+	proxy.Times, proxy.Wait = 3, time.Second
 	h.startWorkerOn(t, h.opt, 1, func(p *worker.Params) { p.Graph, p.MaxRetry = g, 1 })
 	h.enqueueAll(t, rs)
 	h.waitSent(t, rs, 30*time.Second)
-	proxy.check(t)
+	proxy.Check(t)
 	h.checkExactlyOnce(t, rs)
 }
 
@@ -203,7 +140,7 @@ func TestItemHonoursRetryAfter_audit22(t *testing.T) {
 	proxy.waitAskedPause(t, h, page)
 	r := tasks.Reply{PageID: page, Target: tasks.Target{Kind: tasks.KindComment, ID: comment}}
 	h.waitSent(t, []tasks.Reply{r}, 30*time.Second)
-	proxy.check(t)
+	proxy.Check(t)
 	if n := h.sb.SendCount(comment); n != 1 {
 		t.Errorf("the comment got %d replies, want 1", n)
 	}

@@ -42,10 +42,10 @@ func TestPauseOfAskedWait_audit22(t *testing.T) {
 	if kind, d, longest := pauseOf(err); kind != tasks.PauseGraphDown || d != 2*time.Minute || longest != 0 {
 		t.Errorf("pauseOf = %s %s %s, want graph_down 2m0s 0s", kind, d, longest)
 	}
-	if !pausesPage(err) {
+	if !PausesPage(err) {
 		t.Error("a transient answer with Retry-After does not pause the Page")
 	}
-	if pausesPage(&graph.Error{HTTPStatus: 503, Code: 2, Class: graph.ClassTransient}) {
+	if PausesPage(&graph.Error{HTTPStatus: 503, Code: 2, Class: graph.ClassTransient}) {
 		t.Error("a transient answer without Retry-After pauses the Page")
 	}
 }
