@@ -238,7 +238,8 @@ type PollReport struct {
 	// Conversations is the number of conversations looked at.
 	Conversations int
 	// Paused says why the poll did not run or stopped early: the Page is
-	// paused, or Graph throttled it or refused its token during the poll.
+	// paused, or Graph throttled it, refused its token, or (not in a dry
+	// run) answered with a time to call again (graph_down) during the poll.
 	Paused string
 	// Busy: the poll did not run, another poll of the Page was running.
 	Busy bool
@@ -441,7 +442,9 @@ func (pl *Poller) poll(ctx context.Context, pageID string, dryRun bool) (PollRep
 			// replies and webhook items wait until then too (a graph_down
 			// pause), and the poll is tried again no sooner (retryDelay).
 			// A dry run leaves the Page alone: its call may be the only
-			// one a proxy in front of Graph refused.
+			// one a proxy in front of Graph refused. Paused says so, as
+			// for a throttled poll (pagereply poll names the pause).
+			r.rep.Paused = tasks.PauseGraphDown + ": " + err.Error()
 			pl.pauseFor(page.ID, err, r.log)
 		}
 	}

@@ -29,6 +29,8 @@ type AskingProxy struct {
 	Deliver bool
 	Times   int
 	Wait    time.Duration
+	// URL is where NewAskingProxy serves it (a graph.base_url).
+	URL string
 
 	mu    sync.Mutex
 	asked []time.Time // when each 503 was answered
@@ -43,6 +45,7 @@ func NewAskingProxy(t testing.TB, next http.Handler, match func(*http.Request) b
 	p := &AskingProxy{Match: match, Next: next, Times: 1, Wait: AskedWait}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
+	p.URL = srv.URL
 	return p, graph.New(graph.Config{BaseURL: srv.URL, Timeout: 2 * time.Second})
 }
 
