@@ -143,8 +143,8 @@ func (m *Metrics) InitPages(pages []string) { m.InitPagesFor(pages, AllRoles()) 
 //     duplicates (ledger, graph, person, answered), rate and person gap
 //     waits, comments seen (polls and webhook items);
 //   - api: pauses (a conversation reply's Graph read finding the Page
-//     throttled, broken or blocked: not graph_down, the worker's outage),
-//     duplicates (ledger, taskid, answered);
+//     throttled, broken or blocked, or answered 503 with Retry-After:
+//     graph_down), duplicates (ledger, taskid, answered);
 //   - scheduler: none (its pagereply_polls_scheduled_total and
 //     pagereply_skipped_total{reason="page_broken"} start at their first slot).
 func (m *Metrics) InitPagesFor(pages []string, r Roles) {
@@ -168,7 +168,7 @@ func (m *Metrics) InitPagesFor(pages []string, r Roles) {
 		perPage = []*prometheus.CounterVec{m.RateLimited, m.PersonGapWaits, m.CommentsSeen}
 	}
 	if r.API {
-		add(&pauses, "throttled", "page_broken", "policy_block")
+		add(&pauses, "throttled", "page_broken", "graph_down", "policy_block")
 		add(&duplicates, "ledger", "taskid", "answered")
 	}
 	for _, p := range pages {

@@ -78,7 +78,7 @@ func TestRoleInitSeriesAudit7(t *testing.T) {
 		"scheduler": nil,
 		"api": {
 			"pagereply_page_pauses_total reason=throttled", "pagereply_page_pauses_total reason=page_broken",
-			"pagereply_page_pauses_total reason=policy_block",
+			"pagereply_page_pauses_total reason=graph_down", "pagereply_page_pauses_total reason=policy_block",
 			"pagereply_duplicates_skipped_total where=ledger", "pagereply_duplicates_skipped_total where=taskid",
 			"pagereply_duplicates_skipped_total where=answered",
 		},
