@@ -464,15 +464,30 @@ func hasErrorKey(body []byte) bool {
 func transportMessage(ctx context.Context, err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
-		return "timeout"
+		return msgTimeout
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout"
+		return msgTimeout
 	}
-	return "connection failed"
+	return msgConnectionFailed
+}
+
+// The messages of a call that got no answer at all (transportMessage).
+const (
+	msgTimeout          = "timeout"
+	msgConnectionFailed = "connection failed"
+)
+
+// NoAnswer reports whether err is a call that got no answer at all from
+// the client's base URL: a connection refused or cut, a name that does not
+// resolve, a timeout before any answer (no HTTP status). Where the base URL
+// is wrong (another port, the sandbox not started) every call fails so.
+func NoAnswer(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == msgConnectionFailed || ge.Message == msgTimeout)
 }
 
 // stripURL removes the URL that net/http puts into its errors: it carries no

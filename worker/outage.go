@@ -87,6 +87,14 @@ func graphAnswered(ps *pageState, log *taskLog) {
 	}
 }
 
+// firstPause reports whether the pause failed last set is the run's first
+// (the outage's start).
+func (g *outageGuard) firstPause() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pauses == 1
+}
+
 // failed records a transient failure of the reply to target at now. When
 // the run has reached outageAfter failures of outageTargets replies, it
 // reports outage true and the pause to put the reply back for: a new pause
@@ -139,8 +147,12 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 	}
 	reason := tasks.PauseGraphDown + ": " + outageReason(err)
 	if set {
+		plog := log.L()
+		if ps.outage.firstPause() {
+			plog = plog.With(w.outageAttrs(err)...)
+		}
 		pctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
-		pausePages(pctx, w.p.Ledger, w.m, []string{r.PageID}, r.PageID, tasks.PauseGraphDown, d, reason, log.L())
+		pausePages(pctx, w.p.Ledger, w.m, []string{r.PageID}, r.PageID, tasks.PauseGraphDown, d, reason, plog)
 		cancel()
 	}
 	if r.EnqueuedAt > 0 && now.Sub(time.UnixMilli(r.EnqueuedAt)) > outageLenience {
@@ -174,6 +186,26 @@ func (w *Worker) askedWait(ctx context.Context, r *tasks.Reply, err error, log *
 		return nil, false
 	}
 	return &delayError{d: d + spread(d), reason: pausedFor(err)}, true
+}
+
+// outageAttrs are the attributes of an outage's first pause line, once per
+// outage (its later pauses, each doubled, say the same): graph.base_url,
+// where the calls went, and, when the calls got no answer at all (a
+// connection refused, a name that does not resolve, a timeout:
+// graph.NoAnswer), a hint to check it, as pagereply poll gives: a wrong URL
+// (another port, the sandbox not started) looks like Graph away. The URL
+// holds no secret: the config refuses a user, password or query in it, and
+// the token and appsecret_proof travel in each call, never in it.
+func (w *Worker) outageAttrs(err error) []any {
+	if w.p.GraphBaseURL == "" {
+		return nil
+	}
+	attrs := []any{slog.String("graph_base_url", w.p.GraphBaseURL)}
+	if graph.NoAnswer(err) {
+		attrs = append(attrs, slog.String("hint", "Graph did not answer at "+w.p.GraphBaseURL+
+			" (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)"))
+	}
+	return attrs
 }
 
 func outageReason(err error) string {

@@ -81,6 +81,12 @@ type Params struct {
 	// (outage.go), doubled at each pause up to 2 minutes while they go on;
 	// if zero, 10s.
 	OutagePause time.Duration
+	// GraphBaseURL is graph.base_url, where the Graph calls go, named in an
+	// outage's first pause line (outage.go): a wrong one (another port, the
+	// sandbox not started) shows as Graph not answering. It holds no user,
+	// password, query or fragment (the config refuses them). Empty: not
+	// named.
+	GraphBaseURL string
 	// TaskCheckInterval is asynq's pick-up interval when queues are empty; if
 	// zero, 20ms (asynq's 1s default caps a lightly loaded server's rate).
 	TaskCheckInterval time.Duration

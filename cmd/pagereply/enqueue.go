@@ -11,6 +11,7 @@ import (
 
 	"github.com/pagereply/pagereply/api"
 	"github.com/pagereply/pagereply/config"
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/tasks"
 	"github.com/pagereply/pagereply/worker"
 )
@@ -148,7 +149,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 			fmt.Fprintf(env.stderr, "pagereply enqueue: --conversation %s: %v\n", *conv, err)
 			if h := graphRefusalHint(cfg, pg.ID, err, "the conversation read"); h != "" {
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", h)
-			} else if graphNoAnswer(err) {
+			} else if graph.NoAnswer(err) {
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s, then try again\n", graphNoAnswerHint(cfg.Graph))
 			}
 			if pe := (*tasks.PausedError)(nil); errors.As(err, &pe) {

@@ -151,7 +151,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 		case graphRefusalHint(cfg, rep.PageID, err, "the poll") != "":
 			// A dry run pauses nothing: say what to fix all the same.
 			fmt.Fprintf(env.stderr, "pagereply poll: %s\n", graphRefusalHint(cfg, rep.PageID, err, "the poll"))
-		case graphNoAnswer(err):
+		case graph.NoAnswer(err):
 			fmt.Fprintf(env.stderr, "pagereply poll: %s, then poll again\n", graphNoAnswerHint(cfg.Graph))
 		}
 		return exitError
@@ -190,14 +190,7 @@ func graphRefusalHint(cfg *config.Config, pageID string, err error, what string)
 	return ""
 }
 
-// graphNoAnswer reports whether err holds a Graph call that got no answer at
-// all: connection refused, a name that does not resolve, a timeout.
-func graphNoAnswer(err error) bool {
-	var ge *graph.Error
-	return errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == "connection failed" || ge.Message == "timeout")
-}
-
-// graphNoAnswerHint is what to check after graphNoAnswer: the URL is what a
+// graphNoAnswerHint is what to check after graph.NoAnswer: the URL is what a
 // first try gets wrong (the sandbox not started, another port), so it is
 // named with its key. It holds no user, password, query or fragment (the
 // config refuses them): the token travels in an Authorization header or a

@@ -215,6 +215,7 @@ func startRoles(ctx context.Context, a *app, roles roleSet, opts roleOptions) (*
 			Concurrency:     a.cfg.Worker.Concurrency,
 			MaxRetry:        a.cfg.Worker.MaxRetry,
 			GraphTimeout:    a.cfg.Graph.Timeout,
+			GraphBaseURL:    a.cfg.Graph.BaseURL,
 			ShutdownTimeout: opts.workerShutdown,
 			Logger:          a.log,
 			Metrics:         a.metrics,
