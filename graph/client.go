@@ -490,6 +490,16 @@ func NoAnswer(err error) bool {
 	return errors.As(err, &ge) && ge.HTTPStatus == 0 && (ge.Message == msgConnectionFailed || ge.Message == msgTimeout)
 }
 
+// NoAnswerHint is what to check after NoAnswer, for a client of baseURL
+// (graph.base_url): the URL is what a first try gets wrong (the sandbox not
+// started, another port), so it is named with its key. It holds no user,
+// password, query or fragment (the config refuses them): the token travels
+// in an Authorization header or a request body, and a GET's
+// appsecret_proof is added to each call's own URL, never to it.
+func NoAnswerHint(baseURL string) string {
+	return "Graph did not answer at " + baseURL + " (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)"
+}
+
 // stripURL removes the URL that net/http puts into its errors: it carries no
 // token, but appsecret_proof and ids have no place in an error string.
 func stripURL(err error) error {

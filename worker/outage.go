@@ -202,8 +202,7 @@ func (w *Worker) outageAttrs(err error) []any {
 	}
 	attrs := []any{slog.String("graph_base_url", w.p.GraphBaseURL)}
 	if graph.NoAnswer(err) {
-		attrs = append(attrs, slog.String("hint", "Graph did not answer at "+w.p.GraphBaseURL+
-			" (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)"))
+		attrs = append(attrs, slog.String("hint", graph.NoAnswerHint(w.p.GraphBaseURL)))
 	}
 	return attrs
 }

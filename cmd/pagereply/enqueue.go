@@ -150,7 +150,7 @@ func runEnqueue(ctx context.Context, env *cmdEnv, args []string) int {
 			if h := graphRefusalHint(cfg, pg.ID, err, "the conversation read"); h != "" {
 				fmt.Fprintf(env.stderr, "pagereply enqueue: %s\n", h)
 			} else if graph.NoAnswer(err) {
-				fmt.Fprintf(env.stderr, "pagereply enqueue: %s, then try again\n", graphNoAnswerHint(cfg.Graph))
+				fmt.Fprintf(env.stderr, "pagereply enqueue: %s, then try again\n", graph.NoAnswerHint(cfg.Graph.BaseURL))
 			}
 			if pe := (*tasks.PausedError)(nil); errors.As(err, &pe) {
 				// What to do, as pagereply poll says: wait, or lift it.

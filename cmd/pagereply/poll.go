@@ -152,7 +152,7 @@ func runPoll(ctx context.Context, env *cmdEnv, args []string) int {
 			// A dry run pauses nothing: say what to fix all the same.
 			fmt.Fprintf(env.stderr, "pagereply poll: %s\n", graphRefusalHint(cfg, rep.PageID, err, "the poll"))
 		case graph.NoAnswer(err):
-			fmt.Fprintf(env.stderr, "pagereply poll: %s, then poll again\n", graphNoAnswerHint(cfg.Graph))
+			fmt.Fprintf(env.stderr, "pagereply poll: %s, then poll again\n", graph.NoAnswerHint(cfg.Graph.BaseURL))
 		}
 		return exitError
 	}
@@ -188,16 +188,6 @@ func graphRefusalHint(cfg *config.Config, pageID string, err error, what string)
 			pageID, what, pageTokenKey(cfg.Pages, pageID))
 	}
 	return ""
-}
-
-// graphNoAnswerHint is what to check after graph.NoAnswer: the URL is what a
-// first try gets wrong (the sandbox not started, another port), so it is
-// named with its key. It holds no user, password, query or fragment (the
-// config refuses them): the token travels in an Authorization header or a
-// request body, and a GET's appsecret_proof is added to each call's own URL,
-// never to it.
-func graphNoAnswerHint(g config.Graph) string {
-	return fmt.Sprintf("Graph did not answer at %s (graph.base_url): check that this host reaches it (with the sandbox, that it runs at that address)", g.BaseURL)
 }
 
 // pageTokenKey names the access_token key of the configured Page id.
