@@ -12,10 +12,30 @@ import (
 // The messages of a secret with white space at either end or a control
 // character in it (checkSecretText's), a Redis URL's included: it holds a
 // password, and comes from a file or variable as the other secrets do.
+const msgSecretControl = "holds a control character: a secret is printable text; set it again from its source"
+
+// Why white space at a secret's end breaks it, for each kind of secret:
+// secretSpace's reason. Each is fixed text.
 const (
-	msgSecretSpace   = "starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte"
-	msgSecretControl = "holds a control character: a secret is printable text; set it again from its source"
+	// The API's bearer tokens and the webhook's verify token, which the
+	// API and Meta's handshake compare with what a caller sends.
+	spaceCompared = "the secret is compared byte for byte"
+	// A Page's access token, sent to Graph with each call.
+	spaceToken = "Graph would get the spaces as part of the token"
+	// The app secret, the key of each call's appsecret_proof and of the
+	// webhook deliveries' signatures.
+	spaceAppSecret = "appsecret_proof and the webhook's signatures would be computed with them"
+	// redis.url, which go-redis dials.
+	spaceURL = "the URL would be dialed with them"
+	// A Sentinel's or Cluster's password, sent to Redis with AUTH.
+	spacePassword = "Redis would get the spaces as part of the password"
 )
+
+// secretSpace is the message of a secret with white space at either end,
+// with why that breaks this kind of secret (one of the space consts).
+func secretSpace(reason string) string {
+	return "starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, " + reason
+}
 
 // RedisURLProblem's messages. Each is fixed text, never built from the URL,
 // which may hold a password.
@@ -63,7 +83,7 @@ const (
 func RedisURLProblem(raw string) error {
 	switch {
 	case strings.TrimSpace(raw) != raw:
-		return errors.New(msgSecretSpace)
+		return errors.New(secretSpace(spaceURL))
 	case strings.ContainsFunc(raw, unicode.IsControl):
 		return errors.New(msgSecretControl)
 	}

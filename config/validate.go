@@ -189,13 +189,13 @@ func (c *Config) validate() []*FieldError {
 		} else if Placeholder(t) {
 			p.add("api.tokens["+strconv.Itoa(i)+"]", placeholderMsg)
 		} else {
-			checkSecretText(&p, "api.tokens["+strconv.Itoa(i)+"]", t)
+			checkSecretText(&p, "api.tokens["+strconv.Itoa(i)+"]", t, spaceCompared)
 		}
 	}
 	if Placeholder(c.Webhook.VerifyToken) {
 		p.add("webhook.verify_token", placeholderMsg)
 	} else {
-		checkSecretText(&p, "webhook.verify_token", c.Webhook.VerifyToken)
+		checkSecretText(&p, "webhook.verify_token", c.Webhook.VerifyToken, spaceCompared)
 	}
 	// Meta sends the verify token in the handshake's URL, which proxies log
 	// and its app dashboard shows: another secret with the same value (one
@@ -254,7 +254,7 @@ func (r *Redis) validate(p *problems) {
 		// makes too, so both say the same. $NAME is refused here first:
 		// only the loader expands ${NAME}, so its message is the config's.
 		if shellVar(r.URL) != "" {
-			checkSecretText(p, "redis.url", r.URL)
+			checkSecretText(p, "redis.url", r.URL, spaceURL)
 		} else if err := RedisURLProblem(r.URL); err != nil {
 			p.addFixed("redis.url", err.Error())
 		}
@@ -276,15 +276,15 @@ func (r *Redis) validate(p *problems) {
 		if Placeholder(s.SentinelPassword) {
 			p.add("redis.sentinel.sentinel_password", placeholderMsg)
 		}
-		checkSecretText(p, "redis.sentinel.password", s.Password)
-		checkSecretText(p, "redis.sentinel.sentinel_password", s.SentinelPassword)
+		checkSecretText(p, "redis.sentinel.password", s.Password, spacePassword)
+		checkSecretText(p, "redis.sentinel.sentinel_password", s.SentinelPassword, spacePassword)
 	}
 	if c := r.Cluster; c != nil {
 		checkAddrs(p, "redis.cluster.addrs", c.Addrs)
 		if Placeholder(c.Password) {
 			p.add("redis.cluster.password", placeholderMsg)
 		}
-		checkSecretText(p, "redis.cluster.password", c.Password)
+		checkSecretText(p, "redis.cluster.password", c.Password, spacePassword)
 	}
 	if r.URL != "" {
 		// Anyone who reaches a Redis whose password is public can queue
@@ -367,7 +367,7 @@ func (g *Graph) validate(p *problems) {
 	if Placeholder(g.AppSecret) {
 		p.add("graph.app_secret", placeholderMsg)
 	} else {
-		checkMetaSecret(p, "graph.app_secret", g.AppSecret)
+		checkMetaSecret(p, "graph.app_secret", g.AppSecret, spaceAppSecret)
 	}
 }
 
@@ -394,11 +394,12 @@ func Placeholder(secret string) bool {
 // variable it was read from. Graph, Meta's webhook handshake and the API's
 // bearer check compare a secret byte for byte, so such a one passed check and
 // then failed every call, delivery or request with no word of why. The
-// messages never show the value.
-func checkSecretText(p *problems, path, secret string) {
+// messages never show the value; spaceWhy (one of the space consts) says
+// why white space at an end breaks this kind of secret.
+func checkSecretText(p *problems, path, secret, spaceWhy string) {
 	switch {
 	case strings.TrimSpace(secret) != secret:
-		p.addFixed(path, msgSecretSpace)
+		p.addFixed(path, secretSpace(spaceWhy))
 	case strings.ContainsFunc(secret, unicode.IsControl):
 		p.addFixed(path, msgSecretControl)
 	case shellVar(secret) != "":
@@ -413,9 +414,9 @@ func checkSecretText(p *problems, path, secret string) {
 // docker run --env-file keeps, "Bearer " from a curl line) passed check and
 // then failed every Graph call of the Page, or every call and webhook
 // delivery with the app secret.
-func checkMetaSecret(p *problems, path, secret string) {
+func checkMetaSecret(p *problems, path, secret, spaceWhy string) {
 	n := len(*p)
-	checkSecretText(p, path, secret)
+	checkSecretText(p, path, secret, spaceWhy)
 	if len(*p) == n && strings.ContainsFunc(secret, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune(quoteRunes, r)
 	}) {
@@ -467,7 +468,7 @@ func (pg *Page) validate(p *problems, path string, shared *compiled) {
 	} else if Placeholder(pg.AccessToken) {
 		p.add(path+".access_token", placeholderMsg)
 	} else {
-		checkMetaSecret(p, path+".access_token", pg.AccessToken)
+		checkMetaSecret(p, path+".access_token", pg.AccessToken, spaceToken)
 	}
 	if _, err := ParseSchedule(pg.Schedule); err != nil {
 		p.add(path+".schedule", "%v", err)

@@ -29,12 +29,12 @@ func FuzzRedisConnOpt_audit12(f *testing.F) {
 		"redis.url: no host (write it as redis://host:port/db, like redis://127.0.0.1:6379/0)":                true,
 		// config's redis.url's other checks, made by RedisConnOpt too since
 		// both call config.RedisURLProblem (audit18).
-		"redis.url: starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the secret is compared byte for byte": true,
-		"redis.url: holds a control character: a secret is printable text; set it again from its source":                                                                  true,
-		"redis.url: the host has no valid port (write a / or ? in the password as %2F or %3F)":                                                                            true,
-		"redis.url: the path must be a database number, like /0":                                                                                                          true,
-		"redis.url: takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?":                          true,
-		"redis.url: skip_verify must be true or false":                                                                                                                    true,
+		"redis.url: starts or ends with white space (often the newline that ends the file or variable it was read from): remove it, the URL would be dialed with them": true,
+		"redis.url: holds a control character: a secret is printable text; set it again from its source":                                                               true,
+		"redis.url: the host has no valid port (write a / or ? in the password as %2F or %3F)":                                                                         true,
+		"redis.url: the path must be a database number, like /0":                                                                                                       true,
+		"redis.url: takes no query parameters (pagereply sets its own timeouts and pool sizes) but skip_verify with TLS; remove the part from ?":                       true,
+		"redis.url: skip_verify must be true or false":                                                                                                                 true,
 		// A host holding a ':' outside brackets, with no port (audit18).
 		"redis.url: the host holds a : (a user and password end with @ before the host; write an IPv6 address in brackets, like redis://[::1]:6379/0)": true,
 		// A host no resolver finds (audit21).
