@@ -320,7 +320,11 @@ func jsonError(err error, prefix string) *inputError {
 		if u, uerr := strconv.Unquote(f); uerr == nil {
 			f = u
 		}
-		return unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)")
+		e := unknownField(prefix, f, "(fields: page_id, comment_id, post_id, conversation_id, text)")
+		if a, ok := fieldAliases[strings.ToLower(f)]; ok {
+			e.msg += "; did you mean " + a + "?"
+		}
+		return e
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return badInput(strings.TrimSuffix(prefix, "."), "truncated JSON")
 	}
@@ -335,6 +339,19 @@ func unknownField(prefix, name, then string) *inputError {
 		return badInput(strings.TrimSuffix(prefix, "."), "unknown field %s; its name, longer than %d bytes, is not repeated", then, echoMax)
 	}
 	return badInput(prefix+name, "unknown field %q %s", name, then)
+}
+
+// fieldAliases maps a reply object's unknown member that is a likely guess
+// (Meta's Send API's "message", a target named without its _id), lower
+// case, to the field meant. Only these fixed words get the hint: it names
+// a field, never repeats the caller's name, so a name longer than echoMax
+// (conversation) is still not quoted.
+var fieldAliases = map[string]string{
+	"message":      "text",
+	"comment":      "comment_id",
+	"post":         "post_id",
+	"page":         "page_id",
+	"conversation": "conversation_id",
 }
 
 // echoMax is the longest name of a client's an answer quotes back (an
