@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,7 +209,18 @@ func (w *Worker) outageAttrs(err error) []any {
 }
 
 func outageReason(err error) string {
-	return "no answer from Graph to " + strconv.Itoa(outageAfter) + " or more calls in a row (last: " + err.Error() + ")"
+	return outageReasonHead + strconv.Itoa(outageAfter) + " or more calls in a row (last: " + err.Error() + ")"
+}
+
+// outageReasonHead begins an outage pause's reason after its kind.
+const outageReasonHead = "no answer from Graph to "
+
+// OutagePause reports whether reason, a Page's pause's, is an outage's
+// graph_down pause: Graph did not answer the Page's calls many times in a
+// row. A graph_down pause that is not is Graph's asking to wait (a 503
+// with Retry-After), which ends at the time Graph gave.
+func OutagePause(reason string) bool {
+	return strings.HasPrefix(reason, tasks.PauseGraphDown+": "+outageReasonHead)
 }
 
 // noAnswer reports whether a transient failure is one that an unavailable

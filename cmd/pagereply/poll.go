@@ -283,10 +283,18 @@ func unprintable(r rune) bool {
 // pauseHint is what to do about page's pause for reason (poll's and
 // enqueue's words alike): for a broken token, fix its cause (a new token or
 // app secret lifts the pause at the next start or poll) or lift it now; for
-// any other pause, wait for it to end or lift it now.
+// Graph's asking to wait or not answering (graph_down), wait for the time
+// it gave or for it to answer again, or lift it sooner; for any other
+// pause, wait for it to end or lift it now.
 func pauseHint(page, reason string) string {
-	if strings.HasPrefix(reason, tasks.PausePageBroken) {
-		return "once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; pagereply resume -c FILE --page " + page + " lifts it now"
+	resume := "pagereply resume -c FILE --page " + page
+	switch {
+	case strings.HasPrefix(reason, tasks.PausePageBroken):
+		return "once its cause is fixed, a new access_token or graph.app_secret in the config lifts the pause at the next start or poll; " + resume + " lifts it now"
+	case worker.OutagePause(reason):
+		return "Graph did not answer the Page's calls: the pause ends by itself (pagereply status shows how long it has left) and the calls are tried again; once Graph answers again, " + resume + " lifts it sooner"
+	case tasks.PauseKind(reason) == tasks.PauseGraphDown:
+		return "Graph asked to wait: the pause ends by itself at the time Graph gave (pagereply status shows how long it has left); " + resume + " lifts it sooner"
 	}
 	return "the pause ends by itself (pagereply status shows how long it has left); once Meta has ended a block sooner, pagereply resume -c FILE --page " + page + " lifts it now"
 }

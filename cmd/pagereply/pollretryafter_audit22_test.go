@@ -31,7 +31,8 @@ func TestPollRetryAfterSaysPaused_audit22(t *testing.T) {
 	}
 	out, errOut, code := run(t, "poll", "-c", e.cfgPath, "--page", page.ID)
 	if code != exitError || proxy.Asked() != 1 || !strings.Contains(errOut, "pagereply poll: page "+page.ID+" is paused now; its replies wait until the pause ends: ") ||
-		!strings.Contains(errOut, "pagereply resume -c FILE --page "+page.ID) {
+		!strings.Contains(errOut, "pagereply resume -c FILE --page "+page.ID) ||
+		!strings.Contains(errOut, "its replies wait until the pause ends: Graph asked to wait: the pause ends by itself at the time Graph gave") {
 		t.Fatalf("poll answered 503 with Retry-After: exit %d (503s %d)\nstdout %q\n%s", code, proxy.Asked(), out, errOut)
 	}
 	d, reason, err := tasks.NewLedger(e.db.Client, tasks.LedgerOptions{}).Paused(context.Background(), page.ID)
