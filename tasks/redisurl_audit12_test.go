@@ -12,7 +12,7 @@ import (
 // few, never built from the URL, which may hold a password; one it takes
 // is an option.
 func FuzzRedisConnOpt_audit12(f *testing.F) {
-	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379", "redis:#000000", "redis://!"} {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380/1", "127.0.0.1:6379", "default:s3cretpw@h:6379", "redis://u:p#w@h:1/0", "redis://h:1/x", "redis://:pw@h:99999", "unix:///tmp/r.sock", "redis://[::1]:6379", "redis:#000000", "redis://!", "redis://127.0.0.1:6379/0\n"} {
 		f.Add(u)
 	}
 	fixed := map[string]bool{
