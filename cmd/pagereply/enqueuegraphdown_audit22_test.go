@@ -1,14 +1,11 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pagereply/pagereply/graph/sandbox"
-	"github.com/pagereply/pagereply/internal/redistest"
 )
 
 // TestEnqueueConversationGraphNoAnswerNamesBaseURL_audit22: enqueue
@@ -19,15 +16,7 @@ import (
 // pagereply poll does, and never the token, the app secret or an
 // appsecret_proof.
 func TestEnqueueConversationGraphNoAnswerNamesBaseURL_audit22(t *testing.T) {
-	db := redistest.New(t)
-	base := "http://" + freeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
-	yaml := "redis:\n  url: " + db.URL() + "\n" +
-		"graph:\n  base_url: " + base + "\n  app_secret: \"appsecretappsecret42\"\n" +
-		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, base := noGraphConfig(t, "  app_secret: \"appsecretappsecret42\"\n")
 	out, errOut, code := run(t, "enqueue", "-c", cfg, "--page", "123", "--conversation", "t_1", "--text", "hi")
 	want := "pagereply enqueue: Graph did not answer at " + base + " (graph.base_url):"
 	if code != exitError || !strings.Contains(errOut, want) {

@@ -17,15 +17,7 @@ import (
 // names graph.base_url and its value (which holds no user or password:
 // the config refuses one), for the poll and its dry run alike.
 func TestPollGraphNoAnswerNamesBaseURL_audit21(t *testing.T) {
-	db := redistest.New(t)
-	base := "http://" + freeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "pagereply.yaml")
-	yaml := "redis:\n  url: " + db.URL() + "\n" +
-		"graph:\n  base_url: " + base + "\n" +
-		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, base := noGraphConfig(t, "")
 	want := "pagereply poll: Graph did not answer at " + base + " (graph.base_url):"
 	for _, args := range [][]string{{"poll", "-c", cfg, "--page", "123"}, {"poll", "-c", cfg, "--page", "123", "--dry-run"}} {
 		_, errOut, code := run(t, args...)
@@ -36,4 +28,21 @@ func TestPollGraphNoAnswerNamesBaseURL_audit21(t *testing.T) {
 			t.Errorf("%v: the hint names the token:\n%s", args, errOut)
 		}
 	}
+}
+
+// noGraphConfig writes a config of Page 123 (token EAABtokentoken) whose
+// graph.base_url is a loopback port nothing listens at, with graphExtra's
+// lines under graph:, and returns its path and that URL.
+func noGraphConfig(t *testing.T, graphExtra string) (cfg, base string) {
+	t.Helper()
+	db := redistest.New(t)
+	base = "http://" + freeAddr(t)
+	cfg = filepath.Join(t.TempDir(), "pagereply.yaml")
+	yaml := "redis:\n  url: " + db.URL() + "\n" +
+		"graph:\n  base_url: " + base + "\n" + graphExtra +
+		"pages:\n  - id: \"123\"\n    access_token: \"EAABtokentoken\"\n    default_text: \"hi\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, base
 }
