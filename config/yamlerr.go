@@ -195,11 +195,16 @@ func yamlFieldError(err error, data []byte) *FieldError {
 		// yaml says the same of a tab as of an @ or a `.
 		msg = msgTab
 	}
-	if unquotedFlowText(lineValue(lineText(data, line))) {
+	if text := lineText(data, line); unquotedFlowText(lineValue(text)) {
 		// yaml's problem (a key expected, a mapping not closed) is a
 		// symptom of the text's { or [, and "check the indentation" sent
-		// the user to the wrong place.
-		msg = msgQuoteFlow
+		// the user to the wrong place. The reply text's example only on a
+		// reply text's line, as for a type error (decoder.scalar): at
+		// redis.url: [::1]:6379 it sent the user looking for a template.
+		msg = msgQuoteFlowBare
+		if replyTextLine(text) {
+			msg = msgQuoteFlow
+		}
 	} else if flowProblems[problem] && unquotedVarNear(data, line) {
 		// ${VAR}'s braces close a { } mapping early: yaml's problem names
 		// the mapping, not the variable that must be quoted.
@@ -253,6 +258,25 @@ func lineValue(text []byte) []byte {
 		v = bytes.TrimLeft(v[i+2:], " ")
 	}
 	return v
+}
+
+// replyTextLine reports whether text, a line of the file, sets a reply text
+// (its key is text or default_text) or holds a template action ({{), where
+// the reply text's example of quoting fits.
+func replyTextLine(text []byte) bool {
+	if bytes.Contains(text, []byte("{{")) {
+		return true
+	}
+	k := bytes.TrimLeft(text, " ")
+	for bytes.HasPrefix(k, []byte("- ")) {
+		k = bytes.TrimLeft(k[2:], " ")
+	}
+	i := bytes.Index(k, []byte(": "))
+	if i <= 0 {
+		return false
+	}
+	k = k[:i]
+	return bytes.Equal(k, []byte("text")) || bytes.Equal(k, []byte("default_text"))
 }
 
 // unquotedFlowText reports whether v, a value as lineValue gives it, is a
