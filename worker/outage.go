@@ -88,14 +88,6 @@ func graphAnswered(ps *pageState, log *taskLog) {
 	}
 }
 
-// firstPause reports whether the pause failed last set is the run's first
-// (the outage's start).
-func (g *outageGuard) firstPause() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.pauses == 1
-}
-
 // failed records a transient failure of the reply to target at now. When
 // the run has reached outageAfter failures of outageTargets replies, it
 // reports outage true and the pause to put the reply back for: a new pause
@@ -103,6 +95,16 @@ func (g *outageGuard) firstPause() bool {
 // maxOutagePause), with set true when the caller should write it to Redis,
 // or the rest of the pause this guard set last.
 func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (d time.Duration, set, outage bool) {
+	d, set, _, outage = g.failedFirst(now, base, target)
+	return d, set, outage
+}
+
+// failedFirst is failed, and first reports whether the pause to set is the
+// run's first (the outage's start), under the same lock: asked afterwards,
+// another reply's failure could have set the run's next pause meanwhile
+// (a worker slot stalled past the pause), and the outage's first pause line
+// lost graph_base_url and its hint.
+func (g *outageGuard) failedFirst(now time.Time, base time.Duration, target string) (d time.Duration, set, first, outage bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.failing.Store(true)
@@ -114,10 +116,10 @@ func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (
 		g.targets[target] = struct{}{}
 	}
 	if g.run < outageAfter || len(g.targets) < outageTargets {
-		return 0, false, false
+		return 0, false, false, false
 	}
 	if now.Before(g.until) {
-		return g.until.Sub(now), false, true
+		return g.until.Sub(now), false, false, true
 	}
 	d = maxOutagePause
 	if g.pauses < 16 {
@@ -125,7 +127,7 @@ func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (
 	}
 	g.pauses++
 	g.until = now.Add(d)
-	return d, true, true
+	return d, true, g.pauses == 1, true
 }
 
 // outage records a transient Graph failure of reply r and, when Page ps is in
@@ -142,14 +144,14 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 		return nil, false
 	}
 	now := time.Now()
-	d, set, outage := ps.outage.failed(now, w.p.OutagePause, r.Target.String())
+	d, set, first, outage := ps.outage.failedFirst(now, w.p.OutagePause, r.Target.String())
 	if !outage {
 		return nil, false
 	}
 	reason := tasks.PauseGraphDown + ": " + outageReason(err)
 	if set {
 		plog := log.L()
-		if ps.outage.firstPause() {
+		if first {
 			plog = plog.With(w.outageAttrs(err)...)
 		}
 		pctx, cancel := w.recordCtx(context.Background(), 5*time.Second)
