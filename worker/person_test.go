@@ -100,6 +100,7 @@ func TestPersonWritesAgainBeforeReply(t *testing.T) {
 	}
 	t.Cleanup(func() { w.Shutdown(context.Background()) })
 	h.waitSent(t, []tasks.Reply{first, second}, 20*time.Second)
+	waitRepliesSettled(t, h) // the duplicate's count follows its ledger record, which waitSent read
 	if got := sendsTo(h, ann.ID); len(got) != 1 {
 		t.Fatalf("the person got %d replies, want 1: %q", len(got), got)
 	}
