@@ -93,18 +93,12 @@ func graphAnswered(ps *pageState, log *taskLog) {
 // reports outage true and the pause to put the reply back for: a new pause
 // of base doubled per pause already set in this run (capped at
 // maxOutagePause), with set true when the caller should write it to Redis,
-// or the rest of the pause this guard set last.
-func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (d time.Duration, set, outage bool) {
-	d, set, _, outage = g.failedFirst(now, base, target)
-	return d, set, outage
-}
-
-// failedFirst is failed, and first reports whether the pause to set is the
-// run's first (the outage's start), under the same lock: asked afterwards,
-// another reply's failure could have set the run's next pause meanwhile
-// (a worker slot stalled past the pause), and the outage's first pause line
-// lost graph_base_url and its hint.
-func (g *outageGuard) failedFirst(now time.Time, base time.Duration, target string) (d time.Duration, set, first, outage bool) {
+// or the rest of the pause this guard set last. first reports whether the
+// pause to set is the run's first (the outage's start), under the same lock:
+// asked afterwards, another reply's failure could have set the run's next
+// pause meanwhile (a worker slot stalled past the pause), and the outage's
+// first pause line lost graph_base_url and its hint.
+func (g *outageGuard) failed(now time.Time, base time.Duration, target string) (d time.Duration, set, first, outage bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.failing.Store(true)
@@ -144,7 +138,7 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 		return nil, false
 	}
 	now := time.Now()
-	d, set, first, outage := ps.outage.failedFirst(now, w.p.OutagePause, r.Target.String())
+	d, set, first, outage := ps.outage.failed(now, w.p.OutagePause, r.Target.String())
 	if !outage {
 		return nil, false
 	}

@@ -26,7 +26,7 @@ func TestOutageGuardFreshRunAfterAnswer(t *testing.T) {
 		var d time.Duration
 		var set, outage bool
 		for i := range outageAfter {
-			d, set, outage = g.failed(at, base, strconv.Itoa(i%outageTargets))
+			d, set, _, outage = g.failed(at, base, strconv.Itoa(i%outageTargets))
 		}
 		return d, set, outage
 	}
@@ -147,7 +147,7 @@ func TestOutageStartsAtFiveFailuresOfThreeReplies(t *testing.T) {
 		var g outageGuard
 		var outage bool
 		for _, target := range tc.targets {
-			_, _, outage = g.failed(now, time.Minute, target)
+			_, _, _, outage = g.failed(now, time.Minute, target)
 		}
 		if outage != tc.outage {
 			t.Errorf("failures of %v: outage %v, want %v", tc.targets, outage, tc.outage)

@@ -22,13 +22,13 @@ func TestOutageFirstPauseToItsSetter_audit22(t *testing.T) {
 		if i > outageAfter+outageTargets {
 			t.Fatal("no pause set")
 		}
-		d, set, first, _ = g.failedFirst(at, 10*time.Second, strconv.Itoa(i%outageTargets))
+		d, set, first, _ = g.failed(at, 10*time.Second, strconv.Itoa(i%outageTargets))
 	}
 	if !first {
 		t.Error("the run's first pause is not reported first")
 	}
 	// Another failure after it ended, before the first one's line.
-	if _, set2, first2, _ := g.failedFirst(at.Add(d), 10*time.Second, "a"); !set2 || first2 {
+	if _, set2, first2, _ := g.failed(at.Add(d), 10*time.Second, "a"); !set2 || first2 {
 		t.Errorf("the run's second pause: set %t, first %t; want set, not first", set2, first2)
 	}
 	if !first {

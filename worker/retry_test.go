@@ -89,7 +89,7 @@ func TestOutageGuard(t *testing.T) {
 	// One or two replies failing again and again are not an outage, however
 	// long the run.
 	for i := 0; i < 3*outageAfter; i++ {
-		if _, _, outage := g.failed(now, base, []string{"a", "b"}[i%2]); outage {
+		if _, _, _, outage := g.failed(now, base, []string{"a", "b"}[i%2]); outage {
 			t.Fatalf("failure %d of two replies is an outage", i+1)
 		}
 	}
@@ -98,17 +98,17 @@ func TestOutageGuard(t *testing.T) {
 	}
 	targets := func(i int) string { return strconv.Itoa(i % outageTargets) }
 	for i := 1; i < outageAfter; i++ {
-		if _, _, outage := g.failed(now, base, targets(i)); outage {
+		if _, _, _, outage := g.failed(now, base, targets(i)); outage {
 			t.Fatalf("failure %d of a run is an outage, want one from %d on", i, outageAfter)
 		}
 	}
-	d, set, outage := g.failed(now, base, targets(0))
+	d, set, _, outage := g.failed(now, base, targets(0))
 	if !outage || !set || d != base {
 		t.Fatalf("failure %d: %s %v %v, want a new pause of %s", outageAfter, d, set, outage, base)
 	}
 	// Another failure during that pause (a reply already in flight): the
 	// rest of it, no new pause.
-	if d, set, outage := g.failed(now.Add(4*time.Second), base, "a"); !outage || set || d != 6*time.Second {
+	if d, set, _, outage := g.failed(now.Add(4*time.Second), base, "a"); !outage || set || d != 6*time.Second {
 		t.Fatalf("failure during the pause: %s %v %v, want the 6s left of it", d, set, outage)
 	}
 	// Each pause the run goes on after doubles, up to maxOutagePause.
@@ -116,7 +116,7 @@ func TestOutageGuard(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		at = at.Add(d)
 		want = min(want*2, maxOutagePause)
-		if d, set, outage = g.failed(at, base, "a"); !outage || !set || d != want {
+		if d, set, _, outage = g.failed(at, base, "a"); !outage || !set || d != want {
 			t.Fatalf("pause %d: %s %v %v, want a new pause of %s", i+2, d, set, outage, want)
 		}
 	}
@@ -127,7 +127,7 @@ func TestOutageGuard(t *testing.T) {
 	if g.answered() {
 		t.Fatal("a second answer ended the outage again")
 	}
-	if _, _, outage := g.failed(at, base, "a"); outage {
+	if _, _, _, outage := g.failed(at, base, "a"); outage {
 		t.Fatal("a failure right after Graph answered is an outage")
 	}
 }

@@ -30,13 +30,13 @@ func TestOutageGuardLongRun(t *testing.T) {
 		if i < 3 {
 			want = 10 * time.Second << (i + 1) // 20s, 40s, 80s, then capped
 		}
-		if d, set, outage := g.failed(at, 10*time.Second, "a"); !outage || !set || d != want {
+		if d, set, _, outage := g.failed(at, 10*time.Second, "a"); !outage || !set || d != want {
 			t.Fatalf("pause %d of a long outage: %s %v %v, want a new pause of %s", i+2, d, set, outage, want)
 		}
 	}
 	g.answered()
 	for i := range 3 * outageAfter {
-		if _, _, outage := g.failed(at, 10*time.Second, "a"); outage {
+		if _, _, _, outage := g.failed(at, 10*time.Second, "a"); outage {
 			t.Fatalf("failure %d of one reply after Graph answered is an outage", i+1)
 		}
 	}
