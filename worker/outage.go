@@ -152,7 +152,7 @@ func (w *Worker) outage(ctx context.Context, ps *pageState, r *tasks.Reply, err 
 		pausePages(pctx, w.p.Ledger, w.m, []string{r.PageID}, r.PageID, tasks.PauseGraphDown, d, reason, plog)
 		cancel()
 	}
-	if r.EnqueuedAt > 0 && now.Sub(time.UnixMilli(r.EnqueuedAt)) > outageLenience {
+	if pastLenience(r, now) {
 		return nil, false
 	}
 	return &delayError{d: d + spread(d), reason: putBackPaused + reason}, true
@@ -179,7 +179,7 @@ func (w *Worker) askedWait(ctx context.Context, r *tasks.Reply, err error, log *
 		return nil, false
 	}
 	d := PauseForError(w.p.Ledger, w.m, r.PageID, err, log.L())
-	if lastRun(ctx) || r.EnqueuedAt > 0 && time.Since(time.UnixMilli(r.EnqueuedAt)) > outageLenience {
+	if lastRun(ctx) || pastLenience(r, time.Now()) {
 		return nil, false
 	}
 	return &delayError{d: d + spread(d), reason: pausedFor(err)}, true
@@ -202,6 +202,13 @@ func (w *Worker) outageAttrs(err error) []any {
 		attrs = append(attrs, slog.String("hint", graph.NoAnswerHint(w.p.GraphBaseURL)))
 	}
 	return attrs
+}
+
+// pastLenience reports whether reply r was queued more than outageLenience
+// before now: it uses its retries again, through an outage or a wait Graph
+// asked for alike.
+func pastLenience(r *tasks.Reply, now time.Time) bool {
+	return r.EnqueuedAt > 0 && now.Sub(time.UnixMilli(r.EnqueuedAt)) > outageLenience
 }
 
 func outageReason(err error) string {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pagereply/pagereply/graph"
 	"github.com/pagereply/pagereply/internal/redistest"
 	"github.com/pagereply/pagereply/tasks"
 )
@@ -168,5 +170,32 @@ func TestOutageLenienceIsSevenDays(t *testing.T) {
 	r := &tasks.Reply{PageID: "1", EnqueuedAt: time.Now().Add(-7*24*time.Hour - time.Hour).UnixMilli()}
 	if d, ok := w.outage(context.Background(), ps, r, errors.New("graph: 500"), &taskLog{base: w.log, r: r}); ok {
 		t.Fatalf("reply queued 7 days and an hour ago put back without using a retry: %v", d)
+	}
+}
+
+// TestAskedWaitLenienceIsSevenDays_audit22: a wait Graph asked for (503 with
+// Retry-After) pauses the Page whatever the reply's age, and puts a reply
+// queued an hour ago back without using a retry, for the pause; one queued 7
+// days and an hour ago uses its retry, as in an outage (pastLenience).
+func TestAskedWaitLenienceIsSevenDays_audit22(t *testing.T) {
+	db := redistest.New(t)
+	l := tasks.NewLedger(db.Client, tasks.LedgerOptions{})
+	t.Cleanup(l.Close)
+	w := New(Params{Ledger: l})
+	ctx := context.Background()
+	asked := &graph.Error{HTTPStatus: 503, Code: 2, Class: graph.ClassTransient, RetryAfter: time.Minute}
+	for _, c := range []struct {
+		page    string
+		queued  time.Duration
+		putBack bool
+	}{{"1", time.Hour, true}, {"2", 7*24*time.Hour + time.Hour, false}} {
+		r := &tasks.Reply{PageID: c.page, Target: tasks.Target{Kind: tasks.KindComment, ID: "1_2"}, EnqueuedAt: time.Now().Add(-c.queued).UnixMilli()}
+		d, ok := w.askedWait(ctx, r, fmt.Errorf("reply %s: %w", r.Target, asked), &taskLog{base: w.log, r: r})
+		if ok != c.putBack || ok && d.d < time.Minute-time.Second {
+			t.Errorf("reply queued %s ago: put back %v (%v), want %v for about a minute", c.queued, ok, d, c.putBack)
+		}
+		if left, _, err := l.Paused(ctx, c.page); err != nil || left < 50*time.Second {
+			t.Errorf("reply queued %s ago: Page paused for %s (%v), want about a minute", c.queued, left, err)
+		}
 	}
 }
